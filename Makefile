@@ -1,0 +1,63 @@
+# rrdash — `make run` starts the service with demo data, `make test` runs every test.
+# Both install what they need when it is missing (Debian packages, npm packages).
+
+GO      ?= go
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+ECHARTS := ui/assets/echarts.min.js
+KINESALITE := tools/kinesalite/node_modules/kinesalite/package.json
+WEBJS   := tools/web/node_modules/echarts/dist/echarts.min.js
+APT_STAMP := .tools/apt-updated
+
+.PHONY: all build run test bench difftest deps-test rrdtool syslog-ng chromium clean
+
+all: build
+
+$(WEBJS): tools/web/package.json tools/web/package-lock.json
+	npm ci --prefix tools/web --no-audit --no-fund
+	touch $@
+
+$(ECHARTS): $(WEBJS)
+	cp $< $@
+
+$(KINESALITE): tools/kinesalite/package.json tools/kinesalite/package-lock.json
+	npm ci --prefix tools/kinesalite --no-audit --no-fund
+	touch $@
+
+$(APT_STAMP):
+	mkdir -p .tools
+	$(SUDO) apt-get update -qq
+	touch $@
+
+rrdtool:
+	@command -v rrdtool >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rrdtool; }
+
+syslog-ng:
+	@command -v syslog-ng >/dev/null || test -x /usr/sbin/syslog-ng || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends syslog-ng-core; }
+
+chromium:
+	@command -v chromium >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+build: $(ECHARTS)
+	$(GO) build -o rrdash ./cmd/rrdash
+
+run: build
+	./rrdash --data ./data serve --addr 127.0.0.1:8080 --tracelog 'fixtures/*.log'
+
+deps-test: $(ECHARTS) $(KINESALITE) rrdtool syslog-ng chromium
+
+# go test -race over everything, the rrdtool differential suite included
+# (store: TestDifferentialAgainstRRDtool; rpn: its xport corpus).
+test: deps-test
+	$(GO) vet ./...
+	$(GO) test -race -timeout 20m ./...
+
+# A larger differential run against rrdtool (not part of make test).
+difftest: rrdtool
+	RRDASH_DIFF_CASES=1000 $(GO) test -run Differential -v ./store
+
+bench: build rrdtool
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./store/... ./rpn/... ./ingest/... ./graph/...
+	$(GO) run ./store/internal/benchcmp --rrdash ./rrdash
+
+clean:
+	rm -rf rrdash .tools $(ECHARTS)

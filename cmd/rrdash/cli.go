@@ -1,0 +1,333 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"rrdash/graph"
+	"rrdash/store"
+)
+
+func openDB(dir string) (*store.DB, error) { return store.Open(dir, store.Options{}) }
+
+// options splits rrdtool-style argv into named options and positional args.
+// withValue lists the options (long and short) that take a value.
+func options(args []string, withValue map[string]string, flags map[string]string) (map[string]string, []string, error) {
+	opts := map[string]string{}
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		name, val, hasVal := strings.Cut(a, "=")
+		if canon, ok := withValue[name]; ok && strings.HasPrefix(a, "-") {
+			if !hasVal {
+				if i+1 >= len(args) {
+					return nil, nil, usageError{fmt.Sprintf("option %s needs a value", name)}
+				}
+				i++
+				val = args[i]
+			}
+			opts[canon] = val
+			continue
+		}
+		if canon, ok := flags[a]; ok {
+			opts[canon] = "1"
+			continue
+		}
+		if strings.HasPrefix(a, "--") {
+			return nil, nil, usageError{fmt.Sprintf("unknown option %s", a)}
+		}
+		pos = append(pos, a)
+	}
+	return opts, pos, nil
+}
+
+// parseTime resolves an rrdtool-style time (epoch, now, N, -1d, now-2h).
+func parseTime(s string, now time.Time) (int64, error) {
+	if s == "N" {
+		s = "now"
+	}
+	ts, err := graph.ParseTime(s)
+	if err != nil {
+		return 0, err
+	}
+	switch ts.Ref {
+	case graph.RefAbsolute:
+		return ts.Offset, nil
+	case graph.RefNow:
+		return now.Unix() + ts.Offset, nil
+	}
+	return 0, fmt.Errorf("time %q: start/end references are not allowed here", s)
+}
+
+func runCreate(db *store.DB, args []string) error {
+	opts, pos, err := options(args, map[string]string{"--start": "start", "-b": "start", "--step": "step", "-s": "step"},
+		map[string]string{"--no-overwrite": "O", "-O": "O"})
+	if err != nil {
+		return err
+	}
+	if len(pos) < 1 {
+		return usageError{"create needs a series name"}
+	}
+	name := pos[0]
+	step := int64(300)
+	if v, ok := opts["step"]; ok {
+		if step, err = store.ParseStep(v); err != nil {
+			return err
+		}
+	}
+	start := time.Now().Unix() - 10
+	if v, ok := opts["start"]; ok {
+		if start, err = parseTime(v, time.Now()); err != nil {
+			return fmt.Errorf("start time: %w", err)
+		}
+	}
+	spec, err := store.ParseSpecArgs(step, start, pos[1:])
+	if err != nil {
+		return err
+	}
+	return db.Create(name, spec, opts["O"] == "")
+}
+
+func runUpdate(ctx context.Context, db *store.DB, args []string, stdin io.Reader, stdout io.Writer) error {
+	opts, pos, err := options(args, map[string]string{"--template": "t", "-t": "t"}, nil)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 2 {
+		return usageError{"update needs a series name and at least one ARG"}
+	}
+	name := pos[0]
+	spec, err := db.Spec(name)
+	if err != nil {
+		return err
+	}
+	tmpl, err := store.ParseTemplate(&spec, opts["t"])
+	if err != nil {
+		return err
+	}
+	if len(pos) == 2 && pos[1] == "-" {
+		return updateStream(ctx, db, name, tmpl, len(spec.DS), stdin, stdout)
+	}
+	b := store.Batch{StopOnError: true}
+	now := time.Now()
+	for _, a := range pos[1:] {
+		u, err := store.ParseUpdateArg(a, tmpl, len(spec.DS), now)
+		if err != nil {
+			// apply what came before, as rrdtool does, then fail
+			if _, aerr := db.Apply(ctx, b); aerr != nil {
+				return aerr
+			}
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		u.Series = name
+		b.Updates = append(b.Updates, u)
+	}
+	res, err := db.Apply(ctx, b)
+	if err != nil {
+		return err
+	}
+	if len(res.Errors) > 0 {
+		return res.Errors[0]
+	}
+	return nil
+}
+
+// updateStream applies one ARG per line of stdin and prints "OK n" once
+// line n is durable (used by scripts and the crash test).
+func updateStream(ctx context.Context, db *store.DB, name string, tmpl []int, nds int, in io.Reader, out io.Writer) error {
+	sc := bufio.NewScanner(in)
+	w := bufio.NewWriter(out)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		u, err := store.ParseUpdateArg(line, tmpl, nds)
+		if err != nil {
+			return fmt.Errorf("stdin:%d: %w", n, err)
+		}
+		u.Series = name
+		res, err := db.Apply(ctx, store.Batch{Updates: []store.Update{u}, StopOnError: true})
+		if err != nil {
+			return err
+		}
+		if len(res.Errors) > 0 {
+			return fmt.Errorf("stdin:%d: %w", n, res.Errors[0])
+		}
+		fmt.Fprintf(w, "OK %d\n", n)
+		w.Flush()
+	}
+	return sc.Err()
+}
+
+func runFetch(db *store.DB, args []string, stdout io.Writer) error {
+	opts, pos, err := options(args, map[string]string{"--start": "s", "-s": "s", "--end": "e", "-e": "e", "--resolution": "r", "-r": "r"},
+		map[string]string{"--align-start": "a", "-a": "a", "--json": "json"})
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usageError{"fetch needs a series name and a consolidation function"}
+	}
+	cf, err := store.ParseCF(pos[1])
+	if err != nil {
+		return err
+	}
+	start, end, err := graph.ResolveRange(opts["s"], opts["e"], time.Now())
+	if err != nil {
+		return err
+	}
+	req := store.FetchRequest{CF: cf, Start: start, End: end, Resolution: 1, AlignStart: opts["a"] != ""}
+	if v, ok := opts["r"]; ok {
+		if req.Resolution, err = store.ParseStep(v); err != nil {
+			return fmt.Errorf("resolution: %w", err)
+		}
+	}
+	res, err := db.Fetch(pos[0], req)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(stdout)
+	defer w.Flush()
+	if opts["json"] != "" {
+		return writeFetchJSON(w, res)
+	}
+	fmt.Fprintf(w, "%*s", 21, "")
+	for _, n := range res.DS {
+		fmt.Fprintf(w, "%-20s", n)
+	}
+	fmt.Fprint(w, "\n\n")
+	for i := 0; i < res.Rows(); i++ {
+		fmt.Fprintf(w, "%10d:", res.Start+int64(i+1)*res.Step)
+		for d := range res.DS {
+			fmt.Fprintf(w, " %s", formatC(res.Values[d][i]))
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
+}
+
+// formatC prints like C's %0.10e (glibc spells NaN "-nan" in fetch output).
+func formatC(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "-nan"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	}
+	return strconv.FormatFloat(v, 'e', 10, 64)
+}
+
+// jsonNumber prints full precision; unknown is null, infinities strings.
+func jsonNumber(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "null"
+	case math.IsInf(v, 1):
+		return `"inf"`
+	case math.IsInf(v, -1):
+		return `"-inf"`
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+func writeFetchJSON(w io.Writer, res *store.FetchResult) error {
+	ds, _ := json.Marshal(res.DS)
+	fmt.Fprintf(w, `{"start":%d,"end":%d,"step":%d,"ds":%s,"rows":[`, res.Start, res.End, res.Step, ds)
+	for i := 0; i < res.Rows(); i++ {
+		if i > 0 {
+			fmt.Fprint(w, ",")
+		}
+		fmt.Fprintf(w, "[%d", res.Start+int64(i+1)*res.Step)
+		for d := range res.DS {
+			fmt.Fprint(w, ","+jsonNumber(res.Values[d][i]))
+		}
+		fmt.Fprint(w, "]")
+	}
+	_, err := fmt.Fprintln(w, "]}")
+	return err
+}
+
+func runLast(db *store.DB, args []string, stdout io.Writer) error {
+	if len(args) != 1 {
+		return usageError{"last needs a series name"}
+	}
+	t, err := db.LastUpdate(args[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, t)
+	return nil
+}
+
+func runInfo(db *store.DB, args []string, stdout io.Writer) error {
+	opts, pos, err := options(args, nil, map[string]string{"--json": "json"})
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"info needs a series name"}
+	}
+	info, err := db.Info(pos[0])
+	if err != nil {
+		return err
+	}
+	if opts["json"] != "" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(info)
+	}
+	w := bufio.NewWriter(stdout)
+	defer w.Flush()
+	fmt.Fprintf(w, "series = %q\nstep = %d\nlast_update = %d\n", info.Name, info.Step, info.LastUpdate)
+	for _, d := range info.DS {
+		fmt.Fprintf(w, "ds[%s].type = %q\nds[%s].minimal_heartbeat = %d\nds[%s].min = %s\nds[%s].max = %s\nds[%s].last_ds = %q\nds[%s].value = %s\nds[%s].unknown_sec = %d\n",
+			d.Name, d.Type, d.Name, d.Heartbeat, d.Name, formatC(d.Min), d.Name, formatC(d.Max), d.Name, d.LastDS, d.Name, formatC(d.Value), d.Name, d.UnknownSec)
+	}
+	for i, r := range info.RRA {
+		fmt.Fprintf(w, "rra[%d].cf = %q\nrra[%d].rows = %d\nrra[%d].cur_row = %d\nrra[%d].pdp_per_row = %d\nrra[%d].xff = %s\n",
+			i, r.CF, i, r.Rows, i, r.CurRow, i, r.Steps, i, formatC(r.XFF))
+		for d, c := range r.CDP {
+			fmt.Fprintf(w, "rra[%d].cdp_prep[%d].value = %s\nrra[%d].cdp_prep[%d].unknown_datapoints = %d\n", i, d, formatC(c.Value), i, d, c.UnknownPDP)
+		}
+	}
+	for k, v := range info.Meta {
+		fmt.Fprintf(w, "meta[%s] = %q\n", k, v)
+	}
+	return nil
+}
+
+func runList(db *store.DB, args []string, stdout io.Writer) error {
+	if len(args) > 1 {
+		return usageError{"list takes at most one pattern"}
+	}
+	pat := ""
+	if len(args) == 1 {
+		pat = args[0]
+	}
+	names, err := db.List(pat)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(stdout)
+	defer w.Flush()
+	for _, n := range names {
+		fmt.Fprintln(w, n)
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+// Command rrdash is the rrdash service and its rrdtool-compatible CLI.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `rrdash — RRD-style time series: store, compute, graph.
+
+Usage: rrdash [--data DIR] COMMAND [ARGS]
+
+Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
+  create NAME [--start T] [--step S] [--no-overwrite] DS:… RRA:…
+  update NAME [--template a:b] ARG…        ARG: T:v[:v…] or N:v…; "-" reads ARGs from stdin
+  fetch NAME CF [--start T] [--end T] [--resolution S] [--align-start] [--json]
+  info NAME [--json]
+  list [PATTERN]
+  import FILE.xml [NAME]                   import an rrdtool dump
+  xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…
+  serve [--addr HOST:PORT] [--config FILE]  the web service
+  ingest tracelog [--instance NAME] [--tz ZONE] FILE…
+  ingest kinesis --endpoint URL --stream NAME …
+
+The data directory is --data DIR, else $RRDASH_DATA, else ./data.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprint(os.Stderr, usage)
+		}
+		fmt.Fprintf(os.Stderr, "ERROR: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// dataDir pulls a leading --data DIR from args.
+func dataDir(args []string) (string, []string) {
+	dir := os.Getenv("RRDASH_DATA")
+	for len(args) >= 1 {
+		switch {
+		case args[0] == "--data" && len(args) >= 2:
+			dir, args = args[1], args[2:]
+			continue
+		case len(args[0]) > 7 && args[0][:7] == "--data=":
+			dir, args = args[0][7:], args[1:]
+			continue
+		}
+		break
+	}
+	if dir == "" {
+		dir = "./data"
+	}
+	return dir, args
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	dir, args := dataDir(args)
+	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cmd, rest := args[0], args[1:]
+	// subcommands accept --data after the command name too
+	if d, r := dataDir(rest); d != dir && len(r) != len(rest) {
+		dir, rest = d, r
+	}
+	switch cmd {
+	case "serve":
+		return runServe(ctx, append([]string{"--data", dir}, rest...), stdout, stderr)
+	case "create", "update", "fetch", "info", "list", "import", "xport", "ingest", "last":
+	default:
+		return usageError{fmt.Sprintf("unknown command %q", cmd)}
+	}
+	db, err := openDB(dir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	switch cmd {
+	case "create":
+		return runCreate(db, rest)
+	case "update":
+		return runUpdate(ctx, db, rest, stdin, stdout)
+	case "fetch":
+		return runFetch(db, rest, stdout)
+	case "info":
+		return runInfo(db, rest, stdout)
+	case "last":
+		return runLast(db, rest, stdout)
+	case "list":
+		return runList(db, rest, stdout)
+	case "import":
+		return runImport(ctx, db, rest, stderr)
+	case "xport":
+		return runXport(ctx, db, rest, stdout)
+	case "ingest":
+		if len(rest) == 0 {
+			return usageError{"ingest needs a source: tracelog or kinesis"}
+		}
+		switch rest[0] {
+		case "tracelog":
+			return runIngestTracelog(ctx, db, rest[1:], stdout, stderr)
+		case "kinesis":
+			return runIngestKinesis(ctx, db, rest[1:], stdout, stderr)
+		}
+		return usageError{fmt.Sprintf("unknown ingest source %q", rest[0])}
+	}
+	return nil
+}

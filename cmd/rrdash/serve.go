@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"rrdash/ingest/tracelog"
+	"rrdash/store"
+	"rrdash/ui"
+	"rrdash/ui/demo"
+	"rrdash/ui/meta"
+)
+
+const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--demo]"
+
+// globList collects a repeatable flag.
+type globList []string
+
+func (g *globList) String() string     { return fmt.Sprint(*g) }
+func (g *globList) Set(v string) error { *g = append(*g, v); return nil }
+
+// runServe implements `rrdash serve`: the web service over the store in
+// the data directory, optionally tailing trace logs into it. It stops
+// gracefully on SIGINT/SIGTERM or when ctx ends: HTTP requests drain, the
+// tailers stop, and the store is closed (checkpointed).
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	addr := fs.String("addr", "", "listen address HOST:PORT (default 127.0.0.1:8080; env RRDASH_ADDR)")
+	data := fs.String("data", "", "data directory (default ./data; env RRDASH_DATA)")
+	config := fs.String("config", "", "TOML configuration file (env RRDASH_CONFIG)")
+	var globs globList
+	fs.Var(&globs, "tracelog", "trace-log file glob to tail (repeatable; env RRDASH_TRACELOG_GLOBS, comma separated)")
+	demoMode := fs.Bool("demo", false, "write demo trace logs (instances web1, web2: 6 hours of history, then live) into DATA/demo-tracelog and tail them")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, serveUsage)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return nil
+		}
+		return fmt.Errorf("serve: %w (%s)", err, serveUsage)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected argument %q (%s)", fs.Arg(0), serveUsage)
+	}
+	cfgPath := *config
+	if cfgPath == "" {
+		cfgPath = os.Getenv("RRDASH_CONFIG")
+	}
+	cfg, err := ui.LoadServeConfig(cfgPath, os.Getenv)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if *addr != "" {
+		cfg.Addr = *addr
+	}
+	if *data != "" {
+		cfg.Data = *data
+	}
+	if len(globs) > 0 {
+		cfg.Tracelog.Globs = globs
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log := newLogger(stderr, cfg)
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
+		return fmt.Errorf("serve: data directory: %w", err)
+	}
+	db, err := store.Open(cfg.Data, store.Options{})
+	if err != nil {
+		return fmt.Errorf("serve: open store %s: %w", cfg.Data, err)
+	}
+	closeStore := func() error {
+		if db == nil {
+			return nil
+		}
+		err := db.Close()
+		db = nil
+		if err != nil {
+			return fmt.Errorf("serve: close store: %w", err)
+		}
+		log.Info("store checkpointed and closed", "data", cfg.Data)
+		return nil
+	}
+	defer closeStore()
+
+	md, err := meta.Open(ctx, filepath.Join(cfg.Data, "metadata.db"))
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer md.Close()
+	// Local single-user mode until OIDC (auth/) is configured.
+	user, err := ui.LocalUser(ctx, md)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	srv, err := ui.New(ui.Config{BaseURL: cfg.BaseURL, LocalMode: true}, db, md, user, log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+
+	tailCtx, stopTail := context.WithCancel(context.WithoutCancel(ctx))
+	var tails sync.WaitGroup
+	var demoSources []tracelog.SourceConfig
+	if *demoMode {
+		dir := filepath.Join(cfg.Data, "demo-tracelog")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			stopTail()
+			return fmt.Errorf("serve: demo: %w", err)
+		}
+		for i, inst := range []string{"web1", "web2"} {
+			path := filepath.Join(dir, inst+".log")
+			g := demo.New(path, 4+3*float64(i), 0.01*float64(i+1), uint64(i+1))
+			tails.Add(1)
+			go func() {
+				defer tails.Done()
+				if err := g.Run(tailCtx, time.Now); err != nil {
+					log.Error("demo trace-log generator stopped", "file", path, "error", err)
+				}
+			}()
+		}
+		demoSources = append(demoSources, tracelog.SourceConfig{Glob: filepath.Join(dir, "*.log"), Location: time.UTC})
+		log.Info("demo trace logs", "dir", dir)
+	}
+	if len(cfg.Tracelog.Globs) > 0 || len(demoSources) > 0 {
+		tc := tracelog.TailConfig{Step: cfg.Tracelog.Step, Naming: tracelog.Naming(cfg.Tracelog.Naming), Sources: demoSources}
+		if cfg.Tracelog.TZ != "" {
+			if tc.Location, err = time.LoadLocation(cfg.Tracelog.TZ); err != nil {
+				stopTail()
+				return fmt.Errorf("serve: tracelog.tz %q: %w", cfg.Tracelog.TZ, err)
+			}
+		}
+		for _, g := range cfg.Tracelog.Globs {
+			tc.Sources = append(tc.Sources, tracelog.SourceConfig{Glob: g})
+		}
+		t, err := tracelog.NewTailer(tc, db, log)
+		if err != nil {
+			stopTail()
+			return fmt.Errorf("serve: %w", err)
+		}
+		tails.Add(1)
+		go func() {
+			defer tails.Done()
+			if err := t.Run(tailCtx); err != nil {
+				log.Error("tracelog tailer stopped", "error", err)
+			}
+		}()
+		log.Info("tailing trace logs", "globs", cfg.Tracelog.Globs)
+	}
+	stopTailers := func() {
+		stopTail()
+		tails.Wait()
+	}
+	defer stopTailers()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("serve: listen %s: %w", cfg.Addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	fmt.Fprintf(stdout, "rrdash serving on http://%s (data %s)\n", ln.Addr(), cfg.Data)
+	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.Data)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	var errs []error
+	if err := hs.Shutdown(shutCtx); err != nil {
+		errs = append(errs, fmt.Errorf("serve: shutdown: %w", err))
+	}
+	stopTailers()
+	if err := closeStore(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func newLogger(w io.Writer, cfg ui.ServeConfig) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

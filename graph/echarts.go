@@ -1,0 +1,164 @@
+package graph
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/go-echarts/go-echarts/v2/charts"
+	"github.com/go-echarts/go-echarts/v2/opts"
+)
+
+// AssetsHost is where the embedded echarts.min.js is served (ui embeds it).
+const AssetsHost = "/assets/"
+
+// Chart is what a page needs to draw a graph: the echarts option object,
+// the rrdtool-style legend and the resolution label.
+type Chart struct {
+	Options    json.RawMessage `json:"options"`
+	Legend     []LegendEntry   `json:"legend"`
+	Resolution string          `json:"resolution"`
+	Start      int64           `json:"start"`
+	End        int64           `json:"end"`
+	Step       int64           `json:"step"`
+	Sources    []SourceInfo    `json:"sources"`
+}
+
+// points marshals a column as [[ms, v], …] with null for unknown values,
+// the compact form echarts takes for a time axis. Written by hand because
+// it is the bulk of every response.
+type points struct {
+	start, step int64
+	values      []float64
+}
+
+func (p points) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 24*len(p.values)+2)
+	b = append(b, '[')
+	for i, v := range p.values {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendInt(b, (p.start+int64(i+1)*p.step)*1000, 10)
+		b = append(b, ',')
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			b = append(b, "null"...)
+		} else {
+			b = strconv.AppendFloat(b, v, 'g', 8, 64)
+		}
+		b = append(b, ']')
+	}
+	return append(b, ']'), nil
+}
+
+func boolp(b bool) *bool { return &b }
+
+// EChart builds the echarts options for an evaluated spec with go-echarts:
+// a time axis, zoom (inside + slider), axis tooltips, legends, stacking
+// (an rrdtool STACK joins the previous item's stack group, so tooltips show
+// each item's own value) and rules as mark lines.
+func EChart(s *Spec, d *Data) (*Chart, error) {
+	items, err := layout(s, d)
+	if err != nil {
+		return nil, err
+	}
+	line := charts.NewLine()
+	line.SetGlobalOptions(
+		charts.WithInitializationOpts(opts.Initialization{AssetsHost: AssetsHost}),
+		charts.WithTitleOpts(opts.Title{Title: s.Title, Subtitle: d.ResolutionLabel()}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: boolp(true), Trigger: "axis"}),
+		charts.WithLegendOpts(opts.Legend{Show: boolp(true), Type: "scroll", Top: "0", Right: "10", Left: "35%"}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "time"}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: s.VLabel, Min: floatOrNil(s.Lower), Max: floatOrNil(s.Upper)}),
+		charts.WithDataZoomOpts(opts.DataZoom{Type: "inside"}, opts.DataZoom{Type: "slider"}),
+		charts.WithGridOpts(opts.Grid{Left: "60", Right: "30", Top: "60", Bottom: "80"}),
+		charts.WithAnimation(false),
+	)
+	for _, dr := range items {
+		so := []charts.SeriesOpts{
+			charts.WithLineChartOpts(opts.LineChart{ShowSymbol: boolp(false), Stack: dr.stack, Step: "end"}),
+			charts.WithLineStyleOpts(opts.LineStyle{Color: dr.item.Color, Width: float32(lineWidth(dr.item)), Type: dashType(dr.item)}),
+		}
+		if dr.item.Color != "" {
+			so = append(so, charts.WithItemStyleOpts(opts.ItemStyle{Color: dr.item.Color}))
+		}
+		if dr.item.Type == ItemArea {
+			so = append(so, charts.WithAreaStyleOpts(opts.AreaStyle{Color: dr.item.Color, Opacity: opacity(0.6)}))
+		}
+		line.AddSeries(dr.name, nil, so...)
+		line.MultiSeries[len(line.MultiSeries)-1].Data = points{start: d.Start, step: d.Step, values: dr.values}
+	}
+	// Rules ride on an empty series each so they get their own legend entry.
+	for _, it := range s.Items {
+		if it.Type != ItemHRule && it.Type != ItemVRule {
+			continue
+		}
+		pos, ok := rulePos(it, d)
+		if !ok {
+			continue
+		}
+		name := it.Legend
+		if name == "" {
+			name = it.Type
+		}
+		var ml charts.SeriesOpts
+		if it.Type == ItemHRule {
+			ml = charts.WithMarkLineNameYAxisItemOpts(opts.MarkLineNameYAxisItem{Name: name, YAxis: pos})
+		} else {
+			ml = charts.WithMarkLineNameXAxisItemOpts(opts.MarkLineNameXAxisItem{Name: name, XAxis: int64(pos) * 1000})
+		}
+		line.AddSeries(name, nil,
+			charts.WithItemStyleOpts(opts.ItemStyle{Color: it.Color}),
+			ml,
+			charts.WithMarkLineStyleOpts(opts.MarkLineStyle{Symbol: []string{"none", "none"},
+				LineStyle: &opts.LineStyle{Color: it.Color, Width: 1, Type: dashType(it)}}),
+		)
+		line.MultiSeries[len(line.MultiSeries)-1].Data = []any{}
+	}
+	line.Validate()
+	b, err := json.Marshal(line.JSON())
+	if err != nil {
+		return nil, fmt.Errorf("echarts options: %w", err)
+	}
+	return &Chart{Options: b, Legend: Legend(s, d), Resolution: d.ResolutionLabel(),
+		Start: d.Start, End: d.End, Step: d.Step, Sources: d.Sources}, nil
+}
+
+// ScriptURLs are the script URLs go-echarts wants for a line chart, under AssetsHost.
+func ScriptURLs() []string {
+	line := charts.NewLine()
+	line.SetGlobalOptions(charts.WithInitializationOpts(opts.Initialization{AssetsHost: AssetsHost}))
+	line.Validate()
+	return append([]string(nil), line.GetAssets().JSAssets.Values...)
+}
+
+func floatOrNil(f *float64) any {
+	if f == nil {
+		return nil
+	}
+	return *f
+}
+
+func opacity(f float32) *float32 { return &f }
+
+func lineWidth(it Item) float64 {
+	if it.Type == ItemArea {
+		if it.Width > 0 {
+			return it.Width
+		}
+		return 0.5
+	}
+	if it.Width <= 0 {
+		return 1
+	}
+	return it.Width
+}
+
+func dashType(it Item) string {
+	if it.Dashes {
+		return "dashed"
+	}
+	return ""
+}

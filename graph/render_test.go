@@ -1,0 +1,172 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/json"
+	"image/png"
+	"math"
+	"strings"
+	"testing"
+)
+
+func testSpecData(t *testing.T) (*Spec, *Data) {
+	t.Helper()
+	s, _, err := ParseArgs([]string{
+		"-t", `<script>alert("t")</script>`, "-v", "req/s",
+		"DEF:a=x:v:AVERAGE", "DEF:b=x:w:AVERAGE", "VDEF:amax=a,MAXIMUM", "VDEF:bavg=b,AVERAGE",
+		`AREA:a#00ff00:a <b>legend</b>`, "AREA:b#0000ff:b:STACK", "LINE2:a#ff0000",
+		"HRULE:5#000000:five", "VRULE:amax#888888:peak",
+		"GPRINT:amax:max %6.2lf %s", "COMMENT:done",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Data{Start: 1000, End: 1000 + 6*60, Step: 60,
+		Columns: map[string][]float64{
+			"a": {1, 2, math.NaN(), 4, 5, 6},
+			"b": {10, math.NaN(), 10, 10, 10, 10},
+		},
+		VDEFs: map[string]VValue{"amax": {Value: 6000, Time: 1360}, "bavg": {Value: 10}},
+		Sources: []SourceInfo{{Def: "a", Series: "x", DS: "v", CF: "AVERAGE", Step: 60},
+			{Def: "b", Series: "x", DS: "w", CF: "AVERAGE", Step: 60}},
+	}
+	return s, d
+}
+
+func TestEChart(t *testing.T) {
+	t.Parallel()
+	s, d := testSpecData(t)
+	c, err := EChart(s, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o struct {
+		Title  struct{ Text, Subtext string } `json:"title"`
+		Series []struct {
+			Name     string          `json:"name"`
+			Stack    string          `json:"stack"`
+			Data     [][2]*float64   `json:"data"`
+			MarkLine json.RawMessage `json:"markLine"`
+		} `json:"series"`
+		XAxis    []struct{ Type string } `json:"xAxis"`
+		DataZoom []struct{ Type string } `json:"dataZoom"`
+	}
+	if err := json.Unmarshal(c.Options, &o); err != nil {
+		t.Fatalf("options: %v\n%s", err, c.Options)
+	}
+	if o.Title.Text != s.Title || o.Title.Subtext != "step 1m · AVERAGE" {
+		t.Errorf("title = %+v", o.Title)
+	}
+	if len(o.XAxis) != 1 || o.XAxis[0].Type != "time" || len(o.DataZoom) != 2 {
+		t.Errorf("axis/zoom = %+v %+v", o.XAxis, o.DataZoom)
+	}
+	if len(o.Series) != 5 {
+		t.Fatalf("%d series, want 3 drawn + 2 rules", len(o.Series))
+	}
+	if o.Series[0].Stack == "" || o.Series[0].Stack != o.Series[1].Stack || o.Series[2].Stack != "" {
+		t.Errorf("stacks = %q %q %q", o.Series[0].Stack, o.Series[1].Stack, o.Series[2].Stack)
+	}
+	a := o.Series[0].Data
+	if len(a) != 6 || *a[0][0] != 1060000 || *a[0][1] != 1 || a[2][1] != nil {
+		t.Errorf("series a data = %v", a)
+	}
+	if !strings.Contains(string(o.Series[4].MarkLine), "1360000") {
+		t.Errorf("VRULE markLine = %s", o.Series[4].MarkLine)
+	}
+	// Hostile strings stay data: JSON escapes <, > and & so the options can
+	// be embedded in a page without breaking out of a script element.
+	if bytes.Contains(c.Options, []byte("<script>")) || bytes.Contains(c.Options, []byte("<b>")) {
+		t.Errorf("options contain raw markup: %s", c.Options)
+	}
+	wantLegend := []LegendEntry{{"#00ff00", "a <b>legend</b>"}, {"#0000ff", "b"}, {"#000000", "five"},
+		{"#888888", "peak"}, {"", "max   6.00 k"}, {"", "done"}}
+	if len(c.Legend) != len(wantLegend) {
+		t.Fatalf("legend = %+v", c.Legend)
+	}
+	for i := range wantLegend {
+		if c.Legend[i] != wantLegend[i] {
+			t.Errorf("legend[%d] = %+v, want %+v", i, c.Legend[i], wantLegend[i])
+		}
+	}
+}
+
+func TestLayoutStack(t *testing.T) {
+	t.Parallel()
+	s, d := testSpecData(t)
+	items, err := layout(s, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := items[1]
+	want := []float64{11, math.NaN(), 10, 14, 15, 16}
+	for i, v := range b.top {
+		if !(v == want[i] || math.IsNaN(v) && math.IsNaN(want[i])) {
+			t.Errorf("stacked top[%d] = %v, want %v", i, v, want[i])
+		}
+	}
+	s.Items[0].Vname = "missing"
+	if _, err := layout(s, d); err == nil || !strings.Contains(err.Error(), `no data for "missing"`) {
+		t.Errorf("layout with a missing column: %v", err)
+	}
+}
+
+func TestPNG(t *testing.T) {
+	t.Parallel()
+	s, d := testSpecData(t)
+	b, err := PNG(s, d, 400, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := img.Bounds()
+	if r.Dx() != 400 || r.Dy() < 200+16*3 {
+		t.Errorf("image %v, want 400 wide and room for 3 legend rows", r)
+	}
+	// The green area must have painted something.
+	green := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			cr, cg, cb, _ := img.At(x, y).RGBA()
+			if cg > 0xe000 && cr < 0x2000 && cb < 0x2000 {
+				green++
+			}
+		}
+	}
+	if green < 100 {
+		t.Errorf("only %d green pixels", green)
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[int64]string{60: "1m", 300: "5m", 3600: "1h", 86400: "1d", 604800: "1w", 90: "90s", 1: "1s"} {
+		if got := FormatDuration(in); got != want {
+			t.Errorf("FormatDuration(%d) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestTimeTicks(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		min, max float64
+		first    string
+		n        int
+	}{
+		{1_700_000_000, 1_700_000_000 + 86400, "00:00", 4}, // 6-hourly over a day
+		{1_700_000_000, 1_700_000_000 + 3600, "22:20", 6},  // 10-minutely over an hour
+		{1_700_000_000, 1_700_000_000 + 366*86400, "", 7},  // monthly-ish over a year
+	}
+	for _, tt := range tests {
+		ticks := timeTicks{format: timeFormat(int64(tt.max - tt.min))}.Ticks(tt.min, tt.max)
+		if len(ticks) < tt.n-1 || len(ticks) > 8 {
+			t.Errorf("%v…%v: %d ticks", tt.min, tt.max, len(ticks))
+		}
+		if tt.first != "" && ticks[0].Label != tt.first {
+			t.Errorf("%v…%v: first tick %q, want %q", tt.min, tt.max, ticks[0].Label, tt.first)
+		}
+	}
+}

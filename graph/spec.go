@@ -1,0 +1,291 @@
+// Package graph holds graph specs (what rrdtool graph takes: DEF/CDEF/VDEF
+// lines and drawing items), evaluates them through rpn and renders the
+// result as echarts options or a PNG.
+package graph
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// Def kinds.
+const (
+	KindDEF  = "DEF"
+	KindCDEF = "CDEF"
+	KindVDEF = "VDEF"
+)
+
+// Item types.
+const (
+	ItemLine    = "LINE"
+	ItemArea    = "AREA"
+	ItemHRule   = "HRULE"
+	ItemVRule   = "VRULE"
+	ItemGPrint  = "GPRINT"
+	ItemComment = "COMMENT"
+)
+
+// Spec is one graph: what to compute (Defs) and what to draw (Items).
+// It is stored as JSON, so field names are part of the saved format.
+type Spec struct {
+	Title  string `json:"title,omitempty"`
+	VLabel string `json:"vlabel,omitempty"`
+	// Start and End are rrdtool-style time specs: "-1d", "now", "end-6h",
+	// Unix seconds or RFC 3339. Empty means rrdtool's defaults (end-1d, now).
+	Start string `json:"start,omitempty"`
+	End   string `json:"end,omitempty"`
+	// Width and Height are the plot size in pixels (rrdtool's -w/-h); the
+	// width bounds how many rows are fetched.
+	Width  int      `json:"width,omitempty"`
+	Height int      `json:"height,omitempty"`
+	Lower  *float64 `json:"lower,omitempty"`
+	Upper  *float64 `json:"upper,omitempty"`
+	// Step is rrdtool's --step: the minimal resolution asked for.
+	Step  int64  `json:"step,omitempty"`
+	Defs  []Def  `json:"defs"`
+	Items []Item `json:"items"`
+}
+
+// Def is a DEF, CDEF or VDEF line.
+type Def struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// DEF only.
+	Series string `json:"series,omitempty"`
+	DS     string `json:"ds,omitempty"`
+	CF     string `json:"cf,omitempty"`
+	Step   int64  `json:"step,omitempty"`
+	Reduce string `json:"reduce,omitempty"`
+	// CDEF and VDEF: the RPN expression.
+	Expr string `json:"expr,omitempty"`
+}
+
+// Item is one drawing or legend element.
+type Item struct {
+	Type string `json:"type"`
+	// LINE width in pixels (LINE1, LINE2, LINE0.5).
+	Width float64 `json:"width,omitempty"`
+	// Vname is the DEF/CDEF (or, for rules and GPRINT, VDEF) the item shows.
+	Vname string `json:"vname,omitempty"`
+	// Value is a constant position for HRULE (value) or VRULE (Unix time)
+	// when Vname is empty.
+	Value  float64 `json:"value,omitempty"`
+	Color  string  `json:"color,omitempty"`
+	Legend string  `json:"legend,omitempty"`
+	Stack  bool    `json:"stack,omitempty"`
+	Dashes bool    `json:"dashes,omitempty"`
+	// Format is GPRINT's printf-like format ("%6.2lf %s"); Text is COMMENT's.
+	Format string `json:"format,omitempty"`
+}
+
+var (
+	vnameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	colorRE = regexp.MustCompile(`^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$`)
+	cfNames = map[string]bool{"AVERAGE": true, "MIN": true, "MAX": true, "LAST": true}
+)
+
+// Limits that keep a spec (which may come from a URL) cheap to evaluate.
+const (
+	maxDefs     = 100
+	maxItems    = 200
+	maxText     = 1000
+	maxWidth    = 4000
+	maxHeight   = 2000
+	DefaultW    = 800
+	DefaultH    = 300
+	maxSpecJSON = 64 << 10
+)
+
+// Validate checks names, references, colors and sizes. It does not check
+// RPN expressions (rpn does, when the spec is evaluated) nor that series exist.
+func (s *Spec) Validate() error {
+	if err := s.checkUTF8(); err != nil {
+		return err
+	}
+	if len(s.Defs) > maxDefs {
+		return fmt.Errorf("too many DEF/CDEF/VDEF lines: %d (max %d)", len(s.Defs), maxDefs)
+	}
+	if len(s.Items) > maxItems {
+		return fmt.Errorf("too many items: %d (max %d)", len(s.Items), maxItems)
+	}
+	if len(s.Title) > maxText || len(s.VLabel) > maxText {
+		return fmt.Errorf("title or vertical label longer than %d bytes", maxText)
+	}
+	if s.Width < 0 || s.Width > maxWidth || s.Height < 0 || s.Height > maxHeight {
+		return fmt.Errorf("size %dx%d out of range (max %dx%d)", s.Width, s.Height, maxWidth, maxHeight)
+	}
+	if s.Step < 0 {
+		return fmt.Errorf("step %d is negative", s.Step)
+	}
+	if _, err := ParseTime(s.Start); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	if _, err := ParseTime(s.End); err != nil {
+		return fmt.Errorf("end: %w", err)
+	}
+	kinds := make(map[string]string, len(s.Defs))
+	for i, d := range s.Defs {
+		where := fmt.Sprintf("line %d (%s:%s)", i+1, d.Kind, d.Name)
+		if !vnameRE.MatchString(d.Name) {
+			return fmt.Errorf("%s: invalid name %q: 1 to 255 characters of [A-Za-z0-9_-]", where, d.Name)
+		}
+		if _, dup := kinds[d.Name]; dup {
+			return fmt.Errorf("%s: name %q defined twice", where, d.Name)
+		}
+		switch d.Kind {
+		case KindDEF:
+			if d.Series == "" || d.DS == "" {
+				return fmt.Errorf("%s: DEF needs a series and a data source", where)
+			}
+			if !cfNames[d.CF] {
+				return fmt.Errorf("%s: unknown consolidation function %q", where, d.CF)
+			}
+			if d.Reduce != "" && !cfNames[d.Reduce] {
+				return fmt.Errorf("%s: unknown reduce function %q", where, d.Reduce)
+			}
+			if d.Step < 0 {
+				return fmt.Errorf("%s: negative step", where)
+			}
+			if d.Expr != "" {
+				return fmt.Errorf("%s: a DEF has no expression", where)
+			}
+		case KindCDEF, KindVDEF:
+			if strings.TrimSpace(d.Expr) == "" {
+				return fmt.Errorf("%s: empty expression", where)
+			}
+			if len(d.Expr) > maxText*4 {
+				return fmt.Errorf("%s: expression too long", where)
+			}
+		default:
+			return fmt.Errorf("line %d: unknown kind %q (want DEF, CDEF or VDEF)", i+1, d.Kind)
+		}
+		kinds[d.Name] = d.Kind
+	}
+	for i, it := range s.Items {
+		where := fmt.Sprintf("item %d (%s)", i+1, it.Type)
+		if it.Color != "" && !colorRE.MatchString(it.Color) {
+			return fmt.Errorf("%s: invalid color %q (want #rrggbb or #rrggbbaa)", where, it.Color)
+		}
+		if len(it.Legend) > maxText || len(it.Format) > maxText {
+			return fmt.Errorf("%s: text longer than %d bytes", where, maxText)
+		}
+		ref := func(allowed ...string) error {
+			k, ok := kinds[it.Vname]
+			if !ok {
+				return fmt.Errorf("%s: unknown name %q", where, it.Vname)
+			}
+			for _, a := range allowed {
+				if k == a {
+					return nil
+				}
+			}
+			return fmt.Errorf("%s: %q is a %s, want %s", where, it.Vname, k, strings.Join(allowed, " or "))
+		}
+		switch it.Type {
+		case ItemLine, ItemArea:
+			if err := ref(KindDEF, KindCDEF); err != nil {
+				return err
+			}
+			if it.Width < 0 || it.Width > 100 || math.IsNaN(it.Width) {
+				return fmt.Errorf("%s: width %v out of range", where, it.Width)
+			}
+		case ItemHRule, ItemVRule:
+			if it.Vname != "" {
+				if err := ref(KindVDEF); err != nil {
+					return err
+				}
+			} else if math.IsNaN(it.Value) || math.IsInf(it.Value, 0) {
+				return fmt.Errorf("%s: value must be finite", where)
+			}
+		case ItemGPrint:
+			if err := ref(KindVDEF); err != nil {
+				return err
+			}
+			if _, err := checkFormat(it.Format); err != nil {
+				return fmt.Errorf("%s: %w", where, err)
+			}
+		case ItemComment:
+		default:
+			return fmt.Errorf("%s: unknown item type %q", where, it.Type)
+		}
+	}
+	return nil
+}
+
+// MarshalJSON-compatible helpers.
+
+// ParseJSON decodes and validates a spec. Unknown fields are errors so a
+// typo in a saved spec is noticed.
+func ParseJSON(b []byte) (*Spec, error) {
+	if len(b) > maxSpecJSON {
+		return nil, fmt.Errorf("graph spec: %d bytes, max %d", len(b), maxSpecJSON)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	var s Spec
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("graph spec: %w", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("graph spec: trailing data after the JSON object")
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("graph spec: %w", err)
+	}
+	return &s, nil
+}
+
+// Clone returns a deep copy.
+func (s *Spec) Clone() *Spec {
+	c := *s
+	c.Defs = append([]Def(nil), s.Defs...)
+	c.Items = append([]Item(nil), s.Items...)
+	if s.Lower != nil {
+		v := *s.Lower
+		c.Lower = &v
+	}
+	if s.Upper != nil {
+		v := *s.Upper
+		c.Upper = &v
+	}
+	return &c
+}
+
+// Size returns the plot size with defaults applied.
+func (s *Spec) Size() (w, h int) {
+	w, h = s.Width, s.Height
+	if w <= 0 {
+		w = DefaultW
+	}
+	if h <= 0 {
+		h = DefaultH
+	}
+	return w, h
+}
+
+// checkUTF8 refuses invalid UTF-8, which JSON would silently replace.
+func (s *Spec) checkUTF8() error {
+	check := func(what, v string) error {
+		if !utf8.ValidString(v) {
+			return fmt.Errorf("%s %.40q is not valid UTF-8", what, v)
+		}
+		return nil
+	}
+	errs := []error{check("title", s.Title), check("vertical label", s.VLabel), check("start", s.Start), check("end", s.End)}
+	for i, d := range s.Defs {
+		for _, v := range []string{d.Name, d.Series, d.DS, d.CF, d.Reduce, d.Expr} {
+			errs = append(errs, check(fmt.Sprintf("line %d", i+1), v))
+		}
+	}
+	for i, it := range s.Items {
+		for _, v := range []string{it.Type, it.Vname, it.Color, it.Legend, it.Format} {
+			errs = append(errs, check(fmt.Sprintf("item %d", i+1), v))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,460 @@
+package rpn
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"rrdash/store"
+)
+
+// Fetcher reads consolidated rows of a series like `rrdtool fetch`. The
+// store's *store.DB satisfies it.
+type Fetcher interface {
+	Fetch(name string, req store.FetchRequest) (*store.FetchResult, error)
+}
+
+// Def is a DEF statement: DEF:vname=series:ds:CF[:step=s][:start=t][:end=t][:reduce=CF].
+type Def struct {
+	Series    string
+	DS        string
+	CF        store.CF
+	Step      int64    // 0: not given
+	StartSpec string   // "": the script's start
+	EndSpec   string   // "": the script's end
+	Reduce    store.CF // 0: CF
+}
+
+// Kind of a statement.
+type Kind uint8
+
+// Statement kinds.
+const (
+	KindDef Kind = iota + 1
+	KindCDef
+	KindVDef
+	KindXport
+)
+
+// Statement is one parsed DEF, CDEF, VDEF or XPORT argument.
+type Statement struct {
+	Kind   Kind
+	Text   string // the argument as given, for error messages
+	VName  string
+	Def    Def      // KindDef
+	Prog   *Program // KindCDef
+	VDef   VDef     // KindVDef
+	Legend string   // KindXport
+}
+
+// Script is a parsed list of DEF/CDEF/VDEF/XPORT statements, compiled once
+// and evaluable any number of times.
+type Script struct {
+	Stmts []Statement
+	names map[string]int // vname → statement index
+}
+
+// splitColons splits at colons not escaped with a backslash, unescaping
+// "\:" as rrdtool does for file names and legends.
+func splitColons(s string) []string {
+	var parts []string
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && i+1 < len(s) && s[i+1] == ':':
+			b.WriteByte(':')
+			i++
+		case s[i] == ':':
+			parts = append(parts, b.String())
+			b.Reset()
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return append(parts, b.String())
+}
+
+// ParseScript parses and compiles statements in order; a statement may only
+// use names defined before it.
+func ParseScript(args []string) (*Script, error) {
+	sc := &Script{names: map[string]int{}}
+	for i, arg := range args {
+		st, err := sc.parse(arg)
+		if err != nil {
+			return nil, fmt.Errorf("argument %d: %w", i+1, err)
+		}
+		if st.Kind != KindXport {
+			sc.names[st.VName] = len(sc.Stmts)
+		}
+		sc.Stmts = append(sc.Stmts, st)
+	}
+	return sc, nil
+}
+
+func (sc *Script) defineName(stmt, name string) error {
+	if !isVName(name) {
+		return &Error{Stmt: stmt, Msg: fmt.Sprintf("invalid variable name %q (letters, digits, '_' and '-', at most 255)", name)}
+	}
+	if IsOperator(name) {
+		return &Error{Stmt: stmt, Msg: fmt.Sprintf("variable name %q is an RPN operator", name)}
+	}
+	if _, dup := sc.names[name]; dup {
+		return &Error{Stmt: stmt, Msg: fmt.Sprintf("variable %q is defined twice", name)}
+	}
+	return nil
+}
+
+func (sc *Script) parse(arg string) (Statement, error) {
+	kind, rest, ok := strings.Cut(arg, ":")
+	if !ok {
+		return Statement{}, fmt.Errorf("%q: want DEF:, CDEF:, VDEF: or XPORT:", arg)
+	}
+	st := Statement{Text: arg}
+	switch kind {
+	case "DEF", "CDEF", "VDEF":
+		name, body, ok := strings.Cut(rest, "=")
+		if !ok {
+			return st, &Error{Stmt: arg, Msg: "missing '=' after the variable name"}
+		}
+		if err := sc.defineName(arg, name); err != nil {
+			return st, err
+		}
+		st.VName = name
+		switch kind {
+		case "DEF":
+			st.Kind = KindDef
+			d, err := parseDef(arg, body)
+			if err != nil {
+				return st, err
+			}
+			st.Def = d
+		case "CDEF":
+			st.Kind = KindCDef
+			p, err := Compile(arg, body, sc.resolve)
+			if err != nil {
+				return st, err
+			}
+			st.Prog = p
+		case "VDEF":
+			st.Kind = KindVDef
+			v, err := ParseVDef(arg, body)
+			if err != nil {
+				return st, err
+			}
+			kind, _, ok := sc.resolve(v.Src)
+			if !ok {
+				return st, &Error{Stmt: arg, Pos: 1, Token: v.Src, Msg: "unknown variable"}
+			}
+			if kind != KindSeries {
+				return st, &Error{Stmt: arg, Pos: 1, Token: v.Src, Msg: "a VDEF needs a DEF or CDEF, not another VDEF"}
+			}
+			st.VDef = v
+		}
+	case "XPORT":
+		f := splitColons(rest)
+		if len(f) > 2 {
+			return st, &Error{Stmt: arg, Msg: "want XPORT:vname[:legend]"}
+		}
+		k, _, ok := sc.resolve(f[0])
+		if !ok {
+			return st, &Error{Stmt: arg, Msg: fmt.Sprintf("unknown variable %q", f[0])}
+		}
+		if k != KindSeries {
+			return st, &Error{Stmt: arg, Msg: fmt.Sprintf("%q is a VDEF; XPORT needs a DEF or CDEF", f[0])}
+		}
+		st.Kind, st.VName = KindXport, f[0]
+		if len(f) == 2 {
+			st.Legend = f[1]
+		}
+	default:
+		return st, fmt.Errorf("%q: unknown statement %q (want DEF, CDEF, VDEF or XPORT)", arg, kind)
+	}
+	return st, nil
+}
+
+func (sc *Script) resolve(name string) (VarKind, int, bool) {
+	i, ok := sc.names[name]
+	if !ok {
+		return 0, 0, false
+	}
+	if sc.Stmts[i].Kind == KindVDef {
+		return KindValue, i, true
+	}
+	return KindSeries, i, true
+}
+
+func parseDef(stmt, body string) (Def, error) {
+	f := splitColons(body)
+	if len(f) < 3 {
+		return Def{}, &Error{Stmt: stmt, Msg: "want DEF:vname=series:ds:CF[:options]"}
+	}
+	cf, err := store.ParseCF(f[2])
+	if err != nil {
+		return Def{}, &Error{Stmt: stmt, Msg: err.Error()}
+	}
+	d := Def{Series: f[0], DS: f[1], CF: cf}
+	if d.Series == "" || d.DS == "" {
+		return Def{}, &Error{Stmt: stmt, Msg: "empty series or data source name"}
+	}
+	for _, opt := range f[3:] {
+		k, v, ok := strings.Cut(opt, "=")
+		if !ok {
+			return Def{}, &Error{Stmt: stmt, Msg: fmt.Sprintf("option %q: want key=value", opt)}
+		}
+		switch k {
+		case "step":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 {
+				return Def{}, &Error{Stmt: stmt, Msg: fmt.Sprintf("step=%q: want a positive number of seconds", v)}
+			}
+			d.Step = n
+		case "start":
+			d.StartSpec = v
+		case "end":
+			d.EndSpec = v
+		case "reduce":
+			r, err := store.ParseCF(v)
+			if err != nil {
+				return Def{}, &Error{Stmt: stmt, Msg: "reduce=: " + err.Error()}
+			}
+			d.Reduce = r
+		case "daemon":
+			return Def{}, &Error{Stmt: stmt, Msg: "daemon= is not supported: rrdash reads its own store"}
+		default:
+			return Def{}, &Error{Stmt: stmt, Msg: fmt.Sprintf("unknown DEF option %q", k)}
+		}
+	}
+	return d, nil
+}
+
+// Request is the time range and resolution of an evaluation, as given to
+// `rrdtool xport` (--start, --end, --step, --maxrows).
+type Request struct {
+	Start, End int64
+	Step       int64 // 0: not given
+	MaxRows    int   // 0: 400
+	Env        Env
+}
+
+// Values holds the evaluated statements: a Series per DEF/CDEF and a
+// VValue per VDEF, indexed like Script.Stmts.
+type Values struct {
+	Series []*Series
+	V      []VValue
+}
+
+// Lookup returns the series or value of a variable name.
+func (sc *Script) Lookup(v *Values, name string) (*Series, VValue, bool) {
+	i, ok := sc.names[name]
+	if !ok {
+		return nil, VValue{}, false
+	}
+	return v.Series[i], v.V[i], true
+}
+
+// baseStep is xport's resolution: max(--step, (end-start)/maxrows).
+func (r Request) baseStep() int64 {
+	maxRows := int64(r.MaxRows)
+	if maxRows <= 0 {
+		maxRows = 400
+	}
+	maxRows = max(maxRows, 10)
+	return max(r.Step, (r.End-r.Start)/maxRows)
+}
+
+// Evaluate fetches every DEF and computes CDEFs and VDEFs in order.
+func (sc *Script) Evaluate(ctx context.Context, f Fetcher, req Request) (*Values, error) {
+	if req.End <= req.Start {
+		return nil, fmt.Errorf("start (%d) should be less than end (%d)", req.Start, req.End)
+	}
+	now := time.Unix(req.Env.Now, 0)
+	step0 := req.baseStep()
+	vals := &Values{Series: make([]*Series, len(sc.Stmts)), V: make([]VValue, len(sc.Stmts))}
+	type fetchKey struct {
+		series     string
+		cf         store.CF
+		start, end int64
+		res        int64
+	}
+	cache := map[fetchKey]*store.FetchResult{}
+	in := func(ref int) Input {
+		if sc.Stmts[ref].Kind == KindVDef {
+			return Input{Value: vals.V[ref].Value}
+		}
+		return Input{Series: vals.Series[ref]}
+	}
+	for i, st := range sc.Stmts {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		switch st.Kind {
+		case KindDef:
+			d := st.Def
+			start, end := req.Start, req.End
+			var err error
+			if d.StartSpec != "" || d.EndSpec != "" {
+				// As rrdtool: the DEF's start and end refer to each other,
+				// and default to the script's.
+				ss, es := d.StartSpec, d.EndSpec
+				if ss == "" {
+					ss = strconv.FormatInt(req.Start, 10)
+				}
+				if es == "" {
+					es = strconv.FormatInt(req.End, 10)
+				}
+				if start, end, err = ParseTimeRange(ss, es, now, req.Env.Loc); err != nil {
+					return nil, fmt.Errorf("%s: %w", st.Text, err)
+				}
+			}
+			want := max(step0, d.Step)
+			key := fetchKey{d.Series, d.CF, start, end, want}
+			res, ok := cache[key]
+			if !ok {
+				res, err = f.Fetch(d.Series, store.FetchRequest{CF: d.CF, Start: start, End: end, Resolution: want})
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", st.Text, err)
+				}
+				cache[key] = res
+			}
+			col := res.Column(d.DS)
+			if col == nil {
+				return nil, fmt.Errorf("%s: no data source %q in series %q", st.Text, d.DS, d.Series)
+			}
+			s := &Series{Start: res.Start, Step: res.Step, Values: col[:min(len(col), res.Rows())]}
+			if s.Step < want {
+				cf := d.Reduce
+				if cf == 0 {
+					cf = d.CF
+				}
+				s = reduceSeries(cf, s, want)
+			}
+			vals.Series[i] = s
+		case KindCDef:
+			s, err := st.Prog.Eval(in, req.Env)
+			if err != nil {
+				return nil, err
+			}
+			vals.Series[i] = s
+		case KindVDef:
+			src := sc.names[st.VDef.Src]
+			vals.V[i] = st.VDef.Compute(vals.Series[src])
+		}
+	}
+	return vals, nil
+}
+
+// reduceSeries consolidates finer rows into steps of ceil(want/step)·step
+// as rrdtool's reduce_data does: the start is aligned down to the new step;
+// when it was not aligned the first new row is unknown and the source rows
+// before the first boundary are dropped; a partial last group becomes an
+// unknown row. AVERAGE is the mean of the known values, LAST the last known.
+func reduceSeries(cf store.CF, s *Series, want int64) *Series {
+	f := (want + s.Step - 1) / s.Step
+	ns := s.Step * f
+	out := &Series{Start: s.Start - s.Start%ns, Step: ns}
+	src := s.Values
+	if off := s.Start % ns; off != 0 {
+		out.Values = append(out.Values, math.NaN())
+		skip := int((ns - off) / s.Step)
+		src = src[min(skip, len(src)):]
+	}
+	for len(src) >= int(f) {
+		g := src[:f]
+		src = src[f:]
+		v, cnt := math.NaN(), 0
+		for _, x := range g {
+			if isNaN(x) {
+				continue
+			}
+			cnt++
+			switch {
+			case cnt == 1:
+				v = x
+			case cf == store.Average:
+				v += x
+			case cf == store.Min:
+				v = math.Min(v, x)
+			case cf == store.Max:
+				v = math.Max(v, x)
+			case cf == store.Last:
+				v = x
+			}
+		}
+		if cf == store.Average && cnt > 0 {
+			v /= float64(cnt)
+		}
+		out.Values = append(out.Values, v)
+	}
+	if len(src) > 0 {
+		out.Values = append(out.Values, math.NaN())
+	}
+	return out
+}
+
+// Export is the result of an xport: Rows() rows, row i at
+// Start+(i+1)·Step, one column per XPORT statement.
+type Export struct {
+	Start, End, Step int64
+	Legends          []string
+	Columns          [][]float64
+}
+
+// Rows is the number of exported rows.
+func (x *Export) Rows() int {
+	if x.Step == 0 {
+		return 0
+	}
+	return int((x.End - x.Start) / x.Step)
+}
+
+// Xport evaluates the script and lays the XPORTed series out on a common
+// step (the greatest common divisor of their steps) from the request's
+// start aligned down to its end rounded up.
+func (sc *Script) Xport(ctx context.Context, f Fetcher, req Request) (*Export, error) {
+	var xs []Statement
+	for _, st := range sc.Stmts {
+		if st.Kind == KindXport {
+			xs = append(xs, st)
+		}
+	}
+	if len(xs) == 0 {
+		return nil, fmt.Errorf("no XPORT statement")
+	}
+	vals, err := sc.Evaluate(ctx, f, req)
+	if err != nil {
+		return nil, err
+	}
+	x := &Export{}
+	series := make([]*Series, len(xs))
+	for i, st := range xs {
+		series[i] = vals.Series[sc.names[st.VName]]
+		if i == 0 {
+			x.Step = series[i].Step
+		} else {
+			x.Step = gcd(x.Step, series[i].Step)
+		}
+		x.Legends = append(x.Legends, st.Legend)
+	}
+	x.Start = req.Start - req.Start%x.Step
+	x.End = req.End
+	if r := x.End % x.Step; r != 0 {
+		x.End += x.Step - r
+	}
+	rows := x.Rows()
+	for _, s := range series {
+		col := make([]float64, rows)
+		for i := range col {
+			k := s.rowAt(x.Start + int64(i+1)*x.Step)
+			if k < 0 {
+				col[i] = math.NaN()
+			} else {
+				col[i] = s.Values[k]
+			}
+		}
+		x.Columns = append(x.Columns, col)
+	}
+	return x, nil
+}

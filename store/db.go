@@ -1,0 +1,442 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Options tune a DB.
+type Options struct {
+	// CheckpointBytes triggers a checkpoint once the journal grows past it
+	// (default 64 MiB).
+	CheckpointBytes int64
+}
+
+// ErrNotFound is returned for series that don't exist.
+var ErrNotFound = errors.New("series not found")
+
+// DB is a data directory: archive files, the journal and source positions.
+// It is safe for concurrent use; one process holds a directory at a time.
+type DB struct {
+	dir  string
+	opt  Options
+	lock *os.File
+
+	mu        sync.RWMutex
+	series    map[string]*archive
+	positions map[string][]byte
+	jr        *journal
+	closed    bool
+}
+
+// Open locks dir (creating it if needed), replays the journal and returns
+// the DB. A second process gets an error naming the holder.
+func Open(dir string, opt Options) (*DB, error) {
+	if opt.CheckpointBytes <= 0 {
+		opt.CheckpointBytes = 64 << 20
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "series"), 0o755); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{dir: dir, opt: opt, lock: lock, series: map[string]*archive{}, positions: map[string][]byte{}}
+	if err := db.loadPositions(); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	jr, recs, err := openJournal(filepath.Join(dir, "journal.wal"))
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	db.jr = jr
+	for _, rec := range recs {
+		db.replay(rec)
+	}
+	if len(recs) > 0 {
+		if err := db.Checkpoint(context.Background()); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+func lockDir(dir string) (*os.File, error) {
+	p := filepath.Join(dir, "LOCK")
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(p)
+		f.Close()
+		return nil, fmt.Errorf("data directory %s is in use by another process (%s): %w", dir, strings.TrimSpace(string(holder)), err)
+	}
+	host, _ := os.Hostname()
+	f.Truncate(0)
+	fmt.Fprintf(f, "pid %d on %s since %s\n", os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))
+	return f, nil
+}
+
+func (db *DB) positionsPath() string { return filepath.Join(db.dir, "positions.json") }
+
+func (db *DB) loadPositions() error {
+	b, err := os.ReadFile(db.positionsPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, &db.positions); err != nil {
+		return fmt.Errorf("%s: %w", db.positionsPath(), err)
+	}
+	return nil
+}
+
+// replay re-applies a journaled record. Updates at or before a series' last
+// update are already in its checkpointed state and are skipped.
+func (db *DB) replay(rec journalRecord) {
+	for _, u := range rec.updates {
+		a, err := db.archive(u.Series)
+		if err != nil {
+			continue // the series was deleted or is unreadable: reported on use
+		}
+		if u.Time < a.st.lastUp || u.Time == a.st.lastUp && u.Usec <= a.st.lastUpUsec {
+			continue
+		}
+		a.eng.update(u.Time, u.Usec, u.Values)
+		a.dirty = true
+	}
+	for k, v := range rec.positions {
+		db.positions[k] = v
+	}
+}
+
+func (db *DB) pathFor(name string) string {
+	return filepath.Join(db.dir, "series", fileNameFor(name))
+}
+
+// archive returns the open archive of name, opening it if needed. Callers hold db.mu.
+func (db *DB) archive(name string) (*archive, error) {
+	if a, ok := db.series[name]; ok {
+		return a, nil
+	}
+	if err := ValidSeriesName(name); err != nil {
+		return nil, err
+	}
+	a, err := openArchive(db.pathFor(name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if a.name != name {
+		a.close()
+		return nil, fmt.Errorf("archive %s holds series %q, not %q", a.path, a.name, name)
+	}
+	db.series[name] = a
+	return a, nil
+}
+
+// Create makes a new series. Without overwrite an existing one is an error.
+func (db *DB) Create(name string, spec Spec, overwrite bool) error {
+	return db.CreateWithMeta(name, spec, nil, overwrite)
+}
+
+// CreateWithMeta is Create with metadata (units, source) kept in the file.
+func (db *DB) CreateWithMeta(name string, spec Spec, meta map[string]string, overwrite bool) error {
+	if err := ValidSeriesName(name); err != nil {
+		return err
+	}
+	if err := spec.Validate(); err != nil {
+		return fmt.Errorf("series %s: %w", name, err)
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.createLocked(name, spec, meta, overwrite, initialState(&spec), nil)
+}
+
+func (db *DB) createLocked(name string, spec Spec, meta map[string]string, overwrite bool, st *state, rows [][]float64) error {
+	p := db.pathFor(name)
+	if _, err := os.Stat(p); err == nil && !overwrite {
+		return fmt.Errorf("series %s already exists", name)
+	}
+	if old, ok := db.series[name]; ok {
+		old.close()
+		delete(db.series, name)
+	}
+	spec = cloneSpec(spec)
+	if err := createArchive(p, name, &spec, meta, st, rows); err != nil {
+		return fmt.Errorf("series %s: %w", name, err)
+	}
+	if err := syncDir(filepath.Dir(p)); err != nil {
+		return err
+	}
+	_, err := db.archive(name)
+	return err
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Ensure creates name from spec unless it exists.
+func (db *DB) Ensure(name string, spec Spec) (bool, error) {
+	return db.EnsureWithMeta(name, spec, nil)
+}
+
+// EnsureWithMeta is Ensure with metadata for a new series.
+func (db *DB) EnsureWithMeta(name string, spec Spec, meta map[string]string) (bool, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if _, err := db.archive(name); err == nil {
+		return false, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return false, err
+	}
+	if err := spec.Validate(); err != nil {
+		return false, fmt.Errorf("series %s: %w", name, err)
+	}
+	if err := db.createLocked(name, spec, meta, false, initialState(&spec), nil); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// Apply applies a batch and returns once it is durable.
+func (db *DB) Apply(ctx context.Context, b Batch) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	var res Result
+	rec := journalRecord{positions: b.Positions, stopOnError: b.StopOnError}
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return res, errors.New("store is closed")
+	}
+	for i, u := range b.Updates {
+		a, err := db.archive(u.Series)
+		if err == nil {
+			err = a.eng.update(u.Time, u.Usec, u.Values)
+			if err == nil || !errors.Is(err, ErrTooOld) && len(u.Values) == len(a.spec.DS) {
+				// a failed update may still change state (rrdtool keeps the
+				// last readings of earlier data sources): journal it too
+				rec.updates = append(rec.updates, journalUpdate{Update: u, failed: err != nil})
+				a.dirty = true
+			}
+		}
+		if err != nil {
+			res.Errors = append(res.Errors, &UpdateError{Index: i, Err: fmt.Errorf("%s: %w", u.Series, err)})
+			if b.StopOnError {
+				break
+			}
+			continue
+		}
+		res.Applied++
+	}
+	for k, v := range b.Positions {
+		db.positions[k] = v
+	}
+	var off int64
+	var err error
+	if len(rec.updates) > 0 || len(rec.positions) > 0 {
+		off, err = db.jr.append(&rec)
+	}
+	db.mu.Unlock()
+	if err != nil {
+		return res, err
+	}
+	if off > 0 {
+		if err := db.jr.syncTo(off); err != nil {
+			return res, err
+		}
+	}
+	if off > db.opt.CheckpointBytes {
+		if err := db.Checkpoint(ctx); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// Position returns the last durable position of a source.
+func (db *DB) Position(source string) []byte {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	return append([]byte(nil), db.positions[source]...)
+}
+
+// Checkpoint makes every archive durable and empties the journal.
+func (db *DB) Checkpoint(ctx context.Context) error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.checkpointLocked()
+}
+
+func (db *DB) checkpointLocked() error {
+	for _, a := range db.series {
+		if err := a.checkpoint(); err != nil {
+			return err
+		}
+	}
+	b, _ := json.Marshal(db.positions)
+	tmp := db.positionsPath() + ".tmp"
+	if err := writeFileSync(tmp, b); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, db.positionsPath()); err != nil {
+		return err
+	}
+	if err := syncDir(db.dir); err != nil {
+		return err
+	}
+	return db.jr.reset()
+}
+
+func writeFileSync(p string, b []byte) error {
+	f, err := os.Create(p)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Close checkpoints and releases the directory.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return nil
+	}
+	err := db.checkpointLocked()
+	for _, a := range db.series {
+		if cerr := a.close(); err == nil {
+			err = cerr
+		}
+	}
+	db.closed = true
+	db.jr.close()
+	db.lock.Close()
+	return err
+}
+
+// Fetch answers like rrdtool fetch.
+func (db *DB) Fetch(name string, req FetchRequest) (*FetchResult, error) {
+	db.mu.Lock() // archive() may open files
+	defer db.mu.Unlock()
+	a, err := db.archive(name)
+	if err != nil {
+		return nil, err
+	}
+	return fetch(&a.spec, a.st, a, req)
+}
+
+// Spec returns the definition of a series.
+func (db *DB) Spec(name string) (Spec, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	a, err := db.archive(name)
+	if err != nil {
+		return Spec{}, err
+	}
+	return cloneSpec(a.spec), nil
+}
+
+// Meta returns a series' metadata.
+func (db *DB) Meta(name string) (map[string]string, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	a, err := db.archive(name)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	for k, v := range a.meta {
+		m[k] = v
+	}
+	return m, nil
+}
+
+// LastUpdate returns the time of a series' last update.
+func (db *DB) LastUpdate(name string) (int64, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	a, err := db.archive(name)
+	if err != nil {
+		return 0, err
+	}
+	return a.st.lastUp, nil
+}
+
+// List returns series names matching a glob (path.Match syntax; empty: all), sorted.
+func (db *DB) List(pattern string) ([]string, error) {
+	if pattern != "" {
+		if _, err := path.Match(pattern, ""); err != nil {
+			return nil, fmt.Errorf("pattern %q: %w", pattern, err)
+		}
+	}
+	ents, err := os.ReadDir(filepath.Join(db.dir, "series"))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range ents {
+		fn := e.Name()
+		if !strings.HasSuffix(fn, ".rrd") {
+			continue
+		}
+		name, ok := nameFromFile(fn)
+		if !ok {
+			db.mu.Lock()
+			a, err := openArchive(filepath.Join(db.dir, "series", fn))
+			if err == nil {
+				name = a.name
+				a.close()
+			}
+			db.mu.Unlock()
+			if err != nil {
+				continue
+			}
+		}
+		if pattern == "" {
+			names = append(names, name)
+		} else if ok, _ := path.Match(pattern, name); ok {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Dir returns the data directory.
+func (db *DB) Dir() string { return db.dir }

@@ -1,0 +1,442 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// This file is the update engine: rrdtool 1.7.2's arithmetic for turning
+// readings into primary data points (PDPs) and consolidated rows (CDPs).
+// The order of floating-point operations follows rrdtool's so that results
+// are bit-identical; see docs/STORE.md for the rules and the differential
+// test (store/difftest_test.go) that checks them against the real binary.
+
+// lastDSLen mirrors LAST_DS_LEN: rrdtool keeps at most 29 bytes of the previous reading.
+const lastDSLen = 29
+
+// dsState is the per data source part of the live header (rrdtool's pdp_prep).
+type dsState struct {
+	lastDS  string  // previous reading, "U" when unusable
+	val     float64 // rate·seconds accumulated since the last step boundary (PDP_val)
+	unknSec int64   // unknown seconds since the last step boundary (PDP_unkn_sec_cnt)
+}
+
+// cdpState is the per archive and data source consolidation state (cdp_prep).
+type cdpState struct {
+	val       float64 // CDP_val: running aggregate of the open row
+	primary   float64 // CDP_primary_val: value of the first row written by an update
+	secondary float64 // CDP_secondary_val: value of further rows of the same update
+	unknPDP   int64   // CDP_unkn_pdp_cnt
+}
+
+// state is the mutable header of a series: what an update changes besides rows.
+type state struct {
+	lastUp     int64
+	lastUpUsec int64
+	ds         []dsState
+	cdp        []cdpState // index rra*len(ds)+ds
+	curRow     []int64    // per archive: the row written last
+}
+
+// rows gives the engine access to the archive rings; row r of archive a holds
+// len(ds) values starting at index r*len(ds).
+type rows interface {
+	ring(a int) []float64
+}
+
+// engine applies updates to one series.
+type engine struct {
+	spec *Spec
+	st   *state
+	rows rows
+
+	// scratch, reused between updates to avoid allocation
+	pdpNew  []float64
+	pdpTemp []float64
+	pdpRest []float64 // a reading less the share closeFirstPDP took
+	stepCnt []int64
+}
+
+func newEngine(spec *Spec, st *state, r rows) *engine {
+	n := len(spec.DS)
+	return &engine{spec: spec, st: st, rows: r,
+		pdpNew: make([]float64, n), pdpTemp: make([]float64, n), pdpRest: make([]float64, n), stepCnt: make([]int64, len(spec.RRA))}
+}
+
+// initialState is the live header rrdtool create writes.
+func initialState(spec *Spec) *state {
+	st := &state{lastUp: spec.Start}
+	st.ds = make([]dsState, len(spec.DS))
+	for i := range st.ds {
+		st.ds[i] = dsState{lastDS: "U", val: math.NaN(), unknSec: spec.Start % spec.Step}
+	}
+	st.cdp = make([]cdpState, len(spec.RRA)*len(spec.DS))
+	st.curRow = make([]int64, len(spec.RRA))
+	for a, r := range spec.RRA {
+		unkn := ((spec.Start - spec.Start%spec.Step) % (spec.Step * r.Steps)) / spec.Step
+		for d := range spec.DS {
+			st.cdp[a*len(spec.DS)+d] = cdpState{val: math.NaN(), primary: math.NaN(), secondary: math.NaN(), unknPDP: unkn}
+		}
+		st.curRow[a] = r.Rows - 1 // the first row written is row 0
+	}
+	return st
+}
+
+// ErrTooOld is wrapped by errors for updates at or before the last update time.
+var ErrTooOld = errors.New("update time not after the last update")
+
+// update applies one reading. On error the time and rows are unchanged, but,
+// as in rrdtool 1.7.2, data sources before the offending value keep their new
+// last reading.
+func (e *engine) update(t, usec int64, vals []string) error {
+	st, spec := e.st, e.spec
+	if len(vals) != len(spec.DS) {
+		return fmt.Errorf("expected %d data source readings (got %d)", len(spec.DS), len(vals))
+	}
+	if t < st.lastUp || (t == st.lastUp && usec <= st.lastUpUsec) {
+		return fmt.Errorf("illegal attempt to update using time %d when last update time is %d (minimum one second step): %w", t, st.lastUp, ErrTooOld)
+	}
+	interval := float64(t-st.lastUp) + float64(usec-st.lastUpUsec)/1e6
+	if err := e.prepare(vals, interval); err != nil {
+		return err
+	}
+	step := spec.Step
+	procStart := st.lastUp - st.lastUp%step
+	occuAge := t % step
+	occuStart := t - occuAge
+	elapsed := (occuStart - procStart) / step
+	if elapsed == 0 {
+		e.simple(interval)
+	} else {
+		postInt := float64(occuAge) + float64(usec)/1e6
+		first := procStart + step
+		fReal := float64(first-st.lastUp) - float64(st.lastUpUsec)/1e6
+		f1 := math.Trunc(fReal)
+		if elapsed >= 2 && f1 >= 1 && (st.lastUp%step != 0 || st.lastUpUsec != 0) {
+			// rrdtool 1.7.2 closes a partly filled first PDP on its own: the
+			// reading is split in proportion to time into a virtual update at
+			// the first boundary (whole seconds) and the remainder.
+			e.closeFirstPDP(interval, fReal, f1)
+			e.consolidate(1, procStart/step)
+			e.writeRows()
+			rest := interval - f1
+			e.closePDPs(e.pdpRest, rest, rest-postInt, postInt, rest, (elapsed-1)*step)
+			e.consolidate(elapsed-1, first/step)
+		} else {
+			pre := float64(occuStart-st.lastUp) - float64(st.lastUpUsec)/1e6
+			e.closePDPs(e.pdpNew, interval, pre, postInt, interval, elapsed*step)
+			e.consolidate(elapsed, procStart/step)
+		}
+		e.writeRows()
+	}
+	st.lastUp, st.lastUpUsec = t, usec
+	return nil
+}
+
+// prepare turns readings into rate·seconds for the interval (pdp_new).
+func (e *engine) prepare(vals []string, interval float64) error {
+	for i := range e.spec.DS {
+		ds := &e.spec.DS[i]
+		s := &e.st.ds[i]
+		hb := float64(ds.Heartbeat)
+		if hb < interval {
+			s.lastDS = "U"
+		}
+		v := vals[i]
+		e.pdpNew[i] = math.NaN()
+		if v != "" && v[0] != 'U' && hb >= interval {
+			rate := math.NaN()
+			switch ds.Type {
+			case Counter, Derive:
+				if err := checkInteger(v, ds.Type == Derive); err != nil {
+					return err
+				}
+				if s.lastDS == "" || s.lastDS[0] != 'U' {
+					diff := decimalDiff(v, s.lastDS)
+					if ds.Type == Counter {
+						if diff < 0 {
+							diff += 4294967295.0
+						}
+						if diff < 0 {
+							diff += 18446744069414584320.0
+						}
+					}
+					e.pdpNew[i] = diff
+					rate = diff / interval
+				}
+			case Absolute:
+				f, err := parseReading(v)
+				if err != nil {
+					return err
+				}
+				e.pdpNew[i] = f
+				rate = f / interval
+			case Gauge:
+				f, err := parseReading(v)
+				if err != nil {
+					return err
+				}
+				e.pdpNew[i] = f * interval
+				rate = e.pdpNew[i] / interval
+			}
+			if !math.IsNaN(rate) && (!math.IsNaN(ds.Max) && rate > ds.Max || !math.IsNaN(ds.Min) && rate < ds.Min) {
+				e.pdpNew[i] = math.NaN()
+			}
+		}
+		if len(v) > lastDSLen {
+			v = v[:lastDSLen]
+		}
+		s.lastDS = v
+	}
+	return nil
+}
+
+// simple adds an update that crosses no step boundary.
+func (e *engine) simple(interval float64) {
+	for i := range e.st.ds {
+		s := &e.st.ds[i]
+		if math.IsNaN(e.pdpNew[i]) {
+			s.unknSec += int64(math.Floor(interval))
+		} else if math.IsNaN(s.val) {
+			s.val = e.pdpNew[i]
+		} else {
+			s.val += e.pdpNew[i]
+		}
+	}
+}
+
+// closePDPs computes the PDP value (pdp_temp) of the steps an update
+// completes: preInt seconds of the update fall before the last boundary,
+// postInt after it. hbInterval is the interval tested against the heartbeat
+// and span the seconds of the closed steps.
+func (e *engine) closePDPs(pdpNew []float64, interval, preInt, postInt, hbInterval float64, span int64) {
+	half := float64(e.spec.Step) / 2
+	for i := range e.spec.DS {
+		s := &e.st.ds[i]
+		preUnknown := 0.0
+		nw := pdpNew[i]
+		if math.IsNaN(nw) {
+			preUnknown = preInt
+		} else {
+			if math.IsNaN(s.val) {
+				s.val = 0
+			}
+			s.val += nw / interval * preInt
+		}
+		if hbInterval > float64(e.spec.DS[i].Heartbeat) || half < float64(s.unknSec) {
+			e.pdpTemp[i] = math.NaN()
+		} else {
+			e.pdpTemp[i] = s.val / (float64(span-s.unknSec) - preUnknown)
+		}
+		if math.IsNaN(nw) {
+			s.unknSec = int64(math.Floor(postInt))
+			s.val = math.NaN()
+		} else {
+			s.unknSec = 0
+			s.val = nw / interval * postInt
+		}
+	}
+}
+
+// closeFirstPDP closes the partly filled step before the first boundary of
+// an update that spans several: its share of the reading is the whole
+// seconds f1 of fReal, the seconds from the last update to the boundary.
+func (e *engine) closeFirstPDP(interval, fReal, f1 float64) {
+	half := float64(e.spec.Step) / 2
+	for i := range e.spec.DS {
+		s := &e.st.ds[i]
+		nw := e.pdpNew[i]
+		part := nw * f1 / interval
+		e.pdpRest[i] = nw - part
+		preUnknown := 0.0
+		if math.IsNaN(nw) {
+			preUnknown = f1
+		} else {
+			if math.IsNaN(s.val) {
+				s.val = 0
+			}
+			s.val += part
+		}
+		if f1 > float64(e.spec.DS[i].Heartbeat) || half < float64(s.unknSec) {
+			e.pdpTemp[i] = math.NaN()
+		} else {
+			e.pdpTemp[i] = s.val / (float64(e.spec.Step-s.unknSec) - preUnknown)
+		}
+		s.unknSec = 0
+		if math.IsNaN(nw) {
+			s.val = math.NaN()
+		} else {
+			s.val = 0
+		}
+	}
+}
+
+// consolidate folds elapsed PDPs (all equal to pdpTemp) into every archive;
+// procPDP is the number of the step in which the last update fell.
+func (e *engine) consolidate(elapsed, procPDP int64) {
+	nds := len(e.spec.DS)
+	for a := range e.spec.RRA {
+		r := &e.spec.RRA[a]
+		n := r.Steps
+		startOff := n - procPDP%n
+		if startOff <= elapsed {
+			e.stepCnt[a] = (elapsed-startOff)/n + 1
+		} else {
+			e.stepCnt[a] = 0
+		}
+		for d := 0; d < nds; d++ {
+			c := &e.st.cdp[a*nds+d]
+			p := e.pdpTemp[d]
+			if n == 1 {
+				c.primary, c.secondary = p, p
+				continue
+			}
+			updateCDP(c, r.CF, p, e.stepCnt[a], elapsed, startOff, n, r.XFF)
+		}
+	}
+}
+
+func updateCDP(c *cdpState, cf CF, p float64, stepCnt, elapsed, startOff, n int64, xff float64) {
+	if stepCnt == 0 {
+		if math.IsNaN(p) {
+			c.unknPDP += elapsed
+		} else {
+			c.val = accumulate(c.val, p, elapsed, cf)
+		}
+		return
+	}
+	if math.IsNaN(p) {
+		c.unknPDP += startOff
+		c.secondary = math.NaN()
+	} else {
+		c.secondary = p
+	}
+	if float64(c.unknPDP) > float64(n)*xff {
+		c.primary = math.NaN()
+	} else {
+		switch cf {
+		case Average:
+			cum, cur := ifNaN(c.val, 0), ifNaN(p, 0)
+			c.primary = (cum + cur*float64(startOff)) / float64(n-c.unknPDP)
+		case Max:
+			cum, cur := ifNaN(c.val, math.Inf(-1)), ifNaN(p, math.Inf(-1))
+			if cur > cum {
+				c.primary = cur
+			} else {
+				c.primary = cum
+			}
+		case Min:
+			cum, cur := ifNaN(c.val, math.Inf(1)), ifNaN(p, math.Inf(1))
+			if cur < cum {
+				c.primary = cur
+			} else {
+				c.primary = cum
+			}
+		default:
+			c.primary = p
+		}
+	}
+	into := (elapsed - startOff) % n
+	if into == 0 || math.IsNaN(p) {
+		switch cf {
+		case Max:
+			c.val = math.Inf(-1)
+		case Min:
+			c.val = math.Inf(1)
+		case Average:
+			c.val = 0
+		default:
+			c.val = math.NaN()
+		}
+	} else if cf == Average {
+		c.val = p * float64(into)
+	} else {
+		c.val = p
+	}
+	if math.IsNaN(p) {
+		c.unknPDP = into
+	} else {
+		c.unknPDP = 0
+	}
+}
+
+func accumulate(cur, p float64, elapsed int64, cf CF) float64 {
+	if math.IsNaN(cur) {
+		if cf == Average {
+			return p * float64(elapsed)
+		}
+		return p
+	}
+	switch cf {
+	case Average:
+		return cur + p*float64(elapsed)
+	case Min:
+		if p < cur {
+			return p
+		}
+		return cur
+	case Max:
+		if p > cur {
+			return p
+		}
+		return cur
+	}
+	return p
+}
+
+func ifNaN(v, alt float64) float64 {
+	if math.IsNaN(v) {
+		return alt
+	}
+	return v
+}
+
+// writeRows writes the rows consolidate scheduled: the first gets the
+// primary value, further ones (a gap) the secondary. At most one full ring
+// is written, however long the gap.
+func (e *engine) writeRows() {
+	nds := len(e.spec.DS)
+	for a := range e.spec.RRA {
+		cnt := e.stepCnt[a]
+		if cnt == 0 {
+			continue
+		}
+		rowsN := e.spec.RRA[a].Rows
+		ring := e.rows.ring(a)
+		cur := e.st.curRow[a]
+		// Rows beyond one full turn would be overwritten again: skip them but
+		// keep the pointer where rrdtool leaves it.
+		if cnt > rowsN {
+			skip := cnt - rowsN
+			cur = (cur + skip%rowsN) % rowsN
+			cnt = rowsN
+			// the primary row was among the skipped ones
+			cur = (cur + 1) % rowsN
+			e.fillRow(ring, cur, a, nds, false)
+			cnt--
+		} else {
+			cur = (cur + 1) % rowsN
+			e.fillRow(ring, cur, a, nds, true)
+			cnt--
+		}
+		for ; cnt > 0; cnt-- {
+			cur = (cur + 1) % rowsN
+			e.fillRow(ring, cur, a, nds, false)
+		}
+		e.st.curRow[a] = cur
+		e.stepCnt[a] = 0
+	}
+}
+
+func (e *engine) fillRow(ring []float64, row int64, a, nds int, primary bool) {
+	base := int(row) * nds
+	for d := 0; d < nds; d++ {
+		c := &e.st.cdp[a*nds+d]
+		if primary {
+			ring[base+d] = c.primary
+		} else {
+			ring[base+d] = c.secondary
+		}
+	}
+}

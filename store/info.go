@@ -1,0 +1,79 @@
+package store
+
+import "encoding/json"
+
+// Info describes a series and its live state, like rrdtool info.
+type Info struct {
+	Name       string            `json:"name"`
+	Step       int64             `json:"step"`
+	LastUpdate int64             `json:"last_update"`
+	DS         []DSInfo          `json:"ds"`
+	RRA        []RRAInfo         `json:"rra"`
+	Meta       map[string]string `json:"meta,omitempty"`
+}
+
+// DSInfo is one data source with its PDP state.
+type DSInfo struct {
+	Name       string   `json:"name"`
+	Type       string   `json:"type"`
+	Heartbeat  int64    `json:"minimal_heartbeat"`
+	Min        float64  `json:"-"`
+	Max        float64  `json:"-"`
+	LastDS     string   `json:"last_ds"`
+	Value      float64  `json:"-"`
+	UnknownSec int64    `json:"unknown_sec"`
+	JMin       *float64 `json:"min"`
+	JMax       *float64 `json:"max"`
+	JValue     *float64 `json:"value"`
+}
+
+// RRAInfo is one archive with its consolidation state.
+type RRAInfo struct {
+	CF     string    `json:"cf"`
+	Rows   int64     `json:"rows"`
+	CurRow int64     `json:"cur_row"`
+	Steps  int64     `json:"pdp_per_row"`
+	XFF    float64   `json:"xff"`
+	CDP    []CDPInfo `json:"cdp_prep"`
+}
+
+// CDPInfo is the open consolidated row of one data source.
+type CDPInfo struct {
+	Value      float64  `json:"-"`
+	JValue     *float64 `json:"value"`
+	UnknownPDP int64    `json:"unknown_datapoints"`
+}
+
+func finite(v float64) *float64 {
+	b, err := json.Marshal(v)
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	return &v
+}
+
+// Info returns a series' definition and state.
+func (db *DB) Info(name string) (*Info, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	a, err := db.archive(name)
+	if err != nil {
+		return nil, err
+	}
+	in := &Info{Name: name, Step: a.spec.Step, LastUpdate: a.st.lastUp, Meta: a.meta}
+	for i, d := range a.spec.DS {
+		s := a.st.ds[i]
+		in.DS = append(in.DS, DSInfo{Name: d.Name, Type: d.Type.String(), Heartbeat: d.Heartbeat, Min: d.Min, Max: d.Max,
+			LastDS: s.lastDS, Value: s.val, UnknownSec: s.unknSec, JMin: finite(d.Min), JMax: finite(d.Max), JValue: finite(s.val)})
+	}
+	nds := len(a.spec.DS)
+	for i, r := range a.spec.RRA {
+		ri := RRAInfo{CF: r.CF.String(), Rows: r.Rows, CurRow: a.st.curRow[i], Steps: r.Steps, XFF: r.XFF}
+		for d := 0; d < nds; d++ {
+			c := a.st.cdp[i*nds+d]
+			ri.CDP = append(ri.CDP, CDPInfo{Value: c.val, JValue: finite(c.val), UnknownPDP: c.unknPDP})
+		}
+		in.RRA = append(in.RRA, ri)
+	}
+	return in, nil
+}

@@ -1,0 +1,185 @@
+package store
+
+import (
+	"fmt"
+	"math"
+)
+
+// memRows keeps archive rings in ordinary slices (tests, imports, previews).
+type memRows [][]float64
+
+func (m memRows) ring(a int) []float64 { return m[a] }
+
+func newMemRows(spec *Spec) memRows {
+	m := make(memRows, len(spec.RRA))
+	for a, r := range spec.RRA {
+		m[a] = make([]float64, int(r.Rows)*len(spec.DS))
+		for i := range m[a] {
+			m[a][i] = math.NaN()
+		}
+	}
+	return m
+}
+
+// RRD is one series held in memory: the update engine over in-memory rings.
+// The DB keeps the same engine over memory-mapped archive files.
+type RRD struct {
+	spec Spec
+	st   *state
+	rows rows
+	eng  *engine
+}
+
+// NewRRD makes an empty series as rrdtool create would.
+func NewRRD(spec Spec) (*RRD, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	spec = cloneSpec(spec)
+	r := &RRD{spec: spec, st: initialState(&spec), rows: newMemRows(&spec)}
+	r.eng = newEngine(&r.spec, r.st, r.rows)
+	return r, nil
+}
+
+func cloneSpec(s Spec) Spec {
+	s.DS = append([]DS(nil), s.DS...)
+	s.RRA = append([]RRA(nil), s.RRA...)
+	return s
+}
+
+// Update applies one reading.
+func (r *RRD) Update(t, usec int64, vals []string) error { return r.eng.update(t, usec, vals) }
+
+// Spec returns the definition.
+func (r *RRD) Spec() Spec { return cloneSpec(r.spec) }
+
+// LastUpdate returns the time of the last update.
+func (r *RRD) LastUpdate() (int64, int64) { return r.st.lastUp, r.st.lastUpUsec }
+
+// Fetch answers like rrdtool fetch.
+func (r *RRD) Fetch(req FetchRequest) (*FetchResult, error) {
+	return fetch(&r.spec, r.st, r.rows, req)
+}
+
+// ArchiveRows returns archive a's rows oldest first with their end times.
+func (r *RRD) ArchiveRows(a int) (times []int64, vals [][]float64) {
+	return archiveRows(&r.spec, r.st, r.rows, a)
+}
+
+func archiveRows(spec *Spec, st *state, rs rows, a int) (times []int64, vals [][]float64) {
+	ra := spec.RRA[a]
+	nds := len(spec.DS)
+	span := ra.Steps * spec.Step
+	end := st.lastUp - st.lastUp%span
+	ring := rs.ring(a)
+	n := int(ra.Rows)
+	times = make([]int64, n)
+	vals = make([][]float64, n)
+	for i := 0; i < n; i++ {
+		src := (int(st.curRow[a]) + 1 + i) % n
+		vals[i] = append([]float64(nil), ring[src*nds:(src+1)*nds]...)
+		times[i] = end - int64(n-1-i)*span
+	}
+	return times, vals
+}
+
+// fetch implements rrd_fetch_fn's choice of archive and row window.
+func fetch(spec *Spec, st *state, rs rows, req FetchRequest) (*FetchResult, error) {
+	start, end, step := req.Start, req.End, req.Resolution
+	if step <= 0 {
+		step = 1
+	}
+	if req.AlignStart {
+		d := start % step
+		start -= d
+		end -= d
+	}
+	if start < 3600*24*365*10 {
+		return nil, fmt.Errorf("the first entry to fetch should be after 1980 (%d)", start)
+	}
+	if end < start {
+		return nil, fmt.Errorf("start (%d) should be less than end (%d)", start, end)
+	}
+	cf := req.CF
+	chosen := -1
+	firstFull, firstPart := true, true
+	var bestFullDiff, bestPartDiff, bestMatch, tmpDiff int64
+	bestFull, bestPart := -1, -1
+	for i, ra := range spec.RRA {
+		if !(ra.CF == cf || ra.Steps == 1) {
+			continue
+		}
+		span := ra.Steps * spec.Step
+		calEnd := st.lastUp - st.lastUp%span
+		calStart := calEnd - span*ra.Rows
+		full := end - start
+		if calStart <= start {
+			tmpDiff = abs64(step - span)
+			if firstFull || tmpDiff < bestFullDiff {
+				firstFull = false
+				bestFullDiff = tmpDiff
+				bestFull = i
+			}
+		} else {
+			// rrdtool compares partial matches with the step difference of the
+			// last full match examined (a quirk kept for identical choices).
+			match := full
+			if calStart > start {
+				match -= calStart - start
+			}
+			if firstPart || bestMatch < match || bestMatch == match && tmpDiff < bestPartDiff {
+				firstPart = false
+				bestMatch = match
+				bestPartDiff = tmpDiff
+				bestPart = i
+			}
+		}
+	}
+	switch {
+	case !firstFull:
+		chosen = bestFull
+	case !firstPart:
+		chosen = bestPart
+	default:
+		return nil, fmt.Errorf("the RRD does not contain an RRA matching the chosen CF %s", cf)
+	}
+	ra := spec.RRA[chosen]
+	step = spec.Step * ra.Steps
+	start -= start % step
+	end += step - end%step
+	nds := len(spec.DS)
+	n := (end - start) / step
+	res := &FetchResult{Start: start, End: end, Step: step, CF: ra.CF, RRA: chosen}
+	res.DS = make([]string, nds)
+	res.Values = make([][]float64, nds)
+	for d := range spec.DS {
+		res.DS[d] = spec.DS[d].Name
+		res.Values[d] = make([]float64, n)
+	}
+	rraEnd := st.lastUp - st.lastUp%step
+	rraStart := rraEnd - step*(ra.Rows-1)
+	ring := rs.ring(chosen)
+	// row i of the result is the archive's row index (time-wise, oldest = 0) k.
+	for i := int64(0); i < n; i++ {
+		t := start + (i+1)*step
+		k := (t - rraStart) / step
+		if t < rraStart || k >= ra.Rows {
+			for d := 0; d < nds; d++ {
+				res.Values[d][i] = math.NaN()
+			}
+			continue
+		}
+		src := (st.curRow[chosen] + 1 + k) % ra.Rows
+		for d := 0; d < nds; d++ {
+			res.Values[d][i] = ring[int(src)*nds+d]
+		}
+	}
+	return res, nil
+}
+
+func abs64(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

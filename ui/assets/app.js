@@ -1,0 +1,409 @@
+// rrdash pages. User-provided strings are only ever set with textContent
+// or as attribute values through the DOM, never as HTML.
+"use strict";
+
+(function () {
+  const page = document.body.dataset.page;
+  let state = {};
+  try { state = JSON.parse(document.body.dataset.state || "{}") || {}; } catch (e) { state = {}; }
+  let range = state.range || { from: "-1d", to: "now" };
+  const reloaders = [];
+
+  function $(id) { return document.getElementById(id); }
+
+  async function api(method, url, body) {
+    const opt = { method: method, headers: {} };
+    if (body !== undefined) {
+      opt.headers["Content-Type"] = "application/json";
+      opt.body = JSON.stringify(body);
+    }
+    const r = await fetch(url, opt);
+    let data = null;
+    const text = await r.text();
+    if (text) { try { data = JSON.parse(text); } catch (e) { data = { error: text }; } }
+    if (!r.ok) {
+      const err = new Error((data && data.error) || r.statusText);
+      err.data = data;
+      throw err;
+    }
+    return data;
+  }
+
+  function fmtTime(sec) {
+    return new Date(sec * 1000).toISOString().replace("T", " ").replace(/:00\.000Z$/, "Z").replace(/\.000Z$/, "Z");
+  }
+
+  // drawChart renders a chart response into the chart box with the given id.
+  function drawChart(id, ch) {
+    const el = $("chart-" + id);
+    if (!el) return;
+    if (typeof echarts === "undefined") {
+      setStatus(id, "echarts.min.js is not available (build with make)", true);
+      return;
+    }
+    const inst = echarts.getInstanceByDom(el) || echarts.init(el, null, { renderer: "canvas" });
+    inst.setOption(ch.options, true);
+    const lg = $("legend-" + id);
+    if (lg) {
+      lg.replaceChildren();
+      let row = null;
+      for (const e of ch.legend || []) {
+        if (e.color || !row) {
+          row = document.createElement("div");
+          row.className = "legend-row";
+          lg.appendChild(row);
+        }
+        if (e.color) {
+          const sw = document.createElement("span");
+          sw.className = "swatch";
+          sw.style.background = e.color;
+          row.appendChild(sw);
+        }
+        const t = document.createElement("span");
+        t.className = "legend-text";
+        t.textContent = e.text;
+        row.appendChild(t);
+      }
+    }
+    setStatus(id, ch.resolution + " · " + fmtTime(ch.start) + " – " + fmtTime(ch.end), false);
+    el.dataset.start = ch.start;
+    el.dataset.end = ch.end;
+    el.dataset.drawn = "1";
+  }
+
+  function setStatus(id, text, isError) {
+    const st = $("status-" + id);
+    if (!st) return;
+    st.textContent = text;
+    st.classList.toggle("error", !!isError);
+  }
+
+  async function loadChart(id, spec) {
+    const el = $("chart-" + id);
+    const width = el ? Math.max(200, el.clientWidth) : 800;
+    try {
+      const ch = await api("POST", "/api/v1/chart", { spec: spec, from: range.from, to: range.to, width: width });
+      drawChart(id, ch);
+      return ch;
+    } catch (e) {
+      setStatus(id, e.message, true);
+      return null;
+    }
+  }
+
+  function reloadAll() { for (const f of reloaders) f(); }
+
+  function setURLRange() {
+    const u = new URL(location.href);
+    u.searchParams.set("from", range.from);
+    u.searchParams.set("to", range.to);
+    history.replaceState(null, "", u.toString());
+  }
+
+  function initRangePicker() {
+    const rp = $("rangepicker");
+    if (!rp) return;
+    for (const b of rp.querySelectorAll("button.range")) {
+      b.addEventListener("click", function () {
+        range = { from: b.dataset.from, to: b.dataset.to };
+        setURLRange();
+        reloadAll();
+      });
+    }
+    const form = $("custom-range");
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      const f = Date.parse($("range-from").value + "Z"), t = Date.parse($("range-to").value + "Z");
+      if (isNaN(f) || isNaN(t) || f >= t) {
+        alert("Pick a start before the end.");
+        return;
+      }
+      range = { from: String(Math.floor(f / 1000)), to: String(Math.floor(t / 1000)) };
+      setURLRange();
+      reloadAll();
+    });
+    let timer = null;
+    $("auto-refresh").addEventListener("change", function (ev) {
+      if (timer) { clearInterval(timer); timer = null; }
+      if (ev.target.checked) timer = setInterval(reloadAll, 60000);
+    });
+    window.addEventListener("resize", function () {
+      for (const el of document.querySelectorAll(".chart")) {
+        if (typeof echarts !== "undefined") {
+          const inst = echarts.getInstanceByDom(el);
+          if (inst) inst.resize();
+        }
+      }
+    });
+  }
+
+  function b64url(s) {
+    const bytes = new TextEncoder().encode(s);
+    let bin = "";
+    for (const b of bytes) bin += String.fromCharCode(b);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function initDashboards() {
+    for (const c of state.charts || []) {
+      reloaders.push(function () { loadChart(c.id, c.spec); });
+    }
+    reloadAll();
+  }
+
+  function initGraph() {
+    const spec = state.spec;
+    const share = $("share-url");
+    const live = $("live-link");
+    let last = null;
+    function updateShare() {
+      const u = new URL(share.value || location.href, location.href);
+      if (live.checked || !last) {
+        u.searchParams.set("from", range.from);
+        u.searchParams.set("to", range.to);
+      } else {
+        u.searchParams.set("from", String(last.start));
+        u.searchParams.set("to", String(last.end));
+      }
+      share.value = u.toString();
+      const png = $("png-link");
+      if (png) {
+        const p = new URL(png.getAttribute("href"), location.href);
+        p.searchParams.set("from", u.searchParams.get("from"));
+        p.searchParams.set("to", u.searchParams.get("to"));
+        png.setAttribute("href", p.pathname + p.search);
+      }
+    }
+    reloaders.push(async function () {
+      const ch = await loadChart("main", spec);
+      if (ch) { last = ch; updateShare(); }
+    });
+    live.addEventListener("change", updateShare);
+    $("copy-link").addEventListener("click", async function () {
+      try {
+        await navigator.clipboard.writeText(share.value);
+      } catch (e) {
+        share.select();
+        document.execCommand("copy");
+      }
+      $("copy-link").textContent = "copied";
+      setTimeout(function () { $("copy-link").textContent = "copy link"; }, 1500);
+    });
+    const del = $("delete-graph");
+    if (del) {
+      del.addEventListener("click", async function () {
+        if (!confirm("Delete this graph?")) return;
+        try {
+          await api("DELETE", "/api/v1/graphs/" + encodeURIComponent(del.dataset.id));
+          location.href = "/graphs";
+        } catch (e) { alert(e.message); }
+      });
+    }
+    const cp = $("copy-graph");
+    if (cp) {
+      cp.addEventListener("click", async function () {
+        try {
+          const g = await api("POST", "/api/v1/graphs/" + encodeURIComponent(cp.dataset.id) + "/copy", {});
+          location.href = g.url;
+        } catch (e) { alert(e.message); }
+      });
+    }
+    reloadAll();
+  }
+
+  function initBuilder() {
+    const lines = $("spec-lines"), title = $("spec-title"), vlabel = $("spec-vlabel"), box = $("validation");
+    let current = null;
+    if (state.spec) {
+      title.value = state.spec.title || "";
+      vlabel.value = state.spec.vlabel || "";
+    }
+    if (state.lines) lines.value = state.lines.join("\n");
+
+    function currentLines() { return lines.value.split("\n"); }
+
+    function showError(err) {
+      box.replaceChildren();
+      box.className = "validation error";
+      const msg = document.createElement("div");
+      msg.id = "validation-message";
+      msg.textContent = err.error;
+      box.appendChild(msg);
+      if (typeof err.line === "number" && err.line >= 0) {
+        const l = document.createElement("pre");
+        l.className = "bad-line";
+        l.textContent = "line " + (err.line + 1) + ": " + (currentLines()[err.line] || "");
+        box.appendChild(l);
+      }
+      if (err.pos) {
+        const p = document.createElement("div");
+        p.className = "bad-token";
+        p.textContent = "token " + err.pos + (err.token ? " ‘" + err.token + "’" : "");
+        box.appendChild(p);
+      }
+    }
+
+    let seq = 0;
+    async function validate() {
+      const my = ++seq;
+      let res;
+      try {
+        res = await api("POST", "/api/v1/validate", { title: title.value, vlabel: vlabel.value, lines: currentLines(), start: range.from, end: range.to });
+      } catch (e) {
+        res = { ok: false, error: (e.data && e.data.error) ? e.data : { error: e.message } };
+      }
+      if (my !== seq) return;
+      if (!res.ok) {
+        current = null;
+        showError(res.error);
+        return;
+      }
+      current = res.spec;
+      box.className = "validation ok";
+      box.textContent = "✓ valid" + (res.warnings && res.warnings.length ? " — " + res.warnings.join("; ") : "");
+      if (current.items && current.items.length) {
+        await loadChart("preview", current);
+      }
+      const share = $("builder-share");
+      const u = new URL("/view", location.href);
+      u.searchParams.set("spec", b64url(JSON.stringify(current)));
+      u.searchParams.set("from", range.from);
+      u.searchParams.set("to", range.to);
+      share.setAttribute("href", u.pathname + u.search);
+    }
+    let timer = null;
+    function later() { clearTimeout(timer); timer = setTimeout(validate, 300); }
+    lines.addEventListener("input", later);
+    title.addEventListener("input", later);
+    vlabel.addEventListener("input", later);
+    reloaders.push(validate);
+
+    function addLine(text) {
+      const v = lines.value.replace(/\s+$/, "");
+      lines.value = (v ? v + "\n" : "") + text;
+      later();
+    }
+    for (const b of document.querySelectorAll(".add-lines button")) {
+      b.addEventListener("click", function () { addLine(b.dataset.template); });
+    }
+
+    // Series search.
+    const q = $("series-q"), results = $("series-results"), info = $("series-info");
+    let qtimer = null;
+    q.addEventListener("input", function () {
+      clearTimeout(qtimer);
+      qtimer = setTimeout(search, 200);
+    });
+    async function search() {
+      const u = new URL("/api/v1/series", location.href);
+      const words = q.value.trim().split(/\s+/).filter(Boolean);
+      let prefix = "";
+      for (const w of words) {
+        if (w.includes("=")) u.searchParams.append("tag", w); else prefix = w;
+      }
+      u.searchParams.set("q", prefix);
+      let res;
+      try { res = await api("GET", u.pathname + u.search); } catch (e) {
+        results.replaceChildren();
+        const li = document.createElement("li");
+        li.className = "error";
+        li.textContent = e.message;
+        results.appendChild(li);
+        return;
+      }
+      results.replaceChildren();
+      for (const s of res.series) {
+        const li = document.createElement("li");
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "series";
+        b.textContent = s.name;
+        b.addEventListener("click", function () { showSeries(s.name); });
+        li.appendChild(b);
+        results.appendChild(li);
+      }
+      if (res.truncated) {
+        const li = document.createElement("li");
+        li.textContent = "… more: refine the search";
+        results.appendChild(li);
+      }
+    }
+    const palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+    let added = 0;
+    async function showSeries(name) {
+      let si;
+      try { si = await api("GET", "/api/v1/series/info?name=" + encodeURIComponent(name)); } catch (e) { info.textContent = e.message; return; }
+      info.replaceChildren();
+      const h = document.createElement("h3");
+      h.textContent = name;
+      info.appendChild(h);
+      const cf = document.createElement("select");
+      cf.id = "series-cf";
+      for (const c of si.cf) {
+        const o = document.createElement("option");
+        o.value = c; o.textContent = c;
+        cf.appendChild(o);
+      }
+      info.appendChild(cf);
+      const ul = document.createElement("ul");
+      for (const ds of si.ds) {
+        const li = document.createElement("li");
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "add-def";
+        b.dataset.ds = ds;
+        b.textContent = "+ " + ds;
+        b.addEventListener("click", function () {
+          const existing = currentLines().join("\n");
+          let v = ds.replace(/[^A-Za-z0-9_-]/g, "_");
+          let i = 2;
+          while (new RegExp("^[CV]?DEF:" + v + "=", "m").test(existing)) v = ds.replace(/[^A-Za-z0-9_-]/g, "_") + "_" + (i++);
+          addLine("DEF:" + v + "=" + name.replace(/:/g, "\\:") + ":" + ds + ":" + cf.value);
+          addLine("LINE1:" + v + palette[added++ % palette.length] + ":" + ds);
+        });
+        li.appendChild(b);
+        ul.appendChild(li);
+      }
+      info.appendChild(ul);
+    }
+
+    $("paste-apply").addEventListener("click", async function () {
+      try {
+        const res = await api("POST", "/api/v1/parse", { command: $("paste-command").value });
+        title.value = res.spec.title || "";
+        vlabel.value = res.spec.vlabel || "";
+        lines.value = res.lines.join("\n");
+        if (res.spec.start || res.spec.end) {
+          range = { from: res.spec.start || "end-1d", to: res.spec.end || "now" };
+        }
+        validate();
+      } catch (e) {
+        showError(e.data || { error: e.message });
+      }
+    });
+
+    $("save-graph").addEventListener("click", async function () {
+      await validate();
+      if (!current) return;
+      const t = title.value.trim() || prompt("Title for this graph?") || "";
+      if (!t) return;
+      const spec = Object.assign({}, current, { title: t, start: range.from, end: range.to });
+      try {
+        const g = state.edit
+          ? await api("PUT", "/api/v1/graphs/" + encodeURIComponent(state.edit), { title: t, spec: spec })
+          : await api("POST", "/api/v1/graphs", { title: t, spec: spec });
+        location.href = g.url;
+      } catch (e) {
+        showError(e.data || { error: e.message });
+      }
+    });
+    validate();
+  }
+
+  initRangePicker();
+  switch (page) {
+    case "dashboards": initDashboards(); break;
+    case "graph": case "view": initGraph(); break;
+    case "builder": initBuilder(); break;
+  }
+})();

@@ -1,0 +1,209 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds Debian's chromium. With CI=true a missing browser or
+// missing embedded echarts is a failure, otherwise the test is skipped.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	missing := func(format string, args ...any) {
+		t.Helper()
+		if os.Getenv("CI") == "true" {
+			t.Fatalf(format, args...)
+		}
+		t.Skipf(format, args...)
+	}
+	if _, err := embedded.Open("assets/echarts.min.js"); err != nil {
+		missing("ui/assets/echarts.min.js is not embedded (run make): %v", err)
+	}
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	missing("chromium not installed (apt-get install -y chromium)")
+	return ""
+}
+
+// newBrowser starts a fresh headless chromium with its own profile.
+func newBrowser(t *testing.T, exe string) (context.Context, context.CancelFunc) {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 1000),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	return ctx, func() { cancelTimeout(); cancelCtx(); cancelAlloc() }
+}
+
+// canvasInk counts drawn (non-white, non-transparent) pixels of the
+// chart's canvas.
+func canvasInk(sel string) string {
+	return fmt.Sprintf(`(() => {
+		const c = document.querySelector(%q + " canvas");
+		if (!c) return -1;
+		const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+		let n = 0;
+		for (let i = 0; i < d.length; i += 4) {
+			if (d[i+3] > 0 && (d[i] < 240 || d[i+1] < 240 || d[i+2] < 240)) n++;
+		}
+		return n;
+	})()`, sel)
+}
+
+// seriesData returns the first series' data of a chart as JSON.
+func seriesData(sel string) string {
+	return fmt.Sprintf(`JSON.stringify(echarts.getInstanceByDom(document.querySelector(%q)).getOption().series[0].data)`, sel)
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string, keep bool) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(t.TempDir(), name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if keep {
+		// One copy for people to look at (see docs/notes-web.md).
+		if err := os.MkdirAll("/tmp/rrdash-shots", 0o755); err == nil {
+			_ = os.WriteFile(filepath.Join("/tmp/rrdash-shots", name), png, 0o644)
+		}
+	}
+}
+
+// get runs one value-returning action.
+func get[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func TestBrowser(t *testing.T) {
+	exe := chromiumPath(t)
+	ts := newTestServer(t, browserStore(t))
+	hs := httptest.NewServer(ts.srv.Handler())
+	defer hs.Close()
+	if !strings.HasPrefix(hs.URL, "http://127.0.0.1:") {
+		t.Fatalf("test server not on loopback: %s", hs.URL)
+	}
+
+	ctx, cancel := newBrowser(t, exe)
+	defer cancel()
+
+	// 1. Dashboards draw.
+	do(t, ctx, "dashboard",
+		chromedp.Navigate(hs.URL+"/"),
+		chromedp.WaitVisible(`#chart-rate[data-drawn="1"]`),
+		chromedp.WaitVisible(`#chart-response[data-drawn="1"]`),
+		chromedp.Sleep(300*time.Millisecond), // let echarts finish its frame
+	)
+	if ink := get(t, ctx, "ink", chromedp.Evaluate[int](canvasInk("#chart-rate"))); ink < 1000 {
+		t.Errorf("dashboard rate chart looks blank: %d inked pixels", ink)
+	}
+	legend := get(t, ctx, "legend", chromedp.Text("#legend-rate"))
+	user := get(t, ctx, "user", chromedp.Text("#current-user"))
+	if !strings.Contains(legend, "requests/s") || !strings.Contains(user, "local") {
+		t.Errorf("legend %q, user %q", legend, user)
+	}
+	screenshot(t, ctx, "dashboards.png", true)
+
+	// 2. Build a graph: an invalid CDEF shows rpn's error and position,
+	// then a valid one previews and saves.
+	do(t, ctx, "builder",
+		chromedp.Navigate(hs.URL+"/metrics"),
+		chromedp.WaitVisible("#spec-lines"),
+		chromedp.SendKeys("#series-q", "tracelog.w"),
+		chromedp.WaitVisible(`#series-results button.series`),
+		chromedp.Click(`#series-results button.series`),
+		chromedp.WaitVisible(`#series-info button.add-def[data-ds="requests"]`),
+		chromedp.Click(`#series-info button.add-def[data-ds="requests"]`),
+		chromedp.WaitVisible(".validation.ok"),
+		chromedp.SendKeys("#spec-lines", "\nCDEF:bad=requests,+"),
+		chromedp.WaitVisible("#validation-message"),
+	)
+	if msg := get(t, ctx, "validation", chromedp.Text("#validation")); !strings.Contains(msg, "token 2") || !strings.Contains(msg, "+") {
+		t.Errorf("validation message %q lacks the token position", msg)
+	}
+	do(t, ctx, "builder preview",
+		chromedp.SetValue("#spec-lines", "DEF:req=tracelog.web1:requests:AVERAGE\nCDEF:rpm=req,60,*\nVDEF:peak=rpm,MAXIMUM\nAREA:rpm#4e79a7:requests per minute\nGPRINT:peak:peak %6.2lf %s"),
+		chromedp.SendKeys("#spec-title", "Web1 <rpm> & more"),
+		chromedp.WaitVisible(".validation.ok"),
+		chromedp.WaitVisible(`#chart-preview[data-drawn="1"]`),
+		chromedp.Sleep(300*time.Millisecond),
+	)
+	screenshot(t, ctx, "metrics.png", true)
+	do(t, ctx, "save",
+		chromedp.Click("#save-graph"),
+		chromedp.WaitVisible(`#chart-main[data-drawn="1"]`),
+	)
+	title := get(t, ctx, "title", chromedp.Text("#graph-title"))
+	share := get(t, ctx, "share", chromedp.Value("#share-url"))
+	if title != "Web1 <rpm> & more" {
+		t.Errorf("saved title %q", title)
+	}
+	u, err := url.Parse(share)
+	if err != nil || !strings.HasPrefix(u.Path, "/g/") || u.Query().Get("from") == "" || strings.HasPrefix(u.Query().Get("from"), "-") {
+		t.Fatalf("share URL %q is not an absolute-range /g/ link", share)
+	}
+	savedData := get(t, ctx, "data", chromedp.Evaluate[string](seriesData("#chart-main")))
+	savedLegend := get(t, ctx, "legend", chromedp.Text("#legend-main"))
+	screenshot(t, ctx, "graph.png", false)
+
+	// 3. The share link in a fresh browser shows the same data.
+	ctx2, cancel2 := newBrowser(t, exe)
+	defer cancel2()
+	do(t, ctx2, "shared link",
+		chromedp.Navigate(share),
+		chromedp.WaitVisible(`#chart-main[data-drawn="1"]`),
+		chromedp.Sleep(300*time.Millisecond),
+	)
+	sharedData := get(t, ctx2, "data", chromedp.Evaluate[string](seriesData("#chart-main")))
+	sharedLegend := get(t, ctx2, "legend", chromedp.Text("#legend-main"))
+	sharedTitle := get(t, ctx2, "title", chromedp.Text("#graph-title"))
+	if sharedData != savedData || sharedLegend != savedLegend || sharedTitle != title {
+		t.Errorf("shared view differs:\n data %.200s\n vs  %.200s\n legend %q vs %q", sharedData, savedData, sharedLegend, savedLegend)
+	}
+	if len(sharedData) < 100 || !strings.Contains(sharedLegend, "peak") {
+		t.Errorf("shared view has little data: %.200s / %q", sharedData, sharedLegend)
+	}
+	if ink := get(t, ctx2, "ink", chromedp.Evaluate[int](canvasInk("#chart-main"))); ink < 1000 {
+		t.Errorf("shared chart looks blank: %d inked pixels", ink)
+	}
+	screenshot(t, ctx2, "shared.png", false)
+}

@@ -1,0 +1,142 @@
+package ui
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// ServeConfig is the configuration of `rrdash serve`. Each key can be set
+// in the TOML file, overridden by the environment variable RRDASH_<KEY>
+// (upper case, sections joined with _, e.g. RRDASH_TRACELOG_GLOBS), and the
+// main ones by flags.
+type ServeConfig struct {
+	Addr      string         `toml:"addr"`       // listen address HOST:PORT
+	Data      string         `toml:"data"`       // data directory (store + metadata.db)
+	BaseURL   string         `toml:"base_url"`   // public URL for share links and og:image
+	LogLevel  string         `toml:"log_level"`  // debug, info, warn, error
+	LogFormat string         `toml:"log_format"` // text or json
+	Tracelog  TracelogConfig `toml:"tracelog"`
+}
+
+// TracelogConfig makes serve tail trace-log directories into the store.
+type TracelogConfig struct {
+	Globs  []string `toml:"globs"`  // e.g. ["/var/log/zope/*.log"]; empty: no tailing
+	Step   int64    `toml:"step"`   // seconds per step of new series
+	TZ     string   `toml:"tz"`     // time zone of record timestamps (IANA); empty: local
+	Naming string   `toml:"naming"` // instance naming template, e.g. "{host}.{program}"
+}
+
+// DefaultServeConfig is used for keys set nowhere.
+func DefaultServeConfig() ServeConfig {
+	return ServeConfig{Addr: "127.0.0.1:8080", Data: "./data", LogLevel: "info", LogFormat: "text",
+		Tracelog: TracelogConfig{Step: 60}}
+}
+
+// LoadServeConfig reads the TOML file (if path is not empty) over the
+// defaults, then applies RRDASH_* variables from getenv. Unknown keys in
+// the file are errors naming the key and line.
+func LoadServeConfig(path string, getenv func(string) string) (ServeConfig, error) {
+	cfg := DefaultServeConfig()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+		md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&cfg)
+		if err != nil {
+			var pe toml.ParseError
+			if errors.As(err, &pe) {
+				return cfg, fmt.Errorf("config %s:%d: %s", path, pe.Position.Line, pe.Message)
+			}
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+		if und := md.Undecoded(); len(und) > 0 {
+			return cfg, fmt.Errorf("config %s: unknown key %q", path, und[0].String())
+		}
+	}
+	if err := applyEnv(reflect.ValueOf(&cfg).Elem(), "RRDASH", getenv); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// applyEnv sets fields from PREFIX_KEY variables, recursing into sections.
+func applyEnv(v reflect.Value, prefix string, getenv func(string) string) error {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		key := prefix + "_" + strings.ToUpper(f.Tag.Get("toml"))
+		fv := v.Field(i)
+		if f.Type.Kind() == reflect.Struct {
+			if err := applyEnv(fv, key, getenv); err != nil {
+				return err
+			}
+			continue
+		}
+		val := getenv(key)
+		if val == "" {
+			continue
+		}
+		switch f.Type.Kind() {
+		case reflect.String:
+			fv.SetString(val)
+		case reflect.Int64:
+			n, err := strconv.ParseInt(val, 10, 64)
+			if err != nil {
+				return fmt.Errorf("env %s=%q: not an integer", key, val)
+			}
+			fv.SetInt(n)
+		case reflect.Slice: // []string, comma separated
+			var parts []string
+			for _, p := range strings.Split(val, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					parts = append(parts, p)
+				}
+			}
+			fv.Set(reflect.ValueOf(parts))
+		default:
+			return fmt.Errorf("env %s: unsupported type %s", key, f.Type)
+		}
+	}
+	return nil
+}
+
+// Validate checks the values.
+func (c ServeConfig) Validate() error {
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return fmt.Errorf("addr %q: want HOST:PORT: %w", c.Addr, err)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("addr %q: bad port %q", c.Addr, port)
+	}
+	_ = host
+	if c.Data == "" {
+		return errors.New("data: the data directory must not be empty")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log_format %q: want text or json", c.LogFormat)
+	}
+	if c.Tracelog.Step <= 0 {
+		return fmt.Errorf("tracelog.step %d: must be positive", c.Tracelog.Step)
+	}
+	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
+		return fmt.Errorf("base_url %q: want an http:// or https:// URL", c.BaseURL)
+	}
+	return nil
+}

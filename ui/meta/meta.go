@@ -1,0 +1,328 @@
+// Package meta keeps rrdash's metadata — users and saved graphs — in
+// SQLite (pure Go driver) with versioned migrations. The SQL is kept
+// portable (no SQLite-only types) so PostgreSQL can follow.
+package meta
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// ErrNotFound is returned when a user or graph does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrForbidden is returned when a user changes a graph they don't own.
+var ErrForbidden = errors.New("forbidden: not the owner")
+
+// migrations are applied in order; their index+1 is the schema version.
+// Never edit one that has shipped: add a new one.
+var migrations = []string{
+	// 1: users keyed by (issuer, subject) as OIDC identifies them; handle
+	// is the URL name (/u/{handle}).
+	`CREATE TABLE users (
+		id         INTEGER PRIMARY KEY,
+		handle     TEXT NOT NULL UNIQUE,
+		issuer     TEXT NOT NULL,
+		subject    TEXT NOT NULL,
+		name       TEXT NOT NULL DEFAULT '',
+		email      TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL,
+		UNIQUE (issuer, subject)
+	);
+	CREATE TABLE graphs (
+		id         TEXT PRIMARY KEY,
+		owner_id   INTEGER NOT NULL REFERENCES users(id),
+		title      TEXT NOT NULL,
+		spec       TEXT NOT NULL,
+		created_at BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL
+	);
+	CREATE INDEX graphs_owner ON graphs(owner_id, created_at);
+	CREATE INDEX graphs_created ON graphs(created_at);`,
+}
+
+// DB is the metadata database.
+type DB struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+// Open opens (creating if needed) the database at path and migrates it.
+func Open(ctx context.Context, path string) (*DB, error) {
+	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("metadata %s: %w", path, err)
+	}
+	// One writer at a time is what SQLite allows anyway; a single
+	// connection also keeps the pragmas above in effect.
+	db.SetMaxOpenConns(1)
+	m := &DB{db: db, now: time.Now}
+	if err := m.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("metadata %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Close closes the database.
+func (m *DB) Close() error { return m.db.Close() }
+
+// SchemaVersion returns the applied migration count.
+func (m *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := m.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, err
+}
+
+func (m *DB) migrate(ctx context.Context) error {
+	if _, err := m.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	cur, err := m.SchemaVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if cur > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this rrdash (%d)", cur, len(migrations))
+	}
+	for v := cur + 1; v <= len(migrations); v++ {
+		tx, err := m.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)`, v, m.now().Unix()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", v, err)
+		}
+	}
+	return nil
+}
+
+// User is a person who owns graphs. Issuer+Subject identify them (the OIDC
+// way); the local single-user mode uses issuer "local".
+type User struct {
+	ID      int64  `json:"-"`
+	Handle  string `json:"handle"`
+	Issuer  string `json:"-"`
+	Subject string `json:"-"`
+	Name    string `json:"name,omitempty"`
+	Email   string `json:"-"`
+}
+
+// LocalIssuer marks the built-in single user used until OIDC is configured.
+const LocalIssuer = "local"
+
+// EnsureUser returns the user with u's issuer and subject, creating it (and
+// updating name and email) as needed. A new user gets u.Handle, or a
+// variant with a number when taken.
+func (m *DB) EnsureUser(ctx context.Context, u User) (User, error) {
+	if u.Issuer == "" || u.Subject == "" || u.Handle == "" {
+		return User{}, errors.New("user: issuer, subject and handle are required")
+	}
+	var out User
+	err := m.db.QueryRowContext(ctx, `SELECT id, handle, issuer, subject, name, email FROM users WHERE issuer = ? AND subject = ?`,
+		u.Issuer, u.Subject).Scan(&out.ID, &out.Handle, &out.Issuer, &out.Subject, &out.Name, &out.Email)
+	switch {
+	case err == nil:
+		if out.Name != u.Name || out.Email != u.Email {
+			if _, err := m.db.ExecContext(ctx, `UPDATE users SET name = ?, email = ? WHERE id = ?`, u.Name, u.Email, out.ID); err != nil {
+				return User{}, fmt.Errorf("update user %s: %w", out.Handle, err)
+			}
+			out.Name, out.Email = u.Name, u.Email
+		}
+		return out, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return User{}, fmt.Errorf("look up user: %w", err)
+	}
+	handle := u.Handle
+	for i := 2; ; i++ {
+		res, err := m.db.ExecContext(ctx, `INSERT INTO users(handle, issuer, subject, name, email, created_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT(handle) DO NOTHING`, handle, u.Issuer, u.Subject, u.Name, u.Email, m.now().Unix())
+		if err != nil {
+			return User{}, fmt.Errorf("create user %s: %w", handle, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			id, _ := res.LastInsertId()
+			u.ID, u.Handle = id, handle
+			return u, nil
+		}
+		if i > 1000 {
+			return User{}, fmt.Errorf("create user: no free handle like %q", u.Handle)
+		}
+		handle = fmt.Sprintf("%s%d", u.Handle, i)
+	}
+}
+
+// UserByHandle finds a user by handle.
+func (m *DB) UserByHandle(ctx context.Context, handle string) (User, error) {
+	var u User
+	err := m.db.QueryRowContext(ctx, `SELECT id, handle, issuer, subject, name, email FROM users WHERE handle = ?`, handle).
+		Scan(&u.ID, &u.Handle, &u.Issuer, &u.Subject, &u.Name, &u.Email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, fmt.Errorf("user %q: %w", handle, ErrNotFound)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("user %q: %w", handle, err)
+	}
+	return u, nil
+}
+
+// Graph is a saved graph. Spec is the graph spec as JSON (graph.Spec).
+type Graph struct {
+	ID        string    `json:"id"`
+	Owner     string    `json:"owner"` // handle
+	OwnerID   int64     `json:"-"`
+	Title     string    `json:"title"`
+	Spec      string    `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// newID returns a 10-character random id from an unambiguous alphabet.
+func newID() (string, error) {
+	const alphabet = "23456789abcdefghjkmnpqrstuvwxyz"
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b[:]), nil
+}
+
+// CreateGraph saves a new graph owned by owner and returns it.
+func (m *DB) CreateGraph(ctx context.Context, owner User, title, spec string) (Graph, error) {
+	id, err := newID()
+	if err != nil {
+		return Graph{}, fmt.Errorf("graph id: %w", err)
+	}
+	now := m.now().UTC().Truncate(time.Second)
+	if _, err := m.db.ExecContext(ctx, `INSERT INTO graphs(id, owner_id, title, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, owner.ID, title, spec, now.Unix(), now.Unix()); err != nil {
+		return Graph{}, fmt.Errorf("save graph: %w", err)
+	}
+	return Graph{ID: id, Owner: owner.Handle, OwnerID: owner.ID, Title: title, Spec: spec, CreatedAt: now, UpdatedAt: now}, nil
+}
+
+const graphCols = `g.id, u.handle, g.owner_id, g.title, g.spec, g.created_at, g.updated_at`
+
+func scanGraph(sc interface{ Scan(...any) error }) (Graph, error) {
+	var g Graph
+	var c, u int64
+	if err := sc.Scan(&g.ID, &g.Owner, &g.OwnerID, &g.Title, &g.Spec, &c, &u); err != nil {
+		return Graph{}, err
+	}
+	g.CreatedAt, g.UpdatedAt = time.Unix(c, 0).UTC(), time.Unix(u, 0).UTC()
+	return g, nil
+}
+
+// Graph returns one graph.
+func (m *DB) Graph(ctx context.Context, id string) (Graph, error) {
+	g, err := scanGraph(m.db.QueryRowContext(ctx, `SELECT `+graphCols+` FROM graphs g JOIN users u ON u.id = g.owner_id WHERE g.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Graph{}, fmt.Errorf("graph %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Graph{}, fmt.Errorf("graph %q: %w", id, err)
+	}
+	return g, nil
+}
+
+// UpdateGraph changes title and spec of a graph owned by user.
+func (m *DB) UpdateGraph(ctx context.Context, user User, id, title, spec string) (Graph, error) {
+	g, err := m.Graph(ctx, id)
+	if err != nil {
+		return Graph{}, err
+	}
+	if g.OwnerID != user.ID {
+		return Graph{}, fmt.Errorf("graph %q: %w", id, ErrForbidden)
+	}
+	now := m.now().UTC().Truncate(time.Second)
+	if _, err := m.db.ExecContext(ctx, `UPDATE graphs SET title = ?, spec = ?, updated_at = ? WHERE id = ? AND owner_id = ?`,
+		title, spec, now.Unix(), id, user.ID); err != nil {
+		return Graph{}, fmt.Errorf("update graph %q: %w", id, err)
+	}
+	g.Title, g.Spec, g.UpdatedAt = title, spec, now
+	return g, nil
+}
+
+// DeleteGraph deletes a graph owned by user.
+func (m *DB) DeleteGraph(ctx context.Context, user User, id string) error {
+	g, err := m.Graph(ctx, id)
+	if err != nil {
+		return err
+	}
+	if g.OwnerID != user.ID {
+		return fmt.Errorf("graph %q: %w", id, ErrForbidden)
+	}
+	if _, err := m.db.ExecContext(ctx, `DELETE FROM graphs WHERE id = ? AND owner_id = ?`, id, user.ID); err != nil {
+		return fmt.Errorf("delete graph %q: %w", id, err)
+	}
+	return nil
+}
+
+// ListQuery selects graphs: by owner handle (optional) and a title
+// substring (optional), newest first.
+type ListQuery struct {
+	Owner  string
+	Search string
+	Limit  int
+	Offset int
+}
+
+// ListGraphs returns graphs newest first.
+func (m *DB) ListGraphs(ctx context.Context, q ListQuery) ([]Graph, error) {
+	if q.Limit <= 0 || q.Limit > 500 {
+		q.Limit = 100
+	}
+	where := []string{"1=1"}
+	var args []any
+	if q.Owner != "" {
+		where = append(where, "u.handle = ?")
+		args = append(args, q.Owner)
+	}
+	if q.Search != "" {
+		where = append(where, `LOWER(g.title) LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+escapeLike(strings.ToLower(q.Search))+"%")
+	}
+	args = append(args, q.Limit, q.Offset)
+	rows, err := m.db.QueryContext(ctx, `SELECT `+graphCols+` FROM graphs g JOIN users u ON u.id = g.owner_id WHERE `+
+		strings.Join(where, " AND ")+` ORDER BY g.created_at DESC, g.rowid DESC LIMIT ? OFFSET ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list graphs: %w", err)
+	}
+	defer rows.Close()
+	var out []Graph
+	for rows.Next() {
+		g, err := scanGraph(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list graphs: %w", err)
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+func escapeLike(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+// Ping checks the database answers (for /-/healthz).
+func (m *DB) Ping(ctx context.Context) error { return m.db.PingContext(ctx) }

@@ -1,0 +1,287 @@
+// Package ui is rrdash's web service: trace-log dashboards, the graph
+// builder, saved graphs, share links, PNG rendering and the JSON API, on
+// echo v5. Static assets (echarts included) are embedded.
+package ui
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v5"
+	"github.com/labstack/echo/v5/middleware"
+
+	"rrdash/graph"
+	"rrdash/store"
+	"rrdash/ui/meta"
+)
+
+//go:embed assets templates
+var embedded embed.FS
+
+// Store is what the web service reads from the time-series store;
+// *store.DB satisfies it.
+type Store interface {
+	graph.Fetcher
+	List(glob string) ([]string, error)
+	Spec(name string) (store.Spec, error)
+	LastUpdate(name string) (int64, error)
+}
+
+// UserFunc returns the user making a request. Until OIDC (auth/) is
+// configured, LocalUser serves every request as the single local user.
+type UserFunc func(r *http.Request) (meta.User, error)
+
+// Config is the web service's configuration.
+type Config struct {
+	// BaseURL is the public URL prefix used in og:image and share links,
+	// e.g. "https://rrdash.example.com". Empty: taken from the request.
+	BaseURL string
+	// LocalMode labels every page as the local single-user mode.
+	LocalMode bool
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Server is the web service.
+type Server struct {
+	cfg   Config
+	store Store
+	meta  *meta.DB
+	user  UserFunc
+	log   *slog.Logger
+	echo  *echo.Echo
+	tmpl  map[string]*template.Template
+}
+
+// New builds the server and its routes.
+func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*Server, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, store: st, meta: md, user: user, log: log}
+	var err error
+	if s.tmpl, err = parseTemplates(); err != nil {
+		return nil, err
+	}
+	e := echo.New()
+	e.Logger = log
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.Recover())
+	e.Use(s.requestLog())
+	e.Use(securityHeaders)
+	e.Use(middleware.BodyLimit(1 << 20))
+	e.Use(s.withUser)
+
+	e.GET("/", s.pageDashboards)
+	e.GET("/metrics", s.pageBuilder)
+	e.GET("/graphs", s.pageGraphs)
+	e.GET("/u/:user", s.pageUser)
+	e.GET("/g/:id", s.pageGraph) // also /g/{id}.png
+	e.GET("/view", s.pageView)
+	e.GET("/view.png", s.viewPNG)
+	e.GET("/-/healthz", s.healthz)
+	assets, err := fs.Sub(embedded, "assets")
+	if err != nil {
+		return nil, err
+	}
+	e.GET("/assets/*", s.serveAsset(assets))
+
+	api := e.Group("/api/v1", sameOriginWrites)
+	api.GET("/series", s.apiSeries)
+	api.GET("/series/info", s.apiSeriesInfo)
+	api.GET("/xport", s.apiXport)
+	api.POST("/xport", s.apiXport)
+	api.POST("/chart", s.apiChart)
+	api.POST("/validate", s.apiValidate)
+	api.POST("/parse", s.apiParse)
+	api.GET("/graphs", s.apiListGraphs)
+	api.POST("/graphs", s.apiCreateGraph)
+	api.GET("/graphs/:id", s.apiGetGraph)
+	api.PUT("/graphs/:id", s.apiUpdateGraph)
+	api.DELETE("/graphs/:id", s.apiDeleteGraph)
+	api.POST("/graphs/:id/copy", s.apiCopyGraph)
+	api.GET("/graphs/:id/chart", s.apiGraphChart)
+	s.echo = e
+	return s, nil
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// LocalUser returns a UserFunc for the single-user mode: the user "local"
+// is created in the metadata database once and used for every request.
+func LocalUser(ctx context.Context, md *meta.DB) (UserFunc, error) {
+	u, err := md.EnsureUser(ctx, meta.User{Handle: "local", Issuer: meta.LocalIssuer, Subject: "local", Name: "local user"})
+	if err != nil {
+		return nil, fmt.Errorf("local user: %w", err)
+	}
+	return func(*http.Request) (meta.User, error) { return u, nil }, nil
+}
+
+const userKey = "rrdash.user"
+
+func (s *Server) withUser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		u, err := s.user(c.Request())
+		if err != nil {
+			return echo.NewHTTPError(http.StatusUnauthorized, "not signed in").Wrap(err)
+		}
+		c.Set(userKey, u)
+		return next(c)
+	}
+}
+
+func currentUser(c *echo.Context) meta.User {
+	u, _ := c.Get(userKey).(meta.User)
+	return u
+}
+
+// requestLog logs one structured line per request.
+func (s *Server) requestLog() echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogRemoteIP: true, LogRoutePath: true,
+		LogResponseSize: true, HandleError: true,
+		LogValuesFunc: func(c *echo.Context, v middleware.RequestLoggerValues) error {
+			attrs := []slog.Attr{
+				slog.String("method", v.Method), slog.String("uri", v.URI), slog.String("route", v.RoutePath),
+				slog.Int("status", v.Status), slog.Duration("latency", v.Latency),
+				slog.String("remote", v.RemoteIP), slog.Int64("bytes", v.ResponseSize),
+			}
+			level := slog.LevelInfo
+			if v.Error != nil {
+				attrs = append(attrs, slog.String("error", v.Error.Error()))
+				if v.Status >= 500 {
+					level = slog.LevelError
+				}
+			}
+			s.log.LogAttrs(c.Request().Context(), level, "request", attrs...)
+			return nil
+		},
+	})
+}
+
+// securityHeaders: the pages load only their own scripts (echarts is
+// embedded), so a strict CSP costs nothing.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		return next(c)
+	}
+}
+
+// sameOriginWrites refuses state-changing API calls a browser sends from
+// another site (Sec-Fetch-Site) and requires JSON bodies, which an HTML
+// form cannot send; full CSRF tokens come with OIDC sessions.
+func sameOriginWrites(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		r := c.Request()
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+			return echo.NewHTTPError(http.StatusForbidden, "cross-site request refused")
+		}
+		if r.Method != http.MethodDelete && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			return echo.NewHTTPError(http.StatusUnsupportedMediaType, "want Content-Type: application/json")
+		}
+		return next(c)
+	}
+}
+
+// apiError is the JSON error body of the API.
+type apiError struct {
+	Error string `json:"error"`
+	// For spec errors: the DEF/CDEF/VDEF or item line (0-based), token position and token.
+	Line  *int   `json:"line,omitempty"`
+	Pos   int    `json:"pos,omitempty"`
+	Token string `json:"token,omitempty"`
+}
+
+func (s *Server) handleError(c *echo.Context, err error) {
+	if r, _ := echo.UnwrapResponse(c.Response()); r != nil && r.Committed {
+		return
+	}
+	code := http.StatusInternalServerError
+	msg := "internal error"
+	var he *echo.HTTPError
+	var je *jsonError
+	var sc echo.HTTPStatusCoder
+	switch {
+	case errors.As(err, &je):
+		if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+			_ = c.JSON(je.code, je.body)
+			return
+		}
+		code, msg = je.code, je.body.Error
+	case errors.As(err, &he):
+		code, msg = he.Code, he.Message
+		if msg == "" {
+			msg = http.StatusText(code)
+		}
+	case errors.As(err, &sc):
+		code, msg = sc.StatusCode(), http.StatusText(sc.StatusCode())
+	case errors.Is(err, meta.ErrNotFound):
+		code, msg = http.StatusNotFound, err.Error()
+	case errors.Is(err, meta.ErrForbidden):
+		code, msg = http.StatusForbidden, err.Error()
+	}
+	if code >= 500 {
+		s.log.Error("handler failed", "uri", c.Request().RequestURI, "error", err)
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(code)
+		return
+	}
+	if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+		_ = c.JSON(code, apiError{Error: msg})
+		return
+	}
+	_ = s.render(c, code, "error", pageData{Title: http.StatusText(code), Message: msg})
+}
+
+func (s *Server) healthz(c *echo.Context) error {
+	if err := s.meta.Ping(c.Request().Context()); err != nil {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "metadata database unavailable").Wrap(err)
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) serveAsset(assets fs.FS) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		name := c.Param("*")
+		b, err := fs.ReadFile(assets, name)
+		if err != nil {
+			if name == "echarts.min.js" {
+				return echo.NewHTTPError(http.StatusNotFound, "echarts.min.js is not embedded: build with make (it copies it from tools/web/node_modules)")
+			}
+			return echo.NewHTTPError(http.StatusNotFound, "no such asset")
+		}
+		ct := "application/octet-stream"
+		switch {
+		case strings.HasSuffix(name, ".js"):
+			ct = "text/javascript; charset=utf-8"
+		case strings.HasSuffix(name, ".css"):
+			ct = "text/css; charset=utf-8"
+		case strings.HasSuffix(name, ".svg"):
+			ct = "image/svg+xml"
+		}
+		c.Response().Header().Set("Cache-Control", "public, max-age=3600")
+		return c.Blob(http.StatusOK, ct, b)
+	}
+}
