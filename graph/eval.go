@@ -66,9 +66,13 @@ type Options struct {
 	Now time.Time
 	// Start and End override the spec's range when not empty.
 	Start, End string
-	// Width is the chart width in pixels; at most 2×Width rows are fetched.
+	// Width is the chart width in pixels; at most 2×Width rows are fetched
+	// (interactive charts zoom in), unless MaxRows says otherwise.
 	Width int
-	Loc   *time.Location
+	// MaxRows bounds the rows; rrdtool graph uses one row per pixel, which
+	// is what a PNG needs.
+	MaxRows int
+	Loc     *time.Location
 }
 
 // Evaluate resolves the time range, fetches and computes every DEF, CDEF
@@ -100,7 +104,11 @@ func Evaluate(ctx context.Context, f Fetcher, s *Spec, o Options) (*Data, error)
 	if loc == nil {
 		loc = time.UTC
 	}
-	vals, err := sc.Evaluate(ctx, f, rpn.Request{Start: start, End: end, Step: s.Step, MaxRows: 2 * width,
+	maxRows := 2 * width
+	if o.MaxRows > 0 {
+		maxRows = o.MaxRows
+	}
+	vals, err := sc.Evaluate(ctx, f, rpn.Request{Start: start, End: end, Step: s.Step, MaxRows: maxRows,
 		Env: rpn.Env{Loc: loc, Now: o.Now.Unix()}})
 	if err != nil {
 		return nil, err
@@ -151,7 +159,7 @@ func Evaluate(ctx context.Context, f Fetcher, s *Spec, o Options) (*Data, error)
 		}
 	}
 	if step == 0 {
-		step = max(1, (end-start)/int64(2*width))
+		step = max(1, (end-start)/int64(maxRows))
 	}
 	d.Step = step
 	d.Start = start - start%step

@@ -337,7 +337,7 @@ func (s *Server) writePNG(c *echo.Context, spec *graph.Spec) error {
 	if v, err := strconv.Atoi(c.QueryParam("height")); err == nil && v > 0 {
 		h = min(v, pngMaxH)
 	}
-	data, err := graph.Evaluate(c.Request().Context(), s.store, spec, graph.Options{Now: s.cfg.Now(), Start: tr.From, End: tr.To, Width: w})
+	data, err := graph.Evaluate(c.Request().Context(), s.store, spec, graph.Options{Now: s.cfg.Now(), Start: tr.From, End: tr.To, Width: w, MaxRows: w})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
 	}

@@ -25,7 +25,6 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…
   serve [--addr HOST:PORT] [--config FILE]  the web service
   ingest tracelog [--instance NAME] [--tz ZONE] FILE…
-  ingest kinesis --endpoint URL --stream NAME …
 
 The data directory is --data DIR, else $RRDASH_DATA, else ./data.
 `
@@ -110,13 +109,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runXport(ctx, db, rest, stdout)
 	case "ingest":
 		if len(rest) == 0 {
-			return usageError{"ingest needs a source: tracelog or kinesis"}
+			return usageError{"ingest needs a source: tracelog"}
 		}
 		switch rest[0] {
 		case "tracelog":
 			return runIngestTracelog(ctx, db, rest[1:], stdout, stderr)
-		case "kinesis":
-			return runIngestKinesis(ctx, db, rest[1:], stdout, stderr)
 		}
 		return usageError{fmt.Sprintf("unknown ingest source %q", rest[0])}
 	}

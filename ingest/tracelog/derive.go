@@ -28,8 +28,9 @@ type Row struct {
 // FloorFunc is called once per series, when its first record is seen at
 // first (µs). It returns the start (seconds, a multiple of the step) of the
 // first step the deriver may still write: steps before it were written
-// earlier and their records only rebuild state.
-type FloorFunc func(series string, first int64) (int64, error)
+// earlier and their records only rebuild state. created reports that the
+// series is new: its steps before the first record are written as unknown.
+type FloorFunc func(series string, first int64) (start int64, created bool, err error)
 
 // DeriverConfig configures a Deriver.
 type DeriverConfig struct {
@@ -96,6 +97,7 @@ type series struct {
 	name       string
 	next       int64   // µs start of the first open step
 	first      int64   // µs start of the first step this run may write
+	dataFrom   int64   // µs first record of a series created by this run: earlier empty steps are unknown
 	open       []*step // open[k] covers next + k·step; nil = nothing recorded
 	base       [nKinds]int64
 	wm         int64 // latest record time seen (µs)
@@ -382,14 +384,18 @@ func (d *Deriver) end(s *series, q *request, kind uint8, t int64) {
 
 func (d *Deriver) initSeries(s *series, first int64) error {
 	start := floorDiv(first-d.graceUs, d.stepUs) * d.stepUs
+	created := true
 	if d.floor != nil {
-		f, err := d.floor(s.name, first)
+		f, c, err := d.floor(s.name, first)
 		if err != nil {
 			return fmt.Errorf("series %s: %w", s.name, err)
 		}
-		start = f * 1e6
+		start, created = f*1e6, c
 	}
 	s.next, s.first = start, start
+	if created {
+		s.dataFrom = first
+	}
 	return nil
 }
 
@@ -569,8 +575,17 @@ func (d *Deriver) closeFirst(s *series) {
 	}
 	s.base = lvl
 
-	stepSec := float64(d.cfg.Step)
 	v := make([]string, len(DSNames))
+	if st == &empty && end <= s.dataFrom && s.base == [nKinds]int64{} {
+		// before the log of a new series begins: no data, not zero requests
+		for i := range v {
+			v[i] = "U"
+		}
+		d.rows = append(d.rows, Row{Series: s.name, End: end / 1e6, Values: v})
+		s.next = end
+		return
+	}
+	stepSec := float64(d.cfg.Step)
 	v[0] = fmtFloat(float64(st.requests) / stepSec)
 	v[1] = fmtFloat(float64(st.arrivals) / stepSec)
 	v[2] = fmtFloat(float64(st.errors) / stepSec)

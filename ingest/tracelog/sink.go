@@ -53,26 +53,27 @@ func SeriesSpec(step, start int64) store.Spec {
 // may resume: at the series' last update, so that steps written before a
 // restart are never written again.
 func sinkFloor(sink Sink, step, grace int64) FloorFunc {
-	return func(name string, first int64) (int64, error) {
+	return func(name string, first int64) (int64, bool, error) {
 		start := floorDiv(floorDiv(first, 1e6)-grace, step) * step
-		if _, err := sink.Ensure(name, SeriesSpec(step, start)); err != nil {
-			return 0, fmt.Errorf("create: %w", err)
+		created, err := sink.Ensure(name, SeriesSpec(step, start))
+		if err != nil {
+			return 0, false, fmt.Errorf("create: %w", err)
 		}
 		sp, err := sink.Spec(name)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		if sp.Step != step {
-			return 0, fmt.Errorf("existing series has step %d s, not %d s", sp.Step, step)
+			return 0, false, fmt.Errorf("existing series has step %d s, not %d s", sp.Step, step)
 		}
 		if len(sp.DS) != len(DSNames) {
-			return 0, errors.New("existing series has other data sources than a tracelog series")
+			return 0, false, errors.New("existing series has other data sources than a tracelog series")
 		}
 		last, err := sink.LastUpdate(name)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
-		return floorDiv(last, step) * step, nil
+		return floorDiv(last, step) * step, created, nil
 	}
 }
 

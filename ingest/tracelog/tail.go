@@ -517,7 +517,8 @@ func (t *Tailer) read(ctx context.Context, f *tfile) (done bool, err error) {
 		if err := ctx.Err(); err != nil {
 			return false, err
 		}
-		m, rerr := f.fh.Read(f.buf[f.n:])
+		room := min(len(f.buf)-f.n, max(limit-total, 1))
+		m, rerr := f.fh.Read(f.buf[f.n : f.n+room])
 		total += m
 		if m > 0 {
 			t.f.begin()

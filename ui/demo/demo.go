@@ -79,7 +79,14 @@ func (g *Generator) Run(ctx context.Context, now func() time.Time) error {
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			// Finish the requests begun: a B without its E would stay "in
+			// flight" for the tailer after a restart.
+			for _, l := range pending {
+				if _, err := w.WriteString(l.text); err != nil {
+					return err
+				}
+			}
+			return w.Flush()
 		case <-tick.C:
 		}
 	}

@@ -40,7 +40,7 @@ func TestGeneratorHistory(t *testing.T) {
 		if r.Time < last {
 			t.Fatalf("line %d: time goes back", n)
 		}
-		if r.Time > now.UnixMicro() {
+		if r.Time > now.Add(time.Minute).UnixMicro() { // the last requests end after now
 			t.Fatalf("line %d: in the future", n)
 		}
 		last = r.Time
@@ -54,7 +54,7 @@ func TestGeneratorHistory(t *testing.T) {
 		t.Errorf("%d requests in 6 hours", b)
 	}
 	for _, c := range []byte("ICAE") {
-		if counts[c] > counts['B'] || counts[c] < counts['B']-100 {
+		if counts[c] != counts['B'] { // every request is complete
 			t.Errorf("%c records: %d for %d requests", c, counts[c], counts['B'])
 		}
 	}

@@ -1,0 +1,101 @@
+// Command benchcmp times `rrdtool update` against `rrdash update` on the
+// same update streams, in one run, and prints the ratio (make bench).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+func main() {
+	bin := flag.String("rrdash", "./rrdash", "rrdash binary")
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "benchcmp")
+	if err != nil {
+		fail(err)
+	}
+	defer os.RemoveAll(dir)
+	specArgs := []string{"--start", "1000000000", "--step", "10", "DS:a:GAUGE:100:U:U", "DS:b:COUNTER:100:U:U",
+		"RRA:AVERAGE:0.5:1:8640", "RRA:MAX:0.5:6:1440", "RRA:AVERAGE:0.5:360:1000"}
+	args := func(n, from int) []string {
+		out := make([]string, n)
+		for i := range out {
+			k := from + i
+			out[i] = fmt.Sprintf("%d:%d.%d:%d", 1000000000+10*(k+1), k%1000, k%7, k*37)
+		}
+		return out
+	}
+	type run struct {
+		name  string
+		calls [][]string // argv tails per process
+	}
+	// (a) one series, 100,000 updates, 1,000 ARGs per call
+	var a [][]string
+	for c := 0; c < 100; c++ {
+		a = append(a, append([]string{"update", "S"}, args(1000, c*1000)...))
+	}
+	// (b) 1,000 series × 100 updates, one call per series
+	var b [][]string
+	for s := 0; s < 1000; s++ {
+		b = append(b, append([]string{"update", "s" + strconv.Itoa(s)}, args(100, 0)...))
+	}
+	fmt.Println("| workload | rrdtool 1.7.2 | rrdash | rrdtool / rrdash |")
+	fmt.Println("|---|---|---|---|")
+	for _, w := range []struct {
+		name   string
+		series []string
+		calls  [][]string
+	}{{"(a) 1 series, 100,000 updates, 1,000 ARGs per call", []string{"S"}, a}, {"(b) 1,000 series × 100 updates, 1 call per series", names(1000), b}} {
+		rd := filepath.Join(dir, "rrd")
+		os.MkdirAll(rd, 0o755)
+		for _, s := range w.series {
+			must(exec.Command("rrdtool", append([]string{"create", filepath.Join(rd, s+".rrd")}, specArgs...)...).Run())
+		}
+		t0 := time.Now()
+		for _, c := range w.calls {
+			argv := append([]string{"update", filepath.Join(rd, c[1]+".rrd")}, c[2:]...)
+			if out, err := exec.Command("rrdtool", argv...).CombinedOutput(); err != nil {
+				fail(fmt.Errorf("rrdtool: %v %s", err, out))
+			}
+		}
+		tr := time.Since(t0)
+		dd := filepath.Join(dir, "dash")
+		for _, s := range w.series {
+			must(exec.Command(*bin, append([]string{"--data", dd, "create", s}, specArgs...)...).Run())
+		}
+		t0 = time.Now()
+		for _, c := range w.calls {
+			if out, err := exec.Command(*bin, append([]string{"--data", dd}, c...)...).CombinedOutput(); err != nil {
+				fail(fmt.Errorf("rrdash: %v %s", err, out))
+			}
+		}
+		td := time.Since(t0)
+		fmt.Printf("| %s | %.3f s | %.3f s | %.2f× |\n", w.name, tr.Seconds(), td.Seconds(), tr.Seconds()/td.Seconds())
+		os.RemoveAll(rd)
+		os.RemoveAll(dd)
+	}
+}
+
+func names(n int) []string {
+	s := make([]string, n)
+	for i := range s {
+		s[i] = "s" + strconv.Itoa(i)
+	}
+	return s
+}
+
+func must(err error) {
+	if err != nil {
+		fail(err)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "benchcmp:", err)
+	os.Exit(1)
+}
