@@ -41,7 +41,7 @@ build: $(ECHARTS)
 	$(GO) build -o rrdash ./cmd/rrdash
 
 run: build
-	./rrdash --data ./data serve --addr 127.0.0.1:8080 --tracelog 'fixtures/*.log'
+	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
 deps-test: $(ECHARTS) rrdtool syslog-ng chromium
 
@@ -56,7 +56,7 @@ difftest: rrdtool
 	RRDASH_DIFF_CASES=1000 $(GO) test -run Differential -v ./store
 
 bench: build rrdtool
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./store/... ./rpn/... ./ingest/... ./graph/...
+	$(GO) test -run '^$$' -bench . ./store/... ./rpn/... ./ingest/... ./graph/... ./ui/...
 	$(GO) run ./store/internal/benchcmp --rrdash ./rrdash
 
 clean:

@@ -217,8 +217,6 @@ func (s *Spec) Validate() error {
 	return nil
 }
 
-// MarshalJSON-compatible helpers.
-
 // ParseJSON decodes and validates a spec. Unknown fields are errors so a
 // typo in a saved spec is noticed.
 func ParseJSON(b []byte) (*Spec, error) {

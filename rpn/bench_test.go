@@ -1,6 +1,7 @@
 package rpn
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -146,6 +147,25 @@ func BenchmarkXport1M(b *testing.B) {
 	if err := RunXport(context.Background(), f, args, io.Discard, time.Unix(t0, 0), time.UTC); err != nil {
 		b.Fatal(err) // also warms the fetch cache
 	}
+	db, err := store.Open(b.TempDir(), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	dump, err := runRRDTool(bin, "UTC", "dump", rrd)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Import(bytes.NewReader(dump), "big", false, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("rrdash-store-eval-xml", func(b *testing.B) {
+		for b.Loop() {
+			if err := RunXport(context.Background(), db, args, io.Discard, time.Unix(t0, 0), time.UTC); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("rrdash-eval-xml", func(b *testing.B) {
 		for b.Loop() {
 			if err := RunXport(context.Background(), f, args, io.Discard, time.Unix(t0, 0), time.UTC); err != nil {

@@ -20,6 +20,12 @@ func TestRunXportMatchesRRDTool(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{"m": makeMinuteRRD(t, bin, dir, 300)}
 	f := &rrdFetcher{bin: bin, tz: "UTC", files: files, cache: map[string]*store.FetchResult{}}
+	db, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	loadStore(t, db, "m", minuteStream(300))
 	start := strconv.Itoa(minuteT0 + 600)
 	end := strconv.Itoa(minuteT0 + 600 + 100*60)
 	for _, opts := range [][]string{
@@ -46,6 +52,13 @@ func TestRunXportMatchesRRDTool(t *testing.T) {
 		}
 		if got.String() != string(want) {
 			t.Errorf("%v: XML differs\nours:\n%s\nrrdtool:\n%s", opts, head(got.String()), head(string(want)))
+		}
+		var fromStore bytes.Buffer
+		if err := RunXport(context.Background(), db, append(opts, oargs...), &fromStore, now, time.UTC); err != nil {
+			t.Fatalf("%v over the store: %v", opts, err)
+		}
+		if fromStore.String() != string(want) {
+			t.Errorf("%v: XML over the store differs\nours:\n%s\nrrdtool:\n%s", opts, head(fromStore.String()), head(string(want)))
 		}
 
 		var js bytes.Buffer

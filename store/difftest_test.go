@@ -43,6 +43,8 @@ type diffCase struct {
 
 const epoch0 = 1_000_000_000
 
+var xffChoices = []float64{0, 0.1, 0.5, 0.9, 0.99}
+
 func genCase(r *rand.Rand) diffCase {
 	var c diffCase
 	steps := []int64{1, 5, 10, 60, 300}
@@ -65,7 +67,7 @@ func genCase(r *rand.Rand) diffCase {
 	}
 	nrra := 1 + r.IntN(5)
 	for i := 0; i < nrra; i++ {
-		c.spec.RRA = append(c.spec.RRA, RRA{CF: CF(1 + r.IntN(4)), XFF: []float64{0, 0.1, 0.3, 0.5}[r.IntN(4)],
+		c.spec.RRA = append(c.spec.RRA, RRA{CF: CF(1 + r.IntN(4)), XFF: xffChoices[r.IntN(len(xffChoices))],
 			Steps: []int64{1, 1, 2, 3, 5, 12}[r.IntN(6)], Rows: 1 + r.Int64N(60)})
 	}
 	counters := make([]uint64, nds)
@@ -190,7 +192,11 @@ func nearFloat(a, b float64) bool {
 }
 
 // diffStats counts how values compared.
-type diffStats struct{ exact, near int }
+type diffStats struct {
+	exact, near int
+	where       string // first near match, for investigation
+	ctx         string
+}
 
 func (s *diffStats) check(a, b float64) bool {
 	if sameFloat(a, b) {
@@ -199,6 +205,9 @@ func (s *diffStats) check(a, b float64) bool {
 	}
 	if nearFloat(a, b) {
 		s.near++
+		if s.where == "" {
+			s.where = fmt.Sprintf("%s: %v vs rrdtool %v", s.ctx, a, b)
+		}
 		return true
 	}
 	return false
@@ -311,6 +320,9 @@ func TestDifferentialAgainstRRDtool(t *testing.T) {
 			}
 		}
 	}
+	if stats.where != "" {
+		t.Logf("first value within 4 ulp: %s", stats.where)
+	}
 	t.Logf("%d cases, %d updates, %d values compared: %d bit-identical, %d within 4 ulp; %d fetches", cases, nUpdates, stats.exact+stats.near, stats.exact, stats.near, nFetches)
 }
 
@@ -322,6 +334,7 @@ func compareFiles(t *testing.T, i int, file string, ours *RRD, stats *diffStats)
 	}
 	spec := ours.Spec()
 	ctx := fmt.Sprintf("case %d (%s %v %v)", i, file, spec.DS, spec.RRA)
+	stats.ctx = ctx
 	lu, lus := ours.LastUpdate()
 	if ref.LastUp != lu || ref.LastUpUsec != lus {
 		t.Fatalf("%s: last update %d.%06d, rrdtool %d.%06d", ctx, lu, lus, ref.LastUp, ref.LastUpUsec)

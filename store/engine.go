@@ -405,21 +405,15 @@ func (e *engine) writeRows() {
 		rowsN := e.spec.RRA[a].Rows
 		ring := e.rows.ring(a)
 		cur := e.st.curRow[a]
-		// Rows beyond one full turn would be overwritten again: skip them but
-		// keep the pointer where rrdtool leaves it.
+		// rrdtool writes at most one full turn: the primary value lands in the
+		// oldest row of the ring, followed by the fill-in values (measured).
 		if cnt > rowsN {
-			skip := cnt - rowsN
-			cur = (cur + skip%rowsN) % rowsN
+			cur = (cur + (cnt-rowsN)%rowsN) % rowsN
 			cnt = rowsN
-			// the primary row was among the skipped ones
-			cur = (cur + 1) % rowsN
-			e.fillRow(ring, cur, a, nds, false)
-			cnt--
-		} else {
-			cur = (cur + 1) % rowsN
-			e.fillRow(ring, cur, a, nds, true)
-			cnt--
 		}
+		cur = (cur + 1) % rowsN
+		e.fillRow(ring, cur, a, nds, true)
+		cnt--
 		for ; cnt > 0; cnt-- {
 			cur = (cur + 1) % rowsN
 			e.fillRow(ring, cur, a, nds, false)

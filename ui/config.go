@@ -111,14 +111,13 @@ func applyEnv(v reflect.Value, prefix string, getenv func(string) string) error 
 
 // Validate checks the values.
 func (c ServeConfig) Validate() error {
-	host, port, err := net.SplitHostPort(c.Addr)
+	_, port, err := net.SplitHostPort(c.Addr)
 	if err != nil {
 		return fmt.Errorf("addr %q: want HOST:PORT: %w", c.Addr, err)
 	}
 	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
 		return fmt.Errorf("addr %q: bad port %q", c.Addr, port)
 	}
-	_ = host
 	if c.Data == "" {
 		return errors.New("data: the data directory must not be empty")
 	}

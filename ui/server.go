@@ -172,7 +172,8 @@ func (s *Server) requestLog() echo.MiddlewareFunc {
 }
 
 // securityHeaders: the pages load only their own scripts (echarts is
-// embedded), so a strict CSP costs nothing.
+// embedded), so scripts get a strict CSP; styles allow 'unsafe-inline'
+// because echarts writes style attributes into its tooltip HTML.
 func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		h := c.Response().Header()

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -578,5 +579,32 @@ func TestRequestLog(t *testing.T) {
 	}
 	if line.Msg != "request" || line.Method != "GET" || line.URI != "/g/nope?x=1" || line.Route != "/g/:id" || line.Status != 404 || !strings.Contains(line.Error, "not found") {
 		t.Errorf("log line %+v", line)
+	}
+}
+
+func TestHostileInstance(t *testing.T) {
+	t.Parallel()
+	tab := newTableStore()
+	inst := `<b onmouseover=alert(1)>x</b>:y"'`
+	tab.add("tracelog."+inst, tracelog.DSNames, 60, testNow-86400, 1440, func(ds int, _ int64) float64 { return float64(ds) })
+	tab.add("tracelog.web1", tracelog.DSNames, 60, testNow-86400, 1440, func(ds int, _ int64) float64 { return 1 })
+	ts := newTestServer(t, tab)
+	for _, u := range []string{"/", "/?instance=" + url.QueryEscape(inst)} {
+		r := ts.do(t, "GET", u, "", nil)
+		if r.code != 200 || bytes.Contains(r.body, []byte("<b onmouseover")) {
+			t.Fatalf("GET %s = %d, raw markup: %v", u, r.code, bytes.Contains(r.body, []byte("<b onmouseover")))
+		}
+	}
+	for _, all := range []bool{true, false} {
+		insts := []string{inst, "web1"}
+		if !all {
+			insts = insts[:1]
+		}
+		for _, ch := range dashboardSpecs(insts, all) {
+			r := ts.do(t, "POST", "/api/v1/chart", "", chartRequest{Spec: ch.Spec, Width: 300})
+			if r.code != 200 {
+				t.Errorf("chart %s (all=%v) = %d: %s", ch.ID, all, r.code, r.body)
+			}
+		}
 	}
 }

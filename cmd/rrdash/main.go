@@ -47,9 +47,9 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-// dataDir pulls a leading --data DIR from args.
+// dataDir pulls a leading --data DIR from args; "" when none was given.
 func dataDir(args []string) (string, []string) {
-	dir := os.Getenv("RRDASH_DATA")
+	dir := ""
 	for len(args) >= 1 {
 		switch {
 		case args[0] == "--data" && len(args) >= 2:
@@ -60,9 +60,6 @@ func dataDir(args []string) (string, []string) {
 			continue
 		}
 		break
-	}
-	if dir == "" {
-		dir = "./data"
 	}
 	return dir, args
 }
@@ -75,15 +72,25 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	cmd, rest := args[0], args[1:]
 	// subcommands accept --data after the command name too
-	if d, r := dataDir(rest); d != dir && len(r) != len(rest) {
+	if d, r := dataDir(rest); len(r) != len(rest) {
 		dir, rest = d, r
 	}
 	switch cmd {
 	case "serve":
-		return runServe(ctx, append([]string{"--data", dir}, rest...), stdout, stderr)
+		// serve resolves flag > RRDASH_DATA > config file > ./data itself
+		if dir != "" {
+			rest = append([]string{"--data", dir}, rest...)
+		}
+		return runServe(ctx, rest, stdout, stderr)
 	case "create", "update", "fetch", "info", "list", "import", "xport", "ingest", "last":
 	default:
 		return usageError{fmt.Sprintf("unknown command %q", cmd)}
+	}
+	if dir == "" {
+		dir = os.Getenv("RRDASH_DATA")
+	}
+	if dir == "" {
+		dir = "./data"
 	}
 	db, err := openDB(dir)
 	if err != nil {

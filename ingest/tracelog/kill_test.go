@@ -39,7 +39,7 @@ func TestTailKill9(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	last := lines[len(lines)-1].t
 	kills := 0
-	for run := 0; run < 25; run++ {
+	for run := 0; run < 20; run++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestTailKill9Child$")
 		cmd.Env = append(os.Environ(), "TRACELOG_KILL9_CHILD=1", "TRACELOG_DIR="+dir, "TRACELOG_DATA="+data,
 			"TRACELOG_NOW="+strconv.FormatInt(last+130e6, 10))
@@ -63,7 +63,7 @@ func TestTailKill9(t *testing.T) {
 			case line == "DONE":
 				done = true
 			}
-			if cycles == killAt && !done && run < 15 {
+			if cycles == killAt && !done && run < 10 {
 				time.Sleep(time.Duration(rng.IntN(3000)) * time.Microsecond)
 				cmd.Process.Signal(syscall.SIGKILL)
 				kills++
@@ -77,7 +77,7 @@ func TestTailKill9(t *testing.T) {
 			}
 			break
 		}
-		if run == 24 {
+		if run == 19 {
 			t.Fatalf("the child never finished: %v\n%s", werr, errOut.String())
 		}
 	}

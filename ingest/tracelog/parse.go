@@ -316,13 +316,10 @@ func parseHostTag(line []byte, i int, r *Record) (int, error) {
 	return end, nil
 }
 
-var months = [12]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
-
 func isMonth(b []byte) bool {
-	for _, m := range months {
-		if string(b[:3]) == m {
-			return true
-		}
+	switch string(b[:3]) {
+	case "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec":
+		return true
 	}
 	return false
 }

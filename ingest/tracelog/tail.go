@@ -564,15 +564,16 @@ func (t *Tailer) lines(f *tfile, end int) error {
 		start += nl + 1
 	}
 	rest := end - start
-	if rest == len(f.buf) {
+	switch {
+	case f.skipping:
+		f.readOff += int64(rest)
+		rest = 0
+	case rest == len(f.buf):
 		// a full buffer without a newline cannot be a trace record
 		f.src.line++
 		f.src.stats.Lines++
 		t.f.bad(f.src, f.readOff, "line longer than 256 KiB")
 		f.skipping = true
-		f.readOff += int64(rest)
-		rest = 0
-	} else if f.skipping {
 		f.readOff += int64(rest)
 		rest = 0
 	}

@@ -351,3 +351,33 @@ func TestTailCrashes(t *testing.T) {
 		checkSeries(t, name, sink.rows(name), reqs, pi, start/1e6, (last/60e6+1)*60, 60, p.threads)
 	}
 }
+
+// TestTailLongLine: a line longer than the read buffer is one bad line; the
+// lines around it are read.
+func TestTailLongLine(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "web1.log")
+	text := "B 1 2026-01-01 10:00:00.1 GET /\n" + strings.Repeat("x", 600<<10) + "\nE 1 2026-01-01 10:00:00.5\n"
+	appendFile(t, path, text)
+	clock := &fakeClock{t: time.Date(2026, 1, 1, 10, 5, 0, 0, time.UTC)}
+	tl, err := NewTailer(TailConfig{Sources: []SourceConfig{{Glob: path}}, Location: time.UTC, Now: clock.now}, newMemSink(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tl.closeAll()
+	if err := tl.cycle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st := tl.files[0].src.stats
+	if st.Lines != 3 || st.Bad != 1 || st.Records != 2 || tl.files[0].readOff != int64(len(text)) {
+		t.Errorf("stats %+v, offset %d of %d", st, tl.files[0].readOff, len(text))
+	}
+	sum, err := Ingest(context.Background(), newMemSink(), []string{path}, IngestOptions{Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := sum.Total; st.Lines != 3 || st.Bad != 1 || st.Records != 2 {
+		t.Errorf("one-shot stats %+v", st)
+	}
+}

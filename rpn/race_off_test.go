@@ -1,0 +1,5 @@
+//go:build !race
+
+package rpn
+
+const raceEnabled = false
