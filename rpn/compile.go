@@ -222,6 +222,9 @@ func arity(op opcode) (pop, push int, fixed bool) {
 func (p *Program) check() error {
 	var st []slot
 	for _, in := range p.code {
+		if len(st) > maxDepth {
+			return p.errAt(in, "stack deeper than %d values", maxDepth)
+		}
 		need := func(n int) error {
 			if len(st) < n {
 				return p.errAt(in, "stack underflow")
@@ -256,11 +259,6 @@ func (p *Program) check() error {
 		case opDepth:
 			st = append(st, slot{known: true, val: float64(len(st))})
 			continue
-		}
-		if len(st) > maxDepth {
-			return p.errAt(in, "stack deeper than %d values", maxDepth)
-		}
-		switch in.op {
 		}
 		// Counted operators: the count is on top (PERCENT: below the
 		// count is the percentile; PREDICT*: see evaluator).

@@ -47,7 +47,7 @@ func (p *Program) eval(in func(ref int) Input, env Env, chunk int) (*Series, err
 	for i, ref := range p.series {
 		s := in(ref).Series
 		if s == nil || s.Step <= 0 {
-			return nil, &Error{Stmt: p.stmt, Msg: fmt.Sprintf("input %d has no data", ref)}
+			return nil, &Error{Stmt: p.stmt, Msg: fmt.Sprintf("variable '%s' has no data", p.refName(ref))}
 		}
 		if i == 0 {
 			start, end, step = s.Start, s.End(), s.Step
@@ -81,6 +81,16 @@ func (p *Program) eval(in func(ref int) Input, env Env, chunk int) (*Series, err
 		}
 	}
 	return out, nil
+}
+
+// refName returns the variable name a resolver index was written as.
+func (p *Program) refName(ref int) string {
+	for _, in := range p.code {
+		if (in.op == opVar || in.op == opPrevOther) && in.ref == ref {
+			return p.toks[in.tok].text
+		}
+	}
+	return fmt.Sprint(ref)
 }
 
 // colInput is a series as seen from the CDEF's rows.

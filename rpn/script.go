@@ -445,16 +445,36 @@ func (sc *Script) Xport(ctx context.Context, f Fetcher, req Request) (*Export, e
 	}
 	rows := x.Rows()
 	for _, s := range series {
-		col := make([]float64, rows)
-		for i := range col {
-			k := s.rowAt(x.Start + int64(i+1)*x.Step)
-			if k < 0 {
-				col[i] = math.NaN()
-			} else {
-				col[i] = s.Values[k]
-			}
-		}
-		x.Columns = append(x.Columns, col)
+		x.Columns = append(x.Columns, layout(s, x.Start, x.Step, rows))
 	}
 	return x, nil
+}
+
+// layout returns s's values at the rows start+(i+1)·step, unknown outside
+// s. A series on the same aligned step is copied as a block.
+func layout(s *Series, start, step int64, rows int) []float64 {
+	col := make([]float64, rows)
+	if s.Step == step && (start-s.Start)%step == 0 {
+		off := int((start - s.Start) / step) // s row of output row 0
+		for i := range col {
+			if k := off + i; k >= 0 && k < len(s.Values) {
+				// the block in range, then the rest below
+				n := copy(col[i:], s.Values[k:])
+				for j := i + n; j < rows; j++ {
+					col[j] = math.NaN()
+				}
+				return col
+			}
+			col[i] = math.NaN()
+		}
+		return col
+	}
+	for i := range col {
+		if k := s.rowAt(start + int64(i+1)*step); k >= 0 {
+			col[i] = s.Values[k]
+		} else {
+			col[i] = math.NaN()
+		}
+	}
+	return col
 }

@@ -226,15 +226,26 @@ func (db *DB) EnsureWithMeta(name string, spec Spec, meta map[string]string) (bo
 
 // Apply applies a batch and returns once it is durable.
 func (db *DB) Apply(ctx context.Context, b Batch) (Result, error) {
+	res, wait, err := db.ApplyAsync(ctx, b)
+	if err != nil {
+		return res, err
+	}
+	return res, wait()
+}
+
+// ApplyAsync applies a batch and journals it; the batch is durable once
+// wait returns nil. Callers that acknowledge several batches at once (the
+// pipe mode) share one fsync this way.
+func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, error) {
 	if err := ctx.Err(); err != nil {
-		return Result{}, err
+		return Result{}, nil, err
 	}
 	var res Result
 	rec := journalRecord{positions: b.Positions, stopOnError: b.StopOnError}
 	db.mu.Lock()
 	if db.closed {
 		db.mu.Unlock()
-		return res, errors.New("store is closed")
+		return res, nil, errors.New("store is closed")
 	}
 	for i, u := range b.Updates {
 		a, err := db.archive(u.Series)
@@ -266,19 +277,21 @@ func (db *DB) Apply(ctx context.Context, b Batch) (Result, error) {
 	}
 	db.mu.Unlock()
 	if err != nil {
-		return res, err
+		return res, nil, err
 	}
-	if off > 0 {
+	wait := func() error {
+		if off == 0 {
+			return nil
+		}
 		if err := db.jr.syncTo(off); err != nil {
-			return res, err
+			return err
 		}
-	}
-	if off > db.opt.CheckpointBytes {
-		if err := db.Checkpoint(ctx); err != nil {
-			return res, err
+		if off > db.opt.CheckpointBytes {
+			return db.Checkpoint(ctx)
 		}
+		return nil
 	}
-	return res, nil
+	return res, wait, nil
 }
 
 // Position returns the last durable position of a source.
@@ -296,10 +309,14 @@ func (db *DB) Checkpoint(ctx context.Context) error {
 }
 
 func (db *DB) checkpointLocked() error {
+	var dirty []*archive
 	for _, a := range db.series {
-		if err := a.checkpoint(); err != nil {
-			return err
+		if a.dirty {
+			dirty = append(dirty, a)
 		}
+	}
+	if err := checkpointArchives(db.dir, dirty); err != nil {
+		return err
 	}
 	b, _ := json.Marshal(db.positions)
 	tmp := db.positionsPath() + ".tmp"

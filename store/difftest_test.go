@@ -385,3 +385,5 @@ func firstDiff(want, got string) string {
 	}
 	return ""
 }
+
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed)) }

@@ -83,8 +83,16 @@ func initialState(spec *Spec) *state {
 	return st
 }
 
-// ErrTooOld is wrapped by errors for updates at or before the last update time.
+// ErrTooOld matches (errors.Is) errors for updates at or before the last update time.
 var ErrTooOld = errors.New("update time not after the last update")
+
+type tooOldError struct{ t, last int64 }
+
+func (e *tooOldError) Error() string {
+	return fmt.Sprintf("illegal attempt to update using time %d when last update time is %d (minimum one second step)", e.t, e.last)
+}
+
+func (e *tooOldError) Is(target error) bool { return target == ErrTooOld }
 
 // update applies one reading. On error the time and rows are unchanged, but,
 // as in rrdtool 1.7.2, data sources before the offending value keep their new
@@ -95,7 +103,7 @@ func (e *engine) update(t, usec int64, vals []string) error {
 		return fmt.Errorf("expected %d data source readings (got %d)", len(spec.DS), len(vals))
 	}
 	if t < st.lastUp || (t == st.lastUp && usec <= st.lastUpUsec) {
-		return fmt.Errorf("illegal attempt to update using time %d when last update time is %d (minimum one second step): %w", t, st.lastUp, ErrTooOld)
+		return &tooOldError{t: t, last: st.lastUp}
 	}
 	interval := float64(t-st.lastUp) + float64(usec-st.lastUpUsec)/1e6
 	if err := e.prepare(vals, interval); err != nil {

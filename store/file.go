@@ -10,6 +10,8 @@ import (
 	"os"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // Archive file layout (little endian):
@@ -296,24 +298,53 @@ func readArchive(f *os.File, path string) (*archive, error) {
 	return a, nil
 }
 
-// checkpoint makes rows durable, then writes the state into the older slot.
-func (a *archive) checkpoint() error {
-	if !a.dirty {
+// checkpointArchives makes the rows of the given archives durable, then
+// writes each one's state into its older slot and makes that durable. With
+// more than a few archives one syncfs(2) per phase replaces an fsync per file.
+func checkpointArchives(dir string, as []*archive) error {
+	if len(as) == 0 {
 		return nil
 	}
-	if err := a.f.Sync(); err != nil { // flushes the mapped rows too
-		return fmt.Errorf("archive %s: sync: %w", a.path, err)
+	flush := func() error {
+		if len(as) <= 4 {
+			for _, a := range as {
+				if err := a.f.Sync(); err != nil { // flushes the mapped rows too
+					return fmt.Errorf("archive %s: sync: %w", a.path, err)
+				}
+			}
+			return nil
+		}
+		if err := syncFS(as[0].f); err != nil {
+			return fmt.Errorf("data directory %s: syncfs: %w", dir, err)
+		}
+		return nil
 	}
-	gen := a.gen + 1
-	off := a.lay.slotOff + int64(gen%2)*a.lay.slotSize
-	if _, err := a.f.WriteAt(encodeSlot(&a.spec, a.st, gen, a.lay.slotSize), off); err != nil {
-		return fmt.Errorf("archive %s: write state: %w", a.path, err)
+	if err := flush(); err != nil {
+		return err
 	}
-	if err := a.f.Sync(); err != nil {
-		return fmt.Errorf("archive %s: sync: %w", a.path, err)
+	for _, a := range as {
+		gen := a.gen + 1
+		off := a.lay.slotOff + int64(gen%2)*a.lay.slotSize
+		if _, err := a.f.WriteAt(encodeSlot(&a.spec, a.st, gen, a.lay.slotSize), off); err != nil {
+			return fmt.Errorf("archive %s: write state: %w", a.path, err)
+		}
 	}
-	a.gen = gen
-	a.dirty = false
+	if err := flush(); err != nil {
+		return err
+	}
+	for _, a := range as {
+		a.gen++
+		a.dirty = false
+	}
+	return nil
+}
+
+// syncFS flushes the whole file system holding f (syncfs(2)).
+func syncFS(f *os.File) error {
+	_, _, errno := syscall.Syscall(unix.SYS_SYNCFS, f.Fd(), 0, 0)
+	if errno != 0 {
+		return errno
+	}
 	return nil
 }
 

@@ -205,9 +205,9 @@ func runFetch(db *store.DB, args []string, stdout io.Writer) error {
 	if opts["json"] != "" {
 		return writeFetchJSON(w, res)
 	}
-	fmt.Fprintf(w, "%*s", 21, "")
+	fmt.Fprint(w, "           ")
 	for _, n := range res.DS {
-		fmt.Fprintf(w, "%-20s", n)
+		fmt.Fprintf(w, "%20s", n)
 	}
 	fmt.Fprint(w, "\n\n")
 	for i := 0; i < res.Rows(); i++ {

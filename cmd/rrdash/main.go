@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"rrdash/store"
 )
 
 const usage = `rrdash — RRD-style time series: store, compute, graph.
@@ -25,6 +27,7 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…
   serve [--addr HOST:PORT] [--config FILE]  the web service
   ingest tracelog [--instance NAME] [--tz ZONE] FILE…
+  -                                        pipe mode: one command per line on stdin, as rrdtool -
 
 The data directory is --data DIR, else $RRDASH_DATA, else ./data.
 `
@@ -82,7 +85,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			rest = append([]string{"--data", dir}, rest...)
 		}
 		return runServe(ctx, rest, stdout, stderr)
-	case "create", "update", "fetch", "info", "list", "import", "xport", "ingest", "last":
+	case "create", "update", "fetch", "info", "list", "import", "xport", "ingest", "last", "-":
 	default:
 		return usageError{fmt.Sprintf("unknown command %q", cmd)}
 	}
@@ -96,7 +99,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	if cmd == "-" {
+		err := runPipe(ctx, db, stdin, stdout)
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
+	err = dispatch(ctx, db, cmd, rest, stdin, stdout, stderr)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// dispatch runs one command against an open store.
+func dispatch(ctx context.Context, db *store.DB, cmd string, rest []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "create":
 		return runCreate(db, rest)
@@ -124,5 +142,5 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return usageError{fmt.Sprintf("unknown ingest source %q", rest[0])}
 	}
-	return nil
+	return usageError{fmt.Sprintf("unknown command %q", cmd)}
 }

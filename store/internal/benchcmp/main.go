@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -44,41 +45,72 @@ func main() {
 	for s := 0; s < 1000; s++ {
 		b = append(b, append([]string{"update", "s" + strconv.Itoa(s)}, args(100, 0)...))
 	}
-	fmt.Println("| workload | rrdtool 1.7.2 | rrdash | rrdtool / rrdash |")
-	fmt.Println("|---|---|---|---|")
+	fmt.Println("| workload | mode | rrdtool 1.7.2 | rrdash | rrdtool / rrdash |")
+	fmt.Println("|---|---|---|---|---|")
 	for _, w := range []struct {
 		name   string
 		series []string
 		calls  [][]string
 	}{{"(a) 1 series, 100,000 updates, 1,000 ARGs per call", []string{"S"}, a}, {"(b) 1,000 series × 100 updates, 1 call per series", names(1000), b}} {
-		rd := filepath.Join(dir, "rrd")
-		os.MkdirAll(rd, 0o755)
-		for _, s := range w.series {
-			must(exec.Command("rrdtool", append([]string{"create", filepath.Join(rd, s+".rrd")}, specArgs...)...).Run())
-		}
-		t0 := time.Now()
-		for _, c := range w.calls {
-			argv := append([]string{"update", filepath.Join(rd, c[1]+".rrd")}, c[2:]...)
-			if out, err := exec.Command("rrdtool", argv...).CombinedOutput(); err != nil {
-				fail(fmt.Errorf("rrdtool: %v %s", err, out))
+		for _, pipe := range []bool{false, true} {
+			rd := filepath.Join(dir, "rrd")
+			dd := filepath.Join(dir, "dash")
+			os.MkdirAll(rd, 0o755)
+			for _, s := range w.series {
+				must(exec.Command("rrdtool", append([]string{"create", filepath.Join(rd, s+".rrd")}, specArgs...)...).Run())
+				must(exec.Command(*bin, append([]string{"--data", dd, "create", s}, specArgs...)...).Run())
 			}
-		}
-		tr := time.Since(t0)
-		dd := filepath.Join(dir, "dash")
-		for _, s := range w.series {
-			must(exec.Command(*bin, append([]string{"--data", dd, "create", s}, specArgs...)...).Run())
-		}
-		t0 = time.Now()
-		for _, c := range w.calls {
-			if out, err := exec.Command(*bin, append([]string{"--data", dd}, c...)...).CombinedOutput(); err != nil {
-				fail(fmt.Errorf("rrdash: %v %s", err, out))
+			rrdCalls := make([][]string, len(w.calls))
+			for i, c := range w.calls {
+				rrdCalls[i] = append([]string{"update", filepath.Join(rd, c[1]+".rrd")}, c[2:]...)
 			}
+			var tr, td time.Duration
+			mode := "one process per call"
+			if pipe {
+				mode = "one process, commands on stdin (rrdtool -)"
+				tr = timePipe("rrdtool", []string{"-"}, rrdCalls)
+				td = timePipe(*bin, []string{"--data", dd, "-"}, w.calls)
+			} else {
+				tr = timeCalls("rrdtool", nil, rrdCalls)
+				td = timeCalls(*bin, []string{"--data", dd}, w.calls)
+			}
+			fmt.Printf("| %s | %s | %.3f s | %.3f s | %.2f× |\n", w.name, mode, tr.Seconds(), td.Seconds(), tr.Seconds()/td.Seconds())
+			os.RemoveAll(rd)
+			os.RemoveAll(dd)
 		}
-		td := time.Since(t0)
-		fmt.Printf("| %s | %.3f s | %.3f s | %.2f× |\n", w.name, tr.Seconds(), td.Seconds(), tr.Seconds()/td.Seconds())
-		os.RemoveAll(rd)
-		os.RemoveAll(dd)
 	}
+}
+
+func timeCalls(bin string, prefix []string, calls [][]string) time.Duration {
+	t0 := time.Now()
+	for _, c := range calls {
+		if out, err := exec.Command(bin, append(append([]string(nil), prefix...), c...)...).CombinedOutput(); err != nil {
+			fail(fmt.Errorf("%s: %v %s", bin, err, out))
+		}
+	}
+	return time.Since(t0)
+}
+
+// timePipe feeds every call as one line to a single process in pipe mode
+// and checks that each was answered OK.
+func timePipe(bin string, args []string, calls [][]string) time.Duration {
+	var in strings.Builder
+	for _, c := range calls {
+		in.WriteString(strings.Join(c, " "))
+		in.WriteByte('\n')
+	}
+	t0 := time.Now()
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin = strings.NewReader(in.String())
+	out, err := cmd.CombinedOutput()
+	d := time.Since(t0)
+	if err != nil {
+		fail(fmt.Errorf("%s: %v %s", bin, err, out))
+	}
+	if n := strings.Count(string(out), "OK u:"); n != len(calls) {
+		fail(fmt.Errorf("%s: %d of %d commands OK: %.300s", bin, n, len(calls), out))
+	}
+	return d
 }
 
 func names(n int) []string {

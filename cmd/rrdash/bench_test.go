@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"testing"
+)
+
+// BenchmarkUpdateCommand is one `rrdash update` call with 1,000 ARGs,
+// minus process start-up: open, apply, fsync, checkpoint, close.
+func BenchmarkUpdateCommand(b *testing.B) {
+	dir := b.TempDir()
+	ctx := context.Background()
+	if err := run(ctx, []string{"--data", dir, "create", "S", "--start", "1000000000", "--step", "10", "DS:a:GAUGE:100:U:U", "DS:b:COUNTER:100:U:U",
+		"RRA:AVERAGE:0.5:1:8640", "RRA:MAX:0.5:6:1440", "RRA:AVERAGE:0.5:360:1000"}, nil, io.Discard, io.Discard); err != nil {
+		b.Fatal(err)
+	}
+	k := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		args := []string{"--data", dir, "update", "S"}
+		for j := 0; j < 1000; j++ {
+			k++
+			args = append(args, fmt.Sprintf("%d:%d.%d:%d", 1000000000+10*k, k%1000, k%7, k*37))
+		}
+		if err := run(ctx, args, nil, io.Discard, io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

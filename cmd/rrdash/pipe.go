@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"syscall"
+	"time"
+
+	"rrdash/store"
+)
+
+// runPipe is rrdtool's pipe mode ("rrdtool -"): one command per line,
+// each answered by its output and "OK u:… s:… r:…" or "ERROR: …".
+// Updates are acknowledged only once durable; consecutive updates already
+// waiting on stdin share one journal fsync (group commit).
+func runPipe(ctx context.Context, db *store.DB, stdin io.Reader, stdout io.Writer) error {
+	in := bufio.NewReaderSize(stdin, 1<<20)
+	out := bufio.NewWriter(stdout)
+	var pending []func() error // acknowledgements waiting for one fsync
+	var pendingStart []time.Time
+	flushPending := func() {
+		var err error
+		if len(pending) > 0 {
+			err = pending[len(pending)-1]() // the last offset covers the earlier ones
+		}
+		for _, t0 := range pendingStart {
+			if err != nil {
+				fmt.Fprintf(out, "ERROR: %v\n", err)
+			} else {
+				fmt.Fprintln(out, okLine(t0))
+			}
+		}
+		pending, pendingStart = pending[:0], pendingStart[:0]
+		out.Flush()
+	}
+	for {
+		line, err := in.ReadString('\n')
+		if len(line) == 0 && err != nil {
+			break
+		}
+		args, perr := splitCommand(strings.TrimSpace(line))
+		t0 := time.Now()
+		switch {
+		case perr != nil:
+			flushPending()
+			fmt.Fprintf(out, "ERROR: %v\n", perr)
+		case len(args) == 0:
+		case args[0] == "update":
+			wait, uerr := pipeUpdate(ctx, db, args[1:])
+			if uerr != nil {
+				flushPending()
+				fmt.Fprintf(out, "ERROR: %v\n", uerr)
+				break
+			}
+			pending = append(pending, wait)
+			pendingStart = append(pendingStart, t0)
+		default:
+			flushPending()
+			var buf bytes.Buffer
+			cerr := dispatch(ctx, db, args[0], args[1:], strings.NewReader(""), &buf, &buf)
+			out.Write(buf.Bytes())
+			if cerr != nil {
+				fmt.Fprintf(out, "ERROR: %v\n", cerr)
+			} else {
+				fmt.Fprintln(out, okLine(t0))
+			}
+		}
+		if in.Buffered() == 0 {
+			flushPending()
+		}
+		if err != nil {
+			break
+		}
+	}
+	flushPending()
+	return out.Flush()
+}
+
+func okLine(t0 time.Time) string {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	sec := func(tv syscall.Timeval) float64 { return float64(tv.Sec) + float64(tv.Usec)/1e6 }
+	return fmt.Sprintf("OK u:%.2f s:%.2f r:%.2f", sec(ru.Utime), sec(ru.Stime), time.Since(t0).Seconds())
+}
+
+// pipeUpdate applies an update command without waiting for its fsync.
+func pipeUpdate(ctx context.Context, db *store.DB, args []string) (func() error, error) {
+	opts, pos, err := options(args, map[string]string{"--template": "t", "-t": "t"}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) < 2 {
+		return nil, usageError{"update needs a series name and at least one ARG"}
+	}
+	name := pos[0]
+	spec, err := db.Spec(name)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := store.ParseTemplate(&spec, opts["t"])
+	if err != nil {
+		return nil, err
+	}
+	b := store.Batch{StopOnError: true}
+	now := time.Now()
+	var parseErr error
+	for _, a := range pos[1:] {
+		u, err := store.ParseUpdateArg(a, tmpl, len(spec.DS), now)
+		if err != nil {
+			parseErr = fmt.Errorf("%s: %w", name, err)
+			break
+		}
+		u.Series = name
+		b.Updates = append(b.Updates, u)
+	}
+	res, wait, err := db.ApplyAsync(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Errors) > 0 || parseErr != nil {
+		// what came before the bad ARG is applied, as in rrdtool
+		if werr := wait(); werr != nil {
+			return nil, werr
+		}
+		if parseErr != nil {
+			return nil, parseErr
+		}
+		return nil, res.Errors[0]
+	}
+	return wait, nil
+}
+
+// splitCommand splits a pipe-mode line into words; single and double
+// quotes group words, as a shell would.
+func splitCommand(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			} else {
+				cur.WriteByte(c)
+			}
+		case c == '\'' || c == '"':
+			quote, inWord = c, true
+		case c == ' ' || c == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unterminated %c quote", quote)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}

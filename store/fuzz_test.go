@@ -1,0 +1,105 @@
+package store
+
+import (
+	"bytes"
+	"math"
+	"testing"
+)
+
+// FuzzUpdate parses arbitrary rrdupdate arguments and applies them to a
+// series of every DS type: errors are fine, panics and state corruption
+// (time going backwards) are not.
+func FuzzUpdate(f *testing.F) {
+	for _, s := range []string{"1000000010:1:2:3:4", "N:U:U:U:U", "1000000010.5:1e3:18446744073709551615:-5:inf",
+		"1000000010:nan:1.5:--1:x", "::::", "1000000010:1:2:3", "1e400:1:1:1:1", "-5:1:1:1:1"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		spec := Spec{Step: 10, Start: 1000000000, DS: []DS{
+			{Name: "g", Type: Gauge, Heartbeat: 20, Min: math.NaN(), Max: math.NaN()},
+			{Name: "c", Type: Counter, Heartbeat: 20, Min: 0, Max: math.NaN()},
+			{Name: "d", Type: Derive, Heartbeat: 20, Min: math.NaN(), Max: 100},
+			{Name: "a", Type: Absolute, Heartbeat: 20, Min: math.NaN(), Max: math.NaN()}},
+			RRA: []RRA{{CF: Average, XFF: 0.5, Steps: 1, Rows: 5}, {CF: Last, XFF: 0.9, Steps: 3, Rows: 4}}}
+		r, err := NewRRD(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, arg := range []string{a, b} {
+			u, err := ParseUpdateArg(arg, nil, 4)
+			if err != nil {
+				continue
+			}
+			before, _ := r.LastUpdate()
+			if err := r.Update(u.Time, u.Usec, u.Values); err == nil {
+				if after, _ := r.LastUpdate(); after < before {
+					t.Fatalf("time went back from %d to %d", before, after)
+				}
+			}
+			r.Fetch(FetchRequest{CF: Average, Start: 1000000000, End: 1000000300})
+		}
+	})
+}
+
+// FuzzSpec parses DS and RRA definitions.
+func FuzzSpec(f *testing.F) {
+	for _, s := range []string{"DS:a:GAUGE:10:U:U", "DS:a:COUNTER:5m:0:1e9", "RRA:AVERAGE:0.5:1:10", "RRA:MAX:0.99:1h:13M", "RRA:LAST:0:0:0", "DS::::::"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		spec, err := ParseSpecArgs(60, 1000000000, []string{"DS:x:GAUGE:120:U:U", "RRA:LAST:0:1:2", s})
+		if err != nil {
+			return
+		}
+		// a spec that parses must round-trip through its own formatting
+		var args []string
+		for _, d := range spec.DS {
+			args = append(args, d.String())
+		}
+		for _, r := range spec.RRA {
+			args = append(args, r.String())
+		}
+		again, err := ParseSpecArgs(60, 1000000000, args)
+		if err != nil {
+			t.Fatalf("%q formats as %q which does not parse: %v", s, args, err)
+		}
+		if len(again.DS) != len(spec.DS) || len(again.RRA) != len(spec.RRA) {
+			t.Fatalf("round trip changed %q", s)
+		}
+	})
+}
+
+// FuzzJournalRecord decodes arbitrary journal payloads.
+func FuzzJournalRecord(f *testing.F) {
+	f.Add(encodeRecord(&journalRecord{updates: []journalUpdate{{Update: Update{Series: "a", Time: 5, Values: []string{"1", "U"}}}},
+		positions: map[string][]byte{"k": []byte("v")}, stopOnError: true}))
+	f.Add([]byte{0, 255, 255, 255, 255, 15})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rec, err := decodeRecord(b)
+		if err != nil {
+			return
+		}
+		again, err := decodeRecord(encodeRecord(&rec))
+		if err != nil || len(again.updates) != len(rec.updates) {
+			t.Fatalf("re-encoding a decoded record fails: %v", err)
+		}
+	})
+}
+
+// FuzzImport feeds arbitrary XML to the dump importer.
+func FuzzImport(f *testing.F) {
+	f.Add([]byte(`<rrd><step>10</step><lastupdate>1000000000</lastupdate><ds><name>a</name><type>GAUGE</type><minimal_heartbeat>20</minimal_heartbeat><min>NaN</min><max>NaN</max><last_ds>U</last_ds><value>NaN</value><unknown_sec>0</unknown_sec></ds><rra><cf>AVERAGE</cf><pdp_per_row>1</pdp_per_row><params><xff>0.5</xff></params><cdp_prep><ds><primary_value>NaN</primary_value><secondary_value>NaN</secondary_value><value>NaN</value><unknown_datapoints>0</unknown_datapoints></ds></cdp_prep><database><row><v>1.0</v></row></database></rra></rrd>`))
+	f.Add([]byte(`<rrd><step>0</step>`))
+	dir := f.TempDir()
+	db, err := Open(dir, Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { db.Close() })
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 1<<16 {
+			return
+		}
+		db.Import(bytes.NewReader(b), "fz", true, nil)
+	})
+}
