@@ -43,7 +43,7 @@ build: $(ECHARTS)
 run: build
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
-deps-test: $(ECHARTS) rrdtool syslog-ng chromium
+deps-test: $(ECHARTS) $(KINESALITE) rrdtool syslog-ng chromium
 
 # go test -race over everything, the rrdtool differential suite included
 # (store: TestDifferentialAgainstRRDtool; rpn: its xport corpus).

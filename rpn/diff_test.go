@@ -94,6 +94,19 @@ func hourStream(rows int) stream {
 	return st
 }
 
+// dayT0 is 2022-01-01 00:00 UTC; the daily series spans two years, so
+// period operators also run on daily and weekly steps.
+const dayT0 = 1_640_995_200
+
+func dayStream(rows int) stream {
+	st := stream{start: dayT0, step: 86400, spec: []string{"DS:d:GAUGE:172800:U:U", "RRA:AVERAGE:0.5:1:1000"}}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := 1; i <= rows; i++ {
+		st.updates = append(st.updates, fmt.Sprintf("%d:%d", dayT0+86400*i, rng.IntN(50)))
+	}
+	return st
+}
+
 // makeRRD creates name.rrd in dir from the stream with the real rrdtool.
 func makeRRD(t testing.TB, bin, dir, name string, st stream) string {
 	t.Helper()
@@ -430,6 +443,12 @@ func diffProfiles() []profile {
 			"DEF:q=m:c:MAX:end=start+6h:step=120", "DEF:r=m:a:MIN:start=" + strconv.Itoa(minuteT0+300) + ":end=now:reduce=MAX:step=180"},
 			vars: []string{"a", "p", "q", "r"}, step: 60, mixed: true,
 			start: minuteT0 + 600, end: minuteT0 + 600 + 300*60},
+		{name: "day-sydney", tz: "Australia/Sydney", defs: []string{"DEF:d=d:d:AVERAGE", "CDEF:e=d,2,%"},
+			vars: []string{"d", "e"}, step: 86400,
+			start: dayT0 + 86400, end: dayT0 + 86400*780, opts: []string{"--maxrows", "1000"}},
+		{name: "week-berlin", tz: "Europe/Berlin", defs: []string{"DEF:d=d:d:AVERAGE", "DEF:w=d:d:MAX:reduce=MIN"},
+			vars: []string{"d", "w"}, step: 604800,
+			start: dayT0 + 86400*3, end: dayT0 + 86400*780, opts: []string{"--step", "604800"}},
 		{name: "hour-berlin", tz: "Europe/Berlin", defs: []string{"DEF:x=h:x:AVERAGE", "DEF:y=h:y:AVERAGE"},
 			vars: []string{"x", "y"}, step: 3600,
 			start: hourT0 + 3600, end: hourT0 + 3600*2300, opts: []string{"--maxrows", "3000"}},
@@ -454,8 +473,9 @@ func rrdDefs(defs []string, files map[string]string) []string {
 func TestDifferentialXport(t *testing.T) {
 	bin := rrdtoolBin(t)
 	dir := t.TempDir()
-	ms, hs := minuteStream(900), hourStream(2350)
-	files := map[string]string{"m": makeRRD(t, bin, dir, "m", ms), "h": makeRRD(t, bin, dir, "h", hs)}
+	ms, hs, ds := minuteStream(900), hourStream(2350), dayStream(800)
+	files := map[string]string{"m": makeRRD(t, bin, dir, "m", ms), "h": makeRRD(t, bin, dir, "h", hs),
+		"d": makeRRD(t, bin, dir, "d", ds)}
 	// The same streams in rrdash's store: every case is also evaluated over
 	// the store's rows and must give the same values.
 	db, err := store.Open(t.TempDir(), store.Options{})
@@ -465,7 +485,8 @@ func TestDifferentialXport(t *testing.T) {
 	defer db.Close()
 	loadStore(t, db, "m", ms)
 	loadStore(t, db, "h", hs)
-	per := 360
+	loadStore(t, db, "d", ds)
+	per := 300
 	if testing.Short() || raceEnabled {
 		per = 60
 	}

@@ -2,6 +2,7 @@ package rpn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -81,8 +82,20 @@ func splitColons(s string) []string {
 // use names defined before it.
 func ParseScript(args []string) (*Script, error) {
 	sc := &Script{names: map[string]int{}}
+	later := map[string]bool{} // names defined anywhere, for a clearer error
+	for _, arg := range args {
+		if kind, rest, ok := strings.Cut(arg, ":"); ok && (kind == "DEF" || kind == "CDEF" || kind == "VDEF") {
+			if name, _, ok := strings.Cut(rest, "="); ok {
+				later[name] = true
+			}
+		}
+	}
 	for i, arg := range args {
 		st, err := sc.parse(arg)
+		var e *Error
+		if errors.As(err, &e) && strings.HasPrefix(e.Msg, "unknown variable") && later[strings.TrimSuffix(strings.TrimPrefix(e.Token, "PREV("), ")")] {
+			e.Msg = "variable defined by this or a later statement (statements are evaluated in order: no forward references or cycles)"
+		}
 		if err != nil {
 			return nil, fmt.Errorf("argument %d: %w", i+1, err)
 		}
@@ -318,6 +331,9 @@ func (sc *Script) Evaluate(ctx context.Context, f Fetcher, req Request) (*Values
 					return nil, fmt.Errorf("%s: %w", st.Text, err)
 				}
 				cache[key] = res
+			}
+			if res.Step <= 0 {
+				return nil, fmt.Errorf("%s: fetch of %q returned step %d", st.Text, d.Series, res.Step)
 			}
 			col := res.Column(d.DS)
 			if col == nil {

@@ -98,6 +98,8 @@ func splitTimeSpec(spec string) (string, func(time.Time) time.Time, error) {
 			ref = "start"
 		case "e":
 			ref = "end"
+		case "epoch":
+			ref = "0"
 		case "now", "start", "end":
 		default:
 			if _, err := strconv.ParseInt(ref, 10, 64); err != nil {
@@ -178,7 +180,7 @@ func splitTimeSpec(spec string) (string, func(time.Time) time.Time, error) {
 }
 
 // timeUnit maps rrdtool's unit words; a bare "m" means months after days,
-// weeks, months or years or for numbers below 25, else minutes (the
+// weeks, months or years or for numbers below 6, else minutes (the
 // heuristics of rrdfetch(1)).
 func timeUnit(word string, n int, prev string) (string, error) {
 	switch word {
@@ -203,7 +205,7 @@ func timeUnit(word string, n int, prev string) (string, error) {
 		case "h", "min", "s":
 			return "min", nil
 		}
-		if n < 25 {
+		if n < 6 {
 			return "mon", nil
 		}
 		return "min", nil

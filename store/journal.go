@@ -67,6 +67,11 @@ func openJournal(path string) (*journal, []journalRecord, error) {
 }
 
 func readJournal(f *os.File) ([]journalRecord, int64, error) {
+	if fi, err := f.Stat(); err != nil {
+		return nil, 0, err
+	} else if fi.Size() == 0 {
+		return nil, 0, nil
+	}
 	r := bufio.NewReaderSize(f, 1<<20)
 	var recs []journalRecord
 	var off int64
@@ -98,11 +103,10 @@ func readJournal(f *os.File) ([]journalRecord, int64, error) {
 // append writes a record and returns the offset that must be synced for it
 // to be durable.
 func (j *journal) append(rec *journalRecord) (int64, error) {
-	payload := encodeRecord(rec)
-	buf := make([]byte, 8+len(payload))
+	buf := appendRecord(make([]byte, 8, 8+64*len(rec.updates)+16), rec)
+	payload := buf[8:]
 	binary.LittleEndian.PutUint32(buf, uint32(len(payload)))
 	binary.LittleEndian.PutUint32(buf[4:], crc32.Checksum(payload, castagnoli))
-	copy(buf[8:], payload)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.err != nil {
@@ -164,8 +168,9 @@ func (j *journal) close() error { return j.f.Close() }
 // Record encoding: flags byte, uvarint update count, per update: name,
 // time, usec, failed byte, value count, values; then position count and
 // (source, position) pairs. Strings are uvarint length + bytes.
-func encodeRecord(rec *journalRecord) []byte {
-	b := make([]byte, 0, 64*len(rec.updates)+16)
+func encodeRecord(rec *journalRecord) []byte { return appendRecord(nil, rec) }
+
+func appendRecord(b []byte, rec *journalRecord) []byte {
 	var flags byte
 	if rec.stopOnError {
 		flags = 1

@@ -35,6 +35,10 @@ func ParseUpdateArg(arg string, tmpl []int, nds int, now ...time.Time) (Update, 
 		}
 		u.Time, u.Usec = n.Unix(), int64(n.Nanosecond()/1000)
 	default:
+		if n, err := strconv.ParseInt(ts, 10, 64); err == nil && n >= 0 {
+			u.Time = n // the common case: whole seconds
+			break
+		}
 		f, err := strconv.ParseFloat(ts, 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1<<53 {
 			return Update{}, fmt.Errorf("invalid timestamp %q in %s: want epoch seconds or N", ts, arg)

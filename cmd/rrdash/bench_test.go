@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -28,4 +29,33 @@ func BenchmarkUpdateCommand(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkPipeUpdates is pipe mode (rrdash -) over 100 lines of 1,000
+// ARGs, in process: the work per update without process start-up.
+func BenchmarkPipeUpdates(b *testing.B) {
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		dir := b.TempDir()
+		if err := run(ctx, []string{"--data", dir, "create", "S", "--start", "1000000000", "--step", "10", "DS:a:GAUGE:100:U:U", "DS:b:COUNTER:100:U:U",
+			"RRA:AVERAGE:0.5:1:8640", "RRA:MAX:0.5:6:1440", "RRA:AVERAGE:0.5:360:1000"}, nil, io.Discard, io.Discard); err != nil {
+			b.Fatal(err)
+		}
+		var in strings.Builder
+		k := 0
+		for l := 0; l < 100; l++ {
+			in.WriteString("update S")
+			for j := 0; j < 1000; j++ {
+				k++
+				fmt.Fprintf(&in, " %d:%d.%d:%d", 1000000000+10*k, k%1000, k%7, k*37)
+			}
+			in.WriteByte('\n')
+		}
+		b.StartTimer()
+		if err := run(ctx, []string{"--data", dir, "-"}, strings.NewReader(in.String()), io.Discard, io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*100000)/b.Elapsed().Seconds(), "updates/s")
 }

@@ -27,6 +27,7 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…
   serve [--addr HOST:PORT] [--config FILE]  the web service
   ingest tracelog [--instance NAME] [--tz ZONE] FILE…
+  ingest kinesis --endpoint URL --stream NAME …
   -                                        pipe mode: one command per line on stdin, as rrdtool -
 
 The data directory is --data DIR, else $RRDASH_DATA, else ./data.
@@ -134,11 +135,13 @@ func dispatch(ctx context.Context, db *store.DB, cmd string, rest []string, stdi
 		return runXport(ctx, db, rest, stdout)
 	case "ingest":
 		if len(rest) == 0 {
-			return usageError{"ingest needs a source: tracelog"}
+			return usageError{"ingest needs a source: tracelog or kinesis"}
 		}
 		switch rest[0] {
 		case "tracelog":
 			return runIngestTracelog(ctx, db, rest[1:], stdout, stderr)
+		case "kinesis":
+			return runIngestKinesis(ctx, db, rest[1:], stdout, stderr)
 		}
 		return usageError{fmt.Sprintf("unknown ingest source %q", rest[0])}
 	}

@@ -137,6 +137,9 @@ func pipeUpdate(ctx context.Context, db *store.DB, args []string) (func() error,
 // splitCommand splits a pipe-mode line into words; single and double
 // quotes group words, as a shell would.
 func splitCommand(s string) ([]string, error) {
+	if !strings.ContainsAny(s, `'"`) {
+		return strings.Fields(s), nil
+	}
 	var words []string
 	var cur strings.Builder
 	inWord := false

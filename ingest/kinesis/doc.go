@@ -1,0 +1,19 @@
+// Package kinesis consumes generic metrics from an AWS Kinesis stream into
+// the store, exactly once across restarts and kill -9.
+//
+// Records hold CIMAA's JSON objects {"timestamp","name","value","units"}
+// (one object, an array of them, or newline-delimited JSON). Each name is
+// a series, created from a template on first sight. Points wait in a grace
+// window so that points of a series arriving out of order across shards
+// and producers are applied in time order; older ones, and bad records, go
+// to a dead-letter file with their shard, sequence number and reason.
+//
+// Shard checkpoints travel in the same store batch as the points they
+// cover (store.Batch.Positions), and a checkpoint only passes records whose
+// points are applied or dead-lettered; the tracker documents why a restart
+// then neither loses nor repeats a point or a dead letter. Shards are read
+// parents first, so a series moving to a child shard after a split or merge
+// keeps its order. Leases (Leaser) are local for now and shaped for a
+// DynamoDB implementation, as the KCL does, so that several nodes can split
+// a stream later.
+package kinesis

@@ -1,0 +1,134 @@
+package kinesis
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+)
+
+// Leaser decides which shards this node reads. The local implementation
+// grants every shard; a DynamoDB implementation (as the KCL does: one item
+// per shard with owner, counter and expiry, taken by conditional writes)
+// will let several rrdash ingest nodes split a stream. Checkpoints stay
+// with the data (see Checkpointer) so a node applies a record exactly once;
+// a lease only says who may read a shard.
+type Leaser interface {
+	// Acquire tries to take the lease of shardID. ok is false when another
+	// node holds it; the consumer tries again at its next shard listing.
+	Acquire(ctx context.Context, shardID string) (lease Lease, ok bool, err error)
+}
+
+// Lease is the right to read one shard.
+type Lease interface {
+	ShardID() string
+	// Lost is closed when the lease expires or is taken over; the reader
+	// of the shard then stops reading. (Handing the shard's buffered points
+	// over to the new owner is for the multi-node implementation.)
+	Lost() <-chan struct{}
+	// Release gives the lease up; finished says the shard was read to its
+	// end and done, so its children may be leased by anyone.
+	Release(ctx context.Context, finished bool) error
+}
+
+// LocalLeaser grants every shard to this process.
+type LocalLeaser struct {
+	mu   sync.Mutex
+	held map[string]bool
+}
+
+// NewLocalLeaser returns a leaser for a single consumer process.
+func NewLocalLeaser() *LocalLeaser { return &LocalLeaser{held: map[string]bool{}} }
+
+// Acquire grants the lease unless this process already holds it.
+func (l *LocalLeaser) Acquire(_ context.Context, shardID string) (Lease, bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.held[shardID] {
+		return nil, false, nil
+	}
+	l.held[shardID] = true
+	return &localLease{owner: l, shard: shardID, lost: make(chan struct{})}, true, nil
+}
+
+type localLease struct {
+	owner *LocalLeaser
+	shard string
+	lost  chan struct{}
+}
+
+func (l *localLease) ShardID() string       { return l.shard }
+func (l *localLease) Lost() <-chan struct{} { return l.lost } // a local lease is never lost
+
+func (l *localLease) Release(context.Context, bool) error {
+	l.owner.mu.Lock()
+	defer l.owner.mu.Unlock()
+	delete(l.owner.held, l.shard)
+	return nil
+}
+
+// Checkpointer keeps shard checkpoints. The consumer stages them into the
+// store batch that applies the records they cover, so updates and
+// checkpoints become durable together.
+type Checkpointer interface {
+	// Load returns the checkpoint of a shard (zero if none).
+	Load(shardID string) (Checkpoint, error)
+	// DeadLetterOffset returns where the dead letters of records after the
+	// checkpoints start in the dead-letter file.
+	DeadLetterOffset() (int64, error)
+	// Positions encodes changed checkpoints and the dead-letter offset as
+	// store batch positions.
+	Positions(changed map[string]Checkpoint, dlOffset int64) map[string][]byte
+}
+
+// PositionReader is the part of the store a StoreCheckpointer reads.
+type PositionReader interface {
+	Position(source string) []byte
+}
+
+// StoreCheckpointer keeps checkpoints as store positions: source
+// "kinesis:STREAM:SHARD" per shard and "kinesis:STREAM" for the stream.
+type StoreCheckpointer struct {
+	Store  PositionReader
+	Stream string
+}
+
+func (c StoreCheckpointer) shardSource(id string) string { return "kinesis:" + c.Stream + ":" + id }
+
+// Load reads a shard's checkpoint from the store.
+func (c StoreCheckpointer) Load(shardID string) (Checkpoint, error) {
+	cp, err := decodeCheckpoint(c.Store.Position(c.shardSource(shardID)))
+	if err != nil {
+		return cp, fmt.Errorf("stream %s shard %s: %w", c.Stream, shardID, err)
+	}
+	return cp, nil
+}
+
+type streamPos struct {
+	DeadLetterOffset int64 `json:"dl"`
+}
+
+// DeadLetterOffset reads the stream position.
+func (c StoreCheckpointer) DeadLetterOffset() (int64, error) {
+	b := c.Store.Position("kinesis:" + c.Stream)
+	if len(b) == 0 {
+		return 0, nil
+	}
+	var p streamPos
+	if err := json.Unmarshal(b, &p); err != nil || p.DeadLetterOffset < 0 {
+		return 0, fmt.Errorf("stream %s: position %s: not a dead-letter offset", c.Stream, strconv.Quote(truncate(string(b))))
+	}
+	return p.DeadLetterOffset, nil
+}
+
+// Positions encodes checkpoints for store.Batch.Positions.
+func (c StoreCheckpointer) Positions(changed map[string]Checkpoint, dlOffset int64) map[string][]byte {
+	out := make(map[string][]byte, len(changed)+1)
+	for id, cp := range changed {
+		out[c.shardSource(id)] = encodeCheckpoint(cp)
+	}
+	b, _ := json.Marshal(streamPos{DeadLetterOffset: dlOffset}) // an int always marshals
+	out["kinesis:"+c.Stream] = b
+	return out
+}
