@@ -35,6 +35,7 @@ type DB struct {
 	mu        sync.RWMutex
 	series    map[string]*archive
 	positions map[string][]byte
+	posDirty  bool // positions changed since positions.json was written
 	jr        *journal
 	closed    bool
 }
@@ -124,6 +125,7 @@ func (db *DB) replay(rec journalRecord) {
 	}
 	for k, v := range rec.positions {
 		db.positions[k] = v
+		db.posDirty = true
 	}
 }
 
@@ -269,6 +271,7 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 	}
 	for k, v := range b.Positions {
 		db.positions[k] = v
+		db.posDirty = true
 	}
 	var off int64
 	var err error
@@ -318,16 +321,22 @@ func (db *DB) checkpointLocked() error {
 	if err := checkpointArchives(db.dir, dirty); err != nil {
 		return err
 	}
-	b, _ := json.Marshal(db.positions)
-	tmp := db.positionsPath() + ".tmp"
-	if err := writeFileSync(tmp, b); err != nil {
-		return err
+	if db.posDirty {
+		b, _ := json.Marshal(db.positions)
+		tmp := db.positionsPath() + ".tmp"
+		if err := writeFileSync(tmp, b); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, db.positionsPath()); err != nil {
+			return err
+		}
+		if err := syncDir(db.dir); err != nil {
+			return err
+		}
+		db.posDirty = false
 	}
-	if err := os.Rename(tmp, db.positionsPath()); err != nil {
-		return err
-	}
-	if err := syncDir(db.dir); err != nil {
-		return err
+	if db.jr.written == 0 {
+		return nil
 	}
 	return db.jr.reset()
 }
