@@ -25,6 +25,7 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   list [PATTERN]
   import FILE.xml [NAME]                   import an rrdtool dump
   xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…
+  graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…   a PNG, as rrdtool graph
   serve [--addr HOST:PORT] [--config FILE]  the web service
   ingest tracelog [--instance NAME] [--tz ZONE] FILE…
   ingest kinesis --endpoint URL --stream NAME …
@@ -86,7 +87,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			rest = append([]string{"--data", dir}, rest...)
 		}
 		return runServe(ctx, rest, stdout, stderr)
-	case "create", "update", "fetch", "info", "list", "import", "xport", "ingest", "last", "-":
+	case "create", "update", "fetch", "info", "list", "import", "xport", "graph", "ingest", "last", "-":
 	default:
 		return usageError{fmt.Sprintf("unknown command %q", cmd)}
 	}
@@ -133,6 +134,8 @@ func dispatch(ctx context.Context, db *store.DB, cmd string, rest []string, stdi
 		return runImport(ctx, db, rest, stderr)
 	case "xport":
 		return runXport(ctx, db, rest, stdout)
+	case "graph":
+		return runGraph(ctx, db, rest, stdout, stderr)
 	case "ingest":
 		if len(rest) == 0 {
 			return usageError{"ingest needs a source: tracelog or kinesis"}
