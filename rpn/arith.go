@@ -212,3 +212,18 @@ func unaryOp(op opcode) func(a []float64) {
 		}
 	}
 }
+
+// scalar2 is the per-value definition of every binary operator.
+func scalar2(op opcode) func(x, y float64) float64 {
+	switch op {
+	case opAdd:
+		return func(x, y float64) float64 { return x + y }
+	case opSub:
+		return func(x, y float64) float64 { return x - y }
+	case opMul:
+		return func(x, y float64) float64 { return x * y }
+	case opDiv:
+		return func(x, y float64) float64 { return x / y }
+	}
+	return binaryScalarFn(op)
+}

@@ -16,6 +16,7 @@ import (
 // TestRunXportMatchesRRDTool compares the whole output of `rrdash xport`
 // with `rrdtool xport`, byte for byte for the XML.
 func TestRunXportMatchesRRDTool(t *testing.T) {
+	t.Parallel()
 	bin := rrdtoolBin(t)
 	dir := t.TempDir()
 	files := map[string]string{"m": makeMinuteRRD(t, bin, dir, 300)}
@@ -162,6 +163,7 @@ func TestXMLLegendEscaped(t *testing.T) {
 // gives unknown rows outside its range. (rrdtool 1.7.2 instead places its
 // rows from the export start and reads past their end; see docs/rpn.md.)
 func TestXportNarrowDEF(t *testing.T) {
+	t.Parallel()
 	bin := rrdtoolBin(t)
 	files := map[string]string{"m": makeMinuteRRD(t, bin, t.TempDir(), 300)}
 	f := &rrdFetcher{bin: bin, tz: "UTC", files: files, cache: map[string]*store.FetchResult{}}
@@ -182,6 +184,39 @@ func TestXportNarrowDEF(t *testing.T) {
 		}
 		if ts > end-1800 && !(a == p || isNaN(a) && isNaN(p)) {
 			t.Errorf("row %d (t=%d): %v, want %v", r, ts, p, a)
+		}
+	}
+}
+
+// TestTimeSpecMatchesRRDTool resolves --start/--end like rrdtool, including
+// calendar offsets across a DST change (mktime keeps the reference's DST
+// flag): the whole xport output must be identical.
+func TestTimeSpecMatchesRRDTool(t *testing.T) {
+	t.Parallel()
+	bin := rrdtoolBin(t)
+	files := map[string]string{"m": makeMinuteRRD(t, bin, t.TempDir(), 30)}
+	f := &rrdFetcher{bin: bin, tz: "Europe/Berlin", files: files, cache: map[string]*store.FetchResult{}}
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, c := range [][2]string{
+		{"end-1mon", "1711846800"}, {"end-3w2d", "1711846800"}, {"end-5m", "1711846800"},
+		{"end-30m", "1711846800"}, {"e-1y6m", "1711846800"}, {"end-1d12h", "1711846800"},
+		{"end-2h30min", "1711846800"}, {"end-1w3m", "1711846800"}, {"1711760400", "start+1d"},
+		{"1698540000", "s+2d3h"}, {"1711760400", "start+1mon"},
+	} {
+		args := []string{"--start", c[0], "--end", c[1], "--step", "60", "--maxrows", "100000000"}
+		want, err := runRRDTool(bin, "Europe/Berlin", append(append([]string{"xport"}, args...), "DEF:x="+files["m"]+":a:AVERAGE", "XPORT:x")...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if err := RunXport(context.Background(), f, append(args, "DEF:x=m:a:AVERAGE", "XPORT:x"), &got, time.Now(), loc); err != nil {
+			t.Fatalf("%v: %v", c, err)
+		}
+		if got.String() != string(want) {
+			t.Errorf("%v: ours\n%s\nrrdtool\n%s", c, head(got.String()), head(string(want)))
 		}
 	}
 }

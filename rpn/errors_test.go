@@ -14,6 +14,7 @@ import (
 // here too, with a message naming the statement and, where one token is to
 // blame, the token and its position.
 func TestErrorParity(t *testing.T) {
+	t.Parallel()
 	bin := rrdtoolBin(t)
 	dir := t.TempDir()
 	files := map[string]string{"m": makeMinuteRRD(t, bin, dir, 90)}

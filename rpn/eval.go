@@ -65,22 +65,58 @@ func (p *Program) eval(in func(ref int) Input, env Env, chunk int) (*Series, err
 	out := &Series{Start: start, Step: step, Values: make([]float64, rows)}
 	m.out = out.Values
 	if p.usesPrev {
+		if f := p.prevTail(); f != nil && chunk > 1 {
+			// "prefix,PREV,op": the prefix runs vectorised, the
+			// recurrence out[i] = prefix[i] op out[i-1] in one scalar pass.
+			pre := &Program{stmt: p.stmt, expr: p.expr, toks: p.toks, code: p.code[:len(p.code)-2], series: p.series}
+			m.p = pre
+			for lo := 0; lo < rows; lo += chunk {
+				if err := m.runChunk(lo, min(lo+chunk, rows)); err != nil {
+					return nil, err
+				}
+			}
+			prev := math.NaN()
+			for i, v := range out.Values {
+				prev = f(v, prev)
+				out.Values[i] = prev
+			}
+			return out, nil
+		}
 		chunk = 1 // PREV reads the previous output: a recurrence
 	}
 	for lo := 0; lo < rows; lo += chunk {
-		hi := min(lo+chunk, rows)
-		err := m.run(lo, hi)
-		if errors.Is(err, errNonUniform) {
-			err = nil
-			for r := lo; r < hi && err == nil; r++ {
-				err = m.run(r, r+1)
-			}
-		}
-		if err != nil {
+		if err := m.runChunk(lo, min(lo+chunk, rows)); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// runChunk evaluates rows [lo, hi), row by row if counts differ between them.
+func (m *machine) runChunk(lo, hi int) error {
+	err := m.run(lo, hi)
+	if errors.Is(err, errNonUniform) {
+		err = nil
+		for r := lo; r < hi && err == nil; r++ {
+			err = m.run(r, r+1)
+		}
+	}
+	return err
+}
+
+// prevTail returns the scalar operator f when the program is
+// "prefix,PREV,op" with PREV nowhere else, else nil.
+func (p *Program) prevTail() func(x, y float64) float64 {
+	n := len(p.code)
+	if n < 3 || p.code[n-2].op != opPrev {
+		return nil
+	}
+	for _, in := range p.code[:n-2] {
+		if in.op == opPrev {
+			return nil
+		}
+	}
+	return scalar2(p.code[n-1].op)
 }
 
 // refName returns the variable name a resolver index was written as.

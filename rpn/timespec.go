@@ -155,26 +155,41 @@ func splitTimeSpec(spec string) (string, func(time.Time) time.Time, error) {
 		prevUnit = unit
 		steps = append(steps, step{n: sign * n, unit: unit})
 	}
+	// As rrdtool's parsetime: days, weeks, months and years change the
+	// broken-down local time, which mktime converts back keeping the
+	// reference's DST flag (so "end-1d" across a DST change is 23 or 25
+	// hours back in local terms but 24 h of the reference's UTC offset);
+	// seconds, minutes and hours are added afterwards as exact intervals.
 	apply := func(t time.Time) time.Time {
+		var dy, dm, dd int
+		var secs int64
+		calendar := false
 		for _, st := range steps {
 			switch st.unit {
 			case "s":
-				t = t.Add(time.Duration(st.n) * time.Second)
+				secs += int64(st.n)
 			case "min":
-				t = t.Add(time.Duration(st.n) * time.Minute)
+				secs += 60 * int64(st.n)
 			case "h":
-				t = t.Add(time.Duration(st.n) * time.Hour)
+				secs += 3600 * int64(st.n)
 			case "d":
-				t = t.AddDate(0, 0, st.n)
+				dd, calendar = dd+st.n, true
 			case "w":
-				t = t.AddDate(0, 0, 7*st.n)
+				dd, calendar = dd+7*st.n, true
 			case "mon":
-				t = t.AddDate(0, st.n, 0)
+				dm, calendar = dm+st.n, true
 			case "y":
-				t = t.AddDate(st.n, 0, 0)
+				dy, calendar = dy+st.n, true
 			}
 		}
-		return t
+		if calendar {
+			y, mo, d := t.Date()
+			hh, mi, ss := t.Clock()
+			_, off := t.Zone()
+			wall := time.Date(y+dy, mo+time.Month(dm), d+dd, hh, mi, ss, 0, time.UTC)
+			t = time.Unix(wall.Unix()-int64(off), 0).In(t.Location())
+		}
+		return t.Add(time.Duration(secs) * time.Second)
 	}
 	return ref, apply, nil
 }

@@ -264,7 +264,7 @@ func (e *engine) closeFirstPDP(interval, fReal, f1 float64) {
 			if math.IsNaN(s.val) {
 				s.val = 0
 			}
-			s.val += part
+			s.val += part / f1 * f1 // as a virtual update of f1 seconds: rate × seconds
 		}
 		if f1 > float64(e.spec.DS[i].Heartbeat) || half < float64(s.unknSec) {
 			e.pdpTemp[i] = math.NaN()
