@@ -49,7 +49,7 @@ func TestDebugCase(t *testing.T) {
 						prev, a, d, c.spec.DS[d], s.lastDS, s.val, s.unknSec, ds.LastDS, ds.Value, ds.UnknownSec, ours.eng.pdpTemp)
 				}
 			}
-			st := diffStats{strict: true}
+			var st diffStats
 			t.Logf("after %s, at %s", prev, a)
 			compareFiles(t, ci, file, ours, &st)
 			prev = a

@@ -175,38 +175,12 @@ func sameFloat(a, b float64) bool {
 	return math.Float64bits(a) == math.Float64bits(b) || math.IsNaN(a) && math.IsNaN(b) || a == b
 }
 
-// nearFloat accepts a difference of a few units in the last place. It is used
-// only where rrdtool 1.7.2's operation order is not yet reproduced: an update
-// that closes two or more steps after an unaligned one (see docs/STORE.md).
-func nearFloat(a, b float64) bool {
-	if sameFloat(a, b) {
-		return true
-	}
-	if math.IsNaN(a) || math.IsNaN(b) || math.IsInf(a, 0) || math.IsInf(b, 0) || math.Signbit(a) != math.Signbit(b) {
-		return false
-	}
-	d := int64(math.Float64bits(a)) - int64(math.Float64bits(b))
-	return d >= -4 && d <= 4
-}
-
-// diffStats counts how values compared.
-type diffStats struct {
-	exact, near int
-	where       string // first near match, for investigation
-	ctx         string
-	strict      bool // no tolerance (TestDebugCase)
-}
+// diffStats counts the values compared; every one must be bit-identical.
+type diffStats struct{ exact int }
 
 func (s *diffStats) check(a, b float64) bool {
 	if sameFloat(a, b) {
 		s.exact++
-		return true
-	}
-	if nearFloat(a, b) && !s.strict {
-		s.near++
-		if s.where == "" {
-			s.where = fmt.Sprintf("%s: %v vs rrdtool %v", s.ctx, a, b)
-		}
 		return true
 	}
 	return false
@@ -319,10 +293,7 @@ func TestDifferentialAgainstRRDtool(t *testing.T) {
 			}
 		}
 	}
-	if stats.where != "" {
-		t.Logf("first value within 4 ulp: %s", stats.where)
-	}
-	t.Logf("%d cases, %d updates, %d values compared: %d bit-identical, %d within 4 ulp; %d fetches", cases, nUpdates, stats.exact+stats.near, stats.exact, stats.near, nFetches)
+	t.Logf("%d cases, %d updates, %d values compared bit for bit, %d fetches", cases, nUpdates, stats.exact, nFetches)
 }
 
 func compareFiles(t *testing.T, i int, file string, ours *RRD, stats *diffStats) {
@@ -333,7 +304,6 @@ func compareFiles(t *testing.T, i int, file string, ours *RRD, stats *diffStats)
 	}
 	spec := ours.Spec()
 	ctx := fmt.Sprintf("case %d (%s %v %v)", i, file, spec.DS, spec.RRA)
-	stats.ctx = ctx
 	lu, lus := ours.LastUpdate()
 	if ref.LastUp != lu || ref.LastUpUsec != lus {
 		t.Fatalf("%s: last update %d.%06d, rrdtool %d.%06d", ctx, lu, lus, ref.LastUp, ref.LastUpUsec)

@@ -275,7 +275,7 @@ func (e *engine) closeFirstPDP(interval, fReal, f1 float64) {
 		if math.IsNaN(nw) {
 			s.val = math.NaN()
 		} else {
-			s.val = 0
+			s.val = part / f1 * 0 // zero, or NaN after an infinite reading, as rrdtool's carry-over
 		}
 	}
 }
