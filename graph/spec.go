@@ -84,7 +84,6 @@ type Item struct {
 }
 
 var (
-	vnameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
 	colorRE = regexp.MustCompile(`^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$`)
 	cfNames = map[string]bool{"AVERAGE": true, "MIN": true, "MAX": true, "LAST": true}
 )
@@ -131,7 +130,7 @@ func (s *Spec) Validate() error {
 	kinds := make(map[string]string, len(s.Defs))
 	for i, d := range s.Defs {
 		where := fmt.Sprintf("line %d (%s:%s)", i+1, d.Kind, d.Name)
-		if !vnameRE.MatchString(d.Name) {
+		if !validVname(d.Name) {
 			return fmt.Errorf("%s: invalid name %q: 1 to 255 characters of [A-Za-z0-9_-]", where, d.Name)
 		}
 		if _, dup := kinds[d.Name]; dup {
@@ -286,4 +285,19 @@ func (s *Spec) checkUTF8() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validVname reports whether s is 1-255 of [A-Za-z0-9_-], rrdtool's rule for
+// variable names. (A {1,255} regexp costs 3 ms at every process start.)
+func validVname(s string) bool {
+	if len(s) == 0 || len(s) > 255 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
