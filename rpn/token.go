@@ -1,8 +1,9 @@
 package rpn
 
 import (
-	"math"
 	"strings"
+
+	"rrdash/store"
 )
 
 // token is one comma-separated element of an RPN expression.
@@ -52,84 +53,6 @@ func parseNumber(s string) (float64, bool) {
 			return 0, false
 		}
 	}
-	v, n, ok := rrdStrtod(s)
-	return v, ok && n == len(s)
-}
-
-// rrdStrtod converts the longest numeric prefix of s, returning the value,
-// the number of bytes used and whether a conversion happened at all.
-func rrdStrtod(s string) (float64, int, bool) {
-	p := 0
-	neg := false
-	if p < len(s) && (s[p] == '-' || s[p] == '+') {
-		neg = s[p] == '-'
-		p++
-	}
-	number := 0.0
-	exponent := 0
-	digits := 0
-	for p < len(s) && s[p] >= '0' && s[p] <= '9' {
-		number = number*10 + float64(s[p]-'0')
-		p++
-		digits++
-	}
-	if p < len(s) && s[p] == '.' {
-		p++
-		decimals := 0
-		for p < len(s) && s[p] >= '0' && s[p] <= '9' {
-			number = number*10 + float64(s[p]-'0')
-			p++
-			digits++
-			decimals++
-		}
-		exponent -= decimals
-	}
-	if digits == 0 {
-		return 0, 0, false
-	}
-	if neg {
-		number = -number
-	}
-	if p < len(s) && (s[p] == 'e' || s[p] == 'E') {
-		p++
-		eneg := false
-		if p < len(s) && (s[p] == '-' || s[p] == '+') {
-			eneg = s[p] == '-'
-			p++
-		}
-		n := 0
-		for p < len(s) && s[p] >= '0' && s[p] <= '9' {
-			if n < 1<<20 { // C overflows here; any such exponent is out of range anyway
-				n = n*10 + int(s[p]-'0')
-			}
-			p++
-		}
-		if eneg {
-			exponent -= n
-		} else {
-			exponent += n
-		}
-	}
-	// DBL_MIN_EXP and DBL_MAX_EXP: outside, rrd_strtod gives up without
-	// advancing, so the token is not a number.
-	if exponent < -1021 || exponent > 1024 {
-		return math.Inf(1), 0, false
-	}
-	p10 := 10.0
-	n := exponent
-	if n < 0 {
-		n = -n
-	}
-	for n != 0 {
-		if n&1 != 0 {
-			if exponent < 0 {
-				number /= p10
-			} else {
-				number *= p10
-			}
-		}
-		n >>= 1
-		p10 *= p10
-	}
-	return number, p, true
+	v, n := store.ParseFloatPrefix(s)
+	return v, n > 0 && n == len(s)
 }

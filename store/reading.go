@@ -12,7 +12,7 @@ import (
 // powers of ten, so long mantissas round differently from strconv. Matching
 // it keeps stored values bit-identical with rrdtool's.
 func parseReading(s string) (float64, error) {
-	v, n := rrdStrtod(s)
+	v, n := ParseFloatPrefix(s)
 	if n == 0 {
 		return 0, fmt.Errorf("cannot convert '%s' to float", s)
 	}
@@ -22,8 +22,10 @@ func parseReading(s string) (float64, error) {
 	return v, nil
 }
 
-// rrdStrtod returns the value and how many bytes of s it used (0: none).
-func rrdStrtod(s string) (float64, int) {
+// ParseFloatPrefix converts the longest numeric prefix of s as rrdtool
+// 1.7.2's rrd_strtod does and returns the value and the bytes used (0: no
+// conversion). Shared by readings (store) and number tokens (rpn).
+func ParseFloatPrefix(s string) (float64, int) {
 	p := 0
 	for p < len(s) && isSpace(s[p]) {
 		p++
@@ -88,6 +90,11 @@ func rrdStrtod(s string) (float64, int) {
 		} else {
 			exponent += n
 		}
+	}
+	// Outside DBL_MIN_EXP…DBL_MAX_EXP rrd_strtod gives up without
+	// advancing: "1e1025" or "1e-1022" is not a number (measured).
+	if exponent < -1021 || exponent > 1024 {
+		return math.Inf(1), 0
 	}
 	p10 := 10.0
 	n := exponent
@@ -158,14 +165,14 @@ func decimalDiff(a, b string) float64 {
 		if d < 1<<53 {
 			mag = float64(d) // exact, as the digit accumulation would be
 		} else {
-			mag, _ = rrdStrtod(strconv.FormatUint(d, 10))
+			mag, _ = ParseFloatPrefix(strconv.FormatUint(d, 10))
 		}
 	} else {
 		x, _ := new(big.Int).SetString(ad, 10)
 		y, _ := new(big.Int).SetString(bd, 10)
 		d := x.Sub(x, y)
 		negative = d.Sign() < 0
-		mag, _ = rrdStrtod(d.Abs(d).String())
+		mag, _ = ParseFloatPrefix(d.Abs(d).String())
 	}
 	if negative != an {
 		return -mag

@@ -32,7 +32,7 @@ func TestParseReadingMatchesRRDtool(t *testing.T) {
 			t.Errorf("%q = %x, rrdtool %x", c.in, math.Float64bits(v), c.bits)
 		}
 	}
-	for _, bad := range []string{"-", "abc", "0x10", "1.2.3", "", "5 "} {
+	for _, bad := range []string{"-", "abc", "0x10", "1.2.3", "", "5 ", "1e2000", "1e-2000", "1e1025", "1e-1022"} {
 		if _, err := parseReading(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}

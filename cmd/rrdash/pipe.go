@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"rrdash/graph"
 	"rrdash/store"
 )
 
@@ -42,7 +43,7 @@ func runPipe(ctx context.Context, db *store.DB, stdin io.Reader, stdout io.Write
 		if len(line) == 0 && err != nil {
 			break
 		}
-		args, perr := splitCommand(strings.TrimSpace(line))
+		args, perr := splitCommand(line)
 		t0 := time.Now()
 		switch {
 		case perr != nil:
@@ -134,43 +135,11 @@ func pipeUpdate(ctx context.Context, db *store.DB, args []string) (func() error,
 	return wait, nil
 }
 
-// splitCommand splits a pipe-mode line into words; single and double
-// quotes group words, as a shell would.
-func splitCommand(s string) ([]string, error) {
-	if !strings.ContainsAny(s, `'"`) {
-		return strings.Fields(s), nil
+// splitCommand splits a pipe-mode line into words like a shell (quotes and
+// backslashes, graph.SplitCommandLine); plain lines take a fast path.
+func splitCommand(line string) ([]string, error) {
+	if !strings.ContainsAny(line, `'"\`) {
+		return strings.Fields(line), nil
 	}
-	var words []string
-	var cur strings.Builder
-	inWord := false
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			} else {
-				cur.WriteByte(c)
-			}
-		case c == '\'' || c == '"':
-			quote, inWord = c, true
-		case c == ' ' || c == '\t':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteByte(c)
-			inWord = true
-		}
-	}
-	if quote != 0 {
-		return nil, fmt.Errorf("unterminated %c quote", quote)
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words, nil
+	return graph.SplitCommandLine(line)
 }

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"rrdash/store"
+)
+
+func TestPipeMode(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	in := strings.Join([]string{
+		`create "web 1" --start 1000000000 --step 10 DS:a:GAUGE:100:U:U RRA:AVERAGE:0.5:1:10`,
+		`update "web 1" 1000000010:1 1000000020:2`,
+		`update "web 1" 1000000030:3`,
+		`update "web 1" 1000000005:1`,
+		`update "web 1" 1000000040:x`,
+		`fetch "web 1" AVERAGE -s 1000000000 -e 1000000030`,
+		`update 'unterminated`,
+		`bogus`,
+		``,
+	}, "\n")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--data", dir, "-"}, strings.NewReader(in), &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	want := []string{"OK", "OK", "OK", "ERROR: web 1: illegal attempt to update using time 1000000005", "ERROR: web 1: cannot convert 'x'",
+		"a", "", "1000000010: 1.0000000000e+00", "1000000020: 2.0000000000e+00", "1000000030: 3.0000000000e+00", "1000000040: -nan", "OK",
+		"ERROR: command line: unterminated single quote", "ERROR: unknown command"}
+	if len(lines) != len(want) {
+		t.Fatalf("got %d lines:\n%s", len(lines), out.String())
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(strings.TrimSpace(lines[i]), w) {
+			t.Errorf("line %d: %q, want prefix %q", i, lines[i], w)
+		}
+	}
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if last, _ := db.LastUpdate("web 1"); last != 1000000030 {
+		t.Errorf("last update %d after the pipe session", last)
+	}
+}
