@@ -59,3 +59,30 @@ func BenchmarkPipeUpdates(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*100000)/b.Elapsed().Seconds(), "updates/s")
 }
+
+// BenchmarkPipeManySeries is workload (b) in pipe mode, in process: 1,000
+// series, one line of 100 ARGs each.
+func BenchmarkPipeManySeries(b *testing.B) {
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		dir := b.TempDir()
+		var create, in strings.Builder
+		for s := 0; s < 1000; s++ {
+			fmt.Fprintf(&create, "create s%d --start 1000000000 --step 10 DS:a:GAUGE:100:U:U DS:b:COUNTER:100:U:U RRA:AVERAGE:0.5:1:8640 RRA:MAX:0.5:6:1440 RRA:AVERAGE:0.5:360:1000\n", s)
+			fmt.Fprintf(&in, "update s%d", s)
+			for k := 0; k < 100; k++ {
+				fmt.Fprintf(&in, " %d:%d.%d:%d", 1000000000+10*(k+1), k%1000, k%7, k*37)
+			}
+			in.WriteByte('\n')
+		}
+		if err := run(ctx, []string{"--data", dir, "-"}, strings.NewReader(create.String()), io.Discard, io.Discard); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := run(ctx, []string{"--data", dir, "-"}, strings.NewReader(in.String()), io.Discard, io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*100000)/b.Elapsed().Seconds(), "updates/s")
+}
