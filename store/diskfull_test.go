@@ -63,11 +63,7 @@ func TestDiskFull(t *testing.T) {
 	if _, err := db.Apply(ctx, Batch{Updates: []Update{{Series: "small", Time: acked + 1000, Values: []string{"1"}}}}); err == nil {
 		t.Error("a store whose journal failed accepted another write")
 	}
-	db.jr.close()
-	db.lock.Close()
-	for _, a := range db.series {
-		a.close()
-	}
+	crash(db)
 	// the acknowledged updates survive a restart (the replay checkpoints, and
 	// the journal is cut, which frees the space again)
 	db2, err := Open(dir, Options{})

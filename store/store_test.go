@@ -106,12 +106,7 @@ func TestReopenReplaysAndKeepsPositions(t *testing.T) {
 		}
 	}
 	want, _ := db.Fetch("s", FetchRequest{CF: Average, Start: 1000000000, End: 1000000400})
-	// simulate a crash: drop the DB without Close (no checkpoint), reopen
-	db.jr.close()
-	db.lock.Close()
-	for _, a := range db.series {
-		a.close()
-	}
+	crash(db) // no Close: the reopen must replay the journal
 	db2, err := Open(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -132,11 +127,7 @@ func TestTornJournalTailIsCut(t *testing.T) {
 	db, _ := Open(dir, Options{})
 	db.Create("s", testSpec(t), false)
 	db.Apply(context.Background(), Batch{Updates: []Update{{Series: "s", Time: 1000000010, Values: []string{"1", "1"}}}})
-	db.jr.close()
-	db.lock.Close()
-	for _, a := range db.series {
-		a.close()
-	}
+	crash(db)
 	f, _ := os.OpenFile(filepath.Join(dir, "journal.wal"), os.O_APPEND|os.O_WRONLY, 0)
 	f.Write([]byte{200, 0, 0, 0, 1, 2, 3}) // a record header promising more than is there
 	f.Close()
@@ -194,6 +185,16 @@ func TestCorruptArchivesAreReportedNotRead(t *testing.T) {
 	defer db2.Close()
 	if last, err := db2.LastUpdate("s"); err != nil || last != 1000000000 {
 		t.Errorf("with slot A torn: last %d, %v (want the older state from slot B)", last, err)
+	}
+}
+
+// crash drops db as a killed process would: no checkpoint, files and the
+// lock simply released.
+func crash(db *DB) {
+	db.jr.close()
+	db.lock.Close()
+	for _, a := range db.series {
+		a.close()
 	}
 }
 
