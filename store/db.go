@@ -176,8 +176,15 @@ func (db *DB) CreateWithMeta(name string, spec Spec, meta map[string]string, ove
 
 func (db *DB) createLocked(name string, spec Spec, meta map[string]string, overwrite bool, st *state, rows [][]float64) error {
 	p := db.pathFor(name)
-	if _, err := os.Stat(p); err == nil && !overwrite {
-		return fmt.Errorf("series %s already exists", name)
+	if _, err := os.Stat(p); err == nil {
+		if !overwrite {
+			return fmt.Errorf("series %s already exists", name)
+		}
+		// Journaled updates of the old series must not be replayed into
+		// the new one: cut the journal first.
+		if err := db.checkpointLocked(); err != nil {
+			return err
+		}
 	}
 	if old, ok := db.series[name]; ok {
 		old.close()

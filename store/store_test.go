@@ -285,3 +285,23 @@ func TestImportOfRRDtoolDump(t *testing.T) {
 	t.Logf("%d fetches of imported dumps equal rrdtool's", nf)
 	_ = math.NaN
 }
+
+func TestOverwriteDoesNotReplayOldUpdates(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db, _ := Open(dir, Options{})
+	db.Create("s", testSpec(t), false)
+	db.Apply(context.Background(), Batch{Updates: []Update{{Series: "s", Time: 1000000500, Values: []string{"7", "1"}}}})
+	if err := db.Create("s", testSpec(t), true); err != nil {
+		t.Fatal(err)
+	}
+	crash(db)
+	db2, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	if last, _ := db2.LastUpdate("s"); last != 1000000000 {
+		t.Errorf("the recreated series got the old series' update: last %d", last)
+	}
+}
