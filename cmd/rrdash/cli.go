@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"rrdash/graph"
+	"rrdash/rpn"
 	"rrdash/store"
 )
 
@@ -186,7 +187,8 @@ func runFetch(db *store.DB, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	start, end, err := graph.ResolveRange(opts["s"], opts["e"], time.Now())
+	// the same AT-style resolution as xport (calendar months, DST), tested against rrdtool
+	start, end, err := rpn.ParseTimeRange(opts["s"], opts["e"], time.Now(), time.Local)
 	if err != nil {
 		return err
 	}
