@@ -55,8 +55,10 @@ test: deps-test
 difftest: rrdtool
 	RRDASH_DIFF_CASES=1000 $(GO) test -run Differential -v ./store
 
-bench: build rrdtool
-	$(GO) test -run '^$$' -bench . ./store/... ./rpn/... ./ingest/... ./graph/... ./ui/...
+bench: build rrdtool $(KINESALITE)
+	$(GO) test -run '^$$' -bench . ./store/... ./cmd/... ./rpn/... ./ingest/tracelog/... ./graph/... ./ui/...
+	# the decode+apply benchmark replays a fixed record set: bound its iterations
+	$(GO) test -run '^$$' -bench . -benchtime 20000x ./ingest/kinesis/...
 	$(GO) run ./store/internal/benchcmp --rrdash ./rrdash
 
 clean:
