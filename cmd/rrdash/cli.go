@@ -235,6 +235,14 @@ func formatC(v float64) string {
 	return strconv.FormatFloat(v, 'e', 10, 64)
 }
 
+// infoValue prints like rrdtool info: %0.10e, with NaN spelled "NaN".
+func infoValue(v float64) string {
+	if math.IsNaN(v) {
+		return "NaN"
+	}
+	return formatC(v)
+}
+
 // jsonNumber prints full precision; unknown is null, infinities strings.
 func jsonNumber(v float64) string {
 	switch {
@@ -299,13 +307,13 @@ func runInfo(db *store.DB, args []string, stdout io.Writer) error {
 	fmt.Fprintf(w, "series = %q\nstep = %d\nlast_update = %d\n", info.Name, info.Step, info.LastUpdate)
 	for _, d := range info.DS {
 		fmt.Fprintf(w, "ds[%s].type = %q\nds[%s].minimal_heartbeat = %d\nds[%s].min = %s\nds[%s].max = %s\nds[%s].last_ds = %q\nds[%s].value = %s\nds[%s].unknown_sec = %d\n",
-			d.Name, d.Type, d.Name, d.Heartbeat, d.Name, formatC(d.Min), d.Name, formatC(d.Max), d.Name, d.LastDS, d.Name, formatC(d.Value), d.Name, d.UnknownSec)
+			d.Name, d.Type, d.Name, d.Heartbeat, d.Name, infoValue(d.Min), d.Name, infoValue(d.Max), d.Name, d.LastDS, d.Name, infoValue(d.Value), d.Name, d.UnknownSec)
 	}
 	for i, r := range info.RRA {
 		fmt.Fprintf(w, "rra[%d].cf = %q\nrra[%d].rows = %d\nrra[%d].cur_row = %d\nrra[%d].pdp_per_row = %d\nrra[%d].xff = %s\n",
-			i, r.CF, i, r.Rows, i, r.CurRow, i, r.Steps, i, formatC(r.XFF))
+			i, r.CF, i, r.Rows, i, r.CurRow, i, r.Steps, i, infoValue(r.XFF))
 		for d, c := range r.CDP {
-			fmt.Fprintf(w, "rra[%d].cdp_prep[%d].value = %s\nrra[%d].cdp_prep[%d].unknown_datapoints = %d\n", i, d, formatC(c.Value), i, d, c.UnknownPDP)
+			fmt.Fprintf(w, "rra[%d].cdp_prep[%d].value = %s\nrra[%d].cdp_prep[%d].unknown_datapoints = %d\n", i, d, infoValue(c.Value), i, d, c.UnknownPDP)
 		}
 	}
 	for k, v := range info.Meta {
