@@ -8,7 +8,7 @@ KINESALITE := tools/kinesalite/node_modules/kinesalite/package.json
 WEBJS   := tools/web/node_modules/echarts/dist/echarts.min.js
 APT_STAMP := .tools/apt-updated
 
-.PHONY: all build run test bench difftest deps-test rrdtool syslog-ng chromium clean
+.PHONY: all build run test bench difftest deps-test rrdtool syslog-ng chromium python3 clean
 
 all: build
 
@@ -34,6 +34,9 @@ rrdtool:
 syslog-ng:
 	@command -v syslog-ng >/dev/null || test -x /usr/sbin/syslog-ng || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends syslog-ng-core; }
 
+python3:
+	@command -v python3 >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3; }
+
 chromium:
 	@command -v chromium >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
@@ -43,7 +46,7 @@ build: $(ECHARTS)
 run: build
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
-deps-test: $(ECHARTS) $(KINESALITE) rrdtool syslog-ng chromium
+deps-test: $(ECHARTS) $(KINESALITE) rrdtool syslog-ng chromium python3
 
 # go test -race over everything, the rrdtool differential suite included
 # (store: TestDifferentialAgainstRRDtool; rpn: its xport corpus).

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"rrdash/ingest/push"
 	"rrdash/ingest/tracelog"
 	"rrdash/store"
 	"rrdash/ui"
@@ -171,12 +172,34 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer stopTailers()
 
+	// Push ingest (InfluxDB line protocol, JSON points) sits beside the UI:
+	// its bodies are larger than the UI's limit and come from scripts.
+	pushWriter, err := push.NewWriter(db, push.WriterConfig{})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	tails.Add(1)
+	go func() {
+		defer tails.Done()
+		if err := pushWriter.Run(tailCtx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("push writer stopped", "error", err)
+		}
+		if err := pushWriter.Flush(context.WithoutCancel(tailCtx)); err != nil {
+			log.Error("push writer flush", "error", err)
+		}
+	}()
+	pushHandlers := push.NewHandlers(pushWriter, push.HandlerConfig{Logger: log})
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/write", pushHandlers.ServeWrite)
+	mux.HandleFunc("POST /api/v1/points", pushHandlers.ServePoints)
+	mux.Handle("/", srv.Handler())
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("serve: listen %s: %w", cfg.Addr, err)
 	}
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"rrdash/store"
+)
+
+// TestServePushAndShutdown starts `rrdash serve` on 127.0.0.1, pushes
+// InfluxDB line protocol, and checks that a graceful shutdown leaves the
+// points durable in the store.
+func TestServePushAndShutdown(t *testing.T) {
+	data := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, []string{"--addr", "127.0.0.1:0", "--data", data}, pw, io.Discard)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	var base string
+	for sc.Scan() {
+		if i := strings.Index(sc.Text(), "http://"); i >= 0 {
+			base = strings.Fields(sc.Text()[i:])[0]
+			break
+		}
+	}
+	if base == "" {
+		t.Fatalf("serve did not report its address: %v", <-done)
+	}
+	go io.Copy(io.Discard, pr)
+	client := &http.Client{Timeout: 10 * time.Second}
+	body := "cpu,host=b,dc=x usage=1.5,label=\"web\" 1700000000\ncpu,host=b,dc=x usage=2.5 1700000060\n"
+	resp, err := client.Post(base+"/api/v1/write?precision=s", "text/plain", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("write: %s", resp.Status)
+	}
+	resp, err = client.Post(base+"/api/v1/write", "text/plain", strings.NewReader("cpu usage=\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("bad line: %s, want 400", resp.Status)
+	}
+	resp, err = client.Get(base + "/-/healthz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	db, err := store.Open(data, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	name := "cpu.usage;dc=x;host=b"
+	if last, err := db.LastUpdate(name); err != nil || last != 1700000060 {
+		t.Fatalf("series %q: last update %d, %v", name, last, err)
+	}
+}

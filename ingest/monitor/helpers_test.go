@@ -1,0 +1,82 @@
+package monitor
+
+import (
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// needTool skips when an external program is missing, but fails under CI
+// (CI=true), where its absence is a broken environment.
+func needTool(t *testing.T, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required (CI=true): %v", name, err)
+		}
+		t.Skipf("%s not found: %v", name, err)
+	}
+}
+
+func newRunner(t *testing.T) *Runner {
+	t.Helper()
+	return &Runner{WorkRoot: t.TempDir(), CacheDir: t.TempDir(), Limits: DefaultLimits(), Logger: quiet}
+}
+
+func scriptMonitor(t *testing.T, file string, timeout time.Duration, mod func(*Definition)) *Monitor {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("testdata", "scripts", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lang := Python
+	if strings.HasSuffix(file, ".go") {
+		lang = Go
+		needTool(t, "go")
+	} else {
+		needTool(t, "python3")
+	}
+	d := Definition{
+		Name:     strings.NewReplacer(".", "_").Replace(file),
+		Language: lang,
+		Source:   string(src),
+		Interval: time.Minute,
+		Timeout:  timeout,
+	}
+	if mod != nil {
+		mod(&d)
+	}
+	m, err := d.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// groupMembers lists live (non-zombie) processes whose process group is pgid.
+func groupMembers(t *testing.T, pgid int) []int {
+	t.Helper()
+	pids, err := liveGroupMembers(pgid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pids
+}
+
+// alive reports whether pid exists and is not a zombie.
+func alive(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
+}

@@ -1,0 +1,3 @@
+# Spins until the CPU rlimit stops it.
+while True:
+    pass

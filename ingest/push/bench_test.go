@@ -1,0 +1,80 @@
+package push
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// benchBody is n lines of the request series: 4 tags, two numeric
+// fields and one string field (ignored), sets distinct tag sets, one
+// point per tag set and second from sec0 on.
+func benchBody(n, sets int, sec0 int64) []byte {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		k := i % sets
+		fmt.Fprintf(&b, "http,service=web%d,route=GET:/g/%d,status_code=200,host=h%d execution_time=0.%03d,count=%di,request_id=\"r%d\" %d\n",
+			k%10, k%100, k/100, i%1000, i, i, (sec0+int64(i/sets))*1e9)
+	}
+	return []byte(b.String())
+}
+
+// BenchmarkParseConvert: line protocol parsed and converted to points, one core.
+func BenchmarkParseConvert(b *testing.B) {
+	body := benchBody(10000, 1000, base)
+	c := &Converter{Precision: Nanosecond}
+	var pts []Point
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		var err error
+		pts, err = c.ParseLineProtocol(body, pts[:0])
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += len(pts)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "points/s")
+}
+
+// BenchmarkWriteDurable: parse, convert, and write through the Writer into
+// a real store (default template: 16 archives) until durable (journal
+// fsync); 200 series that exist already, 20,000 points per request.
+func BenchmarkWriteDurable(b *testing.B) {
+	db := openStore(b)
+	w, err := NewWriter(db, WriterConfig{Grace: time.Second, MaxDelay: time.Millisecond})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &Converter{Precision: Nanosecond}
+	ctx := context.Background()
+	sec := int64(base)
+	pts, err := c.ParseLineProtocol(benchBody(100, 100, sec), nil) // creates the series
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := w.Write(ctx, pts); err != nil {
+		b.Fatal(err)
+	}
+	sec++
+	n := 0
+	for b.Loop() {
+		b.StopTimer()
+		body := benchBody(10000, 100, sec) // 100 seconds of 100 tag sets
+		sec += 100
+		b.StartTimer()
+		pts, err = c.ParseLineProtocol(body, pts[:0])
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := w.Write(ctx, pts)
+		if err != nil || res.Late+res.Refused > 0 {
+			b.Fatalf("%+v %v", res, err)
+		}
+		n += res.Accepted
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "points/s")
+}

@@ -1,0 +1,257 @@
+package push
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"rrdash/store"
+)
+
+// Point is one reading for the store: one series, one time, one value.
+type Point struct {
+	Series string
+	Sec    int64
+	Usec   int64  // 0 ≤ Usec < 1e6
+	Value  string // decimal text, as store.Update takes it
+	Units  string // kept as metadata when the series is created
+}
+
+// ConvertStats counts what a conversion did with the fields it saw.
+type ConvertStats struct {
+	Lines        int // points (lines) parsed
+	Points       int // numeric and boolean fields turned into points
+	StringFields int // string fields, which have no place in a numeric series: ignored
+	BoolFields   int // boolean fields, stored as 1 (true) or 0 (false)
+}
+
+// Converter turns parsed lines into points: each numeric field of a line
+// becomes series `measurement.field;tag1=v1;tag2=v2` (Graphite tag syntax,
+// tags sorted by key). Booleans become 1 and 0; strings are counted and
+// ignored. A Converter is not safe for concurrent use.
+type Converter struct {
+	Precision Precision
+	// Now stamps points without a timestamp; nil means time.Now.
+	Now func() time.Time
+
+	names map[string]string // interned series names: most writes repeat them
+	buf   []byte
+	tags  []Tag
+	Stats ConvertStats
+}
+
+// maxSec bounds point times (about ±278,000 years) so that microseconds
+// since the epoch fit an int64.
+const maxSec = 1 << 43
+
+// maxInterned bounds the name cache; it is dropped when full.
+const maxInterned = 1 << 16
+
+// intern returns b as a string, checked by store.ValidSeriesName once.
+func (c *Converter) intern(b []byte) (string, error) {
+	if s, ok := c.names[string(b)]; ok {
+		return s, nil
+	}
+	s := string(b)
+	if err := store.ValidSeriesName(s); err != nil {
+		return "", err
+	}
+	if c.names == nil || len(c.names) >= maxInterned {
+		c.names = make(map[string]string, 1024)
+	}
+	c.names[s] = s
+	return s, nil
+}
+
+// Convert appends the points of l to out; on error (naming the line) it
+// appends none.
+func (c *Converter) Convert(p *Parser, l *Line, out []Point) ([]Point, error) {
+	n0 := len(out)
+	var sec, usec int64
+	if l.HasTime {
+		prec := c.Precision
+		if prec == 0 {
+			prec = Nanosecond
+		}
+		var ok bool
+		if sec, usec, ok = prec.split(l.Time); !ok || sec > maxSec || sec < -maxSec {
+			return out, p.fail(p.start, "timestamp %d is out of range", l.Time)
+		}
+	} else {
+		now := time.Now
+		if c.Now != nil {
+			now = c.Now
+		}
+		t := now()
+		sec, usec = t.Unix(), int64(t.Nanosecond()/1000)
+	}
+	if bytes.IndexByte(l.Measurement, ';') >= 0 {
+		return out, p.fail(p.start, "measurement %q contains ';', which separates Graphite tags", l.Measurement)
+	}
+	c.tags = append(c.tags[:0], l.Tags...)
+	slices.SortFunc(c.tags, func(a, b Tag) int { return bytes.Compare(a.Key, b.Key) })
+	for i, t := range c.tags {
+		if i > 0 && bytes.Equal(t.Key, c.tags[i-1].Key) {
+			return out, p.fail(p.start, "tag key %q given twice", t.Key)
+		}
+		if err := checkTag(t.Key, t.Value); err != nil {
+			return out, p.fail(p.start, "%v", err)
+		}
+	}
+	c.Stats.Lines++
+	for _, f := range l.Fields {
+		var v string
+		switch f.Kind {
+		case KindString:
+			c.Stats.StringFields++
+			continue
+		case KindBool:
+			c.Stats.BoolFields++
+			v = "0"
+			if f.Bool {
+				v = "1"
+			}
+		default:
+			v = string(f.Num)
+		}
+		if bytes.IndexByte(f.Key, ';') >= 0 {
+			return out[:n0], p.fail(p.start, "field key %q contains ';', which separates Graphite tags", f.Key)
+		}
+		b := append(c.buf[:0], l.Measurement...)
+		b = append(b, '.')
+		b = append(b, f.Key...)
+		for _, t := range c.tags {
+			b = append(b, ';')
+			b = append(b, t.Key...)
+			b = append(b, '=')
+			b = append(b, t.Value...)
+		}
+		c.buf = b
+		name, err := c.intern(b)
+		if err != nil {
+			return out[:n0], p.fail(p.start, "%v", err)
+		}
+		out = append(out, Point{Series: name, Sec: sec, Usec: usec, Value: v})
+		c.Stats.Points++
+	}
+	return out, nil
+}
+
+// checkTag applies Graphite's tag rules: a key is not empty and has none of
+// ";!^="; a value is not empty, has no ';' and does not start with '~'.
+func checkTag(k, v []byte) error {
+	switch {
+	case len(k) == 0:
+		return fmt.Errorf("empty tag key")
+	case bytes.ContainsAny(k, ";!^="):
+		return fmt.Errorf("tag key %q contains one of ;!^= (not allowed in Graphite tags)", k)
+	case hasControl(k):
+		return fmt.Errorf("tag key %q has a control character", k)
+	case len(v) == 0:
+		return fmt.Errorf("tag %q has an empty value", k)
+	case hasControl(v):
+		return fmt.Errorf("value %q of tag %q has a control character", v, k)
+	case bytes.IndexByte(v, ';') >= 0:
+		return fmt.Errorf("value %q of tag %q contains ';' (not allowed in Graphite tags)", v, k)
+	case v[0] == '~':
+		return fmt.Errorf("value %q of tag %q starts with '~' (not allowed in Graphite tags)", v, k)
+	}
+	return nil
+}
+
+func hasControl(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseError is the outcome of a body that did not parse: the first error
+// and how many lines were bad.
+type ParseError struct {
+	First *SyntaxError
+	Bad   int
+}
+
+func (e *ParseError) Error() string {
+	if e.Bad > 1 {
+		return fmt.Sprintf("%v (and %d more bad lines)", e.First, e.Bad-1)
+	}
+	return e.First.Error()
+}
+
+// ParseLineProtocol parses a whole body into points, all or nothing: on
+// any bad line it returns a *ParseError naming the first one and counting
+// all of them, and no points.
+func (c *Converter) ParseLineProtocol(data []byte, out []Point) ([]Point, error) {
+	p := NewParser(data)
+	var perr *ParseError
+	for {
+		l, err := p.Next()
+		if err == nil && l == nil {
+			break
+		}
+		if err == nil {
+			out, err = c.Convert(p, l, out)
+		}
+		if err != nil {
+			se, ok := err.(*SyntaxError)
+			if !ok {
+				return nil, err
+			}
+			if perr == nil {
+				perr = &ParseError{First: se}
+			}
+			perr.Bad++
+		}
+	}
+	if perr != nil {
+		return nil, perr
+	}
+	return out, nil
+}
+
+// seriesWithSortedTags puts the ";k=v" tags of a Graphite name in key order,
+// so one set of tags always names one series; it refuses bad tags.
+func seriesWithSortedTags(name string) (string, error) {
+	base, rest, ok := strings.Cut(name, ";")
+	if !ok {
+		return name, nil
+	}
+	if base == "" {
+		return "", fmt.Errorf("series %q: empty name before the tags", name)
+	}
+	tags := strings.Split(rest, ";")
+	for _, t := range tags {
+		k, v, ok := strings.Cut(t, "=")
+		if !ok {
+			return "", fmt.Errorf("series %q: tag %q is not key=value", name, t)
+		}
+		if err := checkTag([]byte(k), []byte(v)); err != nil {
+			return "", fmt.Errorf("series %q: %w", name, err)
+		}
+	}
+	sorted := slices.IsSortedFunc(tags, cmpTagKey)
+	if !sorted {
+		slices.SortStableFunc(tags, cmpTagKey)
+	}
+	for i := 1; i < len(tags); i++ {
+		if cmpTagKey(tags[i-1], tags[i]) == 0 {
+			return "", fmt.Errorf("series %q: tag %q given twice", name, tags[i])
+		}
+	}
+	if sorted {
+		return name, nil
+	}
+	return base + ";" + strings.Join(tags, ";"), nil
+}
+
+func cmpTagKey(a, b string) int {
+	ka, _, _ := strings.Cut(a, "=")
+	kb, _, _ := strings.Cut(b, "=")
+	return strings.Compare(ka, kb)
+}

@@ -1,0 +1,166 @@
+package push
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConvert(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1700000000, 123456789)
+	tests := []struct {
+		name, body string
+		prec       Precision
+		want       string // series@sec.usec=value, ';'-joined by " "
+		strings    int
+		bools      int
+	}{
+		{"sorted tags", "http,status_code=200,service=web,route=GET:/g request_id=\"abc\",execution_time=0.25 1700000000000000000", Nanosecond,
+			"http.execution_time;route=GET:/g;service=web;status_code=200@1700000000.000000=0.25", 1, 0},
+		{"types", "m a=1i,b=2u,c=-1.5e3,d=t,e=FALSE 1700000000", Second,
+			"m.a@1700000000.000000=1 m.b@1700000000.000000=2 m.c@1700000000.000000=-1.5e3 m.d@1700000000.000000=1 m.e@1700000000.000000=0", 0, 2},
+		{"no timestamp", "m v=1", Nanosecond, "m.v@1700000000.123456=1", 0, 0},
+		{"ms", "m v=1 1700000000999", Millisecond, "m.v@1700000000.999000=1", 0, 0},
+		{"escaped names", `my\ m,k\,1=a\ b f\=x=1 0`, Second, "my m.f=x;k,1=a b@0.000000=1", 0, 0},
+		{"only strings", `m s="x" 0`, Second, "", 1, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := &Converter{Precision: tc.prec, Now: func() time.Time { return now }}
+			pts, err := c.ParseLineProtocol([]byte(tc.body), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range pts {
+				got = append(got, fmt.Sprintf("%s@%d.%06d=%s", p.Series, p.Sec, p.Usec, p.Value))
+			}
+			if s := strings.Join(got, " "); s != tc.want {
+				t.Errorf("got  %s\nwant %s", s, tc.want)
+			}
+			if c.Stats.StringFields != tc.strings || c.Stats.BoolFields != tc.bools {
+				t.Errorf("stats %+v, want %d strings %d bools", c.Stats, tc.strings, tc.bools)
+			}
+		})
+	}
+}
+
+func TestConvertErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		body   string
+		line   int
+		bad    int
+		reason string
+	}{
+		{"m;x v=1", 1, 1, "contains ';'"},
+		{"m,k=a;b v=1", 1, 1, "contains ';'"},
+		{"m,k!=a v=1", 1, 1, "tag key"},
+		{"m,k=~a v=1", 1, 1, "starts with '~'"},
+		{"m,k=a,k=b v=1", 1, 1, "given twice"},
+		{"m,k=a\x01 v=1", 1, 1, "control character"},
+		{"m f;x=1", 1, 1, "field key"},
+		{"m\x00 f=1", 1, 1, "NUL"},
+		{"m f=1\n" + strings.Repeat("x", 5000) + " f=1", 2, 1, "longer than 4096"},
+		{"ok v=1\nm v=1 1000000000000000000", 2, 1, "out of range"},
+		{"m v=1 2500000000", 1, 1, "out of range"}, // hours: past ±2^43 s
+		{"ok v=1\nbad\nworse v=\nok v=2", 2, 2, "missing fields"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.body, func(t *testing.T) {
+			t.Parallel()
+			c := &Converter{Precision: Hour}
+			pts, err := c.ParseLineProtocol([]byte(tc.body), nil)
+			pe, ok := err.(*ParseError)
+			if !ok {
+				t.Fatalf("err = %v, want *ParseError", err)
+			}
+			if pts != nil || pe.First.Line != tc.line || pe.Bad != tc.bad || !strings.Contains(pe.First.Reason, tc.reason) {
+				t.Errorf("got %d points, %v (bad %d), want line %d bad %d %q", len(pts), pe, pe.Bad, tc.line, tc.bad, tc.reason)
+			}
+		})
+	}
+}
+
+func TestParseGraphiteLine(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1700000000, 5000)
+	tests := []struct{ in, want, err string }{
+		{"a.b.c 1.5 1700000000", "a.b.c@1700000000.000000=1.5", ""},
+		{"a.b;z=1;a=2 -3 1700000000.25", "a.b;a=2;z=1@1700000000.250000=-3", ""},
+		{"x\t2e3\t1.000001", "x@1.000001=2e3", ""},
+		{"x 1 -1", "x@1700000000.000005=1", ""},
+		{"x 1", "", "got 2 fields"},
+		{"x nan 1", "", "not a decimal"},
+		{"x 1 abc", "", "timestamp"},
+		{"a;k 1 1", "", "not key=value"},
+		{"a;k=1;k=2 1 1", "", "given twice"},
+		{";k=1 1 1", "", "empty name"},
+	}
+	for _, tc := range tests {
+		p, err := ParseGraphiteLine([]byte(tc.in), now)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: err %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tc.in, err)
+			continue
+		}
+		if got := fmt.Sprintf("%s@%d.%06d=%s", p.Series, p.Sec, p.Usec, p.Value); got != tc.want {
+			t.Errorf("%q: got %s want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestDecodeJSONPoints(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want, err string }{
+		{`[{"timestamp":"2026-11-22T14:00:00.5Z","name":"a.b","value":1.5,"units":"s","tags":{"z":"1","a":"x"}}]`, "a.b;a=x;z=1@1795356000.500000=1.5[s]", ""},
+		{`[{"timestamp":"2026-11-22T15:00:00+01:00","name":"a","value":"2"},{"timestamp":1795356000.25,"name":"b","value":-1e3}]`,
+			"a@1795356000.000000=2[] b@1795356000.250000=-1e3[]", ""},
+		{`[{"timestamp":"2026-11-22T14:00:00","name":"a","value":1}]`, "a@1795356000.000000=1[]", ""},
+		{`[{"timestamp":-1.5,"name":"a","value":0}]`, "a@-2.500000=0[]", ""},
+		{`[{"timestamp":"1795356000","name":"a","value":0}]`, "a@1795356000.000000=0[]", ""},
+		{`[]`, "", ""},
+		{`{"timestamp":1,"name":"a","value":1}`, "", "want a JSON array"},
+		{`[{"timestamp":1,"name":"a","value":1,"extra":2}]`, "", `point 0: unknown field "extra"`},
+		{`[{"timestamp":1,"name":"a","value":1},{"name":"a","value":1}]`, "", "point 1: no timestamp"},
+		{`[{"timestamp":1,"value":1}]`, "", "point 0: no name"},
+		{`[{"timestamp":1,"name":"a"}]`, "", "point 0: no value"},
+		{`[{"timestamp":1,"name":"a","value":"x"}]`, "", "not a decimal"},
+		{`[{"timestamp":"yesterday","name":"a","value":1}]`, "", "timestamp"},
+		{`[{"timestamp":1e16,"name":"a","value":1}]`, "", "timestamp"},
+		{`[{"timestamp":10000000000000,"name":"a","value":1}]`, "", "out of range"},
+		{`[{"timestamp":1,"name":"a;k=v","value":1}]`, "", "contains ';'"},
+		{`[{"timestamp":1,"name":"a","value":1,"tags":{"k":""}}]`, "", "empty value"},
+		{`[{"timestamp":1,"name":"a","value":true}]`, "", "not a decimal"},
+		{`[{"timestamp":1,"name":"a","value":1}`, "", "array not closed"},
+		{`[] x`, "", "after the array"},
+	}
+	for _, tc := range tests {
+		pts, err := DecodeJSONPoints(strings.NewReader(tc.in), nil)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: err %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.in, err)
+			continue
+		}
+		var got []string
+		for _, p := range pts {
+			got = append(got, fmt.Sprintf("%s@%d.%06d=%s[%s]", p.Series, p.Sec, p.Usec, p.Value, p.Units))
+		}
+		if s := strings.Join(got, " "); s != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.in, s, tc.want)
+		}
+	}
+}

@@ -1,0 +1,28 @@
+// Package push takes points that clients push: InfluxDB line protocol
+// (POST /api/v1/write), JSON points (POST /api/v1/points) and the Graphite
+// plaintext protocol on TCP, and writes them to the store.
+//
+// Naming: each numeric field of a line-protocol point becomes series
+// `measurement.field;tag1=v1;tag2=v2` (Graphite tag syntax, tags sorted by
+// key). Integer (1i) and unsigned (1u) fields are stored as their decimal
+// value; booleans as 1 (true) and 0 (false); string fields have no place in
+// a numeric series and are ignored and counted. JSON points are named
+// `name;k=v…` from their tags, Graphite names keep their own tags, sorted.
+//
+// Time: the store keeps at most one reading per series and second, in time
+// order. The Writer holds each series' points for a grace window behind its
+// newest point (bounded in wall time by MaxDelay) and applies them in time
+// order, so out-of-order points within the window are kept. A point in the
+// same second as a buffered point of its series replaces it (last write
+// wins, as InfluxDB overwrites a point with the same series and time); a
+// point at or before the series' last stored second is late: it is counted
+// and reported (HTTP: a 400 "partial write" naming the counts; the other
+// points are durable), never silently dropped. Sub-second times reach the
+// store, which weights them in time as rrdtool does.
+//
+// Durability: Write returns, and the HTTP handlers answer 2xx, only after
+// store.DB.Apply returned for every point of the request, that is after the
+// journal fsync. Concurrent requests share store batches and fsyncs.
+// A body that doesn't parse is refused whole (400 with the first bad line
+// or point and the number of bad lines); nothing of it is written.
+package push

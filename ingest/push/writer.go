@@ -1,0 +1,451 @@
+package push
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"rrdash/store"
+)
+
+// Sink is the part of *store.DB the writer needs.
+type Sink interface {
+	EnsureWithMeta(name string, spec store.Spec, meta map[string]string) (bool, error)
+	Apply(ctx context.Context, b store.Batch) (store.Result, error)
+	LastUpdate(name string) (int64, error)
+}
+
+var _ Sink = (*store.DB)(nil)
+
+// WriterConfig configures a Writer.
+type WriterConfig struct {
+	// Template creates series on first sight; its Start is set from the
+	// first point (one step before it). Zero: DefaultTemplate.
+	Template store.Spec
+	// Grace is how far (in point time) a series' points wait behind its
+	// newest point for stragglers, so that out-of-order points within a
+	// batch or across writers are still applied in time order. Default:
+	// the template's step.
+	Grace time.Duration
+	// MaxDelay bounds, in wall time, how long a point waits in the grace
+	// buffer, and so how long a write waits before it is durable. Default
+	// 250ms.
+	MaxDelay time.Duration
+}
+
+// DefaultTemplate is GAUGE, step 60 s, heartbeat 600 s, archives 1m×2d,
+// 5m×2w, 1h×13 months, 1d×10 years with AVERAGE, MIN, MAX and LAST — the
+// same template as ingest/kinesis (see the report: it belongs in a shared
+// package).
+func DefaultTemplate() store.Spec {
+	s := store.Spec{Step: 60, DS: []store.DS{{Name: "value", Type: store.Gauge, Heartbeat: 600, Min: math.NaN(), Max: math.NaN()}}}
+	// steps × rows at step 60: months of 31 days and years of 366, as rrdtool's M and y.
+	for _, a := range [][2]int64{{1, 2880}, {5, 4032}, {60, 9672}, {1440, 3660}} {
+		for _, cf := range []store.CF{store.Average, store.Min, store.Max, store.Last} {
+			s.RRA = append(s.RRA, store.RRA{CF: cf, XFF: 0.5, Steps: a[0], Rows: a[1]})
+		}
+	}
+	return s
+}
+
+// WriteResult tells what became of the points of one Write.
+type WriteResult struct {
+	// Accepted points are durable, or were replaced by a later point of
+	// the same series and second that is durable (last write wins).
+	Accepted int
+	// Late points were at or before their series' last stored second; the
+	// store keeps whole seconds in time order, so they are not stored.
+	Late int
+	// Replaced counts points of this write that replaced a buffered point
+	// of the same series and second.
+	Replaced int
+	// Refused points were refused by the store; FirstRefusal says why.
+	Refused      int
+	FirstRefusal error
+}
+
+// Counts are the writer's running totals.
+type Counts struct {
+	Accepted, Applied, Late, Replaced, Refused, Created int64
+}
+
+type waiter struct {
+	pending  int
+	refused  int
+	firstErr error
+	fatal    error
+	done     chan struct{}
+}
+
+type bufPoint struct {
+	micros   int64
+	sec      int64
+	usec     int64
+	value    string
+	units    string
+	deadline int64 // wall time, unix nanoseconds
+	w        *waiter
+	extra    []*waiter // writers whose point this one replaced
+}
+
+type seriesState struct {
+	loaded  bool
+	exists  bool
+	applied int64 // last applied second
+	high    int64 // newest buffered or applied point, microseconds
+	buf     []bufPoint
+}
+
+// Writer applies points to a Sink: it creates series from the template,
+// holds each series' points for the grace window and applies them in time
+// order, and lets a Write return only once its points are durable. It is
+// safe for concurrent use; concurrent writes share store batches (and so
+// fsyncs).
+type Writer struct {
+	sink     Sink
+	tmpl     store.Spec
+	grace    int64 // microseconds
+	maxDelay time.Duration
+
+	flushMu sync.Mutex // one flush at a time keeps every series in time order
+
+	mu     sync.Mutex
+	series map[string]*seriesState
+	active map[string]*seriesState
+	counts Counts
+}
+
+// NewWriter checks cfg and returns a writer.
+func NewWriter(sink Sink, cfg WriterConfig) (*Writer, error) {
+	if cfg.Template.Step == 0 {
+		cfg.Template = DefaultTemplate()
+	}
+	if len(cfg.Template.DS) != 1 {
+		return nil, fmt.Errorf("push: series template: want exactly one data source, got %d", len(cfg.Template.DS))
+	}
+	if err := cfg.Template.Validate(); err != nil {
+		return nil, fmt.Errorf("push: series template: %w", err)
+	}
+	if cfg.Grace < 0 || cfg.MaxDelay < 0 {
+		return nil, fmt.Errorf("push: negative grace %v or max delay %v", cfg.Grace, cfg.MaxDelay)
+	}
+	if cfg.Grace == 0 {
+		cfg.Grace = time.Duration(cfg.Template.Step) * time.Second
+	}
+	if cfg.MaxDelay == 0 {
+		cfg.MaxDelay = 250 * time.Millisecond
+	}
+	return &Writer{
+		sink: sink, tmpl: cfg.Template, grace: int64(cfg.Grace / time.Microsecond), maxDelay: cfg.MaxDelay,
+		series: map[string]*seriesState{}, active: map[string]*seriesState{},
+	}, nil
+}
+
+// Counts returns the running totals.
+func (w *Writer) Counts() Counts {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.counts
+}
+
+func (w *Writer) seriesFor(name string) (*seriesState, error) {
+	st := w.series[name]
+	if st == nil {
+		st = &seriesState{}
+		w.series[name] = st
+	}
+	if !st.loaded {
+		last, err := w.sink.LastUpdate(name)
+		switch {
+		case err == nil:
+			st.exists, st.applied = true, last
+		case errors.Is(err, store.ErrNotFound):
+			st.exists, st.applied = false, math.MinInt64
+		default:
+			return nil, fmt.Errorf("series %q: last update: %w", name, err)
+		}
+		st.loaded = true
+		if hi := st.applied * 1e6; st.exists && hi > st.high {
+			st.high = hi
+		}
+	}
+	return st, nil
+}
+
+// Write buffers pts and returns once every accepted point is durable in
+// the sink (or ctx ends: the points then stay buffered and are applied by
+// a later Write or Flush). An error means the store failed: the points of
+// this write may not be durable.
+func (w *Writer) Write(ctx context.Context, pts []Point) (WriteResult, error) {
+	var res WriteResult
+	wt := &waiter{done: make(chan struct{})}
+	deadline := time.Now().Add(w.maxDelay).UnixNano()
+	w.mu.Lock()
+	// Look every series up first, so a store error leaves nothing half done.
+	for i := range pts {
+		if _, err := w.seriesFor(pts[i].Series); err != nil {
+			w.mu.Unlock()
+			return res, err
+		}
+	}
+	for _, p := range pts {
+		st := w.series[p.Series]
+		if p.Sec > maxSec || p.Sec < -maxSec || p.Usec < 0 || p.Usec >= 1e6 {
+			res.Refused++
+			if res.FirstRefusal == nil {
+				res.FirstRefusal = fmt.Errorf("series %q: time %d.%06d out of range", p.Series, p.Sec, p.Usec)
+			}
+			continue
+		}
+		if p.Sec <= st.applied {
+			res.Late++
+			continue
+		}
+		bp := bufPoint{micros: p.Sec*1e6 + p.Usec, sec: p.Sec, usec: p.Usec, value: p.Value, units: p.Units, deadline: deadline, w: wt}
+		if st.insert(bp) {
+			res.Replaced++
+		}
+		wt.pending++
+		if bp.micros > st.high {
+			st.high = bp.micros
+		}
+		w.active[p.Series] = st
+	}
+	w.counts.Late += int64(res.Late)
+	w.counts.Refused += int64(res.Refused)
+	w.counts.Replaced += int64(res.Replaced)
+	w.counts.Accepted += int64(wt.pending)
+	accepted := wt.pending
+	w.mu.Unlock()
+	if accepted == 0 {
+		return res, nil
+	}
+	timer := time.NewTimer(time.Until(time.Unix(0, deadline)))
+	defer timer.Stop()
+	for {
+		if err := w.flush(ctx, false); err != nil {
+			return res, err
+		}
+		select {
+		case <-wt.done:
+			res.Refused += wt.refused
+			if res.FirstRefusal == nil {
+				res.FirstRefusal = wt.firstErr
+			}
+			res.Accepted = accepted - wt.refused
+			return res, wt.fatal
+		case <-timer.C:
+			// Again later, should the wall clock have stepped back.
+			timer.Reset(w.maxDelay)
+		case <-ctx.Done():
+			return res, ctx.Err()
+		}
+	}
+}
+
+// insert keeps buf sorted by time. A point in the same second as a
+// buffered one replaces it (last write wins) and inherits its waiters;
+// insert reports whether that happened.
+func (st *seriesState) insert(p bufPoint) bool {
+	i := len(st.buf)
+	for i > 0 && st.buf[i-1].micros > p.micros {
+		i--
+	}
+	for _, j := range []int{i - 1, i} {
+		if j >= 0 && j < len(st.buf) && st.buf[j].sec == p.sec {
+			old := &st.buf[j]
+			p.extra = append(append(old.extra, old.w), p.extra...)
+			p.deadline = min(p.deadline, old.deadline)
+			st.buf = append(st.buf[:j], st.buf[j+1:]...)
+			if j < i {
+				i--
+			}
+			st.buf = insertAt(st.buf, i, p)
+			return true
+		}
+	}
+	st.buf = insertAt(st.buf, i, p)
+	return false
+}
+
+func insertAt(b []bufPoint, i int, p bufPoint) []bufPoint {
+	if i == len(b) {
+		return append(b, p)
+	}
+	b = append(b, bufPoint{})
+	copy(b[i+1:], b[i:])
+	b[i] = p
+	return b
+}
+
+// Run applies, every MaxDelay, points left behind by writes whose context
+// ended, and everything buffered once ctx ends. Optional: without it such
+// points wait for the next Write or Flush.
+func (w *Writer) Run(ctx context.Context) error {
+	t := time.NewTicker(w.maxDelay)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if err := w.flush(ctx, false); err != nil && ctx.Err() == nil {
+				return err
+			}
+		case <-ctx.Done():
+			return w.Flush(context.WithoutCancel(ctx))
+		}
+	}
+}
+
+// Flush applies every buffered point now (for shutdown).
+func (w *Writer) Flush(ctx context.Context) error { return w.flush(ctx, true) }
+
+type taken struct {
+	series string
+	p      bufPoint
+}
+
+// flush applies the points that left the grace window or waited MaxDelay
+// (all of them when all is set). An error is returned only for ctx.
+func (w *Writer) flush(ctx context.Context, all bool) error {
+	w.flushMu.Lock()
+	defer w.flushMu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now := time.Now().UnixNano()
+	var work []taken
+	type create struct {
+		name  string
+		start int64
+		units string
+	}
+	var creates []create
+	w.mu.Lock()
+	for name, st := range w.active {
+		n := len(st.buf)
+		if !all {
+			cut := st.high - w.grace
+			n = 0
+			for i, p := range st.buf {
+				if p.micros < cut || p.deadline <= now {
+					n = i + 1 // everything before a ready point goes too, in order
+				}
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		if !st.exists {
+			creates = append(creates, create{name, st.buf[0].sec - w.tmpl.Step, st.buf[0].units})
+			st.exists = true
+		}
+		for _, p := range st.buf[:n] {
+			work = append(work, taken{name, p})
+		}
+		st.applied = st.buf[n-1].sec
+		rest := copy(st.buf, st.buf[n:])
+		clear(st.buf[rest:])
+		st.buf = st.buf[:rest]
+		if rest == 0 {
+			delete(w.active, name)
+		}
+	}
+	w.mu.Unlock()
+	if len(work) == 0 {
+		return nil
+	}
+	// The store work must finish even if the request that happens to run
+	// it goes away: other writers wait for the same batch.
+	sctx := context.WithoutCancel(ctx)
+	failed := map[string]error{}
+	for _, c := range creates {
+		spec := w.tmpl
+		spec.Start = c.start
+		var meta map[string]string
+		if c.units != "" {
+			meta = map[string]string{"units": c.units}
+		}
+		created, err := w.sink.EnsureWithMeta(c.name, spec, meta)
+		if err != nil {
+			failed[c.name] = fmt.Errorf("create series %q: %w", c.name, err)
+		} else if created {
+			w.mu.Lock()
+			w.counts.Created++
+			w.mu.Unlock()
+		}
+	}
+	b := store.Batch{Updates: make([]store.Update, 0, len(work))}
+	idx := make([]int, 0, len(work)) // work index of each update
+	perr := make([]error, len(work))
+	for i, t := range work {
+		if err := failed[t.series]; err != nil {
+			perr[i] = err
+			continue
+		}
+		b.Updates = append(b.Updates, store.Update{Series: t.series, Time: t.p.sec, Usec: t.p.usec, Values: []string{t.p.value}})
+		idx = append(idx, i)
+	}
+	var fatal error
+	if len(b.Updates) > 0 {
+		r, err := w.sink.Apply(sctx, b)
+		if err != nil {
+			fatal = fmt.Errorf("push: store apply: %w", err)
+		}
+		for _, ue := range r.Errors {
+			perr[idx[ue.Index]] = ue
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	defer w.evictIdle()
+	for i, t := range work {
+		if fatal != nil || perr[i] != nil {
+			// What the store holds is no longer known: ask again next time.
+			if st := w.series[t.series]; st != nil {
+				st.loaded = false
+			}
+		}
+		switch {
+		case fatal != nil:
+		case perr[i] != nil:
+			w.counts.Refused++
+		default:
+			w.counts.Applied++
+		}
+		for _, wt := range append(t.p.extra, t.p.w) {
+			if fatal != nil && wt.fatal == nil {
+				wt.fatal = fatal
+			}
+			if perr[i] != nil && wt == t.p.w {
+				wt.refused++
+				if wt.firstErr == nil {
+					wt.firstErr = perr[i]
+				}
+			}
+			wt.pending--
+			if wt.pending == 0 {
+				close(wt.done)
+			}
+		}
+	}
+	return nil
+}
+
+// maxSeriesStates bounds the per-series state kept between writes. A state
+// without buffered points is only a cache of the store's last update, so
+// dropping it is safe: it is read again on the next point.
+const maxSeriesStates = 1 << 17
+
+func (w *Writer) evictIdle() {
+	if len(w.series) <= maxSeriesStates {
+		return
+	}
+	for name, st := range w.series {
+		if len(st.buf) == 0 {
+			delete(w.series, name)
+		}
+	}
+}
