@@ -322,3 +322,18 @@ func ParseSpecArgs(step, start int64, args []string) (Spec, error) {
 	}
 	return s, s.Validate()
 }
+
+// DefaultTemplate is the spec of series that sources create on first
+// sight (Kinesis names, pushed points): GAUGE "value", step 60 s, heartbeat
+// 600 s, archives 1m×2d, 5m×2w, 1h×13 months, 1d×10 years (months of 31
+// days and years of 366, as rrdtool's M and y), each with AVERAGE, MIN, MAX
+// and LAST, xff 0.5. Start is left for the caller.
+func DefaultTemplate() Spec {
+	s := Spec{Step: 60, DS: []DS{{Name: "value", Type: Gauge, Heartbeat: 600, Min: math.NaN(), Max: math.NaN()}}}
+	for _, a := range [][2]int64{{1, 2880}, {5, 4032}, {60, 9672}, {1440, 3660}} {
+		for _, cf := range []CF{Average, Min, Max, Last} {
+			s.RRA = append(s.RRA, RRA{CF: cf, XFF: 0.5, Steps: a[0], Rows: a[1]})
+		}
+	}
+	return s
+}

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -63,18 +62,8 @@ type Config struct {
 	DeadLetterPath string
 }
 
-// DefaultTemplate is GAUGE, step 60 s, heartbeat 600 s, archives 1m×2d,
-// 5m×2w, 1h×13 months, 1d×10 years with AVERAGE, MIN, MAX and LAST.
-func DefaultTemplate() store.Spec {
-	s := store.Spec{Step: 60, DS: []store.DS{{Name: "value", Type: store.Gauge, Heartbeat: 600, Min: math.NaN(), Max: math.NaN()}}}
-	// steps × rows at step 60: 1m×2d, 5m×2w, 1h×13 months (31 days, as rrdtool's M), 1d×10 years (366 days, as y).
-	for _, a := range [][2]int64{{1, 2880}, {5, 4032}, {60, 9672}, {1440, 3660}} {
-		for _, cf := range []store.CF{store.Average, store.Min, store.Max, store.Last} {
-			s.RRA = append(s.RRA, store.RRA{CF: cf, XFF: 0.5, Steps: a[0], Rows: a[1]})
-		}
-	}
-	return s
-}
+// DefaultTemplate is store.DefaultTemplate, the template every source shares.
+func DefaultTemplate() store.Spec { return store.DefaultTemplate() }
 
 var defaultRRAs = []string{"1m:2d", "5m:2w", "1h:13M", "1d:10y"}
 

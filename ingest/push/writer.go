@@ -36,20 +36,8 @@ type WriterConfig struct {
 	MaxDelay time.Duration
 }
 
-// DefaultTemplate is GAUGE, step 60 s, heartbeat 600 s, archives 1m×2d,
-// 5m×2w, 1h×13 months, 1d×10 years with AVERAGE, MIN, MAX and LAST — the
-// same template as ingest/kinesis (see the report: it belongs in a shared
-// package).
-func DefaultTemplate() store.Spec {
-	s := store.Spec{Step: 60, DS: []store.DS{{Name: "value", Type: store.Gauge, Heartbeat: 600, Min: math.NaN(), Max: math.NaN()}}}
-	// steps × rows at step 60: months of 31 days and years of 366, as rrdtool's M and y.
-	for _, a := range [][2]int64{{1, 2880}, {5, 4032}, {60, 9672}, {1440, 3660}} {
-		for _, cf := range []store.CF{store.Average, store.Min, store.Max, store.Last} {
-			s.RRA = append(s.RRA, store.RRA{CF: cf, XFF: 0.5, Steps: a[0], Rows: a[1]})
-		}
-	}
-	return s
-}
+// DefaultTemplate is store.DefaultTemplate, the template every source shares.
+func DefaultTemplate() store.Spec { return store.DefaultTemplate() }
 
 // WriteResult tells what became of the points of one Write.
 type WriteResult struct {
