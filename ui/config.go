@@ -24,6 +24,9 @@ type ServeConfig struct {
 	LogLevel  string         `toml:"log_level"`  // debug, info, warn, error
 	LogFormat string         `toml:"log_format"` // text or json
 	Tracelog  TracelogConfig `toml:"tracelog"`
+	// GraphiteAddr is where the Graphite plaintext listener (TCP) listens;
+	// empty (the default) turns it off.
+	GraphiteAddr string `toml:"graphite_addr"`
 }
 
 // TracelogConfig makes serve tail trace-log directories into the store.
@@ -120,6 +123,11 @@ func (c ServeConfig) Validate() error {
 	}
 	if c.Data == "" {
 		return errors.New("data: the data directory must not be empty")
+	}
+	if c.GraphiteAddr != "" {
+		if _, _, err := net.SplitHostPort(c.GraphiteAddr); err != nil {
+			return fmt.Errorf("graphite_addr %q: want HOST:PORT: %w", c.GraphiteAddr, err)
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -24,7 +24,7 @@ import (
 	"rrdash/ui/meta"
 )
 
-const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--demo]"
+const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--demo]"
 
 // globList collects a repeatable flag.
 type globList []string
@@ -44,6 +44,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	config := fs.String("config", "", "TOML configuration file (env RRDASH_CONFIG)")
 	var globs globList
 	fs.Var(&globs, "tracelog", "trace-log file glob to tail (repeatable; env RRDASH_TRACELOG_GLOBS, comma separated)")
+	graphiteAddr := fs.String("graphite", "", "Graphite plaintext TCP listen address HOST:PORT (default off; env RRDASH_GRAPHITE_ADDR)")
 	demoMode := fs.Bool("demo", false, "write demo trace logs (instances web1, web2: 6 hours of history, then live) into DATA/demo-tracelog and tail them")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -73,6 +74,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if len(globs) > 0 {
 		cfg.Tracelog.Globs = globs
+	}
+	if *graphiteAddr != "" {
+		cfg.GraphiteAddr = *graphiteAddr
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -189,6 +193,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}()
 	pushHandlers := push.NewHandlers(pushWriter, push.HandlerConfig{Logger: log})
+	if cfg.GraphiteAddr != "" {
+		gl, err := push.ListenGraphite(cfg.GraphiteAddr, pushWriter, log)
+		if err != nil {
+			return fmt.Errorf("serve: graphite: %w", err)
+		}
+		tails.Add(1)
+		go func() {
+			defer tails.Done()
+			if err := gl.Serve(tailCtx); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("graphite listener stopped", "error", err)
+			}
+		}()
+		fmt.Fprintf(stdout, "graphite plaintext on %s\n", gl.Addr())
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/write", pushHandlers.ServeWrite)
 	mux.HandleFunc("POST /api/v1/points", pushHandlers.ServePoints)

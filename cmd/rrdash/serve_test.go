@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -22,17 +24,29 @@ func TestServePushAndShutdown(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- runServe(ctx, []string{"--addr", "127.0.0.1:0", "--data", data}, pw, io.Discard)
+		done <- runServe(ctx, []string{"--addr", "127.0.0.1:0", "--data", data, "--graphite", "127.0.0.1:0"}, pw, io.Discard)
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
-	var base string
+	var base, graphite string
 	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "graphite plaintext on "); ok {
+			graphite = rest
+		}
 		if i := strings.Index(sc.Text(), "http://"); i >= 0 {
 			base = strings.Fields(sc.Text()[i:])[0]
 			break
 		}
 	}
+	if graphite == "" {
+		t.Fatal("no graphite listener reported")
+	}
+	conn, err := net.Dial("tcp", graphite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "carbon.test 4.5 1700000000\ncarbon.test 5.5 1700000060\n")
+	conn.Close()
 	if base == "" {
 		t.Fatalf("serve did not report its address: %v", <-done)
 	}
@@ -69,8 +83,9 @@ func TestServePushAndShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	name := "cpu.usage;dc=x;host=b"
-	if last, err := db.LastUpdate(name); err != nil || last != 1700000060 {
-		t.Fatalf("series %q: last update %d, %v", name, last, err)
+	for _, name := range []string{"cpu.usage;dc=x;host=b", "carbon.test"} {
+		if last, err := db.LastUpdate(name); err != nil || last != 1700000060 {
+			t.Errorf("series %q: last update %d, %v", name, last, err)
+		}
 	}
 }
