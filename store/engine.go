@@ -129,11 +129,11 @@ func (e *engine) update(t, usec int64, vals []string) error {
 			e.consolidate(1, procStart/step)
 			e.writeRows()
 			rest := interval - f1
-			e.closePDPs(e.pdpRest, rest, rest-postInt, postInt, rest, (elapsed-1)*step)
+			e.closePDPs(e.pdpRest, rest, rest-postInt, postInt, (elapsed-1)*step)
 			e.consolidate(elapsed-1, first/step)
 		} else {
 			pre := float64(occuStart-st.lastUp) - float64(st.lastUpUsec)/1e6
-			e.closePDPs(e.pdpNew, interval, pre, postInt, interval, elapsed*step)
+			e.closePDPs(e.pdpNew, interval, pre, postInt, elapsed*step)
 			e.consolidate(elapsed, procStart/step)
 		}
 		e.writeRows()
@@ -216,9 +216,9 @@ func (e *engine) simple(interval float64) {
 
 // closePDPs computes the PDP value (pdp_temp) of the steps an update
 // completes: preInt seconds of the update fall before the last boundary,
-// postInt after it. hbInterval is the interval tested against the heartbeat
-// and span the seconds of the closed steps.
-func (e *engine) closePDPs(pdpNew []float64, interval, preInt, postInt, hbInterval float64, span int64) {
+// postInt after it; interval is also what the heartbeat is tested against,
+// and span is the seconds of the closed steps.
+func (e *engine) closePDPs(pdpNew []float64, interval, preInt, postInt float64, span int64) {
 	half := float64(e.spec.Step) / 2
 	for i := range e.spec.DS {
 		s := &e.st.ds[i]
@@ -232,7 +232,7 @@ func (e *engine) closePDPs(pdpNew []float64, interval, preInt, postInt, hbInterv
 			}
 			s.val += nw / interval * preInt
 		}
-		if hbInterval > float64(e.spec.DS[i].Heartbeat) || half < float64(s.unknSec) {
+		if interval > float64(e.spec.DS[i].Heartbeat) || half < float64(s.unknSec) {
 			e.pdpTemp[i] = math.NaN()
 		} else {
 			e.pdpTemp[i] = s.val / (float64(span-s.unknSec) - preUnknown)
