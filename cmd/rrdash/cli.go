@@ -101,47 +101,78 @@ func runCreate(db *store.DB, args []string) error {
 }
 
 func runUpdate(ctx context.Context, db *store.DB, args []string, stdin io.Reader, stdout io.Writer) error {
+	c, err := parseUpdateCommand(db, args)
+	if err != nil {
+		return err
+	}
+	if len(c.args) == 1 && c.args[0] == "-" {
+		return updateStream(ctx, db, c.name, c.tmpl, c.nds, stdin, stdout)
+	}
+	wait, err := c.apply(ctx, db)
+	if err != nil {
+		return err
+	}
+	return wait()
+}
+
+// updateCommand is a parsed `update NAME [--template a:b] ARG…`.
+type updateCommand struct {
+	name string
+	tmpl []int // DS indexes of --template, nil for DS order
+	nds  int
+	args []string
+}
+
+func parseUpdateCommand(db *store.DB, args []string) (updateCommand, error) {
 	opts, pos, err := options(args, map[string]string{"--template": "t", "-t": "t"}, nil)
 	if err != nil {
-		return err
+		return updateCommand{}, err
 	}
 	if len(pos) < 2 {
-		return usageError{"update needs a series name and at least one ARG"}
+		return updateCommand{}, usageError{"update needs a series name and at least one ARG"}
 	}
-	name := pos[0]
-	spec, err := db.Spec(name)
+	spec, err := db.Spec(pos[0])
 	if err != nil {
-		return err
+		return updateCommand{}, err
 	}
 	tmpl, err := store.ParseTemplate(&spec, opts["t"])
 	if err != nil {
-		return err
+		return updateCommand{}, err
 	}
-	if len(pos) == 2 && pos[1] == "-" {
-		return updateStream(ctx, db, name, tmpl, len(spec.DS), stdin, stdout)
-	}
+	return updateCommand{name: pos[0], tmpl: tmpl, nds: len(spec.DS), args: pos[1:]}, nil
+}
+
+// apply applies the ARGs in order without waiting for their fsync; wait
+// returns once they are durable. As rrdtool, it stops at the first bad ARG
+// and keeps what came before it (then waiting is done here and the error
+// returned).
+func (c updateCommand) apply(ctx context.Context, db *store.DB) (wait func() error, err error) {
 	b := store.Batch{StopOnError: true}
 	now := time.Now()
-	for _, a := range pos[1:] {
-		u, err := store.ParseUpdateArg(a, tmpl, len(spec.DS), now)
+	var parseErr error
+	for _, a := range c.args {
+		u, err := store.ParseUpdateArg(a, c.tmpl, c.nds, now)
 		if err != nil {
-			// apply what came before, as rrdtool does, then fail
-			if _, aerr := db.Apply(ctx, b); aerr != nil {
-				return aerr
-			}
-			return fmt.Errorf("%s: %w", name, err)
+			parseErr = fmt.Errorf("%s: %w", c.name, err)
+			break
 		}
-		u.Series = name
+		u.Series = c.name
 		b.Updates = append(b.Updates, u)
 	}
-	res, err := db.Apply(ctx, b)
+	res, wait, err := db.ApplyAsync(ctx, b)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if len(res.Errors) > 0 {
-		return res.Errors[0]
+	if len(res.Errors) > 0 || parseErr != nil {
+		if werr := wait(); werr != nil {
+			return nil, werr
+		}
+		if parseErr != nil {
+			return nil, parseErr
+		}
+		return nil, res.Errors[0]
 	}
-	return nil
+	return wait, nil
 }
 
 // updateStream applies one ARG per line of stdin and prints "OK n" once

@@ -90,49 +90,11 @@ func okLine(t0 time.Time) string {
 
 // pipeUpdate applies an update command without waiting for its fsync.
 func pipeUpdate(ctx context.Context, db *store.DB, args []string) (func() error, error) {
-	opts, pos, err := options(args, map[string]string{"--template": "t", "-t": "t"}, nil)
+	c, err := parseUpdateCommand(db, args)
 	if err != nil {
 		return nil, err
 	}
-	if len(pos) < 2 {
-		return nil, usageError{"update needs a series name and at least one ARG"}
-	}
-	name := pos[0]
-	spec, err := db.Spec(name)
-	if err != nil {
-		return nil, err
-	}
-	tmpl, err := store.ParseTemplate(&spec, opts["t"])
-	if err != nil {
-		return nil, err
-	}
-	b := store.Batch{StopOnError: true}
-	now := time.Now()
-	var parseErr error
-	for _, a := range pos[1:] {
-		u, err := store.ParseUpdateArg(a, tmpl, len(spec.DS), now)
-		if err != nil {
-			parseErr = fmt.Errorf("%s: %w", name, err)
-			break
-		}
-		u.Series = name
-		b.Updates = append(b.Updates, u)
-	}
-	res, wait, err := db.ApplyAsync(ctx, b)
-	if err != nil {
-		return nil, err
-	}
-	if len(res.Errors) > 0 || parseErr != nil {
-		// what came before the bad ARG is applied, as in rrdtool
-		if werr := wait(); werr != nil {
-			return nil, werr
-		}
-		if parseErr != nil {
-			return nil, parseErr
-		}
-		return nil, res.Errors[0]
-	}
-	return wait, nil
+	return c.apply(ctx, db)
 }
 
 // splitCommand splits a pipe-mode line into words like a shell (quotes and
