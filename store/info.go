@@ -1,6 +1,6 @@
 package store
 
-import "encoding/json"
+import "math"
 
 // Info describes a series and its live state, like rrdtool info.
 type Info struct {
@@ -44,9 +44,9 @@ type CDPInfo struct {
 	UnknownPDP int64    `json:"unknown_datapoints"`
 }
 
+// finite returns &v, or nil (JSON null) for NaN and infinities.
 func finite(v float64) *float64 {
-	b, err := json.Marshal(v)
-	if err != nil || len(b) == 0 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return nil
 	}
 	return &v
