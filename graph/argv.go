@@ -233,10 +233,10 @@ func (s *Spec) setOption(long, val string) error {
 	var err error
 	switch long {
 	case "--start":
-		_, err = ParseTime(val)
+		err = CheckTime(val)
 		s.Start = val
 	case "--end":
-		_, err = ParseTime(val)
+		err = CheckTime(val)
 		s.End = val
 	case "--title":
 		s.Title = val

@@ -139,7 +139,7 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"DEF:a=x:y:AVERAGE", "GPRINT:a:%lf"}, `"a" is a DEF, want VDEF`},
 		{[]string{"DEF:a=x:y:AVERAGE", "VDEF:v=a,AVERAGE", "GPRINT:v:%d"}, `unsupported conversion "%d"`},
 		{[]string{"DEF:a=x:y:AVERAGE", "DEF:a=x:z:AVERAGE"}, `name "a" defined twice`},
-		{[]string{"-s", "-1q"}, `unknown unit "q"`},
+		{[]string{"-s", "-1d x"}, `unparsable trailing text`},
 		{[]string{"DEF:a b=x:y:AVERAGE"}, `invalid name "a b"`},
 		{[]string{"DEF:a=x:y:AVERAGE", "LINE1:a#ff0000:x:bogus"}, `unknown option "bogus"`},
 	}

@@ -187,7 +187,7 @@ func TestYearPointsBounded(t *testing.T) {
 	if d.Rows() > 2*1000+2 {
 		t.Errorf("%d rows for a 1000 px chart", d.Rows())
 	}
-	if d.Sources[0].Step < 366*86400/2000 {
+	if d.Sources[0].Step < 365*86400/2000 {
 		t.Errorf("step %d", d.Sources[0].Step)
 	}
 }

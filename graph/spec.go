@@ -121,10 +121,10 @@ func (s *Spec) Validate() error {
 	if s.Step < 0 {
 		return fmt.Errorf("step %d is negative", s.Step)
 	}
-	if _, err := ParseTime(s.Start); err != nil {
+	if err := CheckTime(s.Start); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	if _, err := ParseTime(s.End); err != nil {
+	if err := CheckTime(s.End); err != nil {
 		return fmt.Errorf("end: %w", err)
 	}
 	kinds := make(map[string]string, len(s.Defs))

@@ -46,7 +46,7 @@ func TestErrorParity(t *testing.T) {
 		{[]string{"CDEF:x=a,a,a,101,3,PERCENT"}, "percentile 101 outside 0..100 at token 6 'PERCENT'"},
 		{[]string{"CDEF:x=60,1,60,101,a,PREDICTPERC"}, "unsupported percentile: 101 at token 6 'PREDICTPERC'"},
 		{[]string{"CDEF:x=-60,1,60,a,PREDICT"}, "negative shift step not allowed: -60 at token 5 'PREDICT'"},
-		{[]string{"DEF:d=m:a:AVERAGE:end=end-1h", "CDEF:x=d"}, "end time \"end-1h\" refers to itself"},
+		{[]string{"DEF:d=m:a:AVERAGE:end=end-1h", "CDEF:x=d"}, "the end time cannot be relative to itself"},
 		{[]string{"VDEF:v=a,FOO"}, "unknown VDEF function at token 2 'FOO'"},
 		{[]string{"VDEF:v=zz,MAXIMUM"}, "VDEF:v=zz,MAXIMUM: unknown variable at token 1 'zz'"},
 		{[]string{"VDEF:v=a,101,PERCENT"}, "percentile must be between 0 and 100 at token 2 '101'"},

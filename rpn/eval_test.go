@@ -271,6 +271,15 @@ func TestParseTimeRange(t *testing.T) {
 		// The DST day has 23 hours, but rrdtool (mktime keeping the DST flag) goes back 24.
 		{"end-1d", "now", berlin, now.Unix() - 86400, now.Unix()},
 		{"e-1y", "now", time.UTC, time.Date(2023, 3, 31, 12, 0, 0, 0, time.UTC).Unix(), now.Unix()},
+		{"noon yesterday", "now", time.UTC, now.Unix() - 86400, now.Unix()},
+		{"midnight", "teatime", time.UTC, now.Unix() - 12*3600, now.Unix() + 4*3600},
+		{"23:58 31.12.1999", "12/31/99 11:59pm", time.UTC, 946684740 - 60, 946684740},
+		{"19970703 12:45", "12am 01/01/01", time.UTC, 867933900, 978307200},
+		{"Oct 12", "start+1d", time.UTC, time.Date(2024, 10, 12, 12, 0, 0, 0, time.UTC).Unix(), time.Date(2024, 10, 13, 12, 0, 0, 0, time.UTC).Unix()},
+		{"-5+3h", "now", time.UTC, now.Unix() - 3*3600 - 5, now.Unix()},
+		{"-1y6m", "-1h45min", time.UTC, time.Date(2022, 9, 31, 12, 0, 0, 0, time.UTC).Unix(), now.Unix() - 6300},
+		// 02:30 on the day clocks go forward does not exist: read as standard time.
+		{"02:30 31.03.2024", "start+1h", berlin, time.Date(2024, 3, 31, 1, 30, 0, 0, time.UTC).Unix(), time.Date(2024, 3, 31, 2, 30, 0, 0, time.UTC).Unix()},
 	}
 	for _, c := range cases {
 		s, e, err := ParseTimeRange(c.start, c.end, now, c.loc)
@@ -278,7 +287,7 @@ func TestParseTimeRange(t *testing.T) {
 			t.Errorf("%q %q: %d %d %v, want %d %d", c.start, c.end, s, e, err, c.ws, c.we)
 		}
 	}
-	for _, bad := range [][2]string{{"start-1h", ""}, {"end-1h", "start+1h"}, {"noon", ""}, {"now-1q", ""}, {"now", "now-1h"}} {
+	for _, bad := range [][2]string{{"start-1h", ""}, {"end-1h", "start+1h"}, {"teatime", ""}, {"yesterday", ""}, {"12:00 13/01/2020", ""}, {"now-", ""}, {"10:00 1.1.1969", ""}, {"noon+1h x", ""}, {"now", "now-1h"}} {
 		if _, _, err := ParseTimeRange(bad[0], bad[1], now, time.UTC); err == nil {
 			t.Errorf("%q %q: no error", bad[0], bad[1])
 		}

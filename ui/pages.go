@@ -94,10 +94,10 @@ func rangeOf(c *echo.Context, defFrom, defTo string) (timeRange, error) {
 	if tr.To == "" {
 		tr.To = defTo
 	}
-	if _, err := graph.ParseTime(tr.From); err != nil {
+	if err := graph.CheckTime(tr.From); err != nil {
 		return tr, echo.NewHTTPError(http.StatusBadRequest, "from: "+err.Error())
 	}
-	if _, err := graph.ParseTime(tr.To); err != nil {
+	if err := graph.CheckTime(tr.To); err != nil {
 		return tr, echo.NewHTTPError(http.StatusBadRequest, "to: "+err.Error())
 	}
 	return tr, nil

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"rrdash/graph"
 	"rrdash/rpn"
 	"rrdash/store"
 )
@@ -53,22 +52,13 @@ func options(args []string, withValue map[string]string, flags map[string]string
 	return opts, pos, nil
 }
 
-// parseTime resolves an rrdtool-style time (epoch, now, N, -1d, now-2h).
+// parseTime resolves an rrdtool-style AT time (seconds since 1970, N,
+// now, -1d, noon yesterday, 20:30 22.11.2026) in the local time zone.
 func parseTime(s string, now time.Time) (int64, error) {
 	if s == "N" {
 		s = "now"
 	}
-	ts, err := graph.ParseTime(s)
-	if err != nil {
-		return 0, err
-	}
-	switch ts.Ref {
-	case graph.RefAbsolute:
-		return ts.Offset, nil
-	case graph.RefNow:
-		return now.Unix() + ts.Offset, nil
-	}
-	return 0, fmt.Errorf("time %q: start/end references are not allowed here", s)
+	return rpn.ParseTime(s, now, time.Local)
 }
 
 func runCreate(db *store.DB, args []string) error {
