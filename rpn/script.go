@@ -467,8 +467,12 @@ func (sc *Script) Xport(ctx context.Context, f Fetcher, req Request) (*Export, e
 }
 
 // layout returns s's values at the rows start+(i+1)·step, unknown outside
-// s. A series on the same aligned step is copied as a block.
+// s. A series on the same aligned step is copied as a block, or shared
+// when it covers exactly those rows.
 func layout(s *Series, start, step int64, rows int) []float64 {
+	if s.Step == step && s.Start == start && len(s.Values) == rows {
+		return s.Values // exactly the rows wanted: share, the export only reads
+	}
 	col := make([]float64, rows)
 	if s.Step == step && (start-s.Start)%step == 0 {
 		off := int((start - s.Start) / step) // s row of output row 0

@@ -159,19 +159,35 @@ func fetch(spec *Spec, st *state, rs rows, req FetchRequest) (*FetchResult, erro
 	rraEnd := st.lastUp - st.lastUp%step
 	rraStart := rraEnd - step*(ra.Rows-1)
 	ring := rs.ring(chosen)
-	// row i of the result is the archive's row index (time-wise, oldest = 0) k.
-	for i := int64(0); i < n; i++ {
-		t := start + (i+1)*step
-		k := (t - rraStart) / step
-		if t < rraStart || k >= ra.Rows {
-			for d := 0; d < nds; d++ {
-				res.Values[d][i] = math.NaN()
-			}
-			continue
+	// Result row i is at time start+(i+1)·step; the archive holds the rows
+	// from rraStart on, oldest at ring row curRow+1. Rows outside are
+	// unknown; the rows inside are copied walking the ring, without a
+	// division per row (fetches of a million rows are common in xport).
+	// start and rraStart are multiples of step: result row i is archive
+	// row i+c (time-wise, oldest = 0), inside for 0 <= i+c < Rows.
+	c := 1 + (start-rraStart)/step
+	first := min(max(-c, 0), n)
+	last := min(max(ra.Rows-c, 0), n)
+	last = max(last, first)
+	for d := 0; d < nds; d++ {
+		col := res.Values[d]
+		for i := int64(0); i < first; i++ {
+			col[i] = math.NaN()
 		}
-		src := (st.curRow[chosen] + 1 + k) % ra.Rows
-		for d := 0; d < nds; d++ {
-			res.Values[d][i] = ring[int(src)*nds+d]
+		for i := last; i < n; i++ {
+			col[i] = math.NaN()
+		}
+	}
+	if first < last {
+		src := (st.curRow[chosen] + 1 + first + c) % ra.Rows
+		for i := first; i < last; i++ {
+			base := int(src) * nds
+			for d := 0; d < nds; d++ {
+				res.Values[d][i] = ring[base+d]
+			}
+			if src++; src == ra.Rows {
+				src = 0
+			}
 		}
 	}
 	return res, nil
