@@ -20,6 +20,11 @@ type Options struct {
 	// CheckpointBytes triggers a checkpoint once the journal grows past it
 	// (default 64 MiB).
 	CheckpointBytes int64
+	// ExitAfterClose is for a process that exits right after Close (the
+	// CLI): Close still checkpoints, but leaves the archives mapped, since
+	// exit unmaps them at once where one munmap per archive costs a TLB
+	// shootdown each (a third of `update` over 1,000 series).
+	ExitAfterClose bool
 }
 
 // ErrNotFound is returned for series that don't exist.
@@ -373,6 +378,9 @@ func (db *DB) Close() error {
 	}
 	err := db.checkpointLocked()
 	for _, a := range db.series {
+		if db.opt.ExitAfterClose {
+			continue
+		}
 		if cerr := a.close(); err == nil {
 			err = cerr
 		}

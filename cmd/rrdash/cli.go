@@ -15,8 +15,6 @@ import (
 	"rrdash/store"
 )
 
-func openDB(dir string) (*store.DB, error) { return store.Open(dir, store.Options{}) }
-
 // options splits rrdtool-style argv into named options and positional args.
 // withValue lists the options (long and short) that take a value.
 func options(args []string, withValue map[string]string, flags map[string]string) (map[string]string, []string, error) {

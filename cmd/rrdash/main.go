@@ -36,7 +36,7 @@ The data directory is --data DIR, else $RRDASH_DATA, else ./data.
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	err := runCommand(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, true)
 	stop()
 	if err != nil {
 		var ue usageError
@@ -69,7 +69,14 @@ func dataDir(args []string) (string, []string) {
 	return dir, args
 }
 
+// run runs one command in a process that goes on afterwards (tests).
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return runCommand(ctx, args, stdin, stdout, stderr, false)
+}
+
+// runCommand runs one command; exitAfter says the process exits next, so
+// closing the store may leave to exit what exit does faster.
+func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, exitAfter bool) error {
 	dir, args := dataDir(args)
 	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
 		fmt.Fprint(stdout, usage)
@@ -97,7 +104,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if dir == "" {
 		dir = "./data"
 	}
-	db, err := openDB(dir)
+	db, err := store.Open(dir, store.Options{ExitAfterClose: exitAfter})
 	if err != nil {
 		return err
 	}
