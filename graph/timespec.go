@@ -4,20 +4,20 @@ import (
 	"fmt"
 	"time"
 
-	"rrdash/rpn"
+	"rrdash/store/attime"
 )
 
 // DefaultStart and DefaultEnd are rrdtool graph's defaults.
 const (
-	DefaultStart = rpn.DefaultStart
-	DefaultEnd   = rpn.DefaultEnd
+	DefaultStart = attime.DefaultStart
+	DefaultEnd   = attime.DefaultEnd
 )
 
 const maxTimeSpecLen = 64
 
 // CheckTime validates a --start/--end value: an rrdtool AT-style time
 // ("-1d", "end-1w", "noon yesterday", "20:30 22.11.2026", seconds since
-// 1970, see rpn/attime.go) or, as an rrdash extension for the UI, an
+// 1970, see store/attime) or, as an rrdash extension for the UI, an
 // RFC 3339 time. Empty means the default.
 func CheckTime(s string) error {
 	if s == "" {
@@ -26,7 +26,7 @@ func CheckTime(s string) error {
 	if len(s) > maxTimeSpecLen {
 		return fmt.Errorf("time %.20q…: too long", s)
 	}
-	return rpn.CheckTimeSpec(atStyle(s))
+	return attime.Check(atStyle(s))
 }
 
 // atStyle rewrites an RFC 3339 time as the AT-style spec of the same
@@ -45,7 +45,7 @@ func ResolveRange(start, end string, now time.Time) (int64, int64, error) {
 	if len(start) > maxTimeSpecLen || len(end) > maxTimeSpecLen {
 		return 0, 0, fmt.Errorf("time range %.20q…%.20q: too long", start, end)
 	}
-	s, e, err := rpn.ParseTimeRange(atStyle(start), atStyle(end), now, now.Location())
+	s, e, err := attime.ParseRange(atStyle(start), atStyle(end), now, now.Location())
 	if err != nil {
 		return 0, 0, err
 	}

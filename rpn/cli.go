@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"rrdash/store/attime"
 )
 
 // XportUsage is the synopsis of `rrdash xport`.
@@ -47,7 +49,7 @@ func RunXport(ctx context.Context, f Fetcher, args []string, w io.Writer, now ti
 	if fs.NArg() == 0 {
 		return fmt.Errorf("xport: no DEF/CDEF/VDEF/XPORT statements; %s", XportUsage)
 	}
-	s, e, err := ParseTimeRange(start, end, now, loc)
+	s, e, err := attime.ParseRange(start, end, now, loc)
 	if err != nil {
 		return fmt.Errorf("xport: %w", err)
 	}

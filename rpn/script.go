@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"rrdash/store"
+	"rrdash/store/attime"
 )
 
 // Fetcher reads consolidated rows of a series like `rrdtool fetch`. The
@@ -318,7 +319,7 @@ func (sc *Script) Evaluate(ctx context.Context, f Fetcher, req Request) (*Values
 				if es == "" {
 					es = strconv.FormatInt(req.End, 10)
 				}
-				if start, end, err = ParseTimeRange(ss, es, now, req.Env.Loc); err != nil {
+				if start, end, err = attime.ParseRange(ss, es, now, req.Env.Loc); err != nil {
 					return nil, fmt.Errorf("%s: %w", st.Text, err)
 				}
 			}

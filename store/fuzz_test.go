@@ -11,7 +11,8 @@ import (
 // (time going backwards) are not.
 func FuzzUpdate(f *testing.F) {
 	for _, s := range []string{"1000000010:1:2:3:4", "N:U:U:U:U", "1000000010.5:1e3:18446744073709551615:-5:inf",
-		"1000000010:nan:1.5:--1:x", "::::", "1000000010:1:2:3", "1e400:1:1:1:1", "-5:1:1:1:1"} {
+		"1000000010:nan:1.5:--1:x", "::::", "1000000010:1:2:3", "1e400:1:1:1:1", "-5:1:1:1:1",
+		"now-1h@1:2:3:4", "noon yesterday@U:1:2:3", "start-1h@1:1:1:1"} {
 		f.Add(s, s)
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {

@@ -6,16 +6,23 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"rrdash/store/attime"
 )
 
 // ParseUpdateArg parses one rrdupdate argument "T:v1:v2…" where T is epoch
-// seconds (fractions allowed) or N for now. tmpl maps the values to data
-// source indexes (nil: in DS order); data sources not named stay unknown.
-// now is used for N.
+// seconds (fractions allowed; negative: relative to now) or N for now, or
+// "AT-TIME@v1:v2…" with an AT-style time (rrdfetch(1), local time zone).
+// tmpl maps the values to data source indexes (nil: in DS order); data
+// sources not named stay unknown. now is the clock (time.Now if absent).
 func ParseUpdateArg(arg string, tmpl []int, nds int, now ...time.Time) (Update, error) {
 	i := strings.IndexByte(arg, ':')
-	if i < 0 {
+	if i < 0 { // rrdtool wants a ':' even with '@' (so "T@v" needs two DS)
 		return Update{}, fmt.Errorf("expected timestamp not found in data source from %s", arg)
+	}
+	at := strings.IndexByte(arg, '@')
+	if at >= 0 {
+		i = at
 	}
 	ts, rest := arg[:i], arg[i+1:]
 	parts := strings.Split(rest, ":")
@@ -26,13 +33,22 @@ func ParseUpdateArg(arg string, tmpl []int, nds int, now ...time.Time) (Update, 
 	if len(parts) != want {
 		return Update{}, fmt.Errorf("expected %d data source readings (got %d) from %s", want, len(parts), arg)
 	}
+	clock := func() time.Time {
+		if len(now) > 0 {
+			return now[0]
+		}
+		return time.Now()
+	}
 	var u Update
 	switch {
-	case ts == "N":
-		n := time.Now()
-		if len(now) > 0 {
-			n = now[0]
+	case at >= 0:
+		t, err := attime.Parse(ts, clock(), time.Local)
+		if err != nil {
+			return Update{}, fmt.Errorf("ds time: %s: %w", arg, err)
 		}
+		u.Time = t
+	case ts == "N":
+		n := clock()
 		u.Time, u.Usec = n.Unix(), int64(n.Nanosecond()/1000)
 	default:
 		if n, err := strconv.ParseInt(ts, 10, 64); err == nil && n >= 0 {
@@ -40,8 +56,14 @@ func ParseUpdateArg(arg string, tmpl []int, nds int, now ...time.Time) (Update, 
 			break
 		}
 		f, err := strconv.ParseFloat(ts, 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1<<53 {
-			return Update{}, fmt.Errorf("invalid timestamp %q in %s: want epoch seconds or N", ts, arg)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f > 1<<53 || f < -(1<<40) {
+			return Update{}, fmt.Errorf("invalid timestamp %q in %s: want epoch seconds, -seconds, N or AT-TIME@", ts, arg)
+		}
+		if f < 0 {
+			// rrdtool adds the clock with its microseconds scaled by the
+			// float 1e-6f.
+			n := clock()
+			f += float64(n.Unix()) + float64(n.Nanosecond()/1000)*float64(float32(1e-6))
 		}
 		fl := math.Floor(f)
 		u.Time, u.Usec = int64(fl), int64((f-fl)*1e6)

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"rrdash/rpn"
 	"rrdash/store"
+	"rrdash/store/attime"
 )
 
 // options splits rrdtool-style argv into named options and positional args.
@@ -56,7 +56,7 @@ func parseTime(s string, now time.Time) (int64, error) {
 	if s == "N" {
 		s = "now"
 	}
-	return rpn.ParseTime(s, now, time.Local)
+	return attime.Parse(s, now, time.Local)
 }
 
 func runCreate(db *store.DB, args []string) error {
@@ -207,7 +207,7 @@ func runFetch(db *store.DB, args []string, stdout io.Writer) error {
 		return err
 	}
 	// the same AT-style resolution as xport (calendar months, DST), tested against rrdtool
-	start, end, err := rpn.ParseTimeRange(opts["s"], opts["e"], time.Now(), time.Local)
+	start, end, err := attime.ParseRange(opts["s"], opts["e"], time.Now(), time.Local)
 	if err != nil {
 		return err
 	}

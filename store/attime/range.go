@@ -1,4 +1,4 @@
-package rpn
+package attime
 
 import (
 	"fmt"
@@ -11,12 +11,12 @@ const (
 	DefaultEnd   = "now"
 )
 
-// ParseTimeRange resolves rrdtool-style --start and --end specifications
-// (rrdfetch(1) "AT-STYLE TIME SPECIFICATION", see attime.go) with now as
+// ParseRange resolves rrdtool-style --start and --end specifications
+// (rrdfetch(1) "AT-STYLE TIME SPECIFICATION") with now as
 // the clock in loc: empty start means "end-1d", empty end means "now";
 // either may refer to the other ("start=end-1h", "end=start+2h") but not
 // both. Like rrdtool it refuses start > end (start == end is allowed).
-func ParseTimeRange(startSpec, endSpec string, now time.Time, loc *time.Location) (start, end int64, err error) {
+func ParseRange(startSpec, endSpec string, now time.Time, loc *time.Location) (start, end int64, err error) {
 	if loc == nil {
 		loc = time.Local
 	}
@@ -49,9 +49,9 @@ func ParseTimeRange(startSpec, endSpec string, now time.Time, loc *time.Location
 	return start, end, nil
 }
 
-// ParseTime resolves one AT-style time that is not relative to a start or
+// Parse resolves one AT-style time that is not relative to a start or
 // an end, such as `rrdtool create --start`.
-func ParseTime(spec string, now time.Time, loc *time.Location) (int64, error) {
+func Parse(spec string, now time.Time, loc *time.Location) (int64, error) {
 	if loc == nil {
 		loc = time.Local
 	}
@@ -66,23 +66,23 @@ func ParseTime(spec string, now time.Time, loc *time.Location) (int64, error) {
 	return absolute(at, loc), nil
 }
 
-// CheckTimeSpec reports whether spec is a valid AT-style time, for forms
+// Check reports whether spec is a valid AT-style time, for forms
 // that validate input before anything is resolved.
-func CheckTimeSpec(spec string) error {
+func Check(spec string) error {
 	if _, err := parseAt(spec, time.Unix(0, 0), time.UTC, 0); err != nil {
 		return fmt.Errorf("time %q: %w", spec, err)
 	}
 	return nil
 }
 
-// RangeMovesWithClock reports whether a start/end pair depends on the
+// MovesWithClock reports whether a start/end pair depends on the
 // current time ("-1d", "noon yesterday"), as opposed to a fixed range.
-func RangeMovesWithClock(startSpec, endSpec string, loc *time.Location) bool {
+func MovesWithClock(startSpec, endSpec string, loc *time.Location) bool {
 	// Resolve at two clocks far apart that differ in year, month, weekday
 	// and time of day: only a range that ignores the clock comes out equal.
 	a := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
 	b := time.Date(2013, 8, 21, 17, 43, 29, 0, time.UTC)
-	s1, e1, err1 := ParseTimeRange(startSpec, endSpec, a, loc)
-	s2, e2, err2 := ParseTimeRange(startSpec, endSpec, b, loc)
+	s1, e1, err1 := ParseRange(startSpec, endSpec, a, loc)
+	s2, e2, err2 := ParseRange(startSpec, endSpec, b, loc)
 	return err1 != nil || err2 != nil || s1 != s2 || e1 != e2
 }

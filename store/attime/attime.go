@@ -1,4 +1,7 @@
-package rpn
+// Package attime is rrdtool's AT-style time specification (rrdfetch(1)):
+// the --start/--end of fetch, xport and graph, create --start and the
+// at-timestamp@ of update.
+package attime
 
 import (
 	"fmt"
@@ -12,7 +15,7 @@ import (
 // rrd_proc_start_end, rrdfetch(1) "AT-STYLE TIME SPECIFICATION"),
 // reproduced rule by rule, quirks included, because users paste --start
 // and --end values from years of rrdtool commands and expect the same
-// seconds. The differential test (attime_diff_test.go) checks it against
+// seconds. The differential test (diff_test.go) checks it against
 // `rrdtool graphv`. One deliberate difference: "epoch+N" counts from
 // 1970-01-01 00:00 UTC as rrdfetch(1) documents, where rrdtool 1.7.2 starts
 // from its zeroed struct tm (1899-12-31 local time) and fails.
@@ -124,16 +127,16 @@ const maxTimeNumber = 1 << 31
 
 // atParser is the scanner and parser state for one spec.
 type atParser struct {
-	src        string
-	pos        int // next unread byte
-	tok        atTok
-	text       string // the token's text
-	tokPos     int    // the token's byte offset in src
-	value      int    // month or weekday index of a word token
-	inOffsets  bool   // unit words are special (after the first + or -)
-	op         atTok  // the sign of the running offset
-	prevUnit   atTok
-	loc        *time.Location
+	src       string
+	pos       int // next unread byte
+	tok       atTok
+	text      string // the token's text
+	tokPos    int    // the token's byte offset in src
+	value     int    // month or weekday index of a word token
+	inOffsets bool   // unit words are special (after the first + or -)
+	op        atTok  // the sign of the running offset
+	prevUnit  atTok
+	loc       *time.Location
 }
 
 type atState struct {
