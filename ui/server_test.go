@@ -121,7 +121,7 @@ func TestPagesAndHealth(t *testing.T) {
 		{"/", 200, []string{"all together", `href="/?instance=web1"`, "single-user mode", "user <b>local</b>", `src="/assets/echarts.min.js"`}},
 		{"/?instance=web2&from=-6h", 200, []string{`class="active">web2`, "Request rate — web2"}},
 		{"/?instance=nope", 404, []string{"no trace-log instance"}},
-		{"/?from=yesterday", 400, []string{"unknown unit"}},
+		{"/?from=yesterday", 400, []string{"unparsable time"}},
 		{"/metrics", 200, []string{`id="spec-lines"`, `id="series-q"`}},
 		{"/graphs", 200, []string{"No graphs"}},
 		{"/u/nobody", 404, nil},
