@@ -146,12 +146,12 @@ const (
 	testRate     = 60
 )
 
-// newLoginEnv serves the test store with login through a real provider.
+// newLoginEnv serves st (nil: the test table store) with login through a real provider.
 // Requests from 127.0.0.1 are from a trusted proxy, so X-Forwarded-For
 // picks the client IP for the rate limit.
-func newLoginEnv(t *testing.T) *loginEnv {
+func newLoginEnv(t *testing.T, st Store) *loginEnv {
 	t.Helper()
-	env := &loginEnv{clock: &testClock{base: time.Now()}, logs: &lockedBuffer{}}
+	env := &loginEnv{clock: &testClock{base: time.Unix(testNow, 0)}, logs: &lockedBuffer{}}
 	var handler atomic.Pointer[http.Handler]
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h := handler.Load(); h != nil {
@@ -163,14 +163,17 @@ func newLoginEnv(t *testing.T) *loginEnv {
 	t.Cleanup(hs.Close)
 	env.url = hs.URL
 	issuer := startProvider(t, hs.URL+"/auth/callback", hs.URL+"/logged-out")
-	ts := newTestServer(t, nil)
+	ts := newTestServer(t, st)
+	if st == nil {
+		st = ts.store
+	}
 	env.md = ts.meta
 	cfg := Config{Now: env.clock.now, TrustedProxies: []string{"127.0.0.1", "::1"}, OIDC: OIDCConfig{
 		Issuer: issuer, ClientID: testClientID, ClientSecret: testClientSecret, RedirectURL: hs.URL + "/auth/callback",
 		Scopes: []string{"openid", "profile", "email", "groups"}, AllowedDomains: []string{"example.com"},
 		SessionIdle: testIdle.String(), SessionAbsolute: testAbsolute.String(), LoginRate: testRate,
 	}}
-	srv, err := New(cfg, ts.store, ts.meta, nil, slog.New(slog.NewJSONHandler(env.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	srv, err := New(cfg, st, ts.meta, nil, slog.New(slog.NewJSONHandler(env.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +378,7 @@ func specBody(title string) string {
 }
 
 func TestLoginFlow(t *testing.T) {
-	env := newLoginEnv(t)
+	env := newLoginEnv(t, nil)
 
 	t.Run("anonymous", func(t *testing.T) {
 		c := env.newClient(t)
