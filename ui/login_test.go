@@ -647,13 +647,15 @@ func TestLoginFlow(t *testing.T) {
 		}
 		// Kept busy, a session still ends at the absolute limit.
 		c.login("/", "bob")
-		for elapsed := time.Duration(0); elapsed < testAbsolute-time.Hour; elapsed += testIdle / 2 {
-			env.clock.advance(testIdle / 2)
+		step := testIdle / 2
+		for elapsed := step; elapsed < testAbsolute; elapsed += step {
+			env.clock.advance(step)
 			if r := c.get(env.url + "/graphs"); r.code != 200 {
 				t.Fatalf("busy session ended after %s: %d", elapsed, r.code)
 			}
 		}
-		env.clock.advance(testIdle)
+		// Now 2h30m after login, last seen just now: past 3h it ends.
+		env.clock.advance(step + time.Minute)
 		if r := c.get(env.url + "/graphs"); r.code != 303 {
 			t.Errorf("session past its absolute lifetime: %d", r.code)
 		}
