@@ -95,9 +95,6 @@ func (s *Server) Discover(ctx context.Context) error {
 	return s.login.prov.Discover(ctx)
 }
 
-// LoginMode reports whether OIDC login is on.
-func (s *Server) LoginMode() bool { return s.login != nil }
-
 func (s *Server) loginRoutes(e *echo.Echo) {
 	if s.login == nil {
 		return
@@ -108,13 +105,15 @@ func (s *Server) loginRoutes(e *echo.Echo) {
 	e.GET(loggedOut, s.pageLoggedOut)
 }
 
-// public paths need no session.
-func (s *Server) public(p string) bool {
-	switch p {
-	case "/-/healthz", "/login", loggedOut, s.login.callbackPath:
+// public routes need no session. The decision is on the matched route
+// (routing runs before middleware), not on the raw URL, so no spelling of
+// a path ("/assets/../x", %2F…) can reach another handler as public.
+func (s *Server) public(route string) bool {
+	switch route {
+	case "/-/healthz", "/login", loggedOut, s.login.callbackPath, "/assets/*":
 		return true
 	}
-	return strings.HasPrefix(p, "/assets/")
+	return false
 }
 
 // authenticate is withUser in login mode: an API token (API only) or a
@@ -124,7 +123,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		r := c.Request()
 		ctx := r.Context()
-		if s.public(r.URL.Path) {
+		if s.public(c.Path()) {
 			return next(c)
 		}
 		isAPI := strings.HasPrefix(r.URL.Path, "/api/")

@@ -170,7 +170,7 @@ func newLoginEnv(t *testing.T, st Store) *loginEnv {
 	env.md = ts.meta
 	cfg := Config{Now: env.clock.now, TrustedProxies: []string{"127.0.0.1", "::1"}, OIDC: OIDCConfig{
 		Issuer: issuer, ClientID: testClientID, ClientSecret: testClientSecret, RedirectURL: hs.URL + "/auth/callback",
-		Scopes: []string{"openid", "profile", "email", "groups"}, AllowedDomains: []string{"example.com"},
+		Scopes: []string{"openid", "profile", "email", "groups"}, AllowedDomains: []string{"example.com"}, AllowedGroups: []string{"staff"},
 		SessionIdle: testIdle.String(), SessionAbsolute: testAbsolute.String(), LoginRate: testRate,
 	}}
 	srv, err := New(cfg, st, ts.meta, nil, slog.New(slog.NewJSONHandler(env.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
@@ -402,6 +402,20 @@ func TestLoginFlow(t *testing.T) {
 				t.Errorf("%s %s: %d %q, want %d %q", tc.method, tc.path, r.code, r.hdr.Get("Location"), tc.code, tc.location)
 			}
 		}
+		// Public prefixes do not open other handlers.
+		for _, p := range []string{"/assets/../graphs", "/assets/%2e%2e/graphs", "/assets/..%2Fgraphs", "/login/../graphs", "/-/healthz/../api/v1/graphs", "/logged-out/../graphs"} {
+			req, _ := http.NewRequest("GET", env.url+"/", nil)
+			req.URL.Opaque = p // sent as is, not cleaned by the client
+			res, err := c.hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode == 200 || strings.Contains(string(body), "graph-search") || strings.Contains(string(body), `"graphs"`) {
+				t.Errorf("GET %s: %d %.200s", p, res.StatusCode, body)
+			}
+		}
 		if r := c.do("POST", env.url+"/api/v1/write", strings.NewReader("x v=1"), nil); r.code != 401 || env.pushes.Load() != 0 {
 			t.Errorf("push without token: %d (pushes %d), want 401", r.code, env.pushes.Load())
 		}
@@ -614,11 +628,41 @@ func TestLoginFlow(t *testing.T) {
 		}
 	})
 
+	t.Run("login started too long ago", func(t *testing.T) {
+		c := env.newClient(t)
+		cb := c.toCallback("/", "alice")
+		env.clock.advance(auth.LoginTTL + time.Minute)
+		if r := c.get(cb.String()); r.code != 400 {
+			t.Errorf("callback after %s: %d %.300s", auth.LoginTTL, r.code, r.body)
+		}
+		if c.get(env.url+"/graphs").code != 303 {
+			t.Error("a session from an expired login")
+		}
+	})
+
+	t.Run("provider error answer", func(t *testing.T) {
+		c := env.newClient(t)
+		cb := c.toCallback("/", "alice")
+		q := url.Values{"error": {"access_denied"}, "error_description": {"the user said no"}, "state": {cb.Query().Get("state")}}
+		cb.RawQuery = q.Encode()
+		if r := c.get(cb.String()); r.code != 401 || !strings.Contains(r.body, "access_denied") {
+			t.Errorf("error answer: %d %.300s", r.code, r.body)
+		}
+	})
+
 	t.Run("email domain not allowed", func(t *testing.T) {
 		c := env.newClient(t)
 		cb := c.toCallback("/", "eve")
 		if r := c.get(cb.String()); r.code != 401 || !strings.Contains(r.body, "allowed domain") {
 			t.Errorf("eve@evil.example: %d %.300s", r.code, r.body)
+		}
+	})
+
+	t.Run("group not allowed", func(t *testing.T) {
+		c := env.newClient(t)
+		cb := c.toCallback("/", "carol")
+		if r := c.get(cb.String()); r.code != 401 || !strings.Contains(r.body, "allowed groups") {
+			t.Errorf("carol (contractors): %d %.300s", r.code, r.body)
 		}
 	})
 

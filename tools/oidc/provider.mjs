@@ -22,6 +22,7 @@ const ACCOUNTS = {
   alice: { name: "Alice Liddell", email: "alice@example.com", email_verified: true, groups: ["staff", "ops"] },
   bob: { name: "Bob Builder", email: "bob@example.com", email_verified: true, groups: ["staff"] },
   eve: { name: "Eve Outsider", email: "eve@evil.example", email_verified: true, groups: ["guests"] },
+  carol: { name: "Carol Contractor", email: "carol@example.com", email_verified: true, groups: ["contractors"] },
 };
 
 const server = http.createServer();
