@@ -378,6 +378,7 @@ func specBody(title string) string {
 }
 
 func TestLoginFlow(t *testing.T) {
+	t.Parallel()
 	env := newLoginEnv(t, nil)
 
 	t.Run("anonymous", func(t *testing.T) {

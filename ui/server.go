@@ -88,6 +88,9 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	if s.login == nil && user == nil {
 		return nil, errors.New("ui: no OIDC issuer and no UserFunc for the local mode")
 	}
+	if s.login != nil {
+		s.cfg.LocalMode = false // never label a login-mode server single-user
+	}
 	if s.tmpl, err = parseTemplates(); err != nil {
 		return nil, err
 	}
