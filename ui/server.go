@@ -19,7 +19,6 @@ import (
 	"github.com/labstack/echo/v5/middleware"
 
 	"rrdash/auth"
-
 	"rrdash/graph"
 	"rrdash/store"
 	"rrdash/ui/meta"
