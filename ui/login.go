@@ -361,12 +361,22 @@ func (s *Server) apiCreateTokens(c *echo.Context) error {
 	if b.Name == "" || len(b.Name) > 200 {
 		return badRequest("name: give the token a name of at most 200 bytes (what uses it?)")
 	}
-	tok, hash := auth.NewAPIToken()
-	t, err := s.meta.CreateAPIToken(c.Request().Context(), currentUser(c), b.Name, hash)
+	tok, t, err := NewAPIToken(c.Request().Context(), s.meta, currentUser(c), b.Name)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, map[string]any{"token": t, "secret": tok})
+}
+
+// NewAPIToken creates a personal API token for user and returns it (the
+// only time it exists in clear) with its record.
+func NewAPIToken(ctx context.Context, md *meta.DB, user meta.User, name string) (string, meta.APIToken, error) {
+	tok, hash := auth.NewAPIToken()
+	t, err := md.CreateAPIToken(ctx, user, name, hash)
+	if err != nil {
+		return "", meta.APIToken{}, err
+	}
+	return tok, t, nil
 }
 
 func (s *Server) apiRevokeToken(c *echo.Context) error {

@@ -12,15 +12,15 @@ import (
 	"testing"
 	"time"
 
-	"rrdash/auth"
 	"rrdash/store"
+	"rrdash/ui"
 	"rrdash/ui/meta"
 )
 
 // TestServeLoginGuardsPush: with an OIDC issuer configured, serve needs a
 // session for pages and an API token for push ingest. The provider is
-// down here (login answers 502); tokens are made in the metadata database
-// as the token page would.
+// down here (login answers 502); the token is made in the metadata
+// database as the token page makes it.
 func TestServeLoginGuardsPush(t *testing.T) {
 	data := t.TempDir()
 	cfg := filepath.Join(data, "rrdash.toml")
@@ -62,8 +62,8 @@ redirect_url = "http://127.0.0.1:8080/auth/callback"
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, hash := auth.NewAPIToken()
-	if _, err := md.CreateAPIToken(ctx, u, "push", hash); err != nil {
+	tok, _, err := ui.NewAPIToken(ctx, md, u, "push")
+	if err != nil {
 		t.Fatal(err)
 	}
 	md.Close()
