@@ -153,3 +153,33 @@ func TestNewProviderConfig(t *testing.T) {
 		t.Errorf("defaults: %+v %v", p, err)
 	}
 }
+
+func TestGroupsClaim(t *testing.T) {
+	t.Parallel()
+	claims := map[string]any{
+		"groups":                      []any{"a", 7, "b"},
+		"realm_access":                map[string]any{"roles": []any{"ops"}},
+		"https://example.com/groups":  []any{"auth0"},
+		"spaced":                      "x y,z",
+		"realm_access.roles.notthere": nil,
+	}
+	tests := []struct {
+		claim string
+		want  []string
+	}{
+		{"groups", []string{"a", "b"}},
+		{"realm_access.roles", []string{"ops"}},
+		{"https://example.com/groups", []string{"auth0"}},
+		{"spaced", []string{"x", "y", "z"}},
+		{"missing", nil},
+		{"realm_access.missing", nil},
+		{"groups.deeper", nil},
+	}
+	for _, tt := range tests {
+		var id Identity
+		id.fill(claims, tt.claim)
+		if strings.Join(id.Groups, "|") != strings.Join(tt.want, "|") || (tt.want == nil) != (id.Groups == nil) {
+			t.Errorf("groups claim %q: %q, want %q", tt.claim, id.Groups, tt.want)
+		}
+	}
+}

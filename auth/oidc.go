@@ -240,7 +240,7 @@ func (p *Provider) Finish(ctx context.Context, pl Pending, q url.Values) (Result
 func (id *Identity) fill(c map[string]any, groupsClaim string) {
 	str := func(k string) string { s, _ := c[k].(string); return s }
 	id.Name, id.Email, id.PreferredUsername = str("name"), str("email"), str("preferred_username")
-	switch g := c[groupsClaim].(type) {
+	switch g := claimAt(c, groupsClaim).(type) {
 	case []any:
 		id.Groups = []string{}
 		for _, v := range g {
@@ -251,6 +251,24 @@ func (id *Identity) fill(c map[string]any, groupsClaim string) {
 	case string:
 		id.Groups = strings.Fields(strings.ReplaceAll(g, ",", " "))
 	}
+}
+
+// claimAt returns the claim named name, or, when there is none, the one
+// at a dotted path into nested objects (Keycloak's "realm_access.roles").
+// Names with dots (Auth0's "https://example.com/groups") match first.
+func claimAt(c map[string]any, name string) any {
+	if v, ok := c[name]; ok {
+		return v
+	}
+	var cur any = c
+	for _, part := range strings.Split(name, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[part]
+	}
+	return cur
 }
 
 func (p *Provider) allowed(id Identity, claims map[string]any) error {

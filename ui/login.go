@@ -126,6 +126,9 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if s.public(c.Path()) {
 			return next(c)
 		}
+		// Signed-in answers (pages carry the CSRF token) stay out of
+		// shared caches; a handler may still say otherwise.
+		c.Response().Header().Set("Cache-Control", "private, no-store")
 		isAPI := strings.HasPrefix(r.URL.Path, "/api/")
 		if r.Header.Get("Authorization") != "" {
 			if !isAPI {
