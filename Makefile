@@ -5,6 +5,7 @@ GO      ?= go
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ECHARTS := ui/assets/echarts.min.js
 KINESALITE := tools/kinesalite/node_modules/kinesalite/package.json
+OIDCPROV := tools/oidc/node_modules/oidc-provider/package.json
 WEBJS   := tools/web/node_modules/echarts/dist/echarts.min.js
 APT_STAMP := .tools/apt-updated
 
@@ -21,6 +22,10 @@ $(ECHARTS): $(WEBJS)
 
 $(KINESALITE): tools/kinesalite/package.json tools/kinesalite/package-lock.json
 	npm ci --prefix tools/kinesalite --no-audit --no-fund
+	touch $@
+
+$(OIDCPROV): tools/oidc/package.json tools/oidc/package-lock.json
+	npm ci --prefix tools/oidc --no-audit --no-fund
 	touch $@
 
 $(APT_STAMP):
@@ -46,7 +51,7 @@ build: $(ECHARTS)
 run: build
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
-deps-test: $(ECHARTS) $(KINESALITE) rrdtool syslog-ng chromium python3
+deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) rrdtool syslog-ng chromium python3
 
 # go test -race over everything, the rrdtool differential suite included
 # (store: TestDifferentialAgainstRRDtool; rpn: its xport corpus).

@@ -9,9 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/chromedp"
 )
 
@@ -207,4 +209,121 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("shared chart looks blank: %d inked pixels", ink)
 	}
 	screenshot(t, ctx2, "shared.png", false)
+}
+
+// TestBrowserLogin signs in through the real provider's pages in
+// chromium, works under the Content-Security-Policy (nonced scripts, no
+// inline styles: any violation fails the test), saves a graph (app.js
+// sends the CSRF token), creates an API token, and signs out at the
+// provider too.
+func TestBrowserLogin(t *testing.T) {
+	exe := chromiumPath(t)
+	env := newLoginEnv(t, browserStore(t))
+	ctx, cancel := newBrowser(t, exe)
+	defer cancel()
+
+	var mu sync.Mutex
+	var violations []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*cdplog.EventEntryAdded); ok && strings.Contains(e.Entry.Text, "Content Security Policy") &&
+			strings.HasPrefix(e.Entry.URL, env.url) {
+			mu.Lock()
+			violations = append(violations, e.Entry.Text)
+			mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	issuer := env.srv.login.providerOrigin
+
+	// An anonymous visit goes to the provider's login form, then consent.
+	do(t, ctx, "provider login",
+		chromedp.Navigate(env.url+"/graphs"),
+		chromedp.WaitVisible(`input[name="login"]`),
+	)
+	if loc := get(t, ctx, "location", chromedp.Location()); !strings.HasPrefix(loc, issuer) {
+		t.Fatalf("anonymous /graphs went to %s, want the provider", loc)
+	}
+	do(t, ctx, "sign in",
+		chromedp.SendKeys(`input[name="login"]`, "alice"),
+		chromedp.SendKeys(`input[name="password"]`, "any password"),
+		chromedp.Click(`button[type="submit"]`),
+		chromedp.WaitReady(`input[name="prompt"][value="consent"]`),
+	)
+	screenshot(t, ctx, "login-consent.png", false)
+	do(t, ctx, "consent",
+		chromedp.Click(`button[type="submit"]`),
+		chromedp.WaitVisible(`#graph-search`),
+	)
+	if loc := get(t, ctx, "location", chromedp.Location()); loc != env.url+"/graphs" {
+		t.Errorf("after login: %s, want the page first asked for", loc)
+	}
+	if user := get(t, ctx, "user", chromedp.Text("#current-user")); !strings.Contains(user, "alice") || strings.Contains(user, "single-user") {
+		t.Errorf("signed in as %q", user)
+	}
+
+	// Dashboards draw with nonced scripts; hovering shows a tooltip.
+	do(t, ctx, "dashboard",
+		chromedp.Navigate(env.url+"/"),
+		chromedp.WaitVisible(`#chart-rate[data-drawn="1"]`),
+		chromedp.Sleep(300*time.Millisecond),
+	)
+	if ink := get(t, ctx, "ink", chromedp.Evaluate[int](canvasInk("#chart-rate"))); ink < 1000 {
+		t.Errorf("dashboard chart under the CSP looks blank: %d inked pixels", ink)
+	}
+	// The axis tooltip (echarts' HTML tooltips would break the CSP).
+	do(t, ctx, "tooltip",
+		chromedp.Evaluate[chromedp.Void](`(() => { const c = echarts.getInstanceByDom(document.querySelector("#chart-rate")); c.dispatchAction({type: "showTip", x: 300, y: 80}); })()`),
+		chromedp.Sleep(500*time.Millisecond),
+	)
+	screenshot(t, ctx, "login-dashboards.png", true)
+
+	// Save a graph from the builder: a write with the CSRF header.
+	do(t, ctx, "builder save",
+		chromedp.Navigate(env.url+"/metrics"),
+		chromedp.WaitVisible("#spec-lines"),
+		chromedp.SetValue("#spec-lines", "DEF:req=tracelog.web1:requests:AVERAGE\nLINE2:req#4e79a7:requests/s"),
+		chromedp.SendKeys("#spec-title", "alice in chromium"),
+		chromedp.WaitVisible(".validation.ok"),
+		chromedp.Click("#save-graph"),
+		chromedp.WaitVisible(`#chart-main[data-drawn="1"]`),
+	)
+	if title := get(t, ctx, "title", chromedp.Text("#graph-title")); title != "alice in chromium" {
+		t.Errorf("saved graph title %q", title)
+	}
+
+	// An API token, shown once.
+	do(t, ctx, "token",
+		chromedp.Navigate(env.url+"/settings/tokens"),
+		chromedp.WaitVisible("#token-name"),
+		chromedp.SendKeys("#token-name", "chromium test"),
+		chromedp.Click("#token-create"),
+		chromedp.WaitVisible("#token-value"),
+		chromedp.WaitVisible(`#token-list tbody tr`),
+	)
+	if tok := get(t, ctx, "token", chromedp.Value("#token-value")); !strings.HasPrefix(tok, "rrd_") {
+		t.Errorf("token shown: %q", tok)
+	}
+	screenshot(t, ctx, "tokens.png", true)
+
+	// Sign out: rrdash, then the provider (its confirmation page), then
+	// back to /logged-out; the next visit needs a login again.
+	do(t, ctx, "sign out",
+		chromedp.Click("#logout"),
+		chromedp.WaitVisible(`button[name="logout"]`),
+		chromedp.Click(`button[name="logout"]`),
+		chromedp.WaitVisible("#error-message"),
+	)
+	if msg := get(t, ctx, "signed out", chromedp.Text("#error-message")); !strings.Contains(msg, "signed out") {
+		t.Errorf("after logout: %q", msg)
+	}
+	do(t, ctx, "after logout",
+		chromedp.Navigate(env.url+"/graphs"),
+		chromedp.WaitVisible(`input[name="login"]`),
+	)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(violations) > 0 {
+		t.Errorf("Content-Security-Policy violations:\n%s", strings.Join(violations, "\n"))
+	}
 }

@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"rrdash/auth"
 )
 
 // ServeConfig is the configuration of `rrdash serve`. Each key can be set
@@ -27,6 +32,88 @@ type ServeConfig struct {
 	// GraphiteAddr is where the Graphite plaintext listener (TCP) listens;
 	// empty (the default) turns it off.
 	GraphiteAddr string `toml:"graphite_addr"`
+	// OIDC turns on login through an OpenID Connect provider; without an
+	// issuer rrdash runs in the local single-user mode.
+	OIDC OIDCConfig `toml:"oidc"`
+	// TrustedProxies are reverse proxies (IPs or CIDR prefixes) whose
+	// X-Forwarded-For is believed when finding the client IP.
+	TrustedProxies []string `toml:"trusted_proxies"`
+}
+
+// OIDCConfig is the [oidc] section (see README "Login (OpenID Connect)").
+type OIDCConfig struct {
+	Issuer           string `toml:"issuer"`
+	ClientID         string `toml:"client_id"`
+	ClientSecret     Secret `toml:"client_secret"`
+	ClientSecretFile string `toml:"client_secret_file"`
+	RedirectURL      string `toml:"redirect_url"`
+	// PostLogoutRedirectURL is where the provider sends the browser after
+	// logout; default: /logged-out beside redirect_url.
+	PostLogoutRedirectURL string   `toml:"post_logout_redirect_url"`
+	Scopes                []string `toml:"scopes"`
+	AllowedDomains        []string `toml:"allowed_domains"`
+	AllowedGroups         []string `toml:"allowed_groups"`
+	GroupsClaim           string   `toml:"groups_claim"`
+	// CookieSecure forces Secure cookies; they are Secure anyway when
+	// redirect_url is https.
+	CookieSecure    bool   `toml:"cookie_secure"`
+	SessionIdle     string `toml:"session_idle"`     // Go duration, default 8h
+	SessionAbsolute string `toml:"session_absolute"` // Go duration, default 168h
+	LoginRate       int64  `toml:"login_rate"`       // login requests per minute per client IP, default 30
+}
+
+// Secret is a string that never prints: logs and errors show "[redacted]".
+type Secret string
+
+func (Secret) String() string               { return "[redacted]" }
+func (Secret) GoString() string             { return "[redacted]" }
+func (Secret) LogValue() slog.Value         { return slog.StringValue("[redacted]") }
+func (Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+
+// durations parses the session durations (zero: default).
+func (o OIDCConfig) durations() (idle, absolute time.Duration, err error) {
+	for _, d := range []struct {
+		key string
+		v   string
+		out *time.Duration
+	}{{"oidc.session_idle", o.SessionIdle, &idle}, {"oidc.session_absolute", o.SessionAbsolute, &absolute}} {
+		if d.v == "" {
+			continue
+		}
+		if *d.out, err = time.ParseDuration(d.v); err != nil || *d.out <= 0 {
+			return 0, 0, fmt.Errorf("%s %q: want a positive duration like 8h or 30m", d.key, d.v)
+		}
+	}
+	return idle, absolute, nil
+}
+
+func (o OIDCConfig) validate() error {
+	if o.Issuer == "" {
+		if o.ClientID != "" || o.RedirectURL != "" || o.ClientSecret != "" || o.ClientSecretFile != "" {
+			return errors.New("oidc: client settings are given but oidc.issuer is empty")
+		}
+		return nil
+	}
+	if o.ClientID == "" || o.RedirectURL == "" {
+		return errors.New("oidc: with an issuer, client_id and redirect_url are required")
+	}
+	for _, k := range []struct{ key, v string }{{"oidc.issuer", o.Issuer}, {"oidc.redirect_url", o.RedirectURL}, {"oidc.post_logout_redirect_url", o.PostLogoutRedirectURL}} {
+		if k.v == "" {
+			continue
+		}
+		u, err := url.Parse(k.v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%s %q: want an absolute http:// or https:// URL", k.key, k.v)
+		}
+	}
+	if o.ClientSecret != "" && o.ClientSecretFile != "" {
+		return errors.New("oidc: set client_secret or client_secret_file, not both")
+	}
+	if o.LoginRate < 0 {
+		return fmt.Errorf("oidc.login_rate %d: must not be negative", o.LoginRate)
+	}
+	_, _, err := o.durations()
+	return err
 }
 
 // TracelogConfig makes serve tail trace-log directories into the store.
@@ -68,6 +155,17 @@ func LoadServeConfig(path string, getenv func(string) string) (ServeConfig, erro
 	if err := applyEnv(reflect.ValueOf(&cfg).Elem(), "RRDASH", getenv); err != nil {
 		return cfg, err
 	}
+	if f := cfg.OIDC.ClientSecretFile; f != "" && cfg.OIDC.ClientSecret == "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return cfg, fmt.Errorf("oidc.client_secret_file: %w", err)
+		}
+		cfg.OIDC.ClientSecret = Secret(strings.TrimSpace(string(b)))
+		if cfg.OIDC.ClientSecret == "" {
+			return cfg, fmt.Errorf("oidc.client_secret_file %s: empty", f)
+		}
+		cfg.OIDC.ClientSecretFile = ""
+	}
 	return cfg, cfg.Validate()
 }
 
@@ -97,6 +195,12 @@ func applyEnv(v reflect.Value, prefix string, getenv func(string) string) error 
 				return fmt.Errorf("env %s=%q: not an integer", key, val)
 			}
 			fv.SetInt(n)
+		case reflect.Bool:
+			b, err := strconv.ParseBool(val)
+			if err != nil {
+				return fmt.Errorf("env %s=%q: want true or false", key, val)
+			}
+			fv.SetBool(b)
 		case reflect.Slice: // []string, comma separated
 			var parts []string
 			for _, p := range strings.Split(val, ",") {
@@ -141,6 +245,12 @@ func (c ServeConfig) Validate() error {
 	}
 	if c.Tracelog.Step <= 0 {
 		return fmt.Errorf("tracelog.step %d: must be positive", c.Tracelog.Step)
+	}
+	if err := c.OIDC.validate(); err != nil {
+		return err
+	}
+	if _, err := auth.ParseProxies(c.TrustedProxies); err != nil {
+		return fmt.Errorf("trusted_proxies: %w", err)
 	}
 	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
 		return fmt.Errorf("base_url %q: want an http:// or https:// URL", c.BaseURL)

@@ -25,6 +25,9 @@ type pageData struct {
 	Message   string
 	User      meta.User
 	LocalMode bool
+	LoginMode bool
+	Nonce     string // CSP nonce of this response's scripts
+	CSRF      string // the session's CSRF token (login mode)
 	Scripts   []string
 	Ranges    []string
 	OGImage   string
@@ -46,7 +49,7 @@ type pageData struct {
 	Query  string
 }
 
-var pageNames = []string{"error", "dashboards", "graph", "graphs", "builder"}
+var pageNames = []string{"error", "dashboards", "graph", "graphs", "builder", "tokens"}
 
 func parseTemplates() (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
@@ -63,6 +66,8 @@ func parseTemplates() (map[string]*template.Template, error) {
 func (s *Server) render(c *echo.Context, code int, name string, d pageData) error {
 	d.User = currentUser(c)
 	d.LocalMode = s.cfg.LocalMode
+	d.LoginMode = s.login != nil
+	d.Nonce, d.CSRF = requestNonce(c), requestCSRF(c)
 	if d.Page == "" {
 		d.Page = name
 	}

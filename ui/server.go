@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v5"
 	"github.com/labstack/echo/v5/middleware"
 
+	"rrdash/auth"
 	"rrdash/graph"
 	"rrdash/store"
 	"rrdash/ui/meta"
@@ -48,6 +49,14 @@ type Config struct {
 	LocalMode bool
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// OIDC, when its issuer is set, turns on login (auth/): every page and
+	// API call then needs a session or an API token.
+	OIDC OIDCConfig
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (IPs or CIDR prefixes).
+	TrustedProxies []string
+	// HTTPClient talks to the OIDC provider (http.DefaultClient when nil).
+	HTTPClient *http.Client
 }
 
 // Server is the web service.
@@ -59,6 +68,7 @@ type Server struct {
 	log   *slog.Logger
 	echo  *echo.Echo
 	tmpl  map[string]*template.Template
+	login *login // nil in the local single-user mode
 }
 
 // New builds the server and its routes.
@@ -71,6 +81,15 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	}
 	s := &Server{cfg: cfg, store: st, meta: md, user: user, log: log}
 	var err error
+	if s.login, err = newLogin(cfg, md); err != nil {
+		return nil, err
+	}
+	if s.login == nil && user == nil {
+		return nil, errors.New("ui: no OIDC issuer and no UserFunc for the local mode")
+	}
+	if s.login != nil {
+		s.cfg.LocalMode = false // never label a login-mode server single-user
+	}
 	if s.tmpl, err = parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -79,7 +98,7 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.Recover())
 	e.Use(s.requestLog())
-	e.Use(securityHeaders)
+	e.Use(s.securityHeaders)
 	e.Use(middleware.BodyLimit(1 << 20))
 	e.Use(s.withUser)
 
@@ -112,6 +131,11 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	api.DELETE("/graphs/:id", s.apiDeleteGraph)
 	api.POST("/graphs/:id/copy", s.apiCopyGraph)
 	api.GET("/graphs/:id/chart", s.apiGraphChart)
+	api.GET("/tokens", s.apiListTokens)
+	api.POST("/tokens", s.apiCreateTokens)
+	api.DELETE("/tokens/:id", s.apiRevokeToken)
+	e.GET("/settings/tokens", s.pageTokens)
+	s.loginRoutes(e)
 	s.echo = e
 	return s, nil
 }
@@ -132,6 +156,9 @@ func LocalUser(ctx context.Context, md *meta.DB) (UserFunc, error) {
 const userKey = "rrdash.user"
 
 func (s *Server) withUser(next echo.HandlerFunc) echo.HandlerFunc {
+	if s.login != nil {
+		return s.authenticate(next)
+	}
 	return func(c *echo.Context) error {
 		u, err := s.user(c.Request())
 		if err != nil {
@@ -172,12 +199,21 @@ func (s *Server) requestLog() echo.MiddlewareFunc {
 }
 
 // securityHeaders: the pages load only their own scripts (echarts is
-// embedded), so scripts get a strict CSP; styles allow 'unsafe-inline'
-// because echarts writes style attributes into its tooltip HTML.
-func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+// embedded), each tag carrying this response's nonce, and only the
+// stylesheet (app.js draws echarts tooltips in richText mode, so echarts
+// writes no style attributes). Forms may post here, and to the provider's
+// logout endpoint (the redirect after POST /logout is checked too).
+func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	formAction := "'self'"
+	if s.login != nil {
+		formAction += " " + s.login.providerOrigin
+	}
 	return func(c *echo.Context) error {
+		nonce := auth.RandomString(18)
+		c.Set(nonceKey, nonce)
 		h := c.Response().Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'nonce-"+nonce+
+			"'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action "+formAction)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")

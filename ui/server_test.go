@@ -36,7 +36,7 @@ type testServer struct {
 // newTestServer serves trace-log series web1 and web2 (one day at 1 min)
 // plus a hostile series name. Requests act as the user in the X-Test-User
 // header (default "local").
-func newTestServer(t *testing.T, st Store) *testServer {
+func newTestServer(t testing.TB, st Store) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	md, err := meta.Open(ctx, filepath.Join(t.TempDir(), "meta.db"))

@@ -112,14 +112,27 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer md.Close()
-	// Local single-user mode until OIDC (auth/) is configured.
-	user, err := ui.LocalUser(ctx, md)
+	// The local single-user mode unless an OIDC issuer is configured.
+	localMode := cfg.OIDC.Issuer == ""
+	var user ui.UserFunc
+	if localMode {
+		if user, err = ui.LocalUser(ctx, md); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	srv, err := ui.New(ui.Config{BaseURL: cfg.BaseURL, LocalMode: localMode, OIDC: cfg.OIDC, TrustedProxies: cfg.TrustedProxies}, db, md, user, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	srv, err := ui.New(ui.Config{BaseURL: cfg.BaseURL, LocalMode: true}, db, md, user, log)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+	if localMode {
+		log.Warn("no OIDC issuer configured: single-user mode, every visitor acts as the local user")
+	} else {
+		log.Info("login through OpenID Connect", "issuer", cfg.OIDC.Issuer, "client_id", cfg.OIDC.ClientID)
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := srv.Discover(dctx); err != nil {
+			log.Warn("OIDC provider not reachable yet; retried at the first login", "error", err)
+		}
+		cancel()
 	}
 
 	tailCtx, stopTail := context.WithCancel(context.WithoutCancel(ctx))
@@ -208,8 +221,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "graphite plaintext on %s\n", gl.Addr())
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/v1/write", pushHandlers.ServeWrite)
-	mux.HandleFunc("POST /api/v1/points", pushHandlers.ServePoints)
+	// With login on, push needs an API token (Authorization: Bearer).
+	mux.Handle("POST /api/v1/write", srv.RequireToken(http.HandlerFunc(pushHandlers.ServeWrite)))
+	mux.Handle("POST /api/v1/points", srv.RequireToken(http.HandlerFunc(pushHandlers.ServePoints)))
 	mux.Handle("/", srv.Handler())
 
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -11,8 +11,13 @@
 
   function $(id) { return document.getElementById(id); }
 
+  // The session's CSRF token (login mode) goes with every write.
+  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  const csrf = csrfMeta ? csrfMeta.content : "";
+
   async function api(method, url, body) {
-    const opt = { method: method, headers: {} };
+    const opt = { method: method, headers: {}, credentials: "same-origin" };
+    if (csrf && method !== "GET" && method !== "HEAD") opt.headers["X-CSRF-Token"] = csrf;
     if (body !== undefined) {
       opt.headers["Content-Type"] = "application/json";
       opt.body = JSON.stringify(body);
@@ -42,6 +47,9 @@
       return;
     }
     const inst = echarts.getInstanceByDom(el) || echarts.init(el, null, { renderer: "canvas" });
+    // Canvas-drawn tooltips: echarts' HTML tooltips carry style
+    // attributes, which the Content-Security-Policy does not allow.
+    for (const tip of [].concat(ch.options.tooltip || [])) tip.renderMode = "richText";
     inst.setOption(ch.options, true);
     const lg = $("legend-" + id);
     if (lg) {
@@ -400,6 +408,51 @@
     validate();
   }
 
+  function initTokens() {
+    const body = document.querySelector("#token-list tbody"), err = $("token-error");
+    async function load() {
+      try {
+        const r = await api("GET", "/api/v1/tokens");
+        body.replaceChildren();
+        for (const t of r.tokens) {
+          const tr = document.createElement("tr");
+          tr.dataset.id = t.id;
+          const used = t.last_used_at && !t.last_used_at.startsWith("1970") ? t.last_used_at : "never";
+          for (const v of [t.name, t.created_at, used]) {
+            const td = document.createElement("td");
+            td.textContent = v;
+            tr.appendChild(td);
+          }
+          const td = document.createElement("td");
+          const b = document.createElement("button");
+          b.type = "button";
+          b.className = "revoke";
+          b.textContent = "revoke";
+          b.addEventListener("click", async function () {
+            if (!confirm("Revoke token “" + t.name + "”? Scripts using it stop working.")) return;
+            try { await api("DELETE", "/api/v1/tokens/" + encodeURIComponent(t.id)); load(); } catch (e) { err.textContent = e.message; }
+          });
+          td.appendChild(b);
+          tr.appendChild(td);
+          body.appendChild(tr);
+        }
+      } catch (e) { err.textContent = e.message; }
+    }
+    $("token-form").addEventListener("submit", async function (ev) {
+      ev.preventDefault();
+      err.textContent = "";
+      try {
+        const r = await api("POST", "/api/v1/tokens", { name: $("token-name").value });
+        $("token-value").value = r.secret;
+        $("token-secret").hidden = false;
+        $("token-name").value = "";
+        load();
+      } catch (e) { err.textContent = e.message; }
+    });
+    load();
+  }
+
+  if (page === "tokens") { initTokens(); return; }
   initRangePicker();
   switch (page) {
     case "dashboards": initDashboards(); break;

@@ -46,6 +46,34 @@ var migrations = []string{
 	);
 	CREATE INDEX graphs_owner ON graphs(owner_id, created_at);
 	CREATE INDEX graphs_created ON graphs(created_at);`,
+	// 2: login sessions, pending OIDC logins and personal API tokens
+	// (auth.go). Ids and tokens are stored only as SHA-256 hashes.
+	`CREATE TABLE sessions (
+		id         TEXT PRIMARY KEY,
+		user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+		csrf       TEXT NOT NULL,
+		id_token   TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL,
+		last_seen  BIGINT NOT NULL
+	);
+	CREATE INDEX sessions_user ON sessions(user_id);
+	CREATE TABLE login_states (
+		id         TEXT PRIMARY KEY,
+		state      TEXT NOT NULL,
+		nonce      TEXT NOT NULL,
+		verifier   TEXT NOT NULL,
+		return_to  TEXT NOT NULL,
+		created_at BIGINT NOT NULL
+	);
+	CREATE TABLE api_tokens (
+		id           INTEGER PRIMARY KEY,
+		user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+		name         TEXT NOT NULL,
+		hash         TEXT NOT NULL UNIQUE,
+		created_at   BIGINT NOT NULL,
+		last_used_at BIGINT NOT NULL DEFAULT 0
+	);
+	CREATE INDEX api_tokens_user ON api_tokens(user_id);`,
 }
 
 // DB is the metadata database.

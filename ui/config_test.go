@@ -1,0 +1,90 @@
+package ui
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestServeConfigOIDC(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := writeFile(p, s); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	secretFile := write("secret", "s3cr3t-from-file\n")
+	good := write("oidc.toml", `trusted_proxies = ["10.0.0.0/8", "127.0.0.1"]
+[oidc]
+issuer = "https://keycloak.example/realms/ops"
+client_id = "rrdash"
+client_secret_file = "`+secretFile+`"
+redirect_url = "https://rrdash.example/auth/callback"
+scopes = ["openid", "profile", "email", "groups"]
+allowed_domains = ["example.com"]
+allowed_groups = ["ops"]
+groups_claim = "groups"
+cookie_secure = true
+session_idle = "2h"
+session_absolute = "24h"
+login_rate = 10
+`)
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	tests := []struct {
+		path string
+		env  map[string]string
+		want func(ServeConfig) bool
+		err  string
+	}{
+		{good, nil, func(c ServeConfig) bool {
+			o := c.OIDC
+			return o.ClientSecret == "s3cr3t-from-file" && o.ClientID == "rrdash" && o.CookieSecure && o.LoginRate == 10 &&
+				len(o.Scopes) == 4 && o.AllowedGroups[0] == "ops" && len(c.TrustedProxies) == 2
+		}, ""},
+		{"", map[string]string{"RRDASH_OIDC_ISSUER": "https://dex.example", "RRDASH_OIDC_CLIENT_ID": "rrdash",
+			"RRDASH_OIDC_CLIENT_SECRET": "from-env", "RRDASH_OIDC_REDIRECT_URL": "http://127.0.0.1:8080/auth/callback",
+			"RRDASH_OIDC_COOKIE_SECURE": "true", "RRDASH_OIDC_ALLOWED_DOMAINS": "a.example, b.example"}, func(c ServeConfig) bool {
+			return c.OIDC.ClientSecret == "from-env" && c.OIDC.CookieSecure && len(c.OIDC.AllowedDomains) == 2
+		}, ""},
+		{good, map[string]string{"RRDASH_OIDC_CLIENT_SECRET": "env-wins"}, nil, "not both"},
+		{"", map[string]string{"RRDASH_OIDC_CLIENT_ID": "rrdash"}, nil, "oidc.issuer is empty"},
+		{"", map[string]string{"RRDASH_OIDC_ISSUER": "https://i.example"}, nil, "client_id and redirect_url are required"},
+		{"", map[string]string{"RRDASH_OIDC_ISSUER": "i.example", "RRDASH_OIDC_CLIENT_ID": "c", "RRDASH_OIDC_REDIRECT_URL": "https://r/cb"}, nil, "oidc.issuer"},
+		{"", map[string]string{"RRDASH_OIDC_ISSUER": "https://i", "RRDASH_OIDC_CLIENT_ID": "c", "RRDASH_OIDC_REDIRECT_URL": "https://r/cb", "RRDASH_OIDC_SESSION_IDLE": "forever"}, nil, "oidc.session_idle"},
+		{"", map[string]string{"RRDASH_OIDC_COOKIE_SECURE": "maybe"}, nil, "RRDASH_OIDC_COOKIE_SECURE"},
+		{"", map[string]string{"RRDASH_OIDC_CLIENT_SECRET_FILE": filepath.Join(dir, "nope"), "RRDASH_OIDC_ISSUER": "https://i"}, nil, "oidc.client_secret_file"},
+		{"", map[string]string{"RRDASH_TRUSTED_PROXIES": "10.0.0.0/8, proxy.example"}, nil, "trusted_proxies"},
+	}
+	for _, tt := range tests {
+		c, err := LoadServeConfig(tt.path, env(tt.env))
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("LoadServeConfig(%s, %v) err = %v, want %q", filepath.Base(tt.path), tt.env, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || !tt.want(c) {
+			t.Errorf("LoadServeConfig(%s, %v) = %+v, %v", filepath.Base(tt.path), tt.env, c, err)
+		}
+	}
+}
+
+// The client secret never shows in formatted config or logs.
+func TestSecretRedacted(t *testing.T) {
+	t.Parallel()
+	c := ServeConfig{OIDC: OIDCConfig{ClientSecret: "hunter2"}}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "oidc", c.OIDC, "secret", c.OIDC.ClientSecret)
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("config", "cfg", c)
+	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprintf("%v", c.OIDC.ClientSecret), buf.String()} {
+		if strings.Contains(s, "hunter2") {
+			t.Errorf("secret shown: %s", s)
+		}
+	}
+}
