@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -27,6 +28,67 @@ type ServeConfig struct {
 	// GraphiteAddr is where the Graphite plaintext listener (TCP) listens;
 	// empty (the default) turns it off.
 	GraphiteAddr string `toml:"graphite_addr"`
+	// Monitors are the code-monitor settings; Monitor the monitors defined
+	// in the file ([[monitor]] tables), read-only in the UI.
+	Monitors MonitorSettings `toml:"monitors"`
+	Monitor  []MonitorConfig `toml:"monitor"`
+}
+
+// MonitorSettings configure the code-monitor scheduler.
+type MonitorSettings struct {
+	Webhooks      []string `toml:"webhooks"`       // URLs POSTed every alert change
+	MaxConcurrent int64    `toml:"max_concurrent"` // runs at once
+	Jitter        float64  `toml:"jitter"`         // fraction of the interval, [0, 1)
+	KeepRuns      int64    `toml:"keep_runs"`      // run records kept per monitor
+	Python        string   `toml:"python"`         // interpreter; empty: python3 from PATH
+}
+
+// MonitorConfig is one [[monitor]] table. Line is where it starts in the
+// file, so cmd can name the place of an invalid definition.
+type MonitorConfig struct {
+	Name         string              `toml:"name"`
+	Owner        string              `toml:"owner"` // user handle allowed to "run now"
+	Language     string              `toml:"language"`
+	Source       string              `toml:"source"`
+	Path         string              `toml:"path"`
+	Interval     string              `toml:"interval"`
+	Timeout      string              `toml:"timeout"`
+	Env          []MonitorEnvConfig  `toml:"env"`
+	ExitStatuses []int               `toml:"exit_statuses"`
+	MustMatch    string              `toml:"must_match"`
+	MustNotMatch string              `toml:"must_not_match"`
+	Thresholds   []string            `toml:"thresholds"`
+	Alert        *MonitorAlertConfig `toml:"alert"`
+	Line         int                 `toml:"-"`
+}
+
+// MonitorEnvConfig is one environment variable of a monitor.
+type MonitorEnvConfig struct {
+	Name   string `toml:"name"`
+	Value  string `toml:"value"`
+	Secret bool   `toml:"secret"`
+}
+
+// MonitorAlertConfig overrides the alert policy of one monitor.
+type MonitorAlertConfig struct {
+	Consecutive    int `toml:"consecutive"`
+	WindowFailures int `toml:"window_failures"`
+	Window         int `toml:"window"`
+	Resolve        int `toml:"resolve"`
+}
+
+// monitorHeaderRE finds the [[monitor]] table headers, the i-th of which
+// starts the i-th monitor.
+var monitorHeaderRE = regexp.MustCompile(`(?m)^[ \t]*\[\[[ \t]*monitor[ \t]*\]\]`)
+
+// monitorLines sets the Line of each monitor from its table header.
+func monitorLines(text string, ms []MonitorConfig) {
+	locs := monitorHeaderRE.FindAllStringIndex(text, -1)
+	for i := range ms {
+		if i < len(locs) {
+			ms[i].Line = 1 + strings.Count(text[:locs[i][0]], "\n")
+		}
+	}
 }
 
 // TracelogConfig makes serve tail trace-log directories into the store.
@@ -64,6 +126,7 @@ func LoadServeConfig(path string, getenv func(string) string) (ServeConfig, erro
 		if und := md.Undecoded(); len(und) > 0 {
 			return cfg, fmt.Errorf("config %s: unknown key %q", path, und[0].String())
 		}
+		monitorLines(string(b), cfg.Monitor)
 	}
 	if err := applyEnv(reflect.ValueOf(&cfg).Elem(), "RRDASH", getenv); err != nil {
 		return cfg, err
@@ -76,7 +139,11 @@ func applyEnv(v reflect.Value, prefix string, getenv func(string) string) error 
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		key := prefix + "_" + strings.ToUpper(f.Tag.Get("toml"))
+		tag := f.Tag.Get("toml")
+		if tag == "-" || f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.String {
+			continue // not settable from one variable ([[monitor]] tables)
+		}
+		key := prefix + "_" + strings.ToUpper(tag)
 		fv := v.Field(i)
 		if f.Type.Kind() == reflect.Struct {
 			if err := applyEnv(fv, key, getenv); err != nil {
@@ -97,6 +164,12 @@ func applyEnv(v reflect.Value, prefix string, getenv func(string) string) error 
 				return fmt.Errorf("env %s=%q: not an integer", key, val)
 			}
 			fv.SetInt(n)
+		case reflect.Float64:
+			x, err := strconv.ParseFloat(val, 64)
+			if err != nil {
+				return fmt.Errorf("env %s=%q: not a number", key, val)
+			}
+			fv.SetFloat(x)
 		case reflect.Slice: // []string, comma separated
 			var parts []string
 			for _, p := range strings.Split(val, ",") {
@@ -141,6 +214,17 @@ func (c ServeConfig) Validate() error {
 	}
 	if c.Tracelog.Step <= 0 {
 		return fmt.Errorf("tracelog.step %d: must be positive", c.Tracelog.Step)
+	}
+	if c.Monitors.MaxConcurrent < 0 || c.Monitors.KeepRuns < 0 {
+		return fmt.Errorf("monitors: max_concurrent %d and keep_runs %d must not be negative", c.Monitors.MaxConcurrent, c.Monitors.KeepRuns)
+	}
+	if c.Monitors.Jitter < 0 || c.Monitors.Jitter >= 1 {
+		return fmt.Errorf("monitors.jitter %v: want a fraction in [0, 1)", c.Monitors.Jitter)
+	}
+	for _, w := range c.Monitors.Webhooks {
+		if !strings.HasPrefix(w, "http://") && !strings.HasPrefix(w, "https://") {
+			return fmt.Errorf("monitors.webhooks %q: want an http:// or https:// URL", w)
+		}
 	}
 	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
 		return fmt.Errorf("base_url %q: want an http:// or https:// URL", c.BaseURL)

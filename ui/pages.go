@@ -44,9 +44,14 @@ type pageData struct {
 
 	Graphs []meta.Graph
 	Query  string
+
+	MonitorRows []monitorRow
+	Monitor     *MonitorView
+	Runs        []MonitorRun
+	Alerts      []MonitorAlert
 }
 
-var pageNames = []string{"error", "dashboards", "graph", "graphs", "builder"}
+var pageNames = []string{"error", "dashboards", "graph", "graphs", "builder", "monitors", "monitor", "monitor-edit"}
 
 func parseTemplates() (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}

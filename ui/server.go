@@ -48,6 +48,8 @@ type Config struct {
 	LocalMode bool
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Monitors is the code-monitor service; nil disables /monitors.
+	Monitors Monitors
 }
 
 // Server is the web service.
@@ -91,6 +93,10 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	e.GET("/view", s.pageView)
 	e.GET("/view.png", s.viewPNG)
 	e.GET("/-/healthz", s.healthz)
+	e.GET("/monitors", s.pageMonitors)
+	e.GET("/monitors/new", s.pageMonitorEdit)
+	e.GET("/monitors/:name", s.pageMonitor)
+	e.GET("/monitors/:name/edit", s.pageMonitorEdit)
 	assets, err := fs.Sub(embedded, "assets")
 	if err != nil {
 		return nil, err
@@ -112,6 +118,15 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	api.DELETE("/graphs/:id", s.apiDeleteGraph)
 	api.POST("/graphs/:id/copy", s.apiCopyGraph)
 	api.GET("/graphs/:id/chart", s.apiGraphChart)
+	api.GET("/monitors", s.apiListMonitors)
+	api.POST("/monitors", s.apiCreateMonitor)
+	api.GET("/monitors/:name", s.apiGetMonitor)
+	api.PUT("/monitors/:name", s.apiUpdateMonitor)
+	api.DELETE("/monitors/:name", s.apiDeleteMonitor)
+	api.POST("/monitors/:name/run", s.apiRunMonitor)
+	api.GET("/monitors/:name/runs", s.apiMonitorRuns)
+	api.GET("/monitors/:name/alerts", s.apiMonitorAlerts)
+	api.GET("/monitors/:name/charts/:chart", s.apiMonitorChart)
 	s.echo = e
 	return s, nil
 }
