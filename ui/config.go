@@ -102,7 +102,8 @@ type TracelogConfig struct {
 // DefaultServeConfig is used for keys set nowhere.
 func DefaultServeConfig() ServeConfig {
 	return ServeConfig{Addr: "127.0.0.1:8080", Data: "./data", LogLevel: "info", LogFormat: "text",
-		Tracelog: TracelogConfig{Step: 60}}
+		Tracelog: TracelogConfig{Step: 60},
+		Monitors: MonitorSettings{MaxConcurrent: 4, Jitter: 0.1, KeepRuns: 1000}}
 }
 
 // LoadServeConfig reads the TOML file (if path is not empty) over the
