@@ -51,7 +51,9 @@ type Scheduler struct {
 	putMu     sync.Mutex // serialises Put and Remove
 	saveMu    sync.Mutex // keeps saves of states in the order they were taken
 	mu        sync.Mutex
-	runCtx    context.Context // nil unless Run is running
+	runCtx    context.Context     // nil unless Run is running
+	pending   map[string]*Monitor // Put before Run: scheduled when Run starts
+	stopped   bool                // Run has returned
 	loops     sync.WaitGroup
 	sem       chan struct{}
 	entries   map[string]*entry
@@ -102,9 +104,10 @@ func (s *Scheduler) policy(m *Monitor) Policy {
 	return s.Policy
 }
 
-// Run schedules the monitors until ctx is cancelled, then waits for the
-// runs in progress to be killed and returns ctx's error. Runs cut short by
-// the cancellation are neither recorded nor counted for alerts.
+// Run schedules the monitors, and those Put before, until ctx is
+// cancelled, then waits for the runs in progress to be killed and returns
+// ctx's error. Runs cut short by the cancellation are neither recorded nor
+// counted for alerts.
 func (s *Scheduler) Run(ctx context.Context, monitors []*Monitor) error {
 	if s.Runner == nil {
 		return errors.New("scheduler: no runner")
@@ -134,12 +137,18 @@ func (s *Scheduler) Run(ctx context.Context, monitors []*Monitor) error {
 		s.mu.Unlock()
 		return errors.New("scheduler: already running")
 	}
-	s.runCtx, s.states, s.started = ctx, states, time.Now()
+	s.runCtx, s.states, s.started, s.stopped = ctx, states, time.Now(), false
 	s.entries = map[string]*entry{}
 	s.sem = make(chan struct{}, max(s.MaxConcurrent, 1))
 	for _, m := range monitors {
+		if s.pending[m.Name()] == nil {
+			s.startLocked(m)
+		}
+	}
+	for _, m := range s.pending {
 		s.startLocked(m)
 	}
+	s.pending = nil
 	// The missed-run check ticks at half the shortest allowed interval, so
 	// monitors added later need no new ticker.
 	s.loops.Go(func() {
@@ -160,7 +169,7 @@ func (s *Scheduler) Run(ctx context.Context, monitors []*Monitor) error {
 	s.loops.Wait()
 	s.notifying.Wait()
 	s.mu.Lock()
-	s.runCtx, s.entries = nil, nil
+	s.runCtx, s.entries, s.stopped = nil, nil, true
 	s.mu.Unlock()
 	return ctx.Err()
 }
@@ -179,12 +188,23 @@ func (s *Scheduler) startLocked(m *Monitor) {
 	})
 }
 
-// Put schedules m while the scheduler runs, replacing the monitor of the
-// same name (whose run in progress, if any, is killed and not recorded).
-// The alert state of a replaced monitor is kept.
+// Put schedules m, replacing the monitor of the same name (whose run in
+// progress, if any, is killed and not recorded); the alert state of a
+// replaced monitor is kept. Before Run, m waits for Run to start; after
+// Run has returned, Put fails.
 func (s *Scheduler) Put(m *Monitor) error {
 	s.putMu.Lock()
 	defer s.putMu.Unlock()
+	s.mu.Lock()
+	if s.runCtx == nil && !s.stopped {
+		if s.pending == nil {
+			s.pending = map[string]*Monitor{}
+		}
+		s.pending[m.Name()] = m
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
 	old, err := s.detach(m.Name(), false)
 	if err != nil {
 		return fmt.Errorf("schedule %s: %w", m.Name(), err)
@@ -206,12 +226,18 @@ func (s *Scheduler) Put(m *Monitor) error {
 func (s *Scheduler) Remove(ctx context.Context, name string) error {
 	s.putMu.Lock()
 	defer s.putMu.Unlock()
-	old, err := s.detach(name, true)
-	if err != nil {
-		return fmt.Errorf("unschedule %s: %w", name, err)
+	s.mu.Lock()
+	_, wasPending := s.pending[name]
+	delete(s.pending, name)
+	s.mu.Unlock()
+	if !wasPending {
+		old, err := s.detach(name, true)
+		if err != nil {
+			return fmt.Errorf("unschedule %s: %w", name, err)
+		}
+		old.cancel()
+		<-old.done
 	}
-	old.cancel()
-	<-old.done
 	s.mu.Lock()
 	delete(s.states, name)
 	s.mu.Unlock()
