@@ -98,6 +98,11 @@ func newMonitorService(md *meta.DB, sched *monitor.Scheduler, config []*monitor.
 	return s
 }
 
+// Load reads the saved monitor states, so pages show them from the start.
+func (s *monitorService) Load(ctx context.Context) error {
+	return s.sched.LoadStates(ctx)
+}
+
 // Run schedules the config file's monitors and those saved in the
 // database until ctx ends. A saved monitor that no longer compiles is
 // listed with its problem rather than stopping the others.

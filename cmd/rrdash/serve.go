@@ -132,6 +132,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: %w", err)
 	}
 	monitors := newMonitorService(md, sched, cfgMonitors, int(cfg.Monitors.KeepRuns), log)
+	if err := monitors.Load(ctx); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	srv, err := ui.New(ui.Config{BaseURL: cfg.BaseURL, LocalMode: true, Monitors: monitors}, db, md, user, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)

@@ -54,6 +54,7 @@ type Scheduler struct {
 	runCtx    context.Context     // nil unless Run is running
 	pending   map[string]*Monitor // Put before Run: scheduled when Run starts
 	stopped   bool                // Run has returned
+	loaded    bool                // LoadStates ran since the last Run
 	loops     sync.WaitGroup
 	sem       chan struct{}
 	entries   map[string]*entry
@@ -125,11 +126,12 @@ func (s *Scheduler) Run(ctx context.Context, monitors []*Monitor) error {
 		}
 		seen[m.Name()] = true
 	}
-	states := map[string]*MonitorState{}
-	if s.States != nil {
-		var err error
-		if states, err = s.States.LoadStates(ctx); err != nil {
-			return fmt.Errorf("scheduler: %w", err)
+	s.mu.Lock()
+	loaded := s.loaded
+	s.mu.Unlock()
+	if !loaded {
+		if err := s.LoadStates(ctx); err != nil {
+			return err
 		}
 	}
 	s.mu.Lock()
@@ -137,7 +139,7 @@ func (s *Scheduler) Run(ctx context.Context, monitors []*Monitor) error {
 		s.mu.Unlock()
 		return errors.New("scheduler: already running")
 	}
-	s.runCtx, s.states, s.started, s.stopped = ctx, states, time.Now(), false
+	s.runCtx, s.started, s.stopped, s.loaded = ctx, time.Now(), false, false
 	s.entries = map[string]*entry{}
 	s.sem = make(chan struct{}, max(s.MaxConcurrent, 1))
 	for _, m := range monitors {
@@ -172,6 +174,25 @@ func (s *Scheduler) Run(ctx context.Context, monitors []*Monitor) error {
 	s.runCtx, s.entries, s.stopped = nil, nil, true
 	s.mu.Unlock()
 	return ctx.Err()
+}
+
+// LoadStates reads the saved states, so that State answers before Run
+// starts; Run calls it when it was not called before.
+func (s *Scheduler) LoadStates(ctx context.Context) error {
+	states := map[string]*MonitorState{}
+	if s.States != nil {
+		var err error
+		if states, err = s.States.LoadStates(ctx); err != nil {
+			return fmt.Errorf("scheduler: %w", err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.runCtx != nil {
+		return errors.New("scheduler: states cannot be reloaded while it runs")
+	}
+	s.states, s.loaded = states, true
+	return nil
 }
 
 // startLocked starts the loop of m; s.mu is held and Run is running.
