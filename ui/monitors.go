@@ -121,10 +121,13 @@ type WebhookDelivery struct {
 
 // RunFilter selects runs: From/To bound the start (zero: unbounded),
 // Outcomes keeps only those (empty: all), Limit caps the count (0: 100).
+// Summary asks for start, runtime and outcome only (no output, metrics,
+// exit status or reason), which is cheap enough for sparklines and markers.
 type RunFilter struct {
 	From, To time.Time
 	Outcomes []string
 	Limit    int
+	Summary  bool
 }
 
 // failedOutcomes are the outcomes drawn as markers on monitor graphs.
@@ -397,7 +400,7 @@ func (s *Server) apiMonitorChart(c *echo.Context) error {
 	if err != nil {
 		return specError(err)
 	}
-	failed, err := mons.Runs(ctx, mv.Name, RunFilter{From: time.Unix(data.Start, 0), To: time.Unix(data.End, 0), Outcomes: failedOutcomes, Limit: 1000})
+	failed, err := mons.Runs(ctx, mv.Name, RunFilter{From: time.Unix(data.Start, 0), To: time.Unix(data.End, 0), Outcomes: failedOutcomes, Limit: 1000, Summary: true})
 	if err != nil {
 		return monitorError(err)
 	}
@@ -461,7 +464,7 @@ func (s *Server) pageMonitors(c *echo.Context) error {
 		return monitorError(err)
 	}
 	for _, mv := range list {
-		runs, err := s.cfg.Monitors.Runs(ctx, mv.Name, RunFilter{Limit: 50})
+		runs, err := s.cfg.Monitors.Runs(ctx, mv.Name, RunFilter{Limit: 50, Summary: true})
 		if err != nil {
 			return monitorError(err)
 		}

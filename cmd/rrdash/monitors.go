@@ -189,7 +189,8 @@ func (s *monitorService) AddRun(ctx context.Context, res monitor.Result) error {
 	if err != nil {
 		return fmt.Errorf("monitor %s: run record: %w", res.Monitor, err)
 	}
-	return s.md.AddMonitorRun(ctx, meta.MonitorRun{Monitor: res.Monitor, Start: res.Start, Outcome: string(res.Outcome), Result: string(b)}, s.keepRuns)
+	return s.md.AddMonitorRun(ctx, meta.MonitorRun{Monitor: res.Monitor, Start: res.Start, Runtime: res.Runtime,
+		Outcome: string(res.Outcome), Result: string(b)}, s.keepRuns)
 }
 
 // masked returns the definition's JSON with secret values replaced.
@@ -440,12 +441,17 @@ func (s *monitorService) Runs(ctx context.Context, name string, q ui.RunFilter) 
 	if err := s.exists(ctx, name); err != nil {
 		return nil, err
 	}
-	rows, err := s.md.MonitorRuns(ctx, meta.RunQuery{Monitor: name, From: q.From, To: q.To, Outcomes: q.Outcomes, Limit: cmp.Or(q.Limit, 100)})
+	rows, err := s.md.MonitorRuns(ctx, meta.RunQuery{Monitor: name, From: q.From, To: q.To, Outcomes: q.Outcomes,
+		Limit: cmp.Or(q.Limit, 100), Summary: q.Summary})
 	if err != nil {
 		return nil, err
 	}
 	out := make([]ui.MonitorRun, 0, len(rows))
 	for _, r := range rows {
+		if q.Summary {
+			out = append(out, ui.MonitorRun{Start: r.Start, Runtime: r.Runtime.Seconds(), Outcome: r.Outcome})
+			continue
+		}
 		var res monitor.Result
 		if err := json.Unmarshal([]byte(r.Result), &res); err != nil {
 			return nil, fmt.Errorf("monitor %s: run record %d: %w", name, r.ID, err)

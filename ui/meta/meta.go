@@ -68,6 +68,7 @@ var migrations = []string{
 		id         INTEGER PRIMARY KEY,
 		monitor    TEXT NOT NULL,
 		started_ms BIGINT NOT NULL,
+		runtime_us BIGINT NOT NULL,
 		outcome    TEXT NOT NULL,
 		result     TEXT NOT NULL
 	);

@@ -168,8 +168,9 @@ type MonitorRun struct {
 	ID      int64
 	Monitor string
 	Start   time.Time
+	Runtime time.Duration
 	Outcome string
-	Result  string
+	Result  string // empty when the query asked for summaries
 }
 
 // AddMonitorRun appends a run and keeps only the newest keep runs of the
@@ -180,8 +181,8 @@ func (m *DB) AddMonitorRun(ctx context.Context, r MonitorRun, keep int) error {
 		return fmt.Errorf("save run of monitor %q: %w", r.Monitor, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO monitor_runs(monitor, started_ms, outcome, result) VALUES (?, ?, ?, ?)`,
-		r.Monitor, r.Start.UnixMilli(), r.Outcome, r.Result); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO monitor_runs(monitor, started_ms, runtime_us, outcome, result) VALUES (?, ?, ?, ?, ?)`,
+		r.Monitor, r.Start.UnixMilli(), r.Runtime.Microseconds(), r.Outcome, r.Result); err != nil {
 		return fmt.Errorf("save run of monitor %q: %w", r.Monitor, err)
 	}
 	if keep > 0 {
@@ -202,7 +203,8 @@ type RunQuery struct {
 	Monitor  string
 	From, To time.Time
 	Outcomes []string
-	Limit    int // 0 or more than 1000 means 1000
+	Limit    int  // 0 or more than 1000 means 1000
+	Summary  bool // leave Result empty (sparklines and markers need no output)
 }
 
 // MonitorRuns returns runs newest first.
@@ -227,7 +229,11 @@ func (m *DB) MonitorRuns(ctx context.Context, q RunQuery) ([]MonitorRun, error) 
 		}
 	}
 	args = append(args, q.Limit)
-	rows, err := m.db.QueryContext(ctx, `SELECT id, monitor, started_ms, outcome, result FROM monitor_runs WHERE `+
+	result := "result"
+	if q.Summary {
+		result = "''"
+	}
+	rows, err := m.db.QueryContext(ctx, `SELECT id, monitor, started_ms, runtime_us, outcome, `+result+` FROM monitor_runs WHERE `+
 		strings.Join(where, " AND ")+` ORDER BY started_ms DESC, id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("runs of monitor %q: %w", q.Monitor, err)
@@ -236,11 +242,11 @@ func (m *DB) MonitorRuns(ctx context.Context, q RunQuery) ([]MonitorRun, error) 
 	var out []MonitorRun
 	for rows.Next() {
 		var r MonitorRun
-		var ms int64
-		if err := rows.Scan(&r.ID, &r.Monitor, &ms, &r.Outcome, &r.Result); err != nil {
+		var ms, us int64
+		if err := rows.Scan(&r.ID, &r.Monitor, &ms, &us, &r.Outcome, &r.Result); err != nil {
 			return nil, fmt.Errorf("runs of monitor %q: %w", q.Monitor, err)
 		}
-		r.Start = time.UnixMilli(ms).UTC()
+		r.Start, r.Runtime = time.UnixMilli(ms).UTC(), time.Duration(us)*time.Microsecond
 		out = append(out, r)
 	}
 	return out, rows.Err()

@@ -50,7 +50,7 @@ func TestMonitorsOwnershipStatesAndRuns(t *testing.T) {
 		if i%3 == 0 {
 			outcome = "fail"
 		}
-		if err := m.AddMonitorRun(ctx, MonitorRun{Monitor: "pay", Start: t0.Add(time.Duration(i) * time.Minute), Outcome: outcome, Result: fmt.Sprint(i)}, 5); err != nil {
+		if err := m.AddMonitorRun(ctx, MonitorRun{Monitor: "pay", Start: t0.Add(time.Duration(i) * time.Minute), Runtime: time.Duration(i) * time.Millisecond, Outcome: outcome, Result: fmt.Sprint(i)}, 5); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -76,6 +76,10 @@ func TestMonitorsOwnershipStatesAndRuns(t *testing.T) {
 	failed, err := m.MonitorRuns(ctx, RunQuery{Monitor: "pay", Outcomes: []string{"fail", "timeout"}, From: t0.Add(4 * time.Minute)})
 	if err != nil || len(failed) != 1 || failed[0].Result != "6" {
 		t.Errorf("failed runs since +4m: %+v %v", failed, err)
+	}
+	sum, err := m.MonitorRuns(ctx, RunQuery{Monitor: "pay", Summary: true, Limit: 2})
+	if err != nil || len(sum) != 2 || sum[0].Result != "" || sum[0].Runtime != 6*time.Millisecond || sum[1].Outcome != "ok" {
+		t.Errorf("summaries: %+v %v", sum, err)
 	}
 	if err := m.DeleteMonitor(ctx, ana, "pay"); err != nil {
 		t.Fatal(err)
