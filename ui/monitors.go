@@ -73,8 +73,9 @@ type MonitorView struct {
 
 // MonitorStatus is the alert state and last run of a monitor.
 type MonitorStatus struct {
-	// State is "firing" (failing runs), "missed" (not run within two
-	// intervals), "ok", or "pending" (never ran).
+	// State is "firing" (the alert fired), "missed" (not run within two
+	// intervals), "failing" (the last run failed, the alert has not fired),
+	// "ok", or "pending" (never ran).
 	State   string      `json:"state"`
 	Since   time.Time   `json:"since,omitzero"`
 	LastRun *MonitorRun `json:"last_run,omitempty"`

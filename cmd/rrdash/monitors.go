@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -210,7 +211,7 @@ func (s *monitorService) view(d monitor.Definition, origin string, updated time.
 		return ui.MonitorView{}, fmt.Errorf("monitor %s: %w", d.Name, err)
 	}
 	v := ui.MonitorView{Name: d.Name, Owner: d.Owner, Origin: origin, Language: string(d.Language),
-		Interval: d.Interval.String(), Timeout: d.Timeout.String(), Definition: def, UpdatedAt: updated, Scheduled: true}
+		Interval: shortDuration(d.Interval), Timeout: shortDuration(d.Timeout), Definition: def, UpdatedAt: updated, Scheduled: true}
 	s.mu.Lock()
 	if p, ok := s.problems[d.Name]; ok {
 		v.Scheduled, v.Problem = false, p
@@ -223,6 +224,9 @@ func (s *monitorService) view(d monitor.Definition, origin string, updated time.
 			v.Status.State, v.Status.Since = "firing", st.Alert.Since
 		case st.Missed.Firing:
 			v.Status.State, v.Status.Since = "missed", st.Missed.Since
+		case st.Last != nil && st.Last.Outcome != monitor.OK:
+			// Failing, but not yet as often as the alert policy asks.
+			v.Status.State = "failing"
 		case st.Last != nil:
 			v.Status.State, v.Status.Since = "ok", st.Alert.Since
 		}
@@ -232,6 +236,18 @@ func (s *monitorService) view(d monitor.Definition, origin string, updated time.
 		}
 	}
 	return v, nil
+}
+
+// shortDuration writes 1h and 1m30s rather than 1h0m0s and 1m30s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 func runView(r monitor.Result) ui.MonitorRun {
