@@ -55,12 +55,13 @@ func TestServeConfigMonitorErrors(t *testing.T) {
 func TestMonitorRunCommand(t *testing.T) {
 	needPython(t)
 	fix := func(name string) string { return filepath.Join("..", "..", "fixtures", "monitors", name) }
-	cfg := filepath.Join(t.TempDir(), "cfg.toml")
-	abs, err := filepath.Abs(fix("fail.py"))
-	if err != nil {
+	cfgDir := t.TempDir()
+	cfg := filepath.Join(cfgDir, "cfg.toml")
+	// A relative script path is relative to the config file.
+	if err := os.WriteFile(filepath.Join(cfgDir, "check.py"), []byte(fixture(t, "fail.py")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	toml := "[[monitor]]\nname = \"cfgfail\"\nlanguage = \"python\"\npath = \"" + abs + "\"\ninterval = \"1m\"\ntimeout = \"10s\"\n" +
+	toml := "[[monitor]]\nname = \"cfgfail\"\nlanguage = \"python\"\npath = \"check.py\"\ninterval = \"1m\"\ntimeout = \"10s\"\n" +
 		"[[monitor.env]]\nname = \"TOKEN\"\nvalue = \"from-config-secret\"\nsecret = true\n"
 	if err := os.WriteFile(cfg, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)

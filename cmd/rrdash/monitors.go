@@ -65,12 +65,16 @@ func definitionFromConfig(c ui.MonitorConfig) (monitor.Definition, error) {
 }
 
 // configMonitors compiles the [[monitor]] tables of the config file at
-// path; errors name the file and the line of the table.
+// path; errors name the file and the line of the table. A relative script
+// path is relative to the config file's directory.
 func configMonitors(path string, cfgs []ui.MonitorConfig) ([]*monitor.Monitor, error) {
 	var out []*monitor.Monitor
 	seen := map[string]int{}
 	for _, c := range cfgs {
 		where := fmt.Sprintf("config %s:%d", path, c.Line)
+		if c.Path != "" && !filepath.IsAbs(c.Path) {
+			c.Path = filepath.Join(filepath.Dir(path), c.Path)
+		}
 		d, err := definitionFromConfig(c)
 		if err == nil {
 			var m *monitor.Monitor
