@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"rrdash/ingest/monitor"
+	"rrdash/store"
 	"rrdash/ui"
 	"rrdash/ui/meta"
 )
@@ -26,6 +27,7 @@ import (
 // and this type translates between them.
 type monitorService struct {
 	md       *meta.DB
+	specs    seriesSpecs // the store, to check a definition against existing series
 	sched    *monitor.Scheduler
 	log      *slog.Logger
 	keepRuns int
@@ -41,6 +43,11 @@ var (
 	_ monitor.StateStore = (*monitorService)(nil)
 	_ monitor.RunLog     = (*monitorService)(nil)
 )
+
+// seriesSpecs reads the spec of a series; *store.DB satisfies it.
+type seriesSpecs interface {
+	Spec(name string) (store.Spec, error)
+}
 
 // definitionFromConfig turns a [[monitor]] table into a definition.
 func definitionFromConfig(c ui.MonitorConfig) (monitor.Definition, error) {
@@ -93,8 +100,8 @@ func configMonitors(path string, cfgs []ui.MonitorConfig) ([]*monitor.Monitor, e
 }
 
 // newMonitorService builds the service; config are the file's monitors.
-func newMonitorService(md *meta.DB, sched *monitor.Scheduler, config []*monitor.Monitor, keepRuns int, log *slog.Logger) *monitorService {
-	s := &monitorService{md: md, sched: sched, log: log, keepRuns: keepRuns,
+func newMonitorService(md *meta.DB, specs seriesSpecs, sched *monitor.Scheduler, config []*monitor.Monitor, keepRuns int, log *slog.Logger) *monitorService {
+	s := &monitorService{md: md, specs: specs, sched: sched, log: log, keepRuns: keepRuns,
 		config: map[string]*monitor.Monitor{}, problems: map[string]string{}}
 	for _, m := range config {
 		s.config[m.Name()] = m
@@ -340,6 +347,9 @@ func (s *monitorService) Create(ctx context.Context, user meta.User, raw json.Ra
 	if err != nil {
 		return ui.MonitorView{}, fmt.Errorf("%w: %v", ui.ErrInvalidMonitor, err)
 	}
+	if err := s.checkSeries(d); err != nil {
+		return ui.MonitorView{}, err
+	}
 	b, err := json.Marshal(d)
 	if err != nil {
 		return ui.MonitorView{}, err
@@ -351,6 +361,28 @@ func (s *monitorService) Create(ctx context.Context, user meta.User, raw json.Ra
 	s.schedule(m)
 	s.log.Info("monitor created", "monitor", d, "owner", user.Handle)
 	return s.savedView(row)
+}
+
+// checkSeries refuses an interval longer than the heartbeat of the
+// monitor's existing run series (made for an earlier definition of the
+// same name): every run would be stored as unknown.
+func (s *monitorService) checkSeries(d monitor.Definition) error {
+	name := monitor.SeriesName(d.Name)
+	sp, err := s.specs.Spec(name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("monitor %s: series %s: %w", d.Name, name, err)
+	}
+	for _, ds := range sp.DS {
+		if hb := time.Duration(ds.Heartbeat) * time.Second; d.Interval > hb {
+			return fmt.Errorf("%w: monitor %s: interval %s exceeds the heartbeat %s of its existing series %s (made for an earlier interval), "+
+				"so every run would be stored as unknown: keep the interval at most %s or use a new name",
+				ui.ErrInvalidMonitor, d.Name, shortDuration(d.Interval), shortDuration(hb), name, shortDuration(hb))
+		}
+	}
+	return nil
 }
 
 // schedule puts m on the scheduler, noting a failure as its problem.
@@ -404,6 +436,9 @@ func (s *monitorService) Update(ctx context.Context, user meta.User, name string
 	m, err := d.Compile()
 	if err != nil {
 		return ui.MonitorView{}, fmt.Errorf("%w: %v", ui.ErrInvalidMonitor, err)
+	}
+	if err := s.checkSeries(d); err != nil {
+		return ui.MonitorView{}, err
 	}
 	b, err := json.Marshal(d)
 	if err != nil {

@@ -106,7 +106,7 @@ func startMonitorStack(t *testing.T, data string, hooks []string, config []*moni
 		w.Backoff = 10 * time.Millisecond
 	}
 	sched.LinkBase = "http://rrdash.test/monitors/"
-	svc := newMonitorService(md, sched, config, 100, log)
+	svc := newMonitorService(md, db, sched, config, 100, log)
 	user := func(r *http.Request) (meta.User, error) {
 		h := r.Header.Get("X-Test-User")
 		if h == "" {
@@ -372,6 +372,14 @@ func TestMonitorsEndToEnd(t *testing.T) {
 	row, err := st.md.GetMonitor(context.Background(), "failing")
 	if err != nil || !strings.Contains(row.Definition, "s3cr3t-token-value") {
 		t.Errorf("stored secret after a masked edit: %v %s", err, row.Definition)
+	}
+	upd["interval"], upd["timeout"] = "3h", "1m"
+	if r := st.do(t, "PUT", "/api/v1/monitors/failing", "ana", upd); r.code != http.StatusBadRequest || !strings.Contains(r.body, "exceeds the heartbeat 2h") {
+		t.Errorf("interval beyond the series' heartbeat: %d %s", r.code, r.body)
+	}
+	upd["interval"], upd["timeout"] = "2h", "15s"
+	if r := st.do(t, "PUT", "/api/v1/monitors/failing", "ana", upd); r.code != http.StatusOK {
+		t.Errorf("interval within the heartbeat: %d %s", r.code, r.body)
 	}
 	upd["name"] = "renamed"
 	if r := st.do(t, "PUT", "/api/v1/monitors/failing", "ana", upd); r.code != http.StatusBadRequest {
