@@ -220,8 +220,8 @@ func (s *Server) apiCreateMonitor(c *echo.Context) error {
 	var head struct {
 		Name string `json:"name"`
 	}
-	if err := json.Unmarshal(raw, &head); err == nil && head.Name == "new" {
-		return badRequest(`monitor name "new" is reserved (the page /monitors/new)`)
+	if err := json.Unmarshal(raw, &head); err == nil && (head.Name == "new" || head.Name == "alerts") {
+		return badRequest(fmt.Sprintf("monitor name %q is reserved (the page /monitors/%s)", head.Name, head.Name))
 	}
 	mv, err := mons.Create(c.Request().Context(), currentUser(c), raw)
 	if err != nil {
@@ -516,6 +516,43 @@ func (s *Server) pageMonitor(c *echo.Context) error {
 	}
 	d.State = map[string]any{"monitor": mv.Name, "charts": ids, "range": tr}
 	return s.render(c, http.StatusOK, "monitor", d)
+}
+
+// alertRow is one line of the alert history of all monitors.
+type alertRow struct {
+	Monitor string
+	MonitorAlert
+}
+
+// maxAlertRows bounds the alert history page.
+const maxAlertRows = 500
+
+// pageMonitorAlerts is the alert history of every monitor, newest first.
+func (s *Server) pageMonitorAlerts(c *echo.Context) error {
+	mons, err := s.monitors()
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	list, err := mons.List(ctx)
+	if err != nil {
+		return monitorError(err)
+	}
+	var rows []alertRow
+	for _, mv := range list {
+		alerts, err := mons.Alerts(ctx, mv.Name)
+		if err != nil {
+			return monitorError(err)
+		}
+		for _, a := range alerts {
+			rows = append(rows, alertRow{Monitor: mv.Name, MonitorAlert: a})
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].At.After(rows[j].At) })
+	if len(rows) > maxAlertRows {
+		rows = rows[:maxAlertRows]
+	}
+	return s.render(c, http.StatusOK, "monitor-alerts", pageData{Page: "monitor-alerts", Title: "Monitor alerts", AlertRows: rows})
 }
 
 // pageMonitorEdit is the form to create (/monitors/new) or change a monitor.

@@ -15,7 +15,7 @@ func TestMonitorsDisabled(t *testing.T) {
 	if r := ts.do(t, "GET", "/monitors", "", nil); r.code != http.StatusOK || !strings.Contains(string(r.body), `id="monitors-disabled"`) {
 		t.Errorf("/monitors: %d %s", r.code, r.body)
 	}
-	for _, u := range []string{"/monitors/x", "/monitors/new", "/api/v1/monitors", "/api/v1/monitors/x/runs"} {
+	for _, u := range []string{"/monitors/x", "/monitors/new", "/monitors/alerts", "/api/v1/monitors", "/api/v1/monitors/x/runs"} {
 		if r := ts.do(t, "GET", u, "", nil); r.code != http.StatusNotFound {
 			t.Errorf("%s: %d, want 404", u, r.code)
 		}

@@ -49,9 +49,10 @@ type pageData struct {
 	Monitor     *MonitorView
 	Runs        []MonitorRun
 	Alerts      []MonitorAlert
+	AlertRows   []alertRow
 }
 
-var pageNames = []string{"error", "dashboards", "graph", "graphs", "builder", "monitors", "monitor", "monitor-edit"}
+var pageNames = []string{"error", "dashboards", "graph", "graphs", "builder", "monitors", "monitor", "monitor-edit", "monitor-alerts"}
 
 func parseTemplates() (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}

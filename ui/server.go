@@ -95,6 +95,7 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	e.GET("/-/healthz", s.healthz)
 	e.GET("/monitors", s.pageMonitors)
 	e.GET("/monitors/new", s.pageMonitorEdit)
+	e.GET("/monitors/alerts", s.pageMonitorAlerts)
 	e.GET("/monitors/:name", s.pageMonitor)
 	e.GET("/monitors/:name/edit", s.pageMonitorEdit)
 	assets, err := fs.Sub(embedded, "assets")

@@ -220,6 +220,7 @@ func TestMonitorsEndToEnd(t *testing.T) {
 		{func(d map[string]any) { d["interval"] = "5s" }, "below the minimum"},
 		{func(d map[string]any) { d["intervall"] = "1m" }, `unknown field "intervall"`},
 		{func(d map[string]any) { d["name"] = "new" }, "reserved"},
+		{func(d map[string]any) { d["name"] = "alerts" }, "reserved"},
 		{func(d map[string]any) { d["name"] = "a b" }, "name must be"},
 		{func(d map[string]any) { d["language"] = "perl" }, `language "perl"`},
 		{func(d map[string]any) { d["criteria"] = map[string]any{"thresholds": []string{"latency_ms <<< 5"}} }, "thresholds[0]"},
@@ -327,6 +328,10 @@ func TestMonitorsEndToEnd(t *testing.T) {
 		if !strings.Contains(list.body, want) {
 			t.Errorf("list lacks %q", want)
 		}
+	}
+
+	if p := st.do(t, "GET", "/monitors/alerts", "bob", nil); !strings.Contains(p.body, `<a href="/monitors/failing">failing</a>`) || !strings.Contains(p.body, "failing runs fired") {
+		t.Errorf("alert history page: %d %s", p.code, p.body)
 	}
 
 	// Failed runs are markers on the graphs.
