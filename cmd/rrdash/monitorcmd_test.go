@@ -54,6 +54,7 @@ func TestServeConfigMonitorErrors(t *testing.T) {
 // TestMonitorRunCommand runs scripts once through `rrdash monitor run`.
 func TestMonitorRunCommand(t *testing.T) {
 	needPython(t)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // where compiled Go scripts are cached
 	fix := func(name string) string { return filepath.Join("..", "..", "fixtures", "monitors", name) }
 	cfgDir := t.TempDir()
 	cfg := filepath.Join(cfgDir, "cfg.toml")
@@ -77,6 +78,8 @@ func TestMonitorRunCommand(t *testing.T) {
 		{args: []string{fix("fail.py"), "--secret", "TOKEN=hush-hush-value"}, wantErr: "exit status 3", want: []string{"token ********", "--- stderr"}, not: []string{"hush-hush"}},
 		{args: []string{fix("fail.py"), "--exit-ok", "0,3", "--env", "TOKEN=plain"}, want: []string{"result:      ok", "token plain"}},
 		{args: []string{"--json", fix("pass.py")}, want: []string{`"outcome": "ok"`}},
+		// A Go script is compiled (once per version) and run as a binary.
+		{args: []string{filepath.Join("..", "..", "ingest", "monitor", "testdata", "scripts", "pass.go")}, want: []string{"(go)", "result:      ok", "metric:      rows = 17"}},
 		{args: []string{"--config", cfg, "cfgfail"}, wantErr: "monitor cfgfail: fail", want: []string{"token ********"}, not: []string{"from-config-secret"}},
 		{args: []string{"--config", cfg, "nosuch"}, wantErr: "no such monitor"},
 		{args: []string{"--config", cfg, "nosuch", "--env", "A=b"}, wantErr: "apply to files only"},
