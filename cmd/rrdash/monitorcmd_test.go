@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,7 +55,12 @@ func TestServeConfigMonitorErrors(t *testing.T) {
 // TestMonitorRunCommand runs scripts once through `rrdash monitor run`.
 func TestMonitorRunCommand(t *testing.T) {
 	needPython(t)
-	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // where compiled Go scripts are cached
+	// Compiled Go scripts are cached under the user cache directory: a
+	// temporary one here, keeping Go's own build cache where it was.
+	if gocache, err := exec.Command("go", "env", "GOCACHE").Output(); err == nil {
+		t.Setenv("GOCACHE", strings.TrimSpace(string(gocache)))
+	}
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	fix := func(name string) string { return filepath.Join("..", "..", "fixtures", "monitors", name) }
 	cfgDir := t.TempDir()
 	cfg := filepath.Join(cfgDir, "cfg.toml")
