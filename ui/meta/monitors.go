@@ -174,7 +174,8 @@ type MonitorRun struct {
 }
 
 // AddMonitorRun appends a run and keeps only the newest keep runs of the
-// monitor (keep <= 0 keeps all).
+// monitor (keep <= 0 keeps all; runs started in the same millisecond as
+// the oldest kept one are kept too).
 func (m *DB) AddMonitorRun(ctx context.Context, r MonitorRun, keep int) error {
 	tx, err := m.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -186,8 +187,10 @@ func (m *DB) AddMonitorRun(ctx context.Context, r MonitorRun, keep int) error {
 		return fmt.Errorf("save run of monitor %q: %w", r.Monitor, err)
 	}
 	if keep > 0 {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM monitor_runs WHERE monitor = ? AND id NOT IN
-			(SELECT id FROM monitor_runs WHERE monitor = ? ORDER BY started_ms DESC, id DESC LIMIT ?)`, r.Monitor, r.Monitor, keep); err != nil {
+		// Runs older than the keep-th newest go (ties with it stay), found
+		// through the (monitor, started_ms) index.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM monitor_runs WHERE monitor = ? AND started_ms <
+			(SELECT started_ms FROM monitor_runs WHERE monitor = ? ORDER BY started_ms DESC LIMIT 1 OFFSET ?)`, r.Monitor, r.Monitor, keep-1); err != nil {
 			return fmt.Errorf("prune runs of monitor %q: %w", r.Monitor, err)
 		}
 	}
