@@ -102,6 +102,13 @@ func TestMonitorsBrowser(t *testing.T) {
 	if err != nil || strings.Contains(stdout, "browser-secret-value") || !strings.Contains(stdout, "token "+ui.SecretMask) {
 		t.Errorf("stdout %q (%v): secret not masked", stdout, err)
 	}
+	// "run now" reloads the page once the new run is recorded.
+	step("run now", chromedp.Click("#run-now"))
+	waitFor(t, "the requested run", func() bool { return len(st.runs(t, "browserfail")) >= 2 })
+	waitFor(t, "the page to show two runs", func() bool {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#run-list tr.run").length`))
+		return err == nil && n == 2
+	})
 	step("edit form",
 		chromedp.Navigate(hs.URL+"/monitors/browserfail/edit"),
 		chromedp.WaitVisible(".env-row .env-value"),

@@ -417,10 +417,20 @@
       run.addEventListener("click", async function () {
         run.disabled = true;
         status.textContent = "queued…";
+        const runsURL = "/api/v1/monitors/" + encodeURIComponent(name) + "/runs?limit=1";
         try {
+          const before = await api("GET", runsURL);
+          const last = before.runs.length ? before.runs[0].start : "";
           await api("POST", "/api/v1/monitors/" + encodeURIComponent(name) + "/run", {});
-          // The run shows up in the history; reload once it had time to finish.
-          setTimeout(function () { location.reload(); }, 3000);
+          // Reload once the new run is recorded (polling, for up to the timeout).
+          const started = Date.now();
+          const poll = async function () {
+            const now = await api("GET", runsURL);
+            if (now.runs.length && now.runs[0].start !== last) { location.reload(); return; }
+            status.textContent = "running… " + Math.round((Date.now() - started) / 1000) + " s";
+            if (Date.now() - started < 15 * 60 * 1000) setTimeout(poll, 1000);
+          };
+          setTimeout(poll, 500);
         } catch (e) {
           status.textContent = e.message;
           run.disabled = false;
