@@ -41,6 +41,11 @@ type MonitorSettings struct {
 	Jitter        float64  `toml:"jitter"`         // fraction of the interval, [0, 1)
 	KeepRuns      int64    `toml:"keep_runs"`      // run records kept per monitor
 	Python        string   `toml:"python"`         // interpreter; empty: python3 from PATH
+	// Rlimits of every run; 0 leaves a limit as rrdash's own.
+	CPUSeconds     int64 `toml:"cpu_seconds"`
+	AddressSpaceMB int64 `toml:"address_space_mb"`
+	OpenFiles      int64 `toml:"open_files"`
+	Processes      int64 `toml:"processes"`
 }
 
 // MonitorConfig is one [[monitor]] table. Line is where it starts in the
@@ -103,7 +108,8 @@ type TracelogConfig struct {
 func DefaultServeConfig() ServeConfig {
 	return ServeConfig{Addr: "127.0.0.1:8080", Data: "./data", LogLevel: "info", LogFormat: "text",
 		Tracelog: TracelogConfig{Step: 60},
-		Monitors: MonitorSettings{MaxConcurrent: 4, Jitter: 0.1, KeepRuns: 1000}}
+		Monitors: MonitorSettings{MaxConcurrent: 4, Jitter: 0.1, KeepRuns: 1000,
+			CPUSeconds: 60, AddressSpaceMB: 4096, OpenFiles: 256, Processes: 4096}}
 }
 
 // LoadServeConfig reads the TOML file (if path is not empty) over the
@@ -216,8 +222,12 @@ func (c ServeConfig) Validate() error {
 	if c.Tracelog.Step <= 0 {
 		return fmt.Errorf("tracelog.step %d: must be positive", c.Tracelog.Step)
 	}
-	if c.Monitors.MaxConcurrent < 0 || c.Monitors.KeepRuns < 0 {
-		return fmt.Errorf("monitors: max_concurrent %d and keep_runs %d must not be negative", c.Monitors.MaxConcurrent, c.Monitors.KeepRuns)
+	for key, v := range map[string]int64{"max_concurrent": c.Monitors.MaxConcurrent, "keep_runs": c.Monitors.KeepRuns,
+		"cpu_seconds": c.Monitors.CPUSeconds, "address_space_mb": c.Monitors.AddressSpaceMB,
+		"open_files": c.Monitors.OpenFiles, "processes": c.Monitors.Processes} {
+		if v < 0 {
+			return fmt.Errorf("monitors.%s %d: must not be negative", key, v)
+		}
 	}
 	if c.Monitors.Jitter < 0 || c.Monitors.Jitter >= 1 {
 		return fmt.Errorf("monitors.jitter %v: want a fraction in [0, 1)", c.Monitors.Jitter)

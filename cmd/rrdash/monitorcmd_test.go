@@ -150,3 +150,37 @@ func TestConfigMonitorsReadOnly(t *testing.T) {
 		t.Errorf("config monitor page: want run now, no edit")
 	}
 }
+
+// TestMonitorSettings: [monitors] keys reach the scheduler and runner.
+func TestMonitorSettings(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "cfg.toml")
+	toml := "[monitors]\nwebhooks = [\"http://127.0.0.1:9/hook\"]\nmax_concurrent = 7\njitter = 0.25\ncpu_seconds = 5\naddress_space_mb = 512\nopen_files = 64\nprocesses = 0\npython = \"/usr/bin/python3\"\n"
+	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ui.LoadServeConfig(path, func(k string) string {
+		if k == "RRDASH_MONITORS_OPEN_FILES" {
+			return "32"
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := newScheduler(cfg.Monitors, t.TempDir(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := s.Runner.Limits
+	if s.MaxConcurrent != 7 || s.Jitter != 0.25 || len(s.Webhooks) != 1 || s.Webhooks[0].URL != "http://127.0.0.1:9/hook" ||
+		s.Runner.Python != "/usr/bin/python3" || l.CPUSeconds != 5 || l.AddressSpace != 512<<20 || l.OpenFiles != 32 || l.Processes != 0 {
+		t.Errorf("scheduler %+v, limits %+v", s, l)
+	}
+	if err := os.WriteFile(path, []byte("[monitors]\ncpu_seconds = -1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ui.LoadServeConfig(path, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "monitors.cpu_seconds -1") {
+		t.Errorf("negative limit: %v", err)
+	}
+}

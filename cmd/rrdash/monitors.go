@@ -580,7 +580,9 @@ func newScheduler(set ui.MonitorSettings, data string, sink monitor.Sink, log *s
 		hooks = append(hooks, &monitor.Webhook{URL: u, Logger: log})
 	}
 	return &monitor.Scheduler{
-		Runner:        &monitor.Runner{CacheDir: cache, Limits: monitor.DefaultLimits(), Python: set.Python, Logger: log},
+		Runner: &monitor.Runner{CacheDir: cache, Python: set.Python, Logger: log, Limits: monitor.Limits{
+			CPUSeconds: uint64(set.CPUSeconds), AddressSpace: uint64(set.AddressSpaceMB) << 20,
+			OpenFiles: uint64(set.OpenFiles), Processes: uint64(set.Processes)}},
 		Sink:          sink,
 		Policy:        monitor.DefaultPolicy(),
 		MaxConcurrent: int(set.MaxConcurrent),
