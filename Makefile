@@ -48,7 +48,7 @@ chromium:
 build: $(ECHARTS)
 	$(GO) build -o rrdash ./cmd/rrdash
 
-run: build
+run: build python3
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
 deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) rrdtool syslog-ng chromium python3

@@ -55,11 +55,30 @@ func (p points) MarshalJSON() ([]byte, error) {
 
 func boolp(b bool) *bool { return &b }
 
+// Markers are events drawn on a chart as vertical lines, such as the failed
+// runs of a code monitor. They come from outside the spec (the events are
+// not series), share one legend entry, Name, and can be hidden with it.
+type Markers struct {
+	Name   string
+	Color  string // #rrggbb; "" means red
+	Events []Marker
+}
+
+// Marker is one event.
+type Marker struct {
+	Time  int64  `json:"time"`  // Unix seconds
+	Label string `json:"label"` // shown on the line's tooltip
+}
+
+// maxMarkers bounds the lines of one marker set; beyond it the latest are drawn.
+const maxMarkers = 500
+
 // EChart builds the echarts options for an evaluated spec with go-echarts:
 // a time axis, zoom (inside + slider), axis tooltips, legends, stacking
 // (an rrdtool STACK joins the previous item's stack group, so tooltips show
-// each item's own value) and rules as mark lines.
-func EChart(s *Spec, d *Data) (*Chart, error) {
+// each item's own value), rules as mark lines, and markers as vertical mark
+// lines, those outside the data's time range left out.
+func EChart(s *Spec, d *Data, markers ...Markers) (*Chart, error) {
 	items, err := layout(s, d)
 	if err != nil {
 		return nil, err
@@ -114,6 +133,32 @@ func EChart(s *Spec, d *Data) (*Chart, error) {
 			ml,
 			charts.WithMarkLineStyleOpts(opts.MarkLineStyle{Symbol: []string{"none", "none"},
 				LineStyle: &opts.LineStyle{Color: it.Color, Width: 1, Type: dashType(it)}}),
+		)
+		line.MultiSeries[len(line.MultiSeries)-1].Data = []any{}
+	}
+	for _, ms := range markers {
+		color := ms.Color
+		if color == "" {
+			color = "#d62728"
+		}
+		if !colorRE.MatchString(color) {
+			return nil, fmt.Errorf("markers %q: color %q: want #rrggbb", ms.Name, color)
+		}
+		var items []opts.MarkLineNameXAxisItem
+		for _, ev := range ms.Events {
+			if ev.Time >= d.Start && ev.Time <= d.End {
+				items = append(items, opts.MarkLineNameXAxisItem{Name: ev.Label, XAxis: ev.Time * 1000})
+			}
+		}
+		if len(items) > maxMarkers {
+			items = items[len(items)-maxMarkers:]
+		}
+		line.AddSeries(ms.Name, nil,
+			charts.WithItemStyleOpts(opts.ItemStyle{Color: color}),
+			charts.WithMarkLineNameXAxisItemOpts(items...),
+			charts.WithMarkLineStyleOpts(opts.MarkLineStyle{Symbol: []string{"none", "none"},
+				Label:     &opts.Label{Show: boolp(false)},
+				LineStyle: &opts.LineStyle{Color: color, Width: 1, Type: "dashed"}}),
 		)
 		line.MultiSeries[len(line.MultiSeries)-1].Data = []any{}
 	}

@@ -170,3 +170,41 @@ func TestTimeTicks(t *testing.T) {
 		}
 	}
 }
+
+// TestEChartMarkers draws events as vertical lines on their own legend
+// entry; events outside the data range are left out, labels stay data.
+func TestEChartMarkers(t *testing.T) {
+	t.Parallel()
+	s, d := testSpecData(t)
+	c, err := EChart(s, d, Markers{Name: "failed runs", Events: []Marker{
+		{Time: 900, Label: "before"}, {Time: 1120, Label: "fail <b>x</b>"}, {Time: 1300, Label: "timeout"}, {Time: 5000, Label: "after"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o struct {
+		Series []struct {
+			Name     string `json:"name"`
+			MarkLine struct {
+				Data []struct {
+					Name  string `json:"name"`
+					XAxis int64  `json:"xAxis"`
+				} `json:"data"`
+			} `json:"markLine"`
+		} `json:"series"`
+	}
+	if err := json.Unmarshal(c.Options, &o); err != nil {
+		t.Fatal(err)
+	}
+	last := o.Series[len(o.Series)-1]
+	if last.Name != "failed runs" || len(last.MarkLine.Data) != 2 ||
+		last.MarkLine.Data[0].XAxis != 1120000 || last.MarkLine.Data[1].Name != "timeout" {
+		t.Errorf("marker series %+v", last)
+	}
+	if bytes.Contains(c.Options, []byte("<b>")) {
+		t.Errorf("marker label not escaped: %s", c.Options)
+	}
+	if _, err := EChart(s, d, Markers{Name: "x", Color: "red"}); err == nil {
+		t.Error("bad marker color accepted")
+	}
+}

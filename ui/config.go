@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +39,10 @@ type ServeConfig struct {
 	// TrustedProxies are reverse proxies (IPs or CIDR prefixes) whose
 	// X-Forwarded-For is believed when finding the client IP.
 	TrustedProxies []string `toml:"trusted_proxies"`
+	// Monitors are the code-monitor settings; Monitor the monitors defined
+	// in the file ([[monitor]] tables), read-only in the UI.
+	Monitors MonitorSettings `toml:"monitors"`
+	Monitor  []MonitorConfig `toml:"monitor"`
 }
 
 // OIDCConfig is the [oidc] section (see README "Login (OpenID Connect)").
@@ -116,6 +121,68 @@ func (o OIDCConfig) validate() error {
 	return err
 }
 
+// MonitorSettings configure the code-monitor scheduler.
+type MonitorSettings struct {
+	Webhooks      []string `toml:"webhooks"`       // URLs POSTed every alert change
+	MaxConcurrent int64    `toml:"max_concurrent"` // runs at once
+	Jitter        float64  `toml:"jitter"`         // fraction of the interval, [0, 1)
+	KeepRuns      int64    `toml:"keep_runs"`      // run records kept per monitor
+	Python        string   `toml:"python"`         // interpreter; empty: python3 from PATH
+	// Rlimits of every run; 0 leaves a limit as rrdash's own.
+	CPUSeconds     int64 `toml:"cpu_seconds"`
+	AddressSpaceMB int64 `toml:"address_space_mb"`
+	OpenFiles      int64 `toml:"open_files"`
+	Processes      int64 `toml:"processes"`
+}
+
+// MonitorConfig is one [[monitor]] table. Line is where it starts in the
+// file, so cmd can name the place of an invalid definition.
+type MonitorConfig struct {
+	Name         string              `toml:"name"`
+	Owner        string              `toml:"owner"` // user handle allowed to "run now"
+	Language     string              `toml:"language"`
+	Source       string              `toml:"source"`
+	Path         string              `toml:"path"`
+	Interval     string              `toml:"interval"`
+	Timeout      string              `toml:"timeout"`
+	Env          []MonitorEnvConfig  `toml:"env"`
+	ExitStatuses []int               `toml:"exit_statuses"`
+	MustMatch    string              `toml:"must_match"`
+	MustNotMatch string              `toml:"must_not_match"`
+	Thresholds   []string            `toml:"thresholds"`
+	Alert        *MonitorAlertConfig `toml:"alert"`
+	Line         int                 `toml:"-"`
+}
+
+// MonitorEnvConfig is one environment variable of a monitor.
+type MonitorEnvConfig struct {
+	Name   string `toml:"name"`
+	Value  string `toml:"value"`
+	Secret bool   `toml:"secret"`
+}
+
+// MonitorAlertConfig overrides the alert policy of one monitor.
+type MonitorAlertConfig struct {
+	Consecutive    int `toml:"consecutive"`
+	WindowFailures int `toml:"window_failures"`
+	Window         int `toml:"window"`
+	Resolve        int `toml:"resolve"`
+}
+
+// monitorHeaderRE finds the [[monitor]] table headers, the i-th of which
+// starts the i-th monitor.
+var monitorHeaderRE = regexp.MustCompile(`(?m)^[ \t]*\[\[[ \t]*monitor[ \t]*\]\]`)
+
+// monitorLines sets the Line of each monitor from its table header.
+func monitorLines(text string, ms []MonitorConfig) {
+	locs := monitorHeaderRE.FindAllStringIndex(text, -1)
+	for i := range ms {
+		if i < len(locs) {
+			ms[i].Line = 1 + strings.Count(text[:locs[i][0]], "\n")
+		}
+	}
+}
+
 // TracelogConfig makes serve tail trace-log directories into the store.
 type TracelogConfig struct {
 	Globs  []string `toml:"globs"`  // e.g. ["/var/log/zope/*.log"]; empty: no tailing
@@ -127,7 +194,9 @@ type TracelogConfig struct {
 // DefaultServeConfig is used for keys set nowhere.
 func DefaultServeConfig() ServeConfig {
 	return ServeConfig{Addr: "127.0.0.1:8080", Data: "./data", LogLevel: "info", LogFormat: "text",
-		Tracelog: TracelogConfig{Step: 60}}
+		Tracelog: TracelogConfig{Step: 60},
+		Monitors: MonitorSettings{MaxConcurrent: 4, Jitter: 0.1, KeepRuns: 1000,
+			CPUSeconds: 60, AddressSpaceMB: 4096, OpenFiles: 256, Processes: 4096}}
 }
 
 // LoadServeConfig reads the TOML file (if path is not empty) over the
@@ -151,6 +220,7 @@ func LoadServeConfig(path string, getenv func(string) string) (ServeConfig, erro
 		if und := md.Undecoded(); len(und) > 0 {
 			return cfg, fmt.Errorf("config %s: unknown key %q", path, und[0].String())
 		}
+		monitorLines(string(b), cfg.Monitor)
 	}
 	if err := applyEnv(reflect.ValueOf(&cfg).Elem(), "RRDASH", getenv); err != nil {
 		return cfg, err
@@ -174,7 +244,11 @@ func applyEnv(v reflect.Value, prefix string, getenv func(string) string) error 
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		key := prefix + "_" + strings.ToUpper(f.Tag.Get("toml"))
+		tag := f.Tag.Get("toml")
+		if tag == "-" || f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.String {
+			continue // not settable from one variable ([[monitor]] tables)
+		}
+		key := prefix + "_" + strings.ToUpper(tag)
 		fv := v.Field(i)
 		if f.Type.Kind() == reflect.Struct {
 			if err := applyEnv(fv, key, getenv); err != nil {
@@ -201,6 +275,12 @@ func applyEnv(v reflect.Value, prefix string, getenv func(string) string) error 
 				return fmt.Errorf("env %s=%q: want true or false", key, val)
 			}
 			fv.SetBool(b)
+		case reflect.Float64:
+			x, err := strconv.ParseFloat(val, 64)
+			if err != nil {
+				return fmt.Errorf("env %s=%q: not a number", key, val)
+			}
+			fv.SetFloat(x)
 		case reflect.Slice: // []string, comma separated
 			var parts []string
 			for _, p := range strings.Split(val, ",") {
@@ -251,6 +331,21 @@ func (c ServeConfig) Validate() error {
 	}
 	if _, err := auth.ParseProxies(c.TrustedProxies); err != nil {
 		return fmt.Errorf("trusted_proxies: %w", err)
+	}
+	for key, v := range map[string]int64{"max_concurrent": c.Monitors.MaxConcurrent, "keep_runs": c.Monitors.KeepRuns,
+		"cpu_seconds": c.Monitors.CPUSeconds, "address_space_mb": c.Monitors.AddressSpaceMB,
+		"open_files": c.Monitors.OpenFiles, "processes": c.Monitors.Processes} {
+		if v < 0 {
+			return fmt.Errorf("monitors.%s %d: must not be negative", key, v)
+		}
+	}
+	if c.Monitors.Jitter < 0 || c.Monitors.Jitter >= 1 {
+		return fmt.Errorf("monitors.jitter %v: want a fraction in [0, 1)", c.Monitors.Jitter)
+	}
+	for _, w := range c.Monitors.Webhooks {
+		if !strings.HasPrefix(w, "http://") && !strings.HasPrefix(w, "https://") {
+			return fmt.Errorf("monitors.webhooks %q: want an http:// or https:// URL", w)
+		}
 	}
 	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
 		return fmt.Errorf("base_url %q: want an http:// or https:// URL", c.BaseURL)

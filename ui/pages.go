@@ -47,9 +47,15 @@ type pageData struct {
 
 	Graphs []meta.Graph
 	Query  string
+
+	MonitorRows []monitorRow
+	Monitor     *MonitorView
+	Runs        []MonitorRun
+	Alerts      []MonitorAlert
+	AlertRows   []alertRow
 }
 
-var pageNames = []string{"error", "dashboards", "graph", "graphs", "builder", "tokens"}
+var pageNames = []string{"error", "dashboards", "graph", "graphs", "builder", "tokens", "monitors", "monitor", "monitor-edit", "monitor-alerts"}
 
 func parseTemplates() (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}

@@ -57,6 +57,8 @@ type Config struct {
 	TrustedProxies []string
 	// HTTPClient talks to the OIDC provider (http.DefaultClient when nil).
 	HTTPClient *http.Client
+	// Monitors is the code-monitor service; nil disables /monitors.
+	Monitors Monitors
 }
 
 // Server is the web service.
@@ -110,6 +112,11 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	e.GET("/view", s.pageView)
 	e.GET("/view.png", s.viewPNG)
 	e.GET("/-/healthz", s.healthz)
+	e.GET("/monitors", s.pageMonitors)
+	e.GET("/monitors/new", s.pageMonitorEdit)
+	e.GET("/monitors/alerts", s.pageMonitorAlerts)
+	e.GET("/monitors/:name", s.pageMonitor)
+	e.GET("/monitors/:name/edit", s.pageMonitorEdit)
 	assets, err := fs.Sub(embedded, "assets")
 	if err != nil {
 		return nil, err
@@ -136,6 +143,15 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	api.DELETE("/tokens/:id", s.apiRevokeToken)
 	e.GET("/settings/tokens", s.pageTokens)
 	s.loginRoutes(e)
+	api.GET("/monitors", s.apiListMonitors)
+	api.POST("/monitors", s.apiCreateMonitor)
+	api.GET("/monitors/:name", s.apiGetMonitor)
+	api.PUT("/monitors/:name", s.apiUpdateMonitor)
+	api.DELETE("/monitors/:name", s.apiDeleteMonitor)
+	api.POST("/monitors/:name/run", s.apiRunMonitor)
+	api.GET("/monitors/:name/runs", s.apiMonitorRuns)
+	api.GET("/monitors/:name/alerts", s.apiMonitorAlerts)
+	api.GET("/monitors/:name/charts/:chart", s.apiMonitorChart)
 	s.echo = e
 	return s, nil
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -82,6 +83,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: %w", err)
 	}
 	log := newLogger(stderr, cfg)
+	cfgMonitors, err := configMonitors(cfgPath, cfg.Monitor)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if *demoMode {
+		if m := demoMonitor(log); m != nil {
+			cfgMonitors = append(cfgMonitors, m)
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -120,7 +130,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("serve: %w", err)
 		}
 	}
-	srv, err := ui.New(ui.Config{BaseURL: cfg.BaseURL, LocalMode: localMode, OIDC: cfg.OIDC, TrustedProxies: cfg.TrustedProxies}, db, md, user, log)
+	sched, err := newScheduler(cfg.Monitors, cfg.Data, db, log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	monitors := newMonitorService(md, db, sched, cfgMonitors, int(cfg.Monitors.KeepRuns), log)
+	if err := monitors.Load(ctx); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	srv, err := ui.New(ui.Config{BaseURL: cfg.BaseURL, LocalMode: localMode, OIDC: cfg.OIDC, TrustedProxies: cfg.TrustedProxies,
+		Monitors: monitors}, db, md, user, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -238,6 +257,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Code monitors start once the address for notification links is known.
+	sched.LinkBase = cfg.BaseURL
+	if sched.LinkBase == "" {
+		sched.LinkBase = "http://" + ln.Addr().String()
+	}
+	sched.LinkBase = strings.TrimRight(sched.LinkBase, "/") + "/monitors/"
+	tails.Add(1)
+	go func() {
+		defer tails.Done()
+		if err := monitors.Run(tailCtx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("code monitors stopped", "error", err)
+		}
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(stdout, "rrdash serving on http://%s (data %s)\n", ln.Addr(), cfg.Data)

@@ -51,3 +51,43 @@ func TestDefinitionJSON(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDefinitionJSON: any input either fails to decode with an error or
+// decodes to a definition whose JSON round-trips unchanged; compiling it
+// never panics.
+func FuzzDefinitionJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"name": "payments", "owner": "ana", "language": "python", "path": "/srv/pay.py", "interval": "1m30s", "timeout": "20s",
+		  "env": [{"name": "TOKEN", "value": "x", "secret": true}],
+		  "criteria": {"exit_statuses": [0, 2], "must_match": "ok", "thresholds": ["latency_ms < 500"]},
+		  "alert": {"consecutive": 2, "window_failures": 0, "window": 0, "resolve": 1}}`,
+		`{"name": "a", "language": "go", "source": "package main\nfunc main(){}", "interval": "10s", "timeout": "10s"}`,
+		`{"name": "a", "interval": "-1s", "timeout": "1h"}`,
+		`{"interval": "", "timeout": ""}`,
+		`{"name": "a", "interval": "10s", "timeout": "1s", "criteria": {"must_match": "("}}`,
+		`[]`, `null`, `{"name": 5}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var d Definition
+		if err := json.Unmarshal(b, &d); err != nil {
+			return
+		}
+		if m, err := d.Compile(); err == nil && m.Name() != d.Name {
+			t.Fatalf("compiled name %q, defined %q", m.Name(), d.Name)
+		}
+		out, err := json.Marshal(d)
+		if err != nil {
+			t.Fatalf("marshal %+v: %v", d, err)
+		}
+		var back Definition
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("re-decode %s: %v", out, err)
+		}
+		again, err := json.Marshal(back)
+		if err != nil || string(again) != string(out) {
+			t.Fatalf("round trip changed it:\n%s\n%s (%v)", out, again, err)
+		}
+	})
+}

@@ -60,6 +60,8 @@ type Definition struct {
 	Timeout  time.Duration `json:"timeout"`
 	Env      []EnvVar      `json:"env,omitempty"`
 	Criteria Criteria      `json:"criteria"`
+	// Alert overrides the scheduler's alert policy for this monitor.
+	Alert *Policy `json:"alert,omitempty"`
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -152,6 +154,11 @@ func (d Definition) Compile() (*Monitor, error) {
 			return fail("env %s: set twice", e.Name)
 		}
 		seen[e.Name] = true
+	}
+	if d.Alert != nil {
+		if err := d.Alert.Validate(); err != nil {
+			return fail("alert: %v", err)
+		}
 	}
 	m := &Monitor{Def: d, exitOK: d.Criteria.ExitStatuses}
 	if len(m.exitOK) == 0 {

@@ -30,14 +30,16 @@ type Event struct {
 }
 
 // Scheduler runs monitors at their intervals, at most MaxConcurrent at once,
-// records the runs and keeps their alert states.
+// records the runs and keeps their alert states. Monitors can be added,
+// replaced and removed while it runs (Put, Remove).
 type Scheduler struct {
 	Runner        *Runner
 	Sink          Sink // nil: runs are not stored
 	Policy        Policy
-	MaxConcurrent int     // 0 means 1
-	Jitter        float64 // fraction of the interval, in [0, 1): spreads first runs and varies the period
-	StatePath     string  // "" keeps alert state in memory only
+	MaxConcurrent int        // 0 means 1
+	Jitter        float64    // fraction of the interval, in [0, 1): spreads first runs and varies the period
+	States        StateStore // nil keeps alert state in memory only
+	Runs          RunLog     // nil keeps no run history
 	Logger        *slog.Logger
 	OnEvent       func(Event) // called from scheduler goroutines; must not block long
 	// Webhooks get every alert transition; deliveries are retried in the
@@ -46,12 +48,29 @@ type Scheduler struct {
 	LinkBase string // URL prefix of monitor pages, for notification links
 
 	notifying sync.WaitGroup
+	putMu     sync.Mutex // serialises Put and Remove
+	saveMu    sync.Mutex // keeps saves of states in the order they were taken
 	mu        sync.Mutex
-	triggers  map[string]chan struct{} // "run now" requests, while Run runs
+	runCtx    context.Context     // nil unless Run is running
+	pending   map[string]*Monitor // Put before Run: scheduled when Run starts
+	stopped   bool                // Run has returned
+	loaded    bool                // LoadStates ran since the last Run
+	loops     sync.WaitGroup
+	sem       chan struct{}
+	entries   map[string]*entry
 	states    map[string]*MonitorState
 	started   time.Time
 	running   int
 	peak      int
+}
+
+// entry is one scheduled monitor.
+type entry struct {
+	m       *Monitor
+	added   time.Time
+	trigger chan struct{} // "run now" requests
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 // Stats tells how many runs are going and the most there have been at once.
@@ -69,7 +88,7 @@ func (s *Scheduler) State(name string) (MonitorState, bool) {
 	if !ok {
 		return MonitorState{}, false
 	}
-	return *st, true
+	return *st.Clone(), true
 }
 
 func (s *Scheduler) logger() *slog.Logger {
@@ -79,9 +98,17 @@ func (s *Scheduler) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// Run schedules the monitors until ctx is cancelled, then waits for the
-// runs in progress to be killed and returns ctx's error. Runs cut short by
-// the cancellation are neither recorded nor counted for alerts.
+func (s *Scheduler) policy(m *Monitor) Policy {
+	if m.Def.Alert != nil {
+		return *m.Def.Alert
+	}
+	return s.Policy
+}
+
+// Run schedules the monitors, and those Put before, until ctx is
+// cancelled, then waits for the runs in progress to be killed and returns
+// ctx's error. Runs cut short by the cancellation are neither recorded nor
+// counted for alerts.
 func (s *Scheduler) Run(ctx context.Context, monitors []*Monitor) error {
 	if s.Runner == nil {
 		return errors.New("scheduler: no runner")
@@ -93,63 +120,171 @@ func (s *Scheduler) Run(ctx context.Context, monitors []*Monitor) error {
 		return fmt.Errorf("scheduler: jitter %v not in [0, 1)", s.Jitter)
 	}
 	seen := map[string]bool{}
-	minInterval := time.Duration(0)
 	for _, m := range monitors {
 		if seen[m.Name()] {
 			return fmt.Errorf("scheduler: monitor %s defined twice", m.Name())
 		}
 		seen[m.Name()] = true
-		if minInterval == 0 || m.Def.Interval < minInterval {
-			minInterval = m.Def.Interval
+	}
+	s.mu.Lock()
+	loaded := s.loaded
+	s.mu.Unlock()
+	if !loaded {
+		if err := s.LoadStates(ctx); err != nil {
+			return err
 		}
 	}
+	s.mu.Lock()
+	if s.runCtx != nil {
+		s.mu.Unlock()
+		return errors.New("scheduler: already running")
+	}
+	s.runCtx, s.started, s.stopped, s.loaded = ctx, time.Now(), false, false
+	s.entries = map[string]*entry{}
+	s.sem = make(chan struct{}, max(s.MaxConcurrent, 1))
+	for _, m := range monitors {
+		if s.pending[m.Name()] == nil {
+			s.startLocked(m)
+		}
+	}
+	for _, m := range s.pending {
+		s.startLocked(m)
+	}
+	s.pending = nil
+	// The missed-run check ticks at half the shortest allowed interval, so
+	// monitors added later need no new ticker.
+	s.loops.Go(func() {
+		t := time.NewTicker(MinInterval / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				s.checkMissed(ctx, now)
+			}
+		}
+	})
+	s.mu.Unlock()
+
+	<-ctx.Done()
+	s.loops.Wait()
+	s.notifying.Wait()
+	s.mu.Lock()
+	s.runCtx, s.entries, s.stopped = nil, nil, true
+	s.mu.Unlock()
+	return ctx.Err()
+}
+
+// LoadStates reads the saved states, so that State answers before Run
+// starts; Run calls it when it was not called before.
+func (s *Scheduler) LoadStates(ctx context.Context) error {
 	states := map[string]*MonitorState{}
-	if s.StatePath != "" {
+	if s.States != nil {
 		var err error
-		if states, err = LoadStates(s.StatePath); err != nil {
+		if states, err = s.States.LoadStates(ctx); err != nil {
 			return fmt.Errorf("scheduler: %w", err)
 		}
 	}
-	for _, m := range monitors {
-		if states[m.Name()] == nil {
-			states[m.Name()] = &MonitorState{}
-		}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.runCtx != nil {
+		return errors.New("scheduler: states cannot be reloaded while it runs")
 	}
-	triggers := map[string]chan struct{}{}
-	for _, m := range monitors {
-		triggers[m.Name()] = make(chan struct{}, 1)
+	s.states, s.loaded = states, true
+	return nil
+}
+
+// startLocked starts the loop of m; s.mu is held and Run is running.
+func (s *Scheduler) startLocked(m *Monitor) {
+	if s.states[m.Name()] == nil {
+		s.states[m.Name()] = &MonitorState{}
+	}
+	ctx, cancel := context.WithCancel(s.runCtx)
+	e := &entry{m: m, added: time.Now(), trigger: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	s.entries[m.Name()] = e
+	s.loops.Go(func() {
+		defer close(e.done)
+		s.loop(ctx, m, e.trigger)
+	})
+}
+
+// Put schedules m, replacing the monitor of the same name (whose run in
+// progress, if any, is killed and not recorded); the alert state of a
+// replaced monitor is kept. Before Run, m waits for Run to start; after
+// Run has returned, Put fails.
+func (s *Scheduler) Put(m *Monitor) error {
+	s.putMu.Lock()
+	defer s.putMu.Unlock()
+	s.mu.Lock()
+	if s.runCtx == nil && !s.stopped {
+		if s.pending == nil {
+			s.pending = map[string]*Monitor{}
+		}
+		s.pending[m.Name()] = m
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
+	old, err := s.detach(m.Name(), false)
+	if err != nil {
+		return fmt.Errorf("schedule %s: %w", m.Name(), err)
+	}
+	if old != nil {
+		old.cancel()
+		<-old.done
 	}
 	s.mu.Lock()
-	s.states, s.started, s.triggers = states, time.Now(), triggers
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.triggers = nil
-		s.mu.Unlock()
-	}()
+	defer s.mu.Unlock()
+	if s.runCtx == nil || s.runCtx.Err() != nil {
+		return fmt.Errorf("schedule %s: the scheduler is not running", m.Name())
+	}
+	s.startLocked(m)
+	return nil
+}
 
-	sem := make(chan struct{}, max(s.MaxConcurrent, 1))
-	var wg sync.WaitGroup
-	for _, m := range monitors {
-		wg.Go(func() { s.loop(ctx, m, sem, triggers[m.Name()]) })
+// Remove stops scheduling a monitor and forgets its state.
+func (s *Scheduler) Remove(ctx context.Context, name string) error {
+	s.putMu.Lock()
+	defer s.putMu.Unlock()
+	s.mu.Lock()
+	_, wasPending := s.pending[name]
+	delete(s.pending, name)
+	s.mu.Unlock()
+	if !wasPending {
+		old, err := s.detach(name, true)
+		if err != nil {
+			return fmt.Errorf("unschedule %s: %w", name, err)
+		}
+		old.cancel()
+		<-old.done
 	}
-	if len(monitors) > 0 {
-		wg.Go(func() {
-			t := time.NewTicker(minInterval / 2)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case now := <-t.C:
-					s.checkMissed(ctx, now, monitors)
-				}
-			}
-		})
+	s.mu.Lock()
+	delete(s.states, name)
+	s.mu.Unlock()
+	if s.States != nil {
+		s.saveMu.Lock()
+		defer s.saveMu.Unlock()
+		if err := s.States.DeleteState(ctx, name); err != nil {
+			return fmt.Errorf("unschedule %s: %w", name, err)
+		}
 	}
-	wg.Wait()
-	s.notifying.Wait()
-	return ctx.Err()
+	return nil
+}
+
+// detach takes a monitor's entry out of the schedule.
+func (s *Scheduler) detach(name string, mustExist bool) (*entry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.runCtx == nil || s.runCtx.Err() != nil {
+		return nil, errors.New("the scheduler is not running")
+	}
+	e := s.entries[name]
+	if e == nil && mustExist {
+		return nil, errors.New("no such monitor")
+	}
+	delete(s.entries, name)
+	return e, nil
 }
 
 // jitter returns a random duration in [0, f·d).
@@ -166,21 +301,22 @@ func jitter(d time.Duration, f float64) time.Duration {
 func (s *Scheduler) RunNow(name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.triggers == nil {
+	if s.runCtx == nil {
 		return fmt.Errorf("run now %s: the scheduler is not running", name)
 	}
-	ch, ok := s.triggers[name]
+	e, ok := s.entries[name]
 	if !ok {
 		return fmt.Errorf("run now %s: no such monitor", name)
 	}
 	select {
-	case ch <- struct{}{}:
+	case e.trigger <- struct{}{}:
 	default:
 	}
 	return nil
 }
 
-func (s *Scheduler) loop(ctx context.Context, m *Monitor, sem chan struct{}, now <-chan struct{}) {
+func (s *Scheduler) loop(ctx context.Context, m *Monitor, now <-chan struct{}) {
+	sem := s.sem
 	iv := m.Def.Interval
 	next := time.Now().Add(jitter(iv, s.Jitter))
 	timer := time.NewTimer(time.Until(next))
@@ -223,12 +359,26 @@ func (s *Scheduler) begin(ctx context.Context, m *Monitor, at time.Time) {
 	s.mu.Lock()
 	s.running++
 	s.peak = max(s.peak, s.running)
-	tr := s.states[m.Name()].Missed.Ran(at)
+	st := s.stateLocked(m.Name())
+	tr := st.Missed.Ran(at)
 	s.mu.Unlock()
 	if tr != NoChange {
 		s.logger().Info("monitor missed-run alert", "monitor", m.Name(), "transition", tr.String())
 		s.alert(ctx, Event{Kind: MissedRun, Monitor: m.Name(), Transition: tr, At: at})
 	}
+}
+
+// stateLocked returns a monitor's state, creating it; s.mu is held.
+func (s *Scheduler) stateLocked(name string) *MonitorState {
+	st := s.states[name]
+	if st == nil {
+		st = &MonitorState{}
+		if s.states == nil {
+			s.states = map[string]*MonitorState{}
+		}
+		s.states[name] = st
+	}
+	return st
 }
 
 func (s *Scheduler) end() {
@@ -241,21 +391,25 @@ func (s *Scheduler) end() {
 func (s *Scheduler) finish(ctx context.Context, m *Monitor, res Result) {
 	log := s.logger().With("monitor", m.Name())
 	log.Info("monitor run", "outcome", res.Outcome, "runtime", res.Runtime, "exit_status", res.ExitStatus, "reason", res.Reason)
+	// Records are written even if ctx ends meanwhile: the run happened.
+	wctx := context.WithoutCancel(ctx)
 	if s.Sink != nil {
-		if err := Record(ctx, s.Sink, m, res); err != nil {
+		if err := Record(wctx, s.Sink, m, res); err != nil {
 			log.Error("monitor run not stored", "err", err)
 		}
 	}
-	s.mu.Lock()
-	st := s.states[m.Name()]
-	tr := st.Alert.Observe(s.Policy, res.Outcome == OK, res.Start.Add(res.Runtime))
-	last := res
-	st.Last = &last
-	err := s.saveLocked()
-	s.mu.Unlock()
-	if err != nil {
-		log.Error("monitor state not saved", "err", err)
+	if s.Runs != nil {
+		if err := s.Runs.AddRun(wctx, res); err != nil {
+			log.Error("monitor run history not saved", "err", err)
+		}
 	}
+	s.mu.Lock()
+	st := s.stateLocked(m.Name())
+	tr := st.Alert.Observe(s.policy(m), res.Outcome == OK, res.Start.Add(res.Runtime))
+	last := res.clone()
+	st.Last = &last
+	s.mu.Unlock()
+	s.save(wctx, m.Name())
 	s.emit(Event{Kind: RunDone, Monitor: m.Name(), Result: &res, At: res.Start.Add(res.Runtime)})
 	if tr != NoChange {
 		log.Warn("monitor alert", "transition", tr.String(), "reason", res.Reason)
@@ -264,34 +418,47 @@ func (s *Scheduler) finish(ctx context.Context, m *Monitor, res Result) {
 }
 
 // checkMissed fires the missed-run alert of monitors not run within two
-// intervals.
-func (s *Scheduler) checkMissed(ctx context.Context, now time.Time, monitors []*Monitor) {
+// intervals of their last run (or of being scheduled).
+func (s *Scheduler) checkMissed(ctx context.Context, now time.Time) {
 	var fired []string
 	s.mu.Lock()
-	for _, m := range monitors {
-		if s.states[m.Name()].Missed.Check(now, s.started, m.Def.Interval) == Fired {
-			fired = append(fired, m.Name())
+	for name, e := range s.entries {
+		since := s.started
+		if e.added.After(since) {
+			since = e.added
+		}
+		if s.stateLocked(name).Missed.Check(now, since, e.m.Def.Interval) == Fired {
+			fired = append(fired, name)
 		}
 	}
-	var err error
-	if len(fired) > 0 {
-		err = s.saveLocked()
-	}
 	s.mu.Unlock()
-	if err != nil {
-		s.logger().Error("monitor state not saved", "err", err)
-	}
 	for _, name := range fired {
+		s.save(context.WithoutCancel(ctx), name)
 		s.logger().Warn("monitor missed-run alert", "monitor", name, "transition", Fired.String())
 		s.alert(ctx, Event{Kind: MissedRun, Monitor: name, Transition: Fired, At: now})
 	}
 }
 
-func (s *Scheduler) saveLocked() error {
-	if s.StatePath == "" {
-		return nil
+// save writes a copy of one monitor's state. Copies are taken and written
+// under saveMu, so a later state is never overwritten by an earlier one.
+func (s *Scheduler) save(ctx context.Context, name string) {
+	if s.States == nil {
+		return
 	}
-	return SaveStates(s.StatePath, s.states)
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
+	s.mu.Lock()
+	st, ok := s.states[name]
+	if ok {
+		st = st.Clone()
+	}
+	s.mu.Unlock()
+	if !ok {
+		return // removed meanwhile
+	}
+	if err := s.States.SaveState(ctx, name, st); err != nil {
+		s.logger().Error("monitor state not saved", "monitor", name, "err", err)
+	}
 }
 
 func (s *Scheduler) emit(e Event) {
@@ -310,35 +477,39 @@ func (s *Scheduler) alert(ctx context.Context, e Event) {
 		rec.Reason = "not run within two intervals"
 	}
 	s.mu.Lock()
-	st := s.states[e.Monitor]
-	id := st.addHistory(rec)
-	err := s.saveLocked()
+	id := s.stateLocked(e.Monitor).addHistory(rec)
 	s.mu.Unlock()
-	if err != nil {
-		s.logger().Error("monitor state not saved", "err", err)
-	}
+	s.save(context.WithoutCancel(ctx), e.Monitor)
 	s.emit(e)
 	n, ok := NotificationFor(e, s.LinkBase)
 	if !ok {
 		return
 	}
+	// Deliveries outlive an edit of the monitor (which cancels its loop's
+	// context) but not the scheduler.
+	nctx := ctx
+	s.mu.Lock()
+	if s.runCtx != nil {
+		nctx = s.runCtx
+	}
+	s.mu.Unlock()
 	for _, w := range s.Webhooks {
 		s.notifying.Go(func() {
-			ds, err := w.Notify(ctx, n)
+			ds, err := w.Notify(nctx, n)
 			if err != nil {
 				s.logger().Error("monitor notification failed", "monitor", e.Monitor, "err", err)
 			}
 			s.mu.Lock()
-			defer s.mu.Unlock()
-			if r := s.states[e.Monitor].record(id); r != nil {
-				r.Deliveries = append(r.Deliveries, ds...)
-				if err != nil {
-					r.Undelivered = append(r.Undelivered, err.Error())
+			if st := s.states[e.Monitor]; st != nil {
+				if r := st.record(id); r != nil {
+					r.Deliveries = append(r.Deliveries, ds...)
+					if err != nil {
+						r.Undelivered = append(r.Undelivered, err.Error())
+					}
 				}
 			}
-			if err := s.saveLocked(); err != nil {
-				s.logger().Error("monitor state not saved", "err", err)
-			}
+			s.mu.Unlock()
+			s.save(context.WithoutCancel(nctx), e.Monitor)
 		})
 	}
 }

@@ -36,7 +36,7 @@ func TestSchedulerConcurrencyAndRecording(t *testing.T) {
 		Sink:          db,
 		Policy:        DefaultPolicy(),
 		MaxConcurrent: 2,
-		StatePath:     statePath,
+		States:        &FileStates{Path: statePath},
 		OnEvent: func(e Event) {
 			if e.Kind != RunDone {
 				return
@@ -104,12 +104,13 @@ func TestSchedulerMissedRun(t *testing.T) {
 	t0 := time.Now()
 	s.states = map[string]*MonitorState{m.Name(): {}}
 	s.started = t0
-	s.checkMissed(context.Background(), t0.Add(15*time.Second), []*Monitor{m})
+	s.entries = map[string]*entry{m.Name(): {m: m, added: t0}}
+	s.checkMissed(context.Background(), t0.Add(15*time.Second))
 	s.begin(context.Background(), m, t0.Add(16*time.Second))
 	s.end()
-	s.checkMissed(context.Background(), t0.Add(36*time.Second), []*Monitor{m})
-	s.checkMissed(context.Background(), t0.Add(37*time.Second), []*Monitor{m})
-	s.checkMissed(context.Background(), t0.Add(38*time.Second), []*Monitor{m})
+	s.checkMissed(context.Background(), t0.Add(36*time.Second))
+	s.checkMissed(context.Background(), t0.Add(37*time.Second))
+	s.checkMissed(context.Background(), t0.Add(38*time.Second))
 	s.begin(context.Background(), m, t0.Add(39*time.Second))
 	s.end()
 	var got []string
@@ -171,14 +172,14 @@ func TestSchedulerNotifies(t *testing.T) {
 	defer srv.Close()
 	statePath := filepath.Join(t.TempDir(), "state.json")
 	s := &Scheduler{
-		Runner:    newRunner(t),
-		Logger:    quiet,
-		Policy:    DefaultPolicy(),
-		StatePath: statePath,
-		LinkBase:  "http://rrdash.test/monitors/",
-		Webhooks:  []*Webhook{{URL: srv.URL, Backoff: time.Millisecond, Logger: quiet}},
-		states:    map[string]*MonitorState{"flappy": {}},
-		started:   time.Now(),
+		Runner:   newRunner(t),
+		Logger:   quiet,
+		Policy:   DefaultPolicy(),
+		States:   &FileStates{Path: statePath},
+		LinkBase: "http://rrdash.test/monitors/",
+		Webhooks: []*Webhook{{URL: srv.URL, Backoff: time.Millisecond, Logger: quiet}},
+		states:   map[string]*MonitorState{"flappy": {}},
+		started:  time.Now(),
 	}
 	ctx := context.Background()
 	for range 6 {
@@ -253,5 +254,99 @@ func TestSchedulerRunNow(t *testing.T) {
 	<-done
 	if err := s.RunNow(m.Name()); err == nil {
 		t.Error("RunNow after Run: no error")
+	}
+}
+
+// TestSchedulerPutRemove changes the schedule: a monitor put before Run
+// runs once Run starts, a replaced one runs its new definition and keeps its
+// alert state, a removed one is forgotten, also by the state store.
+func TestSchedulerPutRemove(t *testing.T) {
+	t.Parallel()
+	pass := scriptMonitor(t, "pass.py", 30*time.Second, func(d *Definition) { d.Name = "dyn"; d.Interval = time.Hour })
+	fail := scriptMonitor(t, "fail.py", 30*time.Second, func(d *Definition) {
+		d.Name = "dyn"
+		d.Interval = time.Hour
+		d.Alert = &Policy{Consecutive: 1, Resolve: 1}
+	})
+	states := &FileStates{Path: filepath.Join(t.TempDir(), "state.json")}
+	runs := make(chan Result, 10)
+	alerts := make(chan Event, 10)
+	s := &Scheduler{Runner: newRunner(t), Logger: quiet, Policy: DefaultPolicy(), States: states,
+		OnEvent: func(e Event) {
+			switch e.Kind {
+			case RunDone:
+				runs <- *e.Result
+			case AlertChange:
+				alerts <- e
+			}
+		}}
+	// Put before Run waits for Run; Remove takes it back.
+	if err := s.Put(fail); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(context.Background(), "dyn"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(pass); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, nil) }()
+	next := func(what string) Result {
+		t.Helper()
+		select {
+		case r := <-runs:
+			return r
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: no run", what)
+		}
+		return Result{}
+	}
+	if r := next("added"); r.Outcome != OK {
+		t.Errorf("added monitor: %s (%s)", r.Outcome, r.Reason)
+	}
+	if err := s.Put(fail); err != nil {
+		t.Fatal(err)
+	}
+	if r := next("replaced"); r.Outcome != Fail {
+		t.Errorf("replaced monitor: %s, want fail", r.Outcome)
+	}
+	select {
+	case e := <-alerts:
+		if e.Transition != Fired {
+			t.Errorf("alert %s, want fired", e.Transition)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the per-monitor policy (1 failure) did not fire")
+	}
+	st, ok := s.State("dyn")
+	if !ok || st.Alert.ConsecutiveFailures != 1 || st.Alert.Fired != 1 || st.Missed.LastRun.IsZero() {
+		t.Errorf("state after replacement %+v: want one failure after the replacement, fired once", st.Alert)
+	}
+	saved, err := (&FileStates{Path: states.Path}).LoadStates(ctx)
+	if err != nil || saved["dyn"] == nil || len(saved["dyn"].History) != 1 {
+		t.Fatalf("saved state %+v %v", saved["dyn"], err)
+	}
+	if err := s.Remove(ctx, "dyn"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RunNow("dyn"); err == nil {
+		t.Error("RunNow of a removed monitor: no error")
+	}
+	if err := s.Remove(ctx, "dyn"); err == nil {
+		t.Error("second Remove: no error")
+	}
+	saved, err = (&FileStates{Path: states.Path}).LoadStates(ctx)
+	if err != nil || saved["dyn"] != nil {
+		t.Errorf("state of a removed monitor still saved: %+v %v", saved["dyn"], err)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run: %v", err)
+	}
+	if err := s.Put(pass); err == nil {
+		t.Error("Put after Run returned: no error")
 	}
 }

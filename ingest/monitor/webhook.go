@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -82,7 +84,7 @@ type Webhook struct {
 func (w *Webhook) Notify(ctx context.Context, n Notification) ([]Delivery, error) {
 	body, err := json.Marshal(n)
 	if err != nil {
-		return nil, fmt.Errorf("webhook %s: %w", w.URL, err)
+		return nil, fmt.Errorf("webhook %s: %w", w.shown(), err)
 	}
 	client := w.Client
 	if client == nil {
@@ -108,6 +110,7 @@ func (w *Webhook) Notify(ctx context.Context, n Notification) ([]Delivery, error
 	for i := 1; ; i++ {
 		d := Delivery{Attempt: i, At: time.Now()}
 		retry, err := w.post(ctx, client, body, &d)
+		err = w.redact(err)
 		d.Took = time.Since(d.At)
 		if err != nil {
 			d.Error = err.Error()
@@ -118,17 +121,46 @@ func (w *Webhook) Notify(ctx context.Context, n Notification) ([]Delivery, error
 			return ds, nil
 		}
 		if !retry || i >= attempts {
-			return ds, fmt.Errorf("webhook %s: notification for %s undelivered after %d attempts: %w", w.URL, n.Monitor, i, err)
+			return ds, fmt.Errorf("webhook %s: notification for %s undelivered after %d attempts: %w", w.shown(), n.Monitor, i, err)
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ds, fmt.Errorf("webhook %s: %w", w.URL, ctx.Err())
+			return ds, fmt.Errorf("webhook %s: %w", w.shown(), ctx.Err())
 		case <-t.C:
 		}
 		wait = min(2*wait, maxWait)
 	}
+}
+
+// shown is the webhook's URL as errors, logs and the alert history show
+// it: scheme and host only, since the path or query of a chat webhook is
+// its secret.
+func (w *Webhook) shown() string {
+	u, err := url.Parse(w.URL)
+	if err != nil || u.Host == "" {
+		return "(unparsable URL)"
+	}
+	if u.Path != "" && u.Path != "/" || u.RawQuery != "" {
+		return u.Scheme + "://" + u.Host + "/…"
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// redact removes the full URL that net/http puts into its errors.
+func (w *Webhook) redact(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s %s: %w", ue.Op, w.shown(), ue.Err)
+	}
+	if s := err.Error(); strings.Contains(s, w.URL) {
+		return errors.New(strings.ReplaceAll(s, w.URL, w.shown()))
+	}
+	return err
 }
 
 func (w *Webhook) post(ctx context.Context, client *http.Client, body []byte, d *Delivery) (retry bool, err error) {

@@ -119,3 +119,31 @@ func TestNotificationFor(t *testing.T) {
 		t.Errorf("resolved: state %s, tail of %d bytes", n.State, len(n.OutputTail))
 	}
 }
+
+// TestWebhookErrorsHideTheURL: a chat webhook's path is its secret, so
+// errors (logged and shown in the alert history) show scheme and host only.
+func TestWebhookErrorsHideTheURL(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "gone", http.StatusGone)
+	}))
+	defer srv.Close()
+	// A closed listener gives a network error that names the URL.
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	for _, u := range []string{srv.URL + "/services/T0/B0/s3cr3tpath?token=s3cr3tquery", deadURL + "/hooks/s3cr3tpath"} {
+		w := &Webhook{URL: u, MaxAttempts: 2, Backoff: time.Millisecond, Logger: quiet}
+		ds, err := w.Notify(context.Background(), Notification{Monitor: "m", State: "firing"})
+		if err == nil {
+			t.Fatalf("%s: delivered", u)
+		}
+		all := err.Error()
+		for _, d := range ds {
+			all += " " + d.Error
+		}
+		if strings.Contains(all, "s3cr3t") || !strings.Contains(all, "/…") {
+			t.Errorf("%s: errors show the secret path or no redacted URL: %s", u, all)
+		}
+	}
+}

@@ -21,6 +21,9 @@ var ErrNotFound = errors.New("not found")
 // ErrForbidden is returned when a user changes a graph they don't own.
 var ErrForbidden = errors.New("forbidden: not the owner")
 
+// ErrExists is returned when a name is taken.
+var ErrExists = errors.New("already exists")
+
 // migrations are applied in order; their index+1 is the schema version.
 // Never edit one that has shipped: add a new one.
 var migrations = []string{
@@ -74,6 +77,30 @@ var migrations = []string{
 		last_used_at BIGINT NOT NULL DEFAULT 0
 	);
 	CREATE INDEX api_tokens_user ON api_tokens(user_id);`,
+	// 3: code monitors defined in the UI/API (definition: JSON as the
+	// monitor package writes it), the state of every monitor (those of the
+	// config file too, hence no foreign key) and the run history.
+	`CREATE TABLE monitors (
+		name       TEXT PRIMARY KEY,
+		owner_id   INTEGER NOT NULL REFERENCES users(id),
+		definition TEXT NOT NULL,
+		created_at BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL
+	);
+	CREATE TABLE monitor_states (
+		name       TEXT PRIMARY KEY,
+		state      TEXT NOT NULL,
+		updated_at BIGINT NOT NULL
+	);
+	CREATE TABLE monitor_runs (
+		id         INTEGER PRIMARY KEY,
+		monitor    TEXT NOT NULL,
+		started_ms BIGINT NOT NULL,
+		runtime_us BIGINT NOT NULL,
+		outcome    TEXT NOT NULL,
+		result     TEXT NOT NULL
+	);
+	CREATE INDEX monitor_runs_time ON monitor_runs(monitor, started_ms);`,
 }
 
 // DB is the metadata database.

@@ -1,0 +1,596 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"rrdash/ingest/monitor"
+	"rrdash/store"
+	"rrdash/ui"
+	"rrdash/ui/meta"
+)
+
+// monitorService connects the code-monitor scheduler (ingest/monitor) with
+// the metadata database (ui/meta) and gives the web UI its ui.Monitors.
+// It lives in cmd because neither side may import the other: the scheduler
+// sees a monitor.StateStore and monitor.RunLog, the UI sees ui.Monitors,
+// and this type translates between them.
+type monitorService struct {
+	md       *meta.DB
+	specs    seriesSpecs // the store, to check a definition against existing series
+	sched    *monitor.Scheduler
+	log      *slog.Logger
+	keepRuns int
+	// config holds the monitors of the config file (read-only in the UI).
+	config map[string]*monitor.Monitor
+
+	mu       sync.Mutex
+	problems map[string]string // monitors that could not be scheduled, and why
+}
+
+var (
+	_ ui.Monitors        = (*monitorService)(nil)
+	_ monitor.StateStore = (*monitorService)(nil)
+	_ monitor.RunLog     = (*monitorService)(nil)
+)
+
+// seriesSpecs reads the spec of a series; *store.DB satisfies it.
+type seriesSpecs interface {
+	Spec(name string) (store.Spec, error)
+}
+
+// definitionFromConfig turns a [[monitor]] table into a definition.
+func definitionFromConfig(c ui.MonitorConfig) (monitor.Definition, error) {
+	d := monitor.Definition{
+		Name: c.Name, Owner: c.Owner, Language: monitor.Language(c.Language), Source: c.Source, Path: c.Path,
+		Criteria: monitor.Criteria{ExitStatuses: c.ExitStatuses, MustMatch: c.MustMatch, MustNotMatch: c.MustNotMatch, Thresholds: c.Thresholds},
+	}
+	var err error
+	if d.Interval, err = time.ParseDuration(c.Interval); err != nil {
+		return d, fmt.Errorf("monitor %q: interval %q: want a duration such as \"1m\"", c.Name, c.Interval)
+	}
+	if d.Timeout, err = time.ParseDuration(c.Timeout); err != nil {
+		return d, fmt.Errorf("monitor %q: timeout %q: want a duration such as \"30s\"", c.Name, c.Timeout)
+	}
+	for _, e := range c.Env {
+		d.Env = append(d.Env, monitor.EnvVar{Name: e.Name, Value: e.Value, Secret: e.Secret})
+	}
+	if a := c.Alert; a != nil {
+		d.Alert = &monitor.Policy{Consecutive: a.Consecutive, WindowFailures: a.WindowFailures, Window: a.Window, Resolve: a.Resolve}
+	}
+	return d, nil
+}
+
+// configMonitors compiles the [[monitor]] tables of the config file at
+// path; errors name the file and the line of the table. A relative script
+// path is relative to the config file's directory.
+func configMonitors(path string, cfgs []ui.MonitorConfig) ([]*monitor.Monitor, error) {
+	var out []*monitor.Monitor
+	seen := map[string]int{}
+	for _, c := range cfgs {
+		where := fmt.Sprintf("config %s:%d", path, c.Line)
+		if c.Path != "" && !filepath.IsAbs(c.Path) {
+			c.Path = filepath.Join(filepath.Dir(path), c.Path)
+		}
+		d, err := definitionFromConfig(c)
+		if err == nil {
+			var m *monitor.Monitor
+			if m, err = d.Compile(); err == nil {
+				if prev, dup := seen[c.Name]; dup {
+					return nil, fmt.Errorf("%s: monitor %q is already defined at line %d", where, c.Name, prev)
+				}
+				seen[c.Name] = c.Line
+				out = append(out, m)
+				continue
+			}
+		}
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	return out, nil
+}
+
+// newMonitorService builds the service; config are the file's monitors.
+func newMonitorService(md *meta.DB, specs seriesSpecs, sched *monitor.Scheduler, config []*monitor.Monitor, keepRuns int, log *slog.Logger) *monitorService {
+	s := &monitorService{md: md, specs: specs, sched: sched, log: log, keepRuns: keepRuns,
+		config: map[string]*monitor.Monitor{}, problems: map[string]string{}}
+	for _, m := range config {
+		s.config[m.Name()] = m
+	}
+	sched.States, sched.Runs = s, s
+	return s
+}
+
+// Load reads the saved monitor states, so pages show them from the start.
+func (s *monitorService) Load(ctx context.Context) error {
+	return s.sched.LoadStates(ctx)
+}
+
+// Run schedules the config file's monitors and those saved in the
+// database until ctx ends. A saved monitor that no longer compiles is
+// listed with its problem rather than stopping the others.
+func (s *monitorService) Run(ctx context.Context) error {
+	ms := make([]*monitor.Monitor, 0, len(s.config))
+	for _, m := range s.config {
+		ms = append(ms, m)
+	}
+	saved, err := s.md.ListMonitors(ctx)
+	if err != nil {
+		return fmt.Errorf("monitors: %w", err)
+	}
+	for _, row := range saved {
+		if _, taken := s.config[row.Name]; taken {
+			s.setProblem(row.Name, "the config file defines a monitor of the same name")
+			s.log.Error("monitor not scheduled", "monitor", row.Name, "err", "the config file defines a monitor of the same name")
+			continue
+		}
+		m, err := compileSaved(row)
+		if err != nil {
+			s.setProblem(row.Name, err.Error())
+			s.log.Error("monitor not scheduled", "monitor", row.Name, "err", err)
+			continue
+		}
+		ms = append(ms, m)
+	}
+	return s.sched.Run(ctx, ms)
+}
+
+func compileSaved(row meta.Monitor) (*monitor.Monitor, error) {
+	var d monitor.Definition
+	if err := json.Unmarshal([]byte(row.Definition), &d); err != nil {
+		return nil, fmt.Errorf("saved monitor %s: %w", row.Name, err)
+	}
+	return d.Compile()
+}
+
+func (s *monitorService) setProblem(name, why string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if why == "" {
+		delete(s.problems, name)
+	} else {
+		s.problems[name] = why
+	}
+}
+
+// LoadStates implements monitor.StateStore. A state that does not decode
+// is reported and started afresh, so one bad row does not stop the rest.
+func (s *monitorService) LoadStates(ctx context.Context) (map[string]*monitor.MonitorState, error) {
+	raw, err := s.md.MonitorStates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*monitor.MonitorState, len(raw))
+	for name, js := range raw {
+		var st monitor.MonitorState
+		if err := json.Unmarshal([]byte(js), &st); err != nil {
+			s.log.Error("monitor state unreadable; starting afresh", "monitor", name, "err", err)
+			continue
+		}
+		out[name] = &st
+	}
+	return out, nil
+}
+
+// SaveState implements monitor.StateStore.
+func (s *monitorService) SaveState(ctx context.Context, name string, st *monitor.MonitorState) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("monitor %s: state: %w", name, err)
+	}
+	return s.md.SaveMonitorState(ctx, name, string(b))
+}
+
+// DeleteState implements monitor.StateStore.
+func (s *monitorService) DeleteState(ctx context.Context, name string) error {
+	return s.md.DeleteMonitorState(ctx, name)
+}
+
+// AddRun implements monitor.RunLog.
+func (s *monitorService) AddRun(ctx context.Context, res monitor.Result) error {
+	b, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("monitor %s: run record: %w", res.Monitor, err)
+	}
+	return s.md.AddMonitorRun(ctx, meta.MonitorRun{Monitor: res.Monitor, Start: res.Start, Runtime: res.Runtime,
+		Outcome: string(res.Outcome), Result: string(b)}, s.keepRuns)
+}
+
+// masked returns the definition's JSON with secret values replaced.
+func masked(d monitor.Definition) (json.RawMessage, error) {
+	d.Env = slices.Clone(d.Env)
+	for i := range d.Env {
+		if d.Env[i].Secret {
+			d.Env[i].Value = ui.SecretMask
+		}
+	}
+	return json.Marshal(d)
+}
+
+func (s *monitorService) view(d monitor.Definition, origin string, updated time.Time) (ui.MonitorView, error) {
+	def, err := masked(d)
+	if err != nil {
+		return ui.MonitorView{}, fmt.Errorf("monitor %s: %w", d.Name, err)
+	}
+	v := ui.MonitorView{Name: d.Name, Owner: d.Owner, Origin: origin, Language: string(d.Language),
+		Interval: shortDuration(d.Interval), Timeout: shortDuration(d.Timeout), Definition: def, UpdatedAt: updated, Scheduled: true}
+	s.mu.Lock()
+	if p, ok := s.problems[d.Name]; ok {
+		v.Scheduled, v.Problem = false, p
+	}
+	s.mu.Unlock()
+	v.Status.State = "pending"
+	if st, ok := s.sched.State(d.Name); ok {
+		switch {
+		case st.Alert.Firing:
+			v.Status.State, v.Status.Since = "firing", st.Alert.Since
+		case st.Missed.Firing:
+			v.Status.State, v.Status.Since = "missed", st.Missed.Since
+		case st.Last != nil && st.Last.Outcome != monitor.OK:
+			// Failing, but not yet as often as the alert policy asks.
+			v.Status.State = "failing"
+		case st.Last != nil:
+			v.Status.State, v.Status.Since = "ok", st.Alert.Since
+		}
+		if st.Last != nil {
+			r := runView(*st.Last)
+			v.Status.LastRun = &r
+		}
+	}
+	return v, nil
+}
+
+// shortDuration writes 1h and 1m30s rather than 1h0m0s and 1m30s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+func runView(r monitor.Result) ui.MonitorRun {
+	out := ui.MonitorRun{Start: r.Start, Runtime: r.Runtime.Seconds(), ExitStatus: r.ExitStatus, Outcome: string(r.Outcome),
+		Reason: r.Reason, Stdout: r.Stdout, Stderr: r.Stderr, Truncated: r.Truncated}
+	for _, m := range r.Metrics {
+		out.Metrics = append(out.Metrics, ui.MonitorMetric{Name: m.Name, Value: m.Value, Unit: m.Unit})
+	}
+	return out
+}
+
+// List implements ui.Monitors.
+func (s *monitorService) List(ctx context.Context) ([]ui.MonitorView, error) {
+	var out []ui.MonitorView
+	for _, m := range s.config {
+		v, err := s.view(m.Def, ui.OriginConfig, time.Time{})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	saved, err := s.md.ListMonitors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, row := range saved {
+		if _, taken := s.config[row.Name]; taken {
+			continue
+		}
+		v, err := s.savedView(row)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	slices.SortFunc(out, func(a, b ui.MonitorView) int { return cmp.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+func (s *monitorService) savedView(row meta.Monitor) (ui.MonitorView, error) {
+	var d monitor.Definition
+	if err := json.Unmarshal([]byte(row.Definition), &d); err != nil {
+		return ui.MonitorView{}, fmt.Errorf("saved monitor %s: %w", row.Name, err)
+	}
+	d.Owner = row.Owner
+	return s.view(d, ui.OriginAPI, row.UpdatedAt)
+}
+
+// Get implements ui.Monitors.
+func (s *monitorService) Get(ctx context.Context, name string) (ui.MonitorView, error) {
+	if m, ok := s.config[name]; ok {
+		return s.view(m.Def, ui.OriginConfig, time.Time{})
+	}
+	row, err := s.md.GetMonitor(ctx, name)
+	if err != nil {
+		return ui.MonitorView{}, err
+	}
+	return s.savedView(row)
+}
+
+// decodeDefinition reads an API definition; errors are ErrInvalidMonitor.
+func decodeDefinition(raw json.RawMessage) (monitor.Definition, error) {
+	var d monitor.Definition
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return d, fmt.Errorf("%w: %v", ui.ErrInvalidMonitor, err)
+	}
+	return d, nil
+}
+
+// Create implements ui.Monitors.
+func (s *monitorService) Create(ctx context.Context, user meta.User, raw json.RawMessage) (ui.MonitorView, error) {
+	d, err := decodeDefinition(raw)
+	if err != nil {
+		return ui.MonitorView{}, err
+	}
+	d.Owner = user.Handle
+	if _, taken := s.config[d.Name]; taken {
+		return ui.MonitorView{}, fmt.Errorf("monitor %q is defined in the config file: %w", d.Name, meta.ErrExists)
+	}
+	for _, e := range d.Env {
+		if e.Secret && e.Value == ui.SecretMask {
+			return ui.MonitorView{}, fmt.Errorf("%w: env %s: give the secret's value", ui.ErrInvalidMonitor, e.Name)
+		}
+	}
+	m, err := d.Compile()
+	if err != nil {
+		return ui.MonitorView{}, fmt.Errorf("%w: %v", ui.ErrInvalidMonitor, err)
+	}
+	if err := s.checkSeries(d); err != nil {
+		return ui.MonitorView{}, err
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return ui.MonitorView{}, err
+	}
+	row, err := s.md.CreateMonitor(ctx, user, d.Name, string(b))
+	if err != nil {
+		return ui.MonitorView{}, err
+	}
+	s.schedule(m)
+	s.log.Info("monitor created", "monitor", d, "owner", user.Handle)
+	return s.savedView(row)
+}
+
+// checkSeries refuses an interval longer than the heartbeat of the
+// monitor's existing run series (made for an earlier definition of the
+// same name): every run would be stored as unknown.
+func (s *monitorService) checkSeries(d monitor.Definition) error {
+	name := monitor.SeriesName(d.Name)
+	sp, err := s.specs.Spec(name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("monitor %s: series %s: %w", d.Name, name, err)
+	}
+	for _, ds := range sp.DS {
+		if hb := time.Duration(ds.Heartbeat) * time.Second; d.Interval > hb {
+			return fmt.Errorf("%w: monitor %s: interval %s exceeds the heartbeat %s of its existing series %s (made for an earlier interval), "+
+				"so every run would be stored as unknown: keep the interval at most %s or use a new name",
+				ui.ErrInvalidMonitor, d.Name, shortDuration(d.Interval), shortDuration(hb), name, shortDuration(hb))
+		}
+	}
+	return nil
+}
+
+// schedule puts m on the scheduler, noting a failure as its problem.
+func (s *monitorService) schedule(m *monitor.Monitor) {
+	if err := s.sched.Put(m); err != nil {
+		s.log.Error("monitor not scheduled", "monitor", m.Name(), "err", err)
+		s.setProblem(m.Name(), err.Error())
+		return
+	}
+	s.setProblem(m.Name(), "")
+}
+
+// Update implements ui.Monitors. Secret values sent as the mask keep their
+// stored value; the name cannot change.
+func (s *monitorService) Update(ctx context.Context, user meta.User, name string, raw json.RawMessage) (ui.MonitorView, error) {
+	d, err := decodeDefinition(raw)
+	if err != nil {
+		return ui.MonitorView{}, err
+	}
+	if d.Name == "" {
+		d.Name = name
+	}
+	if d.Name != name {
+		return ui.MonitorView{}, fmt.Errorf("%w: monitor %s cannot be renamed to %q: create a new one", ui.ErrInvalidMonitor, name, d.Name)
+	}
+	if _, ok := s.config[name]; ok {
+		return ui.MonitorView{}, fmt.Errorf("monitor %q is defined in the config file: %w", name, meta.ErrForbidden)
+	}
+	row, err := s.md.GetMonitor(ctx, name)
+	if err != nil {
+		return ui.MonitorView{}, err
+	}
+	if row.OwnerID != user.ID {
+		return ui.MonitorView{}, fmt.Errorf("monitor %q: %w", name, meta.ErrForbidden)
+	}
+	var old monitor.Definition
+	if err := json.Unmarshal([]byte(row.Definition), &old); err != nil {
+		return ui.MonitorView{}, fmt.Errorf("saved monitor %s: %w", name, err)
+	}
+	for i, e := range d.Env {
+		if !e.Secret || e.Value != ui.SecretMask {
+			continue
+		}
+		j := slices.IndexFunc(old.Env, func(o monitor.EnvVar) bool { return o.Name == e.Name && o.Secret })
+		if j < 0 {
+			return ui.MonitorView{}, fmt.Errorf("%w: env %s: give the secret's value (it had none stored)", ui.ErrInvalidMonitor, e.Name)
+		}
+		d.Env[i].Value = old.Env[j].Value
+	}
+	d.Owner = row.Owner
+	m, err := d.Compile()
+	if err != nil {
+		return ui.MonitorView{}, fmt.Errorf("%w: %v", ui.ErrInvalidMonitor, err)
+	}
+	if err := s.checkSeries(d); err != nil {
+		return ui.MonitorView{}, err
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return ui.MonitorView{}, err
+	}
+	row, err = s.md.UpdateMonitor(ctx, user, name, string(b))
+	if err != nil {
+		return ui.MonitorView{}, err
+	}
+	s.schedule(m)
+	s.log.Info("monitor updated", "monitor", d, "owner", user.Handle)
+	return s.savedView(row)
+}
+
+// Delete implements ui.Monitors: the monitor is unscheduled first, so no
+// run writes history for it after its rows are gone.
+func (s *monitorService) Delete(ctx context.Context, user meta.User, name string) error {
+	if _, ok := s.config[name]; ok {
+		return fmt.Errorf("monitor %q is defined in the config file: %w", name, meta.ErrForbidden)
+	}
+	row, err := s.md.GetMonitor(ctx, name)
+	if err != nil {
+		return err
+	}
+	if row.OwnerID != user.ID {
+		return fmt.Errorf("monitor %q: %w", name, meta.ErrForbidden)
+	}
+	if err := s.sched.Remove(ctx, name); err != nil {
+		s.log.Warn("monitor was not scheduled", "monitor", name, "err", err)
+	}
+	s.setProblem(name, "")
+	if err := s.md.DeleteMonitor(ctx, user, name); err != nil {
+		return err
+	}
+	s.log.Info("monitor deleted", "monitor", name, "owner", user.Handle)
+	return nil
+}
+
+// RunNow implements ui.Monitors.
+func (s *monitorService) RunNow(_ context.Context, name string) error {
+	return s.sched.RunNow(name)
+}
+
+// exists reports meta.ErrNotFound for an unknown monitor.
+func (s *monitorService) exists(ctx context.Context, name string) error {
+	if _, ok := s.config[name]; ok {
+		return nil
+	}
+	_, err := s.md.GetMonitor(ctx, name)
+	return err
+}
+
+// Runs implements ui.Monitors.
+func (s *monitorService) Runs(ctx context.Context, name string, q ui.RunFilter) ([]ui.MonitorRun, error) {
+	if err := s.exists(ctx, name); err != nil {
+		return nil, err
+	}
+	rows, err := s.md.MonitorRuns(ctx, meta.RunQuery{Monitor: name, From: q.From, To: q.To, Outcomes: q.Outcomes,
+		Limit: cmp.Or(q.Limit, 100), Summary: q.Summary})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ui.MonitorRun, 0, len(rows))
+	for _, r := range rows {
+		if q.Summary {
+			out = append(out, ui.MonitorRun{Start: r.Start, Runtime: r.Runtime.Seconds(), Outcome: r.Outcome})
+			continue
+		}
+		var res monitor.Result
+		if err := json.Unmarshal([]byte(r.Result), &res); err != nil {
+			return nil, fmt.Errorf("monitor %s: run record %d: %w", name, r.ID, err)
+		}
+		out = append(out, runView(res))
+	}
+	return out, nil
+}
+
+// Alerts implements ui.Monitors.
+func (s *monitorService) Alerts(ctx context.Context, name string) ([]ui.MonitorAlert, error) {
+	if err := s.exists(ctx, name); err != nil {
+		return nil, err
+	}
+	st, ok := s.sched.State(name)
+	if !ok {
+		states, err := s.LoadStates(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if saved := states[name]; saved != nil {
+			st = *saved
+		}
+	}
+	out := make([]ui.MonitorAlert, 0, len(st.History))
+	for i := len(st.History) - 1; i >= 0; i-- {
+		h := st.History[i]
+		a := ui.MonitorAlert{At: h.At, Kind: string(h.Kind), Transition: h.Transition, Reason: h.Reason, Undelivered: h.Undelivered}
+		for _, d := range h.Deliveries {
+			a.Deliveries = append(a.Deliveries, ui.WebhookDelivery{Attempt: d.Attempt, At: d.At, Status: d.Status, Error: d.Error,
+				TookMS: float64(d.Took.Microseconds()) / 1000})
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// demoMonitor is the monitor `serve --demo` adds: a Python script from
+// fixtures/monitors that reports a latency and fails now and then. It is
+// found relative to the working directory (make run starts in the
+// repository); elsewhere the demo runs without it.
+func demoMonitor(log *slog.Logger) *monitor.Monitor {
+	path, err := filepath.Abs(filepath.Join("fixtures", "monitors", "demo_checkout.py"))
+	if err == nil {
+		_, err = os.Stat(path)
+	}
+	if err != nil {
+		log.Warn("demo monitor skipped: run serve --demo from the repository root", "script", "fixtures/monitors/demo_checkout.py", "err", err)
+		return nil
+	}
+	d := monitor.Definition{Name: "demo-checkout", Owner: "local", Language: monitor.Python, Path: path,
+		Interval: 15 * time.Second, Timeout: 10 * time.Second,
+		Env:      []monitor.EnvVar{{Name: "DEMO_API_TOKEN", Value: "demo-secret-token", Secret: true}},
+		Criteria: monitor.Criteria{Thresholds: []string{"latency_ms < 450"}, MustNotMatch: "(?i)traceback"}}
+	m, err := d.Compile()
+	if err != nil {
+		log.Error("demo monitor", "err", err)
+		return nil
+	}
+	return m
+}
+
+// newScheduler builds the scheduler of serve from the [monitors] settings.
+func newScheduler(set ui.MonitorSettings, data string, sink monitor.Sink, log *slog.Logger) (*monitor.Scheduler, error) {
+	cache := filepath.Join(data, "monitor-cache")
+	if err := os.MkdirAll(cache, 0o700); err != nil {
+		return nil, fmt.Errorf("monitor cache: %w", err)
+	}
+	var hooks []*monitor.Webhook
+	for _, u := range set.Webhooks {
+		hooks = append(hooks, &monitor.Webhook{URL: u, Logger: log})
+	}
+	return &monitor.Scheduler{
+		Runner: &monitor.Runner{CacheDir: cache, Python: set.Python, Logger: log, Limits: monitor.Limits{
+			CPUSeconds: uint64(set.CPUSeconds), AddressSpace: uint64(set.AddressSpaceMB) << 20,
+			OpenFiles: uint64(set.OpenFiles), Processes: uint64(set.Processes)}},
+		Sink:          sink,
+		Policy:        monitor.DefaultPolicy(),
+		MaxConcurrent: int(set.MaxConcurrent),
+		Jitter:        set.Jitter,
+		Logger:        log,
+		Webhooks:      hooks,
+	}, nil
+}
+
+// errNoMonitor is returned by lookups of a monitor name that is defined nowhere.
+var errNoMonitor = errors.New("no such monitor")
