@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 )
 
 // The journal is one append-only file of records:
@@ -30,6 +31,8 @@ type journal struct {
 	syncMu sync.Mutex // one fsync at a time; waiters share it (group commit)
 	synced int64
 	err    error // sticky: after a failed write or fsync the journal refuses work
+
+	obs Observer // nil: fsyncs are not timed
 }
 
 type journalUpdate struct {
@@ -134,11 +137,18 @@ func (j *journal) syncTo(off int64) error {
 	if err != nil {
 		return err
 	}
+	var t0 time.Time
+	if j.obs != nil {
+		t0 = time.Now()
+	}
 	if err := j.f.Sync(); err != nil {
 		j.mu.Lock()
 		j.err = fmt.Errorf("journal %s: fsync: %w", j.path, err)
 		j.mu.Unlock()
 		return j.err
+	}
+	if j.obs != nil {
+		j.obs.JournalSynced(time.Since(t0))
 	}
 	j.synced = target
 	return nil
