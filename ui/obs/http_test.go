@@ -108,7 +108,6 @@ func TestMiddlewareRoutes(t *testing.T) {
 	}
 }
 
-
 func TestStatusCodeSlug(t *testing.T) {
 	t.Parallel()
 	for status, want := range map[int]string{404: "not_found", 500: "internal_server_error", 413: "request_entity_too_large",
