@@ -266,7 +266,7 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 		return Result{}, nil, err
 	}
 	var res Result
-	rec := journalRecord{positions: b.Positions, stopOnError: b.StopOnError}
+	rec := journalRecord{positions: b.Positions, stopOnError: b.StopOnError, updates: make([]journalUpdate, 0, len(b.Updates))}
 	db.mu.Lock()
 	if db.closed {
 		db.mu.Unlock()

@@ -106,7 +106,14 @@ func readJournal(f *os.File) ([]journalRecord, int64, error) {
 // append writes a record and returns the offset that must be synced for it
 // to be durable.
 func (j *journal) append(rec *journalRecord) (int64, error) {
-	buf := appendRecord(make([]byte, 8, 8+64*len(rec.updates)+16), rec)
+	size := 16
+	for _, u := range rec.updates {
+		size += len(u.Series) + 24
+		for _, v := range u.Values {
+			size += len(v) + 1
+		}
+	}
+	buf := appendRecord(make([]byte, 8, 8+size), rec)
 	payload := buf[8:]
 	binary.LittleEndian.PutUint32(buf, uint32(len(payload)))
 	binary.LittleEndian.PutUint32(buf[4:], crc32.Checksum(payload, castagnoli))
