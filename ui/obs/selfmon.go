@@ -33,7 +33,7 @@ type SelfMonConfig struct {
 	Step int64
 	// MaxSeries bounds the series written; requests for further
 	// route/status combinations are counted under route=overflow
-	// (default 2000).
+	// (default 500, at most ≈ 440 MB of archives).
 	MaxSeries int
 	Now       func() time.Time
 	Logger    *slog.Logger
@@ -81,7 +81,7 @@ func NewSelfMon(sink Sink, cfg SelfMonConfig) *SelfMon {
 		cfg.Step = 60
 	}
 	if cfg.MaxSeries <= 0 {
-		cfg.MaxSeries = 2000
+		cfg.MaxSeries = 500
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -103,15 +103,20 @@ func ErrorSeriesName(route string, status int, code string) string {
 	return ErrorsSeries + ";error_code=" + code + ";route=" + route + ";status_code=" + strconv.Itoa(status)
 }
 
-// SeriesSpec is the definition of the request series: GAUGE data sources
-// count, p50, p90, p99, max with the default archives (1m×2d, 5m×2w,
-// 1h×13mo, 1d×10y; AVERAGE, MIN, MAX, LAST).
+// SeriesSpec is the definition of a self-monitoring series: GAUGE data
+// sources (heartbeat two steps, minimum 0) and, to keep the many small
+// series cheap on disk (a request series is ≈ 870 KB), AVERAGE and MAX
+// archives of 1 step × 2 days, 5 steps × 2 weeks, 60 steps × 90 days and
+// 1440 steps × 5 years (for a 60 s step).
 func SeriesSpec(step int64, ds ...string) store.Spec {
-	s := store.DefaultTemplate()
-	s.Step = step
-	s.DS = s.DS[:0]
+	s := store.Spec{Step: step}
 	for _, n := range ds {
 		s.DS = append(s.DS, store.DS{Name: n, Type: store.Gauge, Heartbeat: 2 * step, Min: 0, Max: math.NaN()})
+	}
+	for _, a := range [][2]int64{{1, 2880}, {5, 4032}, {60, 2160}, {1440, 1826}} {
+		for _, cf := range []store.CF{store.Average, store.Max} {
+			s.RRA = append(s.RRA, store.RRA{CF: cf, XFF: 0.5, Steps: a[0], Rows: a[1]})
+		}
 	}
 	return s
 }
