@@ -196,3 +196,26 @@ func TestOTLPConfigFromEnv(t *testing.T) {
 		})
 	}
 }
+
+// FuzzOTLPHeaders: the key=value lists of OTEL_EXPORTER_OTLP_HEADERS and
+// OTEL_RESOURCE_ATTRIBUTES parse or fail with an error, and what parses
+// has non-empty, trimmed keys.
+func FuzzOTLPHeaders(f *testing.F) {
+	for _, s := range []string{"a=b", "Authorization=Bearer%20x,k=v", " a = b , c=d ", "novalue", "=x", "a=%zz", ",,", "a=b=c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := parseKV(s)
+		if err != nil {
+			if !strings.Contains(err.Error(), "key=value") && !strings.Contains(err.Error(), "escape") {
+				t.Fatalf("%q: unclear error %v", s, err)
+			}
+			return
+		}
+		for k := range m {
+			if k == "" || strings.TrimSpace(k) != k {
+				t.Fatalf("%q: key %q", s, k)
+			}
+		}
+	})
+}
