@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -114,12 +116,16 @@ outer:
 // shutdown, named by route pattern.
 func TestServeMetricsAndSelfMonitoring(t *testing.T) {
 	data := t.TempDir()
-	p := startServe(t, data)
+	logPath := filepath.Join(t.TempDir(), "web1.log")
+	if err := os.WriteFile(logPath, []byte("B 1 2026-01-01 10:00:00.1 GET /\nnot a trace record\nE 1 2026-01-01 10:00:00.5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startServe(t, data, "--tracelog", logPath)
 	client := &http.Client{Timeout: 20 * time.Second}
 	// Families without samples yet are left out by the parser; the
 	// monitor and Kinesis instruments are tested in ui/obs.
 	before := scrape(t, client, p.base)
-	for _, name := range []string{"rrdash_ingest_records_total", "rrdash_ingest_bad_records_total", "rrdash_ingest_late_points_total",
+	for _, name := range []string{ "rrdash_ingest_bad_records_total", "rrdash_ingest_late_points_total",
 		"rrdash_monitor_active_executions", "rrdash_store_checkpoint_archives_total"} {
 		if before[name] == nil {
 			t.Errorf("/-/metrics lacks %s", name)
@@ -168,7 +174,8 @@ func TestServeMetricsAndSelfMonitoring(t *testing.T) {
 	var after map[string]*dto.MetricFamily
 	for {
 		after = scrape(t, client, p.base)
-		if sample(after, "rrdash_ingest_records_total", "source", "graphite") >= 2 || time.Now().After(deadline) {
+		if sample(after, "rrdash_ingest_records_total", "source", "graphite") >= 2 && sample(after, "rrdash_ingest_records_total", "source", "tracelog") >= 3 ||
+			time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -192,6 +199,13 @@ func TestServeMetricsAndSelfMonitoring(t *testing.T) {
 		{"rrdash_ingest_late_points_total", []string{"source", "push"}, 1},
 		{"rrdash_ingest_records_total", []string{"source", "graphite"}, 2},
 		{"rrdash_ingest_bad_records_total", []string{"source", "graphite"}, 1},
+	}
+	// The trace log may be read before the first scrape: absolute values.
+	if got := sample(after, "rrdash_ingest_records_total", "source", "tracelog"); got != 3 {
+		t.Errorf("tracelog records %v, want 3 lines", got)
+	}
+	if got := sample(after, "rrdash_ingest_bad_records_total", "source", "tracelog"); got != 1 {
+		t.Errorf("tracelog bad records %v, want 1", got)
 	}
 	for _, c := range checks {
 		was := max(sample(before, c.name, c.labels...), 0)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"rrdash/ingest/push"
+	"rrdash/ingest/tracelog"
 	"rrdash/store"
 	"rrdash/ui/meta"
 	"rrdash/ui/obs"
@@ -78,6 +79,14 @@ func (o *observability) pushSources(w *push.Writer, h *push.Handlers, g *push.Gr
 			return obs.IngestCounts{Records: st.Points + st.Bad, Bad: st.Bad, Late: st.Late}
 		})
 	}
+}
+
+// tracelogSource reports the trace-log tailer's totals (records: lines read).
+func (o *observability) tracelogSource(t *tracelog.Tailer) {
+	o.metrics.AddIngestSource("tracelog", func() obs.IngestCounts {
+		st := t.Stats()
+		return obs.IngestCounts{Records: st.Lines, Bad: st.Bad, Late: st.Late}
+	})
 }
 
 // handler wraps the outermost handler with request metrics and

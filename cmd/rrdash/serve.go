@@ -163,6 +163,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			stopTail()
 			return fmt.Errorf("serve: %w", err)
 		}
+		obsv.tracelogSource(t)
 		tails.Add(1)
 		go func() {
 			defer tails.Done()
