@@ -125,7 +125,7 @@ func TestServeMetricsAndSelfMonitoring(t *testing.T) {
 	// Families without samples yet are left out by the parser; the
 	// monitor and Kinesis instruments are tested in ui/obs.
 	before := scrape(t, client, p.base)
-	for _, name := range []string{ "rrdash_ingest_bad_records_total", "rrdash_ingest_late_points_total",
+	for _, name := range []string{"rrdash_ingest_bad_records_total", "rrdash_ingest_late_points_total",
 		"rrdash_monitor_active_executions", "rrdash_store_checkpoint_archives_total"} {
 		if before[name] == nil {
 			t.Errorf("/-/metrics lacks %s", name)
