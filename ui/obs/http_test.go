@@ -127,3 +127,25 @@ func TestMiddlewareWithoutObservers(t *testing.T) {
 		t.Errorf("status %d", rec.Code)
 	}
 }
+
+func TestRouteNames(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ method, pattern, want string }{
+		{"POST", "POST /api/v1/write", "POST:/api/v1/write"},
+		{"GET", "/-/metrics", "GET:/-/metrics"},
+		{"GET", "GET example.com/x/{id}", "GET:/x/{id}"},
+		{"PUT", "", Unmatched},
+		{"GET", "/", Unmatched},
+	} {
+		r := httptest.NewRequest(tc.method, "/whatever", nil)
+		r.Pattern = tc.pattern
+		if got := muxRoute(r); got != tc.want {
+			t.Errorf("muxRoute(%s %q) = %q, want %q", tc.method, tc.pattern, got, tc.want)
+		}
+	}
+	for in, want := range map[string]string{"/g/:id": "/g/{id}", "/u/:user/g/:id": "/u/{user}/g/{id}", "/assets/*": "/assets/*", "/": "/"} {
+		if got := echoPattern(in); got != want {
+			t.Errorf("echoPattern(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
