@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 )
 
 // The journal is one append-only file of records:
@@ -30,6 +31,8 @@ type journal struct {
 	syncMu sync.Mutex // one fsync at a time; waiters share it (group commit)
 	synced int64
 	err    error // sticky: after a failed write or fsync the journal refuses work
+
+	obs Observer // nil: fsyncs are not timed
 }
 
 type journalUpdate struct {
@@ -103,7 +106,14 @@ func readJournal(f *os.File) ([]journalRecord, int64, error) {
 // append writes a record and returns the offset that must be synced for it
 // to be durable.
 func (j *journal) append(rec *journalRecord) (int64, error) {
-	buf := appendRecord(make([]byte, 8, 8+64*len(rec.updates)+16), rec)
+	size := 16
+	for _, u := range rec.updates {
+		size += len(u.Series) + 24
+		for _, v := range u.Values {
+			size += len(v) + 1
+		}
+	}
+	buf := appendRecord(make([]byte, 8, 8+size), rec)
 	payload := buf[8:]
 	binary.LittleEndian.PutUint32(buf, uint32(len(payload)))
 	binary.LittleEndian.PutUint32(buf[4:], crc32.Checksum(payload, castagnoli))
@@ -134,11 +144,18 @@ func (j *journal) syncTo(off int64) error {
 	if err != nil {
 		return err
 	}
+	var t0 time.Time
+	if j.obs != nil {
+		t0 = time.Now()
+	}
 	if err := j.f.Sync(); err != nil {
 		j.mu.Lock()
 		j.err = fmt.Errorf("journal %s: fsync: %w", j.path, err)
 		j.mu.Unlock()
 		return j.err
+	}
+	if j.obs != nil {
+		j.obs.JournalSynced(time.Since(t0))
 	}
 	j.synced = target
 	return nil

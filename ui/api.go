@@ -15,6 +15,7 @@ import (
 
 	"rrdash/graph"
 	"rrdash/rpn"
+	"rrdash/store"
 	"rrdash/ui/meta"
 )
 
@@ -37,7 +38,8 @@ type seriesEntry struct {
 const maxSeriesResults = 200
 
 // apiSeries lists series: q is a name prefix, or a glob when it has * ? or
-// [; tag=k=v (repeatable) keeps series whose Graphite tags include k=v.
+// [; tag=k=v (repeatable) keeps series whose Graphite tags include k=v;
+// match (repeatable) takes seriesByTag-like expressions (store.TagExpr).
 func (s *Server) apiSeries(c *echo.Context) error {
 	q := c.QueryParam("q")
 	// A glob goes to the store as is (path.Match: * stops at '/'); a plain
@@ -59,10 +61,15 @@ func (s *Server) apiSeries(c *echo.Context) error {
 			return badRequest(fmt.Sprintf("tag %q: want name=value", t))
 		}
 	}
+	// match: seriesByTag-like expressions (name=…, tag=glob, tag!=v, tag=~re, tag!=~re).
+	exprs, err := store.ParseTagQuery(c.QueryParams()["match"])
+	if err != nil {
+		return badRequest("match: " + err.Error())
+	}
 	out := []seriesEntry{}
 	truncated := false
 	for _, n := range names {
-		if !strings.HasPrefix(n, prefix) || !hasTags(n, tags) {
+		if !strings.HasPrefix(n, prefix) || !hasTags(n, tags) || !store.MatchTags(n, exprs) {
 			continue
 		}
 		if len(out) == maxSeriesResults {

@@ -22,6 +22,7 @@ import (
 	"rrdash/graph"
 	"rrdash/store"
 	"rrdash/ui/meta"
+	"rrdash/ui/obs"
 )
 
 //go:embed assets templates
@@ -98,6 +99,7 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	e := echo.New()
 	e.Logger = log
 	e.HTTPErrorHandler = s.handleError
+	e.Use(obs.EchoRoute) // route patterns for metrics and self-monitoring
 	e.Use(middleware.Recover())
 	e.Use(s.requestLog())
 	e.Use(s.securityHeaders)

@@ -222,6 +222,14 @@ func TestSeriesAPI(t *testing.T) {
 		{"?q=%3Cscript", []string{hostile}, 200},
 		{"?q=[", nil, 400},
 		{"?tag=novalue", nil, 400},
+		{"?match=name=app.cpu&match=host!=a", []string{"app.cpu;host=b;dc=y"}, 200},
+		{"?match=dc=~[xy]", []string{"app.cpu;host=a;dc=x", "app.cpu;host=b;dc=y"}, 200},
+		{"?match=host=*&match=dc!=~x", []string{"app.cpu;host=b;dc=y"}, 200},
+		{"?match=name=tracelog.*2", []string{"tracelog.web2"}, 200},
+		{"?match=host=&q=tracelog.", []string{"tracelog.web1", "tracelog.web2"}, 200},
+		{"?match=" + url.QueryEscape(`seriesByTag('name=app.cpu', "dc=y")`), []string{"app.cpu;host=b;dc=y"}, 200},
+		{"?match=dc=~(", nil, 400},
+		{"?match=novalue", nil, 400},
 	}
 	for _, tt := range tests {
 		r := ts.do(t, "GET", "/api/v1/series"+tt.q, "", nil)

@@ -23,6 +23,7 @@ import (
 	"rrdash/ui"
 	"rrdash/ui/demo"
 	"rrdash/ui/meta"
+	"rrdash/ui/obs"
 )
 
 const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--demo]"
@@ -99,7 +100,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return fmt.Errorf("serve: data directory: %w", err)
 	}
-	db, err := store.Open(cfg.Data, store.Options{})
+	obsv := &observability{metrics: obs.NewMetrics()}
+	db, err := store.Open(cfg.Data, store.Options{Observer: obsv.metrics})
 	if err != nil {
 		return fmt.Errorf("serve: open store %s: %w", cfg.Data, err)
 	}
@@ -193,6 +195,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			stopTail()
 			return fmt.Errorf("serve: %w", err)
 		}
+		obsv.tracelogSource(t)
 		tails.Add(1)
 		go func() {
 			defer tails.Done()
@@ -207,6 +210,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		tails.Wait()
 	}
 	defer stopTailers()
+
+	if err := obsv.start(tailCtx, &tails, db, md, log); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 
 	// Push ingest (InfluxDB line protocol, JSON points) sits beside the UI:
 	// its bodies are larger than the UI's limit and come from scripts.
@@ -225,11 +232,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}()
 	pushHandlers := push.NewHandlers(pushWriter, push.HandlerConfig{Logger: log})
+	var graphite *push.GraphiteListener
 	if cfg.GraphiteAddr != "" {
 		gl, err := push.ListenGraphite(cfg.GraphiteAddr, pushWriter, log)
 		if err != nil {
 			return fmt.Errorf("serve: graphite: %w", err)
 		}
+		graphite = gl
 		tails.Add(1)
 		go func() {
 			defer tails.Done()
@@ -239,6 +248,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}()
 		fmt.Fprintf(stdout, "graphite plaintext on %s\n", gl.Addr())
 	}
+	obsv.pushSources(pushWriter, pushHandlers, graphite)
 	mux := http.NewServeMux()
 	// With login on, push needs an API token (Authorization: Bearer).
 	mux.Handle("POST /api/v1/write", srv.RequireToken(http.HandlerFunc(pushHandlers.ServeWrite)))
@@ -250,7 +260,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: listen %s: %w", cfg.Addr, err)
 	}
 	hs := &http.Server{
-		Handler:           mux,
+		Handler:           obsv.handler(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -30,6 +30,7 @@ type Handlers struct {
 	log   *slog.Logger
 	convs sync.Pool // *Converter: keeps the series-name cache between requests
 	bufs  sync.Pool // *bytes.Buffer
+	pts   sync.Pool // *[]Point: the writer copies what it keeps
 
 	requests, bad, tooLarge, failed, partial, points, stringFields, boolFields atomic.Int64
 }
@@ -132,6 +133,22 @@ func (h *Handlers) getBuf() *bytes.Buffer {
 	return new(bytes.Buffer)
 }
 
+func (h *Handlers) getPoints() *[]Point {
+	if p, ok := h.pts.Get().(*[]Point); ok {
+		return p
+	}
+	return new([]Point)
+}
+
+// putPoints keeps a points slice for the next request unless it is huge.
+func (h *Handlers) putPoints(p *[]Point) {
+	if cap(*p) > 1<<20 {
+		return
+	}
+	clear(*p) // drop the strings it references
+	h.pts.Put(p)
+}
+
 // ServeWrite handles POST /api/v1/write: line protocol, `precision` query
 // parameter (ns, us, ms, s, m, h; v1's n and u too). 204 when every point
 // is durable; 400 naming the first bad line (nothing is written then) or
@@ -161,7 +178,10 @@ func (h *Handlers) ServeWrite(w http.ResponseWriter, r *http.Request) {
 		c = &Converter{}
 	}
 	c.Precision, c.Stats = prec, ConvertStats{}
-	pts, err := c.ParseLineProtocol(buf.Bytes(), nil)
+	ptsBuf := h.getPoints()
+	defer h.putPoints(ptsBuf)
+	pts, err := c.ParseLineProtocol(buf.Bytes(), (*ptsBuf)[:0])
+	*ptsBuf = pts
 	st := c.Stats
 	h.convs.Put(c)
 	if err != nil {

@@ -99,6 +99,7 @@ type Writer struct {
 	maxDelay time.Duration
 
 	flushMu sync.Mutex // one flush at a time keeps every series in time order
+	work    []taken    // flush's reused list, under flushMu
 
 	mu     sync.Mutex
 	series map[string]*seriesState
@@ -304,7 +305,13 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		return err
 	}
 	now := time.Now().UnixNano()
-	var work []taken
+	work := w.work[:0]
+	defer func() {
+		clear(work) // drop the strings and waiters until next time
+		if cap(work) <= 1<<20 {
+			w.work = work[:0]
+		}
+	}()
 	type create struct {
 		name  string
 		start int64
@@ -368,12 +375,14 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	b := store.Batch{Updates: make([]store.Update, 0, len(work))}
 	idx := make([]int, 0, len(work)) // work index of each update
 	perr := make([]error, len(work))
+	vals := make([]string, len(work)) // one backing array for every update's single value
 	for i, t := range work {
 		if err := failed[t.series]; err != nil {
 			perr[i] = err
 			continue
 		}
-		b.Updates = append(b.Updates, store.Update{Series: t.series, Time: t.p.sec, Usec: t.p.usec, Values: []string{t.p.value}})
+		vals[i] = t.p.value
+		b.Updates = append(b.Updates, store.Update{Series: t.series, Time: t.p.sec, Usec: t.p.usec, Values: vals[i : i+1 : i+1]})
 		idx = append(idx, i)
 	}
 	var fatal error
@@ -403,7 +412,11 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		default:
 			w.counts.Applied++
 		}
-		for _, wt := range append(t.p.extra, t.p.w) {
+		for k := 0; k <= len(t.p.extra); k++ {
+			wt := t.p.w
+			if k < len(t.p.extra) {
+				wt = t.p.extra[k]
+			}
 			if fatal != nil && wt.fatal == nil {
 				wt.fatal = fatal
 			}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -70,6 +71,18 @@ type Tailer struct {
 	caughtUp bool // every file was read to its end in the last cycle
 	// readLimit bounds the bytes read from one file per cycle; 0 means maxReadPerCycle.
 	readLimit int
+
+	retired Stats      // of files forgotten
+	statsMu sync.Mutex // guards total, the snapshot Stats returns
+	total   Stats
+}
+
+// Stats returns the totals over every file read so far, as of the last
+// read cycle. Safe to call from any goroutine (for metrics).
+func (t *Tailer) Stats() Stats {
+	t.statsMu.Lock()
+	defer t.statsMu.Unlock()
+	return t.total
 }
 
 type tfile struct {
@@ -415,7 +428,11 @@ func (t *Tailer) scan() {
 	safe := t.d.SafeOffsets()
 	t.files = slices.DeleteFunc(t.files, func(f *tfile) bool {
 		_, needed := safe[f.src.id]
-		return f.exhausted && !needed && !seen[fid{f.dev, f.ino}]
+		forget := f.exhausted && !needed && !seen[fid{f.dev, f.ino}]
+		if forget {
+			t.retired.add(f.src.stats)
+		}
+		return forget
 	})
 	slices.SortStableFunc(t.files, func(a, b *tfile) int {
 		switch {
@@ -478,6 +495,13 @@ func (t *Tailer) cycle(ctx context.Context) error {
 		// delivery delay.
 		t.d.Advance(t.cfg.Now().UnixMicro())
 	}
+	total := t.retired
+	for _, f := range t.files {
+		total.add(f.src.stats)
+	}
+	t.statsMu.Lock()
+	t.total = total
+	t.statsMu.Unlock()
 	return t.flush(ctx, true)
 }
 

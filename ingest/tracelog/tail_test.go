@@ -373,6 +373,9 @@ func TestTailLongLine(t *testing.T) {
 	if st.Lines != 3 || st.Bad != 1 || st.Records != 2 || tl.files[0].readOff != int64(len(text)) {
 		t.Errorf("stats %+v, offset %d of %d", st, tl.files[0].readOff, len(text))
 	}
+	if got := tl.Stats(); got != st {
+		t.Errorf("Tailer.Stats %+v, want the file's %+v", got, st)
+	}
 	sum, err := Ingest(context.Background(), newMemSink(), []string{path}, IngestOptions{Location: time.UTC})
 	if err != nil {
 		t.Fatal(err)

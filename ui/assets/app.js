@@ -307,7 +307,8 @@
       const words = q.value.trim().split(/\s+/).filter(Boolean);
       let prefix = "";
       for (const w of words) {
-        if (w.includes("=")) u.searchParams.append("tag", w); else prefix = w;
+        // tag expressions as seriesByTag: k=v, k=glob*, k!=v, k=~re, k!=~re, name=…
+        if (w.includes("=")) u.searchParams.append("match", w); else prefix = w;
       }
       u.searchParams.set("q", prefix);
       let res;
