@@ -136,6 +136,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	sched.Observer = obsv.metrics
 	monitors := newMonitorService(md, db, sched, cfgMonitors, int(cfg.Monitors.KeepRuns), log)
 	if err := monitors.Load(ctx); err != nil {
 		return fmt.Errorf("serve: %w", err)

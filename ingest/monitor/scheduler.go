@@ -29,6 +29,13 @@ type Event struct {
 	At         time.Time
 }
 
+// RunObserver is told about every run; calls come from scheduler
+// goroutines and must be quick.
+type RunObserver interface {
+	MonitorStarted(monitor string)
+	MonitorFinished(monitor, outcome string, d time.Duration) // outcome: ok, fail, timeout, error
+}
+
 // Scheduler runs monitors at their intervals, at most MaxConcurrent at once,
 // records the runs and keeps their alert states. Monitors can be added,
 // replaced and removed while it runs (Put, Remove).
@@ -46,6 +53,8 @@ type Scheduler struct {
 	// background and recorded in the monitor's alert history.
 	Webhooks []*Webhook
 	LinkBase string // URL prefix of monitor pages, for notification links
+	// Observer, when set, is told when runs start and finish (metrics).
+	Observer RunObserver
 
 	notifying sync.WaitGroup
 	putMu     sync.Mutex // serialises Put and Remove
@@ -342,7 +351,13 @@ func (s *Scheduler) loop(ctx context.Context, m *Monitor, now <-chan struct{}) {
 		}
 		start := time.Now()
 		s.begin(ctx, m, start)
+		if s.Observer != nil {
+			s.Observer.MonitorStarted(m.Name())
+		}
 		res := s.Runner.Run(ctx, m)
+		if s.Observer != nil {
+			s.Observer.MonitorFinished(m.Name(), string(res.Outcome), res.Runtime)
+		}
 		s.end()
 		<-sem
 		if ctx.Err() != nil {

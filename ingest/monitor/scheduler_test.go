@@ -30,8 +30,10 @@ func TestSchedulerConcurrencyAndRecording(t *testing.T) {
 	var mu sync.Mutex
 	runs := map[string]int{}
 	allRan := make(chan struct{})
+	obs := &countingObserver{finished: map[string]int{}}
 	s := &Scheduler{
 		Runner:        newRunner(t),
+		Observer:      obs,
 		Logger:        quiet,
 		Sink:          db,
 		Policy:        DefaultPolicy(),
@@ -73,6 +75,11 @@ func TestSchedulerConcurrencyAndRecording(t *testing.T) {
 	if running != 0 || peak < 1 || peak > 2 {
 		t.Errorf("running %d peak %d: want 0 running and at most 2 at once", running, peak)
 	}
+	obs.mu.Lock()
+	if obs.active != 0 || obs.peak > 2 || len(obs.finished) != 4 {
+		t.Errorf("observer: %d active, peak %d, finished %v; want 0 active, at most 2 at once, all 4 monitors", obs.active, obs.peak, obs.finished)
+	}
+	obs.mu.Unlock()
 	for _, m := range monitors {
 		if _, err := db.LastUpdate(SeriesName(m.Name())); err != nil {
 			t.Errorf("%s: %v", m.Name(), err)
@@ -348,5 +355,28 @@ func TestSchedulerPutRemove(t *testing.T) {
 	}
 	if err := s.Put(pass); err == nil {
 		t.Error("Put after Run returned: no error")
+	}
+}
+
+// countingObserver records what a RunObserver is told.
+type countingObserver struct {
+	mu           sync.Mutex
+	active, peak int
+	finished     map[string]int // monitor name → finished runs with outcome ok
+}
+
+func (o *countingObserver) MonitorStarted(string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.active++
+	o.peak = max(o.peak, o.active)
+}
+
+func (o *countingObserver) MonitorFinished(name, outcome string, d time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.active--
+	if outcome == "ok" && d > 0 {
+		o.finished[name]++
 	}
 }
