@@ -150,8 +150,10 @@ func TestCorruptArchivesAreReportedNotRead(t *testing.T) {
 	}{
 		{"truncated", func(p string, size int64) { os.Truncate(p, size-100) }, "truncated or corrupt"},
 		{"bad magic", func(p string, _ int64) { writeAt(p, 0, []byte("XXXX")) }, "bad magic"},
-		{"definition", func(p string, _ int64) { writeAt(p, 20, []byte("#")) }, "definition checksum"},
-		{"both state slots", func(p string, _ int64) { writeAt(p, 4096+30, []byte{1}); writeAt(p, 8192+30, []byte{1}) }, "no valid state slot"},
+		// Bytes are flipped, not overwritten: a fixed value may already be
+		// there (the state holds times), and then nothing would be damaged.
+		{"definition", func(p string, _ int64) { flipAt(p, 20) }, "definition checksum"},
+		{"both state slots", func(p string, _ int64) { flipAt(p, 4096+30); flipAt(p, 8192+30) }, "no valid state slot"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -180,7 +182,7 @@ func TestCorruptArchivesAreReportedNotRead(t *testing.T) {
 	db.Create("s", testSpec(t), false)
 	db.Apply(context.Background(), Batch{Updates: []Update{{Series: "s", Time: 1000000010, Values: []string{"1", "1"}}}})
 	db.Close() // checkpoint: generation 2 in slot A
-	writeAt(filepath.Join(dir, "series", "s.rrd"), 4096+30, []byte{1, 2, 3})
+	flipAt(filepath.Join(dir, "series", "s.rrd"), 4096+30)
 	db2, _ := Open(dir, Options{})
 	defer db2.Close()
 	if last, err := db2.LastUpdate("s"); err != nil || last != 1000000000 {
@@ -200,6 +202,16 @@ func crash(db *DB) {
 
 func writeAt(p string, off int64, b []byte) {
 	f, _ := os.OpenFile(p, os.O_WRONLY, 0)
+	f.WriteAt(b, off)
+	f.Close()
+}
+
+// flipAt inverts the bits of the byte at off.
+func flipAt(p string, off int64) {
+	f, _ := os.OpenFile(p, os.O_RDWR, 0)
+	b := make([]byte, 1)
+	f.ReadAt(b, off)
+	b[0] ^= 0xff
 	f.WriteAt(b, off)
 	f.Close()
 }
