@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"rrdash/store"
+
+	"rrdash/ingest/kinesis/kinesistest"
 )
 
 // benchStore is a real store in a fresh directory.
@@ -90,7 +92,7 @@ func BenchmarkDecodeTrack(b *testing.B) {
 // The series exist already (a warm-up stream created them), so this is the
 // steady rate, not the one-off cost of creating archive files.
 func BenchmarkKinesaliteToStore(b *testing.B) {
-	ep := startKinesalite(b)
+	ep := kinesistest.Start(b)
 	ctx := context.Background()
 	client := NewClient(Config{Endpoint: ep, Region: "us-east-1"})
 	db, lookup, _ := benchStore(b)
@@ -98,7 +100,7 @@ func BenchmarkKinesaliteToStore(b *testing.B) {
 	t0 := (time.Now().Unix()/60 - 10*1440) * 60
 	consume := func(i int) time.Duration {
 		stream := fmt.Sprintf("bench%d", i)
-		createStream(ctx, b, client, stream, 2)
+		kinesistest.CreateStream(ctx, b, client, stream, 2)
 		for start := 0; start < n; start += 500 {
 			in := &kds.PutRecordsInput{StreamName: aws.String(stream)}
 			for j := start; j < start+500; j++ {

@@ -23,7 +23,7 @@ func RunCommand(ctx context.Context, db Store, lookup SeriesLookup, dataDir stri
 	if err != nil {
 		return err
 	}
-	cfg.Credentials = envCredentials()
+	cfg.Credentials = EnvCredentials()
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	c, err := New(cfg, db, Options{Logger: log, Lookup: lookup})
 	if err != nil {
@@ -39,10 +39,10 @@ func RunCommand(ctx context.Context, db Store, lookup SeriesLookup, dataDir stri
 	return runErr
 }
 
-// envCredentials uses AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+// EnvCredentials uses AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
 // AWS_SESSION_TOKEN when set (nil otherwise: static dummy credentials,
 // which kinesalite takes). Read once here, at the command's edge.
-func envCredentials() aws.CredentialsProvider {
+func EnvCredentials() aws.CredentialsProvider {
 	id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
 	if id == "" || secret == "" {
 		return nil

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"rrdash/store"
+
+	"rrdash/ingest/kinesis/kinesistest"
 )
 
 // rrdStore keeps series in the store's own RRD engine (store.NewRRD) and
@@ -94,7 +96,7 @@ func (s *rrdStore) fetch(name string, req store.FetchRequest) (*store.FetchResul
 // several times; the series and the dead-letter file must come out exact.
 func TestConsumerRestarts(t *testing.T) {
 	t.Parallel()
-	ep := startKinesalite(t)
+	ep := kinesistest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	const stream = "inproc"
@@ -102,7 +104,7 @@ func TestConsumerRestarts(t *testing.T) {
 		PollInterval: 50 * time.Millisecond, MinCallInterval: 10 * time.Millisecond, ListInterval: 500 * time.Millisecond,
 		DeadLetterPath: filepath.Join(t.TempDir(), "dead.jsonl")}
 	client := NewClient(cfg)
-	createStream(ctx, t, client, stream, 2)
+	kinesistest.CreateStream(ctx, t, client, stream, 2)
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 1))

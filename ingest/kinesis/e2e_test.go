@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"rrdash/store"
+
+	"rrdash/ingest/kinesis/kinesistest"
 )
 
 // consumerBinary builds the program the test kills: the real rrdash when
@@ -119,13 +121,13 @@ func TestKinesisExactlyOnceKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long end-to-end test")
 	}
-	ep := startKinesalite(t)
+	ep := kinesistest.Start(t)
 	mk := consumerBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	const stream = "cimaa-metrics"
 	client := NewClient(Config{Endpoint: ep, Region: "us-east-1"})
-	createStream(ctx, t, client, stream, 2)
+	kinesistest.CreateStream(ctx, t, client, stream, 2)
 
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)

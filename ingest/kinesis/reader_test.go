@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"rrdash/ingest/kinesis/kinesistest"
 )
 
 // TestReadShardsAcrossSplit puts records, splits the shard, puts more, and
@@ -18,7 +20,7 @@ import (
 // parent ending.
 func TestReadShardsAcrossSplit(t *testing.T) {
 	t.Parallel()
-	ep := startKinesalite(t)
+	ep := kinesistest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cfg := Config{Stream: "split-test", Endpoint: ep, DeadLetterPath: "unused", PollInterval: 20 * time.Millisecond, MinCallInterval: time.Millisecond}
@@ -26,7 +28,7 @@ func TestReadShardsAcrossSplit(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := NewClient(cfg)
-	createStream(ctx, t, client, cfg.Stream, 1)
+	kinesistest.CreateStream(ctx, t, client, cfg.Stream, 1)
 	put := func(from, to int) {
 		for i := from; i < to; i++ {
 			if _, err := client.PutRecord(ctx, &kds.PutRecordInput{StreamName: aws.String(cfg.Stream),
@@ -53,7 +55,7 @@ func TestReadShardsAcrossSplit(t *testing.T) {
 		NewStartingHashKey: aws.String(mid.String())}); err != nil {
 		t.Fatalf("SplitShard: %v", err)
 	}
-	waitActive(ctx, t, client, cfg.Stream)
+	kinesistest.WaitActive(ctx, t, client, cfg.Stream)
 	put(20, 40)
 
 	shards, err = c.listShards(ctx)

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"rrdash/store"
+
+	"rrdash/ingest/kinesis/kinesistest"
 )
 
 // putPoints puts points from..to-1 of each series, one record each, with
@@ -67,7 +69,7 @@ func runUntil(ctx context.Context, t *testing.T, cfg Config, db *rrdStore, done 
 // would arrive after the child's newer ones and be late.
 func TestConsumerMerge(t *testing.T) {
 	t.Parallel()
-	ep := startKinesalite(t)
+	ep := kinesistest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	const stream = "merge"
@@ -78,7 +80,7 @@ func TestConsumerMerge(t *testing.T) {
 		PollInterval: 20 * time.Millisecond, MinCallInterval: time.Millisecond, ListInterval: 100 * time.Millisecond,
 		DeadLetterPath: filepath.Join(t.TempDir(), "dead.jsonl")}
 	client := NewClient(cfg)
-	createStream(ctx, t, client, stream, 2)
+	kinesistest.CreateStream(ctx, t, client, stream, 2)
 	var names []string
 	for i := range 20 {
 		names = append(names, fmt.Sprintf("merge.series%d", i))
@@ -93,7 +95,7 @@ func TestConsumerMerge(t *testing.T) {
 		ShardToMerge: ls.Shards[0].ShardId, AdjacentShardToMerge: ls.Shards[1].ShardId}); err != nil {
 		t.Fatalf("MergeShards: %v", err)
 	}
-	waitActive(ctx, t, client, stream)
+	kinesistest.WaitActive(ctx, t, client, stream)
 	putPoints(ctx, t, client, stream, names, base, 30, 60)
 	// Flush the last points: one more point per series beyond the window.
 	putPoints(ctx, t, client, stream, names, base, 61, 62)
@@ -131,7 +133,7 @@ func TestConsumerMerge(t *testing.T) {
 // on from its checkpoint, not from LATEST again.
 func TestConsumerLatest(t *testing.T) {
 	t.Parallel()
-	ep := startKinesalite(t)
+	ep := kinesistest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	const stream = "latest"
@@ -139,7 +141,7 @@ func TestConsumerLatest(t *testing.T) {
 		FlushInterval: 20 * time.Millisecond, PollInterval: 20 * time.Millisecond, MinCallInterval: time.Millisecond,
 		DeadLetterPath: filepath.Join(t.TempDir(), "dead.jsonl")}
 	client := NewClient(cfg)
-	createStream(ctx, t, client, stream, 1)
+	kinesistest.CreateStream(ctx, t, client, stream, 1)
 	names := []string{"latest.a"}
 	base := (time.Now().Unix()/3600 - 2) * 3600
 	putPoints(ctx, t, client, stream, names, base, 0, 5) // before the consumer: never read
