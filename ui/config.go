@@ -30,6 +30,8 @@ type ServeConfig struct {
 	LogLevel  string         `toml:"log_level"`  // debug, info, warn, error
 	LogFormat string         `toml:"log_format"` // text or json
 	Tracelog  TracelogConfig `toml:"tracelog"`
+	// Kinesis makes serve consume a stream (as `rrdash ingest kinesis`).
+	Kinesis KinesisConfig `toml:"kinesis"`
 	// GraphiteAddr is where the Graphite plaintext listener (TCP) listens;
 	// empty (the default) turns it off.
 	GraphiteAddr string `toml:"graphite_addr"`
@@ -181,6 +183,36 @@ func monitorLines(text string, ms []MonitorConfig) {
 			ms[i].Line = 1 + strings.Count(text[:locs[i][0]], "\n")
 		}
 	}
+}
+
+// KinesisConfig makes serve consume one Kinesis stream into the store,
+// exactly as `rrdash ingest kinesis` does; each key is that command's flag.
+// An empty stream (the default) turns it off.
+type KinesisConfig struct {
+	Stream   string `toml:"stream"`
+	Endpoint string `toml:"endpoint"` // e.g. http://127.0.0.1:4567; empty: AWS's for the region
+	Region   string `toml:"region"`
+	StartAt  string `toml:"start_at"` // TRIM_HORIZON or LATEST
+	Grace    string `toml:"grace"`    // seconds or a duration like 2m
+	Step     int64  `toml:"step"`     // step of new series in seconds
+	Tags     string `toml:"tags"`     // record fields kept as tags: comma-separated, or *
+	// Flags are further `rrdash ingest kinesis` flags, e.g. ["--limit", "500"].
+	Flags []string `toml:"flags"`
+}
+
+// Args are the `rrdash ingest kinesis` arguments of the section.
+func (k KinesisConfig) Args() []string {
+	args := []string{"--stream", k.Stream}
+	for _, kv := range [][2]string{{"--endpoint", k.Endpoint}, {"--region", k.Region}, {"--start-at", k.StartAt},
+		{"--grace", k.Grace}, {"--tags", k.Tags}} {
+		if kv[1] != "" {
+			args = append(args, kv[0], kv[1])
+		}
+	}
+	if k.Step != 0 {
+		args = append(args, "--step", strconv.FormatInt(k.Step, 10))
+	}
+	return append(args, k.Flags...)
 }
 
 // TracelogConfig makes serve tail trace-log directories into the store.

@@ -3,20 +3,27 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
+	kdstypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"rrdash/ingest/kinesis"
+	"rrdash/ingest/kinesis/kinesistest"
 	"rrdash/store"
 	"rrdash/ui/obs"
 )
@@ -339,4 +346,83 @@ func TestServe100kPoints(t *testing.T) {
 	if found != 2*series*steps {
 		t.Fatalf("found %d of %d points", found, 2*series*steps)
 	}
+}
+
+// TestServeKinesisMetrics runs serve with a [kinesis] section against a
+// real kinesalite: the records land in the store and /-/metrics shows the
+// kinesis ingest counters and every shard's lag.
+func TestServeKinesisMetrics(t *testing.T) {
+	t.Parallel()
+	endpoint := kinesistest.Start(t)
+	ctx := context.Background()
+	client := kinesis.NewClient(kinesis.Config{Endpoint: endpoint, Region: "us-east-1"})
+	kinesistest.CreateStream(ctx, t, client, "metrics", 2)
+	start := time.Now().Add(-2 * time.Hour).Truncate(time.Minute).Unix()
+	in := &kds.PutRecordsInput{StreamName: aws.String("metrics")}
+	const points = 120
+	for i := range points {
+		name := fmt.Sprintf("app.latency_%d", i%2)
+		in.Records = append(in.Records, kdstypes.PutRecordsRequestEntry{PartitionKey: aws.String(name),
+			Data: fmt.Appendf(nil, `{"timestamp":%d,"name":%q,"value":%d}`, start+int64(60*(i/2)), name, i)})
+	}
+	in.Records = append(in.Records, kdstypes.PutRecordsRequestEntry{PartitionKey: aws.String("bad"), Data: []byte("not json")})
+	if _, err := client.PutRecords(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "rrdash.toml")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, "[kinesis]\nstream = \"metrics\"\nendpoint = %q\ngrace = \"1m\"\nflags = [\"--poll\", \"100ms\", \"--flush-interval\", \"100ms\", \"--idle-flush\", \"100ms\"]\n", endpoint), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startServe(t, data, "--config", cfg)
+	c := &http.Client{Timeout: 10 * time.Second}
+	deadline := time.Now().Add(60 * time.Second)
+	var fams map[string]*dto.MetricFamily
+	for {
+		fams = scrape(t, c, p.base)
+		if sample(fams, "rrdash_ingest_records_total", "source", "kinesis") >= points+1 &&
+			lastUpdate(t, c, p.base, "app.latency_0") == start+60*(points/2-1) &&
+			lastUpdate(t, c, p.base, "app.latency_1") == start+60*(points/2-1) {
+			break
+		}
+		if time.Now().After(deadline) {
+			p.stop(t)
+			t.Fatalf("kinesis records after 60 s: %v", sample(fams, "rrdash_ingest_records_total", "source", "kinesis"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if bad := sample(fams, "rrdash_ingest_bad_records_total", "source", "kinesis"); bad != 1 {
+		t.Errorf("kinesis bad records %v, want 1", bad)
+	}
+	if f := fams["rrdash_kinesis_lag_seconds"]; f == nil || len(f.Metric) != 2 {
+		t.Errorf("kinesis lag: %v, want one gauge per shard (2)", f)
+	}
+	p.stop(t)
+	db, err := store.Open(data, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, name := range []string{"app.latency_0", "app.latency_1"} {
+		if last, err := db.LastUpdate(name); err != nil || last != start+60*(points/2-1) {
+			t.Errorf("%s: last update %d, %v; want the points up to %d", name, last, err, start+60*(points/2-1))
+		}
+	}
+}
+
+// lastUpdate asks the series API for a series' last update (0: none yet).
+func lastUpdate(t *testing.T, c *http.Client, base, name string) int64 {
+	t.Helper()
+	resp, err := c.Get(base + "/api/v1/series/info?name=" + url.QueryEscape(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var info struct {
+		LastUpdate int64 `json:"last_update"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&info) != nil {
+		return 0
+	}
+	return info.LastUpdate
 }

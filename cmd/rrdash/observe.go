@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"rrdash/ingest/kinesis"
 	"rrdash/ingest/push"
 	"rrdash/ingest/tracelog"
 	"rrdash/store"
@@ -86,6 +87,29 @@ func (o *observability) tracelogSource(t *tracelog.Tailer) {
 	o.metrics.AddIngestSource("tracelog", func() obs.IngestCounts {
 		st := t.Stats()
 		return obs.IngestCounts{Records: st.Lines, Bad: st.Bad, Late: st.Late}
+	})
+}
+
+// kinesisSource reports the Kinesis consumer's totals and shard lag.
+func (o *observability) kinesisSource(c *kinesis.Consumer) {
+	o.metrics.AddIngestSource("kinesis", func() obs.IngestCounts {
+		st := c.Stats()
+		var bad int64
+		for _, n := range st.Counts.Bad {
+			bad += n
+		}
+		late := st.Counts.Bad[kinesis.ReasonLate]
+		return obs.IngestCounts{Records: st.Counts.Records, Bad: bad - late, Late: late}
+	})
+	o.metrics.AddKinesisLag(func() map[string]time.Duration {
+		shards := c.Stats().Shards
+		lag := make(map[string]time.Duration, len(shards))
+		for id, sh := range shards {
+			if !sh.Finished {
+				lag[id] = time.Duration(sh.MillisBehindLatest) * time.Millisecond
+			}
+		}
+		return lag
 	})
 }
 

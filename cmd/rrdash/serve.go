@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"rrdash/ingest/kinesis"
 	"rrdash/ingest/push"
 	"rrdash/ingest/tracelog"
 	"rrdash/store"
@@ -205,6 +206,28 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}()
 		log.Info("tailing trace logs", "globs", cfg.Tracelog.Globs)
+	}
+	if cfg.Kinesis.Stream != "" {
+		kc, err := kinesis.ParseArgs(cfg.Kinesis.Args(), cfg.Data, io.Discard)
+		if err != nil {
+			stopTail()
+			return fmt.Errorf("serve: [kinesis]: %w", err)
+		}
+		kc.Credentials = kinesis.EnvCredentials()
+		consumer, err := kinesis.New(kc, db, kinesis.Options{Logger: log, Lookup: kinesis.StoreLookup(db)})
+		if err != nil {
+			stopTail()
+			return fmt.Errorf("serve: %w", err)
+		}
+		obsv.kinesisSource(consumer)
+		tails.Add(1)
+		go func() {
+			defer tails.Done()
+			if err := consumer.Run(tailCtx); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("kinesis consumer stopped", "stream", kc.Stream, "error", err)
+			}
+		}()
+		log.Info("consuming Kinesis", "stream", kc.Stream, "endpoint", kc.Endpoint)
 	}
 	stopTailers := func() {
 		stopTail()
