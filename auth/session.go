@@ -121,14 +121,21 @@ func (s *Sessions) Begin(ctx context.Context, w http.ResponseWriter, r *http.Req
 	return sess, nil
 }
 
-// Load returns the request's live session. An expired one is deleted.
-func (s *Sessions) Load(ctx context.Context, r *http.Request) (Session, error) {
+// fromCookie looks up the session named by the request's cookie; the id
+// is the cookie's hash, as stored.
+func (s *Sessions) fromCookie(ctx context.Context, r *http.Request) (string, Session, error) {
 	c, err := r.Cookie(s.SessionCookie())
 	if err != nil || c.Value == "" {
-		return Session{}, ErrNoSession
+		return "", Session{}, ErrNoSession
 	}
 	id := HashID(c.Value)
 	sess, err := s.store.Session(ctx, id)
+	return id, sess, err
+}
+
+// Load returns the request's live session. An expired one is deleted.
+func (s *Sessions) Load(ctx context.Context, r *http.Request) (Session, error) {
+	id, sess, err := s.fromCookie(ctx, r)
 	if err != nil {
 		return Session{}, err
 	}
@@ -151,12 +158,7 @@ func (s *Sessions) Load(ctx context.Context, r *http.Request) (Session, error) {
 // End deletes the request's session (if any) and clears its cookie.
 func (s *Sessions) End(ctx context.Context, w http.ResponseWriter, r *http.Request) (Session, error) {
 	http.SetCookie(w, s.cookie(s.SessionCookie(), "", -1))
-	c, err := r.Cookie(s.SessionCookie())
-	if err != nil || c.Value == "" {
-		return Session{}, ErrNoSession
-	}
-	id := HashID(c.Value)
-	sess, err := s.store.Session(ctx, id)
+	id, sess, err := s.fromCookie(ctx, r)
 	if err != nil {
 		return Session{}, err
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"rrdash/store"
+
+	"rrdash/store/rrdtooltest"
 )
 
 const benchRows = 1_000_000
@@ -113,7 +115,7 @@ func BenchmarkEvalOp(b *testing.B) {
 // 10-operator CDEF over an RRD of 1,000,000 rows. The whole-process
 // comparison with the store is `make bench`.
 func BenchmarkXport1M(b *testing.B) {
-	bin := rrdtoolBin(b)
+	bin := rrdtooltest.Bin(b)
 	dir := b.TempDir()
 	const rows = 1_000_000
 	const t0 = 1_599_999_960

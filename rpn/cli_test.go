@@ -11,13 +11,15 @@ import (
 	"time"
 
 	"rrdash/store"
+
+	"rrdash/store/rrdtooltest"
 )
 
 // TestRunXportMatchesRRDTool compares the whole output of `rrdash xport`
 // with `rrdtool xport`, byte for byte for the XML.
 func TestRunXportMatchesRRDTool(t *testing.T) {
 	t.Parallel()
-	bin := rrdtoolBin(t)
+	bin := rrdtooltest.Bin(t)
 	dir := t.TempDir()
 	files := map[string]string{"m": makeMinuteRRD(t, bin, dir, 300)}
 	f := &rrdFetcher{bin: bin, tz: "UTC", files: files, cache: map[string]*store.FetchResult{}}
@@ -164,7 +166,7 @@ func TestXMLLegendEscaped(t *testing.T) {
 // rows from the export start and reads past their end; see docs/rpn.md.)
 func TestXportNarrowDEF(t *testing.T) {
 	t.Parallel()
-	bin := rrdtoolBin(t)
+	bin := rrdtooltest.Bin(t)
 	files := map[string]string{"m": makeMinuteRRD(t, bin, t.TempDir(), 300)}
 	f := &rrdFetcher{bin: bin, tz: "UTC", files: files, cache: map[string]*store.FetchResult{}}
 	start, end := int64(minuteT0+600), int64(minuteT0+600+100*60)
@@ -193,7 +195,7 @@ func TestXportNarrowDEF(t *testing.T) {
 // flag): the whole xport output must be identical.
 func TestTimeSpecMatchesRRDTool(t *testing.T) {
 	t.Parallel()
-	bin := rrdtoolBin(t)
+	bin := rrdtooltest.Bin(t)
 	files := map[string]string{"m": makeMinuteRRD(t, bin, t.TempDir(), 30)}
 	f := &rrdFetcher{bin: bin, tz: "Europe/Berlin", files: files, cache: map[string]*store.FetchResult{}}
 	loc, err := time.LoadLocation("Europe/Berlin")

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"rrdash/store"
+
+	"rrdash/store/rrdtooltest"
 )
 
 // The differential test runs a generated corpus of CDEF/VDEF expressions
@@ -471,7 +473,7 @@ func rrdDefs(defs []string, files map[string]string) []string {
 }
 
 func TestDifferentialXport(t *testing.T) {
-	bin := rrdtoolBin(t)
+	bin := rrdtooltest.Bin(t)
 	dir := t.TempDir()
 	ms, hs, ds := minuteStream(900), hourStream(2350), dayStream(800)
 	files := map[string]string{"m": makeRRD(t, bin, dir, "m", ms), "h": makeRRD(t, bin, dir, "h", hs),

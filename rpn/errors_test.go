@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"rrdash/store"
+
+	"rrdash/store/rrdtooltest"
 )
 
 // TestErrorParity checks that statements rrdtool 1.7.2 refuses are refused
@@ -15,7 +17,7 @@ import (
 // blame, the token and its position.
 func TestErrorParity(t *testing.T) {
 	t.Parallel()
-	bin := rrdtoolBin(t)
+	bin := rrdtooltest.Bin(t)
 	dir := t.TempDir()
 	files := map[string]string{"m": makeMinuteRRD(t, bin, dir, 90)}
 	f := &rrdFetcher{bin: bin, tz: "UTC", files: files, cache: map[string]*store.FetchResult{}}

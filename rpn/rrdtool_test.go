@@ -18,20 +18,6 @@ import (
 	"rrdash/store"
 )
 
-// rrdtoolBin returns the rrdtool binary. With CI=true a missing rrdtool
-// fails the test; otherwise the test is skipped.
-func rrdtoolBin(t testing.TB) string {
-	t.Helper()
-	p, err := exec.LookPath("rrdtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("rrdtool is required (CI=true): %v", err)
-		}
-		t.Skipf("rrdtool not installed: %v", err)
-	}
-	return p
-}
-
 // runRRDTool runs rrdtool with a fixed locale and the given time zone.
 func runRRDTool(bin, tz string, args ...string) ([]byte, error) {
 	cmd := exec.Command(bin, args...)

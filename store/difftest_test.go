@@ -19,21 +19,9 @@ import (
 	"testing"
 
 	"rrdash/store/internal/rrdbin"
-)
 
-// needRRDtool returns the rrdtool binary, skipping the test when it is
-// missing — except in CI, where a missing reference is a failure.
-func needRRDtool(t testing.TB) string {
-	t.Helper()
-	p, err := exec.LookPath("rrdtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("rrdtool not installed (CI=true): %v", err)
-		}
-		t.Skip("rrdtool not installed; run make test to install it")
-	}
-	return p
-}
+	"rrdash/store/rrdtooltest"
+)
 
 type diffCase struct {
 	spec    Spec
@@ -231,7 +219,7 @@ func rrdtoolFetchText(t *testing.T, bin, file string, q FetchRequest) (string, e
 }
 
 func TestDifferentialAgainstRRDtool(t *testing.T) {
-	bin := needRRDtool(t)
+	bin := rrdtooltest.Bin(t)
 	t.Parallel()
 	cases := 150
 	if testing.Short() {

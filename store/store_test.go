@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"rrdash/store/rrdtooltest"
 )
 
 func testSpec(t testing.TB) Spec {
@@ -251,7 +253,7 @@ func TestSeriesNamesMapSafely(t *testing.T) {
 // TestImportOfRRDtoolDump dumps RRDs made by real rrdtool and checks that
 // fetches of the imported series print exactly what rrdtool fetch prints.
 func TestImportOfRRDtoolDump(t *testing.T) {
-	bin := needRRDtool(t)
+	bin := rrdtooltest.Bin(t)
 	t.Parallel()
 	dir := t.TempDir()
 	db, err := Open(filepath.Join(dir, "data"), Options{})

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"rrdash/store/rrdtooltest"
 )
 
 func TestParseUpdateArgTimes(t *testing.T) {
@@ -48,7 +50,7 @@ func TestParseUpdateArgTimes(t *testing.T) {
 // TestUpdateTimesAgainstRRDtool checks the timestamps rrdtool update takes
 // beyond epoch seconds: negative (relative to now) and AT-TIME@.
 func TestUpdateTimesAgainstRRDtool(t *testing.T) {
-	bin := needRRDtool(t)
+	bin := rrdtooltest.Bin(t)
 	t.Parallel()
 	dir := t.TempDir()
 	for i, ts := range []string{"-3600", "-86400.25", "now-2h@", "noon_yesterday@", "-1d-3h@", "20:30_1.11.2026@", "midnight@", "teatime_Mar_3_2026@"} {

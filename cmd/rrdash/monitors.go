@@ -343,24 +343,34 @@ func (s *monitorService) Create(ctx context.Context, user meta.User, raw json.Ra
 			return ui.MonitorView{}, fmt.Errorf("%w: env %s: give the secret's value", ui.ErrInvalidMonitor, e.Name)
 		}
 	}
-	m, err := d.Compile()
-	if err != nil {
-		return ui.MonitorView{}, fmt.Errorf("%w: %v", ui.ErrInvalidMonitor, err)
-	}
-	if err := s.checkSeries(d); err != nil {
-		return ui.MonitorView{}, err
-	}
-	b, err := json.Marshal(d)
+	m, def, err := s.prepare(d)
 	if err != nil {
 		return ui.MonitorView{}, err
 	}
-	row, err := s.md.CreateMonitor(ctx, user, d.Name, string(b))
+	row, err := s.md.CreateMonitor(ctx, user, d.Name, def)
 	if err != nil {
 		return ui.MonitorView{}, err
 	}
 	s.schedule(m)
 	s.log.Info("monitor created", "monitor", d, "owner", user.Handle)
 	return s.savedView(row)
+}
+
+// prepare compiles a definition from the API, checks it against the
+// monitor's existing series and encodes it for the metadata database.
+func (s *monitorService) prepare(d monitor.Definition) (*monitor.Monitor, string, error) {
+	m, err := d.Compile()
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %v", ui.ErrInvalidMonitor, err)
+	}
+	if err := s.checkSeries(d); err != nil {
+		return nil, "", err
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, "", err
+	}
+	return m, string(b), nil
 }
 
 // checkSeries refuses an interval longer than the heartbeat of the
@@ -433,18 +443,11 @@ func (s *monitorService) Update(ctx context.Context, user meta.User, name string
 		d.Env[i].Value = old.Env[j].Value
 	}
 	d.Owner = row.Owner
-	m, err := d.Compile()
-	if err != nil {
-		return ui.MonitorView{}, fmt.Errorf("%w: %v", ui.ErrInvalidMonitor, err)
-	}
-	if err := s.checkSeries(d); err != nil {
-		return ui.MonitorView{}, err
-	}
-	b, err := json.Marshal(d)
+	m, def, err := s.prepare(d)
 	if err != nil {
 		return ui.MonitorView{}, err
 	}
-	row, err = s.md.UpdateMonitor(ctx, user, name, string(b))
+	row, err = s.md.UpdateMonitor(ctx, user, name, def)
 	if err != nil {
 		return ui.MonitorView{}, err
 	}

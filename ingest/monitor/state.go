@@ -48,16 +48,25 @@ func (f *FileStates) LoadStates(context.Context) (map[string]*MonitorState, erro
 	return out, nil
 }
 
+// loadLocked reads the file once, before the first change.
+func (f *FileStates) loadLocked() error {
+	if f.states != nil {
+		return nil
+	}
+	cur, err := LoadStates(f.Path)
+	if err != nil {
+		return err
+	}
+	f.states = cur
+	return nil
+}
+
 // SaveState updates one state and rewrites the file.
 func (f *FileStates) SaveState(_ context.Context, name string, st *MonitorState) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.states == nil {
-		cur, err := LoadStates(f.Path)
-		if err != nil {
-			return err
-		}
-		f.states = cur
+	if err := f.loadLocked(); err != nil {
+		return err
 	}
 	f.states[name] = st.Clone()
 	return SaveStates(f.Path, f.states)
@@ -67,12 +76,8 @@ func (f *FileStates) SaveState(_ context.Context, name string, st *MonitorState)
 func (f *FileStates) DeleteState(_ context.Context, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.states == nil {
-		cur, err := LoadStates(f.Path)
-		if err != nil {
-			return err
-		}
-		f.states = cur
+	if err := f.loadLocked(); err != nil {
+		return err
 	}
 	delete(f.states, name)
 	return SaveStates(f.Path, f.states)

@@ -1,25 +1,9 @@
 package attime
 
 import (
-	"os"
-	"os/exec"
 	"testing"
 	"time"
 )
-
-// rrdtoolBin returns the rrdtool binary. With CI=true a missing rrdtool
-// fails the test; otherwise the test is skipped.
-func rrdtoolBin(t testing.TB) string {
-	t.Helper()
-	p, err := exec.LookPath("rrdtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("rrdtool is required (CI=true): %v", err)
-		}
-		t.Skipf("rrdtool not installed: %v", err)
-	}
-	return p
-}
 
 func TestParseRange(t *testing.T) {
 	t.Parallel()

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"rrdash/store/rrdtooltest"
 )
 
 // timeSpecGen generates AT-style --start/--end pairs covering the grammar
@@ -161,7 +163,7 @@ func (g timeSpecGen) pair() (string, string) {
 // through one `rrdtool -` per time zone): equal seconds, or both refuse.
 func TestTimeSpecAgainstRRDtool(t *testing.T) {
 	t.Parallel()
-	bin := rrdtoolBin(t)
+	bin := rrdtooltest.Bin(t)
 	dir := t.TempDir()
 	rrd := filepath.Join(dir, "t.rrd")
 	// One row per year: graph fetches (end-start)/step rows, and some specs
