@@ -12,13 +12,7 @@ import (
 func TestServeConfigOIDC(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	write := func(name, s string) string {
-		p := filepath.Join(dir, name)
-		if err := writeFile(p, s); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, s string) string { return writeTestFile(t, dir, name, s) }
 	secretFile := write("secret", "s3cr3t-from-file\n")
 	good := write("oidc.toml", `trusted_proxies = ["10.0.0.0/8", "127.0.0.1"]
 [oidc]

@@ -367,6 +367,22 @@ func (c *client) csrf() string {
 	return html.UnescapeString(m[1])
 }
 
+// tamperLogin changes the pending login this client started, as an
+// attacker with the server's database would.
+func (c *client) tamperLogin(t *testing.T, change func(*auth.Pending)) {
+	t.Helper()
+	id := auth.HashID(c.cookie(c.env.srv.login.sessions.LoginCookie()))
+	ctx := context.Background()
+	pl, created, err := c.env.md.TakeLogin(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(&pl)
+	if err := c.env.md.PutLogin(ctx, id, pl, created); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func sessionCookie(env *loginEnv) string { return env.srv.login.sessions.SessionCookie() }
 
 func specBody(title string) string {
@@ -593,16 +609,7 @@ func TestLoginFlow(t *testing.T) {
 		cb := c.toCallback("/", "alice")
 		// The login this browser started now expects another nonce than
 		// the one the provider put in the ID token.
-		id := auth.HashID(c.cookie(env.srv.login.sessions.LoginCookie()))
-		ctx := context.Background()
-		pl, created, err := env.md.TakeLogin(ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pl.Nonce = auth.RandomString(24)
-		if err := env.md.PutLogin(ctx, id, pl, created); err != nil {
-			t.Fatal(err)
-		}
+		c.tamperLogin(t, func(pl *auth.Pending) { pl.Nonce = auth.RandomString(24) })
 		if r := c.get(cb.String()); r.code != 401 || !strings.Contains(r.body, "nonce") {
 			t.Errorf("wrong nonce: %d %.300s", r.code, r.body)
 		}
@@ -614,16 +621,7 @@ func TestLoginFlow(t *testing.T) {
 	t.Run("provider refuses a wrong PKCE verifier", func(t *testing.T) {
 		c := env.newClient(t)
 		cb := c.toCallback("/", "alice")
-		id := auth.HashID(c.cookie(env.srv.login.sessions.LoginCookie()))
-		ctx := context.Background()
-		pl, created, err := env.md.TakeLogin(ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pl.Verifier = auth.RandomString(40)
-		if err := env.md.PutLogin(ctx, id, pl, created); err != nil {
-			t.Fatal(err)
-		}
+		c.tamperLogin(t, func(pl *auth.Pending) { pl.Verifier = auth.RandomString(40) })
 		if r := c.get(cb.String()); r.code != 401 {
 			t.Errorf("wrong PKCE verifier: %d %.300s", r.code, r.body)
 		}

@@ -520,13 +520,7 @@ func TestViewUnsaved(t *testing.T) {
 func TestServeConfig(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	write := func(name, s string) string {
-		p := filepath.Join(dir, name)
-		if err := writeFile(p, s); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, s string) string { return writeTestFile(t, dir, name, s) }
 	good := write("good.toml", "addr = \"0.0.0.0:9000\"\ndata = \"/srv/rrd\"\n[tracelog]\nglobs = [\"/var/log/*.log\"]\nstep = 30\n")
 	unknown := write("unknown.toml", "addr = \"0.0.0.0:9000\"\nbogus = 1\n")
 	broken := write("broken.toml", "addr = \"0.0.0.0:9000\"\ndata = \n")
@@ -566,6 +560,16 @@ func TestServeConfig(t *testing.T) {
 }
 
 func writeFile(p, s string) error { return os.WriteFile(p, []byte(s), 0o644) }
+
+// writeTestFile writes dir/name and returns its path.
+func writeTestFile(t *testing.T, dir, name, s string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := writeFile(p, s); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
 
 func TestRequestLog(t *testing.T) {
 	t.Parallel()
