@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"rrdash/store"
 )
 
 // Env holds what time-dependent operators need.
@@ -62,7 +64,7 @@ func (p *Program) eval(in func(ref int) Input, env Env, chunk int) (*Series, err
 		rows = int((end - start) / step)
 	}
 	m := newMachine(p, in, env, start, step, rows)
-	out := &Series{Start: start, Step: step, Values: make([]float64, rows)}
+	out := &Series{Start: start, Step: step, Values: store.MakeColumn(rows)}
 	m.out = out.Values
 	if p.usesPrev {
 		if f := p.prevTail(); f != nil && chunk > 1 {
@@ -173,7 +175,7 @@ func newMachine(p *Program, in func(ref int) Input, env Env, start, step int64, 
 				ci.col = s.Values[off : off+rows]
 			} else {
 				ci.idx = make([]int32, rows)
-				ci.col = make([]float64, rows)
+				ci.col = store.MakeColumn(rows)
 				for i := range rows {
 					k := s.rowAt(start + int64(i+1)*step)
 					ci.idx[i] = int32(k)

@@ -468,13 +468,15 @@ func (sc *Script) Xport(ctx context.Context, f Fetcher, req Request) (*Export, e
 }
 
 // layout returns s's values at the rows start+(i+1)·step, unknown outside
-// s. A series on the same aligned step is copied as a block, or shared
-// when it covers exactly those rows.
+// s. A series on the same aligned step is shared when it covers all those
+// rows, else copied as a block.
 func layout(s *Series, start, step int64, rows int) []float64 {
-	if s.Step == step && s.Start == start && len(s.Values) == rows {
-		return s.Values // exactly the rows wanted: share, the export only reads
+	if s.Step == step && (start-s.Start)%step == 0 {
+		if off := (start - s.Start) / step; off >= 0 && off+int64(rows) <= int64(len(s.Values)) {
+			return s.Values[off : off+int64(rows)] // all inside: share, the export only reads
+		}
 	}
-	col := make([]float64, rows)
+	col := store.MakeColumn(rows)
 	if s.Step == step && (start-s.Start)%step == 0 {
 		off := int((start - s.Start) / step) // s row of output row 0
 		for i := range col {

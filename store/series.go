@@ -154,7 +154,7 @@ func fetch(spec *Spec, st *state, rs rows, req FetchRequest) (*FetchResult, erro
 	res.Values = make([][]float64, nds)
 	for d := range spec.DS {
 		res.DS[d] = spec.DS[d].Name
-		res.Values[d] = make([]float64, n)
+		res.Values[d] = MakeColumn(int(n))
 	}
 	rraEnd := st.lastUp - st.lastUp%step
 	rraStart := rraEnd - step*(ra.Rows-1)
