@@ -68,6 +68,7 @@ bench: build rrdtool $(KINESALITE)
 	# the decode+apply benchmark replays a fixed record set: bound its iterations
 	$(GO) test -run '^$$' -bench . -benchtime 20000x ./ingest/kinesis/...
 	$(GO) run ./store/internal/benchcmp --rrdash ./rrdash
+	$(GO) run ./rpn/internal/xportcmp --rrdash ./rrdash
 
 clean:
 	rm -rf rrdash .tools $(ECHARTS)

@@ -154,7 +154,7 @@ func FuzzParseMetrics(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, m := range ms {
-			if !metricNameRE.MatchString(m.Name) || seen[m.Name] || m.Line < 1 {
+			if !validMetricName(m.Name) || seen[m.Name] || m.Line < 1 {
 				t.Fatalf("bad metric %+v", m)
 			}
 			seen[m.Name] = true
@@ -192,6 +192,28 @@ func FuzzParseThreshold(f *testing.F) {
 		again, err := ParseThreshold(th.String())
 		if err != nil || again != th {
 			t.Fatalf("%q → %q → %+v %v", in, th.String(), again, err)
+		}
+	})
+}
+
+// FuzzValidators checks the hand-written name and unit checks against the
+// regular expressions that define them.
+func FuzzValidators(f *testing.F) {
+	for _, s := range []string{"latency_ms", "_x", "9x", "", "ms", "µs", "MB/s", "%", "x.y*z^-1", "a-b", strings.Repeat("a", 63), strings.Repeat("a", 64), strings.Repeat("u", 17)} {
+		f.Add(s)
+	}
+	metric := regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+	unit := regexp.MustCompile(`^[A-Za-z%/µ_][A-Za-z0-9%/µ_.*^-]{0,15}$`)
+	name := regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := validMetricName(s), metric.MatchString(s); got != want {
+			t.Errorf("validMetricName(%q) = %v, want %v", s, got, want)
+		}
+		if got, want := validUnit(s), unit.MatchString(s); got != want {
+			t.Errorf("validUnit(%q) = %v, want %v", s, got, want)
+		}
+		if got, want := validName(s), name.MatchString(s); got != want {
+			t.Errorf("validName(%q) = %v, want %v", s, got, want)
 		}
 	})
 }

@@ -64,7 +64,19 @@ type Definition struct {
 	Alert *Policy `json:"alert,omitempty"`
 }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+// validName accepts monitor names: 1 to 64 of A-Z a-z 0-9 _ -.
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // String describes d with secret environment values masked.
 func (d Definition) String() string {
@@ -127,7 +139,7 @@ func (d Definition) Compile() (*Monitor, error) {
 	fail := func(format string, a ...any) (*Monitor, error) {
 		return nil, fmt.Errorf("monitor %q: %s", d.Name, fmt.Sprintf(format, a...))
 	}
-	if !nameRE.MatchString(d.Name) {
+	if !validName(d.Name) {
 		return fail("name must be 1-64 characters of A-Z a-z 0-9 _ -")
 	}
 	if d.Language != Python && d.Language != Go {
