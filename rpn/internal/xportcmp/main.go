@@ -18,7 +18,7 @@ import (
 
 func main() {
 	bin := flag.String("rrdash", "./rrdash", "rrdash binary")
-	runs := flag.Int("runs", 7, "timed runs of each (the median is reported)")
+	runs := flag.Int("runs", 9, "timed runs of each (the median is reported)")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "xportcmp")
 	if err != nil {
