@@ -88,11 +88,12 @@ func EChart(s *Spec, d *Data, markers ...Markers) (*Chart, error) {
 		charts.WithInitializationOpts(opts.Initialization{AssetsHost: AssetsHost}),
 		charts.WithTitleOpts(opts.Title{Title: s.Title, Subtitle: d.ResolutionLabel()}),
 		charts.WithTooltipOpts(opts.Tooltip{Show: boolp(true), Trigger: "axis"}),
-		charts.WithLegendOpts(opts.Legend{Show: boolp(true), Type: "scroll", Top: "0", Right: "10", Left: "35%"}),
+		// Below the title and subtitle: beside them, long titles ran into it.
+		charts.WithLegendOpts(opts.Legend{Show: boolp(true), Type: "scroll", Top: "40", Left: "10", Right: "10"}),
 		charts.WithXAxisOpts(opts.XAxis{Type: "time"}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: s.VLabel, Min: floatOrNil(s.Lower), Max: floatOrNil(s.Upper)}),
 		charts.WithDataZoomOpts(opts.DataZoom{Type: "inside"}, opts.DataZoom{Type: "slider"}),
-		charts.WithGridOpts(opts.Grid{Left: "60", Right: "30", Top: "60", Bottom: "80"}),
+		charts.WithGridOpts(opts.Grid{Left: "60", Right: "30", Top: "90", Bottom: "80"}),
 		charts.WithAnimation(false),
 	)
 	for _, dr := range items {

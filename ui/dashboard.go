@@ -104,7 +104,7 @@ func dashboardSpecs(instances []string, all bool) []dashChart {
 				{Type: graph.ItemArea, Vname: "backlog", Color: "#f28e2b", Legend: "backlog (avg)"},
 				{Type: graph.ItemLine, Width: 1, Vname: "blmax", Color: "#b6992d", Legend: "backlog (max)"},
 				{Type: graph.ItemLine, Width: 1, Vname: "active", Color: "#59a14f", Legend: "in flight"},
-			}, []string{"backlog", "blmax"}, []string{"", ""}),
+			}, []string{"backlog", "blmax", "active"}, []string{"", "", ""}),
 		build("errors", "500 errors", "errors/s",
 			[][]graph.Def{def("err", "errors", "AVERAGE", "ADDNAN")},
 			[]graph.Item{{Type: graph.ItemArea, Vname: "err", Color: "#e15759", Legend: "500s/s"}},
@@ -115,6 +115,6 @@ func dashboardSpecs(instances []string, all bool) []dashChart {
 				{Type: graph.ItemLine, Width: 1, Vname: "p50", Color: "#59a14f", Legend: "p50"},
 				{Type: graph.ItemLine, Width: 1, Vname: "p95", Color: "#f28e2b", Legend: "p95"},
 				{Type: graph.ItemLine, Width: 1, Vname: "p99", Color: "#e15759", Legend: "p99"},
-			}, []string{"p95", "p99"}, []string{"s", "s"}),
+			}, []string{"p50", "p95", "p99"}, []string{"s", "s", "s"}),
 	}
 }
