@@ -123,7 +123,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		r := c.Request()
 		ctx := r.Context()
-		if s.public(c.Path()) {
+		if s.public(c.Path()) || s.signedPNGRequest(r, c.Path()) {
 			return next(c)
 		}
 		// Signed-in answers (pages carry the CSRF token) stay out of

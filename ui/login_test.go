@@ -492,6 +492,43 @@ func TestLoginFlow(t *testing.T) {
 		}
 	})
 
+	t.Run("signed PNG links load without a session, nothing else does", func(t *testing.T) {
+		alice.t = t
+		page := alice.get(env.url + "/g/" + graphID + "?from=-6h")
+		m := regexp.MustCompile(`<meta property="og:image" content="([^"]+)"`).FindStringSubmatch(page.body)
+		if page.code != 200 || m == nil || !strings.Contains(m[1], "sig=") {
+			t.Fatalf("graph page %d: og:image %v, want a signed PNG URL", page.code, m)
+		}
+		signed := html.UnescapeString(m[1])
+		anon := env.newClient(t)
+		if r := anon.get(signed); r.code != 200 || r.hdr.Get("Content-Type") != "image/png" {
+			t.Errorf("signed PNG without a session: %d %s", r.code, r.hdr.Get("Content-Type"))
+		}
+		u, _ := url.Parse(signed)
+		q := u.Query()
+		tampered := func(change func(url.Values)) string {
+			v := url.Values{}
+			for k, vs := range q {
+				v[k] = append([]string(nil), vs...)
+			}
+			change(v)
+			return u.Scheme + "://" + u.Host + u.Path + "?" + v.Encode()
+		}
+		for name, target := range map[string]string{
+			"another range": tampered(func(v url.Values) { v.Set("from", "-1y") }),
+			"another size":  tampered(func(v url.Values) { v.Set("width", "2000") }),
+			"forged sig":    tampered(func(v url.Values) { v.Set("sig", strings.Repeat("A", 43)) }),
+			"no sig":        tampered(func(v url.Values) { v.Del("sig") }),
+			"the page":      env.url + "/g/" + graphID + "?" + q.Encode(),
+			"another graph": env.url + "/g/other.png?" + q.Encode(),
+			"the graph API": env.url + "/api/v1/graphs/" + graphID + "?" + q.Encode(),
+		} {
+			if r := anon.get(target); r.code == 200 {
+				t.Errorf("%s: %s answered 200 without a session", name, target)
+			}
+		}
+	})
+
 	t.Run("session cookie is random, stored hashed, rotated at login", func(t *testing.T) {
 		c := env.newClient(t)
 		c.login("/", "bob")

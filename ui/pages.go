@@ -238,7 +238,7 @@ func (s *Server) pageGraph(c *echo.Context) error {
 	q := rangeQuery(tr)
 	d := pageData{Page: "graph", Title: g.Title, Graph: &g, IsOwner: g.OwnerID == currentUser(c).ID,
 		ShareURL: s.baseURL(c) + "/g/" + url.PathEscape(g.ID) + q,
-		PNGURL:   "/g/" + url.PathEscape(g.ID) + ".png" + q,
+		PNGURL:   s.signedPNGURL("/g/"+url.PathEscape(g.ID)+".png", rangeValues(tr)),
 	}
 	d.OGImage = s.baseURL(c) + d.PNGURL
 	d.OGURL = d.ShareURL
@@ -262,7 +262,9 @@ func (s *Server) pageView(c *echo.Context) error {
 	if title == "" {
 		title = "Unsaved graph"
 	}
-	d := pageData{Page: "view", Title: title, ShareURL: s.baseURL(c) + "/view" + q, PNGURL: "/view.png" + q,
+	pq := rangeValues(tr)
+	pq.Set("spec", enc)
+	d := pageData{Page: "view", Title: title, ShareURL: s.baseURL(c) + "/view" + q, PNGURL: s.signedPNGURL("/view.png", pq),
 		BuilderURL: "/metrics" + q}
 	d.OGImage = s.baseURL(c) + d.PNGURL
 	d.OGURL = d.ShareURL
@@ -271,6 +273,15 @@ func (s *Server) pageView(c *echo.Context) error {
 }
 
 func rangeQuery(tr timeRange) string {
+	v := rangeValues(tr)
+	if len(v) == 0 {
+		return ""
+	}
+	return "?" + v.Encode()
+}
+
+// rangeValues is a range as query parameters (from, to).
+func rangeValues(tr timeRange) url.Values {
 	v := url.Values{}
 	if tr.From != "" {
 		v.Set("from", tr.From)
@@ -278,10 +289,7 @@ func rangeQuery(tr timeRange) string {
 	if tr.To != "" {
 		v.Set("to", tr.To)
 	}
-	if len(v) == 0 {
-		return ""
-	}
-	return "?" + v.Encode()
+	return v
 }
 
 // EncodeSpecParam is how an unsaved spec travels in a URL: base64url JSON.

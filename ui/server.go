@@ -72,6 +72,8 @@ type Server struct {
 	echo  *echo.Echo
 	tmpl  map[string]*template.Template
 	login *login // nil in the local single-user mode
+	// pngKey signs PNG links in login mode (pnglinks.go); nil otherwise.
+	pngKey []byte
 }
 
 // New builds the server and its routes.
@@ -92,6 +94,9 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	}
 	if s.login != nil {
 		s.cfg.LocalMode = false // never label a login-mode server single-user
+		if s.pngKey, err = md.Secret(context.Background(), pngKeyName, 32); err != nil {
+			return nil, err
+		}
 	}
 	if s.tmpl, err = parseTemplates(); err != nil {
 		return nil, err

@@ -101,6 +101,11 @@ var migrations = []string{
 		result     TEXT NOT NULL
 	);
 	CREATE INDEX monitor_runs_time ON monitor_runs(monitor, started_ms);`,
+	// 4: server secrets made once and kept (the key of signed PNG links).
+	`CREATE TABLE secrets (
+		name  TEXT PRIMARY KEY,
+		value BLOB NOT NULL
+	);`,
 }
 
 // DB is the metadata database.
