@@ -29,13 +29,7 @@ session_idle = "2h"
 session_absolute = "24h"
 login_rate = 10
 `)
-	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	tests := []struct {
-		path string
-		env  map[string]string
-		want func(ServeConfig) bool
-		err  string
-	}{
+	tests := []configCase{
 		{good, nil, func(c ServeConfig) bool {
 			o := c.OIDC
 			return o.ClientSecret == "s3cr3t-from-file" && o.ClientID == "rrdash" && o.CookieSecure && o.LoginRate == 10 &&
@@ -55,18 +49,7 @@ login_rate = 10
 		{"", map[string]string{"RRDASH_OIDC_CLIENT_SECRET_FILE": filepath.Join(dir, "nope"), "RRDASH_OIDC_ISSUER": "https://i"}, nil, "oidc.client_secret_file"},
 		{"", map[string]string{"RRDASH_TRUSTED_PROXIES": "10.0.0.0/8, proxy.example"}, nil, "trusted_proxies"},
 	}
-	for _, tt := range tests {
-		c, err := LoadServeConfig(tt.path, env(tt.env))
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("LoadServeConfig(%s, %v) err = %v, want %q", filepath.Base(tt.path), tt.env, err, tt.err)
-			}
-			continue
-		}
-		if err != nil || !tt.want(c) {
-			t.Errorf("LoadServeConfig(%s, %v) = %+v, %v", filepath.Base(tt.path), tt.env, c, err)
-		}
-	}
+	checkServeConfigs(t, tests)
 }
 
 // The client secret never shows in formatted config or logs.

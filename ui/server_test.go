@@ -524,13 +524,7 @@ func TestServeConfig(t *testing.T) {
 	good := write("good.toml", "addr = \"0.0.0.0:9000\"\ndata = \"/srv/rrd\"\n[tracelog]\nglobs = [\"/var/log/*.log\"]\nstep = 30\n")
 	unknown := write("unknown.toml", "addr = \"0.0.0.0:9000\"\nbogus = 1\n")
 	broken := write("broken.toml", "addr = \"0.0.0.0:9000\"\ndata = \n")
-	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	tests := []struct {
-		path string
-		env  map[string]string
-		want func(ServeConfig) bool
-		err  string
-	}{
+	tests := []configCase{
 		{"", nil, func(c ServeConfig) bool { return c.Addr == "127.0.0.1:8080" && c.Data == "./data" }, ""},
 		{good, nil, func(c ServeConfig) bool {
 			return c.Addr == "0.0.0.0:9000" && c.Data == "/srv/rrd" && c.Tracelog.Step == 30 && c.Tracelog.Globs[0] == "/var/log/*.log"
@@ -545,8 +539,22 @@ func TestServeConfig(t *testing.T) {
 		{"", map[string]string{"RRDASH_LOG_LEVEL": "loud"}, nil, "log_level"},
 		{filepath.Join(dir, "missing.toml"), nil, nil, "no such file"},
 	}
+	checkServeConfigs(t, tests)
+}
+
+// configCase is a LoadServeConfig call: the file, the environment, and
+// either a check of the result or a part of the error.
+type configCase struct {
+	path string
+	env  map[string]string
+	want func(ServeConfig) bool
+	err  string
+}
+
+func checkServeConfigs(t *testing.T, tests []configCase) {
+	t.Helper()
 	for _, tt := range tests {
-		c, err := LoadServeConfig(tt.path, env(tt.env))
+		c, err := LoadServeConfig(tt.path, func(k string) string { return tt.env[k] })
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("LoadServeConfig(%s, %v) err = %v, want %q", filepath.Base(tt.path), tt.env, err, tt.err)

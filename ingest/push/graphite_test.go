@@ -8,22 +8,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"rrdash/store"
 )
 
 // Bad lines are counted and logged with their line number; an idle open
 // connection does not keep Serve from returning, and what it sent is stored.
 func TestGraphiteBadLinesAndShutdown(t *testing.T) {
 	t.Parallel()
-	db := openStore(t)
-	w, err := NewWriter(db, WriterConfig{Template: exactTemplate(t), MaxDelay: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer // read only after Serve returned
-	g, err := ListenGraphite("127.0.0.1:0", w, slog.New(slog.NewTextHandler(&logs, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, g, logs := newGraphiteListener(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- g.Serve(ctx) }()
@@ -64,16 +57,7 @@ func TestGraphiteBadLinesAndShutdown(t *testing.T) {
 // listener goes on serving others.
 func TestGraphiteLineTooLong(t *testing.T) {
 	t.Parallel()
-	db := openStore(t)
-	w, err := NewWriter(db, WriterConfig{Template: exactTemplate(t), MaxDelay: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer // read only after Serve returned
-	g, err := ListenGraphite("127.0.0.1:0", w, slog.New(slog.NewTextHandler(&logs, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, g, logs := newGraphiteListener(t)
 	g.MaxLine = 100
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
@@ -115,4 +99,21 @@ func TestGraphiteLineTooLong(t *testing.T) {
 			t.Errorf("%s: stored %v, want %v", s, got, want)
 		}
 	}
+}
+
+// newGraphiteListener is a listener on 127.0.0.1 writing through a writer
+// into a fresh store; its log is read only after Serve returned.
+func newGraphiteListener(t *testing.T) (*store.DB, *GraphiteListener, *bytes.Buffer) {
+	t.Helper()
+	db := openStore(t)
+	w, err := NewWriter(db, WriterConfig{Template: exactTemplate(t), MaxDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &bytes.Buffer{}
+	g, err := ListenGraphite("127.0.0.1:0", w, slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, g, logs
 }
