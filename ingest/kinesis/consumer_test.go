@@ -134,27 +134,7 @@ func TestConsumerRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The last run goes on until it has caught up.
-	c, err := New(cfg, db, Options{Logger: testLogger(t), Lookup: db.lookup})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rctx, rcancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- c.Run(rctx) }()
-	for !c.Stats().CaughtUp {
-		select {
-		case err := <-done:
-			t.Fatalf("consumer stopped: %v", err)
-		case <-ctx.Done():
-			t.Fatalf("not caught up in time: %+v", c.Stats())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	rcancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	st := c.Stats()
+	st := runUntilCaughtUp(ctx, t, cfg, db)
 	if st.Counts.Records == 0 || len(st.Shards) != 4 {
 		t.Errorf("stats %+v: want records and 4 shards (2, one split in 2)", st)
 	}
