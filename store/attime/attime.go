@@ -28,8 +28,9 @@ import (
 //     day ("noon yesterday"), they cannot start a spec;
 //   - a date without a year after a leading number ("12/31") lands in the
 //     year 30000, as rrdtool's sentinel leaks;
-//   - a local time that does not exist or exists twice (DST) is read with
-//     the standard-time offset, as glibc's mktime does with tm_isdst = -1.
+//   - a local time that does not exist (clocks go forward) takes the offset
+//     before the change, one that exists twice the offset glibc's mktime
+//     reaches first from its previous call's (see mktime below).
 
 // timeKind is what a parsed time is relative to.
 type timeKind uint8
