@@ -21,7 +21,10 @@ type Fetcher interface {
 
 // Def is a DEF statement: DEF:vname=series:ds:CF[:step=s][:start=t][:end=t][:reduce=CF].
 type Def struct {
-	Series    string
+	Series string
+	// Query is set when Series is a seriesByTag('expr', …) call: the DEF
+	// is the row-wise sum of every matching series (tagdef.go).
+	Query     []store.TagExpr
 	DS        string
 	CF        store.CF
 	Step      int64    // 0: not given
@@ -213,6 +216,11 @@ func parseDef(stmt, body string) (Def, error) {
 	if d.Series == "" || d.DS == "" {
 		return Def{}, &Error{Stmt: stmt, Msg: "empty series or data source name"}
 	}
+	if strings.HasPrefix(d.Series, "seriesByTag(") {
+		if d.Query, err = store.ParseTagQuery([]string{d.Series}); err != nil {
+			return Def{}, &Error{Stmt: stmt, Msg: err.Error()}
+		}
+	}
 	for _, opt := range f[3:] {
 		k, v, ok := strings.Cut(opt, "=")
 		if !ok {
@@ -327,7 +335,12 @@ func (sc *Script) Evaluate(ctx context.Context, f Fetcher, req Request) (*Values
 			key := fetchKey{d.Series, d.CF, start, end, want}
 			res, ok := cache[key]
 			if !ok {
-				res, err = f.Fetch(d.Series, store.FetchRequest{CF: d.CF, Start: start, End: end, Resolution: want})
+				fr := store.FetchRequest{CF: d.CF, Start: start, End: end, Resolution: want}
+				if d.Query != nil {
+					res, err = fetchTagged(f, d, fr)
+				} else {
+					res, err = f.Fetch(d.Series, fr)
+				}
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", st.Text, err)
 				}

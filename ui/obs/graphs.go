@@ -16,8 +16,9 @@ func SelfGraphs() ([]graph.Spec, []string) {
 	dash := RequestSeriesName("GET:/", 200)
 	builder := RequestSeriesName("GET:/metrics", 200)
 	write := RequestSeriesName("POST:/api/v1/write", 204)
-	notFound := ErrorSeriesName(Unmatched, 404, "not_found")
-	ise := ErrorSeriesName("GET:/g/{id}", 500, "internal_server_error")
+	// Every route's errors of a class, summed (a DEF over a tag query).
+	clientErrors := "seriesByTag('name=rrdash.errors','status_code=~4..')"
+	serverErrors := "seriesByTag('name=rrdash.errors','status_code=~5..')"
 	def := func(name, series, ds, cf string) graph.Def {
 		return graph.Def{Kind: graph.KindDEF, Name: name, Series: series, DS: ds, CF: cf}
 	}
@@ -45,12 +46,12 @@ func SelfGraphs() ([]graph.Spec, []string) {
 			Items: []graph.Item{area("n", "#59A14F", "writes per minute", false), line("p99", "#E15759", "p99 ms (durable)")},
 		},
 		{
-			Title: "rrdash itself: errors per minute", VLabel: "errors/min", Start: "-1d",
-			Defs:  []graph.Def{def("nf", notFound, "count", "AVERAGE"), def("ise", ise, "count", "AVERAGE")},
-			Items: []graph.Item{area("nf", "#EDC948", "404 unmatched route", false), area("ise", "#E15759", "500 on GET /g/{id}", true)},
+			Title: "rrdash itself: failed requests per minute", VLabel: "errors/min", Start: "-1d",
+			Defs:  []graph.Def{def("c4", clientErrors, "count", "AVERAGE"), def("c5", serverErrors, "count", "AVERAGE")},
+			Items: []graph.Item{area("c4", "#EDC948", "4xx (all routes)", false), area("c5", "#E15759", "5xx (all routes)", true)},
 		},
 	}
-	return specs, []string{page, dash, builder, write, notFound, ise}
+	return specs, []string{page, dash, builder, write}
 }
 
 // InstallGraphs creates the preinstalled graphs, owned by the system user
