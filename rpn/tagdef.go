@@ -51,7 +51,7 @@ func fetchTagged(f Fetcher, d Def, req store.FetchRequest) (*store.FetchResult, 
 			continue
 		}
 		if res.Step != sum.Step || res.Start != sum.Start || len(col) != len(sum.Values[0]) {
-			return nil, fmt.Errorf("%s: %s (step %d from %d, %d rows) and %s (step %d from %d, %d rows) cannot be added: give the DEF a :step= both have",
+			return nil, fmt.Errorf("%s: %s (step %d from %d, %d rows) and %s (step %d from %d, %d rows) cannot be added: their steps differ",
 				d.Series, first, sum.Step, sum.Start, len(sum.Values[0]), name, res.Step, res.Start, len(col))
 		}
 		acc := sum.Values[0]
