@@ -29,7 +29,7 @@ const hostile = `<script>alert(1)</script>"'&<img src=x onerror=alert(2)>`
 
 type testServer struct {
 	srv   *Server
-	store *tableStore
+	store *fixtureStore
 	meta  *meta.DB
 }
 
@@ -53,7 +53,7 @@ func newTestServer(t testing.TB, st Store) *testServer {
 	}
 	ts := &testServer{meta: md}
 	if st == nil {
-		tab := newTableStore()
+		tab := newFixtureStore(t)
 		for k, inst := range []string{"web1", "web2"} {
 			tab.add("tracelog."+inst, tracelog.DSNames, 60, testNow-86400, 1440, func(ds int, t int64) float64 {
 				return float64(ds+1) * (1 + float64(k)) * (2 + math.Sin(float64(t)/3600))
@@ -604,7 +604,7 @@ func TestRequestLog(t *testing.T) {
 
 func TestHostileInstance(t *testing.T) {
 	t.Parallel()
-	tab := newTableStore()
+	tab := newFixtureStore(t)
 	inst := `<b onmouseover=alert(1)>x</b>:y"'`
 	tab.add("tracelog."+inst, tracelog.DSNames, 60, testNow-86400, 1440, func(ds int, _ int64) float64 { return float64(ds) })
 	tab.add("tracelog.web1", tracelog.DSNames, 60, testNow-86400, 1440, func(ds int, _ int64) float64 { return 1 })
