@@ -565,25 +565,28 @@ func resolveRange(start, end atTime, loc *time.Location) (int64, int64, error) {
 		return 0, 0, fmt.Errorf("the end time cannot be relative to itself")
 	}
 	var s, e int64
-	shifted := func(base int64, rel atTime) int64 {
-		tm := localTM(base, loc)
-		tm.mday += rel.tm.mday
-		tm.mon += rel.tm.mon
-		tm.year += rel.tm.year
-		return mktime(&tm, loc, tm.utcOffset) + rel.offset
-	}
-	if start.kind == timeRelEnd {
+	switch {
+	case start.kind == timeRelEnd:
 		e = absolute(end, loc)
-		s = shifted(e, start)
-	} else {
+		s = shifted(e, start, loc)
+	case end.kind == timeRelStart:
 		s = absolute(start, loc)
-	}
-	if end.kind == timeRelStart {
-		e = shifted(s, end)
-	} else {
-		e = absolute(end, loc)
+		e = shifted(s, end, loc)
+	default:
+		s, e = absolute(start, loc), absolute(end, loc)
 	}
 	return s, e, nil
+}
+
+// shifted is base moved by a relative time: its calendar deltas added to
+// the broken-down base in loc (mktime keeps the base's DST flag), then its
+// offset in seconds.
+func shifted(base int64, rel atTime, loc *time.Location) int64 {
+	tm := localTM(base, loc)
+	tm.mday += rel.tm.mday
+	tm.mon += rel.tm.mon
+	tm.year += rel.tm.year
+	return mktime(&tm, loc, tm.utcOffset) + rel.offset
 }
 
 func absolute(at atTime, loc *time.Location) int64 {
@@ -591,11 +594,7 @@ func absolute(at atTime, loc *time.Location) int64 {
 		// rrdtool 1.7.2 counts "epoch+N" from its zeroed struct tm
 		// (1899-12-31 local), which rrdfetch(1) contradicts; rrdash does
 		// what the man page documents: 1970-01-01 00:00:00 UTC.
-		tm := localTM(0, time.UTC)
-		tm.year += at.tm.year
-		tm.mon += at.tm.mon
-		tm.mday += at.tm.mday
-		return mktime(&tm, time.UTC, 0) + at.offset
+		return shifted(0, at, time.UTC)
 	}
 	tm := at.tm
 	return mktime(&tm, loc, tm.utcOffset) + at.offset
