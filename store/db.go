@@ -97,13 +97,25 @@ func Open(dir string, opt Options) (*DB, error) {
 	return db, nil
 }
 
+// lockWait is how long Open waits for a data directory lock to be freed.
+const lockWait = 300 * time.Millisecond
+
 func lockDir(dir string) (*os.File, error) {
 	p := filepath.Join(dir, "LOCK")
 	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", dir, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	// A process that forks (to exec rrdtool, a monitor script…) lends the
+	// lock's open file to the child until its exec closes it, so a lock
+	// just released can look held for a moment: retry briefly before
+	// naming the holder.
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	for deadline := time.Now().Add(lockWait); errors.Is(err, syscall.EWOULDBLOCK) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	}
+	if err != nil {
 		holder, _ := os.ReadFile(p)
 		f.Close()
 		return nil, fmt.Errorf("data directory %s is in use by another process (%s): %w", dir, strings.TrimSpace(string(holder)), err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -318,4 +319,27 @@ func TestOverwriteDoesNotReplayOldUpdates(t *testing.T) {
 	if last, _ := db2.LastUpdate("s"); last != 1000000000 {
 		t.Errorf("the recreated series got the old series' update: last %d", last)
 	}
+}
+
+// A data directory is held by one DB at a time; the refusal names the
+// holder, and the directory is free again after Close.
+func TestDataDirectoryLock(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(dir, Options{})
+	if err == nil || !strings.Contains(err.Error(), "in use by another process") || !strings.Contains(err.Error(), fmt.Sprintf("pid %d ", os.Getpid())) {
+		t.Fatalf("second Open: %v, want an error naming pid %d", err, os.Getpid())
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db2, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	db2.Close()
 }
