@@ -42,7 +42,9 @@ type state struct {
 // rows gives the engine access to the archive rings; row r of archive a holds
 // len(ds) values starting at index r*len(ds).
 type rows interface {
-	ring(a int) []float64
+	ring(a int) []float64 // for reading
+	// putRow stores row r of archive a; vals is reused by the caller.
+	putRow(a int, r int64, vals []float64)
 }
 
 // engine applies updates to one series.
@@ -56,12 +58,14 @@ type engine struct {
 	pdpTemp []float64
 	pdpRest []float64 // a reading less the share closeFirstPDP took
 	stepCnt []int64
+	row     []float64
 }
 
 func newEngine(spec *Spec, st *state, r rows) *engine {
 	n := len(spec.DS)
 	return &engine{spec: spec, st: st, rows: r,
-		pdpNew: make([]float64, n), pdpTemp: make([]float64, n), pdpRest: make([]float64, n), stepCnt: make([]int64, len(spec.RRA))}
+		pdpNew: make([]float64, n), pdpTemp: make([]float64, n), pdpRest: make([]float64, n), stepCnt: make([]int64, len(spec.RRA)),
+		row: make([]float64, n)}
 }
 
 // initialState is the live header rrdtool create writes.
@@ -411,7 +415,6 @@ func (e *engine) writeRows() {
 			continue
 		}
 		rowsN := e.spec.RRA[a].Rows
-		ring := e.rows.ring(a)
 		cur := e.st.curRow[a]
 		// rrdtool writes at most one full turn: the primary value lands in the
 		// oldest row of the ring, followed by the fill-in values (measured).
@@ -420,25 +423,25 @@ func (e *engine) writeRows() {
 			cnt = rowsN
 		}
 		cur = (cur + 1) % rowsN
-		e.fillRow(ring, cur, a, nds, true)
+		e.fillRow(cur, a, nds, true)
 		cnt--
 		for ; cnt > 0; cnt-- {
 			cur = (cur + 1) % rowsN
-			e.fillRow(ring, cur, a, nds, false)
+			e.fillRow(cur, a, nds, false)
 		}
 		e.st.curRow[a] = cur
 		e.stepCnt[a] = 0
 	}
 }
 
-func (e *engine) fillRow(ring []float64, row int64, a, nds int, primary bool) {
-	base := int(row) * nds
+func (e *engine) fillRow(row int64, a, nds int, primary bool) {
 	for d := 0; d < nds; d++ {
 		c := &e.st.cdp[a*nds+d]
 		if primary {
-			ring[base+d] = c.primary
+			e.row[d] = c.primary
 		} else {
-			ring[base+d] = c.secondary
+			e.row[d] = c.secondary
 		}
 	}
+	e.rows.putRow(a, row, e.row)
 }

@@ -8,11 +8,12 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
 
-// The journal is one append-only file of records:
+// The journal is one file: a 4 KiB head, then append-only records
 //
 //	u32 payload length, u32 CRC-32C of the payload, payload
 //
@@ -21,18 +22,40 @@ import (
 // positions reached. A torn or corrupt tail — a crash mid-write — ends the
 // replay and is cut off; every acknowledged record precedes it, because
 // Apply acknowledges only after fsync.
+//
+// The head holds two checkpoint slots (0 and 512; sequence k lives in slot
+// k%2, so a torn write leaves the previous one) and, at 1024, the close
+// marker: "in boot B, after checkpoint k, every record before offset X is in
+// the archives' state slots". A process that closes without a checkpoint
+// writes it (no fsync: it only speaks for this boot); the next process of
+// the same boot replays from X instead of from the first record. Files
+// without a head (rrdash before 2026-11) hold records from offset 0; they
+// are replayed and rewritten by a checkpoint.
 type journal struct {
 	path string
 	f    *os.File
 
+	ckpt   uint64 // the last completed checkpoint
+	start  int64  // offset of the first record
+	legacy bool   // a headless file from an older rrdash
+	marker closeMarker
+
 	mu      sync.Mutex // serialises appends
-	written int64      // bytes appended
+	written int64      // end of the last record
+	pend    []byte     // records appended but not yet written
 
 	syncMu sync.Mutex // one fsync at a time; waiters share it (group commit)
 	synced int64
 	err    error // sticky: after a failed write or fsync the journal refuses work
 
 	obs Observer // nil: fsyncs are not timed
+}
+
+type closeMarker struct {
+	boot bootID
+	ckpt uint64
+	off  int64
+	ok   bool
 }
 
 type journalUpdate struct {
@@ -46,38 +69,170 @@ type journalRecord struct {
 	stopOnError bool
 }
 
-const maxRecord = 1 << 30
+const (
+	maxRecord         = 1 << 30
+	journalHeadSize   = 4096
+	journalMarkerOff  = 1024
+	journalHeadRecLen = 8 + 8 + 4
+)
 
-func openJournal(path string) (*journal, []journalRecord, error) {
+var (
+	journalMagic = [8]byte{'R', 'R', 'D', 'J', 'N', 'L', 0, 2}
+	markerMagic  = [8]byte{'R', 'R', 'D', 'C', 'L', 'S', 0, 2}
+)
+
+// openJournal opens (or makes) the journal and reads its head; records
+// are read by records.
+func openJournal(path string) (*journal, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	recs, good, err := readJournal(f)
-	if err != nil {
+	j := &journal{path: path, f: f}
+	if err := j.readHead(); err != nil {
 		f.Close()
-		return nil, nil, fmt.Errorf("journal %s: %w", path, err)
+		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
-	if err := f.Truncate(good); err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("journal %s: cutting torn tail: %w", path, err)
-	}
-	if _, err := f.Seek(good, io.SeekStart); err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return &journal{path: path, f: f, written: good, synced: good}, recs, nil
+	return j, nil
 }
 
-func readJournal(f *os.File) ([]journalRecord, int64, error) {
-	if fi, err := f.Stat(); err != nil {
-		return nil, 0, err
-	} else if fi.Size() == 0 {
-		return nil, 0, nil
+func (j *journal) readHead() error {
+	fi, err := j.f.Stat()
+	if err != nil {
+		return err
 	}
-	r := bufio.NewReaderSize(f, 1<<20)
+	if fi.Size() == 0 {
+		// a new journal: checkpoint 0 in slot 0, no marker
+		head := make([]byte, journalHeadSize)
+		putCheckpointSlot(head, 0)
+		if _, err := j.f.WriteAt(head, 0); err != nil {
+			return err
+		}
+		if err := j.f.Sync(); err != nil {
+			return err
+		}
+		j.start, j.written, j.synced = journalHeadSize, journalHeadSize, journalHeadSize
+		return nil
+	}
+	head := make([]byte, journalHeadSize)
+	n, err := j.f.ReadAt(head, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	head = head[:n]
+	found := false
+	for _, off := range []int{0, 512} {
+		if seq, ok := checkpointSlot(head, off); ok && (!found || seq > j.ckpt) {
+			j.ckpt, found = seq, true
+		}
+	}
+	switch {
+	case found && n == journalHeadSize:
+		j.start = journalHeadSize
+		j.marker = decodeMarker(head[journalMarkerOff:])
+	case found || [8]byte(head[:min(8, n)]) == journalMagic:
+		return errors.New("corrupt head (checkpoint slots or size)")
+	default:
+		j.legacy = true // records from offset 0
+	}
+	return nil
+}
+
+func putCheckpointSlot(head []byte, seq uint64) {
+	off := int(seq%2) * 512
+	b := head[off : off+journalHeadRecLen]
+	copy(b, journalMagic[:])
+	binary.LittleEndian.PutUint64(b[8:], seq)
+	binary.LittleEndian.PutUint32(b[16:], crc32.Checksum(b[:16], castagnoli))
+}
+
+func checkpointSlot(head []byte, off int) (uint64, bool) {
+	if len(head) < off+journalHeadRecLen {
+		return 0, false
+	}
+	b := head[off : off+journalHeadRecLen]
+	if [8]byte(b[:8]) != journalMagic || binary.LittleEndian.Uint32(b[16:]) != crc32.Checksum(b[:16], castagnoli) {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint64(b[8:]), true
+}
+
+const markerLen = 8 + 16 + 8 + 8 + 4
+
+func encodeMarker(m closeMarker) []byte {
+	b := make([]byte, markerLen)
+	copy(b, markerMagic[:])
+	copy(b[8:24], m.boot[:])
+	binary.LittleEndian.PutUint64(b[24:], m.ckpt)
+	binary.LittleEndian.PutUint64(b[32:], uint64(m.off))
+	binary.LittleEndian.PutUint32(b[40:], crc32.Checksum(b[:40], castagnoli))
+	return b
+}
+
+func decodeMarker(b []byte) closeMarker {
+	if len(b) < markerLen || [8]byte(b[:8]) != markerMagic || binary.LittleEndian.Uint32(b[40:]) != crc32.Checksum(b[:40], castagnoli) {
+		return closeMarker{}
+	}
+	m := closeMarker{ckpt: binary.LittleEndian.Uint64(b[24:]), off: int64(binary.LittleEndian.Uint64(b[32:])), ok: true}
+	copy(m.boot[:], b[8:24])
+	return m
+}
+
+// replayFrom is where replay starts: after the close marker when it was
+// written in this boot after the current checkpoint, else the first record.
+func (j *journal) replayFrom(boot bootID) (int64, bool) {
+	m := j.marker
+	if m.ok && m.boot == boot && m.ckpt == j.ckpt && m.off >= j.start {
+		return m.off, true
+	}
+	return j.start, false
+}
+
+// records reads the records from offset from, cuts a torn tail and leaves
+// the file ready for appends.
+func (j *journal) records(from int64) ([]journalRecord, error) {
+	fi, err := j.f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	good := from
 	var recs []journalRecord
-	var off int64
+	if from < fi.Size() {
+		r := bufio.NewReaderSize(io.NewSectionReader(j.f, from, fi.Size()-from), 1<<20)
+		recs, good, err = readRecords(r, from)
+		if err != nil {
+			return nil, fmt.Errorf("journal %s: %w", j.path, err)
+		}
+	} else if from > fi.Size() {
+		return nil, fmt.Errorf("journal %s: replay offset %d past the end (%d)", j.path, from, fi.Size())
+	}
+	if good != fi.Size() {
+		if err := j.f.Truncate(good); err != nil {
+			return nil, fmt.Errorf("journal %s: cutting torn tail: %w", j.path, err)
+		}
+	}
+	if _, err := j.f.Seek(good, io.SeekStart); err != nil {
+		return nil, err
+	}
+	j.written, j.synced = good, good
+	return recs, nil
+}
+
+// recordsBetween reads the records in [from, to) without changing the file.
+func (j *journal) recordsBetween(from, to int64) ([]journalRecord, error) {
+	r := bufio.NewReaderSize(io.NewSectionReader(j.f, from, to-from), 1<<20)
+	recs, end, err := readRecords(r, from)
+	if err == nil && end != to {
+		err = fmt.Errorf("record at offset %d is damaged", end)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: %w", j.path, err)
+	}
+	return recs, nil
+}
+
+func readRecords(r io.Reader, off int64) ([]journalRecord, int64, error) {
+	var recs []journalRecord
 	hdr := make([]byte, 8)
 	for {
 		if _, err := io.ReadFull(r, hdr); err != nil {
@@ -103,31 +258,131 @@ func readJournal(f *os.File) ([]journalRecord, int64, error) {
 	}
 }
 
-// append writes a record and returns the offset that must be synced for it
-// to be durable.
-func (j *journal) append(rec *journalRecord) (int64, error) {
-	size := 16
-	for _, u := range rec.updates {
-		size += len(u.Series) + 24
-		for _, v := range u.Values {
-			size += len(v) + 1
+// fail makes err sticky: the journal refuses work from now on.
+func (j *journal) fail(err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err == nil {
+		j.err = err
+	}
+}
+
+// writeMarker records a close without a checkpoint (no fsync: the marker
+// only speaks for this boot).
+func (j *journal) writeMarker(boot bootID) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.legacy {
+		return errors.New("journal without a head")
+	}
+	m := closeMarker{boot: boot, ckpt: j.ckpt, off: j.written, ok: true}
+	if _, err := j.f.WriteAt(encodeMarker(m), journalMarkerOff); err != nil {
+		return fmt.Errorf("journal %s: write close marker: %w", j.path, err)
+	}
+	j.marker = m
+	return nil
+}
+
+// checkpointed records that checkpoint seq completed (the archives are
+// synced) and then cuts the records it made redundant. The order matters:
+// cut first and a crash before the head is written would lose them.
+func (j *journal) checkpointed(seq uint64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.syncMu.Lock()
+	defer j.syncMu.Unlock()
+	if j.legacy {
+		// a headless file from an older rrdash: a new file with a head
+		// replaces it, so no moment exists without both the records and
+		// the completed checkpoint on disk
+		head := make([]byte, journalHeadSize)
+		putCheckpointSlot(head, seq)
+		tmp := j.path + ".tmp"
+		if err := writeFileSync(tmp, head); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, j.path); err != nil {
+			return err
+		}
+		if err := syncDir(filepath.Dir(j.path)); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(j.path, os.O_RDWR, 0)
+		if err != nil {
+			return err
+		}
+		j.f.Close()
+		j.f, j.legacy = f, false
+	} else {
+		head := make([]byte, journalHeadRecLen)
+		slot := make([]byte, 1024)
+		putCheckpointSlot(slot, seq)
+		off := int64(seq%2) * 512
+		copy(head, slot[off:])
+		if _, err := j.f.WriteAt(head, off); err != nil {
+			return err
+		}
+		if err := j.f.Sync(); err != nil {
+			return err
+		}
+		// the marker goes before the records it points into
+		if _, err := j.f.WriteAt(make([]byte, markerLen), journalMarkerOff); err != nil {
+			return err
+		}
+		if err := j.f.Truncate(journalHeadSize); err != nil {
+			return err
 		}
 	}
-	buf := appendRecord(make([]byte, 8, 8+size), rec)
-	payload := buf[8:]
-	binary.LittleEndian.PutUint32(buf, uint32(len(payload)))
-	binary.LittleEndian.PutUint32(buf[4:], crc32.Checksum(payload, castagnoli))
+	if _, err := j.f.Seek(journalHeadSize, io.SeekStart); err != nil {
+		return err
+	}
+	if err := j.f.Sync(); err != nil {
+		return err
+	}
+	j.ckpt, j.marker, j.start = seq, closeMarker{}, journalHeadSize
+	j.written, j.synced = journalHeadSize, journalHeadSize
+	j.pend = j.pend[:0] // redundant too: the synced archives hold them
+	return nil
+}
+
+// append writes a record and returns the offset that must be synced for it
+// to be durable.
+//
+// Records are collected in memory and written by the next syncTo (or once
+// a megabyte is waiting): nothing is acknowledged before its fsync anyway,
+// and one write per group commit saves a syscall per batch.
+func (j *journal) append(rec *journalRecord) (int64, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.err != nil {
 		return 0, j.err
 	}
-	if _, err := j.f.Write(buf); err != nil {
-		j.err = fmt.Errorf("journal %s: write: %w", j.path, err)
-		return 0, j.err
+	start := len(j.pend)
+	j.pend = append(j.pend, 0, 0, 0, 0, 0, 0, 0, 0)
+	j.pend = appendRecord(j.pend, rec)
+	rb := j.pend[start:]
+	binary.LittleEndian.PutUint32(rb, uint32(len(rb)-8))
+	binary.LittleEndian.PutUint32(rb[4:], crc32.Checksum(rb[8:], castagnoli))
+	j.written += int64(len(rb))
+	if len(j.pend) > 1<<20 {
+		if err := j.writePendLocked(); err != nil {
+			return 0, err
+		}
 	}
-	j.written += int64(len(buf))
 	return j.written, nil
+}
+
+// writePendLocked writes the collected records (callers hold mu).
+func (j *journal) writePendLocked() error {
+	if len(j.pend) == 0 {
+		return nil
+	}
+	if _, err := j.f.Write(j.pend); err != nil {
+		j.err = fmt.Errorf("journal %s: write: %w", j.path, err)
+		return j.err
+	}
+	j.pend = j.pend[:0]
+	return nil
 }
 
 // syncTo returns once everything up to off is on disk. Callers that arrive
@@ -140,6 +395,9 @@ func (j *journal) syncTo(off int64) error {
 	}
 	j.mu.Lock()
 	target, err := j.written, j.err
+	if err == nil {
+		err = j.writePendLocked()
+	}
 	j.mu.Unlock()
 	if err != nil {
 		return err
@@ -158,25 +416,6 @@ func (j *journal) syncTo(off int64) error {
 		j.obs.JournalSynced(time.Since(t0))
 	}
 	j.synced = target
-	return nil
-}
-
-// reset empties the journal after a checkpoint made its records redundant.
-func (j *journal) reset() error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.syncMu.Lock()
-	defer j.syncMu.Unlock()
-	if err := j.f.Truncate(0); err != nil {
-		return err
-	}
-	if _, err := j.f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	if err := j.f.Sync(); err != nil {
-		return err
-	}
-	j.written, j.synced = 0, 0
 	return nil
 }
 

@@ -10,6 +10,10 @@ type memRows [][]float64
 
 func (m memRows) ring(a int) []float64 { return m[a] }
 
+func (m memRows) putRow(a int, r int64, vals []float64) {
+	copy(m[a][int(r)*len(vals):], vals)
+}
+
 func newMemRows(spec *Spec) memRows {
 	m := make(memRows, len(spec.RRA))
 	for a, r := range spec.RRA {

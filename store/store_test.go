@@ -179,18 +179,6 @@ func TestCorruptArchivesAreReportedNotRead(t *testing.T) {
 			}
 		})
 	}
-	// one torn slot: the other one is used
-	dir := t.TempDir()
-	db, _ := Open(dir, Options{})
-	db.Create("s", testSpec(t), false)
-	db.Apply(context.Background(), Batch{Updates: []Update{{Series: "s", Time: 1000000010, Values: []string{"1", "1"}}}})
-	db.Close() // checkpoint: generation 2 in slot A
-	flipAt(filepath.Join(dir, "series", "s.rrd"), 4096+30)
-	db2, _ := Open(dir, Options{})
-	defer db2.Close()
-	if last, err := db2.LastUpdate("s"); err != nil || last != 1000000000 {
-		t.Errorf("with slot A torn: last %d, %v (want the older state from slot B)", last, err)
-	}
 }
 
 // crash drops db as a killed process would: no checkpoint, files and the

@@ -114,7 +114,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		// every doubling of it costs a third of the run. GOGC still wins.
 		debug.SetGCPercent(400)
 	}
-	db, err := store.Open(dir, store.Options{ExitAfterClose: exitAfter})
+	db, err := store.Open(dir, store.Options{OneShot: exitAfter})
 	if err != nil {
 		return err
 	}
