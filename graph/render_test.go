@@ -208,3 +208,40 @@ func TestEChartMarkers(t *testing.T) {
 		t.Error("bad marker color accepted")
 	}
 }
+
+// benchSpecData is a 1000-row graph with three items (an area, a stacked
+// area and a line) and a rule, the size of a typical shared PNG.
+func benchSpecData(b testing.TB) (*Spec, *Data) {
+	s, _, err := ParseArgs([]string{
+		"-t", "requests", "-v", "req/s",
+		"DEF:a=x:v:AVERAGE", "DEF:b=x:w:AVERAGE", "DEF:c=x:u:AVERAGE",
+		"AREA:a#00cc0080:a", "AREA:b#0000ff80:b:STACK", "LINE2:c#ff0000:c",
+		"HRULE:50#000000:fifty",
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 1000
+	d := &Data{Start: 1_700_000_000, End: 1_700_000_000 + n*60, Step: 60,
+		Columns: map[string][]float64{"a": make([]float64, n), "b": make([]float64, n), "c": make([]float64, n)}}
+	for i := range n {
+		x := float64(i)
+		d.Columns["a"][i] = 30 + 20*math.Sin(x/40)
+		d.Columns["b"][i] = 15 + 10*math.Cos(x/17)
+		d.Columns["c"][i] = 60 + 25*math.Sin(x/9)
+		if i%97 == 13 {
+			d.Columns["c"][i] = math.NaN()
+		}
+	}
+	return s, d
+}
+
+func BenchmarkPNG(b *testing.B) {
+	s, d := benchSpecData(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := PNG(s, d, 800, 300); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
