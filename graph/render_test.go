@@ -161,12 +161,12 @@ func TestTimeTicks(t *testing.T) {
 		{1_700_000_000, 1_700_000_000 + 366*86400, "", 7},  // monthly-ish over a year
 	}
 	for _, tt := range tests {
-		ticks := timeTicks{format: timeFormat(int64(tt.max - tt.min))}.Ticks(tt.min, tt.max)
+		ticks := timeTicks(int64(tt.min), int64(tt.max), timeFormat(int64(tt.max-tt.min)))
 		if len(ticks) < tt.n-1 || len(ticks) > 8 {
 			t.Errorf("%v…%v: %d ticks", tt.min, tt.max, len(ticks))
 		}
-		if tt.first != "" && ticks[0].Label != tt.first {
-			t.Errorf("%v…%v: first tick %q, want %q", tt.min, tt.max, ticks[0].Label, tt.first)
+		if tt.first != "" && ticks[0].label != tt.first {
+			t.Errorf("%v…%v: first tick %q, want %q", tt.min, tt.max, ticks[0].label, tt.first)
 		}
 	}
 }
