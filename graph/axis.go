@@ -20,9 +20,13 @@ type yScale struct {
 	ticks  []tick
 }
 
-// frac is how far down the plot v lies: 0 at hi, 1 at lo. Halving first
-// keeps hi−lo finite for ranges as wide as ±MaxFloat64.
+// frac is how far down the plot v lies: 0 at hi, 1 at lo. Ranges as wide
+// as ±MaxFloat64 are halved first to keep hi−lo finite (not always:
+// halving loses denormals).
 func (s yScale) frac(v float64) float64 {
+	if d := s.hi - s.lo; !math.IsInf(d, 0) {
+		return (s.hi - v) / d
+	}
 	return (s.hi/2 - v/2) / (s.hi/2 - s.lo/2)
 }
 
@@ -56,49 +60,67 @@ func newYScale(lo, hi float64, fixedLo, fixedHi bool, maxTicks int) yScale {
 			hi = lo + d
 		}
 	}
-	step := niceStep((hi/2 - lo/2) / (float64(max(1, maxTicks)) / 2))
+	step := yStep(lo, hi, fixedLo, fixedHi, max(1, maxTicks))
 	if step > 0 && !math.IsInf(step, 0) {
-		if l := math.Floor(lo/step) * step; !fixedLo && !math.IsInf(l, 0) {
+		// Round outwards, but not by float noise (0.3 is not 6×0.05 exactly).
+		if l := math.Floor(lo/step+1e-9) * step; !fixedLo && !math.IsInf(l, 0) && math.Abs(l-lo) > step*1e-9 {
 			lo = l
 		}
-		if h := math.Ceil(hi/step) * step; !fixedHi && !math.IsInf(h, 0) {
+		if h := math.Ceil(hi/step-1e-9) * step; !fixedHi && !math.IsInf(h, 0) && math.Abs(h-hi) > step*1e-9 {
 			hi = h
 		}
 	}
 	s := yScale{lo: lo, hi: hi}
-	if !(step > 0) || math.IsInf(step, 0) || (hi/2-lo/2)/step > 50 || math.Abs(lo/step) > 1e12 || math.Abs(hi/step) > 1e12 {
+	if step > 0 && !math.IsInf(step, 0) && (hi/2-lo/2)/step <= 50 && math.Abs(lo/step) <= 1e12 && math.Abs(hi/step) <= 1e12 {
+		tol := math.Min(step, hi/2-lo/2) * 1e-9
+		for k := math.Ceil(lo/step - 1e-9); len(s.ticks) <= 50; k++ {
+			v := k * step
+			switch {
+			case math.Abs(v-lo) <= tol:
+				v = lo
+			case math.Abs(v-hi) <= tol:
+				v = hi
+			case v == 0:
+				v = 0 // no "-0"
+			}
+			if v > hi {
+				break
+			}
+			if v >= lo {
+				s.ticks = append(s.ticks, tick{value: v, label: formatTick(v, step, lo, hi)})
+			}
+		}
+	}
+	if len(s.ticks) == 0 {
 		// Too wide, or too fine for float64 to count in steps: label the ends.
-		s.ticks = []tick{{lo, formatTick(lo, math.Abs(hi/2-lo/2), lo, hi)}, {hi, formatTick(hi, math.Abs(hi/2-lo/2), lo, hi)}}
-		return s
-	}
-	for k := math.Ceil(lo/step - 1e-9); ; k++ {
-		v := k * step
-		if v > hi+step*1e-9 || len(s.ticks) > 50 {
-			break
-		}
-		if v == 0 {
-			v = 0 // no "-0"
-		}
-		s.ticks = append(s.ticks, tick{value: v})
-	}
-	for i := range s.ticks {
-		s.ticks[i].label = formatTick(s.ticks[i].value, step, lo, hi)
+		span := math.Abs(hi/2 - lo/2)
+		s.ticks = []tick{{lo, formatTick(lo, span, lo, hi)}, {hi, formatTick(hi, span, lo, hi)}}
 	}
 	return s
 }
 
-// niceStep is the smallest 1, 2 or 5 × 10^k at least raw.
-func niceStep(raw float64) float64 {
+// yStep is the finest 1, 2 or 5 × 10^k step that cuts the range (rounded
+// out to steps at its automatic ends) into at most maxTicks intervals.
+func yStep(lo, hi float64, fixedLo, fixedHi bool, maxTicks int) float64 {
+	raw := (hi/2 - lo/2) / (float64(maxTicks+2) / 2)
 	if !(raw > 0) || math.IsInf(raw, 0) {
 		return 0
 	}
 	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if s := m * mag; s >= raw*(1-1e-9) {
-			return s
+	for i := 0; i < 12; i++ {
+		step := []float64{1, 2, 5}[i%3] * mag * math.Pow(10, float64(i/3))
+		a, b := math.Ceil(lo/step-1e-9), math.Floor(hi/step+1e-9)
+		if !fixedLo {
+			a = math.Floor(lo/step + 1e-9)
+		}
+		if !fixedHi {
+			b = math.Ceil(hi/step - 1e-9)
+		}
+		if b-a <= float64(maxTicks) {
+			return step
 		}
 	}
-	return 10 * mag
+	return 0 // float64 cannot count this range in steps (denormals)
 }
 
 // formatTick labels v compactly with one SI prefix for the whole axis, as
@@ -126,6 +148,9 @@ func formatTick(v, step, lo, hi float64) string {
 	dec := 0
 	for st := step / scale; dec < 6 && math.Abs(st-math.Round(st)) > 1e-6*st; st *= 10 {
 		dec++
+	}
+	if v == 0 {
+		return "0"
 	}
 	s := strconv.FormatFloat(v/scale, 'f', dec, 64)
 	if strings.Contains(s, ".") {
