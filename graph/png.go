@@ -254,17 +254,24 @@ func (g *geometry) xCol(t float64) int {
 
 // series returns the pixel polyline of rows run[0]…run[1]-1 of v: each row
 // a flat segment over (T−step, T], or, when steps is false, a point in its
-// middle (a lone row is still drawn as its segment, to be seen).
+// middle, the run's ends held out to its outer edges (so a lone row is a
+// segment too, and areas cover their whole span).
 func (g *geometry) series(d *Data, v []float64, run [2]int, steps bool) []pt {
-	p := make([]pt, 0, 2*(run[1]-run[0]))
+	p := make([]pt, 0, 2*(run[1]-run[0])+2)
 	step := float64(d.Step)
+	if !steps {
+		p = append(p, pt{g.x(float64(d.Time(run[0])) - step), g.y(v[run[0]])})
+	}
 	for i := run[0]; i < run[1]; i++ {
 		t, y := float64(d.Time(i)), g.y(v[i])
-		if !steps && run[1]-run[0] > 1 {
+		if !steps {
 			p = append(p, pt{g.x(t - step/2), y})
 			continue
 		}
 		p = append(p, pt{g.x(t - step), y}, pt{g.x(t), y})
+	}
+	if !steps {
+		p = append(p, pt{g.x(float64(d.Time(run[1] - 1))), g.y(v[run[1]-1])})
 	}
 	return p
 }
@@ -272,13 +279,16 @@ func (g *geometry) series(d *Data, v []float64, run [2]int, steps bool) []pt {
 func (g *geometry) drawItem(c *canvas, d *Data, dr drawn, steps bool) {
 	col := parseColor(dr.item.Color)
 	c.begin()
+	var base []float64
+	if dr.item.Type == ItemArea {
+		base = make([]float64, len(dr.top))
+		for i := range base {
+			base[i] = areaBase(dr, i)
+		}
+	}
 	for _, run := range knownRuns(dr.top) {
 		top := g.series(d, dr.top, run, steps)
 		if dr.item.Type == ItemArea {
-			base := make([]float64, len(dr.top))
-			for i := run[0]; i < run[1]; i++ {
-				base[i] = areaBase(dr, i)
-			}
 			bot := g.series(d, base, run, steps)
 			for i := len(bot) - 1; i >= 0; i-- {
 				top = append(top, bot[i])

@@ -109,12 +109,15 @@ func TestPNGLinePosition(t *testing.T) {
 		lo, hi  float64
 		dashed  bool
 		vlabel  bool
+		w, h    int
 	}{
-		{"LINE1 stepped", "LINE1:a#ff0000", 25, 12, 1, 2, 0, 100, false, false},
-		{"LINE1 midpoints", "LINE1:a#ff0000", 25, 2000, 1, 2, 0, 100, false, true},
-		{"LINE3", "LINE3:a#ff0000", 70, 12, 3, 4, 0, 100, false, false},
-		{"LINE2 negative range", "LINE2:a#ff0000", -30, 12, 2, 3, -50, -10, false, true},
-		{"LINE1 dashed", "LINE1:a#ff0000::dashes", 60, 12, 1, 2, 0, 100, true, false},
+		{"LINE1 stepped", "LINE1:a#ff0000", 25, 12, 1, 2, 0, 100, false, false, 500, 300},
+		{"LINE1 midpoints", "LINE1:a#ff0000", 25, 2000, 1, 2, 0, 100, false, true, 500, 300},
+		{"LINE3", "LINE3:a#ff0000", 70, 12, 3, 4, 0, 100, false, false, 500, 300},
+		{"LINE2 negative range", "LINE2:a#ff0000", -30, 12, 2, 3, -50, -10, false, true, 500, 300},
+		{"LINE1 dashed", "LINE1:a#ff0000::dashes", 60, 12, 1, 2, 0, 100, true, false, 500, 300},
+		// Larger than one raster tile (512 px) both ways: no seams.
+		{"LINE2 across tiles", "LINE2:a#ff0000", 22.5, 2000, 2, 3, 0, 100, false, false, 1400, 1200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,7 +126,7 @@ func TestPNGLinePosition(t *testing.T) {
 			if tt.vlabel {
 				args = append(args, "-v", "bytes/s")
 			}
-			img, g := render(t, args, map[string][]float64{"a": constant(tt.rows, tt.v)}, 60, 500, 300)
+			img, g := render(t, args, map[string][]float64{"a": constant(tt.rows, tt.v)}, 60, tt.w, tt.h)
 			want := expRow(g, tt.v, tt.lo, tt.hi)
 			painted := 0
 			for x := g.plot.Min.X + 1; x < g.plot.Max.X-1; x++ {
@@ -215,6 +218,25 @@ func TestPNGRulesAreasGaps(t *testing.T) {
 	}
 	if c := rgba(img, col(2), int(expRow(g, 30, 0, 100))); !isGreen(c) {
 		t.Errorf("before the gap = %v, want green", c)
+	}
+}
+
+// TestPNGAreaTiles fills a plot larger than one raster tile: every pixel
+// under the area's top is its color, with no seam where tiles meet.
+func TestPNGAreaTiles(t *testing.T) {
+	t.Parallel()
+	img, g := render(t, []string{"-l", "0", "-u", "100", "DEF:a=x:v:AVERAGE", "AREA:a#3366cc"},
+		map[string][]float64{"a": constant(700, 80)}, 60, 1500, 1300)
+	top := int(math.Ceil(expRow(g, 80, 0, 100)))
+	if g.plot.Dx() <= 2*rasterTile || g.plot.Max.Y-top <= rasterTile {
+		t.Fatalf("plot %v too small to span tiles", g.plot)
+	}
+	for y := top + 1; y < g.plot.Max.Y; y++ {
+		for x := g.plot.Min.X; x < g.plot.Max.X; x++ {
+			if c := rgba(img, x, y); c != rgb(0x3366cc) {
+				t.Fatalf("pixel (%d, %d) = %v, want the area's color", x, y, c)
+			}
+		}
 	}
 }
 

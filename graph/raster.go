@@ -13,19 +13,29 @@ import (
 // [i, i+1)×[j, j+1)).
 type pt struct{ x, y float64 }
 
-// canvas is one image being drawn. Filled paths go through a coverage mask
-// over the clip rectangle (the plot area), so a path's cost is the clip's
-// size once, whatever its number of subpaths. It lives for one PNG call.
+// canvas is one image being drawn. A filled path is collected, then
+// rasterized tile by tile over the clip rectangle (the plot area): tiles
+// of at most rasterTile pixels a side keep x/image/vector on its
+// fixed-point accumulator, which is an order of magnitude faster than its
+// floating-point one (that one reloads MXCSR for every 4 pixels, slow in
+// this VM). It lives for one PNG call.
 type canvas struct {
-	img  *image.RGBA
-	clip image.Rectangle
-	mask *image.Alpha
-	ras  vector.Rasterizer
-	// Rows of the mask touched by the current path, to bound compositing.
-	minRow, maxRow int
-	open           bool
-	scratch        [2][]pt
+	img   *image.RGBA
+	clip  image.Rectangle
+	ras   vector.Rasterizer
+	masks []*image.Alpha // one per tile size in use
+	// The current path: polygons in clip coordinates, and their bounds.
+	pts     []pt
+	polys   []polyRef
+	scratch [2][]pt
 }
+
+type polyRef struct {
+	from, to               int
+	minX, minY, maxX, maxY float64
+}
+
+const rasterTile = 512 // vector's floatingPointMathThreshold
 
 func newCanvas(w, h int) *canvas {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
@@ -42,18 +52,11 @@ func newCanvas(w, h int) *canvas {
 // setClip sets where paths may paint.
 func (c *canvas) setClip(r image.Rectangle) {
 	c.clip = r.Intersect(c.img.Bounds())
-	if c.mask == nil || c.mask.Rect.Size() != c.clip.Size() {
-		c.mask = image.NewAlpha(image.Rectangle{Max: c.clip.Size()})
-	}
 }
 
 // begin starts a path; polygons added until fill are painted together.
 func (c *canvas) begin() {
-	sz := c.clip.Size()
-	c.ras.Reset(sz.X, sz.Y)
-	c.ras.DrawOp = draw.Src
-	c.minRow, c.maxRow = sz.Y, -1
-	c.open = false
+	c.pts, c.polys = c.pts[:0], c.polys[:0]
 }
 
 // coordLimit keeps coordinates where float32 is still exact to a small
@@ -72,83 +75,150 @@ func clampCoord(v float64) float64 {
 	return v
 }
 
-// polygon adds a closed polygon. It is clipped to the rows of the clip
-// rectangle first: the rasterizer would otherwise walk every row between
-// a far-off vertex and the image.
+// polygon adds a closed polygon (image coordinates) to the path.
 func (c *canvas) polygon(p []pt) {
 	if len(p) < 3 || c.clip.Empty() {
 		return
 	}
 	ox, oy := float64(c.clip.Min.X), float64(c.clip.Min.Y)
-	h := float64(c.clip.Dy())
 	a := c.scratch[0][:0]
 	for _, q := range p {
 		a = append(a, pt{clampCoord(q.x) - ox, clampCoord(q.y) - oy})
 	}
-	a, b := clipRows(a, c.scratch[1][:0], -1, h+1)
+	a, b := clipBox(a, c.scratch[1][:0], -1, -1, float64(c.clip.Dx())+1, float64(c.clip.Dy())+1)
 	c.scratch[0], c.scratch[1] = b, a
 	if len(a) < 3 {
 		return
 	}
-	c.ras.MoveTo(float32(a[0].x), float32(a[0].y))
-	lo, hi := a[0].y, a[0].y
-	for _, q := range a[1:] {
-		c.ras.LineTo(float32(q.x), float32(q.y))
-		lo, hi = math.Min(lo, q.y), math.Max(hi, q.y)
+	r := polyRef{from: len(c.pts), minX: a[0].x, maxX: a[0].x, minY: a[0].y, maxY: a[0].y}
+	for _, q := range a {
+		r.minX, r.maxX = math.Min(r.minX, q.x), math.Max(r.maxX, q.x)
+		r.minY, r.maxY = math.Min(r.minY, q.y), math.Max(r.maxY, q.y)
 	}
-	c.ras.ClosePath()
-	c.minRow = min(c.minRow, max(0, int(math.Floor(lo))))
-	c.maxRow = max(c.maxRow, min(c.clip.Dy()-1, int(math.Ceil(hi))))
-	c.open = true
+	c.pts = append(c.pts, a...)
+	r.to = len(c.pts)
+	c.polys = append(c.polys, r)
 }
 
-// clipRows clips polygon p to the band lo ≤ y ≤ hi (Sutherland–Hodgman on
-// two horizontal edges); buf is scratch space. It returns the result and
-// the other buffer for reuse.
-func clipRows(p, buf []pt, lo, hi float64) ([]pt, []pt) {
-	inside := func(q pt, top bool) bool {
-		if top {
-			return q.y >= lo
+// clipBox clips polygon p to the box [x0, x1]×[y0, y1] (Sutherland–Hodgman);
+// buf is scratch space. It returns the result and the other buffer for
+// reuse. Clipping to a half-plane keeps the coverage inside it exact, so
+// the rasterizer sees only short, in-range edges.
+func clipBox(p, buf []pt, x0, y0, x1, y1 float64) ([]pt, []pt) {
+	for edge := range 4 {
+		inside := func(q pt) bool {
+			switch edge {
+			case 0:
+				return q.x >= x0
+			case 1:
+				return q.x <= x1
+			case 2:
+				return q.y >= y0
+			}
+			return q.y <= y1
 		}
-		return q.y <= hi
-	}
-	cross := func(a, b pt, y float64) pt {
-		return pt{a.x + (b.x-a.x)*(y-a.y)/(b.y-a.y), y}
-	}
-	for _, top := range []bool{true, false} {
-		y := hi
-		if top {
-			y = lo
+		cross := func(a, b pt) pt {
+			switch edge {
+			case 0, 1:
+				x := x0
+				if edge == 1 {
+					x = x1
+				}
+				return pt{x, a.y + (b.y-a.y)*(x-a.x)/(b.x-a.x)}
+			}
+			y := y0
+			if edge == 3 {
+				y = y1
+			}
+			return pt{a.x + (b.x-a.x)*(y-a.y)/(b.y-a.y), y}
 		}
 		out := buf[:0]
 		for i, cur := range p {
 			prev := p[(i+len(p)-1)%len(p)]
-			cin, pin := inside(cur, top), inside(prev, top)
+			cin, pin := inside(cur), inside(prev)
 			switch {
 			case cin && pin:
 				out = append(out, cur)
 			case cin:
-				out = append(out, cross(prev, cur, y), cur)
+				out = append(out, cross(prev, cur), cur)
 			case pin:
-				out = append(out, cross(prev, cur, y))
+				out = append(out, cross(prev, cur))
 			}
 		}
 		p, buf = out, p
+		if len(p) == 0 {
+			break
+		}
 	}
 	return p, buf
 }
 
 // fill paints the current path in col, composited over the image.
 func (c *canvas) fill(col color.Color) {
-	if !c.open {
+	if len(c.polys) == 0 {
 		return
 	}
-	c.ras.Draw(c.mask, c.mask.Rect, image.Opaque, image.Point{})
+	all := c.polys[0]
+	for _, r := range c.polys[1:] {
+		all.minX, all.maxX = math.Min(all.minX, r.minX), math.Max(all.maxX, r.maxX)
+		all.minY, all.maxY = math.Min(all.minY, r.minY), math.Max(all.maxY, r.maxY)
+	}
+	w, h := c.clip.Dx(), c.clip.Dy()
+	for ty := max(0, int(all.minY)/rasterTile*rasterTile); ty < h && float64(ty) <= all.maxY; ty += rasterTile {
+		for tx := max(0, int(all.minX)/rasterTile*rasterTile); tx < w && float64(tx) <= all.maxX; tx += rasterTile {
+			c.fillTile(image.Rect(tx, ty, min(w, tx+rasterTile), min(h, ty+rasterTile)), col)
+		}
+	}
+	c.begin()
+}
+
+// fillTile rasterizes the polygons that touch tile t (clip coordinates).
+func (c *canvas) fillTile(t image.Rectangle, col color.Color) {
+	tw, th := t.Dx(), t.Dy()
+	fx, fy := float64(t.Min.X), float64(t.Min.Y)
+	c.ras.Reset(tw, th)
+	c.ras.DrawOp = draw.Src
+	n := 0
+	for _, r := range c.polys {
+		// A polygon wholly left of the tile adds nothing: each of its rows
+		// sums to zero coverage.
+		if r.maxX < fx || r.minX > fx+float64(tw) || r.maxY < fy || r.minY > fy+float64(th) {
+			continue
+		}
+		a := c.scratch[0][:0]
+		for _, q := range c.pts[r.from:r.to] {
+			a = append(a, pt{q.x - fx, q.y - fy})
+		}
+		a, b := clipBox(a, c.scratch[1][:0], -1, -1, float64(tw)+1, float64(th)+1)
+		c.scratch[0], c.scratch[1] = b, a
+		if len(a) < 3 {
+			continue
+		}
+		c.ras.MoveTo(float32(a[0].x), float32(a[0].y))
+		for _, q := range a[1:] {
+			c.ras.LineTo(float32(q.x), float32(q.y))
+		}
+		c.ras.ClosePath()
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	var mask *image.Alpha
+	for _, m := range c.masks {
+		if m.Rect.Dx() == tw && m.Rect.Dy() == th {
+			mask = m
+		}
+	}
+	if mask == nil {
+		mask = image.NewAlpha(image.Rect(0, 0, tw, th))
+		c.masks = append(c.masks, mask)
+	}
+	c.ras.Draw(mask, mask.Rect, image.Opaque, image.Point{})
 	sr, sg, sb, sa := col.RGBA()
-	w := c.clip.Dx()
-	for y := c.minRow; y <= c.maxRow; y++ {
-		m := c.mask.Pix[y*c.mask.Stride : y*c.mask.Stride+w]
-		px := c.img.Pix[c.img.PixOffset(c.clip.Min.X, c.clip.Min.Y+y):]
+	for y := range th {
+		m := mask.Pix[y*mask.Stride : y*mask.Stride+tw]
+		px := c.img.Pix[c.img.PixOffset(c.clip.Min.X+t.Min.X, c.clip.Min.Y+t.Min.Y+y):]
 		for x, mv := range m {
 			if mv == 0 {
 				continue
@@ -167,7 +237,6 @@ func (c *canvas) fill(col color.Color) {
 			p[3] = uint8((uint32(p[3])*0x101*a + sa*ma) / 0xffff >> 8)
 		}
 	}
-	c.open = false
 }
 
 // stroke adds a polyline of width w as one quad per segment plus bevel
