@@ -100,16 +100,16 @@ func constant(n int, v float64) []float64 {
 func TestPNGLinePosition(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name    string
-		elem    string
-		v       float64
-		rows    int // data rows: 12 gives wide steps, 2000 the midpoint polyline
-		minW    int // painted rows per column
-		maxW    int
-		lo, hi  float64
-		dashed  bool
-		vlabel  bool
-		w, h    int
+		name   string
+		elem   string
+		v      float64
+		rows   int // data rows: 12 gives wide steps, 2000 the midpoint polyline
+		minW   int // painted rows per column
+		maxW   int
+		lo, hi float64
+		dashed bool
+		vlabel bool
+		w, h   int
 	}{
 		{"LINE1 stepped", "LINE1:a#ff0000", 25, 12, 1, 2, 0, 100, false, false, 500, 300},
 		{"LINE1 midpoints", "LINE1:a#ff0000", 25, 2000, 1, 2, 0, 100, false, true, 500, 300},
