@@ -154,7 +154,6 @@ type geometry struct {
 	ys         yScale
 	xticks     []tick
 	start, end float64
-	fonts      *fonts
 }
 
 func newGeometry(s *Spec, d *Data, items []drawn, f *fonts, width, height int) *geometry {
@@ -193,7 +192,6 @@ func newGeometry(s *Spec, d *Data, items []drawn, f *fonts, width, height int) *
 		ys:     ys,
 		xticks: timeTicks(start, end, timeFormat(end-start)),
 		start:  float64(start), end: float64(end),
-		fonts: f,
 	}
 }
 

@@ -451,3 +451,38 @@ func TestDashes(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPNG renders three rows of arbitrary values with arbitrary limits at
+// small sizes: always a PNG of the asked size, never a panic or a hang.
+func FuzzPNG(f *testing.F) {
+	f.Add(1.0, 2.0, 3.0, 0.0, 0.0, uint8(0), uint8(100), uint8(60))
+	f.Add(math.NaN(), math.Inf(1), -1e308, 5.0, -5.0, uint8(3), uint8(1), uint8(1))
+	f.Add(1e300, -1e300, 0.0, 1e-300, 1e300, uint8(1), uint8(255), uint8(255))
+	f.Add(5e-324, 5e-324, 5e-324, 0.0, 0.0, uint8(2), uint8(40), uint8(9))
+	f.Fuzz(func(t *testing.T, a, b, c, lower, upper float64, limits, w, h uint8) {
+		args := []string{"-t", "fuzz", "-v", "v", "DEF:a=x:v:AVERAGE",
+			"AREA:a#00ff0080:a", "LINE3:a#ff0000:b:dashes", "AREA:a#0000ff:c:STACK", "HRULE:" + ftoa(lower) + "#000000:r"}
+		if limits&1 != 0 {
+			args = append(args, "-l", ftoa(lower))
+		}
+		if limits&2 != 0 {
+			args = append(args, "-u", ftoa(upper))
+		}
+		s, _, err := ParseArgs(args)
+		if err != nil {
+			t.Skip(err)
+		}
+		d := &Data{Start: pngStart, End: pngStart + 180, Step: 60, Columns: map[string][]float64{"a": {a, b, c}}}
+		out, err := PNG(s, d, int(w)+1, int(h)+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := img.Bounds(); r.Dx() != int(w)+1 || r.Dy() != int(h)+1+4*legendRowH+legendPad {
+			t.Fatalf("image %v for %dx%d", r, int(w)+1, int(h)+1)
+		}
+	})
+}
