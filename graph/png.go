@@ -3,159 +3,412 @@ package graph
 import (
 	"bytes"
 	"fmt"
+	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
 	"math"
 	"strconv"
-	"time"
 
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/image/font/opentype"
+	"golang.org/x/image/math/fixed"
 )
 
-const pngDPI = 96
+// Layout of the PNG, in pixels.
+const (
+	legendRowH  = 16 // one legend row under the plot
+	legendPad   = 6  // below the last legend row
+	tickLen     = 3  // tick marks outside the frame
+	titleSize   = 13 // font sizes (px)
+	textSize    = 11
+	minGridGapY = 28 // fewest pixels between horizontal grid lines
+	dashLen     = 5  // on and off length of dashed items
+	maxPNGSide  = 1 << 14
+)
 
-// px converts pixels to vg lengths at pngDPI.
-func px(n float64) vg.Length { return vg.Length(n) * vg.Inch / pngDPI }
+// Colors of the frame, grid and text (0xRRGGBB).
+const (
+	gridRGB  = 0xdcdcdc
+	frameRGB = 0x404040
+	textRGB  = 0x000000
+)
 
-// PNG renders an evaluated spec as a PNG image of about width×height
-// pixels for the plot, plus rrdtool-style legend rows underneath.
+func rgb(c uint32) color.RGBA {
+	return color.RGBA{R: uint8(c >> 16), G: uint8(c >> 8), B: uint8(c), A: 0xff}
+}
+
+// PNG renders an evaluated spec as a PNG image width pixels wide: the
+// title, the plot with its axes in the top height pixels, and rrdtool-style
+// legend rows (16 px each) underneath.
 func PNG(s *Spec, d *Data, width, height int) ([]byte, error) {
+	if width < 1 || height < 1 || width > maxPNGSide || height > maxPNGSide {
+		return nil, fmt.Errorf("png: size %dx%d out of range (1 to %d)", width, height, maxPNGSide)
+	}
 	items, err := layout(s, d)
 	if err != nil {
 		return nil, err
 	}
-	p := plot.New()
-	p.Title.Text = s.Title
-	p.Y.Label.Text = s.VLabel
-	p.X.Tick.Marker = timeTicks{format: timeFormat(d.End - d.Start)}
-	p.X.Min, p.X.Max = float64(d.Start), float64(d.End)
-	p.Add(plotter.NewGrid())
+	fonts, err := newFonts()
+	if err != nil {
+		return nil, err
+	}
+	rows := legendRows(Legend(s, d))
+	c := newCanvas(width, height+legendRowH*len(rows)+legendPad)
+	g := newGeometry(s, d, items, fonts, width, height)
+	c.setClip(g.plot)
 
+	for _, t := range g.ys.ticks {
+		c.hline(g.yRow(t.value), g.plot.Min.X, g.plot.Max.X, 0, rgb(gridRGB))
+	}
+	for _, t := range g.xticks {
+		c.vline(g.xCol(t.value), g.plot.Min.Y, g.plot.Max.Y, 0, rgb(gridRGB))
+	}
 	// Rows narrower than 3 px are drawn as a polyline through their
-	// middles: stair steps would double the segments for no visible gain,
-	// and stroking dominates the render time.
-	steps := float64(width)*float64(d.Step)/float64(max(1, d.End-d.Start)) >= 3
+	// middles: stair steps would double the segments for no visible gain.
+	steps := float64(g.plot.Dx())*float64(d.Step)/float64(max(1, d.End-d.Start)) >= 3
 	// Areas first, then lines, as rrdtool paints in item order but an
 	// opaque area would hide earlier lines; order within each kind is kept.
 	for _, pass := range []string{ItemArea, ItemLine} {
 		for _, dr := range items {
-			if dr.item.Type != pass {
-				continue
-			}
-			col := parseColor(dr.item.Color)
-			for _, run := range knownRuns(dr.top) {
-				top := stepXYs(d, dr.top, run, steps)
-				if pass == ItemArea {
-					base := make([]float64, len(dr.top))
-					if dr.base != nil {
-						for i := run[0]; i < run[1]; i++ {
-							if b := dr.base[i]; !math.IsNaN(b) {
-								base[i] = b
-							}
-						}
-					}
-					bot := stepXYs(d, base, run, steps)
-					ring := append(top, reverse(bot)...)
-					poly, err := plotter.NewPolygon(ring)
-					if err != nil {
-						return nil, fmt.Errorf("png: area %s: %w", dr.name, err)
-					}
-					poly.Color = col
-					poly.LineStyle.Width = 0
-					p.Add(poly)
-					continue
-				}
-				l, err := plotter.NewLine(top)
-				if err != nil {
-					return nil, fmt.Errorf("png: line %s: %w", dr.name, err)
-				}
-				l.Color = col
-				l.Width = px(lineWidth(dr.item))
-				if dr.item.Dashes {
-					l.Dashes = []vg.Length{px(5), px(5)}
-				}
-				p.Add(l)
+			if dr.item.Type == pass {
+				g.drawItem(c, d, dr, steps)
 			}
 		}
 	}
 	for _, it := range s.Items {
-		if it.Type != ItemHRule && it.Type != ItemVRule {
-			continue
+		if it.Type == ItemHRule || it.Type == ItemVRule {
+			g.drawRule(c, d, it)
 		}
-		pos, ok := rulePos(it, d)
-		if !ok {
-			continue
-		}
-		var xys plotter.XYs
-		if it.Type == ItemHRule {
-			xys = plotter.XYs{{X: float64(d.Start), Y: pos}, {X: float64(d.End), Y: pos}}
-		} else {
-			ymin, ymax := yRange(items, d, s)
-			xys = plotter.XYs{{X: pos, Y: ymin}, {X: pos, Y: ymax}}
-		}
-		l, err := plotter.NewLine(xys)
-		if err != nil {
-			return nil, fmt.Errorf("png: rule: %w", err)
-		}
-		l.Color = parseColor(it.Color)
-		l.Width = px(1)
-		if it.Dashes {
-			l.Dashes = []vg.Length{px(5), px(5)}
-		}
-		p.Add(l)
 	}
-	if s.Lower != nil {
-		p.Y.Min = *s.Lower
-	}
-	if s.Upper != nil {
-		p.Y.Max = *s.Upper
-	}
-	if p.Y.Min == p.Y.Max {
-		p.Y.Max = p.Y.Min + 1
-	}
+	g.drawAxes(c, fonts, s)
+	drawLegend(c, fonts, rows, height)
 
-	rows := legendRows(Legend(s, d))
-	textStyle := p.Legend.TextStyle
-	rowH := px(16)
-	totalW := px(float64(width))
-	plotH := px(float64(height))
-	totalH := plotH + rowH*vg.Length(len(rows)) + px(6)
-	img := vgimg.NewWith(vgimg.UseWH(totalW, totalH), vgimg.UseDPI(pngDPI))
-	dc := draw.New(img)
-	dc.SetColor(color.White)
-	dc.Fill(dc.Rectangle.Path())
-	p.Draw(draw.Crop(dc, 0, 0, totalH-plotH, 0))
-	y := totalH - plotH - rowH
-	for _, row := range rows {
-		x := px(8)
-		for _, e := range row {
-			if e.Color != "" {
-				sw := px(10)
-				dc.SetColor(parseColor(e.Color))
-				var path vg.Path
-				path.Move(vg.Point{X: x, Y: y + px(2)})
-				path.Line(vg.Point{X: x + sw, Y: y + px(2)})
-				path.Line(vg.Point{X: x + sw, Y: y + px(2) + sw})
-				path.Line(vg.Point{X: x, Y: y + px(2) + sw})
-				path.Close()
-				dc.Fill(path)
-				x += sw + px(4)
-			}
-			dc.FillText(textStyle, vg.Point{X: x, Y: y + px(2)}, e.Text)
-			x += textStyle.Width(e.Text) + px(8)
-		}
-		y -= rowH
-	}
 	var buf bytes.Buffer
 	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	if err := enc.Encode(&buf, img.Image()); err != nil {
+	if err := enc.Encode(&buf, c.img); err != nil {
 		return nil, fmt.Errorf("png: encode: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// fonts are the faces of one render: Go Regular, parsed per call so the
+// package keeps no font state.
+type fonts struct {
+	title, text font.Face
+}
+
+func newFonts() (*fonts, error) {
+	f, err := opentype.Parse(goregular.TTF)
+	if err != nil {
+		return nil, fmt.Errorf("png: font: %w", err)
+	}
+	face := func(size float64) (font.Face, error) {
+		return opentype.NewFace(f, &opentype.FaceOptions{Size: size, DPI: 72, Hinting: font.HintingFull})
+	}
+	var fs fonts
+	if fs.title, err = face(titleSize); err != nil {
+		return nil, fmt.Errorf("png: font: %w", err)
+	}
+	if fs.text, err = face(textSize); err != nil {
+		return nil, fmt.Errorf("png: font: %w", err)
+	}
+	return &fs, nil
+}
+
+func textWidth(f font.Face, s string) int { return font.MeasureString(f, s).Ceil() }
+func ascent(f font.Face) int              { return f.Metrics().Ascent.Ceil() }
+func lineHeight(f font.Face) int          { return f.Metrics().Height.Ceil() }
+
+// text draws s with its baseline's left end at (x, y).
+func (c *canvas) text(f font.Face, x, y int, s string) {
+	dr := font.Drawer{Dst: c.img, Src: image.NewUniform(rgb(textRGB)), Face: f, Dot: fixed.P(x, y)}
+	dr.DrawString(s)
+}
+
+// textUp draws s rotated a quarter turn counter-clockwise (reading upwards),
+// its baseline on column x and centred on row cy.
+func (c *canvas) textUp(f font.Face, x, cy int, s string) {
+	w, h, asc := textWidth(f, s), lineHeight(f), ascent(f)
+	if w <= 0 || h <= 0 {
+		return
+	}
+	flat := image.NewAlpha(image.Rect(0, 0, w, h))
+	dr := font.Drawer{Dst: flat, Src: image.Opaque, Face: f, Dot: fixed.P(0, asc)}
+	dr.DrawString(s)
+	up := image.NewAlpha(image.Rect(0, 0, h, w))
+	for y := range h {
+		for x := range w {
+			up.Pix[(w-1-x)*up.Stride+y] = flat.Pix[y*flat.Stride+x]
+		}
+	}
+	r := image.Rect(x-asc, cy-w/2, x-asc+h, cy-w/2+w)
+	draw.DrawMask(c.img, r, image.NewUniform(rgb(textRGB)), image.Point{}, up, image.Point{}, draw.Over)
+}
+
+// geometry is where things go: the plot rectangle and the value and time
+// scales mapped onto it.
+type geometry struct {
+	plot       image.Rectangle
+	ys         yScale
+	xticks     []tick
+	start, end float64
+}
+
+func newGeometry(s *Spec, d *Data, items []drawn, f *fonts, width, height int) *geometry {
+	top := 8
+	if s.Title != "" {
+		top = lineHeight(f.title) + 8
+	}
+	bottom := height - (tickLen + 2 + lineHeight(f.text) + 2)
+	plotH := max(1, bottom-top)
+
+	lo, hi := dataRange(s, d, items)
+	if s.Lower != nil {
+		lo = *s.Lower
+	}
+	if s.Upper != nil {
+		hi = *s.Upper
+	}
+	ys := newYScale(lo, hi, s.Lower != nil, s.Upper != nil, min(8, max(1, plotH/minGridGapY)))
+
+	labelW := 0
+	for _, t := range ys.ticks {
+		labelW = max(labelW, textWidth(f.text, t.label))
+	}
+	left := 6 + labelW + tickLen + 3
+	if s.VLabel != "" {
+		left += lineHeight(f.text) + 2
+	}
+	right := 14 // half an x label may stick out past the last grid line
+	plotW := max(1, width-left-right)
+	start, end := d.Start, d.End
+	if end <= start {
+		end = start + 1
+	}
+	return &geometry{
+		plot:   image.Rect(left, top, left+plotW, top+plotH),
+		ys:     ys,
+		xticks: timeTicks(start, end, timeFormat(end-start)),
+		start:  float64(start), end: float64(end),
+	}
+}
+
+// dataRange is the extent of what is drawn: line values, areas from their
+// floor (0 or the stack below) to their top, and HRULEs.
+func dataRange(s *Spec, d *Data, items []drawn) (float64, float64) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	see := func(v float64) {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+	}
+	for _, dr := range items {
+		for _, run := range knownRuns(dr.top) {
+			for i := run[0]; i < run[1]; i++ {
+				see(dr.top[i])
+				if dr.item.Type == ItemArea {
+					see(areaBase(dr, i))
+				}
+			}
+		}
+	}
+	for _, it := range s.Items {
+		if it.Type == ItemHRule {
+			if v, ok := rulePos(it, d); ok {
+				see(v)
+			}
+		}
+	}
+	return lo, hi
+}
+
+func areaBase(dr drawn, i int) float64 {
+	if dr.base == nil || math.IsNaN(dr.base[i]) {
+		return 0
+	}
+	return dr.base[i]
+}
+
+// x and y map data to continuous pixel coordinates on the plot's edges.
+func (g *geometry) x(t float64) float64 {
+	return float64(g.plot.Min.X) + (t-g.start)/(g.end-g.start)*float64(g.plot.Dx())
+}
+
+func (g *geometry) y(v float64) float64 {
+	return float64(g.plot.Min.Y) + g.ys.frac(v)*float64(g.plot.Dy())
+}
+
+// yRow and xCol are the pixel row and column holding a value and a time,
+// kept inside the plot.
+func (g *geometry) yRow(v float64) int {
+	return min(g.plot.Max.Y-1, max(g.plot.Min.Y, int(math.Floor(clampCoord(g.y(v))))))
+}
+
+func (g *geometry) xCol(t float64) int {
+	return min(g.plot.Max.X-1, max(g.plot.Min.X, int(math.Floor(clampCoord(g.x(t))))))
+}
+
+// series returns the pixel polyline of rows run[0]…run[1]-1 of v: each row
+// a flat segment over (T−step, T], or, when steps is false, a point in its
+// middle, the run's ends held out to its outer edges (so a lone row is a
+// segment too, and areas cover their whole span).
+func (g *geometry) series(d *Data, v []float64, run [2]int, steps bool) []pt {
+	p := make([]pt, 0, 2*(run[1]-run[0])+2)
+	step := float64(d.Step)
+	if !steps {
+		p = append(p, pt{g.x(float64(d.Time(run[0])) - step), g.y(v[run[0]])})
+	}
+	for i := run[0]; i < run[1]; i++ {
+		t, y := float64(d.Time(i)), g.y(v[i])
+		if !steps {
+			p = append(p, pt{g.x(t - step/2), y})
+			continue
+		}
+		p = append(p, pt{g.x(t - step), y}, pt{g.x(t), y})
+	}
+	if !steps {
+		p = append(p, pt{g.x(float64(d.Time(run[1] - 1))), g.y(v[run[1]-1])})
+	}
+	return p
+}
+
+func (g *geometry) drawItem(c *canvas, d *Data, dr drawn, steps bool) {
+	col := parseColor(dr.item.Color)
+	c.begin()
+	var base []float64
+	if dr.item.Type == ItemArea {
+		base = make([]float64, len(dr.top))
+		for i := range base {
+			base[i] = areaBase(dr, i)
+		}
+	}
+	for _, run := range knownRuns(dr.top) {
+		top := g.series(d, dr.top, run, steps)
+		if dr.item.Type == ItemArea {
+			bot := g.series(d, base, run, steps)
+			for i := len(bot) - 1; i >= 0; i-- {
+				top = append(top, bot[i])
+			}
+			c.polygon(top)
+			continue
+		}
+		w := lineWidth(dr.item)
+		snapRows(top, w)
+		if !dr.item.Dashes {
+			c.stroke(top, w)
+			continue
+		}
+		for _, piece := range dashes(top, dashLen, dashLen) {
+			c.stroke(piece, w)
+		}
+	}
+	c.fill(col)
+}
+
+// snapRows moves a line's vertices onto pixel centres (odd widths) or
+// pixel edges (even widths) so flat stretches are crisp, not smeared over
+// two half-covered rows.
+func snapRows(p []pt, w float64) {
+	odd := int(math.Round(w))%2 == 1
+	for i := range p {
+		y := clampCoord(p[i].y)
+		if odd {
+			p[i].y = math.Floor(y) + 0.5
+		} else {
+			p[i].y = math.Round(y)
+		}
+	}
+}
+
+// drawRule draws an HRULE or VRULE as a one-pixel line across the plot; a
+// rule outside the shown range is left out.
+func (g *geometry) drawRule(c *canvas, d *Data, it Item) {
+	pos, ok := rulePos(it, d)
+	if !ok {
+		return
+	}
+	dash := 0
+	if it.Dashes {
+		dash = dashLen
+	}
+	col := parseColor(it.Color)
+	if it.Type == ItemHRule {
+		if pos < g.ys.lo || pos > g.ys.hi {
+			return
+		}
+		c.hline(g.yRow(pos), g.plot.Min.X, g.plot.Max.X, dash, col)
+		return
+	}
+	if pos < g.start || pos > g.end {
+		return
+	}
+	c.vline(g.xCol(pos), g.plot.Min.Y, g.plot.Max.Y, dash, col)
+}
+
+// drawAxes draws the frame, the ticks and their labels, the title and the
+// vertical label.
+func (g *geometry) drawAxes(c *canvas, f *fonts, s *Spec) {
+	c.setClip(c.img.Bounds())
+	p := g.plot
+	fr := rgb(frameRGB)
+	c.hline(p.Min.Y-1, p.Min.X-1, p.Max.X+1, 0, fr)
+	c.hline(p.Max.Y, p.Min.X-1, p.Max.X+1, 0, fr)
+	c.vline(p.Min.X-1, p.Min.Y-1, p.Max.Y+1, 0, fr)
+	c.vline(p.Max.X, p.Min.Y-1, p.Max.Y+1, 0, fr)
+
+	asc := ascent(f.text)
+	// Digits' height is about 0.7 em: centre labels on their tick on that.
+	digitH := int(math.Round(textSize * 0.72))
+	for _, t := range g.ys.ticks {
+		y := g.yRow(t.value)
+		c.hline(y, p.Min.X-1-tickLen, p.Min.X-1, 0, fr)
+		c.text(f.text, p.Min.X-1-tickLen-3-textWidth(f.text, t.label), y+digitH/2, t.label)
+	}
+	lastEnd := math.MinInt
+	for _, t := range g.xticks {
+		x := g.xCol(t.value)
+		c.vline(x, p.Max.Y+1, p.Max.Y+1+tickLen, 0, fr)
+		w := textWidth(f.text, t.label)
+		lx := min(c.img.Bounds().Max.X-w-1, max(0, x-w/2))
+		if lx < lastEnd+6 {
+			continue // would overlap the previous label
+		}
+		c.text(f.text, lx, p.Max.Y+1+tickLen+2+asc, t.label)
+		lastEnd = lx + w
+	}
+	if s.Title != "" {
+		w := textWidth(f.title, s.Title)
+		x := max(4, (c.img.Bounds().Dx()-w)/2)
+		c.text(f.title, x, 4+ascent(f.title), s.Title)
+	}
+	if s.VLabel != "" {
+		c.textUp(f.text, 4+asc, (p.Min.Y+p.Max.Y)/2, s.VLabel)
+	}
+}
+
+// drawLegend draws the legend rows below the plot's height: a swatch with
+// a dark border for items, then their text.
+func drawLegend(c *canvas, f *fonts, rows [][]LegendEntry, top int) {
+	const sw = 10
+	asc := ascent(f.text)
+	for i, row := range rows {
+		y := top + i*legendRowH
+		x := 8
+		for _, e := range row {
+			if e.Color != "" {
+				c.rect(image.Rect(x, y+3, x+sw, y+3+sw), rgb(frameRGB))
+				// A translucent color shows as it would over the white plot.
+				inner := image.Rect(x+1, y+4, x+sw-1, y+2+sw)
+				c.rect(inner, color.White)
+				c.rect(inner, parseColor(e.Color))
+				x += sw + 4
+			}
+			c.text(f.text, x, y+3+asc-1, e.Text)
+			x += textWidth(f.text, e.Text) + 8
+		}
+	}
 }
 
 // legendRows starts a new row at every swatch entry, as rrdtool's legends
@@ -191,61 +444,6 @@ func knownRuns(v []float64) [][2]int {
 	return runs
 }
 
-// stepXYs draws each row as a flat segment over (T−step, T], or, when
-// steps is false, as a point in its middle.
-func stepXYs(d *Data, v []float64, run [2]int, steps bool) plotter.XYs {
-	xys := make(plotter.XYs, 0, 2*(run[1]-run[0]))
-	for i := run[0]; i < run[1]; i++ {
-		t := float64(d.Time(i))
-		if !steps {
-			xys = append(xys, plotter.XY{X: t - float64(d.Step)/2, Y: v[i]})
-			continue
-		}
-		xys = append(xys, plotter.XY{X: t - float64(d.Step), Y: v[i]}, plotter.XY{X: t, Y: v[i]})
-	}
-	return xys
-}
-
-func reverse(xys plotter.XYs) plotter.XYs {
-	out := make(plotter.XYs, len(xys))
-	for i, p := range xys {
-		out[len(xys)-1-i] = p
-	}
-	return out
-}
-
-func yRange(items []drawn, d *Data, s *Spec) (float64, float64) {
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, dr := range items {
-		for _, v := range dr.top {
-			if !math.IsNaN(v) && !math.IsInf(v, 0) {
-				lo, hi = math.Min(lo, v), math.Max(hi, v)
-			}
-		}
-	}
-	if s.Lower != nil {
-		lo = *s.Lower
-	}
-	if s.Upper != nil {
-		hi = *s.Upper
-	}
-	if math.IsInf(lo, 0) || math.IsInf(hi, 0) {
-		return 0, 1
-	}
-	return math.Min(lo, 0), hi
-}
-
-func timeFormat(span int64) string {
-	switch {
-	case span <= 2*86400:
-		return "15:04"
-	case span <= 60*86400:
-		return "Jan 02 15:04"
-	default:
-		return "2006-01-02"
-	}
-}
-
 // parseColor reads #rrggbb or #rrggbbaa; items without a color get blue.
 func parseColor(c string) color.Color {
 	if len(c) != 7 && len(c) != 9 {
@@ -259,27 +457,4 @@ func parseColor(c string) color.Color {
 		return color.NRGBA{R: uint8(n >> 16), G: uint8(n >> 8), B: uint8(n), A: 0xff}
 	}
 	return color.NRGBA{R: uint8(n >> 24), G: uint8(n >> 16), B: uint8(n >> 8), A: uint8(n)}
-}
-
-// timeTicks puts labels on round UTC times (every 10 min, 1 h, 6 h, 1 d…)
-// so that there are about six of them.
-type timeTicks struct{ format string }
-
-var tickSteps = []int64{60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400, 14 * 86400, 30 * 86400, 61 * 86400, 91 * 86400, 182 * 86400, 365 * 86400}
-
-func (tt timeTicks) Ticks(min, max float64) []plot.Tick {
-	span := int64(max - min)
-	step := tickSteps[len(tickSteps)-1]
-	for _, s := range tickSteps {
-		if span/s <= 7 {
-			step = s
-			break
-		}
-	}
-	var ticks []plot.Tick
-	first := (int64(math.Ceil(min)) + step - 1) / step * step
-	for t := first; float64(t) <= max && len(ticks) < 100; t += step {
-		ticks = append(ticks, plot.Tick{Value: float64(t), Label: time.Unix(t, 0).UTC().Format(tt.format)})
-	}
-	return ticks
 }

@@ -161,12 +161,12 @@ func TestTimeTicks(t *testing.T) {
 		{1_700_000_000, 1_700_000_000 + 366*86400, "", 7},  // monthly-ish over a year
 	}
 	for _, tt := range tests {
-		ticks := timeTicks{format: timeFormat(int64(tt.max - tt.min))}.Ticks(tt.min, tt.max)
+		ticks := timeTicks(int64(tt.min), int64(tt.max), timeFormat(int64(tt.max-tt.min)))
 		if len(ticks) < tt.n-1 || len(ticks) > 8 {
 			t.Errorf("%v…%v: %d ticks", tt.min, tt.max, len(ticks))
 		}
-		if tt.first != "" && ticks[0].Label != tt.first {
-			t.Errorf("%v…%v: first tick %q, want %q", tt.min, tt.max, ticks[0].Label, tt.first)
+		if tt.first != "" && ticks[0].label != tt.first {
+			t.Errorf("%v…%v: first tick %q, want %q", tt.min, tt.max, ticks[0].label, tt.first)
 		}
 	}
 }
@@ -206,5 +206,42 @@ func TestEChartMarkers(t *testing.T) {
 	}
 	if _, err := EChart(s, d, Markers{Name: "x", Color: "red"}); err == nil {
 		t.Error("bad marker color accepted")
+	}
+}
+
+// benchSpecData is a 1000-row graph with three items (an area, a stacked
+// area and a line) and a rule, the size of a typical shared PNG.
+func benchSpecData(b testing.TB) (*Spec, *Data) {
+	s, _, err := ParseArgs([]string{
+		"-t", "requests", "-v", "req/s",
+		"DEF:a=x:v:AVERAGE", "DEF:b=x:w:AVERAGE", "DEF:c=x:u:AVERAGE",
+		"AREA:a#00cc0080:a", "AREA:b#0000ff80:b:STACK", "LINE2:c#ff0000:c",
+		"HRULE:50#000000:fifty",
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 1000
+	d := &Data{Start: 1_700_000_000, End: 1_700_000_000 + n*60, Step: 60,
+		Columns: map[string][]float64{"a": make([]float64, n), "b": make([]float64, n), "c": make([]float64, n)}}
+	for i := range n {
+		x := float64(i)
+		d.Columns["a"][i] = 30 + 20*math.Sin(x/40)
+		d.Columns["b"][i] = 15 + 10*math.Cos(x/17)
+		d.Columns["c"][i] = 60 + 25*math.Sin(x/9)
+		if i%97 == 13 {
+			d.Columns["c"][i] = math.NaN()
+		}
+	}
+	return s, d
+}
+
+func BenchmarkPNG(b *testing.B) {
+	s, d := benchSpecData(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := PNG(s, d, 800, 300); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -1,0 +1,488 @@
+package graph
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// pngStart is a round hour, so time ticks fall on known columns.
+const pngStart = 1_699_999_200
+
+// render draws a graph of the given columns (rows of step seconds from
+// pngStart) and returns the decoded image and the layout it was drawn with.
+func render(t *testing.T, args []string, cols map[string][]float64, step int64, w, h int) (image.Image, *geometry) {
+	t.Helper()
+	s, _, err := ParseArgs(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range cols {
+		n = len(c)
+	}
+	d := &Data{Start: pngStart, End: pngStart + int64(n)*step, Step: step, Columns: cols}
+	b, err := PNG(s, d, w, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := layout(s, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := newFonts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGeometry(s, d, items, f, w, h)
+	// The layout must be the one drawn: the frame lies just outside it.
+	for _, p := range []image.Point{{g.plot.Min.X - 1, (g.plot.Min.Y + g.plot.Max.Y) / 2}, {g.plot.Max.X, g.plot.Min.Y + 1}, {(g.plot.Min.X + g.plot.Max.X) / 2, g.plot.Max.Y}} {
+		if c := rgba(img, p.X, p.Y); c != rgb(frameRGB) {
+			t.Fatalf("frame pixel %v = %v, want %v (plot %v)", p, c, rgb(frameRGB), g.plot)
+		}
+	}
+	return img, g
+}
+
+func rgba(img image.Image, x, y int) color.RGBA {
+	return color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+}
+
+func near(c, want color.RGBA, tol int) bool {
+	d := func(a, b uint8) bool { return math.Abs(float64(a)-float64(b)) <= float64(tol) }
+	return d(c.R, want.R) && d(c.G, want.G) && d(c.B, want.B)
+}
+
+// expRow is the row the value v should be drawn on, from the plot's
+// rectangle and the fixed limits alone.
+func expRow(g *geometry, v, lo, hi float64) float64 {
+	return float64(g.plot.Min.Y) + (hi-v)/(hi-lo)*float64(g.plot.Dy())
+}
+
+func expCol(g *geometry, t, start, end float64) float64 {
+	return float64(g.plot.Min.X) + (t-start)/(end-start)*float64(g.plot.Dx())
+}
+
+// rowsWhere lists the rows of column x (inside the plot) whose pixel matches.
+func rowsWhere(img image.Image, g *geometry, x int, match func(color.RGBA) bool) []int {
+	var rows []int
+	for y := g.plot.Min.Y; y < g.plot.Max.Y; y++ {
+		if match(rgba(img, x, y)) {
+			rows = append(rows, y)
+		}
+	}
+	return rows
+}
+
+func isRed(c color.RGBA) bool   { return c.R > 0xc0 && c.G < 0x60 && c.B < 0x60 }
+func isBlue(c color.RGBA) bool  { return c.B > 0xc0 && c.R < 0x60 && c.G < 0x60 }
+func isGreen(c color.RGBA) bool { return c.G > 0xc0 && c.R < 0x60 && c.B < 0x60 }
+func isPlain(c color.RGBA) bool { return c == rgb(0xffffff) || c == rgb(gridRGB) }
+func isDark(c color.RGBA) bool  { return int(c.R)+int(c.G)+int(c.B) < 3*0x60 }
+
+func constant(n int, v float64) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+func TestPNGLinePosition(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		elem   string
+		v      float64
+		rows   int // data rows: 12 gives wide steps, 2000 the midpoint polyline
+		minW   int // painted rows per column
+		maxW   int
+		lo, hi float64
+		dashed bool
+		vlabel bool
+		w, h   int
+	}{
+		{"LINE1 stepped", "LINE1:a#ff0000", 25, 12, 1, 2, 0, 100, false, false, 500, 300},
+		{"LINE1 midpoints", "LINE1:a#ff0000", 25, 2000, 1, 2, 0, 100, false, true, 500, 300},
+		{"LINE3", "LINE3:a#ff0000", 70, 12, 3, 4, 0, 100, false, false, 500, 300},
+		{"LINE2 negative range", "LINE2:a#ff0000", -30, 12, 2, 3, -50, -10, false, true, 500, 300},
+		{"LINE1 dashed", "LINE1:a#ff0000::dashes", 60, 12, 1, 2, 0, 100, true, false, 500, 300},
+		// Larger than one raster tile (512 px) both ways: no seams.
+		{"LINE2 across tiles", "LINE2:a#ff0000", 22.5, 2000, 2, 3, 0, 100, false, false, 1400, 1200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"-l", ftoa(tt.lo), "-u", ftoa(tt.hi), "DEF:a=x:v:AVERAGE", tt.elem}
+			if tt.vlabel {
+				args = append(args, "-v", "bytes/s")
+			}
+			img, g := render(t, args, map[string][]float64{"a": constant(tt.rows, tt.v)}, 60, tt.w, tt.h)
+			want := expRow(g, tt.v, tt.lo, tt.hi)
+			painted := 0
+			for x := g.plot.Min.X + 1; x < g.plot.Max.X-1; x++ {
+				rows := rowsWhere(img, g, x, isRed)
+				if len(rows) == 0 {
+					if tt.dashed {
+						continue
+					}
+					t.Fatalf("column %d: no line (want it at row %.1f across the plot)", x, want)
+				}
+				painted++
+				if len(rows) < tt.minW || len(rows) > tt.maxW {
+					t.Fatalf("column %d: line %d px thick (rows %v), want %d–%d", x, len(rows), rows, tt.minW, tt.maxW)
+				}
+				if mid := float64(rows[0]+rows[len(rows)-1]+1) / 2; math.Abs(mid-want) > 1 {
+					t.Fatalf("column %d: line centred on row %.1f, want %.1f ±1", x, mid, want)
+				}
+			}
+			span := g.plot.Dx() - 2
+			if tt.dashed && (painted < span/3 || painted > 2*span/3) {
+				t.Errorf("dashed line painted %d of %d columns, want about half", painted, span)
+			}
+		})
+	}
+}
+
+func ftoa(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+func TestPNGRulesAreasGaps(t *testing.T) {
+	t.Parallel()
+	n := 12
+	gap := constant(n, 40)
+	gap[4], gap[5], gap[6] = math.NaN(), math.NaN(), math.NaN()
+	vrule := float64(pngStart + 3*60)
+	img, g := render(t, []string{"-l", "0", "-u", "100",
+		"DEF:a=x:v:AVERAGE", "DEF:b=x:w:AVERAGE", "DEF:c=x:u:AVERAGE",
+		"AREA:a#00ff00", // 0..40 with a gap in rows 4–6
+		"LINE1:b#0000ff",
+		"AREA:c#ff000080", // translucent red 0..10 over the green
+		"HRULE:75#0000ff", "VRULE:" + ftoa(vrule) + "#ff0000",
+	}, map[string][]float64{"a": gap, "b": constant(n, 90), "c": constant(n, 10)}, 60, 600, 300)
+
+	col := func(row int) int { // the middle column of data row i
+		return int(expCol(g, float64(pngStart+row*60)+30, pngStart, float64(pngStart+n*60)))
+	}
+	// HRULE row.
+	x := col(8)
+	if rows := rowsWhere(img, g, x, isBlue); len(rows) != 2 || math.Abs(float64(rows[0])-expRow(g, 90, 0, 100)) > 1 ||
+		math.Abs(float64(rows[1])-expRow(g, 75, 0, 100)) > 1 {
+		t.Errorf("blue rows in column %d = %v, want the line at %.1f and the rule at %.1f", x, rows, expRow(g, 90, 0, 100), expRow(g, 75, 0, 100))
+	}
+	// VRULE column.
+	y := int(expRow(g, 60, 0, 100))
+	var red []int
+	for x := g.plot.Min.X; x < g.plot.Max.X; x++ {
+		if isRed(rgba(img, x, y)) {
+			red = append(red, x)
+		}
+	}
+	if wantX := expCol(g, vrule, pngStart, float64(pngStart+n*60)); len(red) != 1 || math.Abs(float64(red[0])-wantX) > 1 {
+		t.Errorf("red columns on row %d = %v, want the VRULE at %.1f", y, red, wantX)
+	}
+	// The area fills below its top, not above.
+	top := expRow(g, 40, 0, 100)
+	if c := rgba(img, x, int(top)+3); !isGreen(c) {
+		t.Errorf("below the area's top (%d, %d) = %v, want green", x, int(top)+3, c)
+	}
+	if c := rgba(img, x, int(top)-3); !isPlain(c) {
+		t.Errorf("above the area's top (%d, %d) = %v, want background", x, int(top)-3, c)
+	}
+	// Translucent red over green blends both; over white it is pink.
+	blend := rgba(img, x, int(expRow(g, 5, 0, 100)))
+	if !near(blend, color.RGBA{R: 0x80, G: 0x7f, B: 0}, 3) {
+		t.Errorf("50%% red over green = %v, want about #807f00", blend)
+	}
+	pink := rgba(img, col(5), int(expRow(g, 5, 0, 100)))
+	if !near(pink, color.RGBA{R: 0xff, G: 0x7f, B: 0x7f}, 3) {
+		t.Errorf("50%% red over white = %v, want about #ff7f7f", pink)
+	}
+	// The gap (rows 4–6) leaves the background between the translucent
+	// red band and the HRULE.
+	x0, x1 := col(4)-8, col(6)+8
+	for x := x0; x <= x1; x++ {
+		for y := int(expRow(g, 70, 0, 100)); y < int(expRow(g, 15, 0, 100)); y++ {
+			if c := rgba(img, x, y); !isPlain(c) {
+				t.Fatalf("gap pixel (%d, %d) = %v, want background", x, y, c)
+			}
+		}
+	}
+	if c := rgba(img, col(2), int(expRow(g, 30, 0, 100))); !isGreen(c) {
+		t.Errorf("before the gap = %v, want green", c)
+	}
+}
+
+// TestPNGAreaTiles fills a plot larger than one raster tile: every pixel
+// under the area's top is its color, with no seam where tiles meet.
+func TestPNGAreaTiles(t *testing.T) {
+	t.Parallel()
+	img, g := render(t, []string{"-l", "0", "-u", "100", "DEF:a=x:v:AVERAGE", "AREA:a#3366cc"},
+		map[string][]float64{"a": constant(700, 80)}, 60, 1500, 1300)
+	top := int(math.Ceil(expRow(g, 80, 0, 100)))
+	if g.plot.Dx() <= 2*rasterTile || g.plot.Max.Y-top <= rasterTile {
+		t.Fatalf("plot %v too small to span tiles", g.plot)
+	}
+	for y := top + 1; y < g.plot.Max.Y; y++ {
+		for x := g.plot.Min.X; x < g.plot.Max.X; x++ {
+			if c := rgba(img, x, y); c != rgb(0x3366cc) {
+				t.Fatalf("pixel (%d, %d) = %v, want the area's color", x, y, c)
+			}
+		}
+	}
+}
+
+func TestPNGTextAndLegend(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		title string
+	}{{"with title", "Requests per second"}, {"without title", ""}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"DEF:a=x:v:AVERAGE", "AREA:a#123456:first item", "LINE1:a#ff8000:second", "COMMENT:note"}
+			if tt.title != "" {
+				args = append(args, "-t", tt.title)
+			}
+			const w, h = 500, 250
+			img, g := render(t, args, map[string][]float64{"a": {3, 5, 2, 8, 4, 6}}, 3600, w, h)
+			count := func(r image.Rectangle) int {
+				n := 0
+				for y := r.Min.Y; y < r.Max.Y; y++ {
+					for x := r.Min.X; x < r.Max.X; x++ {
+						if isDark(rgba(img, x, y)) {
+							n++
+						}
+					}
+				}
+				return n
+			}
+			titleDark := count(image.Rect(g.plot.Min.X, 0, w, g.plot.Min.Y-2))
+			if tt.title != "" && titleDark < 50 || tt.title == "" && titleDark != 0 {
+				t.Errorf("%d dark pixels in the title band", titleDark)
+			}
+			if n := count(image.Rect(g.plot.Min.X, g.plot.Max.Y+tickLen+2, g.plot.Max.X, h)); n < 50 {
+				t.Errorf("%d dark pixels under the x axis, want tick labels", n)
+			}
+			if n := count(image.Rect(0, g.plot.Min.Y, g.plot.Min.X-tickLen-2, g.plot.Max.Y)); n < 30 {
+				t.Errorf("%d dark pixels left of the plot, want value labels", n)
+			}
+			// Two legend rows: the COMMENT follows the line's entry.
+			b := img.Bounds()
+			if b.Dx() != w || b.Dy() != h+2*legendRowH+legendPad {
+				t.Fatalf("image %v, want %dx%d", b, w, h+2*legendRowH+legendPad)
+			}
+			for i, want := range []color.RGBA{rgb(0x123456), rgb(0xff8000)} {
+				if c := rgba(img, 13, h+i*legendRowH+8); c != want {
+					t.Errorf("legend row %d swatch = %v, want %v", i, c, want)
+				}
+				if n := count(image.Rect(20, h+i*legendRowH, w, h+(i+1)*legendRowH)); n < 30 {
+					t.Errorf("%d dark pixels in legend row %d's text", n, i)
+				}
+			}
+			// "second" ends well before 150 px; the comment is painted after it.
+			if n := count(image.Rect(70, h+legendRowH, w, h+2*legendRowH)); n < 10 {
+				t.Errorf("%d dark pixels where the comment should be", n)
+			}
+		})
+	}
+}
+
+// TestPNGDegenerate renders inputs at the edges of the scales: each must
+// give a valid PNG of the asked size, not a panic or a hang.
+func TestPNGDegenerate(t *testing.T) {
+	t.Parallel()
+	nan, inf := math.NaN(), math.Inf(1)
+	tests := []struct {
+		name  string
+		args  []string
+		col   []float64
+		start int64
+		end   int64
+		w, h  int
+	}{
+		{"all NaN", nil, []float64{nan, nan, nan}, 0, 0, 400, 200},
+		{"no rows", nil, []float64{}, 0, 0, 400, 200},
+		{"single row", nil, []float64{7}, 0, 0, 400, 200},
+		{"min == max", nil, []float64{5, 5, 5}, 0, 0, 400, 200},
+		{"all zero", nil, []float64{0, 0, 0}, 0, 0, 400, 200},
+		{"zero-width time range", nil, []float64{1, 2}, pngStart, pngStart, 400, 200},
+		{"end before start", nil, []float64{1, 2}, pngStart, pngStart - 600, 400, 200},
+		{"huge values", nil, []float64{1e300, 2e300, 1e300}, 0, 0, 400, 200},
+		{"huge both signs", nil, []float64{-1.7e308, 1.7e308, 0}, 0, 0, 400, 200},
+		{"tiny values", nil, []float64{1e-300, 3e-300, 2e-300}, 0, 0, 400, 200},
+		{"denormals", nil, []float64{5e-324, 5e-324}, 0, 0, 400, 200},
+		{"negative", nil, []float64{-5, -20, -3}, 0, 0, 400, 200},
+		{"infinities", nil, []float64{inf, -inf, 3, nan}, 0, 0, 400, 200},
+		{"precision limit", nil, []float64{1e15, 1e15 + 0.5, 1e15 + 0.25}, 0, 0, 400, 200},
+		{"limits beyond data", []string{"-l", "1e6", "-u", "2e6"}, []float64{1, 2, 3}, 0, 0, 400, 200},
+		{"lower above upper", []string{"-l", "10", "-u", "5"}, []float64{1, 2, 3}, 0, 0, 400, 200},
+		{"lower above data", []string{"-l", "100"}, []float64{1, 2, 3}, 0, 0, 400, 200},
+		{"tiny image", nil, []float64{1, 2, 3}, 0, 0, 1, 1},
+		{"small image", []string{"-t", "a long title that does not fit", "-v", "label"}, []float64{1, 2, 3}, 0, 0, 30, 20},
+		{"wide", nil, []float64{1, 2, 3}, 0, 0, 4000, 50},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, _, err := ParseArgs(append([]string{"DEF:a=x:v:AVERAGE", "AREA:a#00ff0080:a", "LINE2:a#ff0000::dashes",
+				"AREA:a#0000ff:b:STACK", "HRULE:3#000000", "VRULE:" + ftoa(pngStart+60) + "#000000"}, tt.args...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			start, end := tt.start, tt.end
+			if start == 0 {
+				start, end = pngStart, pngStart+int64(len(tt.col))*60
+			}
+			d := &Data{Start: start, End: end, Step: 60, Columns: map[string][]float64{"a": tt.col}}
+			b, err := PNG(s, d, tt.w, tt.h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := png.Decode(bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := img.Bounds(); r.Dx() != tt.w || r.Dy() != tt.h+2*legendRowH+legendPad {
+				t.Errorf("image %v, want %dx%d", r, tt.w, tt.h+2*legendRowH+legendPad)
+			}
+		})
+	}
+	for _, wh := range [][2]int{{0, 100}, {100, 0}, {-1, 5}, {1 << 20, 10}} {
+		s, d := testSpecData(t)
+		if _, err := PNG(s, d, wh[0], wh[1]); err == nil || !strings.Contains(err.Error(), "out of range") {
+			t.Errorf("PNG %dx%d: err = %v, want a size error", wh[0], wh[1], err)
+		}
+	}
+}
+
+func TestYScale(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		lo, hi           float64
+		fixedLo, fixedHi bool
+		wantLo, wantHi   float64
+		labels           string // all tick labels, space separated
+	}{
+		{0, 95, false, false, 0, 100, "0 20 40 60 80 100"},
+		{0, 1500, false, false, 0, 1600, "0 0.2k 0.4k 0.6k 0.8k 1k 1.2k 1.4k 1.6k"},
+		{0, 2.3e6, false, false, 0, 2.5e6, "0 0.5M 1M 1.5M 2M 2.5M"},
+		{0, 0.3, false, false, 0, 0.3, "0 0.05 0.1 0.15 0.2 0.25 0.3"},
+		{0, 0.004, false, false, 0, 0.004, "0 0.5m 1m 1.5m 2m 2.5m 3m 3.5m 4m"},
+		{-47, 52, false, false, -60, 60, "-60 -40 -20 0 20 40 60"},
+		{3, 97, true, true, 3, 97, "10 20 30 40 50 60 70 80 90"},
+		{5, 5, false, false, 5, 5.05, "5 5.01 5.02 5.03 5.04 5.05"},
+		{0, 0, false, false, 0, 1, "0 0.2 0.4 0.6 0.8 1"},
+		{10, 5, true, true, 5, 5.05, "5 5.01 5.02 5.03 5.04 5.05"},
+		{100, 3, true, false, 100, 101, "100 100.2 100.4 100.6 100.8 101"},
+		{0, 3e20, false, false, 0, 3e20, "0 50E 100E 150E 200E 250E 300E"},
+		{-3e22, 0, false, false, -3e22, 0, "-3e+22 -2.5e+22 -2e+22 -1.5e+22 -1e+22 -5e+21 0"},
+	}
+	for _, tt := range tests {
+		s := newYScale(tt.lo, tt.hi, tt.fixedLo, tt.fixedHi, 8)
+		var labels []string
+		for _, tk := range s.ticks {
+			labels = append(labels, tk.label)
+		}
+		if s.lo != tt.wantLo || s.hi != tt.wantHi || strings.Join(labels, " ") != tt.labels {
+			t.Errorf("newYScale(%v, %v, %v, %v) = [%v, %v] %q, want [%v, %v] %q", tt.lo, tt.hi, tt.fixedLo, tt.fixedHi,
+				s.lo, s.hi, strings.Join(labels, " "), tt.wantLo, tt.wantHi, tt.labels)
+		}
+	}
+}
+
+// FuzzYScale: any range gives a finite, ordered scale whose ticks lie in it
+// and map into the plot.
+func FuzzYScale(f *testing.F) {
+	f.Add(0.0, 100.0, false, false, uint8(8))
+	f.Add(-1.7e308, 1.7e308, false, false, uint8(8))
+	f.Add(1e15, 1e15+0.5, false, false, uint8(5))
+	f.Add(5e-324, 5e-324, true, true, uint8(1))
+	f.Add(math.Inf(-1), math.NaN(), false, true, uint8(0))
+	f.Fuzz(func(t *testing.T, lo, hi float64, fixedLo, fixedHi bool, n uint8) {
+		s := newYScale(lo, hi, fixedLo, fixedHi, int(n%10))
+		if !(s.lo < s.hi) || math.IsInf(s.lo, 0) || math.IsInf(s.hi, 0) {
+			t.Fatalf("range [%v, %v]", s.lo, s.hi)
+		}
+		if len(s.ticks) == 0 || len(s.ticks) > 52 {
+			t.Fatalf("%d ticks", len(s.ticks))
+		}
+		for _, tk := range s.ticks {
+			if f := s.frac(tk.value); !(f >= -1e-6 && f <= 1+1e-6) || tk.label == "" {
+				t.Fatalf("tick %v (%q) at %v of [%v, %v]", tk.value, tk.label, f, s.lo, s.hi)
+			}
+		}
+	})
+}
+
+func TestDashes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   []pt
+		want int // pieces
+	}{
+		{[]pt{{0, 0}, {50, 0}}, 5},
+		{[]pt{{0, 0}, {12, 0}, {12, 13}}, 3},
+		{[]pt{{0, 0}, {3, 0}}, 1},
+		{[]pt{{0, 0}, {0, 0}}, 0},
+	}
+	for _, tt := range tests {
+		got := dashes(tt.in, 5, 5)
+		if len(got) != tt.want {
+			t.Errorf("dashes(%v) = %v, want %d pieces", tt.in, got, tt.want)
+		}
+		for _, p := range got {
+			l := 0.0
+			for i := 1; i < len(p); i++ {
+				l += math.Hypot(p[i].x-p[i-1].x, p[i].y-p[i-1].y)
+			}
+			if l > 5+1e-9 {
+				t.Errorf("dashes(%v): piece %v is %.2f long", tt.in, p, l)
+			}
+		}
+	}
+}
+
+// FuzzPNG renders three rows of arbitrary values with arbitrary limits at
+// small sizes: always a PNG of the asked size, never a panic or a hang.
+func FuzzPNG(f *testing.F) {
+	f.Add(1.0, 2.0, 3.0, 0.0, 0.0, uint8(0), uint8(100), uint8(60))
+	f.Add(math.NaN(), math.Inf(1), -1e308, 5.0, -5.0, uint8(3), uint8(1), uint8(1))
+	f.Add(1e300, -1e300, 0.0, 1e-300, 1e300, uint8(1), uint8(255), uint8(255))
+	f.Add(5e-324, 5e-324, 5e-324, 0.0, 0.0, uint8(2), uint8(40), uint8(9))
+	f.Fuzz(func(t *testing.T, a, b, c, lower, upper float64, limits, w, h uint8) {
+		args := []string{"-t", "fuzz", "-v", "v", "DEF:a=x:v:AVERAGE",
+			"AREA:a#00ff0080:a", "LINE3:a#ff0000:b:dashes", "AREA:a#0000ff:c:STACK", "HRULE:" + ftoa(lower) + "#000000:r"}
+		if limits&1 != 0 {
+			args = append(args, "-l", ftoa(lower))
+		}
+		if limits&2 != 0 {
+			args = append(args, "-u", ftoa(upper))
+		}
+		s, _, err := ParseArgs(args)
+		if err != nil {
+			t.Skip(err)
+		}
+		d := &Data{Start: pngStart, End: pngStart + 180, Step: 60, Columns: map[string][]float64{"a": {a, b, c}}}
+		out, err := PNG(s, d, int(w)+1, int(h)+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := img.Bounds(); r.Dx() != int(w)+1 || r.Dy() != int(h)+1+4*legendRowH+legendPad {
+			t.Fatalf("image %v for %dx%d", r, int(w)+1, int(h)+1)
+		}
+	})
+}

@@ -1,0 +1,348 @@
+package graph
+
+import (
+	"image"
+	"image/color"
+	"image/draw"
+	"math"
+
+	"golang.org/x/image/vector"
+)
+
+// pt is a point in image pixels (x right, y down; pixel (i, j) covers
+// [i, i+1)×[j, j+1)).
+type pt struct{ x, y float64 }
+
+// canvas is one image being drawn. A filled path is collected, then
+// rasterized tile by tile over the clip rectangle (the plot area): tiles
+// of at most rasterTile pixels a side keep x/image/vector on its
+// fixed-point accumulator, which is an order of magnitude faster than its
+// floating-point one (that one reloads MXCSR for every 4 pixels, slow in
+// this VM). It lives for one PNG call.
+type canvas struct {
+	img   *image.RGBA
+	clip  image.Rectangle
+	ras   vector.Rasterizer
+	masks []*image.Alpha // one per tile size in use
+	// The current path: polygons in clip coordinates, and their bounds.
+	pts     []pt
+	polys   []polyRef
+	scratch [2][]pt
+}
+
+type polyRef struct {
+	from, to               int
+	minX, minY, maxX, maxY float64
+}
+
+const rasterTile = 512 // vector's floatingPointMathThreshold
+
+func newCanvas(w, h int) *canvas {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	// White, by doubling copies (memmove) rather than a byte loop.
+	if len(img.Pix) > 0 {
+		img.Pix[0] = 0xff
+		for n := 1; n < len(img.Pix); n *= 2 {
+			copy(img.Pix[n:], img.Pix[:n])
+		}
+	}
+	return &canvas{img: img}
+}
+
+// setClip sets where paths may paint.
+func (c *canvas) setClip(r image.Rectangle) {
+	c.clip = r.Intersect(c.img.Bounds())
+}
+
+// begin starts a path; polygons added until fill are painted together.
+func (c *canvas) begin() {
+	c.pts, c.polys = c.pts[:0], c.polys[:0]
+}
+
+// coordLimit keeps coordinates where float32 is still exact to a small
+// fraction of a pixel; values beyond are off the plot anyway.
+const coordLimit = 1e6
+
+func clampCoord(v float64) float64 {
+	switch {
+	case math.IsNaN(v):
+		return 0
+	case v > coordLimit:
+		return coordLimit
+	case v < -coordLimit:
+		return -coordLimit
+	}
+	return v
+}
+
+// polygon adds a closed polygon (image coordinates) to the path.
+func (c *canvas) polygon(p []pt) {
+	if len(p) < 3 || c.clip.Empty() {
+		return
+	}
+	ox, oy := float64(c.clip.Min.X), float64(c.clip.Min.Y)
+	a := c.scratch[0][:0]
+	for _, q := range p {
+		a = append(a, pt{clampCoord(q.x) - ox, clampCoord(q.y) - oy})
+	}
+	a, b := clipBox(a, c.scratch[1][:0], -1, -1, float64(c.clip.Dx())+1, float64(c.clip.Dy())+1)
+	c.scratch[0], c.scratch[1] = b, a
+	if len(a) < 3 {
+		return
+	}
+	r := polyRef{from: len(c.pts), minX: a[0].x, maxX: a[0].x, minY: a[0].y, maxY: a[0].y}
+	for _, q := range a {
+		r.minX, r.maxX = math.Min(r.minX, q.x), math.Max(r.maxX, q.x)
+		r.minY, r.maxY = math.Min(r.minY, q.y), math.Max(r.maxY, q.y)
+	}
+	c.pts = append(c.pts, a...)
+	r.to = len(c.pts)
+	c.polys = append(c.polys, r)
+}
+
+// clipBox clips polygon p to the box [x0, x1]×[y0, y1] (Sutherland–Hodgman);
+// buf is scratch space. It returns the result and the other buffer for
+// reuse. Clipping to a half-plane keeps the coverage inside it exact, so
+// the rasterizer sees only short, in-range edges.
+func clipBox(p, buf []pt, x0, y0, x1, y1 float64) ([]pt, []pt) {
+	for edge := range 4 {
+		inside := func(q pt) bool {
+			switch edge {
+			case 0:
+				return q.x >= x0
+			case 1:
+				return q.x <= x1
+			case 2:
+				return q.y >= y0
+			}
+			return q.y <= y1
+		}
+		cross := func(a, b pt) pt {
+			switch edge {
+			case 0, 1:
+				x := x0
+				if edge == 1 {
+					x = x1
+				}
+				return pt{x, a.y + (b.y-a.y)*(x-a.x)/(b.x-a.x)}
+			}
+			y := y0
+			if edge == 3 {
+				y = y1
+			}
+			return pt{a.x + (b.x-a.x)*(y-a.y)/(b.y-a.y), y}
+		}
+		out := buf[:0]
+		for i, cur := range p {
+			prev := p[(i+len(p)-1)%len(p)]
+			cin, pin := inside(cur), inside(prev)
+			switch {
+			case cin && pin:
+				out = append(out, cur)
+			case cin:
+				out = append(out, cross(prev, cur), cur)
+			case pin:
+				out = append(out, cross(prev, cur))
+			}
+		}
+		p, buf = out, p
+		if len(p) == 0 {
+			break
+		}
+	}
+	return p, buf
+}
+
+// fill paints the current path in col, composited over the image.
+func (c *canvas) fill(col color.Color) {
+	if len(c.polys) == 0 {
+		return
+	}
+	all := c.polys[0]
+	for _, r := range c.polys[1:] {
+		all.minX, all.maxX = math.Min(all.minX, r.minX), math.Max(all.maxX, r.maxX)
+		all.minY, all.maxY = math.Min(all.minY, r.minY), math.Max(all.maxY, r.maxY)
+	}
+	w, h := c.clip.Dx(), c.clip.Dy()
+	for ty := max(0, int(all.minY)/rasterTile*rasterTile); ty < h && float64(ty) <= all.maxY; ty += rasterTile {
+		for tx := max(0, int(all.minX)/rasterTile*rasterTile); tx < w && float64(tx) <= all.maxX; tx += rasterTile {
+			c.fillTile(image.Rect(tx, ty, min(w, tx+rasterTile), min(h, ty+rasterTile)), col)
+		}
+	}
+	c.begin()
+}
+
+// fillTile rasterizes the polygons that touch tile t (clip coordinates).
+func (c *canvas) fillTile(t image.Rectangle, col color.Color) {
+	tw, th := t.Dx(), t.Dy()
+	fx, fy := float64(t.Min.X), float64(t.Min.Y)
+	c.ras.Reset(tw, th)
+	c.ras.DrawOp = draw.Src
+	n := 0
+	for _, r := range c.polys {
+		// A polygon wholly left of the tile adds nothing: each of its rows
+		// sums to zero coverage.
+		if r.maxX < fx || r.minX > fx+float64(tw) || r.maxY < fy || r.minY > fy+float64(th) {
+			continue
+		}
+		a := c.scratch[0][:0]
+		for _, q := range c.pts[r.from:r.to] {
+			a = append(a, pt{q.x - fx, q.y - fy})
+		}
+		a, b := clipBox(a, c.scratch[1][:0], -1, -1, float64(tw)+1, float64(th)+1)
+		c.scratch[0], c.scratch[1] = b, a
+		if len(a) < 3 {
+			continue
+		}
+		c.ras.MoveTo(float32(a[0].x), float32(a[0].y))
+		for _, q := range a[1:] {
+			c.ras.LineTo(float32(q.x), float32(q.y))
+		}
+		c.ras.ClosePath()
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	var mask *image.Alpha
+	for _, m := range c.masks {
+		if m.Rect.Dx() == tw && m.Rect.Dy() == th {
+			mask = m
+		}
+	}
+	if mask == nil {
+		mask = image.NewAlpha(image.Rect(0, 0, tw, th))
+		c.masks = append(c.masks, mask)
+	}
+	c.ras.Draw(mask, mask.Rect, image.Opaque, image.Point{})
+	sr, sg, sb, sa := col.RGBA()
+	for y := range th {
+		m := mask.Pix[y*mask.Stride : y*mask.Stride+tw]
+		px := c.img.Pix[c.img.PixOffset(c.clip.Min.X+t.Min.X, c.clip.Min.Y+t.Min.Y+y):]
+		for x, mv := range m {
+			if mv == 0 {
+				continue
+			}
+			p := px[4*x : 4*x+4 : 4*x+4]
+			if mv == 0xff && sa == 0xffff {
+				p[0], p[1], p[2], p[3] = uint8(sr>>8), uint8(sg>>8), uint8(sb>>8), 0xff
+				continue
+			}
+			// Porter–Duff over with premultiplied colors, as image/draw does.
+			ma := uint32(mv) * 0x101
+			a := 0xffff - sa*ma/0xffff
+			p[0] = uint8((uint32(p[0])*0x101*a + sr*ma) / 0xffff >> 8)
+			p[1] = uint8((uint32(p[1])*0x101*a + sg*ma) / 0xffff >> 8)
+			p[2] = uint8((uint32(p[2])*0x101*a + sb*ma) / 0xffff >> 8)
+			p[3] = uint8((uint32(p[3])*0x101*a + sa*ma) / 0xffff >> 8)
+		}
+	}
+}
+
+// stroke adds a polyline of width w as one quad per segment plus bevel
+// triangles at the joints. Every piece is wound the same way, so overlaps
+// add up to full coverage (the rasterizer clamps) instead of cancelling.
+func (c *canvas) stroke(p []pt, w float64) {
+	hw := w / 2
+	var prev pt // normal of the previous segment, zero before the first
+	var quad [4]pt
+	var tri [3]pt
+	for i := 1; i < len(p); i++ {
+		a, b := p[i-1], p[i]
+		dx, dy := b.x-a.x, b.y-a.y
+		l := math.Hypot(dx, dy)
+		if !(l > 1e-9) || math.IsInf(l, 0) {
+			continue
+		}
+		n := pt{-dy / l * hw, dx / l * hw}
+		quad = [4]pt{{a.x + n.x, a.y + n.y}, {b.x + n.x, b.y + n.y}, {b.x - n.x, b.y - n.y}, {a.x - n.x, a.y - n.y}}
+		c.polygon(quad[:])
+		if prev != (pt{}) {
+			// The quads are wound negatively (cross(d, -n) < 0); the join
+			// triangles on both sides are ordered to match.
+			cr := prev.x*n.y - prev.y*n.x
+			if math.Abs(cr) > 1e-12 {
+				n1, n2 := prev, n
+				if cr > 0 {
+					n1, n2 = n, prev
+				}
+				tri = [3]pt{a, {a.x + n1.x, a.y + n1.y}, {a.x + n2.x, a.y + n2.y}}
+				c.polygon(tri[:])
+				tri = [3]pt{a, {a.x - n1.x, a.y - n1.y}, {a.x - n2.x, a.y - n2.y}}
+				c.polygon(tri[:])
+			}
+		}
+		prev = n
+	}
+}
+
+// dashes cuts a polyline into pieces on for on pixels, then off for off.
+func dashes(p []pt, on, off float64) [][]pt {
+	var out [][]pt
+	var cur []pt
+	drawing, left := true, on // left: length remaining in the current dash or gap
+	for i := 1; i < len(p); i++ {
+		a, b := p[i-1], p[i]
+		l := math.Hypot(b.x-a.x, b.y-a.y)
+		if !(l > 0) || math.IsInf(l, 0) {
+			continue
+		}
+		if drawing && len(cur) == 0 {
+			cur = append(cur, a)
+		}
+		pos := 0.0
+		for l-pos > left {
+			pos += left
+			q := pt{a.x + (b.x-a.x)*pos/l, a.y + (b.y-a.y)*pos/l}
+			if drawing {
+				out = append(out, append(cur, q))
+				cur = nil
+				left = off
+			} else {
+				cur = []pt{q}
+				left = on
+			}
+			drawing = !drawing
+		}
+		left -= l - pos
+		if drawing {
+			cur = append(cur, b)
+		}
+	}
+	if len(cur) > 1 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// rect paints r (clipped to the image) in col over what is there.
+func (c *canvas) rect(r image.Rectangle, col color.Color) {
+	draw.Draw(c.img, r, image.NewUniform(col), image.Point{}, draw.Over)
+}
+
+// hline and vline paint one-pixel rules, dashed when dash > 0, clipped to
+// the clip rectangle.
+func (c *canvas) hline(y, x0, x1, dash int, col color.Color) {
+	c.dashedRect(image.Rect(x0, y, x1, y+1), dash, true, col)
+}
+
+func (c *canvas) vline(x, y0, y1, dash int, col color.Color) {
+	c.dashedRect(image.Rect(x, y0, x+1, y1), dash, false, col)
+}
+
+func (c *canvas) dashedRect(r image.Rectangle, dash int, horizontal bool, col color.Color) {
+	r = r.Intersect(c.clip)
+	if dash <= 0 {
+		c.rect(r, col)
+		return
+	}
+	if horizontal {
+		for x := r.Min.X; x < r.Max.X; x += 2 * dash {
+			c.rect(image.Rect(x, r.Min.Y, min(x+dash, r.Max.X), r.Max.Y), col)
+		}
+		return
+	}
+	for y := r.Min.Y; y < r.Max.Y; y += 2 * dash {
+		c.rect(image.Rect(r.Min.X, y, r.Max.X, min(y+dash, r.Max.Y)), col)
+	}
+}
