@@ -72,6 +72,7 @@ type DB struct {
 	jr        *journal
 	toFlush   []*archive // unmapped archives with rows to write
 	readBuf   []byte     // reused to read archive heads (under mu)
+	recBuf    []journalUpdate
 	closed    bool
 }
 
@@ -403,12 +404,14 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 		return Result{}, nil, err
 	}
 	var res Result
-	rec := journalRecord{positions: b.Positions, stopOnError: b.StopOnError, updates: make([]journalUpdate, 0, len(b.Updates))}
 	db.mu.Lock()
 	if db.closed {
 		db.mu.Unlock()
 		return res, nil, errors.New("store is closed")
 	}
+	// the record is encoded by the journal before mu is released, so its
+	// update list is reused from batch to batch
+	rec := journalRecord{positions: b.Positions, stopOnError: b.StopOnError, updates: db.recBuf[:0]}
 	for i, u := range b.Updates {
 		a, err := db.archive(u.Series)
 		if err == nil {
@@ -446,6 +449,8 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 	if err == nil && (len(rec.updates) > 0 || len(rec.positions) > 0) {
 		off, err = db.jr.append(&rec)
 	}
+	clear(rec.updates) // drop references to the batch's strings
+	db.recBuf = rec.updates[:0]
 	db.mu.Unlock()
 	if err != nil {
 		return res, nil, err

@@ -349,13 +349,18 @@ func (j *journal) checkpointed(seq uint64) error {
 // to be durable.
 //
 // Records are collected in memory and written by the next syncTo (or once
-// a megabyte is waiting): nothing is acknowledged before its fsync anyway,
+// pendLimit bytes are waiting): nothing is acknowledged before its fsync anyway,
 // and one write per group commit saves a syscall per batch.
 func (j *journal) append(rec *journalRecord) (int64, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.err != nil {
 		return 0, j.err
+	}
+	if j.pend == nil {
+		// one buffer for the life of the journal: growing it by doubling
+		// would touch fresh pages every time
+		j.pend = make([]byte, 0, pendLimit+pendLimit/4)
 	}
 	start := len(j.pend)
 	j.pend = append(j.pend, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -364,13 +369,16 @@ func (j *journal) append(rec *journalRecord) (int64, error) {
 	binary.LittleEndian.PutUint32(rb, uint32(len(rb)-8))
 	binary.LittleEndian.PutUint32(rb[4:], crc32.Checksum(rb[8:], castagnoli))
 	j.written += int64(len(rb))
-	if len(j.pend) > 1<<20 {
+	if len(j.pend) > pendLimit {
 		if err := j.writePendLocked(); err != nil {
 			return 0, err
 		}
 	}
 	return j.written, nil
 }
+
+// pendLimit is how many bytes of records wait in memory at most.
+const pendLimit = 256 << 10
 
 // writePendLocked writes the collected records (callers hold mu).
 func (j *journal) writePendLocked() error {

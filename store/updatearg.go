@@ -16,6 +16,18 @@ import (
 // tmpl maps the values to data source indexes (nil: in DS order); data
 // sources not named stay unknown. now is the clock (time.Now if absent).
 func ParseUpdateArg(arg string, tmpl []int, nds int, now ...time.Time) (Update, error) {
+	var clock time.Time
+	if len(now) > 0 {
+		clock = now[0]
+	}
+	return ParseUpdateArgInto(arg, tmpl, nds, clock, make([]string, nds))
+}
+
+// ParseUpdateArgInto is ParseUpdateArg with the values stored in vals
+// (len(vals) == nds), which the returned Update keeps: a caller parsing
+// many ARGs hands out slices of one array instead of allocating per ARG.
+// A zero now means time.Now.
+func ParseUpdateArgInto(arg string, tmpl []int, nds int, now time.Time, vals []string) (Update, error) {
 	i := strings.IndexByte(arg, ':')
 	if i < 0 { // rrdtool wants a ':' even with '@' (so "T@v" needs two DS)
 		return Update{}, fmt.Errorf("expected timestamp not found in data source from %s", arg)
@@ -25,17 +37,16 @@ func ParseUpdateArg(arg string, tmpl []int, nds int, now ...time.Time) (Update, 
 		i = at
 	}
 	ts, rest := arg[:i], arg[i+1:]
-	parts := strings.Split(rest, ":")
 	want := nds
 	if tmpl != nil {
 		want = len(tmpl)
 	}
-	if len(parts) != want {
-		return Update{}, fmt.Errorf("expected %d data source readings (got %d) from %s", want, len(parts), arg)
+	if got := strings.Count(rest, ":") + 1; got != want {
+		return Update{}, fmt.Errorf("expected %d data source readings (got %d) from %s", want, got, arg)
 	}
 	clock := func() time.Time {
-		if len(now) > 0 {
-			return now[0]
+		if !now.IsZero() {
+			return now
 		}
 		return time.Now()
 	}
@@ -68,16 +79,22 @@ func ParseUpdateArg(arg string, tmpl []int, nds int, now ...time.Time) (Update, 
 		fl := math.Floor(f)
 		u.Time, u.Usec = int64(fl), int64((f-fl)*1e6)
 	}
-	if tmpl == nil {
-		u.Values = parts
-		return u, nil
+	u.Values = vals[:nds]
+	if tmpl != nil {
+		for k := range u.Values {
+			u.Values[k] = "U"
+		}
 	}
-	u.Values = make([]string, nds)
-	for k := range u.Values {
-		u.Values[k] = "U"
-	}
-	for k, idx := range tmpl {
-		u.Values[idx] = parts[k]
+	for k := 0; k < want; k++ {
+		v := rest
+		if j := strings.IndexByte(rest, ':'); j >= 0 {
+			v, rest = rest[:j], rest[j+1:]
+		}
+		if tmpl != nil {
+			u.Values[tmpl[k]] = v
+		} else {
+			u.Values[k] = v
+		}
 	}
 	return u, nil
 }

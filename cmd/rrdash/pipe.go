@@ -23,6 +23,8 @@ func runPipe(ctx context.Context, db *store.DB, stdin io.Reader, stdout io.Write
 	out := bufio.NewWriter(stdout)
 	var pending []func() error // acknowledgements waiting for one fsync
 	var pendingStart []time.Time
+	var sc updateScratch
+	var words []string
 	flushPending := func() {
 		var err error
 		if len(pending) > 0 {
@@ -43,7 +45,10 @@ func runPipe(ctx context.Context, db *store.DB, stdin io.Reader, stdout io.Write
 		if len(line) == 0 && err != nil {
 			break
 		}
-		args, perr := splitCommand(line)
+		args, perr := splitCommand(words[:0], line)
+		if perr == nil {
+			words = args
+		}
 		t0 := time.Now()
 		switch {
 		case perr != nil:
@@ -51,7 +56,7 @@ func runPipe(ctx context.Context, db *store.DB, stdin io.Reader, stdout io.Write
 			fmt.Fprintf(out, "ERROR: %v\n", perr)
 		case len(args) == 0:
 		case args[0] == "update":
-			wait, uerr := pipeUpdate(ctx, db, args[1:])
+			wait, uerr := pipeUpdate(ctx, db, args[1:], &sc)
 			if uerr != nil {
 				flushPending()
 				fmt.Fprintf(out, "ERROR: %v\n", uerr)
@@ -89,19 +94,31 @@ func okLine(t0 time.Time) string {
 }
 
 // pipeUpdate applies an update command without waiting for its fsync.
-func pipeUpdate(ctx context.Context, db *store.DB, args []string) (func() error, error) {
+func pipeUpdate(ctx context.Context, db *store.DB, args []string, sc *updateScratch) (func() error, error) {
 	c, err := parseUpdateCommand(db, args)
 	if err != nil {
 		return nil, err
 	}
-	return c.apply(ctx, db)
+	return c.apply(ctx, db, sc)
 }
 
 // splitCommand splits a pipe-mode line into words like a shell (quotes and
-// backslashes, graph.SplitCommandLine); plain lines take a fast path.
-func splitCommand(line string) ([]string, error) {
-	if !strings.ContainsAny(line, `'"\`) {
-		return strings.Fields(line), nil
+// backslashes, graph.SplitCommandLine); plain lines take a fast path that
+// appends to dst.
+func splitCommand(dst []string, line string) ([]string, error) {
+	if strings.ContainsAny(line, `'"\`) {
+		return graph.SplitCommandLine(line)
 	}
-	return graph.SplitCommandLine(line)
+	for {
+		line = strings.TrimLeft(line, " \t\r\n\v\f")
+		if line == "" {
+			return dst, nil
+		}
+		end := strings.IndexAny(line, " \t\r\n\v\f")
+		if end < 0 {
+			end = len(line)
+		}
+		dst = append(dst, line[:end])
+		line = line[end:]
+	}
 }

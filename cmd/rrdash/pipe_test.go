@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -46,5 +47,32 @@ func TestPipeMode(t *testing.T) {
 	defer db.Close()
 	if last, _ := db.LastUpdate("web 1"); last != 1000000030 {
 		t.Errorf("last update %d after the pipe session", last)
+	}
+}
+
+func TestSplitCommand(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		line string
+		want []string
+	}{
+		{"update s 1:2:3\n", []string{"update", "s", "1:2:3"}},
+		{"  update\ts  1:2 \r\n", []string{"update", "s", "1:2"}},
+		{"\n", nil},
+		{"", nil},
+		{`graph - 'DEF:a=x:y:AVERAGE' "LINE1:a#ff0000:a b"`, []string{"graph", "-", "DEF:a=x:y:AVERAGE", "LINE1:a#ff0000:a b"}},
+	}
+	for _, tt := range tests {
+		// a reused buffer with stale words must not leak into the result
+		got, err := splitCommand([]string{"stale", "words"}[:0], tt.line)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.line, err)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%q: %q, want %q", tt.line, got, tt.want)
+		}
+	}
+	if _, err := splitCommand(nil, `update 'open`); err == nil {
+		t.Error("an unclosed quote was accepted")
 	}
 }
