@@ -72,6 +72,7 @@ type DB struct {
 	jr        *journal
 	toFlush   []*archive // unmapped archives with rows to write
 	readBuf   []byte     // reused to read archive heads (under mu)
+	runBufs   [][]byte   // free row-run buffers of unmapped archives (under mu)
 	recBuf    []journalUpdate
 	closed    bool
 }
@@ -281,6 +282,9 @@ func (db *DB) archive(name string) (*archive, error) {
 		return nil, err
 	}
 	a, err := openArchive(db.pathFor(name), db.trust(), db.opt.OneShot, db.scratch())
+	if err == nil {
+		a.bufs = &db.runBufs
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}

@@ -111,8 +111,9 @@ type archive struct {
 	// VM, where a pwrite costs 1–2 µs.
 	unmapped bool
 	pend     []rowRun
-	lastRun  []int // per ring: index in pend of its latest run, -1 for none
-	queued   bool  // on the DB's list of archives to flush
+	lastRun  []int    // per ring: index in pend of its latest run, -1 for none
+	queued   bool     // on the DB's list of archives to flush
+	bufs     *[][]byte // run buffers shared by the DB's archives (under its lock)
 }
 
 // rowRun is a run of consecutive rows of one ring waiting to be written.
@@ -152,20 +153,28 @@ func (a *archive) putRow(ring int, r int64, vals []float64) {
 	run.n++
 }
 
-// runBuf reuses the buffer of a flushed run.
+// runBuf reuses the buffer of a flushed run (of any archive): fresh ones
+// would fault in new heap pages for every archive a batch touches.
 func (a *archive) runBuf() []byte {
-	if n := len(a.pend); n < cap(a.pend) {
-		return a.pend[:n+1][n].b[:0]
+	if a.bufs == nil || len(*a.bufs) == 0 {
+		return make([]byte, 0, 4096)
 	}
-	return nil
+	free := *a.bufs
+	b := free[len(free)-1]
+	*a.bufs = free[:len(free)-1]
+	return b
 }
 
 // flushRows writes the collected rows (to the page cache).
 func (a *archive) flushRows() error {
-	for _, run := range a.pend {
+	for i, run := range a.pend {
 		off := a.lay.ringOff[run.ring] + run.first*int64(len(a.spec.DS))*8
 		if err := a.f.writeAt(run.b, off); err != nil {
 			return fmt.Errorf("archive %s: write rows: %w", a.path, err)
+		}
+		if a.bufs != nil {
+			*a.bufs = append(*a.bufs, run.b[:0])
+			a.pend[i].b = nil
 		}
 	}
 	a.pend = a.pend[:0]

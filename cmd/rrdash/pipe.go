@@ -30,11 +30,13 @@ func runPipe(ctx context.Context, db *store.DB, stdin io.Reader, stdout io.Write
 		if len(pending) > 0 {
 			err = pending[len(pending)-1]() // the last offset covers the earlier ones
 		}
+		// all are answered at this moment: one getrusage serves them
+		u, s := cpuTimes()
 		for _, t0 := range pendingStart {
 			if err != nil {
 				fmt.Fprintf(out, "ERROR: %v\n", err)
 			} else {
-				fmt.Fprintln(out, okLine(t0))
+				writeOK(out, u, s, t0)
 			}
 		}
 		pending, pendingStart = pending[:0], pendingStart[:0]
@@ -72,7 +74,8 @@ func runPipe(ctx context.Context, db *store.DB, stdin io.Reader, stdout io.Write
 			if cerr != nil {
 				fmt.Fprintf(out, "ERROR: %v\n", cerr)
 			} else {
-				fmt.Fprintln(out, okLine(t0))
+				u, s := cpuTimes()
+				writeOK(out, u, s, t0)
 			}
 		}
 		if in.Buffered() == 0 {
@@ -86,11 +89,17 @@ func runPipe(ctx context.Context, db *store.DB, stdin io.Reader, stdout io.Write
 	return out.Flush()
 }
 
-func okLine(t0 time.Time) string {
+// cpuTimes is the process's user and system CPU seconds so far.
+func cpuTimes() (user, sys float64) {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	sec := func(tv syscall.Timeval) float64 { return float64(tv.Sec) + float64(tv.Usec)/1e6 }
-	return fmt.Sprintf("OK u:%.2f s:%.2f r:%.2f", sec(ru.Utime), sec(ru.Stime), time.Since(t0).Seconds())
+	return sec(ru.Utime), sec(ru.Stime)
+}
+
+// writeOK answers a command as rrdtool does: "OK u:… s:… r:…".
+func writeOK(w io.Writer, user, sys float64, t0 time.Time) {
+	fmt.Fprintf(w, "OK u:%.2f s:%.2f r:%.2f\n", user, sys, time.Since(t0).Seconds())
 }
 
 // pipeUpdate applies an update command without waiting for its fsync.
@@ -106,19 +115,24 @@ func pipeUpdate(ctx context.Context, db *store.DB, args []string, sc *updateScra
 // backslashes, graph.SplitCommandLine); plain lines take a fast path that
 // appends to dst.
 func splitCommand(dst []string, line string) ([]string, error) {
-	if strings.ContainsAny(line, `'"\`) {
-		return graph.SplitCommandLine(line)
-	}
-	for {
-		line = strings.TrimLeft(line, " \t\r\n\v\f")
-		if line == "" {
-			return dst, nil
+	start := -1
+	for i := 0; i < len(line); i++ {
+		switch line[i] {
+		case ' ', '\t', '\r', '\n', '\v', '\f':
+			if start >= 0 {
+				dst = append(dst, line[start:i])
+				start = -1
+			}
+		case '\'', '"', '\\':
+			return graph.SplitCommandLine(line)
+		default:
+			if start < 0 {
+				start = i
+			}
 		}
-		end := strings.IndexAny(line, " \t\r\n\v\f")
-		if end < 0 {
-			end = len(line)
-		}
-		dst = append(dst, line[:end])
-		line = line[end:]
 	}
+	if start >= 0 {
+		dst = append(dst, line[start:])
+	}
+	return dst, nil
 }
