@@ -285,7 +285,7 @@ func splitColor(s string) (string, string, error) {
 		return "", "", fmt.Errorf("gradient colors %q are not supported", "#"+c)
 	}
 	c = "#" + c
-	if !colorRE.MatchString(c) {
+	if !validColor(c) {
 		return "", "", fmt.Errorf("invalid color %q (want #rrggbb or #rrggbbaa)", c)
 	}
 	return v, c, nil

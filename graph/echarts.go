@@ -142,7 +142,7 @@ func EChart(s *Spec, d *Data, markers ...Markers) (*Chart, error) {
 		if color == "" {
 			color = "#d62728"
 		}
-		if !colorRE.MatchString(color) {
+		if !validColor(color) {
 			return nil, fmt.Errorf("markers %q: color %q: want #rrggbb", ms.Name, color)
 		}
 		var items []opts.MarkLineNameXAxisItem

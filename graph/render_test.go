@@ -245,3 +245,16 @@ func BenchmarkPNG(b *testing.B) {
 		}
 	}
 }
+
+func TestValidColor(t *testing.T) {
+	t.Parallel()
+	for c, want := range map[string]bool{
+		"#ff0000": true, "#FF00aa": true, "#0000ff80": true,
+		"": false, "red": false, "#ff000": false, "#ff00000": false, "#gg0000": false,
+		"ff0000": false, "#ff0000ff0": false, "#ff 000": false, "#ff0000\n": false,
+	} {
+		if got := validColor(c); got != want {
+			t.Errorf("validColor(%q) = %v, want %v", c, got, want)
+		}
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -83,10 +82,23 @@ type Item struct {
 	Format string `json:"format,omitempty"`
 }
 
-var (
-	colorRE = regexp.MustCompile(`^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$`)
-	cfNames = map[string]bool{"AVERAGE": true, "MIN": true, "MAX": true, "LAST": true}
-)
+var cfNames = map[string]bool{"AVERAGE": true, "MIN": true, "MAX": true, "LAST": true}
+
+// validColor accepts #rrggbb and #rrggbbaa. A hand-written check: a regexp
+// compiled at package init costs every rrdash process, the CLI included.
+func validColor(c string) bool {
+	if len(c) != 7 && len(c) != 9 || c[0] != '#' {
+		return false
+	}
+	for i := 1; i < len(c); i++ {
+		switch ch := c[i]; {
+		case '0' <= ch && ch <= '9', 'a' <= ch && ch <= 'f', 'A' <= ch && ch <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // Limits that keep a spec (which may come from a URL) cheap to evaluate.
 const (
@@ -167,7 +179,7 @@ func (s *Spec) Validate() error {
 	}
 	for i, it := range s.Items {
 		where := fmt.Sprintf("item %d (%s)", i+1, it.Type)
-		if it.Color != "" && !colorRE.MatchString(it.Color) {
+		if it.Color != "" && !validColor(it.Color) {
 			return fmt.Errorf("%s: invalid color %q (want #rrggbb or #rrggbbaa)", where, it.Color)
 		}
 		if len(it.Legend) > maxText || len(it.Format) > maxText {

@@ -172,12 +172,13 @@ type MonitorAlertConfig struct {
 }
 
 // monitorHeaderRE finds the [[monitor]] table headers, the i-th of which
-// starts the i-th monitor.
-var monitorHeaderRE = regexp.MustCompile(`(?m)^[ \t]*\[\[[ \t]*monitor[ \t]*\]\]`)
+// starts the i-th monitor. It is compiled when a config is read, not at
+// package init, which every CLI process would pay for.
+const monitorHeaderRE = `(?m)^[ \t]*\[\[[ \t]*monitor[ \t]*\]\]`
 
 // monitorLines sets the Line of each monitor from its table header.
 func monitorLines(text string, ms []MonitorConfig) {
-	locs := monitorHeaderRE.FindAllStringIndex(text, -1)
+	locs := regexp.MustCompile(monitorHeaderRE).FindAllStringIndex(text, -1)
 	for i := range ms {
 		if i < len(locs) {
 			ms[i].Line = 1 + strings.Count(text[:locs[i][0]], "\n")
