@@ -510,6 +510,12 @@ func (db *DB) checkpointFlush() (int, error) {
 		return 0, nil // an empty journal: the last checkpoint synced everything
 	}
 	seq := db.jr.ckpt + 1
+	// Records still in memory go to the file first, so the syncfs below
+	// makes them durable with the slots that count them: a slot must never
+	// hold updates the journal could lose.
+	if err := db.jr.writePend(); err != nil {
+		return 0, err
+	}
 	n := 0
 	for _, a := range db.series {
 		if a.dirty {

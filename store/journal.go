@@ -380,6 +380,16 @@ func (j *journal) append(rec *journalRecord) (int64, error) {
 // pendLimit is how many bytes of records wait in memory at most.
 const pendLimit = 256 << 10
 
+// writePend writes the collected records (no fsync).
+func (j *journal) writePend() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return j.err
+	}
+	return j.writePendLocked()
+}
+
 // writePendLocked writes the collected records (callers hold mu).
 func (j *journal) writePendLocked() error {
 	if len(j.pend) == 0 {
