@@ -130,7 +130,7 @@ func (j *journal) readHead() error {
 	case found && n == journalHeadSize:
 		j.start = journalHeadSize
 		j.marker = decodeMarker(head[journalMarkerOff:])
-	case found || [8]byte(head[:min(8, n)]) == journalMagic:
+	case found || n >= 8 && [8]byte(head[:8]) == journalMagic:
 		return errors.New("corrupt head (checkpoint slots or size)")
 	default:
 		j.legacy = true // records from offset 0
