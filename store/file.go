@@ -111,8 +111,8 @@ type archive struct {
 	// VM, where a pwrite costs 1–2 µs.
 	unmapped bool
 	pend     []rowRun
-	lastRun  []int    // per ring: index in pend of its latest run, -1 for none
-	queued   bool     // on the DB's list of archives to flush
+	lastRun  []int     // per ring: index in pend of its latest run, -1 for none
+	queued   bool      // on the DB's list of archives to flush
 	bufs     *[][]byte // run buffers shared by the DB's archives (under its lock)
 }
 
