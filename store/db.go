@@ -2,10 +2,11 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path"
 	"path/filepath"
@@ -143,8 +144,17 @@ func readBootID(override string) (bootID, error) {
 		}
 		s = string(b)
 	}
-	h := sha256.Sum256([]byte(strings.TrimSpace(s)))
-	return bootID(h[:16]), nil
+	// the kernel's id is a UUID: its 16 bytes; anything else (a test's
+	// override) is hashed to 16
+	var id bootID
+	if h, err := hex.DecodeString(strings.ReplaceAll(strings.TrimSpace(s), "-", "")); err == nil && len(h) == len(id) {
+		copy(id[:], h)
+		return id, nil
+	}
+	sum := fnv.New128a()
+	sum.Write([]byte(s))
+	copy(id[:], sum.Sum(nil))
+	return id, nil
 }
 
 // scratch is the buffer archive heads are read into (callers hold mu): a

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 func main() {
 	bin := flag.String("rrdash", "./rrdash", "rrdash binary")
+	pipeRuns := flag.Int("pipe-runs", 9, "runs of each pipe-mode workload (the median is shown)")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "benchcmp")
 	if err != nil {
@@ -45,40 +47,72 @@ func main() {
 	for s := 0; s < 1000; s++ {
 		b = append(b, append([]string{"update", "s" + strconv.Itoa(s)}, args(100, 0)...))
 	}
-	fmt.Println("| workload | mode | rrdtool 1.7.2 | rrdash | rrdtool / rrdash |")
+	fmt.Printf("| workload | mode | rrdtool 1.7.2 | rrdash | rrdtool / rrdash |\n")
 	fmt.Println("|---|---|---|---|---|")
 	for _, w := range []struct {
 		name   string
 		series []string
 		calls  [][]string
 	}{{"(a) 1 series, 100,000 updates, 1,000 ARGs per call", []string{"S"}, a}, {"(b) 1,000 series × 100 updates, 1 call per series", names(1000), b}} {
-		for _, pipe := range []bool{false, true} {
-			rd := filepath.Join(dir, "rrd")
-			dd := filepath.Join(dir, "dash")
-			os.MkdirAll(rd, 0o755)
-			for _, s := range w.series {
-				must(exec.Command("rrdtool", append([]string{"create", filepath.Join(rd, s+".rrd")}, specArgs...)...).Run())
-				must(exec.Command(*bin, append([]string{"--data", dd, "create", s}, specArgs...)...).Run())
-			}
-			rrdCalls := make([][]string, len(w.calls))
-			for i, c := range w.calls {
-				rrdCalls[i] = append([]string{"update", filepath.Join(rd, c[1]+".rrd")}, c[2:]...)
-			}
-			var tr, td time.Duration
-			mode := "one process per call"
-			if pipe {
-				mode = "one process, commands on stdin (rrdtool -)"
-				tr = timePipe("rrdtool", []string{"-"}, rrdCalls)
-				td = timePipe(*bin, []string{"--data", dd, "-"}, w.calls)
-			} else {
-				tr = timeCalls("rrdtool", nil, rrdCalls)
-				td = timeCalls(*bin, []string{"--data", dd}, w.calls)
-			}
-			fmt.Printf("| %s | %s | %.3f s | %.3f s | %.2f× |\n", w.name, mode, tr.Seconds(), td.Seconds(), tr.Seconds()/td.Seconds())
+		// the series are made once, then copied afresh for every run
+		rt := filepath.Join(dir, "rrd.template")
+		dt := filepath.Join(dir, "dash.template")
+		os.MkdirAll(rt, 0o755)
+		var creates strings.Builder
+		for _, s := range w.series {
+			must(exec.Command("rrdtool", append([]string{"create", filepath.Join(rt, s+".rrd")}, specArgs...)...).Run())
+			creates.WriteString("create " + s + " " + strings.Join(specArgs, " ") + "\n")
+		}
+		cmd := exec.Command(*bin, "--data", dt, "-")
+		cmd.Stdin = strings.NewReader(creates.String())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fail(fmt.Errorf("creating the series: %v %s", err, out))
+		}
+		rd := filepath.Join(dir, "rrd")
+		dd := filepath.Join(dir, "dash")
+		rrdCalls := make([][]string, len(w.calls))
+		for i, c := range w.calls {
+			rrdCalls[i] = append([]string{"update", filepath.Join(rd, c[1]+".rrd")}, c[2:]...)
+		}
+		fresh := func() {
 			os.RemoveAll(rd)
 			os.RemoveAll(dd)
+			must(exec.Command("cp", "-a", rt, rd).Run())
+			must(exec.Command("cp", "-a", dt, dd).Run())
+			must(exec.Command("sync").Run())
 		}
+		for _, pipe := range []bool{false, true} {
+			mode := "one process per call"
+			n := 1
+			if pipe {
+				mode = fmt.Sprintf("one process, commands on stdin (rrdtool -); median of %d, alternating", *pipeRuns)
+				n = *pipeRuns
+			}
+			var trs, tds []time.Duration
+			for range n {
+				fresh()
+				if pipe {
+					trs = append(trs, timePipe("rrdtool", []string{"-"}, rrdCalls))
+					tds = append(tds, timePipe(*bin, []string{"--data", dd, "-"}, w.calls))
+				} else {
+					trs = append(trs, timeCalls("rrdtool", nil, rrdCalls))
+					tds = append(tds, timeCalls(*bin, []string{"--data", dd}, w.calls))
+				}
+			}
+			tr, td := median(trs), median(tds)
+			fmt.Printf("| %s | %s | %.3f s | %.3f s | %.2f× |\n", w.name, mode, tr.Seconds(), td.Seconds(), tr.Seconds()/td.Seconds())
+		}
+		os.RemoveAll(rd)
+		os.RemoveAll(dd)
+		os.RemoveAll(rt)
+		os.RemoveAll(dt)
 	}
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 func timeCalls(bin string, prefix []string, calls [][]string) time.Duration {
