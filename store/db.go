@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -425,7 +426,7 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 	}
 	// the record is encoded by the journal before mu is released, so its
 	// update list is reused from batch to batch
-	rec := journalRecord{positions: b.Positions, stopOnError: b.StopOnError, updates: db.recBuf[:0]}
+	rec := journalRecord{positions: b.Positions, stopOnError: b.StopOnError, updates: slices.Grow(db.recBuf[:0], len(b.Updates))}
 	for i, u := range b.Updates {
 		a, err := db.archive(u.Series)
 		if err == nil {

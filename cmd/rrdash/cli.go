@@ -153,7 +153,7 @@ func (c updateCommand) apply(ctx context.Context, db *store.DB, sc *updateScratc
 	if n := len(c.args) * c.nds; cap(sc.vals) < n {
 		sc.vals = make([]string, n)
 	}
-	b := store.Batch{StopOnError: true, Updates: sc.updates[:0]}
+	b := store.Batch{StopOnError: true, Updates: slices.Grow(sc.updates[:0], len(c.args))}
 	now := time.Now()
 	var parseErr error
 	for i, a := range c.args {
