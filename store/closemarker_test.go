@@ -328,3 +328,51 @@ func TestDBMatchesInMemory(t *testing.T) {
 		db.Close()
 	}
 }
+
+// TestPositionsAcrossCloses: source positions survive closes without a
+// checkpoint, in this boot (positions.live.json) and after a reboot (the
+// journal), and a live file older than a checkpoint is never read.
+func TestPositionsAcrossCloses(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pos := func(db *DB) string { return string(db.Position("src")) }
+	db := openBoot(t, dir, "A")
+	db.Create("s", testSpec(t), false)
+	db.Apply(context.Background(), Batch{Updates: markerUpdates(0, 1), Positions: map[string][]byte{"src": []byte("1")}})
+	db.Close()
+	for _, boot := range []string{"A", "B"} {
+		db = openBoot(t, dir, boot)
+		if got := pos(db); got != "1" {
+			t.Errorf("boot %s after a close: position %q, want 1", boot, got)
+		}
+		crash(db)
+	}
+	db = openBoot(t, dir, "A")
+	db.Apply(context.Background(), Batch{Updates: markerUpdates(1, 2), Positions: map[string][]byte{"src": []byte("2")}})
+	if err := db.Checkpoint(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	db.Close() // nothing changed since the checkpoint
+	for _, boot := range []string{"A", "C"} {
+		db = openBoot(t, dir, boot)
+		if got := pos(db); got != "2" {
+			t.Errorf("boot %s after a checkpoint and a close: position %q, want 2", boot, got)
+		}
+		db.Close()
+	}
+	// a checkpoint, then a kill; the next process changes no position and
+	// closes: the one after must not read a live file from before
+	db = openBoot(t, dir, "C")
+	db.Apply(context.Background(), Batch{Updates: markerUpdates(2, 3), Positions: map[string][]byte{"src": []byte("3")}})
+	if err := db.Checkpoint(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	crash(db)
+	db = openBoot(t, dir, "C")
+	db.Close()
+	db = openBoot(t, dir, "C")
+	defer db.Close()
+	if got := pos(db); got != "3" {
+		t.Errorf("after a checkpoint, a kill and a close: position %q, want 3", got)
+	}
+}

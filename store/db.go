@@ -70,7 +70,6 @@ type DB struct {
 	series    map[string]*archive
 	positions map[string][]byte
 	posDirty  bool // positions changed since positions.json was written
-	liveStale bool // positions.live.json is older than the positions
 	jr        *journal
 	toFlush   []*archive // unmapped archives with rows to write
 	readBuf   []byte     // reused to read archive heads (under mu)
@@ -205,13 +204,15 @@ func (db *DB) positionsPath() string { return filepath.Join(db.dir, "positions.j
 func (db *DB) livePositionsPath() string { return filepath.Join(db.dir, "positions.live.json") }
 
 func (db *DB) loadPositions(clean bool) error {
-	p := db.positionsPath()
+	p, err := db.livePositionsPath(), os.ErrNotExist
+	var b []byte
 	if clean {
-		if _, err := os.Stat(db.livePositionsPath()); err == nil {
-			p = db.livePositionsPath()
-		}
+		b, err = os.ReadFile(p)
 	}
-	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		p = db.positionsPath()
+		b, err = os.ReadFile(p)
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -232,16 +233,11 @@ func (db *DB) replay(rec journalRecord) {
 		if err != nil {
 			continue // the series was deleted or is unreadable: reported on use
 		}
-		if u.Time < a.st.lastUp || u.Time == a.st.lastUp && u.Usec <= a.st.lastUpUsec {
-			continue
-		}
-		a.eng.update(u.Time, u.Usec, u.Values)
-		a.dirty = true
-		db.queueFlush(a)
+		db.replayUpdate(a, u.Update)
 	}
 	for k, v := range rec.positions {
 		db.positions[k] = v
-		db.posDirty, db.liveStale = true, true
+		db.posDirty = true
 	}
 }
 
@@ -250,13 +246,21 @@ func (db *DB) replay(rec journalRecord) {
 func (db *DB) replayOnly(rec journalRecord, name string) {
 	a := db.series[name]
 	for _, u := range rec.updates {
-		if u.Series != name || u.Time < a.st.lastUp || u.Time == a.st.lastUp && u.Usec <= a.st.lastUpUsec {
-			continue
+		if u.Series == name {
+			db.replayUpdate(a, u.Update)
 		}
-		a.eng.update(u.Time, u.Usec, u.Values)
-		a.dirty = true
-		db.queueFlush(a)
 	}
+}
+
+// replayUpdate re-applies a journaled update unless the archive's state
+// already holds it (it is at or before the last update).
+func (db *DB) replayUpdate(a *archive, u Update) {
+	if u.Time < a.st.lastUp || u.Time == a.st.lastUp && u.Usec <= a.st.lastUpUsec {
+		return
+	}
+	a.eng.update(u.Time, u.Usec, u.Values)
+	a.dirty = true
+	db.queueFlush(a)
 }
 
 // queueFlush notes an unmapped archive with rows to write; flushQueued
@@ -453,7 +457,7 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 	}
 	for k, v := range b.Positions {
 		db.positions[k] = v
-		db.posDirty, db.liveStale = true, true
+		db.posDirty = true
 	}
 	var off int64
 	err := db.flushQueued()
@@ -556,7 +560,6 @@ func (db *DB) checkpointFlush() (int, error) {
 		return n, fmt.Errorf("journal %s: checkpoint: %w", db.jr.path, err)
 	}
 	db.posDirty = false
-	db.liveStale = true
 	return n, nil
 }
 
@@ -605,7 +608,10 @@ func (db *DB) closeWithoutCheckpoint() error {
 			}
 		}
 	}
-	if db.liveStale && len(db.positions) > 0 {
+	// Always rewritten (a few hundred bytes, and only where sources
+	// report positions): a live file left from an earlier boot or from
+	// before a checkpoint must never pass for the current positions.
+	if len(db.positions) > 0 {
 		b, _ := json.Marshal(db.positions)
 		tmp := db.livePositionsPath() + ".tmp"
 		if err := os.WriteFile(tmp, b, 0o644); err != nil {
