@@ -376,3 +376,25 @@ func TestPositionsAcrossCloses(t *testing.T) {
 		t.Errorf("after a checkpoint, a kill and a close: position %q, want 3", got)
 	}
 }
+
+// TestCloseMarkerPastTheEnd: a marker pointing past the journal's end (a
+// damaged or shortened file) is ignored; the whole journal is replayed.
+func TestCloseMarkerPastTheEnd(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := openBoot(t, dir, "A")
+	db.Create("s", testSpec(t), false)
+	applyRange(t, db, 0, 10)
+	db.Close()
+	jp := filepath.Join(dir, "journal.wal")
+	b, _ := os.ReadFile(jp)
+	m := decodeMarker(b[journalMarkerOff:])
+	m.off = int64(len(b)) + 100
+	copy(b[journalMarkerOff:], encodeMarker(m))
+	os.WriteFile(jp, b, 0o644)
+	db = openBoot(t, dir, "A")
+	defer db.Close()
+	if got, want := fetchAll(t, db), reference(t, 10); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}

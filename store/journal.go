@@ -39,6 +39,7 @@ type journal struct {
 	start  int64  // offset of the first record
 	legacy bool   // a headless file from an older rrdash
 	marker closeMarker
+	size   int64 // the file's size when opened
 
 	mu      sync.Mutex // serialises appends
 	written int64      // end of the last record
@@ -120,6 +121,7 @@ func (j *journal) readHead() error {
 		return err
 	}
 	head = head[:n]
+	j.size = fi.Size()
 	found := false
 	for _, off := range []int{0, 512} {
 		if seq, ok := checkpointSlot(head, off); ok && (!found || seq > j.ckpt) {
@@ -182,7 +184,7 @@ func decodeMarker(b []byte) closeMarker {
 // written in this boot after the current checkpoint, else the first record.
 func (j *journal) replayFrom(boot bootID) (int64, bool) {
 	m := j.marker
-	if m.ok && m.boot == boot && m.ckpt == j.ckpt && m.off >= j.start {
+	if m.ok && m.boot == boot && m.ckpt == j.ckpt && m.off >= j.start && m.off <= j.size {
 		return m.off, true
 	}
 	return j.start, false
