@@ -557,7 +557,7 @@ func (db *DB) checkpointFlush() (int, error) {
 		return n, fmt.Errorf("data directory %s: syncfs: %w", db.dir, err)
 	}
 	if err := db.jr.checkpointed(seq); err != nil {
-		return n, fmt.Errorf("journal %s: checkpoint: %w", db.jr.path, err)
+		return n, err
 	}
 	db.posDirty = false
 	return n, nil

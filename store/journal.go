@@ -287,12 +287,27 @@ func (j *journal) writeMarker(boot bootID) error {
 
 // checkpointed records that checkpoint seq completed (the archives are
 // synced) and then cuts the records it made redundant. The order matters:
-// cut first and a crash before the head is written would lose them.
+// cut first and a crash before the head is written would lose them. A
+// failure is sticky: the head on disk may already name seq, and slots
+// written later for seq would pass for durable.
 func (j *journal) checkpointed(seq uint64) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.syncMu.Lock()
 	defer j.syncMu.Unlock()
+	if err := j.checkpointedLocked(seq); err != nil {
+		if j.err == nil {
+			j.err = fmt.Errorf("journal %s: checkpoint %d: %w", j.path, seq, err)
+		}
+		return j.err
+	}
+	j.ckpt, j.marker, j.start = seq, closeMarker{}, journalHeadSize
+	j.written, j.synced = journalHeadSize, journalHeadSize
+	j.pend = j.pend[:0] // redundant too: the synced archives hold them
+	return nil
+}
+
+func (j *journal) checkpointedLocked(seq uint64) error {
 	if j.legacy {
 		// a headless file from an older rrdash: a new file with a head
 		// replaces it, so no moment exists without both the records and
@@ -316,12 +331,10 @@ func (j *journal) checkpointed(seq uint64) error {
 		j.f.Close()
 		j.f, j.legacy = f, false
 	} else {
-		head := make([]byte, journalHeadRecLen)
-		slot := make([]byte, 1024)
-		putCheckpointSlot(slot, seq)
+		head := make([]byte, 1024)
+		putCheckpointSlot(head, seq)
 		off := int64(seq%2) * 512
-		copy(head, slot[off:])
-		if _, err := j.f.WriteAt(head, off); err != nil {
+		if _, err := j.f.WriteAt(head[off:off+journalHeadRecLen], off); err != nil {
 			return err
 		}
 		if err := j.f.Sync(); err != nil {
@@ -338,13 +351,7 @@ func (j *journal) checkpointed(seq uint64) error {
 	if _, err := j.f.Seek(journalHeadSize, io.SeekStart); err != nil {
 		return err
 	}
-	if err := j.f.Sync(); err != nil {
-		return err
-	}
-	j.ckpt, j.marker, j.start = seq, closeMarker{}, journalHeadSize
-	j.written, j.synced = journalHeadSize, journalHeadSize
-	j.pend = j.pend[:0] // redundant too: the synced archives hold them
-	return nil
+	return j.f.Sync()
 }
 
 // append writes a record and returns the offset that must be synced for it
