@@ -115,7 +115,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return fmt.Errorf("serve: close store: %w", err)
 		}
-		log.Info("store checkpointed and closed", "data", cfg.Data)
+		log.Info("store closed", "data", cfg.Data)
 		return nil
 	}
 	defer closeStore()
