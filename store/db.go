@@ -594,11 +594,8 @@ func (db *DB) anyDirty() bool {
 // (nothing to replay), and after a crash of the machine the journal since
 // the last checkpoint is replayed onto the durable slots.
 func (db *DB) closeWithoutCheckpoint() error {
-	db.jr.mu.Lock()
-	end := db.jr.written
-	db.jr.mu.Unlock()
 	// a slot must never hold updates the journal could still lose
-	if err := db.jr.syncTo(end); err != nil {
+	if err := db.jr.syncAll(); err != nil {
 		return err
 	}
 	for _, a := range db.series {

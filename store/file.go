@@ -461,11 +461,12 @@ func readArchive(f fileFD, path string, tr trust, unmapped bool, scratch []byte)
 	for s := int64(0); s < lay.nslots; s++ {
 		b := slots[s*lay.slotSize : (s+1)*lay.slotSize]
 		st, stamp, ok := decodeSlot(&spec, b, version)
-		a.slots = append(a.slots, slotInfo{gen: stamp.gen, seq: stamp.seq, valid: ok, trusted: ok && tr.trusts(stamp)})
+		trusted := ok && tr.trusts(stamp)
+		a.slots = append(a.slots, slotInfo{gen: stamp.gen, seq: stamp.seq, valid: ok, trusted: trusted})
 		switch {
 		case !ok:
 			a.torn = a.torn || !allZero(b)
-		case !tr.trusts(stamp):
+		case !trusted:
 			// written in an earlier boot and never synced by a checkpoint:
 			// what it says may not be on disk. A fresh slot (with a higher
 			// generation) must replace it before a checkpoint could make

@@ -389,6 +389,14 @@ func (j *journal) append(rec *journalRecord) (int64, error) {
 // pendLimit is how many bytes of records wait in memory at most.
 const pendLimit = 256 << 10
 
+// syncAll returns once every record appended so far is on disk.
+func (j *journal) syncAll() error {
+	j.mu.Lock()
+	end := j.written
+	j.mu.Unlock()
+	return j.syncTo(end)
+}
+
 // writePend writes the collected records (no fsync).
 func (j *journal) writePend() error {
 	j.mu.Lock()
