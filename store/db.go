@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -36,6 +38,9 @@ type Options struct {
 	// BootID overrides the machine's boot id (tests simulate a reboot
 	// with it); empty reads /proc/sys/kernel/random/boot_id.
 	BootID string
+	// Logger receives warnings about damaged archive rows (nil: slog's
+	// default logger).
+	Logger *slog.Logger
 }
 
 // Observer receives the store's own measurements. Its methods are called
@@ -76,6 +81,8 @@ type DB struct {
 	runBufs   [][]byte   // free row-run buffers of unmapped archives (under mu)
 	recBuf    []journalUpdate
 	closed    bool
+
+	dmg *damageLog // damaged row blocks found so far
 }
 
 // Open locks dir (creating it if needed), replays the journal and returns
@@ -95,7 +102,8 @@ func Open(dir string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{dir: dir, opt: opt, lock: lock, boot: boot, series: map[string]*archive{}, positions: map[string][]byte{}}
+	db := &DB{dir: dir, opt: opt, lock: lock, boot: boot, series: map[string]*archive{}, positions: map[string][]byte{},
+		dmg: newDamageLog(opt.Logger)}
 	jr, err := openJournal(filepath.Join(dir, "journal.wal"))
 	if err != nil {
 		lock.Close()
@@ -119,7 +127,16 @@ func Open(dir string, opt Options) (*DB, error) {
 	for _, rec := range recs {
 		db.replay(rec)
 	}
-	if err := db.flushQueued(); err != nil {
+	if len(recs) > 0 {
+		// The records may be in the page cache only (a process of this
+		// boot was killed before their fsync): rows reach the archives
+		// only after the records that rewrite them are durable.
+		if err := jr.syncFile(); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	if err := db.flushQueued(false); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -161,7 +178,7 @@ func readBootID(override string) (bootID, error) {
 // fresh one per archive would fault in new heap pages.
 func (db *DB) scratch() []byte {
 	if db.readBuf == nil {
-		db.readBuf = make([]byte, 16<<10)
+		db.readBuf = make([]byte, headRead)
 	}
 	return db.readBuf
 }
@@ -263,25 +280,73 @@ func (db *DB) replayUpdate(a *archive, u Update) {
 	db.queueFlush(a)
 }
 
-// queueFlush notes an unmapped archive with rows to write; flushQueued
-// writes them all (callers hold db.mu).
+// queueFlush notes an archive with rows to write; flushQueued and
+// flushDurable write them (callers hold db.mu).
 func (db *DB) queueFlush(a *archive) {
-	if a.unmapped && !a.queued {
+	if !a.queued {
 		a.queued = true
 		db.toFlush = append(db.toFlush, a)
 	}
 }
 
-func (db *DB) flushQueued() error {
+// pendingBatch marks rows of a batch whose journal record is not yet
+// appended: they wait for its offset.
+const pendingBatch = math.MaxInt64
+
+// flushQueued writes the rows of every queued archive: callers have made
+// all journal records durable. verify is false for rows of a replay.
+func (db *DB) flushQueued(verify bool) error {
 	var err error
 	for _, a := range db.toFlush {
-		if ferr := a.flushRows(); err == nil {
+		if ferr := a.flushRows(verify); err == nil {
 			err = ferr
 		}
 		a.queued = false
 	}
 	db.toFlush = db.toFlush[:0]
 	return err
+}
+
+// flushDurable writes the rows whose journal records are durable: the
+// journal was synced up to off in checkpoint epoch ckpt (a checkpoint since
+// then has flushed them already and restarted the offsets).
+func (db *DB) flushDurable(ckpt uint64, off int64) error {
+	if db.closed || db.jr.ckpt != ckpt {
+		return nil
+	}
+	var err error
+	keep := db.toFlush[:0]
+	for _, a := range db.toFlush {
+		if a.pendOff > off {
+			keep = append(keep, a)
+			continue
+		}
+		if ferr := a.flushRows(true); err == nil {
+			err = ferr
+		}
+		a.queued = false
+	}
+	clear(db.toFlush[len(keep):])
+	db.toFlush = keep
+	return err
+}
+
+// flushArchive writes a's waiting rows before they are read, syncing the
+// journal for them if needed (callers hold db.mu).
+func (db *DB) flushArchive(a *archive) error {
+	if len(a.pend) == 0 {
+		return nil
+	}
+	if a.pendOff > 0 {
+		if err := db.jr.syncTo(a.pendOff); err != nil {
+			return err
+		}
+	}
+	if err := a.flushRows(true); err != nil {
+		db.jr.fail(err)
+		return err
+	}
+	return nil
 }
 
 func (db *DB) pathFor(name string) string {
@@ -299,6 +364,7 @@ func (db *DB) archive(name string) (*archive, error) {
 	a, err := openArchive(db.pathFor(name), db.trust(), db.opt.OneShot, db.scratch())
 	if err == nil {
 		a.bufs = &db.runBufs
+		a.dmg = db.dmg
 	}
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
@@ -322,7 +388,8 @@ func (db *DB) archive(name string) (*archive, error) {
 		for _, rec := range recs {
 			db.replayOnly(rec, name)
 		}
-		if err := db.flushQueued(); err != nil {
+		// these records were synced by the close that skipped them
+		if err := a.flushRows(false); err != nil {
 			return nil, err
 		}
 	}
@@ -360,6 +427,10 @@ func (db *DB) createLocked(name string, spec Spec, meta map[string]string, overw
 		}
 	}
 	if old, ok := db.series[name]; ok {
+		if len(old.pend) > 0 {
+			return fmt.Errorf("series %s: rows still waiting for the journal", name)
+		}
+		db.toFlush = slices.DeleteFunc(db.toFlush, func(a *archive) bool { return a == old })
 		old.close()
 		delete(db.series, name)
 	}
@@ -440,7 +511,10 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 				// last readings of earlier data sources): journal it too
 				rec.updates = append(rec.updates, journalUpdate{Update: u, failed: err != nil})
 				a.dirty = true
-				db.queueFlush(a)
+				if len(a.pend) > 0 {
+					a.pendOff = pendingBatch
+					db.queueFlush(a)
+				}
 			}
 		}
 		if err != nil {
@@ -459,14 +533,19 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 		db.positions[k] = v
 		db.posDirty = true
 	}
+	// The batch's rows wait in memory until its record is durable (wait).
 	var off int64
-	err := db.flushQueued()
-	if err != nil {
-		// the engine's state is ahead of the file now: refuse further work
-		db.jr.fail(err)
-	}
-	if err == nil && (len(rec.updates) > 0 || len(rec.positions) > 0) {
+	var err error
+	ckpt := db.jr.ckpt
+	if len(rec.updates) > 0 || len(rec.positions) > 0 {
 		off, err = db.jr.append(&rec)
+	}
+	if err == nil {
+		for _, a := range db.toFlush {
+			if a.pendOff == pendingBatch {
+				a.pendOff = off
+			}
+		}
 	}
 	clear(rec.updates) // drop references to the batch's strings
 	db.recBuf = rec.updates[:0]
@@ -479,6 +558,15 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 			return nil
 		}
 		if err := db.jr.syncTo(off); err != nil {
+			return err
+		}
+		db.mu.Lock()
+		err := db.flushDurable(ckpt, off)
+		db.mu.Unlock()
+		if err != nil {
+			// the engine's state is ahead of the file now (a replay will
+			// repair it): refuse further work
+			db.jr.fail(err)
 			return err
 		}
 		if off > db.opt.CheckpointBytes {
@@ -525,10 +613,10 @@ func (db *DB) checkpointFlush() (int, error) {
 		return 0, nil // an empty journal: the last checkpoint synced everything
 	}
 	seq := db.jr.ckpt + 1
-	// Records still in memory go to the file first, so the syncfs below
-	// makes them durable with the slots that count them: a slot must never
-	// hold updates the journal could lose.
-	if err := db.jr.writePend(); err != nil {
+	// Records go to disk first: a slot must never hold updates the
+	// journal could lose, and a row must never reach an archive before
+	// the record a replay rewrites it from (its block checksum).
+	if err := db.jr.syncAll(); err != nil {
 		return 0, err
 	}
 	n := 0
@@ -662,6 +750,9 @@ func (db *DB) Fetch(name string, req FetchRequest) (*FetchResult, error) {
 	defer db.mu.Unlock()
 	a, err := db.archive(name)
 	if err != nil {
+		return nil, err
+	}
+	if err := db.flushArchive(a); err != nil {
 		return nil, err
 	}
 	if err := a.mapRows(); err != nil {

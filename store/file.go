@@ -21,7 +21,9 @@ import (
 //	8      u32 length of the definition, u32 CRC-32C of it
 //	16     definition: JSON {name, step, start, ds, rra, meta}
 //	slots  three live-state slots (page aligned; two in version 1 files)
-//	rows   one ring per archive: rows × data sources float64
+//	sums   version 3: the row checksum table, one u32 CRC-32C per block of
+//	       64 rows of each ring, ring after ring (rowsum.go)
+//	rows   one ring per archive: rows × data sources float64 (page aligned)
 //
 // A slot holds the live state with a rising generation, the checkpoint
 // sequence it was written for, the boot it was written in and a checksum.
@@ -32,11 +34,23 @@ import (
 // Writes never touch the newest durable slot, and with three slots never
 // the newest one either, so a torn write (kill -9, power loss) always
 // leaves a state that the journal can be replayed onto. See docs/STORE.md.
-var fileMagic = [8]byte{'R', 'R', 'D', 'A', 'S', 'H', 0, 2}
+var fileMagic = [8]byte{'R', 'R', 'D', 'A', 'S', 'H', 0, 3}
 
-// fileMagicV1 marks files with two slots and no sequence or boot in them;
-// they are read and written (closing them takes a full checkpoint).
+// fileMagicV2 marks files without row checksums; they are read and written
+// as they are (no verification).
+var fileMagicV2 = [8]byte{'R', 'R', 'D', 'A', 'S', 'H', 0, 2}
+
+// fileMagicV1 marks files with two slots and no sequence or boot in them
+// (and no row checksums); they are read and written (closing them takes a
+// full checkpoint).
 var fileMagicV1 = [8]byte{'R', 'R', 'D', 'A', 'S', 'H', 0, 1}
+
+// fileVersion is the version new archives are written in.
+const fileVersion = 3
+
+// headRead is how much of an archive one pread takes at open: the header,
+// the definition, the slots and a checksum table of up to 1,024 blocks.
+const headRead = 20 << 10
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -56,6 +70,10 @@ type layout struct {
 	nslots                           int64
 	slotOff, slotSize, rowsOff, size int64
 	ringOff                          []int64 // byte offset of each archive's ring
+	// version 3: the checksum table and, per ring, the index of its first
+	// block's entry in it
+	sumOff, sumLen int64
+	ringBlock0     []int64
 }
 
 func alignUp(n, a int64) int64 { return (n + a - 1) / a * a }
@@ -68,6 +86,16 @@ func computeLayout(spec *Spec, defLen, version int) layout {
 	l.slotOff = alignUp(16+int64(defLen), pageSize)
 	l.slotSize = alignUp(int64(slotEnd(spec, version))+4, pageSize)
 	l.rowsOff = l.slotOff + l.nslots*l.slotSize
+	if version >= 3 {
+		l.sumOff = l.rowsOff
+		var blocks int64
+		for _, r := range spec.RRA {
+			l.ringBlock0 = append(l.ringBlock0, blocks)
+			blocks += ringBlocks(r.Rows)
+		}
+		l.sumLen = blocks * 4
+		l.rowsOff = alignUp(l.sumOff+l.sumLen, pageSize)
+	}
 	nds := int64(len(spec.DS))
 	off := l.rowsOff
 	for _, r := range spec.RRA {
@@ -104,16 +132,25 @@ type archive struct {
 	dirty bool // the state changed since a slot was last written
 	torn  bool // a slot was found damaged when the file was opened
 
-	// An archive opened for a short-lived process is not mapped until
-	// its rows are read: its row writes are collected in runs of
-	// consecutive rows and written with one pwrite per run (flushRows).
-	// A first write to a mapped page costs a page fault each, ~11 µs in a
-	// VM, where a pwrite costs 1–2 µs.
+	// Row writes are collected in runs of consecutive rows and reach the
+	// file only once the journal records that made them are durable
+	// (flushRows): a row in the file is always one a replay rewrites, so
+	// its block checksum can be recomputed rather than found stale.
+	// An archive opened for a short-lived process is not mapped until its
+	// rows are read and writes each run with one pwrite: a first write to
+	// a mapped page costs a page fault each, ~11 µs in a VM, where a
+	// pwrite costs 1–2 µs.
 	unmapped bool
 	pend     []rowRun
+	pendOff  int64     // the journal offset that must be durable before pend is written
 	lastRun  []int     // per ring: index in pend of its latest run, -1 for none
 	queued   bool      // on the DB's list of archives to flush
 	bufs     *[][]byte // run buffers shared by the DB's archives (under its lock)
+
+	// version 3: the checksum table — a view of the mapping, or a copy
+	// kept equal to the file by flushRows
+	sums []byte
+	dmg  *damageLog // where damaged blocks are reported (nil: slog's default)
 }
 
 // rowRun is a run of consecutive rows of one ring waiting to be written.
@@ -127,10 +164,6 @@ type rowRun struct {
 func (a *archive) ring(i int) []float64 { return a.rings[i] }
 
 func (a *archive) putRow(ring int, r int64, vals []float64) {
-	if !a.unmapped {
-		copy(a.rings[ring][int(r)*len(vals):], vals)
-		return
-	}
 	// Rings interleave (a row of each consolidation level in turn), so a
 	// run continues its ring's latest run; runs are written in order, so
 	// a ring that wraps within a batch still ends up right.
@@ -165,32 +198,11 @@ func (a *archive) runBuf() []byte {
 	return b
 }
 
-// flushRows writes the collected rows (to the page cache).
-func (a *archive) flushRows() error {
-	for i, run := range a.pend {
-		off := a.lay.ringOff[run.ring] + run.first*int64(len(a.spec.DS))*8
-		if err := a.f.writeAt(run.b, off); err != nil {
-			return fmt.Errorf("archive %s: write rows: %w", a.path, err)
-		}
-		if a.bufs != nil {
-			*a.bufs = append(*a.bufs, run.b[:0])
-			a.pend[i].b = nil
-		}
-	}
-	a.pend = a.pend[:0]
-	for i := range a.lastRun {
-		a.lastRun[i] = -1
-	}
-	return nil
-}
-
-// mapRows maps the file for reading rows (and, from then on, writing them).
+// mapRows maps the file for reading rows (and, from then on, writing
+// them). Rows still waiting for their journal records stay waiting.
 func (a *archive) mapRows() error {
 	if a.mm != nil {
 		return nil
-	}
-	if err := a.flushRows(); err != nil {
-		return err
 	}
 	mm, err := syscall.Mmap(int(a.f), 0, int(a.lay.size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
 	if err != nil {
@@ -202,6 +214,10 @@ func (a *archive) mapRows() error {
 	for i, r := range a.spec.RRA {
 		off := a.lay.ringOff[i]
 		a.rings = append(a.rings, unsafe.Slice((*float64)(unsafe.Pointer(&mm[off])), int(r.Rows)*nds))
+	}
+	if a.sums != nil {
+		// flushRows wrote every change of the copy to the file
+		a.sums = mm[a.lay.sumOff : a.lay.sumOff+a.lay.sumLen]
 	}
 	return nil
 }
@@ -221,11 +237,11 @@ func encodeDef(name string, spec *Spec, meta map[string]string) []byte {
 // createArchive writes a new, fully preallocated file at path (via a
 // temporary file, fsync and rename) holding the initial state.
 func createArchive(path, name string, spec *Spec, meta map[string]string, st *state, rows [][]float64) error {
-	return createArchiveVersion(path, name, spec, meta, st, rows, 2)
+	return createArchiveVersion(path, name, spec, meta, st, rows, fileVersion)
 }
 
-// createArchiveVersion can still write the older two-slot files (tests of
-// their upgrade path use it).
+// createArchiveVersion can still write the older files (tests of their
+// upgrade path use it).
 func createArchiveVersion(path, name string, spec *Spec, meta map[string]string, st *state, rows [][]float64, version int) error {
 	def := encodeDef(name, spec, meta)
 	lay := computeLayout(spec, len(def), version)
@@ -247,9 +263,13 @@ func createArchiveVersion(path, name string, spec *Spec, meta map[string]string,
 		return fail(err)
 	}
 	head := make([]byte, 16+len(def))
-	copy(head, fileMagic[:])
-	if version == 1 {
+	switch version {
+	case 1:
 		copy(head, fileMagicV1[:])
+	case 2:
+		copy(head, fileMagicV2[:])
+	default:
+		copy(head, fileMagic[:])
 	}
 	binary.LittleEndian.PutUint32(head[8:], uint32(len(def)))
 	binary.LittleEndian.PutUint32(head[12:], crc32.Checksum(def, castagnoli))
@@ -263,6 +283,7 @@ func createArchiveVersion(path, name string, spec *Spec, meta map[string]string,
 		return fail(err)
 	}
 	nds := len(spec.DS)
+	sums := make([]byte, lay.sumLen)
 	for i, r := range spec.RRA {
 		buf := make([]byte, int(r.Rows)*nds*8)
 		for k := range buf[:len(buf)/8] {
@@ -273,6 +294,18 @@ func createArchiveVersion(path, name string, spec *Spec, meta map[string]string,
 			binary.LittleEndian.PutUint64(buf[k*8:], math.Float64bits(v))
 		}
 		if _, err := f.WriteAt(buf, lay.ringOff[i]); err != nil {
+			return fail(err)
+		}
+		if version >= 3 {
+			rb := int64(nds * 8)
+			for b := int64(0); b < ringBlocks(r.Rows); b++ {
+				lo, hi := blockRows(r.Rows, b)
+				putSum(sums, lay.ringBlock0[i]+b, blockSum(i, b, buf[lo*rb:hi*rb]))
+			}
+		}
+	}
+	if version >= 3 {
+		if _, err := f.WriteAt(sums, lay.sumOff); err != nil {
 			return fail(err)
 		}
 	}
@@ -411,18 +444,21 @@ func readArchive(f fileFD, path string, tr trust, unmapped bool, scratch []byte)
 		return nil, fmt.Errorf("stat: %w", err)
 	}
 	size := fst.Size
-	// One read usually covers the header, the definition and the slots;
-	// the buffer is the caller's, reused from archive to archive.
-	if int64(cap(scratch)) < min(size, 16<<10) {
-		scratch = make([]byte, min(size, 16<<10))
+	// One read usually covers the header, the definition, the slots and
+	// the checksum table; the buffer is the caller's, reused from archive
+	// to archive.
+	if int64(cap(scratch)) < min(size, headRead) {
+		scratch = make([]byte, min(size, headRead))
 	}
-	buf := scratch[:min(size, 16<<10)]
+	buf := scratch[:min(size, headRead)]
 	if n, err := f.readAt(buf, 0); n < 16 {
 		return nil, fmt.Errorf("truncated header: %v", err)
 	}
-	version := 2
+	version := 3
 	switch [8]byte(buf[:8]) {
 	case fileMagic:
+	case fileMagicV2:
+		version = 2
 	case fileMagicV1:
 		version = 1
 	default:
@@ -456,6 +492,13 @@ func readArchive(f fileFD, path string, tr trust, unmapped bool, scratch []byte)
 		return nil, fmt.Errorf("state slots: %w", err)
 	}
 	a := &archive{path: path, name: d.Name, spec: spec, meta: d.Meta, f: f, lay: lay, unmapped: unmapped}
+	if version >= 3 {
+		sums, err := readRange(f, buf, lay.sumOff, lay.sumLen)
+		if err != nil {
+			return nil, fmt.Errorf("checksum table: %w", err)
+		}
+		a.sums = append([]byte(nil), sums...) // buf is reused
+	}
 	var best *state
 	var bestGen uint64
 	for s := int64(0); s < lay.nslots; s++ {
@@ -575,7 +618,9 @@ func allZero(b []byte) bool {
 // then the oldest, so with three slots the newest state survives a torn
 // write too.
 func (a *archive) writeSlot(seq, ckpt uint64, boot bootID) error {
-	if err := a.flushRows(); err != nil { // rows before the state that counts them
+	// rows before the state that counts them (callers made their journal
+	// records durable)
+	if err := a.flushRows(true); err != nil {
 		return err
 	}
 	durable := -1

@@ -117,7 +117,7 @@ func FuzzArchiveFile(f *testing.F) {
 		f.Fatal(err)
 	}
 	seedDir := f.TempDir()
-	for v := 1; v <= 2; v++ {
+	for v := 1; v <= fileVersion; v++ {
 		p := filepath.Join(seedDir, fmt.Sprintf("v%d.rrd", v))
 		if err := createArchiveVersion(p, "s", &spec, nil, initialState(&spec), nil, v); err != nil {
 			f.Fatal(err)
@@ -140,6 +140,9 @@ func FuzzArchiveFile(f *testing.F) {
 			vals[i] = "1"
 		}
 		a.eng.update(a.st.lastUp+a.spec.Step, 0, vals)
+		if err := a.flushRows(true); err != nil {
+			t.Fatalf("opened, but rows cannot be written: %v", err)
+		}
 		if err := a.mapRows(); err != nil {
 			t.Fatalf("opened, but rows cannot be mapped: %v", err)
 		}

@@ -193,6 +193,19 @@ func fetch(spec *Spec, st *state, rs rows, req FetchRequest) (*FetchResult, erro
 				src = 0
 			}
 		}
+		// rows of a block whose checksum fails are unknown, not garbage
+		if rc, ok := rs.(rowChecker); ok {
+			from := (st.curRow[chosen] + 1 + first + c) % ra.Rows
+			for _, sp := range rc.damagedRows(chosen, from, last-first) {
+				for r := sp.lo; r <= sp.hi; r++ {
+					if i := first + (r-from+ra.Rows)%ra.Rows; i < last {
+						for d := 0; d < nds; d++ {
+							res.Values[d][i] = math.NaN()
+						}
+					}
+				}
+			}
+		}
 	}
 	return res, nil
 }

@@ -1,0 +1,327 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+)
+
+// Row checksums (archive files of version 3).
+//
+// Each ring is cut into blocks of rowsPerBlock rows (the last one may be
+// shorter); the checksum table holds one CRC-32C per block, over the
+// block's index (ring, block) and its rows' bytes, so a block written to
+// the wrong place fails too. A row write recomputes its block's checksum
+// from the whole block; the rows and their checksums reach the file only
+// once the journal records that wrote them are durable, so after any crash
+// every row newer than the durable state is rewritten — and its block
+// resealed — by the journal replay (docs/STORE.md, "Row checksums").
+//
+// A block whose checksum fails is served as unknown rows and reported once
+// (slog warning naming the file, archive and rows; DB.DamagedBlocks counts
+// them). A write into a damaged block first sets its old rows to unknown,
+// so its new checksum never vouches for garbage.
+
+// rowsPerBlock is the block size in rows: small enough that a damaged
+// block costs little data, large enough that the table stays at 1/128 of
+// the rows or less (4 bytes per 64 rows of at least 8 bytes).
+const rowsPerBlock = 64
+
+func ringBlocks(rows int64) int64 { return (rows + rowsPerBlock - 1) / rowsPerBlock }
+
+// blockRows is the row range [lo, hi) of block b of a ring of rows rows.
+func blockRows(rows, b int64) (lo, hi int64) {
+	return b * rowsPerBlock, min((b+1)*rowsPerBlock, rows)
+}
+
+func blockSum(ring int, b int64, rows []byte) uint32 {
+	var id [8]byte
+	binary.LittleEndian.PutUint32(id[:], uint32(ring))
+	binary.LittleEndian.PutUint32(id[4:], uint32(b))
+	return crc32.Update(crc32.Update(0, castagnoli, id[:]), castagnoli, rows)
+}
+
+// putSum stores entry i of a checksum table.
+func putSum(sums []byte, i int64, sum uint32) { binary.LittleEndian.PutUint32(sums[i*4:], sum) }
+
+func (a *archive) sumAt(ring int, b int64) uint32 {
+	return binary.LittleEndian.Uint32(a.sums[(a.lay.ringBlock0[ring]+b)*4:])
+}
+
+func (a *archive) rowBytes() int64 { return int64(len(a.spec.DS)) * 8 }
+
+// flushRows writes the collected rows and their blocks' checksums (to the
+// page cache). Callers have made the journal records that wrote them
+// durable. verify checks the old contents of partly rewritten blocks
+// first; a journal replay passes false, as the blocks it rewrites may hold
+// rows whose checksum a crash kept from being written.
+func (a *archive) flushRows(verify bool) error {
+	if len(a.pend) == 0 {
+		return nil
+	}
+	lo, hi := int64(-1), int64(-1) // table bytes changed (unmapped)
+	for i := range a.pend {
+		run := &a.pend[i]
+		if err := a.writeRun(run, verify, &lo, &hi); err != nil {
+			return fmt.Errorf("archive %s: write rows: %w", a.path, err)
+		}
+		if a.bufs != nil {
+			*a.bufs = append(*a.bufs, run.b[:0])
+			run.b = nil
+		}
+	}
+	if a.mm == nil && lo >= 0 {
+		if err := a.f.writeAt(a.sums[lo:hi], a.lay.sumOff+lo); err != nil {
+			return fmt.Errorf("archive %s: write row checksums: %w", a.path, err)
+		}
+	}
+	a.pend = a.pend[:0]
+	a.pendOff = 0
+	for i := range a.lastRun {
+		a.lastRun[i] = -1
+	}
+	return nil
+}
+
+// writeRun writes one run of rows and reseals the blocks it touches.
+func (a *archive) writeRun(run *rowRun, verify bool, lo, hi *int64) error {
+	rb := a.rowBytes()
+	ringOff := a.lay.ringOff[run.ring]
+	if a.sums == nil { // versions 1 and 2: no checksums
+		off := ringOff + run.first*rb
+		if a.mm != nil {
+			copy(a.mm[off:], run.b)
+			return nil
+		}
+		return a.f.writeAt(run.b, off)
+	}
+	rows := a.spec.RRA[run.ring].Rows
+	end := run.first + run.n
+	b0, b1 := run.first/rowsPerBlock, (end-1)/rowsPerBlock
+	bs, _ := blockRows(rows, b0)
+	_, be := blockRows(rows, b1)
+	// buf holds the whole blocks: the mapping itself, or a buffer filled
+	// with the old contents of the blocks the run only partly rewrites
+	var buf []byte
+	if a.mm != nil {
+		buf = a.mm[ringOff+bs*rb : ringOff+be*rb]
+	} else {
+		buf = a.runBuf()
+		if int64(cap(buf)) < (be-bs)*rb {
+			buf = make([]byte, (be-bs)*rb)
+		}
+		buf = buf[:(be-bs)*rb]
+		defer func() {
+			if a.bufs != nil {
+				*a.bufs = append(*a.bufs, buf[:0])
+			}
+		}()
+	}
+	headPartial := run.first > bs || b0 == b1 && end < be
+	tailPartial := b1 != b0 && end < be
+	for _, e := range [2]struct {
+		b       int64
+		partial bool
+	}{{b0, headPartial}, {b1, tailPartial}} {
+		if !e.partial {
+			continue
+		}
+		l, h := blockRows(rows, e.b)
+		seg := buf[(l-bs)*rb : (h-bs)*rb]
+		if a.mm == nil {
+			if n, err := a.f.readAt(seg, ringOff+l*rb); n < len(seg) {
+				return fmt.Errorf("reading rows %d-%d of archive %d: %w", l, h-1, run.ring, err)
+			}
+		}
+		if verify && blockSum(run.ring, e.b, seg) != a.sumAt(run.ring, e.b) {
+			a.reportDamage(run.ring, e.b, "write")
+			fillNaN(seg)
+		}
+	}
+	copy(buf[(run.first-bs)*rb:], run.b)
+	for b := b0; b <= b1; b++ {
+		l, h := blockRows(rows, b)
+		putSum(a.sums, a.lay.ringBlock0[run.ring]+b, blockSum(run.ring, b, buf[(l-bs)*rb:(h-bs)*rb]))
+	}
+	if a.mm != nil {
+		return nil
+	}
+	tl, th := (a.lay.ringBlock0[run.ring]+b0)*4, (a.lay.ringBlock0[run.ring]+b1+1)*4
+	if *lo < 0 || tl < *lo {
+		*lo = tl
+	}
+	*hi = max(*hi, th)
+	return a.f.writeAt(buf, ringOff+bs*rb)
+}
+
+func fillNaN(b []byte) {
+	nan := math.Float64bits(math.NaN())
+	for i := 0; i+8 <= len(b); i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], nan)
+	}
+}
+
+// rowSpan is a range of ring rows, both ends included.
+type rowSpan struct{ lo, hi int64 }
+
+// rowChecker is implemented by row stores whose rows carry checksums.
+type rowChecker interface {
+	// damagedRows returns the damaged blocks among those holding the n
+	// rows of ring a from row from on (ring order: wrapping at the end).
+	damagedRows(a int, from, n int64) []rowSpan
+}
+
+// damagedRows checks the blocks holding the n rows from row from of ring
+// ring (mapped archives) and reports the damaged ones.
+func (a *archive) damagedRows(ring int, from, n int64) []rowSpan {
+	if a.sums == nil || a.mm == nil || n <= 0 {
+		return nil
+	}
+	rows := a.spec.RRA[ring].Rows
+	var bad []rowSpan
+	check := func(first, last int64) { // rows [first, last)
+		for b := first / rowsPerBlock; b <= (last-1)/rowsPerBlock; b++ {
+			if !a.blockOK(ring, b) {
+				l, h := blockRows(rows, b)
+				a.reportDamage(ring, b, "read")
+				bad = append(bad, rowSpan{l, h - 1})
+			}
+		}
+	}
+	if n >= rows {
+		check(0, rows)
+		return bad
+	}
+	if from+n <= rows {
+		check(from, from+n)
+		return bad
+	}
+	check(from, rows)
+	check(0, from+n-rows)
+	return bad
+}
+
+// blockOK tells whether block b of ring ring matches its checksum (mapped).
+func (a *archive) blockOK(ring int, b int64) bool {
+	rb := a.rowBytes()
+	l, h := blockRows(a.spec.RRA[ring].Rows, b)
+	off := a.lay.ringOff[ring]
+	return blockSum(ring, b, a.mm[off+l*rb:off+h*rb]) == a.sumAt(ring, b)
+}
+
+// damageLog reports damaged blocks once each and counts them.
+type damageLog struct {
+	log   *slog.Logger
+	mu    sync.Mutex
+	seen  map[damageKey]bool
+	count atomic.Int64
+}
+
+type damageKey struct {
+	path  string
+	ring  int
+	block int64
+}
+
+func newDamageLog(log *slog.Logger) *damageLog {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &damageLog{log: log, seen: map[damageKey]bool{}}
+}
+
+// reportDamage logs a damaged block (once per block) and counts it.
+func (a *archive) reportDamage(ring int, b int64, during string) {
+	d := a.dmg
+	if d == nil {
+		d = defaultDamageLog
+	}
+	k := damageKey{a.path, ring, b}
+	d.mu.Lock()
+	seen := d.seen[k]
+	d.seen[k] = true
+	d.mu.Unlock()
+	if seen {
+		return
+	}
+	d.count.Add(1)
+	dm := a.blockDamage(ring, b)
+	what := "served as unknown"
+	if during == "write" {
+		what = "its old rows set to unknown before a write"
+	}
+	args := []any{"file", a.path, "series", a.name, "rra", ring, "rows", fmt.Sprintf("%d-%d", dm.FirstRow, dm.LastRow)}
+	if dm.Start != 0 {
+		args = append(args, "from", dm.Start, "to", dm.End)
+	}
+	d.log.Warn("archive rows damaged (checksum mismatch): "+what, args...)
+}
+
+// defaultDamageLog serves archives opened outside a DB (tests, VerifyFile).
+var defaultDamageLog = newDamageLog(nil)
+
+// Damage is one damaged block of rows, or (RRA −1) an archive file that
+// cannot be read at all.
+type Damage struct {
+	Path     string `json:"path"`
+	Series   string `json:"series,omitempty"`
+	RRA      int    `json:"rra"`
+	FirstRow int64  `json:"first_row"` // ring rows, both included
+	LastRow  int64  `json:"last_row"`
+	// Start and End are the end times of the first and the last row when
+	// the block's rows are consecutive in time (0 when the ring's newest
+	// row lies inside the block)
+	Start int64  `json:"start,omitempty"`
+	End   int64  `json:"end,omitempty"`
+	Err   string `json:"error"`
+}
+
+func (d Damage) String() string {
+	if d.RRA < 0 {
+		return fmt.Sprintf("%s: %s", d.Path, d.Err)
+	}
+	s := fmt.Sprintf("%s: rra %d rows %d-%d: %s", d.Path, d.RRA, d.FirstRow, d.LastRow, d.Err)
+	if d.Start != 0 {
+		s += fmt.Sprintf(" (times %d to %d)", d.Start, d.End)
+	}
+	return s
+}
+
+// blockDamage describes block b of ring ring, with the times of its rows.
+func (a *archive) blockDamage(ring int, b int64) Damage {
+	ra := a.spec.RRA[ring]
+	l, h := blockRows(ra.Rows, b)
+	d := Damage{Path: a.path, Series: a.name, RRA: ring, FirstRow: l, LastRow: h - 1, Err: "row checksum mismatch"}
+	if a.st == nil {
+		return d
+	}
+	// the newest row (curRow) ends at the archive's last step; row r is
+	// (curRow − r) mod Rows steps older
+	span := ra.Steps * a.spec.Step
+	newest := a.st.lastUp - a.st.lastUp%span
+	cur := a.st.curRow[ring]
+	age := func(r int64) int64 { return ((cur-r)%ra.Rows + ra.Rows) % ra.Rows }
+	if cur >= l && cur < h-1 {
+		return d // the ring wraps in time inside the block
+	}
+	d.Start, d.End = newest-age(l)*span, newest-age(h-1)*span
+	return d
+}
+
+// syncFile fsyncs the journal file whatever this process wrote: records a
+// killed process of this boot left unsynced are replayed into rows.
+// (Kept here, beside the rule it serves, rather than in journal.go.)
+func (j *journal) syncFile() error {
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("journal %s: fsync: %w", j.path, err)
+	}
+	return nil
+}
+
+// DamagedBlocks is how many damaged row blocks reads and writes have found
+// since Open (each block counted once).
+func (db *DB) DamagedBlocks() int64 { return db.dmg.count.Load() }
