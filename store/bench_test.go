@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -50,4 +52,67 @@ func BenchmarkDBApply(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "updates/s")
+}
+
+// BenchmarkDBApplyOneShot is BenchmarkDBApply as the CLI runs it: rows
+// collected in runs and written with pwrite (no mapping).
+func BenchmarkDBApplyOneShot(b *testing.B) {
+	db, err := Open(b.TempDir(), Options{OneShot: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	spec, _ := ParseSpecArgs(10, 1000000000, []string{"DS:a:GAUGE:100:U:U", "RRA:AVERAGE:0.5:1:8640", "RRA:MAX:0.5:6:1440"})
+	db.Create("s", spec, true)
+	b.ResetTimer()
+	t := int64(1000000000)
+	for i := 0; i < b.N; i++ {
+		batch := Batch{Updates: make([]Update, 1000)}
+		for k := range batch.Updates {
+			t += 10
+			batch.Updates[k] = Update{Series: "s", Time: t, Values: []string{"1.5"}}
+		}
+		if _, err := db.Apply(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "updates/s")
+}
+
+// BenchmarkFetchRows reads a whole ring of 100,000 rows of two data
+// sources from a mapped archive, in the format without row checksums and
+// in the one with them (every block verified).
+func BenchmarkFetchRows(b *testing.B) {
+	for _, v := range []int{2, fileVersion} {
+		b.Run(fmt.Sprintf("format=%d", v), func(b *testing.B) {
+			dir := b.TempDir()
+			spec, _ := ParseSpecArgs(10, 1000000000, []string{"DS:a:GAUGE:100:U:U", "DS:b:GAUGE:100:U:U", "RRA:AVERAGE:0.5:1:100000"})
+			st := initialState(&spec)
+			st.lastUp = 1000000000 + 10*100000
+			rows := make([][]float64, 1)
+			rows[0] = make([]float64, 200000)
+			for i := range rows[0] {
+				rows[0][i] = float64(i)
+			}
+			st.curRow[0] = 99999
+			os.MkdirAll(filepath.Join(dir, "series"), 0o755)
+			if err := createArchiveVersion(filepath.Join(dir, "series", "s.rrd"), "s", &spec, nil, st, rows, v); err != nil {
+				b.Fatal(err)
+			}
+			db, err := Open(dir, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			req := FetchRequest{CF: Average, Start: 1000000000 + 10, End: st.lastUp, Resolution: 10}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				res, err := db.Fetch("s", req)
+				if err != nil || res.Rows() < 99999 || math.IsNaN(res.Values[0][500]) {
+					b.Fatalf("%v %d", err, res.Rows())
+				}
+			}
+			b.ReportMetric(float64(b.N*100000)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
 }

@@ -13,9 +13,7 @@ import (
 // Row checksums (archive files of version 3).
 //
 // Each ring is cut into blocks of rowsPerBlock rows (the last one may be
-// shorter); the checksum table holds one CRC-32C per block, over the
-// block's index (ring, block) and its rows' bytes, so a block written to
-// the wrong place fails too. A row write recomputes its block's checksum
+// shorter); the checksum table holds one CRC-32C per block (blockSum). A row write recomputes its block's checksum
 // from the whole block; the rows and their checksums reach the file only
 // once the journal records that wrote them are durable, so after any crash
 // every row newer than the durable state is rewritten — and its block
@@ -38,11 +36,10 @@ func blockRows(rows, b int64) (lo, hi int64) {
 	return b * rowsPerBlock, min((b+1)*rowsPerBlock, rows)
 }
 
+// blockSum is the CRC-32C of a block's rows starting from ring<<26 ^ block
+// instead of 0: a block written to another block's place fails too.
 func blockSum(ring int, b int64, rows []byte) uint32 {
-	var id [8]byte
-	binary.LittleEndian.PutUint32(id[:], uint32(ring))
-	binary.LittleEndian.PutUint32(id[4:], uint32(b))
-	return crc32.Update(crc32.Update(0, castagnoli, id[:]), castagnoli, rows)
+	return crc32.Update(uint32(ring)<<26^uint32(b), castagnoli, rows)
 }
 
 // putSum stores entry i of a checksum table.
@@ -236,19 +233,19 @@ func newDamageLog(log *slog.Logger) *damageLog {
 
 // reportDamage logs a damaged block (once per block) and counts it.
 func (a *archive) reportDamage(ring int, b int64, during string) {
-	d := a.dmg
-	if d == nil {
-		d = defaultDamageLog
+	log := slog.Default() // an archive opened outside a DB: not counted
+	if d := a.dmg; d != nil {
+		k := damageKey{a.path, ring, b}
+		d.mu.Lock()
+		seen := d.seen[k]
+		d.seen[k] = true
+		d.mu.Unlock()
+		if seen {
+			return
+		}
+		d.count.Add(1)
+		log = d.log
 	}
-	k := damageKey{a.path, ring, b}
-	d.mu.Lock()
-	seen := d.seen[k]
-	d.seen[k] = true
-	d.mu.Unlock()
-	if seen {
-		return
-	}
-	d.count.Add(1)
 	dm := a.blockDamage(ring, b)
 	what := "served as unknown"
 	if during == "write" {
@@ -258,11 +255,8 @@ func (a *archive) reportDamage(ring int, b int64, during string) {
 	if dm.Start != 0 {
 		args = append(args, "from", dm.Start, "to", dm.End)
 	}
-	d.log.Warn("archive rows damaged (checksum mismatch): "+what, args...)
+	log.Warn("archive rows damaged (checksum mismatch): "+what, args...)
 }
-
-// defaultDamageLog serves archives opened outside a DB (tests, VerifyFile).
-var defaultDamageLog = newDamageLog(nil)
 
 // Damage is one damaged block of rows, or (RRA −1) an archive file that
 // cannot be read at all.
