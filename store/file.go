@@ -150,7 +150,8 @@ type archive struct {
 	// version 3: the checksum table — a view of the mapping, or a copy
 	// kept equal to the file by flushRows
 	sums []byte
-	dmg  *damageLog // where damaged blocks are reported (nil: slog's default)
+	last []lastBlock // per ring: the block sealed last
+	dmg  *damageLog  // where damaged blocks are reported (nil: slog's default)
 }
 
 // rowRun is a run of consecutive rows of one ring waiting to be written.

@@ -120,6 +120,10 @@ func (a *archive) writeRun(run *rowRun, verify bool, lo, hi *int64) error {
 	}
 	headPartial := run.first > bs || b0 == b1 && end < be
 	tailPartial := b1 != b0 && end < be
+	if a.last == nil {
+		a.last = make([]lastBlock, len(a.spec.RRA))
+	}
+	last := &a.last[run.ring]
 	for _, e := range [2]struct {
 		b       int64
 		partial bool
@@ -129,6 +133,14 @@ func (a *archive) writeRun(run *rowRun, verify bool, lo, hi *int64) error {
 		}
 		l, h := blockRows(rows, e.b)
 		seg := buf[(l-bs)*rb : (h-bs)*rb]
+		if last.ok && last.b == e.b {
+			// this process sealed it last (a batch continuing the ring's
+			// block): its bytes are known, neither read nor checked again
+			if a.mm == nil {
+				copy(seg, last.data)
+			}
+			continue
+		}
 		if a.mm == nil {
 			if n, err := a.f.readAt(seg, ringOff+l*rb); n < len(seg) {
 				return fmt.Errorf("reading rows %d-%d of archive %d: %w", l, h-1, run.ring, err)
@@ -144,9 +156,12 @@ func (a *archive) writeRun(run *rowRun, verify bool, lo, hi *int64) error {
 		l, h := blockRows(rows, b)
 		putSum(a.sums, a.lay.ringBlock0[run.ring]+b, blockSum(run.ring, b, buf[(l-bs)*rb:(h-bs)*rb]))
 	}
+	last.ok, last.b = true, b1
 	if a.mm != nil {
 		return nil
 	}
+	l, h := blockRows(rows, b1)
+	last.data = append(last.data[:0], buf[(l-bs)*rb:(h-bs)*rb]...)
 	tl, th := (a.lay.ringBlock0[run.ring]+b0)*4, (a.lay.ringBlock0[run.ring]+b1+1)*4
 	if *lo < 0 || tl < *lo {
 		*lo = tl
@@ -160,6 +175,15 @@ func fillNaN(b []byte) {
 	for i := 0; i+8 <= len(b); i += 8 {
 		binary.LittleEndian.PutUint64(b[i:], nan)
 	}
+}
+
+// lastBlock is the block of a ring this process sealed last, with its
+// bytes when the file is written with pwrite: the next batch usually
+// continues it.
+type lastBlock struct {
+	b    int64
+	ok   bool
+	data []byte
 }
 
 // rowSpan is a range of ring rows, both ends included.

@@ -168,6 +168,9 @@ func (a *archive) checkAll(repair bool) ([]Damage, error) {
 // or a copy) to unknown and reseals it.
 func (a *archive) resetBlock(ring int, b int64, seg []byte) error {
 	fillNaN(seg)
+	if a.last != nil && a.last[ring].b == b {
+		a.last[ring].ok = false
+	}
 	i := a.lay.ringBlock0[ring] + b
 	putSum(a.sums, i, blockSum(ring, b, seg))
 	if a.mm != nil {
