@@ -443,7 +443,7 @@ func FuzzArchiveRows(f *testing.F) {
 	applyRowSum(f, db, 0, 350)
 	db.Close()
 	good, _ := os.ReadFile(filepath.Join(dir, "series", "s.rrd"))
-	ref := rowSumRef(f, 350)
+	ref, next := rowSumRef(f, 350), rowSumRef(f, 356)
 	a, err := openArchive(filepath.Join(dir, "series", "s.rrd"), trust{ckpt: 1 << 62}, true, nil)
 	if err != nil {
 		f.Fatal(err)
@@ -467,24 +467,43 @@ func FuzzArchiveRows(f *testing.F) {
 			t.Fatalf("only rows and checksums changed, yet: %v", err)
 		}
 		defer a.close()
-		if err := a.mapRows(); err != nil {
-			t.Fatal(err)
-		}
 		a.dmg = newDamageLog(slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)))
-		for rra, cf := range []CF{Average, Max} {
-			req := wholeRing(ref, rra, cf)
-			got, err := fetch(&a.spec, a.st, a, req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, _ := ref.Fetch(req)
-			for d := range want.Values {
-				for i, w := range want.Values[d] {
-					if g := got.Values[d][i]; !sameFloat(g, w) && !math.IsNaN(g) {
-						t.Fatalf("rra %d row %d ds %d: %v served, the series held %v", rra, i, d, g, w)
+		check := func(ref *RRD, when string) {
+			for rra, cf := range []CF{Average, Max} {
+				req := wholeRing(ref, rra, cf)
+				got, err := fetch(&a.spec, a.st, a, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, _ := ref.Fetch(req)
+				for d := range want.Values {
+					for i, w := range want.Values[d] {
+						if g := got.Values[d][i]; !sameFloat(g, w) && !math.IsNaN(g) {
+							t.Fatalf("%s: rra %d row %d ds %d: %v served, the series held %v", when, rra, i, d, g, w)
+						}
 					}
 				}
 			}
 		}
+		if !unmapped {
+			if err := a.mapRows(); err != nil {
+				t.Fatal(err)
+			}
+			check(ref, "read")
+		}
+		// a write into a damaged block (in the mapping, or with pwrite)
+		// must not bless its damage
+		for _, u := range rowSumUpdates(350, 356) {
+			if err := a.eng.update(u.Time, u.Usec, u.Values); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := a.flushRows(true); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.mapRows(); err != nil {
+			t.Fatal(err)
+		}
+		check(next, "after a write")
 	})
 }
