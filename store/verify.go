@@ -96,7 +96,8 @@ func (db *DB) verifyFile(p, fn string, repair bool, rep *VerifyReport) error {
 
 // VerifyFile checks one archive file outside a data directory (no journal
 // is replayed, nothing is written): its header, definition and slots, and
-// every row block of a format 3 file.
+// every row block of a format 3 file. A file whose last writer crashed may
+// show blocks its journal's replay would reseal: VerifyArchives replays.
 func VerifyFile(path string) *VerifyReport {
 	rep := &VerifyReport{Files: 1}
 	a, err := openArchive(path, trust{ckpt: math.MaxUint64}, true, nil)
