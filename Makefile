@@ -9,7 +9,7 @@ OIDCPROV := tools/oidc/node_modules/oidc-provider/package.json
 WEBJS   := tools/web/node_modules/echarts/dist/echarts.min.js
 APT_STAMP := .tools/apt-updated
 
-.PHONY: all build run test bench soak difftest deps-test rrdtool syslog-ng chromium python3 clean
+.PHONY: all build run test bench soak difftest deps-test rrdtool syslog-ng chromium python3 influxdb clean
 
 all: build
 
@@ -39,6 +39,9 @@ rrdtool:
 syslog-ng:
 	@command -v syslog-ng >/dev/null || test -x /usr/sbin/syslog-ng || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends syslog-ng-core; }
 
+influxdb:
+	@command -v influxd >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends influxdb; }
+
 python3:
 	@command -v python3 >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3; }
 
@@ -52,7 +55,7 @@ build: $(ECHARTS)
 run: build python3
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
-deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) rrdtool syslog-ng chromium python3
+deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) rrdtool syslog-ng chromium python3 influxdb
 
 # go test -race over everything, the rrdtool differential suite included
 # (store: TestDifferentialAgainstRRDtool; rpn: its xport corpus).

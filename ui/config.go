@@ -10,6 +10,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,107 @@ type ServeConfig struct {
 	// in the file ([[monitor]] tables), read-only in the UI.
 	Monitors MonitorSettings `toml:"monitors"`
 	Monitor  []MonitorConfig `toml:"monitor"`
+	// Monitoring says where rrdash's own request points go.
+	Monitoring MonitoringConfig `toml:"monitoring"`
+}
+
+// MonitoringConfig is the [monitoring] section (see docs/MONITORING.md).
+type MonitoringConfig struct {
+	// Sinks receive a point per served request: "rrdash" (aggregated into
+	// the own store), "influxdb", "otlp". Default ["rrdash"]; "otlp" is
+	// added when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+	Sinks   []string         `toml:"sinks"`
+	Service string           `toml:"service"` // the service tag (default rrdash)
+	Influx  InfluxSinkConfig `toml:"influxdb"`
+}
+
+// InfluxSinkConfig is the [monitoring.influxdb] section.
+type InfluxSinkConfig struct {
+	URL             string `toml:"url"`
+	Database        string `toml:"database"` // InfluxDB 1.x
+	RetentionPolicy string `toml:"retention_policy"`
+	Username        string `toml:"username"`
+	Password        Secret `toml:"password"`
+	PasswordFile    string `toml:"password_file"`
+	Bucket          string `toml:"bucket"` // InfluxDB 2.x
+	Org             string `toml:"org"`
+	Token           Secret `toml:"token"`
+	TokenFile       string `toml:"token_file"`
+	Gzip            bool   `toml:"gzip"`
+	Timeout         string `toml:"timeout"`        // per write, Go duration (default 10s)
+	FlushInterval   string `toml:"flush_interval"` // Go duration (default 10s)
+	BatchSize       int64  `toml:"batch_size"`     // points per write (default 5000)
+	QueueSize       int64  `toml:"queue_size"`     // points waiting at most (default 50000)
+}
+
+// MonitoringSinks are the sink names [monitoring] sinks may list.
+var monitoringSinks = []string{"rrdash", "influxdb", "otlp"}
+
+// Durations returns the influxdb sink's timeout and flush interval (zero:
+// default).
+func (c InfluxSinkConfig) Durations() (timeout, flush time.Duration, err error) {
+	for _, d := range []struct {
+		key, v string
+		out    *time.Duration
+	}{{"monitoring.influxdb.timeout", c.Timeout, &timeout}, {"monitoring.influxdb.flush_interval", c.FlushInterval, &flush}} {
+		if d.v == "" {
+			continue
+		}
+		if *d.out, err = time.ParseDuration(d.v); err != nil || *d.out <= 0 {
+			return 0, 0, fmt.Errorf("%s %q: want a positive duration like 10s", d.key, d.v)
+		}
+	}
+	return timeout, flush, nil
+}
+
+func (c MonitoringConfig) validate() error {
+	seen := map[string]bool{}
+	for _, s := range c.Sinks {
+		if !slices.Contains(monitoringSinks, s) {
+			return fmt.Errorf("monitoring.sinks: unknown sink %q (want %s)", s, strings.Join(monitoringSinks, ", "))
+		}
+		if seen[s] {
+			return fmt.Errorf("monitoring.sinks: %q listed twice", s)
+		}
+		seen[s] = true
+	}
+	if strings.ContainsAny(c.Service, "\n\r") {
+		return fmt.Errorf("monitoring.service %q: no line breaks", c.Service)
+	}
+	in := c.Influx
+	if !seen["influxdb"] {
+		if in.URL != "" || in.Database != "" || in.Bucket != "" {
+			return errors.New(`monitoring.influxdb is set but "influxdb" is not in monitoring.sinks`)
+		}
+		return nil
+	}
+	if in.URL == "" {
+		return errors.New("monitoring.influxdb.url: required with the influxdb sink")
+	}
+	if in.Password != "" && in.PasswordFile != "" {
+		return errors.New("monitoring.influxdb: set password or password_file, not both")
+	}
+	if in.Token != "" && in.TokenFile != "" {
+		return errors.New("monitoring.influxdb: set token or token_file, not both")
+	}
+	if in.BatchSize < 0 || in.QueueSize < 0 {
+		return errors.New("monitoring.influxdb: batch_size and queue_size must not be negative")
+	}
+	_, _, err := in.Durations()
+	return err
+}
+
+// readSecretFile reads a secret from a file (trimmed, not empty).
+func readSecretFile(key, path string) (Secret, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", key, err)
+	}
+	v := Secret(strings.TrimSpace(string(b)))
+	if v == "" {
+		return "", fmt.Errorf("%s %s: empty", key, path)
+	}
+	return v, nil
 }
 
 // OIDCConfig is the [oidc] section (see README "Login (OpenID Connect)").
@@ -227,7 +329,8 @@ type TracelogConfig struct {
 // DefaultServeConfig is used for keys set nowhere.
 func DefaultServeConfig() ServeConfig {
 	return ServeConfig{Addr: "127.0.0.1:8080", Data: "./data", LogLevel: "info", LogFormat: "text",
-		Tracelog: TracelogConfig{Step: 60},
+		Tracelog:   TracelogConfig{Step: 60},
+		Monitoring: MonitoringConfig{Sinks: []string{"rrdash"}, Service: "rrdash", Influx: InfluxSinkConfig{Gzip: true}},
 		Monitors: MonitorSettings{MaxConcurrent: 4, Jitter: 0.1, KeepRuns: 1000,
 			CPUSeconds: 60, AddressSpaceMB: 4096, OpenFiles: 256, Processes: 4096}}
 }
@@ -269,6 +372,21 @@ func LoadServeConfig(path string, getenv func(string) string) (ServeConfig, erro
 		}
 		cfg.OIDC.ClientSecretFile = ""
 	}
+	in := &cfg.Monitoring.Influx
+	for _, f := range []struct {
+		key, path string
+		out       *Secret
+	}{{"monitoring.influxdb.password_file", in.PasswordFile, &in.Password}, {"monitoring.influxdb.token_file", in.TokenFile, &in.Token}} {
+		if f.path == "" || *f.out != "" {
+			continue
+		}
+		v, err := readSecretFile(f.key, f.path)
+		if err != nil {
+			return cfg, err
+		}
+		*f.out = v
+	}
+	in.PasswordFile, in.TokenFile = "", ""
 	return cfg, cfg.Validate()
 }
 
@@ -360,6 +478,9 @@ func (c ServeConfig) Validate() error {
 		return fmt.Errorf("tracelog.step %d: must be positive", c.Tracelog.Step)
 	}
 	if err := c.OIDC.validate(); err != nil {
+		return err
+	}
+	if err := c.Monitoring.validate(); err != nil {
 		return err
 	}
 	if _, err := auth.ParseProxies(c.TrustedProxies); err != nil {

@@ -48,6 +48,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var globs globList
 	fs.Var(&globs, "tracelog", "trace-log file glob to tail (repeatable; env RRDASH_TRACELOG_GLOBS, comma separated)")
 	graphiteAddr := fs.String("graphite", "", "Graphite plaintext TCP listen address HOST:PORT (default off; env RRDASH_GRAPHITE_ADDR)")
+	monitoringSinks := fs.String("monitoring-sinks", "", "where request points go: comma-separated rrdash, influxdb, otlp (default rrdash; env RRDASH_MONITORING_SINKS)")
 	demoMode := fs.Bool("demo", false, "write demo trace logs (instances web1, web2: 6 hours of history, then live) into DATA/demo-tracelog and tail them")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -80,6 +81,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *graphiteAddr != "" {
 		cfg.GraphiteAddr = *graphiteAddr
+	}
+	if *monitoringSinks != "" {
+		cfg.Monitoring.Sinks = strings.Split(*monitoringSinks, ",")
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -235,7 +239,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer stopTailers()
 
-	if err := obsv.start(tailCtx, &tails, db, md, log); err != nil {
+	if err := obsv.start(tailCtx, &tails, cfg.Monitoring, db, md, log); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 
