@@ -208,6 +208,9 @@ func (s *Server) requestLog() echo.MiddlewareFunc {
 				slog.Int("status", v.Status), slog.Duration("latency", v.Latency),
 				slog.String("remote", v.RemoteIP), slog.Int64("bytes", v.ResponseSize),
 			}
+			if id := obs.RequestIDFrom(c.Request().Context()); id != 0 {
+				attrs = append(attrs, slog.String("request_id", id.String()))
+			}
 			level := slog.LevelInfo
 			if v.Error != nil {
 				attrs = append(attrs, slog.String("error", v.Error.Error()))

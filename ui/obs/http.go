@@ -123,7 +123,8 @@ func Middleware(next http.Handler, log *slog.Logger, observers ...HTTPObserver) 
 				code = statusCode(status)
 			}
 			req := Request{ID: info.id, Start: t0, Duration: time.Since(t0), Route: route, Status: status, ErrorCode: code}
-			if status >= 500 {
+			if status >= 500 && info.route == "" || panicked {
+				// echo's request log covers echo's routes, with the request id
 				log.Warn("request failed", "request_id", info.id.String(), "route", route, "status", status, "error_code", code)
 			}
 			for _, o := range obs {
