@@ -25,12 +25,16 @@ import (
 // (upper case, sections joined with _, e.g. RRDASH_TRACELOG_GLOBS), and the
 // main ones by flags.
 type ServeConfig struct {
-	Addr      string         `toml:"addr"`       // listen address HOST:PORT
-	Data      string         `toml:"data"`       // data directory (store + metadata.db)
-	BaseURL   string         `toml:"base_url"`   // public URL for share links and og:image
-	LogLevel  string         `toml:"log_level"`  // debug, info, warn, error
-	LogFormat string         `toml:"log_format"` // text or json
-	Tracelog  TracelogConfig `toml:"tracelog"`
+	Addr    string `toml:"addr"`     // listen address HOST:PORT
+	Data    string `toml:"data"`     // data directory (store + metadata.db)
+	BaseURL string `toml:"base_url"` // public URL for share links and og:image
+	// AllowedHosts are further host names (or IPs) the server answers in
+	// the Host header, beside localhost, loopback, the listen address and
+	// the hosts of base_url and oidc.redirect_url; others get 421.
+	AllowedHosts []string       `toml:"allowed_hosts"`
+	LogLevel     string         `toml:"log_level"`  // debug, info, warn, error
+	LogFormat    string         `toml:"log_format"` // text or json
+	Tracelog     TracelogConfig `toml:"tracelog"`
 	// Kinesis makes serve consume a stream (as `rrdash ingest kinesis`).
 	Kinesis KinesisConfig `toml:"kinesis"`
 	// GraphiteAddr is where the Graphite plaintext listener (TCP) listens;
@@ -501,8 +505,11 @@ func (c ServeConfig) Validate() error {
 			return fmt.Errorf("monitors.webhooks %q: want an http:// or https:// URL", w)
 		}
 	}
-	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
+	if c.BaseURL != "" && (!strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") || auth.HostOf(c.BaseURL) == "") {
 		return fmt.Errorf("base_url %q: want an http:// or https:// URL", c.BaseURL)
+	}
+	if _, err := auth.ParseHosts(c.AllowedHosts, false); err != nil {
+		return fmt.Errorf("allowed_hosts: %w", err)
 	}
 	return nil
 }

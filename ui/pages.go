@@ -27,7 +27,7 @@ type pageData struct {
 	LocalMode bool
 	LoginMode bool
 	Nonce     string // CSP nonce of this response's scripts
-	CSRF      string // the session's CSRF token (login mode)
+	CSRF      string // the CSRF token: the session's, or the single-user mode's
 	Scripts   []string
 	Ranges    []string
 	OGImage   string
@@ -73,7 +73,7 @@ func (s *Server) render(c *echo.Context, code int, name string, d pageData) erro
 	d.User = currentUser(c)
 	d.LocalMode = s.cfg.LocalMode
 	d.LoginMode = s.login != nil
-	d.Nonce, d.CSRF = requestNonce(c), requestCSRF(c)
+	d.Nonce, d.CSRF = requestNonce(c), s.requestCSRF(c)
 	if d.Page == "" {
 		d.Page = name
 	}

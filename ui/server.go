@@ -60,6 +60,13 @@ type Config struct {
 	HTTPClient *http.Client
 	// Monitors is the code-monitor service; nil disables /monitors.
 	Monitors Monitors
+	// ListenAddr is the address served (HOST:PORT): its host is allowed
+	// in Host headers; an address on every interface allows any IP.
+	ListenAddr string
+	// AllowedHosts are further names (or IPs) allowed in Host headers,
+	// beside localhost, loopback addresses and the hosts of BaseURL and
+	// the OIDC redirect URL ("name" or "name:port").
+	AllowedHosts []string
 }
 
 // Server is the web service.
@@ -74,6 +81,11 @@ type Server struct {
 	login *login // nil in the local single-user mode
 	// pngKey signs PNG links in login mode (pnglinks.go); nil otherwise.
 	pngKey []byte
+	// hosts is the Host allow-list (httpsec.go).
+	hosts *auth.Hosts
+	// localCSRF is the single-user mode's CSRF token; "" in login mode,
+	// where each session has its own.
+	localCSRF string
 }
 
 // New builds the server and its routes.
@@ -86,8 +98,14 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	}
 	s := &Server{cfg: cfg, store: st, meta: md, user: user, log: log}
 	var err error
+	if s.hosts, err = hostPolicy(cfg); err != nil {
+		return nil, err
+	}
 	if s.login, err = newLogin(cfg, md); err != nil {
 		return nil, err
+	}
+	for _, n := range md.Notices() {
+		log.Warn("metadata database upgraded", "notice", n)
 	}
 	if s.login == nil && user == nil {
 		return nil, errors.New("ui: no OIDC issuer and no UserFunc for the local mode")
@@ -97,6 +115,14 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 		if s.pngKey, err = md.Secret(context.Background(), pngKeyName, 32); err != nil {
 			return nil, err
 		}
+	} else {
+		// One token for the single user, kept across restarts so open
+		// pages keep working.
+		key, err := md.Secret(context.Background(), localCSRFKey, 24)
+		if err != nil {
+			return nil, err
+		}
+		s.localCSRF = encodeCSRF(key)
 	}
 	if s.tmpl, err = parseTemplates(); err != nil {
 		return nil, err
@@ -130,7 +156,7 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	}
 	e.GET("/assets/*", s.serveAsset(assets))
 
-	api := e.Group("/api/v1", sameOriginWrites)
+	api := e.Group("/api/v1", sameOriginWrites, tokenScope)
 	api.GET("/series", s.apiSeries)
 	api.GET("/series/info", s.apiSeriesInfo)
 	api.GET("/xport", s.apiXport)
@@ -163,8 +189,8 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	return s, nil
 }
 
-// Handler returns the HTTP handler.
-func (s *Server) Handler() http.Handler { return s.echo }
+// Handler returns the HTTP handler, behind the Host allow-list.
+func (s *Server) Handler() http.Handler { return s.CheckHost(s.echo) }
 
 // LocalUser returns a UserFunc for the single-user mode: the user "local"
 // is created in the metadata database once and used for every request.
@@ -182,8 +208,23 @@ func (s *Server) withUser(next echo.HandlerFunc) echo.HandlerFunc {
 	if s.login != nil {
 		return s.authenticate(next)
 	}
+	// The single-user mode: a request with an API token is that token's
+	// (its scope applies); any other is the local user's, and its writes
+	// must come from our pages (checkLocalWrite).
 	return func(c *echo.Context) error {
-		u, err := s.user(c.Request())
+		r := c.Request()
+		if bearer(r) {
+			if err := s.tokenAuth(c); err != nil {
+				return err
+			}
+			return next(c)
+		}
+		if !safeMethod(r.Method) {
+			if err := s.checkLocalWrite(r); err != nil {
+				return err
+			}
+		}
+		u, err := s.user(r)
 		if err != nil {
 			return echo.NewHTTPError(http.StatusUnauthorized, "not signed in").Wrap(err)
 		}
@@ -249,7 +290,7 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 
 // sameOriginWrites refuses state-changing API calls a browser sends from
 // another site (Sec-Fetch-Site) and requires JSON bodies, which an HTML
-// form cannot send; full CSRF tokens come with OIDC sessions.
+// form cannot send. The CSRF token is checked before, in withUser.
 func sameOriginWrites(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		r := c.Request()

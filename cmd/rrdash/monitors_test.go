@@ -161,6 +161,9 @@ func (st *monitorStack) do(t *testing.T, method, url, user string, body any) htt
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("X-Test-User", user)
+	// A same-origin page on localhost, as the single-user mode wants.
+	req.Host = "localhost"
+	req.Header.Set("Origin", "http://localhost")
 	rec := httptest.NewRecorder()
 	st.srv.Handler().ServeHTTP(rec, req)
 	return httpResp{rec.Code, rec.Body.String()}

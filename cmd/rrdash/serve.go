@@ -27,7 +27,7 @@ import (
 	"rrdash/ui/obs"
 )
 
-const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--demo]"
+const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--allowed-host HOST]… [--demo]"
 
 // globList collects a repeatable flag.
 type globList []string
@@ -49,6 +49,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&globs, "tracelog", "trace-log file glob to tail (repeatable; env RRDASH_TRACELOG_GLOBS, comma separated)")
 	graphiteAddr := fs.String("graphite", "", "Graphite plaintext TCP listen address HOST:PORT (default off; env RRDASH_GRAPHITE_ADDR)")
 	monitoringSinks := fs.String("monitoring-sinks", "", "where request points go: comma-separated rrdash, influxdb, otlp (default rrdash; env RRDASH_MONITORING_SINKS)")
+	var allowedHosts globList
+	fs.Var(&allowedHosts, "allowed-host", "host name (or name:port) the server answers besides localhost, the listen address and base_url's (repeatable; env RRDASH_ALLOWED_HOSTS, comma separated)")
 	demoMode := fs.Bool("demo", false, "write demo trace logs (instances web1, web2: 6 hours of history, then live) into DATA/demo-tracelog and tail them")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -84,6 +86,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *monitoringSinks != "" {
 		cfg.Monitoring.Sinks = strings.Split(*monitoringSinks, ",")
+	}
+	if len(allowedHosts) > 0 {
+		cfg.AllowedHosts = allowedHosts
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -147,7 +152,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: %w", err)
 	}
 	srv, err := ui.New(ui.Config{BaseURL: cfg.BaseURL, LocalMode: localMode, OIDC: cfg.OIDC, TrustedProxies: cfg.TrustedProxies,
-		Monitors: monitors}, db, md, user, log)
+		Monitors: monitors, ListenAddr: cfg.Addr, AllowedHosts: cfg.AllowedHosts}, db, md, user, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -278,9 +283,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	obsv.pushSources(pushWriter, pushHandlers, graphite)
 	mux := http.NewServeMux()
-	// With login on, push needs an API token (Authorization: Bearer).
-	mux.Handle("POST /api/v1/write", srv.RequireToken(http.HandlerFunc(pushHandlers.ServeWrite)))
-	mux.Handle("POST /api/v1/points", srv.RequireToken(http.HandlerFunc(pushHandlers.ServePoints)))
+	// Push needs an API token of scope push (write, admin), or in the
+	// single-user mode a write from rrdash's own pages (ui.GuardPush).
+	mux.Handle("POST /api/v1/write", srv.GuardPush(http.HandlerFunc(pushHandlers.ServeWrite)))
+	mux.Handle("POST /api/v1/points", srv.GuardPush(http.HandlerFunc(pushHandlers.ServePoints)))
 	mux.Handle("/", srv.Handler())
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -288,7 +294,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: listen %s: %w", cfg.Addr, err)
 	}
 	hs := &http.Server{
-		Handler:           obsv.handler(mux),
+		Handler:           srv.CheckHost(obsv.handler(mux)), // /-/metrics too
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
