@@ -34,6 +34,7 @@ flush_interval = "100ms"
 		t.Fatal(err)
 	}
 	data := t.TempDir()
+	token := pushToken(t, data)
 	p := startServe(t, data, "--config", cfg)
 	c := &http.Client{Timeout: 10 * time.Second}
 	type call struct {
@@ -51,6 +52,9 @@ flush_interval = "100ms"
 	for i := range 40 {
 		cl := calls[i%len(calls)]
 		req, _ := http.NewRequest(cl.method, p.base+cl.path, strings.NewReader(cl.body))
+		if cl.method == "POST" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
 		resp, err := c.Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -48,6 +48,7 @@ func TestSoak(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	s := &soak{t: t, bin: bin, data: t.TempDir(), acked: map[string]map[int64]float64{}}
+	s.token = pushToken(t, s.data)
 	s.start()
 	deadline := time.Now().Add(dur)
 	var wg sync.WaitGroup
@@ -130,8 +131,8 @@ func TestSoak(t *testing.T) {
 }
 
 type soak struct {
-	t         *testing.T
-	bin, data string
+	t                *testing.T
+	bin, data, token string
 
 	mu       sync.Mutex
 	cmd      *exec.Cmd
@@ -268,7 +269,7 @@ func (s *soak) pushLoop(id int, stop <-chan struct{}) {
 			vals[i] = float64(tl.next%100000) + float64(i)/8 + float64(id)
 			fmt.Fprintf(&body, "soak_p%d_g%d_s%d v=%s %d\n", id, tl.gen, i, strconv.FormatFloat(vals[i], 'g', -1, 64), tl.next)
 		}
-		resp, err := client.Post(base+"/api/v1/write?precision=s", "text/plain", bytes.NewReader(body.Bytes()))
+		resp, err := pushWith(client, base+"/api/v1/write?precision=s", s.token, bytes.NewReader(body.Bytes()))
 		switch {
 		case err != nil && dialFailed(err):
 			continue // not sent: the same points again
