@@ -6,15 +6,12 @@ import (
 	"strings"
 )
 
-// formatE prints v as C's printf("%0.*e") does (glibc spells the
-// specials nan, -nan, inf and -inf).
+// formatE prints v as C's printf("%0.*e") does. Unknown is "-nan", as
+// rrdcached prints the NaN rrdtool stores for it (the sign bit set).
 func formatE(v float64, prec int) string {
 	switch {
 	case math.IsNaN(v):
-		if math.Signbit(v) {
-			return "-nan"
-		}
-		return "nan"
+		return "-nan"
 	case math.IsInf(v, 1):
 		return "inf"
 	case math.IsInf(v, -1):
