@@ -80,6 +80,9 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn, perms Permissions) 
 				c.flush()
 				return
 			}
+			if c.batch {
+				c.batchCmd++
+			}
 			c.answer(errorf("Command too long: a request line may hold at most %d bytes\n", s.cfg.MaxLine))
 			continue
 		}

@@ -46,6 +46,10 @@ func (m mapper) series(file string) (string, error) {
 		c := filepath.Clean(file)
 		var ok bool
 		for _, base := range []string{m.dir, m.real} {
+			if c == base {
+				rel, ok = "", true
+				break
+			}
 			if r, found := strings.CutPrefix(c, base+"/"); found && base != "/" {
 				rel, ok = r, true
 				break

@@ -21,7 +21,7 @@ type testServer struct {
 	dir  string
 }
 
-func newTestServer(t *testing.T, perms Permissions, cfg Config) *testServer {
+func newTestServer(t testing.TB, perms Permissions, cfg Config) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := store.Open(dir, store.Options{})
@@ -55,12 +55,12 @@ func newTestServer(t *testing.T, perms Permissions, cfg Config) *testServer {
 
 // client is a raw protocol client reading answers as rrd_client.c does.
 type client struct {
-	t  *testing.T
+	t  testing.TB
 	c  net.Conn
 	rd *bufio.Reader
 }
 
-func (ts *testServer) dial(t *testing.T) *client {
+func (ts *testServer) dial(t testing.TB) *client {
 	t.Helper()
 	c, err := net.Dial("tcp", ts.addr)
 	if err != nil {
