@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"rrdash/store"
 )
 
 // reply is the answer to one command.
@@ -26,6 +28,9 @@ type reply struct {
 	// makes the command's updates durable. An error replaces the answer.
 	wait func() error
 	quit bool
+	// deferred: the command joined the batch's chunk of updates; its
+	// answer comes when the chunk is applied.
+	deferred bool
 }
 
 func errorf(format string, a ...any) reply { return reply{err: true, msg: fmt.Sprintf(format, a...)} }
@@ -53,6 +58,59 @@ type conn struct {
 	batchErrs []batchErr
 	batchWait func() error // the newest wait: it covers every earlier one
 	waitCmds  []int        // commands of the batch whose answer needs it
+
+	// Single-value UPDATEs of a batch are applied together, in chunks:
+	// one store call and journal record for many commands.
+	chunk     []store.Update
+	chunkCmds []int
+	chunkLen  int // bytes of the chunk's request lines
+	names     map[string]fileInfo
+}
+
+// fileInfo caches what a connection learnt about a file name.
+type fileInfo struct {
+	name string
+	nds  int
+}
+
+// maxChunk bounds the updates applied in one store call.
+const maxChunk = 1024
+
+// flushChunk applies the chunk of batched updates.
+func (c *conn) flushChunk() {
+	if len(c.chunk) == 0 {
+		return
+	}
+	s := c.s
+	res, wait, err := s.st.ApplyAsync(c.ctx, store.Batch{Updates: c.chunk})
+	if err != nil {
+		for _, n := range c.chunkCmds {
+			c.batchErrs = append(c.batchErrs, batchErr{n, fmt.Sprintf("RRD Error: %v\n", err)})
+		}
+	} else {
+		for _, ue := range res.Errors {
+			msg := fmt.Sprintf("RRD Error: %v\n", ue)
+			if errors.Is(ue, store.ErrTooOld) {
+				u := c.chunk[ue.Index]
+				msg = tooOld(s, u.Series, float64(u.Time)+float64(u.Usec)/1e6).msg
+			}
+			c.batchErrs = append(c.batchErrs, batchErr{c.chunkCmds[ue.Index], msg})
+		}
+		c.batchWait = wait
+		c.waitCmds = append(c.waitCmds, c.chunkCmds...)
+		s.written.Add(int64(res.Applied))
+		s.dataSets.Add(int64(res.Applied))
+		s.jbytes.Add(int64(c.chunkLen))
+		last := ""
+		for _, u := range c.chunk {
+			if u.Series != last {
+				s.touch(u.Series)
+				last = u.Series
+			}
+		}
+	}
+	clear(c.chunk)
+	c.chunk, c.chunkCmds, c.chunkLen = c.chunk[:0], c.chunkCmds[:0], 0
 }
 
 func (s *Server) serveConn(ctx context.Context, nc net.Conn, perms Permissions) {
@@ -91,10 +149,13 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn, perms Permissions) 
 				s.log.Debug("rrdcached: read", "remote", remote(nc), "error", err)
 			}
 			// a partial last line is not a command; finish what was read
+			// (rrdcached applies the commands of an unfinished batch)
+			c.flushChunk()
 			c.flush()
 			return
 		}
 		if quit := c.handle(string(line[:len(line)-1])); quit {
+			c.flushChunk()
 			c.flush()
 			return
 		}
@@ -124,6 +185,9 @@ func (c *conn) handle(line string) bool {
 		return false
 	}
 	def := &c.s.table[i]
+	if def.name != "UPDATE" {
+		c.flushChunk()
+	}
 	ctxBit := inClient
 	if c.batch {
 		ctxBit = inBatch
@@ -153,6 +217,9 @@ func (c *conn) handle(line string) bool {
 
 // answer queues an answer; in a BATCH only errors are kept, numbered.
 func (c *conn) answer(r reply) {
+	if r.deferred {
+		return
+	}
 	if !c.batch {
 		c.pending = append(c.pending, r)
 		return
@@ -173,6 +240,9 @@ func (c *conn) startBatch() {
 // endBatch answers a BATCH: "N errors" and one line per failed command,
 // once every update of the batch is durable.
 func (c *conn) endBatch() {
+	c.flushChunk()
+	// errors of chunks come when the chunk is applied: order them
+	sort.SliceStable(c.batchErrs, func(a, b int) bool { return c.batchErrs[a].n < c.batchErrs[b].n })
 	if c.batchWait != nil {
 		if err := c.batchWait(); err != nil {
 			msg := fmt.Sprintf("RRD Error: not durable: %v\n", err)

@@ -54,8 +54,8 @@ type Config struct {
 type Stats struct {
 	UpdatesReceived int64 // UPDATE commands
 	FlushesReceived int64 // FLUSH commands
-	UpdatesWritten  int64 // values applied and durable
-	DataSetsWritten int64 // UPDATE commands with at least one value applied
+	UpdatesWritten  int64 // UPDATE commands with values applied (rrdcached: file writes)
+	DataSetsWritten int64 // values applied (rrdcached: values written)
 	JournalBytes    int64 // bytes of UPDATE lines applied
 	Conns           int64 // connections accepted
 	Refused         int64 // connections refused over MaxConns

@@ -183,7 +183,7 @@ func TestProtocolAnswers(t *testing.T) {
 		}
 	}
 	st := cl.do("STATS")
-	for _, key := range []string{"QueueLength: 0", "UpdatesReceived: 10", "FlushesReceived: 2", "UpdatesWritten: 4", "TreeNodesNumber: 0", "JournalRotate: 0"} {
+	for _, key := range []string{"QueueLength: 0", "UpdatesReceived: 10", "FlushesReceived: 2", "UpdatesWritten: 3", "DataSetsWritten: 4", "TreeNodesNumber: 0", "JournalRotate: 0"} {
 		if !strings.Contains(st, "\n"+key+"\n") {
 			t.Errorf("STATS lacks %q:\n%s", key, st)
 		}

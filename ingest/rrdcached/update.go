@@ -3,7 +3,6 @@ package rrdcached
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"rrdash/store"
 )
@@ -17,19 +16,49 @@ func handleUpdate(s *Server, c *conn, args []string) reply {
 	}
 	s.updatesRx.Add(1)
 	file := args[0]
-	name, err := s.names.series(file)
-	if err != nil {
-		return accessError(s, file, err)
-	}
-	spec, err := s.st.Spec(name)
-	if errors.Is(err, store.ErrNotFound) {
-		return errorf("No such file: %s\n", s.names.shown(file))
-	}
-	if err != nil {
-		return errorf("RRD Error: %v\n", err)
-	}
 	vals := args[1:]
-	nds := len(spec.DS)
+	// The connection remembers file names: a batch names the same files
+	// again and again. A stale DS count (the series was created anew) is
+	// refused by the store with a clear error.
+	fi, cached := c.names[file]
+	if !cached {
+		name, err := s.names.series(file)
+		if err != nil {
+			return accessError(s, file, err)
+		}
+		spec, err := s.st.Spec(name)
+		if errors.Is(err, store.ErrNotFound) {
+			return errorf("No such file: %s\n", s.names.shown(file))
+		}
+		if err != nil {
+			return errorf("RRD Error: %v\n", err)
+		}
+		fi = fileInfo{name, len(spec.DS)}
+		if c.names == nil || len(c.names) > 1<<16 {
+			c.names = map[string]fileInfo{}
+		}
+		c.names[file] = fi
+	}
+	name, nds := fi.name, fi.nds
+	if c.batch && len(vals) == 1 {
+		if t, ok := stamp(vals[0]); ok && t > 0 {
+			k := len(c.chunk)
+			c.chunk = append(c.chunk, store.Update{})
+			u, err := store.ParseUpdateArgInto(vals[0], nil, nds, s.cfg.Now(), make([]string, nds))
+			if err == nil {
+				u.Series = name
+				c.chunk[k] = u
+				c.chunkCmds = append(c.chunkCmds, c.batchCmd)
+				c.chunkLen += len("update ") + len(file) + 1 + len(vals[0]) + 1
+				if len(c.chunk) >= maxChunk {
+					c.flushChunk()
+				}
+				return reply{deferred: true}
+			}
+			c.chunk = c.chunk[:k]
+		}
+	}
+	c.flushChunk() // the chunk's updates come first
 	b := store.Batch{StopOnError: true, Updates: make([]store.Update, 0, len(vals))}
 	backing := make([]string, len(vals)*nds)
 	var refusal *reply
@@ -67,9 +96,13 @@ func handleUpdate(s *Server, c *conn, args []string) reply {
 	}
 	s.touch(name)
 	if res.Applied > 0 {
-		s.written.Add(int64(res.Applied))
-		s.dataSets.Add(1)
-		s.jbytes.Add(int64(len("update ") + len(strings.Join(args, " ")) + 1))
+		s.written.Add(1)
+		s.dataSets.Add(int64(res.Applied))
+		n := len("update")
+		for _, a := range args {
+			n += 1 + len(a)
+		}
+		s.jbytes.Add(int64(n + 1))
 	}
 	r := ok(fmt.Sprintf("errors, enqueued %d value(s).\n", res.Applied), nil)
 	switch {
