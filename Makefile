@@ -9,7 +9,7 @@ OIDCPROV := tools/oidc/node_modules/oidc-provider/package.json
 WEBJS   := tools/web/node_modules/echarts/dist/echarts.min.js
 APT_STAMP := .tools/apt-updated
 
-.PHONY: all build run test bench soak difftest deps-test rrdtool syslog-ng chromium python3 influxdb clean
+.PHONY: all build run test bench soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 influxdb clean
 
 all: build
 
@@ -36,6 +36,13 @@ $(APT_STAMP):
 rrdtool:
 	@command -v rrdtool >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rrdtool; }
 
+# real rrdcached and collectd (its rrdcached plugin) for ingest/rrdcached's tests and make bench
+rrdcached:
+	@command -v rrdcached >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rrdcached; }
+
+collectd:
+	@test -x /usr/sbin/collectd || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends collectd-core; }
+
 syslog-ng:
 	@command -v syslog-ng >/dev/null || test -x /usr/sbin/syslog-ng || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends syslog-ng-core; }
 
@@ -55,7 +62,7 @@ build: $(ECHARTS)
 run: build python3
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
-deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) rrdtool syslog-ng chromium python3 influxdb
+deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) rrdtool rrdcached collectd syslog-ng chromium python3 influxdb
 
 # go test -race over everything, the rrdtool differential suite included
 # (store: TestDifferentialAgainstRRDtool; rpn: its xport corpus).
@@ -74,7 +81,7 @@ soak:
 difftest: rrdtool
 	RRDASH_DIFF_CASES=1000 $(GO) test -run Differential -v ./store
 
-bench: build rrdtool $(KINESALITE)
+bench: build rrdtool rrdcached $(KINESALITE)
 	$(GO) test -run '^$$' -bench . ./store/... ./cmd/... ./rpn/... ./ingest/tracelog/... ./graph/... ./ui/...
 	# the decode benchmarks replay a fixed record set: bound their iterations;
 	# each kinesalite iteration makes a 2-shard stream (kinesalite allows 50 shards)
@@ -82,6 +89,7 @@ bench: build rrdtool $(KINESALITE)
 	$(GO) test -run '^$$' -bench 'KinesaliteToStore' -benchtime 5x ./ingest/kinesis/...
 	$(GO) run ./store/internal/benchcmp --rrdash ./rrdash
 	$(GO) run ./rpn/internal/xportcmp --rrdash ./rrdash
+	$(GO) run ./ingest/rrdcached/internal/bench --rrdash ./rrdash
 
 clean:
 	rm -rf rrdash .tools $(ECHARTS)
