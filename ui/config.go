@@ -35,6 +35,16 @@ type ServeConfig struct {
 	// GraphiteAddr is where the Graphite plaintext listener (TCP) listens;
 	// empty (the default) turns it off.
 	GraphiteAddr string `toml:"graphite_addr"`
+	// RrdcachedAddr is an optional TCP listener of the rrdcached protocol
+	// (HOST[:PORT], port 42217 by default); empty (the default) turns it
+	// off. The UNIX socket RrdcachedSocket is always on.
+	RrdcachedAddr string `toml:"rrdcached_addr"`
+	// RrdcachedSocket is the rrdcached UNIX socket; default
+	// DATA/rrdcached.sock.
+	RrdcachedSocket string `toml:"rrdcached_socket"`
+	// RrdcachedPermissions are the commands a TCP client may use (rrdcached
+	// -P); empty: updates and reads (see the README).
+	RrdcachedPermissions []string `toml:"rrdcached_permissions"`
 	// OIDC turns on login through an OpenID Connect provider; without an
 	// issuer rrdash runs in the local single-user mode.
 	OIDC OIDCConfig `toml:"oidc"`

@@ -19,6 +19,7 @@ import (
 
 	"rrdash/ingest/kinesis"
 	"rrdash/ingest/push"
+	"rrdash/ingest/rrdcached"
 	"rrdash/ingest/tracelog"
 	"rrdash/store"
 	"rrdash/ui"
@@ -27,7 +28,7 @@ import (
 	"rrdash/ui/obs"
 )
 
-const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--demo]"
+const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--rrdcached HOST[:PORT]] [--demo]"
 
 // globList collects a repeatable flag.
 type globList []string
@@ -48,6 +49,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var globs globList
 	fs.Var(&globs, "tracelog", "trace-log file glob to tail (repeatable; env RRDASH_TRACELOG_GLOBS, comma separated)")
 	graphiteAddr := fs.String("graphite", "", "Graphite plaintext TCP listen address HOST:PORT (default off; env RRDASH_GRAPHITE_ADDR)")
+	rrdcachedAddr := fs.String("rrdcached", "", "rrdcached protocol TCP listen address HOST[:PORT] (default off; port 42217; env RRDASH_RRDCACHED_ADDR)")
 	demoMode := fs.Bool("demo", false, "write demo trace logs (instances web1, web2: 6 hours of history, then live) into DATA/demo-tracelog and tail them")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -80,6 +82,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *graphiteAddr != "" {
 		cfg.GraphiteAddr = *graphiteAddr
+	}
+	if *rrdcachedAddr != "" {
+		cfg.RrdcachedAddr = *rrdcachedAddr
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -273,6 +278,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "graphite plaintext on %s\n", gl.Addr())
 	}
 	obsv.pushSources(pushWriter, pushHandlers, graphite)
+	if err := startRrdcached(tailCtx, &tails, cfg, db, stdout, log); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	mux := http.NewServeMux()
 	// With login on, push needs an API token (Authorization: Bearer).
 	mux.Handle("POST /api/v1/write", srv.RequireToken(http.HandlerFunc(pushHandlers.ServeWrite)))
@@ -336,4 +344,58 @@ func newLogger(w io.Writer, cfg ui.ServeConfig) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// startRrdcached serves the rrdcached protocol on the UNIX socket (mode
+// 0660) and, when configured, on TCP with the configured commands. The
+// listeners stop when ctx ends; wg waits for their connections.
+func startRrdcached(ctx context.Context, wg *sync.WaitGroup, cfg ui.ServeConfig, db *store.DB, stdout io.Writer, log *slog.Logger) error {
+	tcpPerms, err := rrdcached.ParsePermissions(rrdcached.DefaultTCPCommands)
+	if len(cfg.RrdcachedPermissions) > 0 {
+		tcpPerms, err = rrdcached.ParsePermissions(cfg.RrdcachedPermissions)
+	}
+	if err != nil {
+		return fmt.Errorf("rrdcached_permissions: %w", err)
+	}
+	srv, err := rrdcached.New(db, rrdcached.Config{Dir: cfg.Data, Logger: log})
+	if err != nil {
+		return err
+	}
+	sock := cfg.RrdcachedSocket
+	if sock == "" {
+		sock = filepath.Join(cfg.Data, "rrdcached.sock")
+	}
+	type listener struct {
+		ln    net.Listener
+		perms rrdcached.Permissions
+		name  string
+	}
+	ul, err := rrdcached.ListenUnix(sock, 0o660)
+	if err != nil {
+		return err
+	}
+	lns := []listener{{ul, rrdcached.AllCommands, "unix:" + sock}}
+	if cfg.RrdcachedAddr != "" {
+		addr, err := rrdcached.TCPAddr(cfg.RrdcachedAddr)
+		if err == nil {
+			var tl net.Listener
+			if tl, err = net.Listen("tcp", addr); err == nil {
+				lns = append(lns, listener{tl, tcpPerms, tl.Addr().String()})
+			}
+		}
+		if err != nil {
+			ul.Close()
+			return fmt.Errorf("rrdcached_addr: %w", err)
+		}
+	}
+	for _, l := range lns {
+		wg.Go(func() {
+			if err := srv.Serve(ctx, l.ln, l.perms); err != nil {
+				log.Error("rrdcached listener stopped", "addr", l.name, "error", err)
+			}
+		})
+		fmt.Fprintf(stdout, "rrdcached protocol on %s (commands: %s)\n", l.name, l.perms)
+		log.Info("rrdcached protocol", "addr", l.name, "commands", l.perms.String())
+	}
+	return nil
 }
