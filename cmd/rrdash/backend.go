@@ -80,8 +80,10 @@ func daemonOption(args []string) (addr string, rest []string, err error) {
 
 // openStore opens the data directory for cmd, or its server: the one
 // --daemon or RRDCACHED_ADDRESS names, else the rrdash serve that holds
-// the directory (found by its socket in the directory, once the lock
-// says it is taken).
+// the directory, found by its socket in the directory. The socket is tried
+// first: a serve holds the directory's lock for its whole life, so asking
+// the lock first would only add its wait. A socket left by a serve that
+// is gone refuses at once, and the directory is opened.
 func openStore(ctx context.Context, dir, cmd, daemon string, oneShot bool) (seriesStore, error) {
 	if daemon != "" {
 		c, err := remote.Dial(ctx, daemon)
@@ -90,28 +92,43 @@ func openStore(ctx context.Context, dir, cmd, daemon string, oneShot bool) (seri
 		}
 		return c, nil
 	}
+	sock := filepath.Join(dir, socketName)
+	var sockErr error
+	if _, err := os.Stat(sock); err == nil {
+		c, err := dialServe(ctx, sock)
+		if err == nil {
+			return c, nil
+		}
+		sockErr = err
+	}
 	db, err := store.Open(dir, store.Options{OneShot: oneShot, ReadOnly: readOnlyCommand(cmd)})
 	if err == nil {
 		return db, nil
 	}
 	var le *store.LockError
-	if !errors.As(err, &le) {
-		return nil, err
-	}
-	sock := filepath.Join(dir, socketName)
-	if _, serr := os.Stat(sock); serr != nil {
-		return nil, err
-	}
-	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	c, cerr := remote.Dial(dctx, "unix:"+sock)
-	if cerr == nil {
-		if cerr = c.Ping(dctx); cerr == nil {
+	if errors.As(err, &le) && sockErr != nil {
+		// the serve may have made its socket since
+		if c, cerr := dialServe(ctx, sock); cerr == nil {
 			return c, nil
 		}
-		c.Close()
+		return nil, fmt.Errorf("%w; the server socket %s does not answer: %v", err, sock, sockErr)
 	}
-	return nil, fmt.Errorf("%w; the server socket %s does not answer: %v", err, sock, cerr)
+	return nil, err
+}
+
+// dialServe connects to the socket of a serve and checks that it answers.
+func dialServe(ctx context.Context, sock string) (*remote.Client, error) {
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	c, err := remote.Dial(dctx, "unix:"+sock)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Ping(dctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // localOnly returns the data directory itself, or says clearly that cmd
