@@ -154,7 +154,9 @@ func asServerError(err error, se **ServerError) bool {
 	return ok
 }
 
-func isNotFound(err error) bool { return strings.HasPrefix(err.Error(), store.ErrNotFound.Error()) && fmt.Sprintf("%v", err) != "" }
+func isNotFound(err error) bool {
+	return strings.HasPrefix(err.Error(), store.ErrNotFound.Error()) && fmt.Sprintf("%v", err) != ""
+}
 
 // bitsOf makes NaNs comparable.
 func bitsOf(r *store.FetchResult) any {
