@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -36,6 +35,12 @@ type Options struct {
 	// BootID overrides the machine's boot id (tests simulate a reboot
 	// with it); empty reads /proc/sys/kernel/random/boot_id.
 	BootID string
+	// ReadOnly opens the directory for reading under a shared lock: any
+	// number of readers, never beside a writer. A reader writes nothing;
+	// one that finds journal records the archives lack (the last writer
+	// died before its close) takes the exclusive lock and replays them
+	// first, as a writer (see docs/STORE.md, "Readers").
+	ReadOnly bool
 }
 
 // Observer receives the store's own measurements. Its methods are called
@@ -52,6 +57,14 @@ type Observer interface {
 
 // ErrNotFound is returned for series that don't exist.
 var ErrNotFound = errors.New("series not found")
+
+// ErrNeedsWriter is returned by a read-only DB that found an archive it
+// cannot read without writing to it (a damaged newest state slot, repaired
+// by replaying the journal): open the directory as a writer and retry.
+var ErrNeedsWriter = errors.New("the archive must be repaired by a writer")
+
+// errReadOnly refuses writes to a DB opened with Options.ReadOnly.
+var errReadOnly = errors.New("store opened read-only")
 
 // DB is a data directory: archive files, the journal and source positions.
 // It is safe for concurrent use; one process holds a directory at a time.
@@ -76,6 +89,7 @@ type DB struct {
 	runBufs   [][]byte   // free row-run buffers of unmapped archives (under mu)
 	recBuf    []journalUpdate
 	closed    bool
+	readOnly  bool // a reader's shared lock: nothing is written
 }
 
 // Open locks dir (creating it if needed), replays the journal and returns
@@ -91,7 +105,16 @@ func Open(dir string, opt Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "series"), 0o755); err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", dir, err)
 	}
-	lock, err := lockDir(dir)
+	if opt.ReadOnly {
+		db, err := openReader(dir, opt, boot)
+		if !errors.Is(err, errNeedsReplay) {
+			return db, err
+		}
+		// The journal holds records the archives lack: replay them under
+		// the exclusive lock, and read as that writer.
+		opt.ReadOnly = false
+	}
+	lock, err := lockDir(dir, false)
 	if err != nil {
 		return nil, err
 	}
@@ -166,36 +189,49 @@ func (db *DB) scratch() []byte {
 	return db.readBuf
 }
 
-func (db *DB) trust() trust { return trust{ckpt: db.jr.ckpt, boot: db.boot} }
+// errNeedsReplay tells Open that a reader found work for a writer.
+var errNeedsReplay = errors.New("journal records to replay")
 
-// lockWait is how long Open waits for a data directory lock to be freed.
-const lockWait = 300 * time.Millisecond
-
-func lockDir(dir string) (*os.File, error) {
-	p := filepath.Join(dir, "LOCK")
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+// openReader opens dir under a shared lock when its archives' state slots
+// hold everything journaled: the last writer closed (its close marker, in
+// this boot, covers the whole journal) or the journal has no records since
+// its last checkpoint. Otherwise it returns errNeedsReplay.
+func openReader(dir string, opt Options, boot bootID) (*DB, error) {
+	lock, err := lockDir(dir, true)
 	if err != nil {
-		return nil, fmt.Errorf("data directory %s: %w", dir, err)
+		return nil, err
 	}
-	// A process that forks (to exec rrdtool, a monitor script…) lends the
-	// lock's open file to the child until its exec closes it, so a lock
-	// just released can look held for a moment: retry briefly before
-	// naming the holder.
-	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-	for deadline := time.Now().Add(lockWait); errors.Is(err, syscall.EWOULDBLOCK) && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	jp := filepath.Join(dir, "journal.wal")
+	if fi, err := os.Stat(jp); err != nil || fi.Size() == 0 {
+		// a new directory: its first writer makes the journal
+		lock.Close()
+		return nil, errNeedsReplay
 	}
+	jr, err := openJournal(jp)
 	if err != nil {
-		holder, _ := os.ReadFile(p)
-		f.Close()
-		return nil, fmt.Errorf("data directory %s is in use by another process (%s): %w", dir, strings.TrimSpace(string(holder)), err)
+		lock.Close()
+		return nil, err
 	}
-	host, _ := os.Hostname()
-	f.Truncate(0)
-	fmt.Fprintf(f, "pid %d on %s since %s\n", os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))
-	return f, nil
+	// No writer runs beside a shared lock, so the journal cannot grow
+	// while this reader holds it.
+	from, clean := jr.replayFrom(boot)
+	if jr.legacy || from != jr.size {
+		jr.close()
+		lock.Close()
+		return nil, errNeedsReplay
+	}
+	jr.written, jr.synced = from, from
+	db := &DB{dir: dir, opt: opt, lock: lock, boot: boot, series: map[string]*archive{}, positions: map[string][]byte{},
+		jr: jr, skipped: [2]int64{jr.start, from}, readOnly: true}
+	if err := db.loadPositions(clean); err != nil {
+		jr.close()
+		lock.Close()
+		return nil, err
+	}
+	return db, nil
 }
+
+func (db *DB) trust() trust { return trust{ckpt: db.jr.ckpt, boot: db.boot} }
 
 func (db *DB) positionsPath() string { return filepath.Join(db.dir, "positions.json") }
 
@@ -310,6 +346,10 @@ func (db *DB) archive(name string) (*archive, error) {
 		a.close()
 		return nil, fmt.Errorf("archive %s holds series %q, not %q", a.path, a.name, name)
 	}
+	if a.torn && db.skipped[1] > db.skipped[0] && db.readOnly {
+		a.close()
+		return nil, fmt.Errorf("%s: %w (its newest state slot is damaged; the journal is replayed into it)", a.path, ErrNeedsWriter)
+	}
 	db.series[name] = a
 	if a.torn && db.skipped[1] > db.skipped[0] {
 		// the newest slot may be the damaged one: replay what Open skipped
@@ -348,6 +388,9 @@ func (db *DB) CreateWithMeta(name string, spec Spec, meta map[string]string, ove
 }
 
 func (db *DB) createLocked(name string, spec Spec, meta map[string]string, overwrite bool, st *state, rows [][]float64) error {
+	if db.readOnly {
+		return fmt.Errorf("creating series %s: %w", name, errReadOnly)
+	}
 	p := db.pathFor(name)
 	if _, err := os.Stat(p); err == nil {
 		if !overwrite {
@@ -424,8 +467,11 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 	}
 	var res Result
 	db.mu.Lock()
-	if db.closed {
+	if db.closed || db.readOnly {
 		db.mu.Unlock()
+		if db.readOnly {
+			return res, nil, errReadOnly
+		}
 		return res, nil, errors.New("store is closed")
 	}
 	// the record is encoded by the journal before mu is released, so its
@@ -500,6 +546,9 @@ func (db *DB) Position(source string) []byte {
 func (db *DB) Checkpoint(ctx context.Context) error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
+	if db.readOnly {
+		return errReadOnly
+	}
 	return db.checkpointLocked()
 }
 
@@ -629,6 +678,17 @@ func (db *DB) Close() error {
 	defer db.mu.Unlock()
 	if db.closed {
 		return nil
+	}
+	if db.readOnly {
+		// a reader wrote nothing and leaves the directory as it found it
+		for _, a := range db.series {
+			if !db.opt.OneShot {
+				a.close()
+			}
+		}
+		db.closed = true
+		db.jr.close()
+		return db.lock.Close()
 	}
 	full := db.jr.legacy || db.jr.written-db.jr.start > db.opt.CheckpointBytes
 	for _, a := range db.series {

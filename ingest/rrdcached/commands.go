@@ -27,7 +27,8 @@ type command struct {
 // commands is filled by newCommandTable: the handlers refer to the table
 // (HELP), so it can't be a package-level initialised variable.
 var commandNames = []string{"UPDATE", "WROTE", "FLUSH", "FLUSHALL", "PENDING", "FORGET", "QUEUE", "STATS", "HELP", "PING",
-	"BATCH", ".", "FETCH", "FETCHBIN", "INFO", "FIRST", "LAST", "CREATE", "LIST", "SUSPEND", "RESUME", "SUSPENDALL", "RESUMEALL", "QUIT"}
+	"BATCH", ".", "FETCH", "FETCHBIN", "INFO", "FIRST", "LAST", "CREATE", "LIST", "SUSPEND", "RESUME", "SUSPENDALL", "RESUMEALL", "QUIT",
+	"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST"}
 
 func commandTable() []command {
 	return []command{
@@ -96,6 +97,17 @@ func commandTable() []command {
 		{"RESUMEALL", handleResumeAll, inClient | inBatch, "RESUMEALL\n",
 			"Clears every suspended mark.\n"},
 		{"QUIT", nil, inClient | inBatch, "QUIT\n", "Closes the connection.\n"},
+		// rrdash's own commands, for its CLI (package store/remote)
+		{"XCREATE", extHandler("XCREATE"), inClient, "XCREATE <series> <step> <start> <overwrite 0|1> <DS:...>... <RRA:...>...\n",
+			"Creates a series, as rrdash create does (series names as they are).\n"},
+		{"XUPDATE", extHandler("XUPDATE"), inClient, "XUPDATE <series> <time[.usec]:value[:value...]>...\n",
+			"Applies updates as rrdash update does; answered once durable.\n"},
+		{"XFETCH", extHandler("XFETCH"), inClient, "XFETCH <series> <CF> <start> <end> <resolution> <align-start 0|1>\n",
+			"Fetches as rrdash fetch does, with the resolution, exact values.\n"},
+		{"XINFO", extHandler("XINFO"), inClient, "XINFO <series>\n",
+			"The definition and state of a series, exact values and metadata.\n"},
+		{"XLIST", extHandler("XLIST"), inClient, "XLIST [<glob>]\n",
+			"The series names matching a glob, quoted, one a line.\n"},
 	}
 }
 
@@ -119,7 +131,7 @@ const AllCommands Permissions = 1<<32 - 1
 // DefaultTCPCommands is what a TCP listener accepts unless configured:
 // writing updates and reading, but not creating, forgetting or suspending.
 var DefaultTCPCommands = []string{"UPDATE", "BATCH", "FLUSH", "FLUSHALL", "PENDING", "QUEUE", "STATS", "PING",
-	"FETCH", "FETCHBIN", "INFO", "FIRST", "LAST", "LIST"}
+	"FETCH", "FETCHBIN", "INFO", "FIRST", "LAST", "LIST", "XUPDATE", "XFETCH", "XINFO", "XLIST"}
 
 // ParsePermissions reads a list of command names (rrdcached -P's comma
 // separated list; spaces are allowed). Unknown names are an error.
