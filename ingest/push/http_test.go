@@ -218,7 +218,7 @@ func TestHundredThousandPoints(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, err := ListenGraphite("127.0.0.1:0", w, nil)
+		g, err := ListenGraphite("127.0.0.1:0", w, GraphiteConfig{})
 		if err != nil {
 			t.Fatal(err)
 		}
