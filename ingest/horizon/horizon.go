@@ -32,7 +32,7 @@ type FutureError struct {
 }
 
 func (e *FutureError) Error() string {
-	return fmt.Sprintf("timestamp %s is more than %v ahead of the server clock (%s)",
+	return fmt.Sprintf("timestamp %s is in the future: more than %v ahead of the server clock (%s)",
 		fmtTime(e.Sec, e.Usec), e.Max, e.Now.UTC().Format("2006-01-02T15:04:05Z"))
 }
 
