@@ -50,6 +50,12 @@ type ServeConfig struct {
 	// RrdcachedPermissions are the commands a TCP client may use (rrdcached
 	// -P); empty: updates and reads (see the README).
 	RrdcachedPermissions []string `toml:"rrdcached_permissions"`
+	// MaxFuture refuses points more than this ahead of the server clock
+	// on every ingest path (Go duration, default 10m).
+	MaxFuture string `toml:"max_future"`
+	// Listen limits every TCP listener; Push limits HTTP push ingest.
+	Listen ListenConfig `toml:"listen"`
+	Push   PushConfig   `toml:"push"`
 	// OIDC turns on login through an OpenID Connect provider; without an
 	// issuer rrdash runs in the local single-user mode.
 	OIDC OIDCConfig `toml:"oidc"`
@@ -161,6 +167,44 @@ func readSecretFile(key, path string) (Secret, error) {
 		return "", fmt.Errorf("%s %s: empty", key, path)
 	}
 	return v, nil
+}
+
+// ListenConfig is the [listen] section: limits of every TCP listener
+// (HTTP, Graphite).
+type ListenConfig struct {
+	MaxConns int64 `toml:"max_conns"` // open connections per listener
+	// IdleTimeout closes a Graphite connection silent this long (Go
+	// duration); HTTP keeps its own timeouts.
+	IdleTimeout string `toml:"idle_timeout"`
+}
+
+// PushConfig is the [push] section: limits of HTTP push ingest.
+type PushConfig struct {
+	MaxBodyBytes     int64  `toml:"max_body_bytes"`     // per request, after gzip too
+	MaxInflightBytes int64  `toml:"max_inflight_bytes"` // all requests at once
+	QueueWait        string `toml:"queue_wait"`         // Go duration a request waits for room before 429
+}
+
+// Durations are the duration keys of serve's ingest settings, parsed.
+type Durations struct {
+	MaxFuture, IdleTimeout, QueueWait time.Duration
+}
+
+// IngestDurations parses max_future, listen.idle_timeout and
+// push.queue_wait.
+func (c ServeConfig) IngestDurations() (Durations, error) {
+	var d Durations
+	for _, k := range []struct {
+		key, v string
+		out    *time.Duration
+	}{{"max_future", c.MaxFuture, &d.MaxFuture}, {"listen.idle_timeout", c.Listen.IdleTimeout, &d.IdleTimeout}, {"push.queue_wait", c.Push.QueueWait, &d.QueueWait}} {
+		v, err := time.ParseDuration(k.v)
+		if err != nil || v <= 0 {
+			return d, fmt.Errorf("%s %q: want a positive duration like 10m or 30s", k.key, k.v)
+		}
+		*k.out = v
+	}
+	return d, nil
 }
 
 // OIDCConfig is the [oidc] section (see README "Login (OpenID Connect)").
@@ -343,7 +387,9 @@ type TracelogConfig struct {
 // DefaultServeConfig is used for keys set nowhere.
 func DefaultServeConfig() ServeConfig {
 	return ServeConfig{Addr: "127.0.0.1:8080", Data: "./data", LogLevel: "info", LogFormat: "text",
-		Tracelog:   TracelogConfig{Step: 60},
+		Tracelog: TracelogConfig{Step: 60}, MaxFuture: "10m",
+		Listen:     ListenConfig{MaxConns: 1024, IdleTimeout: "5m"},
+		Push:       PushConfig{MaxBodyBytes: 32 << 20, MaxInflightBytes: 64 << 20, QueueWait: "1s"},
 		Monitoring: MonitoringConfig{Sinks: []string{"rrdash"}, Service: "rrdash", Influx: InfluxSinkConfig{Gzip: true}},
 		Monitors: MonitorSettings{MaxConcurrent: 4, Jitter: 0.1, KeepRuns: 1000,
 			CPUSeconds: 60, AddressSpaceMB: 4096, OpenFiles: 256, Processes: 4096}}
@@ -487,6 +533,15 @@ func (c ServeConfig) Validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("log_format %q: want text or json", c.LogFormat)
+	}
+	if _, err := c.IngestDurations(); err != nil {
+		return err
+	}
+	for key, v := range map[string]int64{"listen.max_conns": c.Listen.MaxConns, "push.max_body_bytes": c.Push.MaxBodyBytes,
+		"push.max_inflight_bytes": c.Push.MaxInflightBytes} {
+		if v <= 0 {
+			return fmt.Errorf("%s %d: must be positive", key, v)
+		}
 	}
 	if c.Tracelog.Step <= 0 {
 		return fmt.Errorf("tracelog.step %d: must be positive", c.Tracelog.Step)

@@ -67,6 +67,20 @@ type Config struct {
 	// beside localhost, loopback addresses and the hosts of BaseURL and
 	// the OIDC redirect URL ("name" or "name:port").
 	AllowedHosts []string
+	// Sources reports the configured ingest sources (listeners) for
+	// /-/healthz and /-/readyz; nil: none.
+	Sources func() []SourceStatus
+}
+
+// SourceStatus is one ingest source's state. State "stopped" fails
+// /-/healthz and /-/readyz (503); "retrying" (accept errors, backed off)
+// fails /-/readyz only.
+type SourceStatus struct {
+	Name   string    `json:"name"`
+	State  string    `json:"state"` // running, retrying, stopped, closed
+	Since  time.Time `json:"since"`
+	Error  string    `json:"error,omitempty"`
+	Detail any       `json:"detail,omitempty"`
 }
 
 // Server is the web service.
@@ -145,6 +159,7 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	e.GET("/view", s.pageView)
 	e.GET("/view.png", s.viewPNG)
 	e.GET("/-/healthz", s.healthz)
+	e.GET("/-/readyz", s.readyz)
 	e.GET("/monitors", s.pageMonitors)
 	e.GET("/monitors/new", s.pageMonitorEdit)
 	e.GET("/monitors/alerts", s.pageMonitorAlerts)
@@ -359,11 +374,38 @@ func (s *Server) handleError(c *echo.Context, err error) {
 	_ = s.render(c, code, "error", pageData{Title: http.StatusText(code), Message: msg})
 }
 
-func (s *Server) healthz(c *echo.Context) error {
+// healthz: 503 when the metadata database does not answer or an ingest
+// source stopped for good; the body names every source's state.
+func (s *Server) healthz(c *echo.Context) error { return s.health(c, false) }
+
+// readyz is healthz that also fails while a source is retrying (e.g. its
+// accepts fail for want of file descriptors), so a balancer sends elsewhere.
+func (s *Server) readyz(c *echo.Context) error { return s.health(c, true) }
+
+func (s *Server) health(c *echo.Context, ready bool) error {
 	if err := s.meta.Ping(c.Request().Context()); err != nil {
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "metadata database unavailable").Wrap(err)
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	var sources []SourceStatus
+	if s.cfg.Sources != nil {
+		sources = s.cfg.Sources()
+	}
+	status, code := "ok", http.StatusOK
+	for _, src := range sources {
+		switch {
+		case src.State == "stopped":
+			status, code = "failing", http.StatusServiceUnavailable
+		case src.State == "retrying" && code == http.StatusOK:
+			status = "degraded"
+			if ready {
+				code = http.StatusServiceUnavailable
+			}
+		}
+	}
+	return c.JSON(code, struct {
+		Status  string         `json:"status"`
+		Sources []SourceStatus `json:"sources,omitempty"`
+	}{status, sources})
 }
 
 func (s *Server) serveAsset(assets fs.FS) echo.HandlerFunc {

@@ -12,12 +12,15 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"rrdash/ingest/horizon"
 	"rrdash/ingest/kinesis"
+	"rrdash/ingest/listen"
 	"rrdash/ingest/push"
 	"rrdash/ingest/rrdcached"
 	"rrdash/ingest/tracelog"
@@ -28,7 +31,7 @@ import (
 	"rrdash/ui/obs"
 )
 
-const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--allowed-host HOST]… [--rrdcached HOST[:PORT]] [--demo]"
+const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--allowed-host HOST]… [--rrdcached HOST[:PORT]] [--max-future DURATION] [--max-conns N] [--demo]"
 
 // globList collects a repeatable flag.
 type globList []string
@@ -53,6 +56,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var allowedHosts globList
 	fs.Var(&allowedHosts, "allowed-host", "host name (or name:port) the server answers besides localhost, the listen address and base_url's (repeatable; env RRDASH_ALLOWED_HOSTS, comma separated)")
 	rrdcachedAddr := fs.String("rrdcached", "", "rrdcached protocol TCP listen address HOST[:PORT] (default off; port 42217; env RRDASH_RRDCACHED_ADDR)")
+	maxFuture := fs.String("max-future", "", "refuse points more than this ahead of the server clock on every ingest path (default 10m; env RRDASH_MAX_FUTURE)")
+	maxConns := fs.Int64("max-conns", 0, "open connections per TCP listener (default 1024; env RRDASH_LISTEN_MAX_CONNS)")
 	demoMode := fs.Bool("demo", false, "write demo trace logs (instances web1, web2: 6 hours of history, then live) into DATA/demo-tracelog and tail them")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -95,9 +100,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *rrdcachedAddr != "" {
 		cfg.RrdcachedAddr = *rrdcachedAddr
 	}
+	if *maxFuture != "" {
+		cfg.MaxFuture = *maxFuture
+	}
+	if *maxConns != 0 {
+		cfg.Listen.MaxConns = *maxConns
+	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	durs, err := cfg.IngestDurations()
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	hz := horizon.Horizon{MaxFuture: durs.MaxFuture}
 	log := newLogger(stderr, cfg)
 	cfgMonitors, err := configMonitors(cfgPath, cfg.Monitor)
 	if err != nil {
@@ -156,8 +172,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := monitors.Load(ctx); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	// The listeners are made below; health asks them only once serving.
+	var listeners []*listen.Listener
+	var graphite *push.GraphiteListener
+	sources := func() []ui.SourceStatus {
+		var out []ui.SourceStatus
+		add := func(st listen.Status) {
+			out = append(out, ui.SourceStatus{Name: st.Name, State: string(st.State), Since: st.Since, Error: st.Error, Detail: st})
+		}
+		for _, l := range listeners {
+			add(l.Status())
+		}
+		if graphite != nil {
+			add(graphite.Status())
+		}
+		return out
+	}
 	srv, err := ui.New(ui.Config{BaseURL: cfg.BaseURL, LocalMode: localMode, OIDC: cfg.OIDC, TrustedProxies: cfg.TrustedProxies,
-		Monitors: monitors, ListenAddr: cfg.Addr, AllowedHosts: cfg.AllowedHosts}, db, md, user, log)
+		Monitors: monitors, ListenAddr: cfg.Addr, AllowedHosts: cfg.AllowedHosts, Sources: sources}, db, md, user, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -196,7 +228,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Info("demo trace logs", "dir", dir)
 	}
 	if len(cfg.Tracelog.Globs) > 0 || len(demoSources) > 0 {
-		tc := tracelog.TailConfig{Step: cfg.Tracelog.Step, Naming: tracelog.Naming(cfg.Tracelog.Naming), Sources: demoSources}
+		tc := tracelog.TailConfig{Step: cfg.Tracelog.Step, Naming: tracelog.Naming(cfg.Tracelog.Naming), Sources: demoSources, MaxFuture: durs.MaxFuture}
 		if cfg.Tracelog.TZ != "" {
 			if tc.Location, err = time.LoadLocation(cfg.Tracelog.TZ); err != nil {
 				stopTail()
@@ -222,7 +254,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Info("tailing trace logs", "globs", cfg.Tracelog.Globs)
 	}
 	if cfg.Kinesis.Stream != "" {
-		kc, err := kinesis.ParseArgs(cfg.Kinesis.Args(), cfg.Data, io.Discard)
+		args := cfg.Kinesis.Args()
+		if !slices.Contains(args, "--max-future") && !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--max-future=") }) {
+			args = append(args, "--max-future", durs.MaxFuture.String())
+		}
+		kc, err := kinesis.ParseArgs(args, cfg.Data, io.Discard)
 		if err != nil {
 			stopTail()
 			return fmt.Errorf("serve: [kinesis]: %w", err)
@@ -269,10 +305,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			log.Error("push writer flush", "error", err)
 		}
 	}()
-	pushHandlers := push.NewHandlers(pushWriter, push.HandlerConfig{Logger: log})
-	var graphite *push.GraphiteListener
+	pushHandlers, err := push.NewHandlers(pushWriter, push.HandlerConfig{MaxBodyBytes: cfg.Push.MaxBodyBytes,
+		MaxInflightBytes: cfg.Push.MaxInflightBytes, QueueWait: durs.QueueWait, Horizon: hz, Logger: log})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	if cfg.GraphiteAddr != "" {
-		gl, err := push.ListenGraphite(cfg.GraphiteAddr, pushWriter, log)
+		gl, err := push.ListenGraphite(cfg.GraphiteAddr, pushWriter, push.GraphiteConfig{MaxConns: int(cfg.Listen.MaxConns),
+			IdleTimeout: durs.IdleTimeout, Horizon: hz, Logger: log})
 		if err != nil {
 			return fmt.Errorf("serve: graphite: %w", err)
 		}
@@ -280,6 +320,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		tails.Add(1)
 		go func() {
 			defer tails.Done()
+			// Accept errors are retried; an error here stopped it for good,
+			// which /-/healthz reports.
 			if err := gl.Serve(tailCtx); err != nil && !errors.Is(err, context.Canceled) {
 				log.Error("graphite listener stopped", "error", err)
 			}
@@ -297,10 +339,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mux.Handle("POST /api/v1/points", srv.GuardPush(http.HandlerFunc(pushHandlers.ServePoints)))
 	mux.Handle("/", srv.Handler())
 
-	ln, err := net.Listen("tcp", cfg.Addr)
+	// net/http retries accept errors itself; the wrapper also bounds the
+	// connections and reports its state to health.
+	ln, err := listen.Listen(cfg.Addr, listen.Config{Name: "http", MaxConns: int(cfg.Listen.MaxConns), IdleTimeout: -1, Logger: log})
 	if err != nil {
-		return fmt.Errorf("serve: listen %s: %w", cfg.Addr, err)
+		return fmt.Errorf("serve: %w", err)
 	}
+	listeners = append(listeners, ln)
 	hs := &http.Server{
 		Handler:           srv.CheckHost(obsv.handler(mux)), // /-/metrics too
 		ReadHeaderTimeout: 10 * time.Second,

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
+	"rrdash/ingest/horizon"
 	"rrdash/store"
 )
 
@@ -186,7 +187,7 @@ func ParseArgs(args []string, dataDir string, stderr io.Writer) (Config, error) 
 	fs.StringVar(&ds, "ds", "DS:value:GAUGE:600:U:U", "data source of new series (exactly one)")
 	fs.StringVar(&rra, "rra", "", "archives of new series, space-separated RRA:CF:xff:steps:rows (default 1m:2d 5m:2w 1h:13M 1d:10y × AVERAGE MIN MAX LAST)")
 	fs.StringVar(&tags, "tags", "", "extra record fields kept as Graphite tags: comma-separated names, or * for all")
-	fs.DurationVar(&c.Decoder.MaxFuture, "max-future", time.Hour, "points this far after their record's arrival are absurd")
+	fs.DurationVar(&c.Decoder.MaxFuture, "max-future", horizon.DefaultMaxFuture, "points more than this after their record's arrival are absurd")
 	fs.StringVar(&c.DeadLetterPath, "dead-letter", "", "dead-letter file (default DATA/kinesis-STREAM.deadletter.jsonl)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
