@@ -112,6 +112,7 @@ func TestServeSurvivesFDExhaustion(t *testing.T) {
 	t.Parallel()
 	bin := buildRrdash(t)
 	data := t.TempDir()
+	token := pushToken(t, data)
 	cmd, base, graphite, stderr := startServeGraphite(t, bin, data, 0)
 	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", cmd.Process.Pid))
 	if err != nil {
@@ -147,7 +148,7 @@ func TestServeSurvivesFDExhaustion(t *testing.T) {
 		t.Fatalf("graphite after exhaustion: %v\n%s", err, stderr())
 	}
 	client := &http.Client{Timeout: 30 * time.Second}
-	resp, err := client.Post(base+"/api/v1/write?precision=s", "text/plain", strings.NewReader(fmt.Sprintf("fd v=2 %d\n", now-60)))
+	resp, err := pushWith(client, base+"/api/v1/write?precision=s", token, strings.NewReader(fmt.Sprintf("fd v=2 %d\n", now-60)))
 	if err != nil {
 		t.Fatalf("HTTP after exhaustion: %v\n%s", err, stderr())
 	}

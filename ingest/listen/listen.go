@@ -304,12 +304,29 @@ func (c *conn) Close() error {
 // peer cannot take the close for an acknowledgement (Graphite clients
 // do). It works on connections from a Listener and on plain TCP ones.
 func Abort(c net.Conn) error {
+	setLinger(c, 0)
+	return c.Close()
+}
+
+// ArmReset makes the kernel reset c (RST) if it is closed before
+// CloseClean — in particular when the process dies: at exit the kernel
+// closes every socket, and without it a connection whose input was all
+// read ends with an orderly FIN, which a client taking a clean close for
+// an acknowledgement (Graphite) would believe.
+func ArmReset(c net.Conn) { setLinger(c, 0) }
+
+// CloseClean closes c with an orderly FIN, undoing ArmReset.
+func CloseClean(c net.Conn) error {
+	setLinger(c, -1)
+	return c.Close()
+}
+
+func setLinger(c net.Conn, sec int) {
 	inner := c
 	if wc, ok := c.(*conn); ok {
 		inner = wc.Conn
 	}
 	if tc, ok := inner.(*net.TCPConn); ok {
-		tc.SetLinger(0)
+		tc.SetLinger(sec)
 	}
-	return c.Close()
 }

@@ -91,8 +91,9 @@ type GraphiteConfig struct {
 // reads EOF knows every valid point it sent is stored (bad lines, points
 // from beyond the horizon and late points are not, and are only counted
 // and logged). Every other end (shutdown, idle timeout, a line too long,
-// a store failure) resets the connection instead, so a reset or a crash
-// before the clean close guarantees nothing for that connection.
+// a store failure) resets the connection instead, and so does the kernel
+// when the process dies (SO_LINGER 0 until the clean close): a reset
+// guarantees nothing for that connection.
 type GraphiteListener struct {
 	ln   *listen.Listener
 	sink PointWriter
@@ -149,8 +150,9 @@ func (g *GraphiteListener) Serve(ctx context.Context) error {
 	return g.ln.Serve(ctx, func(ctx context.Context, c net.Conn) {
 		g.conns.Add(1)
 		defer g.connsDone.Add(1)
+		listen.ArmReset(c) // a crash before CloseClean resets: no false acknowledgement
 		if g.serveConn(ctx, c) {
-			c.Close()
+			listen.CloseClean(c)
 			return
 		}
 		g.aborted.Add(1)
