@@ -172,12 +172,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("kinesis: %w", err)
 	}
-	seen, err := dl.Scan(from, c.log)
+	tr := newTracker(c.dec, c.cfg.Grace, c.cfg.IdleFlush, c.lookup)
+	known, err := dl.Scan(from, c.log, tr.rememberDeadLetter)
 	if err != nil {
 		return fmt.Errorf("kinesis: %w", err)
 	}
-	tr := newTracker(c.dec, c.cfg.Grace, c.cfg.IdleFlush, c.lookup)
-	tr.seen = seen
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rs := &runState{
@@ -191,7 +190,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	c.stats = Stats{Started: time.Now(), Counts: Counts{Bad: map[Reason]int64{}}}
 	c.mu.Unlock()
 	c.log.Info("kinesis: consumer starting", "stream", c.cfg.Stream, "endpoint", c.cfg.Endpoint,
-		"dead_letter", c.cfg.DeadLetterPath, "dead_letters_known", len(seen), "grace", c.cfg.Grace)
+		"dead_letter", c.cfg.DeadLetterPath, "dead_letters_known", known, "grace", c.cfg.Grace)
 
 	lists := make(chan []shardInfo, 1)
 	var wg sync.WaitGroup
@@ -306,6 +305,7 @@ func (rs *runState) onShards(ctx context.Context, shards []shardInfo) error {
 	}
 	if first {
 		rs.listed = true
+		rs.tr.forgetGoneShards(rs.known)
 		rs.fresh = true
 		for _, s := range shards {
 			if sh := rs.tr.shards[s.id]; sh.pos.CP != "" || sh.pos.Read != "" || sh.pos.End {

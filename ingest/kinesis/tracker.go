@@ -32,6 +32,12 @@ import (
 //     update is late, as it would have been.
 //   - Dead letters are fsync'd before the batch whose position covers them;
 //     on restart those of records after cp are read back and not repeated.
+//     The batch also records the offset from which a restart reads them
+//     back: the first dead letter of a record not yet done. Dead letters a
+//     previous run wrote count too until their shard's cp passes them (a
+//     restart that re-reads such a record writes nothing new for it, so
+//     the offset of what it does write is no bound), and so do those of a
+//     shard this run has not read yet.
 
 // Record is one Kinesis record as the tracker needs it.
 type Record struct {
@@ -132,6 +138,7 @@ type tracker struct {
 	series   map[string]*seriesState
 	active   map[string]*seriesState // series with buffered points
 	seen     map[dlKey]bool          // dead letters already in the file (from a previous run)
+	earlier  map[string]dlFloor      // per shard: where the previous runs' dead letters start
 	dl       []DeadLetter            // dead letters not yet written
 	counts   Counts
 	items    []DecodedItem
@@ -140,15 +147,50 @@ type tracker struct {
 
 func newTracker(dec *Decoder, grace time.Duration, idle time.Duration, lookup SeriesLookup) *tracker {
 	return &tracker{
-		grace:  int64(grace / time.Microsecond),
-		idle:   idle,
-		dec:    dec,
-		lookup: lookup,
-		shards: map[string]*shardState{},
-		series: map[string]*seriesState{},
-		active: map[string]*seriesState{},
-		seen:   map[dlKey]bool{},
-		counts: Counts{Bad: map[Reason]int64{}},
+		grace:   int64(grace / time.Microsecond),
+		idle:    idle,
+		dec:     dec,
+		lookup:  lookup,
+		shards:  map[string]*shardState{},
+		series:  map[string]*seriesState{},
+		active:  map[string]*seriesState{},
+		seen:    map[dlKey]bool{},
+		earlier: map[string]dlFloor{},
+		counts:  Counts{Bad: map[Reason]int64{}},
+	}
+}
+
+// dlFloor spans the dead letters earlier runs wrote for a shard's records
+// after its checkpoint: from the file offset off, for records up to maxSeq.
+type dlFloor struct {
+	off    int64
+	maxSeq string
+}
+
+// rememberDeadLetter takes a dead letter a previous run wrote at offset off
+// (read back from the file at start): it is not written again, and the
+// file is read back from off at the next start until the shard's
+// checkpoint passes its record.
+func (t *tracker) rememberDeadLetter(d *DeadLetter, off int64) {
+	t.seen[d.key()] = true
+	f, ok := t.earlier[d.Shard]
+	if !ok {
+		f = dlFloor{off: off, maxSeq: d.Seq}
+	}
+	f.off = min(f.off, off)
+	if seqLess(f.maxSeq, d.Seq) {
+		f.maxSeq = d.Seq
+	}
+	t.earlier[d.Shard] = f
+}
+
+// forgetGoneShards drops the earlier dead letters of shards the stream no
+// longer lists (trimmed): their records will never be read again.
+func (t *tracker) forgetGoneShards(listed map[string]shardInfo) {
+	for id := range t.earlier {
+		if _, ok := listed[id]; !ok {
+			delete(t.earlier, id)
+		}
 	}
 }
 
@@ -389,6 +431,14 @@ func (t *tracker) positions(dlSize int64) (changed map[string]Checkpoint, scanFr
 			changed[id] = sh.pos
 			sh.dirty = false
 		}
+	}
+	for id, f := range t.earlier {
+		sh := t.shards[id]
+		if sh != nil && (sh.finished || sh.pos.CP != "" && !seqLess(sh.pos.CP, f.maxSeq)) {
+			delete(t.earlier, id) // their records are done: never read again
+			continue
+		}
+		scanFrom = min(scanFrom, f.off)
 	}
 	return changed, scanFrom, finishedNow
 }
