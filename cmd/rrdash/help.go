@@ -36,7 +36,7 @@ func commandHelp(name string) (string, bool) {
 			"  Renders a PNG as rrdtool graph does (to stdout with -).",
 		"ingest": "usage: rrdash ingest tracelog [flags] FILE…\n       rrdash ingest kinesis --stream NAME [flags]\n" +
 			"  See rrdash ingest tracelog --help and rrdash ingest kinesis --help.",
-		"-": "usage: rrdash -\n  pipe mode: one command per line on stdin (as rrdtool -), answered with OK or ERROR lines.",
+		"-": "usage: rrdash -\n  pipe mode: one command per line on stdin (as rrdtool -), each answered by its output and \"OK u:… s:… r:…\" or \"ERROR: …\".",
 	}[name]
 	return h, ok
 }
