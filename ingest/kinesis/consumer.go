@@ -191,6 +191,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 	c.mu.Unlock()
 	c.log.Info("kinesis: consumer starting", "stream", c.cfg.Stream, "endpoint", c.cfg.Endpoint,
 		"dead_letter", c.cfg.DeadLetterPath, "dead_letters_known", known, "grace", c.cfg.Grace)
+	// Leases are local (LocalLeaser) until cluster mode: nothing tells a
+	// second consumer of the stream that this one exists.
+	c.log.Warn("kinesis: this consumer reads the whole stream; consumers do not coordinate, so every other consumer of it (another data directory or host) reads all of it too",
+		"stream", c.cfg.Stream)
 
 	lists := make(chan []shardInfo, 1)
 	var wg sync.WaitGroup
