@@ -51,6 +51,11 @@ type Config struct {
 	PollInterval, MinCallInterval time.Duration
 	// ListInterval is how often shards are listed to find new ones.
 	ListInterval time.Duration
+	// CheckpointInterval is how often the grace buffer is saved with the
+	// checkpoints (besides with the first batch of a run), so that a
+	// restart resumes after the records read instead of after the oldest
+	// point still buffered. Default 30s.
+	CheckpointInterval time.Duration
 	// Limit is the GetRecords record limit (1..10000).
 	Limit int32
 
@@ -124,14 +129,14 @@ func (c *Config) setDefaults() error {
 	defaults := []struct {
 		v   *time.Duration
 		def time.Duration
-	}{{&c.FlushInterval, time.Second}, {&c.PollInterval, time.Second}, {&c.MinCallInterval, 200 * time.Millisecond}, {&c.ListInterval, 30 * time.Second}}
+	}{{&c.FlushInterval, time.Second}, {&c.PollInterval, time.Second}, {&c.MinCallInterval, 200 * time.Millisecond}, {&c.ListInterval, 30 * time.Second}, {&c.CheckpointInterval, 30 * time.Second}}
 	for _, d := range defaults {
 		if *d.v == 0 {
 			*d.v = d.def
 		}
 	}
 	for name, d := range map[string]time.Duration{"grace": c.Grace, "idle flush": c.IdleFlush, "flush interval": c.FlushInterval,
-		"poll interval": c.PollInterval, "min call interval": c.MinCallInterval, "list interval": c.ListInterval} {
+		"poll interval": c.PollInterval, "min call interval": c.MinCallInterval, "list interval": c.ListInterval, "checkpoint interval": c.CheckpointInterval} {
 		if d < 0 {
 			return fmt.Errorf("kinesis: %s %v is negative", name, d)
 		}
@@ -193,6 +198,7 @@ func newFlagSet(a *cliFlags, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.PollInterval, "poll", time.Second, "wait after an empty GetRecords")
 	fs.DurationVar(&c.MinCallInterval, "min-call-interval", 200*time.Millisecond, "minimum time between GetRecords calls on a shard")
 	fs.DurationVar(&c.ListInterval, "list-interval", 30*time.Second, "how often shards are listed to find new ones")
+	fs.DurationVar(&c.CheckpointInterval, "checkpoint-interval", 30*time.Second, "how often the grace buffer is saved with the checkpoints (also with a run's first batch)")
 	fs.IntVar(&a.limit, "limit", 10000, "records per GetRecords (1..10000)")
 	fs.Int64Var(&a.step, "step", 60, "step of new series in seconds")
 	fs.StringVar(&a.ds, "ds", "DS:value:GAUGE:600:U:U", "data source of new series (exactly one)")

@@ -82,6 +82,9 @@ type Checkpoint struct {
 	CP   string `json:"cp,omitempty"`   // every record ≤ CP is done
 	Read string `json:"read,omitempty"` // every record ≤ Read was classified
 	End  bool   `json:"end,omitempty"`  // drained to the end and done: never read again
+	// Buf: every record ≤ Buf is done or has its pending points in the
+	// grace buffer snapshot saved with this position (see buffer.go).
+	Buf string `json:"buf,omitempty"`
 }
 
 type shardState struct {
@@ -89,6 +92,8 @@ type shardState struct {
 	pos      Checkpoint
 	replay   string // Read of the position we started from
 	last     string // last record classified by this run
+	covered  string // every record ≤ covered is done or has its points in the buffer
+	snapped  bool   // a buffer snapshot of this run covered records of the shard
 	queue    []*recState
 	ended    bool // the reader handed over the last record
 	finished bool // ended, all done, and End is durable (or in the batch)
@@ -199,7 +204,7 @@ func (t *tracker) addShard(id string, pos Checkpoint) *shardState {
 	if s, ok := t.shards[id]; ok {
 		return s
 	}
-	s := &shardState{id: id, pos: pos, replay: pos.Read, finished: pos.End}
+	s := &shardState{id: id, pos: pos, replay: pos.Read, finished: pos.End, covered: pos.resumeAfter()}
 	t.shards[id] = s
 	return s
 }
@@ -284,7 +289,7 @@ func (t *tracker) observe(r Record, now time.Time, dlSize int64) error {
 		}
 	}
 	sh.queue = append(sh.queue, rec)
-	sh.last = r.Seq
+	sh.last, sh.covered = r.Seq, r.Seq
 	// Read never goes back: while a restart re-reads, records up to the old
 	// Read are still the ones classified before.
 	if sh.pos.Read == "" || seqLess(sh.pos.Read, r.Seq) {
@@ -434,7 +439,7 @@ func (t *tracker) positions(dlSize int64) (changed map[string]Checkpoint, scanFr
 	}
 	for id, f := range t.earlier {
 		sh := t.shards[id]
-		if sh != nil && (sh.finished || sh.pos.CP != "" && !seqLess(sh.pos.CP, f.maxSeq)) {
+		if sh != nil && (sh.finished || sh.pos.resumeAfter() != "" && !seqLess(sh.pos.resumeAfter(), f.maxSeq)) {
 			delete(t.earlier, id) // their records are done: never read again
 			continue
 		}
@@ -471,7 +476,7 @@ func decodeCheckpoint(b []byte) (Checkpoint, error) {
 	if err := json.Unmarshal(b, &p); err != nil {
 		return p, fmt.Errorf("shard position %q: %w", truncate(string(b)), err)
 	}
-	for _, s := range []string{p.CP, p.Read} {
+	for _, s := range []string{p.CP, p.Read, p.Buf} {
 		if s != "" && strings.Trim(s, "0123456789") != "" {
 			return p, fmt.Errorf("shard position %q: sequence number %q is not decimal", truncate(string(b)), s)
 		}

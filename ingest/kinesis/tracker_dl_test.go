@@ -36,10 +36,13 @@ func TestTrackerDeadLettersAcrossCrashes(t *testing.T) {
 		cps      map[string]Checkpoint
 		file     []DeadLetter // a dead letter's offset is its index
 		scanFrom int64
+		buffer   []byte // grace buffer snapshot
 	}
 	// run reads the shards in `read` in turn after their checkpoints and
-	// flushes every 4 records; it crashes at flush number `crashAt` (-1:
-	// never), before (midway false) or after (true) the file write.
+	// flushes every 4 records, saving the grace buffer with every snapEvery-th
+	// flush (0: never); it crashes at flush number `crashAt` (-1: never),
+	// before (midway false) or after (true) the file write.
+	var snapEvery int
 	run := func(d *durable, read []string, crashAt int, midway bool) {
 		tr := newTracker(dec, 60*time.Second, time.Hour, func(name string) (int64, bool, error) {
 			l, ok := d.last[name]
@@ -52,10 +55,17 @@ func TestTrackerDeadLettersAcrossCrashes(t *testing.T) {
 		for id, q := range shards {
 			cp := d.cps[id]
 			tr.addShard(id, cp)
-			for len(q) > 0 && cp.CP != "" && !seqLess(cp.CP, q[0].Seq) {
+			for len(q) > 0 && cp.resumeAfter() != "" && !seqLess(cp.resumeAfter(), q[0].Seq) {
 				q = q[1:]
 			}
 			queues[id] = q
+		}
+		snap, err := decodeBuffer(d.buffer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.restore(snap, time.Unix(t0, 0)); err != nil {
+			t.Fatal(err)
 		}
 		flush := func(n int, all bool) bool {
 			w := tr.take(time.Unix(t0, 0), all, 60)
@@ -67,6 +77,10 @@ func TestTrackerDeadLettersAcrossCrashes(t *testing.T) {
 				return false
 			}
 			changed, scanFrom, _ := tr.positions(int64(len(d.file)))
+			if snapEvery > 0 && tr.snapshotWanted(n%snapEvery == 0) {
+				snap, _ := tr.snapshot(changed)
+				d.buffer = encodeBuffer(snap)
+			}
 			for _, u := range w.updates {
 				d.applied[u.Series] = append(d.applied[u.Series], fmt.Sprintf("%d=%s", u.Sec, u.Value))
 				d.last[u.Series] = u.Sec
@@ -114,8 +128,13 @@ func TestTrackerDeadLettersAcrossCrashes(t *testing.T) {
 	if len(wantKeys) < 10 {
 		t.Fatalf("test data exercises nothing: %v", wantKeys)
 	}
-	for first := 1; first < 8; first++ {
-		for _, midway := range []bool{false, true} {
+	for first := 0; first < 8; first++ {
+		for _, tc := range []struct {
+			midway bool
+			snap   int
+		}{{false, 0}, {true, 0}, {false, 1}, {true, 1}, {false, 2}, {true, 3}} {
+			midway := tc.midway
+			snapEvery = tc.snap
 			got := newDurable()
 			run(got, []string{"s1", "s2"}, first, midway)
 			run(got, []string{"s1"}, 2, midway) // s2 is not read again before this run's batches
@@ -128,11 +147,11 @@ func TestTrackerDeadLettersAcrossCrashes(t *testing.T) {
 			}
 			slices.Sort(keys)
 			if !slices.Equal(keys, wantKeys) {
-				t.Errorf("first crash at flush %d (midway %v): dead letters\n%v\nwant\n%v", first, midway, keys, wantKeys)
+				t.Errorf("first crash at flush %d (midway %v, snapshot every %d): dead letters\n%v\nwant\n%v", first, midway, tc.snap, keys, wantKeys)
 			}
 			for s, w := range want.applied {
 				if !slices.Equal(got.applied[s], w) {
-					t.Errorf("first crash at flush %d (midway %v): series %s applied %v, want %v", first, midway, s, got.applied[s], w)
+					t.Errorf("first crash at flush %d (midway %v, snapshot every %d): series %s applied %v, want %v", first, midway, tc.snap, s, got.applied[s], w)
 				}
 			}
 		}
