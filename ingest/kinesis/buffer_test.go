@@ -15,10 +15,10 @@ func TestDecodeBuffer(t *testing.T) {
 		{``, false},
 		{`{}`, false},
 		{`{"s1":[{"q":"12","n":"a","t":1700000000,"v":"1.5","un":"ms"},{"q":"13","i":2,"n":"b","t":5,"u":999999,"v":"2"}]}`, false},
-		{`{"s1":[{"q":"1x","n":"a","t":1,"v":"1"}]}`, true},    // sequence number not decimal
-		{`{"s1":[{"q":"","n":"a","t":1,"v":"1"}]}`, true},      // no sequence number
-		{`{"s1":[{"q":"1","n":"","t":1,"v":"1"}]}`, true},      // no series
-		{`{"s1":[{"q":"1","n":"a","t":1,"v":""}]}`, true},      // no value
+		{`{"s1":[{"q":"1x","n":"a","t":1,"v":"1"}]}`, true}, // sequence number not decimal
+		{`{"s1":[{"q":"","n":"a","t":1,"v":"1"}]}`, true},   // no sequence number
+		{`{"s1":[{"q":"1","n":"","t":1,"v":"1"}]}`, true},   // no series
+		{`{"s1":[{"q":"1","n":"a","t":1,"v":""}]}`, true},   // no value
 		{`{"s1":[{"q":"1","n":"a","t":1,"u":1000000,"v":"1"}]}`, true},
 		{`{"s1":[{"q":"1","i":-1,"n":"a","t":1,"v":"1"}]}`, true},
 		{`{"":[]}`, true},
