@@ -52,7 +52,9 @@ func TestKinesisDeadLettersOnceAcrossShortKills(t *testing.T) {
 
 	dataDir := t.TempDir()
 	deadLetters := filepath.Join(dataDir, "kinesis-"+stream+".deadletter.jsonl")
-	args := []string{"--endpoint", ep, "--stream", stream, "--idle-flush", "3s", "--poll", "100ms", "--min-call-interval", "20ms", "--list-interval", "1s"}
+	// Small reads: each run gets a few batches further than the one before,
+	// and re-reads what it read after its last saved grace buffer.
+	args := []string{"--endpoint", ep, "--stream", stream, "--idle-flush", "3s", "--poll", "100ms", "--min-call-interval", "20ms", "--list-interval", "1s", "--limit", "150", "--flush-interval", "300ms"}
 	var procs []*consumerProc
 	defer func() {
 		if t.Failed() {
