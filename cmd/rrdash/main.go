@@ -24,6 +24,7 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   update NAME [--template a:b] ARG…        ARG: T:v[:v…] or N:v…; "-" reads ARGs from stdin
   fetch NAME CF [--start T] [--end T] [--resolution S] [--align-start] [--json]
   info NAME [--json]
+  last NAME
   list [PATTERN]
   import FILE.xml [NAME]                   import an rrdtool dump
   xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…
@@ -33,6 +34,7 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   ingest kinesis --endpoint URL --stream NAME …
   monitor run [--timeout D] [--env N=V]… FILE.py|FILE.go|NAME   run a code monitor once and print it
   -                                        pipe mode: one command per line on stdin, as rrdtool -
+  help [COMMAND]                           usage of a command (as COMMAND --help)
 
 The data directory is --data DIR, else $RRDASH_DATA, else ./data. When a
 running "rrdash serve" holds it, the series commands (create update fetch
@@ -89,15 +91,17 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return err
 	}
-	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
-		fmt.Fprint(stdout, usage)
-		return nil
+	if len(args) > 0 {
+		// subcommands accept --data after the command name too
+		if d, r := dataDir(args[1:]); len(r) != len(args)-1 {
+			dir, args = d, append([]string{args[0]}, r...)
+		}
+	}
+	// Help never opens (or creates) a data directory.
+	if topic, ok := helpTopic(args); ok {
+		return printHelp(ctx, topic, stdout)
 	}
 	cmd, rest := args[0], args[1:]
-	// subcommands accept --data after the command name too
-	if d, r := dataDir(rest); len(r) != len(rest) {
-		dir, rest = d, r
-	}
 	switch cmd {
 	case "serve":
 		// serve resolves flag > RRDASH_DATA > config file > ./data itself
@@ -108,7 +112,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	case "monitor":
 		return runMonitorCmd(ctx, dir, rest, stdout, stderr)
 	case "create", "update", "fetch", "info", "list", "import", "xport", "graph", "ingest", "last", "-":
-	default:
+	default: // (dispatchedCommands in help.go lists every case)
 		return usageError{fmt.Sprintf("unknown command %q", cmd)}
 	}
 	if cmd != "ingest" {
