@@ -39,6 +39,8 @@ type Result struct {
 	Stderr     string        `json:"stderr"`
 	Truncated  bool          `json:"truncated,omitempty"`
 	Metrics    []Metric      `json:"metrics,omitempty"`
+	// Usage is what the run's cgroup measured; nil without cgroups.
+	Usage *Usage `json:"usage,omitempty"`
 }
 
 // Limits are the rlimits every run gets. Zero leaves a limit unchanged.
@@ -69,6 +71,10 @@ type Runner struct {
 	GoTool    string   // go command; "" means go from PATH
 	BaseEnv   []string // environment before the monitor's own; nil means PATH only
 	Logger    *slog.Logger
+	// Cgroups, when set, holds each run in its own cgroup with CgroupLimits:
+	// the whole tree is killed through it and its usage is measured.
+	Cgroups      *Cgroups
+	CgroupLimits CgroupLimits
 
 	mu       sync.Mutex
 	pyPath   string                 // resolved interpreter
@@ -191,6 +197,33 @@ func (r *Runner) execute(ctx context.Context, m *Monitor, dir string, argv []str
 	// Wait block; the group itself is always killed before Wait.
 	cmd.WaitDelay = 2 * time.Second
 
+	var cg *cgroupRun
+	if r.Cgroups != nil {
+		cg, err = r.Cgroups.newRun(runID(m.Name()), r.CgroupLimits)
+		if err != nil {
+			res.Outcome, res.Reason = Error, err.Error()
+			res.Runtime = time.Since(res.Start)
+			return
+		}
+		defer func() {
+			if err := cg.remove(); err != nil {
+				r.logger().Error("monitor cgroup cleanup", "monitor", m.Name(), "err", err)
+			}
+		}()
+		if cg.fd != nil {
+			// Born inside its cgroup: no moment when a fork could escape it.
+			cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(cg.fd.Fd())
+		}
+	}
+	// killAll kills the run's whole tree: through its cgroup when it has
+	// one, else its process group.
+	killAll := func() error {
+		if cg != nil {
+			return cg.kill(time.Now().Add(5 * time.Second))
+		}
+		return killGroup(res.PID)
+	}
+
 	if err := cmd.Start(); err != nil {
 		res.Outcome, res.Reason = Error, fmt.Sprintf("start: %v", err)
 		res.Runtime = time.Since(res.Start)
@@ -199,15 +232,19 @@ func (r *Runner) execute(ctx context.Context, m *Monitor, dir string, argv []str
 	gateR.Close()
 	pid := cmd.Process.Pid
 	res.PID = pid
-	if err := r.applyLimits(pid); err != nil {
-		_ = killGroup(pid)
+	err = r.applyLimits(pid)
+	if err == nil && cg != nil {
+		err = cg.attach(pid)
+	}
+	if err != nil {
+		_ = killAll()
 		_ = cmd.Wait()
 		res.Outcome, res.Reason = Error, err.Error()
 		res.Runtime = time.Since(res.Start)
 		return
 	}
 	if _, err := gateW.Write([]byte("go\n")); err != nil {
-		_ = killGroup(pid)
+		_ = killAll()
 		_ = cmd.Wait()
 		res.Outcome, res.Reason = Error, fmt.Sprintf("releasing the script: %v", err)
 		res.Runtime = time.Since(res.Start)
@@ -225,19 +262,42 @@ func (r *Runner) execute(ctx context.Context, m *Monitor, dir string, argv []str
 	case werr = <-exited:
 	case <-tctx.Done():
 		killedFor = tctx.Err()
-		if err := killGroup(pid); err != nil {
+		if err := killAll(); err != nil {
 			r.logger().Error("monitor timeout kill", "monitor", m.Name(), "err", err)
 		}
 		werr = <-exited
 	}
 	res.Runtime = time.Since(res.Start)
-	// The leader is a zombie now; anything it left running in its group goes too.
-	if err := killGroup(pid); err != nil {
-		r.logger().Error("monitor cleanup kill", "monitor", m.Name(), "err", err)
+	var leftRunning []int
+	if cg != nil && killedFor == nil {
+		// The script has exited; whatever is still in its cgroup it left behind.
+		procs, err := cg.procs()
+		if err != nil {
+			werr = err
+		}
+		for _, p := range procs {
+			if p != pid {
+				leftRunning = append(leftRunning, p)
+			}
+		}
 	}
-	if err := groupGone(pid, time.Now().Add(5*time.Second)); err != nil {
-		r.logger().Error("monitor cleanup", "monitor", m.Name(), "err", err)
+	// The leader is a zombie now; anything it left running goes too.
+	if err := killAll(); err != nil {
+		r.logger().Error("monitor cleanup kill", "monitor", m.Name(), "err", err)
 		werr = err
+	}
+	if cg == nil {
+		if err := groupGone(pid, time.Now().Add(5*time.Second)); err != nil {
+			r.logger().Error("monitor cleanup", "monitor", m.Name(), "err", err)
+			werr = err
+		}
+	} else {
+		u, err := cg.usage()
+		if err != nil {
+			r.logger().Error("monitor cgroup usage", "monitor", m.Name(), "err", err)
+		}
+		u.LeftRunning = len(leftRunning)
+		res.Usage = &u
 	}
 	waitErr := cmd.Wait()
 	scan.Close()
@@ -262,6 +322,12 @@ func (r *Runner) execute(ctx context.Context, m *Monitor, dir string, argv []str
 		res.Outcome, res.Reason = Error, fmt.Sprintf("cancelled: %v", ctx.Err())
 	case killedFor != nil:
 		res.Outcome, res.Reason = Timeout, fmt.Sprintf("killed after the timeout of %s", m.Def.Timeout)
+	case res.Usage != nil && res.Usage.OOMKills > 0:
+		res.Outcome, res.Reason = Fail, fmt.Sprintf("memory limit of %d bytes reached: %d process(es) killed", r.CgroupLimits.MemoryMax, res.Usage.OOMKills)
+	case res.Usage != nil && res.Usage.PidsLimited > 0:
+		res.Outcome, res.Reason = Fail, fmt.Sprintf("process limit of %d reached: %d fork(s) refused", r.CgroupLimits.PidsMax, res.Usage.PidsLimited)
+	case len(leftRunning) > 0:
+		res.Outcome, res.Reason = Fail, fmt.Sprintf("%d process(es) still running when the script exited were killed: %v", len(leftRunning), leftRunning)
 	case errors.Is(waitErr, exec.ErrWaitDelay):
 		res.Outcome, res.Reason = Fail, "a process that left the process group kept the output open"
 	case scan.err != nil:
