@@ -62,7 +62,13 @@ type Definition struct {
 	Criteria Criteria      `json:"criteria"`
 	// Alert overrides the scheduler's alert policy for this monitor.
 	Alert *Policy `json:"alert,omitempty"`
+	// Network false runs the script in an empty network namespace (with
+	// the bubblewrap sandbox); nil means true, since monitors probe services.
+	Network *bool `json:"network,omitempty"`
 }
+
+// Network reports whether the monitor's runs may use the network.
+func (m *Monitor) Network() bool { return m.Def.Network == nil || *m.Def.Network }
 
 // validName accepts monitor names: 1 to 64 of A-Z a-z 0-9 _ -.
 func validName(s string) bool {

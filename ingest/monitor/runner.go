@@ -75,6 +75,9 @@ type Runner struct {
 	// the whole tree is killed through it and its usage is measured.
 	Cgroups      *Cgroups
 	CgroupLimits CgroupLimits
+	// Sandbox, when set, runs each script inside bubblewrap as an
+	// unprivileged uid; nil runs it unisolated (sandbox = "none").
+	Sandbox *Sandbox
 
 	mu       sync.Mutex
 	pyPath   string                 // resolved interpreter
@@ -135,9 +138,22 @@ func (r *Runner) Run(ctx context.Context, m *Monitor) Result {
 		}
 		argv = []string{bin}
 	}
+	env := r.env(m, dir)
+	var files []*os.File
+	if r.Sandbox != nil {
+		if argv, files, err = r.Sandbox.wrap(m, argv, m.Def.Language == Go); err != nil {
+			return errorResult(err)
+		}
+		defer func() {
+			for _, f := range files {
+				f.Close()
+			}
+		}()
+		env = r.env(m, insideDir)
+	}
 	// The start time is taken again so that building is not counted.
 	res.Start = time.Now()
-	r.execute(ctx, m, dir, argv, &res)
+	r.execute(ctx, m, dir, argv, env, files, &res)
 	res.Stdout, res.Stderr = m.redact(res.Stdout), m.redact(res.Stderr)
 	return res
 }
@@ -170,7 +186,7 @@ func (r *Runner) env(m *Monitor, dir string) []string {
 	return env
 }
 
-func (r *Runner) execute(ctx context.Context, m *Monitor, dir string, argv []string, res *Result) {
+func (r *Runner) execute(ctx context.Context, m *Monitor, dir string, argv, env []string, files []*os.File, res *Result) {
 	limit := r.OutputCap
 	if limit <= 0 {
 		limit = DefaultOutputCap
@@ -188,11 +204,15 @@ func (r *Runner) execute(ctx context.Context, m *Monitor, dir string, argv []str
 
 	cmd := exec.Command("/bin/sh", append([]string{"-c", gateScript, "sh"}, argv...)...)
 	cmd.Dir = dir
-	cmd.Env = r.env(m, dir)
+	cmd.Env = env
 	cmd.Stdout = multiWriter{stdout, scan}
 	cmd.Stderr = stderr
 	cmd.ExtraFiles = []*os.File{gateR}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if r.Sandbox != nil {
+		cmd.Dir = "/"                                     // bwrap makes the work dir inside
+		cmd.ExtraFiles = append(cmd.ExtraFiles, files...) // from workDirFD on
+	}
 	// A process that left the group (setsid) but kept our pipes would make
 	// Wait block; the group itself is always killed before Wait.
 	cmd.WaitDelay = 2 * time.Second
