@@ -213,6 +213,14 @@ type cgroupRun struct {
 
 // newRun makes the cgroup of one run and sets its limits.
 func (c *Cgroups) newRun(id string, l CgroupLimits) (_ *cgroupRun, err error) {
+	for _, need := range []struct {
+		ctrl string
+		set  bool
+	}{{"memory", l.MemoryMax > 0}, {"pids", l.PidsMax > 0}, {"cpu", l.CPUMax > 0}} {
+		if need.set && !c.v2Ctrl[need.ctrl] && c.v1[need.ctrl] == "" {
+			return nil, fmt.Errorf("cgroup: a %s limit is set but this machine has no %s controller", need.ctrl, need.ctrl)
+		}
+	}
 	r := &cgroupRun{c: c, v1: map[string]string{}, lim: l}
 	defer func() {
 		if err != nil {

@@ -184,3 +184,22 @@ func TestCgroupRefusesUnenforceableLimit(t *testing.T) {
 		t.Error("a cgroup name with a slash was accepted")
 	}
 }
+
+func TestCgroupPerMonitorLimits(t *testing.T) {
+	t.Parallel()
+	needTool(t, "python3")
+	r := cgroupRunner(t, true, CgroupLimits{MemoryMax: 1 << 30})
+	d := Definition{Name: "hog", Language: Python, Source: memoryHog, Interval: time.Minute, Timeout: 30 * time.Second, MemoryMaxMB: 48}
+	m, err := d.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := r.Run(context.Background(), m)
+	if res.Outcome != Fail || !strings.Contains(res.Reason, "memory limit of 50331648 bytes reached") {
+		t.Fatalf("outcome %s (%s), want the monitor's own 48 MiB limit hit", res.Outcome, res.Reason)
+	}
+	d.MemoryMaxMB = -1
+	if _, err := d.Compile(); err == nil {
+		t.Error("a negative memory_max_mb compiled")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -65,6 +66,10 @@ type Definition struct {
 	// Network false runs the script in an empty network namespace (with
 	// the bubblewrap sandbox); nil means true, since monitors probe services.
 	Network *bool `json:"network,omitempty"`
+	// Cgroup limits of this monitor's runs; zero takes the runner's.
+	MemoryMaxMB int64   `json:"memory_max_mb,omitempty"`
+	PidsMax     int64   `json:"pids_max,omitempty"`
+	CPUMax      float64 `json:"cpu_max,omitempty"` // cores
 }
 
 // Network reports whether the monitor's runs may use the network.
@@ -159,6 +164,9 @@ func (d Definition) Compile() (*Monitor, error) {
 	}
 	if d.Timeout <= 0 || d.Timeout > d.Interval {
 		return fail("timeout %s must be positive and at most the interval %s", d.Timeout, d.Interval)
+	}
+	if d.MemoryMaxMB < 0 || d.PidsMax < 0 || d.CPUMax < 0 || math.IsNaN(d.CPUMax) || math.IsInf(d.CPUMax, 0) {
+		return fail("memory_max_mb %d, pids_max %d, cpu_max %v: must not be negative", d.MemoryMaxMB, d.PidsMax, d.CPUMax)
 	}
 	seen := map[string]bool{}
 	for i, e := range d.Env {

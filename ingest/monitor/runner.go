@@ -219,7 +219,7 @@ func (r *Runner) execute(ctx context.Context, m *Monitor, dir string, argv, env 
 
 	var cg *cgroupRun
 	if r.Cgroups != nil {
-		cg, err = r.Cgroups.newRun(runID(m.Name()), r.CgroupLimits)
+		cg, err = r.Cgroups.newRun(runID(m.Name()), r.limitsOf(m))
 		if err != nil {
 			res.Outcome, res.Reason = Error, err.Error()
 			res.Runtime = time.Since(res.Start)
@@ -343,9 +343,9 @@ func (r *Runner) execute(ctx context.Context, m *Monitor, dir string, argv, env 
 	case killedFor != nil:
 		res.Outcome, res.Reason = Timeout, fmt.Sprintf("killed after the timeout of %s", m.Def.Timeout)
 	case res.Usage != nil && res.Usage.OOMKills > 0:
-		res.Outcome, res.Reason = Fail, fmt.Sprintf("memory limit of %d bytes reached: %d process(es) killed", r.CgroupLimits.MemoryMax, res.Usage.OOMKills)
+		res.Outcome, res.Reason = Fail, fmt.Sprintf("memory limit of %d bytes reached: %d process(es) killed", r.limitsOf(m).MemoryMax, res.Usage.OOMKills)
 	case res.Usage != nil && res.Usage.PidsLimited > 0:
-		res.Outcome, res.Reason = Fail, fmt.Sprintf("process limit of %d reached: %d fork(s) refused", r.CgroupLimits.PidsMax, res.Usage.PidsLimited)
+		res.Outcome, res.Reason = Fail, fmt.Sprintf("process limit of %d reached: %d fork(s) refused", r.limitsOf(m).PidsMax, res.Usage.PidsLimited)
 	case len(leftRunning) > 0:
 		res.Outcome, res.Reason = Fail, fmt.Sprintf("%d process(es) still running when the script exited were killed: %v", len(leftRunning), leftRunning)
 	case errors.Is(waitErr, exec.ErrWaitDelay):
@@ -363,6 +363,36 @@ func (r *Runner) execute(ctx context.Context, m *Monitor, dir string, argv, env 
 			res.Outcome = OK
 		}
 	}
+}
+
+// limitsOf are the cgroup limits of m's runs: the runner's, each replaced
+// by the monitor's own where set.
+func (r *Runner) limitsOf(m *Monitor) CgroupLimits {
+	l := r.CgroupLimits
+	if m.Def.MemoryMaxMB > 0 {
+		l.MemoryMax = uint64(m.Def.MemoryMaxMB) << 20
+	}
+	if m.Def.PidsMax > 0 {
+		l.PidsMax = uint64(m.Def.PidsMax)
+	}
+	if m.Def.CPUMax > 0 {
+		l.CPUMax = m.Def.CPUMax
+	}
+	return l
+}
+
+// SandboxMode describes how runs are contained, for /-/healthz.
+func (r *Runner) SandboxMode() string {
+	parts := []string{"no cgroup (process group only)"}
+	if r.Cgroups != nil {
+		parts[0] = r.Cgroups.Mode()
+	}
+	if r.Sandbox != nil {
+		parts = append(parts, "bubblewrap")
+	} else {
+		parts = append(parts, `sandbox = "none": no filesystem or network isolation`)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func (r *Runner) applyLimits(pid int) error {
