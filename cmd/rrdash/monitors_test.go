@@ -98,6 +98,11 @@ func startMonitorStack(t *testing.T, data string, hooks []string, config []*moni
 	}
 	set := ui.DefaultServeConfig().Monitors
 	set.Webhooks, set.Jitter = hooks, 0
+	// The sandbox's uid must be able to run the interpreter; one under
+	// root's home (pyenv) is out of its reach.
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		set.Python = "/usr/bin/python3"
+	}
 	sched, err := newScheduler(set, data, db, log)
 	if err != nil {
 		t.Fatal(err)

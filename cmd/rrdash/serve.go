@@ -137,7 +137,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("serve: %w", err)
 		}
 	}
-	sched, err := newScheduler(cfg.Monitors, cfg.Data, db, log)
+	sched, err := newScheduler(cfg.Monitors, cfg.Data, db, log, cfgPath)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

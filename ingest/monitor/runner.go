@@ -441,6 +441,11 @@ func (r *Runner) python(ctx context.Context) (string, error) {
 	if p == "" {
 		return "", fmt.Errorf("python interpreter %q did not report its executable", py)
 	}
+	if r.Sandbox != nil {
+		if err := r.Sandbox.canRun(p); err != nil {
+			return "", fmt.Errorf("python interpreter %q (%s): %w; set [monitors] python to a system interpreter such as /usr/bin/python3", py, p, err)
+		}
+	}
 	r.pyPath = p
 	return p, nil
 }

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -112,8 +114,8 @@ func (s *Sandbox) command(network bool, files []sandboxFile) []string {
 	for _, p := range s.Hide {
 		fi, err := os.Stat(p)
 		switch {
-		case err != nil:
-			continue // nothing there to see
+		case err != nil || !reachable(p, uid, gid):
+			continue // nothing there to see, or nothing the run's uid can reach
 		case fi.IsDir():
 			a = append(a, "--tmpfs", p, "--remount-ro", p)
 		default:
@@ -149,4 +151,51 @@ func (s *Sandbox) wrap(m *Monitor, argv []string, goBinary bool) ([]string, []*o
 	sf.f = f
 	inner[i] = insideDir + "/" + sf.name
 	return append(s.command(m.Network(), []sandboxFile{sf}), inner...), []*os.File{f}, nil
+}
+
+// reachable reports whether uid/gid may search every directory above p,
+// judged by mode bits; bwrap could not cover a path it cannot reach, and
+// the script could not see it either.
+func reachable(p string, uid, gid uint32) bool {
+	p = filepath.Clean(p)
+	for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			return false
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return false
+		}
+		mode := fi.Mode().Perm()
+		var x os.FileMode = 0o001
+		switch {
+		case st.Uid == uid:
+			x = 0o100
+		case st.Gid == gid:
+			x = 0o010
+		}
+		if mode&x == 0 {
+			return false
+		}
+		if dir == "/" {
+			return true
+		}
+	}
+}
+
+// canRun reports why the sandbox's uid could not execute the file at p.
+func (s *Sandbox) canRun(p string) error {
+	uid, gid := s.ids()
+	if !reachable(p, uid, gid) {
+		return fmt.Errorf("a directory above it is closed to the sandbox's uid %d", uid)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&0o001 == 0 {
+		return fmt.Errorf("not executable by others (mode %v), so not by the sandbox's uid %d", fi.Mode().Perm(), uid)
+	}
+	return nil
 }

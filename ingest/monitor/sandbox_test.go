@@ -157,12 +157,65 @@ func TestSandboxRunsGoAndContainsSetsid(t *testing.T) {
 	}
 }
 
+func TestSandboxRefusesUnreachablePython(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir() // 0700: closed to the sandbox's uid
+	r := newRunner(t)
+	r.Sandbox = &Sandbox{Bwrap: "bwrap", Setpriv: "setpriv"}
+	d := Definition{Name: "x", Language: Python, Source: "print(1)", Interval: time.Minute, Timeout: time.Second}
+	m, err := d.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An "interpreter" that reports itself as its executable.
+	script := filepath.Join(dir, "fakepy")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho "+script+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r.Python = script
+	res := r.Run(context.Background(), m)
+	if res.Outcome != Error || !strings.Contains(res.Reason, "closed to the sandbox's uid 65534") {
+		t.Fatalf("outcome %s (%s), want an error naming the closed directory", res.Outcome, res.Reason)
+	}
+}
+
 func TestSandboxCheckRefuses(t *testing.T) {
 	t.Parallel()
 	for _, s := range []*Sandbox{{}, {Bwrap: "/nonexistent/bwrap"}} {
 		err := s.Check(context.Background())
 		if err == nil || !strings.Contains(err.Error(), `sandbox = "none"`) {
 			t.Errorf("%+v: %v, want a refusal naming sandbox = \"none\"", s, err)
+		}
+	}
+}
+
+func TestReachable(t *testing.T) {
+	t.Parallel()
+	top := t.TempDir()
+	closed := filepath.Join(top, "closed")
+	open := filepath.Join(top, "open")
+	for _, d := range []struct {
+		path string
+		mode os.FileMode
+	}{{closed, 0o700}, {open, 0o711}} {
+		if err := os.Mkdir(d.path, d.mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d.path, d.mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{top, filepath.Dir(top)} { // t.TempDir makes both 0700
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		path string
+		want bool
+	}{{filepath.Join(closed, "metadata.db"), false}, {filepath.Join(open, "metadata.db"), true}, {"/etc/passwd", true}} {
+		if got := reachable(tc.path, 65534, 65534); got != tc.want {
+			t.Errorf("reachable(%s) = %v, want %v", tc.path, got, tc.want)
 		}
 	}
 }
