@@ -322,7 +322,12 @@ func (s *Server) healthz(c *echo.Context) error {
 	if err := s.meta.Ping(c.Request().Context()); err != nil {
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "metadata database unavailable").Wrap(err)
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	body := map[string]string{"status": "ok"}
+	// How code-monitor runs are contained (cgroup v1/v2, bubblewrap or none).
+	if m, ok := s.cfg.Monitors.(interface{ SandboxMode() string }); ok {
+		body["monitor_sandbox"] = m.SandboxMode()
+	}
+	return c.JSON(http.StatusOK, body)
 }
 
 func (s *Server) serveAsset(assets fs.FS) echo.HandlerFunc {

@@ -268,6 +268,10 @@ func runView(r monitor.Result) ui.MonitorRun {
 	for _, m := range r.Metrics {
 		out.Metrics = append(out.Metrics, ui.MonitorMetric{Name: m.Name, Value: m.Value, Unit: m.Unit})
 	}
+	if u := r.Usage; u != nil {
+		out.Usage = &ui.MonitorUsage{PeakMemoryBytes: u.PeakMemory, CPUSeconds: u.CPUSeconds, OOMKills: u.OOMKills,
+			PidsLimited: u.PidsLimited, LeftRunning: u.LeftRunning}
+	}
 	return out
 }
 
@@ -600,6 +604,9 @@ func newScheduler(set ui.MonitorSettings, data string, sink monitor.Sink, log *s
 		Webhooks:      hooks,
 	}, nil
 }
+
+// SandboxMode says how runs are contained, for /-/healthz.
+func (s *monitorService) SandboxMode() string { return s.sched.Runner.SandboxMode() }
 
 // containRuns gives runner the cgroups and the bubblewrap sandbox of the
 // settings; it refuses to start where the machine cannot provide them,
