@@ -280,6 +280,13 @@ func TestMonitorsEndToEnd(t *testing.T) {
 	if p := st.runs(t, "passing"); p[0].Outcome != "ok" || len(p[0].Metrics) != 1 || p[0].Metrics[0].Value != 42.5 {
 		t.Errorf("passing run %+v", p[0])
 	}
+	// Runs are in a cgroup that measured them, and healthz says how runs are held.
+	if u := runs[0].Usage; u == nil || u.PeakMemoryBytes == 0 {
+		t.Errorf("failing run has no cgroup usage: %+v", u)
+	}
+	if r := st.do(t, "GET", "/-/healthz", "ana", nil); !strings.Contains(r.body, `"monitor_sandbox":"cgroup`) || !strings.Contains(r.body, "bubblewrap") {
+		t.Errorf("healthz: %d %s", r.code, r.body)
+	}
 	n := hook.notifications()[0]
 	if n.Monitor != "failing" || n.State != "firing" || n.Link != "http://rrdash.test/monitors/failing" ||
 		!strings.Contains(n.OutputTail, "gateway") || strings.Contains(n.OutputTail, "s3cr3t") {
