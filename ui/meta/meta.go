@@ -112,6 +112,7 @@ var migrations = []string{
 type DB struct {
 	db  *sql.DB
 	now func() time.Time
+	box *SecretBox // seals monitor secrets; nil keeps them in plain text
 }
 
 // Open opens (creating if needed) the database at path and migrates it.
