@@ -249,6 +249,9 @@ type MonitorSettings struct {
 	MemoryMaxMB int64   `toml:"memory_max_mb"` // per run; 0 unlimited
 	PidsMax     int64   `toml:"pids_max"`
 	CPUMax      float64 `toml:"cpu_max"` // cores
+	// SecretsKeyFile seals monitor secrets in metadata.db; outside the data
+	// directory. Empty keeps them in plain text.
+	SecretsKeyFile string `toml:"secrets_key_file"`
 }
 
 // MonitorConfig is one [[monitor]] table. Line is where it starts in the

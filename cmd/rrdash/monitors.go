@@ -608,6 +608,29 @@ func newScheduler(set ui.MonitorSettings, data string, sink monitor.Sink, log *s
 // SandboxMode says how runs are contained, for /-/healthz.
 func (s *monitorService) SandboxMode() string { return s.sched.Runner.SandboxMode() }
 
+// sealMonitorSecrets makes md seal monitor secrets under the key file
+// (kept outside the data directory) and seals those still in plain text or
+// under a rotated-out key.
+func sealMonitorSecrets(ctx context.Context, md *meta.DB, keyFile, data string, log *slog.Logger) error {
+	if keyFile == "" {
+		log.Warn("monitor secrets are stored in plain text in metadata.db: set [monitors] secrets_key_file")
+		return nil
+	}
+	box, err := meta.LoadSecretBox(keyFile, data)
+	if err != nil {
+		return err
+	}
+	md.UseSecretBox(box)
+	n, err := md.SealMonitorSecrets(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		log.Info("monitor secrets sealed", "monitors", n, "key_file", keyFile)
+	}
+	return nil
+}
+
 // containRuns gives runner the cgroups and the bubblewrap sandbox of the
 // settings; it refuses to start where the machine cannot provide them,
 // unless sandbox = "none" was chosen.

@@ -129,6 +129,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer md.Close()
+	if err := sealMonitorSecrets(ctx, md, cfg.Monitors.SecretsKeyFile, cfg.Data, log); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	// The local single-user mode unless an OIDC issuer is configured.
 	localMode := cfg.OIDC.Issuer == ""
 	var user ui.UserFunc
