@@ -42,19 +42,35 @@ func sandboxRunner(t *testing.T, hide ...string) *Runner {
 func TestSandboxContainsHostileScripts(t *testing.T) {
 	t.Parallel()
 	needTool(t, "python3")
-	data := t.TempDir()
+	// Outside /tmp (private in the sandbox anyway), so that hiding itself
+	// is what keeps them out of sight: under the package directory.
+	top, err := os.MkdirTemp(".", ".sandbox-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(top) })
+	if top, err = filepath.Abs(top); err != nil {
+		t.Fatal(err)
+	}
+	data, confDir := filepath.Join(top, "data"), filepath.Join(top, "etc")
 	db := filepath.Join(data, "metadata.db")
-	config := filepath.Join(t.TempDir(), "rrdash.toml")
+	config := filepath.Join(confDir, "rrdash.toml")
+	// World-readable on purpose: hiding must not depend on modes.
+	for _, d := range []string{top, data, confDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, f := range []string{db, config} {
 		if err := os.WriteFile(f, []byte("TOPSECRET"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// World-readable on purpose: hiding must not depend on modes.
-	for _, d := range []string{data, filepath.Dir(config), filepath.Dir(data)} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
+	if !reachable(db, 65534, 65534) {
+		t.Fatalf("%s is out of the sandbox uid's reach anyway (a directory above is closed): move the checkout to test hiding", db)
 	}
 	r := sandboxRunner(t, data, config)
 
@@ -107,7 +123,7 @@ print("TMP OK", os.getuid(), os.getgid())
 	}{
 		{name: "read_metadata_db", src: tryRead(db), want: `^DENIED .*No such file`, bad: `LEAKED|TOPSECRET`},
 		{name: "read_config", src: tryRead(config), want: `^DENIED`, bad: `LEAKED|TOPSECRET`},
-		{name: "write_outside_tmp", src: fmt.Sprintf(tryWrite, filepath.Join(r.WorkRoot, "x"), data),
+		{name: "write_outside_tmp", src: fmt.Sprintf(tryWrite, filepath.Join(top, "x"), data),
 			want: `^(DENIED .*\n){5}TMP OK 65534 65534\n$`, bad: `WROTE`},
 		{name: "socket_network_false", src: connect, network: &no, want: `^NO NETWORK`, bad: `CONNECTED`},
 		{name: "socket_network_default", src: connect, want: `^CONNECTED\n$`},
