@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -69,32 +70,13 @@ func openCgroups(name string, limits CgroupLimits, useV2 bool) (*Cgroups, error)
 		return nil, fmt.Errorf("cgroups: %w", err)
 	}
 	defer f.Close()
-	c := &Cgroups{v2Ctrl: map[string]bool{}, v1: map[string]string{}}
-	var v2mount string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// "36 25 0:31 / /sys/fs/cgroup/memory rw,relatime shared:14 - cgroup cgroup rw,memory"
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		pf, qf := strings.Fields(pre), strings.Fields(post)
-		if !ok || len(pf) < 5 || len(qf) < 3 {
-			continue
-		}
-		mnt := unescapeMount(pf[4])
-		switch qf[0] {
-		case "cgroup2":
-			if v2mount == "" {
-				v2mount = mnt
-			}
-		case "cgroup":
-			for _, opt := range strings.Split(qf[2], ",") {
-				if slices.Contains([]string{"memory", "pids", "cpu", "cpuacct", "freezer"}, opt) {
-					c.v1[opt] = filepath.Join(mnt, name)
-				}
-			}
-		}
+	v2mount, v1, err := parseMountinfo(f)
+	if err != nil {
+		return nil, fmt.Errorf("cgroups: reading /proc/self/mountinfo: %w", err)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("cgroups: reading mountinfo: %w", err)
+	c := &Cgroups{v2Ctrl: map[string]bool{}, v1: map[string]string{}}
+	for ctrl, mnt := range v1 {
+		c.v1[ctrl] = filepath.Join(mnt, name)
 	}
 	if v2mount != "" && useV2 {
 		if err := c.openV2(v2mount, name); err != nil {
@@ -127,6 +109,35 @@ func openCgroups(name string, limits CgroupLimits, useV2 bool) (*Cgroups, error)
 		}
 	}
 	return c, nil
+}
+
+// parseMountinfo finds in mountinfo (proc(5)) the first cgroup2 mount and
+// the v1 mounts of the controllers runs use.
+func parseMountinfo(r io.Reader) (v2 string, v1 map[string]string, err error) {
+	v1 = map[string]string{}
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		// "36 25 0:31 / /sys/fs/cgroup/memory rw,relatime shared:14 - cgroup cgroup rw,memory"
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		pf, qf := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(pf) < 5 || len(qf) < 3 {
+			return "", nil, fmt.Errorf("line %d: not a mountinfo line: %q", n, sc.Text())
+		}
+		mnt := unescapeMount(pf[4])
+		switch qf[0] {
+		case "cgroup2":
+			if v2 == "" {
+				v2 = mnt
+			}
+		case "cgroup":
+			for _, opt := range strings.Split(qf[2], ",") {
+				if slices.Contains([]string{"memory", "pids", "cpu", "cpuacct", "freezer"}, opt) {
+					v1[opt] = mnt
+				}
+			}
+		}
+	}
+	return v2, v1, sc.Err()
 }
 
 // openV2 makes the parent in the v2 hierarchy and enables for its children

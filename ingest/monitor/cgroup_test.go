@@ -203,3 +203,62 @@ func TestCgroupPerMonitorLimits(t *testing.T) {
 		t.Error("a negative memory_max_mb compiled")
 	}
 }
+
+const hybridMountinfo = `25 30 0:23 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
+31 25 0:26 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755
+32 31 0:27 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw,nsdelegate
+36 31 0:31 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:14 - cgroup cgroup rw,memory
+37 31 0:32 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:15 - cgroup cgroup rw,cpu,cpuacct
+38 31 0:33 / /sys/fs/cgroup/pids rw,nosuid,nodev,noexec,relatime shared:16 - cgroup cgroup rw,pids
+39 31 0:34 / /sys/fs/cgroup/freezer rw,nosuid,nodev,noexec,relatime shared:17 - cgroup cgroup rw,freezer
+40 31 0:35 / /sys/fs/cgroup/systemd rw,nosuid,nodev,noexec,relatime shared:18 - cgroup cgroup rw,xattr,name=systemd
+`
+
+func TestParseMountinfo(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in string
+		v2       string
+		v1       map[string]string
+		err      string
+	}{
+		{name: "hybrid", in: hybridMountinfo, v2: "/sys/fs/cgroup/unified", v1: map[string]string{
+			"memory": "/sys/fs/cgroup/memory", "cpu": "/sys/fs/cgroup/cpu,cpuacct", "cpuacct": "/sys/fs/cgroup/cpu,cpuacct",
+			"pids": "/sys/fs/cgroup/pids", "freezer": "/sys/fs/cgroup/freezer"}},
+		{name: "v2", in: "29 22 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot\n", v2: "/sys/fs/cgroup", v1: map[string]string{}},
+		{name: "escaped", in: `29 22 0:26 / /mnt/my\040cgroup rw - cgroup2 none rw` + "\n", v2: "/mnt/my cgroup", v1: map[string]string{}},
+		{name: "none", in: "", v1: map[string]string{}},
+		{name: "garbage", in: "not a mountinfo line\n", err: "line 1: not a mountinfo line"},
+	}
+	for _, tc := range tests {
+		v2, v1, err := parseMountinfo(strings.NewReader(tc.in))
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: err %v, want %q", tc.name, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || v2 != tc.v2 || len(v1) != len(tc.v1) {
+			t.Errorf("%s: %q %v %v, want %q %v", tc.name, v2, v1, err, tc.v2, tc.v1)
+			continue
+		}
+		for k, v := range tc.v1 {
+			if v1[k] != v {
+				t.Errorf("%s: v1 %s = %q, want %q", tc.name, k, v1[k], v)
+			}
+		}
+	}
+}
+
+// FuzzParseMountinfo: any input is parsed or refused, never a panic.
+func FuzzParseMountinfo(f *testing.F) {
+	for _, s := range []string{hybridMountinfo, "", "x - y", `1 2 3 / /a\0 rw - cgroup2 c rw`, `1 2 3 / /a\777 rw - cgroup c rw,memory`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v2, v1, err := parseMountinfo(strings.NewReader(s))
+		if err != nil && (v2 != "" || v1 != nil) {
+			t.Errorf("error %v with results %q %v", err, v2, v1)
+		}
+	})
+}
