@@ -9,7 +9,7 @@ OIDCPROV := tools/oidc/node_modules/oidc-provider/package.json
 WEBJS   := tools/web/node_modules/echarts/dist/echarts.min.js
 APT_STAMP := .tools/apt-updated
 
-.PHONY: all build run test bench soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 influxdb clean
+.PHONY: all build run test bench soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 influxdb bubblewrap clean
 
 all: build
 
@@ -52,6 +52,10 @@ influxdb:
 python3:
 	@command -v python3 >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3; }
 
+# bubblewrap: the code-monitor sandbox (ingest/monitor); setpriv comes with util-linux.
+bubblewrap:
+	@command -v bwrap >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap; }
+
 chromium:
 	@command -v chromium >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
@@ -62,7 +66,7 @@ build: $(ECHARTS)
 run: build python3
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
-deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) rrdtool rrdcached collectd syslog-ng chromium python3 influxdb
+deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) rrdtool rrdcached collectd syslog-ng chromium python3 influxdb bubblewrap
 
 # go test -race over everything, the rrdtool differential suite included
 # (store: TestDifferentialAgainstRRDtool; rpn: its xport corpus).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -295,6 +296,20 @@ type MonitorSettings struct {
 	AddressSpaceMB int64 `toml:"address_space_mb"`
 	OpenFiles      int64 `toml:"open_files"`
 	Processes      int64 `toml:"processes"`
+	// Sandbox is "bubblewrap" (the default) or "none" (no filesystem or
+	// network isolation; must be chosen explicitly).
+	Sandbox    string `toml:"sandbox"`
+	SandboxUID int64  `toml:"sandbox_uid"` // unprivileged uid of runs (default 65534)
+	SandboxGID int64  `toml:"sandbox_gid"`
+	// Cgroup is the parent cgroup of runs, one path element; "none" runs
+	// without cgroups (only with sandbox = "none").
+	Cgroup      string  `toml:"cgroup"`
+	MemoryMaxMB int64   `toml:"memory_max_mb"` // per run; 0 unlimited
+	PidsMax     int64   `toml:"pids_max"`
+	CPUMax      float64 `toml:"cpu_max"` // cores
+	// SecretsKeyFile seals monitor secrets in metadata.db; outside the data
+	// directory. Empty keeps them in plain text.
+	SecretsKeyFile string `toml:"secrets_key_file"`
 }
 
 // MonitorConfig is one [[monitor]] table. Line is where it starts in the
@@ -313,6 +328,10 @@ type MonitorConfig struct {
 	MustNotMatch string              `toml:"must_not_match"`
 	Thresholds   []string            `toml:"thresholds"`
 	Alert        *MonitorAlertConfig `toml:"alert"`
+	Network      *bool               `toml:"network"` // default true
+	MemoryMaxMB  int64               `toml:"memory_max_mb"`
+	PidsMax      int64               `toml:"pids_max"`
+	CPUMax       float64             `toml:"cpu_max"`
 	Line         int                 `toml:"-"`
 }
 
@@ -392,7 +411,8 @@ func DefaultServeConfig() ServeConfig {
 		Push:       PushConfig{MaxBodyBytes: 32 << 20, MaxInflightBytes: 64 << 20, QueueWait: "1s"},
 		Monitoring: MonitoringConfig{Sinks: []string{"rrdash"}, Service: "rrdash", Influx: InfluxSinkConfig{Gzip: true}},
 		Monitors: MonitorSettings{MaxConcurrent: 4, Jitter: 0.1, KeepRuns: 1000,
-			CPUSeconds: 60, AddressSpaceMB: 4096, OpenFiles: 256, Processes: 4096}}
+			CPUSeconds: 60, AddressSpaceMB: 4096, OpenFiles: 256, Processes: 4096,
+			Sandbox: "bubblewrap", Cgroup: "rrdash-monitors", MemoryMaxMB: 1024, PidsMax: 512, CPUMax: 1}}
 }
 
 // LoadServeConfig reads the TOML file (if path is not empty) over the
@@ -562,6 +582,9 @@ func (c ServeConfig) Validate() error {
 			return fmt.Errorf("monitors.%s %d: must not be negative", key, v)
 		}
 	}
+	if err := c.Monitors.validateSandbox(); err != nil {
+		return err
+	}
 	if c.Monitors.Jitter < 0 || c.Monitors.Jitter >= 1 {
 		return fmt.Errorf("monitors.jitter %v: want a fraction in [0, 1)", c.Monitors.Jitter)
 	}
@@ -575,6 +598,32 @@ func (c ServeConfig) Validate() error {
 	}
 	if _, err := auth.ParseHosts(c.AllowedHosts, false); err != nil {
 		return fmt.Errorf("allowed_hosts: %w", err)
+	}
+	return nil
+}
+
+func (m MonitorSettings) validateSandbox() error {
+	switch m.Sandbox {
+	case "bubblewrap", "none":
+	default:
+		return fmt.Errorf(`monitors.sandbox %q: want "bubblewrap" or "none"`, m.Sandbox)
+	}
+	if m.Cgroup == "none" && m.Sandbox != "none" {
+		return errors.New(`monitors.cgroup "none" needs monitors.sandbox = "none"`)
+	}
+	if m.Cgroup == "" || strings.ContainsAny(m.Cgroup, "/\x00") || m.Cgroup == "." || m.Cgroup == ".." {
+		return fmt.Errorf("monitors.cgroup %q: want one path element", m.Cgroup)
+	}
+	for key, v := range map[string]int64{"memory_max_mb": m.MemoryMaxMB, "pids_max": m.PidsMax, "sandbox_uid": m.SandboxUID, "sandbox_gid": m.SandboxGID} {
+		if v < 0 {
+			return fmt.Errorf("monitors.%s %d: must not be negative", key, v)
+		}
+	}
+	if m.SandboxUID > 1<<31 || m.SandboxGID > 1<<31 {
+		return errors.New("monitors.sandbox_uid/sandbox_gid: out of range")
+	}
+	if m.CPUMax < 0 || math.IsNaN(m.CPUMax) || math.IsInf(m.CPUMax, 0) {
+		return fmt.Errorf("monitors.cpu_max %v: want cores, such as 0.5", m.CPUMax)
 	}
 	return nil
 }

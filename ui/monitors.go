@@ -92,6 +92,16 @@ type MonitorRun struct {
 	Stderr     string          `json:"stderr"`
 	Truncated  bool            `json:"truncated,omitempty"`
 	Metrics    []MonitorMetric `json:"metrics,omitempty"`
+	Usage      *MonitorUsage   `json:"usage,omitempty"` // nil without cgroups
+}
+
+// MonitorUsage is what a run's cgroup measured.
+type MonitorUsage struct {
+	PeakMemoryBytes uint64  `json:"peak_memory_bytes"`
+	CPUSeconds      float64 `json:"cpu_seconds"`
+	OOMKills        uint64  `json:"oom_kills,omitempty"`
+	PidsLimited     uint64  `json:"pids_limited,omitempty"`
+	LeftRunning     int     `json:"left_running,omitempty"`
 }
 
 // MonitorMetric is a value a script printed.

@@ -402,10 +402,16 @@ func (s *Server) health(c *echo.Context, ready bool) error {
 			}
 		}
 	}
+	// How code-monitor runs are contained (cgroup v1/v2, bubblewrap or none).
+	var sandbox string
+	if m, ok := s.cfg.Monitors.(interface{ SandboxMode() string }); ok {
+		sandbox = m.SandboxMode()
+	}
 	return c.JSON(code, struct {
-		Status  string         `json:"status"`
-		Sources []SourceStatus `json:"sources,omitempty"`
-	}{status, sources})
+		Status         string         `json:"status"`
+		Sources        []SourceStatus `json:"sources,omitempty"`
+		MonitorSandbox string         `json:"monitor_sandbox,omitempty"`
+	}{status, sources, sandbox})
 }
 
 func (s *Server) serveAsset(assets fs.FS) echo.HandlerFunc {

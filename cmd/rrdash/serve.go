@@ -155,6 +155,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer md.Close()
+	if err := sealMonitorSecrets(ctx, md, cfg.Monitors.SecretsKeyFile, cfg.Data, log); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	// The local single-user mode unless an OIDC issuer is configured.
 	localMode := cfg.OIDC.Issuer == ""
 	var user ui.UserFunc
@@ -163,7 +166,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("serve: %w", err)
 		}
 	}
-	sched, err := newScheduler(cfg.Monitors, cfg.Data, db, log)
+	sched, err := newScheduler(cfg.Monitors, cfg.Data, db, log, cfgPath)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

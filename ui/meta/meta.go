@@ -121,6 +121,7 @@ type DB struct {
 	// notices are what the last migration changed that the operator
 	// should hear about (Open has no logger; the server logs them).
 	notices []string
+	box     *SecretBox // seals monitor secrets; nil keeps them in plain text
 }
 
 // Open opens (creating if needed) the database at path and migrates it.
