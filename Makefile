@@ -63,7 +63,7 @@ chromium:
 build: $(ECHARTS)
 	CGO_ENABLED=0 $(GO) build -o rrdash ./cmd/rrdash
 
-run: build python3
+run: build python3 bubblewrap
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
 deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) rrdtool rrdcached collectd syslog-ng chromium python3 influxdb bubblewrap
