@@ -332,7 +332,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "graphite plaintext on %s\n", gl.Addr())
 	}
 	obsv.pushSources(pushWriter, pushHandlers, graphite)
-	if err := startRrdcached(tailCtx, &tails, cfg, db, stdout, log); err != nil {
+	rls, err := startRrdcached(tailCtx, &tails, cfg, db, stdout, log)
+	listeners = append(listeners, rls...)
+	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	mux := http.NewServeMux()
@@ -406,18 +408,19 @@ func newLogger(w io.Writer, cfg ui.ServeConfig) *slog.Logger {
 
 // startRrdcached serves the rrdcached protocol on the UNIX socket (mode
 // 0660) and, when configured, on TCP with the configured commands. The
-// listeners stop when ctx ends; wg waits for their connections.
-func startRrdcached(ctx context.Context, wg *sync.WaitGroup, cfg ui.ServeConfig, db *store.DB, stdout io.Writer, log *slog.Logger) error {
+// listeners stop when ctx ends; wg waits for their connections. It
+// returns the listeners, for health.
+func startRrdcached(ctx context.Context, wg *sync.WaitGroup, cfg ui.ServeConfig, db *store.DB, stdout io.Writer, log *slog.Logger) ([]*listen.Listener, error) {
 	tcpPerms, err := rrdcached.ParsePermissions(rrdcached.DefaultTCPCommands)
 	if len(cfg.RrdcachedPermissions) > 0 {
 		tcpPerms, err = rrdcached.ParsePermissions(cfg.RrdcachedPermissions)
 	}
 	if err != nil {
-		return fmt.Errorf("rrdcached_permissions: %w", err)
+		return nil, fmt.Errorf("rrdcached_permissions: %w", err)
 	}
 	srv, err := rrdcached.New(db, rrdcached.Config{Dir: cfg.Data, Logger: log})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sock := cfg.RrdcachedSocket
 	if sock == "" {
@@ -430,7 +433,7 @@ func startRrdcached(ctx context.Context, wg *sync.WaitGroup, cfg ui.ServeConfig,
 	}
 	ul, err := rrdcached.ListenUnix(sock, 0o660)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	lns := []listener{{ul, rrdcached.AllCommands, "unix:" + sock}}
 	if cfg.RrdcachedAddr != "" {
@@ -443,17 +446,20 @@ func startRrdcached(ctx context.Context, wg *sync.WaitGroup, cfg ui.ServeConfig,
 		}
 		if err != nil {
 			ul.Close()
-			return fmt.Errorf("rrdcached_addr: %w", err)
+			return nil, fmt.Errorf("rrdcached_addr: %w", err)
 		}
 	}
+	var out []*listen.Listener
 	for _, l := range lns {
+		ll := srv.Listener(l.ln, "rrdcached "+l.name)
+		out = append(out, ll)
 		wg.Go(func() {
-			if err := srv.Serve(ctx, l.ln, l.perms); err != nil {
+			if err := srv.Serve(ctx, ll, l.perms); err != nil {
 				log.Error("rrdcached listener stopped", "addr", l.name, "error", err)
 			}
 		})
 		fmt.Fprintf(stdout, "rrdcached protocol on %s (commands: %s)\n", l.name, l.perms)
 		log.Info("rrdcached protocol", "addr", l.name, "commands", l.perms.String())
 	}
-	return nil
+	return out, nil
 }

@@ -105,8 +105,8 @@ func startUnixServer(t *testing.T, perms Permissions) (dir, unixAddr, tcpAddr st
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 2)
-	go func() { done <- srv.Serve(ctx, ul, AllCommands) }()
-	go func() { done <- srv.Serve(ctx, tl, perms) }()
+	go func() { done <- srv.Serve(ctx, srv.Listener(ul, "rrdcached unix"), AllCommands) }()
+	go func() { done <- srv.Serve(ctx, srv.Listener(tl, "rrdcached tcp"), perms) }()
 	t.Cleanup(func() {
 		cancel()
 		for range 2 {

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"rrdash/ingest/listen"
 	"rrdash/store"
 )
 
@@ -173,17 +174,27 @@ func TCPAddr(addr string) (string, error) {
 	return net.JoinHostPort(host, port), nil
 }
 
-// Serve accepts connections on ln until ctx ends; each may use the
-// commands perms allows. It then closes ln, lets every connection finish
+// Listener wraps ln for Serve: accept errors retried with backoff and
+// the state reported (listen.Listener.Status), while the connection limit
+// and idle timeout stay the server's own.
+func (s *Server) Listener(ln net.Listener, name string) *listen.Listener {
+	return listen.New(ln, listen.Config{Name: name, MaxConns: s.cfg.MaxConns + 64, IdleTimeout: -1, Logger: s.log})
+}
+
+// Serve accepts connections on l until ctx ends; each may use the
+// commands perms allows. It then closes l, lets every connection finish
 // the commands it has read (their answers still wait for durability),
-// closes them and returns. An accept error other than the close is
-// returned after a short backoff fails to clear it.
-func (s *Server) Serve(ctx context.Context, ln net.Listener, perms Permissions) error {
+// closes them and returns. Accept errors are retried with backoff by
+// package listen (which reports the listener's state for health); the
+// error returned is a permanent one, after which the listener is stopped.
+// Make l with Listener: connections are timed out and refused here, with
+// rrdcached-style answers.
+func (s *Server) Serve(ctx context.Context, l *listen.Listener, perms Permissions) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	open := map[net.Conn]struct{}{}
 	stop := context.AfterFunc(ctx, func() {
-		ln.Close()
+		l.Close()
 		mu.Lock()
 		for c := range open {
 			c.SetReadDeadline(time.Now())
@@ -192,29 +203,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, perms Permissions) 
 	})
 	defer stop()
 	var err error
-	backoff := 5 * time.Millisecond
 	for {
-		nc, aerr := ln.Accept()
+		nc, aerr := l.Accept()
 		if aerr != nil {
-			if ctx.Err() != nil {
-				break
+			if ctx.Err() == nil && !errors.Is(aerr, net.ErrClosed) {
+				err = fmt.Errorf("rrdcached: %w", aerr)
 			}
-			var ne net.Error
-			if errors.As(aerr, &ne) && ne.Timeout() || errors.Is(aerr, syscallEMFILE) || errors.Is(aerr, syscallENFILE) {
-				// out of descriptors: wait for connections to end
-				s.log.Warn("rrdcached: accept", "addr", ln.Addr().String(), "error", aerr, "retry_in", backoff)
-				select {
-				case <-time.After(backoff):
-				case <-ctx.Done():
-				}
-				backoff = min(2*backoff, time.Second)
-				continue
-			}
-			err = fmt.Errorf("rrdcached: accept on %s: %w", ln.Addr(), aerr)
-			ln.Close()
 			break
 		}
-		backoff = 5 * time.Millisecond
 		select {
 		case s.sem <- struct{}{}:
 		default:

@@ -42,7 +42,7 @@ func newTestServer(t testing.TB, perms Permissions, cfg Config) *testServer {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln, perms) }()
+	go func() { done <- srv.Serve(ctx, srv.Listener(ln, "rrdcached"), perms) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
