@@ -45,6 +45,32 @@ type ServeConfig struct {
 	// in the file ([[monitor]] tables), read-only in the UI.
 	Monitors MonitorSettings `toml:"monitors"`
 	Monitor  []MonitorConfig `toml:"monitor"`
+	// EvalBudget is the most work one request's evaluation may do, in
+	// row-operations; a request estimated over it is refused with 422.
+	// 0 turns the limit off.
+	EvalBudget int64 `toml:"eval_budget"`
+	// EvalTimeout stops an evaluation running longer (Go duration; 503).
+	// "0" turns it off.
+	EvalTimeout string `toml:"eval_timeout"`
+}
+
+// EvalLimits are the evaluation budget and timeout as Config takes them
+// (negative: off).
+func (c ServeConfig) EvalLimits() (budget int64, timeout time.Duration, err error) {
+	budget = c.EvalBudget
+	if budget < 0 {
+		return 0, 0, fmt.Errorf("eval_budget %d: must not be negative (0 turns the limit off)", budget)
+	}
+	if budget == 0 {
+		budget = -1
+	}
+	if timeout, err = time.ParseDuration(c.EvalTimeout); err != nil || timeout < 0 {
+		return 0, 0, fmt.Errorf("eval_timeout %q: want a duration like 30s or 2m (0 turns it off)", c.EvalTimeout)
+	}
+	if timeout == 0 {
+		timeout = -1
+	}
+	return budget, timeout, nil
 }
 
 // OIDCConfig is the [oidc] section (see README "Login (OpenID Connect)").
@@ -227,7 +253,8 @@ type TracelogConfig struct {
 // DefaultServeConfig is used for keys set nowhere.
 func DefaultServeConfig() ServeConfig {
 	return ServeConfig{Addr: "127.0.0.1:8080", Data: "./data", LogLevel: "info", LogFormat: "text",
-		Tracelog: TracelogConfig{Step: 60},
+		Tracelog:   TracelogConfig{Step: 60},
+		EvalBudget: DefaultEvalBudget, EvalTimeout: DefaultEvalTimeout.String(),
 		Monitors: MonitorSettings{MaxConcurrent: 4, Jitter: 0.1, KeepRuns: 1000,
 			CPUSeconds: 60, AddressSpaceMB: 4096, OpenFiles: 256, Processes: 4096}}
 }
@@ -382,6 +409,9 @@ func (c ServeConfig) Validate() error {
 	}
 	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
 		return fmt.Errorf("base_url %q: want an http:// or https:// URL", c.BaseURL)
+	}
+	if _, _, err := c.EvalLimits(); err != nil {
+		return err
 	}
 	return nil
 }

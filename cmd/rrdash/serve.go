@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -48,6 +49,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var globs globList
 	fs.Var(&globs, "tracelog", "trace-log file glob to tail (repeatable; env RRDASH_TRACELOG_GLOBS, comma separated)")
 	graphiteAddr := fs.String("graphite", "", "Graphite plaintext TCP listen address HOST:PORT (default off; env RRDASH_GRAPHITE_ADDR)")
+	evalBudget := fs.String("eval-budget", "", "work limit of one request's evaluation in row-operations, 0 for none (default 1000000000; env RRDASH_EVAL_BUDGET)")
+	evalTimeout := fs.String("eval-timeout", "", "time limit of one request's evaluation, 0 for none (default 30s; env RRDASH_EVAL_TIMEOUT)")
 	demoMode := fs.Bool("demo", false, "write demo trace logs (instances web1, web2: 6 hours of history, then live) into DATA/demo-tracelog and tail them")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -81,7 +84,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *graphiteAddr != "" {
 		cfg.GraphiteAddr = *graphiteAddr
 	}
+	if *evalBudget != "" {
+		if cfg.EvalBudget, err = strconv.ParseInt(*evalBudget, 10, 64); err != nil {
+			return fmt.Errorf("serve: --eval-budget %q: want a number of row-operations (0: no limit)", *evalBudget)
+		}
+	}
+	if *evalTimeout != "" {
+		cfg.EvalTimeout = *evalTimeout
+	}
 	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	evalBudgetN, evalTimeoutD, err := cfg.EvalLimits()
+	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	log := newLogger(stderr, cfg)
@@ -143,7 +158,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: %w", err)
 	}
 	srv, err := ui.New(ui.Config{BaseURL: cfg.BaseURL, LocalMode: localMode, OIDC: cfg.OIDC, TrustedProxies: cfg.TrustedProxies,
-		Monitors: monitors}, db, md, user, log)
+		Monitors: monitors, EvalBudget: evalBudgetN, EvalTimeout: evalTimeoutD}, db, md, user, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
