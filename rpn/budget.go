@@ -15,6 +15,13 @@ import (
 // data are only known while evaluating, so the meter enforces the budget
 // there.
 
+// DefaultBudget is a budget for requests from the network: at most a few
+// seconds of one core (about 1 ns a row-operation for arithmetic, up to
+// 10 ns for PREDICT's samples), far above what charts and exports of
+// ordinary expressions need (a 100,000-row export of a 7-shift PREDICT
+// over 30-minute windows at one-minute rows: 2.3·10⁷).
+const DefaultBudget int64 = 1_000_000_000
+
 // OpCost is the estimated work of one operator, or of one DEF's fetch
 // (Pos 0).
 type OpCost struct {

@@ -19,9 +19,8 @@ import (
 const (
 	// DefaultEvalBudget is the work one request may do, in row-operations
 	// (rpn's unit: an operator on one row, or one sample a window or set
-	// operator visits): a few seconds of CPU at most. A 100,000-row xport
-	// of a 7-day PREDICT at a 5-minute step needs about 2·10⁸.
-	DefaultEvalBudget int64 = 1_000_000_000
+	// operator visits): a few seconds of CPU at most.
+	DefaultEvalBudget = rpn.DefaultBudget
 	// DefaultEvalTimeout stops an evaluation the budget let through that
 	// still runs this long (a slow disk, a loaded machine).
 	DefaultEvalTimeout = 30 * time.Second

@@ -28,7 +28,7 @@ import (
 	"rrdash/ui/obs"
 )
 
-const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--demo]"
+const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--eval-budget N] [--eval-timeout D] [--demo]"
 
 // globList collects a repeatable flag.
 type globList []string
