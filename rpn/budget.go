@@ -55,17 +55,23 @@ type BudgetError struct {
 }
 
 func (e *BudgetError) Error() string {
+	w := e.Worst
+	if e.Reached {
+		where := ""
+		switch {
+		case w.Pos > 0:
+			where = fmt.Sprintf(" at token %d '%s' of %s", w.Pos, w.Token, w.Stmt)
+		case w.Stmt != "":
+			where = " in " + w.Stmt
+		}
+		return fmt.Sprintf("evaluation stopped: its work reached %.3g row-operations, over the budget of %d%s", e.Cost, e.Limit, where)
+	}
 	where := ""
 	switch {
-	case e.Worst.Pos > 0 && e.Reached:
-		where = fmt.Sprintf(" at token %d '%s' of %s", e.Worst.Pos, e.Worst.Token, e.Worst.Stmt)
-	case e.Worst.Pos > 0:
-		where = fmt.Sprintf("; the costliest operator is token %d '%s' of %s (%.3g)", e.Worst.Pos, e.Worst.Token, e.Worst.Stmt, e.Worst.Cost)
-	case e.Worst.Stmt != "":
-		where = fmt.Sprintf("; the costliest part is %s (%.3g)", e.Worst.Stmt, e.Worst.Cost)
-	}
-	if e.Reached {
-		return fmt.Sprintf("evaluation stopped: its work reached %.3g row-operations, over the budget of %d%s", e.Cost, e.Limit, where)
+	case w.Pos > 0:
+		where = fmt.Sprintf("; the costliest operator is token %d '%s' of %s (%.3g)", w.Pos, w.Token, w.Stmt, w.Cost)
+	case w.Stmt != "":
+		where = fmt.Sprintf("; the costliest part is %s (%.3g)", w.Stmt, w.Cost)
 	}
 	return fmt.Sprintf("estimated cost %.3g row-operations exceeds the evaluation budget of %d%s", e.Cost, e.Limit, where)
 }
@@ -147,15 +153,20 @@ func (mt *meter) room(total float64, worst OpCost) error {
 	return nil
 }
 
-// charge is the machine's meter.add for the instruction in.
-func (m *machine) charge(in instr, n int) error {
+// charge is the machine's meter.add for the operator at token tok; small
+// enough to be inlined into the kernels' loops.
+func (m *machine) charge(tok, n int) error {
 	mt := m.mt
-	mt.used += int64(n)
-	if mt.used < mt.next {
+	if mt.used += int64(n); mt.used < mt.next {
 		return nil
 	}
-	return mt.check(m.p, in.tok, "")
+	return m.checkpoint(tok)
 }
+
+// checkpoint is charge's slow path, kept out of line.
+//
+//go:noinline
+func (m *machine) checkpoint(tok int) error { return m.mt.check(m.p, tok, "") }
 
 // sortCost bounds the work of sorting n values: n·(⌈log₂ n⌉+1).
 func sortCost(n int) int {

@@ -270,10 +270,28 @@ func TestBudgetErrorMessages(t *testing.T) {
 			"estimated cost 5e+06 row-operations exceeds the evaluation budget of 1000; the costliest part is DEF:a=S:value:AVERAGE (5e+06)"},
 		{&BudgetError{Cost: 1001, Limit: 1000, Reached: true, Worst: OpCost{Stmt: "CDEF:x=a,COUNT,AVG", Pos: 3, Token: "AVG"}},
 			"evaluation stopped: its work reached 1e+03 row-operations, over the budget of 1000 at token 3 'AVG' of CDEF:x=a,COUNT,AVG"},
+		{&BudgetError{Cost: 2000, Limit: 1000, Reached: true, Worst: OpCost{Stmt: "DEF:a=S:value:AVERAGE"}},
+			"evaluation stopped: its work reached 2e+03 row-operations, over the budget of 1000 in DEF:a=S:value:AVERAGE"},
 	}
 	for _, tc := range tests {
 		if got := tc.err.Error(); got != tc.want {
 			t.Errorf("got  %s\nwant %s", got, tc.want)
 		}
+	}
+}
+
+// Fetched rows count: a budget below them stops the evaluation at the
+// DEF, before any CDEF.
+func TestBudgetCountsFetchedRows(t *testing.T) {
+	t.Parallel()
+	db := issueStore(t)
+	sc, err := ParseScript(issueArgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sc.Xport(context.Background(), db, issueRequest(1000))
+	var be *BudgetError
+	if !errors.As(err, &be) || !be.Reached || be.Worst.Stmt != issueArgs[0] || be.Cost < 100800 {
+		t.Fatalf("err = %v (%+v), want the DEF's 100800 rows over the budget", err, be)
 	}
 }

@@ -118,7 +118,7 @@ func (m *machine) counted(in instr) error {
 	case opSort, opMedian, opPercent:
 		work = sortCost(n)
 	}
-	if err := m.charge(in, work*m.n); err != nil {
+	if err := m.charge(in.tok, work*m.n); err != nil {
 		return err
 	}
 	switch in.op {
@@ -339,7 +339,7 @@ func (m *machine) roll(in instr) error {
 			return errNonUniform
 		}
 	}
-	if err := m.charge(in, n*m.n); err != nil {
+	if err := m.charge(in.tok, n*m.n); err != nil {
 		return err
 	}
 	m.stack = m.stack[:len(m.stack)-2]

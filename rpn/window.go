@@ -78,7 +78,7 @@ func (m *machine) trend(in instr) error {
 			x[r] = math.NaN()
 			continue
 		}
-		if err := m.charge(in, int(min(n, int64(max(e+1, 0))))+1); err != nil {
+		if err := m.charge(in.tok, int(min(n, int64(max(e+1, 0))))+1); err != nil {
 			m.put(dc)
 			return err
 		}
@@ -184,7 +184,7 @@ func (m *machine) predict(in instr) error {
 				return m.p.errAt(in, "negative shift step not allowed: %v", sh)
 			}
 			shiftstep := ceilDiv32(int64(sh), dsstep)
-			if err := m.charge(in, max(min(locstep+1, i-shiftstep), 0)+1); err != nil {
+			if err := m.charge(in.tok, max(min(locstep+1, i-shiftstep), 0)+1); err != nil {
 				m.put(res)
 				return err
 			}
@@ -222,7 +222,7 @@ func (m *machine) predict(in instr) error {
 			}
 		case opPredictPerc:
 			if cnt > 0 {
-				if err := m.charge(in, sortCost(cnt)); err != nil {
+				if err := m.charge(in.tok, sortCost(cnt)); err != nil {
 					m.put(res)
 					return err
 				}
