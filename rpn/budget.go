@@ -144,8 +144,8 @@ func stopped(ctx context.Context) error {
 	return err
 }
 
-// room refuses work estimated at est when it would take the meter over
-// its budget.
+// room refuses work estimated at total row-operations (worst its
+// costliest operator) when it would take the meter over its budget.
 func (mt *meter) room(total float64, worst OpCost) error {
 	if mt.limit > 0 && float64(mt.used)+total > float64(mt.limit) {
 		return &BudgetError{Cost: float64(mt.used) + total, Limit: mt.limit, Worst: worst}
