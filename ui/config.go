@@ -69,6 +69,13 @@ type ServeConfig struct {
 	Monitor  []MonitorConfig `toml:"monitor"`
 	// Monitoring says where rrdash's own request points go.
 	Monitoring MonitoringConfig `toml:"monitoring"`
+	// EvalBudget is the most work one request's evaluation may do, in
+	// row-operations; a request estimated over it is refused with 422.
+	// 0 turns the limit off.
+	EvalBudget int64 `toml:"eval_budget"`
+	// EvalTimeout stops an evaluation running longer (Go duration; 503).
+	// "0" turns it off.
+	EvalTimeout string `toml:"eval_timeout"`
 }
 
 // MonitoringConfig is the [monitoring] section (see docs/MONITORING.md).
@@ -206,6 +213,25 @@ func (c ServeConfig) IngestDurations() (Durations, error) {
 		*k.out = v
 	}
 	return d, nil
+}
+
+// EvalLimits are the evaluation budget and timeout as Config takes them
+// (negative: off).
+func (c ServeConfig) EvalLimits() (budget int64, timeout time.Duration, err error) {
+	budget = c.EvalBudget
+	if budget < 0 {
+		return 0, 0, fmt.Errorf("eval_budget %d: must not be negative (0 turns the limit off)", budget)
+	}
+	if budget == 0 {
+		budget = -1
+	}
+	if timeout, err = time.ParseDuration(c.EvalTimeout); err != nil || timeout < 0 {
+		return 0, 0, fmt.Errorf("eval_timeout %q: want a duration like 30s or 2m (0 turns it off)", c.EvalTimeout)
+	}
+	if timeout == 0 {
+		timeout = -1
+	}
+	return budget, timeout, nil
 }
 
 // OIDCConfig is the [oidc] section (see README "Login (OpenID Connect)").
@@ -407,6 +433,7 @@ type TracelogConfig struct {
 func DefaultServeConfig() ServeConfig {
 	return ServeConfig{Addr: "127.0.0.1:8080", Data: "./data", LogLevel: "info", LogFormat: "text",
 		Tracelog: TracelogConfig{Step: 60}, MaxFuture: "10m",
+		EvalBudget: DefaultEvalBudget, EvalTimeout: DefaultEvalTimeout.String(),
 		Listen:     ListenConfig{MaxConns: 1024, IdleTimeout: "5m"},
 		Push:       PushConfig{MaxBodyBytes: 32 << 20, MaxInflightBytes: 64 << 20, QueueWait: "1s"},
 		Monitoring: MonitoringConfig{Sinks: []string{"rrdash"}, Service: "rrdash", Influx: InfluxSinkConfig{Gzip: true}},
@@ -595,6 +622,9 @@ func (c ServeConfig) Validate() error {
 	}
 	if c.BaseURL != "" && (!strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") || auth.HostOf(c.BaseURL) == "") {
 		return fmt.Errorf("base_url %q: want an http:// or https:// URL", c.BaseURL)
+	}
+	if _, _, err := c.EvalLimits(); err != nil {
+		return err
 	}
 	if _, err := auth.ParseHosts(c.AllowedHosts, false); err != nil {
 		return fmt.Errorf("allowed_hosts: %w", err)

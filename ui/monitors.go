@@ -407,9 +407,11 @@ func (s *Server) apiMonitorChart(c *echo.Context) error {
 		width = graph.DefaultW
 	}
 	width = min(width, 4000)
-	data, err := graph.Evaluate(ctx, s.store, spec, graph.Options{Now: s.cfg.Now(), Start: tr.From, End: tr.To, Width: width})
+	ectx, cancel := s.evalContext(c)
+	defer cancel()
+	data, err := graph.Evaluate(ectx, s.store, spec, graph.Options{Now: s.cfg.Now(), Start: tr.From, End: tr.To, Width: width, Budget: s.evalBudget()})
 	if err != nil {
-		return specError(err)
+		return evalError(err)
 	}
 	failed, err := mons.Runs(ctx, mv.Name, RunFilter{From: time.Unix(data.Start, 0), To: time.Unix(data.End, 0), Outcomes: failedOutcomes, Limit: 1000, Summary: true})
 	if err != nil {

@@ -356,9 +356,11 @@ func (s *Server) writePNG(c *echo.Context, spec *graph.Spec) error {
 	if v, err := strconv.Atoi(c.QueryParam("height")); err == nil && v > 0 {
 		h = min(v, pngMaxH)
 	}
-	data, err := graph.Evaluate(c.Request().Context(), s.store, spec, graph.Options{Now: s.cfg.Now(), Start: tr.From, End: tr.To, Width: w, MaxRows: w})
+	ctx, cancel := s.evalContext(c)
+	defer cancel()
+	data, err := graph.Evaluate(ctx, s.store, spec, graph.Options{Now: s.cfg.Now(), Start: tr.From, End: tr.To, Width: w, MaxRows: w, Budget: s.evalBudget()})
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
+		return evalError(err)
 	}
 	b, err := graph.PNG(spec, data, w, h)
 	if err != nil {

@@ -70,6 +70,13 @@ type Config struct {
 	// Sources reports the configured ingest sources (listeners) for
 	// /-/healthz and /-/readyz; nil: none.
 	Sources func() []SourceStatus
+	// EvalBudget bounds the work of one request's evaluation in
+	// row-operations (rpn.Request.Budget): over it the request is refused
+	// with 422. 0: DefaultEvalBudget; negative: no limit.
+	EvalBudget int64
+	// EvalTimeout stops an evaluation running longer (503). 0:
+	// DefaultEvalTimeout; negative: no limit.
+	EvalTimeout time.Duration
 }
 
 // SourceStatus is one ingest source's state. State "stopped" fails
@@ -330,6 +337,12 @@ type apiError struct {
 	Line  *int   `json:"line,omitempty"`
 	Pos   int    `json:"pos,omitempty"`
 	Token string `json:"token,omitempty"`
+	// For a request over the evaluation budget (422): the statement of the
+	// costliest operator, the estimated cost (or the work done when the
+	// budget was reached) and the limit, in row-operations.
+	Stmt  string  `json:"stmt,omitempty"`
+	Cost  float64 `json:"cost,omitempty"`
+	Limit int64   `json:"limit,omitempty"`
 }
 
 func (s *Server) handleError(c *echo.Context, err error) {

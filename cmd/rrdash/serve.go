@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,7 +32,7 @@ import (
 	"rrdash/ui/obs"
 )
 
-const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--allowed-host HOST]… [--rrdcached HOST[:PORT]] [--max-future DURATION] [--max-conns N] [--demo]"
+const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--allowed-host HOST]… [--rrdcached HOST[:PORT]] [--max-future DURATION] [--max-conns N] [--eval-budget N] [--eval-timeout D] [--demo]"
 
 // globList collects a repeatable flag.
 type globList []string
@@ -58,6 +59,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rrdcachedAddr := fs.String("rrdcached", "", "rrdcached protocol TCP listen address HOST[:PORT] (default off; port 42217; env RRDASH_RRDCACHED_ADDR)")
 	maxFuture := fs.String("max-future", "", "refuse points more than this ahead of the server clock on every ingest path (default 10m; env RRDASH_MAX_FUTURE)")
 	maxConns := fs.Int64("max-conns", 0, "open connections per TCP listener (default 1024; env RRDASH_LISTEN_MAX_CONNS)")
+	evalBudget := fs.String("eval-budget", "", "work limit of one request's evaluation in row-operations, 0 for none (default 1000000000; env RRDASH_EVAL_BUDGET)")
+	evalTimeout := fs.String("eval-timeout", "", "time limit of one request's evaluation, 0 for none (default 30s; env RRDASH_EVAL_TIMEOUT)")
 	demoMode := fs.Bool("demo", false, "write demo trace logs (instances web1, web2: 6 hours of history, then live) into DATA/demo-tracelog and tail them")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -106,6 +109,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *maxConns != 0 {
 		cfg.Listen.MaxConns = *maxConns
 	}
+	if *evalBudget != "" {
+		if cfg.EvalBudget, err = strconv.ParseInt(*evalBudget, 10, 64); err != nil {
+			return fmt.Errorf("serve: --eval-budget %q: want a number of row-operations (0: no limit)", *evalBudget)
+		}
+	}
+	if *evalTimeout != "" {
+		cfg.EvalTimeout = *evalTimeout
+	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -114,6 +125,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: %w", err)
 	}
 	hz := horizon.Horizon{MaxFuture: durs.MaxFuture}
+	evalBudgetN, evalTimeoutD, err := cfg.EvalLimits()
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	log := newLogger(stderr, cfg)
 	cfgMonitors, err := configMonitors(cfgPath, cfg.Monitor)
 	if err != nil {
@@ -192,7 +207,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return out
 	}
 	srv, err := ui.New(ui.Config{BaseURL: cfg.BaseURL, LocalMode: localMode, OIDC: cfg.OIDC, TrustedProxies: cfg.TrustedProxies,
-		Monitors: monitors, ListenAddr: cfg.Addr, AllowedHosts: cfg.AllowedHosts, Sources: sources}, db, md, user, log)
+		Monitors: monitors, ListenAddr: cfg.Addr, AllowedHosts: cfg.AllowedHosts, Sources: sources,
+		EvalBudget: evalBudgetN, EvalTimeout: evalTimeoutD}, db, md, user, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

@@ -159,3 +159,21 @@ func TestServePushAndShutdown(t *testing.T) {
 		}
 	}
 }
+
+func TestServeEvalLimitFlags(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--eval-budget", "lots"}, `--eval-budget "lots": want a number of row-operations`},
+		{[]string{"--eval-budget", "-5"}, "eval_budget -5: must not be negative"},
+		{[]string{"--eval-timeout", "soon"}, `eval_timeout "soon": want a duration`},
+	} {
+		args := append([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir()}, tc.args...)
+		err := runServe(context.Background(), args, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err = %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
