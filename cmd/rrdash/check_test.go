@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"rrdash/store"
 )
@@ -56,13 +58,20 @@ func ackedThenKilled(t *testing.T, bin string) string {
 	return data
 }
 
-// rrdash runs the binary and returns its output and exit code.
+// rrdash runs the binary and returns its output and exit code. A command
+// that should have refused to start (serve) would run on: it is killed
+// after a minute and the test fails.
 func rrdash(t *testing.T, bin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var o, e bytes.Buffer
-	cmd := exec.Command(bin, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("rrdash %v still running after a minute (killed)", args)
+	}
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
