@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -32,6 +33,9 @@ type Options struct {
 	// Observer, when set, is told about fsyncs, checkpoints and applied
 	// updates (for metrics). Nil costs nothing: no clock is read.
 	Observer Observer
+	// Logger receives what the store repairs on its own (a torn journal
+	// tail it cuts); nil: slog.Default().
+	Logger *slog.Logger
 	// BootID overrides the machine's boot id (tests simulate a reboot
 	// with it); empty reads /proc/sys/kernel/random/boot_id.
 	BootID string
@@ -126,6 +130,10 @@ func Open(dir string, opt Options) (*DB, error) {
 	}
 	db.jr = jr
 	jr.obs = opt.Observer
+	jr.log = opt.Logger
+	if jr.log == nil {
+		jr.log = slog.Default()
+	}
 	from, clean := jr.replayFrom(boot)
 	db.skipped = [2]int64{jr.start, from}
 	if err := db.loadPositions(clean); err != nil {
@@ -140,13 +148,13 @@ func Open(dir string, opt Options) (*DB, error) {
 		return nil, err
 	}
 	for _, rec := range recs {
-		db.replay(rec)
+		db.replay(rec, nil)
 	}
 	if err := db.flushQueued(); err != nil {
 		db.Close()
 		return nil, err
 	}
-	if jr.legacy {
+	if jr.replace {
 		// rewrite the journal with a head (and the archives' slots)
 		if err := db.Checkpoint(context.Background()); err != nil {
 			db.Close()
@@ -215,7 +223,7 @@ func openReader(dir string, opt Options, boot bootID) (*DB, error) {
 	// No writer runs beside a shared lock, so the journal cannot grow
 	// while this reader holds it.
 	from, clean := jr.replayFrom(boot)
-	if jr.legacy || from != jr.size {
+	if jr.replace || from != jr.size {
 		jr.close()
 		lock.Close()
 		return nil, errNeedsReplay
@@ -262,12 +270,15 @@ func (db *DB) loadPositions(clean bool) error {
 }
 
 // replay re-applies a journaled record. Updates at or before a series' last
-// update are already in its checkpointed state and are skipped.
-func (db *DB) replay(rec journalRecord) {
+// update are already in its checkpointed state and are skipped. Updates of
+// a series that cannot be opened (deleted, or unreadable: reported on use)
+// are counted in unopened when it is not nil.
+func (db *DB) replay(rec journalRecord, unopened *replayMiss) {
 	for _, u := range rec.updates {
 		a, err := db.archive(u.Series)
 		if err != nil {
-			continue // the series was deleted or is unreadable: reported on use
+			unopened.add(u.Series, err)
+			continue
 		}
 		db.replayUpdate(a, u.Update)
 	}
@@ -275,6 +286,23 @@ func (db *DB) replay(rec journalRecord) {
 		db.positions[k] = v
 		db.posDirty = true
 	}
+}
+
+// replayMiss counts journaled updates of series a replay could not open.
+type replayMiss struct {
+	updates int
+	series  map[string]error
+}
+
+func (m *replayMiss) add(series string, err error) {
+	if m == nil {
+		return
+	}
+	if m.series == nil {
+		m.series = map[string]error{}
+	}
+	m.updates++
+	m.series[series] = err
 }
 
 // replayOnly replays the updates of one series from rec (positions are
@@ -570,7 +598,7 @@ func (db *DB) checkpointLocked() error {
 // every row and every earlier slot durable, and only then does the journal
 // record the sequence and drop its records.
 func (db *DB) checkpointFlush() (int, error) {
-	if !db.jr.legacy && db.jr.written == db.jr.start && !db.posDirty && !db.anyDirty() {
+	if !db.jr.replace && db.jr.written == db.jr.start && !db.posDirty && !db.anyDirty() {
 		return 0, nil // an empty journal: the last checkpoint synced everything
 	}
 	seq := db.jr.ckpt + 1
@@ -690,7 +718,7 @@ func (db *DB) Close() error {
 		db.jr.close()
 		return db.lock.Close()
 	}
-	full := db.jr.legacy || db.jr.written-db.jr.start > db.opt.CheckpointBytes
+	full := db.jr.replace || db.jr.written-db.jr.start > db.opt.CheckpointBytes
 	for _, a := range db.series {
 		if a.dirty && a.lay.nslots < 3 {
 			full = true

@@ -33,6 +33,7 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   ingest tracelog [--instance NAME] [--tz ZONE] FILE…
   ingest kinesis --endpoint URL --stream NAME …
   monitor run [--timeout D] [--env N=V]… FILE.py|FILE.go|NAME   run a code monitor once and print it
+  check [--repair]                         check the journal; --repair recovers a damaged one (check --help)
   -                                        pipe mode: one command per line on stdin, as rrdtool -
   help [COMMAND]                           usage of a command (as COMMAND --help)
 
@@ -111,6 +112,8 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return runServe(ctx, rest, stdout, stderr)
 	case "monitor":
 		return runMonitorCmd(ctx, dir, rest, stdout, stderr)
+	case "check":
+		return runCheck(dir, rest, stdout)
 	case "create", "update", "fetch", "info", "list", "import", "xport", "graph", "ingest", "last", "-":
 	default: // (dispatchedCommands in help.go lists every case)
 		return usageError{fmt.Sprintf("unknown command %q", cmd)}
