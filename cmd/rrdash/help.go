@@ -12,7 +12,7 @@ import (
 
 // dispatchedCommands are the commands runCommand knows (help covers each).
 func dispatchedCommands() []string {
-	return []string{"create", "update", "fetch", "info", "last", "list", "import", "xport", "graph", "serve", "ingest", "monitor", "-"}
+	return []string{"create", "update", "fetch", "info", "last", "list", "import", "xport", "graph", "serve", "ingest", "monitor", "check", "-"}
 }
 
 const dataDirNote = "The data directory is --data DIR, else $RRDASH_DATA, else ./data."
@@ -86,6 +86,9 @@ func printHelp(ctx context.Context, topic []string, stdout io.Writer) error {
 		return nil
 	case "ingest tracelog":
 		return ingestTracelog(ctx, nil, []string{"-h"}, stdout, io.Discard)
+	case "check":
+		fmt.Fprint(stdout, checkUsage)
+		return nil
 	}
 	h, ok := commandHelp(name)
 	if !ok || len(topic) > 1 {

@@ -41,6 +41,7 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		{[]string{"ingest", "kinesis"}, "-dead-letter"},
 		{[]string{"monitor"}, "-timeout"},
 		{[]string{"monitor", "run"}, "-timeout"},
+		{[]string{"check"}, "rrdash [--data DIR] check [--repair]"},
 		{[]string{"-"}, "pipe mode"},
 	}
 	// Every command main.go dispatches has a row.
