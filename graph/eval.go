@@ -73,6 +73,10 @@ type Options struct {
 	// is what a PNG needs.
 	MaxRows int
 	Loc     *time.Location
+	// Budget bounds the work of the evaluation in row-operations (see
+	// rpn.Request.Budget) and the size of the chart grid; 0: no limit.
+	// Over it, Evaluate fails with a *rpn.BudgetError.
+	Budget int64
 }
 
 // Evaluate resolves the time range, fetches and computes every DEF, CDEF
@@ -109,7 +113,7 @@ func Evaluate(ctx context.Context, f Fetcher, s *Spec, o Options) (*Data, error)
 		maxRows = o.MaxRows
 	}
 	vals, err := sc.Evaluate(ctx, f, rpn.Request{Start: start, End: end, Step: s.Step, MaxRows: maxRows,
-		Env: rpn.Env{Loc: loc, Now: o.Now.Unix()}})
+		Env: rpn.Env{Loc: loc, Now: o.Now.Unix()}, Budget: o.Budget})
 	if err != nil {
 		return nil, err
 	}
@@ -168,6 +172,12 @@ func Evaluate(ctx context.Context, f Fetcher, s *Spec, o Options) (*Data, error)
 		d.End += step - r
 	}
 	rows := d.Rows()
+	// The grid's step is a gcd of steps, which can be far finer than any
+	// series': bound it before allocating.
+	if cells := float64(rows) * float64(len(series)); o.Budget > 0 && cells > float64(o.Budget) {
+		return nil, &rpn.BudgetError{Cost: cells, Limit: o.Budget,
+			Worst: rpn.OpCost{Stmt: fmt.Sprintf("the chart grid (%d rows of %d s × %d series)", rows, step, len(series)), Cost: cells}}
+	}
 	for name, ser := range series {
 		col := make([]float64, rows)
 		for i := range col {

@@ -64,7 +64,7 @@ func benchExpr(b *testing.B, expr string) {
 	env := Env{Loc: time.UTC, Now: 1}
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := p.Eval(in, env); err != nil {
+		if _, err := p.Eval(context.Background(), in, env); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -618,7 +618,11 @@ func runDiffCase(bin string, files map[string]string, fetchers map[string]Fetche
 		if err != nil {
 			return 0, []string{fmt.Sprintf("our parse: %v", err)}
 		}
-		if xdb, err = sc.Xport(context.Background(), db, req); err != nil {
+		// Over the store under the default budget: the corpus is what
+		// ordinary requests look like, none may be refused.
+		dbReq := req
+		dbReq.Budget = DefaultBudget
+		if xdb, err = sc.Xport(context.Background(), db, dbReq); err != nil {
 			return 0, []string{fmt.Sprintf("our xport over the store: %v", err)}
 		}
 		if xdb.Start != x.Start || xdb.End != x.End || xdb.Step != x.Step {

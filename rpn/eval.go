@@ -1,6 +1,7 @@
 package rpn
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -38,13 +39,15 @@ var errNonUniform = errors.New("count differs between rows")
 // Eval computes the CDEF over the rows rrdtool would give it: step is the
 // greatest common divisor of the steps of the series it reads, the rows run
 // from the latest start to the earliest end of those series. in(ref) gives
-// the value of each resolver index the program uses.
-func (p *Program) Eval(in func(ref int) Input, env Env) (*Series, error) {
-	return p.eval(in, env, chunkRows)
+// the value of each resolver index the program uses. It stops with ctx's
+// error (wrapped) soon after ctx ends, within one chunk of one operator.
+func (p *Program) Eval(ctx context.Context, in func(ref int) Input, env Env) (*Series, error) {
+	return p.eval(newMeter(ctx, 0), in, env, chunkRows)
 }
 
-// eval evaluates chunk rows per operator pass (tests compare chunk sizes).
-func (p *Program) eval(in func(ref int) Input, env Env, chunk int) (*Series, error) {
+// eval evaluates chunk rows per operator pass (tests compare chunk sizes),
+// charging the work to mt.
+func (p *Program) eval(mt *meter, in func(ref int) Input, env Env, chunk int) (*Series, error) {
 	var start, end, step int64
 	for i, ref := range p.series {
 		s := in(ref).Series
@@ -64,6 +67,7 @@ func (p *Program) eval(in func(ref int) Input, env Env, chunk int) (*Series, err
 		rows = int((end - start) / step)
 	}
 	m := newMachine(p, in, env, start, step, rows)
+	m.mt = mt
 	out := &Series{Start: start, Step: step, Values: store.MakeColumn(rows)}
 	m.out = out.Values
 	if p.usesPrev {
@@ -76,6 +80,9 @@ func (p *Program) eval(in func(ref int) Input, env Env, chunk int) (*Series, err
 				if err := m.runChunk(lo, min(lo+chunk, rows)); err != nil {
 					return nil, err
 				}
+			}
+			if err := mt.add(int64(2*rows), p, p.code[len(p.code)-1].tok, ""); err != nil {
+				return nil, err
 			}
 			prev := math.NaN()
 			for i, v := range out.Values {
@@ -96,8 +103,15 @@ func (p *Program) eval(in func(ref int) Input, env Env, chunk int) (*Series, err
 
 // runChunk evaluates rows [lo, hi), row by row if counts differ between them.
 func (m *machine) runChunk(lo, hi int) error {
+	// Every operator visits each row once; set and window operators charge
+	// their operands themselves.
+	if err := m.mt.add(int64(len(m.p.code)*(hi-lo)), m.p, -1, ""); err != nil {
+		return err
+	}
+	used := m.mt.used
 	err := m.run(lo, hi)
 	if errors.Is(err, errNonUniform) {
+		m.mt.used = used // the rows are done again one by one
 		err = nil
 		for r := lo; r < hi && err == nil; r++ {
 			err = m.run(r, r+1)
@@ -155,6 +169,7 @@ type machine struct {
 	outUsed bool      // m.out[lo:hi] is on the stack or was popped
 	tmp     []float64 // per-row scratch for set operators
 	tmp2    []float64
+	mt      *meter
 }
 
 func newMachine(p *Program, in func(ref int) Input, env Env, start, step int64, rows int) *machine {

@@ -1,6 +1,7 @@
 package rpn
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -25,7 +26,7 @@ func evalExpr(t *testing.T, expr string, vals ...float64) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := p.Eval(func(ref int) Input {
+	s, err := p.Eval(context.Background(), func(ref int) Input {
 		if ref == 0 {
 			return Input{Series: a}
 		}
@@ -191,7 +192,7 @@ func TestDocumentedDeviations(t *testing.T) {
 			t.Errorf("%s: %v", c.expr, err)
 			continue
 		}
-		s, err := p.Eval(func(int) Input { return Input{Series: a} }, Env{Now: 1_700_000_123})
+		s, err := p.Eval(context.Background(), func(int) Input { return Input{Series: a} }, Env{Now: 1_700_000_123})
 		if err != nil {
 			t.Errorf("%s: %v", c.expr, err)
 			continue

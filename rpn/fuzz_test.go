@@ -1,6 +1,7 @@
 package rpn
 
 import (
+	"context"
 	"math"
 	"strings"
 	"testing"
@@ -79,9 +80,10 @@ func FuzzEval(f *testing.F) {
 			}
 			return
 		}
-		whole, err1 := p.eval(in, env, chunkRows)
-		rows, err2 := p.eval(in, env, 1)
-		odd, err3 := p.eval(in, env, 5)
+		mts := []*meter{newMeter(context.Background(), 0), newMeter(context.Background(), 0), newMeter(context.Background(), 0)}
+		whole, err1 := p.eval(mts[0], in, env, chunkRows)
+		rows, err2 := p.eval(mts[1], in, env, 1)
+		odd, err3 := p.eval(mts[2], in, env, 5)
 		if (err1 == nil) != (err2 == nil) || (err1 == nil) != (err3 == nil) {
 			t.Fatalf("%q: chunked error %v, per row %v, by 5 %v", expr, err1, err2, err3)
 		}
@@ -90,6 +92,17 @@ func FuzzEval(f *testing.F) {
 		}
 		if !sameColumns(whole.Values, rows.Values) || !sameColumns(whole.Values, odd.Values) {
 			t.Fatalf("%q: chunked %v, per row %v, by 5 %v", expr, whole.Values, rows.Values, odd.Values)
+		}
+		// The estimate bounds the work charged, whatever the chunk size,
+		// when it knows every count and window.
+		stepOf := func(ref int) int64 { return in(ref).Series.Step }
+		lenOf := func(ref int) int { return len(in(ref).Series.Values) }
+		if est, _, bounded := p.cost(len(whole.Values), stepOf, lenOf); bounded {
+			for k, mt := range mts {
+				if float64(mt.used) > est {
+					t.Fatalf("%q: evaluation %d charged %d row-operations, over the estimate %v", expr, k, mt.used, est)
+				}
+			}
 		}
 	})
 }

@@ -259,6 +259,11 @@ type Request struct {
 	Step       int64 // 0: not given
 	MaxRows    int   // 0: 400
 	Env        Env
+	// Budget is the most work the evaluation may do, in row-operations
+	// (see budget.go); 0: no limit. Over it, evaluation fails with a
+	// *BudgetError: right after the DEFs are fetched when the estimate of
+	// the CDEFs, VDEFs and XPORTs is over, else when the work reaches it.
+	Budget int64
 }
 
 // Values holds the evaluated statements: a Series per DEF/CDEF and a
@@ -287,21 +292,49 @@ func (r Request) baseStep() int64 {
 	return max(r.Step, (r.End-r.Start)/maxRows)
 }
 
-// Evaluate fetches every DEF and computes CDEFs and VDEFs in order.
+// defRange is the time range a DEF fetches: the request's, or its own
+// start=/end= which, as in rrdtool, refer to each other and default to the
+// request's.
+func defRange(d Def, req Request) (start, end int64, err error) {
+	if d.StartSpec == "" && d.EndSpec == "" {
+		return req.Start, req.End, nil
+	}
+	ss, es := d.StartSpec, d.EndSpec
+	if ss == "" {
+		ss = strconv.FormatInt(req.Start, 10)
+	}
+	if es == "" {
+		es = strconv.FormatInt(req.End, 10)
+	}
+	return attime.ParseRange(ss, es, time.Unix(req.Env.Now, 0), req.Env.Loc)
+}
+
+// Evaluate fetches every DEF and computes CDEFs and VDEFs in order. It
+// stops with ctx's error (wrapped) soon after ctx ends, and refuses work
+// over req.Budget with a *BudgetError.
 func (sc *Script) Evaluate(ctx context.Context, f Fetcher, req Request) (*Values, error) {
+	vals, _, err := sc.evaluate(ctx, f, req)
+	return vals, err
+}
+
+func (sc *Script) evaluate(ctx context.Context, f Fetcher, req Request) (*Values, *meter, error) {
 	if req.End <= req.Start {
-		return nil, fmt.Errorf("start (%d) should be less than end (%d)", req.Start, req.End)
+		return nil, nil, fmt.Errorf("start (%d) should be less than end (%d)", req.Start, req.End)
 	}
-	now := time.Unix(req.Env.Now, 0)
-	step0 := req.baseStep()
+	mt := newMeter(ctx, req.Budget)
 	vals := &Values{Series: make([]*Series, len(sc.Stmts)), V: make([]VValue, len(sc.Stmts))}
-	type fetchKey struct {
-		series     string
-		cf         store.CF
-		start, end int64
-		res        int64
+	// DEFs depend on nothing else, so they are all fetched first: the
+	// estimate then knows every row count and step, and refuses a script
+	// over budget before any CDEF or VDEF runs.
+	if err := sc.fetchDefs(ctx, mt, f, req, vals); err != nil {
+		return nil, nil, err
 	}
-	cache := map[fetchKey]*store.FetchResult{}
+	if req.Budget > 0 {
+		est := sc.estimate(req, vals.Series)
+		if err := mt.room(est.Total, est.Worst); err != nil {
+			return nil, nil, err
+		}
+	}
 	in := func(ref int) Input {
 		if sc.Stmts[ref].Kind == KindVDef {
 			return Input{Value: vals.V[ref].Value}
@@ -309,71 +342,85 @@ func (sc *Script) Evaluate(ctx context.Context, f Fetcher, req Request) (*Values
 		return Input{Series: vals.Series[ref]}
 	}
 	for i, st := range sc.Stmts {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+		if err := stopped(ctx); err != nil {
+			return nil, nil, err
 		}
 		switch st.Kind {
-		case KindDef:
-			d := st.Def
-			start, end := req.Start, req.End
-			var err error
-			if d.StartSpec != "" || d.EndSpec != "" {
-				// As rrdtool: the DEF's start and end refer to each other,
-				// and default to the script's.
-				ss, es := d.StartSpec, d.EndSpec
-				if ss == "" {
-					ss = strconv.FormatInt(req.Start, 10)
-				}
-				if es == "" {
-					es = strconv.FormatInt(req.End, 10)
-				}
-				if start, end, err = attime.ParseRange(ss, es, now, req.Env.Loc); err != nil {
-					return nil, fmt.Errorf("%s: %w", st.Text, err)
-				}
-			}
-			want := max(step0, d.Step)
-			key := fetchKey{d.Series, d.CF, start, end, want}
-			res, ok := cache[key]
-			if !ok {
-				fr := store.FetchRequest{CF: d.CF, Start: start, End: end, Resolution: want}
-				if d.Query != nil {
-					res, err = fetchTagged(f, d, fr)
-				} else {
-					res, err = f.Fetch(d.Series, fr)
-				}
-				if err != nil {
-					return nil, fmt.Errorf("%s: %w", st.Text, err)
-				}
-				cache[key] = res
-			}
-			if res.Step <= 0 {
-				return nil, fmt.Errorf("%s: fetch of %q returned step %d", st.Text, d.Series, res.Step)
-			}
-			col := res.Column(d.DS)
-			if col == nil {
-				return nil, fmt.Errorf("%s: no data source %q in series %q", st.Text, d.DS, d.Series)
-			}
-			s := &Series{Start: res.Start, Step: res.Step, Values: col[:min(len(col), res.Rows())]}
-			if s.Step < want {
-				cf := d.Reduce
-				if cf == 0 {
-					cf = d.CF
-				}
-				s = reduceSeries(cf, s, want)
-			}
-			vals.Series[i] = s
 		case KindCDef:
-			s, err := st.Prog.Eval(in, req.Env)
+			s, err := st.Prog.eval(mt, in, req.Env, chunkRows)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			vals.Series[i] = s
 		case KindVDef:
 			src := sc.names[st.VDef.Src]
+			if err := mt.add(vdefCost(st.VDef, len(vals.Series[src].Values)), nil, -1, st.Text); err != nil {
+				return nil, nil, err
+			}
 			vals.V[i] = st.VDef.Compute(vals.Series[src])
 		}
 	}
-	return vals, nil
+	return vals, mt, nil
+}
+
+// fetchDefs reads every DEF into vals, charging the fetched rows to mt.
+func (sc *Script) fetchDefs(ctx context.Context, mt *meter, f Fetcher, req Request, vals *Values) error {
+	step0 := req.baseStep()
+	type fetchKey struct {
+		series     string
+		cf         store.CF
+		start, end int64
+		res        int64
+	}
+	cache := map[fetchKey]*store.FetchResult{}
+	for i, st := range sc.Stmts {
+		if st.Kind != KindDef {
+			continue
+		}
+		if err := stopped(ctx); err != nil {
+			return err
+		}
+		d := st.Def
+		start, end, err := defRange(d, req)
+		if err != nil {
+			return fmt.Errorf("%s: %w", st.Text, err)
+		}
+		want := max(step0, d.Step)
+		key := fetchKey{d.Series, d.CF, start, end, want}
+		res, ok := cache[key]
+		if !ok {
+			fr := store.FetchRequest{CF: d.CF, Start: start, End: end, Resolution: want}
+			if d.Query != nil {
+				res, err = fetchTagged(f, d, fr)
+			} else {
+				res, err = f.Fetch(d.Series, fr)
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", st.Text, err)
+			}
+			cache[key] = res
+			if err := mt.add(int64(res.Rows()), nil, -1, st.Text); err != nil {
+				return err
+			}
+		}
+		if res.Step <= 0 {
+			return fmt.Errorf("%s: fetch of %q returned step %d", st.Text, d.Series, res.Step)
+		}
+		col := res.Column(d.DS)
+		if col == nil {
+			return fmt.Errorf("%s: no data source %q in series %q", st.Text, d.DS, d.Series)
+		}
+		s := &Series{Start: res.Start, Step: res.Step, Values: col[:min(len(col), res.Rows())]}
+		if s.Step < want {
+			cf := d.Reduce
+			if cf == 0 {
+				cf = d.CF
+			}
+			s = reduceSeries(cf, s, want)
+		}
+		vals.Series[i] = s
+	}
+	return nil
 }
 
 // reduceSeries consolidates finer rows into steps of ceil(want/step)·step
@@ -453,7 +500,7 @@ func (sc *Script) Xport(ctx context.Context, f Fetcher, req Request) (*Export, e
 	if len(xs) == 0 {
 		return nil, fmt.Errorf("no XPORT statement")
 	}
-	vals, err := sc.Evaluate(ctx, f, req)
+	vals, mt, err := sc.evaluate(ctx, f, req)
 	if err != nil {
 		return nil, err
 	}
@@ -474,6 +521,9 @@ func (sc *Script) Xport(ctx context.Context, f Fetcher, req Request) (*Export, e
 		x.End += x.Step - r
 	}
 	rows := x.Rows()
+	if err := mt.add(int64(rows)*int64(len(series)), nil, -1, "XPORT"); err != nil {
+		return nil, err
+	}
 	for _, s := range series {
 		x.Columns = append(x.Columns, layout(s, x.Start, x.Step, rows))
 	}

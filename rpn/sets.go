@@ -110,6 +110,17 @@ func (m *machine) counted(in instr) error {
 		return err
 	}
 	m.put(cc)
+	// Charged before the work: n operands per row (sorted: n·log n).
+	work := n
+	switch in.op {
+	case opIndex, opRev:
+		work = 0
+	case opSort, opMedian, opPercent:
+		work = sortCost(n)
+	}
+	if err := m.charge(in.tok, work*m.n); err != nil {
+		return err
+	}
 	switch in.op {
 	case opCopy:
 		if err := m.need(in, n); err != nil {
@@ -327,6 +338,9 @@ func (m *machine) roll(in instr) error {
 		if k != n || s != shift {
 			return errNonUniform
 		}
+	}
+	if err := m.charge(in.tok, n*m.n); err != nil {
+		return err
 	}
 	m.stack = m.stack[:len(m.stack)-2]
 	if err := m.need(in, n); err != nil {

@@ -78,6 +78,10 @@ func (m *machine) trend(in instr) error {
 			x[r] = math.NaN()
 			continue
 		}
+		if err := m.charge(in.tok, int(min(n, int64(max(e+1, 0))))+1); err != nil {
+			m.put(dc)
+			return err
+		}
 		for j := 0; int64(j) < n && j <= e; j++ {
 			v := ci.at(e - j)
 			if in.op == opTrend || !isNaN(v) {
@@ -180,6 +184,10 @@ func (m *machine) predict(in instr) error {
 				return m.p.errAt(in, "negative shift step not allowed: %v", sh)
 			}
 			shiftstep := ceilDiv32(int64(sh), dsstep)
+			if err := m.charge(in.tok, max(min(locstep+1, i-shiftstep), 0)+1); err != nil {
+				m.put(res)
+				return err
+			}
 			// Only offsets below the row index are used: j < i − shiftstep.
 			for j := 0; j <= locstep && shiftstep+j < i; j++ {
 				off := shiftstep + j
@@ -214,6 +222,10 @@ func (m *machine) predict(in instr) error {
 			}
 		case opPredictPerc:
 			if cnt > 0 {
+				if err := m.charge(in.tok, sortCost(cnt)); err != nil {
+					m.put(res)
+					return err
+				}
 				if cap(tmp) < cnt {
 					tmp = make([]float64, cnt)
 				}

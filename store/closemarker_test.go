@@ -242,8 +242,8 @@ func TestUpgradeFromTwoSlotFiles(t *testing.T) {
 	if got := fetchAll(t, db); got != want {
 		t.Errorf("after the upgrade:\n%s\nwant\n%s", got, want)
 	}
-	if db.jr.legacy || db.jr.ckpt == 0 {
-		t.Errorf("journal still headless (legacy %v, checkpoint %d)", db.jr.legacy, db.jr.ckpt)
+	if db.jr.replace || db.jr.ckpt == 0 {
+		t.Errorf("journal still headless (legacy %v, checkpoint %d)", db.jr.replace, db.jr.ckpt)
 	}
 }
 

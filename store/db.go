@@ -16,7 +16,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -35,12 +34,19 @@ type Options struct {
 	// Observer, when set, is told about fsyncs, checkpoints and applied
 	// updates (for metrics). Nil costs nothing: no clock is read.
 	Observer Observer
+	// Logger receives what the store repairs on its own (a torn journal
+	// tail it cuts) and warnings about damaged archive rows; nil:
+	// slog.Default().
+	Logger *slog.Logger
 	// BootID overrides the machine's boot id (tests simulate a reboot
 	// with it); empty reads /proc/sys/kernel/random/boot_id.
 	BootID string
-	// Logger receives warnings about damaged archive rows (nil: slog's
-	// default logger).
-	Logger *slog.Logger
+	// ReadOnly opens the directory for reading under a shared lock: any
+	// number of readers, never beside a writer. A reader writes nothing;
+	// one that finds journal records the archives lack (the last writer
+	// died before its close) takes the exclusive lock and replays them
+	// first, as a writer (see docs/STORE.md, "Readers").
+	ReadOnly bool
 }
 
 // Observer receives the store's own measurements. Its methods are called
@@ -57,6 +63,14 @@ type Observer interface {
 
 // ErrNotFound is returned for series that don't exist.
 var ErrNotFound = errors.New("series not found")
+
+// ErrNeedsWriter is returned by a read-only DB that found an archive it
+// cannot read without writing to it (a damaged newest state slot, repaired
+// by replaying the journal): open the directory as a writer and retry.
+var ErrNeedsWriter = errors.New("the archive must be repaired by a writer")
+
+// errReadOnly refuses writes to a DB opened with Options.ReadOnly.
+var errReadOnly = errors.New("store opened read-only")
 
 // DB is a data directory: archive files, the journal and source positions.
 // It is safe for concurrent use; one process holds a directory at a time.
@@ -81,6 +95,7 @@ type DB struct {
 	runBufs   [][]byte   // free row-run buffers of unmapped archives (under mu)
 	recBuf    []journalUpdate
 	closed    bool
+	readOnly  bool // a reader's shared lock: nothing is written
 
 	dmg *damageLog // damaged row blocks found so far
 }
@@ -98,7 +113,16 @@ func Open(dir string, opt Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "series"), 0o755); err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", dir, err)
 	}
-	lock, err := lockDir(dir)
+	if opt.ReadOnly {
+		db, err := openReader(dir, opt, boot)
+		if !errors.Is(err, errNeedsReplay) {
+			return db, err
+		}
+		// The journal holds records the archives lack: replay them under
+		// the exclusive lock, and read as that writer.
+		opt.ReadOnly = false
+	}
+	lock, err := lockDir(dir, false)
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +135,10 @@ func Open(dir string, opt Options) (*DB, error) {
 	}
 	db.jr = jr
 	jr.obs = opt.Observer
+	jr.log = opt.Logger
+	if jr.log == nil {
+		jr.log = slog.Default()
+	}
 	from, clean := jr.replayFrom(boot)
 	db.skipped = [2]int64{jr.start, from}
 	if err := db.loadPositions(clean); err != nil {
@@ -125,7 +153,7 @@ func Open(dir string, opt Options) (*DB, error) {
 		return nil, err
 	}
 	for _, rec := range recs {
-		db.replay(rec)
+		db.replay(rec, nil)
 	}
 	if len(recs) > 0 {
 		// The records may be in the page cache only (a process of this
@@ -140,7 +168,7 @@ func Open(dir string, opt Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	if jr.legacy {
+	if jr.replace {
 		// rewrite the journal with a head (and the archives' slots)
 		if err := db.Checkpoint(context.Background()); err != nil {
 			db.Close()
@@ -183,36 +211,49 @@ func (db *DB) scratch() []byte {
 	return db.readBuf
 }
 
-func (db *DB) trust() trust { return trust{ckpt: db.jr.ckpt, boot: db.boot} }
+// errNeedsReplay tells Open that a reader found work for a writer.
+var errNeedsReplay = errors.New("journal records to replay")
 
-// lockWait is how long Open waits for a data directory lock to be freed.
-const lockWait = 300 * time.Millisecond
-
-func lockDir(dir string) (*os.File, error) {
-	p := filepath.Join(dir, "LOCK")
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+// openReader opens dir under a shared lock when its archives' state slots
+// hold everything journaled: the last writer closed (its close marker, in
+// this boot, covers the whole journal) or the journal has no records since
+// its last checkpoint. Otherwise it returns errNeedsReplay.
+func openReader(dir string, opt Options, boot bootID) (*DB, error) {
+	lock, err := lockDir(dir, true)
 	if err != nil {
-		return nil, fmt.Errorf("data directory %s: %w", dir, err)
+		return nil, err
 	}
-	// A process that forks (to exec rrdtool, a monitor script…) lends the
-	// lock's open file to the child until its exec closes it, so a lock
-	// just released can look held for a moment: retry briefly before
-	// naming the holder.
-	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-	for deadline := time.Now().Add(lockWait); errors.Is(err, syscall.EWOULDBLOCK) && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	jp := filepath.Join(dir, "journal.wal")
+	if fi, err := os.Stat(jp); err != nil || fi.Size() == 0 {
+		// a new directory: its first writer makes the journal
+		lock.Close()
+		return nil, errNeedsReplay
 	}
+	jr, err := openJournal(jp)
 	if err != nil {
-		holder, _ := os.ReadFile(p)
-		f.Close()
-		return nil, fmt.Errorf("data directory %s is in use by another process (%s): %w", dir, strings.TrimSpace(string(holder)), err)
+		lock.Close()
+		return nil, err
 	}
-	host, _ := os.Hostname()
-	f.Truncate(0)
-	fmt.Fprintf(f, "pid %d on %s since %s\n", os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))
-	return f, nil
+	// No writer runs beside a shared lock, so the journal cannot grow
+	// while this reader holds it.
+	from, clean := jr.replayFrom(boot)
+	if jr.replace || from != jr.size {
+		jr.close()
+		lock.Close()
+		return nil, errNeedsReplay
+	}
+	jr.written, jr.synced = from, from
+	db := &DB{dir: dir, opt: opt, lock: lock, boot: boot, series: map[string]*archive{}, positions: map[string][]byte{},
+		jr: jr, skipped: [2]int64{jr.start, from}, readOnly: true, dmg: newDamageLog(opt.Logger)}
+	if err := db.loadPositions(clean); err != nil {
+		jr.close()
+		lock.Close()
+		return nil, err
+	}
+	return db, nil
 }
+
+func (db *DB) trust() trust { return trust{ckpt: db.jr.ckpt, boot: db.boot} }
 
 func (db *DB) positionsPath() string { return filepath.Join(db.dir, "positions.json") }
 
@@ -243,12 +284,15 @@ func (db *DB) loadPositions(clean bool) error {
 }
 
 // replay re-applies a journaled record. Updates at or before a series' last
-// update are already in its checkpointed state and are skipped.
-func (db *DB) replay(rec journalRecord) {
+// update are already in its checkpointed state and are skipped. Updates of
+// a series that cannot be opened (deleted, or unreadable: reported on use)
+// are counted in unopened when it is not nil.
+func (db *DB) replay(rec journalRecord, unopened *replayMiss) {
 	for _, u := range rec.updates {
 		a, err := db.archive(u.Series)
 		if err != nil {
-			continue // the series was deleted or is unreadable: reported on use
+			unopened.add(u.Series, err)
+			continue
 		}
 		db.replayUpdate(a, u.Update)
 	}
@@ -256,6 +300,23 @@ func (db *DB) replay(rec journalRecord) {
 		db.positions[k] = v
 		db.posDirty = true
 	}
+}
+
+// replayMiss counts journaled updates of series a replay could not open.
+type replayMiss struct {
+	updates int
+	series  map[string]error
+}
+
+func (m *replayMiss) add(series string, err error) {
+	if m == nil {
+		return
+	}
+	if m.series == nil {
+		m.series = map[string]error{}
+	}
+	m.updates++
+	m.series[series] = err
 }
 
 // replayOnly replays the updates of one series from rec (positions are
@@ -376,6 +437,10 @@ func (db *DB) archive(name string) (*archive, error) {
 		a.close()
 		return nil, fmt.Errorf("archive %s holds series %q, not %q", a.path, a.name, name)
 	}
+	if a.torn && db.skipped[1] > db.skipped[0] && db.readOnly {
+		a.close()
+		return nil, fmt.Errorf("%s: %w (its newest state slot is damaged; the journal is replayed into it)", a.path, ErrNeedsWriter)
+	}
 	db.series[name] = a
 	if a.torn && db.skipped[1] > db.skipped[0] {
 		// the newest slot may be the damaged one: replay what Open skipped
@@ -415,6 +480,9 @@ func (db *DB) CreateWithMeta(name string, spec Spec, meta map[string]string, ove
 }
 
 func (db *DB) createLocked(name string, spec Spec, meta map[string]string, overwrite bool, st *state, rows [][]float64) error {
+	if db.readOnly {
+		return fmt.Errorf("creating series %s: %w", name, errReadOnly)
+	}
 	p := db.pathFor(name)
 	if _, err := os.Stat(p); err == nil {
 		if !overwrite {
@@ -495,8 +563,11 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 	}
 	var res Result
 	db.mu.Lock()
-	if db.closed {
+	if db.closed || db.readOnly {
 		db.mu.Unlock()
+		if db.readOnly {
+			return res, nil, errReadOnly
+		}
 		return res, nil, errors.New("store is closed")
 	}
 	// the record is encoded by the journal before mu is released, so its
@@ -588,6 +659,9 @@ func (db *DB) Position(source string) []byte {
 func (db *DB) Checkpoint(ctx context.Context) error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
+	if db.readOnly {
+		return errReadOnly
+	}
 	return db.checkpointLocked()
 }
 
@@ -609,7 +683,7 @@ func (db *DB) checkpointLocked() error {
 // every row and every earlier slot durable, and only then does the journal
 // record the sequence and drop its records.
 func (db *DB) checkpointFlush() (int, error) {
-	if !db.jr.legacy && db.jr.written == db.jr.start && !db.posDirty && !db.anyDirty() {
+	if !db.jr.replace && db.jr.written == db.jr.start && !db.posDirty && !db.anyDirty() {
 		return 0, nil // an empty journal: the last checkpoint synced everything
 	}
 	seq := db.jr.ckpt + 1
@@ -718,7 +792,18 @@ func (db *DB) Close() error {
 	if db.closed {
 		return nil
 	}
-	full := db.jr.legacy || db.jr.written-db.jr.start > db.opt.CheckpointBytes
+	if db.readOnly {
+		// a reader wrote nothing and leaves the directory as it found it
+		for _, a := range db.series {
+			if !db.opt.OneShot {
+				a.close()
+			}
+		}
+		db.closed = true
+		db.jr.close()
+		return db.lock.Close()
+	}
+	full := db.jr.replace || db.jr.written-db.jr.start > db.opt.CheckpointBytes
 	for _, a := range db.series {
 		if a.dirty && a.lay.nslots < 3 {
 			full = true

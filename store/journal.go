@@ -1,12 +1,12 @@
 package store
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -19,27 +19,35 @@ import (
 //
 // A record holds the updates one Apply made (each with whether it failed,
 // so a replay reproduces rrdtool's partial effects exactly) and the source
-// positions reached. A torn or corrupt tail — a crash mid-write — ends the
-// replay and is cut off; every acknowledged record precedes it, because
-// Apply acknowledges only after fsync.
+// positions reached. A torn tail — a crash mid-write, no valid record after
+// it — is cut off; every acknowledged record precedes it, because Apply
+// acknowledges only after fsync. Damage that valid records follow is
+// corruption and the journal is refused (see journalscan.go).
 //
 // The head holds two checkpoint slots (0 and 512; sequence k lives in slot
-// k%2, so a torn write leaves the previous one) and, at 1024, the close
+// k%2) and, at 1024, the close
 // marker: "in boot B, after checkpoint k, every record before offset X is in
 // the archives' state slots". A process that closes without a checkpoint
 // writes it (no fsync: it only speaks for this boot); the next process of
 // the same boot replays from X instead of from the first record. Files
 // without a head (rrdash before 2026-11) hold records from offset 0; they
-// are replayed and rewritten by a checkpoint.
+// are replayed and rewritten by a checkpoint. A file is read as one only
+// when its first record verifies: a damaged head is refused, never taken
+// for the older format. A damaged checkpoint slot is refused too: it may
+// have held the newest checkpoint, whose records are gone from the file.
 type journal struct {
 	path string
 	f    *os.File
 
-	ckpt   uint64 // the last completed checkpoint
-	start  int64  // offset of the first record
-	legacy bool   // a headless file from an older rrdash
-	marker closeMarker
-	size   int64 // the file's size when opened
+	ckpt  uint64 // the last completed checkpoint
+	start int64  // offset of the first record
+	// replace: the file has no head to record a checkpoint in (a
+	// headless file of an older rrdash, or a damaged one being
+	// repaired); the next checkpoint replaces it with a fresh file
+	replace bool
+	log     *slog.Logger
+	marker  closeMarker
+	size    int64 // the file's size when opened
 
 	mu      sync.Mutex // serialises appends
 	written int64      // end of the last record
@@ -92,6 +100,9 @@ func openJournal(path string) (*journal, error) {
 	j := &journal{path: path, f: f}
 	if err := j.readHead(); err != nil {
 		f.Close()
+		if ce := (*JournalCorruptError)(nil); errors.As(err, &ce) {
+			return nil, err // it names the file
+		}
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
 	return j, nil
@@ -115,29 +126,134 @@ func (j *journal) readHead() error {
 		j.start, j.written, j.synced = journalHeadSize, journalHeadSize, journalHeadSize
 		return nil
 	}
-	head := make([]byte, journalHeadSize)
-	n, err := j.f.ReadAt(head, 0)
-	if err != nil && !errors.Is(err, io.EOF) {
+	j.size = fi.Size()
+	h, err := readJournalHead(j.f, j.size)
+	if err != nil {
 		return err
 	}
-	head = head[:n]
-	j.size = fi.Size()
-	found := false
-	for _, off := range []int{0, 512} {
-		if seq, ok := checkpointSlot(head, off); ok && (!found || seq > j.ckpt) {
-			j.ckpt, found = seq, true
+	switch {
+	case h.legacy:
+		j.replace = true // records from offset 0
+	case h.damage != "":
+		return &JournalCorruptError{Path: j.path, Offset: h.damageOff, Reason: h.damage}
+	default:
+		j.ckpt, j.start, j.marker = h.ckpt, journalHeadSize, h.marker
+	}
+	return nil
+}
+
+// journalHead is what the first bytes of a journal say.
+type journalHead struct {
+	ckpt   uint64
+	marker closeMarker
+	legacy bool // a headless journal of an older rrdash: a record at offset 0
+
+	// damage, when not empty, says what is wrong with the head, at
+	// damageOff; then ckpt is the best guess and certain says whether
+	// it is more than that.
+	damage    string
+	damageOff int64
+	certain   bool
+	slots     [2]slotState
+	// current: the file has the current layout (records from
+	// journalHeadSize), even if its head is damaged
+	current bool
+}
+
+type slotState int
+
+const (
+	slotMissing slotState = iota // the file ends before it
+	slotZero                     // never written
+	slotValid
+	slotDamaged
+)
+
+// readJournalHead reads the head of a journal of size bytes. An older
+// headless format is accepted only when it positively is one — its first
+// record verifies — never because the current head fails to.
+func readJournalHead(r io.ReaderAt, size int64) (journalHead, error) {
+	b := make([]byte, min(size, journalHeadSize))
+	if _, err := r.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
+		return journalHead{}, fmt.Errorf("reading the head: %w", err)
+	}
+	var h journalHead
+	found, magic := false, false
+	for i, off := range []int{0, 512} {
+		if len(b) >= off+8 && [8]byte(b[off:off+8]) == journalMagic {
+			magic = true
+		}
+		seq, ok := checkpointSlot(b, off)
+		switch {
+		case ok:
+			h.slots[i] = slotValid
+			if !found || seq > h.ckpt {
+				h.ckpt, found = seq, true
+			}
+		case len(b) < off+journalHeadRecLen:
+			h.slots[i] = slotMissing
+		case allZero(b[off : off+journalHeadRecLen]):
+			h.slots[i] = slotZero
+		default:
+			h.slots[i] = slotDamaged
+		}
+	}
+	if !found && !magic {
+		if _, _, ok := firstRecordAt(r, 0, size); ok {
+			h.legacy = true
+			return h, nil
+		}
+	}
+	h.current = found || magic || size == journalHeadSize
+	if !h.current && size > journalHeadSize {
+		_, _, h.current = firstRecordAt(r, journalHeadSize, size)
+	}
+	h.certain = true
+	for i, st := range h.slots {
+		if st == slotDamaged {
+			h.damage = fmt.Sprintf("checkpoint slot %d (bytes %d–%d of the head) fails its checksum", i, i*512, i*512+journalHeadRecLen-1)
+			h.damageOff = int64(i * 512)
+			h.certain = false
+			break
 		}
 	}
 	switch {
-	case found && n == journalHeadSize:
-		j.start = journalHeadSize
-		j.marker = decodeMarker(head[journalMarkerOff:])
-	case found || n >= 8 && [8]byte(head[:8]) == journalMagic:
-		return errors.New("corrupt head (checkpoint slots or size)")
-	default:
-		j.legacy = true // records from offset 0
+	case h.damage != "":
+	case !found:
+		h.damage = "no valid checkpoint slot, and no record of an older headless journal at offset 0"
+		h.certain = false
+	case size < journalHeadSize:
+		h.damage = fmt.Sprintf("the head is cut short at %d of %d bytes", size, journalHeadSize)
+		h.damageOff = size
 	}
-	return nil
+	if h.damage == "" {
+		h.marker = decodeMarker(b[journalMarkerOff:])
+	} else if !h.certain && h.slots[0] == slotDamaged && h.slots[1] == slotZero {
+		// slot 1 gets the first checkpoint and is never cleared: slot
+		// 0 can only have held checkpoint 0
+		h.ckpt, h.certain = 0, true
+	}
+	return h, nil
+}
+
+// firstRecordAt reads the record at off if it is a valid one.
+func firstRecordAt(r io.ReaderAt, off, size int64) (journalRecord, int, bool) {
+	hdr := make([]byte, 8)
+	if size-off < 8+minPayload {
+		return journalRecord{}, 0, false
+	}
+	if _, err := r.ReadAt(hdr, off); err != nil {
+		return journalRecord{}, 0, false
+	}
+	n := int64(binary.LittleEndian.Uint32(hdr))
+	if n < minPayload || n > maxRecord || off+8+n > size {
+		return journalRecord{}, 0, false
+	}
+	b := make([]byte, 8+n)
+	if _, err := r.ReadAt(b, off); err != nil {
+		return journalRecord{}, 0, false
+	}
+	return recordAt(b)
 }
 
 func putCheckpointSlot(head []byte, seq uint64) {
@@ -191,28 +307,36 @@ func (j *journal) replayFrom(boot bootID) (int64, bool) {
 }
 
 // records reads the records from offset from, cuts a torn tail and leaves
-// the file ready for appends.
+// the file ready for appends. Damage that is not a torn tail is a
+// *JournalCorruptError, and the file is left as it is.
 func (j *journal) records(from int64) ([]journalRecord, error) {
 	fi, err := j.f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	good := from
-	var recs []journalRecord
-	if from < fi.Size() {
-		r := bufio.NewReaderSize(io.NewSectionReader(j.f, from, fi.Size()-from), 1<<20)
-		recs, good, err = readRecords(r, from)
-		if err != nil {
-			return nil, fmt.Errorf("journal %s: %w", j.path, err)
-		}
-	} else if from > fi.Size() {
+	if from > fi.Size() {
 		return nil, fmt.Errorf("journal %s: replay offset %d past the end (%d)", j.path, from, fi.Size())
 	}
-	if good != fi.Size() {
-		if err := j.f.Truncate(good); err != nil {
+	sc, err := scanJournal(j.f, from, fi.Size())
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: %w", j.path, err)
+	}
+	if sc.corrupt() {
+		return nil, sc.corruptError(j.path)
+	}
+	good := fi.Size()
+	if off, torn := sc.tornTail(); torn {
+		// the last group commit, never acknowledged: a crash tore it
+		if err := j.f.Truncate(off); err != nil {
 			return nil, fmt.Errorf("journal %s: cutting torn tail: %w", j.path, err)
 		}
+		good = off
+		if j.log != nil {
+			j.log.Warn("journal: cut a torn tail (the last group commit, never acknowledged)",
+				"file", j.path, "offset", off, "bytes", fi.Size()-off, "records_replayed", len(sc.recs))
+		}
 	}
+	recs := sc.recs
 	if _, err := j.f.Seek(good, io.SeekStart); err != nil {
 		return nil, err
 	}
@@ -220,44 +344,17 @@ func (j *journal) records(from int64) ([]journalRecord, error) {
 	return recs, nil
 }
 
-// recordsBetween reads the records in [from, to) without changing the file.
+// recordsBetween reads the records in [from, to) without changing the
+// file: a range that was written whole, so any damage is corruption.
 func (j *journal) recordsBetween(from, to int64) ([]journalRecord, error) {
-	r := bufio.NewReaderSize(io.NewSectionReader(j.f, from, to-from), 1<<20)
-	recs, end, err := readRecords(r, from)
-	if err == nil && end != to {
-		err = fmt.Errorf("record at offset %d is damaged", end)
-	}
+	sc, err := scanJournal(j.f, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: %w", j.path, err)
 	}
-	return recs, nil
-}
-
-func readRecords(r io.Reader, off int64) ([]journalRecord, int64, error) {
-	var recs []journalRecord
-	hdr := make([]byte, 8)
-	for {
-		if _, err := io.ReadFull(r, hdr); err != nil {
-			return recs, off, nil // end or torn header
-		}
-		n := binary.LittleEndian.Uint32(hdr)
-		if n > maxRecord {
-			return recs, off, nil
-		}
-		payload := make([]byte, n)
-		if _, err := io.ReadFull(r, payload); err != nil {
-			return recs, off, nil
-		}
-		if crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(hdr[4:]) {
-			return recs, off, nil
-		}
-		rec, err := decodeRecord(payload)
-		if err != nil {
-			return nil, 0, fmt.Errorf("record at offset %d: %w", off, err)
-		}
-		recs = append(recs, rec)
-		off += 8 + int64(n)
+	if len(sc.damage) > 0 {
+		return nil, sc.corruptError(j.path)
 	}
+	return sc.recs, nil
 }
 
 // fail makes err sticky: the journal refuses work from now on.
@@ -274,7 +371,7 @@ func (j *journal) fail(err error) {
 func (j *journal) writeMarker(boot bootID) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.legacy {
+	if j.replace {
 		return errors.New("journal without a head")
 	}
 	m := closeMarker{boot: boot, ckpt: j.ckpt, off: j.written, ok: true}
@@ -308,10 +405,11 @@ func (j *journal) checkpointed(seq uint64) error {
 }
 
 func (j *journal) checkpointedLocked(seq uint64) error {
-	if j.legacy {
-		// a headless file from an older rrdash: a new file with a head
-		// replaces it, so no moment exists without both the records and
-		// the completed checkpoint on disk
+	if j.replace {
+		// a headless file from an older rrdash (or a damaged one being
+		// repaired): a new file with a head replaces it, so no moment
+		// exists without both the records and the completed checkpoint
+		// on disk
 		head := make([]byte, journalHeadSize)
 		putCheckpointSlot(head, seq)
 		tmp := j.path + ".tmp"
@@ -329,7 +427,7 @@ func (j *journal) checkpointedLocked(seq uint64) error {
 			return err
 		}
 		j.f.Close()
-		j.f, j.legacy = f, false
+		j.f, j.replace = f, false
 	} else {
 		head := make([]byte, 1024)
 		putCheckpointSlot(head, seq)

@@ -37,6 +37,9 @@ func (db *DB) RepairArchives(ctx context.Context) (*VerifyReport, error) {
 }
 
 func (db *DB) verifyArchives(ctx context.Context, repair bool) (*VerifyReport, error) {
+	if repair && db.readOnly {
+		return nil, fmt.Errorf("repairing archives: %w", errReadOnly)
+	}
 	dir := filepath.Join(db.dir, "series")
 	ents, err := os.ReadDir(dir)
 	if err != nil {

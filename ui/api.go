@@ -178,10 +178,12 @@ func (s *Server) apiXport(c *echo.Context) error {
 	if err != nil {
 		return badRequest(err.Error())
 	}
-	x, err := sc.Xport(c.Request().Context(), s.store, rpn.Request{Start: start, End: end, Step: req.Step, MaxRows: req.MaxRows,
-		Env: rpn.Env{Now: s.cfg.Now().Unix()}})
+	ctx, cancel := s.evalContext(c)
+	defer cancel()
+	x, err := sc.Xport(ctx, s.store, rpn.Request{Start: start, End: end, Step: req.Step, MaxRows: req.MaxRows,
+		Env: rpn.Env{Now: s.cfg.Now().Unix()}, Budget: s.evalBudget()})
 	if err != nil {
-		return badRequest(err.Error())
+		return evalError(err)
 	}
 	var buf bytes.Buffer
 	if err := x.WriteJSON(&buf); err != nil {
@@ -235,9 +237,11 @@ func (s *Server) chart(c *echo.Context, spec *graph.Spec, from, to string, width
 		width, _ = spec.Size()
 	}
 	width = min(width, 4000)
-	data, err := graph.Evaluate(c.Request().Context(), s.store, spec, graph.Options{Now: s.cfg.Now(), Start: from, End: to, Width: width})
+	ctx, cancel := s.evalContext(c)
+	defer cancel()
+	data, err := graph.Evaluate(ctx, s.store, spec, graph.Options{Now: s.cfg.Now(), Start: from, End: to, Width: width, Budget: s.evalBudget()})
 	if err != nil {
-		return specError(err)
+		return evalError(err)
 	}
 	ch, err := graph.EChart(spec, data)
 	if err != nil {

@@ -304,6 +304,19 @@ func TestBrowserLogin(t *testing.T) {
 	if tok := get(t, ctx, "token", chromedp.Value("#token-value")); !strings.HasPrefix(tok, "rrd_") {
 		t.Errorf("token shown: %q", tok)
 	}
+	if row := get(t, ctx, "token row", chromedp.Text(`#token-list tbody tr:first-child`)); !strings.Contains(row, "push") {
+		t.Errorf("the page's default scope is not push: %q", row)
+	}
+	// A read token, chosen in the scope selector.
+	do(t, ctx, "read token",
+		chromedp.SendKeys("#token-name", "grafana"),
+		chromedp.SetValue("#token-scope", "read"),
+		chromedp.Click("#token-create"),
+		chromedp.WaitVisible(`#token-list tbody tr:nth-child(2)`),
+	)
+	if row := get(t, ctx, "token row", chromedp.Text(`#token-list tbody tr:first-child`)); !strings.Contains(row, "grafana") || !strings.Contains(row, "read") {
+		t.Errorf("read token row: %q", row)
+	}
 	screenshot(t, ctx, "tokens.png", true)
 
 	// Sign out: rrdash, then the provider (its confirmation page), then

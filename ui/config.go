@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,17 +26,37 @@ import (
 // (upper case, sections joined with _, e.g. RRDASH_TRACELOG_GLOBS), and the
 // main ones by flags.
 type ServeConfig struct {
-	Addr      string         `toml:"addr"`       // listen address HOST:PORT
-	Data      string         `toml:"data"`       // data directory (store + metadata.db)
-	BaseURL   string         `toml:"base_url"`   // public URL for share links and og:image
-	LogLevel  string         `toml:"log_level"`  // debug, info, warn, error
-	LogFormat string         `toml:"log_format"` // text or json
-	Tracelog  TracelogConfig `toml:"tracelog"`
+	Addr    string `toml:"addr"`     // listen address HOST:PORT
+	Data    string `toml:"data"`     // data directory (store + metadata.db)
+	BaseURL string `toml:"base_url"` // public URL for share links and og:image
+	// AllowedHosts are further host names (or IPs) the server answers in
+	// the Host header, beside localhost, loopback, the listen address and
+	// the hosts of base_url and oidc.redirect_url; others get 421.
+	AllowedHosts []string       `toml:"allowed_hosts"`
+	LogLevel     string         `toml:"log_level"`  // debug, info, warn, error
+	LogFormat    string         `toml:"log_format"` // text or json
+	Tracelog     TracelogConfig `toml:"tracelog"`
 	// Kinesis makes serve consume a stream (as `rrdash ingest kinesis`).
 	Kinesis KinesisConfig `toml:"kinesis"`
 	// GraphiteAddr is where the Graphite plaintext listener (TCP) listens;
 	// empty (the default) turns it off.
 	GraphiteAddr string `toml:"graphite_addr"`
+	// RrdcachedAddr is an optional TCP listener of the rrdcached protocol
+	// (HOST[:PORT], port 42217 by default); empty (the default) turns it
+	// off. The UNIX socket RrdcachedSocket is always on.
+	RrdcachedAddr string `toml:"rrdcached_addr"`
+	// RrdcachedSocket is the rrdcached UNIX socket; default
+	// DATA/rrdcached.sock.
+	RrdcachedSocket string `toml:"rrdcached_socket"`
+	// RrdcachedPermissions are the commands a TCP client may use (rrdcached
+	// -P); empty: updates and reads (see the README).
+	RrdcachedPermissions []string `toml:"rrdcached_permissions"`
+	// MaxFuture refuses points more than this ahead of the server clock
+	// on every ingest path (Go duration, default 10m).
+	MaxFuture string `toml:"max_future"`
+	// Listen limits every TCP listener; Push limits HTTP push ingest.
+	Listen ListenConfig `toml:"listen"`
+	Push   PushConfig   `toml:"push"`
 	// OIDC turns on login through an OpenID Connect provider; without an
 	// issuer rrdash runs in the local single-user mode.
 	OIDC OIDCConfig `toml:"oidc"`
@@ -45,6 +67,171 @@ type ServeConfig struct {
 	// in the file ([[monitor]] tables), read-only in the UI.
 	Monitors MonitorSettings `toml:"monitors"`
 	Monitor  []MonitorConfig `toml:"monitor"`
+	// Monitoring says where rrdash's own request points go.
+	Monitoring MonitoringConfig `toml:"monitoring"`
+	// EvalBudget is the most work one request's evaluation may do, in
+	// row-operations; a request estimated over it is refused with 422.
+	// 0 turns the limit off.
+	EvalBudget int64 `toml:"eval_budget"`
+	// EvalTimeout stops an evaluation running longer (Go duration; 503).
+	// "0" turns it off.
+	EvalTimeout string `toml:"eval_timeout"`
+}
+
+// MonitoringConfig is the [monitoring] section (see docs/MONITORING.md).
+type MonitoringConfig struct {
+	// Sinks receive a point per served request: "rrdash" (aggregated into
+	// the own store), "influxdb", "otlp". Default ["rrdash"]; "otlp" is
+	// added when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+	Sinks   []string         `toml:"sinks"`
+	Service string           `toml:"service"` // the service tag (default rrdash)
+	Influx  InfluxSinkConfig `toml:"influxdb"`
+}
+
+// InfluxSinkConfig is the [monitoring.influxdb] section.
+type InfluxSinkConfig struct {
+	URL             string `toml:"url"`
+	Database        string `toml:"database"` // InfluxDB 1.x
+	RetentionPolicy string `toml:"retention_policy"`
+	Username        string `toml:"username"`
+	Password        Secret `toml:"password"`
+	PasswordFile    string `toml:"password_file"`
+	Bucket          string `toml:"bucket"` // InfluxDB 2.x
+	Org             string `toml:"org"`
+	Token           Secret `toml:"token"`
+	TokenFile       string `toml:"token_file"`
+	Gzip            bool   `toml:"gzip"`
+	Timeout         string `toml:"timeout"`        // per write, Go duration (default 10s)
+	FlushInterval   string `toml:"flush_interval"` // Go duration (default 10s)
+	BatchSize       int64  `toml:"batch_size"`     // points per write (default 5000)
+	QueueSize       int64  `toml:"queue_size"`     // points waiting at most (default 50000)
+}
+
+// MonitoringSinks are the sink names [monitoring] sinks may list.
+var monitoringSinks = []string{"rrdash", "influxdb", "otlp"}
+
+// Durations returns the influxdb sink's timeout and flush interval (zero:
+// default).
+func (c InfluxSinkConfig) Durations() (timeout, flush time.Duration, err error) {
+	for _, d := range []struct {
+		key, v string
+		out    *time.Duration
+	}{{"monitoring.influxdb.timeout", c.Timeout, &timeout}, {"monitoring.influxdb.flush_interval", c.FlushInterval, &flush}} {
+		if d.v == "" {
+			continue
+		}
+		if *d.out, err = time.ParseDuration(d.v); err != nil || *d.out <= 0 {
+			return 0, 0, fmt.Errorf("%s %q: want a positive duration like 10s", d.key, d.v)
+		}
+	}
+	return timeout, flush, nil
+}
+
+func (c MonitoringConfig) validate() error {
+	seen := map[string]bool{}
+	for _, s := range c.Sinks {
+		if !slices.Contains(monitoringSinks, s) {
+			return fmt.Errorf("monitoring.sinks: unknown sink %q (want %s)", s, strings.Join(monitoringSinks, ", "))
+		}
+		if seen[s] {
+			return fmt.Errorf("monitoring.sinks: %q listed twice", s)
+		}
+		seen[s] = true
+	}
+	if strings.ContainsAny(c.Service, "\n\r") {
+		return fmt.Errorf("monitoring.service %q: no line breaks", c.Service)
+	}
+	in := c.Influx
+	if !seen["influxdb"] {
+		if in.URL != "" || in.Database != "" || in.Bucket != "" {
+			return errors.New(`monitoring.influxdb is set but "influxdb" is not in monitoring.sinks`)
+		}
+		return nil
+	}
+	if in.URL == "" {
+		return errors.New("monitoring.influxdb.url: required with the influxdb sink")
+	}
+	if in.Password != "" && in.PasswordFile != "" {
+		return errors.New("monitoring.influxdb: set password or password_file, not both")
+	}
+	if in.Token != "" && in.TokenFile != "" {
+		return errors.New("monitoring.influxdb: set token or token_file, not both")
+	}
+	if in.BatchSize < 0 || in.QueueSize < 0 {
+		return errors.New("monitoring.influxdb: batch_size and queue_size must not be negative")
+	}
+	_, _, err := in.Durations()
+	return err
+}
+
+// readSecretFile reads a secret from a file (trimmed, not empty).
+func readSecretFile(key, path string) (Secret, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", key, err)
+	}
+	v := Secret(strings.TrimSpace(string(b)))
+	if v == "" {
+		return "", fmt.Errorf("%s %s: empty", key, path)
+	}
+	return v, nil
+}
+
+// ListenConfig is the [listen] section: limits of every TCP listener
+// (HTTP, Graphite).
+type ListenConfig struct {
+	MaxConns int64 `toml:"max_conns"` // open connections per listener
+	// IdleTimeout closes a Graphite connection silent this long (Go
+	// duration); HTTP keeps its own timeouts.
+	IdleTimeout string `toml:"idle_timeout"`
+}
+
+// PushConfig is the [push] section: limits of HTTP push ingest.
+type PushConfig struct {
+	MaxBodyBytes     int64  `toml:"max_body_bytes"`     // per request, after gzip too
+	MaxInflightBytes int64  `toml:"max_inflight_bytes"` // all requests at once
+	QueueWait        string `toml:"queue_wait"`         // Go duration a request waits for room before 429
+}
+
+// Durations are the duration keys of serve's ingest settings, parsed.
+type Durations struct {
+	MaxFuture, IdleTimeout, QueueWait time.Duration
+}
+
+// IngestDurations parses max_future, listen.idle_timeout and
+// push.queue_wait.
+func (c ServeConfig) IngestDurations() (Durations, error) {
+	var d Durations
+	for _, k := range []struct {
+		key, v string
+		out    *time.Duration
+	}{{"max_future", c.MaxFuture, &d.MaxFuture}, {"listen.idle_timeout", c.Listen.IdleTimeout, &d.IdleTimeout}, {"push.queue_wait", c.Push.QueueWait, &d.QueueWait}} {
+		v, err := time.ParseDuration(k.v)
+		if err != nil || v <= 0 {
+			return d, fmt.Errorf("%s %q: want a positive duration like 10m or 30s", k.key, k.v)
+		}
+		*k.out = v
+	}
+	return d, nil
+}
+
+// EvalLimits are the evaluation budget and timeout as Config takes them
+// (negative: off).
+func (c ServeConfig) EvalLimits() (budget int64, timeout time.Duration, err error) {
+	budget = c.EvalBudget
+	if budget < 0 {
+		return 0, 0, fmt.Errorf("eval_budget %d: must not be negative (0 turns the limit off)", budget)
+	}
+	if budget == 0 {
+		budget = -1
+	}
+	if timeout, err = time.ParseDuration(c.EvalTimeout); err != nil || timeout < 0 {
+		return 0, 0, fmt.Errorf("eval_timeout %q: want a duration like 30s or 2m (0 turns it off)", c.EvalTimeout)
+	}
+	if timeout == 0 {
+		timeout = -1
+	}
+	return budget, timeout, nil
 }
 
 // OIDCConfig is the [oidc] section (see README "Login (OpenID Connect)").
@@ -135,6 +322,20 @@ type MonitorSettings struct {
 	AddressSpaceMB int64 `toml:"address_space_mb"`
 	OpenFiles      int64 `toml:"open_files"`
 	Processes      int64 `toml:"processes"`
+	// Sandbox is "bubblewrap" (the default) or "none" (no filesystem or
+	// network isolation; must be chosen explicitly).
+	Sandbox    string `toml:"sandbox"`
+	SandboxUID int64  `toml:"sandbox_uid"` // unprivileged uid of runs (default 65534)
+	SandboxGID int64  `toml:"sandbox_gid"`
+	// Cgroup is the parent cgroup of runs, one path element; "none" runs
+	// without cgroups (only with sandbox = "none").
+	Cgroup      string  `toml:"cgroup"`
+	MemoryMaxMB int64   `toml:"memory_max_mb"` // per run; 0 unlimited
+	PidsMax     int64   `toml:"pids_max"`
+	CPUMax      float64 `toml:"cpu_max"` // cores
+	// SecretsKeyFile seals monitor secrets in metadata.db; outside the data
+	// directory. Empty keeps them in plain text.
+	SecretsKeyFile string `toml:"secrets_key_file"`
 }
 
 // MonitorConfig is one [[monitor]] table. Line is where it starts in the
@@ -153,6 +354,10 @@ type MonitorConfig struct {
 	MustNotMatch string              `toml:"must_not_match"`
 	Thresholds   []string            `toml:"thresholds"`
 	Alert        *MonitorAlertConfig `toml:"alert"`
+	Network      *bool               `toml:"network"` // default true
+	MemoryMaxMB  int64               `toml:"memory_max_mb"`
+	PidsMax      int64               `toml:"pids_max"`
+	CPUMax       float64             `toml:"cpu_max"`
 	Line         int                 `toml:"-"`
 }
 
@@ -227,9 +432,14 @@ type TracelogConfig struct {
 // DefaultServeConfig is used for keys set nowhere.
 func DefaultServeConfig() ServeConfig {
 	return ServeConfig{Addr: "127.0.0.1:8080", Data: "./data", LogLevel: "info", LogFormat: "text",
-		Tracelog: TracelogConfig{Step: 60},
+		Tracelog: TracelogConfig{Step: 60}, MaxFuture: "10m",
+		EvalBudget: DefaultEvalBudget, EvalTimeout: DefaultEvalTimeout.String(),
+		Listen:     ListenConfig{MaxConns: 1024, IdleTimeout: "5m"},
+		Push:       PushConfig{MaxBodyBytes: 32 << 20, MaxInflightBytes: 64 << 20, QueueWait: "1s"},
+		Monitoring: MonitoringConfig{Sinks: []string{"rrdash"}, Service: "rrdash", Influx: InfluxSinkConfig{Gzip: true}},
 		Monitors: MonitorSettings{MaxConcurrent: 4, Jitter: 0.1, KeepRuns: 1000,
-			CPUSeconds: 60, AddressSpaceMB: 4096, OpenFiles: 256, Processes: 4096}}
+			CPUSeconds: 60, AddressSpaceMB: 4096, OpenFiles: 256, Processes: 4096,
+			Sandbox: "bubblewrap", Cgroup: "rrdash-monitors", MemoryMaxMB: 1024, PidsMax: 512, CPUMax: 1}}
 }
 
 // LoadServeConfig reads the TOML file (if path is not empty) over the
@@ -269,6 +479,21 @@ func LoadServeConfig(path string, getenv func(string) string) (ServeConfig, erro
 		}
 		cfg.OIDC.ClientSecretFile = ""
 	}
+	in := &cfg.Monitoring.Influx
+	for _, f := range []struct {
+		key, path string
+		out       *Secret
+	}{{"monitoring.influxdb.password_file", in.PasswordFile, &in.Password}, {"monitoring.influxdb.token_file", in.TokenFile, &in.Token}} {
+		if f.path == "" || *f.out != "" {
+			continue
+		}
+		v, err := readSecretFile(f.key, f.path)
+		if err != nil {
+			return cfg, err
+		}
+		*f.out = v
+	}
+	in.PasswordFile, in.TokenFile = "", ""
 	return cfg, cfg.Validate()
 }
 
@@ -356,10 +581,22 @@ func (c ServeConfig) Validate() error {
 	default:
 		return fmt.Errorf("log_format %q: want text or json", c.LogFormat)
 	}
+	if _, err := c.IngestDurations(); err != nil {
+		return err
+	}
+	for key, v := range map[string]int64{"listen.max_conns": c.Listen.MaxConns, "push.max_body_bytes": c.Push.MaxBodyBytes,
+		"push.max_inflight_bytes": c.Push.MaxInflightBytes} {
+		if v <= 0 {
+			return fmt.Errorf("%s %d: must be positive", key, v)
+		}
+	}
 	if c.Tracelog.Step <= 0 {
 		return fmt.Errorf("tracelog.step %d: must be positive", c.Tracelog.Step)
 	}
 	if err := c.OIDC.validate(); err != nil {
+		return err
+	}
+	if err := c.Monitoring.validate(); err != nil {
 		return err
 	}
 	if _, err := auth.ParseProxies(c.TrustedProxies); err != nil {
@@ -372,6 +609,9 @@ func (c ServeConfig) Validate() error {
 			return fmt.Errorf("monitors.%s %d: must not be negative", key, v)
 		}
 	}
+	if err := c.Monitors.validateSandbox(); err != nil {
+		return err
+	}
 	if c.Monitors.Jitter < 0 || c.Monitors.Jitter >= 1 {
 		return fmt.Errorf("monitors.jitter %v: want a fraction in [0, 1)", c.Monitors.Jitter)
 	}
@@ -380,8 +620,40 @@ func (c ServeConfig) Validate() error {
 			return fmt.Errorf("monitors.webhooks %q: want an http:// or https:// URL", w)
 		}
 	}
-	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
+	if c.BaseURL != "" && (!strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") || auth.HostOf(c.BaseURL) == "") {
 		return fmt.Errorf("base_url %q: want an http:// or https:// URL", c.BaseURL)
+	}
+	if _, _, err := c.EvalLimits(); err != nil {
+		return err
+	}
+	if _, err := auth.ParseHosts(c.AllowedHosts, false); err != nil {
+		return fmt.Errorf("allowed_hosts: %w", err)
+	}
+	return nil
+}
+
+func (m MonitorSettings) validateSandbox() error {
+	switch m.Sandbox {
+	case "bubblewrap", "none":
+	default:
+		return fmt.Errorf(`monitors.sandbox %q: want "bubblewrap" or "none"`, m.Sandbox)
+	}
+	if m.Cgroup == "none" && m.Sandbox != "none" {
+		return errors.New(`monitors.cgroup "none" needs monitors.sandbox = "none"`)
+	}
+	if m.Cgroup == "" || strings.ContainsAny(m.Cgroup, "/\x00") || m.Cgroup == "." || m.Cgroup == ".." {
+		return fmt.Errorf("monitors.cgroup %q: want one path element", m.Cgroup)
+	}
+	for key, v := range map[string]int64{"memory_max_mb": m.MemoryMaxMB, "pids_max": m.PidsMax, "sandbox_uid": m.SandboxUID, "sandbox_gid": m.SandboxGID} {
+		if v < 0 {
+			return fmt.Errorf("monitors.%s %d: must not be negative", key, v)
+		}
+	}
+	if m.SandboxUID > 1<<31 || m.SandboxGID > 1<<31 {
+		return errors.New("monitors.sandbox_uid/sandbox_gid: out of range")
+	}
+	if m.CPUMax < 0 || math.IsNaN(m.CPUMax) || math.IsInf(m.CPUMax, 0) {
+		return fmt.Errorf("monitors.cpu_max %v: want cores, such as 0.5", m.CPUMax)
 	}
 	return nil
 }

@@ -65,3 +65,19 @@ func TestSecretRedacted(t *testing.T) {
 		}
 	}
 }
+
+func TestServeConfigAllowedHosts(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	good := writeTestFile(t, dir, "hosts.toml", "allowed_hosts = [\"rrdash.lan\", \"proxy.lan:8443\"]\n")
+	bad := writeTestFile(t, dir, "bad.toml", "allowed_hosts = [\"https://rrdash.lan\"]\n")
+	checkServeConfigs(t, []configCase{
+		{good, nil, func(c ServeConfig) bool { return len(c.AllowedHosts) == 2 && c.AllowedHosts[1] == "proxy.lan:8443" }, ""},
+		{good, map[string]string{"RRDASH_ALLOWED_HOSTS": "a.lan, b.lan:80"}, func(c ServeConfig) bool {
+			return len(c.AllowedHosts) == 2 && c.AllowedHosts[0] == "a.lan" && c.AllowedHosts[1] == "b.lan:80"
+		}, ""},
+		{bad, nil, nil, `allowed_hosts: allowed host "https://rrdash.lan"`},
+		{"", map[string]string{"RRDASH_ALLOWED_HOSTS": "*.lan"}, nil, "allowed_hosts"},
+		{"", map[string]string{"RRDASH_BASE_URL": "https://"}, nil, "base_url"},
+	})
+}

@@ -30,12 +30,11 @@ type login struct {
 }
 
 const (
-	sessionKey  = "rrdash.session"
-	viaTokenKey = "rrdash.via-token"
-	nonceKey    = "rrdash.nonce"
-	csrfHeader  = "X-CSRF-Token"
-	csrfField   = "csrf"
-	loggedOut   = "/logged-out"
+	sessionKey = "rrdash.session"
+	nonceKey   = "rrdash.nonce"
+	csrfHeader = "X-CSRF-Token"
+	csrfField  = "csrf"
+	loggedOut  = "/logged-out"
 )
 
 // newLogin builds the login mode from the config; nil without an issuer.
@@ -71,7 +70,7 @@ func newLogin(cfg Config, md *meta.DB) (*login, error) {
 	if l.postLogout == "" {
 		l.postLogout = (&url.URL{Scheme: ru.Scheme, Host: ru.Host, Path: loggedOut}).String()
 	}
-	for _, p := range []string{"/", "/login", "/logout", loggedOut, "/-/healthz"} {
+	for _, p := range []string{"/", "/login", "/logout", loggedOut, "/-/healthz", "/-/readyz"} {
 		if l.callbackPath == p {
 			return nil, fmt.Errorf("oidc.redirect_url %q: its path %s is taken; use e.g. /auth/callback", o.RedirectURL, p)
 		}
@@ -110,7 +109,7 @@ func (s *Server) loginRoutes(e *echo.Echo) {
 // a path ("/assets/../x", %2F…) can reach another handler as public.
 func (s *Server) public(route string) bool {
 	switch route {
-	case "/-/healthz", "/login", loggedOut, s.login.callbackPath, "/assets/*":
+	case "/-/healthz", "/-/readyz", "/login", loggedOut, s.login.callbackPath, "/assets/*":
 		return true
 	}
 	return false
@@ -131,15 +130,9 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Response().Header().Set("Cache-Control", "private, no-store")
 		isAPI := strings.HasPrefix(r.URL.Path, "/api/")
 		if r.Header.Get("Authorization") != "" {
-			if !isAPI {
-				return echo.NewHTTPError(http.StatusUnauthorized, "API tokens are for /api/ only")
-			}
-			u, err := s.tokenUser(r)
-			if err != nil {
+			if err := s.tokenAuth(c); err != nil {
 				return err
 			}
-			c.Set(userKey, u)
-			c.Set(viaTokenKey, true)
 			return next(c)
 		}
 		sess, err := s.login.sessions.Load(ctx, r)
@@ -188,46 +181,6 @@ func checkCSRF(r *http.Request, sess auth.Session) error {
 		return echo.NewHTTPError(http.StatusForbidden, "missing or wrong CSRF token (reload the page)")
 	}
 	return nil
-}
-
-// tokenUser resolves "Authorization: Bearer rrd_…".
-func (s *Server) tokenUser(r *http.Request) (meta.User, error) {
-	tok, ok := auth.BearerToken(r)
-	if !ok {
-		return meta.User{}, echo.NewHTTPError(http.StatusUnauthorized, "want Authorization: Bearer <API token>")
-	}
-	u, err := s.meta.UserByAPIToken(r.Context(), auth.HashID(tok))
-	if errors.Is(err, meta.ErrNotFound) {
-		return meta.User{}, echo.NewHTTPError(http.StatusUnauthorized, "unknown or revoked API token")
-	}
-	return u, err
-}
-
-// RequireToken guards handlers outside the web service (push ingest): in
-// login mode they need "Authorization: Bearer <API token>"; in the local
-// mode h is returned as is.
-func (s *Server) RequireToken(h http.Handler) http.Handler {
-	if s.login == nil {
-		return h
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, err := s.tokenUser(r)
-		if err != nil {
-			msg, code := "internal error", http.StatusInternalServerError
-			var he *echo.HTTPError
-			if errors.As(err, &he) {
-				msg, code = he.Message, he.Code
-			} else {
-				s.log.Error("api token lookup", "error", err)
-			}
-			w.Header().Set("WWW-Authenticate", `Bearer realm="rrdash"`)
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(code)
-			fmt.Fprintf(w, "{\"error\":%q}\n", msg)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
 }
 
 func (s *Server) rateLimited(c *echo.Context) error {
@@ -333,7 +286,7 @@ func (s *Server) pageLoggedOut(c *echo.Context) error {
 // Token management is for people in a browser session: a token cannot
 // mint or list tokens, so a leaked one cannot entrench itself.
 func tokenAdmin(c *echo.Context) error {
-	if via, _ := c.Get(viaTokenKey).(bool); via {
+	if _, via := c.Get(tokenScopeKey).(auth.Scope); via {
 		return echo.NewHTTPError(http.StatusForbidden, "API tokens are managed from a browser session, not with a token")
 	}
 	return nil
@@ -355,7 +308,8 @@ func (s *Server) apiCreateTokens(c *echo.Context) error {
 		return err
 	}
 	var b struct {
-		Name string `json:"name"`
+		Name  string `json:"name"`
+		Scope string `json:"scope"` // default push, the narrowest
 	}
 	if err := decodeJSON(c, &b); err != nil {
 		return err
@@ -364,18 +318,25 @@ func (s *Server) apiCreateTokens(c *echo.Context) error {
 	if b.Name == "" || len(b.Name) > 200 {
 		return badRequest("name: give the token a name of at most 200 bytes (what uses it?)")
 	}
-	tok, t, err := NewAPIToken(c.Request().Context(), s.meta, currentUser(c), b.Name)
+	if b.Scope == "" {
+		b.Scope = string(auth.ScopePush)
+	}
+	scope, err := auth.ParseScope(b.Scope)
+	if err != nil {
+		return badRequest("scope: " + err.Error())
+	}
+	tok, t, err := NewAPIToken(c.Request().Context(), s.meta, currentUser(c), b.Name, scope)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, map[string]any{"token": t, "secret": tok})
 }
 
-// NewAPIToken creates a personal API token for user and returns it (the
-// only time it exists in clear) with its record.
-func NewAPIToken(ctx context.Context, md *meta.DB, user meta.User, name string) (string, meta.APIToken, error) {
+// NewAPIToken creates a personal API token of the scope for user and
+// returns it (the only time it exists in clear) with its record.
+func NewAPIToken(ctx context.Context, md *meta.DB, user meta.User, name string, scope auth.Scope) (string, meta.APIToken, error) {
 	tok, hash := auth.NewAPIToken()
-	t, err := md.CreateAPIToken(ctx, user, name, hash)
+	t, err := md.CreateAPIToken(ctx, user, name, hash, scope)
 	if err != nil {
 		return "", meta.APIToken{}, err
 	}
@@ -403,7 +364,12 @@ func (s *Server) pageTokens(c *echo.Context) error {
 // requestNonce and requestCSRF feed the templates.
 func requestNonce(c *echo.Context) string { n, _ := c.Get(nonceKey).(string); return n }
 
-func requestCSRF(c *echo.Context) string {
+// requestCSRF is the session's CSRF token in login mode, the server's in
+// the single-user mode.
+func (s *Server) requestCSRF(c *echo.Context) string {
+	if s.login == nil {
+		return s.localCSRF
+	}
 	sess, _ := c.Get(sessionKey).(auth.Session)
 	return sess.CSRF
 }

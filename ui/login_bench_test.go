@@ -58,7 +58,7 @@ func BenchmarkTokenRequest(b *testing.B) {
 		b.Fatal(err)
 	}
 	tok, hash := auth.NewAPIToken()
-	if _, err := md.CreateAPIToken(ctx, u, "bench", hash); err != nil {
+	if _, err := md.CreateAPIToken(ctx, u, "bench", hash, auth.ScopeRead); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()

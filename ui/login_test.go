@@ -180,7 +180,7 @@ func newLoginEnv(t *testing.T, st Store) *loginEnv {
 	env.srv = srv
 	// A push endpoint outside echo, guarded as cmd/rrdash guards the real one.
 	mux := http.NewServeMux()
-	mux.Handle("POST /api/v1/write", srv.RequireToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("POST /api/v1/write", srv.GuardPush(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		env.pushes.Add(1)
 		w.WriteHeader(http.StatusNoContent)
 	})))
@@ -753,12 +753,28 @@ func TestLoginFlow(t *testing.T) {
 			t.Fatalf("create token: %d %s", r.code, r.body)
 		}
 		var created struct {
-			Token  struct{ ID int64 }
+			Token struct {
+				ID    int64
+				Scope string
+			}
 			Secret string
 		}
 		json.Unmarshal([]byte(r.body), &created)
-		if !strings.HasPrefix(created.Secret, "rrd_") {
-			t.Fatalf("token %q", created.Secret)
+		if !strings.HasPrefix(created.Secret, "rrd_") || created.Token.Scope != "push" {
+			t.Fatalf("token %q of scope %q, want push by default", created.Secret, created.Token.Scope)
+		}
+		// One token of each further scope; an unknown scope is refused.
+		secrets := map[string]string{"push": created.Secret}
+		for _, sc := range []string{"read", "write", "admin"} {
+			r := alice.api("POST", "/api/v1/tokens", map[string]string{"name": sc + " script", "scope": sc}, aliceCSRF)
+			var tk struct{ Secret string }
+			if json.Unmarshal([]byte(r.body), &tk); r.code != 201 || !strings.Contains(r.body, `"scope":"`+sc+`"`) {
+				t.Fatalf("create %s token: %d %s", sc, r.code, r.body)
+			}
+			secrets[sc] = tk.Secret
+		}
+		if r := alice.api("POST", "/api/v1/tokens", map[string]string{"name": "x", "scope": "root"}, aliceCSRF); r.code != 400 || !strings.Contains(r.body, "root") {
+			t.Errorf("scope root: %d %s, want 400", r.code, r.body)
 		}
 		list := alice.api("GET", "/api/v1/tokens", nil, "")
 		if !strings.Contains(list.body, "push from backup host") || strings.Contains(list.body, created.Secret) {
@@ -777,15 +793,26 @@ func TestLoginFlow(t *testing.T) {
 			name, method, path, token, body string
 			code                            int
 		}{
-			{"list graphs", "GET", "/api/v1/graphs", created.Secret, "", 200},
-			{"save a graph (no CSRF needed)", "POST", "/api/v1/graphs", created.Secret, specBody("by token"), 201},
-			{"push", "POST", "/api/v1/write", created.Secret, "x v=1", 204},
+			{"push token pushes", "POST", "/api/v1/write", secrets["push"], "x v=1", 204},
+			{"push token cannot list graphs", "GET", "/api/v1/graphs", secrets["push"], "", 403},
+			{"push token cannot read data", "GET", "/api/v1/xport?def=x", secrets["push"], "", 403},
+			{"push token cannot save a graph", "POST", "/api/v1/graphs", secrets["push"], specBody("by push token"), 403},
+			{"push token cannot create a monitor", "POST", "/api/v1/monitors", secrets["push"], `{"name":"m"}`, 403},
+			{"read token lists graphs", "GET", "/api/v1/graphs", secrets["read"], "", 200},
+			{"read token cannot save a graph", "POST", "/api/v1/graphs", secrets["read"], specBody("by read token"), 403},
+			{"read token cannot push", "POST", "/api/v1/write", secrets["read"], "x v=1", 403},
+			{"write token saves a graph (no CSRF needed)", "POST", "/api/v1/graphs", secrets["write"], specBody("by token"), 201},
+			{"write token pushes", "POST", "/api/v1/write", secrets["write"], "x v=1", 204},
+			{"write token cannot create a monitor", "POST", "/api/v1/monitors", secrets["write"], `{"name":"m"}`, 403},
+			{"write token cannot run a monitor", "POST", "/api/v1/monitors/m/run", secrets["write"], `{}`, 403},
+			{"admin token passes the scope check (monitors are off here)", "POST", "/api/v1/monitors", secrets["admin"], `{"name":"m"}`, 404},
+			{"admin token cannot mint tokens", "POST", "/api/v1/tokens", secrets["admin"], `{"name":"more"}`, 403},
 			{"push with a wrong token", "POST", "/api/v1/write", created.Secret + "x", "x v=1", 401},
 			{"push with a non-token", "POST", "/api/v1/write", "hunter2", "x v=1", 401},
 			{"a token cannot mint tokens", "POST", "/api/v1/tokens", created.Secret, `{"name":"more"}`, 403},
 			{"a token cannot list tokens", "GET", "/api/v1/tokens", created.Secret, "", 403},
 			{"a token is not a page login", "GET", "/graphs", created.Secret, "", 401},
-			{"someone else's graph", "DELETE", "/api/v1/graphs/" + graphID + "x", created.Secret, "", 404},
+			{"someone else's graph", "DELETE", "/api/v1/graphs/" + graphID + "x", secrets["write"], "", 404},
 		}
 		for _, tc := range tests {
 			r := script.do(tc.method, env.url+tc.path, strings.NewReader(tc.body), bearer(tc.token))
@@ -793,8 +820,11 @@ func TestLoginFlow(t *testing.T) {
 				t.Errorf("%s: %d, want %d: %s", tc.name, r.code, tc.code, r.body)
 			}
 		}
-		if got := env.pushes.Load() - before; got != 1 {
-			t.Errorf("%d pushes went through, want 1", got)
+		if r := script.do("POST", env.url+"/api/v1/monitors", strings.NewReader(`{}`), bearer(secrets["write"])); !strings.Contains(r.body, "scope write; POST /api/v1/monitors needs scope admin") {
+			t.Errorf("the refusal does not name the scope needed: %s", r.body)
+		}
+		if got := env.pushes.Load() - before; got != 2 {
+			t.Errorf("%d pushes went through, want 2", got)
 		}
 		if r := script.api("GET", "/api/v1/graphs?user=alice", nil, ""); r.code != 401 {
 			t.Errorf("no token, no cookie: %d", r.code)

@@ -92,6 +92,16 @@ type MonitorRun struct {
 	Stderr     string          `json:"stderr"`
 	Truncated  bool            `json:"truncated,omitempty"`
 	Metrics    []MonitorMetric `json:"metrics,omitempty"`
+	Usage      *MonitorUsage   `json:"usage,omitempty"` // nil without cgroups
+}
+
+// MonitorUsage is what a run's cgroup measured.
+type MonitorUsage struct {
+	PeakMemoryBytes uint64  `json:"peak_memory_bytes"`
+	CPUSeconds      float64 `json:"cpu_seconds"`
+	OOMKills        uint64  `json:"oom_kills,omitempty"`
+	PidsLimited     uint64  `json:"pids_limited,omitempty"`
+	LeftRunning     int     `json:"left_running,omitempty"`
 }
 
 // MonitorMetric is a value a script printed.
@@ -397,9 +407,11 @@ func (s *Server) apiMonitorChart(c *echo.Context) error {
 		width = graph.DefaultW
 	}
 	width = min(width, 4000)
-	data, err := graph.Evaluate(ctx, s.store, spec, graph.Options{Now: s.cfg.Now(), Start: tr.From, End: tr.To, Width: width})
+	ectx, cancel := s.evalContext(c)
+	defer cancel()
+	data, err := graph.Evaluate(ectx, s.store, spec, graph.Options{Now: s.cfg.Now(), Start: tr.From, End: tr.To, Width: width, Budget: s.evalBudget()})
 	if err != nil {
-		return specError(err)
+		return evalError(err)
 	}
 	failed, err := mons.Runs(ctx, mv.Name, RunFilter{From: time.Unix(data.Start, 0), To: time.Unix(data.End, 0), Outcomes: failedOutcomes, Limit: 1000, Summary: true})
 	if err != nil {

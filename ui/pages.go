@@ -27,7 +27,7 @@ type pageData struct {
 	LocalMode bool
 	LoginMode bool
 	Nonce     string // CSP nonce of this response's scripts
-	CSRF      string // the session's CSRF token (login mode)
+	CSRF      string // the CSRF token: the session's, or the single-user mode's
 	Scripts   []string
 	Ranges    []string
 	OGImage   string
@@ -73,7 +73,7 @@ func (s *Server) render(c *echo.Context, code int, name string, d pageData) erro
 	d.User = currentUser(c)
 	d.LocalMode = s.cfg.LocalMode
 	d.LoginMode = s.login != nil
-	d.Nonce, d.CSRF = requestNonce(c), requestCSRF(c)
+	d.Nonce, d.CSRF = requestNonce(c), s.requestCSRF(c)
 	if d.Page == "" {
 		d.Page = name
 	}
@@ -356,9 +356,11 @@ func (s *Server) writePNG(c *echo.Context, spec *graph.Spec) error {
 	if v, err := strconv.Atoi(c.QueryParam("height")); err == nil && v > 0 {
 		h = min(v, pngMaxH)
 	}
-	data, err := graph.Evaluate(c.Request().Context(), s.store, spec, graph.Options{Now: s.cfg.Now(), Start: tr.From, End: tr.To, Width: w, MaxRows: w})
+	ctx, cancel := s.evalContext(c)
+	defer cancel()
+	data, err := graph.Evaluate(ctx, s.store, spec, graph.Options{Now: s.cfg.Now(), Start: tr.From, End: tr.To, Width: w, MaxRows: w, Budget: s.evalBudget()})
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
+		return evalError(err)
 	}
 	b, err := graph.PNG(spec, data, w, h)
 	if err != nil {

@@ -60,6 +60,34 @@ type Config struct {
 	HTTPClient *http.Client
 	// Monitors is the code-monitor service; nil disables /monitors.
 	Monitors Monitors
+	// ListenAddr is the address served (HOST:PORT): its host is allowed
+	// in Host headers; an address on every interface allows any IP.
+	ListenAddr string
+	// AllowedHosts are further names (or IPs) allowed in Host headers,
+	// beside localhost, loopback addresses and the hosts of BaseURL and
+	// the OIDC redirect URL ("name" or "name:port").
+	AllowedHosts []string
+	// Sources reports the configured ingest sources (listeners) for
+	// /-/healthz and /-/readyz; nil: none.
+	Sources func() []SourceStatus
+	// EvalBudget bounds the work of one request's evaluation in
+	// row-operations (rpn.Request.Budget): over it the request is refused
+	// with 422. 0: DefaultEvalBudget; negative: no limit.
+	EvalBudget int64
+	// EvalTimeout stops an evaluation running longer (503). 0:
+	// DefaultEvalTimeout; negative: no limit.
+	EvalTimeout time.Duration
+}
+
+// SourceStatus is one ingest source's state. State "stopped" fails
+// /-/healthz and /-/readyz (503); "retrying" (accept errors, backed off)
+// fails /-/readyz only.
+type SourceStatus struct {
+	Name   string    `json:"name"`
+	State  string    `json:"state"` // running, retrying, stopped, closed
+	Since  time.Time `json:"since"`
+	Error  string    `json:"error,omitempty"`
+	Detail any       `json:"detail,omitempty"`
 }
 
 // Server is the web service.
@@ -74,6 +102,11 @@ type Server struct {
 	login *login // nil in the local single-user mode
 	// pngKey signs PNG links in login mode (pnglinks.go); nil otherwise.
 	pngKey []byte
+	// hosts is the Host allow-list (httpsec.go).
+	hosts *auth.Hosts
+	// localCSRF is the single-user mode's CSRF token; "" in login mode,
+	// where each session has its own.
+	localCSRF string
 }
 
 // New builds the server and its routes.
@@ -86,8 +119,14 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	}
 	s := &Server{cfg: cfg, store: st, meta: md, user: user, log: log}
 	var err error
+	if s.hosts, err = hostPolicy(cfg); err != nil {
+		return nil, err
+	}
 	if s.login, err = newLogin(cfg, md); err != nil {
 		return nil, err
+	}
+	for _, n := range md.Notices() {
+		log.Warn("metadata database upgraded", "notice", n)
 	}
 	if s.login == nil && user == nil {
 		return nil, errors.New("ui: no OIDC issuer and no UserFunc for the local mode")
@@ -97,6 +136,14 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 		if s.pngKey, err = md.Secret(context.Background(), pngKeyName, 32); err != nil {
 			return nil, err
 		}
+	} else {
+		// One token for the single user, kept across restarts so open
+		// pages keep working.
+		key, err := md.Secret(context.Background(), localCSRFKey, 24)
+		if err != nil {
+			return nil, err
+		}
+		s.localCSRF = encodeCSRF(key)
 	}
 	if s.tmpl, err = parseTemplates(); err != nil {
 		return nil, err
@@ -119,6 +166,7 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	e.GET("/view", s.pageView)
 	e.GET("/view.png", s.viewPNG)
 	e.GET("/-/healthz", s.healthz)
+	e.GET("/-/readyz", s.readyz)
 	e.GET("/monitors", s.pageMonitors)
 	e.GET("/monitors/new", s.pageMonitorEdit)
 	e.GET("/monitors/alerts", s.pageMonitorAlerts)
@@ -130,7 +178,7 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	}
 	e.GET("/assets/*", s.serveAsset(assets))
 
-	api := e.Group("/api/v1", sameOriginWrites)
+	api := e.Group("/api/v1", sameOriginWrites, tokenScope)
 	api.GET("/series", s.apiSeries)
 	api.GET("/series/info", s.apiSeriesInfo)
 	api.GET("/xport", s.apiXport)
@@ -163,8 +211,8 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	return s, nil
 }
 
-// Handler returns the HTTP handler.
-func (s *Server) Handler() http.Handler { return s.echo }
+// Handler returns the HTTP handler, behind the Host allow-list.
+func (s *Server) Handler() http.Handler { return s.CheckHost(s.echo) }
 
 // LocalUser returns a UserFunc for the single-user mode: the user "local"
 // is created in the metadata database once and used for every request.
@@ -182,8 +230,23 @@ func (s *Server) withUser(next echo.HandlerFunc) echo.HandlerFunc {
 	if s.login != nil {
 		return s.authenticate(next)
 	}
+	// The single-user mode: a request with an API token is that token's
+	// (its scope applies); any other is the local user's, and its writes
+	// must come from our pages (checkLocalWrite).
 	return func(c *echo.Context) error {
-		u, err := s.user(c.Request())
+		r := c.Request()
+		if bearer(r) {
+			if err := s.tokenAuth(c); err != nil {
+				return err
+			}
+			return next(c)
+		}
+		if !safeMethod(r.Method) {
+			if err := s.checkLocalWrite(r); err != nil {
+				return err
+			}
+		}
+		u, err := s.user(r)
 		if err != nil {
 			return echo.NewHTTPError(http.StatusUnauthorized, "not signed in").Wrap(err)
 		}
@@ -207,6 +270,9 @@ func (s *Server) requestLog() echo.MiddlewareFunc {
 				slog.String("method", v.Method), slog.String("uri", v.URI), slog.String("route", v.RoutePath),
 				slog.Int("status", v.Status), slog.Duration("latency", v.Latency),
 				slog.String("remote", v.RemoteIP), slog.Int64("bytes", v.ResponseSize),
+			}
+			if id := obs.RequestIDFrom(c.Request().Context()); id != 0 {
+				attrs = append(attrs, slog.String("request_id", id.String()))
 			}
 			level := slog.LevelInfo
 			if v.Error != nil {
@@ -246,7 +312,7 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 
 // sameOriginWrites refuses state-changing API calls a browser sends from
 // another site (Sec-Fetch-Site) and requires JSON bodies, which an HTML
-// form cannot send; full CSRF tokens come with OIDC sessions.
+// form cannot send. The CSRF token is checked before, in withUser.
 func sameOriginWrites(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		r := c.Request()
@@ -271,6 +337,12 @@ type apiError struct {
 	Line  *int   `json:"line,omitempty"`
 	Pos   int    `json:"pos,omitempty"`
 	Token string `json:"token,omitempty"`
+	// For a request over the evaluation budget (422): the statement of the
+	// costliest operator, the estimated cost (or the work done when the
+	// budget was reached) and the limit, in row-operations.
+	Stmt  string  `json:"stmt,omitempty"`
+	Cost  float64 `json:"cost,omitempty"`
+	Limit int64   `json:"limit,omitempty"`
 }
 
 func (s *Server) handleError(c *echo.Context, err error) {
@@ -315,11 +387,44 @@ func (s *Server) handleError(c *echo.Context, err error) {
 	_ = s.render(c, code, "error", pageData{Title: http.StatusText(code), Message: msg})
 }
 
-func (s *Server) healthz(c *echo.Context) error {
+// healthz: 503 when the metadata database does not answer or an ingest
+// source stopped for good; the body names every source's state.
+func (s *Server) healthz(c *echo.Context) error { return s.health(c, false) }
+
+// readyz is healthz that also fails while a source is retrying (e.g. its
+// accepts fail for want of file descriptors), so a balancer sends elsewhere.
+func (s *Server) readyz(c *echo.Context) error { return s.health(c, true) }
+
+func (s *Server) health(c *echo.Context, ready bool) error {
 	if err := s.meta.Ping(c.Request().Context()); err != nil {
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "metadata database unavailable").Wrap(err)
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	var sources []SourceStatus
+	if s.cfg.Sources != nil {
+		sources = s.cfg.Sources()
+	}
+	status, code := "ok", http.StatusOK
+	for _, src := range sources {
+		switch {
+		case src.State == "stopped":
+			status, code = "failing", http.StatusServiceUnavailable
+		case src.State == "retrying" && code == http.StatusOK:
+			status = "degraded"
+			if ready {
+				code = http.StatusServiceUnavailable
+			}
+		}
+	}
+	// How code-monitor runs are contained (cgroup v1/v2, bubblewrap or none).
+	var sandbox string
+	if m, ok := s.cfg.Monitors.(interface{ SandboxMode() string }); ok {
+		sandbox = m.SandboxMode()
+	}
+	return c.JSON(code, struct {
+		Status         string         `json:"status"`
+		Sources        []SourceStatus `json:"sources,omitempty"`
+		MonitorSandbox string         `json:"monitor_sandbox,omitempty"`
+	}{status, sources, sandbox})
 }
 
 func (s *Server) serveAsset(assets fs.FS) echo.HandlerFunc {

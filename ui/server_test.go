@@ -64,7 +64,8 @@ func newTestServer(t testing.TB, st Store) *testServer {
 		tab.add(hostile, []string{"value"}, 60, testNow-86400, 1440, func(int, int64) float64 { return 1 })
 		ts.store, st = tab, tab
 	}
-	srv, err := New(Config{LocalMode: true, Now: func() time.Time { return time.Unix(testNow, 0) }}, st, md, user, nil)
+	// httptest.NewRequest sends Host: example.com.
+	srv, err := New(Config{LocalMode: true, Now: func() time.Time { return time.Unix(testNow, 0) }, AllowedHosts: []string{"example.com"}}, st, md, user, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +92,9 @@ func (ts *testServer) do(t *testing.T, method, url, user string, body any) resp 
 	req := httptest.NewRequest(method, url, rd)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if !safeMethod(method) { // as the pages do
+		req.Header.Set(csrfHeader, ts.srv.localCSRF)
 	}
 	if user != "" {
 		req.Header.Set("X-Test-User", user)
@@ -485,6 +489,7 @@ func TestWriteProtection(t *testing.T) {
 	} {
 		req := httptest.NewRequest("POST", "/api/v1/graphs", bytes.NewReader(b))
 		req.Header.Set("Content-Type", tt.ct)
+		req.Header.Set(csrfHeader, ts.srv.localCSRF)
 		if tt.site != "" {
 			req.Header.Set("Sec-Fetch-Site", tt.site)
 		}
@@ -583,7 +588,7 @@ func TestRequestLog(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	ts := newTestServer(t, nil)
-	srv, err := New(Config{LocalMode: true}, ts.store, ts.meta, ts.srv.user, slog.New(slog.NewJSONHandler(&buf, nil)))
+	srv, err := New(Config{LocalMode: true, AllowedHosts: []string{"example.com"}}, ts.store, ts.meta, ts.srv.user, slog.New(slog.NewJSONHandler(&buf, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -60,7 +61,7 @@ func parseTime(s string, now time.Time) (int64, error) {
 	return attime.Parse(s, now, time.Local)
 }
 
-func runCreate(db *store.DB, args []string) error {
+func runCreate(db seriesStore, args []string) error {
 	opts, pos, err := options(args, map[string]string{"--start": "start", "-b": "start", "--step": "step", "-s": "step"},
 		map[string]string{"--no-overwrite": "O", "-O": "O"})
 	if err != nil {
@@ -89,7 +90,7 @@ func runCreate(db *store.DB, args []string) error {
 	return db.Create(name, spec, opts["O"] == "")
 }
 
-func runUpdate(ctx context.Context, db *store.DB, args []string, stdin io.Reader, stdout io.Writer) error {
+func runUpdate(ctx context.Context, db seriesStore, args []string, stdin io.Reader, stdout io.Writer) error {
 	c, err := parseUpdateCommand(db, args)
 	if err != nil {
 		return err
@@ -120,7 +121,7 @@ type updateCommand struct {
 	args []string
 }
 
-func parseUpdateCommand(db *store.DB, args []string) (updateCommand, error) {
+func parseUpdateCommand(db seriesStore, args []string) (updateCommand, error) {
 	opts, pos := map[string]string{}, args
 	if slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-") }) {
 		var err error
@@ -146,7 +147,7 @@ func parseUpdateCommand(db *store.DB, args []string) (updateCommand, error) {
 // returns once they are durable. As rrdtool, it stops at the first bad ARG
 // and keeps what came before it (then waiting is done here and the error
 // returned).
-func (c updateCommand) apply(ctx context.Context, db *store.DB, sc *updateScratch) (wait func() error, err error) {
+func (c updateCommand) apply(ctx context.Context, db seriesStore, sc *updateScratch) (wait func() error, err error) {
 	if sc == nil {
 		sc = &updateScratch{}
 	}
@@ -185,7 +186,7 @@ func (c updateCommand) apply(ctx context.Context, db *store.DB, sc *updateScratc
 
 // updateStream applies one ARG per line of stdin and prints "OK n" once
 // line n is durable (used by scripts and the crash test).
-func updateStream(ctx context.Context, db *store.DB, name string, tmpl []int, nds int, in io.Reader, out io.Writer) error {
+func updateStream(ctx context.Context, db seriesStore, name string, tmpl []int, nds int, in io.Reader, out io.Writer) error {
 	sc := bufio.NewScanner(in)
 	w := bufio.NewWriter(out)
 	n := 0
@@ -213,7 +214,7 @@ func updateStream(ctx context.Context, db *store.DB, name string, tmpl []int, nd
 	return sc.Err()
 }
 
-func runFetch(db *store.DB, args []string, stdout io.Writer) error {
+func runFetch(db seriesStore, args []string, stdout io.Writer) error {
 	opts, pos, err := options(args, map[string]string{"--start": "s", "-s": "s", "--end": "e", "-e": "e", "--resolution": "r", "-r": "r"},
 		map[string]string{"--align-start": "a", "-a": "a", "--json": "json"})
 	if err != nil {
@@ -312,7 +313,7 @@ func writeFetchJSON(w io.Writer, res *store.FetchResult) error {
 	return err
 }
 
-func runLast(db *store.DB, args []string, stdout io.Writer) error {
+func runLast(db seriesStore, args []string, stdout io.Writer) error {
 	if len(args) != 1 {
 		return usageError{"last needs a series name"}
 	}
@@ -324,7 +325,7 @@ func runLast(db *store.DB, args []string, stdout io.Writer) error {
 	return nil
 }
 
-func runInfo(db *store.DB, args []string, stdout io.Writer) error {
+func runInfo(db seriesStore, args []string, stdout io.Writer) error {
 	opts, pos, err := options(args, nil, map[string]string{"--json": "json"})
 	if err != nil {
 		return err
@@ -355,13 +356,14 @@ func runInfo(db *store.DB, args []string, stdout io.Writer) error {
 			fmt.Fprintf(w, "rra[%d].cdp_prep[%d].value = %s\nrra[%d].cdp_prep[%d].unknown_datapoints = %d\n", i, d, infoValue(c.Value), i, d, c.UnknownPDP)
 		}
 	}
-	for k, v := range info.Meta {
-		fmt.Fprintf(w, "meta[%s] = %q\n", k, v)
+	// sorted: the same info prints the same, locally and through a server
+	for _, k := range slices.Sorted(maps.Keys(info.Meta)) {
+		fmt.Fprintf(w, "meta[%s] = %q\n", k, info.Meta[k])
 	}
 	return nil
 }
 
-func runList(db *store.DB, args []string, stdout io.Writer) error {
+func runList(db seriesStore, args []string, stdout io.Writer) error {
 	if len(args) > 1 {
 		return usageError{"list takes at most one pattern"}
 	}

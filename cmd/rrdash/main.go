@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"rrdash/store"
@@ -16,13 +17,14 @@ import (
 
 const usage = `rrdash — RRD-style time series: store, compute, graph.
 
-Usage: rrdash [--data DIR] COMMAND [ARGS]
+Usage: rrdash [--data DIR] [--daemon ADDR] COMMAND [ARGS]
 
 Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   create NAME [--start T] [--step S] [--no-overwrite] DS:… RRA:…
   update NAME [--template a:b] ARG…        ARG: T:v[:v…] or N:v…; "-" reads ARGs from stdin
   fetch NAME CF [--start T] [--end T] [--resolution S] [--align-start] [--json]
   info NAME [--json]
+  last NAME
   list [PATTERN]
   import FILE.xml [NAME]                   import an rrdtool dump
   xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…
@@ -31,9 +33,16 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   ingest tracelog [--instance NAME] [--tz ZONE] FILE…
   ingest kinesis --endpoint URL --stream NAME …
   monitor run [--timeout D] [--env N=V]… FILE.py|FILE.go|NAME   run a code monitor once and print it
+  check [--repair]                         check the journal; --repair recovers a damaged one (check --help)
   -                                        pipe mode: one command per line on stdin, as rrdtool -
+  help [COMMAND]                           usage of a command (as COMMAND --help)
 
-The data directory is --data DIR, else $RRDASH_DATA, else ./data.
+The data directory is --data DIR, else $RRDASH_DATA, else ./data. When a
+running "rrdash serve" holds it, the series commands (create update fetch
+info last list xport graph, and -) run through the server's rrdcached socket
+DIR/rrdcached.sock. --daemon ADDR (before or after the command, as rrdtool's
+--daemon/-d) or $RRDCACHED_ADDRESS send them to that server instead:
+unix:/path, /path, host:port, [v6addr]:port (port 42217 by default).
 `
 
 func main() {
@@ -79,16 +88,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // runCommand runs one command; exitAfter says the process exits next, so
 // closing the store may leave to exit what exit does faster.
 func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, exitAfter bool) error {
-	dir, args := dataDir(args)
-	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
-		fmt.Fprint(stdout, usage)
-		return nil
+	dir, daemon, args, err := globalOptions(args)
+	if err != nil {
+		return err
+	}
+	if len(args) > 0 {
+		// subcommands accept --data after the command name too
+		if d, r := dataDir(args[1:]); len(r) != len(args)-1 {
+			dir, args = d, append([]string{args[0]}, r...)
+		}
+	}
+	// Help never opens (or creates) a data directory.
+	if topic, ok := helpTopic(args); ok {
+		return printHelp(ctx, topic, stdout)
 	}
 	cmd, rest := args[0], args[1:]
-	// subcommands accept --data after the command name too
-	if d, r := dataDir(rest); len(r) != len(rest) {
-		dir, rest = d, r
-	}
 	switch cmd {
 	case "serve":
 		// serve resolves flag > RRDASH_DATA > config file > ./data itself
@@ -98,9 +112,25 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return runServe(ctx, rest, stdout, stderr)
 	case "monitor":
 		return runMonitorCmd(ctx, dir, rest, stdout, stderr)
+	case "check":
+		return runCheck(dir, rest, stdout)
 	case "create", "update", "fetch", "info", "list", "import", "xport", "graph", "ingest", "last", "-":
-	default:
+	default: // (dispatchedCommands in help.go lists every case)
 		return usageError{fmt.Sprintf("unknown command %q", cmd)}
+	}
+	if cmd != "ingest" {
+		// rrdtool's --daemon/-d is an option of each command; ingest's
+		// flags are its own
+		d, r, err := daemonOption(rest)
+		if err != nil {
+			return err
+		}
+		if d != "" {
+			daemon, rest = d, r
+		}
+	}
+	if daemon == "" {
+		daemon = os.Getenv("RRDCACHED_ADDRESS")
 	}
 	if dir == "" {
 		dir = os.Getenv("RRDASH_DATA")
@@ -116,7 +146,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		// fresh pages to fault in (~11 µs each in a VM). GOGC still wins.
 		debug.SetGCPercent(400)
 	}
-	db, err := store.Open(dir, store.Options{OneShot: exitAfter})
+	db, err := openStore(ctx, dir, cmd, daemon, exitAfter)
 	if err != nil {
 		return err
 	}
@@ -127,15 +157,64 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 		return err
 	}
-	err = dispatch(ctx, db, cmd, rest, stdin, stdout, stderr)
+	out := &pendingOutput{w: stdout}
+	err = dispatch(ctx, db, cmd, rest, stdin, out, stderr)
 	if cerr := db.Close(); err == nil {
 		err = cerr
+	}
+	if errors.Is(err, store.ErrNeedsWriter) && !out.wrote && daemon == "" {
+		// a reader found an archive only a writer can repair: run the
+		// command again as one
+		w, oerr := store.Open(dir, store.Options{OneShot: exitAfter})
+		if oerr != nil {
+			return oerr
+		}
+		err = dispatch(ctx, w, cmd, rest, stdin, stdout, stderr)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
 	}
 	return err
 }
 
+// pendingOutput tells whether a command wrote anything yet.
+type pendingOutput struct {
+	w     io.Writer
+	wrote bool
+}
+
+func (p *pendingOutput) Write(b []byte) (int, error) {
+	p.wrote = p.wrote || len(b) > 0
+	return p.w.Write(b)
+}
+
+// globalOptions pulls the leading --data DIR and --daemon ADDR.
+func globalOptions(args []string) (dir, daemon string, rest []string, err error) {
+	for {
+		d, r := dataDir(args)
+		if d != "" {
+			dir = d
+		}
+		args = r
+		if len(args) == 0 || !(args[0] == "--daemon" || strings.HasPrefix(args[0], "--daemon=")) {
+			return dir, daemon, args, nil
+		}
+		if args[0] == "--daemon" {
+			if len(args) < 2 {
+				return "", "", nil, usageError{"option --daemon needs an address"}
+			}
+			daemon, args = args[1], args[2:]
+		} else {
+			daemon, args = args[0][len("--daemon="):], args[1:]
+		}
+		if daemon == "" {
+			return "", "", nil, usageError{"option --daemon needs an address"}
+		}
+	}
+}
+
 // dispatch runs one command against an open store.
-func dispatch(ctx context.Context, db *store.DB, cmd string, rest []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func dispatch(ctx context.Context, db seriesStore, cmd string, rest []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "create":
 		return runCreate(db, rest)
@@ -150,7 +229,11 @@ func dispatch(ctx context.Context, db *store.DB, cmd string, rest []string, stdi
 	case "list":
 		return runList(db, rest, stdout)
 	case "import":
-		return runImport(ctx, db, rest, stderr)
+		local, err := localOnly(db, cmd)
+		if err != nil {
+			return err
+		}
+		return runImport(ctx, local, rest, stderr)
 	case "xport":
 		return runXport(ctx, db, rest, stdout)
 	case "graph":
@@ -159,11 +242,15 @@ func dispatch(ctx context.Context, db *store.DB, cmd string, rest []string, stdi
 		if len(rest) == 0 {
 			return usageError{"ingest needs a source: tracelog or kinesis"}
 		}
+		local, err := localOnly(db, "ingest")
+		if err != nil {
+			return err
+		}
 		switch rest[0] {
 		case "tracelog":
-			return runIngestTracelog(ctx, db, rest[1:], stdout, stderr)
+			return runIngestTracelog(ctx, local, rest[1:], stdout, stderr)
 		case "kinesis":
-			return runIngestKinesis(ctx, db, rest[1:], stdout, stderr)
+			return runIngestKinesis(ctx, local, rest[1:], stdout, stderr)
 		}
 		return usageError{fmt.Sprintf("unknown ingest source %q", rest[0])}
 	}

@@ -54,6 +54,7 @@ func definitionFromConfig(c ui.MonitorConfig) (monitor.Definition, error) {
 	d := monitor.Definition{
 		Name: c.Name, Owner: c.Owner, Language: monitor.Language(c.Language), Source: c.Source, Path: c.Path,
 		Criteria: monitor.Criteria{ExitStatuses: c.ExitStatuses, MustMatch: c.MustMatch, MustNotMatch: c.MustNotMatch, Thresholds: c.Thresholds},
+		Network:  c.Network, MemoryMaxMB: c.MemoryMaxMB, PidsMax: c.PidsMax, CPUMax: c.CPUMax,
 	}
 	var err error
 	if d.Interval, err = time.ParseDuration(c.Interval); err != nil {
@@ -266,6 +267,10 @@ func runView(r monitor.Result) ui.MonitorRun {
 		Reason: r.Reason, Stdout: r.Stdout, Stderr: r.Stderr, Truncated: r.Truncated}
 	for _, m := range r.Metrics {
 		out.Metrics = append(out.Metrics, ui.MonitorMetric{Name: m.Name, Value: m.Value, Unit: m.Unit})
+	}
+	if u := r.Usage; u != nil {
+		out.Usage = &ui.MonitorUsage{PeakMemoryBytes: u.PeakMemory, CPUSeconds: u.CPUSeconds, OOMKills: u.OOMKills,
+			PidsLimited: u.PidsLimited, LeftRunning: u.LeftRunning}
 	}
 	return out
 }
@@ -573,7 +578,8 @@ func demoMonitor(log *slog.Logger) *monitor.Monitor {
 }
 
 // newScheduler builds the scheduler of serve from the [monitors] settings.
-func newScheduler(set ui.MonitorSettings, data string, sink monitor.Sink, log *slog.Logger) (*monitor.Scheduler, error) {
+// Runs are kept from seeing data and the hide paths (the config file).
+func newScheduler(set ui.MonitorSettings, data string, sink monitor.Sink, log *slog.Logger, hide ...string) (*monitor.Scheduler, error) {
 	cache := filepath.Join(data, "monitor-cache")
 	if err := os.MkdirAll(cache, 0o700); err != nil {
 		return nil, fmt.Errorf("monitor cache: %w", err)
@@ -582,10 +588,14 @@ func newScheduler(set ui.MonitorSettings, data string, sink monitor.Sink, log *s
 	for _, u := range set.Webhooks {
 		hooks = append(hooks, &monitor.Webhook{URL: u, Logger: log})
 	}
+	runner := &monitor.Runner{CacheDir: cache, Python: set.Python, Logger: log, Limits: monitor.Limits{
+		CPUSeconds: uint64(set.CPUSeconds), AddressSpace: uint64(set.AddressSpaceMB) << 20,
+		OpenFiles: uint64(set.OpenFiles), Processes: uint64(set.Processes)}}
+	if err := containRuns(runner, set, append([]string{data}, hide...)); err != nil {
+		return nil, err
+	}
 	return &monitor.Scheduler{
-		Runner: &monitor.Runner{CacheDir: cache, Python: set.Python, Logger: log, Limits: monitor.Limits{
-			CPUSeconds: uint64(set.CPUSeconds), AddressSpace: uint64(set.AddressSpaceMB) << 20,
-			OpenFiles: uint64(set.OpenFiles), Processes: uint64(set.Processes)}},
+		Runner:        runner,
 		Sink:          sink,
 		Policy:        monitor.DefaultPolicy(),
 		MaxConcurrent: int(set.MaxConcurrent),
@@ -593,6 +603,69 @@ func newScheduler(set ui.MonitorSettings, data string, sink monitor.Sink, log *s
 		Logger:        log,
 		Webhooks:      hooks,
 	}, nil
+}
+
+// SandboxMode says how runs are contained, for /-/healthz.
+func (s *monitorService) SandboxMode() string { return s.sched.Runner.SandboxMode() }
+
+// sealMonitorSecrets makes md seal monitor secrets under the key file
+// (kept outside the data directory) and seals those still in plain text or
+// under a rotated-out key.
+func sealMonitorSecrets(ctx context.Context, md *meta.DB, keyFile, data string, log *slog.Logger) error {
+	if keyFile == "" {
+		log.Warn("monitor secrets are stored in plain text in metadata.db: set [monitors] secrets_key_file")
+		return nil
+	}
+	box, err := meta.LoadSecretBox(keyFile, data)
+	if err != nil {
+		return err
+	}
+	md.UseSecretBox(box)
+	n, err := md.SealMonitorSecrets(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		log.Info("monitor secrets sealed", "monitors", n, "key_file", keyFile)
+	}
+	return nil
+}
+
+// containRuns gives runner the cgroups and the bubblewrap sandbox of the
+// settings; it refuses to start where the machine cannot provide them,
+// unless sandbox = "none" was chosen.
+func containRuns(r *monitor.Runner, set ui.MonitorSettings, hide []string) error {
+	none := set.Sandbox == "none"
+	log := r.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	r.CgroupLimits = monitor.CgroupLimits{MemoryMax: uint64(set.MemoryMaxMB) << 20, PidsMax: uint64(set.PidsMax), CPUMax: set.CPUMax}
+	if set.Cgroup != "none" {
+		cg, err := monitor.OpenCgroups(set.Cgroup, r.CgroupLimits)
+		switch {
+		case err == nil:
+			r.Cgroups = cg
+		case none:
+			log.Warn("monitors run without cgroups", "err", err)
+		default:
+			return fmt.Errorf(`monitors: %w (or set [monitors] sandbox = "none" and cgroup = "none")`, err)
+		}
+	}
+	if none {
+		log.Warn(`monitors run without a sandbox (sandbox = "none"): scripts can read what rrdash can`)
+		return nil
+	}
+	sb, err := monitor.NewSandbox(hide)
+	if err == nil {
+		sb.UID, sb.GID = uint32(set.SandboxUID), uint32(set.SandboxGID)
+		err = sb.Check(context.Background())
+	}
+	if err != nil {
+		return fmt.Errorf("monitors: %w", err)
+	}
+	r.Sandbox = sb
+	return nil
 }
 
 // errNoMonitor is returned by lookups of a monitor name that is defined nowhere.

@@ -98,6 +98,11 @@ func startMonitorStack(t *testing.T, data string, hooks []string, config []*moni
 	}
 	set := ui.DefaultServeConfig().Monitors
 	set.Webhooks, set.Jitter = hooks, 0
+	// The sandbox's uid must be able to run the interpreter; one under
+	// root's home (pyenv) is out of its reach.
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		set.Python = "/usr/bin/python3"
+	}
 	sched, err := newScheduler(set, data, db, log)
 	if err != nil {
 		t.Fatal(err)
@@ -161,6 +166,9 @@ func (st *monitorStack) do(t *testing.T, method, url, user string, body any) htt
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("X-Test-User", user)
+	// A same-origin page on localhost, as the single-user mode wants.
+	req.Host = "localhost"
+	req.Header.Set("Origin", "http://localhost")
 	rec := httptest.NewRecorder()
 	st.srv.Handler().ServeHTTP(rec, req)
 	return httpResp{rec.Code, rec.Body.String()}
@@ -274,6 +282,13 @@ func TestMonitorsEndToEnd(t *testing.T) {
 	}
 	if p := st.runs(t, "passing"); p[0].Outcome != "ok" || len(p[0].Metrics) != 1 || p[0].Metrics[0].Value != 42.5 {
 		t.Errorf("passing run %+v", p[0])
+	}
+	// Runs are in a cgroup that measured them, and healthz says how runs are held.
+	if u := runs[0].Usage; u == nil || u.PeakMemoryBytes == 0 {
+		t.Errorf("failing run has no cgroup usage: %+v", u)
+	}
+	if r := st.do(t, "GET", "/-/healthz", "ana", nil); !strings.Contains(r.body, `"monitor_sandbox":"cgroup`) || !strings.Contains(r.body, "bubblewrap") {
+		t.Errorf("healthz: %d %s", r.code, r.body)
 	}
 	n := hook.notifications()[0]
 	if n.Monitor != "failing" || n.State != "firing" || n.Link != "http://rrdash.test/monitors/failing" ||

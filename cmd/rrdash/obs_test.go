@@ -30,6 +30,7 @@ import (
 
 type serveProc struct {
 	base, graphite string
+	token          string // a push token of the local user
 	cancel         func()
 	done           chan error
 }
@@ -59,7 +60,13 @@ func startServe(t *testing.T, data string, extra ...string) *serveProc {
 		cancel()
 		t.Fatalf("serve did not start: %v", <-p.done)
 	}
+	p.token = pushToken(t, data)
 	return p
+}
+
+// push posts line protocol with the push token, as a script does.
+func (p *serveProc) push(c *http.Client, path string, body io.Reader) (*http.Response, error) {
+	return pushWith(c, p.base+path, p.token, body)
 }
 
 func (p *serveProc) stop(t *testing.T) {
@@ -157,7 +164,7 @@ func TestServeMetricsAndSelfMonitoring(t *testing.T) {
 	get("/no/such/page", 404)
 	get("/api/v1/nothing", 404)
 	for i, body := range []string{"m,host=a v=1 1700000000\nm,host=a v=2 1700000060\n", "m,host=a v=3 1700000000\n"} {
-		resp, err := client.Post(p.base+"/api/v1/write?precision=s", "text/plain", strings.NewReader(body))
+		resp, err := p.push(client, "/api/v1/write?precision=s", strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +173,7 @@ func TestServeMetricsAndSelfMonitoring(t *testing.T) {
 			t.Fatalf("write %d: %s, want %d", i, resp.Status, want)
 		}
 	}
-	resp, err := client.Post(p.base+"/api/v1/write", "text/plain", strings.NewReader("m v=\n"))
+	resp, err := p.push(client, "/api/v1/write", strings.NewReader("m v=\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +280,7 @@ func TestServe100kPoints(t *testing.T) {
 				fmt.Fprintf(&body, "load,host=h%03d v=%d %d\n", s, value(s, k), t0+60*k)
 			}
 		}
-		resp, err := client.Post(p.base+"/api/v1/write?precision=s", "text/plain", strings.NewReader(body.String()))
+		resp, err := p.push(client, "/api/v1/write?precision=s", strings.NewReader(body.String()))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -14,53 +15,84 @@ import (
 	"rrdash/ingest/push"
 	"rrdash/ingest/tracelog"
 	"rrdash/store"
+	"rrdash/ui"
 	"rrdash/ui/meta"
 	"rrdash/ui/obs"
 )
 
-// observability wires rrdash's own metrics (/-/metrics, OTLP) and
-// self-monitoring (requests into its own store) for serve.
+// observability wires rrdash's own metrics (/-/metrics) and request
+// monitoring: a point per request to the configured sinks — self-monitoring
+// into the own store, InfluxDB, OTLP.
 type observability struct {
-	metrics *obs.Metrics
-	selfmon *obs.SelfMon
-	otlp    *obs.OTLPExporter
+	metrics    *obs.Metrics
+	monitoring *obs.Monitoring
+	log        *slog.Logger
 }
 
-// start installs the "rrdash itself" graphs, creates their series and runs
-// self-monitoring (on wg, until ctx ends); with OTEL_EXPORTER_OTLP_ENDPOINT
-// set it starts the OTLP exporter.
-func (o *observability) start(ctx context.Context, wg *sync.WaitGroup, db *store.DB, md *meta.DB, log *slog.Logger) error {
-	o.selfmon = obs.NewSelfMon(db, obs.SelfMonConfig{Logger: log})
-	if err := obs.InstallGraphs(ctx, md); err != nil {
-		return err
+// start sets up the [monitoring] sinks and runs them (on wg, until ctx
+// ends). The rrdash sink installs the "rrdash itself" graphs and creates
+// their series; with OTEL_EXPORTER_OTLP_ENDPOINT set the otlp sink is on
+// even when not listed.
+func (o *observability) start(ctx context.Context, wg *sync.WaitGroup, cfg ui.MonitoringConfig, db *store.DB, md *meta.DB, log *slog.Logger) error {
+	o.log = log
+	o.monitoring = obs.NewMonitoring(o.metrics.Registry, log)
+	sinks := cfg.Sinks
+	if obs.OTLPConfigured(os.Getenv) && !slices.Contains(sinks, "otlp") {
+		sinks = append(slices.Clip(sinks), "otlp")
 	}
-	_, series := obs.SelfGraphs()
-	if err := o.selfmon.Precreate(time.Now().Unix()-60, series...); err != nil {
-		return err
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := o.selfmon.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			log.Error("self-monitoring stopped", "error", err)
-		}
-	}()
-	if obs.OTLPConfigured(os.Getenv) {
-		cfg, err := obs.OTLPConfigFromEnv(os.Getenv)
-		if err != nil {
-			return fmt.Errorf("OTLP export: %w", err)
-		}
-		cfg.Logger = log
-		o.otlp = obs.NewOTLPExporter(o.metrics.Registry, cfg)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := o.otlp.Run(ctx); err != nil {
-				log.Error("OTLP export at shutdown", "error", err)
+	for _, name := range sinks {
+		switch name {
+		case "rrdash":
+			sm := obs.NewSelfMon(db, obs.SelfMonConfig{Logger: log})
+			if err := obs.InstallGraphs(ctx, md); err != nil {
+				return err
 			}
-		}()
-		log.Info("exporting metrics over OTLP/HTTP", "url", cfg.URL, "interval", cfg.Interval)
+			_, series := obs.SelfGraphs()
+			if err := sm.Precreate(time.Now().Unix()-60, series...); err != nil {
+				return err
+			}
+			wg.Go(func() {
+				if err := sm.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+					log.Error("self-monitoring stopped", "error", err)
+				}
+			})
+			// In-memory aggregation: flushed often so a step's requests
+			// land in that step.
+			o.monitoring.Add(name, sm, obs.SinkOptions{FlushInterval: time.Second, BatchSize: 4096, QueueSize: 65536})
+		case "influxdb":
+			in := cfg.Influx
+			timeout, flush, err := in.Durations()
+			if err != nil {
+				return err
+			}
+			sink, err := obs.NewInfluxSink(obs.InfluxConfig{URL: in.URL, Database: in.Database, RetentionPolicy: in.RetentionPolicy,
+				Username: in.Username, Password: string(in.Password), Bucket: in.Bucket, Org: in.Org, Token: string(in.Token),
+				Service: cfg.Service, Gzip: in.Gzip, Timeout: timeout})
+			if err != nil {
+				return err
+			}
+			o.monitoring.Add(name, sink, obs.SinkOptions{FlushInterval: flush, BatchSize: int(in.BatchSize), QueueSize: int(in.QueueSize)})
+			log.Info("sending request points to InfluxDB", "url", in.URL, "database", in.Database, "bucket", in.Bucket)
+		case "otlp":
+			oc, err := obs.OTLPConfigFromEnv(os.Getenv)
+			if err != nil {
+				return fmt.Errorf("monitoring sink otlp: %w", err)
+			}
+			oc.Logger = log
+			exp := obs.NewOTLPExporter(o.metrics.Registry, oc)
+			// One export per interval: the queue only needs to hold the
+			// points of one interval's trigger, not the points themselves.
+			o.monitoring.Add(name, exp, obs.SinkOptions{FlushInterval: exp.Interval(), BatchSize: 1 << 16, QueueSize: 1 << 16, MaxAttempts: 1})
+			log.Info("exporting metrics over OTLP/HTTP", "url", oc.URL, "interval", oc.Interval)
+		default:
+			return fmt.Errorf("monitoring.sinks: unknown sink %q", name)
+		}
 	}
+	wg.Go(func() {
+		if err := o.monitoring.Run(ctx); err != nil {
+			log.Error("monitoring sinks at shutdown", "error", err)
+		}
+	})
 	return nil
 }
 
@@ -117,5 +149,5 @@ func (o *observability) kinesisSource(c *kinesis.Consumer) {
 // self-monitoring and serves GET /-/metrics on mux.
 func (o *observability) handler(mux *http.ServeMux) http.Handler {
 	mux.Handle("GET /-/metrics", o.metrics.Registry.Handler())
-	return obs.Middleware(mux, o.metrics, o.selfmon)
+	return obs.Middleware(mux, o.log, o.metrics, o.monitoring)
 }

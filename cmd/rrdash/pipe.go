@@ -11,14 +11,13 @@ import (
 	"time"
 
 	"rrdash/graph"
-	"rrdash/store"
 )
 
 // runPipe is rrdtool's pipe mode ("rrdtool -"): one command per line,
 // each answered by its output and "OK u:… s:… r:…" or "ERROR: …".
 // Updates are acknowledged only once durable; consecutive updates already
 // waiting on stdin share one journal fsync (group commit).
-func runPipe(ctx context.Context, db *store.DB, stdin io.Reader, stdout io.Writer) error {
+func runPipe(ctx context.Context, db seriesStore, stdin io.Reader, stdout io.Writer) error {
 	in := bufio.NewReaderSize(stdin, 1<<20)
 	out := bufio.NewWriter(stdout)
 	var pending []func() error // acknowledgements waiting for one fsync
@@ -103,7 +102,7 @@ func writeOK(w io.Writer, user, sys float64, t0 time.Time) {
 }
 
 // pipeUpdate applies an update command without waiting for its fsync.
-func pipeUpdate(ctx context.Context, db *store.DB, args []string, sc *updateScratch) (func() error, error) {
+func pipeUpdate(ctx context.Context, db seriesStore, args []string, sc *updateScratch) (func() error, error) {
 	c, err := parseUpdateCommand(db, args)
 	if err != nil {
 		return nil, err

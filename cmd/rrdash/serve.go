@@ -12,13 +12,18 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"rrdash/ingest/horizon"
 	"rrdash/ingest/kinesis"
+	"rrdash/ingest/listen"
 	"rrdash/ingest/push"
+	"rrdash/ingest/rrdcached"
 	"rrdash/ingest/tracelog"
 	"rrdash/store"
 	"rrdash/ui"
@@ -27,7 +32,7 @@ import (
 	"rrdash/ui/obs"
 )
 
-const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--demo]"
+const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--allowed-host HOST]… [--rrdcached HOST[:PORT]] [--max-future DURATION] [--max-conns N] [--eval-budget N] [--eval-timeout D] [--demo]"
 
 // globList collects a repeatable flag.
 type globList []string
@@ -48,6 +53,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var globs globList
 	fs.Var(&globs, "tracelog", "trace-log file glob to tail (repeatable; env RRDASH_TRACELOG_GLOBS, comma separated)")
 	graphiteAddr := fs.String("graphite", "", "Graphite plaintext TCP listen address HOST:PORT (default off; env RRDASH_GRAPHITE_ADDR)")
+	monitoringSinks := fs.String("monitoring-sinks", "", "where request points go: comma-separated rrdash, influxdb, otlp (default rrdash; env RRDASH_MONITORING_SINKS)")
+	var allowedHosts globList
+	fs.Var(&allowedHosts, "allowed-host", "host name (or name:port) the server answers besides localhost, the listen address and base_url's (repeatable; env RRDASH_ALLOWED_HOSTS, comma separated)")
+	rrdcachedAddr := fs.String("rrdcached", "", "rrdcached protocol TCP listen address HOST[:PORT] (default off; port 42217; env RRDASH_RRDCACHED_ADDR)")
+	maxFuture := fs.String("max-future", "", "refuse points more than this ahead of the server clock on every ingest path (default 10m; env RRDASH_MAX_FUTURE)")
+	maxConns := fs.Int64("max-conns", 0, "open connections per TCP listener (default 1024; env RRDASH_LISTEN_MAX_CONNS)")
+	evalBudget := fs.String("eval-budget", "", "work limit of one request's evaluation in row-operations, 0 for none (default 1000000000; env RRDASH_EVAL_BUDGET)")
+	evalTimeout := fs.String("eval-timeout", "", "time limit of one request's evaluation, 0 for none (default 30s; env RRDASH_EVAL_TIMEOUT)")
 	demoMode := fs.Bool("demo", false, "write demo trace logs (instances web1, web2: 6 hours of history, then live) into DATA/demo-tracelog and tail them")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -81,7 +94,39 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *graphiteAddr != "" {
 		cfg.GraphiteAddr = *graphiteAddr
 	}
+	if *monitoringSinks != "" {
+		cfg.Monitoring.Sinks = strings.Split(*monitoringSinks, ",")
+	}
+	if len(allowedHosts) > 0 {
+		cfg.AllowedHosts = allowedHosts
+	}
+	if *rrdcachedAddr != "" {
+		cfg.RrdcachedAddr = *rrdcachedAddr
+	}
+	if *maxFuture != "" {
+		cfg.MaxFuture = *maxFuture
+	}
+	if *maxConns != 0 {
+		cfg.Listen.MaxConns = *maxConns
+	}
+	if *evalBudget != "" {
+		if cfg.EvalBudget, err = strconv.ParseInt(*evalBudget, 10, 64); err != nil {
+			return fmt.Errorf("serve: --eval-budget %q: want a number of row-operations (0: no limit)", *evalBudget)
+		}
+	}
+	if *evalTimeout != "" {
+		cfg.EvalTimeout = *evalTimeout
+	}
 	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	durs, err := cfg.IngestDurations()
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	hz := horizon.Horizon{MaxFuture: durs.MaxFuture}
+	evalBudgetN, evalTimeoutD, err := cfg.EvalLimits()
+	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	log := newLogger(stderr, cfg)
@@ -125,6 +170,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer md.Close()
+	if err := sealMonitorSecrets(ctx, md, cfg.Monitors.SecretsKeyFile, cfg.Data, log); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	// The local single-user mode unless an OIDC issuer is configured.
 	localMode := cfg.OIDC.Issuer == ""
 	var user ui.UserFunc
@@ -133,7 +181,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("serve: %w", err)
 		}
 	}
-	sched, err := newScheduler(cfg.Monitors, cfg.Data, db, log)
+	sched, err := newScheduler(cfg.Monitors, cfg.Data, db, log, cfgPath)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -142,8 +190,25 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := monitors.Load(ctx); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	// The listeners are made below; health asks them only once serving.
+	var listeners []*listen.Listener
+	var graphite *push.GraphiteListener
+	sources := func() []ui.SourceStatus {
+		var out []ui.SourceStatus
+		add := func(st listen.Status) {
+			out = append(out, ui.SourceStatus{Name: st.Name, State: string(st.State), Since: st.Since, Error: st.Error, Detail: st})
+		}
+		for _, l := range listeners {
+			add(l.Status())
+		}
+		if graphite != nil {
+			add(graphite.Status())
+		}
+		return out
+	}
 	srv, err := ui.New(ui.Config{BaseURL: cfg.BaseURL, LocalMode: localMode, OIDC: cfg.OIDC, TrustedProxies: cfg.TrustedProxies,
-		Monitors: monitors}, db, md, user, log)
+		Monitors: monitors, ListenAddr: cfg.Addr, AllowedHosts: cfg.AllowedHosts, Sources: sources,
+		EvalBudget: evalBudgetN, EvalTimeout: evalTimeoutD}, db, md, user, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -182,7 +247,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Info("demo trace logs", "dir", dir)
 	}
 	if len(cfg.Tracelog.Globs) > 0 || len(demoSources) > 0 {
-		tc := tracelog.TailConfig{Step: cfg.Tracelog.Step, Naming: tracelog.Naming(cfg.Tracelog.Naming), Sources: demoSources}
+		tc := tracelog.TailConfig{Step: cfg.Tracelog.Step, Naming: tracelog.Naming(cfg.Tracelog.Naming), Sources: demoSources, MaxFuture: durs.MaxFuture}
 		if cfg.Tracelog.TZ != "" {
 			if tc.Location, err = time.LoadLocation(cfg.Tracelog.TZ); err != nil {
 				stopTail()
@@ -208,7 +273,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Info("tailing trace logs", "globs", cfg.Tracelog.Globs)
 	}
 	if cfg.Kinesis.Stream != "" {
-		kc, err := kinesis.ParseArgs(cfg.Kinesis.Args(), cfg.Data, io.Discard)
+		args := cfg.Kinesis.Args()
+		if !slices.Contains(args, "--max-future") && !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--max-future=") }) {
+			args = append(args, "--max-future", durs.MaxFuture.String())
+		}
+		kc, err := kinesis.ParseArgs(args, cfg.Data, io.Discard)
 		if err != nil {
 			stopTail()
 			return fmt.Errorf("serve: [kinesis]: %w", err)
@@ -235,7 +304,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer stopTailers()
 
-	if err := obsv.start(tailCtx, &tails, db, md, log); err != nil {
+	if err := obsv.start(tailCtx, &tails, cfg.Monitoring, db, md, log); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 
@@ -255,10 +324,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			log.Error("push writer flush", "error", err)
 		}
 	}()
-	pushHandlers := push.NewHandlers(pushWriter, push.HandlerConfig{Logger: log})
-	var graphite *push.GraphiteListener
+	pushHandlers, err := push.NewHandlers(pushWriter, push.HandlerConfig{MaxBodyBytes: cfg.Push.MaxBodyBytes,
+		MaxInflightBytes: cfg.Push.MaxInflightBytes, QueueWait: durs.QueueWait, Horizon: hz, Logger: log})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	if cfg.GraphiteAddr != "" {
-		gl, err := push.ListenGraphite(cfg.GraphiteAddr, pushWriter, log)
+		gl, err := push.ListenGraphite(cfg.GraphiteAddr, pushWriter, push.GraphiteConfig{MaxConns: int(cfg.Listen.MaxConns),
+			IdleTimeout: durs.IdleTimeout, Horizon: hz, Logger: log})
 		if err != nil {
 			return fmt.Errorf("serve: graphite: %w", err)
 		}
@@ -266,6 +339,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		tails.Add(1)
 		go func() {
 			defer tails.Done()
+			// Accept errors are retried; an error here stopped it for good,
+			// which /-/healthz reports.
 			if err := gl.Serve(tailCtx); err != nil && !errors.Is(err, context.Canceled) {
 				log.Error("graphite listener stopped", "error", err)
 			}
@@ -273,18 +348,27 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "graphite plaintext on %s\n", gl.Addr())
 	}
 	obsv.pushSources(pushWriter, pushHandlers, graphite)
+	rls, err := startRrdcached(tailCtx, &tails, cfg, db, stdout, log)
+	listeners = append(listeners, rls...)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	mux := http.NewServeMux()
-	// With login on, push needs an API token (Authorization: Bearer).
-	mux.Handle("POST /api/v1/write", srv.RequireToken(http.HandlerFunc(pushHandlers.ServeWrite)))
-	mux.Handle("POST /api/v1/points", srv.RequireToken(http.HandlerFunc(pushHandlers.ServePoints)))
+	// Push needs an API token of scope push (write, admin), or in the
+	// single-user mode a write from rrdash's own pages (ui.GuardPush).
+	mux.Handle("POST /api/v1/write", srv.GuardPush(http.HandlerFunc(pushHandlers.ServeWrite)))
+	mux.Handle("POST /api/v1/points", srv.GuardPush(http.HandlerFunc(pushHandlers.ServePoints)))
 	mux.Handle("/", srv.Handler())
 
-	ln, err := net.Listen("tcp", cfg.Addr)
+	// net/http retries accept errors itself; the wrapper also bounds the
+	// connections and reports its state to health.
+	ln, err := listen.Listen(cfg.Addr, listen.Config{Name: "http", MaxConns: int(cfg.Listen.MaxConns), IdleTimeout: -1, Logger: log})
 	if err != nil {
-		return fmt.Errorf("serve: listen %s: %w", cfg.Addr, err)
+		return fmt.Errorf("serve: %w", err)
 	}
+	listeners = append(listeners, ln)
 	hs := &http.Server{
-		Handler:           obsv.handler(mux),
+		Handler:           srv.CheckHost(obsv.handler(mux)), // /-/metrics too
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -336,4 +420,62 @@ func newLogger(w io.Writer, cfg ui.ServeConfig) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// startRrdcached serves the rrdcached protocol on the UNIX socket (mode
+// 0660) and, when configured, on TCP with the configured commands. The
+// listeners stop when ctx ends; wg waits for their connections. It
+// returns the listeners, for health.
+func startRrdcached(ctx context.Context, wg *sync.WaitGroup, cfg ui.ServeConfig, db *store.DB, stdout io.Writer, log *slog.Logger) ([]*listen.Listener, error) {
+	tcpPerms, err := rrdcached.ParsePermissions(rrdcached.DefaultTCPCommands)
+	if len(cfg.RrdcachedPermissions) > 0 {
+		tcpPerms, err = rrdcached.ParsePermissions(cfg.RrdcachedPermissions)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rrdcached_permissions: %w", err)
+	}
+	srv, err := rrdcached.New(db, rrdcached.Config{Dir: cfg.Data, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	sock := cfg.RrdcachedSocket
+	if sock == "" {
+		sock = filepath.Join(cfg.Data, "rrdcached.sock")
+	}
+	type listener struct {
+		ln    net.Listener
+		perms rrdcached.Permissions
+		name  string
+	}
+	ul, err := rrdcached.ListenUnix(sock, 0o660)
+	if err != nil {
+		return nil, err
+	}
+	lns := []listener{{ul, rrdcached.AllCommands, "unix:" + sock}}
+	if cfg.RrdcachedAddr != "" {
+		addr, err := rrdcached.TCPAddr(cfg.RrdcachedAddr)
+		if err == nil {
+			var tl net.Listener
+			if tl, err = net.Listen("tcp", addr); err == nil {
+				lns = append(lns, listener{tl, tcpPerms, tl.Addr().String()})
+			}
+		}
+		if err != nil {
+			ul.Close()
+			return nil, fmt.Errorf("rrdcached_addr: %w", err)
+		}
+	}
+	var out []*listen.Listener
+	for _, l := range lns {
+		ll := srv.Listener(l.ln, "rrdcached "+l.name)
+		out = append(out, ll)
+		wg.Go(func() {
+			if err := srv.Serve(ctx, ll, l.perms); err != nil {
+				log.Error("rrdcached listener stopped", "addr", l.name, "error", err)
+			}
+		})
+		fmt.Fprintf(stdout, "rrdcached protocol on %s (commands: %s)\n", l.name, l.perms)
+		log.Info("rrdcached protocol", "addr", l.name, "commands", l.perms.String())
+	}
+	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"rrdash/auth"
 	"rrdash/store"
 	"rrdash/ui"
 	"rrdash/ui/meta"
@@ -62,7 +63,11 @@ redirect_url = "http://127.0.0.1:8080/auth/callback"
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _, err := ui.NewAPIToken(ctx, md, u, "push")
+	tok, _, err := ui.NewAPIToken(ctx, md, u, "push", auth.ScopePush)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readTok, _, err := ui.NewAPIToken(ctx, md, u, "dashboards", auth.ScopeRead)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +84,9 @@ redirect_url = "http://127.0.0.1:8080/auth/callback"
 		{"push with a wrong token", "POST", "/api/v1/write?precision=s", tok + "x", 401},
 		{"push with the token", "POST", "/api/v1/write?precision=s", tok, 204},
 		{"page without a session", "GET", "/graphs", "", 303},
-		{"API with the token", "GET", "/api/v1/graphs", tok, 200},
+		{"push with a read token", "POST", "/api/v1/write?precision=s", readTok, 403},
+		{"API with the push token", "GET", "/api/v1/graphs", tok, 403},
+		{"API with the read token", "GET", "/api/v1/graphs", readTok, 200},
 		{"health", "GET", "/-/healthz", "", 200},
 		{"login while the provider is down", "GET", "/login", "", 502},
 	}

@@ -7,12 +7,48 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"rrdash/auth"
 	"rrdash/store"
+	"rrdash/ui"
+	"rrdash/ui/meta"
 )
+
+// pushToken makes a push-scoped API token for the local user of the serve
+// running on data: scripts need one in the single-user mode too.
+func pushToken(t *testing.T, data string) string {
+	t.Helper()
+	ctx := context.Background()
+	md, err := meta.Open(ctx, filepath.Join(data, "metadata.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer md.Close()
+	u, err := md.EnsureUser(ctx, meta.User{Handle: "local", Issuer: meta.LocalIssuer, Subject: "local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := ui.NewAPIToken(ctx, md, u, "test push", auth.ScopePush)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// pushWith posts line protocol with an API token.
+func pushWith(c *http.Client, url, token string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodPost, url, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Authorization", "Bearer "+token)
+	return c.Do(req)
+}
 
 // TestServePushAndShutdown starts `rrdash serve` on 127.0.0.1, pushes
 // InfluxDB line protocol, and checks that a graceful shutdown leaves the
@@ -52,8 +88,9 @@ func TestServePushAndShutdown(t *testing.T) {
 	}
 	go io.Copy(io.Discard, pr)
 	client := &http.Client{Timeout: 10 * time.Second}
+	tok := pushToken(t, data)
 	body := "cpu,host=b,dc=x usage=1.5,label=\"web\" 1700000000\ncpu,host=b,dc=x usage=2.5 1700000060\n"
-	resp, err := client.Post(base+"/api/v1/write?precision=s", "text/plain", strings.NewReader(body))
+	resp, err := pushWith(client, base+"/api/v1/write?precision=s", tok, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +98,40 @@ func TestServePushAndShutdown(t *testing.T) {
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("write: %s", resp.Status)
 	}
-	resp, err = client.Post(base+"/api/v1/write", "text/plain", strings.NewReader("cpu usage=\n"))
+	// The single-user mode takes no write without a token or proof that
+	// it comes from its own pages, and answers only its own host names.
+	for _, tt := range []struct {
+		name, method, path, host, token, origin string
+		code                                    int
+	}{
+		{"push without a token", "POST", "/api/v1/write", "", "", "", http.StatusForbidden},
+		{"cross-site form post", "POST", "/api/v1/points", "", "", "http://evil.example", http.StatusForbidden},
+		{"rebinding: push", "POST", "/api/v1/write", "evil.example", tok, "", http.StatusMisdirectedRequest},
+		{"rebinding: metrics", "GET", "/-/metrics", "evil.example", "", "", http.StatusMisdirectedRequest},
+		{"rebinding: monitor API", "POST", "/api/v1/monitors", "evil.example", "", "http://evil.example", http.StatusMisdirectedRequest},
+		{"load-balancer health probe", "GET", "/-/healthz", "lb.internal", "", "", http.StatusOK},
+		{"metrics on localhost", "GET", "/-/metrics", "localhost", "", "", http.StatusOK},
+	} {
+		req, _ := http.NewRequest(tt.method, base+tt.path, strings.NewReader("cpu usage=1 1700000120\n"))
+		if tt.host != "" {
+			req.Host = tt.host
+		}
+		if tt.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tt.token)
+		}
+		if tt.origin != "" {
+			req.Header.Set("Origin", tt.origin)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.code {
+			t.Errorf("%s: %s, want %d", tt.name, resp.Status, tt.code)
+		}
+	}
+	resp, err = pushWith(client, base+"/api/v1/write", tok, strings.NewReader("cpu usage=\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +156,24 @@ func TestServePushAndShutdown(t *testing.T) {
 	for _, name := range []string{"cpu.usage;dc=x;host=b", "carbon.test"} {
 		if last, err := db.LastUpdate(name); err != nil || last != 1700000060 {
 			t.Errorf("series %q: last update %d, %v", name, last, err)
+		}
+	}
+}
+
+func TestServeEvalLimitFlags(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--eval-budget", "lots"}, `--eval-budget "lots": want a number of row-operations`},
+		{[]string{"--eval-budget", "-5"}, "eval_budget -5: must not be negative"},
+		{[]string{"--eval-timeout", "soon"}, `eval_timeout "soon": want a duration`},
+	} {
+		args := append([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir()}, tc.args...)
+		err := runServe(context.Background(), args, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err = %v, want %q", tc.args, err, tc.want)
 		}
 	}
 }

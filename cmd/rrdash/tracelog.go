@@ -36,7 +36,10 @@ func ingestTracelog(ctx context.Context, sink tracelog.Sink, args []string, stdo
 	fs.StringVar(&naming, "naming", string(tracelog.DefaultNaming), "instance naming of syslog lines: {host} {program} {pid}")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return errors.New(ingestTracelogUsage)
+			fmt.Fprintln(stdout, ingestTracelogUsage)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return nil
 		}
 		return fmt.Errorf("ingest tracelog: %w (%s)", err, ingestTracelogUsage)
 	}

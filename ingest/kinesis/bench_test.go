@@ -178,7 +178,7 @@ func BenchmarkDecodeApply(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		sb := store.Batch{Positions: cps.Positions(changed, scan)}
+		sb := store.Batch{Positions: cps.Positions(changed, scan, nil)}
 		for _, u := range w.updates {
 			sb.Updates = append(sb.Updates, store.Update{Series: u.Series, Time: u.Sec, Usec: u.Usec, Values: []string{u.Value}})
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
+	"rrdash/ingest/horizon"
 	"rrdash/store"
 )
 
@@ -51,6 +52,11 @@ type Config struct {
 	PollInterval, MinCallInterval time.Duration
 	// ListInterval is how often shards are listed to find new ones.
 	ListInterval time.Duration
+	// CheckpointInterval is how often the grace buffer is saved with the
+	// checkpoints (besides with the first batch of a run), so that a
+	// restart resumes after the records read instead of after the oldest
+	// point still buffered. Default 30s.
+	CheckpointInterval time.Duration
 	// Limit is the GetRecords record limit (1..10000).
 	Limit int32
 
@@ -124,14 +130,14 @@ func (c *Config) setDefaults() error {
 	defaults := []struct {
 		v   *time.Duration
 		def time.Duration
-	}{{&c.FlushInterval, time.Second}, {&c.PollInterval, time.Second}, {&c.MinCallInterval, 200 * time.Millisecond}, {&c.ListInterval, 30 * time.Second}}
+	}{{&c.FlushInterval, time.Second}, {&c.PollInterval, time.Second}, {&c.MinCallInterval, 200 * time.Millisecond}, {&c.ListInterval, 30 * time.Second}, {&c.CheckpointInterval, 30 * time.Second}}
 	for _, d := range defaults {
 		if *d.v == 0 {
 			*d.v = d.def
 		}
 	}
 	for name, d := range map[string]time.Duration{"grace": c.Grace, "idle flush": c.IdleFlush, "flush interval": c.FlushInterval,
-		"poll interval": c.PollInterval, "min call interval": c.MinCallInterval, "list interval": c.ListInterval} {
+		"poll interval": c.PollInterval, "min call interval": c.MinCallInterval, "list interval": c.ListInterval, "checkpoint interval": c.CheckpointInterval} {
 		if d < 0 {
 			return fmt.Errorf("kinesis: %s %v is negative", name, d)
 		}
@@ -163,34 +169,62 @@ func validStreamName(s string) bool {
 	return true
 }
 
-// ParseArgs parses the `rrdash ingest kinesis` arguments. dataDir is the
-// store's directory, where the dead-letter file goes by default.
-func ParseArgs(args []string, dataDir string, stderr io.Writer) (Config, error) {
+// Usage is the first line of `rrdash ingest kinesis --help`.
+const Usage = "usage: rrdash ingest kinesis --stream NAME [--endpoint URL] [flags]\n" +
+	"  Every consumer reads the whole stream: run one per stream (shards are not split between consumers)."
+
+// cliFlags are the command line's values before they become a Config.
+type cliFlags struct {
+	c                             Config
+	startAt, grace, tags, ds, rra string
+	step                          int64
+	limit                         int
+}
+
+func newFlagSet(a *cliFlags, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("rrdash ingest kinesis", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c Config
-	var startAt, grace, tags, ds, rra string
-	var step int64
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), Usage)
+		fs.PrintDefaults()
+	}
+	c := &a.c
 	fs.StringVar(&c.Endpoint, "endpoint", "", "Kinesis endpoint URL, e.g. http://127.0.0.1:4567 (default: AWS's for the region)")
 	fs.StringVar(&c.Stream, "stream", "", "stream name (required)")
 	fs.StringVar(&c.Region, "region", "us-east-1", "AWS region")
-	fs.StringVar(&startAt, "start-at", string(TrimHorizon), "where shards without a checkpoint start: TRIM_HORIZON or LATEST")
-	fs.StringVar(&grace, "grace", "", "grace window for out-of-order points: seconds or a duration like 2m (default: one step)")
+	fs.StringVar(&a.startAt, "start-at", string(TrimHorizon), "where shards without a checkpoint start: TRIM_HORIZON or LATEST")
+	fs.StringVar(&a.grace, "grace", "", "grace window for out-of-order points: seconds or a duration like 2m (default: one step)")
 	fs.DurationVar(&c.IdleFlush, "idle-flush", 0, "apply a series' buffered points after this long without a new point (default: the grace)")
 	fs.DurationVar(&c.FlushInterval, "flush-interval", time.Second, "how often points are written to the store")
 	fs.DurationVar(&c.PollInterval, "poll", time.Second, "wait after an empty GetRecords")
 	fs.DurationVar(&c.MinCallInterval, "min-call-interval", 200*time.Millisecond, "minimum time between GetRecords calls on a shard")
 	fs.DurationVar(&c.ListInterval, "list-interval", 30*time.Second, "how often shards are listed to find new ones")
-	limit := fs.Int("limit", 10000, "records per GetRecords (1..10000)")
-	fs.Int64Var(&step, "step", 60, "step of new series in seconds")
-	fs.StringVar(&ds, "ds", "DS:value:GAUGE:600:U:U", "data source of new series (exactly one)")
-	fs.StringVar(&rra, "rra", "", "archives of new series, space-separated RRA:CF:xff:steps:rows (default 1m:2d 5m:2w 1h:13M 1d:10y × AVERAGE MIN MAX LAST)")
-	fs.StringVar(&tags, "tags", "", "extra record fields kept as Graphite tags: comma-separated names, or * for all")
-	fs.DurationVar(&c.Decoder.MaxFuture, "max-future", time.Hour, "points this far after their record's arrival are absurd")
+	fs.DurationVar(&c.CheckpointInterval, "checkpoint-interval", 30*time.Second, "how often the grace buffer is saved with the checkpoints (also with a run's first batch)")
+	fs.IntVar(&a.limit, "limit", 10000, "records per GetRecords (1..10000)")
+	fs.Int64Var(&a.step, "step", 60, "step of new series in seconds")
+	fs.StringVar(&a.ds, "ds", "DS:value:GAUGE:600:U:U", "data source of new series (exactly one)")
+	fs.StringVar(&a.rra, "rra", "", "archives of new series, space-separated RRA:CF:xff:steps:rows (default 1m:2d 5m:2w 1h:13M 1d:10y × AVERAGE MIN MAX LAST)")
+	fs.StringVar(&a.tags, "tags", "", "extra record fields kept as Graphite tags: comma-separated names, or * for all")
+	fs.DurationVar(&c.Decoder.MaxFuture, "max-future", horizon.DefaultMaxFuture, "points more than this after their record's arrival are absurd")
 	fs.StringVar(&c.DeadLetterPath, "dead-letter", "", "dead-letter file (default DATA/kinesis-STREAM.deadletter.jsonl)")
+	return fs
+}
+
+// PrintUsage writes the usage and every flag with its default to w.
+func PrintUsage(w io.Writer) {
+	newFlagSet(&cliFlags{}, w).Usage()
+}
+
+// ParseArgs parses the `rrdash ingest kinesis` arguments. dataDir is the
+// store's directory, where the dead-letter file goes by default. -h and
+// --help print the usage to stderr and return flag.ErrHelp.
+func ParseArgs(args []string, dataDir string, stderr io.Writer) (Config, error) {
+	var a cliFlags
+	fs := newFlagSet(&a, stderr)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
+	c, startAt, grace, tags, ds, rra, step, limit := a.c, a.startAt, a.grace, a.tags, a.ds, a.rra, a.step, &a.limit
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("rrdash ingest kinesis: unexpected argument %q", fs.Arg(0))
 	}

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -157,6 +158,7 @@ type runState struct {
 	nudge      chan struct{}
 	caughtUp   bool
 	rate       rateMeter
+	lastSnap   time.Time // when this run last saved the grace buffer
 }
 
 // Run consumes until ctx is done (returns nil) or an error that needs a
@@ -172,12 +174,15 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("kinesis: %w", err)
 	}
-	seen, err := dl.Scan(from, c.log)
+	tr := newTracker(c.dec, c.cfg.Grace, c.cfg.IdleFlush, c.lookup)
+	known, err := dl.Scan(from, c.log, tr.rememberDeadLetter)
 	if err != nil {
 		return fmt.Errorf("kinesis: %w", err)
 	}
-	tr := newTracker(c.dec, c.cfg.Grace, c.cfg.IdleFlush, c.lookup)
-	tr.seen = seen
+	restored, err := c.restoreBuffer(tr)
+	if err != nil {
+		return fmt.Errorf("kinesis: %w", err)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rs := &runState{
@@ -191,7 +196,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 	c.stats = Stats{Started: time.Now(), Counts: Counts{Bad: map[Reason]int64{}}}
 	c.mu.Unlock()
 	c.log.Info("kinesis: consumer starting", "stream", c.cfg.Stream, "endpoint", c.cfg.Endpoint,
-		"dead_letter", c.cfg.DeadLetterPath, "dead_letters_known", len(seen), "grace", c.cfg.Grace)
+		"dead_letter", c.cfg.DeadLetterPath, "dead_letters_known", known, "buffered_points_restored", restored, "grace", c.cfg.Grace)
+	// Leases are local (LocalLeaser) until cluster mode: nothing tells a
+	// second consumer of the stream that this one exists.
+	c.log.Warn("kinesis: this consumer reads the whole stream; consumers do not coordinate, so every other consumer of it (another data directory or host) reads all of it too",
+		"stream", c.cfg.Stream)
 
 	lists := make(chan []shardInfo, 1)
 	var wg sync.WaitGroup
@@ -232,6 +241,26 @@ func (c *Consumer) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// restoreBuffer registers the shards of the saved grace buffer snapshot
+// with their positions and puts its points back; it returns how many.
+func (c *Consumer) restoreBuffer(tr *tracker) (int64, error) {
+	snap, err := decodeBuffer(c.cps.Buffer())
+	if err != nil {
+		return 0, fmt.Errorf("stream %s: %w", c.cfg.Stream, err)
+	}
+	for id := range snap {
+		cp, err := c.cps.Load(id)
+		if err != nil {
+			return 0, err
+		}
+		tr.addShard(id, cp)
+	}
+	if err := tr.restore(snap, time.Now()); err != nil {
+		return 0, fmt.Errorf("stream %s: %w", c.cfg.Stream, err)
+	}
+	return tr.counts.Points, nil
 }
 
 // listLoop lists shards every ListInterval, and at once when nudged (a
@@ -306,9 +335,10 @@ func (rs *runState) onShards(ctx context.Context, shards []shardInfo) error {
 	}
 	if first {
 		rs.listed = true
+		rs.tr.forgetGoneShards(rs.known)
 		rs.fresh = true
 		for _, s := range shards {
-			if sh := rs.tr.shards[s.id]; sh.pos.CP != "" || sh.pos.Read != "" || sh.pos.End {
+			if sh := rs.tr.shards[s.id]; sh.pos.CP != "" || sh.pos.Read != "" || sh.pos.Buf != "" || sh.pos.End {
 				rs.fresh = false
 			}
 		}
@@ -333,8 +363,8 @@ func (rs *runState) onShards(ctx context.Context, shards []shardInfo) error {
 		var it types.ShardIteratorType
 		var after string
 		switch {
-		case sh.pos.CP != "":
-			it, after = types.ShardIteratorTypeAfterSequenceNumber, sh.pos.CP
+		case sh.pos.resumeAfter() != "":
+			it, after = types.ShardIteratorTypeAfterSequenceNumber, sh.pos.resumeAfter()
 		case first && rs.fresh && c.cfg.StartAt == Latest:
 			if s.closed { // nothing will ever be put after LATEST
 				rs.tr.endShard(id)
@@ -410,6 +440,15 @@ func (rs *runState) flush(ctx context.Context, all bool) error {
 	}
 	rs.logDead(w.dead)
 	changed, scanFrom, finished := tr.positions(rs.dl.Size())
+	var buffer []byte
+	var firstFor []string
+	if (len(w.updates) > 0 || len(changed) > 0) && tr.snapshotWanted(time.Since(rs.lastSnap) >= c.cfg.CheckpointInterval) {
+		// The first batch holding records of a shard saves the buffer, so
+		// that even a short run's progress survives; later ones now and then.
+		var snap bufferSnapshot
+		snap, firstFor = tr.snapshot(changed)
+		buffer = encodeBuffer(snap)
+	}
 	if len(w.updates) > 0 || len(changed) > 0 {
 		for _, ns := range w.create {
 			spec := c.template()
@@ -422,13 +461,20 @@ func (rs *runState) flush(ctx context.Context, all bool) error {
 				return fmt.Errorf("kinesis: create series %q: %w", ns.Name, err)
 			}
 		}
-		batch := store.Batch{Updates: make([]store.Update, len(w.updates)), Positions: c.cps.Positions(changed, scanFrom)}
+		batch := store.Batch{Updates: make([]store.Update, len(w.updates)), Positions: c.cps.Positions(changed, scanFrom, buffer)}
 		for i, u := range w.updates {
 			batch.Updates[i] = store.Update{Series: u.Series, Time: u.Sec, Usec: u.Usec, Values: []string{u.Value}}
 		}
 		res, err := c.db.Apply(ctx, batch)
 		if err != nil {
 			return fmt.Errorf("kinesis: apply %d updates: %w", len(batch.Updates), err)
+		}
+		if buffer != nil {
+			if len(firstFor) > 0 {
+				c.log.Info("kinesis: checkpoint saved with the grace buffer; a restart resumes these shards after the records read so far",
+					"shards", strings.Join(firstFor, ","), "buffered_points", tr.buffered(), "bytes", len(buffer))
+			}
+			rs.lastSnap = time.Now()
 		}
 		if len(res.Errors) > 0 {
 			// The tracker only lets through points newer than the series'

@@ -103,15 +103,15 @@ func (d *deadLetterFile) Append(letters []DeadLetter) error {
 	return nil
 }
 
-// Scan reads back the keys of the dead letters from offset on.
-func (d *deadLetterFile) Scan(from int64, log *slog.Logger) (map[dlKey]bool, error) {
-	seen := map[dlKey]bool{}
+// Scan reads the dead letters from offset on back, handing each with its
+// offset to fn, and returns how many it read.
+func (d *deadLetterFile) Scan(from int64, log *slog.Logger, fn func(dl *DeadLetter, off int64)) (int, error) {
 	if from > d.size {
 		log.Warn("kinesis: dead-letter file is shorter than the checkpoint says; reading it all", "file", d.path, "size", d.size, "checkpoint_offset", from)
 		from = 0
 	}
 	r := bufio.NewReaderSize(io.NewSectionReader(d.f, from, d.size-from), 256<<10)
-	off := from
+	off, n := from, 0
 	for {
 		line, err := r.ReadBytes('\n')
 		if len(line) > 0 {
@@ -119,15 +119,16 @@ func (d *deadLetterFile) Scan(from int64, log *slog.Logger) (map[dlKey]bool, err
 			if jerr := json.Unmarshal(line, &dl); jerr != nil || dl.Shard == "" || dl.Seq == "" {
 				log.Warn("kinesis: unreadable dead-letter line skipped; its record may be dead-lettered again", "file", d.path, "offset", off, "err", jerr)
 			} else {
-				seen[dl.key()] = true
+				fn(&dl, off)
+				n++
 			}
 			off += int64(len(line))
 		}
 		if errors.Is(err, io.EOF) {
-			return seen, nil
+			return n, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("dead-letter file %s at %d: %w", d.path, off, err)
+			return n, fmt.Errorf("dead-letter file %s at %d: %w", d.path, off, err)
 		}
 	}
 }

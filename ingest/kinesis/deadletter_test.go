@@ -51,7 +51,8 @@ func TestDeadLetterFileTornTailAndScan(t *testing.T) {
 		{full + 100, []dlKey{{"s1", "1", 0}, {"s1", "2", 3}, {"s2", "9", 0}}}, // offset past the end: read all
 	}
 	for _, tc := range tests {
-		seen, err := d.Scan(tc.from, log)
+		seen := map[dlKey]bool{}
+		_, err := d.Scan(tc.from, log, func(dl *DeadLetter, _ int64) { seen[dl.key()] = true })
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"rrdash/ingest/horizon"
 )
 
 // Reason names why an item of a record was not applied. The names appear in
@@ -66,8 +68,9 @@ type DecoderConfig struct {
 	// MinTime rejects points before it as absurd (default 1990-01-01).
 	MinTime time.Time
 	// MaxFuture rejects points more than this after the record's arrival
-	// time as absurd (default 1h). Measured against the arrival time, not
-	// the clock, so re-reading a record after a restart decides the same.
+	// time as absurd (default horizon.DefaultMaxFuture). Measured against
+	// the arrival time, not the clock, so re-reading a record after a
+	// restart decides the same.
 	MaxFuture time.Duration
 	// MaxNameLen bounds series names in bytes (default 1024).
 	MaxNameLen int
@@ -85,7 +88,7 @@ type Decoder struct {
 
 // NewDecoder checks cfg and builds a decoder.
 func NewDecoder(cfg DecoderConfig) (*Decoder, error) {
-	d := &Decoder{tags: map[string]bool{}, minSec: 631152000, maxFuture: int64(time.Hour / time.Microsecond), maxName: 1024}
+	d := &Decoder{tags: map[string]bool{}, minSec: 631152000, maxFuture: int64(horizon.DefaultMaxFuture / time.Microsecond), maxName: 1024}
 	for _, t := range cfg.Tags {
 		switch {
 		case t == "*":
@@ -220,9 +223,10 @@ func (d *Decoder) decodeObject(raw []byte, arrival int64) (Point, *ItemError) {
 	if p.Sec < d.minSec {
 		return Point{}, &ItemError{Reason: ReasonAbsurdTime, Detail: fmt.Sprintf("timestamp %s is before %s", fmtTime(p.Sec, p.Usec), fmtTime(d.minSec, 0))}
 	}
-	if arrival != 0 && p.Micros() > arrival+d.maxFuture {
-		return Point{}, &ItemError{Reason: ReasonAbsurdTime, Detail: fmt.Sprintf("timestamp %s is more than %v after the record arrived (%s)",
-			fmtTime(p.Sec, p.Usec), time.Duration(d.maxFuture)*time.Microsecond, fmtTime(arrival/1e6, arrival%1e6))}
+	if arrival != 0 {
+		if err := horizon.CheckAt(time.UnixMicro(arrival), time.Duration(d.maxFuture)*time.Microsecond, p.Sec, p.Usec); err != nil {
+			return Point{}, &ItemError{Reason: ReasonAbsurdTime, Detail: err.Error() + " when the record arrived"}
+		}
 	}
 	if u, ok := present(fields, "units"); ok {
 		if p.Units, ok = jsonString(u); !ok {

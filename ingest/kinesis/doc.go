@@ -11,7 +11,12 @@
 // Shard checkpoints travel in the same store batch as the points they
 // cover (store.Batch.Positions), and a checkpoint only passes records whose
 // points are applied or dead-lettered; the tracker documents why a restart
-// then neither loses nor repeats a point or a dead letter. Shards are read
+// then neither loses nor repeats a point or a dead letter. The same batch
+// records where a restart reads the dead-letter file back from. The first
+// batch holding a shard's records, and one every CheckpointInterval, also
+// save the grace buffer (buffer.go), so that a restart resumes after the
+// records read rather than after the oldest point still buffered. Each
+// consumer reads every shard: consumers of one stream do not coordinate. Shards are read
 // parents first, so a series moving to a child shard after a split or merge
 // keeps its order. Leases (Leaser) are local for now and shaped for a
 // DynamoDB implementation, as the KCL does, so that several nodes can split

@@ -77,9 +77,11 @@ type Checkpointer interface {
 	// DeadLetterOffset returns where the dead letters of records after the
 	// checkpoints start in the dead-letter file.
 	DeadLetterOffset() (int64, error)
-	// Positions encodes changed checkpoints and the dead-letter offset as
-	// store batch positions.
-	Positions(changed map[string]Checkpoint, dlOffset int64) map[string][]byte
+	// Buffer returns the last grace buffer snapshot saved (nil if none).
+	Buffer() []byte
+	// Positions encodes changed checkpoints, the dead-letter offset and,
+	// when not nil, a grace buffer snapshot as store batch positions.
+	Positions(changed map[string]Checkpoint, dlOffset int64, buffer []byte) map[string][]byte
 }
 
 // PositionReader is the part of the store a StoreCheckpointer reads.
@@ -88,7 +90,9 @@ type PositionReader interface {
 }
 
 // StoreCheckpointer keeps checkpoints as store positions: source
-// "kinesis:STREAM:SHARD" per shard and "kinesis:STREAM" for the stream.
+// "kinesis:STREAM:SHARD" per shard, "kinesis:STREAM" for the stream and
+// "kinesis:STREAM#buffer" for the grace buffer snapshot ('#' is in no
+// stream name).
 type StoreCheckpointer struct {
 	Store  PositionReader
 	Stream string
@@ -122,9 +126,17 @@ func (c StoreCheckpointer) DeadLetterOffset() (int64, error) {
 	return p.DeadLetterOffset, nil
 }
 
+func (c StoreCheckpointer) bufferSource() string { return "kinesis:" + c.Stream + "#buffer" }
+
+// Buffer reads the grace buffer snapshot from the store.
+func (c StoreCheckpointer) Buffer() []byte { return c.Store.Position(c.bufferSource()) }
+
 // Positions encodes checkpoints for store.Batch.Positions.
-func (c StoreCheckpointer) Positions(changed map[string]Checkpoint, dlOffset int64) map[string][]byte {
-	out := make(map[string][]byte, len(changed)+1)
+func (c StoreCheckpointer) Positions(changed map[string]Checkpoint, dlOffset int64, buffer []byte) map[string][]byte {
+	out := make(map[string][]byte, len(changed)+2)
+	if buffer != nil {
+		out[c.bufferSource()] = buffer
+	}
 	for id, cp := range changed {
 		out[c.shardSource(id)] = encodeCheckpoint(cp)
 	}

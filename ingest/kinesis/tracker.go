@@ -32,6 +32,12 @@ import (
 //     update is late, as it would have been.
 //   - Dead letters are fsync'd before the batch whose position covers them;
 //     on restart those of records after cp are read back and not repeated.
+//     The batch also records the offset from which a restart reads them
+//     back: the first dead letter of a record not yet done. Dead letters a
+//     previous run wrote count too until their shard's cp passes them (a
+//     restart that re-reads such a record writes nothing new for it, so
+//     the offset of what it does write is no bound), and so do those of a
+//     shard this run has not read yet.
 
 // Record is one Kinesis record as the tracker needs it.
 type Record struct {
@@ -76,6 +82,9 @@ type Checkpoint struct {
 	CP   string `json:"cp,omitempty"`   // every record ≤ CP is done
 	Read string `json:"read,omitempty"` // every record ≤ Read was classified
 	End  bool   `json:"end,omitempty"`  // drained to the end and done: never read again
+	// Buf: every record ≤ Buf is done or has its pending points in the
+	// grace buffer snapshot saved with this position (see buffer.go).
+	Buf string `json:"buf,omitempty"`
 }
 
 type shardState struct {
@@ -83,6 +92,8 @@ type shardState struct {
 	pos      Checkpoint
 	replay   string // Read of the position we started from
 	last     string // last record classified by this run
+	covered  string // every record ≤ covered is done or has its points in the buffer
+	snapped  bool   // a buffer snapshot of this run covered records of the shard
 	queue    []*recState
 	ended    bool // the reader handed over the last record
 	finished bool // ended, all done, and End is durable (or in the batch)
@@ -132,6 +143,7 @@ type tracker struct {
 	series   map[string]*seriesState
 	active   map[string]*seriesState // series with buffered points
 	seen     map[dlKey]bool          // dead letters already in the file (from a previous run)
+	earlier  map[string]dlFloor      // per shard: where the previous runs' dead letters start
 	dl       []DeadLetter            // dead letters not yet written
 	counts   Counts
 	items    []DecodedItem
@@ -140,15 +152,50 @@ type tracker struct {
 
 func newTracker(dec *Decoder, grace time.Duration, idle time.Duration, lookup SeriesLookup) *tracker {
 	return &tracker{
-		grace:  int64(grace / time.Microsecond),
-		idle:   idle,
-		dec:    dec,
-		lookup: lookup,
-		shards: map[string]*shardState{},
-		series: map[string]*seriesState{},
-		active: map[string]*seriesState{},
-		seen:   map[dlKey]bool{},
-		counts: Counts{Bad: map[Reason]int64{}},
+		grace:   int64(grace / time.Microsecond),
+		idle:    idle,
+		dec:     dec,
+		lookup:  lookup,
+		shards:  map[string]*shardState{},
+		series:  map[string]*seriesState{},
+		active:  map[string]*seriesState{},
+		seen:    map[dlKey]bool{},
+		earlier: map[string]dlFloor{},
+		counts:  Counts{Bad: map[Reason]int64{}},
+	}
+}
+
+// dlFloor spans the dead letters earlier runs wrote for a shard's records
+// after its checkpoint: from the file offset off, for records up to maxSeq.
+type dlFloor struct {
+	off    int64
+	maxSeq string
+}
+
+// rememberDeadLetter takes a dead letter a previous run wrote at offset off
+// (read back from the file at start): it is not written again, and the
+// file is read back from off at the next start until the shard's
+// checkpoint passes its record.
+func (t *tracker) rememberDeadLetter(d *DeadLetter, off int64) {
+	t.seen[d.key()] = true
+	f, ok := t.earlier[d.Shard]
+	if !ok {
+		f = dlFloor{off: off, maxSeq: d.Seq}
+	}
+	f.off = min(f.off, off)
+	if seqLess(f.maxSeq, d.Seq) {
+		f.maxSeq = d.Seq
+	}
+	t.earlier[d.Shard] = f
+}
+
+// forgetGoneShards drops the earlier dead letters of shards the stream no
+// longer lists (trimmed): their records will never be read again.
+func (t *tracker) forgetGoneShards(listed map[string]shardInfo) {
+	for id := range t.earlier {
+		if _, ok := listed[id]; !ok {
+			delete(t.earlier, id)
+		}
 	}
 }
 
@@ -157,7 +204,7 @@ func (t *tracker) addShard(id string, pos Checkpoint) *shardState {
 	if s, ok := t.shards[id]; ok {
 		return s
 	}
-	s := &shardState{id: id, pos: pos, replay: pos.Read, finished: pos.End}
+	s := &shardState{id: id, pos: pos, replay: pos.Read, finished: pos.End, covered: pos.resumeAfter()}
 	t.shards[id] = s
 	return s
 }
@@ -242,7 +289,7 @@ func (t *tracker) observe(r Record, now time.Time, dlSize int64) error {
 		}
 	}
 	sh.queue = append(sh.queue, rec)
-	sh.last = r.Seq
+	sh.last, sh.covered = r.Seq, r.Seq
 	// Read never goes back: while a restart re-reads, records up to the old
 	// Read are still the ones classified before.
 	if sh.pos.Read == "" || seqLess(sh.pos.Read, r.Seq) {
@@ -390,6 +437,14 @@ func (t *tracker) positions(dlSize int64) (changed map[string]Checkpoint, scanFr
 			sh.dirty = false
 		}
 	}
+	for id, f := range t.earlier {
+		sh := t.shards[id]
+		if sh != nil && (sh.finished || sh.pos.resumeAfter() != "" && !seqLess(sh.pos.resumeAfter(), f.maxSeq)) {
+			delete(t.earlier, id) // their records are done: never read again
+			continue
+		}
+		scanFrom = min(scanFrom, f.off)
+	}
 	return changed, scanFrom, finishedNow
 }
 
@@ -421,7 +476,7 @@ func decodeCheckpoint(b []byte) (Checkpoint, error) {
 	if err := json.Unmarshal(b, &p); err != nil {
 		return p, fmt.Errorf("shard position %q: %w", truncate(string(b)), err)
 	}
-	for _, s := range []string{p.CP, p.Read} {
+	for _, s := range []string{p.CP, p.Read, p.Buf} {
 		if s != "" && strings.Trim(s, "0123456789") != "" {
 			return p, fmt.Errorf("shard position %q: sequence number %q is not decimal", truncate(string(b)), s)
 		}

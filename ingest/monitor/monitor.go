@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -62,7 +63,17 @@ type Definition struct {
 	Criteria Criteria      `json:"criteria"`
 	// Alert overrides the scheduler's alert policy for this monitor.
 	Alert *Policy `json:"alert,omitempty"`
+	// Network false runs the script in an empty network namespace (with
+	// the bubblewrap sandbox); nil means true, since monitors probe services.
+	Network *bool `json:"network,omitempty"`
+	// Cgroup limits of this monitor's runs; zero takes the runner's.
+	MemoryMaxMB int64   `json:"memory_max_mb,omitempty"`
+	PidsMax     int64   `json:"pids_max,omitempty"`
+	CPUMax      float64 `json:"cpu_max,omitempty"` // cores
 }
+
+// Network reports whether the monitor's runs may use the network.
+func (m *Monitor) Network() bool { return m.Def.Network == nil || *m.Def.Network }
 
 // validName accepts monitor names: 1 to 64 of A-Z a-z 0-9 _ -.
 func validName(s string) bool {
@@ -153,6 +164,9 @@ func (d Definition) Compile() (*Monitor, error) {
 	}
 	if d.Timeout <= 0 || d.Timeout > d.Interval {
 		return fail("timeout %s must be positive and at most the interval %s", d.Timeout, d.Interval)
+	}
+	if d.MemoryMaxMB < 0 || d.PidsMax < 0 || d.CPUMax < 0 || math.IsNaN(d.CPUMax) || math.IsInf(d.CPUMax, 0) {
+		return fail("memory_max_mb %d, pids_max %d, cpu_max %v: must not be negative", d.MemoryMaxMB, d.PidsMax, d.CPUMax)
 	}
 	seen := map[string]bool{}
 	for i, e := range d.Env {

@@ -39,6 +39,8 @@ type Result struct {
 	Stderr     string        `json:"stderr"`
 	Truncated  bool          `json:"truncated,omitempty"`
 	Metrics    []Metric      `json:"metrics,omitempty"`
+	// Usage is what the run's cgroup measured; nil without cgroups.
+	Usage *Usage `json:"usage,omitempty"`
 }
 
 // Limits are the rlimits every run gets. Zero leaves a limit unchanged.
@@ -69,6 +71,13 @@ type Runner struct {
 	GoTool    string   // go command; "" means go from PATH
 	BaseEnv   []string // environment before the monitor's own; nil means PATH only
 	Logger    *slog.Logger
+	// Cgroups, when set, holds each run in its own cgroup with CgroupLimits:
+	// the whole tree is killed through it and its usage is measured.
+	Cgroups      *Cgroups
+	CgroupLimits CgroupLimits
+	// Sandbox, when set, runs each script inside bubblewrap as an
+	// unprivileged uid; nil runs it unisolated (sandbox = "none").
+	Sandbox *Sandbox
 
 	mu       sync.Mutex
 	pyPath   string                 // resolved interpreter
@@ -129,9 +138,22 @@ func (r *Runner) Run(ctx context.Context, m *Monitor) Result {
 		}
 		argv = []string{bin}
 	}
+	env := r.env(m, dir)
+	var files []*os.File
+	if r.Sandbox != nil {
+		if argv, files, err = r.Sandbox.wrap(m, argv, m.Def.Language == Go); err != nil {
+			return errorResult(err)
+		}
+		defer func() {
+			for _, f := range files {
+				f.Close()
+			}
+		}()
+		env = r.env(m, insideDir)
+	}
 	// The start time is taken again so that building is not counted.
 	res.Start = time.Now()
-	r.execute(ctx, m, dir, argv, &res)
+	r.execute(ctx, m, dir, argv, env, files, &res)
 	res.Stdout, res.Stderr = m.redact(res.Stdout), m.redact(res.Stderr)
 	return res
 }
@@ -164,7 +186,7 @@ func (r *Runner) env(m *Monitor, dir string) []string {
 	return env
 }
 
-func (r *Runner) execute(ctx context.Context, m *Monitor, dir string, argv []string, res *Result) {
+func (r *Runner) execute(ctx context.Context, m *Monitor, dir string, argv, env []string, files []*os.File, res *Result) {
 	limit := r.OutputCap
 	if limit <= 0 {
 		limit = DefaultOutputCap
@@ -182,14 +204,45 @@ func (r *Runner) execute(ctx context.Context, m *Monitor, dir string, argv []str
 
 	cmd := exec.Command("/bin/sh", append([]string{"-c", gateScript, "sh"}, argv...)...)
 	cmd.Dir = dir
-	cmd.Env = r.env(m, dir)
+	cmd.Env = env
 	cmd.Stdout = multiWriter{stdout, scan}
 	cmd.Stderr = stderr
 	cmd.ExtraFiles = []*os.File{gateR}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if r.Sandbox != nil {
+		cmd.Dir = "/"                                     // bwrap makes the work dir inside
+		cmd.ExtraFiles = append(cmd.ExtraFiles, files...) // from workDirFD on
+	}
 	// A process that left the group (setsid) but kept our pipes would make
 	// Wait block; the group itself is always killed before Wait.
 	cmd.WaitDelay = 2 * time.Second
+
+	var cg *cgroupRun
+	if r.Cgroups != nil {
+		cg, err = r.Cgroups.newRun(runID(m.Name()), r.limitsOf(m))
+		if err != nil {
+			res.Outcome, res.Reason = Error, err.Error()
+			res.Runtime = time.Since(res.Start)
+			return
+		}
+		defer func() {
+			if err := cg.remove(); err != nil {
+				r.logger().Error("monitor cgroup cleanup", "monitor", m.Name(), "err", err)
+			}
+		}()
+		if cg.fd != nil {
+			// Born inside its cgroup: no moment when a fork could escape it.
+			cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(cg.fd.Fd())
+		}
+	}
+	// killAll kills the run's whole tree: through its cgroup when it has
+	// one, else its process group.
+	killAll := func() error {
+		if cg != nil {
+			return cg.kill(time.Now().Add(5 * time.Second))
+		}
+		return killGroup(res.PID)
+	}
 
 	if err := cmd.Start(); err != nil {
 		res.Outcome, res.Reason = Error, fmt.Sprintf("start: %v", err)
@@ -199,15 +252,19 @@ func (r *Runner) execute(ctx context.Context, m *Monitor, dir string, argv []str
 	gateR.Close()
 	pid := cmd.Process.Pid
 	res.PID = pid
-	if err := r.applyLimits(pid); err != nil {
-		_ = killGroup(pid)
+	err = r.applyLimits(pid)
+	if err == nil && cg != nil {
+		err = cg.attach(pid)
+	}
+	if err != nil {
+		_ = killAll()
 		_ = cmd.Wait()
 		res.Outcome, res.Reason = Error, err.Error()
 		res.Runtime = time.Since(res.Start)
 		return
 	}
 	if _, err := gateW.Write([]byte("go\n")); err != nil {
-		_ = killGroup(pid)
+		_ = killAll()
 		_ = cmd.Wait()
 		res.Outcome, res.Reason = Error, fmt.Sprintf("releasing the script: %v", err)
 		res.Runtime = time.Since(res.Start)
@@ -225,19 +282,42 @@ func (r *Runner) execute(ctx context.Context, m *Monitor, dir string, argv []str
 	case werr = <-exited:
 	case <-tctx.Done():
 		killedFor = tctx.Err()
-		if err := killGroup(pid); err != nil {
+		if err := killAll(); err != nil {
 			r.logger().Error("monitor timeout kill", "monitor", m.Name(), "err", err)
 		}
 		werr = <-exited
 	}
 	res.Runtime = time.Since(res.Start)
-	// The leader is a zombie now; anything it left running in its group goes too.
-	if err := killGroup(pid); err != nil {
-		r.logger().Error("monitor cleanup kill", "monitor", m.Name(), "err", err)
+	var leftRunning []int
+	if cg != nil && killedFor == nil {
+		// The script has exited; whatever is still in its cgroup it left behind.
+		procs, err := cg.procs()
+		if err != nil {
+			werr = err
+		}
+		for _, p := range procs {
+			if p != pid {
+				leftRunning = append(leftRunning, p)
+			}
+		}
 	}
-	if err := groupGone(pid, time.Now().Add(5*time.Second)); err != nil {
-		r.logger().Error("monitor cleanup", "monitor", m.Name(), "err", err)
+	// The leader is a zombie now; anything it left running goes too.
+	if err := killAll(); err != nil {
+		r.logger().Error("monitor cleanup kill", "monitor", m.Name(), "err", err)
 		werr = err
+	}
+	if cg == nil {
+		if err := groupGone(pid, time.Now().Add(5*time.Second)); err != nil {
+			r.logger().Error("monitor cleanup", "monitor", m.Name(), "err", err)
+			werr = err
+		}
+	} else {
+		u, err := cg.usage()
+		if err != nil {
+			r.logger().Error("monitor cgroup usage", "monitor", m.Name(), "err", err)
+		}
+		u.LeftRunning = len(leftRunning)
+		res.Usage = &u
 	}
 	waitErr := cmd.Wait()
 	scan.Close()
@@ -262,6 +342,12 @@ func (r *Runner) execute(ctx context.Context, m *Monitor, dir string, argv []str
 		res.Outcome, res.Reason = Error, fmt.Sprintf("cancelled: %v", ctx.Err())
 	case killedFor != nil:
 		res.Outcome, res.Reason = Timeout, fmt.Sprintf("killed after the timeout of %s", m.Def.Timeout)
+	case res.Usage != nil && res.Usage.OOMKills > 0:
+		res.Outcome, res.Reason = Fail, fmt.Sprintf("memory limit of %d bytes reached: %d process(es) killed", r.limitsOf(m).MemoryMax, res.Usage.OOMKills)
+	case res.Usage != nil && res.Usage.PidsLimited > 0:
+		res.Outcome, res.Reason = Fail, fmt.Sprintf("process limit of %d reached: %d fork(s) refused", r.limitsOf(m).PidsMax, res.Usage.PidsLimited)
+	case len(leftRunning) > 0:
+		res.Outcome, res.Reason = Fail, fmt.Sprintf("%d process(es) still running when the script exited were killed: %v", len(leftRunning), leftRunning)
 	case errors.Is(waitErr, exec.ErrWaitDelay):
 		res.Outcome, res.Reason = Fail, "a process that left the process group kept the output open"
 	case scan.err != nil:
@@ -277,6 +363,36 @@ func (r *Runner) execute(ctx context.Context, m *Monitor, dir string, argv []str
 			res.Outcome = OK
 		}
 	}
+}
+
+// limitsOf are the cgroup limits of m's runs: the runner's, each replaced
+// by the monitor's own where set.
+func (r *Runner) limitsOf(m *Monitor) CgroupLimits {
+	l := r.CgroupLimits
+	if m.Def.MemoryMaxMB > 0 {
+		l.MemoryMax = uint64(m.Def.MemoryMaxMB) << 20
+	}
+	if m.Def.PidsMax > 0 {
+		l.PidsMax = uint64(m.Def.PidsMax)
+	}
+	if m.Def.CPUMax > 0 {
+		l.CPUMax = m.Def.CPUMax
+	}
+	return l
+}
+
+// SandboxMode describes how runs are contained, for /-/healthz.
+func (r *Runner) SandboxMode() string {
+	parts := []string{"no cgroup (process group only)"}
+	if r.Cgroups != nil {
+		parts[0] = r.Cgroups.Mode()
+	}
+	if r.Sandbox != nil {
+		parts = append(parts, "bubblewrap")
+	} else {
+		parts = append(parts, `sandbox = "none": no filesystem or network isolation`)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func (r *Runner) applyLimits(pid int) error {
@@ -324,6 +440,18 @@ func (r *Runner) python(ctx context.Context) (string, error) {
 	p := strings.TrimSpace(string(out))
 	if p == "" {
 		return "", fmt.Errorf("python interpreter %q did not report its executable", py)
+	}
+	if r.Sandbox != nil {
+		if err := r.Sandbox.canRun(p); err != nil {
+			// With no interpreter configured, PATH's python3 may live where
+			// the sandbox uid cannot go (pyenv under /root): the system's
+			// own is what a default should mean then.
+			const system = "/usr/bin/python3"
+			if r.Python != "" || p == system || r.Sandbox.canRun(system) != nil {
+				return "", fmt.Errorf("python interpreter %q (%s): %w; set [monitors] python to a system interpreter such as %s", py, p, err, system)
+			}
+			p = system
+		}
 	}
 	r.pyPath = p
 	return p, nil

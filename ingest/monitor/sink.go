@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"rrdash/store"
@@ -88,7 +89,14 @@ func Record(ctx context.Context, sink Sink, m *Monitor, res Result) error {
 		ok = "1"
 	}
 	batch := store.Batch{Updates: []store.Update{at(name, runtime, exit, ok)}}
-	for _, mt := range res.Metrics {
+	metrics := res.Metrics
+	if u := res.Usage; u != nil {
+		// The cgroup's measures are recorded beside the script's own.
+		metrics = append(slices.Clip(metrics),
+			Metric{Name: "sandbox_peak_memory_bytes", Value: float64(u.PeakMemory)},
+			Metric{Name: "sandbox_cpu_seconds", Value: u.CPUSeconds})
+	}
+	for _, mt := range metrics {
 		series := MetricSeriesName(m.Name(), mt.Name)
 		if _, err := sink.Ensure(series, MetricSpec(interval, start)); err != nil {
 			return fmt.Errorf("monitor %s: creating series %s: %w", m.Name(), series, err)

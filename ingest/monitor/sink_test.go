@@ -27,7 +27,8 @@ func TestRecordToStore(t *testing.T) {
 	t0 := time.Unix(1_800_000_000, 0)
 	runs := []Result{
 		{Start: t0.Add(-1500 * time.Millisecond), Runtime: 1500 * time.Millisecond, ExitStatus: 0, Outcome: OK,
-			Metrics: []Metric{{Name: "latency_ms", Value: 120}, {Name: "rows", Value: 3}}},
+			Metrics: []Metric{{Name: "latency_ms", Value: 120}, {Name: "rows", Value: 3}},
+			Usage:   &Usage{PeakMemory: 1 << 20, CPUSeconds: 0.25}},
 		{Start: t0.Add(8 * time.Second), Runtime: 2 * time.Second, ExitStatus: 3, Outcome: Fail,
 			Metrics: []Metric{{Name: "latency_ms", Value: 480}}},
 		{Start: t0.Add(19 * time.Second), Runtime: time.Second, ExitStatus: -1, Outcome: Error},
@@ -42,7 +43,8 @@ func TestRecordToStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"monitor.payments": true, "monitor.payments.latency_ms": true, "monitor.payments.rows": true}
+	want := map[string]bool{"monitor.payments": true, "monitor.payments.latency_ms": true, "monitor.payments.rows": true,
+		"monitor.payments.sandbox_peak_memory_bytes": true, "monitor.payments.sandbox_cpu_seconds": true}
 	if len(names) != len(want) {
 		t.Fatalf("series %v, want %v", names, want)
 	}
@@ -68,6 +70,8 @@ func TestRecordToStore(t *testing.T) {
 		{"monitor.payments.latency_ms", "value", 0, 120},
 		{"monitor.payments.latency_ms", "value", 10, 480},
 		{"monitor.payments.rows", "value", 0, 3},
+		{"monitor.payments.sandbox_peak_memory_bytes", "value", 0, 1 << 20},
+		{"monitor.payments.sandbox_cpu_seconds", "value", 0, 0.25},
 	}
 	for _, c := range checks {
 		at := t0.Unix() + c.end

@@ -92,7 +92,10 @@ func BenchmarkHandlerWriteDurable(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := NewHandlers(w, HandlerConfig{})
+	h, err := NewHandlers(w, HandlerConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	post := func(body []byte) {
 		rec := httptest.NewRecorder()
 		h.ServeWrite(rec, httptest.NewRequest(http.MethodPost, "/api/v1/write", bytes.NewReader(body)))
@@ -127,7 +130,10 @@ func BenchmarkHandlerWriteDurable4Clients(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := NewHandlers(w, HandlerConfig{})
+	h, err := NewHandlers(w, HandlerConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	post := func(body []byte) error {
 		rec := httptest.NewRecorder()
 		h.ServeWrite(rec, httptest.NewRequest(http.MethodPost, "/api/v1/write", bytes.NewReader(body)))

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"rrdash/ingest/horizon"
 	"rrdash/store"
 )
 
@@ -25,6 +26,7 @@ type ConvertStats struct {
 	Points       int // numeric and boolean fields turned into points
 	StringFields int // string fields, which have no place in a numeric series: ignored
 	BoolFields   int // boolean fields, stored as 1 (true) or 0 (false)
+	Future       int // lines refused for a timestamp beyond the horizon
 }
 
 // Converter turns parsed lines into points: each numeric field of a line
@@ -35,6 +37,8 @@ type Converter struct {
 	Precision Precision
 	// Now stamps points without a timestamp; nil means time.Now.
 	Now func() time.Time
+	// Horizon refuses lines stamped too far ahead of the clock.
+	Horizon horizon.Horizon
 
 	names map[string]string // interned series names: most writes repeat them
 	buf   []byte
@@ -78,6 +82,10 @@ func (c *Converter) Convert(p *Parser, l *Line, out []Point) ([]Point, error) {
 		var ok bool
 		if sec, usec, ok = prec.split(l.Time); !ok || sec > maxSec || sec < -maxSec {
 			return out, p.fail(p.start, "timestamp %d is out of range", l.Time)
+		}
+		if err := c.Horizon.Check(sec, usec); err != nil {
+			c.Stats.Future++
+			return out, p.fail(p.start, "%v", err)
 		}
 	} else {
 		now := time.Now

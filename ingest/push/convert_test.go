@@ -142,6 +142,10 @@ func TestDecodeJSONPoints(t *testing.T) {
 		{`[{"timestamp":1,"name":"a","value":true}]`, "", "not a decimal"},
 		{`[{"timestamp":1,"name":"a","value":1}`, "", "array not closed"},
 		{`[] x`, "", "after the array"},
+		{"[{\"timestamp\":1,\"name\":\"a\xff\",\"value\":1}]", "", "point 0: invalid UTF-8"},
+		{`[{"timestamp":1,"name":"a","value":1},{"timestamp":1,"name":"a\ud800","value":1}]`, "", `point 1: lone surrogate \ud800`},
+		{`[{"timestamp":1,"name":"a\\ud800","value":1}]`, `a\ud800@1.000000=1[]`, ""},
+		{`[{"timestamp":253402300799,"name":"a","value":1}]`, "", "point 0: timestamp 9999-12-31T23:59:59Z (253402300799) is in the future: more than 10m0s ahead"},
 	}
 	for _, tc := range tests {
 		pts, err := DecodeJSONPoints(strings.NewReader(tc.in), nil)

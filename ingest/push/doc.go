@@ -23,6 +23,11 @@
 // Durability: Write returns, and the HTTP handlers answer 2xx, only after
 // store.DB.Apply returned for every point of the request, that is after the
 // journal fsync. Concurrent requests share store batches and fsyncs.
-// A body that doesn't parse is refused whole (400 with the first bad line
-// or point and the number of bad lines); nothing of it is written.
+// Bodies stream: they are parsed in chunks and written in batches as they
+// fill, within a global in-flight budget (429 + Retry-After beyond it), so
+// a bad line or point is refused by number while the valid ones are stored
+// (400 "partial write"), as InfluxDB does. Points beyond the horizon
+// (package horizon) are refused on every path. Graphite's acknowledgement
+// is the server's clean close after the client's EOF (see
+// GraphiteListener).
 package push

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"rrdash/ingest/horizon"
 )
 
 // encodeLine writes a parsed line back as line protocol, escaping
@@ -133,6 +136,12 @@ func FuzzDecodeJSONPoints(f *testing.F) {
 		`[{"timestamp":-1.5,"name":"a","value":1e3}]`,
 		`{"timestamp":1,"name":"a","value":1}`,
 		`[{"timestamp":1,"name":"a","value":1,"extra":2}]`,
+		"[{\"timestamp\":1,\"name\":\"a\xff\",\"value\":1}]",
+		`[{"timestamp":1,"name":"a\ud800","value":1}]`,
+		`[{"timestamp":1,"name":"a\ud83d\ude00","value":1,"tags":{"k":"\udc00"}}]`,
+		`[{"timestamp":1,"name":"a\\ud800","value":1}]`,
+		`[{"timestamp":1,"name":"a\ufffd","value":1}]`,
+		`[{"timestamp":253402300799,"name":"a","value":1}]`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -144,9 +153,21 @@ func FuzzDecodeJSONPoints(f *testing.F) {
 			}
 			return
 		}
+		// Nothing was replaced silently: an accepted body is UTF-8, and a
+		// U+FFFD in a name was in the input as such.
+		if !utf8.Valid(data) {
+			t.Fatalf("accepted a body that is not UTF-8: %q", data)
+		}
+		literal := bytes.Contains(data, []byte("\uFFFD")) || bytes.Contains(bytes.ToLower(data), []byte(`\ufffd`))
 		for _, p := range pts {
-			if p.Series == "" || p.Usec < 0 || p.Usec >= 1e6 {
+			if p.Series == "" || p.Usec < 0 || p.Usec >= 1e6 || !utf8.ValidString(p.Series) {
 				t.Fatalf("bad point %+v", p)
+			}
+			if strings.ContainsRune(p.Series+p.Units, utf8.RuneError) && !literal {
+				t.Fatalf("U+FFFD in %+v from %q: a replaced character", p, data)
+			}
+			if err := (horizon.Horizon{}).Check(p.Sec, p.Usec); err != nil {
+				t.Fatalf("accepted %+v: %v", p, err)
 			}
 		}
 	})

@@ -10,10 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"rrdash/ingest/horizon"
+	"rrdash/ingest/listen"
 	"rrdash/store"
 )
 
@@ -56,99 +57,115 @@ func ParseGraphiteLine(line []byte, now time.Time) (Point, error) {
 	return p, nil
 }
 
-// GraphiteStats counts what a Graphite listener did.
+// GraphiteStats counts what a Graphite listener did. Future counts points
+// refused for a timestamp beyond the horizon (also counted in Bad);
+// Aborted counts connections closed with a reset (see Serve).
 type GraphiteStats struct {
-	Conns, ConnsDone, Lines, Points, Bad, Late, Refused int64
+	Conns, ConnsDone, Lines, Points, Bad, Future, Late, Refused, Aborted int64
+}
+
+// GraphiteConfig configures a Graphite listener; zero values take the
+// defaults.
+type GraphiteConfig struct {
+	// MaxLine is the longest line accepted (default 64 KiB); BatchSize
+	// the most points written at once (default 10000).
+	MaxLine, BatchSize int
+	// MaxConns bounds open connections (default listen.DefaultMaxConns);
+	// IdleTimeout closes a connection silent for that long (default
+	// listen.DefaultIdleTimeout).
+	MaxConns    int
+	IdleTimeout time.Duration
+	// Horizon refuses points too far ahead of the clock.
+	Horizon horizon.Horizon
+	Logger  *slog.Logger
 }
 
 // GraphiteListener accepts the Graphite plaintext protocol on TCP and
 // writes the points through a PointWriter. Bad lines are counted and
 // logged (the first few per connection): the protocol has no replies.
+//
+// The one signal a client gets is how its connection ends. After the
+// client closes its sending side (EOF), the listener writes every point
+// of the connection, waits until they are durable (journal fsync), and
+// only then closes its side cleanly: a client that half-closes and then
+// reads EOF knows every valid point it sent is stored (bad lines, points
+// from beyond the horizon and late points are not, and are only counted
+// and logged). Every other end (shutdown, idle timeout, a line too long,
+// a store failure) resets the connection instead, and so does the kernel
+// when the process dies (SO_LINGER 0 until the clean close): a reset
+// guarantees nothing for that connection.
 type GraphiteListener struct {
-	ln   net.Listener
+	ln   *listen.Listener
 	sink PointWriter
 	log  *slog.Logger
+	hz   horizon.Horizon
 
-	// MaxLine is the longest line accepted (default 64 KiB); BatchSize
-	// the most points written at once (default 10000).
+	// MaxLine and BatchSize are GraphiteConfig's; set them before Serve.
 	MaxLine, BatchSize int
 
-	conns, connsDone, lines, points, bad, late, refused atomic.Int64
+	conns, connsDone, lines, points, bad, future, late, refused, aborted atomic.Int64
 }
 
 // ListenGraphite listens on addr (e.g. ":2003", or "127.0.0.1:0" in tests).
-func ListenGraphite(addr string, sink PointWriter, log *slog.Logger) (*GraphiteListener, error) {
-	ln, err := net.Listen("tcp", addr)
+func ListenGraphite(addr string, sink PointWriter, cfg GraphiteConfig) (*GraphiteListener, error) {
+	if err := cfg.Horizon.Validate(); err != nil {
+		return nil, fmt.Errorf("graphite: %w", err)
+	}
+	if cfg.MaxConns < 0 || cfg.IdleTimeout < 0 || cfg.MaxLine < 0 || cfg.BatchSize < 0 {
+		return nil, fmt.Errorf("graphite: negative limit in %+v", cfg)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxLine == 0 {
+		cfg.MaxLine = 64 << 10
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = 10000
+	}
+	ln, err := listen.Listen(addr, listen.Config{Name: "graphite", MaxConns: cfg.MaxConns, IdleTimeout: cfg.IdleTimeout, Logger: cfg.Logger})
 	if err != nil {
-		return nil, fmt.Errorf("graphite: listen %s: %w", addr, err)
+		return nil, err
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &GraphiteListener{ln: ln, sink: sink, log: log, MaxLine: 64 << 10, BatchSize: 10000}, nil
+	return &GraphiteListener{ln: ln, sink: sink, log: cfg.Logger, hz: cfg.Horizon, MaxLine: cfg.MaxLine, BatchSize: cfg.BatchSize}, nil
 }
 
 // Addr is the address listened on.
 func (g *GraphiteListener) Addr() net.Addr { return g.ln.Addr() }
 
+// Status is the listener's state (running, retrying, stopped) for health.
+func (g *GraphiteListener) Status() listen.Status { return g.ln.Status() }
+
 // Stats returns the counters.
 func (g *GraphiteListener) Stats() GraphiteStats {
 	return GraphiteStats{Conns: g.conns.Load(), ConnsDone: g.connsDone.Load(), Lines: g.lines.Load(), Points: g.points.Load(),
-		Bad: g.bad.Load(), Late: g.late.Load(), Refused: g.refused.Load()}
+		Bad: g.bad.Load(), Future: g.future.Load(), Late: g.late.Load(), Refused: g.refused.Load(), Aborted: g.aborted.Load()}
 }
 
 // Serve accepts connections until ctx ends, then closes the listener,
-// interrupts reads, writes what was read and returns.
+// interrupts reads, writes what was read and returns (connections not at
+// their EOF are reset). Accept errors are retried (package listen); the
+// error is a permanent one, after which the listener is stopped.
 func (g *GraphiteListener) Serve(ctx context.Context) error {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	open := map[net.Conn]struct{}{}
-	stop := context.AfterFunc(ctx, func() {
-		g.ln.Close()
-		mu.Lock()
-		for c := range open {
-			c.SetReadDeadline(time.Now()) // ends the read loop; what was read is still written
-		}
-		mu.Unlock()
-	})
-	defer stop()
-	var err error
-	for {
-		c, aerr := g.ln.Accept()
-		if aerr != nil {
-			if ctx.Err() == nil {
-				err = fmt.Errorf("graphite: accept: %w", aerr)
-			}
-			g.ln.Close()
-			break
-		}
-		mu.Lock()
-		if ctx.Err() != nil {
-			mu.Unlock()
-			c.Close()
-			continue
-		}
-		open[c] = struct{}{}
-		mu.Unlock()
+	return g.ln.Serve(ctx, func(ctx context.Context, c net.Conn) {
 		g.conns.Add(1)
-		wg.Go(func() {
-			defer func() {
-				mu.Lock()
-				delete(open, c)
-				mu.Unlock()
-				c.Close()
-				g.connsDone.Add(1)
-			}()
-			g.serveConn(ctx, c)
-		})
-	}
-	wg.Wait()
-	return err
+		defer g.connsDone.Add(1)
+		listen.ArmReset(c) // a crash before CloseClean resets: no false acknowledgement
+		if g.serveConn(ctx, c) {
+			listen.CloseClean(c)
+			return
+		}
+		g.aborted.Add(1)
+		listen.Abort(c)
+	})
 }
 
 const maxLoggedBadLines = 10
 
-func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) {
+// serveConn reads and writes the connection's points; true means the
+// client's EOF was reached and every point is written durably, so the
+// connection may be closed cleanly.
+func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 	remote := c.RemoteAddr().String()
 	// Writes must finish even while shutting down: the lines were read.
 	wctx := context.WithoutCancel(ctx)
@@ -164,7 +181,7 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) {
 		g.late.Add(int64(res.Late))
 		g.refused.Add(int64(res.Refused))
 		if err != nil {
-			g.log.Error("graphite: write failed; closing the connection", "remote", remote, "err", err)
+			g.log.Error("graphite: write failed; resetting the connection", "remote", remote, "err", err)
 			return false
 		}
 		if res.Late > 0 || res.Refused > 0 {
@@ -181,6 +198,11 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) {
 			g.lines.Add(1)
 			if len(bytes.TrimSpace(line)) > 0 {
 				p, perr := ParseGraphiteLine(line, time.Now())
+				if perr == nil {
+					if perr = g.hz.Check(p.Sec, p.Usec); perr != nil {
+						g.future.Add(1)
+					}
+				}
 				if perr != nil {
 					bad++
 					g.bad.Add(1)
@@ -194,21 +216,25 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) {
 			}
 		}
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !isTimeout(err) {
+			eof := errors.Is(err, io.EOF)
+			if !eof && !errors.Is(err, net.ErrClosed) && !isTimeout(err) {
 				g.log.Warn("graphite: read", "remote", remote, "line", num+1, "err", err)
 			}
-			break
+			if isTimeout(err) && ctx.Err() == nil {
+				g.log.Info("graphite: idle connection reset", "remote", remote, "lines", num)
+			}
+			ok := flush()
+			if bad > maxLoggedBadLines {
+				g.log.Warn("graphite: bad lines on the connection", "remote", remote, "bad", bad)
+			}
+			return ok && eof
 		}
 		// Write when the batch is full or the sender paused (nothing buffered).
 		if len(batch) >= g.BatchSize || r.Buffered() == 0 && len(batch) > 0 {
 			if !flush() {
-				return
+				return false
 			}
 		}
-	}
-	flush()
-	if bad > maxLoggedBadLines {
-		g.log.Warn("graphite: bad lines on the connection", "remote", remote, "bad", bad)
 	}
 }
 

@@ -3,9 +3,13 @@ package push
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -105,15 +109,121 @@ func TestGraphiteLineTooLong(t *testing.T) {
 // into a fresh store; its log is read only after Serve returned.
 func newGraphiteListener(t *testing.T) (*store.DB, *GraphiteListener, *bytes.Buffer) {
 	t.Helper()
+	return newGraphiteListenerConfig(t, GraphiteConfig{})
+}
+
+func newGraphiteListenerConfig(t *testing.T, cfg GraphiteConfig) (*store.DB, *GraphiteListener, *bytes.Buffer) {
+	t.Helper()
 	db := openStore(t)
 	w, err := NewWriter(db, WriterConfig{Template: exactTemplate(t), MaxDelay: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &bytes.Buffer{}
-	g, err := ListenGraphite("127.0.0.1:0", w, slog.New(slog.NewTextHandler(logs, nil)))
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	g, err := ListenGraphite("127.0.0.1:0", w, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return db, g, logs
+}
+
+// graphiteSend writes body, half-closes and reads until the server closes:
+// nil means a clean close (the server's acknowledgement), otherwise the
+// read error (a reset).
+func graphiteSend(t *testing.T, addr, body string) error {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Minute))
+	if _, err := c.Write([]byte(body)); err != nil {
+		return err
+	}
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, c)
+	return err
+}
+
+// A clean close comes only after the client's EOF and once the
+// connection's points are durable; every other end is a reset, so that a
+// client never takes lost lines for acknowledged ones.
+func TestGraphiteCloseMeansDurable(t *testing.T) {
+	t.Parallel()
+	db, g, _ := newGraphiteListenerConfig(t, GraphiteConfig{MaxLine: 100, IdleTimeout: 200 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- g.Serve(ctx) }()
+	addr := g.Addr().String()
+
+	// Clean: every point is stored when the server's close arrives.
+	var b strings.Builder
+	for i := 1; i <= 500; i++ {
+		fmt.Fprintf(&b, "clean.s%d %d %d\n", i%7, i, base+i)
+	}
+	if err := graphiteSend(t, addr, b.String()); err != nil {
+		t.Fatalf("clean connection ended with %v, want a clean close", err)
+	}
+	for s := 0; s < 7; s++ {
+		if got := stored(t, db, fmt.Sprintf("clean.s%d", s), base, base+500); len(got) < 70 {
+			t.Errorf("clean.s%d: %d points stored at the clean close", s, len(got))
+		}
+	}
+
+	// A line too long ends the connection before the client's EOF: reset.
+	err := graphiteSend(t, addr, "long.a 1 1795356001\n"+strings.Repeat("x", 300)+" 2 1795356002\nlong.a 3 1795356003\n")
+	if err == nil || !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("connection with a too-long line ended with %v, want a reset", err)
+	}
+
+	// An idle connection is reset, not closed cleanly.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "idle.a 1 %d\n", base+1)
+	c.SetReadDeadline(time.Now().Add(time.Minute))
+	if _, err := io.Copy(io.Discard, c); !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("idle connection ended with %v, want a reset", err)
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	if st := g.Stats(); st.Aborted != 2 {
+		t.Errorf("stats %+v, want 2 aborted connections", st)
+	}
+}
+
+// A point from beyond the horizon is refused and counted; it does not
+// make later real points late.
+func TestGraphiteRefusesFuturePoints(t *testing.T) {
+	t.Parallel()
+	db, g, logs := newGraphiteListener(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- g.Serve(ctx) }()
+	now := time.Now().Unix()
+	body := fmt.Sprintf("poison 1 253402300799\npoison 2 %d\npoison 3 %d\n", now-60, now+3600)
+	if err := graphiteSend(t, g.Addr().String(), body); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	if st := g.Stats(); st.Future != 2 || st.Bad != 2 || st.Points != 1 || st.Late != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	if got := stored(t, db, "poison", now-120, now); len(got) != 1 {
+		t.Errorf("stored %v, want the one real point", got)
+	}
+	if s := logs.String(); !strings.Contains(s, "line=1") || !strings.Contains(s, "ahead of the server clock") {
+		t.Errorf("log %q does not name line 1", s)
+	}
 }

@@ -23,7 +23,10 @@ func newServer(t *testing.T, maxBody int64) (*httptest.Server, *Handlers, func(s
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := NewHandlers(w, HandlerConfig{MaxBodyBytes: maxBody})
+	h, err := NewHandlers(w, HandlerConfig{MaxBodyBytes: maxBody})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v1/write", h.ServeWrite)
 	mux.HandleFunc("/api/v1/points", h.ServePoints)
@@ -108,8 +111,8 @@ func TestHTTPWrite(t *testing.T) {
 		}
 	}
 	got := fetch("cpu.v;host=a", base, base+10)
-	// (4,6] is one interval to rrdtool: the gauge 6 fills second 5 too.
-	want := map[int64]float64{base + 1: 1, base + 2: 2, base + 3: 3, base + 4: 4, base + 5: 6, base + 6: 6}
+	// The bad-line body's valid line (v=5) is stored, as InfluxDB does.
+	want := map[int64]float64{base + 1: 1, base + 2: 2, base + 3: 3, base + 4: 4, base + 5: 5, base + 6: 6}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("stored %v, want %v", got, want)
 	}
@@ -126,7 +129,7 @@ func TestHTTPWrite(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
-	wantStats := HandlerStats{Requests: 10, Bad: 3, TooLarge: 2, Partial: 1, Points: 6}
+	wantStats := HandlerStats{Requests: 10, Bad: 3, TooLarge: 2, Partial: 2, Points: 7}
 	if st := h.Stats(); st != wantStats {
 		t.Errorf("stats %+v, want %+v", st, wantStats)
 	}
@@ -145,7 +148,8 @@ func TestHTTPPoints(t *testing.T) {
 		t.Errorf("stored %v", got)
 	}
 	status, body = post(t, u, `[{"timestamp":1,"name":"a","value":1},{"timestamp":1,"name":"a","value":"x"}]`, false)
-	if status != 400 || body["point"] != 1.0 || !strings.Contains(fmt.Sprint(body["message"]), "nothing written") {
+	// The bad point is named; the good one is stored (the body streams).
+	if status != 400 || body["point"] != 1.0 || body["accepted"] != 1.0 || body["bad"] != 1.0 || !strings.Contains(fmt.Sprint(body["message"]), "point 1: value") {
 		t.Errorf("bad point: %d %v", status, body)
 	}
 }
@@ -218,7 +222,7 @@ func TestHundredThousandPoints(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, err := ListenGraphite("127.0.0.1:0", w, nil)
+		g, err := ListenGraphite("127.0.0.1:0", w, GraphiteConfig{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,16 +1,21 @@
 package push
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
+	"rrdash/ingest/horizon"
 	"rrdash/store"
 )
 
@@ -37,6 +42,11 @@ type jsonPoint struct {
 type PointError struct {
 	Index  int // 0-based index in the array; -1 for the array itself
 	Reason string
+	// Fatal: the body is not valid JSON from here on, so nothing after
+	// this point can be read; otherwise only this point is refused.
+	Fatal bool
+	// Err is the cause when it is a sentinel (horizon.ErrFuture).
+	Err error
 }
 
 func (e *PointError) Error() string {
@@ -46,37 +56,188 @@ func (e *PointError) Error() string {
 	return fmt.Sprintf("point %d: %s", e.Index, e.Reason)
 }
 
-// DecodeJSONPoints decodes a JSON array of points, all or nothing: the
-// first bad point is returned as a *PointError.
-func DecodeJSONPoints(r io.Reader, out []Point) ([]Point, error) {
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, &PointError{Index: -1, Reason: fmt.Sprintf("not JSON: %v", err)}
+func (e *PointError) Unwrap() error { return e.Err }
+
+// DefaultMaxPointBytes bounds one JSON point (whitespace before it
+// included), so that streaming a body holds at most that much of it.
+const DefaultMaxPointBytes = 256 << 10
+
+// JSONPointReader reads the points of a JSON array one at a time, holding
+// at most one point of the input in memory.
+type JSONPointReader struct {
+	dec     *json.Decoder
+	cr      *pointLimitReader
+	Horizon horizon.Horizon
+	index   int
+	started bool
+	err     *PointError // sticky fatal error
+	raw     json.RawMessage
+	rd      bytes.Reader
+}
+
+// pointLimitReader fails once the decoder holds more than max bytes past
+// its last complete value, which bounds the memory one point can take.
+type pointLimitReader struct {
+	r    io.Reader
+	dec  *json.Decoder
+	read int64
+	max  int64
+}
+
+var errPointTooLarge = errors.New("point too large")
+
+func (p *pointLimitReader) Read(b []byte) (int, error) {
+	if p.read-p.dec.InputOffset() > p.max {
+		return 0, fmt.Errorf("%w: more than %d bytes", errPointTooLarge, p.max)
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return nil, &PointError{Index: -1, Reason: "want a JSON array of {timestamp, name, value, units?, tags?}"}
+	n, err := p.r.Read(b)
+	p.read += int64(n)
+	return n, err
+}
+
+// NewJSONPointReader reads from r; maxPoint bounds one point's bytes
+// (0: DefaultMaxPointBytes).
+func NewJSONPointReader(r io.Reader, maxPoint int) *JSONPointReader {
+	if maxPoint <= 0 {
+		maxPoint = DefaultMaxPointBytes
 	}
-	for i := 0; dec.More(); i++ {
-		var jp jsonPoint
-		if err := dec.Decode(&jp); err != nil {
-			return nil, &PointError{Index: i, Reason: jsonReason(err)}
-		}
-		p, err := jp.point()
+	cr := &pointLimitReader{r: r, max: int64(maxPoint)}
+	dec := json.NewDecoder(cr)
+	cr.dec = dec
+	return &JSONPointReader{dec: dec, cr: cr}
+}
+
+// Next returns the next point, io.EOF after a well-formed end of the
+// array, or a *PointError: a bad point (Next may be called again for the
+// next one) or, when Fatal, a body that cannot be read further.
+func (jr *JSONPointReader) Next() (Point, error) {
+	if jr.err != nil {
+		return Point{}, jr.err
+	}
+	fatal := func(i int, reason string, err error) (Point, error) {
+		jr.err = &PointError{Index: i, Reason: reason, Fatal: true, Err: err}
+		return Point{}, jr.err
+	}
+	if !jr.started {
+		jr.started = true
+		tok, err := jr.dec.Token()
 		if err != nil {
-			return nil, &PointError{Index: i, Reason: err.Error()}
+			return fatal(-1, fmt.Sprintf("not JSON: %v", err), err)
+		}
+		if d, ok := tok.(json.Delim); !ok || d != '[' {
+			return fatal(-1, "want a JSON array of {timestamp, name, value, units?, tags?}", nil)
+		}
+	}
+	if !jr.dec.More() {
+		if _, err := jr.dec.Token(); err != nil {
+			return fatal(-1, fmt.Sprintf("array not closed: %v", err), err)
+		}
+		if _, err := jr.dec.Token(); !errors.Is(err, io.EOF) {
+			return fatal(-1, "unexpected data after the array", nil)
+		}
+		jr.err = &PointError{Index: -1, Reason: "read past the end", Fatal: true, Err: io.EOF}
+		return Point{}, io.EOF
+	}
+	i := jr.index
+	jr.index++
+	jr.raw = jr.raw[:0]
+	if err := jr.dec.Decode(&jr.raw); err != nil {
+		return fatal(i, jsonReason(err), err)
+	}
+	if err := checkJSONText(jr.raw); err != nil {
+		return Point{}, &PointError{Index: i, Reason: err.Error()}
+	}
+	// A second decoder over the point alone: DisallowUnknownFields needs
+	// one, and the outer one must stay positioned in the array.
+	jr.rd.Reset(jr.raw)
+	d := json.NewDecoder(&jr.rd)
+	d.DisallowUnknownFields()
+	d.UseNumber()
+	var jp jsonPoint
+	if err := d.Decode(&jp); err != nil {
+		return Point{}, &PointError{Index: i, Reason: jsonReason(err)}
+	}
+	p, err := jp.point()
+	if err == nil {
+		err = jr.Horizon.Check(p.Sec, p.Usec)
+	}
+	if err != nil {
+		var cause error
+		if errors.Is(err, horizon.ErrFuture) {
+			cause = horizon.ErrFuture
+		}
+		return Point{}, &PointError{Index: i, Reason: err.Error(), Err: cause}
+	}
+	return p, nil
+}
+
+// checkJSONText refuses what encoding/json would silently turn into
+// U+FFFD: bytes that are not UTF-8 and \u escapes of lone surrogates.
+// raw is one valid JSON value, so a backslash only occurs in strings.
+func checkJSONText(raw []byte) error {
+	if !utf8.Valid(raw) {
+		for i := 0; i < len(raw); {
+			r, n := utf8.DecodeRune(raw[i:])
+			if r == utf8.RuneError && n <= 1 {
+				return fmt.Errorf("invalid UTF-8 (byte 0x%02x at offset %d of the point)", raw[i], i)
+			}
+			i += n
+		}
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if i+1 < len(raw) && raw[i+1] != 'u' {
+			i++
+			continue
+		}
+		r1, ok := hex4(raw, i+2)
+		if !ok {
+			return fmt.Errorf("bad \\u escape at offset %d of the point", i)
+		}
+		switch {
+		case utf16.IsSurrogate(r1) && r1 < 0xdc00:
+			r2, ok := rune(0), i+7 < len(raw) && raw[i+6] == '\\' && raw[i+7] == 'u'
+			if ok {
+				r2, ok = hex4(raw, i+8)
+			}
+			if !ok || r2 < 0xdc00 || r2 > 0xdfff {
+				return fmt.Errorf("lone surrogate \\u%04x at offset %d of the point (not a character)", r1, i)
+			}
+			i += 11
+		case utf16.IsSurrogate(r1):
+			return fmt.Errorf("lone surrogate \\u%04x at offset %d of the point (not a character)", r1, i)
+		default:
+			i += 5
+		}
+	}
+	return nil
+}
+
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(b[i:i+4]), 16, 32)
+	return rune(v), err == nil
+}
+
+// DecodeJSONPoints decodes a JSON array of points, all or nothing: the
+// first bad point is returned as a *PointError. The HTTP handler streams
+// with JSONPointReader instead.
+func DecodeJSONPoints(r io.Reader, out []Point) ([]Point, error) {
+	jr := NewJSONPointReader(r, math.MaxInt)
+	for {
+		p, err := jr.Next()
+		if err == io.EOF { // a *PointError may wrap io.EOF: that is no end
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, p)
 	}
-	if _, err := dec.Token(); err != nil {
-		return nil, &PointError{Index: -1, Reason: fmt.Sprintf("array not closed: %v", err)}
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, &PointError{Index: -1, Reason: "unexpected data after the array"}
-	}
-	return out, nil
 }
 
 func jsonReason(err error) string {

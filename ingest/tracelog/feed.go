@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"rrdash/ingest/horizon"
 )
 
 // Naming turns a logging process into an instance name. The template may use
@@ -162,8 +164,8 @@ func (f *feeder) line(src *source, off int64, line []byte) error {
 		src.stats.Custom++
 		return nil
 	}
-	if r.Time > f.nowUs+f.future.Microseconds() {
-		f.bad(src, off, "timestamp more than "+f.future.String()+" in the future")
+	if err := horizon.CheckAt(time.UnixMicro(f.nowUs), f.future, floorDiv(r.Time, 1e6), r.Time-floorDiv(r.Time, 1e6)*1e6); err != nil {
+		f.bad(src, off, err.Error())
 		return nil
 	}
 	var p *Process

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"rrdash/ingest/horizon"
 	"rrdash/store"
 )
 
@@ -76,7 +77,7 @@ func Ingest(ctx context.Context, sink Sink, paths []string, opt IngestOptions) (
 		total += fi.Size()
 	}
 	d := NewDeriver(DeriverConfig{Step: opt.Step, Grace: opt.Grace, Threads: opt.Threads}, sinkFloor(sink, opt.Step, opt.Grace))
-	f := &feeder{d: d, log: opt.Logger, now: opt.Now, future: 24 * time.Hour}
+	f := &feeder{d: d, log: opt.Logger, now: opt.Now, future: horizon.DefaultMaxFuture}
 	var sum Summary
 	seen := map[string]bool{}
 	flush := func(force bool) error {

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"rrdash/ingest/horizon"
 	"rrdash/store"
 )
 
@@ -39,6 +40,9 @@ type TailConfig struct {
 	Name string
 	// Now is the wall clock (tests replace it); default time.Now.
 	Now func() time.Time
+	// MaxFuture refuses records more than this ahead of Now (default
+	// horizon.DefaultMaxFuture).
+	MaxFuture time.Duration
 }
 
 // compressed rotated files are skipped: they are copies of what was read.
@@ -136,6 +140,9 @@ func NewTailer(cfg TailConfig, sink Sink, log *slog.Logger) (*Tailer, error) {
 	if cfg.Step <= 0 {
 		cfg.Step = 60
 	}
+	if cfg.MaxFuture < 0 {
+		return nil, errors.New("tracelog: max future must not be negative")
+	}
 	if cfg.Grace < 0 {
 		return nil, errors.New("tracelog: grace must not be negative")
 	}
@@ -162,7 +169,7 @@ func NewTailer(cfg TailConfig, sink Sink, log *slog.Logger) (*Tailer, error) {
 	}
 	t := &Tailer{cfg: cfg, sink: sink, log: log.With("tailer", cfg.Name)}
 	t.d = NewDeriver(DeriverConfig{Step: cfg.Step, Grace: cfg.Grace, Threads: cfg.Threads}, sinkFloor(sink, cfg.Step, cfg.Grace))
-	t.f = &feeder{d: t.d, log: t.log, now: cfg.Now, future: 24 * time.Hour}
+	t.f = &feeder{d: t.d, log: t.log, now: cfg.Now, future: horizon.Horizon{MaxFuture: cfg.MaxFuture}.Max()}
 	return t, nil
 }
 

@@ -11,7 +11,7 @@
 
   function $(id) { return document.getElementById(id); }
 
-  // The session's CSRF token (login mode) goes with every write.
+  // The CSRF token (the session's, or the single-user mode's) goes with every write.
   const csrfMeta = document.querySelector('meta[name="csrf-token"]');
   const csrf = csrfMeta ? csrfMeta.content : "";
 
@@ -419,7 +419,7 @@
           const tr = document.createElement("tr");
           tr.dataset.id = t.id;
           const used = t.last_used_at && !t.last_used_at.startsWith("1970") ? t.last_used_at : "never";
-          for (const v of [t.name, t.created_at, used]) {
+          for (const v of [t.name, t.scope, t.created_at, used]) {
             const td = document.createElement("td");
             td.textContent = v;
             tr.appendChild(td);
@@ -443,7 +443,7 @@
       ev.preventDefault();
       err.textContent = "";
       try {
-        const r = await api("POST", "/api/v1/tokens", { name: $("token-name").value });
+        const r = await api("POST", "/api/v1/tokens", { name: $("token-name").value, scope: $("token-scope").value });
         $("token-value").value = r.secret;
         $("token-secret").hidden = false;
         $("token-name").value = "";

@@ -111,17 +111,21 @@ func (m *DB) TakeLogin(ctx context.Context, id string) (auth.Pending, time.Time,
 
 // APIToken is a personal API token's record (never the token itself).
 type APIToken struct {
-	ID        int64     `json:"id"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
-	LastUsed  time.Time `json:"last_used_at"`
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	Scope     auth.Scope `json:"scope"`
+	CreatedAt time.Time  `json:"created_at"`
+	LastUsed  time.Time  `json:"last_used_at"`
 }
 
-// CreateAPIToken stores a token's hash for user.
-func (m *DB) CreateAPIToken(ctx context.Context, user User, name, hash string) (APIToken, error) {
+// CreateAPIToken stores a token's hash and scope for user.
+func (m *DB) CreateAPIToken(ctx context.Context, user User, name, hash string, scope auth.Scope) (APIToken, error) {
+	if _, err := auth.ParseScope(string(scope)); err != nil {
+		return APIToken{}, fmt.Errorf("create api token: %w", err)
+	}
 	now := m.now().UTC().Truncate(time.Second)
-	res, err := m.db.ExecContext(ctx, `INSERT INTO api_tokens(user_id, name, hash, created_at) VALUES (?, ?, ?, ?)`,
-		user.ID, name, hash, now.Unix())
+	res, err := m.db.ExecContext(ctx, `INSERT INTO api_tokens(user_id, name, hash, scope, created_at) VALUES (?, ?, ?, ?, ?)`,
+		user.ID, name, hash, string(scope), now.Unix())
 	if err != nil {
 		return APIToken{}, fmt.Errorf("create api token: %w", err)
 	}
@@ -129,12 +133,12 @@ func (m *DB) CreateAPIToken(ctx context.Context, user User, name, hash string) (
 	if err != nil {
 		return APIToken{}, fmt.Errorf("create api token: %w", err)
 	}
-	return APIToken{ID: id, Name: name, CreatedAt: now, LastUsed: time.Unix(0, 0).UTC()}, nil
+	return APIToken{ID: id, Name: name, Scope: scope, CreatedAt: now, LastUsed: time.Unix(0, 0).UTC()}, nil
 }
 
 // APITokens lists a user's tokens, newest first.
 func (m *DB) APITokens(ctx context.Context, user User) ([]APIToken, error) {
-	rows, err := m.db.QueryContext(ctx, `SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = ? ORDER BY id DESC`, user.ID)
+	rows, err := m.db.QueryContext(ctx, `SELECT id, name, scope, created_at, last_used_at FROM api_tokens WHERE user_id = ? ORDER BY id DESC`, user.ID)
 	if err != nil {
 		return nil, fmt.Errorf("list api tokens: %w", err)
 	}
@@ -143,7 +147,7 @@ func (m *DB) APITokens(ctx context.Context, user User) ([]APIToken, error) {
 	for rows.Next() {
 		var t APIToken
 		var c, l int64
-		if err := rows.Scan(&t.ID, &t.Name, &c, &l); err != nil {
+		if err := rows.Scan(&t.ID, &t.Name, &t.Scope, &c, &l); err != nil {
 			return nil, fmt.Errorf("list api tokens: %w", err)
 		}
 		t.CreatedAt, t.LastUsed = time.Unix(c, 0).UTC(), time.Unix(l, 0).UTC()
@@ -165,23 +169,28 @@ func (m *DB) RevokeAPIToken(ctx context.Context, user User, id int64) error {
 	return nil
 }
 
-// UserByAPIToken returns the owner of the token with this hash and
-// records its use (at most once a minute).
-func (m *DB) UserByAPIToken(ctx context.Context, hash string) (User, error) {
+// UserByAPIToken returns the owner and the scope of the token with this
+// hash and records its use (at most once a minute).
+func (m *DB) UserByAPIToken(ctx context.Context, hash string) (User, auth.Scope, error) {
 	var u User
 	var tid int64
-	err := m.db.QueryRowContext(ctx, `SELECT t.id, u.id, u.handle, u.issuer, u.subject, u.name, u.email
+	var scope string
+	err := m.db.QueryRowContext(ctx, `SELECT t.id, t.scope, u.id, u.handle, u.issuer, u.subject, u.name, u.email
 		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`, hash).
-		Scan(&tid, &u.ID, &u.Handle, &u.Issuer, &u.Subject, &u.Name, &u.Email)
+		Scan(&tid, &scope, &u.ID, &u.Handle, &u.Issuer, &u.Subject, &u.Name, &u.Email)
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, fmt.Errorf("api token: %w", ErrNotFound)
+		return User{}, "", fmt.Errorf("api token: %w", ErrNotFound)
 	}
 	if err != nil {
-		return User{}, fmt.Errorf("api token: %w", err)
+		return User{}, "", fmt.Errorf("api token: %w", err)
+	}
+	sc, err := auth.ParseScope(scope)
+	if err != nil { // a row written by hand: refuse rather than guess
+		return User{}, "", fmt.Errorf("api token %d: %w", tid, err)
 	}
 	now := m.now().Unix()
 	if _, err := m.db.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND last_used_at < ?`, now, tid, now-60); err != nil {
-		return User{}, fmt.Errorf("api token: %w", err)
+		return User{}, "", fmt.Errorf("api token: %w", err)
 	}
-	return u, nil
+	return u, sc, nil
 }

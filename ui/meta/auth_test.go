@@ -2,7 +2,10 @@ package meta
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,21 +102,24 @@ func TestAPITokens(t *testing.T) {
 	alice, _ := m.EnsureUser(ctx, User{Handle: "alice", Issuer: "i", Subject: "a"})
 	bob, _ := m.EnsureUser(ctx, User{Handle: "bob", Issuer: "i", Subject: "b"})
 	tok, hash := auth.NewAPIToken()
-	at, err := m.CreateAPIToken(ctx, alice, "push", hash)
+	at, err := m.CreateAPIToken(ctx, alice, "push", hash, auth.ScopePush)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.CreateAPIToken(ctx, bob, "dup", hash); err == nil {
+	if _, err := m.CreateAPIToken(ctx, bob, "dup", hash, auth.ScopeRead); err == nil {
 		t.Error("a duplicate token hash was accepted")
 	}
-	if u, err := m.UserByAPIToken(ctx, auth.HashID(tok)); err != nil || u.ID != alice.ID {
-		t.Fatalf("UserByAPIToken = %+v, %v", u, err)
+	if _, err := m.CreateAPIToken(ctx, bob, "bad scope", "h2", "root"); err == nil || !strings.Contains(err.Error(), `"root"`) {
+		t.Errorf("scope root: %v, want an error naming it", err)
 	}
-	if _, err := m.UserByAPIToken(ctx, tok); !errors.Is(err, ErrNotFound) {
+	if u, sc, err := m.UserByAPIToken(ctx, auth.HashID(tok)); err != nil || u.ID != alice.ID || sc != auth.ScopePush {
+		t.Fatalf("UserByAPIToken = %+v, %q, %v", u, sc, err)
+	}
+	if _, _, err := m.UserByAPIToken(ctx, tok); !errors.Is(err, ErrNotFound) {
 		t.Errorf("the plain token found a user: %v", err)
 	}
 	list, err := m.APITokens(ctx, alice)
-	if err != nil || len(list) != 1 || list[0].Name != "push" || list[0].LastUsed.Unix() <= 0 {
+	if err != nil || len(list) != 1 || list[0].Name != "push" || list[0].Scope != auth.ScopePush || list[0].LastUsed.Unix() <= 0 {
 		t.Fatalf("APITokens = %+v, %v", list, err)
 	}
 	if l, _ := m.APITokens(ctx, bob); len(l) != 0 {
@@ -125,7 +131,59 @@ func TestAPITokens(t *testing.T) {
 	if err := m.RevokeAPIToken(ctx, alice, at.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.UserByAPIToken(ctx, hash); !errors.Is(err, ErrNotFound) {
+	if _, _, err := m.UserByAPIToken(ctx, hash); !errors.Is(err, ErrNotFound) {
 		t.Errorf("revoked token still works: %v", err)
+	}
+}
+
+// TestTokenScopeMigration opens a database as it was before token scopes
+// (schema 4, one token): the token keeps its full access as admin, the
+// migration says so once, and new tokens get the scope they are given.
+func TestTokenScopeMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "meta.db")
+	old, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := []string{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`}
+	stmts = append(stmts, migrations[:scopesVersion-1]...)
+	stmts = append(stmts, `INSERT INTO schema_migrations(version, applied_at) VALUES (1, 0), (2, 0), (3, 0), (4, 0)`,
+		`INSERT INTO users(id, handle, issuer, subject, created_at) VALUES (1, 'alice', 'i', 'a', 0)`,
+		`INSERT INTO api_tokens(user_id, name, hash, created_at) VALUES (1, 'old', 'oldhash', 0)`)
+	for _, q := range stmts {
+		if _, err := old.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	old.Close()
+
+	m, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if n := m.Notices(); len(n) != 1 || !strings.Contains(n[0], "1 API token(s)") || !strings.Contains(n[0], "admin") {
+		t.Errorf("notices = %q, want one about the old token", n)
+	}
+	u, sc, err := m.UserByAPIToken(ctx, "oldhash")
+	if err != nil || u.Handle != "alice" || sc != auth.ScopeAdmin {
+		t.Fatalf("old token = %+v, %q, %v; want alice with scope admin", u, sc, err)
+	}
+	if _, err := m.CreateAPIToken(ctx, u, "new", "newhash", auth.ScopePush); err != nil {
+		t.Fatal(err)
+	}
+	if _, sc, err := m.UserByAPIToken(ctx, "newhash"); err != nil || sc != auth.ScopePush {
+		t.Errorf("new token scope = %q, %v; want push", sc, err)
+	}
+	m.Close()
+	again, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if n := again.Notices(); len(n) != 0 {
+		t.Errorf("reopening repeats the notice: %q", n)
 	}
 }

@@ -106,12 +106,22 @@ var migrations = []string{
 		name  TEXT PRIMARY KEY,
 		value BLOB NOT NULL
 	);`,
+	// 5: API token scopes (auth.Scope). Tokens made before had the whole
+	// account and keep it as admin; migrate tells how many there were.
+	`ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin';`,
 }
+
+// scopesVersion is the migration that added token scopes.
+const scopesVersion = 5
 
 // DB is the metadata database.
 type DB struct {
 	db  *sql.DB
 	now func() time.Time
+	// notices are what the last migration changed that the operator
+	// should hear about (Open has no logger; the server logs them).
+	notices []string
+	box     *SecretBox // seals monitor secrets; nil keeps them in plain text
 }
 
 // Open opens (creating if needed) the database at path and migrates it.
@@ -134,6 +144,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 // Close closes the database.
 func (m *DB) Close() error { return m.db.Close() }
+
+// Notices returns what opening the database changed that the operator
+// should know, e.g. old API tokens given the admin scope.
+func (m *DB) Notices() []string { return m.notices }
 
 // SchemaVersion returns the applied migration count.
 func (m *DB) SchemaVersion(ctx context.Context) (int, error) {
@@ -168,6 +182,16 @@ func (m *DB) migrate(ctx context.Context) error {
 		}
 		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("migration %d: %w", v, err)
+		}
+		if v == scopesVersion {
+			var n int
+			if err := m.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_tokens`).Scan(&n); err != nil {
+				return fmt.Errorf("migration %d: count api tokens: %w", v, err)
+			}
+			if n > 0 {
+				m.notices = append(m.notices, fmt.Sprintf("%d API token(s) made before token scopes keep their full access as scope admin; "+
+					"replace them at /settings/tokens with tokens of a narrower scope (push, read, write)", n))
+			}
 		}
 	}
 	return nil

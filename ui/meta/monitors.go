@@ -35,8 +35,12 @@ func scanMonitor(sc interface{ Scan(...any) error }) (Monitor, error) {
 // CreateMonitor saves a new monitor owned by owner.
 func (m *DB) CreateMonitor(ctx context.Context, owner User, name, definition string) (Monitor, error) {
 	now := m.now().UTC().Truncate(time.Second)
+	stored, _, err := m.sealDefinition(name, definition)
+	if err != nil {
+		return Monitor{}, err
+	}
 	res, err := m.db.ExecContext(ctx, `INSERT INTO monitors(name, owner_id, definition, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT(name) DO NOTHING`, name, owner.ID, definition, now.Unix(), now.Unix())
+		ON CONFLICT(name) DO NOTHING`, name, owner.ID, stored, now.Unix(), now.Unix())
 	if err != nil {
 		return Monitor{}, fmt.Errorf("save monitor %q: %w", name, err)
 	}
@@ -55,7 +59,7 @@ func (m *DB) GetMonitor(ctx context.Context, name string) (Monitor, error) {
 	if err != nil {
 		return Monitor{}, fmt.Errorf("monitor %q: %w", name, err)
 	}
-	return mon, nil
+	return m.openMonitor(mon)
 }
 
 // ListMonitors returns every monitor by name.
@@ -68,6 +72,9 @@ func (m *DB) ListMonitors(ctx context.Context) ([]Monitor, error) {
 	var out []Monitor
 	for rows.Next() {
 		mon, err := scanMonitor(rows)
+		if err == nil {
+			mon, err = m.openMonitor(mon)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("list monitors: %w", err)
 		}
@@ -86,8 +93,12 @@ func (m *DB) UpdateMonitor(ctx context.Context, user User, name, definition stri
 		return Monitor{}, fmt.Errorf("monitor %q: %w", name, ErrForbidden)
 	}
 	now := m.now().UTC().Truncate(time.Second)
+	stored, _, err := m.sealDefinition(name, definition)
+	if err != nil {
+		return Monitor{}, err
+	}
 	if _, err := m.db.ExecContext(ctx, `UPDATE monitors SET definition = ?, updated_at = ? WHERE name = ? AND owner_id = ?`,
-		definition, now.Unix(), name, user.ID); err != nil {
+		stored, now.Unix(), name, user.ID); err != nil {
 		return Monitor{}, fmt.Errorf("update monitor %q: %w", name, err)
 	}
 	mon.Definition, mon.UpdatedAt = definition, now

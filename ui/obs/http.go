@@ -2,10 +2,14 @@ package obs
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -18,37 +22,84 @@ const Unmatched = "unmatched"
 type reqInfo struct {
 	route   string // METHOD:pattern, set by EchoRoute
 	errCode string // set by EchoRoute from a handler's error
+	id      RequestID
 }
 
 type ctxKey struct{}
 
-// HTTPObserver receives one call per served request.
+// RequestID identifies one served request: sent back in the X-Request-Id
+// header, logged with failed requests, and carried by request points.
+type RequestID uint64
+
+// String is the id as 16 lowercase hex digits.
+func (id RequestID) String() string {
+	var b [16]byte
+	return string(id.Append(b[:0]))
+}
+
+// Append appends the id's 16 hex digits to b.
+func (id RequestID) Append(b []byte) []byte {
+	const hex = "0123456789abcdef"
+	for shift := 60; shift >= 0; shift -= 4 {
+		b = append(b, hex[(id>>uint(shift))&0xf])
+	}
+	return b
+}
+
+// RequestIDFrom returns the id Middleware gave the request of ctx (0 when
+// it did not see it).
+func RequestIDFrom(ctx context.Context) RequestID {
+	if info, _ := ctx.Value(ctxKey{}).(*reqInfo); info != nil {
+		return info.id
+	}
+	return 0
+}
+
+// Request is one served request as observers see it.
+type Request struct {
+	ID        RequestID
+	Start     time.Time
+	Duration  time.Duration
+	Route     string // METHOD:pattern or Unmatched
+	Status    int
+	ErrorCode string // empty below 400; see the error code table in docs/MONITORING.md
+}
+
+// HTTPObserver receives one call per served request. It runs on the
+// request path: it must be quick and must not keep r.
 type HTTPObserver interface {
-	ObserveRequest(route string, status int, errorCode string, d time.Duration)
+	ObserveRequest(r *Request)
 }
 
 // ObserveRequest implements HTTPObserver.
-func (m *Metrics) ObserveRequest(route string, status int, _ string, d time.Duration) {
-	m.ObserveHTTP(route, status, d)
+func (m *Metrics) ObserveRequest(r *Request) {
+	m.ObserveHTTP(r.Route, r.Status, r.Duration)
 }
 
-// Middleware wraps the outermost handler: every request is timed and
-// reported to each observer with its route — METHOD:pattern from echo's
-// matched route (see EchoRoute) or from the http.ServeMux pattern, never
-// the raw path, so cardinality stays bounded — and its status code.
-func Middleware(next http.Handler, observers ...HTTPObserver) http.Handler {
+// ErrorCodePanic is the error_code of a request whose handler panicked.
+const ErrorCodePanic = "panic"
+
+// Middleware wraps the outermost handler: every request gets a request
+// id (the X-Request-Id response header), is timed and reported to each
+// observer with its route — METHOD:pattern from echo's matched route (see
+// EchoRoute) or from the http.ServeMux pattern, never the raw path, so
+// cardinality stays bounded — and its status code. Server errors (5xx,
+// panics) are logged with their request id.
+func Middleware(next http.Handler, log *slog.Logger, observers ...HTTPObserver) http.Handler {
 	var obs []HTTPObserver
 	for _, o := range observers {
 		if o != nil {
 			obs = append(obs, o)
 		}
 	}
-	if len(obs) == 0 {
-		return next
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
+	ids := newIDSource()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t0 := time.Now()
-		info := &reqInfo{}
+		info := &reqInfo{id: ids.next()}
+		w.Header()["X-Request-Id"] = []string{info.id.String()}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, info))
 		sw := &statusWriter{ResponseWriter: w}
 		panicked := true
@@ -65,17 +116,45 @@ func Middleware(next http.Handler, observers ...HTTPObserver) http.Handler {
 				route = muxRoute(r)
 			}
 			code := info.errCode
-			if code == "" && status >= 400 {
+			switch {
+			case panicked:
+				code = ErrorCodePanic
+			case code == "" && status >= 400:
 				code = statusCode(status)
 			}
-			d := time.Since(t0)
+			req := Request{ID: info.id, Start: t0, Duration: time.Since(t0), Route: route, Status: status, ErrorCode: code}
+			if status >= 500 && info.route == "" || panicked {
+				// echo's request log covers echo's routes, with the request id
+				log.Warn("request failed", "request_id", info.id.String(), "route", route, "status", status, "error_code", code)
+			}
 			for _, o := range obs {
-				o.ObserveRequest(route, status, code, d)
+				o.ObserveRequest(&req)
 			}
 		}()
 		next.ServeHTTP(sw, r)
 		panicked = false
 	})
+}
+
+// idSource hands out request ids: a random 64-bit start per process,
+// counting up, so ids are unique within a process and across restarts in
+// all likelihood, at the cost of one atomic add per request.
+type idSource struct{ n atomic.Uint64 }
+
+func newIDSource() *idSource {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+	s := &idSource{}
+	s.n.Store(binary.LittleEndian.Uint64(b[:]))
+	return s
+}
+
+func (s *idSource) next() RequestID {
+	for {
+		if id := RequestID(s.n.Add(1)); id != 0 { // 0 means "no id"
+			return id
+		}
+	}
 }
 
 // muxRoute turns the ServeMux pattern that served r ("POST /api/v1/write",

@@ -48,7 +48,7 @@ func TestMiddlewareRoutes(t *testing.T) {
 	mux.HandleFunc("POST /panic", func(w http.ResponseWriter, r *http.Request) { panic("boom") })
 	mux.Handle("/", e)
 	m := NewMetrics()
-	srv := httptest.NewUnstartedServer(Middleware(mux, m))
+	srv := httptest.NewUnstartedServer(Middleware(mux, nil, m))
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the panic's stack trace
 	srv.Start()
 	defer srv.Close()

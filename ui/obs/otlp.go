@@ -177,23 +177,20 @@ func NewOTLPExporter(reg *Registry, cfg OTLPConfig) *OTLPExporter {
 	return &OTLPExporter{cfg: cfg, reg: reg, start: time.Now(), res: res}
 }
 
-// Run exports every Interval until ctx ends, then once more (so the last
-// counts arrive). A failed export is logged; the next one carries the
-// same cumulative totals, so nothing is lost but resolution.
-func (e *OTLPExporter) Run(ctx context.Context) error {
-	t := time.NewTicker(e.cfg.Interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			if err := e.Export(ctx); err != nil {
-				e.cfg.Logger.Warn("OTLP export failed", "url", e.cfg.URL, "error", err)
-			}
-		case <-ctx.Done():
-			return e.Export(context.WithoutCancel(ctx))
-		}
-	}
-}
+// Flush implements RequestSink: the `otlp` monitoring sink exports the
+// registry — where every request is already counted by route and status
+// (rrdash_http_requests_total, rrdash_http_request_duration_seconds) — at
+// each flush; its flush interval is OTEL_METRIC_EXPORT_INTERVAL. The
+// points themselves carry nothing the cumulative totals lack. A failed
+// export is retried; a later one carries the same totals, so nothing is
+// lost but resolution.
+func (e *OTLPExporter) Flush(ctx context.Context, _ []Request) error { return e.Export(ctx) }
+
+// Close implements RequestSink: one last export, so the last counts arrive.
+func (e *OTLPExporter) Close() error { return e.Export(context.Background()) }
+
+// Interval is the time between exports.
+func (e *OTLPExporter) Interval() time.Duration { return e.cfg.Interval }
 
 // Export sends one snapshot.
 func (e *OTLPExporter) Export(ctx context.Context) error {

@@ -78,9 +78,11 @@ func TestOTLPExportToReceiver(t *testing.T) {
 		t.Fatal(err)
 	}
 	exp := NewOTLPExporter(m.Registry, cfg)
+	mon := NewMonitoring(NewRegistry(), nil)
+	mon.Add("otlp", exp, SinkOptions{FlushInterval: exp.Interval()})
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel() // Run exports once more when ctx ends
-	if err := exp.Run(ctx); err != nil {
+	cancel() // the sink exports once more when closed
+	if err := mon.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
 	rc.mu.Lock()

@@ -124,7 +124,7 @@ func SeriesSpec(step int64, ds ...string) store.Spec {
 // requestDS are the data sources of a request series, in order.
 func requestDS() []string { return []string{"count", "p50", "p90", "p99", "max"} }
 
-// ObserveRequest implements HTTPObserver: it only touches memory.
+// ObserveRequest counts one request: it only touches memory.
 func (s *SelfMon) ObserveRequest(route string, status int, errorCode string, d time.Duration) {
 	ms := float64(d) / float64(time.Millisecond)
 	s.mu.Lock()
@@ -148,9 +148,8 @@ func (s *SelfMon) ObserveRequest(route string, status int, errorCode string, d t
 	}
 }
 
-// Run writes a step's aggregate at every step boundary until ctx ends,
-// then writes the partial step (at the current second) so nothing counted
-// is dropped.
+// Run writes a step's aggregate at every step boundary until ctx ends.
+// Close writes the partial step.
 func (s *SelfMon) Run(ctx context.Context) error {
 	for {
 		now := s.cfg.Now()
@@ -159,23 +158,34 @@ func (s *SelfMon) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			end := s.cfg.Now().Unix()
-			if err := s.Flush(context.WithoutCancel(ctx), end); err != nil {
-				return err
-			}
 			return ctx.Err()
 		case <-t.C:
-			if err := s.Flush(ctx, next); err != nil {
+			if err := s.WriteStep(ctx, next); err != nil {
 				s.cfg.Logger.Error("self-monitoring: write failed", "error", err)
 			}
 		}
 	}
 }
 
-// Flush writes the aggregate collected since the last Flush as updates at
-// time at, and starts a new step. Series seen before but without requests
+// Flush implements RequestSink: the `rrdash` monitoring sink aggregates
+// request points into the current step; Run writes them to the store.
+func (s *SelfMon) Flush(_ context.Context, pts []Request) error {
+	for i := range pts {
+		s.ObserveRequest(pts[i].Route, pts[i].Status, pts[i].ErrorCode, pts[i].Duration)
+	}
+	return nil
+}
+
+// Close implements RequestSink: it writes the partial step at the current
+// second, so nothing counted is dropped at shutdown.
+func (s *SelfMon) Close() error {
+	return s.WriteStep(context.Background(), s.cfg.Now().Unix())
+}
+
+// WriteStep writes the aggregate collected since the last WriteStep as
+// updates at time at, and starts a new step. Series seen before but without requests
 // since get count 0.
-func (s *SelfMon) Flush(ctx context.Context, at int64) error {
+func (s *SelfMon) WriteStep(ctx context.Context, at int64) error {
 	s.mu.Lock()
 	reqs, errs := s.reqs, s.errs
 	s.reqs, s.errs = map[reqKey]*sketch{}, map[errKey]int64{}

@@ -106,19 +106,19 @@ func TestSelfMonWritesSteps(t *testing.T) {
 	sm.ObserveRequest("GET:/g/{id}", 404, "not_found", ms(2))
 	sm.ObserveRequest(Unmatched, 404, "not_found", ms(1))
 	ctx := context.Background()
-	if err := sm.Flush(ctx, t0); err != nil {
+	if err := sm.WriteStep(ctx, t0); err != nil {
 		t.Fatal(err)
 	}
 	// Step 2: nothing. Step 3: one slow request.
-	if err := sm.Flush(ctx, t0+60); err != nil {
+	if err := sm.WriteStep(ctx, t0+60); err != nil {
 		t.Fatal(err)
 	}
 	sm.ObserveRequest("GET:/g/{id}", 200, "", 1500*time.Millisecond)
-	if err := sm.Flush(ctx, t0+120); err != nil {
+	if err := sm.WriteStep(ctx, t0+120); err != nil {
 		t.Fatal(err)
 	}
 	// Step 4, to close step 3's primary data point.
-	if err := sm.Flush(ctx, t0+180); err != nil {
+	if err := sm.WriteStep(ctx, t0+180); err != nil {
 		t.Fatal(err)
 	}
 	ok := RequestSeriesName("GET:/g/{id}", 200)
@@ -160,7 +160,7 @@ func TestSelfMonWritesSteps(t *testing.T) {
 	}
 	// The same second again is refused by the store, and said so.
 	sm.ObserveRequest("GET:/g/{id}", 200, "", ms(1))
-	if err := sm.Flush(ctx, t0+180); err == nil || !strings.Contains(err.Error(), "refused") {
+	if err := sm.WriteStep(ctx, t0+180); err == nil || !strings.Contains(err.Error(), "refused") {
 		t.Errorf("second flush at the same time: %v, want refused", err)
 	}
 }
@@ -179,10 +179,10 @@ func TestSelfMonFirstStepValues(t *testing.T) {
 	for i := 1; i <= 1000; i++ {
 		sm.ObserveRequest("POST:/api/v1/write", 204, "", time.Duration(i)*time.Millisecond)
 	}
-	if err := sm.Flush(context.Background(), t0); err != nil {
+	if err := sm.WriteStep(context.Background(), t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := sm.Flush(context.Background(), t0+60); err != nil {
+	if err := sm.WriteStep(context.Background(), t0+60); err != nil {
 		t.Fatal(err)
 	}
 	got := row(t, db, name, t0)
@@ -203,7 +203,7 @@ func TestSelfMonOverflow(t *testing.T) {
 	for _, r := range []string{"GET:/a", "GET:/b", "GET:/c", "GET:/d", "GET:/e"} {
 		sm.ObserveRequest(r, 200, "", time.Millisecond)
 	}
-	if err := sm.Flush(context.Background(), 1_800_000_000); err != nil {
+	if err := sm.WriteStep(context.Background(), 1_800_000_000); err != nil {
 		t.Fatal(err)
 	}
 	names, err := db.List("")
@@ -218,16 +218,24 @@ func TestSelfMonOverflow(t *testing.T) {
 	}
 }
 
-func TestSelfMonRunFlushesAtShutdown(t *testing.T) {
+// TestSelfMonSinkFlushesAtShutdown: as the `rrdash` monitoring sink, a
+// request point queued before shutdown is in the partial step written when
+// the sink is closed.
+func TestSelfMonSinkFlushesAtShutdown(t *testing.T) {
 	t.Parallel()
 	db := openStore(t)
 	now := time.Unix(1_800_000_030, 0)
 	sm := NewSelfMon(db, SelfMonConfig{Step: 60, Now: func() time.Time { return now }})
-	sm.ObserveRequest("GET:/", 200, "", time.Millisecond)
+	mon := NewMonitoring(NewRegistry(), nil)
+	mon.Add("rrdash", sm, SinkOptions{FlushInterval: time.Hour})
+	mon.ObserveRequest(&Request{Route: "GET:/", Status: 200, Duration: time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := sm.Run(ctx); err != context.Canceled {
 		t.Fatalf("Run: %v", err)
+	}
+	if err := mon.Run(ctx); err != nil {
+		t.Fatalf("monitoring: %v", err)
 	}
 	last, err := db.LastUpdate(RequestSeriesName("GET:/", 200))
 	if err != nil || last != now.Unix() {

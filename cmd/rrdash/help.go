@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"rrdash/ingest/kinesis"
+)
+
+// dispatchedCommands are the commands runCommand knows (help covers each).
+func dispatchedCommands() []string {
+	return []string{"create", "update", "fetch", "info", "last", "list", "import", "xport", "graph", "serve", "ingest", "monitor", "check", "-"}
+}
+
+const dataDirNote = "The data directory is --data DIR, else $RRDASH_DATA, else ./data."
+
+// commandHelp is the usage of the commands whose arguments are rrdtool's.
+func commandHelp(name string) (string, bool) {
+	h, ok := map[string]string{
+		"create": "usage: rrdash create NAME [--start T] [--step S] [--no-overwrite] DS:… RRA:…\n" +
+			"  Creates series NAME, as rrdtool create does (a series name where rrdtool takes a file).",
+		"update": "usage: rrdash update NAME [--template a:b] ARG…\n" +
+			"  ARG: T:v[:v…] or N:v…; a single \"-\" reads ARGs from stdin, one a line, and prints \"OK n\" once line n is durable.",
+		"fetch": "usage: rrdash fetch NAME CF [--start T] [--end T] [--resolution S] [--align-start] [--json]\n" +
+			"  Prints the consolidated data points of NAME, as rrdtool fetch does.",
+		"info":   "usage: rrdash info NAME [--json]\n  Prints the header and state of series NAME, as rrdtool info does.",
+		"last":   "usage: rrdash last NAME\n  Prints the time of the last update of series NAME.",
+		"list":   "usage: rrdash list [PATTERN]\n  Lists the series whose names match PATTERN (all without one).",
+		"import": "usage: rrdash import [--force] FILE.xml [NAME]\n  Imports an rrdtool dump as series NAME (default: the file's base name).",
+		"xport": "usage: rrdash xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…\n" +
+			"  rrdtool xport's arguments with series names where rrdtool takes files; rrdtool's XML, or JSON with --json.",
+		"graph": "usage: rrdash graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…\n" +
+			"  Renders a PNG as rrdtool graph does (to stdout with -).",
+		"ingest": "usage: rrdash ingest tracelog [flags] FILE…\n       rrdash ingest kinesis --stream NAME [flags]\n" +
+			"  See rrdash ingest tracelog --help and rrdash ingest kinesis --help.",
+		"-": "usage: rrdash -\n  pipe mode: one command per line on stdin (as rrdtool -), each answered by its output and \"OK u:… s:… r:…\" or \"ERROR: …\".",
+	}[name]
+	return h, ok
+}
+
+// helpTopic tells whether args (after a leading --data) ask for help, and
+// about which command: `help [CMD [SUB]]`, or -h, -help or --help among a
+// command's arguments (before "--"; for graph, where -h is --height, -h
+// only as its first argument).
+func helpTopic(args []string) (topic []string, ok bool) {
+	if len(args) == 0 {
+		return nil, true
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		return args[1:], true
+	}
+	topic, rest := args[:1], args[1:]
+	if (args[0] == "ingest" || args[0] == "monitor") && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		topic, rest = args[:2], rest[1:]
+	}
+	for i, a := range rest {
+		if a == "--" {
+			break
+		}
+		if a == "--help" || a == "-help" || a == "-h" && (i == 0 || topic[0] != "graph") {
+			return topic, true
+		}
+	}
+	return nil, false
+}
+
+// printHelp prints the usage of topic to stdout; it opens no data directory.
+func printHelp(ctx context.Context, topic []string, stdout io.Writer) error {
+	if len(topic) == 0 {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	name := strings.Join(topic, " ")
+	switch name {
+	case "serve":
+		return runServe(ctx, []string{"-h"}, stdout, io.Discard)
+	case "monitor", "monitor run":
+		return runMonitorCmd(ctx, "", []string{"run", "-h"}, stdout, io.Discard)
+	case "ingest kinesis":
+		kinesis.PrintUsage(stdout)
+		fmt.Fprintln(stdout, dataDirNote)
+		return nil
+	case "ingest tracelog":
+		return ingestTracelog(ctx, nil, []string{"-h"}, stdout, io.Discard)
+	case "check":
+		fmt.Fprint(stdout, checkUsage)
+		return nil
+	}
+	h, ok := commandHelp(name)
+	if !ok || len(topic) > 1 {
+		if slices.Contains(dispatchedCommands(), topic[0]) {
+			return usageError{fmt.Sprintf("no help for %q: %s has no such subcommand", name, topic[0])}
+		}
+		return usageError{fmt.Sprintf("unknown command %q", topic[0])}
+	}
+	fmt.Fprintf(stdout, "%s\n%s\n", h, dataDirNote)
+	return nil
+}

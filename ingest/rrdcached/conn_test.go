@@ -1,0 +1,261 @@
+package rrdcached
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestBatch(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, AllCommands, Config{})
+	cl := ts.dial(t)
+	if got := cl.do(createWeb1); got != "0 RRD created OK\n" {
+		t.Fatal(got)
+	}
+	cl.send("BATCH\n")
+	if got := cl.answer(); got != "0 Go ahead.  End with dot '.' on its own line.\n" {
+		t.Fatalf("BATCH: %q", got)
+	}
+	cl.send(strings.Join([]string{
+		"UPDATE web1.rrd 1700000060:1:100",
+		"UPDATE web1.rrd 1700000060:1:100", // 2: too old
+		"PING",                             // 3: not in a batch
+		"UPDATE nope.rrd 1700000060:1",     // 4
+		"UPDATE web1.rrd 1700000120:2:200 1700000180:3:300",
+		"FLUSH web1.rrd",
+		"BOGUS", // 7
+		".", ""}, "\n"))
+	want := "4 errors\n" +
+		"2 illegal attempt to update using time 1700000060.000000 when last update time is 1700000060.000000 (minimum one second step)\n" +
+		"3 Can't use 'PING' here.\n" +
+		"4 No such file: " + ts.dir + "/nope.rrd\n" +
+		"7 Unknown command: BOGUS\n"
+	if got := cl.answer(); got != want {
+		t.Errorf("batch answer:\n got %q\nwant %q", got, want)
+	}
+	// every acknowledged update is in the store
+	if last, err := ts.db.LastUpdate("web1"); err != nil || last != 1700000180 {
+		t.Errorf("last update %d, %v", last, err)
+	}
+	// an empty batch, and the connection goes on
+	cl.send("BATCH\n.\n")
+	if got := cl.answer() + cl.answer(); got != "0 Go ahead.  End with dot '.' on its own line.\n0 errors\n" {
+		t.Errorf("empty batch: %q", got)
+	}
+	if got := cl.do("PING"); got != "0 PONG\n" {
+		t.Errorf("after batches: %q", got)
+	}
+}
+
+// TestPipelined sends many commands in one write: the answers come in
+// order, once the updates are durable.
+func TestPipelined(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, AllCommands, Config{})
+	cl := ts.dial(t)
+	cl.do(createWeb1)
+	var req strings.Builder
+	const n = 200
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&req, "UPDATE web1.rrd %d:%d:%d\n", 1700000000+i*60, i, i*100)
+	}
+	req.WriteString("LAST web1.rrd\n")
+	cl.send(req.String())
+	for i := 1; i <= n; i++ {
+		if got := cl.answer(); got != "0 errors, enqueued 1 value(s).\n" {
+			t.Fatalf("update %d: %q", i, got)
+		}
+	}
+	// LAST rounds down to the step
+	if got, want := cl.answer(), fmt.Sprintf("0 %d\n", (1700000000+n*60)/60*60); got != want {
+		t.Errorf("LAST after the updates: %q, want %q", got, want)
+	}
+}
+
+// TestOversizedLine: a line over MaxLine is answered with an error and
+// skipped; the connection and the rest of a batch go on.
+func TestOversizedLine(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, AllCommands, Config{MaxLine: 4096})
+	cl := ts.dial(t)
+	cl.do(createWeb1)
+	long := "UPDATE web1.rrd " + strings.Repeat("1700000060:1:1 ", 400)
+	cl.send(long + "\nPING\n")
+	if got := cl.answer(); got != "-1 Command too long: a request line may hold at most 4096 bytes\n" {
+		t.Errorf("oversized: %q", got)
+	}
+	if got := cl.answer(); got != "0 PONG\n" {
+		t.Errorf("after oversized: %q", got)
+	}
+	cl.send("BATCH\nUPDATE web1.rrd 1700000060:1:100\n" + long + "\nUPDATE web1.rrd 1700000120:2:200\n.\n")
+	cl.answer()
+	if got, want := cl.answer(), "1 errors\n2 Command too long: a request line may hold at most 4096 bytes\n"; got != want {
+		t.Errorf("batch with an oversized line: %q, want %q", got, want)
+	}
+	if last, err := ts.db.LastUpdate("web1"); err != nil || last != 1700000120 {
+		t.Errorf("last update %d, %v: the batch's other updates are lost", last, err)
+	}
+}
+
+func TestPermissions(t *testing.T) {
+	t.Parallel()
+	perms, err := ParsePermissions(DefaultTCPCommands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, perms, Config{})
+	cl := ts.dial(t)
+	for _, c := range []struct{ req, want string }{
+		{createWeb1, "-1 Permission denied.\n"},
+		{"FORGET web1.rrd", "-1 Permission denied.\n"},
+		{"SUSPENDALL", "-1 Permission denied.\n"},
+		{"HELP QUIT", "4 Help for QUIT\nUsage: QUIT\n\nCloses the connection.\n\n"},
+		{"PING", "0 PONG\n"},
+		{"UPDATE web1.rrd 1700000060:1", "-1 No such file: " + ts.dir + "/web1.rrd\n"},
+	} {
+		if got := cl.do(c.req); got != c.want {
+			t.Errorf("%q: %q, want %q", c.req, got, c.want)
+		}
+	}
+	// "." is allowed with BATCH
+	cl.send("BATCH\n.\n")
+	if got := cl.answer() + cl.answer(); got != "0 Go ahead.  End with dot '.' on its own line.\n0 errors\n" {
+		t.Errorf("batch: %q", got)
+	}
+	for _, bad := range [][]string{{"UPDATE", "NOPE"}, {"."}, {"WROTE"}} {
+		if _, err := ParsePermissions(bad); err == nil {
+			t.Errorf("ParsePermissions(%q) accepted", bad)
+		}
+	}
+	if p, err := ParsePermissions([]string{" fetch", "PING "}); err != nil || p.String() != "PING,FETCH" {
+		t.Errorf("ParsePermissions: %v %v", p, err)
+	}
+}
+
+func TestConnectionLimit(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, AllCommands, Config{MaxConns: 1})
+	a := ts.dial(t)
+	if got := a.do("PING"); got != "0 PONG\n" {
+		t.Fatal(got)
+	}
+	b := ts.dial(t)
+	if got := b.answer(); !strings.HasPrefix(got, "-1 Too many connections (1)") {
+		t.Errorf("second connection: %q", got)
+	}
+	if got := a.do("PING"); got != "0 PONG\n" {
+		t.Errorf("first connection after the refusal: %q", got)
+	}
+}
+
+func TestNames(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	m, err := newMapper(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ file, series, err string }{
+		{"web1.rrd", "web1", ""},
+		{"web1", "web1", ""},
+		{"sub/dir/x.rrd", "sub/dir/x", ""},
+		{"./sub//x.rrd", "sub/x", ""},
+		{dir + "/web1.rrd", "web1", ""},
+		{dir + "/a/b.rrd", "a/b", ""},
+		{"tracelog.web1.rrd", "tracelog.web1", ""},
+		{"../web1.rrd", "", "Permission denied"},
+		{"a/../../b.rrd", "", "Permission denied"},
+		{"/etc/passwd", "", "Permission denied"},
+		{dir + "x/web1.rrd", "", "Permission denied"},
+		{dir, "", "No such file or directory"},
+		{".rrd", "", "No such file or directory"},
+	} {
+		got, err := m.series(c.file)
+		if got != c.series || (err == nil) != (c.err == "") || err != nil && err.Error() != c.err {
+			t.Errorf("series(%q) = %q, %v; want %q, %q", c.file, got, err, c.series, c.err)
+		}
+	}
+	// a link to the data directory: clients send realpath(3) names
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	ml, err := newMapper(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, _ := filepath.EvalSymlinks(dir)
+	for _, f := range []string{link + "/w.rrd", real + "/w.rrd"} {
+		if got, err := ml.series(f); got != "w" || err != nil {
+			t.Errorf("through a link: series(%q) = %q, %v", f, got, err)
+		}
+	}
+	for _, c := range []struct{ series, file string }{{"web1", "web1.rrd"}, {"a/b", "a/b.rrd"}, {"//host/x", ""}, {"a/../b", ""}, {"a//b", ""}} {
+		if got := fileOf(c.series); got != c.file {
+			t.Errorf("fileOf(%q) = %q, want %q", c.series, got, c.file)
+		}
+	}
+}
+
+func TestListenUnix(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "rrdcached.sock")
+	ln, err := ListenUnix(p, 0o660)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil || fi.Mode().Perm() != 0o660 || fi.Mode().Type() != os.ModeSocket {
+		t.Errorf("socket mode %v, %v; want socket 0660", fi.Mode(), err)
+	}
+	if _, err := ListenUnix(p, 0o660); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("second listener: %v, want in use", err)
+	}
+	ln.Close()
+	// a regular file is never removed
+	f := filepath.Join(dir, "file")
+	os.WriteFile(f, []byte("x"), 0o644)
+	if _, err := ListenUnix(f, 0o660); err == nil {
+		t.Error("listening over a regular file")
+	}
+}
+
+func TestTCPAddr(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ in, want, err string }{
+		{"127.0.0.1", "127.0.0.1:42217", ""},
+		{"127.0.0.1:9000", "127.0.0.1:9000", ""},
+		{"[::1]", "[::1]:42217", ""},
+		{"localhost:1", "localhost:1", ""},
+		{":42217", "", "name the host"},
+		{"", "", "name the host"},
+	} {
+		got, err := TCPAddr(c.in)
+		if got != c.want || (err == nil) != (c.err == "") || err != nil && !strings.Contains(err.Error(), c.err) {
+			t.Errorf("TCPAddr(%q) = %q, %v", c.in, got, err)
+		}
+	}
+}
+
+func TestCFormat(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{{"123", 123, true}, {"-86400", -86400, true}, {"0x10", 16, true}, {"010", 8, true}, {" 7x", 7, true}, {"x", 0, false}, {"", 0, false},
+		{"99999999999999999999", 0, false}, {"+5", 5, true}} {
+		if got, ok := strtol(c.in); got != c.want || ok != c.ok {
+			t.Errorf("strtol(%q) = %d, %v", c.in, got, ok)
+		}
+	}
+	for in, want := range map[string]int64{"3": 3, "-1": -1, "x": 0, "2abc": 2} {
+		if got := atoi(in); got != want {
+			t.Errorf("atoi(%q) = %d", in, got)
+		}
+	}
+}

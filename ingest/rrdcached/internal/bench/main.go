@@ -1,0 +1,305 @@
+// Command bench feeds the same updates over the rrdcached protocol, with
+// the same client, to real rrdcached (journal on with -F, and its default
+// mode) and to `rrdash serve`, and reports updates per second until every
+// update is acknowledged, and the time until they are durable (rrdash:
+// acknowledged updates are durable; rrdcached: after FLUSHALL, once STATS
+// counts every update written to its files).
+//
+//	go run ./ingest/rrdcached/internal/bench --rrdash ./rrdash
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+func main() {
+	rrdash := flag.String("rrdash", "./rrdash", "the rrdash binary")
+	rrdcached := flag.String("rrdcached", "rrdcached", "the rrdcached binary")
+	conns := flag.Int("conns", 4, "client connections")
+	batch := flag.Int("batch", 1000, "UPDATE lines per BATCH")
+	only := flag.String("only", "", "run only the workloads whose name contains this")
+	flag.Parse()
+	if err := run(*rrdash, *rrdcached, *conns, *batch, *only); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type workload struct {
+	name            string
+	series, updates int // updates per series
+}
+
+type server struct {
+	name  string
+	start func(dir string) (addr string, stop func(), err error)
+	// durable returns once every update is durable, after the last
+	// acknowledgement.
+	durable func(c *client, total int) error
+}
+
+func run(rrdashBin, rrdcachedBin string, conns, batch int, only string) error {
+	rc, err := exec.LookPath(rrdcachedBin)
+	if err != nil {
+		return err
+	}
+	servers := []server{
+		{"rrdcached -j -F", rrdcachedStart(rc, true), flushAll},
+		{"rrdcached (default)", rrdcachedStart(rc, false), flushAll},
+		{"rrdash serve", rrdashStart(rrdashBin), func(*client, int) error { return nil }},
+	}
+	loads := []workload{{"1 series x 100,000", 1, 100000}, {"1,000 series x 100", 1000, 100}, {"10,000 series x 10", 10000, 10}}
+	fmt.Printf("%d connections, BATCH of %d UPDATE lines, one value each\n\n", conns, batch)
+	fmt.Println("| workload | server | updates/s (acknowledged) | time to acknowledge | time until durable |")
+	fmt.Println("|---|---|---:|---:|---:|")
+	for _, w := range loads {
+		if only != "" && !strings.Contains(w.name, only) {
+			continue
+		}
+		for _, s := range servers {
+			ack, dur, err := runOne(s, w, conns, batch)
+			if err != nil {
+				return fmt.Errorf("%s, %s: %w", s.name, w.name, err)
+			}
+			total := w.series * w.updates
+			fmt.Printf("| %s | %s | %.0f | %.3f s | %.3f s |\n", w.name, s.name, float64(total)/ack.Seconds(), ack.Seconds(), dur.Seconds())
+		}
+	}
+	return nil
+}
+
+func runOne(s server, w workload, conns, batch int) (ack, durable time.Duration, err error) {
+	dir, err := os.MkdirTemp("", "rrdcbench")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer os.RemoveAll(dir)
+	addr, stop, err := s.start(dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer stop()
+	c, err := dial(addr)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer c.Close()
+	// series first (not timed), in batches
+	const t0 = 1700000000
+	for i := 0; i < w.series; i += 500 {
+		var cmds []string
+		for k := i; k < min(i+500, w.series); k++ {
+			cmds = append(cmds, fmt.Sprintf("CREATE s%d.rrd -b %d -s 10 DS:v:GAUGE:600:U:U RRA:AVERAGE:0.5:1:1000 RRA:MAX:0.5:60:100", k, t0))
+		}
+		if err := c.batch(cmds); err != nil {
+			return 0, 0, fmt.Errorf("create: %w", err)
+		}
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, conns)
+	for k := 0; k < conns; k++ {
+		wg.Go(func() {
+			cc, err := dial(addr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer cc.Close()
+			cmds := make([]string, 0, batch)
+			// this connection's series, update by update (time order per series)
+			for u := 0; u < w.updates; u++ {
+				for sr := k; sr < w.series; sr += conns {
+					cmds = append(cmds, "UPDATE s"+strconv.Itoa(sr)+".rrd "+strconv.Itoa(t0+10*(u+1))+":"+strconv.Itoa(u%97))
+					if len(cmds) == batch {
+						if err := cc.batch(cmds); err != nil {
+							errs <- err
+							return
+						}
+						cmds = cmds[:0]
+					}
+				}
+			}
+			if len(cmds) > 0 {
+				if err := cc.batch(cmds); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	ack = time.Since(start)
+	close(errs)
+	for err := range errs {
+		return 0, 0, err
+	}
+	if err := s.durable(c, w.series*w.updates); err != nil {
+		return 0, 0, err
+	}
+	return ack, time.Since(start), nil
+}
+
+type client struct {
+	net.Conn
+	rd *bufio.Reader
+	w  *bufio.Writer
+}
+
+func dial(addr string) (*client, error) {
+	nc, err := net.Dial("unix", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &client{Conn: nc, rd: bufio.NewReaderSize(nc, 1<<16), w: bufio.NewWriterSize(nc, 1<<16)}, nil
+}
+
+// answer reads one answer and returns its status and lines.
+func (c *client) answer() (int, []string, error) {
+	l, err := c.rd.ReadString('\n')
+	if err != nil {
+		return 0, nil, err
+	}
+	n, err := strconv.Atoi(strings.Fields(l)[0])
+	if err != nil {
+		return 0, nil, fmt.Errorf("answer %q", l)
+	}
+	var lines []string
+	for i := 0; i < n; i++ {
+		s, err := c.rd.ReadString('\n')
+		if err != nil {
+			return 0, nil, err
+		}
+		lines = append(lines, s)
+	}
+	if n < 0 {
+		return n, nil, errors.New(strings.TrimSpace(l))
+	}
+	return n, lines, nil
+}
+
+func (c *client) do(req string) (int, []string, error) {
+	c.w.WriteString(req + "\n")
+	if err := c.w.Flush(); err != nil {
+		return 0, nil, err
+	}
+	return c.answer()
+}
+
+// batch sends cmds in one BATCH; any error line fails it.
+func (c *client) batch(cmds []string) error {
+	c.w.WriteString("BATCH\n")
+	for _, s := range cmds {
+		c.w.WriteString(s)
+		c.w.WriteByte('\n')
+	}
+	c.w.WriteString(".\n")
+	if err := c.w.Flush(); err != nil {
+		return err
+	}
+	if _, _, err := c.answer(); err != nil {
+		return err
+	}
+	n, lines, err := c.answer()
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("%d errors in a batch, first: %s", n, lines[0])
+	}
+	return nil
+}
+
+// flushAll asks rrdcached to write everything and waits until STATS
+// counts every value written (DataSetsWritten: values, UpdatesWritten:
+// file writes).
+func flushAll(c *client, total int) error {
+	if _, _, err := c.do("FLUSHALL"); err != nil {
+		return err
+	}
+	for {
+		_, lines, err := c.do("STATS")
+		if err != nil {
+			return err
+		}
+		for _, l := range lines {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(l), "DataSetsWritten: "); ok {
+				if n, _ := strconv.Atoi(v); n >= total {
+					return nil
+				}
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func waitSocket(p string, cmd *exec.Cmd, out *strings.Builder) error {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if c, err := net.Dial("unix", p); err == nil {
+			c.Close()
+			return nil
+		}
+	}
+	cmd.Process.Kill()
+	return fmt.Errorf("%s did not start: %s", cmd.Path, out.String())
+}
+
+func rrdcachedStart(bin string, journal bool) func(string) (string, func(), error) {
+	return func(dir string) (string, func(), error) {
+		base := filepath.Join(dir, "base")
+		os.Mkdir(base, 0o755)
+		sock := filepath.Join(dir, "s")
+		args := []string{"-g", "-B", "-b", base, "-p", filepath.Join(dir, "pid"), "-l", "unix:" + sock}
+		if journal {
+			j := filepath.Join(dir, "journal")
+			os.Mkdir(j, 0o755)
+			args = append(args, "-j", j, "-F")
+		}
+		cmd := exec.Command(bin, args...)
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			return "", nil, err
+		}
+		stop := func() { cmd.Process.Kill(); cmd.Wait() }
+		if err := waitSocket(sock, cmd, &out); err != nil {
+			return "", nil, err
+		}
+		return sock, stop, nil
+	}
+}
+
+func rrdashStart(bin string) func(string) (string, func(), error) {
+	return func(dir string) (string, func(), error) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", nil, err
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		cmd := exec.Command(bin, "serve", "--data", dir, "--addr", addr)
+		cmd.Env = append(os.Environ(), "RRDASH_LOG_LEVEL=error")
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = io.Discard, &out
+		if err := cmd.Start(); err != nil {
+			return "", nil, err
+		}
+		stop := func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }
+		sock := filepath.Join(dir, "rrdcached.sock")
+		if err := waitSocket(sock, cmd, &out); err != nil {
+			return "", nil, err
+		}
+		return sock, stop, nil
+	}
+}
