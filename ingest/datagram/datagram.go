@@ -123,6 +123,7 @@ func (c *Conn) Serve(ctx context.Context, handle func(pkt []byte, from netip.Add
 	buf := make([]byte, MaxDatagram)
 	oob := make([]byte, oobSize)
 	var delay time.Duration
+	var lastDropLog time.Time
 	for {
 		n, oobn, _, from, err := c.pc.ReadMsgUDPAddrPort(buf, oob)
 		if err != nil {
@@ -149,7 +150,11 @@ func (c *Conn) Serve(ctx context.Context, handle func(pkt []byte, from netip.Add
 		}
 		if c.ovfl && oobn > 0 {
 			if d, ok := dropCount(oob[:oobn]); ok {
-				c.drops.Store(d)
+				if old := c.drops.Swap(d); d > old && time.Since(lastDropLog) >= time.Second {
+					lastDropLog = time.Now()
+					c.log.Warn("the kernel dropped datagrams: the receive buffer was full (the reader fell behind); they are lost",
+						"dropped_since_start", d, "buffer_bytes", c.cfg.ReadBuffer)
+				}
 			}
 		}
 		c.packets.Add(1)

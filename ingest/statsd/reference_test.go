@@ -88,7 +88,7 @@ func (r *recorder) waitFor(t *testing.T, what string, d time.Duration, cond func
 
 // newStoreWriter opens a store in a temp dir and a writer creating series
 // of the given step; it is closed at the end of the test.
-func newStoreWriter(t *testing.T, step int64) (*store.DB, *push.Writer) {
+func newStoreWriter(t testing.TB, step int64) (*store.DB, *push.Writer) {
 	t.Helper()
 	db, err := store.Open(t.TempDir(), store.Options{})
 	if err != nil {
