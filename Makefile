@@ -6,10 +6,11 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ECHARTS := ui/assets/echarts.min.js
 KINESALITE := tools/kinesalite/node_modules/kinesalite/package.json
 OIDCPROV := tools/oidc/node_modules/oidc-provider/package.json
+STATSD  := tools/statsd/node_modules/statsd/package.json
 WEBJS   := tools/web/node_modules/echarts/dist/echarts.min.js
 APT_STAMP := .tools/apt-updated
 
-.PHONY: all build run test bench soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 influxdb bubblewrap clean
+.PHONY: all build run test bench soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap clean
 
 all: build
 
@@ -22,6 +23,11 @@ $(ECHARTS): $(WEBJS)
 
 $(KINESALITE): tools/kinesalite/package.json tools/kinesalite/package-lock.json
 	npm ci --prefix tools/kinesalite --no-audit --no-fund
+	touch $@
+
+# npm statsd 0.9.0 (Etsy's daemon), the reference of ingest/statsd's tests
+$(STATSD): tools/statsd/package.json tools/statsd/package-lock.json
+	npm ci --prefix tools/statsd --no-audit --no-fund
 	touch $@
 
 $(OIDCPROV): tools/oidc/package.json tools/oidc/package-lock.json
@@ -49,6 +55,10 @@ syslog-ng:
 influxdb:
 	@command -v influxd >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends influxdb; }
 
+# Debian's python3-statsd client feeds the statsd comparison test
+python3-statsd:
+	@test -f /usr/lib/python3/dist-packages/statsd/__init__.py || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-statsd; }
+
 python3:
 	@command -v python3 >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3; }
 
@@ -66,7 +76,7 @@ build: $(ECHARTS)
 run: build python3 bubblewrap
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
-deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) rrdtool rrdcached collectd syslog-ng chromium python3 influxdb bubblewrap
+deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) $(STATSD) rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap
 
 # go test -race over everything, the rrdtool differential suite included
 # (store: TestDifferentialAgainstRRDtool; rpn: its xport corpus).

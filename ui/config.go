@@ -41,6 +41,9 @@ type ServeConfig struct {
 	// GraphiteAddr is where the Graphite plaintext listener (TCP) listens;
 	// empty (the default) turns it off.
 	GraphiteAddr string `toml:"graphite_addr"`
+	// Statsd and Collectd are the UDP ingest listeners (off by default).
+	Statsd   StatsdConfig   `toml:"statsd"`
+	Collectd CollectdConfig `toml:"collectd"`
 	// RrdcachedAddr is an optional TCP listener of the rrdcached protocol
 	// (HOST[:PORT], port 42217 by default); empty (the default) turns it
 	// off. The UNIX socket RrdcachedSocket is always on.
@@ -184,6 +187,45 @@ type ListenConfig struct {
 	// IdleTimeout closes a Graphite connection silent this long (Go
 	// duration); HTTP keeps its own timeouts.
 	IdleTimeout string `toml:"idle_timeout"`
+}
+
+// StatsdConfig is the [statsd] section: Etsy statsd semantics (see the
+// README); an empty address turns that listener off.
+type StatsdConfig struct {
+	UDPAddr         string    `toml:"udp_addr"`
+	TCPAddr         string    `toml:"tcp_addr"`
+	Percentiles     []float64 `toml:"percentiles"`       // timer percentiles; default 50, 90, 99
+	DeleteIdleStats bool      `toml:"delete_idle_stats"` // statsd's deleteIdleStats
+}
+
+// CollectdConfig is the [collectd] section: collectd's binary network
+// protocol on UDP; an empty address turns it off.
+type CollectdConfig struct {
+	Addr          string   `toml:"addr"`
+	SecurityLevel string   `toml:"security_level"` // none, sign, encrypt
+	AuthFile      string   `toml:"auth_file"`      // lines `user: password`
+	TypesDB       []string `toml:"types_db"`       // default /usr/share/collectd/types.db
+}
+
+func (c ServeConfig) validateUDPIngest() error {
+	for _, a := range []struct{ key, v string }{{"statsd.udp_addr", c.Statsd.UDPAddr}, {"statsd.tcp_addr", c.Statsd.TCPAddr}, {"collectd.addr", c.Collectd.Addr}} {
+		if a.v == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a.v); err != nil {
+			return fmt.Errorf("%s %q: want HOST:PORT: %w", a.key, a.v, err)
+		}
+	}
+	switch strings.ToLower(c.Collectd.SecurityLevel) {
+	case "", "none":
+	case "sign", "encrypt":
+		if c.Collectd.AuthFile == "" {
+			return fmt.Errorf("collectd.security_level %q needs collectd.auth_file", c.Collectd.SecurityLevel)
+		}
+	default:
+		return fmt.Errorf("collectd.security_level %q: want none, sign or encrypt", c.Collectd.SecurityLevel)
+	}
+	return nil
 }
 
 // PushConfig is the [push] section: limits of HTTP push ingest.
@@ -434,6 +476,7 @@ func DefaultServeConfig() ServeConfig {
 	return ServeConfig{Addr: "127.0.0.1:8080", Data: "./data", LogLevel: "info", LogFormat: "text",
 		Tracelog: TracelogConfig{Step: 60}, MaxFuture: "10m",
 		EvalBudget: DefaultEvalBudget, EvalTimeout: DefaultEvalTimeout.String(),
+		Collectd:   CollectdConfig{SecurityLevel: "none", TypesDB: []string{"/usr/share/collectd/types.db"}},
 		Listen:     ListenConfig{MaxConns: 1024, IdleTimeout: "5m"},
 		Push:       PushConfig{MaxBodyBytes: 32 << 20, MaxInflightBytes: 64 << 20, QueueWait: "1s"},
 		Monitoring: MonitoringConfig{Sinks: []string{"rrdash"}, Service: "rrdash", Influx: InfluxSinkConfig{Gzip: true}},
@@ -570,6 +613,9 @@ func (c ServeConfig) Validate() error {
 		if _, _, err := net.SplitHostPort(c.GraphiteAddr); err != nil {
 			return fmt.Errorf("graphite_addr %q: want HOST:PORT: %w", c.GraphiteAddr, err)
 		}
+	}
+	if err := c.validateUDPIngest(); err != nil {
+		return err
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"math"
@@ -49,17 +48,7 @@ func startServeGraphite(t *testing.T, bin, data string, nofile uint64) (*exec.Cm
 			t.Fatal(err)
 		}
 	}
-	sc := bufio.NewScanner(stdout)
-	var base, graphite string
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "graphite plaintext on "); ok {
-			graphite = rest
-		}
-		if i := strings.Index(sc.Text(), "http://"); i >= 0 {
-			base = strings.Fields(sc.Text()[i:])[0]
-			break
-		}
-	}
+	base, graphite := serveAddrs(stdout)
 	go io.Copy(io.Discard, stdout)
 	stderr := func() string {
 		mu.Lock()

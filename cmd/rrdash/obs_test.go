@@ -45,16 +45,7 @@ func startServe(t *testing.T, data string, extra ...string) *serveProc {
 		p.done <- runServe(ctx, args, pw, io.Discard)
 		pw.Close()
 	}()
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "graphite plaintext on "); ok {
-			p.graphite = rest
-		}
-		if i := strings.Index(sc.Text(), "http://"); i >= 0 {
-			p.base = strings.Fields(sc.Text()[i:])[0]
-			break
-		}
-	}
+	p.base, p.graphite = serveAddrs(pr)
 	go io.Copy(io.Discard, pr)
 	if p.base == "" || p.graphite == "" {
 		cancel()
@@ -67,6 +58,22 @@ func startServe(t *testing.T, data string, extra ...string) *serveProc {
 // push posts line protocol with the push token, as a script does.
 func (p *serveProc) push(c *http.Client, path string, body io.Reader) (*http.Response, error) {
 	return pushWith(c, p.base+path, p.token, body)
+}
+
+// serveAddrs reads serve's start-up lines up to the HTTP address and
+// returns it (http://HOST:PORT) and the Graphite listener's address, if
+// one was reported before it; empty when r ends first.
+func serveAddrs(r io.Reader) (base, graphite string) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "graphite plaintext on "); ok {
+			graphite = rest
+		}
+		if i := strings.Index(sc.Text(), "http://"); i >= 0 {
+			return strings.Fields(sc.Text()[i:])[0], graphite
+		}
+	}
+	return "", graphite
 }
 
 func (p *serveProc) stop(t *testing.T) {

@@ -32,7 +32,7 @@ import (
 	"rrdash/ui/obs"
 )
 
-const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--allowed-host HOST]… [--rrdcached HOST[:PORT]] [--max-future DURATION] [--max-conns N] [--eval-budget N] [--eval-timeout D] [--demo]"
+const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--allowed-host HOST]… [--rrdcached HOST[:PORT]] [--statsd HOST:PORT] [--statsd-tcp HOST:PORT] [--collectd HOST:PORT] [--max-future DURATION] [--max-conns N] [--eval-budget N] [--eval-timeout D] [--demo]"
 
 // globList collects a repeatable flag.
 type globList []string
@@ -57,6 +57,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var allowedHosts globList
 	fs.Var(&allowedHosts, "allowed-host", "host name (or name:port) the server answers besides localhost, the listen address and base_url's (repeatable; env RRDASH_ALLOWED_HOSTS, comma separated)")
 	rrdcachedAddr := fs.String("rrdcached", "", "rrdcached protocol TCP listen address HOST[:PORT] (default off; port 42217; env RRDASH_RRDCACHED_ADDR)")
+	statsdUDP := fs.String("statsd", "", "statsd UDP listen address HOST:PORT (default off; env RRDASH_STATSD_UDP_ADDR)")
+	statsdTCP := fs.String("statsd-tcp", "", "statsd TCP listen address HOST:PORT (default off; env RRDASH_STATSD_TCP_ADDR)")
+	collectdAddr := fs.String("collectd", "", "collectd network-protocol UDP listen address HOST:PORT (default off; env RRDASH_COLLECTD_ADDR)")
 	maxFuture := fs.String("max-future", "", "refuse points more than this ahead of the server clock on every ingest path (default 10m; env RRDASH_MAX_FUTURE)")
 	maxConns := fs.Int64("max-conns", 0, "open connections per TCP listener (default 1024; env RRDASH_LISTEN_MAX_CONNS)")
 	evalBudget := fs.String("eval-budget", "", "work limit of one request's evaluation in row-operations, 0 for none (default 1000000000; env RRDASH_EVAL_BUDGET)")
@@ -105,6 +108,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *maxFuture != "" {
 		cfg.MaxFuture = *maxFuture
+	}
+	for _, f := range []struct{ flag, cfg *string }{{statsdUDP, &cfg.Statsd.UDPAddr}, {statsdTCP, &cfg.Statsd.TCPAddr}, {collectdAddr, &cfg.Collectd.Addr}} {
+		if *f.flag != "" {
+			*f.cfg = *f.flag
+		}
 	}
 	if *maxConns != 0 {
 		cfg.Listen.MaxConns = *maxConns
@@ -193,6 +201,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// The listeners are made below; health asks them only once serving.
 	var listeners []*listen.Listener
 	var graphite *push.GraphiteListener
+	udpStatuses := func() []listen.Status { return nil }
 	sources := func() []ui.SourceStatus {
 		var out []ui.SourceStatus
 		add := func(st listen.Status) {
@@ -203,6 +212,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		if graphite != nil {
 			add(graphite.Status())
+		}
+		for _, st := range udpStatuses() {
+			add(st)
 		}
 		return out
 	}
@@ -348,6 +360,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "graphite plaintext on %s\n", gl.Addr())
 	}
 	obsv.pushSources(pushWriter, pushHandlers, graphite)
+	if udpStatuses, err = startUDPIngest(tailCtx, &tails, cfg, pushWriter, hz, obsv.metrics, stdout, log); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	rls, err := startRrdcached(tailCtx, &tails, cfg, db, stdout, log)
 	listeners = append(listeners, rls...)
 	if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -63,17 +62,7 @@ func TestServePushAndShutdown(t *testing.T) {
 		done <- runServe(ctx, []string{"--addr", "127.0.0.1:0", "--data", data, "--graphite", "127.0.0.1:0"}, pw, io.Discard)
 		pw.Close()
 	}()
-	sc := bufio.NewScanner(pr)
-	var base, graphite string
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "graphite plaintext on "); ok {
-			graphite = rest
-		}
-		if i := strings.Index(sc.Text(), "http://"); i >= 0 {
-			base = strings.Fields(sc.Text()[i:])[0]
-			break
-		}
-	}
+	base, graphite := serveAddrs(pr)
 	if graphite == "" {
 		t.Fatal("no graphite listener reported")
 	}

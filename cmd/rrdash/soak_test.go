@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -158,17 +157,7 @@ func (s *soak) start() {
 	if err := cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
-	sc := bufio.NewScanner(out)
-	var base, graphite string
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "graphite plaintext on "); ok {
-			graphite = rest
-		}
-		if i := strings.Index(sc.Text(), "http://"); i >= 0 {
-			base = strings.Fields(sc.Text()[i:])[0]
-			break
-		}
-	}
+	base, graphite := serveAddrs(out)
 	go io.Copy(io.Discard, out)
 	if base == "" || graphite == "" {
 		cmd.Process.Kill()
