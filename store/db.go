@@ -47,6 +47,9 @@ type Options struct {
 	// died before its close) takes the exclusive lock and replays them
 	// first, as a writer (see docs/STORE.md, "Readers").
 	ReadOnly bool
+	// NoReplay, with ReadOnly, makes such a reader return ErrNeedsReplay
+	// instead of replaying: a check that must change nothing.
+	NoReplay bool
 }
 
 // Observer receives the store's own measurements. Its methods are called
@@ -115,7 +118,7 @@ func Open(dir string, opt Options) (*DB, error) {
 	}
 	if opt.ReadOnly {
 		db, err := openReader(dir, opt, boot)
-		if !errors.Is(err, errNeedsReplay) {
+		if !errors.Is(err, errNeedsReplay) || opt.NoReplay {
 			return db, err
 		}
 		// The journal holds records the archives lack: replay them under
@@ -212,7 +215,11 @@ func (db *DB) scratch() []byte {
 }
 
 // errNeedsReplay tells Open that a reader found work for a writer.
-var errNeedsReplay = errors.New("journal records to replay")
+var errNeedsReplay = ErrNeedsReplay
+
+// ErrNeedsReplay is returned by Open with ReadOnly and NoReplay when the
+// journal holds records the archives lack (the last writer did not close).
+var ErrNeedsReplay = errors.New("the journal holds records the archives lack (the last writer did not close); a writer replays them")
 
 // openReader opens dir under a shared lock when its archives' state slots
 // hold everything journaled: the last writer closed (its close marker, in

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -215,6 +216,47 @@ func TestCheckAndRepairEndToEnd(t *testing.T) {
 			expectSeries(t, data, lost)
 		})
 	}
+	t.Run("archive rows", func(t *testing.T) {
+		data := t.TempDir()
+		create := append([]string{"--data", data, "create", "s", "--start", "1000000000", "--step", "10"}, checkSpecArgs...)
+		if _, errOut, code := rrdash(t, bin, create...); code != 0 {
+			t.Fatalf("create: %s", errOut)
+		}
+		var args []string
+		for i := range 100 {
+			args = append(args, fmt.Sprintf("%d:%d", 1000000000+10*(i+1), i))
+		}
+		if _, errOut, code := rrdash(t, bin, append([]string{"--data", data, "update", "s"}, args...)...); code != 0 {
+			t.Fatalf("update: %s", errOut)
+		}
+		if out, _, code := rrdash(t, bin, "--data", data, "check"); code != 0 || !strings.Contains(out, "archives: ok — 1 files, 1 with every row block checked") {
+			t.Fatalf("check of a sound directory: exit %d\n%s", code, out)
+		}
+		files, _ := filepath.Glob(filepath.Join(data, "series", "*"))
+		if len(files) != 1 {
+			t.Fatalf("series files %v", files)
+		}
+		// the row of value 50: its float64 bytes, little-endian
+		b, _ := os.ReadFile(files[0])
+		var row [8]byte
+		binary.LittleEndian.PutUint64(row[:], math.Float64bits(50))
+		off := bytes.Index(b, row[:])
+		if off < 0 {
+			t.Fatal("no row holds 50")
+		}
+		flipByte(t, files[0], int64(off)+6)
+		out, _, code := rrdash(t, bin, "--data", data, "check")
+		if code != 1 || !strings.Contains(out, "archives: DAMAGED") || !strings.Contains(out, "rows 0-63: row checksum mismatch") {
+			t.Errorf("check of a flipped row byte: exit %d\n%s", code, out)
+		}
+		out, _, code = rrdash(t, bin, "--data", data, "check", "--repair")
+		if code != 0 || !strings.Contains(out, "archives: REPAIRED") || !strings.Contains(out, "1 damaged block now read as unknown") {
+			t.Errorf("check --repair: exit %d\n%s", code, out)
+		}
+		if out, _, code := rrdash(t, bin, "--data", data, "check"); code != 0 || !strings.Contains(out, "archives: ok") {
+			t.Errorf("check after the repair: exit %d\n%s", code, out)
+		}
+	})
 	t.Run("torn tail", func(t *testing.T) {
 		data := ackedThenKilled(t, bin)
 		jp := filepath.Join(data, "journal.wal")

@@ -35,6 +35,9 @@ type observability struct {
 // even when not listed.
 func (o *observability) start(ctx context.Context, wg *sync.WaitGroup, cfg ui.MonitoringConfig, db *store.DB, md *meta.DB, log *slog.Logger) error {
 	o.log = log
+	o.metrics.Registry.CollectFunc("rrdash_store_damaged_blocks_total",
+		"archive row blocks found damaged (checksum mismatch) since start; served as unknown", obs.KindCounter, nil,
+		func(emit func(float64, ...string)) { emit(float64(db.DamagedBlocks())) })
 	o.monitoring = obs.NewMonitoring(o.metrics.Registry, log)
 	sinks := cfg.Sinks
 	if obs.OTLPConfigured(os.Getenv) && !slices.Contains(sinks, "otlp") {
