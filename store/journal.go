@@ -388,10 +388,12 @@ func (j *journal) writeMarker(boot bootID) error {
 // failure is sticky: the head on disk may already name seq, and slots
 // written later for seq would pass for durable.
 func (j *journal) checkpointed(seq uint64) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
+	// syncMu before mu, as syncTo takes them: the other order deadlocks
+	// against a group commit waiting in syncTo
 	j.syncMu.Lock()
 	defer j.syncMu.Unlock()
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	if err := j.checkpointedLocked(seq); err != nil {
 		if j.err == nil {
 			j.err = fmt.Errorf("journal %s: checkpoint %d: %w", j.path, seq, err)
