@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"rrdash/tools/testdeps"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ import (
 // drawn with the failed run as a marker, the output shown as text, and
 // the edit form showing the secret masked.
 func TestMonitorsBrowser(t *testing.T) {
-	needPython(t)
+	testdeps.Program(t, "python3")
 	st := startMonitorStack(t, t.TempDir(), nil, nil)
 	hs := httptest.NewServer(st.srv.Handler())
 	defer hs.Close()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"rrdash/tools/testdeps"
 	"strings"
 	"testing"
 
@@ -54,7 +55,7 @@ func TestServeConfigMonitorErrors(t *testing.T) {
 
 // TestMonitorRunCommand runs scripts once through `rrdash monitor run`.
 func TestMonitorRunCommand(t *testing.T) {
-	needPython(t)
+	testdeps.Program(t, "python3")
 	// Compiled Go scripts are cached under the user cache directory: a
 	// temporary one here, keeping Go's own build cache where it was.
 	if gocache, err := exec.Command("go", "env", "GOCACHE").Output(); err == nil {
@@ -115,7 +116,7 @@ func TestMonitorRunCommand(t *testing.T) {
 // TestConfigMonitorsReadOnly: monitors of the config file are listed and
 // can be run now by their owner, but not changed through the API.
 func TestConfigMonitorsReadOnly(t *testing.T) {
-	needPython(t)
+	testdeps.Program(t, "python3")
 	abs, err := filepath.Abs(filepath.Join("..", "..", "fixtures", "monitors", "pass.py"))
 	if err != nil {
 		t.Fatal(err)

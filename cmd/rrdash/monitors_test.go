@@ -10,8 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"rrdash/tools/testdeps"
 	"strings"
 	"sync"
 	"testing"
@@ -22,17 +22,6 @@ import (
 	"rrdash/ui"
 	"rrdash/ui/meta"
 )
-
-// needPython skips without python3, but fails under CI=true.
-func needPython(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("python3"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3 is required (CI=true): %v", err)
-		}
-		t.Skipf("python3 not found: %v", err)
-	}
-}
 
 func fixture(t *testing.T, name string) string {
 	t.Helper()
@@ -214,7 +203,7 @@ func failingDef(t *testing.T) map[string]any {
 // after retries, failed runs marked on the graphs, secrets masked,
 // owner-only changes.
 func TestMonitorsEndToEnd(t *testing.T) {
-	needPython(t)
+	testdeps.Program(t, "python3")
 	hook := &hookReceiver{fails: 2}
 	hs := httptest.NewServer(hook)
 	defer hs.Close()
@@ -427,7 +416,7 @@ func TestMonitorsEndToEnd(t *testing.T) {
 // firing, does not fire again on the next failure, and resolves once the
 // monitor passes.
 func TestMonitorAlertSurvivesRestart(t *testing.T) {
-	needPython(t)
+	testdeps.Program(t, "python3")
 	data := t.TempDir()
 	hook := &hookReceiver{}
 	hs := httptest.NewServer(hook)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"rrdash/tools/testdeps"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,19 +17,6 @@ import (
 	"rrdash/ingest/push"
 	"rrdash/store"
 )
-
-// needFile skips when a Debian-packaged file is missing, but fails under
-// CI (CI=true), where its absence is a broken environment.
-func needFile(t *testing.T, what, path string) {
-	t.Helper()
-	if _, err := os.Stat(path); err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required (CI=true); make deps-test installs it (%s missing)", what, path)
-	}
-	t.Skipf("%s not installed (make deps-test installs it): %s missing", what, path)
-}
 
 // tap is a PointWriter that keeps what it passes to a real writer.
 type tap struct {
@@ -73,8 +61,8 @@ func newStoreWriter(t testing.TB) (*store.DB, *push.Writer) {
 // load, memory and cpu every second to rrdash's listener on loopback, in
 // each security mode, and checks the series and their values.
 func TestRealCollectd(t *testing.T) {
-	needFile(t, "collectd", "/usr/sbin/collectd")
-	needFile(t, "collectd's types.db", DefaultTypesDB)
+	testdeps.Program(t, "collectd", "/usr/sbin/collectd")
+	testdeps.File(t, "collectd's types.db", DefaultTypesDB)
 	types, err := ReadTypesDB(DefaultTypesDB)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"regexp"
+	"rrdash/tools/testdeps"
 	"strconv"
 	"strings"
 	"testing"
@@ -93,9 +94,9 @@ print("METRIC done 1")
 
 func TestCgroupContainsHostileScripts(t *testing.T) {
 	t.Parallel()
-	needTool(t, "python3")
-	needTool(t, "setsid")
-	needTool(t, "sleep")
+	testdeps.Program(t, "python3")
+	testdeps.Program(t, "setsid")
+	testdeps.Program(t, "sleep")
 	limits := CgroupLimits{MemoryMax: 64 << 20, PidsMax: 32, CPUMax: 1}
 	tests := []struct {
 		name    string
@@ -187,7 +188,7 @@ func TestCgroupRefusesUnenforceableLimit(t *testing.T) {
 
 func TestCgroupPerMonitorLimits(t *testing.T) {
 	t.Parallel()
-	needTool(t, "python3")
+	testdeps.Program(t, "python3")
 	r := cgroupRunner(t, true, CgroupLimits{MemoryMax: 1 << 30})
 	d := Definition{Name: "hog", Language: Python, Source: memoryHog, Interval: time.Minute, Timeout: 30 * time.Second, MemoryMaxMB: 48}
 	m, err := d.Compile()

@@ -3,8 +3,8 @@ package monitor
 import (
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"rrdash/tools/testdeps"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,18 +12,6 @@ import (
 )
 
 var quiet = slog.New(slog.DiscardHandler)
-
-// needTool skips when an external program is missing, but fails under CI
-// (CI=true), where its absence is a broken environment.
-func needTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required (CI=true): %v", name, err)
-		}
-		t.Skipf("%s not found: %v", name, err)
-	}
-}
 
 func newRunner(t *testing.T) *Runner {
 	t.Helper()
@@ -39,9 +27,9 @@ func scriptMonitor(t *testing.T, file string, timeout time.Duration, mod func(*D
 	lang := Python
 	if strings.HasSuffix(file, ".go") {
 		lang = Go
-		needTool(t, "go")
+		testdeps.Program(t, "go")
 	} else {
-		needTool(t, "python3")
+		testdeps.Program(t, "python3")
 	}
 	d := Definition{
 		Name:     strings.NewReplacer(".", "_").Replace(file),

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"rrdash/tools/testdeps"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,7 +115,7 @@ func TestRunGoEnvAndCache(t *testing.T) {
 
 func TestGoScriptVersionsBuiltApart(t *testing.T) {
 	t.Parallel()
-	needTool(t, "go")
+	testdeps.Program(t, "go")
 	r := newRunner(t)
 	for _, word := range []string{"one", "two"} {
 		d := Definition{Name: "v", Language: Go, Interval: time.Minute, Timeout: 30 * time.Second,
@@ -134,7 +135,7 @@ func TestTimeoutKillsGroup(t *testing.T) {
 	for _, file := range []string{"sleep_child.py", "sleep_child.go"} {
 		t.Run(file, func(t *testing.T) {
 			t.Parallel()
-			needTool(t, "sleep")
+			testdeps.Program(t, "sleep")
 			m := scriptMonitor(t, file, 2*time.Second, nil)
 			res := newRunner(t).Run(context.Background(), m)
 			if res.Outcome != Timeout {
@@ -255,7 +256,7 @@ func TestMissingPythonIsError(t *testing.T) {
 
 func TestSecretsRedactedFromOutput(t *testing.T) {
 	t.Parallel()
-	needTool(t, "python3")
+	testdeps.Program(t, "python3")
 	d := Definition{
 		Name: "leaky", Language: Python, Interval: time.Minute, Timeout: 30 * time.Second,
 		Source: "import os, sys\nprint('token is', os.environ['API_TOKEN'])\nprint(os.environ['API_TOKEN'], file=sys.stderr)\n",

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"rrdash/tools/testdeps"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +20,8 @@ import (
 // test skips, but fails under CI=true.
 func sandboxRunner(t *testing.T, hide ...string) *Runner {
 	t.Helper()
-	needTool(t, "bwrap")
-	needTool(t, "setpriv")
+	testdeps.Program(t, "bwrap")
+	testdeps.Program(t, "setpriv")
 	s, err := NewSandbox(hide)
 	if err == nil {
 		err = s.Check(context.Background())
@@ -41,7 +42,7 @@ func sandboxRunner(t *testing.T, hide ...string) *Runner {
 
 func TestSandboxContainsHostileScripts(t *testing.T) {
 	t.Parallel()
-	needTool(t, "python3")
+	testdeps.Program(t, "python3")
 	// Outside /tmp (private in the sandbox anyway), so that hiding itself
 	// is what keeps them out of sight: under the package directory.
 	top, err := os.MkdirTemp(".", ".sandbox-test-")

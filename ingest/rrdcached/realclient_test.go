@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"rrdash/tools/testdeps"
 	"strings"
 	"testing"
 	"time"
@@ -16,25 +17,6 @@ import (
 	"rrdash/store"
 	"rrdash/store/rrdtooltest"
 )
-
-// needBin finds a Debian-packaged program the tests drive. Missing, it
-// skips the test, except with CI=true, where it fails it.
-func needBin(t *testing.T, name string, paths ...string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	for _, p := range paths {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required (CI=true); make deps-test installs it", name)
-	}
-	t.Skipf("%s not installed (make deps-test installs it)", name)
-	return ""
-}
 
 // freePort returns a loopback port nobody listens on now.
 func freePort(t *testing.T) string {
@@ -51,7 +33,7 @@ func freePort(t *testing.T) string {
 // limited to base) listening on a UNIX socket and loopback TCP.
 func startRealRrdcached(t *testing.T, base string) (unixAddr, tcpAddr string) {
 	t.Helper()
-	bin := needBin(t, "rrdcached", "/usr/bin/rrdcached", "/usr/sbin/rrdcached")
+	bin := testdeps.Program(t, "rrdcached", "/usr/bin/rrdcached", "/usr/sbin/rrdcached")
 	work := t.TempDir()
 	sock := filepath.Join(work, "s")
 	tcpAddr = freePort(t)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"rrdash/tools/testdeps"
 	"runtime"
 	"strconv"
 	"strings"
@@ -19,19 +20,6 @@ import (
 	"rrdash/ingest/push"
 	"rrdash/store"
 )
-
-// needTool finds a program the tests drive. Missing, it skips the test,
-// except with CI=true, where it fails it.
-func needTool(t *testing.T, what, path string) {
-	t.Helper()
-	if _, err := os.Stat(path); err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required (CI=true); make deps-test installs it (%s missing)", what, path)
-	}
-	t.Skipf("%s not installed (make deps-test installs it): %s missing", what, path)
-}
 
 func repoRoot(t *testing.T) string {
 	_, file, _, _ := runtime.Caller(0)
@@ -185,8 +173,8 @@ const refStep = 2
 func TestMatchesEtsyStatsd(t *testing.T) {
 	root := repoRoot(t)
 	statsJS := filepath.Join(root, "tools", "statsd", "node_modules", "statsd", "stats.js")
-	needTool(t, "npm statsd 0.9.0", statsJS)
-	needTool(t, "python3-statsd", "/usr/lib/python3/dist-packages/statsd/__init__.py")
+	testdeps.File(t, "npm statsd 0.9.0", statsJS)
+	testdeps.File(t, "python3-statsd", "/usr/lib/python3/dist-packages/statsd/__init__.py")
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatal("node is required for npm statsd:", err)

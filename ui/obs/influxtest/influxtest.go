@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"rrdash/tools/testdeps"
 	"strings"
 	"testing"
 	"time"
@@ -32,13 +33,7 @@ type Server struct {
 // with CI=true, where it fails it.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("influxd")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("influxd is required (CI=true; make test installs Debian's influxdb): %v", err)
-		}
-		t.Skipf("influxd not installed (make test installs Debian's influxdb): %v", err)
-	}
+	bin := testdeps.Program(t, "influxd")
 	dir := t.TempDir()
 	httpPort, rpcPort := freePort(t), freePort(t)
 	cfg := filepath.Join(dir, "influxdb.conf")
