@@ -1,0 +1,436 @@
+package graphite
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"rrdash/store"
+)
+
+// The differential test runs Debian's graphite-web 1.1.8 on loopback over
+// whisper files written by python3-whisper, and rrdash's /render over the
+// same points, and compares names, timestamps and values (1e-9 relative).
+//
+// The same points: a carbon point (t, v) stands for the slot [t, t+60);
+// in rrdtool terms that is "v during (t, t+60]", an update at t+60. So
+// rrdash gets the update at t+60 and a missing point is an update with U.
+
+const diffNow = int64(1764000000) // 2025-11-24 16:00:00 UTC, a whole hour
+
+const gwPython = "/usr/bin/python3"
+
+// needGraphiteWeb skips without Debian's graphite-web, except under
+// CI=true, where a missing oracle fails the test (make deps-test installs it).
+func needGraphiteWeb(t *testing.T) {
+	t.Helper()
+	err := exec.Command(gwPython, "-c", "import graphite.settings, whisper, django").Run()
+	if err == nil {
+		return
+	}
+	msg := fmt.Sprintf("graphite-web is not installed (%v): make deps-test installs Debian's graphite-web and python3-whisper", err)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+type diffSeries struct {
+	path   string
+	points map[int64]float64 // carbon timestamp → value; absent = gap
+}
+
+// diffData makes the corpus: 3 days of minutely points ending one step
+// before now; some series have gaps, one is a counter.
+func diffData() []diffSeries {
+	r := rand.New(rand.NewPCG(18, 2026))
+	var out []diffSeries
+	start := diffNow - 3*86400
+	mk := func(path string, gaps bool, f func(i int) float64) {
+		s := diffSeries{path: path, points: map[int64]float64{}}
+		for i, t := 0, start; t < diffNow; i, t = i+1, t+60 {
+			if gaps && r.IntN(10) == 0 {
+				continue
+			}
+			s.points[t] = f(i)
+		}
+		out = append(out, s)
+	}
+	for _, host := range []string{"web1", "web2", "db1"} {
+		for _, m := range []string{"user", "system"} {
+			gaps := host == "web2"
+			mk("servers."+host+".cpu."+m, gaps, func(int) float64 { return math.Round(r.Float64()*10000) / 100 })
+		}
+	}
+	total := 0.0
+	mk("counters.requests", false, func(i int) float64 {
+		if i%500 == 499 {
+			total = 0 // a reset
+		}
+		total += float64(r.IntN(100))
+		return total
+	})
+	mk("servers.web1.disk.free", true, func(int) float64 { return float64(r.IntN(1000)) - 200 })
+	return out
+}
+
+func diffSpec() store.Spec {
+	return store.Spec{Step: 60, Start: diffNow - 3*86400, DS: []store.DS{{Name: "value", Type: store.Gauge, Heartbeat: 120, Min: math.NaN(), Max: math.NaN()}},
+		RRA: []store.RRA{{CF: store.Average, XFF: 0.5, Steps: 1, Rows: 1440}, {CF: store.Average, XFF: 0.5, Steps: 5, Rows: 2016}, {CF: store.Average, XFF: 0.5, Steps: 60, Rows: 720}}}
+}
+
+func openDiffStore(t testing.TB, data []diffSeries) *store.DB {
+	t.Helper()
+	db, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, s := range data {
+		if err := db.Create(s.path, diffSpec(), false); err != nil {
+			t.Fatal(err)
+		}
+		var ups []store.Update
+		for tm := diffNow - 3*86400; tm < diffNow; tm += 60 {
+			v, ok := s.points[tm]
+			val := "U"
+			if ok {
+				val = strconv.FormatFloat(v, 'g', -1, 64)
+			}
+			ups = append(ups, store.Update{Series: s.path, Time: tm + 60, Values: []string{val}})
+		}
+		res, err := db.Apply(context.Background(), store.Batch{Updates: ups})
+		if err != nil || len(res.Errors) > 0 {
+			t.Fatalf("apply %s: %v %v", s.path, err, res.Errors)
+		}
+	}
+	return db
+}
+
+// startGraphiteWeb writes the whisper files and runs graphite-web.
+func startGraphiteWeb(t *testing.T, data []diffSeries) string {
+	t.Helper()
+	dir := t.TempDir()
+	type wsp struct {
+		Path     string       `json:"path"`
+		Archives [][2]int64   `json:"archives"`
+		XFF      float64      `json:"xff"`
+		Points   [][2]float64 `json:"points"`
+	}
+	var spec struct {
+		Now    int64 `json:"now"`
+		Series []wsp `json:"series"`
+	}
+	spec.Now = diffNow
+	for _, s := range data {
+		w := wsp{Path: s.path, Archives: [][2]int64{{60, 1440}, {300, 2016}, {3600, 720}}, XFF: 0.5, Points: [][2]float64{}}
+		for tm := diffNow - 3*86400; tm < diffNow; tm += 60 {
+			if v, ok := s.points[tm]; ok {
+				w.Points = append(w.Points, [2]float64{float64(tm), v})
+			}
+		}
+		spec.Series = append(spec.Series, w)
+	}
+	b, _ := json.Marshal(spec)
+	specFile := filepath.Join(dir, "spec.json")
+	if err := os.WriteFile(specFile, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script, _ := filepath.Abs("testdata/graphiteweb.py")
+	if out, err := exec.Command(gwPython, script, "whisper", specFile, filepath.Join(dir, "whisper")).CombinedOutput(); err != nil {
+		t.Fatalf("writing whisper files: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, gwPython, script, "serve", dir)
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); cmd.Wait() })
+	port := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		port <- strings.TrimSpace(line)
+	}()
+	select {
+	case p := <-port:
+		if p == "" {
+			t.Fatalf("graphite-web did not start: %s", stderr.String())
+		}
+		return "http://127.0.0.1:" + p
+	case <-time.After(60 * time.Second):
+		t.Fatalf("graphite-web did not start within 60s: %s", stderr.String())
+	}
+	return ""
+}
+
+type renderedSeries struct {
+	Target     string        `json:"target"`
+	Datapoints [][2]*float64 `json:"datapoints"`
+}
+
+func getRender(t *testing.T, h http.Handler, base string, q url.Values) (int, []renderedSeries, string) {
+	t.Helper()
+	var body []byte
+	var code int
+	if h != nil {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/render?"+q.Encode(), nil))
+		code, body = rec.Code, rec.Body.Bytes()
+	} else {
+		resp, err := http.Get(base + "/render?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		code = resp.StatusCode
+	}
+	if code != http.StatusOK {
+		return code, nil, string(body)
+	}
+	// graphite-web writes 1e9999 for infinity: not a float64
+	text := strings.ReplaceAll(string(body), "1e9999", "1e308")
+	var out []renderedSeries
+	if err := json.Unmarshal([]byte(text), &out); err != nil {
+		t.Fatalf("render %s: %v\n%s", q.Encode(), err, body)
+	}
+	return code, out, ""
+}
+
+func sameValue(a, b *float64) bool {
+	switch {
+	case a == nil || b == nil:
+		return a == nil && b == nil
+	case *a == *b:
+		return true
+	}
+	return math.Abs(*a-*b) <= 1e-9*math.Max(math.Abs(*a), math.Abs(*b))
+}
+
+func diffRendered(a, b []renderedSeries) string {
+	if len(a) != len(b) {
+		names := func(l []renderedSeries) []string {
+			var n []string
+			for _, s := range l {
+				n = append(n, s.Target)
+			}
+			return n
+		}
+		return fmt.Sprintf("%d series %v, graphite-web %d %v", len(a), names(a), len(b), names(b))
+	}
+	for i := range a {
+		if a[i].Target != b[i].Target {
+			return fmt.Sprintf("series %d: name %q, graphite-web %q", i, a[i].Target, b[i].Target)
+		}
+		if len(a[i].Datapoints) != len(b[i].Datapoints) {
+			return fmt.Sprintf("%s: %d points, graphite-web %d", a[i].Target, len(a[i].Datapoints), len(b[i].Datapoints))
+		}
+		for j, p := range a[i].Datapoints {
+			q := b[i].Datapoints[j]
+			if *p[1] != *q[1] {
+				return fmt.Sprintf("%s point %d: time %v, graphite-web %v", a[i].Target, j, *p[1], *q[1])
+			}
+			if !sameValue(p[0], q[0]) {
+				f := func(v *float64) string {
+					if v == nil {
+						return "null"
+					}
+					return strconv.FormatFloat(*v, 'g', -1, 64)
+				}
+				return fmt.Sprintf("%s at %v: %s, graphite-web %s", a[i].Target, *p[1], f(p[0]), f(q[0]))
+			}
+		}
+	}
+	return ""
+}
+
+// diffTargets is the corpus: every function of the first set, wildcards,
+// nesting.
+var diffTargets = []string{
+	"servers.web1.cpu.user",
+	"servers.*.cpu.user",
+	"servers.web?.cpu.*",
+	"servers.[a-w]*.cpu.{user,system}",
+	"servers.{web1,db1}.cpu.system",
+	"sumSeries(servers.*.cpu.user)",
+	"sum(servers.*.cpu.*)",
+	"averageSeries(servers.*.cpu.user)",
+	"avg(servers.web*.cpu.system)",
+	"maxSeries(servers.*.cpu.user)",
+	"minSeries(servers.*.cpu.user)",
+	"sumSeries(servers.web1.cpu.user,servers.web2.cpu.user)",
+	"aggregate(servers.*.cpu.user,'median')",
+	"aggregate(servers.*.cpu.user,'stddev')",
+	"aggregate(servers.*.cpu.user,'count')",
+	"aggregate(servers.*.cpu.user,'range')",
+	"aggregate(servers.*.cpu.user,'diff')",
+	"aggregate(servers.*.cpu.user,'last')",
+	"aggregate(servers.*.cpu.user,'sum',0.5)",
+	"scale(servers.web1.cpu.user,2.5)",
+	"scale(servers.*.cpu.system,-1)",
+	"offset(servers.web2.cpu.user,100)",
+	"absolute(servers.web1.disk.free)",
+	"derivative(counters.requests)",
+	"derivative(servers.web2.cpu.user)",
+	"nonNegativeDerivative(counters.requests)",
+	// nonNegativeDerivative(x, maxValue) is left out: graphite-web 1.1.8
+	// compares None > maxValue and fails (500) on any None.
+	"perSecond(counters.requests)",
+	"integral(servers.web2.cpu.user)",
+	"movingAverage(servers.web1.cpu.user,10)",
+	"movingAverage(servers.web2.cpu.user,'5min')",
+	"movingAverage(servers.web2.cpu.user,5,0.5)",
+	"alias(servers.web1.cpu.user,'web one')",
+	"aliasByNode(servers.*.cpu.user,1)",
+	"aliasByNode(servers.*.cpu.*,1,3)",
+	"aliasByMetric(servers.web1.cpu.*)",
+	"aliasByNode(scale(servers.*.cpu.user,2),1)",
+	"keepLastValue(servers.web2.cpu.user)",
+	"keepLastValue(servers.web1.disk.free,1)",
+	"summarize(servers.web1.cpu.user,'1h')",
+	"summarize(servers.web2.cpu.user,'15min','avg')",
+	"summarize(servers.web2.cpu.user,'1h','max',true)",
+	"hitcount(servers.web1.cpu.user,'10min')",
+	"asPercent(servers.*.cpu.user)",
+	"asPercent(servers.web1.cpu.user,servers.web1.cpu.system)",
+	"asPercent(servers.*.cpu.user,100)",
+	"divideSeries(servers.web1.cpu.user,servers.web1.cpu.system)",
+	"divideSeries(servers.*.cpu.user,servers.db1.cpu.system)",
+	"timeShift(servers.web1.cpu.user,'1h')",
+	"timeShift(servers.web2.cpu.user,'-30min')",
+	"highestCurrent(servers.*.cpu.user,2)",
+	"highestAverage(servers.*.cpu.*,3)",
+	"highestMax(servers.*.cpu.system,1)",
+	"sortByMaxima(servers.*.cpu.user)",
+	"limit(servers.*.cpu.*,2)",
+	"groupByNode(servers.*.cpu.*,1,'sumSeries')",
+	"groupByNode(servers.*.cpu.*,3)",
+	"groupByNode(servers.*.cpu.*,3,'maxSeries')",
+	"sumSeriesWithWildcards(servers.*.cpu.*,1)",
+	"sumSeriesWithWildcards(servers.*.cpu.*,1,3)",
+	"transformNull(servers.web2.cpu.user)",
+	"transformNull(servers.web2.cpu.user,-1)",
+	"transformNull(servers.web2.cpu.*,0,servers.web1.cpu.user)",
+	"removeBelowValue(servers.web1.cpu.user,50)",
+	"removeAboveValue(servers.web1.cpu.user,50)",
+	"consolidateBy(servers.web1.cpu.user,'max')",
+	"consolidateBy(servers.web2.cpu.user,'sum')",
+	"servers.web1.cpu.user|scale(2)|offset(1)",
+	"sumSeries(scale(servers.*.cpu.user,2),offset(servers.db1.cpu.user,5))",
+	"movingAverage(sumSeries(servers.*.cpu.user),10)",
+	"nonNegativeDerivative(sumSeries(counters.requests))",
+	"scale(aggregate(servers.*.cpu.user,'max'),0.5)",
+	"summarize(derivative(counters.requests),'1h','sum')",
+	"perSecond(summarize(counters.requests,'10min','last'))",
+}
+
+type diffRange struct {
+	name   string
+	params url.Values
+	// cascade: the range reads the hourly archive, which whisper computes
+	// from its 5-minute one (an average of averages) and rrdtool from the
+	// minutes; they agree where no minute is missing, so the targets are
+	// moved onto the gap-free series, and the gappy ones only counted.
+	cascade bool
+}
+
+// gapFree moves a target onto series without gaps (web1, db1, counters).
+func gapFree(target string) (string, bool) {
+	if strings.Contains(target, "disk.free") {
+		return "", false
+	}
+	r := strings.NewReplacer("servers.*.", "servers.{web1,db1}.", "servers.web?.", "servers.web1.", "servers.web*.", "servers.web1.",
+		"servers.[a-w]*.", "servers.[dw]?1.", "web2", "db1")
+	return r.Replace(target), true
+}
+
+func diffRanges() []diffRange {
+	v := func(kv ...string) url.Values {
+		q := url.Values{"now": {strconv.FormatInt(diffNow, 10)}, "format": {"json"}}
+		for i := 0; i < len(kv); i += 2 {
+			q.Set(kv[i], kv[i+1])
+		}
+		return q
+	}
+	return []diffRange{
+		{"last 2h", v("from", "-2h"), false},
+		{"last day, maxDataPoints", v("from", "-1d", "maxDataPoints", "300"), false},
+		{"absolute, 5min archive", v("from", "09:30_20251122", "until", "20251123"), false},
+		{"epoch, 1h archive", v("from", strconv.FormatInt(diffNow-10*86400, 10), "until", strconv.FormatInt(diffNow-3600, 10)), true},
+	}
+}
+
+func TestDifferentialGraphiteWeb(t *testing.T) {
+	needGraphiteWeb(t)
+	data := diffData()
+	db := openDiffStore(t, data)
+	gw := startGraphiteWeb(t, data)
+	api := New(db, Options{Now: func() time.Time { return time.Unix(diffNow, 0) }})
+	h := http.HandlerFunc(api.Render)
+	total, matched := 0, 0
+	cascadeTotal, cascadeMatched := 0, 0
+	var failures []string
+	for _, rg := range diffRanges() {
+		for _, target := range diffTargets {
+			if rg.cascade {
+				q := url.Values{}
+				for k, v := range rg.params {
+					q[k] = v
+				}
+				q.Set("target", target)
+				cascadeTotal++
+				if c1, want, _ := getRender(t, nil, gw, q); c1 == http.StatusOK {
+					if c2, got, _ := getRender(t, h, "", q); c2 == http.StatusOK && diffRendered(got, want) == "" {
+						cascadeMatched++
+					}
+				}
+				var ok bool
+				if target, ok = gapFree(target); !ok {
+					continue
+				}
+			}
+			q := url.Values{}
+			for k, v := range rg.params {
+				q[k] = v
+			}
+			q.Set("target", target)
+			total++
+			codeW, want, errW := getRender(t, nil, gw, q)
+			codeG, got, errG := getRender(t, h, "", q)
+			switch {
+			case codeW != http.StatusOK:
+				failures = append(failures, fmt.Sprintf("%s [%s]: graphite-web answered %d: %.200s", target, rg.name, codeW, errW))
+			case codeG != http.StatusOK:
+				failures = append(failures, fmt.Sprintf("%s [%s]: rrdash answered %d: %s", target, rg.name, codeG, errG))
+			default:
+				if d := diffRendered(got, want); d != "" {
+					failures = append(failures, fmt.Sprintf("%s [%s]: %s", target, rg.name, d))
+				} else {
+					matched++
+				}
+			}
+		}
+	}
+	t.Logf("graphite-web 1.1.8 differential: %d of %d renders identical (%.1f%%)", matched, total, 100*float64(matched)/float64(total))
+	t.Logf("hourly archive over series with gaps (whisper's average of 5-minute averages): %d of %d identical", cascadeMatched, cascadeTotal)
+	for _, f := range failures {
+		t.Error(f)
+	}
+}
