@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -377,12 +378,19 @@ func diffRanges() []diffRange {
 	}
 }
 
+// TestDifferentialGraphiteWeb runs one graphite-web for the render and
+// the find comparisons.
 func TestDifferentialGraphiteWeb(t *testing.T) {
 	needGraphiteWeb(t)
 	data := diffData()
 	db := openDiffStore(t, data)
 	gw := startGraphiteWeb(t, data)
 	api := New(db, Options{Now: func() time.Time { return time.Unix(diffNow, 0) }})
+	t.Run("render", func(t *testing.T) { diffRender(t, api, gw) })
+	t.Run("find", func(t *testing.T) { diffFind(t, api, gw) })
+}
+
+func diffRender(t *testing.T, api *API, gw string) {
 	h := http.HandlerFunc(api.Render)
 	total, matched := 0, 0
 	cascadeTotal, cascadeMatched := 0, 0
@@ -433,4 +441,75 @@ func TestDifferentialGraphiteWeb(t *testing.T) {
 	for _, f := range failures {
 		t.Error(f)
 	}
+}
+
+// diffFind compares /metrics/find (treejson, completer, nodelist) and
+// /metrics/expand with graphite-web's over the same tree.
+func diffFind(t *testing.T, api *API, gw string) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/metrics/find", api.Find)
+	mux.HandleFunc("/metrics/expand", api.Expand)
+	queries := []string{
+		"/metrics/find?query=*",
+		"/metrics/find?query=servers.*",
+		"/metrics/find?query=servers.web?.*",
+		"/metrics/find?query=servers.[a-w]*.cpu.{user,system}",
+		"/metrics/find?query=servers.*.cpu.*",
+		"/metrics/find?query=servers.[!w]*",
+		"/metrics/find?query=servers.{web1,db1}.*",
+		"/metrics/find?query=counters.*&from=-1h&until=now",
+		"/metrics/find?query=servers.*&wildcards=1",
+		"/metrics/find?query=servers.web1.*&wildcards=1",
+		"/metrics/find?query=nothing.*",
+		"/metrics/find?query=servers.w&format=completer",
+		"/metrics/find?query=servers.web1.cpu.&format=completer",
+		"/metrics/find?query=servers.*.cpu.u&format=completer&wildcards=1",
+		"/metrics/find?query=servers.*&format=nodelist&position=1",
+		"/metrics/expand?query=servers.*.cpu.user&query=counters.*",
+		"/metrics/expand?query=servers.*&groupByExpr=1",
+		"/metrics/expand?query=servers.*.*&leavesOnly=1",
+	}
+	for _, q := range queries {
+		resp, err := http.Get(gw + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBody, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, q, nil))
+		var want, got any
+		if err := json.Unmarshal(wantBody, &want); err != nil {
+			t.Fatalf("%s: graphite-web %d %s", q, resp.StatusCode, wantBody)
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+			t.Fatalf("%s: rrdash %d %s", q, rec.Code, rec.Body)
+		}
+		sortCompleter(want)
+		sortCompleter(got)
+		w, _ := json.Marshal(want)
+		g, _ := json.Marshal(got)
+		if string(w) != string(g) {
+			t.Errorf("%s:\nrrdash       %s\ngraphite-web %s", q, g, w)
+		}
+	}
+}
+
+// sortCompleter orders completer results by name then path: graphite-web
+// shuffles nodes before its stable sort by name, so equal names come in
+// any order there.
+func sortCompleter(v any) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return
+	}
+	l, ok := m["metrics"].([]any)
+	if !ok {
+		return
+	}
+	key := func(x any) string {
+		n, _ := x.(map[string]any)
+		return fmt.Sprint(n["name"], "\x00", n["path"])
+	}
+	sort.SliceStable(l, func(i, j int) bool { return key(l[i]) < key(l[j]) })
 }
