@@ -9,7 +9,7 @@ OIDCPROV := tools/oidc/node_modules/oidc-provider/package.json
 WEBJS   := tools/web/node_modules/echarts/dist/echarts.min.js
 APT_STAMP := .tools/apt-updated
 
-.PHONY: all build run test bench soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 influxdb clean
+.PHONY: all build run test bench soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 influxdb graphite-web clean
 
 all: build
 
@@ -49,6 +49,11 @@ syslog-ng:
 influxdb:
 	@command -v influxd >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends influxdb; }
 
+# Debian's graphite-web 1.1.8 and python3-whisper: the oracle of
+# ui/graphite's differential test (TestDifferentialGraphiteWeb)
+graphite-web:
+	@/usr/bin/python3 -c 'import graphite.settings, whisper, django' 2>/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphite-web python3-whisper; }
+
 python3:
 	@command -v python3 >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3; }
 
@@ -62,7 +67,7 @@ build: $(ECHARTS)
 run: build python3
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
-deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) rrdtool rrdcached collectd syslog-ng chromium python3 influxdb
+deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) rrdtool rrdcached collectd syslog-ng chromium python3 influxdb graphite-web
 
 # go test -race over everything, the rrdtool differential suite included
 # (store: TestDifferentialAgainstRRDtool; rpn: its xport corpus).
