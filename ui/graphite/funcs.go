@@ -236,7 +236,10 @@ func aggregate(ec *evalContext, call *Expr, list []*Series, fn string, xff *floa
 	if len(list) == 0 {
 		return nil, nil
 	}
-	start, end, step, _ := normalize(list)
+	start, end, step, err := normalize(list)
+	if err != nil {
+		return nil, errAt(call, "%s: %v", call.Func, err)
+	}
 	x := ec.xff
 	if xff != nil {
 		x = *xff

@@ -251,7 +251,11 @@ func lcm(a, b int64) int64 {
 	if a == b {
 		return a
 	}
-	return a / gcd(a, b) * b
+	a /= gcd(a, b)
+	if a > maxStep || b > maxStep || a*b > maxStep {
+		return -1
+	}
+	return a * b
 }
 
 // normalize is graphite-web's: the lcm of the steps, each series read
@@ -263,7 +267,16 @@ func normalize(list []*Series) (start, end, step int64, err error) {
 	}
 	step = list[0].Step
 	for _, s := range list[1:] {
+		if s.Step <= 0 || step <= 0 {
+			return 0, 0, 0, fmt.Errorf("series %s has step %d", s.Name, s.Step)
+		}
 		step = lcm(step, s.Step)
+		if step <= 0 || step > maxStep {
+			return 0, 0, 0, fmt.Errorf("series steps have no common multiple up to %d s", int64(maxStep))
+		}
+	}
+	if step <= 0 {
+		return 0, 0, 0, fmt.Errorf("series %s has step %d", list[0].Name, step)
 	}
 	start, end = list[0].Start, list[0].End
 	for _, s := range list {
@@ -276,6 +289,10 @@ func normalize(list []*Series) (start, end, step int64, err error) {
 }
 
 var errEmpty = fmt.Errorf("empty series list")
+
+// maxStep bounds the common step of series combined (about 32 years),
+// so that lcm cannot overflow.
+const maxStep = 1 << 30
 
 // pathExprs joins the distinct path expressions (formatPathExpressions).
 func pathExprs(list []*Series) string {

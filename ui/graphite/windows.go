@@ -76,7 +76,10 @@ func divideSeries(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 	var out []*Series
 	for _, s := range dividends {
 		name := fmt.Sprintf("divideSeries(%s,%s)", s.Name, d.Name)
-		start, end, step, _ := normalize([]*Series{s, d})
+		start, end, step, err := normalize([]*Series{s, d})
+		if err != nil {
+			return nil, errAt(call, "divideSeries: %v", err)
+		}
 		vals := zipLongest(s.points(), d.points(), safeDiv)
 		out = append(out, newSeries(name, start, end, step, vals, ec.xff, nil))
 	}
@@ -126,7 +129,9 @@ func asPercent(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 	total := a[1]
 	nodes, _ := a[2].([]any)
 	if len(list) > 0 {
-		normalize(list)
+		if _, _, _, err := normalize(list); err != nil {
+			return nil, errAt(call, "asPercent: %v", err)
+		}
 	}
 	if len(nodes) > 0 {
 		return asPercentNodes(ec, call, list, total, nodes)
@@ -144,7 +149,9 @@ func asPercent(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 			return nil, errAt(call, "asPercent second argument must be missing, a single digit, reference exactly 1 series or reference the same number of series as the first argument")
 		}
 		if len(t) == 1 {
-			normalize(append(append([]*Series{}, list...), t...))
+			if _, _, _, err := normalize(append(append([]*Series{}, list...), t...)); err != nil {
+				return nil, errAt(call, "asPercent: %v", err)
+			}
 			totalVals = t[0].points()
 			totalText = t[0].Name
 		}
@@ -164,7 +171,10 @@ func asPercent(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 		sort.SliceStable(l1, func(i, j int) bool { return l1[i].Name < l1[j].Name })
 		sort.SliceStable(l2, func(i, j int) bool { return l2[i].Name < l2[j].Name })
 		for i := range l1 {
-			start, end, step, _ := normalize([]*Series{l1[i], l2[i]})
+			start, end, step, err := normalize([]*Series{l1[i], l2[i]})
+			if err != nil {
+				return nil, errAt(call, "asPercent: %v", err)
+			}
 			vals := zipLongest(l1[i].points(), l2[i].points(), pct)
 			out = append(out, newSeries(fmt.Sprintf("asPercent(%s,%s)", l1[i].Name, l2[i].Name), start, end, step, vals, ec.xff, nil))
 		}
@@ -192,12 +202,16 @@ func asPercentNodes(ec *evalContext, call *Expr, list []*Series, total any, node
 		groups[k] = append(groups[k], s)
 	}
 	totals := map[string]*Series{}
+	var normErr error
 	sumOf := func(g []*Series) *Series {
 		if len(g) == 1 {
 			return g[0]
 		}
 		name := fmt.Sprintf("sumSeries(%s)", pathExprs(g))
-		start, end, step, _ := normalize(g)
+		start, end, step, err := normalize(g)
+		if err != nil {
+			normErr = err
+		}
 		return newSeries(name, start, end, step, sumRows(g), ec.xff, nil)
 	}
 	switch t := total.(type) {
@@ -224,6 +238,9 @@ func asPercentNodes(ec *evalContext, call *Expr, list []*Series, total any, node
 	default:
 		return nil, errAt(call, "asPercent: total must be None or a seriesList when nodes are given")
 	}
+	if normErr != nil {
+		return nil, errAt(call, "asPercent: %v", normErr)
+	}
 	var out []*Series
 	for _, k := range keys {
 		g, ok := groups[k]
@@ -248,7 +265,10 @@ func asPercentNodes(ec *evalContext, call *Expr, list []*Series, total any, node
 				out = append(out, newSeries(fmt.Sprintf("asPercent(%s,MISSING)", s.Name), s.Start, s.End, s.Step, vals, ec.xff, nil))
 				continue
 			}
-			start, end, step, _ := normalize([]*Series{s, t})
+			start, end, step, err := normalize([]*Series{s, t})
+			if err != nil {
+				return nil, errAt(call, "asPercent: %v", err)
+			}
 			vals := zipLongest(s.points(), t.points(), pct)
 			out = append(out, newSeries(fmt.Sprintf("asPercent(%s,%s)", s.Name, t.Name), start, end, step, vals, ec.xff, nil))
 		}
