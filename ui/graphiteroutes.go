@@ -18,6 +18,7 @@ var graphitePaths = map[string]bool{
 	"/metrics/find":       true,
 	"/metrics/expand":     true,
 	"/metrics/index.json": true,
+	"/version":            true,
 }
 
 // isGraphitePath reports whether a request is for the Graphite API.
@@ -47,4 +48,5 @@ func (s *Server) graphiteRoutes(e *echo.Echo) {
 		e.POST(path, echo.WrapHandler(h), tokenScope)
 	}
 	e.GET("/metrics/index.json", echo.WrapHandler(http.HandlerFunc(g.Index)), tokenScope)
+	e.GET("/version", echo.WrapHandler(http.HandlerFunc(g.Version)), tokenScope)
 }

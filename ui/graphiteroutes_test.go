@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"rrdash/auth"
 )
@@ -67,5 +68,66 @@ func TestGraphiteRoutesLoginMode(t *testing.T) {
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("GET %s without login = %d, want 401", p, resp.StatusCode)
 		}
+	}
+}
+
+// TestGrafanaGraphiteRequests replays the requests Grafana's Graphite data
+// source sends (pkg/tsdb/graphite: health check, query, metrics/find,
+// metrics/expand; all with an API token as a custom header) and decodes
+// the answers as it does.
+func TestGrafanaGraphiteRequests(t *testing.T) {
+	t.Parallel()
+	env := newSecEnv(t, Config{ListenAddr: "127.0.0.1:8080", Now: func() time.Time { return time.Unix(testNow, 0) }})
+	const host = "localhost:8080"
+	tok := env.token(t, auth.ScopeRead)
+	hdr := func(form bool) map[string]string {
+		h := map[string]string{"Authorization": "Bearer " + tok, "User-Agent": "Grafana/12.0.0"}
+		if form {
+			h["Content-Type"] = "application/x-www-form-urlencoded"
+		}
+		return h
+	}
+	from, until := strconv.Itoa(testNow-3600), strconv.Itoa(testNow)
+	type targetResponse struct { // Grafana's TargetResponseDTO
+		Target     string         `json:"target"`
+		DataPoints [][2]*float64  `json:"datapoints"`
+		Tags       map[string]any `json:"tags"`
+	}
+	for _, target := range []string{"constantLine(100)", "aliasByNode(tracelog.*.arrivals,1)", "app.cpu;host=a;dc=x"} {
+		body := url.Values{"from": {from}, "until": {until}, "format": {"json"}, "maxDataPoints": {"100"}, "target": {target}}.Encode()
+		r := env.do("POST", host, "/render", body, hdr(true))
+		var out []targetResponse
+		if err := json.Unmarshal(r.Body.Bytes(), &out); r.Code != 200 || err != nil || len(out) == 0 {
+			t.Fatalf("render %s: %d %.300s (%v)", target, r.Code, r.Body, err)
+		}
+		for _, s := range out {
+			if len(s.DataPoints) == 0 || len(s.DataPoints) > 100 || s.DataPoints[0][1] == nil {
+				t.Errorf("render %s: %s has %d points", target, s.Target, len(s.DataPoints))
+			}
+		}
+	}
+	type findResponse struct { // Grafana's GraphiteMetricsFindResponse
+		Text          string `json:"text"`
+		ID            string `json:"id"`
+		Leaf          int    `json:"leaf"`
+		Expandable    int    `json:"expandable"`
+		AllowChildren int    `json:"allowChildren"`
+	}
+	r := env.do("POST", host, "/metrics/find?from="+from+"&until="+until, "query=tracelog.web1.*", hdr(true))
+	var nodes []findResponse
+	if err := json.Unmarshal(r.Body.Bytes(), &nodes); r.Code != 200 || err != nil || len(nodes) == 0 || nodes[0].Leaf != 1 || !strings.HasPrefix(nodes[0].ID, "tracelog.web1.") {
+		t.Errorf("metrics/find: %d %.300s (%v)", r.Code, r.Body, err)
+	}
+	r = env.do("GET", host, "/metrics/expand?query=tracelog.*&from="+from+"&until="+until, "", hdr(false))
+	var expand struct{ Results []string }
+	if err := json.Unmarshal(r.Body.Bytes(), &expand); r.Code != 200 || err != nil || len(expand.Results) != 2 {
+		t.Errorf("metrics/expand: %d %.300s (%v)", r.Code, r.Body, err)
+	}
+	if r := env.do("GET", host, "/version", "", hdr(false)); r.Code != 200 || strings.TrimSpace(r.Body.String()) != "1.1.8" {
+		t.Errorf("version: %d %s", r.Code, r.Body)
+	}
+	// left out: Grafana falls back to its own function list without /functions
+	if r := env.do("GET", host, "/functions", "", hdr(false)); r.Code != 404 && r.Code != 401 {
+		t.Errorf("functions: %d, want 404", r.Code)
 	}
 }

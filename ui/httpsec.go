@@ -207,6 +207,7 @@ var routeScopes = map[string]auth.Scope{
 	"GET /metrics/expand":     auth.ScopeRead,
 	"POST /metrics/expand":    auth.ScopeRead,
 	"GET /metrics/index.json": auth.ScopeRead,
+	"GET /version":            auth.ScopeRead,
 	// Tokens never manage tokens (tokenAdmin), whatever their scope.
 	"GET /api/v1/tokens":        auth.ScopeAdmin,
 	"POST /api/v1/tokens":       auth.ScopeAdmin,

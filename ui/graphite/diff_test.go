@@ -340,6 +340,8 @@ var diffTargets = []string{
 	"scale(aggregate(servers.*.cpu.user,'max'),0.5)",
 	"summarize(derivative(counters.requests),'1h','sum')",
 	"perSecond(summarize(counters.requests,'10min','last'))",
+	"constantLine(100)", // Grafana's health check
+	"constantLine(-2.5)",
 }
 
 type diffRange struct {

@@ -389,6 +389,15 @@ func buildFunctions() map[string]*function {
 	m["timeShift"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "timeShift", kind: pStr}, {name: "resetEnd", kind: pBool, opt: true, def: true}, {name: "alignDST", kind: pBool, opt: true, def: false}}, fn: timeShift}
 	m["summarize"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "intervalString", kind: pStr}, {name: "func", kind: pStr, opt: true, def: "sum"}, {name: "alignToFrom", kind: pBool, opt: true, def: false}}, fn: summarize}
 	m["hitcount"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "intervalString", kind: pStr}, {name: "alignToInterval", kind: pBool, opt: true, def: false}}, fn: hitcount}
+	m["constantLine"] = &function{params: []param{{name: "value", kind: pNum}},
+		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
+			v := a[0].(float64)
+			name := pyFloat(v) // graphite-web's params make it a float: "100.0"
+			step := (ec.until - ec.from) / 2
+			s := newSeries(name, ec.from, ec.until, step, []float64{v, v, v}, ec.xff, nil)
+			s.PathExpr = "constantLine(" + name + ")"
+			return []*Series{s}, nil
+		}}
 	return m
 }
 

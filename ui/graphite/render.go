@@ -52,6 +52,16 @@ func New(st Store, o Options) *API {
 	return &API{st: st, now: o.Now, loc: o.Location, log: o.Logger, funcs: buildFunctions()}
 }
 
+// Version is /version: the graphite-web version whose API this follows
+// (Grafana reads it to choose its query editor's features).
+func (a *API) Version(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, GraphiteWebVersion)
+}
+
+// GraphiteWebVersion is the graphite-web release the API follows.
+const GraphiteWebVersion = "1.1.8"
+
 // params merges the query string and a POST form as graphite-web does:
 // list values (target) query first, single values the form's.
 type params struct {
