@@ -25,7 +25,8 @@ import (
 
 // The differential test runs Debian's graphite-web 1.1.8 on loopback over
 // whisper files written by python3-whisper, and rrdash's /render over the
-// same points, and compares names, timestamps and values (1e-9 relative).
+// same points, and compares names, tags, timestamps and values (1e-9
+// relative).
 //
 // The same points: a carbon point (t, v) stands for the slot [t, t+60);
 // in rrdtool terms that is "v during (t, t+60]", an update at t+60. So
@@ -182,8 +183,9 @@ func startGraphiteWeb(t *testing.T, data []diffSeries) string {
 }
 
 type renderedSeries struct {
-	Target     string        `json:"target"`
-	Datapoints [][2]*float64 `json:"datapoints"`
+	Target     string            `json:"target"`
+	Tags       map[string]string `json:"tags"`
+	Datapoints [][2]*float64     `json:"datapoints"`
 }
 
 func getRender(t *testing.T, h http.Handler, base string, q url.Values) (int, []renderedSeries, string) {
@@ -239,6 +241,9 @@ func diffRendered(a, b []renderedSeries) string {
 	for i := range a {
 		if a[i].Target != b[i].Target {
 			return fmt.Sprintf("series %d: name %q, graphite-web %q", i, a[i].Target, b[i].Target)
+		}
+		if fmt.Sprint(a[i].Tags) != fmt.Sprint(b[i].Tags) {
+			return fmt.Sprintf("%s: tags %v, graphite-web %v", a[i].Target, a[i].Tags, b[i].Tags)
 		}
 		if len(a[i].Datapoints) != len(b[i].Datapoints) {
 			return fmt.Sprintf("%s: %d points, graphite-web %d", a[i].Target, len(a[i].Datapoints), len(b[i].Datapoints))

@@ -95,14 +95,14 @@ func buildFunctions() map[string]*function {
 		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 			f := a[1].(float64)
 			return perPoint(series0(a), func(s *Series) string { return fmt.Sprintf("scale(%s,%s)", s.Name, pyG(f)) },
-				"scale", argText(call, 1), func(v []float64) { scaleK(v, f) }), nil
+				"scale", pyFloat(f), func(v []float64) { scaleK(v, f) }), nil
 		}}
 	offsetK := rpn.ScalarOp("+")
 	m["offset"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "factor", kind: pNum}},
 		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 			f := a[1].(float64)
 			return perPoint(series0(a), func(s *Series) string { return fmt.Sprintf("offset(%s,%s)", s.Name, pyG(f)) },
-				"offset", argText(call, 1), func(v []float64) { offsetK(v, f) }), nil
+				"offset", pyFloat(f), func(v []float64) { offsetK(v, f) }), nil
 		}}
 	absK := rpn.UnaryOp("ABS")
 	m["absolute"] = &function{params: []param{{name: "seriesList", kind: pSeries}},
@@ -211,12 +211,17 @@ func buildFunctions() map[string]*function {
 					}
 				}
 			}
+			if hasRef && len(ref) > 0 {
+				for _, s := range series0(a) {
+					s.Tags["referenceSeries"] = "1"
+				}
+			}
 			return perPoint(series0(a), func(s *Series) string {
 				if hasRef && len(ref) > 0 {
 					return fmt.Sprintf("transformNull(%s,%s,referenceSeries)", s.Name, pyG(def))
 				}
 				return fmt.Sprintf("transformNull(%s,%s)", s.Name, pyG(def))
-			}, "transformNull", argText(call, 1), func(v []float64) {
+			}, "transformNull", tagNum(call, 1, "0"), func(v []float64) {
 				for i, x := range v {
 					if isNone(x) {
 						if defaults != nil {
@@ -406,6 +411,21 @@ func optNum(v any) *float64 {
 		return &f
 	}
 	return nil
+}
+
+// tagNum is a float parameter's tag text: graphite-web's parameter
+// checks make a given number a float ("2.0"); an omitted one keeps the
+// Python default (def).
+func tagNum(call *Expr, i int, def string) string {
+	if i < len(call.Args) && call.Args[i].Kind == KindNumber {
+		return pyFloat(call.Args[i].Num)
+	}
+	for _, k := range call.Kwargs {
+		if k.Value.Kind == KindNumber && i == 1 && k.Name == "default" {
+			return pyFloat(k.Value.Num)
+		}
+	}
+	return def
 }
 
 // argText is the Python str() of a numeric argument (for tags).
