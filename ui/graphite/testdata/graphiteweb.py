@@ -1,7 +1,8 @@
 """Test helper for ui/graphite's differential test (Debian graphite-web 1.1.8).
 
   graphiteweb.py whisper SPEC.json DIR   write whisper files as carbon would
-  graphiteweb.py serve STORAGE_DIR       run graphite-web on 127.0.0.1, print the port
+  graphiteweb.py serve STORAGE_DIR [TAGGED_SERIES...]
+                                         run graphite-web on 127.0.0.1, print the port
 """
 import json
 import os
@@ -13,7 +14,12 @@ def make_whisper(spec_file, whisper_dir):
     with open(spec_file) as f:
         spec = json.load(f)
     for s in spec['series']:
-        path = os.path.join(whisper_dir, *s['path'].split('.')) + '.wsp'
+        if ';' in s['path']:
+            # carbon's layout for tagged series: _tagged/<hash>/<name>.wsp
+            from graphite.tags.utils import TaggedSeries
+            path = os.path.join(whisper_dir, TaggedSeries.encode(s['path'], os.sep)) + '.wsp'
+        else:
+            path = os.path.join(whisper_dir, *s['path'].split('.')) + '.wsp'
         os.makedirs(os.path.dirname(path), exist_ok=True)
         whisper.create(path, [tuple(a) for a in s['archives']],
                        xFilesFactor=s['xff'], aggregationMethod='average')
@@ -49,7 +55,7 @@ LOG_CACHE_PERFORMANCE = False
 '''
 
 
-def serve(storage):
+def serve(storage, tagged):
     whisper_dir = os.path.join(storage, 'whisper')
     log_dir = os.path.join(storage, 'log')
     os.makedirs(log_dir, exist_ok=True)
@@ -64,6 +70,10 @@ def serve(storage):
     django.setup()
     from django.core.management import call_command
     call_command('migrate', verbosity=0, interactive=False)
+    # what carbon does for a new tagged series: tell the tag database
+    from graphite.storage import STORE
+    for path in tagged:
+        STORE.tagdb.tag_series(path)
     from django.core.wsgi import get_wsgi_application
     from wsgiref.simple_server import make_server, WSGIRequestHandler
 
@@ -80,6 +90,6 @@ if __name__ == '__main__':
     if sys.argv[1] == 'whisper':
         make_whisper(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == 'serve':
-        serve(sys.argv[2])
+        serve(sys.argv[2], sys.argv[3:])
     else:
         sys.exit('usage: graphiteweb.py whisper SPEC DIR | serve STORAGE_DIR')
