@@ -403,6 +403,7 @@ func buildFunctions() map[string]*function {
 			s.PathExpr = "constantLine(" + name + ")"
 			return []*Series{s}, nil
 		}}
+	addFilterFunctions(m)
 	return m
 }
 
