@@ -252,7 +252,7 @@ func diffRendered(a, b []renderedSeries) string {
 		if a[i].Target != b[i].Target {
 			return fmt.Sprintf("series %d: name %q, graphite-web %q", i, a[i].Target, b[i].Target)
 		}
-		if fmt.Sprint(a[i].Tags) != fmt.Sprint(b[i].Tags) {
+		if !sameTags(a[i].Tags, b[i].Tags) {
 			return fmt.Sprintf("%s: tags %v, graphite-web %v", a[i].Target, a[i].Tags, b[i].Tags)
 		}
 		if len(a[i].Datapoints) != len(b[i].Datapoints) {
@@ -425,6 +425,26 @@ var diffTargets = []string{
 	"removeBelowPercentile(servers.web2.cpu.user,10)",
 	"percentileOfSeries(servers.*.cpu.user,50)",
 	"percentileOfSeries(servers.*.cpu.*,75,true)",
+	"color(servers.web1.cpu.user,'red')",
+	"lineWidth(alpha(servers.web1.cpu.user,0.5),2)",
+	"dashed(servers.web1.cpu.user)",
+	"secondYAxis(servers.web1.cpu.user)",
+	"drawAsInfinite(servers.web1.cpu.user)",
+	"substr(servers.web1.cpu.user,1,3)",
+	"substr(scale(servers.web1.cpu.user,2),2)",
+	"scaleToSeconds(servers.web1.cpu.user,1)",
+	"offsetToZero(servers.web2.cpu.user)",
+	"minMax(servers.web1.disk.free)",
+	"integralByInterval(servers.web2.cpu.user,'1h')",
+	"interpolate(servers.web2.cpu.user)",
+	"interpolate(servers.web1.disk.free,1)",
+	"threshold(42,'limit','red')",
+	"threshold(1.5)",
+	"aliasByTags(seriesByTag('name=app.cpu'),'host','dc')",
+	"groupByTags(seriesByTag('name=app.cpu'),'sum','dc')",
+	"groupByTags(seriesByTag('name=~app.*'),'averageSeries','name')",
+	"groupByTags(seriesByTag('name=~app.*'),'max','host')",
+	"unique(servers.web1.cpu.*,servers.*.cpu.user)",
 	"constantLine(100)", // Grafana's health check
 	"constantLine(-2.5)",
 }
@@ -618,4 +638,27 @@ func dropTagged(v any) any {
 		out = append(out, n)
 	}
 	return out
+}
+
+// sameTags: equal, a computed number (offsetToZero's minimum) within
+// 1e-9 as values are.
+func sameTags(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		w, ok := b[k]
+		if !ok {
+			return false
+		}
+		if v == w {
+			continue
+		}
+		x, err1 := strconv.ParseFloat(v, 64)
+		y, err2 := strconv.ParseFloat(w, 64)
+		if err1 != nil || err2 != nil || !sameValue(&x, &y) {
+			return false
+		}
+	}
+	return true
 }

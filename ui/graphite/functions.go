@@ -404,6 +404,7 @@ func buildFunctions() map[string]*function {
 			return []*Series{s}, nil
 		}}
 	addFilterFunctions(m)
+	addPresentationFunctions(m)
 	return m
 }
 
