@@ -445,6 +445,16 @@ var diffTargets = []string{
 	"groupByTags(seriesByTag('name=~app.*'),'averageSeries','name')",
 	"groupByTags(seriesByTag('name=~app.*'),'max','host')",
 	"unique(servers.web1.cpu.*,servers.*.cpu.user)",
+	"multiplySeriesWithWildcards(servers.web1.cpu.*,3)",
+	"pct(servers.*.cpu.user)",
+	"group(servers.web1.cpu.user,servers.db1.cpu.*)",
+	"removeEmptySeries(servers.*.cpu.user)",
+	"removeEmptySeries(removeAboveValue(servers.*.cpu.user,1),0.5)",
+	"fallbackSeries(servers.nothing.x,servers.web1.cpu.user)",
+	"cumulative(servers.web1.cpu.user)",
+	"add(servers.web1.cpu.user,2.5)",
+	"round(scale(servers.web1.cpu.user,0.333))",
+	"round(scale(servers.web2.cpu.user,0.333),2)",
 	"constantLine(100)", // Grafana's health check
 	"constantLine(-2.5)",
 }

@@ -380,11 +380,11 @@ func buildFunctions() map[string]*function {
 	posParams := []param{{name: "seriesList", kind: pSeries}, {name: "position", kind: pNodeVar, opt: true}}
 	m["sumSeriesWithWildcards"] = &function{params: posParams, fn: withWildcards("sum")}
 	m["averageSeriesWithWildcards"] = &function{params: posParams, fn: withWildcards("average")}
-	m["maxSeriesWithWildcards"] = &function{params: posParams, fn: withWildcards("max")}
-	m["minSeriesWithWildcards"] = &function{params: posParams, fn: withWildcards("min")}
+	m["multiplySeriesWithWildcards"] = &function{params: posParams, fn: withWildcards("multiply")}
 	m["aggregateWithWildcards"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "func", kind: pStr}, {name: "positions", kind: pNodeVar, opt: true}}, fn: withWildcards("")}
 	m["divideSeries"] = &function{params: []param{{name: "dividendSeriesList", kind: pSeries}, {name: "divisorSeries", kind: pSeries}}, fn: divideSeries}
 	m["asPercent"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "total", kind: pSeriesOrNum, opt: true}, {name: "nodes", kind: pNodeVar, opt: true}}, fn: asPercent}
+	m["pct"] = m["asPercent"]
 	m["movingAverage"] = movingWindowFunc("average")
 	m["movingSum"] = movingWindowFunc("sum")
 	m["movingMin"] = movingWindowFunc("min")

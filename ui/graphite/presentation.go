@@ -181,6 +181,71 @@ func addPresentationFunctions(m map[string]*function) {
 		}}
 	m["groupByTags"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "callback", kind: pStr}, {name: "tags", kind: pNodeVar}},
 		fn: groupByTags}
+	m["group"] = &function{params: []param{{name: "seriesLists", kind: pSeriesVar, opt: true}}, fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
+		return flatten(asList(a[0])), nil
+	}}
+	m["removeEmptySeries"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "xFilesFactor", kind: pNum, opt: true}},
+		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
+			x, _ := a[1].(float64)
+			var out []*Series
+			for _, s := range series0(a) {
+				p := s.points()
+				nn := 0
+				for _, v := range p {
+					if !isNone(v) {
+						nn++
+					}
+				}
+				if nn > 0 && float64(nn)/float64(len(p)) >= x {
+					out = append(out, s)
+				}
+			}
+			return out, nil
+		}}
+	m["fallbackSeries"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "fallback", kind: pSeries}},
+		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
+			if len(series0(a)) > 0 {
+				return series0(a), nil
+			}
+			return a[1].([]*Series), nil
+		}}
+	m["cumulative"] = &function{params: []param{{name: "seriesList", kind: pSeries}},
+		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
+			for _, s := range series0(a) {
+				s.ConsFunc = "sum"
+				s.Tags["consolidateBy"] = "sum"
+				s.Name = fmt.Sprintf(`consolidateBy(%s,"sum")`, s.Name)
+				s.PathExpr = s.Name
+			}
+			return series0(a), nil
+		}}
+	m["add"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "constant", kind: pNum}},
+		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
+			c := a[1].(float64)
+			return perPoint(series0(a), func(s *Series) string { return fmt.Sprintf("add(%s,%d)", s.Name, int64(c)) }, "add", pyFloat(c),
+				func(v []float64) {
+					for i := range v {
+						v[i] += c
+					}
+				}), nil
+		}}
+	m["round"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "precision", kind: pInt, opt: true}},
+		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
+			prec, given := a[1].(int)
+			if prec < 0 {
+				return nil, errAt(call, "round: a negative precision is not supported")
+			}
+			return perPoint(series0(a), func(s *Series) string {
+				if given {
+					return fmt.Sprintf("round(%s,%d)", s.Name, prec)
+				}
+				return fmt.Sprintf("round(%s)", s.Name)
+			}, "round", strconv.Itoa(prec), func(v []float64) {
+				for i, x := range v {
+					v[i] = roundHalfEven(x, prec)
+				}
+			}), nil
+		}}
 	m["unique"] = &function{params: seriesVar(), fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 		seen := map[string]bool{}
 		var out []*Series
