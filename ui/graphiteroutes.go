@@ -22,7 +22,9 @@ var graphitePaths = map[string]bool{
 }
 
 // isGraphitePath reports whether a request is for the Graphite API.
-func isGraphitePath(path string) bool { return graphitePaths[path] }
+func isGraphitePath(path string) bool {
+	return graphitePaths[path] || path == "/tags" || strings.HasPrefix(path, "/tags/")
+}
 
 // isAPIPath: the JSON API and the Graphite API answer errors as data,
 // take API tokens and never redirect to the login page.
@@ -49,4 +51,17 @@ func (s *Server) graphiteRoutes(e *echo.Echo) {
 	}
 	e.GET("/metrics/index.json", echo.WrapHandler(http.HandlerFunc(g.Index)), tokenScope)
 	e.GET("/version", echo.WrapHandler(http.HandlerFunc(g.Version)), tokenScope)
+	for path, h := range map[string]http.HandlerFunc{
+		"/tags/findSeries":          g.FindSeries,
+		"/tags/autoComplete/tags":   g.AutoCompleteTags,
+		"/tags/autoComplete/values": g.AutoCompleteValues,
+	} {
+		e.GET(path, echo.WrapHandler(h), tokenScope)
+		e.POST(path, echo.WrapHandler(h), tokenScope)
+	}
+	e.GET("/tags", echo.WrapHandler(http.HandlerFunc(g.Tags)), tokenScope)
+	e.GET("/tags/:tag", func(c *echo.Context) error {
+		g.TagDetails(c.Param("tag")).ServeHTTP(c.Response(), c.Request())
+		return nil
+	}, tokenScope)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -125,6 +126,16 @@ func TestGrafanaGraphiteRequests(t *testing.T) {
 	}
 	if r := env.do("GET", host, "/version", "", hdr(false)); r.Code != 200 || strings.TrimSpace(r.Body.String()) != "1.1.8" {
 		t.Errorf("version: %d %s", r.Code, r.Body)
+	}
+	// Grafana's tag autocompletion sends every parameter, empty or 0
+	r = env.do("GET", host, "/tags/autoComplete/tags?from="+from+"&until="+until+"&limit=0&tagPrefix=", "", hdr(false))
+	var tags []string
+	if err := json.Unmarshal(r.Body.Bytes(), &tags); r.Code != 200 || err != nil || !slices.Contains(tags, "host") {
+		t.Errorf("tags/autoComplete/tags: %d %.300s (%v)", r.Code, r.Body, err)
+	}
+	r = env.do("GET", host, "/tags/autoComplete/values?tag=host&expr=dc%3Dx", "", hdr(false))
+	if err := json.Unmarshal(r.Body.Bytes(), &tags); r.Code != 200 || err != nil || !slices.Equal(tags, []string{"a"}) {
+		t.Errorf("tags/autoComplete/values: %d %.300s (%v)", r.Code, r.Body, err)
 	}
 	// left out: Grafana falls back to its own function list without /functions
 	if r := env.do("GET", host, "/functions", "", hdr(false)); r.Code != 404 && r.Code != 401 {

@@ -172,14 +172,8 @@ func (ec *evalContext) seriesByTag(e *Expr) ([]*Series, error) {
 	if err != nil {
 		return nil, errAt(e, "%v", err)
 	}
-	positive := false
-	for _, x := range exprs {
-		if (x.Op == store.TagEq || x.Op == store.TagMatch) && x.Value != "" {
-			positive = true
-		}
-	}
-	if !positive {
-		return nil, errAt(e, "seriesByTag needs at least one tag=value or tag=~regexp expression with a non-empty value")
+	if !needsValue(exprs) {
+		return nil, errAt(e, "seriesByTag: at least one tag expression must not match the empty string (tag=value or tag=~regexp)")
 	}
 	names, err := ec.cat.all()
 	if err != nil {

@@ -100,6 +100,7 @@ func TestRenderFormatsAndOptions(t *testing.T) {
 			200, `[{"target":"app.cpu;host=b","tags":{"host":"b","name":"app.cpu"},"datapoints":[[7.0,1763999940],[null,1764000000]]}]`},
 		{"seriesByTag", v("target", "sumSeries(seriesByTag('name=app.cpu'))", "from", "-2min", "format", "json"),
 			200, `[[12.0,1763999940],[null,1764000000]]`},
+		{"seriesByTag matching everything", v("target", "seriesByTag('name=~.*')", "format", "json"), 400, "must not match the empty string"},
 		{"from after now: no series", v("target", "a.b.c", "from", "+1h", "until", "+2h", "format", "json"), 200, "[]\n"},
 		{"empty range", v("target", "a.b.c", "from", "now", "until", "now", "format", "json"), 400, "invalid empty time range"},
 		{"png", v("target", "a.b.c"), 400, "format=png (the default)"},
