@@ -52,8 +52,9 @@ func needGraphiteWeb(t *testing.T) {
 }
 
 type diffSeries struct {
-	path   string
-	points map[int64]float64 // carbon timestamp → value; absent = gap
+	path     string
+	points   map[int64]float64 // carbon timestamp → value; absent = gap
+	archives [][2]int64        // whisper's (seconds per point, points); nil: diffSpec's
 }
 
 // diffData makes the corpus: 3 days of minutely points ending one step
@@ -144,7 +145,10 @@ func startGraphiteWeb(t *testing.T, data []diffSeries) string {
 	spec.Now = diffNow
 	for _, s := range data {
 		w := wsp{Path: s.path, Archives: [][2]int64{{60, 1440}, {300, 2016}, {3600, 720}}, XFF: 0.5, Points: [][2]float64{}}
-		for tm := diffNow - 3*86400; tm < diffNow; tm += 60 {
+		if s.archives != nil {
+			w.Archives = s.archives
+		}
+		for tm := diffNow - 366*86400; tm < diffNow; tm += 60 {
 			if v, ok := s.points[tm]; ok {
 				w.Points = append(w.Points, [2]float64{float64(tm), v})
 			}

@@ -2,6 +2,7 @@ package graphite
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -223,4 +224,16 @@ func FuzzGlob(f *testing.F) {
 		}
 		_ = p.matchNodes(strings.Split(name, "."))
 	})
+}
+
+func TestPyFloat(t *testing.T) {
+	t.Parallel()
+	for v, want := range map[float64]string{1: "1.0", -2.5: "-2.5", 1e16: "1e+16", 1.5e-05: "1.5e-05", 0.0001: "0.0001", 123456789012345.0: "123456789012345.0", 0: "0.0", math.Nextafter(0.3, 1): "0.30000000000000004"} {
+		if got := pyFloat(v); got != want {
+			t.Errorf("pyFloat(%v) = %s, want %s", v, got, want)
+		}
+		if got := string(appendPyFloat([]byte("x"), v)); got != "x"+want {
+			t.Errorf("appendPyFloat(%v) = %s, want x%s", v, got, want)
+		}
+	}
 }

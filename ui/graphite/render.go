@@ -301,47 +301,44 @@ func consolidateForMaxDataPoints(data []*Series, maxDP int) {
 	}
 }
 
-type jsonSeries struct {
-	Target     string            `json:"target"`
-	Tags       map[string]string `json:"tags"`
-	Datapoints rawPoints         `json:"datapoints"`
-}
-
-type rawPoints []datapoint
-
-// MarshalJSON writes [[value, ts], …] with null for None and ±1e9999 for
-// infinities, as graphite-web's output.
-func (pts rawPoints) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('[')
+// appendPoints writes [[value, ts], …] with null for None and ±1e9999 for
+// infinities, as graphite-web's output. Written by hand: encoding/json
+// would re-validate a MarshalJSON answer of every point.
+func appendPoints(b []byte, pts []datapoint) []byte {
+	b = append(b, '[')
 	for i, p := range pts {
 		if i > 0 {
-			b.WriteString(", ")
+			b = append(b, `,`...)
 		}
-		b.WriteByte('[')
+		b = append(b, '[')
 		switch {
 		case math.IsNaN(p.V):
-			b.WriteString("null")
+			b = append(b, "null"...)
 		case math.IsInf(p.V, 1):
-			b.WriteString("1e9999")
+			b = append(b, "1e9999"...)
 		case math.IsInf(p.V, -1):
-			b.WriteString("-1e9999")
+			b = append(b, "-1e9999"...)
 		default:
-			b.WriteString(pyFloat(p.V))
+			b = appendPyFloat(b, p.V)
 		}
-		b.WriteString(", ")
-		b.WriteString(strconv.FormatInt(p.T, 10))
-		b.WriteByte(']')
+		b = append(b, `,`...)
+		b = strconv.AppendInt(b, p.T, 10)
+		b = append(b, ']')
 	}
-	b.WriteByte(']')
-	return b.Bytes(), nil
+	return append(b, ']')
 }
 
 func writeJSON(buf *bytes.Buffer, data []*Series, maxDP int, hasMaxDP, noNull, pretty bool) {
 	if hasMaxDP && maxDP > 0 {
 		consolidateForMaxDataPoints(data, maxDP)
 	}
-	out := make([]jsonSeries, 0, len(data))
+	n := 0
+	for _, s := range data {
+		n += len(s.Values)
+	}
+	b := make([]byte, 0, 64+n*24)
+	b = append(b, '[')
+	first := true
 	for _, s := range data {
 		pts := s.datapoints()
 		if noNull {
@@ -356,16 +353,29 @@ func writeJSON(buf *bytes.Buffer, data []*Series, maxDP int, hasMaxDP, noNull, p
 			}
 			pts = kept
 		}
-		if pts == nil {
-			pts = []datapoint{}
+		if !first {
+			b = append(b, ',')
 		}
-		out = append(out, jsonSeries{Target: s.Name, Tags: s.Tags, Datapoints: pts})
+		first = false
+		name, _ := json.Marshal(s.Name) // a string: cannot fail
+		tags, _ := json.Marshal(s.Tags) // string to string, keys sorted
+		b = append(b, `{"target":`...)
+		b = append(b, name...)
+		b = append(b, `,"tags":`...)
+		b = append(b, tags...)
+		b = append(b, `,"datapoints":`...)
+		b = appendPoints(b, pts)
+		b = append(b, '}')
 	}
-	enc := json.NewEncoder(buf)
+	b = append(b, ']', '\n')
 	if pretty {
-		enc.SetIndent("", "  ")
+		var out bytes.Buffer
+		if json.Indent(&out, b, "", "  ") == nil {
+			buf.Write(out.Bytes())
+			return
+		}
 	}
-	_ = enc.Encode(out) // only strings, maps and rawPoints: cannot fail
+	buf.Write(b)
 }
 
 func writeCSV(buf *bytes.Buffer, data []*Series, loc *time.Location) error {

@@ -218,6 +218,21 @@ func pyFloat(v float64) string {
 	return s
 }
 
+// appendPyFloat appends pyFloat(v) for a finite v without an allocation.
+func appendPyFloat(b []byte, v float64) []byte {
+	if a := math.Abs(v); v == 0 || a >= 1e16 || a < 1e-4 {
+		return append(b, pyFloat(v)...)
+	}
+	n := len(b)
+	b = strconv.AppendFloat(b, v, 'f', -1, 64)
+	for _, c := range b[n:] {
+		if c == '.' {
+			return b
+		}
+	}
+	return append(b, '.', '0')
+}
+
 // pyStr formats a number argument as Python's str() does: ints plainly,
 // floats as repr.
 func pyStr(v float64, isInt bool) string {
