@@ -378,6 +378,8 @@ var diffTargets = []string{
 	"averageSeriesWithWildcards(servers.*.cpu.*,1)",
 	"movingWindow(servers.web2.cpu.user,'10min','median',0.5)",
 	"movingMax(servers.web1.cpu.user,3)",
+	"movingMin(servers.web2.cpu.user,'4min')",
+	"movingMedian(servers.web2.cpu.user,4)",
 	"movingSum(servers.web2.cpu.user,'3min')",
 	"hitcount(servers.web1.cpu.user,'1h',true)",
 	"highest(servers.*.cpu.*,2,'max')",
