@@ -23,7 +23,8 @@ var graphitePaths = map[string]bool{
 
 // isGraphitePath reports whether a request is for the Graphite API.
 func isGraphitePath(path string) bool {
-	return graphitePaths[path] || path == "/tags" || strings.HasPrefix(path, "/tags/")
+	return graphitePaths[path] || path == "/tags" || strings.HasPrefix(path, "/tags/") ||
+		path == "/functions" || strings.HasPrefix(path, "/functions/")
 }
 
 // isAPIPath: the JSON API and the Graphite API answer errors as data,
@@ -60,6 +61,11 @@ func (s *Server) graphiteRoutes(e *echo.Echo) {
 		e.POST(path, echo.WrapHandler(h), tokenScope)
 	}
 	e.GET("/tags", echo.WrapHandler(http.HandlerFunc(g.Tags)), tokenScope)
+	e.GET("/functions", echo.WrapHandler(g.Functions("")), tokenScope)
+	e.GET("/functions/:name", func(c *echo.Context) error {
+		g.Functions(c.Param("name")).ServeHTTP(c.Response(), c.Request())
+		return nil
+	}, tokenScope)
 	e.GET("/tags/:tag", func(c *echo.Context) error {
 		g.TagDetails(c.Param("tag")).ServeHTTP(c.Response(), c.Request())
 		return nil

@@ -137,8 +137,18 @@ func TestGrafanaGraphiteRequests(t *testing.T) {
 	if err := json.Unmarshal(r.Body.Bytes(), &tags); r.Code != 200 || err != nil || !slices.Equal(tags, []string{"a"}) {
 		t.Errorf("tags/autoComplete/values: %d %.300s (%v)", r.Code, r.Body, err)
 	}
-	// left out: Grafana falls back to its own function list without /functions
-	if r := env.do("GET", host, "/functions", "", hdr(false)); r.Code != 404 && r.Code != 401 {
-		t.Errorf("functions: %d, want 404", r.Code)
+	// the function catalogue, as Grafana's parseFuncDefs reads it
+	r = env.do("GET", host, "/functions", "", hdr(false))
+	var funcs map[string]struct {
+		Name   string `json:"name"`
+		Group  string `json:"group"`
+		Params []struct {
+			Name     string `json:"name"`
+			Type     string `json:"type"`
+			Required bool   `json:"required"`
+		} `json:"params"`
+	}
+	if err := json.Unmarshal(r.Body.Bytes(), &funcs); r.Code != 200 || err != nil || funcs["sumSeries"].Group != "Combine" || funcs["aliasByNode"].Params[1].Type != "nodeOrTag" {
+		t.Errorf("functions: %d %.300s (%v)", r.Code, r.Body, err)
 	}
 }

@@ -208,6 +208,8 @@ var routeScopes = map[string]auth.Scope{
 	"POST /metrics/expand":           auth.ScopeRead,
 	"GET /metrics/index.json":        auth.ScopeRead,
 	"GET /version":                   auth.ScopeRead,
+	"GET /functions":                 auth.ScopeRead,
+	"GET /functions/:name":           auth.ScopeRead,
 	"GET /tags":                      auth.ScopeRead,
 	"GET /tags/:tag":                 auth.ScopeRead,
 	"GET /tags/findSeries":           auth.ScopeRead,

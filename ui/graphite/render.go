@@ -108,8 +108,11 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var br *badRequest
 	var pe *ParseError
 	var ee *EvalError
+	var nf *notFound
 	code := http.StatusInternalServerError
 	switch {
+	case errors.As(err, &nf):
+		code = http.StatusNotFound
 	case errors.As(err, &br), errors.As(err, &pe), errors.As(err, &ee):
 		code = http.StatusBadRequest
 	case errors.Is(err, r.Context().Err()) && r.Context().Err() != nil:

@@ -190,3 +190,41 @@ func FuzzRender(f *testing.F) {
 		}
 	})
 }
+
+// TestFunctionCatalog: every function rrdash has is in /functions with a
+// group (Grafana's menu), and nothing else is.
+func TestFunctionCatalog(t *testing.T) {
+	t.Parallel()
+	api := New(smallStore(t), Options{})
+	rec := httptest.NewRecorder()
+	api.Functions("")(rec, httptest.NewRequest(http.MethodGet, "/functions", nil))
+	var cat map[string]struct {
+		Name   string
+		Group  string
+		Params []struct {
+			Name, Type string
+			Required   bool
+			Multiple   bool
+			Default    json.RawMessage // 1e9999 (infinity) is not a float64
+		}
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &cat); err != nil {
+		t.Fatalf("%v: %.300s", err, rec.Body)
+	}
+	if len(cat) != len(api.funcs)+1 {
+		t.Errorf("%d functions in the catalogue, %d known (+ seriesByTag)", len(cat), len(api.funcs))
+	}
+	for name, e := range cat {
+		if e.Name != name || e.Group == "" || len(e.Params) == 0 && name != "countSeries" {
+			t.Errorf("%s: %+v", name, e)
+		}
+	}
+	if p := cat["keepLastValue"].Params; len(p) != 2 || string(p[1].Default) != "1e9999" {
+		t.Errorf("keepLastValue params %+v", p)
+	}
+	rec = httptest.NewRecorder()
+	api.Functions("nope")(rec, httptest.NewRequest(http.MethodGet, "/functions/nope", nil))
+	if rec.Code != 404 {
+		t.Errorf("/functions/nope = %d", rec.Code)
+	}
+}
