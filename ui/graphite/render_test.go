@@ -228,3 +228,20 @@ func TestFunctionCatalog(t *testing.T) {
 		t.Errorf("/functions/nope = %d", rec.Code)
 	}
 }
+
+// TestRenderPointLimit: summarize and hitcount refuse to make more than
+// maxPoints points of a series (1 s buckets over a year).
+func TestRenderPointLimit(t *testing.T) {
+	t.Parallel()
+	db, _ := yearStore(t)
+	api := New(db, Options{})
+	for _, target := range []string{"summarize(year.cpu,'1s')", "hitcount(year.cpu,'1s')"} {
+		code, body := render(t, api, url.Values{"target": {target}, "from": {"-1y"}, "format": {"json"}})
+		if code != 400 || !strings.Contains(body, "more than 5000000 points") {
+			t.Errorf("%s: %d %.200s", target, code, body)
+		}
+	}
+	if code, body := render(t, api, url.Values{"target": {"summarize(year.cpu,'1d')"}, "from": {"-1y"}, "format": {"json"}}); code != 200 {
+		t.Errorf("summarize by day: %d %.200s", code, body)
+	}
+}

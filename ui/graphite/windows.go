@@ -422,6 +422,9 @@ func summarize(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 	}
 	var out []*Series
 	for _, s := range series0(a) {
+		if (s.End-s.Start)/interval > maxPoints {
+			return nil, errAt(call, "summarize: %q over this range makes more than %d points", istr, maxPoints)
+		}
 		newStart, newEnd := s.Start, s.End
 		if !alignToFrom {
 			newStart = s.Start - mod(s.Start, interval)
@@ -504,6 +507,9 @@ func hitcount(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 	var out []*Series
 	for _, s := range list {
 		step := s.Step
+		if (s.End-s.Start)/interval > maxPoints {
+			return nil, errAt(call, "hitcount: %q over this range makes more than %d points", istr, maxPoints)
+		}
 		buckets := int(math.Ceil(float64(s.End-s.Start) / float64(interval)))
 		sums := make([]float64, buckets)
 		has := make([]bool, buckets)
@@ -557,6 +563,10 @@ func hitcount(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 	}
 	return out, nil
 }
+
+// maxPoints bounds the points a function may make of one series
+// (summarize or hitcount with a tiny interval over a long range).
+const maxPoints = 5_000_000
 
 // divmod is Python's (floor division).
 func divmod(a, b int64) (int64, int64) {
