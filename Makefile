@@ -10,7 +10,7 @@ STATSD  := tools/statsd/node_modules/statsd/package.json
 WEBJS   := tools/web/node_modules/echarts/dist/echarts.min.js
 APT_STAMP := .tools/apt-updated
 
-.PHONY: all build run test bench soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap clean
+.PHONY: all build run test bench soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web clean
 
 all: build
 
@@ -59,6 +59,11 @@ influxdb:
 python3-statsd:
 	@test -f /usr/lib/python3/dist-packages/statsd/__init__.py || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-statsd; }
 
+# Debian's graphite-web 1.1.8 and python3-whisper: the oracle of
+# ui/graphite's differential test (TestDifferentialGraphiteWeb)
+graphite-web:
+	@/usr/bin/python3 -c 'import graphite.settings, whisper, django' 2>/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphite-web python3-whisper; }
+
 python3:
 	@command -v python3 >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3; }
 
@@ -76,7 +81,7 @@ build: $(ECHARTS)
 run: build python3 bubblewrap
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
-deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) $(STATSD) rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap
+deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) $(STATSD) rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web
 
 # go test -race over everything, the rrdtool differential suite included
 # (store: TestDifferentialAgainstRRDtool; rpn: its xport corpus).

@@ -137,8 +137,8 @@ func (s *Server) sameOrigin(r *http.Request, from string) bool {
 // the token's scope. Tokens are for /api/ only: pages are for people.
 func (s *Server) tokenAuth(c *echo.Context) error {
 	r := c.Request()
-	if !strings.HasPrefix(r.URL.Path, "/api/") {
-		return echo.NewHTTPError(http.StatusUnauthorized, "API tokens are for /api/ only")
+	if !isAPIPath(r.URL.Path) {
+		return echo.NewHTTPError(http.StatusUnauthorized, "API tokens are for /api/ and the Graphite API only")
 	}
 	u, scope, err := s.tokenUser(r)
 	if err != nil {
@@ -199,6 +199,25 @@ var routeScopes = map[string]auth.Scope{
 	"PUT /api/v1/monitors/:name":               auth.ScopeAdmin,
 	"DELETE /api/v1/monitors/:name":            auth.ScopeAdmin,
 	"POST /api/v1/monitors/:name/run":          auth.ScopeAdmin,
+	// The Graphite API (graphiteroutes.go): reads, POST included.
+	"GET /render":                    auth.ScopeRead,
+	"POST /render":                   auth.ScopeRead,
+	"GET /metrics/find":              auth.ScopeRead,
+	"POST /metrics/find":             auth.ScopeRead,
+	"GET /metrics/expand":            auth.ScopeRead,
+	"POST /metrics/expand":           auth.ScopeRead,
+	"GET /metrics/index.json":        auth.ScopeRead,
+	"GET /version":                   auth.ScopeRead,
+	"GET /functions":                 auth.ScopeRead,
+	"GET /functions/:name":           auth.ScopeRead,
+	"GET /tags":                      auth.ScopeRead,
+	"GET /tags/:tag":                 auth.ScopeRead,
+	"GET /tags/findSeries":           auth.ScopeRead,
+	"POST /tags/findSeries":          auth.ScopeRead,
+	"GET /tags/autoComplete/tags":    auth.ScopeRead,
+	"POST /tags/autoComplete/tags":   auth.ScopeRead,
+	"GET /tags/autoComplete/values":  auth.ScopeRead,
+	"POST /tags/autoComplete/values": auth.ScopeRead,
 	// Tokens never manage tokens (tokenAdmin), whatever their scope.
 	"GET /api/v1/tokens":        auth.ScopeAdmin,
 	"POST /api/v1/tokens":       auth.ScopeAdmin,

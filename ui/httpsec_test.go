@@ -310,7 +310,7 @@ func TestTokenScopesLocal(t *testing.T) {
 		{auth.ScopeWrite, "DELETE", "/api/v1/monitors/x", "", 403, "needs scope admin"},
 		{auth.ScopeAdmin, "POST", "/api/v1/monitors", monitorDef, 404, "not enabled"}, // past the scope check
 		{auth.ScopeAdmin, "POST", "/api/v1/tokens", `{"name":"more"}`, 403, "browser session"},
-		{auth.ScopeAdmin, "GET", "/graphs", "", 401, "for /api/ only"},
+		{auth.ScopeAdmin, "GET", "/graphs", "", 401, "for /api/ and the Graphite API only"},
 		{auth.ScopePush, "GET", "/api/v1/nothing", "", 404, ""},
 		{"bogus", "POST", "/api/v1/monitors", monitorDef, 401, "unknown or revoked"},
 		{"bogus", "POST", "/api/v1/write", "cpu usage=1", 401, "unknown or revoked"},
@@ -339,7 +339,7 @@ func TestEveryAPIRouteHasAScope(t *testing.T) {
 	ts := newTestServer(t, nil)
 	seen := 0
 	for _, r := range ts.srv.echo.Router().Routes() {
-		if !strings.HasPrefix(r.Path, "/api/") || r.Method == echo.RouteNotFound {
+		if !isAPIPath(r.Path) || r.Method == echo.RouteNotFound {
 			continue
 		}
 		seen++

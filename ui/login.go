@@ -128,7 +128,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		// Signed-in answers (pages carry the CSRF token) stay out of
 		// shared caches; a handler may still say otherwise.
 		c.Response().Header().Set("Cache-Control", "private, no-store")
-		isAPI := strings.HasPrefix(r.URL.Path, "/api/")
+		isAPI := isAPIPath(r.URL.Path)
 		if r.Header.Get("Authorization") != "" {
 			if err := s.tokenAuth(c); err != nil {
 				return err
@@ -155,9 +155,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Set(userKey, u)
 		c.Set(sessionKey, sess)
-		switch r.Method {
-		case http.MethodGet, http.MethodHead, http.MethodOptions:
-		default:
+		if !readOnlyRequest(r) {
 			if err := checkCSRF(r, sess); err != nil {
 				return err
 			}

@@ -207,6 +207,7 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	api.GET("/monitors/:name/runs", s.apiMonitorRuns)
 	api.GET("/monitors/:name/alerts", s.apiMonitorAlerts)
 	api.GET("/monitors/:name/charts/:chart", s.apiMonitorChart)
+	s.graphiteRoutes(e)
 	s.echo = e
 	return s, nil
 }
@@ -241,7 +242,7 @@ func (s *Server) withUser(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return next(c)
 		}
-		if !safeMethod(r.Method) {
+		if !readOnlyRequest(r) {
 			if err := s.checkLocalWrite(r); err != nil {
 				return err
 			}
@@ -382,6 +383,10 @@ func (s *Server) handleError(c *echo.Context, err error) {
 	}
 	if strings.HasPrefix(c.Request().URL.Path, "/api/") {
 		_ = c.JSON(code, apiError{Error: msg})
+		return
+	}
+	if isGraphitePath(c.Request().URL.Path) {
+		_ = c.String(code, msg+"\n") // graphite-web answers errors as text
 		return
 	}
 	_ = s.render(c, code, "error", pageData{Title: http.StatusText(code), Message: msg})

@@ -1,0 +1,428 @@
+// Package graphite serves Graphite's HTTP read API over rrdash's store:
+// /render (json, csv, raw), /metrics/find, /metrics/expand and
+// /metrics/index.json, with graphite-web 1.1.8's time parsing, glob
+// matching, archive choice, maxDataPoints consolidation and functions.
+package graphite
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// API is the Graphite API handler set.
+type API struct {
+	st    Store
+	now   func() time.Time
+	loc   *time.Location
+	log   *slog.Logger
+	funcs map[string]*function
+}
+
+// Options configure the API.
+type Options struct {
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Location is the default time zone of absolute times and of csv
+	// output (graphite-web's TIME_ZONE); UTC when nil. tz overrides it.
+	Location *time.Location
+	Logger   *slog.Logger
+}
+
+// New returns the API over a store.
+func New(st Store, o Options) *API {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &API{st: st, now: o.Now, loc: o.Location, log: o.Logger, funcs: buildFunctions()}
+}
+
+// Version is /version: the graphite-web version whose API this follows
+// (Grafana reads it to choose its query editor's features).
+func (a *API) Version(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, GraphiteWebVersion)
+}
+
+// GraphiteWebVersion is the graphite-web release the API follows.
+const GraphiteWebVersion = "1.1.8"
+
+// params merges the query string and a POST form as graphite-web does:
+// list values (target) query first, single values the form's.
+type params struct {
+	q, f url.Values
+}
+
+func readParams(r *http.Request) (params, error) {
+	p := params{q: r.URL.Query()}
+	if r.Method == http.MethodPost {
+		ct := r.Header.Get("Content-Type")
+		if ct != "" && !strings.HasPrefix(ct, "application/x-www-form-urlencoded") && !strings.HasPrefix(ct, "multipart/form-data") {
+			return p, fmt.Errorf("want a form body (application/x-www-form-urlencoded), got %s", ct)
+		}
+		if err := r.ParseForm(); err != nil {
+			return p, fmt.Errorf("reading the form: %w", err)
+		}
+		p.f = r.PostForm
+	}
+	return p, nil
+}
+
+func (p params) has(k string) bool { return p.q.Has(k) || p.f.Has(k) }
+
+func (p params) get(k string) string {
+	if v, ok := p.f[k]; ok && len(v) > 0 {
+		return v[len(v)-1]
+	}
+	if v, ok := p.q[k]; ok && len(v) > 0 {
+		return v[len(v)-1]
+	}
+	return ""
+}
+
+func (p params) list(k string) []string { return append(append([]string{}, p.q[k]...), p.f[k]...) }
+
+// badRequest is a 400 with a plain-text message, as graphite-web answers.
+type badRequest struct{ msg string }
+
+func (e *badRequest) Error() string { return e.msg }
+
+func bad(format string, a ...any) error { return &badRequest{fmt.Sprintf(format, a...)} }
+
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var br *badRequest
+	var pe *ParseError
+	var ee *EvalError
+	var nf *notFound
+	code := http.StatusInternalServerError
+	switch {
+	case errors.As(err, &nf):
+		code = http.StatusNotFound
+	case errors.As(err, &br), errors.As(err, &pe), errors.As(err, &ee):
+		code = http.StatusBadRequest
+	case errors.Is(err, r.Context().Err()) && r.Context().Err() != nil:
+		code = http.StatusServiceUnavailable
+	}
+	if code >= 500 {
+		a.log.Error("graphite api", "uri", r.RequestURI, "error", err)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	fmt.Fprintln(w, err.Error())
+}
+
+// timeRange resolves tz, now, from and until as graphite-web's parseOptions.
+func (a *API) timeRange(p params) (from, until, now int64, loc *time.Location, err error) {
+	loc = a.loc
+	if p.has("tz") {
+		if loc, err = time.LoadLocation(p.get("tz")); err != nil {
+			return 0, 0, 0, nil, bad("tz %q: unknown time zone", p.get("tz"))
+		}
+	}
+	nowT := a.now()
+	if p.has("now") {
+		if nowT, err = ParseATTime(p.get("now"), loc, nowT); err != nil {
+			return 0, 0, 0, nil, bad("now: %v", err)
+		}
+	}
+	untilT := nowT
+	if p.has("until") {
+		if untilT, err = ParseATTime(p.get("until"), loc, nowT); err != nil {
+			return 0, 0, 0, nil, bad("until: %v", err)
+		}
+	}
+	fromT := nowT.Add(-24 * time.Hour)
+	if p.has("from") {
+		if fromT, err = ParseATTime(p.get("from"), loc, nowT); err != nil {
+			return 0, 0, 0, nil, bad("from: %v", err)
+		}
+	}
+	if fromT.After(untilT) {
+		fromT, untilT = untilT, fromT
+	}
+	if fromT.Equal(untilT) {
+		return 0, 0, 0, nil, bad("invalid empty time range")
+	}
+	return fromT.Unix(), untilT.Unix(), nowT.Unix(), loc, nil
+}
+
+// Render is /render: targets evaluated over [from, until], answered as
+// json, csv or raw. Image formats (png, svg, pdf) are refused.
+func (a *API) Render(w http.ResponseWriter, r *http.Request) {
+	if err := a.render(w, r); err != nil {
+		a.fail(w, r, err)
+	}
+}
+
+func (a *API) render(w http.ResponseWriter, r *http.Request) error {
+	p, err := readParams(r)
+	if err != nil {
+		return bad("%v", err)
+	}
+	format := ""
+	switch {
+	case p.has("format"):
+		format = p.get("format")
+	case p.has("rawData"):
+		format = "raw"
+	case p.has("pickle"):
+		format = "pickle"
+	}
+	switch format {
+	case "json", "csv", "raw":
+	case "", "png", "svg", "pdf":
+		return bad("format=%s: rrdash does not draw Graphite images; ask for format=json, csv or raw (rrdash's own charts are at /view.png)", orDefault(format, "png (the default)"))
+	default:
+		return bad("format=%s is not supported: want json, csv or raw", format)
+	}
+	if p.has("jsonp") {
+		return bad("jsonp is not supported (it would let any site read your data)")
+	}
+	if gt := p.get("graphType"); gt != "" && gt != "line" {
+		return bad("graphType=%s is not supported", gt)
+	}
+	maxDP := 0
+	if p.has("maxDataPoints") {
+		v := p.get("maxDataPoints")
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || !isDigits(v) {
+			return bad("maxDataPoints %q: want a non-negative integer", v)
+		}
+		maxDP = n
+	}
+	from, until, now, loc, err := a.timeRange(p)
+	if err != nil {
+		return err
+	}
+	xff := 0.0
+	if p.has("xFilesFactor") {
+		if xff, err = strconv.ParseFloat(p.get("xFilesFactor"), 64); err != nil || xff < 0 || xff > 1 || math.IsNaN(xff) {
+			return bad("xFilesFactor %q: want a number from 0 to 1", p.get("xFilesFactor"))
+		}
+	}
+	targets := p.list("target")
+	if len(targets) == 0 {
+		targets = p.list("target[]")
+	}
+	var exprs []*Expr
+	for _, t := range targets {
+		if strings.TrimSpace(t) == "" {
+			continue
+		}
+		e, err := Parse(t)
+		if err != nil {
+			return err
+		}
+		exprs = append(exprs, e)
+	}
+	ec := newEvalContext(r.Context(), a.funcs, newCatalog(a.st), from, until, now, loc, xff)
+	data, err := ec.evalTargets(exprs)
+	if err != nil {
+		var ee *EvalError
+		if errors.As(err, &ee) {
+			return bad("target: %v", err)
+		}
+		return err
+	}
+	var buf bytes.Buffer
+	ct := "application/json"
+	switch format {
+	case "json":
+		writeJSON(&buf, data, maxDP, p.has("maxDataPoints"), p.has("noNullPoints"), p.get("pretty") != "")
+	case "csv":
+		ct = "text/csv; charset=utf-8"
+		if err := writeCSV(&buf, data, loc); err != nil {
+			return err
+		}
+	case "raw":
+		ct = "text/plain; charset=utf-8"
+		writeRaw(&buf, data)
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Cache-Control", "no-cache")
+	_, err = w.Write(buf.Bytes())
+	return err
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// consolidateForMaxDataPoints is graphite-web's renderViewJson step: a
+// series with more points than maxDataPoints over the request's range is
+// read valuesPerPoint at a time, its start nudged so that buckets line up
+// from one refresh to the next.
+func consolidateForMaxDataPoints(data []*Series, maxDP int) {
+	if len(data) == 0 {
+		return
+	}
+	start, end := data[0].Start, data[0].End
+	for _, s := range data {
+		start, end = min(start, s.Start), max(end, s.End)
+	}
+	timeRange := float64(end - start)
+	for _, s := range data {
+		if maxDP == 1 {
+			s.VPP = max(len(s.Values), 1)
+			continue
+		}
+		if s.Step <= 0 {
+			continue
+		}
+		n := timeRange / float64(s.Step)
+		if float64(maxDP) >= n {
+			continue
+		}
+		vpp := int64(math.Ceil(n / float64(maxDP)))
+		spp := vpp * s.Step
+		nudge := spp + mod(s.Start, s.Step) - mod(s.Start, spp)
+		s.Start += nudge
+		lose := int(nudge / s.Step)
+		for r := 1; r < lose && len(s.Values) > 0; r++ {
+			s.Values = s.Values[1:]
+		}
+		s.VPP = int(vpp)
+	}
+}
+
+// appendPoints writes [[value, ts], …] with null for None and ±1e9999 for
+// infinities, as graphite-web's output. Written by hand: encoding/json
+// would re-validate a MarshalJSON answer of every point.
+func appendPoints(b []byte, pts []datapoint) []byte {
+	b = append(b, '[')
+	for i, p := range pts {
+		if i > 0 {
+			b = append(b, `,`...)
+		}
+		b = append(b, '[')
+		switch {
+		case math.IsNaN(p.V):
+			b = append(b, "null"...)
+		case math.IsInf(p.V, 1):
+			b = append(b, "1e9999"...)
+		case math.IsInf(p.V, -1):
+			b = append(b, "-1e9999"...)
+		default:
+			b = appendPyFloat(b, p.V)
+		}
+		b = append(b, `,`...)
+		b = strconv.AppendInt(b, p.T, 10)
+		b = append(b, ']')
+	}
+	return append(b, ']')
+}
+
+func writeJSON(buf *bytes.Buffer, data []*Series, maxDP int, hasMaxDP, noNull, pretty bool) {
+	if hasMaxDP && maxDP > 0 {
+		consolidateForMaxDataPoints(data, maxDP)
+	}
+	n := 0
+	for _, s := range data {
+		n += len(s.Values)
+	}
+	b := make([]byte, 0, 64+n*24)
+	b = append(b, '[')
+	first := true
+	for _, s := range data {
+		pts := s.datapoints()
+		if noNull {
+			kept := pts[:0]
+			for _, p := range pts {
+				if !math.IsNaN(p.V) {
+					kept = append(kept, p)
+				}
+			}
+			if len(kept) == 0 {
+				continue
+			}
+			pts = kept
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		name, _ := json.Marshal(s.Name) // a string: cannot fail
+		tags, _ := json.Marshal(s.Tags) // string to string, keys sorted
+		b = append(b, `{"target":`...)
+		b = append(b, name...)
+		b = append(b, `,"tags":`...)
+		b = append(b, tags...)
+		b = append(b, `,"datapoints":`...)
+		b = appendPoints(b, pts)
+		b = append(b, '}')
+	}
+	b = append(b, ']', '\n')
+	if pretty {
+		var out bytes.Buffer
+		if json.Indent(&out, b, "", "  ") == nil {
+			buf.Write(out.Bytes())
+			return
+		}
+	}
+	buf.Write(b)
+}
+
+func writeCSV(buf *bytes.Buffer, data []*Series, loc *time.Location) error {
+	w := csv.NewWriter(buf)
+	w.UseCRLF = true
+	for _, s := range data {
+		for i, v := range s.points() {
+			ts := time.Unix(s.Start+int64(i)*s.Step, 0).In(loc).Format("2006-01-02 15:04:05")
+			val := ""
+			if !math.IsNaN(v) {
+				val = pyFloat(v)
+				if math.IsInf(v, 1) {
+					val = "inf"
+				} else if math.IsInf(v, -1) {
+					val = "-inf"
+				}
+			}
+			if err := w.Write([]string{s.Name, ts, val}); err != nil {
+				return err
+			}
+		}
+	}
+	w.Flush()
+	return w.Error()
+}
+
+func writeRaw(buf *bytes.Buffer, data []*Series) {
+	for _, s := range data {
+		fmt.Fprintf(buf, "%s,%d,%d,%d|", s.Name, s.Start, s.End, s.Step)
+		for i, v := range s.points() {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			switch {
+			case math.IsNaN(v):
+				buf.WriteString("None")
+			case math.IsInf(v, 1):
+				buf.WriteString("inf")
+			case math.IsInf(v, -1):
+				buf.WriteString("-inf")
+			default:
+				buf.WriteString(pyFloat(v))
+			}
+		}
+		buf.WriteByte('\n')
+	}
+}
