@@ -1,9 +1,13 @@
 package push
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"rrdash/ingest/horizon"
 )
@@ -42,4 +46,58 @@ func ChargeFor(r *http.Request) int64 {
 		n = min(n, max(r.ContentLength, 1))
 	}
 	return n
+}
+
+// SeriesName builds `name;k1=v1;k2=v2` (Graphite tag syntax) from a
+// metric name and tags, sorting the tags by key in place; tags with an
+// empty value are left out (Prometheus treats them as absent). It refuses
+// what the syntax cannot hold, naming the tag, and a key given twice.
+func SeriesName(dst []byte, name []byte, tags []Tag) ([]byte, error) {
+	if len(name) == 0 {
+		return dst, fmt.Errorf("empty metric name")
+	}
+	if bytes.IndexByte(name, ';') >= 0 {
+		return dst, fmt.Errorf("metric name %q contains ';', which separates Graphite tags", name)
+	}
+	if hasControl(name) {
+		return dst, fmt.Errorf("metric name %q has a control character", name)
+	}
+	slices.SortFunc(tags, func(a, b Tag) int { return bytes.Compare(a.Key, b.Key) })
+	dst = append(dst, name...)
+	for i, t := range tags {
+		if len(t.Value) == 0 {
+			continue
+		}
+		if i > 0 && bytes.Equal(t.Key, tags[i-1].Key) {
+			return dst, fmt.Errorf("tag key %q given twice", t.Key)
+		}
+		if err := checkTag(t.Key, t.Value); err != nil {
+			return dst, err
+		}
+		dst = append(dst, ';')
+		dst = append(dst, t.Key...)
+		dst = append(dst, '=')
+		dst = append(dst, t.Value...)
+	}
+	if !utf8.Valid(dst) {
+		return dst, fmt.Errorf("series name %q is not valid UTF-8", dst)
+	}
+	return dst, nil
+}
+
+// Names interns series names built by SeriesName, so that repeated series
+// cost no allocation; it is not safe for concurrent use.
+type Names struct{ m map[string]string }
+
+// Intern returns b as a string, from the cache when seen before.
+func (n *Names) Intern(b []byte) string {
+	if s, ok := n.m[string(b)]; ok {
+		return s
+	}
+	if n.m == nil || len(n.m) >= maxInterned {
+		n.m = make(map[string]string, 1024)
+	}
+	s := string(b)
+	n.m[s] = s
+	return s
 }
