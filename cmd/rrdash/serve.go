@@ -328,7 +328,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}()
 		fmt.Fprintf(stdout, "graphite plaintext on %s\n", gl.Addr())
 	}
-	obsv.pushSources(pushWriter, pushHandlers, graphite)
+	obsv.pushSources(pushHandlers, graphite)
 	if err := startRrdcached(tailCtx, &tails, cfg, db, stdout, log); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -337,6 +337,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// single-user mode a write from rrdash's own pages (ui.GuardPush).
 	mux.Handle("POST /api/v1/write", srv.GuardPush(http.HandlerFunc(pushHandlers.ServeWrite)))
 	mux.Handle("POST /api/v1/points", srv.GuardPush(http.HandlerFunc(pushHandlers.ServePoints)))
+	if err := mountHTTPIngest(mux, srv.GuardPush, pushWriter, pushHandlers, obsv, log); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	mux.Handle("/", srv.Handler())
 
 	// net/http retries accept errors itself; the wrapper also bounds the

@@ -74,7 +74,7 @@ type Stats struct {
 	Requests    int64
 	Points      int64 // values handed to the writer (a histogram point gives several)
 	Bad         int64 // data points rejected
-	BadRequests int64 // requests answered 4xx or with a partial success
+	BadRequests int64 // requests refused whole (4xx)
 	NoValue     int64 // data points flagged "no recorded value"
 	Late        int64 // at or before their series' last stored second
 	Refused     int64 // refused by the store
@@ -239,7 +239,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.refused.Add(int64(res.Refused))
 	resp := &colmetrics.ExportMetricsServiceResponse{}
 	if c.bad > 0 || res.Refused > 0 {
-		h.badReq.Add(1)
 		var msg strings.Builder
 		if c.bad > 0 {
 			fmt.Fprintf(&msg, "%d data points rejected, the first: %v; ", c.bad, c.first)

@@ -69,7 +69,7 @@ type Stats struct {
 	Requests    int64
 	Samples     int64 // samples handed to the writer
 	Bad         int64 // samples refused: bad labels, future times, native histograms
-	BadRequests int64 // requests answered 4xx (undecodable, too large, bad samples)
+	BadRequests int64 // requests refused whole (undecodable, too large, wrong encoding)
 	Stale       int64 // staleness markers, which are no reading
 	Late        int64 // at or before their series' last stored second
 	Refused     int64 // refused by the store
@@ -126,10 +126,13 @@ func (h *Handler) Stats() Stats {
 		Stale: h.stale.Load(), Late: h.late.Load(), Refused: h.refused.Load(), Failed: h.failed.Load(), Busy: h.busy.Load()}
 }
 
+// fail answers an error in remote_write's form, a line of text; a 4xx
+// other than the partial write of a request with bad samples counts as a
+// request refused whole.
 func (h *Handler) fail(w http.ResponseWriter, status int, format string, args ...any) {
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
-	} else {
+	} else if format != partialFormat {
 		h.badReq.Add(1)
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -251,8 +254,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if res.FirstRefusal != nil {
 		fmt.Fprintf(&msg, " (%v)", res.FirstRefusal)
 	}
-	h.fail(w, http.StatusBadRequest, "%s", msg.String())
+	h.fail(w, http.StatusBadRequest, partialFormat, msg.String())
 }
+
+const partialFormat = "%s"
 
 const batchPoints = 8192
 

@@ -31,6 +31,13 @@ func (h *Handlers) Admit(ctx context.Context, n int64) (release func(), ok bool)
 	return func() { h.budget.release(n) }, true
 }
 
+// Sibling returns handlers that share h's writer, limits and in-flight
+// budget but keep their own counts, so that each protocol is its own
+// source in /-/metrics.
+func (h *Handlers) Sibling() *Handlers {
+	return &Handlers{sink: h.sink, max: h.max, budget: h.budget, queueWait: h.queueWait, hz: h.hz, log: h.log}
+}
+
 // MaxBodyBytes is the body limit, after decompression too.
 func (h *Handlers) MaxBodyBytes() int64 { return h.max }
 
