@@ -6,10 +6,11 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ECHARTS := ui/assets/echarts.min.js
 KINESALITE := tools/kinesalite/node_modules/kinesalite/package.json
 OIDCPROV := tools/oidc/node_modules/oidc-provider/package.json
+INGESTCLIENTS := tools/ingestclients/node_modules/@influxdata/influxdb-client/package.json
 WEBJS   := tools/web/node_modules/echarts/dist/echarts.min.js
 APT_STAMP := .tools/apt-updated
 
-.PHONY: all build run test bench soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 influxdb clean
+.PHONY: all build run test bench soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 influxdb prometheus prometheus-node-exporter python3-influxdb clean
 
 all: build
 
@@ -26,6 +27,11 @@ $(KINESALITE): tools/kinesalite/package.json tools/kinesalite/package-lock.json
 
 $(OIDCPROV): tools/oidc/package.json tools/oidc/package-lock.json
 	npm ci --prefix tools/oidc --no-audit --no-fund
+	touch $@
+
+# the OpenTelemetry JS SDK and InfluxDB's 2.x client, for the HTTP ingest tests
+$(INGESTCLIENTS): tools/ingestclients/package.json tools/ingestclients/package-lock.json
+	npm ci --prefix tools/ingestclients --no-audit --no-fund
 	touch $@
 
 $(APT_STAMP):
@@ -49,6 +55,17 @@ syslog-ng:
 influxdb:
 	@command -v influxd >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends influxdb; }
 
+# Prometheus 2.42 (remote_write), node-exporter (its scrape target) and
+# InfluxDB's 1.x Python client (Debian's python3) for the HTTP ingest tests
+prometheus:
+	@command -v prometheus >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
+
+prometheus-node-exporter:
+	@command -v prometheus-node-exporter >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-node-exporter; }
+
+python3-influxdb:
+	@/usr/bin/python3 -c 'import influxdb' 2>/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-influxdb; }
+
 python3:
 	@command -v python3 >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3; }
 
@@ -62,7 +79,7 @@ build: $(ECHARTS)
 run: build python3
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
-deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) rrdtool rrdcached collectd syslog-ng chromium python3 influxdb
+deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) $(INGESTCLIENTS) rrdtool rrdcached collectd syslog-ng chromium python3 influxdb prometheus prometheus-node-exporter python3-influxdb
 
 # go test -race over everything, the rrdtool differential suite included
 # (store: TestDifferentialAgainstRRDtool; rpn: its xport corpus).
