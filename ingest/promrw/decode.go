@@ -79,7 +79,6 @@ func (e *DecodeError) Error() string {
 
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-
 // Unmarshal decodes b into wr, reusing wr's slices.
 func (wr *WriteRequest) Unmarshal(b []byte) error {
 	for i := range wr.Series {
