@@ -44,13 +44,15 @@ func BenchmarkOTLP(b *testing.B) {
 		b.Fatal(err)
 	}
 	const nMetrics, nSets, perProc = 20, 50, 4
-	export := func(id int, sec int64) error {
+	// Each exporter builds its request once and changes the times and
+	// values, as an SDK's aggregation does.
+	reqs := map[int]*colmetrics.ExportMetricsServiceRequest{}
+	build := func(id int) *colmetrics.ExportMetricsServiceRequest {
 		sm := &metrics.ScopeMetrics{Scope: &common.InstrumentationScope{Name: "bench"}}
 		for m := range nMetrics {
 			dps := make([]*metrics.NumberDataPoint, nSets)
 			for s := range nSets {
-				dps[s] = &metrics.NumberDataPoint{TimeUnixNano: uint64(sec) * 1e9, Value: &metrics.NumberDataPoint_AsDouble{AsDouble: float64(sec)},
-					Attributes: []*common.KeyValue{str("http.route", fmt.Sprintf("/r%d", s)), str("http.method", "GET")}}
+				dps[s] = &metrics.NumberDataPoint{Attributes: []*common.KeyValue{str("http.route", fmt.Sprintf("/r%d", s)), str("http.method", "GET")}}
 			}
 			if m%2 == 0 {
 				sm.Metrics = append(sm.Metrics, &metrics.Metric{Name: fmt.Sprintf("bench.gauge%d", m), Data: &metrics.Metric_Gauge{Gauge: &metrics.Gauge{DataPoints: dps}}})
@@ -59,10 +61,23 @@ func BenchmarkOTLP(b *testing.B) {
 					AggregationTemporality: metrics.AggregationTemporality_AGGREGATION_TEMPORALITY_CUMULATIVE, IsMonotonic: true, DataPoints: dps}}})
 			}
 		}
-		req := &colmetrics.ExportMetricsServiceRequest{ResourceMetrics: []*metrics.ResourceMetrics{{
+		return &colmetrics.ExportMetricsServiceRequest{ResourceMetrics: []*metrics.ResourceMetrics{{
 			Resource:     &resource.Resource{Attributes: []*common.KeyValue{str("service.name", fmt.Sprintf("svc%d", id))}},
 			ScopeMetrics: []*metrics.ScopeMetrics{sm},
 		}}}
+	}
+	export := func(id int, sec int64) error {
+		req := reqs[id]
+		for _, m := range req.ResourceMetrics[0].ScopeMetrics[0].Metrics {
+			dps := m.GetGauge().GetDataPoints()
+			if dps == nil {
+				dps = m.GetSum().GetDataPoints()
+			}
+			for _, dp := range dps {
+				dp.TimeUnixNano = uint64(sec) * 1e9
+				dp.Value = &metrics.NumberDataPoint_AsDouble{AsDouble: float64(sec)}
+			}
+		}
 		body, err := proto.Marshal(req)
 		if err != nil {
 			return err
@@ -80,6 +95,7 @@ func BenchmarkOTLP(b *testing.B) {
 	start := time.Now().Add(-30 * 24 * time.Hour).Unix()
 	// The series exist before the clock starts.
 	for id := range nSenders {
+		reqs[id] = build(id)
 		if err := export(id, start); err != nil {
 			b.Fatal(err)
 		}

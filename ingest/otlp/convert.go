@@ -23,6 +23,7 @@ type converter struct {
 	buf   []byte
 	base  []kv // resource and scope attributes
 	tags  []push.Tag
+	arena []byte // the tags' bytes, one array per data point
 	pts   []push.Point
 
 	bad     int
@@ -249,6 +250,9 @@ func formatBound(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) 
 // over the resource's).
 func (c *converter) tagsFor(attrs []*common.KeyValue) {
 	c.tags = c.tags[:0]
+	// The tags live until this data point's series names are built (they
+	// are copied then), so the arena is reused from the start.
+	c.arena = c.arena[:0]
 	all := appendAttrs(c.base[:len(c.base):len(c.base)], attrs)
 	for i := len(all) - 1; i >= 0; i-- {
 		a := all[i]
@@ -262,7 +266,9 @@ func (c *converter) tagsFor(attrs []*common.KeyValue) {
 		if dup {
 			continue
 		}
-		c.tags = append(c.tags, push.Tag{Key: []byte(a.k), Value: []byte(a.v)})
+		n := len(c.arena)
+		c.arena = append(append(c.arena, a.k...), a.v...)
+		c.tags = append(c.tags, push.Tag{Key: c.arena[n : n+len(a.k) : n+len(a.k)], Value: c.arena[n+len(a.k) : len(c.arena) : len(c.arena)]})
 	}
 }
 
