@@ -100,6 +100,8 @@ difftest: rrdtool
 
 bench: build rrdtool rrdcached $(KINESALITE)
 	$(GO) test -run '^$$' -bench . ./store/... ./cmd/... ./rpn/... ./ingest/tracelog/... ./graph/... ./ui/...
+	# remote_write and OTLP: durable, one core (docs/BENCHMARKS.md)
+	$(GO) test -run '^$$' -bench . -benchtime 5s -cpu 1 ./ingest/promrw/ ./ingest/otlp/
 	# the decode benchmarks replay a fixed record set: bound their iterations;
 	# each kinesalite iteration makes a 2-shard stream (kinesalite allows 50 shards)
 	$(GO) test -run '^$$' -bench 'Decode' -benchtime 20000x ./ingest/kinesis/...
