@@ -299,6 +299,10 @@ except Exception as e:
 	if n := sample(fams, "rrdash_ingest_records_total", "source", "influx"); n != 10 {
 		t.Errorf("/-/metrics: influx records %v, want 10", n)
 	}
+	// The write to an unknown retention policy is the one bad request.
+	if n := sample(fams, "rrdash_ingest_bad_records_total", "source", "influx"); n != 1 {
+		t.Errorf("/-/metrics: influx bad %v, want 1", n)
+	}
 	p.stop(t)
 	db, err := store.Open(data, store.Options{})
 	if err != nil {
