@@ -7,10 +7,11 @@ ECHARTS := ui/assets/echarts.min.js
 KINESALITE := tools/kinesalite/node_modules/kinesalite/package.json
 OIDCPROV := tools/oidc/node_modules/oidc-provider/package.json
 STATSD  := tools/statsd/node_modules/statsd/package.json
+INGESTCLIENTS := tools/ingestclients/node_modules/@influxdata/influxdb-client/package.json
 WEBJS   := tools/web/node_modules/echarts/dist/echarts.min.js
 APT_STAMP := .tools/apt-updated
 
-.PHONY: all build run test bench soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web clean
+.PHONY: all build run test bench soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web prometheus prometheus-node-exporter python3-influxdb clean
 
 all: build
 
@@ -32,6 +33,11 @@ $(STATSD): tools/statsd/package.json tools/statsd/package-lock.json
 
 $(OIDCPROV): tools/oidc/package.json tools/oidc/package-lock.json
 	npm ci --prefix tools/oidc --no-audit --no-fund
+	touch $@
+
+# the OpenTelemetry JS SDK and InfluxDB's 2.x client, for the HTTP ingest tests
+$(INGESTCLIENTS): tools/ingestclients/package.json tools/ingestclients/package-lock.json
+	npm ci --prefix tools/ingestclients --no-audit --no-fund
 	touch $@
 
 $(APT_STAMP):
@@ -64,6 +70,17 @@ python3-statsd:
 graphite-web:
 	@/usr/bin/python3 -c 'import graphite.settings, whisper, django' 2>/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphite-web python3-whisper; }
 
+# Prometheus 2.42 (remote_write), node-exporter (its scrape target) and
+# InfluxDB's 1.x Python client (Debian's python3) for the HTTP ingest tests
+prometheus:
+	@command -v prometheus >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
+
+prometheus-node-exporter:
+	@command -v prometheus-node-exporter >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-node-exporter; }
+
+python3-influxdb:
+	@/usr/bin/python3 -c 'import influxdb' 2>/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-influxdb; }
+
 python3:
 	@command -v python3 >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3; }
 
@@ -81,7 +98,7 @@ build: $(ECHARTS)
 run: build python3 bubblewrap
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
-deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) $(STATSD) rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web
+deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) $(STATSD) $(INGESTCLIENTS) rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web prometheus prometheus-node-exporter python3-influxdb
 
 # go test -race over everything, the rrdtool differential suite included
 # (store: TestDifferentialAgainstRRDtool; rpn: its xport corpus).
@@ -102,6 +119,8 @@ difftest: rrdtool
 
 bench: build rrdtool rrdcached $(KINESALITE)
 	$(GO) test -run '^$$' -bench . ./store/... ./cmd/... ./rpn/... ./ingest/tracelog/... ./graph/... ./ui/...
+	# remote_write and OTLP: durable, one core (docs/BENCHMARKS.md)
+	$(GO) test -run '^$$' -bench . -benchtime 5s -cpu 1 ./ingest/promrw/ ./ingest/otlp/
 	# the decode benchmarks replay a fixed record set: bound their iterations;
 	# each kinesalite iteration makes a 2-shard stream (kinesalite allows 50 shards)
 	$(GO) test -run '^$$' -bench 'Decode' -benchtime 20000x ./ingest/kinesis/...

@@ -100,14 +100,10 @@ func (o *observability) start(ctx context.Context, wg *sync.WaitGroup, cfg ui.Mo
 }
 
 // pushSources reports the push handlers' and Graphite listener's totals.
-func (o *observability) pushSources(w *push.Writer, h *push.Handlers, g *push.GraphiteListener) {
+func (o *observability) pushSources(h *push.Handlers, g *push.GraphiteListener) {
 	o.metrics.AddIngestSource("push", func() obs.IngestCounts {
-		st, wc := h.Stats(), w.Counts()
-		late := wc.Late
-		if g != nil {
-			late -= g.Stats().Late // the writer counts both sources
-		}
-		return obs.IngestCounts{Records: st.Points, Bad: st.Bad + st.TooLarge, Late: late}
+		st := h.Stats()
+		return obs.IngestCounts{Records: st.Points, Bad: st.Bad + st.TooLarge, Late: st.Late}
 	})
 	if g != nil {
 		o.metrics.AddIngestSource("graphite", func() obs.IngestCounts {

@@ -359,7 +359,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}()
 		fmt.Fprintf(stdout, "graphite plaintext on %s\n", gl.Addr())
 	}
-	obsv.pushSources(pushWriter, pushHandlers, graphite)
+	obsv.pushSources(pushHandlers, graphite)
 	if udpStatuses, err = startUDPIngest(tailCtx, &tails, cfg, pushWriter, hz, obsv.metrics, stdout, log); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -373,6 +373,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// single-user mode a write from rrdash's own pages (ui.GuardPush).
 	mux.Handle("POST /api/v1/write", srv.GuardPush(http.HandlerFunc(pushHandlers.ServeWrite)))
 	mux.Handle("POST /api/v1/points", srv.GuardPush(http.HandlerFunc(pushHandlers.ServePoints)))
+	if err := mountHTTPIngest(mux, srv.GuardPush, pushWriter, pushHandlers, obsv, log); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	mux.Handle("/", srv.Handler())
 
 	// net/http retries accept errors itself; the wrapper also bounds the

@@ -18,6 +18,9 @@ type Point struct {
 	Usec   int64  // 0 ≤ Usec < 1e6
 	Value  string // decimal text, as store.Update takes it
 	Units  string // kept as metadata when the series is created
+	// Type is the data source type a new series gets (counter types with
+	// minimum 0); zero means the writer's template's.
+	Type store.DSType
 }
 
 // ConvertStats counts what a conversion did with the fields it saw.

@@ -1,6 +1,9 @@
 // Package push takes points that clients push: InfluxDB line protocol
-// (POST /api/v1/write), JSON points (POST /api/v1/points) and the Graphite
-// plaintext protocol on TCP, and writes them to the store.
+// (POST /api/v1/write, and InfluxDB's own /write and /api/v2/write with
+// its error JSON, /ping and /health: influx.go), JSON points (POST
+// /api/v1/points) and the Graphite plaintext protocol on TCP, and writes
+// them to the store. Its Writer, limits and naming (SeriesName) are shared
+// with the other HTTP protocols (ingest/promrw, ingest/otlp).
 //
 // Naming: each numeric field of a line-protocol point becomes series
 // `measurement.field;tag1=v1;tag2=v2` (Graphite tag syntax, tags sorted by

@@ -47,7 +47,7 @@ type Handlers struct {
 	chunks    sync.Pool // *[]byte of chunkBytes
 	pts       sync.Pool // *[]Point: the writer copies what it keeps
 
-	requests, bad, tooLarge, failed, partial, points, stringFields, boolFields, future, busy atomic.Int64
+	requests, bad, tooLarge, failed, partial, points, stringFields, boolFields, future, busy, late atomic.Int64
 }
 
 // HandlerStats are the handlers' running totals.
@@ -62,13 +62,14 @@ type HandlerStats struct {
 	BoolFields   int64 // line-protocol boolean fields, stored as 1 or 0
 	Future       int64 // points refused for a timestamp beyond the horizon
 	Busy         int64 // answered 429: the in-flight budget was full
+	Late         int64 // points at or before their series' last stored second
 }
 
 // Stats returns the running totals.
 func (h *Handlers) Stats() HandlerStats {
 	return HandlerStats{Requests: h.requests.Load(), Bad: h.bad.Load(), TooLarge: h.tooLarge.Load(), Failed: h.failed.Load(),
 		Partial: h.partial.Load(), Points: h.points.Load(), StringFields: h.stringFields.Load(), BoolFields: h.boolFields.Load(),
-		Future: h.future.Load(), Busy: h.busy.Load()}
+		Future: h.future.Load(), Busy: h.busy.Load(), Late: h.late.Load()}
 }
 
 // NewHandlers returns the handlers writing through sink.
@@ -330,6 +331,7 @@ func (h *Handlers) bodyError(w http.ResponseWriter, err error, stored int) {
 
 func (h *Handlers) answer(w http.ResponseWriter, r *http.Request, o outcome, okStatus int) {
 	res := o.res
+	h.late.Add(int64(res.Late))
 	if o.werr != nil {
 		if r.Context().Err() != nil {
 			return // the client is gone; its points stay buffered and are written later

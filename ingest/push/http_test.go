@@ -129,7 +129,7 @@ func TestHTTPWrite(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
-	wantStats := HandlerStats{Requests: 10, Bad: 3, TooLarge: 2, Partial: 2, Points: 7}
+	wantStats := HandlerStats{Requests: 10, Bad: 3, TooLarge: 2, Partial: 2, Points: 7, Late: 1}
 	if st := h.Stats(); st != wantStats {
 		t.Errorf("stats %+v, want %+v", st, wantStats)
 	}

@@ -74,6 +74,7 @@ type bufPoint struct {
 	usec     int64
 	value    string
 	units    string
+	dsType   store.DSType
 	deadline int64 // wall time, unix nanoseconds
 	w        *waiter
 	extra    []*waiter // writers whose point this one replaced
@@ -193,7 +194,7 @@ func (w *Writer) Write(ctx context.Context, pts []Point) (WriteResult, error) {
 			res.Late++
 			continue
 		}
-		bp := bufPoint{micros: p.Sec*1e6 + p.Usec, sec: p.Sec, usec: p.Usec, value: p.Value, units: p.Units, deadline: deadline, w: wt}
+		bp := bufPoint{micros: p.Sec*1e6 + p.Usec, sec: p.Sec, usec: p.Usec, value: p.Value, units: p.Units, dsType: p.Type, deadline: deadline, w: wt}
 		if st.insert(bp) {
 			res.Replaced++
 		}
@@ -313,9 +314,10 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		}
 	}()
 	type create struct {
-		name  string
-		start int64
-		units string
+		name   string
+		start  int64
+		units  string
+		dsType store.DSType
 	}
 	var creates []create
 	w.mu.Lock()
@@ -334,7 +336,7 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			continue
 		}
 		if !st.exists {
-			creates = append(creates, create{name, st.buf[0].sec - w.tmpl.Step, st.buf[0].units})
+			creates = append(creates, create{name, st.buf[0].sec - w.tmpl.Step, st.buf[0].units, st.buf[0].dsType})
 			st.exists = true
 		}
 		for _, p := range st.buf[:n] {
@@ -359,6 +361,15 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	for _, c := range creates {
 		spec := w.tmpl
 		spec.Start = c.start
+		if c.dsType != 0 && c.dsType != spec.DS[0].Type {
+			spec.DS = []store.DS{spec.DS[0]} // the template's own stays as it is
+			spec.DS[0].Type = c.dsType
+			if c.dsType == store.Counter || c.dsType == store.Derive {
+				// A counter that goes down was reset: unknown, not a huge
+				// negative rate (DERIVE) or a wrap (COUNTER).
+				spec.DS[0].Min = 0
+			}
+		}
 		var meta map[string]string
 		if c.units != "" {
 			meta = map[string]string{"units": c.units}

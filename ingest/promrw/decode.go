@@ -1,0 +1,288 @@
+package promrw
+
+import (
+	"fmt"
+	"math"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// The remote_write 1.0 WriteRequest (prometheus/prompb/remote.proto and
+// types.proto), decoded by hand with protowire: the generated types live
+// in the Prometheus server module, and a zero-copy decoder that reuses its
+// slices between requests is also what makes ingest fast.
+//
+//	WriteRequest   { repeated TimeSeries timeseries = 1; repeated MetricMetadata metadata = 3; }
+//	TimeSeries     { repeated Label labels = 1; repeated Sample samples = 2;
+//	                 repeated Exemplar exemplars = 3; repeated Histogram histograms = 4; }
+//	Label          { string name = 1; string value = 2; }
+//	Sample         { double value = 1; int64 timestamp = 2; }  // milliseconds
+//	MetricMetadata { MetricType type = 1; string metric_family_name = 2; string help = 4; string unit = 5; }
+
+// MetricType is MetricMetadata.type.
+type MetricType int32
+
+// The metric types of remote_write 1.0.
+const (
+	TypeUnknown MetricType = iota
+	TypeCounter
+	TypeGauge
+	TypeHistogram
+	TypeGaugeHistogram
+	TypeSummary
+	TypeInfo
+	TypeStateset
+)
+
+// Label is one label; Name and Value point into the decoded body.
+type Label struct{ Name, Value []byte }
+
+// Sample is one sample; Timestamp is in milliseconds since the epoch.
+type Sample struct {
+	Value     float64
+	Timestamp int64
+}
+
+// Series is one TimeSeries: its labels and samples. Exemplars are not
+// kept; native histograms are counted (rrdash stores the classic
+// _bucket/_sum/_count series only).
+type Series struct {
+	Labels     []Label
+	Samples    []Sample
+	Histograms int
+}
+
+// Metadata is one MetricMetadata: a family's type and unit.
+type Metadata struct {
+	Type   MetricType
+	Family []byte
+	Unit   []byte
+}
+
+// WriteRequest is a decoded request. Its slices are reused by the next
+// Unmarshal, and its byte slices point into the body given to it.
+type WriteRequest struct {
+	Series   []Series
+	Metadata []Metadata
+}
+
+// DecodeError names where a body failed to decode.
+type DecodeError struct {
+	Offset int    // byte offset in the decompressed body
+	Where  string // e.g. "timeseries 3: sample 1"
+	Err    error
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("protobuf WriteRequest: %s at byte %d: %v", e.Where, e.Offset, e.Err)
+}
+
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// Unmarshal decodes b into wr, reusing wr's slices.
+func (wr *WriteRequest) Unmarshal(b []byte) error {
+	for i := range wr.Series {
+		s := &wr.Series[i]
+		s.Labels, s.Samples, s.Histograms = s.Labels[:0], s.Samples[:0], 0
+	}
+	wr.Series, wr.Metadata = wr.Series[:0], wr.Metadata[:0]
+	off := 0
+	for off < len(b) {
+		num, typ, n := protowire.ConsumeTag(b[off:])
+		if n < 0 {
+			return &DecodeError{off, "WriteRequest", protowire.ParseError(n)}
+		}
+		start := off
+		off += n
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b[off:])
+			if n < 0 {
+				return &DecodeError{start, fmt.Sprintf("timeseries %d", len(wr.Series)), protowire.ParseError(n)}
+			}
+			if len(wr.Series) < cap(wr.Series) {
+				wr.Series = wr.Series[:len(wr.Series)+1]
+			} else {
+				wr.Series = append(wr.Series, Series{})
+			}
+			if err := decodeSeries(&wr.Series[len(wr.Series)-1], v, off+n-len(v), len(wr.Series)-1); err != nil {
+				return err
+			}
+			off += n
+		case num == 3 && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b[off:])
+			if n < 0 {
+				return &DecodeError{start, fmt.Sprintf("metadata %d", len(wr.Metadata)), protowire.ParseError(n)}
+			}
+			md, err := decodeMetadata(v, off+n-len(v), len(wr.Metadata))
+			if err != nil {
+				return err
+			}
+			wr.Metadata = append(wr.Metadata, md)
+			off += n
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, b[off:])
+			if n < 0 {
+				return &DecodeError{start, fmt.Sprintf("WriteRequest field %d", num), protowire.ParseError(n)}
+			}
+			off += n
+		}
+	}
+	return nil
+}
+
+func decodeSeries(s *Series, b []byte, base, idx int) error {
+	where := func(what string, i int) string {
+		if what == "" {
+			return fmt.Sprintf("timeseries %d", idx)
+		}
+		return fmt.Sprintf("timeseries %d: %s %d", idx, what, i)
+	}
+	off := 0
+	for off < len(b) {
+		num, typ, n := protowire.ConsumeTag(b[off:])
+		if n < 0 {
+			return &DecodeError{base + off, where("", 0), protowire.ParseError(n)}
+		}
+		start := off
+		off += n
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b[off:])
+			if n < 0 {
+				return &DecodeError{base + start, where("label", len(s.Labels)), protowire.ParseError(n)}
+			}
+			l, err := decodeLabel(v)
+			if err != nil {
+				return &DecodeError{base + start, where("label", len(s.Labels)), err}
+			}
+			s.Labels = append(s.Labels, l)
+			off += n
+		case num == 2 && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b[off:])
+			if n < 0 {
+				return &DecodeError{base + start, where("sample", len(s.Samples)), protowire.ParseError(n)}
+			}
+			sm, err := decodeSample(v)
+			if err != nil {
+				return &DecodeError{base + start, where("sample", len(s.Samples)), err}
+			}
+			s.Samples = append(s.Samples, sm)
+			off += n
+		case num == 4 && typ == protowire.BytesType:
+			s.Histograms++
+			fallthrough
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, b[off:])
+			if n < 0 {
+				return &DecodeError{base + start, where(fmt.Sprintf("field %d", num), 0), protowire.ParseError(n)}
+			}
+			off += n
+		}
+	}
+	return nil
+}
+
+func decodeLabel(b []byte) (Label, error) {
+	var l Label
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return l, protowire.ParseError(n)
+		}
+		b = b[n:]
+		if (num == 1 || num == 2) && typ == protowire.BytesType {
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return l, protowire.ParseError(n)
+			}
+			if num == 1 {
+				l.Name = v
+			} else {
+				l.Value = v
+			}
+			b = b[n:]
+			continue
+		}
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return l, protowire.ParseError(n)
+		}
+		b = b[n:]
+	}
+	return l, nil
+}
+
+func decodeSample(b []byte) (Sample, error) {
+	var s Sample
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return s, protowire.ParseError(n)
+		}
+		b = b[n:]
+		switch {
+		case num == 1 && typ == protowire.Fixed64Type:
+			v, n := protowire.ConsumeFixed64(b)
+			if n < 0 {
+				return s, protowire.ParseError(n)
+			}
+			s.Value = math.Float64frombits(v)
+			b = b[n:]
+		case num == 2 && typ == protowire.VarintType:
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return s, protowire.ParseError(n)
+			}
+			s.Timestamp = int64(v)
+			b = b[n:]
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return s, protowire.ParseError(n)
+			}
+			b = b[n:]
+		}
+	}
+	return s, nil
+}
+
+func decodeMetadata(b []byte, base, idx int) (Metadata, error) {
+	var md Metadata
+	off := 0
+	for off < len(b) {
+		num, typ, n := protowire.ConsumeTag(b[off:])
+		if n < 0 {
+			return md, &DecodeError{base + off, fmt.Sprintf("metadata %d", idx), protowire.ParseError(n)}
+		}
+		start := off
+		off += n
+		switch {
+		case num == 1 && typ == protowire.VarintType:
+			v, n := protowire.ConsumeVarint(b[off:])
+			if n < 0 {
+				return md, &DecodeError{base + start, fmt.Sprintf("metadata %d: type", idx), protowire.ParseError(n)}
+			}
+			md.Type = MetricType(int32(v))
+			off += n
+		case (num == 2 || num == 5) && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b[off:])
+			if n < 0 {
+				return md, &DecodeError{base + start, fmt.Sprintf("metadata %d: field %d", idx, num), protowire.ParseError(n)}
+			}
+			if num == 2 {
+				md.Family = v
+			} else {
+				md.Unit = v
+			}
+			off += n
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, b[off:])
+			if n < 0 {
+				return md, &DecodeError{base + start, fmt.Sprintf("metadata %d: field %d", idx, num), protowire.ParseError(n)}
+			}
+			off += n
+		}
+	}
+	return md, nil
+}

@@ -1,0 +1,38 @@
+package promrw
+
+import (
+	"math"
+	"testing"
+)
+
+// FuzzUnmarshal: the decoder never panics, and what it decodes from a body
+// it accepted converts without panicking either. Seeds: testdata/fuzz.
+func FuzzUnmarshal(f *testing.F) {
+	f.Add(encodeRequest([]tsIn{{labels: [][2]string{{"__name__", "up"}, {"job", "x"}}, samples: []Sample{{1, 1795356000000}}}}, []mdIn{{TypeCounter, "up"}}))
+	f.Add(encodeRequest([]tsIn{{labels: [][2]string{{"__name__", "a_bucket"}, {"le", "+Inf"}}, samples: []Sample{{math.NaN(), -1}}, hists: 1}}, nil))
+	f.Add([]byte{0x0a, 0x80})
+	h, err := New(discard{}, Config{Horizon: fixedHorizon})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var st state
+		if err := st.wr.Unmarshal(b); err != nil {
+			if _, ok := err.(*DecodeError); !ok {
+				t.Fatalf("error %T %v is not a DecodeError", err, err)
+			}
+			return
+		}
+		h.learn(st.wr.Metadata)
+		bad, first := h.convert(&st)
+		if bad > 0 && first == nil {
+			t.Fatal("bad samples without an error")
+		}
+		// Decoding twice into the same request reuses its slices and
+		// gives the same result.
+		n := len(st.wr.Series)
+		if err := st.wr.Unmarshal(b); err != nil || len(st.wr.Series) != n {
+			t.Fatalf("second decode: %v, %d series, want %d", err, len(st.wr.Series), n)
+		}
+	})
+}

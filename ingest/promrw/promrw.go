@@ -1,0 +1,451 @@
+// Package promrw receives Prometheus remote_write 1.0: POST bodies that
+// are snappy-compressed protobuf WriteRequests.
+//
+// Naming: a series' labels become Graphite tags, __name__ the name:
+// http_requests_total{code="200",job="api"} is series
+// `http_requests_total;code=200;job=api` (tags sorted, empty values
+// left out, as Prometheus treats them as absent). Classic histograms and
+// summaries arrive as their _bucket (with le), _sum, _count and quantile
+// series and are kept as such. Native histograms are refused by count
+// (rrdash stores only the classic form); exemplars are not kept.
+//
+// Types: a new series is DERIVE with minimum 0 when the metric is a
+// counter — by the metadata Prometheus sends (TYPE counter; a histogram's
+// or summary's _bucket, _count and _sum) or, before metadata arrived, by
+// the _total suffix or a _bucket series with an le label — and GAUGE
+// otherwise. DERIVE rather than COUNTER because Prometheus counters reset
+// on restart and never wrap: with minimum 0 a reset is an unknown step,
+// where COUNTER would read it as a 2^64 wrap. rrdtool's DERIVE takes
+// integers, so a counter's value is rounded to the nearest integer; the
+// error stays within ±0.5 of the cumulative value and so averages out of
+// the rate.
+//
+// Durability: a 204 means every sample is durable (the store's journal
+// fsync, through push.Writer). Bad input is answered 400 with a text body
+// naming the series and sample; the good samples of the request are
+// stored all the same. 5xx (store failure) and 429 (busy) are retried by
+// Prometheus.
+package promrw
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/golang/snappy"
+
+	"rrdash/ingest/horizon"
+	"rrdash/ingest/push"
+	"rrdash/store"
+)
+
+// Limiter is the shared in-flight budget (*push.Handlers is one).
+type Limiter interface {
+	Admit(ctx context.Context, n int64) (release func(), ok bool)
+}
+
+// Config configures a Handler.
+type Config struct {
+	// MaxBodyBytes bounds a body, compressed and decompressed (default 32 MiB).
+	MaxBodyBytes int64
+	Horizon      horizon.Horizon
+	// Limiter bounds what all ingest requests hold at once; nil: no bound.
+	Limiter Limiter
+	Logger  *slog.Logger
+}
+
+// Stats are a handler's running totals.
+type Stats struct {
+	Requests    int64
+	Samples     int64 // samples handed to the writer
+	Bad         int64 // samples refused: bad labels, future times, native histograms
+	BadRequests int64 // requests refused whole (undecodable, too large, wrong encoding)
+	Stale       int64 // staleness markers, which are no reading
+	Late        int64 // at or before their series' last stored second
+	Refused     int64 // refused by the store
+	Failed      int64 // requests answered 503: the store failed
+	Busy        int64 // requests answered 429
+}
+
+// Handler serves POST /api/v1/prom/write.
+type Handler struct {
+	w   push.PointWriter
+	cfg Config
+
+	pool sync.Pool // *state
+
+	mdMu sync.Mutex
+	meta map[string]MetricType // family → type, from the metadata requests
+
+	requests, samples, bad, badReq, stale, late, refused, failed, busy atomic.Int64
+}
+
+type state struct {
+	body  []byte
+	plain []byte
+	wr    WriteRequest
+	names push.Names
+	name  []byte
+	tags  []push.Tag
+	pts   []push.Point
+}
+
+// maxMeta bounds the remembered metric families.
+const maxMeta = 1 << 16
+
+// New returns a handler writing through w.
+func New(w push.PointWriter, cfg Config) (*Handler, error) {
+	if cfg.MaxBodyBytes < 0 {
+		return nil, fmt.Errorf("promrw: negative max body %d", cfg.MaxBodyBytes)
+	}
+	if err := cfg.Horizon.Validate(); err != nil {
+		return nil, fmt.Errorf("promrw: %w", err)
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 32 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{w: w, cfg: cfg, meta: map[string]MetricType{}}, nil
+}
+
+// Stats returns the running totals.
+func (h *Handler) Stats() Stats {
+	return Stats{Requests: h.requests.Load(), Samples: h.samples.Load(), Bad: h.bad.Load(), BadRequests: h.badReq.Load(),
+		Stale: h.stale.Load(), Late: h.late.Load(), Refused: h.refused.Load(), Failed: h.failed.Load(), Busy: h.busy.Load()}
+}
+
+// fail answers an error in remote_write's form, a line of text; a 4xx
+// other than the partial write of a request with bad samples counts as a
+// request refused whole.
+func (h *Handler) fail(w http.ResponseWriter, status int, format string, args ...any) {
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	} else if format != partialFormat {
+		h.badReq.Add(1)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, format+"\n", args...)
+}
+
+// ServeHTTP handles one remote_write request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.requests.Add(1)
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.fail(w, http.StatusMethodNotAllowed, "remote_write: use POST")
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, params, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/x-protobuf" || params["proto"] != "" && params["proto"] != "prometheus.WriteRequest" {
+			// Remote-Write 2.0 asks receivers to answer 415 for what they
+			// do not speak, so that senders fall back to 1.0.
+			h.fail(w, http.StatusUnsupportedMediaType, "remote_write: Content-Type %q: rrdash takes remote_write 1.0 (application/x-protobuf, prometheus.WriteRequest)", ct)
+			return
+		}
+	}
+	if enc := r.Header.Get("Content-Encoding"); !strings.EqualFold(enc, "snappy") {
+		h.fail(w, http.StatusUnsupportedMediaType, "remote_write: Content-Encoding %q: want snappy", enc)
+		return
+	}
+	if r.ContentLength > h.cfg.MaxBodyBytes {
+		h.fail(w, http.StatusRequestEntityTooLarge, "remote_write: body of %d bytes is over the %d byte limit", r.ContentLength, h.cfg.MaxBodyBytes)
+		return
+	}
+	st, _ := h.pool.Get().(*state)
+	if st == nil {
+		st = &state{}
+	}
+	defer h.put(st)
+	charge := h.cfg.MaxBodyBytes
+	if r.ContentLength >= 0 {
+		charge = r.ContentLength
+	}
+	release, ok := h.admit(w, r, charge)
+	if !ok {
+		return
+	}
+	defer release()
+	var err error
+	st.body, err = readAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes), st.body[:0])
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			h.fail(w, http.StatusRequestEntityTooLarge, "remote_write: body over the %d byte limit", h.cfg.MaxBodyBytes)
+			return
+		}
+		h.fail(w, http.StatusBadRequest, "remote_write: reading the body: %v", err)
+		return
+	}
+	n, err := snappy.DecodedLen(st.body)
+	if err != nil {
+		h.fail(w, http.StatusBadRequest, "remote_write: snappy body: %v", err)
+		return
+	}
+	if int64(n) > h.cfg.MaxBodyBytes {
+		h.fail(w, http.StatusRequestEntityTooLarge, "remote_write: decompressed body of %d bytes is over the %d byte limit", n, h.cfg.MaxBodyBytes)
+		return
+	}
+	release2, ok := h.admit(w, r, int64(n))
+	if !ok {
+		return
+	}
+	defer release2()
+	if cap(st.plain) < n {
+		st.plain = make([]byte, n)
+	}
+	plain, err := snappy.Decode(st.plain[:n], st.body)
+	if err != nil {
+		h.fail(w, http.StatusBadRequest, "remote_write: snappy body: %v", err)
+		return
+	}
+	if err := st.wr.Unmarshal(plain); err != nil {
+		h.fail(w, http.StatusBadRequest, "remote_write: %v; nothing of this request was stored", err)
+		return
+	}
+	h.learn(st.wr.Metadata)
+	bad, firstBad := h.convert(st)
+	h.samples.Add(int64(len(st.pts)))
+	var res push.WriteResult
+	for i := 0; i < len(st.pts); i += batchPoints {
+		rs, err := h.w.Write(r.Context(), st.pts[i:min(i+batchPoints, len(st.pts))])
+		res.Accepted += rs.Accepted
+		res.Late += rs.Late
+		res.Refused += rs.Refused
+		if res.FirstRefusal == nil {
+			res.FirstRefusal = rs.FirstRefusal
+		}
+		if err != nil {
+			if r.Context().Err() != nil {
+				return // the client is gone; the writer applies its points later
+			}
+			h.failed.Add(1)
+			h.cfg.Logger.Error("remote_write: store write failed", "err", err)
+			h.fail(w, http.StatusServiceUnavailable, "remote_write: store: %v; %d samples stored durably, retry", err, res.Accepted)
+			return
+		}
+	}
+	h.late.Add(int64(res.Late))
+	h.refused.Add(int64(res.Refused))
+	if bad == 0 && res.Refused == 0 {
+		// Late samples (at or before the last stored second, as after a
+		// sender's retry of what was stored) are not an error to resend.
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	var msg strings.Builder
+	if bad > 0 {
+		fmt.Fprintf(&msg, "remote_write: %d bad samples, the first: %v; ", bad, firstBad)
+	}
+	fmt.Fprintf(&msg, "%d samples stored durably, %d late, %d refused by the store", res.Accepted, res.Late, res.Refused)
+	if res.FirstRefusal != nil {
+		fmt.Fprintf(&msg, " (%v)", res.FirstRefusal)
+	}
+	h.fail(w, http.StatusBadRequest, partialFormat, msg.String())
+}
+
+const partialFormat = "%s"
+
+const batchPoints = 8192
+
+// admit takes n bytes of the shared budget, or answers 429.
+func (h *Handler) admit(w http.ResponseWriter, r *http.Request, n int64) (func(), bool) {
+	if h.cfg.Limiter == nil {
+		return func() {}, true
+	}
+	release, ok := h.cfg.Limiter.Admit(r.Context(), n)
+	if !ok {
+		h.busy.Add(1)
+		h.fail(w, http.StatusTooManyRequests, "remote_write: ingest is at its in-flight limit; retry")
+		return nil, false
+	}
+	return release, true
+}
+
+func (h *Handler) put(st *state) {
+	if cap(st.body) > 4<<20 || cap(st.plain) > 16<<20 {
+		return
+	}
+	clear(st.pts)
+	st.pts = st.pts[:0]
+	h.pool.Put(st)
+}
+
+// readAll reads r into buf, growing it.
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
+	b := bytes.NewBuffer(buf[:0])
+	_, err := b.ReadFrom(r)
+	return b.Bytes(), err
+}
+
+// learn remembers each family's type from metadata.
+func (h *Handler) learn(mds []Metadata) {
+	if len(mds) == 0 {
+		return
+	}
+	h.mdMu.Lock()
+	defer h.mdMu.Unlock()
+	for _, md := range mds {
+		if len(md.Family) == 0 {
+			continue
+		}
+		if t, ok := h.meta[string(md.Family)]; ok && t == md.Type {
+			continue
+		}
+		if len(h.meta) >= maxMeta {
+			clear(h.meta)
+		}
+		h.meta[string(md.Family)] = md.Type
+	}
+}
+
+var suffixes = []string{"_total", "_bucket", "_count", "_sum", "_created"}
+
+// dsType picks a new series' data source type (see the package doc).
+func (h *Handler) dsType(name []byte, hasLe bool) store.DSType {
+	h.mdMu.Lock()
+	t, ok := h.meta[string(name)]
+	suffix := ""
+	if !ok {
+		for _, s := range suffixes {
+			if bytes.HasSuffix(name, []byte(s)) {
+				if t, ok = h.meta[string(name[:len(name)-len(s)])]; ok {
+					suffix = s
+					break
+				}
+			}
+		}
+	}
+	h.mdMu.Unlock()
+	if !ok {
+		switch {
+		case bytes.HasSuffix(name, []byte("_total")), hasLe && bytes.HasSuffix(name, []byte("_bucket")):
+			return store.Derive
+		}
+		return store.Gauge
+	}
+	switch t {
+	case TypeCounter:
+		if suffix == "_created" {
+			return store.Gauge
+		}
+		return store.Derive
+	case TypeHistogram, TypeSummary:
+		if suffix == "_bucket" || suffix == "_count" || suffix == "_sum" {
+			return store.Derive
+		}
+	}
+	return store.Gauge
+}
+
+// staleNaN is Prometheus' staleness marker: the series ended, no reading.
+const staleNaN = 0x7ff0000000000002
+
+// convert turns the decoded request into points in st.pts. It returns the
+// bad samples and the first one's error.
+func (h *Handler) convert(st *state) (bad int, first error) {
+	st.pts = st.pts[:0]
+	for si := range st.wr.Series {
+		s := &st.wr.Series[si]
+		var name []byte
+		hasLe := false
+		st.tags = st.tags[:0]
+		for _, l := range s.Labels {
+			if string(l.Name) == "__name__" {
+				name = l.Value
+				continue
+			}
+			if string(l.Name) == "le" {
+				hasLe = true
+			}
+			st.tags = append(st.tags, push.Tag{Key: l.Name, Value: l.Value})
+		}
+		if s.Histograms > 0 {
+			bad += s.Histograms
+			if first == nil {
+				first = fmt.Errorf("timeseries %d (%s): %d native histogram samples: rrdash stores classic histograms only (_bucket, _sum, _count)", si, name, s.Histograms)
+			}
+		}
+		if len(s.Samples) == 0 {
+			continue
+		}
+		var err error
+		st.name, err = push.SeriesName(st.name[:0], name, st.tags)
+		if err != nil {
+			bad += len(s.Samples)
+			if first == nil {
+				first = fmt.Errorf("timeseries %d (%s): %v", si, describe(s.Labels), err)
+			}
+			continue
+		}
+		series := st.names.Intern(st.name)
+		typ := h.dsType(name, hasLe)
+		for i, sm := range s.Samples {
+			if math.Float64bits(sm.Value) == staleNaN {
+				h.stale.Add(1)
+				continue
+			}
+			sec, usec := splitMillis(sm.Timestamp)
+			if err := h.cfg.Horizon.Check(sec, usec); err != nil {
+				bad++
+				if first == nil {
+					first = fmt.Errorf("timeseries %d (%s): sample %d: %v", si, series, i, err)
+				}
+				continue
+			}
+			st.pts = append(st.pts, push.Point{Series: series, Sec: sec, Usec: usec, Value: formatValue(sm.Value, typ), Type: typ})
+		}
+	}
+	h.bad.Add(int64(bad))
+	return bad, first
+}
+
+func splitMillis(ms int64) (sec, usec int64) {
+	sec, rem := ms/1000, ms%1000
+	if rem < 0 {
+		sec, rem = sec-1, rem+1000
+	}
+	return sec, rem * 1000
+}
+
+// formatValue writes v as the store reads it: counters (DERIVE) as
+// integers, NaN and infinities of counters as unknown.
+func formatValue(v float64, t store.DSType) string {
+	switch {
+	case math.IsNaN(v):
+		return "U"
+	case t == store.Derive || t == store.Counter:
+		if math.IsInf(v, 0) {
+			return "U"
+		}
+		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// describe renders labels as Prometheus does, for error messages.
+func describe(ls []Label) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, l := range ls {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%s=%q", l.Name, l.Value)
+	}
+	b.WriteByte('}')
+	return b.String()
+}
