@@ -124,8 +124,12 @@ print("TMP OK", os.getuid(), os.getgid())
 	}{
 		{name: "read_metadata_db", src: tryRead(db), want: `^DENIED .*No such file`, bad: `LEAKED|TOPSECRET`},
 		{name: "read_config", src: tryRead(config), want: `^DENIED`, bad: `LEAKED|TOPSECRET`},
+		// top/x is refused, or — when the checkout itself lies under /tmp,
+		// which is private in the sandbox — written into that private /tmp:
+		// either way it never reaches the real file system (checked below).
 		{name: "write_outside_tmp", src: fmt.Sprintf(tryWrite, filepath.Join(top, "x"), data),
-			want: `^(DENIED .*\n){5}TMP OK 65534 65534\n$`, bad: `WROTE`},
+			want: `^(DENIED .*\n){3}(DENIED .*|WROTE ` + regexp.QuoteMeta(filepath.Join(top, "x")) + `)\nDENIED .*\nTMP OK 65534 65534\n$`,
+			bad:  `WROTE (/etc|/usr|/rrdash-x|` + regexp.QuoteMeta(data) + `)`},
 		{name: "socket_network_false", src: connect, network: &no, want: `^NO NETWORK`, bad: `CONNECTED`},
 		{name: "socket_network_default", src: connect, want: `^CONNECTED\n$`},
 	}
@@ -146,6 +150,11 @@ print("TMP OK", os.getuid(), os.getgid())
 			}
 			if tc.bad != "" && regexp.MustCompile(tc.bad).MatchString(res.Stdout) {
 				t.Errorf("stdout %q matches %q", res.Stdout, tc.bad)
+			}
+			for _, p := range []string{filepath.Join(top, "x"), filepath.Join(data, "x"), "/etc/rrdash-x", "/usr/rrdash-x", "/rrdash-x"} {
+				if _, err := os.Stat(p); err == nil {
+					t.Errorf("the script's write reached %s on the real file system", p)
+				}
 			}
 		})
 	}
