@@ -37,7 +37,7 @@ var (
 // data directory with other readers.
 func readOnlyCommand(cmd string) bool {
 	switch cmd {
-	case "fetch", "info", "last", "list", "xport", "graph":
+	case "fetch", "info", "last", "first", "lastupdate", "list", "xport", "graph":
 		return true
 	}
 	return false

@@ -12,7 +12,7 @@ import (
 
 // dispatchedCommands are the commands runCommand knows (help covers each).
 func dispatchedCommands() []string {
-	return []string{"create", "update", "fetch", "info", "last", "list", "import", "xport", "graph", "serve", "ingest", "monitor", "check", "-"}
+	return []string{"create", "update", "fetch", "info", "last", "first", "lastupdate", "list", "import", "xport", "graph", "serve", "ingest", "monitor", "check", "-"}
 }
 
 const dataDirNote = "The data directory is --data DIR, else $RRDASH_DATA, else ./data."
@@ -26,8 +26,12 @@ func commandHelp(name string) (string, bool) {
 			"  ARG: T:v[:v…] or N:v…; a single \"-\" reads ARGs from stdin, one a line, and prints \"OK n\" once line n is durable.",
 		"fetch": "usage: rrdash fetch NAME CF [--start T] [--end T] [--resolution S] [--align-start] [--json]\n" +
 			"  Prints the consolidated data points of NAME, as rrdtool fetch does.",
-		"info":   "usage: rrdash info NAME [--json]\n  Prints the header and state of series NAME, as rrdtool info does.",
-		"last":   "usage: rrdash last NAME\n  Prints the time of the last update of series NAME.",
+		"info": "usage: rrdash info NAME [--json]\n  Prints the header and state of series NAME, as rrdtool info does.",
+		"last": "usage: rrdash last NAME\n  Prints the time of the last update of series NAME.",
+		"first": "usage: rrdash first NAME [--rraindex N]\n" +
+			"  Prints the time of the oldest row of archive N (default 0) of series NAME, as rrdtool first does.",
+		"lastupdate": "usage: rrdash lastupdate NAME\n" +
+			"  Prints the DS names of series NAME, then the time of its last update and the last value given to each DS, as rrdtool lastupdate does.",
 		"list":   "usage: rrdash list [PATTERN]\n  Lists the series whose names match PATTERN (all without one).",
 		"import": "usage: rrdash import [--force] FILE.xml [NAME]\n  Imports an rrdtool dump as series NAME (default: the file's base name).",
 		"xport": "usage: rrdash xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…\n" +

@@ -31,6 +31,8 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		{[]string{"fetch"}, "rrdash fetch NAME CF"},
 		{[]string{"info"}, "rrdash info NAME"},
 		{[]string{"last"}, "rrdash last NAME"},
+		{[]string{"first"}, "rrdash first NAME [--rraindex N]"},
+		{[]string{"lastupdate"}, "rrdash lastupdate NAME"},
 		{[]string{"list"}, "rrdash list"},
 		{[]string{"import"}, "rrdash import [--force] FILE.xml"},
 		{[]string{"xport"}, "rrdash xport"},

@@ -25,6 +25,8 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   fetch NAME CF [--start T] [--end T] [--resolution S] [--align-start] [--json]
   info NAME [--json]
   last NAME
+  first NAME [--rraindex N]                time of the oldest row of an archive
+  lastupdate NAME                          last update time and last value of each DS
   list [PATTERN]
   import FILE.xml [NAME]                   import an rrdtool dump
   xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…
@@ -39,7 +41,7 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
 
 The data directory is --data DIR, else $RRDASH_DATA, else ./data. When a
 running "rrdash serve" holds it, the series commands (create update fetch
-info last list xport graph, and -) run through the server's rrdcached socket
+info last first lastupdate list xport graph, and -) run through the server's rrdcached socket
 DIR/rrdcached.sock. --daemon ADDR (before or after the command, as rrdtool's
 --daemon/-d) or $RRDCACHED_ADDRESS send them to that server instead:
 unix:/path, /path, host:port, [v6addr]:port (port 42217 by default).
@@ -114,6 +116,11 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return runMonitorCmd(ctx, dir, rest, stdout, stderr)
 	case "check":
 		return runCheck(dir, rest, stdout)
+	case "first", "lastupdate":
+		if len(rest) == 0 {
+			// as rrdtool 1.7.2: no arguments print the usage and exit 0
+			return printHelp(ctx, []string{cmd}, stdout)
+		}
 	case "create", "update", "fetch", "info", "list", "import", "xport", "graph", "ingest", "last", "-":
 	default: // (dispatchedCommands in help.go lists every case)
 		return usageError{fmt.Sprintf("unknown command %q", cmd)}
@@ -226,6 +233,10 @@ func dispatch(ctx context.Context, db seriesStore, cmd string, rest []string, st
 		return runInfo(db, rest, stdout)
 	case "last":
 		return runLast(db, rest, stdout)
+	case "first":
+		return runFirst(db, rest, stdout)
+	case "lastupdate":
+		return runLastUpdate(db, rest, stdout)
 	case "list":
 		return runList(db, rest, stdout)
 	case "import":

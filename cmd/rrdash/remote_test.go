@@ -84,6 +84,13 @@ var cliScript = [][]string{
 	{"info", "nope"},
 	{"last", "s"},
 	{"last", "web 1;dc=x"},
+	{"first", "s"},
+	{"first", "s", "--rraindex", "2"},
+	{"first", "s", "--rraindex", "3"},
+	{"first", "nope"},
+	{"lastupdate", "s"},
+	{"lastupdate", "web 1;dc=x"},
+	{"lastupdate", "nope"},
 	{"list", "[^r]*"}, // serve's own series are rrdash.*
 	{"list", "[^r]*s*"},
 	{"list", "["},
