@@ -12,7 +12,7 @@ import (
 
 // dispatchedCommands are the commands runCommand knows (help covers each).
 func dispatchedCommands() []string {
-	return []string{"create", "update", "fetch", "info", "last", "first", "lastupdate", "list", "import", "xport", "graph", "serve", "ingest", "monitor", "check", "-"}
+	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "xport", "graph", "serve", "ingest", "monitor", "check", "-"}
 }
 
 const dataDirNote = "The data directory is --data DIR, else $RRDASH_DATA, else ./data."
@@ -22,8 +22,12 @@ func commandHelp(name string) (string, bool) {
 	h, ok := map[string]string{
 		"create": "usage: rrdash create NAME [--start T] [--step S] [--no-overwrite] DS:… RRA:…\n" +
 			"  Creates series NAME, as rrdtool create does (a series name where rrdtool takes a file).",
-		"update": "usage: rrdash update NAME [--template a:b] ARG…\n" +
-			"  ARG: T:v[:v…] or N:v…; a single \"-\" reads ARGs from stdin, one a line, and prints \"OK n\" once line n is durable.",
+		"update": "usage: rrdash update NAME [--template a:b] [--skip-past-updates] [--locking try] ARG…\n" +
+			"  ARG: T:v[:v…] or N:v…; a single \"-\" reads ARGs from stdin, one a line, and prints \"OK n\" once line n is durable.\n" +
+			"  --skip-past-updates (-s) passes over ARGs at or before the last update instead of stopping there.\n" +
+			"  --locking (-L) try is how rrdash writes anyway; block and none are refused.",
+		"updatev": "usage: rrdash updatev NAME [--template a:b] [--skip-past-updates] ARG…\n" +
+			"  Updates as update does and prints rrdtool updatev's report: return_value and the values written to each archive.",
 		"fetch": "usage: rrdash fetch NAME CF [--start T] [--end T] [--resolution S] [--align-start] [--json]\n" +
 			"  Prints the consolidated data points of NAME, as rrdtool fetch does.",
 		"info": "usage: rrdash info NAME [--json]\n  Prints the header and state of series NAME, as rrdtool info does.",

@@ -28,6 +28,7 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		{nil, "Commands"},
 		{[]string{"create"}, "rrdash create NAME"},
 		{[]string{"update"}, "rrdash update NAME"},
+		{[]string{"updatev"}, "rrdash updatev NAME"},
 		{[]string{"fetch"}, "rrdash fetch NAME CF"},
 		{[]string{"info"}, "rrdash info NAME"},
 		{[]string{"last"}, "rrdash last NAME"},

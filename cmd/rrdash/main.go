@@ -21,7 +21,9 @@ Usage: rrdash [--data DIR] [--daemon ADDR] COMMAND [ARGS]
 
 Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   create NAME [--start T] [--step S] [--no-overwrite] DS:… RRA:…
-  update NAME [--template a:b] ARG…        ARG: T:v[:v…] or N:v…; "-" reads ARGs from stdin
+  update NAME [--template a:b] [--skip-past-updates] [--locking try] ARG…
+                                           ARG: T:v[:v…] or N:v…; "-" reads ARGs from stdin
+  updatev NAME [--template a:b] [--skip-past-updates] ARG…   update, reporting the rows written
   fetch NAME CF [--start T] [--end T] [--resolution S] [--align-start] [--json]
   info NAME [--json]
   last NAME
@@ -121,7 +123,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			// as rrdtool 1.7.2: no arguments print the usage and exit 0
 			return printHelp(ctx, []string{cmd}, stdout)
 		}
-	case "create", "update", "fetch", "info", "list", "import", "xport", "graph", "ingest", "last", "-":
+	case "create", "update", "updatev", "fetch", "info", "list", "import", "xport", "graph", "ingest", "last", "-":
 	default: // (dispatchedCommands in help.go lists every case)
 		return usageError{fmt.Sprintf("unknown command %q", cmd)}
 	}
@@ -227,6 +229,8 @@ func dispatch(ctx context.Context, db seriesStore, cmd string, rest []string, st
 		return runCreate(db, rest)
 	case "update":
 		return runUpdate(ctx, db, rest, stdin, stdout)
+	case "updatev":
+		return runUpdatev(ctx, db, rest, stdout)
 	case "fetch":
 		return runFetch(db, rest, stdout)
 	case "info":
