@@ -36,6 +36,7 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		{[]string{"lastupdate"}, "rrdash lastupdate NAME"},
 		{[]string{"list"}, "rrdash list"},
 		{[]string{"import"}, "rrdash import [--force] FILE.xml"},
+		{[]string{"restore"}, "rrdash restore [--force-overwrite|-f] FILE.xml NAME"},
 		{[]string{"xport"}, "rrdash xport"},
 		{[]string{"graph"}, "rrdash graph FILE"},
 		{[]string{"serve"}, "-addr"},

@@ -31,6 +31,7 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   lastupdate NAME                          last update time and last value of each DS
   list [PATTERN]
   import FILE.xml [NAME]                   import an rrdtool dump
+  restore [--force-overwrite] FILE.xml NAME   import, with rrdtool restore's arguments
   xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…
   graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…   a PNG, as rrdtool graph
   serve [--addr HOST:PORT] [--config FILE]  the web service
@@ -123,7 +124,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			// as rrdtool 1.7.2: no arguments print the usage and exit 0
 			return printHelp(ctx, []string{cmd}, stdout)
 		}
-	case "create", "update", "updatev", "fetch", "info", "list", "import", "xport", "graph", "ingest", "last", "-":
+	case "create", "update", "updatev", "fetch", "info", "list", "import", "restore", "xport", "graph", "ingest", "last", "-":
 	default: // (dispatchedCommands in help.go lists every case)
 		return usageError{fmt.Sprintf("unknown command %q", cmd)}
 	}
@@ -249,6 +250,12 @@ func dispatch(ctx context.Context, db seriesStore, cmd string, rest []string, st
 			return err
 		}
 		return runImport(ctx, local, rest, stderr)
+	case "restore":
+		local, err := localOnly(db, cmd)
+		if err != nil {
+			return err
+		}
+		return runRestore(ctx, local, rest, stderr)
 	case "xport":
 		return runXport(ctx, db, rest, stdout)
 	case "graph":
