@@ -54,9 +54,10 @@ func (db *DB) PreviewRows(name string, ups []Update) ([][]RowWrite, error) {
 // with StopOnError, and returns the rows each applied update wrote, as
 // rrdtool updatev reports them, and the refused update if one was. The
 // rows are those of PreviewRows just before: a writer updating the same
-// series in between (another client of a serve) would make them differ
-// from what was written, which the check of the last update time below
-// reports as an error rather than a wrong report.
+// series in between (another client of a serve) can make them differ from
+// what was written; when that changes how many updates apply, it is
+// reported as an error, otherwise the report may be stale (the data
+// written is right either way).
 func (db *DB) UpdateV(ctx context.Context, name string, ups []Update) ([][]RowWrite, *UpdateError, error) {
 	rows, perr := db.PreviewRows(name, ups)
 	var refused *UpdateError

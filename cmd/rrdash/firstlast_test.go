@@ -8,6 +8,7 @@ import (
 	"io"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -137,4 +138,27 @@ func TestFirstLastUpdateErrors(t *testing.T) {
 			t.Errorf("%s without arguments: %q, %v", cmd, out, err)
 		}
 	}
+}
+
+func TestStrtol(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]int64{"0": 0, "12": 12, "-3": -3, "+2": 2, " 7": 7, "0x1f": 31, "0X10z": 16, "010": 8, "09": 0,
+		"1x": 1, "x": 0, "": 0, "0x": 0, "-": 0, "99999999999999999999": 1<<63 - 1, "-99999999999999999999": -1 << 63} {
+		if got := strtol(in); got != want {
+			t.Errorf("strtol(%q) = %d, want %d", in, got, want)
+		}
+	}
+}
+
+func FuzzStrtol(f *testing.F) {
+	for _, s := range []string{"0", "-12", "0x1F", "010", "1x", " +7", "99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v := strtol(s)
+		// a plain decimal reads as ParseInt reads it
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil && (len(s) < 2 || s[0] != '0') && !strings.HasPrefix(s, "-0") && !strings.HasPrefix(s, "+0") && v != n {
+			t.Fatalf("strtol(%q) = %d, ParseInt %d", s, v, n)
+		}
+	})
 }
