@@ -138,8 +138,9 @@ func parseUpdateCommand(db seriesStore, args []string) (updateCommand, error) {
 			return updateCommand{}, err
 		}
 		for _, a := range pos {
-			// an ARG never starts with "-" (rrdtool takes it for an option)
-			if strings.HasPrefix(a, "-") && a != "-" {
+			// "-x…" is an option rrdash lacks; "-5:1" (seconds before
+			// now) and "-" (stdin) are ARGs
+			if len(a) > 1 && a[0] == '-' && (a[1] < '0' || a[1] > '9') && a[1] != '.' {
 				return updateCommand{}, usageError{fmt.Sprintf("unknown option %s", a)}
 			}
 		}

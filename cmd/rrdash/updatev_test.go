@@ -105,6 +105,7 @@ func TestUpdateSkipPastAgainstRRDtool(t *testing.T) {
 		{[]string{"update", "s", "--locking=none", "1000000092:1"}, "--locking none is not supported"},
 		{[]string{"update", "s", "--locking", "sometimes", "1000000092:1"}, "unsupported locking mode 'sometimes'"},
 		{[]string{"update", "s", "-x", "1000000092:1"}, "unknown option -x"},
+		{[]string{"update", "s", "-L", "try", "-5:1", "--", "-1:1"}, ""}, // ARGs (seconds before now), not options
 		{[]string{"update", "s", "--bogus", "1000000092:1"}, "unknown option --bogus"},
 		{[]string{"updatev", "s", "--bogus", "1000000092:1"}, "unknown option --bogus"},
 		{[]string{"updatev", "s", "-"}, "updatev reads no ARGs from stdin"},
