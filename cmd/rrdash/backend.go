@@ -21,6 +21,8 @@ type seriesStore interface {
 	Spec(name string) (store.Spec, error)
 	ApplyAsync(ctx context.Context, b store.Batch) (store.Result, func() error, error)
 	Apply(ctx context.Context, b store.Batch) (store.Result, error)
+	// UpdateV applies updates of one series and returns the rows each wrote.
+	UpdateV(ctx context.Context, name string, ups []store.Update) ([][]store.RowWrite, *store.UpdateError, error)
 	Fetch(name string, req store.FetchRequest) (*store.FetchResult, error)
 	Info(name string) (*store.Info, error)
 	LastUpdate(name string) (int64, error)
@@ -37,7 +39,7 @@ var (
 // data directory with other readers.
 func readOnlyCommand(cmd string) bool {
 	switch cmd {
-	case "fetch", "info", "last", "list", "xport", "graph":
+	case "fetch", "info", "last", "first", "lastupdate", "list", "xport", "graph":
 		return true
 	}
 	return false

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -96,7 +97,7 @@ func runUpdate(ctx context.Context, db seriesStore, args []string, stdin io.Read
 		return err
 	}
 	if len(c.args) == 1 && c.args[0] == "-" {
-		return updateStream(ctx, db, c.name, c.tmpl, c.nds, stdin, stdout)
+		return updateStream(ctx, db, c, stdin, stdout)
 	}
 	wait, err := c.apply(ctx, db, nil)
 	if err != nil {
@@ -113,19 +114,37 @@ type updateScratch struct {
 	vals    []string
 }
 
-// updateCommand is a parsed `update NAME [--template a:b] ARG…`.
+// updateCommand is a parsed `update NAME [--template a:b]
+// [--skip-past-updates] [--locking try] ARG…`.
 type updateCommand struct {
-	name string
-	tmpl []int // DS indexes of --template, nil for DS order
-	nds  int
-	args []string
+	name     string
+	tmpl     []int // DS indexes of --template, nil for DS order
+	nds      int
+	args     []string
+	skipPast bool // --skip-past-updates: ARGs at or before the last update are skipped
 }
+
+// updateOptions are the options of update and updatev, as rrdtool's.
+var (
+	updateValueOpts = map[string]string{"--template": "t", "-t": "t", "--locking": "L", "-L": "L"}
+	updateFlagOpts  = map[string]string{"--skip-past-updates": "s", "-s": "s"}
+)
 
 func parseUpdateCommand(db seriesStore, args []string) (updateCommand, error) {
 	opts, pos := map[string]string{}, args
 	if slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-") }) {
 		var err error
-		if opts, pos, err = options(args, map[string]string{"--template": "t", "-t": "t"}, nil); err != nil {
+		if opts, pos, err = options(args, updateValueOpts, updateFlagOpts); err != nil {
+			return updateCommand{}, err
+		}
+		for _, a := range pos {
+			// "-x…" is an option rrdash lacks; "-5:1" (seconds before
+			// now) and "-" (stdin) are ARGs
+			if len(a) > 1 && a[0] == '-' && (a[1] < '0' || a[1] > '9') && a[1] != '.' {
+				return updateCommand{}, usageError{fmt.Sprintf("unknown option %s", a)}
+			}
+		}
+		if err := checkLocking(opts); err != nil {
 			return updateCommand{}, err
 		}
 	}
@@ -140,53 +159,89 @@ func parseUpdateCommand(db seriesStore, args []string) (updateCommand, error) {
 	if err != nil {
 		return updateCommand{}, err
 	}
-	return updateCommand{name: pos[0], tmpl: tmpl, nds: len(spec.DS), args: pos[1:]}, nil
+	return updateCommand{name: pos[0], tmpl: tmpl, nds: len(spec.DS), args: pos[1:], skipPast: opts["s"] != ""}, nil
+}
+
+// checkLocking takes rrdtool's --locking/-L MODE (1.8's; 1.7.2 has
+// none). rrdash does not lock series files one by one: one process holds
+// the data directory's lock for writing (a serve, which then takes every
+// client's updates through its socket, or the command itself), and a
+// command that finds it held by another process gives up after a short
+// wait, naming the holder. That is mode "try", rrdtool's default, so
+// "try" is accepted; "block" (wait for ever) and "none" (write without a
+// lock) have no counterpart and are refused rather than ignored.
+func checkLocking(opts map[string]string) error {
+	switch m, ok := opts["L"]; {
+	case !ok, m == "try":
+		return nil
+	case m == "block", m == "none":
+		return fmt.Errorf("--locking %s is not supported: rrdash writes a data directory from one process at a time and a writer that finds it in use fails after a short wait, which is --locking try (the default)", m)
+	default:
+		return fmt.Errorf("unsupported locking mode '%s' in --locking (try, block or none)", m)
+	}
+}
+
+// parseArgs parses the ARGs; it stops at the first bad one and returns
+// the ones before it with the error.
+func (c updateCommand) parseArgs(sc *updateScratch) ([]store.Update, error) {
+	if n := len(c.args) * c.nds; cap(sc.vals) < n {
+		sc.vals = make([]string, n)
+	}
+	ups := slices.Grow(sc.updates[:0], len(c.args))
+	now := time.Now()
+	for i, a := range c.args {
+		u, err := store.ParseUpdateArgInto(a, c.tmpl, c.nds, now, sc.vals[i*c.nds:(i+1)*c.nds])
+		if err != nil {
+			return ups, fmt.Errorf("%s: %w", c.name, err)
+		}
+		u.Series = c.name
+		ups = append(ups, u)
+	}
+	return ups, nil
 }
 
 // apply applies the ARGs in order without waiting for their fsync; wait
 // returns once they are durable. As rrdtool, it stops at the first bad ARG
 // and keeps what came before it (then waiting is done here and the error
-// returned).
+// returned); with --skip-past-updates an ARG at or before the last update
+// is passed over instead.
 func (c updateCommand) apply(ctx context.Context, db seriesStore, sc *updateScratch) (wait func() error, err error) {
 	if sc == nil {
 		sc = &updateScratch{}
 	}
-	if n := len(c.args) * c.nds; cap(sc.vals) < n {
-		sc.vals = make([]string, n)
-	}
-	b := store.Batch{StopOnError: true, Updates: slices.Grow(sc.updates[:0], len(c.args))}
-	now := time.Now()
-	var parseErr error
-	for i, a := range c.args {
-		u, err := store.ParseUpdateArgInto(a, c.tmpl, c.nds, now, sc.vals[i*c.nds:(i+1)*c.nds])
+	ups, parseErr := c.parseArgs(sc)
+	all := ups
+	defer func() {
+		clear(all) // drop references to the ARGs' strings
+		sc.updates = all[:0]
+	}()
+	for {
+		res, w, err := db.ApplyAsync(ctx, store.Batch{StopOnError: true, Updates: ups})
 		if err != nil {
-			parseErr = fmt.Errorf("%s: %w", c.name, err)
-			break
+			return nil, err
 		}
-		u.Series = c.name
-		b.Updates = append(b.Updates, u)
-	}
-	res, wait, err := db.ApplyAsync(ctx, b)
-	clear(b.Updates)
-	sc.updates = b.Updates[:0]
-	if err != nil {
-		return nil, err
-	}
-	if len(res.Errors) > 0 || parseErr != nil {
-		if werr := wait(); werr != nil {
+		if len(res.Errors) == 0 && parseErr == nil {
+			return w, nil
+		}
+		if werr := w(); werr != nil {
 			return nil, werr
 		}
-		if parseErr != nil {
+		if len(res.Errors) == 0 {
 			return nil, parseErr
 		}
-		return nil, res.Errors[0]
+		if !c.skipPast || !errors.Is(res.Errors[0], store.ErrTooOld) {
+			return nil, res.Errors[0]
+		}
+		ups = ups[res.Errors[0].Index+1:]
 	}
-	return wait, nil
 }
 
 // updateStream applies one ARG per line of stdin and prints "OK n" once
-// line n is durable (used by scripts and the crash test).
-func updateStream(ctx context.Context, db seriesStore, name string, tmpl []int, nds int, in io.Reader, out io.Writer) error {
+// line n is durable (used by scripts and the crash test); with
+// --skip-past-updates a line at or before the last update is answered
+// "OK n" too, having changed nothing.
+func updateStream(ctx context.Context, db seriesStore, c updateCommand, in io.Reader, out io.Writer) error {
+	name, tmpl, nds := c.name, c.tmpl, c.nds
 	sc := bufio.NewScanner(in)
 	w := bufio.NewWriter(out)
 	n := 0
@@ -205,7 +260,7 @@ func updateStream(ctx context.Context, db seriesStore, name string, tmpl []int, 
 		if err != nil {
 			return err
 		}
-		if len(res.Errors) > 0 {
+		if len(res.Errors) > 0 && !(c.skipPast && errors.Is(res.Errors[0], store.ErrTooOld)) {
 			return fmt.Errorf("stdin:%d: %w", n, res.Errors[0])
 		}
 		fmt.Fprintf(w, "OK %d\n", n)

@@ -12,7 +12,7 @@ import (
 
 // dispatchedCommands are the commands runCommand knows (help covers each).
 func dispatchedCommands() []string {
-	return []string{"create", "update", "fetch", "info", "last", "list", "import", "xport", "graph", "serve", "ingest", "monitor", "check", "-"}
+	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "serve", "ingest", "monitor", "check", "-"}
 }
 
 const dataDirNote = "The data directory is --data DIR, else $RRDASH_DATA, else ./data."
@@ -22,14 +22,24 @@ func commandHelp(name string) (string, bool) {
 	h, ok := map[string]string{
 		"create": "usage: rrdash create NAME [--start T] [--step S] [--no-overwrite] DS:… RRA:…\n" +
 			"  Creates series NAME, as rrdtool create does (a series name where rrdtool takes a file).",
-		"update": "usage: rrdash update NAME [--template a:b] ARG…\n" +
-			"  ARG: T:v[:v…] or N:v…; a single \"-\" reads ARGs from stdin, one a line, and prints \"OK n\" once line n is durable.",
+		"update": "usage: rrdash update NAME [--template a:b] [--skip-past-updates] [--locking try] ARG…\n" +
+			"  ARG: T:v[:v…] or N:v…; a single \"-\" reads ARGs from stdin, one a line, and prints \"OK n\" once line n is durable.\n" +
+			"  --skip-past-updates (-s) passes over ARGs at or before the last update instead of stopping there.\n" +
+			"  --locking (-L) try is how rrdash writes anyway; block and none are refused.",
+		"updatev": "usage: rrdash updatev NAME [--template a:b] [--skip-past-updates] ARG…\n" +
+			"  Updates as update does and prints rrdtool updatev's report: return_value and the values written to each archive.",
 		"fetch": "usage: rrdash fetch NAME CF [--start T] [--end T] [--resolution S] [--align-start] [--json]\n" +
 			"  Prints the consolidated data points of NAME, as rrdtool fetch does.",
-		"info":   "usage: rrdash info NAME [--json]\n  Prints the header and state of series NAME, as rrdtool info does.",
-		"last":   "usage: rrdash last NAME\n  Prints the time of the last update of series NAME.",
+		"info": "usage: rrdash info NAME [--json]\n  Prints the header and state of series NAME, as rrdtool info does.",
+		"last": "usage: rrdash last NAME\n  Prints the time of the last update of series NAME.",
+		"first": "usage: rrdash first NAME [--rraindex N]\n" +
+			"  Prints the time of the oldest row of archive N (default 0) of series NAME, as rrdtool first does.",
+		"lastupdate": "usage: rrdash lastupdate NAME\n" +
+			"  Prints the DS names of series NAME, then the time of its last update and the last value given to each DS, as rrdtool lastupdate does.",
 		"list":   "usage: rrdash list [PATTERN]\n  Lists the series whose names match PATTERN (all without one).",
 		"import": "usage: rrdash import [--force] FILE.xml [NAME]\n  Imports an rrdtool dump as series NAME (default: the file's base name).",
+		"restore": "usage: rrdash restore [--force-overwrite|-f] FILE.xml NAME\n" +
+			"  Imports an rrdtool dump as series NAME, as rrdtool restore makes a file (import with rrdtool's arguments); --range-check is refused.",
 		"xport": "usage: rrdash xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…\n" +
 			"  rrdtool xport's arguments with series names where rrdtool takes files; rrdtool's XML, or JSON with --json.",
 		"graph": "usage: rrdash graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…\n" +

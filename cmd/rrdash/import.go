@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -49,4 +50,30 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// runRestore is `rrdtool restore [-f] [-r] FILE.xml NAME`: import under
+// rrdtool's name and flags. --range-check (-r) is refused: the rows are
+// imported as the dump holds them.
+func runRestore(ctx context.Context, db *store.DB, args []string, stderr io.Writer) error {
+	opts, pos, err := options(args, nil, map[string]string{"--force-overwrite": "f", "-f": "f", "--range-check": "r", "-r": "r"})
+	if err != nil {
+		return err
+	}
+	if opts["r"] != "" {
+		return errors.New("restore --range-check (-r) is not supported: rrdash imports the rows as the dump holds them; check the values against the DS limits before restoring, or restore without -r")
+	}
+	for _, p := range pos {
+		if strings.HasPrefix(p, "-") {
+			return usageError{fmt.Sprintf("unknown option %s", p)}
+		}
+	}
+	if len(pos) != 2 {
+		return usageError{"usage: rrdash restore [--force-overwrite|-f] FILE.xml NAME"}
+	}
+	imp := []string{pos[0], pos[1]}
+	if opts["f"] != "" {
+		imp = append([]string{"--force"}, imp...)
+	}
+	return runImport(ctx, db, imp, stderr)
 }

@@ -21,12 +21,17 @@ Usage: rrdash [--data DIR] [--daemon ADDR] COMMAND [ARGS]
 
 Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   create NAME [--start T] [--step S] [--no-overwrite] DS:… RRA:…
-  update NAME [--template a:b] ARG…        ARG: T:v[:v…] or N:v…; "-" reads ARGs from stdin
+  update NAME [--template a:b] [--skip-past-updates] [--locking try] ARG…
+                                           ARG: T:v[:v…] or N:v…; "-" reads ARGs from stdin
+  updatev NAME [--template a:b] [--skip-past-updates] ARG…   update, reporting the rows written
   fetch NAME CF [--start T] [--end T] [--resolution S] [--align-start] [--json]
   info NAME [--json]
   last NAME
+  first NAME [--rraindex N]                time of the oldest row of an archive
+  lastupdate NAME                          last update time and last value of each DS
   list [PATTERN]
   import FILE.xml [NAME]                   import an rrdtool dump
+  restore [--force-overwrite] FILE.xml NAME   import, with rrdtool restore's arguments
   xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…
   graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…   a PNG, as rrdtool graph
   serve [--addr HOST:PORT] [--config FILE]  the web service
@@ -39,7 +44,7 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
 
 The data directory is --data DIR, else $RRDASH_DATA, else ./data. When a
 running "rrdash serve" holds it, the series commands (create update fetch
-info last list xport graph, and -) run through the server's rrdcached socket
+info last first lastupdate list xport graph, and -) run through the server's rrdcached socket
 DIR/rrdcached.sock. --daemon ADDR (before or after the command, as rrdtool's
 --daemon/-d) or $RRDCACHED_ADDRESS send them to that server instead:
 unix:/path, /path, host:port, [v6addr]:port (port 42217 by default).
@@ -114,7 +119,12 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return runMonitorCmd(ctx, dir, rest, stdout, stderr)
 	case "check":
 		return runCheck(dir, rest, stdout)
-	case "create", "update", "fetch", "info", "list", "import", "xport", "graph", "ingest", "last", "-":
+	case "first", "lastupdate":
+		if len(rest) == 0 {
+			// as rrdtool 1.7.2: no arguments print the usage and exit 0
+			return printHelp(ctx, []string{cmd}, stdout)
+		}
+	case "create", "update", "updatev", "fetch", "info", "list", "import", "restore", "xport", "graph", "ingest", "last", "-":
 	default: // (dispatchedCommands in help.go lists every case)
 		return usageError{fmt.Sprintf("unknown command %q", cmd)}
 	}
@@ -220,12 +230,18 @@ func dispatch(ctx context.Context, db seriesStore, cmd string, rest []string, st
 		return runCreate(db, rest)
 	case "update":
 		return runUpdate(ctx, db, rest, stdin, stdout)
+	case "updatev":
+		return runUpdatev(ctx, db, rest, stdout)
 	case "fetch":
 		return runFetch(db, rest, stdout)
 	case "info":
 		return runInfo(db, rest, stdout)
 	case "last":
 		return runLast(db, rest, stdout)
+	case "first":
+		return runFirst(db, rest, stdout)
+	case "lastupdate":
+		return runLastUpdate(db, rest, stdout)
 	case "list":
 		return runList(db, rest, stdout)
 	case "import":
@@ -234,6 +250,12 @@ func dispatch(ctx context.Context, db seriesStore, cmd string, rest []string, st
 			return err
 		}
 		return runImport(ctx, local, rest, stderr)
+	case "restore":
+		local, err := localOnly(db, cmd)
+		if err != nil {
+			return err
+		}
+		return runRestore(ctx, local, rest, stderr)
 	case "xport":
 		return runXport(ctx, db, rest, stdout)
 	case "graph":

@@ -38,6 +38,7 @@ import (
 //	    "cdp <value> <unknown_datapoints>" per DS, and "meta <quoted key> <quoted value>"
 //	XLIST [<glob>]
 //	  → N Series, then one quoted series name per line, sorted
+//	XUPDATEV <series> <time[.usec]:value:…>…   (see updatev.go)
 //
 // Quoted strings are Go's strconv.Quote, so any name fits on one line.
 
@@ -63,11 +64,11 @@ type Reply struct {
 }
 
 // ExtCommands are the names of the extension commands.
-var ExtCommands = []string{"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST"}
+var ExtCommands = []string{"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV"}
 
 // ExtWrites reports whether an extension command writes (for servers that
 // grant reading and writing separately).
-func ExtWrites(cmd string) bool { return cmd == "XCREATE" || cmd == "XUPDATE" }
+func ExtWrites(cmd string) bool { return cmd == "XCREATE" || cmd == "XUPDATE" || cmd == "XUPDATEV" }
 
 func fail(err error) Reply { return Reply{Err: true, Msg: err.Error()} }
 
@@ -87,6 +88,8 @@ func ServeExt(ctx context.Context, st Store, cmd string, args []string) (r Reply
 		return serveInfo(st, args), true
 	case "XLIST":
 		return serveList(st, args), true
+	case "XUPDATEV":
+		return serveUpdateV(ctx, st, args), true
 	}
 	return Reply{}, false
 }

@@ -32,8 +32,20 @@ func storeError(err error) error {
 	if rest, ok := strings.CutPrefix(se.Msg, store.ErrNotFound.Error()+": "); ok {
 		return fmt.Errorf("%w: %s", store.ErrNotFound, rest)
 	}
+	if strings.Contains(se.Msg, "illegal attempt to update using time ") {
+		return tooOldError{err}
+	}
 	return err
 }
+
+// tooOldError is the store's refusal of an update at or before the last
+// one, as the server tells it: errors.Is(err, store.ErrTooOld) holds, as
+// locally (update --skip-past-updates passes over these).
+type tooOldError struct{ err error }
+
+func (e tooOldError) Error() string        { return e.err.Error() }
+func (e tooOldError) Is(target error) bool { return target == store.ErrTooOld }
+func (e tooOldError) Unwrap() error        { return e.err }
 
 func (c *Client) ext(fields ...string) (*response, error) {
 	res, err := c.request(fields...)

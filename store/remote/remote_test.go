@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -95,6 +96,8 @@ func TestExtensionRoundTrip(t *testing.T) {
 		t.Errorf("a refused update: %v", err)
 	} else if !asServerError(err, &se) {
 		t.Errorf("a refused update is not a *ServerError: %T", err)
+	} else if !errors.Is(err, store.ErrTooOld) {
+		t.Errorf("a refused update is not store.ErrTooOld: %v", err)
 	}
 
 	for _, req := range []store.FetchRequest{{CF: store.Average, Start: 1000000000, End: 1000000040, Resolution: 1},
@@ -149,9 +152,7 @@ func TestExtensionRoundTrip(t *testing.T) {
 }
 
 func asServerError(err error, se **ServerError) bool {
-	e, ok := err.(*ServerError)
-	*se = e
-	return ok
+	return errors.As(err, se)
 }
 
 func isNotFound(err error) bool {
