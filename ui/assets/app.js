@@ -108,16 +108,34 @@
     history.replaceState(null, "", u.toString());
   }
 
+  // "now-1d" is "-1d"; an empty end is "now".
+  function normTime(v) {
+    v = String(v || "now").trim();
+    return v.startsWith("now-") ? v.slice(3) : v;
+  }
+
+  // markRange highlights the range button of the current range (none
+  // for a custom range).
+  function markRange() {
+    for (const b of document.querySelectorAll("#rangepicker button.range")) {
+      const on = normTime(b.dataset.from) === normTime(range.from) && normTime(b.dataset.to) === normTime(range.to);
+      b.classList.toggle("active", on);
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+    }
+  }
+
   function initRangePicker() {
     const rp = $("rangepicker");
     if (!rp) return;
     for (const b of rp.querySelectorAll("button.range")) {
       b.addEventListener("click", function () {
         range = { from: b.dataset.from, to: b.dataset.to };
+        markRange();
         setURLRange();
         reloadAll();
       });
     }
+    markRange();
     const form = $("custom-range");
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
@@ -127,6 +145,7 @@
         return;
       }
       range = { from: String(Math.floor(f / 1000)), to: String(Math.floor(t / 1000)) };
+      markRange();
       setURLRange();
       reloadAll();
     });
@@ -384,6 +403,7 @@
         lines.value = res.lines.join("\n");
         if (res.spec.start || res.spec.end) {
           range = { from: res.spec.start || "end-1d", to: res.spec.end || "now" };
+          markRange();
         }
         validate();
       } catch (e) {
