@@ -2,10 +2,14 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -75,4 +79,113 @@ func shotSizes(t *testing.T, ctx context.Context, pageURL, ready, name string) {
 		screenshot(t, ctx, name+"-"+sz.tag+".png", true)
 	}
 	do(t, ctx, "reset viewport", chromedp.EmulateViewport(1400, 1000))
+}
+
+// zoneProbe reads what the page shows in its zone: the status line and
+// custom range inputs of the rate chart, and the time axis's and the
+// tooltip's formatting of testNow.
+const zoneProbe = `(() => {
+	const c = echarts.getInstanceByDom(document.querySelector("#chart-rate"));
+	const o = c.getOption();
+	const tip = [].concat(o.tooltip)[0].formatter([{value: [1700000000000, 1.5], seriesName: "s", marker: ""}]);
+	return JSON.stringify({
+		status: document.querySelector("#status-rate").textContent,
+		from: document.querySelector("#range-from").value,
+		axis: o.xAxis[0].axisLabel.formatter(1700000000000),
+		axisName: o.xAxis[0].name,
+		tooltip: tip,
+		apply: document.querySelector("#range-apply").textContent,
+		select: document.querySelector("#tz-select").value,
+	});
+})()`
+
+type zoneView struct {
+	Status, From, Axis, AxisName, Tooltip, Apply, Select string
+}
+
+// TestBrowserTimeZone: with tz=UTC and tz=Asia/Tokyo in the URL every
+// label (axis, tooltip, status line, range inputs, apply button, header
+// chooser) is in that zone, named, in ISO 8601, and the two differ by
+// the 9 h offset; a custom range typed in Tokyo time is read in Tokyo
+// time.
+func TestBrowserTimeZone(t *testing.T) {
+	exe := chromiumPath(t)
+	ts := newTestServer(t, browserStore(t))
+	hs := httptest.NewServer(ts.srv.Handler())
+	defer hs.Close()
+	ctx, cancel := newBrowser(t, exe)
+	defer cancel()
+
+	// A fixed range ending at testNow (2023-11-14 22:13:20 UTC).
+	const rng = "from=1699978400&to=1700000000"
+	views := map[string]zoneView{}
+	for _, tz := range []string{"UTC", "Asia/Tokyo"} {
+		do(t, ctx, tz, chromedp.Navigate(hs.URL+"/?"+rng+"&tz="+url.QueryEscape(tz)), chromedp.WaitVisible(`#chart-rate[data-drawn="1"]`))
+		var v zoneView
+		if err := json.Unmarshal([]byte(get(t, ctx, tz, chromedp.Evaluate[string](zoneProbe))), &v); err != nil {
+			t.Fatal(err)
+		}
+		views[tz] = v
+		if tz == "Asia/Tokyo" {
+			screenshot(t, ctx, "tz-tokyo.png", true)
+		}
+	}
+	utc, tokyo := views["UTC"], views["Asia/Tokyo"]
+	iso := regexp.MustCompile(`\d{4}-\d{2}-\d{2} \d{2}:\d{2}`)
+	tests := []struct {
+		what      string
+		got, want string
+	}{
+		{"UTC axis", utc.Axis, "22:13"},
+		{"Tokyo axis", tokyo.Axis, "07:13"},
+		{"UTC axis name", utc.AxisName, "UTC"},
+		{"Tokyo axis name", tokyo.AxisName, "UTC+09:00"},
+		{"UTC tooltip", strings.SplitN(utc.Tooltip, "\n", 2)[0], "2023-11-14 22:13 UTC"},
+		{"Tokyo tooltip", strings.SplitN(tokyo.Tooltip, "\n", 2)[0], "2023-11-15 07:13 Asia/Tokyo UTC+09:00"},
+		{"UTC apply", utc.Apply, "apply (UTC)"},
+		{"Tokyo apply", tokyo.Apply, "apply (Asia/Tokyo UTC+09:00)"},
+		{"UTC chooser", utc.Select, "UTC"},
+		{"Tokyo chooser", tokyo.Select, "Asia/Tokyo"},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.what, tt.got, tt.want)
+		}
+	}
+	if !strings.HasSuffix(utc.Status, " UTC") || !strings.HasSuffix(tokyo.Status, " Asia/Tokyo UTC+09:00") {
+		t.Errorf("status lines not labelled with the zone: %q / %q", utc.Status, tokyo.Status)
+	}
+	// The status line and the range input show the same instants, 9 h apart.
+	parse := func(s string) time.Time {
+		tm, err := time.Parse("2006-01-02 15:04", iso.FindString(s))
+		if err != nil {
+			t.Fatalf("no ISO 8601 time in %q: %v", s, err)
+		}
+		return tm
+	}
+	for _, pair := range [][2]string{{utc.Status, tokyo.Status}, {utc.From, tokyo.From}} {
+		if d := parse(pair[1]).Sub(parse(pair[0])); d != 9*time.Hour {
+			t.Errorf("%q vs %q: %v apart, want 9h", pair[0], pair[1], d)
+		}
+	}
+	if parse(utc.From) != parse(utc.Status) {
+		t.Errorf("range input %q is not the status line's start %q", utc.From, utc.Status)
+	}
+
+	// A custom range typed in Tokyo time.
+	do(t, ctx, "custom range",
+		chromedp.SetValue("#range-from", "2023-11-15 01:00"),
+		chromedp.SetValue("#range-to", "2023-11-15 07:00"),
+		chromedp.Click("#range-apply"),
+		chromedp.WaitVisible(`#chart-rate[data-drawn="1"]`),
+	)
+	loc, err := url.Parse(get(t, ctx, "location", chromedp.Location()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFrom := time.Date(2023, 11, 14, 16, 0, 0, 0, time.UTC).Unix()
+	if loc.Query().Get("from") != strconv.FormatInt(wantFrom, 10) || loc.Query().Get("tz") != "Asia/Tokyo" {
+		t.Errorf("custom range 01:00 Tokyo gave %s, want from=%d and the tz kept", loc.RawQuery, wantFrom)
+	}
+	shotSizes(t, ctx, hs.URL+"/?"+rng+"&tz=Asia%2FTokyo", `#chart-rate[data-drawn="1"]`, "tz-dashboards")
 }
