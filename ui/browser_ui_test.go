@@ -8,10 +8,15 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"rrdash/graph"
 )
 
 // activeRanges returns the data-from of every highlighted range button.
@@ -116,6 +121,29 @@ func TestBrowserTimeZone(t *testing.T) {
 	ctx, cancel := newBrowser(t, exe)
 	defer cancel()
 
+	var mu sync.Mutex
+	var consoleErrors []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		switch e := ev.(type) {
+		case *cdplog.EventEntryAdded:
+			if e.Entry.Level == cdplog.EntryLevelError {
+				mu.Lock()
+				consoleErrors = append(consoleErrors, e.Entry.Text)
+				mu.Unlock()
+			}
+		case *cdpruntime.EventExceptionThrown:
+			mu.Lock()
+			msg := e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				msg += " " + e.ExceptionDetails.Exception.Description
+			}
+			consoleErrors = append(consoleErrors, msg)
+			mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+
 	// A fixed range ending at testNow (2023-11-14 22:13:20 UTC).
 	const rng = "from=1699978400&to=1700000000"
 	views := map[string]zoneView{}
@@ -187,5 +215,39 @@ func TestBrowserTimeZone(t *testing.T) {
 	if loc.Query().Get("from") != strconv.FormatInt(wantFrom, 10) || loc.Query().Get("tz") != "Asia/Tokyo" {
 		t.Errorf("custom range 01:00 Tokyo gave %s, want from=%d and the tz kept", loc.RawQuery, wantFrom)
 	}
+	// The tooltip, drawn by echarts from our formatter (richText).
+	do(t, ctx, "tooltip",
+		chromedp.Evaluate[chromedp.Void](`echarts.getInstanceByDom(document.querySelector("#chart-rate")).dispatchAction({type: "showTip", x: 300, y: 120})`),
+		chromedp.Sleep(400*time.Millisecond),
+	)
+	screenshot(t, ctx, "tz-tooltip.png", true)
+
+	// A server-rendered timestamp (the saved graph's) in the zone.
+	spec := &graph.Spec{Title: "zoned", Start: "-6h", End: "now",
+		Defs:  []graph.Def{{Kind: "DEF", Name: "r", Series: "tracelog.web1", DS: "requests", CF: "AVERAGE"}},
+		Items: []graph.Item{{Type: "AREA", Vname: "r", Color: "#336699", Legend: "requests"}}}
+	r := ts.do(t, "POST", "/api/v1/graphs", "", graphBody{Title: "zoned", Spec: spec})
+	if r.code != 201 {
+		t.Fatalf("create graph = %d: %s", r.code, r.body)
+	}
+	g := decode[graphJSON](t, r)
+	do(t, ctx, "graph page", chromedp.Navigate(hs.URL+"/g/"+g.ID+"?tz=Asia%2FTokyo"), chromedp.WaitVisible(`#chart-main[data-drawn="1"]`))
+	saved := get(t, ctx, "saved", chromedp.Text("p.meta time"))
+	tokyoZone, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := g.CreatedAt.In(tokyoZone).Format("2006-01-02 15:04") + " Asia/Tokyo UTC+09:00"; saved != want {
+		t.Errorf("saved time %q, want %q", saved, want)
+	}
+	if share := get(t, ctx, "share", chromedp.Value("#share-url")); !strings.Contains(share, "tz=Asia%2FTokyo") {
+		t.Errorf("share link %q does not carry the zone", share)
+	}
+	shotSizes(t, ctx, hs.URL+"/g/"+g.ID+"?tz=Asia%2FTokyo", `#chart-main[data-drawn="1"]`, "tz-graph")
 	shotSizes(t, ctx, hs.URL+"/?"+rng+"&tz=Asia%2FTokyo", `#chart-rate[data-drawn="1"]`, "tz-dashboards")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(consoleErrors) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(consoleErrors, "\n"))
+	}
 }

@@ -343,6 +343,9 @@
         u.searchParams.set("from", String(last.start));
         u.searchParams.set("to", String(last.end));
       }
+      // A zone chosen in the URL goes with the link (the same times for
+      // the reader); without one the reader sees their own zone.
+      if (wantZone) u.searchParams.set("tz", zone);
       share.value = u.toString();
       const png = $("png-link");
       if (png) {
