@@ -66,6 +66,20 @@ func TestBrowserRangeHighlight(t *testing.T) {
 		t.Errorf("the highlighted button looks like the others: %s", bg)
 	}
 	shotSizes(t, ctx, hs.URL+"/?from=-6h", `#chart-rate[data-drawn="1"]`, "range-dashboards")
+	// The other pages under the changed header, for people to look at.
+	for _, p := range []struct{ path, ready, name string }{
+		{"/metrics?from=-1h", "#spec-lines", "builder"},
+		{"/settings/tokens", "#token-name", "tokens"},
+		{"/graphs", "#graph-search", "graphs"},
+	} {
+		shotSizes(t, ctx, hs.URL+p.path, p.ready, "page-"+p.name)
+		// Nothing wider than the phone's screen.
+		do(t, ctx, "phone "+p.name, chromedp.EmulateViewport(390, 844), chromedp.Navigate(hs.URL+p.path), chromedp.WaitVisible(p.ready))
+		if w := get(t, ctx, "width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
+			t.Errorf("%s on a phone is %d px wide", p.path, w)
+		}
+	}
+	do(t, ctx, "reset viewport", chromedp.EmulateViewport(1400, 1000))
 }
 
 // shotSizes screenshots a page at the desktop (1400×1000) and phone
@@ -242,6 +256,20 @@ func TestBrowserTimeZone(t *testing.T) {
 	}
 	if share := get(t, ctx, "share", chromedp.Value("#share-url")); !strings.Contains(share, "tz=Asia%2FTokyo") {
 		t.Errorf("share link %q does not carry the zone", share)
+	}
+	// The tokens page's times (from the API) too.
+	do(t, ctx, "token",
+		chromedp.Navigate(hs.URL+"/settings/tokens?tz=Asia%2FTokyo"),
+		chromedp.WaitVisible("#token-name"),
+		chromedp.SendKeys("#token-name", "zoned"),
+		chromedp.Click("#token-create"),
+		chromedp.WaitVisible(`#token-list tbody tr`),
+	)
+	if row := get(t, ctx, "token row", chromedp.Text(`#token-list tbody tr:first-child td:nth-child(3)`)); !iso.MatchString(row) || !strings.HasSuffix(row, "Asia/Tokyo UTC+09:00") {
+		t.Errorf("token created at %q, want ISO 8601 in Tokyo", row)
+	}
+	if sel := get(t, ctx, "chooser", chromedp.Value("#tz-select")); sel != "Asia/Tokyo" {
+		t.Errorf("tokens page zone chooser %q", sel)
 	}
 	shotSizes(t, ctx, hs.URL+"/g/"+g.ID+"?tz=Asia%2FTokyo", `#chart-main[data-drawn="1"]`, "tz-graph")
 	shotSizes(t, ctx, hs.URL+"/?"+rng+"&tz=Asia%2FTokyo", `#chart-rate[data-drawn="1"]`, "tz-dashboards")

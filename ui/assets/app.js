@@ -154,6 +154,12 @@
     for (const el of document.querySelectorAll(".tz-name")) el.textContent = zoneLabel(Date.now());
   }
 
+  // zonedStamp shows an RFC 3339 time from the API in the zone.
+  function zonedStamp(s) {
+    const ms = Date.parse(s);
+    return isNaN(ms) ? String(s || "") : fmtDate(ms) + " " + zoneLabel(ms);
+  }
+
   // initZoneSelect fills the header's zone chooser; a choice goes in the
   // URL (tz) so a shared link shows the same times.
   function initZoneSelect() {
@@ -592,8 +598,8 @@
         for (const t of r.tokens) {
           const tr = document.createElement("tr");
           tr.dataset.id = t.id;
-          const used = t.last_used_at && !t.last_used_at.startsWith("1970") ? t.last_used_at : "never";
-          for (const v of [t.name, t.scope, t.created_at, used]) {
+          const used = t.last_used_at && !t.last_used_at.startsWith("1970") ? zonedStamp(t.last_used_at) : "never";
+          for (const v of [t.name, t.scope, zonedStamp(t.created_at), used]) {
             const td = document.createElement("td");
             td.textContent = v;
             tr.appendChild(td);
@@ -627,7 +633,6 @@
     load();
   }
 
-  if (page === "tokens") { initTokens(); return; }
   function initMonitor() {
     const name = state.monitor;
     for (const id of state.charts || []) {
@@ -769,5 +774,6 @@
     case "dashboards": initDashboards(); break;
     case "graph": case "view": initGraph(); break;
     case "builder": initBuilder(); break;
+    case "tokens": initTokens(); break;
   }
 })();
