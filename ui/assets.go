@@ -97,8 +97,8 @@ func (a *asset) gzipped() []byte {
 			return
 		}
 		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // the level is valid
-		_, _ = zw.Write(a.body)                                  // a bytes.Buffer does not fail
+		zw := gzip.NewWriter(&buf) // BestCompression: 2× the time for 0.2% less
+		_, _ = zw.Write(a.body)    // a bytes.Buffer does not fail
 		if zw.Close() == nil && buf.Len() < len(a.body) {
 			a.gz = buf.Bytes()
 		}
