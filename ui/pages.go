@@ -57,10 +57,10 @@ type pageData struct {
 
 var pageNames = []string{"error", "dashboards", "graph", "graphs", "builder", "tokens", "monitors", "monitor", "monitor-edit", "monitor-alerts"}
 
-func parseTemplates() (map[string]*template.Template, error) {
+func parseTemplates(funcs template.FuncMap) (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
 	for _, p := range pageNames {
-		t, err := template.ParseFS(embedded, "templates/layout.html", "templates/"+p+".html")
+		t, err := template.New(p).Funcs(funcs).ParseFS(embedded, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", p, err)
 		}
@@ -77,7 +77,9 @@ func (s *Server) render(c *echo.Context, code int, name string, d pageData) erro
 	if d.Page == "" {
 		d.Page = name
 	}
-	d.Scripts = graph.ScriptURLs()
+	for _, u := range graph.ScriptURLs() {
+		d.Scripts = append(d.Scripts, s.assets.scriptURL(u))
+	}
 	d.Ranges = []string{"1h", "6h", "1d", "1w", "1mon", "1y"}
 	st, err := json.Marshal(d.State)
 	if err != nil {
@@ -88,6 +90,7 @@ func (s *Server) render(c *echo.Context, code int, name string, d pageData) erro
 	if err := s.tmpl[name].ExecuteTemplate(&buf, name+".html", d); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
+	c.Response().Header().Set("Content-Security-Policy", s.pageCSP(d.Nonce))
 	return c.HTMLBlob(code, buf.Bytes())
 }
 

@@ -104,6 +104,8 @@ type Server struct {
 	pngKey []byte
 	// hosts is the Host allow-list (httpsec.go).
 	hosts *auth.Hosts
+	// assets are the embedded static files with their content hashes.
+	assets *assetSet
 	// localCSRF is the single-user mode's CSRF token; "" in login mode,
 	// where each session has its own.
 	localCSRF string
@@ -145,10 +147,19 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 		}
 		s.localCSRF = encodeCSRF(key)
 	}
-	if s.tmpl, err = parseTemplates(); err != nil {
+	assets, err := fs.Sub(embedded, "assets")
+	if err != nil {
 		return nil, err
 	}
-	e := echo.New()
+	if s.assets, err = newAssetSet(assets); err != nil {
+		return nil, err
+	}
+	if s.tmpl, err = parseTemplates(template.FuncMap{"asset": s.assets.url}); err != nil {
+		return nil, err
+	}
+	// Every GET route answers HEAD too (load balancers, link unfurlers):
+	// no GET handler here changes state, so running it for HEAD is safe.
+	e := echo.NewWithConfig(echo.Config{Router: echo.NewRouter(echo.RouterConfig{AllowOverwritingRoute: true, AutoHandleHEAD: true})})
 	e.Logger = log
 	e.HTTPErrorHandler = s.handleError
 	e.Use(obs.EchoRoute) // route patterns for metrics and self-monitoring
@@ -172,11 +183,8 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	e.GET("/monitors/alerts", s.pageMonitorAlerts)
 	e.GET("/monitors/:name", s.pageMonitor)
 	e.GET("/monitors/:name/edit", s.pageMonitorEdit)
-	assets, err := fs.Sub(embedded, "assets")
-	if err != nil {
-		return nil, err
-	}
-	e.GET("/assets/*", s.serveAsset(assets))
+	e.GET("/assets/*", func(c *echo.Context) error { return s.assets.serve(c, c.Param("*")) })
+	e.GET("/favicon.ico", func(c *echo.Context) error { return s.assets.serve(c, "favicon.svg") })
 
 	api := e.Group("/api/v1", sameOriginWrites, tokenScope)
 	api.GET("/series", s.apiSeries)
@@ -288,27 +296,34 @@ func (s *Server) requestLog() echo.MiddlewareFunc {
 	})
 }
 
-// securityHeaders: the pages load only their own scripts (echarts is
-// embedded), each tag carrying this response's nonce, and only the
-// stylesheet (app.js draws echarts tooltips in richText mode, so echarts
-// writes no style attributes). Forms may post here, and to the provider's
-// logout endpoint (the redirect after POST /logout is checked too).
+// securityHeaders sets the headers of every response and the nonce the
+// HTML pages' Content-Security-Policy names (pageCSP).
 func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	formAction := "'self'"
-	if s.login != nil {
-		formAction += " " + s.login.providerOrigin
-	}
 	return func(c *echo.Context) error {
-		nonce := auth.RandomString(18)
-		c.Set(nonceKey, nonce)
+		c.Set(nonceKey, auth.RandomString(18))
 		h := c.Response().Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'nonce-"+nonce+
-			"'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action "+formAction)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
 		return next(c)
 	}
+}
+
+// pageCSP is the Content-Security-Policy of an HTML page, sent with pages
+// only (an image or JSON opened directly must not carry it: the browser
+// would apply it to its own image viewer). The pages load only their own
+// scripts (echarts is embedded), each tag carrying this response's nonce,
+// and only the stylesheet (app.js draws echarts tooltips in richText mode,
+// so echarts writes no style attributes). Forms may post here, and to the
+// provider's logout endpoint (the redirect after POST /logout is checked
+// too).
+func (s *Server) pageCSP(nonce string) string {
+	formAction := "'self'"
+	if s.login != nil {
+		formAction += " " + s.login.providerOrigin
+	}
+	return "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'nonce-" + nonce +
+		"'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action " + formAction
 }
 
 // sameOriginWrites refuses state-changing API calls a browser sends from
@@ -430,28 +445,4 @@ func (s *Server) health(c *echo.Context, ready bool) error {
 		Sources        []SourceStatus `json:"sources,omitempty"`
 		MonitorSandbox string         `json:"monitor_sandbox,omitempty"`
 	}{status, sources, sandbox})
-}
-
-func (s *Server) serveAsset(assets fs.FS) echo.HandlerFunc {
-	return func(c *echo.Context) error {
-		name := c.Param("*")
-		b, err := fs.ReadFile(assets, name)
-		if err != nil {
-			if name == "echarts.min.js" {
-				return echo.NewHTTPError(http.StatusNotFound, "echarts.min.js is not embedded: build with make (it copies it from tools/web/node_modules)")
-			}
-			return echo.NewHTTPError(http.StatusNotFound, "no such asset")
-		}
-		ct := "application/octet-stream"
-		switch {
-		case strings.HasSuffix(name, ".js"):
-			ct = "text/javascript; charset=utf-8"
-		case strings.HasSuffix(name, ".css"):
-			ct = "text/css; charset=utf-8"
-		case strings.HasSuffix(name, ".svg"):
-			ct = "image/svg+xml"
-		}
-		c.Response().Header().Set("Cache-Control", "public, max-age=3600")
-		return c.Blob(http.StatusOK, ct, b)
-	}
 }

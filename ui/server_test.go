@@ -122,7 +122,7 @@ func TestPagesAndHealth(t *testing.T) {
 		contains []string
 	}{
 		{"/-/healthz", 200, []string{`"ok"`}},
-		{"/", 200, []string{"all together", `href="/?instance=web1"`, "single-user mode", "user <b>local</b>", `src="/assets/echarts.min.js"`}},
+		{"/", 200, []string{"all together", `href="/?instance=web1"`, "single-user mode", "user <b>local</b>", `src="/assets/echarts.min.js?v=`}},
 		{"/?instance=web2&from=-6h", 200, []string{`class="active">web2`, "Request rate — web2"}},
 		{"/?instance=nope", 404, []string{"no trace-log instance"}},
 		{"/?from=yesterday", 400, []string{"unparsable time"}},
@@ -147,8 +147,9 @@ func TestPagesAndHealth(t *testing.T) {
 				t.Errorf("GET %s: body lacks %q", tt.url, c)
 			}
 		}
-		if strings.HasPrefix(tt.url, "/") && !strings.HasPrefix(tt.url, "/assets") && r.hdr.Get("Content-Security-Policy") == "" {
-			t.Errorf("GET %s: no CSP header", tt.url)
+		// The page CSP goes with HTML only (TestHeadFaviconCSP).
+		if html := strings.HasPrefix(r.hdr.Get("Content-Type"), "text/html"); html != (r.hdr.Get("Content-Security-Policy") != "") {
+			t.Errorf("GET %s (%s): CSP header %q", tt.url, r.hdr.Get("Content-Type"), r.hdr.Get("Content-Security-Policy"))
 		}
 	}
 }
@@ -631,5 +632,22 @@ func TestHostileInstance(t *testing.T) {
 				t.Errorf("chart %s (all=%v) = %d: %s", ch.ID, all, r.code, r.body)
 			}
 		}
+	}
+}
+
+// TestTokensLinkSingleUser: the header links the API tokens page in the
+// single-user mode too, from every page, and the page works there.
+func TestTokensLinkSingleUser(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, nil)
+	for _, url := range []string{"/", "/metrics", "/graphs", "/monitors", "/settings/tokens"} {
+		r := ts.do(t, "GET", url, "", nil)
+		if r.code != 200 || !bytes.Contains(r.body, []byte(`<a href="/settings/tokens"`)) {
+			t.Errorf("GET %s = %d: no link to /settings/tokens in the header", url, r.code)
+		}
+	}
+	r := ts.do(t, "GET", "/settings/tokens", "", nil)
+	if !bytes.Contains(r.body, []byte(`id="token-form"`)) || !bytes.Contains(r.body, []byte(`href="/settings/tokens" class="active"`)) {
+		t.Errorf("tokens page: no form or the header link is not active: %.300s", r.body)
 	}
 }

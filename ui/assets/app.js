@@ -34,8 +34,154 @@
     return data;
   }
 
-  function fmtTime(sec) {
-    return new Date(sec * 1000).toISOString().replace("T", " ").replace(/:00\.000Z$/, "Z").replace(/\.000Z$/, "Z");
+  // One time zone for every axis, tooltip, input and timestamp: the URL's
+  // tz (shared links), else the browser's.
+  const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  let zone = browserZone;
+  const wantZone = new URLSearchParams(location.search).get("tz");
+  if (wantZone) {
+    try {
+      zone = new Intl.DateTimeFormat("en-US", { timeZone: wantZone }).resolvedOptions().timeZone;
+    } catch (e) {
+      zone = browserZone;
+      console.warn("unknown time zone in the URL: " + wantZone + "; using " + browserZone);
+    }
+  }
+  const wallFmt = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit",
+  });
+
+  // wall is the date and clock in the zone at ms (Unix milliseconds).
+  function wall(ms) {
+    const p = {};
+    for (const x of wallFmt.formatToParts(new Date(ms))) p[x.type] = x.value;
+    if (p.hour === "24") p.hour = "00";
+    return p;
+  }
+
+  // zoneOffset is the zone's offset from UTC at ms, in milliseconds.
+  function zoneOffset(ms) {
+    const p = wall(ms);
+    return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - Math.floor(ms / 1000) * 1000;
+  }
+
+  // offsetLabel: "UTC" or "UTC+09:00" at ms.
+  function offsetLabel(ms) {
+    const m = Math.round(zoneOffset(ms) / 60000);
+    if (m === 0) return "UTC";
+    const a = Math.abs(m);
+    return "UTC" + (m < 0 ? "-" : "+") + String(Math.floor(a / 60)).padStart(2, "0") + ":" + String(a % 60).padStart(2, "0");
+  }
+
+  // zoneLabel names the zone and its offset at ms: "Asia/Tokyo UTC+09:00".
+  function zoneLabel(ms) {
+    const off = offsetLabel(ms);
+    return zone === "UTC" || zone === "Etc/UTC" ? off : zone + " " + off;
+  }
+
+  // fmtDate is ISO 8601 in the zone: YYYY-MM-DD HH:MM (":SS" with sec).
+  function fmtDate(ms, sec) {
+    const p = wall(ms);
+    return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute + (sec ? ":" + p.second : "");
+  }
+
+  function fmtTime(sec) { return fmtDate(sec * 1000); }
+
+  // parseDate reads "YYYY-MM-DD HH:MM" (or with T) as a time in the zone;
+  // NaN when malformed.
+  function parseDate(str) {
+    const m = /^\s*(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?\s*$/.exec(str);
+    if (!m) return NaN;
+    const guess = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
+    if (isNaN(guess)) return NaN;
+    // The offset at the guess, then at the result (across a DST change).
+    const t = guess - zoneOffset(guess);
+    return guess - zoneOffset(t);
+  }
+
+  // fmtValue: a tooltip value, 4 significant digits.
+  function fmtValue(v) {
+    if (v === null || v === undefined || v === "-" || (typeof v === "number" && isNaN(v))) return "–";
+    if (typeof v !== "number") return String(v);
+    if (v !== 0 && (Math.abs(v) >= 1e6 || Math.abs(v) < 1e-3)) return v.toExponential(3);
+    return String(+v.toPrecision(4));
+  }
+
+  // zoneChart makes a chart's time axis and tooltip speak the zone.
+  function zoneChart(ch) {
+    const span = (ch.end - ch.start) * 1000;
+    for (const ax of [].concat(ch.options.xAxis || [])) {
+      if (ax.type !== "time") continue;
+      ax.axisLabel = Object.assign({}, ax.axisLabel, {
+        hideOverlap: true,
+        formatter: function (v) {
+          const s = fmtDate(v);
+          if (span <= 2 * 86400000) return s.slice(11);
+          if (span <= 90 * 86400000) return s.slice(5);
+          return s.slice(0, 10);
+        },
+      });
+      ax.name = offsetLabel(ch.end * 1000);
+      // Under the first tick labels, above the zoom slider.
+      ax.nameLocation = "start";
+      ax.nameGap = 0;
+      ax.nameTextStyle = { fontSize: 10, color: "#667", align: "left", verticalAlign: "top", padding: [21, 0, 0, 0] };
+    }
+    for (const tip of [].concat(ch.options.tooltip || [])) {
+      tip.formatter = function (params) {
+        const ps = [].concat(params);
+        if (!ps.length) return "";
+        const t = Array.isArray(ps[0].value) ? ps[0].value[0] : ps[0].axisValue;
+        let out = fmtDate(t) + " " + zoneLabel(t);
+        for (const p of ps) {
+          out += "\n" + p.marker + p.seriesName + ": " + fmtValue(Array.isArray(p.value) ? p.value[1] : p.value);
+        }
+        return out;
+      };
+    }
+  }
+
+  // zoneTimes rewrites the server's UTC <time> elements and zone names
+  // in the zone.
+  function zoneTimes() {
+    for (const el of document.querySelectorAll("time[datetime]")) {
+      const ms = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(ms)) continue;
+      el.textContent = fmtDate(ms, el.dataset.sec === "1") + (el.dataset.zone === "1" ? " " + zoneLabel(ms) : "");
+      el.title = new Date(ms).toISOString();
+    }
+    for (const el of document.querySelectorAll(".tz-name")) el.textContent = zoneLabel(Date.now());
+  }
+
+  // zonedStamp shows an RFC 3339 time from the API in the zone.
+  function zonedStamp(s) {
+    const ms = Date.parse(s);
+    return isNaN(ms) ? String(s || "") : fmtDate(ms) + " " + zoneLabel(ms);
+  }
+
+  // initZoneSelect fills the header's zone chooser; a choice goes in the
+  // URL (tz) so a shared link shows the same times.
+  function initZoneSelect() {
+    const sel = $("tz-select");
+    if (!sel) return;
+    const zones = [browserZone, "UTC"];
+    if (zones.indexOf(zone) < 0) zones.push(zone);
+    const all = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+    for (const z of all) if (zones.indexOf(z) < 0) zones.push(z);
+    for (const z of zones) {
+      const o = document.createElement("option");
+      o.value = z;
+      o.textContent = z === browserZone ? z + " (browser)" : z;
+      sel.appendChild(o);
+    }
+    sel.value = zone;
+    sel.addEventListener("change", function () {
+      const u = new URL(location.href);
+      if (sel.value === browserZone) u.searchParams.delete("tz");
+      else u.searchParams.set("tz", sel.value);
+      location.assign(u.toString());
+    });
   }
 
   // drawChart renders a chart response into the chart box with the given id.
@@ -50,6 +196,7 @@
     // Canvas-drawn tooltips: echarts' HTML tooltips carry style
     // attributes, which the Content-Security-Policy does not allow.
     for (const tip of [].concat(ch.options.tooltip || [])) tip.renderMode = "richText";
+    zoneChart(ch);
     inst.setOption(ch.options, true);
     const lg = $("legend-" + id);
     if (lg) {
@@ -73,7 +220,8 @@
         row.appendChild(t);
       }
     }
-    setStatus(id, ch.resolution + " · " + fmtTime(ch.start) + " – " + fmtTime(ch.end), false);
+    setStatus(id, ch.resolution + " · " + fmtTime(ch.start) + " – " + fmtTime(ch.end) + " " + zoneLabel(ch.end * 1000), false);
+    fillCustomRange(ch);
     el.dataset.start = ch.start;
     el.dataset.end = ch.end;
     el.dataset.drawn = "1";
@@ -108,25 +256,53 @@
     history.replaceState(null, "", u.toString());
   }
 
+  // "now-1d" is "-1d"; an empty end is "now".
+  function normTime(v) {
+    v = String(v || "now").trim();
+    return v.startsWith("now-") ? v.slice(3) : v;
+  }
+
+  // markRange highlights the range button of the current range (none
+  // for a custom range).
+  function markRange() {
+    for (const b of document.querySelectorAll("#rangepicker button.range")) {
+      const on = normTime(b.dataset.from) === normTime(range.from) && normTime(b.dataset.to) === normTime(range.to);
+      b.classList.toggle("active", on);
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+    }
+  }
+
+  // fillCustomRange shows a drawn chart's span in the custom range inputs
+  // unless the user is typing there.
+  function fillCustomRange(ch) {
+    for (const [id, sec] of [["range-from", ch.start], ["range-to", ch.end]]) {
+      const el = $(id);
+      if (el && document.activeElement !== el) el.value = fmtTime(sec);
+    }
+  }
+
   function initRangePicker() {
     const rp = $("rangepicker");
     if (!rp) return;
     for (const b of rp.querySelectorAll("button.range")) {
       b.addEventListener("click", function () {
         range = { from: b.dataset.from, to: b.dataset.to };
+        markRange();
         setURLRange();
         reloadAll();
       });
     }
+    markRange();
     const form = $("custom-range");
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
-      const f = Date.parse($("range-from").value + "Z"), t = Date.parse($("range-to").value + "Z");
+      const f = parseDate($("range-from").value), t = parseDate($("range-to").value);
       if (isNaN(f) || isNaN(t) || f >= t) {
-        alert("Pick a start before the end.");
+        alert("Give the start and the end as YYYY-MM-DD HH:MM (" + zoneLabel(Date.now()) + "), the start first.");
         return;
       }
       range = { from: String(Math.floor(f / 1000)), to: String(Math.floor(t / 1000)) };
+      markRange();
       setURLRange();
       reloadAll();
     });
@@ -173,6 +349,9 @@
         u.searchParams.set("from", String(last.start));
         u.searchParams.set("to", String(last.end));
       }
+      // A zone chosen in the URL goes with the link (the same times for
+      // the reader); without one the reader sees their own zone.
+      if (wantZone) u.searchParams.set("tz", zone);
       share.value = u.toString();
       const png = $("png-link");
       if (png) {
@@ -384,6 +563,7 @@
         lines.value = res.lines.join("\n");
         if (res.spec.start || res.spec.end) {
           range = { from: res.spec.start || "end-1d", to: res.spec.end || "now" };
+          markRange();
         }
         validate();
       } catch (e) {
@@ -418,8 +598,8 @@
         for (const t of r.tokens) {
           const tr = document.createElement("tr");
           tr.dataset.id = t.id;
-          const used = t.last_used_at && !t.last_used_at.startsWith("1970") ? t.last_used_at : "never";
-          for (const v of [t.name, t.scope, t.created_at, used]) {
+          const used = t.last_used_at && !t.last_used_at.startsWith("1970") ? zonedStamp(t.last_used_at) : "never";
+          for (const v of [t.name, t.scope, zonedStamp(t.created_at), used]) {
             const td = document.createElement("td");
             td.textContent = v;
             tr.appendChild(td);
@@ -453,7 +633,6 @@
     load();
   }
 
-  if (page === "tokens") { initTokens(); return; }
   function initMonitor() {
     const name = state.monitor;
     for (const id of state.charts || []) {
@@ -586,6 +765,8 @@
     });
   }
 
+  zoneTimes();
+  initZoneSelect();
   initRangePicker();
   switch (page) {
     case "monitor": initMonitor(); break;
@@ -593,5 +774,6 @@
     case "dashboards": initDashboards(); break;
     case "graph": case "view": initGraph(); break;
     case "builder": initBuilder(); break;
+    case "tokens": initTokens(); break;
   }
 })();
