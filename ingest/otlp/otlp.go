@@ -34,11 +34,9 @@ package otlp
 
 import (
 	"compress/gzip"
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
 	"strings"
@@ -50,24 +48,14 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"rrdash/ingest/horizon"
 	"rrdash/ingest/push"
 )
 
 // Limiter is the shared in-flight budget (*push.Handlers is one).
-type Limiter interface {
-	Admit(ctx context.Context, n int64) (release func(), ok bool)
-}
+type Limiter = push.Limiter
 
 // Config configures a Handler.
-type Config struct {
-	// MaxBodyBytes bounds a body, after gzip decompression too (default 32 MiB).
-	MaxBodyBytes int64
-	Horizon      horizon.Horizon
-	// Limiter bounds what all ingest requests hold at once; nil: no bound.
-	Limiter Limiter
-	Logger  *slog.Logger
-}
+type Config = push.ProtocolConfig
 
 // Stats are a handler's running totals.
 type Stats struct {
@@ -93,17 +81,9 @@ type Handler struct {
 
 // New returns a handler writing through w.
 func New(w push.PointWriter, cfg Config) (*Handler, error) {
-	if cfg.MaxBodyBytes < 0 {
-		return nil, fmt.Errorf("otlp: negative max body %d", cfg.MaxBodyBytes)
-	}
-	if err := cfg.Horizon.Validate(); err != nil {
-		return nil, fmt.Errorf("otlp: %w", err)
-	}
-	if cfg.MaxBodyBytes == 0 {
-		cfg.MaxBodyBytes = 32 << 20
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg, err := cfg.WithDefaults("otlp")
+	if err != nil {
+		return nil, err
 	}
 	return &Handler{w: w, cfg: cfg}, nil
 }

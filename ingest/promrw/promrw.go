@@ -29,11 +29,9 @@ package promrw
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"mime"
 	"net/http"
@@ -44,25 +42,15 @@ import (
 
 	"github.com/golang/snappy"
 
-	"rrdash/ingest/horizon"
 	"rrdash/ingest/push"
 	"rrdash/store"
 )
 
 // Limiter is the shared in-flight budget (*push.Handlers is one).
-type Limiter interface {
-	Admit(ctx context.Context, n int64) (release func(), ok bool)
-}
+type Limiter = push.Limiter
 
 // Config configures a Handler.
-type Config struct {
-	// MaxBodyBytes bounds a body, compressed and decompressed (default 32 MiB).
-	MaxBodyBytes int64
-	Horizon      horizon.Horizon
-	// Limiter bounds what all ingest requests hold at once; nil: no bound.
-	Limiter Limiter
-	Logger  *slog.Logger
-}
+type Config = push.ProtocolConfig
 
 // Stats are a handler's running totals.
 type Stats struct {
@@ -105,17 +93,9 @@ const maxMeta = 1 << 16
 
 // New returns a handler writing through w.
 func New(w push.PointWriter, cfg Config) (*Handler, error) {
-	if cfg.MaxBodyBytes < 0 {
-		return nil, fmt.Errorf("promrw: negative max body %d", cfg.MaxBodyBytes)
-	}
-	if err := cfg.Horizon.Validate(); err != nil {
-		return nil, fmt.Errorf("promrw: %w", err)
-	}
-	if cfg.MaxBodyBytes == 0 {
-		cfg.MaxBodyBytes = 32 << 20
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg, err := cfg.WithDefaults("promrw")
+	if err != nil {
+		return nil, err
 	}
 	return &Handler{w: w, cfg: cfg, meta: map[string]MetricType{}}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -107,4 +108,38 @@ func (n *Names) Intern(b []byte) string {
 	s := string(b)
 	n.m[s] = s
 	return s
+}
+
+// Limiter is the shared in-flight budget of HTTP ingest (*Handlers is one).
+type Limiter interface {
+	Admit(ctx context.Context, n int64) (release func(), ok bool)
+}
+
+// ProtocolConfig configures the HTTP handler of another ingest protocol
+// (remote_write, OTLP).
+type ProtocolConfig struct {
+	// MaxBodyBytes bounds a body, after decompression too (default 32 MiB).
+	MaxBodyBytes int64
+	Horizon      horizon.Horizon
+	// Limiter bounds what all ingest requests hold at once; nil: no bound.
+	Limiter Limiter
+	Logger  *slog.Logger
+}
+
+// WithDefaults checks c and fills in its defaults; protocol names the
+// handler in the error.
+func (c ProtocolConfig) WithDefaults(protocol string) (ProtocolConfig, error) {
+	if c.MaxBodyBytes < 0 {
+		return c, fmt.Errorf("%s: negative max body %d", protocol, c.MaxBodyBytes)
+	}
+	if err := c.Horizon.Validate(); err != nil {
+		return c, fmt.Errorf("%s: %w", protocol, err)
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 32 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
 }
