@@ -19,10 +19,12 @@ type BuildInfo struct {
 	Platform  string // GOOS/GOARCH
 }
 
-// ReadBuildInfo combines ldVersion (set by the Makefile from git describe;
-// may be empty) with what go build stamped into the binary.
-func ReadBuildInfo(ldVersion string) BuildInfo {
-	b := BuildInfo{Version: ldVersion, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+// ReadBuildInfo combines ldVersion and ldCommit (set by the Makefile from
+// git describe and git rev-parse; either may be empty) with what go build
+// stamped into the binary, which wins for the revision: go build does not
+// stamp under -buildvcs=false or without git, hence the Makefile's copy.
+func ReadBuildInfo(ldVersion, ldCommit string) BuildInfo {
+	b := BuildInfo{Version: ldVersion, Revision: ldCommit, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		if b.Version == "" {
