@@ -8,11 +8,11 @@ import (
 	"rrdash/ui/obs"
 )
 
-// version and commit are set by the Makefile: -ldflags "-X
+// version, commit and commitTime are set by the Makefile: -ldflags "-X
 // main.version=$(git describe --tags --always --dirty) -X
-// main.commit=$(git rev-parse HEAD)". Empty in a plain go build, which then
-// reports what go build stamped from the VCS.
-var version, commit string
+// main.commit=$(git rev-parse HEAD) -X main.commitTime=…". Empty in a plain
+// go build, which then reports what go build stamped from the VCS.
+var version, commit, commitTime string
 
 const versionUsage = "usage: rrdash version [--json]\n" +
 	"  Prints rrdash's version, VCS commit and time, and Go version and platform; opens no data directory."
@@ -28,7 +28,7 @@ func runVersion(args []string, stdout io.Writer) error {
 			return fmt.Errorf("version: unknown argument %q\n%s", a, versionUsage)
 		}
 	}
-	b := obs.ReadBuildInfo(version, commit)
+	b := obs.ReadBuildInfo(version, commit, commitTime)
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

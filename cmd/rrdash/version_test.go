@@ -40,8 +40,8 @@ func TestVersionLine(t *testing.T) {
 func TestVersionCommand(t *testing.T) {
 	t.Parallel()
 	bin := filepath.Join(t.TempDir(), "rrdash")
-	const ver, rev = "9.8.7-1-gdeadbee-dirty", "deadbeefcafe"
-	build := exec.Command("go", "build", "-buildvcs=false", "-ldflags", "-X main.version="+ver+" -X main.commit="+rev, "-o", bin, ".")
+	const ver, rev, when = "9.8.7-1-gdeadbee-dirty", "deadbeefcafe", "2026-12-03T10:00:00Z"
+	build := exec.Command("go", "build", "-buildvcs=false", "-ldflags", "-X main.version="+ver+" -X main.commit="+rev+" -X main.commitTime="+when, "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
@@ -63,7 +63,7 @@ func TestVersionCommand(t *testing.T) {
 		return stdout.String(), stderr.String()
 	}
 	out, _ := runIn("version")
-	want := "rrdash " + ver + " (commit " + rev + ", " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + ")\n"
+	want := "rrdash " + ver + " (commit " + rev + ", " + when + ", " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + ")\n"
 	if out != want {
 		t.Errorf("rrdash version = %q, want %q", out, want)
 	}
@@ -72,7 +72,7 @@ func TestVersionCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &j); err != nil {
 		t.Fatalf("rrdash version --json: %v\n%s", err, out)
 	}
-	if j["version"] != ver || j["revision"] != rev || j["go_version"] != runtime.Version() || j["platform"] != runtime.GOOS+"/"+runtime.GOARCH {
+	if j["version"] != ver || j["revision"] != rev || j["time"] != when || j["go_version"] != runtime.Version() || j["platform"] != runtime.GOOS+"/"+runtime.GOARCH {
 		t.Errorf("rrdash version --json = %v", j)
 	}
 	// An unknown argument is refused, not ignored.

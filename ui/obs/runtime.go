@@ -19,12 +19,13 @@ type BuildInfo struct {
 	Platform  string // GOOS/GOARCH
 }
 
-// ReadBuildInfo combines ldVersion and ldCommit (set by the Makefile from
-// git describe and git rev-parse; either may be empty) with what go build
-// stamped into the binary, which wins for the revision: go build does not
-// stamp under -buildvcs=false or without git, hence the Makefile's copy.
-func ReadBuildInfo(ldVersion, ldCommit string) BuildInfo {
-	b := BuildInfo{Version: ldVersion, Revision: ldCommit, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+// ReadBuildInfo combines ldVersion, ldCommit and ldTime (set by the
+// Makefile from git describe, rev-parse and log; any may be empty) with
+// what go build stamped into the binary, which wins for the revision and
+// time: go build stamps nothing under -buildvcs=false or without git,
+// hence the Makefile's copy.
+func ReadBuildInfo(ldVersion, ldCommit, ldTime string) BuildInfo {
+	b := BuildInfo{Version: ldVersion, Revision: ldCommit, Time: ldTime, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		if b.Version == "" {

@@ -228,3 +228,17 @@ func TestProcessMetricsUnreadable(t *testing.T) {
 		}
 	}
 }
+
+// TestReadBuildInfo: the Makefile's -X values are used as given (go test
+// stamps no VCS settings to override them), and without them the version
+// falls back to what go build stamped, never to "".
+func TestReadBuildInfo(t *testing.T) {
+	t.Parallel()
+	b := ReadBuildInfo("1.2.3", "abc", "2026-12-03T10:00:00Z")
+	if b.Version != "1.2.3" || b.Revision != "abc" || b.Time != "2026-12-03T10:00:00Z" || b.GoVersion != runtime.Version() || b.Platform != runtime.GOOS+"/"+runtime.GOARCH {
+		t.Errorf("ReadBuildInfo with -X values = %+v", b)
+	}
+	if b := ReadBuildInfo("", "", ""); b.Version == "" {
+		t.Errorf("ReadBuildInfo without -X values: empty version (%+v)", b)
+	}
+}
