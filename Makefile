@@ -91,9 +91,18 @@ bubblewrap:
 chromium:
 	@command -v chromium >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
+# rrdash version and rrdash_build_info: git describe (tags when there are
+# any, else the short hash; -dirty for uncommitted changes), the commit and its time.
+# Outside a git checkout both are empty and the binary reports what go build
+# stamped, or "(devel)".
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+COMMIT_TIME ?= $(shell TZ=UTC git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.commitTime=$(COMMIT_TIME)
+
 # A static binary (no cgo): no dynamic loader at start, 3-4 ms less per command.
 build: $(ECHARTS)
-	CGO_ENABLED=0 $(GO) build -o rrdash ./cmd/rrdash
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o rrdash ./cmd/rrdash
 
 run: build python3 bubblewrap
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo

@@ -12,7 +12,7 @@ import (
 
 // dispatchedCommands are the commands runCommand knows (help covers each).
 func dispatchedCommands() []string {
-	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "serve", "ingest", "monitor", "check", "-"}
+	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "serve", "ingest", "monitor", "check", "version", "-"}
 }
 
 const dataDirNote = "The data directory is --data DIR, else $RRDASH_DATA, else ./data."
@@ -46,7 +46,8 @@ func commandHelp(name string) (string, bool) {
 			"  Renders a PNG as rrdtool graph does (to stdout with -).",
 		"ingest": "usage: rrdash ingest tracelog [flags] FILE…\n       rrdash ingest kinesis --stream NAME [flags]\n" +
 			"  See rrdash ingest tracelog --help and rrdash ingest kinesis --help.",
-		"-": "usage: rrdash -\n  pipe mode: one command per line on stdin (as rrdtool -), each answered by its output and \"OK u:… s:… r:…\" or \"ERROR: …\".",
+		"version": versionUsage,
+		"-":       "usage: rrdash -\n  pipe mode: one command per line on stdin (as rrdtool -), each answered by its output and \"OK u:… s:… r:…\" or \"ERROR: …\".",
 	}[name]
 	return h, ok
 }

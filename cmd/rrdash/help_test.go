@@ -46,6 +46,7 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		{[]string{"monitor"}, "-timeout"},
 		{[]string{"monitor", "run"}, "-timeout"},
 		{[]string{"check"}, "rrdash [--data DIR] check [--repair]"},
+		{[]string{"version"}, "rrdash version [--json]"},
 		{[]string{"-"}, "pipe mode"},
 	}
 	// Every command main.go dispatches has a row.

@@ -40,6 +40,7 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   monitor run [--timeout D] [--env N=V]… FILE.py|FILE.go|NAME   run a code monitor once and print it
   check [--repair]                         check the journal; --repair recovers a damaged one (check --help)
   -                                        pipe mode: one command per line on stdin, as rrdtool -
+  version [--json]                         version, commit and Go version of this binary
   help [COMMAND]                           usage of a command (as COMMAND --help)
 
 The data directory is --data DIR, else $RRDASH_DATA, else ./data. When a
@@ -109,6 +110,8 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
+	case "version":
+		return runVersion(rest, stdout)
 	case "serve":
 		// serve resolves flag > RRDASH_DATA > config file > ./data itself
 		if dir != "" {

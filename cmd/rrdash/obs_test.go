@@ -228,6 +228,15 @@ func TestServeMetricsAndSelfMonitoring(t *testing.T) {
 	if got := sample(after, "rrdash_ingest_bad_records_total", "source", "tracelog"); got != 1 {
 		t.Errorf("tracelog bad records %v, want 1", got)
 	}
+	// Runtime and process gauges (obs.RegisterRuntime) are wired into serve.
+	for _, name := range []string{"go_goroutines", "go_threads", "go_memstats_sys_bytes", "process_open_fds", "process_resident_memory_bytes", "process_start_time_seconds"} {
+		if got := sample(after, name); got <= 0 {
+			t.Errorf("%s = %v, want > 0", name, got)
+		}
+	}
+	if f := after["rrdash_build_info"]; f == nil || len(f.Metric) != 1 || f.Metric[0].GetGauge().GetValue() != 1 {
+		t.Errorf("rrdash_build_info: %v, want one series of value 1", f)
+	}
 	for _, c := range checks {
 		was := max(sample(before, c.name, c.labels...), 0)
 		if got := sample(after, c.name, c.labels...); got-was < c.min {

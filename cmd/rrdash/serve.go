@@ -155,6 +155,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: data directory: %w", err)
 	}
 	obsv := &observability{metrics: obs.NewMetrics()}
+	obs.RegisterRuntime(obsv.metrics.Registry, obs.ReadBuildInfo(version, commit, commitTime))
 	db, err := store.Open(cfg.Data, store.Options{Observer: obsv.metrics, Logger: log})
 	if err != nil {
 		return fmt.Errorf("serve: open store %s: %w", cfg.Data, err)

@@ -66,6 +66,7 @@ func TestOTLPExportToReceiver(t *testing.T) {
 	m.ObserveHTTP("GET:/g/{id}", 200, 2*time.Millisecond)
 	m.MonitorStarted("x")
 	m.AddIngestSource("push", func() IngestCounts { return IngestCounts{Records: 42} })
+	RegisterRuntime(m.Registry, BuildInfo{Version: "1.0", GoVersion: "go1.26"})
 	env := map[string]string{
 		"OTEL_EXPORTER_OTLP_ENDPOINT":    srv.URL,
 		"OTEL_EXPORTER_OTLP_HEADERS":     "Authorization=Bearer%20tok,x-team=obs",
@@ -141,6 +142,14 @@ func TestOTLPExportToReceiver(t *testing.T) {
 	}
 	if g := got["rrdash.monitor.active.executions"].GetGauge(); g == nil || g.DataPoints[0].GetAsDouble() != 1 {
 		t.Errorf("active executions: %v", g)
+	}
+	// Collected histograms (GC pauses) export as histograms too.
+	if gc := got["go.gc.duration"]; gc == nil || gc.Unit != "s" || len(gc.GetHistogram().GetDataPoints()) != 1 ||
+		len(gc.GetHistogram().DataPoints[0].BucketCounts) != len(gcPauseBuckets)+1 {
+		t.Errorf("go.gc.duration: %v", gc)
+	}
+	if fds := got["process.open.fds"]; fds == nil || fds.GetGauge().GetDataPoints()[0].GetAsDouble() <= 0 {
+		t.Errorf("process.open.fds: %v", fds)
 	}
 	if v := got["rrdash.ingest.records"].GetSum().DataPoints[0].GetAsDouble(); v != 42 {
 		t.Errorf("ingest records %v", v)

@@ -60,7 +60,8 @@ type family struct {
 	series map[string]*cell // key: label values joined by \xff
 	order  []string
 
-	collect func(emit func(value float64, labelValues ...string)) // pulled at gather time
+	collect     func(emit func(value float64, labelValues ...string)) // pulled at gather time
+	collectHist func() (counts []uint64, sum float64)                 // unlabelled histogram pulled at gather time
 }
 
 // cell is one labelled metric: a counter or gauge value, or a histogram.
@@ -227,6 +228,18 @@ func (r *Registry) CollectFunc(name, help string, kind Kind, labels []string, co
 	r.add(&family{name: name, help: help, kind: kind, labels: slices.Clone(labels), collect: collect})
 }
 
+// CollectHistogram registers an unlabelled histogram family read at gather
+// time from collect, which returns per-bucket (not cumulative) counts, one
+// per bound and +Inf last, and the sum of the values. For distributions
+// the runtime keeps (GC pauses). A collect returning the wrong number of
+// counts yields a family with no points.
+func (r *Registry) CollectHistogram(name, help string, buckets []float64, collect func() (counts []uint64, sum float64)) {
+	if !sort.Float64sAreSorted(buckets) || len(buckets) == 0 {
+		panic(fmt.Sprintf("obs: histogram %s: buckets must be ascending and non-empty", name))
+	}
+	r.add(&family{name: name, help: help, kind: KindHistogram, buckets: slices.Clone(buckets), collectHist: collect})
+}
+
 // Family is a gathered metric family.
 type Family struct {
 	Name, Help string
@@ -254,6 +267,18 @@ func (r *Registry) Gather() []Family {
 	out := make([]Family, 0, len(fams))
 	for _, f := range fams {
 		g := Family{Name: f.name, Help: f.help, Kind: f.kind, Labels: f.labels, Buckets: f.buckets}
+		if f.collectHist != nil {
+			counts, sum := f.collectHist()
+			if len(counts) == len(f.buckets)+1 {
+				p := Point{Sum: sum, Buckets: slices.Clone(counts)}
+				for _, n := range counts {
+					p.Count += n
+				}
+				g.Points = append(g.Points, p)
+			}
+			out = append(out, g)
+			continue
+		}
 		if f.collect != nil {
 			f.collect(func(v float64, lv ...string) {
 				if len(lv) == len(f.labels) {
