@@ -287,3 +287,119 @@ func FuzzDeaggregate(f *testing.F) {
 		}
 	})
 }
+
+// TestTrackerAggregateRestart cuts a run after every flush and restarts it
+// from what was durable: aggregates whose user records feed several series
+// (some applied, some still buffered when the cut falls) must end with the
+// same points applied and the same dead letters as an uncut run.
+func TestTrackerAggregateRestart(t *testing.T) {
+	t.Parallel()
+	const t0 = 1_700_000_040
+	var recs []Record
+	for i := range 30 {
+		var users [][]byte
+		for s := range 3 {
+			sec := int64(t0 + 30*i + s)
+			if i%7 == 3 && s == 0 {
+				sec -= 45 // out of order, inside the window
+			}
+			users = append(users, fmt.Appendf(nil, `{"timestamp":%d,"name":"s%d","value":%d}`, sec, (i+s)%4, i))
+		}
+		if i%5 == 2 {
+			users = append(users, []byte("not json"), fmt.Appendf(nil, `{"timestamp":%d,"name":"s0","value":1}`, t0+30*i-600)) // late
+		}
+		data := kplAggregate("pk", users...)
+		if i%4 == 1 {
+			data = users[0] // a plain record among the aggregates
+		}
+		recs = append(recs, Record{Shard: "s1", Seq: fmt.Sprintf("%05d", i+1), Data: data})
+	}
+	dec, err := NewDecoder(DecoderConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type durable struct {
+		applied map[string][]string
+		last    map[string]int64
+		cp      Checkpoint
+		dead    []DeadLetter
+	}
+	run := func(d *durable, every, stopAt int) bool {
+		tr := newTracker(dec, 60*time.Second, time.Hour, func(name string) (int64, bool, error) {
+			l, ok := d.last[name]
+			return l, ok, nil
+		})
+		for i := range d.dead {
+			tr.rememberDeadLetter(&d.dead[i], int64(i))
+		}
+		tr.addShard("s1", d.cp)
+		q := recs
+		for len(q) > 0 && d.cp.CP != "" && !seqLess(d.cp.CP, q[0].Seq) {
+			q = q[1:]
+		}
+		flushes := 0
+		apply := func(all bool) {
+			w := tr.take(time.Unix(t0, 0), all, 60)
+			d.dead = append(d.dead, w.dead...)
+			changed, _, _ := tr.positions(0)
+			for _, u := range w.updates {
+				if u.Sec <= d.last[u.Series] {
+					t.Fatalf("update %+v at or before the last update %d", u, d.last[u.Series])
+				}
+				d.applied[u.Series] = append(d.applied[u.Series], fmt.Sprintf("%d=%s", u.Sec, u.Value))
+				d.last[u.Series] = u.Sec
+			}
+			if cp, ok := changed["s1"]; ok {
+				d.cp = cp
+			}
+		}
+		for n, r := range q {
+			if err := tr.observe(r, time.Unix(t0, 0), 0); err != nil {
+				t.Fatal(err)
+			}
+			if (n+1)%every == 0 {
+				if flushes == stopAt {
+					return false
+				}
+				apply(false)
+				flushes++
+			}
+		}
+		apply(true)
+		return true
+	}
+	newDurable := func() *durable { return &durable{applied: map[string][]string{}, last: map[string]int64{}} }
+	keys := func(ds []DeadLetter) []string {
+		var k []string
+		for _, d := range ds {
+			k = append(k, fmt.Sprintf("%s/%d/%d/%s", d.Seq, d.key().sub, d.Item, d.Reason))
+		}
+		slices.Sort(k)
+		return k
+	}
+	want := newDurable()
+	run(want, 4, -1)
+	if len(want.dead) == 0 || len(want.applied) != 4 {
+		t.Fatalf("test data exercises nothing: %+v", want)
+	}
+	for _, d := range want.dead {
+		if d.Sub == nil && d.Reason == ReasonNotJSON {
+			t.Fatalf("dead letter of a user record without its sub-sequence: %+v", d)
+		}
+	}
+	for stop := 0; ; stop++ {
+		got := newDurable()
+		if run(got, 4, stop) {
+			break
+		}
+		run(got, 3, -1)
+		for s, w := range want.applied {
+			if !slices.Equal(got.applied[s], w) {
+				t.Errorf("cut after flush %d: series %s applied %v, want %v", stop, s, got.applied[s], w)
+			}
+		}
+		if g, w := keys(got.dead), keys(want.dead); !slices.Equal(g, w) {
+			t.Errorf("cut after flush %d: dead letters %v, want %v", stop, g, w)
+		}
+	}
+}
