@@ -403,3 +403,32 @@ func TestTrackerAggregateRestart(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDecodeRecordAggregated decodes KPL aggregates of 100 CIMAA user
+// records each (de-aggregation, MD5 and JSON decoding).
+func BenchmarkDecodeRecordAggregated(b *testing.B) {
+	recs := benchRecords(1000, 100)
+	var aggs [][]byte
+	for i := 0; i < len(recs); i += 100 {
+		var users [][]byte
+		for _, r := range recs[i : i+100] {
+			users = append(users, r.Data)
+		}
+		aggs = append(aggs, kplAggregate("pk", users...))
+	}
+	d, err := NewDecoder(DecoderConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var items []DecodedItem
+	var bad []ItemError
+	var users [][]byte
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		items, bad, users = d.DecodeRecord(aggs[i%len(aggs)], time.Time{}, items[:0], bad[:0], users)
+		if len(items) != 100 {
+			b.Fatal(bad)
+		}
+	}
+	b.ReportMetric(float64(b.N)*100/b.Elapsed().Seconds(), "user-records/s")
+}
