@@ -25,6 +25,7 @@ import (
 // bufferedPoint is one point of the grace buffer in a snapshot.
 type bufferedPoint struct {
 	Seq    string `json:"q"`
+	Sub    int    `json:"s,omitempty"` // 1 + sub-sequence index in a KPL aggregate
 	Item   int    `json:"i,omitempty"`
 	Series string `json:"n"`
 	Sec    int64  `json:"t"`
@@ -61,8 +62,8 @@ func decodeBuffer(b []byte) (bufferSnapshot, error) {
 				return nil, fmt.Errorf("grace buffer snapshot: shard %s point %d: no series", shard, i)
 			case p.Value == "":
 				return nil, fmt.Errorf("grace buffer snapshot: shard %s point %d: no value", shard, i)
-			case p.Item < 0 || p.Usec < 0 || p.Usec >= 1e6:
-				return nil, fmt.Errorf("grace buffer snapshot: shard %s point %d: item %d, usec %d out of range", shard, i, p.Item, p.Usec)
+			case p.Sub < 0 || p.Item < 0 || p.Usec < 0 || p.Usec >= 1e6:
+				return nil, fmt.Errorf("grace buffer snapshot: shard %s point %d: sub %d, item %d, usec %d out of range", shard, i, p.Sub, p.Item, p.Usec)
 			}
 		}
 	}
@@ -108,7 +109,7 @@ func (t *tracker) restore(s bufferSnapshot, now time.Time) error {
 				sh.queue = append(sh.queue, last)
 			}
 			micros := p.Sec*1e6 + p.Usec
-			if !st.insert(bufPoint{micros: micros, sec: p.Sec, usec: p.Usec, value: p.Value, units: p.Units, rec: last, shard: shard, item: p.Item}) {
+			if !st.insert(bufPoint{micros: micros, sec: p.Sec, usec: p.Usec, value: p.Value, units: p.Units, rec: last, shard: shard, sub: p.Sub, item: p.Item}) {
 				return fmt.Errorf("grace buffer snapshot: series %q has two points at %d", p.Series, p.Sec)
 			}
 			last.pending++
@@ -145,7 +146,7 @@ func (t *tracker) snapshot(changed map[string]Checkpoint) (s bufferSnapshot, fir
 	s = bufferSnapshot{}
 	for _, st := range t.active {
 		for _, p := range st.buf {
-			s[p.shard] = append(s[p.shard], bufferedPoint{Seq: p.rec.seq, Item: p.item, Series: st.name, Sec: p.sec, Usec: p.usec, Value: p.value, Units: p.units})
+			s[p.shard] = append(s[p.shard], bufferedPoint{Seq: p.rec.seq, Sub: p.sub, Item: p.item, Series: st.name, Sec: p.sec, Usec: p.usec, Value: p.value, Units: p.units})
 		}
 	}
 	for _, pts := range s {
@@ -155,6 +156,9 @@ func (t *tracker) snapshot(changed map[string]Checkpoint) (s bufferSnapshot, fir
 					return -1
 				}
 				return 1
+			}
+			if a.Sub != b.Sub {
+				return a.Sub - b.Sub
 			}
 			return a.Item - b.Item
 		})

@@ -21,6 +21,8 @@ func TestDecodeBuffer(t *testing.T) {
 		{`{"s1":[{"q":"1","n":"a","t":1,"v":""}]}`, true},   // no value
 		{`{"s1":[{"q":"1","n":"a","t":1,"u":1000000,"v":"1"}]}`, true},
 		{`{"s1":[{"q":"1","i":-1,"n":"a","t":1,"v":"1"}]}`, true},
+		{`{"s1":[{"q":"7","s":3,"i":1,"n":"a","t":1,"v":"1"}]}`, false}, // user record 2 of a KPL aggregate
+		{`{"s1":[{"q":"1","s":-1,"n":"a","t":1,"v":"1"}]}`, true},
 		{`{"":[]}`, true},
 		{`[1,2]`, true},
 	}

@@ -482,7 +482,7 @@ func (rs *runState) flush(ctx context.Context, all bool) error {
 			var dead []DeadLetter
 			for _, e := range res.Errors {
 				u := w.updates[e.Index]
-				dead = append(dead, DeadLetter{Reason: ReasonRejected, Detail: e.Err.Error(), Shard: u.Shard, Seq: u.Seq, Item: u.Item,
+				dead = append(dead, DeadLetter{Reason: ReasonRejected, Detail: e.Err.Error(), Shard: u.Shard, Seq: u.Seq, Sub: subIndex(u.Sub), Item: u.Item,
 					Series: u.Series, Time: fmtTime(u.Sec, u.Usec), Value: u.Value})
 				tr.counts.Bad[ReasonRejected]++
 			}
@@ -518,8 +518,11 @@ func (rs *runState) logDead(dead []DeadLetter) {
 	logged := map[Reason]int{}
 	for _, d := range dead {
 		if logged[d.Reason] < 3 {
-			rs.c.log.Warn("kinesis: record dead-lettered", "reason", string(d.Reason), "shard", d.Shard, "seq", d.Seq,
-				"item", d.Item, "series", d.Series, "detail", d.Detail)
+			args := []any{"reason", string(d.Reason), "shard", d.Shard, "seq", d.Seq}
+			if d.Sub != nil {
+				args = append(args, "sub", *d.Sub)
+			}
+			rs.c.log.Warn("kinesis: record dead-lettered", append(args, "item", d.Item, "series", d.Series, "detail", d.Detail)...)
 		}
 		logged[d.Reason]++
 	}

@@ -45,10 +45,10 @@ func TestDeadLetterFileTornTailAndScan(t *testing.T) {
 		from int64
 		want []dlKey
 	}{
-		{0, []dlKey{{"s1", "1", 0}, {"s1", "2", 3}, {"s2", "9", 0}}},
-		{mid, []dlKey{{"s2", "9", 0}}},
+		{0, []dlKey{{"s1", "1", 0, 0}, {"s1", "2", 0, 3}, {"s2", "9", 0, 0}}},
+		{mid, []dlKey{{"s2", "9", 0, 0}}},
 		{full, nil},
-		{full + 100, []dlKey{{"s1", "1", 0}, {"s1", "2", 3}, {"s2", "9", 0}}}, // offset past the end: read all
+		{full + 100, []dlKey{{"s1", "1", 0, 0}, {"s1", "2", 0, 3}, {"s2", "9", 0, 0}}}, // offset past the end: read all
 	}
 	for _, tc := range tests {
 		seen := map[dlKey]bool{}

@@ -47,15 +47,22 @@ func (p Point) Micros() int64 { return p.Sec*1e6 + p.Usec }
 
 // ItemError is one item of a record that could not be decoded.
 type ItemError struct {
+	Sub    int // 1 + sub-sequence index of the user record in a KPL aggregate, 0 for a plain record
 	Item   int // index of the JSON value in the record (array element or line), 0 for a whole record
 	Reason Reason
 	Detail string
 }
 
-func (e ItemError) Error() string { return fmt.Sprintf("item %d: %s: %s", e.Item, e.Reason, e.Detail) }
+func (e ItemError) Error() string {
+	if e.Sub > 0 {
+		return fmt.Sprintf("sub-sequence %d item %d: %s: %s", e.Sub-1, e.Item, e.Reason, e.Detail)
+	}
+	return fmt.Sprintf("item %d: %s: %s", e.Item, e.Reason, e.Detail)
+}
 
 // DecodedItem is a point with the index of the JSON value it came from.
 type DecodedItem struct {
+	Sub   int // as in ItemError
 	Item  int
 	Point Point
 }

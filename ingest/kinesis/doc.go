@@ -2,7 +2,8 @@
 // the store, exactly once across restarts and kill -9.
 //
 // Records hold CIMAA's JSON objects {"timestamp","name","value","units"}
-// (one object, an array of them, or newline-delimited JSON). Each name is
+// (one object, an array of them, or newline-delimited JSON); a record the
+// KPL aggregated is split into its user records first (kpl.go). Each name is
 // a series, created from a template on first sight. Points wait in a grace
 // window so that points of a series arriving out of order across shards
 // and producers are applied in time order; older ones, and bad records, go

@@ -33,6 +33,7 @@ type e2eEntry struct {
 	reason Reason // "" for good records
 	shard  string // from PutRecords
 	seq    string
+	sub    int // 1 + sub-sequence index when put inside a KPL aggregate
 }
 
 type e2eSeriesData struct {
@@ -243,7 +244,7 @@ func checkDeadLetters(t *testing.T, file []byte, data []*e2eSeriesData) {
 		for _, slot := range sd.slots {
 			for _, e := range slot {
 				if e.reason != "" {
-					want[fmt.Sprintf("%s/%s/0/%s", e.shard, e.seq, e.reason)]++
+					want[fmt.Sprintf("%s/%s/%d/0/%s", e.shard, e.seq, e.sub, e.reason)]++
 				}
 			}
 		}
@@ -254,7 +255,7 @@ func checkDeadLetters(t *testing.T, file []byte, data []*e2eSeriesData) {
 		if err := json.Unmarshal(line, &d); err != nil {
 			t.Fatalf("dead-letter line %q: %v", line, err)
 		}
-		got[fmt.Sprintf("%s/%s/%d/%s", d.Shard, d.Seq, d.Item, d.Reason)]++
+		got[fmt.Sprintf("%s/%s/%d/%d/%s", d.Shard, d.Seq, d.key().sub, d.Item, d.Reason)]++
 	}
 	bad := 0
 	for k, n := range want {

@@ -49,10 +49,13 @@ type Record struct {
 
 // DeadLetter is one line of the dead-letter file.
 type DeadLetter struct {
-	Reason  Reason `json:"reason"`
-	Detail  string `json:"detail,omitempty"`
-	Shard   string `json:"shard"`
-	Seq     string `json:"seq"`
+	Reason Reason `json:"reason"`
+	Detail string `json:"detail,omitempty"`
+	Shard  string `json:"shard"`
+	Seq    string `json:"seq"`
+	// Sub is the user record's sub-sequence index in a KPL aggregate; nil
+	// for a plain record.
+	Sub     *int   `json:"sub,omitempty"`
 	Item    int    `json:"item"`
 	Series  string `json:"series,omitempty"`
 	Time    string `json:"time,omitempty"`
@@ -65,10 +68,26 @@ type DeadLetter struct {
 
 type dlKey struct {
 	shard, seq string
+	sub        int // 1 + sub-sequence index, 0 for a plain record
 	item       int
 }
 
-func (d *DeadLetter) key() dlKey { return dlKey{d.Shard, d.Seq, d.Item} }
+func (d *DeadLetter) key() dlKey {
+	sub := 0
+	if d.Sub != nil {
+		sub = *d.Sub + 1
+	}
+	return dlKey{d.Shard, d.Seq, sub, d.Item}
+}
+
+// subIndex is a DeadLetter's Sub for an internal sub (1 + index, 0: none).
+func subIndex(sub int) *int {
+	if sub == 0 {
+		return nil
+	}
+	k := sub - 1
+	return &k
+}
 
 type recState struct {
 	seq      string
@@ -108,6 +127,7 @@ type bufPoint struct {
 	units  string
 	rec    *recState
 	shard  string
+	sub    int // 1 + sub-sequence index, 0 for a plain record
 	item   int
 }
 
@@ -148,6 +168,7 @@ type tracker struct {
 	counts   Counts
 	items    []DecodedItem
 	badItems []ItemError
+	users    [][]byte // user records of the record being classified, when aggregated
 }
 
 func newTracker(dec *Decoder, grace time.Duration, idle time.Duration, lookup SeriesLookup) *tracker {
@@ -249,7 +270,7 @@ func (t *tracker) observe(r Record, now time.Time, dlSize int64) error {
 		return nil
 	}
 	replay := sh.replay != "" && !seqLess(sh.replay, r.Seq)
-	t.items, t.badItems = t.dec.Decode(r.Data, r.Arrival, t.items[:0], t.badItems[:0])
+	t.items, t.badItems, t.users = t.dec.DecodeRecord(r.Data, r.Arrival, t.items[:0], t.badItems[:0], t.users)
 	// Look the series up first so that a store error leaves nothing half done.
 	for _, it := range t.items {
 		if _, err := t.seriesFor(it.Point.Series); err != nil {
@@ -259,24 +280,24 @@ func (t *tracker) observe(r Record, now time.Time, dlSize int64) error {
 	rec := &recState{seq: r.Seq, dlOffset: dlSize}
 	t.counts.Records++
 	for _, b := range t.badItems {
-		t.deadLetter(r, b.Item, b.Reason, b.Detail, nil)
+		t.deadLetter(r, b.Sub, b.Item, b.Reason, b.Detail, nil)
 	}
 	for _, it := range t.items {
 		p := it.Point
 		st := t.series[p.Series]
-		key := dlKey{r.Shard, r.Seq, it.Item}
+		key := dlKey{r.Shard, r.Seq, it.Sub, it.Item}
 		switch {
 		case t.seen[key]:
 			t.counts.Replayed++
 		case p.Sec <= st.applied && replay:
 			t.counts.Replayed++
 		case p.Sec <= st.applied:
-			t.deadLetter(r, it.Item, ReasonLate, fmt.Sprintf("at or before the last applied point %s", fmtTime(st.applied, 0)), &p)
+			t.deadLetter(r, it.Sub, it.Item, ReasonLate, fmt.Sprintf("at or before the last applied point %s", fmtTime(st.applied, 0)), &p)
 		case st.hasHigh && p.Micros() < st.high-t.grace:
-			t.deadLetter(r, it.Item, ReasonLate, fmt.Sprintf("older than the grace window: newest point %s", fmtTime(st.high/1e6, st.high%1e6)), &p)
+			t.deadLetter(r, it.Sub, it.Item, ReasonLate, fmt.Sprintf("older than the grace window: newest point %s", fmtTime(st.high/1e6, st.high%1e6)), &p)
 		default:
-			if !st.insert(bufPoint{micros: p.Micros(), sec: p.Sec, usec: p.Usec, value: p.Value, units: p.Units, rec: rec, shard: r.Shard, item: it.Item}) {
-				t.deadLetter(r, it.Item, ReasonDuplicate, "another point of the series has the same second", &p)
+			if !st.insert(bufPoint{micros: p.Micros(), sec: p.Sec, usec: p.Usec, value: p.Value, units: p.Units, rec: rec, shard: r.Shard, sub: it.Sub, item: it.Item}) {
+				t.deadLetter(r, it.Sub, it.Item, ReasonDuplicate, "another point of the series has the same second", &p)
 				continue
 			}
 			rec.pending++
@@ -312,8 +333,10 @@ func (st *seriesState) insert(p bufPoint) bool {
 	return true
 }
 
-func (t *tracker) deadLetter(r Record, item int, reason Reason, detail string, p *Point) {
-	d := DeadLetter{Reason: reason, Detail: detail, Shard: r.Shard, Seq: r.Seq, Item: item}
+// deadLetter records a bad item; sub is 1 + its user record's sub-sequence
+// index in an aggregate (whose data the letter then shows), 0 for a plain record.
+func (t *tracker) deadLetter(r Record, sub, item int, reason Reason, detail string, p *Point) {
+	d := DeadLetter{Reason: reason, Detail: detail, Shard: r.Shard, Seq: r.Seq, Sub: subIndex(sub), Item: item}
 	if t.seen[d.key()] {
 		t.counts.Replayed++
 		return
@@ -324,10 +347,14 @@ func (t *tracker) deadLetter(r Record, item int, reason Reason, detail string, p
 	if !r.Arrival.IsZero() {
 		d.Arrival = r.Arrival.UTC().Format(time.RFC3339Nano)
 	}
-	if utf8.Valid(r.Data) {
-		d.Data = string(r.Data)
+	data := r.Data
+	if sub > 0 && sub <= len(t.users) {
+		data = t.users[sub-1]
+	}
+	if utf8.Valid(data) {
+		d.Data = string(data)
 	} else {
-		d.DataBase64 = r.Data
+		d.DataBase64 = slices.Clone(data)
 	}
 	t.dl = append(t.dl, d)
 	t.counts.Bad[reason]++
@@ -356,6 +383,7 @@ type Update struct {
 	Value  string
 	// Where the point came from, for a dead letter if the store refuses it.
 	Shard, Seq string
+	Sub        int // 1 + sub-sequence index in a KPL aggregate, 0 for a plain record
 	Item       int
 }
 
@@ -390,7 +418,7 @@ func (t *tracker) take(now time.Time, all bool, step int64) flushWork {
 			st.exists = true
 		}
 		for _, p := range st.buf[:n] {
-			w.updates = append(w.updates, Update{Series: name, Sec: p.sec, Usec: p.usec, Value: p.value, Shard: p.shard, Seq: p.rec.seq, Item: p.item})
+			w.updates = append(w.updates, Update{Series: name, Sec: p.sec, Usec: p.usec, Value: p.value, Shard: p.shard, Seq: p.rec.seq, Sub: p.sub, Item: p.item})
 			p.rec.pending--
 		}
 		st.applied = st.buf[n-1].sec
