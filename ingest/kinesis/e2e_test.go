@@ -215,3 +215,67 @@ func TestKinesisExactlyOnceKill9(t *testing.T) {
 	}
 	checkDeadLetters(t, b, data)
 }
+
+// killThenCatchUp runs the consumer cycles times, killing each run with
+// SIGKILL 1 s plus up to spread after its start, then once more until it
+// has caught up with the stream, and stops that run with SIGTERM. When the
+// test fails, every run's log is printed.
+func killThenCatchUp(ctx context.Context, t *testing.T, mk func(string, []string) *exec.Cmd, dataDir string, args []string,
+	cycles int, spread time.Duration, rng *rand.Rand) {
+	t.Helper()
+	var procs []*consumerProc
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, p := range procs {
+				p.dumpLog(t)
+			}
+		}
+	})
+	for k := range cycles {
+		p := startConsumer(t, mk, dataDir, args, k)
+		procs = append(procs, p)
+		wait := time.Duration(1000+rng.IntN(int(spread/time.Millisecond))) * time.Millisecond
+		select {
+		case <-time.After(wait):
+		case err := <-p.exited:
+			t.Fatalf("consumer exited before kill %d: %v", k+1, err)
+		}
+		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatalf("kill: %v", err)
+		}
+		<-p.exited
+		t.Logf("kill %d after %v", k+1, wait)
+	}
+	final := startConsumer(t, mk, dataDir, args, cycles)
+	procs = append(procs, final)
+	select {
+	case <-final.caught:
+	case err := <-final.exited:
+		t.Fatalf("final consumer exited: %v", err)
+	case <-ctx.Done():
+		t.Fatal("final consumer did not catch up in time")
+	}
+	if err := final.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-final.exited; err != nil {
+		t.Fatalf("final consumer after SIGTERM: %v", err)
+	}
+}
+
+// checkStoredOnce checks that the store in dataDir holds every good point
+// of data once and the dead-letter file every bad one once.
+func checkStoredOnce(t *testing.T, dataDir, deadLetters string, base int64, data []*e2eSeriesData) {
+	t.Helper()
+	db, err := store.Open(dataDir, store.Options{})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	defer db.Close()
+	checkSeries(t, db.Fetch, base, data)
+	b, err := os.ReadFile(deadLetters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkDeadLetters(t, b, data)
+}

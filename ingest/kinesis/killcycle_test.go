@@ -55,56 +55,8 @@ func TestKinesisDeadLettersOnceAcrossShortKills(t *testing.T) {
 	// Small reads: each run gets a few batches further than the one before,
 	// and re-reads what it read after its last saved grace buffer.
 	args := []string{"--endpoint", ep, "--stream", stream, "--idle-flush", "3s", "--poll", "100ms", "--min-call-interval", "20ms", "--list-interval", "1s", "--limit", "150", "--flush-interval", "300ms"}
-	var procs []*consumerProc
-	defer func() {
-		if t.Failed() {
-			for _, p := range procs {
-				p.dumpLog(t)
-			}
-		}
-	}()
-	const cycles = 8
-	for k := range cycles {
-		p := startConsumer(t, mk, dataDir, args, k)
-		procs = append(procs, p)
-		wait := time.Duration(1000+rng.IntN(3000)) * time.Millisecond
-		select {
-		case <-time.After(wait):
-		case err := <-p.exited:
-			t.Fatalf("consumer exited before kill %d: %v", k+1, err)
-		}
-		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatalf("kill: %v", err)
-		}
-		<-p.exited
-		t.Logf("kill %d after %v", k+1, wait)
-	}
-	final := startConsumer(t, mk, dataDir, args, cycles)
-	procs = append(procs, final)
-	select {
-	case <-final.caught:
-	case err := <-final.exited:
-		t.Fatalf("final consumer exited: %v", err)
-	case <-ctx.Done():
-		t.Fatal("final consumer did not catch up in time")
-	}
-	if err := final.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-final.exited; err != nil {
-		t.Fatalf("final consumer after SIGTERM: %v", err)
-	}
-	db, err := store.Open(dataDir, store.Options{})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	defer db.Close()
-	checkSeries(t, db.Fetch, base, data)
-	b, err := os.ReadFile(deadLetters)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkDeadLetters(t, b, data)
+	killThenCatchUp(ctx, t, mk, dataDir, args, 8, 3*time.Second, rng)
+	checkStoredOnce(t, dataDir, deadLetters, base, data)
 }
 
 // TestKinesisShortRunSavesProgress is issue 23's second case: each shard
