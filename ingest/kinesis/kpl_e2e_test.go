@@ -12,7 +12,6 @@ import (
 	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
-
 	"rrdash/ingest/kinesis/kinesistest"
 )
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"rrdash/ingest/push/pushtest"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -20,7 +21,6 @@ import (
 
 	"rrdash/ingest/horizon"
 	"rrdash/ingest/push"
-	"rrdash/store"
 )
 
 // BenchmarkOTLP measures durable OTLP/HTTP (protobuf) ingest in process:
@@ -29,15 +29,8 @@ import (
 // exporters per core, each answered once its points are
 // fsynced in the store's journal. Series use the default template.
 func BenchmarkOTLP(b *testing.B) {
-	db, err := store.Open(b.TempDir(), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	w, err := push.NewWriter(db, push.WriterConfig{Grace: time.Second, MaxDelay: time.Millisecond}) // as push's benchmarks: CPU, not the straggler wait
-	if err != nil {
-		b.Fatal(err)
-	}
+	db := pushtest.Store(b)
+	w := pushtest.Writer(b, db, push.WriterConfig{Grace: time.Second, MaxDelay: time.Millisecond}) // as push's benchmarks: CPU, not the straggler wait
 	go w.Run(b.Context())
 	h, err := New(w, Config{Horizon: horizon.Horizon{}})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"rrdash/ingest/horizon"
+	"rrdash/ingest/push/pushtest"
 	"testing"
 	"time"
 
@@ -78,31 +79,14 @@ func encodeRequest(series []tsIn, md []mdIn) []byte {
 	return b
 }
 
-func openStore(t testing.TB) *store.DB {
-	t.Helper()
-	db, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return db
-}
-
 func newTestHandler(t testing.TB) (*Handler, *store.DB, *httptest.Server) {
 	t.Helper()
-	db := openStore(t)
+	db := pushtest.Store(t)
 	tmpl, err := store.ParseSpecArgs(1, 0, []string{"DS:value:GAUGE:10:U:U", "RRA:LAST:0.5:1:4000"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := push.NewWriter(db, push.WriterConfig{Template: tmpl, Grace: 5 * time.Second, MaxDelay: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := pushtest.Writer(t, db, push.WriterConfig{Template: tmpl, Grace: 5 * time.Second, MaxDelay: 5 * time.Millisecond})
 	h, err := New(w, Config{MaxBodyBytes: 1 << 20, Horizon: fixedHorizon})
 	if err != nil {
 		t.Fatal(err)
