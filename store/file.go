@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"syscall"
 	"unsafe"
 
@@ -34,7 +35,11 @@ import (
 // Writes never touch the newest durable slot, and with three slots never
 // the newest one either, so a torn write (kill -9, power loss) always
 // leaves a state that the journal can be replayed onto. See docs/STORE.md.
-var fileMagic = [8]byte{'R', 'R', 'D', 'A', 'S', 'H', 0, 3}
+var fileMagic = [8]byte{'R', 'R', 'D', 'A', 'S', 'H', 0, 4}
+
+// fileMagicV3 marks files with row checksums whose rows are stored as
+// plain doubles: created filled with NaN and fully allocated.
+var fileMagicV3 = [8]byte{'R', 'R', 'D', 'A', 'S', 'H', 0, 3}
 
 // fileMagicV2 marks files without row checksums; they are read and written
 // as they are (no verification).
@@ -45,8 +50,16 @@ var fileMagicV2 = [8]byte{'R', 'R', 'D', 'A', 'S', 'H', 0, 2}
 // full checkpoint).
 var fileMagicV1 = [8]byte{'R', 'R', 'D', 'A', 'S', 'H', 0, 1}
 
-// fileVersion is the version new archives are written in.
-const fileVersion = 3
+// fileVersion is the version new archives are written in. Version 4 is
+// version 3 with every row stored XOR nanKey, so bytes never written (file
+// holes, all zero) read as unknown: an archive is created sparse, with
+// nothing but its head written, and a block whose checksum entry and rows
+// are all zero is a valid block never written (rowsum.go).
+const fileVersion = 4
+
+// nanKey is what version 4 XORs every stored row value with: Go's NaN, so
+// an unknown row is stored as zero bytes.
+var nanKey = math.Float64bits(math.NaN())
 
 // headRead is how much of an archive one pread takes at open: the header,
 // the definition, the slots and a checksum table of up to 1,024 blocks.
@@ -150,6 +163,19 @@ type archive struct {
 	// version 3: the checksum table — a view of the mapping, or a copy
 	// kept equal to the file by flushRows
 	sums []byte
+	key  uint64 // XORed into every stored row value (nanKey from version 4)
+
+	// fds, when set, bounds the open files: f is -1 while the archive is
+	// closed (its state, pending rows and checksum table stay in memory)
+	// and reopened on use (ensureOpen). prev and next link it in the
+	// cache's LRU list.
+	fds        *fdCache
+	prev, next *archive
+
+	// createdOff is the journal offset of the record that created the
+	// archive in this process, in checkpoint epoch createdCkpt (0: none)
+	createdOff  int64
+	createdCkpt uint64
 	last []lastBlock // per ring: the block sealed last
 	dmg  *damageLog  // where damaged blocks are reported (nil: slog's default)
 }
@@ -163,6 +189,20 @@ type rowRun struct {
 }
 
 func (a *archive) ring(i int) []float64 { return a.rings[i] }
+
+// rowKey is what stored row values are XORed with (fetch decodes with it).
+func (a *archive) rowKey() uint64 { return a.key }
+
+// decodedRing returns a copy of ring i's values as numbers (mapped).
+func (a *archive) decodedRing(i int) []float64 {
+	out := slices.Clone(a.rings[i])
+	if a.key != 0 {
+		for k, v := range out {
+			out[k] = math.Float64frombits(math.Float64bits(v) ^ a.key)
+		}
+	}
+	return out
+}
 
 func (a *archive) putRow(ring int, r int64, vals []float64) {
 	// Rings interleave (a row of each consolidation level in turn), so a
@@ -182,7 +222,7 @@ func (a *archive) putRow(ring int, r int64, vals []float64) {
 	}
 	run := &a.pend[k]
 	for _, v := range vals {
-		run.b = binary.LittleEndian.AppendUint64(run.b, math.Float64bits(v))
+		run.b = binary.LittleEndian.AppendUint64(run.b, math.Float64bits(v)^a.key)
 	}
 	run.n++
 }
@@ -202,6 +242,9 @@ func (a *archive) runBuf() []byte {
 // mapRows maps the file for reading rows (and, from then on, writing
 // them). Rows still waiting for their journal records stay waiting.
 func (a *archive) mapRows() error {
+	if err := a.ensureOpen(); err != nil {
+		return err
+	}
 	if a.mm != nil {
 		return nil
 	}
@@ -235,33 +278,62 @@ func encodeDef(name string, spec *Spec, meta map[string]string) []byte {
 	return b
 }
 
-// createArchive writes a new, fully preallocated file at path (via a
-// temporary file, fsync and rename) holding the initial state.
-func createArchive(path, name string, spec *Spec, meta map[string]string, st *state, rows [][]float64) error {
-	return createArchiveVersion(path, name, spec, meta, st, rows, fileVersion)
+// createOptions say how an archive file is made.
+type createOptions struct {
+	version int
+	stamp   slotStamp // of the first state slot
+	// sync fsyncs the file before its rename (a creation the journal does
+	// not hold must be durable by itself)
+	sync bool
+	// prealloc allocates every block of the file (a full disk fails the
+	// creation, not a later write); otherwise only the head is allocated
+	// and the rows are a hole until written (version 4)
+	prealloc bool
+	unmapped bool // the archive returned is not mapped
 }
 
-// createArchiveVersion can still write the older files (tests of their
-// upgrade path use it).
+// createArchiveVersion writes a file with the first state in slot 0
+// (generation 1, durable: it is synced) and closes it; tests of older
+// formats use it.
 func createArchiveVersion(path, name string, spec *Spec, meta map[string]string, st *state, rows [][]float64, version int) error {
-	def := encodeDef(name, spec, meta)
-	lay := computeLayout(spec, len(def), version)
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	a, err := makeArchive(path, name, spec, meta, st, rows, createOptions{version: version, stamp: slotStamp{gen: 1}, sync: true, prealloc: true, unmapped: true})
 	if err != nil {
 		return err
 	}
-	fail := func(err error) error {
-		f.Close()
+	return a.close()
+}
+
+// makeArchive writes a new file at path (via a temporary file and a
+// rename, so a file under its own name is always whole in the page cache)
+// and returns it open. Rows of version 4 files are written only when rows
+// is given (an import); otherwise they are a hole that reads as unknown.
+func makeArchive(path, name string, spec *Spec, meta map[string]string, st *state, rows [][]float64, co createOptions) (*archive, error) {
+	version := co.version
+	def := encodeDef(name, spec, meta)
+	lay := computeLayout(spec, len(def), version)
+	tmp := path + ".tmp"
+	fd, err := syscall.Open(tmp, syscall.O_RDWR|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		return nil, &os.PathError{Op: "create", Path: tmp, Err: err}
+	}
+	f := fileFD(fd)
+	fail := func(err error) (*archive, error) {
+		f.close()
 		os.Remove(tmp)
-		return err
+		return nil, err
 	}
-	// Reserve the blocks now so a full disk fails here, not on a later write.
-	if err := syscall.Fallocate(int(f.Fd()), 0, 0, lay.size); err != nil && !errors.Is(err, syscall.EOPNOTSUPP) {
-		return fail(fmt.Errorf("allocating %d bytes: %w", lay.size, err))
+	// Reserve the blocks now so a full disk fails here, not on a later
+	// write: all of them, or the head's (slots and checksum table are
+	// written through the mapping, where a full disk would be SIGBUS).
+	alloc := lay.rowsOff
+	if co.prealloc || version < 4 || rows != nil {
+		alloc = lay.size
 	}
-	if err := f.Truncate(lay.size); err != nil {
-		return fail(err)
+	if err := syscall.Fallocate(fd, 0, 0, alloc); err != nil && !errors.Is(err, syscall.EOPNOTSUPP) {
+		return fail(fmt.Errorf("allocating %d bytes: %w", alloc, err))
+	}
+	if err := syscall.Ftruncate(fd, lay.size); err != nil {
+		return fail(fmt.Errorf("setting the size to %d: %w", lay.size, err))
 	}
 	head := make([]byte, 16+len(def))
 	switch version {
@@ -269,54 +341,77 @@ func createArchiveVersion(path, name string, spec *Spec, meta map[string]string,
 		copy(head, fileMagicV1[:])
 	case 2:
 		copy(head, fileMagicV2[:])
+	case 3:
+		copy(head, fileMagicV3[:])
 	default:
 		copy(head, fileMagic[:])
 	}
 	binary.LittleEndian.PutUint32(head[8:], uint32(len(def)))
 	binary.LittleEndian.PutUint32(head[12:], crc32.Checksum(def, castagnoli))
 	copy(head[16:], def)
-	if _, err := f.WriteAt(head, 0); err != nil {
+	// the first state: durable once the file is synced, or once the
+	// checkpoint its stamp names is
+	head = append(head, make([]byte, lay.slotOff-int64(len(head)))...)
+	head = append(head, encodeSlot(spec, st, co.stamp, &lay)...)
+	if err := f.writeAt(head, 0); err != nil {
 		return fail(err)
 	}
-	// the first state, generation 1 of sequence 0: durable once the file is
-	// synced below
-	if _, err := f.WriteAt(encodeSlot(spec, st, slotStamp{gen: 1}, &lay), lay.slotOff); err != nil {
-		return fail(err)
+	var key uint64
+	if version >= 4 {
+		key = nanKey
 	}
 	nds := len(spec.DS)
 	sums := make([]byte, lay.sumLen)
-	for i, r := range spec.RRA {
-		buf := make([]byte, int(r.Rows)*nds*8)
-		for k := range buf[:len(buf)/8] {
-			v := math.NaN()
-			if rows != nil {
-				v = rows[i][k]
+	if version < 4 || rows != nil {
+		for i, r := range spec.RRA {
+			buf := make([]byte, int(r.Rows)*nds*8)
+			for k := range buf[:len(buf)/8] {
+				v := math.NaN()
+				if rows != nil {
+					v = rows[i][k]
+				}
+				binary.LittleEndian.PutUint64(buf[k*8:], math.Float64bits(v)^key)
 			}
-			binary.LittleEndian.PutUint64(buf[k*8:], math.Float64bits(v))
-		}
-		if _, err := f.WriteAt(buf, lay.ringOff[i]); err != nil {
-			return fail(err)
+			if err := f.writeAt(buf, lay.ringOff[i]); err != nil {
+				return fail(err)
+			}
+			if version >= 3 {
+				rb := int64(nds * 8)
+				for b := int64(0); b < ringBlocks(r.Rows); b++ {
+					lo, hi := blockRows(r.Rows, b)
+					putSum(sums, lay.ringBlock0[i]+b, sealSum(version, i, b, buf[lo*rb:hi*rb]))
+				}
+			}
 		}
 		if version >= 3 {
-			rb := int64(nds * 8)
-			for b := int64(0); b < ringBlocks(r.Rows); b++ {
-				lo, hi := blockRows(r.Rows, b)
-				putSum(sums, lay.ringBlock0[i]+b, blockSum(i, b, buf[lo*rb:hi*rb]))
+			if err := f.writeAt(sums, lay.sumOff); err != nil {
+				return fail(err)
 			}
 		}
 	}
-	if version >= 3 {
-		if _, err := f.WriteAt(sums, lay.sumOff); err != nil {
-			return fail(err)
+	if co.sync {
+		if err := syscall.Fsync(fd); err != nil {
+			return fail(fmt.Errorf("fsync: %w", err))
 		}
 	}
-	if err := f.Sync(); err != nil {
+	if err := os.Rename(tmp, path); err != nil {
 		return fail(err)
 	}
-	if err := f.Close(); err != nil {
-		return fail(err)
+	a := &archive{path: path, name: name, spec: *spec, meta: meta, f: f, lay: lay, st: st, unmapped: true, key: key}
+	a.slots = make([]slotInfo, lay.nslots)
+	a.slots[0] = slotInfo{gen: co.stamp.gen, seq: co.stamp.seq, valid: true, trusted: true}
+	if version >= 3 {
+		a.sums = sums
 	}
-	return os.Rename(tmp, path)
+	if !co.unmapped {
+		a.unmapped = false
+		if err := a.mapRows(); err != nil {
+			a.close()
+			return nil, err
+		}
+	}
+	a.eng = newEngine(&a.spec, a.st, a)
+	return a, nil
 }
 
 // slotStamp is what a slot says of itself besides the state.
@@ -455,9 +550,11 @@ func readArchive(f fileFD, path string, tr trust, unmapped bool, scratch []byte)
 	if n, err := f.readAt(buf, 0); n < 16 {
 		return nil, fmt.Errorf("truncated header: %v", err)
 	}
-	version := 3
+	version := fileVersion
 	switch [8]byte(buf[:8]) {
 	case fileMagic:
+	case fileMagicV3:
+		version = 3
 	case fileMagicV2:
 		version = 2
 	case fileMagicV1:
@@ -493,6 +590,9 @@ func readArchive(f fileFD, path string, tr trust, unmapped bool, scratch []byte)
 		return nil, fmt.Errorf("state slots: %w", err)
 	}
 	a := &archive{path: path, name: d.Name, spec: spec, meta: d.Meta, f: f, lay: lay, unmapped: unmapped}
+	if version >= 4 {
+		a.key = nanKey
+	}
 	if version >= 3 {
 		sums, err := readRange(f, buf, lay.sumOff, lay.sumLen)
 		if err != nil {
@@ -624,6 +724,9 @@ func (a *archive) writeSlot(seq, ckpt uint64, boot bootID) error {
 	if err := a.flushRows(true); err != nil {
 		return err
 	}
+	if err := a.ensureOpen(); err != nil {
+		return err
+	}
 	durable := -1
 	var maxGen uint64
 	for i, s := range a.slots {
@@ -678,13 +781,37 @@ func syncFS(f *os.File) error {
 	return nil
 }
 
+// close closes the archive for good.
 func (a *archive) close() error {
+	if a.fds != nil {
+		a.fds.unlink(a)
+	}
+	return a.release()
+}
+
+// release unmaps and closes the file; the archive's state, pending rows
+// and checksum table stay in memory, and ensureOpen reopens it. Nothing
+// needs syncing first: what was written is in the page cache, and a
+// checkpoint's syncfs covers closed files too.
+func (a *archive) release() error {
 	var err error
 	if a.mm != nil {
+		if a.sums != nil {
+			a.sums = slices.Clone(a.sums) // a view of the mapping until now
+		}
 		err = syscall.Munmap(a.mm)
+		a.mm, a.rings = nil, a.rings[:0]
 	}
-	if cerr := a.f.close(); err == nil {
-		err = cerr
+	// the bytes of the last sealed block are kept only when writing with
+	// pwrite: a reopened archive writes that way until it is read
+	for i := range a.last {
+		a.last[i].ok = false
+	}
+	if a.f >= 0 {
+		if cerr := a.f.close(); err == nil {
+			err = cerr
+		}
+		a.f = -1
 	}
 	return err
 }

@@ -43,11 +43,17 @@ type corruptFixture struct {
 func newCorruptFixture(t *testing.T) corruptFixture {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := Open(dir, Options{BootID: "A"})
-	if err != nil {
+	// the archive is made durable beforehand, so the journal holds the
+	// updates only (no creation record) and no checkpoint yet
+	spec := corruptSpec(t)
+	if err := os.MkdirAll(filepath.Join(dir, "series"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Create("s", corruptSpec(t), false); err != nil {
+	if err := createArchiveVersion(filepath.Join(dir, "series", "s.rrd"), "s", &spec, nil, initialState(&spec), nil, fileVersion); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(dir, Options{BootID: "A"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < corruptN; i++ {
