@@ -175,3 +175,39 @@ func BenchmarkFlushRows(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCreate creates series of the default template durably: groups
+// of 1,000 EnsureAsync calls, each group waiting once (one journal fsync),
+// as a writer that meets many new series does.
+func BenchmarkCreate(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		group int
+	}{{"group=1000", 1000}, {"group=1", 1}} {
+		b.Run(tc.name, func(b *testing.B) {
+			db, err := Open(b.TempDir(), Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			spec := DefaultTemplate()
+			spec.Start = 1700000000
+			b.ResetTimer()
+			c0 := cpuNanos()
+			var wait func() error
+			for i := 0; i < b.N; i++ {
+				if _, wait, err = db.EnsureAsync(fmt.Sprintf("host%d.cpu.user", i), spec, nil); err != nil {
+					b.Fatal(err)
+				}
+				if (i+1)%tc.group == 0 || i == b.N-1 {
+					if err := wait(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creations/s")
+			b.ReportMetric(float64(cpuNanos()-c0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}

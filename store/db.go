@@ -113,6 +113,13 @@ type DB struct {
 
 	dmg *damageLog // damaged row blocks found so far
 	fds *fdCache   // the archive files held open (under mu)
+	// replaying: rows of a journal replay are written unchecked (their
+	// blocks' checksums may rightly be stale)
+	replaying bool
+	// noDrop keeps every archive in memory (a journal repair, until its
+	// checkpoint)
+	noDrop  bool
+	touched []*archive // archives a batch changed (ApplyAsync, under mu)
 }
 
 // Open locks dir (creating it if needed), replays the journal and returns
@@ -165,24 +172,30 @@ func Open(dir string, opt Options) (*DB, error) {
 		lock.Close()
 		return nil, err
 	}
+	fds.evict = db.evict
 	recs, err := jr.records(from)
 	if err != nil {
 		jr.close()
 		lock.Close()
 		return nil, err
 	}
-	for _, rec := range recs {
-		db.replay(rec, nil)
-	}
 	if len(recs) > 0 {
 		// The records may be in the page cache only (a process of this
 		// boot was killed before their fsync): rows reach the archives
-		// only after the records that rewrite them are durable.
+		// only after the records that rewrite them are durable. Synced
+		// first, the replay may write rows and slots of archives it
+		// drops from memory as it goes (a replay over a million series).
 		if err := jr.syncFile(); err != nil {
-			db.Close()
+			jr.close()
+			lock.Close()
 			return nil, err
 		}
 	}
+	db.replaying = true
+	for _, rec := range recs {
+		db.replay(rec, nil)
+	}
+	db.replaying = false
 	if err := db.flushQueued(false); err != nil {
 		db.Close()
 		return nil, err
@@ -268,6 +281,7 @@ func openReader(dir string, opt Options, boot bootID, fds *fdCache) (*DB, error)
 	jr.written, jr.synced = from, from
 	db := &DB{dir: dir, opt: opt, lock: lock, boot: boot, series: map[string]*archive{}, positions: map[string][]byte{},
 		jr: jr, skipped: [2]int64{jr.start, from}, readOnly: true, dmg: newDamageLog(opt.Logger), fds: fds}
+	fds.evict = db.evict
 	if err := db.loadPositions(clean); err != nil {
 		jr.close()
 		lock.Close()
@@ -326,6 +340,13 @@ func (db *DB) replay(rec journalRecord, unopened *replayMiss) {
 		db.positions[k] = v
 		db.posDirty = true
 	}
+}
+
+func (db *DB) logger() *slog.Logger {
+	if db.opt.Logger != nil {
+		return db.opt.Logger
+	}
+	return slog.Default()
 }
 
 // replayMiss counts journaled updates of series a replay could not open.
@@ -458,6 +479,19 @@ func (db *DB) archive(name string) (*archive, error) {
 		db.fds.add(a)
 	}
 	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
+	}
+	if errors.Is(err, errNeverDurable) {
+		// A creation never acknowledged (the replay has made every
+		// acknowledged one again): as if it had not happened, like a torn
+		// journal tail. A reader leaves the file to the next writer.
+		if !db.readOnly {
+			p := db.pathFor(name)
+			if rerr := os.Remove(p); rerr != nil {
+				return nil, fmt.Errorf("%w (removing it: %v)", err, rerr)
+			}
+			db.logger().Warn("removed an archive whose creation was never acknowledged (its journal record was lost with a reboot)", "file", p, "series", name)
+		}
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
 	if err != nil {
@@ -614,6 +648,7 @@ func (db *DB) createJournaled(name string, spec Spec, meta map[string]string) (f
 	}
 	a := db.series[name]
 	a.createdOff, a.createdCkpt = off, db.jr.ckpt
+	a.lastOff, a.lastCkpt = off, db.jr.ckpt
 	return func() error { return db.jr.syncTo(off) }, nil
 }
 
@@ -624,8 +659,11 @@ func (db *DB) makeJournaled(p, name string, spec *Spec, meta map[string]string) 
 		return err
 	}
 	stamp := slotStamp{gen: 1, seq: db.jr.ckpt + 1, boot: db.boot}
+	// not mapped until read: a mapping costs an mmap now and a munmap
+	// (a TLB shootdown) when the file is closed, and rows written with
+	// pwrite cost about what a first write to a mapped page does
 	a, err := makeArchive(p, name, spec, meta, initialState(spec), nil, createOptions{version: fileVersion, stamp: stamp,
-		prealloc: db.opt.Preallocate, unmapped: db.opt.OneShot})
+		prealloc: db.opt.Preallocate, unmapped: true})
 	if err != nil {
 		return fmt.Errorf("series %s: %w", name, err)
 	}
@@ -769,6 +807,10 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 				// last readings of earlier data sources): journal it too
 				rec.updates = append(rec.updates, journalUpdate{Update: u, failed: err != nil})
 				a.dirty = true
+				if a.lastOff != pendingBatch {
+					a.lastOff = pendingBatch
+					db.touched = append(db.touched, a)
+				}
 				if len(a.pend) > 0 {
 					a.pendOff = pendingBatch
 					db.queueFlush(a)
@@ -805,6 +847,15 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 			}
 		}
 	}
+	for _, a := range db.touched {
+		// a failed append: the journal refuses all work from now on and
+		// the archive stays in memory (never durable)
+		if err == nil {
+			a.lastOff, a.lastCkpt = off, ckpt
+		}
+	}
+	clear(db.touched)
+	db.touched = db.touched[:0]
 	clear(rec.updates) // drop references to the batch's strings
 	db.recBuf = rec.updates[:0]
 	db.mu.Unlock()
@@ -909,6 +960,7 @@ func (db *DB) checkpointFlush() (int, error) {
 		return n, err
 	}
 	db.posDirty = false
+	db.dropClosed()
 	return n, nil
 }
 

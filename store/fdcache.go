@@ -16,6 +16,10 @@ type fdCache struct {
 	max, n     int
 	head, tail *archive // most and least recently used
 	opened     int64    // files opened since Open (reopens included)
+	// evict closes the least recently used archive's file, and may drop
+	// the archive from memory (DB.evict); nil: close the file only
+	evict   func(a *archive) error
+	dropped int64 // archives dropped from memory since Open
 }
 
 // defaultMaxOpen is the limit when Options.MaxOpenFiles is 0: half the
@@ -85,6 +89,17 @@ func (c *fdCache) touch(a *archive) {
 func (c *fdCache) reserve() error {
 	for c.n >= c.max && c.tail != nil {
 		a := c.tail
+		if c.evict != nil {
+			a.evicting = true
+			err := c.evict(a)
+			a.evicting = false
+			if err != nil {
+				return err
+			}
+			if a.f < 0 {
+				continue // closed (and unlinked) by evict
+			}
+		}
 		c.unlink(a)
 		if err := a.release(); err != nil {
 			return fmt.Errorf("archive %s: close: %w", a.path, err)
@@ -108,7 +123,9 @@ func (a *archive) ensureOpen() error {
 		return nil
 	}
 	if a.f >= 0 {
-		c.touch(a)
+		if !a.evicting {
+			c.touch(a)
+		}
 		return nil
 	}
 	if err := c.reserve(); err != nil {
@@ -130,4 +147,69 @@ func (db *DB) OpenFiles() (open, limit int, opened int64) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	return db.fds.n, db.fds.max, db.fds.opened
+}
+
+// ResidentSeries reports the archives held in memory now and how many
+// were dropped from memory since Open.
+func (db *DB) ResidentSeries() (resident int, dropped int64) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return len(db.series), db.fds.dropped
+}
+
+// evict is the fd cache's eviction (callers hold db.mu): an archive whose
+// journal records are all durable is dropped from memory — its waiting
+// rows written, its state written into a slot (as a close without a
+// checkpoint does, sequence ckpt+1), the file closed — so memory stays
+// bounded by the open files plus the archives changed since their last
+// fsync. Others only have their file closed (release, by the caller).
+func (db *DB) evict(a *archive) error {
+	if !db.canDrop(a) {
+		return nil
+	}
+	if err := a.flushRows(!db.replaying); err != nil {
+		db.jr.fail(err)
+		return err
+	}
+	if a.dirty {
+		if err := a.writeSlot(db.jr.ckpt+1, db.jr.ckpt, db.boot); err != nil {
+			db.jr.fail(err)
+			return err
+		}
+	}
+	if err := a.close(); err != nil {
+		return fmt.Errorf("archive %s: close: %w", a.path, err)
+	}
+	if db.series[a.name] == a {
+		delete(db.series, a.name)
+	}
+	db.fds.dropped++
+	return nil
+}
+
+// canDrop tells whether an archive's state may leave memory: the journal
+// holds everything that changed it durably (a slot must never hold an
+// update the journal could lose), and nothing else waits on it.
+func (db *DB) canDrop(a *archive) bool {
+	if db.noDrop || a.torn || a.pendOff == pendingBatch || a.lastOff == pendingBatch {
+		return false
+	}
+	if a.dirty && db.readOnly {
+		return false
+	}
+	if a.lastCkpt != db.jr.ckpt {
+		return true // a checkpoint since made it durable
+	}
+	return max(a.lastOff, a.pendOff) <= db.jr.durable.Load()
+}
+
+// dropClosed drops from memory the archives whose file is closed and whose
+// state the files hold (after a checkpoint).
+func (db *DB) dropClosed() {
+	for name, a := range db.series {
+		if a.f < 0 && !a.dirty && len(a.pend) == 0 && !a.torn && !a.queued {
+			delete(db.series, name)
+			db.fds.dropped++
+		}
+	}
 }

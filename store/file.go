@@ -21,10 +21,12 @@ import (
 //	0      magic "RRDASH\x00\x01"
 //	8      u32 length of the definition, u32 CRC-32C of it
 //	16     definition: JSON {name, step, start, ds, rra, meta}
-//	slots  three live-state slots (page aligned; two in version 1 files)
+//	slots  three live-state slots (page aligned, sector aligned from
+//	       version 4; two in version 1 files)
 //	sums   version 3: the row checksum table, one u32 CRC-32C per block of
 //	       64 rows of each ring, ring after ring (rowsum.go)
-//	rows   one ring per archive: rows × data sources float64 (page aligned)
+//	rows   one ring per archive: rows × data sources float64 (page aligned,
+//	       sector aligned from version 4; stored XOR nanKey from version 4)
 //
 // A slot holds the live state with a rising generation, the checkpoint
 // sequence it was written for, the boot it was written in and a checksum.
@@ -91,13 +93,22 @@ type layout struct {
 
 func alignUp(n, a int64) int64 { return (n + a - 1) / a * a }
 
+// sectorSize aligns the head of version 4 files: each state slot has
+// sectors of its own, so a torn write of one never touches another, and a
+// small series' head fits in one page rather than five.
+const sectorSize = 512
+
 func computeLayout(spec *Spec, defLen, version int) layout {
 	l := layout{version: version, nslots: 3}
 	if version == 1 {
 		l.nslots = 2
 	}
-	l.slotOff = alignUp(16+int64(defLen), pageSize)
-	l.slotSize = alignUp(int64(slotEnd(spec, version))+4, pageSize)
+	align := int64(pageSize)
+	if version >= 4 {
+		align = sectorSize
+	}
+	l.slotOff = alignUp(16+int64(defLen), align)
+	l.slotSize = alignUp(int64(slotEnd(spec, version))+4, align)
 	l.rowsOff = l.slotOff + l.nslots*l.slotSize
 	if version >= 3 {
 		l.sumOff = l.rowsOff
@@ -107,7 +118,7 @@ func computeLayout(spec *Spec, defLen, version int) layout {
 			blocks += ringBlocks(r.Rows)
 		}
 		l.sumLen = blocks * 4
-		l.rowsOff = alignUp(l.sumOff+l.sumLen, pageSize)
+		l.rowsOff = alignUp(l.sumOff+l.sumLen, align)
 	}
 	nds := int64(len(spec.DS))
 	off := l.rowsOff
@@ -176,8 +187,15 @@ type archive struct {
 	// archive in this process, in checkpoint epoch createdCkpt (0: none)
 	createdOff  int64
 	createdCkpt uint64
-	last []lastBlock // per ring: the block sealed last
-	dmg  *damageLog  // where damaged blocks are reported (nil: slog's default)
+	// lastOff is the end of the last journal record that changed the
+	// archive (its creation or an update), in checkpoint epoch lastCkpt;
+	// pendingBatch while the batch changing it is not yet appended. Its
+	// state may be written to a slot once that offset is durable.
+	lastOff  int64
+	lastCkpt uint64
+	evicting bool        // the fd cache is dropping it (ensureOpen leaves the LRU alone)
+	last     []lastBlock // per ring: the block sealed last
+	dmg      *damageLog  // where damaged blocks are reported (nil: slog's default)
 }
 
 // rowRun is a run of consecutive rows of one ring waiting to be written.
@@ -231,7 +249,10 @@ func (a *archive) putRow(ring int, r int64, vals []float64) {
 // would fault in new heap pages for every archive a batch touches.
 func (a *archive) runBuf() []byte {
 	if a.bufs == nil || len(*a.bufs) == 0 {
-		return make([]byte, 0, 4096)
+		// small: a batch over many series holds one per series until
+		// its fsync (a 4 KiB one each made a replay of a million series
+		// hold 4 GB)
+		return make([]byte, 0, 64)
 	}
 	free := *a.bufs
 	b := free[len(free)-1]
@@ -323,14 +344,14 @@ func makeArchive(path, name string, spec *Spec, meta map[string]string, st *stat
 		return nil, err
 	}
 	// Reserve the blocks now so a full disk fails here, not on a later
-	// write: all of them, or the head's (slots and checksum table are
-	// written through the mapping, where a full disk would be SIGBUS).
-	alloc := lay.rowsOff
-	if co.prealloc || version < 4 || rows != nil {
-		alloc = lay.size
-	}
-	if err := syscall.Fallocate(fd, 0, 0, alloc); err != nil && !errors.Is(err, syscall.EOPNOTSUPP) {
-		return fail(fmt.Errorf("allocating %d bytes: %w", alloc, err))
+	// write: all of them, or (sparse) the head's, which the write of the
+	// head below allocates (the checksum table is written through the
+	// mapping, where a full disk would be a SIGBUS).
+	sparse := !co.prealloc && version >= 4 && rows == nil
+	if !sparse {
+		if err := syscall.Fallocate(fd, 0, 0, lay.size); err != nil && !errors.Is(err, syscall.EOPNOTSUPP) {
+			return fail(fmt.Errorf("allocating %d bytes: %w", lay.size, err))
+		}
 	}
 	if err := syscall.Ftruncate(fd, lay.size); err != nil {
 		return fail(fmt.Errorf("setting the size to %d: %w", lay.size, err))
@@ -353,8 +374,11 @@ func makeArchive(path, name string, spec *Spec, meta map[string]string, st *stat
 	// checkpoint its stamp names is
 	head = append(head, make([]byte, lay.slotOff-int64(len(head)))...)
 	head = append(head, encodeSlot(spec, st, co.stamp, &lay)...)
+	if sparse {
+		head = append(head, make([]byte, lay.rowsOff-int64(len(head)))...)
+	}
 	if err := f.writeAt(head, 0); err != nil {
-		return fail(err)
+		return fail(fmt.Errorf("writing the head: %w", err))
 	}
 	var key uint64
 	if version >= 4 {
@@ -621,6 +645,11 @@ func readArchive(f fileFD, path string, tr trust, unmapped bool, scratch []byte)
 		}
 	}
 	if best == nil {
+		for _, sl := range a.slots {
+			if sl.valid {
+				return nil, errNeverDurable
+			}
+		}
 		return nil, errors.New("no valid state slot (corrupt header)")
 	}
 	a.st = best
@@ -632,6 +661,14 @@ func readArchive(f fileFD, path string, tr trust, unmapped bool, scratch []byte)
 	a.eng = newEngine(&a.spec, a.st, a)
 	return a, nil
 }
+
+// errNeverDurable is an archive whose state slots are valid but none is
+// trusted: written in an earlier boot for a checkpoint that never
+// completed. Only a creation through the journal leaves such a file (every
+// other archive keeps a durable slot): if its creation record is in the
+// journal the replay makes the file again; otherwise the creation was never
+// acknowledged, and the file is as if it did not exist.
+var errNeverDurable = errors.New("its state was never made durable (a creation never acknowledged before a reboot)")
 
 // readRange returns n bytes at off, from buf (the file's start) when it
 // holds them.
@@ -786,6 +823,7 @@ func (a *archive) close() error {
 	if a.fds != nil {
 		a.fds.unlink(a)
 	}
+	a.sums = nil // no copy of a mapped table
 	return a.release()
 }
 

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -57,7 +58,11 @@ type journal struct {
 
 	syncMu sync.Mutex // one fsync at a time; waiters share it (group commit)
 	synced int64
-	err    error // sticky: after a failed write or fsync the journal refuses work
+	// durable is synced for readers without syncMu (the DB's eviction of
+	// archives): every record before it is on disk, in this checkpoint
+	// epoch
+	durable atomic.Int64
+	err     error // sticky: after a failed write or fsync the journal refuses work
 
 	obs Observer // nil: fsyncs are not timed
 }
@@ -416,6 +421,7 @@ func (j *journal) checkpointed(seq uint64) error {
 	}
 	j.ckpt, j.marker, j.start = seq, closeMarker{}, journalHeadSize
 	j.written, j.synced = journalHeadSize, journalHeadSize
+	j.durable.Store(journalHeadSize)
 	j.pend = j.pend[:0] // redundant too: the synced archives hold them
 	return nil
 }
@@ -565,6 +571,7 @@ func (j *journal) syncTo(off int64) error {
 		j.obs.JournalSynced(time.Since(t0))
 	}
 	j.synced = target
+	j.durable.Store(target)
 	return nil
 }
 

@@ -259,7 +259,8 @@ func RepairJournal(dir string, opt Options) (*RepairReport, error) {
 		return out, err
 	}
 	db := &DB{dir: dir, opt: opt, lock: lock, boot: boot, series: map[string]*archive{}, positions: map[string][]byte{}, jr: jr,
-		dmg: newDamageLog(log), fds: fds}
+		dmg: newDamageLog(log), fds: fds, noDrop: true, replaying: true}
+	fds.evict = db.evict
 	if db.opt.CheckpointBytes <= 0 {
 		db.opt.CheckpointBytes = 64 << 20
 	}

@@ -91,10 +91,8 @@ func (a *archive) flushRows(verify bool) error {
 		if err := a.writeRun(run, verify, &lo, &hi); err != nil {
 			return fmt.Errorf("archive %s: write rows: %w", a.path, err)
 		}
-		if a.bufs != nil {
-			*a.bufs = append(*a.bufs, run.b[:0])
-			run.b = nil
-		}
+		a.putBuf(run.b)
+		run.b = nil
 	}
 	if a.mm == nil && lo >= 0 {
 		if err := a.f.writeAt(a.sums[lo:hi], a.lay.sumOff+lo); err != nil {
@@ -137,11 +135,7 @@ func (a *archive) writeRun(run *rowRun, verify bool, lo, hi *int64) error {
 			buf = make([]byte, (be-bs)*rb)
 		}
 		buf = buf[:(be-bs)*rb]
-		defer func() {
-			if a.bufs != nil {
-				*a.bufs = append(*a.bufs, buf[:0])
-			}
-		}()
+		defer func() { a.putBuf(buf) }()
 	}
 	headPartial := run.first > bs || b0 == b1 && end < be
 	tailPartial := b1 != b0 && end < be
@@ -206,6 +200,16 @@ func (a *archive) writeRun(run *rowRun, verify bool, lo, hi *int64) error {
 	}
 	*hi = max(*hi, th)
 	return a.f.writeAt(buf, ringOff+bs*rb)
+}
+
+// maxFreeBufs bounds the free run buffers kept for reuse.
+const maxFreeBufs = 1024
+
+// putBuf gives a run buffer back for reuse (a bounded number of them).
+func (a *archive) putBuf(b []byte) {
+	if a.bufs != nil && len(*a.bufs) < maxFreeBufs && cap(b) <= 64<<10 {
+		*a.bufs = append(*a.bufs, b[:0])
+	}
 }
 
 // fillUnknown sets the rows in b to unknown (as stored: zero bytes from
@@ -377,6 +381,9 @@ func (j *journal) syncFile() error {
 	if err := j.f.Sync(); err != nil {
 		return fmt.Errorf("journal %s: fsync: %w", j.path, err)
 	}
+	j.mu.Lock()
+	j.durable.Store(j.written)
+	j.mu.Unlock()
 	return nil
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -80,6 +81,10 @@ func (db *DB) verifyFile(p, fn string, repair bool, rep *VerifyReport) error {
 		a.close()
 	}
 	a, err := db.archive(name)
+	if errors.Is(err, ErrNotFound) {
+		rep.Files-- // gone meanwhile, or a creation never acknowledged
+		return nil
+	}
 	if err != nil {
 		rep.Damage = append(rep.Damage, Damage{Path: p, Series: name, RRA: -1, Err: err.Error()})
 		return nil
