@@ -11,7 +11,7 @@ INGESTCLIENTS := tools/ingestclients/node_modules/@influxdata/influxdb-client/pa
 WEBJS   := tools/web/node_modules/echarts/dist/echarts.min.js
 APT_STAMP := .tools/apt-updated
 
-.PHONY: all build run test bench soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web prometheus prometheus-node-exporter python3-influxdb clean
+.PHONY: all build run test bench bench-million soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web prometheus prometheus-node-exporter python3-influxdb clean
 
 all: build
 
@@ -137,6 +137,13 @@ bench: build rrdtool rrdcached $(KINESALITE)
 	$(GO) run ./store/internal/benchcmp --rrdash ./rrdash
 	$(GO) run ./rpn/internal/xportcmp --rrdash ./rrdash
 	$(GO) run ./ingest/rrdcached/internal/bench --rrdash ./rrdash
+
+# a data directory of 1,000,000 small series: creation rate, disk per series,
+# startup, a pass over every series and a kill -9 recovery, memory (anonymous
+# vs page cache) — docs/BENCHMARKS.md. Takes several minutes and ~4 GB of
+# disk; RRDASH_MILLION_DIR=dir keeps the directory for the next run.
+bench-million:
+	RRDASH_MILLION=1 $(GO) test -run '^$$' -bench '^BenchmarkMillionSeries$$' -benchtime 1x -timeout 60m ./store/
 
 clean:
 	rm -rf rrdash .tools $(ECHARTS)

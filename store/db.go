@@ -472,7 +472,10 @@ func (db *DB) archive(name string) (*archive, error) {
 	if err := db.fds.reserve(); err != nil {
 		return nil, err
 	}
-	a, err := openArchive(db.pathFor(name), db.trust(), db.opt.OneShot, db.scratch())
+	// Not mapped until its rows are read (Fetch): a write-only archive
+	// costs no mmap, and no munmap (a TLB shootdown) when the fd cache
+	// closes it; its rows go out with one pwrite per run.
+	a, err := openArchive(db.pathFor(name), db.trust(), true, db.scratch())
 	if err == nil {
 		a.bufs = &db.runBufs
 		a.dmg = db.dmg
