@@ -50,6 +50,9 @@ type Options struct {
 	// NoReplay, with ReadOnly, makes such a reader return ErrNeedsReplay
 	// instead of replaying: a check that must change nothing.
 	NoReplay bool
+	// Retention rules lay out series created on first sight
+	// (EnsureWithMeta); nil keeps every caller's template.
+	Retention *Retention
 }
 
 // Observer receives the store's own measurements. Its methods are called
@@ -340,10 +343,10 @@ func (db *DB) replayOnly(rec journalRecord, name string) {
 // replayUpdate re-applies a journaled update unless the archive's state
 // already holds it (it is at or before the last update).
 func (db *DB) replayUpdate(a *archive, u Update) {
-	if u.Time < a.st.lastUp || u.Time == a.st.lastUp && u.Usec <= a.st.lastUpUsec {
+	if a.holds(u) {
 		return
 	}
-	a.eng.update(u.Time, u.Usec, u.Values)
+	a.update(u.Time, u.Usec, u.Values)
 	a.dirty = true
 	db.queueFlush(a)
 }
@@ -543,6 +546,10 @@ func (db *DB) EnsureWithMeta(name string, spec Spec, meta map[string]string) (bo
 	} else if !errors.Is(err, ErrNotFound) {
 		return false, err
 	}
+	spec, meta, err := db.opt.Retention.Apply(name, spec, meta)
+	if err != nil {
+		return false, err
+	}
 	if err := spec.Validate(); err != nil {
 		return false, fmt.Errorf("series %s: %w", name, err)
 	}
@@ -583,7 +590,7 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 	for i, u := range b.Updates {
 		a, err := db.archive(u.Series)
 		if err == nil {
-			err = a.eng.update(u.Time, u.Usec, u.Values)
+			err = a.update(u.Time, u.Usec, u.Values)
 			if err == nil || !errors.Is(err, ErrTooOld) && len(u.Values) == len(a.spec.DS) {
 				// a failed update may still change state (rrdtool keeps the
 				// last readings of earlier data sources): journal it too

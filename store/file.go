@@ -122,6 +122,7 @@ type archive struct {
 	name  string
 	spec  Spec
 	meta  map[string]string
+	model seriesModel // from meta: Graphite's data model, late mode
 	f     fileFD
 	lay   layout
 	mm    []byte
@@ -492,7 +493,7 @@ func readArchive(f fileFD, path string, tr trust, unmapped bool, scratch []byte)
 	if err != nil {
 		return nil, fmt.Errorf("state slots: %w", err)
 	}
-	a := &archive{path: path, name: d.Name, spec: spec, meta: d.Meta, f: f, lay: lay, unmapped: unmapped}
+	a := &archive{path: path, name: d.Name, spec: spec, meta: d.Meta, model: modelOf(d.Meta), f: f, lay: lay, unmapped: unmapped}
 	if version >= 3 {
 		sums, err := readRange(f, buf, lay.sumOff, lay.sumLen)
 		if err != nil {
