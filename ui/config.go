@@ -19,6 +19,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"rrdash/auth"
+	"rrdash/store"
 )
 
 // ServeConfig is the configuration of `rrdash serve`. Each key can be set
@@ -79,6 +80,9 @@ type ServeConfig struct {
 	// EvalTimeout stops an evaluation running longer (Go duration; 503).
 	// "0" turns it off.
 	EvalTimeout string `toml:"eval_timeout"`
+	// Retention are the [[retention]] rules: the layout and data model of
+	// series created on first sight, first match wins (docs/STORE.md).
+	Retention []store.RetentionRule `toml:"retention"`
 }
 
 // MonitoringConfig is the [monitoring] section (see docs/MONITORING.md).
@@ -674,6 +678,9 @@ func (c ServeConfig) Validate() error {
 	}
 	if _, err := auth.ParseHosts(c.AllowedHosts, false); err != nil {
 		return fmt.Errorf("allowed_hosts: %w", err)
+	}
+	if _, err := store.CompileRetention(c.Retention); err != nil {
+		return err
 	}
 	return nil
 }

@@ -156,7 +156,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	obsv := &observability{metrics: obs.NewMetrics()}
 	obs.RegisterRuntime(obsv.metrics.Registry, obs.ReadBuildInfo(version, commit, commitTime))
-	db, err := store.Open(cfg.Data, store.Options{Observer: obsv.metrics, Logger: log})
+	retention, err := store.CompileRetention(cfg.Retention)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	db, err := store.Open(cfg.Data, store.Options{Observer: obsv.metrics, Logger: log, Retention: retention})
 	if err != nil {
 		return fmt.Errorf("serve: open store %s: %w", cfg.Data, err)
 	}

@@ -53,7 +53,7 @@ func ParseGraphiteLine(line []byte, now time.Time) (Point, error) {
 	} else if p.Sec, p.Usec, err = parseEpoch(string(f[2])); err != nil {
 		return p, err
 	}
-	p.Series, p.Value = name, string(f[1])
+	p.Series, p.Value, p.Graphite = name, string(f[1]), true
 	return p, nil
 }
 
