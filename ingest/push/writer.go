@@ -99,8 +99,8 @@ type seriesState struct {
 	// its slot late); overwrite: the store takes late points itself
 	slot      int64
 	overwrite bool
-	high    int64 // newest buffered or applied point, microseconds
-	buf     []bufPoint
+	high      int64 // newest buffered or applied point, microseconds
+	buf       []bufPoint
 }
 
 // Writer applies points to a Sink: it creates series from the template,
