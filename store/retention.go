@@ -43,9 +43,10 @@ type RetentionRule struct {
 	// Pattern is a Graphite glob (* ? [a-z] {a,b}; * stays within a node)
 	// matched against the whole name without its tags.
 	Pattern string `toml:"pattern"`
-	// Regex is an RE2 regular expression searched for anywhere in the
-	// whole name, tags included (carbon's storage-schemas.conf pattern).
-	Regex string `toml:"regex"`
+	// Regex are RE2 regular expressions each searched for anywhere in the
+	// whole name, tags included (carbon's storage-schemas.conf and
+	// storage-aggregation.conf patterns); all must be found.
+	Regex []string `toml:"regex"`
 	// Tags are seriesByTag expressions ("dc=eu", "host=~web.*") that must
 	// all hold.
 	Tags []string `toml:"tags"`
@@ -86,7 +87,7 @@ type Retention struct {
 type compiledRule struct {
 	RetentionRule
 	glob    *regexp.Regexp
-	re      *regexp.Regexp
+	re      []*regexp.Regexp
 	tags    []TagExpr
 	step    int64
 	archive [][2]int64 // steps, rows
@@ -125,10 +126,12 @@ func compileRule(rule RetentionRule) (compiledRule, error) {
 			return c, fmt.Errorf("pattern %q: %w", rule.Pattern, err)
 		}
 	}
-	if rule.Regex != "" {
-		if c.re, err = regexp.Compile(rule.Regex); err != nil {
-			return c, fmt.Errorf("regex %q: %w", rule.Regex, err)
+	for _, x := range rule.Regex {
+		re, err := regexp.Compile(x)
+		if err != nil {
+			return c, fmt.Errorf("regex %q: %w", x, err)
 		}
+		c.re = append(c.re, re)
 	}
 	for _, t := range rule.Tags {
 		e, err := ParseTagExpr(t)
@@ -201,8 +204,10 @@ func (c *compiledRule) match(name string) bool {
 	if c.glob != nil && !c.glob.MatchString(path) {
 		return false
 	}
-	if c.re != nil && !c.re.MatchString(name) {
-		return false
+	for _, re := range c.re {
+		if !re.MatchString(name) {
+			return false
+		}
 	}
 	for _, e := range c.tags {
 		if !e.Match(path, tags) {

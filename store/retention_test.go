@@ -56,7 +56,7 @@ func TestRetentionRuleErrors(t *testing.T) {
 		{RetentionRule{Pattern: "a.*"}, "retentions is required"},
 		{RetentionRule{Retentions: "1m:1d", Pattern: "a.{b"}, "unterminated {"},
 		{RetentionRule{Retentions: "1m:1d", Pattern: "a.[b"}, "unterminated ["},
-		{RetentionRule{Retentions: "1m:1d", Regex: "a("}, "regex"},
+		{RetentionRule{Retentions: "1m:1d", Regex: []string{"a("}}, "regex"},
 		{RetentionRule{Retentions: "1m:1d", Tags: []string{"=x"}}, "tags"},
 		{RetentionRule{Retentions: "1m:1d", CF: []string{"SUM"}}, "unknown consolidation function"},
 		{RetentionRule{Retentions: "1m:1d", CF: []string{"max", "MAX"}}, "listed twice"},
@@ -89,7 +89,7 @@ func TestRetentionFirstMatchWins(t *testing.T) {
 	t.Parallel()
 	xff := 0.0
 	r, err := CompileRetention([]RetentionRule{
-		{Name: "carbon", Regex: `^carbon\.`, Retentions: "60:90d"},
+		{Name: "carbon", Regex: []string{`^carbon\.`}, Retentions: "60:90d"},
 		{Name: "web", Pattern: "servers.{web1,web2}.*", Retentions: "10s:1d,1m:7d", CF: []string{"AVERAGE", "MAX"}, XFF: &xff, Model: "graphite", Late: "overwrite"},
 		{Name: "eu", Tags: []string{"dc=eu*"}, Retentions: "1m:2d", DSType: "COUNTER", Heartbeat: 300},
 		{Name: "classes", Pattern: "servers.[a-d]?1.*", Retentions: "5m:1d"},

@@ -47,6 +47,7 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		{[]string{"monitor", "run"}, "-timeout"},
 		{[]string{"check"}, "rrdash [--data DIR] check [--repair]"},
 		{[]string{"version"}, "rrdash version [--json]"},
+		{[]string{"import-carbon-config"}, "rrdash import-carbon-config STORAGE-SCHEMAS.CONF"},
 		{[]string{"-"}, "pipe mode"},
 	}
 	// Every command main.go dispatches has a row.

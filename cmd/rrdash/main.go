@@ -41,6 +41,7 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   check [--repair]                         check the journal; --repair recovers a damaged one (check --help)
   -                                        pipe mode: one command per line on stdin, as rrdtool -
   version [--json]                         version, commit and Go version of this binary
+  import-carbon-config SCHEMAS [AGGREGATION]   carbon's storage-schemas.conf (and storage-aggregation.conf) as [[retention]] TOML
   help [COMMAND]                           usage of a command (as COMMAND --help)
 
 The data directory is --data DIR, else $RRDASH_DATA, else ./data. When a
@@ -112,6 +113,8 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	switch cmd {
 	case "version":
 		return runVersion(rest, stdout)
+	case "import-carbon-config":
+		return runImportCarbonConfig(rest, stdout)
 	case "serve":
 		// serve resolves flag > RRDASH_DATA > config file > ./data itself
 		if dir != "" {
