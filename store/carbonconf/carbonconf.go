@@ -198,7 +198,9 @@ func Translate(schemas io.Reader, schemasFile string, agg io.Reader, aggFile str
 	return rules, comments, nil
 }
 
-func matchesAll(p string) bool { return p == ".*" || p == "" || p == "^.*" || p == ".*$" || p == "^.*$" }
+func matchesAll(p string) bool {
+	return p == ".*" || p == "" || p == "^.*" || p == ".*$" || p == "^.*$"
+}
 
 // cfs maps carbon's aggregation methods; sum and the rest have no rrdtool
 // consolidation function.
