@@ -145,6 +145,11 @@ func Open(dir string, opt Options) (*DB, error) {
 	if jr.log == nil {
 		jr.log = slog.Default()
 	}
+	if err := db.finishRename(); err != nil {
+		jr.close()
+		lock.Close()
+		return nil, err
+	}
 	from, clean := jr.replayFrom(boot)
 	db.skipped = [2]int64{jr.start, from}
 	if err := db.loadPositions(clean); err != nil {
@@ -234,8 +239,9 @@ func openReader(dir string, opt Options, boot bootID) (*DB, error) {
 		return nil, err
 	}
 	jp := filepath.Join(dir, "journal.wal")
-	if fi, err := os.Stat(jp); err != nil || fi.Size() == 0 {
-		// a new directory: its first writer makes the journal
+	if fi, err := os.Stat(jp); err != nil || fi.Size() == 0 || renamePending(dir) {
+		// a new directory: its first writer makes the journal; or a
+		// rename a writer must finish
 		lock.Close()
 		return nil, errNeedsReplay
 	}
