@@ -13,6 +13,11 @@ const importCarbonUsage = "usage: rrdash import-carbon-config STORAGE-SCHEMAS.CO
 	"  and aggregation rules: retentions, aggregationMethod (average min max last) and xFilesFactor (as xff = 1 − xFilesFactor),\n" +
 	"  with carbon's data model and late-point rule (model = \"graphite\", late = \"overwrite\")."
 
+const (
+	deleteUsage = "usage: rrdash delete NAME…\n  Deletes series for good (their archives; tag queries and listings no longer find them)."
+	renameUsage = "usage: rrdash rename OLD NEW\n  Renames series OLD (archives, state, metadata) to NEW, which must not exist; a crash leaves one of the two."
+)
+
 // runImportCarbonConfig translates carbon's configuration files; it opens
 // no data directory.
 func runImportCarbonConfig(args []string, stdout io.Writer) error {
