@@ -42,6 +42,9 @@ type ServeConfig struct {
 	// GraphiteAddr is where the Graphite plaintext listener (TCP) listens;
 	// empty (the default) turns it off.
 	GraphiteAddr string `toml:"graphite_addr"`
+	// PickleAddr is where carbon's pickle protocol listener (TCP, what
+	// carbon-relay sends) listens; empty (the default) turns it off.
+	PickleAddr string `toml:"pickle_addr"`
 	// Statsd and Collectd are the UDP ingest listeners (off by default).
 	Statsd   StatsdConfig   `toml:"statsd"`
 	Collectd CollectdConfig `toml:"collectd"`
@@ -616,6 +619,11 @@ func (c ServeConfig) Validate() error {
 	if c.GraphiteAddr != "" {
 		if _, _, err := net.SplitHostPort(c.GraphiteAddr); err != nil {
 			return fmt.Errorf("graphite_addr %q: want HOST:PORT: %w", c.GraphiteAddr, err)
+		}
+	}
+	if c.PickleAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PickleAddr); err != nil {
+			return fmt.Errorf("pickle_addr %q: want HOST:PORT: %w", c.PickleAddr, err)
 		}
 	}
 	if err := c.validateUDPIngest(); err != nil {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -13,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"rrdash/tools/testdeps"
 )
 
 // freeAddr returns a loopback address nothing listens on (yet).
@@ -206,4 +210,134 @@ retentions = "10s:1h"
 	sendPlaintext(t, gaddr, fmt.Sprintf("g.b -1 %d\n", s+1))
 	kill(serve)
 	check("g.a", "g.b")
+}
+
+// TestCarbonRelayForwardsPickle runs Debian's carbon-relay in front of
+// serve's pickle listener, as a carbon deployment would: plaintext lines
+// sent to the relay reach rrdash as pickle frames, and are stored as
+// Graphite series in their slots.
+func TestCarbonRelayForwardsPickle(t *testing.T) {
+	relay := testdeps.Program(t, "carbon-relay (Debian graphite-carbon)", "/usr/bin/carbon-relay")
+	schemas := testdeps.File(t, "graphite-carbon's storage-schemas.conf", "/etc/carbon/storage-schemas.conf")
+	data := t.TempDir()
+	paddr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, []string{"--addr", "127.0.0.1:0", "--data", data, "--pickle", paddr}, pw, io.Discard)
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() && !strings.Contains(sc.Text(), "http://") {
+	}
+	go io.Copy(io.Discard, pr)
+
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "carbon.conf")
+	lineAddr, pickleIn := freeAddr(t), freeAddr(t)
+	lhost, lport, _ := net.SplitHostPort(lineAddr)
+	_, pport, _ := net.SplitHostPort(pickleIn)
+	for name, body := range map[string]string{
+		"carbon.conf": fmt.Sprintf(`[cache]
+STORAGE_DIR = %[1]s/storage
+LOCAL_DATA_DIR = %[1]s/storage/whisper
+LOG_DIR = %[1]s/log
+PID_DIR = %[1]s
+USER =
+
+[relay]
+LINE_RECEIVER_INTERFACE = %[2]s
+LINE_RECEIVER_PORT = %[3]s
+PICKLE_RECEIVER_INTERFACE = %[2]s
+PICKLE_RECEIVER_PORT = %[4]s
+RELAY_METHOD = rules
+DESTINATIONS = %[5]s
+MAX_QUEUE_SIZE = 100000
+MAX_DATAPOINTS_PER_MESSAGE = 50
+`, dir, lhost, lport, pport, paddr),
+		"relay-rules.conf": "[default]\ndefault = true\ndestinations = " + paddr + "\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(schemas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "storage-schemas.conf"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rctx, rcancel := context.WithCancel(context.Background())
+	defer rcancel()
+	cmd := exec.CommandContext(rctx, relay, "--config="+conf, "--nodaemon", "start")
+	var rlog bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &rlog, &rlog
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { rcancel(); cmd.Wait() }()
+	var c net.Conn
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err = net.Dial("tcp", lineAddr); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("carbon-relay did not listen: %s", rlog.String())
+		}
+	}
+	const n = 200 // several of the relay's 50-point messages
+	now := time.Now().Unix()
+	base := now - now%60 - (n+10)*60 // all in the past
+	var body strings.Builder
+	for i := int64(0); i < n; i++ {
+		fmt.Fprintf(&body, "relayed.a %d %d\n", i*3, base+i*60+11)
+		fmt.Fprintf(&body, "relayed.b;z=1;a=2 %g %d\n", float64(i)/4, base+i*60)
+	}
+	if _, err := io.WriteString(c, body.String()); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	fetch := func(series string) map[int64]float64 {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"--data", data, "fetch", series, "AVERAGE", "--start", strconv.FormatInt(base, 10), "--end", strconv.FormatInt(base+n*60, 10)}, strings.NewReader(""), &out, io.Discard); err != nil {
+			return nil
+		}
+		got := map[int64]float64{}
+		for _, l := range strings.Split(out.String(), "\n") {
+			tm, v, ok := strings.Cut(l, ": ")
+			at, err1 := strconv.ParseInt(tm, 10, 64)
+			f, err2 := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if ok && err1 == nil && err2 == nil && !math.IsNaN(f) {
+				got[at-60] = f // rows end their slot
+			}
+		}
+		return got
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if len(fetch("relayed.a")) == n && len(fetch("relayed.b;a=2;z=1")) == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("relayed points: %d and %d of %d arrived\n%s", len(fetch("relayed.a")), len(fetch("relayed.b;a=2;z=1")), n, rlog.String())
+		}
+	}
+	a, bb := fetch("relayed.a"), fetch("relayed.b;a=2;z=1")
+	for i := int64(0); i < n; i++ {
+		s := base + i*60
+		if a[s] != float64(i*3) || bb[s] != float64(i)/4 {
+			t.Fatalf("slot %d: %v and %v, want %v and %v", s, a[s], bb[s], i*3, float64(i)/4)
+		}
+	}
+	var info bytes.Buffer
+	if err := run(context.Background(), []string{"--data", data, "info", "relayed.a"}, strings.NewReader(""), &info, io.Discard); err != nil || !strings.Contains(info.String(), `meta[model] = "graphite"`) {
+		t.Errorf("info relayed.a (%v):\n%s", err, info.String())
+	}
 }
