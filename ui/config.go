@@ -45,6 +45,9 @@ type ServeConfig struct {
 	// PickleAddr is where carbon's pickle protocol listener (TCP, what
 	// carbon-relay sends) listens; empty (the default) turns it off.
 	PickleAddr string `toml:"pickle_addr"`
+	// GraphiteUDPAddr is where the Graphite plaintext protocol is read
+	// over UDP (carbon's ENABLE_UDP_LISTENER); empty turns it off.
+	GraphiteUDPAddr string `toml:"graphite_udp_addr"`
 	// Statsd and Collectd are the UDP ingest listeners (off by default).
 	Statsd   StatsdConfig   `toml:"statsd"`
 	Collectd CollectdConfig `toml:"collectd"`
@@ -215,7 +218,7 @@ type CollectdConfig struct {
 }
 
 func (c ServeConfig) validateUDPIngest() error {
-	for _, a := range []struct{ key, v string }{{"statsd.udp_addr", c.Statsd.UDPAddr}, {"statsd.tcp_addr", c.Statsd.TCPAddr}, {"collectd.addr", c.Collectd.Addr}} {
+	for _, a := range []struct{ key, v string }{{"statsd.udp_addr", c.Statsd.UDPAddr}, {"statsd.tcp_addr", c.Statsd.TCPAddr}, {"collectd.addr", c.Collectd.Addr}, {"graphite_udp_addr", c.GraphiteUDPAddr}} {
 		if a.v == "" {
 			continue
 		}
