@@ -261,6 +261,14 @@ func (r *Retention) Apply(name string, tmpl Spec, meta map[string]string) (Spec,
 	if out[MetaLate] == LateDrop {
 		delete(out, MetaLate)
 	}
+	if out[MetaModel] == ModelGraphite && len(spec.DS) != 1 {
+		// Graphite's model is one value per slot: series of several data
+		// sources (trace logs, monitor runs) keep rrdtool's
+		delete(out, MetaModel)
+	}
+	if out[MetaModel] != ModelGraphite {
+		delete(out, MetaLate)
+	}
 	if out[MetaModel] == ModelGraphite {
 		if err := graphiteSpec(&spec); err != nil {
 			where := "Graphite-like source"
@@ -329,14 +337,13 @@ func (c *compiledRule) layout(tmpl Spec) Spec {
 	return s
 }
 
-// graphiteSpec checks (and adjusts) a spec for Graphite's data model: one
-// GAUGE data source, a heartbeat of at least the step (the engine sees an
-// update exactly one step after the slot's start), a start on a step
-// boundary, and a finest archive of one step per row.
+// graphiteSpec adjusts a spec of one data source for Graphite's data
+// model: GAUGE (carbon stores values as given, a counter's too), a
+// heartbeat of at least the step (the engine sees an update exactly one
+// step after the slot's start), a start on a step boundary; and checks
+// for a finest archive of one step per row.
 func graphiteSpec(s *Spec) error {
-	if len(s.DS) != 1 || s.DS[0].Type != Gauge {
-		return errors.New("model graphite needs exactly one GAUGE data source")
-	}
+	s.DS[0].Type = Gauge
 	if !slices.ContainsFunc(s.RRA, func(r RRA) bool { return r.Steps == 1 }) {
 		return errors.New("model graphite needs an archive of one step per row (its points)")
 	}

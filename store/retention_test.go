@@ -149,8 +149,20 @@ func TestRetentionFirstMatchWins(t *testing.T) {
 	}
 	multi := tmpl
 	multi.DS = append(multi.DS, DS{Name: "b", Type: Gauge, Heartbeat: 600, Min: math.NaN(), Max: math.NaN()})
-	if _, _, err := r.Apply("servers.web1.x", multi, nil); err == nil || !strings.Contains(err.Error(), "retention rule web") {
-		t.Errorf("graphite model over two data sources: %v", err)
+	// two data sources (a monitor's run series): the rule's layout, rrdtool's model
+	if spec, meta, err := r.Apply("servers.web1.x", multi, nil); err != nil || spec.Step != 10 || len(spec.DS) != 2 || !reflect.DeepEqual(meta, map[string]string{MetaRule: "web"}) {
+		t.Errorf("graphite rule over two data sources: %v %v %v", specText(spec), meta, err)
+	}
+	// a counter from a Graphite-like rule is stored as given
+	ctr := tmpl
+	ctr.DS = []DS{{Name: "value", Type: Counter, Heartbeat: 600, Min: 0, Max: math.NaN()}}
+	if spec, _, err := r.Apply("servers.web2.c", ctr, nil); err != nil || spec.DS[0].Type != Gauge {
+		t.Errorf("counter under a graphite rule: %v %v", specText(spec), err)
+	}
+	noFine := tmpl
+	noFine.RRA = []RRA{{Average, 0.5, 5, 10}}
+	if _, _, err := none.Apply("x", noFine, map[string]string{MetaModel: ModelGraphite}); err == nil || !strings.Contains(err.Error(), "one step per row") {
+		t.Errorf("graphite model without a one-step archive: %v", err)
 	}
 }
 
