@@ -11,7 +11,7 @@ INGESTCLIENTS := tools/ingestclients/node_modules/@influxdata/influxdb-client/pa
 WEBJS   := tools/web/node_modules/echarts/dist/echarts.min.js
 APT_STAMP := .tools/apt-updated
 
-.PHONY: all build run test bench bench-million soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web prometheus prometheus-node-exporter python3-influxdb clean
+.PHONY: all build run test bench bench-million soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web graphite-carbon prometheus prometheus-node-exporter python3-influxdb clean
 
 all: build
 
@@ -70,6 +70,12 @@ python3-statsd:
 graphite-web:
 	@/usr/bin/python3 -c 'import graphite.settings, whisper, django' 2>/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphite-web python3-whisper; }
 
+# Debian's graphite-carbon: its shipped storage-schemas.conf and
+# storage-aggregation.conf example (store/carbonconf) and carbon-relay (the
+# pickle protocol's client)
+graphite-carbon:
+	@test -x /usr/bin/carbon-relay || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphite-carbon; }
+
 # Prometheus 2.42 (remote_write), node-exporter (its scrape target) and
 # InfluxDB's 1.x Python client (Debian's python3) for the HTTP ingest tests
 prometheus:
@@ -107,7 +113,7 @@ build: $(ECHARTS)
 run: build python3 bubblewrap
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
-deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) $(STATSD) $(INGESTCLIENTS) rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web prometheus prometheus-node-exporter python3-influxdb
+deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) $(STATSD) $(INGESTCLIENTS) rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web graphite-carbon prometheus prometheus-node-exporter python3-influxdb
 
 # go test -race over everything, the rrdtool differential suite included
 # (store: TestDifferentialAgainstRRDtool; rpn: its xport corpus).

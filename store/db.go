@@ -61,6 +61,9 @@ type Options struct {
 	// write of rows. By default archives are sparse: rows take disk
 	// space as they are written, and unwritten rows read as unknown.
 	Preallocate bool
+	// Retention rules lay out series created on first sight
+	// (EnsureWithMeta); nil keeps every caller's template.
+	Retention *Retention
 }
 
 // Observer receives the store's own measurements. Its methods are called
@@ -165,6 +168,11 @@ func Open(dir string, opt Options) (*DB, error) {
 	if jr.log == nil {
 		jr.log = slog.Default()
 	}
+	if err := db.finishRename(); err != nil {
+		jr.close()
+		lock.Close()
+		return nil, err
+	}
 	from, clean := jr.replayFrom(boot)
 	db.skipped = [2]int64{jr.start, from}
 	if err := db.loadPositions(clean); err != nil {
@@ -260,8 +268,9 @@ func openReader(dir string, opt Options, boot bootID, fds *fdCache) (*DB, error)
 		return nil, err
 	}
 	jp := filepath.Join(dir, "journal.wal")
-	if fi, err := os.Stat(jp); err != nil || fi.Size() == 0 {
-		// a new directory: its first writer makes the journal
+	if fi, err := os.Stat(jp); err != nil || fi.Size() == 0 || renamePending(dir) {
+		// a new directory: its first writer makes the journal; or a
+		// rename a writer must finish
 		lock.Close()
 		return nil, errNeedsReplay
 	}
@@ -380,10 +389,10 @@ func (db *DB) replayOnly(rec journalRecord, name string) {
 // replayUpdate re-applies a journaled update unless the archive's state
 // already holds it (it is at or before the last update).
 func (db *DB) replayUpdate(a *archive, u Update) {
-	if u.Time < a.st.lastUp || u.Time == a.st.lastUp && u.Usec <= a.st.lastUpUsec {
+	if a.holds(u) {
 		return
 	}
-	a.eng.update(u.Time, u.Usec, u.Values)
+	a.update(u.Time, u.Usec, u.Values)
 	a.dirty = true
 	db.queueFlush(a)
 }
@@ -761,6 +770,10 @@ func (db *DB) EnsureAsync(name string, spec Spec, meta map[string]string) (creat
 	} else if !errors.Is(err, ErrNotFound) {
 		return false, nil, err
 	}
+	spec, meta, err = db.opt.Retention.Apply(name, spec, meta)
+	if err != nil {
+		return false, nil, err
+	}
 	if err := spec.Validate(); err != nil {
 		return false, nil, fmt.Errorf("series %s: %w", name, err)
 	}
@@ -804,7 +817,7 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 	for i, u := range b.Updates {
 		a, err := db.archive(u.Series)
 		if err == nil {
-			err = a.eng.update(u.Time, u.Usec, u.Values)
+			err = a.update(u.Time, u.Usec, u.Values)
 			if err == nil || !errors.Is(err, ErrTooOld) && len(u.Values) == len(a.spec.DS) {
 				// a failed update may still change state (rrdtool keeps the
 				// last readings of earlier data sources): journal it too

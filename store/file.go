@@ -146,6 +146,7 @@ type archive struct {
 	name  string
 	spec  Spec
 	meta  map[string]string
+	model seriesModel // from meta: Graphite's data model, late mode
 	f     fileFD
 	lay   layout
 	mm    []byte
@@ -421,7 +422,7 @@ func makeArchive(path, name string, spec *Spec, meta map[string]string, st *stat
 	if err := os.Rename(tmp, path); err != nil {
 		return fail(err)
 	}
-	a := &archive{path: path, name: name, spec: *spec, meta: meta, f: f, lay: lay, st: st, unmapped: true, key: key}
+	a := &archive{path: path, name: name, spec: *spec, meta: meta, model: modelOf(meta), f: f, lay: lay, st: st, unmapped: true, key: key}
 	a.slots = make([]slotInfo, lay.nslots)
 	a.slots[0] = slotInfo{gen: co.stamp.gen, seq: co.stamp.seq, valid: true, trusted: true}
 	if version >= 3 {
@@ -613,7 +614,7 @@ func readArchive(f fileFD, path string, tr trust, unmapped bool, scratch []byte)
 	if err != nil {
 		return nil, fmt.Errorf("state slots: %w", err)
 	}
-	a := &archive{path: path, name: d.Name, spec: spec, meta: d.Meta, f: f, lay: lay, unmapped: unmapped}
+	a := &archive{path: path, name: d.Name, spec: spec, meta: d.Meta, model: modelOf(d.Meta), f: f, lay: lay, unmapped: unmapped}
 	if version >= 4 {
 		a.key = nanKey
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"rrdash/auth"
+	"rrdash/store"
 )
 
 // ServeConfig is the configuration of `rrdash serve`. Each key can be set
@@ -41,6 +42,12 @@ type ServeConfig struct {
 	// GraphiteAddr is where the Graphite plaintext listener (TCP) listens;
 	// empty (the default) turns it off.
 	GraphiteAddr string `toml:"graphite_addr"`
+	// PickleAddr is where carbon's pickle protocol listener (TCP, what
+	// carbon-relay sends) listens; empty (the default) turns it off.
+	PickleAddr string `toml:"pickle_addr"`
+	// GraphiteUDPAddr is where the Graphite plaintext protocol is read
+	// over UDP (carbon's ENABLE_UDP_LISTENER); empty turns it off.
+	GraphiteUDPAddr string `toml:"graphite_udp_addr"`
 	// Statsd and Collectd are the UDP ingest listeners (off by default).
 	Statsd   StatsdConfig   `toml:"statsd"`
 	Collectd CollectdConfig `toml:"collectd"`
@@ -79,6 +86,9 @@ type ServeConfig struct {
 	// EvalTimeout stops an evaluation running longer (Go duration; 503).
 	// "0" turns it off.
 	EvalTimeout string `toml:"eval_timeout"`
+	// Retention are the [[retention]] rules: the layout and data model of
+	// series created on first sight, first match wins (docs/STORE.md).
+	Retention []store.RetentionRule `toml:"retention"`
 }
 
 // MonitoringConfig is the [monitoring] section (see docs/MONITORING.md).
@@ -208,7 +218,7 @@ type CollectdConfig struct {
 }
 
 func (c ServeConfig) validateUDPIngest() error {
-	for _, a := range []struct{ key, v string }{{"statsd.udp_addr", c.Statsd.UDPAddr}, {"statsd.tcp_addr", c.Statsd.TCPAddr}, {"collectd.addr", c.Collectd.Addr}} {
+	for _, a := range []struct{ key, v string }{{"statsd.udp_addr", c.Statsd.UDPAddr}, {"statsd.tcp_addr", c.Statsd.TCPAddr}, {"collectd.addr", c.Collectd.Addr}, {"graphite_udp_addr", c.GraphiteUDPAddr}} {
 		if a.v == "" {
 			continue
 		}
@@ -614,6 +624,11 @@ func (c ServeConfig) Validate() error {
 			return fmt.Errorf("graphite_addr %q: want HOST:PORT: %w", c.GraphiteAddr, err)
 		}
 	}
+	if c.PickleAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PickleAddr); err != nil {
+			return fmt.Errorf("pickle_addr %q: want HOST:PORT: %w", c.PickleAddr, err)
+		}
+	}
 	if err := c.validateUDPIngest(); err != nil {
 		return err
 	}
@@ -674,6 +689,9 @@ func (c ServeConfig) Validate() error {
 	}
 	if _, err := auth.ParseHosts(c.AllowedHosts, false); err != nil {
 		return fmt.Errorf("allowed_hosts: %w", err)
+	}
+	if _, err := store.CompileRetention(c.Retention); err != nil {
+		return err
 	}
 	return nil
 }

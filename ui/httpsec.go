@@ -199,6 +199,8 @@ var routeScopes = map[string]auth.Scope{
 	"PUT /api/v1/monitors/:name":               auth.ScopeAdmin,
 	"DELETE /api/v1/monitors/:name":            auth.ScopeAdmin,
 	"POST /api/v1/monitors/:name/run":          auth.ScopeAdmin,
+	"DELETE /api/v1/series":                    auth.ScopeAdmin,
+	"POST /api/v1/series/rename":               auth.ScopeAdmin,
 	// The Graphite API (graphiteroutes.go): reads, POST included.
 	"GET /render":                    auth.ScopeRead,
 	"POST /render":                   auth.ScopeRead,
@@ -218,6 +220,7 @@ var routeScopes = map[string]auth.Scope{
 	"POST /tags/autoComplete/tags":   auth.ScopeRead,
 	"GET /tags/autoComplete/values":  auth.ScopeRead,
 	"POST /tags/autoComplete/values": auth.ScopeRead,
+	"POST /tags/delSeries":           auth.ScopeAdmin,
 	// Tokens never manage tokens (tokenAdmin), whatever their scope.
 	"GET /api/v1/tokens":        auth.ScopeAdmin,
 	"POST /api/v1/tokens":       auth.ScopeAdmin,

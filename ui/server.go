@@ -212,6 +212,8 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	api.PUT("/monitors/:name", s.apiUpdateMonitor)
 	api.DELETE("/monitors/:name", s.apiDeleteMonitor)
 	api.POST("/monitors/:name/run", s.apiRunMonitor)
+	api.DELETE("/series", s.apiDeleteSeries)
+	api.POST("/series/rename", s.apiRenameSeries)
 	api.GET("/monitors/:name/runs", s.apiMonitorRuns)
 	api.GET("/monitors/:name/alerts", s.apiMonitorAlerts)
 	api.GET("/monitors/:name/charts/:chart", s.apiMonitorChart)

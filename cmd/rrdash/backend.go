@@ -27,6 +27,8 @@ type seriesStore interface {
 	Info(name string) (*store.Info, error)
 	LastUpdate(name string) (int64, error)
 	List(pattern string) ([]string, error)
+	Delete(names ...string) error
+	Rename(old, new string) error
 	Close() error
 }
 

@@ -47,6 +47,9 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		{[]string{"monitor", "run"}, "-timeout"},
 		{[]string{"check"}, "rrdash [--data DIR] check [--repair]"},
 		{[]string{"version"}, "rrdash version [--json]"},
+		{[]string{"import-carbon-config"}, "rrdash import-carbon-config STORAGE-SCHEMAS.CONF"},
+		{[]string{"delete"}, "rrdash delete NAME"},
+		{[]string{"rename"}, "rrdash rename OLD NEW"},
 		{[]string{"-"}, "pipe mode"},
 	}
 	// Every command main.go dispatches has a row.

@@ -32,7 +32,7 @@ import (
 	"rrdash/ui/obs"
 )
 
-const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--allowed-host HOST]… [--rrdcached HOST[:PORT]] [--statsd HOST:PORT] [--statsd-tcp HOST:PORT] [--collectd HOST:PORT] [--max-future DURATION] [--max-conns N] [--eval-budget N] [--eval-timeout D] [--demo]"
+const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--pickle HOST:PORT] [--graphite-udp HOST:PORT] [--allowed-host HOST]… [--rrdcached HOST[:PORT]] [--statsd HOST:PORT] [--statsd-tcp HOST:PORT] [--collectd HOST:PORT] [--max-future DURATION] [--max-conns N] [--eval-budget N] [--eval-timeout D] [--demo]"
 
 // globList collects a repeatable flag.
 type globList []string
@@ -53,6 +53,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var globs globList
 	fs.Var(&globs, "tracelog", "trace-log file glob to tail (repeatable; env RRDASH_TRACELOG_GLOBS, comma separated)")
 	graphiteAddr := fs.String("graphite", "", "Graphite plaintext TCP listen address HOST:PORT (default off; env RRDASH_GRAPHITE_ADDR)")
+	graphiteUDP := fs.String("graphite-udp", "", "Graphite plaintext UDP listen address HOST:PORT (default off; env RRDASH_GRAPHITE_UDP_ADDR)")
+	pickleAddr := fs.String("pickle", "", "carbon pickle protocol TCP listen address HOST:PORT, what carbon-relay sends (default off; env RRDASH_PICKLE_ADDR)")
 	monitoringSinks := fs.String("monitoring-sinks", "", "where request points go: comma-separated rrdash, influxdb, otlp (default rrdash; env RRDASH_MONITORING_SINKS)")
 	var allowedHosts globList
 	fs.Var(&allowedHosts, "allowed-host", "host name (or name:port) the server answers besides localhost, the listen address and base_url's (repeatable; env RRDASH_ALLOWED_HOSTS, comma separated)")
@@ -96,6 +98,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *graphiteAddr != "" {
 		cfg.GraphiteAddr = *graphiteAddr
+	}
+	if *pickleAddr != "" {
+		cfg.PickleAddr = *pickleAddr
+	}
+	if *graphiteUDP != "" {
+		cfg.GraphiteUDPAddr = *graphiteUDP
 	}
 	if *monitoringSinks != "" {
 		cfg.Monitoring.Sinks = strings.Split(*monitoringSinks, ",")
@@ -156,7 +164,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	obsv := &observability{metrics: obs.NewMetrics()}
 	obs.RegisterRuntime(obsv.metrics.Registry, obs.ReadBuildInfo(version, commit, commitTime))
-	db, err := store.Open(cfg.Data, store.Options{Observer: obsv.metrics, Logger: log})
+	retention, err := store.CompileRetention(cfg.Retention)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	db, err := store.Open(cfg.Data, store.Options{Observer: obsv.metrics, Logger: log, Retention: retention})
 	if err != nil {
 		return fmt.Errorf("serve: open store %s: %w", cfg.Data, err)
 	}
@@ -201,7 +213,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// The listeners are made below; health asks them only once serving.
 	var listeners []*listen.Listener
-	var graphite *push.GraphiteListener
+	var graphite, pickle *push.GraphiteListener
 	udpStatuses := func() []listen.Status { return nil }
 	sources := func() []ui.SourceStatus {
 		var out []ui.SourceStatus
@@ -213,6 +225,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		if graphite != nil {
 			add(graphite.Status())
+		}
+		if pickle != nil {
+			add(pickle.Status())
 		}
 		for _, st := range udpStatuses() {
 			add(st)
@@ -360,7 +375,29 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}()
 		fmt.Fprintf(stdout, "graphite plaintext on %s\n", gl.Addr())
 	}
+	if cfg.PickleAddr != "" {
+		pl, err := push.ListenPickle(cfg.PickleAddr, pushWriter, push.GraphiteConfig{MaxConns: int(cfg.Listen.MaxConns),
+			IdleTimeout: durs.IdleTimeout, Horizon: hz, Logger: log}, 0)
+		if err != nil {
+			return fmt.Errorf("serve: pickle: %w", err)
+		}
+		pickle = pl
+		tails.Add(1)
+		go func() {
+			defer tails.Done()
+			if err := pl.Serve(tailCtx); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("pickle listener stopped", "error", err)
+			}
+		}()
+		fmt.Fprintf(stdout, "carbon pickle on %s\n", pl.Addr())
+	}
 	obsv.pushSources(pushHandlers, graphite)
+	if pickle != nil {
+		obsv.metrics.AddIngestSource("pickle", func() obs.IngestCounts {
+			st := pickle.Stats()
+			return obs.IngestCounts{Records: st.Points + st.Bad, Bad: st.Bad, Late: st.Late}
+		})
+	}
 	if udpStatuses, err = startUDPIngest(tailCtx, &tails, cfg, pushWriter, hz, obsv.metrics, stdout, log); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

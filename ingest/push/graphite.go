@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,9 +18,7 @@ import (
 	"rrdash/store"
 )
 
-// PointWriter takes points and returns once they are durable; *Writer is
-// one. Readers of streams hand batches over with Submit, which lets a
-// *Writer make them durable while the stream is read on.
+// PointWriter takes points and returns once they are durable; *Writer is one.
 type PointWriter interface {
 	Write(ctx context.Context, pts []Point) (WriteResult, error)
 }
@@ -56,7 +53,7 @@ func ParseGraphiteLine(line []byte, now time.Time) (Point, error) {
 	} else if p.Sec, p.Usec, err = parseEpoch(string(f[2])); err != nil {
 		return p, err
 	}
-	p.Series, p.Value = name, string(f[1])
+	p.Series, p.Value, p.Graphite = name, string(f[1]), true
 	return p, nil
 }
 
@@ -105,6 +102,9 @@ type GraphiteListener struct {
 
 	// MaxLine and BatchSize are GraphiteConfig's; set them before Serve.
 	MaxLine, BatchSize int
+	// MaxFrame is set for carbon's pickle protocol (ListenPickle): the
+	// largest frame; zero means the plaintext protocol.
+	MaxFrame int
 
 	conns, connsDone, lines, points, bad, future, late, refused, aborted atomic.Int64
 }
@@ -154,7 +154,11 @@ func (g *GraphiteListener) Serve(ctx context.Context) error {
 		g.conns.Add(1)
 		defer g.connsDone.Add(1)
 		listen.ArmReset(c) // a crash before CloseClean resets: no false acknowledgement
-		if g.serveConn(ctx, c) {
+		serve := g.serveConn
+		if g.MaxFrame > 0 {
+			serve = g.servePickleConn
+		}
+		if serve(ctx, c) {
 			listen.CloseClean(c)
 			return
 		}
@@ -164,10 +168,6 @@ func (g *GraphiteListener) Serve(ctx context.Context) error {
 }
 
 const maxLoggedBadLines = 10
-
-// graphiteInFlight is how many batches of a connection wait for
-// durability while the connection is read on.
-const graphiteInFlight = 4
 
 // serveConn reads and writes the connection's points; true means the
 // client's EOF was reached and every point is written durably, so the
@@ -179,48 +179,22 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 	r := bufio.NewReaderSize(c, max(g.MaxLine+2, 4096))
 	batch := make([]Point, 0, g.BatchSize)
 	var num, bad int64
-	// Batches are handed to the writer in order and made durable while
-	// the next ones are read (at most graphiteInFlight at once); the
-	// connection is closed cleanly only once all of them are durable.
-	inflight := make(chan struct{}, graphiteInFlight)
-	var wg sync.WaitGroup
-	var failed atomic.Bool
-	fail := func(err error) {
-		if !failed.Swap(true) {
-			g.log.Error("graphite: write failed; resetting the connection", "remote", remote, "err", err)
+	flush := func() bool {
+		if len(batch) == 0 {
+			return true
 		}
-	}
-	submit := func() bool {
-		if len(batch) == 0 || failed.Load() {
-			return !failed.Load()
-		}
-		inflight <- struct{}{}
-		pd, err := Submit(wctx, g.sink, batch)
+		res, err := g.sink.Write(wctx, batch)
 		batch = batch[:0]
+		g.late.Add(int64(res.Late))
+		g.refused.Add(int64(res.Refused))
 		if err != nil {
-			<-inflight
-			fail(err)
+			g.log.Error("graphite: write failed; resetting the connection", "remote", remote, "err", err)
 			return false
 		}
-		wg.Go(func() {
-			defer func() { <-inflight }()
-			res, err := pd.Wait(wctx)
-			g.late.Add(int64(res.Late))
-			g.refused.Add(int64(res.Refused))
-			if err != nil {
-				fail(err)
-				return
-			}
-			if res.Late > 0 || res.Refused > 0 {
-				g.log.Warn("graphite: points not stored", "remote", remote, "late", res.Late, "refused", res.Refused, "first_refusal", res.FirstRefusal)
-			}
-		})
-		return !failed.Load()
-	}
-	flush := func() bool {
-		submit()
-		wg.Wait()
-		return !failed.Load()
+		if res.Late > 0 || res.Refused > 0 {
+			g.log.Warn("graphite: points not stored", "remote", remote, "late", res.Late, "refused", res.Refused, "first_refusal", res.FirstRefusal)
+		}
+		return true
 	}
 	for {
 		line, err := readLine(r, g.MaxLine)
@@ -264,8 +238,7 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 		}
 		// Write when the batch is full or the sender paused (nothing buffered).
 		if len(batch) >= g.BatchSize || r.Buffered() == 0 && len(batch) > 0 {
-			if !submit() {
-				wg.Wait()
+			if !flush() {
 				return false
 			}
 		}

@@ -26,6 +26,8 @@ type Store interface {
 	LastUpdate(name string) (int64, error)
 	List(pattern string) ([]string, error)
 	Checkpoint(ctx context.Context) error
+	Delete(names ...string) error
+	Rename(old, new string) error
 }
 
 var _ Store = (*store.DB)(nil)
