@@ -130,7 +130,7 @@ func (a *archive) pendingRow(i int, r int64, nds int, out []float64) error {
 		if run.ring == i && r >= run.first && r < run.first+run.n {
 			off := (r - run.first) * int64(nds) * 8
 			for d := 0; d < nds; d++ {
-				out[d] = math.Float64frombits(binary.LittleEndian.Uint64(run.b[off+int64(d)*8:]))
+				out[d] = math.Float64frombits(binary.LittleEndian.Uint64(run.b[off+int64(d)*8:]) ^ a.key)
 			}
 			return nil
 		}
@@ -138,6 +138,8 @@ func (a *archive) pendingRow(i int, r int64, nds int, out []float64) error {
 	if err := a.mapRows(); err != nil {
 		return err
 	}
-	copy(out, a.rings[i][r*int64(nds):(r+1)*int64(nds)])
+	for d, v := range a.rings[i][r*int64(nds) : (r+1)*int64(nds)] {
+		out[d] = math.Float64frombits(math.Float64bits(v) ^ a.key) // rows are stored XORed with the key
+	}
 	return nil
 }

@@ -42,6 +42,11 @@ func rings(t testing.TB, db *DB, name string) (times [][]int64, vals [][][]float
 	}
 	for i := range a.spec.RRA {
 		tm, v := archiveRows(&a.spec, a.st, a, i)
+		for _, row := range v { // rows are stored XORed with the file's key
+			for d := range row {
+				row[d] = math.Float64frombits(math.Float64bits(row[d]) ^ a.rowKey())
+			}
+		}
 		times, vals = append(times, tm), append(vals, v)
 	}
 	return times, vals, fmt.Sprintf("%d %+v %+v %v", a.st.lastUp, a.st.ds, a.st.cdp, a.st.curRow)
