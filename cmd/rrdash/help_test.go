@@ -47,6 +47,8 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		{[]string{"monitor", "run"}, "-timeout"},
 		{[]string{"check"}, "rrdash [--data DIR] check [--repair]"},
 		{[]string{"version"}, "rrdash version [--json]"},
+		{[]string{"backup"}, "rrdash [--data DIR] backup [--daemon ADDR] DEST"},
+		{[]string{"restore-backup"}, "rrdash restore-backup SRC --data DIR"},
 		{[]string{"-"}, "pipe mode"},
 	}
 	// Every command main.go dispatches has a row.

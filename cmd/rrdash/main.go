@@ -41,6 +41,8 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   check [--repair]                         check the journal; --repair recovers a damaged one (check --help)
   -                                        pipe mode: one command per line on stdin, as rrdtool -
   version [--json]                         version, commit and Go version of this binary
+  backup DEST                              a verified backup, also while serve runs (backup --help)
+  restore-backup SRC --data DIR            verify a backup and restore it into an empty DIR
   help [COMMAND]                           usage of a command (as COMMAND --help)
 
 The data directory is --data DIR, else $RRDASH_DATA, else ./data. When a
@@ -122,6 +124,10 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return runMonitorCmd(ctx, dir, rest, stdout, stderr)
 	case "check":
 		return runCheck(dir, rest, stdout)
+	case "backup":
+		return runBackup(ctx, dir, daemon, rest, stdout)
+	case "restore-backup":
+		return runRestoreBackup(ctx, dir, rest, stdout)
 	case "first", "lastupdate":
 		if len(rest) == 0 {
 			// as rrdtool 1.7.2: no arguments print the usage and exit 0

@@ -156,6 +156,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	obsv := &observability{metrics: obs.NewMetrics()}
 	obs.RegisterRuntime(obsv.metrics.Registry, obs.ReadBuildInfo(version, commit, commitTime))
+	if err := store.CheckRestoreComplete(cfg.Data); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	db, err := store.Open(cfg.Data, store.Options{Observer: obsv.metrics, Logger: log})
 	if err != nil {
 		return fmt.Errorf("serve: open store %s: %w", cfg.Data, err)
@@ -364,7 +367,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if udpStatuses, err = startUDPIngest(tailCtx, &tails, cfg, pushWriter, hz, obsv.metrics, stdout, log); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	rls, err := startRrdcached(tailCtx, &tails, cfg, db, stdout, log)
+	backup := func(ctx context.Context, dest string) ([]string, error) {
+		log.Info("backup started", "dest", dest)
+		lines, err := writeBackup(ctx, db, md, dest)
+		if err != nil {
+			log.Error("backup failed", "dest", dest, "error", err)
+		} else {
+			log.Info("backup written", "dest", dest, "report", strings.Join(lines, "; "))
+		}
+		return lines, err
+	}
+	rls, err := startRrdcached(tailCtx, &tails, cfg, db, backup, stdout, log)
 	listeners = append(listeners, rls...)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -445,7 +458,8 @@ func newLogger(w io.Writer, cfg ui.ServeConfig) *slog.Logger {
 // 0660) and, when configured, on TCP with the configured commands. The
 // listeners stop when ctx ends; wg waits for their connections. It
 // returns the listeners, for health.
-func startRrdcached(ctx context.Context, wg *sync.WaitGroup, cfg ui.ServeConfig, db *store.DB, stdout io.Writer, log *slog.Logger) ([]*listen.Listener, error) {
+func startRrdcached(ctx context.Context, wg *sync.WaitGroup, cfg ui.ServeConfig, db *store.DB,
+	backup func(context.Context, string) ([]string, error), stdout io.Writer, log *slog.Logger) ([]*listen.Listener, error) {
 	tcpPerms, err := rrdcached.ParsePermissions(rrdcached.DefaultTCPCommands)
 	if len(cfg.RrdcachedPermissions) > 0 {
 		tcpPerms, err = rrdcached.ParsePermissions(cfg.RrdcachedPermissions)
@@ -453,7 +467,7 @@ func startRrdcached(ctx context.Context, wg *sync.WaitGroup, cfg ui.ServeConfig,
 	if err != nil {
 		return nil, fmt.Errorf("rrdcached_permissions: %w", err)
 	}
-	srv, err := rrdcached.New(db, rrdcached.Config{Dir: cfg.Data, Logger: log})
+	srv, err := rrdcached.New(db, rrdcached.Config{Dir: cfg.Data, Logger: log, Backup: backup})
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ type command struct {
 // (HELP), so it can't be a package-level initialised variable.
 var commandNames = []string{"UPDATE", "WROTE", "FLUSH", "FLUSHALL", "PENDING", "FORGET", "QUEUE", "STATS", "HELP", "PING",
 	"BATCH", ".", "FETCH", "FETCHBIN", "INFO", "FIRST", "LAST", "CREATE", "LIST", "SUSPEND", "RESUME", "SUSPENDALL", "RESUMEALL", "QUIT",
-	"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV"}
+	"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV", "XBACKUP"}
 
 func commandTable() []command {
 	return []command{
@@ -110,6 +110,9 @@ func commandTable() []command {
 			"The series names matching a glob, quoted, one a line.\n"},
 		{"XUPDATEV", extHandler("XUPDATEV"), inClient, "XUPDATEV <series> <time[.usec]:value[:value...]>...\n",
 			"Applies updates as rrdash updatev does and reports the rows written; answered once durable.\n"},
+		{"XBACKUP", handleBackup, inClient, "XBACKUP <absolute path>\n",
+			"Writes a verified backup of the data directory into a new or empty\n" +
+				"directory on the server's machine (rrdash backup); answered when done.\n"},
 	}
 }
 
