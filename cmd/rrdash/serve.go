@@ -32,7 +32,7 @@ import (
 	"rrdash/ui/obs"
 )
 
-const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--allowed-host HOST]… [--rrdcached HOST[:PORT]] [--statsd HOST:PORT] [--statsd-tcp HOST:PORT] [--collectd HOST:PORT] [--max-future DURATION] [--max-conns N] [--eval-budget N] [--eval-timeout D] [--demo]"
+const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--allowed-host HOST]… [--rrdcached HOST[:PORT]] [--statsd HOST:PORT] [--statsd-tcp HOST:PORT] [--collectd HOST:PORT] [--max-future DURATION] [--max-conns N] [--eval-budget N] [--eval-timeout D] [--log-file FILE] [--demo]"
 
 // globList collects a repeatable flag.
 type globList []string
@@ -64,6 +64,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxConns := fs.Int64("max-conns", 0, "open connections per TCP listener (default 1024; env RRDASH_LISTEN_MAX_CONNS)")
 	evalBudget := fs.String("eval-budget", "", "work limit of one request's evaluation in row-operations, 0 for none (default 1000000000; env RRDASH_EVAL_BUDGET)")
 	evalTimeout := fs.String("eval-timeout", "", "time limit of one request's evaluation, 0 for none (default 30s; env RRDASH_EVAL_TIMEOUT)")
+	logFile := fs.String("log-file", "", "append the log to FILE instead of stderr; SIGHUP reopens it (logrotate) (env RRDASH_LOG_FILE)")
 	demoMode := fs.Bool("demo", false, "write demo trace logs (instances web1, web2: 6 hours of history, then live) into DATA/demo-tracelog and tail them")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -85,45 +86,53 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	if *addr != "" {
-		cfg.Addr = *addr
-	}
-	if *data != "" {
-		cfg.Data = *data
-	}
-	if len(globs) > 0 {
-		cfg.Tracelog.Globs = globs
-	}
-	if *graphiteAddr != "" {
-		cfg.GraphiteAddr = *graphiteAddr
-	}
-	if *monitoringSinks != "" {
-		cfg.Monitoring.Sinks = strings.Split(*monitoringSinks, ",")
-	}
-	if len(allowedHosts) > 0 {
-		cfg.AllowedHosts = allowedHosts
-	}
-	if *rrdcachedAddr != "" {
-		cfg.RrdcachedAddr = *rrdcachedAddr
-	}
-	if *maxFuture != "" {
-		cfg.MaxFuture = *maxFuture
-	}
-	for _, f := range []struct{ flag, cfg *string }{{statsdUDP, &cfg.Statsd.UDPAddr}, {statsdTCP, &cfg.Statsd.TCPAddr}, {collectdAddr, &cfg.Collectd.Addr}} {
-		if *f.flag != "" {
-			*f.cfg = *f.flag
+	// the command line wins over the file: applied again at each SIGHUP
+	applyFlags := func(cfg *ui.ServeConfig) error {
+		var err error
+		if *addr != "" {
+			cfg.Addr = *addr
 		}
-	}
-	if *maxConns != 0 {
-		cfg.Listen.MaxConns = *maxConns
-	}
-	if *evalBudget != "" {
-		if cfg.EvalBudget, err = strconv.ParseInt(*evalBudget, 10, 64); err != nil {
-			return fmt.Errorf("serve: --eval-budget %q: want a number of row-operations (0: no limit)", *evalBudget)
+		if *data != "" {
+			cfg.Data = *data
 		}
+		if len(globs) > 0 {
+			cfg.Tracelog.Globs = globs
+		}
+		if *graphiteAddr != "" {
+			cfg.GraphiteAddr = *graphiteAddr
+		}
+		if *monitoringSinks != "" {
+			cfg.Monitoring.Sinks = strings.Split(*monitoringSinks, ",")
+		}
+		if len(allowedHosts) > 0 {
+			cfg.AllowedHosts = allowedHosts
+		}
+		if *rrdcachedAddr != "" {
+			cfg.RrdcachedAddr = *rrdcachedAddr
+		}
+		if *maxFuture != "" {
+			cfg.MaxFuture = *maxFuture
+		}
+		for _, f := range []struct{ flag, cfg *string }{{statsdUDP, &cfg.Statsd.UDPAddr}, {statsdTCP, &cfg.Statsd.TCPAddr}, {collectdAddr, &cfg.Collectd.Addr}} {
+			if *f.flag != "" {
+				*f.cfg = *f.flag
+			}
+		}
+		if *maxConns != 0 {
+			cfg.Listen.MaxConns = *maxConns
+		}
+		if *evalBudget != "" {
+			if cfg.EvalBudget, err = strconv.ParseInt(*evalBudget, 10, 64); err != nil {
+				return fmt.Errorf("serve: --eval-budget %q: want a number of row-operations (0: no limit)", *evalBudget)
+			}
+		}
+		if *evalTimeout != "" {
+			cfg.EvalTimeout = *evalTimeout
+		}
+		return nil
 	}
-	if *evalTimeout != "" {
-		cfg.EvalTimeout = *evalTimeout
+	if err := applyFlags(&cfg); err != nil {
+		return err
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -137,7 +146,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	log := newLogger(stderr, cfg)
+	if *logFile == "" {
+		*logFile = os.Getenv("RRDASH_LOG_FILE")
+	}
+	logW, reopen, err := logOutput(stderr, *logFile)
+	if err != nil {
+		return fmt.Errorf("serve: --log-file: %w", err)
+	}
+	if reopen != nil {
+		defer reopen.Close()
+	}
+	logLevel := new(slog.LevelVar)
+	log := newLogger(logW, cfg, logLevel)
 	cfgMonitors, err := configMonitors(cfgPath, cfg.Monitor)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -420,6 +440,29 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			log.Error("code monitors stopped", "error", err)
 		}
 	}()
+	// SIGHUP reopens the log file and applies the configuration again
+	// (the keys that can change live: reload.go)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	rl := &reloader{path: cfgPath, flags: applyFlags, cur: cfg, level: logLevel, logFile: reopen, log: log,
+		monitors: func(mc []ui.MonitorConfig) error {
+			ms, err := configMonitors(cfgPath, mc)
+			if err != nil {
+				return err
+			}
+			return monitors.ReloadConfig(ctx, ms)
+		}}
+	tails.Go(func() {
+		for {
+			select {
+			case <-tailCtx.Done():
+				return
+			case <-hup:
+				rl.reload(tailCtx)
+			}
+		}
+	})
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(stdout, "rrdash serving on http://%s (data %s)\n", ln.Addr(), cfg.Data)
@@ -444,9 +487,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return errors.Join(errs...)
 }
 
-func newLogger(w io.Writer, cfg ui.ServeConfig) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+func newLogger(w io.Writer, cfg ui.ServeConfig, level *slog.LevelVar) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(cfg.LogLevel))
+	level.Set(lv)
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"rrdash/ui"
+)
+
+// TestServeSIGHUP runs serve with --log-file and a config file, moves the
+// log away as logrotate does and sends SIGHUP: a new log file is opened;
+// with log_level, the [[monitor]] tables and addr changed in the file, the
+// level and the monitors are applied (the monitor list of the API shows
+// it) and addr is logged as needing a restart; a broken file changes
+// nothing.
+func TestServeSIGHUP(t *testing.T) {
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "rrdash")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := filepath.Join(tmp, "rrdash.toml")
+	monitor := func(name string) string {
+		return "[[monitor]]\nname = \"" + name + "\"\nlanguage = \"python\"\nsource = \"print(1)\"\ninterval = \"1h\"\ntimeout = \"10s\"\n"
+	}
+	base := "addr = \"" + addr + "\"\nlog_level = \"warn\"\n[monitors]\nsandbox = \"none\"\ncgroup = \"none\"\n"
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(cfg, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(base + monitor("one"))
+	logPath := filepath.Join(tmp, "rrdash.log")
+	cmd := exec.Command(bin, "serve", "--data", filepath.Join(tmp, "data"), "--config", cfg, "--log-file", logPath)
+	cmd.Env = append(os.Environ(), "RRDASH_LOG_LEVEL=")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	waitLog := func(path, want string) string {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if b, err := os.ReadFile(path); err == nil && strings.Contains(string(b), want) {
+				return string(b)
+			}
+		}
+		b, _ := os.ReadFile(path)
+		t.Fatalf("%s never held %q:\n%s", path, want, b)
+		return ""
+	}
+	names := func() []string {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			resp, err := http.Get("http://" + addr + "/api/v1/monitors")
+			if err != nil {
+				continue
+			}
+			var body struct{ Monitors []ui.MonitorView }
+			err = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, m := range body.Monitors {
+				out = append(out, m.Name)
+			}
+			slices.Sort(out)
+			return out
+		}
+		t.Fatal("serve does not answer")
+		return nil
+	}
+	if got := names(); !slices.Equal(got, []string{"one"}) {
+		t.Fatalf("monitors %v", got)
+	}
+	// logrotate: move the file away, then SIGHUP
+	if err := os.Rename(logPath, logPath+".1"); err != nil {
+		t.Fatal(err)
+	}
+	write(strings.Replace(base, "warn", "info", 1) + strings.Replace(base, base, "", 1) + monitor("two") + monitor("three"))
+	cmd.Process.Signal(syscall.SIGHUP)
+	got := waitLog(logPath, "configuration reloaded")
+	for _, want := range []string{"applied=\"log_level, monitor\"", "monitor (re)scheduled from the config file", "monitor=two", "monitor removed from the config file"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("log after SIGHUP lacks %q:\n%s", want, got)
+		}
+	}
+	if got := names(); !slices.Equal(got, []string{"three", "two"}) {
+		t.Errorf("monitors after SIGHUP: %v", got)
+	}
+	// a key that needs a restart, then a broken file
+	write(strings.Replace(strings.Replace(base, "warn", "info", 1), addr, "127.0.0.1:1", 1) + monitor("two") + monitor("three"))
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitLog(logPath, "need a restart; the running values are kept\" keys=addr")
+	write("log_level = = 1\n")
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitLog(logPath, "configuration not reloaded; the running one is kept")
+	if got := names(); !slices.Equal(got, []string{"three", "two"}) {
+		t.Errorf("monitors after a broken file: %v", got)
+	}
+}
+
+func TestChangedKeys(t *testing.T) {
+	t.Parallel()
+	a := ui.ServeConfig{Addr: "x", LogLevel: "info", Monitor: []ui.MonitorConfig{{Name: "m", Line: 3}}}
+	for _, tc := range []struct {
+		change func(*ui.ServeConfig)
+		want   []string
+	}{
+		{func(c *ui.ServeConfig) {}, nil},
+		{func(c *ui.ServeConfig) { c.Monitor = []ui.MonitorConfig{{Name: "m", Line: 9}} }, nil},
+		{func(c *ui.ServeConfig) { c.Monitor = []ui.MonitorConfig{{Name: "n", Line: 3}} }, []string{"monitor"}},
+		{func(c *ui.ServeConfig) { c.LogLevel, c.Addr = "debug", "y" }, []string{"addr", "log_level"}},
+		{func(c *ui.ServeConfig) { c.Tracelog.Globs = []string{"*.log"} }, []string{"tracelog"}},
+	} {
+		b := a
+		b.Monitor = slices.Clone(a.Monitor)
+		tc.change(&b)
+		if got := changedKeys(a, b); !slices.Equal(got, tc.want) {
+			t.Errorf("changedKeys: %v, want %v", got, tc.want)
+		}
+	}
+}
