@@ -12,7 +12,7 @@ import (
 
 // dispatchedCommands are the commands runCommand knows (help covers each).
 func dispatchedCommands() []string {
-	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "serve", "ingest", "monitor", "check", "version", "backup", "restore-backup", "-"}
+	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "serve", "ingest", "monitor", "check", "version", "backup", "restore-backup", "rotate-key", "-"}
 }
 
 const dataDirNote = "The data directory is --data DIR, else $RRDASH_DATA, else ./data."
@@ -105,6 +105,9 @@ func printHelp(ctx context.Context, topic []string, stdout io.Writer) error {
 		return nil
 	case "restore-backup":
 		fmt.Fprint(stdout, restoreBackupUsage)
+		return nil
+	case "rotate-key":
+		fmt.Fprint(stdout, rotateKeyUsage)
 		return nil
 	}
 	h, ok := commandHelp(name)

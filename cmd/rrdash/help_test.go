@@ -49,6 +49,7 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		{[]string{"version"}, "rrdash version [--json]"},
 		{[]string{"backup"}, "rrdash [--data DIR] backup [--daemon ADDR] DEST"},
 		{[]string{"restore-backup"}, "rrdash restore-backup SRC --data DIR"},
+		{[]string{"rotate-key"}, "rrdash [--data DIR] rotate-key [--config FILE]"},
 		{[]string{"-"}, "pipe mode"},
 	}
 	// Every command main.go dispatches has a row.
