@@ -272,7 +272,8 @@ func (s *monitorService) view(d monitor.Definition, origin string, updated time.
 		return ui.MonitorView{}, fmt.Errorf("monitor %s: %w", d.Name, err)
 	}
 	v := ui.MonitorView{Name: d.Name, Owner: d.Owner, Origin: origin, Language: string(d.Language),
-		Interval: shortDuration(d.Interval), Timeout: shortDuration(d.Timeout), Definition: def, UpdatedAt: updated, Scheduled: true}
+		Interval: shortDuration(d.Interval), Timeout: shortDuration(d.Timeout), Definition: def, UpdatedAt: updated, Scheduled: true,
+		Unsandboxed: s.sched.Runner == nil || s.sched.Runner.Sandbox == nil}
 	s.mu.Lock()
 	if p, ok := s.problems[d.Name]; ok {
 		v.Scheduled, v.Problem = false, p

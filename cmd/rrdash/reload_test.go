@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -83,6 +84,9 @@ func TestServeSIGHUP(t *testing.T) {
 			var out []string
 			for _, m := range body.Monitors {
 				out = append(out, m.Name)
+				if !m.Unsandboxed {
+					t.Errorf("monitor %s runs with sandbox = \"none\" but is not marked unsandboxed", m.Name)
+				}
 			}
 			slices.Sort(out)
 			return out
@@ -92,6 +96,18 @@ func TestServeSIGHUP(t *testing.T) {
 	}
 	if got := names(); !slices.Equal(got, []string{"one"}) {
 		t.Fatalf("monitors %v", got)
+	}
+	// the pages label monitors that run without a sandbox
+	for _, page := range []string{"/monitors", "/monitors/one"} {
+		resp, err := http.Get("http://" + addr + page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), "no sandbox") && !strings.Contains(string(b), "runs without a sandbox") {
+			t.Errorf("%s does not label the monitor as running without a sandbox:\n%s", page, b)
+		}
 	}
 	// logrotate: move the file away, then SIGHUP
 	if err := os.Rename(logPath, logPath+".1"); err != nil {
