@@ -22,7 +22,8 @@ import (
 // with log_level, the [[monitor]] tables and addr changed in the file, the
 // level and the monitors are applied (the monitor list of the API shows
 // it) and addr is logged as needing a restart; a broken file changes
-// nothing.
+// nothing. serve tells systemd (NOTIFY_SOCKET) READY=1 once serving,
+// RELOADING=1 and READY=1 around each SIGHUP, and STOPPING=1 at SIGTERM.
 func TestServeSIGHUP(t *testing.T) {
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "rrdash")
@@ -49,9 +50,14 @@ func TestServeSIGHUP(t *testing.T) {
 	write(base + monitor("one"))
 	logPath := filepath.Join(tmp, "rrdash.log")
 	cmd := exec.Command(bin, "serve", "--data", filepath.Join(tmp, "data"), "--config", cfg, "--log-file", logPath)
-	cmd.Env = append(os.Environ(), "RRDASH_LOG_LEVEL=")
+	notify := filepath.Join(tmp, "notify")
+	nc := notifySocket(t, notify)
+	cmd.Env = append(os.Environ(), "RRDASH_LOG_LEVEL=", "NOTIFY_SOCKET="+notify)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
+	}
+	if got := readNotify(t, nc); !strings.HasPrefix(got, "READY=1\nSTATUS=serving on "+addr) {
+		t.Errorf("sd_notify at start: %q", got)
 	}
 	defer func() {
 		cmd.Process.Signal(syscall.SIGTERM)
@@ -115,6 +121,9 @@ func TestServeSIGHUP(t *testing.T) {
 	}
 	write(strings.Replace(base, "warn", "info", 1) + strings.Replace(base, base, "", 1) + monitor("two") + monitor("three"))
 	cmd.Process.Signal(syscall.SIGHUP)
+	if a, b := readNotify(t, nc), readNotify(t, nc); a != "RELOADING=1" || b != "READY=1" {
+		t.Errorf("sd_notify at SIGHUP: %q, %q", a, b)
+	}
 	got := waitLog(logPath, "configuration reloaded")
 	for _, want := range []string{"applied=\"log_level, monitor\"", "monitor (re)scheduled from the config file", "monitor=two", "monitor removed from the config file"} {
 		if !strings.Contains(got, want) {
@@ -133,6 +142,14 @@ func TestServeSIGHUP(t *testing.T) {
 	waitLog(logPath, "configuration not reloaded; the running one is kept")
 	if got := names(); !slices.Equal(got, []string{"three", "two"}) {
 		t.Errorf("monitors after a broken file: %v", got)
+	}
+	readNotify(t, nc) // RELOADING, READY of the last two signals
+	readNotify(t, nc)
+	readNotify(t, nc)
+	readNotify(t, nc)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if got := readNotify(t, nc); got != "STOPPING=1" {
+		t.Errorf("sd_notify at SIGTERM: %q", got)
 	}
 }
 

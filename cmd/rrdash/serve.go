@@ -459,7 +459,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			case <-tailCtx.Done():
 				return
 			case <-hup:
+				_ = sdNotify("RELOADING=1")
 				rl.reload(tailCtx)
+				_ = sdNotify("READY=1")
 			}
 		}
 	})
@@ -467,6 +469,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(stdout, "rrdash serving on http://%s (data %s)\n", ln.Addr(), cfg.Data)
 	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.Data)
+	// every listener is bound and the store open: tell systemd (Type=notify)
+	if err := sdNotify("READY=1\nSTATUS=serving on " + ln.Addr().String()); err != nil {
+		log.Warn("sd_notify", "error", err)
+	}
 
 	select {
 	case err := <-errc:
@@ -474,6 +480,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	if err := sdNotify("STOPPING=1"); err != nil {
+		log.Warn("sd_notify", "error", err)
+	}
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
 	var errs []error
