@@ -326,3 +326,42 @@ func TestManifestAndRestore(t *testing.T) {
 		t.Error("a directory with the restore marker: no error")
 	}
 }
+
+// FuzzReadManifest: any manifest bytes are refused with an error or read
+// into files whose paths stay inside the backup; never a panic.
+func FuzzReadManifest(f *testing.F) {
+	for _, s := range []string{
+		`{"format":1,"created":"2026-12-03T12:00:00Z","files":[{"path":"journal.wal","size":4096,"sha256":"00"},{"path":"series/a.rrd","size":1,"sha256":"ab"}]}`,
+		`{"format":1,"files":[{"path":"../x"}]}`,
+		`{"format":1,"files":[{"path":"/etc/passwd"}]}`,
+		`{"format":1,"files":[{"path":"MANIFEST.json"}]}`,
+		`{"format":2,"files":[]}`,
+		`{"format":1,"files":[{"path":""}]}`,
+		`{"format":1,"files":[{"path":"a/../../b"}]}`,
+		`not json`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, ManifestName), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m, err := ReadManifest(dir)
+		if err != nil {
+			return
+		}
+		for _, fl := range m.Files {
+			p := filepath.FromSlash(fl.Path)
+			if !filepath.IsLocal(p) || fl.Path == ManifestName {
+				t.Fatalf("accepted path %q", fl.Path)
+			}
+		}
+		// verification of a manifest naming files that are not there fails
+		if len(m.Files) > 0 {
+			if _, err := VerifyManifest(dir); err == nil {
+				t.Fatalf("verified a manifest of %d missing files", len(m.Files))
+			}
+		}
+	})
+}

@@ -387,7 +387,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if udpStatuses, err = startUDPIngest(tailCtx, &tails, cfg, pushWriter, hz, obsv.metrics, stdout, log); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	var backupMu sync.Mutex // one backup at a time: two would share a stage directory
 	backup := func(ctx context.Context, dest string) ([]string, error) {
+		if !backupMu.TryLock() {
+			return nil, errors.New("a backup is already running on this server")
+		}
+		defer backupMu.Unlock()
 		log.Info("backup started", "dest", dest)
 		lines, err := writeBackup(ctx, db, md, dest)
 		if err != nil {
