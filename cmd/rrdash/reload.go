@@ -62,7 +62,7 @@ func (r *reopenFile) Close() error {
 // liveKeys are the configuration keys SIGHUP applies to the running
 // server (by their TOML names); a change to any other key is logged as
 // needing a restart and the running value is kept.
-var liveKeys = []string{"log_level", "monitor"}
+var liveKeys = []string{"log_level", "monitor", "allowed_hosts"}
 
 // reloader applies the configuration file again on SIGHUP.
 type reloader struct {
@@ -72,6 +72,7 @@ type reloader struct {
 	level    *slog.LevelVar                 // the logger's level
 	logFile  *reopenFile                    // nil without --log-file
 	monitors func([]ui.MonitorConfig) error // replaces the config file's monitors
+	hosts    func([]string) error           // replaces allowed_hosts
 	log      *slog.Logger
 }
 
@@ -115,6 +116,13 @@ func (r *reloader) reload(ctx context.Context) {
 				continue
 			}
 			r.cur.Monitor = next.Monitor
+			applied = append(applied, key)
+		case "allowed_hosts":
+			if err := r.hosts(next.AllowedHosts); err != nil {
+				r.log.Error("SIGHUP: allowed_hosts not applied; the running list is kept", "error", err)
+				continue
+			}
+			r.cur.AllowedHosts = next.AllowedHosts
 			applied = append(applied, key)
 		default:
 			refused = append(refused, key)

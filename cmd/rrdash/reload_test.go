@@ -19,9 +19,10 @@ import (
 
 // TestServeSIGHUP runs serve with --log-file and a config file, moves the
 // log away as logrotate does and sends SIGHUP: a new log file is opened;
-// with log_level, the [[monitor]] tables and addr changed in the file, the
-// level and the monitors are applied (the monitor list of the API shows
-// it) and addr is logged as needing a restart; a broken file changes
+// with log_level, allowed_hosts, the [[monitor]] tables and addr changed in
+// the file, the level, the Host allow-list and the monitors are applied (a
+// Host refused before is answered; the monitor list of the API shows the
+// new set) and addr is logged as needing a restart; a broken file changes
 // nothing. serve tells systemd (NOTIFY_SOCKET) READY=1 once serving,
 // RELOADING=1 and READY=1 around each SIGHUP, and STOPPING=1 at SIGTERM.
 func TestServeSIGHUP(t *testing.T) {
@@ -119,13 +120,30 @@ func TestServeSIGHUP(t *testing.T) {
 	if err := os.Rename(logPath, logPath+".1"); err != nil {
 		t.Fatal(err)
 	}
-	write(strings.Replace(base, "warn", "info", 1) + strings.Replace(base, base, "", 1) + monitor("two") + monitor("three"))
+	hostStatus := func() int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+addr+"/monitors", nil)
+		req.Host = "rrdash.example"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := hostStatus(); st != http.StatusMisdirectedRequest {
+		t.Fatalf("Host rrdash.example before it is allowed: %d", st)
+	}
+	write("allowed_hosts = [\"rrdash.example\"]\n" + strings.Replace(base, "warn", "info", 1) + monitor("two") + monitor("three"))
 	cmd.Process.Signal(syscall.SIGHUP)
 	if a, b := readNotify(t, nc), readNotify(t, nc); a != "RELOADING=1" || b != "READY=1" {
 		t.Errorf("sd_notify at SIGHUP: %q, %q", a, b)
 	}
 	got := waitLog(logPath, "configuration reloaded")
-	for _, want := range []string{"applied=\"log_level, monitor\"", "monitor (re)scheduled from the config file", "monitor=two", "monitor removed from the config file"} {
+	if st := hostStatus(); st != http.StatusOK {
+		t.Errorf("Host rrdash.example after SIGHUP allowed it: %d", st)
+	}
+	for _, want := range []string{"applied=\"allowed_hosts, log_level, monitor\"", "monitor (re)scheduled from the config file", "monitor=two", "monitor removed from the config file"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("log after SIGHUP lacks %q:\n%s", want, got)
 		}
@@ -134,7 +152,7 @@ func TestServeSIGHUP(t *testing.T) {
 		t.Errorf("monitors after SIGHUP: %v", got)
 	}
 	// a key that needs a restart, then a broken file
-	write(strings.Replace(strings.Replace(base, "warn", "info", 1), addr, "127.0.0.1:1", 1) + monitor("two") + monitor("three"))
+	write("allowed_hosts = [\"rrdash.example\"]\n" + strings.Replace(strings.Replace(base, "warn", "info", 1), addr, "127.0.0.1:1", 1) + monitor("two") + monitor("three"))
 	cmd.Process.Signal(syscall.SIGHUP)
 	waitLog(logPath, "need a restart; the running values are kept\" keys=addr")
 	write("log_level = = 1\n")

@@ -457,7 +457,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				return err
 			}
 			return monitors.ReloadConfig(ctx, ms)
-		}}
+		}, hosts: srv.SetAllowedHosts}
 	tails.Go(func() {
 		for {
 			select {
