@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -67,7 +69,7 @@ var liveKeys = []string{"log_level", "monitor", "allowed_hosts"}
 // reloader applies the configuration file again on SIGHUP.
 type reloader struct {
 	path     string                         // the config file ("" for none)
-	flags    func(*ui.ServeConfig) error    // the command line's overrides, applied again
+	pinned   []string                       // keys the command line set: they keep the running value
 	cur      ui.ServeConfig                 // what runs
 	level    *slog.LevelVar                 // the logger's level
 	logFile  *reopenFile                    // nil without --log-file
@@ -89,9 +91,7 @@ func (r *reloader) reload(ctx context.Context) {
 	}
 	next, err := ui.LoadServeConfig(r.path, os.Getenv)
 	if err == nil {
-		err = r.flags(&next)
-	}
-	if err == nil {
+		keep(&next, r.cur, r.pinned)
 		err = next.Validate()
 	}
 	if err != nil {
@@ -133,6 +133,37 @@ func (r *reloader) reload(ctx context.Context) {
 			"keys", strings.Join(refused, ", "), "live", strings.Join(liveKeys, ", "))
 	}
 	r.log.Info("SIGHUP: configuration reloaded", "config", r.path, "applied", strings.Join(applied, ", "))
+}
+
+// flagToKey maps serve's flags to the configuration keys they set.
+var flagToKey = map[string]string{
+	"addr": "addr", "data": "data", "tracelog": "tracelog", "graphite": "graphite_addr", "monitoring-sinks": "monitoring",
+	"allowed-host": "allowed_hosts", "rrdcached": "rrdcached_addr", "max-future": "max_future", "statsd": "statsd",
+	"statsd-tcp": "statsd", "collectd": "collectd", "max-conns": "listen", "eval-budget": "eval_budget", "eval-timeout": "eval_timeout",
+}
+
+// flagKeys lists the configuration keys the command line set: the
+// command line wins over the file, at start and at every reload.
+func flagKeys(fs *flag.FlagSet) []string {
+	var out []string
+	fs.Visit(func(f *flag.Flag) {
+		if k, ok := flagToKey[f.Name]; ok {
+			out = append(out, k)
+		}
+	})
+	return out
+}
+
+// keep copies the top-level keys named from cur into next.
+func keep(next *ui.ServeConfig, cur ui.ServeConfig, keys []string) {
+	vn, vc := reflect.ValueOf(next).Elem(), reflect.ValueOf(cur)
+	t := vn.Type()
+	for i := range t.NumField() {
+		key, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ",")
+		if slices.Contains(keys, key) {
+			vn.Field(i).Set(vc.Field(i))
+		}
+	}
 }
 
 // changedKeys names the top-level configuration keys (TOML names) whose

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"io"
 	"net"
 	"net/http"
@@ -190,5 +191,33 @@ func TestChangedKeys(t *testing.T) {
 		if got := changedKeys(a, b); !slices.Equal(got, tc.want) {
 			t.Errorf("changedKeys: %v, want %v", got, tc.want)
 		}
+	}
+}
+
+// TestFlagsWinAtReload: keys the command line set keep their running
+// values when the file changes them; others take the file's.
+func TestFlagsWinAtReload(t *testing.T) {
+	t.Parallel()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.String("addr", "", "")
+	var hosts globList
+	fs.Var(&hosts, "allowed-host", "")
+	fs.String("statsd", "", "")
+	if err := fs.Parse([]string{"--addr", "127.0.0.1:1", "--allowed-host", "a.example"}); err != nil {
+		t.Fatal(err)
+	}
+	keys := flagKeys(fs)
+	slices.Sort(keys)
+	if !slices.Equal(keys, []string{"addr", "allowed_hosts"}) {
+		t.Fatalf("flagKeys %v", keys)
+	}
+	cur := ui.ServeConfig{Addr: "127.0.0.1:1", AllowedHosts: []string{"a.example"}, LogLevel: "info"}
+	next := ui.ServeConfig{Addr: "127.0.0.1:2", AllowedHosts: []string{"b.example"}, LogLevel: "debug"}
+	keep(&next, cur, keys)
+	if next.Addr != cur.Addr || !slices.Equal(next.AllowedHosts, cur.AllowedHosts) || next.LogLevel != "debug" {
+		t.Errorf("after keep: %+v", next)
+	}
+	if got := changedKeys(cur, next); !slices.Equal(got, []string{"log_level"}) {
+		t.Errorf("changed %v", got)
 	}
 }

@@ -86,53 +86,45 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	// the command line wins over the file: applied again at each SIGHUP
-	applyFlags := func(cfg *ui.ServeConfig) error {
-		var err error
-		if *addr != "" {
-			cfg.Addr = *addr
-		}
-		if *data != "" {
-			cfg.Data = *data
-		}
-		if len(globs) > 0 {
-			cfg.Tracelog.Globs = globs
-		}
-		if *graphiteAddr != "" {
-			cfg.GraphiteAddr = *graphiteAddr
-		}
-		if *monitoringSinks != "" {
-			cfg.Monitoring.Sinks = strings.Split(*monitoringSinks, ",")
-		}
-		if len(allowedHosts) > 0 {
-			cfg.AllowedHosts = allowedHosts
-		}
-		if *rrdcachedAddr != "" {
-			cfg.RrdcachedAddr = *rrdcachedAddr
-		}
-		if *maxFuture != "" {
-			cfg.MaxFuture = *maxFuture
-		}
-		for _, f := range []struct{ flag, cfg *string }{{statsdUDP, &cfg.Statsd.UDPAddr}, {statsdTCP, &cfg.Statsd.TCPAddr}, {collectdAddr, &cfg.Collectd.Addr}} {
-			if *f.flag != "" {
-				*f.cfg = *f.flag
-			}
-		}
-		if *maxConns != 0 {
-			cfg.Listen.MaxConns = *maxConns
-		}
-		if *evalBudget != "" {
-			if cfg.EvalBudget, err = strconv.ParseInt(*evalBudget, 10, 64); err != nil {
-				return fmt.Errorf("serve: --eval-budget %q: want a number of row-operations (0: no limit)", *evalBudget)
-			}
-		}
-		if *evalTimeout != "" {
-			cfg.EvalTimeout = *evalTimeout
-		}
-		return nil
+	if *addr != "" {
+		cfg.Addr = *addr
 	}
-	if err := applyFlags(&cfg); err != nil {
-		return err
+	if *data != "" {
+		cfg.Data = *data
+	}
+	if len(globs) > 0 {
+		cfg.Tracelog.Globs = globs
+	}
+	if *graphiteAddr != "" {
+		cfg.GraphiteAddr = *graphiteAddr
+	}
+	if *monitoringSinks != "" {
+		cfg.Monitoring.Sinks = strings.Split(*monitoringSinks, ",")
+	}
+	if len(allowedHosts) > 0 {
+		cfg.AllowedHosts = allowedHosts
+	}
+	if *rrdcachedAddr != "" {
+		cfg.RrdcachedAddr = *rrdcachedAddr
+	}
+	if *maxFuture != "" {
+		cfg.MaxFuture = *maxFuture
+	}
+	for _, f := range []struct{ flag, cfg *string }{{statsdUDP, &cfg.Statsd.UDPAddr}, {statsdTCP, &cfg.Statsd.TCPAddr}, {collectdAddr, &cfg.Collectd.Addr}} {
+		if *f.flag != "" {
+			*f.cfg = *f.flag
+		}
+	}
+	if *maxConns != 0 {
+		cfg.Listen.MaxConns = *maxConns
+	}
+	if *evalBudget != "" {
+		if cfg.EvalBudget, err = strconv.ParseInt(*evalBudget, 10, 64); err != nil {
+			return fmt.Errorf("serve: --eval-budget %q: want a number of row-operations (0: no limit)", *evalBudget)
+		}
+	}
+	if *evalTimeout != "" {
+		cfg.EvalTimeout = *evalTimeout
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -450,7 +442,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	rl := &reloader{path: cfgPath, flags: applyFlags, cur: cfg, level: logLevel, logFile: reopen, log: log,
+	rl := &reloader{path: cfgPath, pinned: flagKeys(fs), cur: cfg, level: logLevel, logFile: reopen, log: log,
 		monitors: func(mc []ui.MonitorConfig) error {
 			ms, err := configMonitors(cfgPath, mc)
 			if err != nil {
