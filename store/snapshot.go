@@ -50,8 +50,9 @@ type SnapshotReport struct {
 	JournalBytes int64
 	Recopied     int  // archives created or replaced during the copy, copied again under the lock
 	Fallback     bool // a checkpoint ran during the copy: everything was copied under the lock
-	// Locked is the longest time writers waited for the snapshot.
-	Locked time.Duration
+	// Locked is the longest time writers waited for the snapshot: the
+	// longer of HeldCheckpoint (step 1) and HeldCopy (step 3).
+	Locked, HeldCheckpoint, HeldCopy time.Duration
 }
 
 // Snapshot copies the DB into dest, an empty directory, as a clean data
@@ -77,12 +78,13 @@ func (db *DB) snapshot(ctx context.Context, dest string, afterCopy func()) (*Sna
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
 	rep := &SnapshotReport{}
-	hold := func(f func() error) error {
+	hold := func(held *time.Duration, f func() error) error {
 		t0 := time.Now()
 		db.mu.Lock()
 		defer func() {
 			db.mu.Unlock()
-			rep.Locked = max(rep.Locked, time.Since(t0))
+			*held = time.Since(t0)
+			rep.Locked = max(rep.Locked, *held)
 		}()
 		if db.closed {
 			return errors.New("store is closed")
@@ -90,7 +92,7 @@ func (db *DB) snapshot(ctx context.Context, dest string, afterCopy func()) (*Sna
 		return f()
 	}
 	// 1. the checkpoint the copy starts from
-	if err := hold(func() error {
+	if err := hold(&rep.HeldCheckpoint, func() error {
 		if err := db.checkpointLocked(); err != nil {
 			return err
 		}
@@ -122,7 +124,7 @@ func (db *DB) snapshot(ctx context.Context, dest string, afterCopy func()) (*Sna
 		afterCopy()
 	}
 	// 3. what changed meanwhile, and the journal
-	if err := hold(func() error {
+	if err := hold(&rep.HeldCopy, func() error {
 		if db.jr.ckpt != rep.Checkpoint {
 			// the slots of the files copied early may be older than the
 			// journal now holds: copy everything again, held

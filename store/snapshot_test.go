@@ -365,3 +365,70 @@ func FuzzReadManifest(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSnapshot: a snapshot of 200 series of the default archives of
+// created-on-sight series (1m×2d, 5m×2w, 1h×13M, 1d×10y, four CFs: 675,840
+// bytes each) while one writer updates them all every iteration; reports
+// the copy rate and how long writers were held.
+func BenchmarkSnapshot(b *testing.B) {
+	dir := b.TempDir()
+	db, err := Open(filepath.Join(dir, "data"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var args []string
+	for _, sp := range []string{"1m:2d", "5m:2w", "1h:13M", "1d:10y"} {
+		st, rows, _ := strings.Cut(sp, ":")
+		for _, cf := range []string{"AVERAGE", "MIN", "MAX", "LAST"} {
+			args = append(args, "RRA:"+cf+":0.5:"+st+":"+rows)
+		}
+	}
+	spec, err := ParseSpecArgs(60, snapStart, append([]string{"DS:v:GAUGE:120:U:U"}, args...))
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 200
+	for i := range n {
+		if err := db.Create(fmt.Sprintf("s%03d", i), spec, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for tm := int64(snapStart + 60); ctx.Err() == nil; tm += 60 {
+			var bt Batch
+			for i := range n {
+				bt.Updates = append(bt.Updates, Update{Series: fmt.Sprintf("s%03d", i), Time: tm, Values: []string{"1"}})
+			}
+			if _, err := db.Apply(ctx, bt); err != nil {
+				return
+			}
+		}
+	}()
+	var locked, ckpt, held time.Duration
+	var bytes int64
+	b.ResetTimer()
+	for k := 0; k < b.N; k++ {
+		dest := filepath.Join(dir, fmt.Sprintf("snap%d", k))
+		os.Mkdir(dest, 0o755)
+		rep, err := db.Snapshot(ctx, dest)
+		if err != nil {
+			b.Fatal(err)
+		}
+		locked, ckpt, held = max(locked, rep.Locked), max(ckpt, rep.HeldCheckpoint), max(held, rep.HeldCopy)
+		bytes += rep.Bytes
+		b.StopTimer()
+		os.RemoveAll(dest)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(bytes)/b.Elapsed().Seconds()/1e6, "MB/s")
+	b.ReportMetric(float64(locked.Microseconds())/1000, "max-held-ms")
+	b.ReportMetric(float64(ckpt.Microseconds())/1000, "max-checkpoint-held-ms")
+	b.ReportMetric(float64(held.Microseconds())/1000, "max-copy-held-ms")
+	cancel()
+	<-done
+}

@@ -191,7 +191,8 @@ func writeBackup(ctx context.Context, db *store.DB, md *meta.DB, dest string) ([
 	return []string{
 		fmt.Sprintf("backup %s: %d archives (%d bytes), checkpoint %d, %d journal bytes replayed", dest, rep.Archives, rep.Bytes, rep.Checkpoint, rep.JournalBytes),
 		metaLine,
-		fmt.Sprintf("writers held at most %s; archives copied again under the lock: %d%s", rep.Locked.Round(time.Millisecond), rep.Recopied, fallbackNote(rep.Fallback)),
+		fmt.Sprintf("writers held at most %s (checkpoint %s, journal copy %s); archives copied again under the lock: %d%s",
+			rep.Locked.Round(time.Millisecond), rep.HeldCheckpoint.Round(time.Millisecond), rep.HeldCopy.Round(time.Millisecond), rep.Recopied, fallbackNote(rep.Fallback)),
 		strings.TrimRight(strings.ReplaceAll(strings.ReplaceAll(check.String(), stage, dest), "\n", "; "), "; "),
 		fmt.Sprintf("verified: %d files, %d bytes, SHA-256 in %s; took %s", len(m.Files), total, store.ManifestName, time.Since(t0).Round(time.Millisecond)),
 	}, nil
