@@ -11,7 +11,7 @@ INGESTCLIENTS := tools/ingestclients/node_modules/@influxdata/influxdb-client/pa
 WEBJS   := tools/web/node_modules/echarts/dist/echarts.min.js
 APT_STAMP := .tools/apt-updated
 
-.PHONY: all build run test bench bench-million soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web graphite-carbon prometheus prometheus-node-exporter python3-influxdb clean
+.PHONY: all build run test bench bench-million soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web graphite-carbon prometheus prometheus-node-exporter python3-influxdb clean release deb systemd
 
 all: build
 
@@ -94,6 +94,10 @@ python3:
 bubblewrap:
 	@command -v bwrap >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap; }
 
+# systemd-analyze verifies the packaged unit (packaging/TestSystemdUnit)
+systemd:
+	@command -v systemd-analyze >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd; }
+
 chromium:
 	@command -v chromium >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
@@ -113,7 +117,7 @@ build: $(ECHARTS)
 run: build python3 bubblewrap
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
-deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) $(STATSD) $(INGESTCLIENTS) rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web graphite-carbon prometheus prometheus-node-exporter python3-influxdb
+deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) $(STATSD) $(INGESTCLIENTS) rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web graphite-carbon prometheus prometheus-node-exporter python3-influxdb systemd
 
 # go test -race over everything, the rrdtool differential suite included
 # (store: TestDifferentialAgainstRRDtool; rpn: its xport corpus).
@@ -150,6 +154,45 @@ bench: build rrdtool rrdcached $(KINESALITE)
 # disk; RRDASH_MILLION_DIR=dir keeps the directory for the next run.
 bench-million:
 	RRDASH_MILLION=1 $(GO) test -run '^$$' -bench '^BenchmarkMillionSeries$$' -benchtime 1x -timeout 60m ./store/
+# Release archives: a static binary per architecture with its version (the
+# LDFLAGS above), the README, the systemd unit and a sample configuration,
+# reproducible (-trimpath, file times and owners from the commit), and
+# SHA256SUMS. `make release VERSION=1.2.3` names another version.
+DIST ?= dist
+ARCHES ?= amd64 arm64
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+release: $(ECHARTS)
+	rm -rf $(DIST)/release && mkdir -p $(DIST)/release
+	set -e; for a in $(ARCHES); do \
+		n=rrdash-$(VERSION)-linux-$$a; d=$(DIST)/release/$$n; mkdir -p $$d; \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $$d/rrdash ./cmd/rrdash; \
+		cp README.md packaging/rrdash.service packaging/rrdash.toml $$d/; \
+		tar -C $(DIST)/release --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$(SOURCE_DATE_EPOCH) -czf $$d.tar.gz $$n; \
+		rm -r $$d; \
+	done
+	cd $(DIST)/release && sha256sum *.tar.gz > SHA256SUMS
+	@cat $(DIST)/release/SHA256SUMS
+
+# A Debian package for one architecture (DEBARCH, default the machine's):
+# /usr/bin/rrdash, the systemd unit, /etc/rrdash/rrdash.toml and the
+# logrotate file (conffiles), a system user made by postinst. The Debian
+# version is VERSION without a leading v (a bare commit hash becomes 0~gHASH).
+DEBARCH ?= $(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH)
+DEBVERSION ?= $(shell echo '$(VERSION)' | sed -e 's/^v//' -e 's/^[^0-9]/0~g&/' -e 's/[-_]/+/g')
+deb: $(ECHARTS)
+	set -e; r=$(DIST)/deb/rrdash_$(DEBVERSION)_$(DEBARCH); rm -rf $$r; \
+	install -d $$r/DEBIAN $$r/usr/bin $$r/usr/lib/systemd/system $$r/etc/rrdash $$r/etc/logrotate.d $$r/usr/share/doc/rrdash; \
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(DEBARCH) $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $$r/usr/bin/rrdash ./cmd/rrdash; \
+	install -m 0644 packaging/rrdash.service $$r/usr/lib/systemd/system/rrdash.service; \
+	install -m 0640 packaging/rrdash.toml $$r/etc/rrdash/rrdash.toml; \
+	install -m 0644 packaging/rrdash.logrotate $$r/etc/logrotate.d/rrdash; \
+	install -m 0644 README.md docs/STORE.md $$r/usr/share/doc/rrdash/; \
+	sed -e 's/@VERSION@/$(DEBVERSION)/' -e 's/@ARCH@/$(DEBARCH)/' packaging/deb/control > $$r/DEBIAN/control; \
+	echo "Installed-Size: $$(du -sk --exclude=DEBIAN $$r | cut -f1)" >> $$r/DEBIAN/control; \
+	install -m 0644 packaging/deb/conffiles $$r/DEBIAN/conffiles; \
+	install -m 0755 packaging/deb/postinst packaging/deb/prerm packaging/deb/postrm $$r/DEBIAN/; \
+	dpkg-deb --root-owner-group -Zxz --build $$r $$r.deb; \
+	rm -r $$r; echo $$r.deb
 
 clean:
-	rm -rf rrdash .tools $(ECHARTS)
+	rm -rf rrdash .tools $(ECHARTS) $(DIST)

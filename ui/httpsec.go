@@ -63,7 +63,7 @@ func hostPolicy(cfg Config) (*auth.Hosts, error) {
 // already; wrap whatever else shares the listener (/-/metrics).
 func (s *Server) CheckHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.hosts.Allow(r.Host) || (r.URL.Path == "/-/healthz" || r.URL.Path == "/-/readyz") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		if s.hosts.Load().Allow(r.Host) || (r.URL.Path == "/-/healthz" || r.URL.Path == "/-/readyz") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -69,6 +69,9 @@ type MonitorView struct {
 	// (Problem says why).
 	Scheduled bool   `json:"scheduled"`
 	Problem   string `json:"problem,omitempty"`
+	// Unsandboxed marks a monitor that runs without filesystem and
+	// network isolation ([monitors] sandbox = "none").
+	Unsandboxed bool `json:"unsandboxed,omitempty"`
 }
 
 // MonitorStatus is the alert state and last run of a monitor.

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -102,8 +103,9 @@ type Server struct {
 	login *login // nil in the local single-user mode
 	// pngKey signs PNG links in login mode (pnglinks.go); nil otherwise.
 	pngKey []byte
-	// hosts is the Host allow-list (httpsec.go).
-	hosts *auth.Hosts
+	// hosts is the Host allow-list (httpsec.go); SetAllowedHosts
+	// replaces it while serving.
+	hosts atomic.Pointer[auth.Hosts]
 	// assets are the embedded static files with their content hashes.
 	assets *assetSet
 	// localCSRF is the single-user mode's CSRF token; "" in login mode,
@@ -120,10 +122,11 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, store: st, meta: md, user: user, log: log}
-	var err error
-	if s.hosts, err = hostPolicy(cfg); err != nil {
+	hosts, err := hostPolicy(cfg)
+	if err != nil {
 		return nil, err
 	}
+	s.hosts.Store(hosts)
 	if s.login, err = newLogin(cfg, md); err != nil {
 		return nil, err
 	}

@@ -105,6 +105,9 @@ func openStore(ctx context.Context, dir, cmd, daemon string, oneShot bool) (seri
 		}
 		sockErr = err
 	}
+	if err := store.CheckRestoreComplete(dir); err != nil {
+		return nil, err
+	}
 	db, err := store.Open(dir, store.Options{OneShot: oneShot, ReadOnly: readOnlyCommand(cmd)})
 	if err == nil {
 		return db, nil

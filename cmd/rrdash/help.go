@@ -12,7 +12,7 @@ import (
 
 // dispatchedCommands are the commands runCommand knows (help covers each).
 func dispatchedCommands() []string {
-	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "serve", "ingest", "monitor", "check", "version", "import-carbon-config", "delete", "rename", "-"}
+	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "serve", "ingest", "monitor", "check", "version", "import-carbon-config", "delete", "rename", "backup", "restore-backup", "rotate-key", "-"}
 }
 
 const dataDirNote = "The data directory is --data DIR, else $RRDASH_DATA, else ./data."
@@ -102,6 +102,15 @@ func printHelp(ctx context.Context, topic []string, stdout io.Writer) error {
 		return ingestTracelog(ctx, nil, []string{"-h"}, stdout, io.Discard)
 	case "check":
 		fmt.Fprint(stdout, checkUsage)
+		return nil
+	case "backup":
+		fmt.Fprint(stdout, backupUsage)
+		return nil
+	case "restore-backup":
+		fmt.Fprint(stdout, restoreBackupUsage)
+		return nil
+	case "rotate-key":
+		fmt.Fprint(stdout, rotateKeyUsage)
 		return nil
 	}
 	h, ok := commandHelp(name)

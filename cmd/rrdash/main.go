@@ -44,6 +44,9 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   -                                        pipe mode: one command per line on stdin, as rrdtool -
   version [--json]                         version, commit and Go version of this binary
   import-carbon-config SCHEMAS [AGGREGATION]   carbon's storage-schemas.conf (and storage-aggregation.conf) as [[retention]] TOML
+  backup DEST                              a verified backup, also while serve runs (backup --help)
+  restore-backup SRC --data DIR            verify a backup and restore it into an empty DIR
+  rotate-key [--drop-old]                  rotate the monitor-secret key and reseal (rotate-key --help)
   help [COMMAND]                           usage of a command (as COMMAND --help)
 
 The data directory is --data DIR, else $RRDASH_DATA, else ./data. When a
@@ -127,6 +130,12 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return runMonitorCmd(ctx, dir, rest, stdout, stderr)
 	case "check":
 		return runCheck(dir, rest, stdout)
+	case "backup":
+		return runBackup(ctx, dir, daemon, rest, stdout)
+	case "restore-backup":
+		return runRestoreBackup(ctx, dir, rest, stdout)
+	case "rotate-key":
+		return runRotateKey(ctx, dir, rest, stdout)
 	case "first", "lastupdate":
 		if len(rest) == 0 {
 			// as rrdtool 1.7.2: no arguments print the usage and exit 0

@@ -32,7 +32,7 @@ import (
 	"rrdash/ui/obs"
 )
 
-const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--pickle HOST:PORT] [--graphite-udp HOST:PORT] [--allowed-host HOST]… [--rrdcached HOST[:PORT]] [--statsd HOST:PORT] [--statsd-tcp HOST:PORT] [--collectd HOST:PORT] [--max-future DURATION] [--max-conns N] [--eval-budget N] [--eval-timeout D] [--demo]"
+const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--pickle HOST:PORT] [--graphite-udp HOST:PORT] [--allowed-host HOST]… [--rrdcached HOST[:PORT]] [--statsd HOST:PORT] [--statsd-tcp HOST:PORT] [--collectd HOST:PORT] [--max-future DURATION] [--max-conns N] [--eval-budget N] [--eval-timeout D] [--log-file FILE] [--demo]"
 
 // globList collects a repeatable flag.
 type globList []string
@@ -66,6 +66,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxConns := fs.Int64("max-conns", 0, "open connections per TCP listener (default 1024; env RRDASH_LISTEN_MAX_CONNS)")
 	evalBudget := fs.String("eval-budget", "", "work limit of one request's evaluation in row-operations, 0 for none (default 1000000000; env RRDASH_EVAL_BUDGET)")
 	evalTimeout := fs.String("eval-timeout", "", "time limit of one request's evaluation, 0 for none (default 30s; env RRDASH_EVAL_TIMEOUT)")
+	logFile := fs.String("log-file", "", "append the log to FILE instead of stderr; SIGHUP reopens it (logrotate) (env RRDASH_LOG_FILE)")
 	demoMode := fs.Bool("demo", false, "write demo trace logs (instances web1, web2: 6 hours of history, then live) into DATA/demo-tracelog and tail them")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -145,7 +146,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	log := newLogger(stderr, cfg)
+	if *logFile == "" {
+		*logFile = os.Getenv("RRDASH_LOG_FILE")
+	}
+	logW, reopen, err := logOutput(stderr, *logFile)
+	if err != nil {
+		return fmt.Errorf("serve: --log-file: %w", err)
+	}
+	if reopen != nil {
+		defer reopen.Close()
+	}
+	logLevel := new(slog.LevelVar)
+	log := newLogger(logW, cfg, logLevel)
 	cfgMonitors, err := configMonitors(cfgPath, cfg.Monitor)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -164,6 +176,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	obsv := &observability{metrics: obs.NewMetrics()}
 	obs.RegisterRuntime(obsv.metrics.Registry, obs.ReadBuildInfo(version, commit, commitTime))
+	if err := store.CheckRestoreComplete(cfg.Data); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	retention, err := store.CompileRetention(cfg.Retention)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -401,7 +416,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if udpStatuses, err = startUDPIngest(tailCtx, &tails, cfg, pushWriter, hz, obsv.metrics, stdout, log); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	rls, err := startRrdcached(tailCtx, &tails, cfg, db, stdout, log)
+	var backupMu sync.Mutex // one backup at a time: two would share a stage directory
+	backup := func(ctx context.Context, dest string) ([]string, error) {
+		if !backupMu.TryLock() {
+			return nil, errors.New("a backup is already running on this server")
+		}
+		defer backupMu.Unlock()
+		log.Info("backup started", "dest", dest)
+		lines, err := writeBackup(ctx, db, md, dest)
+		if err != nil {
+			log.Error("backup failed", "dest", dest, "error", err)
+		} else {
+			log.Info("backup written", "dest", dest, "report", strings.Join(lines, "; "))
+		}
+		return lines, err
+	}
+	rls, err := startRrdcached(tailCtx, &tails, cfg, db, backup, stdout, log)
 	listeners = append(listeners, rls...)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -444,10 +474,39 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			log.Error("code monitors stopped", "error", err)
 		}
 	}()
+	// SIGHUP reopens the log file and applies the configuration again
+	// (the keys that can change live: reload.go)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	rl := &reloader{path: cfgPath, pinned: flagKeys(fs), cur: cfg, level: logLevel, logFile: reopen, log: log,
+		monitors: func(mc []ui.MonitorConfig) error {
+			ms, err := configMonitors(cfgPath, mc)
+			if err != nil {
+				return err
+			}
+			return monitors.ReloadConfig(ctx, ms)
+		}, hosts: srv.SetAllowedHosts}
+	tails.Go(func() {
+		for {
+			select {
+			case <-tailCtx.Done():
+				return
+			case <-hup:
+				_ = sdNotify("RELOADING=1")
+				rl.reload(tailCtx)
+				_ = sdNotify("READY=1")
+			}
+		}
+	})
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(stdout, "rrdash serving on http://%s (data %s)\n", ln.Addr(), cfg.Data)
 	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.Data)
+	// every listener is bound and the store open: tell systemd (Type=notify)
+	if err := sdNotify("READY=1\nSTATUS=serving on " + ln.Addr().String()); err != nil {
+		log.Warn("sd_notify", "error", err)
+	}
 
 	select {
 	case err := <-errc:
@@ -455,6 +514,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	if err := sdNotify("STOPPING=1"); err != nil {
+		log.Warn("sd_notify", "error", err)
+	}
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
 	var errs []error
@@ -468,9 +530,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return errors.Join(errs...)
 }
 
-func newLogger(w io.Writer, cfg ui.ServeConfig) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+func newLogger(w io.Writer, cfg ui.ServeConfig, level *slog.LevelVar) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(cfg.LogLevel))
+	level.Set(lv)
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
@@ -482,7 +545,8 @@ func newLogger(w io.Writer, cfg ui.ServeConfig) *slog.Logger {
 // 0660) and, when configured, on TCP with the configured commands. The
 // listeners stop when ctx ends; wg waits for their connections. It
 // returns the listeners, for health.
-func startRrdcached(ctx context.Context, wg *sync.WaitGroup, cfg ui.ServeConfig, db *store.DB, stdout io.Writer, log *slog.Logger) ([]*listen.Listener, error) {
+func startRrdcached(ctx context.Context, wg *sync.WaitGroup, cfg ui.ServeConfig, db *store.DB,
+	backup func(context.Context, string) ([]string, error), stdout io.Writer, log *slog.Logger) ([]*listen.Listener, error) {
 	tcpPerms, err := rrdcached.ParsePermissions(rrdcached.DefaultTCPCommands)
 	if len(cfg.RrdcachedPermissions) > 0 {
 		tcpPerms, err = rrdcached.ParsePermissions(cfg.RrdcachedPermissions)
@@ -490,7 +554,7 @@ func startRrdcached(ctx context.Context, wg *sync.WaitGroup, cfg ui.ServeConfig,
 	if err != nil {
 		return nil, fmt.Errorf("rrdcached_permissions: %w", err)
 	}
-	srv, err := rrdcached.New(db, rrdcached.Config{Dir: cfg.Data, Logger: log})
+	srv, err := rrdcached.New(db, rrdcached.Config{Dir: cfg.Data, Logger: log, Backup: backup})
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ type command struct {
 // (HELP), so it can't be a package-level initialised variable.
 var commandNames = []string{"UPDATE", "WROTE", "FLUSH", "FLUSHALL", "PENDING", "FORGET", "QUEUE", "STATS", "HELP", "PING",
 	"BATCH", ".", "FETCH", "FETCHBIN", "INFO", "FIRST", "LAST", "CREATE", "LIST", "SUSPEND", "RESUME", "SUSPENDALL", "RESUMEALL", "QUIT",
-	"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV", "XDELETE", "XRENAME"}
+	"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV", "XDELETE", "XRENAME", "XBACKUP"}
 
 func commandTable() []command {
 	return []command{
@@ -114,6 +114,9 @@ func commandTable() []command {
 			"Deletes series for good, as rrdash delete does.\n"},
 		{"XRENAME", extHandler("XRENAME"), inClient, "XRENAME <old> <new>\n",
 			"Renames a series, as rrdash rename does.\n"},
+		{"XBACKUP", handleBackup, inClient, "XBACKUP <absolute path>\n",
+			"Writes a verified backup of the data directory into a new or empty\n" +
+				"directory on the server's machine (rrdash backup); answered when done.\n"},
 	}
 }
 

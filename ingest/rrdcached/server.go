@@ -51,6 +51,9 @@ type Config struct {
 	// Now is the clock (FETCH's default times, CREATE's default start);
 	// nil is time.Now.
 	Now func() time.Time
+	// Backup writes a backup of the data directory into dest (XBACKUP)
+	// and returns its report, one line each; nil refuses XBACKUP.
+	Backup func(ctx context.Context, dest string) ([]string, error)
 }
 
 // Stats are the server's counters, as STATS reports them.

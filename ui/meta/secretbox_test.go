@@ -64,8 +64,27 @@ func TestSecretBoxSealOpenRotate(t *testing.T) {
 	if err != nil || !rotated.Current(resealed) {
 		t.Fatalf("reseal: %q %v", resealed, err)
 	}
-	if _, err := box.Open(resealed, "payments/API_TOKEN"); err == nil || !strings.Contains(err.Error(), "not in the key file") {
-		t.Errorf("the old box opened a value under the new key: %v", err)
+	// The first box follows its file (a server while rrdash rotate-key
+	// runs): it opens the value under the new key and seals under it.
+	if got, err := box.Open(resealed, "payments/API_TOKEN"); err != nil || got != "hunter2" {
+		t.Errorf("the first box after the rotation: %q %v", got, err)
+	}
+	if s, err := box.Seal("x", "payments/API_TOKEN"); err != nil || !rotated.Current(s) || !box.Current(resealed) {
+		t.Errorf("the first box seals %q (%v), not under the new key", s, err)
+	}
+	// A file that changed and no longer reads: sealing is refused (the
+	// key may be gone), opening under the keys last read goes on.
+	if err := os.WriteFile(path, []byte("garbage\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := box.Seal("x", "payments/API_TOKEN"); err == nil {
+		t.Error("sealed with an unreadable key file")
+	}
+	if got, err := box.Open(resealed, "payments/API_TOKEN"); err != nil || got != "hunter2" {
+		t.Errorf("open with an unreadable key file: %q %v", got, err)
+	}
+	if _, err := box.Open(SealedPrefix+"00000000:AAAA", "payments/API_TOKEN"); err == nil || !strings.Contains(err.Error(), "not among the keys last read") {
+		t.Errorf("an unknown key with an unreadable file: %v", err)
 	}
 }
 
