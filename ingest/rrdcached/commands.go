@@ -132,10 +132,10 @@ func lookup(table []command, name string) (int, bool) {
 
 // Permissions is the set of commands a listener accepts (rrdcached -P).
 // HELP and QUIT are always accepted, and "." whenever BATCH is.
-type Permissions uint32
+type Permissions uint64
 
 // AllCommands accepts every command (the UNIX socket's default).
-const AllCommands Permissions = 1<<32 - 1
+const AllCommands Permissions = 1<<64 - 1
 
 // DefaultTCPCommands is what a TCP listener accepts unless configured:
 // writing updates and reading, but not creating, forgetting or suspending.
