@@ -37,9 +37,11 @@ func commandHelp(name string) (string, bool) {
 		"lastupdate": "usage: rrdash lastupdate NAME\n" +
 			"  Prints the DS names of series NAME, then the time of its last update and the last value given to each DS, as rrdtool lastupdate does.",
 		"list":   "usage: rrdash list [PATTERN]\n  Lists the series whose names match PATTERN (all without one).",
-		"import": "usage: rrdash import [--force] FILE.xml [NAME]\n  Imports an rrdtool dump as series NAME (default: the file's base name).",
-		"restore": "usage: rrdash restore [--force-overwrite|-f] FILE.xml NAME\n" +
-			"  Imports an rrdtool dump as series NAME, as rrdtool restore makes a file (import with rrdtool's arguments); --range-check is refused.",
+		"import": "usage: rrdash import [--force] FILE.xml|FILE.rrd [NAME]\n       rrdash import --tree DIR [--prefix P] [--force]\n" +
+			"  Imports an rrdtool dump or an rrdtool file (x86-64, versions 0001-0005) as series NAME (default: the file's base name);\n" +
+			"  --tree imports every .rrd file under DIR as P + its relative path without .rrd, skipping series already there unless --force.",
+		"restore": "usage: rrdash restore [--force-overwrite|-f] FILE.xml|FILE.rrd NAME\n" +
+			"  Imports an rrdtool dump (or file) as series NAME, as rrdtool restore makes a file (import with rrdtool's arguments); --range-check is refused.",
 		"xport": "usage: rrdash xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…\n" +
 			"  rrdtool xport's arguments with series names where rrdtool takes files; rrdtool's XML, or JSON with --json.",
 		"graph": "usage: rrdash graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…\n" +

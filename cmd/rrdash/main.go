@@ -30,8 +30,9 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   first NAME [--rraindex N]                time of the oldest row of an archive
   lastupdate NAME                          last update time and last value of each DS
   list [PATTERN]
-  import FILE.xml [NAME]                   import an rrdtool dump
-  restore [--force-overwrite] FILE.xml NAME   import, with rrdtool restore's arguments
+  import FILE.xml|FILE.rrd [NAME]          import an rrdtool dump or rrdtool file
+  import --tree DIR [--prefix P] [--force]    import every .rrd file under DIR
+  restore [--force-overwrite] FILE.xml|FILE.rrd NAME   import, with rrdtool restore's arguments
   xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…
   graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…   a PNG, as rrdtool graph
   serve [--addr HOST:PORT] [--config FILE]  the web service
@@ -252,13 +253,13 @@ func dispatch(ctx context.Context, db seriesStore, cmd string, rest []string, st
 		if err != nil {
 			return err
 		}
-		return runImport(ctx, local, rest, stderr)
+		return runImport(ctx, local, rest, stdout, stderr)
 	case "restore":
 		local, err := localOnly(db, cmd)
 		if err != nil {
 			return err
 		}
-		return runRestore(ctx, local, rest, stderr)
+		return runRestore(ctx, local, rest, stdout, stderr)
 	case "xport":
 		return runXport(ctx, db, rest, stdout)
 	case "graph":
