@@ -26,6 +26,9 @@ type Store interface {
 	LastUpdate(name string) (int64, error)
 	List(pattern string) ([]string, error)
 	Checkpoint(ctx context.Context) error
+	// ImportRRD adopts an rrdtool file a client made under the data
+	// directory (adopt.go).
+	ImportRRD(b []byte, name string, overwrite bool) error
 }
 
 var _ Store = (*store.DB)(nil)
@@ -73,6 +76,7 @@ type Server struct {
 	sem   chan struct{}
 
 	mu        sync.Mutex
+	adoptMu   sync.Mutex // one adoption of an rrdtool file at a time
 	known     map[string]bool // series updated since start (rrdcached's cache tree); true: suspended
 	updatesRx atomic.Int64
 	flushesRx atomic.Int64
