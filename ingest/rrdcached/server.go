@@ -76,7 +76,7 @@ type Server struct {
 	sem   chan struct{}
 
 	mu        sync.Mutex
-	adoptMu   sync.Mutex // one adoption of an rrdtool file at a time
+	adoptMu   sync.Mutex      // one adoption of an rrdtool file at a time
 	known     map[string]bool // series updated since start (rrdcached's cache tree); true: suspended
 	updatesRx atomic.Int64
 	flushesRx atomic.Int64
