@@ -12,7 +12,7 @@ import (
 
 // dispatchedCommands are the commands runCommand knows (help covers each).
 func dispatchedCommands() []string {
-	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "serve", "ingest", "monitor", "check", "version", "-"}
+	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "dump", "xport", "graph", "serve", "ingest", "monitor", "check", "version", "-"}
 }
 
 const dataDirNote = "The data directory is --data DIR, else $RRDASH_DATA, else ./data."
@@ -42,6 +42,8 @@ func commandHelp(name string) (string, bool) {
 			"  --tree imports every .rrd file under DIR as P + its relative path without .rrd, skipping series already there unless --force.",
 		"restore": "usage: rrdash restore [--force-overwrite|-f] FILE.xml|FILE.rrd NAME\n" +
 			"  Imports an rrdtool dump (or file) as series NAME, as rrdtool restore makes a file (import with rrdtool's arguments); --range-check is refused.",
+		"dump": "usage: rrdash dump [--header|-h {none,xsd,dtd}] [--no-header|-n] NAME [FILE.xml]\n" +
+			"  Writes series NAME as rrdtool dump's XML (to FILE.xml, else stdout), as rrdtool dump does.",
 		"xport": "usage: rrdash xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…\n" +
 			"  rrdtool xport's arguments with series names where rrdtool takes files; rrdtool's XML, or JSON with --json.",
 		"graph": "usage: rrdash graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…\n" +
@@ -74,7 +76,9 @@ func helpTopic(args []string) (topic []string, ok bool) {
 		if a == "--" {
 			break
 		}
-		if a == "--help" || a == "-help" || a == "-h" && (i == 0 || topic[0] != "graph") {
+		// -h is graph's --height and dump's --header: help only where it cannot be those
+		hIsHelp := topic[0] != "graph" && topic[0] != "dump" || topic[0] == "graph" && i == 0 || topic[0] == "dump" && len(rest) == 1
+		if a == "--help" || a == "-help" || a == "-h" && hIsHelp {
 			return topic, true
 		}
 	}

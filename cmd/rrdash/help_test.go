@@ -37,6 +37,7 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		{[]string{"list"}, "rrdash list"},
 		{[]string{"import"}, "rrdash import --tree DIR [--prefix P] [--force]"},
 		{[]string{"restore"}, "rrdash restore [--force-overwrite|-f] FILE.xml|FILE.rrd NAME"},
+		{[]string{"dump"}, "rrdash dump [--header|-h {none,xsd,dtd}]"},
 		{[]string{"xport"}, "rrdash xport"},
 		{[]string{"graph"}, "rrdash graph FILE"},
 		{[]string{"serve"}, "-addr"},

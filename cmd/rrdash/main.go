@@ -33,6 +33,7 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   import FILE.xml|FILE.rrd [NAME]          import an rrdtool dump or rrdtool file
   import --tree DIR [--prefix P] [--force]    import every .rrd file under DIR
   restore [--force-overwrite] FILE.xml|FILE.rrd NAME   import, with rrdtool restore's arguments
+  dump [--header dtd|xsd|none] [--no-header] NAME [FILE.xml]   rrdtool dump's XML
   xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…
   graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…   a PNG, as rrdtool graph
   serve [--addr HOST:PORT] [--config FILE]  the web service
@@ -128,7 +129,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			// as rrdtool 1.7.2: no arguments print the usage and exit 0
 			return printHelp(ctx, []string{cmd}, stdout)
 		}
-	case "create", "update", "updatev", "fetch", "info", "list", "import", "restore", "xport", "graph", "ingest", "last", "-":
+	case "create", "update", "updatev", "fetch", "info", "list", "import", "restore", "dump", "xport", "graph", "ingest", "last", "-":
 	default: // (dispatchedCommands in help.go lists every case)
 		return usageError{fmt.Sprintf("unknown command %q", cmd)}
 	}
@@ -254,6 +255,12 @@ func dispatch(ctx context.Context, db seriesStore, cmd string, rest []string, st
 			return err
 		}
 		return runImport(ctx, local, rest, stdout, stderr)
+	case "dump":
+		local, err := localOnly(db, cmd)
+		if err != nil {
+			return err
+		}
+		return runDump(local, rest, stdout)
 	case "restore":
 		local, err := localOnly(db, cmd)
 		if err != nil {
