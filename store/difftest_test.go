@@ -307,8 +307,10 @@ func compareFiles(t *testing.T, i int, file string, ours *RRD, stats *diffStats)
 		for d := range ra.CDP {
 			c := ours.st.cdp[a*nds+d]
 			rc := ra.CDP[d]
-			if spec.RRA[a].Steps > 1 && (!stats.check(c.val, rc.Value) || c.unknPDP != rc.UnknownPDP) {
-				t.Fatalf("%s: rra %d ds %d cdp {%v %d}, rrdtool {%v %d}", ctx, a, d, c.val, c.unknPDP, rc.Value, rc.UnknownPDP)
+			// every field of cdp_prep, as rrdtool dump prints them all
+			if !stats.check(c.val, rc.Value) || c.unknPDP != rc.UnknownPDP || !stats.check(c.primary, rc.Primary) || !stats.check(c.secondary, rc.Secondary) {
+				t.Fatalf("%s: rra %d (%v) ds %d cdp {val %v unkn %d primary %v secondary %v}, rrdtool {%v %d %v %v}", ctx, a, spec.RRA[a], d,
+					c.val, c.unknPDP, c.primary, c.secondary, rc.Value, rc.UnknownPDP, rc.Primary, rc.Secondary)
 			}
 		}
 		times, vals := ours.ArchiveRows(a)

@@ -80,7 +80,8 @@ func initialState(spec *Spec) *state {
 	for a, r := range spec.RRA {
 		unkn := ((spec.Start - spec.Start%spec.Step) % (spec.Step * r.Steps)) / spec.Step
 		for d := range spec.DS {
-			st.cdp[a*len(spec.DS)+d] = cdpState{val: math.NaN(), primary: math.NaN(), secondary: math.NaN(), unknPDP: unkn}
+			// primary and secondary start at 0 as rrdtool create leaves them
+			st.cdp[a*len(spec.DS)+d] = cdpState{val: math.NaN(), unknPDP: unkn}
 		}
 		st.curRow[a] = r.Rows - 1 // the first row written is row 0
 	}
@@ -301,7 +302,13 @@ func (e *engine) consolidate(elapsed, procPDP int64) {
 			c := &e.st.cdp[a*nds+d]
 			p := e.pdpTemp[d]
 			if n == 1 {
-				c.primary, c.secondary = p, p
+				// rrdtool 1.7.2 sets the fill-in value of a one-step
+				// archive only when the update closes two steps or more
+				// (it shows in dump's cdp_prep, never in a row)
+				c.primary = p
+				if elapsed >= 2 {
+					c.secondary = p
+				}
 				continue
 			}
 			updateCDP(c, r.CF, p, e.stepCnt[a], elapsed, startOff, n, r.XFF)

@@ -27,6 +27,8 @@ type seriesStore interface {
 	Info(name string) (*store.Info, error)
 	LastUpdate(name string) (int64, error)
 	List(pattern string) ([]string, error)
+	// Dump returns the definition, state and rows of a series (dump).
+	Dump(name string) (*store.DumpData, error)
 	Close() error
 }
 

@@ -16,7 +16,7 @@ import (
 // NAME [FILE]`: the series as rrdtool dump's XML, byte for byte what
 // rrdtool writes for the same data (times in the local time zone), to
 // FILE or stdout.
-func runDump(db *store.DB, args []string, stdout io.Writer) error {
+func runDump(db seriesStore, args []string, stdout io.Writer) error {
 	opts, pos, err := options(args, map[string]string{"--header": "h", "-h": "h"}, map[string]string{"--no-header": "n", "-n": "n"})
 	if err != nil {
 		return err
@@ -108,15 +108,7 @@ func writeDump(w *bufio.Writer, d *store.DumpData, header string) {
 		fmt.Fprintf(w, "\t<rra>\n\t\t<cf>%s</cf>\n\t\t<pdp_per_row>%d</pdp_per_row> <!-- %d seconds -->\n\n", r.CF, r.Steps, r.Steps*step)
 		fmt.Fprintf(w, "\t\t<params>\n\t\t<xff>%s</xff>\n\t\t</params>\n\t\t<cdp_prep>\n", dumpNum(r.XFF))
 		rowLen := r.Steps * step
-		// rrdtool create zeroes cdp_prep; rrdash starts the primary and
-		// secondary values unknown. Both are set before any row is written
-		// and only then, so an archive that has not reached the end of
-		// its first row since the start still has rrdtool's zeros.
-		untouched := floorDiv(d.LastUpdate, rowLen) == floorDiv(d.Spec.Start, rowLen)
 		for _, c := range a.CDP {
-			if untouched && math.IsNaN(c.Primary) && math.IsNaN(c.Secondary) {
-				c.Primary, c.Secondary = 0, 0
-			}
 			fmt.Fprintf(w, "\t\t\t<ds>\n\t\t\t<primary_value>%s</primary_value>\n\t\t\t<secondary_value>%s</secondary_value>\n\t\t\t<value>%s</value>\n\t\t\t<unknown_datapoints>%d</unknown_datapoints>\n\t\t\t</ds>\n",
 				dumpNum(c.Primary), dumpNum(c.Secondary), dumpNum(c.Value), c.UnknownPDP)
 		}
@@ -134,12 +126,4 @@ func writeDump(w *bufio.Writer, d *store.DumpData, header string) {
 		w.WriteString("\t\t</database>\n\t</rra>\n")
 	}
 	w.WriteString("</rrd>\n")
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
 }

@@ -12,8 +12,8 @@ import (
 )
 
 // import and restore read rrdtool's binary files: after `import FILE.rrd`
-// every fetch, lastupdate and first prints what rrdtool prints on the
-// file, and so they do after both take the same further updates.
+// every fetch, lastupdate, first and dump prints what rrdtool prints on
+// the file, and so they do after both take the same further updates.
 func TestImportRRDFileAgainstRRDtool(t *testing.T) {
 	t.Parallel()
 	bin := rrdtooltest.Bin(t)
@@ -39,7 +39,7 @@ func TestImportRRDFileAgainstRRDtool(t *testing.T) {
 			}
 			compare := func(names ...string) {
 				t.Helper()
-				cases := [][]string{{"lastupdate", "@"}, {"first", "@"}, {"first", "@", "--rraindex", "1"}}
+				cases := [][]string{{"lastupdate", "@"}, {"first", "@"}, {"first", "@", "--rraindex", "1"}, {"dump", "@"}, {"dump", "--no-header", "@"}}
 				for _, cf := range []string{"AVERAGE", "MIN", "MAX", "LAST"} {
 					for _, r := range []string{"1", "10", "30", "300"} {
 						cases = append(cases, []string{"fetch", "@", cf, "-s", "999999000", "-e", "1000001000", "-r", r})

@@ -256,11 +256,7 @@ func dispatch(ctx context.Context, db seriesStore, cmd string, rest []string, st
 		}
 		return runImport(ctx, local, rest, stdout, stderr)
 	case "dump":
-		local, err := localOnly(db, cmd)
-		if err != nil {
-			return err
-		}
-		return runDump(local, rest, stdout)
+		return runDump(db, rest, stdout)
 	case "restore":
 		local, err := localOnly(db, cmd)
 		if err != nil {

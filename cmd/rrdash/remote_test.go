@@ -96,6 +96,10 @@ var cliScript = [][]string{
 	{"lastupdate", "s"},
 	{"lastupdate", "web 1;dc=x"},
 	{"lastupdate", "nope"},
+	{"dump", "s"},
+	{"dump", "--no-header", "web 1;dc=x"},
+	{"dump", "-h", "xsd", "//host/check#m"},
+	{"dump", "nope"},
 	{"list", "[^r]*"}, // serve's own series are rrdash.*
 	{"list", "[^r]*s*"},
 	{"list", "["},

@@ -28,7 +28,7 @@ type command struct {
 // (HELP), so it can't be a package-level initialised variable.
 var commandNames = []string{"UPDATE", "WROTE", "FLUSH", "FLUSHALL", "PENDING", "FORGET", "QUEUE", "STATS", "HELP", "PING",
 	"BATCH", ".", "FETCH", "FETCHBIN", "INFO", "FIRST", "LAST", "CREATE", "LIST", "SUSPEND", "RESUME", "SUSPENDALL", "RESUMEALL", "QUIT",
-	"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV"}
+	"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV", "XDUMP"}
 
 func commandTable() []command {
 	return []command{
@@ -110,6 +110,8 @@ func commandTable() []command {
 			"The series names matching a glob, quoted, one a line.\n"},
 		{"XUPDATEV", extHandler("XUPDATEV"), inClient, "XUPDATEV <series> <time[.usec]:value[:value...]>...\n",
 			"Applies updates as rrdash updatev does and reports the rows written; answered once durable.\n"},
+		{"XDUMP", extHandler("XDUMP"), inClient, "XDUMP <series>\n",
+			"The definition, state and rows of a series, exact, for rrdash dump.\n"},
 	}
 }
 
@@ -133,7 +135,7 @@ const AllCommands Permissions = 1<<32 - 1
 // DefaultTCPCommands is what a TCP listener accepts unless configured:
 // writing updates and reading, but not creating, forgetting or suspending.
 var DefaultTCPCommands = []string{"UPDATE", "BATCH", "FLUSH", "FLUSHALL", "PENDING", "QUEUE", "STATS", "PING",
-	"FETCH", "FETCHBIN", "INFO", "FIRST", "LAST", "LIST", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV"}
+	"FETCH", "FETCHBIN", "INFO", "FIRST", "LAST", "LIST", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV", "XDUMP"}
 
 // ParsePermissions reads a list of command names (rrdcached -P's comma
 // separated list; spaces are allowed). Unknown names are an error.

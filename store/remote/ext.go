@@ -39,6 +39,7 @@ import (
 //	XLIST [<glob>]
 //	  → N Series, then one quoted series name per line, sorted
 //	XUPDATEV <series> <time[.usec]:value:…>…   (see updatev.go)
+//	XDUMP <series>                            (see dump.go)
 //
 // Quoted strings are Go's strconv.Quote, so any name fits on one line.
 
@@ -64,7 +65,7 @@ type Reply struct {
 }
 
 // ExtCommands are the names of the extension commands.
-var ExtCommands = []string{"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV"}
+var ExtCommands = []string{"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV", "XDUMP"}
 
 // ExtWrites reports whether an extension command writes (for servers that
 // grant reading and writing separately).
@@ -90,6 +91,8 @@ func ServeExt(ctx context.Context, st Store, cmd string, args []string) (r Reply
 		return serveList(st, args), true
 	case "XUPDATEV":
 		return serveUpdateV(ctx, st, args), true
+	case "XDUMP":
+		return serveDump(st, args), true
 	}
 	return Reply{}, false
 }
