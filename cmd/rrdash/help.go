@@ -12,7 +12,7 @@ import (
 
 // dispatchedCommands are the commands runCommand knows (help covers each).
 func dispatchedCommands() []string {
-	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "dump", "xport", "graph", "serve", "ingest", "monitor", "check", "version", "-"}
+	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "dump", "tune", "resize", "xport", "graph", "serve", "ingest", "monitor", "check", "version", "-"}
 }
 
 const dataDirNote = "The data directory is --data DIR, else $RRDASH_DATA, else ./data."
@@ -42,6 +42,12 @@ func commandHelp(name string) (string, bool) {
 			"  --tree imports every .rrd file under DIR as P + its relative path without .rrd, skipping series already there unless --force.",
 		"restore": "usage: rrdash restore [--force-overwrite|-f] FILE.xml|FILE.rrd NAME\n" +
 			"  Imports an rrdtool dump (or file) as series NAME, as rrdtool restore makes a file (import with rrdtool's arguments); --range-check is refused.",
+		"tune": "usage: rrdash tune NAME [--heartbeat|-h ds:hb] [--minimum|-i ds:min] [--maximum|-a ds:max] [--data-source-type|-d ds:TYPE]\n" +
+			"       [--data-source-rename|-r old:new] [--aberrant-reset|-b ds] [DEL:ds] [DS:name:TYPE:hb:min:max] [DELRRA:i] [RRA#i:=|+|-rows]\n" +
+			"  Changes series NAME as rrdtool tune changes a file; the DS:/DEL:/DELRRA:/RRA# forms rewrite its archives as rrd_modify does.\n" +
+			"  Holt-Winters options, --step and adding archives (RRA:…) are refused.",
+		"resize": "usage: rrdash resize NAME RRA-NUM GROW|SHRINK ROWS\n" +
+			"  Grows or shrinks archive RRA-NUM by ROWS rows as rrdtool resize does, in place (rrdtool writes ./resize.rrd).",
 		"dump": "usage: rrdash dump [--header|-h {none,xsd,dtd}] [--no-header|-n] NAME [FILE.xml]\n" +
 			"  Writes series NAME as rrdtool dump's XML (to FILE.xml, else stdout), as rrdtool dump does.",
 		"xport": "usage: rrdash xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…\n" +
@@ -76,8 +82,10 @@ func helpTopic(args []string) (topic []string, ok bool) {
 		if a == "--" {
 			break
 		}
-		// -h is graph's --height and dump's --header: help only where it cannot be those
-		hIsHelp := topic[0] != "graph" && topic[0] != "dump" || topic[0] == "graph" && i == 0 || topic[0] == "dump" && len(rest) == 1
+		// -h is graph's --height, dump's --header and tune's --heartbeat:
+		// help only where it cannot be those
+		hIsHelp := topic[0] != "graph" && topic[0] != "dump" && topic[0] != "tune" || topic[0] == "graph" && i == 0 ||
+			(topic[0] == "dump" || topic[0] == "tune") && len(rest) == 1
 		if a == "--help" || a == "-help" || a == "-h" && hIsHelp {
 			return topic, true
 		}

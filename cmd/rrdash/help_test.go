@@ -38,6 +38,8 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		{[]string{"import"}, "rrdash import --tree DIR [--prefix P] [--force]"},
 		{[]string{"restore"}, "rrdash restore [--force-overwrite|-f] FILE.xml|FILE.rrd NAME"},
 		{[]string{"dump"}, "rrdash dump [--header|-h {none,xsd,dtd}]"},
+		{[]string{"tune"}, "rrdash tune NAME [--heartbeat|-h ds:hb]"},
+		{[]string{"resize"}, "rrdash resize NAME RRA-NUM GROW|SHRINK ROWS"},
 		{[]string{"xport"}, "rrdash xport"},
 		{[]string{"graph"}, "rrdash graph FILE"},
 		{[]string{"serve"}, "-addr"},

@@ -34,6 +34,8 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   import --tree DIR [--prefix P] [--force]    import every .rrd file under DIR
   restore [--force-overwrite] FILE.xml|FILE.rrd NAME   import, with rrdtool restore's arguments
   dump [--header dtd|xsd|none] [--no-header] NAME [FILE.xml]   rrdtool dump's XML
+  tune NAME [--heartbeat ds:hb] [--minimum ds:min] … [DEL:ds] [DS:…] [DELRRA:i] [RRA#i:=rows]   as rrdtool tune
+  resize NAME RRA-NUM GROW|SHRINK ROWS      as rrdtool resize, in place
   xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…
   graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…   a PNG, as rrdtool graph
   serve [--addr HOST:PORT] [--config FILE]  the web service
@@ -129,14 +131,14 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			// as rrdtool 1.7.2: no arguments print the usage and exit 0
 			return printHelp(ctx, []string{cmd}, stdout)
 		}
-	case "create", "update", "updatev", "fetch", "info", "list", "import", "restore", "dump", "xport", "graph", "ingest", "last", "-":
+	case "create", "update", "updatev", "fetch", "info", "list", "import", "restore", "dump", "tune", "resize", "xport", "graph", "ingest", "last", "-":
 	default: // (dispatchedCommands in help.go lists every case)
 		return usageError{fmt.Sprintf("unknown command %q", cmd)}
 	}
 	if cmd != "ingest" {
 		// rrdtool's --daemon/-d is an option of each command; ingest's
 		// flags are its own
-		d, r, err := daemonOption(rest)
+		d, r, err := daemonOption(rest, cmd == "tune")
 		if err != nil {
 			return err
 		}
@@ -257,6 +259,10 @@ func dispatch(ctx context.Context, db seriesStore, cmd string, rest []string, st
 		return runImport(ctx, local, rest, stdout, stderr)
 	case "dump":
 		return runDump(db, rest, stdout)
+	case "tune":
+		return runTune(db, rest)
+	case "resize":
+		return runResize(db, rest)
 	case "restore":
 		local, err := localOnly(db, cmd)
 		if err != nil {

@@ -28,7 +28,7 @@ type command struct {
 // (HELP), so it can't be a package-level initialised variable.
 var commandNames = []string{"UPDATE", "WROTE", "FLUSH", "FLUSHALL", "PENDING", "FORGET", "QUEUE", "STATS", "HELP", "PING",
 	"BATCH", ".", "FETCH", "FETCHBIN", "INFO", "FIRST", "LAST", "CREATE", "LIST", "SUSPEND", "RESUME", "SUSPENDALL", "RESUMEALL", "QUIT",
-	"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV", "XDUMP"}
+	"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV", "XDUMP", "XTUNE", "XRESIZE"}
 
 func commandTable() []command {
 	return []command{
@@ -112,6 +112,10 @@ func commandTable() []command {
 			"Applies updates as rrdash updatev does and reports the rows written; answered once durable.\n"},
 		{"XDUMP", extHandler("XDUMP"), inClient, "XDUMP <series>\n",
 			"The definition, state and rows of a series, exact, for rrdash dump.\n"},
+		{"XTUNE", extHandler("XTUNE"), inClient, "XTUNE <series> <tune argument>...\n",
+			"Changes a series as rrdash tune does.\n"},
+		{"XRESIZE", extHandler("XRESIZE"), inClient, "XRESIZE <series> <rra> <GROW|SHRINK> <rows>\n",
+			"Resizes an archive of a series in place, as rrdash resize does.\n"},
 	}
 }
 
@@ -127,10 +131,10 @@ func lookup(table []command, name string) (int, bool) {
 
 // Permissions is the set of commands a listener accepts (rrdcached -P).
 // HELP and QUIT are always accepted, and "." whenever BATCH is.
-type Permissions uint32
+type Permissions uint64
 
 // AllCommands accepts every command (the UNIX socket's default).
-const AllCommands Permissions = 1<<32 - 1
+const AllCommands Permissions = 1<<64 - 1
 
 // DefaultTCPCommands is what a TCP listener accepts unless configured:
 // writing updates and reading, but not creating, forgetting or suspending.

@@ -40,6 +40,7 @@ import (
 //	  → N Series, then one quoted series name per line, sorted
 //	XUPDATEV <series> <time[.usec]:value:…>…   (see updatev.go)
 //	XDUMP <series>                            (see dump.go)
+//	XTUNE, XRESIZE                            (see tune.go)
 //
 // Quoted strings are Go's strconv.Quote, so any name fits on one line.
 
@@ -65,11 +66,13 @@ type Reply struct {
 }
 
 // ExtCommands are the names of the extension commands.
-var ExtCommands = []string{"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV", "XDUMP"}
+var ExtCommands = []string{"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV", "XDUMP", "XTUNE", "XRESIZE"}
 
 // ExtWrites reports whether an extension command writes (for servers that
 // grant reading and writing separately).
-func ExtWrites(cmd string) bool { return cmd == "XCREATE" || cmd == "XUPDATE" || cmd == "XUPDATEV" }
+func ExtWrites(cmd string) bool {
+	return cmd == "XCREATE" || cmd == "XUPDATE" || cmd == "XUPDATEV" || cmd == "XTUNE" || cmd == "XRESIZE"
+}
 
 func fail(err error) Reply { return Reply{Err: true, Msg: err.Error()} }
 
@@ -93,6 +96,10 @@ func ServeExt(ctx context.Context, st Store, cmd string, args []string) (r Reply
 		return serveUpdateV(ctx, st, args), true
 	case "XDUMP":
 		return serveDump(st, args), true
+	case "XTUNE":
+		return serveTune(st, args), true
+	case "XRESIZE":
+		return serveResize(st, args), true
 	}
 	return Reply{}, false
 }
