@@ -191,7 +191,28 @@ func (e *engine) prepare(vals []string, interval float64) error {
 					return err
 				}
 				e.pdpNew[i] = f * interval
-				rate = e.pdpNew[i] / interval
+				rate = f // the reading itself is checked against min and max
+			case DCounter, DDerive:
+				// floating-point counters: the reading is parsed only when
+				// there is a previous one to subtract (so a bad first reading
+				// is kept as last_ds and refused by the next update)
+				if s.lastDS == "" || s.lastDS[0] != 'U' {
+					nv, err := parseReading(v)
+					if err != nil {
+						return err
+					}
+					ov, err := parseReading(s.lastDS)
+					if err != nil {
+						return err
+					}
+					// a DCOUNTER counts up or down, not both: a change of
+					// direction is a reset
+					if ds.Type == DCounter && (nv > 0 && ov > nv || nv < 0 && nv > ov) {
+						break
+					}
+					e.pdpNew[i] = nv - ov
+					rate = e.pdpNew[i] / interval
+				}
 			}
 			if !math.IsNaN(rate) && (!math.IsNaN(ds.Max) && rate > ds.Max || !math.IsNaN(ds.Min) && rate < ds.Min) {
 				e.pdpNew[i] = math.NaN()

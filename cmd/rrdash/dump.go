@@ -93,7 +93,14 @@ func writeDump(w *bufio.Writer, d *store.DumpData, header string) {
 		w.WriteString("<!-- Round Robin Database Dump -->\n<rrd>\n")
 	}
 	step := d.Spec.Step
-	fmt.Fprintf(w, "\t<version>0003</version>\n\t<step>%d</step> <!-- Seconds -->\n", step)
+	// rrdtool 1.7.2 writes version 0005 when a DS is DCOUNTER or DDERIVE
+	version := "0003"
+	for _, ds := range d.Spec.DS {
+		if ds.Type == store.DCounter || ds.Type == store.DDerive {
+			version = "0005"
+		}
+	}
+	fmt.Fprintf(w, "\t<version>%s</version>\n\t<step>%d</step> <!-- Seconds -->\n", version, step)
 	fmt.Fprintf(w, "\t<lastupdate>%d</lastupdate> <!-- %s -->\n\n", d.LastUpdate, dumpTime(d.LastUpdate))
 	for i, ds := range d.Spec.DS {
 		s := d.DS[i]
