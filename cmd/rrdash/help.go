@@ -50,8 +50,8 @@ func commandHelp(name string) (string, bool) {
 			"  Grows or shrinks archive RRA-NUM by ROWS rows as rrdtool resize does, in place (rrdtool writes ./resize.rrd).",
 		"dump": "usage: rrdash dump [--header|-h {none,xsd,dtd}] [--no-header|-n] NAME [FILE.xml]\n" +
 			"  Writes series NAME as rrdtool dump's XML (to FILE.xml, else stdout), as rrdtool dump does.",
-		"xport": "usage: rrdash xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…\n" +
-			"  rrdtool xport's arguments with series names where rrdtool takes files; rrdtool's XML, or JSON with --json.",
+		"xport": "usage: rrdash xport [--start T] [--end T] [--step S] [--maxrows N] [--json] [--showtime|-t] [--enumds] DEF:… CDEF:… VDEF:… XPORT:…\n" +
+			"  rrdtool xport's arguments with series names where rrdtool takes files; rrdtool's XML, or its JSON with --json.",
 		"graph": "usage: rrdash graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…\n" +
 			"  Renders a PNG as rrdtool graph does (to stdout with -).",
 		"ingest": "usage: rrdash ingest tracelog [flags] FILE…\n       rrdash ingest kinesis --stream NAME [flags]\n" +
