@@ -419,6 +419,22 @@ func runInfo(db seriesStore, args []string, stdout io.Writer) error {
 }
 
 func runList(db seriesStore, args []string, stdout io.Writer) error {
+	opts, pos, err := options(args, nil, map[string]string{"--recursive": "r", "--noflush": "n"})
+	if err != nil {
+		return err
+	}
+	// rrdtool's form names a directory; a glob pattern (or nothing) is
+	// rrdash's own listing of series names
+	if len(pos) == 1 && !strings.ContainsAny(pos[0], "*?[\\") || opts["r"] != "" {
+		if len(pos) != 1 {
+			return usageError{"usage: rrdash list [--recursive] [--noflush] DIR, or rrdash list [PATTERN]"}
+		}
+		return listDir(db, pos[0], opts["r"] != "", stdout)
+	}
+	if len(opts) > 0 {
+		return usageError{"--noflush goes with a directory: rrdash list [--recursive] [--noflush] DIR"}
+	}
+	args = pos
 	if len(args) > 1 {
 		return usageError{"list takes at most one pattern"}
 	}

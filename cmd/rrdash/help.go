@@ -36,7 +36,9 @@ func commandHelp(name string) (string, bool) {
 			"  Prints the time of the oldest row of archive N (default 0) of series NAME, as rrdtool first does.",
 		"lastupdate": "usage: rrdash lastupdate NAME\n" +
 			"  Prints the DS names of series NAME, then the time of its last update and the last value given to each DS, as rrdtool lastupdate does.",
-		"list": "usage: rrdash list [PATTERN]\n  Lists the series whose names match PATTERN (all without one).",
+		"list": "usage: rrdash list [PATTERN]\n       rrdash list [--recursive] [--noflush] DIR\n" +
+			"  Lists the series whose names match the glob PATTERN (all without one); with a DIR (no glob characters),\n" +
+			"  as rrdtool list: the series and directories in DIR (\"/\" is the level in names), or every series under it with --recursive.",
 		"import": "usage: rrdash import [--force] FILE.xml|FILE.rrd [NAME]\n       rrdash import --tree DIR [--prefix P] [--force]\n" +
 			"  Imports an rrdtool dump or an rrdtool file (x86-64, versions 0001-0005) as series NAME (default: the file's base name);\n" +
 			"  --tree imports every .rrd file under DIR as P + its relative path without .rrd, skipping series already there unless --force.",

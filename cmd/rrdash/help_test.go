@@ -34,7 +34,7 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		{[]string{"last"}, "rrdash last NAME"},
 		{[]string{"first"}, "rrdash first NAME [--rraindex N]"},
 		{[]string{"lastupdate"}, "rrdash lastupdate NAME"},
-		{[]string{"list"}, "rrdash list"},
+		{[]string{"list"}, "rrdash list [--recursive] [--noflush] DIR"},
 		{[]string{"import"}, "rrdash import --tree DIR [--prefix P] [--force]"},
 		{[]string{"restore"}, "rrdash restore [--force-overwrite|-f] FILE.xml|FILE.rrd NAME"},
 		{[]string{"dump"}, "rrdash dump [--header|-h {none,xsd,dtd}]"},

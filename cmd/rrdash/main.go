@@ -29,7 +29,7 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   last NAME
   first NAME [--rraindex N]                time of the oldest row of an archive
   lastupdate NAME                          last update time and last value of each DS
-  list [PATTERN]
+  list [PATTERN] | list [--recursive] DIR
   import FILE.xml|FILE.rrd [NAME]          import an rrdtool dump or rrdtool file
   import --tree DIR [--prefix P] [--force]    import every .rrd file under DIR
   restore [--force-overwrite] FILE.xml|FILE.rrd NAME   import, with rrdtool restore's arguments
