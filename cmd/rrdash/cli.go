@@ -63,10 +63,19 @@ func parseTime(s string, now time.Time) (int64, error) {
 }
 
 func runCreate(db seriesStore, args []string) error {
-	opts, pos, err := options(args, map[string]string{"--start": "start", "-b": "start", "--step": "step", "-s": "step"},
+	opts, pos, err := options(args, map[string]string{"--start": "start", "-b": "start", "--step": "step", "-s": "step",
+		"--template": "template", "-t": "template", "--source": "source", "-r": "source"},
 		map[string]string{"--no-overwrite": "O", "-O": "O"})
 	if err != nil {
 		return err
+	}
+	if _, ok := opts["source"]; ok {
+		return errors.New("create --source is not supported: rrdash does not prefill a new series from another's data yet; create it, then import or update")
+	}
+	for _, a := range pos {
+		if n, _, _ := strings.Cut(strings.TrimPrefix(a, "DS:"), ":"); strings.HasPrefix(a, "DS:") && strings.Contains(n, "=") {
+			return fmt.Errorf("%s: a DS mapping (DS:new=old) goes with --source, which rrdash does not support", a)
+		}
 	}
 	if len(pos) < 1 {
 		return usageError{"create needs a series name"}
@@ -84,7 +93,13 @@ func runCreate(db seriesStore, args []string) error {
 			return fmt.Errorf("start time: %w", err)
 		}
 	}
-	spec, err := store.ParseSpecArgs(step, start, pos[1:])
+	var spec store.Spec
+	if tmpl, ok := opts["template"]; ok {
+		_, stepGiven := opts["step"]
+		spec, err = templateSpec(db, tmpl, step, stepGiven, start, pos[1:])
+	} else {
+		spec, err = store.ParseSpecArgs(step, start, pos[1:])
+	}
 	if err != nil {
 		return err
 	}

@@ -20,8 +20,9 @@ const dataDirNote = "The data directory is --data DIR, else $RRDASH_DATA, else .
 // commandHelp is the usage of the commands whose arguments are rrdtool's.
 func commandHelp(name string) (string, bool) {
 	h, ok := map[string]string{
-		"create": "usage: rrdash create NAME [--start T] [--step S] [--no-overwrite] DS:… RRA:…\n" +
-			"  Creates series NAME, as rrdtool create does (a series name where rrdtool takes a file).",
+		"create": "usage: rrdash create NAME [--start T] [--step S] [--no-overwrite] [--template|-t OLD] DS:… RRA:…\n" +
+			"  Creates series NAME, as rrdtool create does (a series name where rrdtool takes a file);\n" +
+			"  --template takes the step, DS and RRAs of series OLD first. --source is refused.",
 		"update": "usage: rrdash update NAME [--template a:b] [--skip-past-updates] [--locking try] ARG…\n" +
 			"  ARG: T:v[:v…] or N:v…; a single \"-\" reads ARGs from stdin, one a line, and prints \"OK n\" once line n is durable.\n" +
 			"  --skip-past-updates (-s) passes over ARGs at or before the last update instead of stopping there.\n" +
