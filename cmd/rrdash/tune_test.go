@@ -39,6 +39,9 @@ var tuneBase = struct{ create, updates []string }{
 
 var tuneMore = []string{"1000000117:13:1500:27", "1000000128:U:1600:26", "1000000142:15:1900:40", "1000000163:16:2500:41"}
 
+// infoDrop removes the lines of info that differ by design.
+var infoDrop = regexp.MustCompile(`(?m)^(filename|meta\[.*\]) = .*\n`)
+
 // curRows is info's cur_row lines (rrdash prints them as rrdtool).
 var curRows = regexp.MustCompile(`(?m)^rra\[\d+\]\.cur_row = \d+$`)
 
@@ -55,6 +58,11 @@ func compareSeries(t *testing.T, bin, dir, file, data, name, what string) {
 	gi, _, _ := rrdashRun(t, data, "info", name)
 	if w, g := curRows.FindAllString(wi, -1), curRows.FindAllString(gi, -1); strings.Join(w, ",") != strings.Join(g, ",") {
 		t.Fatalf("%s: cur_row %q, rrdtool %q", what, g, w)
+	}
+	// info: every key and value as rrdtool's but the file name (and
+	// rrdash's own meta[…] lines)
+	if w, g := infoDrop.ReplaceAllString(wi, ""), infoDrop.ReplaceAllString(gi, ""); g != w {
+		t.Fatalf("%s: info:\n%s", what, firstDiff(w, g))
 	}
 	for _, cf := range []string{"AVERAGE", "MAX", "LAST"} {
 		c := []string{"fetch", "@", cf, "-s", "999999900", "-e", "1000000200", "-r", "20"}
