@@ -12,12 +12,12 @@ import (
 )
 
 // XportUsage is the synopsis of `rrdash xport`.
-const XportUsage = "usage: rrdash xport [--start T] [--end T] [--step S] [--maxrows N] [--json] " +
+const XportUsage = "usage: rrdash xport [--start T] [--end T] [--step S] [--maxrows N] [--json] [--showtime|-t] [--enumds] " +
 	"DEF:v=SERIES:ds:CF[:step=S][:start=T][:end=T][:reduce=CF] [CDEF:v=RPN] [VDEF:v=RPN] XPORT:v[:legend]…"
 
 // RunXport runs `rrdash xport` with rrdtool xport's arguments (a series
 // name where rrdtool takes a file) and writes rrdtool's XML, or with --json
-// valid JSON at full precision. now and loc are the clock and time zone of
+// rrdtool's JSON, byte for byte; --showtime and --enumds as rrdtool's. now and loc are the clock and time zone of
 // time specifications and time operators.
 func RunXport(ctx context.Context, f Fetcher, args []string, w io.Writer, now time.Time, loc *time.Location) error {
 	fs := flag.NewFlagSet("xport", flag.ContinueOnError)
@@ -25,7 +25,7 @@ func RunXport(ctx context.Context, f Fetcher, args []string, w io.Writer, now ti
 	var start, end string
 	var step int64
 	var maxRows int
-	var asJSON bool
+	var asJSON, showtime, enumds bool
 	fs.StringVar(&start, "start", "", "start time (default end-1d)")
 	fs.StringVar(&start, "s", "", "start time")
 	fs.StringVar(&end, "end", "", "end time (default now)")
@@ -34,6 +34,9 @@ func RunXport(ctx context.Context, f Fetcher, args []string, w io.Writer, now ti
 	fs.IntVar(&maxRows, "maxrows", 400, "maximum number of rows")
 	fs.IntVar(&maxRows, "m", 400, "maximum number of rows")
 	fs.BoolVar(&asJSON, "json", false, "print JSON instead of XML")
+	fs.BoolVar(&showtime, "showtime", false, "print each row's time")
+	fs.BoolVar(&showtime, "t", false, "print each row's time")
+	fs.BoolVar(&enumds, "enumds", false, "number the value tags (XML)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errors.New(XportUsage)
@@ -65,7 +68,8 @@ func RunXport(ctx context.Context, f Fetcher, args []string, w io.Writer, now ti
 		return fmt.Errorf("xport: %w", err)
 	}
 	if asJSON {
-		return x.WriteJSON(w)
+		// rrdtool's JSON has no numbered values: --enumds is XML's only
+		return x.WriteRRDtoolJSON(w, showtime)
 	}
-	return x.WriteXML(w)
+	return x.WriteXMLWith(w, showtime, enumds)
 }

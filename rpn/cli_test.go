@@ -64,43 +64,22 @@ func TestRunXportMatchesRRDTool(t *testing.T) {
 			t.Errorf("%v: XML over the store differs\nours:\n%s\nrrdtool:\n%s", opts, head(fromStore.String()), head(string(want)))
 		}
 
-		var js bytes.Buffer
-		if err := RunXport(context.Background(), f, append(append([]string{"--json"}, opts...), oargs...), &js, now, time.UTC); err != nil {
-			t.Fatal(err)
-		}
-		var doc struct {
-			About string `json:"about"`
-			Meta  struct {
-				Start, End, Step int64
-				Legend           []string
+		// --json, --showtime and --enumds: rrdtool's text, byte for byte,
+		// and the JSON valid
+		for _, flags := range [][]string{{"--json"}, {"--json", "-t"}, {"--showtime", "--enumds"}, {"--enumds"}, {"-t"}, {"--json", "--enumds", "--showtime"}} {
+			want, err := runRRDTool(bin, "UTC", append(append(append([]string{"xport"}, flags...), opts...), rargs...)...)
+			if err != nil {
+				t.Fatal(err)
 			}
-			Data [][]any
-		}
-		if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
-			t.Fatalf("invalid JSON: %v\n%s", err, head(js.String()))
-		}
-		ref, err := parseXportXML(want)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if doc.Meta.Start != ref.Meta.Start || doc.Meta.Step != ref.Meta.Step || len(doc.Data) != len(ref.Rows) ||
-			strings.Join(doc.Meta.Legend, "|") != "my a|a/b|" {
-			t.Fatalf("JSON meta %+v, rows %d; rrdtool %+v rows %d", doc.Meta, len(doc.Data), ref.Meta, len(ref.Rows))
-		}
-		for r, row := range doc.Data {
-			for j, v := range row {
-				var x float64
-				switch v := v.(type) {
-				case nil:
-					x = math.NaN()
-				case string:
-					x, _ = parseRRDValue(v)
-				case float64:
-					x = v
-				}
-				if xmlValue(x) != ref.Rows[r].V[j] {
-					t.Fatalf("JSON row %d col %d = %v, rrdtool %s", r, j, v, ref.Rows[r].V[j])
-				}
+			var got bytes.Buffer
+			if err := RunXport(context.Background(), f, append(append(append([]string{}, flags...), opts...), oargs...), &got, now, time.UTC); err != nil {
+				t.Fatalf("%v %v: %v", flags, opts, err)
+			}
+			if got.String() != string(want) {
+				t.Errorf("%v %v differs\nours:\n%s\nrrdtool:\n%s", flags, opts, head(got.String()), head(string(want)))
+			}
+			if flags[0] == "--json" && !json.Valid(got.Bytes()) {
+				t.Errorf("%v %v: invalid JSON", flags, opts)
 			}
 		}
 	}

@@ -38,7 +38,11 @@ func xmlEscape(s string) string {
 
 // WriteXML writes the export in the layout of `rrdtool xport` 1.7.2. The
 // meta start is the first row's timestamp, as rrdtool prints it.
-func (x *Export) WriteXML(w io.Writer) error {
+func (x *Export) WriteXML(w io.Writer) error { return x.WriteXMLWith(w, false, false) }
+
+// WriteXMLWith is WriteXML with xport's --showtime (each row starts with
+// its time, <t>T</t>) and --enumds (values tagged <v0>, <v1>, …).
+func (x *Export) WriteXMLWith(w io.Writer, showtime, enumds bool) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n\n<xport>\n  <meta>\n")
 	fmt.Fprintf(bw, "    <start>%d</start>\n    <end>%d</end>\n    <step>%d</step>\n", x.Start+x.Step, x.End, x.Step)
@@ -49,10 +53,31 @@ func (x *Export) WriteXML(w io.Writer) error {
 	fmt.Fprintf(bw, "    </legend>\n  </meta>\n  <data>\n")
 	err := writeRows(bw, x.Rows(), func(b []byte, r int) []byte {
 		b = append(b, "    <row>"...)
-		for _, c := range x.Columns {
-			b = append(b, "<v>"...)
-			b = appendXMLValue(b, c[r])
-			b = append(b, "</v>"...)
+		if showtime {
+			b = append(b, "<t>"...)
+			b = strconv.AppendInt(b, x.Start+int64(r+1)*x.Step, 10)
+			b = append(b, "</t>"...)
+		}
+		for j, c := range x.Columns {
+			if enumds {
+				b = append(b, "<v"...)
+				b = strconv.AppendInt(b, int64(j), 10)
+				b = append(b, '>')
+			} else {
+				b = append(b, "<v>"...)
+			}
+			if v := c[r]; isNaN(v) {
+				b = append(b, "NaN"...)
+			} else {
+				b = appendE10OrInf(b, v)
+			}
+			if enumds {
+				b = append(b, "</v"...)
+				b = strconv.AppendInt(b, int64(j), 10)
+				b = append(b, '>')
+			} else {
+				b = append(b, "</v>"...)
+			}
 		}
 		return append(b, "</row>\n"...)
 	})
@@ -116,6 +141,64 @@ func (x *Export) WriteJSON(w io.Writer) error {
 		return err
 	}
 	bw.WriteString("\n  ]\n}\n")
+	return bw.Flush()
+}
+
+// appendE10OrInf is %0.10e as glibc prints it, infinities included.
+func appendE10OrInf(b []byte, v float64) []byte {
+	switch {
+	case math.IsInf(v, 1):
+		return append(b, "inf"...)
+	case math.IsInf(v, -1):
+		return append(b, "-inf"...)
+	}
+	return appendE10(b, v)
+}
+
+// WriteRRDtoolJSON writes the export as `rrdtool xport --json` 1.7.2
+// does, byte for byte (its indentation, %0.10e numbers, null for unknown
+// and infinite values, legends unescaped), with --showtime each row
+// starting with its time as a string. Scripts that parse rrdtool's JSON
+// read it unchanged. (WriteJSON is the API's: full precision.)
+func (x *Export) WriteRRDtoolJSON(w io.Writer, showtime bool) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("{ \"about\": \"RRDtool graph JSON output\",\n  \"meta\": {\n")
+	fmt.Fprintf(bw, "    \"start\": %d,\n    \"end\": %d,\n    \"step\": %d,\n    \"legend\": [\n", x.Start+x.Step, x.End, x.Step)
+	for i, l := range x.Legends {
+		fmt.Fprintf(bw, "      \"%s\"", strings.TrimLeft(l, " \t\n\v\f\r"))
+		if i < len(x.Legends)-1 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+	}
+	bw.WriteString("          ]\n     },\n  \"data\": [\n")
+	rows := x.Rows()
+	err := writeRows(bw, rows, func(b []byte, r int) []byte {
+		b = append(b, "    [ "...)
+		if showtime {
+			b = append(b, '"')
+			b = strconv.AppendInt(b, x.Start+int64(r+1)*x.Step, 10)
+			b = append(b, `",`...)
+		}
+		for j, c := range x.Columns {
+			if v := c[r]; isNaN(v) || math.IsInf(v, 0) {
+				b = append(b, "null"...)
+			} else {
+				b = appendE10(b, v)
+			}
+			if j < len(x.Columns)-1 {
+				b = append(b, ", "...)
+			}
+		}
+		if r < rows-1 {
+			return append(b, " ],\n"...)
+		}
+		return append(b, " ]\n"...)
+	})
+	if err != nil {
+		return err
+	}
+	bw.WriteString("  ]\n}\n")
 	return bw.Flush()
 }
 

@@ -135,14 +135,6 @@ func (db *DB) Rename(old, new string) error {
 	return db.finishRename()
 }
 
-func cloneState(s *state) *state {
-	c := *s
-	c.ds = slices.Clone(s.ds)
-	c.cdp = slices.Clone(s.cdp)
-	c.curRow = slices.Clone(s.curRow)
-	return &c
-}
-
 // finishRename completes or undoes the rename DATA/rename.pending names
 // (callers hold mu, or are Open): a complete new file means done, so the
 // old one goes; otherwise a leftover temporary file goes. It removes the

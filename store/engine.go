@@ -80,7 +80,8 @@ func initialState(spec *Spec) *state {
 	for a, r := range spec.RRA {
 		unkn := ((spec.Start - spec.Start%spec.Step) % (spec.Step * r.Steps)) / spec.Step
 		for d := range spec.DS {
-			st.cdp[a*len(spec.DS)+d] = cdpState{val: math.NaN(), primary: math.NaN(), secondary: math.NaN(), unknPDP: unkn}
+			// primary and secondary start at 0 as rrdtool create leaves them
+			st.cdp[a*len(spec.DS)+d] = cdpState{val: math.NaN(), unknPDP: unkn}
 		}
 		st.curRow[a] = r.Rows - 1 // the first row written is row 0
 	}
@@ -190,7 +191,28 @@ func (e *engine) prepare(vals []string, interval float64) error {
 					return err
 				}
 				e.pdpNew[i] = f * interval
-				rate = e.pdpNew[i] / interval
+				rate = f // the reading itself is checked against min and max
+			case DCounter, DDerive:
+				// floating-point counters: the reading is parsed only when
+				// there is a previous one to subtract (so a bad first reading
+				// is kept as last_ds and refused by the next update)
+				if s.lastDS == "" || s.lastDS[0] != 'U' {
+					nv, err := parseReading(v)
+					if err != nil {
+						return err
+					}
+					ov, err := parseReading(s.lastDS)
+					if err != nil {
+						return err
+					}
+					// a DCOUNTER counts up or down, not both: a change of
+					// direction is a reset
+					if ds.Type == DCounter && (nv > 0 && ov > nv || nv < 0 && nv > ov) {
+						break
+					}
+					e.pdpNew[i] = nv - ov
+					rate = e.pdpNew[i] / interval
+				}
 			}
 			if !math.IsNaN(rate) && (!math.IsNaN(ds.Max) && rate > ds.Max || !math.IsNaN(ds.Min) && rate < ds.Min) {
 				e.pdpNew[i] = math.NaN()
@@ -301,7 +323,13 @@ func (e *engine) consolidate(elapsed, procPDP int64) {
 			c := &e.st.cdp[a*nds+d]
 			p := e.pdpTemp[d]
 			if n == 1 {
-				c.primary, c.secondary = p, p
+				// rrdtool 1.7.2 sets the fill-in value of a one-step
+				// archive only when the update closes two steps or more
+				// (it shows in dump's cdp_prep, never in a row)
+				c.primary = p
+				if elapsed >= 2 {
+					c.secondary = p
+				}
 				continue
 			}
 			updateCDP(c, r.CF, p, e.stepCnt[a], elapsed, startOff, n, r.XFF)

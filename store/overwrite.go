@@ -54,8 +54,10 @@ func (a *archive) overwrite(end int64, vals []string) error {
 		}
 		a.putRow(i, ringRow(st, i, r, step, end), row)
 		if end == st.lastUp {
-			c := &st.cdp[i]
-			c.primary, c.secondary = p, p
+			// the slot's own update closed one step: it set primary only
+			// (a one-step archive's secondary changes only with an update
+			// closing two steps or more, as rrdtool 1.7.2)
+			st.cdp[i].primary = p
 		}
 	}
 	if end == st.lastUp {

@@ -117,16 +117,17 @@ func fetch(spec *Spec, st *state, rs rows, req FetchRequest) (*FetchResult, erro
 		calEnd := st.lastUp - st.lastUp%span
 		calStart := calEnd - span*ra.Rows
 		full := end - start
+		tmpDiff = abs64(step - span)
 		if calStart <= start {
-			tmpDiff = abs64(step - span)
 			if firstFull || tmpDiff < bestFullDiff {
 				firstFull = false
 				bestFullDiff = tmpDiff
 				bestFull = i
 			}
 		} else {
-			// rrdtool compares partial matches with the step difference of the
-			// last full match examined (a quirk kept for identical choices).
+			// partial matches: the most covered span, then the nearest step
+			// (rrdtool 1.7.2 computes the step difference of every
+			// candidate; fetches ending after the last update tell)
 			match := full
 			if calStart > start {
 				match -= calStart - start

@@ -17,25 +17,27 @@ const (
 	Counter
 	Derive
 	Absolute
+	DCounter // floating-point COUNTER (rrdtool 1.5+)
+	DDerive  // floating-point DERIVE (rrdtool 1.5+)
 )
 
-var dsTypeNames = [...]string{Gauge: "GAUGE", Counter: "COUNTER", Derive: "DERIVE", Absolute: "ABSOLUTE"}
+var dsTypeNames = [...]string{Gauge: "GAUGE", Counter: "COUNTER", Derive: "DERIVE", Absolute: "ABSOLUTE", DCounter: "DCOUNTER", DDerive: "DDERIVE"}
 
 func (t DSType) String() string {
-	if t >= Gauge && t <= Absolute {
+	if t >= Gauge && t <= DDerive {
 		return dsTypeNames[t]
 	}
 	return fmt.Sprintf("DSType(%d)", uint8(t))
 }
 
-// ParseDSType parses GAUGE, COUNTER, DERIVE or ABSOLUTE.
+// ParseDSType parses GAUGE, COUNTER, DERIVE, ABSOLUTE, DCOUNTER or DDERIVE.
 func ParseDSType(s string) (DSType, error) {
-	for t := Gauge; t <= Absolute; t++ {
+	for t := Gauge; t <= DDerive; t++ {
 		if dsTypeNames[t] == s {
 			return t, nil
 		}
 	}
-	return 0, fmt.Errorf("unknown data source type %q (want GAUGE, COUNTER, DERIVE or ABSOLUTE)", s)
+	return 0, fmt.Errorf("unknown data source type %q (want GAUGE, COUNTER, DERIVE, ABSOLUTE, DCOUNTER or DDERIVE)", s)
 }
 
 // CF is a consolidation function.
@@ -270,7 +272,7 @@ func (s *Spec) Validate() error {
 			return fmt.Errorf("duplicate DS name %q", ds.Name)
 		}
 		seen[ds.Name] = true
-		if ds.Type < Gauge || ds.Type > Absolute {
+		if ds.Type < Gauge || ds.Type > DDerive {
 			return fmt.Errorf("DS %s: invalid type", ds.Name)
 		}
 		if ds.Heartbeat <= 0 {

@@ -29,6 +29,11 @@ type seriesStore interface {
 	List(pattern string) ([]string, error)
 	Delete(names ...string) error
 	Rename(old, new string) error
+	// Dump returns the definition, state and rows of a series (dump).
+	Dump(name string) (*store.DumpData, error)
+	// Tune and ResizeArchive change a series in place (tune, resize).
+	Tune(name string, args []string) error
+	ResizeArchive(name string, rra int, grow bool, rows int64) error
 	Close() error
 }
 
@@ -41,7 +46,7 @@ var (
 // data directory with other readers.
 func readOnlyCommand(cmd string) bool {
 	switch cmd {
-	case "fetch", "info", "last", "first", "lastupdate", "list", "xport", "graph":
+	case "fetch", "info", "last", "first", "lastupdate", "list", "dump", "xport", "graph":
 		return true
 	}
 	return false
@@ -53,15 +58,16 @@ const socketName = "rrdcached.sock"
 
 // daemonOption pulls rrdtool's --daemon ADDR (--daemon=ADDR, -d ADDR,
 // -dADDR) out of a command's arguments; arguments after "--" are left
-// alone. The last one given wins, as with rrdtool's option parser.
-func daemonOption(args []string) (addr string, rest []string, err error) {
+// alone. The last one given wins, as with rrdtool's option parser. For
+// tune (noShort), -d is --data-source-type and its daemon option is -D.
+func daemonOption(args []string, noShort bool) (addr string, rest []string, err error) {
 	rest = make([]string, 0, len(args))
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
 		case a == "--":
 			return addr, append(rest, args[i:]...), nil
-		case a == "--daemon" || a == "-d":
+		case a == "--daemon" || a == "-d" && !noShort || a == "-D" && noShort:
 			if i+1 >= len(args) {
 				return "", nil, usageError{"option " + a + " needs an address"}
 			}
@@ -69,7 +75,7 @@ func daemonOption(args []string) (addr string, rest []string, err error) {
 			addr = args[i]
 		case strings.HasPrefix(a, "--daemon="):
 			addr = a[len("--daemon="):]
-		case strings.HasPrefix(a, "-d") && len(a) > 2 && !strings.HasPrefix(a, "--"):
+		case strings.HasPrefix(a, "-d") && len(a) > 2 && !strings.HasPrefix(a, "--") && !noShort:
 			addr = a[2:]
 		default:
 			rest = append(rest, a)

@@ -63,10 +63,19 @@ func parseTime(s string, now time.Time) (int64, error) {
 }
 
 func runCreate(db seriesStore, args []string) error {
-	opts, pos, err := options(args, map[string]string{"--start": "start", "-b": "start", "--step": "step", "-s": "step"},
+	opts, pos, err := options(args, map[string]string{"--start": "start", "-b": "start", "--step": "step", "-s": "step",
+		"--template": "template", "-t": "template", "--source": "source", "-r": "source"},
 		map[string]string{"--no-overwrite": "O", "-O": "O"})
 	if err != nil {
 		return err
+	}
+	if _, ok := opts["source"]; ok {
+		return errors.New("create --source is not supported: rrdash does not prefill a new series from another's data yet; create it, then import or update")
+	}
+	for _, a := range pos {
+		if n, _, _ := strings.Cut(strings.TrimPrefix(a, "DS:"), ":"); strings.HasPrefix(a, "DS:") && strings.Contains(n, "=") {
+			return fmt.Errorf("%s: a DS mapping (DS:new=old) goes with --source, which rrdash does not support", a)
+		}
 	}
 	if len(pos) < 1 {
 		return usageError{"create needs a series name"}
@@ -84,7 +93,13 @@ func runCreate(db seriesStore, args []string) error {
 			return fmt.Errorf("start time: %w", err)
 		}
 	}
-	spec, err := store.ParseSpecArgs(step, start, pos[1:])
+	var spec store.Spec
+	if tmpl, ok := opts["template"]; ok {
+		_, stepGiven := opts["step"]
+		spec, err = templateSpec(db, tmpl, step, stepGiven, start, pos[1:])
+	} else {
+		spec, err = store.ParseSpecArgs(step, start, pos[1:])
+	}
 	if err != nil {
 		return err
 	}
@@ -399,8 +414,14 @@ func runInfo(db seriesStore, args []string, stdout io.Writer) error {
 	}
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
-	fmt.Fprintf(w, "series = %q\nstep = %d\nlast_update = %d\n", info.Name, info.Step, info.LastUpdate)
-	for _, d := range info.DS {
+	// rrdtool info's keys in its order: the file is the series here, and
+	// rrd_version and header_size are what rrdtool 1.7.2 would write for
+	// the same definition (header_size: the x86-64 header of rrdtool's
+	// file layout), so scripts reading them find rrdtool's values
+	fmt.Fprintf(w, "filename = %q\nrrd_version = \"%s\"\nstep = %d\nlast_update = %d\nheader_size = %d\n",
+		info.Name, rrdVersion(info), info.Step, info.LastUpdate, rrdHeaderSize(len(info.DS), len(info.RRA)))
+	for i, d := range info.DS {
+		fmt.Fprintf(w, "ds[%s].index = %d\n", d.Name, i)
 		fmt.Fprintf(w, "ds[%s].type = %q\nds[%s].minimal_heartbeat = %d\nds[%s].min = %s\nds[%s].max = %s\nds[%s].last_ds = %q\nds[%s].value = %s\nds[%s].unknown_sec = %d\n",
 			d.Name, d.Type, d.Name, d.Heartbeat, d.Name, infoValue(d.Min), d.Name, infoValue(d.Max), d.Name, d.LastDS, d.Name, infoValue(d.Value), d.Name, d.UnknownSec)
 	}
@@ -419,6 +440,22 @@ func runInfo(db seriesStore, args []string, stdout io.Writer) error {
 }
 
 func runList(db seriesStore, args []string, stdout io.Writer) error {
+	opts, pos, err := options(args, nil, map[string]string{"--recursive": "r", "--noflush": "n"})
+	if err != nil {
+		return err
+	}
+	// rrdtool's form names a directory; a glob pattern (or nothing) is
+	// rrdash's own listing of series names
+	if len(pos) == 1 && !strings.ContainsAny(pos[0], "*?[\\") || opts["r"] != "" {
+		if len(pos) != 1 {
+			return usageError{"usage: rrdash list [--recursive] [--noflush] DIR, or rrdash list [PATTERN]"}
+		}
+		return listDir(db, pos[0], opts["r"] != "", stdout)
+	}
+	if len(opts) > 0 {
+		return usageError{"--noflush goes with a directory: rrdash list [--recursive] [--noflush] DIR"}
+	}
+	args = pos
 	if len(args) > 1 {
 		return usageError{"list takes at most one pattern"}
 	}
@@ -436,4 +473,22 @@ func runList(db seriesStore, args []string, stdout io.Writer) error {
 		fmt.Fprintln(w, n)
 	}
 	return nil
+}
+
+// rrdVersion is the version rrdtool 1.7.2 writes for a definition: 0005
+// when a data source is DCOUNTER or DDERIVE, else 0003.
+func rrdVersion(info *store.Info) string {
+	for _, d := range info.DS {
+		if d.Type == "DCOUNTER" || d.Type == "DDERIVE" {
+			return "0005"
+		}
+	}
+	return "0003"
+}
+
+// rrdHeaderSize is the size of rrdtool's header on x86-64 (stat_head,
+// ds_def, rra_def, live_head, pdp_prep, cdp_prep, rra_ptr; see
+// store/rrdfile).
+func rrdHeaderSize(nds, nrra int) int {
+	return 128 + 120*nds + 120*nrra + 16 + 112*nds + 80*nds*nrra + 8*nrra
 }

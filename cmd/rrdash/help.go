@@ -12,7 +12,7 @@ import (
 
 // dispatchedCommands are the commands runCommand knows (help covers each).
 func dispatchedCommands() []string {
-	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "serve", "ingest", "monitor", "check", "version", "import-carbon-config", "delete", "rename", "backup", "restore-backup", "rotate-key", "-"}
+	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "serve", "ingest", "monitor", "check", "version", "import-carbon-config", "delete", "rename", "backup", "restore-backup", "rotate-key", "dump", "tune", "resize", "-"}
 }
 
 const dataDirNote = "The data directory is --data DIR, else $RRDASH_DATA, else ./data."
@@ -20,8 +20,9 @@ const dataDirNote = "The data directory is --data DIR, else $RRDASH_DATA, else .
 // commandHelp is the usage of the commands whose arguments are rrdtool's.
 func commandHelp(name string) (string, bool) {
 	h, ok := map[string]string{
-		"create": "usage: rrdash create NAME [--start T] [--step S] [--no-overwrite] DS:… RRA:…\n" +
-			"  Creates series NAME, as rrdtool create does (a series name where rrdtool takes a file).",
+		"create": "usage: rrdash create NAME [--start T] [--step S] [--no-overwrite] [--template|-t OLD] DS:… RRA:…\n" +
+			"  Creates series NAME, as rrdtool create does (a series name where rrdtool takes a file);\n" +
+			"  --template takes the step, DS and RRAs of series OLD first. --source is refused.",
 		"update": "usage: rrdash update NAME [--template a:b] [--skip-past-updates] [--locking try] ARG…\n" +
 			"  ARG: T:v[:v…] or N:v…; a single \"-\" reads ARGs from stdin, one a line, and prints \"OK n\" once line n is durable.\n" +
 			"  --skip-past-updates (-s) passes over ARGs at or before the last update instead of stopping there.\n" +
@@ -36,12 +37,24 @@ func commandHelp(name string) (string, bool) {
 			"  Prints the time of the oldest row of archive N (default 0) of series NAME, as rrdtool first does.",
 		"lastupdate": "usage: rrdash lastupdate NAME\n" +
 			"  Prints the DS names of series NAME, then the time of its last update and the last value given to each DS, as rrdtool lastupdate does.",
-		"list":   "usage: rrdash list [PATTERN]\n  Lists the series whose names match PATTERN (all without one).",
-		"import": "usage: rrdash import [--force] FILE.xml [NAME]\n  Imports an rrdtool dump as series NAME (default: the file's base name).",
-		"restore": "usage: rrdash restore [--force-overwrite|-f] FILE.xml NAME\n" +
-			"  Imports an rrdtool dump as series NAME, as rrdtool restore makes a file (import with rrdtool's arguments); --range-check is refused.",
-		"xport": "usage: rrdash xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…\n" +
-			"  rrdtool xport's arguments with series names where rrdtool takes files; rrdtool's XML, or JSON with --json.",
+		"list": "usage: rrdash list [PATTERN]\n       rrdash list [--recursive] [--noflush] DIR\n" +
+			"  Lists the series whose names match the glob PATTERN (all without one); with a DIR (no glob characters),\n" +
+			"  as rrdtool list: the series and directories in DIR (\"/\" is the level in names), or every series under it with --recursive.",
+		"import": "usage: rrdash import [--force] FILE.xml|FILE.rrd [NAME]\n       rrdash import --tree DIR [--prefix P] [--force]\n" +
+			"  Imports an rrdtool dump or an rrdtool file (x86-64, versions 0001-0005) as series NAME (default: the file's base name);\n" +
+			"  --tree imports every .rrd file under DIR as P + its relative path without .rrd, skipping series already there unless --force.",
+		"restore": "usage: rrdash restore [--force-overwrite|-f] FILE.xml|FILE.rrd NAME\n" +
+			"  Imports an rrdtool dump (or file) as series NAME, as rrdtool restore makes a file (import with rrdtool's arguments); --range-check is refused.",
+		"tune": "usage: rrdash tune NAME [--heartbeat|-h ds:hb] [--minimum|-i ds:min] [--maximum|-a ds:max] [--data-source-type|-d ds:TYPE]\n" +
+			"       [--data-source-rename|-r old:new] [--aberrant-reset|-b ds] [DEL:ds] [DS:name:TYPE:hb:min:max] [DELRRA:i] [RRA#i:=|+|-rows]\n" +
+			"  Changes series NAME as rrdtool tune changes a file; the DS:/DEL:/DELRRA:/RRA# forms rewrite its archives as rrd_modify does.\n" +
+			"  Holt-Winters options, --step and adding archives (RRA:…) are refused.",
+		"resize": "usage: rrdash resize NAME RRA-NUM GROW|SHRINK ROWS\n" +
+			"  Grows or shrinks archive RRA-NUM by ROWS rows as rrdtool resize does, in place (rrdtool writes ./resize.rrd).",
+		"dump": "usage: rrdash dump [--header|-h {none,xsd,dtd}] [--no-header|-n] NAME [FILE.xml]\n" +
+			"  Writes series NAME as rrdtool dump's XML (to FILE.xml, else stdout), as rrdtool dump does.",
+		"xport": "usage: rrdash xport [--start T] [--end T] [--step S] [--maxrows N] [--json] [--showtime|-t] [--enumds] DEF:… CDEF:… VDEF:… XPORT:…\n" +
+			"  rrdtool xport's arguments with series names where rrdtool takes files; rrdtool's XML, or its JSON with --json.",
 		"graph": "usage: rrdash graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…\n" +
 			"  Renders a PNG as rrdtool graph does (to stdout with -).",
 		"ingest": "usage: rrdash ingest tracelog [flags] FILE…\n       rrdash ingest kinesis --stream NAME [flags]\n" +
@@ -75,7 +88,11 @@ func helpTopic(args []string) (topic []string, ok bool) {
 		if a == "--" {
 			break
 		}
-		if a == "--help" || a == "-help" || a == "-h" && (i == 0 || topic[0] != "graph") {
+		// -h is graph's --height, dump's --header and tune's --heartbeat:
+		// help only where it cannot be those
+		hIsHelp := topic[0] != "graph" && topic[0] != "dump" && topic[0] != "tune" || topic[0] == "graph" && i == 0 ||
+			(topic[0] == "dump" || topic[0] == "tune") && len(rest) == 1
+		if a == "--help" || a == "-help" || a == "-h" && hIsHelp {
 			return topic, true
 		}
 	}

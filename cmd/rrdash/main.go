@@ -20,7 +20,7 @@ const usage = `rrdash — RRD-style time series: store, compute, graph.
 Usage: rrdash [--data DIR] [--daemon ADDR] COMMAND [ARGS]
 
 Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
-  create NAME [--start T] [--step S] [--no-overwrite] DS:… RRA:…
+  create NAME [--start T] [--step S] [--no-overwrite] [--template OLD] DS:… RRA:…
   update NAME [--template a:b] [--skip-past-updates] [--locking try] ARG…
                                            ARG: T:v[:v…] or N:v…; "-" reads ARGs from stdin
   updatev NAME [--template a:b] [--skip-past-updates] ARG…   update, reporting the rows written
@@ -29,11 +29,15 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   last NAME
   first NAME [--rraindex N]                time of the oldest row of an archive
   lastupdate NAME                          last update time and last value of each DS
-  list [PATTERN]
+  list [PATTERN] | list [--recursive] DIR
   delete NAME…                             delete series for good
   rename OLD NEW                           rename a series (atomic across a crash)
-  import FILE.xml [NAME]                   import an rrdtool dump
-  restore [--force-overwrite] FILE.xml NAME   import, with rrdtool restore's arguments
+  import FILE.xml|FILE.rrd [NAME]          import an rrdtool dump or rrdtool file
+  import --tree DIR [--prefix P] [--force]    import every .rrd file under DIR
+  restore [--force-overwrite] FILE.xml|FILE.rrd NAME   import, with rrdtool restore's arguments
+  dump [--header dtd|xsd|none] [--no-header] NAME [FILE.xml]   rrdtool dump's XML
+  tune NAME [--heartbeat ds:hb] [--minimum ds:min] … [DEL:ds] [DS:…] [DELRRA:i] [RRA#i:=rows]   as rrdtool tune
+  resize NAME RRA-NUM GROW|SHRINK ROWS      as rrdtool resize, in place
   xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…
   graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…   a PNG, as rrdtool graph
   serve [--addr HOST:PORT] [--config FILE]  the web service
@@ -141,14 +145,14 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			// as rrdtool 1.7.2: no arguments print the usage and exit 0
 			return printHelp(ctx, []string{cmd}, stdout)
 		}
-	case "create", "update", "updatev", "fetch", "info", "list", "import", "restore", "xport", "graph", "ingest", "last", "delete", "rename", "-":
+	case "create", "update", "updatev", "fetch", "info", "list", "import", "restore", "xport", "graph", "ingest", "last", "delete", "rename", "dump", "tune", "resize", "-":
 	default: // (dispatchedCommands in help.go lists every case)
 		return usageError{fmt.Sprintf("unknown command %q", cmd)}
 	}
 	if cmd != "ingest" {
 		// rrdtool's --daemon/-d is an option of each command; ingest's
 		// flags are its own
-		d, r, err := daemonOption(rest)
+		d, r, err := daemonOption(rest, cmd == "tune")
 		if err != nil {
 			return err
 		}
@@ -276,13 +280,19 @@ func dispatch(ctx context.Context, db seriesStore, cmd string, rest []string, st
 		if err != nil {
 			return err
 		}
-		return runImport(ctx, local, rest, stderr)
+		return runImport(ctx, local, rest, stdout, stderr)
+	case "dump":
+		return runDump(db, rest, stdout)
+	case "tune":
+		return runTune(db, rest)
+	case "resize":
+		return runResize(db, rest)
 	case "restore":
 		local, err := localOnly(db, cmd)
 		if err != nil {
 			return err
 		}
-		return runRestore(ctx, local, rest, stderr)
+		return runRestore(ctx, local, rest, stdout, stderr)
 	case "xport":
 		return runXport(ctx, db, rest, stdout)
 	case "graph":

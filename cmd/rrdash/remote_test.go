@@ -96,6 +96,15 @@ var cliScript = [][]string{
 	{"lastupdate", "s"},
 	{"lastupdate", "web 1;dc=x"},
 	{"lastupdate", "nope"},
+	{"tune", "s", "-h", "g:60", "-d", "c:DERIVE", "-r", "g:g"},
+	{"tune", "s", "-h", "nope:5"},
+	{"tune", "s", "DS:n:GAUGE:30:U:U", "RRA#1:+2"},
+	{"resize", "s", "0", "SHRINK", "5"},
+	{"resize", "s", "9", "GROW", "1"},
+	{"dump", "s"},
+	{"dump", "--no-header", "web 1;dc=x"},
+	{"dump", "-h", "xsd", "//host/check#m"},
+	{"dump", "nope"},
 	{"list", "[^r]*"}, // serve's own series are rrdash.*
 	{"list", "[^r]*s*"},
 	{"list", "["},
@@ -326,7 +335,7 @@ func TestDaemonOption(t *testing.T) {
 		{[]string{"s", "--daemon"}, "", nil, true},
 		{[]string{"--daemon=", "s"}, "", nil, true},
 	} {
-		addr, rest, err := daemonOption(tc.args)
+		addr, rest, err := daemonOption(tc.args, false)
 		if (err != nil) != tc.bad || addr != tc.addr || !tc.bad && fmt.Sprint(rest) != fmt.Sprint(tc.rest) {
 			t.Errorf("daemonOption(%q) = %q, %q, %v; want %q, %q, bad %v", tc.args, addr, rest, err, tc.addr, tc.rest, tc.bad)
 		}

@@ -28,7 +28,7 @@ type command struct {
 // (HELP), so it can't be a package-level initialised variable.
 var commandNames = []string{"UPDATE", "WROTE", "FLUSH", "FLUSHALL", "PENDING", "FORGET", "QUEUE", "STATS", "HELP", "PING",
 	"BATCH", ".", "FETCH", "FETCHBIN", "INFO", "FIRST", "LAST", "CREATE", "LIST", "SUSPEND", "RESUME", "SUSPENDALL", "RESUMEALL", "QUIT",
-	"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV", "XDELETE", "XRENAME", "XBACKUP"}
+	"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV", "XDELETE", "XRENAME", "XBACKUP", "XDUMP", "XTUNE", "XRESIZE"}
 
 func commandTable() []command {
 	return []command{
@@ -117,6 +117,12 @@ func commandTable() []command {
 		{"XBACKUP", handleBackup, inClient, "XBACKUP <absolute path>\n",
 			"Writes a verified backup of the data directory into a new or empty\n" +
 				"directory on the server's machine (rrdash backup); answered when done.\n"},
+		{"XDUMP", extHandler("XDUMP"), inClient, "XDUMP <series>\n",
+			"The definition, state and rows of a series, exact, for rrdash dump.\n"},
+		{"XTUNE", extHandler("XTUNE"), inClient, "XTUNE <series> <tune argument>...\n",
+			"Changes a series as rrdash tune does.\n"},
+		{"XRESIZE", extHandler("XRESIZE"), inClient, "XRESIZE <series> <rra> <GROW|SHRINK> <rows>\n",
+			"Resizes an archive of a series in place, as rrdash resize does.\n"},
 	}
 }
 
@@ -140,7 +146,7 @@ const AllCommands Permissions = 1<<64 - 1
 // DefaultTCPCommands is what a TCP listener accepts unless configured:
 // writing updates and reading, but not creating, forgetting or suspending.
 var DefaultTCPCommands = []string{"UPDATE", "BATCH", "FLUSH", "FLUSHALL", "PENDING", "QUEUE", "STATS", "PING",
-	"FETCH", "FETCHBIN", "INFO", "FIRST", "LAST", "LIST", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV"}
+	"FETCH", "FETCHBIN", "INFO", "FIRST", "LAST", "LIST", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV", "XDUMP"}
 
 // ParsePermissions reads a list of command names (rrdcached -P's comma
 // separated list; spaces are allowed). Unknown names are an error.

@@ -16,7 +16,7 @@ func exists(s *Server, file string) (string, *reply) {
 		r := accessError(s, file, err)
 		return "", &r
 	}
-	if _, err := s.st.Spec(name); err != nil {
+	if _, err := s.specOrAdopt(file, name); err != nil {
 		var r reply
 		if errors.Is(err, store.ErrNotFound) {
 			r = errorf("No such file: %s.\n", s.names.shown(file))

@@ -28,6 +28,9 @@ type Store interface {
 	Checkpoint(ctx context.Context) error
 	Delete(names ...string) error
 	Rename(old, new string) error
+	// ImportRRD adopts an rrdtool file a client made under the data
+	// directory (adopt.go).
+	ImportRRD(b []byte, name string, overwrite bool) error
 }
 
 var _ Store = (*store.DB)(nil)
@@ -78,6 +81,7 @@ type Server struct {
 	sem   chan struct{}
 
 	mu        sync.Mutex
+	adoptMu   sync.Mutex      // one adoption of an rrdtool file at a time
 	known     map[string]bool // series updated since start (rrdcached's cache tree); true: suspended
 	updatesRx atomic.Int64
 	flushesRx atomic.Int64

@@ -26,7 +26,7 @@ func handleUpdate(s *Server, c *conn, args []string) reply {
 		if err != nil {
 			return accessError(s, file, err)
 		}
-		spec, err := s.st.Spec(name)
+		spec, err := s.specOrAdopt(file, name)
 		if errors.Is(err, store.ErrNotFound) {
 			return errorf("No such file: %s\n", s.names.shown(file))
 		}

@@ -43,6 +43,8 @@ import (
 //	  → 0 deleted N           (every series, or none: an unknown one is an error)
 //	XRENAME <old> <new>
 //	  → 0 renamed
+//	XDUMP <series>                            (see dump.go)
+//	XTUNE, XRESIZE                            (see tune.go)
 //
 // Quoted strings are Go's strconv.Quote, so any name fits on one line.
 
@@ -70,12 +72,12 @@ type Reply struct {
 }
 
 // ExtCommands are the names of the extension commands.
-var ExtCommands = []string{"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV", "XDELETE", "XRENAME"}
+var ExtCommands = []string{"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV", "XDELETE", "XRENAME", "XDUMP", "XTUNE", "XRESIZE"}
 
 // ExtWrites reports whether an extension command writes (for servers that
 // grant reading and writing separately).
 func ExtWrites(cmd string) bool {
-	return cmd == "XCREATE" || cmd == "XUPDATE" || cmd == "XUPDATEV" || cmd == "XDELETE" || cmd == "XRENAME"
+	return cmd == "XCREATE" || cmd == "XUPDATE" || cmd == "XUPDATEV" || cmd == "XDELETE" || cmd == "XRENAME" || cmd == "XTUNE" || cmd == "XRESIZE"
 }
 
 func fail(err error) Reply { return Reply{Err: true, Msg: err.Error()} }
@@ -114,6 +116,12 @@ func ServeExt(ctx context.Context, st Store, cmd string, args []string) (r Reply
 			return fail(err), true
 		}
 		return Reply{Msg: "renamed"}, true
+	case "XDUMP":
+		return serveDump(st, args), true
+	case "XTUNE":
+		return serveTune(st, args), true
+	case "XRESIZE":
+		return serveResize(st, args), true
 	}
 	return Reply{}, false
 }

@@ -76,7 +76,7 @@ func Read(path string) (*File, error) {
 	if len(b) < statHeadSize || cstr(b[0:4]) != "RRD" {
 		return nil, errors.New("rrdbin: not an RRD file")
 	}
-	if v := cstr(b[4:9]); v != "0003" {
+	if v := cstr(b[4:9]); v != "0003" && v != "0005" { // 0005: DCOUNTER/DDERIVE, same layout
 		return nil, fmt.Errorf("rrdbin: unsupported version %q", v)
 	}
 	dsCnt, rraCnt := int(u64(24)), int(u64(32))

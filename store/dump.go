@@ -1,0 +1,66 @@
+package store
+
+import "slices"
+
+// DumpData is everything rrdtool dump prints of a series: its definition,
+// the live state, and every archive's rows in ring order.
+type DumpData struct {
+	Spec       Spec
+	LastUpdate int64
+	DS         []DumpDS
+	RRA        []DumpRRA
+}
+
+// DumpDS is a data source's PDP state.
+type DumpDS struct {
+	LastDS     string
+	Value      float64 // PDP_val
+	UnknownSec int64
+}
+
+// DumpRRA is an archive's consolidation state and rows.
+type DumpRRA struct {
+	CurRow int64       // the row written last
+	CDP    []DumpCDP   // one per data source
+	Rows   [][]float64 // Rows[r][d]: row r of the ring, data source d
+}
+
+// DumpCDP is cdp_prep of one archive and data source.
+type DumpCDP struct {
+	Primary, Secondary, Value float64
+	UnknownPDP                int64
+}
+
+// Dump returns a copy of a series' definition, state and rows.
+func (db *DB) Dump(name string) (*DumpData, error) {
+	db.mu.Lock() // archive() may open files
+	defer db.mu.Unlock()
+	a, err := db.archive(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.flushArchive(a); err != nil {
+		return nil, err
+	}
+	if err := a.mapRows(); err != nil {
+		return nil, err
+	}
+	d := &DumpData{Spec: cloneSpec(a.spec), LastUpdate: a.st.lastUp}
+	for _, s := range a.st.ds {
+		d.DS = append(d.DS, DumpDS{LastDS: s.lastDS, Value: s.val, UnknownSec: s.unknSec})
+	}
+	nds := len(a.spec.DS)
+	for i, r := range a.spec.RRA {
+		dr := DumpRRA{CurRow: a.st.curRow[i]}
+		for j := 0; j < nds; j++ {
+			c := a.st.cdp[i*nds+j]
+			dr.CDP = append(dr.CDP, DumpCDP{Primary: c.primary, Secondary: c.secondary, Value: c.val, UnknownPDP: c.unknPDP})
+		}
+		ring := a.decodedRing(i) // stored rows are XORed with the file's key
+		for row := int64(0); row < r.Rows; row++ {
+			dr.Rows = append(dr.Rows, slices.Clone(ring[row*int64(nds):(row+1)*int64(nds)]))
+		}
+		d.RRA = append(d.RRA, dr)
+	}
+	return d, nil
+}

@@ -1,0 +1,231 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// tuneOptions maps rrdtool tune's options (long and short) to their names.
+var tuneOptions = map[string]string{
+	"--heartbeat": "heartbeat", "-h": "heartbeat",
+	"--minimum": "minimum", "-i": "minimum",
+	"--maximum": "maximum", "-a": "maximum",
+	"--data-source-type": "type", "-d": "type",
+	"--data-source-rename": "rename", "-r": "rename",
+	"--deltapos": "hw", "-p": "hw", "--deltaneg": "hw", "-n": "hw",
+	"--failure-threshold": "hw", "-f": "hw", "--window-length": "hw", "-w": "hw",
+	"--alpha": "hw", "-x": "hw", "--beta": "hw", "-y": "hw", "--gamma": "hw", "-z": "hw",
+	"--gamma-deviation": "hw", "-v": "hw", "--smoothing-window": "hw", "-s": "hw",
+	"--smoothing-window-deviation": "hw", "-S": "hw",
+	"--aberrant-reset": "reset", "-b": "reset",
+	"--step": "step", "-t": "step",
+}
+
+type tuneOpt struct{ name, arg string }
+
+// Tune changes series name as `rrdtool tune NAME ARG…` changes a file
+// (rrdtool 1.7.2): the options in the order given, each kept even when a
+// later one fails (as rrdtool writes each at once), then the DS:, DEL:,
+// DELRRA: and RRA#i: operations of rrd_modify, which rewrite every archive.
+// Errors are rrdtool's texts where it has one.
+func (db *DB) Tune(name string, args []string) error {
+	var opts []tuneOpt
+	var delDS []string
+	var addDS []DS
+	var delRRA []int
+	resize := map[int]int64{}
+	modify := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "-") && len(a) > 1 {
+			key, val, hasVal := strings.Cut(a, "=")
+			if !strings.HasPrefix(a, "--") {
+				key, val, hasVal = a[:2], a[2:], len(a) > 2
+			}
+			o, ok := tuneOptions[key]
+			if !ok {
+				return fmt.Errorf("invalid option -- '%s'", strings.TrimLeft(key, "-"))
+			}
+			if !hasVal {
+				if i+1 >= len(args) {
+					return fmt.Errorf("option %s requires an argument", key)
+				}
+				i++
+				val = args[i]
+			}
+			opts = append(opts, tuneOpt{o, val})
+			continue
+		}
+		modify = true
+		switch {
+		case strings.HasPrefix(a, "DEL:"):
+			delDS = append(delDS, a[4:])
+		case strings.HasPrefix(a, "DS:"):
+			d, err := ParseDS(a)
+			if err != nil {
+				return err
+			}
+			addDS = append(addDS, d)
+		case strings.HasPrefix(a, "DELRRA:"):
+			n, err := strconv.Atoi(a[7:])
+			if err != nil || n < 0 {
+				return fmt.Errorf("DELRRA: %q is not an archive index", a[7:])
+			}
+			delRRA = append(delRRA, n)
+		case strings.HasPrefix(a, "RRA#"):
+			idx, spec, ok := strings.Cut(a[4:], ":")
+			n, err1 := strconv.Atoi(idx)
+			if !ok || err1 != nil || n < 0 || len(spec) < 2 || !strings.ContainsRune("=+-", rune(spec[0])) {
+				return errors.New("Failed to parse RRA# command")
+			}
+			v, err := strconv.ParseInt(spec[1:], 10, 64)
+			if err != nil || v < 0 {
+				return errors.New("Failed to parse RRA# command")
+			}
+			resize[n] = encodeResize(spec[0], v)
+		case strings.HasPrefix(a, "RRA:"):
+			return fmt.Errorf("adding archives with tune (%s) is not supported: rrdtool fills a new archive from the others by rules rrdash does not reproduce yet; create a new series with the archives wanted", a)
+		default:
+			return fmt.Errorf("unparseable argument: %s", a)
+		}
+	}
+	return db.Edit(name, func(e *SeriesEdit) error {
+		for k, o := range opts {
+			if err := e.tuneOption(o); err != nil {
+				if k == 0 {
+					return err
+				}
+				return &PartialError{Err: err}
+			}
+		}
+		if !modify {
+			return nil
+		}
+		rows := map[int]int64{}
+		for a, enc := range resize {
+			if a >= len(e.spec.RRA) {
+				continue // rrdtool passes over an archive it lacks
+			}
+			rows[a] = decodeResize(enc, e.spec.RRA[a].Rows)
+		}
+		return e.Modify(delDS, addDS, delRRA, rows)
+	})
+}
+
+// A resize of RRA#i is "=N", "+N" or "-N"; it is kept as one int64 until
+// the archive's rows are known: N, N+2^61 (grow) or N+2^62 (shrink).
+func encodeResize(op byte, n int64) int64 {
+	n = min(n, 1<<60)
+	switch op {
+	case '+':
+		return n + 1<<61
+	case '-':
+		return n + 1<<62
+	}
+	return n
+}
+
+func decodeResize(enc, rows int64) int64 {
+	switch {
+	case enc >= 1<<62:
+		return rows - (enc - 1<<62)
+	case enc >= 1<<61:
+		return rows + (enc - 1<<61)
+	}
+	return enc
+}
+
+// tuneOption applies one option as rrd_tune does.
+func (e *SeriesEdit) tuneOption(o tuneOpt) error {
+	ds, val, ok := strings.Cut(o.arg, ":")
+	switch o.name {
+	case "heartbeat":
+		hb, okNum := leadingInt(val)
+		if !ok || !okNum {
+			return errors.New("invalid arguments for heartbeat")
+		}
+		return e.SetHeartbeat(ds, hb)
+	case "minimum", "maximum":
+		v, okNum := tuneFloat(val)
+		if !ok || !okNum {
+			return fmt.Errorf("invalid arguments for %s ds value", o.name)
+		}
+		if o.name == "minimum" {
+			return e.SetMin(ds, v)
+		}
+		return e.SetMax(ds, v)
+	case "type":
+		if !ok || val == "" {
+			return errors.New("invalid arguments for data source type")
+		}
+		if _, err := e.ds(ds); err != nil {
+			return err
+		}
+		t, err := ParseDSType(val)
+		if err != nil {
+			switch val {
+			case "COMPUTE", "DCOUNTER", "DDERIVE":
+				return fmt.Errorf("data source type %s is not supported by rrdash", val)
+			}
+			return fmt.Errorf("unknown data acquisition function '%s'", val)
+		}
+		return e.SetType(ds, t)
+	case "rename":
+		if !ok || val == "" {
+			// rrdtool 1.7.2 says so, with the wrong option's words
+			return errors.New("invalid arguments for data source type")
+		}
+		return e.Rename(ds, val)
+	case "hw":
+		// rrdtool's answer for a file without Holt-Winters archives,
+		// which every rrdash series is
+		return errors.New("Holt-Winters RRA does not exist in this RRD")
+	case "reset":
+		// resets the Holt-Winters state of a DS: with no such archive,
+		// rrdtool (and rrdash) have nothing to reset
+		_, err := e.ds(o.arg)
+		return err
+	case "step":
+		return errors.New("tune --step is not supported: rrdash does not convert the archives to another step; create a new series with the step wanted")
+	}
+	return fmt.Errorf("unknown tune option %s", o.name)
+}
+
+// leadingInt reads an integer the way sscanf's %ld does: leading digits
+// (with a sign), anything after them ignored.
+func leadingInt(s string) (int64, bool) {
+	end := 0
+	for end < len(s) && (s[end] >= '0' && s[end] <= '9' || end == 0 && (s[end] == '-' || s[end] == '+')) {
+		end++
+	}
+	v, err := strconv.ParseInt(s[:end], 10, 64)
+	return v, err == nil
+}
+
+// tuneFloat reads a minimum or maximum: "U" is none; otherwise the
+// leading number as sscanf's %lf reads it (1e400 is +inf).
+func tuneFloat(s string) (float64, bool) {
+	if s == "U" {
+		return math.NaN(), true
+	}
+	for end := len(s); end > 0; end-- {
+		v, err := strconv.ParseFloat(s[:end], 64)
+		if err == nil {
+			return v, true
+		}
+		var ne *strconv.NumError
+		if errors.As(err, &ne) && ne.Err == strconv.ErrRange {
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+// ResizeArchive is `rrdtool resize NAME RRA-NUM GROW|SHRINK ROWS` applied
+// to the series in place.
+func (db *DB) ResizeArchive(name string, rra int, grow bool, rows int64) error {
+	return db.Edit(name, func(e *SeriesEdit) error { return e.Resize(rra, grow, rows) })
+}
