@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"rrdash/ingest/monitor"
+	"rrdash/store/meta"
 	"rrdash/ui"
-	"rrdash/ui/meta"
 )
 
 const monitorUsage = "usage: rrdash monitor run [--lang python|go] [--timeout D] [--env NAME=VALUE]… [--secret NAME=VALUE]… [--threshold 'metric < N']… [--must-match RE] [--must-not-match RE] [--exit-ok N,…] [--json] FILE.py|FILE.go|NAME\n" +

@@ -16,12 +16,12 @@ import (
 
 	"rrdash/ingest/monitor"
 	"rrdash/store"
+	"rrdash/store/meta"
 	"rrdash/ui"
-	"rrdash/ui/meta"
 )
 
 // monitorService connects the code-monitor scheduler (ingest/monitor) with
-// the metadata database (ui/meta) and gives the web UI its ui.Monitors.
+// the metadata database (store/meta) and gives the web UI its ui.Monitors.
 // It lives in cmd because neither side may import the other: the scheduler
 // sees a monitor.StateStore and monitor.RunLog, the UI sees ui.Monitors,
 // and this type translates between them.

@@ -26,9 +26,9 @@ import (
 	"rrdash/ingest/rrdcached"
 	"rrdash/ingest/tracelog"
 	"rrdash/store"
+	"rrdash/store/meta"
 	"rrdash/ui"
 	"rrdash/ui/demo"
-	"rrdash/ui/meta"
 	"rrdash/ui/obs"
 )
 
