@@ -19,6 +19,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"rrdash/auth"
+	"rrdash/store/meta"
 )
 
 // ServeConfig is the configuration of `rrdash serve`. Each key can be set
@@ -29,6 +30,10 @@ type ServeConfig struct {
 	Addr    string `toml:"addr"`     // listen address HOST:PORT
 	Data    string `toml:"data"`     // data directory (store + metadata.db)
 	BaseURL string `toml:"base_url"` // public URL for share links and og:image
+	// MetadataURL puts the metadata (users, graphs, monitors, …) in a
+	// PostgreSQL database shared by several servers (postgres://…);
+	// empty keeps it in DATA/metadata.db (SQLite).
+	MetadataURL Secret `toml:"metadata_url"`
 	// AllowedHosts are further host names (or IPs) the server answers in
 	// the Host header, beside localhost, loopback, the listen address and
 	// the hosts of base_url and oidc.redirect_url; others get 421.
@@ -608,6 +613,9 @@ func (c ServeConfig) Validate() error {
 	}
 	if c.Data == "" {
 		return errors.New("data: the data directory must not be empty")
+	}
+	if c.MetadataURL != "" && !meta.IsPostgresURL(string(c.MetadataURL)) {
+		return errors.New("metadata_url: want a postgres:// or postgresql:// URL (leave it empty for SQLite in the data directory)")
 	}
 	if c.GraphiteAddr != "" {
 		if _, _, err := net.SplitHostPort(c.GraphiteAddr); err != nil {

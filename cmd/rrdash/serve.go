@@ -174,11 +174,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer closeStore()
 
-	md, err := meta.Open(ctx, filepath.Join(cfg.Data, "metadata.db"))
+	md, err := meta.Open(ctx, metadataLocation(cfg))
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer md.Close()
+	if md.Engine() != "sqlite" {
+		log.Info("metadata in PostgreSQL", "url", meta.RedactURL(string(cfg.MetadataURL)))
+	}
 	if err := sealMonitorSecrets(ctx, md, cfg.Monitors.SecretsKeyFile, cfg.Data, log); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
