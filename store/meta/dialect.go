@@ -26,6 +26,9 @@ type dialect struct {
 	numbered bool
 	// ddl rewrites a migration's types (nil: as written).
 	ddl func(string) string
+	// nowMs is the database server's clock in Unix milliseconds: leases
+	// expire by one clock, whatever the servers' clocks say.
+	nowMs string
 	// beginMigration starts a transaction that serialises migrations of
 	// servers starting at once on one database.
 	beginMigration []string
@@ -33,7 +36,8 @@ type dialect struct {
 
 var (
 	sqliteDialect = &dialect{
-		name: "sqlite",
+		name:  "sqlite",
+		nowMs: `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`,
 		// IMMEDIATE takes the writer lock at once, waiting out
 		// busy_timeout; a deferred transaction that read first would fail
 		// with SQLITE_BUSY when another writer went ahead.
@@ -41,6 +45,7 @@ var (
 	}
 	pgDialect = &dialect{
 		name:     "postgres",
+		nowMs:    `CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)`,
 		numbered: true,
 		ddl:      pgDDL,
 		// The lock is held to the end of the transaction; its key is
@@ -126,6 +131,7 @@ func connectSQLite(ctx context.Context, db *sql.DB) error {
 // rebind rewrites `?` placeholders outside quoted text and comments as
 // `$n` for PostgreSQL; SQLite's queries pass unchanged.
 func (d *dialect) rebind(q string) string {
+	q = strings.ReplaceAll(q, "{now_ms}", d.nowMs)
 	if !d.numbered || !strings.Contains(q, "?") {
 		return q
 	}

@@ -116,6 +116,17 @@ var migrations = []string{
 	UPDATE graphs SET seq = (SELECT COUNT(*) FROM graphs g2
 		WHERE g2.created_at < graphs.created_at OR (g2.created_at = graphs.created_at AND g2.id <= graphs.id));
 	CREATE INDEX graphs_seq ON graphs(seq);`,
+	// 7: which server runs each code monitor (servers sharing one
+	// PostgreSQL): the owner holds the lease until expires_ms (the
+	// database's clock), and last_run_ms is when the monitor last
+	// started on any of them (leases.go).
+	`CREATE TABLE monitor_leases (
+		name        TEXT PRIMARY KEY,
+		owner       TEXT NOT NULL,
+		expires_ms  BIGINT NOT NULL,
+		last_run_ms BIGINT NOT NULL DEFAULT 0
+	);
+	CREATE INDEX monitor_leases_owner ON monitor_leases(owner);`,
 }
 
 // scopesVersion is the migration that added token scopes.
