@@ -383,6 +383,25 @@ type MonitorSettings struct {
 	// SecretsKeyFile seals monitor secrets in metadata.db; outside the data
 	// directory. Empty keeps them in plain text.
 	SecretsKeyFile string `toml:"secrets_key_file"`
+	// LeaseTTL is how long a server sharing metadata_url holds a monitor
+	// without renewing (Go duration): a killed server's monitors move to
+	// another within it.
+	LeaseTTL string `toml:"lease_ttl"`
+}
+
+// DefaultLeaseTTL is monitors.lease_ttl's default.
+const DefaultLeaseTTL = 10 * time.Second
+
+// LeaseTTLDuration returns monitors.lease_ttl.
+func (m MonitorSettings) LeaseTTLDuration() (time.Duration, error) {
+	if m.LeaseTTL == "" {
+		return DefaultLeaseTTL, nil
+	}
+	d, err := time.ParseDuration(m.LeaseTTL)
+	if err != nil || d < time.Second {
+		return 0, fmt.Errorf("monitors.lease_ttl %q: want a duration of at least 1s, like 10s", m.LeaseTTL)
+	}
+	return d, nil
 }
 
 // MonitorConfig is one [[monitor]] table. Line is where it starts in the
@@ -664,6 +683,9 @@ func (c ServeConfig) Validate() error {
 		}
 	}
 	if err := c.Monitors.validateSandbox(); err != nil {
+		return err
+	}
+	if _, err := c.Monitors.LeaseTTLDuration(); err != nil {
 		return err
 	}
 	if c.Monitors.Jitter < 0 || c.Monitors.Jitter >= 1 {

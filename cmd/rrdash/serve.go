@@ -198,6 +198,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: %w", err)
 	}
 	sched.Observer = obsv.metrics
+	var leases *monitorLeases
+	if md.Engine() == "postgres" {
+		// Servers sharing the metadata share the monitors: each runs on
+		// one of them at a time.
+		ttl, err := cfg.Monitors.LeaseTTLDuration()
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		if leases, err = newMonitorLeases(md, ttl, log); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		sched.Coordinator = leases
+		log.Info("code monitors shared through leases in PostgreSQL", "node", leases.node, "lease_ttl", ttl)
+	}
 	monitors := newMonitorService(md, db, sched, cfgMonitors, int(cfg.Monitors.KeepRuns), log)
 	if err := monitors.Load(ctx); err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -403,6 +417,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		sched.LinkBase = "http://" + ln.Addr().String()
 	}
 	sched.LinkBase = strings.TrimRight(sched.LinkBase, "/") + "/monitors/"
+	if leases != nil {
+		tails.Go(func() { leases.Keep(tailCtx) })
+	}
 	tails.Add(1)
 	go func() {
 		defer tails.Done()
