@@ -5,6 +5,7 @@ GO      ?= go
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ECHARTS := ui/assets/echarts.min.js
 KINESALITE := tools/kinesalite/node_modules/kinesalite/package.json
+DYNALITE := tools/dynalite/node_modules/dynalite/package.json
 OIDCPROV := tools/oidc/node_modules/oidc-provider/package.json
 STATSD  := tools/statsd/node_modules/statsd/package.json
 INGESTCLIENTS := tools/ingestclients/node_modules/@influxdata/influxdb-client/package.json
@@ -24,6 +25,11 @@ $(ECHARTS): $(WEBJS)
 
 $(KINESALITE): tools/kinesalite/package.json tools/kinesalite/package-lock.json
 	npm ci --prefix tools/kinesalite --no-audit --no-fund
+	touch $@
+
+# npm dynalite 4.0.0 (an in-memory DynamoDB) for ingest/kinesis's shard-lease tests
+$(DYNALITE): tools/dynalite/package.json tools/dynalite/package-lock.json
+	npm ci --prefix tools/dynalite --no-audit --no-fund
 	touch $@
 
 # npm statsd 0.9.0 (Etsy's daemon), the reference of ingest/statsd's tests
@@ -112,7 +118,7 @@ build: $(ECHARTS)
 run: build python3 bubblewrap
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
-deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) $(STATSD) $(INGESTCLIENTS) rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web prometheus prometheus-node-exporter python3-influxdb postgresql
+deps-test: $(ECHARTS) $(KINESALITE) $(DYNALITE) $(OIDCPROV) $(STATSD) $(INGESTCLIENTS) rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web prometheus prometheus-node-exporter python3-influxdb postgresql
 
 # go test -race over everything, the rrdtool differential suite included
 # (store: TestDifferentialAgainstRRDtool; rpn: its xport corpus).
