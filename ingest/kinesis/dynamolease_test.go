@@ -312,4 +312,3 @@ func TestNewDynamoLeaserRefuses(t *testing.T) {
 		}
 	}
 }
-
