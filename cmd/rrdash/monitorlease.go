@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"time"
 
@@ -68,4 +70,80 @@ func (l *monitorLeases) Keep(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// canonical is a definition as syncMonitors compares them.
+func canonical(d monitor.Definition) string {
+	b, _ := json.Marshal(d) // a Definition always marshals
+	return string(b)
+}
+
+func (s *monitorService) noteScheduled(m *monitor.Monitor) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.scheduled[m.Name()] = canonical(m.Def)
+}
+
+func (s *monitorService) forgetScheduled(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.scheduled, name)
+}
+
+// syncMonitors makes the scheduler follow the monitors that other servers
+// sharing the metadata create, change and delete, every period until ctx
+// ends. Each server schedules every monitor; the leases decide which one
+// runs it.
+func (s *monitorService) syncMonitors(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.syncOnce(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("monitors of the other servers not synced; retrying", "err", err)
+		}
+	}
+}
+
+func (s *monitorService) syncOnce(ctx context.Context) error {
+	s.changing.Lock()
+	defer s.changing.Unlock()
+	rows, err := s.md.ListMonitors(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	known := maps.Clone(s.scheduled)
+	s.mu.Unlock()
+	for _, row := range rows {
+		if _, ok := s.config[row.Name]; ok {
+			continue
+		}
+		delete(known, row.Name) // what stays in known was deleted
+		m, err := compileSaved(row)
+		if err != nil {
+			s.setProblem(row.Name, err.Error())
+			continue
+		}
+		s.mu.Lock()
+		same := s.scheduled[row.Name] == canonical(m.Def)
+		s.mu.Unlock()
+		if !same {
+			s.log.Info("monitor changed on another server; scheduled", "monitor", row.Name)
+			s.schedule(m)
+		}
+	}
+	for name := range known {
+		s.log.Info("monitor deleted on another server; unscheduled", "monitor", name)
+		if err := s.sched.Remove(ctx, name); err != nil {
+			s.log.Warn("monitor was not scheduled", "monitor", name, "err", err)
+		}
+		s.forgetScheduled(name)
+		s.setProblem(name, "")
+	}
+	return nil
 }

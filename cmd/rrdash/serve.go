@@ -419,6 +419,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sched.LinkBase = strings.TrimRight(sched.LinkBase, "/") + "/monitors/"
 	if leases != nil {
 		tails.Go(func() { leases.Keep(tailCtx) })
+		tails.Go(func() { monitors.syncMonitors(tailCtx, leases.ttl) })
 	}
 	tails.Add(1)
 	go func() {
