@@ -18,10 +18,10 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // a fresh, empty location (a SQLite file or a PostgreSQL database URL).
 var engines = []struct {
 	name string
-	new  func(t *testing.T) string
+	new  func(t testing.TB) string
 }{
-	{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "meta.db") }},
-	{"postgres", func(t *testing.T) string { return pgtest.Database(t) }},
+	{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "meta.db") }},
+	{"postgres", func(t testing.TB) string { return pgtest.Database(t) }},
 }
 
 // forEachEngine runs fn as a parallel subtest per engine.

@@ -101,48 +101,56 @@ func TestMonitorsOwnershipStatesAndRuns(t *testing.T) {
 // BenchmarkAddMonitorRun is the metadata cost of one run: insert the
 // record (2 KiB of JSON) and prune the monitor's history to 1000 runs.
 func BenchmarkAddMonitorRun(b *testing.B) {
-	ctx := context.Background()
-	m, err := Open(ctx, b.TempDir()+"/meta.db")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer m.Close()
-	result := `{"stdout":"` + strings.Repeat("x", 2048) + `"}`
-	t0 := time.Unix(1_800_000_000, 0)
-	for i := range 1500 { // a full history first
-		if err := m.AddMonitorRun(ctx, MonitorRun{Monitor: "pay", Start: t0.Add(time.Duration(i) * time.Second), Outcome: "ok", Result: result}, 1000); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ResetTimer()
-	for i := range b.N {
-		if err := m.AddMonitorRun(ctx, MonitorRun{Monitor: "pay", Start: t0.Add(time.Duration(1500+i) * time.Second), Outcome: "ok", Result: result}, 1000); err != nil {
-			b.Fatal(err)
-		}
+	for _, e := range engines {
+		b.Run(e.name, func(b *testing.B) {
+			ctx := context.Background()
+			m, err := Open(ctx, e.new(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			result := `{"stdout":"` + strings.Repeat("x", 2048) + `"}`
+			t0 := time.Unix(1_800_000_000, 0)
+			for i := range 1500 { // a full history first
+				if err := m.AddMonitorRun(ctx, MonitorRun{Monitor: "pay", Start: t0.Add(time.Duration(i) * time.Second), Outcome: "ok", Result: result}, 1000); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				if err := m.AddMonitorRun(ctx, MonitorRun{Monitor: "pay", Start: t0.Add(time.Duration(1500+i) * time.Second), Outcome: "ok", Result: result}, 1000); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
 // BenchmarkMonitorRunSummaries is what the monitor list reads per monitor
 // for its sparkline: the last 50 runs without their output.
 func BenchmarkMonitorRunSummaries(b *testing.B) {
-	ctx := context.Background()
-	m, err := Open(ctx, b.TempDir()+"/meta.db")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer m.Close()
-	result := `{"stdout":"` + strings.Repeat("x", 64<<10) + `"}`
-	t0 := time.Unix(1_800_000_000, 0)
-	for i := range 1000 {
-		if err := m.AddMonitorRun(ctx, MonitorRun{Monitor: "pay", Start: t0.Add(time.Duration(i) * time.Second), Outcome: "ok", Result: result}, 0); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ResetTimer()
-	for range b.N {
-		runs, err := m.MonitorRuns(ctx, RunQuery{Monitor: "pay", Limit: 50, Summary: true})
-		if err != nil || len(runs) != 50 {
-			b.Fatal(len(runs), err)
-		}
+	for _, e := range engines {
+		b.Run(e.name, func(b *testing.B) {
+			ctx := context.Background()
+			m, err := Open(ctx, e.new(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			result := `{"stdout":"` + strings.Repeat("x", 64<<10) + `"}`
+			t0 := time.Unix(1_800_000_000, 0)
+			for i := range 1000 {
+				if err := m.AddMonitorRun(ctx, MonitorRun{Monitor: "pay", Start: t0.Add(time.Duration(i) * time.Second), Outcome: "ok", Result: result}, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for range b.N {
+				runs, err := m.MonitorRuns(ctx, RunQuery{Monitor: "pay", Limit: 50, Summary: true})
+				if err != nil || len(runs) != 50 {
+					b.Fatal(len(runs), err)
+				}
+			}
+		})
 	}
 }
