@@ -500,17 +500,19 @@ func (h *dynamoLease) Lost() <-chan struct{} { return h.lost }
 // Checkpoint records how far the shard was read (a sequence number) in
 // the lease, as the KCL does; only the owner may.
 func (h *dynamoLease) Checkpoint(ctx context.Context, seq string) error {
-	return h.update(ctx, "SET "+attrCP+" = :cp, "+attrSubSeq+" = :zero, "+attrSwitches+" = :zero", seq)
+	return h.update(ctx, "SET "+attrCP+" = :cp, "+attrSubSeq+" = :zero, "+attrSwitches+" = :zero", seq, false)
 }
 
 // Release gives the lease up: finished marks the shard SHARD_END, so its
 // children may be leased.
 func (h *dynamoLease) Release(ctx context.Context, finished bool) error {
+	// Conditional on the owner alone: a renewal cut short by a shutdown
+	// may have moved the counter without this worker learning it.
 	var err error
 	if finished {
-		err = h.update(ctx, "SET "+attrCP+" = :cp, "+attrSubSeq+" = :zero REMOVE "+attrOwner, CheckpointShardEnd)
+		err = h.update(ctx, "SET "+attrCP+" = :cp, "+attrSubSeq+" = :zero REMOVE "+attrOwner, CheckpointShardEnd, true)
 	} else {
-		err = h.update(ctx, "REMOVE "+attrOwner, "")
+		err = h.update(ctx, "REMOVE "+attrOwner, "", true)
 	}
 	l := h.l
 	l.mu.Lock()
@@ -524,26 +526,37 @@ func (h *dynamoLease) Release(ctx context.Context, finished bool) error {
 }
 
 // update applies expr (with :cp when cp is set) if this worker still
-// owns the lease at the counter it knows, moving the counter.
-func (h *dynamoLease) update(ctx context.Context, expr, cp string) error {
+// owns the lease at the counter it knows (ownerOnly: whatever the
+// counter), moving the counter.
+func (h *dynamoLease) update(ctx context.Context, expr, cp string, ownerOnly bool) error {
 	h.mu.Lock()
 	c := h.counter
 	h.mu.Unlock()
-	vals := map[string]ddb.AttributeValue{":c": num(c), ":next": num(c + 1), ":me": str(h.l.cfg.Worker)}
+	cond := attrOwner + " = :me"
+	vals := map[string]ddb.AttributeValue{":me": str(h.l.cfg.Worker)}
+	// The counter moves with every write: to the next of the one known,
+	// or by one when the owner alone is the condition.
+	counterSet := attrCounter + " = :next"
+	if ownerOnly {
+		counterSet = attrCounter + " = " + attrCounter + " + :one"
+		vals[":one"] = num(1)
+	} else {
+		cond = attrCounter + " = :c AND " + cond
+		vals[":c"], vals[":next"] = num(c), num(c+1)
+	}
 	if cp != "" {
 		vals[":cp"], vals[":zero"] = str(cp), num(0)
 	}
-	// The counter moves with every write, in the SET clause.
-	if strings.HasPrefix(expr, "SET ") {
-		expr = "SET " + attrCounter + " = :next, " + expr[4:]
+	if rest, ok := strings.CutPrefix(expr, "SET "); ok {
+		expr = "SET " + counterSet + ", " + rest
 	} else {
-		expr = "SET " + attrCounter + " = :next " + expr
+		expr = "SET " + counterSet + " " + expr
 	}
 	_, err := h.l.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(h.l.cfg.Table),
 		Key:                       leaseKey(h.shard),
 		UpdateExpression:          aws.String(expr),
-		ConditionExpression:       aws.String(attrCounter + " = :c AND " + attrOwner + " = :me"),
+		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeValues: vals,
 	})
 	if conditionFailed(err) {
@@ -552,9 +565,11 @@ func (h *dynamoLease) update(ctx context.Context, expr, cp string) error {
 	if err != nil {
 		return fmt.Errorf("lease %s: %w", h.shard, err)
 	}
-	h.mu.Lock()
-	h.counter = c + 1
-	h.mu.Unlock()
+	if !ownerOnly {
+		h.mu.Lock()
+		h.counter = c + 1
+		h.mu.Unlock()
+	}
 	return nil
 }
 
