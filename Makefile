@@ -5,13 +5,14 @@ GO      ?= go
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ECHARTS := ui/assets/echarts.min.js
 KINESALITE := tools/kinesalite/node_modules/kinesalite/package.json
+DYNALITE := tools/dynalite/node_modules/dynalite/package.json
 OIDCPROV := tools/oidc/node_modules/oidc-provider/package.json
 STATSD  := tools/statsd/node_modules/statsd/package.json
 INGESTCLIENTS := tools/ingestclients/node_modules/@influxdata/influxdb-client/package.json
 WEBJS   := tools/web/node_modules/echarts/dist/echarts.min.js
 APT_STAMP := .tools/apt-updated
 
-.PHONY: all build run test bench bench-million soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web graphite-carbon prometheus prometheus-node-exporter python3-influxdb clean release deb systemd
+.PHONY: all build run test bench bench-million soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web graphite-carbon prometheus prometheus-node-exporter python3-influxdb clean release deb systemd postgresql
 
 all: build
 
@@ -24,6 +25,11 @@ $(ECHARTS): $(WEBJS)
 
 $(KINESALITE): tools/kinesalite/package.json tools/kinesalite/package-lock.json
 	npm ci --prefix tools/kinesalite --no-audit --no-fund
+	touch $@
+
+# npm dynalite 4.0.0 (an in-memory DynamoDB) for ingest/kinesis's shard-lease tests
+$(DYNALITE): tools/dynalite/package.json tools/dynalite/package-lock.json
+	npm ci --prefix tools/dynalite --no-audit --no-fund
 	touch $@
 
 # npm statsd 0.9.0 (Etsy's daemon), the reference of ingest/statsd's tests
@@ -47,6 +53,11 @@ $(APT_STAMP):
 
 rrdtool:
 	@command -v rrdtool >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rrdtool; }
+
+# PostgreSQL 15 (Debian's) for store/meta's tests on both engines: the
+# tests run initdb and postgres themselves from a temporary directory
+postgresql:
+	@test -x /usr/lib/postgresql/15/bin/initdb || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15; }
 
 # real rrdcached and collectd (its rrdcached plugin) for ingest/rrdcached's tests and make bench
 rrdcached:
@@ -117,7 +128,7 @@ build: $(ECHARTS)
 run: build python3 bubblewrap
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
-deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) $(STATSD) $(INGESTCLIENTS) rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web graphite-carbon prometheus prometheus-node-exporter python3-influxdb systemd
+deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) $(STATSD) $(INGESTCLIENTS) rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web graphite-carbon prometheus prometheus-node-exporter python3-influxdb systemd $(DYNALITE) postgresql
 
 # go test -race over everything, the rrdtool differential suite included
 # (store: TestDifferentialAgainstRRDtool; rpn: its xport corpus).

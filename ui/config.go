@@ -20,6 +20,7 @@ import (
 
 	"rrdash/auth"
 	"rrdash/store"
+	"rrdash/store/meta"
 )
 
 // ServeConfig is the configuration of `rrdash serve`. Each key can be set
@@ -30,6 +31,10 @@ type ServeConfig struct {
 	Addr    string `toml:"addr"`     // listen address HOST:PORT
 	Data    string `toml:"data"`     // data directory (store + metadata.db)
 	BaseURL string `toml:"base_url"` // public URL for share links and og:image
+	// MetadataURL puts the metadata (users, graphs, monitors, …) in a
+	// PostgreSQL database shared by several servers (postgres://…);
+	// empty keeps it in DATA/metadata.db (SQLite).
+	MetadataURL Secret `toml:"metadata_url"`
 	// AllowedHosts are further host names (or IPs) the server answers in
 	// the Host header, beside localhost, loopback, the listen address and
 	// the hosts of base_url and oidc.redirect_url; others get 421.
@@ -388,6 +393,25 @@ type MonitorSettings struct {
 	// SecretsKeyFile seals monitor secrets in metadata.db; outside the data
 	// directory. Empty keeps them in plain text.
 	SecretsKeyFile string `toml:"secrets_key_file"`
+	// LeaseTTL is how long a server sharing metadata_url holds a monitor
+	// without renewing (Go duration): a killed server's monitors move to
+	// another within it.
+	LeaseTTL string `toml:"lease_ttl"`
+}
+
+// DefaultLeaseTTL is monitors.lease_ttl's default.
+const DefaultLeaseTTL = 10 * time.Second
+
+// LeaseTTLDuration returns monitors.lease_ttl.
+func (m MonitorSettings) LeaseTTLDuration() (time.Duration, error) {
+	if m.LeaseTTL == "" {
+		return DefaultLeaseTTL, nil
+	}
+	d, err := time.ParseDuration(m.LeaseTTL)
+	if err != nil || d < time.Second {
+		return 0, fmt.Errorf("monitors.lease_ttl %q: want a duration of at least 1s, like 10s", m.LeaseTTL)
+	}
+	return d, nil
 }
 
 // MonitorConfig is one [[monitor]] table. Line is where it starts in the
@@ -619,6 +643,9 @@ func (c ServeConfig) Validate() error {
 	if c.Data == "" {
 		return errors.New("data: the data directory must not be empty")
 	}
+	if c.MetadataURL != "" && !meta.IsPostgresURL(string(c.MetadataURL)) {
+		return errors.New("metadata_url: want a postgres:// or postgresql:// URL (leave it empty for SQLite in the data directory)")
+	}
 	if c.GraphiteAddr != "" {
 		if _, _, err := net.SplitHostPort(c.GraphiteAddr); err != nil {
 			return fmt.Errorf("graphite_addr %q: want HOST:PORT: %w", c.GraphiteAddr, err)
@@ -671,6 +698,9 @@ func (c ServeConfig) Validate() error {
 		}
 	}
 	if err := c.Monitors.validateSandbox(); err != nil {
+		return err
+	}
+	if _, err := c.Monitors.LeaseTTLDuration(); err != nil {
 		return err
 	}
 	if c.Monitors.Jitter < 0 || c.Monitors.Jitter >= 1 {

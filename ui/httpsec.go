@@ -14,7 +14,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"rrdash/auth"
-	"rrdash/ui/meta"
+	"rrdash/store/meta"
 )
 
 // This file holds the request checks that do not depend on the login

@@ -25,7 +25,7 @@ import (
 	"time"
 
 	"rrdash/auth"
-	"rrdash/ui/meta"
+	"rrdash/store/meta"
 )
 
 // The test provider's client (tools/oidc/provider.mjs).

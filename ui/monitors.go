@@ -14,7 +14,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"rrdash/graph"
-	"rrdash/ui/meta"
+	"rrdash/store/meta"
 )
 
 // Monitors is the code-monitor service behind /monitors and

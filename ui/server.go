@@ -22,7 +22,7 @@ import (
 	"rrdash/auth"
 	"rrdash/graph"
 	"rrdash/store"
-	"rrdash/ui/meta"
+	"rrdash/store/meta"
 	"rrdash/ui/obs"
 )
 

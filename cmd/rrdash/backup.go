@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"rrdash/store"
-	"rrdash/ui/meta"
+	"rrdash/store/meta"
 	"rrdash/ui/obs"
 )
 

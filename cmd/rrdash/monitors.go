@@ -17,12 +17,12 @@ import (
 
 	"rrdash/ingest/monitor"
 	"rrdash/store"
+	"rrdash/store/meta"
 	"rrdash/ui"
-	"rrdash/ui/meta"
 )
 
 // monitorService connects the code-monitor scheduler (ingest/monitor) with
-// the metadata database (ui/meta) and gives the web UI its ui.Monitors.
+// the metadata database (store/meta) and gives the web UI its ui.Monitors.
 // It lives in cmd because neither side may import the other: the scheduler
 // sees a monitor.StateStore and monitor.RunLog, the UI sees ui.Monitors,
 // and this type translates between them.
@@ -38,6 +38,12 @@ type monitorService struct {
 
 	mu       sync.Mutex
 	problems map[string]string // monitors that could not be scheduled, and why
+	// scheduled is the definition (canonical JSON) of each saved monitor
+	// on the scheduler, for syncMonitors to find those other servers
+	// sharing the metadata created, changed or deleted.
+	scheduled map[string]string
+	// changing serialises Create, Update and Delete with syncMonitors.
+	changing sync.Mutex
 }
 
 var (
@@ -105,7 +111,7 @@ func configMonitors(path string, cfgs []ui.MonitorConfig) ([]*monitor.Monitor, e
 // newMonitorService builds the service; config are the file's monitors.
 func newMonitorService(md *meta.DB, specs seriesSpecs, sched *monitor.Scheduler, config []*monitor.Monitor, keepRuns int, log *slog.Logger) *monitorService {
 	s := &monitorService{md: md, specs: specs, sched: sched, log: log, keepRuns: keepRuns,
-		config: map[string]*monitor.Monitor{}, problems: map[string]string{}}
+		config: map[string]*monitor.Monitor{}, problems: map[string]string{}, scheduled: map[string]string{}}
 	for _, m := range config {
 		s.config[m.Name()] = m
 	}
@@ -143,6 +149,7 @@ func (s *monitorService) Run(ctx context.Context) error {
 			continue
 		}
 		ms = append(ms, m)
+		s.noteScheduled(m)
 	}
 	return s.sched.Run(ctx, ms)
 }
@@ -385,6 +392,8 @@ func decodeDefinition(raw json.RawMessage) (monitor.Definition, error) {
 
 // Create implements ui.Monitors.
 func (s *monitorService) Create(ctx context.Context, user meta.User, raw json.RawMessage) (ui.MonitorView, error) {
+	s.changing.Lock()
+	defer s.changing.Unlock()
 	d, err := decodeDefinition(raw)
 	if err != nil {
 		return ui.MonitorView{}, err
@@ -452,6 +461,7 @@ func (s *monitorService) checkSeries(d monitor.Definition) error {
 
 // schedule puts m on the scheduler, noting a failure as its problem.
 func (s *monitorService) schedule(m *monitor.Monitor) {
+	s.noteScheduled(m)
 	if err := s.sched.Put(m); err != nil {
 		s.log.Error("monitor not scheduled", "monitor", m.Name(), "err", err)
 		s.setProblem(m.Name(), err.Error())
@@ -463,6 +473,8 @@ func (s *monitorService) schedule(m *monitor.Monitor) {
 // Update implements ui.Monitors. Secret values sent as the mask keep their
 // stored value; the name cannot change.
 func (s *monitorService) Update(ctx context.Context, user meta.User, name string, raw json.RawMessage) (ui.MonitorView, error) {
+	s.changing.Lock()
+	defer s.changing.Unlock()
 	d, err := decodeDefinition(raw)
 	if err != nil {
 		return ui.MonitorView{}, err
@@ -514,6 +526,8 @@ func (s *monitorService) Update(ctx context.Context, user meta.User, name string
 // Delete implements ui.Monitors: the monitor is unscheduled first, so no
 // run writes history for it after its rows are gone.
 func (s *monitorService) Delete(ctx context.Context, user meta.User, name string) error {
+	s.changing.Lock()
+	defer s.changing.Unlock()
 	if _, ok := s.configs()[name]; ok {
 		return fmt.Errorf("monitor %q is defined in the config file: %w", name, meta.ErrForbidden)
 	}
@@ -527,6 +541,7 @@ func (s *monitorService) Delete(ctx context.Context, user meta.User, name string
 	if err := s.sched.Remove(ctx, name); err != nil {
 		s.log.Warn("monitor was not scheduled", "monitor", name, "err", err)
 	}
+	s.forgetScheduled(name)
 	s.setProblem(name, "")
 	if err := s.md.DeleteMonitor(ctx, user, name); err != nil {
 		return err

@@ -9,8 +9,8 @@ import (
 	"sort"
 	"strings"
 
+	"rrdash/store/meta"
 	"rrdash/ui"
-	"rrdash/ui/meta"
 )
 
 const rotateKeyUsage = `Usage: rrdash [--data DIR] rotate-key [--config FILE] [--key-file PATH] [--drop-old]

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"rrdash/ui/meta"
+	"rrdash/store/meta"
 )
 
 // TestRotateKey: rotate-key puts a new key first and reseals every secret

@@ -26,9 +26,9 @@ import (
 	"rrdash/ingest/rrdcached"
 	"rrdash/ingest/tracelog"
 	"rrdash/store"
+	"rrdash/store/meta"
 	"rrdash/ui"
 	"rrdash/ui/demo"
-	"rrdash/ui/meta"
 	"rrdash/ui/obs"
 )
 
@@ -201,11 +201,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer closeStore()
 
-	md, err := meta.Open(ctx, filepath.Join(cfg.Data, "metadata.db"))
+	md, err := meta.Open(ctx, metadataLocation(cfg))
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer md.Close()
+	if md.Engine() != "sqlite" {
+		log.Info("metadata in PostgreSQL", "url", meta.RedactURL(string(cfg.MetadataURL)))
+	}
 	if err := sealMonitorSecrets(ctx, md, cfg.Monitors.SecretsKeyFile, cfg.Data, log); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -222,6 +225,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: %w", err)
 	}
 	sched.Observer = obsv.metrics
+	var leases *monitorLeases
+	if md.Engine() == "postgres" {
+		// Servers sharing the metadata share the monitors: each runs on
+		// one of them at a time.
+		ttl, err := cfg.Monitors.LeaseTTLDuration()
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		if leases, err = newMonitorLeases(md, ttl, log); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		sched.Coordinator = leases
+		log.Info("code monitors shared through leases in PostgreSQL", "node", leases.node, "lease_ttl", ttl)
+	}
 	monitors := newMonitorService(md, db, sched, cfgMonitors, int(cfg.Monitors.KeepRuns), log)
 	if err := monitors.Load(ctx); err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -467,6 +484,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		sched.LinkBase = "http://" + ln.Addr().String()
 	}
 	sched.LinkBase = strings.TrimRight(sched.LinkBase, "/") + "/monitors/"
+	if leases != nil {
+		tails.Go(func() { leases.Keep(tailCtx) })
+		tails.Go(func() { monitors.syncMonitors(tailCtx, leases.ttl) })
+	}
 	tails.Add(1)
 	go func() {
 		defer tails.Done()
