@@ -639,10 +639,11 @@ func (db *DB) createJournaled(name string, spec Spec, meta map[string]string) (f
 	}
 	spec = cloneSpec(spec)
 	meta = maps.Clone(meta)
-	if err := db.makeJournaled(p, name, &spec, meta); err != nil {
+	args := specArgs(&spec)
+	if err := db.makeJournaled(p, name, &spec, meta, args); err != nil {
 		return nil, err
 	}
-	c := journalCreate{name: name, step: spec.Step, start: spec.Start, args: specArgs(&spec), meta: meta}
+	c := journalCreate{name: name, step: spec.Step, start: spec.Start, args: args, meta: meta}
 	off, err := db.jr.append(&journalRecord{creates: []journalCreate{c}})
 	if err != nil {
 		db.dropArchive(name)
@@ -657,7 +658,7 @@ func (db *DB) createJournaled(name string, spec Spec, meta map[string]string) (f
 
 // makeJournaled writes the file of a series whose creation the journal
 // holds (or will hold) and opens it.
-func (db *DB) makeJournaled(p, name string, spec *Spec, meta map[string]string) error {
+func (db *DB) makeJournaled(p, name string, spec *Spec, meta map[string]string, args []string) error {
 	if err := db.fds.reserve(); err != nil {
 		return err
 	}
@@ -666,7 +667,7 @@ func (db *DB) makeJournaled(p, name string, spec *Spec, meta map[string]string) 
 	// (a TLB shootdown) when the file is closed, and rows written with
 	// pwrite cost about what a first write to a mapped page does
 	a, err := makeArchive(p, name, spec, meta, initialState(spec), nil, createOptions{version: fileVersion, stamp: stamp,
-		prealloc: db.opt.Preallocate, unmapped: true})
+		prealloc: db.opt.Preallocate, unmapped: true, args: args})
 	if err != nil {
 		return fmt.Errorf("series %s: %w", name, err)
 	}
@@ -713,7 +714,7 @@ func (db *DB) replayCreate(c journalCreate) {
 		log.Error("journal: series not created again", "series", c.name, "err", derr)
 		return
 	}
-	if err := db.makeJournaled(db.pathFor(c.name), c.name, &spec, c.meta); err != nil {
+	if err := db.makeJournaled(db.pathFor(c.name), c.name, &spec, c.meta, nil); err != nil {
 		log.Error("journal: series not created again", "series", c.name, "err", err)
 	}
 }

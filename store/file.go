@@ -287,14 +287,14 @@ func (a *archive) mapRows() error {
 	return nil
 }
 
-func encodeDef(name string, spec *Spec, meta map[string]string) []byte {
-	d := fileDef{Name: name, Step: spec.Step, Start: spec.Start, Meta: meta}
-	for _, ds := range spec.DS {
-		d.DS = append(d.DS, ds.String())
+// encodeDef encodes a definition; args is specArgs(spec), when the caller
+// has it already.
+func encodeDef(name string, spec *Spec, meta map[string]string, args []string) []byte {
+	if args == nil {
+		args = specArgs(spec)
 	}
-	for _, r := range spec.RRA {
-		d.RRA = append(d.RRA, r.String())
-	}
+	nds := len(spec.DS)
+	d := fileDef{Name: name, Step: spec.Step, Start: spec.Start, Meta: meta, DS: args[:nds:nds], RRA: args[nds:]}
 	b, _ := json.Marshal(d)
 	return b
 }
@@ -310,7 +310,8 @@ type createOptions struct {
 	// creation, not a later write); otherwise only the head is allocated
 	// and the rows are a hole until written (version 4)
 	prealloc bool
-	unmapped bool // the archive returned is not mapped
+	unmapped bool     // the archive returned is not mapped
+	args     []string // specArgs of the definition, when known
 }
 
 // createArchiveVersion writes a file with the first state in slot 0
@@ -330,7 +331,7 @@ func createArchiveVersion(path, name string, spec *Spec, meta map[string]string,
 // is given (an import); otherwise they are a hole that reads as unknown.
 func makeArchive(path, name string, spec *Spec, meta map[string]string, st *state, rows [][]float64, co createOptions) (*archive, error) {
 	version := co.version
-	def := encodeDef(name, spec, meta)
+	def := encodeDef(name, spec, meta, co.args)
 	lay := computeLayout(spec, len(def), version)
 	tmp := path + ".tmp"
 	fd, err := syscall.Open(tmp, syscall.O_RDWR|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_CLOEXEC, 0o644)
