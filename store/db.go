@@ -534,7 +534,9 @@ func (db *DB) Create(name string, spec Spec, overwrite bool) error {
 }
 
 // CreateWithMeta is Create with metadata (units, source) kept in the file.
-// It returns once the creation is durable.
+// It returns once the creation is durable: without overwrite through the
+// journal's group commit (see EnsureAsync), with overwrite — rrdtool
+// create's default — by syncing the new file and its directory.
 func (db *DB) CreateWithMeta(name string, spec Spec, meta map[string]string, overwrite bool) error {
 	if err := ValidSeriesName(name); err != nil {
 		return err
@@ -544,10 +546,10 @@ func (db *DB) CreateWithMeta(name string, spec Spec, meta map[string]string, ove
 	}
 	db.mu.Lock()
 	if overwrite {
-		if _, err := os.Stat(db.pathFor(name)); err == nil {
-			defer db.mu.Unlock()
-			return db.createLocked(name, spec, meta, true, initialState(&spec), nil)
-		}
+		// rrdtool create's way (the CLI, rrdcached's CREATE): replace
+		// whatever is there, durable by itself
+		defer db.mu.Unlock()
+		return db.createLocked(name, spec, meta, true, initialState(&spec), nil)
 	}
 	wait, err := db.createJournaled(name, spec, meta)
 	db.mu.Unlock()
@@ -559,9 +561,9 @@ func (db *DB) CreateWithMeta(name string, spec Spec, meta map[string]string, ove
 
 // createLocked makes a series durable by itself: the file is synced
 // before its rename and the directory after it. It serves what the journal
-// cannot redo from a creation record — an overwrite (which checkpoints
-// first, so no journaled update of the old series reaches the new one) and
-// an import (rows and state of its own).
+// does not redo from a creation record — an overwrite (which checkpoints
+// first when a series exists, so no journaled update of the old series
+// reaches the new one) and an import (rows and state of its own).
 func (db *DB) createLocked(name string, spec Spec, meta map[string]string, overwrite bool, st *state, rows [][]float64) error {
 	if db.readOnly {
 		return fmt.Errorf("creating series %s: %w", name, errReadOnly)
