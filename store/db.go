@@ -83,6 +83,10 @@ var ErrNotFound = errors.New("series not found")
 // by replaying the journal): open the directory as a writer and retry.
 var ErrNeedsWriter = errors.New("the archive must be repaired by a writer")
 
+// ErrClosed is returned for work asked of a DB after Close: a creation or
+// a batch (callers answer "unavailable", not "bad input").
+var ErrClosed = errors.New("store is closed")
+
 // errReadOnly refuses writes to a DB opened with Options.ReadOnly.
 var errReadOnly = errors.New("store opened read-only")
 
@@ -630,7 +634,7 @@ func (db *DB) createJournaled(name string, spec Spec, meta map[string]string) (f
 		return nil, fmt.Errorf("creating series %s: %w", name, errReadOnly)
 	}
 	if db.closed {
-		return nil, errors.New("store is closed")
+		return nil, ErrClosed
 	}
 	p := db.pathFor(name)
 	if _, err := os.Stat(p); err == nil {
@@ -756,6 +760,9 @@ func (db *DB) EnsureWithMeta(name string, spec Spec, meta map[string]string) (bo
 func (db *DB) EnsureAsync(name string, spec Spec, meta map[string]string) (created bool, wait func() error, err error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
+	if db.closed {
+		return false, nil, ErrClosed
+	}
 	if a, err := db.archive(name); err == nil {
 		if off := a.createdOff; off > 0 && a.createdCkpt == db.jr.ckpt {
 			return false, func() error { return db.jr.syncTo(off) }, nil
@@ -799,7 +806,7 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 		if db.readOnly {
 			return res, nil, errReadOnly
 		}
-		return res, nil, errors.New("store is closed")
+		return res, nil, ErrClosed
 	}
 	// the record is encoded by the journal before mu is released, so its
 	// update list is reused from batch to batch
