@@ -532,6 +532,22 @@ func TestEnsureAsync(t *testing.T) {
 	if _, _, err := db.EnsureAsync("b", Spec{Step: 10}, nil); err == nil {
 		t.Error("EnsureAsync accepted a spec without data sources")
 	}
+	// Create without overwrite refuses an existing series, resident or not
+	// (then the rename itself refuses: RENAME_NOREPLACE), leaving no file
+	if err := db.Create("a", spec, false); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("Create of a resident series: %v", err)
+	}
+	dir := db.Dir()
+	db.Close()
+	if db, err = Open(dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Create("a", spec, false); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("Create of a series on disk: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "series", "*.tmp")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
 	db.Close()
 	if _, _, err := db.EnsureAsync("c", spec, nil); !errors.Is(err, ErrClosed) {
 		t.Errorf("EnsureAsync on a closed store: %v, want ErrClosed", err)

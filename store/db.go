@@ -637,16 +637,16 @@ func (db *DB) createJournaled(name string, spec Spec, meta map[string]string) (f
 		return nil, ErrClosed
 	}
 	p := db.pathFor(name)
-	if _, err := os.Stat(p); err == nil {
+	if _, ok := db.series[name]; ok {
 		return nil, fmt.Errorf("series %s already exists", name)
-	}
-	if err := db.dropArchive(name); err != nil {
-		return nil, err
 	}
 	spec = cloneSpec(spec)
 	meta = maps.Clone(meta)
 	args := specArgs(&spec)
-	if err := db.makeJournaled(p, name, &spec, meta, args); err != nil {
+	// the rename refuses an existing file (no stat first)
+	if err := db.makeJournaled(p, name, &spec, meta, args, false); errors.Is(err, errExists) {
+		return nil, fmt.Errorf("series %s already exists", name)
+	} else if err != nil {
 		return nil, err
 	}
 	c := journalCreate{name: name, step: spec.Step, start: spec.Start, args: args, meta: meta}
@@ -663,8 +663,9 @@ func (db *DB) createJournaled(name string, spec Spec, meta map[string]string) (f
 }
 
 // makeJournaled writes the file of a series whose creation the journal
-// holds (or will hold) and opens it.
-func (db *DB) makeJournaled(p, name string, spec *Spec, meta map[string]string, args []string) error {
+// holds (or will hold) and opens it; without replace an existing file is
+// refused (errExists).
+func (db *DB) makeJournaled(p, name string, spec *Spec, meta map[string]string, args []string, replace bool) error {
 	if err := db.fds.reserve(); err != nil {
 		return err
 	}
@@ -673,7 +674,7 @@ func (db *DB) makeJournaled(p, name string, spec *Spec, meta map[string]string, 
 	// (a TLB shootdown) when the file is closed, and rows written with
 	// pwrite cost about what a first write to a mapped page does
 	a, err := makeArchive(p, name, spec, meta, initialState(spec), nil, createOptions{version: fileVersion, stamp: stamp,
-		prealloc: db.opt.Preallocate, unmapped: true, args: args})
+		prealloc: db.opt.Preallocate, unmapped: true, args: args, noReplace: !replace})
 	if err != nil {
 		return fmt.Errorf("series %s: %w", name, err)
 	}
@@ -720,7 +721,7 @@ func (db *DB) replayCreate(c journalCreate) {
 		log.Error("journal: series not created again", "series", c.name, "err", derr)
 		return
 	}
-	if err := db.makeJournaled(db.pathFor(c.name), c.name, &spec, c.meta, nil); err != nil {
+	if err := db.makeJournaled(db.pathFor(c.name), c.name, &spec, c.meta, nil, true); err != nil {
 		log.Error("journal: series not created again", "series", c.name, "err", err)
 	}
 }

@@ -312,6 +312,34 @@ type createOptions struct {
 	prealloc bool
 	unmapped bool     // the archive returned is not mapped
 	args     []string // specArgs of the definition, when known
+	// noReplace fails with errExists when path exists (one atomic
+	// renameat2 instead of a stat and a rename)
+	noReplace bool
+}
+
+// errExists is makeArchive's refusal to replace a file (noReplace).
+var errExists = errors.New("exists")
+
+// renameInto renames tmp to path; with noReplace it refuses an existing
+// path (RENAME_NOREPLACE, or a stat first where the file system has no
+// such flag).
+func renameInto(tmp, path string, noReplace bool) error {
+	if !noReplace {
+		return os.Rename(tmp, path)
+	}
+	err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, path, unix.RENAME_NOREPLACE)
+	switch err {
+	case nil:
+		return nil
+	case unix.EEXIST:
+		return errExists
+	case unix.EINVAL, unix.ENOSYS:
+		if _, err := os.Stat(path); err == nil {
+			return errExists
+		}
+		return os.Rename(tmp, path)
+	}
+	return &os.LinkError{Op: "rename", Old: tmp, New: path, Err: err}
 }
 
 // createArchiveVersion writes a file with the first state in slot 0
@@ -419,7 +447,7 @@ func makeArchive(path, name string, spec *Spec, meta map[string]string, st *stat
 			return fail(fmt.Errorf("fsync: %w", err))
 		}
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := renameInto(tmp, path, co.noReplace); err != nil {
 		return fail(err)
 	}
 	a := &archive{path: path, name: name, spec: *spec, meta: meta, f: f, lay: lay, st: st, unmapped: true, key: key}
