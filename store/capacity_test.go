@@ -3,6 +3,7 @@ package store
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -492,4 +493,66 @@ func fdLimitChild(t *testing.T, dir string) {
 	fmt.Printf("fds %d at most (archives open %d, limit %d, opened %d)\n", maxFDs, open, limit, opened)
 	fmt.Println("done")
 	time.Sleep(time.Minute) // killed here
+}
+
+// TestEnsureAsync: a creation not yet durable is waited for by every
+// caller that meets the series; a closed store refuses with ErrClosed.
+func TestEnsureAsync(t *testing.T) {
+	t.Parallel()
+	obs := &tally{}
+	db, err := Open(t.TempDir(), Options{Observer: obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := tinySpec(t)
+	created, wait1, err := db.EnsureAsync("a", spec, nil)
+	if err != nil || !created {
+		t.Fatalf("first EnsureAsync: %v %v", created, err)
+	}
+	created, wait2, err := db.EnsureAsync("a", spec, nil)
+	if err != nil || created {
+		t.Fatalf("second EnsureAsync: %v %v", created, err)
+	}
+	if err := wait2(); err != nil { // covers the first caller's creation
+		t.Fatal(err)
+	}
+	if err := wait1(); err != nil {
+		t.Fatal(err)
+	}
+	obs.mu.Lock()
+	syncs := obs.syncs
+	obs.mu.Unlock()
+	if syncs != 1 {
+		t.Errorf("%d journal fsyncs for one creation waited for twice, want 1", syncs)
+	}
+	created, wait3, err := db.EnsureAsync("a", spec, nil)
+	if err != nil || created || wait3() != nil {
+		t.Fatalf("EnsureAsync of a durable series: %v %v", created, err)
+	}
+	if _, _, err := db.EnsureAsync("b", Spec{Step: 10}, nil); err == nil {
+		t.Error("EnsureAsync accepted a spec without data sources")
+	}
+	// Create without overwrite refuses an existing series, resident or not
+	// (then the rename itself refuses: RENAME_NOREPLACE), leaving no file
+	if err := db.Create("a", spec, false); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("Create of a resident series: %v", err)
+	}
+	dir := db.Dir()
+	db.Close()
+	if db, err = Open(dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Create("a", spec, false); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("Create of a series on disk: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "series", "*.tmp")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+	db.Close()
+	if _, _, err := db.EnsureAsync("c", spec, nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("EnsureAsync on a closed store: %v, want ErrClosed", err)
+	}
+	if _, err := db.Apply(context.Background(), Batch{Updates: []Update{{Series: "a", Time: 1000000010, Values: []string{"1"}}}}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Apply on a closed store: %v, want ErrClosed", err)
+	}
 }

@@ -86,6 +86,10 @@ var ErrNotFound = errors.New("series not found")
 // by replaying the journal): open the directory as a writer and retry.
 var ErrNeedsWriter = errors.New("the archive must be repaired by a writer")
 
+// ErrClosed is returned for work asked of a DB after Close: a creation or
+// a batch (callers answer "unavailable", not "bad input").
+var ErrClosed = errors.New("store is closed")
+
 // errReadOnly refuses writes to a DB opened with Options.ReadOnly.
 var errReadOnly = errors.New("store opened read-only")
 
@@ -543,7 +547,9 @@ func (db *DB) Create(name string, spec Spec, overwrite bool) error {
 }
 
 // CreateWithMeta is Create with metadata (units, source) kept in the file.
-// It returns once the creation is durable.
+// It returns once the creation is durable: without overwrite through the
+// journal's group commit (see EnsureAsync), with overwrite — rrdtool
+// create's default — by syncing the new file and its directory.
 func (db *DB) CreateWithMeta(name string, spec Spec, meta map[string]string, overwrite bool) error {
 	if err := ValidSeriesName(name); err != nil {
 		return err
@@ -553,10 +559,10 @@ func (db *DB) CreateWithMeta(name string, spec Spec, meta map[string]string, ove
 	}
 	db.mu.Lock()
 	if overwrite {
-		if _, err := os.Stat(db.pathFor(name)); err == nil {
-			defer db.mu.Unlock()
-			return db.createLocked(name, spec, meta, true, initialState(&spec), nil)
-		}
+		// rrdtool create's way (the CLI, rrdcached's CREATE): replace
+		// whatever is there, durable by itself
+		defer db.mu.Unlock()
+		return db.createLocked(name, spec, meta, true, initialState(&spec), nil)
 	}
 	wait, err := db.createJournaled(name, spec, meta)
 	db.mu.Unlock()
@@ -568,9 +574,9 @@ func (db *DB) CreateWithMeta(name string, spec Spec, meta map[string]string, ove
 
 // createLocked makes a series durable by itself: the file is synced
 // before its rename and the directory after it. It serves what the journal
-// cannot redo from a creation record — an overwrite (which checkpoints
-// first, so no journaled update of the old series reaches the new one) and
-// an import (rows and state of its own).
+// does not redo from a creation record — an overwrite (which checkpoints
+// first when a series exists, so no journaled update of the old series
+// reaches the new one) and an import (rows and state of its own).
 func (db *DB) createLocked(name string, spec Spec, meta map[string]string, overwrite bool, st *state, rows [][]float64) error {
 	if db.readOnly {
 		return fmt.Errorf("creating series %s: %w", name, errReadOnly)
@@ -637,21 +643,22 @@ func (db *DB) createJournaled(name string, spec Spec, meta map[string]string) (f
 		return nil, fmt.Errorf("creating series %s: %w", name, errReadOnly)
 	}
 	if db.closed {
-		return nil, errors.New("store is closed")
+		return nil, ErrClosed
 	}
 	p := db.pathFor(name)
-	if _, err := os.Stat(p); err == nil {
+	if _, ok := db.series[name]; ok {
 		return nil, fmt.Errorf("series %s already exists", name)
-	}
-	if err := db.dropArchive(name); err != nil {
-		return nil, err
 	}
 	spec = cloneSpec(spec)
 	meta = maps.Clone(meta)
-	if err := db.makeJournaled(p, name, &spec, meta); err != nil {
+	args := specArgs(&spec)
+	// the rename refuses an existing file (no stat first)
+	if err := db.makeJournaled(p, name, &spec, meta, args, false); errors.Is(err, errExists) {
+		return nil, fmt.Errorf("series %s already exists", name)
+	} else if err != nil {
 		return nil, err
 	}
-	c := journalCreate{name: name, step: spec.Step, start: spec.Start, args: specArgs(&spec), meta: meta}
+	c := journalCreate{name: name, step: spec.Step, start: spec.Start, args: args, meta: meta}
 	off, err := db.jr.append(&journalRecord{creates: []journalCreate{c}})
 	if err != nil {
 		db.dropArchive(name)
@@ -665,8 +672,9 @@ func (db *DB) createJournaled(name string, spec Spec, meta map[string]string) (f
 }
 
 // makeJournaled writes the file of a series whose creation the journal
-// holds (or will hold) and opens it.
-func (db *DB) makeJournaled(p, name string, spec *Spec, meta map[string]string) error {
+// holds (or will hold) and opens it; without replace an existing file is
+// refused (errExists).
+func (db *DB) makeJournaled(p, name string, spec *Spec, meta map[string]string, args []string, replace bool) error {
 	if err := db.fds.reserve(); err != nil {
 		return err
 	}
@@ -675,7 +683,7 @@ func (db *DB) makeJournaled(p, name string, spec *Spec, meta map[string]string) 
 	// (a TLB shootdown) when the file is closed, and rows written with
 	// pwrite cost about what a first write to a mapped page does
 	a, err := makeArchive(p, name, spec, meta, initialState(spec), nil, createOptions{version: fileVersion, stamp: stamp,
-		prealloc: db.opt.Preallocate, unmapped: true})
+		prealloc: db.opt.Preallocate, unmapped: true, args: args, noReplace: !replace})
 	if err != nil {
 		return fmt.Errorf("series %s: %w", name, err)
 	}
@@ -722,7 +730,7 @@ func (db *DB) replayCreate(c journalCreate) {
 		log.Error("journal: series not created again", "series", c.name, "err", derr)
 		return
 	}
-	if err := db.makeJournaled(db.pathFor(c.name), c.name, &spec, c.meta); err != nil {
+	if err := db.makeJournaled(db.pathFor(c.name), c.name, &spec, c.meta, nil, true); err != nil {
 		log.Error("journal: series not created again", "series", c.name, "err", err)
 	}
 }
@@ -762,6 +770,9 @@ func (db *DB) EnsureWithMeta(name string, spec Spec, meta map[string]string) (bo
 func (db *DB) EnsureAsync(name string, spec Spec, meta map[string]string) (created bool, wait func() error, err error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
+	if db.closed {
+		return false, nil, ErrClosed
+	}
 	if a, err := db.archive(name); err == nil {
 		if off := a.createdOff; off > 0 && a.createdCkpt == db.jr.ckpt {
 			return false, func() error { return db.jr.syncTo(off) }, nil
@@ -809,7 +820,7 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 		if db.readOnly {
 			return res, nil, errReadOnly
 		}
-		return res, nil, errors.New("store is closed")
+		return res, nil, ErrClosed
 	}
 	// the record is encoded by the journal before mu is released, so its
 	// update list is reused from batch to batch

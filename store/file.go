@@ -288,14 +288,14 @@ func (a *archive) mapRows() error {
 	return nil
 }
 
-func encodeDef(name string, spec *Spec, meta map[string]string) []byte {
-	d := fileDef{Name: name, Step: spec.Step, Start: spec.Start, Meta: meta}
-	for _, ds := range spec.DS {
-		d.DS = append(d.DS, ds.String())
+// encodeDef encodes a definition; args is specArgs(spec), when the caller
+// has it already.
+func encodeDef(name string, spec *Spec, meta map[string]string, args []string) []byte {
+	if args == nil {
+		args = specArgs(spec)
 	}
-	for _, r := range spec.RRA {
-		d.RRA = append(d.RRA, r.String())
-	}
+	nds := len(spec.DS)
+	d := fileDef{Name: name, Step: spec.Step, Start: spec.Start, Meta: meta, DS: args[:nds:nds], RRA: args[nds:]}
 	b, _ := json.Marshal(d)
 	return b
 }
@@ -311,7 +311,36 @@ type createOptions struct {
 	// creation, not a later write); otherwise only the head is allocated
 	// and the rows are a hole until written (version 4)
 	prealloc bool
-	unmapped bool // the archive returned is not mapped
+	unmapped bool     // the archive returned is not mapped
+	args     []string // specArgs of the definition, when known
+	// noReplace fails with errExists when path exists (one atomic
+	// renameat2 instead of a stat and a rename)
+	noReplace bool
+}
+
+// errExists is makeArchive's refusal to replace a file (noReplace).
+var errExists = errors.New("exists")
+
+// renameInto renames tmp to path; with noReplace it refuses an existing
+// path (RENAME_NOREPLACE, or a stat first where the file system has no
+// such flag).
+func renameInto(tmp, path string, noReplace bool) error {
+	if !noReplace {
+		return os.Rename(tmp, path)
+	}
+	err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, path, unix.RENAME_NOREPLACE)
+	switch err {
+	case nil:
+		return nil
+	case unix.EEXIST:
+		return errExists
+	case unix.EINVAL, unix.ENOSYS:
+		if _, err := os.Stat(path); err == nil {
+			return errExists
+		}
+		return os.Rename(tmp, path)
+	}
+	return &os.LinkError{Op: "rename", Old: tmp, New: path, Err: err}
 }
 
 // createArchiveVersion writes a file with the first state in slot 0
@@ -331,7 +360,7 @@ func createArchiveVersion(path, name string, spec *Spec, meta map[string]string,
 // is given (an import); otherwise they are a hole that reads as unknown.
 func makeArchive(path, name string, spec *Spec, meta map[string]string, st *state, rows [][]float64, co createOptions) (*archive, error) {
 	version := co.version
-	def := encodeDef(name, spec, meta)
+	def := encodeDef(name, spec, meta, co.args)
 	lay := computeLayout(spec, len(def), version)
 	tmp := path + ".tmp"
 	fd, err := syscall.Open(tmp, syscall.O_RDWR|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_CLOEXEC, 0o644)
@@ -419,7 +448,7 @@ func makeArchive(path, name string, spec *Spec, meta map[string]string, st *stat
 			return fail(fmt.Errorf("fsync: %w", err))
 		}
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := renameInto(tmp, path, co.noReplace); err != nil {
 		return fail(err)
 	}
 	a := &archive{path: path, name: name, spec: *spec, meta: meta, model: modelOf(meta), f: f, lay: lay, st: st, unmapped: true, key: key}
