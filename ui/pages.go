@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v5"
 
@@ -122,7 +123,23 @@ func (s *Server) pageDashboards(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	tr, err := rangeOf(c, "-1d", "now")
+	// Without a range in the URL: the range the data covers, up to 1 day
+	// (the demo's first start has 6 h).
+	def := "-1d"
+	if c.QueryParam("from") == "" && len(insts) > 0 {
+		names := make([]string, len(insts))
+		for i, in := range insts {
+			names[i] = tracelogPrefix + in
+		}
+		span, err := s.dataSpan(names, "requests", 24*time.Hour)
+		if err != nil {
+			return err
+		}
+		if span > 0 {
+			def = fitRange(span)
+		}
+	}
+	tr, err := rangeOf(c, def, "now")
 	if err != nil {
 		return err
 	}

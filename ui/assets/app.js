@@ -197,7 +197,12 @@
     // attributes, which the Content-Security-Policy does not allow.
     for (const tip of [].concat(ch.options.tooltip || [])) tip.renderMode = "richText";
     zoneChart(ch);
+    // Zoom is ours (attachZoom: a new range, fetched at its resolution,
+    // in the URL): drop echarts' own slider and wheel zoom.
+    delete ch.options.dataZoom;
+    for (const g of [].concat(ch.options.grid || [])) g.bottom = 40;
     inst.setOption(ch.options, true);
+    attachZoom(el, inst);
     const lg = $("legend-" + id);
     if (lg) {
       lg.replaceChildren();
@@ -249,11 +254,107 @@
 
   function reloadAll() { for (const f of reloaders) f(); }
 
+  // setURLRange puts the range in the URL as a new history entry, so
+  // Back returns to the range before (a zoom, a range button).
   function setURLRange() {
     const u = new URL(location.href);
     u.searchParams.set("from", range.from);
     u.searchParams.set("to", range.to);
-    history.replaceState(null, "", u.toString());
+    if (u.toString() === location.href) return;
+    history.pushState({ range: range }, "", u.toString());
+    markZoom();
+  }
+
+  // The range the page opened at, which "reset zoom" returns to.
+  const initialRange = { from: range.from, to: range.to };
+
+  // Back/Forward: the range of that history entry.
+  window.addEventListener("popstate", function (ev) {
+    const q = new URLSearchParams(location.search);
+    range = ev.state && ev.state.range ? ev.state.range
+      : { from: q.get("from") || initialRange.from, to: q.get("to") || initialRange.to };
+    markRange();
+    markZoom();
+    reloadAll();
+  });
+
+  // markZoom shows the reset control while the range is not the page's own.
+  function markZoom() {
+    const b = $("zoom-reset");
+    if (b) b.hidden = range.from === initialRange.from && range.to === initialRange.to;
+  }
+
+  // zoomTo shows [t0, t1] (Unix milliseconds) on every chart.
+  function zoomTo(t0, t1) {
+    if (!(t1 > t0)) return;
+    range = { from: String(Math.floor(t0 / 1000)), to: String(Math.ceil(t1 / 1000)) };
+    markRange();
+    setURLRange();
+    reloadAll();
+  }
+
+  // attachZoom lets a drag across a chart's plot choose a range (the
+  // selection is drawn as a box over the chart) and a double-click zoom
+  // out twice as wide around its middle. A click without a drag goes to
+  // onClick(ms) when given (annotations).
+  function attachZoom(el, inst) {
+    if (el.dataset.zoom === "1") return;
+    el.dataset.zoom = "1";
+    const box = el.parentElement;
+    let sel = null, x0 = 0;
+    function plotX(ev) {
+      const r = el.getBoundingClientRect();
+      return [ev.clientX - r.left, ev.clientY - r.top];
+    }
+    function timeAt(x) {
+      const i = echarts.getInstanceByDom(el);
+      const v = i.convertFromPixel({ xAxisIndex: 0 }, x);
+      return typeof v === "number" ? v : NaN;
+    }
+    el.addEventListener("mousedown", function (ev) {
+      if (ev.button !== 0) return;
+      const p = plotX(ev);
+      const i = echarts.getInstanceByDom(el);
+      if (!i || !i.containPixel({ gridIndex: 0 }, p)) return;
+      ev.preventDefault();
+      x0 = p[0];
+      sel = document.createElement("div");
+      sel.className = "zoom-selection";
+      const top = el.offsetTop, left = el.offsetLeft;
+      sel.style.top = top + "px";
+      sel.style.height = el.offsetHeight + "px";
+      sel.style.left = (left + x0) + "px";
+      sel.style.width = "0px";
+      sel.dataset.left = left;
+      box.appendChild(sel);
+    });
+    window.addEventListener("mousemove", function (ev) {
+      if (!sel) return;
+      const x = plotX(ev)[0];
+      const a = Math.min(x, x0), b = Math.max(x, x0);
+      sel.style.left = (+sel.dataset.left + a) + "px";
+      sel.style.width = (b - a) + "px";
+    });
+    window.addEventListener("mouseup", function (ev) {
+      if (!sel) return;
+      sel.remove();
+      sel = null;
+      const x = plotX(ev)[0];
+      if (Math.abs(x - x0) < 5) {
+        const t = timeAt(x0);
+        if (el.onChartClick && !isNaN(t)) el.onChartClick(t, ev);
+        return;
+      }
+      const t0 = timeAt(Math.min(x, x0)), t1 = timeAt(Math.max(x, x0));
+      if (isNaN(t0) || isNaN(t1)) return;
+      zoomTo(t0, t1);
+    });
+    el.addEventListener("dblclick", function () {
+      const s = +el.dataset.start * 1000, e = +el.dataset.end * 1000;
+      if (!(e > s)) return;
+      const half = e - s;
+      zoomTo(s - half / 2, Math.min(e + half / 2, Date.now()));
+    });
   }
 
   // "now-1d" is "-1d"; an empty end is "now".
@@ -281,6 +382,11 @@
     }
   }
 
+  // pastRange: the range ends at a fixed time (Unix seconds) before now.
+  function pastRange() {
+    return /^\d+$/.test(String(range.to)) && +range.to * 1000 < Date.now() - 60000;
+  }
+
   function initRangePicker() {
     const rp = $("rangepicker");
     if (!rp) return;
@@ -306,10 +412,26 @@
       setURLRange();
       reloadAll();
     });
+    const zr = $("zoom-reset");
+    if (zr) {
+      zr.addEventListener("click", function () {
+        range = { from: initialRange.from, to: initialRange.to };
+        markRange();
+        setURLRange();
+        reloadAll();
+      });
+    }
+    markZoom();
     let timer = null;
     $("auto-refresh").addEventListener("change", function (ev) {
       if (timer) { clearInterval(timer); timer = null; }
-      if (ev.target.checked) timer = setInterval(reloadAll, 60000);
+      if (ev.target.checked) {
+        timer = setInterval(function () {
+          // Paused while zoomed into the past: the view would not move.
+          if (pastRange()) return;
+          reloadAll();
+        }, 60000);
+      }
     });
     window.addEventListener("resize", function () {
       for (const el of document.querySelectorAll(".chart")) {
