@@ -186,6 +186,7 @@ var routeScopes = map[string]auth.Scope{
 	"GET /api/v1/graphs":                       auth.ScopeRead,
 	"GET /api/v1/graphs/:id":                   auth.ScopeRead,
 	"GET /api/v1/graphs/:id/chart":             auth.ScopeRead,
+	"GET /api/v1/tracelog/charts/:chart":       auth.ScopeRead,
 	"POST /api/v1/graphs":                      auth.ScopeWrite,
 	"PUT /api/v1/graphs/:id":                   auth.ScopeWrite,
 	"DELETE /api/v1/graphs/:id":                auth.ScopeWrite,

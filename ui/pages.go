@@ -159,7 +159,7 @@ func (s *Server) pageDashboards(c *echo.Context) error {
 			d.Charts = dashboardSpecs(insts, true)
 		}
 	}
-	d.State = map[string]any{"charts": d.Charts, "range": tr}
+	d.State = map[string]any{"charts": d.Charts, "range": tr, "tracelog": true, "instance": d.Instance}
 	return s.render(c, http.StatusOK, "dashboards", d)
 }
 

@@ -201,6 +201,7 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	api.DELETE("/graphs/:id", s.apiDeleteGraph)
 	api.POST("/graphs/:id/copy", s.apiCopyGraph)
 	api.GET("/graphs/:id/chart", s.apiGraphChart)
+	api.GET("/tracelog/charts/:chart", s.apiTracelogChart)
 	api.GET("/tokens", s.apiListTokens)
 	api.POST("/tokens", s.apiCreateTokens)
 	api.DELETE("/tokens/:id", s.apiRevokeToken)

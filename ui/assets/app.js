@@ -100,12 +100,65 @@
     return guess - zoneOffset(t);
   }
 
-  // fmtValue: a tooltip value, 4 significant digits.
-  function fmtValue(v) {
+  // SI prefixes as rrdtool's %s picks them (graph.siScale): the value is
+  // scaled into [1, 1000).
+  const siPrefixes = { "-18": "a", "-15": "f", "-12": "p", "-9": "n", "-6": "u", "-3": "m", "0": "", "3": "k", "6": "M", "9": "G", "12": "T", "15": "P", "18": "E" };
+
+  // siExp is the power of 1000 (as an exponent of 10) that %s uses for v.
+  function siExp(v) {
+    if (!v || !isFinite(v)) return 0;
+    const e = Math.floor(Math.log10(Math.abs(v)) / 3) * 3;
+    return Math.max(-18, Math.min(18, e));
+  }
+
+  // trimNum: v with at most 3 significant digits, no trailing zeros.
+  function trimNum(v) {
+    return String(+(+v).toPrecision(3));
+  }
+
+  // fmtSI is rrdtool's "%.3lf %s" with the unit: 6.6333333 → "6.63",
+  // 0.1715 s → "172 ms", 12345 req/s → "12.3 k req/s".
+  function fmtSI(v, unit) {
     if (v === null || v === undefined || v === "-" || (typeof v === "number" && isNaN(v))) return "–";
     if (typeof v !== "number") return String(v);
-    if (v !== 0 && (Math.abs(v) >= 1e6 || Math.abs(v) < 1e-3)) return v.toExponential(3);
-    return String(+v.toPrecision(4));
+    if (!isFinite(v)) return v > 0 ? "inf" : "-inf";
+    let e = siExp(v);
+    let x = +(v / Math.pow(10, e)).toPrecision(3);
+    if (Math.abs(x) >= 1000 && e < 18) { e += 3; x = +(x / 1000).toPrecision(3); } // 999.6 → 1 k
+    const pre = siPrefixes[String(e)];
+    unit = unit || "";
+    // A symbol takes the prefix (ms, kB/s); a word stands apart (k req/s).
+    const u = /^[A-Za-z]{1,2}(\/s)?$/.test(unit) || !pre || !unit ? pre + unit : pre + " " + unit;
+    return trimNum(x) + (u ? " " + u : "");
+  }
+
+  // fmtValue: a tooltip value with SI prefix and the chart's unit.
+  function fmtValue(v, unit) { return fmtSI(v, unit); }
+
+  // unitOf turns a vertical label into the unit shown after values: the
+  // usual words become their symbols (so 0.17 seconds reads "170 ms").
+  function unitOf(vlabel) {
+    const l = String(vlabel || "").trim();
+    const known = { seconds: "s", second: "s", sec: "s", secs: "s", bytes: "B", byte: "B", bits: "b", "bytes/s": "B/s", "bits/s": "b/s" };
+    if (Object.prototype.hasOwnProperty.call(known, l.toLowerCase())) return known[l.toLowerCase()];
+    return l.length <= 16 ? l : "";
+  }
+
+  // axisExp is the one SI exponent for every label of a value axis (as
+  // rrdtool's axis and %S: one prefix per axis), from the largest value
+  // drawn or a fixed bound.
+  function axisExp(options) {
+    let m = 0;
+    for (const sr of [].concat(options.series || [])) {
+      for (const p of sr.data || []) {
+        const v = Array.isArray(p) ? p[1] : p;
+        if (typeof v === "number" && isFinite(v)) m = Math.max(m, Math.abs(v));
+      }
+    }
+    for (const ax of [].concat(options.yAxis || [])) {
+      for (const b of [ax.min, ax.max]) if (typeof b === "number" && isFinite(b)) m = Math.max(m, Math.abs(b));
+    }
+    return siExp(m);
   }
 
   // zoneChart makes a chart's time axis and tooltip speak the zone.
@@ -128,6 +181,18 @@
       ax.nameGap = 0;
       ax.nameTextStyle = { fontSize: 10, color: "#667", align: "left", verticalAlign: "top", padding: [21, 0, 0, 0] };
     }
+    const yAxes = [].concat(ch.options.yAxis || []);
+    const unit = unitOf(yAxes.length ? yAxes[0].name : "");
+    const e = axisExp(ch.options);
+    for (const ax of yAxes) {
+      ax.axisLabel = Object.assign({}, ax.axisLabel, {
+        formatter: function (v) {
+          const x = v / Math.pow(10, e);
+          if (Math.abs(x) < 1e-9) return "0";
+          return trimNum(x) + (siPrefixes[String(e)] ? " " + siPrefixes[String(e)] : "");
+        },
+      });
+    }
     for (const tip of [].concat(ch.options.tooltip || [])) {
       tip.formatter = function (params) {
         const ps = [].concat(params);
@@ -135,7 +200,7 @@
         const t = Array.isArray(ps[0].value) ? ps[0].value[0] : ps[0].axisValue;
         let out = fmtDate(t) + " " + zoneLabel(t);
         for (const p of ps) {
-          out += "\n" + p.marker + p.seriesName + ": " + fmtValue(Array.isArray(p.value) ? p.value[1] : p.value);
+          out += "\n" + p.marker + p.seriesName + ": " + fmtValue(Array.isArray(p.value) ? p.value[1] : p.value, unit);
         }
         return out;
       };
@@ -200,9 +265,16 @@
     // Zoom is ours (attachZoom: a new range, fetched at its resolution,
     // in the URL): drop echarts' own slider and wheel zoom.
     delete ch.options.dataZoom;
+    // One legend: the graph's, in HTML under the chart (hidden here, kept
+    // so its entries can hide a series); the step/CF caption is in the
+    // status line.
+    for (const l of [].concat(ch.options.legend || [])) l.show = false;
+    for (const t of [].concat(ch.options.title || [])) delete t.subtext;
+    for (const g of [].concat(ch.options.grid || [])) g.top = 50;
     for (const g of [].concat(ch.options.grid || [])) g.bottom = 40;
     inst.setOption(ch.options, true);
     attachZoom(el, inst);
+    const seriesNames = new Set([].concat(ch.options.series || []).map(function (x) { return x.name; }));
     const lg = $("legend-" + id);
     if (lg) {
       lg.replaceChildren();
@@ -223,6 +295,24 @@
         t.className = "legend-text";
         t.textContent = e.text;
         row.appendChild(t);
+        if (e.color && seriesNames.has(e.text)) legendSeries(inst, row, e.text);
+      }
+      // Series from outside the spec (a monitor's failed runs, annotations)
+      // get their row too.
+      const texts = new Set((ch.legend || []).map(function (x) { return x.text; }));
+      for (const sr of [].concat(ch.options.series || [])) {
+        if (texts.has(sr.name) || !sr.markLine && !sr.markArea) continue;
+        const r = document.createElement("div");
+        r.className = "legend-row";
+        const sw = document.createElement("span");
+        sw.className = "swatch";
+        sw.style.background = (sr.itemStyle && sr.itemStyle.color) || "#d62728";
+        const t = document.createElement("span");
+        t.className = "legend-text";
+        t.textContent = sr.name;
+        r.append(sw, t);
+        lg.appendChild(r);
+        legendSeries(inst, r, sr.name);
       }
     }
     setStatus(id, ch.resolution + " · " + fmtTime(ch.start) + " – " + fmtTime(ch.end) + " " + zoneLabel(ch.end * 1000), false);
@@ -230,6 +320,20 @@
     el.dataset.start = ch.start;
     el.dataset.end = ch.end;
     el.dataset.drawn = "1";
+  }
+
+  // legendSeries makes a legend row hide its series on click and
+  // highlight it on hover.
+  function legendSeries(inst, row, name) {
+    row.classList.add("toggles");
+    row.dataset.series = name;
+    row.title = "click to hide or show " + name;
+    row.addEventListener("click", function () {
+      inst.dispatchAction({ type: "legendToggleSelect", name: name });
+      row.classList.toggle("off");
+    });
+    row.addEventListener("mouseenter", function () { inst.dispatchAction({ type: "highlight", seriesName: name }); });
+    row.addEventListener("mouseleave", function () { inst.dispatchAction({ type: "downplay", seriesName: name }); });
   }
 
   function setStatus(id, text, isError) {
@@ -450,9 +554,32 @@
     return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   }
 
+  // getChart draws a chart the server builds (GET url with the range and width).
+  async function getChart(id, url) {
+    const el = $("chart-" + id);
+    const u = new URL(url, location.href);
+    u.searchParams.set("from", range.from);
+    u.searchParams.set("to", range.to);
+    u.searchParams.set("width", String(el ? Math.max(200, el.clientWidth) : 800));
+    try {
+      const ch = await api("GET", u.pathname + u.search);
+      drawChart(id, ch);
+      return ch;
+    } catch (e) {
+      setStatus(id, e.message, true);
+      return null;
+    }
+  }
+
   function initDashboards() {
     for (const c of state.charts || []) {
-      reloaders.push(function () { loadChart(c.id, c.spec); });
+      if (state.tracelog) {
+        // The spec is built at each load, from the instances there are then.
+        const u = "/api/v1/tracelog/charts/" + encodeURIComponent(c.id) + "?instance=" + encodeURIComponent(state.instance || "");
+        reloaders.push(function () { getChart(c.id, u); });
+      } else {
+        reloaders.push(function () { loadChart(c.id, c.spec); });
+      }
     }
     reloadAll();
   }
