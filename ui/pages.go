@@ -49,6 +49,10 @@ type pageData struct {
 	Graphs []meta.Graph
 	Query  string
 
+	Boards []meta.Dashboard
+	Board  *boardJSON
+	Panels []boardPanelView
+
 	MonitorRows []monitorRow
 	Monitor     *MonitorView
 	Runs        []MonitorRun
@@ -56,7 +60,7 @@ type pageData struct {
 	AlertRows   []alertRow
 }
 
-var pageNames = []string{"error", "dashboards", "graph", "graphs", "builder", "tokens", "monitors", "monitor", "monitor-edit", "monitor-alerts"}
+var pageNames = []string{"error", "dashboards", "graph", "graphs", "builder", "tokens", "monitors", "monitor", "monitor-edit", "monitor-alerts", "boards", "board", "board-edit"}
 
 func parseTemplates(funcs template.FuncMap) (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}

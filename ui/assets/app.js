@@ -38,7 +38,8 @@
   // tz (shared links), else the browser's.
   const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
   let zone = browserZone;
-  const wantZone = new URLSearchParams(location.search).get("tz");
+  // A dashboard may name its zone (state.tz); the URL's still wins.
+  const wantZone = new URLSearchParams(location.search).get("tz") || state.tz || "";
   if (wantZone) {
     try {
       zone = new Intl.DateTimeFormat("en-US", { timeZone: wantZone }).resolvedOptions().timeZone;
@@ -243,7 +244,7 @@
     sel.value = zone;
     sel.addEventListener("change", function () {
       const u = new URL(location.href);
-      if (sel.value === browserZone) u.searchParams.delete("tz");
+      if (sel.value === browserZone && !state.tz) u.searchParams.delete("tz");
       else u.searchParams.set("tz", sel.value);
       location.assign(u.toString());
     });
@@ -647,6 +648,131 @@
     reloadAll();
   }
 
+  // initBoard: a user dashboard; every panel is a saved graph drawn over
+  // the page's range.
+  function initBoard() {
+    const share = $("share-url"), live = $("live-link");
+    let last = null;
+    function updateShare() {
+      const u = new URL(share.value || location.href, location.href);
+      if (live.checked || !last) {
+        u.searchParams.set("from", range.from);
+        u.searchParams.set("to", range.to);
+      } else {
+        u.searchParams.set("from", String(last.start));
+        u.searchParams.set("to", String(last.end));
+      }
+      if (new URLSearchParams(location.search).get("tz")) u.searchParams.set("tz", zone);
+      share.value = u.toString();
+    }
+    for (const p of state.panels || []) {
+      reloaders.push(async function () {
+        const ch = await getChart(p.id, "/api/v1/graphs/" + encodeURIComponent(p.graph) + "/chart");
+        if (ch && p === state.panels[0]) { last = ch; updateShare(); }
+      });
+    }
+    live.addEventListener("change", updateShare);
+    $("copy-link").addEventListener("click", async function () {
+      try { await navigator.clipboard.writeText(share.value); } catch (e) { share.select(); document.execCommand("copy"); }
+      $("copy-link").textContent = "copied";
+      setTimeout(function () { $("copy-link").textContent = "copy link"; }, 1500);
+    });
+    const del = $("delete-board");
+    if (del) {
+      del.addEventListener("click", async function () {
+        if (!confirm("Delete this dashboard? Its graphs stay.")) return;
+        try {
+          await api("DELETE", "/api/v1/dashboards/" + encodeURIComponent(del.dataset.id));
+          location.href = "/dashboards";
+        } catch (e) { alert(e.message); }
+      });
+    }
+    const cp = $("copy-board");
+    cp.addEventListener("click", async function () {
+      try {
+        const d = await api("POST", "/api/v1/dashboards/" + encodeURIComponent(cp.dataset.id) + "/copy", {});
+        location.href = d.url;
+      } catch (e) { alert(e.message); }
+    });
+    reloadAll();
+  }
+
+  // initBoardEdit: the form of a new or the owner's dashboard.
+  function initBoardEdit() {
+    const def = state.definition || { panels: [] };
+    const graphs = state.graphs || [];
+    const byID = {};
+    for (const g of graphs) byID[g.id] = g;
+    const list = $("board-panels"), add = $("board-add-graph"), cols = $("board-columns"), tzSel = $("board-tz");
+    $("board-title-input").value = state.title || "";
+    $("board-from").value = def.from || "";
+    $("board-to").value = def.to || "";
+    cols.value = String(def.columns || 2);
+    const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+    for (const z of ["UTC"].concat(zones.filter(function (z) { return z !== "UTC"; }))) {
+      const o = document.createElement("option");
+      o.value = z; o.textContent = z;
+      tzSel.appendChild(o);
+    }
+    tzSel.value = def.tz || "";
+    for (const g of graphs) {
+      const o = document.createElement("option");
+      o.value = g.id;
+      o.textContent = g.title + " (" + g.owner + ")";
+      add.appendChild(o);
+    }
+    function addPanel(p) {
+      const li = document.createElement("li");
+      li.dataset.graph = p.graph;
+      const name = document.createElement("a");
+      name.href = "/g/" + encodeURIComponent(p.graph);
+      name.textContent = byID[p.graph] ? byID[p.graph].title : p.graph;
+      const span = document.createElement("select");
+      span.className = "panel-span";
+      for (let i = 1; i <= 4; i++) {
+        const o = document.createElement("option");
+        o.value = String(i); o.textContent = i + " column" + (i > 1 ? "s" : "") + " wide";
+        span.appendChild(o);
+      }
+      span.value = String(p.span || 1);
+      const up = document.createElement("button");
+      up.type = "button"; up.textContent = "↑"; up.title = "move up";
+      up.addEventListener("click", function () { if (li.previousElementSibling) list.insertBefore(li, li.previousElementSibling); });
+      const rm = document.createElement("button");
+      rm.type = "button"; rm.className = "panel-remove"; rm.textContent = "remove";
+      rm.addEventListener("click", function () { li.remove(); });
+      li.append(name, span, up, rm);
+      list.appendChild(li);
+    }
+    for (const p of def.panels || []) addPanel(p);
+    $("board-add").addEventListener("click", function () { if (add.value) addPanel({ graph: add.value, span: 1 }); });
+    $("board-form").addEventListener("submit", async function (ev) {
+      ev.preventDefault();
+      const box = $("board-error");
+      const body = {
+        title: $("board-title-input").value,
+        definition: {
+          from: $("board-from").value.trim(),
+          to: $("board-to").value.trim(),
+          tz: tzSel.value,
+          columns: +cols.value,
+          panels: Array.from(list.children).map(function (li) {
+            return { graph: li.dataset.graph, span: Math.min(+li.querySelector(".panel-span").value, +cols.value) };
+          }),
+        },
+      };
+      try {
+        const d = state.edit
+          ? await api("PUT", "/api/v1/dashboards/" + encodeURIComponent(state.edit), body)
+          : await api("POST", "/api/v1/dashboards", body);
+        location.href = d.url;
+      } catch (e) {
+        box.className = "validation error";
+        box.textContent = e.message;
+      }
+    });
+  }
+
   function initBuilder() {
     const lines = $("spec-lines"), title = $("spec-title"), vlabel = $("spec-vlabel"), box = $("validation");
     let current = null;
@@ -1021,6 +1147,8 @@
     case "monitor": initMonitor(); break;
     case "monitor-edit": initMonitorEdit(); break;
     case "dashboards": initDashboards(); break;
+    case "board": initBoard(); break;
+    case "board-edit": initBoardEdit(); break;
     case "graph": case "view": initGraph(); break;
     case "builder": initBuilder(); break;
     case "tokens": initTokens(); break;
