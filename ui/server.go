@@ -227,6 +227,7 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	api.GET("/monitors/:name/alerts", s.apiMonitorAlerts)
 	api.GET("/monitors/:name/charts/:chart", s.apiMonitorChart)
 	s.graphiteRoutes(e)
+	s.annotationRoutes(e)
 	s.echo = e
 	return s, nil
 }

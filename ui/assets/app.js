@@ -201,7 +201,12 @@
         const t = Array.isArray(ps[0].value) ? ps[0].value[0] : ps[0].axisValue;
         let out = fmtDate(t) + " " + zoneLabel(t);
         for (const p of ps) {
+          if (p.seriesName === "annotations") continue;
           out += "\n" + p.marker + p.seriesName + ": " + fmtValue(Array.isArray(p.value) ? p.value[1] : p.value, unit);
+        }
+        for (const a of annotationsAt(ch, t)) {
+          out += "\n◆ " + (a.timeEnd > a.time ? fmtDate(a.time) + "–" + fmtDate(a.timeEnd).slice(11) + " " : "") + a.text +
+            (a.tags && a.tags.length ? " [" + a.tags.join(", ") + "]" : "") + " (" + a.owner + ")";
         }
         return out;
       };
@@ -250,6 +255,59 @@
     });
   }
 
+  // Annotations: fetched once per time span (and the URL's atag filter),
+  // drawn on every chart over that span.
+  const annCache = {};
+  const annTags = new URLSearchParams(location.search).getAll("atag");
+  const annColor = "#8e44ad";
+
+  function annotationsFor(start, end) {
+    const key = start + "-" + end;
+    if (!annCache[key]) {
+      const u = new URL("/api/v1/annotations", location.href);
+      u.searchParams.set("from", String(start * 1000));
+      u.searchParams.set("to", String(end * 1000));
+      for (const t of annTags) u.searchParams.append("tags", t);
+      annCache[key] = api("GET", u.pathname + u.search).catch(function (e) {
+        console.warn("annotations: " + e.message);
+        return [];
+      });
+    }
+    return annCache[key];
+  }
+
+  // withAnnotations adds a chart's annotations as one series: instants
+  // as vertical lines, ranges as shaded areas (the tooltip names them).
+  async function withAnnotations(ch) {
+    const list = await annotationsFor(ch.start, ch.end);
+    ch.annotations = list;
+    if (!list.length || !ch.options) return ch;
+    const lines = [], areas = [];
+    for (const a of list) {
+      const name = a.text + (a.tags && a.tags.length ? " [" + a.tags.join(", ") + "]" : "");
+      if (a.timeEnd > a.time) areas.push([{ xAxis: a.time, name: name }, { xAxis: a.timeEnd }]);
+      else lines.push({ xAxis: a.time, name: name });
+    }
+    const sr = { name: "annotations", type: "line", data: [], itemStyle: { color: annColor } };
+    if (lines.length) {
+      sr.markLine = { symbol: ["none", "none"], silent: true, label: { show: false }, lineStyle: { color: annColor, width: 1, type: "solid" }, data: lines };
+    }
+    if (areas.length) {
+      sr.markArea = { silent: true, label: { show: false }, itemStyle: { color: "rgba(142,68,173,0.12)" }, data: areas };
+    }
+    ch.options.series = [].concat(ch.options.series || [], [sr]);
+    return ch;
+  }
+
+  // annotationsAt are the annotations a tooltip at ms names: ranges over
+  // it, instants within one step.
+  function annotationsAt(ch, ms) {
+    const near = Math.max(ch.step || 60, 1) * 1000;
+    return (ch.annotations || []).filter(function (a) {
+      return a.timeEnd > a.time ? ms >= a.time && ms <= a.timeEnd : Math.abs(ms - a.time) <= near;
+    });
+  }
+
   // drawChart renders a chart response into the chart box with the given id.
   function drawChart(id, ch) {
     const el = $("chart-" + id);
@@ -275,6 +333,7 @@
     for (const g of [].concat(ch.options.grid || [])) g.bottom = 40;
     inst.setOption(ch.options, true);
     attachZoom(el, inst);
+    el.onChartClick = function (ms) { annotateAt(el, ms); };
     const seriesNames = new Set([].concat(ch.options.series || []).map(function (x) { return x.name; }));
     const lg = $("legend-" + id);
     if (lg) {
@@ -337,6 +396,43 @@
     row.addEventListener("mouseleave", function () { inst.dispatchAction({ type: "downplay", seriesName: name }); });
   }
 
+  // annotateAt opens the form for a new annotation at ms under the chart
+  // box el belongs to; saved, every chart is drawn again with it.
+  function annotateAt(el, ms) {
+    const box = el.parentElement;
+    let f = box.querySelector("form.annotate");
+    if (f) f.remove();
+    f = document.createElement("form");
+    f.className = "annotate";
+    const when = document.createElement("span");
+    when.className = "annotate-time";
+    when.textContent = "annotation at " + fmtDate(ms, true) + " " + zoneLabel(ms);
+    const text = document.createElement("input");
+    text.type = "text"; text.className = "annotate-text"; text.placeholder = "what happened"; text.required = true; text.maxLength = 10000;
+    const tags = document.createElement("input");
+    tags.type = "text"; tags.className = "annotate-tags"; tags.placeholder = "tags, comma separated";
+    const save = document.createElement("button");
+    save.type = "submit"; save.className = "annotate-save"; save.textContent = "add";
+    const cancel = document.createElement("button");
+    cancel.type = "button"; cancel.textContent = "cancel";
+    cancel.addEventListener("click", function () { f.remove(); });
+    const err = document.createElement("span");
+    err.className = "error";
+    f.append(when, text, tags, save, cancel, err);
+    f.addEventListener("submit", async function (ev) {
+      ev.preventDefault();
+      const tagList = tags.value.split(",").map(function (t) { return t.trim(); }).filter(Boolean);
+      try {
+        await api("POST", "/api/v1/annotations", { time: Math.round(ms), text: text.value, tags: tagList });
+        f.remove();
+        for (const k of Object.keys(annCache)) delete annCache[k];
+        reloadAll();
+      } catch (e) { err.textContent = e.message; }
+    });
+    box.appendChild(f);
+    text.focus();
+  }
+
   function setStatus(id, text, isError) {
     const st = $("status-" + id);
     if (!st) return;
@@ -348,7 +444,7 @@
     const el = $("chart-" + id);
     const width = el ? Math.max(200, el.clientWidth) : 800;
     try {
-      const ch = await api("POST", "/api/v1/chart", { spec: spec, from: range.from, to: range.to, width: width });
+      const ch = await withAnnotations(await api("POST", "/api/v1/chart", { spec: spec, from: range.from, to: range.to, width: width }));
       drawChart(id, ch);
       return ch;
     } catch (e) {
@@ -406,7 +502,7 @@
     if (el.dataset.zoom === "1") return;
     el.dataset.zoom = "1";
     const box = el.parentElement;
-    let sel = null, x0 = 0;
+    let sel = null, x0 = 0, clickTimer = null;
     function plotX(ev) {
       const r = el.getBoundingClientRect();
       return [ev.clientX - r.left, ev.clientY - r.top];
@@ -447,7 +543,9 @@
       const x = plotX(ev)[0];
       if (Math.abs(x - x0) < 5) {
         const t = timeAt(x0);
-        if (el.onChartClick && !isNaN(t)) el.onChartClick(t, ev);
+        // A click, unless it is the first of a double-click.
+        clearTimeout(clickTimer);
+        if (el.onChartClick && !isNaN(t)) clickTimer = setTimeout(function () { el.onChartClick(t, ev); }, 300);
         return;
       }
       const t0 = timeAt(Math.min(x, x0)), t1 = timeAt(Math.max(x, x0));
@@ -455,6 +553,7 @@
       zoomTo(t0, t1);
     });
     el.addEventListener("dblclick", function () {
+      clearTimeout(clickTimer);
       const s = +el.dataset.start * 1000, e = +el.dataset.end * 1000;
       if (!(e > s)) return;
       const half = e - s;
@@ -563,7 +662,7 @@
     u.searchParams.set("to", range.to);
     u.searchParams.set("width", String(el ? Math.max(200, el.clientWidth) : 800));
     try {
-      const ch = await api("GET", u.pathname + u.search);
+      const ch = await withAnnotations(await api("GET", u.pathname + u.search));
       drawChart(id, ch);
       return ch;
     } catch (e) {
@@ -1016,7 +1115,7 @@
         const width = el ? Math.max(200, el.clientWidth) : 800;
         const u = "/api/v1/monitors/" + encodeURIComponent(name) + "/charts/" + encodeURIComponent(id) +
           "?from=" + encodeURIComponent(range.from) + "&to=" + encodeURIComponent(range.to) + "&width=" + width;
-        try { drawChart(id, await api("GET", u)); } catch (e) { setStatus(id, e.message, true); }
+        try { drawChart(id, await withAnnotations(await api("GET", u))); } catch (e) { setStatus(id, e.message, true); }
       });
     }
     const status = $("run-status");
