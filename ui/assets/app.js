@@ -890,23 +890,67 @@
       msg.id = "validation-message";
       msg.textContent = err.error;
       box.appendChild(msg);
+      // The message names the place once ("line 2:10: …"); under it the
+      // line itself, with a caret at the column when there is one.
       if (typeof err.line === "number" && err.line >= 0) {
+        const text = currentLines()[err.line] || "";
         const l = document.createElement("pre");
         l.className = "bad-line";
-        l.textContent = "line " + (err.line + 1) + ": " + (currentLines()[err.line] || "");
+        const m = /^line \d+:(\d+):/.exec(err.error || "");
+        l.textContent = text + (m ? "\n" + " ".repeat(Math.max(0, +m[1] - 1)) + "^" : "");
         box.appendChild(l);
       }
-      if (err.pos) {
-        const p = document.createElement("div");
-        p.className = "bad-token";
-        p.textContent = "token " + err.pos + (err.token ? " ‘" + err.token + "’" : "");
-        box.appendChild(p);
-      }
+    }
+
+    // The empty state: what to do, and a preview of an example drawn from
+    // a series in the store, which one click puts in the box.
+    let example = null;
+    async function exampleLines() {
+      if (example) return example;
+      const res = await api("GET", "/api/v1/series?q=");
+      const names = res.series.map(function (x) { return x.name; });
+      const name = names.find(function (n) { return n.startsWith("tracelog."); }) || names[0];
+      if (!name) return null;
+      const si = await api("GET", "/api/v1/series/info?name=" + encodeURIComponent(name));
+      const ds = si.ds.indexOf("requests") >= 0 ? "requests" : si.ds[0];
+      const cf = si.cf.indexOf("AVERAGE") >= 0 ? "AVERAGE" : si.cf[0];
+      example = ["DEF:v=" + name.replace(/:/g, "\\:") + ":" + ds + ":" + cf, "VDEF:vmax=v,MAXIMUM",
+        "LINE1:v#1f77b4:" + ds, "GPRINT:vmax:max %6.2lf %s"];
+      return example;
+    }
+    async function showEmpty() {
+      current = null;
+      box.replaceChildren();
+      box.className = "validation empty-state";
+      const p = document.createElement("div");
+      p.id = "empty-guide";
+      p.textContent = "Nothing to draw yet. Pick a series in the tree on the left (its data sources add DEF and LINE lines), " +
+        "type lines such as DEF:name=series:ds:AVERAGE and LINE1:name#1f77b4:legend, or paste an rrdtool graph command below.";
+      box.appendChild(p);
+      let ex = null;
+      try { ex = await exampleLines(); } catch (e) { ex = null; }
+      if (!ex || currentLines().some(function (l) { return l.trim(); })) return;
+      const pre = document.createElement("pre");
+      pre.className = "example";
+      pre.textContent = ex.join("\n");
+      const use = document.createElement("button");
+      use.type = "button";
+      use.id = "use-example";
+      use.textContent = "use this example";
+      use.addEventListener("click", function () { lines.value = ex.join("\n"); validate(); });
+      const cap = document.createElement("div");
+      cap.textContent = "The preview below shows this example:";
+      box.append(cap, pre, use);
+      try {
+        const r = await api("POST", "/api/v1/validate", { title: "", vlabel: "", lines: ex, start: range.from, end: range.to });
+        if (r.ok && !currentLines().some(function (l) { return l.trim(); })) await loadChart("preview", r.spec);
+      } catch (e) { /* the guide stands without a preview */ }
     }
 
     let seq = 0;
     async function validate() {
       const my = ++seq;
+      if (!currentLines().some(function (l) { return l.trim(); })) { await showEmpty(); return; }
       let res;
       try {
         res = await api("POST", "/api/v1/validate", { title: title.value, vlabel: vlabel.value, lines: currentLines(), start: range.from, end: range.to });
@@ -947,6 +991,82 @@
     for (const b of document.querySelectorAll(".add-lines button")) {
       b.addEventListener("click", function () { addLine(b.dataset.template); });
     }
+
+    // The series tree: Graphite-style by name segments (/metrics/find),
+    // the data sources as leaves; and the tags, whose values search.
+    async function treeLevel(ul, query) {
+      let nodes;
+      try { nodes = await api("GET", "/metrics/find?query=" + encodeURIComponent(query)); } catch (e) {
+        const li = document.createElement("li");
+        li.className = "error";
+        li.textContent = e.message;
+        ul.appendChild(li);
+        return;
+      }
+      for (const n of nodes) {
+        const li = document.createElement("li");
+        const b = document.createElement("button");
+        b.type = "button";
+        b.dataset.id = n.id;
+        if (n.leaf) {
+          // series.ds: a DS name never holds a dot.
+          const k = n.id.lastIndexOf(".");
+          b.className = "tree-leaf";
+          b.textContent = n.text;
+          b.addEventListener("click", function () { showSeries(n.id.slice(0, k)); });
+          li.appendChild(b);
+        } else {
+          b.className = "tree-branch";
+          b.textContent = "▸ " + n.text;
+          const sub = document.createElement("ul");
+          sub.hidden = true;
+          b.addEventListener("click", async function () {
+            if (!sub.dataset.loaded) { sub.dataset.loaded = "1"; await treeLevel(sub, n.id + ".*"); }
+            sub.hidden = !sub.hidden;
+            b.textContent = (sub.hidden ? "▸ " : "▾ ") + n.text;
+          });
+          li.append(b, sub);
+        }
+        ul.appendChild(li);
+      }
+    }
+    async function tagList() {
+      const ul = $("tag-tree");
+      let tags;
+      try { tags = await api("GET", "/tags"); } catch (e) { return; }
+      for (const t of tags) {
+        const li = document.createElement("li");
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "tree-branch";
+        b.textContent = "▸ " + t.tag;
+        const sub = document.createElement("ul");
+        sub.hidden = true;
+        b.addEventListener("click", async function () {
+          if (!sub.dataset.loaded) {
+            sub.dataset.loaded = "1";
+            const vals = await api("GET", "/tags/" + encodeURIComponent(t.tag));
+            for (const v of vals.values || []) {
+              const vl = document.createElement("li");
+              const vb = document.createElement("button");
+              vb.type = "button";
+              vb.className = "tree-leaf";
+              vb.textContent = v.value + " (" + v.count + ")";
+              vb.addEventListener("click", function () { q.value = t.tag + "=" + v.value; search(); });
+              vl.appendChild(vb);
+              sub.appendChild(vl);
+            }
+          }
+          sub.hidden = !sub.hidden;
+          b.textContent = (sub.hidden ? "▸ " : "▾ ") + t.tag;
+        });
+        li.append(b, sub);
+        ul.appendChild(li);
+      }
+      $("tags-section").hidden = !tags.length;
+    }
+    treeLevel($("series-tree"), "*");
+    tagList();
 
     // Series search.
     const q = $("series-q"), results = $("series-results"), info = $("series-info");
