@@ -380,6 +380,8 @@
     el.dataset.start = ch.start;
     el.dataset.end = ch.end;
     el.dataset.drawn = "1";
+    // For load measurements (docs/BENCHMARKS.md): when each chart was drawn.
+    if (performance.mark) performance.mark("chart-drawn:" + id);
   }
 
   // legendSeries makes a legend row hide its series on click and
