@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"rrdash/graph"
+	"rrdash/store"
 	"rrdash/ui/meta"
 )
 
@@ -31,6 +35,111 @@ type boardDef struct {
 	// Columns of the grid (1…4; 0: 2).
 	Columns int          `json:"columns,omitempty"`
 	Panels  []boardPanel `json:"panels"`
+	// Variables fill $name (or ${name}) in the series of the panels'
+	// DEFs, one value at a time, chosen on the page (var-NAME in the URL).
+	Variables []boardVar `json:"variables,omitempty"`
+}
+
+// boardVar is a template variable: its values are the name segment a
+// one-* glob matches ("tracelog.*" → web1, web2) or the values of a tag
+// ("host" from "…;host=a").
+type boardVar struct {
+	Name string `json:"name"`
+	Glob string `json:"glob,omitempty"`
+	Tag  string `json:"tag,omitempty"`
+}
+
+const maxBoardVars = 8
+
+// checkVar says what is wrong with a variable.
+func checkVar(v boardVar) error {
+	if !validVarName(v.Name) {
+		return fmt.Errorf("variable %q: want a name of letters, digits and _", v.Name)
+	}
+	switch {
+	case (v.Glob == "") == (v.Tag == ""):
+		return fmt.Errorf("variable %s: give glob (tracelog.*) or tag (host), one of them", v.Name)
+	case v.Glob != "":
+		if strings.Count(v.Glob, "*") != 1 || globSegment(v.Glob) < 0 {
+			return fmt.Errorf("variable %s: glob %q: want one * standing for a whole name segment", v.Name, v.Glob)
+		}
+		if _, err := path.Match(v.Glob, ""); err != nil {
+			return fmt.Errorf("variable %s: glob %q: %v", v.Name, v.Glob, err)
+		}
+	}
+	return nil
+}
+
+func validVarName(n string) bool {
+	if n == "" || len(n) > 40 {
+		return false
+	}
+	for i, r := range n {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// globSegment is the index of the dot-separated segment that is "*".
+func globSegment(glob string) int {
+	for i, seg := range strings.Split(glob, ".") {
+		if seg == "*" {
+			return i
+		}
+	}
+	return -1
+}
+
+// varValues lists a variable's values from the series in the store, sorted.
+func (s *Server) varValues(v boardVar) ([]string, error) {
+	seen := map[string]bool{}
+	if v.Glob != "" {
+		names, err := s.store.List(v.Glob)
+		if err != nil {
+			return nil, fmt.Errorf("variable %s: list %q: %w", v.Name, v.Glob, err)
+		}
+		k := globSegment(v.Glob)
+		for _, n := range names {
+			p, _ := store.SplitTags(n)
+			if segs := strings.Split(p, "."); k < len(segs) {
+				seen[segs[k]] = true
+			}
+		}
+	} else {
+		names, err := s.store.List("")
+		if err != nil {
+			return nil, fmt.Errorf("variable %s: list series: %w", v.Name, err)
+		}
+		for _, n := range names {
+			if _, tags := store.SplitTags(n); tags != nil {
+				if val, ok := tags[v.Tag]; ok {
+					seen[val] = true
+				}
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for val := range seen {
+		out = append(out, val)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// substitute replaces $name and ${name} in the DEFs' series of spec.
+func substitute(spec *graph.Spec, vals map[string]string) {
+	for i := range spec.Defs {
+		d := &spec.Defs[i]
+		if !strings.Contains(d.Series, "$") {
+			continue
+		}
+		for n, v := range vals {
+			d.Series = strings.ReplaceAll(d.Series, "${"+n+"}", v)
+			d.Series = strings.ReplaceAll(d.Series, "$"+n, v)
+		}
+	}
 }
 
 // boardPanel is one saved graph on the grid, Span columns wide.
@@ -61,6 +170,19 @@ func (s *Server) checkBoard(c *echo.Context, d *boardDef) error {
 		if _, err := time.LoadLocation(d.TZ); err != nil || d.TZ == "Local" {
 			return badRequest(fmt.Sprintf("tz %q: not an IANA time zone name", d.TZ))
 		}
+	}
+	if len(d.Variables) > maxBoardVars {
+		return badRequest(fmt.Sprintf("%d variables: at most %d", len(d.Variables), maxBoardVars))
+	}
+	names := map[string]bool{}
+	for _, v := range d.Variables {
+		if err := checkVar(v); err != nil {
+			return badRequest(err.Error())
+		}
+		if names[v.Name] {
+			return badRequest(fmt.Sprintf("variable %s: defined twice", v.Name))
+		}
+		names[v.Name] = true
 	}
 	if len(d.Panels) > maxBoardPanels {
 		return badRequest(fmt.Sprintf("%d panels: at most %d", len(d.Panels), maxBoardPanels))
@@ -281,7 +403,11 @@ func (s *Server) pageBoard(c *echo.Context) error {
 	}
 	pd := pageData{Page: "board", Title: d.Title, Board: &bj, Panels: panels, IsOwner: d.OwnerID == currentUser(c).ID,
 		ShareURL: s.baseURL(c) + "/d/" + url.PathEscape(d.ID) + rangeQuery(tr)}
-	pd.State = map[string]any{"board": d.ID, "panels": panels, "range": tr, "tz": def.TZ}
+	vars, err := s.boardVars(c, def)
+	if err != nil {
+		return err
+	}
+	pd.State = map[string]any{"board": d.ID, "panels": panels, "range": tr, "tz": def.TZ, "variables": vars}
 	return s.render(c, http.StatusOK, "board", pd)
 }
 
@@ -324,4 +450,75 @@ func (s *Server) pageBoardEdit(c *echo.Context) error {
 	state["graphs"] = refs
 	pd.State = state
 	return s.render(c, http.StatusOK, "board-edit", pd)
+}
+
+// boardVarView is a variable on the page: its values and the chosen one.
+type boardVarView struct {
+	Name   string   `json:"name"`
+	Values []string `json:"values"`
+	Value  string   `json:"value"`
+}
+
+// boardVars resolves a dashboard's variables for a request: each one's
+// values, and the value var-NAME chooses (default the first). A value not
+// among them is refused.
+func (s *Server) boardVars(c *echo.Context, def boardDef) ([]boardVarView, error) {
+	out := []boardVarView{}
+	for _, v := range def.Variables {
+		vals, err := s.varValues(v)
+		if err != nil {
+			return nil, err
+		}
+		vv := boardVarView{Name: v.Name, Values: vals}
+		if want := c.QueryParam("var-" + v.Name); want != "" {
+			if !slices.Contains(vals, want) {
+				return nil, echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("var-%s=%q: not one of its %d values", v.Name, want, len(vals)))
+			}
+			vv.Value = want
+		} else if len(vals) > 0 {
+			vv.Value = vals[0]
+		}
+		out = append(out, vv)
+	}
+	return out, nil
+}
+
+// apiBoardPanelChart draws panel N of a dashboard with its variables
+// filled (var-NAME=value, default each one's first value).
+func (s *Server) apiBoardPanelChart(c *echo.Context) error {
+	ctx := c.Request().Context()
+	d, err := s.meta.Dashboard(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	bj, err := toBoardJSON(d)
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(c.Param("n"))
+	if err != nil || n < 0 || n >= len(bj.Definition.Panels) {
+		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("dashboard %s has no panel %q", d.ID, c.Param("n")))
+	}
+	g, err := s.meta.Graph(ctx, bj.Definition.Panels[n].Graph)
+	if err != nil {
+		return err
+	}
+	spec, err := graph.ParseJSON([]byte(g.Spec))
+	if err != nil {
+		return fmt.Errorf("saved graph %s: %w", g.ID, err)
+	}
+	vars, err := s.boardVars(c, bj.Definition)
+	if err != nil {
+		return err
+	}
+	vals := map[string]string{}
+	for _, v := range vars {
+		if v.Value == "" {
+			return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("variable %s has no values: no series match", v.Name))
+		}
+		vals[v.Name] = v.Value
+	}
+	substitute(spec, vals)
+	w, _ := strconv.Atoi(c.QueryParam("width"))
+	return s.chart(c, spec, c.QueryParam("from"), c.QueryParam("to"), w)
 }

@@ -100,3 +100,85 @@ func TestBoardsAPI(t *testing.T) {
 		t.Errorf("after delete: %d", r.code)
 	}
 }
+
+// TestBoardVariables: a variable's values come from name segments or tag
+// values; a panel's $host is filled with the chosen one (default the
+// first); unknown values and malformed variables are refused.
+func TestBoardVariables(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, nil)
+	spec := &graph.Spec{Title: "per host",
+		Defs:  []graph.Def{{Kind: "DEF", Name: "r", Series: "tracelog.$host", DS: "requests", CF: "AVERAGE"}, {Kind: "DEF", Name: "c", Series: "app.cpu;host=${box};dc=x", DS: "value", CF: "AVERAGE"}},
+		Items: []graph.Item{{Type: "LINE", Vname: "r", Color: "#336699", Legend: "requests"}, {Type: "LINE", Vname: "c", Color: "#993366", Legend: "cpu"}}}
+	r := ts.do(t, "POST", "/api/v1/graphs", "", graphBody{Title: "per host", Spec: spec})
+	if r.code != 201 {
+		t.Fatalf("a graph with $host: %d %s", r.code, r.body)
+	}
+	g := decode[graphJSON](t, r)
+	for _, tt := range []struct {
+		vars []boardVar
+		want string
+	}{
+		{[]boardVar{{Name: "9x", Glob: "a.*"}}, "want a name"},
+		{[]boardVar{{Name: "h", Glob: "a.*", Tag: "host"}}, "one of them"},
+		{[]boardVar{{Name: "h"}}, "one of them"},
+		{[]boardVar{{Name: "h", Glob: "a.*.*"}}, "want one *"},
+		{[]boardVar{{Name: "h", Glob: "a.b*"}}, "whole name segment"},
+		{[]boardVar{{Name: "h", Tag: "a"}, {Name: "h", Tag: "b"}}, "defined twice"},
+	} {
+		r := ts.do(t, "POST", "/api/v1/dashboards", "", boardBody{Title: "x", Definition: boardDef{Variables: tt.vars}})
+		if r.code != 400 || !strings.Contains(string(r.body), tt.want) {
+			t.Errorf("%+v: %d %s, want 400 with %q", tt.vars, r.code, r.body, tt.want)
+		}
+	}
+	r = ts.do(t, "POST", "/api/v1/dashboards", "", boardBody{Title: "hosts", Definition: boardDef{
+		Variables: []boardVar{{Name: "host", Glob: "tracelog.*"}, {Name: "box", Tag: "host"}},
+		Panels:    []boardPanel{{Graph: g.ID}}}})
+	if r.code != 201 {
+		t.Fatalf("create: %d %s", r.code, r.body)
+	}
+	b := decode[boardJSON](t, r)
+	page := string(ts.do(t, "GET", "/d/"+b.ID+"?var-host=web2", "", nil).body)
+	for _, w := range []string{`&#34;name&#34;:&#34;host&#34;,&#34;values&#34;:[&#34;web1&#34;,&#34;web2&#34;],&#34;value&#34;:&#34;web2&#34;`, `&#34;values&#34;:[&#34;a&#34;,&#34;b&#34;],&#34;value&#34;:&#34;a&#34;`} {
+		if !strings.Contains(page, w) {
+			t.Errorf("page state lacks %s", w)
+		}
+	}
+	tests := []struct {
+		query string
+		code  int
+		want  []string
+	}{
+		{"", 200, []string{"tracelog.web1", "app.cpu;host=a;dc=x"}},
+		{"var-host=web2&var-box=a", 200, []string{"tracelog.web2", "app.cpu;host=a;dc=x"}},
+		// Filled in: the fixture has no host=b in dc=x.
+		{"var-box=b", 400, []string{"app.cpu;host=b;dc=x"}},
+		{"var-host=web3", 400, nil},
+	}
+	for _, tt := range tests {
+		r := ts.do(t, "GET", "/api/v1/dashboards/"+b.ID+"/panels/0/chart?from=-1h&"+tt.query, "", nil)
+		if r.code != tt.code {
+			t.Errorf("%s: %d %s", tt.query, r.code, r.body)
+			continue
+		}
+		if tt.code != 200 {
+			for _, w := range tt.want {
+				if !strings.Contains(string(r.body), w) {
+					t.Errorf("%s: %s lacks %s", tt.query, r.body, w)
+				}
+			}
+			continue
+		}
+		ch := decode[graph.Chart](t, r)
+		var got []string
+		for _, s := range ch.Sources {
+			got = append(got, s.Series)
+		}
+		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("%s: sources %v, want %v", tt.query, got, tt.want)
+		}
+	}
+	if r := ts.do(t, "GET", "/api/v1/dashboards/"+b.ID+"/panels/1/chart", "", nil); r.code != 404 {
+		t.Errorf("panel 1 of 1: %d", r.code)
+	}
+}

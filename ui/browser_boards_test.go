@@ -10,6 +10,8 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"rrdash/graph"
 )
 
 // consoleErrors collects the page's console errors and exceptions.
@@ -111,6 +113,79 @@ func TestBrowserBoards(t *testing.T) {
 	)
 	if n := get(t, ctx, "panels", chromedp.Evaluate[int](`document.querySelectorAll("#board-grid .panel").length`)); n != 1 {
 		t.Errorf("after removing one of two panels: %d", n)
+	}
+	if e := errs(); len(e) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
+	}
+}
+
+// TestBrowserBoardVariables: a dashboard with $host from tracelog.*
+// renders every panel for web1, then for web2 when chosen (the URL
+// follows), with different data.
+func TestBrowserBoardVariables(t *testing.T) {
+	exe := chromiumPath(t)
+	ts := newTestServer(t, browserStore(t))
+	hs := httptest.NewServer(ts.srv.Handler())
+	defer hs.Close()
+	ctx, cancel := newBrowser(t, exe)
+	defer cancel()
+	errs := consoleErrors(t, ctx)
+
+	var panels []boardPanel
+	for _, ds := range []string{"requests", "backlog"} {
+		spec := &graph.Spec{Title: ds + " of $host",
+			Defs:  []graph.Def{{Kind: "DEF", Name: "v", Series: "tracelog.$host", DS: ds, CF: "AVERAGE"}},
+			Items: []graph.Item{{Type: "LINE", Width: 1, Vname: "v", Color: "#336699", Legend: ds}}}
+		r := ts.do(t, "POST", "/api/v1/graphs", "", graphBody{Title: spec.Title, Spec: spec})
+		if r.code != 201 {
+			t.Fatalf("graph: %d %s", r.code, r.body)
+		}
+		panels = append(panels, boardPanel{Graph: decode[graphJSON](t, r).ID})
+	}
+	r := ts.do(t, "POST", "/api/v1/dashboards", "", boardBody{Title: "per host", Definition: boardDef{From: "-6h",
+		Variables: []boardVar{{Name: "host", Glob: "tracelog.*"}}, Panels: panels}})
+	if r.code != 201 {
+		t.Fatalf("dashboard: %d %s", r.code, r.body)
+	}
+	b := decode[boardJSON](t, r)
+	data := map[string][2]string{}
+	for _, host := range []string{"web1", "web2"} {
+		if host == "web1" {
+			do(t, ctx, "open", chromedp.Navigate(hs.URL+"/d/"+b.ID+"?tz=UTC"), chromedp.WaitVisible(`#chart-p1[data-drawn="1"]`))
+		} else {
+			do(t, ctx, "choose "+host,
+				chromedp.Evaluate[chromedp.Void](`document.querySelectorAll(".chart").forEach(e => e.dataset.drawn = "")`),
+				chromedp.SetValue("#var-host", host),
+				chromedp.Evaluate[chromedp.Void](`document.querySelector("#var-host").dispatchEvent(new Event("change"))`),
+				chromedp.WaitVisible(`#chart-p0[data-drawn="1"]`),
+				chromedp.WaitVisible(`#chart-p1[data-drawn="1"]`),
+			)
+			if loc := get(t, ctx, "location", chromedp.Location()); !strings.Contains(loc, "var-host="+host) {
+				t.Errorf("URL %s lacks var-host=%s", loc, host)
+			}
+		}
+		data[host] = [2]string{get(t, ctx, "p0", chromedp.Evaluate[string](seriesData("#chart-p0"))), get(t, ctx, "p1", chromedp.Evaluate[string](seriesData("#chart-p1")))}
+		for i, d := range data[host] {
+			if len(d) < 100 {
+				t.Errorf("%s: panel %d has little data: %.100s", host, i, d)
+			}
+		}
+	}
+	if data["web1"][0] == data["web2"][0] || data["web1"][1] == data["web2"][1] {
+		t.Errorf("web1 and web2 panels show the same data")
+	}
+	screenshot(t, ctx, "board-variables.png", true)
+	// Back: web1 again, chooser and panels.
+	do(t, ctx, "back",
+		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll(".chart").forEach(e => e.dataset.drawn = "")`),
+		chromedp.Evaluate[chromedp.Void](`history.back()`),
+		chromedp.WaitVisible(`#chart-p0[data-drawn="1"]`),
+	)
+	if v := get(t, ctx, "chooser", chromedp.Value("#var-host")); v != "web1" {
+		t.Errorf("after Back the chooser says %q", v)
+	}
+	if d := get(t, ctx, "p0", chromedp.Evaluate[string](seriesData("#chart-p0"))); d != data["web1"][0] {
+		t.Errorf("after Back panel 0 does not show web1 again")
 	}
 	if e := errs(); len(e) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))

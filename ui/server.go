@@ -212,6 +212,7 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	api.PUT("/dashboards/:id", s.apiUpdateBoard)
 	api.DELETE("/dashboards/:id", s.apiDeleteBoard)
 	api.POST("/dashboards/:id/copy", s.apiCopyBoard)
+	api.GET("/dashboards/:id/panels/:n/chart", s.apiBoardPanelChart)
 	api.GET("/tokens", s.apiListTokens)
 	api.POST("/tokens", s.apiCreateTokens)
 	api.DELETE("/tokens/:id", s.apiRevokeToken)

@@ -766,12 +766,53 @@
       if (new URLSearchParams(location.search).get("tz")) u.searchParams.set("tz", zone);
       share.value = u.toString();
     }
-    for (const p of state.panels || []) {
-      reloaders.push(async function () {
-        const ch = await getChart(p.id, "/api/v1/graphs/" + encodeURIComponent(p.graph) + "/chart");
-        if (ch && p === state.panels[0]) { last = ch; updateShare(); }
-      });
+    // Template variables: one chooser each; the choice goes in the URL
+    // (var-NAME) and into every panel's series.
+    // The URL holds the choice (so Back/Forward restore it), else the
+    // first value.
+    function chosenVars() {
+      const q = new URLSearchParams(location.search), out = {};
+      for (const v of state.variables || []) {
+        out[v.name] = q.get("var-" + v.name) || v.values[0] || "";
+        const sel = $("var-" + v.name);
+        if (sel && sel.value !== out[v.name]) sel.value = out[v.name];
+      }
+      return out;
     }
+    const bar = $("board-vars");
+    for (const v of state.variables || []) {
+      const l = document.createElement("label");
+      l.textContent = "$" + v.name + " ";
+      const sel = document.createElement("select");
+      sel.id = "var-" + v.name;
+      for (const val of v.values) {
+        const o = document.createElement("option");
+        o.value = val; o.textContent = val;
+        sel.appendChild(o);
+      }
+      sel.value = v.value;
+      sel.addEventListener("change", function () {
+        const u = new URL(location.href);
+        u.searchParams.set("var-" + v.name, sel.value);
+        if (u.toString() !== location.href) history.pushState({ range: range }, "", u.toString());
+        const s = new URL(share.value, location.href);
+        s.searchParams.set("var-" + v.name, sel.value);
+        share.value = s.toString();
+        reloadAll();
+      });
+      l.appendChild(sel);
+      bar.appendChild(l);
+    }
+    state.panels = state.panels || [];
+    state.panels.forEach(function (p, n) {
+      reloaders.push(async function () {
+        const u = new URL("/api/v1/dashboards/" + encodeURIComponent(state.board) + "/panels/" + n + "/chart", location.href);
+        const chosen = chosenVars();
+        for (const k of Object.keys(chosen)) u.searchParams.set("var-" + k, chosen[k]);
+        const ch = await getChart(p.id, u.pathname + u.search);
+        if (ch && n === 0) { last = ch; updateShare(); }
+      });
+    });
     live.addEventListener("change", updateShare);
     $("copy-link").addEventListener("click", async function () {
       try { await navigator.clipboard.writeText(share.value); } catch (e) { share.select(); document.execCommand("copy"); }
@@ -809,6 +850,9 @@
     $("board-from").value = def.from || "";
     $("board-to").value = def.to || "";
     cols.value = String(def.columns || 2);
+    // Variables, one a line: "host glob tracelog.*" or "dc tag dc".
+    const varsBox = $("board-vars-input");
+    varsBox.value = (def.variables || []).map(function (v) { return v.name + (v.glob ? " glob " + v.glob : " tag " + v.tag); }).join("\n");
     const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
     for (const z of ["UTC"].concat(zones.filter(function (z) { return z !== "UTC"; }))) {
       const o = document.createElement("option");
@@ -850,6 +894,19 @@
     $("board-form").addEventListener("submit", async function (ev) {
       ev.preventDefault();
       const box = $("board-error");
+      const variables = [];
+      for (const line of varsBox.value.split("\n")) {
+        const w = line.trim().split(/\s+/);
+        if (!w[0]) continue;
+        if (w.length !== 3 || (w[1] !== "glob" && w[1] !== "tag")) {
+          box.className = "validation error";
+          box.textContent = "variable line “" + line.trim() + "”: want NAME glob GLOB or NAME tag TAG";
+          return;
+        }
+        const v = { name: w[0].replace(/^\$/, "") };
+        v[w[1]] = w[2];
+        variables.push(v);
+      }
       const body = {
         title: $("board-title-input").value,
         definition: {
@@ -857,6 +914,7 @@
           to: $("board-to").value.trim(),
           tz: tzSel.value,
           columns: +cols.value,
+          variables: variables,
           panels: Array.from(list.children).map(function (li) {
             return { graph: li.dataset.graph, span: Math.min(+li.querySelector(".panel-span").value, +cols.value) };
           }),
