@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,6 +105,10 @@ func TestBrowserDragZoom(t *testing.T) {
 	if hidden := get(t, ctx, "reset", chromedp.Evaluate[bool](`document.querySelector("#zoom-reset").hidden`)); hidden {
 		t.Errorf("reset zoom hidden while zoomed")
 	}
+	// Zoomed into the past: auto-refresh is paused, and says so.
+	if cls := get(t, ctx, "refresh", chromedp.Evaluate[string](`document.querySelector("#auto-refresh").parentElement.className`)); !strings.Contains(cls, "paused") {
+		t.Errorf("auto-refresh label %q while zoomed into the past", cls)
+	}
 	screenshot(t, ctx, "zoomed.png", true)
 
 	// Back: the range before; Forward: the zoom again.
@@ -127,6 +132,13 @@ func TestBrowserDragZoom(t *testing.T) {
 	xm, ym := plotPoint(t, ctx, "#chart-backlog", (from+3*3600)*1000)
 	do(t, ctx, "double-click", chromedp.MouseClickXY(xm, ym, chromedp.ClickCount(2)))
 	waitRanges(t, ctx, "zoomed out", 4, from-3*3600, to+3*3600)
+
+	// A live range (ending now): auto-refresh runs.
+	do(t, ctx, "live", chromedp.Navigate(hs.URL+"/?from=-6h&to=now"), chromedp.WaitVisible(`#chart-rate[data-drawn="1"]`))
+	if cls := get(t, ctx, "refresh", chromedp.Evaluate[string](`document.querySelector("#auto-refresh").parentElement.className`)); strings.Contains(cls, "paused") {
+		t.Errorf("auto-refresh paused on a live range: %q", cls)
+	}
+	xm, ym = plotPoint(t, ctx, "#chart-backlog", (to-3600)*1000)
 
 	// A tiny drag (a click) does not zoom.
 	before, _ := urlRange(t, ctx)

@@ -485,6 +485,9 @@
   function markZoom() {
     const b = $("zoom-reset");
     if (b) b.hidden = range.from === initialRange.from && range.to === initialRange.to;
+    // Auto-refresh says when it is paused (the range ends in the past).
+    const ar = $("auto-refresh");
+    if (ar && ar.parentElement) ar.parentElement.classList.toggle("paused", pastRange());
   }
 
   // zoomTo shows [t0, t1] (Unix milliseconds) on every chart.
