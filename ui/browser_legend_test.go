@@ -91,8 +91,8 @@ func TestBrowserOneLegend(t *testing.T) {
 		t.Errorf("all instances chart reads %s", srcs)
 	}
 
-	// Click the legend row of requests/s: its series is hidden, and shown again.
-	sel := `#legend-rate .legend-row[data-series="requests/s"]`
+	// Click the legend entry of requests/s: its series is hidden, and shown again.
+	sel := `#legend-rate .legend-item[data-series="requests/s"]`
 	selected := `JSON.stringify(echarts.getInstanceByDom(document.querySelector("#chart-rate")).getOption().legend[0].selected || {})`
 	do(t, ctx, "hide", chromedp.Click(sel))
 	if s := get(t, ctx, "selected", chromedp.Evaluate[string](selected)); !strings.Contains(s, `"requests/s":false`) {

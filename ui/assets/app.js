@@ -345,17 +345,7 @@
           row.className = "legend-row";
           lg.appendChild(row);
         }
-        if (e.color) {
-          const sw = document.createElement("span");
-          sw.className = "swatch";
-          sw.style.background = e.color;
-          row.appendChild(sw);
-        }
-        const t = document.createElement("span");
-        t.className = "legend-text";
-        t.textContent = e.text;
-        row.appendChild(t);
-        if (e.color && seriesNames.has(e.text)) legendSeries(inst, row, e.text);
+        row.appendChild(legendEntry(inst, e.color, e.text, !!e.color && seriesNames.has(e.text)));
       }
       // Series from outside the spec (a monitor's failed runs, annotations)
       // get their row too.
@@ -364,15 +354,8 @@
         if (texts.has(sr.name) || !sr.markLine && !sr.markArea) continue;
         const r = document.createElement("div");
         r.className = "legend-row";
-        const sw = document.createElement("span");
-        sw.className = "swatch";
-        sw.style.background = (sr.itemStyle && sr.itemStyle.color) || "#d62728";
-        const t = document.createElement("span");
-        t.className = "legend-text";
-        t.textContent = sr.name;
-        r.append(sw, t);
+        r.appendChild(legendEntry(inst, (sr.itemStyle && sr.itemStyle.color) || "#d62728", sr.name, true));
         lg.appendChild(r);
-        legendSeries(inst, r, sr.name);
       }
     }
     setStatus(id, ch.resolution + " · " + fmtTime(ch.start) + " – " + fmtTime(ch.end) + " " + zoneLabel(ch.end * 1000), false);
@@ -384,18 +367,33 @@
     if (performance.mark) performance.mark("chart-drawn:" + id);
   }
 
-  // legendSeries makes a legend row hide its series on click and
-  // highlight it on hover.
-  function legendSeries(inst, row, name) {
-    row.classList.add("toggles");
-    row.dataset.series = name;
-    row.title = "click to hide or show " + name;
-    row.addEventListener("click", function () {
-      inst.dispatchAction({ type: "legendToggleSelect", name: name });
-      row.classList.toggle("off");
-    });
-    row.addEventListener("mouseenter", function () { inst.dispatchAction({ type: "highlight", seriesName: name }); });
-    row.addEventListener("mouseleave", function () { inst.dispatchAction({ type: "downplay", seriesName: name }); });
+  // legendEntry is one legend entry (a swatch when colored, its text);
+  // one that names a series hides it on click and highlights it on hover.
+  function legendEntry(inst, color, text, series) {
+    const item = document.createElement("span");
+    item.className = "legend-item";
+    if (color) {
+      const sw = document.createElement("span");
+      sw.className = "swatch";
+      sw.style.background = color;
+      item.appendChild(sw);
+    }
+    const t = document.createElement("span");
+    t.className = "legend-text";
+    t.textContent = text;
+    item.appendChild(t);
+    if (series) {
+      item.classList.add("toggles");
+      item.dataset.series = text;
+      item.title = "click to hide or show " + text;
+      item.addEventListener("click", function () {
+        inst.dispatchAction({ type: "legendToggleSelect", name: text });
+        item.classList.toggle("off");
+      });
+      item.addEventListener("mouseenter", function () { inst.dispatchAction({ type: "highlight", seriesName: text }); });
+      item.addEventListener("mouseleave", function () { inst.dispatchAction({ type: "downplay", seriesName: text }); });
+    }
+    return item;
   }
 
   // annotateAt opens the form for a new annotation at ms under the chart
