@@ -1,8 +1,11 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -129,7 +132,71 @@ func (s *Server) apiListAnnotations(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	ms, err := s.monitorAnnotations(c.Request().Context(), q)
+	if err != nil {
+		return err
+	}
+	if len(ms) > 0 {
+		as = append(as, ms...)
+		sort.SliceStable(as, func(i, j int) bool { return as[i].Time > as[j].Time })
+		limit := q.Limit
+		if limit <= 0 {
+			limit = 1000
+		}
+		as = as[:min(len(as), limit)]
+	}
 	return c.JSON(http.StatusOK, as)
+}
+
+// monitorAnnotations are the code monitors' alert transitions (an alert
+// fires on failing or missed runs, and resolves) in q's window, as
+// annotations by "monitor" tagged monitor, the monitor's name and the
+// transition. They are read from the alert history, not stored (id 0),
+// so they cannot be deleted here.
+func (s *Server) monitorAnnotations(ctx context.Context, q meta.AnnotationQuery) ([]meta.Annotation, error) {
+	if s.cfg.Monitors == nil {
+		return nil, nil
+	}
+	mons, err := s.cfg.Monitors.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("annotations: list monitors: %w", err)
+	}
+	var out []meta.Annotation
+	for _, m := range mons {
+		alerts, err := s.cfg.Monitors.Alerts(ctx, m.Name)
+		if err != nil {
+			return nil, fmt.Errorf("annotations: alerts of monitor %s: %w", m.Name, err)
+		}
+		for _, al := range alerts {
+			ms := al.At.UnixMilli()
+			if ms < q.From || ms > q.To {
+				continue
+			}
+			kind := "failing runs"
+			if al.Kind == "missed" {
+				kind = "missed runs"
+			}
+			a := meta.Annotation{Owner: "monitor", Time: ms, TimeEnd: ms, CreatedAt: al.At.UTC(),
+				Text: fmt.Sprintf("monitor %s: %s %s", m.Name, kind, al.Transition),
+				Tags: []string{"monitor", m.Name, al.Transition}}
+			if al.Reason != "" {
+				a.Text += ": " + al.Reason
+			}
+			if hasAllTags(a.Tags, q.Tags) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out, nil
+}
+
+func hasAllTags(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) apiDeleteAnnotation(c *echo.Context) error {
