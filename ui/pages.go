@@ -135,11 +135,7 @@ func (s *Server) pageDashboards(c *echo.Context) error {
 		for i, in := range insts {
 			names[i] = tracelogPrefix + in
 		}
-		span, err := s.dataSpan(names, "requests", 24*time.Hour)
-		if err != nil {
-			return err
-		}
-		if span > 0 {
+		if span := s.dataSpan(names, "requests", 24*time.Hour); span > 0 {
 			def = fitRange(span)
 		}
 	}

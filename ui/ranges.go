@@ -41,14 +41,18 @@ func fitRange(span time.Duration) string {
 // dataSpan is how far back, within the last maxSpan, the first known
 // value of ds lies in any of the series (0: none known). It reads the
 // finest archive, as a chart of that range would.
-func (s *Server) dataSpan(series []string, ds string, maxSpan time.Duration) (time.Duration, error) {
+func (s *Server) dataSpan(series []string, ds string, maxSpan time.Duration) time.Duration {
 	now := s.cfg.Now().Unix()
 	start := now - int64(maxSpan/time.Second)
 	first := int64(math.MaxInt64)
 	for _, name := range series {
 		r, err := s.store.Fetch(name, store.FetchRequest{CF: store.Average, Start: start, End: now})
 		if err != nil {
-			return 0, fmt.Errorf("data range of %s: %w", name, err)
+			// The range is a convenience: a series it cannot read (no
+			// AVERAGE archive) leaves it to the others, and the charts
+			// report the error themselves.
+			s.log.Warn("default range: series not readable", "series", name, "error", err)
+			continue
 		}
 		col := -1
 		for i, d := range r.DS {
@@ -67,7 +71,7 @@ func (s *Server) dataSpan(series []string, ds string, maxSpan time.Duration) (ti
 		}
 	}
 	if first == math.MaxInt64 || first >= now {
-		return 0, nil
+		return 0
 	}
-	return time.Duration(now-first) * time.Second, nil
+	return time.Duration(now-first) * time.Second
 }
