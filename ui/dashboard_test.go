@@ -76,4 +76,3 @@ func TestDashboardDefaultRange(t *testing.T) {
 		t.Errorf("a day of data: the state lacks from -1d")
 	}
 }
-
