@@ -31,12 +31,9 @@ func (m *DB) CreateAnnotation(ctx context.Context, owner User, a Annotation) (An
 		return Annotation{}, fmt.Errorf("annotation tags: %w", err)
 	}
 	now := m.now().UTC().Truncate(time.Second)
-	res, err := m.db.ExecContext(ctx, `INSERT INTO annotations(owner_id, time_ms, time_end_ms, text, tags, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		owner.ID, a.Time, a.TimeEnd, a.Text, string(tags), now.Unix())
-	if err != nil {
-		return Annotation{}, fmt.Errorf("save annotation at %d: %w", a.Time, err)
-	}
-	if a.ID, err = res.LastInsertId(); err != nil {
+	// RETURNING, not LastInsertId: PostgreSQL's drivers have no such thing.
+	if err := m.db.QueryRowContext(ctx, `INSERT INTO annotations(owner_id, time_ms, time_end_ms, text, tags, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		owner.ID, a.Time, a.TimeEnd, a.Text, string(tags), now.Unix()).Scan(&a.ID); err != nil {
 		return Annotation{}, fmt.Errorf("save annotation at %d: %w", a.Time, err)
 	}
 	a.Owner, a.CreatedAt = owner.Handle, now

@@ -110,7 +110,7 @@ func (m *DB) ListDashboards(ctx context.Context, q ListQuery) ([]Dashboard, erro
 	}
 	args = append(args, q.Limit, q.Offset)
 	rows, err := m.db.QueryContext(ctx, `SELECT `+dashCols+` FROM dashboards d JOIN users u ON u.id = d.owner_id WHERE `+
-		strings.Join(where, " AND ")+` ORDER BY d.created_at DESC, d.rowid DESC LIMIT ? OFFSET ?`, args...)
+		strings.Join(where, " AND ")+` ORDER BY d.created_at DESC, d.id DESC LIMIT ? OFFSET ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list dashboards: %w", err)
 	}
