@@ -307,9 +307,20 @@ func (s *Server) apiValidate(c *echo.Context) error {
 		_, err = graph.Compile(spec)
 		var de *graph.DefError
 		if errors.As(err, &de) && de.Line >= 0 {
-			// Map the DEF index back to the editor line that defines it.
-			de.Line = lineOfDef(req.Lines, spec.Defs[de.Line].Name)
+			// One position style: the editor line (and column) of the
+			// DEF, not also the argument index rpn counts.
+			if line := lineOfDef(req.Lines, spec.Defs[de.Line].Name); line >= 0 {
+				err = lineError(req.Lines, line, de.Msg, de.Pos, de.Token)
+			}
 		}
+	}
+	if line := itemLine(req.Lines, err); line >= 0 {
+		// "item 2 (LINE): …" from the spec's checks: the item's line.
+		msg := errText(err)
+		if k := strings.Index(msg, "): "); k >= 0 {
+			msg = msg[k+3:]
+		}
+		err = lineError(req.Lines, line, msg, 0, "")
 	}
 	if err != nil {
 		var je *jsonError
@@ -326,6 +337,70 @@ func (s *Server) apiValidate(c *echo.Context) error {
 	}
 	resp.OK, resp.Spec = true, spec
 	return c.JSON(http.StatusOK, resp)
+}
+
+// lineError is an error at an editor line (0-based), with the column
+// (1-based) of the RPN token at pos (1-based) when given: "line 2:10: …".
+func lineError(lines []string, line int, msg string, pos int, token string) error {
+	where := fmt.Sprintf("line %d", line+1)
+	if col := tokenColumn(lines[line], pos); col > 0 {
+		where += fmt.Sprintf(":%d", col)
+	}
+	if token != "" {
+		msg += fmt.Sprintf(" (token %d ‘%s’)", pos, token)
+	}
+	l := line
+	return &jsonError{code: http.StatusBadRequest, body: apiError{Error: where + ": " + msg, Line: &l, Pos: pos, Token: token}}
+}
+
+// tokenColumn is the 1-based column of the pos-th (1-based) comma-separated
+// token of a CDEF/VDEF expression line, 0 when unknown.
+func tokenColumn(line string, pos int) int {
+	eq := strings.IndexByte(line, '=')
+	if pos <= 0 || eq < 0 {
+		return 0
+	}
+	col := eq + 1
+	for i, tok := range strings.Split(line[eq+1:], ",") {
+		if i+1 == pos {
+			return col + 1
+		}
+		col += len(tok) + 1
+	}
+	return 0
+}
+
+// itemLine is the editor line (0-based) of the item an "item N (TYPE): …"
+// error names, -1 when err is not one: the N-th line that is neither a
+// DEF/CDEF/VDEF nor an option.
+func itemLine(lines []string, err error) int {
+	var n int
+	if err == nil {
+		return -1
+	}
+	if _, scanErr := fmt.Sscanf(errText(err), "item %d (", &n); scanErr != nil || n < 1 {
+		return -1
+	}
+	k := 0
+	for i, l := range lines {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "-") || strings.HasPrefix(l, "DEF:") || strings.HasPrefix(l, "CDEF:") || strings.HasPrefix(l, "VDEF:") {
+			continue
+		}
+		if k++; k == n {
+			return i
+		}
+	}
+	return -1
+}
+
+// errText is an error's message without echo's "code=…, message=" frame.
+func errText(err error) string {
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		return he.Message
+	}
+	return err.Error()
 }
 
 func lineOfDef(lines []string, name string) int {

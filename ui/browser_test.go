@@ -19,7 +19,7 @@ import (
 
 // chromiumPath finds Debian's chromium. With CI=true a missing browser or
 // missing embedded echarts is a failure, otherwise the test is skipped.
-func chromiumPath(t *testing.T) string {
+func chromiumPath(t testing.TB) string {
 	t.Helper()
 	missing := func(format string, args ...any) {
 		t.Helper()
@@ -41,7 +41,7 @@ func chromiumPath(t *testing.T) string {
 }
 
 // newBrowser starts a fresh headless chromium with its own profile.
-func newBrowser(t *testing.T, exe string) (context.Context, context.CancelFunc) {
+func newBrowser(t testing.TB, exe string) (context.Context, context.CancelFunc) {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe),

@@ -36,7 +36,7 @@ func TestBrowserRangeHighlight(t *testing.T) {
 	tests := []struct {
 		name, path, want string
 	}{
-		{"dashboard default", "/", "-1d"},
+		{"dashboard default: the demo data's 6 h", "/", "-6h"},
 		{"dashboard from URL", "/?from=-6h&to=now", "-6h"},
 		{"now- form", "/?from=now-1w", "-1w"},
 		{"custom range: none", "/?from=1699990000&to=1700000000", ""},

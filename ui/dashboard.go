@@ -2,8 +2,12 @@ package ui
 
 import (
 	"fmt"
+	"net/http"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/labstack/echo/v5"
 
 	"rrdash/graph"
 )
@@ -93,11 +97,14 @@ func dashboardSpecs(instances []string, all bool) []dashChart {
 	}
 	return []dashChart{
 		build("rate", "Request rate", "req/s",
-			[][]graph.Def{def("req", "requests", "AVERAGE", "ADDNAN"), def("maxrate", "maxrate", "AVERAGE", "ADDNAN")},
+			[][]graph.Def{def("req", "requests", "AVERAGE", "ADDNAN"), def("maxrate", "maxrate", "AVERAGE", "ADDNAN"),
+				{{Kind: graph.KindCDEF, Name: "maxrate_t", Expr: "maxrate,900,TRENDNAN"}}},
 			[]graph.Item{
 				{Type: graph.ItemArea, Vname: "req", Color: "#4e79a7", Legend: "requests/s"},
-				{Type: graph.ItemLine, Width: 2, Vname: "maxrate", Color: "#e15759", Legend: "estimated max rate/s", Dashes: true},
-			}, []string{"req", "maxrate"}, []string{"", ""}),
+				// The estimate jumps from step to step: its 15-minute mean,
+				// thin, reads as the ceiling it is.
+				{Type: graph.ItemLine, Width: 1, Vname: "maxrate_t", Color: "#e15759", Legend: "estimated max rate/s (15 min mean)", Dashes: true},
+			}, []string{"req", "maxrate_t"}, []string{"", ""}),
 		build("backlog", "Backlog", "requests",
 			[][]graph.Def{def("backlog", "backlog", "AVERAGE", "ADDNAN"), def("blmax", "backlog_max", "MAX", "ADDNAN"), def("active", "active", "AVERAGE", "ADDNAN")},
 			[]graph.Item{
@@ -117,4 +124,38 @@ func dashboardSpecs(instances []string, all bool) []dashChart {
 				{Type: graph.ItemLine, Width: 1, Vname: "p99", Color: "#e15759", Legend: "p99"},
 			}, []string{"p50", "p95", "p99"}, []string{"s", "s", "s"}),
 	}
+}
+
+// apiTracelogChart draws one trace-log dashboard chart, its spec built
+// from the instances in the store now: "all instances" includes one that
+// appeared after the page was loaded (on a first start the tailer creates
+// web2 while web1 is being read).
+func (s *Server) apiTracelogChart(c *echo.Context) error {
+	insts, err := s.instances()
+	if err != nil {
+		return err
+	}
+	if len(insts) == 0 {
+		return echo.NewHTTPError(http.StatusNotFound, "no trace-log series (tracelog.*) in the store")
+	}
+	var charts []dashChart
+	if inst := c.QueryParam("instance"); inst != "" {
+		found := false
+		for _, i := range insts {
+			found = found || i == inst
+		}
+		if !found {
+			return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("no trace-log instance %q", inst))
+		}
+		charts = dashboardSpecs([]string{inst}, false)
+	} else {
+		charts = dashboardSpecs(insts, true)
+	}
+	for _, ch := range charts {
+		if ch.ID == c.Param("chart") {
+			w, _ := strconv.Atoi(c.QueryParam("width"))
+			return s.chart(c, ch.Spec, c.QueryParam("from"), c.QueryParam("to"), w)
+		}
+	}
+	return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("no trace-log chart %q", c.Param("chart")))
 }

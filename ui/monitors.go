@@ -401,7 +401,7 @@ func (s *Server) apiMonitorChart(c *echo.Context) error {
 	if spec == nil {
 		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("monitor %s has no chart %q", mv.Name, c.Param("chart")))
 	}
-	tr, err := rangeOf(c, "-1d", "now")
+	tr, err := rangeOf(c, monitorRange(mv), "now")
 	if err != nil {
 		return err
 	}
@@ -497,6 +497,16 @@ func (s *Server) pageMonitors(c *echo.Context) error {
 	return s.render(c, http.StatusOK, "monitors", d)
 }
 
+// monitorRange is a monitor's default chart range: about 100 runs of its
+// interval (a monitor every 15 s opens at 25 min, where its points are).
+func monitorRange(mv MonitorView) string {
+	iv, err := time.ParseDuration(mv.Interval)
+	if err != nil || iv <= 0 {
+		return "-1d"
+	}
+	return fitRange(100 * iv)
+}
+
 func (s *Server) pageMonitor(c *echo.Context) error {
 	mons, err := s.monitors()
 	if err != nil {
@@ -519,7 +529,7 @@ func (s *Server) pageMonitor(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	tr, err := rangeOf(c, "-1d", "now")
+	tr, err := rangeOf(c, monitorRange(mv), "now")
 	if err != nil {
 		return err
 	}

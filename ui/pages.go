@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v5"
 
@@ -48,6 +49,10 @@ type pageData struct {
 	Graphs []meta.Graph
 	Query  string
 
+	Boards []meta.Dashboard
+	Board  *boardJSON
+	Panels []boardPanelView
+
 	MonitorRows []monitorRow
 	Monitor     *MonitorView
 	Runs        []MonitorRun
@@ -55,7 +60,7 @@ type pageData struct {
 	AlertRows   []alertRow
 }
 
-var pageNames = []string{"error", "dashboards", "graph", "graphs", "builder", "tokens", "monitors", "monitor", "monitor-edit", "monitor-alerts"}
+var pageNames = []string{"error", "dashboards", "graph", "graphs", "builder", "tokens", "monitors", "monitor", "monitor-edit", "monitor-alerts", "boards", "board", "board-edit"}
 
 func parseTemplates(funcs template.FuncMap) (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
@@ -122,7 +127,19 @@ func (s *Server) pageDashboards(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	tr, err := rangeOf(c, "-1d", "now")
+	// Without a range in the URL: the range the data covers, up to 1 day
+	// (the demo's first start has 6 h).
+	def := "-1d"
+	if c.QueryParam("from") == "" && len(insts) > 0 {
+		names := make([]string, len(insts))
+		for i, in := range insts {
+			names[i] = tracelogPrefix + in
+		}
+		if span := s.dataSpan(names, "requests", 24*time.Hour); span > 0 {
+			def = fitRange(span)
+		}
+	}
+	tr, err := rangeOf(c, def, "now")
 	if err != nil {
 		return err
 	}
@@ -142,7 +159,7 @@ func (s *Server) pageDashboards(c *echo.Context) error {
 			d.Charts = dashboardSpecs(insts, true)
 		}
 	}
-	d.State = map[string]any{"charts": d.Charts, "range": tr}
+	d.State = map[string]any{"charts": d.Charts, "range": tr, "tracelog": true, "instance": d.Instance}
 	return s.render(c, http.StatusOK, "dashboards", d)
 }
 

@@ -178,6 +178,10 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	e.GET("/u/:user", s.pageUser)
 	e.GET("/g/:id", s.pageGraph) // also /g/{id}.png
 	e.GET("/view", s.pageView)
+	e.GET("/dashboards", s.pageBoards)
+	e.GET("/dashboards/new", s.pageBoardEdit)
+	e.GET("/d/:id", s.pageBoard)
+	e.GET("/d/:id/edit", s.pageBoardEdit)
 	e.GET("/view.png", s.viewPNG)
 	e.GET("/-/healthz", s.healthz)
 	e.GET("/-/readyz", s.readyz)
@@ -204,6 +208,14 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	api.DELETE("/graphs/:id", s.apiDeleteGraph)
 	api.POST("/graphs/:id/copy", s.apiCopyGraph)
 	api.GET("/graphs/:id/chart", s.apiGraphChart)
+	api.GET("/tracelog/charts/:chart", s.apiTracelogChart)
+	api.GET("/dashboards", s.apiListBoards)
+	api.POST("/dashboards", s.apiCreateBoard)
+	api.GET("/dashboards/:id", s.apiGetBoard)
+	api.PUT("/dashboards/:id", s.apiUpdateBoard)
+	api.DELETE("/dashboards/:id", s.apiDeleteBoard)
+	api.POST("/dashboards/:id/copy", s.apiCopyBoard)
+	api.GET("/dashboards/:id/panels/:n/chart", s.apiBoardPanelChart)
 	api.GET("/tokens", s.apiListTokens)
 	api.POST("/tokens", s.apiCreateTokens)
 	api.DELETE("/tokens/:id", s.apiRevokeToken)
@@ -221,6 +233,7 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	api.GET("/monitors/:name/alerts", s.apiMonitorAlerts)
 	api.GET("/monitors/:name/charts/:chart", s.apiMonitorChart)
 	s.graphiteRoutes(e)
+	s.annotationRoutes(e)
 	s.echo = e
 	return s, nil
 }

@@ -306,7 +306,7 @@ func TestValidateAndParse(t *testing.T) {
 		{[]string{"DEF:a=tracelog.web1:requests:AVERAGE", "CDEF:b=a,FOO,+", "LINE1:b"}, false, 1, 2, "FOO"},
 		{[]string{"DEF:a=tracelog.web1:requests:AVERAGE", "LINE1:a#ff00"}, false, 1, 0, "invalid color"},
 		{[]string{"DEF:a=tracelog.web1:requests:AVG"}, false, 0, 0, "AVG"},
-		{[]string{"DEF:a=tracelog.web1:requests:AVERAGE", "LINE1:b"}, false, -1, 0, `unknown name "b"`},
+		{[]string{"DEF:a=tracelog.web1:requests:AVERAGE", "LINE1:b"}, false, 1, 0, `line 2: unknown name "b"`},
 		{[]string{"bogus"}, false, 0, 0, "not a graph element"},
 	}
 	for _, tt := range tests {

@@ -127,6 +127,30 @@ var migrations = []string{
 		last_run_ms BIGINT NOT NULL DEFAULT 0
 	);
 	CREATE INDEX monitor_leases_owner ON monitor_leases(owner);`,
+	// 8: user dashboards: a named grid of saved graphs; definition is
+	// the layout, default range and zone as JSON (ui's dashboard type).
+	`CREATE TABLE dashboards (
+		id         TEXT PRIMARY KEY,
+		owner_id   INTEGER NOT NULL REFERENCES users(id),
+		title      TEXT NOT NULL,
+		definition TEXT NOT NULL,
+		created_at BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL
+	);
+	CREATE INDEX dashboards_owner ON dashboards(owner_id, created_at);
+	CREATE INDEX dashboards_created ON dashboards(created_at);`,
+	// 9: annotations: an instant (time_end_ms = time_ms) or a range, with
+	// text and tags (a JSON array), drawn on charts.
+	`CREATE TABLE annotations (
+		id          INTEGER PRIMARY KEY,
+		owner_id    INTEGER NOT NULL REFERENCES users(id),
+		time_ms     BIGINT NOT NULL,
+		time_end_ms BIGINT NOT NULL,
+		text        TEXT NOT NULL,
+		tags        TEXT NOT NULL DEFAULT '[]',
+		created_at  BIGINT NOT NULL
+	);
+	CREATE INDEX annotations_time ON annotations(time_ms, time_end_ms);`,
 }
 
 // scopesVersion is the migration that added token scopes.

@@ -38,7 +38,8 @@
   // tz (shared links), else the browser's.
   const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
   let zone = browserZone;
-  const wantZone = new URLSearchParams(location.search).get("tz");
+  // A dashboard may name its zone (state.tz); the URL's still wins.
+  const wantZone = new URLSearchParams(location.search).get("tz") || state.tz || "";
   if (wantZone) {
     try {
       zone = new Intl.DateTimeFormat("en-US", { timeZone: wantZone }).resolvedOptions().timeZone;
@@ -100,12 +101,65 @@
     return guess - zoneOffset(t);
   }
 
-  // fmtValue: a tooltip value, 4 significant digits.
-  function fmtValue(v) {
+  // SI prefixes as rrdtool's %s picks them (graph.siScale): the value is
+  // scaled into [1, 1000).
+  const siPrefixes = { "-18": "a", "-15": "f", "-12": "p", "-9": "n", "-6": "u", "-3": "m", "0": "", "3": "k", "6": "M", "9": "G", "12": "T", "15": "P", "18": "E" };
+
+  // siExp is the power of 1000 (as an exponent of 10) that %s uses for v.
+  function siExp(v) {
+    if (!v || !isFinite(v)) return 0;
+    const e = Math.floor(Math.log10(Math.abs(v)) / 3) * 3;
+    return Math.max(-18, Math.min(18, e));
+  }
+
+  // trimNum: v with at most 3 significant digits, no trailing zeros.
+  function trimNum(v) {
+    return String(+(+v).toPrecision(3));
+  }
+
+  // fmtSI is rrdtool's "%.3lf %s" with the unit: 6.6333333 → "6.63",
+  // 0.1715 s → "172 ms", 12345 req/s → "12.3 k req/s".
+  function fmtSI(v, unit) {
     if (v === null || v === undefined || v === "-" || (typeof v === "number" && isNaN(v))) return "–";
     if (typeof v !== "number") return String(v);
-    if (v !== 0 && (Math.abs(v) >= 1e6 || Math.abs(v) < 1e-3)) return v.toExponential(3);
-    return String(+v.toPrecision(4));
+    if (!isFinite(v)) return v > 0 ? "inf" : "-inf";
+    let e = siExp(v);
+    let x = +(v / Math.pow(10, e)).toPrecision(3);
+    if (Math.abs(x) >= 1000 && e < 18) { e += 3; x = +(x / 1000).toPrecision(3); } // 999.6 → 1 k
+    const pre = siPrefixes[String(e)];
+    unit = unit || "";
+    // A symbol takes the prefix (ms, kB/s); a word stands apart (k req/s).
+    const u = /^[A-Za-z]{1,2}(\/s)?$/.test(unit) || !pre || !unit ? pre + unit : pre + " " + unit;
+    return trimNum(x) + (u ? " " + u : "");
+  }
+
+  // fmtValue: a tooltip value with SI prefix and the chart's unit.
+  function fmtValue(v, unit) { return fmtSI(v, unit); }
+
+  // unitOf turns a vertical label into the unit shown after values: the
+  // usual words become their symbols (so 0.17 seconds reads "170 ms").
+  function unitOf(vlabel) {
+    const l = String(vlabel || "").trim();
+    const known = { seconds: "s", second: "s", sec: "s", secs: "s", bytes: "B", byte: "B", bits: "b", "bytes/s": "B/s", "bits/s": "b/s" };
+    if (Object.prototype.hasOwnProperty.call(known, l.toLowerCase())) return known[l.toLowerCase()];
+    return l.length <= 16 ? l : "";
+  }
+
+  // axisExp is the one SI exponent for every label of a value axis (as
+  // rrdtool's axis and %S: one prefix per axis), from the largest value
+  // drawn or a fixed bound.
+  function axisExp(options) {
+    let m = 0;
+    for (const sr of [].concat(options.series || [])) {
+      for (const p of sr.data || []) {
+        const v = Array.isArray(p) ? p[1] : p;
+        if (typeof v === "number" && isFinite(v)) m = Math.max(m, Math.abs(v));
+      }
+    }
+    for (const ax of [].concat(options.yAxis || [])) {
+      for (const b of [ax.min, ax.max]) if (typeof b === "number" && isFinite(b)) m = Math.max(m, Math.abs(b));
+    }
+    return siExp(m);
   }
 
   // zoneChart makes a chart's time axis and tooltip speak the zone.
@@ -128,6 +182,18 @@
       ax.nameGap = 0;
       ax.nameTextStyle = { fontSize: 10, color: "#667", align: "left", verticalAlign: "top", padding: [21, 0, 0, 0] };
     }
+    const yAxes = [].concat(ch.options.yAxis || []);
+    const unit = unitOf(yAxes.length ? yAxes[0].name : "");
+    const e = axisExp(ch.options);
+    for (const ax of yAxes) {
+      ax.axisLabel = Object.assign({}, ax.axisLabel, {
+        formatter: function (v) {
+          const x = v / Math.pow(10, e);
+          if (Math.abs(x) < 1e-9) return "0";
+          return trimNum(x) + (siPrefixes[String(e)] ? " " + siPrefixes[String(e)] : "");
+        },
+      });
+    }
     for (const tip of [].concat(ch.options.tooltip || [])) {
       tip.formatter = function (params) {
         const ps = [].concat(params);
@@ -135,7 +201,12 @@
         const t = Array.isArray(ps[0].value) ? ps[0].value[0] : ps[0].axisValue;
         let out = fmtDate(t) + " " + zoneLabel(t);
         for (const p of ps) {
-          out += "\n" + p.marker + p.seriesName + ": " + fmtValue(Array.isArray(p.value) ? p.value[1] : p.value);
+          if (p.seriesName === "annotations") continue;
+          out += "\n" + p.marker + p.seriesName + ": " + fmtValue(Array.isArray(p.value) ? p.value[1] : p.value, unit);
+        }
+        for (const a of annotationsAt(ch, t)) {
+          out += "\n◆ " + (a.timeEnd > a.time ? fmtDate(a.time) + "–" + fmtDate(a.timeEnd).slice(11) + " " : "") + a.text +
+            (a.tags && a.tags.length ? " [" + a.tags.join(", ") + "]" : "") + " (" + a.owner + ")";
         }
         return out;
       };
@@ -178,9 +249,62 @@
     sel.value = zone;
     sel.addEventListener("change", function () {
       const u = new URL(location.href);
-      if (sel.value === browserZone) u.searchParams.delete("tz");
+      if (sel.value === browserZone && !state.tz) u.searchParams.delete("tz");
       else u.searchParams.set("tz", sel.value);
       location.assign(u.toString());
+    });
+  }
+
+  // Annotations: fetched once per time span (and the URL's atag filter),
+  // drawn on every chart over that span.
+  const annCache = {};
+  const annTags = new URLSearchParams(location.search).getAll("atag");
+  const annColor = "#8e44ad";
+
+  function annotationsFor(start, end) {
+    const key = start + "-" + end;
+    if (!annCache[key]) {
+      const u = new URL("/api/v1/annotations", location.href);
+      u.searchParams.set("from", String(start * 1000));
+      u.searchParams.set("to", String(end * 1000));
+      for (const t of annTags) u.searchParams.append("tags", t);
+      annCache[key] = api("GET", u.pathname + u.search).catch(function (e) {
+        console.warn("annotations: " + e.message);
+        return [];
+      });
+    }
+    return annCache[key];
+  }
+
+  // withAnnotations adds a chart's annotations as one series: instants
+  // as vertical lines, ranges as shaded areas (the tooltip names them).
+  async function withAnnotations(ch) {
+    const list = await annotationsFor(ch.start, ch.end);
+    ch.annotations = list;
+    if (!list.length || !ch.options) return ch;
+    const lines = [], areas = [];
+    for (const a of list) {
+      const name = a.text + (a.tags && a.tags.length ? " [" + a.tags.join(", ") + "]" : "");
+      if (a.timeEnd > a.time) areas.push([{ xAxis: a.time, name: name }, { xAxis: a.timeEnd }]);
+      else lines.push({ xAxis: a.time, name: name });
+    }
+    const sr = { name: "annotations", type: "line", data: [], itemStyle: { color: annColor } };
+    if (lines.length) {
+      sr.markLine = { symbol: ["none", "none"], silent: true, label: { show: false }, lineStyle: { color: annColor, width: 1, type: "solid" }, data: lines };
+    }
+    if (areas.length) {
+      sr.markArea = { silent: true, label: { show: false }, itemStyle: { color: "rgba(142,68,173,0.12)" }, data: areas };
+    }
+    ch.options.series = [].concat(ch.options.series || [], [sr]);
+    return ch;
+  }
+
+  // annotationsAt are the annotations a tooltip at ms names: ranges over
+  // it, instants within one step.
+  function annotationsAt(ch, ms) {
+    const near = Math.max(ch.step || 60, 1) * 1000;
+    return (ch.annotations || []).filter(function (a) {
+      return a.timeEnd > a.time ? ms >= a.time && ms <= a.timeEnd : Math.abs(ms - a.time) <= near;
     });
   }
 
@@ -197,7 +321,20 @@
     // attributes, which the Content-Security-Policy does not allow.
     for (const tip of [].concat(ch.options.tooltip || [])) tip.renderMode = "richText";
     zoneChart(ch);
+    // Zoom is ours (attachZoom: a new range, fetched at its resolution,
+    // in the URL): drop echarts' own slider and wheel zoom.
+    delete ch.options.dataZoom;
+    // One legend: the graph's, in HTML under the chart (hidden here, kept
+    // so its entries can hide a series); the step/CF caption is in the
+    // status line.
+    for (const l of [].concat(ch.options.legend || [])) l.show = false;
+    for (const t of [].concat(ch.options.title || [])) delete t.subtext;
+    for (const g of [].concat(ch.options.grid || [])) g.top = 50;
+    for (const g of [].concat(ch.options.grid || [])) g.bottom = 40;
     inst.setOption(ch.options, true);
+    attachZoom(el, inst);
+    el.onChartClick = function (ms) { annotateAt(el, ms); };
+    const seriesNames = new Set([].concat(ch.options.series || []).map(function (x) { return x.name; }));
     const lg = $("legend-" + id);
     if (lg) {
       lg.replaceChildren();
@@ -208,16 +345,17 @@
           row.className = "legend-row";
           lg.appendChild(row);
         }
-        if (e.color) {
-          const sw = document.createElement("span");
-          sw.className = "swatch";
-          sw.style.background = e.color;
-          row.appendChild(sw);
-        }
-        const t = document.createElement("span");
-        t.className = "legend-text";
-        t.textContent = e.text;
-        row.appendChild(t);
+        row.appendChild(legendEntry(inst, e.color, e.text, !!e.color && seriesNames.has(e.text)));
+      }
+      // Series from outside the spec (a monitor's failed runs, annotations)
+      // get their row too.
+      const texts = new Set((ch.legend || []).map(function (x) { return x.text; }));
+      for (const sr of [].concat(ch.options.series || [])) {
+        if (texts.has(sr.name) || !sr.markLine && !sr.markArea) continue;
+        const r = document.createElement("div");
+        r.className = "legend-row";
+        r.appendChild(legendEntry(inst, (sr.itemStyle && sr.itemStyle.color) || "#d62728", sr.name, true));
+        lg.appendChild(r);
       }
     }
     setStatus(id, ch.resolution + " · " + fmtTime(ch.start) + " – " + fmtTime(ch.end) + " " + zoneLabel(ch.end * 1000), false);
@@ -225,6 +363,74 @@
     el.dataset.start = ch.start;
     el.dataset.end = ch.end;
     el.dataset.drawn = "1";
+    // For load measurements (docs/BENCHMARKS.md): when each chart was drawn.
+    if (performance.mark) performance.mark("chart-drawn:" + id);
+  }
+
+  // legendEntry is one legend entry (a swatch when colored, its text);
+  // one that names a series hides it on click and highlights it on hover.
+  function legendEntry(inst, color, text, series) {
+    const item = document.createElement("span");
+    item.className = "legend-item";
+    if (color) {
+      const sw = document.createElement("span");
+      sw.className = "swatch";
+      sw.style.background = color;
+      item.appendChild(sw);
+    }
+    const t = document.createElement("span");
+    t.className = "legend-text";
+    t.textContent = text;
+    item.appendChild(t);
+    if (series) {
+      item.classList.add("toggles");
+      item.dataset.series = text;
+      item.title = "click to hide or show " + text;
+      item.addEventListener("click", function () {
+        inst.dispatchAction({ type: "legendToggleSelect", name: text });
+        item.classList.toggle("off");
+      });
+      item.addEventListener("mouseenter", function () { inst.dispatchAction({ type: "highlight", seriesName: text }); });
+      item.addEventListener("mouseleave", function () { inst.dispatchAction({ type: "downplay", seriesName: text }); });
+    }
+    return item;
+  }
+
+  // annotateAt opens the form for a new annotation at ms under the chart
+  // box el belongs to; saved, every chart is drawn again with it.
+  function annotateAt(el, ms) {
+    const box = el.parentElement;
+    let f = box.querySelector("form.annotate");
+    if (f) f.remove();
+    f = document.createElement("form");
+    f.className = "annotate";
+    const when = document.createElement("span");
+    when.className = "annotate-time";
+    when.textContent = "annotation at " + fmtDate(ms, true) + " " + zoneLabel(ms);
+    const text = document.createElement("input");
+    text.type = "text"; text.className = "annotate-text"; text.placeholder = "what happened"; text.required = true; text.maxLength = 10000;
+    const tags = document.createElement("input");
+    tags.type = "text"; tags.className = "annotate-tags"; tags.placeholder = "tags, comma separated";
+    const save = document.createElement("button");
+    save.type = "submit"; save.className = "annotate-save"; save.textContent = "add";
+    const cancel = document.createElement("button");
+    cancel.type = "button"; cancel.textContent = "cancel";
+    cancel.addEventListener("click", function () { f.remove(); });
+    const err = document.createElement("span");
+    err.className = "error";
+    f.append(when, text, tags, save, cancel, err);
+    f.addEventListener("submit", async function (ev) {
+      ev.preventDefault();
+      const tagList = tags.value.split(",").map(function (t) { return t.trim(); }).filter(Boolean);
+      try {
+        await api("POST", "/api/v1/annotations", { time: Math.round(ms), text: text.value, tags: tagList });
+        f.remove();
+        for (const k of Object.keys(annCache)) delete annCache[k];
+        reloadAll();
+      } catch (e) { err.textContent = e.message; }
+    });
+    box.appendChild(f);
+    text.focus();
   }
 
   function setStatus(id, text, isError) {
@@ -238,7 +444,7 @@
     const el = $("chart-" + id);
     const width = el ? Math.max(200, el.clientWidth) : 800;
     try {
-      const ch = await api("POST", "/api/v1/chart", { spec: spec, from: range.from, to: range.to, width: width });
+      const ch = await withAnnotations(await api("POST", "/api/v1/chart", { spec: spec, from: range.from, to: range.to, width: width }));
       drawChart(id, ch);
       return ch;
     } catch (e) {
@@ -249,11 +455,113 @@
 
   function reloadAll() { for (const f of reloaders) f(); }
 
+  // setURLRange puts the range in the URL as a new history entry, so
+  // Back returns to the range before (a zoom, a range button).
   function setURLRange() {
     const u = new URL(location.href);
     u.searchParams.set("from", range.from);
     u.searchParams.set("to", range.to);
-    history.replaceState(null, "", u.toString());
+    if (u.toString() === location.href) return;
+    history.pushState({ range: range }, "", u.toString());
+    markZoom();
+  }
+
+  // The range the page opened at, which "reset zoom" returns to.
+  const initialRange = { from: range.from, to: range.to };
+
+  // Back/Forward: the range of that history entry.
+  window.addEventListener("popstate", function (ev) {
+    const q = new URLSearchParams(location.search);
+    range = ev.state && ev.state.range ? ev.state.range
+      : { from: q.get("from") || initialRange.from, to: q.get("to") || initialRange.to };
+    markRange();
+    markZoom();
+    reloadAll();
+  });
+
+  // markZoom shows the reset control while the range is not the page's own.
+  function markZoom() {
+    const b = $("zoom-reset");
+    if (b) b.hidden = range.from === initialRange.from && range.to === initialRange.to;
+    // Auto-refresh says when it is paused (the range ends in the past).
+    const ar = $("auto-refresh");
+    if (ar && ar.parentElement) ar.parentElement.classList.toggle("paused", pastRange());
+  }
+
+  // zoomTo shows [t0, t1] (Unix milliseconds) on every chart.
+  function zoomTo(t0, t1) {
+    if (!(t1 > t0)) return;
+    range = { from: String(Math.floor(t0 / 1000)), to: String(Math.ceil(t1 / 1000)) };
+    markRange();
+    setURLRange();
+    reloadAll();
+  }
+
+  // attachZoom lets a drag across a chart's plot choose a range (the
+  // selection is drawn as a box over the chart) and a double-click zoom
+  // out twice as wide around its middle. A click without a drag goes to
+  // onClick(ms) when given (annotations).
+  function attachZoom(el, inst) {
+    if (el.dataset.zoom === "1") return;
+    el.dataset.zoom = "1";
+    const box = el.parentElement;
+    let sel = null, x0 = 0, clickTimer = null;
+    function plotX(ev) {
+      const r = el.getBoundingClientRect();
+      return [ev.clientX - r.left, ev.clientY - r.top];
+    }
+    function timeAt(x) {
+      const i = echarts.getInstanceByDom(el);
+      const v = i.convertFromPixel({ xAxisIndex: 0 }, x);
+      return typeof v === "number" ? v : NaN;
+    }
+    el.addEventListener("mousedown", function (ev) {
+      if (ev.button !== 0) return;
+      const p = plotX(ev);
+      const i = echarts.getInstanceByDom(el);
+      if (!i || !i.containPixel({ gridIndex: 0 }, p)) return;
+      ev.preventDefault();
+      x0 = p[0];
+      sel = document.createElement("div");
+      sel.className = "zoom-selection";
+      const top = el.offsetTop, left = el.offsetLeft;
+      sel.style.top = top + "px";
+      sel.style.height = el.offsetHeight + "px";
+      sel.style.left = (left + x0) + "px";
+      sel.style.width = "0px";
+      sel.dataset.left = left;
+      box.appendChild(sel);
+    });
+    window.addEventListener("mousemove", function (ev) {
+      if (!sel) return;
+      const x = plotX(ev)[0];
+      const a = Math.min(x, x0), b = Math.max(x, x0);
+      sel.style.left = (+sel.dataset.left + a) + "px";
+      sel.style.width = (b - a) + "px";
+    });
+    window.addEventListener("mouseup", function (ev) {
+      if (!sel) return;
+      sel.remove();
+      sel = null;
+      const x = plotX(ev)[0];
+      if (Math.abs(x - x0) < 5) {
+        const t = timeAt(x0);
+        // A click, unless it is the first of a double-click.
+        clearTimeout(clickTimer);
+        if (el.onChartClick && !isNaN(t)) clickTimer = setTimeout(function () { el.onChartClick(t, ev); }, 300);
+        return;
+      }
+      const t0 = timeAt(Math.min(x, x0)), t1 = timeAt(Math.max(x, x0));
+      if (isNaN(t0) || isNaN(t1)) return;
+      zoomTo(t0, t1);
+    });
+    el.addEventListener("dblclick", function () {
+      clearTimeout(clickTimer);
+      const s = +el.dataset.start * 1000, e = +el.dataset.end * 1000;
+      if (!(e > s)) return;
+      const half = e - s;
+      zoomTo(s - half / 2, Math.min(e + half / 2, Date.now()));
+    });
   }
 
   // "now-1d" is "-1d"; an empty end is "now".
@@ -281,6 +589,11 @@
     }
   }
 
+  // pastRange: the range ends at a fixed time (Unix seconds) before now.
+  function pastRange() {
+    return /^\d+$/.test(String(range.to)) && +range.to * 1000 < Date.now() - 60000;
+  }
+
   function initRangePicker() {
     const rp = $("rangepicker");
     if (!rp) return;
@@ -306,10 +619,26 @@
       setURLRange();
       reloadAll();
     });
+    const zr = $("zoom-reset");
+    if (zr) {
+      zr.addEventListener("click", function () {
+        range = { from: initialRange.from, to: initialRange.to };
+        markRange();
+        setURLRange();
+        reloadAll();
+      });
+    }
+    markZoom();
     let timer = null;
     $("auto-refresh").addEventListener("change", function (ev) {
       if (timer) { clearInterval(timer); timer = null; }
-      if (ev.target.checked) timer = setInterval(reloadAll, 60000);
+      if (ev.target.checked) {
+        timer = setInterval(function () {
+          // Paused while zoomed into the past: the view would not move.
+          if (pastRange()) return;
+          reloadAll();
+        }, 60000);
+      }
     });
     window.addEventListener("resize", function () {
       for (const el of document.querySelectorAll(".chart")) {
@@ -328,9 +657,32 @@
     return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   }
 
+  // getChart draws a chart the server builds (GET url with the range and width).
+  async function getChart(id, url) {
+    const el = $("chart-" + id);
+    const u = new URL(url, location.href);
+    u.searchParams.set("from", range.from);
+    u.searchParams.set("to", range.to);
+    u.searchParams.set("width", String(el ? Math.max(200, el.clientWidth) : 800));
+    try {
+      const ch = await withAnnotations(await api("GET", u.pathname + u.search));
+      drawChart(id, ch);
+      return ch;
+    } catch (e) {
+      setStatus(id, e.message, true);
+      return null;
+    }
+  }
+
   function initDashboards() {
     for (const c of state.charts || []) {
-      reloaders.push(function () { loadChart(c.id, c.spec); });
+      if (state.tracelog) {
+        // The spec is built at each load, from the instances there are then.
+        const u = "/api/v1/tracelog/charts/" + encodeURIComponent(c.id) + "?instance=" + encodeURIComponent(state.instance || "");
+        reloaders.push(function () { getChart(c.id, u); });
+      } else {
+        reloaders.push(function () { loadChart(c.id, c.spec); });
+      }
     }
     reloadAll();
   }
@@ -398,197 +750,6 @@
     reloadAll();
   }
 
-  function initBuilder() {
-    const lines = $("spec-lines"), title = $("spec-title"), vlabel = $("spec-vlabel"), box = $("validation");
-    let current = null;
-    if (state.spec) {
-      title.value = state.spec.title || "";
-      vlabel.value = state.spec.vlabel || "";
-    }
-    if (state.lines) lines.value = state.lines.join("\n");
-
-    function currentLines() { return lines.value.split("\n"); }
-
-    function showError(err) {
-      box.replaceChildren();
-      box.className = "validation error";
-      const msg = document.createElement("div");
-      msg.id = "validation-message";
-      msg.textContent = err.error;
-      box.appendChild(msg);
-      if (typeof err.line === "number" && err.line >= 0) {
-        const l = document.createElement("pre");
-        l.className = "bad-line";
-        l.textContent = "line " + (err.line + 1) + ": " + (currentLines()[err.line] || "");
-        box.appendChild(l);
-      }
-      if (err.pos) {
-        const p = document.createElement("div");
-        p.className = "bad-token";
-        p.textContent = "token " + err.pos + (err.token ? " ‘" + err.token + "’" : "");
-        box.appendChild(p);
-      }
-    }
-
-    let seq = 0;
-    async function validate() {
-      const my = ++seq;
-      let res;
-      try {
-        res = await api("POST", "/api/v1/validate", { title: title.value, vlabel: vlabel.value, lines: currentLines(), start: range.from, end: range.to });
-      } catch (e) {
-        res = { ok: false, error: (e.data && e.data.error) ? e.data : { error: e.message } };
-      }
-      if (my !== seq) return;
-      if (!res.ok) {
-        current = null;
-        showError(res.error);
-        return;
-      }
-      current = res.spec;
-      box.className = "validation ok";
-      box.textContent = "✓ valid" + (res.warnings && res.warnings.length ? " — " + res.warnings.join("; ") : "");
-      if (current.items && current.items.length) {
-        await loadChart("preview", current);
-      }
-      const share = $("builder-share");
-      const u = new URL("/view", location.href);
-      u.searchParams.set("spec", b64url(JSON.stringify(current)));
-      u.searchParams.set("from", range.from);
-      u.searchParams.set("to", range.to);
-      share.setAttribute("href", u.pathname + u.search);
-    }
-    let timer = null;
-    function later() { clearTimeout(timer); timer = setTimeout(validate, 300); }
-    lines.addEventListener("input", later);
-    title.addEventListener("input", later);
-    vlabel.addEventListener("input", later);
-    reloaders.push(validate);
-
-    function addLine(text) {
-      const v = lines.value.replace(/\s+$/, "");
-      lines.value = (v ? v + "\n" : "") + text;
-      later();
-    }
-    for (const b of document.querySelectorAll(".add-lines button")) {
-      b.addEventListener("click", function () { addLine(b.dataset.template); });
-    }
-
-    // Series search.
-    const q = $("series-q"), results = $("series-results"), info = $("series-info");
-    let qtimer = null;
-    q.addEventListener("input", function () {
-      clearTimeout(qtimer);
-      qtimer = setTimeout(search, 200);
-    });
-    async function search() {
-      const u = new URL("/api/v1/series", location.href);
-      const words = q.value.trim().split(/\s+/).filter(Boolean);
-      let prefix = "";
-      for (const w of words) {
-        // tag expressions as seriesByTag: k=v, k=glob*, k!=v, k=~re, k!=~re, name=…
-        if (w.includes("=")) u.searchParams.append("match", w); else prefix = w;
-      }
-      u.searchParams.set("q", prefix);
-      let res;
-      try { res = await api("GET", u.pathname + u.search); } catch (e) {
-        results.replaceChildren();
-        const li = document.createElement("li");
-        li.className = "error";
-        li.textContent = e.message;
-        results.appendChild(li);
-        return;
-      }
-      results.replaceChildren();
-      for (const s of res.series) {
-        const li = document.createElement("li");
-        const b = document.createElement("button");
-        b.type = "button";
-        b.className = "series";
-        b.textContent = s.name;
-        b.addEventListener("click", function () { showSeries(s.name); });
-        li.appendChild(b);
-        results.appendChild(li);
-      }
-      if (res.truncated) {
-        const li = document.createElement("li");
-        li.textContent = "… more: refine the search";
-        results.appendChild(li);
-      }
-    }
-    const palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
-    let added = 0;
-    async function showSeries(name) {
-      let si;
-      try { si = await api("GET", "/api/v1/series/info?name=" + encodeURIComponent(name)); } catch (e) { info.textContent = e.message; return; }
-      info.replaceChildren();
-      const h = document.createElement("h3");
-      h.textContent = name;
-      info.appendChild(h);
-      const cf = document.createElement("select");
-      cf.id = "series-cf";
-      for (const c of si.cf) {
-        const o = document.createElement("option");
-        o.value = c; o.textContent = c;
-        cf.appendChild(o);
-      }
-      info.appendChild(cf);
-      const ul = document.createElement("ul");
-      for (const ds of si.ds) {
-        const li = document.createElement("li");
-        const b = document.createElement("button");
-        b.type = "button";
-        b.className = "add-def";
-        b.dataset.ds = ds;
-        b.textContent = "+ " + ds;
-        b.addEventListener("click", function () {
-          const existing = currentLines().join("\n");
-          let v = ds.replace(/[^A-Za-z0-9_-]/g, "_");
-          let i = 2;
-          while (new RegExp("^[CV]?DEF:" + v + "=", "m").test(existing)) v = ds.replace(/[^A-Za-z0-9_-]/g, "_") + "_" + (i++);
-          addLine("DEF:" + v + "=" + name.replace(/:/g, "\\:") + ":" + ds + ":" + cf.value);
-          addLine("LINE1:" + v + palette[added++ % palette.length] + ":" + ds);
-        });
-        li.appendChild(b);
-        ul.appendChild(li);
-      }
-      info.appendChild(ul);
-    }
-
-    $("paste-apply").addEventListener("click", async function () {
-      try {
-        const res = await api("POST", "/api/v1/parse", { command: $("paste-command").value });
-        title.value = res.spec.title || "";
-        vlabel.value = res.spec.vlabel || "";
-        lines.value = res.lines.join("\n");
-        if (res.spec.start || res.spec.end) {
-          range = { from: res.spec.start || "end-1d", to: res.spec.end || "now" };
-          markRange();
-        }
-        validate();
-      } catch (e) {
-        showError(e.data || { error: e.message });
-      }
-    });
-
-    $("save-graph").addEventListener("click", async function () {
-      await validate();
-      if (!current) return;
-      const t = title.value.trim() || prompt("Title for this graph?") || "";
-      if (!t) return;
-      const spec = Object.assign({}, current, { title: t, start: range.from, end: range.to });
-      try {
-        const g = state.edit
-          ? await api("PUT", "/api/v1/graphs/" + encodeURIComponent(state.edit), { title: t, spec: spec })
-          : await api("POST", "/api/v1/graphs", { title: t, spec: spec });
-        location.href = g.url;
-      } catch (e) {
-        showError(e.data || { error: e.message });
-      }
-    });
-    validate();
-  }
-
   function initTokens() {
     const body = document.querySelector("#token-list tbody"), err = $("token-error");
     async function load() {
@@ -633,147 +794,22 @@
     load();
   }
 
-  function initMonitor() {
-    const name = state.monitor;
-    for (const id of state.charts || []) {
-      reloaders.push(async function () {
-        const el = $("chart-" + id);
-        const width = el ? Math.max(200, el.clientWidth) : 800;
-        const u = "/api/v1/monitors/" + encodeURIComponent(name) + "/charts/" + encodeURIComponent(id) +
-          "?from=" + encodeURIComponent(range.from) + "&to=" + encodeURIComponent(range.to) + "&width=" + width;
-        try { drawChart(id, await api("GET", u)); } catch (e) { setStatus(id, e.message, true); }
-      });
-    }
-    const status = $("run-status");
-    const run = $("run-now");
-    if (run) {
-      run.addEventListener("click", async function () {
-        run.disabled = true;
-        status.textContent = "queued…";
-        const runsURL = "/api/v1/monitors/" + encodeURIComponent(name) + "/runs?limit=1";
-        try {
-          const before = await api("GET", runsURL);
-          const last = before.runs.length ? before.runs[0].start : "";
-          await api("POST", "/api/v1/monitors/" + encodeURIComponent(name) + "/run", {});
-          // Reload once the new run is recorded (polling, for up to the timeout).
-          const started = Date.now();
-          const poll = async function () {
-            const now = await api("GET", runsURL);
-            if (now.runs.length && now.runs[0].start !== last) { location.reload(); return; }
-            status.textContent = "running… " + Math.round((Date.now() - started) / 1000) + " s";
-            if (Date.now() - started < 15 * 60 * 1000) setTimeout(poll, 1000);
-          };
-          setTimeout(poll, 500);
-        } catch (e) {
-          status.textContent = e.message;
-          run.disabled = false;
-        }
-      });
-    }
-    const del = $("delete-monitor");
-    if (del) {
-      del.addEventListener("click", async function () {
-        if (!confirm("Delete monitor " + name + " with its run history?")) return;
-        try {
-          await api("DELETE", "/api/v1/monitors/" + encodeURIComponent(name));
-          location.href = "/monitors";
-        } catch (e) { alert(e.message); }
-      });
-    }
-    reloadAll();
-  }
-
-  function initMonitorEdit() {
-    const def = state.definition || {};
-    const env = $("mon-env");
-    function addEnv(v) {
-      const row = document.createElement("div");
-      row.className = "env-row";
-      const n = document.createElement("input");
-      n.type = "text"; n.className = "env-name"; n.placeholder = "NAME"; n.value = v.name || "";
-      const val = document.createElement("input");
-      val.type = "text"; val.className = "env-value"; val.placeholder = "value"; val.value = v.value || "";
-      const secLabel = document.createElement("label");
-      const sec = document.createElement("input");
-      sec.type = "checkbox"; sec.className = "env-secret"; sec.checked = !!v.secret;
-      secLabel.appendChild(sec);
-      secLabel.appendChild(document.createTextNode(" secret"));
-      if (v.secret) val.type = "password";
-      sec.addEventListener("change", function () { val.type = sec.checked ? "password" : "text"; });
-      const rm = document.createElement("button");
-      rm.type = "button"; rm.textContent = "remove";
-      rm.addEventListener("click", function () { row.remove(); });
-      row.append(n, val, secLabel, rm);
-      env.appendChild(row);
-    }
-    $("mon-env-add").addEventListener("click", function () { addEnv({}); });
-    if (state.edit) {
-      const c = def.criteria || {};
-      $("mon-name").value = def.name || "";
-      $("mon-language").value = def.language || "python";
-      $("mon-interval").value = def.interval || "";
-      $("mon-timeout").value = def.timeout || "";
-      $("mon-source").value = def.source || "";
-      $("mon-path").value = def.path || "";
-      $("mon-exit").value = (c.exit_statuses || []).join(", ");
-      $("mon-must-match").value = c.must_match || "";
-      $("mon-must-not-match").value = c.must_not_match || "";
-      $("mon-thresholds").value = (c.thresholds || []).join("\n");
-      for (const v of def.env || []) addEnv(v);
-    }
-    $("monitor-form").addEventListener("submit", async function (ev) {
-      ev.preventDefault();
-      const box = $("mon-error");
-      const out = {
-        name: $("mon-name").value.trim(),
-        language: $("mon-language").value,
-        interval: $("mon-interval").value.trim(),
-        timeout: $("mon-timeout").value.trim(),
-        criteria: {},
-      };
-      const src = $("mon-source").value, path = $("mon-path").value.trim();
-      if (src.trim()) out.source = src;
-      if (path) out.path = path;
-      if (def.alert) out.alert = def.alert;
-      const exits = $("mon-exit").value.split(/[\s,]+/).filter(Boolean);
-      if (exits.length) {
-        out.criteria.exit_statuses = exits.map(Number);
-        if (out.criteria.exit_statuses.some(isNaN)) { box.className = "validation error"; box.textContent = "exit statuses: numbers separated by commas"; return; }
-      }
-      if ($("mon-must-match").value) out.criteria.must_match = $("mon-must-match").value;
-      if ($("mon-must-not-match").value) out.criteria.must_not_match = $("mon-must-not-match").value;
-      const th = $("mon-thresholds").value.split("\n").map(function (l) { return l.trim(); }).filter(Boolean);
-      if (th.length) out.criteria.thresholds = th;
-      const vars = [];
-      for (const row of env.querySelectorAll(".env-row")) {
-        const n = row.querySelector(".env-name").value.trim();
-        if (!n) continue;
-        const v = { name: n, value: row.querySelector(".env-value").value };
-        if (row.querySelector(".env-secret").checked) v.secret = true;
-        vars.push(v);
-      }
-      if (vars.length) out.env = vars;
-      try {
-        const m = state.edit
-          ? await api("PUT", "/api/v1/monitors/" + encodeURIComponent(state.edit), out)
-          : await api("POST", "/api/v1/monitors", out);
-        location.href = "/monitors/" + encodeURIComponent(m.name);
-      } catch (e) {
-        box.className = "validation error";
-        box.textContent = e.message;
-      }
-    });
-  }
+  // What the page scripts (boards.js, builder.js, monitors.js) use; each
+  // registers its pages' init in pages, run once every script is loaded.
+  const rr = window.rrdash = {
+    page: page, state: state, $: $, api: api, reloaders: reloaders, reloadAll: reloadAll,
+    getChart: getChart, loadChart: loadChart, drawChart: drawChart, withAnnotations: withAnnotations,
+    setStatus: setStatus, markRange: markRange, b64url: b64url, zone: zone,
+    get range() { return range; },
+    set range(r) { range = r; },
+    pages: { dashboards: initDashboards, graph: initGraph, view: initGraph, tokens: initTokens },
+  };
 
   zoneTimes();
   initZoneSelect();
   initRangePicker();
-  switch (page) {
-    case "monitor": initMonitor(); break;
-    case "monitor-edit": initMonitorEdit(); break;
-    case "dashboards": initDashboards(); break;
-    case "graph": case "view": initGraph(); break;
-    case "builder": initBuilder(); break;
-    case "tokens": initTokens(); break;
-  }
+  document.addEventListener("DOMContentLoaded", function () {
+    const init = rr.pages[page];
+    if (init) init();
+  });
 })();
