@@ -5,13 +5,14 @@ GO      ?= go
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ECHARTS := ui/assets/echarts.min.js
 KINESALITE := tools/kinesalite/node_modules/kinesalite/package.json
+DYNALITE := tools/dynalite/node_modules/dynalite/package.json
 OIDCPROV := tools/oidc/node_modules/oidc-provider/package.json
 STATSD  := tools/statsd/node_modules/statsd/package.json
 INGESTCLIENTS := tools/ingestclients/node_modules/@influxdata/influxdb-client/package.json
 WEBJS   := tools/web/node_modules/echarts/dist/echarts.min.js
 APT_STAMP := .tools/apt-updated
 
-.PHONY: all build run test bench soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web prometheus prometheus-node-exporter python3-influxdb clean
+.PHONY: all build run test bench bench-million soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web graphite-carbon prometheus prometheus-node-exporter python3-influxdb clean release deb systemd postgresql
 
 all: build
 
@@ -24,6 +25,11 @@ $(ECHARTS): $(WEBJS)
 
 $(KINESALITE): tools/kinesalite/package.json tools/kinesalite/package-lock.json
 	npm ci --prefix tools/kinesalite --no-audit --no-fund
+	touch $@
+
+# npm dynalite 4.0.0 (an in-memory DynamoDB) for ingest/kinesis's shard-lease tests
+$(DYNALITE): tools/dynalite/package.json tools/dynalite/package-lock.json
+	npm ci --prefix tools/dynalite --no-audit --no-fund
 	touch $@
 
 # npm statsd 0.9.0 (Etsy's daemon), the reference of ingest/statsd's tests
@@ -48,6 +54,11 @@ $(APT_STAMP):
 rrdtool:
 	@command -v rrdtool >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rrdtool; }
 
+# PostgreSQL 15 (Debian's) for store/meta's tests on both engines: the
+# tests run initdb and postgres themselves from a temporary directory
+postgresql:
+	@test -x /usr/lib/postgresql/15/bin/initdb || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15; }
+
 # real rrdcached and collectd (its rrdcached plugin) for ingest/rrdcached's tests and make bench
 rrdcached:
 	@command -v rrdcached >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rrdcached; }
@@ -70,6 +81,12 @@ python3-statsd:
 graphite-web:
 	@/usr/bin/python3 -c 'import graphite.settings, whisper, django' 2>/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphite-web python3-whisper; }
 
+# Debian's graphite-carbon: its shipped storage-schemas.conf and
+# storage-aggregation.conf example (store/carbonconf) and carbon-relay (the
+# pickle protocol's client)
+graphite-carbon:
+	@test -x /usr/bin/carbon-relay || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphite-carbon; }
+
 # Prometheus 2.42 (remote_write), node-exporter (its scrape target) and
 # InfluxDB's 1.x Python client (Debian's python3) for the HTTP ingest tests
 prometheus:
@@ -87,6 +104,10 @@ python3:
 # bubblewrap: the code-monitor sandbox (ingest/monitor); setpriv comes with util-linux.
 bubblewrap:
 	@command -v bwrap >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap; }
+
+# systemd-analyze verifies the packaged unit (packaging/TestSystemdUnit)
+systemd:
+	@command -v systemd-analyze >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd; }
 
 chromium:
 	@command -v chromium >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
@@ -107,7 +128,7 @@ build: $(ECHARTS)
 run: build python3 bubblewrap
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
-deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) $(STATSD) $(INGESTCLIENTS) rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web prometheus prometheus-node-exporter python3-influxdb
+deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) $(STATSD) $(INGESTCLIENTS) rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web graphite-carbon prometheus prometheus-node-exporter python3-influxdb systemd $(DYNALITE) postgresql
 
 # go test -race over everything, the rrdtool differential suite included
 # (store: TestDifferentialAgainstRRDtool; rpn: its xport corpus).
@@ -138,5 +159,51 @@ bench: build rrdtool rrdcached $(KINESALITE)
 	$(GO) run ./rpn/internal/xportcmp --rrdash ./rrdash
 	$(GO) run ./ingest/rrdcached/internal/bench --rrdash ./rrdash
 
+# a data directory of 1,000,000 small series: creation rate, disk per series,
+# startup, a pass over every series and a kill -9 recovery, memory (anonymous
+# vs page cache) — docs/BENCHMARKS.md. Takes several minutes and ~4 GB of
+# disk; RRDASH_MILLION_DIR=dir keeps the directory for the next run.
+bench-million:
+	RRDASH_MILLION=1 $(GO) test -run '^$$' -bench '^BenchmarkMillionSeries$$' -benchtime 1x -timeout 60m ./store/
+# Release archives: a static binary per architecture with its version (the
+# LDFLAGS above), the README, the systemd unit and a sample configuration,
+# reproducible (-trimpath, file times and owners from the commit), and
+# SHA256SUMS. `make release VERSION=1.2.3` names another version.
+DIST ?= dist
+ARCHES ?= amd64 arm64
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+release: $(ECHARTS)
+	rm -rf $(DIST)/release && mkdir -p $(DIST)/release
+	set -e; for a in $(ARCHES); do \
+		n=rrdash-$(VERSION)-linux-$$a; d=$(DIST)/release/$$n; mkdir -p $$d; \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $$d/rrdash ./cmd/rrdash; \
+		cp README.md packaging/rrdash.service packaging/rrdash.toml $$d/; \
+		tar -C $(DIST)/release --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$(SOURCE_DATE_EPOCH) -czf $$d.tar.gz $$n; \
+		rm -r $$d; \
+	done
+	cd $(DIST)/release && sha256sum *.tar.gz > SHA256SUMS
+	@cat $(DIST)/release/SHA256SUMS
+
+# A Debian package for one architecture (DEBARCH, default the machine's):
+# /usr/bin/rrdash, the systemd unit, /etc/rrdash/rrdash.toml and the
+# logrotate file (conffiles), a system user made by postinst. The Debian
+# version is VERSION without a leading v (a bare commit hash becomes 0~gHASH).
+DEBARCH ?= $(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH)
+DEBVERSION ?= $(shell echo '$(VERSION)' | sed -e 's/^v//' -e 's/^[^0-9]/0~g&/' -e 's/[-_]/+/g')
+deb: $(ECHARTS)
+	set -e; r=$(DIST)/deb/rrdash_$(DEBVERSION)_$(DEBARCH); rm -rf $$r; \
+	install -d $$r/DEBIAN $$r/usr/bin $$r/usr/lib/systemd/system $$r/etc/rrdash $$r/etc/logrotate.d $$r/usr/share/doc/rrdash; \
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(DEBARCH) $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $$r/usr/bin/rrdash ./cmd/rrdash; \
+	install -m 0644 packaging/rrdash.service $$r/usr/lib/systemd/system/rrdash.service; \
+	install -m 0640 packaging/rrdash.toml $$r/etc/rrdash/rrdash.toml; \
+	install -m 0644 packaging/rrdash.logrotate $$r/etc/logrotate.d/rrdash; \
+	install -m 0644 README.md docs/STORE.md $$r/usr/share/doc/rrdash/; \
+	sed -e 's/@VERSION@/$(DEBVERSION)/' -e 's/@ARCH@/$(DEBARCH)/' packaging/deb/control > $$r/DEBIAN/control; \
+	echo "Installed-Size: $$(du -sk --exclude=DEBIAN $$r | cut -f1)" >> $$r/DEBIAN/control; \
+	install -m 0644 packaging/deb/conffiles $$r/DEBIAN/conffiles; \
+	install -m 0755 packaging/deb/postinst packaging/deb/prerm packaging/deb/postrm $$r/DEBIAN/; \
+	dpkg-deb --root-owner-group -Zxz --build $$r $$r.deb; \
+	rm -r $$r; echo $$r.deb
+
 clean:
-	rm -rf rrdash .tools $(ECHARTS)
+	rm -rf rrdash .tools $(ECHARTS) $(DIST)

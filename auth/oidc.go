@@ -2,7 +2,7 @@
 // (authorization code + PKCE S256, state, nonce), server-side sessions with
 // idle and absolute expiry, CSRF tokens, personal API tokens, safe return
 // URLs, the client IP behind trusted proxies and a login rate limit.
-// Storage is behind interfaces (SessionStore) that ui/meta implements.
+// Storage is behind interfaces (SessionStore) that store/meta implements.
 package auth
 
 import (

@@ -26,7 +26,7 @@ type Session struct {
 // pending login.
 var ErrNoSession = errors.New("no session")
 
-// SessionStore keeps sessions and pending logins; ui/meta implements it.
+// SessionStore keeps sessions and pending logins; store/meta implements it.
 type SessionStore interface {
 	CreateSession(ctx context.Context, s Session) error
 	// Session returns ErrNoSession (wrapped) when id is unknown.

@@ -175,3 +175,121 @@ func BenchmarkFlushRows(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCreate creates series of the default template durably: groups
+// of 1,000 EnsureAsync calls, each group waiting once (one journal fsync),
+// as a writer that meets many new series does.
+func BenchmarkCreate(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		group int
+	}{{"group=1000", 1000}, {"group=1", 1}} {
+		b.Run(tc.name, func(b *testing.B) {
+			db, err := Open(b.TempDir(), Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			spec := DefaultTemplate()
+			spec.Start = 1700000000
+			b.ResetTimer()
+			c0 := cpuNanos()
+			var wait func() error
+			for i := 0; i < b.N; i++ {
+				if _, wait, err = db.EnsureAsync(fmt.Sprintf("host%d.cpu.user", i), spec, nil); err != nil {
+					b.Fatal(err)
+				}
+				if (i+1)%tc.group == 0 || i == b.N-1 {
+					if err := wait(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creations/s")
+			b.ReportMetric(float64(cpuNanos()-c0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// whisperBytes is the size of a whisper file for the given archives
+// (points each): 16 bytes of metadata, 12 per archive, 12 per point.
+func whisperBytes(points ...int64) int64 {
+	n := int64(16 + 12*len(points))
+	for _, p := range points {
+		n += 12 * p
+	}
+	return n
+}
+
+// GraphiteTemplate is the proposed default for Graphite plaintext (see
+// docs/STORE.md, "Disk per series"): AVERAGE only, as whisper keeps one
+// aggregation per archive, at the default template's resolutions.
+func graphiteTemplate() Spec {
+	s := Spec{Step: 60, DS: []DS{{Name: "value", Type: Gauge, Heartbeat: 600, Min: math.NaN(), Max: math.NaN()}}}
+	for _, a := range [][2]int64{{1, 2880}, {5, 4032}, {60, 9672}, {1440, 3660}} {
+		s.RRA = append(s.RRA, RRA{CF: Average, XFF: 0.5, Steps: a[0], Rows: a[1]})
+	}
+	return s
+}
+
+// BenchmarkDiskPerSeries measures the disk blocks (st_blocks × 512) one
+// series takes: new, after a day and after 30 days of one value a minute,
+// and fully written (every row: the file's size), beside whisper's size
+// for the same retention.
+func BenchmarkDiskPerSeries(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		spec Spec
+	}{{"default", DefaultTemplate()}, {"graphite", graphiteTemplate()}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				dir := b.TempDir()
+				db, err := Open(dir, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				spec := tc.spec
+				spec.Start = 1700000000 - 1700000000%86400
+				if err := db.Create("s", spec, false); err != nil {
+					b.Fatal(err)
+				}
+				p := filepath.Join(dir, "series", "s.rrd")
+				blocks := func() float64 {
+					var st syscall.Stat_t
+					if err := syscall.Stat(p, &st); err != nil {
+						b.Fatal(err)
+					}
+					return float64(st.Blocks * 512)
+				}
+				b.ReportMetric(blocks(), "new-B")
+				t := spec.Start
+				for _, days := range []int64{1, 29} {
+					for d := int64(0); d < days; d++ {
+						batch := Batch{Updates: make([]Update, 0, 1440)}
+						for k := 0; k < 1440; k++ {
+							t += 60
+							batch.Updates = append(batch.Updates, Update{Series: "s", Time: t, Values: []string{"42.5"}})
+						}
+						if _, err := db.Apply(context.Background(), batch); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(blocks(), fmt.Sprintf("day%d-B", days+map[int64]int64{1: 0, 29: 1}[days]))
+				}
+				fi, _ := os.Stat(p)
+				b.ReportMetric(float64(fi.Size()), "full-B")
+				var points []int64
+				seen := map[[2]int64]bool{}
+				for _, r := range spec.RRA {
+					if !seen[[2]int64{r.Steps, r.Rows}] {
+						seen[[2]int64{r.Steps, r.Rows}] = true
+						points = append(points, r.Rows)
+					}
+				}
+				b.ReportMetric(float64(whisperBytes(points...)), "whisper-B")
+				db.Close()
+			}
+		})
+	}
+}

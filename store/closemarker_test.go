@@ -325,7 +325,7 @@ func TestDBMatchesInMemory(t *testing.T) {
 			if a.st.curRow[ra] != ours.st.curRow[ra] {
 				t.Fatalf("%s: rra %d current row %d, in memory %d", ctx, ra, a.st.curRow[ra], ours.st.curRow[ra])
 			}
-			got, want := a.ring(ra), ours.rows.ring(ra)
+			got, want := a.decodedRing(ra), ours.rows.ring(ra)
 			for k := range want {
 				if !sameFloat(got[k], want[k]) {
 					t.Fatalf("%s: rra %d value %d: %v, in memory %v", ctx, ra, k, got[k], want[k])

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"path"
@@ -50,6 +51,19 @@ type Options struct {
 	// NoReplay, with ReadOnly, makes such a reader return ErrNeedsReplay
 	// instead of replaying: a check that must change nothing.
 	NoReplay bool
+	// MaxOpenFiles bounds the archive files held open (and mapped) at
+	// once; the least recently used ones are closed and reopened on use.
+	// 0: half the process's RLIMIT_NOFILE, at most 4,096, at least 16.
+	// Negative is refused.
+	MaxOpenFiles int
+	// Preallocate allocates every block of a new archive when it is
+	// created, so a full disk fails the creation rather than a later
+	// write of rows. By default archives are sparse: rows take disk
+	// space as they are written, and unwritten rows read as unknown.
+	Preallocate bool
+	// Retention rules lay out series created on first sight
+	// (EnsureWithMeta); nil keeps every caller's template.
+	Retention *Retention
 }
 
 // Observer receives the store's own measurements. Its methods are called
@@ -101,6 +115,14 @@ type DB struct {
 	readOnly  bool // a reader's shared lock: nothing is written
 
 	dmg *damageLog // damaged row blocks found so far
+	fds *fdCache   // the archive files held open (under mu)
+	// replaying: rows of a journal replay are written unchecked (their
+	// blocks' checksums may rightly be stale)
+	replaying bool
+	// noDrop keeps every archive in memory (a journal repair, until its
+	// checkpoint)
+	noDrop  bool
+	touched []*archive // archives a batch changed (ApplyAsync, under mu)
 }
 
 // Open locks dir (creating it if needed), replays the journal and returns
@@ -108,6 +130,10 @@ type DB struct {
 func Open(dir string, opt Options) (*DB, error) {
 	if opt.CheckpointBytes <= 0 {
 		opt.CheckpointBytes = 64 << 20
+	}
+	fds, err := newFDCache(opt.MaxOpenFiles)
+	if err != nil {
+		return nil, err
 	}
 	boot, err := readBootID(opt.BootID)
 	if err != nil {
@@ -117,7 +143,7 @@ func Open(dir string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("data directory %s: %w", dir, err)
 	}
 	if opt.ReadOnly {
-		db, err := openReader(dir, opt, boot)
+		db, err := openReader(dir, opt, boot, fds)
 		if !errors.Is(err, errNeedsReplay) || opt.NoReplay {
 			return db, err
 		}
@@ -130,7 +156,7 @@ func Open(dir string, opt Options) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{dir: dir, opt: opt, lock: lock, boot: boot, series: map[string]*archive{}, positions: map[string][]byte{},
-		dmg: newDamageLog(opt.Logger)}
+		dmg: newDamageLog(opt.Logger), fds: fds}
 	jr, err := openJournal(filepath.Join(dir, "journal.wal"))
 	if err != nil {
 		lock.Close()
@@ -142,6 +168,11 @@ func Open(dir string, opt Options) (*DB, error) {
 	if jr.log == nil {
 		jr.log = slog.Default()
 	}
+	if err := db.finishRename(); err != nil {
+		jr.close()
+		lock.Close()
+		return nil, err
+	}
 	from, clean := jr.replayFrom(boot)
 	db.skipped = [2]int64{jr.start, from}
 	if err := db.loadPositions(clean); err != nil {
@@ -149,24 +180,30 @@ func Open(dir string, opt Options) (*DB, error) {
 		lock.Close()
 		return nil, err
 	}
+	fds.evict = db.evict
 	recs, err := jr.records(from)
 	if err != nil {
 		jr.close()
 		lock.Close()
 		return nil, err
 	}
-	for _, rec := range recs {
-		db.replay(rec, nil)
-	}
 	if len(recs) > 0 {
 		// The records may be in the page cache only (a process of this
 		// boot was killed before their fsync): rows reach the archives
-		// only after the records that rewrite them are durable.
+		// only after the records that rewrite them are durable. Synced
+		// first, the replay may write rows and slots of archives it
+		// drops from memory as it goes (a replay over a million series).
 		if err := jr.syncFile(); err != nil {
-			db.Close()
+			jr.close()
+			lock.Close()
 			return nil, err
 		}
 	}
+	db.replaying = true
+	for _, rec := range recs {
+		db.replay(rec, nil)
+	}
+	db.replaying = false
 	if err := db.flushQueued(false); err != nil {
 		db.Close()
 		return nil, err
@@ -225,14 +262,15 @@ var ErrNeedsReplay = errors.New("the journal holds records the archives lack (th
 // hold everything journaled: the last writer closed (its close marker, in
 // this boot, covers the whole journal) or the journal has no records since
 // its last checkpoint. Otherwise it returns errNeedsReplay.
-func openReader(dir string, opt Options, boot bootID) (*DB, error) {
+func openReader(dir string, opt Options, boot bootID, fds *fdCache) (*DB, error) {
 	lock, err := lockDir(dir, true)
 	if err != nil {
 		return nil, err
 	}
 	jp := filepath.Join(dir, "journal.wal")
-	if fi, err := os.Stat(jp); err != nil || fi.Size() == 0 {
-		// a new directory: its first writer makes the journal
+	if fi, err := os.Stat(jp); err != nil || fi.Size() == 0 || renamePending(dir) {
+		// a new directory: its first writer makes the journal; or a
+		// rename a writer must finish
 		lock.Close()
 		return nil, errNeedsReplay
 	}
@@ -251,7 +289,8 @@ func openReader(dir string, opt Options, boot bootID) (*DB, error) {
 	}
 	jr.written, jr.synced = from, from
 	db := &DB{dir: dir, opt: opt, lock: lock, boot: boot, series: map[string]*archive{}, positions: map[string][]byte{},
-		jr: jr, skipped: [2]int64{jr.start, from}, readOnly: true, dmg: newDamageLog(opt.Logger)}
+		jr: jr, skipped: [2]int64{jr.start, from}, readOnly: true, dmg: newDamageLog(opt.Logger), fds: fds}
+	fds.evict = db.evict
 	if err := db.loadPositions(clean); err != nil {
 		jr.close()
 		lock.Close()
@@ -295,6 +334,9 @@ func (db *DB) loadPositions(clean bool) error {
 // a series that cannot be opened (deleted, or unreadable: reported on use)
 // are counted in unopened when it is not nil.
 func (db *DB) replay(rec journalRecord, unopened *replayMiss) {
+	for _, c := range rec.creates {
+		db.replayCreate(c)
+	}
 	for _, u := range rec.updates {
 		a, err := db.archive(u.Series)
 		if err != nil {
@@ -307,6 +349,13 @@ func (db *DB) replay(rec journalRecord, unopened *replayMiss) {
 		db.positions[k] = v
 		db.posDirty = true
 	}
+}
+
+func (db *DB) logger() *slog.Logger {
+	if db.opt.Logger != nil {
+		return db.opt.Logger
+	}
+	return slog.Default()
 }
 
 // replayMiss counts journaled updates of series a replay could not open.
@@ -340,10 +389,10 @@ func (db *DB) replayOnly(rec journalRecord, name string) {
 // replayUpdate re-applies a journaled update unless the archive's state
 // already holds it (it is at or before the last update).
 func (db *DB) replayUpdate(a *archive, u Update) {
-	if u.Time < a.st.lastUp || u.Time == a.st.lastUp && u.Usec <= a.st.lastUpUsec {
+	if a.holds(u) {
 		return
 	}
-	a.eng.update(u.Time, u.Usec, u.Values)
+	a.update(u.Time, u.Usec, u.Values)
 	a.dirty = true
 	db.queueFlush(a)
 }
@@ -429,12 +478,32 @@ func (db *DB) archive(name string) (*archive, error) {
 	if err := ValidSeriesName(name); err != nil {
 		return nil, err
 	}
-	a, err := openArchive(db.pathFor(name), db.trust(), db.opt.OneShot, db.scratch())
+	if err := db.fds.reserve(); err != nil {
+		return nil, err
+	}
+	// Not mapped until its rows are read (Fetch): a write-only archive
+	// costs no mmap, and no munmap (a TLB shootdown) when the fd cache
+	// closes it; its rows go out with one pwrite per run.
+	a, err := openArchive(db.pathFor(name), db.trust(), true, db.scratch())
 	if err == nil {
 		a.bufs = &db.runBufs
 		a.dmg = db.dmg
+		db.fds.add(a)
 	}
 	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
+	}
+	if errors.Is(err, errNeverDurable) {
+		// A creation never acknowledged (the replay has made every
+		// acknowledged one again): as if it had not happened, like a torn
+		// journal tail. A reader leaves the file to the next writer.
+		if !db.readOnly {
+			p := db.pathFor(name)
+			if rerr := os.Remove(p); rerr != nil {
+				return nil, fmt.Errorf("%w (removing it: %v)", err, rerr)
+			}
+			db.logger().Warn("removed an archive whose creation was never acknowledged (its journal record was lost with a reboot)", "file", p, "series", name)
+		}
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
 	if err != nil {
@@ -474,6 +543,7 @@ func (db *DB) Create(name string, spec Spec, overwrite bool) error {
 }
 
 // CreateWithMeta is Create with metadata (units, source) kept in the file.
+// It returns once the creation is durable.
 func (db *DB) CreateWithMeta(name string, spec Spec, meta map[string]string, overwrite bool) error {
 	if err := ValidSeriesName(name); err != nil {
 		return err
@@ -482,10 +552,25 @@ func (db *DB) CreateWithMeta(name string, spec Spec, meta map[string]string, ove
 		return fmt.Errorf("series %s: %w", name, err)
 	}
 	db.mu.Lock()
-	defer db.mu.Unlock()
-	return db.createLocked(name, spec, meta, overwrite, initialState(&spec), nil)
+	if overwrite {
+		if _, err := os.Stat(db.pathFor(name)); err == nil {
+			defer db.mu.Unlock()
+			return db.createLocked(name, spec, meta, true, initialState(&spec), nil)
+		}
+	}
+	wait, err := db.createJournaled(name, spec, meta)
+	db.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return wait()
 }
 
+// createLocked makes a series durable by itself: the file is synced
+// before its rename and the directory after it. It serves what the journal
+// cannot redo from a creation record — an overwrite (which checkpoints
+// first, so no journaled update of the old series reaches the new one) and
+// an import (rows and state of its own).
 func (db *DB) createLocked(name string, spec Spec, meta map[string]string, overwrite bool, st *state, rows [][]float64) error {
 	if db.readOnly {
 		return fmt.Errorf("creating series %s: %w", name, errReadOnly)
@@ -501,23 +586,145 @@ func (db *DB) createLocked(name string, spec Spec, meta map[string]string, overw
 			return err
 		}
 	}
-	if old, ok := db.series[name]; ok {
-		if len(old.pend) > 0 {
-			return fmt.Errorf("series %s: rows still waiting for the journal", name)
-		}
-		db.toFlush = slices.DeleteFunc(db.toFlush, func(a *archive) bool { return a == old })
-		old.close()
-		delete(db.series, name)
-	}
-	spec = cloneSpec(spec)
-	if err := createArchive(p, name, &spec, meta, st, rows); err != nil {
-		return fmt.Errorf("series %s: %w", name, err)
-	}
-	if err := syncDir(filepath.Dir(p)); err != nil {
+	if err := db.dropArchive(name); err != nil {
 		return err
 	}
-	_, err := db.archive(name)
-	return err
+	spec = cloneSpec(spec)
+	if err := db.fds.reserve(); err != nil {
+		return err
+	}
+	a, err := makeArchive(p, name, &spec, meta, st, rows, createOptions{version: fileVersion, stamp: slotStamp{gen: 1},
+		sync: true, prealloc: db.opt.Preallocate, unmapped: db.opt.OneShot})
+	if err != nil {
+		return fmt.Errorf("series %s: %w", name, err)
+	}
+	db.addArchive(a)
+	return syncDir(filepath.Dir(p))
+}
+
+// dropArchive forgets the open archive of name (it is being replaced).
+func (db *DB) dropArchive(name string) error {
+	old, ok := db.series[name]
+	if !ok {
+		return nil
+	}
+	if len(old.pend) > 0 {
+		return fmt.Errorf("series %s: rows still waiting for the journal", name)
+	}
+	db.toFlush = slices.DeleteFunc(db.toFlush, func(a *archive) bool { return a == old })
+	old.close()
+	delete(db.series, name)
+	return nil
+}
+
+func (db *DB) addArchive(a *archive) {
+	a.bufs = &db.runBufs
+	a.dmg = db.dmg
+	db.fds.add(a)
+	db.series[a.name] = a
+}
+
+// createJournaled makes a new series the way updates are made durable: the
+// file is written to the page cache only (sparse, its first state stamped
+// for the next checkpoint) and a creation record is appended to the
+// journal; wait returns once that record is durable, sharing the fsync
+// with every creation and update of the same group commit. A replay
+// makes the file again if a crash lost it (replayCreate), so neither the
+// file nor the directory is synced before the next checkpoint's syncfs.
+// Callers hold mu and validated name and spec.
+func (db *DB) createJournaled(name string, spec Spec, meta map[string]string) (func() error, error) {
+	if db.readOnly {
+		return nil, fmt.Errorf("creating series %s: %w", name, errReadOnly)
+	}
+	if db.closed {
+		return nil, errors.New("store is closed")
+	}
+	p := db.pathFor(name)
+	if _, err := os.Stat(p); err == nil {
+		return nil, fmt.Errorf("series %s already exists", name)
+	}
+	if err := db.dropArchive(name); err != nil {
+		return nil, err
+	}
+	spec = cloneSpec(spec)
+	meta = maps.Clone(meta)
+	if err := db.makeJournaled(p, name, &spec, meta); err != nil {
+		return nil, err
+	}
+	c := journalCreate{name: name, step: spec.Step, start: spec.Start, args: specArgs(&spec), meta: meta}
+	off, err := db.jr.append(&journalRecord{creates: []journalCreate{c}})
+	if err != nil {
+		db.dropArchive(name)
+		os.Remove(p)
+		return nil, fmt.Errorf("series %s: %w", name, err)
+	}
+	a := db.series[name]
+	a.createdOff, a.createdCkpt = off, db.jr.ckpt
+	a.lastOff, a.lastCkpt = off, db.jr.ckpt
+	return func() error { return db.jr.syncTo(off) }, nil
+}
+
+// makeJournaled writes the file of a series whose creation the journal
+// holds (or will hold) and opens it.
+func (db *DB) makeJournaled(p, name string, spec *Spec, meta map[string]string) error {
+	if err := db.fds.reserve(); err != nil {
+		return err
+	}
+	stamp := slotStamp{gen: 1, seq: db.jr.ckpt + 1, boot: db.boot}
+	// not mapped until read: a mapping costs an mmap now and a munmap
+	// (a TLB shootdown) when the file is closed, and rows written with
+	// pwrite cost about what a first write to a mapped page does
+	a, err := makeArchive(p, name, spec, meta, initialState(spec), nil, createOptions{version: fileVersion, stamp: stamp,
+		prealloc: db.opt.Preallocate, unmapped: true})
+	if err != nil {
+		return fmt.Errorf("series %s: %w", name, err)
+	}
+	db.addArchive(a)
+	return nil
+}
+
+// specArgs is a definition as create's arguments (DS then RRA).
+func specArgs(spec *Spec) []string {
+	args := make([]string, 0, len(spec.DS)+len(spec.RRA))
+	for _, ds := range spec.DS {
+		args = append(args, ds.String())
+	}
+	for _, r := range spec.RRA {
+		args = append(args, r.String())
+	}
+	return args
+}
+
+// replayCreate makes sure a series whose creation the journal holds
+// exists. Its record follows the last checkpoint, so every update of the
+// series is in the journal too: a file a crash lost or tore (after a
+// power loss its first state, stamped for a checkpoint that never
+// completed, is not trusted) is made again, empty, and the replay refills
+// it. A file that reads is kept (the same boot: the page cache holds it).
+func (db *DB) replayCreate(c journalCreate) {
+	log := db.jr.log
+	a, err := db.archive(c.name)
+	if err == nil && a != nil {
+		return
+	}
+	spec, perr := ParseSpecArgs(c.step, c.start, c.args)
+	if perr == nil {
+		perr = spec.Validate()
+	}
+	if perr != nil {
+		log.Error("journal: a creation record does not parse; series not created", "series", c.name, "err", perr)
+		return
+	}
+	if !errors.Is(err, ErrNotFound) {
+		log.Info("journal: making again a series created since the last checkpoint whose file does not read (after a reboot: its first state was never synced)", "series", c.name, "err", err)
+	}
+	if derr := db.dropArchive(c.name); derr != nil {
+		log.Error("journal: series not created again", "series", c.name, "err", derr)
+		return
+	}
+	if err := db.makeJournaled(db.pathFor(c.name), c.name, &spec, c.meta); err != nil {
+		log.Error("journal: series not created again", "series", c.name, "err", err)
+	}
 }
 
 func syncDir(dir string) error {
@@ -534,23 +741,50 @@ func (db *DB) Ensure(name string, spec Spec) (bool, error) {
 	return db.EnsureWithMeta(name, spec, nil)
 }
 
-// EnsureWithMeta is Ensure with metadata for a new series.
+// EnsureWithMeta is Ensure with metadata for a new series. It returns once
+// the series is durable.
 func (db *DB) EnsureWithMeta(name string, spec Spec, meta map[string]string) (bool, error) {
+	created, wait, err := db.EnsureAsync(name, spec, meta)
+	if err != nil {
+		return false, err
+	}
+	return created, wait()
+}
+
+// EnsureAsync is EnsureWithMeta that returns before the creation is
+// durable: wait returns once it is. Creations (and updates) whose waits
+// overlap share one journal fsync, so a writer that creates many series
+// calls EnsureAsync for each and waits once, for the last (records are
+// durable in order). An update of a new series applied after EnsureAsync
+// returned is journaled after its creation, so its own durability covers
+// the creation too. For a series that exists, wait covers a creation not
+// yet durable.
+func (db *DB) EnsureAsync(name string, spec Spec, meta map[string]string) (created bool, wait func() error, err error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if _, err := db.archive(name); err == nil {
-		return false, nil
+	if a, err := db.archive(name); err == nil {
+		if off := a.createdOff; off > 0 && a.createdCkpt == db.jr.ckpt {
+			return false, func() error { return db.jr.syncTo(off) }, nil
+		}
+		return false, noWait, nil
 	} else if !errors.Is(err, ErrNotFound) {
-		return false, err
+		return false, nil, err
+	}
+	spec, meta, err = db.opt.Retention.Apply(name, spec, meta)
+	if err != nil {
+		return false, nil, err
 	}
 	if err := spec.Validate(); err != nil {
-		return false, fmt.Errorf("series %s: %w", name, err)
+		return false, nil, fmt.Errorf("series %s: %w", name, err)
 	}
-	if err := db.createLocked(name, spec, meta, false, initialState(&spec), nil); err != nil {
-		return false, err
+	wait, err = db.createJournaled(name, spec, meta)
+	if err != nil {
+		return false, nil, err
 	}
-	return true, nil
+	return true, wait, nil
 }
+
+func noWait() error { return nil }
 
 // Apply applies a batch and returns once it is durable.
 func (db *DB) Apply(ctx context.Context, b Batch) (Result, error) {
@@ -583,12 +817,16 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 	for i, u := range b.Updates {
 		a, err := db.archive(u.Series)
 		if err == nil {
-			err = a.eng.update(u.Time, u.Usec, u.Values)
+			err = a.update(u.Time, u.Usec, u.Values)
 			if err == nil || !errors.Is(err, ErrTooOld) && len(u.Values) == len(a.spec.DS) {
 				// a failed update may still change state (rrdtool keeps the
 				// last readings of earlier data sources): journal it too
 				rec.updates = append(rec.updates, journalUpdate{Update: u, failed: err != nil})
 				a.dirty = true
+				if a.lastOff != pendingBatch {
+					a.lastOff = pendingBatch
+					db.touched = append(db.touched, a)
+				}
 				if len(a.pend) > 0 {
 					a.pendOff = pendingBatch
 					db.queueFlush(a)
@@ -625,6 +863,15 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 			}
 		}
 	}
+	for _, a := range db.touched {
+		// a failed append: the journal refuses all work from now on and
+		// the archive stays in memory (never durable)
+		if err == nil {
+			a.lastOff, a.lastCkpt = off, ckpt
+		}
+	}
+	clear(db.touched)
+	db.touched = db.touched[:0]
 	clear(rec.updates) // drop references to the batch's strings
 	db.recBuf = rec.updates[:0]
 	db.mu.Unlock()
@@ -729,6 +976,7 @@ func (db *DB) checkpointFlush() (int, error) {
 		return n, err
 	}
 	db.posDirty = false
+	db.dropClosed()
 	return n, nil
 }
 

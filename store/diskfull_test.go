@@ -30,7 +30,8 @@ func TestDiskFull(t *testing.T) {
 	}
 	t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() })
 	dir := filepath.Join(mnt, "data")
-	db, err := Open(dir, Options{})
+	// preallocated archives: a creation that does not fit fails
+	db, err := Open(dir, Options{Preallocate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,5 +74,19 @@ func TestDiskFull(t *testing.T) {
 	defer db2.Close()
 	if last, err := db2.LastUpdate("small"); err != nil || last != acked {
 		t.Errorf("after restart: last update %d (%v), acknowledged %d", last, err, acked)
+	}
+	// Sparse archives (the default): the creation fits, and rows that do
+	// not fit fail the write with ENOSPC naming the archive — never a
+	// SIGBUS from a write through the mapping into a hole.
+	if err := db2.Checkpoint(ctx); err != nil { // cuts the journal: space again
+		t.Fatal(err)
+	}
+	if err := db2.Create("big", big, false); err != nil {
+		t.Fatalf("creating a sparse archive: %v", err)
+	}
+	_, err = db2.Apply(ctx, Batch{Updates: []Update{{Series: "big", Time: 1000000010, Values: []string{"1"}},
+		{Series: "big", Time: 1000000010 + 10*200000, Values: []string{"2"}}}})
+	if err == nil || !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "big.rrd") {
+		t.Fatalf("writing rows that do not fit into a sparse archive: %v", err)
 	}
 }

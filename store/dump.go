@@ -56,7 +56,7 @@ func (db *DB) Dump(name string) (*DumpData, error) {
 			c := a.st.cdp[i*nds+j]
 			dr.CDP = append(dr.CDP, DumpCDP{Primary: c.primary, Secondary: c.secondary, Value: c.val, UnknownPDP: c.unknPDP})
 		}
-		ring := a.ring(i)
+		ring := a.decodedRing(i) // stored rows are XORed with the file's key
 		for row := int64(0); row < r.Rows; row++ {
 			dr.Rows = append(dr.Rows, slices.Clone(ring[row*int64(nds):(row+1)*int64(nds)]))
 		}

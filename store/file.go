@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"syscall"
 	"unsafe"
 
@@ -20,10 +21,12 @@ import (
 //	0      magic "RRDASH\x00\x01"
 //	8      u32 length of the definition, u32 CRC-32C of it
 //	16     definition: JSON {name, step, start, ds, rra, meta}
-//	slots  three live-state slots (page aligned; two in version 1 files)
+//	slots  three live-state slots (page aligned, sector aligned from
+//	       version 4; two in version 1 files)
 //	sums   version 3: the row checksum table, one u32 CRC-32C per block of
 //	       64 rows of each ring, ring after ring (rowsum.go)
-//	rows   one ring per archive: rows × data sources float64 (page aligned)
+//	rows   one ring per archive: rows × data sources float64 (page aligned,
+//	       sector aligned from version 4; stored XOR nanKey from version 4)
 //
 // A slot holds the live state with a rising generation, the checkpoint
 // sequence it was written for, the boot it was written in and a checksum.
@@ -34,7 +37,11 @@ import (
 // Writes never touch the newest durable slot, and with three slots never
 // the newest one either, so a torn write (kill -9, power loss) always
 // leaves a state that the journal can be replayed onto. See docs/STORE.md.
-var fileMagic = [8]byte{'R', 'R', 'D', 'A', 'S', 'H', 0, 3}
+var fileMagic = [8]byte{'R', 'R', 'D', 'A', 'S', 'H', 0, 4}
+
+// fileMagicV3 marks files with row checksums whose rows are stored as
+// plain doubles: created filled with NaN and fully allocated.
+var fileMagicV3 = [8]byte{'R', 'R', 'D', 'A', 'S', 'H', 0, 3}
 
 // fileMagicV2 marks files without row checksums; they are read and written
 // as they are (no verification).
@@ -45,8 +52,16 @@ var fileMagicV2 = [8]byte{'R', 'R', 'D', 'A', 'S', 'H', 0, 2}
 // full checkpoint).
 var fileMagicV1 = [8]byte{'R', 'R', 'D', 'A', 'S', 'H', 0, 1}
 
-// fileVersion is the version new archives are written in.
-const fileVersion = 3
+// fileVersion is the version new archives are written in. Version 4 is
+// version 3 with every row stored XOR nanKey, so bytes never written (file
+// holes, all zero) read as unknown: an archive is created sparse, with
+// nothing but its head written, and a block whose checksum entry and rows
+// are all zero is a valid block never written (rowsum.go).
+const fileVersion = 4
+
+// nanKey is what version 4 XORs every stored row value with: Go's NaN, so
+// an unknown row is stored as zero bytes.
+var nanKey = math.Float64bits(math.NaN())
 
 // headRead is how much of an archive one pread takes at open: the header,
 // the definition, the slots and a checksum table of up to 1,024 blocks.
@@ -78,13 +93,22 @@ type layout struct {
 
 func alignUp(n, a int64) int64 { return (n + a - 1) / a * a }
 
+// sectorSize aligns the head of version 4 files: each state slot has
+// sectors of its own, so a torn write of one never touches another, and a
+// small series' head fits in one page rather than five.
+const sectorSize = 512
+
 func computeLayout(spec *Spec, defLen, version int) layout {
 	l := layout{version: version, nslots: 3}
 	if version == 1 {
 		l.nslots = 2
 	}
-	l.slotOff = alignUp(16+int64(defLen), pageSize)
-	l.slotSize = alignUp(int64(slotEnd(spec, version))+4, pageSize)
+	align := int64(pageSize)
+	if version >= 4 {
+		align = sectorSize
+	}
+	l.slotOff = alignUp(16+int64(defLen), align)
+	l.slotSize = alignUp(int64(slotEnd(spec, version))+4, align)
 	l.rowsOff = l.slotOff + l.nslots*l.slotSize
 	if version >= 3 {
 		l.sumOff = l.rowsOff
@@ -94,7 +118,7 @@ func computeLayout(spec *Spec, defLen, version int) layout {
 			blocks += ringBlocks(r.Rows)
 		}
 		l.sumLen = blocks * 4
-		l.rowsOff = alignUp(l.sumOff+l.sumLen, pageSize)
+		l.rowsOff = alignUp(l.sumOff+l.sumLen, align)
 	}
 	nds := int64(len(spec.DS))
 	off := l.rowsOff
@@ -122,6 +146,7 @@ type archive struct {
 	name  string
 	spec  Spec
 	meta  map[string]string
+	model seriesModel // from meta: Graphite's data model, late mode
 	f     fileFD
 	lay   layout
 	mm    []byte
@@ -150,8 +175,28 @@ type archive struct {
 	// version 3: the checksum table — a view of the mapping, or a copy
 	// kept equal to the file by flushRows
 	sums []byte
-	last []lastBlock // per ring: the block sealed last
-	dmg  *damageLog  // where damaged blocks are reported (nil: slog's default)
+	key  uint64 // XORed into every stored row value (nanKey from version 4)
+
+	// fds, when set, bounds the open files: f is -1 while the archive is
+	// closed (its state, pending rows and checksum table stay in memory)
+	// and reopened on use (ensureOpen). prev and next link it in the
+	// cache's LRU list.
+	fds        *fdCache
+	prev, next *archive
+
+	// createdOff is the journal offset of the record that created the
+	// archive in this process, in checkpoint epoch createdCkpt (0: none)
+	createdOff  int64
+	createdCkpt uint64
+	// lastOff is the end of the last journal record that changed the
+	// archive (its creation or an update), in checkpoint epoch lastCkpt;
+	// pendingBatch while the batch changing it is not yet appended. Its
+	// state may be written to a slot once that offset is durable.
+	lastOff  int64
+	lastCkpt uint64
+	evicting bool        // the fd cache is dropping it (ensureOpen leaves the LRU alone)
+	last     []lastBlock // per ring: the block sealed last
+	dmg      *damageLog  // where damaged blocks are reported (nil: slog's default)
 }
 
 // rowRun is a run of consecutive rows of one ring waiting to be written.
@@ -163,6 +208,20 @@ type rowRun struct {
 }
 
 func (a *archive) ring(i int) []float64 { return a.rings[i] }
+
+// rowKey is what stored row values are XORed with (fetch decodes with it).
+func (a *archive) rowKey() uint64 { return a.key }
+
+// decodedRing returns a copy of ring i's values as numbers (mapped).
+func (a *archive) decodedRing(i int) []float64 {
+	out := slices.Clone(a.rings[i])
+	if a.key != 0 {
+		for k, v := range out {
+			out[k] = math.Float64frombits(math.Float64bits(v) ^ a.key)
+		}
+	}
+	return out
+}
 
 func (a *archive) putRow(ring int, r int64, vals []float64) {
 	// Rings interleave (a row of each consolidation level in turn), so a
@@ -182,7 +241,7 @@ func (a *archive) putRow(ring int, r int64, vals []float64) {
 	}
 	run := &a.pend[k]
 	for _, v := range vals {
-		run.b = binary.LittleEndian.AppendUint64(run.b, math.Float64bits(v))
+		run.b = binary.LittleEndian.AppendUint64(run.b, math.Float64bits(v)^a.key)
 	}
 	run.n++
 }
@@ -191,7 +250,10 @@ func (a *archive) putRow(ring int, r int64, vals []float64) {
 // would fault in new heap pages for every archive a batch touches.
 func (a *archive) runBuf() []byte {
 	if a.bufs == nil || len(*a.bufs) == 0 {
-		return make([]byte, 0, 4096)
+		// small: a batch over many series holds one per series until
+		// its fsync (a 4 KiB one each made a replay of a million series
+		// hold 4 GB)
+		return make([]byte, 0, 64)
 	}
 	free := *a.bufs
 	b := free[len(free)-1]
@@ -202,6 +264,9 @@ func (a *archive) runBuf() []byte {
 // mapRows maps the file for reading rows (and, from then on, writing
 // them). Rows still waiting for their journal records stay waiting.
 func (a *archive) mapRows() error {
+	if err := a.ensureOpen(); err != nil {
+		return err
+	}
 	if a.mm != nil {
 		return nil
 	}
@@ -235,33 +300,62 @@ func encodeDef(name string, spec *Spec, meta map[string]string) []byte {
 	return b
 }
 
-// createArchive writes a new, fully preallocated file at path (via a
-// temporary file, fsync and rename) holding the initial state.
-func createArchive(path, name string, spec *Spec, meta map[string]string, st *state, rows [][]float64) error {
-	return createArchiveVersion(path, name, spec, meta, st, rows, fileVersion)
+// createOptions say how an archive file is made.
+type createOptions struct {
+	version int
+	stamp   slotStamp // of the first state slot
+	// sync fsyncs the file before its rename (a creation the journal does
+	// not hold must be durable by itself)
+	sync bool
+	// prealloc allocates every block of the file (a full disk fails the
+	// creation, not a later write); otherwise only the head is allocated
+	// and the rows are a hole until written (version 4)
+	prealloc bool
+	unmapped bool // the archive returned is not mapped
 }
 
-// createArchiveVersion can still write the older files (tests of their
-// upgrade path use it).
+// createArchiveVersion writes a file with the first state in slot 0
+// (generation 1, durable: it is synced) and closes it; tests of older
+// formats use it.
 func createArchiveVersion(path, name string, spec *Spec, meta map[string]string, st *state, rows [][]float64, version int) error {
-	def := encodeDef(name, spec, meta)
-	lay := computeLayout(spec, len(def), version)
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	a, err := makeArchive(path, name, spec, meta, st, rows, createOptions{version: version, stamp: slotStamp{gen: 1}, sync: true, prealloc: true, unmapped: true})
 	if err != nil {
 		return err
 	}
-	fail := func(err error) error {
-		f.Close()
+	return a.close()
+}
+
+// makeArchive writes a new file at path (via a temporary file and a
+// rename, so a file under its own name is always whole in the page cache)
+// and returns it open. Rows of version 4 files are written only when rows
+// is given (an import); otherwise they are a hole that reads as unknown.
+func makeArchive(path, name string, spec *Spec, meta map[string]string, st *state, rows [][]float64, co createOptions) (*archive, error) {
+	version := co.version
+	def := encodeDef(name, spec, meta)
+	lay := computeLayout(spec, len(def), version)
+	tmp := path + ".tmp"
+	fd, err := syscall.Open(tmp, syscall.O_RDWR|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		return nil, &os.PathError{Op: "create", Path: tmp, Err: err}
+	}
+	f := fileFD(fd)
+	fail := func(err error) (*archive, error) {
+		f.close()
 		os.Remove(tmp)
-		return err
+		return nil, err
 	}
-	// Reserve the blocks now so a full disk fails here, not on a later write.
-	if err := syscall.Fallocate(int(f.Fd()), 0, 0, lay.size); err != nil && !errors.Is(err, syscall.EOPNOTSUPP) {
-		return fail(fmt.Errorf("allocating %d bytes: %w", lay.size, err))
+	// Reserve the blocks now so a full disk fails here, not on a later
+	// write: all of them, or (sparse) the head's, which the write of the
+	// head below allocates (the checksum table is written through the
+	// mapping, where a full disk would be a SIGBUS).
+	sparse := !co.prealloc && version >= 4 && rows == nil
+	if !sparse {
+		if err := syscall.Fallocate(fd, 0, 0, lay.size); err != nil && !errors.Is(err, syscall.EOPNOTSUPP) {
+			return fail(fmt.Errorf("allocating %d bytes: %w", lay.size, err))
+		}
 	}
-	if err := f.Truncate(lay.size); err != nil {
-		return fail(err)
+	if err := syscall.Ftruncate(fd, lay.size); err != nil {
+		return fail(fmt.Errorf("setting the size to %d: %w", lay.size, err))
 	}
 	head := make([]byte, 16+len(def))
 	switch version {
@@ -269,54 +363,80 @@ func createArchiveVersion(path, name string, spec *Spec, meta map[string]string,
 		copy(head, fileMagicV1[:])
 	case 2:
 		copy(head, fileMagicV2[:])
+	case 3:
+		copy(head, fileMagicV3[:])
 	default:
 		copy(head, fileMagic[:])
 	}
 	binary.LittleEndian.PutUint32(head[8:], uint32(len(def)))
 	binary.LittleEndian.PutUint32(head[12:], crc32.Checksum(def, castagnoli))
 	copy(head[16:], def)
-	if _, err := f.WriteAt(head, 0); err != nil {
-		return fail(err)
+	// the first state: durable once the file is synced, or once the
+	// checkpoint its stamp names is
+	head = append(head, make([]byte, lay.slotOff-int64(len(head)))...)
+	head = append(head, encodeSlot(spec, st, co.stamp, &lay)...)
+	if sparse {
+		head = append(head, make([]byte, lay.rowsOff-int64(len(head)))...)
 	}
-	// the first state, generation 1 of sequence 0: durable once the file is
-	// synced below
-	if _, err := f.WriteAt(encodeSlot(spec, st, slotStamp{gen: 1}, &lay), lay.slotOff); err != nil {
-		return fail(err)
+	if err := f.writeAt(head, 0); err != nil {
+		return fail(fmt.Errorf("writing the head: %w", err))
+	}
+	var key uint64
+	if version >= 4 {
+		key = nanKey
 	}
 	nds := len(spec.DS)
 	sums := make([]byte, lay.sumLen)
-	for i, r := range spec.RRA {
-		buf := make([]byte, int(r.Rows)*nds*8)
-		for k := range buf[:len(buf)/8] {
-			v := math.NaN()
-			if rows != nil {
-				v = rows[i][k]
+	if version < 4 || rows != nil {
+		for i, r := range spec.RRA {
+			buf := make([]byte, int(r.Rows)*nds*8)
+			for k := range buf[:len(buf)/8] {
+				v := math.NaN()
+				if rows != nil {
+					v = rows[i][k]
+				}
+				binary.LittleEndian.PutUint64(buf[k*8:], math.Float64bits(v)^key)
 			}
-			binary.LittleEndian.PutUint64(buf[k*8:], math.Float64bits(v))
-		}
-		if _, err := f.WriteAt(buf, lay.ringOff[i]); err != nil {
-			return fail(err)
+			if err := f.writeAt(buf, lay.ringOff[i]); err != nil {
+				return fail(err)
+			}
+			if version >= 3 {
+				rb := int64(nds * 8)
+				for b := int64(0); b < ringBlocks(r.Rows); b++ {
+					lo, hi := blockRows(r.Rows, b)
+					putSum(sums, lay.ringBlock0[i]+b, sealSum(version, i, b, buf[lo*rb:hi*rb]))
+				}
+			}
 		}
 		if version >= 3 {
-			rb := int64(nds * 8)
-			for b := int64(0); b < ringBlocks(r.Rows); b++ {
-				lo, hi := blockRows(r.Rows, b)
-				putSum(sums, lay.ringBlock0[i]+b, blockSum(i, b, buf[lo*rb:hi*rb]))
+			if err := f.writeAt(sums, lay.sumOff); err != nil {
+				return fail(err)
 			}
 		}
 	}
-	if version >= 3 {
-		if _, err := f.WriteAt(sums, lay.sumOff); err != nil {
-			return fail(err)
+	if co.sync {
+		if err := syscall.Fsync(fd); err != nil {
+			return fail(fmt.Errorf("fsync: %w", err))
 		}
 	}
-	if err := f.Sync(); err != nil {
+	if err := os.Rename(tmp, path); err != nil {
 		return fail(err)
 	}
-	if err := f.Close(); err != nil {
-		return fail(err)
+	a := &archive{path: path, name: name, spec: *spec, meta: meta, model: modelOf(meta), f: f, lay: lay, st: st, unmapped: true, key: key}
+	a.slots = make([]slotInfo, lay.nslots)
+	a.slots[0] = slotInfo{gen: co.stamp.gen, seq: co.stamp.seq, valid: true, trusted: true}
+	if version >= 3 {
+		a.sums = sums
 	}
-	return os.Rename(tmp, path)
+	if !co.unmapped {
+		a.unmapped = false
+		if err := a.mapRows(); err != nil {
+			a.close()
+			return nil, err
+		}
+	}
+	a.eng = newEngine(&a.spec, a.st, a)
+	return a, nil
 }
 
 // slotStamp is what a slot says of itself besides the state.
@@ -455,9 +575,11 @@ func readArchive(f fileFD, path string, tr trust, unmapped bool, scratch []byte)
 	if n, err := f.readAt(buf, 0); n < 16 {
 		return nil, fmt.Errorf("truncated header: %v", err)
 	}
-	version := 3
+	version := fileVersion
 	switch [8]byte(buf[:8]) {
 	case fileMagic:
+	case fileMagicV3:
+		version = 3
 	case fileMagicV2:
 		version = 2
 	case fileMagicV1:
@@ -492,7 +614,10 @@ func readArchive(f fileFD, path string, tr trust, unmapped bool, scratch []byte)
 	if err != nil {
 		return nil, fmt.Errorf("state slots: %w", err)
 	}
-	a := &archive{path: path, name: d.Name, spec: spec, meta: d.Meta, f: f, lay: lay, unmapped: unmapped}
+	a := &archive{path: path, name: d.Name, spec: spec, meta: d.Meta, model: modelOf(d.Meta), f: f, lay: lay, unmapped: unmapped}
+	if version >= 4 {
+		a.key = nanKey
+	}
 	if version >= 3 {
 		sums, err := readRange(f, buf, lay.sumOff, lay.sumLen)
 		if err != nil {
@@ -521,6 +646,11 @@ func readArchive(f fileFD, path string, tr trust, unmapped bool, scratch []byte)
 		}
 	}
 	if best == nil {
+		for _, sl := range a.slots {
+			if sl.valid {
+				return nil, errNeverDurable
+			}
+		}
 		return nil, errors.New("no valid state slot (corrupt header)")
 	}
 	a.st = best
@@ -532,6 +662,14 @@ func readArchive(f fileFD, path string, tr trust, unmapped bool, scratch []byte)
 	a.eng = newEngine(&a.spec, a.st, a)
 	return a, nil
 }
+
+// errNeverDurable is an archive whose state slots are valid but none is
+// trusted: written in an earlier boot for a checkpoint that never
+// completed. Only a creation through the journal leaves such a file (every
+// other archive keeps a durable slot): if its creation record is in the
+// journal the replay makes the file again; otherwise the creation was never
+// acknowledged, and the file is as if it did not exist.
+var errNeverDurable = errors.New("its state was never made durable (a creation never acknowledged before a reboot)")
 
 // readRange returns n bytes at off, from buf (the file's start) when it
 // holds them.
@@ -624,6 +762,9 @@ func (a *archive) writeSlot(seq, ckpt uint64, boot bootID) error {
 	if err := a.flushRows(true); err != nil {
 		return err
 	}
+	if err := a.ensureOpen(); err != nil {
+		return err
+	}
 	durable := -1
 	var maxGen uint64
 	for i, s := range a.slots {
@@ -678,13 +819,38 @@ func syncFS(f *os.File) error {
 	return nil
 }
 
+// close closes the archive for good.
 func (a *archive) close() error {
+	if a.fds != nil {
+		a.fds.unlink(a)
+	}
+	a.sums = nil // no copy of a mapped table
+	return a.release()
+}
+
+// release unmaps and closes the file; the archive's state, pending rows
+// and checksum table stay in memory, and ensureOpen reopens it. Nothing
+// needs syncing first: what was written is in the page cache, and a
+// checkpoint's syncfs covers closed files too.
+func (a *archive) release() error {
 	var err error
 	if a.mm != nil {
+		if a.sums != nil {
+			a.sums = slices.Clone(a.sums) // a view of the mapping until now
+		}
 		err = syscall.Munmap(a.mm)
+		a.mm, a.rings = nil, a.rings[:0]
 	}
-	if cerr := a.f.close(); err == nil {
-		err = cerr
+	// the bytes of the last sealed block are kept only when writing with
+	// pwrite: a reopened archive writes that way until it is read
+	for i := range a.last {
+		a.last[i].ok = false
+	}
+	if a.f >= 0 {
+		if cerr := a.f.close(); err == nil {
+			err = cerr
+		}
+		a.f = -1
 	}
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -79,14 +80,27 @@ func FuzzJournalRecord(f *testing.F) {
 	f.Add(encodeRecord(&journalRecord{updates: []journalUpdate{{Update: Update{Series: "a", Time: 5, Values: []string{"1", "U"}}}},
 		positions: map[string][]byte{"k": []byte("v")}, stopOnError: true}))
 	f.Add([]byte{0, 255, 255, 255, 255, 15})
+	f.Add(encodeRecord(&journalRecord{creates: []journalCreate{{name: "new", step: 60, start: 1700000000,
+		args: []string{"DS:value:GAUGE:600:U:U", "RRA:AVERAGE:0.5:1:1440"}, meta: map[string]string{"units": "B"}}}}))
+	f.Add(encodeRecord(&journalRecord{updates: []journalUpdate{{Update: Update{Series: "a", Time: 5, Values: []string{"1"}}}},
+		creates: []journalCreate{{name: "a", step: 10, args: []string{"DS:v:GAUGE:20:U:U"}}, {name: "b", step: 1}}}))
+	f.Add([]byte{2, 0, 0, 1, 1, 'x', 2, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rec, err := decodeRecord(b)
+		if recordShape(b) && err != nil {
+			t.Fatalf("the shape test passes a record that does not decode: %v", err)
+		}
 		if err != nil {
 			return
 		}
 		again, err := decodeRecord(encodeRecord(&rec))
-		if err != nil || len(again.updates) != len(rec.updates) {
+		if err != nil || len(again.updates) != len(rec.updates) || len(again.creates) != len(rec.creates) {
 			t.Fatalf("re-encoding a decoded record fails: %v", err)
+		}
+		for i, c := range rec.creates {
+			if d := again.creates[i]; d.name != c.name || d.step != c.step || d.start != c.start || !slices.Equal(d.args, c.args) || len(d.meta) != len(c.meta) {
+				t.Fatalf("creation %d re-encoded as %+v, was %+v", i, d, c)
+			}
 		}
 	})
 }

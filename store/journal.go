@@ -7,9 +7,12 @@ import (
 	"hash/crc32"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -55,7 +58,11 @@ type journal struct {
 
 	syncMu sync.Mutex // one fsync at a time; waiters share it (group commit)
 	synced int64
-	err    error // sticky: after a failed write or fsync the journal refuses work
+	// durable is synced for readers without syncMu (the DB's eviction of
+	// archives): every record before it is on disk, in this checkpoint
+	// epoch
+	durable atomic.Int64
+	err     error // sticky: after a failed write or fsync the journal refuses work
 
 	obs Observer // nil: fsyncs are not timed
 }
@@ -76,6 +83,18 @@ type journalRecord struct {
 	updates     []journalUpdate
 	positions   map[string][]byte
 	stopOnError bool
+	// creates are series created (flag bit 1): a replay makes the file
+	// again when a crash lost it, so a creation needs no fsync of its own
+	creates []journalCreate
+}
+
+// journalCreate is one series created: its definition as create's
+// arguments, and its metadata.
+type journalCreate struct {
+	name        string
+	step, start int64
+	args        []string
+	meta        map[string]string
 }
 
 const (
@@ -402,6 +421,7 @@ func (j *journal) checkpointed(seq uint64) error {
 	}
 	j.ckpt, j.marker, j.start = seq, closeMarker{}, journalHeadSize
 	j.written, j.synced = journalHeadSize, journalHeadSize
+	j.durable.Store(journalHeadSize)
 	j.pend = j.pend[:0] // redundant too: the synced archives hold them
 	return nil
 }
@@ -551,6 +571,7 @@ func (j *journal) syncTo(off int64) error {
 		j.obs.JournalSynced(time.Since(t0))
 	}
 	j.synced = target
+	j.durable.Store(target)
 	return nil
 }
 
@@ -565,6 +586,9 @@ func appendRecord(b []byte, rec *journalRecord) []byte {
 	var flags byte
 	if rec.stopOnError {
 		flags = 1
+	}
+	if len(rec.creates) > 0 {
+		flags |= 2
 	}
 	b = append(b, flags)
 	b = binary.AppendUvarint(b, uint64(len(rec.updates)))
@@ -586,6 +610,23 @@ func appendRecord(b []byte, rec *journalRecord) []byte {
 	for k, v := range rec.positions {
 		b = appendString(b, k)
 		b = appendString(b, string(v))
+	}
+	if len(rec.creates) > 0 {
+		b = binary.AppendUvarint(b, uint64(len(rec.creates)))
+		for _, c := range rec.creates {
+			b = appendString(b, c.name)
+			b = binary.AppendVarint(b, c.step)
+			b = binary.AppendVarint(b, c.start)
+			b = binary.AppendUvarint(b, uint64(len(c.args)))
+			for _, a := range c.args {
+				b = appendString(b, a)
+			}
+			b = binary.AppendUvarint(b, uint64(len(c.meta)))
+			for _, k := range slices.Sorted(maps.Keys(c.meta)) {
+				b = appendString(b, k)
+				b = appendString(b, c.meta[k])
+			}
+		}
 	}
 	return b
 }
@@ -649,7 +690,7 @@ func (r *recReader) str() string {
 func decodeRecord(b []byte) (journalRecord, error) {
 	r := &recReader{b: b}
 	var rec journalRecord
-	rec.stopOnError = r.byte1() == 1
+	rec.stopOnError = r.byte1()&1 == 1
 	n := r.uvarint()
 	if n > uint64(len(b)) {
 		return rec, errShortRecord
@@ -677,6 +718,34 @@ func decodeRecord(b []byte) (journalRecord, error) {
 		for i := uint64(0); i < np && r.err == nil; i++ {
 			k := r.str()
 			rec.positions[k] = []byte(r.str())
+		}
+	}
+	if len(b) > 0 && b[0]&2 != 0 {
+		nc := r.uvarint()
+		if nc > uint64(len(r.b)) {
+			return rec, errShortRecord
+		}
+		for i := uint64(0); i < nc && r.err == nil; i++ {
+			c := journalCreate{name: r.str(), step: r.varint(), start: r.varint()}
+			na := r.uvarint()
+			if na > uint64(len(r.b)) {
+				return rec, errShortRecord
+			}
+			for k := uint64(0); k < na && r.err == nil; k++ {
+				c.args = append(c.args, r.str())
+			}
+			nm := r.uvarint()
+			if nm > uint64(len(r.b)) {
+				return rec, errShortRecord
+			}
+			for k := uint64(0); k < nm && r.err == nil; k++ {
+				if c.meta == nil {
+					c.meta = map[string]string{}
+				}
+				key := r.str()
+				c.meta[key] = r.str()
+			}
+			rec.creates = append(rec.creates, c)
 		}
 	}
 	return rec, r.err

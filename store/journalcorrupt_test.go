@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -43,11 +45,17 @@ type corruptFixture struct {
 func newCorruptFixture(t *testing.T) corruptFixture {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := Open(dir, Options{BootID: "A"})
-	if err != nil {
+	// the archive is made durable beforehand, so the journal holds the
+	// updates only (no creation record) and no checkpoint yet
+	spec := corruptSpec(t)
+	if err := os.MkdirAll(filepath.Join(dir, "series"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Create("s", corruptSpec(t), false); err != nil {
+	if err := createArchiveVersion(filepath.Join(dir, "series", "s.rrd"), "s", &spec, nil, initialState(&spec), nil, fileVersion); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(dir, Options{BootID: "A"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < corruptN; i++ {
@@ -572,6 +580,15 @@ func sameRecord(a, b journalRecord) bool {
 			return false
 		}
 	}
+	if len(a.creates) != len(b.creates) {
+		return false
+	}
+	for i, x := range a.creates {
+		y := b.creates[i]
+		if x.name != y.name || x.step != y.step || x.start != y.start || !slices.Equal(x.args, y.args) || !maps.Equal(x.meta, y.meta) {
+			return false
+		}
+	}
 	return true
 }
 
@@ -591,6 +608,20 @@ func TestRecordShapeMatchesEncoder(t *testing.T) {
 		}
 		if r.IntN(2) == 0 {
 			rec.positions = map[string][]byte{"a": []byte("b"), strings.Repeat("k", r.IntN(200)): make([]byte, r.IntN(300))}
+		}
+		for k := r.IntN(3) - 1; k >= 0; k-- {
+			c := journalCreate{name: strings.Repeat("c", 1+r.IntN(300)), step: r.Int64N(1e6) + 1, start: r.Int64() - math.MaxInt64/2}
+			for a := r.IntN(5); a > 0; a-- {
+				c.args = append(c.args, strings.Repeat("D", r.IntN(200)))
+			}
+			if r.IntN(2) == 0 {
+				c.meta = map[string]string{"units": "B", strings.Repeat("m", r.IntN(100)): strings.Repeat("v", r.IntN(100))}
+			}
+			rec.creates = append(rec.creates, c)
+		}
+		if i%10 == 0 { // a creation-only record
+			rec.updates, rec.positions = nil, nil
+			rec.creates = append(rec.creates, journalCreate{name: "only", step: 60, args: []string{"DS:v:GAUGE:600:U:U"}})
 		}
 		payload := encodeRecord(&rec)
 		if !recordShape(payload) {

@@ -176,9 +176,10 @@ func recordAt(b []byte) (journalRecord, int, bool) {
 // recordShape tells whether b is laid out exactly as appendRecord writes a
 // record, without allocating. An empty record is never written.
 func recordShape(b []byte) bool {
-	if len(b) == 0 || b[0] > 1 {
+	if len(b) == 0 || b[0] > 3 {
 		return false
 	}
+	creates := b[0]&2 != 0
 	b = b[1:]
 	uv := func() (uint64, bool) {
 		v, k := binary.Uvarint(b)
@@ -224,12 +225,41 @@ func recordShape(b []byte) bool {
 		}
 	}
 	np, ok := uv()
-	if !ok || np > uint64(len(b)) || nu == 0 && np == 0 {
+	if !ok || np > uint64(len(b)) || nu == 0 && np == 0 && !creates {
 		return false
 	}
 	for i := uint64(0); i < np; i++ {
 		if !str() || !str() {
 			return false
+		}
+	}
+	if creates {
+		nc, ok := uv()
+		if !ok || nc == 0 || nc > uint64(len(b)) {
+			return false
+		}
+		for i := uint64(0); i < nc; i++ {
+			if !str() || !vint() || !vint() {
+				return false
+			}
+			na, ok := uv()
+			if !ok || na > uint64(len(b)) {
+				return false
+			}
+			for k := uint64(0); k < na; k++ {
+				if !str() {
+					return false
+				}
+			}
+			nm, ok := uv()
+			if !ok || nm > uint64(len(b)) {
+				return false
+			}
+			for k := uint64(0); k < nm; k++ {
+				if !str() || !str() {
+					return false
+				}
+			}
 		}
 	}
 	return len(b) == 0

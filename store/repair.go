@@ -252,8 +252,15 @@ func RepairJournal(dir string, opt Options) (*RepairReport, error) {
 	}
 	jr := &journal{path: path, f: f, ckpt: ckpt, start: rep.Size, replace: true, log: log, obs: opt.Observer}
 	jr.written, jr.synced = rep.Size, rep.Size
+	fds, err := newFDCache(opt.MaxOpenFiles)
+	if err != nil {
+		f.Close()
+		lock.Close()
+		return out, err
+	}
 	db := &DB{dir: dir, opt: opt, lock: lock, boot: boot, series: map[string]*archive{}, positions: map[string][]byte{}, jr: jr,
-		dmg: newDamageLog(log)}
+		dmg: newDamageLog(log), fds: fds, noDrop: true, replaying: true}
+	fds.evict = db.evict
 	if db.opt.CheckpointBytes <= 0 {
 		db.opt.CheckpointBytes = 64 << 20
 	}

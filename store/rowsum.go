@@ -8,6 +8,7 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"syscall"
 )
 
 // Row checksums (archive files of version 3).
@@ -42,6 +43,27 @@ func blockSum(ring int, b int64, rows []byte) uint32 {
 	return crc32.Update(uint32(ring)<<26^uint32(b), castagnoli, rows)
 }
 
+// sealSum is the checksum entry of a block. Version 4 never stores 0 for a
+// written block (a CRC of 0 is stored as 1): 0 with rows of zero bytes is a
+// block never written, valid and unknown.
+func sealSum(version, ring int, b int64, rows []byte) uint32 {
+	s := blockSum(ring, b, rows)
+	if s == 0 && version >= 4 {
+		s = 1
+	}
+	return s
+}
+
+// blockValid tells whether a block's rows match its checksum entry, or are
+// a block never written (version 4).
+func (a *archive) blockValid(ring int, b int64, rows []byte) bool {
+	stored := a.sumAt(ring, b)
+	if sealSum(a.lay.version, ring, b, rows) == stored {
+		return true
+	}
+	return stored == 0 && a.lay.version >= 4 && allZero(rows)
+}
+
 // putSum stores entry i of a checksum table.
 func putSum(sums []byte, i int64, sum uint32) { binary.LittleEndian.PutUint32(sums[i*4:], sum) }
 
@@ -60,16 +82,17 @@ func (a *archive) flushRows(verify bool) error {
 	if len(a.pend) == 0 {
 		return nil
 	}
+	if err := a.ensureOpen(); err != nil {
+		return err
+	}
 	lo, hi := int64(-1), int64(-1) // table bytes changed (unmapped)
 	for i := range a.pend {
 		run := &a.pend[i]
 		if err := a.writeRun(run, verify, &lo, &hi); err != nil {
 			return fmt.Errorf("archive %s: write rows: %w", a.path, err)
 		}
-		if a.bufs != nil {
-			*a.bufs = append(*a.bufs, run.b[:0])
-			run.b = nil
-		}
+		a.putBuf(run.b)
+		run.b = nil
 	}
 	if a.mm == nil && lo >= 0 {
 		if err := a.f.writeAt(a.sums[lo:hi], a.lay.sumOff+lo); err != nil {
@@ -112,11 +135,7 @@ func (a *archive) writeRun(run *rowRun, verify bool, lo, hi *int64) error {
 			buf = make([]byte, (be-bs)*rb)
 		}
 		buf = buf[:(be-bs)*rb]
-		defer func() {
-			if a.bufs != nil {
-				*a.bufs = append(*a.bufs, buf[:0])
-			}
-		}()
+		defer func() { a.putBuf(buf) }()
 	}
 	headPartial := run.first > bs || b0 == b1 && end < be
 	tailPartial := b1 != b0 && end < be
@@ -146,15 +165,28 @@ func (a *archive) writeRun(run *rowRun, verify bool, lo, hi *int64) error {
 				return fmt.Errorf("reading rows %d-%d of archive %d: %w", l, h-1, run.ring, err)
 			}
 		}
-		if verify && blockSum(run.ring, e.b, seg) != a.sumAt(run.ring, e.b) {
+		if verify && !a.blockValid(run.ring, e.b, seg) {
 			a.reportDamage(run.ring, e.b, "write")
-			fillNaN(seg)
+			a.fillUnknown(seg)
+		}
+	}
+	if a.mm != nil && a.lay.version >= 4 {
+		// A block never written may lie in a hole of the file: allocate
+		// it before writing through the mapping, where a full disk is a
+		// SIGBUS rather than an error.
+		for b := b0; b <= b1; b++ {
+			if a.sumAt(run.ring, b) == 0 {
+				if err := syscall.Fallocate(int(a.f), 0, ringOff+bs*rb, (be-bs)*rb); err != nil && err != syscall.EOPNOTSUPP {
+					return fmt.Errorf("allocating rows %d-%d of archive %d: %w", bs, be-1, run.ring, err)
+				}
+				break
+			}
 		}
 	}
 	copy(buf[(run.first-bs)*rb:], run.b)
 	for b := b0; b <= b1; b++ {
 		l, h := blockRows(rows, b)
-		putSum(a.sums, a.lay.ringBlock0[run.ring]+b, blockSum(run.ring, b, buf[(l-bs)*rb:(h-bs)*rb]))
+		putSum(a.sums, a.lay.ringBlock0[run.ring]+b, sealSum(a.lay.version, run.ring, b, buf[(l-bs)*rb:(h-bs)*rb]))
 	}
 	last.ok, last.b = true, b1
 	if a.mm != nil {
@@ -170,8 +202,20 @@ func (a *archive) writeRun(run *rowRun, verify bool, lo, hi *int64) error {
 	return a.f.writeAt(buf, ringOff+bs*rb)
 }
 
-func fillNaN(b []byte) {
-	nan := math.Float64bits(math.NaN())
+// maxFreeBufs bounds the free run buffers kept for reuse.
+const maxFreeBufs = 1024
+
+// putBuf gives a run buffer back for reuse (a bounded number of them).
+func (a *archive) putBuf(b []byte) {
+	if a.bufs != nil && len(*a.bufs) < maxFreeBufs && cap(b) <= 64<<10 {
+		*a.bufs = append(*a.bufs, b[:0])
+	}
+}
+
+// fillUnknown sets the rows in b to unknown (as stored: zero bytes from
+// version 4 on).
+func (a *archive) fillUnknown(b []byte) {
+	nan := math.Float64bits(math.NaN()) ^ a.key
 	for i := 0; i+8 <= len(b); i += 8 {
 		binary.LittleEndian.PutUint64(b[i:], nan)
 	}
@@ -231,7 +275,7 @@ func (a *archive) blockOK(ring int, b int64) bool {
 	rb := a.rowBytes()
 	l, h := blockRows(a.spec.RRA[ring].Rows, b)
 	off := a.lay.ringOff[ring]
-	return blockSum(ring, b, a.mm[off+l*rb:off+h*rb]) == a.sumAt(ring, b)
+	return a.blockValid(ring, b, a.mm[off+l*rb:off+h*rb])
 }
 
 // damageLog reports damaged blocks once each and counts them.
@@ -337,6 +381,9 @@ func (j *journal) syncFile() error {
 	if err := j.f.Sync(); err != nil {
 		return fmt.Errorf("journal %s: fsync: %w", j.path, err)
 	}
+	j.mu.Lock()
+	j.durable.Store(j.written)
+	j.mu.Unlock()
 	return nil
 }
 

@@ -184,11 +184,22 @@ func fetch(spec *Spec, st *state, rs rows, req FetchRequest) (*FetchResult, erro
 		}
 	}
 	if first < last {
+		// archives of version 4 store values XOR a key (holes read unknown)
+		var key uint64
+		if kr, ok := rs.(interface{ rowKey() uint64 }); ok {
+			key = kr.rowKey()
+		}
 		src := (st.curRow[chosen] + 1 + first + c) % ra.Rows
 		for i := first; i < last; i++ {
 			base := int(src) * nds
-			for d := 0; d < nds; d++ {
-				res.Values[d][i] = ring[base+d]
+			if key == 0 {
+				for d := 0; d < nds; d++ {
+					res.Values[d][i] = ring[base+d]
+				}
+			} else {
+				for d := 0; d < nds; d++ {
+					res.Values[d][i] = math.Float64frombits(math.Float64bits(ring[base+d]) ^ key)
+				}
 			}
 			if src++; src == ra.Rows {
 				src = 0

@@ -148,15 +148,18 @@ func TestCorruptArchivesAreReportedNotRead(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name   string
-		damage func(p string, size int64)
+		damage func(p string, size int64, lay layout)
 		want   string
 	}{
-		{"truncated", func(p string, size int64) { os.Truncate(p, size-100) }, "truncated or corrupt"},
-		{"bad magic", func(p string, _ int64) { writeAt(p, 0, []byte("XXXX")) }, "bad magic"},
+		{"truncated", func(p string, size int64, _ layout) { os.Truncate(p, size-100) }, "truncated or corrupt"},
+		{"bad magic", func(p string, _ int64, _ layout) { writeAt(p, 0, []byte("XXXX")) }, "bad magic"},
 		// Bytes are flipped, not overwritten: a fixed value may already be
 		// there (the state holds times), and then nothing would be damaged.
-		{"definition", func(p string, _ int64) { flipAt(p, 20) }, "definition checksum"},
-		{"both state slots", func(p string, _ int64) { flipAt(p, 4096+30); flipAt(p, 8192+30) }, "no valid state slot"},
+		{"definition", func(p string, _ int64, _ layout) { flipAt(p, 20) }, "definition checksum"},
+		{"both state slots", func(p string, _ int64, lay layout) {
+			flipAt(p, lay.slotOff+30)
+			flipAt(p, lay.slotOff+lay.slotSize+30)
+		}, "no valid state slot"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -167,7 +170,12 @@ func TestCorruptArchivesAreReportedNotRead(t *testing.T) {
 			db.Close()
 			p := filepath.Join(dir, "series", "web.1.rrd")
 			fi, _ := os.Stat(p)
-			c.damage(p, fi.Size())
+			a, err := openArchive(p, trust{ckpt: math.MaxUint64}, true, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.close()
+			c.damage(p, fi.Size(), a.lay)
 			db2, err := Open(dir, Options{})
 			if err != nil {
 				t.Fatal(err)

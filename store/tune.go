@@ -40,7 +40,7 @@ func (db *DB) Edit(name string, fn func(e *SeriesEdit) error) error {
 	}
 	e := &SeriesEdit{spec: cloneSpec(a.spec), st: cloneState(a.st)}
 	for i := range a.spec.RRA {
-		e.rings = append(e.rings, slices.Clone(a.ring(i)))
+		e.rings = append(e.rings, a.decodedRing(i)) // rows as numbers: createLocked stores them keyed again
 	}
 	ferr := fn(e)
 	var pe *PartialError

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -80,6 +81,10 @@ func (db *DB) verifyFile(p, fn string, repair bool, rep *VerifyReport) error {
 		a.close()
 	}
 	a, err := db.archive(name)
+	if errors.Is(err, ErrNotFound) {
+		rep.Files-- // gone meanwhile, or a creation never acknowledged
+		return nil
+	}
 	if err != nil {
 		rep.Damage = append(rep.Damage, Damage{Path: p, Series: name, RRA: -1, Err: err.Error()})
 		return nil
@@ -125,6 +130,9 @@ func VerifyFile(path string) *VerifyReport {
 // checkAll checks every block of every ring (nothing pending) and, with
 // repair, sets the rows of damaged blocks to unknown and reseals them.
 func (a *archive) checkAll(repair bool) ([]Damage, error) {
+	if err := a.ensureOpen(); err != nil {
+		return nil, err
+	}
 	rb := a.rowBytes()
 	var dmg []Damage
 	var buf []byte
@@ -151,8 +159,8 @@ func (a *archive) checkAll(repair bool) ([]Damage, error) {
 			for b := b0; b < b1; b++ {
 				l, h := blockRows(ra.Rows, b)
 				seg := rows[(l-lo)*rb : (h-lo)*rb]
-				if blockSum(ring, b, seg) == a.sumAt(ring, b) {
-					continue
+				if a.blockValid(ring, b, seg) {
+					continue // sealed, or never written (version 4)
 				}
 				d := a.blockDamage(ring, b)
 				if repair {
@@ -171,12 +179,12 @@ func (a *archive) checkAll(repair bool) ([]Damage, error) {
 // resetBlock sets block b's rows (seg: its bytes, a view of the mapping
 // or a copy) to unknown and reseals it.
 func (a *archive) resetBlock(ring int, b int64, seg []byte) error {
-	fillNaN(seg)
+	a.fillUnknown(seg)
 	if a.last != nil && a.last[ring].b == b {
 		a.last[ring].ok = false
 	}
 	i := a.lay.ringBlock0[ring] + b
-	putSum(a.sums, i, blockSum(ring, b, seg))
+	putSum(a.sums, i, sealSum(a.lay.version, ring, b, seg))
 	if a.mm != nil {
 		return nil
 	}

@@ -16,7 +16,7 @@ import (
 	"rrdash/graph"
 	"rrdash/rpn"
 	"rrdash/store"
-	"rrdash/ui/meta"
+	"rrdash/store/meta"
 )
 
 func badRequest(msg string) error { return echo.NewHTTPError(http.StatusBadRequest, msg) }

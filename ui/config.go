@@ -19,6 +19,8 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"rrdash/auth"
+	"rrdash/store"
+	"rrdash/store/meta"
 )
 
 // ServeConfig is the configuration of `rrdash serve`. Each key can be set
@@ -29,6 +31,10 @@ type ServeConfig struct {
 	Addr    string `toml:"addr"`     // listen address HOST:PORT
 	Data    string `toml:"data"`     // data directory (store + metadata.db)
 	BaseURL string `toml:"base_url"` // public URL for share links and og:image
+	// MetadataURL puts the metadata (users, graphs, monitors, …) in a
+	// PostgreSQL database shared by several servers (postgres://…);
+	// empty keeps it in DATA/metadata.db (SQLite).
+	MetadataURL Secret `toml:"metadata_url"`
 	// AllowedHosts are further host names (or IPs) the server answers in
 	// the Host header, beside localhost, loopback, the listen address and
 	// the hosts of base_url and oidc.redirect_url; others get 421.
@@ -41,6 +47,12 @@ type ServeConfig struct {
 	// GraphiteAddr is where the Graphite plaintext listener (TCP) listens;
 	// empty (the default) turns it off.
 	GraphiteAddr string `toml:"graphite_addr"`
+	// PickleAddr is where carbon's pickle protocol listener (TCP, what
+	// carbon-relay sends) listens; empty (the default) turns it off.
+	PickleAddr string `toml:"pickle_addr"`
+	// GraphiteUDPAddr is where the Graphite plaintext protocol is read
+	// over UDP (carbon's ENABLE_UDP_LISTENER); empty turns it off.
+	GraphiteUDPAddr string `toml:"graphite_udp_addr"`
 	// Statsd and Collectd are the UDP ingest listeners (off by default).
 	Statsd   StatsdConfig   `toml:"statsd"`
 	Collectd CollectdConfig `toml:"collectd"`
@@ -79,6 +91,9 @@ type ServeConfig struct {
 	// EvalTimeout stops an evaluation running longer (Go duration; 503).
 	// "0" turns it off.
 	EvalTimeout string `toml:"eval_timeout"`
+	// Retention are the [[retention]] rules: the layout and data model of
+	// series created on first sight, first match wins (docs/STORE.md).
+	Retention []store.RetentionRule `toml:"retention"`
 }
 
 // MonitoringConfig is the [monitoring] section (see docs/MONITORING.md).
@@ -208,7 +223,7 @@ type CollectdConfig struct {
 }
 
 func (c ServeConfig) validateUDPIngest() error {
-	for _, a := range []struct{ key, v string }{{"statsd.udp_addr", c.Statsd.UDPAddr}, {"statsd.tcp_addr", c.Statsd.TCPAddr}, {"collectd.addr", c.Collectd.Addr}} {
+	for _, a := range []struct{ key, v string }{{"statsd.udp_addr", c.Statsd.UDPAddr}, {"statsd.tcp_addr", c.Statsd.TCPAddr}, {"collectd.addr", c.Collectd.Addr}, {"graphite_udp_addr", c.GraphiteUDPAddr}} {
 		if a.v == "" {
 			continue
 		}
@@ -378,6 +393,25 @@ type MonitorSettings struct {
 	// SecretsKeyFile seals monitor secrets in metadata.db; outside the data
 	// directory. Empty keeps them in plain text.
 	SecretsKeyFile string `toml:"secrets_key_file"`
+	// LeaseTTL is how long a server sharing metadata_url holds a monitor
+	// without renewing (Go duration): a killed server's monitors move to
+	// another within it.
+	LeaseTTL string `toml:"lease_ttl"`
+}
+
+// DefaultLeaseTTL is monitors.lease_ttl's default.
+const DefaultLeaseTTL = 10 * time.Second
+
+// LeaseTTLDuration returns monitors.lease_ttl.
+func (m MonitorSettings) LeaseTTLDuration() (time.Duration, error) {
+	if m.LeaseTTL == "" {
+		return DefaultLeaseTTL, nil
+	}
+	d, err := time.ParseDuration(m.LeaseTTL)
+	if err != nil || d < time.Second {
+		return 0, fmt.Errorf("monitors.lease_ttl %q: want a duration of at least 1s, like 10s", m.LeaseTTL)
+	}
+	return d, nil
 }
 
 // MonitorConfig is one [[monitor]] table. Line is where it starts in the
@@ -609,9 +643,17 @@ func (c ServeConfig) Validate() error {
 	if c.Data == "" {
 		return errors.New("data: the data directory must not be empty")
 	}
+	if c.MetadataURL != "" && !meta.IsPostgresURL(string(c.MetadataURL)) {
+		return errors.New("metadata_url: want a postgres:// or postgresql:// URL (leave it empty for SQLite in the data directory)")
+	}
 	if c.GraphiteAddr != "" {
 		if _, _, err := net.SplitHostPort(c.GraphiteAddr); err != nil {
 			return fmt.Errorf("graphite_addr %q: want HOST:PORT: %w", c.GraphiteAddr, err)
+		}
+	}
+	if c.PickleAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PickleAddr); err != nil {
+			return fmt.Errorf("pickle_addr %q: want HOST:PORT: %w", c.PickleAddr, err)
 		}
 	}
 	if err := c.validateUDPIngest(); err != nil {
@@ -658,6 +700,9 @@ func (c ServeConfig) Validate() error {
 	if err := c.Monitors.validateSandbox(); err != nil {
 		return err
 	}
+	if _, err := c.Monitors.LeaseTTLDuration(); err != nil {
+		return err
+	}
 	if c.Monitors.Jitter < 0 || c.Monitors.Jitter >= 1 {
 		return fmt.Errorf("monitors.jitter %v: want a fraction in [0, 1)", c.Monitors.Jitter)
 	}
@@ -674,6 +719,9 @@ func (c ServeConfig) Validate() error {
 	}
 	if _, err := auth.ParseHosts(c.AllowedHosts, false); err != nil {
 		return fmt.Errorf("allowed_hosts: %w", err)
+	}
+	if _, err := store.CompileRetention(c.Retention); err != nil {
+		return err
 	}
 	return nil
 }

@@ -36,7 +36,7 @@ func isAPIPath(path string) bool { return strings.HasPrefix(path, "/api/") || is
 // nothing, so they need no CSRF token; another site cannot read the
 // answer (no CORS, no JSONP).
 func readOnlyRequest(r *http.Request) bool {
-	return safeMethod(r.Method) || r.Method == http.MethodPost && isGraphitePath(r.URL.Path)
+	return safeMethod(r.Method) || r.Method == http.MethodPost && isGraphitePath(r.URL.Path) && r.URL.Path != "/tags/delSeries"
 }
 
 func (s *Server) graphiteRoutes(e *echo.Echo) {
@@ -61,6 +61,8 @@ func (s *Server) graphiteRoutes(e *echo.Echo) {
 		e.POST(path, echo.WrapHandler(h), tokenScope)
 	}
 	e.GET("/tags", echo.WrapHandler(http.HandlerFunc(g.Tags)), tokenScope)
+	// graphite-web's series deletion: it changes the store (seriesadmin.go)
+	e.POST("/tags/delSeries", s.graphiteDelSeries, sameSite, tokenScope)
 	e.GET("/functions", echo.WrapHandler(g.Functions("")), tokenScope)
 	e.GET("/functions/:name", func(c *echo.Context) error {
 		g.Functions(c.Param("name")).ServeHTTP(c.Response(), c.Request())

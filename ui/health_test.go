@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"rrdash/ui/meta"
+	"rrdash/store/meta"
 )
 
 // A stopped source fails /-/healthz and /-/readyz; a retrying one fails

@@ -14,7 +14,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"rrdash/auth"
-	"rrdash/ui/meta"
+	"rrdash/store/meta"
 )
 
 // This file holds the request checks that do not depend on the login
@@ -63,7 +63,7 @@ func hostPolicy(cfg Config) (*auth.Hosts, error) {
 // already; wrap whatever else shares the listener (/-/metrics).
 func (s *Server) CheckHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.hosts.Allow(r.Host) || (r.URL.Path == "/-/healthz" || r.URL.Path == "/-/readyz") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		if s.hosts.Load().Allow(r.Host) || (r.URL.Path == "/-/healthz" || r.URL.Path == "/-/readyz") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -199,6 +199,8 @@ var routeScopes = map[string]auth.Scope{
 	"PUT /api/v1/monitors/:name":               auth.ScopeAdmin,
 	"DELETE /api/v1/monitors/:name":            auth.ScopeAdmin,
 	"POST /api/v1/monitors/:name/run":          auth.ScopeAdmin,
+	"DELETE /api/v1/series":                    auth.ScopeAdmin,
+	"POST /api/v1/series/rename":               auth.ScopeAdmin,
 	// The Graphite API (graphiteroutes.go): reads, POST included.
 	"GET /render":                    auth.ScopeRead,
 	"POST /render":                   auth.ScopeRead,
@@ -218,6 +220,7 @@ var routeScopes = map[string]auth.Scope{
 	"POST /tags/autoComplete/tags":   auth.ScopeRead,
 	"GET /tags/autoComplete/values":  auth.ScopeRead,
 	"POST /tags/autoComplete/values": auth.ScopeRead,
+	"POST /tags/delSeries":           auth.ScopeAdmin,
 	// Tokens never manage tokens (tokenAdmin), whatever their scope.
 	"GET /api/v1/tokens":        auth.ScopeAdmin,
 	"POST /api/v1/tokens":       auth.ScopeAdmin,

@@ -14,7 +14,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"rrdash/auth"
-	"rrdash/ui/meta"
+	"rrdash/store/meta"
 )
 
 // secEnv is a single-user server wired as cmd/rrdash wires it: push ingest

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"rrdash/auth"
-	"rrdash/ui/meta"
+	"rrdash/store/meta"
 )
 
 // loginServer is a login-mode server whose provider is never contacted

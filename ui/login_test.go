@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,7 +25,7 @@ import (
 	"time"
 
 	"rrdash/auth"
-	"rrdash/ui/meta"
+	"rrdash/store/meta"
 )
 
 // The test provider's client (tools/oidc/provider.mjs).
@@ -813,6 +814,15 @@ func TestLoginFlow(t *testing.T) {
 			{"a token cannot list tokens", "GET", "/api/v1/tokens", created.Secret, "", 403},
 			{"a token is not a page login", "GET", "/graphs", created.Secret, "", 401},
 			{"someone else's graph", "DELETE", "/api/v1/graphs/" + graphID + "x", secrets["write"], "", 404},
+			{"write token cannot delete a series", "DELETE", "/api/v1/series?name=" + url.QueryEscape("app.cpu;host=a;dc=x"), secrets["write"], "", 403},
+			{"write token cannot rename a series", "POST", "/api/v1/series/rename", secrets["write"], `{"old":"app.cpu;host=a;dc=x","new":"y"}`, 403},
+			{"read token cannot delSeries", "POST", "/tags/delSeries", secrets["read"], "", 403},
+			{"admin token renames a series", "POST", "/api/v1/series/rename", secrets["admin"], `{"old":"app.cpu;host=a;dc=x","new":"app.cpu;dc=x;host=z"}`, 200},
+			{"rename onto an existing series", "POST", "/api/v1/series/rename", secrets["admin"], `{"old":"app.cpu;dc=x;host=z","new":"app.cpu;host=b;dc=y"}`, 409},
+			{"rename of a missing series", "POST", "/api/v1/series/rename", secrets["admin"], `{"old":"nope","new":"x"}`, 404},
+			{"renamed series is read under its new name", "GET", "/render?format=json&target=app.cpu;dc=x;host=z&from=-1h&now=" + strconv.FormatInt(testNow, 10), secrets["read"], "", 200},
+			{"admin token deletes a series", "DELETE", "/api/v1/series?name=" + url.QueryEscape("app.cpu;dc=x;host=z"), secrets["admin"], "", 200},
+			{"deleting it again", "DELETE", "/api/v1/series?name=" + url.QueryEscape("app.cpu;dc=x;host=z"), secrets["admin"], "", 404},
 		}
 		for _, tc := range tests {
 			r := script.do(tc.method, env.url+tc.path, strings.NewReader(tc.body), bearer(tc.token))
@@ -822,6 +832,14 @@ func TestLoginFlow(t *testing.T) {
 		}
 		if r := script.do("POST", env.url+"/api/v1/monitors", strings.NewReader(`{}`), bearer(secrets["write"])); !strings.Contains(r.body, "scope write; POST /api/v1/monitors needs scope admin") {
 			t.Errorf("the refusal does not name the scope needed: %s", r.body)
+		}
+		// graphite-web's delSeries: a form, tags in any order, true even for a missing path
+		form := map[string]string{"Authorization": "Bearer " + secrets["admin"], "Content-Type": "application/x-www-form-urlencoded"}
+		if r := script.do("POST", env.url+"/tags/delSeries", strings.NewReader("path="+url.QueryEscape("app.cpu;host=b;dc=y")+"&path=nope"), form); r.code != 200 || strings.TrimSpace(r.body) != "true" {
+			t.Errorf("delSeries: %d %s", r.code, r.body)
+		}
+		if r := script.do("GET", env.url+"/tags/findSeries?expr=name=app.cpu", nil, bearer(secrets["read"])); r.code != 200 || strings.TrimSpace(r.body) != "[]" {
+			t.Errorf("findSeries after delSeries and delete: %d %s", r.code, r.body)
 		}
 		if got := env.pushes.Load() - before; got != 2 {
 			t.Errorf("%d pushes went through, want 2", got)

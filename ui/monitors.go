@@ -14,7 +14,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"rrdash/graph"
-	"rrdash/ui/meta"
+	"rrdash/store/meta"
 )
 
 // Monitors is the code-monitor service behind /monitors and
@@ -69,6 +69,9 @@ type MonitorView struct {
 	// (Problem says why).
 	Scheduled bool   `json:"scheduled"`
 	Problem   string `json:"problem,omitempty"`
+	// Unsandboxed marks a monitor that runs without filesystem and
+	// network isolation ([monitors] sandbox = "none").
+	Unsandboxed bool `json:"unsandboxed,omitempty"`
 }
 
 // MonitorStatus is the alert state and last run of a monitor.

@@ -14,7 +14,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"rrdash/graph"
-	"rrdash/ui/meta"
+	"rrdash/store/meta"
 )
 
 // pageData feeds the templates. State is handed to app.js as JSON in a

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -21,7 +22,7 @@ import (
 	"rrdash/auth"
 	"rrdash/graph"
 	"rrdash/store"
-	"rrdash/ui/meta"
+	"rrdash/store/meta"
 	"rrdash/ui/obs"
 )
 
@@ -102,8 +103,9 @@ type Server struct {
 	login *login // nil in the local single-user mode
 	// pngKey signs PNG links in login mode (pnglinks.go); nil otherwise.
 	pngKey []byte
-	// hosts is the Host allow-list (httpsec.go).
-	hosts *auth.Hosts
+	// hosts is the Host allow-list (httpsec.go); SetAllowedHosts
+	// replaces it while serving.
+	hosts atomic.Pointer[auth.Hosts]
 	// assets are the embedded static files with their content hashes.
 	assets *assetSet
 	// localCSRF is the single-user mode's CSRF token; "" in login mode,
@@ -120,10 +122,11 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, store: st, meta: md, user: user, log: log}
-	var err error
-	if s.hosts, err = hostPolicy(cfg); err != nil {
+	hosts, err := hostPolicy(cfg)
+	if err != nil {
 		return nil, err
 	}
+	s.hosts.Store(hosts)
 	if s.login, err = newLogin(cfg, md); err != nil {
 		return nil, err
 	}
@@ -212,6 +215,8 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	api.PUT("/monitors/:name", s.apiUpdateMonitor)
 	api.DELETE("/monitors/:name", s.apiDeleteMonitor)
 	api.POST("/monitors/:name/run", s.apiRunMonitor)
+	api.DELETE("/series", s.apiDeleteSeries)
+	api.POST("/series/rename", s.apiRenameSeries)
 	api.GET("/monitors/:name/runs", s.apiMonitorRuns)
 	api.GET("/monitors/:name/alerts", s.apiMonitorAlerts)
 	api.GET("/monitors/:name/charts/:chart", s.apiMonitorChart)

@@ -19,7 +19,7 @@ import (
 
 	"rrdash/graph"
 	"rrdash/ingest/tracelog"
-	"rrdash/ui/meta"
+	"rrdash/store/meta"
 )
 
 const testNow = 1_700_000_000

@@ -27,6 +27,8 @@ type seriesStore interface {
 	Info(name string) (*store.Info, error)
 	LastUpdate(name string) (int64, error)
 	List(pattern string) ([]string, error)
+	Delete(names ...string) error
+	Rename(old, new string) error
 	// Dump returns the definition, state and rows of a series (dump).
 	Dump(name string) (*store.DumpData, error)
 	// Tune and ResizeArchive change a series in place (tune, resize).
@@ -108,6 +110,9 @@ func openStore(ctx context.Context, dir, cmd, daemon string, oneShot bool) (seri
 			return c, nil
 		}
 		sockErr = err
+	}
+	if err := store.CheckRestoreComplete(dir); err != nil {
+		return nil, err
 	}
 	db, err := store.Open(dir, store.Options{OneShot: oneShot, ReadOnly: readOnlyCommand(cmd)})
 	if err == nil {

@@ -12,7 +12,7 @@ import (
 
 // dispatchedCommands are the commands runCommand knows (help covers each).
 func dispatchedCommands() []string {
-	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "dump", "tune", "resize", "xport", "graph", "serve", "ingest", "monitor", "check", "version", "-"}
+	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "serve", "ingest", "monitor", "check", "version", "import-carbon-config", "delete", "rename", "backup", "restore-backup", "rotate-key", "dump", "tune", "resize", "-"}
 }
 
 const dataDirNote = "The data directory is --data DIR, else $RRDASH_DATA, else ./data."
@@ -59,8 +59,11 @@ func commandHelp(name string) (string, bool) {
 			"  Renders a PNG as rrdtool graph does (to stdout with -).",
 		"ingest": "usage: rrdash ingest tracelog [flags] FILE…\n       rrdash ingest kinesis --stream NAME [flags]\n" +
 			"  See rrdash ingest tracelog --help and rrdash ingest kinesis --help.",
-		"version": versionUsage,
-		"-":       "usage: rrdash -\n  pipe mode: one command per line on stdin (as rrdtool -), each answered by its output and \"OK u:… s:… r:…\" or \"ERROR: …\".",
+		"version":              versionUsage,
+		"import-carbon-config": importCarbonUsage,
+		"delete":               deleteUsage,
+		"rename":               renameUsage,
+		"-":                    "usage: rrdash -\n  pipe mode: one command per line on stdin (as rrdtool -), each answered by its output and \"OK u:… s:… r:…\" or \"ERROR: …\".",
 	}[name]
 	return h, ok
 }
@@ -116,6 +119,15 @@ func printHelp(ctx context.Context, topic []string, stdout io.Writer) error {
 		return ingestTracelog(ctx, nil, []string{"-h"}, stdout, io.Discard)
 	case "check":
 		fmt.Fprint(stdout, checkUsage)
+		return nil
+	case "backup":
+		fmt.Fprint(stdout, backupUsage)
+		return nil
+	case "restore-backup":
+		fmt.Fprint(stdout, restoreBackupUsage)
+		return nil
+	case "rotate-key":
+		fmt.Fprint(stdout, rotateKeyUsage)
 		return nil
 	}
 	h, ok := commandHelp(name)

@@ -50,6 +50,12 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		{[]string{"monitor", "run"}, "-timeout"},
 		{[]string{"check"}, "rrdash [--data DIR] check [--repair]"},
 		{[]string{"version"}, "rrdash version [--json]"},
+		{[]string{"import-carbon-config"}, "rrdash import-carbon-config STORAGE-SCHEMAS.CONF"},
+		{[]string{"delete"}, "rrdash delete NAME"},
+		{[]string{"rename"}, "rrdash rename OLD NEW"},
+		{[]string{"backup"}, "rrdash [--data DIR] backup [--daemon ADDR] DEST"},
+		{[]string{"restore-backup"}, "rrdash restore-backup SRC --data DIR"},
+		{[]string{"rotate-key"}, "rrdash [--data DIR] rotate-key [--config FILE]"},
 		{[]string{"-"}, "pipe mode"},
 	}
 	// Every command main.go dispatches has a row.

@@ -30,6 +30,8 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   first NAME [--rraindex N]                time of the oldest row of an archive
   lastupdate NAME                          last update time and last value of each DS
   list [PATTERN] | list [--recursive] DIR
+  delete NAME…                             delete series for good
+  rename OLD NEW                           rename a series (atomic across a crash)
   import FILE.xml|FILE.rrd [NAME]          import an rrdtool dump or rrdtool file
   import --tree DIR [--prefix P] [--force]    import every .rrd file under DIR
   restore [--force-overwrite] FILE.xml|FILE.rrd NAME   import, with rrdtool restore's arguments
@@ -45,6 +47,10 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   check [--repair]                         check the journal; --repair recovers a damaged one (check --help)
   -                                        pipe mode: one command per line on stdin, as rrdtool -
   version [--json]                         version, commit and Go version of this binary
+  import-carbon-config SCHEMAS [AGGREGATION]   carbon's storage-schemas.conf (and storage-aggregation.conf) as [[retention]] TOML
+  backup DEST                              a verified backup, also while serve runs (backup --help)
+  restore-backup SRC --data DIR            verify a backup and restore it into an empty DIR
+  rotate-key [--drop-old]                  rotate the monitor-secret key and reseal (rotate-key --help)
   help [COMMAND]                           usage of a command (as COMMAND --help)
 
 The data directory is --data DIR, else $RRDASH_DATA, else ./data. When a
@@ -116,6 +122,8 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	switch cmd {
 	case "version":
 		return runVersion(rest, stdout)
+	case "import-carbon-config":
+		return runImportCarbonConfig(rest, stdout)
 	case "serve":
 		// serve resolves flag > RRDASH_DATA > config file > ./data itself
 		if dir != "" {
@@ -126,12 +134,18 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return runMonitorCmd(ctx, dir, rest, stdout, stderr)
 	case "check":
 		return runCheck(dir, rest, stdout)
+	case "backup":
+		return runBackup(ctx, dir, daemon, rest, stdout)
+	case "restore-backup":
+		return runRestoreBackup(ctx, dir, rest, stdout)
+	case "rotate-key":
+		return runRotateKey(ctx, dir, rest, stdout)
 	case "first", "lastupdate":
 		if len(rest) == 0 {
 			// as rrdtool 1.7.2: no arguments print the usage and exit 0
 			return printHelp(ctx, []string{cmd}, stdout)
 		}
-	case "create", "update", "updatev", "fetch", "info", "list", "import", "restore", "dump", "tune", "resize", "xport", "graph", "ingest", "last", "-":
+	case "create", "update", "updatev", "fetch", "info", "list", "import", "restore", "xport", "graph", "ingest", "last", "delete", "rename", "dump", "tune", "resize", "-":
 	default: // (dispatchedCommands in help.go lists every case)
 		return usageError{fmt.Sprintf("unknown command %q", cmd)}
 	}
@@ -251,6 +265,16 @@ func dispatch(ctx context.Context, db seriesStore, cmd string, rest []string, st
 		return runLastUpdate(db, rest, stdout)
 	case "list":
 		return runList(db, rest, stdout)
+	case "delete":
+		if len(rest) == 0 {
+			return usageError{deleteUsage}
+		}
+		return db.Delete(rest...)
+	case "rename":
+		if len(rest) != 2 {
+			return usageError{renameUsage}
+		}
+		return db.Rename(rest[0], rest[1])
 	case "import":
 		local, err := localOnly(db, cmd)
 		if err != nil {

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"rrdash/ingest/monitor"
+	"rrdash/store/meta"
 	"rrdash/ui"
-	"rrdash/ui/meta"
 )
 
 const monitorUsage = "usage: rrdash monitor run [--lang python|go] [--timeout D] [--env NAME=VALUE]… [--secret NAME=VALUE]… [--threshold 'metric < N']… [--must-match RE] [--must-not-match RE] [--exit-ok N,…] [--json] FILE.py|FILE.go|NAME\n" +
@@ -185,12 +185,14 @@ func namedDefinition(ctx context.Context, name, cfgPath, dir string) (monitor.De
 			return m.Def, nil
 		}
 	}
-	if dir == "" {
-		dir = cfg.Data
+	if dir != "" {
+		cfg.Data = dir
 	}
-	path := filepath.Join(dir, "metadata.db")
-	if _, err := os.Stat(path); err != nil {
-		return monitor.Definition{}, fmt.Errorf("%q is neither a file nor a monitor of the config file, and %s has no metadata database: %w", name, dir, errNoMonitor)
+	path := metadataLocation(cfg)
+	if !meta.IsPostgresURL(path) {
+		if _, err := os.Stat(path); err != nil {
+			return monitor.Definition{}, fmt.Errorf("%q is neither a file nor a monitor of the config file, and %s has no metadata database: %w", name, cfg.Data, errNoMonitor)
+		}
 	}
 	md, err := meta.Open(ctx, path)
 	if err != nil {
@@ -199,7 +201,7 @@ func namedDefinition(ctx context.Context, name, cfgPath, dir string) (monitor.De
 	defer md.Close()
 	row, err := md.GetMonitor(ctx, name)
 	if errors.Is(err, meta.ErrNotFound) {
-		return monitor.Definition{}, fmt.Errorf("%q is neither a file nor a monitor of the config file or of %s: %w", name, path, errNoMonitor)
+		return monitor.Definition{}, fmt.Errorf("%q is neither a file nor a monitor of the config file or of %s: %w", name, meta.RedactURL(path), errNoMonitor)
 	}
 	if err != nil {
 		return monitor.Definition{}, err

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -16,12 +17,12 @@ import (
 
 	"rrdash/ingest/monitor"
 	"rrdash/store"
+	"rrdash/store/meta"
 	"rrdash/ui"
-	"rrdash/ui/meta"
 )
 
 // monitorService connects the code-monitor scheduler (ingest/monitor) with
-// the metadata database (ui/meta) and gives the web UI its ui.Monitors.
+// the metadata database (store/meta) and gives the web UI its ui.Monitors.
 // It lives in cmd because neither side may import the other: the scheduler
 // sees a monitor.StateStore and monitor.RunLog, the UI sees ui.Monitors,
 // and this type translates between them.
@@ -31,11 +32,18 @@ type monitorService struct {
 	sched    *monitor.Scheduler
 	log      *slog.Logger
 	keepRuns int
-	// config holds the monitors of the config file (read-only in the UI).
+	// config holds the monitors of the config file (read-only in the UI);
+	// SIGHUP replaces the map whole (under mu), never changes it.
 	config map[string]*monitor.Monitor
 
 	mu       sync.Mutex
 	problems map[string]string // monitors that could not be scheduled, and why
+	// scheduled is the definition (canonical JSON) of each saved monitor
+	// on the scheduler, for syncMonitors to find those other servers
+	// sharing the metadata created, changed or deleted.
+	scheduled map[string]string
+	// changing serialises Create, Update and Delete with syncMonitors.
+	changing sync.Mutex
 }
 
 var (
@@ -103,7 +111,7 @@ func configMonitors(path string, cfgs []ui.MonitorConfig) ([]*monitor.Monitor, e
 // newMonitorService builds the service; config are the file's monitors.
 func newMonitorService(md *meta.DB, specs seriesSpecs, sched *monitor.Scheduler, config []*monitor.Monitor, keepRuns int, log *slog.Logger) *monitorService {
 	s := &monitorService{md: md, specs: specs, sched: sched, log: log, keepRuns: keepRuns,
-		config: map[string]*monitor.Monitor{}, problems: map[string]string{}}
+		config: map[string]*monitor.Monitor{}, problems: map[string]string{}, scheduled: map[string]string{}}
 	for _, m := range config {
 		s.config[m.Name()] = m
 	}
@@ -120,8 +128,8 @@ func (s *monitorService) Load(ctx context.Context) error {
 // database until ctx ends. A saved monitor that no longer compiles is
 // listed with its problem rather than stopping the others.
 func (s *monitorService) Run(ctx context.Context) error {
-	ms := make([]*monitor.Monitor, 0, len(s.config))
-	for _, m := range s.config {
+	ms := make([]*monitor.Monitor, 0, len(s.configs()))
+	for _, m := range s.configs() {
 		ms = append(ms, m)
 	}
 	saved, err := s.md.ListMonitors(ctx)
@@ -129,7 +137,7 @@ func (s *monitorService) Run(ctx context.Context) error {
 		return fmt.Errorf("monitors: %w", err)
 	}
 	for _, row := range saved {
-		if _, taken := s.config[row.Name]; taken {
+		if _, taken := s.configs()[row.Name]; taken {
 			s.setProblem(row.Name, "the config file defines a monitor of the same name")
 			s.log.Error("monitor not scheduled", "monitor", row.Name, "err", "the config file defines a monitor of the same name")
 			continue
@@ -141,6 +149,7 @@ func (s *monitorService) Run(ctx context.Context) error {
 			continue
 		}
 		ms = append(ms, m)
+		s.noteScheduled(m)
 	}
 	return s.sched.Run(ctx, ms)
 }
@@ -151,6 +160,53 @@ func compileSaved(row meta.Monitor) (*monitor.Monitor, error) {
 		return nil, fmt.Errorf("saved monitor %s: %w", row.Name, err)
 	}
 	return d.Compile()
+}
+
+// configs returns the config file's monitors (a map never changed).
+func (s *monitorService) configs() map[string]*monitor.Monitor {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.config
+}
+
+// ReloadConfig replaces the config file's monitors (SIGHUP): removed ones
+// are unscheduled, new and changed ones (re)scheduled, unchanged ones left
+// running. A new name that a monitor saved in the database already has is
+// refused, and nothing changes.
+func (s *monitorService) ReloadConfig(ctx context.Context, ms []*monitor.Monitor) error {
+	next := make(map[string]*monitor.Monitor, len(ms))
+	old := s.configs()
+	for _, m := range ms {
+		next[m.Name()] = m
+		if _, had := old[m.Name()]; had {
+			continue
+		}
+		if _, err := s.md.GetMonitor(ctx, m.Name()); err == nil {
+			return fmt.Errorf("monitor %q: a monitor of that name is saved in the database (made in the UI); rename one", m.Name())
+		} else if !errors.Is(err, meta.ErrNotFound) {
+			return err
+		}
+	}
+	s.mu.Lock()
+	s.config = next
+	s.mu.Unlock()
+	for name := range old {
+		if _, keep := next[name]; !keep {
+			if err := s.sched.Remove(ctx, name); err != nil {
+				s.log.Warn("monitor was not scheduled", "monitor", name, "err", err)
+			}
+			s.setProblem(name, "")
+			s.log.Info("monitor removed from the config file", "monitor", name)
+		}
+	}
+	for name, m := range next {
+		if o, had := old[name]; had && reflect.DeepEqual(o.Def, m.Def) {
+			continue
+		}
+		s.schedule(m)
+		s.log.Info("monitor (re)scheduled from the config file", "monitor", name)
+	}
+	return nil
 }
 
 func (s *monitorService) setProblem(name, why string) {
@@ -223,7 +279,8 @@ func (s *monitorService) view(d monitor.Definition, origin string, updated time.
 		return ui.MonitorView{}, fmt.Errorf("monitor %s: %w", d.Name, err)
 	}
 	v := ui.MonitorView{Name: d.Name, Owner: d.Owner, Origin: origin, Language: string(d.Language),
-		Interval: shortDuration(d.Interval), Timeout: shortDuration(d.Timeout), Definition: def, UpdatedAt: updated, Scheduled: true}
+		Interval: shortDuration(d.Interval), Timeout: shortDuration(d.Timeout), Definition: def, UpdatedAt: updated, Scheduled: true,
+		Unsandboxed: s.sched.Runner == nil || s.sched.Runner.Sandbox == nil}
 	s.mu.Lock()
 	if p, ok := s.problems[d.Name]; ok {
 		v.Scheduled, v.Problem = false, p
@@ -278,7 +335,7 @@ func runView(r monitor.Result) ui.MonitorRun {
 // List implements ui.Monitors.
 func (s *monitorService) List(ctx context.Context) ([]ui.MonitorView, error) {
 	var out []ui.MonitorView
-	for _, m := range s.config {
+	for _, m := range s.configs() {
 		v, err := s.view(m.Def, ui.OriginConfig, time.Time{})
 		if err != nil {
 			return nil, err
@@ -290,7 +347,7 @@ func (s *monitorService) List(ctx context.Context) ([]ui.MonitorView, error) {
 		return nil, err
 	}
 	for _, row := range saved {
-		if _, taken := s.config[row.Name]; taken {
+		if _, taken := s.configs()[row.Name]; taken {
 			continue
 		}
 		v, err := s.savedView(row)
@@ -314,7 +371,7 @@ func (s *monitorService) savedView(row meta.Monitor) (ui.MonitorView, error) {
 
 // Get implements ui.Monitors.
 func (s *monitorService) Get(ctx context.Context, name string) (ui.MonitorView, error) {
-	if m, ok := s.config[name]; ok {
+	if m, ok := s.configs()[name]; ok {
 		return s.view(m.Def, ui.OriginConfig, time.Time{})
 	}
 	row, err := s.md.GetMonitor(ctx, name)
@@ -335,12 +392,14 @@ func decodeDefinition(raw json.RawMessage) (monitor.Definition, error) {
 
 // Create implements ui.Monitors.
 func (s *monitorService) Create(ctx context.Context, user meta.User, raw json.RawMessage) (ui.MonitorView, error) {
+	s.changing.Lock()
+	defer s.changing.Unlock()
 	d, err := decodeDefinition(raw)
 	if err != nil {
 		return ui.MonitorView{}, err
 	}
 	d.Owner = user.Handle
-	if _, taken := s.config[d.Name]; taken {
+	if _, taken := s.configs()[d.Name]; taken {
 		return ui.MonitorView{}, fmt.Errorf("monitor %q is defined in the config file: %w", d.Name, meta.ErrExists)
 	}
 	for _, e := range d.Env {
@@ -402,6 +461,7 @@ func (s *monitorService) checkSeries(d monitor.Definition) error {
 
 // schedule puts m on the scheduler, noting a failure as its problem.
 func (s *monitorService) schedule(m *monitor.Monitor) {
+	s.noteScheduled(m)
 	if err := s.sched.Put(m); err != nil {
 		s.log.Error("monitor not scheduled", "monitor", m.Name(), "err", err)
 		s.setProblem(m.Name(), err.Error())
@@ -413,6 +473,8 @@ func (s *monitorService) schedule(m *monitor.Monitor) {
 // Update implements ui.Monitors. Secret values sent as the mask keep their
 // stored value; the name cannot change.
 func (s *monitorService) Update(ctx context.Context, user meta.User, name string, raw json.RawMessage) (ui.MonitorView, error) {
+	s.changing.Lock()
+	defer s.changing.Unlock()
 	d, err := decodeDefinition(raw)
 	if err != nil {
 		return ui.MonitorView{}, err
@@ -423,7 +485,7 @@ func (s *monitorService) Update(ctx context.Context, user meta.User, name string
 	if d.Name != name {
 		return ui.MonitorView{}, fmt.Errorf("%w: monitor %s cannot be renamed to %q: create a new one", ui.ErrInvalidMonitor, name, d.Name)
 	}
-	if _, ok := s.config[name]; ok {
+	if _, ok := s.configs()[name]; ok {
 		return ui.MonitorView{}, fmt.Errorf("monitor %q is defined in the config file: %w", name, meta.ErrForbidden)
 	}
 	row, err := s.md.GetMonitor(ctx, name)
@@ -464,7 +526,9 @@ func (s *monitorService) Update(ctx context.Context, user meta.User, name string
 // Delete implements ui.Monitors: the monitor is unscheduled first, so no
 // run writes history for it after its rows are gone.
 func (s *monitorService) Delete(ctx context.Context, user meta.User, name string) error {
-	if _, ok := s.config[name]; ok {
+	s.changing.Lock()
+	defer s.changing.Unlock()
+	if _, ok := s.configs()[name]; ok {
 		return fmt.Errorf("monitor %q is defined in the config file: %w", name, meta.ErrForbidden)
 	}
 	row, err := s.md.GetMonitor(ctx, name)
@@ -477,6 +541,7 @@ func (s *monitorService) Delete(ctx context.Context, user meta.User, name string
 	if err := s.sched.Remove(ctx, name); err != nil {
 		s.log.Warn("monitor was not scheduled", "monitor", name, "err", err)
 	}
+	s.forgetScheduled(name)
 	s.setProblem(name, "")
 	if err := s.md.DeleteMonitor(ctx, user, name); err != nil {
 		return err
@@ -492,7 +557,7 @@ func (s *monitorService) RunNow(_ context.Context, name string) error {
 
 // exists reports meta.ErrNotFound for an unknown monitor.
 func (s *monitorService) exists(ctx context.Context, name string) error {
-	if _, ok := s.config[name]; ok {
+	if _, ok := s.configs()[name]; ok {
 		return nil
 	}
 	_, err := s.md.GetMonitor(ctx, name)

@@ -19,8 +19,8 @@ import (
 
 	"rrdash/ingest/monitor"
 	"rrdash/store"
+	"rrdash/store/meta"
 	"rrdash/ui"
-	"rrdash/ui/meta"
 )
 
 func fixture(t *testing.T, name string) string {

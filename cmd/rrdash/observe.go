@@ -15,8 +15,8 @@ import (
 	"rrdash/ingest/push"
 	"rrdash/ingest/tracelog"
 	"rrdash/store"
+	"rrdash/store/meta"
 	"rrdash/ui"
-	"rrdash/ui/meta"
 	"rrdash/ui/obs"
 )
 

@@ -112,6 +112,18 @@ var cliScript = [][]string{
 	{"xport", "--start", "1000000000", "--end", "1000000100", "--json", "DEF:a=s:g:AVERAGE", "DEF:m=s:c:MAX:step=30", "XPORT:a", "XPORT:m"},
 	{"xport", "--start", "1000000000", "--end", "1000000100", "DEF:a=nope:g:AVERAGE", "XPORT:a"},
 	{"graph", "-", "--start", "1000000000", "--end", "1000000100", "DEF:a=s:g:AVERAGE", "LINE1:a#ff0000:g", "GPRINT:a:AVERAGE:%6.2lf"},
+	{"rename", "web 1;dc=x", "web 2;dc=x"},
+	{"rename", "nope", "x"},
+	{"rename", "s", "//host/check#m"},
+	{"rename", "s"},
+	{"fetch", "web 2;dc=x", "LAST", "-s", "1000000000", "-e", "1000000100"},
+	{"info", "web 1;dc=x"},
+	{"delete", "web 2;dc=x", "nope"},
+	{"list", "[^r]*"},
+	{"delete", "web 2;dc=x", "//host/check#m"},
+	{"delete"},
+	{"list", "[^r]*"},
+	{"info", "//host/check#m"},
 }
 
 // runScript runs cliScript with extra leading arguments and returns a

@@ -26,13 +26,13 @@ import (
 	"rrdash/ingest/rrdcached"
 	"rrdash/ingest/tracelog"
 	"rrdash/store"
+	"rrdash/store/meta"
 	"rrdash/ui"
 	"rrdash/ui/demo"
-	"rrdash/ui/meta"
 	"rrdash/ui/obs"
 )
 
-const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--allowed-host HOST]… [--rrdcached HOST[:PORT]] [--statsd HOST:PORT] [--statsd-tcp HOST:PORT] [--collectd HOST:PORT] [--max-future DURATION] [--max-conns N] [--eval-budget N] [--eval-timeout D] [--demo]"
+const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--pickle HOST:PORT] [--graphite-udp HOST:PORT] [--allowed-host HOST]… [--rrdcached HOST[:PORT]] [--statsd HOST:PORT] [--statsd-tcp HOST:PORT] [--collectd HOST:PORT] [--max-future DURATION] [--max-conns N] [--eval-budget N] [--eval-timeout D] [--log-file FILE] [--demo]"
 
 // globList collects a repeatable flag.
 type globList []string
@@ -53,6 +53,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var globs globList
 	fs.Var(&globs, "tracelog", "trace-log file glob to tail (repeatable; env RRDASH_TRACELOG_GLOBS, comma separated)")
 	graphiteAddr := fs.String("graphite", "", "Graphite plaintext TCP listen address HOST:PORT (default off; env RRDASH_GRAPHITE_ADDR)")
+	graphiteUDP := fs.String("graphite-udp", "", "Graphite plaintext UDP listen address HOST:PORT (default off; env RRDASH_GRAPHITE_UDP_ADDR)")
+	pickleAddr := fs.String("pickle", "", "carbon pickle protocol TCP listen address HOST:PORT, what carbon-relay sends (default off; env RRDASH_PICKLE_ADDR)")
 	monitoringSinks := fs.String("monitoring-sinks", "", "where request points go: comma-separated rrdash, influxdb, otlp (default rrdash; env RRDASH_MONITORING_SINKS)")
 	var allowedHosts globList
 	fs.Var(&allowedHosts, "allowed-host", "host name (or name:port) the server answers besides localhost, the listen address and base_url's (repeatable; env RRDASH_ALLOWED_HOSTS, comma separated)")
@@ -64,6 +66,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxConns := fs.Int64("max-conns", 0, "open connections per TCP listener (default 1024; env RRDASH_LISTEN_MAX_CONNS)")
 	evalBudget := fs.String("eval-budget", "", "work limit of one request's evaluation in row-operations, 0 for none (default 1000000000; env RRDASH_EVAL_BUDGET)")
 	evalTimeout := fs.String("eval-timeout", "", "time limit of one request's evaluation, 0 for none (default 30s; env RRDASH_EVAL_TIMEOUT)")
+	logFile := fs.String("log-file", "", "append the log to FILE instead of stderr; SIGHUP reopens it (logrotate) (env RRDASH_LOG_FILE)")
 	demoMode := fs.Bool("demo", false, "write demo trace logs (instances web1, web2: 6 hours of history, then live) into DATA/demo-tracelog and tail them")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -96,6 +99,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *graphiteAddr != "" {
 		cfg.GraphiteAddr = *graphiteAddr
+	}
+	if *pickleAddr != "" {
+		cfg.PickleAddr = *pickleAddr
+	}
+	if *graphiteUDP != "" {
+		cfg.GraphiteUDPAddr = *graphiteUDP
 	}
 	if *monitoringSinks != "" {
 		cfg.Monitoring.Sinks = strings.Split(*monitoringSinks, ",")
@@ -137,7 +146,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	log := newLogger(stderr, cfg)
+	if *logFile == "" {
+		*logFile = os.Getenv("RRDASH_LOG_FILE")
+	}
+	logW, reopen, err := logOutput(stderr, *logFile)
+	if err != nil {
+		return fmt.Errorf("serve: --log-file: %w", err)
+	}
+	if reopen != nil {
+		defer reopen.Close()
+	}
+	logLevel := new(slog.LevelVar)
+	log := newLogger(logW, cfg, logLevel)
 	cfgMonitors, err := configMonitors(cfgPath, cfg.Monitor)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -156,7 +176,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	obsv := &observability{metrics: obs.NewMetrics()}
 	obs.RegisterRuntime(obsv.metrics.Registry, obs.ReadBuildInfo(version, commit, commitTime))
-	db, err := store.Open(cfg.Data, store.Options{Observer: obsv.metrics, Logger: log})
+	if err := store.CheckRestoreComplete(cfg.Data); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	retention, err := store.CompileRetention(cfg.Retention)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	db, err := store.Open(cfg.Data, store.Options{Observer: obsv.metrics, Logger: log, Retention: retention})
 	if err != nil {
 		return fmt.Errorf("serve: open store %s: %w", cfg.Data, err)
 	}
@@ -174,11 +201,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer closeStore()
 
-	md, err := meta.Open(ctx, filepath.Join(cfg.Data, "metadata.db"))
+	md, err := meta.Open(ctx, metadataLocation(cfg))
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer md.Close()
+	if md.Engine() != "sqlite" {
+		log.Info("metadata in PostgreSQL", "url", meta.RedactURL(string(cfg.MetadataURL)))
+	}
 	if err := sealMonitorSecrets(ctx, md, cfg.Monitors.SecretsKeyFile, cfg.Data, log); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -195,13 +225,27 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: %w", err)
 	}
 	sched.Observer = obsv.metrics
+	var leases *monitorLeases
+	if md.Engine() == "postgres" {
+		// Servers sharing the metadata share the monitors: each runs on
+		// one of them at a time.
+		ttl, err := cfg.Monitors.LeaseTTLDuration()
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		if leases, err = newMonitorLeases(md, ttl, log); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		sched.Coordinator = leases
+		log.Info("code monitors shared through leases in PostgreSQL", "node", leases.node, "lease_ttl", ttl)
+	}
 	monitors := newMonitorService(md, db, sched, cfgMonitors, int(cfg.Monitors.KeepRuns), log)
 	if err := monitors.Load(ctx); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	// The listeners are made below; health asks them only once serving.
 	var listeners []*listen.Listener
-	var graphite *push.GraphiteListener
+	var graphite, pickle *push.GraphiteListener
 	udpStatuses := func() []listen.Status { return nil }
 	sources := func() []ui.SourceStatus {
 		var out []ui.SourceStatus
@@ -213,6 +257,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		if graphite != nil {
 			add(graphite.Status())
+		}
+		if pickle != nil {
+			add(pickle.Status())
 		}
 		for _, st := range udpStatuses() {
 			add(st)
@@ -360,11 +407,48 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}()
 		fmt.Fprintf(stdout, "graphite plaintext on %s\n", gl.Addr())
 	}
+	if cfg.PickleAddr != "" {
+		pl, err := push.ListenPickle(cfg.PickleAddr, pushWriter, push.GraphiteConfig{MaxConns: int(cfg.Listen.MaxConns),
+			IdleTimeout: durs.IdleTimeout, Horizon: hz, Logger: log}, 0)
+		if err != nil {
+			return fmt.Errorf("serve: pickle: %w", err)
+		}
+		pickle = pl
+		tails.Add(1)
+		go func() {
+			defer tails.Done()
+			if err := pl.Serve(tailCtx); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("pickle listener stopped", "error", err)
+			}
+		}()
+		fmt.Fprintf(stdout, "carbon pickle on %s\n", pl.Addr())
+	}
 	obsv.pushSources(pushHandlers, graphite)
+	if pickle != nil {
+		obsv.metrics.AddIngestSource("pickle", func() obs.IngestCounts {
+			st := pickle.Stats()
+			return obs.IngestCounts{Records: st.Points + st.Bad, Bad: st.Bad, Late: st.Late}
+		})
+	}
 	if udpStatuses, err = startUDPIngest(tailCtx, &tails, cfg, pushWriter, hz, obsv.metrics, stdout, log); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	rls, err := startRrdcached(tailCtx, &tails, cfg, db, stdout, log)
+	var backupMu sync.Mutex // one backup at a time: two would share a stage directory
+	backup := func(ctx context.Context, dest string) ([]string, error) {
+		if !backupMu.TryLock() {
+			return nil, errors.New("a backup is already running on this server")
+		}
+		defer backupMu.Unlock()
+		log.Info("backup started", "dest", dest)
+		lines, err := writeBackup(ctx, db, md, dest)
+		if err != nil {
+			log.Error("backup failed", "dest", dest, "error", err)
+		} else {
+			log.Info("backup written", "dest", dest, "report", strings.Join(lines, "; "))
+		}
+		return lines, err
+	}
+	rls, err := startRrdcached(tailCtx, &tails, cfg, db, backup, stdout, log)
 	listeners = append(listeners, rls...)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -400,6 +484,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		sched.LinkBase = "http://" + ln.Addr().String()
 	}
 	sched.LinkBase = strings.TrimRight(sched.LinkBase, "/") + "/monitors/"
+	if leases != nil {
+		tails.Go(func() { leases.Keep(tailCtx) })
+		tails.Go(func() { monitors.syncMonitors(tailCtx, leases.ttl) })
+	}
 	tails.Add(1)
 	go func() {
 		defer tails.Done()
@@ -407,10 +495,39 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			log.Error("code monitors stopped", "error", err)
 		}
 	}()
+	// SIGHUP reopens the log file and applies the configuration again
+	// (the keys that can change live: reload.go)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	rl := &reloader{path: cfgPath, pinned: flagKeys(fs), cur: cfg, level: logLevel, logFile: reopen, log: log,
+		monitors: func(mc []ui.MonitorConfig) error {
+			ms, err := configMonitors(cfgPath, mc)
+			if err != nil {
+				return err
+			}
+			return monitors.ReloadConfig(ctx, ms)
+		}, hosts: srv.SetAllowedHosts}
+	tails.Go(func() {
+		for {
+			select {
+			case <-tailCtx.Done():
+				return
+			case <-hup:
+				_ = sdNotify("RELOADING=1")
+				rl.reload(tailCtx)
+				_ = sdNotify("READY=1")
+			}
+		}
+	})
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(stdout, "rrdash serving on http://%s (data %s)\n", ln.Addr(), cfg.Data)
 	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.Data)
+	// every listener is bound and the store open: tell systemd (Type=notify)
+	if err := sdNotify("READY=1\nSTATUS=serving on " + ln.Addr().String()); err != nil {
+		log.Warn("sd_notify", "error", err)
+	}
 
 	select {
 	case err := <-errc:
@@ -418,6 +535,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	if err := sdNotify("STOPPING=1"); err != nil {
+		log.Warn("sd_notify", "error", err)
+	}
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
 	var errs []error
@@ -431,9 +551,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return errors.Join(errs...)
 }
 
-func newLogger(w io.Writer, cfg ui.ServeConfig) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+func newLogger(w io.Writer, cfg ui.ServeConfig, level *slog.LevelVar) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(cfg.LogLevel))
+	level.Set(lv)
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
@@ -445,7 +566,8 @@ func newLogger(w io.Writer, cfg ui.ServeConfig) *slog.Logger {
 // 0660) and, when configured, on TCP with the configured commands. The
 // listeners stop when ctx ends; wg waits for their connections. It
 // returns the listeners, for health.
-func startRrdcached(ctx context.Context, wg *sync.WaitGroup, cfg ui.ServeConfig, db *store.DB, stdout io.Writer, log *slog.Logger) ([]*listen.Listener, error) {
+func startRrdcached(ctx context.Context, wg *sync.WaitGroup, cfg ui.ServeConfig, db *store.DB,
+	backup func(context.Context, string) ([]string, error), stdout io.Writer, log *slog.Logger) ([]*listen.Listener, error) {
 	tcpPerms, err := rrdcached.ParsePermissions(rrdcached.DefaultTCPCommands)
 	if len(cfg.RrdcachedPermissions) > 0 {
 		tcpPerms, err = rrdcached.ParsePermissions(cfg.RrdcachedPermissions)
@@ -453,7 +575,7 @@ func startRrdcached(ctx context.Context, wg *sync.WaitGroup, cfg ui.ServeConfig,
 	if err != nil {
 		return nil, fmt.Errorf("rrdcached_permissions: %w", err)
 	}
-	srv, err := rrdcached.New(db, rrdcached.Config{Dir: cfg.Data, Logger: log})
+	srv, err := rrdcached.New(db, rrdcached.Config{Dir: cfg.Data, Logger: log, Backup: backup})
 	if err != nil {
 		return nil, err
 	}

@@ -14,8 +14,8 @@ import (
 
 	"rrdash/auth"
 	"rrdash/store"
+	"rrdash/store/meta"
 	"rrdash/ui"
-	"rrdash/ui/meta"
 )
 
 // TestServeLoginGuardsPush: with an OIDC issuer configured, serve needs a

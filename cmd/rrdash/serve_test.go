@@ -13,8 +13,8 @@ import (
 
 	"rrdash/auth"
 	"rrdash/store"
+	"rrdash/store/meta"
 	"rrdash/ui"
-	"rrdash/ui/meta"
 )
 
 // pushToken makes a push-scoped API token for the local user of the serve

@@ -77,6 +77,23 @@ func startUDPIngest(ctx context.Context, wg *sync.WaitGroup, cfg ui.ServeConfig,
 		statuses = append(statuses, func() []listen.Status { return []listen.Status{srv.Status()} })
 		fmt.Fprintf(stdout, "collectd on udp %v (security level %s)\n", srv.Addr(), cc.SecurityLevel)
 	}
+	if cfg.GraphiteUDPAddr != "" {
+		g, err := push.ListenGraphiteUDP(cfg.GraphiteUDPAddr, w, hz, 0, log)
+		if err != nil {
+			return nil, fmt.Errorf("graphite udp: %w", err)
+		}
+		wg.Go(func() {
+			if err := g.Serve(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("graphite udp listener stopped", "error", err)
+			}
+		})
+		m.AddIngestSource("graphite-udp", func() obs.IngestCounts {
+			st := g.Stats()
+			return obs.IngestCounts{Records: st.Lines, Bad: st.Bad + st.Overload + st.Refused, Late: st.Late}
+		})
+		statuses = append(statuses, func() []listen.Status { return []listen.Status{g.Status()} })
+		fmt.Fprintf(stdout, "graphite plaintext on udp %v\n", g.Addr())
+	}
 	return func() []listen.Status {
 		var out []listen.Status
 		for _, f := range statuses {

@@ -9,8 +9,11 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"rrdash/store"
 )
@@ -25,11 +28,39 @@ func RunCommand(ctx context.Context, db Store, lookup SeriesLookup, dataDir stri
 	}
 	cfg.Credentials = EnvCredentials()
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	c, err := New(cfg, db, Options{Logger: log, Lookup: lookup})
+	opt := Options{Logger: log, Lookup: lookup}
+	var leaser *DynamoLeaser
+	if cfg.Leases.Table != "" {
+		if leaser, err = NewDynamoLeaser(NewDynamoClient(cfg), DynamoConfig{Table: cfg.Leases.Table, Worker: cfg.Leases.Worker,
+			Duration: cfg.Leases.Duration, Logger: log}); err != nil {
+			return err
+		}
+		if err := leaser.CreateTable(ctx); err != nil {
+			return err
+		}
+		opt.Leaser = leaser
+	}
+	c, err := New(cfg, db, opt)
 	if err != nil {
 		return err
 	}
+	var leasing sync.WaitGroup
+	lctx, stopLeasing := context.WithCancel(ctx)
+	if leaser != nil {
+		leasing.Go(func() { leaser.Run(lctx) })
+	}
 	runErr := c.Run(ctx)
+	stopLeasing()
+	leasing.Wait()
+	if leaser != nil {
+		// A clean stop hands the shards over at once; a kill leaves them
+		// to expire.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if err := leaser.ReleaseAll(rctx); err != nil {
+			log.Warn("kinesis: leases not released; they expire", "err", err)
+		}
+		cancel()
+	}
 	s := c.Stats()
 	fmt.Fprintf(stdout, "kinesis %s: %d records, %d points applied, %d skipped as already handled, %d dead-lettered\n",
 		cfg.Stream, s.Counts.Records, s.Counts.Applied, s.Counts.Replayed, sum(s.Counts.Bad))
@@ -68,4 +99,23 @@ func StoreLookup(db LastUpdater) SeriesLookup {
 		}
 		return last, true, nil
 	}
+}
+
+// NewDynamoClient builds the DynamoDB client of the lease table, with the
+// Kinesis client's region, credentials and HTTP client.
+func NewDynamoClient(cfg Config) *dynamodb.Client {
+	creds := cfg.Credentials
+	if creds == nil {
+		creds = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "rrdash", SecretAccessKey: "rrdash", Source: "rrdash static"}, nil
+		})
+	}
+	o := dynamodb.Options{Region: cfg.Region, Credentials: aws.NewCredentialsCache(creds)}
+	if cfg.Leases.Endpoint != "" {
+		o.BaseEndpoint = aws.String(cfg.Leases.Endpoint)
+	}
+	if cfg.HTTPClient != nil {
+		o.HTTPClient = cfg.HTTPClient
+	}
+	return dynamodb.New(o)
 }

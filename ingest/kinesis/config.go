@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -66,6 +67,19 @@ type Config struct {
 	Decoder  DecoderConfig
 	// DeadLetterPath is the dead-letter file (JSON lines).
 	DeadLetterPath string
+
+	// Leases, when Leases.Table is set, shares the stream's shards with
+	// the other consumers of that DynamoDB lease table (DynamoLeaser)
+	// instead of reading every shard.
+	Leases LeaseConfig
+}
+
+// LeaseConfig names the DynamoDB lease table of a group of consumers.
+type LeaseConfig struct {
+	Table    string
+	Endpoint string        // DynamoDB endpoint URL; empty: AWS's for the region
+	Worker   string        // this consumer's id; default HOST:DATA-DIRECTORY
+	Duration time.Duration // failover time (default 10s)
 }
 
 // DefaultTemplate is store.DefaultTemplate, the template every source shares.
@@ -207,6 +221,10 @@ func newFlagSet(a *cliFlags, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&a.tags, "tags", "", "extra record fields kept as Graphite tags: comma-separated names, or * for all")
 	fs.DurationVar(&c.Decoder.MaxFuture, "max-future", horizon.DefaultMaxFuture, "points more than this after their record's arrival are absurd")
 	fs.StringVar(&c.DeadLetterPath, "dead-letter", "", "dead-letter file (default DATA/kinesis-STREAM.deadletter.jsonl)")
+	fs.StringVar(&c.Leases.Table, "lease-table", "", "DynamoDB lease table shared with other consumers of the stream, which split its shards (default: none, read every shard)")
+	fs.StringVar(&c.Leases.Endpoint, "dynamodb-endpoint", "", "DynamoDB endpoint URL for --lease-table (default: AWS's for the region)")
+	fs.StringVar(&c.Leases.Worker, "worker-id", "", "this consumer's id in the lease table (default HOST:DATA-DIRECTORY)")
+	fs.DurationVar(&c.Leases.Duration, "lease-duration", 10*time.Second, "a lease not renewed for this long is taken over by another consumer")
 	return fs
 }
 
@@ -247,6 +265,30 @@ func ParseArgs(args []string, dataDir string, stderr io.Writer) (Config, error) 
 	}
 	if tags != "" {
 		c.Decoder.Tags = strings.Split(tags, ",")
+	}
+	if c.Leases.Table == "" {
+		var stray []string
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "dynamodb-endpoint" || f.Name == "worker-id" || f.Name == "lease-duration" {
+				stray = append(stray, "--"+f.Name)
+			}
+		})
+		if len(stray) > 0 {
+			return Config{}, fmt.Errorf("rrdash ingest kinesis: %s need --lease-table", strings.Join(stray, ", "))
+		}
+	}
+	if c.Leases.Table != "" && c.Leases.Worker == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			return Config{}, fmt.Errorf("rrdash ingest kinesis: --worker-id not given and no host name: %w", err)
+		}
+		abs, err := filepath.Abs(dataDir)
+		if err != nil {
+			return Config{}, fmt.Errorf("rrdash ingest kinesis: --worker-id: %w", err)
+		}
+		// Stable across restarts: a restarted consumer retakes its own
+		// leases at once instead of waiting for them to expire.
+		c.Leases.Worker = host + ":" + abs
 	}
 	if c.DeadLetterPath == "" && c.Stream != "" {
 		if dataDir == "" {

@@ -135,6 +135,7 @@ type shardBatch struct {
 	millisBehind int64
 	end          bool
 	err          error
+	lost         *runningShard // its lease was lost: the shard is no longer read here
 }
 
 type runningShard struct {
@@ -151,6 +152,7 @@ type runState struct {
 	known      map[string]shardInfo
 	running    map[string]*runningShard
 	ended      map[string]Lease // read to the end; lease released once finished is durable
+	synced     map[string]bool  // shards given to the leaser's SyncShards
 	shardStats map[string]ShardStats
 	fresh      bool // no checkpoint at the first listing: StartAt applies
 	listed     bool
@@ -187,7 +189,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	defer cancel()
 	rs := &runState{
 		c: c, tr: tr, dl: dl,
-		known: map[string]shardInfo{}, running: map[string]*runningShard{}, ended: map[string]Lease{},
+		known: map[string]shardInfo{}, running: map[string]*runningShard{}, ended: map[string]Lease{}, synced: map[string]bool{},
 		shardStats: map[string]ShardStats{},
 		batches:    make(chan shardBatch, 4),
 		nudge:      make(chan struct{}, 1),
@@ -197,10 +199,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 	c.mu.Unlock()
 	c.log.Info("kinesis: consumer starting", "stream", c.cfg.Stream, "endpoint", c.cfg.Endpoint,
 		"dead_letter", c.cfg.DeadLetterPath, "dead_letters_known", known, "buffered_points_restored", restored, "grace", c.cfg.Grace)
-	// Leases are local (LocalLeaser) until cluster mode: nothing tells a
-	// second consumer of the stream that this one exists.
-	c.log.Warn("kinesis: this consumer reads the whole stream; consumers do not coordinate, so every other consumer of it (another data directory or host) reads all of it too",
-		"stream", c.cfg.Stream)
+	if _, local := c.leaser.(*LocalLeaser); local {
+		// Nothing tells a second consumer of the stream that this one exists.
+		c.log.Warn("kinesis: this consumer reads the whole stream; consumers do not coordinate, so every other consumer of it (another data directory or host) reads all of it too",
+			"stream", c.cfg.Stream)
+	}
 
 	lists := make(chan []shardInfo, 1)
 	var wg sync.WaitGroup
@@ -333,6 +336,23 @@ func (rs *runState) onShards(ctx context.Context, shards []shardInfo) error {
 		}
 		rs.tr.addShard(s.id, cp)
 	}
+	if syncer, ok := c.leaser.(ShardSyncer); ok {
+		var add []ShardLineage
+		for _, s := range shards {
+			if !rs.synced[s.id] {
+				add = append(add, ShardLineage{ID: s.id, Parents: []string{s.parent, s.adjacent}})
+			}
+		}
+		if len(add) > 0 {
+			if err := syncer.SyncShards(ctx, add); err != nil {
+				c.log.Warn("kinesis: shard leases not created; retried at the next listing", "err", err)
+			} else {
+				for _, s := range add {
+					rs.synced[s.ID] = true
+				}
+			}
+		}
+	}
 	if first {
 		rs.listed = true
 		rs.tr.forgetGoneShards(rs.known)
@@ -382,6 +402,14 @@ func (rs *runState) onShards(ctx context.Context, shards []shardInfo) error {
 		go func() {
 			defer close(r.done)
 			c.readShard(rctx, lease, id, it, after, rs.batches)
+			select {
+			case <-lease.Lost(): // another consumer took it: stop counting it as read here
+				select {
+				case rs.batches <- shardBatch{shard: id, lost: r}:
+				case <-ctx.Done():
+				}
+			default:
+			}
 		}()
 	}
 	return nil
@@ -397,12 +425,23 @@ func (rs *runState) parentDone(id string) bool {
 		return true
 	}
 	sh := rs.tr.shards[id]
-	return sh.finished || sh.ended
+	if sh.finished || sh.ended {
+		return true
+	}
+	es, ok := rs.c.leaser.(EndedShards) // read to its end by another consumer
+	return ok && es.ShardEnded(id)
 }
 
 func (rs *runState) onBatch(b shardBatch) error {
 	if b.err != nil {
 		return b.err
+	}
+	if b.lost != nil {
+		if rs.running[b.shard] == b.lost {
+			delete(rs.running, b.shard)
+			rs.c.log.Info("kinesis: shard lease lost; the shard is read elsewhere", "shard", b.shard)
+		}
+		return nil
 	}
 	now := time.Now()
 	for _, r := range b.records {

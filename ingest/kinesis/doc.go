@@ -16,10 +16,11 @@
 // records where a restart reads the dead-letter file back from. The first
 // batch holding a shard's records, and one every CheckpointInterval, also
 // save the grace buffer (buffer.go), so that a restart resumes after the
-// records read rather than after the oldest point still buffered. Each
-// consumer reads every shard: consumers of one stream do not coordinate. Shards are read
-// parents first, so a series moving to a child shard after a split or merge
-// keeps its order. Leases (Leaser) are local for now and shaped for a
-// DynamoDB implementation, as the KCL does, so that several nodes can split
-// a stream later.
+// records read rather than after the oldest point still buffered. Shards are
+// read parents first, so a series moving to a child shard after a split or
+// merge keeps its order. Who reads a shard is a Leaser's decision: the
+// LocalLeaser grants every shard (consumers of one stream do not
+// coordinate); the DynamoLeaser (dynamolease.go) splits the shards among
+// the consumers of one DynamoDB lease table with the KCL's schema and
+// rules.
 package kinesis

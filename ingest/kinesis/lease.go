@@ -20,6 +20,19 @@ type Leaser interface {
 	Acquire(ctx context.Context, shardID string) (lease Lease, ok bool, err error)
 }
 
+// ShardSyncer is a Leaser that records the stream's shards and their
+// parents (DynamoLeaser: one lease item per shard); the consumer gives it
+// every shard it lists.
+type ShardSyncer interface {
+	SyncShards(ctx context.Context, shards []ShardLineage) error
+}
+
+// EndedShards is a Leaser that knows which shards were read to their end
+// by any consumer sharing it, so that this one may read their children.
+type EndedShards interface {
+	ShardEnded(shardID string) bool
+}
+
 // Lease is the right to read one shard.
 type Lease interface {
 	ShardID() string

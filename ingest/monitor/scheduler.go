@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,6 +37,17 @@ type RunObserver interface {
 	MonitorFinished(monitor, outcome string, d time.Duration) // outcome: ok, fail, timeout, error
 }
 
+// Coordinator shares the monitors among the servers of a cluster: every
+// scheduled run is claimed first, so a monitor runs on one server at a
+// time and once per interval across them.
+type Coordinator interface {
+	// Claim asks to start a run of the monitor now. It is granted when
+	// no other server holds the monitor and its last run anywhere started
+	// at least minGap ago; takenOver says that run was elsewhere. When not
+	// granted, wait says when to ask again.
+	Claim(ctx context.Context, monitor string, minGap time.Duration) (run, takenOver bool, wait time.Duration, err error)
+}
+
 // Scheduler runs monitors at their intervals, at most MaxConcurrent at once,
 // records the runs and keeps their alert states. Monitors can be added,
 // replaced and removed while it runs (Put, Remove).
@@ -55,6 +67,10 @@ type Scheduler struct {
 	LinkBase string // URL prefix of monitor pages, for notification links
 	// Observer, when set, is told when runs start and finish (metrics).
 	Observer RunObserver
+	// Coordinator, when set, is asked before every scheduled run (not a
+	// "run now"); the missed-run alert is then watched only for monitors
+	// this server ran last.
+	Coordinator Coordinator
 
 	notifying sync.WaitGroup
 	putMu     sync.Mutex // serialises Put and Remove
@@ -80,6 +96,7 @@ type entry struct {
 	trigger chan struct{} // "run now" requests
 	cancel  context.CancelFunc
 	done    chan struct{}
+	owned   atomic.Bool // with a Coordinator: this server ran it last
 }
 
 // Stats tells how many runs are going and the most there have been at once.
@@ -214,7 +231,7 @@ func (s *Scheduler) startLocked(m *Monitor) {
 	s.entries[m.Name()] = e
 	s.loops.Go(func() {
 		defer close(e.done)
-		s.loop(ctx, m, e.trigger)
+		s.loop(ctx, e)
 	})
 }
 
@@ -324,24 +341,36 @@ func (s *Scheduler) RunNow(name string) error {
 	return nil
 }
 
-func (s *Scheduler) loop(ctx context.Context, m *Monitor, now <-chan struct{}) {
+func (s *Scheduler) loop(ctx context.Context, e *entry) {
+	m, now := e.m, e.trigger
 	sem := s.sem
 	iv := m.Def.Interval
+	// The shortest period the jitter makes, less a twentieth for the
+	// servers' and the database's latencies.
+	minGap := iv - time.Duration(float64(iv)*s.Jitter/2) - iv/20
 	next := time.Now().Add(jitter(iv, s.Jitter))
 	timer := time.NewTimer(time.Until(next))
 	defer timer.Stop()
 	for {
+		manual := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
 		case <-now:
+			manual = true
 			if !timer.Stop() {
 				// The timer fired meanwhile; drain it so Reset starts clean.
 				select {
 				case <-timer.C:
 				default:
 				}
+			}
+		}
+		if s.Coordinator != nil && !manual {
+			if wait, ok := s.claim(ctx, e, minGap); !ok {
+				timer.Reset(wait)
+				continue
 			}
 		}
 		select {
@@ -368,6 +397,37 @@ func (s *Scheduler) loop(ctx context.Context, m *Monitor, now <-chan struct{}) {
 		next = start.Add(iv - time.Duration(float64(iv)*s.Jitter/2) + jitter(iv, s.Jitter))
 		timer.Reset(max(time.Until(next), 0))
 	}
+}
+
+// claim asks the Coordinator for a due run of e's monitor; without it, it
+// returns when to ask again. A monitor taken over from another server
+// gets that server's saved state first, so alerts carry on.
+func (s *Scheduler) claim(ctx context.Context, e *entry, minGap time.Duration) (time.Duration, bool) {
+	name := e.m.Name()
+	run, takenOver, wait, err := s.Coordinator.Claim(ctx, name, minGap)
+	if err != nil {
+		// Not knowing whether another server runs it, this one does not.
+		s.logger().Warn("monitor run not claimed", "monitor", name, "err", err)
+		return max(e.m.Def.Interval/4, time.Second), false
+	}
+	if !run {
+		e.owned.Store(false)
+		// At least a little, so a clock step cannot make a busy loop.
+		return max(wait, 50*time.Millisecond), false
+	}
+	if takenOver && s.States != nil {
+		states, err := s.States.LoadStates(ctx)
+		if err != nil {
+			s.logger().Warn("state of a monitor taken over not loaded", "monitor", name, "err", err)
+		} else if st := states[name]; st != nil {
+			s.mu.Lock()
+			s.states[name] = st
+			s.mu.Unlock()
+		}
+		s.logger().Info("monitor taken over from another server", "monitor", name)
+	}
+	e.owned.Store(true)
+	return 0, true
 }
 
 func (s *Scheduler) begin(ctx context.Context, m *Monitor, at time.Time) {
@@ -438,6 +498,9 @@ func (s *Scheduler) checkMissed(ctx context.Context, now time.Time) {
 	var fired []string
 	s.mu.Lock()
 	for name, e := range s.entries {
+		if s.Coordinator != nil && !e.owned.Load() {
+			continue // another server runs it and watches it
+		}
 		since := s.started
 		if e.added.After(since) {
 			since = e.added

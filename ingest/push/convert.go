@@ -21,6 +21,10 @@ type Point struct {
 	// Type is the data source type a new series gets (counter types with
 	// minimum 0); zero means the writer's template's.
 	Type store.DSType
+	// Graphite marks a point from a Graphite-like source (plaintext,
+	// pickle, statsd): a series it creates follows carbon's data model
+	// unless a retention rule says otherwise.
+	Graphite bool
 }
 
 // ConvertStats counts what a conversion did with the fields it saw.

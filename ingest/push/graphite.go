@@ -53,7 +53,7 @@ func ParseGraphiteLine(line []byte, now time.Time) (Point, error) {
 	} else if p.Sec, p.Usec, err = parseEpoch(string(f[2])); err != nil {
 		return p, err
 	}
-	p.Series, p.Value = name, string(f[1])
+	p.Series, p.Value, p.Graphite = name, string(f[1]), true
 	return p, nil
 }
 
@@ -102,6 +102,9 @@ type GraphiteListener struct {
 
 	// MaxLine and BatchSize are GraphiteConfig's; set them before Serve.
 	MaxLine, BatchSize int
+	// MaxFrame is set for carbon's pickle protocol (ListenPickle): the
+	// largest frame; zero means the plaintext protocol.
+	MaxFrame int
 
 	conns, connsDone, lines, points, bad, future, late, refused, aborted atomic.Int64
 }
@@ -151,7 +154,11 @@ func (g *GraphiteListener) Serve(ctx context.Context) error {
 		g.conns.Add(1)
 		defer g.connsDone.Add(1)
 		listen.ArmReset(c) // a crash before CloseClean resets: no false acknowledgement
-		if g.serveConn(ctx, c) {
+		serve := g.serveConn
+		if g.MaxFrame > 0 {
+			serve = g.servePickleConn
+		}
+		if serve(ctx, c) {
 			listen.CloseClean(c)
 			return
 		}

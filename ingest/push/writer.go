@@ -20,6 +20,15 @@ type Sink interface {
 
 var _ Sink = (*store.DB)(nil)
 
+// lateBounder is the store's rule for late points of a series, by its data
+// model (store.DB.LateBound): a sink without it is read as rrdtool's model,
+// where a point at or before the last update is late.
+type lateBounder interface {
+	LateBound(name string) (bound, slot int64, overwrite bool, err error)
+}
+
+var _ lateBounder = (*store.DB)(nil)
+
 // WriterConfig configures a Writer.
 type WriterConfig struct {
 	// Template creates series on first sight; its Start is set from the
@@ -62,6 +71,7 @@ type Counts struct {
 
 type waiter struct {
 	pending  int
+	late     int // refused by the store as too old
 	refused  int
 	firstErr error
 	fatal    error
@@ -75,6 +85,7 @@ type bufPoint struct {
 	value    string
 	units    string
 	dsType   store.DSType
+	graphite bool
 	deadline int64 // wall time, unix nanoseconds
 	w        *waiter
 	extra    []*waiter // writers whose point this one replaced
@@ -83,9 +94,13 @@ type bufPoint struct {
 type seriesState struct {
 	loaded  bool
 	exists  bool
-	applied int64 // last applied second
-	high    int64 // newest buffered or applied point, microseconds
-	buf     []bufPoint
+	applied int64 // a point at or before this second is late
+	// slot is the step of a Graphite series (a point makes the rest of
+	// its slot late); overwrite: the store takes late points itself
+	slot      int64
+	overwrite bool
+	high      int64 // newest buffered or applied point, microseconds
+	buf       []bufPoint
 }
 
 // Writer applies points to a Sink: it creates series from the template,
@@ -148,7 +163,14 @@ func (w *Writer) seriesFor(name string) (*seriesState, error) {
 		w.series[name] = st
 	}
 	if !st.loaded {
-		last, err := w.sink.LastUpdate(name)
+		var last int64
+		var err error
+		st.slot, st.overwrite = 0, false
+		if lb, ok := w.sink.(lateBounder); ok {
+			last, st.slot, st.overwrite, err = lb.LateBound(name)
+		} else {
+			last, err = w.sink.LastUpdate(name)
+		}
 		switch {
 		case err == nil:
 			st.exists, st.applied = true, last
@@ -190,11 +212,11 @@ func (w *Writer) Write(ctx context.Context, pts []Point) (WriteResult, error) {
 			}
 			continue
 		}
-		if p.Sec <= st.applied {
+		if p.Sec <= st.applied && !st.overwrite {
 			res.Late++
 			continue
 		}
-		bp := bufPoint{micros: p.Sec*1e6 + p.Usec, sec: p.Sec, usec: p.Usec, value: p.Value, units: p.Units, dsType: p.Type, deadline: deadline, w: wt}
+		bp := bufPoint{micros: p.Sec*1e6 + p.Usec, sec: p.Sec, usec: p.Usec, value: p.Value, units: p.Units, dsType: p.Type, graphite: p.Graphite, deadline: deadline, w: wt}
 		if st.insert(bp) {
 			res.Replaced++
 		}
@@ -222,10 +244,11 @@ func (w *Writer) Write(ctx context.Context, pts []Point) (WriteResult, error) {
 		select {
 		case <-wt.done:
 			res.Refused += wt.refused
+			res.Late += wt.late
 			if res.FirstRefusal == nil {
 				res.FirstRefusal = wt.firstErr
 			}
-			res.Accepted = accepted - wt.refused
+			res.Accepted = accepted - wt.refused - wt.late
 			return res, wt.fatal
 		case <-timer.C:
 			// Again later, should the wall clock have stepped back.
@@ -314,10 +337,11 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		}
 	}()
 	type create struct {
-		name   string
-		start  int64
-		units  string
-		dsType store.DSType
+		name     string
+		start    int64
+		units    string
+		dsType   store.DSType
+		graphite bool
 	}
 	var creates []create
 	w.mu.Lock()
@@ -336,13 +360,17 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			continue
 		}
 		if !st.exists {
-			creates = append(creates, create{name, st.buf[0].sec - w.tmpl.Step, st.buf[0].units, st.buf[0].dsType})
+			creates = append(creates, create{name, st.buf[0].sec - w.tmpl.Step, st.buf[0].units, st.buf[0].dsType, st.buf[0].graphite})
 			st.exists = true
+			st.loaded = false // its data model is the store's choice: ask again
 		}
 		for _, p := range st.buf[:n] {
 			work = append(work, taken{name, p})
 		}
 		st.applied = st.buf[n-1].sec
+		if st.slot > 0 {
+			st.applied = floorDiv(st.applied, st.slot)*st.slot + st.slot - 1
+		}
 		rest := copy(st.buf, st.buf[n:])
 		clear(st.buf[rest:])
 		st.buf = st.buf[:rest]
@@ -371,8 +399,14 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			}
 		}
 		var meta map[string]string
+		if c.units != "" || c.graphite {
+			meta = map[string]string{}
+		}
 		if c.units != "" {
-			meta = map[string]string{"units": c.units}
+			meta["units"] = c.units
+		}
+		if c.graphite {
+			meta[store.MetaModel] = store.ModelGraphite // unless a retention rule says otherwise
 		}
 		created, err := w.sink.EnsureWithMeta(c.name, spec, meta)
 		if err != nil {
@@ -416,8 +450,11 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 				st.loaded = false
 			}
 		}
+		late := perr[i] != nil && errors.Is(perr[i], store.ErrTooOld)
 		switch {
 		case fatal != nil:
+		case late:
+			w.counts.Late++
 		case perr[i] != nil:
 			w.counts.Refused++
 		default:
@@ -431,7 +468,9 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			if fatal != nil && wt.fatal == nil {
 				wt.fatal = fatal
 			}
-			if perr[i] != nil && wt == t.p.w {
+			if late && wt == t.p.w {
+				wt.late++
+			} else if perr[i] != nil && wt == t.p.w {
 				wt.refused++
 				if wt.firstErr == nil {
 					wt.firstErr = perr[i]
@@ -460,4 +499,12 @@ func (w *Writer) evictIdle() {
 			delete(w.series, name)
 		}
 	}
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }

@@ -34,18 +34,27 @@ func openStore(t testing.TB) *store.DB {
 	return db
 }
 
-// stored returns the known values of a series in (from, to], by second.
+// stored returns the known values of a series in (from, to], by second:
+// a row's time for rrdtool's model, its slot's start for Graphite's.
 func stored(t testing.TB, db *store.DB, series string, from, to int64) map[int64]float64 {
 	t.Helper()
-	r, err := db.Fetch(series, store.FetchRequest{CF: store.Last, Start: from, End: to})
+	meta, err := db.Meta(series)
+	if err != nil {
+		t.Fatalf("meta %s: %v", series, err)
+	}
+	shift := int64(0)
+	if meta[store.MetaModel] == store.ModelGraphite {
+		shift = 1 // rows (t−step, t] hold the slot [t−step, t)
+	}
+	r, err := db.Fetch(series, store.FetchRequest{CF: store.Last, Start: from, End: to + shift*60})
 	if err != nil {
 		t.Fatalf("fetch %s: %v", series, err)
 	}
 	m := map[int64]float64{}
 	col := r.Values[0]
 	for i, v := range col {
-		if !math.IsNaN(v) {
-			m[r.Start+int64(i+1)*r.Step] = v
+		if at := r.Start + int64(i+1-int(shift))*r.Step; !math.IsNaN(v) && at > from && at <= to {
+			m[at] = v
 		}
 	}
 	return m

@@ -28,7 +28,7 @@ type command struct {
 // (HELP), so it can't be a package-level initialised variable.
 var commandNames = []string{"UPDATE", "WROTE", "FLUSH", "FLUSHALL", "PENDING", "FORGET", "QUEUE", "STATS", "HELP", "PING",
 	"BATCH", ".", "FETCH", "FETCHBIN", "INFO", "FIRST", "LAST", "CREATE", "LIST", "SUSPEND", "RESUME", "SUSPENDALL", "RESUMEALL", "QUIT",
-	"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV", "XDUMP", "XTUNE", "XRESIZE"}
+	"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV", "XDELETE", "XRENAME", "XBACKUP", "XDUMP", "XTUNE", "XRESIZE"}
 
 func commandTable() []command {
 	return []command{
@@ -110,6 +110,13 @@ func commandTable() []command {
 			"The series names matching a glob, quoted, one a line.\n"},
 		{"XUPDATEV", extHandler("XUPDATEV"), inClient, "XUPDATEV <series> <time[.usec]:value[:value...]>...\n",
 			"Applies updates as rrdash updatev does and reports the rows written; answered once durable.\n"},
+		{"XDELETE", extHandler("XDELETE"), inClient, "XDELETE <series>...\n",
+			"Deletes series for good, as rrdash delete does.\n"},
+		{"XRENAME", extHandler("XRENAME"), inClient, "XRENAME <old> <new>\n",
+			"Renames a series, as rrdash rename does.\n"},
+		{"XBACKUP", handleBackup, inClient, "XBACKUP <absolute path>\n",
+			"Writes a verified backup of the data directory into a new or empty\n" +
+				"directory on the server's machine (rrdash backup); answered when done.\n"},
 		{"XDUMP", extHandler("XDUMP"), inClient, "XDUMP <series>\n",
 			"The definition, state and rows of a series, exact, for rrdash dump.\n"},
 		{"XTUNE", extHandler("XTUNE"), inClient, "XTUNE <series> <tune argument>...\n",

@@ -26,6 +26,8 @@ type Store interface {
 	LastUpdate(name string) (int64, error)
 	List(pattern string) ([]string, error)
 	Checkpoint(ctx context.Context) error
+	Delete(names ...string) error
+	Rename(old, new string) error
 	// ImportRRD adopts an rrdtool file a client made under the data
 	// directory (adopt.go).
 	ImportRRD(b []byte, name string, overwrite bool) error
@@ -52,6 +54,9 @@ type Config struct {
 	// Now is the clock (FETCH's default times, CREATE's default start);
 	// nil is time.Now.
 	Now func() time.Time
+	// Backup writes a backup of the data directory into dest (XBACKUP)
+	// and returns its report, one line each; nil refuses XBACKUP.
+	Backup func(ctx context.Context, dest string) ([]string, error)
 }
 
 // Stats are the server's counters, as STATS reports them.

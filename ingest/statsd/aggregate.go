@@ -186,7 +186,7 @@ func (a *Aggregator) Flush(now time.Time, window time.Duration) []push.Point {
 			a.nonFinite.Add(1)
 			return
 		}
-		pts = append(pts, push.Point{Series: name, Sec: sec, Value: strconv.FormatFloat(v, 'g', -1, 64)})
+		pts = append(pts, push.Point{Series: name, Sec: sec, Value: strconv.FormatFloat(v, 'g', -1, 64), Graphite: true})
 	}
 	a.mu.Lock()
 	pts = make([]push.Point, 0, 2*len(a.counters)+len(a.gauges)+len(a.sets)+len(a.timers)*len(a.stats))

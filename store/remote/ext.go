@@ -39,6 +39,10 @@ import (
 //	XLIST [<glob>]
 //	  → N Series, then one quoted series name per line, sorted
 //	XUPDATEV <series> <time[.usec]:value:…>…   (see updatev.go)
+//	XDELETE <series>…
+//	  → 0 deleted N           (every series, or none: an unknown one is an error)
+//	XRENAME <old> <new>
+//	  → 0 renamed
 //	XDUMP <series>                            (see dump.go)
 //	XTUNE, XRESIZE                            (see tune.go)
 //
@@ -51,6 +55,8 @@ type Store interface {
 	Fetch(name string, req store.FetchRequest) (*store.FetchResult, error)
 	Info(name string) (*store.Info, error)
 	List(pattern string) ([]string, error)
+	Delete(names ...string) error
+	Rename(old, new string) error
 }
 
 var _ Store = (*store.DB)(nil)
@@ -66,12 +72,12 @@ type Reply struct {
 }
 
 // ExtCommands are the names of the extension commands.
-var ExtCommands = []string{"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV", "XDUMP", "XTUNE", "XRESIZE"}
+var ExtCommands = []string{"XCREATE", "XUPDATE", "XFETCH", "XINFO", "XLIST", "XUPDATEV", "XDELETE", "XRENAME", "XDUMP", "XTUNE", "XRESIZE"}
 
 // ExtWrites reports whether an extension command writes (for servers that
 // grant reading and writing separately).
 func ExtWrites(cmd string) bool {
-	return cmd == "XCREATE" || cmd == "XUPDATE" || cmd == "XUPDATEV" || cmd == "XTUNE" || cmd == "XRESIZE"
+	return cmd == "XCREATE" || cmd == "XUPDATE" || cmd == "XUPDATEV" || cmd == "XDELETE" || cmd == "XRENAME" || cmd == "XTUNE" || cmd == "XRESIZE"
 }
 
 func fail(err error) Reply { return Reply{Err: true, Msg: err.Error()} }
@@ -94,6 +100,22 @@ func ServeExt(ctx context.Context, st Store, cmd string, args []string) (r Reply
 		return serveList(st, args), true
 	case "XUPDATEV":
 		return serveUpdateV(ctx, st, args), true
+	case "XDELETE":
+		if len(args) == 0 {
+			return usage("XDELETE <series>…"), true
+		}
+		if err := st.Delete(args...); err != nil {
+			return fail(err), true
+		}
+		return Reply{Msg: "deleted " + strconv.Itoa(len(args))}, true
+	case "XRENAME":
+		if len(args) != 2 {
+			return usage("XRENAME <old> <new>"), true
+		}
+		if err := st.Rename(args[0], args[1]); err != nil {
+			return fail(err), true
+		}
+		return Reply{Msg: "renamed"}, true
 	case "XDUMP":
 		return serveDump(st, args), true
 	case "XTUNE":

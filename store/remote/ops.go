@@ -59,6 +59,27 @@ func (c *Client) ext(fields ...string) (*response, error) {
 	return res, nil
 }
 
+// Delete removes series as store.DB.Delete does.
+func (c *Client) Delete(names ...string) error {
+	c.mu.Lock()
+	for _, n := range names {
+		delete(c.specs, n)
+	}
+	c.mu.Unlock()
+	_, err := c.ext(append([]string{"XDELETE"}, names...)...)
+	return err
+}
+
+// Rename renames a series as store.DB.Rename does.
+func (c *Client) Rename(old, new string) error {
+	c.mu.Lock()
+	delete(c.specs, old)
+	delete(c.specs, new)
+	c.mu.Unlock()
+	_, err := c.ext("XRENAME", old, new)
+	return err
+}
+
 // Create makes a series as store.DB.Create does.
 func (c *Client) Create(name string, spec store.Spec, overwrite bool) error {
 	fields := []string{"XCREATE", name, strconv.FormatInt(spec.Step, 10), strconv.FormatInt(spec.Start, 10), "0"}

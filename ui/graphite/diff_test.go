@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"rrdash/ingest/push"
 	"rrdash/store"
 )
 
@@ -28,9 +30,9 @@ import (
 // same points, and compares names, tags, timestamps and values (1e-9
 // relative).
 //
-// The same points: a carbon point (t, v) stands for the slot [t, t+60);
-// in rrdtool terms that is "v during (t, t+60]", an update at t+60. So
-// rrdash gets the update at t+60 and a missing point is an update with U.
+// The same points: written into whisper files by python3-whisper, and sent
+// to rrdash's Graphite plaintext listener (openDiffStore), whose series
+// follow carbon's data model (docs/STORE.md).
 
 const diffNow = int64(1764000000) // 2025-11-24 16:00:00 UTC, a whole hour
 
@@ -100,32 +102,84 @@ func diffSpec() store.Spec {
 		RRA: []store.RRA{{CF: store.Average, XFF: 0.5, Steps: 1, Rows: 1440}, {CF: store.Average, XFF: 0.5, Steps: 5, Rows: 2016}, {CF: store.Average, XFF: 0.5, Steps: 60, Rows: 720}}}
 }
 
+// openDiffStore feeds the corpus through rrdash's real Graphite ingest: a
+// plaintext listener on loopback and the push writer, into a store whose
+// retention rule is the whisper files' layout with Graphite's data model.
+// Each point is sent at a second within its slot (carbon floors it), series
+// are created on first sight by the rule.
 func openDiffStore(t testing.TB, data []diffSeries) *store.DB {
 	t.Helper()
-	db, err := store.Open(t.TempDir(), store.Options{})
+	rules, err := store.CompileRetention([]store.RetentionRule{{Name: "whisper", Retentions: "60s:1d,5m:7d,1h:30d",
+		CF: []string{"AVERAGE"}, Model: store.ModelGraphite}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(t.TempDir(), store.Options{Retention: rules})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	w, err := push.NewWriter(db, push.WriterConfig{MaxDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := push.ListenGraphite("127.0.0.1:0", w, push.GraphiteConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- g.Serve(ctx) }()
+	conn, err := net.Dial("tcp", g.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bw := bufio.NewWriter(conn)
+	sent := 0
 	for _, s := range data {
-		if err := db.Create(s.path, diffSpec(), false); err != nil {
-			t.Fatal(err)
-		}
-		var ups []store.Update
+		k := 0
 		for tm := diffNow - 3*86400; tm < diffNow; tm += 60 {
-			v, ok := s.points[tm]
-			val := "U"
-			if ok {
-				val = strconv.FormatFloat(v, 'g', -1, 64)
+			if v, ok := s.points[tm]; ok {
+				// names as a client sends them: tags in any order
+				fmt.Fprintf(bw, "%s %s %d\n", unsortTags(s.path), strconv.FormatFloat(v, 'g', -1, 64), tm+int64(k*7%60))
+				k++
+				sent++
 			}
-			ups = append(ups, store.Update{Series: s.path, Time: tm + 60, Values: []string{val}})
 		}
-		res, err := db.Apply(context.Background(), store.Batch{Updates: ups})
-		if err != nil || len(res.Errors) > 0 {
-			t.Fatalf("apply %s: %v %v", s.path, err, res.Errors)
+	}
+	if err := bw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	// the server closes once every point is durable
+	if _, err := io.Copy(io.Discard, conn); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	if st := g.Stats(); st.Points != int64(sent) || st.Bad+st.Late+st.Refused != 0 {
+		t.Fatalf("graphite ingest stats %+v, want %d points stored", st, sent)
+	}
+	for _, s := range data {
+		if in, err := db.Info(s.path); err != nil || in.Meta[store.MetaRule] != "whisper" || in.Meta[store.MetaModel] != store.ModelGraphite {
+			t.Fatalf("%s: %v %v", s.path, in, err)
 		}
 	}
 	return db
+}
+
+// unsortTags reverses the tags of a tagged name (the ingest sorts them).
+func unsortTags(name string) string {
+	parts := strings.Split(name, ";")
+	for i, j := 1, len(parts)-1; i < j; i, j = i+1, j-1 {
+		parts[i], parts[j] = parts[j], parts[i]
+	}
+	return strings.Join(parts, ";")
 }
 
 // startGraphiteWeb writes the whisper files and runs graphite-web.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"rrdash/graph"
-	"rrdash/ui/meta"
+	"rrdash/store/meta"
 )
 
 // SelfGraphs are the preinstalled "rrdash itself" graphs and the series

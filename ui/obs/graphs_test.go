@@ -11,7 +11,7 @@ import (
 
 	"rrdash/graph"
 	"rrdash/store"
-	"rrdash/ui/meta"
+	"rrdash/store/meta"
 )
 
 // The preinstalled graphs install once per title and evaluate over a real

@@ -64,8 +64,27 @@ func TestSecretBoxSealOpenRotate(t *testing.T) {
 	if err != nil || !rotated.Current(resealed) {
 		t.Fatalf("reseal: %q %v", resealed, err)
 	}
-	if _, err := box.Open(resealed, "payments/API_TOKEN"); err == nil || !strings.Contains(err.Error(), "not in the key file") {
-		t.Errorf("the old box opened a value under the new key: %v", err)
+	// The first box follows its file (a server while rrdash rotate-key
+	// runs): it opens the value under the new key and seals under it.
+	if got, err := box.Open(resealed, "payments/API_TOKEN"); err != nil || got != "hunter2" {
+		t.Errorf("the first box after the rotation: %q %v", got, err)
+	}
+	if s, err := box.Seal("x", "payments/API_TOKEN"); err != nil || !rotated.Current(s) || !box.Current(resealed) {
+		t.Errorf("the first box seals %q (%v), not under the new key", s, err)
+	}
+	// A file that changed and no longer reads: sealing is refused (the
+	// key may be gone), opening under the keys last read goes on.
+	if err := os.WriteFile(path, []byte("garbage\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := box.Seal("x", "payments/API_TOKEN"); err == nil {
+		t.Error("sealed with an unreadable key file")
+	}
+	if got, err := box.Open(resealed, "payments/API_TOKEN"); err != nil || got != "hunter2" {
+		t.Errorf("open with an unreadable key file: %q %v", got, err)
+	}
+	if _, err := box.Open(SealedPrefix+"00000000:AAAA", "payments/API_TOKEN"); err == nil || !strings.Contains(err.Error(), "not among the keys last read") {
+		t.Errorf("an unknown key with an unreadable file: %v", err)
 	}
 }
 
@@ -129,80 +148,82 @@ func FuzzSecretBoxOpen(f *testing.F) {
 
 func TestMonitorSecretsSealedAtRest(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	m, _ := openTest(t)
-	ana, err := m.EnsureUser(ctx, User{Handle: "ana", Issuer: "t", Subject: "ana"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	def := `{"name":"pay","interval":"1m","env":[{"name":"TOKEN","value":"hunter2-secret","secret":true},{"name":"REGION","value":"eu-west"}]}`
-	// Stored in plain text before a key file was configured.
-	if _, err := m.CreateMonitor(ctx, ana, "pay", def); err != nil {
-		t.Fatal(err)
-	}
-	raw := func() string {
-		var d string
-		if err := m.db.QueryRowContext(ctx, `SELECT definition FROM monitors WHERE name = 'pay'`).Scan(&d); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	box, keyFile := newBox(t)
-	m.UseSecretBox(box)
-	if n, err := m.SealMonitorSecrets(ctx); err != nil || n != 1 {
-		t.Fatalf("migration: %d %v", n, err)
-	}
-	stored := raw()
-	if strings.Contains(stored, "hunter2") || !strings.Contains(stored, SealedPrefix) || !strings.Contains(stored, "eu-west") {
-		t.Fatalf("stored definition %s", stored)
-	}
-	if n, err := m.SealMonitorSecrets(ctx); err != nil || n != 0 {
-		t.Errorf("second migration rewrote %d (%v)", n, err)
-	}
-	check := func(db *DB) {
-		t.Helper()
-		mon, err := db.GetMonitor(ctx, "pay")
+	forEachEngine(t, func(t *testing.T, where string) {
+		ctx := context.Background()
+		m := openTest(t, where)
+		ana, err := m.EnsureUser(ctx, User{Handle: "ana", Issuer: "t", Subject: "ana"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		list, err := db.ListMonitors(ctx)
-		if err != nil || len(list) != 1 {
-			t.Fatalf("list: %v %v", list, err)
+		def := `{"name":"pay","interval":"1m","env":[{"name":"TOKEN","value":"hunter2-secret","secret":true},{"name":"REGION","value":"eu-west"}]}`
+		// Stored in plain text before a key file was configured.
+		if _, err := m.CreateMonitor(ctx, ana, "pay", def); err != nil {
+			t.Fatal(err)
 		}
-		for _, d := range []string{mon.Definition, list[0].Definition} {
-			if !strings.Contains(d, `"value":"hunter2-secret"`) || strings.Contains(d, SealedPrefix) {
-				t.Errorf("read definition %s", d)
+		raw := func() string {
+			var d string
+			if err := m.db.QueryRowContext(ctx, `SELECT definition FROM monitors WHERE name = 'pay'`).Scan(&d); err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+		box, keyFile := newBox(t)
+		m.UseSecretBox(box)
+		if n, err := m.SealMonitorSecrets(ctx); err != nil || n != 1 {
+			t.Fatalf("migration: %d %v", n, err)
+		}
+		stored := raw()
+		if strings.Contains(stored, "hunter2") || !strings.Contains(stored, SealedPrefix) || !strings.Contains(stored, "eu-west") {
+			t.Fatalf("stored definition %s", stored)
+		}
+		if n, err := m.SealMonitorSecrets(ctx); err != nil || n != 0 {
+			t.Errorf("second migration rewrote %d (%v)", n, err)
+		}
+		check := func(db *DB) {
+			t.Helper()
+			mon, err := db.GetMonitor(ctx, "pay")
+			if err != nil {
+				t.Fatal(err)
+			}
+			list, err := db.ListMonitors(ctx)
+			if err != nil || len(list) != 1 {
+				t.Fatalf("list: %v %v", list, err)
+			}
+			for _, d := range []string{mon.Definition, list[0].Definition} {
+				if !strings.Contains(d, `"value":"hunter2-secret"`) || strings.Contains(d, SealedPrefix) {
+					t.Errorf("read definition %s", d)
+				}
 			}
 		}
-	}
-	check(m)
+		check(m)
 
-	// An update seals too; a rotation reseals under the new key at the next migration.
-	if _, err := m.UpdateMonitor(ctx, ana, "pay", def); err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(raw(), "hunter2") {
-		t.Fatal("update stored the secret in plain text")
-	}
-	if err := RotateKeyFile(keyFile); err != nil {
-		t.Fatal(err)
-	}
-	rotated, err := LoadSecretBox(keyFile, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.UseSecretBox(rotated)
-	if n, err := m.SealMonitorSecrets(ctx); err != nil || n != 1 {
-		t.Fatalf("reseal after rotation: %d %v", n, err)
-	}
-	if !strings.Contains(raw(), SealedPrefix+rotated.keys[0].id+":") {
-		t.Errorf("not resealed under the new key: %s", raw())
-	}
-	check(m)
+		// An update seals too; a rotation reseals under the new key at the next migration.
+		if _, err := m.UpdateMonitor(ctx, ana, "pay", def); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(raw(), "hunter2") {
+			t.Fatal("update stored the secret in plain text")
+		}
+		if err := RotateKeyFile(keyFile); err != nil {
+			t.Fatal(err)
+		}
+		rotated, err := LoadSecretBox(keyFile, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.UseSecretBox(rotated)
+		if n, err := m.SealMonitorSecrets(ctx); err != nil || n != 1 {
+			t.Fatalf("reseal after rotation: %d %v", n, err)
+		}
+		if !strings.Contains(raw(), SealedPrefix+rotated.keys[0].id+":") {
+			t.Errorf("not resealed under the new key: %s", raw())
+		}
+		check(m)
 
-	// Without the key the secret cannot be read, and the error says why.
-	m.UseSecretBox(nil)
-	if _, err := m.GetMonitor(ctx, "pay"); err == nil || !strings.Contains(err.Error(), "secrets_key_file") {
-		t.Errorf("read without a key: %v", err)
-	}
+		// Without the key the secret cannot be read, and the error says why.
+		m.UseSecretBox(nil)
+		if _, err := m.GetMonitor(ctx, "pay"); err == nil || !strings.Contains(err.Error(), "secrets_key_file") {
+			t.Errorf("read without a key: %v", err)
+		}
+	})
 }

@@ -10,9 +10,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 
 	"golang.org/x/crypto/chacha20poly1305"
 )
@@ -26,8 +29,31 @@ const SealedPrefix = "rrdash-sealed:v1:"
 // nothing. The file holds one hex key per line; the first seals, all open,
 // so a key is rotated by putting a new one first (see RotateKeyFile) and
 // resealing.
+//
+// The box follows its file: when the file changes (another process —
+// rrdash rotate-key — rotated it), the next Seal or Open reads it again,
+// so a running server seals under the new key and opens values resealed
+// under it without a restart.
 type SecretBox struct {
-	keys []boxKey // keys[0] seals
+	path, dataDir string
+
+	mu    sync.Mutex
+	keys  []boxKey  // keys[0] seals
+	stamp fileStamp // the file the keys were read from
+}
+
+// fileStamp tells a changed key file (rotations replace it by rename).
+type fileStamp struct {
+	ino, size int64
+	mtime     int64
+}
+
+func stampOf(fi os.FileInfo) fileStamp {
+	st := fileStamp{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
+		st.ino = int64(sys.Ino)
+	}
+	return st
 }
 
 type boxKey struct {
@@ -39,19 +65,63 @@ type boxKey struct {
 // dataDir (a copy of the data directory would carry its key along) or one
 // that group or others may read.
 func LoadSecretBox(path, dataDir string) (*SecretBox, error) {
-	if err := outside(path, dataDir); err != nil {
+	keys, stamp, err := readKeyFile(path, dataDir)
+	if err != nil {
 		return nil, err
 	}
-	fi, err := os.Stat(path)
+	return &SecretBox{path: path, dataDir: dataDir, keys: keys, stamp: stamp}, nil
+}
+
+// current returns the keys, read again when the file changed. A file that
+// changed and does not read is an error: sealing under a key the file may
+// no longer hold would make values nobody can open.
+func (b *SecretBox) current() ([]boxKey, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.path == "" {
+		return b.keys, nil
+	}
+	fi, err := os.Stat(b.path)
+	if err == nil && stampOf(fi) == b.stamp {
+		return b.keys, nil
+	}
+	keys, stamp, err := readKeyFile(b.path, b.dataDir)
 	if err != nil {
-		return nil, fmt.Errorf("secrets key file: %w", err)
+		return b.keys, err
+	}
+	b.keys, b.stamp = keys, stamp
+	return keys, nil
+}
+
+// KeyIDs are the ids of the keys in the file, the sealing one first.
+func (b *SecretBox) KeyIDs() ([]string, error) {
+	keys, err := b.current()
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.id
+	}
+	return ids, err
+}
+
+func readKeyFile(path, dataDir string) ([]boxKey, fileStamp, error) {
+	if err := outside(path, dataDir); err != nil {
+		return nil, fileStamp{}, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fileStamp{}, fmt.Errorf("secrets key file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fileStamp{}, fmt.Errorf("secrets key file: %w", err)
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("secrets key file %s: mode %v lets others read it; chmod 600", path, fi.Mode().Perm())
+		return nil, fileStamp{}, fmt.Errorf("secrets key file %s: mode %v lets others read it; chmod 600", path, fi.Mode().Perm())
 	}
-	b, err := os.ReadFile(path)
+	b, err := io.ReadAll(f)
 	if err != nil {
-		return nil, fmt.Errorf("secrets key file: %w", err)
+		return nil, fileStamp{}, fmt.Errorf("secrets key file: %w", err)
 	}
 	box := &SecretBox{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
@@ -62,19 +132,24 @@ func LoadSecretBox(path, dataDir string) (*SecretBox, error) {
 		}
 		raw, err := hex.DecodeString(line)
 		if err != nil || len(raw) != chacha20poly1305.KeySize {
-			return nil, fmt.Errorf("secrets key file %s:%d: want %d hex digits (a 256-bit key)", path, n, 2*chacha20poly1305.KeySize)
+			return nil, fileStamp{}, fmt.Errorf("secrets key file %s:%d: want %d hex digits (a 256-bit key)", path, n, 2*chacha20poly1305.KeySize)
 		}
 		aead, err := chacha20poly1305.NewX(raw)
 		if err != nil {
-			return nil, fmt.Errorf("secrets key file %s:%d: %w", path, n, err)
+			return nil, fileStamp{}, fmt.Errorf("secrets key file %s:%d: %w", path, n, err)
 		}
-		sum := sha256.Sum256(raw)
-		box.keys = append(box.keys, boxKey{id: hex.EncodeToString(sum[:4]), aead: aead})
+		box.keys = append(box.keys, boxKey{id: keyID(raw), aead: aead})
 	}
 	if len(box.keys) == 0 {
-		return nil, fmt.Errorf("secrets key file %s: no key", path)
+		return nil, fileStamp{}, fmt.Errorf("secrets key file %s: no key", path)
 	}
-	return box, nil
+	return box.keys, stampOf(fi), nil
+}
+
+// keyID names a key: the first 8 hex digits of its SHA-256.
+func keyID(raw []byte) string {
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:4])
 }
 
 // outside refuses a key file in the data directory.
@@ -124,6 +199,9 @@ func RotateKeyFile(path string) error {
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}
+	if err == nil {
+		err = syncDirOf(path) // the rename itself survives a crash
+	}
 	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("secrets key file: %w", err)
@@ -135,7 +213,11 @@ func RotateKeyFile(path string) error {
 // name) is authenticated, so a sealed value cannot be moved to another
 // variable.
 func (b *SecretBox) Seal(plain, ad string) (string, error) {
-	k := b.keys[0]
+	keys, err := b.current()
+	if err != nil {
+		return "", fmt.Errorf("sealing a secret: %w", err)
+	}
+	k := keys[0]
 	nonce := make([]byte, chacha20poly1305.NonceSizeX)
 	if _, err := rand.Read(nonce); err != nil {
 		return "", fmt.Errorf("sealing a secret: %w", err)
@@ -149,7 +231,8 @@ func IsSealed(v string) bool { return strings.HasPrefix(v, SealedPrefix) }
 
 // Current reports whether v is sealed under the first key (no resealing needed).
 func (b *SecretBox) Current(v string) bool {
-	return strings.HasPrefix(v, SealedPrefix+b.keys[0].id+":")
+	keys, err := b.current()
+	return err == nil && strings.HasPrefix(v, SealedPrefix+keys[0].id+":")
 }
 
 // Open decrypts a sealed value; ad must be the one it was sealed with.
@@ -162,7 +245,8 @@ func (b *SecretBox) Open(v, ad string) (string, error) {
 	if !ok {
 		return "", errors.New("sealed secret: no key id")
 	}
-	for _, k := range b.keys {
+	keys, rerr := b.current()
+	for _, k := range keys {
 		if k.id != id {
 			continue
 		}
@@ -175,6 +259,9 @@ func (b *SecretBox) Open(v, ad string) (string, error) {
 			return "", fmt.Errorf("sealed secret under key %s: does not authenticate (altered, or sealed for another variable)", id)
 		}
 		return string(plain), nil
+	}
+	if rerr != nil {
+		return "", fmt.Errorf("sealed secret under key %s: not among the keys last read (%v)", id, rerr)
 	}
 	return "", fmt.Errorf("sealed secret under key %s: that key is not in the key file", id)
 }

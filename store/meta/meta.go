@@ -1,6 +1,8 @@
-// Package meta keeps rrdash's metadata — users and saved graphs — in
-// SQLite (pure Go driver) with versioned migrations. The SQL is kept
-// portable (no SQLite-only types) so PostgreSQL can follow.
+// Package meta keeps rrdash's metadata — users, sessions, tokens, saved
+// graphs, monitors and their state — in SQLite (pure Go driver, the
+// embedded default) or PostgreSQL (pgx, for several servers sharing it),
+// from one schema and one set of versioned migrations; what differs
+// between the engines is in dialect.go.
 package meta
 
 import (
@@ -11,8 +13,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // ErrNotFound is returned when a user or graph does not exist.
@@ -109,6 +109,24 @@ var migrations = []string{
 	// 5: API token scopes (auth.Scope). Tokens made before had the whole
 	// account and keep it as admin; migrate tells how many there were.
 	`ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin';`,
+	// 6: the insertion order of graphs (the newest-first tie break within
+	// a second), which SQLite's implicit rowid gave and PostgreSQL has no
+	// equivalent of. Existing graphs are numbered by (created_at, id).
+	`ALTER TABLE graphs ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;
+	UPDATE graphs SET seq = (SELECT COUNT(*) FROM graphs g2
+		WHERE g2.created_at < graphs.created_at OR (g2.created_at = graphs.created_at AND g2.id <= graphs.id));
+	CREATE INDEX graphs_seq ON graphs(seq);`,
+	// 7: which server runs each code monitor (servers sharing one
+	// PostgreSQL): the owner holds the lease until expires_ms (the
+	// database's clock), and last_run_ms is when the monitor last
+	// started on any of them (leases.go).
+	`CREATE TABLE monitor_leases (
+		name        TEXT PRIMARY KEY,
+		owner       TEXT NOT NULL,
+		expires_ms  BIGINT NOT NULL,
+		last_run_ms BIGINT NOT NULL DEFAULT 0
+	);
+	CREATE INDEX monitor_leases_owner ON monitor_leases(owner);`,
 }
 
 // scopesVersion is the migration that added token scopes.
@@ -116,7 +134,7 @@ const scopesVersion = 5
 
 // DB is the metadata database.
 type DB struct {
-	db  *sql.DB
+	db  conn
 	now func() time.Time
 	// notices are what the last migration changed that the operator
 	// should hear about (Open has no logger; the server logs them).
@@ -124,23 +142,28 @@ type DB struct {
 	box     *SecretBox // seals monitor secrets; nil keeps them in plain text
 }
 
-// Open opens (creating if needed) the database at path and migrates it.
-func Open(ctx context.Context, path string) (*DB, error) {
-	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("metadata %s: %w", path, err)
+// Open opens (creating if needed) the metadata database and migrates it:
+// PostgreSQL when where is a postgres:// or postgresql:// URL, else the
+// SQLite file at that path.
+func Open(ctx context.Context, where string) (*DB, error) {
+	name := where
+	if IsPostgresURL(where) {
+		name = RedactURL(where)
 	}
-	// One writer at a time is what SQLite allows anyway; a single
-	// connection also keeps the pragmas above in effect.
-	db.SetMaxOpenConns(1)
-	m := &DB{db: db, now: time.Now}
+	db, d, err := openEngine(ctx, where)
+	if err != nil {
+		return nil, fmt.Errorf("metadata %s: %w", name, err)
+	}
+	m := &DB{db: conn{db, d}, now: time.Now}
 	if err := m.migrate(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("metadata %s: %w", path, err)
+		return nil, fmt.Errorf("metadata %s: %w", name, err)
 	}
 	return m, nil
 }
+
+// Engine names the database engine: "sqlite" or "postgres".
+func (m *DB) Engine() string { return m.db.d.name }
 
 // Close closes the database.
 func (m *DB) Close() error { return m.db.Close() }
@@ -157,7 +180,11 @@ func (m *DB) SchemaVersion(ctx context.Context) (int, error) {
 }
 
 func (m *DB) migrate(ctx context.Context) error {
-	if _, err := m.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+	err := m.migrationTx(ctx, func(tx lockedTx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	cur, err := m.SchemaVersion(ctx)
@@ -168,22 +195,11 @@ func (m *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("database schema version %d is newer than this rrdash (%d)", cur, len(migrations))
 	}
 	for v := cur + 1; v <= len(migrations); v++ {
-		tx, err := m.db.BeginTx(ctx, nil)
+		applied, err := m.applyMigration(ctx, v)
 		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
-			tx.Rollback()
 			return fmt.Errorf("migration %d: %w", v, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)`, v, m.now().Unix()); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", v, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migration %d: %w", v, err)
-		}
-		if v == scopesVersion {
+		if applied && v == scopesVersion {
 			var n int
 			if err := m.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_tokens`).Scan(&n); err != nil {
 				return fmt.Errorf("migration %d: count api tokens: %w", v, err)
@@ -195,6 +211,39 @@ func (m *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// migrationTx runs fn in a transaction that holds the migration lock, so
+// servers starting at once on one database migrate it one at a time.
+func (m *DB) migrationTx(ctx context.Context, fn func(lockedTx) error) error {
+	return m.db.inLockedTx(ctx, m.db.d.beginMigration, fn)
+}
+
+// applyMigration runs migration v unless another server sharing the
+// database ran it meanwhile (applied is then false).
+func (m *DB) applyMigration(ctx context.Context, v int) (applied bool, err error) {
+	err = m.migrationTx(ctx, func(tx lockedTx) error {
+		var cur int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		if cur >= v {
+			return nil
+		}
+		script := migrations[v-1]
+		if m.db.d.ddl != nil {
+			script = m.db.d.ddl(script)
+		}
+		for _, st := range splitStatements(script) {
+			if _, err := tx.ExecContext(ctx, st); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)`, v, m.now().Unix())
+		applied = err == nil
+		return err
+	})
+	return applied, err
 }
 
 // User is a person who owns graphs. Issuer+Subject identify them (the OIDC
@@ -235,15 +284,26 @@ func (m *DB) EnsureUser(ctx context.Context, u User) (User, error) {
 	}
 	handle := u.Handle
 	for i := 2; ; i++ {
-		res, err := m.db.ExecContext(ctx, `INSERT INTO users(handle, issuer, subject, name, email, created_at) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT(handle) DO NOTHING`, handle, u.Issuer, u.Subject, u.Name, u.Email, m.now().Unix())
-		if err != nil {
-			return User{}, fmt.Errorf("create user %s: %w", handle, err)
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			id, _ := res.LastInsertId()
+		// Any conflict does nothing: a taken handle tries the next one,
+		// and the same person created meanwhile (by another server on a
+		// shared database) is found by the look-up below.
+		var id int64
+		err := m.db.QueryRowContext(ctx, `INSERT INTO users(handle, issuer, subject, name, email, created_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING RETURNING id`, handle, u.Issuer, u.Subject, u.Name, u.Email, m.now().Unix()).Scan(&id)
+		if err == nil {
 			u.ID, u.Handle = id, handle
 			return u, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return User{}, fmt.Errorf("create user %s: %w", handle, err)
+		}
+		err = m.db.QueryRowContext(ctx, `SELECT id, handle, issuer, subject, name, email FROM users WHERE issuer = ? AND subject = ?`,
+			u.Issuer, u.Subject).Scan(&out.ID, &out.Handle, &out.Issuer, &out.Subject, &out.Name, &out.Email)
+		if err == nil {
+			return out, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return User{}, fmt.Errorf("look up user: %w", err)
 		}
 		if i > 1000 {
 			return User{}, fmt.Errorf("create user: no free handle like %q", u.Handle)
@@ -297,7 +357,8 @@ func (m *DB) CreateGraph(ctx context.Context, owner User, title, spec string) (G
 		return Graph{}, fmt.Errorf("graph id: %w", err)
 	}
 	now := m.now().UTC().Truncate(time.Second)
-	if _, err := m.db.ExecContext(ctx, `INSERT INTO graphs(id, owner_id, title, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	if _, err := m.db.ExecContext(ctx, `INSERT INTO graphs(id, owner_id, title, spec, created_at, updated_at, seq)
+		VALUES (?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM graphs))`,
 		id, owner.ID, title, spec, now.Unix(), now.Unix()); err != nil {
 		return Graph{}, fmt.Errorf("save graph: %w", err)
 	}
@@ -387,7 +448,7 @@ func (m *DB) ListGraphs(ctx context.Context, q ListQuery) ([]Graph, error) {
 	}
 	args = append(args, q.Limit, q.Offset)
 	rows, err := m.db.QueryContext(ctx, `SELECT `+graphCols+` FROM graphs g JOIN users u ON u.id = g.owner_id WHERE `+
-		strings.Join(where, " AND ")+` ORDER BY g.created_at DESC, g.rowid DESC LIMIT ? OFFSET ?`, args...)
+		strings.Join(where, " AND ")+` ORDER BY g.created_at DESC, g.seq DESC, g.id DESC LIMIT ? OFFSET ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list graphs: %w", err)
 	}

@@ -123,6 +123,7 @@ func (m *DB) DeleteMonitor(ctx context.Context, user User, name string) error {
 		`DELETE FROM monitors WHERE name = ? AND owner_id = ?`,
 		`DELETE FROM monitor_states WHERE name = ?`,
 		`DELETE FROM monitor_runs WHERE monitor = ?`,
+		`DELETE FROM monitor_leases WHERE name = ?`,
 	} {
 		args := []any{name}
 		if strings.Contains(q, "owner_id") {

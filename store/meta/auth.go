@@ -124,12 +124,9 @@ func (m *DB) CreateAPIToken(ctx context.Context, user User, name, hash string, s
 		return APIToken{}, fmt.Errorf("create api token: %w", err)
 	}
 	now := m.now().UTC().Truncate(time.Second)
-	res, err := m.db.ExecContext(ctx, `INSERT INTO api_tokens(user_id, name, hash, scope, created_at) VALUES (?, ?, ?, ?, ?)`,
-		user.ID, name, hash, string(scope), now.Unix())
-	if err != nil {
-		return APIToken{}, fmt.Errorf("create api token: %w", err)
-	}
-	id, err := res.LastInsertId()
+	var id int64
+	err := m.db.QueryRowContext(ctx, `INSERT INTO api_tokens(user_id, name, hash, scope, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		user.ID, name, hash, string(scope), now.Unix()).Scan(&id)
 	if err != nil {
 		return APIToken{}, fmt.Errorf("create api token: %w", err)
 	}
