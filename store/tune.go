@@ -252,6 +252,9 @@ func (e *SeriesEdit) Modify(delDS []string, addDS []DS, delRRA []int, resize map
 			if n <= 0 {
 				return fmt.Errorf("RRA#%d: the number of rows must be positive, got %d", a, n)
 			}
+			if n > maxRowCells/int64(max(nds, 1)) {
+				return fmt.Errorf("RRA#%d: %d rows: archives too large (more than %d values)", a, n, int64(maxRowCells))
+			}
 			if n < r.Rows {
 				ring = ring[(r.Rows-n)*int64(nds):]
 			} else {
@@ -290,6 +293,9 @@ func (e *SeriesEdit) Resize(a int, grow bool, rows int64) error {
 	nds := int64(len(e.spec.DS))
 	ring, cur := e.rings[a], e.st.curRow[a]
 	if grow {
+		if r.Rows+rows > maxRowCells/nds {
+			return fmt.Errorf("RRA %d: %d more rows: archives too large (more than %d values)", a, rows, int64(maxRowCells))
+		}
 		out := make([]float64, 0, int64(len(ring))+rows*nds)
 		out = append(out, ring[:(cur+1)*nds]...)
 		out = append(out, unknownRows(rows, int(nds))...)

@@ -32,12 +32,25 @@ type tuneOpt struct{ name, arg string }
 // DELRRA: and RRA#i: operations of rrd_modify, which rewrite every archive.
 // Errors are rrdtool's texts where it has one.
 func (db *DB) Tune(name string, args []string) error {
-	var opts []tuneOpt
-	var delDS []string
-	var addDS []DS
-	var delRRA []int
-	resize := map[int]int64{}
-	modify := false
+	p, err := parseTune(args)
+	if err != nil {
+		return err
+	}
+	return db.Edit(name, p.apply)
+}
+
+// tunePlan is tune's arguments, parsed.
+type tunePlan struct {
+	opts   []tuneOpt
+	delDS  []string
+	addDS  []DS
+	delRRA []int
+	resize map[int]rowChange
+	modify bool // any rrd_modify operation: the archives are rewritten
+}
+
+func parseTune(args []string) (*tunePlan, error) {
+	p := &tunePlan{resize: map[int]rowChange{}}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if strings.HasPrefix(a, "-") && len(a) > 1 {
@@ -47,95 +60,93 @@ func (db *DB) Tune(name string, args []string) error {
 			}
 			o, ok := tuneOptions[key]
 			if !ok {
-				return fmt.Errorf("invalid option -- '%s'", strings.TrimLeft(key, "-"))
+				return nil, fmt.Errorf("invalid option -- '%s'", strings.TrimLeft(key, "-"))
 			}
 			if !hasVal {
 				if i+1 >= len(args) {
-					return fmt.Errorf("option %s requires an argument", key)
+					return nil, fmt.Errorf("option %s requires an argument", key)
 				}
 				i++
 				val = args[i]
 			}
-			opts = append(opts, tuneOpt{o, val})
+			p.opts = append(p.opts, tuneOpt{o, val})
 			continue
 		}
-		modify = true
+		p.modify = true
 		switch {
 		case strings.HasPrefix(a, "DEL:"):
-			delDS = append(delDS, a[4:])
+			p.delDS = append(p.delDS, a[4:])
 		case strings.HasPrefix(a, "DS:"):
 			d, err := ParseDS(a)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			addDS = append(addDS, d)
+			p.addDS = append(p.addDS, d)
 		case strings.HasPrefix(a, "DELRRA:"):
 			n, err := strconv.Atoi(a[7:])
 			if err != nil || n < 0 {
-				return fmt.Errorf("DELRRA: %q is not an archive index", a[7:])
+				return nil, fmt.Errorf("DELRRA: %q is not an archive index", a[7:])
 			}
-			delRRA = append(delRRA, n)
+			p.delRRA = append(p.delRRA, n)
 		case strings.HasPrefix(a, "RRA#"):
 			idx, spec, ok := strings.Cut(a[4:], ":")
 			n, err1 := strconv.Atoi(idx)
 			if !ok || err1 != nil || n < 0 || len(spec) < 2 || !strings.ContainsRune("=+-", rune(spec[0])) {
-				return errors.New("Failed to parse RRA# command")
+				return nil, errors.New("Failed to parse RRA# command")
 			}
 			v, err := strconv.ParseInt(spec[1:], 10, 64)
 			if err != nil || v < 0 {
-				return errors.New("Failed to parse RRA# command")
+				return nil, errors.New("Failed to parse RRA# command")
 			}
-			resize[n] = encodeResize(spec[0], v)
+			p.resize[n] = rowChange{spec[0], v}
 		case strings.HasPrefix(a, "RRA:"):
-			return fmt.Errorf("adding archives with tune (%s) is not supported: rrdtool fills a new archive from the others by rules rrdash does not reproduce yet; create a new series with the archives wanted", a)
+			return nil, fmt.Errorf("adding archives with tune (%s) is not supported: rrdtool fills a new archive from the others by rules rrdash does not reproduce yet; create a new series with the archives wanted", a)
 		default:
-			return fmt.Errorf("unparseable argument: %s", a)
+			return nil, fmt.Errorf("unparseable argument: %s", a)
 		}
 	}
-	return db.Edit(name, func(e *SeriesEdit) error {
-		for k, o := range opts {
-			if err := e.tuneOption(o); err != nil {
-				if k == 0 {
-					return err
-				}
-				return &PartialError{Err: err}
-			}
-		}
-		if !modify {
-			return nil
-		}
-		rows := map[int]int64{}
-		for a, enc := range resize {
-			if a >= len(e.spec.RRA) {
-				continue // rrdtool passes over an archive it lacks
-			}
-			rows[a] = decodeResize(enc, e.spec.RRA[a].Rows)
-		}
-		return e.Modify(delDS, addDS, delRRA, rows)
-	})
+	return p, nil
 }
 
-// A resize of RRA#i is "=N", "+N" or "-N"; it is kept as one int64 until
-// the archive's rows are known: N, N+2^61 (grow) or N+2^62 (shrink).
-func encodeResize(op byte, n int64) int64 {
-	n = min(n, 1<<60)
-	switch op {
+// apply changes e as the plan says.
+func (p *tunePlan) apply(e *SeriesEdit) error {
+	for k, o := range p.opts {
+		if err := e.tuneOption(o); err != nil {
+			if k == 0 {
+				return err
+			}
+			return &PartialError{Err: err}
+		}
+	}
+	if !p.modify {
+		return nil
+	}
+	rows := map[int]int64{}
+	for a, c := range p.resize {
+		if a >= len(e.spec.RRA) {
+			continue // rrdtool passes over an archive it lacks
+		}
+		rows[a] = c.rows(e.spec.RRA[a].Rows)
+	}
+	return e.Modify(p.delDS, p.addDS, p.delRRA, rows)
+}
+
+// rowChange is RRA#i's "=N", "+N" or "-N".
+type rowChange struct {
+	op byte
+	n  int64
+}
+
+// rows is the archive's new row count from its current one.
+func (c rowChange) rows(cur int64) int64 {
+	n := min(c.n, 1<<40) // Validate refuses it; no overflow on the way
+	switch c.op {
 	case '+':
-		return n + 1<<61
+		return cur + n
 	case '-':
-		return n + 1<<62
+		return cur - n
 	}
 	return n
-}
-
-func decodeResize(enc, rows int64) int64 {
-	switch {
-	case enc >= 1<<62:
-		return rows - (enc - 1<<62)
-	case enc >= 1<<61:
-		return rows + (enc - 1<<61)
-	}
-	return enc
 }
 
 // tuneOption applies one option as rrd_tune does.

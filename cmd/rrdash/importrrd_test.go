@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"rrdash/store"
 	"rrdash/store/rrdtooltest"
 )
 
@@ -141,6 +145,77 @@ func TestImportTree(t *testing.T) {
 	} {
 		if _, ok, err := rrdashRun(t, data, c.args...); ok || !strings.Contains(err.Error(), c.err) {
 			t.Errorf("%q: %v, want %q", c.args, err, c.err)
+		}
+	}
+}
+
+// A tree of 200 rrdtool-made files of mixed layouts (the differential
+// layouts, collectd's and Munin's shapes) imports as 200 series whose
+// dumps are rrdtool's dumps of the files, byte for byte.
+func TestImportTree200(t *testing.T) {
+	t.Parallel()
+	bin := rrdtooltest.Bin(t)
+	dir := t.TempDir()
+	tree := filepath.Join(dir, "tree")
+	data := filepath.Join(dir, "data")
+	layouts := append([]struct {
+		name    string
+		create  []string
+		updates [][]string
+	}{
+		{"collectd", []string{"--start", "1000000000", "--step", "10", "DS:value:GAUGE:20:U:U", "RRA:AVERAGE:0.1:1:120", "RRA:MIN:0.1:6:50", "RRA:MAX:0.1:6:50"},
+			[][]string{{"1000000010:1.5", "1000000020:2", "1000000031:U", "1000000045:7.25"}}},
+		{"munin", []string{"--start", "999999900", "--step", "300", "DS:42:DERIVE:600:0:U", "RRA:AVERAGE:0.5:1:576", "RRA:MIN:0.5:1:576", "RRA:MAX:0.5:1:576",
+			"RRA:AVERAGE:0.5:6:432", "RRA:MIN:0.5:6:432", "RRA:MAX:0.5:6:432"}, [][]string{{"1000000200:100", "1000000500:400", "1000000800:1000"}}},
+	}, diffLayouts...)
+	var script strings.Builder
+	var rels []string
+	for i := 0; i < 200; i++ {
+		l := layouts[i%len(layouts)]
+		rel := fmt.Sprintf("host%d/%s-%d.rrd", i%7, l.name, i)
+		if err := os.MkdirAll(filepath.Join(tree, filepath.Dir(rel)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		rels = append(rels, rel)
+		p := filepath.Join(tree, rel)
+		fmt.Fprintf(&script, "create %s %s\n", p, strings.Join(l.create, " "))
+		for _, u := range l.updates {
+			fmt.Fprintf(&script, "update %s %s\n", p, strings.Join(u, " "))
+		}
+	}
+	for _, rel := range rels {
+		fmt.Fprintf(&script, "dump %s\n", filepath.Join(tree, rel))
+	}
+	cmd := exec.Command(bin, "-")
+	cmd.Stdin = strings.NewReader(script.String())
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the dumps are the last 200 answers, each ended by "OK u:… s:… r:…"
+	answers := regexp.MustCompile(`(?m)^(OK u:[0-9.]+ s:[0-9.]+ r:[0-9.]+|ERROR: .*)\n`).Split(string(out), -1)
+	dumps := answers[len(answers)-201 : len(answers)-1]
+	var so, se bytes.Buffer
+	if err := run(context.Background(), []string{"--data", data, "import", "--tree", tree}, strings.NewReader(""), &so, &se); err != nil {
+		t.Fatalf("%v\n%s", err, se.String())
+	}
+	if so.String() != "imported 200, skipped 0 (already there), failed 0 of 200 files\n" {
+		t.Fatalf("%q", so.String())
+	}
+	// one reader for the 200 dumps (a command per file would open the
+	// directory 200 times)
+	db, err := store.Open(data, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i, rel := range rels {
+		var b bytes.Buffer
+		if err := runDump(db, []string{strings.TrimSuffix(rel, ".rrd")}, &b); err != nil {
+			t.Fatal(err)
+		}
+		if got := b.String(); got != dumps[i] {
+			t.Fatalf("%s:\n%s", rel, firstDiff(dumps[i], got))
 		}
 	}
 }

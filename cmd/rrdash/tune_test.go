@@ -179,6 +179,11 @@ func TestTuneRefuses(t *testing.T) {
 			t.Errorf("tune %q: %v, want %q", c.args, err, c.err)
 		}
 	}
+	for _, args := range [][]string{{"tune", "s", "RRA#0:=99999999999"}, {"resize", "s", "0", "GROW", "99999999999"}} {
+		if _, ok, err := rrdashRun(t, data, args...); ok || !strings.Contains(err.Error(), "archives too large") {
+			t.Errorf("%q: %v, want archives too large", args, err)
+		}
+	}
 	if _, ok, err := rrdashRun(t, data, "tune", "nope", "-h", "g:5"); ok || err.Error() != "series not found: nope" {
 		t.Errorf("tune of a missing series: %v", err)
 	}
