@@ -2,7 +2,9 @@ package graph
 
 import (
 	"fmt"
+
 	"math"
+	"rrdash/rpn"
 	"strconv"
 	"strings"
 )
@@ -12,9 +14,14 @@ import (
 type Data struct {
 	// Row i covers (Start+i·Step, Start+(i+1)·Step] and is drawn at its end.
 	Start, End, Step int64
-	Columns          map[string][]float64
-	VDEFs            map[string]VValue
-	Sources          []SourceInfo
+	// From and To are the range asked for (rrdtool's graph_start/end).
+	From, To int64
+	Columns  map[string][]float64
+	VDEFs    map[string]VValue
+	Sources  []SourceInfo
+	// Raw holds every DEF and CDEF as evaluated, on its own start and
+	// step: what rrdtool's graph samples pixel by pixel.
+	Raw map[string]*rpn.Series
 }
 
 // VValue is a VDEF result: a value and, for functions that have one, a time.

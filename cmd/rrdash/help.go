@@ -12,7 +12,7 @@ import (
 
 // dispatchedCommands are the commands runCommand knows (help covers each).
 func dispatchedCommands() []string {
-	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "serve", "ingest", "monitor", "check", "version", "-"}
+	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "graphv", "serve", "ingest", "monitor", "check", "version", "-"}
 }
 
 const dataDirNote = "The data directory is --data DIR, else $RRDASH_DATA, else ./data."
@@ -43,7 +43,11 @@ func commandHelp(name string) (string, bool) {
 		"xport": "usage: rrdash xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…\n" +
 			"  rrdtool xport's arguments with series names where rrdtool takes files; rrdtool's XML, or JSON with --json.",
 		"graph": "usage: rrdash graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…\n" +
-			"  Renders a PNG as rrdtool graph does (to stdout with -).",
+			"  Renders a PNG (or SVG with --imgformat SVG) as rrdtool graph does (to stdout with -),\n" +
+			"  then prints its size and the PRINT lines.",
+		"graphv": "usage: rrdash graphv FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…\n" +
+			"  As graph, printing rrdtool graphv's key = value lines (print[i], graph_*, image_*, value_min/max,\n" +
+			"  legend[i], coords[i]; with - the image follows as image = BLOB_SIZE:n).",
 		"ingest": "usage: rrdash ingest tracelog [flags] FILE…\n       rrdash ingest kinesis --stream NAME [flags]\n" +
 			"  See rrdash ingest tracelog --help and rrdash ingest kinesis --help.",
 		"version": versionUsage,
@@ -72,7 +76,7 @@ func helpTopic(args []string) (topic []string, ok bool) {
 		if a == "--" {
 			break
 		}
-		if a == "--help" || a == "-help" || a == "-h" && (i == 0 || topic[0] != "graph") {
+		if a == "--help" || a == "-help" || a == "-h" && (i == 0 || topic[0] != "graph" && topic[0] != "graphv") {
 			return topic, true
 		}
 	}

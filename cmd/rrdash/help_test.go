@@ -39,6 +39,7 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		{[]string{"restore"}, "rrdash restore [--force-overwrite|-f] FILE.xml NAME"},
 		{[]string{"xport"}, "rrdash xport"},
 		{[]string{"graph"}, "rrdash graph FILE"},
+		{[]string{"graphv"}, "rrdash graphv FILE"},
 		{[]string{"serve"}, "-addr"},
 		{[]string{"ingest"}, "rrdash ingest kinesis"},
 		{[]string{"ingest", "tracelog"}, "-instance"},

@@ -33,7 +33,8 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   import FILE.xml [NAME]                   import an rrdtool dump
   restore [--force-overwrite] FILE.xml NAME   import, with rrdtool restore's arguments
   xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…
-  graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…   a PNG, as rrdtool graph
+  graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…   a PNG or SVG, as rrdtool graph
+  graphv FILE|- [rrdtool graph options] …   the same, and rrdtool graphv's key = value lines
   serve [--addr HOST:PORT] [--config FILE]  the web service
   ingest tracelog [--instance NAME] [--tz ZONE] FILE…
   ingest kinesis --endpoint URL --stream NAME …
@@ -127,7 +128,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			// as rrdtool 1.7.2: no arguments print the usage and exit 0
 			return printHelp(ctx, []string{cmd}, stdout)
 		}
-	case "create", "update", "updatev", "fetch", "info", "list", "import", "restore", "xport", "graph", "ingest", "last", "-":
+	case "create", "update", "updatev", "fetch", "info", "list", "import", "restore", "xport", "graph", "graphv", "ingest", "last", "-":
 	default: // (dispatchedCommands in help.go lists every case)
 		return usageError{fmt.Sprintf("unknown command %q", cmd)}
 	}
@@ -263,6 +264,8 @@ func dispatch(ctx context.Context, db seriesStore, cmd string, rest []string, st
 		return runXport(ctx, db, rest, stdout)
 	case "graph":
 		return runGraph(ctx, db, rest, stdout, stderr)
+	case "graphv":
+		return runGraphv(ctx, db, rest, stdout, stderr)
 	case "ingest":
 		if len(rest) == 0 {
 			return usageError{"ingest needs a source: tracelog or kinesis"}
