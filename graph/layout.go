@@ -50,6 +50,10 @@ type Image struct {
 	labFact   int
 	labFormat string
 	rulePos   map[int]float64
+	// tabShift is where rrdtool's tab stops start: pango's tab array is
+	// set at the first text measured, at x 0 for the y labels' "0", else
+	// at the legend border.
+	tabShift float64
 }
 
 // LegendText is one legend piece: a LINE/AREA/rule legend (with its
@@ -161,7 +165,7 @@ type legendSource struct {
 func (im *Image) printCalc(s *Spec, d *Data, loc *time.Location) ([]legendSource, bool, error) {
 	var out []legendSource
 	graphed := false
-	magfact := -1.0
+	sc := &printScale{magfact: -1}
 	base := s.base()
 	for i, it := range s.Items {
 		switch it.Type {
@@ -170,7 +174,7 @@ func (im *Image) printCalc(s *Spec, d *Data, loc *time.Location) ([]legendSource
 			if !ok {
 				return nil, false, fmt.Errorf("%s:%s: no value for %q", it.Type, it.Vname, it.Vname)
 			}
-			text, err := formatPrint(it, v, base, &magfact, loc)
+			text, err := formatPrint(it, v, base, sc, loc)
 			if err != nil {
 				return nil, false, fmt.Errorf("%s:%s: %w", it.Type, it.Vname, err)
 			}
@@ -186,7 +190,7 @@ func (im *Image) printCalc(s *Spec, d *Data, loc *time.Location) ([]legendSource
 			out = append(out, legendSource{item: i, kind: it.Type})
 		case ItemLine, ItemArea, ItemTick, ItemHRule, ItemVRule:
 			text := it.Legend
-			if text != "" {
+			if text != "" && it.Type != ItemTick {
 				text = "  " + text // room for the swatch, as rrdtool's legend_shift
 			}
 			col := it.Color
@@ -200,9 +204,15 @@ func (im *Image) printCalc(s *Spec, d *Data, loc *time.Location) ([]legendSource
 	return out, graphed, nil
 }
 
-// formatPrint formats one PRINT/GPRINT value. magfact carries the %S
-// scaling from one item to the next, as rrdtool's print_calc does.
-func formatPrint(it Item, v VValue, base float64, magfact *float64, loc *time.Location) (string, error) {
+// printScale is the SI scaling print_calc carries from one (G)PRINT to
+// the next: %S reuses it, %s and the first %S set it.
+type printScale struct {
+	magfact float64
+	symbol  string
+}
+
+// formatPrint formats one PRINT/GPRINT value.
+func formatPrint(it Item, v VValue, base float64, sc *printScale, loc *time.Location) (string, error) {
 	val := v.Value
 	if it.Strftime {
 		if v.Time == 0 && !v.hasTime() {
@@ -236,40 +246,66 @@ func formatPrint(it Item, v VValue, base float64, magfact *float64, loc *time.Lo
 	if err != nil {
 		return "", err
 	}
-	symbol := ""
 	switch pf.si {
 	case 'S':
-		if *magfact < 0 {
-			val, symbol, *magfact = autoScale(val, base)
+		if sc.magfact < 0 {
+			val, sc.symbol, sc.magfact = autoScale(val, base)
 			if val == 0 {
-				*magfact = -1
+				sc.magfact = -1
 			}
 		} else {
-			val /= *magfact
+			val /= sc.magfact
 		}
 	case 's':
-		val, symbol, _ = autoScale(val, base)
+		val, sc.symbol, sc.magfact = autoScale(val, base)
 	}
-	return pf.format(val, symbol), nil
+	return pf.format(val, sc.symbol), nil
 }
 
 func (v VValue) hasTime() bool { return v.Time != 0 }
 
 // timeClean is what rrdtool prints for a strftime format of a VDEF
-// without a time: the format with every conversion shown as "-".
+// without a time (its time_clean): each conversion as dashes shaped like
+// its usual output ("%H:%M %Y" → "--:-- ----").
 func timeClean(f string) string {
 	var b strings.Builder
-	for i := 0; i < len(f); i++ {
-		if f[i] == '%' && i+1 < len(f) {
-			i++
-			if f[i] == '%' {
-				b.WriteByte('%')
-			} else {
-				b.WriteByte('-')
-			}
+	for j := 0; j < len(f); j++ {
+		if f[j] != '%' || j+1 >= len(f) {
+			b.WriteByte(f[j])
 			continue
 		}
-		b.WriteByte(f[i])
+		c := f[j+1]
+		j++
+		switch {
+		case c == 'E' || c == 'O':
+			b.WriteByte('-')
+			j++
+		case strings.IndexByte("CdgHImMSUVWy", c) >= 0:
+			b.WriteString("--")
+		case c == 'j':
+			b.WriteString("---")
+		case c == 'G' || c == 'Y':
+			b.WriteString("----")
+		case c == 'R':
+			b.WriteString("--:--")
+		case c == 'T':
+			b.WriteString("--:--:--")
+		case c == 'F':
+			b.WriteString("----------")
+		case c == 'D':
+			b.WriteString("--/--/--")
+		case c == 'n':
+			b.WriteString("\r\n")
+		case c == 't':
+			b.WriteByte('\t')
+		case c == '%':
+			b.WriteByte('%')
+		case c == ' ' || c == '.' || c == '@':
+			b.WriteByte('%')
+			b.WriteByte(c)
+		default:
+			b.WriteByte('-')
+		}
 	}
 	return b.String()
 }
@@ -321,10 +357,10 @@ func (im *Image) textWidth(class, s string) int {
 	for _, r := range s {
 		if r == '\t' {
 			k := 1.0
-			for tab*k+border <= float64(x) {
+			for tab*k-im.tabShift+border <= float64(x) {
 				k++
 			}
-			x = int(tab*k + border)
+			x = int(tab*k - im.tabShift + border)
 			continue
 		}
 		x += cw
@@ -386,8 +422,14 @@ func (im *Image) sizeLocation(s *Spec, texts []legendSource, xsize, ysize int) e
 	if drawX {
 		yxLabel = int(fs("AXIS") * 2.5)
 	}
-	if drawY {
+	if drawY || l.UnitsLength > 0 { // --units-length forces the room, as rrdtool's forceleftspace
 		xyLabel = im.textWidth("AXIS", "0") * im.unitsLen
+	} else {
+		tab := l.TabWidth
+		if tab == 0 {
+			tab = 40
+		}
+		im.tabShift = math.Mod(float64(int(fs("LEGEND")*2)), tab)
 	}
 	xyLabel += xSpacing
 	yWatermark := 0

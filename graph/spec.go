@@ -166,6 +166,9 @@ func (s *Spec) Validate() error {
 	if err := s.Look.validate(); err != nil {
 		return err
 	}
+	if s.Logarithmic && s.Lower != nil && *s.Lower <= 0 {
+		return errors.New("for a logarithmic y axis the lower limit must be > 0")
+	}
 	kinds := make(map[string]string, len(s.Defs))
 	for i, d := range s.Defs {
 		where := fmt.Sprintf("line %d (%s:%s)", i+1, d.Kind, d.Name)
