@@ -67,21 +67,22 @@ func TestParseArgs(t *testing.T) {
 			{Kind: "VDEF", Name: "r_max", Expr: "r,MAXIMUM"},
 		},
 		Items: []Item{
-			{Type: "AREA", Vname: "r", Color: "#00ff0080", Legend: "requests"},
+			{Type: "AREA", Vname: "r", Color: "#00ff0080", Legend: `requests\l`},
 			{Type: "LINE", Width: 2, Vname: "m", Color: "#ff0000", Legend: "max rate", Stack: true, Dashes: true},
 			{Type: "HRULE", Value: 100, Color: "#0000ff", Legend: "limit"},
 			{Type: "VRULE", Vname: "ravg", Color: "#000000"},
 			{Type: "GPRINT", Vname: "ravg", Format: "avg %6.2lf %s"},
 			{Type: "GPRINT", Vname: "r_max", Format: "max %5.1lf"},
-			{Type: "COMMENT", Legend: "a: b"},
+			{Type: "COMMENT", Legend: `a: b\n`},
 		},
+		Look: Look{AltAutoscale: true},
 	}
 	if !reflect.DeepEqual(s, want) {
 		g, _ := json.MarshalIndent(s, "", " ")
 		t.Errorf("got %s", g)
 	}
-	if len(warn) != 1 || !strings.Contains(warn[0], "--alt-autoscale") {
-		t.Errorf("warnings = %q, want one about --alt-autoscale", warn)
+	if len(warn) != 0 {
+		t.Errorf("warnings = %q, want none", warn)
 	}
 	// Round trip through Args and JSON.
 	s2, _, err := ParseArgs(s.Args())
@@ -137,7 +138,21 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"DEF:a=x:y:AVERAGE", "LINE1:a#ff00"}, `invalid color "#ff00"`},
 		{[]string{"DEF:a=x:y:AVERAGE", "LINEx:a"}, `bad line width "x"`},
 		{[]string{"DEF:a=x:y:AVERAGE", "GPRINT:a:%lf"}, `"a" is a DEF, want VDEF`},
-		{[]string{"DEF:a=x:y:AVERAGE", "VDEF:v=a,AVERAGE", "GPRINT:v:%d"}, `unsupported conversion "%d"`},
+		{[]string{"DEF:a=x:y:AVERAGE", "VDEF:v=a,AVERAGE", "GPRINT:v:%d"}, `invalid format "%d"`},
+		{[]string{"DEF:a=x:y:AVERAGE", "VDEF:v=a,AVERAGE", "GPRINT:v:%6.2f"}, `invalid format "%6.2f"`}, // rrdtool wants %lf
+		{[]string{"--interlaced"}, "option --interlaced is not supported"},
+		{[]string{"--right-axis", "1:0"}, "option --right-axis is not supported"},
+		{[]string{"--imgformat", "PDF"}, `image format "PDF" is not supported`},
+		{[]string{"--zoom", "2"}, "only zoom 1"},
+		{[]string{"--font", "LEGEND:8:Arial"}, `font "Arial" is not supported`},
+		{[]string{"--x-grid", "MINUTE:10:HOUR:1:HOUR:4:0:%X"}, "custom x grids are not supported"},
+		{[]string{"--y-grid", "0:1"}, "grid step must be > 0"},
+		{[]string{"--base", "1023"}, "want 1000 or 1024"},
+		{[]string{"--legend-position", "top"}, `legend position "top"`},
+		{[]string{"DEF:a=x:y:AVERAGE", "SHIFT:a:3600"}, "SHIFT is not supported"},
+		{[]string{"DEF:a=x:y:AVERAGE", "AREA:a#ff0000#0000ff"}, "gradient colors"},
+		{[]string{"DEF:a=x:y:AVERAGE", "TEXTALIGN:middle"}, `alignment "middle"`},
+		{[]string{"-o", "-l", "0", "DEF:a=x:y:AVERAGE", "LINE1:a#ff0000"}, "lower limit must be > 0"},
 		{[]string{"DEF:a=x:y:AVERAGE", "DEF:a=x:z:AVERAGE"}, `name "a" defined twice`},
 		{[]string{"-s", "-1d x"}, `unparsable trailing text`},
 		{[]string{"DEF:a b=x:y:AVERAGE"}, `invalid name "a b"`},

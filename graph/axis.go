@@ -177,7 +177,7 @@ var tickSteps = []int64{60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600,
 
 // timeTicks puts labels on round UTC times (every 10 min, 1 h, 6 h, 1 d…)
 // between start and end so that there are about six of them.
-func timeTicks(start, end int64, format string) []tick {
+func timeTicks(start, end int64, format string, loc *time.Location) []tick {
 	span := end - start
 	step := tickSteps[len(tickSteps)-1]
 	for _, s := range tickSteps {
@@ -195,7 +195,7 @@ func timeTicks(start, end int64, format string) []tick {
 		}
 	}
 	for t := first; t <= end && len(ticks) < 100; t += step {
-		ticks = append(ticks, tick{value: float64(t), label: time.Unix(t, 0).UTC().Format(format)})
+		ticks = append(ticks, tick{value: float64(t), label: time.Unix(t, 0).In(loc).Format(format)})
 	}
 	return ticks
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"time"
 )
 
 // WriteInfo writes the layout as `rrdtool graphv` prints it: print[i],
@@ -65,11 +66,17 @@ func infoValue(v float64) string {
 // round0 is C's "%.0f" (round half to even on the exact binary value).
 func round0(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }
 
-// Render draws a laid-out graph in the spec's image format.
-func Render(s *Spec, d *Data, im *Image) ([]byte, error) {
-	switch s.Look.Format {
-	case "", "PNG":
-		return PNG(s, d, im.PlotW, im.PlotH)
+// Render draws a laid-out graph in the spec's image format (--imgformat);
+// loc is the time zone of the time labels.
+func Render(im *Image, loc *time.Location) ([]byte, error) {
+	if loc == nil {
+		loc = time.UTC
 	}
-	return nil, fmt.Errorf("image format %q is not supported", s.Look.Format)
+	switch im.spec.Look.Format {
+	case "", "PNG":
+		return im.PNG(loc)
+	case "SVG":
+		return im.SVG(loc), nil
+	}
+	return nil, fmt.Errorf("image format %q is not supported", im.spec.Look.Format)
 }

@@ -28,8 +28,7 @@ type Image struct {
 	Symbol              string
 	// Legend holds every non-empty legend text in item order, placed.
 	Legend []LegendText
-	// Titles are the title's lines; TitleX its centre, Title y positions
-	// follow from the title font.
+	// Titles are the title's lines, centred on TitleX.
 	Titles []string
 	TitleX float64
 	// Legend origin (rrdtool's xOriginLegend/yOriginLegend) and the
@@ -513,36 +512,36 @@ func (im *Image) sizeLocation(s *Spec, texts []legendSource, xsize, ysize int) e
 	}
 	var yorigin int
 	im.TitleX = float64(im.Width) / 2
+	im.VLabelY = float64(yTitle) + float64(yMain)/2
 	switch pos {
 	case "north":
 		im.LegendX, im.LegendY = 0, float64(yTitle)
 		im.Left = xVertical + xyLabel
 		yorigin = yTitle + im.legendH + yMain
+		im.VLabelY = float64(yTitle+im.legendH+yxLabel) + float64(yMain)/2
 	case "west":
-		im.TitleX = float64(im.legendW + xsize/2)
 		im.LegendX, im.LegendY = 0, float64(yTitle)
 		im.Left = im.legendW + xVertical + xyLabel
 		yorigin = yTitle + yMain
+		im.VLabelX = float64(im.legendW)
 	case "south":
 		im.LegendX, im.LegendY = 0, float64(yTitle+yMain+yxLabel)
 		im.Left = xVertical + xyLabel
 		yorigin = yTitle + yMain
 	case "east":
-		im.TitleX = float64(xsize / 2)
 		im.LegendX = float64(xVertical + xyLabel + xMain + xVertical2)
 		im.LegendY = float64(yTitle)
 		im.Left = xVertical + xyLabel
 		yorigin = yTitle + yMain
 		if tag {
-			im.TitleX += xSpacing
 			im.LegendX += xSpacing
 			im.Left += xSpacing
+			im.VLabelX += xSpacing
 		}
 	}
+	im.VLabelX += 10
 	im.PlotW, im.PlotH = xsize, ysize
 	im.Top = yorigin - ysize
-	im.VLabelX = float64(im.Left - xyLabel - xVertical/2)
-	im.VLabelY = float64(im.Top) + float64(ysize)/2
 	for i := range im.Legend {
 		im.Legend[i].X += im.LegendX
 		im.Legend[i].Y += im.LegendY

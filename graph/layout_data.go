@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"rrdash/rpn"
 )
 
 // dataProc is rrdtool's data_proc: each LINE, AREA and TICK sampled once
@@ -32,7 +34,12 @@ func (im *Image) dataProc(s *Spec, d *Data) error {
 		}
 		ser, ok := d.Raw[it.Vname]
 		if !ok || ser == nil {
-			return fmt.Errorf("%s:%s: no data for %q", it.Type, it.Vname, it.Vname)
+			// Data made by hand has only the common grid.
+			col, ok := d.Columns[it.Vname]
+			if !ok {
+				return fmt.Errorf("%s:%s: no data for %q", it.Type, it.Vname, it.Vname)
+			}
+			ser = &rpn.Series{Start: d.Start, Step: d.Step, Values: col}
 		}
 		srcs[k] = func(t int64) float64 {
 			if t < ser.Start || t >= ser.End() || ser.Step <= 0 {

@@ -35,22 +35,27 @@ func render(t *testing.T, args []string, cols map[string][]float64, step int64, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	items, err := layout(s, d)
+	c := *s
+	c.Width, c.Height = w, h
+	im, err := Layout(&c, d, LayoutOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := newFonts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := newGeometry(s, d, items, f, w, h)
-	// The layout must be the one drawn: the frame lies just outside it.
-	for _, p := range []image.Point{{g.plot.Min.X - 1, (g.plot.Min.Y + g.plot.Max.Y) / 2}, {g.plot.Max.X, g.plot.Min.Y + 1}, {(g.plot.Min.X + g.plot.Max.X) / 2, g.plot.Max.Y}} {
-		if c := rgba(img, p.X, p.Y); c != rgb(frameRGB) {
-			t.Fatalf("frame pixel %v = %v, want %v (plot %v)", p, c, rgb(frameRGB), g.plot)
+	g := &geometry{plot: image.Rect(im.Left, im.Top, im.Left+im.PlotW, im.Top+im.PlotH), im: im}
+	// The layout must be the one drawn: the axes lie just outside it.
+	axis := color.RGBA{0x1f, 0x1f, 0x1f, 0xff}
+	for _, p := range []image.Point{{g.plot.Min.X - 1, (g.plot.Min.Y + g.plot.Max.Y) / 2}, {(g.plot.Min.X + g.plot.Max.X) / 2, g.plot.Max.Y}} {
+		if c := rgba(img, p.X, p.Y); c != axis {
+			t.Fatalf("axis pixel %v = %v, want %v (plot %v)", p, c, axis, g.plot)
 		}
 	}
 	return img, g
+}
+
+// geometry is the plot rectangle a test image was drawn with.
+type geometry struct {
+	plot image.Rectangle
+	im   *Image
 }
 
 func rgba(img image.Image, x, y int) color.RGBA {
@@ -86,8 +91,10 @@ func rowsWhere(img image.Image, g *geometry, x int, match func(color.RGBA) bool)
 func isRed(c color.RGBA) bool   { return c.R > 0xc0 && c.G < 0x60 && c.B < 0x60 }
 func isBlue(c color.RGBA) bool  { return c.B > 0xc0 && c.R < 0x60 && c.G < 0x60 }
 func isGreen(c color.RGBA) bool { return c.G > 0xc0 && c.R < 0x60 && c.B < 0x60 }
-func isPlain(c color.RGBA) bool { return c == rgb(0xffffff) || c == rgb(gridRGB) }
-func isDark(c color.RGBA) bool  { return int(c.R)+int(c.G)+int(c.B) < 3*0x60 }
+func isPlain(c color.RGBA) bool {
+	return c == rgb(0xffffff) || int(c.R)+int(c.G)+int(c.B) > 3*0x90 && !isRed(c) && !isBlue(c) && !isGreen(c)
+}
+func isDark(c color.RGBA) bool { return int(c.R)+int(c.G)+int(c.B) < 3*0x60 }
 
 func constant(n int, v float64) []float64 {
 	out := make([]float64, n)
@@ -122,7 +129,7 @@ func TestPNGLinePosition(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			args := []string{"-l", ftoa(tt.lo), "-u", ftoa(tt.hi), "DEF:a=x:v:AVERAGE", tt.elem}
+			args := []string{"-r", "-l", ftoa(tt.lo), "-u", ftoa(tt.hi), "DEF:a=x:v:AVERAGE", tt.elem}
 			if tt.vlabel {
 				args = append(args, "-v", "bytes/s")
 			}
@@ -161,7 +168,7 @@ func TestPNGRulesAreasGaps(t *testing.T) {
 	gap := constant(n, 40)
 	gap[4], gap[5], gap[6] = math.NaN(), math.NaN(), math.NaN()
 	vrule := float64(pngStart + 3*60)
-	img, g := render(t, []string{"-l", "0", "-u", "100",
+	img, g := render(t, []string{"-r", "-l", "0", "-u", "100",
 		"DEF:a=x:v:AVERAGE", "DEF:b=x:w:AVERAGE", "DEF:c=x:u:AVERAGE",
 		"AREA:a#00ff00", // 0..40 with a gap in rows 4–6
 		"LINE1:b#0000ff",
@@ -225,7 +232,7 @@ func TestPNGRulesAreasGaps(t *testing.T) {
 // under the area's top is its color, with no seam where tiles meet.
 func TestPNGAreaTiles(t *testing.T) {
 	t.Parallel()
-	img, g := render(t, []string{"-l", "0", "-u", "100", "DEF:a=x:v:AVERAGE", "AREA:a#3366cc"},
+	img, g := render(t, []string{"-r", "-l", "0", "-u", "100", "DEF:a=x:v:AVERAGE", "AREA:a#3366cc"},
 		map[string][]float64{"a": constant(700, 80)}, 60, 1500, 1300)
 	top := int(math.Ceil(expRow(g, 80, 0, 100)))
 	if g.plot.Dx() <= 2*rasterTile || g.plot.Max.Y-top <= rasterTile {
@@ -266,7 +273,7 @@ func TestPNGTextAndLegend(t *testing.T) {
 				}
 				return n
 			}
-			titleDark := count(image.Rect(g.plot.Min.X, 0, w, g.plot.Min.Y-2))
+			titleDark := count(image.Rect(g.plot.Min.X+4, 0, w, g.plot.Min.Y-9)) // not the axis arrow
 			if tt.title != "" && titleDark < 50 || tt.title == "" && titleDark != 0 {
 				t.Errorf("%d dark pixels in the title band", titleDark)
 			}
@@ -276,26 +283,40 @@ func TestPNGTextAndLegend(t *testing.T) {
 			if n := count(image.Rect(0, g.plot.Min.Y, g.plot.Min.X-tickLen-2, g.plot.Max.Y)); n < 30 {
 				t.Errorf("%d dark pixels left of the plot, want value labels", n)
 			}
-			// Two legend rows: the COMMENT follows the line's entry.
+			// Legend pieces where the layout put them: swatches in the
+			// items' colors, text after them.
 			b := img.Bounds()
-			if b.Dx() != w || b.Dy() != h+2*legendRowH+legendPad {
-				t.Fatalf("image %v, want %dx%d", b, w, h+2*legendRowH+legendPad)
+			if b.Dx() != g.im.Width || b.Dy() != g.im.Height {
+				t.Fatalf("image %v, want %dx%d", b, g.im.Width, g.im.Height)
 			}
-			for i, want := range []color.RGBA{rgb(0x123456), rgb(0xff8000)} {
-				if c := rgba(img, 13, h+i*legendRowH+8); c != want {
-					t.Errorf("legend row %d swatch = %v, want %v", i, c, want)
+			swatches := 0
+			for _, l := range g.im.Legend {
+				if n := count(image.Rect(int(l.X), int(l.Y)-l.H, int(l.X)+l.W, int(l.Y))); n < 10 {
+					t.Errorf("%d dark pixels in legend text %q", n, l.Text)
 				}
-				if n := count(image.Rect(20, h+i*legendRowH, w, h+(i+1)*legendRowH)); n < 30 {
-					t.Errorf("%d dark pixels in legend row %d's text", n, i)
+				if l.Color == "" {
+					continue
 				}
+				box := float64(charWidth(8)) * 1.2
+				x, y := int(l.X+box/2), int(l.Y-box*0.4-box/2)
+				if c := rgba(img, x, y); c != rgb(uint32(mustHex(l.Color))) {
+					t.Errorf("swatch of %q at %d,%d = %v, want %s", l.Text, x, y, c, l.Color)
+				}
+				swatches++
 			}
-			// "second" ends well before 150 px; the comment is painted after it.
-			if n := count(image.Rect(70, h+legendRowH, w, h+2*legendRowH)); n < 10 {
-				t.Errorf("%d dark pixels where the comment should be", n)
+			if swatches != 2 || len(g.im.Legend) != 3 {
+				t.Errorf("legend %+v, want 2 swatches and a comment", g.im.Legend)
 			}
 		})
 	}
 }
+
+func mustHex(c string) uint64 {
+	n, _ := strconv.ParseUint(c[1:], 16, 32)
+	return n
+}
+
+const tickLen = 3
 
 // TestPNGDegenerate renders inputs at the edges of the scales: each must
 // give a valid PNG of the asked size, not a panic or a hang.
@@ -352,8 +373,14 @@ func TestPNGDegenerate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r := img.Bounds(); r.Dx() != tt.w || r.Dy() != tt.h+2*legendRowH+legendPad {
-				t.Errorf("image %v, want %dx%d", r, tt.w, tt.h+2*legendRowH+legendPad)
+			c := *s
+			c.Width, c.Height = tt.w, tt.h
+			im, err := Layout(&c, d, LayoutOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := img.Bounds(); r.Dx() != im.Width || r.Dy() != im.Height || im.PlotW != tt.w || im.PlotH != tt.h {
+				t.Errorf("image %v plot %dx%d, want %dx%d plot %dx%d", r, im.PlotW, im.PlotH, im.Width, im.Height, tt.w, tt.h)
 			}
 		})
 	}
@@ -481,8 +508,12 @@ func FuzzPNG(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r := img.Bounds(); r.Dx() != int(w)+1 || r.Dy() != int(h)+1+4*legendRowH+legendPad {
-			t.Fatalf("image %v for %dx%d", r, int(w)+1, int(h)+1)
+		if r := img.Bounds(); r.Dx() <= int(w)+1 || r.Dy() <= int(h)+1 {
+			t.Fatalf("image %v for a %dx%d plot", r, int(w)+1, int(h)+1)
 		}
 	})
+}
+
+func rgb(c uint32) color.RGBA {
+	return color.RGBA{R: uint8(c >> 16), G: uint8(c >> 8), B: uint8(c), A: 0xff}
 }

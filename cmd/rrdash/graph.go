@@ -46,7 +46,7 @@ func renderGraph(ctx context.Context, db graph.Fetcher, cmd string, args []strin
 	if !im.Graphed {
 		return im, nil, nil
 	}
-	img, err := graph.Render(spec, data, im)
+	img, err := graph.Render(im, time.Local)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", cmd, err)
 	}
