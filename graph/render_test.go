@@ -17,7 +17,7 @@ func testSpecData(t *testing.T) (*Spec, *Data) {
 		"DEF:a=x:v:AVERAGE", "DEF:b=x:w:AVERAGE", "VDEF:amax=a,MAXIMUM", "VDEF:bavg=b,AVERAGE",
 		`AREA:a#00ff00:a <b>legend</b>`, "AREA:b#0000ff:b:STACK", "LINE2:a#ff0000",
 		"HRULE:5#000000:five", "VRULE:amax#888888:peak",
-		"GPRINT:amax:max %6.2lf %s", "COMMENT:done",
+		"GPRINT:amax:max %6.2lf %s", `COMMENT:done\l`, "COMMENT:next line",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -79,8 +79,9 @@ func TestEChart(t *testing.T) {
 	if bytes.Contains(c.Options, []byte("<script>")) || bytes.Contains(c.Options, []byte("<b>")) {
 		t.Errorf("options contain raw markup: %s", c.Options)
 	}
-	wantLegend := []LegendEntry{{"#00ff00", "a <b>legend</b>"}, {"#0000ff", "b"}, {"#000000", "five"},
-		{"#888888", "peak"}, {"", "max   6.00 k"}, {"", "done"}}
+	// One justified line, as rrdtool places them in an 800 px wide graph.
+	wantLegend := []LegendEntry{{"#00ff00", "a <b>legend</b>", 0}, {"#0000ff", "b", 0}, {"#000000", "five", 0},
+		{"#888888", "peak", 0}, {"", "max   6.00 k", 0}, {"", "done", 0}, {"", "next line", 1}}
 	if len(c.Legend) != len(wantLegend) {
 		t.Fatalf("legend = %+v", c.Legend)
 	}
