@@ -3,8 +3,11 @@ package graph
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"image/png"
+	"io"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -258,5 +261,71 @@ func TestValidColor(t *testing.T) {
 		if got := validColor(c); got != want {
 			t.Errorf("validColor(%q) = %v, want %v", c, got, want)
 		}
+	}
+}
+
+// TestSVG renders every kind of element as SVG and parses it back: a
+// well-formed document of the layout's size with the legend texts in it.
+func TestSVG(t *testing.T) {
+	t.Parallel()
+	s, d := testSpecData(t)
+	s.Look.Format = "SVG"
+	s.Items = append(s.Items, Item{Type: ItemTick, Vname: "a", Color: "#ff000080", Fraction: 0.2, Legend: "tick & <x>"},
+		Item{Type: ItemLine, Vname: "b", Color: "#123456", Width: 2, Dashes: true, DashPattern: []float64{3, 2}, DashOffset: 1})
+	s.VLabel = "req/s"
+	s.Look.Watermark = "wm"
+	s.Width, s.Height = 300, 120
+	im, err := Layout(s, d, LayoutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Render(im, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	var texts []string
+	var root xml.StartElement
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("SVG does not parse: %v\n%s", err, b)
+		}
+		switch e := tok.(type) {
+		case xml.StartElement:
+			if root.Name.Local == "" {
+				root = e
+			}
+		case xml.CharData:
+			texts = append(texts, string(e))
+		}
+	}
+	attr := func(n string) string {
+		for _, a := range root.Attr {
+			if a.Name.Local == n {
+				return a.Value
+			}
+		}
+		return ""
+	}
+	if root.Name.Local != "svg" || attr("width") != strconv.Itoa(im.Width) || attr("height") != strconv.Itoa(im.Height) {
+		t.Errorf("root %v %q×%q, want svg %d×%d", root.Name, attr("width"), attr("height"), im.Width, im.Height)
+	}
+	all := strings.Join(texts, "\n")
+	for _, l := range im.Legend {
+		if !strings.Contains(all, l.Text) {
+			t.Errorf("legend text %q not in the SVG", l.Text)
+		}
+	}
+	for _, want := range []string{"req/s", "wm", s.Title} {
+		if !strings.Contains(all, want) {
+			t.Errorf("%q not in the SVG", want)
+		}
+	}
+	if !bytes.Contains(b, []byte(`stroke-dasharray="3,2"`)) {
+		t.Error("no dashed line in the SVG")
 	}
 }
