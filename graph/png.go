@@ -101,21 +101,61 @@ func (pp *pngPainter) line(p []pt, w float64, col color.NRGBA, dash []float64, o
 	if w <= 0 {
 		w = 1
 	}
-	pp.c.begin()
-	if len(dash) == 0 {
-		pp.c.stroke(p, w)
-	} else {
+	pieces := [][]pt{p}
+	if len(dash) > 0 {
 		on, gap := dash[0], dash[0]
 		if len(dash) > 1 {
 			gap = dash[1]
 		}
-		if on+gap > 0 {
-			for _, piece := range dashes(p, math.Max(on, 0.5), gap) {
-				pp.c.stroke(piece, w)
+		if on+gap <= 0 {
+			return
+		}
+		pieces = dashes(p, math.Max(on, 0.5), gap)
+	}
+	// Grid lines, rules and snapped stair lines are axis-aligned on whole
+	// pixels: painted as rectangles, exactly and without the rasterizer.
+	if col.A == 0xff || len(p) == 2 {
+		if rects, ok := pixelRects(pieces, w); ok {
+			u := image.NewUniform(col)
+			for _, r := range rects {
+				draw.Draw(pp.c.img, r.Intersect(pp.c.clip), u, image.Point{}, draw.Over)
 			}
+			return
 		}
 	}
+	pp.c.begin()
+	for _, piece := range pieces {
+		pp.c.stroke(piece, w)
+	}
 	pp.c.fill(col)
+}
+
+// pixelRects returns the rectangles a stroke of width w along axis-aligned
+// segments covers, when each one's edges fall on whole pixels.
+func pixelRects(pieces [][]pt, w float64) ([]image.Rectangle, bool) {
+	var out []image.Rectangle
+	hw := w / 2
+	whole := func(v float64) (int, bool) {
+		r := math.Round(v)
+		return int(r), math.Abs(r-v) < 1e-9 && math.Abs(v) < coordLimit
+	}
+	for _, p := range pieces {
+		for i := 1; i < len(p); i++ {
+			a, b := p[i-1], p[i]
+			if a.x != b.x && a.y != b.y {
+				return nil, false
+			}
+			x0, ok1 := whole(math.Min(a.x, b.x) - hw)
+			x1, ok2 := whole(math.Max(a.x, b.x) + hw)
+			y0, ok3 := whole(math.Min(a.y, b.y) - hw)
+			y1, ok4 := whole(math.Max(a.y, b.y) + hw)
+			if !ok1 || !ok2 || !ok3 || !ok4 {
+				return nil, false
+			}
+			out = append(out, image.Rect(x0, y0, x1, y1))
+		}
+	}
+	return out, true
 }
 
 func (pp *pngPainter) text(x, y, size float64, s string, col color.NRGBA, up bool) {
