@@ -137,6 +137,8 @@ bench: build rrdtool rrdcached $(KINESALITE)
 	$(GO) run ./store/internal/benchcmp --rrdash ./rrdash
 	$(GO) run ./rpn/internal/xportcmp --rrdash ./rrdash
 	$(GO) run ./ingest/rrdcached/internal/bench --rrdash ./rrdash
+	# rrdash graph vs rrdtool graph, whole processes (docs/BENCHMARKS.md)
+	$(GO) run ./graph/internal/benchcmp --rrdash ./rrdash
 
 clean:
 	rm -rf rrdash .tools $(ECHARTS)
