@@ -335,9 +335,6 @@ func (s *Spec) setOption(long, val string) error {
 	case "--x-grid":
 		if val != "none" {
 			_, err = parseXGrid(val)
-			if err == nil {
-				err = fmt.Errorf("custom x grids are not supported (only none)")
-			}
 		}
 		l.XGrid = val
 	case "--y-grid":

@@ -145,7 +145,7 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"--imgformat", "PDF"}, `image format "PDF" is not supported`},
 		{[]string{"--zoom", "2"}, "only zoom 1"},
 		{[]string{"--font", "LEGEND:8:Arial"}, `font "Arial" is not supported`},
-		{[]string{"--x-grid", "MINUTE:10:HOUR:1:HOUR:4:0:%X"}, "custom x grids are not supported"},
+		{[]string{"--x-grid", "MINUTE:10:HOUR:1:DECADE:4:0:%X"}, `unknown time unit "DECADE"`},
 		{[]string{"--y-grid", "0:1"}, "grid step must be > 0"},
 		{[]string{"--base", "1023"}, "want 1000 or 1024"},
 		{[]string{"--legend-position", "top"}, `legend position "top"`},

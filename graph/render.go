@@ -90,11 +90,22 @@ func (im *Image) paint(p painter, loc *time.Location) {
 	}
 	axisPt := l.fontSize("AXIS")
 	if !im.spec.OnlyGraph && l.XGrid != "none" {
-		for _, t := range timeTicks(im.Start, im.End, timeFormat(im.End-im.Start), loc) {
-			x := math.Floor(im.xOf(t.value)) + 0.5
-			p.line([]pt{{x, y0}, {x, y1}}, 1, l.color("MGRID"), gridDash, 0)
-			w := float64(im.textWidth("AXIS", t.label))
-			p.text(x-w/2, y1+axisPt*1.4, axisPt, t.label, l.color("FONT"), false)
+		minor, major, labels := im.XGrid(loc)
+		for _, t := range minor {
+			x := math.Floor(im.xOf(float64(t.Time))) + 0.5
+			p.line([]pt{{x, y0 - 2}, {x, y0}}, 1, l.color("GRID"), nil, 0)
+			p.line([]pt{{x, y1}, {x, y1 + 2}}, 1, l.color("GRID"), nil, 0)
+			p.line([]pt{{x, y0 + 1}, {x, y1 - 1}}, 1, l.color("GRID"), gridDash, 0)
+		}
+		for _, t := range major {
+			x := math.Floor(im.xOf(float64(t.Time))) + 0.5
+			p.line([]pt{{x, y0 - 2}, {x, y0}}, 1, l.color("MGRID"), nil, 0)
+			p.line([]pt{{x, y1}, {x, y1 + 3}}, 1, l.color("MGRID"), nil, 0)
+			p.line([]pt{{x, y0 + 2}, {x, y1 - 3}}, 1, l.color("MGRID"), gridDash, 0)
+		}
+		for _, t := range labels {
+			w := float64(im.textWidth("AXIS", t.Label))
+			p.text(math.Floor(im.xOf(float64(t.Time)))-w/2, y1+3, axisPt, t.Label, l.color("FONT"), false)
 		}
 	}
 	if !im.spec.OnlyGraph && l.YGrid != "none" {
