@@ -307,10 +307,10 @@ func (s *Spec) setOption(long, val string) error {
 		s.Step = int64(n)
 	case "--imgformat":
 		switch strings.ToUpper(val) {
-		case "PNG", "SVG":
+		case "PNG", "SVG", "PDF":
 			l.Format = strings.ToUpper(val)
 		default:
-			err = fmt.Errorf("image format %q is not supported (want PNG or SVG)", val)
+			err = fmt.Errorf("image format %q is not supported (want PNG, SVG or PDF)", val)
 		}
 	case "--color":
 		tag, col, ok := strings.Cut(val, "#")

@@ -142,7 +142,7 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"DEF:a=x:y:AVERAGE", "VDEF:v=a,AVERAGE", "GPRINT:v:%6.2f"}, `invalid format "%6.2f"`}, // rrdtool wants %lf
 		{[]string{"--interlaced"}, "option --interlaced is not supported"},
 		{[]string{"--right-axis", "1:0"}, "option --right-axis is not supported"},
-		{[]string{"--imgformat", "PDF"}, `image format "PDF" is not supported`},
+		{[]string{"--imgformat", "EPS"}, `image format "EPS" is not supported`},
 		{[]string{"--zoom", "2"}, "only zoom 1"},
 		{[]string{"--font", "LEGEND:8:Arial"}, `font "Arial" is not supported`},
 		{[]string{"--x-grid", "MINUTE:10:HOUR:1:DECADE:4:0:%X"}, `unknown time unit "DECADE"`},

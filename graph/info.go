@@ -77,6 +77,8 @@ func Render(im *Image, loc *time.Location) ([]byte, error) {
 		return im.PNG(loc)
 	case "SVG":
 		return im.SVG(loc), nil
+	case "PDF":
+		return im.PDF(loc)
 	}
 	return nil, fmt.Errorf("image format %q is not supported", im.spec.Look.Format)
 }

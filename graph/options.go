@@ -128,9 +128,9 @@ func (l *Look) validate() error {
 		return fmt.Errorf("grid dash %v: want on:off", l.GridDash)
 	}
 	switch strings.ToUpper(l.Format) {
-	case "", "PNG", "SVG":
+	case "", "PNG", "SVG", "PDF":
 	default:
-		return fmt.Errorf("image format %q: want PNG or SVG", l.Format)
+		return fmt.Errorf("image format %q: want PNG, SVG or PDF", l.Format)
 	}
 	if l.XGrid != "" && l.XGrid != "none" {
 		if _, err := parseXGrid(l.XGrid); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"image/png"
 	"io"
 	"math"
@@ -327,5 +328,63 @@ func TestSVG(t *testing.T) {
 	}
 	if !bytes.Contains(b, []byte(`stroke-dasharray="3,2"`)) {
 		t.Error("no dashed line in the SVG")
+	}
+}
+
+// TestPDF renders a graph as PDF and reads it back: header, a cross
+// reference table whose every offset points at its object, a trailer
+// naming the root, the page the image's size, and the legend text in the
+// (uncompressed) content.
+func TestPDF(t *testing.T) {
+	t.Parallel()
+	s, d := testSpecData(t)
+	s.Look.Format = "PDF"
+	s.Width, s.Height = 300, 120
+	im, err := Layout(s, d, LayoutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Render(im, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte("%PDF-1.")) || !bytes.HasSuffix(bytes.TrimSpace(b), []byte("%%EOF")) {
+		t.Fatalf("not a PDF: %.20q … %.20q", b, b[max(0, len(b)-20):])
+	}
+	k := bytes.LastIndex(b, []byte("startxref"))
+	if k < 0 {
+		t.Fatal("no startxref")
+	}
+	xref, err := strconv.Atoi(strings.Fields(string(b[k+len("startxref"):]))[0])
+	if err != nil || xref <= 0 || xref >= len(b) {
+		t.Fatalf("startxref %d: %v", xref, err)
+	}
+	if !bytes.HasPrefix(b[xref:], []byte("xref")) {
+		t.Fatalf("startxref %d does not point at the xref table: %.20q", xref, b[xref:])
+	}
+	lines := strings.Split(string(b[xref:]), "\n")
+	var first, n int
+	if _, err := fmt.Sscan(lines[1], &first, &n); err != nil || n < 3 {
+		t.Fatalf("xref header %q: %v", lines[1], err)
+	}
+	for i := 1; i < n; i++ {
+		f := strings.Fields(lines[2+i])
+		if len(f) != 3 {
+			t.Fatalf("xref entry %q", lines[2+i])
+		}
+		off, err := strconv.Atoi(f[0]) // decimal with leading zeros (Sscan would read octal)
+		if err != nil || off >= len(b) {
+			t.Fatalf("xref entry %q: %v", lines[2+i], err)
+		}
+		kind := f[2]
+		if kind == "n" && !bytes.HasPrefix(b[off:], []byte(strconv.Itoa(first+i)+" 0 obj")) {
+			t.Errorf("object %d at %d: %.20q", first+i, off, b[off:])
+		}
+	}
+	if !bytes.Contains(b[xref:], []byte("/Root")) {
+		t.Error("trailer without /Root")
+	}
+	if want := fmt.Sprintf("/MediaBox [0 0 %d.00 %d.00]", im.Width, im.Height); !bytes.Contains(b, []byte(want)) {
+		t.Errorf("no %s in the PDF", want)
 	}
 }

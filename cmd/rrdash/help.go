@@ -43,7 +43,7 @@ func commandHelp(name string) (string, bool) {
 		"xport": "usage: rrdash xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…\n" +
 			"  rrdtool xport's arguments with series names where rrdtool takes files; rrdtool's XML, or JSON with --json.",
 		"graph": "usage: rrdash graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…\n" +
-			"  Renders a PNG (or SVG with --imgformat SVG) as rrdtool graph does (to stdout with -),\n" +
+			"  Renders a PNG (SVG or PDF with --imgformat) as rrdtool graph does (to stdout with -),\n" +
 			"  then prints its size and the PRINT lines.",
 		"graphv": "usage: rrdash graphv FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…\n" +
 			"  As graph, printing rrdtool graphv's key = value lines (print[i], graph_*, image_*, value_min/max,\n" +

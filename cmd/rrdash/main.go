@@ -33,7 +33,7 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   import FILE.xml [NAME]                   import an rrdtool dump
   restore [--force-overwrite] FILE.xml NAME   import, with rrdtool restore's arguments
   xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…
-  graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…   a PNG or SVG, as rrdtool graph
+  graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…   a PNG, SVG or PDF, as rrdtool graph
   graphv FILE|- [rrdtool graph options] …   the same, and rrdtool graphv's key = value lines
   serve [--addr HOST:PORT] [--config FILE]  the web service
   ingest tracelog [--instance NAME] [--tz ZONE] FILE…
