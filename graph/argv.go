@@ -132,7 +132,7 @@ var refusedOptions = map[string]string{
 	"--right-axis": "a second y axis", "--right-axis-label": "a second y axis",
 	"--right-axis-format": "a second y axis", "--right-axis-formatter": "a second y axis",
 	"--left-axis-formatter": "axis value formatters", "--left-axis-format": "axis label formats",
-	"--week-fmt": "x label formats", "--first-weekday": "x label week starts",
+	"--first-weekday": "x label week starts",
 	"--font-render-mode": "font render modes", "--font-smoothing-threshold": "font smoothing",
 	"--graph-render-mode": "graph render modes", "--daemon": "rrdcached fetches (rrdash reads its own store)",
 	"--imginfo": "image info lines", "--alt-y-grid": "the alternative y grid",
@@ -344,6 +344,8 @@ func (s *Spec) setOption(long, val string) error {
 		l.YGrid = val
 	case "--watermark":
 		l.Watermark = val
+	case "--week-fmt":
+		l.WeekFmt = val
 	case "--tabwidth":
 		var f *float64
 		f, err = atof()
@@ -840,6 +842,7 @@ func (l *Look) args() []string {
 		val("--tabwidth", strconv.FormatFloat(l.TabWidth, 'g', -1, 64))
 	}
 	val("--watermark", l.Watermark)
+	val("--week-fmt", l.WeekFmt)
 	val("--x-grid", l.XGrid)
 	val("--y-grid", l.YGrid)
 	if l.Border != nil {

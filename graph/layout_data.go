@@ -260,9 +260,17 @@ type YTick struct {
 	Major bool
 }
 
-// YTicks are the horizontal grid lines and labels (draw_horizontal_grid).
+// YTicks are the horizontal grid lines and labels (draw_horizontal_grid,
+// or for --logarithmic a decade grid: a labelled line per power of ten,
+// minor lines at 2…9 of it).
 func (im *Image) YTicks() []YTick {
-	if im.gridStep <= 0 || math.IsNaN(im.gridStep) || im.look.YGrid == "none" {
+	if im.look.YGrid == "none" {
+		return nil
+	}
+	if im.spec.Logarithmic {
+		return im.logTicks()
+	}
+	if im.gridStep <= 0 || math.IsNaN(im.gridStep) {
 		return nil
 	}
 	if (im.Max-im.Min)/im.gridStep > 1000 {
@@ -338,3 +346,35 @@ func parseXGrid(s string) ([]string, error) {
 }
 
 var timeUnits = map[string]int64{"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400, "WEEK": 7 * 86400, "MONTH": 30 * 86400, "YEAR": 365 * 86400}
+
+// logTicks is the decade grid of a logarithmic axis, labelled "1e+02" or,
+// with --units=si, "100 " and SI prefixes.
+func (im *Image) logTicks() []YTick {
+	if !(im.Min > 0) || !(im.Max > im.Min) || math.IsInf(im.Max, 0) {
+		return nil
+	}
+	var out []YTick
+	for e := math.Floor(math.Log10(im.Min)); e <= math.Ceil(math.Log10(im.Max)) && len(out) < 500; e++ {
+		dec := math.Pow(10, e)
+		for k := 1.0; k <= 9; k++ {
+			v := k * dec
+			if v < im.Min || v > im.Max {
+				continue
+			}
+			t := YTick{Value: v}
+			if k == 1 {
+				t.Major = true
+				if im.look.UnitsSI {
+					sv, sym, _ := autoScale(v, im.look.base())
+					t.Label = strings.TrimSpace(cFloat(sv, fmtPart{verb: 'f', prec: 0}) + " " + sym)
+				} else {
+					t.Label = cFloat(v, fmtPart{verb: 'e', prec: 0})
+				}
+			} else if im.look.NoMinor {
+				continue
+			}
+			out = append(out, t)
+		}
+	}
+	return out
+}

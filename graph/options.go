@@ -54,6 +54,9 @@ type Look struct {
 	FontSizes map[string]float64 `json:"font_sizes,omitempty"`
 	// GridDash is --grid-dash on:off (nil: 1:1).
 	GridDash []float64 `json:"grid_dash,omitempty"`
+	// WeekFmt is --week-fmt: the x labels' strftime format where they
+	// label weeks (default "Week %V").
+	WeekFmt string `json:"week_fmt,omitempty"`
 	// Format is the image format: PNG (""), SVG or PDF.
 	Format string `json:"imgformat,omitempty"`
 }
@@ -131,6 +134,11 @@ func (l *Look) validate() error {
 	case "", "PNG", "SVG", "PDF":
 	default:
 		return fmt.Errorf("image format %q: want PNG, SVG or PDF", l.Format)
+	}
+	if l.WeekFmt != "" {
+		if _, err := strftimeCheck(l.WeekFmt); err != nil {
+			return fmt.Errorf("week format: %w", err)
+		}
 	}
 	if l.XGrid != "" && l.XGrid != "none" {
 		if _, err := parseXGrid(l.XGrid); err != nil {

@@ -388,3 +388,39 @@ func TestPDF(t *testing.T) {
 		t.Errorf("no %s in the PDF", want)
 	}
 }
+
+func TestLogTicks(t *testing.T) {
+	t.Parallel()
+	s, d := testSpecData(t)
+	s.Look.Logarithmic = true
+	s.Look.Rigid = true
+	lo, hi := 0.5, 2000.0
+	s.Lower, s.Upper = &lo, &hi
+	im, err := Layout(s, d, LayoutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels []string
+	minor := 0
+	for _, tk := range im.YTicks() {
+		if tk.Major {
+			labels = append(labels, tk.Label)
+		} else {
+			minor++
+		}
+	}
+	if strings.Join(labels, " ") != "1e+00 1e+01 1e+02 1e+03" || minor != 5+8+8+8+1 { // 0.5…0.9, 2…9 ×3 decades, 2000
+		t.Errorf("log labels %q, %d minor lines", labels, minor)
+	}
+	s.Look.UnitsSI = true
+	im, _ = Layout(s, d, LayoutOptions{})
+	labels = labels[:0]
+	for _, tk := range im.YTicks() {
+		if tk.Major {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if strings.Join(labels, ",") != "1,10,100,1 k" {
+		t.Errorf("--units=si log labels %q", labels)
+	}
+}

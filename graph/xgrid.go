@@ -84,7 +84,11 @@ func (im *Image) xSpec() xlabSpec {
 	for sel > 0 && xlab[sel-1].minsec == xlab[sel].minsec && xlab[sel].length > im.End-im.Start {
 		sel--
 	}
-	return xlab[sel]
+	x := xlab[sel]
+	if x.strftime == "Week %V" && im.look.WeekFmt != "" {
+		x.strftime = im.look.WeekFmt
+	}
+	return x
 }
 
 // XGrid returns the minor and major vertical grid lines and the labels
