@@ -132,7 +132,7 @@ var refusedOptions = map[string]string{
 	"--right-axis": "a second y axis", "--right-axis-label": "a second y axis",
 	"--right-axis-format": "a second y axis", "--right-axis-formatter": "a second y axis",
 	"--left-axis-formatter": "axis value formatters", "--left-axis-format": "axis label formats",
-	"--first-weekday": "x label week starts",
+	"--first-weekday":    "x label week starts",
 	"--font-render-mode": "font render modes", "--font-smoothing-threshold": "font smoothing",
 	"--graph-render-mode": "graph render modes", "--daemon": "rrdcached fetches (rrdash reads its own store)",
 	"--imginfo": "image info lines", "--alt-y-grid": "the alternative y grid",
