@@ -336,7 +336,9 @@ func (s *Spec) setOption(long, val string) error {
 		if val != "none" {
 			_, err = parseXGrid(val)
 		}
-		l.XGrid = val
+		if l.XGrid != "none" { // rrdtool: once none, a later grid does not bring it back
+			l.XGrid = val
+		}
 	case "--y-grid":
 		if val != "none" {
 			_, _, err = parseYGrid(val)

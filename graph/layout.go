@@ -53,6 +53,9 @@ type Image struct {
 	// set at the first text measured, at x 0 for the y labels' "0", else
 	// at the legend border.
 	tabShift float64
+	// oneTab: the array was set while measuring "0" (one character, so
+	// one tab stop), as happens whenever the y labels are measured.
+	oneTab bool
 }
 
 // LegendText is one legend piece: a LINE/AREA/rule legend (with its
@@ -355,6 +358,12 @@ func (im *Image) textWidth(class, s string) int {
 	x := 0
 	for _, r := range s {
 		if r == '\t' {
+			if im.oneTab {
+				// one tab stop, at tabwidth + border: pango repeats it
+				stop := tab + border
+				x = int((math.Floor(float64(x)/stop) + 1) * stop)
+				continue
+			}
 			k := 1.0
 			for tab*k-im.tabShift+border <= float64(x) {
 				k++
@@ -423,6 +432,7 @@ func (im *Image) sizeLocation(s *Spec, texts []legendSource, xsize, ysize int) e
 	}
 	if drawY || l.UnitsLength > 0 { // --units-length forces the room, as rrdtool's forceleftspace
 		xyLabel = im.textWidth("AXIS", "0") * im.unitsLen
+		im.oneTab = true
 	} else {
 		tab := l.TabWidth
 		if tab == 0 {

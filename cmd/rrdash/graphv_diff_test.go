@@ -292,6 +292,14 @@ func genGraphArgs(rng *rand.Rand, t0 int) []string {
 	opt(8, "--force-rules-legend")
 	opt(6, "--logarithmic")
 	opt(10, "--step", pick("300", "600", "1800"))
+	opt(5, "--slope-mode")
+	opt(5, "--grid-dash", "3:1")
+	opt(5, "--color", pick("BACK#000000", "CANVAS#eeeeee80", "FONT#ffffff"))
+	opt(5, "--border", pick("0", "5"))
+	opt(5, "--x-grid", "MINUTE:10:HOUR:1:HOUR:4:0:%X")
+	opt(5, "--week-fmt", "W%V")
+	opt(5, "--allow-shrink")
+	opt(5, "--no-minor")
 	// DEFs
 	nd := 1 + rng.Intn(3)
 	var vars []string
@@ -300,6 +308,9 @@ func genGraphArgs(rng *rand.Rand, t0 int) []string {
 		def := fmt.Sprintf("DEF:%s=@FILE@%s@EXT@:%s:%s", v, pick("fast", "slow"), pick("a", "b"), pick("AVERAGE", "AVERAGE", "MAX", "MIN", "LAST"))
 		if rng.Intn(10) == 0 {
 			def += ":step=" + pick("600", "3600")
+		}
+		if rng.Intn(12) == 0 {
+			def += ":start=" + strconv.Itoa(start-3600) + ":end=" + strconv.Itoa(start+span/2)
 		}
 		a = append(a, def)
 		vars = append(vars, v)
@@ -337,7 +348,10 @@ func genGraphArgs(rng *rand.Rand, t0 int) []string {
 		case 5:
 			a = append(a, fmt.Sprintf("HRULE:%s%s:%s", pick("0", "50", "500", "5000", vdefs[0]), pick(colors...), legend()))
 		case 6:
-			a = append(a, fmt.Sprintf("PRINT:%s:%s", vdefs[rng.Intn(len(vdefs))], pick(fmts...)))
+			a = append(a, pick(fmt.Sprintf("PRINT:%s:%s", vdefs[rng.Intn(len(vdefs))], pick(fmts...)),
+				fmt.Sprintf("PRINT:%s:%%Y-%%m-%%d %%H\\:%%M:valstrftime", vdefs[0]),
+				fmt.Sprintf("GPRINT:%s:%%H\\:%%02m\\:%%02s:valstrfduration", vdefs[0]),
+				fmt.Sprintf("PRINT:%s:%%a %%d %%b %%T:strftime", vdefs[rng.Intn(len(vdefs))])))
 		case 7:
 			a = append(a, pick(fmt.Sprintf("GPRINT:%s:%%H\\:%%M %%Y-%%m-%%d:strftime", vdefs[0]),
 				fmt.Sprintf("VRULE:%d#ff00ff:%s", start+rng.Intn(2*span)-span/2, legend()),
