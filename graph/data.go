@@ -164,13 +164,6 @@ func Legend(s *Spec, d *Data) ([]LegendEntry, error) {
 	return out, nil
 }
 
-func colorOr(c, def string) string {
-	if c == "" {
-		return def
-	}
-	return c
-}
-
 // rulePos returns the position of an HRULE/VRULE: its VDEF value (or time
 // for a VRULE) or its constant.
 func rulePos(it Item, d *Data) (float64, bool) {

@@ -397,65 +397,6 @@ func TestPNGDegenerate(t *testing.T) {
 	}
 }
 
-func TestYScale(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		lo, hi           float64
-		fixedLo, fixedHi bool
-		wantLo, wantHi   float64
-		labels           string // all tick labels, space separated
-	}{
-		{0, 95, false, false, 0, 100, "0 20 40 60 80 100"},
-		{0, 1500, false, false, 0, 1600, "0 0.2k 0.4k 0.6k 0.8k 1k 1.2k 1.4k 1.6k"},
-		{0, 2.3e6, false, false, 0, 2.5e6, "0 0.5M 1M 1.5M 2M 2.5M"},
-		{0, 0.3, false, false, 0, 0.3, "0 0.05 0.1 0.15 0.2 0.25 0.3"},
-		{0, 0.004, false, false, 0, 0.004, "0 0.5m 1m 1.5m 2m 2.5m 3m 3.5m 4m"},
-		{-47, 52, false, false, -60, 60, "-60 -40 -20 0 20 40 60"},
-		{3, 97, true, true, 3, 97, "10 20 30 40 50 60 70 80 90"},
-		{5, 5, false, false, 5, 5.05, "5 5.01 5.02 5.03 5.04 5.05"},
-		{0, 0, false, false, 0, 1, "0 0.2 0.4 0.6 0.8 1"},
-		{10, 5, true, true, 5, 5.05, "5 5.01 5.02 5.03 5.04 5.05"},
-		{100, 3, true, false, 100, 101, "100 100.2 100.4 100.6 100.8 101"},
-		{0, 3e20, false, false, 0, 3e20, "0 50E 100E 150E 200E 250E 300E"},
-		{-3e22, 0, false, false, -3e22, 0, "-3e+22 -2.5e+22 -2e+22 -1.5e+22 -1e+22 -5e+21 0"},
-	}
-	for _, tt := range tests {
-		s := newYScale(tt.lo, tt.hi, tt.fixedLo, tt.fixedHi, 8)
-		var labels []string
-		for _, tk := range s.ticks {
-			labels = append(labels, tk.label)
-		}
-		if s.lo != tt.wantLo || s.hi != tt.wantHi || strings.Join(labels, " ") != tt.labels {
-			t.Errorf("newYScale(%v, %v, %v, %v) = [%v, %v] %q, want [%v, %v] %q", tt.lo, tt.hi, tt.fixedLo, tt.fixedHi,
-				s.lo, s.hi, strings.Join(labels, " "), tt.wantLo, tt.wantHi, tt.labels)
-		}
-	}
-}
-
-// FuzzYScale: any range gives a finite, ordered scale whose ticks lie in it
-// and map into the plot.
-func FuzzYScale(f *testing.F) {
-	f.Add(0.0, 100.0, false, false, uint8(8))
-	f.Add(-1.7e308, 1.7e308, false, false, uint8(8))
-	f.Add(1e15, 1e15+0.5, false, false, uint8(5))
-	f.Add(5e-324, 5e-324, true, true, uint8(1))
-	f.Add(math.Inf(-1), math.NaN(), false, true, uint8(0))
-	f.Fuzz(func(t *testing.T, lo, hi float64, fixedLo, fixedHi bool, n uint8) {
-		s := newYScale(lo, hi, fixedLo, fixedHi, int(n%10))
-		if !(s.lo < s.hi) || math.IsInf(s.lo, 0) || math.IsInf(s.hi, 0) {
-			t.Fatalf("range [%v, %v]", s.lo, s.hi)
-		}
-		if len(s.ticks) == 0 || len(s.ticks) > 52 {
-			t.Fatalf("%d ticks", len(s.ticks))
-		}
-		for _, tk := range s.ticks {
-			if f := s.frac(tk.value); !(f >= -1e-6 && f <= 1+1e-6) || tk.label == "" {
-				t.Fatalf("tick %v (%q) at %v of [%v, %v]", tk.value, tk.label, f, s.lo, s.hi)
-			}
-		}
-	})
-}
-
 func TestDashes(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -155,28 +155,6 @@ func TestFormatDuration(t *testing.T) {
 	}
 }
 
-func TestTimeTicks(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		min, max float64
-		first    string
-		n        int
-	}{
-		{1_700_000_000, 1_700_000_000 + 86400, "00:00", 4}, // 6-hourly over a day
-		{1_700_000_000, 1_700_000_000 + 3600, "22:20", 6},  // 10-minutely over an hour
-		{1_700_000_000, 1_700_000_000 + 366*86400, "", 7},  // monthly-ish over a year
-	}
-	for _, tt := range tests {
-		ticks := timeTicks(int64(tt.min), int64(tt.max), timeFormat(int64(tt.max-tt.min)), time.UTC)
-		if len(ticks) < tt.n-1 || len(ticks) > 8 {
-			t.Errorf("%v…%v: %d ticks", tt.min, tt.max, len(ticks))
-		}
-		if tt.first != "" && ticks[0].label != tt.first {
-			t.Errorf("%v…%v: first tick %q, want %q", tt.min, tt.max, ticks[0].label, tt.first)
-		}
-	}
-}
-
 // TestEChartMarkers draws events as vertical lines on their own legend
 // entry; events outside the data range are left out, labels stay data.
 func TestEChartMarkers(t *testing.T) {
