@@ -235,3 +235,40 @@ func FuzzParseJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestParseArgsRoundTripOptions: every option and element rrdash
+// implements survives Args and JSON.
+func TestParseArgsRoundTripOptions(t *testing.T) {
+	t.Parallel()
+	args := []string{"-r", "--allow-shrink", "-J", "-o", "-l", "1", "-g", "-j", "-D", "--disable-rrdtool-tag", "-F", "-E",
+		"-N", "--no-minor", "-b", "1024", "-X", "3", "-L", "8", "--units=si", "--legend-position=east",
+		"--legend-direction", "bottomup2", "-T", "20", "-W", "wm", "-x", "MINUTE:10:HOUR:1:HOUR:4:0:%X", "-y", "5:2",
+		"--border", "0", "-c", "BACK#102030", "-n", "LEGEND:10", "-n", "TITLE:12:DejaVu Sans Mono", "--grid-dash", "2:3",
+		"-a", "SVG", "--week-fmt", "W%V", "-m", "1",
+		"DEF:a=s:v:AVERAGE:start=-2d:end=-1d", "VDEF:m=a,MAXIMUM", "TEXTALIGN:center",
+		"LINE2:a#ff0000:x\\g:skipscale:dashes=4,2:dash-offset=1", "TICK:a#00ff00:0.5:tick",
+		`PRINT:m:%Y:strftime`, `GPRINT:m:%H\:%02m:valstrfduration`, `GPRINT:m:%F:valstrftime`}
+	s, _, err := ParseArgs(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Rigid || !s.Logarithmic || s.Base != 1024 || *s.UnitsExponent != 3 || s.LegendPosition != "east" ||
+		s.Look.FontSizes["LEGEND"] != 10 || s.Look.Format != "SVG" || s.Defs[0].Start != "-2d" || s.Items[0].Align != "center" ||
+		!s.Items[1].Skipscale || s.Items[1].DashOffset != 1 || len(s.Items[1].DashPattern) != 2 || s.Items[2].Fraction != 0.5 ||
+		!s.Items[3].Strftime || s.Items[4].VFormatter != "duration" || s.Items[5].VFormatter != "timestamp" {
+		g, _ := json.Marshal(s)
+		t.Fatalf("parsed %s", g)
+	}
+	s2, _, err := ParseArgs(s.Args())
+	if err != nil {
+		t.Fatalf("reparse %q: %v", s.Args(), err)
+	}
+	if !reflect.DeepEqual(s2, s) {
+		t.Errorf("Args round trip:\n got %+v\nwant %+v", s2, s)
+	}
+	b, _ := json.Marshal(s)
+	s3, err := ParseJSON(b)
+	if err != nil || !reflect.DeepEqual(s3, s) {
+		t.Errorf("JSON round trip: %v\n got %+v\nwant %+v", err, s3, s)
+	}
+}

@@ -195,6 +195,12 @@ func (s *Spec) Validate() error {
 			if d.Expr != "" {
 				return fmt.Errorf("%s: a DEF has no expression", where)
 			}
+			if err := CheckTime(d.Start); err != nil {
+				return fmt.Errorf("%s: start: %w", where, err)
+			}
+			if err := CheckTime(d.End); err != nil {
+				return fmt.Errorf("%s: end: %w", where, err)
+			}
 		case KindCDEF, KindVDEF:
 			if strings.TrimSpace(d.Expr) == "" {
 				return fmt.Errorf("%s: empty expression", where)
