@@ -39,7 +39,7 @@ var (
 // data directory with other readers.
 func readOnlyCommand(cmd string) bool {
 	switch cmd {
-	case "fetch", "info", "last", "first", "lastupdate", "list", "xport", "graph":
+	case "fetch", "info", "last", "first", "lastupdate", "list", "xport", "graph", "graphv":
 		return true
 	}
 	return false

@@ -46,7 +46,7 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
 
 The data directory is --data DIR, else $RRDASH_DATA, else ./data. When a
 running "rrdash serve" holds it, the series commands (create update fetch
-info last first lastupdate list xport graph, and -) run through the server's rrdcached socket
+info last first lastupdate list xport graph graphv, and -) run through the server's rrdcached socket
 DIR/rrdcached.sock. --daemon ADDR (before or after the command, as rrdtool's
 --daemon/-d) or $RRDCACHED_ADDRESS send them to that server instead:
 unix:/path, /path, host:port, [v6addr]:port (port 42217 by default).
