@@ -37,6 +37,10 @@ func (im *Image) printCalc(s *Spec, d *Data, loc *time.Location) ([]legendSource
 			}
 			if it.Type == ItemPrint {
 				im.Prints = append(im.Prints, text)
+				// No legend, but a place in rrdtool's list of elements: a
+				// PRINT last ends the legend's last (empty) line, which
+				// \c or \r alignment counts.
+				out = append(out, legendSource{item: i, kind: it.Type})
 				continue
 			}
 			out = append(out, legendSource{item: i, text: text, kind: it.Type})
