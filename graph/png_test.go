@@ -463,3 +463,29 @@ func FuzzPNG(f *testing.F) {
 func rgb(c uint32) color.RGBA {
 	return color.RGBA{R: uint8(c >> 16), G: uint8(c >> 8), B: uint8(c), A: 0xff}
 }
+
+// TestPNGTick: a TICK marks the columns where its value is known and not
+// zero with a line up from the bottom, Fraction of the plot high.
+func TestPNGTick(t *testing.T) {
+	t.Parallel()
+	n := 12
+	v := constant(n, 1)
+	v[3], v[7] = 0, math.NaN()
+	img, g := render(t, []string{"-r", "-l", "0", "-u", "10", "DEF:a=x:v:AVERAGE", "TICK:a#ff0000:0.5"},
+		map[string][]float64{"a": v}, 60, 600, 200)
+	colOf := func(row int) int { // the middle column of data row i
+		return int(expCol(g, float64(pngStart+row*60)+30, pngStart, float64(pngStart+n*60)))
+	}
+	for row := 0; row < n; row++ {
+		red := rowsWhere(img, g, colOf(row), isRed)
+		if row == 3 || row == 7 {
+			if len(red) != 0 {
+				t.Errorf("row %d (zero or unknown): tick at %v", row, red)
+			}
+			continue
+		}
+		if len(red) < g.plot.Dy()/2-2 || len(red) > g.plot.Dy()/2+2 || red[len(red)-1] != g.plot.Max.Y-1 {
+			t.Errorf("row %d: tick rows %d…%d (%d), want the lower half of %v", row, red[0], red[len(red)-1], len(red), g.plot)
+		}
+	}
+}
