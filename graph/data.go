@@ -144,6 +144,17 @@ type LegendEntry struct {
 	Line  int    `json:"line"`
 }
 
+// HasPrints reports whether the spec has GPRINT or PRINT items, whose
+// values depend on how the rows were consolidated.
+func HasPrints(s *Spec) bool {
+	for _, it := range s.Items {
+		if it.Type == ItemGPrint || it.Type == ItemPrint {
+			return true
+		}
+	}
+	return false
+}
+
 // Legend lays the spec out as rrdtool would (at its plot width) and
 // returns its legend pieces, grouped in lines as rrdtool places them.
 func Legend(s *Spec, d *Data) ([]LegendEntry, error) {

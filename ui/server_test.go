@@ -415,6 +415,20 @@ func TestGraphsCRUD(t *testing.T) {
 	if ch.End-ch.Start > 3700 || len(ch.Legend) != 3 || !strings.HasPrefix(ch.Legend[2].Text, "max") {
 		t.Errorf("chart = %+v", ch)
 	}
+	// The page's GPRINT is the PNG's: rows consolidated for the spec's
+	// width (800: 108 s, so 120 s rows over a day), whatever the chart's
+	// (300: 2×300 rows, 180 s).
+	fine := testSpec()
+	fine.Items[2].Format = "max %.9lf"
+	r = ts.do(t, "POST", "/api/v1/chart", "alice", chartRequest{Spec: fine, From: "-1d", Width: 300})
+	day := decode[graph.Chart](t, r)
+	pd, err := graph.Evaluate(context.Background(), ts.store, fine, graph.Options{Now: time.Unix(testNow, 0), Start: "-1d", End: "now", MaxRows: 800})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pl, err := graph.Legend(fine, pd); err != nil || len(pl) != 3 || len(day.Legend) != 3 || pl[2].Text != day.Legend[2].Text {
+		t.Errorf("page legend %+v, PNG's %+v (%v)", day.Legend, pl, err)
+	}
 
 	// Others may not change it, but can copy it.
 	if r := ts.do(t, "PUT", "/api/v1/graphs/"+g.ID, "bob", graphBody{Title: "mine now", Spec: testSpec()}); r.code != 403 {
