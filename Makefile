@@ -125,6 +125,7 @@ soak:
 # A larger differential run against rrdtool (not part of make test).
 difftest: rrdtool
 	RRDASH_DIFF_CASES=1000 $(GO) test -run Differential -v ./store
+	RRDASH_GRAPHV_CASES=1500 $(GO) test -run TestGraphvDifferential -timeout 30m -v ./cmd/rrdash
 
 bench: build rrdtool rrdcached $(KINESALITE)
 	$(GO) test -run '^$$' -bench . ./store/... ./cmd/... ./rpn/... ./ingest/tracelog/... ./graph/... ./ui/...
