@@ -153,6 +153,7 @@ func (l *Look) args() []string {
 	}
 	val("--watermark", l.Watermark)
 	val("--week-fmt", l.WeekFmt)
+	val("--left-axis-format", l.AxisFormat)
 	val("--x-grid", l.XGrid)
 	val("--y-grid", l.YGrid)
 	if l.Border != nil {

@@ -130,9 +130,9 @@ var longFlagOptions = map[string]bool{
 var refusedOptions = map[string]string{
 	"--right-axis": "a second y axis", "--right-axis-label": "a second y axis",
 	"--right-axis-format": "a second y axis", "--right-axis-formatter": "a second y axis",
-	"--left-axis-formatter": "axis value formatters", "--left-axis-format": "axis label formats",
-	"--first-weekday":    "x label week starts",
-	"--font-render-mode": "font render modes", "--font-smoothing-threshold": "font smoothing",
+	"--left-axis-formatter": "axis value formatters",
+	"--first-weekday":       "x label week starts",
+	"--font-render-mode":    "font render modes", "--font-smoothing-threshold": "font smoothing",
 	"--graph-render-mode": "graph render modes", "--daemon": "rrdcached fetches (rrdash reads its own store)",
 	"--imginfo": "image info lines", "--alt-y-grid": "the alternative y grid",
 	"--lazy": "lazy regeneration", "--interlaced": "interlaced PNG",
@@ -347,6 +347,8 @@ func (s *Spec) setOption(long, val string) error {
 		l.Watermark = val
 	case "--week-fmt":
 		l.WeekFmt = val
+	case "--left-axis-format":
+		l.AxisFormat = val
 	case "--tabwidth":
 		var f *float64
 		f, err = atof()

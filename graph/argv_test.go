@@ -142,6 +142,7 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"DEF:a=x:y:AVERAGE", "VDEF:v=a,AVERAGE", "GPRINT:v:%6.2f"}, `invalid format "%6.2f"`}, // rrdtool wants %lf
 		{[]string{"--interlaced"}, "option --interlaced is not supported"},
 		{[]string{"--right-axis", "1:0"}, "option --right-axis is not supported"},
+		{[]string{"--left-axis-format", "%d"}, `left axis format "%d"`},
 		{[]string{"--imgformat", "EPS"}, `image format "EPS" is not supported`},
 		{[]string{"--zoom", "2"}, "only zoom 1"},
 		{[]string{"--font", "LEGEND:8:Arial"}, `font "Arial" is not supported`},
@@ -244,7 +245,7 @@ func TestParseArgsRoundTripOptions(t *testing.T) {
 		"-N", "--no-minor", "-b", "1024", "-X", "3", "-L", "8", "--units=si", "--legend-position=east",
 		"--legend-direction", "bottomup2", "-T", "20", "-W", "wm", "-x", "MINUTE:10:HOUR:1:HOUR:4:0:%X", "-y", "5:2",
 		"--border", "0", "-c", "BACK#102030", "-n", "LEGEND:10", "-n", "TITLE:12:DejaVu Sans Mono", "--grid-dash", "2:3",
-		"-a", "SVG", "--week-fmt", "W%V", "-m", "1",
+		"-a", "SVG", "--week-fmt", "W%V", "-m", "1", "--left-axis-format", "%.1lf u",
 		"DEF:a=s:v:AVERAGE:start=-2d:end=-1d", "VDEF:m=a,MAXIMUM", "TEXTALIGN:center",
 		"LINE2:a#ff0000:x\\g:skipscale:dashes=4,2:dash-offset=1", "TICK:a#00ff00:0.5:tick",
 		`PRINT:m:%Y:strftime`, `GPRINT:m:%H\:%02m:valstrfduration`, `GPRINT:m:%F:valstrftime`}

@@ -290,13 +290,18 @@ func (im *Image) YTicks() []YTick {
 		t := YTick{Value: v}
 		next := im.gridStep * float64(i+1)
 		if i%im.labFact == 0 || nlabels == 1 && (next > im.Max || next < im.Min) {
-			p := fmtPart{verb: 'f', wid: 4, prec: 0}
-			if maxY < 10 {
-				p.prec = 1
-			}
-			t.Label = strings.TrimSpace(cFloat(scaled*float64(i), p))
-			if im.Symbol != " " && i != 0 {
-				t.Label += " " + im.Symbol
+			if pf, err := parsePrintFormat(im.look.AxisFormat); err == nil {
+				// rrdtool prints a user's format without the SI symbol
+				t.Label = strings.TrimSpace(pf.format(scaled*float64(i), ""))
+			} else {
+				p := fmtPart{verb: 'f', wid: 4, prec: 0}
+				if maxY < 10 {
+					p.prec = 1
+				}
+				t.Label = strings.TrimSpace(cFloat(scaled*float64(i), p))
+				if im.Symbol != " " && i != 0 {
+					t.Label += " " + im.Symbol
+				}
 			}
 			t.Major = true
 			nlabels++

@@ -54,6 +54,9 @@ type Look struct {
 	FontSizes map[string]float64 `json:"font_sizes,omitempty"`
 	// GridDash is --grid-dash on:off (nil: 1:1).
 	GridDash []float64 `json:"grid_dash,omitempty"`
+	// AxisFormat is --left-axis-format: the y labels' printf format (one
+	// %lf, %le or %lg).
+	AxisFormat string `json:"left_axis_format,omitempty"`
 	// WeekFmt is --week-fmt: the x labels' strftime format where they
 	// label weeks (default "Week %V").
 	WeekFmt string `json:"week_fmt,omitempty"`
@@ -134,6 +137,12 @@ func (l *Look) validate() error {
 	case "", "PNG", "SVG", "PDF":
 	default:
 		return fmt.Errorf("image format %q: want PNG, SVG or PDF", l.Format)
+	}
+	if l.AxisFormat != "" {
+		pf, err := parsePrintFormat(l.AxisFormat)
+		if err != nil || pf.si != 0 {
+			return fmt.Errorf("left axis format %q: want text and one %%lf, %%le or %%lg", l.AxisFormat)
+		}
 	}
 	if l.WeekFmt != "" {
 		if _, err := strftimeCheck(l.WeekFmt); err != nil {

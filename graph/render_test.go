@@ -402,3 +402,33 @@ func TestLogTicks(t *testing.T) {
 		t.Errorf("--units=si log labels %q", labels)
 	}
 }
+
+// TestYTicks: rrdtool's classic grid labels ("%4.0f"/"%4.1f" with the SI
+// symbol), or --left-axis-format's.
+func TestYTicks(t *testing.T) {
+	t.Parallel()
+	s, d := testSpecData(t)
+	lo, hi := 0.0, 5000.0
+	s.Lower, s.Upper, s.Look.Rigid = &lo, &hi, true
+	s.Width, s.Height = 400, 200
+	labels := func() []string {
+		im, err := Layout(s, d, LayoutOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, tk := range im.YTicks() {
+			if tk.Major {
+				out = append(out, tk.Label)
+			}
+		}
+		return out
+	}
+	if got := strings.Join(labels(), ","); got != "0.0,1.0 k,2.0 k,3.0 k,4.0 k,5.0 k" {
+		t.Errorf("labels %q", got)
+	}
+	s.Look.AxisFormat = "%.2lf u"
+	if got := strings.Join(labels(), ","); got != "0.00 u,1.00 u,2.00 u,3.00 u,4.00 u,5.00 u" {
+		t.Errorf("--left-axis-format labels %q", got)
+	}
+}
