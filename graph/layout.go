@@ -40,15 +40,14 @@ type Image struct {
 	// Rules are the HRULE/VRULE positions (NaN: not shown).
 	Rules []Rule
 
-	look      *Look
-	spec      *Spec
-	legendH   int
-	legendW   int
-	unitsLen  int
-	gridStep  float64 // horizontal grid step (calc_horizontal_grid)
-	labFact   int
-	labFormat string
-	rulePos   map[int]float64
+	look     *Look
+	spec     *Spec
+	legendH  int
+	legendW  int
+	unitsLen int
+	gridStep float64 // horizontal grid step (calc_horizontal_grid)
+	labFact  int
+	rulePos  map[int]float64
 	// tabShift is where rrdtool's tab stops start: pango's tab array is
 	// set at the first text measured, at x 0 for the y labels' "0", else
 	// at the legend border.

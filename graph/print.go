@@ -76,7 +76,7 @@ type printScale struct {
 func formatPrint(it Item, v VValue, base float64, sc *printScale, loc *time.Location) (string, error) {
 	val := v.Value
 	if it.Strftime {
-		if v.Time == 0 && !v.hasTime() {
+		if v.Time == 0 { // a VDEF without a time (AVERAGE, TOTAL…)
 			return timeClean(it.Format), nil
 		}
 		return strftime(it.Format, time.Unix(v.Time, 0).In(loc))
@@ -90,9 +90,7 @@ func formatPrint(it Item, v VValue, base float64, sc *printScale, loc *time.Loca
 		if f == "" {
 			f = "%Y-%m-%d %H:%M:%S"
 		}
-		sec, frac := math.Modf(val)
-		_ = frac
-		return strftime(f, time.Unix(int64(sec), 0).In(loc))
+		return strftime(f, time.Unix(int64(math.Trunc(val)), 0).In(loc))
 	case "duration":
 		if math.IsNaN(val) || math.IsInf(val, 0) {
 			return cFloat(val, fmtPart{verb: 'f', prec: 6}), nil
@@ -122,8 +120,6 @@ func formatPrint(it Item, v VValue, base float64, sc *printScale, loc *time.Loca
 	}
 	return pf.format(val, sc.symbol), nil
 }
-
-func (v VValue) hasTime() bool { return v.Time != 0 }
 
 // timeClean is what rrdtool prints for a strftime format of a VDEF
 // without a time (its time_clean): each conversion as dashes shaped like
