@@ -533,12 +533,16 @@ func (s *Spec) addElement(a string) error {
 		}
 		it := Item{Type: ItemArea, Vname: v, Color: c}
 		if kw == "STACK" {
+			// The kind and width of the LINE or AREA before it, as rrdtool's.
 			it.Stack = true
-			for k := len(s.Items) - 1; k >= 0; k-- {
+			found := false
+			for k := len(s.Items) - 1; k >= 0 && !found; k-- {
 				if t := s.Items[k].Type; t == ItemLine || t == ItemArea {
-					it.Type, it.Width = t, s.Items[k].Width
-					break
+					it.Type, it.Width, found = t, s.Items[k].Width, true
 				}
+			}
+			if !found {
+				return errors.New("no previous LINE or AREA for STACK")
 			}
 		}
 		if err := it.drawOptions(f[2:]); err != nil {

@@ -143,6 +143,7 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"--interlaced"}, "option --interlaced is not supported"},
 		{[]string{"--right-axis", "1:0"}, "option --right-axis is not supported"},
 		{[]string{"--left-axis-format", "%d"}, `left axis format "%d"`},
+		{[]string{"DEF:a=x:y:AVERAGE", "STACK:a#ff0000"}, "no previous LINE or AREA for STACK"},
 		{[]string{"--imgformat", "EPS"}, `image format "EPS" is not supported`},
 		{[]string{"--zoom", "2"}, "only zoom 1"},
 		{[]string{"--font", "LEGEND:8:Arial"}, `font "Arial" is not supported`},

@@ -352,6 +352,9 @@ func genGraphArgs(rng *rand.Rand, t0 int) []string {
 				pick("", "", ":STACK", ":skipscale", ":dashes", ":dashes=5,3"))
 		case 2:
 			a = append(a, fmt.Sprintf("AREA:%s%s:%s", vars[rng.Intn(len(vars))], pick(colors...), legend())+pick("", ":STACK"))
+			if rng.Intn(3) == 0 {
+				a = append(a, fmt.Sprintf("STACK:%s%s:%s", vars[rng.Intn(len(vars))], pick(colors...), legend()))
+			}
 		case 3:
 			a = append(a, fmt.Sprintf("GPRINT:%s:%s%s", vdefs[rng.Intn(len(vdefs))], pick(fmts...), ctl()))
 		case 4:
