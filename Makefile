@@ -146,6 +146,7 @@ soak:
 # A larger differential run against rrdtool (not part of make test).
 difftest: rrdtool
 	RRDASH_DIFF_CASES=1000 $(GO) test -run Differential -v ./store
+	RRDASH_GRAPHV_CASES=1500 $(GO) test -run TestGraphvDifferential -timeout 30m -v ./cmd/rrdash
 
 bench: build rrdtool rrdcached $(KINESALITE)
 	$(GO) test -run '^$$' -bench . ./store/... ./cmd/... ./rpn/... ./ingest/tracelog/... ./graph/... ./ui/...
@@ -158,6 +159,8 @@ bench: build rrdtool rrdcached $(KINESALITE)
 	$(GO) run ./store/internal/benchcmp --rrdash ./rrdash
 	$(GO) run ./rpn/internal/xportcmp --rrdash ./rrdash
 	$(GO) run ./ingest/rrdcached/internal/bench --rrdash ./rrdash
+	# rrdash graph vs rrdtool graph, whole processes (docs/BENCHMARKS.md)
+	$(GO) run ./graph/internal/benchcmp --rrdash ./rrdash
 
 # a data directory of 1,000,000 small series: creation rate, disk per series,
 # startup, a pass over every series and a kill -9 recovery, memory (anonymous

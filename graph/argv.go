@@ -3,6 +3,7 @@ package graph
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -93,8 +94,7 @@ func splitFields(s string) []string {
 
 func escapeField(s string) string { return strings.ReplaceAll(s, ":", `\:`) }
 
-// valueOptions are rrdtool graph options that take a value; the ones we
-// don't use are reported as ignored.
+// valueOptions are rrdtool graph's short options that take a value.
 var valueOptions = map[string]string{
 	"-s": "--start", "-e": "--end", "-t": "--title", "-v": "--vertical-label",
 	"-w": "--width", "-h": "--height", "-l": "--lower-limit", "-u": "--upper-limit",
@@ -107,6 +107,7 @@ var valueOptions = map[string]string{
 
 var longValueOptions = map[string]bool{
 	"--right-axis": true, "--right-axis-label": true, "--right-axis-format": true,
+	"--right-axis-formatter": true, "--left-axis-formatter": true,
 	"--legend-position": true, "--legend-direction": true, "--border": true,
 	"--units": true, "--grid-dash": true, "--left-axis-format": true,
 	"--week-fmt": true, "--first-weekday": true,
@@ -124,9 +125,25 @@ var longFlagOptions = map[string]bool{
 	"--no-minor": true, "--use-nan-for-all-missing-data": true,
 }
 
+// refusedOptions are rrdtool graph options rrdash does not implement: an
+// error names them, never a silent drop.
+var refusedOptions = map[string]string{
+	"--right-axis": "a second y axis", "--right-axis-label": "a second y axis",
+	"--right-axis-format": "a second y axis", "--right-axis-formatter": "a second y axis",
+	"--left-axis-formatter": "axis value formatters",
+	"--first-weekday":       "x label week starts",
+	"--font-render-mode":    "font render modes", "--font-smoothing-threshold": "font smoothing",
+	"--graph-render-mode": "graph render modes", "--daemon": "rrdcached fetches (rrdash reads its own store)",
+	"--imginfo": "image info lines", "--alt-y-grid": "the alternative y grid",
+	"--lazy": "lazy regeneration", "--interlaced": "interlaced PNG",
+	"--pango-markup": "pango markup", "--dynamic-labels": "dynamic legend shapes",
+	"--use-nan-for-all-missing-data": "missing data sources as unknown",
+}
+
 // ParseArgs parses an `rrdtool graph` argument list (the leading "rrdtool",
-// "graph"/"graphv" and the output file name are skipped). Options that don't
-// change the data shown are returned as warnings, never dropped silently.
+// "graph"/"graphv" and the output file name are skipped). An option or
+// element rrdash does not implement is an error naming it. The warnings
+// are kept for callers; none are produced today.
 func ParseArgs(args []string) (*Spec, []string, error) {
 	if len(args) > 0 && (args[0] == "rrdtool" || strings.HasSuffix(args[0], "/rrdtool")) {
 		args = args[1:]
@@ -161,6 +178,9 @@ func ParseArgs(args []string) (*Spec, []string, error) {
 					isValue = true
 				}
 			}
+			if why, ok := refusedOptions[long]; ok {
+				return nil, nil, fmt.Errorf("%s: option %s is not supported (rrdash does not implement %s)", where, long, why)
+			}
 			if !isValue {
 				isFlag := longFlagOptions[long]
 				for _, l := range flagOptions {
@@ -171,7 +191,7 @@ func ParseArgs(args []string) (*Spec, []string, error) {
 				if !isFlag || hasVal {
 					return nil, nil, fmt.Errorf("%s: unknown option %q", where, name)
 				}
-				warnings = append(warnings, fmt.Sprintf("%s ignored (presentation only)", long))
+				s.setFlag(long)
 				continue
 			}
 			if !hasVal {
@@ -183,8 +203,6 @@ func ParseArgs(args []string) (*Spec, []string, error) {
 			}
 			if err := s.setOption(long, val); err != nil {
 				return nil, nil, fmt.Errorf("%s: %s: %w", where, long, err)
-			} else if !usedOptions[long] {
-				warnings = append(warnings, fmt.Sprintf("%s %s ignored (presentation only)", long, val))
 			}
 			continue
 		}
@@ -194,14 +212,10 @@ func ParseArgs(args []string) (*Spec, []string, error) {
 				sawFile = true // the output file name
 				continue
 			}
-			return nil, nil, fmt.Errorf("%s: not a graph element (want DEF:, CDEF:, VDEF:, LINE…:, AREA:, STACK:, HRULE:, VRULE:, GPRINT:, COMMENT:)", where)
+			return nil, nil, fmt.Errorf("%s: not a graph element (want DEF:, CDEF:, VDEF:, LINE…:, AREA:, STACK:, TICK:, HRULE:, VRULE:, PRINT:, GPRINT:, COMMENT:, TEXTALIGN:)", where)
 		}
-		w, err := s.addElement(a)
-		if err != nil {
+		if err := s.addElement(a); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", where, err)
-		}
-		if w != "" {
-			warnings = append(warnings, w)
 		}
 	}
 	if err := s.Validate(); err != nil {
@@ -210,9 +224,38 @@ func ParseArgs(args []string) (*Spec, []string, error) {
 	return s, warnings, nil
 }
 
-var usedOptions = map[string]bool{
-	"--start": true, "--end": true, "--title": true, "--vertical-label": true, "--width": true,
-	"--height": true, "--lower-limit": true, "--upper-limit": true, "--step": true,
+func (s *Spec) setFlag(long string) {
+	l := &s.Look
+	switch long {
+	case "--rigid":
+		l.Rigid = true
+	case "--allow-shrink":
+		l.AllowShrink = true
+	case "--alt-autoscale":
+		l.AltAutoscale = true
+	case "--alt-autoscale-min":
+		l.AltAutoscaleMin = true
+	case "--alt-autoscale-max":
+		l.AltAutoscaleMax = true
+	case "--no-gridfit":
+		l.NoGridFit = true
+	case "--logarithmic":
+		l.Logarithmic = true
+	case "--slope-mode":
+		l.SlopeMode = true
+	case "--no-legend":
+		l.NoLegend = true
+	case "--force-rules-legend":
+		l.ForceRules = true
+	case "--only-graph":
+		l.OnlyGraph = true
+	case "--full-size-mode":
+		l.FullSize = true
+	case "--disable-rrdtool-tag":
+		l.NoTag = true
+	case "--no-minor":
+		l.NoMinor = true
+	}
 }
 
 func (s *Spec) setOption(long, val string) error {
@@ -230,6 +273,7 @@ func (s *Spec) setOption(long, val string) error {
 		}
 		return &f, nil
 	}
+	l := &s.Look
 	var err error
 	switch long {
 	case "--start":
@@ -244,8 +288,14 @@ func (s *Spec) setOption(long, val string) error {
 		s.VLabel = val
 	case "--width":
 		s.Width, err = atoi()
+		if err == nil && s.Width < 10 {
+			err = fmt.Errorf("width %d below 10 pixels", s.Width)
+		}
 	case "--height":
 		s.Height, err = atoi()
+		if err == nil && s.Height < 10 {
+			err = fmt.Errorf("height %d below 10 pixels", s.Height)
+		}
 	case "--lower-limit":
 		s.Lower, err = atof()
 	case "--upper-limit":
@@ -254,8 +304,129 @@ func (s *Spec) setOption(long, val string) error {
 		var n int
 		n, err = atoi()
 		s.Step = int64(n)
+	case "--imgformat":
+		switch strings.ToUpper(val) {
+		case "PNG", "SVG", "PDF":
+			l.Format = strings.ToUpper(val)
+		default:
+			err = fmt.Errorf("image format %q is not supported (want PNG, SVG or PDF)", val)
+		}
+	case "--color":
+		tag, col, ok := strings.Cut(val, "#")
+		if !ok || !colorTags[tag] || !validColor("#"+col) {
+			return fmt.Errorf("%q: want TAG#rrggbb[aa] with TAG one of BACK CANVAS SHADEA SHADEB GRID MGRID FONT AXIS FRAME ARROW", val)
+		}
+		if l.Colors == nil {
+			l.Colors = map[string]string{}
+		}
+		l.Colors[tag] = "#" + col
+	case "--font":
+		return l.setFont(val)
+	case "--units-exponent":
+		var n int
+		n, err = strconv.Atoi(val)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", val)
+		}
+		l.UnitsExponent = &n
+	case "--units-length":
+		l.UnitsLength, err = atoi()
+	case "--x-grid":
+		if val != "none" {
+			_, err = parseXGrid(val)
+		}
+		if l.XGrid != "none" { // rrdtool: once none, a later grid does not bring it back
+			l.XGrid = val
+		}
+	case "--y-grid":
+		if val != "none" {
+			_, _, err = parseYGrid(val)
+		}
+		l.YGrid = val
+	case "--watermark":
+		l.Watermark = val
+	case "--week-fmt":
+		l.WeekFmt = val
+	case "--left-axis-format":
+		l.AxisFormat = val
+	case "--tabwidth":
+		var f *float64
+		f, err = atof()
+		if err == nil {
+			if !(*f > 0) {
+				return fmt.Errorf("tab width %q must be positive", val)
+			}
+			l.TabWidth = *f
+		}
+	case "--base":
+		n, e := strconv.Atoi(val)
+		if e != nil || n != 1000 && n != 1024 {
+			return fmt.Errorf("%q: want 1000 or 1024", val)
+		}
+		l.Base = n
+	case "--zoom":
+		f, e := strconv.ParseFloat(val, 64)
+		if e != nil || f != 1 {
+			return fmt.Errorf("%q: only zoom 1 is supported", val)
+		}
+	case "--legend-position":
+		l.LegendPosition = val
+	case "--legend-direction":
+		l.LegendDirection = val
+	case "--border":
+		n, e := strconv.Atoi(val)
+		if e != nil || n < 0 {
+			return fmt.Errorf("%q is not a border width", val)
+		}
+		l.Border = &n
+	case "--units":
+		if val != "si" {
+			return fmt.Errorf("%q: want si", val)
+		}
+		l.UnitsSI = true
+	case "--grid-dash":
+		a, b, ok := strings.Cut(val, ":")
+		on, e1 := strconv.ParseFloat(a, 64)
+		off, e2 := strconv.ParseFloat(b, 64)
+		if !ok || e1 != nil || e2 != nil || on < 0 || off < 0 {
+			return fmt.Errorf("%q: want on:off", val)
+		}
+		l.GridDash = []float64{on, off}
+	}
+	if err == nil {
+		err = l.validate()
 	}
 	return err
+}
+
+// setFont reads --font TAG:size[:font]. rrdtool draws with DejaVu Sans
+// Mono; another family would change every text width, so it is refused.
+func (l *Look) setFont(val string) error {
+	f := strings.SplitN(val, ":", 3)
+	if len(f) < 2 || !fontTags[f[0]] {
+		return fmt.Errorf("%q: want TAG:size[:font] with TAG one of DEFAULT TITLE AXIS UNIT LEGEND WATERMARK", val)
+	}
+	size, err := strconv.ParseFloat(f[1], 64)
+	if err != nil || size < 0 || size > 100 {
+		return fmt.Errorf("%q: bad font size %q", val, f[1])
+	}
+	if len(f) == 3 && f[2] != "" && f[2] != "DejaVu Sans Mono" {
+		return fmt.Errorf("%q: font %q is not supported (only DejaVu Sans Mono)", val, f[2])
+	}
+	if size == 0 {
+		return nil
+	}
+	if l.FontSizes == nil {
+		l.FontSizes = map[string]float64{}
+	}
+	if f[0] == "DEFAULT" {
+		for t := range fontTags {
+			l.FontSizes[t] = size
+		}
+		return nil
+	}
+	l.FontSizes[f[0]] = size
+	return nil
 }
 
 func isElement(kw string) bool {
@@ -266,16 +437,20 @@ func isElement(kw string) bool {
 	return strings.HasPrefix(kw, "LINE")
 }
 
-// stripAlign removes rrdtool's trailing legend alignment markers (\l \r \c \j \g \s \n).
+// stripAlign removes rrdtool's trailing legend control code (\l \r \c \j
+// \g \s \n \u \.): for labels shown outside rrdtool's legend.
 func stripAlign(s string) string {
-	for len(s) >= 2 && s[len(s)-2] == '\\' && strings.IndexByte("lrcjgsn", s[len(s)-1]) >= 0 {
-		s = s[:len(s)-2]
+	if n := len(s); n >= 2 && s[n-2] == '\\' && strings.IndexByte("lrcjgsnu.", s[n-1]) >= 0 {
+		s = s[:n-2]
 	}
 	return s
 }
 
-// splitColor splits "vname#rrggbb" (a second #color for gradients is not
-// supported and reported).
+// LegendLabel is the item's legend without its control code.
+func (it Item) LegendLabel() string { return stripAlign(it.Legend) }
+
+// splitColor splits "vname#rrggbb"; a second color (an AREA gradient) is
+// refused.
 func splitColor(s string) (string, string, error) {
 	v, c, ok := strings.Cut(s, "#")
 	if !ok {
@@ -293,22 +468,22 @@ func splitColor(s string) (string, string, error) {
 
 var gprintCF = map[string]string{"AVERAGE": "AVERAGE", "MIN": "MINIMUM", "MAX": "MAXIMUM", "LAST": "LAST"}
 
-func (s *Spec) addElement(a string) (warning string, err error) {
+func (s *Spec) addElement(a string) error {
 	f := splitFields(a)
 	kw := f[0]
 	switch kw {
 	case KindDEF:
 		// DEF:vname=rrd:ds:CF[:step=][:start=][:end=][:reduce=]
 		if len(f) < 4 {
-			return "", errors.New("want DEF:vname=series:ds:CF")
+			return errors.New("want DEF:vname=series:ds:CF")
 		}
 		name, series, ok := strings.Cut(f[1], "=")
 		if !ok {
-			return "", errors.New("want DEF:vname=series:…")
+			return errors.New("want DEF:vname=series:…")
 		}
 		d := Def{Kind: KindDEF, Name: name, Series: strings.TrimSuffix(series, ".rrd"), DS: f[2], CF: f[3]}
 		if !cfNames[d.CF] {
-			return "", fmt.Errorf("unknown consolidation function %q (want AVERAGE, MIN, MAX or LAST)", d.CF)
+			return fmt.Errorf("unknown consolidation function %q (want AVERAGE, MIN, MAX or LAST)", d.CF)
 		}
 		for _, opt := range f[4:] {
 			k, v, _ := strings.Cut(opt, "=")
@@ -316,18 +491,28 @@ func (s *Spec) addElement(a string) (warning string, err error) {
 			case "step":
 				n, err := strconv.ParseInt(v, 10, 64)
 				if err != nil || n <= 0 {
-					return "", fmt.Errorf("step=%q is not a positive integer", v)
+					return fmt.Errorf("step=%q is not a positive integer", v)
 				}
 				d.Step = n
 			case "reduce":
 				if !cfNames[v] {
-					return "", fmt.Errorf("reduce=%q: want AVERAGE, MIN, MAX or LAST", v)
+					return fmt.Errorf("reduce=%q: want AVERAGE, MIN, MAX or LAST", v)
 				}
 				d.Reduce = v
-			case "start", "end":
-				return "", fmt.Errorf("per-DEF %s= is not supported", k)
+			case "start":
+				if err := CheckTime(v); err != nil {
+					return fmt.Errorf("start=%q: %w", v, err)
+				}
+				d.Start = v
+			case "end":
+				if err := CheckTime(v); err != nil {
+					return fmt.Errorf("end=%q: %w", v, err)
+				}
+				d.End = v
+			case "daemon":
+				return errors.New("per-DEF daemon= is not supported (rrdash reads its own store)")
 			default:
-				return "", fmt.Errorf("unknown DEF option %q", opt)
+				return fmt.Errorf("unknown DEF option %q", opt)
 			}
 		}
 		s.Defs = append(s.Defs, d)
@@ -335,38 +520,66 @@ func (s *Spec) addElement(a string) (warning string, err error) {
 		rest := strings.Join(f[1:], ":")
 		name, expr, ok := strings.Cut(rest, "=")
 		if !ok {
-			return "", fmt.Errorf("want %s:vname=RPN", kw)
+			return fmt.Errorf("want %s:vname=RPN", kw)
 		}
 		s.Defs = append(s.Defs, Def{Kind: kw, Name: name, Expr: expr})
 	case "STACK", "AREA":
 		if len(f) < 2 {
-			return "", fmt.Errorf("want %s:vname[#color][:legend]", kw)
+			return fmt.Errorf("want %s:vname[#color][:legend]", kw)
 		}
 		v, c, err := splitColor(f[1])
 		if err != nil {
-			return "", err
+			return err
 		}
 		it := Item{Type: ItemArea, Vname: v, Color: c}
 		if kw == "STACK" {
+			// The kind and width of the LINE or AREA before it, as rrdtool's.
 			it.Stack = true
-			for k := len(s.Items) - 1; k >= 0; k-- {
+			found := false
+			for k := len(s.Items) - 1; k >= 0 && !found; k-- {
 				if t := s.Items[k].Type; t == ItemLine || t == ItemArea {
-					it.Type, it.Width = t, s.Items[k].Width
-					break
+					it.Type, it.Width, found = t, s.Items[k].Width, true
 				}
+			}
+			if !found {
+				return errors.New("no previous LINE or AREA for STACK")
 			}
 		}
 		if err := it.drawOptions(f[2:]); err != nil {
-			return "", err
+			return err
+		}
+		s.Items = append(s.Items, it)
+	case "TICK":
+		// TICK:vname#color[:fraction[:legend]]
+		if len(f) < 2 {
+			return errors.New("want TICK:vname#color[:fraction[:legend]]")
+		}
+		v, c, err := splitColor(f[1])
+		if err != nil {
+			return err
+		}
+		it := Item{Type: ItemTick, Vname: v, Color: c, Fraction: 0.1}
+		if len(f) > 2 && f[2] != "" {
+			fr, err := strconv.ParseFloat(f[2], 64)
+			if err != nil || math.IsNaN(fr) || math.IsInf(fr, 0) {
+				return fmt.Errorf("TICK fraction %q is not a number", f[2])
+			}
+			it.Fraction = fr
+		}
+		if len(f) > 3 {
+			it.Legend = f[3]
+		}
+		if len(f) > 4 {
+			return fmt.Errorf("unknown TICK option %q", f[4])
 		}
 		s.Items = append(s.Items, it)
 	case "HRULE", "VRULE":
 		if len(f) < 2 {
-			return "", fmt.Errorf("want %s:value#color[:legend]", kw)
+			return fmt.Errorf("want %s:value#color[:legend]", kw)
 		}
 		v, c, err := splitColor(f[1])
 		if err != nil {
-			return "", err
+			return err
 		}
 		it := Item{Type: kw, Color: c}
 		if n, err := strconv.ParseFloat(v, 64); err == nil {
@@ -375,146 +588,117 @@ func (s *Spec) addElement(a string) (warning string, err error) {
 			it.Vname = v
 		}
 		if err := it.drawOptions(f[2:]); err != nil {
-			return "", err
+			return err
+		}
+		if it.Stack || it.Skipscale {
+			return fmt.Errorf("%s takes no STACK or skipscale", kw)
 		}
 		s.Items = append(s.Items, it)
-	case "GPRINT":
-		switch len(f) {
-		case 3:
-			s.Items = append(s.Items, Item{Type: ItemGPrint, Vname: f[1], Format: stripAlign(f[2])})
-		case 4:
-			// Deprecated GPRINT:vname:CF:format: an implicit VDEF.
-			fn, ok := gprintCF[f[2]]
-			if !ok {
-				return "", fmt.Errorf("unknown consolidation function %q", f[2])
+	case "GPRINT", "PRINT":
+		it := Item{Type: kw}
+		rest := f[1:]
+		if len(rest) > 0 {
+			switch rest[len(rest)-1] {
+			case "strftime":
+				it.Strftime = true
+				rest = rest[:len(rest)-1]
+			case "valstrftime":
+				it.VFormatter = "timestamp"
+				rest = rest[:len(rest)-1]
+			case "valstrfduration":
+				it.VFormatter = "duration"
+				rest = rest[:len(rest)-1]
 			}
-			name := f[1] + "_" + strings.ToLower(f[2])
+		}
+		switch len(rest) {
+		case 2:
+			it.Vname, it.Format = rest[0], rest[1]
+		case 3:
+			// Deprecated GPRINT:vname:CF:format: an implicit VDEF.
+			fn, ok := gprintCF[rest[1]]
+			if !ok {
+				return fmt.Errorf("unknown consolidation function %q", rest[1])
+			}
+			name := rest[0] + "_" + strings.ToLower(rest[1])
 			exists := false
 			for _, d := range s.Defs {
 				exists = exists || d.Name == name
 			}
 			if !exists {
-				s.Defs = append(s.Defs, Def{Kind: KindVDEF, Name: name, Expr: f[1] + "," + fn})
+				s.Defs = append(s.Defs, Def{Kind: KindVDEF, Name: name, Expr: rest[0] + "," + fn})
 			}
-			s.Items = append(s.Items, Item{Type: ItemGPrint, Vname: name, Format: stripAlign(f[3])})
+			it.Vname, it.Format = name, rest[2]
 		default:
-			return "", errors.New("want GPRINT:vname:format")
+			return fmt.Errorf("want %s:vname:format[:strftime|:valstrftime|:valstrfduration]", kw)
 		}
+		s.Items = append(s.Items, it)
 	case "COMMENT":
-		s.Items = append(s.Items, Item{Type: ItemComment, Legend: stripAlign(strings.Join(f[1:], ":"))})
-	case "PRINT", "TICK", "SHIFT", "TEXTALIGN":
-		return fmt.Sprintf("%s ignored (not supported)", kw), nil
+		s.Items = append(s.Items, Item{Type: ItemComment, Legend: strings.Join(f[1:], ":")})
+	case "TEXTALIGN":
+		if len(f) != 2 {
+			return errors.New("want TEXTALIGN:left|right|justified|center")
+		}
+		s.Items = append(s.Items, Item{Type: ItemAlign, Align: f[1]})
+	case "SHIFT":
+		return errors.New("SHIFT is not supported (shift the DEF's range with start= and end= instead)")
 	default: // LINE[width]
 		it := Item{Type: ItemLine, Width: 1}
 		if w := strings.TrimPrefix(kw, "LINE"); w != "" {
 			n, err := strconv.ParseFloat(w, 64)
 			if err != nil || n < 0 {
-				return "", fmt.Errorf("bad line width %q", w)
+				return fmt.Errorf("bad line width %q", w)
 			}
 			it.Width = n
 		}
 		if len(f) < 2 {
-			return "", fmt.Errorf("want %s:vname[#color][:legend]", kw)
+			return fmt.Errorf("want %s:vname[#color][:legend]", kw)
 		}
 		v, c, err := splitColor(f[1])
 		if err != nil {
-			return "", err
+			return err
 		}
 		it.Vname, it.Color = v, c
 		if err := it.drawOptions(f[2:]); err != nil {
-			return "", err
+			return err
 		}
 		s.Items = append(s.Items, it)
 	}
-	return "", nil
+	return nil
 }
 
-// drawOptions handles [legend][:STACK][:skipscale][:dashes…] of a drawing element.
+// drawOptions handles [legend][:STACK][:skipscale][:dashes[=on,off…]][:dash-offset=n]
+// of a drawing element.
 func (it *Item) drawOptions(f []string) error {
 	for k, o := range f {
 		switch {
 		case o == "STACK":
 			it.Stack = true
 		case o == "skipscale":
-		case o == "dashes" || strings.HasPrefix(o, "dashes="):
+			it.Skipscale = true
+		case o == "dashes":
 			it.Dashes = true
+		case strings.HasPrefix(o, "dashes="):
+			it.Dashes = true
+			for _, p := range strings.Split(o[len("dashes="):], ",") {
+				n, err := strconv.ParseFloat(p, 64)
+				if err != nil || n < 0 || math.IsInf(n, 0) {
+					return fmt.Errorf("dashes: %q is not a length", p)
+				}
+				it.DashPattern = append(it.DashPattern, n)
+			}
 		case strings.HasPrefix(o, "dash-offset="):
+			n, err := strconv.ParseFloat(o[len("dash-offset="):], 64)
+			if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
+				return fmt.Errorf("dash-offset: %q is not a number", o)
+			}
+			it.DashOffset = n
+		case strings.HasPrefix(o, "gradheight="):
+			return errors.New("gradheight= (AREA gradients) is not supported")
 		case k == 0:
-			it.Legend = stripAlign(o)
+			it.Legend = o
 		default:
 			return fmt.Errorf("unknown option %q", o)
 		}
 	}
 	return nil
-}
-
-// Args formats the spec as `rrdtool graph` arguments (without the output
-// file): ParseArgs(Args()) gives the spec back.
-func (s *Spec) Args() []string {
-	var a []string
-	add := func(k, v string) {
-		if v != "" {
-			a = append(a, k, v)
-		}
-	}
-	add("--start", s.Start)
-	add("--end", s.End)
-	add("--title", s.Title)
-	add("--vertical-label", s.VLabel)
-	if s.Width > 0 {
-		add("--width", strconv.Itoa(s.Width))
-	}
-	if s.Height > 0 {
-		add("--height", strconv.Itoa(s.Height))
-	}
-	if s.Lower != nil {
-		add("--lower-limit", strconv.FormatFloat(*s.Lower, 'g', -1, 64))
-	}
-	if s.Upper != nil {
-		add("--upper-limit", strconv.FormatFloat(*s.Upper, 'g', -1, 64))
-	}
-	if s.Step > 0 {
-		add("--step", strconv.FormatInt(s.Step, 10))
-	}
-	for _, d := range s.Defs {
-		switch d.Kind {
-		case KindDEF:
-			e := fmt.Sprintf("DEF:%s=%s:%s:%s", d.Name, escapeField(d.Series), escapeField(d.DS), d.CF)
-			if d.Step > 0 {
-				e += fmt.Sprintf(":step=%d", d.Step)
-			}
-			if d.Reduce != "" {
-				e += ":reduce=" + d.Reduce
-			}
-			a = append(a, e)
-		default:
-			a = append(a, d.Kind+":"+d.Name+"="+d.Expr)
-		}
-	}
-	for _, it := range s.Items {
-		switch it.Type {
-		case ItemGPrint:
-			a = append(a, "GPRINT:"+it.Vname+":"+escapeField(it.Format))
-		case ItemComment:
-			a = append(a, "COMMENT:"+escapeField(it.Legend))
-		default:
-			kw := it.Type
-			if it.Type == ItemLine {
-				kw += strconv.FormatFloat(it.Width, 'g', -1, 64)
-			}
-			pos := it.Vname
-			if pos == "" {
-				pos = strconv.FormatFloat(it.Value, 'g', -1, 64)
-			}
-			e := kw + ":" + pos + it.Color + ":" + escapeField(it.Legend)
-			if it.Stack {
-				e += ":STACK"
-			}
-			if it.Dashes {
-				e += ":dashes"
-			}
-			a = append(a, e)
-		}
-	}
-	return a
 }

@@ -67,21 +67,22 @@ func TestParseArgs(t *testing.T) {
 			{Kind: "VDEF", Name: "r_max", Expr: "r,MAXIMUM"},
 		},
 		Items: []Item{
-			{Type: "AREA", Vname: "r", Color: "#00ff0080", Legend: "requests"},
+			{Type: "AREA", Vname: "r", Color: "#00ff0080", Legend: `requests\l`},
 			{Type: "LINE", Width: 2, Vname: "m", Color: "#ff0000", Legend: "max rate", Stack: true, Dashes: true},
 			{Type: "HRULE", Value: 100, Color: "#0000ff", Legend: "limit"},
 			{Type: "VRULE", Vname: "ravg", Color: "#000000"},
 			{Type: "GPRINT", Vname: "ravg", Format: "avg %6.2lf %s"},
 			{Type: "GPRINT", Vname: "r_max", Format: "max %5.1lf"},
-			{Type: "COMMENT", Legend: "a: b"},
+			{Type: "COMMENT", Legend: `a: b\n`},
 		},
+		Look: Look{AltAutoscale: true},
 	}
 	if !reflect.DeepEqual(s, want) {
 		g, _ := json.MarshalIndent(s, "", " ")
 		t.Errorf("got %s", g)
 	}
-	if len(warn) != 1 || !strings.Contains(warn[0], "--alt-autoscale") {
-		t.Errorf("warnings = %q, want one about --alt-autoscale", warn)
+	if len(warn) != 0 {
+		t.Errorf("warnings = %q, want none", warn)
 	}
 	// Round trip through Args and JSON.
 	s2, _, err := ParseArgs(s.Args())
@@ -137,7 +138,23 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"DEF:a=x:y:AVERAGE", "LINE1:a#ff00"}, `invalid color "#ff00"`},
 		{[]string{"DEF:a=x:y:AVERAGE", "LINEx:a"}, `bad line width "x"`},
 		{[]string{"DEF:a=x:y:AVERAGE", "GPRINT:a:%lf"}, `"a" is a DEF, want VDEF`},
-		{[]string{"DEF:a=x:y:AVERAGE", "VDEF:v=a,AVERAGE", "GPRINT:v:%d"}, `unsupported conversion "%d"`},
+		{[]string{"DEF:a=x:y:AVERAGE", "VDEF:v=a,AVERAGE", "GPRINT:v:%d"}, `invalid format "%d"`},
+		{[]string{"DEF:a=x:y:AVERAGE", "VDEF:v=a,AVERAGE", "GPRINT:v:%6.2f"}, `invalid format "%6.2f"`}, // rrdtool wants %lf
+		{[]string{"--interlaced"}, "option --interlaced is not supported"},
+		{[]string{"--right-axis", "1:0"}, "option --right-axis is not supported"},
+		{[]string{"--left-axis-format", "%d"}, `left axis format "%d"`},
+		{[]string{"DEF:a=x:y:AVERAGE", "STACK:a#ff0000"}, "no previous LINE or AREA for STACK"},
+		{[]string{"--imgformat", "EPS"}, `image format "EPS" is not supported`},
+		{[]string{"--zoom", "2"}, "only zoom 1"},
+		{[]string{"--font", "LEGEND:8:Arial"}, `font "Arial" is not supported`},
+		{[]string{"--x-grid", "MINUTE:10:HOUR:1:DECADE:4:0:%X"}, `unknown time unit "DECADE"`},
+		{[]string{"--y-grid", "0:1"}, "grid step must be > 0"},
+		{[]string{"--base", "1023"}, "want 1000 or 1024"},
+		{[]string{"--legend-position", "top"}, `legend position "top"`},
+		{[]string{"DEF:a=x:y:AVERAGE", "SHIFT:a:3600"}, "SHIFT is not supported"},
+		{[]string{"DEF:a=x:y:AVERAGE", "AREA:a#ff0000#0000ff"}, "gradient colors"},
+		{[]string{"DEF:a=x:y:AVERAGE", "TEXTALIGN:middle"}, `alignment "middle"`},
+		{[]string{"-o", "-l", "0", "DEF:a=x:y:AVERAGE", "LINE1:a#ff0000"}, "lower limit must be > 0"},
 		{[]string{"DEF:a=x:y:AVERAGE", "DEF:a=x:z:AVERAGE"}, `name "a" defined twice`},
 		{[]string{"-s", "-1d x"}, `unparsable trailing text`},
 		{[]string{"DEF:a b=x:y:AVERAGE"}, `invalid name "a b"`},
@@ -219,4 +236,41 @@ func FuzzParseJSON(f *testing.F) {
 			t.Fatalf("re-parse: %v\n%+v\n%+v", err, s, s2)
 		}
 	})
+}
+
+// TestParseArgsRoundTripOptions: every option and element rrdash
+// implements survives Args and JSON.
+func TestParseArgsRoundTripOptions(t *testing.T) {
+	t.Parallel()
+	args := []string{"-r", "--allow-shrink", "-J", "-o", "-l", "1", "-g", "-j", "-D", "--disable-rrdtool-tag", "-F", "-E",
+		"-N", "--no-minor", "-b", "1024", "-X", "3", "-L", "8", "--units=si", "--legend-position=east",
+		"--legend-direction", "bottomup2", "-T", "20", "-W", "wm", "-x", "MINUTE:10:HOUR:1:HOUR:4:0:%X", "-y", "5:2",
+		"--border", "0", "-c", "BACK#102030", "-n", "LEGEND:10", "-n", "TITLE:12:DejaVu Sans Mono", "--grid-dash", "2:3",
+		"-a", "SVG", "--week-fmt", "W%V", "-m", "1", "--left-axis-format", "%.1lf u",
+		"DEF:a=s:v:AVERAGE:start=-2d:end=-1d", "VDEF:m=a,MAXIMUM", "TEXTALIGN:center",
+		"LINE2:a#ff0000:x\\g:skipscale:dashes=4,2:dash-offset=1", "TICK:a#00ff00:0.5:tick",
+		`PRINT:m:%Y:strftime`, `GPRINT:m:%H\:%02m:valstrfduration`, `GPRINT:m:%F:valstrftime`}
+	s, _, err := ParseArgs(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Rigid || !s.Logarithmic || s.Base != 1024 || *s.UnitsExponent != 3 || s.LegendPosition != "east" ||
+		s.Look.FontSizes["LEGEND"] != 10 || s.Look.Format != "SVG" || s.Defs[0].Start != "-2d" || s.Items[0].Align != "center" ||
+		!s.Items[1].Skipscale || s.Items[1].DashOffset != 1 || len(s.Items[1].DashPattern) != 2 || s.Items[2].Fraction != 0.5 ||
+		!s.Items[3].Strftime || s.Items[4].VFormatter != "duration" || s.Items[5].VFormatter != "timestamp" {
+		g, _ := json.Marshal(s)
+		t.Fatalf("parsed %s", g)
+	}
+	s2, _, err := ParseArgs(s.Args())
+	if err != nil {
+		t.Fatalf("reparse %q: %v", s.Args(), err)
+	}
+	if !reflect.DeepEqual(s2, s) {
+		t.Errorf("Args round trip:\n got %+v\nwant %+v", s2, s)
+	}
+	b, _ := json.Marshal(s)
+	s3, err := ParseJSON(b)
+	if err != nil || !reflect.DeepEqual(s3, s) {
+		t.Errorf("JSON round trip: %v\n got %+v\nwant %+v", err, s3, s)
+	}
 }

@@ -2,7 +2,9 @@ package graph
 
 import (
 	"fmt"
+
 	"math"
+	"rrdash/rpn"
 	"strconv"
 	"strings"
 )
@@ -12,9 +14,14 @@ import (
 type Data struct {
 	// Row i covers (Start+i·Step, Start+(i+1)·Step] and is drawn at its end.
 	Start, End, Step int64
-	Columns          map[string][]float64
-	VDEFs            map[string]VValue
-	Sources          []SourceInfo
+	// From and To are the range asked for (rrdtool's graph_start/end).
+	From, To int64
+	Columns  map[string][]float64
+	VDEFs    map[string]VValue
+	Sources  []SourceInfo
+	// Raw holds every DEF and CDEF as evaluated, on its own start and
+	// step: what rrdtool's graph samples pixel by pixel.
+	Raw map[string]*rpn.Series
 }
 
 // VValue is a VDEF result: a value and, for functions that have one, a time.
@@ -102,7 +109,7 @@ func layout(s *Spec, d *Data) ([]drawn, error) {
 		if it.Color == "" {
 			it.Color = palette[len(out)%len(palette)]
 		}
-		dr := drawn{item: it, name: it.Legend, values: col, top: col}
+		dr := drawn{item: it, name: it.LegendLabel(), values: col, top: col}
 		if dr.name == "" {
 			dr.name = it.Vname
 		}
@@ -129,49 +136,43 @@ func layout(s *Spec, d *Data) ([]drawn, error) {
 	return out, nil
 }
 
-// LegendEntry is one piece of the rrdtool-style legend under a graph:
-// a color swatch with text, a GPRINT value or a COMMENT.
+// LegendEntry is one piece of the rrdtool legend under a graph: a color
+// swatch with text, a GPRINT value or a COMMENT, on legend line Line.
 type LegendEntry struct {
 	Color string `json:"color,omitempty"` // swatch color, "" for plain text
 	Text  string `json:"text"`
+	Line  int    `json:"line"`
 }
 
-// Legend builds the legend entries in item order, formatting GPRINTs.
-func Legend(s *Spec, d *Data) []LegendEntry {
-	var out []LegendEntry
-	drawnCount := 0
+// HasPrints reports whether the spec has GPRINT or PRINT items, whose
+// values depend on how the rows were consolidated.
+func HasPrints(s *Spec) bool {
 	for _, it := range s.Items {
-		switch it.Type {
-		case ItemLine, ItemArea, ItemHRule, ItemVRule:
-			def := "#000000"
-			if it.Type == ItemLine || it.Type == ItemArea {
-				def = palette[drawnCount%len(palette)]
-				drawnCount++
-			}
-			if it.Legend != "" {
-				out = append(out, LegendEntry{Color: colorOr(it.Color, def), Text: it.Legend})
-			}
-		case ItemGPrint:
-			v, ok := d.VDEFs[it.Vname]
-			text := "?"
-			if ok {
-				if g, err := checkFormat(it.Format); err == nil {
-					text = g.format(v.Value)
-				}
-			}
-			out = append(out, LegendEntry{Text: text})
-		case ItemComment:
-			out = append(out, LegendEntry{Text: it.Legend})
+		if it.Type == ItemGPrint || it.Type == ItemPrint {
+			return true
 		}
 	}
-	return out
+	return false
 }
 
-func colorOr(c, def string) string {
-	if c == "" {
-		return def
+// Legend lays the spec out as rrdtool would (at its plot width) and
+// returns its legend pieces, grouped in lines as rrdtool places them.
+func Legend(s *Spec, d *Data) ([]LegendEntry, error) {
+	c := *s
+	c.Width, c.Height = s.Size()
+	im, err := Layout(&c, d, LayoutOptions{})
+	if err != nil {
+		return nil, err
 	}
-	return c
+	out := make([]LegendEntry, 0, len(im.Legend))
+	for _, l := range im.Legend {
+		e := LegendEntry{Color: l.Color, Text: l.Text, Line: l.Line}
+		if e.Color != "" {
+			e.Text = strings.TrimPrefix(e.Text, "  ") // the page draws its own swatch
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 // rulePos returns the position of an HRULE/VRULE: its VDEF value (or time

@@ -119,7 +119,7 @@ func EChart(s *Spec, d *Data, markers ...Markers) (*Chart, error) {
 		if !ok {
 			continue
 		}
-		name := it.Legend
+		name := it.LegendLabel()
 		if name == "" {
 			name = it.Type
 		}
@@ -168,7 +168,11 @@ func EChart(s *Spec, d *Data, markers ...Markers) (*Chart, error) {
 	if err != nil {
 		return nil, fmt.Errorf("echarts options: %w", err)
 	}
-	return &Chart{Options: b, Legend: Legend(s, d), Resolution: d.ResolutionLabel(),
+	legend, err := Legend(s, d)
+	if err != nil {
+		return nil, err
+	}
+	return &Chart{Options: b, Legend: legend, Resolution: d.ResolutionLabel(),
 		Start: d.Start, End: d.End, Step: d.Step, Sources: d.Sources}, nil
 }
 

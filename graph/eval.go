@@ -117,7 +117,7 @@ func Evaluate(ctx context.Context, f Fetcher, s *Spec, o Options) (*Data, error)
 	if err != nil {
 		return nil, err
 	}
-	d := &Data{Columns: map[string][]float64{}, VDEFs: map[string]VValue{}}
+	d := &Data{Columns: map[string][]float64{}, VDEFs: map[string]VValue{}, Raw: map[string]*rpn.Series{}}
 	series := map[string]*rpn.Series{}
 	for _, def := range s.Defs {
 		ser, vv, ok := sc.Lookup(vals, def.Name)
@@ -136,6 +136,7 @@ func Evaluate(ctx context.Context, f Fetcher, s *Spec, o Options) (*Data, error)
 				return nil, fmt.Errorf("%s %s: no rows", def.Kind, def.Name)
 			}
 			series[def.Name] = ser
+			d.Raw[def.Name] = ser
 			if def.Kind == KindDEF {
 				cf := def.CF
 				if def.Reduce != "" {
@@ -166,6 +167,7 @@ func Evaluate(ctx context.Context, f Fetcher, s *Spec, o Options) (*Data, error)
 		step = max(1, (end-start)/int64(maxRows))
 	}
 	d.Step = step
+	d.From, d.To = start, end
 	d.Start = start - start%step
 	d.End = end
 	if r := d.End % step; r != 0 {

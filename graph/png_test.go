@@ -35,22 +35,27 @@ func render(t *testing.T, args []string, cols map[string][]float64, step int64, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	items, err := layout(s, d)
+	c := *s
+	c.Width, c.Height = w, h
+	im, err := Layout(&c, d, LayoutOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := newFonts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := newGeometry(s, d, items, f, w, h)
-	// The layout must be the one drawn: the frame lies just outside it.
-	for _, p := range []image.Point{{g.plot.Min.X - 1, (g.plot.Min.Y + g.plot.Max.Y) / 2}, {g.plot.Max.X, g.plot.Min.Y + 1}, {(g.plot.Min.X + g.plot.Max.X) / 2, g.plot.Max.Y}} {
-		if c := rgba(img, p.X, p.Y); c != rgb(frameRGB) {
-			t.Fatalf("frame pixel %v = %v, want %v (plot %v)", p, c, rgb(frameRGB), g.plot)
+	g := &geometry{plot: image.Rect(im.Left, im.Top, im.Left+im.PlotW, im.Top+im.PlotH), im: im}
+	// The layout must be the one drawn: the axes lie just outside it.
+	axis := color.RGBA{0x1f, 0x1f, 0x1f, 0xff}
+	for _, p := range []image.Point{{g.plot.Min.X - 1, (g.plot.Min.Y + g.plot.Max.Y) / 2}, {(g.plot.Min.X + g.plot.Max.X) / 2, g.plot.Max.Y}} {
+		if c := rgba(img, p.X, p.Y); c != axis {
+			t.Fatalf("axis pixel %v = %v, want %v (plot %v)", p, c, axis, g.plot)
 		}
 	}
 	return img, g
+}
+
+// geometry is the plot rectangle a test image was drawn with.
+type geometry struct {
+	plot image.Rectangle
+	im   *Image
 }
 
 func rgba(img image.Image, x, y int) color.RGBA {
@@ -86,8 +91,10 @@ func rowsWhere(img image.Image, g *geometry, x int, match func(color.RGBA) bool)
 func isRed(c color.RGBA) bool   { return c.R > 0xc0 && c.G < 0x60 && c.B < 0x60 }
 func isBlue(c color.RGBA) bool  { return c.B > 0xc0 && c.R < 0x60 && c.G < 0x60 }
 func isGreen(c color.RGBA) bool { return c.G > 0xc0 && c.R < 0x60 && c.B < 0x60 }
-func isPlain(c color.RGBA) bool { return c == rgb(0xffffff) || c == rgb(gridRGB) }
-func isDark(c color.RGBA) bool  { return int(c.R)+int(c.G)+int(c.B) < 3*0x60 }
+func isPlain(c color.RGBA) bool {
+	return c == rgb(0xffffff) || int(c.R)+int(c.G)+int(c.B) > 3*0x90 && !isRed(c) && !isBlue(c) && !isGreen(c)
+}
+func isDark(c color.RGBA) bool { return int(c.R)+int(c.G)+int(c.B) < 3*0x60 }
 
 func constant(n int, v float64) []float64 {
 	out := make([]float64, n)
@@ -122,7 +129,7 @@ func TestPNGLinePosition(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			args := []string{"-l", ftoa(tt.lo), "-u", ftoa(tt.hi), "DEF:a=x:v:AVERAGE", tt.elem}
+			args := []string{"-r", "-l", ftoa(tt.lo), "-u", ftoa(tt.hi), "DEF:a=x:v:AVERAGE", tt.elem}
 			if tt.vlabel {
 				args = append(args, "-v", "bytes/s")
 			}
@@ -161,7 +168,7 @@ func TestPNGRulesAreasGaps(t *testing.T) {
 	gap := constant(n, 40)
 	gap[4], gap[5], gap[6] = math.NaN(), math.NaN(), math.NaN()
 	vrule := float64(pngStart + 3*60)
-	img, g := render(t, []string{"-l", "0", "-u", "100",
+	img, g := render(t, []string{"-r", "-l", "0", "-u", "100",
 		"DEF:a=x:v:AVERAGE", "DEF:b=x:w:AVERAGE", "DEF:c=x:u:AVERAGE",
 		"AREA:a#00ff00", // 0..40 with a gap in rows 4–6
 		"LINE1:b#0000ff",
@@ -202,7 +209,12 @@ func TestPNGRulesAreasGaps(t *testing.T) {
 	if !near(blend, color.RGBA{R: 0x80, G: 0x7f, B: 0}, 3) {
 		t.Errorf("50%% red over green = %v, want about #807f00", blend)
 	}
-	pink := rgba(img, col(5), int(expRow(g, 5, 0, 100)))
+	var pink color.RGBA
+	for dx := -3; dx <= 3; dx++ { // a pixel off the grid lines
+		if pink = rgba(img, col(5)+dx, int(expRow(g, 5, 0, 100))); near(pink, color.RGBA{R: 0xff, G: 0x7f, B: 0x7f}, 3) {
+			break
+		}
+	}
 	if !near(pink, color.RGBA{R: 0xff, G: 0x7f, B: 0x7f}, 3) {
 		t.Errorf("50%% red over white = %v, want about #ff7f7f", pink)
 	}
@@ -225,7 +237,7 @@ func TestPNGRulesAreasGaps(t *testing.T) {
 // under the area's top is its color, with no seam where tiles meet.
 func TestPNGAreaTiles(t *testing.T) {
 	t.Parallel()
-	img, g := render(t, []string{"-l", "0", "-u", "100", "DEF:a=x:v:AVERAGE", "AREA:a#3366cc"},
+	img, g := render(t, []string{"-r", "-l", "0", "-u", "100", "DEF:a=x:v:AVERAGE", "AREA:a#3366cc"},
 		map[string][]float64{"a": constant(700, 80)}, 60, 1500, 1300)
 	top := int(math.Ceil(expRow(g, 80, 0, 100)))
 	if g.plot.Dx() <= 2*rasterTile || g.plot.Max.Y-top <= rasterTile {
@@ -266,7 +278,7 @@ func TestPNGTextAndLegend(t *testing.T) {
 				}
 				return n
 			}
-			titleDark := count(image.Rect(g.plot.Min.X, 0, w, g.plot.Min.Y-2))
+			titleDark := count(image.Rect(g.plot.Min.X+4, 0, w, g.plot.Min.Y-9)) // not the axis arrow
 			if tt.title != "" && titleDark < 50 || tt.title == "" && titleDark != 0 {
 				t.Errorf("%d dark pixels in the title band", titleDark)
 			}
@@ -276,26 +288,40 @@ func TestPNGTextAndLegend(t *testing.T) {
 			if n := count(image.Rect(0, g.plot.Min.Y, g.plot.Min.X-tickLen-2, g.plot.Max.Y)); n < 30 {
 				t.Errorf("%d dark pixels left of the plot, want value labels", n)
 			}
-			// Two legend rows: the COMMENT follows the line's entry.
+			// Legend pieces where the layout put them: swatches in the
+			// items' colors, text after them.
 			b := img.Bounds()
-			if b.Dx() != w || b.Dy() != h+2*legendRowH+legendPad {
-				t.Fatalf("image %v, want %dx%d", b, w, h+2*legendRowH+legendPad)
+			if b.Dx() != g.im.Width || b.Dy() != g.im.Height {
+				t.Fatalf("image %v, want %dx%d", b, g.im.Width, g.im.Height)
 			}
-			for i, want := range []color.RGBA{rgb(0x123456), rgb(0xff8000)} {
-				if c := rgba(img, 13, h+i*legendRowH+8); c != want {
-					t.Errorf("legend row %d swatch = %v, want %v", i, c, want)
+			swatches := 0
+			for _, l := range g.im.Legend {
+				if n := count(image.Rect(int(l.X), int(l.Y)-l.H, int(l.X)+l.W, int(l.Y))); n < 10 {
+					t.Errorf("%d dark pixels in legend text %q", n, l.Text)
 				}
-				if n := count(image.Rect(20, h+i*legendRowH, w, h+(i+1)*legendRowH)); n < 30 {
-					t.Errorf("%d dark pixels in legend row %d's text", n, i)
+				if l.Color == "" {
+					continue
 				}
+				box := float64(charWidth(8)) * 1.2
+				x, y := int(l.X+box/2), int(l.Y-box*0.4-box/2)
+				if c := rgba(img, x, y); c != rgb(uint32(mustHex(l.Color))) {
+					t.Errorf("swatch of %q at %d,%d = %v, want %s", l.Text, x, y, c, l.Color)
+				}
+				swatches++
 			}
-			// "second" ends well before 150 px; the comment is painted after it.
-			if n := count(image.Rect(70, h+legendRowH, w, h+2*legendRowH)); n < 10 {
-				t.Errorf("%d dark pixels where the comment should be", n)
+			if swatches != 2 || len(g.im.Legend) != 3 {
+				t.Errorf("legend %+v, want 2 swatches and a comment", g.im.Legend)
 			}
 		})
 	}
 }
+
+func mustHex(c string) uint64 {
+	n, _ := strconv.ParseUint(c[1:], 16, 32)
+	return n
+}
+
+const tickLen = 3
 
 // TestPNGDegenerate renders inputs at the edges of the scales: each must
 // give a valid PNG of the asked size, not a panic or a hang.
@@ -352,8 +378,14 @@ func TestPNGDegenerate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r := img.Bounds(); r.Dx() != tt.w || r.Dy() != tt.h+2*legendRowH+legendPad {
-				t.Errorf("image %v, want %dx%d", r, tt.w, tt.h+2*legendRowH+legendPad)
+			c := *s
+			c.Width, c.Height = tt.w, tt.h
+			im, err := Layout(&c, d, LayoutOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := img.Bounds(); r.Dx() != im.Width || r.Dy() != im.Height || im.PlotW != tt.w || im.PlotH != tt.h {
+				t.Errorf("image %v plot %dx%d, want %dx%d plot %dx%d", r, im.PlotW, im.PlotH, im.Width, im.Height, tt.w, tt.h)
 			}
 		})
 	}
@@ -363,65 +395,6 @@ func TestPNGDegenerate(t *testing.T) {
 			t.Errorf("PNG %dx%d: err = %v, want a size error", wh[0], wh[1], err)
 		}
 	}
-}
-
-func TestYScale(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		lo, hi           float64
-		fixedLo, fixedHi bool
-		wantLo, wantHi   float64
-		labels           string // all tick labels, space separated
-	}{
-		{0, 95, false, false, 0, 100, "0 20 40 60 80 100"},
-		{0, 1500, false, false, 0, 1600, "0 0.2k 0.4k 0.6k 0.8k 1k 1.2k 1.4k 1.6k"},
-		{0, 2.3e6, false, false, 0, 2.5e6, "0 0.5M 1M 1.5M 2M 2.5M"},
-		{0, 0.3, false, false, 0, 0.3, "0 0.05 0.1 0.15 0.2 0.25 0.3"},
-		{0, 0.004, false, false, 0, 0.004, "0 0.5m 1m 1.5m 2m 2.5m 3m 3.5m 4m"},
-		{-47, 52, false, false, -60, 60, "-60 -40 -20 0 20 40 60"},
-		{3, 97, true, true, 3, 97, "10 20 30 40 50 60 70 80 90"},
-		{5, 5, false, false, 5, 5.05, "5 5.01 5.02 5.03 5.04 5.05"},
-		{0, 0, false, false, 0, 1, "0 0.2 0.4 0.6 0.8 1"},
-		{10, 5, true, true, 5, 5.05, "5 5.01 5.02 5.03 5.04 5.05"},
-		{100, 3, true, false, 100, 101, "100 100.2 100.4 100.6 100.8 101"},
-		{0, 3e20, false, false, 0, 3e20, "0 50E 100E 150E 200E 250E 300E"},
-		{-3e22, 0, false, false, -3e22, 0, "-3e+22 -2.5e+22 -2e+22 -1.5e+22 -1e+22 -5e+21 0"},
-	}
-	for _, tt := range tests {
-		s := newYScale(tt.lo, tt.hi, tt.fixedLo, tt.fixedHi, 8)
-		var labels []string
-		for _, tk := range s.ticks {
-			labels = append(labels, tk.label)
-		}
-		if s.lo != tt.wantLo || s.hi != tt.wantHi || strings.Join(labels, " ") != tt.labels {
-			t.Errorf("newYScale(%v, %v, %v, %v) = [%v, %v] %q, want [%v, %v] %q", tt.lo, tt.hi, tt.fixedLo, tt.fixedHi,
-				s.lo, s.hi, strings.Join(labels, " "), tt.wantLo, tt.wantHi, tt.labels)
-		}
-	}
-}
-
-// FuzzYScale: any range gives a finite, ordered scale whose ticks lie in it
-// and map into the plot.
-func FuzzYScale(f *testing.F) {
-	f.Add(0.0, 100.0, false, false, uint8(8))
-	f.Add(-1.7e308, 1.7e308, false, false, uint8(8))
-	f.Add(1e15, 1e15+0.5, false, false, uint8(5))
-	f.Add(5e-324, 5e-324, true, true, uint8(1))
-	f.Add(math.Inf(-1), math.NaN(), false, true, uint8(0))
-	f.Fuzz(func(t *testing.T, lo, hi float64, fixedLo, fixedHi bool, n uint8) {
-		s := newYScale(lo, hi, fixedLo, fixedHi, int(n%10))
-		if !(s.lo < s.hi) || math.IsInf(s.lo, 0) || math.IsInf(s.hi, 0) {
-			t.Fatalf("range [%v, %v]", s.lo, s.hi)
-		}
-		if len(s.ticks) == 0 || len(s.ticks) > 52 {
-			t.Fatalf("%d ticks", len(s.ticks))
-		}
-		for _, tk := range s.ticks {
-			if f := s.frac(tk.value); !(f >= -1e-6 && f <= 1+1e-6) || tk.label == "" {
-				t.Fatalf("tick %v (%q) at %v of [%v, %v]", tk.value, tk.label, f, s.lo, s.hi)
-			}
-		}
-	})
 }
 
 func TestDashes(t *testing.T) {
@@ -481,8 +454,38 @@ func FuzzPNG(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r := img.Bounds(); r.Dx() != int(w)+1 || r.Dy() != int(h)+1+4*legendRowH+legendPad {
-			t.Fatalf("image %v for %dx%d", r, int(w)+1, int(h)+1)
+		if r := img.Bounds(); r.Dx() <= int(w)+1 || r.Dy() <= int(h)+1 {
+			t.Fatalf("image %v for a %dx%d plot", r, int(w)+1, int(h)+1)
 		}
 	})
+}
+
+func rgb(c uint32) color.RGBA {
+	return color.RGBA{R: uint8(c >> 16), G: uint8(c >> 8), B: uint8(c), A: 0xff}
+}
+
+// TestPNGTick: a TICK marks the columns where its value is known and not
+// zero with a line up from the bottom, Fraction of the plot high.
+func TestPNGTick(t *testing.T) {
+	t.Parallel()
+	n := 12
+	v := constant(n, 1)
+	v[3], v[7] = 0, math.NaN()
+	img, g := render(t, []string{"-r", "-l", "0", "-u", "10", "DEF:a=x:v:AVERAGE", "TICK:a#ff0000:0.5"},
+		map[string][]float64{"a": v}, 60, 600, 200)
+	colOf := func(row int) int { // the middle column of data row i
+		return int(expCol(g, float64(pngStart+row*60)+30, pngStart, float64(pngStart+n*60)))
+	}
+	for row := 0; row < n; row++ {
+		red := rowsWhere(img, g, colOf(row), isRed)
+		if row == 3 || row == 7 {
+			if len(red) != 0 {
+				t.Errorf("row %d (zero or unknown): tick at %v", row, red)
+			}
+			continue
+		}
+		if len(red) < g.plot.Dy()/2-2 || len(red) > g.plot.Dy()/2+2 || red[len(red)-1] != g.plot.Max.Y-1 {
+			t.Errorf("row %d: tick rows %d…%d (%d), want the lower half of %v", row, red[0], red[len(red)-1], len(red), g.plot)
+		}
+	}
 }

@@ -163,10 +163,14 @@ func (c *canvas) fill(col color.Color) {
 		all.minX, all.maxX = math.Min(all.minX, r.minX), math.Max(all.maxX, r.maxX)
 		all.minY, all.maxY = math.Min(all.minY, r.minY), math.Max(all.maxY, r.maxY)
 	}
+	// Tiles cover the path's bounds only: a one-pixel rule rasterizes a
+	// strip, not a whole tile.
 	w, h := c.clip.Dx(), c.clip.Dy()
-	for ty := max(0, int(all.minY)/rasterTile*rasterTile); ty < h && float64(ty) <= all.maxY; ty += rasterTile {
-		for tx := max(0, int(all.minX)/rasterTile*rasterTile); tx < w && float64(tx) <= all.maxX; tx += rasterTile {
-			c.fillTile(image.Rect(tx, ty, min(w, tx+rasterTile), min(h, ty+rasterTile)), col)
+	x1 := min(w, int(math.Ceil(all.maxX))+1)
+	y1 := min(h, int(math.Ceil(all.maxY))+1)
+	for ty := max(0, int(math.Floor(all.minY))); ty < y1; ty += rasterTile {
+		for tx := max(0, int(math.Floor(all.minX))); tx < x1; tx += rasterTile {
+			c.fillTile(image.Rect(tx, ty, min(x1, tx+rasterTile), min(y1, ty+rasterTile)), col)
 		}
 	}
 	c.begin()

@@ -3,10 +3,15 @@ package graph
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
+	"fmt"
 	"image/png"
+	"io"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func testSpecData(t *testing.T) (*Spec, *Data) {
@@ -16,7 +21,7 @@ func testSpecData(t *testing.T) (*Spec, *Data) {
 		"DEF:a=x:v:AVERAGE", "DEF:b=x:w:AVERAGE", "VDEF:amax=a,MAXIMUM", "VDEF:bavg=b,AVERAGE",
 		`AREA:a#00ff00:a <b>legend</b>`, "AREA:b#0000ff:b:STACK", "LINE2:a#ff0000",
 		"HRULE:5#000000:five", "VRULE:amax#888888:peak",
-		"GPRINT:amax:max %6.2lf %s", "COMMENT:done",
+		"GPRINT:amax:max %6.2lf %s", `COMMENT:done\l`, "COMMENT:next line",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -78,8 +83,9 @@ func TestEChart(t *testing.T) {
 	if bytes.Contains(c.Options, []byte("<script>")) || bytes.Contains(c.Options, []byte("<b>")) {
 		t.Errorf("options contain raw markup: %s", c.Options)
 	}
-	wantLegend := []LegendEntry{{"#00ff00", "a <b>legend</b>"}, {"#0000ff", "b"}, {"#000000", "five"},
-		{"#888888", "peak"}, {"", "max   6.00 k"}, {"", "done"}}
+	// One justified line, as rrdtool places them in an 800 px wide graph.
+	wantLegend := []LegendEntry{{"#00ff00", "a <b>legend</b>", 0}, {"#0000ff", "b", 0}, {"#000000", "five", 0},
+		{"#888888", "peak", 0}, {"", "max   6.00 k", 0}, {"", "done", 0}, {"", "next line", 1}}
 	if len(c.Legend) != len(wantLegend) {
 		t.Fatalf("legend = %+v", c.Legend)
 	}
@@ -122,8 +128,8 @@ func TestPNG(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := img.Bounds()
-	if r.Dx() != 400 || r.Dy() < 200+16*3 {
-		t.Errorf("image %v, want 400 wide and room for 3 legend rows", r)
+	if r.Dx() < 400+51+15+15 || r.Dy() < 200+16*3 {
+		t.Errorf("image %v, want a 400 wide plot with rrdtool's margins and room for 3 legend rows", r)
 	}
 	// The green area must have painted something.
 	green := 0
@@ -145,28 +151,6 @@ func TestFormatDuration(t *testing.T) {
 	for in, want := range map[int64]string{60: "1m", 300: "5m", 3600: "1h", 86400: "1d", 604800: "1w", 90: "90s", 1: "1s"} {
 		if got := FormatDuration(in); got != want {
 			t.Errorf("FormatDuration(%d) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestTimeTicks(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		min, max float64
-		first    string
-		n        int
-	}{
-		{1_700_000_000, 1_700_000_000 + 86400, "00:00", 4}, // 6-hourly over a day
-		{1_700_000_000, 1_700_000_000 + 3600, "22:20", 6},  // 10-minutely over an hour
-		{1_700_000_000, 1_700_000_000 + 366*86400, "", 7},  // monthly-ish over a year
-	}
-	for _, tt := range tests {
-		ticks := timeTicks(int64(tt.min), int64(tt.max), timeFormat(int64(tt.max-tt.min)))
-		if len(ticks) < tt.n-1 || len(ticks) > 8 {
-			t.Errorf("%v…%v: %d ticks", tt.min, tt.max, len(ticks))
-		}
-		if tt.first != "" && ticks[0].label != tt.first {
-			t.Errorf("%v…%v: first tick %q, want %q", tt.min, tt.max, ticks[0].label, tt.first)
 		}
 	}
 }
@@ -256,5 +240,195 @@ func TestValidColor(t *testing.T) {
 		if got := validColor(c); got != want {
 			t.Errorf("validColor(%q) = %v, want %v", c, got, want)
 		}
+	}
+}
+
+// TestSVG renders every kind of element as SVG and parses it back: a
+// well-formed document of the layout's size with the legend texts in it.
+func TestSVG(t *testing.T) {
+	t.Parallel()
+	s, d := testSpecData(t)
+	s.Look.Format = "SVG"
+	s.Items = append(s.Items, Item{Type: ItemTick, Vname: "a", Color: "#ff000080", Fraction: 0.2, Legend: "tick & <x>"},
+		Item{Type: ItemLine, Vname: "b", Color: "#123456", Width: 2, Dashes: true, DashPattern: []float64{3, 2}, DashOffset: 1})
+	s.VLabel = "req/s"
+	s.Look.Watermark = "wm"
+	s.Width, s.Height = 300, 120
+	im, err := Layout(s, d, LayoutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Render(im, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	var texts []string
+	var root xml.StartElement
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("SVG does not parse: %v\n%s", err, b)
+		}
+		switch e := tok.(type) {
+		case xml.StartElement:
+			if root.Name.Local == "" {
+				root = e
+			}
+		case xml.CharData:
+			texts = append(texts, string(e))
+		}
+	}
+	attr := func(n string) string {
+		for _, a := range root.Attr {
+			if a.Name.Local == n {
+				return a.Value
+			}
+		}
+		return ""
+	}
+	if root.Name.Local != "svg" || attr("width") != strconv.Itoa(im.Width) || attr("height") != strconv.Itoa(im.Height) {
+		t.Errorf("root %v %q×%q, want svg %d×%d", root.Name, attr("width"), attr("height"), im.Width, im.Height)
+	}
+	all := strings.Join(texts, "\n")
+	for _, l := range im.Legend {
+		if !strings.Contains(all, l.Text) {
+			t.Errorf("legend text %q not in the SVG", l.Text)
+		}
+	}
+	for _, want := range []string{"req/s", "wm", s.Title} {
+		if !strings.Contains(all, want) {
+			t.Errorf("%q not in the SVG", want)
+		}
+	}
+	if !bytes.Contains(b, []byte(`stroke-dasharray="3,2"`)) {
+		t.Error("no dashed line in the SVG")
+	}
+}
+
+// TestPDF renders a graph as PDF and reads it back: header, a cross
+// reference table whose every offset points at its object, a trailer
+// naming the root, the page the image's size, and the legend text in the
+// (uncompressed) content.
+func TestPDF(t *testing.T) {
+	t.Parallel()
+	s, d := testSpecData(t)
+	s.Look.Format = "PDF"
+	s.Width, s.Height = 300, 120
+	im, err := Layout(s, d, LayoutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Render(im, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte("%PDF-1.")) || !bytes.HasSuffix(bytes.TrimSpace(b), []byte("%%EOF")) {
+		t.Fatalf("not a PDF: %.20q … %.20q", b, b[max(0, len(b)-20):])
+	}
+	k := bytes.LastIndex(b, []byte("startxref"))
+	if k < 0 {
+		t.Fatal("no startxref")
+	}
+	xref, err := strconv.Atoi(strings.Fields(string(b[k+len("startxref"):]))[0])
+	if err != nil || xref <= 0 || xref >= len(b) {
+		t.Fatalf("startxref %d: %v", xref, err)
+	}
+	if !bytes.HasPrefix(b[xref:], []byte("xref")) {
+		t.Fatalf("startxref %d does not point at the xref table: %.20q", xref, b[xref:])
+	}
+	lines := strings.Split(string(b[xref:]), "\n")
+	var first, n int
+	if _, err := fmt.Sscan(lines[1], &first, &n); err != nil || n < 3 {
+		t.Fatalf("xref header %q: %v", lines[1], err)
+	}
+	for i := 1; i < n; i++ {
+		f := strings.Fields(lines[2+i])
+		if len(f) != 3 {
+			t.Fatalf("xref entry %q", lines[2+i])
+		}
+		off, err := strconv.Atoi(f[0]) // decimal with leading zeros (Sscan would read octal)
+		if err != nil || off >= len(b) {
+			t.Fatalf("xref entry %q: %v", lines[2+i], err)
+		}
+		kind := f[2]
+		if kind == "n" && !bytes.HasPrefix(b[off:], []byte(strconv.Itoa(first+i)+" 0 obj")) {
+			t.Errorf("object %d at %d: %.20q", first+i, off, b[off:])
+		}
+	}
+	if !bytes.Contains(b[xref:], []byte("/Root")) {
+		t.Error("trailer without /Root")
+	}
+	if want := fmt.Sprintf("/MediaBox [0 0 %d.00 %d.00]", im.Width, im.Height); !bytes.Contains(b, []byte(want)) {
+		t.Errorf("no %s in the PDF", want)
+	}
+}
+
+func TestLogTicks(t *testing.T) {
+	t.Parallel()
+	s, d := testSpecData(t)
+	s.Look.Logarithmic = true
+	s.Look.Rigid = true
+	lo, hi := 0.5, 2000.0
+	s.Lower, s.Upper = &lo, &hi
+	im, err := Layout(s, d, LayoutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels []string
+	minor := 0
+	for _, tk := range im.YTicks() {
+		if tk.Major {
+			labels = append(labels, tk.Label)
+		} else {
+			minor++
+		}
+	}
+	if strings.Join(labels, " ") != "1e+00 1e+01 1e+02 1e+03" || minor != 5+8+8+8+1 { // 0.5…0.9, 2…9 ×3 decades, 2000
+		t.Errorf("log labels %q, %d minor lines", labels, minor)
+	}
+	s.Look.UnitsSI = true
+	im, _ = Layout(s, d, LayoutOptions{})
+	labels = labels[:0]
+	for _, tk := range im.YTicks() {
+		if tk.Major {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if strings.Join(labels, ",") != "1,10,100,1 k" {
+		t.Errorf("--units=si log labels %q", labels)
+	}
+}
+
+// TestYTicks: rrdtool's classic grid labels ("%4.0f"/"%4.1f" with the SI
+// symbol), or --left-axis-format's.
+func TestYTicks(t *testing.T) {
+	t.Parallel()
+	s, d := testSpecData(t)
+	lo, hi := 0.0, 5000.0
+	s.Lower, s.Upper, s.Look.Rigid = &lo, &hi, true
+	s.Width, s.Height = 400, 200
+	labels := func() []string {
+		im, err := Layout(s, d, LayoutOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, tk := range im.YTicks() {
+			if tk.Major {
+				out = append(out, tk.Label)
+			}
+		}
+		return out
+	}
+	if got := strings.Join(labels(), ","); got != "0.0,1.0 k,2.0 k,3.0 k,4.0 k,5.0 k" {
+		t.Errorf("labels %q", got)
+	}
+	s.Look.AxisFormat = "%.2lf u"
+	if got := strings.Join(labels(), ","); got != "0.00 u,1.00 u,2.00 u,3.00 u,4.00 u,5.00 u" {
+		t.Errorf("--left-axis-format labels %q", got)
 	}
 }

@@ -27,6 +27,9 @@ const (
 	ItemVRule   = "VRULE"
 	ItemGPrint  = "GPRINT"
 	ItemComment = "COMMENT"
+	ItemPrint   = "PRINT"
+	ItemTick    = "TICK"
+	ItemAlign   = "TEXTALIGN"
 )
 
 // Spec is one graph: what to compute (Defs) and what to draw (Items).
@@ -48,6 +51,8 @@ type Spec struct {
 	Step  int64  `json:"step,omitempty"`
 	Defs  []Def  `json:"defs"`
 	Items []Item `json:"items"`
+	// Look holds rrdtool graph's presentation options (options.go).
+	Look
 }
 
 // Def is a DEF, CDEF or VDEF line.
@@ -60,6 +65,9 @@ type Def struct {
 	CF     string `json:"cf,omitempty"`
 	Step   int64  `json:"step,omitempty"`
 	Reduce string `json:"reduce,omitempty"`
+	// Start and End are DEF's own start= and end= (time specs).
+	Start string `json:"start,omitempty"`
+	End   string `json:"end,omitempty"`
 	// CDEF and VDEF: the RPN expression.
 	Expr string `json:"expr,omitempty"`
 }
@@ -78,8 +86,24 @@ type Item struct {
 	Legend string  `json:"legend,omitempty"`
 	Stack  bool    `json:"stack,omitempty"`
 	Dashes bool    `json:"dashes,omitempty"`
-	// Format is GPRINT's printf-like format ("%6.2lf %s"); Text is COMMENT's.
+	// Format is GPRINT's and PRINT's printf-like format ("%6.2lf %s"), as
+	// given: a trailing legend control code (\l, \g…) stays in it.
 	Format string `json:"format,omitempty"`
+	// DashPattern is LINE's dashes=on,off,… ("" with Dashes: 5,5);
+	// DashOffset its dash-offset=.
+	DashPattern []float64 `json:"dash_pattern,omitempty"`
+	DashOffset  float64   `json:"dash_offset,omitempty"`
+	// Skipscale leaves the item out of the autoscaled range.
+	Skipscale bool `json:"skipscale,omitempty"`
+	// Fraction is TICK's height as a fraction of the plot (default 0.1).
+	Fraction float64 `json:"fraction,omitempty"`
+	// Strftime formats a (G)PRINT's VDEF time with Format; VFormatter
+	// "timestamp" or "duration" formats the value itself (rrdtool's
+	// valstrftime and valstrfduration).
+	Strftime   bool   `json:"strftime,omitempty"`
+	VFormatter string `json:"vformatter,omitempty"`
+	// Align is TEXTALIGN's left, right, justified or center.
+	Align string `json:"align,omitempty"`
 }
 
 var cfNames = map[string]bool{"AVERAGE": true, "MIN": true, "MAX": true, "LAST": true}
@@ -139,6 +163,12 @@ func (s *Spec) Validate() error {
 	if err := CheckTime(s.End); err != nil {
 		return fmt.Errorf("end: %w", err)
 	}
+	if err := s.Look.validate(); err != nil {
+		return err
+	}
+	if s.Logarithmic && s.Lower != nil && *s.Lower <= 0 {
+		return errors.New("for a logarithmic y axis the lower limit must be > 0")
+	}
 	kinds := make(map[string]string, len(s.Defs))
 	for i, d := range s.Defs {
 		where := fmt.Sprintf("line %d (%s:%s)", i+1, d.Kind, d.Name)
@@ -164,6 +194,12 @@ func (s *Spec) Validate() error {
 			}
 			if d.Expr != "" {
 				return fmt.Errorf("%s: a DEF has no expression", where)
+			}
+			if err := CheckTime(d.Start); err != nil {
+				return fmt.Errorf("%s: start: %w", where, err)
+			}
+			if err := CheckTime(d.End); err != nil {
+				return fmt.Errorf("%s: end: %w", where, err)
 			}
 		case KindCDEF, KindVDEF:
 			if strings.TrimSpace(d.Expr) == "" {
@@ -217,8 +253,25 @@ func (s *Spec) Validate() error {
 			if err := ref(KindVDEF); err != nil {
 				return err
 			}
-			if _, err := checkFormat(it.Format); err != nil {
+			if err := checkPrintFormat(it); err != nil {
 				return fmt.Errorf("%s: %w", where, err)
+			}
+		case ItemPrint:
+			if err := ref(KindVDEF); err != nil {
+				return err
+			}
+			if err := checkPrintFormat(it); err != nil {
+				return fmt.Errorf("%s: %w", where, err)
+			}
+		case ItemTick:
+			if err := ref(KindDEF, KindCDEF, KindVDEF); err != nil {
+				return err
+			}
+		case ItemAlign:
+			switch it.Align {
+			case "left", "right", "justified", "center":
+			default:
+				return fmt.Errorf("%s: alignment %q: want left, right, justified or center", where, it.Align)
 			}
 		case ItemComment:
 		default:
@@ -261,6 +314,10 @@ func (s *Spec) Clone() *Spec {
 	if s.Upper != nil {
 		v := *s.Upper
 		c.Upper = &v
+	}
+	c.Look = s.Look.clone()
+	for i := range c.Items {
+		c.Items[i].DashPattern = append([]float64(nil), s.Items[i].DashPattern...)
 	}
 	return &c
 }

@@ -247,6 +247,17 @@ func (s *Server) chart(c *echo.Context, spec *graph.Spec, from, to string, width
 	if err != nil {
 		return err
 	}
+	// The legend's numbers are the PNG's: rows consolidated for the spec's
+	// own width, one per pixel as rrdtool (and /g/ID.png) fetches them.
+	if specW, _ := spec.Size(); graph.HasPrints(spec) {
+		ld, err := graph.Evaluate(ctx, s.store, spec, graph.Options{Now: s.cfg.Now(), Start: from, End: to, Width: specW, MaxRows: specW, Budget: s.evalBudget()})
+		if err != nil {
+			return evalError(err)
+		}
+		if ch.Legend, err = graph.Legend(spec, ld); err != nil {
+			return err
+		}
+	}
 	return c.JSON(http.StatusOK, ch)
 }
 

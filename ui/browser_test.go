@@ -164,7 +164,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("validation message %q lacks the token position", msg)
 	}
 	do(t, ctx, "builder preview",
-		chromedp.SetValue("#spec-lines", "DEF:req=tracelog.web1:requests:AVERAGE\nCDEF:rpm=req,60,*\nVDEF:peak=rpm,MAXIMUM\nAREA:rpm#4e79a7:requests per minute\nGPRINT:peak:peak %6.2lf %s"),
+		chromedp.SetValue("#spec-lines", "DEF:req=tracelog.web1:requests:AVERAGE\nCDEF:rpm=req,60,*\nVDEF:peak=rpm,MAXIMUM\nAREA:rpm#4e79a7:requests per minute\\l\nGPRINT:peak:peak %6.2lf %s\nCOMMENT:note"),
 		chromedp.SendKeys("#spec-title", "Web1 <rpm> & more"),
 		chromedp.WaitVisible(".validation.ok"),
 		chromedp.WaitVisible(`#chart-preview[data-drawn="1"]`),
@@ -186,6 +186,12 @@ func TestBrowser(t *testing.T) {
 	}
 	savedData := get(t, ctx, "data", chromedp.Evaluate[string](seriesData("#chart-main")))
 	savedLegend := get(t, ctx, "legend", chromedp.Text("#legend-main"))
+	// The legend's lines are graph's layout's (rrdtool's): the AREA ends its
+	// line with \l; the GPRINT and the COMMENT share the next.
+	rows := get(t, ctx, "legend rows", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#legend-main .legend-row")).map(r => r.textContent)`))
+	if len(rows) != 2 || !strings.Contains(rows[0], "requests per minute") || !strings.Contains(rows[1], "peak") || !strings.Contains(rows[1], "note") {
+		t.Errorf("legend rows %q, want [requests per minute] [peak … note]", rows)
+	}
 	screenshot(t, ctx, "graph.png", false)
 
 	// 3. The share link in a fresh browser shows the same data.

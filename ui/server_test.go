@@ -401,8 +401,9 @@ func TestGraphsCRUD(t *testing.T) {
 		t.Fatalf("png = %d %s: %.200s", r.code, r.hdr.Get("Content-Type"), r.body)
 	}
 	img, err := png.Decode(bytes.NewReader(r.body))
-	if err != nil || img.Bounds().Dx() != 300 {
-		t.Errorf("png decode: %v %v", err, img.Bounds())
+	// width and height size the plot area, as rrdtool's -w and -h.
+	if err != nil || img.Bounds().Dx() <= 300 || img.Bounds().Dy() <= 150 {
+		t.Errorf("png decode: %v %v, want room around a 300x150 plot", err, img.Bounds())
 	}
 
 	// Chart of the saved graph.
@@ -413,6 +414,20 @@ func TestGraphsCRUD(t *testing.T) {
 	ch := decode[graph.Chart](t, r)
 	if ch.End-ch.Start > 3700 || len(ch.Legend) != 3 || !strings.HasPrefix(ch.Legend[2].Text, "max") {
 		t.Errorf("chart = %+v", ch)
+	}
+	// The page's GPRINT is the PNG's: rows consolidated for the spec's
+	// width (800: 108 s, so 120 s rows over a day), whatever the chart's
+	// (300: 2×300 rows, 180 s).
+	fine := testSpec()
+	fine.Items[2].Format = "max %.9lf"
+	r = ts.do(t, "POST", "/api/v1/chart", "alice", chartRequest{Spec: fine, From: "-1d", Width: 300})
+	day := decode[graph.Chart](t, r)
+	pd, err := graph.Evaluate(context.Background(), ts.store, fine, graph.Options{Now: time.Unix(testNow, 0), Start: "-1d", End: "now", MaxRows: 800})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pl, err := graph.Legend(fine, pd); err != nil || len(pl) != 3 || len(day.Legend) != 3 || pl[2].Text != day.Legend[2].Text {
+		t.Errorf("page legend %+v, PNG's %+v (%v)", day.Legend, pl, err)
 	}
 
 	// Others may not change it, but can copy it.

@@ -5,41 +5,100 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"rrdash/graph"
 )
 
-// runGraph is `rrdash graph FILE [rrdtool graph options and elements…]`:
-// it renders the graph to FILE as PNG ("-" for stdout) and prints its size,
-// as rrdtool graph does.
-func runGraph(ctx context.Context, db graph.Fetcher, args []string, stdout, stderr io.Writer) error {
+// rrdtool graph's default plot size.
+const rrdtoolW, rrdtoolH = 400, 100
+
+// renderGraph parses rrdtool graph arguments (the output file first),
+// evaluates and lays out the graph, and renders the image in the format
+// --imgformat names (PNG by default, never guessed from the file name).
+// The image is nil when the arguments only PRINT.
+func renderGraph(ctx context.Context, db graph.Fetcher, cmd string, args []string, stderr io.Writer) (*graph.Image, []byte, error) {
 	if len(args) < 2 || len(args[0]) > 1 && args[0][0] == '-' {
-		return usageError{"graph needs an output file (or -) followed by rrdtool graph arguments"}
+		return nil, nil, usageError{cmd + " needs an output file (or -) followed by rrdtool graph arguments"}
 	}
-	out := args[0]
 	spec, warnings, err := graph.ParseArgs(args)
 	if err != nil {
-		return fmt.Errorf("graph: %w", err)
+		return nil, nil, fmt.Errorf("%s: %w", cmd, err)
 	}
 	for _, w := range warnings {
-		fmt.Fprintln(stderr, "graph:", w)
+		fmt.Fprintln(stderr, cmd+":", w)
 	}
-	data, err := graph.Evaluate(ctx, db, spec, graph.Options{})
+	if spec.Width == 0 {
+		spec.Width = rrdtoolW
+	}
+	if spec.Height == 0 {
+		spec.Height = rrdtoolH
+	}
+	// One row per pixel of the width asked for, as rrdtool fetches.
+	data, err := graph.Evaluate(ctx, db, spec, graph.Options{MaxRows: spec.Width, Loc: time.Local})
 	if err != nil {
-		return fmt.Errorf("graph: %w", err)
+		return nil, nil, fmt.Errorf("%s: %w", cmd, err)
 	}
-	w, h := spec.Size()
-	png, err := graph.PNG(spec, data, w, h)
+	im, err := graph.Layout(spec, data, graph.LayoutOptions{Loc: time.Local})
 	if err != nil {
-		return fmt.Errorf("graph: %w", err)
+		return nil, nil, fmt.Errorf("%s: %w", cmd, err)
 	}
-	if out == "-" {
-		_, err = stdout.Write(png)
+	if !im.Graphed {
+		return im, nil, nil
+	}
+	img, err := graph.Render(im, time.Local)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	return im, img, nil
+}
+
+// runGraph is `rrdash graph FILE|- [rrdtool graph options and elements…]`:
+// it writes the image to FILE ("-": stdout) and, for a file, prints its
+// size and the PRINT lines, as rrdtool graph does.
+func runGraph(ctx context.Context, db graph.Fetcher, args []string, stdout, stderr io.Writer) error {
+	im, img, err := renderGraph(ctx, db, "graph", args, stderr)
+	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(out, png, 0o644); err != nil {
-		return fmt.Errorf("graph: %w", err)
+	out := args[0]
+	if out == "-" {
+		_, err = stdout.Write(img)
+		return err
 	}
-	fmt.Fprintf(stdout, "%dx%d\n", w, h)
+	if img != nil {
+		if err := os.WriteFile(out, img, 0o644); err != nil {
+			return fmt.Errorf("graph: %w", err)
+		}
+	}
+	fmt.Fprintf(stdout, "%dx%d\n", im.Width, im.Height)
+	for _, p := range im.Prints {
+		fmt.Fprintln(stdout, p)
+	}
 	return nil
+}
+
+// runGraphv is `rrdash graphv FILE|- …`: as graph, printing rrdtool
+// graphv's key = value lines; with "-" the image follows them as
+// "image = BLOB_SIZE:n" and its bytes.
+func runGraphv(ctx context.Context, db graph.Fetcher, args []string, stdout, stderr io.Writer) error {
+	im, img, err := renderGraph(ctx, db, "graphv", args, stderr)
+	if err != nil {
+		return err
+	}
+	if args[0] != "-" && img != nil {
+		if err := os.WriteFile(args[0], img, 0o644); err != nil {
+			return fmt.Errorf("graphv: %w", err)
+		}
+	}
+	if err := im.WriteInfo(stdout); err != nil {
+		return err
+	}
+	if args[0] == "-" && img != nil {
+		if _, err := fmt.Fprintf(stdout, "image = BLOB_SIZE:%d\n", len(img)); err != nil {
+			return err
+		}
+		_, err = stdout.Write(img)
+	}
+	return err
 }

@@ -52,3 +52,55 @@ func TestGraphCommandWritesPNG(t *testing.T) {
 		t.Errorf("bad CDEF: %v", err)
 	}
 }
+
+// TestGraphCommandOutputs: graph prints WxH and the PRINT lines as rrdtool
+// graph does (0x0 and no file when only PRINTs), --imgformat SVG writes SVG
+// whatever the file's extension, graphv - ends with the image blob, and an
+// unsupported option is an error naming it.
+func TestGraphCommandOutputs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := context.Background()
+	var out bytes.Buffer
+	must := func(args ...string) string {
+		t.Helper()
+		out.Reset()
+		if err := run(ctx, append([]string{"--data", dir}, args...), nil, &out, &out); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out.String())
+		}
+		return out.String()
+	}
+	must("create", "s", "--start", "1000000000", "--step", "60", "DS:v:GAUGE:120:U:U", "RRA:AVERAGE:0.5:1:1000")
+	args := []string{"update", "s"}
+	for i := 1; i <= 600; i++ {
+		args = append(args, fmt.Sprintf("%d:%d", 1000000000+60*i, i%50))
+	}
+	must(args...)
+	rng := []string{"--start", "1000000000", "--end", "1000030000", "DEF:v=s:v:AVERAGE", "VDEF:m=v,MAXIMUM"}
+	file := filepath.Join(dir, "o.png")
+	if got := must(append(append([]string{"graph", file}, rng...), "PRINT:m:%.1lf", "LINE1:v#ff0000:v\\l", "GPRINT:m:max %.0lf")...); got != "481x169\n46.8\n" { // as rrdtool 1.7.2 prints
+		t.Errorf("graph printed %q, want 481x169 and the PRINT line", got)
+	}
+	only := filepath.Join(dir, "only.png")
+	if got := must(append(append([]string{"graph", only}, rng...), "PRINT:m:%.1lf")...); got != "0x0\n46.8\n" {
+		t.Errorf("PRINT-only graph printed %q, want 0x0 and the PRINT line", got)
+	}
+	if _, err := os.Stat(only); !os.IsNotExist(err) {
+		t.Errorf("PRINT-only graph wrote a file: %v", err)
+	}
+	must(append(append([]string{"graph", file, "--imgformat", "SVG"}, rng...), "LINE1:v#ff0000:v")...)
+	if b, err := os.ReadFile(file); err != nil || !bytes.HasPrefix(b, []byte("<?xml")) || !bytes.Contains(b, []byte("<svg")) {
+		t.Errorf("--imgformat SVG into o.png: %.40q, %v", b, err)
+	}
+	got := must(append(append([]string{"graphv", "-"}, rng...), "LINE1:v#ff0000:v")...)
+	if !strings.Contains(got, "graph_width = 400\n") || !strings.Contains(got, "legend[0] = \"  v\"\n") ||
+		!strings.Contains(got, "image = BLOB_SIZE:") || !strings.Contains(got, "\x89PNG") {
+		t.Errorf("graphv - output: %.300q", got)
+	}
+	for _, bad := range [][]string{{"--right-axis", "1:0"}, {"--imgformat", "EPS"}, {"-i"}, {"--lazy"}} {
+		err := run(ctx, append(append([]string{"--data", dir, "graph", file}, bad...), rng...), nil, &out, &out)
+		if err == nil || !strings.Contains(err.Error(), bad[0]) && !strings.Contains(err.Error(), "EPS") && !strings.Contains(err.Error(), "interlaced") {
+			t.Errorf("graph %v: err = %v, want one naming the option", bad, err)
+		}
+	}
+}

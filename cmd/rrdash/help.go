@@ -12,7 +12,7 @@ import (
 
 // dispatchedCommands are the commands runCommand knows (help covers each).
 func dispatchedCommands() []string {
-	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "serve", "ingest", "monitor", "check", "version", "import-carbon-config", "delete", "rename", "backup", "restore-backup", "rotate-key", "dump", "tune", "resize", "-"}
+	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "graphv", "serve", "ingest", "monitor", "check", "version", "import-carbon-config", "delete", "rename", "backup", "restore-backup", "rotate-key", "dump", "tune", "resize", "-"}
 }
 
 const dataDirNote = "The data directory is --data DIR, else $RRDASH_DATA, else ./data."
@@ -56,7 +56,11 @@ func commandHelp(name string) (string, bool) {
 		"xport": "usage: rrdash xport [--start T] [--end T] [--step S] [--maxrows N] [--json] [--showtime|-t] [--enumds] DEF:… CDEF:… VDEF:… XPORT:…\n" +
 			"  rrdtool xport's arguments with series names where rrdtool takes files; rrdtool's XML, or its JSON with --json.",
 		"graph": "usage: rrdash graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…\n" +
-			"  Renders a PNG as rrdtool graph does (to stdout with -).",
+			"  Renders a PNG (SVG or PDF with --imgformat) as rrdtool graph does (to stdout with -),\n" +
+			"  then prints its size and the PRINT lines.",
+		"graphv": "usage: rrdash graphv FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…\n" +
+			"  As graph, printing rrdtool graphv's key = value lines (print[i], graph_*, image_*, value_min/max,\n" +
+			"  legend[i], coords[i]; with - the image follows as image = BLOB_SIZE:n).",
 		"ingest": "usage: rrdash ingest tracelog [flags] FILE…\n       rrdash ingest kinesis --stream NAME [flags]\n" +
 			"  See rrdash ingest tracelog --help and rrdash ingest kinesis --help.",
 		"version":              versionUsage,
@@ -90,7 +94,7 @@ func helpTopic(args []string) (topic []string, ok bool) {
 		}
 		// -h is graph's --height, dump's --header and tune's --heartbeat:
 		// help only where it cannot be those
-		hIsHelp := topic[0] != "graph" && topic[0] != "dump" && topic[0] != "tune" || topic[0] == "graph" && i == 0 ||
+		hIsHelp := topic[0] != "graph" && topic[0] != "graphv" && topic[0] != "dump" && topic[0] != "tune" || (topic[0] == "graph" || topic[0] == "graphv") && i == 0 ||
 			(topic[0] == "dump" || topic[0] == "tune") && len(rest) == 1
 		if a == "--help" || a == "-help" || a == "-h" && hIsHelp {
 			return topic, true

@@ -42,6 +42,7 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		{[]string{"resize"}, "rrdash resize NAME RRA-NUM GROW|SHRINK ROWS"},
 		{[]string{"xport"}, "rrdash xport"},
 		{[]string{"graph"}, "rrdash graph FILE"},
+		{[]string{"graphv"}, "rrdash graphv FILE"},
 		{[]string{"serve"}, "-addr"},
 		{[]string{"ingest"}, "rrdash ingest kinesis"},
 		{[]string{"ingest", "tracelog"}, "-instance"},

@@ -39,7 +39,8 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   tune NAME [--heartbeat ds:hb] [--minimum ds:min] … [DEL:ds] [DS:…] [DELRRA:i] [RRA#i:=rows]   as rrdtool tune
   resize NAME RRA-NUM GROW|SHRINK ROWS      as rrdtool resize, in place
   xport [--start T] [--end T] [--step S] [--maxrows N] [--json] DEF:… CDEF:… VDEF:… XPORT:…
-  graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…   a PNG, as rrdtool graph
+  graph FILE|- [rrdtool graph options] DEF:… CDEF:… LINE…:… GPRINT:…   a PNG, SVG or PDF, as rrdtool graph
+  graphv FILE|- [rrdtool graph options] …   the same, and rrdtool graphv's key = value lines
   serve [--addr HOST:PORT] [--config FILE]  the web service
   ingest tracelog [--instance NAME] [--tz ZONE] FILE…
   ingest kinesis --endpoint URL --stream NAME …
@@ -55,7 +56,7 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
 
 The data directory is --data DIR, else $RRDASH_DATA, else ./data. When a
 running "rrdash serve" holds it, the series commands (create update fetch
-info last first lastupdate list xport graph, and -) run through the server's rrdcached socket
+info last first lastupdate list xport graph graphv, and -) run through the server's rrdcached socket
 DIR/rrdcached.sock. --daemon ADDR (before or after the command, as rrdtool's
 --daemon/-d) or $RRDCACHED_ADDRESS send them to that server instead:
 unix:/path, /path, host:port, [v6addr]:port (port 42217 by default).
@@ -145,7 +146,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			// as rrdtool 1.7.2: no arguments print the usage and exit 0
 			return printHelp(ctx, []string{cmd}, stdout)
 		}
-	case "create", "update", "updatev", "fetch", "info", "list", "import", "restore", "xport", "graph", "ingest", "last", "delete", "rename", "dump", "tune", "resize", "-":
+	case "create", "update", "updatev", "fetch", "info", "list", "import", "restore", "xport", "graph", "graphv", "ingest", "last", "delete", "rename", "dump", "tune", "resize", "-":
 	default: // (dispatchedCommands in help.go lists every case)
 		return usageError{fmt.Sprintf("unknown command %q", cmd)}
 	}
@@ -297,6 +298,8 @@ func dispatch(ctx context.Context, db seriesStore, cmd string, rest []string, st
 		return runXport(ctx, db, rest, stdout)
 	case "graph":
 		return runGraph(ctx, db, rest, stdout, stderr)
+	case "graphv":
+		return runGraphv(ctx, db, rest, stdout, stderr)
 	case "ingest":
 		if len(rest) == 0 {
 			return usageError{"ingest needs a source: tracelog or kinesis"}

@@ -338,9 +338,11 @@
     const lg = $("legend-" + id);
     if (lg) {
       lg.replaceChildren();
-      let row = null;
+      let row = null, line = -1;
       for (const e of ch.legend || []) {
-        if (e.color || !row) {
+        // rrdtool's legend lines, as graph's layout placed them
+        if (!row || e.line !== line) {
+          line = e.line;
           row = document.createElement("div");
           row.className = "legend-row";
           lg.appendChild(row);

@@ -1,0 +1,132 @@
+package graph
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SVG renders the laid-out graph as an SVG document, written directly:
+// the same scene as the PNG, text in DejaVu Sans Mono at rrdtool's sizes.
+func (im *Image) SVG(loc *time.Location) []byte {
+	sp := &svgPainter{}
+	fmt.Fprintf(&sp.b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+
+		`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="DejaVu Sans Mono, monospace">`+"\n",
+		im.Width, im.Height, im.Width, im.Height)
+	im.paint(sp, loc)
+	if sp.clipped {
+		sp.b.WriteString("</g>\n")
+	}
+	sp.b.WriteString("</svg>\n")
+	return sp.b.Bytes()
+}
+
+type svgPainter struct {
+	b       bytes.Buffer
+	clips   int
+	clipped bool
+}
+
+func svgNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// svgColor is fill="…" or stroke="…" with its opacity when not opaque.
+func svgColor(attr string, c color.NRGBA) string {
+	s := fmt.Sprintf(`%s="#%02x%02x%02x"`, attr, c.R, c.G, c.B)
+	if c.A != 0xff {
+		s += fmt.Sprintf(` %s-opacity="%s"`, attr, strconv.FormatFloat(float64(c.A)/255, 'f', 3, 64))
+	}
+	return s
+}
+
+func svgPoints(p []pt) string {
+	var b strings.Builder
+	for i, q := range p {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(svgNum(clampCoord(q.x)))
+		b.WriteByte(',')
+		b.WriteString(svgNum(clampCoord(q.y)))
+	}
+	return b.String()
+}
+
+func (sp *svgPainter) clip(r *[4]float64) {
+	if sp.clipped {
+		sp.b.WriteString("</g>\n")
+		sp.clipped = false
+	}
+	if r == nil {
+		return
+	}
+	sp.clips++
+	fmt.Fprintf(&sp.b, `<clipPath id="c%d"><rect x="%s" y="%s" width="%s" height="%s"/></clipPath><g clip-path="url(#c%d)">`+"\n",
+		sp.clips, svgNum(r[0]), svgNum(r[1]), svgNum(r[2]-r[0]), svgNum(r[3]-r[1]), sp.clips)
+	sp.clipped = true
+}
+
+func (sp *svgPainter) rect(x0, y0, x1, y1 float64, c color.NRGBA) {
+	fmt.Fprintf(&sp.b, `<rect x="%s" y="%s" width="%s" height="%s" %s/>`+"\n",
+		svgNum(x0), svgNum(y0), svgNum(x1-x0), svgNum(y1-y0), svgColor("fill", c))
+}
+
+func (sp *svgPainter) polygon(p []pt, c color.NRGBA) {
+	if len(p) < 3 {
+		return
+	}
+	fmt.Fprintf(&sp.b, `<polygon points="%s" %s/>`+"\n", svgPoints(p), svgColor("fill", c))
+}
+
+func (sp *svgPainter) line(p []pt, w float64, c color.NRGBA, dash []float64, off float64) {
+	if len(p) < 2 {
+		return
+	}
+	extra := ""
+	if len(dash) > 0 {
+		ds := make([]string, len(dash))
+		for i, d := range dash {
+			ds[i] = svgNum(d)
+		}
+		extra = fmt.Sprintf(` stroke-dasharray="%s"`, strings.Join(ds, ","))
+		if off != 0 {
+			extra += fmt.Sprintf(` stroke-dashoffset="%s"`, svgNum(off))
+		}
+	}
+	fmt.Fprintf(&sp.b, `<polyline points="%s" fill="none" %s stroke-width="%s"%s/>`+"\n",
+		svgPoints(p), svgColor("stroke", c), svgNum(w), extra)
+}
+
+func (sp *svgPainter) text(x, y, size float64, s string, c color.NRGBA, up bool) {
+	if s == "" {
+		return
+	}
+	px := pxSize(size)
+	var esc bytes.Buffer
+	for _, r := range s {
+		switch r {
+		case '&':
+			esc.WriteString("&amp;")
+		case '<':
+			esc.WriteString("&lt;")
+		case '>':
+			esc.WriteString("&gt;")
+		case '\t':
+			esc.WriteString("&#9;")
+		default:
+			if r < 0x20 {
+				continue // not allowed in XML 1.0
+			}
+			esc.WriteRune(r)
+		}
+	}
+	if up {
+		fmt.Fprintf(&sp.b, `<text x="0" y="0" font-size="%s" %s text-anchor="middle" dominant-baseline="central" transform="translate(%s,%s) rotate(-90)" xml:space="preserve">%s</text>`+"\n",
+			svgNum(px), svgColor("fill", c), svgNum(x), svgNum(y), esc.String())
+		return
+	}
+	fmt.Fprintf(&sp.b, `<text x="%s" y="%s" font-size="%s" %s xml:space="preserve">%s</text>`+"\n",
+		svgNum(x), svgNum(y+float64(int(px*monoAscent+0.999))), svgNum(px), svgColor("fill", c), esc.String())
+}
