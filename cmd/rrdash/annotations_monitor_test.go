@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"rrdash/tools/testdeps"
 	"rrdash/store/meta"
+	"rrdash/tools/testdeps"
 )
 
 // TestMonitorAlertsAsAnnotations: a code monitor's alert firing appears
