@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -184,6 +185,9 @@ func TestGraphiteModel(t *testing.T) {
 	check(db)
 	if _, _, after := rings(t, db, "g.a"); after != before {
 		t.Errorf("state after replay\n%s\nwant\n%s", after, before)
+	}
+	if _, _, err := db.UpdateV(context.Background(), "g.a", []Update{{Time: last.Time + 600, Values: []string{"1"}}}); err == nil || !strings.Contains(err.Error(), "Graphite's data model") {
+		t.Errorf("updatev of a Graphite series: %v", err)
 	}
 	if b, slot, ow, err := db.LateBound("g.a"); err != nil || b != last.Time-last.Time%60+59 || slot != 60 || ow {
 		t.Errorf("LateBound: %d %d %v %v", b, slot, ow, err)

@@ -30,6 +30,10 @@ func (db *DB) PreviewRows(name string, ups []Update) ([][]RowWrite, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.model.graphite {
+		// rrdtool updatev's report describes rrdtool's update of a reading
+		return nil, fmt.Errorf("%s: updatev reports rrdtool's updates; this series follows Graphite's data model (use update)", name)
+	}
 	st := &state{lastUp: a.st.lastUp, lastUpUsec: a.st.lastUpUsec, ds: slices.Clone(a.st.ds),
 		cdp: slices.Clone(a.st.cdp), curRow: slices.Clone(a.st.curRow)}
 	rec := &rowRecorder{rows: a}

@@ -81,3 +81,37 @@ func TestServeConfigAllowedHosts(t *testing.T) {
 		{"", map[string]string{"RRDASH_BASE_URL": "https://"}, nil, "base_url"},
 	})
 }
+
+func TestServeConfigRetentionAndCarbonListeners(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, s string) string { return writeTestFile(t, dir, name, s) }
+	good := write("ret.toml", `pickle_addr = "127.0.0.1:2004"
+graphite_udp_addr = "127.0.0.1:2003"
+[[retention]]
+name = "carbon"
+regex = ['^carbon\.']
+retentions = "60:90d"
+
+[[retention]]
+pattern = "servers.*.cpu"
+retentions = "10s:6h,1m:7d"
+cf = ["AVERAGE", "MAX"]
+xff = 0.3
+model = "graphite"
+late = "overwrite"
+`)
+	tests := []configCase{
+		{good, nil, func(c ServeConfig) bool {
+			r := c.Retention
+			return c.PickleAddr == "127.0.0.1:2004" && c.GraphiteUDPAddr == "127.0.0.1:2003" && len(r) == 2 && r[0].Name == "carbon" &&
+				r[1].Late == "overwrite" && *r[1].XFF == 0.3 && len(r[1].CF) == 2
+		}, ""},
+		{write("bad1.toml", "[[retention]]\npattern = \"a.*\"\n"), nil, nil, "retention rule 1 (retention[1]): retentions is required"},
+		{write("bad2.toml", "[[retention]]\nretentions = \"1m:1d\"\nlate = \"overwrite\"\n"), nil, nil, "needs model"},
+		{write("bad3.toml", "[[retention]]\nretentions = \"1m:1d\"\nkeep = 1\n"), nil, nil, "unknown key"},
+		{"", map[string]string{"RRDASH_PICKLE_ADDR": "nope"}, nil, "pickle_addr"},
+		{"", map[string]string{"RRDASH_GRAPHITE_UDP_ADDR": "nope"}, nil, "graphite_udp_addr"},
+	}
+	checkServeConfigs(t, tests)
+}

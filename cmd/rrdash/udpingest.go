@@ -92,7 +92,7 @@ func startUDPIngest(ctx context.Context, wg *sync.WaitGroup, cfg ui.ServeConfig,
 			return obs.IngestCounts{Records: st.Lines, Bad: st.Bad + st.Overload + st.Refused, Late: st.Late}
 		})
 		statuses = append(statuses, func() []listen.Status { return []listen.Status{g.Status()} })
-		fmt.Fprintf(stdout, "graphite plaintext on udp %v\n", g.Addr())
+		fmt.Fprintf(stdout, "graphite udp on %v\n", g.Addr())
 	}
 	return func() []listen.Status {
 		var out []listen.Status
