@@ -1,9 +1,7 @@
 package store
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
 )
 
 // Graphite's data model (meta model = "graphite"; see docs/STORE.md).
@@ -119,27 +117,4 @@ func (db *DB) LateBound(name string) (bound, slot int64, overwrite bool, err err
 		return a.st.lastUp, 0, false, nil
 	}
 	return a.st.lastUp - 1, a.spec.Step, a.model.overwrite, nil
-}
-
-// pendingRow returns row r of ring i as it will be once the rows waiting
-// for the journal are written: the newest waiting write of the row, else
-// the file's. ok is false when the rows cannot be read.
-func (a *archive) pendingRow(i int, r int64, nds int, out []float64) error {
-	for k := len(a.pend) - 1; k >= 0; k-- {
-		run := &a.pend[k]
-		if run.ring == i && r >= run.first && r < run.first+run.n {
-			off := (r - run.first) * int64(nds) * 8
-			for d := 0; d < nds; d++ {
-				out[d] = math.Float64frombits(binary.LittleEndian.Uint64(run.b[off+int64(d)*8:]) ^ a.key)
-			}
-			return nil
-		}
-	}
-	if err := a.mapRows(); err != nil {
-		return err
-	}
-	for d, v := range a.rings[i][r*int64(nds) : (r+1)*int64(nds)] {
-		out[d] = math.Float64frombits(math.Float64bits(v) ^ a.key) // rows are stored XORed with the key
-	}
-	return nil
 }

@@ -301,3 +301,55 @@ func TestLateOverwrite(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkGraphitePoints applies in-order points to a Graphite series of
+// the default layout (1m×2d, 5m×2w, 1h×13M, 1d×10y, every CF), and
+// BenchmarkLateOverwrite late points into its past day (each recomputes
+// the 5-minute, hourly and daily rows holding its slot).
+func BenchmarkGraphitePoints(b *testing.B) { benchGraphite(b, false) }
+
+func BenchmarkLateOverwrite(b *testing.B) { benchGraphite(b, true) }
+
+func benchGraphite(b *testing.B, late bool) {
+	r, err := CompileRetention([]RetentionRule{{Name: "o", Retentions: "60s:2d,5m:14d,1h:396d,1d:3660d", Model: ModelGraphite, Late: LateOverwrite}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := Open(b.TempDir(), Options{Retention: r})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	const base = int64(1764000000)
+	ensureGraphite(b, db, "o.a", base)
+	const day = 1440
+	ups := make([]Update, 0, 1000)
+	next := int64(0)
+	if late {
+		for i := int64(0); i < 2*day; i += 1000 {
+			ups = ups[:0]
+			for k := i; k < min(i+1000, 2*day); k++ {
+				ups = append(ups, Update{Series: "o.a", Time: base + k*60, Values: []string{strconv.FormatInt(k%97, 10)}})
+			}
+			applyPoints(b, db, ups)
+		}
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	b.ResetTimer()
+	for i := 0; i < b.N; i += len(ups) {
+		ups = ups[:0]
+		for k := 0; k < 1000 && i+k < b.N; k++ {
+			t := base + next*60
+			if late {
+				t = base + (day+rnd.Int64N(day-1))*60
+			} else {
+				next++
+			}
+			ups = append(ups, Update{Series: "o.a", Time: t, Values: []string{strconv.Itoa(k % 89)}})
+		}
+		if res := applyPoints(b, db, ups); len(res.Errors) > 0 {
+			b.Fatal(res.Errors[0])
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/point")
+}

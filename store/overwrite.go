@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 )
@@ -72,21 +73,34 @@ func (a *archive) overwrite(end int64, vals []string) error {
 			ds.val = p * float64(step) / float64(step) * 0 // nw / interval × postInt, its sign too
 		}
 	}
-	pdp := func(t int64) (float64, bool) { // the PDP ending at t
-		if t <= spec.Start-mod(spec.Start, step) || t > st.lastUp {
-			return math.NaN(), true
+	// The finest rows of a coarse row are read once per span (the CFs of
+	// one resolution share them), from the mapping with the rows still
+	// waiting for the journal laid over them.
+	startRow := spec.Start - mod(spec.Start, step)
+	windows := map[[2]int64][]float64{}
+	window := func(from, to int64) ([]float64, bool) {
+		if lo := max(from, startRow+step); lo < oldest && lo <= to {
+			return nil, false // the finest archive no longer holds them all
 		}
-		if t < oldest {
-			return 0, false
+		key := [2]int64{from, to}
+		if w, ok := windows[key]; ok {
+			return w, w != nil
 		}
-		if t == end {
-			return p, true
+		w, err := a.finestWindow(fine, from, to)
+		if err != nil {
+			windows[key] = nil
+			return nil, false
 		}
-		var out [1]float64
-		if err := a.pendingRow(fine, ringRow(st, fine, spec.RRA[fine], step, t), 1, out[:]); err != nil {
-			return 0, false
+		for k := range w {
+			switch t := from + int64(k)*step; {
+			case t <= startRow || t > st.lastUp:
+				w[k] = math.NaN()
+			case t == end:
+				w[k] = p
+			}
 		}
-		return out[0], true
+		windows[key] = w
+		return w, true
 	}
 	for i, r := range spec.RRA {
 		if r.Steps == 1 {
@@ -101,8 +115,10 @@ func (a *archive) overwrite(end int64, vals []string) error {
 			if rowEnd <= lastClosed-r.Rows*span {
 				continue // the row has left the ring
 			}
-			v, ok := consolidateRow(r, first, rowEnd, step, pdp)
+			w, ok := window(first, rowEnd)
+			var v float64
 			if ok {
+				v = consolidateRow(r, w)
 				a.putRow(i, ringRow(st, i, r, step, rowEnd), []float64{v})
 				if rowEnd == lastClosed {
 					c.primary = v // the row the last closing update wrote
@@ -118,13 +134,8 @@ func (a *archive) overwrite(end int64, vals []string) error {
 		if lastClosed > spec.Start-mod(spec.Start, step) {
 			val = resetValue(r.CF) // a row closed before: the engine reset the state
 		}
-		ok := true
-		for t := lastClosed + step; t <= st.lastUp; t += step {
-			q, have := pdp(t)
-			if !have {
-				ok = false
-				break
-			}
+		w, ok := window(lastClosed+step, st.lastUp)
+		for _, q := range w {
 			if math.IsNaN(q) {
 				unkn++
 			} else {
@@ -182,20 +193,11 @@ func resetValue(cf CF) float64 {
 	return math.NaN()
 }
 
-// consolidateRow is the row updateCDP closes from the PDPs ending at
-// first, first+step, …, rowEnd, fed one at a time.
-func consolidateRow(r RRA, first, rowEnd, step int64, pdp func(int64) (float64, bool)) (float64, bool) {
+// consolidateRow is the row updateCDP closes from the PDPs of w (the
+// row's steps, oldest first), fed one at a time.
+func consolidateRow(r RRA, w []float64) float64 {
 	val, unkn := math.NaN(), int64(0)
-	var p float64
-	for t := first; t <= rowEnd; t += step {
-		q, ok := pdp(t)
-		if !ok {
-			return 0, false
-		}
-		p = q
-		if t == rowEnd {
-			break
-		}
+	for _, q := range w[:len(w)-1] {
 		if math.IsNaN(q) {
 			unkn++
 		} else {
@@ -203,6 +205,36 @@ func consolidateRow(r RRA, first, rowEnd, step int64, pdp func(int64) (float64, 
 		}
 	}
 	c := cdpState{val: val, unknPDP: unkn}
-	updateCDP(&c, r.CF, p, 1, 1, 1, r.Steps, r.XFF)
-	return c.primary, true
+	updateCDP(&c, r.CF, w[len(w)-1], 1, 1, 1, r.Steps, r.XFF)
+	return c.primary
+}
+
+// finestWindow returns the rows of one-step ring i ending at from, from +
+// step, …, to (all within the ring) as they will be once the rows waiting
+// for the journal are written: the file's, with the waiting writes laid
+// over them in order.
+func (a *archive) finestWindow(i int, from, to int64) ([]float64, error) {
+	if err := a.mapRows(); err != nil {
+		return nil, err
+	}
+	r := a.spec.RRA[i]
+	step := a.spec.Step
+	n := (to-from)/step + 1
+	idx0 := ringRow(a.st, i, r, step, from)
+	ring := a.rings[i]
+	w := make([]float64, n)
+	for k := int64(0); k < n; k++ {
+		w[k] = math.Float64frombits(math.Float64bits(ring[mod(idx0+k, r.Rows)]) ^ a.key) // stored XORed with the key
+	}
+	for _, run := range a.pend {
+		if run.ring != i {
+			continue
+		}
+		for j := int64(0); j < run.n; j++ {
+			if k := mod(run.first+j-idx0, r.Rows); k < n {
+				w[k] = math.Float64frombits(binary.LittleEndian.Uint64(run.b[j*8:]) ^ a.key)
+			}
+		}
+	}
+	return w, nil
 }
