@@ -246,6 +246,13 @@ func TestBackupDuringIngest(t *testing.T) {
 	}
 
 	// 3. again through the restarted server, to the DEST the killed backup had
+	// (when the backup finished before the kill, its DEST is whole and a new
+	// backup must not overwrite it: start from an empty one)
+	if bkErr == nil {
+		if err := os.RemoveAll(dest2); err != nil {
+			t.Fatal(err)
+		}
+	}
 	wg = stream(context.Background())
 	waitFor(7000)
 	before = acked()
