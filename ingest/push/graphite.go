@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,7 +19,9 @@ import (
 	"rrdash/store"
 )
 
-// PointWriter takes points and returns once they are durable; *Writer is one.
+// PointWriter takes points and returns once they are durable; *Writer is
+// one. Readers of streams hand batches over with Submit, which lets a
+// *Writer make them durable while the stream is read on.
 type PointWriter interface {
 	Write(ctx context.Context, pts []Point) (WriteResult, error)
 }
@@ -162,6 +165,10 @@ func (g *GraphiteListener) Serve(ctx context.Context) error {
 
 const maxLoggedBadLines = 10
 
+// graphiteInFlight is how many batches of a connection wait for
+// durability while the connection is read on.
+const graphiteInFlight = 4
+
 // serveConn reads and writes the connection's points; true means the
 // client's EOF was reached and every point is written durably, so the
 // connection may be closed cleanly.
@@ -172,22 +179,48 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 	r := bufio.NewReaderSize(c, max(g.MaxLine+2, 4096))
 	batch := make([]Point, 0, g.BatchSize)
 	var num, bad int64
-	flush := func() bool {
-		if len(batch) == 0 {
-			return true
-		}
-		res, err := g.sink.Write(wctx, batch)
-		batch = batch[:0]
-		g.late.Add(int64(res.Late))
-		g.refused.Add(int64(res.Refused))
-		if err != nil {
+	// Batches are handed to the writer in order and made durable while
+	// the next ones are read (at most graphiteInFlight at once); the
+	// connection is closed cleanly only once all of them are durable.
+	inflight := make(chan struct{}, graphiteInFlight)
+	var wg sync.WaitGroup
+	var failed atomic.Bool
+	fail := func(err error) {
+		if !failed.Swap(true) {
 			g.log.Error("graphite: write failed; resetting the connection", "remote", remote, "err", err)
+		}
+	}
+	submit := func() bool {
+		if len(batch) == 0 || failed.Load() {
+			return !failed.Load()
+		}
+		inflight <- struct{}{}
+		pd, err := Submit(wctx, g.sink, batch)
+		batch = batch[:0]
+		if err != nil {
+			<-inflight
+			fail(err)
 			return false
 		}
-		if res.Late > 0 || res.Refused > 0 {
-			g.log.Warn("graphite: points not stored", "remote", remote, "late", res.Late, "refused", res.Refused, "first_refusal", res.FirstRefusal)
-		}
-		return true
+		wg.Go(func() {
+			defer func() { <-inflight }()
+			res, err := pd.Wait(wctx)
+			g.late.Add(int64(res.Late))
+			g.refused.Add(int64(res.Refused))
+			if err != nil {
+				fail(err)
+				return
+			}
+			if res.Late > 0 || res.Refused > 0 {
+				g.log.Warn("graphite: points not stored", "remote", remote, "late", res.Late, "refused", res.Refused, "first_refusal", res.FirstRefusal)
+			}
+		})
+		return !failed.Load()
+	}
+	flush := func() bool {
+		submit()
+		wg.Wait()
+		return !failed.Load()
 	}
 	for {
 		line, err := readLine(r, g.MaxLine)
@@ -231,7 +264,8 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 		}
 		// Write when the batch is full or the sender paused (nothing buffered).
 		if len(batch) >= g.BatchSize || r.Buffered() == 0 && len(batch) > 0 {
-			if !flush() {
+			if !submit() {
+				wg.Wait()
 				return false
 			}
 		}
