@@ -91,6 +91,16 @@ bubblewrap:
 chromium:
 	@command -v chromium >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
+# The ingest peers of make bench (ingest/push/internal/peerbench): Debian's
+# VictoriaMetrics 1.79 and carbon (graphite-carbon 1.1.7). Not test deps.
+victoria-metrics:
+	@command -v victoria-metrics >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends victoria-metrics; }
+
+graphite-carbon:
+	@command -v carbon-cache >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphite-carbon; }
+
+bench-deps: rrdtool rrdcached victoria-metrics graphite-carbon $(STATSD)
+
 # rrdash version and rrdash_build_info: git describe (tags when there are
 # any, else the short hash; -dirty for uncommitted changes), the commit and its time.
 # Outside a git checkout both are empty and the binary reports what go build
@@ -126,7 +136,7 @@ soak:
 difftest: rrdtool
 	RRDASH_DIFF_CASES=1000 $(GO) test -run Differential -v ./store
 
-bench: build rrdtool rrdcached $(KINESALITE)
+bench: build bench-deps $(KINESALITE)
 	$(GO) test -run '^$$' -bench . ./store/... ./cmd/... ./rpn/... ./ingest/tracelog/... ./graph/... ./ui/...
 	# remote_write and OTLP: durable, one core (docs/BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchtime 5s -cpu 1 ./ingest/promrw/ ./ingest/otlp/
