@@ -11,7 +11,7 @@ INGESTCLIENTS := tools/ingestclients/node_modules/@influxdata/influxdb-client/pa
 WEBJS   := tools/web/node_modules/echarts/dist/echarts.min.js
 APT_STAMP := .tools/apt-updated
 
-.PHONY: all build run test bench soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web prometheus prometheus-node-exporter python3-influxdb clean
+.PHONY: all build run test bench soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web prometheus prometheus-node-exporter python3-influxdb victoria-metrics graphite-carbon bench-deps clean
 
 all: build
 
@@ -147,6 +147,9 @@ bench: build bench-deps $(KINESALITE)
 	$(GO) run ./store/internal/benchcmp --rrdash ./rrdash
 	$(GO) run ./rpn/internal/xportcmp --rrdash ./rrdash
 	$(GO) run ./ingest/rrdcached/internal/bench --rrdash ./rrdash
+	# push latency (idle; 1,000 pushes/s) and rrdash vs VictoriaMetrics on the same streams (issue 15)
+	$(GO) test -run '^$$' -bench 'PushIdle|PushLoad' -benchtime 2000x ./ingest/push/
+	$(GO) run ./cmd/rrdash/internal/peerbench --rrdash ./rrdash
 
 clean:
 	rm -rf rrdash .tools $(ECHARTS)
