@@ -33,17 +33,39 @@ var _ PointWriter = (*Writer)(nil)
 // epoch seconds, a fraction allowed; -1 means now). Tags in the name
 // (`a.b;k=v`) are sorted by key.
 func ParseGraphiteLine(line []byte, now time.Time) (Point, error) {
+	return parseGraphiteLine(line, now, nil)
+}
+
+// graphiteNames maps a connection's raw series names to their checked,
+// tag-sorted form: a connection names the same series again and again,
+// and a hit costs neither the checks nor the name's allocation.
+type graphiteNames map[string]string
+
+// maxGraphiteNames bounds a connection's name cache; beyond it the cache
+// starts afresh.
+const maxGraphiteNames = 1 << 16
+
+func parseGraphiteLine(line []byte, now time.Time, names graphiteNames) (Point, error) {
 	var p Point
 	f := bytes.Fields(line)
 	if len(f) != 3 {
 		return p, fmt.Errorf("want `name value timestamp`, got %d fields", len(f))
 	}
-	name, err := seriesWithSortedTags(string(f[0]))
-	if err != nil {
-		return p, err
-	}
-	if err := store.ValidSeriesName(name); err != nil {
-		return p, err
+	name, ok := names[string(f[0])]
+	if !ok {
+		var err error
+		if name, err = seriesWithSortedTags(string(f[0])); err != nil {
+			return p, err
+		}
+		if err := store.ValidSeriesName(name); err != nil {
+			return p, err
+		}
+		if names != nil {
+			if len(names) >= maxGraphiteNames {
+				clear(names)
+			}
+			names[string(f[0])] = name
+		}
 	}
 	if !floatSyntax(f[1]) {
 		return p, fmt.Errorf("value %q is not a decimal number", f[1])
@@ -53,8 +75,11 @@ func ParseGraphiteLine(line []byte, now time.Time) (Point, error) {
 	}
 	if string(f[2]) == "-1" {
 		p.Sec, p.Usec = now.Unix(), int64(now.Nanosecond()/1000)
-	} else if p.Sec, p.Usec, err = parseEpoch(string(f[2])); err != nil {
-		return p, err
+	} else {
+		var err error
+		if p.Sec, p.Usec, err = parseEpoch(string(f[2])); err != nil {
+			return p, err
+		}
 	}
 	p.Series, p.Value = name, string(f[1])
 	return p, nil
@@ -179,6 +204,7 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 	r := bufio.NewReaderSize(c, max(g.MaxLine+2, 4096))
 	batch := make([]Point, 0, g.BatchSize)
 	var num, bad int64
+	names := graphiteNames{}
 	// Batches are handed to the writer in order and made durable while
 	// the next ones are read (at most graphiteInFlight at once); the
 	// connection is closed cleanly only once all of them are durable.
@@ -230,7 +256,7 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 			num++
 			g.lines.Add(1)
 			if len(bytes.TrimSpace(line)) > 0 {
-				p, perr := ParseGraphiteLine(line, time.Now())
+				p, perr := parseGraphiteLine(line, time.Now(), names)
 				if perr == nil {
 					if perr = g.hz.Check(p.Sec, p.Usec); perr != nil {
 						g.future.Add(1)

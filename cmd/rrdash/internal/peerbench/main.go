@@ -6,7 +6,9 @@
 //   - Graphite plaintext, 10,000 series × 60 points on one connection, into
 //     new series, then 60 more points each into the same, existing series;
 //   - InfluxDB line protocol, the same shape, POSTed in bodies of 50,000
-//     lines (four at a time), into existing series.
+//     lines (four at a time), into existing series (rrdash: the Graphite
+//     stream's; VictoriaMetrics names them apart, so one point of each is
+//     sent first, untimed).
 //
 // rrdash's time ends when the points are durable: its clean close of the
 // Graphite connection after the client's EOF, its 204 for a body (journal
@@ -149,7 +151,9 @@ func influxBodies(series, points int, t0 int64, perBody int) [][]byte {
 	n := 0
 	for p := range points {
 		for s := range series {
-			fmt.Fprintf(&b, "peer,host=h%d cpu=%d.%d %d\n", s, (s+p)%100, p%10, (t0+int64(p)*60)*1e9)
+			// measurement peer.hostN, field cpu: rrdash's series
+			// peer.hostN.cpu, the Graphite stream's
+			fmt.Fprintf(&b, "peer.host%d cpu=%d.%d %d\n", s, (s+p)%100, p%10, (t0+int64(p)*60)*1e9)
 			if n++; n%perBody == 0 {
 				bodies = append(bodies, bytes.Clone(b.Bytes()))
 				b.Reset()
@@ -182,7 +186,8 @@ func measure(p *peer, gNew, gOld []byte, influxPre, influx [][]byte, total int64
 			res.graphiteOld = time.Since(start)
 		}
 	}
-	// The influx series are made first (not timed): one point each, earlier.
+	// One point of each series first (not timed): VictoriaMetrics makes
+	// its Influx series here, rrdash's exist already.
 	before, err := p.count("influx")
 	if err != nil {
 		return res, err
