@@ -21,6 +21,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -35,6 +36,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"rrdash/auth"
@@ -47,9 +49,10 @@ func main() {
 	vm := flag.String("victoria-metrics", "victoria-metrics", "the VictoriaMetrics binary")
 	series := flag.Int("series", 10000, "series")
 	points := flag.Int("points", 60, "points per series and round")
+	carbon := flag.String("carbon", "carbon-cache", "the carbon-cache binary (Graphite only); empty: none")
 	rounds := flag.Int("rounds", 3, "interleaved rounds; the median is reported")
 	flag.Parse()
-	if err := run(*rrdash, *vm, *series, *points, *rounds); err != nil {
+	if err := run(*rrdash, *vm, *carbon, *series, *points, *rounds); err != nil {
 		fmt.Fprintln(os.Stderr, "peerbench:", err)
 		os.Exit(1)
 	}
@@ -70,7 +73,7 @@ type peer struct {
 
 type result struct{ graphiteNew, graphiteOld, influx time.Duration }
 
-func run(rrdashBin, vmBin string, series, points, rounds int) error {
+func run(rrdashBin, vmBin, carbon string, series, points, rounds int) error {
 	vmPath, err := exec.LookPath(vmBin)
 	if err != nil {
 		return fmt.Errorf("%w (make victoria-metrics installs Debian's)", err)
@@ -82,9 +85,17 @@ func run(rrdashBin, vmBin string, series, points, rounds int) error {
 	influx := influxBodies(series, points, t0+(2*int64(points)+1)*60, 50000)
 	total := int64(series * points)
 	fmt.Printf("%d series × %d points per round (%d points), %d interleaved rounds, medians\n\n", series, points, total, rounds)
-	var rr, vr []result
+	starts := []func() (*peer, error){func() (*peer, error) { return startRRDash(rrdashBin) }, func() (*peer, error) { return startVM(vmPath) }}
+	if carbon != "" {
+		cPath, err := exec.LookPath(carbon)
+		if err != nil {
+			return fmt.Errorf("%w (make graphite-carbon installs Debian's)", err)
+		}
+		starts = append(starts, func() (*peer, error) { return startCarbon(cPath) })
+	}
+	var rr, vr, cr []result
 	for r := range rounds {
-		for _, start := range []func() (*peer, error){func() (*peer, error) { return startRRDash(rrdashBin) }, func() (*peer, error) { return startVM(vmPath) }} {
+		for _, start := range starts {
 			p, err := start()
 			if err != nil {
 				return err
@@ -95,16 +106,19 @@ func run(rrdashBin, vmBin string, series, points, rounds int) error {
 				return fmt.Errorf("round %d, %s: %w", r+1, p.name, err)
 			}
 			fmt.Fprintf(os.Stderr, "round %d %s: graphite new %v, existing %v, influx %v\n", r+1, p.name, res.graphiteNew, res.graphiteOld, res.influx)
-			if p.name == "rrdash" {
+			switch p.name {
+			case "rrdash":
 				rr = append(rr, res)
-			} else {
+			case "carbon":
+				cr = append(cr, res)
+			default:
 				vr = append(vr, res)
 			}
 		}
 	}
 	rate := func(d time.Duration) float64 { return float64(total) / d.Seconds() }
-	fmt.Println("| workload | rrdash points/s (durable) | VictoriaMetrics 1.79 points/s (no fsync) | rrdash ÷ VictoriaMetrics |")
-	fmt.Println("|---|---:|---:|---:|")
+	fmt.Println("| workload | rrdash points/s (durable) | VictoriaMetrics 1.79 points/s (no fsync) | rrdash ÷ VictoriaMetrics | carbon 1.1.7 points/s (whisper written, no fsync) | rrdash ÷ carbon |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|")
 	for _, w := range []struct {
 		name string
 		get  func(result) time.Duration
@@ -114,7 +128,12 @@ func run(rrdashBin, vmBin string, series, points, rounds int) error {
 		{"Influx line protocol, existing series", func(r result) time.Duration { return r.influx }},
 	} {
 		a, b := rate(median(rr, w.get)), rate(median(vr, w.get))
-		fmt.Printf("| %s | %.0f | %.0f | %.2f× |\n", w.name, a, b, a/b)
+		carbonCols := "— | —"
+		if len(cr) > 0 && median(cr, w.get) > 0 {
+			c := rate(median(cr, w.get))
+			carbonCols = fmt.Sprintf("%.0f | %.2f×", c, a/c)
+		}
+		fmt.Printf("| %s | %.0f | %.0f | %.2f× | %s |\n", w.name, a, b, a/b, carbonCols)
 	}
 	return nil
 }
@@ -144,23 +163,21 @@ func graphiteStream(series, points int, t0 int64) []byte {
 	return b.Bytes()
 }
 
-// influxBodies is the same shape as line protocol, cut into bodies.
+// influxBodies is the same shape as line protocol, cut into bodies of
+// about perBody lines, each for its own series (as each agent sends its
+// own series; bodies in flight together are not ordered).
 func influxBodies(series, points int, t0 int64, perBody int) [][]byte {
 	var bodies [][]byte
-	var b bytes.Buffer
-	n := 0
-	for p := range points {
-		for s := range series {
-			// measurement peer.hostN, field cpu: rrdash's series
-			// peer.hostN.cpu, the Graphite stream's
-			fmt.Fprintf(&b, "peer.host%d cpu=%d.%d %d\n", s, (s+p)%100, p%10, (t0+int64(p)*60)*1e9)
-			if n++; n%perBody == 0 {
-				bodies = append(bodies, bytes.Clone(b.Bytes()))
-				b.Reset()
+	per := max(1, perBody/points) // series per body
+	for s0 := 0; s0 < series; s0 += per {
+		var b bytes.Buffer
+		for p := range points {
+			for s := s0; s < min(s0+per, series); s++ {
+				// measurement peer.hostN, field cpu: rrdash's series
+				// peer.hostN.cpu, the Graphite stream's
+				fmt.Fprintf(&b, "peer.host%d cpu=%d.%d %d\n", s, (s+p)%100, p%10, (t0+int64(p)*60)*1e9)
 			}
 		}
-	}
-	if b.Len() > 0 {
 		bodies = append(bodies, b.Bytes())
 	}
 	return bodies
@@ -185,6 +202,9 @@ func measure(p *peer, gNew, gOld []byte, influxPre, influx [][]byte, total int64
 		} else {
 			res.graphiteOld = time.Since(start)
 		}
+	}
+	if p.http == "" { // carbon: Graphite only
+		return res, nil
 	}
 	// One point of each series first (not timed): VictoriaMetrics makes
 	// its Influx series here, rrdash's exist already.
@@ -423,4 +443,105 @@ func vmRows(base, kind string) (int64, error) {
 		}
 	}
 	return 0, nil // not counted yet
+}
+
+// startCarbon runs carbon-cache in the foreground with a configuration of
+// its own: no rate limits, 60s:1d archives, updates logged, so the points
+// written to whisper files can be counted (carbon never answers on its
+// line receiver, and whisper does not fsync). carbon takes no Influx.
+func startCarbon(bin string) (*peer, error) {
+	dir, err := os.MkdirTemp("", "peerbench-carbon")
+	if err != nil {
+		return nil, err
+	}
+	lineAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	pickleAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	queryAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	port := func(a string) string { _, p, _ := net.SplitHostPort(a); return p }
+	conf := fmt.Sprintf(`[cache]
+STORAGE_DIR = %[1]s/
+LOCAL_DATA_DIR = %[1]s/whisper/
+WHITELISTS_DIR = %[1]s/lists/
+CONF_DIR = %[1]s/
+LOG_DIR = %[1]s/log/
+PID_DIR = %[1]s/
+ENABLE_LOGROTATION = False
+LOG_UPDATES = True
+LOG_CREATES = False
+LOG_LISTENER_CONN_SUCCESS = False
+MAX_CACHE_SIZE = inf
+MAX_UPDATES_PER_SECOND = inf
+MAX_CREATES_PER_MINUTE = inf
+LINE_RECEIVER_INTERFACE = 127.0.0.1
+LINE_RECEIVER_PORT = %[2]s
+ENABLE_UDP_LISTENER = False
+PICKLE_RECEIVER_INTERFACE = 127.0.0.1
+PICKLE_RECEIVER_PORT = %[3]s
+CACHE_QUERY_INTERFACE = 127.0.0.1
+CACHE_QUERY_PORT = %[4]s
+CARBON_METRIC_INTERVAL = 0
+`, dir, port(lineAddr), port(pickleAddr), port(queryAddr))
+	schemas := "[default]\npattern = .*\nretentions = 60s:1d\n"
+	for name, body := range map[string]string{"carbon.conf": conf, "storage-schemas.conf": schemas, "storage-aggregation.conf": ""} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	// In the foreground carbon logs to stdout: its update lines are
+	// counted as they come.
+	cmd := exec.Command(bin, "--config="+filepath.Join(dir, "carbon.conf"), "--nodaemon", "--pidfile="+filepath.Join(dir, "carbon.pid"), "start")
+	out := &strings.Builder{}
+	cmd.Stderr = out
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	var written atomic.Int64
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			written.Add(carbonWrote(sc.Text()))
+		}
+	}()
+	stop := func() { cmd.Process.Signal(os.Interrupt); cmd.Process.Wait(); os.RemoveAll(dir) }
+	if err := waitTCP(lineAddr, cmd, out); err != nil {
+		stop()
+		return nil, err
+	}
+	count := func(string) (int64, error) { return written.Load(), nil }
+	settled := func(kind string, before, n int64) error {
+		for deadline := time.Now().Add(10 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if written.Load()-before >= n {
+				return nil
+			}
+		}
+		return errors.New("carbon did not write every point within 10 minutes")
+	}
+	return &peer{name: "carbon", graphite: lineAddr, stop: stop, settled: settled, count: count}, nil
+}
+
+// carbonWrote is N of a "wrote N datapoints for peer…" log line, else 0.
+func carbonWrote(line string) int64 {
+	_, rest, ok := strings.Cut(line, "wrote ")
+	if !ok {
+		return 0
+	}
+	num, _, ok := strings.Cut(rest, " datapoints for peer")
+	if !ok {
+		return 0
+	}
+	n, _ := strconv.ParseInt(num, 10, 64)
+	return n
 }
