@@ -112,9 +112,11 @@ type GraphiteConfig struct {
 // writes the points through a PointWriter. Bad lines are counted and
 // logged (the first few per connection): the protocol has no replies.
 //
-// The one signal a client gets is how its connection ends. After the
-// client closes its sending side (EOF), the listener writes every point
-// of the connection, waits until they are durable (journal fsync), and
+// The one signal a client gets is how its connection ends. Batches are
+// handed to the writer as they fill (or the client pauses) and made
+// durable while the connection is read on. After the client closes its
+// sending side (EOF), the listener hands over the last batch, waits until
+// every batch is durable (journal fsync), and
 // only then closes its side cleanly: a client that half-closes and then
 // reads EOF knows every valid point it sent is stored (bad lines, points
 // from beyond the horizon and late points are not, and are only counted
