@@ -14,10 +14,7 @@ import (
 // Sink is the part of *store.DB the writer needs.
 type Sink interface {
 	EnsureWithMeta(name string, spec store.Spec, meta map[string]string) (bool, error)
-	// ApplyAsync applies and journals a batch; it is durable once the
-	// returned wait returns nil. The writer prepares the next group
-	// while the journal syncs the previous one.
-	ApplyAsync(ctx context.Context, b store.Batch) (store.Result, func() error, error)
+	Apply(ctx context.Context, b store.Batch) (store.Result, error)
 	LastUpdate(name string) (int64, error)
 }
 
@@ -31,10 +28,9 @@ type WriterConfig struct {
 	// MaxDelay chooses how points wait before they are committed.
 	//
 	// Zero (the default) is adaptive group commit: a write is committed
-	// at once unless a commit is being prepared, and the writes that
-	// arrive meanwhile share the next commit (and the journal shares
-	// fsyncs between commits), so an idle writer acknowledges a push
-	// within about one fsync and a busy one batches. Points are applied
+	// at once unless a commit is in flight, and the writes that arrive
+	// meanwhile share the next commit, so an idle writer acknowledges a
+	// push within about one fsync and a busy one batches. Points are applied
 	// in time order within a commit; a point at or before its series'
 	// last committed second is late.
 	//
@@ -116,7 +112,7 @@ type Writer struct {
 	grace    int64 // microseconds
 	maxDelay time.Duration
 
-	flushMu sync.Mutex // one flush at a time prepares a group: every series stays in time order
+	flushMu sync.Mutex // one commit in flight at a time: every series stays in time order
 	works   sync.Pool  // *[]taken: flush's lists, reused
 
 	mu     sync.Mutex
@@ -397,11 +393,11 @@ type taken struct {
 
 // flush applies the points that are ready (all of them when all is set):
 // under adaptive commit every buffered point, under MaxDelay those that
-// left the grace window or waited MaxDelay. One flush at a time prepares
-// its group (take, create, apply, journal), which keeps every series in
-// time order; its fsync and acknowledgements run after the next flush may
-// start, so the journal shares fsyncs between groups. An error is
-// returned only for ctx.
+// left the grace window or waited MaxDelay. One commit at a time (take,
+// create, apply, journal, fsync) keeps every series in time order and is
+// the classic group commit: whoever arrives while a commit is in flight
+// waits for it and then joins the next one, so groups grow with the load.
+// An error is returned only for ctx.
 func (w *Writer) flush(ctx context.Context, all bool) error {
 	w.flushMu.Lock()
 	locked := true
@@ -507,26 +503,20 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		idx = append(idx, i)
 	}
 	var fatal error
-	var durable func() error
 	if len(b.Updates) > 0 {
-		r, wait, err := w.sink.ApplyAsync(sctx, b)
+		// The commit stays in flight until durable: writes that arrive
+		// meanwhile gather in the buffer and are committed together next
+		// (each series' points of a group reach its archives at once).
+		r, err := w.sink.Apply(sctx, b)
 		if err != nil {
 			fatal = fmt.Errorf("push: store apply: %w", err)
 		}
-		durable = wait
 		for _, ue := range r.Errors {
 			perr[idx[ue.Index]] = ue
 		}
 	}
-	// The group is in the journal: the next one may be prepared while
-	// this one is synced.
 	w.flushMu.Unlock()
 	locked = false
-	if fatal == nil && durable != nil {
-		if err := durable(); err != nil {
-			fatal = fmt.Errorf("push: store apply: %w", err)
-		}
-	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	defer w.evictIdle()
