@@ -12,7 +12,7 @@ INGESTCLIENTS := tools/ingestclients/node_modules/@influxdata/influxdb-client/pa
 WEBJS   := tools/web/node_modules/echarts/dist/echarts.min.js
 APT_STAMP := .tools/apt-updated
 
-.PHONY: all build run test bench bench-million soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web graphite-carbon prometheus prometheus-node-exporter python3-influxdb clean release deb systemd postgresql
+.PHONY: all build run test bench bench-million soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web graphite-carbon prometheus prometheus-node-exporter python3-influxdb clean release deb systemd postgresql victoria-metrics bench-deps
 
 all: build
 
@@ -112,6 +112,16 @@ systemd:
 chromium:
 	@command -v chromium >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
+# The ingest peers of make bench (ingest/push/internal/peerbench): Debian's
+# VictoriaMetrics 1.79 and carbon (graphite-carbon 1.1.7). Not test deps.
+victoria-metrics:
+	@command -v victoria-metrics >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends victoria-metrics; }
+
+graphite-carbon:
+	@command -v carbon-cache >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphite-carbon; }
+
+bench-deps: rrdtool rrdcached victoria-metrics graphite-carbon $(STATSD)
+
 # rrdash version and rrdash_build_info: git describe (tags when there are
 # any, else the short hash; -dirty for uncommitted changes), the commit and its time.
 # Outside a git checkout both are empty and the binary reports what go build
@@ -148,7 +158,7 @@ difftest: rrdtool
 	RRDASH_DIFF_CASES=1000 $(GO) test -run Differential -v ./store
 	RRDASH_GRAPHV_CASES=1500 $(GO) test -run TestGraphvDifferential -timeout 30m -v ./cmd/rrdash
 
-bench: build rrdtool rrdcached $(KINESALITE)
+bench: build bench-deps $(KINESALITE)
 	$(GO) test -run '^$$' -bench . ./store/... ./cmd/... ./rpn/... ./ingest/tracelog/... ./graph/... ./ui/...
 	# remote_write and OTLP: durable, one core (docs/BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchtime 5s -cpu 1 ./ingest/promrw/ ./ingest/otlp/
@@ -161,6 +171,9 @@ bench: build rrdtool rrdcached $(KINESALITE)
 	$(GO) run ./ingest/rrdcached/internal/bench --rrdash ./rrdash
 	# rrdash graph vs rrdtool graph, whole processes (docs/BENCHMARKS.md)
 	$(GO) run ./graph/internal/benchcmp --rrdash ./rrdash
+	# push latency (idle; 1,000 pushes/s) and rrdash vs VictoriaMetrics on the same streams (issue 15)
+	$(GO) test -run '^$$' -bench 'PushIdle|PushLoad' -benchtime 2000x ./ingest/push/
+	$(GO) run ./cmd/rrdash/internal/peerbench --rrdash ./rrdash
 
 # a data directory of 1,000,000 small series: creation rate, disk per series,
 # startup, a pass over every series and a kill -9 recovery, memory (anonymous

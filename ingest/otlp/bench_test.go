@@ -30,7 +30,7 @@ import (
 // fsynced in the store's journal. Series use the default template.
 func BenchmarkOTLP(b *testing.B) {
 	db := pushtest.Store(b)
-	w := pushtest.Writer(b, db, push.WriterConfig{Grace: time.Second, MaxDelay: time.Millisecond}) // as push's benchmarks: CPU, not the straggler wait
+	w := pushtest.Writer(b, db, push.WriterConfig{}) // serve's configuration: adaptive group commit
 	go w.Run(b.Context())
 	h, err := New(w, Config{Horizon: horizon.Horizon{}})
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 )
 
 // benchBody is n lines of the request series: 4 tags, two numeric
@@ -48,7 +47,7 @@ func BenchmarkParseConvert(b *testing.B) {
 // fsync); 200 series that exist already, 20,000 points per request.
 func BenchmarkWriteDurable(b *testing.B) {
 	db := openStore(b)
-	w, err := NewWriter(db, WriterConfig{Grace: time.Second, MaxDelay: time.Millisecond})
+	w, err := NewWriter(db, WriterConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -88,7 +87,7 @@ func BenchmarkWriteDurable(b *testing.B) {
 // 200 existing series, 20,000 points (1.9 MB) per request.
 func BenchmarkHandlerWriteDurable(b *testing.B) {
 	db := openStore(b)
-	w, err := NewWriter(db, WriterConfig{Grace: time.Second, MaxDelay: time.Millisecond})
+	w, err := NewWriter(db, WriterConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -126,7 +125,7 @@ func BenchmarkHandlerWriteDurable(b *testing.B) {
 func BenchmarkHandlerWriteDurable4Clients(b *testing.B) {
 	const clients = 4
 	db := openStore(b)
-	w, err := NewWriter(db, WriterConfig{Grace: time.Second, MaxDelay: time.Millisecond})
+	w, err := NewWriter(db, WriterConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,9 +13,14 @@
 // `name;k=v…` from their tags, Graphite names keep their own tags, sorted.
 //
 // Time: the store keeps at most one reading per series and second, in time
-// order. The Writer holds each series' points for a grace window behind its
-// newest point (bounded in wall time by MaxDelay) and applies them in time
-// order, so out-of-order points within the window are kept. A point in the
+// order. The Writer commits adaptively (group commit): a write to an idle
+// writer is committed at once, and writes arriving while a commit is being
+// prepared join the next one; the points of a commit are applied in time
+// order per series, and the batches of one request or connection are
+// handed over in order (Enqueue), so a stream's out-of-order points within
+// a batch, or spread over batches in flight together, are kept. With
+// WriterConfig.MaxDelay set, points instead wait for stragglers within a
+// grace window behind their series' newest point. A point in the
 // same second as a buffered point of its series replaces it (last write
 // wins, as InfluxDB overwrites a point with the same series and time); a
 // point at or before the series' last stored second is late: it is counted
@@ -25,7 +30,9 @@
 //
 // Durability: Write returns, and the HTTP handlers answer 2xx, only after
 // store.DB.Apply returned for every point of the request, that is after the
-// journal fsync. Concurrent requests share store batches and fsyncs.
+// journal fsync. Concurrent requests share journal fsyncs; a request's
+// next batches, and a Graphite connection's next lines, are read while its
+// earlier batches are made durable.
 // Bodies stream: they are parsed in chunks and written in batches as they
 // fill, within a global in-flight budget (429 + Retry-After beyond it), so
 // a bad line or point is refused by number while the valid ones are stored

@@ -111,11 +111,19 @@ func FuzzParseLineProtocol(f *testing.F) {
 }
 
 func FuzzParseGraphiteLine(f *testing.F) {
-	for _, s := range []string{"a.b.c 1.5 1700000000", "a.b;z=1;a=2 -3 1700000000.25", "x 1", "x nan 1", "x 1 -1"} {
+	for _, s := range []string{"a.b.c 1.5 1700000000", "a.b;z=1;a=2 -3 1700000000.25", "x 1", "x nan 1", "x 1 -1", "a;b=1;b=2 1 1", "a;=1 1 1", "a.b 1e999 1"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		p, err := ParseGraphiteLine(line, time.Unix(5, 0))
+		// A connection's name cache changes nothing, on a miss or a hit.
+		names := graphiteNames{}
+		for range 2 {
+			pc, cerr := parseGraphiteLine(line, time.Unix(5, 0), names)
+			if pc != p || (cerr == nil) != (err == nil) || err != nil && cerr.Error() != err.Error() {
+				t.Fatalf("with the name cache: %+v, %v; without: %+v, %v", pc, cerr, p, err)
+			}
+		}
 		if err != nil {
 			return
 		}

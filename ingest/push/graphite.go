@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,7 +19,9 @@ import (
 	"rrdash/store"
 )
 
-// PointWriter takes points and returns once they are durable; *Writer is one.
+// PointWriter takes points and returns once they are durable; *Writer is
+// one. Readers of streams hand batches over with Submit, which lets a
+// *Writer make them durable while the stream is read on.
 type PointWriter interface {
 	Write(ctx context.Context, pts []Point) (WriteResult, error)
 }
@@ -30,17 +33,39 @@ var _ PointWriter = (*Writer)(nil)
 // epoch seconds, a fraction allowed; -1 means now). Tags in the name
 // (`a.b;k=v`) are sorted by key.
 func ParseGraphiteLine(line []byte, now time.Time) (Point, error) {
+	return parseGraphiteLine(line, now, nil)
+}
+
+// graphiteNames maps a connection's raw series names to their checked,
+// tag-sorted form: a connection names the same series again and again,
+// and a hit costs neither the checks nor the name's allocation.
+type graphiteNames map[string]string
+
+// maxGraphiteNames bounds a connection's name cache; beyond it the cache
+// starts afresh.
+const maxGraphiteNames = 1 << 16
+
+func parseGraphiteLine(line []byte, now time.Time, names graphiteNames) (Point, error) {
 	var p Point
 	f := bytes.Fields(line)
 	if len(f) != 3 {
 		return p, fmt.Errorf("want `name value timestamp`, got %d fields", len(f))
 	}
-	name, err := seriesWithSortedTags(string(f[0]))
-	if err != nil {
-		return p, err
-	}
-	if err := store.ValidSeriesName(name); err != nil {
-		return p, err
+	name, ok := names[string(f[0])]
+	if !ok {
+		var err error
+		if name, err = seriesWithSortedTags(string(f[0])); err != nil {
+			return p, err
+		}
+		if err := store.ValidSeriesName(name); err != nil {
+			return p, err
+		}
+		if names != nil {
+			if len(names) >= maxGraphiteNames {
+				clear(names)
+			}
+			names[string(f[0])] = name
+		}
 	}
 	if !floatSyntax(f[1]) {
 		return p, fmt.Errorf("value %q is not a decimal number", f[1])
@@ -50,8 +75,11 @@ func ParseGraphiteLine(line []byte, now time.Time) (Point, error) {
 	}
 	if string(f[2]) == "-1" {
 		p.Sec, p.Usec = now.Unix(), int64(now.Nanosecond()/1000)
-	} else if p.Sec, p.Usec, err = parseEpoch(string(f[2])); err != nil {
-		return p, err
+	} else {
+		var err error
+		if p.Sec, p.Usec, err = parseEpoch(string(f[2])); err != nil {
+			return p, err
+		}
 	}
 	p.Series, p.Value, p.Graphite = name, string(f[1]), true
 	return p, nil
@@ -84,9 +112,11 @@ type GraphiteConfig struct {
 // writes the points through a PointWriter. Bad lines are counted and
 // logged (the first few per connection): the protocol has no replies.
 //
-// The one signal a client gets is how its connection ends. After the
-// client closes its sending side (EOF), the listener writes every point
-// of the connection, waits until they are durable (journal fsync), and
+// The one signal a client gets is how its connection ends. Batches are
+// handed to the writer as they fill (or the client pauses) and made
+// durable while the connection is read on. After the client closes its
+// sending side (EOF), the listener hands over the last batch, waits until
+// every batch is durable (journal fsync), and
 // only then closes its side cleanly: a client that half-closes and then
 // reads EOF knows every valid point it sent is stored (bad lines, points
 // from beyond the horizon and late points are not, and are only counted
@@ -169,6 +199,10 @@ func (g *GraphiteListener) Serve(ctx context.Context) error {
 
 const maxLoggedBadLines = 10
 
+// graphiteInFlight is how many batches of a connection wait for
+// durability while the connection is read on.
+const graphiteInFlight = 4
+
 // serveConn reads and writes the connection's points; true means the
 // client's EOF was reached and every point is written durably, so the
 // connection may be closed cleanly.
@@ -179,22 +213,49 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 	r := bufio.NewReaderSize(c, max(g.MaxLine+2, 4096))
 	batch := make([]Point, 0, g.BatchSize)
 	var num, bad int64
-	flush := func() bool {
-		if len(batch) == 0 {
-			return true
-		}
-		res, err := g.sink.Write(wctx, batch)
-		batch = batch[:0]
-		g.late.Add(int64(res.Late))
-		g.refused.Add(int64(res.Refused))
-		if err != nil {
+	names := graphiteNames{}
+	// Batches are handed to the writer in order and made durable while
+	// the next ones are read (at most graphiteInFlight at once); the
+	// connection is closed cleanly only once all of them are durable.
+	inflight := make(chan struct{}, graphiteInFlight)
+	var wg sync.WaitGroup
+	var failed atomic.Bool
+	fail := func(err error) {
+		if !failed.Swap(true) {
 			g.log.Error("graphite: write failed; resetting the connection", "remote", remote, "err", err)
+		}
+	}
+	submit := func() bool {
+		if len(batch) == 0 || failed.Load() {
+			return !failed.Load()
+		}
+		inflight <- struct{}{}
+		pd, err := Submit(wctx, g.sink, batch)
+		batch = batch[:0]
+		if err != nil {
+			<-inflight
+			fail(err)
 			return false
 		}
-		if res.Late > 0 || res.Refused > 0 {
-			g.log.Warn("graphite: points not stored", "remote", remote, "late", res.Late, "refused", res.Refused, "first_refusal", res.FirstRefusal)
-		}
-		return true
+		wg.Go(func() {
+			defer func() { <-inflight }()
+			res, err := pd.Wait(wctx)
+			g.late.Add(int64(res.Late))
+			g.refused.Add(int64(res.Refused))
+			if err != nil {
+				fail(err)
+				return
+			}
+			if res.Late > 0 || res.Refused > 0 {
+				g.log.Warn("graphite: points not stored", "remote", remote, "late", res.Late, "refused", res.Refused, "first_refusal", res.FirstRefusal)
+			}
+		})
+		return !failed.Load()
+	}
+	flush := func() bool {
+		submit()
+		wg.Wait()
+		return !failed.Load()
 	}
 	for {
 		line, err := readLine(r, g.MaxLine)
@@ -204,7 +265,7 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 			num++
 			g.lines.Add(1)
 			if len(bytes.TrimSpace(line)) > 0 {
-				p, perr := ParseGraphiteLine(line, time.Now())
+				p, perr := parseGraphiteLine(line, time.Now(), names)
 				if perr == nil {
 					if perr = g.hz.Check(p.Sec, p.Usec); perr != nil {
 						g.future.Add(1)
@@ -238,7 +299,8 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 		}
 		// Write when the batch is full or the sender paused (nothing buffered).
 		if len(batch) >= g.BatchSize || r.Buffered() == 0 && len(batch) > 0 {
-			if !flush() {
+			if !submit() {
+				wg.Wait()
 				return false
 			}
 		}

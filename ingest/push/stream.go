@@ -84,32 +84,43 @@ func (h *Handlers) newApplier(ctx context.Context) *applier {
 	return &applier{h: h, ctx: ctx, slot: make(chan struct{}, maxOutstanding)}
 }
 
-// submit hands *pts to the writer (the applier owns it from now on) and
-// returns a fresh batch. It waits while maxOutstanding batches are in
-// flight.
+// submit hands *pts to the writer in order (Submit: a later batch's
+// points never overtake an earlier one's, so a series spread over batches
+// stays in time order) and returns a batch to fill next; the writer has
+// copied what it keeps. It waits while maxOutstanding batches are not yet
+// durable.
 func (a *applier) submit(pts *[]Point) *[]Point {
 	if len(*pts) == 0 {
 		return pts
 	}
 	a.slot <- struct{}{}
+	pd, err := Submit(a.ctx, a.h.sink, *pts)
+	*pts = (*pts)[:0]
+	if err != nil {
+		<-a.slot
+		a.add(WriteResult{}, err)
+		return pts
+	}
 	a.wg.Go(func() {
 		defer func() { <-a.slot }()
-		res, err := a.h.sink.Write(a.ctx, *pts)
-		a.h.putPoints(pts)
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		a.res.Accepted += res.Accepted
-		a.res.Late += res.Late
-		a.res.Replaced += res.Replaced
-		a.res.Refused += res.Refused
-		if a.res.FirstRefusal == nil {
-			a.res.FirstRefusal = res.FirstRefusal
-		}
-		if err != nil && a.err == nil {
-			a.err, a.failed = err, true
-		}
+		a.add(pd.Wait(a.ctx))
 	})
-	return a.h.getPoints()
+	return pts
+}
+
+func (a *applier) add(res WriteResult, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.res.Accepted += res.Accepted
+	a.res.Late += res.Late
+	a.res.Replaced += res.Replaced
+	a.res.Refused += res.Refused
+	if a.res.FirstRefusal == nil {
+		a.res.FirstRefusal = res.FirstRefusal
+	}
+	if err != nil && a.err == nil {
+		a.err, a.failed = err, true
+	}
 }
 
 // stopped tells whether a batch failed, after which reading stops.
@@ -135,7 +146,7 @@ func (h *Handlers) streamLineProtocol(body io.Reader, c *Converter, a *applier) 
 	defer h.chunks.Put(bufp)
 	buf := *bufp
 	batch := h.getPoints()
-	defer func() { a.submit(batch) }()
+	defer func() { h.putPoints(a.submit(batch)) }()
 	var perr *ParseError
 	bad := func(se *SyntaxError) {
 		if perr == nil {
@@ -231,7 +242,7 @@ func (h *Handlers) streamJSON(body io.Reader, a *applier) (jsonOutcome, error) {
 	jr := NewJSONPointReader(body, DefaultMaxPointBytes)
 	jr.Horizon = h.hz
 	batch := h.getPoints()
-	defer func() { a.submit(batch) }()
+	defer func() { h.putPoints(a.submit(batch)) }()
 	for {
 		p, err := jr.Next()
 		if err == io.EOF { // a *PointError may wrap io.EOF: that is no end

@@ -34,16 +34,29 @@ type WriterConfig struct {
 	// Template creates series on first sight; its Start is set from the
 	// first point (one step before it). Zero: DefaultTemplate.
 	Template store.Spec
-	// Grace is how far (in point time) a series' points wait behind its
-	// newest point for stragglers, so that out-of-order points within a
-	// batch or across writers are still applied in time order. Default:
-	// the template's step.
-	Grace time.Duration
-	// MaxDelay bounds, in wall time, how long a point waits in the grace
-	// buffer, and so how long a write waits before it is durable. Default
-	// 250ms.
+	// MaxDelay chooses how points wait before they are committed.
+	//
+	// Zero (the default) is adaptive group commit: a write is committed
+	// at once unless a commit is in flight, and the writes that arrive
+	// meanwhile share the next commit, so an idle writer acknowledges a
+	// push within about one fsync and a busy one batches. Points are applied
+	// in time order within a commit; a point at or before its series'
+	// last committed second is late.
+	//
+	// Above zero, each series' points wait behind its newest point for
+	// stragglers (Grace, in point time), but at most MaxDelay of wall
+	// time, so out-of-order points across writes are still applied in
+	// time order, at the cost of up to MaxDelay per acknowledgement.
 	MaxDelay time.Duration
+	// Grace is how far (in point time) a series' points wait behind its
+	// newest point when MaxDelay is set. Default: the template's step.
+	// Setting it without MaxDelay is an error.
+	Grace time.Duration
 }
+
+// adaptiveRunEvery is how often Run applies points left behind by writes
+// whose context ended, under adaptive commit.
+const adaptiveRunEvery = 250 * time.Millisecond
 
 // DefaultTemplate is store.DefaultTemplate, the template every source shares.
 func DefaultTemplate() store.Spec { return store.DefaultTemplate() }
@@ -114,8 +127,8 @@ type Writer struct {
 	grace    int64 // microseconds
 	maxDelay time.Duration
 
-	flushMu sync.Mutex // one flush at a time keeps every series in time order
-	work    []taken    // flush's reused list, under flushMu
+	flushMu sync.Mutex // one commit in flight at a time: every series stays in time order
+	works   sync.Pool  // *[]taken: flush's lists, reused
 
 	mu     sync.Mutex
 	series map[string]*seriesState
@@ -137,15 +150,16 @@ func NewWriter(sink Sink, cfg WriterConfig) (*Writer, error) {
 	if cfg.Grace < 0 || cfg.MaxDelay < 0 {
 		return nil, fmt.Errorf("push: negative grace %v or max delay %v", cfg.Grace, cfg.MaxDelay)
 	}
-	if cfg.Grace == 0 {
-		cfg.Grace = time.Duration(cfg.Template.Step) * time.Second
+	if cfg.Grace > 0 && cfg.MaxDelay == 0 {
+		return nil, fmt.Errorf("push: grace %v needs a max delay: without one every write is committed at once", cfg.Grace)
 	}
-	if cfg.MaxDelay == 0 {
-		cfg.MaxDelay = 250 * time.Millisecond
+	if cfg.MaxDelay > 0 && cfg.Grace == 0 {
+		cfg.Grace = time.Duration(cfg.Template.Step) * time.Second
 	}
 	return &Writer{
 		sink: sink, tmpl: cfg.Template, grace: int64(cfg.Grace / time.Microsecond), maxDelay: cfg.MaxDelay,
 		series: map[string]*seriesState{}, active: map[string]*seriesState{},
+		works: sync.Pool{New: func() any { return new([]taken) }},
 	}, nil
 }
 
@@ -189,18 +203,44 @@ func (w *Writer) seriesFor(name string) (*seriesState, error) {
 
 // Write buffers pts and returns once every accepted point is durable in
 // the sink (or ctx ends: the points then stay buffered and are applied by
-// a later Write or Flush). An error means the store failed: the points of
-// this write may not be durable.
+// a later Write or Flush, or by Run). An error means the store failed: the
+// points of this write may not be durable.
 func (w *Writer) Write(ctx context.Context, pts []Point) (WriteResult, error) {
-	var res WriteResult
-	wt := &waiter{done: make(chan struct{})}
-	deadline := time.Now().Add(w.maxDelay).UnixNano()
+	p, err := w.Enqueue(pts)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	return p.Wait(ctx)
+}
+
+// Pending is a write taken by Enqueue, not yet known to be durable.
+type Pending struct {
+	w        *Writer // nil: already finished (see Submit)
+	wt       *waiter
+	res      WriteResult
+	accepted int
+	err      error
+}
+
+// Enqueue takes pts in the order of calls (a caller may reuse pts once it
+// returns) and returns at once; Wait on the result makes them durable.
+// A caller that reads a stream (a request body, a Graphite connection)
+// enqueues batch after batch in order and waits for them while it reads
+// on. An error means the store could not be asked about a series: none of
+// pts was taken.
+func (w *Writer) Enqueue(pts []Point) (*Pending, error) {
+	pd := &Pending{w: w, wt: &waiter{done: make(chan struct{})}}
+	res, wt := &pd.res, pd.wt
+	deadline := int64(math.MinInt64) // adaptive: ready at once
+	if w.maxDelay > 0 {
+		deadline = time.Now().Add(w.maxDelay).UnixNano()
+	}
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	// Look every series up first, so a store error leaves nothing half done.
 	for i := range pts {
 		if _, err := w.seriesFor(pts[i].Series); err != nil {
-			w.mu.Unlock()
-			return res, err
+			return nil, err
 		}
 	}
 	for _, p := range pts {
@@ -230,33 +270,82 @@ func (w *Writer) Write(ctx context.Context, pts []Point) (WriteResult, error) {
 	w.counts.Refused += int64(res.Refused)
 	w.counts.Replaced += int64(res.Replaced)
 	w.counts.Accepted += int64(wt.pending)
-	accepted := wt.pending
-	w.mu.Unlock()
-	if accepted == 0 {
-		return res, nil
+	pd.accepted = wt.pending
+	return pd, nil
+}
+
+// Wait returns once every accepted point of the write is durable (or ctx
+// ends: the points stay buffered). Under adaptive commit the caller
+// commits what is buffered itself unless another commit is being
+// prepared, and then joins the next one (leader and followers).
+func (pd *Pending) Wait(ctx context.Context) (WriteResult, error) {
+	res := pd.res
+	if pd.w == nil || pd.accepted == 0 {
+		return res, pd.err
 	}
-	timer := time.NewTimer(time.Until(time.Unix(0, deadline)))
-	defer timer.Stop()
-	for {
-		if err := w.flush(ctx, false); err != nil {
-			return res, err
-		}
-		select {
-		case <-wt.done:
-			res.Refused += wt.refused
-			res.Late += wt.late
-			if res.FirstRefusal == nil {
-				res.FirstRefusal = wt.firstErr
+	w, wt := pd.w, pd.wt
+	var tick <-chan time.Time
+	if w.maxDelay > 0 {
+		// Points wait for stragglers until their deadline: look again then.
+		timer := time.NewTimer(w.maxDelay)
+		defer timer.Stop()
+		tick = timer.C
+		for {
+			if err := w.flush(ctx, false); err != nil {
+				return res, err
 			}
-			res.Accepted = accepted - wt.refused - wt.late
-			return res, wt.fatal
-		case <-timer.C:
-			// Again later, should the wall clock have stepped back.
-			timer.Reset(w.maxDelay)
-		case <-ctx.Done():
-			return res, ctx.Err()
+			select {
+			case <-wt.done:
+				return pd.finish(res)
+			case <-tick:
+				// Again later, should the wall clock have stepped back.
+				timer.Reset(w.maxDelay)
+			case <-ctx.Done():
+				return res, ctx.Err()
+			}
 		}
 	}
+	// Adaptive: every buffered point is ready, so this flush takes ours
+	// unless an earlier one already did; either way done closes once that
+	// commit is durable.
+	if err := w.flush(ctx, false); err != nil {
+		return res, err
+	}
+	select {
+	case <-wt.done:
+		return pd.finish(res)
+	case <-ctx.Done():
+		return res, ctx.Err()
+	}
+}
+
+func (pd *Pending) finish(res WriteResult) (WriteResult, error) {
+	wt := pd.wt
+	res.Refused += wt.refused
+	if res.FirstRefusal == nil {
+		res.FirstRefusal = wt.firstErr
+	}
+	res.Accepted = pd.accepted - wt.refused
+	return res, wt.fatal
+}
+
+// Enqueuer is a PointWriter that can take points now and make them
+// durable later (*Writer is one).
+type Enqueuer interface {
+	Enqueue(pts []Point) (*Pending, error)
+}
+
+var _ Enqueuer = (*Writer)(nil)
+
+// Submit hands pts to pw in order: through Enqueue when pw has it,
+// otherwise by writing them now (the result is then already final). The
+// caller may reuse pts once Submit returns.
+func Submit(ctx context.Context, pw PointWriter, pts []Point) (*Pending, error) {
+	if e, ok := pw.(Enqueuer); ok {
+		return e.Enqueue(pts)
+	}
+	res, err := pw.Write(ctx, pts)
+	return &Pending{res: res, err: err}, nil
 }
 
 // insert keeps buf sorted by time. A point in the same second as a
@@ -294,11 +383,15 @@ func insertAt(b []bufPoint, i int, p bufPoint) []bufPoint {
 	return b
 }
 
-// Run applies, every MaxDelay, points left behind by writes whose context
+// Run applies, every MaxDelay (adaptive: every 250ms), points left behind by writes whose context
 // ended, and everything buffered once ctx ends. Optional: without it such
 // points wait for the next Write or Flush.
 func (w *Writer) Run(ctx context.Context) error {
-	t := time.NewTicker(w.maxDelay)
+	every := w.maxDelay
+	if every == 0 {
+		every = adaptiveRunEvery
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
@@ -320,20 +413,32 @@ type taken struct {
 	p      bufPoint
 }
 
-// flush applies the points that left the grace window or waited MaxDelay
-// (all of them when all is set). An error is returned only for ctx.
+// flush applies the points that are ready (all of them when all is set):
+// under adaptive commit every buffered point, under MaxDelay those that
+// left the grace window or waited MaxDelay. One commit at a time (take,
+// create, apply, journal, fsync) keeps every series in time order and is
+// the classic group commit: whoever arrives while a commit is in flight
+// waits for it and then joins the next one, so groups grow with the load.
+// An error is returned only for ctx.
 func (w *Writer) flush(ctx context.Context, all bool) error {
 	w.flushMu.Lock()
-	defer w.flushMu.Unlock()
+	locked := true
+	defer func() {
+		if locked {
+			w.flushMu.Unlock()
+		}
+	}()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	now := time.Now().UnixNano()
-	work := w.work[:0]
+	wp := w.works.Get().(*[]taken)
+	work := (*wp)[:0]
 	defer func() {
 		clear(work) // drop the strings and waiters until next time
 		if cap(work) <= 1<<20 {
-			w.work = work[:0]
+			*wp = work[:0]
+			w.works.Put(wp)
 		}
 	}()
 	type create struct {
@@ -347,7 +452,7 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	w.mu.Lock()
 	for name, st := range w.active {
 		n := len(st.buf)
-		if !all {
+		if !all && w.maxDelay > 0 {
 			cut := st.high - w.grace
 			n = 0
 			for i, p := range st.buf {
@@ -386,6 +491,7 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	// it goes away: other writers wait for the same batch.
 	sctx := context.WithoutCancel(ctx)
 	failed := map[string]error{}
+	var createFatal error
 	for _, c := range creates {
 		spec := w.tmpl
 		spec.Start = c.start
@@ -409,6 +515,11 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			meta[store.MetaModel] = store.ModelGraphite // unless a retention rule says otherwise
 		}
 		created, err := w.sink.EnsureWithMeta(c.name, spec, meta)
+		if errors.Is(err, store.ErrClosed) && createFatal == nil {
+			// not the input's fault: the whole write fails (503), as an
+			// Apply on a closed store does
+			createFatal = fmt.Errorf("push: create series %q: %w", c.name, err)
+		}
 		if err != nil {
 			failed[c.name] = fmt.Errorf("create series %q: %w", c.name, err)
 		} else if created {
@@ -430,8 +541,11 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		b.Updates = append(b.Updates, store.Update{Series: t.series, Time: t.p.sec, Usec: t.p.usec, Values: vals[i : i+1 : i+1]})
 		idx = append(idx, i)
 	}
-	var fatal error
-	if len(b.Updates) > 0 {
+	fatal := createFatal
+	if len(b.Updates) > 0 && fatal == nil {
+		// The commit stays in flight until durable: writes that arrive
+		// meanwhile gather in the buffer and are committed together next
+		// (each series' points of a group reach its archives at once).
 		r, err := w.sink.Apply(sctx, b)
 		if err != nil {
 			fatal = fmt.Errorf("push: store apply: %w", err)
@@ -440,6 +554,8 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			perr[idx[ue.Index]] = ue
 		}
 	}
+	w.flushMu.Unlock()
+	locked = false
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	defer w.evictIdle()
