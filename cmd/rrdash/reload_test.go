@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -268,5 +270,55 @@ func TestFlagsWinAtReload(t *testing.T) {
 	}
 	if got := changedKeys(cur, next); !slices.Equal(got, []string{"log_level"}) {
 		t.Errorf("changed %v", got)
+	}
+}
+
+// TestReloadRetentionAndWebhooks: [[retention]] and [monitors] webhooks
+// apply live; another [monitors] setting changed beside them is refused
+// while the webhooks still apply.
+func TestReloadRetentionAndWebhooks(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "rrdash.toml")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("[monitors]\nkeep_runs = 10\n")
+	cur, err := ui.LoadServeConfig(path, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	var rules *store.Retention
+	var hooks []string
+	retentionSets := 0
+	r := &reloader{path: path, cur: cur, level: new(slog.LevelVar), log: slog.New(slog.NewTextHandler(&logs, nil)),
+		retention: func(x *store.Retention) { rules = x; retentionSets++ },
+		webhooks:  func(u []string) { hooks = u }}
+	write("[monitors]\nkeep_runs = 20\nwebhooks = [\"http://127.0.0.1:9/hook\"]\n" +
+		"[[retention]]\nname = \"apps\"\npattern = \"app.*\"\nretentions = \"30s:2h\"\n")
+	r.reload(context.Background())
+	if rules == nil || rules.Match("app.x") != "apps" || rules.Match("db.x") != "" {
+		t.Errorf("retention after reload: %v", rules)
+	}
+	if !slices.Equal(hooks, []string{"http://127.0.0.1:9/hook"}) {
+		t.Errorf("webhooks after reload: %v", hooks)
+	}
+	if r.cur.Monitors.KeepRuns != 10 || !slices.Equal(r.cur.Monitors.Webhooks, hooks) {
+		t.Errorf("running [monitors] after reload: %+v", r.cur.Monitors)
+	}
+	for _, want := range []string{`applied="monitors.webhooks, retention"`, `keys=monitors`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+	// the rules are gone from the file: series fall back to their sources' defaults
+	hooks = nil
+	write("[monitors]\nkeep_runs = 10\nwebhooks = [\"http://127.0.0.1:9/hook\"]\n")
+	r.reload(context.Background())
+	if retentionSets != 2 || rules.Match("app.x") != "" || hooks != nil {
+		t.Errorf("after removing the rules: %d sets, app.x matches %q, webhooks set again %v", retentionSets, rules.Match("app.x"), hooks)
 	}
 }
