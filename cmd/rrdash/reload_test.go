@@ -142,9 +142,13 @@ func TestServeSIGHUP(t *testing.T) {
 	// a series created before the reload keeps the layout it was made with
 	data := filepath.Join(tmp, "data")
 	tok := pushToken(t, data)
+	// each push a later second: a second point for a series in the same
+	// second would be refused as late
+	at := time.Now().Unix() - 60
 	push := func(series string) {
 		t.Helper()
-		body := fmt.Sprintf("%s value=1 %d\n", series, time.Now().Unix())
+		at += 10
+		body := fmt.Sprintf("%s value=1 %d\n", series, at)
 		resp, err := pushWith(http.DefaultClient, "http://"+addr+"/api/v1/write?precision=s", tok, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
