@@ -797,6 +797,15 @@ func (db *DB) EnsureAsync(name string, spec Spec, meta map[string]string) (creat
 
 func noWait() error { return nil }
 
+// SetRetention replaces the retention rules (SIGHUP). Only series created
+// after it returns follow the new rules: an existing archive's layout is
+// fixed when it is created. nil keeps every caller's template.
+func (db *DB) SetRetention(r *Retention) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.opt.Retention = r
+}
+
 // Apply applies a batch and returns once it is durable.
 func (db *DB) Apply(ctx context.Context, b Batch) (Result, error) {
 	res, wait, err := db.ApplyAsync(ctx, b)

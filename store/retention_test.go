@@ -216,3 +216,55 @@ func TestEnsureAppliesRetentionRules(t *testing.T) {
 
 // specText prints a spec for comparison (NaN bounds compare equal as text).
 func specText(s Spec) string { return fmt.Sprintf("%+v", s) }
+
+// SetRetention (SIGHUP) lays out series created after it by the new rules
+// and leaves existing series as they were created.
+func TestSetRetentionAppliesToNewSeriesOnly(t *testing.T) {
+	t.Parallel()
+	first, err := CompileRetention([]RetentionRule{{Name: "old", Pattern: "app.*", Retentions: "10s:1h"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := CompileRetention([]RetentionRule{{Name: "new", Pattern: "app.*", Retentions: "30s:2h,5m:1d"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(t.TempDir(), Options{Retention: first})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tmpl := DefaultTemplate()
+	tmpl.Start = 6000
+	if _, err := db.EnsureWithMeta("app.before", tmpl, nil); err != nil {
+		t.Fatal(err)
+	}
+	db.SetRetention(next)
+	for _, n := range []string{"app.before", "app.after"} {
+		if _, err := db.EnsureWithMeta(n, tmpl, nil); err != nil {
+			t.Fatal(n, err)
+		}
+	}
+	db.SetRetention(nil)
+	if _, err := db.EnsureWithMeta("app.untouched", tmpl, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		step int64
+		rras int
+		rule string
+	}{
+		{"app.before", 10, 4, "old"},
+		{"app.after", 30, 8, "new"},
+		{"app.untouched", 60, 16, ""},
+	} {
+		in, err := db.Info(tc.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.Step != tc.step || len(in.RRA) != tc.rras || in.Meta[MetaRule] != tc.rule {
+			t.Errorf("%s: step %d, %d archives, rule %q; want %d, %d, %q", tc.name, in.Step, len(in.RRA), in.Meta[MetaRule], tc.step, tc.rras, tc.rule)
+		}
+	}
+}

@@ -47,7 +47,7 @@ func TestHealthReportsSources(t *testing.T) {
 		mu.Lock()
 		state, errText = tc.state, tc.err
 		mu.Unlock()
-		for path, want := range map[string]int{"/-/healthz": tc.health, "/-/readyz": tc.ready} {
+		for path, want := range map[string]int{"/-/healthz": tc.health, "/-/readyz": tc.ready, "/-/ready": tc.ready} {
 			rec := httptest.NewRecorder()
 			srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 			body := rec.Body.String()

@@ -58,12 +58,12 @@ func hostPolicy(cfg Config) (*auth.Hosts, error) {
 
 // CheckHost answers 421 Misdirected Request to a request whose Host
 // header is not one this server is configured for. Only GET and HEAD of
-// /-/healthz and /-/readyz are exempt: load balancers probe with a Host
+// /-/healthz, /-/readyz and /-/ready are exempt: load balancers probe with a Host
 // of their own, and the answers hold states, no data and no secrets. Handler and GuardPush check
 // already; wrap whatever else shares the listener (/-/metrics).
 func (s *Server) CheckHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.hosts.Load().Allow(r.Host) || (r.URL.Path == "/-/healthz" || r.URL.Path == "/-/readyz") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		if s.hosts.Load().Allow(r.Host) || (r.URL.Path == "/-/healthz" || r.URL.Path == "/-/readyz" || r.URL.Path == "/-/ready") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -70,7 +70,7 @@ func newLogin(cfg Config, md *meta.DB) (*login, error) {
 	if l.postLogout == "" {
 		l.postLogout = (&url.URL{Scheme: ru.Scheme, Host: ru.Host, Path: loggedOut}).String()
 	}
-	for _, p := range []string{"/", "/login", "/logout", loggedOut, "/-/healthz", "/-/readyz"} {
+	for _, p := range []string{"/", "/login", "/logout", loggedOut, "/-/healthz", "/-/readyz", "/-/ready"} {
 		if l.callbackPath == p {
 			return nil, fmt.Errorf("oidc.redirect_url %q: its path %s is taken; use e.g. /auth/callback", o.RedirectURL, p)
 		}
@@ -109,7 +109,7 @@ func (s *Server) loginRoutes(e *echo.Echo) {
 // a path ("/assets/../x", %2F…) can reach another handler as public.
 func (s *Server) public(route string) bool {
 	switch route {
-	case "/-/healthz", "/-/readyz", "/login", loggedOut, s.login.callbackPath, "/assets/*":
+	case "/-/healthz", "/-/readyz", "/-/ready", "/login", loggedOut, s.login.callbackPath, "/assets/*":
 		return true
 	}
 	return false

@@ -411,6 +411,8 @@ func TestLoginFlow(t *testing.T) {
 			{"GET", "/api/v1/graphs", 401, ""},
 			{"POST", "/api/v1/graphs", 401, ""},
 			{"GET", "/-/healthz", 200, ""},
+			{"GET", "/-/ready", 200, ""},
+			{"HEAD", "/-/ready", 200, ""},
 			{"GET", "/assets/app.js", 200, ""},
 			{"GET", "/logged-out", 200, ""},
 		}

@@ -185,6 +185,7 @@ func New(cfg Config, st Store, md *meta.DB, user UserFunc, log *slog.Logger) (*S
 	e.GET("/view.png", s.viewPNG)
 	e.GET("/-/healthz", s.healthz)
 	e.GET("/-/readyz", s.readyz)
+	e.GET("/-/ready", s.readyz) // the name issue 20 and some orchestrators use
 	e.GET("/monitors", s.pageMonitors)
 	e.GET("/monitors/new", s.pageMonitorEdit)
 	e.GET("/monitors/alerts", s.pageMonitorAlerts)

@@ -649,10 +649,7 @@ func newScheduler(set ui.MonitorSettings, data string, sink monitor.Sink, log *s
 	if err := os.MkdirAll(cache, 0o700); err != nil {
 		return nil, fmt.Errorf("monitor cache: %w", err)
 	}
-	var hooks []*monitor.Webhook
-	for _, u := range set.Webhooks {
-		hooks = append(hooks, &monitor.Webhook{URL: u, Logger: log})
-	}
+	hooks := webhooks(set.Webhooks, log)
 	runner := &monitor.Runner{CacheDir: cache, Python: set.Python, Logger: log, Limits: monitor.Limits{
 		CPUSeconds: uint64(set.CPUSeconds), AddressSpace: uint64(set.AddressSpaceMB) << 20,
 		OpenFiles: uint64(set.OpenFiles), Processes: uint64(set.Processes)}}
@@ -669,6 +666,18 @@ func newScheduler(set ui.MonitorSettings, data string, sink monitor.Sink, log *s
 		Webhooks:      hooks,
 	}, nil
 }
+
+// webhooks are the [monitors] webhooks, for the scheduler.
+func webhooks(urls []string, log *slog.Logger) []*monitor.Webhook {
+	var hooks []*monitor.Webhook
+	for _, u := range urls {
+		hooks = append(hooks, &monitor.Webhook{URL: u, Logger: log})
+	}
+	return hooks
+}
+
+// SetWebhooks replaces the webhooks of the scheduler (SIGHUP).
+func (s *monitorService) SetWebhooks(urls []string) { s.sched.SetWebhooks(webhooks(urls, s.log)) }
 
 // SandboxMode says how runs are contained, for /-/healthz.
 func (s *monitorService) SandboxMode() string { return s.sched.Runner.SandboxMode() }

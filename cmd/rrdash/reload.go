@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"rrdash/store"
 	"rrdash/ui"
 )
 
@@ -64,7 +65,7 @@ func (r *reopenFile) Close() error {
 // liveKeys are the configuration keys SIGHUP applies to the running
 // server (by their TOML names); a change to any other key is logged as
 // needing a restart and the running value is kept.
-var liveKeys = []string{"log_level", "monitor", "allowed_hosts"}
+var liveKeys = []string{"log_level", "monitor", "allowed_hosts", "retention", "monitors.webhooks"}
 
 // reloader applies the configuration file again on SIGHUP.
 type reloader struct {
@@ -75,7 +76,11 @@ type reloader struct {
 	logFile  *reopenFile                    // nil without --log-file
 	monitors func([]ui.MonitorConfig) error // replaces the config file's monitors
 	hosts    func([]string) error           // replaces allowed_hosts
-	log      *slog.Logger
+	// retention replaces the [[retention]] rules of series created from
+	// now on; webhooks the [monitors] webhooks.
+	retention func(*store.Retention)
+	webhooks  func([]string)
+	log       *slog.Logger
 }
 
 // reload reopens the log file, reads the configuration again, applies the
@@ -124,6 +129,26 @@ func (r *reloader) reload(ctx context.Context) {
 			}
 			r.cur.AllowedHosts = next.AllowedHosts
 			applied = append(applied, key)
+		case "retention":
+			rules, err := store.CompileRetention(next.Retention)
+			if err != nil {
+				r.log.Error("SIGHUP: [[retention]] tables not applied; the running rules are kept", "error", err)
+				continue
+			}
+			r.retention(rules)
+			r.cur.Retention = next.Retention
+			applied = append(applied, key)
+		case "monitors":
+			// webhooks change live; the other [monitors] settings shape the
+			// scheduler and its sandbox, built once at start
+			if !slices.Equal(r.cur.Monitors.Webhooks, next.Monitors.Webhooks) {
+				r.webhooks(next.Monitors.Webhooks)
+				r.cur.Monitors.Webhooks = next.Monitors.Webhooks
+				applied = append(applied, "monitors.webhooks")
+			}
+			if !reflect.DeepEqual(r.cur.Monitors, next.Monitors) {
+				refused = append(refused, key)
+			}
 		default:
 			refused = append(refused, key)
 		}

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"rrdash/store"
 	"rrdash/ui"
 )
 
@@ -135,7 +139,30 @@ func TestServeSIGHUP(t *testing.T) {
 	if st := hostStatus(); st != http.StatusMisdirectedRequest {
 		t.Fatalf("Host rrdash.example before it is allowed: %d", st)
 	}
-	write("allowed_hosts = [\"rrdash.example\"]\n" + strings.Replace(base, "warn", "info", 1) + monitor("two") + monitor("three"))
+	// a series created before the reload keeps the layout it was made with
+	data := filepath.Join(tmp, "data")
+	tok := pushToken(t, data)
+	// each push a later second: a second point for a series in the same
+	// second would be refused as late
+	at := time.Now().Unix() - 60
+	push := func(series string) {
+		t.Helper()
+		at += 10
+		body := fmt.Sprintf("%s value=1 %d\n", series, at)
+		resp, err := pushWith(http.DefaultClient, "http://"+addr+"/api/v1/write?precision=s", tok, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("push %s: %s %s", series, resp.Status, b)
+		}
+	}
+	push("app_before")
+	reloaded := strings.Replace(base, "[monitors]\n", "[monitors]\nwebhooks = [\"http://127.0.0.1:1/hook\"]\n", 1)
+	retention := "[[retention]]\nname = \"apps\"\npattern = \"app_*.*\"\nretentions = \"30s:2h,5m:1d\"\n"
+	write("allowed_hosts = [\"rrdash.example\"]\n" + strings.Replace(reloaded, "warn", "info", 1) + monitor("two") + monitor("three") + retention)
 	cmd.Process.Signal(syscall.SIGHUP)
 	if a, b := readNotify(t, nc), readNotify(t, nc); a != "RELOADING=1" || b != "READY=1" {
 		t.Errorf("sd_notify at SIGHUP: %q, %q", a, b)
@@ -144,7 +171,7 @@ func TestServeSIGHUP(t *testing.T) {
 	if st := hostStatus(); st != http.StatusOK {
 		t.Errorf("Host rrdash.example after SIGHUP allowed it: %d", st)
 	}
-	for _, want := range []string{"applied=\"allowed_hosts, log_level, monitor\"", "monitor (re)scheduled from the config file", "monitor=two", "monitor removed from the config file"} {
+	for _, want := range []string{"applied=\"allowed_hosts, log_level, monitor, monitors.webhooks, retention\"", "monitor (re)scheduled from the config file", "monitor=two", "monitor removed from the config file"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("log after SIGHUP lacks %q:\n%s", want, got)
 		}
@@ -152,8 +179,12 @@ func TestServeSIGHUP(t *testing.T) {
 	if got := names(); !slices.Equal(got, []string{"three", "two"}) {
 		t.Errorf("monitors after SIGHUP: %v", got)
 	}
+	// series created after the reload follow the new [[retention]] rule;
+	// the older one keeps its layout
+	push("app_after")
+	push("app_before")
 	// a key that needs a restart, then a broken file
-	write("allowed_hosts = [\"rrdash.example\"]\n" + strings.Replace(strings.Replace(base, "warn", "info", 1), addr, "127.0.0.1:1", 1) + monitor("two") + monitor("three"))
+	write("allowed_hosts = [\"rrdash.example\"]\n" + strings.Replace(strings.Replace(reloaded, "warn", "info", 1), addr, "127.0.0.1:1", 1) + monitor("two") + monitor("three") + retention)
 	cmd.Process.Signal(syscall.SIGHUP)
 	waitLog(logPath, "need a restart; the running values are kept\" keys=addr")
 	write("log_level = = 1\n")
@@ -169,6 +200,30 @@ func TestServeSIGHUP(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGTERM)
 	if got := readNotify(t, nc); got != "STOPPING=1" {
 		t.Errorf("sd_notify at SIGTERM: %q", got)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("serve after SIGTERM: %v", err)
+	}
+	db, err := store.Open(data, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, tc := range []struct {
+		name string
+		step int64
+		rule string
+	}{
+		{"app_before.value", 60, ""},
+		{"app_after.value", 30, "apps"},
+	} {
+		in, err := db.Info(tc.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.Step != tc.step || in.Meta[store.MetaRule] != tc.rule {
+			t.Errorf("%s: step %d, rule %q; want step %d, rule %q", tc.name, in.Step, in.Meta[store.MetaRule], tc.step, tc.rule)
+		}
 	}
 }
 
@@ -219,5 +274,55 @@ func TestFlagsWinAtReload(t *testing.T) {
 	}
 	if got := changedKeys(cur, next); !slices.Equal(got, []string{"log_level"}) {
 		t.Errorf("changed %v", got)
+	}
+}
+
+// TestReloadRetentionAndWebhooks: [[retention]] and [monitors] webhooks
+// apply live; another [monitors] setting changed beside them is refused
+// while the webhooks still apply.
+func TestReloadRetentionAndWebhooks(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "rrdash.toml")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("[monitors]\nkeep_runs = 10\n")
+	cur, err := ui.LoadServeConfig(path, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	var rules *store.Retention
+	var hooks []string
+	retentionSets := 0
+	r := &reloader{path: path, cur: cur, level: new(slog.LevelVar), log: slog.New(slog.NewTextHandler(&logs, nil)),
+		retention: func(x *store.Retention) { rules = x; retentionSets++ },
+		webhooks:  func(u []string) { hooks = u }}
+	write("[monitors]\nkeep_runs = 20\nwebhooks = [\"http://127.0.0.1:9/hook\"]\n" +
+		"[[retention]]\nname = \"apps\"\npattern = \"app.*\"\nretentions = \"30s:2h\"\n")
+	r.reload(context.Background())
+	if rules == nil || rules.Match("app.x") != "apps" || rules.Match("db.x") != "" {
+		t.Errorf("retention after reload: %v", rules)
+	}
+	if !slices.Equal(hooks, []string{"http://127.0.0.1:9/hook"}) {
+		t.Errorf("webhooks after reload: %v", hooks)
+	}
+	if r.cur.Monitors.KeepRuns != 10 || !slices.Equal(r.cur.Monitors.Webhooks, hooks) {
+		t.Errorf("running [monitors] after reload: %+v", r.cur.Monitors)
+	}
+	for _, want := range []string{`applied="monitors.webhooks, retention"`, `keys=monitors`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+	// the rules are gone from the file: series fall back to their sources' defaults
+	hooks = nil
+	write("[monitors]\nkeep_runs = 10\nwebhooks = [\"http://127.0.0.1:9/hook\"]\n")
+	r.reload(context.Background())
+	if retentionSets != 2 || rules.Match("app.x") != "" || hooks != nil {
+		t.Errorf("after removing the rules: %d sets, app.x matches %q, webhooks set again %v", retentionSets, rules.Match("app.x"), hooks)
 	}
 }

@@ -507,7 +507,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				return err
 			}
 			return monitors.ReloadConfig(ctx, ms)
-		}, hosts: srv.SetAllowedHosts}
+		}, hosts: srv.SetAllowedHosts, retention: db.SetRetention, webhooks: monitors.SetWebhooks}
 	tails.Go(func() {
 		for {
 			select {

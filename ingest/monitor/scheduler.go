@@ -62,7 +62,8 @@ type Scheduler struct {
 	Logger        *slog.Logger
 	OnEvent       func(Event) // called from scheduler goroutines; must not block long
 	// Webhooks get every alert transition; deliveries are retried in the
-	// background and recorded in the monitor's alert history.
+	// background and recorded in the monitor's alert history. Once Run
+	// has started, change them only with SetWebhooks.
 	Webhooks []*Webhook
 	LinkBase string // URL prefix of monitor pages, for notification links
 	// Observer, when set, is told when runs start and finish (metrics).
@@ -115,6 +116,14 @@ func (s *Scheduler) State(name string) (MonitorState, bool) {
 		return MonitorState{}, false
 	}
 	return *st.Clone(), true
+}
+
+// SetWebhooks replaces the webhooks (SIGHUP). Alert transitions after it
+// returns go to the new ones; deliveries already under way finish.
+func (s *Scheduler) SetWebhooks(hooks []*Webhook) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Webhooks = hooks
 }
 
 func (s *Scheduler) logger() *slog.Logger {
@@ -570,8 +579,9 @@ func (s *Scheduler) alert(ctx context.Context, e Event) {
 	if s.runCtx != nil {
 		nctx = s.runCtx
 	}
+	hooks := s.Webhooks
 	s.mu.Unlock()
-	for _, w := range s.Webhooks {
+	for _, w := range hooks {
 		s.notifying.Go(func() {
 			ds, err := w.Notify(nctx, n)
 			if err != nil {

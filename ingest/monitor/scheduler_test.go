@@ -380,3 +380,47 @@ func (o *countingObserver) MonitorFinished(name, outcome string, d time.Duration
 		o.finished[name]++
 	}
 }
+
+// TestSchedulerSetWebhooks replaces the webhooks between the firing and
+// the resolution (SIGHUP): each goes only to the hooks set at the time.
+func TestSchedulerSetWebhooks(t *testing.T) {
+	t.Parallel()
+	counter := filepath.Join(t.TempDir(), "counter")
+	m := scriptMonitor(t, "flap.py", 30*time.Second, func(d *Definition) {
+		d.Name = "flappy"
+		d.Env = []EnvVar{{Name: "FLAP_PATTERN", Value: "fffooo"}, {Name: "FLAP_COUNTER", Value: counter}}
+	})
+	var rcs [2]*receiver
+	var urls [2]string
+	for i := range rcs {
+		rcs[i] = &receiver{statuses: []int{200}}
+		srv := httptest.NewServer(rcs[i])
+		defer srv.Close()
+		urls[i] = srv.URL
+	}
+	s := &Scheduler{
+		Runner:   newRunner(t),
+		Logger:   quiet,
+		Policy:   DefaultPolicy(),
+		Webhooks: []*Webhook{{URL: urls[0], Backoff: time.Millisecond, Logger: quiet}},
+		states:   map[string]*MonitorState{"flappy": {}},
+		started:  time.Now(),
+	}
+	ctx := context.Background()
+	for i := range 6 {
+		if i == 3 {
+			s.SetWebhooks([]*Webhook{{URL: urls[1], Backoff: time.Millisecond, Logger: quiet}})
+		}
+		s.finish(ctx, m, s.Runner.Run(ctx, m))
+		s.notifying.Wait()
+	}
+	for i, want := range []string{"firing", "resolved"} {
+		var got []string
+		for _, n := range rcs[i].received() {
+			got = append(got, n.State)
+		}
+		if strings.Join(got, ",") != want {
+			t.Errorf("webhook %d got %v, want [%s]", i, got, want)
+		}
+	}
+}
