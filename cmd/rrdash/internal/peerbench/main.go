@@ -40,8 +40,8 @@ import (
 	"time"
 
 	"rrdash/auth"
-	"rrdash/ui"
 	"rrdash/store/meta"
+	"rrdash/ui"
 )
 
 func main() {
