@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -230,5 +231,57 @@ func TestAcceptsGzip(t *testing.T) {
 		if got := acceptsGzip(h); got != want {
 			t.Errorf("acceptsGzip(%q) = %v, want %v", h, got, want)
 		}
+	}
+}
+
+func TestAcceptsBrotli(t *testing.T) {
+	t.Parallel()
+	for h, want := range map[string]bool{
+		"": false, "br": true, "BR": true, "gzip, deflate": false, "gzip, deflate, br": true,
+		"br;q=0": false, "br; q=0.0": false, "br;q=0.5, gzip": true, "*": true, "*;q=0": false, "brotli": false,
+	} {
+		if got := acceptsCoding(h, "br"); got != want {
+			t.Errorf("acceptsCoding(%q, br) = %v, want %v", h, got, want)
+		}
+	}
+}
+
+// FuzzAcceptsCoding: any Accept-Encoding header is parsed without a
+// panic, and a coding refused with q=0 (listed alone) is never taken.
+func FuzzAcceptsCoding(f *testing.F) {
+	for _, s := range []string{"", "gzip, deflate, br", "br;q=0", "*;q=0.5", "gzip;q=x", ",,;;=", "br;q=1e400", "br;q=NaN"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		for _, c := range []string{"br", "gzip"} {
+			acceptsCoding(h, c)
+			if acceptsCoding(c+";q=0", c) {
+				t.Fatalf("%s;q=0 accepted", c)
+			}
+		}
+	})
+}
+
+// BenchmarkAssetCompress measures what the first request of each text
+// asset costs: the gzip and brotli forms of all of them, made once.
+//
+//	go test ./ui -run XXX -bench AssetCompress -benchtime 3x
+func BenchmarkAssetCompress(b *testing.B) {
+	sub, err := fs.Sub(embedded, "assets")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		set, err := newAssetSet(sub)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var gz, br int
+		for _, a := range set.files {
+			gz += len(a.gzipped())
+			br += len(a.brotli())
+		}
+		b.ReportMetric(float64(gz), "gzip-bytes")
+		b.ReportMetric(float64(br), "br-bytes")
 	}
 }
