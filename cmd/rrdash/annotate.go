@@ -88,7 +88,7 @@ func annotationTime(cmd, name, v string, now time.Time) (int64, error) {
 // openAnnotationStore opens the metadata store serve uses for the data
 // directory dir (or the config's) and config file cfgPath.
 func openAnnotationStore(ctx context.Context, cmd, dir, cfgPath string, create bool) (*meta.DB, error) {
-	cfg, err := ui.LoadServeConfig(cfgPath, os.Getenv)
+	cfg, err := ui.LoadServeConfig(orDefault(cfgPath, os.Getenv("RRDASH_CONFIG")), os.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cmd, err)
 	}

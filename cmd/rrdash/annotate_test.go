@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"rrdash/auth"
 	"rrdash/store/meta"
+	"rrdash/store/meta/pgtest"
 	"rrdash/ui"
 )
 
@@ -125,5 +127,44 @@ func TestAnnotateCLIErrors(t *testing.T) {
 	}
 	if matches, _ := filepath.Glob(filepath.Join(data, "*")); len(matches) != 0 {
 		t.Errorf("errors created %q", matches)
+	}
+}
+
+// TestAnnotateCLIPostgres: with metadata_url in --config, annotate writes
+// to that PostgreSQL (as serve would read it) and makes no metadata.db in
+// the data directory; annotations reads it back.
+func TestAnnotateCLIPostgres(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.Private(t)
+	ctx := t.Context()
+	dbURL, err := pg.NewDatabase(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "rrdash.toml")
+	if err := os.WriteFile(cfg, []byte("metadata_url = \""+dbURL+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	var out bytes.Buffer
+	if err := run(ctx, []string{"--data", data, "annotate", "--config", cfg, "--text", "failover", "--tag", "db"}, strings.NewReader(""), &out, io.Discard); err != nil {
+		t.Fatalf("annotate: %v", err)
+	}
+	md, err := meta.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer md.Close()
+	now := time.Now().UnixMilli()
+	as, err := md.Annotations(ctx, meta.AnnotationQuery{From: now - 3600e3, To: now + 60e3, Tags: []string{"db"}})
+	if err != nil || len(as) != 1 || as[0].Text != "failover" || as[0].Owner != "cli" {
+		t.Fatalf("in PostgreSQL: %+v, %v", as, err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"--data", data, "annotations", "--config", cfg}, strings.NewReader(""), &out, io.Discard); err != nil || !strings.Contains(out.String(), "failover") {
+		t.Errorf("annotations: %v\n%s", err, out.String())
+	}
+	if _, err := os.Stat(filepath.Join(data, "metadata.db")); err == nil {
+		t.Error("metadata.db made beside metadata_url")
 	}
 }
