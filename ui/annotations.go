@@ -25,6 +25,13 @@ type annotationBody struct {
 	Tags    []string `json:"tags"`
 }
 
+// The limits of an annotation, exported for the CLI's annotate.
+const (
+	MaxAnnotationText   = maxAnnotationText
+	MaxAnnotationTags   = maxAnnotationTags
+	MaxAnnotationTagLen = maxTagLen
+)
+
 const (
 	maxAnnotationText = 10000
 	maxAnnotationTags = 20

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/andybalholm/brotli"
 	"github.com/labstack/echo/v5"
 )
 
@@ -25,8 +26,9 @@ const (
 )
 
 // assetSet is the embedded static files with their content hashes,
-// computed once at startup; the gzip form of a text asset is made on
-// first request (echarts.min.js is 1 MB, tests start many servers).
+// computed once at startup; the gzip and brotli forms of a text asset are
+// made on its first request (echarts.min.js is 1 MB, tests start many
+// servers) and kept.
 type assetSet struct {
 	files map[string]*asset
 }
@@ -38,7 +40,14 @@ type asset struct {
 
 	gzOnce sync.Once
 	gz     []byte // nil: not worth compressing
+	brOnce sync.Once
+	br     []byte // nil: not worth compressing
 }
+
+// brotliQuality: 9 compresses echarts.min.js (1 MB) to 297 kB in about
+// 0.3 s; 11 saves 25 kB more but takes about 10 s (pure Go), too long
+// for a first request to wait.
+const brotliQuality = 9
 
 func newAssetSet(fsys fs.FS) (*assetSet, error) {
 	set := &assetSet{files: map[string]*asset{}}
@@ -106,12 +115,30 @@ func (a *asset) gzipped() []byte {
 	return a.gz
 }
 
+func (a *asset) brotli() []byte {
+	a.brOnce.Do(func() {
+		if !strings.HasPrefix(a.ctype, "text/") && a.ctype != "image/svg+xml" {
+			return
+		}
+		var buf bytes.Buffer
+		bw := brotli.NewWriterLevel(&buf, brotliQuality)
+		_, _ = bw.Write(a.body) // a bytes.Buffer does not fail
+		if bw.Close() == nil && buf.Len() < len(a.body) {
+			a.br = buf.Bytes()
+		}
+	})
+	return a.br
+}
+
 // acceptsGzip: the Accept-Encoding lists gzip (or *) without q=0.
-func acceptsGzip(h string) bool {
+func acceptsGzip(h string) bool { return acceptsCoding(h, "gzip") }
+
+// acceptsCoding: the Accept-Encoding lists want (or *) without q=0.
+func acceptsCoding(h, want string) bool {
 	for part := range strings.SplitSeq(h, ",") {
 		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		coding = strings.ToLower(strings.TrimSpace(coding))
-		if coding != "gzip" && coding != "*" {
+		if coding != want && coding != "*" {
 			continue
 		}
 		if v, ok := strings.CutPrefix(strings.ReplaceAll(strings.ToLower(params), " ", ""), "q="); ok {
@@ -124,7 +151,8 @@ func acceptsGzip(h string) bool {
 	return false
 }
 
-// serve answers GET /assets/NAME: gzip when the client takes it,
+// serve answers GET /assets/NAME: brotli when the client takes it (it is
+// a quarter smaller than gzip for echarts), else gzip when it takes that,
 // immutable caching when the URL carries the current hash, else an ETag
 // to revalidate against.
 func (set *assetSet) serve(c *echo.Context, name string) error {
@@ -138,9 +166,14 @@ func (set *assetSet) serve(c *echo.Context, name string) error {
 	r := c.Request()
 	h := c.Response().Header()
 	body, etag := a.body, `"`+a.hash+`"`
+	ae := r.Header.Get("Accept-Encoding")
 	if gz := a.gzipped(); gz != nil {
 		h.Add("Vary", "Accept-Encoding")
-		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		switch br := a.brotli(); {
+		case br != nil && acceptsCoding(ae, "br"):
+			body, etag = br, `"`+a.hash+`.br"`
+			h.Set("Content-Encoding", "br")
+		case acceptsGzip(ae):
 			body, etag = gz, `"`+a.hash+`.gz"`
 			h.Set("Content-Encoding", "gzip")
 		}

@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"io/fs"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/andybalholm/brotli"
 )
 
 // TestHeadFaviconCSP: every GET route answers HEAD with GET's status and
@@ -109,9 +114,12 @@ func TestAssetCaching(t *testing.T) {
 		cache, encoding, etag             string
 	}{
 		{"hashed", "/assets/app.js?v=" + hash, "", "", 200, immutableCache, "", `"` + hash + `"`},
-		{"hashed gzip", "/assets/app.js?v=" + hash, "gzip, deflate, br", "", 200, immutableCache, "gzip", `"` + hash + `.gz"`},
-		{"gzip q=0 refused", "/assets/app.js?v=" + hash, "gzip;q=0, br", "", 200, immutableCache, "", `"` + hash + `"`},
-		{"star", "/assets/app.js?v=" + hash, "*", "", 200, immutableCache, "gzip", `"` + hash + `.gz"`},
+		{"hashed br before gzip", "/assets/app.js?v=" + hash, "gzip, deflate, br", "", 200, immutableCache, "br", `"` + hash + `.br"`},
+		{"hashed gzip", "/assets/app.js?v=" + hash, "gzip, deflate", "", 200, immutableCache, "gzip", `"` + hash + `.gz"`},
+		{"br q=0 refused", "/assets/app.js?v=" + hash, "br;q=0, gzip", "", 200, immutableCache, "gzip", `"` + hash + `.gz"`},
+		{"gzip q=0 refused", "/assets/app.js?v=" + hash, "gzip;q=0, deflate", "", 200, immutableCache, "", `"` + hash + `"`},
+		{"star", "/assets/app.js?v=" + hash, "*", "", 200, immutableCache, "br", `"` + hash + `.br"`},
+		{"revalidated br", "/assets/app.js", "br", `"` + hash + `.br"`, 304, revalidate, "br", `"` + hash + `.br"`},
 		{"old URL still works", "/assets/app.js", "", "", 200, revalidate, "", `"` + hash + `"`},
 		{"stale hash", "/assets/app.js?v=0000000000000000", "gzip", "", 200, revalidate, "gzip", `"` + hash + `.gz"`},
 		{"revalidated", "/assets/app.js", "", `"` + hash + `"`, 304, revalidate, "", `"` + hash + `"`},
@@ -143,6 +151,12 @@ func TestAssetCaching(t *testing.T) {
 				t.Errorf("Vary %q", h.Get("Vary"))
 			}
 			body := rec.Body.Bytes()
+			if tt.encoding == "br" {
+				var err error
+				if body, err = io.ReadAll(brotli.NewReader(bytes.NewReader(body))); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if tt.encoding == "gzip" {
 				zr, err := gzip.NewReader(bytes.NewReader(body))
 				if err != nil {
@@ -159,6 +173,54 @@ func TestAssetCaching(t *testing.T) {
 	}
 }
 
+// TestAssetBrotli: every compressible asset (echarts.min.js included)
+// is served as brotli to a client that takes br and gzip, and decodes to
+// the embedded file; HEAD answers the same headers and no body; a
+// client without br gets gzip; br is smaller than gzip.
+func TestAssetBrotli(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, nil)
+	for _, name := range []string{"app.js", "app.css", "favicon.svg", "echarts.min.js"} {
+		t.Run(name, func(t *testing.T) {
+			want, err := embedded.ReadFile("assets/" + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			get := func(method, ae string) *httptest.ResponseRecorder {
+				req := httptest.NewRequest(method, "/assets/"+name, nil)
+				req.Header.Set("Accept-Encoding", ae)
+				rec := httptest.NewRecorder()
+				ts.srv.Handler().ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK || rec.Header().Get("Vary") != "Accept-Encoding" {
+					t.Fatalf("%s %s (%s): %d Vary %q", method, name, ae, rec.Code, rec.Header().Get("Vary"))
+				}
+				return rec
+			}
+			br := get("GET", "gzip, deflate, br")
+			if enc := br.Header().Get("Content-Encoding"); enc != "br" {
+				t.Fatalf("Content-Encoding %q, want br", enc)
+			}
+			body, err := io.ReadAll(brotli.NewReader(bytes.NewReader(br.Body.Bytes())))
+			if err != nil || !bytes.Equal(body, want) {
+				t.Fatalf("decoded brotli: %d bytes (%v), want the %d of the asset", len(body), err, len(want))
+			}
+			head := get("HEAD", "gzip, deflate, br")
+			if head.Body.Len() != 0 || head.Header().Get("Content-Encoding") != "br" || head.Header().Get("ETag") != br.Header().Get("ETag") ||
+				head.Header().Get("Content-Length") != strconv.Itoa(br.Body.Len()) {
+				t.Errorf("HEAD: %d body bytes, headers %v; GET's %v", head.Body.Len(), head.Header(), br.Header())
+			}
+			gz := get("GET", "gzip")
+			if enc := gz.Header().Get("Content-Encoding"); enc != "gzip" {
+				t.Fatalf("without br: Content-Encoding %q, want gzip", enc)
+			}
+			if br.Body.Len() >= gz.Body.Len() {
+				t.Errorf("brotli %d bytes, gzip %d", br.Body.Len(), gz.Body.Len())
+			}
+			t.Logf("%s: %d bytes, gzip %d, brotli %d", name, len(want), gz.Body.Len(), br.Body.Len())
+		})
+	}
+}
+
 func TestAcceptsGzip(t *testing.T) {
 	t.Parallel()
 	for h, want := range map[string]bool{
@@ -169,5 +231,57 @@ func TestAcceptsGzip(t *testing.T) {
 		if got := acceptsGzip(h); got != want {
 			t.Errorf("acceptsGzip(%q) = %v, want %v", h, got, want)
 		}
+	}
+}
+
+func TestAcceptsBrotli(t *testing.T) {
+	t.Parallel()
+	for h, want := range map[string]bool{
+		"": false, "br": true, "BR": true, "gzip, deflate": false, "gzip, deflate, br": true,
+		"br;q=0": false, "br; q=0.0": false, "br;q=0.5, gzip": true, "*": true, "*;q=0": false, "brotli": false,
+	} {
+		if got := acceptsCoding(h, "br"); got != want {
+			t.Errorf("acceptsCoding(%q, br) = %v, want %v", h, got, want)
+		}
+	}
+}
+
+// FuzzAcceptsCoding: any Accept-Encoding header is parsed without a
+// panic, and a coding refused with q=0 (listed alone) is never taken.
+func FuzzAcceptsCoding(f *testing.F) {
+	for _, s := range []string{"", "gzip, deflate, br", "br;q=0", "*;q=0.5", "gzip;q=x", ",,;;=", "br;q=1e400", "br;q=NaN"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		for _, c := range []string{"br", "gzip"} {
+			acceptsCoding(h, c)
+			if acceptsCoding(c+";q=0", c) {
+				t.Fatalf("%s;q=0 accepted", c)
+			}
+		}
+	})
+}
+
+// BenchmarkAssetCompress measures what the first request of each text
+// asset costs: the gzip and brotli forms of all of them, made once.
+//
+//	go test ./ui -run XXX -bench AssetCompress -benchtime 3x
+func BenchmarkAssetCompress(b *testing.B) {
+	sub, err := fs.Sub(embedded, "assets")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		set, err := newAssetSet(sub)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var gz, br int
+		for _, a := range set.files {
+			gz += len(a.gzipped())
+			br += len(a.brotli())
+		}
+		b.ReportMetric(float64(gz), "gzip-bytes")
+		b.ReportMetric(float64(br), "br-bytes")
 	}
 }

@@ -15,7 +15,9 @@ import (
 
 // TestMonitorAlertsAsAnnotations: a code monitor's alert firing appears
 // in GET /api/v1/annotations (and Grafana's path) beside the stored ones,
-// tagged monitor, its name and the transition, and filterable by tag.
+// tagged monitor, its name and the transition, and filterable by tag; its
+// failing runs add one stored annotation (tagged monitor=NAME, failure and
+// the kind) when it starts failing, none for the next failure alike.
 func TestMonitorAlertsAsAnnotations(t *testing.T) {
 	testdeps.Program(t, "python3")
 	hook := &hookReceiver{}
@@ -48,14 +50,26 @@ func TestMonitorAlertsAsAnnotations(t *testing.T) {
 		}
 		return strings.Join(s, " | ")
 	}
+	// A second failing run of the same kind adds no second failure annotation.
+	if r := st.do(t, "POST", "/api/v1/monitors/failing/run", "ana", struct{}{}); r.code != http.StatusAccepted {
+		t.Fatalf("run now: %d %s", r.code, r.body)
+	}
+	waitFor(t, "second run", func() bool {
+		runs, err := st.md.MonitorRuns(t.Context(), meta.RunQuery{Monitor: "failing", Summary: true})
+		return err == nil && len(runs) == 2
+	})
 	for _, path := range []string{"/api/v1/annotations", "/api/annotations"} {
-		if as := list(path, ""); len(as) != 2 || !strings.Contains(texts(as), "monitor failing: failing runs fired") || !strings.Contains(texts(as), "deploy") {
+		if as := list(path, ""); len(as) != 3 || !strings.Contains(texts(as), "monitor failing failing: exit (exit status 3)") || !strings.Contains(texts(as), "monitor failing: failing runs fired") || !strings.Contains(texts(as), "deploy") {
 			t.Errorf("%s: %s", path, texts(as))
 		}
 	}
 	as := list("/api/v1/annotations", "&tags=monitor&tags=failing")
 	if len(as) != 1 || as[0].Owner != "monitor" || strings.Join(as[0].Tags, ",") != "monitor,failing,fired" {
 		t.Errorf("by tags monitor+failing: %+v", as)
+	}
+	as = list("/api/v1/annotations", "&tags=monitor%3Dfailing&tags=failure")
+	if len(as) != 1 || as[0].Owner != "monitor" || strings.Join(as[0].Tags, ",") != "monitor=failing,failure,exit" {
+		t.Errorf("by tags monitor=failing+failure: %+v", as)
 	}
 	if as := list("/api/v1/annotations", "&tags=deploy"); texts(as) != "deploy" {
 		t.Errorf("by tag deploy: %s", texts(as))

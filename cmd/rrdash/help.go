@@ -12,7 +12,7 @@ import (
 
 // dispatchedCommands are the commands runCommand knows (help covers each).
 func dispatchedCommands() []string {
-	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "graphv", "serve", "ingest", "monitor", "check", "version", "import-carbon-config", "delete", "rename", "backup", "restore-backup", "rotate-key", "dump", "tune", "resize", "-"}
+	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "graphv", "serve", "ingest", "monitor", "check", "version", "import-carbon-config", "delete", "rename", "backup", "restore-backup", "rotate-key", "dump", "tune", "resize", "annotate", "annotations", "-"}
 }
 
 const dataDirNote = "The data directory is --data DIR, else $RRDASH_DATA, else ./data."
@@ -132,6 +132,12 @@ func printHelp(ctx context.Context, topic []string, stdout io.Writer) error {
 		return nil
 	case "rotate-key":
 		fmt.Fprint(stdout, rotateKeyUsage)
+		return nil
+	case "annotate":
+		fmt.Fprint(stdout, annotateUsage)
+		return nil
+	case "annotations":
+		fmt.Fprint(stdout, annotationsUsage)
 		return nil
 	}
 	h, ok := commandHelp(name)

@@ -57,6 +57,8 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		{[]string{"backup"}, "rrdash [--data DIR] backup [--daemon ADDR] DEST"},
 		{[]string{"restore-backup"}, "rrdash restore-backup SRC --data DIR"},
 		{[]string{"rotate-key"}, "rrdash [--data DIR] rotate-key [--config FILE]"},
+		{[]string{"annotate"}, "rrdash [--data DIR] annotate --text TEXT"},
+		{[]string{"annotations"}, "rrdash [--data DIR] annotations [--from T]"},
 		{[]string{"-"}, "pipe mode"},
 	}
 	// Every command main.go dispatches has a row.

@@ -52,6 +52,8 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   backup DEST                              a verified backup, also while serve runs (backup --help)
   restore-backup SRC --data DIR            verify a backup and restore it into an empty DIR
   rotate-key [--drop-old]                  rotate the monitor-secret key and reseal (rotate-key --help)
+  annotate --text T [--tag K=V|TAG]… [--time T] [--end T]   add an annotation (annotate --help)
+  annotations [--from T] [--to T] [--tag TAG]…   list annotations
   help [COMMAND]                           usage of a command (as COMMAND --help)
 
 The data directory is --data DIR, else $RRDASH_DATA, else ./data. When a
@@ -141,6 +143,10 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return runRestoreBackup(ctx, dir, rest, stdout)
 	case "rotate-key":
 		return runRotateKey(ctx, dir, rest, stdout)
+	case "annotate":
+		return runAnnotate(ctx, dir, rest, stdout)
+	case "annotations":
+		return runAnnotations(ctx, dir, rest, stdout)
 	case "first", "lastupdate":
 		if len(rest) == 0 {
 			// as rrdtool 1.7.2: no arguments print the usage and exit 0

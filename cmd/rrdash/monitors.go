@@ -258,8 +258,17 @@ func (s *monitorService) AddRun(ctx context.Context, res monitor.Result) error {
 	if err != nil {
 		return fmt.Errorf("monitor %s: run record: %w", res.Monitor, err)
 	}
-	return s.md.AddMonitorRun(ctx, meta.MonitorRun{Monitor: res.Monitor, Start: res.Start, Runtime: res.Runtime,
-		Outcome: string(res.Outcome), Result: string(b)}, s.keepRuns)
+	// The previous run decides whether this one is annotated (a change
+	// between ok and a kind of failure); read before this one is added.
+	prev, prevErr := s.lastRun(ctx, res.Monitor)
+	if err := s.md.AddMonitorRun(ctx, meta.MonitorRun{Monitor: res.Monitor, Start: res.Start, Runtime: res.Runtime,
+		Outcome: string(res.Outcome), Result: string(b)}, s.keepRuns); err != nil {
+		return err
+	}
+	if prevErr != nil {
+		return fmt.Errorf("run recorded, not annotated: %w", prevErr)
+	}
+	return s.annotateRun(ctx, prev, res)
 }
 
 // masked returns the definition's JSON with secret values replaced.
