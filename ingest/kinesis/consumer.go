@@ -380,6 +380,14 @@ func (rs *runState) onShards(ctx context.Context, shards []shardInfo) error {
 		if !ok {
 			continue
 		}
+		// The journal is the source of truth when it has a position for
+		// the shard: it was saved in the same batch as the points and the
+		// grace buffer it covers. Only when it has none does a checkpoint
+		// another worker left in the shared lease say where to start.
+		if sc, ok := lease.(SharedCheckpoint); ok && sh.pos == (Checkpoint{}) && isSeqNumber(sc.TakenAt()) {
+			rs.tr.startAfter(id, sc.TakenAt())
+			c.log.Info("kinesis: no journal position for the shard; starting after the lease's checkpoint", "shard", id, "checkpoint", sc.TakenAt())
+		}
 		var it types.ShardIteratorType
 		var after string
 		switch {
@@ -531,6 +539,7 @@ func (rs *runState) flush(ctx context.Context, all bool) error {
 			rs.logDead(dead)
 		}
 	}
+	rs.shareCheckpoints(ctx, changed)
 	for _, id := range finished {
 		if l := rs.ended[id]; l != nil {
 			if err := l.Release(ctx, true); err != nil {
@@ -542,6 +551,58 @@ func (rs *runState) flush(ctx context.Context, all bool) error {
 	}
 	rs.publish()
 	return nil
+}
+
+// shareCheckpoints copies the checkpoints just made durable into the
+// shared leases (the KCL's checkpoint attribute), so that a worker taking
+// a shard over starts after them. Only CP is copied: the records up to it
+// are applied here, while those up to Buf have points in this node's
+// grace buffer snapshot, which no other worker has. A failed write is
+// logged: the lease then lags, and a new owner re-reads from an earlier
+// record (its points are then applied in both stores), which is no worse
+// than without it; a lost lease refuses the write.
+func (rs *runState) shareCheckpoints(ctx context.Context, changed map[string]Checkpoint) {
+	var wg sync.WaitGroup
+	for id, cp := range changed {
+		if cp.End || cp.CP == "" { // SHARD_END is written on release
+			continue
+		}
+		var l Lease
+		if r := rs.running[id]; r != nil {
+			l = r.lease
+		} else if e := rs.ended[id]; e != nil {
+			l = e
+		}
+		sc, ok := l.(SharedCheckpoint)
+		if !ok {
+			continue
+		}
+		select {
+		case <-l.Lost():
+			continue
+		default:
+		}
+		wg.Go(func() {
+			if err := sc.Checkpoint(ctx, cp.CP); err != nil && ctx.Err() == nil {
+				rs.c.log.Warn("kinesis: checkpoint not copied into the lease", "shard", id, "checkpoint", cp.CP, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// isSeqNumber: a Kinesis sequence number (decimal digits), not a
+// TRIM_HORIZON, LATEST or SHARD_END checkpoint.
+func isSeqNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *Consumer) template() store.Spec {

@@ -45,6 +45,20 @@ type Lease interface {
 	Release(ctx context.Context, finished bool) error
 }
 
+// SharedCheckpoint is a Lease that carries a checkpoint every worker of
+// the lease table sees (DynamoDB leases, the KCL's checkpoint attribute).
+// The consumer copies its durable checkpoint there after each flush, and a
+// worker taking over a shard its own journal knows nothing of starts
+// after it.
+type SharedCheckpoint interface {
+	// TakenAt is the lease's checkpoint when this worker took it: a
+	// sequence number, TRIM_HORIZON, or "" (none).
+	TakenAt() string
+	// Checkpoint records that every record up to seq is applied; only
+	// the owner may.
+	Checkpoint(ctx context.Context, seq string) error
+}
+
 // LocalLeaser grants every shard to this process.
 type LocalLeaser struct {
 	mu   sync.Mutex
