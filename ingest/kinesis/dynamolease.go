@@ -299,12 +299,14 @@ func (l *DynamoLeaser) renewAll(ctx context.Context) {
 			ConditionExpression:       aws.String(attrCounter + " = :c AND " + attrOwner + " = :me"),
 			ExpressionAttributeValues: map[string]ddb.AttributeValue{":c": num(c), ":next": num(c + 1), ":me": str(l.cfg.Worker)},
 		})
-		h.write.Unlock()
-		switch {
-		case err == nil:
+		if err == nil { // before the next write of the lease reads it
 			h.mu.Lock()
 			h.counter, h.renewed = c+1, time.Now()
 			h.mu.Unlock()
+		}
+		h.write.Unlock()
+		switch {
+		case err == nil:
 		case conditionFailed(err):
 			l.lose(h, "taken by another worker")
 		case ctx.Err() != nil:
