@@ -187,3 +187,55 @@ func TestConsumerTakeoverFromLeaseCheckpoint(t *testing.T) {
 		return len(items) == 2
 	})
 }
+
+// TestLeaseCheckpointsDuringRenewals: checkpoints written back to back
+// while the leaser renews every 100 ms are all accepted and the lease is
+// never lost: a renewal and a checkpoint each condition on the counter
+// the other moves, so they must not interleave.
+func TestLeaseCheckpointsDuringRenewals(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	db := dynamotest.Client(dynamotest.Start(t))
+	w := startLeaseWorker(t, db, "rrdash-renew", "w", 300*time.Millisecond)
+	if err := w.l.SyncShards(ctx, []ShardLineage{{ID: "shardId-000000000000"}}); err != nil {
+		t.Fatal(err)
+	}
+	var lease Lease
+	for lease == nil {
+		l, ok, err := w.l.Acquire(ctx, "shardId-000000000000")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			lease = l
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("lease never taken")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	sc := lease.(SharedCheckpoint)
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	n := 0
+	for ; time.Now().Before(deadline); n++ {
+		seq := fmt.Sprintf("%056d", n+1)
+		if err := sc.Checkpoint(ctx, seq); err != nil {
+			t.Fatalf("checkpoint %d: %v", n, err)
+		}
+		select {
+		case <-lease.Lost():
+			t.Fatalf("lease lost after %d checkpoints", n)
+		default:
+		}
+	}
+	items, err := w.l.Leases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].Owner != "w" || items[0].Checkpoint != fmt.Sprintf("%056d", n) {
+		t.Fatalf("lease table %+v after %d checkpoints", items, n)
+	}
+}
