@@ -9,11 +9,12 @@ import (
 )
 
 // Leaser decides which shards this node reads. The local implementation
-// grants every shard; a DynamoDB implementation (as the KCL does: one item
-// per shard with owner, counter and expiry, taken by conditional writes)
-// will let several rrdash ingest nodes split a stream. Checkpoints stay
-// with the data (see Checkpointer) so a node applies a record exactly once;
-// a lease only says who may read a shard.
+// grants every shard; DynamoLeaser (as the KCL does: one item per shard
+// with owner, counter and expiry, taken by conditional writes) lets
+// several rrdash ingest nodes split a stream. Checkpoints stay with the
+// data (see Checkpointer) so a node applies a record exactly once; a
+// lease says who may read a shard, and a copy of the checkpoint in it
+// (SharedCheckpoint) where a new owner with no position of its own starts.
 type Leaser interface {
 	// Acquire tries to take the lease of shardID. ok is false when another
 	// node holds it; the consumer tries again at its next shard listing.
