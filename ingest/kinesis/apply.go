@@ -97,6 +97,10 @@ func (rs *runState) flush(ctx context.Context, all bool) error {
 // record (its points are then applied in both stores), which is no worse
 // than without it; a lost lease refuses the write.
 func (rs *runState) shareCheckpoints(ctx context.Context, changed map[string]Checkpoint) {
+	// The applier waits for these writes: bound the wait, a lease that
+	// lags is only a longer re-read for the next owner.
+	wctx, cancel := context.WithTimeout(ctx, shareTimeout)
+	defer cancel()
 	var wg sync.WaitGroup
 	for id, cp := range changed {
 		if cp.End || cp.CP == "" { // SHARD_END is written on release
@@ -118,13 +122,15 @@ func (rs *runState) shareCheckpoints(ctx context.Context, changed map[string]Che
 		default:
 		}
 		wg.Go(func() {
-			if err := sc.Checkpoint(ctx, cp.CP); err != nil && ctx.Err() == nil {
+			if err := sc.Checkpoint(wctx, cp.CP); err != nil && ctx.Err() == nil { // not at shutdown
 				rs.c.log.Warn("kinesis: checkpoint not copied into the lease", "shard", id, "checkpoint", cp.CP, "err", err)
 			}
 		})
 	}
 	wg.Wait()
 }
+
+const shareTimeout = 5 * time.Second
 
 // isSeqNumber: a Kinesis sequence number (decimal digits), not a
 // TRIM_HORIZON, LATEST or SHARD_END checkpoint.
