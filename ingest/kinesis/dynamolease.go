@@ -288,6 +288,7 @@ func (l *DynamoLeaser) heldLeases() []*dynamoLease {
 // refused (taken or stolen) or not renewed for Duration is lost.
 func (l *DynamoLeaser) renewAll(ctx context.Context) {
 	for _, h := range l.heldLeases() {
+		h.write.Lock()
 		h.mu.Lock()
 		c := h.counter
 		h.mu.Unlock()
@@ -298,11 +299,14 @@ func (l *DynamoLeaser) renewAll(ctx context.Context) {
 			ConditionExpression:       aws.String(attrCounter + " = :c AND " + attrOwner + " = :me"),
 			ExpressionAttributeValues: map[string]ddb.AttributeValue{":c": num(c), ":next": num(c + 1), ":me": str(l.cfg.Worker)},
 		})
-		switch {
-		case err == nil:
+		if err == nil { // before the next write of the lease reads it
 			h.mu.Lock()
 			h.counter, h.renewed = c+1, time.Now()
 			h.mu.Unlock()
+		}
+		h.write.Unlock()
+		switch {
+		case err == nil:
 		case conditionFailed(err):
 			l.lose(h, "taken by another worker")
 		case ctx.Err() != nil:
@@ -463,7 +467,9 @@ func (l *DynamoLeaser) takeLease(ctx context.Context, it LeaseItem) error {
 	if err != nil {
 		return fmt.Errorf("take lease %s: %w", it.Shard, err)
 	}
-	h := &dynamoLease{l: l, shard: it.Shard, counter: it.Counter + 1, renewed: time.Now(), lost: make(chan struct{})}
+	// The write was conditional on the counter scanned, and every
+	// checkpoint moves the counter: the checkpoint scanned is current.
+	h := &dynamoLease{l: l, shard: it.Shard, counter: it.Counter + 1, renewed: time.Now(), lost: make(chan struct{}), takenAt: it.Checkpoint}
 	l.mu.Lock()
 	l.held[it.Shard] = h
 	delete(l.given, it.Shard)
@@ -488,6 +494,12 @@ type dynamoLease struct {
 	shard    string
 	lost     chan struct{}
 	lostOnce sync.Once
+	takenAt  string // the checkpoint when taken
+
+	// write serialises this worker's writes of the lease: a renewal and
+	// a checkpoint each condition on the counter the other moves, so run
+	// together one would fail and the lease be wrongly given up.
+	write sync.Mutex
 
 	mu      sync.Mutex
 	counter int64
@@ -496,6 +508,9 @@ type dynamoLease struct {
 
 func (h *dynamoLease) ShardID() string       { return h.shard }
 func (h *dynamoLease) Lost() <-chan struct{} { return h.lost }
+func (h *dynamoLease) TakenAt() string       { return h.takenAt }
+
+var _ SharedCheckpoint = (*dynamoLease)(nil)
 
 // Checkpoint records how far the shard was read (a sequence number) in
 // the lease, as the KCL does; only the owner may.
@@ -529,6 +544,8 @@ func (h *dynamoLease) Release(ctx context.Context, finished bool) error {
 // owns the lease at the counter it knows (ownerOnly: whatever the
 // counter), moving the counter.
 func (h *dynamoLease) update(ctx context.Context, expr, cp string, ownerOnly bool) error {
+	h.write.Lock()
+	defer h.write.Unlock()
 	h.mu.Lock()
 	c := h.counter
 	h.mu.Unlock()

@@ -9,11 +9,12 @@ import (
 )
 
 // Leaser decides which shards this node reads. The local implementation
-// grants every shard; a DynamoDB implementation (as the KCL does: one item
-// per shard with owner, counter and expiry, taken by conditional writes)
-// will let several rrdash ingest nodes split a stream. Checkpoints stay
-// with the data (see Checkpointer) so a node applies a record exactly once;
-// a lease only says who may read a shard.
+// grants every shard; DynamoLeaser (as the KCL does: one item per shard
+// with owner, counter and expiry, taken by conditional writes) lets
+// several rrdash ingest nodes split a stream. Checkpoints stay with the
+// data (see Checkpointer) so a node applies a record exactly once; a
+// lease says who may read a shard, and a copy of the checkpoint in it
+// (SharedCheckpoint) where a new owner with no position of its own starts.
 type Leaser interface {
 	// Acquire tries to take the lease of shardID. ok is false when another
 	// node holds it; the consumer tries again at its next shard listing.
@@ -43,6 +44,20 @@ type Lease interface {
 	// Release gives the lease up; finished says the shard was read to its
 	// end and done, so its children may be leased by anyone.
 	Release(ctx context.Context, finished bool) error
+}
+
+// SharedCheckpoint is a Lease that carries a checkpoint every worker of
+// the lease table sees (DynamoDB leases, the KCL's checkpoint attribute).
+// The consumer copies its durable checkpoint there after each flush, and a
+// worker taking over a shard its own journal knows nothing of starts
+// after it.
+type SharedCheckpoint interface {
+	// TakenAt is the lease's checkpoint when this worker took it: a
+	// sequence number, TRIM_HORIZON, or "" (none).
+	TakenAt() string
+	// Checkpoint records that every record up to seq is applied; only
+	// the owner may.
+	Checkpoint(ctx context.Context, seq string) error
 }
 
 // LocalLeaser grants every shard to this process.

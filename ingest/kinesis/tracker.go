@@ -230,6 +230,18 @@ func (t *tracker) addShard(id string, pos Checkpoint) *shardState {
 	return s
 }
 
+// startAfter makes a shard this run's journal has no position for start
+// after seq, a checkpoint another worker left in the shared lease: every
+// record up to it is applied in that worker's store. The position is
+// journalled at the next flush.
+func (t *tracker) startAfter(id, seq string) {
+	sh := t.shards[id]
+	if sh == nil || sh.pos != (Checkpoint{}) {
+		return
+	}
+	sh.pos.CP, sh.covered, sh.dirty = seq, seq, true
+}
+
 // seqLess compares Kinesis sequence numbers: decimal strings of any length.
 func seqLess(a, b string) bool {
 	if len(a) != len(b) {
