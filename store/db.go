@@ -127,6 +127,8 @@ type DB struct {
 	// checkpoint)
 	noDrop  bool
 	touched []*archive // archives a batch changed (ApplyAsync, under mu)
+	// lazy: journaled updates Open deferred (lazyreplay.go)
+	lazy lazyReplay
 }
 
 // Open locks dir (creating it if needed), replays the journal and returns
@@ -205,9 +207,10 @@ func Open(dir string, opt Options) (*DB, error) {
 	}
 	db.replaying = true
 	for _, rec := range recs {
-		db.replay(rec, nil)
+		db.replayDeferring(rec)
 	}
 	db.replaying = false
+	recs = nil
 	if err := db.flushQueued(false); err != nil {
 		db.Close()
 		return nil, err
@@ -218,6 +221,9 @@ func Open(dir string, opt Options) (*DB, error) {
 			db.Close()
 			return nil, err
 		}
+	}
+	if db.lazy.pending() > 0 {
+		go db.replayInBackground()
 	}
 	return db, nil
 }
@@ -495,6 +501,7 @@ func (db *DB) archive(name string) (*archive, error) {
 		db.fds.add(a)
 	}
 	if errors.Is(err, os.ErrNotExist) {
+		db.lazy.take(name) // as Open's replay skipped them before
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
 	if errors.Is(err, errNeverDurable) {
@@ -507,6 +514,7 @@ func (db *DB) archive(name string) (*archive, error) {
 				return nil, fmt.Errorf("%w (removing it: %v)", err, rerr)
 			}
 			db.logger().Warn("removed an archive whose creation was never acknowledged (its journal record was lost with a reboot)", "file", p, "series", name)
+			db.lazy.take(name)
 		}
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
@@ -537,6 +545,9 @@ func (db *DB) archive(name string) (*archive, error) {
 		if err := a.flushRows(false); err != nil {
 			return nil, err
 		}
+	}
+	if err := db.applyDeferred(a); err != nil {
+		return nil, err
 	}
 	return a, nil
 }
@@ -624,6 +635,9 @@ func (db *DB) dropArchive(name string) error {
 }
 
 func (db *DB) addArchive(a *archive) {
+	// a new file: updates journaled for a series whose file was missing
+	// are skipped, as Open's replay skipped them before
+	db.lazy.take(a.name)
 	a.bufs = &db.runBufs
 	a.dmg = db.dmg
 	db.fds.add(a)
@@ -948,6 +962,8 @@ func (db *DB) checkpointLocked() error {
 // every row and every earlier slot durable, and only then does the journal
 // record the sequence and drop its records.
 func (db *DB) checkpointFlush() (int, error) {
+	// the journal's records leave it: every deferred update first
+	db.replayPending(-1)
 	if !db.jr.replace && db.jr.written == db.jr.start && !db.posDirty && !db.anyDirty() {
 		return 0, nil // an empty journal: the last checkpoint synced everything
 	}
@@ -1069,6 +1085,8 @@ func (db *DB) Close() error {
 		db.jr.close()
 		return db.lock.Close()
 	}
+	// the close marker says the archives hold the whole journal
+	db.replayPending(-1)
 	full := db.jr.replace || db.jr.written-db.jr.start > db.opt.CheckpointBytes
 	for _, a := range db.series {
 		if a.dirty && a.lay.nslots < 3 {

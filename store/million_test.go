@@ -98,6 +98,15 @@ func millionChild(b *testing.B) {
 	ctx := context.Background()
 	spec := tinySpec(b)
 	name := func(i int) string { return fmt.Sprintf("host%d.disk%d.io", i/100, i%100) }
+	if dir := os.Getenv("RRDASH_MILLION_CPUPROFILE"); dir != "" {
+		// one profile per phase: RRDASH_MILLION_CPUPROFILE is a directory
+		f, err := os.Create(filepath.Join(dir, phase+".cpu"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	t0 := time.Now()
 	db, err := Open(dir, Options{})
 	if err != nil {
@@ -172,6 +181,7 @@ func millionChild(b *testing.B) {
 			f.Close()
 		}
 		// killed: the journal holds the pass, the archives' slots do not
+		pprof.StopCPUProfile()
 		fmt.Printf("million-result %s\n", mustJSON(res))
 		os.Exit(0)
 	case "recover":
