@@ -14,7 +14,6 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -129,6 +128,8 @@ type DB struct {
 	touched []*archive // archives a batch changed (ApplyAsync, under mu)
 	// lazy: journaled updates Open deferred (lazyreplay.go)
 	lazy lazyReplay
+	// names: the sorted series names of the last directory scan (List)
+	names nameList
 }
 
 // Open locks dir (creating it if needed), replays the journal and returns
@@ -221,9 +222,6 @@ func Open(dir string, opt Options) (*DB, error) {
 			db.Close()
 			return nil, err
 		}
-	}
-	if db.lazy.pending() > 0 {
-		go db.replayInBackground()
 	}
 	return db, nil
 }
@@ -1174,37 +1172,33 @@ func (db *DB) List(pattern string) ([]string, error) {
 			return nil, fmt.Errorf("pattern %q: %w", pattern, err)
 		}
 	}
-	ents, err := os.ReadDir(filepath.Join(db.dir, "series"))
+	all, err := db.names.list(filepath.Join(db.dir, "series"), db.nameInFile)
 	if err != nil {
 		return nil, err
 	}
+	if pattern == "" {
+		return slices.Clone(all), nil
+	}
 	var names []string
-	for _, e := range ents {
-		fn := e.Name()
-		if !strings.HasSuffix(fn, ".rrd") {
-			continue
-		}
-		name, ok := nameFromFile(fn)
-		if !ok {
-			db.mu.Lock()
-			a, err := openArchive(filepath.Join(db.dir, "series", fn), db.trust(), true, db.scratch())
-			if err == nil {
-				name = a.name
-				a.close()
-			}
-			db.mu.Unlock()
-			if err != nil {
-				continue
-			}
-		}
-		if pattern == "" {
-			names = append(names, name)
-		} else if ok, _ := path.Match(pattern, name); ok {
+	for _, name := range all {
+		if ok, _ := path.Match(pattern, name); ok {
 			names = append(names, name)
 		}
 	}
-	sort.Strings(names)
 	return names, nil
+}
+
+// nameInFile reads the name a hashed file name stands for ("" when the
+// file does not read).
+func (db *DB) nameInFile(p string) string {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	a, err := openArchive(p, db.trust(), true, db.scratch())
+	if err != nil {
+		return ""
+	}
+	a.close()
+	return a.name
 }
 
 // Dir returns the data directory.

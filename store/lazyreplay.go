@@ -1,14 +1,17 @@
 package store
 
-import "runtime"
+import (
+	"context"
+	"runtime"
+)
 
 // Open's replay defers the journaled updates of archives that are not in
 // memory (docs/STORE.md, "Recovery"): opening each archive the journal
 // names costs an open, a read of its head, row and slot writes and a
 // close — about a minute for a journal touching a million series. Open
 // instead keeps those updates per series and returns; an archive's
-// updates are applied when it is first opened (DB.archive), by a pass in
-// the background, and at the latest by a checkpoint or Close, which must
+// updates are applied when it is first opened (DB.archive), by
+// ReplayDeferred (a server runs it in the background), and at the latest by a checkpoint or Close, which must
 // find every journaled update in the archives before they drop the
 // journal or write its close marker.
 //
@@ -110,21 +113,26 @@ func (db *DB) replayPending(limit int) int {
 	return l.pending()
 }
 
-// replayInBackground applies the deferred updates a few series at a time,
-// so writers and readers wait for the lock no longer than a few archive
-// opens. It ends when none is left or the DB is closed (Close applies the
-// rest).
-func (db *DB) replayInBackground() {
+// ReplayDeferred applies the updates Open deferred, a few series at a
+// time, so writers and readers wait for the lock no longer than a few
+// archive opens; a server runs it in the background after Open. It
+// returns when none is left, ctx is done or the DB is closed (Close
+// applies the rest). Without it, each series' deferred updates are
+// applied on its first use, or by the next checkpoint or Close.
+func (db *DB) ReplayDeferred(ctx context.Context) error {
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		db.mu.Lock()
 		if db.closed {
 			db.mu.Unlock()
-			return
+			return ErrClosed
 		}
 		left := db.replayPending(64)
 		db.mu.Unlock()
 		if left == 0 {
-			return
+			return nil
 		}
 		runtime.Gosched()
 	}
