@@ -14,7 +14,6 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -127,6 +126,10 @@ type DB struct {
 	// checkpoint)
 	noDrop  bool
 	touched []*archive // archives a batch changed (ApplyAsync, under mu)
+	// lazy: journaled updates Open deferred (lazyreplay.go)
+	lazy lazyReplay
+	// names: the sorted series names of the last directory scan (List)
+	names nameList
 }
 
 // Open locks dir (creating it if needed), replays the journal and returns
@@ -205,9 +208,10 @@ func Open(dir string, opt Options) (*DB, error) {
 	}
 	db.replaying = true
 	for _, rec := range recs {
-		db.replay(rec, nil)
+		db.replayDeferring(rec)
 	}
 	db.replaying = false
+	recs = nil
 	if err := db.flushQueued(false); err != nil {
 		db.Close()
 		return nil, err
@@ -495,6 +499,7 @@ func (db *DB) archive(name string) (*archive, error) {
 		db.fds.add(a)
 	}
 	if errors.Is(err, os.ErrNotExist) {
+		db.lazy.take(name) // as Open's replay skipped them before
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
 	if errors.Is(err, errNeverDurable) {
@@ -507,6 +512,7 @@ func (db *DB) archive(name string) (*archive, error) {
 				return nil, fmt.Errorf("%w (removing it: %v)", err, rerr)
 			}
 			db.logger().Warn("removed an archive whose creation was never acknowledged (its journal record was lost with a reboot)", "file", p, "series", name)
+			db.lazy.take(name)
 		}
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
@@ -537,6 +543,9 @@ func (db *DB) archive(name string) (*archive, error) {
 		if err := a.flushRows(false); err != nil {
 			return nil, err
 		}
+	}
+	if err := db.applyDeferred(a); err != nil {
+		return nil, err
 	}
 	return a, nil
 }
@@ -624,6 +633,9 @@ func (db *DB) dropArchive(name string) error {
 }
 
 func (db *DB) addArchive(a *archive) {
+	// a new file: updates journaled for a series whose file was missing
+	// are skipped, as Open's replay skipped them before
+	db.lazy.take(a.name)
 	a.bufs = &db.runBufs
 	a.dmg = db.dmg
 	db.fds.add(a)
@@ -957,6 +969,8 @@ func (db *DB) checkpointLocked() error {
 // every row and every earlier slot durable, and only then does the journal
 // record the sequence and drop its records.
 func (db *DB) checkpointFlush() (int, error) {
+	// the journal's records leave it: every deferred update first
+	db.replayPending(-1)
 	if !db.jr.replace && db.jr.written == db.jr.start && !db.posDirty && !db.anyDirty() {
 		return 0, nil // an empty journal: the last checkpoint synced everything
 	}
@@ -1078,6 +1092,8 @@ func (db *DB) Close() error {
 		db.jr.close()
 		return db.lock.Close()
 	}
+	// the close marker says the archives hold the whole journal
+	db.replayPending(-1)
 	full := db.jr.replace || db.jr.written-db.jr.start > db.opt.CheckpointBytes
 	for _, a := range db.series {
 		if a.dirty && a.lay.nslots < 3 {
@@ -1165,37 +1181,33 @@ func (db *DB) List(pattern string) ([]string, error) {
 			return nil, fmt.Errorf("pattern %q: %w", pattern, err)
 		}
 	}
-	ents, err := os.ReadDir(filepath.Join(db.dir, "series"))
+	all, err := db.names.list(filepath.Join(db.dir, "series"), db.nameInFile)
 	if err != nil {
 		return nil, err
 	}
+	if pattern == "" {
+		return slices.Clone(all), nil
+	}
 	var names []string
-	for _, e := range ents {
-		fn := e.Name()
-		if !strings.HasSuffix(fn, ".rrd") {
-			continue
-		}
-		name, ok := nameFromFile(fn)
-		if !ok {
-			db.mu.Lock()
-			a, err := openArchive(filepath.Join(db.dir, "series", fn), db.trust(), true, db.scratch())
-			if err == nil {
-				name = a.name
-				a.close()
-			}
-			db.mu.Unlock()
-			if err != nil {
-				continue
-			}
-		}
-		if pattern == "" {
-			names = append(names, name)
-		} else if ok, _ := path.Match(pattern, name); ok {
+	for _, name := range all {
+		if ok, _ := path.Match(pattern, name); ok {
 			names = append(names, name)
 		}
 	}
-	sort.Strings(names)
 	return names, nil
+}
+
+// nameInFile reads the name a hashed file name stands for ("" when the
+// file does not read).
+func (db *DB) nameInFile(p string) string {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	a, err := openArchive(p, db.trust(), true, db.scratch())
+	if err != nil {
+		return ""
+	}
+	a.close()
+	return a.name
 }
 
 // Dir returns the data directory.

@@ -26,8 +26,9 @@ import (
 //
 //	open      Open after a clean close, then List of every series
 //	pass      one update of every series (each archive opened once)
-//	recover   Open after a kill -9 following the pass: the journal's
-//	          replay opens every archive
+//	recover   Open after a kill -9 following the pass (the replay of
+//	          the journal's updates is deferred), then the time until
+//	          the background pass has applied them all
 //
 // Memory is read from /proc/self/smaps_rollup: anonymous (the process's
 // own) and file-backed (page cache mapped into it).
@@ -98,6 +99,15 @@ func millionChild(b *testing.B) {
 	ctx := context.Background()
 	spec := tinySpec(b)
 	name := func(i int) string { return fmt.Sprintf("host%d.disk%d.io", i/100, i%100) }
+	if dir := os.Getenv("RRDASH_MILLION_CPUPROFILE"); dir != "" {
+		// one profile per phase: RRDASH_MILLION_CPUPROFILE is a directory
+		f, err := os.Create(filepath.Join(dir, phase+".cpu"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	t0 := time.Now()
 	db, err := Open(dir, Options{})
 	if err != nil {
@@ -155,6 +165,11 @@ func millionChild(b *testing.B) {
 			b.Fatalf("list: %d series, %v", len(names), err)
 		}
 		res["list-s"] = time.Since(t0).Seconds()
+		t0 = time.Now()
+		if names, err = db.List(""); err != nil || len(names) != n {
+			b.Fatalf("list again: %d series, %v", len(names), err)
+		}
+		res["list-again-s"] = time.Since(t0).Seconds()
 		mem(res, "open")
 		db.Close()
 	case "pass":
@@ -172,11 +187,19 @@ func millionChild(b *testing.B) {
 			f.Close()
 		}
 		// killed: the journal holds the pass, the archives' slots do not
+		pprof.StopCPUProfile()
 		fmt.Printf("million-result %s\n", mustJSON(res))
 		os.Exit(0)
 	case "recover":
 		res["recover-open-s"] = open
 		mem(res, "recover")
+		// the updates Open deferred, applied as a server does after Open
+		t0 := time.Now()
+		if err := db.ReplayDeferred(ctx); err != nil {
+			b.Fatal(err)
+		}
+		res["recover-replayed-s"] = time.Since(t0).Seconds()
+		mem(res, "replayed")
 		if err := db.Checkpoint(ctx); err != nil { // the next run starts clean
 			b.Fatal(err)
 		}

@@ -91,6 +91,10 @@ type ServeConfig struct {
 	// EvalTimeout stops an evaluation running longer (Go duration; 503).
 	// "0" turns it off.
 	EvalTimeout string `toml:"eval_timeout"`
+	// MaxOpenFiles bounds the archive files the store holds open at once
+	// (store.Options.MaxOpenFiles); 0: half the descriptor limit, at most
+	// 4,096.
+	MaxOpenFiles int64 `toml:"max_open_files"`
 	// Retention are the [[retention]] rules: the layout and data model of
 	// series created on first sight, first match wins (docs/STORE.md).
 	Retention []store.RetentionRule `toml:"retention"`
@@ -677,6 +681,9 @@ func (c ServeConfig) Validate() error {
 		if v <= 0 {
 			return fmt.Errorf("%s %d: must be positive", key, v)
 		}
+	}
+	if c.MaxOpenFiles < 0 {
+		return fmt.Errorf("max_open_files %d: must be 0 (default) or more", c.MaxOpenFiles)
 	}
 	if c.Tracelog.Step <= 0 {
 		return fmt.Errorf("tracelog.step %d: must be positive", c.Tracelog.Step)

@@ -67,6 +67,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	evalBudget := fs.String("eval-budget", "", "work limit of one request's evaluation in row-operations, 0 for none (default 1000000000; env RRDASH_EVAL_BUDGET)")
 	evalTimeout := fs.String("eval-timeout", "", "time limit of one request's evaluation, 0 for none (default 30s; env RRDASH_EVAL_TIMEOUT)")
 	logFile := fs.String("log-file", "", "append the log to FILE instead of stderr; SIGHUP reopens it (logrotate) (env RRDASH_LOG_FILE)")
+	maxOpenFiles := fs.Int64("max-open-files", 0, "archive files the store holds open at once (default half the descriptor limit, at most 4096; env RRDASH_MAX_OPEN_FILES)")
 	demoMode := fs.Bool("demo", false, "write demo trace logs (instances web1, web2: 6 hours of history, then live) into DATA/demo-tracelog and tail them")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -134,6 +135,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *evalTimeout != "" {
 		cfg.EvalTimeout = *evalTimeout
 	}
+	if *maxOpenFiles != 0 {
+		cfg.MaxOpenFiles = *maxOpenFiles
+	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -183,9 +187,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	db, err := store.Open(cfg.Data, store.Options{Observer: obsv.metrics, Logger: log, Retention: retention})
+	db, err := store.Open(cfg.Data, store.Options{Observer: obsv.metrics, Logger: log, Retention: retention, MaxOpenFiles: int(cfg.MaxOpenFiles)})
 	if err != nil {
 		return fmt.Errorf("serve: open store %s: %w", cfg.Data, err)
+	}
+	if n := db.DeferredReplay(); n > 0 {
+		// after a crash: the journal's updates of these series are applied
+		// on their first use, or here meanwhile
+		log.Info("store: replaying the journal into archives in the background", "series", n)
+		go func(db *store.DB) {
+			if err := db.ReplayDeferred(ctx); err != nil {
+				if !errors.Is(err, store.ErrClosed) && !errors.Is(err, context.Canceled) {
+					log.Error("store: background replay", "err", err)
+				}
+				return // Close applies the rest
+			}
+			log.Info("store: background replay done")
+		}(db)
 	}
 	closeStore := func() error {
 		if db == nil {
