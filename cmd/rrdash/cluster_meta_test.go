@@ -96,7 +96,7 @@ func pgMetadataConfig(t *testing.T) (dbURL, cfg string) {
 }
 
 // startServeMeta starts serve on data with extra flags, like startServe
-// but making no token in DATA/metadata.db (the metadata is elsewhere).
+// but making no token in DATA/metadata.db (the metadata may be elsewhere).
 func startServeMeta(t *testing.T, data string, extra ...string) *serveProc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -107,7 +107,7 @@ func startServeMeta(t *testing.T, data string, extra ...string) *serveProc {
 		p.done <- runServe(ctx, args, pw, io.Discard)
 		pw.Close()
 	}()
-	p.base, _ = serveAddrs(pr)
+	p.base, p.graphite = serveAddrs(pr)
 	go io.Copy(io.Discard, pr)
 	if p.base == "" {
 		cancel()
