@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,29 +14,7 @@ import (
 
 	"rrdash/auth"
 	"rrdash/store/meta"
-	"rrdash/store/meta/pgtest"
-	"rrdash/ui"
 )
-
-// readToken makes a read-scoped API token for the local user of data.
-func readToken(t *testing.T, data string) string {
-	t.Helper()
-	ctx := context.Background()
-	md, err := meta.Open(ctx, filepath.Join(data, "metadata.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer md.Close()
-	u, err := md.EnsureUser(ctx, meta.User{Handle: "local", Issuer: meta.LocalIssuer, Subject: "local"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _, err := ui.NewAPIToken(ctx, md, u, "test read", auth.ScopeRead)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
 
 // TestAnnotateCLI: annotate, run beside a serve on the same data
 // directory, writes annotations GET /api/v1/annotations shows at once
@@ -47,7 +24,7 @@ func TestAnnotateCLI(t *testing.T) {
 	data := t.TempDir()
 	p := startServeMeta(t, data)
 	defer p.stop(t)
-	tok := readToken(t, data)
+	tok := dataToken(t, data, "test read", auth.ScopeRead)
 	ctx := t.Context()
 	cli := func(args ...string) string {
 		t.Helper()
@@ -135,16 +112,8 @@ func TestAnnotateCLIErrors(t *testing.T) {
 // the data directory; annotations reads it back.
 func TestAnnotateCLIPostgres(t *testing.T) {
 	t.Parallel()
-	pg := pgtest.Private(t)
 	ctx := t.Context()
-	dbURL, err := pg.NewDatabase(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(t.TempDir(), "rrdash.toml")
-	if err := os.WriteFile(cfg, []byte("metadata_url = \""+dbURL+"\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dbURL, cfg := pgMetadataConfig(t)
 	data := t.TempDir()
 	var out bytes.Buffer
 	if err := run(ctx, []string{"--data", data, "annotate", "--config", cfg, "--text", "failover", "--tag", "db"}, strings.NewReader(""), &out, io.Discard); err != nil {

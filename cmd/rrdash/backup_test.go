@@ -29,10 +29,7 @@ import (
 // values of an uninterrupted run up to its last update, and pass check.
 func TestBackupDuringIngest(t *testing.T) {
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "rrdash")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildRrdash(t)
 	data := filepath.Join(tmp, "data")
 	sock := filepath.Join(data, "rrdcached.sock")
 	const conns, perSeries, batch = 3, 4000, 20
@@ -40,29 +37,7 @@ func TestBackupDuringIngest(t *testing.T) {
 	line := func(s, k int) string { return fmt.Sprintf("%d:%d", 1000000000+10*int64(k+1), s*100000+k) }
 	timeOf := func(k int) int64 { return 1000000000 + 10*int64(k+1) }
 
-	start := func() *exec.Cmd {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		cmd := exec.Command(bin, "serve", "--data", data, "--addr", addr)
-		cmd.Env = append(os.Environ(), "RRDASH_LOG_LEVEL=error")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			if c, err := net.Dial("unix", sock); err == nil {
-				c.Close()
-				return cmd
-			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatal("serve did not open its rrdcached socket")
-			}
-		}
-	}
+	start := func() *exec.Cmd { return startServeBin(t, bin, data, sock) }
 	rrdash := func(args ...string) (string, error) {
 		var out bytes.Buffer
 		c := exec.Command(bin, args...)

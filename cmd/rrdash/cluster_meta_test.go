@@ -14,7 +14,6 @@ import (
 	"rrdash/auth"
 	"rrdash/store/meta"
 	"rrdash/store/meta/pgtest"
-	"rrdash/ui"
 )
 
 // TestTwoServersShareMetadataInPostgres: two `rrdash serve` on their own
@@ -22,16 +21,8 @@ import (
 // through one is listed and served by the other.
 func TestTwoServersShareMetadataInPostgres(t *testing.T) {
 	t.Parallel()
-	pg := pgtest.Private(t)
 	ctx := context.Background()
-	dbURL, err := pg.NewDatabase(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(t.TempDir(), "rrdash.toml")
-	if err := os.WriteFile(cfg, []byte("metadata_url = \""+dbURL+"\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dbURL, cfg := pgMetadataConfig(t)
 	nodes := make([]*serveProc, 2)
 	dirs := []string{t.TempDir(), t.TempDir()}
 	for i := range nodes {
@@ -47,14 +38,7 @@ func TestTwoServersShareMetadataInPostgres(t *testing.T) {
 	if md.Engine() != "postgres" {
 		t.Fatalf("engine %s", md.Engine())
 	}
-	u, err := md.EnsureUser(ctx, meta.User{Handle: "local", Issuer: meta.LocalIssuer, Subject: "local"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _, err := ui.NewAPIToken(ctx, md, u, "test", auth.ScopeWrite)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := localToken(t, md, "test", auth.ScopeWrite)
 	c := &http.Client{Timeout: 10 * time.Second}
 	call := func(method, url string, body any) (int, map[string]any) {
 		t.Helper()
@@ -96,8 +80,23 @@ func TestTwoServersShareMetadataInPostgres(t *testing.T) {
 	}
 }
 
+// pgMetadataConfig makes a database in a private PostgreSQL and returns
+// its URL and an rrdash.toml that sets it as metadata_url.
+func pgMetadataConfig(t *testing.T) (dbURL, cfg string) {
+	t.Helper()
+	dbURL, err := pgtest.Private(t).NewDatabase(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = filepath.Join(t.TempDir(), "rrdash.toml")
+	if err := os.WriteFile(cfg, []byte("metadata_url = \""+dbURL+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dbURL, cfg
+}
+
 // startServeMeta starts serve on data with extra flags, like startServe
-// but making no token in DATA/metadata.db (the metadata is elsewhere).
+// but making no token in DATA/metadata.db (the metadata may be elsewhere).
 func startServeMeta(t *testing.T, data string, extra ...string) *serveProc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -108,7 +107,7 @@ func startServeMeta(t *testing.T, data string, extra ...string) *serveProc {
 		p.done <- runServe(ctx, args, pw, io.Discard)
 		pw.Close()
 	}()
-	p.base, _ = serveAddrs(pr)
+	p.base, p.graphite = serveAddrs(pr)
 	go io.Copy(io.Discard, pr)
 	if p.base == "" {
 		cancel()

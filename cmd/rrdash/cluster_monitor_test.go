@@ -21,7 +21,6 @@ import (
 	"rrdash/store/meta"
 	"rrdash/store/meta/pgtest"
 	"rrdash/tools/testdeps"
-	"rrdash/ui"
 )
 
 // TestMonitorRunsOnceAcrossServersAndKill9: two `rrdash serve` processes
@@ -108,14 +107,7 @@ python = %q
 	defer md.Close()
 	// The monitor is made through the API of the first server; the other
 	// learns of it from the shared database.
-	u, err := md.EnsureUser(ctx, meta.User{Handle: "local", Issuer: meta.LocalIssuer, Subject: "local"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _, err := ui.NewAPIToken(ctx, md, u, "test", auth.ScopeAdmin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := localToken(t, md, "test", auth.ScopeAdmin)
 	def, _ := json.Marshal(map[string]any{"name": "tick", "language": "python", "source": "print('METRIC ticks 1')",
 		"interval": interval.String(), "timeout": "5s"})
 	req, _ := http.NewRequest("POST", nodes[0].base+"/api/v1/monitors", bytes.NewReader(def))

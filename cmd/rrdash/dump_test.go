@@ -18,13 +18,7 @@ func TestDumpAgainstRRDtool(t *testing.T) {
 	for _, l := range diffLayouts {
 		t.Run(l.name, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			data := filepath.Join(dir, "data")
-			file := filepath.Join(dir, "s.rrd")
-			rrdtoolRun(t, bin, append([]string{"create", file}, l.create...)...)
-			if _, ok, err := rrdashRun(t, data, append([]string{"create", "s"}, l.create...)...); !ok {
-				t.Fatalf("create: %v", err)
-			}
+			data, file := createBoth(t, bin, l.create)
 			for _, u := range l.updates {
 				rrdtoolRun(t, bin, append([]string{"update", file}, u...)...)
 				rrdashRun(t, data, append([]string{"update", "s"}, u...)...)
@@ -36,7 +30,7 @@ func TestDumpAgainstRRDtool(t *testing.T) {
 					t.Fatalf("dump %q: ok=%v (%v), rrdtool ok=%v; %s", opts, ok, err, wantOK, firstDiff(want, got))
 				}
 			}
-			out := filepath.Join(dir, "out.xml")
+			out := filepath.Join(filepath.Dir(file), "out.xml")
 			if _, ok, err := rrdashRun(t, data, "dump", "s", out); !ok {
 				t.Fatal(err)
 			}

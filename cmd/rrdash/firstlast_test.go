@@ -65,13 +65,7 @@ func TestFirstLastUpdateAgainstRRDtool(t *testing.T) {
 	for _, l := range diffLayouts {
 		t.Run(l.name, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			data := filepath.Join(dir, "data")
-			file := filepath.Join(dir, "s.rrd")
-			rrdtoolRun(t, bin, append([]string{"create", file}, l.create...)...)
-			if _, ok, err := rrdashRun(t, data, append([]string{"create", "s"}, l.create...)...); !ok {
-				t.Fatalf("create: %v", err)
-			}
+			data, file := createBoth(t, bin, l.create)
 			for _, u := range l.updates {
 				_, wantOK := rrdtoolRun(t, bin, append([]string{"update", file}, u...)...)
 				if _, ok, err := rrdashRun(t, data, append([]string{"update", "s"}, u...)...); ok != wantOK {
@@ -163,4 +157,17 @@ func FuzzStrtol(f *testing.F) {
 			t.Fatalf("strtol(%q) = %d, ParseInt %d", s, v, n)
 		}
 	})
+}
+
+// createBoth makes series s in a new data directory with rrdash and the
+// file s.rrd beside it with rrdtool (bin), from the same create arguments.
+func createBoth(t *testing.T, bin string, create []string) (data, file string) {
+	t.Helper()
+	dir := t.TempDir()
+	data, file = filepath.Join(dir, "data"), filepath.Join(dir, "s.rrd")
+	rrdtoolRun(t, bin, append([]string{"create", file}, create...)...)
+	if _, ok, err := rrdashRun(t, data, append([]string{"create", "s"}, create...)...); !ok {
+		t.Fatalf("create: %v", err)
+	}
+	return data, file
 }

@@ -35,20 +35,13 @@ type serveProc struct {
 	done           chan error
 }
 
+// startServe starts serve on data with a Graphite listener and extra
+// flags, and makes a push token in data/metadata.db.
 func startServe(t *testing.T, data string, extra ...string) *serveProc {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	p := &serveProc{cancel: cancel, done: make(chan error, 1)}
-	args := append([]string{"--addr", "127.0.0.1:0", "--data", data, "--graphite", "127.0.0.1:0"}, extra...)
-	go func() {
-		p.done <- runServe(ctx, args, pw, io.Discard)
-		pw.Close()
-	}()
-	p.base, p.graphite = serveAddrs(pr)
-	go io.Copy(io.Discard, pr)
-	if p.base == "" || p.graphite == "" {
-		cancel()
+	p := startServeMeta(t, data, append([]string{"--graphite", "127.0.0.1:0"}, extra...)...)
+	if p.graphite == "" {
+		p.cancel()
 		t.Fatalf("serve did not start: %v", <-p.done)
 	}
 	p.token = pushToken(t, data)

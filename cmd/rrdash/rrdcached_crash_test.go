@@ -25,10 +25,7 @@ import (
 // applied twice: resuming each series after its last update, the final
 // archives equal an uninterrupted run.
 func TestRrdcachedKill9DuringBatches(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "rrdash")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildRrdash(t)
 	data := t.TempDir()
 	sock := filepath.Join(data, "rrdcached.sock")
 	const conns, perSeries, batch = 3, 3000, 25
@@ -49,29 +46,7 @@ func TestRrdcachedKill9DuringBatches(t *testing.T) {
 		return t
 	}
 
-	start := func() *exec.Cmd {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		cmd := exec.Command(bin, "serve", "--data", data, "--addr", addr)
-		cmd.Env = append(os.Environ(), "RRDASH_LOG_LEVEL=error")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			if c, err := net.Dial("unix", sock); err == nil {
-				c.Close()
-				return cmd
-			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatal("serve did not open its rrdcached socket")
-			}
-		}
-	}
+	start := func() *exec.Cmd { return startServeBin(t, bin, data, sock) }
 	// talk sends one request and reads the whole answer.
 	talk := func(c net.Conn, rd *bufio.Reader, req string) (string, error) {
 		if _, err := c.Write([]byte(req)); err != nil {
@@ -263,6 +238,33 @@ func TestRrdcachedKill9DuringBatches(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// startServeBin starts the serve binary bin on data (HTTP on a free
+// loopback port) and waits until its rrdcached socket sock accepts.
+func startServeBin(t *testing.T, bin, data, sock string) *exec.Cmd {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "serve", "--data", data, "--addr", addr)
+	cmd.Env = append(os.Environ(), "RRDASH_LOG_LEVEL=error")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
+			return cmd
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("serve did not open its rrdcached socket")
 		}
 	}
 }

@@ -21,17 +21,30 @@ import (
 // running on data: scripts need one in the single-user mode too.
 func pushToken(t *testing.T, data string) string {
 	t.Helper()
-	ctx := context.Background()
-	md, err := meta.Open(ctx, filepath.Join(data, "metadata.db"))
+	return dataToken(t, data, "test push", auth.ScopePush)
+}
+
+// dataToken makes an API token of scope for the local user in
+// data/metadata.db.
+func dataToken(t *testing.T, data, name string, scope auth.Scope) string {
+	t.Helper()
+	md, err := meta.Open(context.Background(), filepath.Join(data, "metadata.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer md.Close()
+	return localToken(t, md, name, scope)
+}
+
+// localToken makes an API token of scope for the local user in md.
+func localToken(t *testing.T, md *meta.DB, name string, scope auth.Scope) string {
+	t.Helper()
+	ctx := context.Background()
 	u, err := md.EnsureUser(ctx, meta.User{Handle: "local", Issuer: meta.LocalIssuer, Subject: "local"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _, err := ui.NewAPIToken(ctx, md, u, "test push", auth.ScopePush)
+	tok, _, err := ui.NewAPIToken(ctx, md, u, name, scope)
 	if err != nil {
 		t.Fatal(err)
 	}

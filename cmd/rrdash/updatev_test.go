@@ -1,7 +1,6 @@
 package main
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -27,13 +26,7 @@ func TestUpdatevAgainstRRDtool(t *testing.T) {
 	for _, l := range diffLayouts {
 		t.Run(l.name, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			data := filepath.Join(dir, "data")
-			file := filepath.Join(dir, "s.rrd")
-			rrdtoolRun(t, bin, append([]string{"create", file}, l.create...)...)
-			if _, ok, err := rrdashRun(t, data, append([]string{"create", "s"}, l.create...)...); !ok {
-				t.Fatalf("create: %v", err)
-			}
+			data, file := createBoth(t, bin, l.create)
 			for _, u := range append(append([][]string{}, l.updates...), extra[l.name]...) {
 				want, wantOK := rrdtoolRun(t, bin, append([]string{"updatev", file}, u...)...)
 				got, ok, err := rrdashRun(t, data, append([]string{"updatev", "s"}, u...)...)
@@ -61,14 +54,7 @@ func TestUpdatevAgainstRRDtool(t *testing.T) {
 func TestUpdateSkipPastAgainstRRDtool(t *testing.T) {
 	t.Parallel()
 	bin := rrdtooltest.Bin(t)
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	file := filepath.Join(dir, "s.rrd")
-	create := []string{"--start", "1000000000", "--step", "10", "DS:g:GAUGE:30:U:U", "RRA:AVERAGE:0.5:1:30", "RRA:LAST:0.5:2:30"}
-	rrdtoolRun(t, bin, append([]string{"create", file}, create...)...)
-	if _, ok, err := rrdashRun(t, data, append([]string{"create", "s"}, create...)...); !ok {
-		t.Fatal(err)
-	}
+	data, file := createBoth(t, bin, []string{"--start", "1000000000", "--step", "10", "DS:g:GAUGE:30:U:U", "RRA:AVERAGE:0.5:1:30", "RRA:LAST:0.5:2:30"})
 	for _, u := range [][]string{
 		{"1000000010:1", "1000000020:2"},
 		{"--skip-past-updates", "1000000020:5", "1000000015:6", "1000000030:3", "1000000030:4", "1000000041:7"},

@@ -11,7 +11,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -389,7 +388,15 @@ func (m *DB) CreateGraph(ctx context.Context, owner User, title, spec string) (G
 	return Graph{ID: id, Owner: owner.Handle, OwnerID: owner.ID, Title: title, Spec: spec, CreatedAt: now, UpdatedAt: now}, nil
 }
 
-const graphCols = `g.id, u.handle, g.owner_id, g.title, g.spec, g.created_at, g.updated_at`
+var graphTable = ownedTable[Graph]{
+	kind:    "graph",
+	table:   "graphs",
+	alias:   "g",
+	body:    "spec",
+	order:   "g.created_at DESC, g.seq DESC, g.id DESC",
+	scan:    scanGraph,
+	ownerID: func(g Graph) int64 { return g.OwnerID },
+}
 
 func scanGraph(sc interface{ Scan(...any) error }) (Graph, error) {
 	var g Graph
@@ -403,29 +410,14 @@ func scanGraph(sc interface{ Scan(...any) error }) (Graph, error) {
 
 // Graph returns one graph.
 func (m *DB) Graph(ctx context.Context, id string) (Graph, error) {
-	g, err := scanGraph(m.db.QueryRowContext(ctx, `SELECT `+graphCols+` FROM graphs g JOIN users u ON u.id = g.owner_id WHERE g.id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Graph{}, fmt.Errorf("graph %q: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return Graph{}, fmt.Errorf("graph %q: %w", id, err)
-	}
-	return g, nil
+	return graphTable.get(ctx, m, id)
 }
 
 // UpdateGraph changes title and spec of a graph owned by user.
 func (m *DB) UpdateGraph(ctx context.Context, user User, id, title, spec string) (Graph, error) {
-	g, err := m.Graph(ctx, id)
+	g, now, err := graphTable.update(ctx, m, user, id, title, spec)
 	if err != nil {
 		return Graph{}, err
-	}
-	if g.OwnerID != user.ID {
-		return Graph{}, fmt.Errorf("graph %q: %w", id, ErrForbidden)
-	}
-	now := m.now().UTC().Truncate(time.Second)
-	if _, err := m.db.ExecContext(ctx, `UPDATE graphs SET title = ?, spec = ?, updated_at = ? WHERE id = ? AND owner_id = ?`,
-		title, spec, now.Unix(), id, user.ID); err != nil {
-		return Graph{}, fmt.Errorf("update graph %q: %w", id, err)
 	}
 	g.Title, g.Spec, g.UpdatedAt = title, spec, now
 	return g, nil
@@ -433,17 +425,7 @@ func (m *DB) UpdateGraph(ctx context.Context, user User, id, title, spec string)
 
 // DeleteGraph deletes a graph owned by user.
 func (m *DB) DeleteGraph(ctx context.Context, user User, id string) error {
-	g, err := m.Graph(ctx, id)
-	if err != nil {
-		return err
-	}
-	if g.OwnerID != user.ID {
-		return fmt.Errorf("graph %q: %w", id, ErrForbidden)
-	}
-	if _, err := m.db.ExecContext(ctx, `DELETE FROM graphs WHERE id = ? AND owner_id = ?`, id, user.ID); err != nil {
-		return fmt.Errorf("delete graph %q: %w", id, err)
-	}
-	return nil
+	return graphTable.delete(ctx, m, user, id)
 }
 
 // ListQuery selects graphs: by owner handle (optional) and a title
@@ -457,40 +439,7 @@ type ListQuery struct {
 
 // ListGraphs returns graphs newest first.
 func (m *DB) ListGraphs(ctx context.Context, q ListQuery) ([]Graph, error) {
-	if q.Limit <= 0 || q.Limit > 500 {
-		q.Limit = 100
-	}
-	where := []string{"1=1"}
-	var args []any
-	if q.Owner != "" {
-		where = append(where, "u.handle = ?")
-		args = append(args, q.Owner)
-	}
-	if q.Search != "" {
-		where = append(where, `LOWER(g.title) LIKE ? ESCAPE '\'`)
-		args = append(args, "%"+escapeLike(strings.ToLower(q.Search))+"%")
-	}
-	args = append(args, q.Limit, q.Offset)
-	rows, err := m.db.QueryContext(ctx, `SELECT `+graphCols+` FROM graphs g JOIN users u ON u.id = g.owner_id WHERE `+
-		strings.Join(where, " AND ")+` ORDER BY g.created_at DESC, g.seq DESC, g.id DESC LIMIT ? OFFSET ?`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list graphs: %w", err)
-	}
-	defer rows.Close()
-	var out []Graph
-	for rows.Next() {
-		g, err := scanGraph(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list graphs: %w", err)
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
-}
-
-func escapeLike(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(s)
+	return graphTable.list(ctx, m, q)
 }
 
 // Ping checks the database answers (for /-/healthz).
