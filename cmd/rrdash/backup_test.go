@@ -224,8 +224,10 @@ func TestBackupDuringIngest(t *testing.T) {
 	// (when the backup finished before the kill, its DEST is whole and a new
 	// backup must not overwrite it: start from an empty one)
 	if bkErr == nil {
-		if err := os.RemoveAll(dest2); err != nil {
-			t.Fatal(err)
+		for _, d := range []string{dest2, filepath.Join(tmp, "restored-"+filepath.Base(dest2))} {
+			if err := os.RemoveAll(d); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	wg = stream(context.Background())
