@@ -60,13 +60,14 @@ type consumerProc struct {
 	cmd     *exec.Cmd
 	logPath string
 	caught  chan struct{}
+	started chan struct{} // closed at its first log line: its signal handler is in place
 	exited  chan error
 }
 
 func startConsumer(t *testing.T, mk func(string, []string) *exec.Cmd, dataDir string, args []string, n int) *consumerProc {
 	t.Helper()
 	p := &consumerProc{cmd: mk(dataDir, args), logPath: filepath.Join(t.TempDir(), fmt.Sprintf("consumer%d.log", n)),
-		caught: make(chan struct{}), exited: make(chan error, 1)}
+		caught: make(chan struct{}), started: make(chan struct{}), exited: make(chan error, 1)}
 	logf, err := os.Create(p.logPath)
 	if err != nil {
 		t.Fatal(err)
@@ -86,8 +87,9 @@ func startConsumer(t *testing.T, mk func(string, []string) *exec.Cmd, dataDir st
 		defer close(logged)
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		once := sync.Once{}
+		once, first := sync.Once{}, sync.Once{}
 		for sc.Scan() {
+			first.Do(func() { close(p.started) })
 			fmt.Fprintln(logf, sc.Text())
 			if strings.Contains(sc.Text(), `msg="kinesis: caught up"`) {
 				once.Do(func() { close(p.caught) })
@@ -166,6 +168,16 @@ func TestKinesisExactlyOnceKill9(t *testing.T) {
 	// Every record is in: a consumer that catches up now has applied all.
 	// Restart once more (gracefully) so "caught up" comes after the last put.
 	last := procs[len(procs)-1]
+	// A SIGTERM sent before the process has installed its handler (right
+	// after a start, when the producer is already done) kills it outright.
+	select {
+	case <-last.started:
+	case <-last.exited:
+		last.dumpLog(t)
+		t.Fatal("consumer exited before its first log line")
+	case <-time.After(30 * time.Second):
+		t.Fatal("consumer logged nothing in 30 s")
+	}
 	if err := last.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
