@@ -212,12 +212,17 @@ func (a *archive) ring(i int) []float64 { return a.rings[i] }
 // rowKey is what stored row values are XORed with (fetch decodes with it).
 func (a *archive) rowKey() uint64 { return a.key }
 
+// decodeBits is the number a stored row value's bits hold: rows are
+// stored XORed with the file's key (version 4: NaN's bits, so a hole reads
+// unknown), in the mapping and in runs waiting for the journal alike.
+func (a *archive) decodeBits(b uint64) float64 { return math.Float64frombits(b ^ a.key) }
+
 // decodedRing returns a copy of ring i's values as numbers (mapped).
 func (a *archive) decodedRing(i int) []float64 {
 	out := slices.Clone(a.rings[i])
 	if a.key != 0 {
 		for k, v := range out {
-			out[k] = math.Float64frombits(math.Float64bits(v) ^ a.key)
+			out[k] = a.decodeBits(math.Float64bits(v))
 		}
 	}
 	return out

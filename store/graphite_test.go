@@ -43,9 +43,9 @@ func rings(t testing.TB, db *DB, name string) (times [][]int64, vals [][][]float
 	}
 	for i := range a.spec.RRA {
 		tm, v := archiveRows(&a.spec, a.st, a, i)
-		for _, row := range v { // rows are stored XORed with the file's key
+		for _, row := range v {
 			for d := range row {
-				row[d] = math.Float64frombits(math.Float64bits(row[d]) ^ a.rowKey())
+				row[d] = a.decodeBits(math.Float64bits(row[d]))
 			}
 		}
 		times, vals = append(times, tm), append(vals, v)

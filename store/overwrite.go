@@ -224,7 +224,7 @@ func (a *archive) finestWindow(i int, from, to int64) ([]float64, error) {
 	ring := a.rings[i]
 	w := make([]float64, n)
 	for k := int64(0); k < n; k++ {
-		w[k] = math.Float64frombits(math.Float64bits(ring[mod(idx0+k, r.Rows)]) ^ a.key) // stored XORed with the key
+		w[k] = a.decodeBits(math.Float64bits(ring[mod(idx0+k, r.Rows)]))
 	}
 	for _, run := range a.pend {
 		if run.ring != i {
@@ -232,7 +232,7 @@ func (a *archive) finestWindow(i int, from, to int64) ([]float64, error) {
 		}
 		for j := int64(0); j < run.n; j++ {
 			if k := mod(run.first+j-idx0, r.Rows); k < n {
-				w[k] = math.Float64frombits(binary.LittleEndian.Uint64(run.b[j*8:]) ^ a.key)
+				w[k] = a.decodeBits(binary.LittleEndian.Uint64(run.b[j*8:]))
 			}
 		}
 	}
