@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image/png"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -171,23 +173,35 @@ remote_write:
 	// every 2 s.
 	c := &http.Client{Timeout: 5 * time.Second}
 	time.Sleep(time.Minute)
+	// Prometheus stops first (SIGTERM: it sends what it has queued), so
+	// that rrdash's count of remote_write records below is final: the
+	// last value Prometheus scraped of it cannot be more.
+	cancel()
+	pc.Wait()
+	ne.Wait()
 	fams := scrape(t, c, p.base)
 	// Graphable while serve runs: the load average through Graphite's
-	// /render (a value every 5 s for most of the minute).
+	// /render (a value every 5 s for most of the minute), and drawn.
 	load := renderJSON(t, c, p.base, "seriesByTag('name=node_load1')", "-2min")
 	if len(load) != 1 || load[0].known < 8 {
 		t.Errorf("/render node_load1: %d series, want 1 with >= 8 known values of 5 s rows: %+v", len(load), load)
 	}
+	if resp, err := c.Get(p.base + "/render?from=-2min&target=" + url.QueryEscape("seriesByTag('name=node_load1')")); err != nil {
+		t.Error(err)
+	} else {
+		im, err := png.Decode(resp.Body)
+		resp.Body.Close()
+		if err != nil || im.Bounds().Dx() != 330 {
+			t.Errorf("/render node_load1 as a PNG: %s, %v", resp.Status, err)
+		}
+	}
 	// node-exporter's target was up (a scrape that times out under load
 	// makes a 0: the last value need not be 1).
-	if up := renderJSON(t, c, p.base, "seriesByTag('name=up','job=node')", "-2min"); len(up) != 1 || up[0].max != 1 {
-		t.Errorf("/render up of job node: %+v, want one series reaching 1", up)
+	if up := renderJSON(t, c, p.base, "seriesByTag('name=up','job=node')", "-2min"); len(up) != 1 || math.Abs(up[0].max-1) > 1e-9 {
+		t.Errorf("/render up of job node: %+v, want one series reaching 1 (a 5 s average of 1 s scrapes)", up)
 	}
 	records := sample(fams, "rrdash_ingest_records_total", "source", "remote_write")
 	bad := sample(fams, "rrdash_ingest_bad_records_total", "source", "remote_write")
-	cancel()
-	pc.Wait()
-	ne.Wait()
 	p.stop(t)
 	if records <= 0 || bad != 0 {
 		t.Fatalf("/-/metrics: remote_write records %v, bad %v; prometheus said:\n%s", records, bad, promOut.String())
