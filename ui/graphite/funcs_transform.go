@@ -3,6 +3,7 @@ package graphite
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"time"
 )
@@ -170,6 +171,16 @@ func addTransformFunctions(m map[string]*function) {
 			return generated(call, ec, a[0].(string), int64(a[2].(int)), func(t int64) float64 { return math.Sin(float64(t)) * amp })
 		}}
 	m["sinFunction"], m["sin"] = sinF, sinF
+	walkF := &function{params: []param{{name: "name", kind: pStr}, {name: "step", kind: pInt, opt: true, def: 60}},
+		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
+			cur := 0.0
+			return generated(call, ec, a[0].(string), int64(a[1].(int)), func(int64) float64 {
+				v := cur
+				cur += rand.Float64() - 0.5 // x(t) = x(t-1) + random() - 0.5, x(0) = 0
+				return v
+			})
+		}}
+	m["randomWalkFunction"], m["randomWalk"] = walkF, walkF
 	m["verticalLine"] = &function{params: []param{{name: "ts", kind: pStr, typ: "date"}, {name: "label", kind: pStr, opt: true}, {name: "color", kind: pStr, opt: true}},
 		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 			ts, err := ec.attime(call, a[0].(string))
