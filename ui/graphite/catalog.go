@@ -28,7 +28,7 @@ var functionGroups = map[string][]string{
 	"Filter Data": {"removeAboveValue", "removeBelowValue", "removeAbovePercentile", "removeBelowPercentile"},
 	"Sorting":     {"sortBy", "sortByMaxima", "sortByMinima", "sortByTotal", "sortByName"},
 	"Alias":       {"alias", "aliasByNode", "aliasByTags", "aliasByMetric", "aliasSub", "aliasQuery", "legendValue"},
-	"Special":     {"constantLine", "substr", "seriesByTag", "cactiStyle", "changed", "consolidateBy", "cumulative", "fallbackSeries", "setXFilesFactor", "xFilesFactor", "randomWalk", "randomWalkFunction"},
+	"Special":     {"constantLine", "substr", "seriesByTag", "cactiStyle", "changed", "consolidateBy", "cumulative", "fallbackSeries", "setXFilesFactor", "xFilesFactor", "randomWalk", "randomWalkFunction", "events"},
 	"Graph":       {"color", "lineWidth", "alpha", "dashed", "secondYAxis", "drawAsInfinite", "areaBetween", "stacked", "threshold", "verticalLine"},
 }
 

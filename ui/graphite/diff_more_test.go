@@ -1,5 +1,16 @@
 package graphite
 
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"testing"
+
+	"rrdash/store/meta"
+)
+
 // diffTargetsMore covers the functions added after the first set:
 // graphite-web 1.1.8's remaining data functions, each over several
 // series shapes, nested, and with its options.
@@ -177,4 +188,79 @@ var diffRefusedTargets = []string{
 	"areaBetween(servers.*.cpu.user)",
 	"aggregateSeriesLists(servers.*.cpu.user,servers.web1.cpu.system,'sum')",
 	"legendValue(servers.web1.cpu.user)",
+}
+
+// diffEvent is one graphite-web event and the rrdash annotation like it.
+type diffEvent struct {
+	when int64
+	what string
+	tags []string
+}
+
+var diffEvents = []diffEvent{
+	{diffNow - 1800, "deploy web", []string{"deploy", "web"}},
+	{diffNow - 1800, "deploy db", []string{"deploy", "db"}},
+	{diffNow - 3000, "page", []string{"alert"}},
+	{diffNow - 3001, "untagged", nil},
+	{1763812800, "deploy web", []string{"deploy", "web"}}, // 2025-11-22 12:00
+	{1763812830, "deploy", []string{"deploy"}},
+	{1763820000, "page", []string{"alert", "web"}},
+}
+
+// openDiffEvents posts diffEvents to graphite-web's /events/ and stores
+// them as annotations in an rrdash metadata database.
+func openDiffEvents(t *testing.T, gw string) *meta.DB {
+	t.Helper()
+	ctx := context.Background()
+	md, err := meta.Open(ctx, filepath.Join(t.TempDir(), "meta.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { md.Close() })
+	u, err := md.EnsureUser(ctx, meta.User{Issuer: meta.LocalIssuer, Subject: "diff", Handle: "diff"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range diffEvents {
+		body, _ := json.Marshal(map[string]any{"what": e.what, "tags": e.tags, "when": e.when})
+		resp, err := http.Post(gw+"/events/", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("graphite-web /events/: %d", resp.StatusCode)
+		}
+		if _, err := md.CreateAnnotation(ctx, u, meta.Annotation{Time: e.when * 1000, TimeEnd: e.when * 1000, Text: e.what, Tags: e.tags}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return md
+}
+
+// diffEventTargets read events (a point a second: one range each keeps
+// the answers small).
+var diffEventTargets = map[string][]string{
+	"last 2h":                {"events('deploy')", "events('*')", "events('deploy','web')", "events('nothing')", "summarize(events('deploy'),'10min','sum')"},
+	"absolute, 5min archive": {"events('deploy')", "events('alert','web')", "hitcount(events('*'),'1h')"},
+}
+
+// checkDiffEvents: the events the differential compares are there (an
+// empty answer on both sides would match too).
+func checkDiffEvents(t *testing.T, api *API) {
+	q := diffRanges()[0].params
+	q.Set("target", "events('*')")
+	_, got, msg := getRender(t, http.HandlerFunc(api.Render), "", q)
+	if len(got) != 1 {
+		t.Fatalf("events('*'): %v %s", got, msg)
+	}
+	n := 0.0
+	for _, p := range got[0].Datapoints {
+		if p[0] != nil {
+			n += *p[0]
+		}
+	}
+	if n != 4 {
+		t.Errorf("events('*') over the last 2h counts %v events, want 4", n)
+	}
 }

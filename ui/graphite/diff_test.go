@@ -563,8 +563,9 @@ func TestDifferentialGraphiteWeb(t *testing.T) {
 	data := diffData()
 	db := openDiffStore(t, data)
 	gw := startGraphiteWeb(t, data)
-	api := New(db, Options{Now: func() time.Time { return time.Unix(diffNow, 0) }})
+	api := New(db, Options{Now: func() time.Time { return time.Unix(diffNow, 0) }, Annotations: openDiffEvents(t, gw)})
 	t.Run("render", func(t *testing.T) { diffRender(t, api, gw) })
+	t.Run("events", func(t *testing.T) { checkDiffEvents(t, api) })
 	t.Run("find", func(t *testing.T) { diffFind(t, api, gw) })
 }
 
@@ -574,7 +575,7 @@ func diffRender(t *testing.T, api *API, gw string) {
 	cascadeTotal, cascadeMatched := 0, 0
 	var failures []string
 	for _, rg := range diffRanges() {
-		for _, target := range append(append(append([]string{}, diffTargets...), diffTargetsMore...), diffTargetsOneRange[rg.name]...) {
+		for _, target := range append(append(append([]string{}, diffTargets...), diffTargetsMore...), append(diffTargetsOneRange[rg.name], diffEventTargets[rg.name]...)...) {
 			if rg.cascade {
 				q := url.Values{}
 				for k, v := range rg.params {

@@ -7,9 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"rrdash/store/meta"
 )
 
 // TestCatalogCoversEveryFunction: every function rrdash evaluates is in
@@ -264,4 +267,73 @@ func FuzzPyPercent(f *testing.F) {
 			t.Fatalf("%q formatted without a conversion: %q", format, out)
 		}
 	})
+}
+
+// TestEventsFunction: events() counts rrdash's annotations per second of
+// the range, by tag, and is in /functions when annotations are wired.
+func TestEventsFunction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	md, err := meta.Open(ctx, filepath.Join(t.TempDir(), "meta.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer md.Close()
+	u, err := md.EnsureUser(ctx, meta.User{Issuer: meta.LocalIssuer, Subject: "u", Handle: "u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []meta.Annotation{
+		{Time: (diffNow - 30) * 1000, Text: "a", Tags: []string{"deploy"}},
+		{Time: (diffNow-30)*1000 + 500, Text: "b", Tags: []string{"deploy", "db"}},
+		{Time: (diffNow - 10) * 1000, Text: "c", Tags: []string{"alert"}},
+	} {
+		a.TimeEnd = a.Time
+		if _, err := md.CreateAnnotation(ctx, u, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	api := New(smallStore(t), Options{Annotations: md})
+	tests := []struct {
+		target, until string
+		want          map[int64]float64 // seconds before now → count
+		err           string
+	}{
+		{"events('deploy')", "", map[int64]float64{30: 2}, ""},
+		{"events('*')", "", map[int64]float64{30: 2, 10: 1}, ""},
+		{"events('deploy','db')", "", map[int64]float64{30: 1}, ""},
+		{"events('none')", "", map[int64]float64{}, ""},
+		{"events('alert')", "-10s", nil, "end of the range"},
+	}
+	for _, tc := range tests {
+		q := url.Values{"target": {tc.target}, "format": {"json"}, "from": {"-1min"}}
+		if tc.until != "" {
+			q.Set("until", tc.until)
+		}
+		code, body := render(t, api, q)
+		if tc.err != "" {
+			if code != http.StatusBadRequest || !strings.Contains(body, tc.err) {
+				t.Errorf("%s: %d %s, want 400 %q", tc.target, code, body, tc.err)
+			}
+			continue
+		}
+		var out []renderedSeries
+		if err := json.Unmarshal([]byte(body), &out); code != http.StatusOK || err != nil || len(out) != 1 {
+			t.Fatalf("%s: %d %v %s", tc.target, code, err, body)
+		}
+		if len(out[0].Datapoints) != 60 {
+			t.Errorf("%s: %d points, want one a second", tc.target, len(out[0].Datapoints))
+		}
+		for _, p := range out[0].Datapoints {
+			want, ok := tc.want[diffNow-int64(*p[1])]
+			if ok != (p[0] != nil) || ok && *p[0] != want {
+				t.Errorf("%s at %v: %v, want %v", tc.target, *p[1], p[0], want)
+			}
+		}
+	}
+	rec := httptest.NewRecorder()
+	api.Functions("events")(rec, httptest.NewRequest(http.MethodGet, "/functions/events", nil))
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"name":"tags","type":"string","required":true,"multiple":true`) {
+		t.Errorf("/functions/events: %d %s", rec.Code, rec.Body)
+	}
 }

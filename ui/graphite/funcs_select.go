@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -179,13 +180,9 @@ func addSelectFunctions(m map[string]*function) {
 		fn: cactiStyle}
 }
 
+// sortStable keeps equal keys in order, as Python's sort does.
 func sortStable(l []*Series, less func(x, y *Series) bool) {
-	// insertion sort keeps equal keys in order, as Python's sort does
-	for i := 1; i < len(l); i++ {
-		for j := i; j > 0 && less(l[j], l[j-1]); j-- {
-			l[j], l[j-1] = l[j-1], l[j]
-		}
-	}
+	sort.SliceStable(l, func(i, j int) bool { return less(l[i], l[j]) })
 }
 
 func lastNonNull(p []float64) float64 {
