@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
+
+	"rrdash/rpn"
 )
 
 // mapPoints is perPoint with a kernel that can fail (Python's math
@@ -42,8 +44,16 @@ func pyExp(x float64) (float64, error) {
 
 func addTransformFunctions(m map[string]*function) {
 	one := []param{{name: "seriesList", kind: pSeries}}
+	expK := rpn.UnaryOp("EXP")
 	m["exp"] = &function{params: one, fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
-		return mapPoints(call, series0(a), func(s *Series) string { return "exp(" + s.Name + ")" }, "exp", "e", pyExp)
+		for _, s := range series0(a) {
+			for _, x := range s.Values {
+				if _, err := pyExp(x); err != nil {
+					return nil, errAt(call, "exp: %v", err)
+				}
+			}
+		}
+		return perPoint(series0(a), func(s *Series) string { return "exp(" + s.Name + ")" }, "exp", "e", expK), nil
 	}}
 	m["logit"] = &function{params: one, fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 		return mapPoints(call, series0(a), func(s *Series) string { return "logit(" + s.Name + ")" }, "logit", "logit", func(x float64) (float64, error) {
