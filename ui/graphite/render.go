@@ -169,7 +169,8 @@ func (a *API) timeRange(p params) (from, until, now int64, loc *time.Location, e
 }
 
 // Render is /render: targets evaluated over [from, until], answered as
-// json, csv or raw. Image formats (png, svg, pdf) are refused.
+// json, csv or raw, or drawn (png, the default, svg, pdf) by the graph
+// layout engine.
 func (a *API) Render(w http.ResponseWriter, r *http.Request) {
 	if err := a.render(w, r); err != nil {
 		a.fail(w, r, err)
@@ -190,12 +191,15 @@ func (a *API) render(w http.ResponseWriter, r *http.Request) error {
 	case p.has("pickle"):
 		format = "pickle"
 	}
+	var img *imageRequest
 	switch format {
 	case "json", "csv", "raw":
 	case "", "png", "svg", "pdf":
-		return bad("format=%s: rrdash does not draw Graphite images; ask for format=json, csv or raw (rrdash's own charts are at /view.png)", orDefault(format, "png (the default)"))
+		if img, err = parseImageRequest(p, format); err != nil {
+			return err
+		}
 	default:
-		return bad("format=%s is not supported: want json, csv or raw", format)
+		return bad("format=%s is not supported: want json, csv, raw, png, svg or pdf", format)
 	}
 	if p.has("jsonp") {
 		return bad("jsonp is not supported (it would let any site read your data)")
@@ -244,6 +248,16 @@ func (a *API) render(w http.ResponseWriter, r *http.Request) error {
 		if errors.As(err, &ee) {
 			return bad("target: %v", err)
 		}
+		return err
+	}
+	if img != nil {
+		b, ct, err := drawImage(img, data, from, until, loc)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", ct)
+		w.Header().Set("Cache-Control", "no-cache")
+		_, err = w.Write(b)
 		return err
 	}
 	var buf bytes.Buffer
