@@ -3,6 +3,8 @@ package graphite
 import (
 	"context"
 	"encoding/json"
+	"image/color"
+	"image/png"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -335,5 +337,43 @@ func TestEventsFunction(t *testing.T) {
 	api.Functions("events")(rec, httptest.NewRequest(http.MethodGet, "/functions/events", nil))
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"name":"tags","type":"string","required":true,"multiple":true`) {
 		t.Errorf("/functions/events: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestAddedGraphFunctionsInImages: verticalLine draws in its color;
+// stacked and areaBetween series, which rrdash's images do not draw as
+// graphite-web does, are refused by name rather than drawn as lines.
+func TestAddedGraphFunctionsInImages(t *testing.T) {
+	t.Parallel()
+	api := New(smallStore(t), Options{})
+	red := color.NRGBA{255, 0, 0, 255}
+	code, body := render(t, api, url.Values{"target": {"a.b.c", "verticalLine('-30min','deploy','FF0000')"}, "from": {"-1h"}})
+	if code != http.StatusOK {
+		t.Fatalf("verticalLine: %d %.300s", code, body)
+	}
+	im, err := png.Decode(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	column := map[int]int{} // x → red pixels: a vertical line is one column
+	for y := im.Bounds().Min.Y; y < im.Bounds().Max.Y; y++ {
+		for x := im.Bounds().Min.X; x < im.Bounds().Max.X; x++ {
+			if color.NRGBAModel.Convert(im.At(x, y)) == red {
+				column[x]++
+			}
+		}
+	}
+	tall := 0
+	for _, n := range column {
+		tall = max(tall, n)
+	}
+	if tall < 100 {
+		t.Errorf("verticalLine: tallest red column %d pixels, want the plot's height", tall)
+	}
+	for _, target := range []string{"stacked(a.b.*)", "areaBetween(a.b.*)"} {
+		code, body := render(t, api, url.Values{"target": {target}, "from": {"-1h"}})
+		if code != http.StatusBadRequest || !strings.Contains(body, "stacked or invisible") {
+			t.Errorf("%s as an image: %d %.200s", target, code, body)
+		}
 	}
 }

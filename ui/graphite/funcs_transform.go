@@ -207,7 +207,15 @@ func addTransformFunctions(m map[string]*function) {
 			if !ok {
 				return nil, errAt(call, "verticalLine: give a label (graphite-web names the line None)")
 			}
-			return []*Series{newSeries(label, ts, ts, 1, []float64{1, 1}, ec.xff, nil)}, nil
+			s := newSeries(label, ts, ts, 1, []float64{1, 1}, ec.xff, nil)
+			s.Style.Draw = "infinite"
+			if c, ok := a[2].(string); ok {
+				if _, err := parseGraphiteColor(c, 0); err != nil {
+					return nil, errAt(call, "verticalLine: %v", err)
+				}
+				s.Style.Color = c
+			}
+			return []*Series{s}, nil
 		}}
 	m["stacked"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "stack", kind: pStr, opt: true}},
 		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
@@ -235,7 +243,7 @@ func addTransformFunctions(m map[string]*function) {
 					n = "stacked(" + s.Name + ")"
 				}
 				ns := pyCopy(s, n, vals)
-				ns.VPP = 1
+				ns.Style.Draw = "stacked"
 				out = append(out, ns)
 			}
 			ec.stacks[name] = total
@@ -261,6 +269,7 @@ func areaBetween(call *Expr, l []*Series) ([]*Series, error) {
 		return nil, errAt(call, "areaBetween series argument must reference *exactly* 2 series (got %d)", len(l))
 	}
 	lower, upper := l[0], l[1]
+	lower.Style.Draw, upper.Style.Draw = "invisible", "stacked"
 	upper.Tags["areaBetween"] = "1"
 	lower.Tags = cloneTags(upper.Tags)
 	lower.Name = "areaBetween(" + upper.PathExpr + ")"
