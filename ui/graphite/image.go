@@ -17,6 +17,10 @@ type Style struct {
 	Color     string  // graphite-web's color: an alias or hex, as given
 	LineWidth float64 // 0: the request's lineWidth
 	Alpha     float64 // 0: opaque
+	// Draw is how graphite-web's functions ask a series drawn: ""
+	// (a line), "infinite" (verticalLine), "stacked" or "invisible"
+	// (stacked, areaBetween).
+	Draw string
 }
 
 // graphiteColors are graphite-web 1.1.8's color aliases (glyph.py).
@@ -328,7 +332,10 @@ func layoutImage(ir *imageRequest, data []*Series, from, until int64, loc *time.
 		if _, ok := s.Tags["secondYAxis"]; ok {
 			return nil, bad("secondYAxis(%s): rrdash's Graphite images have one y axis", s.Name)
 		}
-		if _, ok := s.Tags["drawAsInfinite"]; ok {
+		if s.Style.Draw == "stacked" || s.Style.Draw == "invisible" {
+			return nil, bad("%s: rrdash's Graphite images do not draw graphite-web's stacked or invisible series (stacked, areaBetween, holtWintersConfidenceArea); use areaMode=stacked or format=json", s.Name)
+		}
+		if _, ok := s.Tags["drawAsInfinite"]; ok || s.Style.Draw == "infinite" {
 			// A vertical line across the plot where the value is not zero.
 			spec.Items = append(spec.Items, graph.Item{Type: graph.ItemTick, Vname: vn, Color: col, Fraction: 1, Legend: legend})
 			continue

@@ -66,7 +66,7 @@ func addPresentationFunctions(m map[string]*function) {
 			}
 			return series0(a), nil
 		}}
-	m["substr"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "start", kind: pInt, opt: true, def: 0}, {name: "stop", kind: pInt, opt: true, def: 0}},
+	m["substr"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "start", kind: pInt, opt: true, def: 0, typ: "node"}, {name: "stop", kind: pInt, opt: true, def: 0, typ: "node"}},
 		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 			for _, s := range series0(a) {
 				s.Name = substr(s.Name, a[1].(int), a[2].(int))
@@ -162,7 +162,7 @@ func addPresentationFunctions(m map[string]*function) {
 			}
 			return out, nil
 		}}
-	m["interpolate"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "limit", kind: pNum, opt: true, def: inf}},
+	m["interpolate"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "limit", kind: pNum, opt: true, def: inf, typ: "intOrInf"}},
 		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 			limit := a[1].(float64)
 			return perPoint(series0(a), func(s *Series) string { return fmt.Sprintf("interpolate(%s)", s.Name) }, "", "",
@@ -209,7 +209,7 @@ func addPresentationFunctions(m map[string]*function) {
 			}
 			return series0(a), nil
 		}}
-	m["groupByTags"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "callback", kind: pStr}, {name: "tags", kind: pNodeVar}},
+	m["groupByTags"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "callback", kind: pStr, typ: "aggOrSeriesFunc"}, {name: "tags", kind: pNodeVar, typ: "tag"}},
 		fn: groupByTags}
 	m["group"] = &function{params: []param{{name: "seriesLists", kind: pSeriesVar, opt: true}}, fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 		return flatten(asList(a[0])), nil

@@ -36,6 +36,8 @@ type Options struct {
 	// output (graphite-web's TIME_ZONE); UTC when nil. tz overrides it.
 	Location *time.Location
 	Logger   *slog.Logger
+	// Annotations, when set, give events() rrdash's annotations.
+	Annotations AnnotationStore
 }
 
 // New returns the API over a store.
@@ -49,7 +51,11 @@ func New(st Store, o Options) *API {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &API{st: st, now: o.Now, loc: o.Location, log: o.Logger, funcs: buildFunctions()}
+	funcs := buildFunctions()
+	if o.Annotations != nil {
+		funcs["events"] = eventsFunction(o.Annotations)
+	}
+	return &API{st: st, now: o.Now, loc: o.Location, log: o.Logger, funcs: funcs}
 }
 
 // Version is /version: the graphite-web version whose API this follows
