@@ -164,4 +164,3 @@ func etsyMetricsReceived(addr string) (int64, error) {
 	}
 	return strconv.ParseInt(string(m[1]), 10, 64)
 }
-
