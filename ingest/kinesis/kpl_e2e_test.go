@@ -37,7 +37,7 @@ func TestKinesisKPLAggregatedKill9(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 24))
 	base := (time.Now().Unix()/3600 - 4) * 3600
 	data := e2eData(base, rng, 60)
-	aggs, err := produceKPL(ctx, client, stream, data, 5)
+	aggs, err := produceKPL(ctx, t, client, stream, data, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestKinesisKPLAggregatedKill9(t *testing.T) {
 // on one shard); a group's entries of a round go into one KPL aggregate,
 // except every third group's, which are put as plain records. It returns
 // the number of aggregates put.
-func produceKPL(ctx context.Context, client *kds.Client, stream string, data []*e2eSeriesData, per int) (int, error) {
+func produceKPL(ctx context.Context, t *testing.T, client *kds.Client, stream string, data []*e2eSeriesData, per int) (int, error) {
 	rounds := 0
 	for _, sd := range data {
 		rounds = max(rounds, len(sd.slots))
@@ -98,9 +98,11 @@ func produceKPL(ctx context.Context, client *kds.Client, stream string, data []*
 		if n := aws.ToInt32(out.FailedRecordCount); n != 0 {
 			return aggs, fmt.Errorf("round %d: %d records failed", r, n)
 		}
+		retried := putAttempts(t, out) > 1
 		for i, res := range out.Records {
 			for _, e := range put[i] {
 				e.shard, e.seq = aws.ToString(res.ShardId), aws.ToString(res.SequenceNumber)
+				e.maybeTwice = retried
 			}
 		}
 	}
