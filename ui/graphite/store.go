@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"rrdash/store"
+	"rrdash/store/nametree"
 )
 
 // Store is what the Graphite API reads; *store.DB satisfies it.
@@ -34,6 +35,7 @@ type catalog struct {
 	st    Store
 	names []string
 	specs map[string]store.Spec
+	tree  *nametree.Tree // the tree of names when st keeps none
 }
 
 func newCatalog(st Store) *catalog {
@@ -74,6 +76,41 @@ type node struct {
 	leaf   leaf
 }
 
+// NodeIndex is the tree of series names a Store may keep
+// (*store.DB does: store/nametree, maintained on create, delete and
+// rename). Without it a request builds the same tree from List.
+type NodeIndex interface {
+	FindNodes(expr string, opt nametree.FindOptions) ([]nametree.Match, error)
+	AllNodes() ([]nametree.Match, error)
+}
+
+// listIndex is a request's tree for a Store without a NodeIndex.
+type listIndex struct{ t *nametree.Tree }
+
+func (l listIndex) FindNodes(expr string, opt nametree.FindOptions) ([]nametree.Match, error) {
+	p, err := nametree.Compile(expr)
+	if err != nil {
+		return nil, err
+	}
+	return l.t.Find(p, opt), nil
+}
+
+func (l listIndex) AllNodes() ([]nametree.Match, error) { return l.t.All(), nil }
+
+func (c *catalog) nodeIndex() (NodeIndex, error) {
+	if ix, ok := c.st.(NodeIndex); ok {
+		return ix, nil
+	}
+	if c.tree == nil {
+		names, err := c.all()
+		if err != nil {
+			return nil, err
+		}
+		c.tree = nametree.Build(names)
+	}
+	return listIndex{c.tree}, nil
+}
+
 // find matches a path expression against the tree of series names, as
 // graphite-web's standard finder walks directories: branch and leaf
 // nodes at the pattern's depth. A tagged expression (with ';') is an
@@ -82,86 +119,64 @@ func (c *catalog) find(expr string) ([]node, error) {
 	if strings.Contains(expr, ";") {
 		return c.findTagged(expr)
 	}
-	p, err := compilePattern(expr)
+	p, err := nametree.Compile(expr)
 	if err != nil {
 		return nil, err
 	}
-	names, err := c.all()
+	ix, err := c.nodeIndex()
 	if err != nil {
 		return nil, err
 	}
-	k := len(p.nodes)
-	seen := map[string]int{} // path → index in out; a path may be both branch and leaf
-	var out []node
+	ms, err := ix.FindNodes(expr, nametree.FindOptions{SkipTagged: true, Parents: true})
+	if err != nil {
+		return nil, fmt.Errorf("finding %q: %w", expr, err)
+	}
+	k := p.Len()
+	out := make([]node, 0, len(ms))
+	seen := make(map[string]bool, len(ms)) // a real series a.b.ds hides data source ds of a.b
 	add := func(n node) {
 		key := n.Path
 		if n.IsLeaf {
 			key += "\x00leaf"
 		}
-		if _, ok := seen[key]; ok {
-			return
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, n)
 		}
-		seen[key] = len(out)
-		out = append(out, n)
 	}
-	for _, name := range names {
-		if strings.Contains(name, ";") {
-			continue
+	for _, m := range ms {
+		name := m.Path[strings.LastIndexByte(m.Path, '.')+1:]
+		nds := m.NDS
+		var sp store.Spec
+		if m.Series && nds != 1 {
+			if sp, err = c.spec(m.Path); err != nil {
+				return nil, err
+			}
+			nds = len(sp.DS)
 		}
-		parts := strings.Split(name, ".")
 		switch {
-		case len(parts) > k:
-			if p.matchNodes(parts[:k]) {
-				add(node{Path: strings.Join(parts[:k], "."), Name: parts[k-1]})
-			}
-		case len(parts) == k:
-			if !p.matchNodes(parts) {
-				continue
-			}
-			sp, err := c.spec(name)
-			if err != nil {
-				return nil, err
-			}
-			if len(sp.DS) == 1 {
-				add(node{Path: name, Name: parts[k-1], IsLeaf: true, leaf: leaf{Path: name, Series: name}})
-			} else {
-				add(node{Path: name, Name: parts[k-1]})
-			}
-		case len(parts) == k-1:
+		case m.Parent:
 			// a multi-DS series: its data sources are the leaves
-			if !prefixMatch(p, parts) {
-				continue
-			}
-			sp, err := c.spec(name)
-			if err != nil {
-				return nil, err
-			}
-			if len(sp.DS) < 2 {
+			if nds < 2 {
 				continue
 			}
 			for d, ds := range sp.DS {
-				if p.nodes[k-1].match(ds.Name) {
-					path := name + "." + ds.Name
-					add(node{Path: path, Name: ds.Name, IsLeaf: true, leaf: leaf{Path: path, Series: name, DS: d}})
+				if p.MatchNode(k-1, ds.Name) {
+					path := m.Path + "." + ds.Name
+					add(node{Path: path, Name: ds.Name, IsLeaf: true, leaf: leaf{Path: path, Series: m.Path, DS: d}})
 				}
 			}
+		case m.Branch || m.Series && nds != 1:
+			add(node{Path: m.Path, Name: name})
+			if m.Series && nds == 1 {
+				add(node{Path: m.Path, Name: name, IsLeaf: true, leaf: leaf{Path: m.Path, Series: m.Path}})
+			}
+		default:
+			add(node{Path: m.Path, Name: name, IsLeaf: true, leaf: leaf{Path: m.Path, Series: m.Path}})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
-}
-
-// prefixMatch: the first len(parts) pattern nodes match parts.
-func prefixMatch(p *pattern, parts []string) bool {
-	if len(parts) > len(p.nodes) {
-		return false
-	}
-	for i, s := range parts {
-		if !p.nodes[i].match(s) {
-			return false
-		}
-	}
-	return true
 }
 
 // findTagged resolves an exact tagged path "p;k=v" (or "p.ds;k=v").
