@@ -4,15 +4,17 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"rrdash/store/nametree"
 )
 
 // nameIndex is the DB's tree of series names (nametree): built on first
-// use from the series directory's listing, then kept by the writer on
-// every creation, deletion and rename, so a Graphite find or a glob list
-// never scans the directory again. A reader (another process writes)
-// rebuilds it when the listing changes.
+// use from the series directory's listing, then kept on every creation,
+// deletion and rename, so a Graphite find never scans the directory
+// again. Nothing else changes the directory meanwhile: the writer holds
+// the data directory's lock exclusively, and readers exclude the writer
+// (lock.go).
 //
 // Lock order: db.mu, then opMu (the write path changes the tree under
 // db.mu); a build holds buildMu and takes db.mu only inside the scan
@@ -20,13 +22,12 @@ import (
 type nameIndex struct {
 	buildMu sync.Mutex
 	opMu    sync.Mutex
-	tree    *nametree.Tree // nil: not built
+	tree    atomic.Pointer[nametree.Tree] // nil: not built; set under opMu
 	// building: changes made during a build's scan are kept in pending
 	// and applied to the new tree (the scan may or may not have seen
 	// them; both orders give the same tree)
 	building bool
 	pending  []indexOp
-	from     []string // the listing a reader's tree was built from
 }
 
 type indexOp struct {
@@ -38,11 +39,11 @@ type indexOp struct {
 func (ix *nameIndex) apply(op indexOp) {
 	ix.opMu.Lock()
 	defer ix.opMu.Unlock()
-	switch {
-	case ix.tree != nil && op.remove:
-		ix.tree.Remove(op.name)
-	case ix.tree != nil:
-		ix.tree.Insert(op.name, op.nds)
+	switch t := ix.tree.Load(); {
+	case t != nil && op.remove:
+		t.Remove(op.name)
+	case t != nil:
+		t.Insert(op.name, op.nds)
 	}
 	if ix.building {
 		ix.pending = append(ix.pending, op)
@@ -59,24 +60,18 @@ func (db *DB) indexRemove(name string) { db.index.apply(indexOp{name: name, remo
 // nameTree returns the tree of series names, building it when needed.
 func (db *DB) nameTree() (*nametree.Tree, error) {
 	ix := &db.index
+	if t := ix.tree.Load(); t != nil {
+		return t, nil
+	}
 	ix.buildMu.Lock()
 	defer ix.buildMu.Unlock()
-	ix.opMu.Lock()
-	t := ix.tree
-	ix.opMu.Unlock()
-	if t != nil && !db.readOnly {
-		return t, nil
+	if t := ix.tree.Load(); t != nil {
+		return t, nil // built meanwhile
 	}
 	ix.opMu.Lock()
 	ix.building, ix.pending = true, nil
 	ix.opMu.Unlock()
 	names, err := db.names.list(filepath.Join(db.dir, "series"), db.nameInFile)
-	if err == nil && t != nil && len(names) == len(ix.from) && (len(names) == 0 || &names[0] == &ix.from[0]) {
-		ix.opMu.Lock()
-		ix.building, ix.pending = false, nil
-		ix.opMu.Unlock()
-		return t, nil // a reader's listing is unchanged
-	}
 	var nt *nametree.Tree
 	if err == nil {
 		nt = nametree.Build(names)
@@ -100,10 +95,8 @@ func (db *DB) nameTree() (*nametree.Tree, error) {
 			nt.Insert(op.name, op.nds)
 		}
 	}
-	ix.tree, ix.building, ix.pending = nt, false, nil
-	if db.readOnly {
-		ix.from = names
-	}
+	ix.tree.Store(nt)
+	ix.building, ix.pending = false, nil
 	return nt, nil
 }
 
