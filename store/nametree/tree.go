@@ -69,17 +69,24 @@ func (t *Tree) Insert(name string, nds int) {
 }
 
 func (t *Tree) insertLocked(name string, nds int) {
+	// the nodes on the path (a child's slice grows only below it, so the
+	// pointers stay valid)
+	var stack [16]*node
+	path := append(stack[:0], &t.root)
 	n := &t.root
 	for rest, more := name, true; more; {
 		var seg string
 		seg, rest, more = strings.Cut(rest, ".")
 		n = n.child(seg)
+		path = append(path, n)
 	}
 	if !n.series {
 		n.series = true
 		t.series++
 		if strings.IndexByte(name, ';') < 0 {
-			t.countUntagged(name, 1)
+			for _, p := range path {
+				p.untagged++
+			}
 		}
 	}
 	if nds > 0 {
@@ -104,9 +111,14 @@ func (t *Tree) countUntagged(name string, d int32) {
 // child returns the child seg of n, made when missing.
 func (n *node) child(seg string) *node {
 	k := len(n.kids)
-	if k > 0 && n.kids[k-1].seg < seg { // sorted input appends
-		n.kids = append(n.kids, node{seg: seg})
-		return &n.kids[k]
+	if k > 0 { // sorted input: the last child, or a new one after it
+		switch last := n.kids[k-1].seg; {
+		case last == seg:
+			return &n.kids[k-1]
+		case last < seg:
+			n.kids = append(n.kids, node{seg: seg})
+			return &n.kids[k]
+		}
 	}
 	i, found := slices.BinarySearchFunc(n.kids, seg, cmpSeg)
 	if !found {
