@@ -38,20 +38,33 @@ func Build(names []string) *Tree {
 	for _, n := range names {
 		t.insertLocked(n, 0)
 	}
-	compact(&t.root)
+	compact(&t.root, make(map[string]string))
 	return t
 }
 
-// compact gives every child slice its exact length: append's spare
-// capacity would be a third of the tree.
-func compact(n *node) {
+// maxInterned bounds the texts Build shares.
+const maxInterned = 1 << 16
+
+// compact gives every child slice its exact length (append's spare
+// capacity would be a third of the tree), and makes nodes of the same
+// text share one copy of it, up to maxInterned texts: a find that
+// compares "cpu" under ten thousand hosts then reads one string, not ten
+// thousand scattered ones.
+func compact(n *node, texts map[string]string) {
 	if cap(n.kids) > len(n.kids) {
 		n.kids = slices.Clone(n.kids)
 	}
 	for i := range n.kids {
-		compact(&n.kids[i])
+		c := &n.kids[i]
+		if s, ok := texts[c.seg]; ok {
+			c.seg = s
+		} else if len(texts) < maxInterned {
+			texts[c.seg] = c.seg
+		}
+		compact(c, texts)
 	}
 }
+
 
 // Len is the number of series names in the tree.
 func (t *Tree) Len() int {
