@@ -65,7 +65,6 @@ func compact(n *node, texts map[string]string) {
 	}
 }
 
-
 // Len is the number of series names in the tree.
 func (t *Tree) Len() int {
 	t.mu.RLock()
