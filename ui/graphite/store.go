@@ -291,12 +291,8 @@ func (c *catalog) fetchLeaf(l leaf, from, until, now int64) (*Series, error) {
 	if fromI == untilI {
 		untilI += step
 	}
-	n := (untilI - fromI) / step
-	vals := make([]float64, n)
-	for i := range vals {
-		vals[i] = nan
-	}
-	if err := c.readRows(l, sp, a, fromI, untilI, vals); err != nil {
+	vals, err := c.readRows(l, sp, a, fromI, untilI, int((untilI-fromI)/step))
+	if err != nil {
 		return nil, err
 	}
 	return newSeries(l.Path, fromI, untilI, step, vals, 0, nil), nil
@@ -310,15 +306,23 @@ func mod(a, b int64) int64 {
 	return m
 }
 
-// readRows fills vals[i] with the row of archive a ending at
+// readRows returns n values, value i the row of archive a ending at
 // fromI+(i+1)·step, through Fetch with the archive's step as resolution.
 // rrd_fetch takes that archive when it covers the start, so the start is
 // moved to the archive's first row when it lies before (those slots stay
-// None).
-func (c *catalog) readRows(l leaf, sp store.Spec, a archive, fromI, untilI int64, vals []float64) error {
+// None). When Fetch's column lines up with the slots it is the answer
+// itself (no copy).
+func (c *catalog) readRows(l leaf, sp store.Spec, a archive, fromI, untilI int64, n int) ([]float64, error) {
+	vals := func() []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = nan
+		}
+		return v
+	}
 	last, err := c.st.LastUpdate(l.Series)
 	if err != nil {
-		return fmt.Errorf("series %q: %w", l.Series, err)
+		return nil, fmt.Errorf("series %q: %w", l.Series, err)
 	}
 	rows := sp.RRA[a.rra].Rows
 	for attempt := 0; attempt < 3; attempt++ {
@@ -327,28 +331,32 @@ func (c *catalog) readRows(l leaf, sp store.Spec, a archive, fromI, untilI int64
 		start := max(fromI, calStart+a.step*int64(attempt))
 		end := untilI
 		if start >= end || start < 3600*24*365*10 {
-			return nil // nothing stored in the window
+			return vals(), nil // nothing stored in the window
 		}
 		res, err := c.st.Fetch(l.Series, store.FetchRequest{CF: a.cf, Start: start, End: end, Resolution: a.step})
 		if err != nil {
-			return fmt.Errorf("series %q: fetch %d..%d: %w", l.Series, start, end, err)
+			return nil, fmt.Errorf("series %q: fetch %d..%d: %w", l.Series, start, end, err)
 		}
 		if res.Step != a.step {
 			// the series moved on between LastUpdate and Fetch; try again
 			if last, err = c.st.LastUpdate(l.Series); err != nil {
-				return fmt.Errorf("series %q: %w", l.Series, err)
+				return nil, fmt.Errorf("series %q: %w", l.Series, err)
 			}
 			continue
 		}
 		col := res.Values[l.DS]
-		for i := range vals {
+		if res.Start == fromI && len(col) >= n {
+			return col[:n:n], nil
+		}
+		out := vals()
+		for i := range out {
 			rowEnd := fromI + int64(i+1)*a.step
 			r := (rowEnd-res.Start)/a.step - 1
 			if r >= 0 && r < int64(len(col)) {
-				vals[i] = col[r]
+				out[i] = col[r]
 			}
 		}
-		return nil
+		return out, nil
 	}
-	return fmt.Errorf("series %q: archive with step %d not chosen by fetch", l.Series, a.step)
+	return nil, fmt.Errorf("series %q: archive with step %d not chosen by fetch", l.Series, a.step)
 }
