@@ -174,6 +174,8 @@ bench: build bench-deps $(KINESALITE)
 	# push latency (idle; 1,000 pushes/s) and rrdash vs VictoriaMetrics on the same streams (issue 15)
 	$(GO) test -run '^$$' -bench 'PushIdle|PushLoad' -benchtime 2000x ./ingest/push/
 	$(GO) run ./cmd/rrdash/internal/peerbench --rrdash ./rrdash
+	# rrdash's statsd listener vs npm statsd 0.9.0, same lines over TCP (issue 24)
+	RRDASH_STATSD_BENCH=1 $(GO) test -run TestBenchAgainstEtsyStatsd -v ./ingest/statsd/
 
 # a data directory of 1,000,000 small series: creation rate, disk per series,
 # startup, a pass over every series and a kill -9 recovery, memory (anonymous

@@ -40,7 +40,11 @@ func readOnlyRequest(r *http.Request) bool {
 }
 
 func (s *Server) graphiteRoutes(e *echo.Echo) {
-	g := graphite.New(s.store, graphite.Options{Now: s.cfg.Now, Logger: s.log})
+	gopts := graphite.Options{Now: s.cfg.Now, Logger: s.log}
+	if s.meta != nil {
+		gopts.Annotations = s.meta // events() counts annotations
+	}
+	g := graphite.New(s.store, gopts)
 	// route-level middleware: a root Group would add a catch-all route
 	for path, h := range map[string]http.HandlerFunc{
 		"/render":         g.Render,

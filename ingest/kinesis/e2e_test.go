@@ -108,10 +108,18 @@ func startConsumer(t *testing.T, mk func(string, []string) *exec.Cmd, dataDir st
 
 func (p *consumerProc) dumpLog(t *testing.T) {
 	b, _ := os.ReadFile(p.logPath)
+	// The lines that say where each shard resumed and what was restored,
+	// wherever they are, then the tail.
+	var head []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, "consumer starting") || strings.Contains(l, "reading shard") || strings.Contains(l, "level=ERROR") {
+			head = append(head, l)
+		}
+	}
 	if len(b) > 20000 {
 		b = b[len(b)-20000:]
 	}
-	t.Logf("consumer log %s (tail):\n%s", p.logPath, b)
+	t.Logf("consumer log %s (start lines):\n%s\n(tail):\n%s", p.logPath, strings.Join(head, "\n"), b)
 }
 
 // TestKinesisExactlyOnceKill9 is the test: 20,000 records over 200

@@ -14,18 +14,22 @@ var functionGroups = map[string][]string{
 	"Combine": {"sumSeries", "sum", "averageSeries", "avg", "maxSeries", "minSeries", "diffSeries", "multiplySeries", "stddevSeries",
 		"rangeOfSeries", "countSeries", "percentileOfSeries", "aggregate", "sumSeriesWithWildcards", "averageSeriesWithWildcards",
 		"multiplySeriesWithWildcards", "aggregateWithWildcards", "groupByNode", "groupByNodes", "groupByTags", "asPercent", "pct",
-		"divideSeries", "group"},
+		"divideSeries", "group", "aggregateSeriesLists", "sumSeriesLists", "diffSeriesLists", "multiplySeriesLists", "divideSeriesLists",
+		"applyByNode", "map", "mapSeries", "reduce", "reduceSeries", "weightedAverage", "powSeries"},
 	"Transform": {"scale", "offset", "add", "absolute", "pow", "squareRoot", "invert", "log", "round", "derivative",
 		"nonNegativeDerivative", "perSecond", "integral", "integralByInterval", "scaleToSeconds", "offsetToZero", "minMax",
-		"delay", "changed", "isNonNull", "keepLastValue", "interpolate", "transformNull", "summarize", "hitcount", "timeShift",
-		"consolidateBy", "cumulative"},
-	"Calculate":     {"movingAverage", "movingSum", "movingMin", "movingMax", "movingMedian", "movingWindow", "nPercentile"},
-	"Filter Series": {"highest", "highestCurrent", "highestAverage", "highestMax", "lowest", "lowestCurrent", "lowestAverage", "currentAbove", "currentBelow", "averageAbove", "averageBelow", "maximumAbove", "maximumBelow", "minimumAbove", "minimumBelow", "filterSeries", "removeEmptySeries", "limit", "grep", "exclude", "unique", "fallbackSeries"},
-	"Filter Data":   {"removeAboveValue", "removeBelowValue", "removeAbovePercentile", "removeBelowPercentile"},
-	"Sorting":       {"sortBy", "sortByMaxima", "sortByMinima", "sortByTotal", "sortByName"},
-	"Alias":         {"alias", "aliasByNode", "aliasByTags", "aliasByMetric", "aliasSub"},
-	"Special":       {"constantLine", "threshold", "substr", "seriesByTag"},
-	"Graph":         {"color", "lineWidth", "alpha", "dashed", "secondYAxis", "drawAsInfinite"},
+		"delay", "changed", "keepLastValue", "interpolate", "transformNull", "summarize", "hitcount", "timeShift",
+		"exp", "logit", "sigmoid", "smartSummarize", "timeSlice", "timeStack", "isNonNull", "sin", "sinFunction", "time", "timeFunction"},
+	"Calculate": {"movingAverage", "movingSum", "movingMin", "movingMax", "movingMedian", "movingWindow", "nPercentile",
+		"aggregateLine", "exponentialMovingAverage", "holtWintersAberration", "holtWintersConfidenceArea", "holtWintersConfidenceBands",
+		"holtWintersForecast", "linearRegression", "stdev", "identity"},
+	"Filter Series": {"highest", "highestCurrent", "highestAverage", "highestMax", "lowest", "lowestCurrent", "lowestAverage", "currentAbove", "currentBelow", "averageAbove", "averageBelow", "maximumAbove", "maximumBelow", "minimumAbove", "minimumBelow", "filterSeries", "removeEmptySeries", "limit", "grep", "exclude", "unique",
+		"averageOutsidePercentile", "mostDeviant", "removeBetweenPercentile", "useSeriesAbove"},
+	"Filter Data": {"removeAboveValue", "removeBelowValue", "removeAbovePercentile", "removeBelowPercentile"},
+	"Sorting":     {"sortBy", "sortByMaxima", "sortByMinima", "sortByTotal", "sortByName"},
+	"Alias":       {"alias", "aliasByNode", "aliasByTags", "aliasByMetric", "aliasSub", "aliasQuery", "legendValue"},
+	"Special":     {"constantLine", "substr", "seriesByTag", "cactiStyle", "changed", "consolidateBy", "cumulative", "fallbackSeries", "setXFilesFactor", "xFilesFactor", "randomWalk", "randomWalkFunction", "events"},
+	"Graph":       {"color", "lineWidth", "alpha", "dashed", "secondYAxis", "drawAsInfinite", "areaBetween", "stacked", "threshold", "verticalLine"},
 }
 
 type catalogParam struct {
@@ -68,7 +72,7 @@ func (a *API) functionCatalog() map[string]catalogEntry {
 			case pSeries:
 				cp.Type = "seriesList"
 			case pSeriesVar:
-				cp.Type, cp.Multiple = "seriesLists", true
+				cp.Type, cp.Multiple = "seriesList", true
 			case pNum:
 				cp.Type = "float"
 			case pInt:
@@ -87,8 +91,19 @@ func (a *API) functionCatalog() map[string]catalogEntry {
 				cp.Type = "intOrInterval"
 			case pNodeVar:
 				cp.Type, cp.Multiple = "nodeOrTag", true
+			case pNode:
+				cp.Type = "nodeOrTag"
 			case pSeriesOrNum:
 				cp.Type = "any"
+			}
+			if p.typ != "" {
+				cp.Type = p.typ
+				if p.typ == "aggFunc" || p.typ == "aggOrSeriesFunc" {
+					cp.Options = aggNames
+				}
+			}
+			if p.options != nil {
+				cp.Options = p.options
 			}
 			if p.def != nil {
 				var b []byte

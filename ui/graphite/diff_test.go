@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -307,7 +308,7 @@ func diffRendered(a, b []renderedSeries) string {
 		return fmt.Sprintf("%d series %v, graphite-web %d %v", len(a), names(a), len(b), names(b))
 	}
 	for i := range a {
-		if a[i].Target != b[i].Target {
+		if !sameName(a[i].Target, b[i].Target) {
 			return fmt.Sprintf("series %d: name %q, graphite-web %q", i, a[i].Target, b[i].Target)
 		}
 		if !sameTags(a[i].Tags, b[i].Tags) {
@@ -562,8 +563,9 @@ func TestDifferentialGraphiteWeb(t *testing.T) {
 	data := diffData()
 	db := openDiffStore(t, data)
 	gw := startGraphiteWeb(t, data)
-	api := New(db, Options{Now: func() time.Time { return time.Unix(diffNow, 0) }})
+	api := New(db, Options{Now: func() time.Time { return time.Unix(diffNow, 0) }, Annotations: openDiffEvents(t, gw)})
 	t.Run("render", func(t *testing.T) { diffRender(t, api, gw) })
+	t.Run("events", func(t *testing.T) { checkDiffEvents(t, api) })
 	t.Run("find", func(t *testing.T) { diffFind(t, api, gw) })
 }
 
@@ -573,7 +575,7 @@ func diffRender(t *testing.T, api *API, gw string) {
 	cascadeTotal, cascadeMatched := 0, 0
 	var failures []string
 	for _, rg := range diffRanges() {
-		for _, target := range diffTargets {
+		for _, target := range append(append(append([]string{}, diffTargets...), diffTargetsMore...), append(diffTargetsOneRange[rg.name], diffEventTargets[rg.name]...)...) {
 			if rg.cascade {
 				q := url.Values{}
 				for k, v := range rg.params {
@@ -611,6 +613,15 @@ func diffRender(t *testing.T, api *API, gw string) {
 					matched++
 				}
 			}
+		}
+	}
+	for _, target := range diffRefusedTargets {
+		q := diffRanges()[0].params
+		q.Set("target", target)
+		codeW, _, _ := getRender(t, nil, gw, q)
+		codeG, got, _ := getRender(t, h, "", q)
+		if codeW == http.StatusOK || codeG == http.StatusOK {
+			failures = append(failures, fmt.Sprintf("%s: graphite-web answered %d, rrdash %d %v; both should refuse it", target, codeW, codeG, got))
 		}
 	}
 	t.Logf("graphite-web 1.1.8 differential: %d of %d renders identical (%.1f%%)", matched, total, 100*float64(matched)/float64(total))
@@ -732,6 +743,27 @@ func dropTagged(v any) any {
 		out = append(out, n)
 	}
 	return out
+}
+
+// sameName: equal, numbers in a name (legendValue's, aggregateLine's)
+// within 1e-9 as values are.
+func sameName(a, b string) bool {
+	if a == b {
+		return true
+	}
+	num := regexp.MustCompile(`-?[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?`)
+	if num.ReplaceAllString(a, "#") != num.ReplaceAllString(b, "#") {
+		return false
+	}
+	x, y := num.FindAllString(a, -1), num.FindAllString(b, -1)
+	for i := range x {
+		p, err1 := strconv.ParseFloat(x[i], 64)
+		q, err2 := strconv.ParseFloat(y[i], 64)
+		if x[i] != y[i] && (err1 != nil || err2 != nil || !sameValue(&p, &q)) {
+			return false
+		}
+	}
+	return true
 }
 
 // sameTags: equal, a computed number (offsetToZero's minimum) within

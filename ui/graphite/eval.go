@@ -26,6 +26,10 @@ type evalContext struct {
 	funcs       map[string]*function
 	reads       int // leaf reads from the store (tests check the cache)
 	budget      int // leaf reads allowed per request
+	depth       int // targets built from text (applyByNode…) nested so far
+	// stacks are stacked()'s running totals by stack name, shared by the
+	// targets of one request as graphite-web's requestContext is.
+	stacks map[string][]float64
 }
 
 type fetchKey struct {
@@ -38,7 +42,7 @@ const maxReads = 100000
 
 func newEvalContext(ctx context.Context, funcs map[string]*function, cat *catalog, from, until, now int64, loc *time.Location, xff float64) *evalContext {
 	return &evalContext{ctx: ctx, funcs: funcs, cat: cat, from: from, until: until, now: now, loc: loc, xff: xff,
-		fetched: map[fetchKey]*Series{}, found: map[string][]node{}, budget: maxReads}
+		fetched: map[fetchKey]*Series{}, found: map[string][]node{}, budget: maxReads, stacks: map[string][]float64{}}
 }
 
 // withRange is a copy reading another time range (timeShift, moving*).

@@ -203,10 +203,10 @@ func addFilterFunctions(m map[string]*function) {
 			return pySlice(l, a[1].(int)), nil
 		}
 	}
-	nParams := []param{{name: "seriesList", kind: pSeries}, {name: "n", kind: pInt, opt: true, def: 1}}
+	nParams := []param{{name: "seriesList", kind: pSeries}, {name: "n", kind: pInt}}
 	m["lowestCurrent"] = &function{params: nParams, fn: lowest("current")}
 	m["lowestAverage"] = &function{params: nParams, fn: lowest("average")}
-	m["lowest"] = &function{params: append(append([]param{}, nParams...), param{name: "func", kind: pStr, opt: true, def: "average"}), fn: lowest("")}
+	m["lowest"] = &function{params: append(append([]param{}, nParams...), param{name: "func", kind: pStr, opt: true, def: "average", typ: "aggFunc"}), fn: lowest("")}
 	m["sortBy"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "func", kind: pStr, opt: true, def: "average"}, {name: "reverse", kind: pBool, opt: true, def: false}},
 		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 			agg, ok := aggFuncs[a[1].(string)]

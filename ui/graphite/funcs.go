@@ -21,6 +21,8 @@ const (
 	pIntOrStr                 // a point count or an interval string
 	pNodeVar                  // the remaining positional node numbers or tag names
 	pSeriesOrNum              // a series list, a number or none
+	pLiteral                  // a string, a boolean, a number or none, as written
+	pNode                     // one node number or tag name
 )
 
 type param struct {
@@ -28,6 +30,10 @@ type param struct {
 	kind pkind
 	opt  bool
 	def  any
+	// typ is graphite-web's ParamTypes name for /functions when the kind
+	// alone does not say it (interval, date, node, aggFunc…).
+	typ     string
+	options []string
 }
 
 // function is one Graphite function: its parameters (positional order,
@@ -120,6 +126,9 @@ func (f *function) bind(ec *evalContext, call *Expr, p param, arg *Expr) (any, e
 		}
 		return int(arg.Num), nil
 	case pStr:
+		if arg.Kind == KindNone && p.opt {
+			return p.def, nil // graphite-web takes None for an optional argument
+		}
 		if arg.Kind != KindString {
 			return nil, errAt(arg, "%s: argument %s must be a quoted string, got %s", call.Func, p.name, arg.String())
 		}
@@ -139,7 +148,13 @@ func (f *function) bind(ec *evalContext, call *Expr, p param, arg *Expr) (any, e
 			}
 		}
 		return nil, errAt(arg, "%s: argument %s must be a number of points or an interval string, got %s", call.Func, p.name, arg.String())
-	case pNodeVar:
+	case pLiteral:
+		switch arg.Kind {
+		case KindString, KindBool, KindNumber, KindNone:
+			return ec.eval(arg)
+		}
+		return nil, errAt(arg, "%s: argument %s must be a string, a boolean, a number or None, got %s", call.Func, p.name, arg.String())
+	case pNodeVar, pNode:
 		switch arg.Kind {
 		case KindString:
 			return arg.Str, nil

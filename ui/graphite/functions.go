@@ -162,7 +162,7 @@ func buildFunctions() map[string]*function {
 					}
 				}), nil
 		}}
-	m["keepLastValue"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "limit", kind: pNum, opt: true, def: inf}},
+	m["keepLastValue"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "limit", kind: pNum, opt: true, def: inf, typ: "intOrInf"}},
 		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 			limit := a[1].(float64)
 			return perPoint(series0(a), func(s *Series) string { return fmt.Sprintf("keepLastValue(%s)", s.Name) }, "", "",
@@ -321,31 +321,17 @@ func buildFunctions() map[string]*function {
 			return pySlice(l, a[1].(int)), nil
 		}
 	}
-	nParams := []param{{name: "seriesList", kind: pSeries}, {name: "n", kind: pInt, opt: true, def: 1}}
+	nParams := []param{{name: "seriesList", kind: pSeries}, {name: "n", kind: pInt}}
 	m["highestCurrent"] = &function{params: nParams, fn: highest("current")}
 	m["highestAverage"] = &function{params: nParams, fn: highest("average")}
 	m["highestMax"] = &function{params: nParams, fn: highest("max")}
-	m["highest"] = &function{params: append(append([]param{}, nParams...), param{name: "func", kind: pStr, opt: true, def: "average"}), fn: highest("")}
-	m["groupByNode"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "nodeNum", kind: pNodeVar}},
+	m["highest"] = &function{params: append(append([]param{}, nParams...), param{name: "func", kind: pStr, opt: true, def: "average", typ: "aggFunc"}), fn: highest("")}
+	m["groupByNode"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "nodeNum", kind: pNode, typ: "nodeOrTag"}, {name: "callback", kind: pStr, opt: true, def: "average", typ: "aggOrSeriesFunc"}},
 		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
-			// groupByNode(list, node, callback="average"): the variadic
-			// tail is the node then, optionally, the callback.
-			rest, _ := a[1].([]any)
-			if len(rest) == 0 || len(rest) > 2 {
-				return nil, errAt(call, "groupByNode takes a node and an optional callback")
-			}
-			cb := "average"
-			if len(rest) == 2 {
-				s, ok := rest[1].(string)
-				if !ok {
-					return nil, errAt(call, "groupByNode: the callback must be a quoted function name")
-				}
-				cb = s
-			}
-			nodes := rest[:1]
-			return aggregateByKey(ec, call, series0(a), cb, func(s *Series) string { return nodeKey(s, nodes) })
+			nodes := []any{a[1]}
+			return aggregateByKey(ec, call, series0(a), a[2].(string), func(s *Series) string { return nodeKey(s, nodes) })
 		}}
-	m["groupByNodes"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "callback", kind: pStr}, {name: "nodes", kind: pNodeVar, opt: true}},
+	m["groupByNodes"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "callback", kind: pStr, typ: "aggOrSeriesFunc"}, {name: "nodes", kind: pNodeVar, opt: true}},
 		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 			nodes, _ := a[2].([]any)
 			return aggregateByKey(ec, call, series0(a), a[1].(string), func(s *Series) string { return nodeKey(s, nodes) })
@@ -377,11 +363,11 @@ func buildFunctions() map[string]*function {
 			})
 		}
 	}
-	posParams := []param{{name: "seriesList", kind: pSeries}, {name: "position", kind: pNodeVar, opt: true}}
+	posParams := []param{{name: "seriesList", kind: pSeries}, {name: "position", kind: pNodeVar, opt: true, typ: "node"}}
 	m["sumSeriesWithWildcards"] = &function{params: posParams, fn: withWildcards("sum")}
 	m["averageSeriesWithWildcards"] = &function{params: posParams, fn: withWildcards("average")}
 	m["multiplySeriesWithWildcards"] = &function{params: posParams, fn: withWildcards("multiply")}
-	m["aggregateWithWildcards"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "func", kind: pStr}, {name: "positions", kind: pNodeVar, opt: true}}, fn: withWildcards("")}
+	m["aggregateWithWildcards"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "func", kind: pStr, typ: "aggFunc"}, {name: "position", kind: pNodeVar, opt: true, typ: "node"}}, fn: withWildcards("")}
 	m["divideSeries"] = &function{params: []param{{name: "dividendSeriesList", kind: pSeries}, {name: "divisorSeries", kind: pSeries}}, fn: divideSeries}
 	m["asPercent"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "total", kind: pSeriesOrNum, opt: true}, {name: "nodes", kind: pNodeVar, opt: true}}, fn: asPercent}
 	m["pct"] = m["asPercent"]
@@ -391,9 +377,9 @@ func buildFunctions() map[string]*function {
 	m["movingMax"] = movingWindowFunc("max")
 	m["movingMedian"] = movingWindowFunc("median")
 	m["movingWindow"] = movingWindowFunc("")
-	m["timeShift"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "timeShift", kind: pStr}, {name: "resetEnd", kind: pBool, opt: true, def: true}, {name: "alignDST", kind: pBool, opt: true, def: false}}, fn: timeShift}
-	m["summarize"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "intervalString", kind: pStr}, {name: "func", kind: pStr, opt: true, def: "sum"}, {name: "alignToFrom", kind: pBool, opt: true, def: false}}, fn: summarize}
-	m["hitcount"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "intervalString", kind: pStr}, {name: "alignToInterval", kind: pBool, opt: true, def: false}}, fn: hitcount}
+	m["timeShift"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "timeShift", kind: pStr, typ: "interval"}, {name: "resetEnd", kind: pBool, opt: true, def: true}, {name: "alignDST", kind: pBool, opt: true, def: false}}, fn: timeShift}
+	m["summarize"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "intervalString", kind: pStr, typ: "interval"}, {name: "func", kind: pStr, opt: true, def: "sum"}, {name: "alignToFrom", kind: pBool, opt: true, def: false}}, fn: summarize}
+	m["hitcount"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "intervalString", kind: pStr, typ: "interval"}, {name: "alignToInterval", kind: pBool, opt: true, def: false}}, fn: hitcount}
 	m["constantLine"] = &function{params: []param{{name: "value", kind: pNum}},
 		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 			v := a[0].(float64)
@@ -404,6 +390,10 @@ func buildFunctions() map[string]*function {
 			return []*Series{s}, nil
 		}}
 	addFilterFunctions(m)
+	addCombineFunctions(m)
+	addTransformFunctions(m)
+	addSelectFunctions(m)
+	addForecastFunctions(m)
 	addPresentationFunctions(m)
 	return m
 }

@@ -9,13 +9,43 @@ import (
 
 // addPresentationFunctions adds graphite-web's naming, normalising and
 // graph-style functions. color, lineWidth and alpha only style a drawn
-// graph: graphite-web's data formats (the only ones served) do not show
-// them, so they pass the series through unchanged, as graphite-web does.
+// graph (Series.Style): the data formats do not show them, as in
+// graphite-web.
 func addPresentationFunctions(m map[string]*function) {
-	identity := func(ec *evalContext, call *Expr, a []any) ([]*Series, error) { return series0(a), nil }
-	m["color"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "theColor", kind: pStr}}, fn: identity}
-	m["lineWidth"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "width", kind: pNum}}, fn: identity}
-	m["alpha"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "alpha", kind: pNum}}, fn: identity}
+	style := func(set func(st *Style, a []any) error) func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
+		return func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
+			for _, s := range series0(a) {
+				if err := set(&s.Style, a); err != nil {
+					return nil, &EvalError{Pos: call.Pos, Msg: fmt.Sprintf("%s: %v", call.Func, err)}
+				}
+			}
+			return series0(a), nil
+		}
+	}
+	m["color"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "theColor", kind: pStr}},
+		fn: style(func(st *Style, a []any) error {
+			if _, err := parseGraphiteColor(a[1].(string), 0); err != nil {
+				return err
+			}
+			st.Color = a[1].(string)
+			return nil
+		})}
+	m["lineWidth"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "width", kind: pNum}},
+		fn: style(func(st *Style, a []any) error {
+			if w := a[1].(float64); w > 0 {
+				st.LineWidth = w
+				return nil
+			}
+			return fmt.Errorf("width %v: want a positive number", a[1])
+		})}
+	m["alpha"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "alpha", kind: pNum}},
+		fn: style(func(st *Style, a []any) error {
+			if v := a[1].(float64); v >= 0 && v <= 1 {
+				st.Alpha = v
+				return nil
+			}
+			return fmt.Errorf("alpha %v: want a number from 0 to 1", a[1])
+		})}
 	rename := func(format, tag string) func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 		return func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 			for _, s := range series0(a) {
@@ -36,7 +66,7 @@ func addPresentationFunctions(m map[string]*function) {
 			}
 			return series0(a), nil
 		}}
-	m["substr"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "start", kind: pInt, opt: true, def: 0}, {name: "stop", kind: pInt, opt: true, def: 0}},
+	m["substr"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "start", kind: pInt, opt: true, def: 0, typ: "node"}, {name: "stop", kind: pInt, opt: true, def: 0, typ: "node"}},
 		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 			for _, s := range series0(a) {
 				s.Name = substr(s.Name, a[1].(int), a[2].(int))
@@ -132,7 +162,7 @@ func addPresentationFunctions(m map[string]*function) {
 			}
 			return out, nil
 		}}
-	m["interpolate"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "limit", kind: pNum, opt: true, def: inf}},
+	m["interpolate"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "limit", kind: pNum, opt: true, def: inf, typ: "intOrInf"}},
 		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 			limit := a[1].(float64)
 			return perPoint(series0(a), func(s *Series) string { return fmt.Sprintf("interpolate(%s)", s.Name) }, "", "",
@@ -179,7 +209,7 @@ func addPresentationFunctions(m map[string]*function) {
 			}
 			return series0(a), nil
 		}}
-	m["groupByTags"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "callback", kind: pStr}, {name: "tags", kind: pNodeVar}},
+	m["groupByTags"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "callback", kind: pStr, typ: "aggOrSeriesFunc"}, {name: "tags", kind: pNodeVar, typ: "tag"}},
 		fn: groupByTags}
 	m["group"] = &function{params: []param{{name: "seriesLists", kind: pSeriesVar, opt: true}}, fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 		return flatten(asList(a[0])), nil

@@ -36,6 +36,8 @@ type Options struct {
 	// output (graphite-web's TIME_ZONE); UTC when nil. tz overrides it.
 	Location *time.Location
 	Logger   *slog.Logger
+	// Annotations, when set, give events() rrdash's annotations.
+	Annotations AnnotationStore
 }
 
 // New returns the API over a store.
@@ -49,7 +51,11 @@ func New(st Store, o Options) *API {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &API{st: st, now: o.Now, loc: o.Location, log: o.Logger, funcs: buildFunctions()}
+	funcs := buildFunctions()
+	if o.Annotations != nil {
+		funcs["events"] = eventsFunction(o.Annotations)
+	}
+	return &API{st: st, now: o.Now, loc: o.Location, log: o.Logger, funcs: funcs}
 }
 
 // Version is /version: the graphite-web version whose API this follows
@@ -163,7 +169,8 @@ func (a *API) timeRange(p params) (from, until, now int64, loc *time.Location, e
 }
 
 // Render is /render: targets evaluated over [from, until], answered as
-// json, csv or raw. Image formats (png, svg, pdf) are refused.
+// json, csv or raw, or drawn (png, the default, svg, pdf) by the graph
+// layout engine.
 func (a *API) Render(w http.ResponseWriter, r *http.Request) {
 	if err := a.render(w, r); err != nil {
 		a.fail(w, r, err)
@@ -184,12 +191,15 @@ func (a *API) render(w http.ResponseWriter, r *http.Request) error {
 	case p.has("pickle"):
 		format = "pickle"
 	}
+	var img *imageRequest
 	switch format {
 	case "json", "csv", "raw":
 	case "", "png", "svg", "pdf":
-		return bad("format=%s: rrdash does not draw Graphite images; ask for format=json, csv or raw (rrdash's own charts are at /view.png)", orDefault(format, "png (the default)"))
+		if img, err = parseImageRequest(p, format); err != nil {
+			return err
+		}
 	default:
-		return bad("format=%s is not supported: want json, csv or raw", format)
+		return bad("format=%s is not supported: want json, csv, raw, png, svg or pdf", format)
 	}
 	if p.has("jsonp") {
 		return bad("jsonp is not supported (it would let any site read your data)")
@@ -239,6 +249,13 @@ func (a *API) render(w http.ResponseWriter, r *http.Request) error {
 			return bad("target: %v", err)
 		}
 		return err
+	}
+	if img != nil {
+		b, ct, err := drawImage(img, data, from, until, loc)
+		if err != nil {
+			return err
+		}
+		return writeBody(w, ct, b)
 	}
 	if format == "json" {
 		bp := getRenderBuf()

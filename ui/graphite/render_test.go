@@ -72,13 +72,6 @@ func render(t *testing.T, api *API, q url.Values) (int, string) {
 func TestRenderFormatsAndOptions(t *testing.T) {
 	t.Parallel()
 	api := New(smallStore(t), Options{})
-	v := func(kv ...string) url.Values {
-		q := url.Values{}
-		for i := 0; i < len(kv); i += 2 {
-			q.Add(kv[i], kv[i+1])
-		}
-		return q
-	}
 	tests := []struct {
 		name string
 		q    url.Values
@@ -103,9 +96,15 @@ func TestRenderFormatsAndOptions(t *testing.T) {
 		{"seriesByTag matching everything", v("target", "seriesByTag('name=~.*')", "format", "json"), 400, "must not match the empty string"},
 		{"from after now: no series", v("target", "a.b.c", "from", "+1h", "until", "+2h", "format", "json"), 200, "[]\n"},
 		{"empty range", v("target", "a.b.c", "from", "now", "until", "now", "format", "json"), 400, "invalid empty time range"},
-		{"png", v("target", "a.b.c"), 400, "format=png (the default)"},
-		{"svg", v("target", "a.b.c", "format", "svg"), 400, "does not draw Graphite images"},
-		{"pickle", v("target", "a.b.c", "format", "pickle"), 400, "want json, csv or raw"},
+		{"png (the default)", v("target", "a.b.c"), 200, "\x89PNG\r\n"},
+		{"svg", v("target", "a.b.c", "format", "svg"), 200, "<svg"},
+		{"pdf", v("target", "a.b.c", "format", "pdf"), 200, "%PDF-"},
+		{"image option not drawn", v("target", "a.b.c", "yStep", "5"), 400, "yStep: rrdash's Graphite images do not support this option"},
+		{"bad image size", v("target", "a.b.c", "width", "0"), 400, "width \"0\": want 1 to 16384 pixels"},
+		{"bad color", v("target", "color(a.b.c,'chartreuse')", "format", "json"), 400, `color: color "chartreuse"`},
+		{"lineMode connected", v("target", "a.b.c", "lineMode", "connected"), 400, "connected is not supported"},
+		{"secondYAxis image", v("target", "secondYAxis(a.b.c)"), 400, "one y axis"},
+		{"pickle", v("target", "a.b.c", "format", "pickle"), 400, "want json, csv, raw, png, svg or pdf"},
 		{"jsonp", v("target", "a.b.c", "format", "json", "jsonp", "cb"), 400, "jsonp is not supported"},
 		{"bad maxDataPoints", v("target", "a.b.c", "format", "json", "maxDataPoints", "x"), 400, "maxDataPoints"},
 		{"bad tz", v("target", "a.b.c", "format", "json", "tz", "Mars/Base"), 400, "unknown time zone"},

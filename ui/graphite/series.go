@@ -26,6 +26,7 @@ type Series struct {
 	VPP       int
 	ConsFunc  string
 	XFF       float64
+	Style     Style    // color, lineWidth, alpha: images only
 	tagsOrder []string // keys in insertion order, for stable JSON
 }
 

@@ -430,33 +430,7 @@ func summarize(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 			newStart = s.Start - mod(s.Start, interval)
 			newEnd = s.End - mod(s.End, interval) + interval
 		}
-		pts := s.points()
-		var ts []int64
-		for t := s.Start; t < s.End; t += s.Step {
-			ts = append(ts, t)
-		}
-		n := min(len(ts), len(pts))
-		intervalPoints := float64(interval) / float64(s.Step)
-		var vals []float64
-		i := 0
-		t := newStart
-		for ; t < newEnd; t += interval {
-			st, nonNull := i, 0
-			for i < n && ts[i] < t+interval {
-				if ts[i] <= t {
-					st = i
-				}
-				if ts[i] >= t && !isNone(pts[i]) {
-					nonNull++
-				}
-				i++
-			}
-			if nonNull > 0 && float64(nonNull)/intervalPoints >= s.XFF {
-				vals = append(vals, reduce(agg, pts[st:i]))
-			} else {
-				vals = append(vals, nan)
-			}
-		}
+		vals, t := summarizeValues(s, agg, interval, newStart, newEnd)
 		if alignToFrom {
 			newEnd = t
 		}
