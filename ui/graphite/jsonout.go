@@ -75,21 +75,40 @@ func appendRepr(b []byte, v float64) []byte {
 	if v < 0 {
 		b = append(b, '-')
 	}
-	if k == 0 {
-		b = strconv.AppendUint(b, mi, 10)
+	// mi's digits, two at a time (division by a constant), then the point
+	// k digits from the right
+	var d [24]byte
+	i := len(d)
+	for mi >= 100 {
+		q := mi / 100
+		r := (mi - q*100) * 2
+		i -= 2
+		d[i], d[i+1] = digitPairs[r], digitPairs[r+1]
+		mi = q
+	}
+	if mi >= 10 {
+		i -= 2
+		d[i], d[i+1] = digitPairs[mi*2], digitPairs[mi*2+1]
+	} else {
+		i--
+		d[i] = byte('0' + mi)
+	}
+	digits := d[i:]
+	switch n := len(digits); {
+	case k == 0:
+		b = append(b, digits...)
 		return append(b, '.', '0')
+	case n > k:
+		b = append(b, digits[:n-k]...)
+		b = append(b, '.')
+		return append(b, digits[n-k:]...)
+	default:
+		b = append(b, '0', '.')
+		for ; n < k; n++ {
+			b = append(b, '0')
+		}
+		return append(b, digits...)
 	}
-	p := uint64(pow10[k])
-	b = strconv.AppendUint(b, mi/p, 10)
-	b = append(b, '.')
-	frac := mi % p
-	// k digits, zero-padded (frac < 10^k)
-	var d [8]byte
-	for i := k - 1; i >= 0; i-- {
-		d[i] = byte('0' + frac%10)
-		frac /= 10
-	}
-	return append(b, d[:k]...)
 }
 
 // tsFormatter appends decimal timestamps that mostly share their leading
