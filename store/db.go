@@ -130,6 +130,8 @@ type DB struct {
 	lazy lazyReplay
 	// names: the sorted series names of the last directory scan (List)
 	names nameList
+	// index: the tree of series names (Graphite find, Glob)
+	index nameIndex
 }
 
 // Open locks dir (creating it if needed), replays the journal and returns
@@ -500,6 +502,7 @@ func (db *DB) archive(name string) (*archive, error) {
 	}
 	if errors.Is(err, os.ErrNotExist) {
 		db.lazy.take(name) // as Open's replay skipped them before
+		db.indexRemove(name)
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
 	if errors.Is(err, errNeverDurable) {
@@ -513,6 +516,7 @@ func (db *DB) archive(name string) (*archive, error) {
 			}
 			db.logger().Warn("removed an archive whose creation was never acknowledged (its journal record was lost with a reboot)", "file", p, "series", name)
 			db.lazy.take(name)
+			db.indexRemove(name)
 		}
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
@@ -528,6 +532,7 @@ func (db *DB) archive(name string) (*archive, error) {
 		return nil, fmt.Errorf("%s: %w (its newest state slot is damaged; the journal is replayed into it)", a.path, ErrNeedsWriter)
 	}
 	db.series[name] = a
+	db.indexAdd(name, len(a.spec.DS))
 	if a.torn && db.skipped[1] > db.skipped[0] {
 		// the newest slot may be the damaged one: replay what Open skipped
 		recs, err := db.jr.recordsBetween(db.skipped[0], db.skipped[1])
@@ -640,6 +645,7 @@ func (db *DB) addArchive(a *archive) {
 	a.dmg = db.dmg
 	db.fds.add(a)
 	db.series[a.name] = a
+	db.indexAdd(a.name, len(a.spec.DS))
 }
 
 // createJournaled makes a new series the way updates are made durable: the

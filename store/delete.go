@@ -72,6 +72,7 @@ func (db *DB) dropLocked(name string) error {
 	if err := os.Remove(db.pathFor(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
+	db.indexRemove(name)
 	return nil
 }
 
@@ -132,6 +133,7 @@ func (db *DB) Rename(old, new string) error {
 	if err := syncDir(filepath.Join(db.dir, "series")); err != nil {
 		return err
 	}
+	db.indexAdd(new, len(spec.DS))
 	return db.finishRename()
 }
 

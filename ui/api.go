@@ -128,7 +128,10 @@ func (s *Server) apiSeriesInfo(c *echo.Context) error {
 		}
 		rras = append(rras, rra{CF: r.CF.String(), Resolution: r.Steps * sp.Step, Rows: r.Rows})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"name": name, "step": sp.Step, "ds": ds, "cf": cfs, "rra": rras, "last_update": last})
+	// may_change: the builder shows delete and rename to who may (seriesperm.go)
+	_, admin := s.store.(SeriesAdmin)
+	return c.JSON(http.StatusOK, map[string]any{"name": name, "step": sp.Step, "ds": ds, "cf": cfs, "rra": rras, "last_update": last,
+		"may_change": admin && s.mayChangeSeries(c, name)})
 }
 
 // xportRequest is the POST body of /api/v1/xport; GET takes the same as

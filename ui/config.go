@@ -98,6 +98,9 @@ type ServeConfig struct {
 	// Retention are the [[retention]] rules: the layout and data model of
 	// series created on first sight, first match wins (docs/STORE.md).
 	Retention []store.RetentionRule `toml:"retention"`
+	// SeriesAdmin says who may delete and rename series (web UI and API;
+	// seriesperm.go).
+	SeriesAdmin SeriesAdminConfig `toml:"series_admin"`
 }
 
 // MonitoringConfig is the [monitoring] section (see docs/MONITORING.md).
@@ -729,6 +732,9 @@ func (c ServeConfig) Validate() error {
 	}
 	if _, err := store.CompileRetention(c.Retention); err != nil {
 		return err
+	}
+	if err := c.SeriesAdmin.Validate(); err != nil {
+		return fmt.Errorf("series_admin: %w", err)
 	}
 	return nil
 }

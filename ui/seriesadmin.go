@@ -12,9 +12,8 @@ import (
 	"rrdash/store"
 )
 
-// Deleting and renaming series over HTTP. Who may: the same users as for
-// code monitors — anyone signed in (or the local user of the single-user
-// mode), and API tokens of scope admin (routeScopes). A session's request
+// Deleting and renaming series over HTTP. Who may: seriesperm.go (API
+// tokens need scope admin besides, routeScopes). A session's request
 // carries the CSRF token as every other change does.
 
 // SeriesAdmin is the part of the store that deletes and renames series;
@@ -45,6 +44,9 @@ func (s *Server) apiDeleteSeries(c *echo.Context) error {
 	if len(names) == 0 {
 		return echo.NewHTTPError(http.StatusBadRequest, "name: give one or more series (name=A&name=B)")
 	}
+	if err := s.refuseSeriesChange(c, names...); err != nil {
+		return err
+	}
 	if err := a.Delete(names...); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return echo.NewHTTPError(http.StatusNotFound, err.Error())
@@ -67,6 +69,9 @@ func (s *Server) apiRenameSeries(c *echo.Context) error {
 	}
 	if err := c.Bind(&req); err != nil || req.Old == "" || req.New == "" {
 		return echo.NewHTTPError(http.StatusBadRequest, `want a JSON body {"old": "name", "new": "name"}`)
+	}
+	if err := s.refuseSeriesChange(c, req.Old, req.New); err != nil {
+		return err
 	}
 	if err := a.Rename(req.Old, req.New); err != nil {
 		switch {
@@ -95,6 +100,9 @@ func (s *Server) graphiteDelSeries(c *echo.Context) error {
 	paths := c.Request().Form["path"]
 	if len(paths) == 0 {
 		return c.JSON(http.StatusBadRequest, map[string]string{"error": "no path specified"})
+	}
+	if err := s.refuseSeriesChange(c, paths...); err != nil {
+		return err
 	}
 	for _, p := range paths {
 		// the name as given, else as Graphite normalizes it (tags sorted)

@@ -49,6 +49,8 @@ type Config struct {
 	BaseURL string
 	// LocalMode labels every page as the local single-user mode.
 	LocalMode bool
+	// SeriesAdmin says who may delete and rename series (seriesperm.go).
+	SeriesAdmin SeriesAdminConfig
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// OIDC, when its issuer is set, turns on login (auth/): every page and

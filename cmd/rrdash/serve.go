@@ -286,7 +286,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv, err := ui.New(ui.Config{BaseURL: cfg.BaseURL, LocalMode: localMode, OIDC: cfg.OIDC, TrustedProxies: cfg.TrustedProxies,
 		Monitors: monitors, ListenAddr: cfg.Addr, AllowedHosts: cfg.AllowedHosts, Sources: sources,
-		EvalBudget: evalBudgetN, EvalTimeout: evalTimeoutD}, db, md, user, log)
+		EvalBudget: evalBudgetN, EvalTimeout: evalTimeoutD, SeriesAdmin: cfg.SeriesAdmin}, db, md, user, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

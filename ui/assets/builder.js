@@ -280,6 +280,82 @@
         ul.appendChild(li);
       }
       info.appendChild(ul);
+      // delete and rename: only for who may (the server says, and checks again)
+      if (si.may_change) info.appendChild(manageControls(name));
+    }
+
+    // manageControls: rename… and delete… each ask for a confirmation
+    // before they call the API (DELETE /api/v1/series, POST
+    // /api/v1/series/rename; api() sends the CSRF token).
+    function manageControls(name) {
+      const box = document.createElement("div");
+      box.className = "series-manage";
+      function button(id, text, onclick) {
+        const b = document.createElement("button");
+        b.type = "button"; b.id = id; b.textContent = text;
+        b.addEventListener("click", onclick);
+        return b;
+      }
+      const msg = document.createElement("p");
+      msg.id = "series-manage-msg";
+      msg.setAttribute("aria-live", "polite");
+      const ask = document.createElement("div");
+      ask.className = "series-confirm";
+      ask.hidden = true;
+      function confirmStep(text, yesText, action) {
+        ask.replaceChildren();
+        const p = document.createElement("p");
+        p.id = "series-confirm-text";
+        p.textContent = text;
+        ask.append(p, button("series-confirm-yes", yesText, async function () {
+          ask.hidden = true;
+          try { await action(); } catch (e) { msg.className = "error"; msg.textContent = e.message; }
+        }), button("series-confirm-cancel", "cancel", function () { ask.hidden = true; ask.replaceChildren(); }));
+        ask.hidden = false;
+      }
+      const del = button("series-delete", "delete…", function () {
+        msg.textContent = "";
+        confirmStep("Delete " + name + " and all its data for good?", "yes, delete", async function () {
+          await api("DELETE", "/api/v1/series?name=" + encodeURIComponent(name));
+          info.replaceChildren();
+          const p = document.createElement("p");
+          p.id = "series-manage-msg";
+          p.textContent = "deleted " + name;
+          info.appendChild(p);
+          refreshLists();
+        });
+      });
+      del.className = "danger";
+      const ren = button("series-rename", "rename…", function () {
+        msg.textContent = "";
+        ask.replaceChildren();
+        const input = document.createElement("input");
+        input.type = "text"; input.id = "series-new-name"; input.value = name;
+        input.setAttribute("aria-label", "new name");
+        ask.append(input, button("series-rename-go", "rename", function () {
+          const to = input.value.trim();
+          if (!to || to === name) { msg.className = "error"; msg.textContent = "give a new name"; return; }
+          confirmStep("Rename " + name + " to " + to + "?", "yes, rename", async function () {
+            await api("POST", "/api/v1/series/rename", { old: name, new: to });
+            await showSeries(to);
+            const m = $("series-manage-msg");
+            if (m) m.textContent = "renamed " + name + " to " + to;
+            refreshLists();
+          });
+        }), button("series-confirm-cancel", "cancel", function () { ask.hidden = true; ask.replaceChildren(); }));
+        ask.hidden = false;
+        input.focus();
+      });
+      box.append(ren, del, ask, msg);
+      return box;
+    }
+
+    // refreshLists redraws the search results and the tree after a change.
+    function refreshLists() {
+      if (q.value.trim()) search();
+      const tree = $("series-tree");
+      tree.replaceChildren();
+      treeLevel(tree, "*");
     }
 
     $("paste-apply").addEventListener("click", async function () {

@@ -306,28 +306,37 @@ func (a *API) expand(w http.ResponseWriter, r *http.Request) error {
 // included under their tagged names).
 func (a *API) Index(w http.ResponseWriter, r *http.Request) {
 	cat := newCatalog(a.st)
-	names, err := cat.all()
+	ix, err := cat.nodeIndex()
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	out := []string{}
-	for _, n := range names {
-		sp, err := cat.spec(n)
+	all, err := ix.AllNodes()
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]string, 0, len(all))
+	for _, m := range all {
+		if m.NDS == 1 {
+			out = append(out, m.Path)
+			continue
+		}
+		sp, err := cat.spec(m.Path)
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
 		if len(sp.DS) == 1 {
-			out = append(out, n)
+			out = append(out, m.Path)
 			continue
 		}
-		path, tags, tagged := strings.Cut(n, ";")
+		path, tags, tagged := strings.Cut(m.Path, ";")
 		for _, ds := range sp.DS {
 			if tagged {
 				out = append(out, path+"."+ds.Name+";"+tags)
 			} else {
-				out = append(out, n+"."+ds.Name)
+				out = append(out, m.Path+"."+ds.Name)
 			}
 		}
 	}

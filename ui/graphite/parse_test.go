@@ -175,56 +175,7 @@ func FuzzParseATTime(f *testing.F) {
 	})
 }
 
-func TestGlob(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		pat   string
-		match []string
-		miss  []string
-	}{
-		{"a.*", []string{"a.b", "a.", "a.x-y"}, []string{"a.b.c", "b.a"}},
-		{"a.b?", []string{"a.bc"}, []string{"a.b", "a.bcd"}},
-		{"a.[a-c]x", []string{"a.ax", "a.cx"}, []string{"a.dx"}},
-		{"a.[!a-c]x", []string{"a.dx"}, []string{"a.ax"}},
-		{"a.{b,c}d", []string{"a.bd", "a.cd"}, []string{"a.d", "a.bcd"}},
-		{"a.{b,c{1,2}}", []string{"a.b", "a.c1", "a.c2"}, []string{"a.c"}},
-		{"a.x[", []string{"a.x["}, []string{"a.x"}},
-		{"a.[]x]", []string{"a.]", "a.x"}, []string{"a.[]x]"}},
-		{"a.{,b}c", []string{"a.c", "a.bc"}, nil},
-		{"*.*", []string{"x.y"}, []string{"x", "x.y.z"}},
-		{`a\.b`, []string{"a.b"}, []string{"a.c"}},
-	}
-	for _, tt := range tests {
-		p, err := compilePattern(tt.pat)
-		if err != nil {
-			t.Errorf("compilePattern(%q): %v", tt.pat, err)
-			continue
-		}
-		for _, m := range tt.match {
-			if !p.matchNodes(strings.Split(m, ".")) {
-				t.Errorf("%q does not match %q", tt.pat, m)
-			}
-		}
-		for _, m := range tt.miss {
-			if p.matchNodes(strings.Split(m, ".")) {
-				t.Errorf("%q matches %q", tt.pat, m)
-			}
-		}
-	}
-}
-
-func FuzzGlob(f *testing.F) {
-	for _, s := range []string{"a.*", "a.[!a-c]x", "a.{b,c{1,2}}", "a.x[", "{{{", "[[]]"} {
-		f.Add(s, "a.bc")
-	}
-	f.Fuzz(func(t *testing.T, pat, name string) {
-		p, err := compilePattern(pat)
-		if err != nil {
-			return
-		}
-		_ = p.matchNodes(strings.Split(name, "."))
-	})
-}
+// The glob's tests are store/nametree's (TestGlobNodes, FuzzGlobAgainstRegexp).
 
 func TestPyFloat(t *testing.T) {
 	t.Parallel()

@@ -255,16 +255,24 @@ func (a *API) render(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		w.Header().Set("Content-Type", ct)
-		w.Header().Set("Cache-Control", "no-cache")
-		_, err = w.Write(b)
-		return err
+		return writeBody(w, ct, b)
+	}
+	if format == "json" {
+		bp := getRenderBuf()
+		defer putRenderBuf(bp)
+		*bp = appendRenderJSON(*bp, data, maxDP, p.has("maxDataPoints"), p.has("noNullPoints"))
+		body := *bp
+		if p.get("pretty") != "" {
+			var out bytes.Buffer
+			if json.Indent(&out, body, "", "  ") == nil {
+				body = out.Bytes()
+			}
+		}
+		return writeBody(w, "application/json", body)
 	}
 	var buf bytes.Buffer
 	ct := "application/json"
 	switch format {
-	case "json":
-		writeJSON(&buf, data, maxDP, p.has("maxDataPoints"), p.has("noNullPoints"), p.get("pretty") != "")
 	case "csv":
 		ct = "text/csv; charset=utf-8"
 		if err := writeCSV(&buf, data, loc); err != nil {
@@ -274,9 +282,16 @@ func (a *API) render(w http.ResponseWriter, r *http.Request) error {
 		ct = "text/plain; charset=utf-8"
 		writeRaw(&buf, data)
 	}
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Cache-Control", "no-cache")
-	_, err = w.Write(buf.Bytes())
+	return writeBody(w, ct, buf.Bytes())
+}
+
+// writeBody sends a whole answer with its length (no chunked encoding).
+func writeBody(w http.ResponseWriter, ct string, body []byte) error {
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	_, err := w.Write(body)
 	return err
 }
 
@@ -322,83 +337,6 @@ func consolidateForMaxDataPoints(data []*Series, maxDP int) {
 		}
 		s.VPP = int(vpp)
 	}
-}
-
-// appendPoints writes [[value, ts], …] with null for None and ±1e9999 for
-// infinities, as graphite-web's output. Written by hand: encoding/json
-// would re-validate a MarshalJSON answer of every point.
-func appendPoints(b []byte, pts []datapoint) []byte {
-	b = append(b, '[')
-	for i, p := range pts {
-		if i > 0 {
-			b = append(b, `,`...)
-		}
-		b = append(b, '[')
-		switch {
-		case math.IsNaN(p.V):
-			b = append(b, "null"...)
-		case math.IsInf(p.V, 1):
-			b = append(b, "1e9999"...)
-		case math.IsInf(p.V, -1):
-			b = append(b, "-1e9999"...)
-		default:
-			b = appendPyFloat(b, p.V)
-		}
-		b = append(b, `,`...)
-		b = strconv.AppendInt(b, p.T, 10)
-		b = append(b, ']')
-	}
-	return append(b, ']')
-}
-
-func writeJSON(buf *bytes.Buffer, data []*Series, maxDP int, hasMaxDP, noNull, pretty bool) {
-	if hasMaxDP && maxDP > 0 {
-		consolidateForMaxDataPoints(data, maxDP)
-	}
-	n := 0
-	for _, s := range data {
-		n += len(s.Values)
-	}
-	b := make([]byte, 0, 64+n*24)
-	b = append(b, '[')
-	first := true
-	for _, s := range data {
-		pts := s.datapoints()
-		if noNull {
-			kept := pts[:0]
-			for _, p := range pts {
-				if !math.IsNaN(p.V) {
-					kept = append(kept, p)
-				}
-			}
-			if len(kept) == 0 {
-				continue
-			}
-			pts = kept
-		}
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		name, _ := json.Marshal(s.Name) // a string: cannot fail
-		tags, _ := json.Marshal(s.Tags) // string to string, keys sorted
-		b = append(b, `{"target":`...)
-		b = append(b, name...)
-		b = append(b, `,"tags":`...)
-		b = append(b, tags...)
-		b = append(b, `,"datapoints":`...)
-		b = appendPoints(b, pts)
-		b = append(b, '}')
-	}
-	b = append(b, ']', '\n')
-	if pretty {
-		var out bytes.Buffer
-		if json.Indent(&out, b, "", "  ") == nil {
-			buf.Write(out.Bytes())
-			return
-		}
-	}
-	buf.Write(b)
 }
 
 func writeCSV(buf *bytes.Buffer, data []*Series, loc *time.Location) error {

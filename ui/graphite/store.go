@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"rrdash/store"
+	"rrdash/store/nametree"
 )
 
 // Store is what the Graphite API reads; *store.DB satisfies it.
@@ -34,6 +35,7 @@ type catalog struct {
 	st    Store
 	names []string
 	specs map[string]store.Spec
+	tree  *nametree.Tree // the tree of names when st keeps none
 }
 
 func newCatalog(st Store) *catalog {
@@ -74,6 +76,41 @@ type node struct {
 	leaf   leaf
 }
 
+// NodeIndex is the tree of series names a Store may keep
+// (*store.DB does: store/nametree, maintained on create, delete and
+// rename). Without it a request builds the same tree from List.
+type NodeIndex interface {
+	FindNodes(expr string, opt nametree.FindOptions) ([]nametree.Match, error)
+	AllNodes() ([]nametree.Match, error)
+}
+
+// listIndex is a request's tree for a Store without a NodeIndex.
+type listIndex struct{ t *nametree.Tree }
+
+func (l listIndex) FindNodes(expr string, opt nametree.FindOptions) ([]nametree.Match, error) {
+	p, err := nametree.Compile(expr)
+	if err != nil {
+		return nil, err
+	}
+	return l.t.Find(p, opt), nil
+}
+
+func (l listIndex) AllNodes() ([]nametree.Match, error) { return l.t.All(), nil }
+
+func (c *catalog) nodeIndex() (NodeIndex, error) {
+	if ix, ok := c.st.(NodeIndex); ok {
+		return ix, nil
+	}
+	if c.tree == nil {
+		names, err := c.all()
+		if err != nil {
+			return nil, err
+		}
+		c.tree = nametree.Build(names)
+	}
+	return listIndex{c.tree}, nil
+}
+
 // find matches a path expression against the tree of series names, as
 // graphite-web's standard finder walks directories: branch and leaf
 // nodes at the pattern's depth. A tagged expression (with ';') is an
@@ -82,86 +119,64 @@ func (c *catalog) find(expr string) ([]node, error) {
 	if strings.Contains(expr, ";") {
 		return c.findTagged(expr)
 	}
-	p, err := compilePattern(expr)
+	p, err := nametree.Compile(expr)
 	if err != nil {
 		return nil, err
 	}
-	names, err := c.all()
+	ix, err := c.nodeIndex()
 	if err != nil {
 		return nil, err
 	}
-	k := len(p.nodes)
-	seen := map[string]int{} // path → index in out; a path may be both branch and leaf
-	var out []node
+	ms, err := ix.FindNodes(expr, nametree.FindOptions{SkipTagged: true, Parents: true})
+	if err != nil {
+		return nil, fmt.Errorf("finding %q: %w", expr, err)
+	}
+	k := p.Len()
+	out := make([]node, 0, len(ms))
+	seen := make(map[string]bool, len(ms)) // a real series a.b.ds hides data source ds of a.b
 	add := func(n node) {
 		key := n.Path
 		if n.IsLeaf {
 			key += "\x00leaf"
 		}
-		if _, ok := seen[key]; ok {
-			return
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, n)
 		}
-		seen[key] = len(out)
-		out = append(out, n)
 	}
-	for _, name := range names {
-		if strings.Contains(name, ";") {
-			continue
+	for _, m := range ms {
+		name := m.Path[strings.LastIndexByte(m.Path, '.')+1:]
+		nds := m.NDS
+		var sp store.Spec
+		if m.Series && nds != 1 {
+			if sp, err = c.spec(m.Path); err != nil {
+				return nil, err
+			}
+			nds = len(sp.DS)
 		}
-		parts := strings.Split(name, ".")
 		switch {
-		case len(parts) > k:
-			if p.matchNodes(parts[:k]) {
-				add(node{Path: strings.Join(parts[:k], "."), Name: parts[k-1]})
-			}
-		case len(parts) == k:
-			if !p.matchNodes(parts) {
-				continue
-			}
-			sp, err := c.spec(name)
-			if err != nil {
-				return nil, err
-			}
-			if len(sp.DS) == 1 {
-				add(node{Path: name, Name: parts[k-1], IsLeaf: true, leaf: leaf{Path: name, Series: name}})
-			} else {
-				add(node{Path: name, Name: parts[k-1]})
-			}
-		case len(parts) == k-1:
+		case m.Parent:
 			// a multi-DS series: its data sources are the leaves
-			if !prefixMatch(p, parts) {
-				continue
-			}
-			sp, err := c.spec(name)
-			if err != nil {
-				return nil, err
-			}
-			if len(sp.DS) < 2 {
+			if nds < 2 {
 				continue
 			}
 			for d, ds := range sp.DS {
-				if p.nodes[k-1].match(ds.Name) {
-					path := name + "." + ds.Name
-					add(node{Path: path, Name: ds.Name, IsLeaf: true, leaf: leaf{Path: path, Series: name, DS: d}})
+				if p.MatchNode(k-1, ds.Name) {
+					path := m.Path + "." + ds.Name
+					add(node{Path: path, Name: ds.Name, IsLeaf: true, leaf: leaf{Path: path, Series: m.Path, DS: d}})
 				}
 			}
+		case m.Branch || m.Series && nds != 1:
+			add(node{Path: m.Path, Name: name})
+			if m.Series && nds == 1 {
+				add(node{Path: m.Path, Name: name, IsLeaf: true, leaf: leaf{Path: m.Path, Series: m.Path}})
+			}
+		default:
+			add(node{Path: m.Path, Name: name, IsLeaf: true, leaf: leaf{Path: m.Path, Series: m.Path}})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
-}
-
-// prefixMatch: the first len(parts) pattern nodes match parts.
-func prefixMatch(p *pattern, parts []string) bool {
-	if len(parts) > len(p.nodes) {
-		return false
-	}
-	for i, s := range parts {
-		if !p.nodes[i].match(s) {
-			return false
-		}
-	}
-	return true
 }
 
 // findTagged resolves an exact tagged path "p;k=v" (or "p.ds;k=v").
@@ -276,12 +291,8 @@ func (c *catalog) fetchLeaf(l leaf, from, until, now int64) (*Series, error) {
 	if fromI == untilI {
 		untilI += step
 	}
-	n := (untilI - fromI) / step
-	vals := make([]float64, n)
-	for i := range vals {
-		vals[i] = nan
-	}
-	if err := c.readRows(l, sp, a, fromI, untilI, vals); err != nil {
+	vals, err := c.readRows(l, sp, a, fromI, untilI, int((untilI-fromI)/step))
+	if err != nil {
 		return nil, err
 	}
 	return newSeries(l.Path, fromI, untilI, step, vals, 0, nil), nil
@@ -295,15 +306,23 @@ func mod(a, b int64) int64 {
 	return m
 }
 
-// readRows fills vals[i] with the row of archive a ending at
+// readRows returns n values, value i the row of archive a ending at
 // fromI+(i+1)·step, through Fetch with the archive's step as resolution.
 // rrd_fetch takes that archive when it covers the start, so the start is
 // moved to the archive's first row when it lies before (those slots stay
-// None).
-func (c *catalog) readRows(l leaf, sp store.Spec, a archive, fromI, untilI int64, vals []float64) error {
+// None). When Fetch's column lines up with the slots it is the answer
+// itself (no copy).
+func (c *catalog) readRows(l leaf, sp store.Spec, a archive, fromI, untilI int64, n int) ([]float64, error) {
+	vals := func() []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = nan
+		}
+		return v
+	}
 	last, err := c.st.LastUpdate(l.Series)
 	if err != nil {
-		return fmt.Errorf("series %q: %w", l.Series, err)
+		return nil, fmt.Errorf("series %q: %w", l.Series, err)
 	}
 	rows := sp.RRA[a.rra].Rows
 	for attempt := 0; attempt < 3; attempt++ {
@@ -312,28 +331,32 @@ func (c *catalog) readRows(l leaf, sp store.Spec, a archive, fromI, untilI int64
 		start := max(fromI, calStart+a.step*int64(attempt))
 		end := untilI
 		if start >= end || start < 3600*24*365*10 {
-			return nil // nothing stored in the window
+			return vals(), nil // nothing stored in the window
 		}
 		res, err := c.st.Fetch(l.Series, store.FetchRequest{CF: a.cf, Start: start, End: end, Resolution: a.step})
 		if err != nil {
-			return fmt.Errorf("series %q: fetch %d..%d: %w", l.Series, start, end, err)
+			return nil, fmt.Errorf("series %q: fetch %d..%d: %w", l.Series, start, end, err)
 		}
 		if res.Step != a.step {
 			// the series moved on between LastUpdate and Fetch; try again
 			if last, err = c.st.LastUpdate(l.Series); err != nil {
-				return fmt.Errorf("series %q: %w", l.Series, err)
+				return nil, fmt.Errorf("series %q: %w", l.Series, err)
 			}
 			continue
 		}
 		col := res.Values[l.DS]
-		for i := range vals {
+		if res.Start == fromI && len(col) >= n {
+			return col[:n:n], nil
+		}
+		out := vals()
+		for i := range out {
 			rowEnd := fromI + int64(i+1)*a.step
 			r := (rowEnd-res.Start)/a.step - 1
 			if r >= 0 && r < int64(len(col)) {
-				vals[i] = col[r]
+				out[i] = col[r]
 			}
 		}
-		return nil
+		return out, nil
 	}
-	return fmt.Errorf("series %q: archive with step %d not chosen by fetch", l.Series, a.step)
+	return nil, fmt.Errorf("series %q: archive with step %d not chosen by fetch", l.Series, a.step)
 }
