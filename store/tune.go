@@ -69,6 +69,7 @@ func cloneState(s *state) *state {
 	c.ds = slices.Clone(s.ds)
 	c.cdp = slices.Clone(s.cdp)
 	c.curRow = slices.Clone(s.curRow)
+	c.hw = s.hw.clone()
 	return &c
 }
 
