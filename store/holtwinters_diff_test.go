@@ -25,6 +25,8 @@ var hwLayouts = []struct {
 }{
 	{"implicit", 1, []string{"RRA:AVERAGE:0.5:1:200", "RRA:HWPREDICT:200:0.3:0.05:24"}, false},
 	{"implicit-mult", 1, []string{"RRA:MHWPREDICT:150:0.2:0.1:24", "RRA:MAX:0.5:4:50"}, true},
+	// a season of 48 rows: version 0003 smooths over 5 % (one row each side)
+	{"implicit-long", 1, []string{"RRA:HWPREDICT:300:0.2:0.02:48"}, false},
 	{"two-ds", 2, []string{"RRA:HWPREDICT:120:0.5:0.2:20", "RRA:LAST:0.5:1:100"}, false},
 	// SEASONAL before HWPREDICT, FAILURES before DEVSEASONAL: the
 	// "already updated" branches of every update function
