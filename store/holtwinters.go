@@ -39,6 +39,22 @@ const (
 	hwInitSeasonal  = hwNullCount
 )
 
+// Word indexes of HWWords for readers of the state (dump, info, restore):
+// HWPREDICT's intercept, slope and their last values and the null
+// counts; SEASONAL/DEVSEASONAL keep the coefficient (deviation) in the
+// intercept's words and the burn-in count in the null count's.
+const (
+	HWIntercept     = hwIntercept
+	HWLastIntercept = hwLastIntercept
+	HWSlope         = hwSlope
+	HWLastSlope     = hwLastSlope
+	HWNullCount     = hwNullCount
+	HWLastNullCount = hwLastNullCount
+)
+
+// Float reads word i as a double.
+func (w HWWords) Float(i int) float64 { return math.Float64frombits(w[i]) }
+
 // burninCycles is rrdtool's BURNIN_CYCLES: the smoother runs at the end of
 // every season until this many have passed, then once a season at the
 // archive's smoothing index.

@@ -118,7 +118,9 @@ func parseHWRRA(arg string, f []string, cf CF, step int64) (RRA, error) {
 			return fail("Invalid beta: must be between 0 and 1")
 		}
 		p, err := strconv.ParseInt(f[5], 10, 64)
-		if err != nil || p < 1 {
+		// a restored archive has no period (rrdtool's dump lacks it):
+		// it only matters to create the dependent archives
+		if err != nil || p < 0 || p == 0 && len(f) < 7 {
 			return fail("Invalid seasonal period %q: want a positive integer", f[5])
 		}
 		if p > r.Rows {
