@@ -31,12 +31,12 @@ var hwLayouts = []struct {
 	// SEASONAL before HWPREDICT, FAILURES before DEVSEASONAL: the
 	// "already updated" branches of every update function
 	{"explicit-reordered", 1, []string{
-		"RRA:FAILURES:24:3:5:4",          // 1
-		"RRA:SEASONAL:24:0.2:3",          // 2
-		"RRA:HWPREDICT:96:0.4:0.1:24:2",  // 3
-		"RRA:DEVSEASONAL:24:0.3:3",       // 4
-		"RRA:DEVPREDICT:96:4",            // 5
-		"RRA:AVERAGE:0.5:2:40",           // 6
+		"RRA:FAILURES:24:3:5:4",         // 1
+		"RRA:SEASONAL:24:0.2:3",         // 2
+		"RRA:HWPREDICT:96:0.4:0.1:24:2", // 3
+		"RRA:DEVSEASONAL:24:0.3:3",      // 4
+		"RRA:DEVPREDICT:96:4",           // 5
+		"RRA:AVERAGE:0.5:2:40",          // 6
 	}, false},
 	{"explicit-window", 1, []string{
 		"RRA:MHWPREDICT:60:0.6:0.3:30:2",
