@@ -108,3 +108,62 @@ func TestHoltWintersImportDumpFetchAgainstRRDtool(t *testing.T) {
 		})
 	}
 }
+
+// tune's Holt-Winters options change an imported rrdtool file as rrdtool
+// tune changes the file itself (parameters, errors, reset state), and
+// updates after them compute the same: the dumps are byte-identical.
+func TestHoltWintersTuneAgainstRRDtool(t *testing.T) {
+	t.Parallel()
+	bin := rrdtooltest.Bin(t)
+	tunes := [][]string{
+		{"--alpha", "0.5", "--beta", "0.01"},
+		{"--gamma", "0.3", "--gamma-deviation", "0.2"},
+		{"--deltapos", "3", "--deltaneg", "1.5"},
+		{"--failure-threshold", "2", "--window-length", "4"},
+		{"--smoothing-window", "0.25", "--smoothing-window-deviation", "0.1"},
+		{"--aberrant-reset", "v"},
+		{"-x", "0.2", "-y", "0.3", "-z", "0.4", "-v", "0.5", "-p", "2.5", "-n", "2.5", "-f", "3", "-w", "6", "-s", "0.05", "-S", "0.5"},
+		{"--alpha", "1"},          // out of range
+		{"--beta", "x"},           // not a number
+		{"--deltapos", "0.01"},    // too small
+		{"--window-length", "40"}, // out of range
+		{"--alpha", "0.3", "--aberrant-reset", "nosuch"}, // a later option fails: the first stays
+		{"--smoothing-window", "1.5"},                    // out of range
+	}
+	for _, l := range hwCLILayouts {
+		for k, tune := range tunes {
+			t.Run(fmt.Sprintf("%s/%d", l.name, k), func(t *testing.T) {
+				t.Parallel()
+				dir := t.TempDir()
+				file, data := filepath.Join(dir, "s.rrd"), filepath.Join(dir, "data")
+				const start = 1_700_000_000
+				rrdtoolRun(t, bin, append([]string{"create", file, "--start", fmt.Sprint(start), "--step", "60"}, l.create...)...)
+				nds := strings.Count(strings.Join(l.create, " "), "DS:")
+				calls := hwUpdates(start, nds)
+				half := len(calls) / 2
+				for _, call := range calls[:half] {
+					rrdtoolRun(t, bin, append([]string{"update", file}, call...)...)
+				}
+				if _, ok, err := rrdashRun(t, data, "import", file, "s"); !ok {
+					t.Fatal(err)
+				}
+				_, wantOK := rrdtoolRun(t, bin, append([]string{"tune", file}, tune...)...)
+				_, ok, err := rrdashRun(t, data, append([]string{"tune", "s"}, tune...)...)
+				if ok != wantOK {
+					t.Fatalf("tune %q: ok=%v (%v), rrdtool ok=%v", tune, ok, err, wantOK)
+				}
+				for _, call := range calls[half:] {
+					_, wantOK := rrdtoolRun(t, bin, append([]string{"update", file}, call...)...)
+					if _, ok, err := rrdashRun(t, data, append([]string{"update", "s"}, call...)...); ok != wantOK {
+						t.Fatalf("update: ok=%v (%v), rrdtool ok=%v", ok, err, wantOK)
+					}
+				}
+				want, _ := rrdtoolRun(t, bin, "dump", file)
+				got, ok, err := rrdashRun(t, data, "dump", "s")
+				if !ok || got != want {
+					t.Fatalf("dump after tune %q (%v): %s", tune, err, firstDiff(want, got))
+				}
+			})
+		}
+	}
+}
