@@ -97,6 +97,20 @@ func TestHoltWintersImportDumpFetchAgainstRRDtool(t *testing.T) {
 					t.Fatalf("dump of %s (%v): %s", name, err, firstDiff(want, got))
 				}
 			}
+			// info: rrdtool's keys and values (the filename is the series' name)
+			wantInfo, _ := rrdtoolRun(t, bin, "info", file)
+			gotInfo, ok, err := rrdashRun(t, data, "info", "bin")
+			// (rrdash adds meta[…] lines of its own at the end)
+			dropFirst := func(s string) string {
+				_, rest, _ := strings.Cut(s, "\n")
+				if i := strings.Index(rest, "meta["); i >= 0 {
+					rest = rest[:i]
+				}
+				return rest
+			}
+			if !ok || dropFirst(gotInfo) != dropFirst(wantInfo) {
+				t.Fatalf("info (%v): %s", err, firstDiff(dropFirst(wantInfo), dropFirst(gotInfo)))
+			}
 			for _, cf := range []string{"HWPREDICT", "MHWPREDICT", "SEASONAL", "DEVSEASONAL", "DEVPREDICT", "FAILURES", "AVERAGE", "MAX"} {
 				args := []string{cf, "--start", fmt.Sprint(start + 100*60), "--end", fmt.Sprint(start + 380*60), "-r", "60"}
 				want, wantOK := rrdtoolRun(t, bin, append([]string{"fetch", file}, args...)...)
