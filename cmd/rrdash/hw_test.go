@@ -111,6 +111,25 @@ func TestHoltWintersImportDumpFetchAgainstRRDtool(t *testing.T) {
 			if !ok || dropFirst(gotInfo) != dropFirst(wantInfo) {
 				t.Fatalf("info (%v): %s", err, firstDiff(dropFirst(wantInfo), dropFirst(gotInfo)))
 			}
+			// the RPN reads the archives: FAILURES as a 0/1 series (reduced
+			// by MAX), the confidence band from HWPREDICT and DEVPREDICT
+			// (reduced by AVERAGE)
+			pred := "HWPREDICT"
+			if l.name == "mult" {
+				pred = "MHWPREDICT"
+			}
+			for _, step := range []string{"60", "300"} {
+				defs := func(f string) []string {
+					return []string{"xport", "--start", fmt.Sprint(start + 100*60), "--end", fmt.Sprint(start + 390*60), "--step", step,
+						"DEF:f=" + f + ":v:FAILURES", "DEF:p=" + f + ":v:" + pred, "DEF:d=" + f + ":v:DEVPREDICT",
+						"CDEF:upper=p,d,2,*,+", "CDEF:alarm=f,0,GT", "XPORT:f", "XPORT:upper", "XPORT:alarm"}
+				}
+				want, wantOK := rrdtoolRun(t, bin, defs(file)...)
+				got, ok, err := rrdashRun(t, data, defs("bin")...)
+				if ok != wantOK || got != want {
+					t.Fatalf("xport --step %s: ok=%v (%v), rrdtool ok=%v: %s", step, ok, err, wantOK, firstDiff(want, got))
+				}
+			}
 			for _, cf := range []string{"HWPREDICT", "MHWPREDICT", "SEASONAL", "DEVSEASONAL", "DEVPREDICT", "FAILURES", "AVERAGE", "MAX"} {
 				args := []string{cf, "--start", fmt.Sprint(start + 100*60), "--end", fmt.Sprint(start + 380*60), "-r", "60"}
 				want, wantOK := rrdtoolRun(t, bin, append([]string{"fetch", file}, args...)...)
