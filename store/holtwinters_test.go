@@ -216,3 +216,54 @@ func TestFetchHWArchiveChoice(t *testing.T) {
 		}
 	}
 }
+
+// A late point of a Graphite-model series rewrites the basic archives'
+// row, never a Holt-Winters archive's (the forecast stays what the model
+// computed then).
+func TestLateOverwriteLeavesHWArchives(t *testing.T) {
+	t.Parallel()
+	db, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	spec, err := ParseSpecArgs(60, 1_700_000_000, []string{"DS:value:GAUGE:600:U:U", "RRA:AVERAGE:0.5:1:100", "RRA:HWPREDICT:100:0.5:0.5:10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateWithMeta("g", spec, map[string]string{MetaModel: ModelGraphite, MetaLate: LateOverwrite}, false); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var b Batch
+	for i := int64(1); i <= 40; i++ {
+		b.Updates = append(b.Updates, Update{Series: "g", Time: 1_700_000_000 + 60*i, Values: []string{fmt.Sprint(10 + i%10)}})
+	}
+	if _, err := db.Apply(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	before, err := db.Dump("g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := db.Apply(ctx, Batch{Updates: []Update{{Series: "g", Time: 1_700_000_000 + 60*30, Values: []string{"999"}}}}); err != nil || len(res.Errors) > 0 {
+		t.Fatal(err, res.Errors)
+	}
+	after, err := db.Dump("g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := false
+	for a := range after.RRA {
+		for r := range after.RRA[a].Rows {
+			same := sameFloat(after.RRA[a].Rows[r][0], before.RRA[a].Rows[r][0])
+			if a > 0 && !same {
+				t.Fatalf("archive %d (%v) row %d rewritten by a late point", a, after.Spec.RRA[a].CF, r)
+			}
+			changed = changed || a == 0 && !same
+		}
+	}
+	if !changed {
+		t.Fatal("the late point changed no AVERAGE row")
+	}
+}
