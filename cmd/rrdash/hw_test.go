@@ -200,3 +200,34 @@ func TestHoltWintersTuneAgainstRRDtool(t *testing.T) {
 		}
 	}
 }
+
+// updatev reports the rows of Holt-Winters archives as rrdtool's updatev
+// does (a bulk update's skipped seasonal rows are not reported).
+func TestHoltWintersUpdatevAgainstRRDtool(t *testing.T) {
+	t.Parallel()
+	bin := rrdtooltest.Bin(t)
+	for _, l := range hwCLILayouts {
+		t.Run(l.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			file, data := filepath.Join(dir, "s.rrd"), filepath.Join(dir, "data")
+			const start = 1_700_000_000
+			rrdtoolRun(t, bin, append([]string{"create", file, "--start", fmt.Sprint(start), "--step", "60"}, l.create...)...)
+			nds := strings.Count(strings.Join(l.create, " "), "DS:")
+			calls := hwUpdates(start, nds)
+			for _, call := range calls[:4] {
+				rrdtoolRun(t, bin, append([]string{"update", file}, call...)...)
+			}
+			if _, ok, err := rrdashRun(t, data, "import", file, "s"); !ok {
+				t.Fatal(err)
+			}
+			for _, call := range calls[4:10] {
+				want, wantOK := rrdtoolRun(t, bin, append([]string{"updatev", file}, call...)...)
+				got, ok, err := rrdashRun(t, data, append([]string{"updatev", "s"}, call...)...)
+				if got != want || ok != wantOK {
+					t.Fatalf("updatev: ok=%v (%v), rrdtool ok=%v: %s", ok, err, wantOK, firstDiff(want, got))
+				}
+			}
+		})
+	}
+}
