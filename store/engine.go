@@ -64,6 +64,11 @@ type engine struct {
 
 func newEngine(spec *Spec, st *state, r rows) *engine {
 	n := len(spec.DS)
+	if st.hw == nil {
+		// a state built without it (an edit, an import) starts the
+		// Holt-Winters model afresh rather than without one
+		st.hw = newHWState(spec)
+	}
 	return &engine{spec: spec, st: st, rows: r,
 		pdpNew: make([]float64, n), pdpTemp: make([]float64, n), pdpRest: make([]float64, n), stepCnt: make([]int64, len(spec.RRA)),
 		row: make([]float64, n)}
