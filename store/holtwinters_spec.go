@@ -45,25 +45,27 @@ func (c CF) ReduceAs() CF {
 // HWParams are the parameters of a Holt-Winters archive (rrdtool's
 // rra_def par[]); which fields count depends on the archive type.
 type HWParams struct {
-	Alpha, Beta float64 // HWPREDICT, MHWPREDICT
-	Period      int64   // HWPREDICT, MHWPREDICT: the seasonal period given at create
-	Gamma       float64 // SEASONAL, DEVSEASONAL
+	Alpha  float64 `json:"alpha,omitempty"` // HWPREDICT, MHWPREDICT
+	Beta   float64 `json:"beta,omitempty"`
+	Period int64   `json:"period,omitempty"` // HWPREDICT, MHWPREDICT: the seasonal period given at create
+	Gamma  float64 `json:"gamma,omitempty"`  // SEASONAL, DEVSEASONAL
 	// SmoothingWindow is the fraction of the season the smoother averages
 	// over (SEASONAL, DEVSEASONAL); ExplicitWindow tells that create gave
 	// it, which makes rrdtool write a version 0004 file that shows it
-	SmoothingWindow float64
-	ExplicitWindow  bool
+	SmoothingWindow float64 `json:"smoothing_window,omitempty"`
+	ExplicitWindow  bool    `json:"explicit_window,omitempty"`
 	// SmoothIdx is the row after which the smoother runs (SEASONAL,
 	// DEVSEASONAL): rrdtool derives it from the file name; -1 until
 	// AssignSmoothIdx does
-	SmoothIdx          int64
-	DeltaPos, DeltaNeg float64 // FAILURES: confidence band scaling
-	WindowLen          int64   // FAILURES: observations in the window
-	Threshold          int64   // FAILURES: violations in the window that make a failure
+	SmoothIdx int64   `json:"seasonal_smooth_idx,omitempty"`
+	DeltaPos  float64 `json:"delta_pos,omitempty"` // FAILURES: confidence band scaling
+	DeltaNeg  float64 `json:"delta_neg,omitempty"`
+	WindowLen int64   `json:"window_length,omitempty"`     // FAILURES: observations in the window
+	Threshold int64   `json:"failure_threshold,omitempty"` // FAILURES: violations in the window that make a failure
 	// Dep is the index of the archive this one depends on: HWPREDICT →
 	// SEASONAL, SEASONAL/DEVSEASONAL → HWPREDICT, DEVPREDICT/FAILURES →
 	// DEVSEASONAL
-	Dep int
+	Dep int `json:"dependent_rra_idx"`
 }
 
 // depImplicit marks an HWPREDICT given without rra-num: its dependent
