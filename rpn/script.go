@@ -428,7 +428,9 @@ func (sc *Script) fetchDefs(ctx context.Context, mt *meter, f Fetcher, req Reque
 // when it was not aligned the first new row is unknown and the source rows
 // before the first boundary are dropped; a partial last group becomes an
 // unknown row. AVERAGE is the mean of the known values, LAST the last known.
+// Holt-Winters rows reduce as AVERAGE, FAILURES as MAX (store.CF.ReduceAs).
 func reduceSeries(cf store.CF, s *Series, want int64) *Series {
+	cf = cf.ReduceAs()
 	f := (want + s.Step - 1) / s.Step
 	ns := s.Step * f
 	out := &Series{Start: s.Start - s.Start%ns, Step: ns}

@@ -347,6 +347,7 @@ func (db *DB) replay(rec journalRecord, unopened *replayMiss) {
 	for _, c := range rec.creates {
 		db.replayCreate(c)
 	}
+	var hw []*archive
 	for _, u := range rec.updates {
 		a, err := db.archive(u.Series)
 		if err != nil {
@@ -354,6 +355,12 @@ func (db *DB) replay(rec journalRecord, unopened *replayMiss) {
 			continue
 		}
 		db.replayUpdate(a, u.Update)
+		if a.st.hw != nil {
+			hw = append(hw, a)
+		}
+	}
+	for _, a := range hw {
+		db.endCall(a)
 	}
 	for k, v := range rec.positions {
 		db.positions[k] = v
@@ -394,6 +401,7 @@ func (db *DB) replayOnly(rec journalRecord, name string) {
 			db.replayUpdate(a, u.Update)
 		}
 	}
+	db.endCall(a)
 }
 
 // replayUpdate re-applies a journaled update unless the archive's state
@@ -405,6 +413,16 @@ func (db *DB) replayUpdate(a *archive, u Update) {
 	a.update(u.Time, u.Usec, u.Values)
 	a.dirty = true
 	db.queueFlush(a)
+}
+
+// endCall ends the update call of a replayed journal record for a series
+// (the smoothing its updates scheduled runs now, as it did when the
+// record was written).
+func (db *DB) endCall(a *archive) {
+	if a.st.hw != nil && a.eng.endCall() {
+		a.dirty = true
+		db.queueFlush(a)
+	}
 }
 
 // queueFlush notes an archive with rows to write; flushQueued and
@@ -576,6 +594,8 @@ func (db *DB) CreateWithMeta(name string, spec Spec, meta map[string]string, ove
 		// rrdtool create's way (the CLI, rrdcached's CREATE): replace
 		// whatever is there, durable by itself
 		defer db.mu.Unlock()
+		spec = cloneSpec(spec)
+		spec.AssignSmoothIdx(name + ".rrd")
 		return db.createLocked(name, spec, meta, true, initialState(&spec), nil)
 	}
 	wait, err := db.createJournaled(name, spec, meta)
@@ -668,6 +688,7 @@ func (db *DB) createJournaled(name string, spec Spec, meta map[string]string) (f
 		return nil, fmt.Errorf("series %s already exists", name)
 	}
 	spec = cloneSpec(spec)
+	spec.AssignSmoothIdx(name + ".rrd")
 	meta = maps.Clone(meta)
 	args := specArgs(&spec)
 	// the rename refuses an existing file (no stat first)
@@ -882,6 +903,12 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 	}
 	if db.opt.Observer != nil {
 		db.opt.Observer.Applied(res.Applied, len(res.Errors))
+	}
+	for _, a := range db.touched {
+		if a.st.hw != nil && a.eng.endCall() {
+			a.pendOff = pendingBatch
+			db.queueFlush(a)
+		}
 	}
 	for k, v := range b.Positions {
 		db.positions[k] = v

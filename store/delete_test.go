@@ -22,7 +22,7 @@ func deleteTestUpdates(series string, from, to int) []Update {
 func deleteTestSpec() Spec {
 	s := DefaultTemplate()
 	s.Step, s.Start = 10, 1_800_000_000-10
-	s.RRA = []RRA{{Average, 0.5, 1, 100}, {Max, 0.5, 6, 50}}
+	s.RRA = []RRA{{CF: Average, XFF: 0.5, Steps: 1, Rows: 100}, {CF: Max, XFF: 0.5, Steps: 6, Rows: 50}}
 	return s
 }
 

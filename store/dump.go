@@ -29,6 +29,7 @@ type DumpRRA struct {
 type DumpCDP struct {
 	Primary, Secondary, Value float64
 	UnknownPDP                int64
+	HW                        HWWords // Holt-Winters archives: their other cdp_prep words
 }
 
 // Dump returns a copy of a series' definition, state and rows.
@@ -54,7 +55,11 @@ func (db *DB) Dump(name string) (*DumpData, error) {
 		dr := DumpRRA{CurRow: a.st.curRow[i]}
 		for j := 0; j < nds; j++ {
 			c := a.st.cdp[i*nds+j]
-			dr.CDP = append(dr.CDP, DumpCDP{Primary: c.primary, Secondary: c.secondary, Value: c.val, UnknownPDP: c.unknPDP})
+			dc := DumpCDP{Primary: c.primary, Secondary: c.secondary, Value: c.val, UnknownPDP: c.unknPDP}
+			if r.CF.IsHW() {
+				dc.HW = a.st.hw.words[i*nds+j]
+			}
+			dr.CDP = append(dr.CDP, dc)
 		}
 		ring := a.decodedRing(i) // stored rows are XORed with the file's key
 		for row := int64(0); row < r.Rows; row++ {

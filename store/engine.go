@@ -37,6 +37,7 @@ type state struct {
 	ds         []dsState
 	cdp        []cdpState // index rra*len(ds)+ds
 	curRow     []int64    // per archive: the row written last
+	hw         *hwState   // Holt-Winters archives' state (nil without them)
 }
 
 // rows gives the engine access to the archive rings; row r of archive a holds
@@ -63,6 +64,11 @@ type engine struct {
 
 func newEngine(spec *Spec, st *state, r rows) *engine {
 	n := len(spec.DS)
+	if st.hw == nil {
+		// a state built without it (an edit, an import) starts the
+		// Holt-Winters model afresh rather than without one
+		st.hw = newHWState(spec)
+	}
 	return &engine{spec: spec, st: st, rows: r,
 		pdpNew: make([]float64, n), pdpTemp: make([]float64, n), pdpRest: make([]float64, n), stepCnt: make([]int64, len(spec.RRA)),
 		row: make([]float64, n)}
@@ -85,6 +91,7 @@ func initialState(spec *Spec) *state {
 		}
 		st.curRow[a] = r.Rows - 1 // the first row written is row 0
 	}
+	st.hw = newHWState(spec)
 	return st
 }
 
@@ -323,6 +330,9 @@ func (e *engine) consolidate(elapsed, procPDP int64) {
 			c := &e.st.cdp[a*nds+d]
 			p := e.pdpTemp[d]
 			if n == 1 {
+				if r.CF.IsHW() {
+					break // hwConsolidate
+				}
 				// rrdtool 1.7.2 sets the fill-in value of a one-step
 				// archive only when the update closes two steps or more
 				// (it shows in dump's cdp_prep, never in a row)
@@ -334,6 +344,9 @@ func (e *engine) consolidate(elapsed, procPDP int64) {
 			}
 			updateCDP(c, r.CF, p, e.stepCnt[a], elapsed, startOff, n, r.XFF)
 		}
+	}
+	if e.st.hw != nil {
+		e.hwConsolidate(elapsed)
 	}
 }
 
@@ -438,6 +451,10 @@ func ifNaN(v, alt float64) float64 {
 func (e *engine) writeRows() {
 	nds := len(e.spec.DS)
 	for a := range e.spec.RRA {
+		if e.spec.RRA[a].CF.IsHW() {
+			e.hwWriteRows(a)
+			continue
+		}
 		cnt := e.stepCnt[a]
 		if cnt == 0 {
 			continue

@@ -483,7 +483,7 @@ type slotStamp struct {
 // slotEnd is where a slot's checksum starts.
 func slotEnd(spec *Spec, version int) int {
 	nds, nrra := len(spec.DS), len(spec.RRA)
-	end := 24 + nds*48 + nrra*nds*32 + nrra*8
+	end := 24 + nds*48 + nrra*nds*32 + nrra*8 + hwSlotBytes(spec)
 	if version >= 2 {
 		end += 8 + 16
 	}
@@ -516,6 +516,7 @@ func encodeSlot(spec *Spec, st *state, stamp slotStamp, lay *layout) []byte {
 		le.PutUint64(b[off:], uint64(r))
 		off += 8
 	}
+	off = encodeHWSlot(b, off, spec, st.hw)
 	if lay.version >= 2 {
 		le.PutUint64(b[off:], stamp.seq)
 		copy(b[off+8:off+24], stamp.boot[:])
@@ -566,6 +567,11 @@ func decodeSlot(spec *Spec, b []byte, version int) (*state, slotStamp, bool) {
 		}
 		off += 8
 	}
+	hw, ok := decodeHWSlot(b, off, spec)
+	if !ok {
+		return nil, slotStamp{}, false
+	}
+	st.hw = hw
 	return st, stamp, true
 }
 

@@ -11,7 +11,7 @@ import (
 // live state and every archive's ring exactly as the file holds them, so
 // that fetches answer as rrdtool fetch on the file does and later updates
 // continue as rrdtool's would. Data source types and archives rrdash does
-// not have (DCOUNTER, DDERIVE, COMPUTE, Holt-Winters) are refused.
+// not have (COMPUTE) are refused.
 func (db *DB) ImportRRD(b []byte, name string, overwrite bool) error {
 	f, err := rrdfile.Decode(b)
 	if err != nil {
@@ -54,6 +54,9 @@ func fromRRDFile(f *rrdfile.File) (Spec, *state, [][]float64, error) {
 		}
 		st.curRow = append(st.curRow, x.CurRow)
 		rings = append(rings, x.Ring)
+	}
+	if err := hwFromRRDFile(f, &spec, st); err != nil {
+		return Spec{}, nil, nil, err
 	}
 	if err := spec.Validate(); err != nil {
 		return Spec{}, nil, nil, err

@@ -11,8 +11,9 @@ import (
 
 // dumpXML is the shape of `rrdtool dump` output.
 type dumpXML struct {
-	Step       int64 `xml:"step"`
-	LastUpdate int64 `xml:"lastupdate"`
+	Version    string `xml:"version"`
+	Step       int64  `xml:"step"`
+	LastUpdate int64  `xml:"lastupdate"`
 	DS         []struct {
 		Name       string `xml:"name"`
 		Type       string `xml:"type"`
@@ -24,14 +25,15 @@ type dumpXML struct {
 		UnknownSec int64  `xml:"unknown_sec"`
 	} `xml:"ds"`
 	RRA []struct {
-		CF      string `xml:"cf"`
-		Steps   int64  `xml:"pdp_per_row"`
-		XFF     string `xml:"params>xff"`
+		CF      string     `xml:"cf"`
+		Steps   int64      `xml:"pdp_per_row"`
+		Params  dumpParams `xml:"params"`
 		CDPPrep []struct {
 			Primary   string `xml:"primary_value"`
 			Secondary string `xml:"secondary_value"`
 			Value     string `xml:"value"`
 			Unknown   int64  `xml:"unknown_datapoints"`
+			dumpHWCDP
 		} `xml:"cdp_prep>ds"`
 		Rows []struct {
 			V []string `xml:"v"`
@@ -94,16 +96,24 @@ func (db *DB) Import(r io.Reader, name string, overwrite bool, progress func(don
 	}
 	nds := len(spec.DS)
 	var rows [][]float64
+	var hwWords []HWWords
+	version, _ := strconv.Atoi(strings.TrimSpace(d.Version))
 	for i, x := range d.RRA {
 		cf, err := ParseCF(strings.TrimSpace(x.CF))
 		if err != nil {
 			return fmt.Errorf("import %s: rra %d: %w", name, i, err)
 		}
-		xff, err := dumpFloat(x.XFF, "xff")
+		var xff float64
+		var hw HWParams
+		if cf.IsHW() {
+			hw, err = hwParamsFromDump(cf, x.Params, version)
+		} else {
+			xff, err = dumpFloat(x.Params.XFF, "xff")
+		}
 		if err != nil {
 			return fmt.Errorf("import %s: rra %d: %w", name, i, err)
 		}
-		spec.RRA = append(spec.RRA, RRA{CF: cf, XFF: xff, Steps: x.Steps, Rows: int64(len(x.Rows))})
+		spec.RRA = append(spec.RRA, RRA{CF: cf, XFF: xff, Steps: x.Steps, Rows: int64(len(x.Rows)), HW: hw})
 		if len(x.CDPPrep) != nds {
 			return fmt.Errorf("import %s: rra %d: %d cdp_prep entries for %d data sources", name, i, len(x.CDPPrep), nds)
 		}
@@ -120,6 +130,15 @@ func (db *DB) Import(r io.Reader, name string, overwrite bool, progress func(don
 			}
 			cs.unknPDP = c.Unknown
 			st.cdp = append(st.cdp, cs)
+			if cf.IsHW() {
+				w, err := hwWordsFromDump(cf, c.dumpHWCDP)
+				if err != nil {
+					return fmt.Errorf("import %s: rra %d ds %d: %w", name, i, k, err)
+				}
+				hwWords = append(hwWords, w)
+			} else {
+				hwWords = append(hwWords, HWWords{})
+			}
 		}
 		// the dump lists rows oldest first: put the newest in the last slot
 		ring := make([]float64, 0, len(x.Rows)*nds)
@@ -143,6 +162,14 @@ func (db *DB) Import(r io.Reader, name string, overwrite bool, progress func(don
 	}
 	if err := spec.Validate(); err != nil {
 		return fmt.Errorf("import %s: %w", name, err)
+	}
+	if st.hw = newHWState(&spec); st.hw != nil {
+		copy(st.hw.words, hwWords)
+		for a := range spec.RRA {
+			if st.hw.seas[a] != nil {
+				copy(st.hw.seas[a], rows[a])
+			}
+		}
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()

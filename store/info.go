@@ -7,6 +7,7 @@ type Info struct {
 	Name       string            `json:"name"`
 	Step       int64             `json:"step"`
 	LastUpdate int64             `json:"last_update"`
+	RRDVersion int               `json:"rrd_version,omitempty"` // the version rrdtool 1.7.2 writes for the definition
 	DS         []DSInfo          `json:"ds"`
 	RRA        []RRAInfo         `json:"rra"`
 	Meta       map[string]string `json:"meta,omitempty"`
@@ -35,6 +36,7 @@ type RRAInfo struct {
 	Steps  int64     `json:"pdp_per_row"`
 	XFF    float64   `json:"xff"`
 	CDP    []CDPInfo `json:"cdp_prep"`
+	HW     *HWParams `json:"hw,omitempty"` // Holt-Winters archives
 }
 
 // CDPInfo is the open consolidated row of one data source.
@@ -42,6 +44,7 @@ type CDPInfo struct {
 	Value      float64  `json:"-"`
 	JValue     *float64 `json:"value"`
 	UnknownPDP int64    `json:"unknown_datapoints"`
+	HW         *HWWords `json:"hw,omitempty"` // Holt-Winters archives: their cdp_prep words
 }
 
 // finite returns &v, or nil (JSON null) for NaN and infinities.
@@ -60,7 +63,7 @@ func (db *DB) Info(name string) (*Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &Info{Name: name, Step: a.spec.Step, LastUpdate: a.st.lastUp, Meta: a.meta}
+	in := &Info{Name: name, Step: a.spec.Step, LastUpdate: a.st.lastUp, RRDVersion: a.spec.RRDVersion(), Meta: a.meta}
 	for i, d := range a.spec.DS {
 		s := a.st.ds[i]
 		in.DS = append(in.DS, DSInfo{Name: d.Name, Type: d.Type.String(), Heartbeat: d.Heartbeat, Min: d.Min, Max: d.Max,
@@ -69,9 +72,17 @@ func (db *DB) Info(name string) (*Info, error) {
 	nds := len(a.spec.DS)
 	for i, r := range a.spec.RRA {
 		ri := RRAInfo{CF: r.CF.String(), Rows: r.Rows, CurRow: a.st.curRow[i], Steps: r.Steps, XFF: r.XFF}
+		if r.CF.IsHW() {
+			ri.HW = &r.HW
+		}
 		for d := 0; d < nds; d++ {
 			c := a.st.cdp[i*nds+d]
-			ri.CDP = append(ri.CDP, CDPInfo{Value: c.val, JValue: finite(c.val), UnknownPDP: c.unknPDP})
+			ci := CDPInfo{Value: c.val, JValue: finite(c.val), UnknownPDP: c.unknPDP}
+			if r.CF.IsHW() {
+				w := a.st.hw.words[i*nds+d]
+				ci.HW = &w
+			}
+			ri.CDP = append(ri.CDP, ci)
 		}
 		in.RRA = append(in.RRA, ri)
 	}

@@ -21,7 +21,11 @@ import (
 
 // lazyReplay holds the deferred updates (under db.mu).
 type lazyReplay struct {
-	ups   map[string][]Update
+	ups map[string][]Update
+	// ends holds, per series, how many of its deferred updates there
+	// were at the end of each journal record naming it: an update call
+	// ends there (Holt-Winters smoothing runs at the end of a call)
+	ends  map[string][]int32
 	order []string // series in the order the journal first names them
 	next  int      // order[:next] is done
 }
@@ -38,13 +42,27 @@ func (l *lazyReplay) add(u Update) {
 	l.ups[u.Series] = append(q, u)
 }
 
-// take removes and returns the deferred updates of name.
-func (l *lazyReplay) take(name string) ([]Update, bool) {
+// endCall notes that the deferred updates of name so far end a call.
+func (l *lazyReplay) endCall(name string) {
+	if l.ends == nil {
+		l.ends = map[string][]int32{}
+	}
+	n := int32(len(l.ups[name]))
+	if e := l.ends[name]; len(e) == 0 || e[len(e)-1] != n {
+		l.ends[name] = append(e, n)
+	}
+}
+
+// take removes and returns the deferred updates of name and where their
+// calls end.
+func (l *lazyReplay) take(name string) ([]Update, []int32, bool) {
 	q, ok := l.ups[name]
+	ends := l.ends[name]
 	if ok {
 		delete(l.ups, name)
+		delete(l.ends, name)
 	}
-	return q, ok
+	return q, ends, ok
 }
 
 func (l *lazyReplay) pending() int { return len(l.ups) }
@@ -57,12 +75,30 @@ func (db *DB) replayDeferring(rec journalRecord) {
 	for _, c := range rec.creates {
 		db.replayCreate(c)
 	}
+	var hw []*archive
+	deferred := false
 	for _, u := range rec.updates {
 		if a, ok := db.series[u.Series]; ok {
 			db.replayUpdate(a, u.Update)
+			if a.st.hw != nil {
+				hw = append(hw, a)
+			}
 			continue
 		}
 		db.lazy.add(u.Update)
+		deferred = true
+	}
+	for _, a := range hw {
+		db.endCall(a)
+	}
+	if deferred {
+		// the record's call ends for every series it deferred (noted
+		// once per series: endCall ignores a repeat)
+		for _, u := range rec.updates {
+			if _, ok := db.series[u.Series]; !ok {
+				db.lazy.endCall(u.Series)
+			}
+		}
 	}
 	for k, v := range rec.positions {
 		db.positions[k] = v
@@ -74,12 +110,16 @@ func (db *DB) replayDeferring(rec journalRecord) {
 // writes their rows (callers hold db.mu; the journal holding them was
 // synced by Open).
 func (db *DB) applyDeferred(a *archive) error {
-	q, ok := db.lazy.take(a.name)
+	q, ends, ok := db.lazy.take(a.name)
 	if !ok {
 		return nil
 	}
-	for _, u := range q {
+	for i, u := range q {
 		db.replayUpdate(a, u)
+		if len(ends) > 0 && int(ends[0]) == i+1 {
+			ends = ends[1:]
+			db.endCall(a)
+		}
 	}
 	if err := a.flushRows(false); err != nil {
 		db.jr.fail(err)
@@ -102,7 +142,7 @@ func (db *DB) replayPending(limit int) int {
 		}
 		done++
 		if _, err := db.archive(name); err != nil {
-			if q, ok := l.take(name); ok {
+			if q, _, ok := l.take(name); ok {
 				db.logger().Warn("journal replay: updates of a series that does not open are skipped", "series", name, "updates", len(q), "err", err)
 			}
 		}

@@ -30,7 +30,7 @@ func (a *archive) overwrite(end int64, vals []string) error {
 	step := spec.Step
 	fine := -1
 	for i, r := range spec.RRA {
-		if r.Steps == 1 && (fine < 0 || r.Rows > spec.RRA[fine].Rows) {
+		if r.Steps == 1 && !r.CF.IsHW() && (fine < 0 || r.Rows > spec.RRA[fine].Rows) {
 			fine = i
 		}
 	}
@@ -47,8 +47,8 @@ func (a *archive) overwrite(end int64, vals []string) error {
 	}
 	row := []float64{p}
 	for i, r := range spec.RRA {
-		if r.Steps != 1 {
-			continue
+		if r.Steps != 1 || r.CF.IsHW() {
+			continue // Holt-Winters archives keep what the model computed then
 		}
 		if end < st.lastUp-(r.Rows-1)*step {
 			continue // a shorter one-step ring no longer holds the slot

@@ -121,7 +121,7 @@ func TestRetentionFirstMatchWins(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Spec{Step: 10, Start: 1000, DS: []DS{{Name: "value", Type: Gauge, Heartbeat: 100, Min: math.NaN(), Max: math.NaN()}},
-		RRA: []RRA{{Average, 0, 1, 8640}, {Max, 0, 1, 8640}, {Average, 0, 6, 10080}, {Max, 0, 6, 10080}}}
+		RRA: []RRA{{CF: Average, XFF: 0, Steps: 1, Rows: 8640}, {CF: Max, XFF: 0, Steps: 1, Rows: 8640}, {CF: Average, XFF: 0, Steps: 6, Rows: 10080}, {CF: Max, XFF: 0, Steps: 6, Rows: 10080}}}
 	if specText(spec) != specText(want) {
 		t.Errorf("spec\n%s\nwant\n%s", specText(spec), specText(want))
 	}
@@ -160,7 +160,7 @@ func TestRetentionFirstMatchWins(t *testing.T) {
 		t.Errorf("counter under a graphite rule: %v %v", specText(spec), err)
 	}
 	noFine := tmpl
-	noFine.RRA = []RRA{{Average, 0.5, 5, 10}}
+	noFine.RRA = []RRA{{CF: Average, XFF: 0.5, Steps: 5, Rows: 10}}
 	if _, _, err := none.Apply("x", noFine, map[string]string{MetaModel: ModelGraphite}); err == nil || !strings.Contains(err.Error(), "one step per row") {
 		t.Errorf("graphite model without a one-step archive: %v", err)
 	}

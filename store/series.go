@@ -40,6 +40,7 @@ func NewRRD(spec Spec) (*RRD, error) {
 		return nil, err
 	}
 	spec = cloneSpec(spec)
+	spec.AssignSmoothIdx("")
 	r := &RRD{spec: spec, st: initialState(&spec), rows: newMemRows(&spec)}
 	r.eng = newEngine(&r.spec, r.st, r.rows)
 	return r, nil
@@ -53,6 +54,11 @@ func cloneSpec(s Spec) Spec {
 
 // Update applies one reading.
 func (r *RRD) Update(t, usec int64, vals []string) error { return r.eng.update(t, usec, vals) }
+
+// EndUpdateCall ends an update call of several readings: rrdtool smooths
+// the seasonal coefficients of Holt-Winters archives at most once per
+// call, after all of its readings, and so does this.
+func (r *RRD) EndUpdateCall() { r.eng.endCall() }
 
 // Spec returns the definition.
 func (r *RRD) Spec() Spec { return cloneSpec(r.spec) }
@@ -110,7 +116,9 @@ func fetch(spec *Spec, st *state, rs rows, req FetchRequest) (*FetchResult, erro
 	var bestFullDiff, bestPartDiff, bestMatch, tmpDiff int64
 	bestFull, bestPart := -1, -1
 	for i, ra := range spec.RRA {
-		if !(ra.CF == cf || ra.Steps == 1) {
+		// a one-PDP archive serves the other basic CFs, never a
+		// Holt-Winters one (nor is it served by one)
+		if !(ra.CF == cf || ra.Steps == 1 && !ra.CF.IsHW() && !cf.IsHW()) {
 			continue
 		}
 		span := ra.Steps * spec.Step

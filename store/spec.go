@@ -49,25 +49,36 @@ const (
 	Min
 	Max
 	Last
+	// Holt-Winters archives (rrdtool's aberrant behaviour detection,
+	// holtwinters.go): one PDP per row each.
+	HWPredict
+	MHWPredict
+	Seasonal
+	DevSeasonal
+	DevPredict
+	Failures
 )
 
-var cfNames = [...]string{Average: "AVERAGE", Min: "MIN", Max: "MAX", Last: "LAST"}
+var cfNames = [...]string{Average: "AVERAGE", Min: "MIN", Max: "MAX", Last: "LAST",
+	HWPredict: "HWPREDICT", MHWPredict: "MHWPREDICT", Seasonal: "SEASONAL", DevSeasonal: "DEVSEASONAL", DevPredict: "DEVPREDICT", Failures: "FAILURES"}
 
 func (c CF) String() string {
-	if c >= Average && c <= Last {
+	if c >= Average && c <= Failures {
 		return cfNames[c]
 	}
 	return fmt.Sprintf("CF(%d)", uint8(c))
 }
 
-// ParseCF parses AVERAGE, MIN, MAX or LAST.
+// ParseCF parses AVERAGE, MIN, MAX, LAST or one of the Holt-Winters
+// archive types (HWPREDICT, MHWPREDICT, SEASONAL, DEVSEASONAL, DEVPREDICT,
+// FAILURES).
 func ParseCF(s string) (CF, error) {
-	for c := Average; c <= Last; c++ {
+	for c := Average; c <= Failures; c++ {
 		if cfNames[c] == s {
 			return c, nil
 		}
 	}
-	return 0, fmt.Errorf("unknown consolidation function %q (want AVERAGE, MIN, MAX or LAST)", s)
+	return 0, fmt.Errorf("unknown consolidation function %q (want AVERAGE, MIN, MAX, LAST, HWPREDICT, MHWPREDICT, SEASONAL, DEVSEASONAL, DEVPREDICT or FAILURES)", s)
 }
 
 // DS defines one data source. Min and Max are NaN when unbounded ("U").
@@ -84,6 +95,7 @@ type RRA struct {
 	XFF   float64
 	Steps int64
 	Rows  int64
+	HW    HWParams // Holt-Winters archives only (CF.IsHW)
 }
 
 // Spec is the definition of a series (one RRD).
@@ -204,6 +216,11 @@ func fmtLimit(v float64) string {
 // steps and rows may be durations (5m, 1d) as in rrdcreate(1).
 func ParseRRA(arg string, step int64) (RRA, error) {
 	f := strings.Split(arg, ":")
+	if len(f) >= 2 && f[0] == "RRA" {
+		if cf, err := ParseCF(f[1]); err == nil && cf.IsHW() {
+			return parseHWRRA(arg, f, cf, step)
+		}
+	}
 	if len(f) != 5 || f[0] != "RRA" {
 		return RRA{}, fmt.Errorf("invalid RRA format %q: want RRA:CF:xff:steps:rows", arg)
 	}
@@ -243,6 +260,9 @@ func ParseRRA(arg string, step int64) (RRA, error) {
 
 // String formats the RRA as rrdcreate(1) takes it.
 func (r RRA) String() string {
+	if r.CF.IsHW() {
+		return r.hwString()
+	}
 	return fmt.Sprintf("RRA:%s:%s:%d:%d", r.CF, strconv.FormatFloat(r.XFF, 'g', -1, 64), r.Steps, r.Rows)
 }
 
@@ -280,11 +300,14 @@ func (s *Spec) Validate() error {
 		}
 	}
 	var cells int64
+	if err := s.validateHW(); err != nil {
+		return err
+	}
 	for i, r := range s.RRA {
-		if r.CF < Average || r.CF > Last {
+		if r.CF < Average || r.CF > Failures {
 			return fmt.Errorf("RRA %d: invalid consolidation function", i)
 		}
-		if !(r.XFF >= 0 && r.XFF < 1) {
+		if !r.CF.IsHW() && !(r.XFF >= 0 && r.XFF < 1) {
 			return fmt.Errorf("RRA %d: xff must be in [0, 1)", i)
 		}
 		if r.Steps <= 0 || r.Rows <= 0 {
@@ -318,6 +341,7 @@ func ParseSpecArgs(step, start int64, args []string) (Spec, error) {
 				return Spec{}, err
 			}
 			s.RRA = append(s.RRA, r)
+			s.RRA = addContingentRRAs(s.RRA)
 		default:
 			return Spec{}, fmt.Errorf("can't parse argument %q: want DS:… or RRA:…", a)
 		}

@@ -69,6 +69,7 @@ func cloneState(s *state) *state {
 	c.ds = slices.Clone(s.ds)
 	c.cdp = slices.Clone(s.cdp)
 	c.curRow = slices.Clone(s.curRow)
+	c.hw = s.hw.clone()
 	return &c
 }
 
@@ -177,6 +178,9 @@ func (e *SeriesEdit) timeOrder() {
 // supported: rrd_modify fills them from the other archives by rules not
 // reproduced yet, and rrdash refuses rather than fill them otherwise.
 func (e *SeriesEdit) Modify(delDS []string, addDS []DS, delRRA []int, resize map[int]int64) error {
+	if err := e.refuseHW("tune's DS:, DEL:, DELRRA: and RRA#"); err != nil {
+		return err
+	}
 	e.timeOrder()
 	nds := len(e.spec.DS)
 	keep := make([]bool, nds)
@@ -288,6 +292,9 @@ func (e *SeriesEdit) Resize(a int, grow bool, rows int64) error {
 	}
 	if rows < 1 {
 		return errors.New("Please grow or shrink with at least 1 row")
+	}
+	if err := e.refuseHW("resize"); err != nil {
+		return err
 	}
 	r := &e.spec.RRA[a]
 	nds := int64(len(e.spec.DS))

@@ -15,11 +15,11 @@ var tuneOptions = map[string]string{
 	"--maximum": "maximum", "-a": "maximum",
 	"--data-source-type": "type", "-d": "type",
 	"--data-source-rename": "rename", "-r": "rename",
-	"--deltapos": "hw", "-p": "hw", "--deltaneg": "hw", "-n": "hw",
-	"--failure-threshold": "hw", "-f": "hw", "--window-length": "hw", "-w": "hw",
-	"--alpha": "hw", "-x": "hw", "--beta": "hw", "-y": "hw", "--gamma": "hw", "-z": "hw",
-	"--gamma-deviation": "hw", "-v": "hw", "--smoothing-window": "hw", "-s": "hw",
-	"--smoothing-window-deviation": "hw", "-S": "hw",
+	"--deltapos": "deltapos", "-p": "deltapos", "--deltaneg": "deltaneg", "-n": "deltaneg",
+	"--failure-threshold": "threshold", "-f": "threshold", "--window-length": "window", "-w": "window",
+	"--alpha": "alpha", "-x": "alpha", "--beta": "beta", "-y": "beta", "--gamma": "gamma", "-z": "gamma",
+	"--gamma-deviation": "gammadev", "-v": "gammadev", "--smoothing-window": "smooth", "-s": "smooth",
+	"--smoothing-window-deviation": "smoothdev", "-S": "smoothdev",
 	"--aberrant-reset": "reset", "-b": "reset",
 	"--step": "step", "-t": "step",
 }
@@ -190,15 +190,10 @@ func (e *SeriesEdit) tuneOption(o tuneOpt) error {
 			return errors.New("invalid arguments for data source type")
 		}
 		return e.Rename(ds, val)
-	case "hw":
-		// rrdtool's answer for a file without Holt-Winters archives,
-		// which every rrdash series is
-		return errors.New("Holt-Winters RRA does not exist in this RRD")
+	case "deltapos", "deltaneg", "threshold", "window", "alpha", "beta", "gamma", "gammadev", "smooth", "smoothdev":
+		return e.tuneHW(o.name, o.arg)
 	case "reset":
-		// resets the Holt-Winters state of a DS: with no such archive,
-		// rrdtool (and rrdash) have nothing to reset
-		_, err := e.ds(o.arg)
-		return err
+		return e.AberrantReset(o.arg)
 	case "step":
 		return errors.New("tune --step is not supported: rrdash does not convert the archives to another step; create a new series with the step wanted")
 	}

@@ -35,7 +35,7 @@ func (db *DB) PreviewRows(name string, ups []Update) ([][]RowWrite, error) {
 		return nil, fmt.Errorf("%s: updatev reports rrdtool's updates; this series follows Graphite's data model (use update)", name)
 	}
 	st := &state{lastUp: a.st.lastUp, lastUpUsec: a.st.lastUpUsec, ds: slices.Clone(a.st.ds),
-		cdp: slices.Clone(a.st.cdp), curRow: slices.Clone(a.st.curRow)}
+		cdp: slices.Clone(a.st.cdp), curRow: slices.Clone(a.st.curRow), hw: a.st.hw.clone()}
 	rec := &rowRecorder{rows: a}
 	eng := newEngine(&a.spec, st, rec)
 	out := make([][]RowWrite, 0, len(ups))
@@ -132,6 +132,9 @@ func reportTimes(spec *Spec, lastUp, lastUsec, t int64, got []RowWrite) ([]RowWr
 		for a, r := range spec.RRA {
 			p := r.Steps * step
 			n := min(floorDiv(ps.to, p)-floorDiv(ps.from, p), r.Rows)
+			if (r.CF == Seasonal || r.CF == DevSeasonal) && n > 1 {
+				continue // a bulk update writes no seasonal row (hwWriteRows)
+			}
 			A := ps.end - ps.end%p
 			for k := int64(0); k < n; k++ {
 				if i >= len(got) || got[i].RRA != a {

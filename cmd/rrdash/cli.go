@@ -426,6 +426,10 @@ func runInfo(db seriesStore, args []string, stdout io.Writer) error {
 			d.Name, d.Type, d.Name, d.Heartbeat, d.Name, infoValue(d.Min), d.Name, infoValue(d.Max), d.Name, d.LastDS, d.Name, infoValue(d.Value), d.Name, d.UnknownSec)
 	}
 	for i, r := range info.RRA {
+		if r.HW != nil {
+			writeHWInfo(w, i, r, info.RRDVersion)
+			continue
+		}
 		fmt.Fprintf(w, "rra[%d].cf = %q\nrra[%d].rows = %d\nrra[%d].cur_row = %d\nrra[%d].pdp_per_row = %d\nrra[%d].xff = %s\n",
 			i, r.CF, i, r.Rows, i, r.CurRow, i, r.Steps, i, infoValue(r.XFF))
 		for d, c := range r.CDP {
@@ -478,6 +482,9 @@ func runList(db seriesStore, args []string, stdout io.Writer) error {
 // rrdVersion is the version rrdtool 1.7.2 writes for a definition: 0005
 // when a data source is DCOUNTER or DDERIVE, else 0003.
 func rrdVersion(info *store.Info) string {
+	if info.RRDVersion > 0 {
+		return fmt.Sprintf("%04d", info.RRDVersion)
+	}
 	for _, d := range info.DS {
 		if d.Type == "DCOUNTER" || d.Type == "DDERIVE" {
 			return "0005"

@@ -93,13 +93,10 @@ func writeDump(w *bufio.Writer, d *store.DumpData, header string) {
 		w.WriteString("<!-- Round Robin Database Dump -->\n<rrd>\n")
 	}
 	step := d.Spec.Step
-	// rrdtool 1.7.2 writes version 0005 when a DS is DCOUNTER or DDERIVE
-	version := "0003"
-	for _, ds := range d.Spec.DS {
-		if ds.Type == store.DCounter || ds.Type == store.DDerive {
-			version = "0005"
-		}
-	}
+	// rrdtool 1.7.2 writes version 0005 when a DS is DCOUNTER or DDERIVE,
+	// 0004 with MHWPREDICT or an explicit smoothing window
+	rrdVersion := d.Spec.RRDVersion()
+	version := fmt.Sprintf("%04d", rrdVersion)
 	fmt.Fprintf(w, "\t<version>%s</version>\n\t<step>%d</step> <!-- Seconds -->\n", version, step)
 	fmt.Fprintf(w, "\t<lastupdate>%d</lastupdate> <!-- %s -->\n\n", d.LastUpdate, dumpTime(d.LastUpdate))
 	for i, ds := range d.Spec.DS {
@@ -113,9 +110,17 @@ func writeDump(w *bufio.Writer, d *store.DumpData, header string) {
 	for i, r := range d.Spec.RRA {
 		a := d.RRA[i]
 		fmt.Fprintf(w, "\t<rra>\n\t\t<cf>%s</cf>\n\t\t<pdp_per_row>%d</pdp_per_row> <!-- %d seconds -->\n\n", r.CF, r.Steps, r.Steps*step)
-		fmt.Fprintf(w, "\t\t<params>\n\t\t<xff>%s</xff>\n\t\t</params>\n\t\t<cdp_prep>\n", dumpNum(r.XFF))
+		if r.CF.IsHW() {
+			writeHWParams(w, r, rrdVersion)
+		} else {
+			fmt.Fprintf(w, "\t\t<params>\n\t\t<xff>%s</xff>\n\t\t</params>\n\t\t<cdp_prep>\n", dumpNum(r.XFF))
+		}
 		rowLen := r.Steps * step
 		for _, c := range a.CDP {
+			if r.CF.IsHW() {
+				writeHWCDP(w, r, c)
+				continue
+			}
 			fmt.Fprintf(w, "\t\t\t<ds>\n\t\t\t<primary_value>%s</primary_value>\n\t\t\t<secondary_value>%s</secondary_value>\n\t\t\t<value>%s</value>\n\t\t\t<unknown_datapoints>%d</unknown_datapoints>\n\t\t\t</ds>\n",
 				dumpNum(c.Primary), dumpNum(c.Secondary), dumpNum(c.Value), c.UnknownPDP)
 		}

@@ -48,7 +48,9 @@ func commandHelp(name string) (string, bool) {
 		"tune": "usage: rrdash tune NAME [--heartbeat|-h ds:hb] [--minimum|-i ds:min] [--maximum|-a ds:max] [--data-source-type|-d ds:TYPE]\n" +
 			"       [--data-source-rename|-r old:new] [--aberrant-reset|-b ds] [DEL:ds] [DS:name:TYPE:hb:min:max] [DELRRA:i] [RRA#i:=|+|-rows]\n" +
 			"  Changes series NAME as rrdtool tune changes a file; the DS:/DEL:/DELRRA:/RRA# forms rewrite its archives as rrd_modify does.\n" +
-			"  Holt-Winters options, --step and adding archives (RRA:…) are refused.",
+			"  Holt-Winters options: [--alpha|-x a] [--beta|-y b] [--gamma|-z g] [--gamma-deviation|-v g] [--smoothing-window|-s f]\n" +
+			"       [--smoothing-window-deviation|-S f] [--deltapos|-p d] [--deltaneg|-n d] [--failure-threshold|-f n] [--window-length|-w n].\n" +
+			"  --step and adding archives (RRA:…) are refused.",
 		"resize": "usage: rrdash resize NAME RRA-NUM GROW|SHRINK ROWS\n" +
 			"  Grows or shrinks archive RRA-NUM by ROWS rows as rrdtool resize does, in place (rrdtool writes ./resize.rrd).",
 		"dump": "usage: rrdash dump [--header|-h {none,xsd,dtd}] [--no-header|-n] NAME [FILE.xml]\n" +

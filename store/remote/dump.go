@@ -16,6 +16,8 @@ import (
 //	  per archive "rra <cf> <xff> <pdp_per_row> <rows> <cur_row>" followed
 //	  by "cdp <primary> <secondary> <value> <unknown_datapoints>" per DS
 //	  and "r <v>…" per row in ring order: what rrdash dump prints, exact.
+//	  A Holt-Winters archive adds "hwdef <its RRA definition>" after its
+//	  "rra" line and "hw <8 hex words>" after each "cdp" line (dump_hw.go).
 
 // dumper is what XDUMP needs of a store; *store.DB has it.
 type dumper interface {
@@ -46,8 +48,14 @@ func serveDump(st Store, args []string) Reply {
 	for i, r := range dd.Spec.RRA {
 		a := dd.RRA[i]
 		lines = append(lines, fmt.Sprintf("rra %s %s %d %d %d", r.CF, num(r.XFF), r.Steps, r.Rows, a.CurRow))
+		if r.CF.IsHW() {
+			lines = append(lines, "hwdef "+r.String())
+		}
 		for _, c := range a.CDP {
 			lines = append(lines, fmt.Sprintf("cdp %s %s %s %d", num(c.Primary), num(c.Secondary), num(c.Value), c.UnknownPDP))
+			if r.CF.IsHW() {
+				lines = append(lines, hwWordsLine(c.HW))
+			}
 		}
 		for _, row := range a.Rows {
 			b = append(b[:0], 'r')
@@ -129,6 +137,10 @@ func parseDump(lines []string) (*store.DumpData, error) {
 			}
 			d.Spec.RRA = append(d.Spec.RRA, r)
 			d.RRA = append(d.RRA, a)
+		case "hwdef", "hw":
+			if err := parseHWDumpLine(d, key, rest); err != nil {
+				return nil, bad(l)
+			}
 		case "cdp", "r":
 			if len(d.RRA) == 0 {
 				return nil, bad(l)

@@ -20,7 +20,8 @@ func TestDumpRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	spec, err := store.ParseSpecArgs(10, 1000000000, []string{"DS:g:GAUGE:30:U:U", "DS:c:COUNTER:30:0:1e300", "RRA:AVERAGE:0.5:1:5", "RRA:MAX:0.25:3:4"})
+	spec, err := store.ParseSpecArgs(10, 1000000000, []string{"DS:g:GAUGE:30:U:U", "DS:c:COUNTER:30:0:1e300", "RRA:AVERAGE:0.5:1:5", "RRA:MAX:0.25:3:4",
+		"RRA:HWPREDICT:6:0.5:0.5:3"}) // and its Holt-Winters archives
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func TestDumpRoundTrip(t *testing.T) {
 	}
 	want.Spec.Start = 0 // not carried: dump does not print it
 	if !reflect.DeepEqual(dumpBits(got), dumpBits(want)) {
-		t.Errorf("XDUMP:\n%+v\nwant\n%+v", got, want)
+		t.Errorf("XDUMP:\n%+v\nwant\n%+v", dumpBits(got), dumpBits(want))
 	}
 	if _, err := exchange(t, db, "XDUMP", "nope"); err == nil || err.Error() != "series not found: nope" {
 		t.Errorf("XDUMP of a missing series: %v", err)
@@ -60,7 +61,12 @@ func TestDumpRoundTrip(t *testing.T) {
 
 // dumpBits replaces every float by its bits, so NaN compares equal.
 func dumpBits(d *store.DumpData) any {
-	b := func(v float64) uint64 { return math.Float64bits(v) }
+	b := func(v float64) uint64 {
+		if math.IsNaN(v) {
+			return math.Float64bits(math.NaN()) // "NaN" carries no payload
+		}
+		return math.Float64bits(v)
+	}
 	type ds struct {
 		Name, Type      string
 		HB              int64
@@ -72,6 +78,8 @@ func dumpBits(d *store.DumpData) any {
 		Step, Last int64
 		DS         []ds
 		RRA        [][]uint64
+		HW         []store.HWParams
+		Words      []store.HWWords
 	}
 	out.Step, out.Last = d.Spec.Step, d.LastUpdate
 	for i, x := range d.Spec.DS {
@@ -82,7 +90,9 @@ func dumpBits(d *store.DumpData) any {
 		v := []uint64{uint64(r.CF), b(r.XFF), uint64(r.Steps), uint64(r.Rows), uint64(a.CurRow)}
 		for _, c := range a.CDP {
 			v = append(v, b(c.Primary), b(c.Secondary), b(c.Value), uint64(c.UnknownPDP))
+			out.Words = append(out.Words, c.HW)
 		}
+		out.HW = append(out.HW, r.HW)
 		for _, row := range a.Rows {
 			for _, x := range row {
 				v = append(v, b(x))
@@ -97,6 +107,7 @@ func FuzzParseDump(f *testing.F) {
 	f.Add("step 10\nlast_update 5\nds g GAUGE 30 NaN +Inf 0.5 3 \"U\"\nrra AVERAGE 0.5 1 2 1\ncdp 0 0 NaN 0\nr 1\nr NaN")
 	f.Add("rra MAX 0 3 1 0\ncdp 1 1 1 1\nr -Inf")
 	f.Add("ds a COUNTER 1 0 1 2 3 \"x\"\nrra LAST 0 1 0 0")
+	f.Add("step 10\nds g GAUGE 30 NaN NaN 0 0 \"U\"\nrra FAILURES 0 1 2 1\nhwdef RRA:FAILURES:2:7:9:3\ncdp 0 0 NaN 0\nhw 1 0 0 0 0 0 0 0\nr 0\nr 1")
 	f.Fuzz(func(t *testing.T, s string) {
 		d, err := parseDump(strings.Split(s, "\n"))
 		if err != nil {

@@ -270,10 +270,20 @@ func serveInfo(st Store, args []string) Reply {
 	for _, d := range in.DS {
 		lines = append(lines, fmt.Sprintf("ds %s %s %d %s %s %s %d %s", d.Name, d.Type, d.Heartbeat, num(d.Min), num(d.Max), num(d.Value), d.UnknownSec, strconv.Quote(d.LastDS)))
 	}
+	if in.RRDVersion > 0 {
+		lines = append(lines, "rrd_version "+strconv.Itoa(in.RRDVersion))
+	}
 	for _, r := range in.RRA {
 		lines = append(lines, fmt.Sprintf("rra %s %d %d %d %s", r.CF, r.Rows, r.CurRow, r.Steps, num(r.XFF)))
+		if r.HW != nil {
+			cf, _ := store.ParseCF(r.CF)
+			lines = append(lines, "hwdef "+store.RRA{CF: cf, Steps: r.Steps, Rows: r.Rows, HW: *r.HW}.String())
+		}
 		for _, c := range r.CDP {
 			lines = append(lines, fmt.Sprintf("cdp %s %d", num(c.Value), c.UnknownPDP))
+			if c.HW != nil {
+				lines = append(lines, hwWordsLine(*c.HW))
+			}
 		}
 	}
 	keys := make([]string, 0, len(in.Meta))

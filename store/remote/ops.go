@@ -179,6 +179,10 @@ func parseInfo(lines []string) (*store.Info, error) {
 			}
 			r := &in.RRA[len(in.RRA)-1]
 			r.CDP = append(r.CDP, store.CDPInfo{Value: v, JValue: finite(v), UnknownPDP: u})
+		case "rrd_version", "hwdef", "hw":
+			if err := parseHWInfoLine(in, key, rest); err != nil {
+				return nil, bad(l)
+			}
 		case "meta":
 			k, v, err := unquotePair(rest)
 			if err != nil {
