@@ -149,7 +149,7 @@ func (e *SeriesEdit) Rename(old, new string) error {
 		return fmt.Errorf("Duplicate DS name: %s", new)
 	}
 	e.spec.DS[i].Name = new
-	return nil
+	return e.spec.renameInComputes(i, old)
 }
 
 // timeOrder rewrites every ring oldest row first, the newest in the last
@@ -182,6 +182,17 @@ func (e *SeriesEdit) Modify(delDS []string, addDS []DS, delRRA []int, resize map
 	keep := make([]bool, nds)
 	for i := range keep {
 		keep[i] = !slices.Contains(delDS, e.spec.DS[i].Name)
+	}
+	for i := range keep {
+		// rrdtool keeps a COMPUTE's references as indexes, which a
+		// deletion would shift onto other data sources: refused
+		if !keep[i] {
+			for _, u := range e.spec.computeUsers(i) {
+				if !slices.Contains(delDS, u) {
+					return fmt.Errorf("cannot delete DS %s: COMPUTE data source %s reads it", e.spec.DS[i].Name, u)
+				}
+			}
+		}
 	}
 	names := map[string]bool{}
 	for i, d := range e.spec.DS {

@@ -152,6 +152,9 @@ func (c rowChange) rows(cur int64) int64 {
 // tuneOption applies one option as rrd_tune does.
 func (e *SeriesEdit) tuneOption(o tuneOpt) error {
 	ds, val, ok := strings.Cut(o.arg, ":")
+	if err := e.tuneComputeGuard(o.name, ds, val); err != nil {
+		return err
+	}
 	switch o.name {
 	case "heartbeat":
 		hb, okNum := leadingInt(val)
@@ -178,8 +181,6 @@ func (e *SeriesEdit) tuneOption(o tuneOpt) error {
 		t, err := ParseDSType(val)
 		if err != nil {
 			switch val {
-			case "COMPUTE", "DCOUNTER", "DDERIVE":
-				return fmt.Errorf("data source type %s is not supported by rrdash", val)
 			}
 			return fmt.Errorf("unknown data acquisition function '%s'", val)
 		}

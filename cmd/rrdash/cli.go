@@ -422,8 +422,15 @@ func runInfo(db seriesStore, args []string, stdout io.Writer) error {
 		info.Name, rrdVersion(info), info.Step, info.LastUpdate, rrdHeaderSize(len(info.DS), len(info.RRA)))
 	for i, d := range info.DS {
 		fmt.Fprintf(w, "ds[%s].index = %d\n", d.Name, i)
-		fmt.Fprintf(w, "ds[%s].type = %q\nds[%s].minimal_heartbeat = %d\nds[%s].min = %s\nds[%s].max = %s\nds[%s].last_ds = %q\nds[%s].value = %s\nds[%s].unknown_sec = %d\n",
-			d.Name, d.Type, d.Name, d.Heartbeat, d.Name, infoValue(d.Min), d.Name, infoValue(d.Max), d.Name, d.LastDS, d.Name, infoValue(d.Value), d.Name, d.UnknownSec)
+		fmt.Fprintf(w, "ds[%s].type = %q\n", d.Name, d.Type)
+		if d.Type == "COMPUTE" {
+			fmt.Fprintf(w, "ds[%s].cdef = %q\n", d.Name, d.CDEF)
+		} else {
+			fmt.Fprintf(w, "ds[%s].minimal_heartbeat = %d\nds[%s].min = %s\nds[%s].max = %s\n",
+				d.Name, d.Heartbeat, d.Name, infoValue(d.Min), d.Name, infoValue(d.Max))
+		}
+		fmt.Fprintf(w, "ds[%s].last_ds = %q\nds[%s].value = %s\nds[%s].unknown_sec = %d\n",
+			d.Name, d.LastDS, d.Name, infoValue(d.Value), d.Name, d.UnknownSec)
 	}
 	for i, r := range info.RRA {
 		fmt.Fprintf(w, "rra[%d].cf = %q\nrra[%d].rows = %d\nrra[%d].cur_row = %d\nrra[%d].pdp_per_row = %d\nrra[%d].xff = %s\n",
