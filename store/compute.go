@@ -70,7 +70,7 @@ func (s *Spec) validateComputes() error {
 		if _, err := p.Eval(row, time.Now); err != nil {
 			return fmt.Errorf("DS %s: COMPUTE %s: %w", s.DS[i].Name, s.DS[i].Expr, err)
 		}
-		s.DS[i].Expr = p.Format(func(j int) string { return s.DS[j].Name })
+		s.DS[i].Expr = p.Text(func(j int) string { return s.DS[j].Name })
 		s.DS[i].Heartbeat, s.DS[i].Min, s.DS[i].Max = 0, math.NaN(), math.NaN()
 	}
 	return nil
@@ -95,6 +95,11 @@ func computePrograms(spec *Spec) ([]*computeds.Program, error) {
 	}
 	return progs, nil
 }
+
+// CDEF is a COMPUTE data source's expression as rrdtool prints it (info's
+// ds[x].cdef, dump's <cdef>): Expr without the comma that keeps a
+// constant at its end readable.
+func (ds DS) CDEF() string { return strings.TrimSuffix(ds.Expr, ",") }
 
 // InputIndexes returns the data sources an update gives values for, in
 // order: every one but the COMPUTE ones; nil when there is no COMPUTE
@@ -139,7 +144,7 @@ func (s *Spec) renameInComputes(at int, old string) error {
 		if err != nil {
 			return fmt.Errorf("DS %s: %w", s.DS[i].Name, err)
 		}
-		s.DS[i].Expr = p.Format(names)
+		s.DS[i].Expr = p.Text(names)
 	}
 	return nil
 }

@@ -39,10 +39,10 @@ func appendXMLDS(spec *Spec, x dumpXMLDS, t DSType) error {
 
 // dumpXML is the shape of `rrdtool dump` output.
 type dumpXML struct {
-	Step       int64 `xml:"step"`
-	LastUpdate int64 `xml:"lastupdate"`
+	Step       int64       `xml:"step"`
+	LastUpdate int64       `xml:"lastupdate"`
 	DS         []dumpXMLDS `xml:"ds"`
-	RRA []struct {
+	RRA        []struct {
 		CF      string `xml:"cf"`
 		Steps   int64  `xml:"pdp_per_row"`
 		XFF     string `xml:"params>xff"`

@@ -106,7 +106,7 @@ func writeDump(w *bufio.Writer, d *store.DumpData, header string) {
 		s := d.DS[i]
 		fmt.Fprintf(w, "\t<ds>\n\t\t<name> %s </name>\n\t\t<type> %s </type>\n", ds.Name, ds.Type)
 		if ds.Type == store.Compute {
-			fmt.Fprintf(w, "\t\t<cdef> %s </cdef>\n", ds.Expr)
+			fmt.Fprintf(w, "\t\t<cdef> %s </cdef>\n", ds.CDEF())
 		} else {
 			fmt.Fprintf(w, "\t\t<minimal_heartbeat>%d</minimal_heartbeat>\n\t\t<min>%s</min>\n\t\t<max>%s</max>\n",
 				ds.Heartbeat, dumpNum(ds.Min), dumpNum(ds.Max))

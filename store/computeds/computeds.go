@@ -215,6 +215,18 @@ func (p *Program) Format(name func(ds int) string) string {
 	return b.String()
 }
 
+// Text is Format with a comma after a constant at the end ("a,POP,2,"):
+// rpn_parse takes a constant only before a comma, so this is the form
+// that parses back to the same program. Format's text is what rrdtool
+// prints (and cannot read back).
+func (p *Program) Text(name func(ds int) string) string {
+	s := p.Format(name)
+	if len(p.nodes) > 0 && p.nodes[len(p.nodes)-1].op == opNumber {
+		s += ","
+	}
+	return s
+}
+
 // Refs returns the data sources the program reads, in order of use.
 func (p *Program) Refs() []int {
 	var r []int
@@ -308,7 +320,7 @@ func (p *Program) Eval(pdp []float64, now func() time.Time) (float64, error) {
 			s[len(s)-1] = f(s[len(s)-1])
 			continue
 		}
-		if f := binary(n.op); f != nil {
+		if f := binaryFn(n.op); f != nil {
 			if err := need(2); err != nil {
 				return 0, err
 			}
@@ -383,7 +395,7 @@ func (p *Program) Eval(pdp []float64, now func() time.Time) (float64, error) {
 			set := s[len(s)-k:]
 			switch n.op {
 			case opSort:
-				slices.SortStableFunc(set, compare)
+				sortRRD(set)
 			case opRev:
 				slices.Reverse(set)
 			default:
@@ -405,7 +417,7 @@ func (p *Program) Eval(pdp []float64, now func() time.Time) (float64, error) {
 			}
 			k := int(kv)
 			set := s[len(s)-k:]
-			slices.SortStableFunc(set, compare)
+			sortRRD(set)
 			below := len(s) - k - 1 // index 0 of the percentile: the item under the set
 			idx := below + int(math.Round(pct*float64(k)/100))
 			if idx < 0 {
@@ -515,7 +527,7 @@ func cmp(f func(a, b float64) bool) func(a, b float64) float64 {
 	}
 }
 
-func binary(o op) func(a, b float64) float64 {
+func binaryFn(o op) func(a, b float64) float64 {
 	switch o {
 	case opAdd:
 		return func(a, b float64) float64 { return a + b }
@@ -591,7 +603,11 @@ func binary(o op) func(a, b float64) float64 {
 	return nil
 }
 
-// compare is rpn_compare_double: NaN first, then -INF, finite, +INF.
+// compare is rrdtool 1.7.2's rpn_compare_double: unknowns first, then an
+// infinity compares by its own sign whatever the other operand is (glibc's
+// isinf gives the sign) — not a consistent order (1 sorts "below" -INF
+// when -INF is the second operand), so results with infinities depend on
+// the sort algorithm, which is why sortRRD reproduces glibc's.
 func compare(x, y float64) int {
 	switch {
 	case math.IsNaN(x) && math.IsNaN(y):
@@ -605,9 +621,9 @@ func compare(x, y float64) int {
 	case math.IsInf(x, -1):
 		return -1
 	case math.IsInf(y, 1):
-		return -1
-	case math.IsInf(y, -1):
 		return 1
+	case math.IsInf(y, -1):
+		return -1
 	}
 	d := x - y
 	switch {
@@ -617,6 +633,33 @@ func compare(x, y float64) int {
 		return 1
 	}
 	return 0
+}
+
+// sortRRD sorts a in place as glibc's qsort (msort_with_tmp, glibc ≤ 2.36)
+// does with compare: top-down merge sort, the first half the smaller one,
+// taking from the left run when compare ≤ 0. rpn/sets.go's msort is the
+// same sort for CDEFs; rpn's TestComputedsAgreesWithCDEF keeps them equal.
+func sortRRD(a []float64) {
+	n := len(a)
+	if n <= 1 {
+		return
+	}
+	l, r := a[:n/2], a[n/2:]
+	sortRRD(l)
+	sortRRD(r)
+	t := make([]float64, 0, n)
+	i, j := 0, 0
+	for i < len(l) && j < len(r) {
+		if compare(l[i], r[j]) <= 0 {
+			t = append(t, l[i])
+			i++
+		} else {
+			t = append(t, r[j])
+			j++
+		}
+	}
+	t = append(t, l[i:]...)
+	copy(a, t) // what is left of r is already in place
 }
 
 // setValue is AVG, MEDIAN, STDEV, SMIN or SMAX over set (top last).
@@ -635,20 +678,35 @@ func setValue(o op, set []float64) float64 {
 		}
 		return sum / float64(n)
 	case opMedian:
-		var good []float64
-		for _, v := range set {
-			if !math.IsNaN(v) {
-				good = append(good, v)
+		// rrdtool moves unknowns out by swapping in values from the end
+		// (which changes the order the sort sees)
+		v := slices.Clone(set)
+		final := len(v)
+		g, b := 0, len(v)-1
+		for g < b {
+			if math.IsNaN(v[g]) {
+				v[g] = v[b]
+				b--
+				final--
+			} else {
+				g++
 			}
 		}
-		if len(good) == 0 {
+		if final == 0 {
 			return math.NaN()
 		}
-		slices.SortStableFunc(good, compare)
-		if len(good)%2 == 1 {
-			return good[len(good)/2]
+		if math.IsNaN(v[g]) {
+			final--
 		}
-		return 0.5 * (good[len(good)/2] + good[len(good)/2-1])
+		if final == 0 {
+			return math.NaN()
+		}
+		v = v[:final]
+		sortRRD(v)
+		if final%2 == 1 {
+			return v[final/2]
+		}
+		return 0.5 * (v[final/2] + v[final/2-1])
 	case opStdev:
 		n := 0
 		mean, mean2 := 0.0, 0.0
