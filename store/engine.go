@@ -486,12 +486,11 @@ func (e *engine) writeRows() {
 		}
 		rowsN := e.spec.RRA[a].Rows
 		cur := e.st.curRow[a]
-		// rrdtool writes at most one full turn: the primary value lands in the
-		// oldest row of the ring, followed by the fill-in values (measured).
-		if cnt > rowsN {
-			cur = (cur + (cnt-rowsN)%rowsN) % rowsN
-			cnt = rowsN
-		}
+		// rrdtool writes at most one full turn (update_all_cdp_prep: min of
+		// the rows due and row_cnt): the primary value lands in the oldest
+		// row of the ring, followed by the fill-in values, and the ring
+		// ends where it started (info's cur_row shows it)
+		cnt = min(cnt, rowsN)
 		cur = (cur + 1) % rowsN
 		e.fillRow(cur, a, nds, true)
 		cnt--

@@ -176,7 +176,8 @@ func (e *SeriesEdit) timeOrder() {
 // first, as rrd_modify writes its new file. Adding archives (RRA:…) is not
 // supported: rrd_modify fills them from the other archives by rules not
 // reproduced yet, and rrdash refuses rather than fill them otherwise.
-func (e *SeriesEdit) Modify(delDS []string, addDS []DS, delRRA []int, resize map[int]int64) error {
+func (e *SeriesEdit) Modify(delDS []string, addDS []DS, delRRA []int, resize map[int]int64, addRRA ...RRA) error {
+	in := e.snapshot() // what rrd_modify fills added rows and archives from
 	e.timeOrder()
 	nds := len(e.spec.DS)
 	keep := make([]bool, nds)
@@ -220,6 +221,15 @@ func (e *SeriesEdit) Modify(delDS []string, addDS []DS, delRRA []int, resize map
 		dss = append(dss, dsState{lastDS: "U", val: 0, unknSec: e.st.lastUp % e.spec.Step})
 	}
 	nnew := len(spec)
+	var dsMap []int // output data source → input one (-1: added)
+	for i := range e.spec.DS {
+		if keep[i] {
+			dsMap = append(dsMap, i)
+		}
+	}
+	for range addDS {
+		dsMap = append(dsMap, -1)
+	}
 	var cdp []cdpState
 	for a, r := range e.spec.RRA {
 		old := e.rings[a]
@@ -254,6 +264,17 @@ func (e *SeriesEdit) Modify(delDS []string, addDS []DS, delRRA []int, resize map
 	var rings [][]float64
 	var cur []int64
 	cdp = nil
+	// the row counts of the archives kept, for populating grown ones
+	var finalRows []int64
+	for a, r := range e.spec.RRA {
+		if slices.Contains(delRRA, a) {
+			continue
+		}
+		if n, ok := resize[a]; ok {
+			r.Rows = n
+		}
+		finalRows = append(finalRows, r.Rows)
+	}
 	for a, r := range e.spec.RRA {
 		if slices.Contains(delRRA, a) {
 			continue
@@ -269,7 +290,16 @@ func (e *SeriesEdit) Modify(delDS []string, addDS []DS, delRRA []int, resize map
 			if n < r.Rows {
 				ring = ring[(r.Rows-n)*int64(nds):]
 			} else {
-				ring = append(unknownRows(n-r.Rows, nds), ring...)
+				added := n - r.Rows
+				ring = append(unknownRows(added, nds), ring...)
+				// populate_row fills the added (oldest) rows; rrdtool takes
+				// the newest row from the output archive at the input's
+				// index (another archive's after a DELRRA before it)
+				curRow := n - 1
+				if a < len(finalRows) {
+					curRow = finalRows[a] - 1
+				}
+				in.populateRows(e.spec.Step, RRA{CF: r.CF, XFF: r.XFF, Steps: r.Steps, Rows: n}, curRow, ringRows(ring, nds), dsMap, 0, added)
 			}
 			r.Rows = n
 		}
@@ -279,7 +309,7 @@ func (e *SeriesEdit) Modify(delDS []string, addDS []DS, delRRA []int, resize map
 		cdp = append(cdp, e.st.cdp[a*nds:(a+1)*nds]...)
 	}
 	e.spec.RRA, e.rings, e.st.curRow, e.st.cdp = rras, rings, cur, cdp
-	return nil
+	return e.addArchives(in, addRRA, dsMap)
 }
 
 func unknownRows(n int64, nds int) []float64 {

@@ -46,7 +46,8 @@ type tunePlan struct {
 	addDS  []DS
 	delRRA []int
 	resize map[int]rowChange
-	modify bool // any rrd_modify operation: the archives are rewritten
+	addRRA []string // RRA:… to append (modifyfill.go)
+	modify bool     // any rrd_modify operation: the archives are rewritten
 }
 
 func parseTune(args []string) (*tunePlan, error) {
@@ -99,8 +100,8 @@ func parseTune(args []string) (*tunePlan, error) {
 				return nil, errors.New("Failed to parse RRA# command")
 			}
 			p.resize[n] = rowChange{spec[0], v}
-		case strings.HasPrefix(a, "RRA:"):
-			return nil, fmt.Errorf("adding archives with tune (%s) is not supported: rrdtool fills a new archive from the others by rules rrdash does not reproduce yet; create a new series with the archives wanted", a)
+		case strings.HasPrefix(a, "RRA:") && len(a) > 4:
+			p.addRRA = append(p.addRRA, a) // parsed with the step it gets (after --step)
 		default:
 			return nil, fmt.Errorf("unparseable argument: %s", a)
 		}
@@ -110,16 +111,50 @@ func parseTune(args []string) (*tunePlan, error) {
 
 // apply changes e as the plan says.
 func (p *tunePlan) apply(e *SeriesEdit) error {
-	for k, o := range p.opts {
+	newStep := int64(0) // --step: applied with the rrd_modify operations
+	applied := 0
+	for _, o := range p.opts {
+		if o.name == "step" {
+			// rrdtool reads it with atoi
+			n, _ := leadingInt(strings.TrimLeft(o.arg, " \t"))
+			if newStep = n; n <= 0 {
+				newStep = -1
+			}
+			continue
+		}
 		if err := e.tuneOption(o); err != nil {
-			if k == 0 {
+			if applied == 0 {
 				return err
 			}
 			return &PartialError{Err: err}
 		}
+		applied++
+	}
+	partial := func(err error) error {
+		if applied == 0 {
+			return err
+		}
+		return &PartialError{Err: err}
 	}
 	if !p.modify {
+		if newStep != 0 {
+			// rrdtool 1.7.2 changes nothing then (and says nothing)
+			return partial(errors.New("tune --step changes the step only together with a DS:, DEL:, RRA:, RRA#… or DELRRA: operation (alone rrdtool 1.7.2 ignores it); add one, e.g. RRA#0:+0"))
+		}
 		return nil
+	}
+	if newStep != 0 {
+		if err := e.Stretch(newStep); err != nil {
+			return partial(err)
+		}
+	}
+	var add []RRA
+	for _, a := range p.addRRA {
+		r, err := ParseRRA(a, e.spec.Step)
+		if err != nil {
+			return partial(err)
+		}
+		add = append(add, r)
 	}
 	rows := map[int]int64{}
 	for a, c := range p.resize {
@@ -128,7 +163,10 @@ func (p *tunePlan) apply(e *SeriesEdit) error {
 		}
 		rows[a] = c.rows(e.spec.RRA[a].Rows)
 	}
-	return e.Modify(p.delDS, p.addDS, p.delRRA, rows)
+	if err := e.Modify(p.delDS, p.addDS, p.delRRA, rows, add...); err != nil {
+		return partial(err)
+	}
+	return nil
 }
 
 // rowChange is RRA#i's "=N", "+N" or "-N".
@@ -200,8 +238,6 @@ func (e *SeriesEdit) tuneOption(o tuneOpt) error {
 		// rrdtool (and rrdash) have nothing to reset
 		_, err := e.ds(o.arg)
 		return err
-	case "step":
-		return errors.New("tune --step is not supported: rrdash does not convert the archives to another step; create a new series with the step wanted")
 	}
 	return fmt.Errorf("unknown tune option %s", o.name)
 }

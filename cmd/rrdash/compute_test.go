@@ -53,3 +53,92 @@ func TestComputeTuneAgainstRRDtool(t *testing.T) {
 		compareSeries(t, bin, dir, file, data, "s", "after tune "+what+" and updates")
 	}
 }
+
+// create --source through the CLI: the new series dumps byte for byte as
+// the file rrdtool creates from the same source (imported as a series),
+// with mappings, another step and --start; fetches agree.
+func TestCreateSourceAgainstRRDtool(t *testing.T) {
+	t.Parallel()
+	bin := rrdtooltest.Bin(t)
+	dir := t.TempDir()
+	base := filepath.Join(dir, "base.rrd")
+	rrdtoolIn(t, bin, dir, append([]string{"create", base}, tuneBase.create...)...)
+	rrdtoolIn(t, bin, dir, append([]string{"update", base}, append(tuneBase.updates, tuneMore...)...)...)
+	data := filepath.Join(dir, "data")
+	if _, ok, err := rrdashRun(t, data, "import", base, "base"); !ok {
+		t.Fatal(err)
+	}
+	for k, args := range [][]string{
+		{"--step", "10", "DS:g:GAUGE:30:U:U", "DS:c:COUNTER:30:U:U", "RRA:AVERAGE:0.5:1:20", "RRA:MAX:0.5:3:10", "RRA:LAST:0.5:2:7"},
+		{"--step", "20", "DS:x=d:DERIVE:60:U:U", "DS:y=g[1]:GAUGE:60:U:U", "DS:z:GAUGE:60:U:U", "RRA:AVERAGE:0.3:1:12", "RRA:MIN:0.5:2:10"},
+		{"--step", "5", "--start", "1000000100", "DS:g:GAUGE:30:U:U", "DS:w=c[2]:COUNTER:30:U:U", "RRA:AVERAGE:0.5:1:50", "RRA:MAX:0.9:6:9"},
+		{"--step", "10", "DS:g:GAUGE:30:U:U", "DS:s:COMPUTE:g,2,*", "RRA:AVERAGE:0.5:4:9"},
+	} {
+		file := filepath.Join(dir, "new.rrd")
+		_ = os.Remove(file)
+		what := strings.Join(args, " ")
+		_, wantErr, wantOK := rrdtoolIn(t, bin, dir, append([]string{"create", file, "--source", base}, args...)...)
+		name := "new" + string(rune('a'+k))
+		_, ok, err := rrdashRun(t, data, append([]string{"create", name, "--source", "base"}, args...)...)
+		if ok != wantOK {
+			t.Fatalf("create --source %s: ok=%v (%v); rrdtool ok=%v %q", what, ok, err, wantOK, wantErr)
+		}
+		if !ok {
+			continue
+		}
+		want, _, _ := rrdtoolIn(t, bin, dir, "dump", file)
+		got, _, err := rrdashRun(t, data, "dump", name)
+		if got != want {
+			t.Fatalf("create --source %s: dump (%v):\n%s", what, err, firstDiff(want, got))
+		}
+		for _, cf := range []string{"AVERAGE", "MIN", "MAX", "LAST"} {
+			c := []string{"fetch", "@", cf, "-s", "999999900", "-e", "1000000200"}
+			w, _, _ := rrdtoolIn(t, bin, dir, slicesReplace(c, "@", file)...)
+			g, _, _ := rrdashRun(t, data, slicesReplace(c, "@", name)...)
+			if g != w {
+				t.Fatalf("create --source %s: %q:\n%s", what, c, firstDiff(w, g))
+			}
+		}
+	}
+	if _, _, err := rrdashRun(t, data, "create", "x", "--source", "nope", "DS:g:GAUGE:30:U:U", "RRA:AVERAGE:0.5:1:5"); err == nil || err.Error() != "Cannot open source RRD nope" {
+		t.Fatalf("create --source of a missing series: %v", err)
+	}
+}
+
+// What rrdash refuses on COMPUTE data sources where rrdtool 1.7.2 writes
+// over the stored expression or shifts its references onto other data
+// sources, and what create refuses as rrdtool does.
+func TestComputeRefuses(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	if _, ok, err := rrdashRun(t, data, "create", "s", "--start", "1000000000", "DS:g:GAUGE:30:U:U", "DS:c:GAUGE:30:U:U",
+		"DS:s:COMPUTE:g,c,+", "RRA:AVERAGE:0.5:1:5"); !ok {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"tune", "s", "-h", "s:5"}, "DS s is COMPUTE"},
+		{[]string{"tune", "s", "-i", "s:0"}, "DS s is COMPUTE"},
+		{[]string{"tune", "s", "-d", "s:GAUGE"}, "DS s is COMPUTE"},
+		{[]string{"tune", "s", "DEL:g"}, "cannot delete DS g: COMPUTE data source s reads it"},
+		{[]string{"create", "x", "DS:a:GAUGE:30:U:U", "DS:c:COMPUTE:a,2", "RRA:AVERAGE:0.5:1:5"}, "failed to parse computed data source"},
+		{[]string{"create", "x", "DS:a:GAUGE:30:U:U", "DS:c:COMPUTE:a,TIME,+", "RRA:AVERAGE:0.5:1:5"}, "not supported with DS COMPUTE"},
+		{[]string{"create", "x", "DS:a:GAUGE:30:U:U", "DS:c:COMPUTE:a,1.5,+", "RRA:AVERAGE:0.5:1:5"}, "constants must be integers in the interval (-32768, 32767)"},
+		{[]string{"create", "x", "DS:c:COMPUTE:a,1,+", "DS:a:GAUGE:30:U:U", "RRA:AVERAGE:0.5:1:5"}, "failed to parse computed data source"},
+		{[]string{"create", "x", "DS:a:GAUGE:30:U:U", "DS:c:COMPUTE:a,a", "RRA:AVERAGE:0.5:1:5"}, "RPN final stack size != 1"},
+		{[]string{"update", "s", "1000000010:1:2:3"}, "expected 2 data source readings (got 3)"},
+	} {
+		if _, ok, err := rrdashRun(t, data, c.args...); ok || !strings.Contains(err.Error(), c.err) {
+			t.Errorf("%q: %v, want %q", c.args, err, c.err)
+		}
+	}
+	// renaming a data source an expression reads renames it there too
+	if _, ok, err := rrdashRun(t, data, "tune", "s", "-r", "g:gg"); !ok {
+		t.Fatal(err)
+	}
+	if out, _, _ := rrdashRun(t, data, "info", "s"); !strings.Contains(out, `ds[s].cdef = "gg,c,+"`) {
+		t.Fatalf("info after rename:\n%s", out)
+	}
+}
