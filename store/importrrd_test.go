@@ -169,7 +169,6 @@ func TestImportRRDRefuses(t *testing.T) {
 		defs []string
 		err  string
 	}{
-		{[]string{"DS:a:GAUGE:600:U:U", "DS:b:COMPUTE:a,2,*", "RRA:AVERAGE:0.5:1:10"}, `ds[1] "b": unknown data source type "COMPUTE"`},
 		{[]string{"DS:a:GAUGE:600:U:U", "RRA:AVERAGE:0.5:1:10", "RRA:HWPREDICT:20:0.1:0.0035:5"}, `rra[1]: unknown consolidation function "HWPREDICT"`},
 	} {
 		file := filepath.Join(dir, "x.rrd")
