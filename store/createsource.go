@@ -36,7 +36,10 @@ func (db *DB) CreateFromSources(name string, spec Spec, startGiven bool, sources
 	if err := spec.Validate(); err != nil {
 		return err
 	}
-	out := Prefill(spec, lastUp, dumps, maps)
+	out, err := Prefill(spec, lastUp, dumps, maps)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", name, err)
+	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	return db.createFromDumpLocked(name, out, map[string]string{}, overwrite)

@@ -206,7 +206,7 @@ func (e *SeriesEdit) Stretch(newStep int64) error {
 func (e *SeriesEdit) addArchives(in *pfRRD, add []RRA, dsMap []int) error {
 	nds := len(e.spec.DS)
 	for _, r := range add {
-		if err := validateRRA(r); err != nil {
+		if err := validateRRA(r, nds); err != nil {
 			return err
 		}
 		vals := nanRows(r.Rows, nds)
@@ -242,9 +242,12 @@ func (e *SeriesEdit) addArchives(in *pfRRD, add []RRA, dsMap []int) error {
 	return nil
 }
 
-func validateRRA(r RRA) error {
+func validateRRA(r RRA, nds int) error {
 	if r.Rows <= 0 || r.Steps <= 0 {
 		return fmt.Errorf("%s: steps and rows must be positive", r)
+	}
+	if r.Rows > maxRowCells/int64(max(nds, 1)) {
+		return fmt.Errorf("%s: archives too large (more than %d values)", r, int64(maxRowCells))
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"math"
 	"slices"
 )
@@ -59,7 +60,7 @@ func (c candidate) def() RRA { return c.rrd.rra[c.rra] }
 // lastUp is the creation's last update (--start, or the latest of the
 // sources' when none is given). maps are the DS mappings of create's
 // arguments.
-func Prefill(spec Spec, lastUp int64, sources []*DumpData, maps []DSMapping) *DumpData {
+func Prefill(spec Spec, lastUp int64, sources []*DumpData, maps []DSMapping) (*DumpData, error) {
 	t := &pfRRD{step: spec.Step, lastUp: lastUp, ds: spec.DS, rra: slices.Clone(spec.RRA)}
 	nds := len(spec.DS)
 	for range spec.DS {
@@ -80,7 +81,10 @@ func Prefill(spec Spec, lastUp int64, sources []*DumpData, maps []DSMapping) *Du
 	for i, s := range sources {
 		src[i] = pfFromDump(s)
 	}
-	cdpRRA, added := t.addCDPArchive()
+	cdpRRA, added, err := t.addCDPArchive()
+	if err != nil {
+		return nil, err
+	}
 	for a := range t.rra {
 		for d := 0; d < nds; d++ {
 			cands := t.matchingCandidates(a, d, src, maps, selectCreate, true)
@@ -106,7 +110,7 @@ func Prefill(spec Spec, lastUp int64, sources []*DumpData, maps []DSMapping) *Du
 	for a := range t.rra {
 		out.RRA = append(out.RRA, DumpRRA{CurRow: t.curRow[a], CDP: t.cdp[a], Rows: t.rows[a]})
 	}
-	return out
+	return out, nil
 }
 
 func nanRows(n int64, nds int) [][]float64 {
@@ -124,7 +128,7 @@ func nanRows(n int64, nds int) [][]float64 {
 // with the most rows, if it has at least twice the largest pdp_cnt rows;
 // otherwise a temporary one of that many rows, appended (and removed by
 // the caller at the end).
-func (t *pfRRD) addCDPArchive() (int, bool) {
+func (t *pfRRD) addCDPArchive() (int, bool, error) {
 	var largest int64
 	found := -1
 	for i, r := range t.rra {
@@ -135,13 +139,16 @@ func (t *pfRRD) addCDPArchive() (int, bool) {
 	}
 	largest *= 2
 	if found >= 0 && t.rra[found].Rows >= largest {
-		return found, false
+		return found, false, nil
+	}
+	if largest > maxRowCells/int64(max(len(t.ds), 1)) {
+		return 0, false, fmt.Errorf("the one-PDP archive rrdtool rebuilds open rows from would have %d rows: too large", largest)
 	}
 	t.rra = append(t.rra, RRA{CF: Average, XFF: 0.5, Steps: 1, Rows: largest})
 	t.curRow = append(t.curRow, 0)
 	t.rows = append(t.rows, nanRows(largest, len(t.ds)))
 	t.cdp = append(t.cdp, make([]DumpCDP, len(t.ds)))
-	return len(t.rra) - 1, true
+	return len(t.rra) - 1, true, nil
 }
 
 // selectCreate is select_create_candidates: AVERAGE archives and those of
