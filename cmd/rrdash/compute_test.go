@@ -142,3 +142,22 @@ func TestComputeRefuses(t *testing.T) {
 		t.Fatalf("info after rename:\n%s", out)
 	}
 }
+
+// flushcached succeeds on existing series and prints nothing; a missing
+// one is an error, as a missing file is for rrdtool.
+func TestFlushcached(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	if _, ok, err := rrdashRun(t, data, "create", "s", "DS:g:GAUGE:30:U:U", "RRA:AVERAGE:0.5:1:5"); !ok {
+		t.Fatal(err)
+	}
+	if out, ok, err := rrdashRun(t, data, "flushcached", "s"); !ok || out != "" {
+		t.Fatalf("flushcached s: %q %v", out, err)
+	}
+	if _, ok, err := rrdashRun(t, data, "flushcached", "s", "nope"); ok || err.Error() != "series not found: nope" {
+		t.Fatalf("flushcached of a missing series: %v", err)
+	}
+	if _, ok, err := rrdashRun(t, data, "flushcached", "--bogus", "s"); ok || !strings.Contains(err.Error(), "unknown option --bogus") {
+		t.Fatalf("flushcached --bogus: %v", err)
+	}
+}

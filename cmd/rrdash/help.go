@@ -12,7 +12,7 @@ import (
 
 // dispatchedCommands are the commands runCommand knows (help covers each).
 func dispatchedCommands() []string {
-	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "graphv", "serve", "ingest", "monitor", "check", "version", "import-carbon-config", "delete", "rename", "backup", "restore-backup", "rotate-key", "dump", "tune", "resize", "annotate", "annotations", "-"}
+	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "graphv", "serve", "ingest", "monitor", "check", "version", "import-carbon-config", "delete", "rename", "backup", "restore-backup", "rotate-key", "dump", "tune", "resize", "annotate", "annotations", "flushcached", "-"}
 }
 
 const dataDirNote = "The data directory is --data DIR, else $RRDASH_DATA, else ./data."
@@ -36,6 +36,8 @@ func commandHelp(name string) (string, bool) {
 		"last": "usage: rrdash last NAME\n  Prints the time of the last update of series NAME.",
 		"first": "usage: rrdash first NAME [--rraindex N]\n" +
 			"  Prints the time of the oldest row of archive N (default 0) of series NAME, as rrdtool first does.",
+		"flushcached": "usage: rrdash flushcached NAME…\n" +
+			"  As rrdtool flushcached; rrdash holds no updates back (each is durable and visible when acknowledged), so it only checks the names.",
 		"lastupdate": "usage: rrdash lastupdate NAME\n" +
 			"  Prints the DS names of series NAME, then the time of its last update and the last value given to each DS, as rrdtool lastupdate does.",
 		"list": "usage: rrdash list [PATTERN]\n       rrdash list [--recursive] [--noflush] DIR\n" +
