@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,5 +160,33 @@ func TestFlushcached(t *testing.T) {
 	}
 	if _, ok, err := rrdashRun(t, data, "flushcached", "--bogus", "s"); ok || !strings.Contains(err.Error(), "unknown option --bogus") {
 		t.Fatalf("flushcached --bogus: %v", err)
+	}
+}
+
+// create --template without --start starts at the template's last
+// update, as rrdtool's (and with --source, at the sources' latest).
+func TestCreateTemplateStartsAtItsLastUpdate(t *testing.T) {
+	t.Parallel()
+	bin := rrdtooltest.Bin(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	tmpl := filepath.Join(dir, "tt.rrd")
+	rrdtoolIn(t, bin, dir, "create", tmpl, "--start", "1000000000", "--step", "10", "DS:g:GAUGE:30:U:U", "RRA:AVERAGE:0.5:1:5", "RRA:MAX:0.5:3:4")
+	rrdtoolIn(t, bin, dir, "update", tmpl, "1000000010:1", "1000000027:2")
+	if _, ok, err := rrdashRun(t, data, "import", tmpl, "tt"); !ok {
+		t.Fatal(err)
+	}
+	for k, extra := range [][]string{nil, {"--source", "@"}, {"DS:h:GAUGE:30:U:U"}} {
+		file := filepath.Join(dir, fmt.Sprintf("n%d.rrd", k))
+		name := fmt.Sprintf("n%d", k)
+		rrdtoolIn(t, bin, dir, append([]string{"create", file, "--template", tmpl}, slicesReplace(extra, "@", tmpl)...)...)
+		if _, ok, err := rrdashRun(t, data, append([]string{"create", name, "--template", "tt"}, slicesReplace(extra, "@", "tt")...)...); !ok {
+			t.Fatal(err)
+		}
+		want, _, _ := rrdtoolIn(t, bin, dir, "dump", file)
+		got, _, _ := rrdashRun(t, data, "dump", name)
+		if got != want {
+			t.Fatalf("create --template %q: dump:\n%s", extra, firstDiff(want, got))
+		}
 	}
 }
