@@ -47,7 +47,8 @@ type tunePlan struct {
 	delRRA []int
 	resize map[int]rowChange
 	addRRA []string // RRA:… to append (modifyfill.go)
-	modify bool     // any rrd_modify operation: the archives are rewritten
+	rraOps map[int]bool
+	modify bool // any rrd_modify operation: the archives are rewritten
 }
 
 func parseTune(args []string) (*tunePlan, error) {
@@ -88,7 +89,9 @@ func parseTune(args []string) (*tunePlan, error) {
 			if err != nil || n < 0 {
 				return nil, fmt.Errorf("DELRRA: %q is not an archive index", a[7:])
 			}
-			p.delRRA = append(p.delRRA, n)
+			if !p.rraOpSeen(n) {
+				p.delRRA = append(p.delRRA, n)
+			}
 		case strings.HasPrefix(a, "RRA#"):
 			idx, spec, ok := strings.Cut(a[4:], ":")
 			n, err1 := strconv.Atoi(idx)
@@ -99,7 +102,9 @@ func parseTune(args []string) (*tunePlan, error) {
 			if err != nil || v < 0 {
 				return nil, errors.New("Failed to parse RRA# command")
 			}
-			p.resize[n] = rowChange{spec[0], v}
+			if !p.rraOpSeen(n) {
+				p.resize[n] = rowChange{spec[0], v}
+			}
 		case strings.HasPrefix(a, "RRA:") && len(a) > 4:
 			p.addRRA = append(p.addRRA, a) // parsed with the step it gets (after --step)
 		default:
@@ -107,6 +112,18 @@ func parseTune(args []string) (*tunePlan, error) {
 		}
 	}
 	return p, nil
+}
+
+// rraOpSeen reports whether archive n already has a DELRRA: or RRA#n:
+// operation, and records that it has one now: rrd_modify applies the
+// first one given for an archive and passes over the others.
+func (p *tunePlan) rraOpSeen(n int) bool {
+	if p.rraOps == nil {
+		p.rraOps = map[int]bool{}
+	}
+	seen := p.rraOps[n]
+	p.rraOps[n] = true
+	return seen
 }
 
 // apply changes e as the plan says.
