@@ -3,13 +3,17 @@ package store
 import (
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"strconv"
+
+	"rrdash/store/rrdfile"
 )
 
 // CreateFromSources is `rrdtool create --source OLD… NAME …`: series name
 // is created with definition spec and its rows, PDP and open-row state
-// filled from the series sources (in order) as rrdtool 1.7.2's
+// filled from the series sources (in order; a source that is no series
+// may be the path of an rrdtool file) as rrdtool 1.7.2's
 // rrd_prefill_data fills them (prefill.go). startGiven says whether
 // --start was given; without it the new series starts at the latest last
 // update of the sources. maps are the DS:new=old[index] mappings.
@@ -18,10 +22,12 @@ func (db *DB) CreateFromSources(name string, spec Spec, startGiven bool, sources
 	for _, s := range sources {
 		d, err := db.Dump(s)
 		if errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("Cannot open source RRD %s", s)
+			d, err = dumpOfRRDFile(s) // its errors name the source
+		} else if err != nil {
+			err = fmt.Errorf("source %s: %w", s, err)
 		}
 		if err != nil {
-			return fmt.Errorf("source %s: %w", s, err)
+			return err
 		}
 		dumps = append(dumps, d)
 	}
@@ -43,6 +49,41 @@ func (db *DB) CreateFromSources(name string, spec Spec, startGiven bool, sources
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	return db.createFromDumpLocked(name, out, map[string]string{}, overwrite)
+}
+
+// dumpOfRRDFile is source s read from an rrdtool file of that path, for
+// a source that is no series: rrdtool's `create --source old.rrd` works
+// on such a file without importing it first.
+func dumpOfRRDFile(s string) (*DumpData, error) {
+	b, err := os.ReadFile(s)
+	if err != nil || !rrdfile.IsRRD(b) {
+		return nil, fmt.Errorf("Cannot open source RRD %s", s)
+	}
+	f, err := rrdfile.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", s, err)
+	}
+	spec, st, rings, err := fromRRDFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", s, err)
+	}
+	nds := len(spec.DS)
+	d := &DumpData{Spec: spec, LastUpdate: st.lastUp}
+	for _, x := range st.ds {
+		d.DS = append(d.DS, DumpDS{LastDS: x.lastDS, Value: x.val, UnknownSec: x.unknSec})
+	}
+	for a, r := range spec.RRA {
+		da := DumpRRA{CurRow: st.curRow[a]}
+		for k := 0; k < nds; k++ {
+			c := st.cdp[a*nds+k]
+			da.CDP = append(da.CDP, DumpCDP{Primary: c.primary, Secondary: c.secondary, Value: c.val, UnknownPDP: c.unknPDP})
+		}
+		for row := int64(0); row < r.Rows; row++ {
+			da.Rows = append(da.Rows, rings[a][row*int64(nds):(row+1)*int64(nds)])
+		}
+		d.RRA = append(d.RRA, da)
+	}
+	return d, nil
 }
 
 // createFromDumpLocked creates series name with the definition, state and

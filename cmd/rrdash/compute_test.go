@@ -101,6 +101,17 @@ func TestCreateSourceAgainstRRDtool(t *testing.T) {
 			}
 		}
 	}
+	// a source that is no series may be an rrdtool file, as rrdtool takes it
+	args := []string{"--step", "20", "DS:x=d:DERIVE:60:U:U", "DS:g:GAUGE:60:U:U", "RRA:AVERAGE:0.3:1:12", "RRA:MAX:0.5:2:10"}
+	file := filepath.Join(dir, "fromfile.rrd")
+	rrdtoolIn(t, bin, dir, append([]string{"create", file, "--source", base}, args...)...)
+	if _, ok, err := rrdashRun(t, data, append([]string{"create", "fromfile", "--source", base}, args...)...); !ok {
+		t.Fatal(err)
+	}
+	want, _, _ := rrdtoolIn(t, bin, dir, "dump", file)
+	if got, _, _ := rrdashRun(t, data, "dump", "fromfile"); got != want {
+		t.Fatalf("create --source FILE.rrd: dump:\n%s", firstDiff(want, got))
+	}
 	if _, _, err := rrdashRun(t, data, "create", "x", "--source", "nope", "DS:g:GAUGE:30:U:U", "RRA:AVERAGE:0.5:1:5"); err == nil || err.Error() != "Cannot open source RRD nope" {
 		t.Fatalf("create --source of a missing series: %v", err)
 	}
