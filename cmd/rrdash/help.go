@@ -22,7 +22,7 @@ func commandHelp(name string) (string, bool) {
 	h, ok := map[string]string{
 		"create": "usage: rrdash create NAME [--start T] [--step S] [--no-overwrite] [--template|-t OLD] [--source|-r OLD]… DS:… RRA:…\n" +
 			"  Creates series NAME, as rrdtool create does (a series name where rrdtool takes a file);\n" +
-			"  --template takes the step, DS and RRAs of series OLD first; --source fills the rows from series OLD… as rrdtool\n" +
+			"  --template takes the step, DS and RRAs of series OLD first; --source fills the rows from series (or rrdtool files) OLD… as rrdtool\n" +
 			"  does (DS:new=old[i]:… maps a DS to another name, of the i-th source). DS:name:COMPUTE:rpn computes a DS from the others.",
 		"update": "usage: rrdash update NAME [--template a:b] [--skip-past-updates] [--locking try] ARG…\n" +
 			"  ARG: T:v[:v…] or N:v…; a single \"-\" reads ARGs from stdin, one a line, and prints \"OK n\" once line n is durable.\n" +
