@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
+
+	"rrdash/store/computeds"
 )
 
 // This file is the update engine: rrdtool 1.7.2's arithmetic for turning
@@ -60,6 +63,11 @@ type engine struct {
 	pdpRest []float64 // a reading less the share closeFirstPDP took
 	stepCnt []int64
 	row     []float64
+
+	// COMPUTE data sources (compute.go): progs[i] for DS i, nil when the
+	// series has none; progErr is a definition that did not compile
+	progs   []*computeds.Program
+	progErr error
 }
 
 func newEngine(spec *Spec, st *state, r rows) *engine {
@@ -69,9 +77,26 @@ func newEngine(spec *Spec, st *state, r rows) *engine {
 		// Holt-Winters model afresh rather than without one
 		st.hw = newHWState(spec)
 	}
-	return &engine{spec: spec, st: st, rows: r,
+	e := &engine{spec: spec, st: st, rows: r,
 		pdpNew: make([]float64, n), pdpTemp: make([]float64, n), pdpRest: make([]float64, n), stepCnt: make([]int64, len(spec.RRA)),
 		row: make([]float64, n)}
+	e.progs, e.progErr = computePrograms(spec)
+	return e
+}
+
+// compute replaces the PDP of COMPUTE data source i by its expression
+// over the PDPs of this step, as process_pdp_st does right after
+// computing the DS's own (always unknown) PDP.
+func (e *engine) compute(i int) error {
+	if e.progs == nil || e.progs[i] == nil {
+		return nil
+	}
+	v, err := e.progs[i].Eval(e.pdpTemp, time.Now)
+	if err != nil {
+		return fmt.Errorf("DS %s: COMPUTE %s: %w", e.spec.DS[i].Name, e.spec.DS[i].Expr, err)
+	}
+	e.pdpTemp[i] = v
+	return nil
 }
 
 // initialState is the live header rrdtool create writes.
@@ -117,6 +142,9 @@ func (e *engine) update(t, usec int64, vals []string) error {
 	if t < st.lastUp || (t == st.lastUp && usec <= st.lastUpUsec) {
 		return &tooOldError{t: t, last: st.lastUp}
 	}
+	if e.progErr != nil {
+		return e.progErr
+	}
 	interval := float64(t-st.lastUp) + float64(usec-st.lastUpUsec)/1e6
 	if err := e.prepare(vals, interval); err != nil {
 		return err
@@ -137,15 +165,21 @@ func (e *engine) update(t, usec int64, vals []string) error {
 			// rrdtool 1.7.2 closes a partly filled first PDP on its own: the
 			// reading is split in proportion to time into a virtual update at
 			// the first boundary (whole seconds) and the remainder.
-			e.closeFirstPDP(interval, fReal, f1)
+			if err := e.closeFirstPDP(interval, fReal, f1); err != nil {
+				return err
+			}
 			e.consolidate(1, procStart/step)
 			e.writeRows()
 			rest := interval - f1
-			e.closePDPs(e.pdpRest, rest, rest-postInt, postInt, (elapsed-1)*step)
+			if err := e.closePDPs(e.pdpRest, rest, rest-postInt, postInt, (elapsed-1)*step); err != nil {
+				return err
+			}
 			e.consolidate(elapsed-1, first/step)
 		} else {
 			pre := float64(occuStart-st.lastUp) - float64(st.lastUpUsec)/1e6
-			e.closePDPs(e.pdpNew, interval, pre, postInt, elapsed*step)
+			if err := e.closePDPs(e.pdpNew, interval, pre, postInt, elapsed*step); err != nil {
+				return err
+			}
 			e.consolidate(elapsed, procStart/step)
 		}
 		e.writeRows()
@@ -165,7 +199,7 @@ func (e *engine) prepare(vals []string, interval float64) error {
 		}
 		v := vals[i]
 		e.pdpNew[i] = math.NaN()
-		if v != "" && v[0] != 'U' && hb >= interval {
+		if v != "" && v[0] != 'U' && hb >= interval && ds.Type != Compute {
 			rate := math.NaN()
 			switch ds.Type {
 			case Counter, Derive:
@@ -251,7 +285,7 @@ func (e *engine) simple(interval float64) {
 // completes: preInt seconds of the update fall before the last boundary,
 // postInt after it; interval is also what the heartbeat is tested against,
 // and span is the seconds of the closed steps.
-func (e *engine) closePDPs(pdpNew []float64, interval, preInt, postInt float64, span int64) {
+func (e *engine) closePDPs(pdpNew []float64, interval, preInt, postInt float64, span int64) error {
 	half := float64(e.spec.Step) / 2
 	for i := range e.spec.DS {
 		s := &e.st.ds[i]
@@ -270,6 +304,9 @@ func (e *engine) closePDPs(pdpNew []float64, interval, preInt, postInt float64, 
 		} else {
 			e.pdpTemp[i] = s.val / (float64(span-s.unknSec) - preUnknown)
 		}
+		if err := e.compute(i); err != nil {
+			return err
+		}
 		if math.IsNaN(nw) {
 			s.unknSec = int64(math.Floor(postInt))
 			s.val = math.NaN()
@@ -278,12 +315,13 @@ func (e *engine) closePDPs(pdpNew []float64, interval, preInt, postInt float64, 
 			s.val = nw / interval * postInt
 		}
 	}
+	return nil
 }
 
 // closeFirstPDP closes the partly filled step before the first boundary of
 // an update that spans several: its share of the reading is the whole
 // seconds f1 of fReal, the seconds from the last update to the boundary.
-func (e *engine) closeFirstPDP(interval, fReal, f1 float64) {
+func (e *engine) closeFirstPDP(interval, fReal, f1 float64) error {
 	half := float64(e.spec.Step) / 2
 	for i := range e.spec.DS {
 		s := &e.st.ds[i]
@@ -304,6 +342,9 @@ func (e *engine) closeFirstPDP(interval, fReal, f1 float64) {
 		} else {
 			e.pdpTemp[i] = s.val / (float64(e.spec.Step-s.unknSec) - preUnknown)
 		}
+		if err := e.compute(i); err != nil {
+			return err
+		}
 		s.unknSec = 0
 		if math.IsNaN(nw) {
 			s.val = math.NaN()
@@ -311,6 +352,7 @@ func (e *engine) closeFirstPDP(interval, fReal, f1 float64) {
 			s.val = part / f1 * 0 // zero, or NaN after an infinite reading, as rrdtool's carry-over
 		}
 	}
+	return nil
 }
 
 // consolidate folds elapsed PDPs (all equal to pdpTemp) into every archive;
@@ -461,12 +503,11 @@ func (e *engine) writeRows() {
 		}
 		rowsN := e.spec.RRA[a].Rows
 		cur := e.st.curRow[a]
-		// rrdtool writes at most one full turn: the primary value lands in the
-		// oldest row of the ring, followed by the fill-in values (measured).
-		if cnt > rowsN {
-			cur = (cur + (cnt-rowsN)%rowsN) % rowsN
-			cnt = rowsN
-		}
+		// rrdtool writes at most one full turn (update_all_cdp_prep: min of
+		// the rows due and row_cnt): the primary value lands in the oldest
+		// row of the ring, followed by the fill-in values, and the ring
+		// ends where it started (info's cur_row shows it)
+		cnt = min(cnt, rowsN)
 		cur = (cur + 1) % rowsN
 		e.fillRow(cur, a, nds, true)
 		cnt--

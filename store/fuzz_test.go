@@ -49,7 +49,8 @@ func FuzzUpdate(f *testing.F) {
 
 // FuzzSpec parses DS and RRA definitions.
 func FuzzSpec(f *testing.F) {
-	for _, s := range []string{"DS:a:GAUGE:10:U:U", "DS:a:COUNTER:5m:0:1e9", "RRA:AVERAGE:0.5:1:10", "RRA:MAX:0.99:1h:13M", "RRA:LAST:0:0:0", "DS::::::"} {
+	for _, s := range []string{"DS:a:GAUGE:10:U:U", "DS:a:COUNTER:5m:0:1e9", "RRA:AVERAGE:0.5:1:10", "RRA:MAX:0.99:1h:13M", "RRA:LAST:0:0:0", "DS::::::",
+		"DS:c:COMPUTE:x,2,*", "DS:c:COMPUTE:x,2.0,*,", "DS:c:COMPUTE:x,POP,3,", "DS:c:COMPUTE:x,x,2,SORT,MEDIAN"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

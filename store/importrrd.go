@@ -35,7 +35,13 @@ func fromRRDFile(f *rrdfile.File) (Spec, *state, [][]float64, error) {
 		if err != nil {
 			return Spec{}, nil, nil, fmt.Errorf("ds[%d] %q: %w", i, x.Name, err)
 		}
-		spec.DS = append(spec.DS, DS{Name: x.Name, Type: t, Heartbeat: x.Heartbeat, Min: x.Min, Max: x.Max})
+		d := DS{Name: x.Name, Type: t, Heartbeat: x.Heartbeat, Min: x.Min, Max: x.Max}
+		if t == Compute {
+			if d, err = computeFromFile(x.Name, x.Params, f.DS); err != nil {
+				return Spec{}, nil, nil, fmt.Errorf("ds[%d] %q: %w", i, x.Name, err)
+			}
+		}
+		spec.DS = append(spec.DS, d)
 		last := x.LastDS
 		if len(last) > lastDSLen {
 			last = last[:lastDSLen]

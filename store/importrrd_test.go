@@ -155,31 +155,3 @@ func rrdtoolOK(t *testing.T, bin string, args ...string) string {
 	return string(out)
 }
 
-// Files rrdash cannot hold are refused with an error naming what.
-func TestImportRRDRefuses(t *testing.T) {
-	bin := rrdtooltest.Bin(t)
-	t.Parallel()
-	dir := t.TempDir()
-	db, err := Open(filepath.Join(dir, "data"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for _, c := range []struct {
-		defs []string
-		err  string
-	}{
-		{[]string{"DS:a:GAUGE:600:U:U", "DS:b:COMPUTE:a,2,*", "RRA:AVERAGE:0.5:1:10"}, `ds[1] "b": unknown data source type "COMPUTE"`},
-	} {
-		file := filepath.Join(dir, "x.rrd")
-		rrdtoolOK(t, bin, append([]string{"create", file, "--start", "1000000000", "--step", "60"}, c.defs...)...)
-		b, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = db.ImportRRD(b, "x", true)
-		if err == nil || !strings.Contains(err.Error(), c.err) {
-			t.Errorf("%v: %v, want %q", c.defs, err, c.err)
-		}
-	}
-}

@@ -9,22 +9,41 @@ import (
 	"strings"
 )
 
+// dumpXMLDS is one <ds> of a dump; a COMPUTE DS has <cdef> instead of
+// heartbeat, min and max.
+type dumpXMLDS struct {
+	Name       string `xml:"name"`
+	Type       string `xml:"type"`
+	Heartbeat  int64  `xml:"minimal_heartbeat"`
+	Min        string `xml:"min"`
+	Max        string `xml:"max"`
+	CDEF       string `xml:"cdef"`
+	LastDS     string `xml:"last_ds"`
+	Value      string `xml:"value"`
+	UnknownSec int64  `xml:"unknown_sec"`
+}
+
+// appendXMLDS adds a non-COMPUTE <ds> to spec.
+func appendXMLDS(spec *Spec, x dumpXMLDS, t DSType) error {
+	mn, err := dumpFloat(x.Min, "min")
+	if err != nil {
+		return err
+	}
+	mx, err := dumpFloat(x.Max, "max")
+	if err != nil {
+		return err
+	}
+	spec.DS = append(spec.DS, DS{Name: strings.TrimSpace(x.Name), Type: t, Heartbeat: x.Heartbeat, Min: mn, Max: mx})
+	return nil
+}
+
 // dumpXML is the shape of `rrdtool dump` output.
 type dumpXML struct {
-	Version    string `xml:"version"`
-	Step       int64  `xml:"step"`
-	LastUpdate int64  `xml:"lastupdate"`
-	DS         []struct {
-		Name       string `xml:"name"`
-		Type       string `xml:"type"`
-		Heartbeat  int64  `xml:"minimal_heartbeat"`
-		Min        string `xml:"min"`
-		Max        string `xml:"max"`
-		LastDS     string `xml:"last_ds"`
-		Value      string `xml:"value"`
-		UnknownSec int64  `xml:"unknown_sec"`
-	} `xml:"ds"`
-	RRA []struct {
+	Version    string      `xml:"version"`
+	Step       int64       `xml:"step"`
+	LastUpdate int64       `xml:"lastupdate"`
+	DS         []dumpXMLDS `xml:"ds"`
+	RRA        []struct {
 		CF      string     `xml:"cf"`
 		Steps   int64      `xml:"pdp_per_row"`
 		Params  dumpParams `xml:"params"`
@@ -75,15 +94,12 @@ func (db *DB) Import(r io.Reader, name string, overwrite bool, progress func(don
 		if err != nil {
 			return fmt.Errorf("import %s: ds %d: %w", name, i, err)
 		}
-		mn, err := dumpFloat(x.Min, "min")
-		if err != nil {
+		if t == Compute {
+			// dump prints <cdef> instead of heartbeat, min and max
+			spec.DS = append(spec.DS, DS{Name: strings.TrimSpace(x.Name), Type: t, Min: math.NaN(), Max: math.NaN(), Expr: strings.TrimSpace(x.CDEF)})
+		} else if err := appendXMLDS(&spec, x, t); err != nil {
 			return fmt.Errorf("import %s: ds %s: %w", name, x.Name, err)
 		}
-		mx, err := dumpFloat(x.Max, "max")
-		if err != nil {
-			return fmt.Errorf("import %s: ds %s: %w", name, x.Name, err)
-		}
-		spec.DS = append(spec.DS, DS{Name: strings.TrimSpace(x.Name), Type: t, Heartbeat: x.Heartbeat, Min: mn, Max: mx})
 		v, err := dumpFloat(x.Value, "value")
 		if err != nil {
 			return fmt.Errorf("import %s: ds %s: %w", name, x.Name, err)

@@ -19,25 +19,27 @@ const (
 	Absolute
 	DCounter // floating-point COUNTER (rrdtool 1.5+)
 	DDerive  // floating-point DERIVE (rrdtool 1.5+)
+	Compute  // an RPN expression over the other DS of the same step (compute.go)
 )
 
-var dsTypeNames = [...]string{Gauge: "GAUGE", Counter: "COUNTER", Derive: "DERIVE", Absolute: "ABSOLUTE", DCounter: "DCOUNTER", DDerive: "DDERIVE"}
+var dsTypeNames = [...]string{Gauge: "GAUGE", Counter: "COUNTER", Derive: "DERIVE", Absolute: "ABSOLUTE", DCounter: "DCOUNTER", DDerive: "DDERIVE", Compute: "COMPUTE"}
 
 func (t DSType) String() string {
-	if t >= Gauge && t <= DDerive {
+	if t >= Gauge && t <= Compute {
 		return dsTypeNames[t]
 	}
 	return fmt.Sprintf("DSType(%d)", uint8(t))
 }
 
-// ParseDSType parses GAUGE, COUNTER, DERIVE, ABSOLUTE, DCOUNTER or DDERIVE.
+// ParseDSType parses GAUGE, COUNTER, DERIVE, ABSOLUTE, DCOUNTER, DDERIVE or
+// COMPUTE.
 func ParseDSType(s string) (DSType, error) {
-	for t := Gauge; t <= DDerive; t++ {
+	for t := Gauge; t <= Compute; t++ {
 		if dsTypeNames[t] == s {
 			return t, nil
 		}
 	}
-	return 0, fmt.Errorf("unknown data source type %q (want GAUGE, COUNTER, DERIVE, ABSOLUTE, DCOUNTER or DDERIVE)", s)
+	return 0, fmt.Errorf("unknown data source type %q (want GAUGE, COUNTER, DERIVE, ABSOLUTE, DCOUNTER, DDERIVE or COMPUTE)", s)
 }
 
 // CF is a consolidation function.
@@ -82,11 +84,14 @@ func ParseCF(s string) (CF, error) {
 }
 
 // DS defines one data source. Min and Max are NaN when unbounded ("U").
+// A COMPUTE data source has Expr (its RPN expression as rrdtool prints
+// it) instead of a heartbeat and bounds.
 type DS struct {
 	Name      string
 	Type      DSType
 	Heartbeat int64
 	Min, Max  float64
+	Expr      string
 }
 
 // RRA defines one round-robin archive: Steps PDPs per row, Rows rows.
@@ -170,8 +175,12 @@ func parseLimit(s string) (float64, error) {
 	return v, nil
 }
 
-// ParseDS parses "DS:name:TYPE:heartbeat:min:max".
+// ParseDS parses "DS:name:TYPE:heartbeat:min:max" or
+// "DS:name:COMPUTE:rpn-expression" (whose names Spec.Validate checks).
 func ParseDS(arg string) (DS, error) {
+	if ds, ok, err := parseComputeDS(arg); ok {
+		return ds, err
+	}
 	f := strings.Split(arg, ":")
 	if len(f) != 6 || f[0] != "DS" {
 		return DS{}, fmt.Errorf("invalid DS format %q: want DS:name:TYPE:heartbeat:min:max", arg)
@@ -202,6 +211,9 @@ func ParseDS(arg string) (DS, error) {
 
 // String formats the DS as rrdcreate(1) takes it.
 func (ds DS) String() string {
+	if ds.Type == Compute {
+		return "DS:" + ds.Name + ":COMPUTE:" + ds.Expr
+	}
 	return fmt.Sprintf("DS:%s:%s:%d:%s:%s", ds.Name, ds.Type, ds.Heartbeat, fmtLimit(ds.Min), fmtLimit(ds.Max))
 }
 
@@ -292,8 +304,11 @@ func (s *Spec) Validate() error {
 			return fmt.Errorf("duplicate DS name %q", ds.Name)
 		}
 		seen[ds.Name] = true
-		if ds.Type < Gauge || ds.Type > DDerive {
+		if ds.Type < Gauge || ds.Type > Compute {
 			return fmt.Errorf("DS %s: invalid type", ds.Name)
+		}
+		if ds.Type == Compute {
+			continue // checked by validateComputes below
 		}
 		if ds.Heartbeat <= 0 {
 			return fmt.Errorf("DS %s: heartbeat must be positive", ds.Name)
@@ -321,7 +336,7 @@ func (s *Spec) Validate() error {
 			return fmt.Errorf("archives too large: more than %d values", int64(maxRowCells))
 		}
 	}
-	return nil
+	return s.validateComputes()
 }
 
 // ParseSpecArgs builds a spec from rrdcreate-style DS:… and RRA:… arguments.

@@ -150,7 +150,7 @@ func (e *SeriesEdit) Rename(old, new string) error {
 		return fmt.Errorf("Duplicate DS name: %s", new)
 	}
 	e.spec.DS[i].Name = new
-	return nil
+	return e.spec.renameInComputes(i, old)
 }
 
 // timeOrder rewrites every ring oldest row first, the newest in the last
@@ -177,15 +177,27 @@ func (e *SeriesEdit) timeOrder() {
 // first, as rrd_modify writes its new file. Adding archives (RRA:…) is not
 // supported: rrd_modify fills them from the other archives by rules not
 // reproduced yet, and rrdash refuses rather than fill them otherwise.
-func (e *SeriesEdit) Modify(delDS []string, addDS []DS, delRRA []int, resize map[int]int64) error {
-	if err := e.refuseHW("tune's DS:, DEL:, DELRRA: and RRA#"); err != nil {
+func (e *SeriesEdit) Modify(delDS []string, addDS []DS, delRRA []int, resize map[int]int64, addRRA ...RRA) error {
+	if err := e.refuseHW("tune's DS:, DEL:, DELRRA:, RRA: and RRA#"); err != nil {
 		return err
 	}
+	in := e.snapshot() // what rrd_modify fills added rows and archives from
 	e.timeOrder()
 	nds := len(e.spec.DS)
 	keep := make([]bool, nds)
 	for i := range keep {
 		keep[i] = !slices.Contains(delDS, e.spec.DS[i].Name)
+	}
+	for i := range keep {
+		// rrdtool keeps a COMPUTE's references as indexes, which a
+		// deletion would shift onto other data sources: refused
+		if !keep[i] {
+			for _, u := range e.spec.computeUsers(i) {
+				if !slices.Contains(delDS, u) {
+					return fmt.Errorf("cannot delete DS %s: COMPUTE data source %s reads it", e.spec.DS[i].Name, u)
+				}
+			}
+		}
 	}
 	names := map[string]bool{}
 	for i, d := range e.spec.DS {
@@ -213,6 +225,15 @@ func (e *SeriesEdit) Modify(delDS []string, addDS []DS, delRRA []int, resize map
 		dss = append(dss, dsState{lastDS: "U", val: 0, unknSec: e.st.lastUp % e.spec.Step})
 	}
 	nnew := len(spec)
+	var dsMap []int // output data source → input one (-1: added)
+	for i := range e.spec.DS {
+		if keep[i] {
+			dsMap = append(dsMap, i)
+		}
+	}
+	for range addDS {
+		dsMap = append(dsMap, -1)
+	}
 	var cdp []cdpState
 	for a, r := range e.spec.RRA {
 		old := e.rings[a]
@@ -247,6 +268,17 @@ func (e *SeriesEdit) Modify(delDS []string, addDS []DS, delRRA []int, resize map
 	var rings [][]float64
 	var cur []int64
 	cdp = nil
+	// the row counts of the archives kept, for populating grown ones
+	var finalRows []int64
+	for a, r := range e.spec.RRA {
+		if slices.Contains(delRRA, a) {
+			continue
+		}
+		if n, ok := resize[a]; ok {
+			r.Rows = n
+		}
+		finalRows = append(finalRows, r.Rows)
+	}
 	for a, r := range e.spec.RRA {
 		if slices.Contains(delRRA, a) {
 			continue
@@ -262,7 +294,16 @@ func (e *SeriesEdit) Modify(delDS []string, addDS []DS, delRRA []int, resize map
 			if n < r.Rows {
 				ring = ring[(r.Rows-n)*int64(nds):]
 			} else {
-				ring = append(unknownRows(n-r.Rows, nds), ring...)
+				added := n - r.Rows
+				ring = append(unknownRows(added, nds), ring...)
+				// populate_row fills the added (oldest) rows; rrdtool takes
+				// the newest row from the output archive at the input's
+				// index (another archive's after a DELRRA before it)
+				curRow := n - 1
+				if a < len(finalRows) {
+					curRow = finalRows[a] - 1
+				}
+				in.populateRows(e.spec.Step, RRA{CF: r.CF, XFF: r.XFF, Steps: r.Steps, Rows: n}, curRow, ringRows(ring, nds), dsMap, 0, added)
 			}
 			r.Rows = n
 		}
@@ -272,7 +313,7 @@ func (e *SeriesEdit) Modify(delDS []string, addDS []DS, delRRA []int, resize map
 		cdp = append(cdp, e.st.cdp[a*nds:(a+1)*nds]...)
 	}
 	e.spec.RRA, e.rings, e.st.curRow, e.st.cdp = rras, rings, cur, cdp
-	return nil
+	return e.addArchives(in, addRRA, dsMap)
 }
 
 func unknownRows(n int64, nds int) []float64 {

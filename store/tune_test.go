@@ -12,7 +12,9 @@ import (
 func FuzzTune(f *testing.F) {
 	for _, s := range []string{"-h g:50", "--minimum=c:5 -a c:1e400", "-d c:DERIVE -r g:gg", "DEL:c DS:n:GAUGE:60:U:U",
 		"RRA#0:=12 RRA#1:-2 DELRRA:1", "RRA#1:+3", "-h g:5 DEL:c RRA#0:+1", "RRA#0:-9", "DEL:g DEL:c", "BAR", "-d g:DCOUNTER",
-		"RRA#0:=1099511627776", "RRA#1:+4611686018427387904"} { // huge: refused before any allocation
+		"RRA#0:=1099511627776", "RRA#1:+4611686018427387904", // huge: refused before any allocation
+		"RRA:AVERAGE:0.5:2:10", "RRA:MIN:0.5:1:5 RRA:LAST:0.9:4:6 DEL:c", "--step 5 RRA#0:+2", "-t 2 RRA:MAX:0.5:3:4",
+		"--step 3 DEL:c", "--step 5", "RRA:AVERAGE:0.5:1:99999999999", "DS:s:COMPUTE:g,c,+ RRA#1:+2", "DS:s:COMPUTE:g,c DEL:g"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

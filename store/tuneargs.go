@@ -46,6 +46,8 @@ type tunePlan struct {
 	addDS  []DS
 	delRRA []int
 	resize map[int]rowChange
+	addRRA []string // RRA:… to append (modifyfill.go)
+	rraOps map[int]bool
 	modify bool // any rrd_modify operation: the archives are rewritten
 }
 
@@ -87,7 +89,9 @@ func parseTune(args []string) (*tunePlan, error) {
 			if err != nil || n < 0 {
 				return nil, fmt.Errorf("DELRRA: %q is not an archive index", a[7:])
 			}
-			p.delRRA = append(p.delRRA, n)
+			if !p.rraOpSeen(n) {
+				p.delRRA = append(p.delRRA, n)
+			}
 		case strings.HasPrefix(a, "RRA#"):
 			idx, spec, ok := strings.Cut(a[4:], ":")
 			n, err1 := strconv.Atoi(idx)
@@ -98,9 +102,11 @@ func parseTune(args []string) (*tunePlan, error) {
 			if err != nil || v < 0 {
 				return nil, errors.New("Failed to parse RRA# command")
 			}
-			p.resize[n] = rowChange{spec[0], v}
-		case strings.HasPrefix(a, "RRA:"):
-			return nil, fmt.Errorf("adding archives with tune (%s) is not supported: rrdtool fills a new archive from the others by rules rrdash does not reproduce yet; create a new series with the archives wanted", a)
+			if !p.rraOpSeen(n) {
+				p.resize[n] = rowChange{spec[0], v}
+			}
+		case strings.HasPrefix(a, "RRA:") && len(a) > 4:
+			p.addRRA = append(p.addRRA, a) // parsed with the step it gets (after --step)
 		default:
 			return nil, fmt.Errorf("unparseable argument: %s", a)
 		}
@@ -108,18 +114,64 @@ func parseTune(args []string) (*tunePlan, error) {
 	return p, nil
 }
 
+// rraOpSeen reports whether archive n already has a DELRRA: or RRA#n:
+// operation, and records that it has one now: rrd_modify applies the
+// first one given for an archive and passes over the others.
+func (p *tunePlan) rraOpSeen(n int) bool {
+	if p.rraOps == nil {
+		p.rraOps = map[int]bool{}
+	}
+	seen := p.rraOps[n]
+	p.rraOps[n] = true
+	return seen
+}
+
 // apply changes e as the plan says.
 func (p *tunePlan) apply(e *SeriesEdit) error {
-	for k, o := range p.opts {
+	newStep := int64(0) // --step: applied with the rrd_modify operations
+	applied := 0
+	for _, o := range p.opts {
+		if o.name == "step" {
+			// rrdtool reads it with atoi
+			n, _ := leadingInt(strings.TrimLeft(o.arg, " \t"))
+			if newStep = n; n <= 0 {
+				newStep = -1
+			}
+			continue
+		}
 		if err := e.tuneOption(o); err != nil {
-			if k == 0 {
+			if applied == 0 {
 				return err
 			}
 			return &PartialError{Err: err}
 		}
+		applied++
+	}
+	partial := func(err error) error {
+		if applied == 0 {
+			return err
+		}
+		return &PartialError{Err: err}
 	}
 	if !p.modify {
+		if newStep != 0 {
+			// rrdtool 1.7.2 changes nothing then (and says nothing)
+			return partial(errors.New("tune --step changes the step only together with a DS:, DEL:, RRA:, RRA#… or DELRRA: operation (alone rrdtool 1.7.2 ignores it); add one, e.g. RRA#0:+0"))
+		}
 		return nil
+	}
+	if newStep != 0 {
+		if err := e.Stretch(newStep); err != nil {
+			return partial(err)
+		}
+	}
+	var add []RRA
+	for _, a := range p.addRRA {
+		r, err := ParseRRA(a, e.spec.Step)
+		if err != nil {
+			return partial(err)
+		}
+		add = append(add, r)
 	}
 	rows := map[int]int64{}
 	for a, c := range p.resize {
@@ -128,7 +180,10 @@ func (p *tunePlan) apply(e *SeriesEdit) error {
 		}
 		rows[a] = c.rows(e.spec.RRA[a].Rows)
 	}
-	return e.Modify(p.delDS, p.addDS, p.delRRA, rows)
+	if err := e.Modify(p.delDS, p.addDS, p.delRRA, rows, add...); err != nil {
+		return partial(err)
+	}
+	return nil
 }
 
 // rowChange is RRA#i's "=N", "+N" or "-N".
@@ -152,6 +207,9 @@ func (c rowChange) rows(cur int64) int64 {
 // tuneOption applies one option as rrd_tune does.
 func (e *SeriesEdit) tuneOption(o tuneOpt) error {
 	ds, val, ok := strings.Cut(o.arg, ":")
+	if err := e.tuneComputeGuard(o.name, ds, val); err != nil {
+		return err
+	}
 	switch o.name {
 	case "heartbeat":
 		hb, okNum := leadingInt(val)
@@ -178,8 +236,6 @@ func (e *SeriesEdit) tuneOption(o tuneOpt) error {
 		t, err := ParseDSType(val)
 		if err != nil {
 			switch val {
-			case "COMPUTE", "DCOUNTER", "DDERIVE":
-				return fmt.Errorf("data source type %s is not supported by rrdash", val)
 			}
 			return fmt.Errorf("unknown data acquisition function '%s'", val)
 		}
@@ -194,8 +250,6 @@ func (e *SeriesEdit) tuneOption(o tuneOpt) error {
 		return e.tuneHW(o.name, o.arg)
 	case "reset":
 		return e.AberrantReset(o.arg)
-	case "step":
-		return errors.New("tune --step is not supported: rrdash does not convert the archives to another step; create a new series with the step wanted")
 	}
 	return fmt.Errorf("unknown tune option %s", o.name)
 }

@@ -99,10 +99,11 @@ func ParseUpdateArgInto(arg string, tmpl []int, nds int, now time.Time, vals []s
 	return u, nil
 }
 
-// ParseTemplate turns "--template a:b" into DS indexes.
+// ParseTemplate turns "--template a:b" into DS indexes. Without one, an
+// update gives every data source but the COMPUTE ones (Spec.InputIndexes).
 func ParseTemplate(spec *Spec, tmpl string) ([]int, error) {
 	if tmpl == "" {
-		return nil, nil
+		return spec.InputIndexes(), nil
 	}
 	var idx []int
 	seen := map[int]bool{}

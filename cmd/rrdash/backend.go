@@ -46,7 +46,7 @@ var (
 // data directory with other readers.
 func readOnlyCommand(cmd string) bool {
 	switch cmd {
-	case "fetch", "info", "last", "first", "lastupdate", "list", "dump", "xport", "graph", "graphv":
+	case "fetch", "info", "last", "first", "lastupdate", "list", "dump", "xport", "graph", "graphv", "flushcached":
 		return true
 	}
 	return false

@@ -63,22 +63,22 @@ func parseTime(s string, now time.Time) (int64, error) {
 }
 
 func runCreate(db seriesStore, args []string) error {
+	sources, args, err := takeSources(args)
+	if err != nil {
+		return err
+	}
 	opts, pos, err := options(args, map[string]string{"--start": "start", "-b": "start", "--step": "step", "-s": "step",
-		"--template": "template", "-t": "template", "--source": "source", "-r": "source"},
+		"--template": "template", "-t": "template"},
 		map[string]string{"--no-overwrite": "O", "-O": "O"})
 	if err != nil {
 		return err
 	}
-	if _, ok := opts["source"]; ok {
-		return errors.New("create --source is not supported: rrdash does not prefill a new series from another's data yet; create it, then import or update")
-	}
-	for _, a := range pos {
-		if n, _, _ := strings.Cut(strings.TrimPrefix(a, "DS:"), ":"); strings.HasPrefix(a, "DS:") && strings.Contains(n, "=") {
-			return fmt.Errorf("%s: a DS mapping (DS:new=old) goes with --source, which rrdash does not support", a)
-		}
-	}
 	if len(pos) < 1 {
 		return usageError{"create needs a series name"}
+	}
+	maps, err := takeDSMappings(pos[1:])
+	if err != nil {
+		return err
 	}
 	name := pos[0]
 	step := int64(300)
@@ -88,9 +88,16 @@ func runCreate(db seriesStore, args []string) error {
 		}
 	}
 	start := time.Now().Unix() - 10
+	_, startGiven := opts["start"]
 	if v, ok := opts["start"]; ok {
 		if start, err = parseTime(v, time.Now()); err != nil {
 			return fmt.Errorf("start time: %w", err)
+		}
+	} else if tmpl, ok := opts["template"]; ok && len(sources) == 0 {
+		// rrdtool: a template's last update, when neither --start nor
+		// --source says otherwise
+		if lu, err := db.LastUpdate(tmpl); err == nil && lu > 0 {
+			start = lu
 		}
 	}
 	var spec store.Spec
@@ -102,6 +109,9 @@ func runCreate(db seriesStore, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if len(sources) > 0 {
+		return createFromSources(db, name, spec, startGiven, sources, maps, opts["O"] == "")
 	}
 	return db.Create(name, spec, opts["O"] == "")
 }
@@ -422,8 +432,15 @@ func runInfo(db seriesStore, args []string, stdout io.Writer) error {
 		info.Name, rrdVersion(info), info.Step, info.LastUpdate, rrdHeaderSize(len(info.DS), len(info.RRA)))
 	for i, d := range info.DS {
 		fmt.Fprintf(w, "ds[%s].index = %d\n", d.Name, i)
-		fmt.Fprintf(w, "ds[%s].type = %q\nds[%s].minimal_heartbeat = %d\nds[%s].min = %s\nds[%s].max = %s\nds[%s].last_ds = %q\nds[%s].value = %s\nds[%s].unknown_sec = %d\n",
-			d.Name, d.Type, d.Name, d.Heartbeat, d.Name, infoValue(d.Min), d.Name, infoValue(d.Max), d.Name, d.LastDS, d.Name, infoValue(d.Value), d.Name, d.UnknownSec)
+		fmt.Fprintf(w, "ds[%s].type = %q\n", d.Name, d.Type)
+		if d.Type == "COMPUTE" {
+			fmt.Fprintf(w, "ds[%s].cdef = %q\n", d.Name, d.CDEF)
+		} else {
+			fmt.Fprintf(w, "ds[%s].minimal_heartbeat = %d\nds[%s].min = %s\nds[%s].max = %s\n",
+				d.Name, d.Heartbeat, d.Name, infoValue(d.Min), d.Name, infoValue(d.Max))
+		}
+		fmt.Fprintf(w, "ds[%s].last_ds = %q\nds[%s].value = %s\nds[%s].unknown_sec = %d\n",
+			d.Name, d.LastDS, d.Name, infoValue(d.Value), d.Name, d.UnknownSec)
 	}
 	for i, r := range info.RRA {
 		if r.HW != nil {

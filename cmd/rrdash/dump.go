@@ -101,8 +101,13 @@ func writeDump(w *bufio.Writer, d *store.DumpData, header string) {
 	fmt.Fprintf(w, "\t<lastupdate>%d</lastupdate> <!-- %s -->\n\n", d.LastUpdate, dumpTime(d.LastUpdate))
 	for i, ds := range d.Spec.DS {
 		s := d.DS[i]
-		fmt.Fprintf(w, "\t<ds>\n\t\t<name> %s </name>\n\t\t<type> %s </type>\n\t\t<minimal_heartbeat>%d</minimal_heartbeat>\n\t\t<min>%s</min>\n\t\t<max>%s</max>\n",
-			ds.Name, ds.Type, ds.Heartbeat, dumpNum(ds.Min), dumpNum(ds.Max))
+		fmt.Fprintf(w, "\t<ds>\n\t\t<name> %s </name>\n\t\t<type> %s </type>\n", ds.Name, ds.Type)
+		if ds.Type == store.Compute {
+			fmt.Fprintf(w, "\t\t<cdef> %s </cdef>\n", ds.CDEF())
+		} else {
+			fmt.Fprintf(w, "\t\t<minimal_heartbeat>%d</minimal_heartbeat>\n\t\t<min>%s</min>\n\t\t<max>%s</max>\n",
+				ds.Heartbeat, dumpNum(ds.Min), dumpNum(ds.Max))
+		}
 		fmt.Fprintf(w, "\n\t\t<!-- PDP Status -->\n\t\t<last_ds>%s</last_ds>\n\t\t<value>%s</value>\n\t\t<unknown_sec> %d </unknown_sec>\n\t</ds>\n\n",
 			s.LastDS, dumpNum(s.Value), s.UnknownSec)
 	}

@@ -55,6 +55,8 @@ var diffLayouts = []struct {
 		[][]string{{"1000000010:1.5:-2.25:1", "1000000020:3.75:10:2", "1000000033:2:12.5e1:3"}, {"1000000040:-1:0:4", "1000000055:-3.5:-0.5:5"}, {"1000000060:x:1:6"}, {"1000000070:7:y:7"}}},
 	{"template", []string{"--start", "999999999", "--step", "300", "DS:in:COUNTER:600:U:U", "DS:out:COUNTER:600:U:U", "RRA:AVERAGE:0.5:1:600", "RRA:AVERAGE:0.5:6:700", "RRA:MAX:0.5:288:797"},
 		[][]string{{"--template", "out:in", "1000000300:10:20", "1000000600:30:40.5"}}},
+	{"compute", []string{"--start", "1000000000", "--step", "10", "DS:a:GAUGE:30:U:U", "DS:b:COUNTER:30:U:U", "DS:s:COMPUTE:a,b,+,2.0,*", "DS:m:COMPUTE:s,a,MAX,UN,INF,a,IF", "RRA:AVERAGE:0.5:1:20", "RRA:MAX:0.5:3:10"},
+		[][]string{{"1000000010:1:100", "1000000020:2.5:200", "1000000041.25:U:450"}, {"--template", "b:a", "1000000055:300:7"}, {"1000000070:1:1:1"}, {"1000000090:4:500"}}},
 }
 
 // first and lastupdate print what rrdtool 1.7.2 prints, exit as it exits,

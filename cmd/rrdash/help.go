@@ -12,7 +12,7 @@ import (
 
 // dispatchedCommands are the commands runCommand knows (help covers each).
 func dispatchedCommands() []string {
-	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "graphv", "serve", "ingest", "monitor", "check", "version", "import-carbon-config", "delete", "rename", "backup", "restore-backup", "rotate-key", "dump", "tune", "resize", "annotate", "annotations", "-"}
+	return []string{"create", "update", "updatev", "fetch", "info", "last", "first", "lastupdate", "list", "import", "restore", "xport", "graph", "graphv", "serve", "ingest", "monitor", "check", "version", "import-carbon-config", "delete", "rename", "backup", "restore-backup", "rotate-key", "dump", "tune", "resize", "annotate", "annotations", "flushcached", "-"}
 }
 
 const dataDirNote = "The data directory is --data DIR, else $RRDASH_DATA, else ./data."
@@ -20,9 +20,10 @@ const dataDirNote = "The data directory is --data DIR, else $RRDASH_DATA, else .
 // commandHelp is the usage of the commands whose arguments are rrdtool's.
 func commandHelp(name string) (string, bool) {
 	h, ok := map[string]string{
-		"create": "usage: rrdash create NAME [--start T] [--step S] [--no-overwrite] [--template|-t OLD] DS:… RRA:…\n" +
+		"create": "usage: rrdash create NAME [--start T] [--step S] [--no-overwrite] [--template|-t OLD] [--source|-r OLD]… DS:… RRA:…\n" +
 			"  Creates series NAME, as rrdtool create does (a series name where rrdtool takes a file);\n" +
-			"  --template takes the step, DS and RRAs of series OLD first. --source is refused.",
+			"  --template takes the step, DS and RRAs of series OLD first; --source fills the rows from series (or rrdtool files) OLD… as rrdtool\n" +
+			"  does (DS:new=old[i]:… maps a DS to another name, of the i-th source). DS:name:COMPUTE:rpn computes a DS from the others.",
 		"update": "usage: rrdash update NAME [--template a:b] [--skip-past-updates] [--locking try] ARG…\n" +
 			"  ARG: T:v[:v…] or N:v…; a single \"-\" reads ARGs from stdin, one a line, and prints \"OK n\" once line n is durable.\n" +
 			"  --skip-past-updates (-s) passes over ARGs at or before the last update instead of stopping there.\n" +
@@ -35,6 +36,8 @@ func commandHelp(name string) (string, bool) {
 		"last": "usage: rrdash last NAME\n  Prints the time of the last update of series NAME.",
 		"first": "usage: rrdash first NAME [--rraindex N]\n" +
 			"  Prints the time of the oldest row of archive N (default 0) of series NAME, as rrdtool first does.",
+		"flushcached": "usage: rrdash flushcached NAME…\n" +
+			"  As rrdtool flushcached; rrdash holds no updates back (each is durable and visible when acknowledged), so it only checks the names.",
 		"lastupdate": "usage: rrdash lastupdate NAME\n" +
 			"  Prints the DS names of series NAME, then the time of its last update and the last value given to each DS, as rrdtool lastupdate does.",
 		"list": "usage: rrdash list [PATTERN]\n       rrdash list [--recursive] [--noflush] DIR\n" +
@@ -46,11 +49,12 @@ func commandHelp(name string) (string, bool) {
 		"restore": "usage: rrdash restore [--force-overwrite|-f] FILE.xml|FILE.rrd NAME\n" +
 			"  Imports an rrdtool dump (or file) as series NAME, as rrdtool restore makes a file (import with rrdtool's arguments); --range-check is refused.",
 		"tune": "usage: rrdash tune NAME [--heartbeat|-h ds:hb] [--minimum|-i ds:min] [--maximum|-a ds:max] [--data-source-type|-d ds:TYPE]\n" +
-			"       [--data-source-rename|-r old:new] [--aberrant-reset|-b ds] [DEL:ds] [DS:name:TYPE:hb:min:max] [DELRRA:i] [RRA#i:=|+|-rows]\n" +
-			"  Changes series NAME as rrdtool tune changes a file; the DS:/DEL:/DELRRA:/RRA# forms rewrite its archives as rrd_modify does.\n" +
+			"       [--data-source-rename|-r old:new] [--aberrant-reset|-b ds] [--step|-t S] [DEL:ds] [DS:name:TYPE:hb:min:max] [DELRRA:i]\n" +
+			"       [RRA#i:=|+|-rows] [RRA:CF:xff:steps:rows]\n" +
+			"  Changes series NAME as rrdtool tune changes a file; the DS:/DEL:/DELRRA:/RRA#/RRA: forms rewrite its archives as\n" +
+			"  rrd_modify does (added rows and archives filled from the others); --step S (dividing the step) goes with one of them.\n" +
 			"  Holt-Winters options: [--alpha|-x a] [--beta|-y b] [--gamma|-z g] [--gamma-deviation|-v g] [--smoothing-window|-s f]\n" +
-			"       [--smoothing-window-deviation|-S f] [--deltapos|-p d] [--deltaneg|-n d] [--failure-threshold|-f n] [--window-length|-w n].\n" +
-			"  --step and adding archives (RRA:…) are refused.",
+			"       [--smoothing-window-deviation|-S f] [--deltapos|-p d] [--deltaneg|-n d] [--failure-threshold|-f n] [--window-length|-w n].",
 		"resize": "usage: rrdash resize NAME RRA-NUM GROW|SHRINK ROWS\n" +
 			"  Grows or shrinks archive RRA-NUM by ROWS rows as rrdtool resize does, in place (rrdtool writes ./resize.rrd).",
 		"dump": "usage: rrdash dump [--header|-h {none,xsd,dtd}] [--no-header|-n] NAME [FILE.xml]\n" +

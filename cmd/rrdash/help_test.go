@@ -34,6 +34,7 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		{[]string{"last"}, "rrdash last NAME"},
 		{[]string{"first"}, "rrdash first NAME [--rraindex N]"},
 		{[]string{"lastupdate"}, "rrdash lastupdate NAME"},
+		{[]string{"flushcached"}, "rrdash flushcached NAME"},
 		{[]string{"list"}, "rrdash list [--recursive] [--noflush] DIR"},
 		{[]string{"import"}, "rrdash import --tree DIR [--prefix P] [--force]"},
 		{[]string{"restore"}, "rrdash restore [--force-overwrite|-f] FILE.xml|FILE.rrd NAME"},

@@ -29,6 +29,7 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   last NAME
   first NAME [--rraindex N]                time of the oldest row of an archive
   lastupdate NAME                          last update time and last value of each DS
+  flushcached NAME…                        as rrdtool's: nothing is held back, checks the names
   list [PATTERN] | list [--recursive] DIR
   delete NAME…                             delete series for good
   rename OLD NEW                           rename a series (atomic across a crash)
@@ -147,7 +148,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return runAnnotate(ctx, dir, rest, stdout)
 	case "annotations":
 		return runAnnotations(ctx, dir, rest, stdout)
-	case "first", "lastupdate":
+	case "first", "lastupdate", "flushcached":
 		if len(rest) == 0 {
 			// as rrdtool 1.7.2: no arguments print the usage and exit 0
 			return printHelp(ctx, []string{cmd}, stdout)
@@ -270,6 +271,8 @@ func dispatch(ctx context.Context, db seriesStore, cmd string, rest []string, st
 		return runFirst(db, rest, stdout)
 	case "lastupdate":
 		return runLastUpdate(db, rest, stdout)
+	case "flushcached":
+		return runFlushcached(db, rest)
 	case "list":
 		return runList(db, rest, stdout)
 	case "delete":

@@ -71,6 +71,7 @@ type conn struct {
 type fileInfo struct {
 	name string
 	nds  int
+	tmpl []int // the data sources an UPDATE gives (nil: all; not COMPUTE ones)
 }
 
 // maxChunk bounds the updates applied in one store call.

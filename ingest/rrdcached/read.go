@@ -203,9 +203,13 @@ func handleInfo(s *Server, c *conn, args []string) reply {
 		p := "ds[" + d.Name + "]."
 		line(p+"index", infoCnt, strconv.Itoa(i))
 		line(p+"type", infoStr, d.Type)
-		line(p+"minimal_heartbeat", infoCnt, itoa(d.Heartbeat))
-		line(p+"min", infoVal, val(d.Min))
-		line(p+"max", infoVal, val(d.Max))
+		if d.Type == "COMPUTE" {
+			line(p+"cdef", infoStr, d.CDEF)
+		} else {
+			line(p+"minimal_heartbeat", infoCnt, itoa(d.Heartbeat))
+			line(p+"min", infoVal, val(d.Min))
+			line(p+"max", infoVal, val(d.Max))
+		}
 		line(p+"last_ds", infoStr, d.LastDS)
 		line(p+"value", infoVal, val(d.Value))
 		line(p+"unknown_sec", infoCnt, itoa(d.UnknownSec))

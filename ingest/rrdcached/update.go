@@ -33,7 +33,7 @@ func handleUpdate(s *Server, c *conn, args []string) reply {
 		if err != nil {
 			return errorf("RRD Error: %v\n", err)
 		}
-		fi = fileInfo{name, len(spec.DS)}
+		fi = fileInfo{name, len(spec.DS), spec.InputIndexes()}
 		if c.names == nil || len(c.names) > 1<<16 {
 			c.names = map[string]fileInfo{}
 		}
@@ -44,7 +44,7 @@ func handleUpdate(s *Server, c *conn, args []string) reply {
 		if t, ok := stamp(vals[0]); ok && t > 0 {
 			k := len(c.chunk)
 			c.chunk = append(c.chunk, store.Update{})
-			u, err := store.ParseUpdateArgInto(vals[0], nil, nds, s.cfg.Now(), make([]string, nds))
+			u, err := store.ParseUpdateArgInto(vals[0], fi.tmpl, nds, s.cfg.Now(), make([]string, nds))
 			if err == nil {
 				u.Series = name
 				c.chunk[k] = u
@@ -75,7 +75,7 @@ func handleUpdate(s *Server, c *conn, args []string) reply {
 			refusal = &r
 			break
 		}
-		u, err := store.ParseUpdateArgInto(v, nil, nds, now, backing[i*nds:(i+1)*nds])
+		u, err := store.ParseUpdateArgInto(v, fi.tmpl, nds, now, backing[i*nds:(i+1)*nds])
 		if err != nil {
 			r := errorf("RRD Error: %s: %v\n", name, err)
 			refusal = &r
