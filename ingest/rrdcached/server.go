@@ -79,6 +79,8 @@ type Server struct {
 	names mapper
 	table []command
 	sem   chan struct{}
+	// commit is the group commit of single-value updates (commit.go)
+	commit *committer
 
 	mu        sync.Mutex
 	adoptMu   sync.Mutex      // one adoption of an rrdtool file at a time
@@ -122,8 +124,10 @@ func New(st Store, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rrdcached: data directory %s: %w", cfg.Dir, err)
 	}
-	return &Server{st: st, cfg: cfg, log: cfg.Logger, names: m, table: commandTable(),
-		sem: make(chan struct{}, cfg.MaxConns), known: map[string]bool{}}, nil
+	s := &Server{st: st, cfg: cfg, log: cfg.Logger, names: m, table: commandTable(),
+		sem: make(chan struct{}, cfg.MaxConns), known: map[string]bool{}}
+	s.commit = &committer{st: st, srv: s}
+	return s, nil
 }
 
 // Stats returns the counters.

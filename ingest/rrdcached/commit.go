@@ -1,0 +1,161 @@
+package rrdcached
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"rrdash/store"
+)
+
+// committer is the group commit of single-value updates across all
+// connections. Connections submit their chunks of updates; a committer
+// goroutine, started when work arrives and gone when there is none,
+// applies everything submitted so far in one store call, ordered by series
+// (each series' updates stay in the order they arrived), and waits for
+// that call's journal fsync; updates submitted meanwhile form the next
+// group. Under load a group holds many updates of each series, so every
+// archive is touched (and its rows written) once per group rather than
+// once per update or per BATCH; when idle a lone update is applied and
+// synced at once.
+type committer struct {
+	st  Store
+	srv *Server
+
+	mu      sync.Mutex
+	pend    []pendUpdate
+	running bool // a committer goroutine is active
+
+	applyMu sync.Mutex // one group applied at a time
+	sorted  []store.Update
+	order   []int
+}
+
+// pendUpdate is one submitted update and the ticket that answers it.
+type pendUpdate struct {
+	u store.Update
+	t *ticket
+	i int // index within the ticket's chunk
+}
+
+// ticket follows one submitted chunk: once applied is closed, errs holds
+// the refusals by index within the chunk, fail the answer to all of them
+// when the store call failed, and wait makes the chunk durable.
+type ticket struct {
+	applied chan struct{}
+	errs    map[int]string
+	fail    string // the store call failed: every update's answer
+	wait    func() error
+}
+
+// await returns once the chunk is applied; the answer is then the
+// ticket's errors, due once wait returns nil.
+
+func (t *ticket) await() { <-t.applied }
+
+// submit hands a chunk to the group commit. The updates (not their value
+// strings) are copied: the caller may reuse chunk.
+func (c *committer) submit(chunk []store.Update) *ticket {
+	t := &ticket{applied: make(chan struct{})}
+	c.mu.Lock()
+	for i, u := range chunk {
+		c.pend = append(c.pend, pendUpdate{u, t, i})
+	}
+	start := !c.running
+	c.running = true
+	c.mu.Unlock()
+	if start {
+		go c.loop()
+	}
+	return t
+}
+
+// loop applies groups until none is waiting; each group's fsync ends
+// before the next group is applied.
+func (c *committer) loop() {
+	for {
+		wait := c.applyNow()
+		if wait == nil {
+			c.mu.Lock()
+			if len(c.pend) == 0 {
+				c.running = false
+				c.mu.Unlock()
+				return
+			}
+			c.mu.Unlock()
+			continue
+		}
+		// An error reaches every ticket through its own wait.
+		_ = wait()
+	}
+}
+
+// applyNow applies every update submitted so far (a connection calls it
+// before a command that must see its updates) and returns the group's
+// wait, nil when nothing was pending.
+func (c *committer) applyNow() func() error {
+	c.applyMu.Lock()
+	defer c.applyMu.Unlock()
+	c.mu.Lock()
+	group := c.pend
+	c.pend = nil
+	c.mu.Unlock()
+	if len(group) == 0 {
+		return nil
+	}
+	// group by series, stably: a store call touches each archive once
+	order := slices.Grow(c.order[:0], len(group))
+	for k := range group {
+		order = append(order, k)
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(group[a].u.Series, group[b].u.Series) })
+	sorted := slices.Grow(c.sorted[:0], len(group))
+	for _, k := range order {
+		sorted = append(sorted, group[k].u)
+	}
+	res, wait, err := c.st.ApplyAsync(context.Background(), store.Batch{Updates: sorted})
+	s := c.srv
+	for _, ue := range res.Errors {
+		p := group[order[ue.Index]]
+		msg := fmt.Sprintf("RRD Error: %v\n", ue)
+		if errors.Is(ue, store.ErrTooOld) {
+			msg = tooOld(s, p.u.Series, float64(p.u.Time)+float64(p.u.Usec)/1e6).msg
+		}
+		if p.t.errs == nil {
+			p.t.errs = map[int]string{}
+		}
+		p.t.errs[p.i] = msg
+	}
+	if err == nil {
+		s.written.Add(int64(res.Applied))
+		s.dataSets.Add(int64(res.Applied))
+		last := ""
+		for _, u := range sorted {
+			if u.Series != last {
+				s.touch(u.Series)
+				last = u.Series
+			}
+		}
+	}
+	fail := ""
+	if err != nil {
+		fail = fmt.Sprintf("RRD Error: %v\n", err)
+	}
+	var prev *ticket
+	for _, p := range group {
+		if p.t != prev {
+			p.t.fail, p.t.wait = fail, wait
+			close(p.t.applied)
+			prev = p.t
+		}
+	}
+	clear(sorted)
+	c.sorted, c.order = sorted[:0], order[:0]
+	if err != nil {
+		return nil
+	}
+	return wait
+}
