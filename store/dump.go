@@ -8,8 +8,8 @@ type DumpData struct {
 	Spec           Spec
 	LastUpdate     int64
 	LastUpdateUsec int64
-	DS         []DumpDS
-	RRA        []DumpRRA
+	DS             []DumpDS
+	RRA            []DumpRRA
 }
 
 // DumpDS is a data source's PDP state.

@@ -86,8 +86,8 @@ type Server struct {
 	commit *committer
 
 	mu        sync.Mutex
-	adoptMu   sync.Mutex      // one adoption of an rrdtool file at a time
-	known     map[string]bool // series updated since start (rrdcached's cache tree); true: suspended
+	adoptMu   sync.Mutex        // one adoption of an rrdtool file at a time
+	known     map[string]bool   // series updated since start (rrdcached's cache tree); true: suspended
 	images    map[string]string // series → path of the rrdtool images written since start (export.go)
 	updatesRx atomic.Int64
 	flushesRx atomic.Int64
