@@ -28,7 +28,7 @@ func (c *conn) fastUpdate(line []byte) bool {
 	}
 	file, val := rest[:sp], rest[sp+1:]
 	fi, cached := c.names[string(file)] // no allocation for the lookup
-	if !cached || !c.mayUpdate {
+	if !cached || !c.mayUpdate || c.s.slowOnly {
 		return false
 	}
 	v := string(val)

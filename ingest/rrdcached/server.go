@@ -84,6 +84,9 @@ type Server struct {
 	sem   chan struct{}
 	// commit is the group commit of single-value updates (commit.go)
 	commit *committer
+	// slowOnly turns conn.fastUpdate off (the differential fuzz test
+	// compares both paths)
+	slowOnly bool
 
 	mu        sync.Mutex
 	adoptMu   sync.Mutex        // one adoption of an rrdtool file at a time

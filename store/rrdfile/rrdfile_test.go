@@ -232,3 +232,35 @@ func TestEncodeRefuses(t *testing.T) {
 		}
 	}
 }
+
+// FuzzEncode: whatever decodes (version 3 or later) encodes to bytes that
+// decode to the same file, and encoding that again changes nothing.
+func FuzzEncode(f *testing.F) {
+	for _, name := range []string{"small.rrd", "dderive.rrd"} {
+		f.Add(readTestdata(f, name))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 1<<20 {
+			return
+		}
+		r, err := Decode(b)
+		if err != nil || r.Version < 3 {
+			return
+		}
+		enc, err := Encode(r)
+		if err != nil {
+			return // e.g. a name Decode cut at 20 bytes without its NUL
+		}
+		again, err := Decode(enc)
+		if err != nil {
+			t.Fatalf("the encoding does not decode: %v", err)
+		}
+		enc2, err := Encode(again)
+		if err != nil || string(enc2) != string(enc) {
+			t.Fatalf("encoding the decoded encoding differs (%v)", err)
+		}
+		if len(enc) > len(b) {
+			t.Fatalf("%d bytes encoded from %d", len(enc), len(b))
+		}
+	})
+}
