@@ -26,7 +26,7 @@ type committer struct {
 	srv *Server
 
 	mu      sync.Mutex
-	pend    []pendUpdate
+	pend    []pendChunk
 	running bool // a committer goroutine is active
 
 	applyMu sync.Mutex // one group applied at a time
@@ -34,11 +34,10 @@ type committer struct {
 	order   []int
 }
 
-// pendUpdate is one submitted update and the ticket that answers it.
-type pendUpdate struct {
-	u store.Update
-	t *ticket
-	i int // index within the ticket's chunk
+// pendChunk is one submitted chunk and the ticket that answers it.
+type pendChunk struct {
+	ups []store.Update
+	t   *ticket
 }
 
 // ticket follows one submitted chunk: once applied is closed, errs holds
@@ -56,14 +55,11 @@ type ticket struct {
 
 func (t *ticket) await() { <-t.applied }
 
-// submit hands a chunk to the group commit. The updates (not their value
-// strings) are copied: the caller may reuse chunk.
+// submit hands a chunk to the group commit, which owns it from then on.
 func (c *committer) submit(chunk []store.Update) *ticket {
 	t := &ticket{applied: make(chan struct{})}
 	c.mu.Lock()
-	for i, u := range chunk {
-		c.pend = append(c.pend, pendUpdate{u, t, i})
-	}
+	c.pend = append(c.pend, pendChunk{chunk, t})
 	start := !c.running
 	c.running = true
 	c.mu.Unlock()
@@ -100,34 +96,60 @@ func (c *committer) applyNow() func() error {
 	c.applyMu.Lock()
 	defer c.applyMu.Unlock()
 	c.mu.Lock()
-	group := c.pend
+	chunks := c.pend
 	c.pend = nil
 	c.mu.Unlock()
-	if len(group) == 0 {
+	if len(chunks) == 0 {
 		return nil
 	}
-	// group by series, stably: a store call touches each archive once
-	order := slices.Grow(c.order[:0], len(group))
-	for k := range group {
+	// the group in submission order: chunk k's update i is at base[k]+i
+	n := 0
+	base := make([]int, len(chunks))
+	for k, ch := range chunks {
+		base[k] = n
+		n += len(ch.ups)
+	}
+	all := slices.Grow(c.sorted[:0], n)
+	for _, ch := range chunks {
+		all = append(all, ch.ups...)
+	}
+	// group by series, stably: a store call touches each archive once.
+	// order[j] is the submission index of the j-th update applied.
+	order := slices.Grow(c.order[:0], n)
+	for k := range n {
 		order = append(order, k)
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(group[a].u.Series, group[b].u.Series) })
-	sorted := slices.Grow(c.sorted[:0], len(group))
-	for _, k := range order {
-		sorted = append(sorted, group[k].u)
+	oneSeries := true
+	for _, u := range all[1:] {
+		if u.Series != all[0].Series {
+			oneSeries = false
+			break
+		}
+	}
+	sorted := all
+	if !oneSeries {
+		slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(all[a].Series, all[b].Series) })
+		sorted = make([]store.Update, n)
+		for j, k := range order {
+			sorted[j] = all[k]
+		}
 	}
 	res, wait, err := c.st.ApplyAsync(context.Background(), store.Batch{Updates: sorted})
 	s := c.srv
 	for _, ue := range res.Errors {
-		p := group[order[ue.Index]]
+		at := order[ue.Index]
+		k, _ := slices.BinarySearch(base, at+1)
+		k-- // the chunk holding submission index at
+		ch := chunks[k]
+		u := all[at]
 		msg := fmt.Sprintf("RRD Error: %v\n", ue)
 		if errors.Is(ue, store.ErrTooOld) {
-			msg = tooOld(s, p.u.Series, float64(p.u.Time)+float64(p.u.Usec)/1e6).msg
+			msg = tooOld(s, u.Series, float64(u.Time)+float64(u.Usec)/1e6).msg
 		}
-		if p.t.errs == nil {
-			p.t.errs = map[int]string{}
+		if ch.t.errs == nil {
+			ch.t.errs = map[int]string{}
 		}
-		p.t.errs[p.i] = msg
+		ch.t.errs[at-base[k]] = msg
 	}
 	if err == nil {
 		s.written.Add(int64(res.Applied))
@@ -144,16 +166,12 @@ func (c *committer) applyNow() func() error {
 	if err != nil {
 		fail = fmt.Sprintf("RRD Error: %v\n", err)
 	}
-	var prev *ticket
-	for _, p := range group {
-		if p.t != prev {
-			p.t.fail, p.t.wait = fail, wait
-			close(p.t.applied)
-			prev = p.t
-		}
+	for _, ch := range chunks {
+		ch.t.fail, ch.t.wait = fail, wait
+		close(ch.t.applied)
 	}
-	clear(sorted)
-	c.sorted, c.order = sorted[:0], order[:0]
+	clear(all)
+	c.sorted, c.order = all[:0], order[:0]
 	if err != nil {
 		return nil
 	}

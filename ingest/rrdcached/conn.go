@@ -122,9 +122,8 @@ func (c *conn) flushChunk() {
 			}})
 		}
 	}
-	clear(c.chunk)
-	// the submitted updates keep their value strings: a fresh array
-	c.chunk, c.chunkCmds, c.chunkLen, c.vals = c.chunk[:0], c.chunkCmds[:0], 0, make([]string, 0, cap(c.vals))
+	// the group commit owns the submitted chunk and its value strings
+	c.chunk, c.chunkCmds, c.chunkLen, c.vals = make([]store.Update, 0, cap(c.chunk)), c.chunkCmds[:0], 0, make([]string, 0, cap(c.vals))
 }
 
 // sync submits the chunk and has every submitted update applied: the next

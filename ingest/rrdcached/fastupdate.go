@@ -32,8 +32,10 @@ func (c *conn) fastUpdate(line []byte) bool {
 		return false
 	}
 	v := string(val)
-	if t, ok := stamp(v); !ok || t <= 0 {
-		return false
+	if !plainStamp(val) {
+		if t, ok := stamp(v); !ok || t <= 0 {
+			return false
+		}
 	}
 	k := len(c.vals)
 	c.vals = append(c.vals, make([]string, fi.nds)...)
@@ -64,6 +66,22 @@ func asciiEqualFold(b []byte, upper string) bool {
 			x -= 'a' - 'A'
 		}
 		if x != upper[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// plainStamp reports whether v starts with a whole number of seconds after
+// the epoch ("1700000000:…", no sign, 10 to 18 digits, not led by 0): a
+// time stamp (rrdcached's check, stamp) needs no float parse then.
+func plainStamp(v []byte) bool {
+	i := bytes.IndexByte(v, ':')
+	if i < 10 || i > 18 || v[0] == '0' {
+		return false
+	}
+	for _, c := range v[:i] {
+		if c < '0' || c > '9' {
 			return false
 		}
 	}
