@@ -33,6 +33,8 @@ type reply struct {
 	// late, when set, makes the answer once the group commit has applied
 	// the command's updates (the writer calls it first).
 	late func() reply
+	// raw, when set, is written as it is: complete answers (chunkAnswers)
+	raw  []byte
 	quit bool
 	// deferred: the command joined the connection's chunk of updates;
 	// its answer comes when the chunk is applied.
@@ -109,21 +111,41 @@ func (c *conn) flushChunk() {
 	if c.batch {
 		c.batchTickets = append(c.batchTickets, batchTicket{t, slices.Clone(c.chunkCmds)})
 	} else {
-		for i := range c.chunk {
-			c.queue(reply{late: func() reply {
-				t.await()
-				if t.fail != "" {
-					return reply{err: true, msg: t.fail}
-				}
-				if msg, bad := t.errs[i]; bad {
-					return reply{err: true, msg: msg}
-				}
-				return reply{msg: "errors, enqueued 1 value(s).\n", wait: t.wait}
-			}})
-		}
+		// one queued reply answers every command of the chunk
+		n := len(c.chunk)
+		c.queue(reply{late: func() reply { return chunkAnswers(t, n) }})
 	}
 	// the group commit owns the submitted chunk and its value strings
 	c.chunk, c.chunkCmds, c.chunkLen, c.vals = make([]store.Update, 0, cap(c.chunk)), c.chunkCmds[:0], 0, make([]string, 0, cap(c.vals))
+}
+
+// chunkAnswers are the answers to n single-value UPDATEs outside a BATCH
+// (a chunk), once applied: one line each, in order.
+func chunkAnswers(t *ticket, n int) reply {
+	t.await()
+	lines := func(notDurable error) []byte {
+		var b bytes.Buffer
+		for i := range n {
+			msg, bad := t.errs[i]
+			switch {
+			case t.fail != "":
+				b.WriteString("-1 " + t.fail)
+			case bad:
+				b.WriteString("-1 " + msg)
+			case notDurable != nil:
+				fmt.Fprintf(&b, "-1 RRD Error: not durable: %v\n", notDurable)
+			default:
+				b.WriteString("0 errors, enqueued 1 value(s).\n")
+			}
+		}
+		return b.Bytes()
+	}
+	r := reply{raw: lines(nil)}
+	if t.fail == "" {
+		r.wait = t.wait
+		r.notDurable = func(err error) reply { return reply{raw: lines(err)} }
+	}
+	return r
 }
 
 // sync submits the chunk and has every submitted update applied: the next
@@ -389,6 +411,9 @@ func batchReply(errs []batchErr) reply {
 
 func (c *conn) write(w *bufio.Writer, r reply) {
 	switch {
+	case r.raw != nil:
+		w.Write(r.raw)
+		return
 	case r.err:
 		w.WriteString("-1 ")
 	case r.bin:
