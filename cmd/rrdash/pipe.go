@@ -26,7 +26,8 @@ import (
 func runPipe(ctx context.Context, db seriesStore, stdin io.Reader, stdout io.Writer) error {
 	in := bufio.NewReaderSize(stdin, 1<<20)
 	out := bufio.NewWriter(stdout)
-	p := pipeState{ctx: ctx, db: db, out: out, nds: map[string]int{}}
+	p := pipeState{ctx: ctx, db: db, out: out, nds: map[string]int{}, outq: make(chan pipeBatch, 16), done: make(chan struct{})}
+	go p.writer()
 	var sc updateScratch
 	var words []string
 	for {
@@ -56,7 +57,7 @@ func runPipe(ctx context.Context, db seriesStore, stdin io.Reader, stdout io.Wri
 			p.answers = append(p.answers, pipeAnswer{t0: t0, durable: true})
 			p.last = wait
 		default:
-			p.flush()
+			p.drain()
 			clear(p.nds) // the command may create, change or delete series
 			var buf bytes.Buffer
 			cerr := dispatch(ctx, db, args[0], args[1:], strings.NewReader(""), &buf, &buf)
@@ -76,6 +77,8 @@ func runPipe(ctx context.Context, db seriesStore, stdin io.Reader, stdout io.Wri
 		}
 	}
 	p.flush()
+	close(p.outq)
+	<-p.done
 	return out.Flush()
 }
 
@@ -94,6 +97,20 @@ type pipeState struct {
 	groupAt []int          // the answer of each update of the group
 	nds     map[string]int // data sources per series, learnt since the last other command
 	vals    []string
+	// outq takes answers to the writer goroutine, which writes them once
+	// their updates are durable: the reader goes on reading (and forming
+	// the next group) during the fsync.
+	outq chan pipeBatch
+	done chan struct{} // closed when the writer has finished
+}
+
+// pipeBatch is answers handed to the writer: written once wait returns
+// (an error answers the lines that applied updates); barrier, when set,
+// is closed once everything before it is written.
+type pipeBatch struct {
+	answers []pipeAnswer
+	wait    func() error
+	barrier chan struct{}
 }
 
 // pipeAnswer is the answer of one line: an error, or OK (once durable
@@ -166,30 +183,52 @@ func (p *pipeState) applyGroup() {
 	p.group, p.groupAt, p.vals = p.group[:0], p.groupAt[:0], nil
 }
 
-// flush applies the group, waits until every applied update is durable
-// and writes the answers.
+// flush applies the group and hands the answers so far to the writer.
 func (p *pipeState) flush() {
 	p.applyGroup()
-	var err error
-	if p.last != nil {
-		err = p.last()
-		p.last = nil
+	if len(p.answers) == 0 {
+		return
 	}
-	// all are answered at this moment: one getrusage serves them
-	u, s := cpuTimes()
-	for _, a := range p.answers {
-		switch {
-		case a.err != nil:
-			fmt.Fprintf(p.out, "ERROR: %v\n", a.err)
-		case a.durable && err != nil:
-			fmt.Fprintf(p.out, "ERROR: %v\n", err)
-		default:
-			writeOK(p.out, u, s, a.t0)
+	p.outq <- pipeBatch{answers: p.answers, wait: p.last}
+	p.answers, p.last = nil, nil
+}
+
+// drain flushes and returns once the writer has written every answer: the
+// caller then writes to out itself.
+func (p *pipeState) drain() {
+	p.flush()
+	b := make(chan struct{})
+	p.outq <- pipeBatch{barrier: b}
+	<-b
+}
+
+func (p *pipeState) writer() {
+	defer close(p.done)
+	for b := range p.outq {
+		if b.barrier != nil {
+			close(b.barrier)
+			continue
+		}
+		var err error
+		if b.wait != nil {
+			err = b.wait()
+		}
+		// all are answered at this moment: one getrusage serves them
+		u, s := cpuTimes()
+		for _, a := range b.answers {
+			switch {
+			case a.err != nil:
+				fmt.Fprintf(p.out, "ERROR: %v\n", a.err)
+			case a.durable && err != nil:
+				fmt.Fprintf(p.out, "ERROR: %v\n", err)
+			default:
+				writeOK(p.out, u, s, a.t0)
+			}
+		}
+		if len(p.outq) == 0 {
+			p.out.Flush()
 		}
 	}
-	clear(p.answers)
-	p.answers = p.answers[:0]
-	p.out.Flush()
 }
 
 // cpuTimes is the process's user and system CPU seconds so far.

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -122,6 +124,49 @@ func TestPipeModeGroups(t *testing.T) {
 	for name, want := range map[string]int64{"a": 1000000050, "b": 1000000040} {
 		if last, err := db.LastUpdate(name); err != nil || last != want {
 			t.Errorf("%s: last update %d (%v), want %d", name, last, err, want)
+		}
+	}
+}
+
+// TestPipeModeChunkedInput: input arriving in pieces (a real pipe) is
+// answered piece by piece while later lines are read, and a command that
+// prints comes after every earlier answer.
+func TestPipeModeChunkedInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write([]byte("create s --start 1000000000 --step 10 DS:v:GAUGE:100:U:U RRA:LAST:0.5:1:10\n"))
+		for i := 1; i <= 30; i++ {
+			fmt.Fprintf(pw, "update s %d:%d\n", 1000000000+10*i, i)
+			if i == 20 {
+				pw.Write([]byte("last s\n"))
+			}
+		}
+		pw.Write([]byte("lastupdate s\n"))
+		pw.Close()
+	}()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--data", dir, "-"}, pr, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	want = append(want, "OK")
+	for range 20 {
+		want = append(want, "OK")
+	}
+	want = append(want, "1000000200", "OK")
+	for range 10 {
+		want = append(want, "OK")
+	}
+	want = append(want, " v", "", "1000000300: 30", "OK")
+	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), out.String())
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("line %d: %q, want prefix %q", i+1, lines[i], w)
 		}
 	}
 }
