@@ -143,7 +143,11 @@ func (c *committer) applyNow() func() error {
 		ch := chunks[k]
 		u := all[at]
 		msg := fmt.Sprintf("RRD Error: %v\n", ue)
-		if errors.Is(ue, store.ErrTooOld) {
+		if last, ok := store.TooOldLast(ue); ok {
+			// the last update when it was refused, not after the group
+			msg = fmt.Sprintf("illegal attempt to update using time %f when last update time is %f (minimum one second step)\n",
+				float64(u.Time)+float64(u.Usec)/1e6, float64(last))
+		} else if errors.Is(ue, store.ErrTooOld) {
 			msg = tooOld(s, u.Series, float64(u.Time)+float64(u.Usec)/1e6).msg
 		}
 		if ch.t.errs == nil {
