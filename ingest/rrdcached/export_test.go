@@ -51,6 +51,16 @@ func TestFlushWritesImage(t *testing.T) {
 	if b, _ := os.ReadFile(foreign); string(b) != "not rrdtool" {
 		t.Errorf("a foreign file was replaced: %q", b)
 	}
+	// FLUSHALL rewrites the images written since the server started
+	if got := cl.do("UPDATE web1.rrd 1700000180:3:300"); got != "0 errors, enqueued 1 value(s).\n" {
+		t.Fatal(got)
+	}
+	if got := cl.do("FLUSHALL"); got != "0 Started flush.\n" {
+		t.Fatalf("FLUSHALL: %q", got)
+	}
+	if f, err := rrdfile.ReadFile(filepath.Join(d, "web1.rrd")); err != nil || f.LastUpdate != 1700000180 {
+		t.Errorf("image after FLUSHALL: %v, %v", f, err)
+	}
 	// a name without ".rrd" is a series name, not a file: no image
 	if got := cl.do("FLUSH sub/y"); !strings.HasPrefix(got, "0 ") {
 		t.Errorf("FLUSH sub/y: %q", got)
