@@ -168,7 +168,7 @@ bench: build bench-deps $(KINESALITE)
 	$(GO) test -run '^$$' -bench 'KinesaliteToStore' -benchtime 5x ./ingest/kinesis/...
 	$(GO) run ./store/internal/benchcmp --rrdash ./rrdash
 	$(GO) run ./rpn/internal/xportcmp --rrdash ./rrdash
-	$(GO) run ./ingest/rrdcached/internal/bench --rrdash ./rrdash
+	$(GO) run ./ingest/rrdcached/internal/bench --rrdash ./rrdash --rounds 2
 	# rrdash graph vs rrdtool graph, whole processes (docs/BENCHMARKS.md)
 	$(GO) run ./graph/internal/benchcmp --rrdash ./rrdash
 	# push latency (idle; 1,000 pushes/s) and rrdash vs VictoriaMetrics on the same streams (issue 15)

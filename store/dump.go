@@ -5,10 +5,11 @@ import "slices"
 // DumpData is everything rrdtool dump prints of a series: its definition,
 // the live state, and every archive's rows in ring order.
 type DumpData struct {
-	Spec       Spec
-	LastUpdate int64
-	DS         []DumpDS
-	RRA        []DumpRRA
+	Spec           Spec
+	LastUpdate     int64
+	LastUpdateUsec int64
+	DS             []DumpDS
+	RRA            []DumpRRA
 }
 
 // DumpDS is a data source's PDP state.
@@ -46,7 +47,7 @@ func (db *DB) Dump(name string) (*DumpData, error) {
 	if err := a.mapRows(); err != nil {
 		return nil, err
 	}
-	d := &DumpData{Spec: cloneSpec(a.spec), LastUpdate: a.st.lastUp}
+	d := &DumpData{Spec: cloneSpec(a.spec), LastUpdate: a.st.lastUp, LastUpdateUsec: a.st.lastUpUsec}
 	for _, s := range a.st.ds {
 		d.DS = append(d.DS, DumpDS{LastDS: s.lastDS, Value: s.val, UnknownSec: s.unknSec})
 	}

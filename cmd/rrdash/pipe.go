@@ -6,41 +6,30 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"rrdash/graph"
+	"rrdash/store"
 )
 
 // runPipe is rrdtool's pipe mode ("rrdtool -"): one command per line,
 // each answered by its output and "OK u:… s:… r:…" or "ERROR: …".
 // Updates are acknowledged only once durable; consecutive updates already
-// waiting on stdin share one journal fsync (group commit).
+// waiting on stdin share one journal fsync (group commit). The common
+// update line ("update NAME ARG", one ARG, no option) joins a group that
+// is applied in one store call, ordered by series (each series' lines in
+// their order), so a group touches each series once; the answers still
+// come in line order.
 func runPipe(ctx context.Context, db seriesStore, stdin io.Reader, stdout io.Writer) error {
 	in := bufio.NewReaderSize(stdin, 1<<20)
 	out := bufio.NewWriter(stdout)
-	var pending []func() error // acknowledgements waiting for one fsync
-	var pendingStart []time.Time
+	p := pipeState{ctx: ctx, db: db, out: out, nds: map[string]int{}, outq: make(chan pipeBatch, 16), done: make(chan struct{})}
+	go p.writer()
 	var sc updateScratch
 	var words []string
-	flushPending := func() {
-		var err error
-		if len(pending) > 0 {
-			err = pending[len(pending)-1]() // the last offset covers the earlier ones
-		}
-		// all are answered at this moment: one getrusage serves them
-		u, s := cpuTimes()
-		for _, t0 := range pendingStart {
-			if err != nil {
-				fmt.Fprintf(out, "ERROR: %v\n", err)
-			} else {
-				writeOK(out, u, s, t0)
-			}
-		}
-		pending, pendingStart = pending[:0], pendingStart[:0]
-		out.Flush()
-	}
 	for {
 		line, err := in.ReadString('\n')
 		if len(line) == 0 && err != nil {
@@ -53,20 +42,23 @@ func runPipe(ctx context.Context, db seriesStore, stdin io.Reader, stdout io.Wri
 		t0 := time.Now()
 		switch {
 		case perr != nil:
-			flushPending()
-			fmt.Fprintf(out, "ERROR: %v\n", perr)
+			p.answers = append(p.answers, pipeAnswer{t0: t0, err: perr})
 		case len(args) == 0:
 		case args[0] == "update":
-			wait, uerr := pipeUpdate(ctx, db, args[1:], &sc)
-			if uerr != nil {
-				flushPending()
-				fmt.Fprintf(out, "ERROR: %v\n", uerr)
+			if p.join(args[1:], t0) {
 				break
 			}
-			pending = append(pending, wait)
-			pendingStart = append(pendingStart, t0)
+			p.applyGroup() // earlier lines first
+			wait, uerr := pipeUpdate(ctx, db, args[1:], &sc)
+			if uerr != nil {
+				p.answers = append(p.answers, pipeAnswer{t0: t0, err: uerr})
+				break
+			}
+			p.answers = append(p.answers, pipeAnswer{t0: t0, durable: true})
+			p.last = wait
 		default:
-			flushPending()
+			p.drain()
+			clear(p.nds) // the command may create, change or delete series
 			var buf bytes.Buffer
 			cerr := dispatch(ctx, db, args[0], args[1:], strings.NewReader(""), &buf, &buf)
 			out.Write(buf.Bytes())
@@ -77,15 +69,166 @@ func runPipe(ctx context.Context, db seriesStore, stdin io.Reader, stdout io.Wri
 				writeOK(out, u, s, t0)
 			}
 		}
-		if in.Buffered() == 0 {
-			flushPending()
+		if in.Buffered() == 0 || len(p.group) >= maxPipeGroup {
+			p.flush()
 		}
 		if err != nil {
 			break
 		}
 	}
-	flushPending()
+	p.flush()
+	close(p.outq)
+	<-p.done
 	return out.Flush()
+}
+
+// maxPipeGroup bounds the updates applied in one store call.
+const maxPipeGroup = 1 << 16
+
+// pipeState holds the pipe's answers not yet written and its group of
+// single-ARG updates not yet applied.
+type pipeState struct {
+	ctx     context.Context
+	db      seriesStore
+	out     *bufio.Writer
+	answers []pipeAnswer
+	last    func() error // the wait of the newest applied update: it covers the earlier ones
+	group   []store.Update
+	groupAt []int          // the answer of each update of the group
+	nds     map[string]int // data sources per series, learnt since the last other command
+	vals    []string
+	// outq takes answers to the writer goroutine, which writes them once
+	// their updates are durable: the reader goes on reading (and forming
+	// the next group) during the fsync.
+	outq chan pipeBatch
+	done chan struct{} // closed when the writer has finished
+}
+
+// pipeBatch is answers handed to the writer: written once wait returns
+// (an error answers the lines that applied updates); barrier, when set,
+// is closed once everything before it is written.
+type pipeBatch struct {
+	answers []pipeAnswer
+	wait    func() error
+	barrier chan struct{}
+}
+
+// pipeAnswer is the answer of one line: an error, or OK (once durable
+// when it applied updates).
+type pipeAnswer struct {
+	t0      time.Time
+	err     error
+	durable bool
+}
+
+// join adds "update NAME ARG" to the group; false leaves the line to the
+// full update command (options, several ARGs, an unknown series).
+func (p *pipeState) join(args []string, t0 time.Time) bool {
+	if len(args) != 2 || strings.HasPrefix(args[0], "-") || strings.HasPrefix(args[1], "-") {
+		return false
+	}
+	name, arg := args[0], args[1]
+	nds, ok := p.nds[name]
+	if !ok {
+		spec, err := p.db.Spec(name)
+		if err != nil {
+			return false
+		}
+		nds = len(spec.DS)
+		p.nds[name] = nds
+	}
+	k := len(p.vals)
+	p.vals = append(p.vals, make([]string, nds)...)
+	u, err := store.ParseUpdateArgInto(arg, nil, nds, time.Time{}, p.vals[k:k+nds])
+	if err != nil {
+		p.vals = p.vals[:k]
+		p.answers = append(p.answers, pipeAnswer{t0: t0, err: fmt.Errorf("%s: %w", name, err)})
+		return true
+	}
+	u.Series = name
+	p.group = append(p.group, u)
+	p.groupAt = append(p.groupAt, len(p.answers))
+	p.answers = append(p.answers, pipeAnswer{t0: t0, durable: true})
+	return true
+}
+
+// applyGroup applies the group in one store call, ordered by series.
+func (p *pipeState) applyGroup() {
+	if len(p.group) == 0 {
+		return
+	}
+	order := make([]int, len(p.group))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(p.group[a].Series, p.group[b].Series) })
+	sorted := make([]store.Update, len(p.group))
+	for i, k := range order {
+		sorted[i] = p.group[k]
+	}
+	res, wait, err := p.db.ApplyAsync(p.ctx, store.Batch{Updates: sorted})
+	switch {
+	case err != nil:
+		for _, a := range p.groupAt {
+			p.answers[a] = pipeAnswer{t0: p.answers[a].t0, err: err}
+		}
+	default:
+		for _, ue := range res.Errors {
+			a := p.groupAt[order[ue.Index]]
+			p.answers[a] = pipeAnswer{t0: p.answers[a].t0, err: ue}
+		}
+		p.last = wait
+	}
+	clear(p.group)
+	p.group, p.groupAt, p.vals = p.group[:0], p.groupAt[:0], nil
+}
+
+// flush applies the group and hands the answers so far to the writer.
+func (p *pipeState) flush() {
+	p.applyGroup()
+	if len(p.answers) == 0 {
+		return
+	}
+	p.outq <- pipeBatch{answers: p.answers, wait: p.last}
+	p.answers, p.last = nil, nil
+}
+
+// drain flushes and returns once the writer has written every answer: the
+// caller then writes to out itself.
+func (p *pipeState) drain() {
+	p.flush()
+	b := make(chan struct{})
+	p.outq <- pipeBatch{barrier: b}
+	<-b
+}
+
+func (p *pipeState) writer() {
+	defer close(p.done)
+	for b := range p.outq {
+		if b.barrier != nil {
+			close(b.barrier)
+			continue
+		}
+		var err error
+		if b.wait != nil {
+			err = b.wait()
+		}
+		// all are answered at this moment: one getrusage serves them
+		u, s := cpuTimes()
+		for _, a := range b.answers {
+			switch {
+			case a.err != nil:
+				fmt.Fprintf(p.out, "ERROR: %v\n", a.err)
+			case a.durable && err != nil:
+				fmt.Fprintf(p.out, "ERROR: %v\n", err)
+			default:
+				writeOK(p.out, u, s, a.t0)
+			}
+		}
+		if len(p.outq) == 0 {
+			p.out.Flush()
+		}
+	}
 }
 
 // cpuTimes is the process's user and system CPU seconds so far.

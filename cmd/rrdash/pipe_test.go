@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -74,5 +76,97 @@ func TestSplitCommand(t *testing.T) {
 	}
 	if _, err := splitCommand(nil, `update 'open`); err == nil {
 		t.Error("an unclosed quote was accepted")
+	}
+}
+
+// TestPipeModeGroups: single-ARG updates of several series, interleaved,
+// are applied as one group ordered by series; the answers still come in
+// line order, each with its own error, and a line the group can't take
+// (several ARGs, an unknown series) is applied after the lines before it.
+func TestPipeModeGroups(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	in := strings.Join([]string{
+		`create a --start 1000000000 --step 10 DS:v:GAUGE:100:U:U RRA:LAST:0.5:1:10`,
+		`create b --start 1000000000 --step 10 DS:v:GAUGE:100:U:U DS:w:GAUGE:100:U:U RRA:LAST:0.5:1:10`,
+		`update a 1000000010:1`,
+		`update b 1000000010:1:2`,
+		`update a 1000000020:2`,
+		`update b 1000000005:9:9`, // too old
+		`update b 1000000020:3`,   // one value for two data sources
+		`update a 1000000030:3 1000000040:4`,
+		`update nosuch 1000000010:1`,
+		`update b 1000000030:x:4`,
+		`update a 1000000050:5`,
+		`update b 1000000040:5:6`,
+		``,
+	}, "\n")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--data", dir, "-"}, strings.NewReader(in), &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	want := []string{"OK", "OK", "OK", "OK", "OK", "ERROR: b: illegal attempt to update using time 1000000005", "ERROR: b: expected 2 data source readings (got 1)",
+		"OK", "ERROR: ", "ERROR: b: cannot convert 'x'", "OK", "OK"}
+	if len(lines) != len(want) {
+		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(want), out.String())
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("line %d: %q, want prefix %q", i+1, lines[i], w)
+		}
+	}
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for name, want := range map[string]int64{"a": 1000000050, "b": 1000000040} {
+		if last, err := db.LastUpdate(name); err != nil || last != want {
+			t.Errorf("%s: last update %d (%v), want %d", name, last, err, want)
+		}
+	}
+}
+
+// TestPipeModeChunkedInput: input arriving in pieces (a real pipe) is
+// answered piece by piece while later lines are read, and a command that
+// prints comes after every earlier answer.
+func TestPipeModeChunkedInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write([]byte("create s --start 1000000000 --step 10 DS:v:GAUGE:100:U:U RRA:LAST:0.5:1:10\n"))
+		for i := 1; i <= 30; i++ {
+			fmt.Fprintf(pw, "update s %d:%d\n", 1000000000+10*i, i)
+			if i == 20 {
+				pw.Write([]byte("last s\n"))
+			}
+		}
+		pw.Write([]byte("lastupdate s\n"))
+		pw.Close()
+	}()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--data", dir, "-"}, pr, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	want = append(want, "OK")
+	for range 20 {
+		want = append(want, "OK")
+	}
+	want = append(want, "1000000200", "OK")
+	for range 10 {
+		want = append(want, "OK")
+	}
+	want = append(want, " v", "", "1000000300: 30", "OK")
+	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), out.String())
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("line %d: %q, want prefix %q", i+1, lines[i], w)
+		}
 	}
 }

@@ -72,5 +72,10 @@ func readRRD(path string) ([]byte, error) {
 	if !rrdfile.IsRRD(b) {
 		return nil, nil
 	}
+	if f, err := rrdfile.Decode(b); err == nil && f.Marked() {
+		// an image rrdash wrote (export.go) of a series deleted since:
+		// adopting it would bring the series back
+		return nil, fmt.Errorf("an rrdtool image rrdash wrote of a series that no longer exists; remove it to create the series anew")
+	}
 	return b, nil
 }

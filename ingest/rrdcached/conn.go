@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -25,11 +26,18 @@ type reply struct {
 	// body is not made of lines.
 	bin bool
 	// wait, when set, must return nil before the answer may be sent: it
-	// makes the command's updates durable. An error replaces the answer.
-	wait func() error
+	// makes the command's updates durable. An error replaces the answer
+	// (notDurable, when set, makes the replacement).
+	wait       func() error
+	notDurable func(error) reply
+	// late, when set, makes the answer once the group commit has applied
+	// the command's updates (the writer calls it first).
+	late func() reply
+	// raw, when set, is written as it is: complete answers (chunkAnswers)
+	raw  []byte
 	quit bool
-	// deferred: the command joined the batch's chunk of updates; its
-	// answer comes when the chunk is applied.
+	// deferred: the command joined the connection's chunk of updates;
+	// its answer comes when the chunk is applied.
 	deferred bool
 }
 
@@ -43,28 +51,39 @@ type batchErr struct {
 	msg string
 }
 
-// conn is one client connection.
+// conn is one client connection. Its reader (serveConn) parses and applies
+// commands and hands their answers, in order, to its writer goroutine,
+// which waits for each answer's durability before it writes it: a client
+// that pipelines commands (BATCH after BATCH, or UPDATE after UPDATE
+// without reading answers) keeps the reader busy while earlier updates
+// are committed, and one journal fsync acknowledges all the updates
+// applied meanwhile, on every connection.
 type conn struct {
 	s     *Server
 	ctx   context.Context
 	nc    net.Conn
 	perms Permissions
-	w     *bufio.Writer
 
-	pending []reply // answers waiting for the end of the input read so far
+	out chan reply // answers, in order, to the writer
 
-	batch     bool
-	batchCmd  int
-	batchErrs []batchErr
-	batchWait func() error // the newest wait: it covers every earlier one
-	waitCmds  []int        // commands of the batch whose answer needs it
+	batch        bool
+	batchCmd     int
+	batchErrs    []batchErr
+	batchWaits   []func() error // waits of the batch's updates outside chunks
+	waitCmds     []int          // their command numbers
+	batchTickets []batchTicket
 
-	// Single-value UPDATEs of a batch are applied together, in chunks:
-	// one store call and journal record for many commands.
+	// Single-value UPDATEs (in a BATCH or not) are applied together, in
+	// chunks: one store call and journal record for many commands. The
+	// chunk is applied when full, before any other command, and whenever
+	// the reader has no more input buffered (so a client waiting for an
+	// answer gets it).
 	chunk     []store.Update
-	chunkCmds []int
-	chunkLen  int // bytes of the chunk's request lines
+	chunkCmds []int // in a BATCH: the command numbers
+	chunkLen  int   // bytes of the chunk's request lines
+	vals      []string
 	names     map[string]fileInfo
+	mayUpdate bool // the permissions allow UPDATE
 }
 
 // fileInfo caches what a connection learnt about a file name.
@@ -75,55 +94,96 @@ type fileInfo struct {
 }
 
 // maxChunk bounds the updates applied in one store call.
-const maxChunk = 1024
+const maxChunk = 4096
 
-// flushChunk applies the chunk of batched updates.
+// maxQueued bounds the answers waiting for the writer: beyond, the reader
+// stops reading (back pressure on a client that never reads its answers).
+const maxQueued = 256
+
+// flushChunk submits the chunk of single-value updates to the group
+// commit and queues their answers (outside a BATCH) or keeps the ticket
+// for the BATCH's answer.
 func (c *conn) flushChunk() {
 	if len(c.chunk) == 0 {
 		return
 	}
-	s := c.s
-	res, wait, err := s.st.ApplyAsync(c.ctx, store.Batch{Updates: c.chunk})
-	if err != nil {
-		for _, n := range c.chunkCmds {
-			c.batchErrs = append(c.batchErrs, batchErr{n, fmt.Sprintf("RRD Error: %v\n", err)})
-		}
+	t := c.s.commit.submit(c.chunk)
+	c.s.jbytes.Add(int64(c.chunkLen))
+	if c.batch {
+		c.batchTickets = append(c.batchTickets, batchTicket{t, slices.Clone(c.chunkCmds)})
 	} else {
-		for _, ue := range res.Errors {
-			msg := fmt.Sprintf("RRD Error: %v\n", ue)
-			if errors.Is(ue, store.ErrTooOld) {
-				u := c.chunk[ue.Index]
-				msg = tooOld(s, u.Series, float64(u.Time)+float64(u.Usec)/1e6).msg
-			}
-			c.batchErrs = append(c.batchErrs, batchErr{c.chunkCmds[ue.Index], msg})
-		}
-		c.batchWait = wait
-		c.waitCmds = append(c.waitCmds, c.chunkCmds...)
-		s.written.Add(int64(res.Applied))
-		s.dataSets.Add(int64(res.Applied))
-		s.jbytes.Add(int64(c.chunkLen))
-		last := ""
-		for _, u := range c.chunk {
-			if u.Series != last {
-				s.touch(u.Series)
-				last = u.Series
-			}
-		}
+		// one queued reply answers every command of the chunk
+		n := len(c.chunk)
+		c.queue(reply{late: func() reply { return chunkAnswers(t, n) }})
 	}
-	clear(c.chunk)
-	c.chunk, c.chunkCmds, c.chunkLen = c.chunk[:0], c.chunkCmds[:0], 0
+	// the group commit owns the submitted chunk and its value strings
+	c.chunk, c.chunkCmds, c.chunkLen, c.vals = make([]store.Update, 0, cap(c.chunk)), c.chunkCmds[:0], 0, make([]string, 0, cap(c.vals))
+}
+
+// chunkAnswers are the answers to n single-value UPDATEs outside a BATCH
+// (a chunk), once applied: one line each, in order.
+func chunkAnswers(t *ticket, n int) reply {
+	t.await()
+	lines := func(notDurable error) []byte {
+		var b bytes.Buffer
+		for i := range n {
+			msg, bad := t.errs[i]
+			switch {
+			case t.fail != "":
+				b.WriteString("-1 " + t.fail)
+			case bad:
+				b.WriteString("-1 " + msg)
+			case notDurable != nil:
+				fmt.Fprintf(&b, "-1 RRD Error: not durable: %v\n", notDurable)
+			default:
+				b.WriteString("0 errors, enqueued 1 value(s).\n")
+			}
+		}
+		return b.Bytes()
+	}
+	r := reply{raw: lines(nil)}
+	if t.fail == "" {
+		r.wait = t.wait
+		r.notDurable = func(err error) reply { return reply{raw: lines(err)} }
+	}
+	return r
+}
+
+// sync submits the chunk and has every submitted update applied: the next
+// command sees them (their durability is still awaited by their answers).
+func (c *conn) sync() {
+	c.flushChunk()
+	c.s.commit.applyNow()
+}
+
+// batchTicket is a chunk of a BATCH in the group commit.
+type batchTicket struct {
+	t    *ticket
+	cmds []int // the command number of each update
 }
 
 func (s *Server) serveConn(ctx context.Context, nc net.Conn, perms Permissions) {
-	c := &conn{s: s, ctx: ctx, nc: nc, perms: perms, w: bufio.NewWriterSize(nc, 32<<10)}
+	c := &conn{s: s, ctx: ctx, nc: nc, perms: perms, out: make(chan reply, maxQueued)}
+	if i, found := lookup(s.table, "UPDATE"); found {
+		c.mayUpdate = perms.allows("UPDATE", i)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.writer()
+	}()
+	defer func() {
+		// a partial last line is not a command; finish what was read
+		// (rrdcached applies the commands of an unfinished batch)
+		c.sync()
+		close(c.out)
+		<-done
+	}()
 	r := bufio.NewReaderSize(nc, s.cfg.MaxLine)
 	for {
 		if r.Buffered() == 0 {
 			// answer what was asked before blocking for more
-			if err := c.flush(); err != nil {
-				s.log.Debug("rrdcached: write", "remote", remote(nc), "error", err)
-				return
-			}
+			c.flushChunk()
 			if ctx.Err() != nil {
 				return
 			}
@@ -136,9 +196,9 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn, perms Permissions) 
 				_, err = r.ReadSlice('\n')
 			}
 			if err != nil {
-				c.flush()
 				return
 			}
+			c.flushChunk()
 			if c.batch {
 				c.batchCmd++
 			}
@@ -146,20 +206,52 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn, perms Permissions) 
 			continue
 		}
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, net.ErrClosed) {
 				s.log.Debug("rrdcached: read", "remote", remote(nc), "error", err)
 			}
-			// a partial last line is not a command; finish what was read
-			// (rrdcached applies the commands of an unfinished batch)
-			c.flushChunk()
-			c.flush()
 			return
 		}
-		if quit := c.handle(string(line[:len(line)-1])); quit {
-			c.flushChunk()
-			c.flush()
+		if quit := c.handle(line[:len(line)-1]); quit {
 			return
 		}
+	}
+}
+
+// writer writes the answers in order, each once its updates are durable,
+// and flushes the socket whenever no further answer is ready. After a
+// failed write it drains the queue (the reader stops at its next read:
+// the connection is closed).
+func (c *conn) writer() {
+	w := bufio.NewWriterSize(c.nc, 32<<10)
+	broken := false
+	for r := range c.out {
+		if broken {
+			continue
+		}
+		if r.late != nil {
+			r = r.late()
+		}
+		if r.wait != nil {
+			if err := r.wait(); err != nil {
+				if r.notDurable != nil {
+					r = r.notDurable(err)
+				} else {
+					r = errorf("RRD Error: not durable: %v\n", err)
+				}
+			}
+		}
+		c.write(w, r)
+		if len(c.out) == 0 || w.Buffered() > 16<<10 {
+			c.nc.SetWriteDeadline(time.Now().Add(time.Minute))
+			if err := w.Flush(); err != nil {
+				c.s.log.Debug("rrdcached: write", "remote", remote(c.nc), "error", err)
+				broken = true
+				c.nc.SetReadDeadline(time.Now())
+			}
+		}
+	}
+	if !broken {
+		w.Flush()
 	}
 }
 
@@ -170,24 +262,36 @@ func remote(nc net.Conn) string {
 	return "unix"
 }
 
-// handle runs one request line; it reports whether to close.
-func (c *conn) handle(line string) bool {
-	cmd, parsed := ParseCommand(line)
+// handle runs one request line (without its "\n"); it reports whether to
+// close. The line's bytes are only valid during the call.
+func (c *conn) handle(line []byte) bool {
+	if c.fastUpdate(line) {
+		return false
+	}
+	cmd, parsed := ParseCommand(string(line))
 	if c.batch {
 		c.batchCmd++
 	}
 	i, found := lookup(c.s.table, cmd.Name)
 	switch {
 	case !found:
+		c.sync()
 		c.answer(errorf("Unknown command: %s\n", cmd.Name))
 		return false
 	case !c.perms.allows(cmd.Name, i):
+		c.sync()
 		c.answer(errorf("Permission denied.\n"))
 		return false
 	}
 	def := &c.s.table[i]
-	if def.name != "UPDATE" {
+	switch def.name {
+	case "UPDATE":
+	case ".", "BATCH", "QUIT", "PING", "HELP":
+		// they read no series: the chunk joins the group commit, which
+		// applies it with the other connections' updates
 		c.flushChunk()
+	default:
+		c.sync()
 	}
 	ctxBit := inClient
 	if c.batch {
@@ -222,11 +326,11 @@ func (c *conn) answer(r reply) {
 		return
 	}
 	if !c.batch {
-		c.pending = append(c.pending, r)
+		c.queue(r)
 		return
 	}
 	if r.wait != nil {
-		c.batchWait = r.wait
+		c.batchWaits = append(c.batchWaits, r.wait)
 		c.waitCmds = append(c.waitCmds, c.batchCmd)
 	}
 	if r.err {
@@ -234,72 +338,92 @@ func (c *conn) answer(r reply) {
 	}
 }
 
+// queue hands an answer to the writer.
+func (c *conn) queue(r reply) { c.out <- r }
+
 func (c *conn) startBatch() {
-	c.batch, c.batchCmd, c.batchErrs, c.batchWait, c.waitCmds = true, 0, nil, nil, nil
+	c.batch, c.batchCmd, c.batchErrs, c.batchWaits, c.waitCmds, c.batchTickets = true, 0, nil, nil, nil, nil
 }
 
 // endBatch answers a BATCH: "N errors" and one line per failed command,
-// once every update of the batch is durable.
+// once every update of the batch is durable (the writer waits).
 func (c *conn) endBatch() {
 	c.flushChunk()
-	// errors of chunks come when the chunk is applied: order them
-	sort.SliceStable(c.batchErrs, func(a, b int) bool { return c.batchErrs[a].n < c.batchErrs[b].n })
-	if c.batchWait != nil {
-		if err := c.batchWait(); err != nil {
-			msg := fmt.Sprintf("RRD Error: not durable: %v\n", err)
-			failed := map[int]bool{}
-			for _, e := range c.batchErrs {
-				failed[e.n] = true
-			}
-			for _, n := range c.waitCmds {
-				if !failed[n] {
-					c.batchErrs = append(c.batchErrs, batchErr{n, msg})
+	errs, waits, waitCmds, tickets := c.batchErrs, c.batchWaits, c.waitCmds, c.batchTickets
+	c.batch, c.batchErrs, c.batchWaits, c.waitCmds, c.batchTickets = false, nil, nil, nil, nil
+	c.queue(reply{late: func() reply {
+		for _, bt := range tickets {
+			bt.t.await()
+			for i, n := range bt.cmds {
+				switch msg, bad := bt.t.errs[i]; {
+				case bt.t.fail != "":
+					errs = append(errs, batchErr{n, bt.t.fail})
+				case bad:
+					errs = append(errs, batchErr{n, msg})
+				default:
+					waitCmds = append(waitCmds, n)
 				}
 			}
-			sort.SliceStable(c.batchErrs, func(a, b int) bool { return c.batchErrs[a].n < c.batchErrs[b].n })
+			if bt.t.fail == "" {
+				waits = append(waits, bt.t.wait)
+			}
 		}
-	}
+		r := batchReply(errs)
+		if len(waits) == 0 {
+			return r
+		}
+		r.wait = func() error {
+			for _, w := range waits {
+				if err := w(); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		r.notDurable = func(err error) reply {
+			msg := fmt.Sprintf("RRD Error: not durable: %v\n", err)
+			failed := map[int]bool{}
+			for _, e := range errs {
+				failed[e.n] = true
+			}
+			for _, n := range waitCmds {
+				if !failed[n] {
+					errs = append(errs, batchErr{n, msg})
+				}
+			}
+			return batchReply(errs)
+		}
+		return r
+	}})
+}
+
+// batchReply is the answer to a BATCH with these errors.
+func batchReply(errs []batchErr) reply {
+	// errors of chunks come when the chunk is applied: order them
+	sort.SliceStable(errs, func(a, b int) bool { return errs[a].n < errs[b].n })
 	var body bytes.Buffer
-	for _, e := range c.batchErrs {
+	for _, e := range errs {
 		body.WriteString(strconv.Itoa(e.n))
 		body.WriteByte(' ')
 		body.WriteString(e.msg)
 	}
-	c.batch, c.batchErrs, c.batchWait, c.waitCmds = false, nil, nil, nil
-	c.pending = append(c.pending, ok("errors\n", body.Bytes()))
+	return ok("errors\n", body.Bytes())
 }
 
-// flush waits until the updates of the queued answers are durable, then
-// writes the answers.
-func (c *conn) flush() error {
-	if len(c.pending) == 0 {
-		return nil
-	}
-	for _, r := range c.pending {
-		if r.wait != nil {
-			if err := r.wait(); err != nil {
-				r = errorf("RRD Error: not durable: %v\n", err)
-			}
-		}
-		c.write(r)
-	}
-	clear(c.pending)
-	c.pending = c.pending[:0]
-	c.nc.SetWriteDeadline(time.Now().Add(time.Minute))
-	return c.w.Flush()
-}
-
-func (c *conn) write(r reply) {
+func (c *conn) write(w *bufio.Writer, r reply) {
 	switch {
+	case r.raw != nil:
+		w.Write(r.raw)
+		return
 	case r.err:
-		c.w.WriteString("-1 ")
+		w.WriteString("-1 ")
 	case r.bin:
 	default:
-		c.w.WriteString(strconv.Itoa(bytes.Count(r.body, []byte{'\n'})))
-		c.w.WriteByte(' ')
+		w.WriteString(strconv.Itoa(bytes.Count(r.body, []byte{'\n'})))
+		w.WriteByte(' ')
 	}
-	c.w.WriteString(r.msg)
+	w.WriteString(r.msg)
 	if !r.err {
-		c.w.Write(r.body)
+		w.Write(r.body)
 	}
 }

@@ -259,3 +259,34 @@ func TestCFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestPipelinedUpdates: plain UPDATE lines sent without waiting for their
+// answers (applied as one chunk) are answered one by one, in order, each
+// with its own error.
+func TestPipelinedUpdates(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, AllCommands, Config{})
+	cl := ts.dial(t)
+	if got := cl.do(createWeb1); got != "0 RRD created OK\n" {
+		t.Fatal(got)
+	}
+	cl.send("UPDATE web1.rrd 1700000060:1:100\n" + // the full parser: the connection learns the file
+		"UPDATE web1.rrd 1700000120:2:200\nUPDATE web1.rrd 1700000100:9:9\nUPDATE web1.rrd 1700000180:3\n" +
+		"UPDATE web1.rrd 1700000240:x:400\nUPDATE web1.rrd 1700000300:5:500\nLAST web1.rrd\n")
+	want := []string{"0 errors, enqueued 1 value(s).\n", "0 errors, enqueued 1 value(s).\n",
+		"-1 illegal attempt to update using time 1700000100.000000 when last update time is 1700000120.000000 (minimum one second step)\n",
+		"-1 RRD Error: web1: expected 2 data source readings (got 1) from 1700000180:3\n",
+		"", "0 errors, enqueued 1 value(s).\n", "0 1700000280\n"}
+	for i, w := range want {
+		got := cl.answer()
+		if w == "" {
+			if !strings.HasPrefix(got, "-1 RRD Error: web1: ") {
+				t.Errorf("answer %d: %q, want an error", i+1, got)
+			}
+			continue
+		}
+		if got != w {
+			t.Errorf("answer %d: %q, want %q", i+1, got, w)
+		}
+	}
+}

@@ -12,6 +12,15 @@ import (
 func extHandler(name string) handler {
 	return func(s *Server, c *conn, args []string) reply {
 		r, _ := storeremote.ServeExt(c.ctx, s.st, name, args)
+		switch {
+		case r.Err:
+		case name == "XDELETE":
+			for _, n := range args {
+				s.dropImage(n)
+			}
+		case name == "XRENAME" && len(args) > 0:
+			s.dropImage(args[0])
+		}
 		if r.Err {
 			msg := string(storeremote.WriteReply(nil, r))
 			return reply{err: true, msg: strings.TrimPrefix(msg, "-1 ")}

@@ -3,6 +3,7 @@ package rrdcached
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // escape writes a field as rrd_client.c's buffer_add_string does.
@@ -61,6 +62,53 @@ func FuzzServeLine(f *testing.F) {
 		cl.answer()
 		if got := cl.do("PING"); got != "0 PONG\n" {
 			t.Fatalf("after %q: %q", line, got)
+		}
+	})
+}
+
+// FuzzFastUpdate: a request line answers the same whether the fast path
+// for single-value UPDATEs takes it or the full parser does (two servers
+// in the same state, one with the fast path off), in a BATCH and outside.
+func FuzzFastUpdate(f *testing.F) {
+	for _, s := range []string{"UPDATE web1.rrd 1700000060:1:2", "update web1.rrd 1700000120:1:2", "UPDATE web1.rrd 1700000120:1:2",
+		"UPDATE web1.rrd 1700000180.5:U:3\r", "UPDATE web1.rrd 1700000240:1", "UPDATE web1.rrd 1700000300:1:2:3", "UPDATE web1.rrd N:1:2",
+		"UPDATE web1.rrd -5:1:2", "UPDATE web1.rrd 1700000360:x:2", "UPDATE web1.rrd  1700000420:1:2", "UPDATE web1.rrd 1700000480:1:2 ",
+		"UPDATE web1.rrd 0x65555555:1:2", "UPDATE web1.rrd 1e9:1:2", "UPDATE web1.rrd 1700000540:1:2 1700000600:3:4", "UPDATE w\\eb1.rrd 1700000660:1:2"} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	fast, slow := newTestServer(f, AllCommands, Config{}), newTestServer(f, AllCommands, Config{})
+	slow.srv.slowOnly = true
+	var conns [2]*client
+	for i, ts := range []*testServer{fast, slow} {
+		conns[i] = ts.dial(f)
+		if got := conns[i].do(createWeb1); got != "0 RRD created OK\n" {
+			f.Fatal(got)
+		}
+		// the connection now knows web1.rrd: the fast path may take it
+		if got := conns[i].do("UPDATE web1.rrd 1700000001:0:0"); got != "0 errors, enqueued 1 value(s).\n" {
+			f.Fatal(got)
+		}
+	}
+	f.Fuzz(func(t *testing.T, line string, batch bool) {
+		if strings.ContainsAny(line, "\n") || len(line) > 4000 || !strings.HasPrefix(strings.ToUpper(line), "UPDATE ") {
+			return
+		}
+		var got [2]string
+		for i, ts := range []*testServer{fast, slow} {
+			cl := conns[i]
+			cl.t = t
+			cl.c.SetDeadline(time.Now().Add(30 * time.Second)) // fuzzing outlasts dial's deadline
+			if batch {
+				cl.send("BATCH\n" + line + "\n.\n")
+				cl.answer()
+			} else {
+				cl.send(line + "\n")
+			}
+			got[i] = strings.ReplaceAll(cl.answer(), ts.dir, "DIR")
+		}
+		if got[0] != got[1] {
+			t.Fatalf("%q (batch %v): fast path %q, full parser %q", line, batch, got[0], got[1])
 		}
 	})
 }

@@ -28,25 +28,43 @@ func exists(s *Server, file string) (string, *reply) {
 	return name, nil
 }
 
-// handleFlush has nothing to write: every acknowledged update is durable
-// already, and the connection answers FLUSH only after the durability of
-// the updates it sent before.
+// handleFlush: every acknowledged update is durable already, and the
+// connection answers FLUSH only after the durability of the updates it
+// sent before. For a ".rrd" name it writes the rrdtool image of the series
+// there (export.go) before answering: rrdtool's lastupdate and dump read
+// that file once FLUSH is answered.
 func handleFlush(s *Server, c *conn, args []string) reply {
 	if len(args) == 0 {
 		return syntaxError(s, "FLUSH")
 	}
 	s.flushesRx.Add(1)
-	name, bad := exists(s, args[0])
+	file := args[0]
+	name, bad := exists(s, file)
 	if bad != nil {
 		return *bad
 	}
 	s.mu.Lock()
 	_, seen := s.known[name]
 	s.mu.Unlock()
+	r := ok(fmt.Sprintf("Nothing to flush: %s.\n", s.names.shown(file)), nil)
 	if seen {
-		return ok(fmt.Sprintf("Successfully flushed %s.\n", s.names.shown(args[0])), nil)
+		r = ok(fmt.Sprintf("Successfully flushed %s.\n", s.names.shown(file)), nil)
 	}
-	return ok(fmt.Sprintf("Nothing to flush: %s.\n", s.names.shown(args[0])), nil)
+	path, err := s.imagePath(file, name)
+	if err != nil {
+		return errorf("RRD Error: no rrdtool file written: %v\n", err)
+	}
+	if path == "" {
+		return r
+	}
+	// written by the connection's writer, once the updates answered
+	// before are durable, so the image holds at least those
+	return reply{late: func() reply {
+		if err := s.writeImage(path, name); err != nil {
+			return errorf("RRD Error: writing the rrdtool file of %s: %v\n", name, err)
+		}
+		return r
+	}}
 }
 
 // handleFlushAll checkpoints the store: every archive file is written and
@@ -54,6 +72,9 @@ func handleFlush(s *Server, c *conn, args []string) reply {
 func handleFlushAll(s *Server, c *conn, args []string) reply {
 	if err := s.st.Checkpoint(c.ctx); err != nil {
 		return errorf("RRD Error: checkpoint: %v\n", err)
+	}
+	if err := s.refreshImages(); err != nil {
+		return errorf("RRD Error: rrdtool files: %v\n", err)
 	}
 	return ok("Started flush.\n", nil)
 }

@@ -184,19 +184,41 @@ func TestRealRRDtoolAgainstRrdcached(t *testing.T) {
 		mustRRDtool(t, base, append([]string{"fetch", "--daemon", rcUnix, "web1.rrd", "AVERAGE"}, rng...)...); a != b {
 		t.Errorf("rrdcached differs between TCP and UNIX socket")
 	}
-	// lastupdate flushes through the daemon, then reads the .rrd file
-	// itself (rrd_lastupdate.c): rrdash has no such file, so it fails
-	// clearly; INFO carries the same last update and readings.
-	if out, err := rrdtool(t, dir, "lastupdate", "--daemon", rdUnix, "web1.rrd"); err == nil || !strings.Contains(out, "No such file") {
-		t.Errorf("lastupdate against rrdash: %v %q; want a missing-file error", err, out)
+	// lastupdate and dump flush through the daemon, then read the .rrd
+	// file themselves (rrd_lastupdate.c, rrd_dump.c): rrdash writes the
+	// series' rrdtool image there when FLUSHed (export.go). Over TCP the
+	// client reads the name relative to its directory, as with rrdcached.
+	for _, r := range [][]string{{"lastupdate", "web1.rrd"}, {"dump", "web1.rrd"}} {
+		want := mustRRDtool(t, base, append([]string{r[0], "--daemon", rcUnix}, r[1:]...)...)
+		for _, addr := range []string{rdUnix, rdTCP} {
+			os.Remove(filepath.Join(dir, "web1.rrd")) // each run writes it anew
+			if got := mustRRDtool(t, dir, append([]string{r[0], "--daemon", addr}, r[1:]...)...); got != want {
+				t.Errorf("rrdtool %s via %s:\n got %q\nwant %q", strings.Join(r, " "), addr, got, want)
+			}
+		}
+	}
+	// the image is a real rrdtool file: rrdtool reading it without a
+	// daemon answers as rrdcached's file does
+	for _, r := range append(reads[:4:4], []string{"lastupdate", "web1.rrd"}, []string{"dump", "web1.rrd"}) {
+		want := drop.ReplaceAllString(mustRRDtool(t, base, r...), "")
+		if got := drop.ReplaceAllString(mustRRDtool(t, dir, r...), ""); got != want {
+			t.Errorf("rrdtool %s on rrdash's image:\n got %q\nwant %q", strings.Join(r, " "), got, want)
+		}
+	}
+	// a FLUSH refreshes the image: updates after the first lastupdate show
+	for _, side := range []struct{ dir, addr string }{{base, rcUnix}, {dir, rdUnix}} {
+		mustRRDtool(t, side.dir, "update", "--daemon", side.addr, "web1.rrd", "1700003700:42:999999")
 	}
 	want := mustRRDtool(t, base, "lastupdate", "--daemon", rcUnix, "web1.rrd")
+	if got := mustRRDtool(t, dir, "lastupdate", "--daemon", rdUnix, "web1.rrd"); got != want || !strings.Contains(got, "42 999999") {
+		t.Errorf("lastupdate after a further update: %q, want %q", got, want)
+	}
+	// and what rrdash itself says of the series agrees
 	in, err := db.Info("web1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := fmt.Sprintf(" a b\n\n%10d: %s %s\n", in.LastUpdate, in.DS[0].LastDS, in.DS[1].LastDS)
-	if got != want {
+	if got := fmt.Sprintf(" a b\n\n%10d: %s %s\n", in.LastUpdate, in.DS[0].LastDS, in.DS[1].LastDS); got != want {
 		t.Errorf("lastupdate: rrdash's state %q, rrdcached's %q", got, want)
 	}
 }

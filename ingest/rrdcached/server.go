@@ -14,6 +14,7 @@ import (
 
 	"rrdash/ingest/listen"
 	"rrdash/store"
+	"rrdash/store/rrdfile"
 )
 
 // Store is the part of *store.DB the server uses.
@@ -31,6 +32,8 @@ type Store interface {
 	// ImportRRD adopts an rrdtool file a client made under the data
 	// directory (adopt.go).
 	ImportRRD(b []byte, name string, overwrite bool) error
+	// ExportRRD is the series as an rrdtool file (export.go).
+	ExportRRD(name string) (*rrdfile.File, error)
 }
 
 var _ Store = (*store.DB)(nil)
@@ -79,10 +82,16 @@ type Server struct {
 	names mapper
 	table []command
 	sem   chan struct{}
+	// commit is the group commit of single-value updates (commit.go)
+	commit *committer
+	// slowOnly turns conn.fastUpdate off (the differential fuzz test
+	// compares both paths)
+	slowOnly bool
 
 	mu        sync.Mutex
-	adoptMu   sync.Mutex      // one adoption of an rrdtool file at a time
-	known     map[string]bool // series updated since start (rrdcached's cache tree); true: suspended
+	adoptMu   sync.Mutex        // one adoption of an rrdtool file at a time
+	known     map[string]bool   // series updated since start (rrdcached's cache tree); true: suspended
+	images    map[string]string // series → path of the rrdtool images written since start (export.go)
 	updatesRx atomic.Int64
 	flushesRx atomic.Int64
 	written   atomic.Int64
@@ -122,8 +131,10 @@ func New(st Store, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rrdcached: data directory %s: %w", cfg.Dir, err)
 	}
-	return &Server{st: st, cfg: cfg, log: cfg.Logger, names: m, table: commandTable(),
-		sem: make(chan struct{}, cfg.MaxConns), known: map[string]bool{}}, nil
+	s := &Server{st: st, cfg: cfg, log: cfg.Logger, names: m, table: commandTable(),
+		sem: make(chan struct{}, cfg.MaxConns), known: map[string]bool{}, images: map[string]string{}}
+	s.commit = &committer{st: st, srv: s}
+	return s, nil
 }
 
 // Stats returns the counters.

@@ -58,7 +58,7 @@ func handleUpdate(s *Server, c *conn, args []string) reply {
 			c.chunk = c.chunk[:k]
 		}
 	}
-	c.flushChunk() // the chunk's updates come first
+	c.sync() // the chunk's updates come first
 	b := store.Batch{StopOnError: true, Updates: make([]store.Update, 0, len(vals))}
 	backing := make([]string, len(vals)*nds)
 	var refusal *reply

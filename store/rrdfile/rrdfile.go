@@ -1,8 +1,9 @@
 // Package rrdfile decodes rrdtool's binary RRD files as rrdtool 1.7.2
 // writes them on x86-64 Linux: little-endian, 8-byte longs and time_t,
-// doubles aligned to 8 bytes. Versions 0003 (what rrdtool 1.7.2 writes)
-// and 0004 (written when a DS is DCOUNTER or DDERIVE) are read, and the
-// older 0001 and 0002 (no microseconds in the live head). Files of other
+// doubles aligned to 8 bytes. Versions 0003 (what rrdtool 1.7.2 writes),
+// 0004 (MHWPREDICT archives) and 0005 (a DS is DCOUNTER or DDERIVE) are
+// read, and the older 0001 and 0002 (no microseconds in the live head).
+// Encode and WriteFile write the same layout (0003, or 0005). Files of other
 // architectures (32-bit, big-endian) are refused by their float cookie,
 // as rrdtool refuses them.
 //

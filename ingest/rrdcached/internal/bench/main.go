@@ -30,8 +30,14 @@ func main() {
 	conns := flag.Int("conns", 4, "client connections")
 	batch := flag.Int("batch", 1000, "UPDATE lines per BATCH")
 	only := flag.String("only", "", "run only the workloads whose name contains this")
+	window := flag.Int("window", 16, "BATCHes a connection sends before it reads their answers (1: wait for each answer)")
+	rounds := flag.Int("rounds", 1, "rounds, each running every server on every workload in turn")
 	flag.Parse()
-	if err := run(*rrdash, *rrdcached, *conns, *batch, *only); err != nil {
+	if *window < 1 || *rounds < 1 || *conns < 1 || *batch < 1 {
+		fmt.Fprintln(os.Stderr, "bench: --window, --rounds, --conns and --batch must be at least 1")
+		os.Exit(2)
+	}
+	if err := run(*rrdash, *rrdcached, *conns, *batch, *window, *rounds, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -44,13 +50,13 @@ type workload struct {
 
 type server struct {
 	name  string
-	start func(dir string) (addr string, stop func(), err error)
+	start func(dir string) (addr string, pid int, stop func(), err error)
 	// durable returns once every update is durable, after the last
 	// acknowledgement.
 	durable func(c *client, total int) error
 }
 
-func run(rrdashBin, rrdcachedBin string, conns, batch int, only string) error {
+func run(rrdashBin, rrdcachedBin string, conns, batch, window, rounds int, only string) error {
 	rc, err := exec.LookPath(rrdcachedBin)
 	if err != nil {
 		return err
@@ -61,39 +67,82 @@ func run(rrdashBin, rrdcachedBin string, conns, batch int, only string) error {
 		{"rrdash serve", rrdashStart(rrdashBin), func(*client, int) error { return nil }},
 	}
 	loads := []workload{{"1 series x 100,000", 1, 100000}, {"1,000 series x 100", 1000, 100}, {"10,000 series x 10", 10000, 10}}
-	fmt.Printf("%d connections, BATCH of %d UPDATE lines, one value each\n\n", conns, batch)
-	fmt.Println("| workload | server | updates/s (acknowledged) | time to acknowledge | time until durable |")
-	fmt.Println("|---|---|---:|---:|---:|")
-	for _, w := range loads {
-		if only != "" && !strings.Contains(w.name, only) {
-			continue
-		}
-		for _, s := range servers {
-			ack, dur, err := runOne(s, w, conns, batch)
-			if err != nil {
-				return fmt.Errorf("%s, %s: %w", s.name, w.name, err)
+	fmt.Printf("%d connections, BATCH of %d UPDATE lines, one value each, up to %d BATCHes in flight per connection\n\n", conns, batch, window)
+	fmt.Println("| round | workload | server | updates/s until durable | time to acknowledge | time until durable | server CPU (user+sys) | load average |")
+	fmt.Println("|---|---|---|---:|---:|---:|---:|---|")
+	for r := 1; r <= rounds; r++ {
+		for _, w := range loads {
+			if only != "" && !strings.Contains(w.name, only) {
+				continue
 			}
-			total := w.series * w.updates
-			fmt.Printf("| %s | %s | %.0f | %.3f s | %.3f s |\n", w.name, s.name, float64(total)/ack.Seconds(), ack.Seconds(), dur.Seconds())
+			for _, s := range servers {
+				res, err := runOne(s, w, conns, batch, window)
+				if err != nil {
+					return fmt.Errorf("%s, %s: %w", s.name, w.name, err)
+				}
+				total := w.series * w.updates
+				fmt.Printf("| %d | %s | %s | %.0f | %.3f s | %.3f s | %.3f s | %s |\n", r, w.name, s.name, float64(total)/res.durable.Seconds(),
+					res.ack.Seconds(), res.durable.Seconds(), res.cpu.Seconds(), loadAvg())
+			}
 		}
 	}
 	return nil
 }
 
-func runOne(s server, w workload, conns, batch int) (ack, durable time.Duration, err error) {
+// result is one run's figures.
+type result struct {
+	ack, durable time.Duration
+	cpu          time.Duration // the server's user+system time over the timed part
+}
+
+// loadAvg is the 1-, 5- and 15-minute load average.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// cpuTime is a process's user+system time so far (Linux /proc; clock
+// ticks of 1/100 s, as on every Linux the tool runs on).
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// the command name may hold spaces: fields count from its ")"
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond, nil
+}
+
+func runOne(s server, w workload, conns, batch, window int) (res result, err error) {
 	dir, err := os.MkdirTemp("", "rrdcbench")
 	if err != nil {
-		return 0, 0, err
+		return res, err
 	}
 	defer os.RemoveAll(dir)
-	addr, stop, err := s.start(dir)
+	addr, pid, stop, err := s.start(dir)
 	if err != nil {
-		return 0, 0, err
+		return res, err
 	}
 	defer stop()
 	c, err := dial(addr)
 	if err != nil {
-		return 0, 0, err
+		return res, err
 	}
 	defer c.Close()
 	// series first (not timed), in batches
@@ -104,8 +153,12 @@ func runOne(s server, w workload, conns, batch int) (ack, durable time.Duration,
 			cmds = append(cmds, fmt.Sprintf("CREATE s%d.rrd -b %d -s 10 DS:v:GAUGE:600:U:U RRA:AVERAGE:0.5:1:1000 RRA:MAX:0.5:60:100", k, t0))
 		}
 		if err := c.batch(cmds); err != nil {
-			return 0, 0, fmt.Errorf("create: %w", err)
+			return res, fmt.Errorf("create: %w", err)
 		}
+	}
+	cpu0, err := cpuTime(pid)
+	if err != nil {
+		return res, err
 	}
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -118,13 +171,15 @@ func runOne(s server, w workload, conns, batch int) (ack, durable time.Duration,
 				return
 			}
 			defer cc.Close()
+			p := cc.pipeline(window)
 			cmds := make([]string, 0, batch)
-			// this connection's series, update by update (time order per series)
+			// this connection's series, update by update (time order per
+			// series: a series is only ever sent on one connection)
 			for u := 0; u < w.updates; u++ {
 				for sr := k; sr < w.series; sr += conns {
 					cmds = append(cmds, "UPDATE s"+strconv.Itoa(sr)+".rrd "+strconv.Itoa(t0+10*(u+1))+":"+strconv.Itoa(u%97))
 					if len(cmds) == batch {
-						if err := cc.batch(cmds); err != nil {
+						if err := p.send(cmds); err != nil {
 							errs <- err
 							return
 						}
@@ -133,22 +188,77 @@ func runOne(s server, w workload, conns, batch int) (ack, durable time.Duration,
 				}
 			}
 			if len(cmds) > 0 {
-				if err := cc.batch(cmds); err != nil {
+				if err := p.send(cmds); err != nil {
 					errs <- err
+					return
 				}
+			}
+			if err := p.close(); err != nil {
+				errs <- err
 			}
 		})
 	}
 	wg.Wait()
-	ack = time.Since(start)
+	res.ack = time.Since(start)
 	close(errs)
 	for err := range errs {
-		return 0, 0, err
+		return res, err
 	}
 	if err := s.durable(c, w.series*w.updates); err != nil {
-		return 0, 0, err
+		return res, err
 	}
-	return ack, time.Since(start), nil
+	res.durable = time.Since(start)
+	cpu1, err := cpuTime(pid)
+	if err != nil {
+		return res, err
+	}
+	res.cpu = cpu1 - cpu0
+	return res, nil
+}
+
+// pipeline sends BATCHes without waiting for their answers, up to window
+// at a time; a goroutine reads the answers.
+type pipeline struct {
+	c      *client
+	slots  chan struct{}
+	done   chan error
+	queued chan int // BATCHes sent, for the reader
+}
+
+func (c *client) pipeline(window int) *pipeline {
+	p := &pipeline{c: c, slots: make(chan struct{}, window), done: make(chan error, 1), queued: make(chan int, window)}
+	go func() {
+		var first error
+		for range p.queued {
+			if first == nil {
+				first = c.batchAnswer()
+			}
+			<-p.slots
+		}
+		p.done <- first
+	}()
+	return p
+}
+
+func (p *pipeline) send(cmds []string) error {
+	p.slots <- struct{}{}
+	p.c.w.WriteString("BATCH\n")
+	for _, s := range cmds {
+		p.c.w.WriteString(s)
+		p.c.w.WriteByte('\n')
+	}
+	p.c.w.WriteString(".\n")
+	if err := p.c.w.Flush(); err != nil {
+		return err
+	}
+	p.queued <- 1
+	return nil
+}
+
+// close waits for every answer; the first error line fails it.
+func (p *pipeline) close() error {
+	close(p.queued)
+	return <-p.done
 }
 
 type client struct {
@@ -208,6 +318,11 @@ func (c *client) batch(cmds []string) error {
 	if err := c.w.Flush(); err != nil {
 		return err
 	}
+	return c.batchAnswer()
+}
+
+// batchAnswer reads the two answers to a BATCH (go ahead, errors).
+func (c *client) batchAnswer() error {
 	if _, _, err := c.answer(); err != nil {
 		return err
 	}
@@ -255,8 +370,8 @@ func waitSocket(p string, cmd *exec.Cmd, out *strings.Builder) error {
 	return fmt.Errorf("%s did not start: %s", cmd.Path, out.String())
 }
 
-func rrdcachedStart(bin string, journal bool) func(string) (string, func(), error) {
-	return func(dir string) (string, func(), error) {
+func rrdcachedStart(bin string, journal bool) func(string) (string, int, func(), error) {
+	return func(dir string) (string, int, func(), error) {
 		base := filepath.Join(dir, "base")
 		os.Mkdir(base, 0o755)
 		sock := filepath.Join(dir, "s")
@@ -270,21 +385,21 @@ func rrdcachedStart(bin string, journal bool) func(string) (string, func(), erro
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
-			return "", nil, err
+			return "", 0, nil, err
 		}
 		stop := func() { cmd.Process.Kill(); cmd.Wait() }
 		if err := waitSocket(sock, cmd, &out); err != nil {
-			return "", nil, err
+			return "", 0, nil, err
 		}
-		return sock, stop, nil
+		return sock, cmd.Process.Pid, stop, nil
 	}
 }
 
-func rrdashStart(bin string) func(string) (string, func(), error) {
-	return func(dir string) (string, func(), error) {
+func rrdashStart(bin string) func(string) (string, int, func(), error) {
+	return func(dir string) (string, int, func(), error) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return "", nil, err
+			return "", 0, nil, err
 		}
 		addr := ln.Addr().String()
 		ln.Close()
@@ -293,13 +408,13 @@ func rrdashStart(bin string) func(string) (string, func(), error) {
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = io.Discard, &out
 		if err := cmd.Start(); err != nil {
-			return "", nil, err
+			return "", 0, nil, err
 		}
 		stop := func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }
 		sock := filepath.Join(dir, "rrdcached.sock")
 		if err := waitSocket(sock, cmd, &out); err != nil {
-			return "", nil, err
+			return "", 0, nil, err
 		}
-		return sock, stop, nil
+		return sock, cmd.Process.Pid, stop, nil
 	}
 }

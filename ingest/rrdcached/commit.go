@@ -1,0 +1,183 @@
+package rrdcached
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"rrdash/store"
+)
+
+// committer is the group commit of single-value updates across all
+// connections. Connections submit their chunks of updates; a committer
+// goroutine, started when work arrives and gone when there is none,
+// applies everything submitted so far in one store call, ordered by series
+// (each series' updates stay in the order they arrived), and waits for
+// that call's journal fsync; updates submitted meanwhile form the next
+// group. Under load a group holds many updates of each series, so every
+// archive is touched (and its rows written) once per group rather than
+// once per update or per BATCH; when idle a lone update is applied and
+// synced at once.
+type committer struct {
+	st  Store
+	srv *Server
+
+	mu      sync.Mutex
+	pend    []pendChunk
+	running bool // a committer goroutine is active
+
+	applyMu sync.Mutex // one group applied at a time
+	sorted  []store.Update
+	order   []int
+}
+
+// pendChunk is one submitted chunk and the ticket that answers it.
+type pendChunk struct {
+	ups []store.Update
+	t   *ticket
+}
+
+// ticket follows one submitted chunk: once applied is closed, errs holds
+// the refusals by index within the chunk, fail the answer to all of them
+// when the store call failed, and wait makes the chunk durable.
+type ticket struct {
+	applied chan struct{}
+	errs    map[int]string
+	fail    string // the store call failed: every update's answer
+	wait    func() error
+}
+
+// await returns once the chunk is applied; the answer is then the
+// ticket's errors, due once wait returns nil.
+
+func (t *ticket) await() { <-t.applied }
+
+// submit hands a chunk to the group commit, which owns it from then on.
+func (c *committer) submit(chunk []store.Update) *ticket {
+	t := &ticket{applied: make(chan struct{})}
+	c.mu.Lock()
+	c.pend = append(c.pend, pendChunk{chunk, t})
+	start := !c.running
+	c.running = true
+	c.mu.Unlock()
+	if start {
+		go c.loop()
+	}
+	return t
+}
+
+// loop applies groups until none is waiting; each group's fsync ends
+// before the next group is applied.
+func (c *committer) loop() {
+	for {
+		wait := c.applyNow()
+		if wait == nil {
+			c.mu.Lock()
+			if len(c.pend) == 0 {
+				c.running = false
+				c.mu.Unlock()
+				return
+			}
+			c.mu.Unlock()
+			continue
+		}
+		// An error reaches every ticket through its own wait.
+		_ = wait()
+	}
+}
+
+// applyNow applies every update submitted so far (a connection calls it
+// before a command that must see its updates) and returns the group's
+// wait, nil when nothing was pending.
+func (c *committer) applyNow() func() error {
+	c.applyMu.Lock()
+	defer c.applyMu.Unlock()
+	c.mu.Lock()
+	chunks := c.pend
+	c.pend = nil
+	c.mu.Unlock()
+	if len(chunks) == 0 {
+		return nil
+	}
+	// the group in submission order: chunk k's update i is at base[k]+i
+	n := 0
+	base := make([]int, len(chunks))
+	for k, ch := range chunks {
+		base[k] = n
+		n += len(ch.ups)
+	}
+	all := slices.Grow(c.sorted[:0], n)
+	for _, ch := range chunks {
+		all = append(all, ch.ups...)
+	}
+	// group by series, stably: a store call touches each archive once.
+	// order[j] is the submission index of the j-th update applied.
+	order := slices.Grow(c.order[:0], n)
+	for k := range n {
+		order = append(order, k)
+	}
+	oneSeries := true
+	for _, u := range all[1:] {
+		if u.Series != all[0].Series {
+			oneSeries = false
+			break
+		}
+	}
+	sorted := all
+	if !oneSeries {
+		slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(all[a].Series, all[b].Series) })
+		sorted = make([]store.Update, n)
+		for j, k := range order {
+			sorted[j] = all[k]
+		}
+	}
+	res, wait, err := c.st.ApplyAsync(context.Background(), store.Batch{Updates: sorted})
+	s := c.srv
+	for _, ue := range res.Errors {
+		at := order[ue.Index]
+		k, _ := slices.BinarySearch(base, at+1)
+		k-- // the chunk holding submission index at
+		ch := chunks[k]
+		u := all[at]
+		msg := fmt.Sprintf("RRD Error: %v\n", ue)
+		if last, ok := store.TooOldLast(ue); ok {
+			// the last update when it was refused, not after the group
+			msg = fmt.Sprintf("illegal attempt to update using time %f when last update time is %f (minimum one second step)\n",
+				float64(u.Time)+float64(u.Usec)/1e6, float64(last))
+		} else if errors.Is(ue, store.ErrTooOld) {
+			msg = tooOld(s, u.Series, float64(u.Time)+float64(u.Usec)/1e6).msg
+		}
+		if ch.t.errs == nil {
+			ch.t.errs = map[int]string{}
+		}
+		ch.t.errs[at-base[k]] = msg
+	}
+	if err == nil {
+		s.written.Add(int64(res.Applied))
+		s.dataSets.Add(int64(res.Applied))
+		last := ""
+		for _, u := range sorted {
+			if u.Series != last {
+				s.touch(u.Series)
+				last = u.Series
+			}
+		}
+	}
+	fail := ""
+	if err != nil {
+		fail = fmt.Sprintf("RRD Error: %v\n", err)
+	}
+	for _, ch := range chunks {
+		ch.t.fail, ch.t.wait = fail, wait
+		close(ch.t.applied)
+	}
+	clear(all)
+	c.sorted, c.order = all[:0], order[:0]
+	if err != nil {
+		return nil
+	}
+	return wait
+}
