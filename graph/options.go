@@ -182,7 +182,7 @@ func (l *Look) fontSize(class string) float64 {
 	case "AXIS":
 		return 7
 	case "WATERMARK":
-		return 5
+		return 5.5 // rrd_graph.c's text_prop
 	}
 	return 8
 }

@@ -11,8 +11,8 @@ import (
 )
 
 // PDF renders the laid-out graph as a one-page PDF, one point per pixel,
-// text in the PDF core font Courier (monospaced like DejaVu Sans Mono,
-// whose metrics place it).
+// text in DejaVu Sans Mono (embedded, subset), as rrdtool's; in a build
+// without make, the PDF core font Courier (monospaced too).
 func (im *Image) PDF(loc *time.Location) ([]byte, error) {
 	w, h := float64(im.Width), float64(im.Height)
 	doc := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "pt", Size: fpdf.SizeType{Wd: w, Ht: h}})
@@ -20,8 +20,19 @@ func (im *Image) PDF(loc *time.Location) ([]byte, error) {
 	doc.SetAutoPageBreak(false, 0)
 	doc.SetCreator("rrdash", true)
 	doc.AddPage()
-	doc.SetFont("Courier", "", 8)
-	pp := &pdfPainter{doc: doc, tr: doc.UnicodeTranslatorFromDescriptor("")}
+	pp := &pdfPainter{doc: doc}
+	if ttf := DejaVuTTF(); ttf != nil {
+		// Embedded (subset) as rrdtool's cairo does; UTF-8 as given.
+		doc.AddUTF8FontFromBytes("DejaVuSansMono", "", ttf)
+		doc.SetFont("DejaVuSansMono", "", 8)
+		pp.tr = func(s string) string { return s }
+	} else {
+		doc.SetFont("Courier", "", 8)
+		pp.tr = doc.UnicodeTranslatorFromDescriptor("")
+	}
+	if err := doc.Error(); err != nil {
+		return nil, fmt.Errorf("pdf: font: %w", err)
+	}
 	im.paint(pp, loc)
 	if pp.clipped {
 		doc.ClipEnd()

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"golang.org/x/image/font"
-	"golang.org/x/image/font/gofont/gomono"
 	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
 )
@@ -43,9 +42,9 @@ func (im *Image) PNG(loc *time.Location) ([]byte, error) {
 	if im.Width < 1 || im.Height < 1 || im.Width > maxPNGSide || im.Height > maxPNGSide {
 		return nil, fmt.Errorf("png: image %dx%d out of range (1 to %d)", im.Width, im.Height, maxPNGSide)
 	}
-	f, err := opentype.Parse(gomono.TTF)
+	f, err := textFont()
 	if err != nil {
-		return nil, fmt.Errorf("png: font: %w", err)
+		return nil, fmt.Errorf("png: %w", err)
 	}
 	pp := &pngPainter{c: newCanvas(im.Width, im.Height), font: f, faces: map[float64]font.Face{}}
 	pp.clip(nil)
@@ -58,8 +57,8 @@ func (im *Image) PNG(loc *time.Location) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// pngPainter draws on a canvas. Text uses Go Mono (metrics close to
-// DejaVu Sans Mono, whose metrics the layout uses) at rrdtool's 100 dpi.
+// pngPainter draws on a canvas. Text uses DejaVu Sans Mono, as rrdtool,
+// at rrdtool's 100 dpi (Go Mono in a build without make: font.go).
 type pngPainter struct {
 	c     *canvas
 	font  *opentype.Font

@@ -8,10 +8,15 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	xfont "golang.org/x/image/font"
+	"golang.org/x/image/font/sfnt"
+	"golang.org/x/image/math/fixed"
 )
 
 func testSpecData(t *testing.T) (*Spec, *Data) {
@@ -430,5 +435,50 @@ func TestYTicks(t *testing.T) {
 	s.Look.AxisFormat = "%.2lf u"
 	if got := strings.Join(labels(), ","); got != "0.00 u,1.00 u,2.00 u,3.00 u,4.00 u,5.00 u" {
 		t.Errorf("--left-axis-format labels %q", got)
+	}
+}
+
+// TestEmbeddedFont: make embeds DejaVu Sans Mono (graph/fontdata); its
+// metrics are the ones the layout uses, and the PDF embeds it.
+func TestEmbeddedFont(t *testing.T) {
+	t.Parallel()
+	ttf := DejaVuTTF()
+	if ttf == nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("DejaVu Sans Mono is not embedded (CI=true; make deps-test copies it to graph/fontdata)")
+		}
+		t.Skip("DejaVu Sans Mono not embedded (make deps-test copies it to graph/fontdata)")
+	}
+	if got := TextFontName(); got != "DejaVu Sans Mono" {
+		t.Errorf("TextFontName() = %q", got)
+	}
+	f, err := textFont()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf sfnt.Buffer
+	if name, err := f.Name(&buf, sfnt.NameIDFull); err != nil || name != "DejaVu Sans Mono" {
+		t.Errorf("font name %q, %v", name, err)
+	}
+	gi, err := f.GlyphIndex(&buf, 'M')
+	if err != nil {
+		t.Fatal(err)
+	}
+	adv, err := f.GlyphAdvance(&buf, gi, fixed.I(2048), xfont.HintingNone)
+	if err != nil || float64(adv)/64/2048 != monoAdvance {
+		t.Errorf("advance of M %v/2048 em (%v), layout uses %v", float64(adv)/64, err, monoAdvance)
+	}
+	s, d := testSpecData(t)
+	s.Look.Format = "PDF"
+	im, err := Layout(s, d, LayoutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Render(im, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte("/BaseFont /utf8dejavusansmono")) {
+		t.Error("the PDF does not embed DejaVu Sans Mono")
 	}
 }

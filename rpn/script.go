@@ -385,11 +385,17 @@ func (sc *Script) fetchDefs(ctx context.Context, mt *meter, f Fetcher, req Reque
 		if err != nil {
 			return fmt.Errorf("%s: %w", st.Text, err)
 		}
-		want := max(step0, d.Step)
-		key := fetchKey{d.Series, d.CF, start, end, want}
+		// As rrdtool's data_fetch: the archive is chosen by the DEF's own
+		// step= when it has one (else the base step), and the rows are
+		// then reduced to at least the base step.
+		want, res0 := max(step0, d.Step), step0
+		if d.Step > 0 {
+			res0 = d.Step
+		}
+		key := fetchKey{d.Series, d.CF, start, end, res0}
 		res, ok := cache[key]
 		if !ok {
-			fr := store.FetchRequest{CF: d.CF, Start: start, End: end, Resolution: want}
+			fr := store.FetchRequest{CF: d.CF, Start: start, End: end, Resolution: res0}
 			if d.Query != nil {
 				res, err = fetchTagged(f, d, fr)
 			} else {

@@ -90,6 +90,12 @@ func TestGraphvDifferential(t *testing.T) {
 		out []byte
 		err error
 	}
+	// RRDASH_GRAPHV_ONLY=k runs case k alone (the others are generated,
+	// not run, so k is the same case) and logs both outputs.
+	only := -1
+	if v := os.Getenv("RRDASH_GRAPHV_ONLY"); v != "" {
+		only, _ = strconv.Atoi(v)
+	}
 	ours := make([][]string, n)
 	results := make([]chan result, n)
 	sem := make(chan struct{}, 4)
@@ -103,6 +109,9 @@ func TestGraphvDifferential(t *testing.T) {
 			ours[c][i] = strings.ReplaceAll(strings.ReplaceAll(a, "@FILE@", ""), "@EXT@", "")
 		}
 		results[c] = make(chan result, 1)
+		if only >= 0 && c != only {
+			continue
+		}
 		go func(c int) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
@@ -111,6 +120,9 @@ func TestGraphvDifferential(t *testing.T) {
 		}(c)
 	}
 	for c := 0; c < n; c++ {
+		if only >= 0 && c != only {
+			continue
+		}
 		ourArgs := ours[c]
 		r := <-results[c]
 		want, werr := r.out, r.err
@@ -134,6 +146,9 @@ func TestGraphvDifferential(t *testing.T) {
 				t.Errorf("case %d: rrdtool %v: %s\nrrdash %v: %s\nargs: %q", c, werr, want, gerr, got.String(), ourArgs)
 			}
 			continue
+		}
+		if only >= 0 {
+			t.Logf("rrdtool:\n%s\nrrdash:\n%s", want, got.String())
 		}
 		w, g := parseInfo(string(want)), parseInfo(got.String())
 		var diffs []string
