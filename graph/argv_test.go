@@ -140,7 +140,6 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"DEF:a=x:y:AVERAGE", "GPRINT:a:%lf"}, `"a" is a DEF, want VDEF`},
 		{[]string{"DEF:a=x:y:AVERAGE", "VDEF:v=a,AVERAGE", "GPRINT:v:%d"}, `invalid format "%d"`},
 		{[]string{"DEF:a=x:y:AVERAGE", "VDEF:v=a,AVERAGE", "GPRINT:v:%6.2f"}, `invalid format "%6.2f"`}, // rrdtool wants %lf
-		{[]string{"--interlaced"}, "option --interlaced is not supported"},
 		{[]string{"--right-axis", "1:0"}, "option --right-axis is not supported"},
 		{[]string{"--left-axis-format", "%d"}, `left axis format "%d"`},
 		{[]string{"DEF:a=x:y:AVERAGE", "STACK:a#ff0000"}, "no previous LINE or AREA for STACK"},

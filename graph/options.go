@@ -28,6 +28,8 @@ type Look struct {
 	DynamicLabels   bool `json:"dynamic_labels,omitempty"`
 	PangoMarkup     bool `json:"pango_markup,omitempty"`
 	NaNForMissing   bool `json:"nan_for_missing,omitempty"`
+	// Interlaced writes PNGs with Adam7 interlacing (--interlaced).
+	Interlaced bool `json:"interlaced,omitempty"`
 	// Base is 1000 (0) or 1024.
 	Base int `json:"base,omitempty"`
 	// UnitsExponent fixes the y axis' SI prefix (−18…18 in steps of 3).

@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
-	"image/png"
 	"math"
 	"strconv"
 	"time"
@@ -50,8 +49,7 @@ func (im *Image) PNG(loc *time.Location) ([]byte, error) {
 	pp.clip(nil)
 	im.paint(pp, loc)
 	var buf bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	if err := enc.Encode(&buf, pp.c.img); err != nil {
+	if err := encodePNG(&buf, pp.c.img, im.spec.Interlaced); err != nil {
 		return nil, fmt.Errorf("png: encode: %w", err)
 	}
 	return buf.Bytes(), nil

@@ -85,19 +85,33 @@ func (c *canvas) polygon(p []pt) {
 	for _, q := range p {
 		a = append(a, pt{clampCoord(q.x) - ox, clampCoord(q.y) - oy})
 	}
-	a, b := clipBox(a, c.scratch[1][:0], -1, -1, float64(c.clip.Dx())+1, float64(c.clip.Dy())+1)
-	c.scratch[0], c.scratch[1] = b, a
-	if len(a) < 3 {
-		return
+	c.scratch[0] = a
+	w, h := float64(c.clip.Dx())+1, float64(c.clip.Dy())+1
+	r := bounds(a)
+	if r.minX < -1 || r.minY < -1 || r.maxX > w || r.maxY > h {
+		// Clipping only what crosses the box: most polygons are inside.
+		var b []pt
+		a, b = clipBox(a, c.scratch[1][:0], -1, -1, w, h)
+		c.scratch[0], c.scratch[1] = b, a
+		if len(a) < 3 {
+			return
+		}
+		r = bounds(a)
 	}
-	r := polyRef{from: len(c.pts), minX: a[0].x, maxX: a[0].x, minY: a[0].y, maxY: a[0].y}
-	for _, q := range a {
-		r.minX, r.maxX = math.Min(r.minX, q.x), math.Max(r.maxX, q.x)
-		r.minY, r.maxY = math.Min(r.minY, q.y), math.Max(r.maxY, q.y)
-	}
+	r.from = len(c.pts)
 	c.pts = append(c.pts, a...)
 	r.to = len(c.pts)
 	c.polys = append(c.polys, r)
+}
+
+// bounds is the bounding box of a non-empty polygon.
+func bounds(a []pt) polyRef {
+	r := polyRef{minX: a[0].x, maxX: a[0].x, minY: a[0].y, maxY: a[0].y}
+	for _, q := range a[1:] {
+		r.minX, r.maxX = min(r.minX, q.x), max(r.maxX, q.x)
+		r.minY, r.maxY = min(r.minY, q.y), max(r.maxY, q.y)
+	}
+	return r
 }
 
 // clipBox clips polygon p to the box [x0, x1]×[y0, y1] (Sutherland–Hodgman);
@@ -193,10 +207,14 @@ func (c *canvas) fillTile(t image.Rectangle, col color.Color) {
 		for _, q := range c.pts[r.from:r.to] {
 			a = append(a, pt{q.x - fx, q.y - fy})
 		}
-		a, b := clipBox(a, c.scratch[1][:0], -1, -1, float64(tw)+1, float64(th)+1)
-		c.scratch[0], c.scratch[1] = b, a
-		if len(a) < 3 {
-			continue
+		c.scratch[0] = a
+		if r.minX < fx-1 || r.minY < fy-1 || r.maxX > fx+float64(tw)+1 || r.maxY > fy+float64(th)+1 {
+			var b []pt
+			a, b = clipBox(a, c.scratch[1][:0], -1, -1, float64(tw)+1, float64(th)+1)
+			c.scratch[0], c.scratch[1] = b, a
+			if len(a) < 3 {
+				continue
+			}
 		}
 		c.ras.MoveTo(float32(a[0].x), float32(a[0].y))
 		for _, q := range a[1:] {
@@ -281,9 +299,17 @@ func (c *canvas) stroke(p []pt, w float64) {
 }
 
 // dashes cuts a polyline into pieces on for on pixels, then off for off.
+// The pieces share one backing array (a dashed grid line has hundreds).
 func dashes(p []pt, on, off float64) [][]pt {
 	var out [][]pt
-	var cur []pt
+	buf := make([]pt, 0, 2*len(p)+8)
+	from := -1 // where the current piece starts in buf, -1 in a gap
+	end := func() {
+		if from >= 0 && len(buf)-from > 1 {
+			out = append(out, buf[from:len(buf):len(buf)])
+		}
+		from = -1
+	}
 	drawing, left := true, on // left: length remaining in the current dash or gap
 	for i := 1; i < len(p); i++ {
 		a, b := p[i-1], p[i]
@@ -291,31 +317,31 @@ func dashes(p []pt, on, off float64) [][]pt {
 		if !(l > 0) || math.IsInf(l, 0) {
 			continue
 		}
-		if drawing && len(cur) == 0 {
-			cur = append(cur, a)
+		if drawing && from < 0 {
+			from = len(buf)
+			buf = append(buf, a)
 		}
 		pos := 0.0
 		for l-pos > left {
 			pos += left
 			q := pt{a.x + (b.x-a.x)*pos/l, a.y + (b.y-a.y)*pos/l}
 			if drawing {
-				out = append(out, append(cur, q))
-				cur = nil
+				buf = append(buf, q)
+				end()
 				left = off
 			} else {
-				cur = []pt{q}
+				from = len(buf)
+				buf = append(buf, q)
 				left = on
 			}
 			drawing = !drawing
 		}
 		left -= l - pos
 		if drawing {
-			cur = append(cur, b)
+			buf = append(buf, b)
 		}
 	}
-	if len(cur) > 1 {
-		out = append(out, cur)
-	}
+	end()
 	return out
 }
 

@@ -19,7 +19,7 @@ import (
 	"golang.org/x/image/math/fixed"
 )
 
-func testSpecData(t *testing.T) (*Spec, *Data) {
+func testSpecData(t testing.TB) (*Spec, *Data) {
 	t.Helper()
 	s, _, err := ParseArgs([]string{
 		"-t", `<script>alert("t")</script>`, "-v", "req/s",

@@ -458,10 +458,17 @@ func reduceSeries(cf store.CF, s *Series, want int64) *Series {
 				v = x
 			case cf == store.Average:
 				v += x
+			// rrdtool's min()/max() macros: plain comparisons (NaN is
+			// skipped above; on ±0 the later value wins), and cheaper
+			// than math.Min/Max over a year of rows.
 			case cf == store.Min:
-				v = math.Min(v, x)
+				if !(v < x) {
+					v = x
+				}
 			case cf == store.Max:
-				v = math.Max(v, x)
+				if !(v > x) {
+					v = x
+				}
 			case cf == store.Last:
 				v = x
 			}
