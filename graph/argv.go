@@ -135,7 +135,7 @@ var refusedOptions = map[string]string{
 	"--font-render-mode":    "font render modes", "--font-smoothing-threshold": "font smoothing",
 	"--graph-render-mode": "graph render modes", "--daemon": "rrdcached fetches (rrdash reads its own store)",
 	"--imginfo": "image info lines", "--alt-y-grid": "the alternative y grid",
-	"--lazy": "lazy regeneration",
+	"--lazy":         "lazy regeneration",
 	"--pango-markup": "pango markup", "--dynamic-labels": "dynamic legend shapes",
 	"--use-nan-for-all-missing-data": "missing data sources as unknown",
 }
