@@ -129,6 +129,9 @@ func (l *Look) args() []string {
 	flag(l.SlopeMode, "--slope-mode")
 	flag(l.NoGridFit, "--no-gridfit")
 	flag(l.NoMinor, "--no-minor")
+	flag(l.Interlaced, "--interlaced")
+	flag(l.PangoMarkup, "--pango-markup")
+	flag(l.NaNForMissing, "--use-nan-for-all-missing-data")
 	val := func(name, v string) {
 		if v != "" {
 			a = append(a, name, v)

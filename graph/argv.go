@@ -110,7 +110,7 @@ var longValueOptions = map[string]bool{
 	"--right-axis-formatter": true, "--left-axis-formatter": true,
 	"--legend-position": true, "--legend-direction": true, "--border": true,
 	"--units": true, "--grid-dash": true, "--left-axis-format": true,
-	"--week-fmt": true, "--first-weekday": true,
+	"--week-fmt": true,
 }
 
 var flagOptions = map[string]string{
@@ -131,13 +131,11 @@ var refusedOptions = map[string]string{
 	"--right-axis": "a second y axis", "--right-axis-label": "a second y axis",
 	"--right-axis-format": "a second y axis", "--right-axis-formatter": "a second y axis",
 	"--left-axis-formatter": "axis value formatters",
-	"--first-weekday":       "x label week starts",
 	"--font-render-mode":    "font render modes", "--font-smoothing-threshold": "font smoothing",
 	"--graph-render-mode": "graph render modes", "--daemon": "rrdcached fetches (rrdash reads its own store)",
 	"--imginfo": "image info lines", "--alt-y-grid": "the alternative y grid",
-	"--lazy":         "lazy regeneration",
-	"--pango-markup": "pango markup", "--dynamic-labels": "dynamic legend shapes",
-	"--use-nan-for-all-missing-data": "missing data sources as unknown",
+	"--lazy":           "lazy regeneration",
+	"--dynamic-labels": "dynamic legend shapes",
 }
 
 // ParseArgs parses an `rrdtool graph` argument list (the leading "rrdtool",
@@ -257,6 +255,10 @@ func (s *Spec) setFlag(long string) {
 		l.NoMinor = true
 	case "--interlaced":
 		l.Interlaced = true
+	case "--pango-markup":
+		l.PangoMarkup = true
+	case "--use-nan-for-all-missing-data":
+		l.NaNForMissing = true
 	}
 }
 

@@ -112,7 +112,7 @@ func Evaluate(ctx context.Context, f Fetcher, s *Spec, o Options) (*Data, error)
 	if o.MaxRows > 0 {
 		maxRows = o.MaxRows
 	}
-	vals, err := sc.Evaluate(ctx, f, rpn.Request{Start: start, End: end, Step: s.Step, MaxRows: maxRows,
+	vals, err := sc.Evaluate(ctx, f, rpn.Request{Start: start, End: end, Step: s.Step, MaxRows: maxRows, MissingAsNaN: s.NaNForMissing,
 		Env: rpn.Env{Loc: loc, Now: o.Now.Unix()}, Budget: o.Budget})
 	if err != nil {
 		return nil, err

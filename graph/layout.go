@@ -172,6 +172,9 @@ func textHeight(pt float64) int {
 // textWidthAt is the width of s in the class's font; tabs advance to
 // rrdtool's tab stops (every tabwidth pixels, offset by the legend border).
 func (im *Image) textWidth(class, s string) int {
+	if im.look.PangoMarkup {
+		s = markupText(s)
+	}
 	pt := im.look.fontSize(class)
 	cw := charWidth(pt)
 	tab := im.look.TabWidth

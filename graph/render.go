@@ -75,6 +75,9 @@ func (im *Image) yOf(v float64) float64 {
 // vertical label, legend and watermark.
 func (im *Image) paint(p painter, loc *time.Location) {
 	l := im.look
+	if l.PangoMarkup {
+		p = markupPainter{p}
+	}
 	W, H := float64(im.Width), float64(im.Height)
 	p.rect(0, 0, W, H, l.color("BACK"))
 	if b := im.border(); b > 0 && !im.spec.OnlyGraph {

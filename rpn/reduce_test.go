@@ -2,6 +2,7 @@ package rpn
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 
@@ -68,5 +69,48 @@ func TestReduceStepDEF(t *testing.T) {
 	b, _, _ := sc.Lookup(vals, "b")
 	if b.Step != 1800 {
 		t.Errorf("b: step %d, want 1800 (the coarse archive, not reduced)", b.Step)
+	}
+}
+
+type failingFetcher struct{}
+
+func (failingFetcher) Fetch(name string, req store.FetchRequest) (*store.FetchResult, error) {
+	return nil, fmt.Errorf("no series %q", name)
+}
+
+// TestMissingAsNaN: with MissingAsNaN a DEF whose fetch fails is unknown
+// rows of its step (rrdtool graph --use-nan-for-all-missing-data), two
+// data sources of one missing series included; without it, an error.
+func TestMissingAsNaN(t *testing.T) {
+	t.Parallel()
+	sc, err := ParseScript([]string{"DEF:a=gone:x:AVERAGE:step=600", "DEF:b=gone:y:AVERAGE", "CDEF:c=a,b,+", "XPORT:c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := Request{Start: 1700000100, End: 1700086400, MaxRows: 100}
+	if _, err := sc.Evaluate(context.Background(), failingFetcher{}, req); err == nil {
+		t.Fatal("no error for a missing series")
+	}
+	req.MissingAsNaN = true
+	vals, err := sc.Evaluate(context.Background(), failingFetcher{}, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "b", "c"} {
+		s, _, _ := sc.Lookup(vals, name)
+		if len(s.Values) == 0 {
+			t.Fatalf("%s: no rows", name)
+		}
+		for i, v := range s.Values {
+			if !math.IsNaN(v) {
+				t.Fatalf("%s row %d = %v, want NaN", name, i, v)
+			}
+		}
+	}
+	if a, _, _ := sc.Lookup(vals, "a"); a.Step != 1200 { // 600 reduced to ≥ 863: 2×600
+		t.Errorf("a: step %d, want 1200", a.Step)
+	}
+	if b, _, _ := sc.Lookup(vals, "b"); b.Step != 863 { // (86400-100)/100
+		t.Errorf("b: step %d, want 863", b.Step)
 	}
 }

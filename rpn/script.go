@@ -264,6 +264,12 @@ type Request struct {
 	// *BudgetError: right after the DEFs are fetched when the estimate of
 	// the CDEFs, VDEFs and XPORTs is over, else when the work reaches it.
 	Budget int64
+	// MissingAsNaN makes a DEF whose fetch fails (no such series, an
+	// unreadable file) all unknown instead of an error, as rrdtool graph's
+	// --use-nan-for-all-missing-data (rrd_fetch_empty: rows of the DEF's
+	// step over its range). A data source missing from a series that
+	// exists is still an error, as in rrdtool.
+	MissingAsNaN bool
 }
 
 // Values holds the evaluated statements: a Series per DEF/CDEF and a
@@ -401,10 +407,16 @@ func (sc *Script) fetchDefs(ctx context.Context, mt *meter, f Fetcher, req Reque
 			} else {
 				res, err = f.Fetch(d.Series, fr)
 			}
+			empty := false
+			if err != nil && req.MissingAsNaN {
+				res, err, empty = emptyFetch(d.DS, start, end, res0), nil, true
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", st.Text, err)
 			}
-			cache[key] = res
+			if !empty { // an empty result has this DEF's data source only
+				cache[key] = res
+			}
 			if err := mt.add(int64(res.Rows()), nil, -1, st.Text); err != nil {
 				return err
 			}
@@ -427,6 +439,18 @@ func (sc *Script) fetchDefs(ctx context.Context, mt *meter, f Fetcher, req Reque
 		vals.Series[i] = s
 	}
 	return nil
+}
+
+// emptyFetch is rrd_fetch_empty: unknown rows of step over start…end
+// aligned outwards, one data source.
+func emptyFetch(ds string, start, end, step int64) *store.FetchResult {
+	start -= start % step
+	end += step - end%step
+	col := make([]float64, (end-start)/step)
+	for i := range col {
+		col[i] = math.NaN()
+	}
+	return &store.FetchResult{Start: start, End: end, Step: step, DS: []string{ds}, Values: [][]float64{col}}
 }
 
 // reduceSeries consolidates finer rows into steps of ceil(want/step)·step
