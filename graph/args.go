@@ -85,7 +85,7 @@ func (s *Spec) Args() []string {
 			if pos == "" {
 				pos = ftoa(it.Value)
 			}
-			e := kw + ":" + pos + it.Color + ":" + escapeField(it.Legend)
+			e := kw + ":" + pos + it.Color + it.Color2 + ":" + escapeField(it.Legend)
 			if it.Stack {
 				e += ":STACK"
 			}
@@ -100,6 +100,9 @@ func (s *Spec) Args() []string {
 			}
 			if it.DashOffset != 0 {
 				e += ":dash-offset=" + ftoa(it.DashOffset)
+			}
+			if it.GradHeight != nil {
+				e += ":gradheight=" + ftoa(*it.GradHeight)
 			}
 			a = append(a, e)
 		}

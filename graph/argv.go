@@ -454,20 +454,33 @@ func stripAlign(s string) string {
 func (it Item) LegendLabel() string { return stripAlign(it.Legend) }
 
 // splitColor splits "vname#rrggbb"; a second color (an AREA gradient) is
-// refused.
+// an error.
 func splitColor(s string) (string, string, error) {
+	v, c, c2, err := splitColors(s)
+	if err == nil && c2 != "" {
+		err = fmt.Errorf("a second color %q is for AREA gradients only", c2)
+	}
+	return v, c, err
+}
+
+// splitColors splits "vname#rrggbb[#rrggbb]".
+func splitColors(s string) (v, c, c2 string, err error) {
 	v, c, ok := strings.Cut(s, "#")
 	if !ok {
-		return v, "", nil
+		return v, "", "", nil
 	}
-	if strings.Contains(c, "#") {
-		return "", "", fmt.Errorf("gradient colors %q are not supported", "#"+c)
-	}
+	c, c2, two := strings.Cut(c, "#")
 	c = "#" + c
 	if !validColor(c) {
-		return "", "", fmt.Errorf("invalid color %q (want #rrggbb or #rrggbbaa)", c)
+		return "", "", "", fmt.Errorf("invalid color %q (want #rrggbb or #rrggbbaa)", c)
 	}
-	return v, c, nil
+	if two {
+		c2 = "#" + c2
+		if !validColor(c2) {
+			return "", "", "", fmt.Errorf("invalid second color %q (want #rrggbb or #rrggbbaa)", c2)
+		}
+	}
+	return v, c, c2, nil
 }
 
 var gprintCF = map[string]string{"AVERAGE": "AVERAGE", "MIN": "MINIMUM", "MAX": "MAXIMUM", "LAST": "LAST"}
@@ -531,11 +544,11 @@ func (s *Spec) addElement(a string) error {
 		if len(f) < 2 {
 			return fmt.Errorf("want %s:vname[#color][:legend]", kw)
 		}
-		v, c, err := splitColor(f[1])
+		v, c, c2, err := splitColors(f[1])
 		if err != nil {
 			return err
 		}
-		it := Item{Type: ItemArea, Vname: v, Color: c}
+		it := Item{Type: ItemArea, Vname: v, Color: c, Color2: c2}
 		if kw == "STACK" {
 			// The kind and width of the LINE or AREA before it, as rrdtool's.
 			it.Stack = true
@@ -551,6 +564,9 @@ func (s *Spec) addElement(a string) error {
 		}
 		if err := it.drawOptions(f[2:]); err != nil {
 			return err
+		}
+		if it.Type != ItemArea && (it.Color2 != "" || it.GradHeight != nil) {
+			return errors.New("gradients (a second color, gradheight=) are for areas only")
 		}
 		s.Items = append(s.Items, it)
 	case "TICK":
@@ -697,7 +713,11 @@ func (it *Item) drawOptions(f []string) error {
 			}
 			it.DashOffset = n
 		case strings.HasPrefix(o, "gradheight="):
-			return errors.New("gradheight= (AREA gradients) is not supported")
+			n, err := strconv.ParseFloat(o[len("gradheight="):], 64)
+			if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
+				return fmt.Errorf("bad gradheight %q", o)
+			}
+			it.GradHeight = &n
 		case k == 0:
 			it.Legend = o
 		default:

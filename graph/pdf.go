@@ -91,6 +91,29 @@ func (pp *pdfPainter) polygon(p []pt, c color.NRGBA) {
 	pp.doc.Polygon(pdfPoints(p), "F")
 }
 
+// gradPolygon clips to the polygon and paints a linear gradient over its
+// bounds (PDF shadings here carry no alpha: the colors are drawn opaque).
+func (pp *pdfPainter) gradPolygon(p []pt, y0 float64, c0 color.NRGBA, y1 float64, c1 color.NRGBA) {
+	if len(p) < 3 {
+		return
+	}
+	if y0 == y1 {
+		pp.polygon(p, c1)
+		return
+	}
+	b := bounds(p)
+	w, h := b.maxX-b.minX, b.maxY-b.minY
+	if !(w > 0 && h > 0) {
+		return
+	}
+	pp.doc.SetAlpha(1, "Normal")
+	pp.doc.ClipPolygon(pdfPoints(p), false)
+	// the vector in the box's units, (0, 0) its lower left corner
+	n := func(y float64) float64 { return (b.maxY - y) / h }
+	pp.doc.LinearGradient(b.minX, b.minY, w, h, int(c0.R), int(c0.G), int(c0.B), int(c1.R), int(c1.G), int(c1.B), 0, n(y0), 0, n(y1))
+	pp.doc.ClipEnd()
+}
+
 func (pp *pdfPainter) line(p []pt, w float64, c color.NRGBA, dash []float64, off float64) {
 	if len(p) < 2 {
 		return

@@ -94,6 +94,12 @@ func (pp *pngPainter) polygon(p []pt, col color.NRGBA) {
 	pp.c.fill(col)
 }
 
+func (pp *pngPainter) gradPolygon(p []pt, y0 float64, c0 color.NRGBA, y1 float64, c1 color.NRGBA) {
+	pp.c.begin()
+	pp.c.polygon(p)
+	pp.c.fillGrad(nil, &vgrad{y0: y0, y1: y1, c0: c0, c1: c1})
+}
+
 func (pp *pngPainter) line(p []pt, w float64, col color.NRGBA, dash []float64, off float64) {
 	if w <= 0 {
 		w = 1

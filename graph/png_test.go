@@ -489,3 +489,35 @@ func TestPNGTick(t *testing.T) {
 		}
 	}
 }
+
+// TestPNGAreaGradient: AREA:v#c1#c2 is c1 at the data line, c2 gradheight
+// pixels below it (default 50) and beyond, as rrdtool's gradients; SVG
+// gets a linearGradient.
+func TestPNGAreaGradient(t *testing.T) {
+	t.Parallel()
+	n := 12
+	for _, tc := range []struct {
+		args []string
+		h    float64
+	}{
+		{[]string{"AREA:a#ff0000#0000ff"}, 50},
+		{[]string{"AREA:a#ff0000#0000ff::gradheight=20"}, 20},
+	} {
+		img, g := render(t, append([]string{"-r", "-l", "0", "-u", "100", "DEF:a=x:v:AVERAGE"}, tc.args...),
+			map[string][]float64{"a": constant(n, 80)}, 60, 600, 300)
+		x := int(expCol(g, float64(pngStart+5*60)+30, pngStart, float64(pngStart+n*60)))
+		top := expRow(g, 80, 0, 100)
+		if c := rgba(img, x, int(top)+1); !near(c, color.RGBA{R: 0xff, B: 0, A: 0xff}, 24) { // 1.5 px into the gradient
+			t.Errorf("gradheight %v: at the line (%d, %d) = %v, want about red", tc.h, x, int(top)+1, c)
+		}
+		if c := rgba(img, x, int(top+tc.h/2)); !near(c, color.RGBA{R: 0x80, B: 0x7f, A: 0xff}, 16) {
+			t.Errorf("gradheight %v: half way (%d, %d) = %v, want about #80007f", tc.h, x, int(top+tc.h/2), c)
+		}
+		if c := rgba(img, x, int(top+tc.h)+3); !near(c, color.RGBA{B: 0xff, A: 0xff}, 3) {
+			t.Errorf("gradheight %v: below the gradient (%d, %d) = %v, want blue", tc.h, x, int(top+tc.h)+3, c)
+		}
+		if c := rgba(img, x, int(top)-3); !isPlain(c) {
+			t.Errorf("gradheight %v: above the area = %v, want background", tc.h, c)
+		}
+	}
+}

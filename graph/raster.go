@@ -168,7 +168,28 @@ func clipBox(p, buf []pt, x0, y0, x1, y1 float64) ([]pt, []pt) {
 }
 
 // fill paints the current path in col, composited over the image.
-func (c *canvas) fill(col color.Color) {
+func (c *canvas) fill(col color.Color) { c.fillGrad(col, nil) }
+
+// vgrad is a vertical linear gradient in image coordinates: c0 at y0, c1
+// at y1, padded beyond (cairo's default extend for linear patterns).
+type vgrad struct {
+	y0, y1 float64
+	c0, c1 color.NRGBA
+}
+
+// at is the color at the centre of image row y.
+func (g *vgrad) at(y int) color.NRGBA {
+	t := 1.0
+	if g.y1 != g.y0 {
+		t = (float64(y) + 0.5 - g.y0) / (g.y1 - g.y0)
+	}
+	t = max(0, min(1, t))
+	mix := func(a, b uint8) uint8 { return uint8(math.Round(float64(a) + (float64(b)-float64(a))*t)) }
+	return color.NRGBA{mix(g.c0.R, g.c1.R), mix(g.c0.G, g.c1.G), mix(g.c0.B, g.c1.B), mix(g.c0.A, g.c1.A)}
+}
+
+// fillGrad paints the current path in col, or, with g, in the gradient.
+func (c *canvas) fillGrad(col color.Color, g *vgrad) {
 	if len(c.polys) == 0 {
 		return
 	}
@@ -184,14 +205,14 @@ func (c *canvas) fill(col color.Color) {
 	y1 := min(h, int(math.Ceil(all.maxY))+1)
 	for ty := max(0, int(math.Floor(all.minY))); ty < y1; ty += rasterTile {
 		for tx := max(0, int(math.Floor(all.minX))); tx < x1; tx += rasterTile {
-			c.fillTile(image.Rect(tx, ty, min(x1, tx+rasterTile), min(y1, ty+rasterTile)), col)
+			c.fillTile(image.Rect(tx, ty, min(x1, tx+rasterTile), min(y1, ty+rasterTile)), col, g)
 		}
 	}
 	c.begin()
 }
 
 // fillTile rasterizes the polygons that touch tile t (clip coordinates).
-func (c *canvas) fillTile(t image.Rectangle, col color.Color) {
+func (c *canvas) fillTile(t image.Rectangle, col color.Color, g *vgrad) {
 	tw, th := t.Dx(), t.Dy()
 	fx, fy := float64(t.Min.X), float64(t.Min.Y)
 	c.ras.Reset(tw, th)
@@ -237,8 +258,14 @@ func (c *canvas) fillTile(t image.Rectangle, col color.Color) {
 		c.masks = append(c.masks, mask)
 	}
 	c.ras.Draw(mask, mask.Rect, image.Opaque, image.Point{})
-	sr, sg, sb, sa := col.RGBA()
+	var sr, sg, sb, sa uint32
+	if g == nil {
+		sr, sg, sb, sa = col.RGBA()
+	}
 	for y := range th {
+		if g != nil {
+			sr, sg, sb, sa = g.at(c.clip.Min.Y + t.Min.Y + y).RGBA()
+		}
 		m := mask.Pix[y*mask.Stride : y*mask.Stride+tw]
 		px := c.img.Pix[c.img.PixOffset(c.clip.Min.X+t.Min.X, c.clip.Min.Y+t.Min.Y+y):]
 		for x, mv := range m {

@@ -13,6 +13,9 @@ type painter interface {
 	rect(x0, y0, x1, y1 float64, c color.NRGBA)
 	// polygon fills a closed polygon.
 	polygon(p []pt, c color.NRGBA)
+	// gradPolygon fills a closed polygon with a vertical gradient: c0 at
+	// y0, c1 at y1, each padded beyond.
+	gradPolygon(p []pt, y0 float64, c0 color.NRGBA, y1 float64, c1 color.NRGBA)
 	// line strokes a polyline of width w; dash is on,off,… lengths (nil: solid).
 	line(p []pt, w float64, c color.NRGBA, dash []float64, dashOffset float64)
 	// text draws s in the class's size with its box's top-left corner at
@@ -240,6 +243,10 @@ func (im *Image) paintItems(p painter) {
 					}
 				}
 				bot := im.stairs(bv, run, clampV)
+				if it.Color2 != "" {
+					im.gradArea(p, top, bot, col, nrgba(it.Color2), it.GradHeight)
+					continue
+				}
 				for k := len(bot) - 1; k >= 0; k-- {
 					top = append(top, bot[k])
 				}
@@ -285,6 +292,38 @@ func (im *Image) paintItems(p painter) {
 			x := math.Floor(im.xOf(pos)) + 0.5
 			p.line([]pt{{x, y0}, {x, y1}}, 1, nrgba(it.Color), dash, it.DashOffset)
 		}
+	}
+}
+
+// gradArea paints an AREA gradient (AREA:v#c1#c2[:gradheight=h]) as
+// rrdtool 1.7.2's gfx_add_rect_fadey does, one pixel column at a time:
+// c1 at the column's data line, c2 h pixels below it (h > 0, default 50);
+// for h < 0, c2 at the run's first data point and c1 h pixels from there;
+// for h = 0, c2 at the first point and c1 at the column's line. Colors
+// are padded beyond. The columns are filled between line and base.
+func (im *Image) gradArea(p painter, top, bot []pt, c1, c2 color.NRGBA, gh *float64) {
+	h := 50.0
+	if gh != nil {
+		h = *gh
+	}
+	if len(top) == 0 || len(top) != len(bot) {
+		return
+	}
+	first := top[0].y
+	for i := 0; i+1 < len(top); i++ {
+		a, b := top[i], top[i+1]
+		if !(b.x > a.x) {
+			continue // a stair's riser
+		}
+		mid := (a.y + b.y) / 2
+		y0, y1 := mid+h, mid // c2 at y0, c1 at y1
+		switch {
+		case h < 0:
+			y0, y1 = first, first+h
+		case h == 0:
+			y0, y1 = first, mid
+		}
+		p.gradPolygon([]pt{a, b, bot[i+1], bot[i]}, y0, c2, y1, c1)
 	}
 }
 

@@ -104,6 +104,10 @@ type Item struct {
 	VFormatter string `json:"vformatter,omitempty"`
 	// Align is TEXTALIGN's left, right, justified or center.
 	Align string `json:"align,omitempty"`
+	// Color2 is an AREA gradient's second color (AREA:v#c1#c2), with
+	// GradHeight its gradheight= (nil: rrdtool's 50 pixels).
+	Color2     string   `json:"color2,omitempty"`
+	GradHeight *float64 `json:"gradheight,omitempty"`
 }
 
 var cfNames = map[string]bool{"AVERAGE": true, "MIN": true, "MAX": true, "LAST": true}
@@ -220,6 +224,17 @@ func (s *Spec) Validate() error {
 		}
 		if len(it.Legend) > maxText || len(it.Format) > maxText {
 			return fmt.Errorf("%s: text longer than %d bytes", where, maxText)
+		}
+		if it.Color2 != "" || it.GradHeight != nil {
+			if it.Type != ItemArea {
+				return fmt.Errorf("%s: gradients (a second color, gradheight=) are for areas only", where)
+			}
+			if it.Color2 != "" && !validColor(it.Color2) {
+				return fmt.Errorf("%s: invalid second color %q (want #rrggbb or #rrggbbaa)", where, it.Color2)
+			}
+			if it.GradHeight != nil && (math.IsNaN(*it.GradHeight) || math.IsInf(*it.GradHeight, 0)) {
+				return fmt.Errorf("%s: gradheight must be finite", where)
+			}
 		}
 		ref := func(allowed ...string) error {
 			k, ok := kinds[it.Vname]
