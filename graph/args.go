@@ -135,6 +135,7 @@ func (l *Look) args() []string {
 	flag(l.Interlaced, "--interlaced")
 	flag(l.PangoMarkup, "--pango-markup")
 	flag(l.NaNForMissing, "--use-nan-for-all-missing-data")
+	flag(l.Lazy, "--lazy")
 	val := func(name, v string) {
 		if v != "" {
 			a = append(a, name, v)
@@ -158,6 +159,7 @@ func (l *Look) args() []string {
 		val("--tabwidth", strconv.FormatFloat(l.TabWidth, 'g', -1, 64))
 	}
 	val("--watermark", l.Watermark)
+	val("--imginfo", l.ImgInfo)
 	val("--week-fmt", l.WeekFmt)
 	val("--left-axis-format", l.AxisFormat)
 	val("--x-grid", l.XGrid)

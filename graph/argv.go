@@ -133,8 +133,7 @@ var refusedOptions = map[string]string{
 	"--left-axis-formatter": "axis value formatters",
 	"--font-render-mode":    "font render modes", "--font-smoothing-threshold": "font smoothing",
 	"--graph-render-mode": "graph render modes", "--daemon": "rrdcached fetches (rrdash reads its own store)",
-	"--imginfo": "image info lines", "--alt-y-grid": "the alternative y grid",
-	"--lazy":           "lazy regeneration",
+	"--alt-y-grid":     "the alternative y grid",
 	"--dynamic-labels": "dynamic legend shapes",
 }
 
@@ -259,6 +258,8 @@ func (s *Spec) setFlag(long string) {
 		l.PangoMarkup = true
 	case "--use-nan-for-all-missing-data":
 		l.NaNForMissing = true
+	case "--lazy":
+		l.Lazy = true
 	}
 }
 
@@ -349,6 +350,8 @@ func (s *Spec) setOption(long, val string) error {
 		l.YGrid = val
 	case "--watermark":
 		l.Watermark = val
+	case "--imginfo":
+		l.ImgInfo = val
 	case "--week-fmt":
 		l.WeekFmt = val
 	case "--left-axis-format":

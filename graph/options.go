@@ -30,6 +30,12 @@ type Look struct {
 	NaNForMissing   bool `json:"nan_for_missing,omitempty"`
 	// Interlaced writes PNGs with Adam7 interlacing (--interlaced).
 	Interlaced bool `json:"interlaced,omitempty"`
+	// Lazy (--lazy) keeps an image file written less than a pixel's time
+	// ago (the command line's business: Image.Lazy).
+	Lazy bool `json:"lazy,omitempty"`
+	// ImgInfo is --imginfo: a line printed after the image with its file
+	// name, width and height (%s, %lu, %lu).
+	ImgInfo string `json:"imginfo_format,omitempty"`
 	// Base is 1000 (0) or 1024.
 	Base int `json:"base,omitempty"`
 	// UnitsExponent fixes the y axis' SI prefix (−18…18 in steps of 3).
@@ -144,6 +150,11 @@ func (l *Look) validate() error {
 		pf, err := parsePrintFormat(l.AxisFormat)
 		if err != nil || pf.si != 0 {
 			return fmt.Errorf("left axis format %q: want text and one %%lf, %%le or %%lg", l.AxisFormat)
+		}
+	}
+	if l.ImgInfo != "" {
+		if err := checkImgInfo(l.ImgInfo); err != nil {
+			return err
 		}
 	}
 	if l.WeekFmt != "" {
