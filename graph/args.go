@@ -53,6 +53,8 @@ func (s *Spec) Args() []string {
 				e += ":reduce=" + d.Reduce
 			}
 			a = append(a, e)
+		case KindSHIFT:
+			a = append(a, "SHIFT:"+d.Name+":"+d.Expr)
 		default:
 			a = append(a, d.Kind+":"+d.Name+"="+d.Expr)
 		}
@@ -136,6 +138,7 @@ func (l *Look) args() []string {
 	flag(l.PangoMarkup, "--pango-markup")
 	flag(l.NaNForMissing, "--use-nan-for-all-missing-data")
 	flag(l.Lazy, "--lazy")
+	flag(l.DynamicLabels, "--dynamic-labels")
 	val := func(name, v string) {
 		if v != "" {
 			a = append(a, name, v)

@@ -133,8 +133,7 @@ var refusedOptions = map[string]string{
 	"--left-axis-formatter": "axis value formatters",
 	"--font-render-mode":    "font render modes", "--font-smoothing-threshold": "font smoothing",
 	"--graph-render-mode": "graph render modes", "--daemon": "rrdcached fetches (rrdash reads its own store)",
-	"--alt-y-grid":     "the alternative y grid",
-	"--dynamic-labels": "dynamic legend shapes",
+	"--alt-y-grid": "the alternative y grid",
 }
 
 // ParseArgs parses an `rrdtool graph` argument list (the leading "rrdtool",
@@ -260,6 +259,8 @@ func (s *Spec) setFlag(long string) {
 		l.NaNForMissing = true
 	case "--lazy":
 		l.Lazy = true
+	case "--dynamic-labels":
+		l.DynamicLabels = true
 	}
 }
 
@@ -663,7 +664,11 @@ func (s *Spec) addElement(a string) error {
 		}
 		s.Items = append(s.Items, Item{Type: ItemAlign, Align: f[1]})
 	case "SHIFT":
-		return errors.New("SHIFT is not supported (shift the DEF's range with start= and end= instead)")
+		// SHIFT:vname:offset (seconds or a VDEF), in order among the DEFs.
+		if len(f) != 3 || f[2] == "" {
+			return errors.New("want SHIFT:vname:offset (seconds or a VDEF)")
+		}
+		s.Defs = append(s.Defs, Def{Kind: KindSHIFT, Name: f[1], Expr: f[2]})
 	default: // LINE[width]
 		it := Item{Type: ItemLine, Width: 1}
 		if w := strings.TrimPrefix(kw, "LINE"); w != "" {

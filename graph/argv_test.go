@@ -150,7 +150,10 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"--y-grid", "0:1"}, "grid step must be > 0"},
 		{[]string{"--base", "1023"}, "want 1000 or 1024"},
 		{[]string{"--legend-position", "top"}, `legend position "top"`},
-		{[]string{"DEF:a=x:y:AVERAGE", "SHIFT:a:3600"}, "SHIFT is not supported"},
+		{[]string{"DEF:a=x:y:AVERAGE", "SHIFT:a:1h"}, `offset "1h" is neither seconds nor an earlier VDEF`},
+		{[]string{"DEF:a=x:y:AVERAGE", "VDEF:v=a,AVERAGE", "SHIFT:v:60"}, `SHIFT needs an earlier DEF or CDEF, not "v"`},
+		{[]string{"DEF:a=x:y:AVERAGE", "DEF:b=x:y:AVERAGE", "SHIFT:a:b"}, `offset "b" is a DEF`},
+		{[]string{"DEF:a=x:y:AVERAGE", "SHIFT:a"}, "want SHIFT:vname:offset"},
 		{[]string{"DEF:a=x:y:AVERAGE", "LINE1:a#ff0000#0000ff"}, "for AREA gradients only"},
 		{[]string{"DEF:a=x:y:AVERAGE", "LINE1:a#ff0000:x:gradheight=5"}, "for areas only"},
 		{[]string{"DEF:a=x:y:AVERAGE", "AREA:a#ff0000#00f"}, `invalid second color "#00f"`},
@@ -190,6 +193,7 @@ func FuzzParseArgs(f *testing.F) {
 	f.Add("rrdtool graph x.png -s -1d DEF:a=s.x:v:AVERAGE CDEF:b=a,2,* VDEF:c=a,MAXIMUM LINE2:b#ff0000:leg GPRINT:c:%6.2lf%s")
 	f.Add(`'DEF:a=a\:b:v:MAX' 'AREA:a#00000080:x\: y:STACK' HRULE:5#ffffff COMMENT:hi`)
 	f.Add(`-t '<script>' DEF:a=x:y:LAST STACK:a#010203:z GPRINT:a:LAST:%lf`)
+	f.Add(`--interlaced --pango-markup --lazy --imginfo '%s %lu %lu' --use-nan-for-all-missing-data DEF:a=x:y:AVERAGE VDEF:v=a,FIRST SHIFT:a:v SHIFT:a:-60 AREA:a#ff0000#0000ff:<b>x</b>:gradheight=-5`)
 	f.Fuzz(func(t *testing.T, line string) {
 		argv, err := SplitCommandLine(line)
 		if err != nil {

@@ -521,3 +521,45 @@ func TestPNGAreaGradient(t *testing.T) {
 		}
 	}
 }
+
+// TestPNGDynamicLabels: with --dynamic-labels a LINE's legend mark is a
+// diagonal stroke and an HRULE's a horizontal one (rrdtool's [/] and [-]),
+// not the filled box drawn otherwise.
+func TestPNGDynamicLabels(t *testing.T) {
+	t.Parallel()
+	count := func(dyn bool) (line, rule int) {
+		args := []string{"-r", "-l", "0", "-u", "100", "DEF:a=x:v:AVERAGE", "LINE2:a#ff0000:line", "HRULE:20#0000ff:rule"}
+		if dyn {
+			args = append([]string{"--dynamic-labels"}, args...)
+		}
+		img, g := render(t, args, map[string][]float64{"a": constant(12, 50)}, 60, 400, 100)
+		box := float64(charWidth(8)) * 1.2
+		for _, lt := range g.im.Legend {
+			if lt.Color == "" {
+				continue
+			}
+			n := 0
+			for y := int(lt.Y - box*1.4); y <= int(lt.Y-box*0.4)+1; y++ {
+				for x := int(lt.X); x <= int(lt.X+box)+1; x++ {
+					if c := rgba(img, x, y); (lt.Color == "#ff0000" && isRed(c)) || (lt.Color == "#0000ff" && isBlue(c)) {
+						n++
+					}
+				}
+			}
+			if lt.Color == "#ff0000" {
+				line = n
+			} else {
+				rule = n
+			}
+		}
+		return line, rule
+	}
+	boxLine, boxRule := count(false)
+	dynLine, dynRule := count(true)
+	if boxLine < 40 || boxRule < 40 {
+		t.Errorf("boxes: %d red and %d blue pixels, want filled boxes", boxLine, boxRule)
+	}
+	if dynLine == 0 || dynLine >= boxLine/2 || dynRule == 0 || dynRule > 15 {
+		t.Errorf("dynamic labels: %d red (line) and %d blue (rule) pixels; boxes had %d and %d", dynLine, dynRule, boxLine, boxRule)
+	}
+}

@@ -157,10 +157,37 @@ func (im *Image) paint(p painter, loc *time.Location) {
 			continue
 		}
 		bx, by := t.X, t.Y-box*0.4-box
-		p.rect(bx, by, bx+box, by+box, l.color("CANVAS"))
-		p.rect(bx, by, bx+box, by+box, nrgba(t.Color))
+		var it Item
+		if t.Item >= 0 && t.Item < len(im.spec.Items) {
+			it = im.spec.Items[t.Item]
+		}
+		var dash []float64
+		if it.Dashes { // a dashed item's legend mark is dashed too
+			dash = []float64{3, 3}
+		}
+		col := nrgba(t.Color)
+		if l.DynamicLabels { // --dynamic-labels: the mark's shape is the item's
+			switch it.Type {
+			case ItemHRule: // [-]
+				p.line([]pt{{bx, by + box/2}, {bx + box, by + box/2}}, 1, col, dash, 0)
+				continue
+			case ItemVRule: // [|]
+				p.line([]pt{{bx + box/2, by + box}, {bx + box/2, by}}, 1, col, dash, 0)
+				continue
+			case ItemLine: // [/]
+				w := it.Width
+				if w <= 0 {
+					w = 1
+				}
+				p.line([]pt{{bx, by + box}, {bx + box, by}}, w, col, dash, 0)
+				continue
+			}
+		}
+		// the background first, so a translucent color shows as in the graph
+		p.rect(bx, by, bx+box, by+box, l.color("BACK"))
+		p.rect(bx, by, bx+box, by+box, col)
 		fr := l.color("FRAME")
-		p.line([]pt{{bx, by}, {bx + box, by}, {bx + box, by + box}, {bx, by + box}, {bx, by}}, 1, fr, nil, 0)
+		p.line([]pt{{bx, by}, {bx + box, by}, {bx + box, by + box}, {bx, by + box}, {bx, by}}, 1, fr, dash, 0)
 	}
 	if l.Watermark != "" {
 		wp := l.fontSize("WATERMARK")

@@ -42,6 +42,7 @@ const (
 	KindCDef
 	KindVDef
 	KindXport
+	KindShift
 )
 
 // Statement is one parsed DEF, CDEF, VDEF or XPORT argument.
@@ -53,6 +54,10 @@ type Statement struct {
 	Prog   *Program // KindCDef
 	VDef   VDef     // KindVDef
 	Legend string   // KindXport
+	// KindShift (SHIFT:vname:offset): VName is the DEF or CDEF shifted,
+	// by Shift seconds or by the value of the VDEF ShiftBy.
+	Shift   int64
+	ShiftBy string
 }
 
 // Script is a parsed list of DEF/CDEF/VDEF/XPORT statements, compiled once
@@ -103,7 +108,7 @@ func ParseScript(args []string) (*Script, error) {
 		if err != nil {
 			return nil, fmt.Errorf("argument %d: %w", i+1, err)
 		}
-		if st.Kind != KindXport {
+		if st.Kind != KindXport && st.Kind != KindShift {
 			sc.names[st.VName] = len(sc.Stmts)
 		}
 		sc.Stmts = append(sc.Stmts, st)
@@ -186,10 +191,49 @@ func (sc *Script) parse(arg string) (Statement, error) {
 		if len(f) == 2 {
 			st.Legend = f[1]
 		}
+	case "SHIFT":
+		// SHIFT:vname:offset, as rrdtool's parse_shift: a DEF or CDEF
+		// moved in time by a number of seconds or by a VDEF's value.
+		f := splitColons(rest)
+		if len(f) != 2 || f[1] == "" {
+			return st, &Error{Stmt: arg, Msg: "want SHIFT:vname:offset (seconds or a VDEF)"}
+		}
+		k, _, ok := sc.resolve(f[0])
+		if !ok {
+			return st, &Error{Stmt: arg, Pos: 1, Token: f[0], Msg: "unknown variable"}
+		}
+		if k != KindSeries {
+			return st, &Error{Stmt: arg, Pos: 1, Token: f[0], Msg: "cannot shift a VDEF"}
+		}
+		st.Kind, st.VName = KindShift, f[0]
+		if k, _, ok := sc.resolve(f[1]); ok {
+			if k == KindSeries {
+				return st, &Error{Stmt: arg, Pos: 2, Token: f[1], Msg: "the offset cannot be a DEF or CDEF"}
+			}
+			st.ShiftBy = f[1]
+			break
+		}
+		n, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			return st, &Error{Stmt: arg, Pos: 2, Token: f[1], Msg: "the offset is neither a number of seconds nor a VDEF"}
+		}
+		st.Shift = n
 	default:
-		return st, fmt.Errorf("%q: unknown statement %q (want DEF, CDEF, VDEF or XPORT)", arg, kind)
+		return st, fmt.Errorf("%q: unknown statement %q (want DEF, CDEF, VDEF, SHIFT or XPORT)", arg, kind)
 	}
 	return st, nil
+}
+
+// shifted is s moved by off seconds, truncated to whole steps, from where
+// an earlier SHIFT of the same variable (by prev) had put it: as rrdtool's
+// data_calc, the last SHIFT of a variable is the one in effect.
+func shifted(s *Series, prev, off int64) (*Series, int64) {
+	if s.Step > 0 {
+		off = off / s.Step * s.Step
+	}
+	c := *s
+	c.Start += off - prev
+	return &c, off
 }
 
 func (sc *Script) resolve(name string) (VarKind, int, bool) {
@@ -347,6 +391,7 @@ func (sc *Script) evaluate(ctx context.Context, f Fetcher, req Request) (*Values
 		}
 		return Input{Series: vals.Series[ref]}
 	}
+	var shifts map[int]int64 // statement → its SHIFT in effect
 	for i, st := range sc.Stmts {
 		if err := stopped(ctx); err != nil {
 			return nil, nil, err
@@ -358,6 +403,20 @@ func (sc *Script) evaluate(ctx context.Context, f Fetcher, req Request) (*Values
 				return nil, nil, err
 			}
 			vals.Series[i] = s
+		case KindShift:
+			t := sc.names[st.VName]
+			off := st.Shift
+			if st.ShiftBy != "" {
+				v := vals.V[sc.names[st.ShiftBy]].Value
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					v = 0 // an unknown VDEF shifts nothing
+				}
+				off = int64(v)
+			}
+			if shifts == nil {
+				shifts = map[int]int64{}
+			}
+			vals.Series[t], shifts[t] = shifted(vals.Series[t], shifts[t], off)
 		case KindVDef:
 			src := sc.names[st.VDef.Src]
 			if err := mt.add(vdefCost(st.VDef, len(vals.Series[src].Values)), nil, -1, st.Text); err != nil {
