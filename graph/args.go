@@ -165,6 +165,11 @@ func (l *Look) args() []string {
 	val("--imginfo", l.ImgInfo)
 	val("--week-fmt", l.WeekFmt)
 	val("--left-axis-format", l.AxisFormat)
+	val("--left-axis-formatter", l.LeftAxisFormatter)
+	val("--right-axis", l.RightAxis)
+	val("--right-axis-label", l.RightAxisLabel)
+	val("--right-axis-format", l.RightAxisFormat)
+	val("--right-axis-formatter", l.RightAxisFormatter)
 	val("--x-grid", l.XGrid)
 	val("--y-grid", l.YGrid)
 	if l.Border != nil {

@@ -128,10 +128,7 @@ var longFlagOptions = map[string]bool{
 // refusedOptions are rrdtool graph options rrdash does not implement: an
 // error names them, never a silent drop.
 var refusedOptions = map[string]string{
-	"--right-axis": "a second y axis", "--right-axis-label": "a second y axis",
-	"--right-axis-format": "a second y axis", "--right-axis-formatter": "a second y axis",
-	"--left-axis-formatter": "axis value formatters",
-	"--font-render-mode":    "font render modes", "--font-smoothing-threshold": "font smoothing",
+	"--font-render-mode": "font render modes", "--font-smoothing-threshold": "font smoothing",
 	"--graph-render-mode": "graph render modes", "--daemon": "rrdcached fetches (rrdash reads its own store)",
 	"--alt-y-grid": "the alternative y grid",
 }
@@ -357,6 +354,16 @@ func (s *Spec) setOption(long, val string) error {
 		l.WeekFmt = val
 	case "--left-axis-format":
 		l.AxisFormat = val
+	case "--left-axis-formatter":
+		l.LeftAxisFormatter = val
+	case "--right-axis":
+		l.RightAxis = val
+	case "--right-axis-label":
+		l.RightAxisLabel = val
+	case "--right-axis-format":
+		l.RightAxisFormat = val
+	case "--right-axis-formatter":
+		l.RightAxisFormatter = val
 	case "--tabwidth":
 		var f *float64
 		f, err = atof()

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"rrdash/rpn"
 )
@@ -258,6 +259,9 @@ type YTick struct {
 	Value float64
 	Label string
 	Major bool
+	// RightLabel is the --right-axis label of a major line, drawn from
+	// its left end (leading spaces kept, as rrdtool's "%5.1f %s").
+	RightLabel string
 }
 
 // YTicks are the horizontal grid lines and labels (draw_horizontal_grid,
@@ -282,15 +286,21 @@ func (im *Image) YTicks() []YTick {
 	maxY := scaled * float64(egrid)
 	var out []YTick
 	nlabels := 0
+	rightMag, rightSym := 0.0, ""
 	for i := sgrid; i <= egrid; i++ {
+		// In pixels, as rrdtool: a line that rounds onto the plot's edge
+		// row is drawn (a minimum of 0.6 still shows the 0 line).
 		v := im.gridStep * float64(i)
-		if v < im.Min-1e-9*im.gridStep || v > im.Max+1e-9*im.gridStep {
+		top, bottom := float64(im.Top), float64(im.Top+im.PlotH)
+		if y := math.Floor(im.yOf(v) + 0.5); y < top || y > bottom {
 			continue
 		}
 		t := YTick{Value: v}
-		next := im.gridStep * float64(i+1)
-		if i%im.labFact == 0 || nlabels == 1 && (next > im.Max || next < im.Min) {
-			if pf, err := parsePrintFormat(im.look.AxisFormat); err == nil {
+		yn := im.yOf(im.gridStep * float64(i+1))
+		if i%im.labFact == 0 || nlabels == 1 && (yn < top || yn > bottom) {
+			if f := im.look.LeftAxisFormatter; f == "timestamp" || f == "duration" {
+				t.Label = im.timeAxisLabel(f, im.look.AxisFormat, v)
+			} else if pf, err := parsePrintFormat(im.look.AxisFormat); err == nil {
 				// rrdtool prints a user's format without the SI symbol
 				t.Label = strings.TrimSpace(pf.format(scaled*float64(i), ""))
 			} else {
@@ -305,10 +315,70 @@ func (im *Image) YTicks() []YTick {
 			}
 			t.Major = true
 			nlabels++
+			if im.look.RightAxis != "" {
+				t.RightLabel = im.rightLabel(v, float64(sgrid+egrid)/2*im.gridStep, maxY, &rightMag, &rightSym)
+			}
 		}
 		out = append(out, t)
 	}
 	return out
+}
+
+// rightLabel is the --right-axis label of grid value v (rrdtool's
+// draw_horizontal_grid): v·scale+shift, by default scaled by the SI
+// prefix of the grid's middle value (mid), "%5.1f %s" when the left
+// labels are below 10, else "%5.0f %s"; or the user's format or
+// formatter. mag and sym carry the prefix from the first label on.
+func (im *Image) rightLabel(v, mid, maxY float64, mag *float64, sym *string) string {
+	scale, shift, _ := parseRightAxis(im.look.RightAxis)
+	sv := v*scale + shift
+	switch f := im.look.RightAxisFormatter; f {
+	case "timestamp", "duration":
+		return im.timeAxisLabel(f, im.look.RightAxisFormat, sv)
+	}
+	if pf, err := parsePrintFormat(im.look.RightAxisFormat); err == nil && im.look.RightAxisFormat != "" {
+		return pf.format(sv, "")
+	}
+	if *mag == 0 {
+		_, *sym, *mag = autoScale(mid*scale+shift, im.look.base())
+	}
+	sv /= *mag
+	p := fmtPart{verb: 'f', wid: 5, prec: 0}
+	if maxY < 10 {
+		p.prec = 1
+	}
+	return cFloat(sv, p) + " " + *sym
+}
+
+// timeAxisLabel formats an axis value as a time (strftime, default
+// "%Y-%m-%d %H:%M:%S") or a duration (default "%H:%02m:%02s"), as
+// rrdtool's timestamp and duration axis formatters.
+func (im *Image) timeAxisLabel(formatter, format string, v float64) string {
+	if formatter == "duration" {
+		if format == "" {
+			format = "%H:%02m:%02s"
+		}
+		s, err := strfduration(format, v)
+		if err != nil {
+			return ""
+		}
+		return s
+	}
+	if format == "" {
+		format = "%Y-%m-%d %H:%M:%S"
+	}
+	if math.IsNaN(v) || math.Abs(v) > 1e15 {
+		return cFloat(v, fmtPart{verb: 'f', prec: 6})
+	}
+	loc := im.loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	s, err := strftime(format, time.Unix(int64(v), 0).In(loc))
+	if err != nil {
+		return ""
+	}
+	return s
 }
 
 // parseYGrid reads --y-grid step:labelfactor.
@@ -375,6 +445,9 @@ func (im *Image) logTicks() []YTick {
 				} else {
 					t.Label = cFloat(v, fmtPart{verb: 'e', prec: 0})
 				}
+				if im.look.RightAxis != "" {
+					t.RightLabel = im.logRightLabel(v)
+				}
 			} else if im.look.NoMinor {
 				continue
 			}
@@ -382,4 +455,20 @@ func (im *Image) logTicks() []YTick {
 		}
 	}
 	return out
+}
+
+// logRightLabel is a logarithmic grid's --right-axis label (rrdtool's
+// draw_horizontal_grid for log axes): "%4.0f %s" with SI prefixes under
+// --units=si, else "%3.0e", or the user's format.
+func (im *Image) logRightLabel(v float64) string {
+	scale, shift, _ := parseRightAxis(im.look.RightAxis)
+	sv := v*scale + shift
+	if pf, err := parsePrintFormat(im.look.RightAxisFormat); err == nil && im.look.RightAxisFormat != "" {
+		return pf.format(sv, "")
+	}
+	if im.look.UnitsSI {
+		x, sym, _ := autoScale(sv, im.look.base())
+		return cFloat(x, fmtPart{verb: 'f', wid: 4, prec: 0}) + " " + sym
+	}
+	return cFloat(sv, fmtPart{verb: 'e', wid: 3, prec: 0})
 }

@@ -122,6 +122,10 @@ func (im *Image) paint(p painter, loc *time.Location) {
 				p.line([]pt{{x0, y}, {x1, y}}, 1, l.color("MGRID"), gridDash, 0)
 				w := float64(im.textWidth("AXIS", t.Label))
 				p.text(x0-axisPt-w, y-float64(textHeight(axisPt))/2, axisPt, t.Label, l.color("FONT"), false)
+				if l.RightAxis != "" {
+					p.line([]pt{{x1, y}, {x1 + 2, y}}, 1, l.color("MGRID"), nil, 0)
+					p.text(x1+7, y-float64(textHeight(axisPt))/2, axisPt, t.RightLabel, l.color("FONT"), false)
+				}
 			} else if !l.NoMinor {
 				p.line([]pt{{x0, y}, {x1, y}}, 1, l.color("GRID"), gridDash, 0)
 			}
@@ -137,6 +141,10 @@ func (im *Image) paint(p painter, loc *time.Location) {
 	ar := l.color("ARROW")
 	p.polygon([]pt{{x1 + 3, y1 - 2.5}, {x1 + 3, y1 + 3.5}, {x1 + 8, y1 + 0.5}}, ar)
 	p.polygon([]pt{{x0 - 3.5, y0 - 3}, {x0 + 2.5, y0 - 3}, {x0 - 0.5, y0 - 8}}, ar)
+	if l.RightAxis != "" { // the second axis, with its arrow
+		p.line([]pt{{x1 + 0.5, y1 + 4}, {x1 + 0.5, y0 - 4}}, 1, ax, nil, 0)
+		p.polygon([]pt{{x1 - 2, y0 - 2}, {x1 + 3, y0 - 2}, {x1, y0 - 7}}, ar)
+	}
 	if im.spec.OnlyGraph {
 		return
 	}
@@ -148,6 +156,9 @@ func (im *Image) paint(p painter, loc *time.Location) {
 	}
 	if im.spec.VLabel != "" {
 		p.text(im.VLabelX, im.VLabelY, l.fontSize("UNIT"), im.spec.VLabel, font, true)
+	}
+	if l.RightAxisLabel != "" {
+		p.text(im.VLabel2X, im.VLabelY, l.fontSize("UNIT"), l.RightAxisLabel, font, true)
 	}
 	lp := l.fontSize("LEGEND")
 	box := float64(charWidth(lp)) * 1.2
