@@ -49,7 +49,7 @@ type Image struct {
 	legendW  int
 	unitsLen int
 	// loc is the time zone of timestamp axis labels
-	loc *time.Location
+	loc      *time.Location
 	gridStep float64 // horizontal grid step (calc_horizontal_grid)
 	labFact  int
 	rulePos  map[int]float64
