@@ -432,7 +432,7 @@ func (sc *Script) evaluate(ctx context.Context, f Fetcher, req Request) (*Values
 func (sc *Script) fetchDefs(ctx context.Context, mt *meter, f Fetcher, req Request, vals *Values) error {
 	step0 := req.baseStep()
 	type fetchKey struct {
-		series     string
+		series, ds string
 		cf         store.CF
 		start, end int64
 		res        int64
@@ -457,10 +457,11 @@ func (sc *Script) fetchDefs(ctx context.Context, mt *meter, f Fetcher, req Reque
 		if d.Step > 0 {
 			res0 = d.Step
 		}
-		key := fetchKey{d.Series, d.CF, start, end, res0}
+		key := fetchKey{d.Series, d.DS, d.CF, start, end, res0}
 		res, ok := cache[key]
 		if !ok {
-			fr := store.FetchRequest{CF: d.CF, Start: start, End: end, Resolution: res0}
+			// one data source read (a store skips the others' rows)
+			fr := store.FetchRequest{CF: d.CF, Start: start, End: end, Resolution: res0, DS: d.DS}
 			if d.Query != nil {
 				res, err = fetchTagged(f, d, fr)
 			} else {
