@@ -328,8 +328,16 @@ func (c *canvas) stroke(p []pt, w float64) {
 // dashes cuts a polyline into pieces on for on pixels, then off for off.
 // The pieces share one backing array (a dashed grid line has hundreds).
 func dashes(p []pt, on, off float64) [][]pt {
-	var out [][]pt
-	buf := make([]pt, 0, 2*len(p)+8)
+	total := 0.0
+	for i := 1; i < len(p); i++ {
+		total += math.Hypot(p[i].x-p[i-1].x, p[i].y-p[i-1].y)
+	}
+	n := len(p) + 2
+	if est := total / (on + off); est < 1e6 {
+		n += int(est) // the dashes to expect: no regrowing
+	}
+	out := make([][]pt, 0, n)
+	buf := make([]pt, 0, 2*n+len(p))
 	from := -1 // where the current piece starts in buf, -1 in a gap
 	end := func() {
 		if from >= 0 && len(buf)-from > 1 {
