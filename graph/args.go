@@ -139,6 +139,7 @@ func (l *Look) args() []string {
 	flag(l.NaNForMissing, "--use-nan-for-all-missing-data")
 	flag(l.Lazy, "--lazy")
 	flag(l.DynamicLabels, "--dynamic-labels")
+	flag(l.AltYGrid, "--alt-y-grid")
 	val := func(name, v string) {
 		if v != "" {
 			a = append(a, name, v)

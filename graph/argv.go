@@ -130,7 +130,6 @@ var longFlagOptions = map[string]bool{
 var refusedOptions = map[string]string{
 	"--font-render-mode": "font render modes", "--font-smoothing-threshold": "font smoothing",
 	"--graph-render-mode": "graph render modes", "--daemon": "rrdcached fetches (rrdash reads its own store)",
-	"--alt-y-grid": "the alternative y grid",
 }
 
 // ParseArgs parses an `rrdtool graph` argument list (the leading "rrdtool",
@@ -258,6 +257,8 @@ func (s *Spec) setFlag(long string) {
 		l.Lazy = true
 	case "--dynamic-labels":
 		l.DynamicLabels = true
+	case "--alt-y-grid":
+		l.AltYGrid = true
 	}
 }
 

@@ -146,7 +146,7 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"--right-axis-formatter", "date"}, `right axis formatter "date"`},
 		{[]string{"--right-axis-format", "%d"}, `right axis format "%d"`},
 		{[]string{"--left-axis-formatter", "timestamp", "--left-axis-format", "%Q"}, "left axis format"},
-		{[]string{"--alt-y-grid"}, "option --alt-y-grid is not supported"},
+		{[]string{"--graph-render-mode", "mono"}, "option --graph-render-mode is not supported"},
 		{[]string{"--first-weekday", "1"}, `unknown option "--first-weekday"`},
 		{[]string{"--left-axis-format", "%d"}, `left axis format "%d"`},
 		{[]string{"DEF:a=x:y:AVERAGE", "STACK:a#ff0000"}, "no previous LINE or AREA for STACK"},

@@ -52,6 +52,8 @@ type Image struct {
 	loc      *time.Location
 	gridStep float64 // horizontal grid step (calc_horizontal_grid)
 	labFact  int
+	// altLabel is --alt-y-grid's label format (nil: rrdtool's classic)
+	altLabel *fmtPart
 	rulePos  map[int]float64
 	// tabShift is where rrdtool's tab stops start: pango's tab array is
 	// set at the first text measured, at x 0 for the y labels' "0", else

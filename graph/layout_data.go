@@ -237,6 +237,10 @@ func (im *Image) horizontalGrid() {
 	if math.IsNaN(scaled) || im.spec.Logarithmic {
 		return
 	}
+	if im.look.AltYGrid {
+		im.altYGrid()
+		return
+	}
 	pixel, idx := 1, 0
 	for i, y := range ylab {
 		pixel = int(float64(im.PlotH) / (scaled / y.grid))
@@ -252,6 +256,44 @@ func (im *Image) horizontalGrid() {
 		}
 	}
 	im.gridStep = ylab[idx].grid * im.Magfact
+}
+
+// altYGrid is calc_horizontal_grid's --alt-y-grid: a power of ten as the
+// step, 5 to 15 lines, labels printed with as many decimals as the step
+// needs (altLabel).
+func (im *Image) altYGrid() {
+	rng := im.Max - im.Min
+	vf, mf := im.ViewFactor, im.Magfact
+	decimals := int(math.Ceil(math.Log10(math.Max(math.Abs(im.Max), math.Abs(im.Min)) * vf / mf)))
+	if decimals <= 0 { // everything is small: room for the zero
+		decimals = 1
+	}
+	step := math.Pow(10, math.Floor(math.Log10(rng*vf/mf))) / vf * mf
+	if step == 0 {
+		step = 0.1
+	}
+	if rng/step < 5 && step >= 30 {
+		step /= 10
+	}
+	if rng/step > 15 {
+		step *= 10
+	}
+	if rng/step > 5 {
+		im.labFact = 1
+		if rng/step > 8 || step < 1.8*im.look.fontSize("AXIS") {
+			im.labFact = 2
+		}
+	} else {
+		step /= 5
+		im.labFact = 5
+	}
+	im.gridStep = step
+	fractionals := int(math.Floor(math.Log10(step * float64(im.labFact) * vf / mf)))
+	if fractionals < 0 { // small amplitude
+		im.altLabel = &fmtPart{verb: 'f', wid: decimals - fractionals + 1, prec: -fractionals}
+	} else {
+		im.altLabel = &fmtPart{verb: 'f', wid: decimals + 1, prec: 0}
+	}
 }
 
 // YTick is a horizontal grid line: its value, and its label when it has one.
@@ -307,6 +349,9 @@ func (im *Image) YTicks() []YTick {
 				p := fmtPart{verb: 'f', wid: 4, prec: 0}
 				if maxY < 10 {
 					p.prec = 1
+				}
+				if im.altLabel != nil {
+					p = *im.altLabel
 				}
 				t.Label = strings.TrimSpace(cFloat(scaled*float64(i), p))
 				if im.Symbol != " " && i != 0 {

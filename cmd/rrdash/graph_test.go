@@ -98,7 +98,7 @@ func TestGraphCommandOutputs(t *testing.T) {
 		!strings.Contains(got, "image = BLOB_SIZE:") || !strings.Contains(got, "\x89PNG") {
 		t.Errorf("graphv - output: %.300q", got)
 	}
-	for _, bad := range [][]string{{"--alt-y-grid"}, {"--imgformat", "EPS"}, {"--first-weekday", "1"}} {
+	for _, bad := range [][]string{{"--graph-render-mode", "mono"}, {"--imgformat", "EPS"}, {"--first-weekday", "1"}} {
 		err := run(ctx, append(append([]string{"--data", dir, "graph", file}, bad...), rng...), nil, &out, &out)
 		if err == nil || !strings.Contains(err.Error(), bad[0]) && !strings.Contains(err.Error(), "EPS") {
 			t.Errorf("graph %v: err = %v, want one naming the option", bad, err)

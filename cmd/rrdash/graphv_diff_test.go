@@ -333,6 +333,7 @@ func genGraphArgs(rng *rand.Rand, t0 int) []string {
 	opt(5, "--allow-shrink")
 	opt(5, "--no-minor")
 	opt(8, "--dynamic-labels")
+	opt(6, "--alt-y-grid")
 	opt(6, "--interlaced")
 	opt(3, "--lazy") // the files are new: never lazy, but accepted
 	opt(8, "--imginfo", pick("%s %lu %lu", `<img src="%s" width="%lu" height="%lu"> 100%%`))
