@@ -3,6 +3,7 @@ package rpn
 import (
 	"context"
 	"fmt"
+	"strings"
 	"math"
 	"testing"
 
@@ -112,5 +113,15 @@ func TestMissingAsNaN(t *testing.T) {
 	}
 	if b, _, _ := sc.Lookup(vals, "b"); b.Step != 863 { // (86400-100)/100
 		t.Errorf("b: step %d, want 863", b.Step)
+	}
+	// As rrdtool: the first empty fetch of a series (its data source only)
+	// serves every DEF with the same CF and step, so another data source
+	// is missing from it.
+	sc, err = ParseScript([]string{"DEF:a=gone:x:AVERAGE", "DEF:b=gone:x:AVERAGE", "DEF:c=gone:y:AVERAGE", "XPORT:a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.Evaluate(context.Background(), failingFetcher{}, req); err == nil || !strings.Contains(err.Error(), `no data source "y"`) {
+		t.Errorf("a second data source of a missing series: err = %v", err)
 	}
 }

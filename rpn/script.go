@@ -438,6 +438,13 @@ func (sc *Script) fetchDefs(ctx context.Context, mt *meter, f Fetcher, req Reque
 		res        int64
 	}
 	cache := map[fetchKey]*store.FetchResult{}
+	type emptyKey struct {
+		series     string
+		cf, reduce store.CF
+		start, end int64
+		res        int64
+	}
+	var emptyDS map[emptyKey]string
 	for i, st := range sc.Stmts {
 		if st.Kind != KindDef {
 			continue
@@ -469,7 +476,18 @@ func (sc *Script) fetchDefs(ctx context.Context, mt *meter, f Fetcher, req Reque
 			}
 			empty := false
 			if err != nil && req.MissingAsNaN {
-				res, err, empty = emptyFetch(d.DS, start, end, res0), nil, true
+				// rrdtool keeps the first empty fetch of a file (one data
+				// source) for every DEF of its CF, range and step: a DEF
+				// of another data source then finds none
+				ek := emptyKey{d.Series, d.CF, d.Reduce, start, end, res0}
+				ds, seen := emptyDS[ek]
+				if !seen {
+					if emptyDS == nil {
+						emptyDS = map[emptyKey]string{}
+					}
+					emptyDS[ek], ds = d.DS, d.DS
+				}
+				res, err, empty = emptyFetch(ds, start, end, res0), nil, true
 			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", st.Text, err)
