@@ -3,8 +3,8 @@ package rpn
 import (
 	"context"
 	"fmt"
-	"strings"
 	"math"
+	"strings"
 	"testing"
 
 	"rrdash/store"
