@@ -11,6 +11,10 @@ STATSD  := tools/statsd/node_modules/statsd/package.json
 INGESTCLIENTS := tools/ingestclients/node_modules/@influxdata/influxdb-client/package.json
 WEBJS   := tools/web/node_modules/echarts/dist/echarts.min.js
 APT_STAMP := .tools/apt-updated
+# DejaVu Sans Mono (Debian's fonts-dejavu-core), embedded by graph/ for
+# graph text as rrdtool draws it (graph/fontdata/README.md)
+DEJAVU  := graph/fontdata/DejaVuSansMono.ttf
+DEJAVU_SRC := /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf
 
 .PHONY: all build run test bench bench-million soak difftest deps-test rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web graphite-carbon prometheus prometheus-node-exporter python3-influxdb clean release deb systemd postgresql victoria-metrics bench-deps
 
@@ -50,6 +54,11 @@ $(APT_STAMP):
 	mkdir -p .tools
 	$(SUDO) apt-get update -qq
 	touch $@
+
+$(DEJAVU):
+	@test -f $(DEJAVU_SRC) || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-dejavu-core; }
+	cp $(DEJAVU_SRC) $@
+	cp /usr/share/doc/fonts-dejavu-core/copyright graph/fontdata/LICENSE-DejaVu
 
 rrdtool:
 	@command -v rrdtool >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rrdtool; }
@@ -132,13 +141,13 @@ COMMIT_TIME ?= $(shell TZ=UTC git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ 
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.commitTime=$(COMMIT_TIME)
 
 # A static binary (no cgo): no dynamic loader at start, 3-4 ms less per command.
-build: $(ECHARTS)
+build: $(ECHARTS) $(DEJAVU)
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o rrdash ./cmd/rrdash
 
 run: build python3 bubblewrap
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
-deps-test: $(ECHARTS) $(KINESALITE) $(OIDCPROV) $(STATSD) $(INGESTCLIENTS) rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web graphite-carbon prometheus prometheus-node-exporter python3-influxdb systemd $(DYNALITE) postgresql
+deps-test: $(ECHARTS) $(DEJAVU) $(KINESALITE) $(OIDCPROV) $(STATSD) $(INGESTCLIENTS) rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web graphite-carbon prometheus prometheus-node-exporter python3-influxdb systemd $(DYNALITE) postgresql
 
 # go test -race over everything, the rrdtool differential suite included
 # (store: TestDifferentialAgainstRRDtool; rpn: its xport corpus).
@@ -190,7 +199,7 @@ bench-million:
 DIST ?= dist
 ARCHES ?= amd64 arm64
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
-release: $(ECHARTS)
+release: $(ECHARTS) $(DEJAVU)
 	rm -rf $(DIST)/release && mkdir -p $(DIST)/release
 	set -e; for a in $(ARCHES); do \
 		n=rrdash-$(VERSION)-linux-$$a; d=$(DIST)/release/$$n; mkdir -p $$d; \
@@ -208,7 +217,7 @@ release: $(ECHARTS)
 # version is VERSION without a leading v (a bare commit hash becomes 0~gHASH).
 DEBARCH ?= $(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH)
 DEBVERSION ?= $(shell echo '$(VERSION)' | sed -e 's/^v//' -e 's/^[^0-9]/0~g&/' -e 's/[-_]/+/g')
-deb: $(ECHARTS)
+deb: $(ECHARTS) $(DEJAVU)
 	set -e; r=$(DIST)/deb/rrdash_$(DEBVERSION)_$(DEBARCH); rm -rf $$r; \
 	install -d $$r/DEBIAN $$r/usr/bin $$r/usr/lib/systemd/system $$r/etc/rrdash $$r/etc/logrotate.d $$r/usr/share/doc/rrdash; \
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(DEBARCH) $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $$r/usr/bin/rrdash ./cmd/rrdash; \
@@ -224,4 +233,4 @@ deb: $(ECHARTS)
 	rm -r $$r; echo $$r.deb
 
 clean:
-	rm -rf rrdash .tools $(ECHARTS) $(DIST)
+	rm -rf rrdash .tools $(ECHARTS) $(DIST) $(DEJAVU) graph/fontdata/LICENSE-DejaVu

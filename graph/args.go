@@ -53,6 +53,8 @@ func (s *Spec) Args() []string {
 				e += ":reduce=" + d.Reduce
 			}
 			a = append(a, e)
+		case KindSHIFT:
+			a = append(a, "SHIFT:"+d.Name+":"+d.Expr)
 		default:
 			a = append(a, d.Kind+":"+d.Name+"="+d.Expr)
 		}
@@ -85,7 +87,7 @@ func (s *Spec) Args() []string {
 			if pos == "" {
 				pos = ftoa(it.Value)
 			}
-			e := kw + ":" + pos + it.Color + ":" + escapeField(it.Legend)
+			e := kw + ":" + pos + it.Color + it.Color2 + ":" + escapeField(it.Legend)
 			if it.Stack {
 				e += ":STACK"
 			}
@@ -100,6 +102,9 @@ func (s *Spec) Args() []string {
 			}
 			if it.DashOffset != 0 {
 				e += ":dash-offset=" + ftoa(it.DashOffset)
+			}
+			if it.GradHeight != nil {
+				e += ":gradheight=" + ftoa(*it.GradHeight)
 			}
 			a = append(a, e)
 		}
@@ -129,6 +134,12 @@ func (l *Look) args() []string {
 	flag(l.SlopeMode, "--slope-mode")
 	flag(l.NoGridFit, "--no-gridfit")
 	flag(l.NoMinor, "--no-minor")
+	flag(l.Interlaced, "--interlaced")
+	flag(l.PangoMarkup, "--pango-markup")
+	flag(l.NaNForMissing, "--use-nan-for-all-missing-data")
+	flag(l.Lazy, "--lazy")
+	flag(l.DynamicLabels, "--dynamic-labels")
+	flag(l.AltYGrid, "--alt-y-grid")
 	val := func(name, v string) {
 		if v != "" {
 			a = append(a, name, v)
@@ -152,8 +163,14 @@ func (l *Look) args() []string {
 		val("--tabwidth", strconv.FormatFloat(l.TabWidth, 'g', -1, 64))
 	}
 	val("--watermark", l.Watermark)
+	val("--imginfo", l.ImgInfo)
 	val("--week-fmt", l.WeekFmt)
 	val("--left-axis-format", l.AxisFormat)
+	val("--left-axis-formatter", l.LeftAxisFormatter)
+	val("--right-axis", l.RightAxis)
+	val("--right-axis-label", l.RightAxisLabel)
+	val("--right-axis-format", l.RightAxisFormat)
+	val("--right-axis-formatter", l.RightAxisFormatter)
 	val("--x-grid", l.XGrid)
 	val("--y-grid", l.YGrid)
 	if l.Border != nil {

@@ -110,7 +110,7 @@ var longValueOptions = map[string]bool{
 	"--right-axis-formatter": true, "--left-axis-formatter": true,
 	"--legend-position": true, "--legend-direction": true, "--border": true,
 	"--units": true, "--grid-dash": true, "--left-axis-format": true,
-	"--week-fmt": true, "--first-weekday": true,
+	"--week-fmt": true,
 }
 
 var flagOptions = map[string]string{
@@ -128,16 +128,8 @@ var longFlagOptions = map[string]bool{
 // refusedOptions are rrdtool graph options rrdash does not implement: an
 // error names them, never a silent drop.
 var refusedOptions = map[string]string{
-	"--right-axis": "a second y axis", "--right-axis-label": "a second y axis",
-	"--right-axis-format": "a second y axis", "--right-axis-formatter": "a second y axis",
-	"--left-axis-formatter": "axis value formatters",
-	"--first-weekday":       "x label week starts",
-	"--font-render-mode":    "font render modes", "--font-smoothing-threshold": "font smoothing",
+	"--font-render-mode": "font render modes", "--font-smoothing-threshold": "font smoothing",
 	"--graph-render-mode": "graph render modes", "--daemon": "rrdcached fetches (rrdash reads its own store)",
-	"--imginfo": "image info lines", "--alt-y-grid": "the alternative y grid",
-	"--lazy": "lazy regeneration", "--interlaced": "interlaced PNG",
-	"--pango-markup": "pango markup", "--dynamic-labels": "dynamic legend shapes",
-	"--use-nan-for-all-missing-data": "missing data sources as unknown",
 }
 
 // ParseArgs parses an `rrdtool graph` argument list (the leading "rrdtool",
@@ -255,6 +247,18 @@ func (s *Spec) setFlag(long string) {
 		l.NoTag = true
 	case "--no-minor":
 		l.NoMinor = true
+	case "--interlaced":
+		l.Interlaced = true
+	case "--pango-markup":
+		l.PangoMarkup = true
+	case "--use-nan-for-all-missing-data":
+		l.NaNForMissing = true
+	case "--lazy":
+		l.Lazy = true
+	case "--dynamic-labels":
+		l.DynamicLabels = true
+	case "--alt-y-grid":
+		l.AltYGrid = true
 	}
 }
 
@@ -345,10 +349,22 @@ func (s *Spec) setOption(long, val string) error {
 		l.YGrid = val
 	case "--watermark":
 		l.Watermark = val
+	case "--imginfo":
+		l.ImgInfo = val
 	case "--week-fmt":
 		l.WeekFmt = val
 	case "--left-axis-format":
 		l.AxisFormat = val
+	case "--left-axis-formatter":
+		l.LeftAxisFormatter = val
+	case "--right-axis":
+		l.RightAxis = val
+	case "--right-axis-label":
+		l.RightAxisLabel = val
+	case "--right-axis-format":
+		l.RightAxisFormat = val
+	case "--right-axis-formatter":
+		l.RightAxisFormatter = val
 	case "--tabwidth":
 		var f *float64
 		f, err = atof()
@@ -450,20 +466,33 @@ func stripAlign(s string) string {
 func (it Item) LegendLabel() string { return stripAlign(it.Legend) }
 
 // splitColor splits "vname#rrggbb"; a second color (an AREA gradient) is
-// refused.
+// an error.
 func splitColor(s string) (string, string, error) {
+	v, c, c2, err := splitColors(s)
+	if err == nil && c2 != "" {
+		err = fmt.Errorf("a second color %q is for AREA gradients only", c2)
+	}
+	return v, c, err
+}
+
+// splitColors splits "vname#rrggbb[#rrggbb]".
+func splitColors(s string) (v, c, c2 string, err error) {
 	v, c, ok := strings.Cut(s, "#")
 	if !ok {
-		return v, "", nil
+		return v, "", "", nil
 	}
-	if strings.Contains(c, "#") {
-		return "", "", fmt.Errorf("gradient colors %q are not supported", "#"+c)
-	}
+	c, c2, two := strings.Cut(c, "#")
 	c = "#" + c
 	if !validColor(c) {
-		return "", "", fmt.Errorf("invalid color %q (want #rrggbb or #rrggbbaa)", c)
+		return "", "", "", fmt.Errorf("invalid color %q (want #rrggbb or #rrggbbaa)", c)
 	}
-	return v, c, nil
+	if two {
+		c2 = "#" + c2
+		if !validColor(c2) {
+			return "", "", "", fmt.Errorf("invalid second color %q (want #rrggbb or #rrggbbaa)", c2)
+		}
+	}
+	return v, c, c2, nil
 }
 
 var gprintCF = map[string]string{"AVERAGE": "AVERAGE", "MIN": "MINIMUM", "MAX": "MAXIMUM", "LAST": "LAST"}
@@ -527,11 +556,11 @@ func (s *Spec) addElement(a string) error {
 		if len(f) < 2 {
 			return fmt.Errorf("want %s:vname[#color][:legend]", kw)
 		}
-		v, c, err := splitColor(f[1])
+		v, c, c2, err := splitColors(f[1])
 		if err != nil {
 			return err
 		}
-		it := Item{Type: ItemArea, Vname: v, Color: c}
+		it := Item{Type: ItemArea, Vname: v, Color: c, Color2: c2}
 		if kw == "STACK" {
 			// The kind and width of the LINE or AREA before it, as rrdtool's.
 			it.Stack = true
@@ -547,6 +576,9 @@ func (s *Spec) addElement(a string) error {
 		}
 		if err := it.drawOptions(f[2:]); err != nil {
 			return err
+		}
+		if it.Type != ItemArea && (it.Color2 != "" || it.GradHeight != nil) {
+			return errors.New("gradients (a second color, gradheight=) are for areas only")
 		}
 		s.Items = append(s.Items, it)
 	case "TICK":
@@ -640,7 +672,11 @@ func (s *Spec) addElement(a string) error {
 		}
 		s.Items = append(s.Items, Item{Type: ItemAlign, Align: f[1]})
 	case "SHIFT":
-		return errors.New("SHIFT is not supported (shift the DEF's range with start= and end= instead)")
+		// SHIFT:vname:offset (seconds or a VDEF), in order among the DEFs.
+		if len(f) != 3 || f[2] == "" {
+			return errors.New("want SHIFT:vname:offset (seconds or a VDEF)")
+		}
+		s.Defs = append(s.Defs, Def{Kind: KindSHIFT, Name: f[1], Expr: f[2]})
 	default: // LINE[width]
 		it := Item{Type: ItemLine, Width: 1}
 		if w := strings.TrimPrefix(kw, "LINE"); w != "" {
@@ -693,7 +729,11 @@ func (it *Item) drawOptions(f []string) error {
 			}
 			it.DashOffset = n
 		case strings.HasPrefix(o, "gradheight="):
-			return errors.New("gradheight= (AREA gradients) is not supported")
+			n, err := strconv.ParseFloat(o[len("gradheight="):], 64)
+			if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
+				return fmt.Errorf("bad gradheight %q", o)
+			}
+			it.GradHeight = &n
 		case k == 0:
 			it.Legend = o
 		default:

@@ -140,8 +140,14 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"DEF:a=x:y:AVERAGE", "GPRINT:a:%lf"}, `"a" is a DEF, want VDEF`},
 		{[]string{"DEF:a=x:y:AVERAGE", "VDEF:v=a,AVERAGE", "GPRINT:v:%d"}, `invalid format "%d"`},
 		{[]string{"DEF:a=x:y:AVERAGE", "VDEF:v=a,AVERAGE", "GPRINT:v:%6.2f"}, `invalid format "%6.2f"`}, // rrdtool wants %lf
-		{[]string{"--interlaced"}, "option --interlaced is not supported"},
-		{[]string{"--right-axis", "1:0"}, "option --right-axis is not supported"},
+		{[]string{"--right-axis", "0:5"}, "the right axis scale must not be 0"},
+		{[]string{"--right-axis", "2"}, `invalid right-axis format "2"`},
+		{[]string{"--right-axis", "2:x"}, `invalid right-axis format "2:x"`},
+		{[]string{"--right-axis-formatter", "date"}, `right axis formatter "date"`},
+		{[]string{"--right-axis-format", "%d"}, `right axis format "%d"`},
+		{[]string{"--left-axis-formatter", "timestamp", "--left-axis-format", "%Q"}, "left axis format"},
+		{[]string{"--graph-render-mode", "mono"}, "option --graph-render-mode is not supported"},
+		{[]string{"--first-weekday", "1"}, `unknown option "--first-weekday"`},
 		{[]string{"--left-axis-format", "%d"}, `left axis format "%d"`},
 		{[]string{"DEF:a=x:y:AVERAGE", "STACK:a#ff0000"}, "no previous LINE or AREA for STACK"},
 		{[]string{"--imgformat", "EPS"}, `image format "EPS" is not supported`},
@@ -151,8 +157,13 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"--y-grid", "0:1"}, "grid step must be > 0"},
 		{[]string{"--base", "1023"}, "want 1000 or 1024"},
 		{[]string{"--legend-position", "top"}, `legend position "top"`},
-		{[]string{"DEF:a=x:y:AVERAGE", "SHIFT:a:3600"}, "SHIFT is not supported"},
-		{[]string{"DEF:a=x:y:AVERAGE", "AREA:a#ff0000#0000ff"}, "gradient colors"},
+		{[]string{"DEF:a=x:y:AVERAGE", "SHIFT:a:1h"}, `offset "1h" is neither seconds nor an earlier VDEF`},
+		{[]string{"DEF:a=x:y:AVERAGE", "VDEF:v=a,AVERAGE", "SHIFT:v:60"}, `SHIFT needs an earlier DEF or CDEF, not "v"`},
+		{[]string{"DEF:a=x:y:AVERAGE", "DEF:b=x:y:AVERAGE", "SHIFT:a:b"}, `offset "b" is a DEF`},
+		{[]string{"DEF:a=x:y:AVERAGE", "SHIFT:a"}, "want SHIFT:vname:offset"},
+		{[]string{"DEF:a=x:y:AVERAGE", "LINE1:a#ff0000#0000ff"}, "for AREA gradients only"},
+		{[]string{"DEF:a=x:y:AVERAGE", "LINE1:a#ff0000:x:gradheight=5"}, "for areas only"},
+		{[]string{"DEF:a=x:y:AVERAGE", "AREA:a#ff0000#00f"}, `invalid second color "#00f"`},
 		{[]string{"DEF:a=x:y:AVERAGE", "TEXTALIGN:middle"}, `alignment "middle"`},
 		{[]string{"-o", "-l", "0", "DEF:a=x:y:AVERAGE", "LINE1:a#ff0000"}, "lower limit must be > 0"},
 		{[]string{"DEF:a=x:y:AVERAGE", "DEF:a=x:z:AVERAGE"}, `name "a" defined twice`},
@@ -189,6 +200,8 @@ func FuzzParseArgs(f *testing.F) {
 	f.Add("rrdtool graph x.png -s -1d DEF:a=s.x:v:AVERAGE CDEF:b=a,2,* VDEF:c=a,MAXIMUM LINE2:b#ff0000:leg GPRINT:c:%6.2lf%s")
 	f.Add(`'DEF:a=a\:b:v:MAX' 'AREA:a#00000080:x\: y:STACK' HRULE:5#ffffff COMMENT:hi`)
 	f.Add(`-t '<script>' DEF:a=x:y:LAST STACK:a#010203:z GPRINT:a:LAST:%lf`)
+	f.Add(`--right-axis 2:-5 --right-axis-label 'r' --right-axis-format '%5.1lf' --right-axis-formatter numeric --left-axis-formatter duration --dynamic-labels DEF:a=x:y:AVERAGE LINE1:a#ff0000`)
+	f.Add(`--interlaced --pango-markup --lazy --imginfo '%s %lu %lu' --use-nan-for-all-missing-data DEF:a=x:y:AVERAGE VDEF:v=a,FIRST SHIFT:a:v SHIFT:a:-60 AREA:a#ff0000#0000ff:<b>x</b>:gradheight=-5`)
 	f.Fuzz(func(t *testing.T, line string) {
 		argv, err := SplitCommandLine(line)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"rrdash/rpn"
@@ -18,7 +19,7 @@ func (s *Spec) DefArgs() []string {
 	a := s.Args()
 	var out []string
 	for _, x := range a {
-		if len(x) > 4 && (x[:4] == "DEF:" || x[:5] == "CDEF:" || x[:5] == "VDEF:") {
+		if len(x) > 4 && (x[:4] == "DEF:" || x[:5] == "CDEF:" || x[:5] == "VDEF:" || strings.HasPrefix(x, "SHIFT:")) {
 			out = append(out, x)
 		}
 	}
@@ -112,7 +113,7 @@ func Evaluate(ctx context.Context, f Fetcher, s *Spec, o Options) (*Data, error)
 	if o.MaxRows > 0 {
 		maxRows = o.MaxRows
 	}
-	vals, err := sc.Evaluate(ctx, f, rpn.Request{Start: start, End: end, Step: s.Step, MaxRows: maxRows,
+	vals, err := sc.Evaluate(ctx, f, rpn.Request{Start: start, End: end, Step: s.Step, MaxRows: maxRows, MissingAsNaN: s.NaNForMissing,
 		Env: rpn.Env{Loc: loc, Now: o.Now.Unix()}, Budget: o.Budget})
 	if err != nil {
 		return nil, err
@@ -120,6 +121,9 @@ func Evaluate(ctx context.Context, f Fetcher, s *Spec, o Options) (*Data, error)
 	d := &Data{Columns: map[string][]float64{}, VDEFs: map[string]VValue{}, Raw: map[string]*rpn.Series{}}
 	series := map[string]*rpn.Series{}
 	for _, def := range s.Defs {
+		if def.Kind == KindSHIFT {
+			continue // its DEF or CDEF is looked up shifted
+		}
 		ser, vv, ok := sc.Lookup(vals, def.Name)
 		if !ok {
 			return nil, fmt.Errorf("%s %s: not evaluated", def.Kind, def.Name)

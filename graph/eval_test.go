@@ -205,3 +205,43 @@ func cpuTime() time.Duration {
 func reportCPU(b *testing.B, c0 time.Duration) {
 	b.ReportMetric(float64(cpuTime()-c0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }
+
+// TestEvaluateShiftAndMissing: SHIFT moves a DEF by whole steps (a VDEF's
+// value or seconds; the last SHIFT of a variable wins, as rrdtool's
+// data_calc), and --use-nan-for-all-missing-data turns a DEF of a missing
+// series into unknown rows instead of an error.
+func TestEvaluateShiftAndMissing(t *testing.T) {
+	t.Parallel()
+	const start = 1700000000 - 1700000000%60
+	vals := make([]float64, 100)
+	for i := range vals {
+		vals[i] = float64(i)
+	}
+	f := &rowsFetcher{step: 60, start: start, ds: []string{"v"}, cols: [][]float64{vals}}
+	s, _, err := ParseArgs([]string{"--start", fmt.Sprint(start), "--end", fmt.Sprint(start + 60*60), "-w", "60",
+		"DEF:a=s:v:AVERAGE", "DEF:b=s:v:AVERAGE", "SHIFT:b:9999", "SHIFT:b:150", "CDEF:k=a,0,*,75,+", "VDEF:two=k,MAXIMUM", "DEF:c=s:v:AVERAGE", "SHIFT:c:two",
+		"DEF:m=gone:v:AVERAGE", "LINE1:a#ff0000", "LINE1:b#00ff00", "LINE1:c#0000ff", "LINE1:m#000000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Evaluate(context.Background(), f, s, Options{MaxRows: 60}); err == nil || !strings.Contains(err.Error(), "gone") {
+		t.Fatalf("a missing series: err = %v", err)
+	}
+	s.NaNForMissing = true
+	d, err := Evaluate(context.Background(), f, s, Options{MaxRows: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := d.Columns["a"], d.Columns["b"], d.Columns["c"]
+	for i := 10; i < 50; i++ {
+		// 150 s is 2 whole steps; the VDEF, 75 s, is 1
+		if b[i] != a[i-2] || c[i] != a[i-1] {
+			t.Fatalf("row %d: a %v, b %v (want a[-2] %v), c %v (want a[-1] %v)", i, a[i], b[i], a[i-2], c[i], a[i-1])
+		}
+	}
+	for i, v := range d.Columns["m"] {
+		if !math.IsNaN(v) {
+			t.Fatalf("missing series row %d = %v, want NaN", i, v)
+		}
+	}
+}

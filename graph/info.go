@@ -11,7 +11,12 @@ import (
 // WriteInfo writes the layout as `rrdtool graphv` prints it: print[i],
 // the geometry, the range and every legend text with its box, one
 // "key = value" line each. The image itself is the caller's (image = …).
-func (im *Image) WriteInfo(w io.Writer) error {
+func (im *Image) WriteInfo(w io.Writer) error { return im.WriteInfoFor(w, "-", false) }
+
+// WriteInfoFor is WriteInfo for an image written to file, with its
+// image_info line (--imginfo); lazy (the image was not redrawn: Lazy)
+// stops after the geometry, as rrdtool does.
+func (im *Image) WriteInfoFor(w io.Writer, file string, lazy bool) error {
 	b := make([]byte, 0, 1024)
 	str := func(k, v string) {
 		b = append(b, k...)
@@ -43,6 +48,8 @@ func (im *Image) WriteInfo(w io.Writer) error {
 		cnt("image_height", int64(im.Height))
 		cnt("graph_start", im.Start)
 		cnt("graph_end", im.End)
+	}
+	if im.Graphed && !lazy {
 		val("value_min", im.Min)
 		val("value_max", im.Max)
 		for i, l := range im.Legend {
@@ -50,6 +57,9 @@ func (im *Image) WriteInfo(w io.Writer) error {
 			str(fmt.Sprintf("coords[%d]", i), fmt.Sprintf("%s,%s,%s,%s",
 				round0(l.X), round0(l.Y-float64(l.H)), round0(l.X+float64(l.W)), round0(l.Y)))
 		}
+	}
+	if line, ok := im.ImageInfo(file); ok {
+		str("image_info", line)
 	}
 	_, err := w.Write(b)
 	return err

@@ -35,6 +35,9 @@ type Image struct {
 	// vertical label's centre.
 	LegendX, LegendY float64
 	VLabelX, VLabelY float64
+	// VLabel2X is the right axis label's centre (--right-axis-label), at
+	// height VLabelY.
+	VLabel2X float64
 	// Paths are the per-pixel values of each LINE, AREA and TICK.
 	Paths []Path
 	// Rules are the HRULE/VRULE positions (NaN: not shown).
@@ -45,8 +48,12 @@ type Image struct {
 	legendH  int
 	legendW  int
 	unitsLen int
+	// loc is the time zone of timestamp axis labels
+	loc      *time.Location
 	gridStep float64 // horizontal grid step (calc_horizontal_grid)
 	labFact  int
+	// altLabel is --alt-y-grid's label format (nil: rrdtool's classic)
+	altLabel *fmtPart
 	rulePos  map[int]float64
 	// tabShift is where rrdtool's tab stops start: pango's tab array is
 	// set at the first text measured, at x 0 for the y labels' "0", else
@@ -102,7 +109,7 @@ func Layout(s *Spec, d *Data, o LayoutOptions) (*Image, error) {
 	if o.Loc == nil {
 		o.Loc = time.UTC
 	}
-	im := &Image{look: &s.Look, spec: s, Start: d.Start, End: d.End, Magfact: 1, ViewFactor: 1, Symbol: " "}
+	im := &Image{look: &s.Look, spec: s, Start: d.Start, End: d.End, Magfact: 1, ViewFactor: 1, Symbol: " ", loc: o.Loc}
 	if d.From != 0 || d.To != 0 {
 		im.Start, im.End = d.From, d.To
 	}
@@ -172,6 +179,9 @@ func textHeight(pt float64) int {
 // textWidthAt is the width of s in the class's font; tabs advance to
 // rrdtool's tab stops (every tabwidth pixels, offset by the legend border).
 func (im *Image) textWidth(class, s string) int {
+	if im.look.PangoMarkup {
+		s = markupText(s)
+	}
 	pt := im.look.fontSize(class)
 	cw := charWidth(pt)
 	tab := im.look.TabWidth
@@ -245,6 +255,10 @@ func (im *Image) sizeLocation(s *Spec, texts []legendSource, xsize, ysize int) e
 	if s.VLabel != "" {
 		xVertical = int(fs("UNIT") * 2)
 	}
+	if l.RightAxisLabel != "" {
+		xVertical2 = int(fs("UNIT") * 2)
+	}
+	right := l.RightAxis != "" // a second axis: its labels take xyLabel too
 	im.Titles = titleLines(s.Title)
 	if len(im.Titles) > 0 {
 		yTitle = int(fs("TITLE") * float64(len(im.Titles)+1) * 1.6)
@@ -289,6 +303,9 @@ func (im *Image) sizeLocation(s *Spec, texts []legendSource, xsize, ysize int) e
 		if side && showLegend {
 			xMain -= im.legendW
 		}
+		if right {
+			xMain -= xyLabel
+		}
 		if tag {
 			xMain -= xSpacing
 		}
@@ -321,6 +338,9 @@ func (im *Image) sizeLocation(s *Spec, texts []legendSource, xsize, ysize int) e
 		}
 		if side && showLegend {
 			im.Width += im.legendW
+		}
+		if right {
+			im.Width += xyLabel
 		}
 		im.Width += xVertical + xVertical2
 		if showLegend && !side {
@@ -364,6 +384,9 @@ func (im *Image) sizeLocation(s *Spec, texts []legendSource, xsize, ysize int) e
 		yorigin = yTitle + yMain
 	case "east":
 		im.LegendX = float64(xVertical + xyLabel + xMain + xVertical2)
+		if right {
+			im.LegendX += float64(xyLabel)
+		}
 		im.LegendY = float64(yTitle)
 		im.Left = xVertical + xyLabel
 		yorigin = yTitle + yMain
@@ -371,7 +394,16 @@ func (im *Image) sizeLocation(s *Spec, texts []legendSource, xsize, ysize int) e
 			im.LegendX += xSpacing
 			im.Left += xSpacing
 			im.VLabelX += xSpacing
+			im.VLabel2X += xSpacing
 		}
+	}
+	// the right axis' label (rrdtool's xOriginLegendY2)
+	im.VLabel2X += float64(xVertical + xyLabel + xMain + 10)
+	if right {
+		im.VLabel2X += float64(xyLabel)
+	}
+	if pos == "west" {
+		im.VLabel2X += float64(im.legendW)
 	}
 	im.VLabelX += 10
 	im.PlotW, im.PlotH = xsize, ysize

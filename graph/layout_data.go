@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"rrdash/rpn"
 )
@@ -236,6 +237,10 @@ func (im *Image) horizontalGrid() {
 	if math.IsNaN(scaled) || im.spec.Logarithmic {
 		return
 	}
+	if im.look.AltYGrid {
+		im.altYGrid()
+		return
+	}
 	pixel, idx := 1, 0
 	for i, y := range ylab {
 		pixel = int(float64(im.PlotH) / (scaled / y.grid))
@@ -253,11 +258,52 @@ func (im *Image) horizontalGrid() {
 	im.gridStep = ylab[idx].grid * im.Magfact
 }
 
+// altYGrid is calc_horizontal_grid's --alt-y-grid: a power of ten as the
+// step, 5 to 15 lines, labels printed with as many decimals as the step
+// needs (altLabel).
+func (im *Image) altYGrid() {
+	rng := im.Max - im.Min
+	vf, mf := im.ViewFactor, im.Magfact
+	decimals := int(math.Ceil(math.Log10(math.Max(math.Abs(im.Max), math.Abs(im.Min)) * vf / mf)))
+	if decimals <= 0 { // everything is small: room for the zero
+		decimals = 1
+	}
+	step := math.Pow(10, math.Floor(math.Log10(rng*vf/mf))) / vf * mf
+	if step == 0 {
+		step = 0.1
+	}
+	if rng/step < 5 && step >= 30 {
+		step /= 10
+	}
+	if rng/step > 15 {
+		step *= 10
+	}
+	if rng/step > 5 {
+		im.labFact = 1
+		if rng/step > 8 || step < 1.8*im.look.fontSize("AXIS") {
+			im.labFact = 2
+		}
+	} else {
+		step /= 5
+		im.labFact = 5
+	}
+	im.gridStep = step
+	fractionals := int(math.Floor(math.Log10(step * float64(im.labFact) * vf / mf)))
+	if fractionals < 0 { // small amplitude
+		im.altLabel = &fmtPart{verb: 'f', wid: decimals - fractionals + 1, prec: -fractionals}
+	} else {
+		im.altLabel = &fmtPart{verb: 'f', wid: decimals + 1, prec: 0}
+	}
+}
+
 // YTick is a horizontal grid line: its value, and its label when it has one.
 type YTick struct {
 	Value float64
 	Label string
 	Major bool
+	// RightLabel is the --right-axis label of a major line, drawn from
+	// its left end (leading spaces kept, as rrdtool's "%5.1f %s").
+	RightLabel string
 }
 
 // YTicks are the horizontal grid lines and labels (draw_horizontal_grid,
@@ -282,21 +328,30 @@ func (im *Image) YTicks() []YTick {
 	maxY := scaled * float64(egrid)
 	var out []YTick
 	nlabels := 0
+	rightMag, rightSym := 0.0, ""
 	for i := sgrid; i <= egrid; i++ {
+		// In pixels, as rrdtool: a line that rounds onto the plot's edge
+		// row is drawn (a minimum of 0.6 still shows the 0 line).
 		v := im.gridStep * float64(i)
-		if v < im.Min-1e-9*im.gridStep || v > im.Max+1e-9*im.gridStep {
+		top, bottom := float64(im.Top), float64(im.Top+im.PlotH)
+		if y := math.Floor(im.yOf(v) + 0.5); y < top || y > bottom {
 			continue
 		}
 		t := YTick{Value: v}
-		next := im.gridStep * float64(i+1)
-		if i%im.labFact == 0 || nlabels == 1 && (next > im.Max || next < im.Min) {
-			if pf, err := parsePrintFormat(im.look.AxisFormat); err == nil {
+		yn := im.yOf(im.gridStep * float64(i+1))
+		if i%im.labFact == 0 || nlabels == 1 && (yn < top || yn > bottom) {
+			if f := im.look.LeftAxisFormatter; f == "timestamp" || f == "duration" {
+				t.Label = im.timeAxisLabel(f, im.look.AxisFormat, v)
+			} else if pf, err := parsePrintFormat(im.look.AxisFormat); err == nil {
 				// rrdtool prints a user's format without the SI symbol
 				t.Label = strings.TrimSpace(pf.format(scaled*float64(i), ""))
 			} else {
 				p := fmtPart{verb: 'f', wid: 4, prec: 0}
 				if maxY < 10 {
 					p.prec = 1
+				}
+				if im.altLabel != nil {
+					p = *im.altLabel
 				}
 				t.Label = strings.TrimSpace(cFloat(scaled*float64(i), p))
 				if im.Symbol != " " && i != 0 {
@@ -305,10 +360,70 @@ func (im *Image) YTicks() []YTick {
 			}
 			t.Major = true
 			nlabels++
+			if im.look.RightAxis != "" {
+				t.RightLabel = im.rightLabel(v, float64(sgrid+egrid)/2*im.gridStep, maxY, &rightMag, &rightSym)
+			}
 		}
 		out = append(out, t)
 	}
 	return out
+}
+
+// rightLabel is the --right-axis label of grid value v (rrdtool's
+// draw_horizontal_grid): v·scale+shift, by default scaled by the SI
+// prefix of the grid's middle value (mid), "%5.1f %s" when the left
+// labels are below 10, else "%5.0f %s"; or the user's format or
+// formatter. mag and sym carry the prefix from the first label on.
+func (im *Image) rightLabel(v, mid, maxY float64, mag *float64, sym *string) string {
+	scale, shift, _ := parseRightAxis(im.look.RightAxis)
+	sv := v*scale + shift
+	switch f := im.look.RightAxisFormatter; f {
+	case "timestamp", "duration":
+		return im.timeAxisLabel(f, im.look.RightAxisFormat, sv)
+	}
+	if pf, err := parsePrintFormat(im.look.RightAxisFormat); err == nil && im.look.RightAxisFormat != "" {
+		return pf.format(sv, "")
+	}
+	if *mag == 0 {
+		_, *sym, *mag = autoScale(mid*scale+shift, im.look.base())
+	}
+	sv /= *mag
+	p := fmtPart{verb: 'f', wid: 5, prec: 0}
+	if maxY < 10 {
+		p.prec = 1
+	}
+	return cFloat(sv, p) + " " + *sym
+}
+
+// timeAxisLabel formats an axis value as a time (strftime, default
+// "%Y-%m-%d %H:%M:%S") or a duration (default "%H:%02m:%02s"), as
+// rrdtool's timestamp and duration axis formatters.
+func (im *Image) timeAxisLabel(formatter, format string, v float64) string {
+	if formatter == "duration" {
+		if format == "" {
+			format = "%H:%02m:%02s"
+		}
+		s, err := strfduration(format, v)
+		if err != nil {
+			return ""
+		}
+		return s
+	}
+	if format == "" {
+		format = "%Y-%m-%d %H:%M:%S"
+	}
+	if math.IsNaN(v) || math.Abs(v) > 1e15 {
+		return cFloat(v, fmtPart{verb: 'f', prec: 6})
+	}
+	loc := im.loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	s, err := strftime(format, time.Unix(int64(v), 0).In(loc))
+	if err != nil {
+		return ""
+	}
+	return s
 }
 
 // parseYGrid reads --y-grid step:labelfactor.
@@ -375,6 +490,9 @@ func (im *Image) logTicks() []YTick {
 				} else {
 					t.Label = cFloat(v, fmtPart{verb: 'e', prec: 0})
 				}
+				if im.look.RightAxis != "" {
+					t.RightLabel = im.logRightLabel(v)
+				}
 			} else if im.look.NoMinor {
 				continue
 			}
@@ -382,4 +500,20 @@ func (im *Image) logTicks() []YTick {
 		}
 	}
 	return out
+}
+
+// logRightLabel is a logarithmic grid's --right-axis label (rrdtool's
+// draw_horizontal_grid for log axes): "%4.0f %s" with SI prefixes under
+// --units=si, else "%3.0e", or the user's format.
+func (im *Image) logRightLabel(v float64) string {
+	scale, shift, _ := parseRightAxis(im.look.RightAxis)
+	sv := v*scale + shift
+	if pf, err := parsePrintFormat(im.look.RightAxisFormat); err == nil && im.look.RightAxisFormat != "" {
+		return pf.format(sv, "")
+	}
+	if im.look.UnitsSI {
+		x, sym, _ := autoScale(sv, im.look.base())
+		return cFloat(x, fmtPart{verb: 'f', wid: 4, prec: 0}) + " " + sym
+	}
+	return cFloat(sv, fmtPart{verb: 'e', wid: 3, prec: 0})
 }

@@ -1,9 +1,11 @@
 package graph
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -28,6 +30,14 @@ type Look struct {
 	DynamicLabels   bool `json:"dynamic_labels,omitempty"`
 	PangoMarkup     bool `json:"pango_markup,omitempty"`
 	NaNForMissing   bool `json:"nan_for_missing,omitempty"`
+	// Interlaced writes PNGs with Adam7 interlacing (--interlaced).
+	Interlaced bool `json:"interlaced,omitempty"`
+	// Lazy (--lazy) keeps an image file written less than a pixel's time
+	// ago (the command line's business: Image.Lazy).
+	Lazy bool `json:"lazy,omitempty"`
+	// ImgInfo is --imginfo: a line printed after the image with its file
+	// name, width and height (%s, %lu, %lu).
+	ImgInfo string `json:"imginfo_format,omitempty"`
 	// Base is 1000 (0) or 1024.
 	Base int `json:"base,omitempty"`
 	// UnitsExponent fixes the y axis' SI prefix (−18…18 in steps of 3).
@@ -57,6 +67,15 @@ type Look struct {
 	// AxisFormat is --left-axis-format: the y labels' printf format (one
 	// %lf, %le or %lg).
 	AxisFormat string `json:"left_axis_format,omitempty"`
+	// RightAxis is --right-axis scale:shift: a second y axis on the right
+	// labelled value·scale+shift; RightAxisLabel its vertical label,
+	// RightAxisFormat its label format and RightAxisFormatter numeric
+	// (""), timestamp or duration. LeftAxisFormatter is the left axis'.
+	RightAxis          string `json:"right_axis,omitempty"`
+	RightAxisLabel     string `json:"right_axis_label,omitempty"`
+	RightAxisFormat    string `json:"right_axis_format,omitempty"`
+	RightAxisFormatter string `json:"right_axis_formatter,omitempty"`
+	LeftAxisFormatter  string `json:"left_axis_formatter,omitempty"`
 	// WeekFmt is --week-fmt: the x labels' strftime format where they
 	// label weeks (default "Week %V").
 	WeekFmt string `json:"week_fmt,omitempty"`
@@ -138,10 +157,40 @@ func (l *Look) validate() error {
 	default:
 		return fmt.Errorf("image format %q: want PNG, SVG or PDF", l.Format)
 	}
-	if l.AxisFormat != "" {
-		pf, err := parsePrintFormat(l.AxisFormat)
-		if err != nil || pf.si != 0 {
-			return fmt.Errorf("left axis format %q: want text and one %%lf, %%le or %%lg", l.AxisFormat)
+	for _, f := range []struct{ name, formatter, format string }{
+		{"left", l.LeftAxisFormatter, l.AxisFormat}, {"right", l.RightAxisFormatter, l.RightAxisFormat}} {
+		switch f.formatter {
+		case "", "numeric", "timestamp", "duration":
+		default:
+			return fmt.Errorf("%s axis formatter %q: want numeric, timestamp or duration", f.name, f.formatter)
+		}
+		if f.format == "" {
+			continue
+		}
+		switch f.formatter {
+		case "", "numeric":
+			// rrdtool's bad_format_axis
+			if pf, err := parsePrintFormat(f.format); err != nil || pf.si != 0 {
+				return fmt.Errorf("%s axis format %q: want text and one %%lf, %%le or %%lg", f.name, f.format)
+			}
+		case "timestamp":
+			if _, err := strftimeCheck(f.format); err != nil {
+				return fmt.Errorf("%s axis format: %w", f.name, err)
+			}
+		case "duration":
+			if _, err := strfduration(f.format, 0); err != nil {
+				return fmt.Errorf("%s axis format: %w", f.name, err)
+			}
+		}
+	}
+	if l.RightAxis != "" {
+		if _, _, err := parseRightAxis(l.RightAxis); err != nil {
+			return err
+		}
+	}
+	if l.ImgInfo != "" {
+		if err := checkImgInfo(l.ImgInfo); err != nil {
+			return err
 		}
 	}
 	if l.WeekFmt != "" {
@@ -182,7 +231,29 @@ func (l *Look) fontSize(class string) float64 {
 	case "AXIS":
 		return 7
 	case "WATERMARK":
-		return 5
+		return 5.5 // rrd_graph.c's text_prop
 	}
 	return 8
+}
+
+// parseRightAxis reads --right-axis scale:shift as rrdtool: numbers of
+// [0-9.e+-] only, the scale not 0.
+func parseRightAxis(v string) (scale, shift float64, err error) {
+	a, b, ok := strings.Cut(v, ":")
+	num := func(s string) (float64, bool) {
+		if s == "" || len(s) > 40 || strings.Trim(s, "0123456789.e+-") != "" {
+			return 0, false
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		return f, err == nil
+	}
+	scale, ok1 := num(a)
+	shift, ok2 := num(b)
+	if !ok || !ok1 || !ok2 {
+		return 0, 0, fmt.Errorf("invalid right-axis format %q: expected scale:shift", v)
+	}
+	if scale == 0 {
+		return 0, 0, errors.New("the right axis scale must not be 0")
+	}
+	return scale, shift, nil
 }

@@ -11,8 +11,8 @@ import (
 )
 
 // PDF renders the laid-out graph as a one-page PDF, one point per pixel,
-// text in the PDF core font Courier (monospaced like DejaVu Sans Mono,
-// whose metrics place it).
+// text in DejaVu Sans Mono (embedded, subset), as rrdtool's; in a build
+// without make, the PDF core font Courier (monospaced too).
 func (im *Image) PDF(loc *time.Location) ([]byte, error) {
 	w, h := float64(im.Width), float64(im.Height)
 	doc := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "pt", Size: fpdf.SizeType{Wd: w, Ht: h}})
@@ -20,8 +20,19 @@ func (im *Image) PDF(loc *time.Location) ([]byte, error) {
 	doc.SetAutoPageBreak(false, 0)
 	doc.SetCreator("rrdash", true)
 	doc.AddPage()
-	doc.SetFont("Courier", "", 8)
-	pp := &pdfPainter{doc: doc, tr: doc.UnicodeTranslatorFromDescriptor("")}
+	pp := &pdfPainter{doc: doc}
+	if ttf := DejaVuTTF(); ttf != nil {
+		// Embedded (subset) as rrdtool's cairo does; UTF-8 as given.
+		doc.AddUTF8FontFromBytes("DejaVuSansMono", "", ttf)
+		doc.SetFont("DejaVuSansMono", "", 8)
+		pp.tr = func(s string) string { return s }
+	} else {
+		doc.SetFont("Courier", "", 8)
+		pp.tr = doc.UnicodeTranslatorFromDescriptor("")
+	}
+	if err := doc.Error(); err != nil {
+		return nil, fmt.Errorf("pdf: font: %w", err)
+	}
 	im.paint(pp, loc)
 	if pp.clipped {
 		doc.ClipEnd()
@@ -78,6 +89,29 @@ func (pp *pdfPainter) polygon(p []pt, c color.NRGBA) {
 	}
 	pp.setColor(c, true)
 	pp.doc.Polygon(pdfPoints(p), "F")
+}
+
+// gradPolygon clips to the polygon and paints a linear gradient over its
+// bounds (PDF shadings here carry no alpha: the colors are drawn opaque).
+func (pp *pdfPainter) gradPolygon(p []pt, y0 float64, c0 color.NRGBA, y1 float64, c1 color.NRGBA) {
+	if len(p) < 3 {
+		return
+	}
+	if y0 == y1 {
+		pp.polygon(p, c1)
+		return
+	}
+	b := bounds(p)
+	w, h := b.maxX-b.minX, b.maxY-b.minY
+	if !(w > 0 && h > 0) {
+		return
+	}
+	pp.doc.SetAlpha(1, "Normal")
+	pp.doc.ClipPolygon(pdfPoints(p), false)
+	// the vector in the box's units, (0, 0) its lower left corner
+	n := func(y float64) float64 { return (b.maxY - y) / h }
+	pp.doc.LinearGradient(b.minX, b.minY, w, h, int(c0.R), int(c0.G), int(c0.B), int(c1.R), int(c1.G), int(c1.B), 0, n(y0), 0, n(y1))
+	pp.doc.ClipEnd()
 }
 
 func (pp *pdfPainter) line(p []pt, w float64, c color.NRGBA, dash []float64, off float64) {

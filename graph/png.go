@@ -6,13 +6,11 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
-	"image/png"
 	"math"
 	"strconv"
 	"time"
 
 	"golang.org/x/image/font"
-	"golang.org/x/image/font/gofont/gomono"
 	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
 )
@@ -43,23 +41,22 @@ func (im *Image) PNG(loc *time.Location) ([]byte, error) {
 	if im.Width < 1 || im.Height < 1 || im.Width > maxPNGSide || im.Height > maxPNGSide {
 		return nil, fmt.Errorf("png: image %dx%d out of range (1 to %d)", im.Width, im.Height, maxPNGSide)
 	}
-	f, err := opentype.Parse(gomono.TTF)
+	f, err := textFont()
 	if err != nil {
-		return nil, fmt.Errorf("png: font: %w", err)
+		return nil, fmt.Errorf("png: %w", err)
 	}
 	pp := &pngPainter{c: newCanvas(im.Width, im.Height), font: f, faces: map[float64]font.Face{}}
 	pp.clip(nil)
 	im.paint(pp, loc)
 	var buf bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	if err := enc.Encode(&buf, pp.c.img); err != nil {
+	if err := encodePNG(&buf, pp.c.img, im.spec.Interlaced); err != nil {
 		return nil, fmt.Errorf("png: encode: %w", err)
 	}
 	return buf.Bytes(), nil
 }
 
-// pngPainter draws on a canvas. Text uses Go Mono (metrics close to
-// DejaVu Sans Mono, whose metrics the layout uses) at rrdtool's 100 dpi.
+// pngPainter draws on a canvas. Text uses DejaVu Sans Mono, as rrdtool,
+// at rrdtool's 100 dpi (Go Mono in a build without make: font.go).
 type pngPainter struct {
 	c     *canvas
 	font  *opentype.Font
@@ -95,6 +92,12 @@ func (pp *pngPainter) polygon(p []pt, col color.NRGBA) {
 	pp.c.begin()
 	pp.c.polygon(p)
 	pp.c.fill(col)
+}
+
+func (pp *pngPainter) gradPolygon(p []pt, y0 float64, c0 color.NRGBA, y1 float64, c1 color.NRGBA) {
+	pp.c.begin()
+	pp.c.polygon(p)
+	pp.c.fillGrad(nil, &vgrad{y0: y0, y1: y1, c0: c0, c1: c1})
 }
 
 func (pp *pngPainter) line(p []pt, w float64, col color.NRGBA, dash []float64, off float64) {

@@ -489,3 +489,77 @@ func TestPNGTick(t *testing.T) {
 		}
 	}
 }
+
+// TestPNGAreaGradient: AREA:v#c1#c2 is c1 at the data line, c2 gradheight
+// pixels below it (default 50) and beyond, as rrdtool's gradients; SVG
+// gets a linearGradient.
+func TestPNGAreaGradient(t *testing.T) {
+	t.Parallel()
+	n := 12
+	for _, tc := range []struct {
+		args []string
+		h    float64
+	}{
+		{[]string{"AREA:a#ff0000#0000ff"}, 50},
+		{[]string{"AREA:a#ff0000#0000ff::gradheight=20"}, 20},
+	} {
+		img, g := render(t, append([]string{"-r", "-l", "0", "-u", "100", "DEF:a=x:v:AVERAGE"}, tc.args...),
+			map[string][]float64{"a": constant(n, 80)}, 60, 600, 300)
+		x := int(expCol(g, float64(pngStart+5*60)+30, pngStart, float64(pngStart+n*60)))
+		top := expRow(g, 80, 0, 100)
+		if c := rgba(img, x, int(top)+1); !near(c, color.RGBA{R: 0xff, B: 0, A: 0xff}, 24) { // 1.5 px into the gradient
+			t.Errorf("gradheight %v: at the line (%d, %d) = %v, want about red", tc.h, x, int(top)+1, c)
+		}
+		if c := rgba(img, x, int(top+tc.h/2)); !near(c, color.RGBA{R: 0x80, B: 0x7f, A: 0xff}, 16) {
+			t.Errorf("gradheight %v: half way (%d, %d) = %v, want about #80007f", tc.h, x, int(top+tc.h/2), c)
+		}
+		if c := rgba(img, x, int(top+tc.h)+3); !near(c, color.RGBA{B: 0xff, A: 0xff}, 3) {
+			t.Errorf("gradheight %v: below the gradient (%d, %d) = %v, want blue", tc.h, x, int(top+tc.h)+3, c)
+		}
+		if c := rgba(img, x, int(top)-3); !isPlain(c) {
+			t.Errorf("gradheight %v: above the area = %v, want background", tc.h, c)
+		}
+	}
+}
+
+// TestPNGDynamicLabels: with --dynamic-labels a LINE's legend mark is a
+// diagonal stroke and an HRULE's a horizontal one (rrdtool's [/] and [-]),
+// not the filled box drawn otherwise.
+func TestPNGDynamicLabels(t *testing.T) {
+	t.Parallel()
+	count := func(dyn bool) (line, rule int) {
+		args := []string{"-r", "-l", "0", "-u", "100", "DEF:a=x:v:AVERAGE", "LINE2:a#ff0000:line", "HRULE:20#0000ff:rule"}
+		if dyn {
+			args = append([]string{"--dynamic-labels"}, args...)
+		}
+		img, g := render(t, args, map[string][]float64{"a": constant(12, 50)}, 60, 400, 100)
+		box := float64(charWidth(8)) * 1.2
+		for _, lt := range g.im.Legend {
+			if lt.Color == "" {
+				continue
+			}
+			n := 0
+			for y := int(lt.Y - box*1.4); y <= int(lt.Y-box*0.4)+1; y++ {
+				for x := int(lt.X); x <= int(lt.X+box)+1; x++ {
+					if c := rgba(img, x, y); (lt.Color == "#ff0000" && isRed(c)) || (lt.Color == "#0000ff" && isBlue(c)) {
+						n++
+					}
+				}
+			}
+			if lt.Color == "#ff0000" {
+				line = n
+			} else {
+				rule = n
+			}
+		}
+		return line, rule
+	}
+	boxLine, boxRule := count(false)
+	dynLine, dynRule := count(true)
+	if boxLine < 40 || boxRule < 40 {
+		t.Errorf("boxes: %d red and %d blue pixels, want filled boxes", boxLine, boxRule)
+	}
+	if dynLine == 0 || dynLine >= boxLine/2 || dynRule == 0 || dynRule > 15 {
+		t.Errorf("dynamic labels: %d red (line) and %d blue (rule) pixels; boxes had %d and %d", dynLine, dynRule, boxLine, boxRule)
+	}
+}

@@ -85,19 +85,33 @@ func (c *canvas) polygon(p []pt) {
 	for _, q := range p {
 		a = append(a, pt{clampCoord(q.x) - ox, clampCoord(q.y) - oy})
 	}
-	a, b := clipBox(a, c.scratch[1][:0], -1, -1, float64(c.clip.Dx())+1, float64(c.clip.Dy())+1)
-	c.scratch[0], c.scratch[1] = b, a
-	if len(a) < 3 {
-		return
+	c.scratch[0] = a
+	w, h := float64(c.clip.Dx())+1, float64(c.clip.Dy())+1
+	r := bounds(a)
+	if r.minX < -1 || r.minY < -1 || r.maxX > w || r.maxY > h {
+		// Clipping only what crosses the box: most polygons are inside.
+		var b []pt
+		a, b = clipBox(a, c.scratch[1][:0], -1, -1, w, h)
+		c.scratch[0], c.scratch[1] = b, a
+		if len(a) < 3 {
+			return
+		}
+		r = bounds(a)
 	}
-	r := polyRef{from: len(c.pts), minX: a[0].x, maxX: a[0].x, minY: a[0].y, maxY: a[0].y}
-	for _, q := range a {
-		r.minX, r.maxX = math.Min(r.minX, q.x), math.Max(r.maxX, q.x)
-		r.minY, r.maxY = math.Min(r.minY, q.y), math.Max(r.maxY, q.y)
-	}
+	r.from = len(c.pts)
 	c.pts = append(c.pts, a...)
 	r.to = len(c.pts)
 	c.polys = append(c.polys, r)
+}
+
+// bounds is the bounding box of a non-empty polygon.
+func bounds(a []pt) polyRef {
+	r := polyRef{minX: a[0].x, maxX: a[0].x, minY: a[0].y, maxY: a[0].y}
+	for _, q := range a[1:] {
+		r.minX, r.maxX = min(r.minX, q.x), max(r.maxX, q.x)
+		r.minY, r.maxY = min(r.minY, q.y), max(r.maxY, q.y)
+	}
+	return r
 }
 
 // clipBox clips polygon p to the box [x0, x1]×[y0, y1] (Sutherland–Hodgman);
@@ -154,7 +168,28 @@ func clipBox(p, buf []pt, x0, y0, x1, y1 float64) ([]pt, []pt) {
 }
 
 // fill paints the current path in col, composited over the image.
-func (c *canvas) fill(col color.Color) {
+func (c *canvas) fill(col color.Color) { c.fillGrad(col, nil) }
+
+// vgrad is a vertical linear gradient in image coordinates: c0 at y0, c1
+// at y1, padded beyond (cairo's default extend for linear patterns).
+type vgrad struct {
+	y0, y1 float64
+	c0, c1 color.NRGBA
+}
+
+// at is the color at the centre of image row y.
+func (g *vgrad) at(y int) color.NRGBA {
+	t := 1.0
+	if g.y1 != g.y0 {
+		t = (float64(y) + 0.5 - g.y0) / (g.y1 - g.y0)
+	}
+	t = max(0, min(1, t))
+	mix := func(a, b uint8) uint8 { return uint8(math.Round(float64(a) + (float64(b)-float64(a))*t)) }
+	return color.NRGBA{mix(g.c0.R, g.c1.R), mix(g.c0.G, g.c1.G), mix(g.c0.B, g.c1.B), mix(g.c0.A, g.c1.A)}
+}
+
+// fillGrad paints the current path in col, or, with g, in the gradient.
+func (c *canvas) fillGrad(col color.Color, g *vgrad) {
 	if len(c.polys) == 0 {
 		return
 	}
@@ -170,14 +205,14 @@ func (c *canvas) fill(col color.Color) {
 	y1 := min(h, int(math.Ceil(all.maxY))+1)
 	for ty := max(0, int(math.Floor(all.minY))); ty < y1; ty += rasterTile {
 		for tx := max(0, int(math.Floor(all.minX))); tx < x1; tx += rasterTile {
-			c.fillTile(image.Rect(tx, ty, min(x1, tx+rasterTile), min(y1, ty+rasterTile)), col)
+			c.fillTile(image.Rect(tx, ty, min(x1, tx+rasterTile), min(y1, ty+rasterTile)), col, g)
 		}
 	}
 	c.begin()
 }
 
 // fillTile rasterizes the polygons that touch tile t (clip coordinates).
-func (c *canvas) fillTile(t image.Rectangle, col color.Color) {
+func (c *canvas) fillTile(t image.Rectangle, col color.Color, g *vgrad) {
 	tw, th := t.Dx(), t.Dy()
 	fx, fy := float64(t.Min.X), float64(t.Min.Y)
 	c.ras.Reset(tw, th)
@@ -193,10 +228,14 @@ func (c *canvas) fillTile(t image.Rectangle, col color.Color) {
 		for _, q := range c.pts[r.from:r.to] {
 			a = append(a, pt{q.x - fx, q.y - fy})
 		}
-		a, b := clipBox(a, c.scratch[1][:0], -1, -1, float64(tw)+1, float64(th)+1)
-		c.scratch[0], c.scratch[1] = b, a
-		if len(a) < 3 {
-			continue
+		c.scratch[0] = a
+		if r.minX < fx-1 || r.minY < fy-1 || r.maxX > fx+float64(tw)+1 || r.maxY > fy+float64(th)+1 {
+			var b []pt
+			a, b = clipBox(a, c.scratch[1][:0], -1, -1, float64(tw)+1, float64(th)+1)
+			c.scratch[0], c.scratch[1] = b, a
+			if len(a) < 3 {
+				continue
+			}
 		}
 		c.ras.MoveTo(float32(a[0].x), float32(a[0].y))
 		for _, q := range a[1:] {
@@ -219,8 +258,14 @@ func (c *canvas) fillTile(t image.Rectangle, col color.Color) {
 		c.masks = append(c.masks, mask)
 	}
 	c.ras.Draw(mask, mask.Rect, image.Opaque, image.Point{})
-	sr, sg, sb, sa := col.RGBA()
+	var sr, sg, sb, sa uint32
+	if g == nil {
+		sr, sg, sb, sa = col.RGBA()
+	}
 	for y := range th {
+		if g != nil {
+			sr, sg, sb, sa = g.at(c.clip.Min.Y + t.Min.Y + y).RGBA()
+		}
 		m := mask.Pix[y*mask.Stride : y*mask.Stride+tw]
 		px := c.img.Pix[c.img.PixOffset(c.clip.Min.X+t.Min.X, c.clip.Min.Y+t.Min.Y+y):]
 		for x, mv := range m {
@@ -281,9 +326,25 @@ func (c *canvas) stroke(p []pt, w float64) {
 }
 
 // dashes cuts a polyline into pieces on for on pixels, then off for off.
+// The pieces share one backing array (a dashed grid line has hundreds).
 func dashes(p []pt, on, off float64) [][]pt {
-	var out [][]pt
-	var cur []pt
+	total := 0.0
+	for i := 1; i < len(p); i++ {
+		total += math.Hypot(p[i].x-p[i-1].x, p[i].y-p[i-1].y)
+	}
+	n := len(p) + 2
+	if est := total / (on + off); est < 1e6 {
+		n += int(est) // the dashes to expect: no regrowing
+	}
+	out := make([][]pt, 0, n)
+	buf := make([]pt, 0, 2*n+len(p))
+	from := -1 // where the current piece starts in buf, -1 in a gap
+	end := func() {
+		if from >= 0 && len(buf)-from > 1 {
+			out = append(out, buf[from:len(buf):len(buf)])
+		}
+		from = -1
+	}
 	drawing, left := true, on // left: length remaining in the current dash or gap
 	for i := 1; i < len(p); i++ {
 		a, b := p[i-1], p[i]
@@ -291,31 +352,31 @@ func dashes(p []pt, on, off float64) [][]pt {
 		if !(l > 0) || math.IsInf(l, 0) {
 			continue
 		}
-		if drawing && len(cur) == 0 {
-			cur = append(cur, a)
+		if drawing && from < 0 {
+			from = len(buf)
+			buf = append(buf, a)
 		}
 		pos := 0.0
 		for l-pos > left {
 			pos += left
 			q := pt{a.x + (b.x-a.x)*pos/l, a.y + (b.y-a.y)*pos/l}
 			if drawing {
-				out = append(out, append(cur, q))
-				cur = nil
+				buf = append(buf, q)
+				end()
 				left = off
 			} else {
-				cur = []pt{q}
+				from = len(buf)
+				buf = append(buf, q)
 				left = on
 			}
 			drawing = !drawing
 		}
 		left -= l - pos
 		if drawing {
-			cur = append(cur, b)
+			buf = append(buf, b)
 		}
 	}
-	if len(cur) > 1 {
-		out = append(out, cur)
-	}
+	end()
 	return out
 }
 

@@ -13,6 +13,9 @@ type painter interface {
 	rect(x0, y0, x1, y1 float64, c color.NRGBA)
 	// polygon fills a closed polygon.
 	polygon(p []pt, c color.NRGBA)
+	// gradPolygon fills a closed polygon with a vertical gradient: c0 at
+	// y0, c1 at y1, each padded beyond.
+	gradPolygon(p []pt, y0 float64, c0 color.NRGBA, y1 float64, c1 color.NRGBA)
 	// line strokes a polyline of width w; dash is on,off,… lengths (nil: solid).
 	line(p []pt, w float64, c color.NRGBA, dash []float64, dashOffset float64)
 	// text draws s in the class's size with its box's top-left corner at
@@ -75,6 +78,9 @@ func (im *Image) yOf(v float64) float64 {
 // vertical label, legend and watermark.
 func (im *Image) paint(p painter, loc *time.Location) {
 	l := im.look
+	if l.PangoMarkup {
+		p = markupPainter{p}
+	}
 	W, H := float64(im.Width), float64(im.Height)
 	p.rect(0, 0, W, H, l.color("BACK"))
 	if b := im.border(); b > 0 && !im.spec.OnlyGraph {
@@ -116,6 +122,10 @@ func (im *Image) paint(p painter, loc *time.Location) {
 				p.line([]pt{{x0, y}, {x1, y}}, 1, l.color("MGRID"), gridDash, 0)
 				w := float64(im.textWidth("AXIS", t.Label))
 				p.text(x0-axisPt-w, y-float64(textHeight(axisPt))/2, axisPt, t.Label, l.color("FONT"), false)
+				if l.RightAxis != "" {
+					p.line([]pt{{x1, y}, {x1 + 2, y}}, 1, l.color("MGRID"), nil, 0)
+					p.text(x1+7, y-float64(textHeight(axisPt))/2, axisPt, t.RightLabel, l.color("FONT"), false)
+				}
 			} else if !l.NoMinor {
 				p.line([]pt{{x0, y}, {x1, y}}, 1, l.color("GRID"), gridDash, 0)
 			}
@@ -131,6 +141,10 @@ func (im *Image) paint(p painter, loc *time.Location) {
 	ar := l.color("ARROW")
 	p.polygon([]pt{{x1 + 3, y1 - 2.5}, {x1 + 3, y1 + 3.5}, {x1 + 8, y1 + 0.5}}, ar)
 	p.polygon([]pt{{x0 - 3.5, y0 - 3}, {x0 + 2.5, y0 - 3}, {x0 - 0.5, y0 - 8}}, ar)
+	if l.RightAxis != "" { // the second axis, with its arrow
+		p.line([]pt{{x1 + 0.5, y1 + 4}, {x1 + 0.5, y0 - 4}}, 1, ax, nil, 0)
+		p.polygon([]pt{{x1 - 2, y0 - 2}, {x1 + 3, y0 - 2}, {x1, y0 - 7}}, ar)
+	}
 	if im.spec.OnlyGraph {
 		return
 	}
@@ -143,6 +157,9 @@ func (im *Image) paint(p painter, loc *time.Location) {
 	if im.spec.VLabel != "" {
 		p.text(im.VLabelX, im.VLabelY, l.fontSize("UNIT"), im.spec.VLabel, font, true)
 	}
+	if l.RightAxisLabel != "" {
+		p.text(im.VLabel2X, im.VLabelY, l.fontSize("UNIT"), l.RightAxisLabel, font, true)
+	}
 	lp := l.fontSize("LEGEND")
 	box := float64(charWidth(lp)) * 1.2
 	for _, t := range im.Legend {
@@ -151,10 +168,37 @@ func (im *Image) paint(p painter, loc *time.Location) {
 			continue
 		}
 		bx, by := t.X, t.Y-box*0.4-box
-		p.rect(bx, by, bx+box, by+box, l.color("CANVAS"))
-		p.rect(bx, by, bx+box, by+box, nrgba(t.Color))
+		var it Item
+		if t.Item >= 0 && t.Item < len(im.spec.Items) {
+			it = im.spec.Items[t.Item]
+		}
+		var dash []float64
+		if it.Dashes { // a dashed item's legend mark is dashed too
+			dash = []float64{3, 3}
+		}
+		col := nrgba(t.Color)
+		if l.DynamicLabels { // --dynamic-labels: the mark's shape is the item's
+			switch it.Type {
+			case ItemHRule: // [-]
+				p.line([]pt{{bx, by + box/2}, {bx + box, by + box/2}}, 1, col, dash, 0)
+				continue
+			case ItemVRule: // [|]
+				p.line([]pt{{bx + box/2, by + box}, {bx + box/2, by}}, 1, col, dash, 0)
+				continue
+			case ItemLine: // [/]
+				w := it.Width
+				if w <= 0 {
+					w = 1
+				}
+				p.line([]pt{{bx, by + box}, {bx + box, by}}, w, col, dash, 0)
+				continue
+			}
+		}
+		// the background first, so a translucent color shows as in the graph
+		p.rect(bx, by, bx+box, by+box, l.color("BACK"))
+		p.rect(bx, by, bx+box, by+box, col)
 		fr := l.color("FRAME")
-		p.line([]pt{{bx, by}, {bx + box, by}, {bx + box, by + box}, {bx, by + box}, {bx, by}}, 1, fr, nil, 0)
+		p.line([]pt{{bx, by}, {bx + box, by}, {bx + box, by + box}, {bx, by + box}, {bx, by}}, 1, fr, dash, 0)
 	}
 	if l.Watermark != "" {
 		wp := l.fontSize("WATERMARK")
@@ -237,6 +281,10 @@ func (im *Image) paintItems(p painter) {
 					}
 				}
 				bot := im.stairs(bv, run, clampV)
+				if it.Color2 != "" {
+					im.gradArea(p, top, bot, col, nrgba(it.Color2), it.GradHeight)
+					continue
+				}
 				for k := len(bot) - 1; k >= 0; k-- {
 					top = append(top, bot[k])
 				}
@@ -282,6 +330,38 @@ func (im *Image) paintItems(p painter) {
 			x := math.Floor(im.xOf(pos)) + 0.5
 			p.line([]pt{{x, y0}, {x, y1}}, 1, nrgba(it.Color), dash, it.DashOffset)
 		}
+	}
+}
+
+// gradArea paints an AREA gradient (AREA:v#c1#c2[:gradheight=h]) as
+// rrdtool 1.7.2's gfx_add_rect_fadey does, one pixel column at a time:
+// c1 at the column's data line, c2 h pixels below it (h > 0, default 50);
+// for h < 0, c2 at the run's first data point and c1 h pixels from there;
+// for h = 0, c2 at the first point and c1 at the column's line. Colors
+// are padded beyond. The columns are filled between line and base.
+func (im *Image) gradArea(p painter, top, bot []pt, c1, c2 color.NRGBA, gh *float64) {
+	h := 50.0
+	if gh != nil {
+		h = *gh
+	}
+	if len(top) == 0 || len(top) != len(bot) {
+		return
+	}
+	first := top[0].y
+	for i := 0; i+1 < len(top); i++ {
+		a, b := top[i], top[i+1]
+		if !(b.x > a.x) {
+			continue // a stair's riser
+		}
+		mid := (a.y + b.y) / 2
+		y0, y1 := mid+h, mid // c2 at y0, c1 at y1
+		switch {
+		case h < 0:
+			y0, y1 = first, first+h
+		case h == 0:
+			y0, y1 = first, mid
+		}
+		p.gradPolygon([]pt{a, b, bot[i+1], bot[i]}, y0, c2, y1, c1)
 	}
 }
 

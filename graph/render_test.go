@@ -8,13 +8,18 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	xfont "golang.org/x/image/font"
+	"golang.org/x/image/font/sfnt"
+	"golang.org/x/image/math/fixed"
 )
 
-func testSpecData(t *testing.T) (*Spec, *Data) {
+func testSpecData(t testing.TB) (*Spec, *Data) {
 	t.Helper()
 	s, _, err := ParseArgs([]string{
 		"-t", `<script>alert("t")</script>`, "-v", "req/s",
@@ -430,5 +435,90 @@ func TestYTicks(t *testing.T) {
 	s.Look.AxisFormat = "%.2lf u"
 	if got := strings.Join(labels(), ","); got != "0.00 u,1.00 u,2.00 u,3.00 u,4.00 u,5.00 u" {
 		t.Errorf("--left-axis-format labels %q", got)
+	}
+	s.Look.AxisFormat = ""
+	// --alt-y-grid (calc_horizontal_grid's): 5000 has 4 digits, the step
+	// is 1000 (5 lines), each labelled "%5.0f"
+	s.Look.AltYGrid = true
+	if got := strings.Join(labels(), ","); got != "0,1 k,2 k,3 k,4 k,5 k" {
+		t.Errorf("--alt-y-grid labels %q", got)
+	}
+	lo, hi = 0, 0.35 // 350 m: step 100 m / 5, labels every 5th line
+	im, err := Layout(s, d, LayoutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var major, minor int
+	for _, tk := range im.YTicks() {
+		if tk.Major {
+			major++
+		} else {
+			minor++
+		}
+	}
+	if got := strings.Join(labels(), ","); got != "0,100 m,200 m,300 m" || minor != 14 {
+		t.Errorf("--alt-y-grid 0…0.35: labels %q and %d minor lines, want 4 labels and 14 lines between", got, minor)
+	}
+	// right axis labels follow the left ones
+	s.Look.RightAxis = "2:1"
+	im, err = Layout(s, d, LayoutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var right []string
+	for _, tk := range im.YTicks() {
+		if tk.Major {
+			right = append(right, tk.RightLabel)
+		}
+	}
+	// 2·v+1 in the SI prefix of the grid's middle: "%5.0f %s", as the
+	// left labels (in milli) are over 10
+	if got := strings.Join(right, ","); got != "    1  ,    1  ,    1  ,    2  " {
+		t.Errorf("right axis labels %q", got)
+	}
+}
+
+// TestEmbeddedFont: make embeds DejaVu Sans Mono (graph/fontdata); its
+// metrics are the ones the layout uses, and the PDF embeds it.
+func TestEmbeddedFont(t *testing.T) {
+	t.Parallel()
+	ttf := DejaVuTTF()
+	if ttf == nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("DejaVu Sans Mono is not embedded (CI=true; make deps-test copies it to graph/fontdata)")
+		}
+		t.Skip("DejaVu Sans Mono not embedded (make deps-test copies it to graph/fontdata)")
+	}
+	if got := TextFontName(); got != "DejaVu Sans Mono" {
+		t.Errorf("TextFontName() = %q", got)
+	}
+	f, err := textFont()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf sfnt.Buffer
+	if name, err := f.Name(&buf, sfnt.NameIDFull); err != nil || name != "DejaVu Sans Mono" {
+		t.Errorf("font name %q, %v", name, err)
+	}
+	gi, err := f.GlyphIndex(&buf, 'M')
+	if err != nil {
+		t.Fatal(err)
+	}
+	adv, err := f.GlyphAdvance(&buf, gi, fixed.I(2048), xfont.HintingNone)
+	if err != nil || float64(adv)/64/2048 != monoAdvance {
+		t.Errorf("advance of M %v/2048 em (%v), layout uses %v", float64(adv)/64, err, monoAdvance)
+	}
+	s, d := testSpecData(t)
+	s.Look.Format = "PDF"
+	im, err := Layout(s, d, LayoutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Render(im, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte("/BaseFont /utf8dejavusansmono")) {
+		t.Error("the PDF does not embed DejaVu Sans Mono")
 	}
 }

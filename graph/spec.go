@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -17,6 +18,10 @@ const (
 	KindDEF  = "DEF"
 	KindCDEF = "CDEF"
 	KindVDEF = "VDEF"
+	// KindSHIFT is SHIFT:vname:offset, kept in order among the DEFs (it
+	// moves what follows): Name is the DEF or CDEF shifted, Expr the
+	// offset, seconds or a VDEF's name.
+	KindSHIFT = "SHIFT"
 )
 
 // Item types.
@@ -104,6 +109,10 @@ type Item struct {
 	VFormatter string `json:"vformatter,omitempty"`
 	// Align is TEXTALIGN's left, right, justified or center.
 	Align string `json:"align,omitempty"`
+	// Color2 is an AREA gradient's second color (AREA:v#c1#c2), with
+	// GradHeight its gradheight= (nil: rrdtool's 50 pixels).
+	Color2     string   `json:"color2,omitempty"`
+	GradHeight *float64 `json:"gradheight,omitempty"`
 }
 
 var cfNames = map[string]bool{"AVERAGE": true, "MIN": true, "MAX": true, "LAST": true}
@@ -175,6 +184,19 @@ func (s *Spec) Validate() error {
 		if !validVname(d.Name) {
 			return fmt.Errorf("%s: invalid name %q: 1 to 255 characters of [A-Za-z0-9_-]", where, d.Name)
 		}
+		if d.Kind == KindSHIFT {
+			if k := kinds[d.Name]; k != KindDEF && k != KindCDEF {
+				return fmt.Errorf("%s: SHIFT needs an earlier DEF or CDEF, not %q", where, d.Name)
+			}
+			if k, ok := kinds[d.Expr]; ok && k != KindVDEF {
+				return fmt.Errorf("%s: the offset %q is a %s, want seconds or a VDEF", where, d.Expr, k)
+			} else if !ok {
+				if _, err := strconv.ParseInt(d.Expr, 10, 64); err != nil {
+					return fmt.Errorf("%s: the offset %q is neither seconds nor an earlier VDEF", where, d.Expr)
+				}
+			}
+			continue
+		}
 		if _, dup := kinds[d.Name]; dup {
 			return fmt.Errorf("%s: name %q defined twice", where, d.Name)
 		}
@@ -209,7 +231,7 @@ func (s *Spec) Validate() error {
 				return fmt.Errorf("%s: expression too long", where)
 			}
 		default:
-			return fmt.Errorf("line %d: unknown kind %q (want DEF, CDEF or VDEF)", i+1, d.Kind)
+			return fmt.Errorf("line %d: unknown kind %q (want DEF, CDEF, VDEF or SHIFT)", i+1, d.Kind)
 		}
 		kinds[d.Name] = d.Kind
 	}
@@ -220,6 +242,17 @@ func (s *Spec) Validate() error {
 		}
 		if len(it.Legend) > maxText || len(it.Format) > maxText {
 			return fmt.Errorf("%s: text longer than %d bytes", where, maxText)
+		}
+		if it.Color2 != "" || it.GradHeight != nil {
+			if it.Type != ItemArea {
+				return fmt.Errorf("%s: gradients (a second color, gradheight=) are for areas only", where)
+			}
+			if it.Color2 != "" && !validColor(it.Color2) {
+				return fmt.Errorf("%s: invalid second color %q (want #rrggbb or #rrggbbaa)", where, it.Color2)
+			}
+			if it.GradHeight != nil && (math.IsNaN(*it.GradHeight) || math.IsInf(*it.GradHeight, 0)) {
+				return fmt.Errorf("%s: gradheight must be finite", where)
+			}
 		}
 		ref := func(allowed ...string) error {
 			k, ok := kinds[it.Vname]

@@ -27,6 +27,7 @@ func (im *Image) SVG(loc *time.Location) []byte {
 type svgPainter struct {
 	b       bytes.Buffer
 	clips   int
+	grads   int
 	clipped bool
 }
 
@@ -78,6 +79,23 @@ func (sp *svgPainter) polygon(p []pt, c color.NRGBA) {
 		return
 	}
 	fmt.Fprintf(&sp.b, `<polygon points="%s" %s/>`+"\n", svgPoints(p), svgColor("fill", c))
+}
+
+func (sp *svgPainter) gradPolygon(p []pt, y0 float64, c0 color.NRGBA, y1 float64, c1 color.NRGBA) {
+	if len(p) < 3 {
+		return
+	}
+	if y0 == y1 {
+		sp.polygon(p, c1)
+		return
+	}
+	sp.grads++
+	stop := func(off int, c color.NRGBA) string {
+		return fmt.Sprintf(`<stop offset="%d" stop-color="#%02x%02x%02x" stop-opacity="%s"/>`, off, c.R, c.G, c.B, svgNum(float64(c.A)/255))
+	}
+	fmt.Fprintf(&sp.b, `<linearGradient id="g%d" gradientUnits="userSpaceOnUse" x1="0" y1="%s" x2="0" y2="%s">%s%s</linearGradient>`+"\n",
+		sp.grads, svgNum(y0), svgNum(y1), stop(0, c0), stop(1, c1))
+	fmt.Fprintf(&sp.b, `<polygon points="%s" fill="url(#g%d)"/>`+"\n", svgPoints(p), sp.grads)
 }
 
 func (sp *svgPainter) line(p []pt, w float64, c color.NRGBA, dash []float64, off float64) {

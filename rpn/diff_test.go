@@ -454,6 +454,12 @@ func diffProfiles() []profile {
 		{name: "hour-berlin", tz: "Europe/Berlin", defs: []string{"DEF:x=h:x:AVERAGE", "DEF:y=h:y:AVERAGE"},
 			vars: []string{"x", "y"}, step: 3600,
 			start: hourT0 + 3600, end: hourT0 + 3600*2300, opts: []string{"--maxrows", "3000"}},
+		// SHIFT by seconds (truncated to whole steps) and by a VDEF; a
+		// second SHIFT of b replaces the first, as in rrdtool's data_calc.
+		{name: "minute-shift", tz: "UTC", defs: []string{"DEF:a=m:a:AVERAGE", "DEF:b=m:b:AVERAGE:start=end-8h",
+			"SHIFT:b:1000", "SHIFT:b:3630", "DEF:c=m:c:MAX", "VDEF:cf=c,FIRST", "CDEF:c2=c,2,*", "SHIFT:c2:cf", "CDEF:ab=a,b,+"},
+			vars: []string{"a", "b", "c2", "ab"}, step: 60, mixed: true,
+			start: minuteT0 + 600, end: minuteT0 + 600 + 300*60},
 	}
 }
 

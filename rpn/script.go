@@ -42,6 +42,7 @@ const (
 	KindCDef
 	KindVDef
 	KindXport
+	KindShift
 )
 
 // Statement is one parsed DEF, CDEF, VDEF or XPORT argument.
@@ -53,6 +54,10 @@ type Statement struct {
 	Prog   *Program // KindCDef
 	VDef   VDef     // KindVDef
 	Legend string   // KindXport
+	// KindShift (SHIFT:vname:offset): VName is the DEF or CDEF shifted,
+	// by Shift seconds or by the value of the VDEF ShiftBy.
+	Shift   int64
+	ShiftBy string
 }
 
 // Script is a parsed list of DEF/CDEF/VDEF/XPORT statements, compiled once
@@ -103,7 +108,7 @@ func ParseScript(args []string) (*Script, error) {
 		if err != nil {
 			return nil, fmt.Errorf("argument %d: %w", i+1, err)
 		}
-		if st.Kind != KindXport {
+		if st.Kind != KindXport && st.Kind != KindShift {
 			sc.names[st.VName] = len(sc.Stmts)
 		}
 		sc.Stmts = append(sc.Stmts, st)
@@ -186,10 +191,49 @@ func (sc *Script) parse(arg string) (Statement, error) {
 		if len(f) == 2 {
 			st.Legend = f[1]
 		}
+	case "SHIFT":
+		// SHIFT:vname:offset, as rrdtool's parse_shift: a DEF or CDEF
+		// moved in time by a number of seconds or by a VDEF's value.
+		f := splitColons(rest)
+		if len(f) != 2 || f[1] == "" {
+			return st, &Error{Stmt: arg, Msg: "want SHIFT:vname:offset (seconds or a VDEF)"}
+		}
+		k, _, ok := sc.resolve(f[0])
+		if !ok {
+			return st, &Error{Stmt: arg, Pos: 1, Token: f[0], Msg: "unknown variable"}
+		}
+		if k != KindSeries {
+			return st, &Error{Stmt: arg, Pos: 1, Token: f[0], Msg: "cannot shift a VDEF"}
+		}
+		st.Kind, st.VName = KindShift, f[0]
+		if k, _, ok := sc.resolve(f[1]); ok {
+			if k == KindSeries {
+				return st, &Error{Stmt: arg, Pos: 2, Token: f[1], Msg: "the offset cannot be a DEF or CDEF"}
+			}
+			st.ShiftBy = f[1]
+			break
+		}
+		n, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			return st, &Error{Stmt: arg, Pos: 2, Token: f[1], Msg: "the offset is neither a number of seconds nor a VDEF"}
+		}
+		st.Shift = n
 	default:
-		return st, fmt.Errorf("%q: unknown statement %q (want DEF, CDEF, VDEF or XPORT)", arg, kind)
+		return st, fmt.Errorf("%q: unknown statement %q (want DEF, CDEF, VDEF, SHIFT or XPORT)", arg, kind)
 	}
 	return st, nil
+}
+
+// shifted is s moved by off seconds, truncated to whole steps, from where
+// an earlier SHIFT of the same variable (by prev) had put it: as rrdtool's
+// data_calc, the last SHIFT of a variable is the one in effect.
+func shifted(s *Series, prev, off int64) (*Series, int64) {
+	if s.Step > 0 {
+		off = off / s.Step * s.Step
+	}
+	c := *s
+	c.Start += off - prev
+	return &c, off
 }
 
 func (sc *Script) resolve(name string) (VarKind, int, bool) {
@@ -264,6 +308,12 @@ type Request struct {
 	// *BudgetError: right after the DEFs are fetched when the estimate of
 	// the CDEFs, VDEFs and XPORTs is over, else when the work reaches it.
 	Budget int64
+	// MissingAsNaN makes a DEF whose fetch fails (no such series, an
+	// unreadable file) all unknown instead of an error, as rrdtool graph's
+	// --use-nan-for-all-missing-data (rrd_fetch_empty: rows of the DEF's
+	// step over its range). A data source missing from a series that
+	// exists is still an error, as in rrdtool.
+	MissingAsNaN bool
 }
 
 // Values holds the evaluated statements: a Series per DEF/CDEF and a
@@ -341,6 +391,7 @@ func (sc *Script) evaluate(ctx context.Context, f Fetcher, req Request) (*Values
 		}
 		return Input{Series: vals.Series[ref]}
 	}
+	var shifts map[int]int64 // statement → its SHIFT in effect
 	for i, st := range sc.Stmts {
 		if err := stopped(ctx); err != nil {
 			return nil, nil, err
@@ -352,6 +403,20 @@ func (sc *Script) evaluate(ctx context.Context, f Fetcher, req Request) (*Values
 				return nil, nil, err
 			}
 			vals.Series[i] = s
+		case KindShift:
+			t := sc.names[st.VName]
+			off := st.Shift
+			if st.ShiftBy != "" {
+				v := vals.V[sc.names[st.ShiftBy]].Value
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					v = 0 // an unknown VDEF shifts nothing
+				}
+				off = int64(v)
+			}
+			if shifts == nil {
+				shifts = map[int]int64{}
+			}
+			vals.Series[t], shifts[t] = shifted(vals.Series[t], shifts[t], off)
 		case KindVDef:
 			src := sc.names[st.VDef.Src]
 			if err := mt.add(vdefCost(st.VDef, len(vals.Series[src].Values)), nil, -1, st.Text); err != nil {
@@ -367,12 +432,19 @@ func (sc *Script) evaluate(ctx context.Context, f Fetcher, req Request) (*Values
 func (sc *Script) fetchDefs(ctx context.Context, mt *meter, f Fetcher, req Request, vals *Values) error {
 	step0 := req.baseStep()
 	type fetchKey struct {
-		series     string
+		series, ds string
 		cf         store.CF
 		start, end int64
 		res        int64
 	}
 	cache := map[fetchKey]*store.FetchResult{}
+	type emptyKey struct {
+		series     string
+		cf, reduce store.CF
+		start, end int64
+		res        int64
+	}
+	var emptyDS map[emptyKey]string
 	for i, st := range sc.Stmts {
 		if st.Kind != KindDef {
 			continue
@@ -385,20 +457,44 @@ func (sc *Script) fetchDefs(ctx context.Context, mt *meter, f Fetcher, req Reque
 		if err != nil {
 			return fmt.Errorf("%s: %w", st.Text, err)
 		}
-		want := max(step0, d.Step)
-		key := fetchKey{d.Series, d.CF, start, end, want}
+		// As rrdtool's data_fetch: the archive is chosen by the DEF's own
+		// step= when it has one (else the base step), and the rows are
+		// then reduced to at least the base step.
+		want, res0 := max(step0, d.Step), step0
+		if d.Step > 0 {
+			res0 = d.Step
+		}
+		key := fetchKey{d.Series, d.DS, d.CF, start, end, res0}
 		res, ok := cache[key]
 		if !ok {
-			fr := store.FetchRequest{CF: d.CF, Start: start, End: end, Resolution: want}
+			// one data source read (a store skips the others' rows)
+			fr := store.FetchRequest{CF: d.CF, Start: start, End: end, Resolution: res0, DS: d.DS}
 			if d.Query != nil {
 				res, err = fetchTagged(f, d, fr)
 			} else {
 				res, err = f.Fetch(d.Series, fr)
 			}
+			empty := false
+			if err != nil && req.MissingAsNaN {
+				// rrdtool keeps the first empty fetch of a file (one data
+				// source) for every DEF of its CF, range and step: a DEF
+				// of another data source then finds none
+				ek := emptyKey{d.Series, d.CF, d.Reduce, start, end, res0}
+				ds, seen := emptyDS[ek]
+				if !seen {
+					if emptyDS == nil {
+						emptyDS = map[emptyKey]string{}
+					}
+					emptyDS[ek], ds = d.DS, d.DS
+				}
+				res, err, empty = emptyFetch(ds, start, end, res0), nil, true
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", st.Text, err)
 			}
-			cache[key] = res
+			if !empty { // an empty result has this DEF's data source only
+				cache[key] = res
+			}
 			if err := mt.add(int64(res.Rows()), nil, -1, st.Text); err != nil {
 				return err
 			}
@@ -421,6 +517,18 @@ func (sc *Script) fetchDefs(ctx context.Context, mt *meter, f Fetcher, req Reque
 		vals.Series[i] = s
 	}
 	return nil
+}
+
+// emptyFetch is rrd_fetch_empty: unknown rows of step over start…end
+// aligned outwards, one data source.
+func emptyFetch(ds string, start, end, step int64) *store.FetchResult {
+	start -= start % step
+	end += step - end%step
+	col := make([]float64, (end-start)/step)
+	for i := range col {
+		col[i] = math.NaN()
+	}
+	return &store.FetchResult{Start: start, End: end, Step: step, DS: []string{ds}, Values: [][]float64{col}}
 }
 
 // reduceSeries consolidates finer rows into steps of ceil(want/step)·step
@@ -454,10 +562,17 @@ func reduceSeries(cf store.CF, s *Series, want int64) *Series {
 				v = x
 			case cf == store.Average:
 				v += x
+			// rrdtool's min()/max() macros: plain comparisons (NaN is
+			// skipped above; on ±0 the later value wins), and cheaper
+			// than math.Min/Max over a year of rows.
 			case cf == store.Min:
-				v = math.Min(v, x)
+				if !(v < x) {
+					v = x
+				}
 			case cf == store.Max:
-				v = math.Max(v, x)
+				if !(v > x) {
+					v = x
+				}
 			case cf == store.Last:
 				v = x
 			}

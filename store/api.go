@@ -47,6 +47,10 @@ type FetchRequest struct {
 	Start, End int64
 	Resolution int64 // seconds; 0 or 1 means the finest archive that covers Start
 	AlignStart bool  // --align-start
+	// DS, when it names a data source of the series, reads that one
+	// only: the other columns of the result are nil (a graph's DEF needs
+	// one column of what may be a year of rows).
+	DS string
 }
 
 // FetchResult holds rows as rrd_fetch returns them: row i covers

@@ -165,8 +165,14 @@ func fetch(spec *Spec, st *state, rs rows, req FetchRequest) (*FetchResult, erro
 	res := &FetchResult{Start: start, End: end, Step: step, CF: ra.CF, RRA: chosen}
 	res.DS = make([]string, nds)
 	res.Values = make([][]float64, nds)
+	lo, hi := 0, nds // the data sources read
 	for d := range spec.DS {
 		res.DS[d] = spec.DS[d].Name
+		if req.DS != "" && req.DS == spec.DS[d].Name {
+			lo, hi = d, d+1
+		}
+	}
+	for d := lo; d < hi; d++ {
 		res.Values[d] = MakeColumn(int(n))
 	}
 	rraEnd := st.lastUp - st.lastUp%step
@@ -182,7 +188,7 @@ func fetch(spec *Spec, st *state, rs rows, req FetchRequest) (*FetchResult, erro
 	first := min(max(-c, 0), n)
 	last := min(max(ra.Rows-c, 0), n)
 	last = max(last, first)
-	for d := 0; d < nds; d++ {
+	for d := lo; d < hi; d++ {
 		col := res.Values[d]
 		for i := int64(0); i < first; i++ {
 			col[i] = math.NaN()
@@ -201,11 +207,11 @@ func fetch(spec *Spec, st *state, rs rows, req FetchRequest) (*FetchResult, erro
 		for i := first; i < last; i++ {
 			base := int(src) * nds
 			if key == 0 {
-				for d := 0; d < nds; d++ {
+				for d := lo; d < hi; d++ {
 					res.Values[d][i] = ring[base+d]
 				}
 			} else {
-				for d := 0; d < nds; d++ {
+				for d := lo; d < hi; d++ {
 					res.Values[d][i] = math.Float64frombits(math.Float64bits(ring[base+d]) ^ key)
 				}
 			}
@@ -219,7 +225,7 @@ func fetch(spec *Spec, st *state, rs rows, req FetchRequest) (*FetchResult, erro
 			for _, sp := range rc.damagedRows(chosen, from, last-first) {
 				for r := sp.lo; r <= sp.hi; r++ {
 					if i := first + (r-from+ra.Rows)%ra.Rows; i < last {
-						for d := 0; d < nds; d++ {
+						for d := lo; d < hi; d++ {
 							res.Values[d][i] = math.NaN()
 						}
 					}

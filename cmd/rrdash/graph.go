@@ -16,7 +16,8 @@ const rrdtoolW, rrdtoolH = 400, 100
 // renderGraph parses rrdtool graph arguments (the output file first),
 // evaluates and lays out the graph, and renders the image in the format
 // --imgformat names (PNG by default, never guessed from the file name).
-// The image is nil when the arguments only PRINT.
+// The image is nil when the arguments only PRINT, or when --lazy finds
+// the file recent enough to keep (graph.Image.Lazy).
 func renderGraph(ctx context.Context, db graph.Fetcher, cmd string, args []string, stderr io.Writer) (*graph.Image, []byte, error) {
 	if len(args) < 2 || len(args[0]) > 1 && args[0][0] == '-' {
 		return nil, nil, usageError{cmd + " needs an output file (or -) followed by rrdtool graph arguments"}
@@ -43,8 +44,8 @@ func renderGraph(ctx context.Context, db graph.Fetcher, cmd string, args []strin
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", cmd, err)
 	}
-	if !im.Graphed {
-		return im, nil, nil
+	if !im.Graphed || im.Lazy(args[0], time.Now()) {
+		return im, nil, nil // only PRINT, or --lazy and the file is recent
 	}
 	img, err := graph.Render(im, time.Local)
 	if err != nil {
@@ -71,7 +72,12 @@ func runGraph(ctx context.Context, db graph.Fetcher, args []string, stdout, stde
 			return fmt.Errorf("graph: %w", err)
 		}
 	}
-	fmt.Fprintf(stdout, "%dx%d\n", im.Width, im.Height)
+	// rrdtool prints the --imginfo line instead of WxH
+	if line, ok := im.ImageInfo(out); ok {
+		fmt.Fprintln(stdout, line)
+	} else {
+		fmt.Fprintf(stdout, "%dx%d\n", im.Width, im.Height)
+	}
 	for _, p := range im.Prints {
 		fmt.Fprintln(stdout, p)
 	}
@@ -91,7 +97,8 @@ func runGraphv(ctx context.Context, db graph.Fetcher, args []string, stdout, std
 			return fmt.Errorf("graphv: %w", err)
 		}
 	}
-	if err := im.WriteInfo(stdout); err != nil {
+	lazy := args[0] != "-" && img == nil && im.Graphed // --lazy kept the file
+	if err := im.WriteInfoFor(stdout, args[0], lazy); err != nil {
 		return err
 	}
 	if args[0] == "-" && img != nil {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestGraphCommandWritesPNG(t *testing.T) {
@@ -97,10 +98,66 @@ func TestGraphCommandOutputs(t *testing.T) {
 		!strings.Contains(got, "image = BLOB_SIZE:") || !strings.Contains(got, "\x89PNG") {
 		t.Errorf("graphv - output: %.300q", got)
 	}
-	for _, bad := range [][]string{{"--right-axis", "1:0"}, {"--imgformat", "EPS"}, {"-i"}, {"--lazy"}} {
+	for _, bad := range [][]string{{"--graph-render-mode", "mono"}, {"--imgformat", "EPS"}, {"--first-weekday", "1"}} {
 		err := run(ctx, append(append([]string{"--data", dir, "graph", file}, bad...), rng...), nil, &out, &out)
-		if err == nil || !strings.Contains(err.Error(), bad[0]) && !strings.Contains(err.Error(), "EPS") && !strings.Contains(err.Error(), "interlaced") {
+		if err == nil || !strings.Contains(err.Error(), bad[0]) && !strings.Contains(err.Error(), "EPS") {
 			t.Errorf("graph %v: err = %v, want one naming the option", bad, err)
 		}
+	}
+}
+
+// TestGraphLazyImgInfo: --imginfo prints its line (file name, image size)
+// instead of WxH, and as graphv's image_info; --lazy keeps a file written
+// less than a pixel's worth of time ago (graphv then stops after the
+// geometry, as rrdtool) and redraws an older one.
+func TestGraphLazyImgInfo(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := context.Background()
+	var out bytes.Buffer
+	must := func(args ...string) string {
+		t.Helper()
+		out.Reset()
+		if err := run(ctx, append([]string{"--data", dir}, args...), nil, &out, &out); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out.String())
+		}
+		return out.String()
+	}
+	must("create", "s", "--start", "1000000000", "--step", "60", "DS:v:GAUGE:120:0:U", "RRA:AVERAGE:0.5:1:1000")
+	must("update", "s", "1000000060:1", "1000000120:2", "1000000180:3")
+	file := filepath.Join(dir, "g.png")
+	el := []string{"--start", "1000000000", "--end", "1000003600", "DEF:v=s:v:AVERAGE", "LINE1:v#ff0000:v", "VDEF:m=v,MAXIMUM", "PRINT:m:%.1lf"}
+	got := must(append([]string{"graph", file, "--imginfo", `<img src="%s" width="%lu" height="%lu"> 100%%`}, el...)...)
+	if want := "<img src=\"g.png\" width=\"481\" height=\"155\"> 100%\n"; !strings.HasPrefix(got, want) || strings.Count(got, "\n") != 2 {
+		t.Errorf("graph --imginfo printed %q, want %q and the PRINT line", got, want)
+	}
+	if err := run(ctx, append([]string{"--data", dir, "graph", file, "--imginfo", "%lu %s %lu"}, el...), nil, &out, &out); err == nil ||
+		!strings.Contains(err.Error(), "invalid format string") {
+		t.Errorf("--imginfo %%lu %%s %%lu: %v", err)
+	}
+	// A recent file is kept: graphv stops after the geometry.
+	if err := os.WriteFile(file, []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got = must(append([]string{"graphv", file, "--lazy"}, el...)...)
+	if strings.Contains(got, "value_min") || strings.Contains(got, "legend[") || !strings.Contains(got, "image_height = 155") {
+		t.Errorf("lazy graphv printed %q", got)
+	}
+	if b, _ := os.ReadFile(file); len(b) != 24 {
+		t.Errorf("lazy graphv rewrote the file (%d bytes)", len(b))
+	}
+	// One pixel here is 3600/400 = 9 s: a file a minute old is redrawn.
+	old := time.Now().Add(-time.Minute)
+	if err := os.Chtimes(file, old, old); err != nil {
+		t.Fatal(err)
+	}
+	got = must(append([]string{"graphv", file, "--lazy"}, el...)...)
+	if !strings.Contains(got, "value_min") {
+		t.Errorf("graphv of an old file printed %q", got)
+	}
+	if f, err := os.Open(file); err != nil {
+		t.Fatal(err)
+	} else if _, err := png.Decode(f); err != nil {
+		t.Errorf("the old file was not redrawn: %v", err)
 	}
 }

@@ -74,6 +74,11 @@ func TestGraphvDifferential(t *testing.T) {
 			ups = ups[k:]
 		}
 	}
+	for _, d := range []string{"rrdtool", "rrdash"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	stats := map[string][2]int{} // what → [matched, compared]
 	count := func(what string, ok bool) {
 		s := stats[what]
@@ -90,6 +95,12 @@ func TestGraphvDifferential(t *testing.T) {
 		out []byte
 		err error
 	}
+	// RRDASH_GRAPHV_ONLY=k runs case k alone (the others are generated,
+	// not run, so k is the same case) and logs both outputs.
+	only := -1
+	if v := os.Getenv("RRDASH_GRAPHV_ONLY"); v != "" {
+		only, _ = strconv.Atoi(v)
+	}
 	ours := make([][]string, n)
 	results := make([]chan result, n)
 	sem := make(chan struct{}, 4)
@@ -103,14 +114,20 @@ func TestGraphvDifferential(t *testing.T) {
 			ours[c][i] = strings.ReplaceAll(strings.ReplaceAll(a, "@FILE@", ""), "@EXT@", "")
 		}
 		results[c] = make(chan result, 1)
+		if only >= 0 && c != only {
+			continue
+		}
 		go func(c int) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			out, err := exec.Command(rrdtool, append([]string{"graphv", filepath.Join(dir, fmt.Sprintf("r%d.png", c))}, rrdArgs...)...).CombinedOutput()
+			out, err := exec.Command(rrdtool, append([]string{"graphv", filepath.Join(dir, "rrdtool", fmt.Sprintf("c%d.png", c))}, rrdArgs...)...).CombinedOutput()
 			results[c] <- result{out, err}
 		}(c)
 	}
 	for c := 0; c < n; c++ {
+		if only >= 0 && c != only {
+			continue
+		}
 		ourArgs := ours[c]
 		r := <-results[c]
 		want, werr := r.out, r.err
@@ -118,7 +135,7 @@ func TestGraphvDifferential(t *testing.T) {
 		var gerr error
 		for try := 0; try < 50; try++ {
 			got.Reset()
-			gerr = run(ctx, append([]string{"--data", data, "graphv", filepath.Join(dir, "o.png")}, ourArgs...), nil, &got, &got)
+			gerr = run(ctx, append([]string{"--data", data, "graphv", filepath.Join(dir, "rrdash", fmt.Sprintf("c%d.png", c))}, ourArgs...), nil, &got, &got)
 			// An rrdtool being forked holds the store's lock descriptor
 			// until its exec closes it: try again.
 			if gerr == nil || !strings.Contains(gerr.Error(), "in use by another process") {
@@ -134,6 +151,9 @@ func TestGraphvDifferential(t *testing.T) {
 				t.Errorf("case %d: rrdtool %v: %s\nrrdash %v: %s\nargs: %q", c, werr, want, gerr, got.String(), ourArgs)
 			}
 			continue
+		}
+		if only >= 0 {
+			t.Logf("rrdtool:\n%s\nrrdash:\n%s", want, got.String())
 		}
 		w, g := parseInfo(string(want)), parseInfo(got.String())
 		var diffs []string
@@ -161,6 +181,7 @@ func TestGraphvDifferential(t *testing.T) {
 		exact("graph_start/end", "graph_start", "graph_end")
 		exact("value_min/max", "value_min", "value_max")
 		exact("legend[] texts", prefixed(w, g, "legend[")...)
+		exact("image_info", "image_info")
 		count("legend lines", legendLines(w) == legendLines(g))
 		if legendLines(w) != legendLines(g) {
 			diffs = append(diffs, fmt.Sprintf("legend lines: rrdtool %s, rrdash %s", legendLines(w), legendLines(g)))
@@ -175,7 +196,7 @@ func TestGraphvDifferential(t *testing.T) {
 			t.Fatal("too many failures")
 		}
 	}
-	for _, what := range []string{"errors agree", "print[]", "graph_start/end", "value_min/max", "legend[] texts", "legend lines", "image/graph geometry", "coords[]"} {
+	for _, what := range []string{"errors agree", "print[]", "graph_start/end", "value_min/max", "legend[] texts", "image_info", "legend lines", "image/graph geometry", "coords[]"} {
 		s := stats[what]
 		t.Logf("%-22s %d/%d", what, s[0], s[1])
 	}
@@ -311,12 +332,40 @@ func genGraphArgs(rng *rand.Rand, t0 int) []string {
 	opt(5, "--week-fmt", "W%V")
 	opt(5, "--allow-shrink")
 	opt(5, "--no-minor")
+	opt(8, "--dynamic-labels")
+	opt(6, "--alt-y-grid")
+	opt(6, "--interlaced")
+	opt(3, "--lazy") // the files are new: never lazy, but accepted
+	opt(8, "--imginfo", pick("%s %lu %lu", `<img src="%s" width="%lu" height="%lu"> 100%%`))
+	markup := rng.Intn(100) < 10
+	if markup {
+		a = append(a, "--pango-markup")
+	}
+	opt(4, "--left-axis-formatter", pick("numeric", "duration"))
+	if rng.Intn(100) < 12 {
+		a = append(a, "--right-axis", pick("2:0", "0.001:5", "1:-100", "1e3:0"))
+		opt(40, "--right-axis-label", pick("right", "bytes/s"))
+		switch rng.Intn(4) {
+		case 0:
+			a = append(a, "--right-axis-format", pick("%5.1lf", "%.2le"))
+		case 1:
+			a = append(a, "--right-axis-formatter", pick("timestamp", "duration"))
+		}
+	}
+	nanMissing := rng.Intn(100) < 8
+	if nanMissing {
+		a = append(a, "--use-nan-for-all-missing-data")
+	}
 	// DEFs
 	nd := 1 + rng.Intn(3)
 	var vars []string
 	for i := 0; i < nd; i++ {
 		v := fmt.Sprintf("d%d", i)
-		def := fmt.Sprintf("DEF:%s=@FILE@%s@EXT@:%s:%s", v, pick("fast", "slow"), pick("a", "b"), pick("AVERAGE", "AVERAGE", "MAX", "MIN", "LAST"))
+		file := pick("fast", "slow")
+		if i > 0 && (nanMissing && rng.Intn(2) == 0 || rng.Intn(100) == 0) {
+			file = "gone" // no such file: unknown with --use-nan-for-all-missing-data, else an error
+		}
+		def := fmt.Sprintf("DEF:%s=@FILE@%s@EXT@:%s:%s", v, file, pick("a", "b"), pick("AVERAGE", "AVERAGE", "MAX", "MIN", "LAST"))
 		if rng.Intn(10) == 0 {
 			def += ":step=" + pick("600", "3600")
 		}
@@ -337,12 +386,19 @@ func genGraphArgs(rng *rand.Rand, t0 int) []string {
 			pick("AVERAGE", "MAXIMUM", "MINIMUM", "LAST", "FIRST", "TOTAL", "95,PERCENT", "STDEV")))
 		vdefs = append(vdefs, v)
 	}
+	if rng.Intn(100) < 10 {
+		a = append(a, "SHIFT:"+vars[rng.Intn(len(vars))]+":"+pick("3600", "-1800", "86400", "599", vdefs[0]))
+	}
 	colors := []string{"#ff0000", "#00ff00", "#0000ff80", "#123456"}
 	ctl := func() string {
 		return pick("", "", "", `\l`, `\r`, `\c`, `\j`, `\g`, `\s`, `\n`)
 	}
 	legend := func() string {
-		return pick("", "in", "requests per second", "out\\tbound", "a\\: b", "Ärger") + ctl()
+		l := pick("", "in", "requests per second", "out\\tbound", "a\\: b", "Ärger")
+		if markup && rng.Intn(3) == 0 {
+			l = pick("<b>in</b>", "x &amp; y", `<span foreground="red">hot</span> day`, "&#9731; snow")
+		}
+		return l + ctl()
 	}
 	fmts := []string{"%lf", "%6.2lf", "%le", "%5.1lf%s", "%6.2lf %S", "avg %8.3lf", "%.0lf%%", "%+.3lg", "max\\: %lf"}
 	for i := 0; i < 2+rng.Intn(8); i++ {
@@ -351,7 +407,13 @@ func genGraphArgs(rng *rand.Rand, t0 int) []string {
 			a = append(a, fmt.Sprintf("LINE%s:%s%s:%s", pick("1", "2", "0.5", "3"), vars[rng.Intn(len(vars))], pick(colors...), legend())+
 				pick("", "", ":STACK", ":skipscale", ":dashes", ":dashes=5,3"))
 		case 2:
-			a = append(a, fmt.Sprintf("AREA:%s%s:%s", vars[rng.Intn(len(vars))], pick(colors...), legend())+pick("", ":STACK"))
+			col := pick(colors...)
+			grad := ""
+			if rng.Intn(4) == 0 {
+				col += pick("#0000ff", "#ffffff80")
+				grad = pick("", "", ":gradheight=10", ":gradheight=-20", ":gradheight=0")
+			}
+			a = append(a, fmt.Sprintf("AREA:%s%s:%s", vars[rng.Intn(len(vars))], col, legend())+pick("", ":STACK")+grad)
 			if rng.Intn(3) == 0 {
 				a = append(a, fmt.Sprintf("STACK:%s%s:%s", vars[rng.Intn(len(vars))], pick(colors...), legend()))
 			}

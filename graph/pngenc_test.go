@@ -1,0 +1,119 @@
+package graph
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
+	"math/rand"
+	"testing"
+	"time"
+
+	xfont "golang.org/x/image/font"
+)
+
+// TestEncodePNG: what encodePNG writes decodes (image/png) to the same
+// pixels, paletted (≤ 256 colors), RGB (more), RGBA (transparency) and
+// Adam7-interlaced, for sizes that leave some passes empty.
+func TestEncodePNG(t *testing.T) {
+	t.Parallel()
+	mk := func(w, h, colors int, alpha bool) *image.RGBA {
+		img := image.NewRGBA(image.Rect(0, 0, w, h))
+		rng := rand.New(rand.NewSource(int64(w*h + colors)))
+		for y := range h {
+			for x := range w {
+				c := rng.Intn(colors)
+				a := uint8(0xff)
+				if alpha {
+					a = uint8(rng.Intn(256))
+				}
+				// premultiplied: channels ≤ alpha
+				img.SetRGBA(x, y, color.RGBA{uint8(c*37) & a, uint8(c*91) & a, uint8(c) & a, a})
+			}
+		}
+		return img
+	}
+	tests := []struct {
+		name      string
+		img       *image.RGBA
+		interlace bool
+		model     color.Model
+	}{
+		{"palette", mk(97, 33, 200, false), false, color.Palette{}},
+		{"palette 256", mk(64, 64, 256, false), false, color.Palette{}},
+		{"rgb", mk(97, 33, 5000, false), false, color.RGBAModel},
+		{"rgba", mk(31, 17, 300, true), false, color.NRGBAModel},
+		{"palette interlaced", mk(97, 33, 100, false), true, color.Palette{}},
+		{"rgb interlaced", mk(13, 9, 5000, false), true, color.RGBAModel},
+		{"rgba interlaced", mk(31, 17, 300, true), true, color.NRGBAModel},
+		{"1x1 interlaced", mk(1, 1, 1, false), true, color.Palette{}},
+		{"3x2 interlaced", mk(3, 2, 6, false), true, color.Palette{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			if err := encodePNG(&buf, tc.img, tc.interlace); err != nil {
+				t.Fatal(err)
+			}
+			b := buf.Bytes()
+			if got := b[8+8+12] == 1; got != tc.interlace {
+				t.Errorf("IHDR interlace %v, want %v", got, tc.interlace)
+			}
+			dec, err := png.Decode(&buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := tc.model.(color.Palette); ok {
+				if _, ok := dec.(*image.Paletted); !ok {
+					t.Errorf("decoded %T, want a paletted image", dec)
+				}
+			}
+			for y := range tc.img.Bounds().Dy() {
+				for x := range tc.img.Bounds().Dx() {
+					want := color.NRGBAModel.Convert(tc.img.At(x, y)).(color.NRGBA)
+					got := color.NRGBAModel.Convert(dec.At(x, y)).(color.NRGBA)
+					if tc.img.RGBAAt(x, y).A == 0 {
+						want, got = color.NRGBA{}, color.NRGBA{A: got.A}
+					}
+					if got != want {
+						t.Fatalf("pixel (%d,%d) = %v, want %v", x, y, got, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkEncodePNG(b *testing.B) {
+	s, d := testSpecData(b)
+	s.Width, s.Height = 800, 200
+	im, err := Layout(s, d, LayoutOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, _ := textFont()
+	pp := &pngPainter{c: newCanvas(im.Width, im.Height), font: f, faces: map[float64]xfont.Face{}}
+	pp.clip(nil)
+	im.paint(pp, time.UTC)
+	for _, enc := range []struct {
+		name string
+		f    func(*bytes.Buffer) error
+	}{
+		{"ours", func(w *bytes.Buffer) error { return encodePNG(w, pp.c.img, false) }},
+		{"image/png", func(w *bytes.Buffer) error {
+			return (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(w, pp.c.img)
+		}},
+	} {
+		b.Run(enc.name, func(b *testing.B) {
+			var buf bytes.Buffer
+			for b.Loop() {
+				buf.Reset()
+				if err := enc.f(&buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(buf.Len()), "bytes")
+		})
+	}
+}
