@@ -1,0 +1,343 @@
+package kinesis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"rrdash/store"
+	"rrdash/store/cluster"
+)
+
+// ReplicaStore is what a Replica needs of the store; *store.DB has it.
+type ReplicaStore interface {
+	EnsureAsync(name string, spec store.Spec, meta map[string]string) (created bool, wait func() error, err error)
+	Apply(ctx context.Context, b store.Batch) (store.Result, error)
+	Position(source string) []byte
+}
+
+var _ ReplicaStore = (*store.DB)(nil)
+
+// Replica builds a cluster node's archives from the cluster log: it reads
+// the shards its Leaser grants (parents before children) and applies each
+// record's entry (cluster.Entry) to the store in shard order, with the
+// shard's position in the same store batch, so a record is applied
+// exactly once per replica across kill -9. No grace window: the writing
+// node already ordered each series' points, and applying in shard order
+// makes every replica that reads the same records hold the same archives.
+type Replica struct {
+	c      *Consumer // for the Kinesis client, listing and reading shards
+	db     ReplicaStore
+	leaser Leaser
+	log    *slog.Logger
+
+	batches chan shardBatch
+	nudge   chan struct{}
+
+	mu     sync.Mutex
+	shards map[string]*replicaShard
+	counts ReplicaCounts
+}
+
+// ReplicaCounts are a replica's running totals.
+type ReplicaCounts struct {
+	Records int64 // records read
+	Applied int64 // updates applied
+	Refused int64 // updates the store refused (e.g. not newer than the series' last update)
+	Bad     int64 // records that are not cluster log entries
+}
+
+type replicaShard struct {
+	info     shardInfo
+	pos      string // last applied sequence number; "" none
+	ended    bool   // read to its end and durable so
+	run      *runningShard
+	caughtUp bool // read to the tip since the lease was taken
+	lastCopy time.Time
+}
+
+// endMark is the position of a shard read to its end.
+const endMark = "SHARD_END"
+
+// NewReplica reads cfg.Stream into db; leaser nil reads every shard.
+func NewReplica(cfg Config, db ReplicaStore, leaser Leaser, log *slog.Logger) (*Replica, error) {
+	if cfg.DeadLetterPath == "" {
+		cfg.DeadLetterPath = "-" // the replica has no dead letters: a bad record is counted and logged
+	}
+	c, err := New(cfg, nil, Options{Logger: log, Lookup: func(string) (int64, bool, error) { return 0, false, nil }, Leaser: leaser})
+	if err != nil {
+		return nil, err
+	}
+	return &Replica{c: c, db: db, leaser: c.leaser, log: c.log, batches: make(chan shardBatch, 4), nudge: make(chan struct{}, 1),
+		shards: map[string]*replicaShard{}}, nil
+}
+
+func (r *Replica) source(shard string) string { return "cluster:" + r.c.cfg.Stream + ":" + shard }
+
+// Counts returns the running totals.
+func (r *Replica) Counts() ReplicaCounts {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.counts
+}
+
+// Serving tells whether this replica reads shard and has read it to its
+// tip since it took the lease: its archives of the shard's series are
+// then current, and reads of them may be answered here.
+func (r *Replica) Serving(shard string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.shards[shard]
+	return s != nil && s.run != nil && s.caughtUp
+}
+
+// Reading lists the shards read here.
+func (r *Replica) Reading() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for id, s := range r.shards {
+		if s.run != nil {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Run reads until ctx ends (nil) or the store fails.
+func (r *Replica) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	lists := make(chan []shardInfo, 1)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+		r.mu.Lock()
+		runs := make([]*runningShard, 0, len(r.shards))
+		for _, s := range r.shards {
+			if s.run != nil {
+				runs = append(runs, s.run)
+			}
+		}
+		r.mu.Unlock()
+		for _, run := range runs {
+			<-run.done
+		}
+	}()
+	wg.Go(func() { r.c.listLoop(ctx, r.nudge, lists) })
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case shards := <-lists:
+			if err := r.onShards(ctx, shards); err != nil {
+				return err
+			}
+		case b := <-r.batches:
+			if err := r.onBatch(ctx, b); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		}
+	}
+}
+
+func (r *Replica) onShards(ctx context.Context, shards []shardInfo) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range shards {
+		if sh := r.shards[s.id]; sh != nil {
+			sh.info = s
+			continue
+		}
+		pos := string(r.db.Position(r.source(s.id)))
+		sh := &replicaShard{info: s, pos: pos}
+		if pos == endMark {
+			sh.pos, sh.ended = "", true
+		}
+		r.shards[s.id] = sh
+	}
+	if syncer, ok := r.leaser.(ShardSyncer); ok {
+		add := make([]ShardLineage, 0, len(shards))
+		for _, s := range shards {
+			add = append(add, ShardLineage{ID: s.id, Parents: []string{s.parent, s.adjacent}})
+		}
+		if err := syncer.SyncShards(ctx, add); err != nil {
+			r.log.Warn("cluster: shard leases not created; retried at the next listing", "err", err)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(r.shards)) {
+		sh := r.shards[id]
+		if sh.ended || sh.run != nil || !r.parentDone(sh.info.parent) || !r.parentDone(sh.info.adjacent) {
+			continue
+		}
+		lease, ok, err := r.leaser.Acquire(ctx, id)
+		if err != nil {
+			r.log.Warn("cluster: lease failed", "shard", id, "err", err)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		// Without a position of its own the replica replays the shard
+		// from its oldest record: every record carries its series'
+		// definition, so the series' state is rebuilt as far back as the
+		// stream's retention reaches.
+		it, after := types.ShardIteratorTypeTrimHorizon, ""
+		if sh.pos != "" {
+			it, after = types.ShardIteratorTypeAfterSequenceNumber, sh.pos
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		run := &runningShard{cancel: cancel, lease: lease, done: make(chan struct{})}
+		sh.run, sh.caughtUp = run, false
+		r.log.Info("cluster: reading shard", "shard", id, "from", string(it), "after", after)
+		go func() {
+			defer close(run.done)
+			r.c.readShard(rctx, lease, id, it, after, r.batches)
+			select {
+			case <-lease.Lost():
+				select {
+				case r.batches <- shardBatch{shard: id, lost: run}:
+				case <-ctx.Done():
+				}
+			default:
+			}
+		}()
+	}
+	return nil
+}
+
+// parentDone: called with r.mu held.
+func (r *Replica) parentDone(id string) bool {
+	if id == "" {
+		return true
+	}
+	sh, ok := r.shards[id]
+	if !ok || sh.ended {
+		return true
+	}
+	es, ok := r.leaser.(EndedShards)
+	return ok && es.ShardEnded(id)
+}
+
+func (r *Replica) onBatch(ctx context.Context, b shardBatch) error {
+	r.mu.Lock()
+	sh := r.shards[b.shard]
+	r.mu.Unlock()
+	if sh == nil {
+		return nil
+	}
+	if b.lost != nil {
+		r.mu.Lock()
+		if sh.run == b.lost {
+			sh.run, sh.caughtUp = nil, false
+		}
+		r.mu.Unlock()
+		r.log.Info("cluster: shard lease lost; the shard is read elsewhere", "shard", b.shard)
+		return nil
+	}
+	var batch store.Batch
+	var waits []func() error
+	var bad int64
+	for _, rec := range b.records {
+		e, err := cluster.DecodeEntry(rec.Data)
+		if err != nil {
+			bad++
+			r.log.Warn("cluster: record skipped", "shard", rec.Shard, "seq", rec.Seq, "err", err)
+			continue
+		}
+		_, wait, err := r.db.EnsureAsync(e.Series, e.Spec, e.Meta)
+		if err != nil {
+			// A definition the store refuses is the record's fault, and
+			// every replica refuses it alike.
+			bad++
+			r.log.Warn("cluster: series not created", "shard", rec.Shard, "seq", rec.Seq, "series", e.Series, "err", err)
+			continue
+		}
+		waits = append(waits, wait)
+		for _, u := range e.Updates {
+			batch.Updates = append(batch.Updates, store.Update{Series: e.Series, Time: u.Time, Usec: u.Usec, Values: u.Values})
+		}
+	}
+	last := ""
+	if n := len(b.records); n > 0 {
+		last = b.records[n-1].Seq
+	}
+	pos := last
+	if b.end {
+		pos = endMark
+	}
+	if pos != "" {
+		batch.Positions = map[string][]byte{r.source(b.shard): []byte(pos)}
+	}
+	var res store.Result
+	if len(batch.Updates) > 0 || batch.Positions != nil {
+		for _, w := range waits {
+			if err := w(); err != nil {
+				return fmt.Errorf("cluster: shard %s: create series: %w", b.shard, err)
+			}
+		}
+		var err error
+		if res, err = r.db.Apply(ctx, batch); err != nil {
+			return fmt.Errorf("cluster: shard %s: apply %d updates up to %s: %w", b.shard, len(batch.Updates), last, err)
+		}
+		for _, e := range res.Errors {
+			if !errors.Is(e.Err, store.ErrTooOld) {
+				u := batch.Updates[e.Index]
+				r.log.Debug("cluster: update refused", "shard", b.shard, "series", u.Series, "time", u.Time, "err", e.Err)
+			}
+		}
+	}
+	r.mu.Lock()
+	r.counts.Records += int64(len(b.records))
+	r.counts.Applied += int64(res.Applied)
+	r.counts.Refused += int64(len(res.Errors))
+	r.counts.Bad += bad
+	if last != "" {
+		sh.pos = last
+	}
+	if len(b.records) == 0 || b.millisBehind == 0 {
+		sh.caughtUp = true
+	}
+	copyNow := last != "" && time.Since(sh.lastCopy) >= time.Second
+	if copyNow {
+		sh.lastCopy = time.Now()
+	}
+	run := sh.run
+	if b.end {
+		sh.ended, sh.run = true, nil
+	}
+	r.mu.Unlock()
+	if run == nil {
+		return nil
+	}
+	if sc, ok := run.lease.(SharedCheckpoint); ok && copyNow && !b.end {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := sc.Checkpoint(cctx, last); err != nil {
+			r.log.Debug("cluster: checkpoint not copied into the lease", "shard", b.shard, "err", err)
+		}
+		cancel()
+	}
+	if b.end {
+		if err := run.lease.Release(ctx, true); err != nil {
+			r.log.Warn("cluster: lease release failed", "shard", b.shard, "err", err)
+		}
+		r.log.Info("cluster: shard read to its end", "shard", b.shard)
+		select {
+		case r.nudge <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}

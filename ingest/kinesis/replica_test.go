@@ -1,0 +1,112 @@
+package kinesis
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"rrdash/ingest/kinesis/kinesistest"
+	"rrdash/store"
+	"rrdash/store/cluster"
+)
+
+func openStore(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestLogStoreReplicasIdentical: a node writes through a LogStore onto a
+// 2-shard kinesalite stream (nothing reaches its own store); two replicas
+// with their own stores read the whole stream; each holds every point
+// once, and the two hold the same archives (rows and consolidation state).
+func TestLogStoreReplicasIdentical(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cfg := Config{Stream: "replicas", Endpoint: kinesistest.Start(t), PollInterval: 20 * time.Millisecond, MinCallInterval: time.Millisecond,
+		ListInterval: 100 * time.Millisecond}
+	kinesistest.CreateStream(ctx, t, NewClient(cfg), cfg.Stream, 2)
+
+	writerDB := openStore(t)
+	ls := cluster.NewLogStore(writerDB, NewProducer(cfg, testLogger(t)))
+	var replicas []*store.DB
+	var reps []*Replica
+	for range 2 {
+		db := openStore(t)
+		r, err := NewReplica(cfg, db, nil, testLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- r.Run(rctx) }()
+		t.Cleanup(func() {
+			stop()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		})
+		replicas, reps = append(replicas, db), append(reps, r)
+	}
+
+	const series, points = 30, 20
+	t0 := (time.Now().Unix()/3600 - 2) * 3600
+	for i := range series {
+		spec := store.DefaultTemplate()
+		spec.Start = t0 - 60
+		if _, err := ls.EnsureWithMeta(fmt.Sprintf("rep.s%d", i), spec, map[string]string{"units": "ms"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p := range points {
+		var b store.Batch
+		for i := range series {
+			b.Updates = append(b.Updates, store.Update{Series: fmt.Sprintf("rep.s%d", i), Time: t0 + int64(p)*60, Values: []string{fmt.Sprint(i*100 + p)}})
+		}
+		res, err := ls.Apply(ctx, b)
+		if err != nil || res.Applied != series || len(res.Errors) > 0 {
+			t.Fatalf("apply: %+v, %v", res, err)
+		}
+	}
+	if _, err := writerDB.Spec("rep.s0"); err == nil {
+		t.Fatal("the writing node's own store has the series: writes must reach it only through the log")
+	}
+	deadline := time.Now().Add(40 * time.Second)
+	for _, r := range reps {
+		for r.Counts().Applied < series*points {
+			if time.Now().After(deadline) {
+				t.Fatalf("replica applied %+v, want %d updates", r.Counts(), series*points)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if c := r.Counts(); c.Applied != series*points || c.Refused != 0 || c.Bad != 0 {
+			t.Fatalf("replica counts %+v, want %d applied and nothing else", c, series*points)
+		}
+	}
+	for i := range series {
+		name := fmt.Sprintf("rep.s%d", i)
+		a, err := replicas[0].Dump(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := replicas[1].Dump(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fa, fb := fmt.Sprintf("%+v", *a), fmt.Sprintf("%+v", *b); fa != fb {
+			t.Fatalf("%s differs between replicas:\n%s\n%s", name, fa, fb)
+		}
+		if a.LastUpdate != t0+(points-1)*60 {
+			t.Fatalf("%s: last update %d, want %d", name, a.LastUpdate, t0+(points-1)*60)
+		}
+		if m, err := replicas[0].Meta(name); err != nil || m["units"] != "ms" {
+			t.Fatalf("%s: meta %v, %v", name, m, err)
+		}
+	}
+}
