@@ -379,3 +379,115 @@ func TestClusterTwoGroupsKill9(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterOneGroupFailover: one group of three nodes splits a 4-shard
+// stream; points for 24 series are pushed; the node holding the most
+// shards is killed (kill -9). While its leases expire and are taken over
+// (the new owner replays the shard), every read through the survivors is
+// either complete and right or a 503 naming the shard — never partial.
+// It logs the failover time: kill to the first complete read of every
+// series.
+func TestClusterOneGroupFailover(t *testing.T) {
+	t.Parallel()
+	c := newTestCluster(t, 4, "a")
+	nodes := []*clusterProc{c.node("n1", "a"), c.node("n2", "a"), c.node("n3", "a")}
+	for _, n := range nodes {
+		c.start(n)
+	}
+	c.waitLeases(30*time.Second, func(v *cluster.View) bool {
+		held := map[string]int{}
+		for _, s := range v.Router.Shards() {
+			if n, ok := v.Groups[0].Owners[s]; ok {
+				held[n.ID]++
+			}
+		}
+		return held["n1"]+held["n2"]+held["n3"] == 4 && held["n1"] >= 1 && held["n2"] >= 1 && held["n3"] >= 1
+	})
+	var names []string
+	for i := range 24 {
+		names = append(names, fmt.Sprintf("fo.s%d.value", i))
+	}
+	t0 := (time.Now().Unix()/60 - 60) * 60
+	const rounds = 10
+	for r := range rounds {
+		if err := pushRound(nodes[r%3], names, t0+int64(r)*60, int64(r)*1000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	complete := func(got map[string][]float64) bool {
+		for i, name := range names {
+			g := got[name]
+			if len(g) < rounds-1 {
+				return false
+			}
+			g = g[len(g)-(rounds-1):]
+			for r := 1; r < rounds; r++ {
+				if g[r-1] != float64(r*1000+i) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	waitComplete := func(n *clusterProc, within time.Duration) {
+		deadline := time.Now().Add(within)
+		for {
+			code, got, body := xport(t, n, names, t0, t0+(rounds-1)*60)
+			if code == http.StatusOK && complete(got) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node %s: no complete read within %v: %d %.300s", n.name, within, code, body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	for _, n := range nodes {
+		waitComplete(n, 30*time.Second)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	v := c.view(ctx)
+	cancel()
+	held := map[string]int{}
+	for _, n := range v.Groups[0].Owners {
+		held[n.ID]++
+	}
+	victim := nodes[0]
+	for _, n := range nodes {
+		if held[n.name] > held[victim.name] {
+			victim = n
+		}
+	}
+	c.kill(victim)
+	killed := time.Now()
+	var survivors []*clusterProc
+	for _, n := range nodes {
+		if n != victim {
+			survivors = append(survivors, n)
+		}
+	}
+	var answered, unavailable int
+	for time.Since(killed) < 60*time.Second {
+		n := survivors[answered%2]
+		code, got, body := xport(t, n, names, t0, t0+(rounds-1)*60)
+		switch {
+		case code == http.StatusOK && complete(got):
+			answered++
+		case code == http.StatusOK:
+			t.Fatalf("node %s answered a read during the failover with wrong rows: %.500s", n.name, body)
+		case code == http.StatusServiceUnavailable && strings.Contains(body, "shard"):
+			unavailable++
+		default:
+			t.Fatalf("node %s during the failover: %d %.300s", n.name, code, body)
+		}
+		if answered >= 2 && unavailable > 0 || answered >= 20 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if answered < 2 {
+		t.Fatalf("no complete answer within 60 s of the kill (%d 503s)", unavailable)
+	}
+	t.Logf("failover: kill -9 of %s (%d shards) to complete reads through both survivors: %v (lease duration 2s; %d reads answered 503 meanwhile)",
+		victim.name, held[victim.name], time.Since(killed).Round(10*time.Millisecond), unavailable)
+}
