@@ -40,6 +40,11 @@ type Replica struct {
 
 	batches chan shardBatch
 	nudge   chan struct{}
+	handoff func(ctx context.Context, shard string) (*cluster.ShardSnapshot, error)
+
+	// applyMu is held while a batch is applied and while a snapshot is
+	// copied, so a snapshot's series and position agree.
+	applyMu sync.Mutex
 
 	mu     sync.Mutex
 	shards map[string]*replicaShard
@@ -52,7 +57,19 @@ type ReplicaCounts struct {
 	Applied int64 // updates applied
 	Refused int64 // updates the store refused (e.g. not newer than the series' last update)
 	Bad     int64 // records that are not cluster log entries
+	// HandedOver counts shards taken over from a snapshot; Replayed those
+	// read from the stream's oldest record for want of one.
+	HandedOver, Replayed int64
 }
+
+// SnapshotStore is what shard snapshots need of the store; *store.DB has it.
+type SnapshotStore interface {
+	List(pattern string) ([]string, error)
+	ExportSeries(name string) (*store.SeriesState, error)
+	RestoreSeries(name string, s *store.SeriesState) error
+}
+
+var _ SnapshotStore = (*store.DB)(nil)
 
 type replicaShard struct {
 	info     shardInfo
@@ -77,6 +94,77 @@ func NewReplica(cfg Config, db ReplicaStore, leaser Leaser, log *slog.Logger) (*
 	}
 	return &Replica{c: c, db: db, leaser: c.leaser, log: c.log, batches: make(chan shardBatch, 4), nudge: make(chan struct{}, 1),
 		shards: map[string]*replicaShard{}}, nil
+}
+
+// EnableHandoff makes a shard this replica has no position in start from
+// a snapshot that fetch finds (the old owner's, or another group's
+// replica's), restored into the store, instead of the stream's oldest
+// record. Call before Run; the store must be a SnapshotStore.
+func (r *Replica) EnableHandoff(fetch func(ctx context.Context, shard string) (*cluster.ShardSnapshot, error)) error {
+	if _, ok := r.db.(SnapshotStore); !ok {
+		return errors.New("cluster: this store cannot restore snapshots")
+	}
+	r.handoff = fetch
+	return nil
+}
+
+// Position is the durable position of shard in the store ("" none).
+func (r *Replica) Position(shard string) string {
+	r.applyMu.Lock()
+	defer r.applyMu.Unlock()
+	p := string(r.db.Position(r.source(shard)))
+	if p == endMark {
+		return ""
+	}
+	return p
+}
+
+// Snapshot copies the store's series of shard at its durable position,
+// holding the applying meanwhile. nil when the store has no position in it.
+func (r *Replica) Snapshot(_ context.Context, shard string, inShard func(string) bool) (*cluster.ShardSnapshot, error) {
+	ss, ok := r.db.(SnapshotStore)
+	if !ok {
+		return nil, errors.New("cluster: this store cannot make snapshots")
+	}
+	r.applyMu.Lock()
+	defer r.applyMu.Unlock()
+	pos := string(r.db.Position(r.source(shard)))
+	if pos == "" || pos == endMark {
+		return &cluster.ShardSnapshot{Shard: shard}, nil
+	}
+	names, err := ss.List("")
+	if err != nil {
+		return nil, fmt.Errorf("cluster: snapshot of %s: %w", shard, err)
+	}
+	snap := &cluster.ShardSnapshot{Shard: shard, Position: pos}
+	for _, name := range names {
+		if !inShard(name) {
+			continue
+		}
+		st, err := ss.ExportSeries(name)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: snapshot of %s: %w", shard, err)
+		}
+		snap.Series = append(snap.Series, cluster.NamedState{Name: name, State: st})
+	}
+	return snap, nil
+}
+
+// restore applies a snapshot: its series, then its position (a crash in
+// between restores it again at the next takeover).
+func (r *Replica) restore(ctx context.Context, snap *cluster.ShardSnapshot) error {
+	ss := r.db.(SnapshotStore)
+	r.applyMu.Lock()
+	defer r.applyMu.Unlock()
+	for _, s := range snap.Series {
+		if err := ss.RestoreSeries(s.Name, s.State); err != nil {
+			return fmt.Errorf("cluster: restore shard %s: %w", snap.Shard, err)
+		}
+	}
+	if _, err := r.db.Apply(ctx, store.Batch{Positions: map[string][]byte{r.source(snap.Shard): []byte(snap.Position)}}); err != nil {
+		return fmt.Errorf("cluster: restore shard %s: position: %w", snap.Shard, err)
+	}
+	return nil
 }
 
 func (r *Replica) source(shard string) string { return "cluster:" + r.c.cfg.Stream + ":" + shard }
@@ -190,20 +278,24 @@ func (r *Replica) onShards(ctx context.Context, shards []shardInfo) error {
 		if !ok {
 			continue
 		}
-		// Without a position of its own the replica replays the shard
-		// from its oldest record: every record carries its series'
-		// definition, so the series' state is rebuilt as far back as the
-		// stream's retention reaches.
-		it, after := types.ShardIteratorTypeTrimHorizon, ""
-		if sh.pos != "" {
-			it, after = types.ShardIteratorTypeAfterSequenceNumber, sh.pos
-		}
 		rctx, cancel := context.WithCancel(ctx)
 		run := &runningShard{cancel: cancel, lease: lease, done: make(chan struct{})}
 		sh.run, sh.caughtUp = run, false
-		r.log.Info("cluster: reading shard", "shard", id, "from", string(it), "after", after)
+		pos := sh.pos
 		go func() {
 			defer close(run.done)
+			if pos == "" && r.handoff != nil {
+				pos = r.takeOver(rctx, id)
+			}
+			// Without a position the replica replays the shard from its
+			// oldest record: every record carries its series'
+			// definition, so the series' state is rebuilt as far back as
+			// the stream's retention reaches.
+			it, after := types.ShardIteratorTypeTrimHorizon, ""
+			if pos != "" {
+				it, after = types.ShardIteratorTypeAfterSequenceNumber, pos
+			}
+			r.log.Info("cluster: reading shard", "shard", id, "from", string(it), "after", after)
 			r.c.readShard(rctx, lease, id, it, after, r.batches)
 			select {
 			case <-lease.Lost():
@@ -216,6 +308,34 @@ func (r *Replica) onShards(ctx context.Context, shards []shardInfo) error {
 		}()
 	}
 	return nil
+}
+
+// takeOver fetches and restores a snapshot of shard; it returns the
+// position to read on from ("" when there is none: replay the shard).
+func (r *Replica) takeOver(ctx context.Context, shard string) string {
+	start := time.Now()
+	snap, err := r.handoff(ctx, shard)
+	if err == nil && snap != nil {
+		err = r.restore(ctx, snap)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case err != nil:
+		r.counts.Replayed++
+		r.log.Warn("cluster: no shard snapshot; replaying the shard from its oldest record", "shard", shard, "err", err)
+		return ""
+	case snap == nil:
+		r.counts.Replayed++
+		r.log.Info("cluster: no node has a position in the shard; reading it from its oldest record", "shard", shard)
+		return ""
+	}
+	r.counts.HandedOver++
+	if sh := r.shards[shard]; sh != nil {
+		sh.pos = snap.Position
+	}
+	r.log.Info("cluster: shard state handed over", "shard", shard, "series", len(snap.Series), "position", snap.Position, "took", time.Since(start))
+	return snap.Position
 }
 
 // parentDone: called with r.mu held.
@@ -247,6 +367,8 @@ func (r *Replica) onBatch(ctx context.Context, b shardBatch) error {
 		r.log.Info("cluster: shard lease lost; the shard is read elsewhere", "shard", b.shard)
 		return nil
 	}
+	r.applyMu.Lock()
+	defer r.applyMu.Unlock()
 	var batch store.Batch
 	var waits []func() error
 	var bad int64

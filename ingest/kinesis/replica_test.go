@@ -110,3 +110,105 @@ func TestLogStoreReplicasIdentical(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicaHandoffFromSnapshot: replica B takes a shard over from
+// replica A's snapshot (its series and position) instead of replaying the
+// stream: B reads only the records after A's position, and then holds the
+// same archives as A.
+func TestReplicaHandoffFromSnapshot(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cfg := Config{Stream: "handoff", Endpoint: kinesistest.Start(t), PollInterval: 20 * time.Millisecond, MinCallInterval: time.Millisecond,
+		ListInterval: 100 * time.Millisecond}
+	kinesistest.CreateStream(ctx, t, NewClient(cfg), cfg.Stream, 1)
+	ls := cluster.NewLogStore(openStore(t), NewProducer(cfg, testLogger(t)))
+	const series = 10
+	t0 := (time.Now().Unix()/3600 - 2) * 3600
+	write := func(from, to int) {
+		t.Helper()
+		for p := from; p < to; p++ {
+			var b store.Batch
+			for i := range series {
+				name := fmt.Sprintf("ho.s%d", i)
+				spec := store.DefaultTemplate()
+				spec.Start = t0 - 60
+				if _, err := ls.EnsureWithMeta(name, spec, nil); err != nil {
+					t.Fatal(err)
+				}
+				b.Updates = append(b.Updates, store.Update{Series: name, Time: t0 + int64(p)*60, Usec: int64(p), Values: []string{fmt.Sprint(p * i)}})
+			}
+			if _, err := ls.Apply(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	run := func(r *Replica) {
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- r.Run(rctx) }()
+		t.Cleanup(func() {
+			stop()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	waitApplied := func(r *Replica, n int64) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for r.Counts().Applied < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("replica counts %+v, want %d applied", r.Counts(), n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	dbA := openStore(t)
+	a, err := NewReplica(cfg, dbA, nil, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(a)
+	write(0, 20)
+	waitApplied(a, series*20)
+
+	dbB := openStore(t)
+	b, err := NewReplica(cfg, dbB, nil, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.EnableHandoff(func(ctx context.Context, shard string) (*cluster.ShardSnapshot, error) {
+		return a.Snapshot(ctx, shard, func(string) bool { return true })
+	}); err != nil {
+		t.Fatal(err)
+	}
+	run(b)
+	deadline := time.Now().Add(30 * time.Second)
+	for b.Counts().HandedOver == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no hand-off: %+v", b.Counts())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	write(20, 30)
+	waitApplied(a, series*30)
+	waitApplied(b, series*10)
+	if c := b.Counts(); c.Records != series*10 || c.Applied != series*10 || c.Replayed != 0 {
+		t.Fatalf("B read %+v: want only the %d records after the snapshot", c, series*10)
+	}
+	for i := range series {
+		name := fmt.Sprintf("ho.s%d", i)
+		x, err := dbA.ExportSeries(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := dbB.ExportSeries(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprintf("%+v", *x) != fmt.Sprintf("%+v", *y) {
+			t.Fatalf("%s differs between the replicas after the hand-off", name)
+		}
+	}
+}

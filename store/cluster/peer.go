@@ -46,6 +46,8 @@ type PeerServer struct {
 	Serving func(shard string) bool // the replica reads shard and is caught up
 	Secret  string
 	Log     *slog.Logger
+	// Snapshots makes shard snapshots for hand-off (nil: none).
+	Snapshots Snapshotter
 }
 
 // fetchAnswer is a fetch's answer.
@@ -72,6 +74,10 @@ func (p *PeerServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	view, err := p.Topo.View(r.Context())
 	if err != nil {
 		http.Error(w, "cluster view: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	if op == "position" || op == "snapshot" {
+		p.serveSnapshot(w, r, op, view)
 		return
 	}
 	for _, s := range shards {
@@ -131,6 +137,10 @@ func (p *PeerServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	gobAnswer(w, out)
+}
+
+func gobAnswer(w http.ResponseWriter, out any) {
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(out); err != nil {
 		http.Error(w, "encode: "+err.Error(), http.StatusInternalServerError)
