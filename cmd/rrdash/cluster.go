@@ -195,6 +195,10 @@ func startCluster(ctx context.Context, wg *sync.WaitGroup, c ui.ClusterConfig, d
 		peer:    &cluster.PeerServer{Local: db, Topo: topo, Serving: serving, Secret: strings.TrimSpace(string(secret)), Log: log},
 		replica: replica, leaser: leaser, self: self,
 	}
+	n.peer.Snapshots = replica
+	if err := replica.EnableHandoff(n.reads.FetchSnapshot); err != nil {
+		return nil, fmt.Errorf("[cluster]: %w", err)
+	}
 	lctx, stopLeasing := context.WithCancel(context.WithoutCancel(ctx))
 	var leasing sync.WaitGroup
 	leasing.Go(func() { _ = leaser.Run(lctx) })

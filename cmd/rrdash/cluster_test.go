@@ -171,6 +171,36 @@ func (c *testCluster) waitLeases(within time.Duration, ok func(v *cluster.View) 
 	}
 }
 
+// waitServing waits until every shard's owner in every group of v serves
+// it (has read it to its tip since taking its lease).
+func (c *testCluster) waitServing(v *cluster.View, within time.Duration) {
+	c.t.Helper()
+	secret, err := os.ReadFile(c.secretFile)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	deadline := time.Now().Add(within)
+	for _, g := range v.Groups {
+		for shard, n := range g.Owners {
+			for {
+				req, _ := http.NewRequest(http.MethodGet, n.URL+cluster.PeerPrefix+"list?"+url.Values{"shards": {shard}}.Encode(), nil)
+				req.Header.Set("X-Rrdash-Cluster-Secret", strings.TrimSpace(string(secret)))
+				resp, err := http.DefaultClient.Do(req)
+				if err == nil {
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusOK {
+						break
+					}
+				}
+				if time.Now().After(deadline) {
+					c.t.Fatalf("group %s: %s does not serve shard %s after %v", g.Name, n.ID, shard, within)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+	}
+}
+
 // xport reads the LAST rows of series over [from, to] from node n: status
 // and, on 200, name → values.
 func xport(t *testing.T, n *clusterProc, names []string, from, to int64) (int, map[string][]float64, string) {
@@ -235,7 +265,7 @@ func pushRound(n *clusterProc, names []string, ts, base int64) error {
 
 // TestClusterTwoGroupsKill9: three nodes in two replica groups (a: two
 // nodes splitting a 2-shard stream; b: one node with both shards); rounds
-// of points for 20 series pushed to random nodes, a kill -9 of a group-a
+// of points for 50 series pushed to random nodes, a kill -9 of a group-a
 // node midway and its restart. Every acknowledged point is then read back
 // through every node (each group's owners answer; rows hold exactly the
 // values pushed, no round lost or doubled), and the archives of the two
@@ -269,13 +299,14 @@ func TestClusterTwoGroupsKill9(t *testing.T) {
 	c.waitLeases(30*time.Second, split)
 
 	var names []string
-	for i := range 20 {
+	for i := range 50 {
 		names = append(names, fmt.Sprintf("clu.s%d.value", i))
 	}
 	t0 := (time.Now().Unix()/60 - 120) * 60
-	const rounds = 40
+	const rounds = 60
 	rng := rand.New(rand.NewPCG(1, 2))
 	for r := range rounds {
+		time.Sleep(50 * time.Millisecond) // spread the rounds over the kill and the restart
 		if r == rounds/2 {
 			c.kill(a2)
 			t.Logf("killed a2 (kill -9) after round %d", r)
@@ -311,6 +342,7 @@ func TestClusterTwoGroupsKill9(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	v := c.view(ctx)
 	cancel()
+	c.waitServing(v, 60*time.Second)
 	for _, n := range nodes {
 		deadline := time.Now().Add(40 * time.Second)
 		for {
@@ -358,6 +390,12 @@ func TestClusterTwoGroupsKill9(t *testing.T) {
 		defer db.Close()
 		open[n.name] = db
 	}
+	handoffs := 0
+	for _, n := range nodes {
+		b, _ := os.ReadFile(n.log)
+		handoffs += strings.Count(string(b), "cluster: shard state handed over")
+	}
+	t.Logf("shard takeovers from a snapshot: %d", handoffs)
 	for _, name := range names {
 		shard := v.Router.Shard(name)
 		var dumps []string
