@@ -18,6 +18,7 @@ import (
 	"rrdash/ingest/push"
 	"rrdash/ingest/rrdcached"
 	"rrdash/ingest/tracelog"
+	"rrdash/rpn"
 	"rrdash/store"
 	"rrdash/store/cluster"
 	"rrdash/ui"
@@ -37,6 +38,8 @@ type writeStore interface {
 var (
 	_ writeStore = (*store.DB)(nil)
 	_ writeStore = (*cluster.LogStore)(nil)
+	// a tag DEF on a cluster node sums on the shards' holders
+	_ rpn.TagSummer = (*cluster.RoutedStore)(nil)
 )
 
 // clusterFlags are serve's --cluster-* flags (each overrides its

@@ -55,8 +55,12 @@ type fetchAnswer struct {
 	Res *store.FetchResult
 }
 
-// sumAnswer is a partial sum over the matching series of some shards.
+// sumAnswer is the partial sum over the matching series of one shard.
+// Sums are made per shard and added in shard order, so the answer does not
+// depend on which node holds which shard (float addition is not
+// associative).
 type sumAnswer struct {
+	Shard  string
 	Res    *store.FetchResult // nil: no series matched
 	Series int
 	First  string
@@ -124,7 +128,7 @@ func (p *PeerServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			out = names
 		}
 	case "sum":
-		out, err = p.sum(q, inShards)
+		out, err = p.sum(q, view.Router, shards)
 	default:
 		http.NotFound(w, r)
 		return
@@ -150,8 +154,8 @@ func gobAnswer(w http.ResponseWriter, out any) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-func (p *PeerServer) sum(q url.Values, inShards func(string) bool) (sumAnswer, error) {
-	var ans sumAnswer
+func (p *PeerServer) sum(q url.Values, router *Router, shards []string) ([]sumAnswer, error) {
+	var ans []sumAnswer
 	var exprs []store.TagExpr
 	for _, s := range q["q"] {
 		e, err := store.ParseTagExpr(s)
@@ -167,26 +171,35 @@ func (p *PeerServer) sum(q url.Values, inShards func(string) bool) (sumAnswer, e
 	if err != nil {
 		return ans, err
 	}
-	return p.sumLocal(exprs, q.Get("ds"), req, inShards)
+	return p.sumLocal(exprs, q.Get("ds"), req, router, shards)
 }
 
-// sumLocal sums the local series of the wanted shards that exprs match.
-func (p *PeerServer) sumLocal(exprs []store.TagExpr, ds string, req store.FetchRequest, inShards func(string) bool) (sumAnswer, error) {
-	var ans sumAnswer
+// sumLocal sums the local series that exprs match, one partial sum per
+// wanted shard (in the order of shards), each over its series in name
+// order.
+func (p *PeerServer) sumLocal(exprs []store.TagExpr, ds string, req store.FetchRequest, router *Router, shards []string) ([]sumAnswer, error) {
+	ans := make([]sumAnswer, len(shards))
+	for i, s := range shards {
+		ans[i].Shard = s
+	}
 	names, err := p.Local.List("")
 	if err != nil {
-		return ans, err
+		return nil, err
 	}
 	for _, name := range names {
-		if !store.MatchTags(name, exprs) || !inShards(name) {
+		if !store.MatchTags(name, exprs) {
+			continue
+		}
+		i := slices.Index(shards, router.Shard(name))
+		if i < 0 {
 			continue
 		}
 		res, err := p.Local.Fetch(name, req)
 		if err != nil {
-			return ans, fmt.Errorf("%s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		if err := addColumn(&ans, name, ds, res); err != nil {
-			return ans, err
+		if err := addColumn(&ans[i], name, ds, res); err != nil {
+			return nil, err
 		}
 	}
 	return ans, nil

@@ -269,14 +269,14 @@ func (s *RoutedStore) SumTagged(exprs []string, ds string, req store.FetchReques
 	var mu sync.Mutex
 	var parts []sumAnswer
 	err := s.fanOut(ctx, func(n Node, shards []string) error {
-		var part sumAnswer
+		var part []sumAnswer
 		if n.ID == s.self.ID {
 			v, err := s.topo.View(ctx)
 			if err != nil {
 				return err
 			}
 			local := PeerServer{Local: s.local}
-			if part, err = local.sumLocal(parsed, ds, req, func(name string) bool { return slices.Contains(shards, v.Router.Shard(name)) }); err != nil {
+			if part, err = local.sumLocal(parsed, ds, req, v.Router, shards); err != nil {
 				return err
 			}
 		} else {
@@ -289,13 +289,14 @@ func (s *RoutedStore) SumTagged(exprs []string, ds string, req store.FetchReques
 			}
 		}
 		mu.Lock()
-		parts = append(parts, part)
+		parts = append(parts, part...)
 		mu.Unlock()
 		return nil
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("sum of %s: %w", strings.Join(exprs, ","), err)
 	}
+	slices.SortFunc(parts, func(a, b sumAnswer) int { return strings.Compare(a.Shard, b.Shard) })
 	var total sumAnswer
 	for _, p := range parts {
 		if p.Res == nil {
@@ -313,3 +314,20 @@ func (s *RoutedStore) SumTagged(exprs []string, ds string, req store.FetchReques
 	}
 	return total.Res, total.Series, nil
 }
+
+// SumTags is SumTagged for parsed expressions (rpn.TagSummer: a DEF over
+// seriesByTag on a cluster node sums on the shards' holders).
+func (s *RoutedStore) SumTags(query []store.TagExpr, ds string, req store.FetchRequest) (*store.FetchResult, error) {
+	exprs := make([]string, len(query))
+	for i, e := range query {
+		op, ok := tagOps[e.Op]
+		if !ok {
+			return nil, fmt.Errorf("tag expression on %q: operator %d has no text form", e.Tag, e.Op)
+		}
+		exprs[i] = e.Tag + op + e.Value
+	}
+	res, _, err := s.SumTagged(exprs, ds, req)
+	return res, err
+}
+
+var tagOps = map[store.TagOp]string{store.TagEq: "=", store.TagNotEq: "!=", store.TagMatch: "=~", store.TagNotMatch: "!=~"}
