@@ -27,4 +27,10 @@ type ClusterConfig struct {
 	// SecretFile holds the secret the nodes show each other on the peer
 	// read protocol (the same file content on every node).
 	SecretFile string `toml:"secret_file"`
+	// SnapshotBucket keeps shard snapshots in S3-compatible object storage
+	// (key prefix: the stream name), every SnapshotInterval (default 10m),
+	// for a group with no peer group; SnapshotEndpoint its endpoint URL.
+	SnapshotBucket   string `toml:"snapshot_bucket"`
+	SnapshotEndpoint string `toml:"snapshot_endpoint"`
+	SnapshotInterval string `toml:"snapshot_interval"`
 }

@@ -21,6 +21,7 @@ import (
 	"rrdash/rpn"
 	"rrdash/store"
 	"rrdash/store/cluster"
+	"rrdash/store/cluster/objstore"
 	"rrdash/ui"
 )
 
@@ -59,6 +60,9 @@ var clusterFlagKeys = []struct{ flag, key, usage string }{
 	{"cluster-lease-endpoint", "lease_endpoint", "cluster mode: DynamoDB endpoint URL (env RRDASH_CLUSTER_LEASE_ENDPOINT)"},
 	{"cluster-lease-duration", "lease_duration", "cluster mode: failover time of a shard lease (default 10s; env RRDASH_CLUSTER_LEASE_DURATION)"},
 	{"cluster-secret-file", "secret_file", "cluster mode: file with the secret nodes show each other on peer reads (env RRDASH_CLUSTER_SECRET_FILE)"},
+	{"cluster-snapshot-bucket", "snapshot_bucket", "cluster mode: S3 bucket for shard snapshots, for a group with no peer group (default none; env RRDASH_CLUSTER_SNAPSHOT_BUCKET)"},
+	{"cluster-snapshot-endpoint", "snapshot_endpoint", "cluster mode: S3 endpoint URL of the snapshot bucket (env RRDASH_CLUSTER_SNAPSHOT_ENDPOINT)"},
+	{"cluster-snapshot-interval", "snapshot_interval", "cluster mode: how often a shard holder stores a snapshot (default 10m; env RRDASH_CLUSTER_SNAPSHOT_INTERVAL)"},
 }
 
 func newClusterFlags(fs *flag.FlagSet) *clusterFlags {
@@ -85,6 +89,9 @@ func (cf *clusterFlags) apply(c *ui.ClusterConfig) {
 	set("lease_endpoint", &c.LeaseEndpoint)
 	set("lease_duration", &c.LeaseDuration)
 	set("secret_file", &c.SecretFile)
+	set("snapshot_bucket", &c.SnapshotBucket)
+	set("snapshot_endpoint", &c.SnapshotEndpoint)
+	set("snapshot_interval", &c.SnapshotInterval)
 	if v := *cf.vals["groups"]; v != "" {
 		c.Groups = strings.Split(v, ",")
 	}
@@ -125,6 +132,23 @@ func checkClusterConfig(c ui.ClusterConfig) (time.Duration, error) {
 		if d, err = time.ParseDuration(c.LeaseDuration); err != nil || d < time.Second {
 			return 0, fmt.Errorf("[cluster] lease_duration %q: want a duration of at least 1s", c.LeaseDuration)
 		}
+	}
+	if c.SnapshotBucket == "" && (c.SnapshotEndpoint != "" || c.SnapshotInterval != "") {
+		return 0, errors.New("[cluster] snapshot_endpoint or snapshot_interval is set but snapshot_bucket is not")
+	}
+	if _, err := snapshotInterval(c); err != nil {
+		return 0, err
+	}
+	return d, nil
+}
+
+func snapshotInterval(c ui.ClusterConfig) (time.Duration, error) {
+	if c.SnapshotInterval == "" {
+		return 10 * time.Minute, nil
+	}
+	d, err := time.ParseDuration(c.SnapshotInterval)
+	if err != nil || d < time.Second {
+		return 0, fmt.Errorf("[cluster] snapshot_interval %q: want a duration of at least 1s", c.SnapshotInterval)
 	}
 	return d, nil
 }
@@ -201,6 +225,25 @@ func startCluster(ctx context.Context, wg *sync.WaitGroup, c ui.ClusterConfig, d
 	n.peer.Snapshots = replica
 	if err := replica.EnableHandoff(n.reads.FetchSnapshot); err != nil {
 		return nil, fmt.Errorf("[cluster]: %w", err)
+	}
+	if c.SnapshotBucket != "" {
+		every, _ := snapshotInterval(c) // checked above
+		bucket, err := objstore.New(objstore.Config{Bucket: c.SnapshotBucket, Prefix: c.Stream, Endpoint: c.SnapshotEndpoint, Region: c.Region,
+			Credentials: kinesis.EnvCredentials(), Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("[cluster]: %w", err)
+		}
+		member := func(ctx context.Context) (func(shard, name string) bool, error) {
+			v, err := topo.View(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return func(shard, name string) bool { return v.Router.Shard(name) == shard }, nil
+		}
+		if err := replica.EnableBucket(bucket, every, member); err != nil {
+			return nil, fmt.Errorf("[cluster]: %w", err)
+		}
+		log.Info("cluster: shard snapshots in object storage", "bucket", c.SnapshotBucket, "endpoint", c.SnapshotEndpoint, "every", every)
 	}
 	lctx, stopLeasing := context.WithCancel(context.WithoutCancel(ctx))
 	var leasing sync.WaitGroup

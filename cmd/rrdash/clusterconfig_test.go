@@ -28,6 +28,9 @@ func TestCheckClusterConfig(t *testing.T) {
 		{"group not in groups", func(c *ui.ClusterConfig) { c.Groups = []string{"b"} }, "do not include", 0},
 		{"short duration", func(c *ui.ClusterConfig) { c.LeaseDuration = "100ms" }, "lease_duration", 0},
 		{"bad duration", func(c *ui.ClusterConfig) { c.LeaseDuration = "soon" }, "lease_duration", 0},
+		{"snapshots", func(c *ui.ClusterConfig) { c.SnapshotBucket, c.SnapshotInterval = "b", "1m" }, "", 10 * time.Second},
+		{"snapshot endpoint without bucket", func(c *ui.ClusterConfig) { c.SnapshotEndpoint = "http://127.0.0.1:1" }, "snapshot_bucket is not", 0},
+		{"bad snapshot interval", func(c *ui.ClusterConfig) { c.SnapshotBucket, c.SnapshotInterval = "b", "0s" }, "snapshot_interval", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

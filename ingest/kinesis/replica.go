@@ -41,6 +41,9 @@ type Replica struct {
 	batches chan shardBatch
 	nudge   chan struct{}
 	handoff func(ctx context.Context, shard string) (*cluster.ShardSnapshot, error)
+	bucket  SnapshotBucket
+	every   time.Duration
+	member  func(ctx context.Context) (func(shard, name string) bool, error)
 
 	// applyMu is held while a batch is applied and while a snapshot is
 	// copied, so a snapshot's series and position agree.
@@ -106,6 +109,59 @@ func (r *Replica) EnableHandoff(fetch func(ctx context.Context, shard string) (*
 	}
 	r.handoff = fetch
 	return nil
+}
+
+// SnapshotBucket keeps shard snapshots in object storage
+// (objstore.Bucket).
+type SnapshotBucket interface {
+	Put(ctx context.Context, snap *cluster.ShardSnapshot) error
+	Newest(ctx context.Context, shard string) (*cluster.ShardSnapshot, error)
+}
+
+// EnableBucket makes the replica put a snapshot of every shard it serves
+// into b every interval, and take a shard over from b's newest snapshot
+// when no other node has a position in it. member tells which shard a
+// series belongs to (the stream's hash-key ranges). Call before Run, after
+// EnableHandoff.
+func (r *Replica) EnableBucket(b SnapshotBucket, every time.Duration, member func(ctx context.Context) (func(shard, name string) bool, error)) error {
+	if _, ok := r.db.(SnapshotStore); !ok {
+		return errors.New("cluster: this store cannot make snapshots")
+	}
+	if every <= 0 {
+		return fmt.Errorf("cluster: snapshot interval %v: want a positive duration", every)
+	}
+	r.bucket, r.every, r.member = b, every, member
+	return nil
+}
+
+// snapshotLoop puts the served shards' snapshots into the bucket.
+func (r *Replica) snapshotLoop(ctx context.Context) {
+	t := time.NewTicker(r.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		member, err := r.member(ctx)
+		if err != nil {
+			r.log.Warn("cluster: no snapshots this round", "err", err)
+			continue
+		}
+		for _, shard := range r.Reading() {
+			if !r.Serving(shard) {
+				continue
+			}
+			snap, err := r.Snapshot(ctx, shard, func(name string) bool { return member(shard, name) })
+			if err == nil && snap.Position != "" {
+				err = r.bucket.Put(ctx, snap)
+			}
+			if err != nil && ctx.Err() == nil {
+				r.log.Warn("cluster: shard snapshot not stored", "shard", shard, "err", err)
+			}
+		}
+	}
 }
 
 // Position is the durable position of shard in the store ("" none).
@@ -222,6 +278,9 @@ func (r *Replica) Run(ctx context.Context) error {
 		}
 	}()
 	wg.Go(func() { r.c.listLoop(ctx, r.nudge, lists) })
+	if r.bucket != nil {
+		wg.Go(func() { r.snapshotLoop(ctx) })
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -315,6 +374,15 @@ func (r *Replica) onShards(ctx context.Context, shards []shardInfo) error {
 func (r *Replica) takeOver(ctx context.Context, shard string) string {
 	start := time.Now()
 	snap, err := r.handoff(ctx, shard)
+	from := "a peer"
+	if (err != nil || snap == nil) && r.bucket != nil {
+		// no node has the shard: the group's last snapshot in object storage
+		if err != nil {
+			r.log.Warn("cluster: no snapshot from the other nodes; trying object storage", "shard", shard, "err", err)
+		}
+		snap, err = r.bucket.Newest(ctx, shard)
+		from = "object storage"
+	}
 	if err == nil && snap != nil {
 		err = r.restore(ctx, snap)
 	}
@@ -334,7 +402,7 @@ func (r *Replica) takeOver(ctx context.Context, shard string) string {
 	if sh := r.shards[shard]; sh != nil {
 		sh.pos = snap.Position
 	}
-	r.log.Info("cluster: shard state handed over", "shard", shard, "series", len(snap.Series), "position", snap.Position, "took", time.Since(start))
+	r.log.Info("cluster: shard state handed over", "shard", shard, "from", from, "series", len(snap.Series), "position", snap.Position, "took", time.Since(start))
 	return snap.Position
 }
 

@@ -3,12 +3,15 @@ package kinesis
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"rrdash/ingest/kinesis/kinesistest"
 	"rrdash/store"
 	"rrdash/store/cluster"
+	"rrdash/store/cluster/objstore"
+	"rrdash/tools/testdeps"
 )
 
 func openStore(t *testing.T) *store.DB {
@@ -209,6 +212,150 @@ func TestReplicaHandoffFromSnapshot(t *testing.T) {
 		}
 		if fmt.Sprintf("%+v", *x) != fmt.Sprintf("%+v", *y) {
 			t.Fatalf("%s differs between the replicas after the hand-off", name)
+		}
+	}
+}
+
+// TestReplicaHandoffFromObjectStore: a group with no peer to hand a shard
+// over: replica A puts snapshots of its shard into s3rver now and then and
+// stops; replica B, which no node can give a snapshot, takes the shard over
+// from the newest one in the bucket and reads only the records after it;
+// it then holds the same archives as replica C, which replayed the whole
+// stream.
+func TestReplicaHandoffFromObjectStore(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cfg := Config{Stream: "objstore", Endpoint: kinesistest.Start(t), PollInterval: 20 * time.Millisecond, MinCallInterval: time.Millisecond,
+		ListInterval: 100 * time.Millisecond}
+	kinesistest.CreateStream(ctx, t, NewClient(cfg), cfg.Stream, 1)
+	bucket, err := objstore.New(objstore.Config{Bucket: "rrdash-snapshots", Prefix: cfg.Stream, Endpoint: testdeps.NodeServer(t, "s3rver")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bucket.CreateBucket(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ls := cluster.NewLogStore(openStore(t), NewProducer(cfg, testLogger(t)))
+	const series = 8
+	t0 := (time.Now().Unix()/3600 - 2) * 3600
+	write := func(from, to int) {
+		t.Helper()
+		for p := from; p < to; p++ {
+			var b store.Batch
+			for i := range series {
+				name := fmt.Sprintf("os.s%d", i)
+				spec := store.DefaultTemplate()
+				spec.Start = t0 - 60
+				if _, err := ls.EnsureWithMeta(name, spec, nil); err != nil {
+					t.Fatal(err)
+				}
+				b.Updates = append(b.Updates, store.Update{Series: name, Time: t0 + int64(p)*60, Values: []string{fmt.Sprint(p + i)}})
+			}
+			if _, err := ls.Apply(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	start := func(r *Replica) func() {
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- r.Run(rctx) }()
+		var once sync.Once
+		halt := func() {
+			once.Do(func() {
+				stop()
+				if err := <-done; err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		t.Cleanup(halt)
+		return halt
+	}
+	waitApplied := func(r *Replica, n int64) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for r.Counts().Applied < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("replica counts %+v, want %d applied", r.Counts(), n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	all := func(context.Context) (func(shard, name string) bool, error) {
+		return func(string, string) bool { return true }, nil
+	}
+	noPeer := func(context.Context, string) (*cluster.ShardSnapshot, error) { return nil, nil }
+
+	a, err := NewReplica(cfg, openStore(t), nil, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.EnableHandoff(noPeer); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.EnableBucket(bucket, 100*time.Millisecond, all); err != nil {
+		t.Fatal(err)
+	}
+	stopA := start(a)
+	write(0, 15)
+	waitApplied(a, series*15)
+	var snapPos string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		snap, err := bucket.Newest(ctx, "shardId-000000000000")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snap != nil && snap.Position == a.Position("shardId-000000000000") {
+			snapPos = snap.Position
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no snapshot of the whole shard in the bucket")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stopA()
+	t.Logf("snapshot at %s", snapPos)
+
+	dbB := openStore(t)
+	b, err := NewReplica(cfg, dbB, nil, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.EnableHandoff(noPeer); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.EnableBucket(bucket, time.Hour, all); err != nil {
+		t.Fatal(err)
+	}
+	start(b)
+	dbC := openStore(t)
+	c, err := NewReplica(cfg, dbC, nil, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(c)
+	write(15, 20)
+	waitApplied(c, series*20)
+	waitApplied(b, series*5)
+	if cb := b.Counts(); cb.HandedOver != 1 || cb.Records != series*5 {
+		t.Fatalf("B: %+v; want the shard handed over and only the %d records after the snapshot read", cb, series*5)
+	}
+	for i := range series {
+		name := fmt.Sprintf("os.s%d", i)
+		x, err := dbB.ExportSeries(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := dbC.ExportSeries(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprintf("%+v", *x) != fmt.Sprintf("%+v", *y) {
+			t.Fatalf("%s: restored from the bucket and replayed differ", name)
 		}
 	}
 }

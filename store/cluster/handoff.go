@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -76,6 +77,29 @@ func (p *PeerServer) serveSnapshot(w http.ResponseWriter, r *http.Request, op st
 	if err := zw.Close(); err != nil {
 		p.logger().Warn("cluster: snapshot not sent", "shard", shard, "err", err)
 	}
+}
+
+// WriteSnapshot writes a snapshot as gzip-compressed gob (an object in
+// object storage holds one).
+func WriteSnapshot(w io.Writer, snap *ShardSnapshot) error {
+	zw := gzip.NewWriter(w)
+	if err := gob.NewEncoder(zw).Encode(toWire(snap)); err != nil {
+		return fmt.Errorf("snapshot of %s: %w", snap.Shard, err)
+	}
+	return zw.Close()
+}
+
+// ReadSnapshot reads what WriteSnapshot wrote.
+func ReadSnapshot(r io.Reader) (*ShardSnapshot, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	var w wireSnapshot
+	if err := gob.NewDecoder(zr).Decode(&w); err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	return fromWire(&w), nil
 }
 
 // FetchSnapshot finds the newest snapshot of shard among the other nodes
