@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"sync"
+	"time"
 
 	"rrdash/store"
 )
@@ -106,7 +107,10 @@ func (s *LogStore) Create(name string, spec store.Spec, overwrite bool) error {
 	if err := spec.Validate(); err != nil {
 		return fmt.Errorf("series %s: %w", name, err)
 	}
-	if err := s.log.Append(context.Background(), []Entry{{Series: name, Spec: spec}}); err != nil {
+	// rrdcached's CREATE has no context: bound the wait for the log
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.log.Append(ctx, []Entry{{Series: name, Spec: spec}}); err != nil {
 		return fmt.Errorf("create %s: %w", name, err)
 	}
 	s.mu.Lock()
