@@ -76,7 +76,7 @@ func TestExportRestoreSeries(t *testing.T) {
 	}
 	// a state that does not fit its definition is refused
 	bad := *st
-	bad.Dump.RRA = bad.Dump.RRA[:1]
+	bad.RRA = bad.RRA[:1]
 	if err := dst.RestoreSeries("t", &bad); err == nil {
 		t.Fatal("a state with too few archives was restored")
 	}

@@ -229,7 +229,7 @@ func TestReplicaHandoffFromObjectStore(t *testing.T) {
 	cfg := Config{Stream: "objstore", Endpoint: kinesistest.Start(t), PollInterval: 20 * time.Millisecond, MinCallInterval: time.Millisecond,
 		ListInterval: 100 * time.Millisecond}
 	kinesistest.CreateStream(ctx, t, NewClient(cfg), cfg.Stream, 1)
-	bucket, err := objstore.New(objstore.Config{Bucket: "rrdash-snapshots", Prefix: cfg.Stream, Endpoint: testdeps.NodeServer(t, "s3rver")})
+	bucket, err := objstore.New(objstore.Config{Bucket: "rrdash-snapshots", Prefix: cfg.Stream, Endpoint: testdeps.NodeServer(t, "s3rver"), Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

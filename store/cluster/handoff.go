@@ -70,7 +70,7 @@ func (p *PeerServer) serveSnapshot(w http.ResponseWriter, r *http.Request, op st
 	w.Header().Set("Content-Type", "application/x-gob")
 	w.Header().Set("Content-Encoding", "gzip") // rows of new series are mostly NaN: they shrink a lot
 	zw := gzip.NewWriter(w)
-	if err := gob.NewEncoder(zw).Encode(toWire(snap)); err != nil {
+	if err := gob.NewEncoder(zw).Encode(snap); err != nil {
 		p.logger().Warn("cluster: snapshot not sent", "shard", shard, "err", err)
 		return
 	}
@@ -83,7 +83,7 @@ func (p *PeerServer) serveSnapshot(w http.ResponseWriter, r *http.Request, op st
 // object storage holds one).
 func WriteSnapshot(w io.Writer, snap *ShardSnapshot) error {
 	zw := gzip.NewWriter(w)
-	if err := gob.NewEncoder(zw).Encode(toWire(snap)); err != nil {
+	if err := gob.NewEncoder(zw).Encode(snap); err != nil {
 		return fmt.Errorf("snapshot of %s: %w", snap.Shard, err)
 	}
 	return zw.Close()
@@ -95,11 +95,11 @@ func ReadSnapshot(r io.Reader) (*ShardSnapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
-	var w wireSnapshot
-	if err := gob.NewDecoder(zr).Decode(&w); err != nil {
+	snap := &ShardSnapshot{}
+	if err := gob.NewDecoder(zr).Decode(snap); err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
-	return fromWire(&w), nil
+	return snap, nil
 }
 
 // FetchSnapshot finds the newest snapshot of shard among the other nodes
@@ -137,11 +137,10 @@ func (s *RoutedStore) FetchSnapshot(ctx context.Context, shard string) (*ShardSn
 		}
 		return nil, nil
 	}
-	var w wireSnapshot
-	if err := s.call(ctx, best, "snapshot", url.Values{"shard": {shard}}, &w); err != nil {
+	snap := &ShardSnapshot{}
+	if err := s.call(ctx, best, "snapshot", url.Values{"shard": {shard}}, snap); err != nil {
 		return nil, fmt.Errorf("shard %s: snapshot from %s: %w", shard, best.ID, err)
 	}
-	snap := fromWire(&w)
 	if snap.Shard != shard || snap.Position == "" {
 		return nil, errors.New("shard " + shard + ": node " + best.ID + " sent a snapshot of " + snap.Shard + " at " + snap.Position)
 	}
@@ -153,63 +152,4 @@ func (p *PeerServer) logger() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return p.Log
-}
-
-// The wire form of a snapshot keeps each archive's rows as one flat slice:
-// gob spends far less on one slice of floats than on one slice per row.
-type wireSnapshot struct {
-	Shard, Position string
-	Series          []wireSeries
-}
-
-type wireSeries struct {
-	Name           string
-	Spec           store.Spec
-	LastUpdate     int64
-	LastUpdateUsec int64
-	Meta           map[string]string
-	DS             []store.DumpDS
-	RRA            []wireRRA
-}
-
-type wireRRA struct {
-	CurRow int64
-	CDP    []store.DumpCDP
-	Rows   []float64 // row r, data source d at r*len(DS)+d
-}
-
-func toWire(s *ShardSnapshot) *wireSnapshot {
-	w := &wireSnapshot{Shard: s.Shard, Position: s.Position}
-	for _, ns := range s.Series {
-		d := &ns.State.Dump
-		ws := wireSeries{Name: ns.Name, Spec: d.Spec, LastUpdate: d.LastUpdate, LastUpdateUsec: ns.State.LastUpdateUsec, Meta: ns.State.Meta, DS: d.DS}
-		for _, r := range d.RRA {
-			wr := wireRRA{CurRow: r.CurRow, CDP: r.CDP, Rows: make([]float64, 0, len(r.Rows)*len(d.Spec.DS))}
-			for _, row := range r.Rows {
-				wr.Rows = append(wr.Rows, row...)
-			}
-			ws.RRA = append(ws.RRA, wr)
-		}
-		w.Series = append(w.Series, ws)
-	}
-	return w
-}
-
-// fromWire rebuilds a snapshot; a row count that does not divide is left
-// for store.RestoreSeries to refuse.
-func fromWire(w *wireSnapshot) *ShardSnapshot {
-	s := &ShardSnapshot{Shard: w.Shard, Position: w.Position}
-	for _, ws := range w.Series {
-		st := &store.SeriesState{Dump: store.DumpData{Spec: ws.Spec, LastUpdate: ws.LastUpdate, DS: ws.DS}, LastUpdateUsec: ws.LastUpdateUsec, Meta: ws.Meta}
-		nds := max(len(ws.Spec.DS), 1)
-		for _, wr := range ws.RRA {
-			r := store.DumpRRA{CurRow: wr.CurRow, CDP: wr.CDP}
-			for i := 0; i+nds <= len(wr.Rows); i += nds {
-				r.Rows = append(r.Rows, wr.Rows[i:i+nds:i+nds])
-			}
-			st.Dump.RRA = append(st.Dump.RRA, r)
-		}
-		s.Series = append(s.Series, NamedState{Name: ws.Name, State: st})
-	}
-	return s
 }

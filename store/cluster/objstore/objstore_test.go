@@ -29,16 +29,12 @@ func TestBucketNewestSnapshot(t *testing.T) {
 	}
 	spec := store.DefaultTemplate()
 	spec.Start = 1_700_000_000
-	st := &store.SeriesState{Dump: store.DumpData{Spec: spec, LastUpdate: spec.Start}, Meta: map[string]string{"units": "ms"}}
+	st := &store.SeriesState{Spec: spec, LastUpdate: spec.Start, Meta: map[string]string{"units": "ms"}}
 	for range spec.DS {
-		st.Dump.DS = append(st.Dump.DS, store.DumpDS{LastDS: "U"})
+		st.DS = append(st.DS, store.DumpDS{LastDS: "U"})
 	}
 	for _, r := range spec.RRA {
-		rr := store.DumpRRA{CDP: make([]store.DumpCDP, len(spec.DS))}
-		for range r.Rows {
-			rr.Rows = append(rr.Rows, make([]float64, len(spec.DS)))
-		}
-		st.Dump.RRA = append(st.Dump.RRA, rr)
+		st.RRA = append(st.RRA, store.SeriesRRA{CDP: make([]store.DumpCDP, len(spec.DS)), Ring: make([]float64, r.Rows*int64(len(spec.DS)))})
 	}
 	for _, pos := range []string{"9", "10", "123", "45"} {
 		snap := &cluster.ShardSnapshot{Shard: "shard-0", Position: pos, Series: []cluster.NamedState{{Name: "s;p=" + pos, State: st}}}
