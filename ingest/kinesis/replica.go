@@ -80,6 +80,7 @@ type replicaShard struct {
 	ended    bool   // read to its end and durable so
 	run      *runningShard
 	caughtUp bool // read to the tip since the lease was taken
+	synced   bool // given to the leaser's SyncShards
 	lastCopy time.Time
 }
 
@@ -316,12 +317,20 @@ func (r *Replica) onShards(ctx context.Context, shards []shardInfo) error {
 		r.shards[s.id] = sh
 	}
 	if syncer, ok := r.leaser.(ShardSyncer); ok {
-		add := make([]ShardLineage, 0, len(shards))
+		var add []ShardLineage // new shards only: each costs the lease table writes
 		for _, s := range shards {
-			add = append(add, ShardLineage{ID: s.id, Parents: []string{s.parent, s.adjacent}})
+			if !r.shards[s.id].synced {
+				add = append(add, ShardLineage{ID: s.id, Parents: []string{s.parent, s.adjacent}})
+			}
 		}
-		if err := syncer.SyncShards(ctx, add); err != nil {
-			r.log.Warn("cluster: shard leases not created; retried at the next listing", "err", err)
+		if len(add) > 0 {
+			if err := syncer.SyncShards(ctx, add); err != nil {
+				r.log.Warn("cluster: shard leases not created; retried at the next listing", "err", err)
+			} else {
+				for _, s := range add {
+					r.shards[s.ID].synced = true
+				}
+			}
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(r.shards)) {
