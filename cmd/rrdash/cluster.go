@@ -213,6 +213,14 @@ func startCluster(ctx context.Context, wg *sync.WaitGroup, c ui.ClusterConfig, d
 	if err != nil {
 		return nil, fmt.Errorf("[cluster]: %w", err)
 	}
+	// writes of many series share a record per shard (KPL-style)
+	producer.Aggregate(func(ctx context.Context) (*cluster.Router, error) {
+		v, err := topo.View(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return v.Router, nil
+	})
 	serving := func(shard string) bool {
 		return replica.Serving(shard) && slices.Contains(leaser.Held(), shard)
 	}

@@ -450,23 +450,25 @@ func (r *Replica) onBatch(ctx context.Context, b shardBatch) error {
 	var waits []func() error
 	var bad int64
 	for _, rec := range b.records {
-		e, err := cluster.DecodeEntry(rec.Data)
+		entries, err := cluster.DecodeRecord(rec.Data)
 		if err != nil {
 			bad++
 			r.log.Warn("cluster: record skipped", "shard", rec.Shard, "seq", rec.Seq, "err", err)
 			continue
 		}
-		_, wait, err := r.db.EnsureAsync(e.Series, e.Spec, e.Meta)
-		if err != nil {
-			// A definition the store refuses is the record's fault, and
-			// every replica refuses it alike.
-			bad++
-			r.log.Warn("cluster: series not created", "shard", rec.Shard, "seq", rec.Seq, "series", e.Series, "err", err)
-			continue
-		}
-		waits = append(waits, wait)
-		for _, u := range e.Updates {
-			batch.Updates = append(batch.Updates, store.Update{Series: e.Series, Time: u.Time, Usec: u.Usec, Values: u.Values})
+		for _, e := range entries {
+			_, wait, err := r.db.EnsureAsync(e.Series, e.Spec, e.Meta)
+			if err != nil {
+				// A definition the store refuses is the record's fault,
+				// and every replica refuses it alike.
+				bad++
+				r.log.Warn("cluster: series not created", "shard", rec.Shard, "seq", rec.Seq, "series", e.Series, "err", err)
+				continue
+			}
+			waits = append(waits, wait)
+			for _, u := range e.Updates {
+				batch.Updates = append(batch.Updates, store.Update{Series: e.Series, Time: u.Time, Usec: u.Usec, Values: u.Values})
+			}
 		}
 	}
 	last := ""

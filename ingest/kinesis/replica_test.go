@@ -25,11 +25,22 @@ func openStore(t *testing.T) *store.DB {
 }
 
 // TestLogStoreReplicasIdentical: a node writes through a LogStore onto a
-// 2-shard kinesalite stream (nothing reaches its own store); two replicas
-// with their own stores read the whole stream; each holds every point
-// once, and the two hold the same archives (rows and consolidation state).
+// 2-shard kinesalite stream (nothing reaches its own store), one record
+// per series and write or (aggregated) one per shard and write; two
+// replicas with their own stores read the whole stream; each holds every
+// point once, and the two hold the same archives (rows and consolidation
+// state).
 func TestLogStoreReplicasIdentical(t *testing.T) {
 	t.Parallel()
+	for _, aggregated := range []bool{false, true} {
+		t.Run(fmt.Sprintf("aggregated=%v", aggregated), func(t *testing.T) {
+			t.Parallel()
+			testLogStoreReplicas(t, aggregated)
+		})
+	}
+}
+
+func testLogStoreReplicas(t *testing.T, aggregated bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cfg := Config{Stream: "replicas", Endpoint: kinesistest.Start(t), PollInterval: 20 * time.Millisecond, MinCallInterval: time.Millisecond,
@@ -37,7 +48,21 @@ func TestLogStoreReplicasIdentical(t *testing.T) {
 	kinesistest.CreateStream(ctx, t, NewClient(cfg), cfg.Stream, 2)
 
 	writerDB := openStore(t)
-	ls := cluster.NewLogStore(writerDB, NewProducer(cfg, testLogger(t)))
+	producer := NewProducer(cfg, testLogger(t))
+	if aggregated {
+		topo, err := NewTopology(cfg, nil, nil, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		producer.Aggregate(func(ctx context.Context) (*cluster.Router, error) {
+			v, err := topo.View(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return v.Router, nil
+		})
+	}
+	ls := cluster.NewLogStore(writerDB, producer)
 	var replicas []*store.DB
 	var reps []*Replica
 	for range 2 {
@@ -90,6 +115,10 @@ func TestLogStoreReplicasIdentical(t *testing.T) {
 		}
 		if c := r.Counts(); c.Applied != series*points || c.Refused != 0 || c.Bad != 0 {
 			t.Fatalf("replica counts %+v, want %d applied and nothing else", c, series*points)
+		}
+		// one record per series and write, or per shard and write
+		if c, want := r.Counts(), int64(series*points); aggregated && c.Records != 2*points || !aggregated && c.Records != want {
+			t.Fatalf("replica read %d records (aggregated %v)", c.Records, aggregated)
 		}
 	}
 	for i := range series {

@@ -33,8 +33,59 @@ type Update struct {
 
 // recordMagic starts every record of the cluster log ("rrdash log, v1"),
 // so that a stream shared with other producers by mistake is told apart
-// from corrupt records.
-const recordMagic = "RRL1"
+// from corrupt records; aggregateMagic starts a record packing several
+// entries (of series of one shard), each an RRL1 record of its own.
+const (
+	recordMagic    = "RRL1"
+	aggregateMagic = "RRL2"
+)
+
+// EncodeAggregate packs encoded entries (EncodeEntry) into one record.
+func EncodeAggregate(dst []byte, entries [][]byte) []byte {
+	dst = append(dst, aggregateMagic...)
+	dst = binary.AppendUvarint(dst, uint64(len(entries)))
+	for _, e := range entries {
+		dst = binary.AppendUvarint(dst, uint64(len(e)))
+		dst = append(dst, e...)
+	}
+	return dst
+}
+
+// AggregateOverhead bounds the bytes EncodeAggregate adds to n entries.
+func AggregateOverhead(n int) int { return len(aggregateMagic) + binary.MaxVarintLen64*(n+1) }
+
+// DecodeRecord reads a record: one entry (RRL1) or several (RRL2).
+func DecodeRecord(b []byte) ([]Entry, error) {
+	if len(b) < len(aggregateMagic) || string(b[:len(aggregateMagic)]) != aggregateMagic {
+		e, err := DecodeEntry(b)
+		if err != nil {
+			return nil, err
+		}
+		return []Entry{e}, nil
+	}
+	d := decoder{b: b, off: len(aggregateMagic)}
+	n := d.count("entries")
+	var out []Entry
+	for i := 0; i < n && d.err == nil; i++ {
+		size := d.count("entry size")
+		if d.err != nil {
+			break
+		}
+		e, err := DecodeEntry(d.b[d.off : d.off+size])
+		if err != nil {
+			return nil, fmt.Errorf("cluster log aggregate: entry %d at offset %d: %w", i, d.off, err)
+		}
+		d.off += size
+		out = append(out, e)
+	}
+	if d.err == nil && d.off != len(b) {
+		d.err = fmt.Errorf("%d bytes after the last entry", len(b)-d.off)
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("cluster log aggregate: offset %d: %w", d.off, d.err)
+	}
+	return out, nil
+}
 
 // Limits a decoder enforces, so a corrupt length never allocates wildly.
 const (

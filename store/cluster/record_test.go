@@ -66,6 +66,41 @@ func TestDecodeEntryErrors(t *testing.T) {
 	}
 }
 
+// TestAggregateRoundTrip: several entries packed in one record come back
+// in order; a plain entry reads as one; truncations are errors.
+func TestAggregateRoundTrip(t *testing.T) {
+	t.Parallel()
+	es := []Entry{sampleEntry(), {Series: "b", Spec: store.DefaultTemplate(), Updates: []Update{{Time: 5, Values: []string{"2"}}}}}
+	var parts [][]byte
+	for _, e := range es {
+		parts = append(parts, EncodeEntry(nil, e))
+	}
+	b := EncodeAggregate(nil, parts)
+	got, err := DecodeRecord(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", es) {
+		t.Fatalf("decoded %+v", got)
+	}
+	if one, err := DecodeRecord(parts[1]); err != nil || len(one) != 1 || one[0].Series != "b" {
+		t.Fatalf("plain entry: %+v %v", one, err)
+	}
+	for n := range len(b) {
+		if _, err := DecodeRecord(b[:n]); err == nil && n > 0 {
+			t.Fatalf("truncated to %d of %d bytes: no error", n, len(b))
+		}
+	}
+}
+
+func FuzzDecodeRecord(f *testing.F) {
+	f.Add(EncodeAggregate(nil, [][]byte{EncodeEntry(nil, sampleEntry()), EncodeEntry(nil, Entry{Series: "x"})}))
+	f.Add([]byte("RRL2\x01\x04RRL1"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = DecodeRecord(b) // an error, never a panic
+	})
+}
+
 func FuzzDecodeEntry(f *testing.F) {
 	f.Add(EncodeEntry(nil, sampleEntry()))
 	f.Add(EncodeEntry(nil, Entry{Series: "x"}))
