@@ -41,7 +41,9 @@ type Producer struct {
 // counts 1,000 records/s per shard and charges per 25 KB unit — when a
 // write holds a point or two of many series. route gives the shard map
 // (cached by its caller); while it fails, records stay one per series.
-func (p *Producer) Aggregate(route func(ctx context.Context) (*cluster.Router, error)) { p.route = route }
+func (p *Producer) Aggregate(route func(ctx context.Context) (*cluster.Router, error)) {
+	p.route = route
+}
 
 var _ cluster.Log = (*Producer)(nil)
 
