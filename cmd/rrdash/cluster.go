@@ -252,6 +252,13 @@ func startCluster(ctx context.Context, wg *sync.WaitGroup, c ui.ClusterConfig, d
 			return nil, fmt.Errorf("[cluster]: %w", err)
 		}
 		log.Info("cluster: shard snapshots in object storage", "bucket", c.SnapshotBucket, "endpoint", c.SnapshotEndpoint, "every", every)
+		if every >= retention {
+			log.Warn("cluster: snapshot_interval is not shorter than the stream's retention: a shard restored from its last snapshot may miss records the stream no longer holds",
+				"snapshot_interval", every, "retention", retention)
+		}
+	} else if len(groups) == 1 {
+		log.Warn("cluster: one replica group and no snapshot_bucket: a shard whose only holder dies is rebuilt from the stream, as far back as its retention reaches",
+			"retention", retention)
 	}
 	lctx, stopLeasing := context.WithCancel(context.WithoutCancel(ctx))
 	var leasing sync.WaitGroup
