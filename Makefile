@@ -6,6 +6,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ECHARTS := ui/assets/echarts.min.js
 KINESALITE := tools/kinesalite/node_modules/kinesalite/package.json
 DYNALITE := tools/dynalite/node_modules/dynalite/package.json
+S3RVER := tools/s3rver/node_modules/s3rver/package.json
 OIDCPROV := tools/oidc/node_modules/oidc-provider/package.json
 STATSD  := tools/statsd/node_modules/statsd/package.json
 INGESTCLIENTS := tools/ingestclients/node_modules/@influxdata/influxdb-client/package.json
@@ -34,6 +35,10 @@ $(KINESALITE): tools/kinesalite/package.json tools/kinesalite/package-lock.json
 # npm dynalite 4.0.0 (an in-memory DynamoDB) for ingest/kinesis's shard-lease tests
 $(DYNALITE): tools/dynalite/package.json tools/dynalite/package-lock.json
 	npm ci --prefix tools/dynalite --no-audit --no-fund
+
+# npm s3rver 3.7.1 (an S3-compatible server) for the cluster's snapshot tests (store/cluster)
+$(S3RVER): tools/s3rver/package.json tools/s3rver/package-lock.json
+	npm ci --prefix tools/s3rver --no-audit --no-fund
 	touch $@
 
 # npm statsd 0.9.0 (Etsy's daemon), the reference of ingest/statsd's tests
@@ -147,7 +152,7 @@ build: $(ECHARTS) $(DEJAVU)
 run: build python3 bubblewrap
 	./rrdash --data ./data serve --addr 127.0.0.1:8080 --demo
 
-deps-test: $(ECHARTS) $(DEJAVU) $(KINESALITE) $(OIDCPROV) $(STATSD) $(INGESTCLIENTS) rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web graphite-carbon prometheus prometheus-node-exporter python3-influxdb systemd $(DYNALITE) postgresql
+deps-test: $(ECHARTS) $(DEJAVU) $(KINESALITE) $(OIDCPROV) $(STATSD) $(INGESTCLIENTS) rrdtool rrdcached collectd syslog-ng chromium python3 python3-statsd influxdb bubblewrap graphite-web graphite-carbon prometheus prometheus-node-exporter python3-influxdb systemd $(DYNALITE) postgresql $(S3RVER)
 
 # go test -race over everything, the rrdtool differential suite included
 # (store: TestDifferentialAgainstRRDtool; rpn: its xport corpus).

@@ -14,6 +14,14 @@ type Lister interface {
 	List(glob string) ([]string, error)
 }
 
+// TagSummer is a Fetcher that sums a tag query's series itself: a cluster
+// node's routed store, where each shard's holder sums its own series and
+// only the partial sums travel (store/cluster). A nil result means no
+// series matched.
+type TagSummer interface {
+	SumTags(query []store.TagExpr, ds string, req store.FetchRequest) (*store.FetchResult, error)
+}
+
 // fetchTagged fetches every series a DEF's tag query matches and adds them
 // row by row as Graphite's sumSeries does: unknown values are skipped, a
 // row is unknown only where every series is. No match is a column of
@@ -21,6 +29,16 @@ type Lister interface {
 // counts before the first error). An rrdash extension: rrdtool's DEF
 // reads one file.
 func fetchTagged(f Fetcher, d Def, req store.FetchRequest) (*store.FetchResult, error) {
+	if ts, ok := f.(TagSummer); ok {
+		sum, err := ts.SumTags(d.Query, d.DS, req)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", d.Series, err)
+		}
+		if sum == nil {
+			sum = unknownColumn(d, req)
+		}
+		return sum, nil
+	}
 	l, ok := f.(Lister)
 	if !ok {
 		return nil, fmt.Errorf("%s: this store cannot list series", d.Series)
@@ -66,14 +84,20 @@ func fetchTagged(f Fetcher, d Def, req store.FetchRequest) (*store.FetchResult, 
 		}
 	}
 	if sum == nil {
-		step := max(req.Resolution, 1)
-		start := req.Start - req.Start%step
-		end := req.End + (step-req.End%step)%step
-		col := make([]float64, (end-start)/step)
-		for i := range col {
-			col[i] = math.NaN()
-		}
-		sum = &store.FetchResult{Start: start, End: end, Step: step, CF: req.CF, DS: []string{d.DS}, Values: [][]float64{col}}
+		sum = unknownColumn(d, req)
 	}
 	return sum, nil
+}
+
+// unknownColumn is a tag DEF's answer when no series matches: a column of
+// unknowns on the requested step.
+func unknownColumn(d Def, req store.FetchRequest) *store.FetchResult {
+	step := max(req.Resolution, 1)
+	start := req.Start - req.Start%step
+	end := req.End + (step-req.End%step)%step
+	col := make([]float64, (end-start)/step)
+	for i := range col {
+		col[i] = math.NaN()
+	}
+	return &store.FetchResult{Start: start, End: end, Step: step, CF: req.CF, DS: []string{d.DS}, Values: [][]float64{col}}
 }

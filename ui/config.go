@@ -44,6 +44,8 @@ type ServeConfig struct {
 	Tracelog     TracelogConfig `toml:"tracelog"`
 	// Kinesis makes serve consume a stream (as `rrdash ingest kinesis`).
 	Kinesis KinesisConfig `toml:"kinesis"`
+	// Cluster makes serve a node of a cluster (clusterconfig.go).
+	Cluster ClusterConfig `toml:"cluster"`
 	// GraphiteAddr is where the Graphite plaintext listener (TCP) listens;
 	// empty (the default) turns it off.
 	GraphiteAddr string `toml:"graphite_addr"`

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"rrdash/rpn"
+	"rrdash/store/cluster"
 )
 
 // Every request that evaluates DEF/CDEF/VDEF lines (xport, charts, PNGs,
@@ -81,6 +82,8 @@ func evalError(err error) error {
 		return echo.NewHTTPError(http.StatusServiceUnavailable, te.Error()).Wrap(err)
 	case errors.Is(err, context.Canceled):
 		return echo.NewHTTPError(statusClientClosed, "client closed the request").Wrap(err)
+	case errors.Is(err, cluster.ErrUnavailable): // cluster mode: no replica of a shard answers now
+		return echo.NewHTTPError(http.StatusServiceUnavailable, err.Error()).Wrap(err)
 	}
 	return specError(err)
 }

@@ -26,13 +26,14 @@ import (
 	"rrdash/ingest/rrdcached"
 	"rrdash/ingest/tracelog"
 	"rrdash/store"
+	"rrdash/store/cluster"
 	"rrdash/store/meta"
 	"rrdash/ui"
 	"rrdash/ui/demo"
 	"rrdash/ui/obs"
 )
 
-const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--pickle HOST:PORT] [--graphite-udp HOST:PORT] [--allowed-host HOST]… [--rrdcached HOST[:PORT]] [--statsd HOST:PORT] [--statsd-tcp HOST:PORT] [--collectd HOST:PORT] [--max-future DURATION] [--max-conns N] [--eval-budget N] [--eval-timeout D] [--log-file FILE] [--demo]"
+const serveUsage = "usage: rrdash serve [--addr HOST:PORT] [--data DIR] [--config FILE] [--tracelog GLOB]… [--graphite HOST:PORT] [--pickle HOST:PORT] [--graphite-udp HOST:PORT] [--allowed-host HOST]… [--rrdcached HOST[:PORT]] [--statsd HOST:PORT] [--statsd-tcp HOST:PORT] [--collectd HOST:PORT] [--max-future DURATION] [--max-conns N] [--eval-budget N] [--eval-timeout D] [--log-file FILE] [--demo] [--cluster-stream NAME --cluster-group G --cluster-node ID --cluster-advertise-url URL --cluster-lease-table T --cluster-secret-file F …]"
 
 // globList collects a repeatable flag.
 type globList []string
@@ -68,6 +69,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	evalTimeout := fs.String("eval-timeout", "", "time limit of one request's evaluation, 0 for none (default 30s; env RRDASH_EVAL_TIMEOUT)")
 	logFile := fs.String("log-file", "", "append the log to FILE instead of stderr; SIGHUP reopens it (logrotate) (env RRDASH_LOG_FILE)")
 	maxOpenFiles := fs.Int64("max-open-files", 0, "archive files the store holds open at once (default half the descriptor limit, at most 4096; env RRDASH_MAX_OPEN_FILES)")
+	cflags := newClusterFlags(fs)
 	demoMode := fs.Bool("demo", false, "write demo trace logs (instances web1, web2: 6 hours of history, then live) into DATA/demo-tracelog and tail them")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -138,6 +140,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *maxOpenFiles != 0 {
 		cfg.MaxOpenFiles = *maxOpenFiles
 	}
+	cflags.apply(&cfg.Cluster)
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -205,7 +208,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			log.Info("store: background replay done")
 		}(db)
 	}
+	// writes is the one door of every ingest path; reads what the web
+	// service reads: the local store, or in cluster mode the cluster log
+	// and the routed reads (cluster.go).
+	var writes writeStore = db
+	var reads ui.Store = db
+	var cnode *clusterNode
+	stopCluster := func() {}
+	if cfg.Cluster.Stream != "" {
+		cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		var cwg sync.WaitGroup
+		stopCluster = func() { cancel(); cwg.Wait() }
+		if cnode, err = startCluster(cctx, &cwg, cfg.Cluster, db, log); err != nil {
+			stopCluster()
+			db.Close()
+			return fmt.Errorf("serve: %w", err)
+		}
+		writes, reads = cnode.writes, cnode.reads
+	}
 	closeStore := func() error {
+		stopCluster()
 		if db == nil {
 			return nil
 		}
@@ -238,7 +260,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("serve: %w", err)
 		}
 	}
-	sched, err := newScheduler(cfg.Monitors, cfg.Data, db, log, cfgPath)
+	sched, err := newScheduler(cfg.Monitors, cfg.Data, writes, log, cfgPath)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -286,7 +308,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv, err := ui.New(ui.Config{BaseURL: cfg.BaseURL, LocalMode: localMode, OIDC: cfg.OIDC, TrustedProxies: cfg.TrustedProxies,
 		Monitors: monitors, ListenAddr: cfg.Addr, AllowedHosts: cfg.AllowedHosts, Sources: sources,
-		EvalBudget: evalBudgetN, EvalTimeout: evalTimeoutD, SeriesAdmin: cfg.SeriesAdmin}, db, md, user, log)
+		EvalBudget: evalBudgetN, EvalTimeout: evalTimeoutD, SeriesAdmin: cfg.SeriesAdmin}, reads, md, user, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -335,7 +357,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		for _, g := range cfg.Tracelog.Globs {
 			tc.Sources = append(tc.Sources, tracelog.SourceConfig{Glob: g})
 		}
-		t, err := tracelog.NewTailer(tc, db, log)
+		t, err := tracelog.NewTailer(tc, writes, log)
 		if err != nil {
 			stopTail()
 			return fmt.Errorf("serve: %w", err)
@@ -361,7 +383,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("serve: [kinesis]: %w", err)
 		}
 		kc.Credentials = kinesis.EnvCredentials()
-		consumer, err := kinesis.New(kc, db, kinesis.Options{Logger: log, Lookup: kinesis.StoreLookup(db)})
+		consumer, err := kinesis.New(kc, writes, kinesis.Options{Logger: log, Lookup: kinesis.StoreLookup(writes)})
 		if err != nil {
 			stopTail()
 			return fmt.Errorf("serve: %w", err)
@@ -388,7 +410,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	// Push ingest (InfluxDB line protocol, JSON points) sits beside the UI:
 	// its bodies are larger than the UI's limit and come from scripts.
-	pushWriter, err := push.NewWriter(db, push.WriterConfig{})
+	pushWriter, err := push.NewWriter(writes, push.WriterConfig{})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -466,7 +488,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return lines, err
 	}
-	rls, err := startRrdcached(tailCtx, &tails, cfg, db, backup, stdout, log)
+	rls, err := startRrdcached(tailCtx, &tails, cfg, writes, backup, stdout, log)
 	listeners = append(listeners, rls...)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -478,6 +500,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mux.Handle("POST /api/v1/points", srv.GuardPush(http.HandlerFunc(pushHandlers.ServePoints)))
 	if err := mountHTTPIngest(mux, srv.GuardPush, pushWriter, pushHandlers, obsv, log); err != nil {
 		return fmt.Errorf("serve: %w", err)
+	}
+	if cnode != nil {
+		// peer reads of other nodes, guarded by the cluster secret
+		mux.Handle(cluster.PeerPrefix, cnode.peer)
 	}
 	mux.Handle("/", srv.Handler())
 
@@ -584,7 +610,7 @@ func newLogger(w io.Writer, cfg ui.ServeConfig, level *slog.LevelVar) *slog.Logg
 // 0660) and, when configured, on TCP with the configured commands. The
 // listeners stop when ctx ends; wg waits for their connections. It
 // returns the listeners, for health.
-func startRrdcached(ctx context.Context, wg *sync.WaitGroup, cfg ui.ServeConfig, db *store.DB,
+func startRrdcached(ctx context.Context, wg *sync.WaitGroup, cfg ui.ServeConfig, db rrdcached.Store,
 	backup func(context.Context, string) ([]string, error), stdout io.Writer, log *slog.Logger) ([]*listen.Listener, error) {
 	tcpPerms, err := rrdcached.ParsePermissions(rrdcached.DefaultTCPCommands)
 	if len(cfg.RrdcachedPermissions) > 0 {

@@ -107,3 +107,12 @@ func (r *Router) String() string {
 	}
 	return b.String()
 }
+
+// Shards lists the open shards' ids in hash-key order.
+func (r *Router) Shards() []string {
+	out := make([]string, len(r.shards))
+	for i, s := range r.shards {
+		out[i] = s.ID
+	}
+	return out
+}
