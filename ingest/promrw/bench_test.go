@@ -69,6 +69,7 @@ func BenchmarkRemoteWrite(b *testing.B) {
 	// b.N's calibration reruns only the sub-benchmark.
 	b.Run("durable", func(b *testing.B) {
 		b.SetParallelism(perProc)
+		cpu0 := pushtest.CPUTime()
 		b.RunParallel(func(pb *testing.PB) {
 			id := int(ids.Add(1)-1) % nSenders
 			for pb.Next() {
@@ -80,5 +81,6 @@ func BenchmarkRemoteWrite(b *testing.B) {
 			}
 		})
 		b.ReportMetric(float64(b.N*seriesPer*samplesPer)/b.Elapsed().Seconds(), "samples/s")
+		b.ReportMetric(float64(b.N*seriesPer*samplesPer)/(pushtest.CPUTime()-cpu0).Seconds(), "samples/CPU-s")
 	})
 }
