@@ -23,6 +23,7 @@ import (
 // alike.
 type converter struct {
 	hz    horizon.Horizon
+	limit horizon.Limit // hz read once per request (reset)
 	names push.Names
 
 	base      []kv   // resource and scope attributes
@@ -79,6 +80,7 @@ const (
 type quantile struct{ q, v float64 }
 
 func (c *converter) reset() {
+	c.limit = c.hz.Limit()
 	clear(c.pts)
 	c.pts, c.vals, c.valEnd = c.pts[:0], c.vals[:0], c.valEnd[:0]
 	c.bad, c.first, c.noValue = 0, nil, 0
@@ -234,7 +236,7 @@ func (c *converter) time(ns uint64, w where) (sec, usec int64, ok bool) {
 		return 0, 0, false
 	}
 	sec, usec = int64(ns/1e9), int64(ns%1e9/1e3)
-	if err := c.hz.Check(sec, usec); err != nil {
+	if err := c.limit.Check(sec, usec); err != nil {
 		c.badPoint(w, 1, "%v", err)
 		return 0, 0, false
 	}
