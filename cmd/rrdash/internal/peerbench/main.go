@@ -8,7 +8,9 @@
 //   - InfluxDB line protocol, the same shape, POSTed in bodies of 50,000
 //     lines (four at a time), into existing series (rrdash: the Graphite
 //     stream's; VictoriaMetrics names them apart, so one point of each is
-//     sent first, untimed).
+//     sent first, untimed);
+//   - Prometheus remote_write, the same shape in requests of 2,000
+//     samples (eight at a time), into existing series (remotewrite.go).
 //
 // rrdash's time ends when the points are durable: its clean close of the
 // Graphite connection after the client's EOF, its 204 for a body (journal
@@ -71,7 +73,7 @@ type peer struct {
 	count   func(kind string) (int64, error)
 }
 
-type result struct{ graphiteNew, graphiteOld, influx time.Duration }
+type result struct{ graphiteNew, graphiteOld, influx, remoteWrite time.Duration }
 
 func run(rrdashBin, vmBin, carbon string, series, points, rounds int) error {
 	vmPath, err := exec.LookPath(vmBin)
@@ -84,6 +86,7 @@ func run(rrdashBin, vmBin, carbon string, series, points, rounds int) error {
 	influxPre := influxBodies(series, 1, t0+2*int64(points)*60, 50000)
 	influx := influxBodies(series, points, t0+(2*int64(points)+1)*60, 50000)
 	total := int64(series * points)
+	rwPre, rw := remoteWriteBodies(series, 1, t0-60), remoteWriteBodies(series, points, t0)
 	fmt.Printf("%d series × %d points per round (%d points), %d interleaved rounds, medians\n\n", series, points, total, rounds)
 	starts := []func() (*peer, error){func() (*peer, error) { return startRRDash(rrdashBin) }, func() (*peer, error) { return startVM(vmPath) }}
 	if carbon != "" {
@@ -101,11 +104,14 @@ func run(rrdashBin, vmBin, carbon string, series, points, rounds int) error {
 				return err
 			}
 			res, err := measure(p, gNew, gOld, influxPre, influx, total)
+			if err == nil && p.http != "" {
+				res.remoteWrite, err = measureRemoteWrite(p, rwPre, rw, series, total)
+			}
 			p.stop()
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", r+1, p.name, err)
 			}
-			fmt.Fprintf(os.Stderr, "round %d %s: graphite new %v, existing %v, influx %v\n", r+1, p.name, res.graphiteNew, res.graphiteOld, res.influx)
+			fmt.Fprintf(os.Stderr, "round %d %s: graphite new %v, existing %v, influx %v, remote_write %v\n", r+1, p.name, res.graphiteNew, res.graphiteOld, res.influx, res.remoteWrite)
 			switch p.name {
 			case "rrdash":
 				rr = append(rr, res)
@@ -126,6 +132,7 @@ func run(rrdashBin, vmBin, carbon string, series, points, rounds int) error {
 		{"Graphite plaintext, new series", func(r result) time.Duration { return r.graphiteNew }},
 		{"Graphite plaintext, existing series", func(r result) time.Duration { return r.graphiteOld }},
 		{"Influx line protocol, existing series", func(r result) time.Duration { return r.influx }},
+		{"Prometheus remote_write, existing series", func(r result) time.Duration { return r.remoteWrite }},
 	} {
 		a, b := rate(median(rr, w.get)), rate(median(vr, w.get))
 		carbonCols := "— | —"
