@@ -53,8 +53,16 @@ func main() {
 	points := flag.Int("points", 60, "points per series and round")
 	carbon := flag.String("carbon", "carbon-cache", "the carbon-cache binary (Graphite only); empty: none")
 	rounds := flag.Int("rounds", 3, "interleaved rounds; the median is reported")
+	only := flag.String("only", "", `run one workload: "remote_write" (empty: all)`)
 	flag.Parse()
-	if err := run(*rrdash, *vm, *carbon, *series, *points, *rounds); err != nil {
+	if *only != "" && *only != "remote_write" {
+		fmt.Fprintf(os.Stderr, "peerbench: --only %q: want remote_write or nothing\n", *only)
+		os.Exit(2)
+	}
+	if *only != "" {
+		*carbon = "" // carbon takes no remote_write
+	}
+	if err := run(*rrdash, *vm, *carbon, *series, *points, *rounds, *only == "remote_write"); err != nil {
 		fmt.Fprintln(os.Stderr, "peerbench:", err)
 		os.Exit(1)
 	}
@@ -75,7 +83,7 @@ type peer struct {
 
 type result struct{ graphiteNew, graphiteOld, influx, remoteWrite time.Duration }
 
-func run(rrdashBin, vmBin, carbon string, series, points, rounds int) error {
+func run(rrdashBin, vmBin, carbon string, series, points, rounds int, rwOnly bool) error {
 	vmPath, err := exec.LookPath(vmBin)
 	if err != nil {
 		return fmt.Errorf("%w (make victoria-metrics installs Debian's)", err)
@@ -103,7 +111,10 @@ func run(rrdashBin, vmBin, carbon string, series, points, rounds int) error {
 			if err != nil {
 				return err
 			}
-			res, err := measure(p, gNew, gOld, influxPre, influx, total)
+			var res result
+			if !rwOnly {
+				res, err = measure(p, gNew, gOld, influxPre, influx, total)
+			}
 			if err == nil && p.http != "" {
 				res.remoteWrite, err = measureRemoteWrite(p, rwPre, rw, series, total)
 			}
@@ -134,6 +145,9 @@ func run(rrdashBin, vmBin, carbon string, series, points, rounds int) error {
 		{"Influx line protocol, existing series", func(r result) time.Duration { return r.influx }},
 		{"Prometheus remote_write, existing series", func(r result) time.Duration { return r.remoteWrite }},
 	} {
+		if median(rr, w.get) == 0 {
+			continue // not run (--only)
+		}
 		a, b := rate(median(rr, w.get)), rate(median(vr, w.get))
 		carbonCols := "— | —"
 		if len(cr) > 0 && median(cr, w.get) > 0 {
