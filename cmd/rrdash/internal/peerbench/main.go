@@ -79,9 +79,10 @@ type peer struct {
 	// are in, counting from before.
 	settled func(kind string, before, n int64) error
 	count   func(kind string) (int64, error)
+	pid     int // the server process, for its CPU time
 }
 
-type result struct{ graphiteNew, graphiteOld, influx, remoteWrite time.Duration }
+type result struct{ graphiteNew, graphiteOld, influx, remoteWrite, remoteWriteCPU time.Duration }
 
 func run(rrdashBin, vmBin, carbon string, series, points, rounds int, rwOnly bool) error {
 	vmPath, err := exec.LookPath(vmBin)
@@ -116,7 +117,7 @@ func run(rrdashBin, vmBin, carbon string, series, points, rounds int, rwOnly boo
 				res, err = measure(p, gNew, gOld, influxPre, influx, total)
 			}
 			if err == nil && p.http != "" {
-				res.remoteWrite, err = measureRemoteWrite(p, rwPre, rw, series, total)
+				res.remoteWrite, res.remoteWriteCPU, err = measureRemoteWrite(p, rwPre, rw, series, total)
 			}
 			p.stop()
 			if err != nil {
@@ -156,6 +157,7 @@ func run(rrdashBin, vmBin, carbon string, series, points, rounds int, rwOnly boo
 		}
 		fmt.Printf("| %s | %.0f | %.0f | %.2f× | %s |\n", w.name, a, b, a/b, carbonCols)
 	}
+	printRemoteWriteCPU(rr, vr, total)
 	return nil
 }
 
@@ -376,7 +378,7 @@ func startRRDash(bin string) (*peer, error) {
 	// rrdash's acknowledgements mean durable: nothing to wait for after them.
 	done := func(string, int64, int64) error { return nil }
 	zero := func(string) (int64, error) { return 0, nil }
-	return &peer{name: "rrdash", graphite: gAddr, http: "http://" + httpAddr, token: tok, stop: stop, settled: done, count: zero}, nil
+	return &peer{name: "rrdash", graphite: gAddr, http: "http://" + httpAddr, token: tok, stop: stop, settled: done, count: zero, pid: cmd.Process.Pid}, nil
 }
 
 // pushToken makes a push-scoped API token in a fresh data directory, as
@@ -443,7 +445,7 @@ func startVM(bin string) (*peer, error) {
 		}
 		return errors.New("VictoriaMetrics did not count every point within 10 minutes")
 	}
-	return &peer{name: "VictoriaMetrics", graphite: gAddr, http: base, stop: stop, settled: settled, count: count}, nil
+	return &peer{name: "VictoriaMetrics", graphite: gAddr, http: base, stop: stop, settled: settled, count: count, pid: cmd.Process.Pid}, nil
 }
 
 // vmRows reads vm_rows_inserted_total{type="KIND"} from /metrics.
