@@ -47,7 +47,7 @@ import (
 // hands such bodies to the generated types (errFallback) rather than
 // reimplementing merging. Like the generated types it skips unknown
 // fields and known ones of another wire type, takes the last of a
-// repeated scalar, and refuses strings it reads that are not UTF-8;
+// scalar given twice, and refuses strings it reads that are not UTF-8;
 // fields it does not read (descriptions, exemplars, exponential buckets)
 // are checked for framing only.
 
