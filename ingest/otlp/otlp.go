@@ -193,7 +193,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c == nil {
 		c = &converter{}
 	}
-	defer h.pool.Put(c)
+	defer func() {
+		// A converter grown by an unusually large export is not kept.
+		if cap(c.vals) <= 4<<20 && cap(c.pts) <= 1<<18 {
+			h.pool.Put(c)
+		}
+	}()
 	c.hz = h.cfg.Horizon
 	if err := c.decodeAndConvert(enc, body); err != nil {
 		h.fail(w, enc, http.StatusBadRequest, "otlp: ExportMetricsServiceRequest (%s): %v; nothing of this request was stored", enc.contentType(), err)
