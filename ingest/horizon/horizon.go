@@ -101,3 +101,32 @@ func CheckAt(now time.Time, max time.Duration, sec, usec int64) error {
 	}
 	return nil
 }
+
+// Limit is the horizon read once: a request's points are checked against
+// one reading of the clock rather than one each.
+type Limit struct {
+	now       time.Time
+	max       time.Duration
+	sec, usec int64
+}
+
+// Limit reads the clock now.
+func (h Horizon) Limit() Limit {
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	l := Limit{now: now(), max: h.Max()}
+	end := l.now.Add(l.max)
+	l.sec, l.usec = end.Unix(), int64(end.Nanosecond()/1000)
+	return l
+}
+
+// Check returns a *FutureError if sec.usec is beyond the limit, as
+// Horizon.Check does at the time the limit was read.
+func (l Limit) Check(sec, usec int64) error {
+	if sec > l.sec || sec == l.sec && usec > l.usec {
+		return &FutureError{Sec: sec, Usec: usec, Now: l.now, Max: l.max}
+	}
+	return nil
+}

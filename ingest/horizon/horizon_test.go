@@ -27,6 +27,9 @@ func TestCheck(t *testing.T) {
 		if (err != nil) != tc.future {
 			t.Errorf("Check(%d.%06d) = %v, want future %v", tc.sec, tc.usec, err, tc.future)
 		}
+		if lerr := h.Limit().Check(tc.sec, tc.usec); (lerr == nil) != (err == nil) || lerr != nil && lerr.Error() != err.Error() {
+			t.Errorf("Limit().Check(%d.%06d) = %v, Check gave %v", tc.sec, tc.usec, lerr, err)
+		}
 		if err != nil && (!errors.Is(err, ErrFuture) || !strings.Contains(err.Error(), "ahead of the server clock")) {
 			t.Errorf("Check(%d.%06d): error %q", tc.sec, tc.usec, err)
 		}

@@ -1,10 +1,10 @@
 package otlp
 
 import (
+	"encoding/hex"
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 
 	colmetrics "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	common "go.opentelemetry.io/proto/otlp/common/v1"
@@ -16,32 +16,90 @@ import (
 )
 
 // converter turns a request into points; it is reused between requests
-// (not concurrently).
+// (not concurrently). Two front ends feed it: the wire decoder
+// (wire.go, protobuf bodies, no allocation per point) and the generated
+// types (JSON bodies, and the protobuf encodings the wire decoder leaves
+// to them); both hand it the same dataPoint, so they name and format
+// alike.
 type converter struct {
 	hz    horizon.Horizon
+	limit horizon.Limit // hz read once per request (reset)
 	names push.Names
-	buf   []byte
-	base  []kv // resource and scope attributes
-	tags  []push.Tag
-	arena []byte // the tags' bytes, one array per data point
-	pts   []push.Point
+
+	base      []kv   // resource and scope attributes
+	baseArena []byte // their rendered values that are not in the body
+	attrs     []kv   // the data point's attributes
+	ptArena   []byte
+	tags      []push.Tag
+	xtags     []push.Tag // tags plus le or quantile
+	name      []byte     // metric name and suffix
+	buf       []byte     // series name
+	bound     []byte     // le or quantile value
+
+	// Values are formatted into vals and made strings once per request
+	// (finish): one allocation rather than one per value.
+	vals   []byte
+	valEnd []int
+	pts    []push.Point
+
+	dp dataPoint // the data point being decoded (wire.go)
 
 	bad     int
 	first   error
 	noValue int // data points flagged "no recorded value"
 }
 
-type kv struct{ k, v string }
+// kv is one attribute; its bytes are in the body or in an arena.
+type kv struct{ k, v []byte }
+
+// dataPoint is what conversion takes of any data point.
+type dataPoint struct {
+	timeNs uint64
+	flags  uint32
+	// number data points
+	kind valueKind
+	dbl  float64
+	i64  int64
+	// histograms and summaries
+	count                  uint64
+	sum, min, max          float64
+	hasSum, hasMin, hasMax bool
+	counts                 []uint64
+	bounds                 []float64
+	quantiles              []quantile
+}
+
+type valueKind uint8
+
+const (
+	noValue valueKind = iota
+	asDouble
+	asInt
+)
+
+type quantile struct{ q, v float64 }
 
 func (c *converter) reset() {
+	c.limit = c.hz.Limit()
 	clear(c.pts)
-	c.pts, c.bad, c.first, c.noValue = c.pts[:0], 0, nil, 0
+	c.pts, c.vals, c.valEnd = c.pts[:0], c.vals[:0], c.valEnd[:0]
+	c.bad, c.first, c.noValue = 0, nil, 0
+}
+
+// finish gives the points their values.
+func (c *converter) finish() {
+	all := string(c.vals)
+	start := 0
+	for i, end := range c.valEnd {
+		c.pts[i].Value = all[start:end]
+		start = end
+	}
 }
 
 // where names a data point for error messages.
 type where struct {
 	res, scope, metric, point int
-	name                      string
+	name                      []byte
 }
 
 func (w where) String() string {
@@ -55,15 +113,15 @@ func (c *converter) badPoint(w where, n int, format string, args ...any) {
 	}
 }
 
-// convert appends the points of req to c.pts.
+// convert appends the points of req (the generated types) to c.pts.
 func (c *converter) convert(req *colmetrics.ExportMetricsServiceRequest) {
 	for ri, rm := range req.GetResourceMetrics() {
-		c.base = appendAttrs(c.base[:0], rm.GetResource().GetAttributes())
-		nres := len(c.base)
+		c.base, c.baseArena = appendAttrs(c.base[:0], c.baseArena[:0], rm.GetResource().GetAttributes())
+		nres, ares := len(c.base), len(c.baseArena)
 		for si, sm := range rm.GetScopeMetrics() {
-			c.base = appendAttrs(c.base[:nres], sm.GetScope().GetAttributes())
+			c.base, c.baseArena = appendAttrs(c.base[:nres], c.baseArena[:ares], sm.GetScope().GetAttributes())
 			for mi, m := range sm.GetMetrics() {
-				c.metric(m, where{res: ri, scope: si, metric: mi, name: m.GetName()})
+				c.metric(m, where{res: ri, scope: si, metric: mi, name: []byte(m.GetName())})
 			}
 		}
 	}
@@ -88,13 +146,16 @@ func typeOf(t metrics.AggregationTemporality, monotonic bool) (store.DSType, err
 
 const flagNoValue = uint32(metrics.DataPointFlags_DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK)
 
+// metric converts one metric of the generated types.
 func (c *converter) metric(m *metrics.Metric, w where) {
-	name, unit := m.GetName(), m.GetUnit()
+	name, unit := w.name, m.GetUnit()
+	dp := &c.dp
 	switch d := m.GetData().(type) {
 	case *metrics.Metric_Gauge:
 		for i, p := range d.Gauge.GetDataPoints() {
 			w.point = i
-			c.number(name, unit, store.Gauge, p, w)
+			c.fromNumber(p)
+			c.number(name, unit, store.Gauge, w)
 		}
 	case *metrics.Metric_Sum:
 		typ, err := typeOf(d.Sum.GetAggregationTemporality(), d.Sum.GetIsMonotonic())
@@ -104,7 +165,8 @@ func (c *converter) metric(m *metrics.Metric, w where) {
 				c.badPoint(w, 1, "%v", err)
 				continue
 			}
-			c.number(name, unit, typ, p, w)
+			c.fromNumber(p)
+			c.number(name, unit, typ, w)
 		}
 	case *metrics.Metric_Histogram:
 		typ, err := typeOf(d.Histogram.GetAggregationTemporality(), true)
@@ -114,7 +176,13 @@ func (c *converter) metric(m *metrics.Metric, w where) {
 				c.badPoint(w, 1, "%v", err)
 				continue
 			}
-			c.histogram(name, unit, typ, p, w)
+			*dp = dataPoint{timeNs: p.GetTimeUnixNano(), flags: p.GetFlags(), count: p.GetCount(),
+				counts: p.GetBucketCounts(), bounds: p.GetExplicitBounds()}
+			dp.sum, dp.hasSum = p.GetSum(), p.Sum != nil
+			dp.min, dp.hasMin = p.GetMin(), p.Min != nil
+			dp.max, dp.hasMax = p.GetMax(), p.Max != nil
+			c.attrs, c.ptArena = appendAttrs(c.attrs[:0], c.ptArena[:0], p.GetAttributes())
+			c.histogram(name, unit, typ, w)
 		}
 	case *metrics.Metric_ExponentialHistogram:
 		typ, err := typeOf(d.ExponentialHistogram.GetAggregationTemporality(), true)
@@ -124,43 +192,38 @@ func (c *converter) metric(m *metrics.Metric, w where) {
 				c.badPoint(w, 1, "%v", err)
 				continue
 			}
-			if p.GetFlags()&flagNoValue != 0 {
-				c.noValue++
-				continue
-			}
-			sec, usec, ok := c.time(p.GetTimeUnixNano(), w)
-			if !ok {
-				continue
-			}
-			c.tagsFor(p.GetAttributes())
-			c.emit(name+".count", unit, "", typ, sec, usec, float64(p.GetCount()), w)
-			if p.Sum != nil {
-				c.emit(name+".sum", unit, "", typ, sec, usec, p.GetSum(), w)
-			}
-			c.minMax(name, unit, p.Min, p.Max, sec, usec, w)
+			*dp = dataPoint{timeNs: p.GetTimeUnixNano(), flags: p.GetFlags(), count: p.GetCount()}
+			dp.sum, dp.hasSum = p.GetSum(), p.Sum != nil
+			dp.min, dp.hasMin = p.GetMin(), p.Min != nil
+			dp.max, dp.hasMax = p.GetMax(), p.Max != nil
+			c.attrs, c.ptArena = appendAttrs(c.attrs[:0], c.ptArena[:0], p.GetAttributes())
+			c.expHistogram(name, unit, typ, w)
 		}
 	case *metrics.Metric_Summary:
 		for i, p := range d.Summary.GetDataPoints() {
 			w.point = i
-			if p.GetFlags()&flagNoValue != 0 {
-				c.noValue++
-				continue
-			}
-			sec, usec, ok := c.time(p.GetTimeUnixNano(), w)
-			if !ok {
-				continue
-			}
-			c.tagsFor(p.GetAttributes())
-			c.emit(name+".count", unit, "", store.Derive, sec, usec, float64(p.GetCount()), w)
-			c.emit(name+".sum", unit, "", store.Derive, sec, usec, p.GetSum(), w)
+			*dp = dataPoint{timeNs: p.GetTimeUnixNano(), flags: p.GetFlags(), count: p.GetCount(), sum: p.GetSum(), quantiles: dp.quantiles[:0]}
 			for _, q := range p.GetQuantileValues() {
-				c.emit(name, unit, "quantile="+formatBound(q.GetQuantile()), store.Gauge, sec, usec, q.GetValue(), w)
+				dp.quantiles = append(dp.quantiles, quantile{q.GetQuantile(), q.GetValue()})
 			}
+			c.attrs, c.ptArena = appendAttrs(c.attrs[:0], c.ptArena[:0], p.GetAttributes())
+			c.summary(name, unit, w)
 		}
 	case nil:
 		w.point = -1
 		c.badPoint(w, 1, "metric has no data (gauge, sum, histogram, exponential_histogram or summary)")
 	}
+}
+
+func (c *converter) fromNumber(p *metrics.NumberDataPoint) {
+	c.dp = dataPoint{timeNs: p.GetTimeUnixNano(), flags: p.GetFlags(), quantiles: c.dp.quantiles[:0]}
+	switch v := p.GetValue().(type) {
+	case *metrics.NumberDataPoint_AsDouble:
+		c.dp.kind, c.dp.dbl = asDouble, v.AsDouble
+	case *metrics.NumberDataPoint_AsInt:
+		c.dp.kind, c.dp.i64 = asInt, v.AsInt
+	}
+	c.attrs, c.ptArena = appendAttrs(c.attrs[:0], c.ptArena[:0], p.GetAttributes())
 }
 
 func (c *converter) time(ns uint64, w where) (sec, usec int64, ok bool) {
@@ -173,169 +236,241 @@ func (c *converter) time(ns uint64, w where) (sec, usec int64, ok bool) {
 		return 0, 0, false
 	}
 	sec, usec = int64(ns/1e9), int64(ns%1e9/1e3)
-	if err := c.hz.Check(sec, usec); err != nil {
+	if err := c.limit.Check(sec, usec); err != nil {
 		c.badPoint(w, 1, "%v", err)
 		return 0, 0, false
 	}
 	return sec, usec, true
 }
 
-func (c *converter) number(name, unit string, typ store.DSType, p *metrics.NumberDataPoint, w where) {
-	if p.GetFlags()&flagNoValue != 0 {
+// The conversions of one data point (c.dp, its attributes in c.attrs).
+
+func (c *converter) number(name []byte, unit string, typ store.DSType, w where) {
+	p := &c.dp
+	if p.flags&flagNoValue != 0 {
 		c.noValue++
 		return
 	}
-	sec, usec, ok := c.time(p.GetTimeUnixNano(), w)
+	sec, usec, ok := c.time(p.timeNs, w)
 	if !ok {
 		return
 	}
-	c.tagsFor(p.GetAttributes())
-	switch v := p.GetValue().(type) {
-	case *metrics.NumberDataPoint_AsDouble:
-		c.emit(name, unit, "", typ, sec, usec, v.AsDouble, w)
-	case *metrics.NumberDataPoint_AsInt:
+	c.tagsFor()
+	switch p.kind {
+	case asDouble:
+		c.emitFloat(name, "", unit, nil, nil, typ, sec, usec, p.dbl, w)
+	case asInt:
 		// Integers keep every digit (a float64 would round past 2^53).
-		c.emitText(name, unit, "", typ, sec, usec, strconv.FormatInt(v.AsInt, 10), w)
+		if c.series(name, "", nil, nil, w) {
+			c.vals = strconv.AppendInt(c.vals, p.i64, 10)
+			c.point(unit, typ, sec, usec)
+		}
 	default:
 		c.badPoint(w, 1, "number data point without as_double or as_int")
 	}
 }
 
-func (c *converter) histogram(name, unit string, typ store.DSType, p *metrics.HistogramDataPoint, w where) {
-	if p.GetFlags()&flagNoValue != 0 {
+func (c *converter) histogram(name []byte, unit string, typ store.DSType, w where) {
+	p := &c.dp
+	if p.flags&flagNoValue != 0 {
 		c.noValue++
 		return
 	}
-	counts, bounds := p.GetBucketCounts(), p.GetExplicitBounds()
-	if len(counts) != 0 && len(counts) != len(bounds)+1 {
-		c.badPoint(w, 1, "%d bucket_counts for %d explicit_bounds: want one more count than bounds", len(counts), len(bounds))
+	if len(p.counts) != 0 && len(p.counts) != len(p.bounds)+1 {
+		c.badPoint(w, 1, "%d bucket_counts for %d explicit_bounds: want one more count than bounds", len(p.counts), len(p.bounds))
 		return
 	}
-	sec, usec, ok := c.time(p.GetTimeUnixNano(), w)
+	sec, usec, ok := c.time(p.timeNs, w)
 	if !ok {
 		return
 	}
-	c.tagsFor(p.GetAttributes())
-	c.emitText(name+".count", unit, "", typ, sec, usec, strconv.FormatUint(p.GetCount(), 10), w)
-	if p.Sum != nil {
-		c.emit(name+".sum", unit, "", typ, sec, usec, p.GetSum(), w)
+	c.tagsFor()
+	c.emitUint(name, ".count", unit, nil, nil, typ, sec, usec, p.count, w)
+	if p.hasSum {
+		c.emitFloat(name, ".sum", unit, nil, nil, typ, sec, usec, p.sum, w)
 	}
 	// Buckets as Prometheus keeps them: cumulative counts up to each
 	// upper bound le, the last one le=+Inf.
 	var cum uint64
-	for i, n := range counts {
+	for i, n := range p.counts {
 		cum += n
-		le := "+Inf"
-		if i < len(bounds) {
-			le = formatBound(bounds[i])
+		if i < len(p.bounds) {
+			c.bound = strconv.AppendFloat(c.bound[:0], p.bounds[i], 'g', -1, 64)
+		} else {
+			c.bound = append(c.bound[:0], "+Inf"...)
 		}
-		c.emitText(name+".bucket", unit, "le="+le, typ, sec, usec, strconv.FormatUint(cum, 10), w)
+		c.emitUint(name, ".bucket", unit, leKey, c.bound, typ, sec, usec, cum, w)
 	}
-	c.minMax(name, unit, p.Min, p.Max, sec, usec, w)
+	c.minMax(name, unit, sec, usec, w)
 }
 
-func (c *converter) minMax(name, unit string, lo, hi *float64, sec, usec int64, w where) {
-	if lo != nil {
-		c.emit(name+".min", unit, "", store.Gauge, sec, usec, *lo, w)
+var leKey, quantileKey = []byte("le"), []byte("quantile")
+
+func (c *converter) expHistogram(name []byte, unit string, typ store.DSType, w where) {
+	p := &c.dp
+	if p.flags&flagNoValue != 0 {
+		c.noValue++
+		return
 	}
-	if hi != nil {
-		c.emit(name+".max", unit, "", store.Gauge, sec, usec, *hi, w)
+	sec, usec, ok := c.time(p.timeNs, w)
+	if !ok {
+		return
+	}
+	c.tagsFor()
+	c.emitFloat(name, ".count", unit, nil, nil, typ, sec, usec, float64(p.count), w)
+	if p.hasSum {
+		c.emitFloat(name, ".sum", unit, nil, nil, typ, sec, usec, p.sum, w)
+	}
+	c.minMax(name, unit, sec, usec, w)
+}
+
+func (c *converter) summary(name []byte, unit string, w where) {
+	p := &c.dp
+	if p.flags&flagNoValue != 0 {
+		c.noValue++
+		return
+	}
+	sec, usec, ok := c.time(p.timeNs, w)
+	if !ok {
+		return
+	}
+	c.tagsFor()
+	c.emitFloat(name, ".count", unit, nil, nil, store.Derive, sec, usec, float64(p.count), w)
+	c.emitFloat(name, ".sum", unit, nil, nil, store.Derive, sec, usec, p.sum, w)
+	for _, q := range p.quantiles {
+		c.bound = strconv.AppendFloat(c.bound[:0], q.q, 'g', -1, 64)
+		c.emitFloat(name, "", unit, quantileKey, c.bound, store.Gauge, sec, usec, q.v, w)
 	}
 }
 
-func formatBound(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+func (c *converter) minMax(name []byte, unit string, sec, usec int64, w where) {
+	if c.dp.hasMin {
+		c.emitFloat(name, ".min", unit, nil, nil, store.Gauge, sec, usec, c.dp.min, w)
+	}
+	if c.dp.hasMax {
+		c.emitFloat(name, ".max", unit, nil, nil, store.Gauge, sec, usec, c.dp.max, w)
+	}
+}
 
 // tagsFor fills c.tags from the resource, scope and data point
 // attributes (a data point's attribute wins over the scope's, the scope's
-// over the resource's).
-func (c *converter) tagsFor(attrs []*common.KeyValue) {
+// over the resource's; a later one over an earlier one of the same list).
+func (c *converter) tagsFor() {
 	c.tags = c.tags[:0]
-	// The tags live until this data point's series names are built (they
-	// are copied then), so the arena is reused from the start.
-	c.arena = c.arena[:0]
-	all := appendAttrs(c.base[:len(c.base):len(c.base)], attrs)
-	for i := len(all) - 1; i >= 0; i-- {
-		a := all[i]
-		dup := false
+	add := func(a kv) {
 		for _, t := range c.tags {
-			if string(t.Key) == a.k {
-				dup = true
-				break
+			if string(t.Key) == string(a.k) {
+				return
 			}
 		}
-		if dup {
-			continue
-		}
-		n := len(c.arena)
-		c.arena = append(append(c.arena, a.k...), a.v...)
-		c.tags = append(c.tags, push.Tag{Key: c.arena[n : n+len(a.k) : n+len(a.k)], Value: c.arena[n+len(a.k) : len(c.arena) : len(c.arena)]})
+		c.tags = append(c.tags, push.Tag{Key: a.k, Value: a.v})
+	}
+	for i := len(c.attrs) - 1; i >= 0; i-- {
+		add(c.attrs[i])
+	}
+	for i := len(c.base) - 1; i >= 0; i-- {
+		add(c.base[i])
 	}
 }
 
-// emit stores one value: counters as integers (rrdtool's DERIVE takes
-// only those; rounding keeps the cumulative value within ±0.5).
-func (c *converter) emit(name, unit, extra string, typ store.DSType, sec, usec int64, v float64, w where) {
-	var s string
-	switch {
-	case math.IsNaN(v), math.IsInf(v, 0) && typ != store.Gauge && typ != store.Absolute:
-		s = "U"
-	case typ == store.Derive || typ == store.Counter:
-		s = strconv.FormatFloat(math.Round(v), 'f', 0, 64)
-	default:
-		s = strconv.FormatFloat(v, 'g', -1, 64)
-	}
-	c.emitText(name, unit, extra, typ, sec, usec, s, w)
-}
-
-func (c *converter) emitText(name, unit, extra string, typ store.DSType, sec, usec int64, v string, w where) {
+// series builds the series name of name+suffix with c.tags and the tag
+// xk=xv when xk is set, for the point c.point appends next; a name that
+// cannot be one is a bad point.
+func (c *converter) series(name []byte, suffix string, xk, xv []byte, w where) bool {
 	tags := c.tags
-	if extra != "" {
-		k, val, _ := strings.Cut(extra, "=")
-		tags = append(tags[:len(tags):len(tags)], push.Tag{Key: []byte(k), Value: []byte(val)})
+	if xk != nil {
+		c.xtags = append(append(c.xtags[:0], c.tags...), push.Tag{Key: xk, Value: xv})
+		tags = c.xtags
 	}
+	c.name = append(append(c.name[:0], name...), suffix...)
 	var err error
-	c.buf, err = push.SeriesName(c.buf[:0], []byte(name), tags)
+	c.buf, err = push.SeriesName(c.buf[:0], c.name, tags)
 	if err != nil {
 		c.badPoint(w, 1, "%v", err)
+		return false
+	}
+	return true
+}
+
+// point appends the point whose series c.series built and whose value
+// was appended to c.vals.
+func (c *converter) point(unit string, typ store.DSType, sec, usec int64) {
+	c.valEnd = append(c.valEnd, len(c.vals))
+	c.pts = append(c.pts, push.Point{Series: c.names.Intern(c.buf), Sec: sec, Usec: usec, Units: unit, Type: typ})
+}
+
+// emitFloat stores one value: counters as integers (rrdtool's DERIVE
+// takes only those; rounding keeps the cumulative value within ±0.5).
+func (c *converter) emitFloat(name []byte, suffix, unit string, xk, xv []byte, typ store.DSType, sec, usec int64, v float64, w where) {
+	if !c.series(name, suffix, xk, xv, w) {
 		return
 	}
-	c.pts = append(c.pts, push.Point{Series: c.names.Intern(c.buf), Sec: sec, Usec: usec, Value: v, Units: unit, Type: typ})
-}
-
-// appendAttrs renders attributes as text: strings as they are, numbers
-// and booleans as their literals, arrays and maps as compact JSON-like
-// text, bytes as hex.
-func appendAttrs(dst []kv, attrs []*common.KeyValue) []kv {
-	for _, a := range attrs {
-		dst = append(dst, kv{a.GetKey(), anyText(a.GetValue())})
+	switch {
+	case math.IsNaN(v), math.IsInf(v, 0) && typ != store.Gauge && typ != store.Absolute:
+		c.vals = append(c.vals, 'U')
+	case typ == store.Derive || typ == store.Counter:
+		c.vals = strconv.AppendFloat(c.vals, math.Round(v), 'f', 0, 64)
+	default:
+		c.vals = strconv.AppendFloat(c.vals, v, 'g', -1, 64)
 	}
-	return dst
+	c.point(unit, typ, sec, usec)
 }
 
-func anyText(v *common.AnyValue) string {
+func (c *converter) emitUint(name []byte, suffix, unit string, xk, xv []byte, typ store.DSType, sec, usec int64, v uint64, w where) {
+	if !c.series(name, suffix, xk, xv, w) {
+		return
+	}
+	c.vals = strconv.AppendUint(c.vals, v, 10)
+	c.point(unit, typ, sec, usec)
+}
+
+// appendAttrs renders attributes of the generated types as text into
+// dst, their values in arena (see appendAnyText).
+func appendAttrs(dst []kv, arena []byte, attrs []*common.KeyValue) ([]kv, []byte) {
+	for _, a := range attrs {
+		n := len(arena)
+		arena = append(arena, a.GetKey()...)
+		arena = appendAnyText(arena, a.GetValue())
+		dst = append(dst, kv{arena[n : n+len(a.GetKey()) : n+len(a.GetKey())], arena[n+len(a.GetKey()) : len(arena) : len(arena)]})
+	}
+	return dst, arena
+}
+
+// appendAnyText renders an attribute value as text: strings as they
+// are, numbers and booleans as their literals, arrays and maps as compact
+// JSON-like text, bytes as hex.
+func appendAnyText(dst []byte, v *common.AnyValue) []byte {
 	switch x := v.GetValue().(type) {
 	case *common.AnyValue_StringValue:
-		return x.StringValue
+		return append(dst, x.StringValue...)
 	case *common.AnyValue_BoolValue:
-		return strconv.FormatBool(x.BoolValue)
+		return strconv.AppendBool(dst, x.BoolValue)
 	case *common.AnyValue_IntValue:
-		return strconv.FormatInt(x.IntValue, 10)
+		return strconv.AppendInt(dst, x.IntValue, 10)
 	case *common.AnyValue_DoubleValue:
-		return strconv.FormatFloat(x.DoubleValue, 'g', -1, 64)
+		return strconv.AppendFloat(dst, x.DoubleValue, 'g', -1, 64)
 	case *common.AnyValue_BytesValue:
-		return fmt.Sprintf("%x", x.BytesValue)
+		return hex.AppendEncode(dst, x.BytesValue)
 	case *common.AnyValue_ArrayValue:
-		parts := make([]string, 0, len(x.ArrayValue.GetValues()))
-		for _, e := range x.ArrayValue.GetValues() {
-			parts = append(parts, strconv.Quote(anyText(e)))
+		dst = append(dst, '[')
+		for i, e := range x.ArrayValue.GetValues() {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = strconv.AppendQuote(dst, string(appendAnyText(nil, e)))
 		}
-		return "[" + strings.Join(parts, ",") + "]"
+		return append(dst, ']')
 	case *common.AnyValue_KvlistValue:
-		parts := make([]string, 0, len(x.KvlistValue.GetValues()))
-		for _, e := range x.KvlistValue.GetValues() {
-			parts = append(parts, strconv.Quote(e.GetKey())+":"+strconv.Quote(anyText(e.GetValue())))
+		dst = append(dst, '{')
+		for i, e := range x.KvlistValue.GetValues() {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = strconv.AppendQuote(dst, e.GetKey())
+			dst = append(dst, ':')
+			dst = strconv.AppendQuote(dst, string(appendAnyText(nil, e.GetValue())))
 		}
-		return "{" + strings.Join(parts, ",") + "}"
+		return append(dst, '}')
 	}
-	return ""
+	return dst
 }

@@ -189,19 +189,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, enc, http.StatusBadRequest, "otlp: reading the body: %v", err)
 		return
 	}
-	req, err := decode(enc, body)
-	if err != nil {
-		h.fail(w, enc, http.StatusBadRequest, "otlp: ExportMetricsServiceRequest (%s): %v; nothing of this request was stored", enc.contentType(), err)
-		return
-	}
 	c, _ := h.pool.Get().(*converter)
 	if c == nil {
 		c = &converter{}
 	}
-	defer h.pool.Put(c)
-	c.reset()
+	defer func() {
+		// A converter grown by an unusually large export is not kept.
+		if cap(c.vals) <= 4<<20 && cap(c.pts) <= 1<<18 {
+			h.pool.Put(c)
+		}
+	}()
 	c.hz = h.cfg.Horizon
-	c.convert(req)
+	if err := c.decodeAndConvert(enc, body); err != nil {
+		h.fail(w, enc, http.StatusBadRequest, "otlp: ExportMetricsServiceRequest (%s): %v; nothing of this request was stored", enc.contentType(), err)
+		return
+	}
 	h.bad.Add(int64(c.bad))
 	h.noValue.Add(int64(c.noValue))
 	h.points.Add(int64(len(c.pts)))
@@ -230,6 +232,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resp.PartialSuccess = &colmetrics.ExportMetricsPartialSuccess{RejectedDataPoints: int64(c.bad + res.Refused), ErrorMessage: msg.String()}
 	}
 	reply(w, enc, http.StatusOK, resp)
+}
+
+// decodeAndConvert converts body into c.pts: protobuf through the wire
+// decoder (the generated types for what it leaves to them), JSON
+// through the generated types.
+func (c *converter) decodeAndConvert(enc encoding, body []byte) error {
+	c.reset()
+	if enc == encProto {
+		err := c.convertWire(body)
+		if err == nil {
+			c.finish()
+			return nil
+		}
+		if !errors.Is(err, errFallback) {
+			return err
+		}
+		c.reset()
+	}
+	req, err := decode(enc, body)
+	if err != nil {
+		return err
+	}
+	c.convert(req)
+	c.finish()
+	return nil
 }
 
 // decode reads an ExportMetricsServiceRequest. JSON follows OTLP's JSON

@@ -5,6 +5,8 @@ import (
 	"math"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"rrdash/ingest/internal/pbwire"
 )
 
 // The remote_write 1.0 WriteRequest (prometheus/prompb/remote.proto and
@@ -66,18 +68,13 @@ type WriteRequest struct {
 	Metadata []Metadata
 }
 
-// DecodeError names where a body failed to decode.
-type DecodeError struct {
-	Offset int    // byte offset in the decompressed body
-	Where  string // e.g. "timeseries 3: sample 1"
-	Err    error
-}
+// DecodeError names where a body failed to decode (shared with the
+// OTLP decoder).
+type DecodeError = pbwire.DecodeError
 
-func (e *DecodeError) Error() string {
-	return fmt.Sprintf("protobuf WriteRequest: %s at byte %d: %v", e.Where, e.Offset, e.Err)
+func decodeErr(off int, where string, err error) *DecodeError {
+	return &DecodeError{Msg: "protobuf WriteRequest", Offset: off, Where: where, Err: err}
 }
-
-func (e *DecodeError) Unwrap() error { return e.Err }
 
 // Unmarshal decodes b into wr, reusing wr's slices.
 func (wr *WriteRequest) Unmarshal(b []byte) error {
@@ -90,7 +87,7 @@ func (wr *WriteRequest) Unmarshal(b []byte) error {
 	for off < len(b) {
 		num, typ, n := protowire.ConsumeTag(b[off:])
 		if n < 0 {
-			return &DecodeError{off, "WriteRequest", protowire.ParseError(n)}
+			return decodeErr(off, "WriteRequest", protowire.ParseError(n))
 		}
 		start := off
 		off += n
@@ -98,7 +95,7 @@ func (wr *WriteRequest) Unmarshal(b []byte) error {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b[off:])
 			if n < 0 {
-				return &DecodeError{start, fmt.Sprintf("timeseries %d", len(wr.Series)), protowire.ParseError(n)}
+				return decodeErr(start, fmt.Sprintf("timeseries %d", len(wr.Series)), protowire.ParseError(n))
 			}
 			if len(wr.Series) < cap(wr.Series) {
 				wr.Series = wr.Series[:len(wr.Series)+1]
@@ -112,7 +109,7 @@ func (wr *WriteRequest) Unmarshal(b []byte) error {
 		case num == 3 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b[off:])
 			if n < 0 {
-				return &DecodeError{start, fmt.Sprintf("metadata %d", len(wr.Metadata)), protowire.ParseError(n)}
+				return decodeErr(start, fmt.Sprintf("metadata %d", len(wr.Metadata)), protowire.ParseError(n))
 			}
 			md, err := decodeMetadata(v, off+n-len(v), len(wr.Metadata))
 			if err != nil {
@@ -123,7 +120,7 @@ func (wr *WriteRequest) Unmarshal(b []byte) error {
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b[off:])
 			if n < 0 {
-				return &DecodeError{start, fmt.Sprintf("WriteRequest field %d", num), protowire.ParseError(n)}
+				return decodeErr(start, fmt.Sprintf("WriteRequest field %d", num), protowire.ParseError(n))
 			}
 			off += n
 		}
@@ -142,7 +139,7 @@ func decodeSeries(s *Series, b []byte, base, idx int) error {
 	for off < len(b) {
 		num, typ, n := protowire.ConsumeTag(b[off:])
 		if n < 0 {
-			return &DecodeError{base + off, where("", 0), protowire.ParseError(n)}
+			return decodeErr(base+off, where("", 0), protowire.ParseError(n))
 		}
 		start := off
 		off += n
@@ -150,22 +147,22 @@ func decodeSeries(s *Series, b []byte, base, idx int) error {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b[off:])
 			if n < 0 {
-				return &DecodeError{base + start, where("label", len(s.Labels)), protowire.ParseError(n)}
+				return decodeErr(base+start, where("label", len(s.Labels)), protowire.ParseError(n))
 			}
 			l, err := decodeLabel(v)
 			if err != nil {
-				return &DecodeError{base + start, where("label", len(s.Labels)), err}
+				return decodeErr(base+start, where("label", len(s.Labels)), err)
 			}
 			s.Labels = append(s.Labels, l)
 			off += n
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b[off:])
 			if n < 0 {
-				return &DecodeError{base + start, where("sample", len(s.Samples)), protowire.ParseError(n)}
+				return decodeErr(base+start, where("sample", len(s.Samples)), protowire.ParseError(n))
 			}
 			sm, err := decodeSample(v)
 			if err != nil {
-				return &DecodeError{base + start, where("sample", len(s.Samples)), err}
+				return decodeErr(base+start, where("sample", len(s.Samples)), err)
 			}
 			s.Samples = append(s.Samples, sm)
 			off += n
@@ -175,7 +172,7 @@ func decodeSeries(s *Series, b []byte, base, idx int) error {
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b[off:])
 			if n < 0 {
-				return &DecodeError{base + start, where(fmt.Sprintf("field %d", num), 0), protowire.ParseError(n)}
+				return decodeErr(base+start, where(fmt.Sprintf("field %d", num), 0), protowire.ParseError(n))
 			}
 			off += n
 		}
@@ -253,7 +250,7 @@ func decodeMetadata(b []byte, base, idx int) (Metadata, error) {
 	for off < len(b) {
 		num, typ, n := protowire.ConsumeTag(b[off:])
 		if n < 0 {
-			return md, &DecodeError{base + off, fmt.Sprintf("metadata %d", idx), protowire.ParseError(n)}
+			return md, decodeErr(base+off, fmt.Sprintf("metadata %d", idx), protowire.ParseError(n))
 		}
 		start := off
 		off += n
@@ -261,14 +258,14 @@ func decodeMetadata(b []byte, base, idx int) (Metadata, error) {
 		case num == 1 && typ == protowire.VarintType:
 			v, n := protowire.ConsumeVarint(b[off:])
 			if n < 0 {
-				return md, &DecodeError{base + start, fmt.Sprintf("metadata %d: type", idx), protowire.ParseError(n)}
+				return md, decodeErr(base+start, fmt.Sprintf("metadata %d: type", idx), protowire.ParseError(n))
 			}
 			md.Type = MetricType(int32(v))
 			off += n
 		case (num == 2 || num == 5) && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b[off:])
 			if n < 0 {
-				return md, &DecodeError{base + start, fmt.Sprintf("metadata %d: field %d", idx, num), protowire.ParseError(n)}
+				return md, decodeErr(base+start, fmt.Sprintf("metadata %d: field %d", idx, num), protowire.ParseError(n))
 			}
 			if num == 2 {
 				md.Family = v
@@ -279,7 +276,7 @@ func decodeMetadata(b []byte, base, idx int) (Metadata, error) {
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b[off:])
 			if n < 0 {
-				return md, &DecodeError{base + start, fmt.Sprintf("metadata %d: field %d", idx, num), protowire.ParseError(n)}
+				return md, decodeErr(base+start, fmt.Sprintf("metadata %d: field %d", idx, num), protowire.ParseError(n))
 			}
 			off += n
 		}

@@ -86,6 +86,10 @@ type state struct {
 	name  []byte
 	tags  []push.Tag
 	pts   []push.Point
+	// Values are formatted into vals and made strings once per request:
+	// one allocation rather than one per sample.
+	vals   []byte
+	valEnd []int
 }
 
 // maxMeta bounds the remembered metric families.
@@ -260,7 +264,7 @@ func (h *Handler) put(st *state) {
 		return
 	}
 	clear(st.pts)
-	st.pts = st.pts[:0]
+	st.pts, st.vals, st.valEnd = st.pts[:0], st.vals[:0], st.valEnd[:0]
 	h.pool.Put(st)
 }
 
@@ -337,7 +341,16 @@ const staleNaN = 0x7ff0000000000002
 // convert turns the decoded request into points in st.pts. It returns the
 // bad samples and the first one's error.
 func (h *Handler) convert(st *state) (bad int, first error) {
-	st.pts = st.pts[:0]
+	st.pts, st.vals, st.valEnd = st.pts[:0], st.vals[:0], st.valEnd[:0]
+	limit := h.cfg.Horizon.Limit()
+	defer func() {
+		all := string(st.vals)
+		start := 0
+		for i, end := range st.valEnd {
+			st.pts[i].Value = all[start:end]
+			start = end
+		}
+	}()
 	for si := range st.wr.Series {
 		s := &st.wr.Series[si]
 		var name []byte
@@ -379,14 +392,16 @@ func (h *Handler) convert(st *state) (bad int, first error) {
 				continue
 			}
 			sec, usec := splitMillis(sm.Timestamp)
-			if err := h.cfg.Horizon.Check(sec, usec); err != nil {
+			if err := limit.Check(sec, usec); err != nil {
 				bad++
 				if first == nil {
 					first = fmt.Errorf("timeseries %d (%s): sample %d: %v", si, series, i, err)
 				}
 				continue
 			}
-			st.pts = append(st.pts, push.Point{Series: series, Sec: sec, Usec: usec, Value: formatValue(sm.Value, typ), Type: typ})
+			st.vals = appendValue(st.vals, sm.Value, typ)
+			st.valEnd = append(st.valEnd, len(st.vals))
+			st.pts = append(st.pts, push.Point{Series: series, Sec: sec, Usec: usec, Type: typ})
 		}
 	}
 	h.bad.Add(int64(bad))
@@ -401,19 +416,19 @@ func splitMillis(ms int64) (sec, usec int64) {
 	return sec, rem * 1000
 }
 
-// formatValue writes v as the store reads it: counters (DERIVE) as
+// appendValue writes v as the store reads it: counters (DERIVE) as
 // integers, NaN and infinities of counters as unknown.
-func formatValue(v float64, t store.DSType) string {
+func appendValue(dst []byte, v float64, t store.DSType) []byte {
 	switch {
 	case math.IsNaN(v):
-		return "U"
+		return append(dst, 'U')
 	case t == store.Derive || t == store.Counter:
 		if math.IsInf(v, 0) {
-			return "U"
+			return append(dst, 'U')
 		}
-		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+		return strconv.AppendFloat(dst, math.Round(v), 'f', 0, 64)
 	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
+	return strconv.AppendFloat(dst, v, 'g', -1, 64)
 }
 
 // describe renders labels as Prometheus does, for error messages.

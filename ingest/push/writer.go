@@ -238,13 +238,21 @@ func (w *Writer) Enqueue(pts []Point) (*Pending, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	// Look every series up first, so a store error leaves nothing half done.
+	// A series' points usually come together (remote_write, line
+	// protocol): one map lookup for each run of them.
 	for i := range pts {
+		if i > 0 && pts[i].Series == pts[i-1].Series {
+			continue
+		}
 		if _, err := w.seriesFor(pts[i].Series); err != nil {
 			return nil, err
 		}
 	}
-	for _, p := range pts {
-		st := w.series[p.Series]
+	var st *seriesState
+	for i, p := range pts {
+		if i == 0 || p.Series != pts[i-1].Series {
+			st = w.series[p.Series]
+		}
 		if p.Sec > maxSec || p.Sec < -maxSec || p.Usec < 0 || p.Usec >= 1e6 {
 			res.Refused++
 			if res.FirstRefusal == nil {

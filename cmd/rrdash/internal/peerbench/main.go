@@ -8,7 +8,9 @@
 //   - InfluxDB line protocol, the same shape, POSTed in bodies of 50,000
 //     lines (four at a time), into existing series (rrdash: the Graphite
 //     stream's; VictoriaMetrics names them apart, so one point of each is
-//     sent first, untimed).
+//     sent first, untimed);
+//   - Prometheus remote_write, the same shape in requests of 2,000
+//     samples (eight at a time), into existing series (remotewrite.go).
 //
 // rrdash's time ends when the points are durable: its clean close of the
 // Graphite connection after the client's EOF, its 204 for a body (journal
@@ -51,8 +53,16 @@ func main() {
 	points := flag.Int("points", 60, "points per series and round")
 	carbon := flag.String("carbon", "carbon-cache", "the carbon-cache binary (Graphite only); empty: none")
 	rounds := flag.Int("rounds", 3, "interleaved rounds; the median is reported")
+	only := flag.String("only", "", `run one workload: "remote_write" (empty: all)`)
 	flag.Parse()
-	if err := run(*rrdash, *vm, *carbon, *series, *points, *rounds); err != nil {
+	if *only != "" && *only != "remote_write" {
+		fmt.Fprintf(os.Stderr, "peerbench: --only %q: want remote_write or nothing\n", *only)
+		os.Exit(2)
+	}
+	if *only != "" {
+		*carbon = "" // carbon takes no remote_write
+	}
+	if err := run(*rrdash, *vm, *carbon, *series, *points, *rounds, *only == "remote_write"); err != nil {
 		fmt.Fprintln(os.Stderr, "peerbench:", err)
 		os.Exit(1)
 	}
@@ -69,11 +79,12 @@ type peer struct {
 	// are in, counting from before.
 	settled func(kind string, before, n int64) error
 	count   func(kind string) (int64, error)
+	pid     int // the server process, for its CPU time
 }
 
-type result struct{ graphiteNew, graphiteOld, influx time.Duration }
+type result struct{ graphiteNew, graphiteOld, influx, remoteWrite, remoteWriteCPU time.Duration }
 
-func run(rrdashBin, vmBin, carbon string, series, points, rounds int) error {
+func run(rrdashBin, vmBin, carbon string, series, points, rounds int, rwOnly bool) error {
 	vmPath, err := exec.LookPath(vmBin)
 	if err != nil {
 		return fmt.Errorf("%w (make victoria-metrics installs Debian's)", err)
@@ -84,6 +95,7 @@ func run(rrdashBin, vmBin, carbon string, series, points, rounds int) error {
 	influxPre := influxBodies(series, 1, t0+2*int64(points)*60, 50000)
 	influx := influxBodies(series, points, t0+(2*int64(points)+1)*60, 50000)
 	total := int64(series * points)
+	rwPre, rw := remoteWriteBodies(series, 1, t0-60), remoteWriteBodies(series, points, t0)
 	fmt.Printf("%d series × %d points per round (%d points), %d interleaved rounds, medians\n\n", series, points, total, rounds)
 	starts := []func() (*peer, error){func() (*peer, error) { return startRRDash(rrdashBin) }, func() (*peer, error) { return startVM(vmPath) }}
 	if carbon != "" {
@@ -100,12 +112,18 @@ func run(rrdashBin, vmBin, carbon string, series, points, rounds int) error {
 			if err != nil {
 				return err
 			}
-			res, err := measure(p, gNew, gOld, influxPre, influx, total)
+			var res result
+			if !rwOnly {
+				res, err = measure(p, gNew, gOld, influxPre, influx, total)
+			}
+			if err == nil && p.http != "" {
+				res.remoteWrite, res.remoteWriteCPU, err = measureRemoteWrite(p, rwPre, rw, series, total)
+			}
 			p.stop()
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", r+1, p.name, err)
 			}
-			fmt.Fprintf(os.Stderr, "round %d %s: graphite new %v, existing %v, influx %v\n", r+1, p.name, res.graphiteNew, res.graphiteOld, res.influx)
+			fmt.Fprintf(os.Stderr, "round %d %s: graphite new %v, existing %v, influx %v, remote_write %v\n", r+1, p.name, res.graphiteNew, res.graphiteOld, res.influx, res.remoteWrite)
 			switch p.name {
 			case "rrdash":
 				rr = append(rr, res)
@@ -126,7 +144,11 @@ func run(rrdashBin, vmBin, carbon string, series, points, rounds int) error {
 		{"Graphite plaintext, new series", func(r result) time.Duration { return r.graphiteNew }},
 		{"Graphite plaintext, existing series", func(r result) time.Duration { return r.graphiteOld }},
 		{"Influx line protocol, existing series", func(r result) time.Duration { return r.influx }},
+		{"Prometheus remote_write, existing series", func(r result) time.Duration { return r.remoteWrite }},
 	} {
+		if median(rr, w.get) == 0 {
+			continue // not run (--only)
+		}
 		a, b := rate(median(rr, w.get)), rate(median(vr, w.get))
 		carbonCols := "— | —"
 		if len(cr) > 0 && median(cr, w.get) > 0 {
@@ -135,6 +157,7 @@ func run(rrdashBin, vmBin, carbon string, series, points, rounds int) error {
 		}
 		fmt.Printf("| %s | %.0f | %.0f | %.2f× | %s |\n", w.name, a, b, a/b, carbonCols)
 	}
+	printRemoteWriteCPU(rr, vr, total)
 	return nil
 }
 
@@ -355,7 +378,7 @@ func startRRDash(bin string) (*peer, error) {
 	// rrdash's acknowledgements mean durable: nothing to wait for after them.
 	done := func(string, int64, int64) error { return nil }
 	zero := func(string) (int64, error) { return 0, nil }
-	return &peer{name: "rrdash", graphite: gAddr, http: "http://" + httpAddr, token: tok, stop: stop, settled: done, count: zero}, nil
+	return &peer{name: "rrdash", graphite: gAddr, http: "http://" + httpAddr, token: tok, stop: stop, settled: done, count: zero, pid: cmd.Process.Pid}, nil
 }
 
 // pushToken makes a push-scoped API token in a fresh data directory, as
@@ -422,7 +445,7 @@ func startVM(bin string) (*peer, error) {
 		}
 		return errors.New("VictoriaMetrics did not count every point within 10 minutes")
 	}
-	return &peer{name: "VictoriaMetrics", graphite: gAddr, http: base, stop: stop, settled: settled, count: count}, nil
+	return &peer{name: "VictoriaMetrics", graphite: gAddr, http: base, stop: stop, settled: settled, count: count, pid: cmd.Process.Pid}, nil
 }
 
 // vmRows reads vm_rows_inserted_total{type="KIND"} from /metrics.

@@ -1,0 +1,192 @@
+package main
+
+// The Prometheus remote_write workload (issue 24): the same samples,
+// snappy-compressed protobuf WriteRequests as Prometheus sends them, to
+// rrdash's /api/v1/prom/write (204 once durable: journal fsync) and
+// VictoriaMetrics' /api/v1/write (204 before any fsync; counted done once
+// vm_rows_inserted_total{type="promremotewrite"} has every sample).
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golang/snappy"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// rwSamplesPerRequest is Prometheus' max_samples_per_send (2.42's
+// default 2000 for remote_write 1.0 queues).
+const rwSamplesPerRequest = 2000
+
+// remoteWriteBodies is series × points gauge samples (peer_cpu with an
+// instance label per series, a minute apart from t0), as snappy bodies of
+// about rwSamplesPerRequest samples, each holding whole series: bodies in
+// flight together are not ordered, and a series' samples must arrive in
+// time order.
+func remoteWriteBodies(series, points int, t0 int64) [][]byte {
+	var bodies [][]byte
+	per := max(1, rwSamplesPerRequest/points) // series per body
+	for s0 := 0; s0 < series; s0 += per {
+		var req []byte
+		for s := s0; s < min(s0+per, series); s++ {
+			var ts []byte
+			ts = appendLabel(ts, "__name__", "peer_cpu")
+			ts = appendLabel(ts, "instance", "host"+strconv.Itoa(s))
+			for p := range points {
+				var sm []byte
+				sm = protowire.AppendTag(sm, 1, protowire.Fixed64Type)
+				sm = protowire.AppendFixed64(sm, math.Float64bits(float64((s+p)%100)+float64(p%10)/10))
+				sm = protowire.AppendTag(sm, 2, protowire.VarintType)
+				sm = protowire.AppendVarint(sm, uint64((t0+int64(p)*60)*1000))
+				ts = protowire.AppendTag(ts, 2, protowire.BytesType)
+				ts = protowire.AppendBytes(ts, sm)
+			}
+			req = protowire.AppendTag(req, 1, protowire.BytesType)
+			req = protowire.AppendBytes(req, ts)
+		}
+		bodies = append(bodies, snappy.Encode(nil, req))
+	}
+	return bodies
+}
+
+func appendLabel(dst []byte, name, value string) []byte {
+	var l []byte
+	l = protowire.AppendTag(l, 1, protowire.BytesType)
+	l = protowire.AppendString(l, name)
+	l = protowire.AppendTag(l, 2, protowire.BytesType)
+	l = protowire.AppendString(l, value)
+	dst = protowire.AppendTag(dst, 1, protowire.BytesType)
+	return protowire.AppendBytes(dst, l)
+}
+
+// measureRemoteWrite sends pre (one sample of each series, untimed: the
+// series exist before the clock starts, in both servers), then the timed
+// bodies of total samples, eight at a time as Prometheus' shards do.
+//
+// It returns the wall time and the server's CPU time (user and system,
+// all its threads) over the timed part: on a shared machine the CPU time
+// compares where wall time swings with the load.
+func measureRemoteWrite(p *peer, pre, bodies [][]byte, series int, total int64) (wall, cpu time.Duration, err error) {
+	const kind = "promremotewrite"
+	before, err := p.count(kind)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := postRemoteWrite(p, pre); err != nil {
+		return 0, 0, err
+	}
+	if err := p.settled(kind, before, int64(series)); err != nil {
+		return 0, 0, err
+	}
+	if before, err = p.count(kind); err != nil {
+		return 0, 0, err
+	}
+	cpu0, err := processCPU(p.pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	start := time.Now()
+	if err := postRemoteWrite(p, bodies); err != nil {
+		return 0, 0, err
+	}
+	if err := p.settled(kind, before, total); err != nil {
+		return 0, 0, err
+	}
+	wall = time.Since(start)
+	cpu1, err := processCPU(p.pid)
+	return wall, cpu1 - cpu0, err
+}
+
+// processCPU is a process's user and system time from /proc/PID/stat.
+func processCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("CPU time of process %d: %w", pid, err)
+	}
+	// The command name (field 2) is in parentheses and may hold spaces:
+	// fields 14 and 15 (utime, stime) count from after its ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("CPU time of process %d: /proc stat without ')'", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("CPU time of process %d: %d fields in /proc stat", pid, len(f))
+	}
+	var ticks int64
+	for _, s := range f[11:13] { // utime, stime
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("CPU time of process %d: %w", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+// printRemoteWriteCPU prints the servers' samples per CPU-second of the
+// remote_write workload (medians).
+func printRemoteWriteCPU(rr, vr []result, total int64) {
+	get := func(r result) time.Duration { return r.remoteWriteCPU }
+	if len(rr) == 0 || len(vr) == 0 || median(rr, get) == 0 || median(vr, get) == 0 {
+		return
+	}
+	a, b := float64(total)/median(rr, get).Seconds(), float64(total)/median(vr, get).Seconds()
+	fmt.Println()
+	fmt.Println("| workload | rrdash samples per CPU-second (durable) | VictoriaMetrics 1.79 samples per CPU-second (no fsync) | rrdash ÷ VictoriaMetrics |")
+	fmt.Println("|---|---:|---:|---:|")
+	fmt.Printf("| Prometheus remote_write, existing series | %.0f | %.0f | %.2f× |\n", a, b, a/b)
+}
+
+// postRemoteWrite POSTs the bodies, eight at a time; each must be
+// answered 204.
+func postRemoteWrite(p *peer, bodies [][]byte) error {
+	url := p.http + "/api/v1/write" // VictoriaMetrics
+	if p.token != "" {
+		url = p.http + "/api/v1/prom/write" // rrdash
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(bodies))
+	sem := make(chan struct{}, 8)
+	for _, body := range bodies {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+			if err != nil {
+				errs <- err
+				return
+			}
+			req.Header.Set("Content-Encoding", "snappy")
+			req.Header.Set("Content-Type", "application/x-protobuf")
+			req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+			if p.token != "" {
+				req.Header.Set("Authorization", "Bearer "+p.token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				errs <- err
+				return
+			}
+			msg, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNoContent {
+				errs <- fmt.Errorf("POST %s: %s: %s", url, resp.Status, msg)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
