@@ -81,6 +81,22 @@ func dumpFloat(s, what string) (float64, error) {
 // document: definition, live state and every row. progress, if not nil, is
 // called with archives done and total.
 func (db *DB) Import(r io.Reader, name string, overwrite bool, progress func(done, total int)) error {
+	return db.ImportXML(r, name, ImportOptions{Overwrite: overwrite, Progress: progress})
+}
+
+// ImportOptions are Import's choices; RangeCheck is rrdtool restore's
+// --range-check: a row value below its data source's minimum or above its
+// maximum is stored unknown (every archive, as rrd_restore's
+// value_check_range; a COMPUTE data source has no limits).
+type ImportOptions struct {
+	Overwrite  bool
+	RangeCheck bool
+	Progress   func(done, total int)
+}
+
+// ImportXML is Import with its options.
+func (db *DB) ImportXML(r io.Reader, name string, o ImportOptions) error {
+	overwrite, progress := o.Overwrite, o.Progress
 	var d dumpXML
 	dec := xml.NewDecoder(r)
 	if err := dec.Decode(&d); err != nil {
@@ -162,10 +178,13 @@ func (db *DB) Import(r io.Reader, name string, overwrite bool, progress func(don
 			if len(row.V) != nds {
 				return fmt.Errorf("import %s: rra %d row %d: %d values for %d data sources", name, i, k, len(row.V), nds)
 			}
-			for _, s := range row.V {
+			for j, s := range row.V {
 				v, err := dumpFloat(s, "row value")
 				if err != nil {
 					return fmt.Errorf("import %s: rra %d row %d: %w", name, i, k, err)
+				}
+				if o.RangeCheck && outOfRange(v, spec.DS[j]) {
+					v = math.NaN()
 				}
 				ring = append(ring, v)
 			}
@@ -190,4 +209,13 @@ func (db *DB) Import(r io.Reader, name string, overwrite bool, progress func(don
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	return db.createLocked(name, spec, map[string]string{"imported": "rrdtool dump"}, overwrite, st, rows)
+}
+
+// outOfRange: v is below the data source's minimum or above its maximum
+// (limits that are NaN do not apply).
+func outOfRange(v float64, ds DS) bool {
+	if ds.Type == Compute {
+		return false
+	}
+	return !math.IsNaN(ds.Min) && v < ds.Min || !math.IsNaN(ds.Max) && v > ds.Max
 }

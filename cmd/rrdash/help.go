@@ -47,7 +47,7 @@ func commandHelp(name string) (string, bool) {
 			"  Imports an rrdtool dump or an rrdtool file (x86-64, versions 0001-0005) as series NAME (default: the file's base name);\n" +
 			"  --tree imports every .rrd file under DIR as P + its relative path without .rrd, skipping series already there unless --force.",
 		"restore": "usage: rrdash restore [--force-overwrite|-f] FILE.xml|FILE.rrd NAME\n" +
-			"  Imports an rrdtool dump (or file) as series NAME, as rrdtool restore makes a file (import with rrdtool's arguments); --range-check is refused.",
+			"  Imports an rrdtool dump (or file) as series NAME, as rrdtool restore makes a file (import with rrdtool's arguments); --range-check (-r) stores values outside the DS limits as unknown.",
 		"tune": "usage: rrdash tune NAME [--heartbeat|-h ds:hb] [--minimum|-i ds:min] [--maximum|-a ds:max] [--data-source-type|-d ds:TYPE]\n" +
 			"       [--data-source-rename|-r old:new] [--aberrant-reset|-b ds] [--step|-t S] [DEL:ds] [DS:name:TYPE:hb:min:max] [DELRRA:i]\n" +
 			"       [RRA#i:=|+|-rows] [RRA:CF:xff:steps:rows]\n" +

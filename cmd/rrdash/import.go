@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -89,15 +88,13 @@ func isTerminal(w io.Writer) bool {
 }
 
 // runRestore is `rrdtool restore [-f] [-r] FILE.xml NAME`: import under
-// rrdtool's name and flags. --range-check (-r) is refused: the rows are
-// imported as the dump holds them.
+// rrdtool's name and flags; --range-check (-r) stores row values outside
+// their data source's limits as unknown, as rrdtool's does (XML only, as
+// rrdtool restore reads only XML).
 func runRestore(ctx context.Context, db *store.DB, args []string, stdout, stderr io.Writer) error {
 	opts, pos, err := options(args, nil, map[string]string{"--force-overwrite": "f", "-f": "f", "--range-check": "r", "-r": "r"})
 	if err != nil {
 		return err
-	}
-	if opts["r"] != "" {
-		return errors.New("restore --range-check (-r) is not supported: rrdash imports the rows as the dump holds them; check the values against the DS limits before restoring, or restore without -r")
 	}
 	for _, p := range pos {
 		if strings.HasPrefix(p, "-") {
@@ -107,9 +104,30 @@ func runRestore(ctx context.Context, db *store.DB, args []string, stdout, stderr
 	if len(pos) != 2 {
 		return usageError{"usage: rrdash restore [--force-overwrite|-f] FILE.xml|FILE.rrd NAME"}
 	}
+	if opts["r"] != "" {
+		return restoreRangeChecked(db, pos[0], pos[1], opts["f"] != "", stderr)
+	}
 	imp := []string{pos[0], pos[1]}
 	if opts["f"] != "" {
 		imp = append([]string{"--force"}, imp...)
 	}
 	return runImport(ctx, db, imp, stdout, stderr)
+}
+
+// restoreRangeChecked is restore -r of an XML dump.
+func restoreRangeChecked(db *store.DB, path, name string, force bool, stderr io.Writer) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	if head, _ := br.Peek(len(rrdfile.Magic)); rrdfile.IsRRD(head) {
+		return fmt.Errorf("restore --range-check (-r) of %s: reads an XML dump (as rrdtool restore does), not an rrdtool file; `rrdtool dump` it first", path)
+	}
+	o := store.ImportOptions{Overwrite: force, RangeCheck: true}
+	if isTerminal(stderr) {
+		o.Progress = func(done, total int) { bar(stderr, "importing "+name, done, total, "archives") }
+	}
+	return db.ImportXML(br, name, o)
 }
