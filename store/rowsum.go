@@ -58,11 +58,47 @@ func sealSum(version, ring int, b int64, rows []byte) uint32 {
 // a block never written (version 4).
 func (a *archive) blockValid(ring int, b int64, rows []byte) bool {
 	stored := a.sumAt(ring, b)
-	if sealSum(a.lay.version, ring, b, rows) == stored {
-		return true
+	if stored == 0 && a.lay.version >= 4 {
+		// sealSum is never 0 here: only a block never written matches
+		// (no CRC needed — a time-major stream enters a new block of each
+		// ring every 64 points)
+		return allZero(rows)
 	}
-	return stored == 0 && a.lay.version >= 4 && allZero(rows)
+	return sealSum(a.lay.version, ring, b, rows) == stored
 }
+
+// allocate makes sure the file bytes [lo, hi) holding blocks b0–b1 of ring
+// ring are allocated before they are written through the mapping, where a
+// full disk is a SIGBUS rather than an error: a block never written may
+// lie in a hole of the sparse file. It allocates whole pages — what the
+// file system allocates for a byte anyway, so no more disk — and remembers
+// the range, so one fallocate serves the page's 8 blocks or more (one per
+// block was a tenth of a time-major stream's commit CPU).
+func (a *archive) allocate(ring int, b0, b1, lo, hi int64) error {
+	if a.allocs == nil {
+		a.allocs = make([]allocRange, len(a.spec.RRA))
+	}
+	al := &a.allocs[ring]
+	if lo >= al.lo && hi <= al.hi {
+		return nil
+	}
+	unwritten := false
+	for b := b0; b <= b1 && !unwritten; b++ {
+		unwritten = a.sumAt(ring, b) == 0
+	}
+	if !unwritten {
+		return nil // every block holds written rows: allocated
+	}
+	plo, phi := lo/pageSize*pageSize, min(alignUp(hi, pageSize), a.lay.size)
+	if err := syscall.Fallocate(int(a.f), 0, plo, phi-plo); err != nil && err != syscall.EOPNOTSUPP {
+		return err
+	}
+	*al = allocRange{plo, phi}
+	return nil
+}
+
+// allocRange is a byte range of an archive file known to be allocated.
+type allocRange struct{ lo, hi int64 }
 
 // putSum stores entry i of a checksum table.
 func putSum(sums []byte, i int64, sum uint32) { binary.LittleEndian.PutUint32(sums[i*4:], sum) }
@@ -82,7 +118,11 @@ func (a *archive) flushRows(verify bool) error {
 	if len(a.pend) == 0 {
 		return nil
 	}
-	if err := a.ensureOpen(); err != nil {
+	if a.mapWrites {
+		if err := a.mapRows(); err != nil { // reopens it if closed
+			return err
+		}
+	} else if err := a.ensureOpen(); err != nil {
 		return err
 	}
 	lo, hi := int64(-1), int64(-1) // table bytes changed (unmapped)
@@ -171,16 +211,8 @@ func (a *archive) writeRun(run *rowRun, verify bool, lo, hi *int64) error {
 		}
 	}
 	if a.mm != nil && a.lay.version >= 4 {
-		// A block never written may lie in a hole of the file: allocate
-		// it before writing through the mapping, where a full disk is a
-		// SIGBUS rather than an error.
-		for b := b0; b <= b1; b++ {
-			if a.sumAt(run.ring, b) == 0 {
-				if err := syscall.Fallocate(int(a.f), 0, ringOff+bs*rb, (be-bs)*rb); err != nil && err != syscall.EOPNOTSUPP {
-					return fmt.Errorf("allocating rows %d-%d of archive %d: %w", bs, be-1, run.ring, err)
-				}
-				break
-			}
+		if err := a.allocate(run.ring, b0, b1, ringOff+bs*rb, ringOff+be*rb); err != nil {
+			return fmt.Errorf("allocating rows %d-%d of archive %d: %w", bs, be-1, run.ring, err)
 		}
 	}
 	copy(buf[(run.first-bs)*rb:], run.b)
