@@ -73,7 +73,9 @@ func parseGraphiteLine(line []byte, now time.Time, names graphiteNames) (Point, 
 	if _, err := strconv.ParseFloat(string(f[1]), 64); err != nil {
 		return p, fmt.Errorf("value %q is out of range", f[1])
 	}
-	if string(f[2]) == "-1" {
+	if sec, ok := epochDigits(f[2]); ok {
+		p.Sec = sec // the usual form: whole seconds, nothing to allocate
+	} else if string(f[2]) == "-1" {
 		p.Sec, p.Usec = now.Unix(), int64(now.Nanosecond()/1000)
 	} else {
 		var err error
@@ -83,6 +85,23 @@ func parseGraphiteLine(line []byte, now time.Time, names graphiteNames) (Point, 
 	}
 	p.Series, p.Value, p.Graphite = name, string(f[1]), true
 	return p, nil
+}
+
+// epochDigits reads a timestamp of whole epoch seconds written as 1 to 12
+// digits (up to year 33658, within maxSec); anything else is left to
+// parseEpoch.
+func epochDigits(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 12 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, n <= maxSec
 }
 
 // GraphiteStats counts what a Graphite listener did. Future counts points
