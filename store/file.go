@@ -168,13 +168,12 @@ type archive struct {
 	// pwrite costs 1–2 µs.
 	unmapped bool
 	// mapWrites maps the file at its first row write (a long-lived
-	// process): rows and checksums are then copied into the mapping, no
-	// syscall per run, where pwrite costs one per run of every ring
-	// (4–16 per series touched by a group commit) and was most of a
-	// time-major stream's commit. A page faults at its first write
-	// after each writeback, about once per page per 30 s.
+	// process): runs into written blocks are then copied into the
+	// mapping, no syscall each, where pwrite costs one per run of every
+	// archive of each series a group commit touches — most of a
+	// time-major Graphite stream's commit. Runs into blocks never written
+	// still use pwrite (writeRun).
 	mapWrites bool
-	allocs    []allocRange // per ring: the range allocate allocated last
 	pend      []rowRun
 	pendOff   int64     // the journal offset that must be durable before pend is written
 	lastRun   []int     // per ring: index in pend of its latest run, -1 for none
