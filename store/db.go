@@ -52,7 +52,8 @@ type Options struct {
 	NoReplay bool
 	// MaxOpenFiles bounds the archive files held open (and mapped) at
 	// once; the least recently used ones are closed and reopened on use.
-	// 0: half the process's RLIMIT_NOFILE, at most 4,096, at least 16.
+	// 0: half the process's RLIMIT_NOFILE, at most half of vm.max_map_count, at
+	// least 16.
 	// Negative is refused.
 	MaxOpenFiles int
 	// Preallocate allocates every block of a new archive when it is
