@@ -20,6 +20,15 @@ type Sink interface {
 
 var _ Sink = (*store.DB)(nil)
 
+// asyncEnsurer is a sink that creates series without waiting for each
+// (store.DB.EnsureAsync): a writer creates a group's new series and waits
+// once, so 10,000 new series cost one fsync rather than 10,000.
+type asyncEnsurer interface {
+	EnsureAsync(name string, spec store.Spec, meta map[string]string) (created bool, wait func() error, err error)
+}
+
+var _ asyncEnsurer = (*store.DB)(nil)
+
 // lateBounder is the store's rule for late points of a series, by its data
 // model (store.DB.LateBound): a sink without it is read as rrdtool's model,
 // where a point at or before the last update is late.
@@ -513,6 +522,7 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	sctx := context.WithoutCancel(ctx)
 	failed := map[string]error{}
 	var createFatal error
+	var createWait func() error // the last asynchronous creation's
 	for _, c := range creates {
 		spec := w.tmpl
 		if c.graphite {
@@ -538,7 +548,18 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		if c.graphite {
 			meta[store.MetaModel] = store.ModelGraphite // unless a retention rule says otherwise
 		}
-		created, err := w.sink.EnsureWithMeta(c.name, spec, meta)
+		var created bool
+		var err error
+		if ae, ok := w.sink.(asyncEnsurer); ok {
+			// durable with the group's Apply (journaled after it) or the
+			// wait below: not one fsync per new series
+			var wait func() error
+			if created, wait, err = ae.EnsureAsync(c.name, spec, meta); err == nil {
+				createWait = wait
+			}
+		} else {
+			created, err = w.sink.EnsureWithMeta(c.name, spec, meta)
+		}
 		if errors.Is(err, store.ErrClosed) && createFatal == nil {
 			// not the input's fault: the whole write fails (503), as an
 			// Apply on a closed store does
@@ -576,6 +597,13 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		}
 		for _, ue := range r.Errors {
 			perr[idx[ue.Index]] = ue
+		}
+	}
+	if createWait != nil && fatal == nil {
+		// creations are durable in order; after the Apply's fsync this
+		// returns at once
+		if err := createWait(); err != nil {
+			fatal = fmt.Errorf("push: create series: %w", err)
 		}
 	}
 	w.flushMu.Unlock()
