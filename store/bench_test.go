@@ -183,14 +183,15 @@ func BenchmarkCreate(b *testing.B) {
 	for _, tc := range []struct {
 		name  string
 		group int
-	}{{"group=1000", 1000}, {"group=1", 1}} {
+		spec  Spec
+	}{{"group=1000", 1000, DefaultTemplate()}, {"group=1", 1, DefaultTemplate()}, {"graphite/group=1000", 1000, GraphiteTemplate()}} {
 		b.Run(tc.name, func(b *testing.B) {
 			db, err := Open(b.TempDir(), Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer db.Close()
-			spec := DefaultTemplate()
+			spec := tc.spec
 			spec.Start = 1700000000
 			b.ResetTimer()
 			c0 := cpuNanos()
@@ -222,17 +223,6 @@ func whisperBytes(points ...int64) int64 {
 	return n
 }
 
-// GraphiteTemplate is the proposed default for Graphite plaintext (see
-// docs/STORE.md, "Disk per series"): AVERAGE only, as whisper keeps one
-// aggregation per archive, at the default template's resolutions.
-func graphiteTemplate() Spec {
-	s := Spec{Step: 60, DS: []DS{{Name: "value", Type: Gauge, Heartbeat: 600, Min: math.NaN(), Max: math.NaN()}}}
-	for _, a := range [][2]int64{{1, 2880}, {5, 4032}, {60, 9672}, {1440, 3660}} {
-		s.RRA = append(s.RRA, RRA{CF: Average, XFF: 0.5, Steps: a[0], Rows: a[1]})
-	}
-	return s
-}
-
 // BenchmarkDiskPerSeries measures the disk blocks (st_blocks × 512) one
 // series takes: new, after a day and after 30 days of one value a minute,
 // and fully written (every row: the file's size), beside whisper's size
@@ -241,7 +231,7 @@ func BenchmarkDiskPerSeries(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		spec Spec
-	}{{"default", DefaultTemplate()}, {"graphite", graphiteTemplate()}} {
+	}{{"default", DefaultTemplate()}, {"graphite", GraphiteTemplate()}} {
 		b.Run(tc.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				dir := b.TempDir()

@@ -52,7 +52,8 @@ type Options struct {
 	NoReplay bool
 	// MaxOpenFiles bounds the archive files held open (and mapped) at
 	// once; the least recently used ones are closed and reopened on use.
-	// 0: half the process's RLIMIT_NOFILE, at most 4,096, at least 16.
+	// 0: half the process's RLIMIT_NOFILE, at most half of vm.max_map_count, at
+	// least 16.
 	// Negative is refused.
 	MaxOpenFiles int
 	// Preallocate allocates every block of a new archive when it is
@@ -516,6 +517,7 @@ func (db *DB) archive(name string) (*archive, error) {
 	if err == nil {
 		a.bufs = &db.runBufs
 		a.dmg = db.dmg
+		a.mapWrites = !db.opt.OneShot
 		db.fds.add(a)
 	}
 	if errors.Is(err, os.ErrNotExist) {
@@ -663,6 +665,7 @@ func (db *DB) addArchive(a *archive) {
 	db.lazy.take(a.name)
 	a.bufs = &db.runBufs
 	a.dmg = db.dmg
+	a.mapWrites = !db.opt.OneShot
 	db.fds.add(a)
 	db.series[a.name] = a
 	db.indexAdd(a.name, len(a.spec.DS))

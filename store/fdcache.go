@@ -2,6 +2,9 @@ package store
 
 import (
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -24,7 +27,13 @@ type fdCache struct {
 
 // defaultMaxOpen is the limit when Options.MaxOpenFiles is 0: half the
 // descriptors the process may open (the rest serve connections, the
-// journal, listeners), at most 4,096, at least 16.
+// journal, listeners), at most half of vm.max_map_count (each archive
+// read is mapped), at least 16.
+//
+// (It was at most 4,096: a stream over more series than that — 10,000
+// series time-major in the peer benchmark — closed and reopened, and
+// dropped and reread, most of its archives in every group commit, which
+// was half of the commit's CPU.)
 func defaultMaxOpen() int {
 	var rl syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
@@ -32,7 +41,21 @@ func defaultMaxOpen() int {
 	}
 	// Go raises the soft limit to the hard one at start; Cur is the real
 	// limit
-	return int(min(max(rl.Cur/2, 16), 4096))
+	return int(min(max(rl.Cur/2, 16), maxMapCount()/2))
+}
+
+// maxMapCount is the kernel's limit on a process's mappings
+// (vm.max_map_count; its default when unreadable).
+func maxMapCount() uint64 {
+	b, err := os.ReadFile("/proc/sys/vm/max_map_count")
+	if err != nil {
+		return 65530
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil || n < 64 {
+		return 65530
+	}
+	return n
 }
 
 func newFDCache(maxOpen int) (*fdCache, error) {

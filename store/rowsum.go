@@ -8,7 +8,6 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
-	"syscall"
 )
 
 // Row checksums (archive files of version 3).
@@ -58,10 +57,24 @@ func sealSum(version, ring int, b int64, rows []byte) uint32 {
 // a block never written (version 4).
 func (a *archive) blockValid(ring int, b int64, rows []byte) bool {
 	stored := a.sumAt(ring, b)
-	if sealSum(a.lay.version, ring, b, rows) == stored {
-		return true
+	if stored == 0 && a.lay.version >= 4 {
+		// sealSum is never 0 here: only a block never written matches
+		// (no CRC needed — a time-major stream enters a new block of each
+		// ring every 64 points)
+		return allZero(rows)
 	}
-	return stored == 0 && a.lay.version >= 4 && allZero(rows)
+	return sealSum(a.lay.version, ring, b, rows) == stored
+}
+
+// unwrittenIn tells whether a block among b0–b1 of ring ring was never
+// written (version 4: its checksum entry is 0).
+func (a *archive) unwrittenIn(ring int, b0, b1 int64) bool {
+	for b := b0; b <= b1; b++ {
+		if a.sumAt(ring, b) == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // putSum stores entry i of a checksum table.
@@ -82,7 +95,11 @@ func (a *archive) flushRows(verify bool) error {
 	if len(a.pend) == 0 {
 		return nil
 	}
-	if err := a.ensureOpen(); err != nil {
+	if a.mapWrites {
+		if err := a.mapRows(); err != nil { // reopens it if closed
+			return err
+		}
+	} else if err := a.ensureOpen(); err != nil {
 		return err
 	}
 	lo, hi := int64(-1), int64(-1) // table bytes changed (unmapped)
@@ -124,10 +141,18 @@ func (a *archive) writeRun(run *rowRun, verify bool, lo, hi *int64) error {
 	b0, b1 := run.first/rowsPerBlock, (end-1)/rowsPerBlock
 	bs, _ := blockRows(rows, b0)
 	_, be := blockRows(rows, b1)
+	// A mapped archive copies the run into its mapping unless the run
+	// enters a block never written (version 4: it may lie in a hole of
+	// the file). That one goes out with pwrite, which allocates the page
+	// (or fails with ENOSPC) as a write through the mapping cannot — a
+	// full disk would be a SIGBUS — and costs no page fault on the hole;
+	// the page cache is shared, so the mapping sees it. A written block's
+	// page is allocated already (a file system block is a page).
+	useMap := a.mm != nil && !(a.lay.version >= 4 && a.unwrittenIn(run.ring, b0, b1))
 	// buf holds the whole blocks: the mapping itself, or a buffer filled
 	// with the old contents of the blocks the run only partly rewrites
 	var buf []byte
-	if a.mm != nil {
+	if useMap {
 		buf = a.mm[ringOff+bs*rb : ringOff+be*rb]
 	} else {
 		buf = a.runBuf()
@@ -152,54 +177,57 @@ func (a *archive) writeRun(run *rowRun, verify bool, lo, hi *int64) error {
 		}
 		l, h := blockRows(rows, e.b)
 		seg := buf[(l-bs)*rb : (h-bs)*rb]
-		if last.ok && last.b == e.b {
-			// this process sealed it last (a batch continuing the ring's
-			// block): its bytes are known, neither read nor checked again
-			if a.mm == nil {
+		// this process sealed it last (a batch continuing the ring's
+		// block): its bytes are known, not checked again
+		known := last.ok && last.b == e.b
+		if !useMap {
+			if known && len(last.data) == len(seg) {
 				copy(seg, last.data)
+				continue
 			}
-			continue
-		}
-		if a.mm == nil {
 			if n, err := a.f.readAt(seg, ringOff+l*rb); n < len(seg) {
 				return fmt.Errorf("reading rows %d-%d of archive %d: %w", l, h-1, run.ring, err)
 			}
+		}
+		if known {
+			continue
 		}
 		if verify && !a.blockValid(run.ring, e.b, seg) {
 			a.reportDamage(run.ring, e.b, "write")
 			a.fillUnknown(seg)
 		}
 	}
-	if a.mm != nil && a.lay.version >= 4 {
-		// A block never written may lie in a hole of the file: allocate
-		// it before writing through the mapping, where a full disk is a
-		// SIGBUS rather than an error.
-		for b := b0; b <= b1; b++ {
-			if a.sumAt(run.ring, b) == 0 {
-				if err := syscall.Fallocate(int(a.f), 0, ringOff+bs*rb, (be-bs)*rb); err != nil && err != syscall.EOPNOTSUPP {
-					return fmt.Errorf("allocating rows %d-%d of archive %d: %w", bs, be-1, run.ring, err)
-				}
-				break
-			}
+	copy(buf[(run.first-bs)*rb:], run.b)
+	if !useMap {
+		// the rows before their checksums: an entry never vouches for
+		// rows a failed write (ENOSPC) left out, and a mapped archive
+		// writes through the mapping only into blocks whose entry says
+		// they were written (their page allocated)
+		if err := a.f.writeAt(buf, ringOff+bs*rb); err != nil {
+			return err
 		}
 	}
-	copy(buf[(run.first-bs)*rb:], run.b)
 	for b := b0; b <= b1; b++ {
 		l, h := blockRows(rows, b)
 		putSum(a.sums, a.lay.ringBlock0[run.ring]+b, sealSum(a.lay.version, run.ring, b, buf[(l-bs)*rb:(h-bs)*rb]))
 	}
 	last.ok, last.b = true, b1
-	if a.mm != nil {
+	if useMap {
+		last.data = last.data[:0] // the mapping holds its bytes
 		return nil
 	}
 	l, h := blockRows(rows, b1)
 	last.data = append(last.data[:0], buf[(l-bs)*rb:(h-bs)*rb]...)
-	tl, th := (a.lay.ringBlock0[run.ring]+b0)*4, (a.lay.ringBlock0[run.ring]+b1+1)*4
-	if *lo < 0 || tl < *lo {
-		*lo = tl
+	if a.mm == nil {
+		// the table is a copy, written once for all runs (flushRows);
+		// a mapped archive's is a view of the mapping
+		tl, th := (a.lay.ringBlock0[run.ring]+b0)*4, (a.lay.ringBlock0[run.ring]+b1+1)*4
+		if *lo < 0 || tl < *lo {
+			*lo = tl
+		}
+		*hi = max(*hi, th)
 	}
-	*hi = max(*hi, th)
-	return a.f.writeAt(buf, ringOff+bs*rb)
+	return nil
 }
 
 // maxFreeBufs bounds the free run buffers kept for reuse.

@@ -68,7 +68,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	evalBudget := fs.String("eval-budget", "", "work limit of one request's evaluation in row-operations, 0 for none (default 1000000000; env RRDASH_EVAL_BUDGET)")
 	evalTimeout := fs.String("eval-timeout", "", "time limit of one request's evaluation, 0 for none (default 30s; env RRDASH_EVAL_TIMEOUT)")
 	logFile := fs.String("log-file", "", "append the log to FILE instead of stderr; SIGHUP reopens it (logrotate) (env RRDASH_LOG_FILE)")
-	maxOpenFiles := fs.Int64("max-open-files", 0, "archive files the store holds open at once (default half the descriptor limit, at most 4096; env RRDASH_MAX_OPEN_FILES)")
+	maxOpenFiles := fs.Int64("max-open-files", 0, "archive files the store holds open at once (default half the descriptor limit, at most half of vm.max_map_count; env RRDASH_MAX_OPEN_FILES)")
 	cflags := newClusterFlags(fs)
 	demoMode := fs.Bool("demo", false, "write demo trace logs (instances web1, web2: 6 hours of history, then live) into DATA/demo-tracelog and tail them")
 	if err := fs.Parse(args); err != nil {

@@ -73,7 +73,9 @@ func parseGraphiteLine(line []byte, now time.Time, names graphiteNames) (Point, 
 	if _, err := strconv.ParseFloat(string(f[1]), 64); err != nil {
 		return p, fmt.Errorf("value %q is out of range", f[1])
 	}
-	if string(f[2]) == "-1" {
+	if sec, ok := epochDigits(f[2]); ok {
+		p.Sec = sec // the usual form: whole seconds, nothing to allocate
+	} else if string(f[2]) == "-1" {
 		p.Sec, p.Usec = now.Unix(), int64(now.Nanosecond()/1000)
 	} else {
 		var err error
@@ -83,6 +85,23 @@ func parseGraphiteLine(line []byte, now time.Time, names graphiteNames) (Point, 
 	}
 	p.Series, p.Value, p.Graphite = name, string(f[1]), true
 	return p, nil
+}
+
+// epochDigits reads a timestamp of whole epoch seconds written as 1 to 12
+// digits (up to year 33658, within maxSec); anything else is left to
+// parseEpoch.
+func epochDigits(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 12 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, n <= maxSec
 }
 
 // GraphiteStats counts what a Graphite listener did. Future counts points
@@ -137,6 +156,9 @@ type GraphiteListener struct {
 	MaxFrame int
 
 	conns, connsDone, lines, points, bad, future, late, refused, aborted atomic.Int64
+	// budget holds a token per batch waiting for durability, all
+	// connections together
+	budget chan struct{}
 }
 
 // ListenGraphite listens on addr (e.g. ":2003", or "127.0.0.1:0" in tests).
@@ -160,7 +182,8 @@ func ListenGraphite(addr string, sink PointWriter, cfg GraphiteConfig) (*Graphit
 	if err != nil {
 		return nil, err
 	}
-	return &GraphiteListener{ln: ln, sink: sink, log: cfg.Logger, hz: cfg.Horizon, MaxLine: cfg.MaxLine, BatchSize: cfg.BatchSize}, nil
+	return &GraphiteListener{ln: ln, sink: sink, log: cfg.Logger, hz: cfg.Horizon, MaxLine: cfg.MaxLine, BatchSize: cfg.BatchSize,
+		budget: make(chan struct{}, graphiteBudget)}, nil
 }
 
 // Addr is the address listened on.
@@ -200,8 +223,17 @@ func (g *GraphiteListener) Serve(ctx context.Context) error {
 const maxLoggedBadLines = 10
 
 // graphiteInFlight is how many batches of a connection wait for
-// durability while the connection is read on.
-const graphiteInFlight = 4
+// durability while the connection is read on, and graphiteBudget how many
+// all connections of a listener may hold at once (a memory bound: ~100
+// bytes a point in the writer's buffer, 10,000 points a batch by
+// default). More batches waiting means bigger group commits, and a
+// time-major stream (one point per series per batch) writes each series'
+// rows once per group: with 4 in flight a group held at most ~4 points per
+// series, and the per-series row writes were most of its commit.
+const (
+	graphiteInFlight = 16
+	graphiteBudget   = 48
+)
 
 // serveConn reads and writes the connection's points; true means the
 // client's EOF was reached and every point is written durably, so the
@@ -230,15 +262,17 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 			return !failed.Load()
 		}
 		inflight <- struct{}{}
+		g.budget <- struct{}{}
+		release := func() { <-g.budget; <-inflight }
 		pd, err := Submit(wctx, g.sink, batch)
 		batch = batch[:0]
 		if err != nil {
-			<-inflight
+			release()
 			fail(err)
 			return false
 		}
 		wg.Go(func() {
-			defer func() { <-inflight }()
+			defer release()
 			res, err := pd.Wait(wctx)
 			g.late.Add(int64(res.Late))
 			g.refused.Add(int64(res.Refused))

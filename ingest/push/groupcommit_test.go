@@ -207,3 +207,38 @@ func TestGraphitePipelinesBatches(t *testing.T) {
 		t.Errorf("%d of %d points stored at the clean close", len(got), lines)
 	}
 }
+
+// TestWriterCreatesSeriesWithOneFsync: a write that creates many series
+// shares one fsync among their creations and its points (it took one per
+// new series, waited for one by one in the writer's commit).
+func TestWriterCreatesSeriesWithOneFsync(t *testing.T) {
+	t.Parallel()
+	obs := &syncCounter{}
+	db, err := store.Open(t.TempDir(), store.Options{Observer: obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	w, err := NewWriter(db, WriterConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	pts := make([]Point, n)
+	for i := range pts {
+		pts[i] = Point{Series: fmt.Sprintf("fsync.host%d.cpu", i), Sec: base, Value: "1", Graphite: true}
+	}
+	before := obs.n.Load()
+	res, err := w.Write(context.Background(), pts)
+	if err != nil || res.Accepted != n {
+		t.Fatalf("write: %+v, %v", res, err)
+	}
+	if got := obs.n.Load() - before; got > 2 {
+		t.Errorf("%d journal fsyncs for %d new series and their points, want at most 2", got, n)
+	}
+	for i := range n {
+		if _, err := db.LastUpdate(fmt.Sprintf("fsync.host%d.cpu", i)); err != nil {
+			t.Fatalf("series %d: %v", i, err)
+		}
+	}
+}

@@ -46,7 +46,8 @@ func ListenPickle(addr string, sink PointWriter, cfg GraphiteConfig, maxFrame in
 	if err != nil {
 		return nil, err
 	}
-	return &GraphiteListener{ln: ln, sink: sink, log: cfg.Logger, hz: cfg.Horizon, BatchSize: cfg.BatchSize, MaxFrame: maxFrame}, nil
+	return &GraphiteListener{ln: ln, sink: sink, log: cfg.Logger, hz: cfg.Horizon, BatchSize: cfg.BatchSize, MaxFrame: maxFrame,
+		budget: make(chan struct{}, graphiteBudget)}, nil
 }
 
 // servePickleConn reads frames until EOF; true means every point read is

@@ -20,6 +20,15 @@ type Sink interface {
 
 var _ Sink = (*store.DB)(nil)
 
+// asyncEnsurer is a sink that creates series without waiting for each
+// (store.DB.EnsureAsync): a writer creates a group's new series and waits
+// once, so 10,000 new series cost one fsync rather than 10,000.
+type asyncEnsurer interface {
+	EnsureAsync(name string, spec store.Spec, meta map[string]string) (created bool, wait func() error, err error)
+}
+
+var _ asyncEnsurer = (*store.DB)(nil)
+
 // lateBounder is the store's rule for late points of a series, by its data
 // model (store.DB.LateBound): a sink without it is read as rrdtool's model,
 // where a point at or before the last update is late.
@@ -34,6 +43,11 @@ type WriterConfig struct {
 	// Template creates series on first sight; its Start is set from the
 	// first point (one step before it). Zero: DefaultTemplate.
 	Template store.Spec
+	// GraphiteTemplate creates the series of Graphite-like points
+	// (Point.Graphite: plaintext, pickle, statsd). Zero: Template when
+	// Template is set, else store.GraphiteTemplate (AVERAGE only, as
+	// carbon keeps). Its step must be Template's.
+	GraphiteTemplate store.Spec
 	// MaxDelay chooses how points wait before they are committed.
 	//
 	// Zero (the default) is adaptive group commit: a write is committed
@@ -122,10 +136,12 @@ type seriesState struct {
 // safe for concurrent use; concurrent writes share store batches (and so
 // fsyncs).
 type Writer struct {
-	sink     Sink
-	tmpl     store.Spec
-	grace    int64 // microseconds
-	maxDelay time.Duration
+	sink Sink
+	tmpl store.Spec
+	// graphiteTmpl creates the series of Graphite-like points
+	graphiteTmpl store.Spec
+	grace        int64 // microseconds
+	maxDelay     time.Duration
 
 	flushMu sync.Mutex // one commit in flight at a time: every series stays in time order
 	works   sync.Pool  // *[]taken: flush's lists, reused
@@ -138,14 +154,28 @@ type Writer struct {
 
 // NewWriter checks cfg and returns a writer.
 func NewWriter(sink Sink, cfg WriterConfig) (*Writer, error) {
+	if cfg.GraphiteTemplate.Step == 0 {
+		cfg.GraphiteTemplate = cfg.Template
+		if cfg.Template.Step == 0 {
+			cfg.GraphiteTemplate = store.GraphiteTemplate()
+		}
+	}
 	if cfg.Template.Step == 0 {
 		cfg.Template = DefaultTemplate()
 	}
-	if len(cfg.Template.DS) != 1 {
-		return nil, fmt.Errorf("push: series template: want exactly one data source, got %d", len(cfg.Template.DS))
+	for _, t := range []struct {
+		what string
+		spec *store.Spec
+	}{{"series template", &cfg.Template}, {"Graphite series template", &cfg.GraphiteTemplate}} {
+		if len(t.spec.DS) != 1 {
+			return nil, fmt.Errorf("push: %s: want exactly one data source, got %d", t.what, len(t.spec.DS))
+		}
+		if err := t.spec.Validate(); err != nil {
+			return nil, fmt.Errorf("push: %s: %w", t.what, err)
+		}
 	}
-	if err := cfg.Template.Validate(); err != nil {
-		return nil, fmt.Errorf("push: series template: %w", err)
+	if cfg.GraphiteTemplate.Step != cfg.Template.Step {
+		return nil, fmt.Errorf("push: Graphite series template: step %d s, want the series template's %d s", cfg.GraphiteTemplate.Step, cfg.Template.Step)
 	}
 	if cfg.Grace < 0 || cfg.MaxDelay < 0 {
 		return nil, fmt.Errorf("push: negative grace %v or max delay %v", cfg.Grace, cfg.MaxDelay)
@@ -157,7 +187,7 @@ func NewWriter(sink Sink, cfg WriterConfig) (*Writer, error) {
 		cfg.Grace = time.Duration(cfg.Template.Step) * time.Second
 	}
 	return &Writer{
-		sink: sink, tmpl: cfg.Template, grace: int64(cfg.Grace / time.Microsecond), maxDelay: cfg.MaxDelay,
+		sink: sink, tmpl: cfg.Template, graphiteTmpl: cfg.GraphiteTemplate, grace: int64(cfg.Grace / time.Microsecond), maxDelay: cfg.MaxDelay,
 		series: map[string]*seriesState{}, active: map[string]*seriesState{},
 		works: sync.Pool{New: func() any { return new([]taken) }},
 	}, nil
@@ -500,8 +530,12 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	sctx := context.WithoutCancel(ctx)
 	failed := map[string]error{}
 	var createFatal error
+	var createWait func() error // the last asynchronous creation's
 	for _, c := range creates {
 		spec := w.tmpl
+		if c.graphite {
+			spec = w.graphiteTmpl
+		}
 		spec.Start = c.start
 		if c.dsType != 0 && c.dsType != spec.DS[0].Type {
 			spec.DS = []store.DS{spec.DS[0]} // the template's own stays as it is
@@ -522,7 +556,18 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		if c.graphite {
 			meta[store.MetaModel] = store.ModelGraphite // unless a retention rule says otherwise
 		}
-		created, err := w.sink.EnsureWithMeta(c.name, spec, meta)
+		var created bool
+		var err error
+		if ae, ok := w.sink.(asyncEnsurer); ok {
+			// durable with the group's Apply (journaled after it) or the
+			// wait below: not one fsync per new series
+			var wait func() error
+			if created, wait, err = ae.EnsureAsync(c.name, spec, meta); err == nil {
+				createWait = wait
+			}
+		} else {
+			created, err = w.sink.EnsureWithMeta(c.name, spec, meta)
+		}
 		if errors.Is(err, store.ErrClosed) && createFatal == nil {
 			// not the input's fault: the whole write fails (503), as an
 			// Apply on a closed store does
@@ -560,6 +605,13 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		}
 		for _, ue := range r.Errors {
 			perr[idx[ue.Index]] = ue
+		}
+	}
+	if createWait != nil && fatal == nil {
+		// creations are durable in order; after the Apply's fsync this
+		// returns at once
+		if err := createWait(); err != nil {
+			fatal = fmt.Errorf("push: create series: %w", err)
 		}
 	}
 	w.flushMu.Unlock()

@@ -82,7 +82,40 @@ type peer struct {
 	pid     int // the server process, for its CPU time
 }
 
-type result struct{ graphiteNew, graphiteOld, influx, remoteWrite, remoteWriteCPU time.Duration }
+// result holds each workload's wall time and the server's CPU time
+// (user + system, all threads) over it: with other jobs sharing the
+// cores, CPU time is the steadier figure.
+type result struct {
+	graphiteNew, graphiteOld, influx, cpuNew, cpuOld, cpuInflux time.Duration
+	remoteWrite, remoteWriteCPU                                 time.Duration
+}
+
+// processCPU is the CPU time process pid has used (/proc/PID/stat fields
+// utime and stime, in clock ticks of 1/100 s — USER_HZ on Linux).
+func processCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// fields after the command, which is in parentheses and may hold spaces
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command field", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the command", pid, len(f))
+	}
+	var ticks int64
+	for _, k := range []int{11, 12} { // utime, stime (fields 14 and 15)
+		n, err := strconv.ParseInt(f[k], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: field %d: %w", pid, k+3, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
 
 func run(rrdashBin, vmBin, carbon string, series, points, rounds int, rwOnly bool) error {
 	vmPath, err := exec.LookPath(vmBin)
@@ -123,7 +156,8 @@ func run(rrdashBin, vmBin, carbon string, series, points, rounds int, rwOnly boo
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", r+1, p.name, err)
 			}
-			fmt.Fprintf(os.Stderr, "round %d %s: graphite new %v, existing %v, influx %v, remote_write %v\n", r+1, p.name, res.graphiteNew, res.graphiteOld, res.influx, res.remoteWrite)
+			fmt.Fprintf(os.Stderr, "round %d %s: graphite new %v (CPU %v), existing %v (CPU %v), influx %v (CPU %v), remote_write %v (CPU %v)\n", r+1, p.name,
+				res.graphiteNew, res.cpuNew, res.graphiteOld, res.cpuOld, res.influx, res.cpuInflux, res.remoteWrite, res.remoteWriteCPU)
 			switch p.name {
 			case "rrdash":
 				rr = append(rr, res)
@@ -135,29 +169,29 @@ func run(rrdashBin, vmBin, carbon string, series, points, rounds int, rwOnly boo
 		}
 	}
 	rate := func(d time.Duration) float64 { return float64(total) / d.Seconds() }
-	fmt.Println("| workload | rrdash points/s (durable) | VictoriaMetrics 1.79 points/s (no fsync) | rrdash ÷ VictoriaMetrics | carbon 1.1.7 points/s (whisper written, no fsync) | rrdash ÷ carbon |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|")
+	fmt.Println("| workload | rrdash points/s (durable) | rrdash points per CPU-s | VictoriaMetrics 1.79 points/s (no fsync) | VM points per CPU-s | rrdash ÷ VM (wall, CPU) | carbon 1.1.7 points/s (whisper written, no fsync) | carbon points per CPU-s | rrdash ÷ carbon (wall, CPU) |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, w := range []struct {
-		name string
-		get  func(result) time.Duration
+		name     string
+		get, cpu func(result) time.Duration
 	}{
-		{"Graphite plaintext, new series", func(r result) time.Duration { return r.graphiteNew }},
-		{"Graphite plaintext, existing series", func(r result) time.Duration { return r.graphiteOld }},
-		{"Influx line protocol, existing series", func(r result) time.Duration { return r.influx }},
-		{"Prometheus remote_write, existing series", func(r result) time.Duration { return r.remoteWrite }},
+		{"Graphite plaintext, new series", func(r result) time.Duration { return r.graphiteNew }, func(r result) time.Duration { return r.cpuNew }},
+		{"Graphite plaintext, existing series", func(r result) time.Duration { return r.graphiteOld }, func(r result) time.Duration { return r.cpuOld }},
+		{"Influx line protocol, existing series", func(r result) time.Duration { return r.influx }, func(r result) time.Duration { return r.cpuInflux }},
+		{"Prometheus remote_write, existing series", func(r result) time.Duration { return r.remoteWrite }, func(r result) time.Duration { return r.remoteWriteCPU }},
 	} {
 		if median(rr, w.get) == 0 {
 			continue // not run (--only)
 		}
 		a, b := rate(median(rr, w.get)), rate(median(vr, w.get))
-		carbonCols := "— | —"
+		ac, bc := rate(median(rr, w.cpu)), rate(median(vr, w.cpu))
+		carbonCols := "— | — | —"
 		if len(cr) > 0 && median(cr, w.get) > 0 {
-			c := rate(median(cr, w.get))
-			carbonCols = fmt.Sprintf("%.0f | %.2f×", c, a/c)
+			c, cc := rate(median(cr, w.get)), rate(median(cr, w.cpu))
+			carbonCols = fmt.Sprintf("%.0f | %.0f | %.2f×, %.2f×", c, cc, a/c, ac/cc)
 		}
-		fmt.Printf("| %s | %.0f | %.0f | %.2f× | %s |\n", w.name, a, b, a/b, carbonCols)
+		fmt.Printf("| %s | %.0f | %.0f | %.0f | %.0f | %.2f×, %.2f× | %s |\n", w.name, a, ac, b, bc, a/b, ac/bc, carbonCols)
 	}
-	printRemoteWriteCPU(rr, vr, total)
 	return nil
 }
 
@@ -213,6 +247,10 @@ func measure(p *peer, gNew, gOld []byte, influxPre, influx [][]byte, total int64
 		if err != nil {
 			return res, err
 		}
+		c0, err := processCPU(p.pid)
+		if err != nil {
+			return res, err
+		}
 		start := time.Now()
 		if err := sendGraphite(p.graphite, stream, p.name == "rrdash"); err != nil {
 			return res, err
@@ -220,10 +258,15 @@ func measure(p *peer, gNew, gOld []byte, influxPre, influx [][]byte, total int64
 		if err := p.settled("graphite", before, total); err != nil {
 			return res, err
 		}
+		wall := time.Since(start)
+		c1, err := processCPU(p.pid)
+		if err != nil {
+			return res, err
+		}
 		if i == 0 {
-			res.graphiteNew = time.Since(start)
+			res.graphiteNew, res.cpuNew = wall, c1-c0
 		} else {
-			res.graphiteOld = time.Since(start)
+			res.graphiteOld, res.cpuOld = wall, c1-c0
 		}
 	}
 	if p.http == "" { // carbon: Graphite only
@@ -244,6 +287,10 @@ func measure(p *peer, gNew, gOld []byte, influxPre, influx [][]byte, total int64
 	if before, err = p.count("influx"); err != nil {
 		return res, err
 	}
+	c0, err := processCPU(p.pid)
+	if err != nil {
+		return res, err
+	}
 	start := time.Now()
 	if err := postAll(p, influx); err != nil {
 		return res, err
@@ -252,6 +299,11 @@ func measure(p *peer, gNew, gOld []byte, influxPre, influx [][]byte, total int64
 		return res, err
 	}
 	res.influx = time.Since(start)
+	c1, err := processCPU(p.pid)
+	if err != nil {
+		return res, err
+	}
+	res.cpuInflux = c1 - c0
 	return res, nil
 }
 
@@ -552,7 +604,7 @@ CARBON_METRIC_INTERVAL = 0
 		}
 		return errors.New("carbon did not write every point within 10 minutes")
 	}
-	return &peer{name: "carbon", graphite: lineAddr, stop: stop, settled: settled, count: count}, nil
+	return &peer{name: "carbon", graphite: lineAddr, stop: stop, settled: settled, count: count, pid: cmd.Process.Pid}, nil
 }
 
 // carbonWrote is N of a "wrote N datapoints for peer…" log line, else 0.

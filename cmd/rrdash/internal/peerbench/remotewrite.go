@@ -12,9 +12,7 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -105,49 +103,8 @@ func measureRemoteWrite(p *peer, pre, bodies [][]byte, series int, total int64) 
 	return wall, cpu1 - cpu0, err
 }
 
-// processCPU is a process's user and system time from /proc/PID/stat.
-func processCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, fmt.Errorf("CPU time of process %d: %w", pid, err)
-	}
-	// The command name (field 2) is in parentheses and may hold spaces:
-	// fields 14 and 15 (utime, stime) count from after its ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("CPU time of process %d: /proc stat without ')'", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("CPU time of process %d: %d fields in /proc stat", pid, len(f))
-	}
-	var ticks int64
-	for _, s := range f[11:13] { // utime, stime
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("CPU time of process %d: %w", pid, err)
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * time.Second / clockTicks, nil
-}
-
 // clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
 const clockTicks = 100
-
-// printRemoteWriteCPU prints the servers' samples per CPU-second of the
-// remote_write workload (medians).
-func printRemoteWriteCPU(rr, vr []result, total int64) {
-	get := func(r result) time.Duration { return r.remoteWriteCPU }
-	if len(rr) == 0 || len(vr) == 0 || median(rr, get) == 0 || median(vr, get) == 0 {
-		return
-	}
-	a, b := float64(total)/median(rr, get).Seconds(), float64(total)/median(vr, get).Seconds()
-	fmt.Println()
-	fmt.Println("| workload | rrdash samples per CPU-second (durable) | VictoriaMetrics 1.79 samples per CPU-second (no fsync) | rrdash ÷ VictoriaMetrics |")
-	fmt.Println("|---|---:|---:|---:|")
-	fmt.Printf("| Prometheus remote_write, existing series | %.0f | %.0f | %.2f× |\n", a, b, a/b)
-}
 
 // postRemoteWrite POSTs the bodies, eight at a time; each must be
 // answered 204.
