@@ -26,7 +26,7 @@ import (
 func runPipe(ctx context.Context, db seriesStore, stdin io.Reader, stdout io.Writer) error {
 	in := bufio.NewReaderSize(stdin, 1<<20)
 	out := bufio.NewWriter(stdout)
-	p := pipeState{ctx: ctx, db: db, out: out, nds: map[string]int{}, outq: make(chan pipeBatch, 16), done: make(chan struct{})}
+	p := pipeState{ctx: ctx, db: db, out: out, nds: map[string]pipeSeries{}, outq: make(chan pipeBatch, 16), done: make(chan struct{})}
 	go p.writer()
 	var sc updateScratch
 	var words []string
@@ -94,8 +94,8 @@ type pipeState struct {
 	answers []pipeAnswer
 	last    func() error // the wait of the newest applied update: it covers the earlier ones
 	group   []store.Update
-	groupAt []int          // the answer of each update of the group
-	nds     map[string]int // data sources per series, learnt since the last other command
+	groupAt []int                 // the answer of each update of the group
+	nds     map[string]pipeSeries // data sources per series, learnt since the last other command
 	vals    []string
 	// outq takes answers to the writer goroutine, which writes them once
 	// their updates are durable: the reader goes on reading (and forming
@@ -121,6 +121,13 @@ type pipeAnswer struct {
 	durable bool
 }
 
+// pipeSeries is what a grouped update needs of its series: the number of
+// data sources and those an update gives (nil: all; never COMPUTE ones).
+type pipeSeries struct {
+	nds  int
+	tmpl []int
+}
+
 // join adds "update NAME ARG" to the group; false leaves the line to the
 // full update command (options, several ARGs, an unknown series).
 func (p *pipeState) join(args []string, t0 time.Time) bool {
@@ -128,18 +135,19 @@ func (p *pipeState) join(args []string, t0 time.Time) bool {
 		return false
 	}
 	name, arg := args[0], args[1]
-	nds, ok := p.nds[name]
+	ps, ok := p.nds[name]
 	if !ok {
 		spec, err := p.db.Spec(name)
 		if err != nil {
 			return false
 		}
-		nds = len(spec.DS)
-		p.nds[name] = nds
+		ps = pipeSeries{nds: len(spec.DS), tmpl: spec.InputIndexes()}
+		p.nds[name] = ps
 	}
+	nds := ps.nds
 	k := len(p.vals)
 	p.vals = append(p.vals, make([]string, nds)...)
-	u, err := store.ParseUpdateArgInto(arg, nil, nds, time.Time{}, p.vals[k:k+nds])
+	u, err := store.ParseUpdateArgInto(arg, ps.tmpl, nds, time.Time{}, p.vals[k:k+nds])
 	if err != nil {
 		p.vals = p.vals[:k]
 		p.answers = append(p.answers, pipeAnswer{t0: t0, err: fmt.Errorf("%s: %w", name, err)})

@@ -99,6 +99,10 @@ func TestPipeModeGroups(t *testing.T) {
 		`update b 1000000030:x:4`,
 		`update a 1000000050:5`,
 		`update b 1000000040:5:6`,
+		// a COMPUTE data source takes no value in a grouped update either
+		`create c --start 1000000000 --step 10 DS:v:GAUGE:100:U:U DS:s:COMPUTE:v,2,* RRA:LAST:0.5:1:10`,
+		`update c 1000000010:4`,
+		`update c 1000000020:4:8`,
 		``,
 	}, "\n")
 	var out bytes.Buffer
@@ -107,7 +111,7 @@ func TestPipeModeGroups(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	want := []string{"OK", "OK", "OK", "OK", "OK", "ERROR: b: illegal attempt to update using time 1000000005", "ERROR: b: expected 2 data source readings (got 1)",
-		"OK", "ERROR: ", "ERROR: b: cannot convert 'x'", "OK", "OK"}
+		"OK", "ERROR: ", "ERROR: b: cannot convert 'x'", "OK", "OK", "OK", "OK", "ERROR: c: expected 1 data source readings (got 2)"}
 	if len(lines) != len(want) {
 		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(want), out.String())
 	}
@@ -121,7 +125,7 @@ func TestPipeModeGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for name, want := range map[string]int64{"a": 1000000050, "b": 1000000040} {
+	for name, want := range map[string]int64{"a": 1000000050, "b": 1000000040, "c": 1000000010} {
 		if last, err := db.LastUpdate(name); err != nil || last != want {
 			t.Errorf("%s: last update %d (%v), want %d", name, last, err, want)
 		}

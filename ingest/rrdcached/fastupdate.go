@@ -39,7 +39,7 @@ func (c *conn) fastUpdate(line []byte) bool {
 	}
 	k := len(c.vals)
 	c.vals = append(c.vals, make([]string, fi.nds)...)
-	u, err := store.ParseUpdateArgInto(v, nil, fi.nds, time.Time{}, c.vals[k:k+fi.nds])
+	u, err := store.ParseUpdateArgInto(v, fi.tmpl, fi.nds, time.Time{}, c.vals[k:k+fi.nds]) // tmpl: a COMPUTE DS takes no value
 	if err != nil {
 		c.vals = c.vals[:k]
 		return false // handle answers the error
