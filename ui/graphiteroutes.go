@@ -65,6 +65,9 @@ func (s *Server) graphiteRoutes(e *echo.Echo) {
 		e.POST(path, echo.WrapHandler(h), tokenScope)
 	}
 	e.GET("/tags", echo.WrapHandler(http.HandlerFunc(g.Tags)), tokenScope)
+	// they change nothing (rrdash's tags are in the names): reads
+	e.POST("/tags/tagSeries", echo.WrapHandler(http.HandlerFunc(g.TagSeries)), tokenScope)
+	e.POST("/tags/tagMultiSeries", echo.WrapHandler(http.HandlerFunc(g.TagMultiSeries)), tokenScope)
 	// graphite-web's series deletion: it changes the store (seriesadmin.go)
 	e.POST("/tags/delSeries", s.graphiteDelSeries, sameSite, tokenScope)
 	e.GET("/functions", echo.WrapHandler(g.Functions("")), tokenScope)

@@ -39,6 +39,7 @@ func TestGraphiteRoutes(t *testing.T) {
 		{"index", "GET", "/metrics/index.json", "", nil, 200, `"tracelog.web1.arrivals"`},
 		{"png, the default format", "GET", "/render?target=x", "", nil, 200, "\x89PNG"},
 		{"bad target", "GET", "/render?format=json&target=sumSeries(a.b", "", nil, 400, "position 14"},
+		{"tagSeries", "POST", "/tags/tagSeries", "path=" + url.QueryEscape("app.cpu;host=a;dc=x"), map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Authorization": "Bearer " + read}, 200, `"app.cpu;dc=x;host=a"`},
 		{"cross-site POST", "POST", "/render", form, map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "cross-site"}, 200, "datapoints"},
 	}
 	for _, tt := range tests {

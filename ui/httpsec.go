@@ -235,6 +235,8 @@ var routeScopes = map[string]auth.Scope{
 	"GET /tags/autoComplete/values":  auth.ScopeRead,
 	"POST /tags/autoComplete/values": auth.ScopeRead,
 	"POST /tags/delSeries":           auth.ScopeAdmin,
+	"POST /tags/tagSeries":           auth.ScopeRead, // changes nothing: tags are names
+	"POST /tags/tagMultiSeries":      auth.ScopeRead,
 	// Tokens never manage tokens (tokenAdmin), whatever their scope.
 	"GET /api/v1/tokens":        auth.ScopeAdmin,
 	"POST /api/v1/tokens":       auth.ScopeAdmin,
