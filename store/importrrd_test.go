@@ -154,4 +154,3 @@ func rrdtoolOK(t *testing.T, bin string, args ...string) string {
 	}
 	return string(out)
 }
-
