@@ -247,26 +247,19 @@ func measure(p *peer, gNew, gOld []byte, influxPre, influx [][]byte, total int64
 		if err != nil {
 			return res, err
 		}
-		c0, err := processCPU(p.pid)
-		if err != nil {
-			return res, err
-		}
-		start := time.Now()
-		if err := sendGraphite(p.graphite, stream, p.name == "rrdash"); err != nil {
-			return res, err
-		}
-		if err := p.settled("graphite", before, total); err != nil {
-			return res, err
-		}
-		wall := time.Since(start)
-		c1, err := processCPU(p.pid)
+		wall, cpu, err := timed(p, func() error {
+			if err := sendGraphite(p.graphite, stream, p.name == "rrdash"); err != nil {
+				return err
+			}
+			return p.settled("graphite", before, total)
+		})
 		if err != nil {
 			return res, err
 		}
 		if i == 0 {
-			res.graphiteNew, res.cpuNew = wall, c1-c0
+			res.graphiteNew, res.cpuNew = wall, cpu
 		} else {
-			res.graphiteOld, res.cpuOld = wall, c1-c0
+			res.graphiteOld, res.cpuOld = wall, cpu
 		}
 	}
 	if p.http == "" { // carbon: Graphite only
@@ -287,24 +280,29 @@ func measure(p *peer, gNew, gOld []byte, influxPre, influx [][]byte, total int64
 	if before, err = p.count("influx"); err != nil {
 		return res, err
 	}
+	res.influx, res.cpuInflux, err = timed(p, func() error {
+		if err := postAll(p, influx); err != nil {
+			return err
+		}
+		return p.settled("influx", before, total)
+	})
+	return res, err
+}
+
+// timed runs work and returns its wall time and the server's CPU time
+// (user and system, all threads) over it.
+func timed(p *peer, work func() error) (wall, cpu time.Duration, err error) {
 	c0, err := processCPU(p.pid)
 	if err != nil {
-		return res, err
+		return 0, 0, err
 	}
 	start := time.Now()
-	if err := postAll(p, influx); err != nil {
-		return res, err
+	if err := work(); err != nil {
+		return 0, 0, err
 	}
-	if err := p.settled("influx", before, total); err != nil {
-		return res, err
-	}
-	res.influx = time.Since(start)
+	wall = time.Since(start)
 	c1, err := processCPU(p.pid)
-	if err != nil {
-		return res, err
-	}
-	res.cpuInflux = c1 - c0
-	return res, nil
+	return wall, c1 - c0, err
 }
 
 // sendGraphite writes stream on one connection and half-closes; with
@@ -331,21 +329,30 @@ func sendGraphite(addr string, stream []byte, ack bool) error {
 
 // postAll POSTs the bodies, four at a time; each must be answered 204.
 func postAll(p *peer, bodies [][]byte) error {
+	url := p.http + "/write?db=peer"
+	if p.token != "" {
+		url = p.http + "/api/v1/write"
+	}
+	return postBodies(p, url, bodies, 4, nil)
+}
+
+// postBodies POSTs the bodies to url, inflight at a time, with the peer's
+// token and the headers set sets; each must be answered 204.
+func postBodies(p *peer, url string, bodies [][]byte, inflight int, set func(*http.Request)) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, len(bodies))
-	sem := make(chan struct{}, 4)
+	sem := make(chan struct{}, inflight)
 	for _, body := range bodies {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			url := p.http + "/write?db=peer"
-			if p.token != "" {
-				url = p.http + "/api/v1/write"
-			}
 			req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 			if err != nil {
 				errs <- err
 				return
+			}
+			if set != nil {
+				set(req)
 			}
 			if p.token != "" {
 				req.Header.Set("Authorization", "Bearer "+p.token)

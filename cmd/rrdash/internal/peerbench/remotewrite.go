@@ -7,13 +7,9 @@ package main
 // vm_rows_inserted_total{type="promremotewrite"} has every sample).
 
 import (
-	"bytes"
-	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/golang/snappy"
@@ -87,24 +83,13 @@ func measureRemoteWrite(p *peer, pre, bodies [][]byte, series int, total int64) 
 	if before, err = p.count(kind); err != nil {
 		return 0, 0, err
 	}
-	cpu0, err := processCPU(p.pid)
-	if err != nil {
-		return 0, 0, err
-	}
-	start := time.Now()
-	if err := postRemoteWrite(p, bodies); err != nil {
-		return 0, 0, err
-	}
-	if err := p.settled(kind, before, total); err != nil {
-		return 0, 0, err
-	}
-	wall = time.Since(start)
-	cpu1, err := processCPU(p.pid)
-	return wall, cpu1 - cpu0, err
+	return timed(p, func() error {
+		if err := postRemoteWrite(p, bodies); err != nil {
+			return err
+		}
+		return p.settled(kind, before, total)
+	})
 }
-
-// clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
-const clockTicks = 100
 
 // postRemoteWrite POSTs the bodies, eight at a time; each must be
 // answered 204.
@@ -113,37 +98,9 @@ func postRemoteWrite(p *peer, bodies [][]byte) error {
 	if p.token != "" {
 		url = p.http + "/api/v1/prom/write" // rrdash
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, len(bodies))
-	sem := make(chan struct{}, 8)
-	for _, body := range bodies {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-			if err != nil {
-				errs <- err
-				return
-			}
-			req.Header.Set("Content-Encoding", "snappy")
-			req.Header.Set("Content-Type", "application/x-protobuf")
-			req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
-			if p.token != "" {
-				req.Header.Set("Authorization", "Bearer "+p.token)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				errs <- err
-				return
-			}
-			msg, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusNoContent {
-				errs <- fmt.Errorf("POST %s: %s: %s", url, resp.Status, msg)
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+	return postBodies(p, url, bodies, 8, func(req *http.Request) {
+		req.Header.Set("Content-Encoding", "snappy")
+		req.Header.Set("Content-Type", "application/x-protobuf")
+		req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+	})
 }
