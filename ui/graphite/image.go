@@ -256,7 +256,7 @@ func parseImageRequest(p params, format string) (*imageRequest, error) {
 	if truth("hideGrid") {
 		s.XGrid, s.YGrid = "none", "none"
 	}
-	ir.hideLegendEntries = p.has("hideLegend") && truth("hideLegend")
+	ir.hideLegendEntries = truth("hideLegend")
 	ir.nullAsZero = truth("drawNullAsZero")
 	ir.uniqueLegend = truth("uniqueLegend")
 	ir.hideNullInLegend = truth("hideNullFromLegend")
@@ -292,8 +292,8 @@ func drawImage(ir *imageRequest, data []*Series, from, until int64, loc *time.Lo
 func layoutImage(ir *imageRequest, data []*Series, from, until int64, loc *time.Location) (*graph.Image, error) {
 	spec := ir.spec
 	spec.Items = nil
-	d := &graph.Data{Start: from, End: until, From: from, To: until, Step: 1,
-		Columns: map[string][]float64{}, Raw: map[string]*rpn.Series{}}
+	// Layout draws from Raw, each series on its own start and step.
+	d := &graph.Data{Start: from, End: until, From: from, To: until, Step: 1, Raw: map[string]*rpn.Series{}}
 	seen := map[string]bool{}
 	for i, s := range data {
 		vn := "s" + strconv.Itoa(i)
@@ -308,7 +308,6 @@ func layoutImage(ir *imageRequest, data []*Series, from, until int64, loc *time.
 		}
 		step := s.Step * int64(max(s.VPP, 1))
 		d.Raw[vn] = &rpn.Series{Start: s.Start, Step: step, Values: vals}
-		d.Columns[vn] = vals
 		colorName := ir.colors[i%len(ir.colors)]
 		if s.Style.Color != "" {
 			colorName = s.Style.Color
