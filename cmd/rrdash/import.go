@@ -34,18 +34,21 @@ func runImport(ctx context.Context, db *store.DB, args []string, stdout, stderr 
 	if len(pos) == 2 {
 		name = pos[1]
 	}
-	var progress func(done, total int)
-	if isTerminal(stderr) {
-		progress = func(done, total int) {
-			bar(stderr, "importing "+name, done, total, "archives")
-		}
+	return importFile(db, pos[0], name, store.ImportOptions{Overwrite: opts["f"] != "", Progress: importProgress(stderr, name)})
+}
+
+// importProgress is the import's progress on a terminal, else nil.
+func importProgress(stderr io.Writer, name string) func(done, total int) {
+	if !isTerminal(stderr) {
+		return nil
 	}
-	return importFile(db, pos[0], name, opts["f"] != "", progress)
+	return func(done, total int) { bar(stderr, "importing "+name, done, total, "archives") }
 }
 
 // importFile imports an rrdtool file or dump, told apart by their first
 // bytes (rrdtool restore takes XML only; the binary file needs no dump).
-func importFile(db *store.DB, path, name string, force bool, progress func(done, total int)) error {
+// o.RangeCheck (restore -r) takes a dump only, as rrdtool's.
+func importFile(db *store.DB, path, name string, o store.ImportOptions) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -53,19 +56,22 @@ func importFile(db *store.DB, path, name string, force bool, progress func(done,
 	defer f.Close()
 	br := bufio.NewReader(f)
 	if head, _ := br.Peek(len(rrdfile.Magic)); rrdfile.IsRRD(head) {
+		if o.RangeCheck {
+			return fmt.Errorf("restore --range-check (-r) of %s: reads an XML dump (as rrdtool restore does), not an rrdtool file; `rrdtool dump` it first", path)
+		}
 		b, err := io.ReadAll(br)
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", path, err)
 		}
-		if err := db.ImportRRD(b, name, force); err != nil {
+		if err := db.ImportRRD(b, name, o.Overwrite); err != nil {
 			return err
 		}
-		if progress != nil {
-			progress(1, 1)
+		if o.Progress != nil {
+			o.Progress(1, 1)
 		}
 		return nil
 	}
-	return db.Import(br, name, force, progress)
+	return db.ImportXML(br, name, o)
 }
 
 // bar draws a progress bar on a terminal.
@@ -104,30 +110,5 @@ func runRestore(ctx context.Context, db *store.DB, args []string, stdout, stderr
 	if len(pos) != 2 {
 		return usageError{"usage: rrdash restore [--force-overwrite|-f] FILE.xml|FILE.rrd NAME"}
 	}
-	if opts["r"] != "" {
-		return restoreRangeChecked(db, pos[0], pos[1], opts["f"] != "", stderr)
-	}
-	imp := []string{pos[0], pos[1]}
-	if opts["f"] != "" {
-		imp = append([]string{"--force"}, imp...)
-	}
-	return runImport(ctx, db, imp, stdout, stderr)
-}
-
-// restoreRangeChecked is restore -r of an XML dump.
-func restoreRangeChecked(db *store.DB, path, name string, force bool, stderr io.Writer) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	br := bufio.NewReader(f)
-	if head, _ := br.Peek(len(rrdfile.Magic)); rrdfile.IsRRD(head) {
-		return fmt.Errorf("restore --range-check (-r) of %s: reads an XML dump (as rrdtool restore does), not an rrdtool file; `rrdtool dump` it first", path)
-	}
-	o := store.ImportOptions{Overwrite: force, RangeCheck: true}
-	if isTerminal(stderr) {
-		o.Progress = func(done, total int) { bar(stderr, "importing "+name, done, total, "archives") }
-	}
-	return db.ImportXML(br, name, o)
+	return importFile(db, pos[0], pos[1], store.ImportOptions{Overwrite: opts["f"] != "", RangeCheck: opts["r"] != "", Progress: importProgress(stderr, pos[1])})
 }

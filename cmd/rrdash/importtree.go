@@ -55,7 +55,7 @@ func importTree(ctx context.Context, db *store.DB, dir, prefix string, force boo
 		case serr != nil && !errors.Is(serr, store.ErrNotFound):
 			failed = append(failed, fmt.Sprintf("%s: %v", j.path, serr))
 		default:
-			if err := importFile(db, j.path, j.name, force, nil); err != nil {
+			if err := importFile(db, j.path, j.name, store.ImportOptions{Overwrite: force}); err != nil {
 				failed = append(failed, fmt.Sprintf("%s: %v", j.path, err))
 			} else {
 				imported++
