@@ -617,18 +617,9 @@ func (s *Server) apiCopyGraph(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var b struct {
-		Title string `json:"title"`
-	}
-	if err := decodeJSON(c, &b); err != nil {
+	title, err := copyTitle(c, g.Title)
+	if err != nil {
 		return err
-	}
-	title := strings.TrimSpace(b.Title)
-	if title == "" {
-		title = "Copy of " + g.Title
-	}
-	if len(title) > 1000 || !utf8.ValidString(title) {
-		return badRequest("title: at most 1000 bytes of UTF-8")
 	}
 	spec, err := graph.ParseJSON([]byte(g.Spec))
 	if err != nil {

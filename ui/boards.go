@@ -240,6 +240,25 @@ func checkTitle(t string) (string, error) {
 	return t, nil
 }
 
+// copyTitle is a copy's title: the body's {"title"}, else "Copy of "
+// and the original's, at most 1000 bytes of UTF-8 (graphs and dashboards).
+func copyTitle(c *echo.Context, original string) (string, error) {
+	var b struct {
+		Title string `json:"title"`
+	}
+	if err := decodeJSON(c, &b); err != nil {
+		return "", err
+	}
+	t := strings.TrimSpace(b.Title)
+	if t == "" {
+		t = "Copy of " + original
+	}
+	if len(t) > 1000 || !utf8.ValidString(t) {
+		return "", badRequest("title: at most 1000 bytes of UTF-8")
+	}
+	return t, nil
+}
+
 // readBoard decodes and checks a create/update body.
 func (s *Server) readBoard(c *echo.Context) (string, string, error) {
 	var b boardBody
@@ -335,16 +354,7 @@ func (s *Server) apiCopyBoard(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var b struct {
-		Title string `json:"title"`
-	}
-	if err := decodeJSON(c, &b); err != nil {
-		return err
-	}
-	if strings.TrimSpace(b.Title) == "" {
-		b.Title = "Copy of " + d.Title
-	}
-	title, err := checkTitle(b.Title)
+	title, err := copyTitle(c, d.Title)
 	if err != nil {
 		return err
 	}
