@@ -73,7 +73,7 @@ func commandHelp(name string) (string, bool) {
 		"import-carbon-config": importCarbonUsage,
 		"delete":               deleteUsage,
 		"rename":               renameUsage,
-		"-":                    "usage: rrdash -\n  pipe mode: one command per line on stdin (as rrdtool -), each answered by its output and \"OK u:… s:… r:…\" or \"ERROR: …\".",
+		"-":                    "usage: rrdash - [DIR]\n  pipe mode: one command per line on stdin (as rrdtool - [DIR]), each answered by its output and \"OK u:… s:… r:…\" or \"ERROR: …\".\n  cd, pwd, mkdir, ls and quit move in the series directories (a/b/c is c.rrd in a/b), confined to DIR; file names are relative to the current directory.",
 	}[name]
 	return h, ok
 }

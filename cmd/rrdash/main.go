@@ -190,7 +190,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return err
 	}
 	if cmd == "-" {
-		err := runPipe(ctx, db, stdin, stdout)
+		err := runPipeCommand(ctx, db, rest, stdin, stdout)
 		if cerr := db.Close(); err == nil {
 			err = cerr
 		}
