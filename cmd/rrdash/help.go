@@ -24,10 +24,10 @@ func commandHelp(name string) (string, bool) {
 			"  Creates series NAME, as rrdtool create does (a series name where rrdtool takes a file);\n" +
 			"  --template takes the step, DS and RRAs of series OLD first; --source fills the rows from series (or rrdtool files) OLD… as rrdtool\n" +
 			"  does (DS:new=old[i]:… maps a DS to another name, of the i-th source). DS:name:COMPUTE:rpn computes a DS from the others.",
-		"update": "usage: rrdash update NAME [--template a:b] [--skip-past-updates] [--locking try] ARG…\n" +
+		"update": "usage: rrdash update NAME [--template a:b] [--skip-past-updates] [--locking try|block] ARG…\n" +
 			"  ARG: T:v[:v…] or N:v…; a single \"-\" reads ARGs from stdin, one a line, and prints \"OK n\" once line n is durable.\n" +
 			"  --skip-past-updates (-s) passes over ARGs at or before the last update instead of stopping there.\n" +
-			"  --locking (-L) try is how rrdash writes anyway; block and none are refused.",
+			"  --locking (-L) try (default; or $RRD_LOCKING) gives up when another process holds the data directory, block waits for it; none is refused.",
 		"updatev": "usage: rrdash updatev NAME [--template a:b] [--skip-past-updates] ARG…\n" +
 			"  Updates as update does and prints rrdtool updatev's report: return_value and the values written to each archive.",
 		"fetch": "usage: rrdash fetch NAME CF [--start T] [--end T] [--resolution S] [--align-start] [--json]\n" +

@@ -21,7 +21,7 @@ Usage: rrdash [--data DIR] [--daemon ADDR] COMMAND [ARGS]
 
 Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   create NAME [--start T] [--step S] [--no-overwrite] [--template OLD] DS:… RRA:…
-  update NAME [--template a:b] [--skip-past-updates] [--locking try] ARG…
+  update NAME [--template a:b] [--skip-past-updates] [--locking try|block] ARG…
                                            ARG: T:v[:v…] or N:v…; "-" reads ARGs from stdin
   updatev NAME [--template a:b] [--skip-past-updates] ARG…   update, reporting the rows written
   fetch NAME CF [--start T] [--end T] [--resolution S] [--align-start] [--json]
@@ -185,7 +185,11 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		// fresh pages to fault in (~11 µs each in a VM). GOGC still wins.
 		debug.SetGCPercent(400)
 	}
-	db, err := openStore(ctx, dir, cmd, daemon, exitAfter)
+	lockBlock, err := lockingMode(cmd, rest, os.Getenv("RRD_LOCKING"), stderr)
+	if err != nil {
+		return err
+	}
+	db, err := openStore(ctx, dir, cmd, daemon, exitAfter, lockBlock)
 	if err != nil {
 		return err
 	}
