@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"rrdash/store/computeds"
 	"slices"
 	"strconv"
 	"strings"
@@ -335,9 +336,14 @@ func runFetch(db seriesStore, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// formatC prints like C's %0.10e (glibc spells NaN "-nan" in fetch output).
+// formatC prints like C's %0.10e: glibc spells a NaN "-nan" or "nan" by
+// its sign; rrdtool's unknown is negative, and only a COMPUTE that took
+// the absolute value of one (or an rrdtool file holding such a row) makes
+// a positive one (computeds.PosNaN).
 func formatC(v float64) string {
 	switch {
+	case computeds.IsPosNaN(v):
+		return "nan"
 	case math.IsNaN(v):
 		return "-nan"
 	case math.IsInf(v, 1):
