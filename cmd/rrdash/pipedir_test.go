@@ -174,3 +174,30 @@ func TestPipeDirConfined(t *testing.T) {
 		t.Fatalf("list --recursive / in web:\n%s", got)
 	}
 }
+
+// mapArgs and mapDEF never panic, keep the argument count, and map a
+// DEF's file only (what follows its first unescaped ':' stays).
+func FuzzPipeDirMapArgs(f *testing.F) {
+	for _, s := range []string{"update a.rrd N:1", "fetch ../b.rrd AVERAGE -s -5", "xport DEF:a=x\\:y.rrd:v:AVERAGE XPORT:a",
+		"create n -r a.rrd --template=/t.rrd DS:x:GAUGE:1:U:U", "tune -h x:5 s.rrd", "list --recursive ..", "graph o.png DEF:=:", "restore x.xml y.rrd"} {
+		f.Add("sub/dir", s)
+	}
+	f.Fuzz(func(t *testing.T, cwd, line string) {
+		args := strings.Fields(line)
+		if len(args) == 0 {
+			return
+		}
+		d := &pipeDir{root: "web", cwd: strings.Trim(cwd, "/"), made: map[string]bool{}}
+		out := d.mapArgs(slices.Clone(args))
+		if len(out) != len(args) || out[0] != args[0] {
+			t.Fatalf("%q → %q", args, out)
+		}
+		for i, a := range args {
+			if strings.HasPrefix(a, "DEF:") && (args[0] == "xport" || args[0] == "graph" || args[0] == "graphv") {
+				if eq := strings.IndexByte(a, '='); eq >= 0 && !strings.HasPrefix(out[i], a[:eq+1]) {
+					t.Fatalf("DEF %q → %q: its name changed", a, out[i])
+				}
+			}
+		}
+	})
+}

@@ -138,7 +138,7 @@ func num(v float64) string {
 }
 
 func serveCreate(st Store, args []string) Reply {
-	const syntax = "XCREATE <series> <step> <start> <overwrite 0|1> <DS:…>… <RRA:…>…"
+	const syntax = "XCREATE <series> <step> <start> <overwrite 0|1> [--source=OLD…] [--map=NEW=OLD:I…] [--start-given] <DS:…>… <RRA:…>…"
 	if len(args) < 4 {
 		return usage(syntax)
 	}
@@ -147,9 +147,16 @@ func serveCreate(st Store, args []string) Reply {
 	if err1 != nil || err2 != nil || args[3] != "0" && args[3] != "1" {
 		return usage(syntax)
 	}
-	spec, err := store.ParseSpecArgs(step, start, args[4:])
+	cs, defs, err := takeCreateSources(args[4:]) // createsource.go
 	if err != nil {
 		return fail(err)
+	}
+	spec, err := store.ParseSpecArgs(step, start, defs)
+	if err != nil {
+		return fail(err)
+	}
+	if len(cs.sources) > 0 {
+		return serveCreateSources(st, args[0], spec, cs, args[3] == "1")
 	}
 	if err := st.Create(args[0], spec, args[3] == "1"); err != nil {
 		return fail(err)
