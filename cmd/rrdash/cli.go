@@ -405,7 +405,10 @@ func runLast(db seriesStore, args []string, stdout io.Writer) error {
 }
 
 func runInfo(db seriesStore, args []string, stdout io.Writer) error {
-	opts, pos, err := options(args, nil, map[string]string{"--json": "json"})
+	// --noflush (-F) is rrdtool's "read without asking rrdcached to flush
+	// first": rrdash (and its server) apply every acknowledged update at
+	// once, so there is nothing to flush and the answer is the same
+	opts, pos, err := options(args, nil, map[string]string{"--json": "json", "--noflush": "F", "-F": "F"})
 	if err != nil {
 		return err
 	}

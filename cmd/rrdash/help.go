@@ -32,7 +32,7 @@ func commandHelp(name string) (string, bool) {
 			"  Updates as update does and prints rrdtool updatev's report: return_value and the values written to each archive.",
 		"fetch": "usage: rrdash fetch NAME CF [--start T] [--end T] [--resolution S] [--align-start] [--json]\n" +
 			"  Prints the consolidated data points of NAME, as rrdtool fetch does.",
-		"info": "usage: rrdash info NAME [--json]\n  Prints the header and state of series NAME, as rrdtool info does.",
+		"info": "usage: rrdash info NAME [--json] [--noflush|-F]\n  Prints the header and state of series NAME, as rrdtool info does (--noflush: nothing is held back to flush, the same answer).",
 		"last": "usage: rrdash last NAME\n  Prints the time of the last update of series NAME.",
 		"first": "usage: rrdash first NAME [--rraindex N]\n" +
 			"  Prints the time of the oldest row of archive N (default 0) of series NAME, as rrdtool first does.",

@@ -25,7 +25,7 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
                                            ARG: T:v[:v…] or N:v…; "-" reads ARGs from stdin
   updatev NAME [--template a:b] [--skip-past-updates] ARG…   update, reporting the rows written
   fetch NAME CF [--start T] [--end T] [--resolution S] [--align-start] [--json]
-  info NAME [--json]
+  info NAME [--json] [--noflush]
   last NAME
   first NAME [--rraindex N]                time of the oldest row of an archive
   lastupdate NAME                          last update time and last value of each DS
