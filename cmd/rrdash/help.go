@@ -73,6 +73,11 @@ func commandHelp(name string) (string, bool) {
 		"import-carbon-config": importCarbonUsage,
 		"delete":               deleteUsage,
 		"rename":               renameUsage,
+		"cd":                   "usage (pipe mode only): cd DIR\n  changes the current directory of series names (rrdash - [DIR]), as rrdtool's remote command.",
+		"pwd":                  "usage (pipe mode only): pwd\n  prints the current directory of series names, / being the session's DIR.",
+		"mkdir":                "usage (pipe mode only): mkdir DIR\n  makes a directory of series names for the session (it lasts once a series is in it).",
+		"ls":                   "usage (pipe mode only): ls\n  lists the current directory: \"d NAME\" per directory, \"- NAME.rrd\" per series.",
+		"quit":                 "usage (pipe mode only): quit\n  ends the pipe-mode session.",
 		"-":                    "usage: rrdash - [DIR]\n  pipe mode: one command per line on stdin (as rrdtool - [DIR]), each answered by its output and \"OK u:… s:… r:…\" or \"ERROR: …\".\n  cd, pwd, mkdir, ls and quit move in the series directories (a/b/c is c.rrd in a/b), confined to DIR; file names are relative to the current directory.",
 	}[name]
 	return h, ok

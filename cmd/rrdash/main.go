@@ -47,7 +47,7 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   ingest kinesis --endpoint URL --stream NAME …
   monitor run [--timeout D] [--env N=V]… FILE.py|FILE.go|NAME   run a code monitor once and print it
   check [--repair]                         check the journal; --repair recovers a damaged one (check --help)
-  -                                        pipe mode: one command per line on stdin, as rrdtool -
+  - [DIR]                                  pipe mode: one command per line on stdin, as rrdtool - [DIR]
   version [--json]                         version, commit and Go version of this binary
   import-carbon-config SCHEMAS [AGGREGATION]   carbon's storage-schemas.conf (and storage-aggregation.conf) as [[retention]] TOML
   backup DEST                              a verified backup, also while serve runs (backup --help)
