@@ -122,11 +122,16 @@ func TestPipeDirAgainstRRDtool(t *testing.T) {
 		name   string
 		series string   // the series made before the session
 		args   []string // after --data D
+		serve  bool     // a serve holds the data directory
 	}{
-		{"in a directory", "web/pre", []string{"-", "web"}},
-		{"at the top", "pre", []string{"-"}},
+		{"in a directory", "web/pre", []string{"-", "web"}, false},
+		{"at the top", "pre", []string{"-"}, false},
+		{"through a serve", "web/pre", []string{"-", "web"}, true},
 	} {
 		data := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_"))
+		if c.serve {
+			startServeRRD(t, data, false)
+		}
 		if _, ok, err := rrdashRun(t, data, append([]string{"create", c.series}, pre...)...); !ok {
 			t.Fatal(err)
 		}
