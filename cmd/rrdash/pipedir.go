@@ -117,8 +117,9 @@ func dirCommand(cmd string) bool {
 }
 
 // run answers cd, pwd, mkdir, ls or quit as rrdtool's HandleInputLine:
-// the output, then nil for the OK line, or the error line's text (whose
-// answer has no OK line, as rrdtool's). quit reports the end of input.
+// it writes the output to out and returns the text of the error line, ""
+// when the answer is OK (an error has no OK line, as rrdtool's); quit
+// reports the end of the session.
 func (d *pipeDir) run(args []string, out io.Writer) (quit bool, errLine string) {
 	cmd := args[0]
 	want := map[string]int{"cd": 2, "mkdir": 2, "pwd": 1, "ls": 1, "quit": 1}[cmd]
@@ -148,7 +149,7 @@ func (d *pipeDir) run(args []string, out io.Writer) (quit bool, errLine string) 
 		parent := path.Dir("/" + to)[1:]
 		if isDir, _, err := d.stat(parent); err != nil {
 			return false, err.Error()
-		} else if !isDir && to != d.root {
+		} else if !isDir {
 			return false, "mkdir " + args[1] + ": No such file or directory"
 		}
 		isDir, _, err := d.stat(to)
