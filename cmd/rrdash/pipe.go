@@ -23,7 +23,10 @@ import (
 // is applied in one store call, ordered by series (each series' lines in
 // their order), so a group touches each series once; the answers still
 // come in line order.
-func runPipe(ctx context.Context, db seriesStore, stdin io.Reader, stdout io.Writer) error {
+//
+// dir is the session's working directory (pipedir.go): file names in
+// commands are relative to it, and cd, pwd, mkdir, ls and quit move in it.
+func runPipe(ctx context.Context, db seriesStore, dir *pipeDir, stdin io.Reader, stdout io.Writer) error {
 	in := bufio.NewReaderSize(stdin, 1<<20)
 	out := bufio.NewWriter(stdout)
 	p := pipeState{ctx: ctx, db: db, out: out, nds: map[string]pipeSeries{}, outq: make(chan pipeBatch, 16), done: make(chan struct{})}
@@ -40,10 +43,23 @@ func runPipe(ctx context.Context, db seriesStore, stdin io.Reader, stdout io.Wri
 			words = args
 		}
 		t0 := time.Now()
+		if perr == nil && len(args) > 0 {
+			args = dir.mapArgs(args)
+		}
+		quit := false
 		switch {
 		case perr != nil:
 			p.answers = append(p.answers, pipeAnswer{t0: t0, err: perr})
 		case len(args) == 0:
+		case dirCommand(args[0]):
+			p.drain()
+			var errLine string
+			if quit, errLine = dir.run(args, out); errLine != "" {
+				fmt.Fprintf(out, "ERROR: %s\n", errLine)
+			} else if !quit {
+				u, s := cpuTimes()
+				writeOK(out, u, s, t0)
+			}
 		case args[0] == "update":
 			if p.join(args[1:], t0) {
 				break
@@ -72,7 +88,7 @@ func runPipe(ctx context.Context, db seriesStore, stdin io.Reader, stdout io.Wri
 		if in.Buffered() == 0 || len(p.group) >= maxPipeGroup {
 			p.flush()
 		}
-		if err != nil {
+		if err != nil || quit {
 			break
 		}
 	}
