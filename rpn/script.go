@@ -452,6 +452,7 @@ func (sc *Script) fetchDefs(ctx context.Context, mt *meter, f Fetcher, req Reque
 		res        int64
 	}
 	var emptyDS map[emptyKey]string
+	var charged map[fetchKey]bool // consolidated fetches charged to mt
 	for i, st := range sc.Stmts {
 		if st.Kind != KindDef {
 			continue
@@ -475,8 +476,15 @@ func (sc *Script) fetchDefs(ctx context.Context, mt *meter, f Fetcher, req Reque
 		if cf, ok := f.(ConsolidatingFetcher); ok && d.Query == nil {
 			s, err := fetchConsolidated(cf, d, store.FetchRequest{CF: d.CF, Start: start, End: end, Resolution: res0, DS: d.DS}, want)
 			if err == nil {
-				if err := mt.add(s.read, nil, -1, st.Text); err != nil {
-					return err
+				// rows read once count once, as the plain path's cache does
+				if !charged[key] {
+					if charged == nil {
+						charged = map[fetchKey]bool{}
+					}
+					charged[key] = true
+					if err := mt.add(s.read, nil, -1, st.Text); err != nil {
+						return err
+					}
 				}
 				vals.Series[i] = s.Series
 				continue
