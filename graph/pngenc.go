@@ -22,11 +22,10 @@ import (
 func encodePNG(w io.Writer, img *image.RGBA, interlace bool) error {
 	b := img.Bounds()
 	width, height := b.Dx(), b.Dy()
-	opaque := img.Opaque()
+	opaque, pal, index := paletteOf(img)
 	if !opaque && !interlace {
 		return (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(w, img)
 	}
-	pal, index := paletteOf(img)
 	var hdr [13]byte
 	binary.BigEndian.PutUint32(hdr[0:], uint32(width))
 	binary.BigEndian.PutUint32(hdr[4:], uint32(height))
@@ -132,10 +131,11 @@ func subRGB(dst, src []byte, n, stride int) {
 // unpremul undoes premultiplied alpha as color.NRGBAModel (and image/png) do.
 func unpremul(c, a uint8) uint8 { return uint8((uint32(c) * 0xffff / uint32(a)) >> 8) }
 
-// paletteOf returns the PLTE bytes and a pixel → index function when an
-// opaque image has at most 256 colors, else nil. Colors are found through
-// a small open-addressed table; runs of one color (most of a graph) skip it.
-func paletteOf(img *image.RGBA) ([]byte, func([]byte) byte) {
+// paletteOf tells whether an image is opaque and, when it is and has at
+// most 256 colors, returns the PLTE bytes and a pixel → index function
+// (else nil). One pass over the pixels: colors are found through a small
+// open-addressed table; runs of one color (most of a graph) skip it.
+func paletteOf(img *image.RGBA) (bool, []byte, func([]byte) byte) {
 	const slots = 1024 // a power of two, 4× the most colors kept
 	var keys [slots]uint32
 	var idx [slots]byte
@@ -154,26 +154,25 @@ func paletteOf(img *image.RGBA) ([]byte, func([]byte) byte) {
 		}
 	}
 	b := img.Bounds()
-	last, lastW := uint32(1<<31), uint32(0)
+	lastW := uint32(0) // alpha 0: never an opaque pixel's word
 	for y := 0; y < b.Dy(); y++ {
 		p := img.Pix[y*img.Stride : y*img.Stride+4*b.Dx()]
 		for i := 0; i+3 < len(p); i += 4 {
-			if w := binary.LittleEndian.Uint32(p[i:]); w == lastW {
-				continue // the color of the pixel before (opaque: alpha 0xff)
-			} else {
-				lastW = w
+			w := binary.LittleEndian.Uint32(p[i:])
+			if w == lastW {
+				continue // the color of the pixel before
+			}
+			lastW = w
+			if w>>24 != 0xff {
+				return false, nil, nil
 			}
 			c := uint32(p[i])<<16 | uint32(p[i+1])<<8 | uint32(p[i+2])
-			if c == last {
-				continue
-			}
-			last = c
 			h, ok := find(c)
 			if ok {
 				continue
 			}
 			if n == 256 {
-				return nil, nil
+				return opaqueFrom(img, y, i), nil, nil
 			}
 			keys[h], idx[h] = c|1<<24, byte(n) // bit 24 marks a used slot
 			pal = append(pal, p[i], p[i+1], p[i+2])
@@ -181,7 +180,7 @@ func paletteOf(img *image.RGBA) ([]byte, func([]byte) byte) {
 		}
 	}
 	lastC, lastI := uint32(1<<31), byte(0)
-	return pal, func(q []byte) byte {
+	return true, pal, func(q []byte) byte {
 		c := uint32(q[0])<<16 | uint32(q[1])<<8 | uint32(q[2])
 		if c != lastC {
 			h, _ := find(c)
@@ -189,6 +188,21 @@ func paletteOf(img *image.RGBA) ([]byte, func([]byte) byte) {
 		}
 		return lastI
 	}
+}
+
+// opaqueFrom tells whether the pixels from row y, byte i of it, on are
+// opaque.
+func opaqueFrom(img *image.RGBA, y, i int) bool {
+	b := img.Bounds()
+	for ; y < b.Dy(); y, i = y+1, 0 {
+		p := img.Pix[y*img.Stride : y*img.Stride+4*b.Dx()]
+		for ; i+3 < len(p); i += 4 {
+			if p[i+3] != 0xff {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // pngWriter writes chunks, keeping the first error.

@@ -28,11 +28,15 @@ func TestEncodePNG(t *testing.T) {
 					a = uint8(rng.Intn(256))
 				}
 				// premultiplied: channels ≤ alpha
-				img.SetRGBA(x, y, color.RGBA{uint8(c*37) & a, uint8(c*91) & a, uint8(c) & a, a})
+				img.SetRGBA(x, y, color.RGBA{uint8(c) & a, (uint8(c>>8)*61 + uint8(c*91)) & a, uint8(c*37) & a, a})
 			}
 		}
 		return img
 	}
+	// opaque but for one pixel past the 257th color: the palette scan
+	// stops early and must still find it
+	lateAlpha := mk(97, 33, 5000, false)
+	lateAlpha.SetRGBA(96, 32, color.RGBA{1, 2, 3, 0x80})
 	tests := []struct {
 		name      string
 		img       *image.RGBA
@@ -43,6 +47,8 @@ func TestEncodePNG(t *testing.T) {
 		{"palette 256", mk(64, 64, 256, false), false, color.Palette{}},
 		{"rgb", mk(97, 33, 5000, false), false, color.RGBAModel},
 		{"rgba", mk(31, 17, 300, true), false, color.NRGBAModel},
+		{"rgba, one translucent pixel last", lateAlpha, false, color.NRGBAModel},
+		{"rgb, 1 pixel wide", mk(1, 40, 5000, false), false, color.RGBAModel},
 		{"palette interlaced", mk(97, 33, 100, false), true, color.Palette{}},
 		{"rgb interlaced", mk(13, 9, 5000, false), true, color.RGBAModel},
 		{"rgba interlaced", mk(31, 17, 300, true), true, color.NRGBAModel},

@@ -110,15 +110,23 @@ func fetchConsolidated(spec *Spec, st *state, rs rows, req ConsolidateRequest) (
 	if lead == 1 {
 		out[0] = math.NaN()
 	}
-	buf := make([]float64, min(f, 4096))
+	var buf []float64 // for groups with damaged rows
 	for g := lead; g < lead+groups; g++ {
 		var acc consolidator
-		for left := f; left > 0; {
-			chunk := buf[:min(left, int64(len(buf)))]
-			rr.read(chunk, j)
-			acc.add(by, chunk)
-			j += int64(len(chunk))
-			left -= int64(len(chunk))
+		if rr.damagedIn(j, j+f) {
+			if buf == nil {
+				buf = make([]float64, min(f, 4096))
+			}
+			for left := f; left > 0; {
+				chunk := buf[:min(left, int64(len(buf)))]
+				rr.read(chunk, j)
+				acc.fold(by, chunk, 0, len(chunk), 1, 0)
+				j += int64(len(chunk))
+				left -= int64(len(chunk))
+			}
+		} else {
+			rr.foldRows(&acc, by, j, j+f)
+			j += f
 		}
 		out[g] = acc.value(by)
 	}
@@ -139,27 +147,33 @@ type consolidator struct {
 	cnt int
 }
 
-func (c *consolidator) add(cf CF, xs []float64) {
+// fold adds the n values vals[k], vals[k+stride], … XOR key (stored
+// rows are kept XORed with the file's key; 0 for plain values).
+func (c *consolidator) fold(cf CF, vals []float64, k, n, stride int, key uint64) {
+	if n <= 0 {
+		return
+	}
+	vals = vals[k : k+(n-1)*stride+1]
+	k = 0
 	// the first known value starts the fold
-	for c.cnt == 0 && len(xs) > 0 {
-		if x := xs[0]; x == x {
+	for ; c.cnt == 0 && k < len(vals); k += stride {
+		if x := math.Float64frombits(math.Float64bits(vals[k]) ^ key); x == x {
 			c.v, c.cnt = x, 1
 		}
-		xs = xs[1:]
 	}
 	// one loop per function: this runs over every row of a year
 	v, cnt := c.v, c.cnt
 	switch cf {
 	case Average:
-		for _, x := range xs {
-			if x == x {
+		for ; k < len(vals); k += stride {
+			if x := math.Float64frombits(math.Float64bits(vals[k]) ^ key); x == x {
 				v += x
 				cnt++
 			}
 		}
 	case Min:
-		for _, x := range xs {
-			if x == x {
+		for ; k < len(vals); k += stride {
+			if x := math.Float64frombits(math.Float64bits(vals[k]) ^ key); x == x {
 				if !(v < x) {
 					v = x
 				}
@@ -167,8 +181,8 @@ func (c *consolidator) add(cf CF, xs []float64) {
 			}
 		}
 	case Max:
-		for _, x := range xs {
-			if x == x {
+		for ; k < len(vals); k += stride {
+			if x := math.Float64frombits(math.Float64bits(vals[k]) ^ key); x == x {
 				if !(v > x) {
 					v = x
 				}
@@ -176,15 +190,15 @@ func (c *consolidator) add(cf CF, xs []float64) {
 			}
 		}
 	case Last:
-		for _, x := range xs {
-			if x == x {
+		for ; k < len(vals); k += stride {
+			if x := math.Float64frombits(math.Float64bits(vals[k]) ^ key); x == x {
 				v = x
 				cnt++
 			}
 		}
 	default:
-		for _, x := range xs {
-			if x == x {
+		for ; k < len(vals); k += stride {
+			if x := math.Float64frombits(math.Float64bits(vals[k]) ^ key); x == x {
 				cnt++
 			}
 		}
@@ -235,6 +249,32 @@ func newRowReader(spec *Spec, rs rows, p fetchPlan, ds int) *rowReader {
 		}
 	}
 	return rr
+}
+
+// damagedIn tells whether a result row in [j, end) is in a damaged block.
+func (rr *rowReader) damagedIn(j, end int64) bool {
+	for _, b := range rr.bad {
+		if b[0] < end && j < b[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// foldRows folds result rows [j, end) (none damaged) into acc straight
+// from the ring: rows outside the archive are unknown and add nothing.
+func (rr *rowReader) foldRows(acc *consolidator, cf CF, j, end int64) {
+	i, stop := max(j, rr.first), min(end, rr.last)
+	if i >= stop {
+		return
+	}
+	pos := (rr.src + i - rr.first) % rr.rows
+	for i < stop {
+		n := min(stop-i, rr.rows-pos) // up to the ring's end
+		acc.fold(cf, rr.ring, int(pos)*rr.nds+rr.ds, int(n), rr.nds, rr.key)
+		i += n
+		pos = 0
+	}
 }
 
 // read fills dst with result rows j, j+1, …: unknown outside the
