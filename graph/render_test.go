@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -89,13 +90,13 @@ func TestEChart(t *testing.T) {
 		t.Errorf("options contain raw markup: %s", c.Options)
 	}
 	// One justified line, as rrdtool places them in an 800 px wide graph.
-	wantLegend := []LegendEntry{{"#00ff00", "a <b>legend</b>", 0}, {"#0000ff", "b", 0}, {"#000000", "five", 0},
-		{"#888888", "peak", 0}, {"", "max   6.00 k", 0}, {"", "done", 0}, {"", "next line", 1}}
+	wantLegend := []LegendEntry{{Color: "#00ff00", Text: "a <b>legend</b>"}, {Color: "#0000ff", Text: "b"}, {Color: "#000000", Text: "five"},
+		{Color: "#888888", Text: "peak"}, {Text: "max   6.00 k"}, {Text: "done"}, {Text: "next line", Line: 1}}
 	if len(c.Legend) != len(wantLegend) {
 		t.Fatalf("legend = %+v", c.Legend)
 	}
 	for i := range wantLegend {
-		if c.Legend[i] != wantLegend[i] {
+		if !reflect.DeepEqual(c.Legend[i], wantLegend[i]) {
 			t.Errorf("legend[%d] = %+v, want %+v", i, c.Legend[i], wantLegend[i])
 		}
 	}
