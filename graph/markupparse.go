@@ -158,7 +158,9 @@ func (p *markupParser) entity() (string, error) {
 	return r, nil
 }
 
-func isNameByte(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '-' }
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '-'
+}
 
 func (p *markupParser) name() string {
 	j := p.i
