@@ -123,3 +123,63 @@ func BenchmarkEncodePNG(b *testing.B) {
 		})
 	}
 }
+
+// TestDashedRuleMatchesDashes: a dashed axis-aligned line painted by
+// dashedRule covers the pixels the general path (dashes, then
+// pixelRects) covers, in both directions, clipped, translucent or not;
+// lines off whole pixels are left to the general path.
+func TestDashedRuleMatchesDashes(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewSource(17))
+	general := func(pp *pngPainter, p []pt, w float64, col color.NRGBA, on, gap float64) {
+		pp.c.begin()
+		for _, piece := range dashes(p, on, gap) {
+			pp.c.stroke(piece, w)
+		}
+		pp.c.fill(col)
+	}
+	for k := range 300 {
+		w := float64(1 + rng.Intn(3))
+		off := 0.0
+		if int(w)%2 == 1 {
+			off = 0.5 // an odd width covers whole pixels about a half-pixel centre
+		}
+		a := pt{float64(rng.Intn(70) - 5), float64(rng.Intn(70) - 5)}
+		b := a
+		if rng.Intn(2) == 0 {
+			a.y += off
+			b.y = a.y
+			b.x = float64(rng.Intn(70) - 5)
+		} else {
+			a.x += off
+			b.x = a.x
+			b.y = float64(rng.Intn(70) - 5)
+		}
+		if a == b {
+			continue
+		}
+		on, gap := float64(1+rng.Intn(4)), float64(1+rng.Intn(4))
+		col := color.NRGBA{uint8(rng.Intn(256)), 0, 0xff, []uint8{0xff, 0x80}[rng.Intn(2)]}
+		var got, want *pngPainter
+		for _, pp := range []**pngPainter{&got, &want} {
+			*pp = &pngPainter{c: newCanvas(64, 64)}
+			(*pp).c.setClip(image.Rect(3, 2, 61, 59))
+		}
+		if !got.dashedRule([]pt{a, b}, w, col, on, gap) {
+			t.Fatalf("%d: %v-%v w %v: not painted as a rule", k, a, b, w)
+		}
+		general(want, []pt{a, b}, w, col, on, gap)
+		if !bytes.Equal(got.c.img.Pix, want.c.img.Pix) {
+			t.Fatalf("%d: %v-%v w %v dash %v/%v: pixels differ from the general path", k, a, b, w, on, gap)
+		}
+	}
+	pp := &pngPainter{c: newCanvas(8, 8)}
+	for _, p := range [][]pt{{{0, 0.5}, {3, 3.5}}, {{0.5, 0.5}, {5.5, 0.5}}, {{0, 1}, {5, 1}}, {{0, 0.5}, {5, 0.5}, {5, 3.5}}} {
+		if pp.dashedRule(p, 1, color.NRGBA{A: 0xff}, 1, 1) {
+			t.Errorf("%v: painted as a rule", p)
+		}
+	}
+	if pp.dashedRule([]pt{{0, 0.5}, {5, 0.5}}, 1, color.NRGBA{A: 0xff}, 1.5, 1) {
+		t.Error("a dash of 1.5 px: painted as a rule")
+	}
+}
