@@ -37,6 +37,14 @@ func TestEncodePNG(t *testing.T) {
 	// stops early and must still find it
 	lateAlpha := mk(97, 33, 5000, false)
 	lateAlpha.SetRGBA(96, 32, color.RGBA{1, 2, 3, 0x80})
+	// rows that mostly repeat the row above, a few pixels changed
+	repeats := mk(97, 33, 5000, false)
+	for y := 1; y < 33; y++ {
+		if y%3 != 0 {
+			copy(repeats.Pix[y*repeats.Stride:(y+1)*repeats.Stride], repeats.Pix[(y-1)*repeats.Stride:])
+			repeats.SetRGBA(y*7%97, y, color.RGBA{uint8(y), 9, 200, 0xff})
+		}
+	}
 	tests := []struct {
 		name      string
 		img       *image.RGBA
@@ -49,6 +57,8 @@ func TestEncodePNG(t *testing.T) {
 		{"rgba", mk(31, 17, 300, true), false, color.NRGBAModel},
 		{"rgba, one translucent pixel last", lateAlpha, false, color.NRGBAModel},
 		{"rgb, 1 pixel wide", mk(1, 40, 5000, false), false, color.RGBAModel},
+		{"rgb, rows repeating", repeats, false, color.RGBAModel},
+		{"rgb interlaced, rows repeating", repeats, true, color.RGBAModel},
 		{"palette interlaced", mk(97, 33, 100, false), true, color.Palette{}},
 		{"rgb interlaced", mk(13, 9, 5000, false), true, color.RGBAModel},
 		{"rgba interlaced", mk(31, 17, 300, true), true, color.NRGBAModel},
@@ -63,6 +73,7 @@ func TestEncodePNG(t *testing.T) {
 				t.Fatal(err)
 			}
 			b := buf.Bytes()
+
 			if got := b[8+8+12] == 1; got != tc.interlace {
 				t.Errorf("IHDR interlace %v, want %v", got, tc.interlace)
 			}
