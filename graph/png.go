@@ -122,9 +122,8 @@ func (pp *pngPainter) line(p []pt, w float64, col color.NRGBA, dash []float64, o
 	// pixels: painted as rectangles, exactly and without the rasterizer.
 	if col.A == 0xff || len(p) == 2 {
 		if rects, ok := pixelRects(pieces, w); ok {
-			u := image.NewUniform(col)
 			for _, r := range rects {
-				draw.Draw(pp.c.img, r.Intersect(pp.c.clip), u, image.Point{}, draw.Over)
+				pp.c.fillRect(r, col)
 			}
 			return
 		}
@@ -162,7 +161,6 @@ func (pp *pngPainter) dashedRule(p []pt, w float64, col color.NRGBA, on, gap flo
 	if !whole(along) || !whole(l) || !whole(across-hw) || !whole(across+hw) || l/(on+gap) > 1e6 {
 		return false
 	}
-	u := image.NewUniform(col)
 	c0, c1 := int(across-hw), int(across+hw)
 	for s := 0.0; s < l; s += on + gap {
 		e := math.Min(s+on, l)
@@ -174,7 +172,7 @@ func (pp *pngPainter) dashedRule(p []pt, w float64, col color.NRGBA, on, gap flo
 		if a.x == b.x {
 			r = image.Rect(c0, int(lo), c1, int(hi))
 		}
-		draw.Draw(pp.c.img, r.Intersect(pp.c.clip), u, image.Point{}, draw.Over)
+		pp.c.fillRect(r, col)
 	}
 	return true
 }
