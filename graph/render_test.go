@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"math/rand"
 	"os"
 	"reflect"
 	"strconv"
@@ -521,5 +522,24 @@ func TestEmbeddedFont(t *testing.T) {
 	}
 	if !bytes.Contains(b, []byte("/BaseFont /utf8dejavusansmono")) {
 		t.Error("the PDF does not embed DejaVu Sans Mono")
+	}
+}
+
+// TestAppendSVGNum: the fast paths write what strconv.FormatFloat(v, 'f',
+// -1, 64) writes, for whole, half and other values, negative zero and
+// large ones.
+func TestAppendSVGNum(t *testing.T) {
+	t.Parallel()
+	vals := []float64{0, math.Copysign(0, -1), 0.5, 1, 1.5, -0.5, -1, -2.5, 0.25, 1e-7, 123456.5, 1e6, 1e15, 1e15 + 0.5, 1e21,
+		math.Nextafter(1, 2), math.Nextafter(0.5, 1), math.Inf(1), math.NaN()}
+	rng := rand.New(rand.NewSource(3))
+	for range 2000 {
+		v := float64(rng.Intn(4000)-1000) / float64([]int{1, 2, 4, 3, 10}[rng.Intn(5)])
+		vals = append(vals, v)
+	}
+	for _, v := range vals {
+		if got, want := string(appendSVGNum(nil, v)), strconv.FormatFloat(v, 'f', -1, 64); got != want {
+			t.Errorf("%v: %q, want %q", v, got, want)
+		}
 	}
 }

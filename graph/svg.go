@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +32,22 @@ type svgPainter struct {
 	clipped bool
 }
 
-func svgNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+func svgNum(v float64) string { return string(appendSVGNum(nil, v)) }
+
+// appendSVGNum appends strconv.FormatFloat(v, 'f', -1, 64): whole and
+// half pixels, most of a graph's coordinates, without the shortest-digits
+// search.
+func appendSVGNum(b []byte, v float64) []byte {
+	if v >= 0 && v < 1e15 && !(v == 0 && math.Signbit(v)) {
+		switch w := math.Trunc(v); v - w {
+		case 0:
+			return strconv.AppendInt(b, int64(w), 10)
+		case 0.5:
+			return append(strconv.AppendInt(b, int64(w), 10), ".5"...)
+		}
+	}
+	return strconv.AppendFloat(b, v, 'f', -1, 64)
+}
 
 // svgColor is fill="…" or stroke="…" with its opacity when not opaque.
 func svgColor(attr string, c color.NRGBA) string {
@@ -43,16 +59,16 @@ func svgColor(attr string, c color.NRGBA) string {
 }
 
 func svgPoints(p []pt) string {
-	var b strings.Builder
+	b := make([]byte, 0, 12*len(p))
 	for i, q := range p {
 		if i > 0 {
-			b.WriteByte(' ')
+			b = append(b, ' ')
 		}
-		b.WriteString(svgNum(clampCoord(q.x)))
-		b.WriteByte(',')
-		b.WriteString(svgNum(clampCoord(q.y)))
+		b = appendSVGNum(b, clampCoord(q.x))
+		b = append(b, ',')
+		b = appendSVGNum(b, clampCoord(q.y))
 	}
-	return b.String()
+	return string(b)
 }
 
 func (sp *svgPainter) clip(r *[4]float64) {
