@@ -543,3 +543,84 @@ func TestAppendSVGNum(t *testing.T) {
 		}
 	}
 }
+
+// TestSVGPangoMarkup: with --pango-markup the SVG draws bold, italic,
+// underline, strikethrough and colors as tspans of the parsed markup (a
+// well-formed document whose text is the markup's text, no element but
+// tspans inside a text); markup pango refuses is drawn as before.
+func TestSVGPangoMarkup(t *testing.T) {
+	t.Parallel()
+	s, d := testSpecData(t)
+	s.Look.Format = "SVG"
+	s.Look.PangoMarkup = true
+	s.Items = append(s.Items,
+		Item{Type: ItemComment, Legend: `<b>bold</b> <i>it</i> <span foreground="#f00" underline="single">red</span> &amp; <s>gone</s>\l`},
+		Item{Type: ItemComment, Legend: `<script>x</script> <b onclick="y">z</b>\l`})
+	im, err := Layout(s, d, LayoutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Render(im, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	type span struct{ text, attrs string }
+	var spans []span
+	var texts []string
+	var cur *xml.StartElement
+	var text strings.Builder
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("SVG does not parse: %v\n%s", err, b)
+		}
+		switch e := tok.(type) {
+		case xml.StartElement:
+			switch e.Name.Local {
+			case "text":
+				depth, text = 1, strings.Builder{}
+			case "tspan":
+				e := e.Copy()
+				cur = &e
+			default:
+				if depth > 0 {
+					t.Fatalf("<%s> inside a text element:\n%s", e.Name.Local, b)
+				}
+			}
+		case xml.EndElement:
+			switch e.Name.Local {
+			case "text":
+				texts, depth = append(texts, text.String()), 0
+			case "tspan":
+				cur = nil
+			}
+		case xml.CharData:
+			if depth > 0 {
+				text.Write(e)
+			}
+			if cur != nil {
+				var as []string
+				for _, a := range cur.Attr {
+					as = append(as, a.Name.Local+"="+a.Value)
+				}
+				spans = append(spans, span{string(e), strings.Join(as, " ")})
+			}
+		}
+	}
+	want := []span{{"legend", "font-weight=700"}, {"bold", "font-weight=700"}, {"it", "font-style=italic"}, {"red", "text-decoration=underline fill=#ff0000"}, {"gone", "text-decoration=line-through"}}
+	if !reflect.DeepEqual(spans, want) {
+		t.Errorf("tspans %q, want %q", spans, want)
+	}
+	joined := strings.Join(texts, "|")
+	// refused markup keeps the PNG's treatment (markupText: tags dropped)
+	for _, w := range []string{"bold it red & gone", "x z"} {
+		if !strings.Contains(joined, w) {
+			t.Errorf("texts %q lack %q", texts, w)
+		}
+	}
+}
