@@ -388,7 +388,7 @@
     if (series) {
       item.classList.add("toggles");
       item.dataset.series = text;
-      item.title = "click to hide or show " + text;
+      item.title = "click to hide or show " + t.textContent;
       item.addEventListener("click", function () {
         inst.dispatchAction({ type: "legendToggleSelect", name: text });
         item.classList.toggle("off");
