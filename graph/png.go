@@ -8,6 +8,7 @@ import (
 	"image/draw"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/image/font"
@@ -232,6 +233,64 @@ func (pp *pngPainter) text(x, y, size float64, s string, col color.NRGBA, up boo
 	cx, cy := int(math.Round(x)), int(math.Round(y))
 	r := image.Rect(cx-h/2, cy-w/2, cx-h/2+h, cy-w/2+w)
 	draw.DrawMask(pp.c.img, r, image.NewUniform(col), image.Point{}, rot, image.Point{}, draw.Over)
+}
+
+// markupText draws --pango-markup text (markupPainter) run by run: a
+// foreground color given as #rrggbb, bold as the glyphs struck twice a
+// pixel apart (the embedded font has no bold face), underline and
+// strikethrough as one-pixel rules. Italic, sizes, rises, backgrounds
+// and named colors are not drawn; text reading upwards is drawn plain.
+func (pp *pngPainter) markupText(x, y, size float64, runs []MarkupRun, c color.NRGBA, up bool) {
+	f := pp.face(size)
+	if f == nil {
+		return
+	}
+	if up {
+		var b strings.Builder
+		for _, r := range runs {
+			b.WriteString(r.Text)
+		}
+		pp.text(x, y, size, b.String(), c, up)
+		return
+	}
+	asc := int(math.Ceil(pxSize(size) * monoAscent))
+	dr := font.Drawer{Dst: pp.c.img, Face: f, Dot: fixed.P(int(math.Round(x)), int(math.Round(y))+asc)}
+	for _, r := range runs {
+		col := c
+		if rc, ok := parseHexRGB(r.Color); ok {
+			col = rc
+		}
+		dr.Src = image.NewUniform(col)
+		start := dr.Dot
+		dr.DrawString(r.Text)
+		if r.Weight >= 600 {
+			end := dr.Dot
+			dr.Dot = start.Add(fixed.P(1, 0))
+			dr.DrawString(r.Text)
+			dr.Dot = end
+		}
+		x0, x1 := start.X.Round(), dr.Dot.X.Round()
+		base := dr.Dot.Y.Round()
+		if r.Underline != "" {
+			pp.c.fillRect(image.Rect(x0, base+1, x1, base+2), col)
+		}
+		if r.Strike {
+			mid := base - int(math.Round(pxSize(size)*monoAscent*0.35))
+			pp.c.fillRect(image.Rect(x0, mid, x1, mid+1), col)
+		}
+	}
+}
+
+// parseHexRGB reads "#rrggbb" (ParseMarkup's color form).
+func parseHexRGB(s string) (color.NRGBA, bool) {
+	if len(s) != 7 || s[0] != '#' {
+		return color.NRGBA{}, false
+	}
+	v, err := strconv.ParseUint(s[1:], 16, 32)
+	if err != nil {
+		return color.NRGBA{}, false
+	}
+	return color.NRGBA{uint8(v >> 16), uint8(v >> 8), uint8(v), 0xff}, true
 }
 
 // knownRuns returns [from, to) index ranges of consecutive finite values.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"image"
+	"image/draw"
 	"image/png"
 	"io"
 	"math"
@@ -622,5 +624,55 @@ func TestSVGPangoMarkup(t *testing.T) {
 		if !strings.Contains(joined, w) {
 			t.Errorf("texts %q lack %q", texts, w)
 		}
+	}
+}
+
+// TestPNGPangoMarkup: with --pango-markup the PNG strikes bold text twice
+// (more ink than the plain text in the same place), draws a #rrggbb
+// foreground in its color, and draws text without tags as before.
+func TestPNGPangoMarkup(t *testing.T) {
+	t.Parallel()
+	render := func(legend string) *image.RGBA {
+		t.Helper()
+		s, d := testSpecData(t)
+		s.Look.PangoMarkup = true
+		s.Items = append(s.Items, Item{Type: ItemComment, Legend: legend + `\l`})
+		s.Width, s.Height = 300, 100
+		im, err := Layout(s, d, LayoutOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := im.PNG(time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := image.NewRGBA(img.Bounds())
+		draw.Draw(out, out.Bounds(), img, image.Point{}, draw.Src)
+		return out
+	}
+	ink := func(img *image.RGBA, pred func(r, g, b uint8) bool) int {
+		n := 0
+		for i := 0; i+3 < len(img.Pix); i += 4 {
+			if pred(img.Pix[i], img.Pix[i+1], img.Pix[i+2]) {
+				n++
+			}
+		}
+		return n
+	}
+	dark := func(r, g, b uint8) bool { return int(r)+int(g)+int(b) < 300 }
+	red := func(r, g, b uint8) bool { return r > 200 && g < 80 && b < 80 }
+	plain, bold := render("plain text here"), render("<b>plain text here</b>")
+	if p, b := ink(plain, dark), ink(bold, dark); b <= p {
+		t.Errorf("bold ink %d, plain %d: not bolder", b, p)
+	}
+	if n, p := ink(render(`<span foreground="#ff0000">plain text here</span>`), red), ink(plain, red); n < p+20 {
+		t.Errorf("a red span: %d red pixels, %d without it", n, p)
+	}
+	if !bytes.Equal(plain.Pix, render("plain text here").Pix) {
+		t.Error("the same plain legend renders differently")
 	}
 }
