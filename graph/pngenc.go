@@ -151,8 +151,13 @@ func paletteOf(img *image.RGBA) (bool, []byte, func([]byte) byte) {
 		}
 	}
 	b := img.Bounds()
+	h := b.Dy()
 	lastW := uint32(0) // alpha 0: never an opaque pixel's word
-	for y := 0; y < b.Dy(); y++ {
+	// Rows from the middle on, wrapping to the top: an antialiased plot
+	// shows its 257th color there soon, where the margins, title and
+	// legend above and below have few.
+	for k := 0; k < h; k++ {
+		y := (h/2 + k) % h
 		p := img.Pix[y*img.Stride : y*img.Stride+4*b.Dx()]
 		for i := 0; i+3 < len(p); i += 4 {
 			w := binary.LittleEndian.Uint32(p[i:])
@@ -169,7 +174,7 @@ func paletteOf(img *image.RGBA) (bool, []byte, func([]byte) byte) {
 				continue
 			}
 			if n == 256 {
-				return opaqueFrom(img, y, i), nil, nil
+				return opaqueFrom(img, k, i), nil, nil
 			}
 			keys[h], idx[h] = c|1<<24, byte(n) // bit 24 marks a used slot
 			pal = append(pal, p[i], p[i+1], p[i+2])
@@ -187,11 +192,13 @@ func paletteOf(img *image.RGBA) (bool, []byte, func([]byte) byte) {
 	}
 }
 
-// opaqueFrom tells whether the pixels from row y, byte i of it, on are
-// opaque.
-func opaqueFrom(img *image.RGBA, y, i int) bool {
+// opaqueFrom tells whether the pixels from the k-th row in paletteOf's
+// order, byte i of it, on are opaque.
+func opaqueFrom(img *image.RGBA, k, i int) bool {
 	b := img.Bounds()
-	for ; y < b.Dy(); y, i = y+1, 0 {
+	h := b.Dy()
+	for ; k < h; k, i = k+1, 0 {
+		y := (h/2 + k) % h
 		p := img.Pix[y*img.Stride : y*img.Stride+4*b.Dx()]
 		for ; i+3 < len(p); i += 4 {
 			if p[i+3] != 0xff {

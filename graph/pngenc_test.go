@@ -37,6 +37,8 @@ func TestEncodePNG(t *testing.T) {
 	// stops early and must still find it
 	lateAlpha := mk(97, 33, 5000, false)
 	lateAlpha.SetRGBA(96, 32, color.RGBA{1, 2, 3, 0x80})
+	topAlpha := mk(97, 33, 5000, false) // the top row is scanned last
+	topAlpha.SetRGBA(0, 0, color.RGBA{1, 2, 3, 0x80})
 	// rows that mostly repeat the row above, a few pixels changed
 	repeats := mk(97, 33, 5000, false)
 	for y := 1; y < 33; y++ {
@@ -56,6 +58,7 @@ func TestEncodePNG(t *testing.T) {
 		{"rgb", mk(97, 33, 5000, false), false, color.RGBAModel},
 		{"rgba", mk(31, 17, 300, true), false, color.NRGBAModel},
 		{"rgba, one translucent pixel last", lateAlpha, false, color.NRGBAModel},
+		{"rgba, one translucent pixel first", topAlpha, false, color.NRGBAModel},
 		{"rgb, 1 pixel wide", mk(1, 40, 5000, false), false, color.RGBAModel},
 		{"rgb, rows repeating", repeats, false, color.RGBAModel},
 		{"rgb interlaced, rows repeating", repeats, true, color.RGBAModel},
