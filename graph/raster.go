@@ -322,16 +322,19 @@ func (c *canvas) fillRect(r image.Rectangle, col color.NRGBA) {
 	if sa != 0xffff {
 		t = c.overTable(sr, sg, sb, sa)
 	}
+	word := uint32(sr>>8) | uint32(sg>>8)<<8 | uint32(sb>>8)<<16 | 0xff<<24 // opaque: the pixel's bytes
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		i := c.img.PixOffset(r.Min.X, y)
 		row := c.img.Pix[i : i+4*r.Dx()]
+		if t == nil {
+			for x := 0; x+4 <= len(row); x += 4 {
+				binary.LittleEndian.PutUint32(row[x:], word)
+			}
+			continue
+		}
 		for x := 0; x+3 < len(row); x += 4 {
 			p := row[x : x+4 : x+4]
-			if t == nil {
-				p[0], p[1], p[2], p[3] = uint8(sr>>8), uint8(sg>>8), uint8(sb>>8), 0xff
-			} else {
-				p[0], p[1], p[2], p[3] = t[0][p[0]], t[1][p[1]], t[2][p[2]], t[3][p[3]]
-			}
+			p[0], p[1], p[2], p[3] = t[0][p[0]], t[1][p[1]], t[2][p[2]], t[3][p[3]]
 		}
 	}
 }
