@@ -142,6 +142,9 @@ type LegendEntry struct {
 	Color string `json:"color,omitempty"` // swatch color, "" for plain text
 	Text  string `json:"text"`
 	Line  int    `json:"line"`
+	// Markup is Text parsed, when the graph has --pango-markup and Text
+	// is markup pango accepts (else the page shows Text as it is).
+	Markup []MarkupRun `json:"markup,omitempty"`
 }
 
 // HasPrints reports whether the spec has GPRINT or PRINT items, whose
@@ -169,6 +172,11 @@ func Legend(s *Spec, d *Data) ([]LegendEntry, error) {
 		e := LegendEntry{Color: l.Color, Text: l.Text, Line: l.Line}
 		if e.Color != "" {
 			e.Text = strings.TrimPrefix(e.Text, "  ") // the page draws its own swatch
+		}
+		if s.Look.PangoMarkup && strings.ContainsAny(e.Text, "<&") {
+			if runs, err := ParseMarkup(e.Text); err == nil {
+				e.Markup = runs
+			}
 		}
 		out = append(out, e)
 	}

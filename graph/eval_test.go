@@ -245,3 +245,30 @@ func TestEvaluateShiftAndMissing(t *testing.T) {
 		}
 	}
 }
+
+// TestHugeStepsRefused: a --step or a DEF's step= too large for time
+// arithmetic is an error, not a panic (grid rows were indexed with an
+// overflowed step).
+func TestHugeStepsRefused(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"o.png", "--step", "4611686018427387904", "DEF:v=s:v:AVERAGE", "LINE1:v#ff0000"},
+		{"o.png", "DEF:v=s:v:AVERAGE:step=4611686018427387904", "LINE1:v#ff0000"},
+		{"o.png", "DEF:v=s:v:AVERAGE:step=9223372036854775807", "LINE1:v#ff0000"},
+	} {
+		s, _, err := ParseArgs(args)
+		if err == nil {
+			_, err = Compile(s)
+		}
+		if err == nil || !strings.Contains(err.Error(), "step") || !strings.Contains(err.Error(), "out of range") {
+			t.Errorf("%q: %v, want a step out of range", args, err)
+		}
+	}
+	s, _, err := ParseArgs([]string{"o.png", "--step", "4294967296", "DEF:v=s:v:AVERAGE:step=86400", "LINE1:v#ff0000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compile(s); err != nil {
+		t.Errorf("the largest step: %v", err)
+	}
+}

@@ -3,6 +3,8 @@ package graph
 import (
 	"embed"
 	"fmt"
+	"io"
+	"io/fs"
 	"sync"
 
 	"golang.org/x/image/font/gofont/gomono"
@@ -29,7 +31,7 @@ func DejaVuTTF() []byte {
 
 // TextFontName names the font PNG and PDF text is drawn with.
 func TextFontName() string {
-	if DejaVuTTF() != nil {
+	if _, err := fs.Stat(fontData, dejaVuFile); err == nil {
 		return "DejaVu Sans Mono"
 	}
 	return "Go Mono (DejaVu Sans Mono not embedded: build with make)"
@@ -37,12 +39,22 @@ func TextFontName() string {
 
 // textFont is parsed once per process: the parsed font is read-only
 // (faces made from it keep their own caches).
+//
+// The embedded file is read where it lies (ReadAt), never copied whole:
+// a graph draws a few dozen glyphs of its 340 kB, and a copy costs a
+// one-shot `rrdash graph` its page faults.
 var textFont = sync.OnceValues(func() (*opentype.Font, error) {
-	b := DejaVuTTF()
-	if b == nil {
-		b = gomono.TTF
+	var f *opentype.Font
+	var err error
+	if file, oerr := fontData.Open(dejaVuFile); oerr == nil {
+		ra, ok := file.(io.ReaderAt)
+		if !ok {
+			return nil, fmt.Errorf("font %s: the embedded file cannot be read at offsets", dejaVuFile)
+		}
+		f, err = opentype.ParseReaderAt(ra)
+	} else {
+		f, err = opentype.Parse(gomono.TTF)
 	}
-	f, err := opentype.Parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("font %s: %w", TextFontName(), err)
 	}

@@ -70,9 +70,20 @@ func entity(name string) (string, bool) {
 	return "", false
 }
 
-// markupPainter draws --pango-markup text as markupText.
+// markupPainter draws --pango-markup text as markupText, or, for a
+// painter that can, as runs with their look.
 type markupPainter struct{ painter }
 
 func (m markupPainter) text(x, y, pt float64, s string, c color.NRGBA, up bool) {
+	// a painter that draws runs (SVG) gets them when pango would take
+	// the markup
+	if rp, ok := m.painter.(interface {
+		markupText(x, y, pt float64, runs []MarkupRun, c color.NRGBA, up bool)
+	}); ok && strings.ContainsAny(s, "<&") {
+		if runs, err := ParseMarkup(s); err == nil {
+			rp.markupText(x, y, pt, runs, c, up)
+			return
+		}
+	}
 	m.painter.text(x, y, pt, markupText(s), c, up)
 }

@@ -8,6 +8,7 @@ import (
 	"image/draw"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/image/font"
@@ -113,15 +114,17 @@ func (pp *pngPainter) line(p []pt, w float64, col color.NRGBA, dash []float64, o
 		if on+gap <= 0 {
 			return
 		}
+		if pp.dashedRule(p, w, col, math.Max(on, 0.5), gap) {
+			return
+		}
 		pieces = dashes(p, math.Max(on, 0.5), gap)
 	}
 	// Grid lines, rules and snapped stair lines are axis-aligned on whole
 	// pixels: painted as rectangles, exactly and without the rasterizer.
 	if col.A == 0xff || len(p) == 2 {
 		if rects, ok := pixelRects(pieces, w); ok {
-			u := image.NewUniform(col)
 			for _, r := range rects {
-				draw.Draw(pp.c.img, r.Intersect(pp.c.clip), u, image.Point{}, draw.Over)
+				pp.c.fillRect(r, col)
 			}
 			return
 		}
@@ -131,6 +134,48 @@ func (pp *pngPainter) line(p []pt, w float64, col color.NRGBA, dash []float64, o
 		pp.c.stroke(piece, w)
 	}
 	pp.c.fill(col)
+}
+
+// dashedRule paints a dashed axis-aligned two-point line whose dashes
+// cover whole pixels (a dashed grid line: hundreds of dashes) as
+// rectangles, dash by dash, without building the dashes and their
+// outlines first. A dash is stroke's butt-ended quad: where it covers
+// whole pixels the rasterizer covers exactly those, fully. It reports
+// false, painting nothing, for any other line.
+func (pp *pngPainter) dashedRule(p []pt, w float64, col color.NRGBA, on, gap float64) bool {
+	if len(p) != 2 || on != math.Trunc(on) || gap != math.Trunc(gap) || on <= 0 || gap <= 0 {
+		return false
+	}
+	a, b := p[0], p[1]
+	whole := func(v float64) bool { return v == math.Trunc(v) && math.Abs(v) < coordLimit }
+	hw := w / 2
+	var along, across, dir float64 // a's coordinate along the line, the line's across it
+	var l float64
+	switch {
+	case a.y == b.y && a.x != b.x:
+		along, across, dir, l = a.x, a.y, math.Copysign(1, b.x-a.x), math.Abs(b.x-a.x)
+	case a.x == b.x && a.y != b.y:
+		along, across, dir, l = a.y, a.x, math.Copysign(1, b.y-a.y), math.Abs(b.y-a.y)
+	default:
+		return false
+	}
+	if !whole(along) || !whole(l) || !whole(across-hw) || !whole(across+hw) || l/(on+gap) > 1e6 {
+		return false
+	}
+	c0, c1 := int(across-hw), int(across+hw)
+	for s := 0.0; s < l; s += on + gap {
+		e := math.Min(s+on, l)
+		lo, hi := along+dir*s, along+dir*e
+		if lo > hi {
+			lo, hi = hi, lo
+		}
+		r := image.Rect(int(lo), c0, int(hi), c1)
+		if a.x == b.x {
+			r = image.Rect(c0, int(lo), c1, int(hi))
+		}
+		pp.c.fillRect(r, col)
+	}
+	return true
 }
 
 // pixelRects returns the rectangles a stroke of width w along axis-aligned
@@ -188,6 +233,64 @@ func (pp *pngPainter) text(x, y, size float64, s string, col color.NRGBA, up boo
 	cx, cy := int(math.Round(x)), int(math.Round(y))
 	r := image.Rect(cx-h/2, cy-w/2, cx-h/2+h, cy-w/2+w)
 	draw.DrawMask(pp.c.img, r, image.NewUniform(col), image.Point{}, rot, image.Point{}, draw.Over)
+}
+
+// markupText draws --pango-markup text (markupPainter) run by run: a
+// foreground color given as #rrggbb, bold as the glyphs struck twice a
+// pixel apart (the embedded font has no bold face), underline and
+// strikethrough as one-pixel rules. Italic, sizes, rises, backgrounds
+// and named colors are not drawn; text reading upwards is drawn plain.
+func (pp *pngPainter) markupText(x, y, size float64, runs []MarkupRun, c color.NRGBA, up bool) {
+	f := pp.face(size)
+	if f == nil {
+		return
+	}
+	if up {
+		var b strings.Builder
+		for _, r := range runs {
+			b.WriteString(r.Text)
+		}
+		pp.text(x, y, size, b.String(), c, up)
+		return
+	}
+	asc := int(math.Ceil(pxSize(size) * monoAscent))
+	dr := font.Drawer{Dst: pp.c.img, Face: f, Dot: fixed.P(int(math.Round(x)), int(math.Round(y))+asc)}
+	for _, r := range runs {
+		col := c
+		if rc, ok := parseHexRGB(r.Color); ok {
+			col = rc
+		}
+		dr.Src = image.NewUniform(col)
+		start := dr.Dot
+		dr.DrawString(r.Text)
+		if r.Weight >= 600 {
+			end := dr.Dot
+			dr.Dot = start.Add(fixed.P(1, 0))
+			dr.DrawString(r.Text)
+			dr.Dot = end
+		}
+		x0, x1 := start.X.Round(), dr.Dot.X.Round()
+		base := dr.Dot.Y.Round()
+		if r.Underline != "" {
+			pp.c.fillRect(image.Rect(x0, base+1, x1, base+2), col)
+		}
+		if r.Strike {
+			mid := base - int(math.Round(pxSize(size)*monoAscent*0.35))
+			pp.c.fillRect(image.Rect(x0, mid, x1, mid+1), col)
+		}
+	}
+}
+
+// parseHexRGB reads "#rrggbb" (ParseMarkup's color form).
+func parseHexRGB(s string) (color.NRGBA, bool) {
+	if len(s) != 7 || s[0] != '#' {
+		return color.NRGBA{}, false
+	}
+	v, err := strconv.ParseUint(s[1:], 16, 32)
+	if err != nil {
+		return color.NRGBA{}, false
+	}
+	return color.NRGBA{uint8(v >> 16), uint8(v >> 8), uint8(v), 0xff}, true
 }
 
 // knownRuns returns [from, to) index ranges of consecutive finite values.

@@ -15,18 +15,19 @@ import (
 // tries five row filters per row (most of its time on a graph). An opaque
 // image of at most 256 colors — a graph without much antialiasing — is
 // written with a palette, one byte a pixel, unfiltered; other opaque images
-// as 8-bit RGB rows with the Sub filter. The pixels are the canvas's
+// as 8-bit RGB rows, unfiltered (on rrdash's graphs both smaller and
+// faster to deflate than with the Sub filter, whose subtractions cost
+// more than they gain). The pixels are the canvas's
 // either way. interlace writes Adam7 passes (rrdtool's --interlaced), which
 // image/png cannot. An image with transparency (a --color BACK with alpha)
 // goes through image/png unless interlaced.
 func encodePNG(w io.Writer, img *image.RGBA, interlace bool) error {
 	b := img.Bounds()
 	width, height := b.Dx(), b.Dy()
-	opaque := img.Opaque()
+	opaque, pal, index := paletteOf(img)
 	if !opaque && !interlace {
 		return (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(w, img)
 	}
-	pal, index := paletteOf(img)
 	var hdr [13]byte
 	binary.BigEndian.PutUint32(hdr[0:], uint32(width))
 	binary.BigEndian.PutUint32(hdr[4:], uint32(height))
@@ -70,8 +71,8 @@ func encodePNG(w io.Writer, img *image.RGBA, interlace bool) error {
 				r[1+i] = index(p[4*(x0+i*dx):])
 			}
 		case bpp == 3:
-			r[0] = 1 // Sub: each byte minus the one a pixel left
-			subRGB(r[1:], p[4*x0:], n, 4*dx)
+			r[0] = 0 // None
+			rgbRow(r[1:], p[4*x0:], n, 4*dx)
 		default: // RGBA, un-premultiplied
 			r[0] = 0
 			for i := range n {
@@ -110,32 +111,28 @@ func encodePNG(w io.Writer, img *image.RGBA, interlace bool) error {
 	return pw.err
 }
 
-// subRGB writes n pixels of src (RGBA, stride bytes apart) to dst as RGB
-// bytes with the PNG Sub filter (each byte minus the same channel a pixel
-// left). Runs of one color, most of a graph, become zeros.
-func subRGB(dst, src []byte, n, stride int) {
+// rgbRow writes n pixels of src (RGBA, stride bytes apart) to dst as RGB.
+func rgbRow(dst, src []byte, n, stride int) {
 	if n == 0 {
 		return
 	}
 	dst = dst[:3*n]
 	src = src[:stride*(n-1)+4]
-	var pr, pg, pb byte
 	for i, o := 0, 0; o+2 < len(dst); i, o = i+stride, o+3 {
 		q := src[i : i+3 : i+3]
-		r, g, b := q[0], q[1], q[2]
 		d := dst[o : o+3 : o+3]
-		d[0], d[1], d[2] = r-pr, g-pg, b-pb
-		pr, pg, pb = r, g, b
+		d[0], d[1], d[2] = q[0], q[1], q[2]
 	}
 }
 
 // unpremul undoes premultiplied alpha as color.NRGBAModel (and image/png) do.
 func unpremul(c, a uint8) uint8 { return uint8((uint32(c) * 0xffff / uint32(a)) >> 8) }
 
-// paletteOf returns the PLTE bytes and a pixel → index function when an
-// opaque image has at most 256 colors, else nil. Colors are found through
-// a small open-addressed table; runs of one color (most of a graph) skip it.
-func paletteOf(img *image.RGBA) ([]byte, func([]byte) byte) {
+// paletteOf tells whether an image is opaque and, when it is and has at
+// most 256 colors, returns the PLTE bytes and a pixel → index function
+// (else nil). One pass over the pixels: colors are found through a small
+// open-addressed table; runs of one color (most of a graph) skip it.
+func paletteOf(img *image.RGBA) (bool, []byte, func([]byte) byte) {
 	const slots = 1024 // a power of two, 4× the most colors kept
 	var keys [slots]uint32
 	var idx [slots]byte
@@ -154,26 +151,30 @@ func paletteOf(img *image.RGBA) ([]byte, func([]byte) byte) {
 		}
 	}
 	b := img.Bounds()
-	last, lastW := uint32(1<<31), uint32(0)
-	for y := 0; y < b.Dy(); y++ {
+	h := b.Dy()
+	lastW := uint32(0) // alpha 0: never an opaque pixel's word
+	// Rows from the middle on, wrapping to the top: an antialiased plot
+	// shows its 257th color there soon, where the margins, title and
+	// legend above and below have few.
+	for k := 0; k < h; k++ {
+		y := (h/2 + k) % h
 		p := img.Pix[y*img.Stride : y*img.Stride+4*b.Dx()]
 		for i := 0; i+3 < len(p); i += 4 {
-			if w := binary.LittleEndian.Uint32(p[i:]); w == lastW {
-				continue // the color of the pixel before (opaque: alpha 0xff)
-			} else {
-				lastW = w
+			w := binary.LittleEndian.Uint32(p[i:])
+			if w == lastW {
+				continue // the color of the pixel before
+			}
+			lastW = w
+			if w>>24 != 0xff {
+				return false, nil, nil
 			}
 			c := uint32(p[i])<<16 | uint32(p[i+1])<<8 | uint32(p[i+2])
-			if c == last {
-				continue
-			}
-			last = c
 			h, ok := find(c)
 			if ok {
 				continue
 			}
 			if n == 256 {
-				return nil, nil
+				return opaqueFrom(img, k, i), nil, nil
 			}
 			keys[h], idx[h] = c|1<<24, byte(n) // bit 24 marks a used slot
 			pal = append(pal, p[i], p[i+1], p[i+2])
@@ -181,7 +182,7 @@ func paletteOf(img *image.RGBA) ([]byte, func([]byte) byte) {
 		}
 	}
 	lastC, lastI := uint32(1<<31), byte(0)
-	return pal, func(q []byte) byte {
+	return true, pal, func(q []byte) byte {
 		c := uint32(q[0])<<16 | uint32(q[1])<<8 | uint32(q[2])
 		if c != lastC {
 			h, _ := find(c)
@@ -189,6 +190,23 @@ func paletteOf(img *image.RGBA) ([]byte, func([]byte) byte) {
 		}
 		return lastI
 	}
+}
+
+// opaqueFrom tells whether the pixels from the k-th row in paletteOf's
+// order, byte i of it, on are opaque.
+func opaqueFrom(img *image.RGBA, k, i int) bool {
+	b := img.Bounds()
+	h := b.Dy()
+	for ; k < h; k, i = k+1, 0 {
+		y := (h/2 + k) % h
+		p := img.Pix[y*img.Stride : y*img.Stride+4*b.Dx()]
+		for ; i+3 < len(p); i += 4 {
+			if p[i+3] != 0xff {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // pngWriter writes chunks, keeping the first error.

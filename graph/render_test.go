@@ -5,10 +5,14 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"image"
+	"image/draw"
 	"image/png"
 	"io"
 	"math"
+	"math/rand"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -89,13 +93,13 @@ func TestEChart(t *testing.T) {
 		t.Errorf("options contain raw markup: %s", c.Options)
 	}
 	// One justified line, as rrdtool places them in an 800 px wide graph.
-	wantLegend := []LegendEntry{{"#00ff00", "a <b>legend</b>", 0}, {"#0000ff", "b", 0}, {"#000000", "five", 0},
-		{"#888888", "peak", 0}, {"", "max   6.00 k", 0}, {"", "done", 0}, {"", "next line", 1}}
+	wantLegend := []LegendEntry{{Color: "#00ff00", Text: "a <b>legend</b>"}, {Color: "#0000ff", Text: "b"}, {Color: "#000000", Text: "five"},
+		{Color: "#888888", Text: "peak"}, {Text: "max   6.00 k"}, {Text: "done"}, {Text: "next line", Line: 1}}
 	if len(c.Legend) != len(wantLegend) {
 		t.Fatalf("legend = %+v", c.Legend)
 	}
 	for i := range wantLegend {
-		if c.Legend[i] != wantLegend[i] {
+		if !reflect.DeepEqual(c.Legend[i], wantLegend[i]) {
 			t.Errorf("legend[%d] = %+v, want %+v", i, c.Legend[i], wantLegend[i])
 		}
 	}
@@ -520,5 +524,155 @@ func TestEmbeddedFont(t *testing.T) {
 	}
 	if !bytes.Contains(b, []byte("/BaseFont /utf8dejavusansmono")) {
 		t.Error("the PDF does not embed DejaVu Sans Mono")
+	}
+}
+
+// TestAppendSVGNum: the fast paths write what strconv.FormatFloat(v, 'f',
+// -1, 64) writes, for whole, half and other values, negative zero and
+// large ones.
+func TestAppendSVGNum(t *testing.T) {
+	t.Parallel()
+	vals := []float64{0, math.Copysign(0, -1), 0.5, 1, 1.5, -0.5, -1, -2.5, 0.25, 1e-7, 123456.5, 1e6, 1e15, 1e15 + 0.5, 1e21,
+		math.Nextafter(1, 2), math.Nextafter(0.5, 1), math.Inf(1), math.NaN()}
+	rng := rand.New(rand.NewSource(3))
+	for range 2000 {
+		v := float64(rng.Intn(4000)-1000) / float64([]int{1, 2, 4, 3, 10}[rng.Intn(5)])
+		vals = append(vals, v)
+	}
+	for _, v := range vals {
+		if got, want := string(appendSVGNum(nil, v)), strconv.FormatFloat(v, 'f', -1, 64); got != want {
+			t.Errorf("%v: %q, want %q", v, got, want)
+		}
+	}
+}
+
+// TestSVGPangoMarkup: with --pango-markup the SVG draws bold, italic,
+// underline, strikethrough and colors as tspans of the parsed markup (a
+// well-formed document whose text is the markup's text, no element but
+// tspans inside a text); markup pango refuses is drawn as before.
+func TestSVGPangoMarkup(t *testing.T) {
+	t.Parallel()
+	s, d := testSpecData(t)
+	s.Look.Format = "SVG"
+	s.Look.PangoMarkup = true
+	s.Items = append(s.Items,
+		Item{Type: ItemComment, Legend: `<b>bold</b> <i>it</i> <span foreground="#f00" underline="single">red</span> &amp; <s>gone</s>\l`},
+		Item{Type: ItemComment, Legend: `<script>x</script> <b onclick="y">z</b>\l`})
+	im, err := Layout(s, d, LayoutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Render(im, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	type span struct{ text, attrs string }
+	var spans []span
+	var texts []string
+	var cur *xml.StartElement
+	var text strings.Builder
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("SVG does not parse: %v\n%s", err, b)
+		}
+		switch e := tok.(type) {
+		case xml.StartElement:
+			switch e.Name.Local {
+			case "text":
+				depth, text = 1, strings.Builder{}
+			case "tspan":
+				e := e.Copy()
+				cur = &e
+			default:
+				if depth > 0 {
+					t.Fatalf("<%s> inside a text element:\n%s", e.Name.Local, b)
+				}
+			}
+		case xml.EndElement:
+			switch e.Name.Local {
+			case "text":
+				texts, depth = append(texts, text.String()), 0
+			case "tspan":
+				cur = nil
+			}
+		case xml.CharData:
+			if depth > 0 {
+				text.Write(e)
+			}
+			if cur != nil {
+				var as []string
+				for _, a := range cur.Attr {
+					as = append(as, a.Name.Local+"="+a.Value)
+				}
+				spans = append(spans, span{string(e), strings.Join(as, " ")})
+			}
+		}
+	}
+	want := []span{{"legend", "font-weight=700"}, {"bold", "font-weight=700"}, {"it", "font-style=italic"}, {"red", "text-decoration=underline fill=#ff0000"}, {"gone", "text-decoration=line-through"}}
+	if !reflect.DeepEqual(spans, want) {
+		t.Errorf("tspans %q, want %q", spans, want)
+	}
+	joined := strings.Join(texts, "|")
+	// refused markup keeps the PNG's treatment (markupText: tags dropped)
+	for _, w := range []string{"bold it red & gone", "x z"} {
+		if !strings.Contains(joined, w) {
+			t.Errorf("texts %q lack %q", texts, w)
+		}
+	}
+}
+
+// TestPNGPangoMarkup: with --pango-markup the PNG strikes bold text twice
+// (more ink than the plain text in the same place), draws a #rrggbb
+// foreground in its color, and draws text without tags as before.
+func TestPNGPangoMarkup(t *testing.T) {
+	t.Parallel()
+	render := func(legend string) *image.RGBA {
+		t.Helper()
+		s, d := testSpecData(t)
+		s.Look.PangoMarkup = true
+		s.Items = append(s.Items, Item{Type: ItemComment, Legend: legend + `\l`})
+		s.Width, s.Height = 300, 100
+		im, err := Layout(s, d, LayoutOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := im.PNG(time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := image.NewRGBA(img.Bounds())
+		draw.Draw(out, out.Bounds(), img, image.Point{}, draw.Src)
+		return out
+	}
+	ink := func(img *image.RGBA, pred func(r, g, b uint8) bool) int {
+		n := 0
+		for i := 0; i+3 < len(img.Pix); i += 4 {
+			if pred(img.Pix[i], img.Pix[i+1], img.Pix[i+2]) {
+				n++
+			}
+		}
+		return n
+	}
+	dark := func(r, g, b uint8) bool { return int(r)+int(g)+int(b) < 300 }
+	red := func(r, g, b uint8) bool { return r > 200 && g < 80 && b < 80 }
+	plain, bold := render("plain text here"), render("<b>plain text here</b>")
+	if p, b := ink(plain, dark), ink(bold, dark); b <= p {
+		t.Errorf("bold ink %d, plain %d: not bolder", b, p)
+	}
+	if n, p := ink(render(`<span foreground="#ff0000">plain text here</span>`), red), ink(plain, red); n < p+20 {
+		t.Errorf("a red span: %d red pixels, %d without it", n, p)
+	}
+	if !bytes.Equal(plain.Pix, render("plain text here").Pix) {
+		t.Error("the same plain legend renders differently")
 	}
 }

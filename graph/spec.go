@@ -147,6 +147,10 @@ const (
 
 // Validate checks names, references, colors and sizes. It does not check
 // RPN expressions (rpn does, when the spec is evaluated) nor that series exist.
+// maxStep bounds --step and a DEF's step= (about 136 years): the
+// arithmetic of time grids overflows long before int64's limit.
+const maxStep = 1 << 32
+
 func (s *Spec) Validate() error {
 	if err := s.checkUTF8(); err != nil {
 		return err
@@ -163,8 +167,8 @@ func (s *Spec) Validate() error {
 	if s.Width < 0 || s.Width > maxWidth || s.Height < 0 || s.Height > maxHeight {
 		return fmt.Errorf("size %dx%d out of range (max %dx%d)", s.Width, s.Height, maxWidth, maxHeight)
 	}
-	if s.Step < 0 {
-		return fmt.Errorf("step %d is negative", s.Step)
+	if s.Step < 0 || s.Step > maxStep {
+		return fmt.Errorf("step %d out of range (0 to %d seconds)", s.Step, int64(maxStep))
 	}
 	if err := CheckTime(s.Start); err != nil {
 		return fmt.Errorf("start: %w", err)
@@ -211,8 +215,8 @@ func (s *Spec) Validate() error {
 			if d.Reduce != "" && !cfNames[d.Reduce] {
 				return fmt.Errorf("%s: unknown reduce function %q", where, d.Reduce)
 			}
-			if d.Step < 0 {
-				return fmt.Errorf("%s: negative step", where)
+			if d.Step < 0 || d.Step > maxStep {
+				return fmt.Errorf("%s: step %d out of range (0 to %d seconds)", where, d.Step, int64(maxStep))
 			}
 			if d.Expr != "" {
 				return fmt.Errorf("%s: a DEF has no expression", where)

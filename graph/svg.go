@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +32,22 @@ type svgPainter struct {
 	clipped bool
 }
 
-func svgNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+func svgNum(v float64) string { return string(appendSVGNum(nil, v)) }
+
+// appendSVGNum appends strconv.FormatFloat(v, 'f', -1, 64): whole and
+// half pixels, most of a graph's coordinates, without the shortest-digits
+// search.
+func appendSVGNum(b []byte, v float64) []byte {
+	if v >= 0 && v < 1e15 && !(v == 0 && math.Signbit(v)) {
+		switch w := math.Trunc(v); v - w {
+		case 0:
+			return strconv.AppendInt(b, int64(w), 10)
+		case 0.5:
+			return append(strconv.AppendInt(b, int64(w), 10), ".5"...)
+		}
+	}
+	return strconv.AppendFloat(b, v, 'f', -1, 64)
+}
 
 // svgColor is fill="…" or stroke="…" with its opacity when not opaque.
 func svgColor(attr string, c color.NRGBA) string {
@@ -43,16 +59,16 @@ func svgColor(attr string, c color.NRGBA) string {
 }
 
 func svgPoints(p []pt) string {
-	var b strings.Builder
+	b := make([]byte, 0, 12*len(p))
 	for i, q := range p {
 		if i > 0 {
-			b.WriteByte(' ')
+			b = append(b, ' ')
 		}
-		b.WriteString(svgNum(clampCoord(q.x)))
-		b.WriteByte(',')
-		b.WriteString(svgNum(clampCoord(q.y)))
+		b = appendSVGNum(b, clampCoord(q.x))
+		b = append(b, ',')
+		b = appendSVGNum(b, clampCoord(q.y))
 	}
-	return b.String()
+	return string(b)
 }
 
 func (sp *svgPainter) clip(r *[4]float64) {
@@ -121,8 +137,50 @@ func (sp *svgPainter) text(x, y, size float64, s string, c color.NRGBA, up bool)
 	if s == "" {
 		return
 	}
-	px := pxSize(size)
-	var esc bytes.Buffer
+	sp.writeText(x, y, size, svgEscape(s), c, up)
+}
+
+// markupText draws --pango-markup text (markupPainter) with its bold,
+// italic, underline, strikethrough and colors as tspans; sizes, rises
+// and backgrounds are not drawn (the layout measured the plain text:
+// in a monospaced font bold and italic take the same room).
+func (sp *svgPainter) markupText(x, y, size float64, runs []MarkupRun, c color.NRGBA, up bool) {
+	var body strings.Builder
+	for _, r := range runs {
+		var attrs []string
+		if r.Weight != 0 {
+			attrs = append(attrs, `font-weight="`+strconv.Itoa(r.Weight)+`"`)
+		}
+		if r.Italic {
+			attrs = append(attrs, `font-style="italic"`)
+		}
+		var deco []string
+		if r.Underline != "" {
+			deco = append(deco, "underline")
+		}
+		if r.Strike {
+			deco = append(deco, "line-through")
+		}
+		if len(deco) > 0 {
+			attrs = append(attrs, `text-decoration="`+strings.Join(deco, " ")+`"`)
+		}
+		if r.Color != "" { // "#rrggbb" or letters (ParseMarkup)
+			attrs = append(attrs, `fill="`+r.Color+`"`)
+		}
+		if len(attrs) == 0 {
+			body.WriteString(svgEscape(r.Text))
+			continue
+		}
+		body.WriteString("<tspan " + strings.Join(attrs, " ") + ">" + svgEscape(r.Text) + "</tspan>")
+	}
+	if body.Len() > 0 {
+		sp.writeText(x, y, size, body.String(), c, up)
+	}
+}
+
+// svgEscape makes text XML character data.
+func svgEscape(s string) string {
+	var esc strings.Builder
 	for _, r := range s {
 		switch r {
 		case '&':
@@ -140,11 +198,17 @@ func (sp *svgPainter) text(x, y, size float64, s string, c color.NRGBA, up bool)
 			esc.WriteRune(r)
 		}
 	}
+	return esc.String()
+}
+
+// writeText writes a text element with body (XML) as its content.
+func (sp *svgPainter) writeText(x, y, size float64, body string, c color.NRGBA, up bool) {
+	px := pxSize(size)
 	if up {
 		fmt.Fprintf(&sp.b, `<text x="0" y="0" font-size="%s" %s text-anchor="middle" dominant-baseline="central" transform="translate(%s,%s) rotate(-90)" xml:space="preserve">%s</text>`+"\n",
-			svgNum(px), svgColor("fill", c), svgNum(x), svgNum(y), esc.String())
+			svgNum(px), svgColor("fill", c), svgNum(x), svgNum(y), body)
 		return
 	}
 	fmt.Fprintf(&sp.b, `<text x="%s" y="%s" font-size="%s" %s xml:space="preserve">%s</text>`+"\n",
-		svgNum(x), svgNum(y+float64(int(px*monoAscent+0.999))), svgNum(px), svgColor("fill", c), esc.String())
+		svgNum(x), svgNum(y+float64(int(px*monoAscent+0.999))), svgNum(px), svgColor("fill", c), body)
 }

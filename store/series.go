@@ -93,8 +93,21 @@ func archiveRows(spec *Spec, st *state, rs rows, a int) (times []int64, vals [][
 	return times, vals
 }
 
-// fetch implements rrd_fetch_fn's choice of archive and row window.
-func fetch(spec *Spec, st *state, rs rows, req FetchRequest) (*FetchResult, error) {
+// fetchPlan is what a fetch reads: the archive chosen, the rows of the
+// result (row i covers (start+i·step, start+(i+1)·step]) and which of them
+// the archive holds.
+type fetchPlan struct {
+	rra              int
+	start, end, step int64
+	n                int64 // rows of the result
+	// rows first…last-1 of the result are in the archive, result row
+	// first at ring row src (the others are unknown)
+	first, last, src int64
+}
+
+// planFetch validates a request and makes rrd_fetch_fn's choice of
+// archive and row window.
+func planFetch(spec *Spec, st *state, req FetchRequest) (fetchPlan, error) {
 	start, end, step := req.Start, req.End, req.Resolution
 	if step <= 0 {
 		step = 1
@@ -105,12 +118,111 @@ func fetch(spec *Spec, st *state, rs rows, req FetchRequest) (*FetchResult, erro
 		end -= d
 	}
 	if start < 3600*24*365*10 {
-		return nil, fmt.Errorf("the first entry to fetch should be after 1980 (%d)", start)
+		return fetchPlan{}, fmt.Errorf("the first entry to fetch should be after 1980 (%d)", start)
 	}
 	if end < start {
-		return nil, fmt.Errorf("start (%d) should be less than end (%d)", start, end)
+		return fetchPlan{}, fmt.Errorf("start (%d) should be less than end (%d)", start, end)
 	}
-	cf := req.CF
+	chosen, err := chooseArchive(spec, st, req.CF, start, end, step)
+	if err != nil {
+		return fetchPlan{}, err
+	}
+	ra := spec.RRA[chosen]
+	step = spec.Step * ra.Steps
+	start -= start % step
+	end += step - end%step
+	n := (end - start) / step
+	rraEnd := st.lastUp - st.lastUp%step
+	rraStart := rraEnd - step*(ra.Rows-1)
+	// Result row i is at time start+(i+1)·step; the archive holds the rows
+	// from rraStart on, oldest at ring row curRow+1. start and rraStart are
+	// multiples of step: result row i is archive row i+c (time-wise,
+	// oldest = 0), inside for 0 <= i+c < Rows.
+	c := 1 + (start-rraStart)/step
+	first := min(max(-c, 0), n)
+	last := max(min(max(ra.Rows-c, 0), n), first)
+	src := ((st.curRow[chosen]+1+first+c)%ra.Rows + ra.Rows) % ra.Rows
+	return fetchPlan{rra: chosen, start: start, end: end, step: step, n: n, first: first, last: last, src: src}, nil
+}
+
+// fetch implements rrd_fetch_fn.
+func fetch(spec *Spec, st *state, rs rows, req FetchRequest) (*FetchResult, error) {
+	p, err := planFetch(spec, st, req)
+	if err != nil {
+		return nil, err
+	}
+	chosen, n, first, last := p.rra, p.n, p.first, p.last
+	ra := spec.RRA[chosen]
+	nds := len(spec.DS)
+	res := &FetchResult{Start: p.start, End: p.end, Step: p.step, CF: ra.CF, RRA: chosen}
+	res.DS = make([]string, nds)
+	res.Values = make([][]float64, nds)
+	lo, hi := 0, nds // the data sources read
+	for d := range spec.DS {
+		res.DS[d] = spec.DS[d].Name
+		if req.DS != "" && req.DS == spec.DS[d].Name {
+			lo, hi = d, d+1
+		}
+	}
+	for d := lo; d < hi; d++ {
+		res.Values[d] = MakeColumn(int(n))
+	}
+	ring := rs.ring(chosen)
+	// Rows outside the archive are unknown; the rows inside are copied
+	// walking the ring, without a division per row (fetches of a million
+	// rows are common in xport).
+	for d := lo; d < hi; d++ {
+		col := res.Values[d]
+		for i := int64(0); i < first; i++ {
+			col[i] = math.NaN()
+		}
+		for i := last; i < n; i++ {
+			col[i] = math.NaN()
+		}
+	}
+	if first < last {
+		// archives of version 4 store values XOR a key (holes read unknown)
+		var key uint64
+		if kr, ok := rs.(interface{ rowKey() uint64 }); ok {
+			key = kr.rowKey()
+		}
+		src := p.src
+		for i := first; i < last; i++ {
+			base := int(src) * nds
+			if key == 0 {
+				for d := lo; d < hi; d++ {
+					res.Values[d][i] = ring[base+d]
+				}
+			} else {
+				for d := lo; d < hi; d++ {
+					res.Values[d][i] = math.Float64frombits(math.Float64bits(ring[base+d]) ^ key)
+				}
+			}
+			if src++; src == ra.Rows {
+				src = 0
+			}
+		}
+		// rows of a block whose checksum fails are unknown, not garbage
+		if rc, ok := rs.(rowChecker); ok {
+			from := p.src
+			for _, sp := range rc.damagedRows(chosen, from, last-first) {
+				for r := sp.lo; r <= sp.hi; r++ {
+					if i := first + (r-from+ra.Rows)%ra.Rows; i < last {
+						for d := lo; d < hi; d++ {
+							res.Values[d][i] = math.NaN()
+						}
+					}
+				}
+			}
+		}
+	}
+	return res, nil
+}
+
+// chooseArchive is rrd_fetch_fn's choice of archive for cf over
+// start…end at resolution step: the archive covering start with the
+// nearest step, else the one covering the most of the range.
+func chooseArchive(spec *Spec, st *state, cf CF, start, end, step int64) (int, error) {
 	chosen := -1
 	firstFull, firstPart := true, true
 	var bestFullDiff, bestPartDiff, bestMatch, tmpDiff int64
@@ -154,86 +266,9 @@ func fetch(spec *Spec, st *state, rs rows, req FetchRequest) (*FetchResult, erro
 	case !firstPart:
 		chosen = bestPart
 	default:
-		return nil, fmt.Errorf("the RRD does not contain an RRA matching the chosen CF %s", cf)
+		return 0, fmt.Errorf("the RRD does not contain an RRA matching the chosen CF %s", cf)
 	}
-	ra := spec.RRA[chosen]
-	step = spec.Step * ra.Steps
-	start -= start % step
-	end += step - end%step
-	nds := len(spec.DS)
-	n := (end - start) / step
-	res := &FetchResult{Start: start, End: end, Step: step, CF: ra.CF, RRA: chosen}
-	res.DS = make([]string, nds)
-	res.Values = make([][]float64, nds)
-	lo, hi := 0, nds // the data sources read
-	for d := range spec.DS {
-		res.DS[d] = spec.DS[d].Name
-		if req.DS != "" && req.DS == spec.DS[d].Name {
-			lo, hi = d, d+1
-		}
-	}
-	for d := lo; d < hi; d++ {
-		res.Values[d] = MakeColumn(int(n))
-	}
-	rraEnd := st.lastUp - st.lastUp%step
-	rraStart := rraEnd - step*(ra.Rows-1)
-	ring := rs.ring(chosen)
-	// Result row i is at time start+(i+1)·step; the archive holds the rows
-	// from rraStart on, oldest at ring row curRow+1. Rows outside are
-	// unknown; the rows inside are copied walking the ring, without a
-	// division per row (fetches of a million rows are common in xport).
-	// start and rraStart are multiples of step: result row i is archive
-	// row i+c (time-wise, oldest = 0), inside for 0 <= i+c < Rows.
-	c := 1 + (start-rraStart)/step
-	first := min(max(-c, 0), n)
-	last := min(max(ra.Rows-c, 0), n)
-	last = max(last, first)
-	for d := lo; d < hi; d++ {
-		col := res.Values[d]
-		for i := int64(0); i < first; i++ {
-			col[i] = math.NaN()
-		}
-		for i := last; i < n; i++ {
-			col[i] = math.NaN()
-		}
-	}
-	if first < last {
-		// archives of version 4 store values XOR a key (holes read unknown)
-		var key uint64
-		if kr, ok := rs.(interface{ rowKey() uint64 }); ok {
-			key = kr.rowKey()
-		}
-		src := (st.curRow[chosen] + 1 + first + c) % ra.Rows
-		for i := first; i < last; i++ {
-			base := int(src) * nds
-			if key == 0 {
-				for d := lo; d < hi; d++ {
-					res.Values[d][i] = ring[base+d]
-				}
-			} else {
-				for d := lo; d < hi; d++ {
-					res.Values[d][i] = math.Float64frombits(math.Float64bits(ring[base+d]) ^ key)
-				}
-			}
-			if src++; src == ra.Rows {
-				src = 0
-			}
-		}
-		// rows of a block whose checksum fails are unknown, not garbage
-		if rc, ok := rs.(rowChecker); ok {
-			from := (st.curRow[chosen] + 1 + first + c) % ra.Rows
-			for _, sp := range rc.damagedRows(chosen, from, last-first) {
-				for r := sp.lo; r <= sp.hi; r++ {
-					if i := first + (r-from+ra.Rows)%ra.Rows; i < last {
-						for d := lo; d < hi; d++ {
-							res.Values[d][i] = math.NaN()
-						}
-					}
-				}
-			}
-		}
-	}
-	return res, nil
+	return chosen, nil
 }
 
 func abs64(x int64) int64 {

@@ -347,7 +347,7 @@
           row.className = "legend-row";
           lg.appendChild(row);
         }
-        row.appendChild(legendEntry(inst, e.color, e.text, !!e.color && seriesNames.has(e.text)));
+        row.appendChild(legendEntry(inst, e.color, e.text, !!e.color && seriesNames.has(e.text), e.markup));
       }
       // Series from outside the spec (a monitor's failed runs, annotations)
       // get their row too.
@@ -371,7 +371,7 @@
 
   // legendEntry is one legend entry (a swatch when colored, its text);
   // one that names a series hides it on click and highlights it on hover.
-  function legendEntry(inst, color, text, series) {
+  function legendEntry(inst, color, text, series, markup) {
     const item = document.createElement("span");
     item.className = "legend-item";
     if (color) {
@@ -382,12 +382,13 @@
     }
     const t = document.createElement("span");
     t.className = "legend-text";
-    t.textContent = text;
+    if (Array.isArray(markup) && markup.length) t.appendChild(markupNodes(markup));
+    else t.textContent = text;
     item.appendChild(t);
     if (series) {
       item.classList.add("toggles");
       item.dataset.series = text;
-      item.title = "click to hide or show " + text;
+      item.title = "click to hide or show " + t.textContent;
       item.addEventListener("click", function () {
         inst.dispatchAction({ type: "legendToggleSelect", name: text });
         item.classList.toggle("off");
@@ -396,6 +397,41 @@
       item.addEventListener("mouseleave", function () { inst.dispatchAction({ type: "downplay", seriesName: text }); });
     }
     return item;
+  }
+
+  // markupNodes builds a --pango-markup legend text from the runs the
+  // server parsed (graph.MarkupRun): one span per run, its text as text,
+  // its look as style properties — each value checked again against the
+  // forms the server makes, never markup handed to the HTML parser.
+  const markupForms = {
+    color: /^(#[0-9a-f]{6}|[a-z]{1,40})$/,
+    size: /^[0-9]+(\.[0-9]+)?(em|pt)$/,
+    family: /^[A-Za-z0-9_ ,-]{1,100}$/,
+  };
+  const markupDecorations = { single: "underline", double: "underline double", low: "underline", error: "underline wavy" };
+  function markupNodes(runs) {
+    const frag = document.createDocumentFragment();
+    for (const r of runs) {
+      const sp = document.createElement("span");
+      sp.className = "markup";
+      sp.textContent = String(r.text || "");
+      const st = sp.style;
+      if (Number.isInteger(r.weight) && r.weight >= 100 && r.weight <= 1000) st.fontWeight = String(r.weight);
+      if (r.italic === true) st.fontStyle = "italic";
+      const deco = [];
+      if (Object.prototype.hasOwnProperty.call(markupDecorations, r.underline)) deco.push(markupDecorations[r.underline]);
+      if (r.strike === true) deco.push("line-through");
+      if (deco.length) st.textDecoration = deco.join(" ");
+      if (r.mono === true) st.fontFamily = "monospace";
+      if (typeof r.family === "string" && markupForms.family.test(r.family)) st.fontFamily = r.family;
+      if (typeof r.size === "string" && markupForms.size.test(r.size)) st.fontSize = r.size;
+      if (r.valign === "sub" || r.valign === "super") st.verticalAlign = r.valign;
+      if (typeof r.color === "string" && markupForms.color.test(r.color)) st.color = r.color;
+      if (typeof r.background === "string" && markupForms.color.test(r.background)) st.backgroundColor = r.background;
+      if (r.small_caps === true) st.fontVariant = "small-caps";
+      frag.appendChild(sp);
+    }
+    return frag;
   }
 
   // annotateAt opens the form for a new annotation at ms under the chart

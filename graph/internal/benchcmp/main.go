@@ -18,6 +18,7 @@ import (
 func main() {
 	bin := flag.String("rrdash", "./rrdash", "rrdash binary")
 	runs := flag.Int("runs", 7, "runs of each command (the median is shown)")
+	before := flag.String("before", "", "an older rrdash binary, timed in the same run for a before/after column")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "graphbench")
 	if err != nil {
@@ -32,6 +33,10 @@ func main() {
 	data := filepath.Join(dir, "data")
 	do(exec.Command("rrdtool", append([]string{"create", rrd}, create...)...))
 	do(exec.Command(*bin, append([]string{"--data", data, "create", "s"}, create...)...))
+	if *before != "" {
+		// the older binary reads a copy made by itself: its file format
+		do(exec.Command(*before, append([]string{"--data", data + ".before", "create", "s"}, create...)...))
+	}
 	// Updates through stdin batches: rrdtool's pipe mode and rrdash's.
 	var rb, db strings.Builder
 	for k := 0; k < rows; k += 1000 {
@@ -48,9 +53,17 @@ func main() {
 	}
 	pipe(exec.Command("rrdtool", "-"), rb.String())
 	pipe(exec.Command(*bin, "--data", data, "-"), db.String())
+	if *before != "" {
+		pipe(exec.Command(*before, "--data", data+".before", "-"), db.String())
+	}
 	end := t0 + 60*rows
-	fmt.Println("| graph (whole process, median of", *runs, "runs) | rrdtool 1.7.2 wall / CPU | rrdash wall / CPU | rrdtool / rrdash wall, CPU |")
-	fmt.Println("|---|---|---|---|")
+	if *before != "" {
+		fmt.Println("| graph (whole process, median of", *runs, "runs) | rrdtool 1.7.2 wall / CPU | rrdash wall / CPU | rrdtool / rrdash wall, CPU | before: wall / CPU | rrdtool / before CPU |")
+		fmt.Println("|---|---|---|---|---|---|")
+	} else {
+		fmt.Println("| graph (whole process, median of", *runs, "runs) | rrdtool 1.7.2 wall / CPU | rrdash wall / CPU | rrdtool / rrdash wall, CPU |")
+		fmt.Println("|---|---|---|---|")
+	}
 	for _, c := range []struct {
 		name string
 		span int
@@ -69,8 +82,15 @@ func main() {
 		dt, dc := median(*runs, func() *exec.Cmd {
 			return exec.Command(*bin, append([]string{"--data", data, "graph", filepath.Join(dir, "d.out")}, tail("s")...)...)
 		})
-		fmt.Printf("| %s | %s / %s | %s / %s | %.1f×, %.1f× |\n", c.name, ms(rt), ms(rc), ms(dt), ms(dc),
+		line := fmt.Sprintf("| %s | %s / %s | %s / %s | %.1f×, %.1f× |", c.name, ms(rt), ms(rc), ms(dt), ms(dc),
 			float64(rt)/float64(dt), float64(rc)/float64(dc))
+		if *before != "" {
+			bt, bc := median(*runs, func() *exec.Cmd {
+				return exec.Command(*before, append([]string{"--data", data + ".before", "graph", filepath.Join(dir, "b.out")}, tail("s")...)...)
+			})
+			line += fmt.Sprintf(" %s / %s | %.1f× |", ms(bt), ms(bc), float64(rc)/float64(bc))
+		}
+		fmt.Println(line)
 	}
 }
 
