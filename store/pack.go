@@ -636,5 +636,3 @@ func mergeSorted(a, b []string) []string {
 	out = append(out, a...)
 	return append(out, b...)
 }
-
-

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -49,15 +48,19 @@ func copyPacks(src, dst string) error {
 
 // recopyPacks brings dst (a copy of the packs made since the index was
 // from bytes long) up to date under the lock: the places created since
-// are copied again, each pack is given its size, and the index is copied
-// whole.
+// are copied again, each pack is cut after its last place (the rest is
+// unused: a backup need not hold the sparse gigabyte a pack grows by),
+// and the index is copied whole.
 func (ps *packSet) recopyPacks(dst string, from int64) (int, error) {
 	if ps.idx < 0 {
 		return 0, nil // no packs
 	}
 	if _, err := os.Stat(dst); errors.Is(err, fs.ErrNotExist) {
 		// the packs appeared during the copy
-		return 0, copyPacks(ps.dir, dst)
+		if err := copyPacks(ps.dir, dst); err != nil {
+			return 0, err
+		}
+		from = ps.idxEnd
 	}
 	var recopied int
 	if from < ps.idxEnd {
@@ -81,19 +84,15 @@ func (ps *packSet) recopyPacks(dst string, from int64) (int, error) {
 		}
 	}
 	for _, pk := range ps.packs {
-		var st syscall.Stat_t
-		if err := syscall.Stat(pk.path, &st); err != nil {
-			if errors.Is(err, syscall.ENOENT) {
-				continue
-			}
-			return recopied, fmt.Errorf("pack %s: %w", pk.path, err)
+		if _, err := os.Stat(pk.path); errors.Is(err, fs.ErrNotExist) {
+			continue
 		}
 		dp := filepath.Join(dst, filepath.Base(pk.path))
-		if err := os.Truncate(dp, st.Size); err != nil {
+		if err := os.Truncate(dp, pk.end); err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				return recopied, err
 			}
-			if _, _, err := snapCopyFile(pk.path, dp, -1); err != nil {
+			if _, _, err := snapCopyFile(pk.path, dp, pk.end); err != nil {
 				return recopied, err
 			}
 		}

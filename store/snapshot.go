@@ -149,6 +149,9 @@ func (db *DB) snapshot(ctx context.Context, dest string, afterCopy func()) (*Sna
 			if err := copyPacks(db.packs.dir, filepath.Join(dest, packDirName)); err != nil {
 				return err
 			}
+			if _, err := db.packs.recopyPacks(filepath.Join(dest, packDirName), db.packs.idxEnd); err != nil {
+				return err
+			}
 		} else {
 			n, err := db.packs.recopyPacks(filepath.Join(dest, packDirName), packMark)
 			if err != nil {
