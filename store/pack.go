@@ -347,14 +347,16 @@ func (ps *packSet) lookup(name string) (pl place, ok, moving bool) {
 	return pl, ok, moving
 }
 
-func (ps *packSet) pathOf(pl place) string {
-	return fmt.Sprintf("%s@%d", ps.packs[pl.pack].path, pl.off)
+// pathOf is how messages name the archive of series name at pl: the
+// pack, the offset and the series.
+func (ps *packSet) pathOf(pl place, name string) string {
+	return fmt.Sprintf("%s@%d (series %s)", ps.packs[pl.pack].path, pl.off, name)
 }
 
 // openArchive reads the archive at pl (holding the pack's descriptor).
-func (ps *packSet) openArchive(pl place, tr trust, unmapped bool, scratch []byte) (*archive, error) {
+func (ps *packSet) openArchive(name string, pl place, tr trust, unmapped bool, scratch []byte) (*archive, error) {
 	pk := ps.packs[pl.pack]
-	path := ps.pathOf(pl)
+	path := ps.pathOf(pl, name)
 	fd, err := pk.ref()
 	if err != nil {
 		return nil, fmt.Errorf("archive %s: %w", path, err)
@@ -404,7 +406,7 @@ func (ps *packSet) makeArchive(name string, spec *Spec, meta map[string]string, 
 	}
 	ps.names[name] = pl
 	ps.sorted = nil
-	a, err := newArchive(f, ps.pathOf(pl), name, spec, meta, st, lay, sums, co)
+	a, err := newArchive(f, ps.pathOf(pl, name), name, spec, meta, st, lay, sums, co)
 	if err != nil {
 		pk.unref()
 		return nil, err

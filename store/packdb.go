@@ -65,7 +65,7 @@ func (db *DB) openStored(name string) (a *archive, pl place, packed bool, err er
 		packed = false // a reader before the writer settles it: the file wins
 	}
 	if packed {
-		a, err = db.packs.openArchive(pl, db.trust(), true, db.scratch())
+		a, err = db.packs.openArchive(name, pl, db.trust(), true, db.scratch())
 		return a, pl, true, err
 	}
 	a, err = openArchive(db.pathFor(name), db.trust(), true, db.scratch())
@@ -76,7 +76,7 @@ func (db *DB) openStored(name string) (a *archive, pl place, packed bool, err er
 // acknowledged (see errNeverDurable).
 func (db *DB) forgetNeverDurable(name string, pl place, packed bool) (string, error) {
 	if packed {
-		return db.packs.pathOf(pl), db.packs.release(name, pl, false)
+		return db.packs.pathOf(pl, name), db.packs.release(name, pl, false)
 	}
 	p := db.pathFor(name)
 	return p, os.Remove(p)
@@ -189,8 +189,8 @@ func newestPackedSeq(dataDir string) uint64 {
 	defer ps.close()
 	var seq uint64
 	scratch := make([]byte, 16<<10)
-	for _, pl := range ps.names {
-		a, err := ps.openArchive(pl, trust{ckpt: math.MaxUint64}, true, scratch)
+	for name, pl := range ps.names {
+		a, err := ps.openArchive(name, pl, trust{ckpt: math.MaxUint64}, true, scratch)
 		if err != nil {
 			continue
 		}

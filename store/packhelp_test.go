@@ -70,7 +70,7 @@ func openArchiveOf(t testing.TB, dir, name string, tr trust) (*archive, error) {
 		t.Fatal(err)
 	}
 	if pl, ok, _ := ps.lookup(name); ok {
-		return ps.openArchive(pl, tr, true, nil)
+		return ps.openArchive(name, pl, tr, true, nil)
 	}
 	return openArchive(filepath.Join(dir, "series", fileNameFor(name)), tr, true, nil)
 }
@@ -106,7 +106,7 @@ func archivePathOf(t testing.TB, dir, name string) string {
 	t.Helper()
 	p, base, _ := archiveAt(t, dir, name)
 	if filepath.Base(filepath.Dir(p)) == packDirName {
-		return fmt.Sprintf("%s@%d", p, base)
+		return fmt.Sprintf("%s@%d (series %s)", p, base, name)
 	}
 	return p
 }
