@@ -319,6 +319,10 @@ func TestCreationSurvivesKill9(t *testing.T) {
 		if len(created) == 0 {
 			t.Fatalf("round %d: the child acknowledged nothing", round)
 		}
+		// the creations took places in one pack, not a file each
+		if files, packs := seriesFiles(t, dir), packFiles(t, dir); len(files) != 0 || len(packs) != 1 {
+			t.Fatalf("round %d: series files %v, packs %v; want no file and one pack", round, files, packs)
+		}
 		for _, boot := range []string{"", "after a reboot"} {
 			db, err := Open(dir, Options{BootID: boot})
 			if err != nil {
@@ -418,6 +422,9 @@ func TestManySeriesUnderFDLimit(t *testing.T) {
 	cmd.Wait()
 	if !done {
 		t.Fatal("the child did not finish")
+	}
+	if files, packs := seriesFiles(t, dir), packFiles(t, dir); len(files) != 0 || len(packs) != 1 {
+		t.Fatalf("series files: %d, packs %v; want every series in one pack", len(files), packs)
 	}
 	db, err := Open(dir, Options{})
 	if err != nil {

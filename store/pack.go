@@ -95,20 +95,27 @@ func appendPackRec(b []byte, r packRec) []byte {
 // that does not verify, and where that one starts (len(b) when all do).
 // A bad magic is an error: the magic is synced before any record exists.
 func decodePackIndex(b []byte) ([]packRec, int64, error) {
-	if len(b) < len(packIndexMagic) || [8]byte(b[:8]) != packIndexMagic {
-		return nil, 0, errors.New("not an rrdash pack index (bad magic)")
-	}
 	var recs []packRec
+	end, err := walkPackIndex(b, func(r packRec) { recs = append(recs, r) })
+	return recs, end, err
+}
+
+// walkPackIndex is decodePackIndex handing each record to f (Open: a
+// million records are applied without a slice of them).
+func walkPackIndex(b []byte, f func(packRec)) (int64, error) {
+	if len(b) < len(packIndexMagic) || [8]byte(b[:8]) != packIndexMagic {
+		return 0, errors.New("not an rrdash pack index (bad magic)")
+	}
 	off := len(packIndexMagic)
 	for off < len(b) {
 		r, n, ok := decodePackRec(b[off:])
 		if !ok {
-			return recs, int64(off), nil
+			break
 		}
-		recs = append(recs, r)
+		f(r)
 		off += n
 	}
-	return recs, int64(off), nil
+	return int64(off), nil
 }
 
 // decodePackRec decodes one record and its length; ok is false unless it
@@ -204,12 +211,10 @@ func openPacks(dataDir string, readOnly bool, log *slog.Logger) (*packSet, error
 	if err != nil {
 		return nil, fmt.Errorf("pack index %s: %w", ip, err)
 	}
-	recs, good, err := decodePackIndex(b)
+	ps.names = make(map[string]place, len(b)/(packRecHead+packRecFixed+16))
+	good, err := walkPackIndex(b, ps.applyRec)
 	if err != nil {
 		return nil, fmt.Errorf("pack index %s: %w", ip, err)
-	}
-	for _, r := range recs {
-		ps.applyRec(r)
 	}
 	ps.idxEnd = good
 	if readOnly {

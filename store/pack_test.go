@@ -497,3 +497,49 @@ func TestPackIndexRecordBounds(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPackIndexOpen measures what Open adds for packs: reading and
+// applying an index of RRDASH_PACK_N places (default 100,000; the issue's
+// million: RRDASH_PACK_N=1000000), then listing the names.
+func BenchmarkPackIndexOpen(b *testing.B) {
+	n := 100000
+	if s := os.Getenv("RRDASH_PACK_N"); s != "" {
+		if _, err := fmt.Sscan(s, &n); err != nil {
+			b.Fatalf("RRDASH_PACK_N: %v", err)
+		}
+	}
+	dir := b.TempDir()
+	pd := filepath.Join(dir, packDirName)
+	if err := os.Mkdir(pd, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	idx := packIndexMagic[:]
+	const size = 659456 // the default template's archive
+	perPack := int64(packMaxSize / size)
+	for i := range n {
+		pl := place{pack: int32(int64(i) / perPack), off: int64(i) % perPack * size, size: size}
+		idx = appendPackRec(idx, packRec{kind: packRecPlace, name: fmt.Sprintf("host%d.cpu.user", i), pl: pl})
+	}
+	if err := os.WriteFile(filepath.Join(pd, packIndexName), idx, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for p := int64(0); p <= int64(n)/perPack; p++ {
+		if err := os.WriteFile(filepath.Join(pd, fmt.Sprintf("%06d.pack", p)), nil, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(idx))/float64(n), "index-B/series")
+	b.ResetTimer()
+	c0 := cpuNanos()
+	for range b.N {
+		ps, err := openPacks(dir, false, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if got := len(ps.sortedNames()); got != n {
+			b.Fatalf("%d names, want %d", got, n)
+		}
+		ps.close()
+	}
+	b.ReportMetric(float64(cpuNanos()-c0)/float64(b.N)/1e9, "cpu-s/open")
+}
