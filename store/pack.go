@@ -470,13 +470,16 @@ func (ps *packSet) alloc(size int64) (place, error) {
 }
 
 // newPack makes the next pack file, sparse; the directory is synced so
-// that index records naming it never outlive it.
+// that index records naming it never outlive it. A file already there
+// under its name is one whose records a crash lost (a durable record
+// naming it would have made it known): nothing in it is anyone's, so it
+// is cut to nothing first.
 func (ps *packSet) newPack() (*packFile, error) {
 	if len(ps.packs) >= maxPacks {
 		return nil, fmt.Errorf("pack directory %s: %d packs, no more", ps.dir, maxPacks)
 	}
 	pk := &packFile{path: filepath.Join(ps.dir, fmt.Sprintf("%06d.pack", len(ps.packs))), fd: -1}
-	fd, err := syscall.Open(pk.path, syscall.O_RDWR|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, 0o644)
+	fd, err := syscall.Open(pk.path, syscall.O_RDWR|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_CLOEXEC, 0o644)
 	if err != nil {
 		return nil, &os.PathError{Op: "create", Path: pk.path, Err: err}
 	}
@@ -499,6 +502,9 @@ func (ps *packSet) newPack() (*packFile, error) {
 func (ps *packSet) ensureIndex() error {
 	if ps.idx >= 0 {
 		return nil
+	}
+	if ps.readOnly {
+		return fmt.Errorf("pack index: %w", errReadOnly)
 	}
 	if err := os.MkdirAll(ps.dir, 0o755); err != nil {
 		return fmt.Errorf("pack directory: %w", err)
