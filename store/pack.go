@@ -44,7 +44,7 @@ const (
 	packDirName   = "packs"
 	packIndexName = "index"
 	packMaxSize   = 64 << 30 // a pack's largest (logical, sparse) size
-	packGrowStep  = 1 << 30  // packs grow by ftruncate in steps this big
+	packGrowStep  = 64 << 20 // packs grow by ftruncate in steps this big (sparse: a step costs one syscall, no disk)
 	maxPacks      = 1 << 20
 )
 

@@ -49,7 +49,7 @@ func copyPacks(src, dst string) error {
 // recopyPacks brings dst (a copy of the packs made since the index was
 // from bytes long) up to date under the lock: the places created since
 // are copied again, each pack is cut after its last place (the rest is
-// unused: a backup need not hold the sparse gigabyte a pack grows by),
+// unused: a backup need not hold what a pack grew by ahead),
 // and the index is copied whole.
 func (ps *packSet) recopyPacks(dst string, from int64) (int, error) {
 	if ps.idx < 0 {
