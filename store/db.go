@@ -123,6 +123,10 @@ type DB struct {
 	// packs: the pack files holding series created through the journal
 	// (pack.go, under mu)
 	packs *packSet
+	// noFiles: DATA/series held no file at Open and this process made
+	// none since, so a name not in a pack needs no open or stat of a file
+	// (nobody else changes the directory while the lock is held)
+	noFiles bool
 	// replaying: rows of a journal replay are written unchecked (their
 	// blocks' checksums may rightly be stale)
 	replaying bool
@@ -657,6 +661,7 @@ func (db *DB) createLocked(name string, spec Spec, meta map[string]string, overw
 			return fmt.Errorf("series %s: %w", name, err)
 		}
 	}
+	db.noFiles = false
 	a, err := makeArchive(p, name, &spec, meta, st, rows, createOptions{version: fileVersion, stamp: slotStamp{gen: 1},
 		sync: true, prealloc: db.opt.Preallocate, unmapped: db.opt.OneShot})
 	if err != nil {

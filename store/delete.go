@@ -123,6 +123,7 @@ func (db *DB) Rename(old, new string) error {
 	}
 	spec := cloneSpec(a.spec)
 	st := cloneState(a.st)
+	db.noFiles = false
 	if err := createArchiveVersion(db.pathFor(new), new, &spec, a.meta, st, rows, fileVersion); err != nil {
 		// undo: the intent names a new file that is not there
 		if rerr := db.finishRename(); rerr != nil {

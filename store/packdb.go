@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -23,6 +24,7 @@ func (db *DB) openPacksFor(readOnly bool) error {
 		return err
 	}
 	db.packs = ps
+	db.noFiles = dirEmpty(filepath.Join(db.dir, "series"))
 	if readOnly {
 		return nil
 	}
@@ -52,6 +54,18 @@ func mapKeys[M ~map[K]V, K comparable, V any](m M) func(func(K) bool) {
 	}
 }
 
+// dirEmpty tells whether dir holds nothing (one entry read, not all: a
+// directory of a million files answers at once).
+func dirEmpty(dir string) bool {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, err = f.Readdirnames(1)
+	return errors.Is(err, io.EOF)
+}
+
 func fileExists(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil
@@ -67,6 +81,9 @@ func (db *DB) openStored(name string) (a *archive, pl place, packed bool, err er
 	if packed {
 		a, err = db.packs.openArchive(name, pl, db.trust(), true, db.scratch())
 		return a, pl, true, err
+	}
+	if db.noFiles {
+		return nil, pl, false, &os.PathError{Op: "open", Path: db.pathFor(name), Err: os.ErrNotExist}
 	}
 	a, err = openArchive(db.pathFor(name), db.trust(), true, db.scratch())
 	return a, pl, false, err
@@ -89,6 +106,9 @@ func (db *DB) seriesExists(name string) (bool, error) {
 	}
 	if _, ok, _ := db.packs.lookup(name); ok {
 		return true, nil
+	}
+	if db.noFiles {
+		return false, nil
 	}
 	_, err := os.Stat(db.pathFor(name))
 	switch {
