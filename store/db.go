@@ -199,6 +199,7 @@ func Open(dir string, opt Options) (*DB, error) {
 	from, clean := jr.replayFrom(boot)
 	db.skipped = [2]int64{jr.start, from}
 	if err := db.loadPositions(clean); err != nil {
+		db.packs.close()
 		jr.close()
 		lock.Close()
 		return nil, err
@@ -206,6 +207,7 @@ func Open(dir string, opt Options) (*DB, error) {
 	fds.evict = db.evict
 	recs, err := jr.records(from)
 	if err != nil {
+		db.packs.close()
 		jr.close()
 		lock.Close()
 		return nil, err
@@ -217,6 +219,7 @@ func Open(dir string, opt Options) (*DB, error) {
 		// first, the replay may write rows and slots of archives it
 		// drops from memory as it goes (a replay over a million series).
 		if err := jr.syncFile(); err != nil {
+			db.packs.close()
 			jr.close()
 			lock.Close()
 			return nil, err
