@@ -1066,6 +1066,10 @@ func (db *DB) checkpointFlush() (int, error) {
 	}
 	db.posDirty = false
 	db.dropClosed()
+	if err := db.packs.compact(); err != nil {
+		// the old index stands whole: nothing is lost, it is only longer
+		db.logger().Warn("pack index not compacted", "err", err)
+	}
 	return n, nil
 }
 

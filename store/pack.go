@@ -192,6 +192,9 @@ type packSet struct {
 	free     map[int64][]place // released places by size
 	sorted   []string          // the names sorted; nil: to be sorted again
 	buf      []byte
+	// minCompact is the smallest index compact rewrites (compactMin;
+	// tests lower it)
+	minCompact int64
 }
 
 // openPacks reads DATA/packs/index. A reader ignores a torn tail; a
@@ -202,7 +205,7 @@ func openPacks(dataDir string, readOnly bool, log *slog.Logger) (*packSet, error
 		log = slog.Default()
 	}
 	ps := &packSet{dir: filepath.Join(dataDir, packDirName), readOnly: readOnly, log: log, idx: -1,
-		names: map[string]place{}, moving: map[string]place{}, free: map[int64][]place{}}
+		names: map[string]place{}, moving: map[string]place{}, free: map[int64][]place{}, minCompact: compactMin}
 	ip := filepath.Join(ps.dir, packIndexName)
 	b, err := os.ReadFile(ip)
 	if errors.Is(err, os.ErrNotExist) {
@@ -648,4 +651,68 @@ func mergeSorted(a, b []string) []string {
 	}
 	out = append(out, a...)
 	return append(out, b...)
+}
+
+// compactMin is the smallest index compact rewrites.
+const compactMin = 1 << 20
+
+// compact rewrites the index as it stands — a free record per released
+// place, then a place record per series — when it has grown past twice
+// that and compactMin: creations and deletions append forever otherwise.
+// It runs right after a checkpoint (every record is durable; none is in
+// flight, no series is moving): the new index is written beside the old,
+// synced and renamed over it, so a crash leaves one or the other whole.
+// A snapshot that began before sees the checkpoint and copies the packs
+// again (its offsets into the old index mean nothing).
+func (ps *packSet) compact() error {
+	if ps.readOnly || ps.idx < 0 || ps.idxEnd < ps.minCompact || len(ps.moving) > 0 {
+		return nil
+	}
+	live := int64(len(packIndexMagic))
+	for name := range ps.names {
+		live += packRecHead + packRecFixed + int64(len(name))
+	}
+	for _, l := range ps.free {
+		live += int64(len(l)) * (packRecHead + packRecFixed + 1)
+	}
+	if ps.idxEnd <= 2*live {
+		return nil
+	}
+	b := make([]byte, 0, live)
+	b = append(b, packIndexMagic[:]...)
+	for _, size := range slices.Sorted(mapKeys(ps.free)) {
+		for _, pl := range ps.free[size] {
+			// a free record needs a name; it releases the place whatever
+			// the name, and no series holds a released place
+			b = appendPackRec(b, packRec{kind: packRecFree, name: "-", pl: pl})
+		}
+	}
+	for _, name := range ps.sortedNames() {
+		b = appendPackRec(b, packRec{kind: packRecPlace, name: name, pl: ps.names[name]})
+	}
+	ip := filepath.Join(ps.dir, packIndexName)
+	tmp := ip + ".tmp"
+	fd, err := syscall.Open(tmp, syscall.O_RDWR|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		return &os.PathError{Op: "create", Path: tmp, Err: err}
+	}
+	f := fileFD(fd)
+	err = f.writeAt(b, 0)
+	if err == nil {
+		err = syscall.Fsync(fd)
+	}
+	if err == nil {
+		err = os.Rename(tmp, ip)
+	}
+	if err == nil {
+		err = syncDir(ps.dir)
+	}
+	if err != nil {
+		f.close()
+		os.Remove(tmp)
+		return fmt.Errorf("pack index %s: compacting: %w", ip, err)
+	}
+	ps.idx.close()
+	ps.idx, ps.idxEnd, ps.unsynced = f, int64(len(b)), false
+	return nil
 }

@@ -569,3 +569,92 @@ func TestPackFileWithoutRecords(t *testing.T) {
 		t.Errorf("packs %v", got)
 	}
 }
+
+// TestPackIndexCompacts: after a checkpoint an index more than twice
+// what it describes is rewritten (a free record per released place, a
+// place record per series): same series, same free places, reused after
+// a reopen and after a kill -9.
+func TestPackIndexCompacts(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := openBoot(t, dir, "a")
+	db.packs.minCompact = 0
+	want := map[string]string{}
+	for i := range 10 {
+		name := fmt.Sprint("k", i)
+		if _, err := db.Ensure(name, deleteTestSpec()); err != nil {
+			t.Fatal(err)
+		}
+		mustApply(t, db, deleteTestUpdates(name, 0, 10+i))
+		want[name] = seriesText(t, db, name)
+	}
+	// churn: 20 series made and deleted three times (each Delete
+	// checkpoints; the index grows by 40 records a round)
+	var dropped []string
+	for i := range 20 {
+		dropped = append(dropped, fmt.Sprint("d", i))
+	}
+	grew := false
+	for range 3 {
+		for _, name := range dropped {
+			if _, err := db.Ensure(name, deleteTestSpec()); err != nil {
+				t.Fatal(err)
+			}
+			mustApply(t, db, deleteTestUpdates(name, 0, 5))
+		}
+		before := db.packs.idxEnd
+		if err := db.Delete(dropped...); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Checkpoint(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		grew = grew || db.packs.idxEnd < before
+	}
+	if !grew {
+		t.Fatalf("the index was never compacted (%d bytes)", db.packs.idxEnd)
+	}
+	// what the index describes: 10 places, 20 free places
+	if limit := int64(8 + 10*(8+21+2) + 20*(8+21+1)); db.packs.idxEnd > 2*limit {
+		t.Fatalf("index of %d bytes after compaction, describing %d", db.packs.idxEnd, limit)
+	}
+	free := slices.Clone(db.packs.free[db.packs.names["k0"].size])
+	if len(free) != len(dropped) {
+		t.Fatalf("%d free places, want %d", len(free), len(dropped))
+	}
+	check := func(when string, db *DB) {
+		t.Helper()
+		names, _ := db.List("")
+		if w := slices.Sorted(mapKeys(want)); !slices.Equal(names, w) {
+			t.Fatalf("%s: list %q, want %q", when, names, w)
+		}
+		for name, w := range want {
+			if got := seriesText(t, db, name); got != w {
+				t.Fatalf("%s: series %s:\n%s\nwant\n%s", when, name, got, w)
+			}
+		}
+	}
+	check("compacted", db)
+	db.Close()
+	db = openBoot(t, dir, "b")
+	check("reopened", db)
+	if got := db.packs.free[db.packs.names["k0"].size]; len(got) != len(free) {
+		t.Fatalf("free places after a reopen %v, want %v", got, free)
+	}
+	if _, err := db.Ensure("new", deleteTestSpec()); err != nil {
+		t.Fatal(err)
+	}
+	if pl := db.packs.names["new"]; !slices.Contains(free, pl) {
+		t.Errorf("new series at %v, not in a freed place %v", pl, free)
+	}
+	allUnknown(t, db, "new")
+	mustApply(t, db, deleteTestUpdates("new", 0, 5))
+	want["new"] = seriesText(t, db, "new")
+	crash(db)
+	db = openBoot(t, dir, "b")
+	defer db.Close()
+	check("after kill -9", db)
+	if rep, err := db.VerifyArchives(context.Background()); err != nil || len(rep.Damage) > 0 {
+		t.Fatalf("VerifyArchives %+v %v", rep, err)
+	}
+}
