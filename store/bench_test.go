@@ -244,7 +244,7 @@ func BenchmarkDiskPerSeries(b *testing.B) {
 				if err := db.Create("s", spec, false); err != nil {
 					b.Fatal(err)
 				}
-				p := filepath.Join(dir, "series", "s.rrd")
+				p, _, _ := archiveAt(b, dir, "s") // the only series in its pack
 				blocks := func() float64 {
 					var st syscall.Stat_t
 					if err := syscall.Stat(p, &st); err != nil {

@@ -177,7 +177,7 @@ func TestSparseArchive(t *testing.T) {
 	if err := db.Create("s", spec, false); err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(dir, "series", "s.rrd")
+	p, _, _ := archiveAt(t, dir, "s") // its place in a pack, the only one
 	blocks := func() int64 {
 		var st syscall.Stat_t
 		if err := syscall.Stat(p, &st); err != nil {
@@ -237,15 +237,16 @@ func TestSparseArchive(t *testing.T) {
 	// its checksum entry: each is damage, served as unknown
 	b0 := a.lay.ringBlock0[8] + ringBlocks(spec.RRA[8].Rows) - 1
 	for _, off := range []int64{a.lay.ringOff[8] + spec.RRA[8].Rows*8 - 3, a.lay.sumOff + b0*4 + 1} {
-		pristine, _ := os.ReadFile(p)
-		writeAt(p, off, []byte{0x40})
-		rep := VerifyFile(p)
+		pristine := readArchiveBytes(t, dir, "s")
+		writeArchiveAt(t, dir, "s", off, []byte{0x40})
+		// a place of a pack has a file's layout: checked as a file
+		rep := VerifyFile(archiveFileCopy(t, dir, "s"))
 		if len(rep.Damage) != 1 || rep.Damage[0].RRA != 8 {
 			t.Errorf("a byte set at %d in a block never written: %+v", off, rep)
 		}
-		os.WriteFile(p, pristine, 0o644)
+		writeArchiveBytes(t, dir, "s", pristine)
 	}
-	if rep := VerifyFile(p); len(rep.Damage) != 0 {
+	if rep := VerifyFile(archiveFileCopy(t, dir, "s")); len(rep.Damage) != 0 {
 		t.Errorf("restored: %+v", rep)
 	}
 }
@@ -317,6 +318,10 @@ func TestCreationSurvivesKill9(t *testing.T) {
 		cmd.Wait()
 		if len(created) == 0 {
 			t.Fatalf("round %d: the child acknowledged nothing", round)
+		}
+		// the creations took places in one pack, not a file each
+		if files, packs := seriesFiles(t, dir), packFiles(t, dir); len(files) != 0 || len(packs) != 1 {
+			t.Fatalf("round %d: series files %v, packs %v; want no file and one pack", round, files, packs)
 		}
 		for _, boot := range []string{"", "after a reboot"} {
 			db, err := Open(dir, Options{BootID: boot})
@@ -417,6 +422,9 @@ func TestManySeriesUnderFDLimit(t *testing.T) {
 	cmd.Wait()
 	if !done {
 		t.Fatal("the child did not finish")
+	}
+	if files, packs := seriesFiles(t, dir), packFiles(t, dir); len(files) != 0 || len(packs) != 1 {
+		t.Fatalf("series files: %d, packs %v; want every series in one pack", len(files), packs)
 	}
 	db, err := Open(dir, Options{})
 	if err != nil {

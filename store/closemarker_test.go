@@ -79,7 +79,7 @@ func copyFile(t *testing.T, from, to string) {
 // newestSlotOffset is where the newest valid slot of series s starts.
 func newestSlotOffset(t *testing.T, dir string) int64 {
 	t.Helper()
-	a, err := openArchive(filepath.Join(dir, "series", "s.rrd"), trust{ckpt: 1 << 62}, true, nil)
+	a, err := openArchiveOf(t, dir, "s", trust{ckpt: 1 << 62})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,6 @@ func newestSlotOffset(t *testing.T, dir string) int64 {
 
 func TestCloseWithoutCheckpoint(t *testing.T) {
 	t.Parallel()
-	archive := func(dir string) string { return filepath.Join(dir, "series", "s.rrd") }
 	cases := []struct {
 		name string
 		n    int // updates in all
@@ -131,11 +130,10 @@ func TestCloseWithoutCheckpoint(t *testing.T) {
 			if err := db.Checkpoint(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			copyFile(t, archive(dir), archive(dir)+".synced")
+			synced := readArchiveBytes(t, dir, "s")
 			applyRange(t, db, 20, 40)
 			db.Close()
-			copyFile(t, archive(dir)+".synced", archive(dir))
-			os.Remove(archive(dir) + ".synced")
+			writeArchiveBytes(t, dir, "s", synced)
 		}, true},
 		{"slots written back, rows not", 40, func(t *testing.T, dir string) {
 			db := openBoot(t, dir, "A")
@@ -143,13 +141,13 @@ func TestCloseWithoutCheckpoint(t *testing.T) {
 			if err := db.Checkpoint(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			synced, _ := os.ReadFile(archive(dir))
+			synced := readArchiveBytes(t, dir, "s")
 			applyRange(t, db, 20, 40)
 			rowsOff := db.series["s"].lay.rowsOff
 			db.Close()
-			now, _ := os.ReadFile(archive(dir))
+			now := readArchiveBytes(t, dir, "s")
 			copy(now[rowsOff:], synced[rowsOff:]) // the newest slot survived, the rows did not
-			os.WriteFile(archive(dir), now, 0o644)
+			writeArchiveBytes(t, dir, "s", now)
 		}, true},
 		{"damaged newest slot is replayed from the journal", 40, func(t *testing.T, dir string) {
 			for _, r := range [][2]int{{0, 15}, {15, 30}, {30, 40}} {
@@ -157,7 +155,7 @@ func TestCloseWithoutCheckpoint(t *testing.T) {
 				applyRange(t, db, r[0], r[1])
 				db.Close()
 			}
-			flipAt(archive(dir), newestSlotOffset(t, dir)+30)
+			flipArchive(t, dir, "s", newestSlotOffset(t, dir)+30)
 		}, false},
 		{"a stale slot of an earlier boot never wins", 50, func(t *testing.T, dir string) {
 			db := openBoot(t, dir, "A")

@@ -124,6 +124,13 @@ type DB struct {
 
 	dmg *damageLog // damaged row blocks found so far
 	fds *fdCache   // the archive files held open (under mu)
+	// packs: the pack files holding series created through the journal
+	// (pack.go, under mu)
+	packs *packSet
+	// noFiles: DATA/series held no file at Open and this process made
+	// none since, so a name not in a pack needs no open or stat of a file
+	// (nobody else changes the directory while the lock is held)
+	noFiles bool
 	// replaying: rows of a journal replay are written unchecked (their
 	// blocks' checksums may rightly be stale)
 	replaying bool
@@ -182,7 +189,13 @@ func Open(dir string, opt Options) (*DB, error) {
 	if jr.log == nil {
 		jr.log = slog.Default()
 	}
+	if err := db.openPacksFor(false); err != nil {
+		jr.close()
+		lock.Close()
+		return nil, err
+	}
 	if err := db.finishRename(); err != nil {
+		db.packs.close()
 		jr.close()
 		lock.Close()
 		return nil, err
@@ -190,6 +203,7 @@ func Open(dir string, opt Options) (*DB, error) {
 	from, clean := jr.replayFrom(boot)
 	db.skipped = [2]int64{jr.start, from}
 	if err := db.loadPositions(clean); err != nil {
+		db.packs.close()
 		jr.close()
 		lock.Close()
 		return nil, err
@@ -197,6 +211,7 @@ func Open(dir string, opt Options) (*DB, error) {
 	fds.evict = db.evict
 	recs, err := jr.records(from)
 	if err != nil {
+		db.packs.close()
 		jr.close()
 		lock.Close()
 		return nil, err
@@ -208,6 +223,7 @@ func Open(dir string, opt Options) (*DB, error) {
 		// first, the replay may write rows and slots of archives it
 		// drops from memory as it goes (a replay over a million series).
 		if err := jr.syncFile(); err != nil {
+			db.packs.close()
 			jr.close()
 			lock.Close()
 			return nil, err
@@ -307,6 +323,11 @@ func openReader(dir string, opt Options, boot bootID, fds *fdCache) (*DB, error)
 		jr: jr, skipped: [2]int64{jr.start, from}, readOnly: true, dmg: newDamageLog(opt.Logger), fds: fds}
 	fds.evict = db.evict
 	if err := db.loadPositions(clean); err != nil {
+		jr.close()
+		lock.Close()
+		return nil, err
+	}
+	if err := db.openPacksFor(true); err != nil {
 		jr.close()
 		lock.Close()
 		return nil, err
@@ -517,7 +538,7 @@ func (db *DB) archive(name string) (*archive, error) {
 	// Not mapped until its rows are read (Fetch): a write-only archive
 	// costs no mmap, and no munmap (a TLB shootdown) when the fd cache
 	// closes it; its rows go out with one pwrite per run.
-	a, err := openArchive(db.pathFor(name), db.trust(), true, db.scratch())
+	a, pl, packed, err := db.openStored(name)
 	if err == nil {
 		a.bufs = &db.runBufs
 		a.dmg = db.dmg
@@ -534,8 +555,8 @@ func (db *DB) archive(name string) (*archive, error) {
 		// acknowledged one again): as if it had not happened, like a torn
 		// journal tail. A reader leaves the file to the next writer.
 		if !db.readOnly {
-			p := db.pathFor(name)
-			if rerr := os.Remove(p); rerr != nil {
+			p, rerr := db.forgetNeverDurable(name, pl, packed)
+			if rerr != nil {
 				return nil, fmt.Errorf("%w (removing it: %v)", err, rerr)
 			}
 			db.logger().Warn("removed an archive whose creation was never acknowledged (its journal record was lost with a reboot)", "file", p, "series", name)
@@ -622,7 +643,8 @@ func (db *DB) createLocked(name string, spec Spec, meta map[string]string, overw
 		return fmt.Errorf("creating series %s: %w", name, errReadOnly)
 	}
 	p := db.pathFor(name)
-	if _, err := os.Stat(p); err == nil {
+	pl, packed, _ := db.packs.lookup(name)
+	if packed || fileExists(p) {
 		if !overwrite {
 			return fmt.Errorf("series %s already exists", name)
 		}
@@ -639,13 +661,32 @@ func (db *DB) createLocked(name string, spec Spec, meta map[string]string, overw
 	if err := db.fds.reserve(); err != nil {
 		return err
 	}
+	if packed {
+		// a file of its own replaces the place: after a crash the file
+		// wins once it is there whole
+		if err := db.packs.markMoving(name, pl); err != nil {
+			return fmt.Errorf("series %s: %w", name, err)
+		}
+	}
+	db.noFiles = false
 	a, err := makeArchive(p, name, &spec, meta, st, rows, createOptions{version: fileVersion, stamp: slotStamp{gen: 1},
 		sync: true, prealloc: db.opt.Preallocate, unmapped: db.opt.OneShot})
 	if err != nil {
+		if packed {
+			if uerr := db.packs.unmark(name, pl); uerr != nil {
+				err = fmt.Errorf("%w (and: %v)", err, uerr)
+			}
+		}
 		return fmt.Errorf("series %s: %w", name, err)
 	}
 	db.addArchive(a)
-	return syncDir(filepath.Dir(p))
+	if err := syncDir(filepath.Dir(p)); err != nil {
+		return err
+	}
+	if packed {
+		return db.packs.release(name, pl, false)
+	}
+	return nil
 }
 
 // dropArchive forgets the open archive of name (it is being replaced).
@@ -690,7 +731,6 @@ func (db *DB) createJournaled(name string, spec Spec, meta map[string]string) (f
 	if db.closed {
 		return nil, ErrClosed
 	}
-	p := db.pathFor(name)
 	if _, ok := db.series[name]; ok {
 		return nil, fmt.Errorf("series %s already exists", name)
 	}
@@ -698,8 +738,7 @@ func (db *DB) createJournaled(name string, spec Spec, meta map[string]string) (f
 	spec.AssignSmoothIdx(name + ".rrd")
 	meta = maps.Clone(meta)
 	args := specArgs(&spec)
-	// the rename refuses an existing file (no stat first)
-	if err := db.makeJournaled(p, name, &spec, meta, args, false); errors.Is(err, errExists) {
+	if err := db.makePacked(name, &spec, meta, args, false); errors.Is(err, errExists) {
 		return nil, fmt.Errorf("series %s already exists", name)
 	} else if err != nil {
 		return nil, err
@@ -708,33 +747,13 @@ func (db *DB) createJournaled(name string, spec Spec, meta map[string]string) (f
 	off, err := db.jr.append(&journalRecord{creates: []journalCreate{c}})
 	if err != nil {
 		db.dropArchive(name)
-		os.Remove(p)
+		db.removeStored(name)
 		return nil, fmt.Errorf("series %s: %w", name, err)
 	}
 	a := db.series[name]
 	a.createdOff, a.createdCkpt = off, db.jr.ckpt
 	a.lastOff, a.lastCkpt = off, db.jr.ckpt
 	return func() error { return db.jr.syncTo(off) }, nil
-}
-
-// makeJournaled writes the file of a series whose creation the journal
-// holds (or will hold) and opens it; without replace an existing file is
-// refused (errExists).
-func (db *DB) makeJournaled(p, name string, spec *Spec, meta map[string]string, args []string, replace bool) error {
-	if err := db.fds.reserve(); err != nil {
-		return err
-	}
-	stamp := slotStamp{gen: 1, seq: db.jr.ckpt + 1, boot: db.boot}
-	// not mapped until read: a mapping costs an mmap now and a munmap
-	// (a TLB shootdown) when the file is closed, and rows written with
-	// pwrite cost about what a first write to a mapped page does
-	a, err := makeArchive(p, name, spec, meta, initialState(spec), nil, createOptions{version: fileVersion, stamp: stamp,
-		prealloc: db.opt.Preallocate, unmapped: true, args: args, noReplace: !replace})
-	if err != nil {
-		return fmt.Errorf("series %s: %w", name, err)
-	}
-	db.addArchive(a)
-	return nil
 }
 
 // specArgs is a definition as create's arguments (DS then RRA).
@@ -776,7 +795,7 @@ func (db *DB) replayCreate(c journalCreate) {
 		log.Error("journal: series not created again", "series", c.name, "err", derr)
 		return
 	}
-	if err := db.makeJournaled(db.pathFor(c.name), c.name, &spec, c.meta, nil, true); err != nil {
+	if err := db.makePacked(c.name, &spec, c.meta, nil, true); err != nil {
 		log.Error("journal: series not created again", "series", c.name, "err", err)
 	}
 }
@@ -1051,6 +1070,10 @@ func (db *DB) checkpointFlush() (int, error) {
 	}
 	db.posDirty = false
 	db.dropClosed()
+	if err := db.packs.compact(); err != nil {
+		// the old index stands whole: nothing is lost, it is only longer
+		db.logger().Warn("pack index not compacted", "err", err)
+	}
 	return n, nil
 }
 
@@ -1130,6 +1153,7 @@ func (db *DB) Close() error {
 		}
 		db.closed = true
 		db.jr.close()
+		db.packs.close()
 		return db.lock.Close()
 	}
 	// the close marker says the archives hold the whole journal
@@ -1156,6 +1180,9 @@ func (db *DB) Close() error {
 	}
 	db.closed = true
 	db.jr.close()
+	if cerr := db.packs.close(); err == nil {
+		err = cerr
+	}
 	db.lock.Close()
 	return err
 }
@@ -1221,7 +1248,7 @@ func (db *DB) List(pattern string) ([]string, error) {
 			return nil, fmt.Errorf("pattern %q: %w", pattern, err)
 		}
 	}
-	all, err := db.names.list(filepath.Join(db.dir, "series"), db.nameInFile)
+	all, err := db.allNames()
 	if err != nil {
 		return nil, err
 	}

@@ -55,7 +55,7 @@ func (db *DB) Delete(names ...string) error {
 			return fmt.Errorf("deleting series %s: %w", n, err)
 		}
 	}
-	return syncDir(filepath.Join(db.dir, "series"))
+	return db.syncRemovals()
 }
 
 // dropLocked closes and unlinks a series' archive (after a checkpoint:
@@ -69,7 +69,7 @@ func (db *DB) dropLocked(name string) error {
 		a.close()
 		delete(db.series, name)
 	}
-	if err := os.Remove(db.pathFor(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := db.removeStored(name); err != nil {
 		return err
 	}
 	db.indexRemove(name)
@@ -95,10 +95,10 @@ func (db *DB) Rename(old, new string) error {
 	if err != nil {
 		return fmt.Errorf("renaming series %s: %w", old, err)
 	}
-	if _, err := os.Stat(db.pathFor(new)); err == nil {
-		return fmt.Errorf("renaming series %s: series %s already exists", old, new)
-	} else if !errors.Is(err, os.ErrNotExist) {
+	if ok, err := db.seriesExists(new); err != nil {
 		return fmt.Errorf("renaming series %s: %w", old, err)
+	} else if ok {
+		return fmt.Errorf("renaming series %s: series %s already exists", old, new)
 	}
 	if err := db.checkpointLocked(); err != nil {
 		return fmt.Errorf("renaming series %s: checkpoint: %w", old, err)
@@ -123,6 +123,7 @@ func (db *DB) Rename(old, new string) error {
 	}
 	spec := cloneSpec(a.spec)
 	st := cloneState(a.st)
+	db.noFiles = false
 	if err := createArchiveVersion(db.pathFor(new), new, &spec, a.meta, st, rows, fileVersion); err != nil {
 		// undo: the intent names a new file that is not there
 		if rerr := db.finishRename(); rerr != nil {
@@ -167,7 +168,7 @@ func (db *DB) finishRename() error {
 	} else {
 		return fmt.Errorf("rename intent of %s to %s: %w", r.Old, r.New, err)
 	}
-	if err := syncDir(filepath.Join(db.dir, "series")); err != nil {
+	if err := db.syncRemovals(); err != nil {
 		return err
 	}
 	if err := os.Remove(ip); err != nil {

@@ -119,7 +119,7 @@ func (c *fdCache) reserve() error {
 			if err != nil {
 				return err
 			}
-			if a.f < 0 {
+			if a.f.fd < 0 {
 				continue // closed (and unlinked) by evict
 			}
 		}
@@ -145,7 +145,7 @@ func (a *archive) ensureOpen() error {
 	if c == nil {
 		return nil
 	}
-	if a.f >= 0 {
+	if a.f.fd >= 0 {
 		if !a.evicting {
 			c.touch(a)
 		}
@@ -154,11 +154,17 @@ func (a *archive) ensureOpen() error {
 	if err := c.reserve(); err != nil {
 		return err
 	}
-	f, err := openFD(a.path)
+	var f fileFD
+	var err error
+	if a.pk != nil {
+		f, err = a.pk.ref() // one descriptor per pack, shared
+	} else {
+		f, err = openFD(a.path)
+	}
 	if err != nil {
 		return fmt.Errorf("archive %s: reopen: %w", a.path, err)
 	}
-	a.f = f
+	a.f.fd = f
 	c.pushFront(a)
 	c.opened++
 	return nil
@@ -230,7 +236,7 @@ func (db *DB) canDrop(a *archive) bool {
 // state the files hold (after a checkpoint).
 func (db *DB) dropClosed() {
 	for name, a := range db.series {
-		if a.f < 0 && !a.dirty && len(a.pend) == 0 && !a.torn && !a.queued {
+		if a.f.fd < 0 && !a.dirty && len(a.pend) == 0 && !a.torn && !a.queued {
 			delete(db.series, name)
 			db.fds.dropped++
 		}

@@ -148,7 +148,10 @@ type archive struct {
 	spec  Spec
 	meta  map[string]string
 	model seriesModel // from meta: Graphite's data model, late mode
-	f     fileFD
+	f     archFD
+	// pk is the pack file holding the archive (nil: a file of its own);
+	// f.base is then where in it the archive starts (pack.go)
+	pk    *packFile
 	lay   layout
 	mm    []byte
 	rings [][]float64
@@ -283,7 +286,7 @@ func (a *archive) mapRows() error {
 	if a.mm != nil {
 		return nil
 	}
-	mm, err := syscall.Mmap(int(a.f), 0, int(a.lay.size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	mm, err := syscall.Mmap(int(a.f.fd), a.f.base, int(a.lay.size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
 	if err != nil {
 		return fmt.Errorf("archive %s: mmap: %w", a.path, err)
 	}
@@ -399,6 +402,50 @@ func makeArchive(path, name string, spec *Spec, meta map[string]string, st *stat
 	if err := syscall.Ftruncate(fd, lay.size); err != nil {
 		return fail(fmt.Errorf("setting the size to %d: %w", lay.size, err))
 	}
+	sums, err := writeNew(archFD{fd: f}, spec, st, rows, def, &lay, co.stamp, sparse)
+	if err != nil {
+		return fail(err)
+	}
+	if co.sync {
+		if err := syscall.Fsync(fd); err != nil {
+			return fail(fmt.Errorf("fsync: %w", err))
+		}
+	}
+	if err := renameInto(tmp, path, co.noReplace); err != nil {
+		return fail(err)
+	}
+	return newArchive(archFD{fd: f}, path, name, spec, meta, st, lay, sums, co)
+}
+
+// newArchive is the archive just written by writeNew (open; mapped unless
+// co.unmapped).
+func newArchive(f archFD, path, name string, spec *Spec, meta map[string]string, st *state, lay layout, sums []byte, co createOptions) (*archive, error) {
+	var key uint64
+	if lay.version >= 4 {
+		key = nanKey
+	}
+	a := &archive{path: path, name: name, spec: *spec, meta: meta, model: modelOf(meta), f: f, lay: lay, st: st, unmapped: true, key: key}
+	a.slots = make([]slotInfo, lay.nslots)
+	a.slots[0] = slotInfo{gen: co.stamp.gen, seq: co.stamp.seq, valid: true, trusted: true}
+	if lay.version >= 3 {
+		a.sums = sums
+	}
+	if !co.unmapped {
+		a.unmapped = false
+		if err := a.mapRows(); err != nil {
+			a.close()
+			return nil, err
+		}
+	}
+	a.eng = newEngine(&a.spec, a.st, a)
+	return a, nil
+}
+
+// writeNew writes a new archive's head — and its rows when they are given
+// (an import) or the format is older than 4 — at f (relative to f.base),
+// and returns the row checksum table (version 3 on).
+func writeNew(f archFD, spec *Spec, st *state, rows [][]float64, def []byte, lay *layout, stamp slotStamp, sparse bool) ([]byte, error) {
+	version := lay.version
 	head := make([]byte, 16+len(def))
 	switch version {
 	case 1:
@@ -416,12 +463,12 @@ func makeArchive(path, name string, spec *Spec, meta map[string]string, st *stat
 	// the first state: durable once the file is synced, or once the
 	// checkpoint its stamp names is
 	head = append(head, make([]byte, lay.slotOff-int64(len(head)))...)
-	head = append(head, encodeSlot(spec, st, co.stamp, &lay)...)
+	head = append(head, encodeSlot(spec, st, stamp, lay)...)
 	if sparse {
 		head = append(head, make([]byte, lay.rowsOff-int64(len(head)))...)
 	}
 	if err := f.writeAt(head, 0); err != nil {
-		return fail(fmt.Errorf("writing the head: %w", err))
+		return nil, fmt.Errorf("writing the head: %w", err)
 	}
 	var key uint64
 	if version >= 4 {
@@ -440,7 +487,7 @@ func makeArchive(path, name string, spec *Spec, meta map[string]string, st *stat
 				binary.LittleEndian.PutUint64(buf[k*8:], math.Float64bits(v)^key)
 			}
 			if err := f.writeAt(buf, lay.ringOff[i]); err != nil {
-				return fail(err)
+				return nil, err
 			}
 			if version >= 3 {
 				rb := int64(nds * 8)
@@ -452,33 +499,14 @@ func makeArchive(path, name string, spec *Spec, meta map[string]string, st *stat
 		}
 		if version >= 3 {
 			if err := f.writeAt(sums, lay.sumOff); err != nil {
-				return fail(err)
+				return nil, err
 			}
 		}
 	}
-	if co.sync {
-		if err := syscall.Fsync(fd); err != nil {
-			return fail(fmt.Errorf("fsync: %w", err))
-		}
+	if version < 3 {
+		return nil, nil
 	}
-	if err := renameInto(tmp, path, co.noReplace); err != nil {
-		return fail(err)
-	}
-	a := &archive{path: path, name: name, spec: *spec, meta: meta, model: modelOf(meta), f: f, lay: lay, st: st, unmapped: true, key: key}
-	a.slots = make([]slotInfo, lay.nslots)
-	a.slots[0] = slotInfo{gen: co.stamp.gen, seq: co.stamp.seq, valid: true, trusted: true}
-	if version >= 3 {
-		a.sums = sums
-	}
-	if !co.unmapped {
-		a.unmapped = false
-		if err := a.mapRows(); err != nil {
-			a.close()
-			return nil, err
-		}
-	}
-	a.eng = newEngine(&a.spec, a.st, a)
-	return a, nil
+	return sums, nil
 }
 
 // slotStamp is what a slot says of itself besides the state.
@@ -599,7 +627,12 @@ func openArchive(path string, tr trust, unmapped bool, scratch []byte) (*archive
 	if err != nil {
 		return nil, err
 	}
-	a, err := readArchive(f, path, tr, unmapped, scratch)
+	var fst syscall.Stat_t
+	if err := syscall.Fstat(int(f), &fst); err != nil {
+		f.close()
+		return nil, fmt.Errorf("archive %s: stat: %w", path, err)
+	}
+	a, err := readArchive(archFD{fd: f}, fst.Size, false, path, tr, unmapped, scratch)
 	if err != nil {
 		f.close()
 		return nil, fmt.Errorf("archive %s: %w", path, err)
@@ -607,12 +640,11 @@ func openArchive(path string, tr trust, unmapped bool, scratch []byte) (*archive
 	return a, nil
 }
 
-func readArchive(f fileFD, path string, tr trust, unmapped bool, scratch []byte) (*archive, error) {
-	var fst syscall.Stat_t
-	if err := syscall.Fstat(int(f), &fst); err != nil {
-		return nil, fmt.Errorf("stat: %w", err)
-	}
-	size := fst.Size
+// readArchive reads the archive of size bytes at f (a file, or a place of
+// a pack: packed). A place whose head was never written (all zero, or
+// past the pack's end) reads as errNeverDurable: its creation never
+// reached the disk.
+func readArchive(f archFD, size int64, packed bool, path string, tr trust, unmapped bool, scratch []byte) (*archive, error) {
 	// One read usually covers the header, the definition, the slots and
 	// the checksum table; the buffer is the caller's, reused from archive
 	// to archive.
@@ -621,6 +653,9 @@ func readArchive(f fileFD, path string, tr trust, unmapped bool, scratch []byte)
 	}
 	buf := scratch[:min(size, headRead)]
 	if n, err := f.readAt(buf, 0); n < 16 {
+		if packed && allZero(buf[:n]) {
+			return nil, errNeverDurable
+		}
 		return nil, fmt.Errorf("truncated header: %v", err)
 	}
 	version := fileVersion
@@ -633,6 +668,9 @@ func readArchive(f fileFD, path string, tr trust, unmapped bool, scratch []byte)
 	case fileMagicV1:
 		version = 1
 	default:
+		if packed && allZero(buf[:16]) {
+			return nil, errNeverDurable
+		}
 		return nil, errors.New("not an rrdash archive (bad magic)")
 	}
 	n := int64(binary.LittleEndian.Uint32(buf[8:]))
@@ -656,6 +694,9 @@ func readArchive(f fileFD, path string, tr trust, unmapped bool, scratch []byte)
 	}
 	lay := computeLayout(&spec, len(def), version)
 	if size != lay.size {
+		if packed {
+			return nil, fmt.Errorf("place of %d bytes for an archive of %d (corrupt)", size, lay.size)
+		}
 		return nil, fmt.Errorf("size %d, want %d (truncated or corrupt)", size, lay.size)
 	}
 	slots, err := readRange(f, buf, lay.slotOff, lay.nslots*lay.slotSize)
@@ -721,7 +762,7 @@ var errNeverDurable = errors.New("its state was never made durable (a creation n
 
 // readRange returns n bytes at off, from buf (the file's start) when it
 // holds them.
-func readRange(f fileFD, buf []byte, off, n int64) ([]byte, error) {
+func readRange(f archFD, buf []byte, off, n int64) ([]byte, error) {
 	if off+n <= int64(len(buf)) {
 		return buf[off : off+n], nil
 	}
@@ -789,6 +830,18 @@ func (f fileFD) writeAt(b []byte, off int64) error {
 }
 
 func (f fileFD) close() error { return syscall.Close(int(f)) }
+
+// archFD is an open archive: a file of its own (base 0) or the pack file
+// holding it, whose offsets are relative to base, where the archive
+// starts — every archive keeps the same layout wherever it lies.
+type archFD struct {
+	fd   fileFD // -1 while the fd cache has it closed
+	base int64
+}
+
+func (f archFD) readAt(b []byte, off int64) (int, error) { return f.fd.readAt(b, f.base+off) }
+
+func (f archFD) writeAt(b []byte, off int64) error { return f.fd.writeAt(b, f.base+off) }
 
 func allZero(b []byte) bool {
 	// compared a page at a time (memequal is vectorised; a byte loop was
@@ -900,11 +953,13 @@ func (a *archive) release() error {
 	for i := range a.last {
 		a.last[i].ok = false
 	}
-	if a.f >= 0 {
-		if cerr := a.f.close(); err == nil {
+	if a.f.fd >= 0 {
+		if a.pk != nil {
+			a.pk.unref()
+		} else if cerr := a.f.fd.close(); err == nil {
 			err = cerr
 		}
-		a.f = -1
+		a.f.fd = -1
 	}
 	return err
 }

@@ -183,7 +183,7 @@ func FuzzJournalFile(f *testing.F) {
 	f.Add(good[:100])
 	f.Add([]byte{})
 	f.Add(append(make([]byte, 4096), 9, 0, 0, 0, 1, 2, 3, 4))
-	archive, _ := os.ReadFile(filepath.Join(dir, "series", "s.rrd"))
+	archive := readArchiveBytes(f, dir, "s") // a place of a pack is a file's layout
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d := t.TempDir()
 		os.MkdirAll(filepath.Join(d, "series"), 0o755)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"fmt"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 
@@ -71,7 +70,7 @@ func (db *DB) nameTree() (*nametree.Tree, error) {
 	ix.opMu.Lock()
 	ix.building, ix.pending = true, nil
 	ix.opMu.Unlock()
-	names, err := db.names.list(filepath.Join(db.dir, "series"), db.nameInFile)
+	names, err := db.allNames()
 	var nt *nametree.Tree
 	if err == nil {
 		nt = nametree.Build(names)

@@ -239,7 +239,7 @@ func RepairJournal(dir string, opt Options) (*RepairReport, error) {
 		// The damaged slot may have held the newest checkpoint: trust
 		// every slot the archives hold rather than drop a checkpoint's
 		// updates whose records are gone from the journal.
-		ckpt = max(ckpt, newestArchiveSeq(filepath.Join(dir, "series")))
+		ckpt = max(ckpt, newestArchiveSeq(filepath.Join(dir, "series")), newestPackedSeq(dir))
 	}
 	if out.MovedTo, err = keepDamaged(path); err != nil {
 		f.Close()
@@ -265,6 +265,11 @@ func RepairJournal(dir string, opt Options) (*RepairReport, error) {
 		db.opt.CheckpointBytes = 64 << 20
 	}
 	db.skipped = [2]int64{0, 0}
+	if err := db.openPacksFor(false); err != nil {
+		f.Close()
+		lock.Close()
+		return out, err
+	}
 	// Until the checkpoint has made the replayed records durable in the
 	// archives, a failure must leave journal.wal as it is: abandon, not
 	// Close (which would checkpoint).
@@ -359,5 +364,8 @@ func (db *DB) abandon() {
 	}
 	db.closed = true
 	db.jr.close()
+	if db.packs != nil {
+		db.packs.close()
+	}
 	db.lock.Close()
 }

@@ -125,7 +125,7 @@ func sameSet(a, b map[int64]bool) bool {
 // archiveLayout is the layout of series s in dir.
 func archiveLayout(t *testing.T, dir string) layout {
 	t.Helper()
-	a, err := openArchive(filepath.Join(dir, "series", "s.rrd"), trust{ckpt: 1 << 62}, true, nil)
+	a, err := openArchiveOf(t, dir, "s", trust{ckpt: 1 << 62})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,8 +171,7 @@ func TestDamagedRowsAreServedUnknown(t *testing.T) {
 				}
 				applyRowSum(t, db, 0, n)
 				db.Close()
-				p := filepath.Join(dir, "series", "s.rrd")
-				flipAt(p, c.offset(archiveLayout(t, dir)))
+				flipArchive(t, dir, "s", c.offset(archiveLayout(t, dir)))
 
 				var logs bytes.Buffer
 				db, err := Open(dir, Options{BootID: "A", OneShot: oneShot, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
@@ -196,7 +195,7 @@ func TestDamagedRowsAreServedUnknown(t *testing.T) {
 					t.Errorf("DamagedBlocks %d, want 1", got)
 				}
 				lo, hi := blockRows(ref.spec.RRA[c.rra].Rows, c.block)
-				for _, w := range []string{"level=WARN", p, fmt.Sprintf("rra=%d", c.rra), fmt.Sprintf("rows=%d-%d", lo, hi-1)} {
+				for _, w := range []string{"level=WARN", archivePathOf(t, dir, "s"), fmt.Sprintf("rra=%d", c.rra), fmt.Sprintf("rows=%d-%d", lo, hi-1)} {
 					if !strings.Contains(logs.String(), w) {
 						t.Errorf("warning lacks %q:\n%s", w, logs.String())
 					}
@@ -238,7 +237,7 @@ func TestWriteIntoDamagedBlock(t *testing.T) {
 			db.Create("s", rowSumSpec(t), false)
 			applyRowSum(t, db, 0, n)
 			db.Close()
-			flipAt(filepath.Join(dir, "series", "s.rrd"), archiveLayout(t, dir).ringOff[0]+80*16+6) // row 80, block 1
+			flipArchive(t, dir, "s", archiveLayout(t, dir).ringOff[0]+80*16+6) // row 80, block 1
 			var logs bytes.Buffer
 			db, err := Open(dir, Options{BootID: "A", OneShot: oneShot, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 			if err != nil {
@@ -275,7 +274,6 @@ func TestWriteIntoDamagedBlock(t *testing.T) {
 // block is reported and every row is the reference's.
 func TestTornRowWritesAreResealed(t *testing.T) {
 	t.Parallel()
-	p := func(dir string) string { return filepath.Join(dir, "series", "s.rrd") }
 	cases := []struct {
 		name string
 		boot string
@@ -283,17 +281,17 @@ func TestTornRowWritesAreResealed(t *testing.T) {
 		tear func(t *testing.T, dir string, before []byte, lay layout)
 	}{
 		{"rows written, checksums not", "A", 170, func(t *testing.T, dir string, before []byte, lay layout) {
-			writeAt(p(dir), lay.sumOff, before[lay.sumOff:lay.sumOff+lay.sumLen])
+			writeArchiveAt(t, dir, "s", lay.sumOff, before[lay.sumOff:lay.sumOff+lay.sumLen])
 		}},
 		{"checksums written, rows not", "A", 170, func(t *testing.T, dir string, before []byte, lay layout) {
-			writeAt(p(dir), lay.rowsOff, before[lay.rowsOff:])
+			writeArchiveAt(t, dir, "s", lay.rowsOff, before[lay.rowsOff:])
 		}},
 		{"checksums written, rows not, then a reboot", "C", 170, func(t *testing.T, dir string, before []byte, lay layout) {
-			writeAt(p(dir), lay.rowsOff, before[lay.rowsOff:])
+			writeArchiveAt(t, dir, "s", lay.rowsOff, before[lay.rowsOff:])
 		}},
 		{"half the rows written", "C", 170, func(t *testing.T, dir string, before []byte, lay layout) {
 			mid := lay.ringOff[0] + 150*16
-			writeAt(p(dir), mid, before[mid:lay.ringOff[1]])
+			writeArchiveAt(t, dir, "s", mid, before[mid:lay.ringOff[1]])
 		}},
 	}
 	for _, c := range cases {
@@ -304,7 +302,7 @@ func TestTornRowWritesAreResealed(t *testing.T) {
 			db.Create("s", rowSumSpec(t), false)
 			applyRowSum(t, db, 0, 90)
 			db.Close()
-			before, _ := os.ReadFile(p(dir))
+			before := readArchiveBytes(t, dir, "s")
 			db = openBoot(t, dir, "A")
 			applyRowSum(t, db, 90, 130)
 			applyRowSum(t, db, 130, 170)
@@ -393,8 +391,8 @@ func TestVerifyAndRepairArchives(t *testing.T) {
 	db.Create("s", rowSumSpec(t), false)
 	applyRowSum(t, db, 0, 200)
 	db.Close()
-	p := filepath.Join(dir, "series", "s.rrd")
-	flipAt(p, archiveLayout(t, dir).ringOff[0]+150*16) // block 2 of archive 0
+	flipArchive(t, dir, "s", archiveLayout(t, dir).ringOff[0]+150*16) // block 2 of archive 0
+	p := archiveFileCopy(t, dir, "s")
 	os.WriteFile(filepath.Join(dir, "series", "junk.rrd"), []byte("not an archive at all"), 0o644)
 
 	if rep := VerifyFile(p); len(rep.Damage) != 1 || rep.Damage[0].FirstRow != 128 || rep.Damage[0].LastRow != 191 {
@@ -446,9 +444,9 @@ func FuzzArchiveRows(f *testing.F) {
 	db.Create("s", rowSumSpec(f), false)
 	applyRowSum(f, db, 0, 350)
 	db.Close()
-	good, _ := os.ReadFile(filepath.Join(dir, "series", "s.rrd"))
+	good := readArchiveBytes(f, dir, "s")
 	ref, next := rowSumRef(f, 350), rowSumRef(f, 356)
-	a, err := openArchive(filepath.Join(dir, "series", "s.rrd"), trust{ckpt: 1 << 62}, true, nil)
+	a, err := openArchiveOf(f, dir, "s", trust{ckpt: 1 << 62})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -80,6 +80,7 @@ func (db *DB) snapshot(ctx context.Context, dest string, afterCopy func()) (*Sna
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
 	rep := &SnapshotReport{}
+	var packMark int64 // the pack index's length at the checkpoint
 	hold := func(held *time.Duration, f func() error) error {
 		t0 := time.Now()
 		db.mu.Lock()
@@ -99,9 +100,13 @@ func (db *DB) snapshot(ctx context.Context, dest string, afterCopy func()) (*Sna
 			return err
 		}
 		rep.Checkpoint = db.jr.ckpt
+		packMark = db.packs.idxEnd
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("snapshot: checkpoint: %w", err)
+	}
+	if err := copyPacks(db.packs.dir, filepath.Join(dest, packDirName)); err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
 	}
 	// 2. the archives, while writers go on
 	copied := map[string]fileID{}
@@ -141,6 +146,18 @@ func (db *DB) snapshot(ctx context.Context, dest string, afterCopy func()) (*Sna
 				}
 			}
 			clear(copied)
+			if err := copyPacks(db.packs.dir, filepath.Join(dest, packDirName)); err != nil {
+				return err
+			}
+			if _, err := db.packs.recopyPacks(filepath.Join(dest, packDirName), db.packs.idxEnd); err != nil {
+				return err
+			}
+		} else {
+			n, err := db.packs.recopyPacks(filepath.Join(dest, packDirName), packMark)
+			if err != nil {
+				return err
+			}
+			rep.Recopied += n
 		}
 		if err := db.jr.syncAll(); err != nil {
 			return err
@@ -213,6 +230,13 @@ func (db *DB) snapshot(ctx context.Context, dest string, afterCopy func()) (*Sna
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
 	rep.Archives = len(fns)
+	if cps, err := openPacks(dest, true, nil); err == nil {
+		rep.Archives += len(cps.names)
+		for _, pl := range cps.names {
+			rep.Bytes += pl.size
+		}
+		cps.close()
+	}
 	for _, fn := range fns {
 		if fi, err := os.Stat(filepath.Join(dst, fn)); err == nil {
 			rep.Bytes += fi.Size()

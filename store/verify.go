@@ -64,7 +64,7 @@ func (db *DB) verifyArchives(ctx context.Context, repair bool) (*VerifyReport, e
 			return rep, err
 		}
 	}
-	return rep, nil
+	return rep, db.verifyPacked(ctx, repair, rep)
 }
 
 // verifyFile checks one file of the DB into rep (callers hold db.mu). Its
@@ -80,6 +80,11 @@ func (db *DB) verifyFile(p, fn string, repair bool, rep *VerifyReport) error {
 		name = a.name
 		a.close()
 	}
+	return db.verifySeries(name, p, repair, rep)
+}
+
+// verifySeries checks one series (at path p, when known) into rep.
+func (db *DB) verifySeries(name, p string, repair bool, rep *VerifyReport) error {
 	a, err := db.archive(name)
 	if errors.Is(err, ErrNotFound) {
 		rep.Files-- // gone meanwhile, or a creation never acknowledged
@@ -88,6 +93,9 @@ func (db *DB) verifyFile(p, fn string, repair bool, rep *VerifyReport) error {
 	if err != nil {
 		rep.Damage = append(rep.Damage, Damage{Path: p, Series: name, RRA: -1, Err: err.Error()})
 		return nil
+	}
+	if p == "" {
+		p = a.path
 	}
 	if a.sums == nil {
 		rep.Unchecked = append(rep.Unchecked, p)

@@ -24,7 +24,7 @@ import (
 
 // storeDirs are the data directory's entries of the store: no image goes
 // below them.
-var storeDirs = []string{"series"}
+var storeDirs = []string{"series", "packs"}
 
 // imagePath is where the image of file (naming series name) goes, or ""
 // when file gets none.

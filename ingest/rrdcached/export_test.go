@@ -28,11 +28,13 @@ func TestFlushWritesImage(t *testing.T) {
 		{strings.Replace(createWeb1, "web1.rrd", "x.rrd", 1), "0 RRD created OK\n"},
 		{strings.Replace(createWeb1, "web1.rrd", "sub/y.rrd", 1), "0 RRD created OK\n"},
 		{strings.Replace(createWeb1, "web1.rrd", "series/z.rrd", 1), "0 RRD created OK\n"},
+		{strings.Replace(createWeb1, "web1.rrd", "packs/p.rrd", 1), "0 RRD created OK\n"},
 		{"UPDATE web1.rrd 1700000060:1:100 1700000120:2:200", "0 errors, enqueued 2 value(s).\n"},
 		{"FLUSH web1.rrd", "0 Successfully flushed " + d + "/web1.rrd.\n"},
 		{"FLUSH " + d + "/sub/y.rrd", "0 Nothing to flush: " + d + "/sub/y.rrd.\n"},
 		{"FLUSH x.rrd", "-1 RRD Error: writing the rrdtool file of x: " + foreign + " is not an rrdtool file: not replaced\n"},
 		{"FLUSH series/z.rrd", "-1 RRD Error: no rrdtool file written: " + d + "/series/z.rrd is inside the store's own directory " + d + "/series\n"},
+		{"FLUSH packs/p.rrd", "-1 RRD Error: no rrdtool file written: " + d + "/packs/p.rrd is inside the store's own directory " + d + "/packs\n"},
 	} {
 		if got := cl.do(st.req); got != st.want {
 			t.Errorf("%s:\n got %q\nwant %q", st.req, got, st.want)
