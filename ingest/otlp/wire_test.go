@@ -28,8 +28,9 @@ func result(c *converter) converted {
 
 // sameAsGenerated fails t unless the wire decoder converts b exactly as
 // the generated types do, whenever those decode b (or it leaves b to
-// them).
-func sameAsGenerated(t *testing.T, b []byte) {
+// them): with a fresh series cache, again with the cache that conversion
+// filled, and with shared, a cache other bodies filled (nil: none).
+func sameAsGenerated(t *testing.T, b []byte, shared *seriesCache) {
 	t.Helper()
 	req, err := decode(encProto, b)
 	if err != nil {
@@ -49,6 +50,23 @@ func sameAsGenerated(t *testing.T, b []byte) {
 	wc.finish()
 	if got, want := result(wc), result(gc); got != want {
 		t.Fatalf("wire decoder:\n%+v\ngenerated types:\n%+v", got, want)
+	}
+	caches := map[string]*seriesCache{"the cache the first conversion filled": wc.cache}
+	if shared != nil {
+		caches["a cache other bodies filled"] = shared
+	}
+	for name, cache := range caches {
+		for range 2 {
+			cc := &converter{hz: fixedHorizon, cache: cache}
+			cc.reset()
+			if err := cc.convertWire(b); err != nil {
+				t.Fatalf("with %s: %v", name, err)
+			}
+			cc.finish()
+			if got, want := result(cc), result(gc); got != want {
+				t.Fatalf("wire decoder with %s:\n%+v\ngenerated types:\n%+v", name, got, want)
+			}
+		}
 	}
 }
 
@@ -218,10 +236,11 @@ func TestWireMatchesGenerated(t *testing.T) {
 	for name, b := range wireEncodings(t) {
 		cases[name] = b
 	}
+	shared := newSeriesCache()
 	for name, b := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			sameAsGenerated(t, b)
+			sameAsGenerated(t, b, shared)
 			// And through decodeAndConvert, fallbacks included.
 			req, err := decode(encProto, b)
 			if err != nil {

@@ -1,6 +1,7 @@
 package promrw
 
 import (
+	"fmt"
 	"math"
 	"testing"
 )
@@ -33,6 +34,14 @@ func FuzzUnmarshal(f *testing.F) {
 		n := len(st.wr.Series)
 		if err := st.wr.Unmarshal(b); err != nil || len(st.wr.Series) != n {
 			t.Fatalf("second decode: %v, %d series, want %d", err, len(st.wr.Series), n)
+		}
+		// A handler that met the body's series before (its names cache)
+		// converts it exactly as one meeting them for the first time.
+		fresh := newConvertHandler(t)
+		want, wbad, wfirst := converted(t, fresh, b)
+		got, gbad, gfirst := converted(t, fresh, b)
+		if fmt.Sprint(got) != fmt.Sprint(want) || gbad != wbad || fmt.Sprint(gfirst) != fmt.Sprint(wfirst) {
+			t.Fatalf("from the cache %v (%d bad: %v)\nfirst time %v (%d bad: %v)", got, gbad, gfirst, want, wbad, wfirst)
 		}
 	})
 }
