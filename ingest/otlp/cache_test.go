@@ -22,7 +22,7 @@ func TestSeriesCache(t *testing.T) {
 	sum := 3.0
 	hist := &metrics.Metric{Name: "lat", Data: &metrics.Metric_Histogram{Histogram: &metrics.Histogram{
 		AggregationTemporality: metrics.AggregationTemporality_AGGREGATION_TEMPORALITY_CUMULATIVE,
-		DataPoints: []*metrics.HistogramDataPoint{{TimeUnixNano: ns(base + 1), Count: 2, Sum: &sum, ExplicitBounds: []float64{1, 2}, BucketCounts: []uint64{1, 1, 0}}}}}}
+		DataPoints:             []*metrics.HistogramDataPoint{{TimeUnixNano: ns(base + 1), Count: 2, Sum: &sum, ExplicitBounds: []float64{1, 2}, BucketCounts: []uint64{1, 1, 0}}}}}}
 	req := func(res, scope []*common.KeyValue, ms ...*metrics.Metric) *colmetrics.ExportMetricsServiceRequest {
 		return &colmetrics.ExportMetricsServiceRequest{ResourceMetrics: []*metrics.ResourceMetrics{{
 			Resource:     &resource.Resource{Attributes: res},

@@ -42,6 +42,15 @@ type converter struct {
 	seriesName string // the series name series() chose
 	// tagsOK: c.tags holds the data point's tags (filled on a cache miss)
 	tagsOK bool
+	// The wire decoder's data point attributes, decoded into attrs on a
+	// cache miss (attrsDecoded); attrsKnown: a cached series had exactly
+	// these bytes, so they decode without error. err: the error a lazy
+	// decoding found, which refuses the request.
+	rawAttrs     []rawAttr
+	attrsDecoded bool
+	attrsKnown   bool
+	ptWhere      where
+	err          error
 
 	baseAttrs []kv   // resource and scope attributes
 	baseArena []byte // their rendered values that are not in the body
@@ -128,7 +137,7 @@ func (c *converter) reset() {
 	if c.cache == nil {
 		c.cache = newSeriesCache()
 	}
-	c.keyed = false
+	c.keyed, c.err = false, nil
 	c.limit = c.hz.Limit()
 	clear(c.pts)
 	c.pts, c.vals, c.valEnd = c.pts[:0], c.vals[:0], c.valEnd[:0]
@@ -434,10 +443,15 @@ func (c *converter) series(name []byte, suffix string, xk, xv []byte, w where) b
 		c.key = append(c.key, xv...)
 		if s, ok := c.cache.names.Get(c.key); ok {
 			c.seriesName = s
+			c.attrsKnown = true
 			return true
 		}
 	}
 	if !c.tagsOK {
+		if err := c.decodeAttrs(); err != nil {
+			c.err = err // the caller refuses the request
+			return false
+		}
 		c.tagsFor()
 	}
 	tags := c.tags

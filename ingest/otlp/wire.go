@@ -252,6 +252,36 @@ func (c *converter) metricWire(b []byte, base int, w where) error {
 		case 11:
 			c.summary(name, u, w)
 		}
+		// Attributes no cached series vouched for are checked even when
+		// the point made no series (no value, a bad time): a body with
+		// a malformed attribute is refused whole, wherever it is.
+		if c.err == nil && !c.attrsKnown {
+			c.err = c.decodeAttrs()
+		}
+		if c.err != nil {
+			return c.err
+		}
+	}
+	return nil
+}
+
+// rawAttr is a data point's attribute field, not yet decoded.
+type rawAttr struct {
+	b  []byte
+	at int // its offset in the body
+}
+
+// decodeAttrs decodes the data point's attributes into c.attrs (once).
+func (c *converter) decodeAttrs() error {
+	if c.attrsDecoded || !c.keyed {
+		return nil // the generated types' path fills c.attrs itself
+	}
+	c.attrsDecoded = true
+	wherePt := func() string { return fmt.Sprintf("%v", c.ptWhere) }
+	for _, a := range c.rawAttrs {
+		if err := c.keyValue(a.b, a.at, &c.attrs, &c.ptArena, wherePt); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -262,6 +292,7 @@ func (c *converter) dataPointWire(kind protowire.Number, b []byte, base int, w w
 	dp := &c.dp
 	*dp = dataPoint{counts: dp.counts[:0], bounds: dp.bounds[:0], quantiles: dp.quantiles[:0]}
 	c.attrs, c.ptArena = c.attrs[:0], c.ptArena[:0]
+	c.rawAttrs, c.attrsDecoded, c.attrsKnown, c.ptWhere = c.rawAttrs[:0], false, false, w
 	c.ptKey = append(c.ptKey[:0], c.mkey...)
 	// The numbers of the fields that differ between kinds.
 	var attrs, count, sum, flags, min, max protowire.Number = 7, 4, 5, 8, 0, 0
@@ -283,9 +314,9 @@ func (c *converter) dataPointWire(kind protowire.Number, b []byte, base int, w w
 		case protowire.BytesType:
 			switch {
 			case f.Num == attrs:
-				if err := c.keyValue(f.Bytes, at, &c.attrs, &c.ptArena, wherePt); err != nil {
-					return err
-				}
+				// Decoded only when the series is not in the cache
+				// (decodeAttrs): bytes the cache knows decoded before.
+				c.rawAttrs = append(c.rawAttrs, rawAttr{f.Bytes, at})
 				c.ptKey = append(protowire.AppendVarint(append(c.ptKey, 1), uint64(len(f.Bytes))), f.Bytes...)
 			case kind == 9 && f.Num == 6:
 				if dp.counts, err = pbwire.AppendPackedFixed64(dp.counts, f.Bytes); err != nil {
