@@ -498,7 +498,13 @@ func (c *converter) emitFloat(name []byte, suffix, unit string, xk, xv []byte, t
 			c.vals = strconv.AppendFloat(c.vals, r, 'f', 0, 64)
 		}
 	default:
-		c.vals = strconv.AppendFloat(c.vals, v, 'g', -1, 64)
+		if v == math.Trunc(v) && v > -1<<53 && v < 1<<53 {
+			// integral (counts, bytes): integer text is cheaper to write
+			// and to read back than the shortest float, and exact
+			c.vals = strconv.AppendInt(c.vals, int64(v), 10)
+		} else {
+			c.vals = strconv.AppendFloat(c.vals, v, 'g', -1, 64)
+		}
 	}
 	c.point(unit, typ, sec, usec)
 }

@@ -2,6 +2,7 @@ package promrw
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 
@@ -148,5 +149,34 @@ func TestLabelBytes(t *testing.T) {
 	}
 	if got := wr.Series[0].LabelBytes; got != nil || len(wr.Series[0].Labels) != 2 {
 		t.Errorf("split labels: label bytes %q and %d labels, want nil and 2", got, len(wr.Series[0].Labels))
+	}
+}
+
+// TestAppendValue: values as the store reads them; integral ones as
+// integers, every value the same number as before (the shortest float).
+func TestAppendValue(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		v    float64
+		typ  store.DSType
+		want string
+	}{
+		{0.5, store.Gauge, "0.5"},
+		{42, store.Gauge, "42"},
+		{1234567, store.Gauge, "1234567"}, // 'g' would write 1.234567e+06
+		{-3, store.Gauge, "-3"},
+		{1 << 53, store.Gauge, "9.007199254740992e+15"},
+		{1e300, store.Gauge, "1e+300"},
+		{math.Copysign(0, -1), store.Gauge, "0"},
+		{math.NaN(), store.Gauge, "U"},
+		{math.Inf(1), store.Gauge, "+Inf"},
+		{2.6, store.Derive, "3"},
+		{-2.5, store.Derive, "-3"},
+		{1e20, store.Derive, "100000000000000000000"},
+		{math.Inf(-1), store.Derive, "U"},
+	} {
+		if got := string(appendValue(nil, tt.v, tt.typ)); got != tt.want {
+			t.Errorf("%v (%v): %q, want %q", tt.v, tt.typ, got, tt.want)
+		}
 	}
 }

@@ -494,6 +494,11 @@ func appendValue(dst []byte, v float64, t store.DSType) []byte {
 		}
 		return strconv.AppendFloat(dst, r, 'f', 0, 64)
 	}
+	if v == math.Trunc(v) && v > -1<<53 && v < 1<<53 {
+		// integral (counts, bytes): integer text is cheaper to write and
+		// to read back than the shortest float, and exact
+		return strconv.AppendInt(dst, int64(v), 10)
+	}
 	return strconv.AppendFloat(dst, v, 'g', -1, 64)
 }
 
