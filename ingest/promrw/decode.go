@@ -1,6 +1,7 @@
 package promrw
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 
@@ -225,7 +226,19 @@ func decodeLabel(b []byte) (Label, error) {
 	return l, nil
 }
 
+// decodeSample decodes one Sample. Every encoder writes its value and
+// then its timestamp, and that form is read directly; anything else goes
+// through decodeSampleFields, which takes all that protobuf allows.
 func decodeSample(b []byte) (Sample, error) {
+	if len(b) >= 11 && b[0] == 0x09 && b[9] == 0x10 { // value (1, fixed64), timestamp (2, varint)
+		if ts, n := protowire.ConsumeVarint(b[10:]); n > 0 && 10+n == len(b) {
+			return Sample{Value: math.Float64frombits(binary.LittleEndian.Uint64(b[1:9])), Timestamp: int64(ts)}, nil
+		}
+	}
+	return decodeSampleFields(b)
+}
+
+func decodeSampleFields(b []byte) (Sample, error) {
 	var s Sample
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)

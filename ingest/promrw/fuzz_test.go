@@ -6,6 +6,21 @@ import (
 	"testing"
 )
 
+// FuzzDecodeSample: the direct reading of a Sample's usual form gives
+// what the field by field decoding gives.
+func FuzzDecodeSample(f *testing.F) {
+	f.Add([]byte{0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0x80, 0xc0, 0xf6, 0xa5, 0x9f, 0x34}) // 1 at 1795356000000
+	f.Add([]byte{0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0x80})                               // truncated timestamp
+	f.Add([]byte{0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0x01, 0x10, 0x02})                   // timestamp twice
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, gerr := decodeSample(b)
+		want, werr := decodeSampleFields(b)
+		if (gerr == nil) != (werr == nil) || math.Float64bits(got.Value) != math.Float64bits(want.Value) || got.Timestamp != want.Timestamp {
+			t.Fatalf("decodeSample %+v, %v; field by field %+v, %v", got, gerr, want, werr)
+		}
+	})
+}
+
 // FuzzUnmarshal: the decoder never panics, and what it decodes from a body
 // it accepted converts without panicking either. Seeds: testdata/fuzz.
 func FuzzUnmarshal(f *testing.F) {
