@@ -176,6 +176,9 @@ bench: build bench-deps $(KINESALITE)
 	$(GO) test -run '^$$' -bench . ./store/... ./cmd/... ./rpn/... ./ingest/tracelog/... ./graph/... ./ui/...
 	# remote_write and OTLP: durable, one core (docs/BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchtime 5s -cpu 1 ./ingest/promrw/ ./ingest/otlp/
+	# collectd and statsd listeners, one core (issue 24 goals: 300 k values/s, 500 k metrics/s)
+	$(GO) test -run '^$$' -bench . -benchtime 3000x -cpu 1 ./ingest/collectd/
+	$(GO) test -run '^$$' -bench . -benchtime 3s -cpu 1 ./ingest/statsd/
 	# the decode benchmarks replay a fixed record set: bound their iterations;
 	# each kinesalite iteration makes a 2-shard stream (kinesalite allows 50 shards)
 	$(GO) test -run '^$$' -bench 'Decode' -benchtime 20000x ./ingest/kinesis/...

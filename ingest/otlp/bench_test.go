@@ -3,7 +3,9 @@ package otlp
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"rrdash/ingest/push/pushtest"
@@ -59,22 +61,57 @@ func BenchmarkOTLP(b *testing.B) {
 			ScopeMetrics: []*metrics.ScopeMetrics{sm},
 		}}}
 	}
-	export := func(id int, sec int64) error {
-		req := reqs[id]
-		for _, m := range req.ResourceMetrics[0].ScopeMetrics[0].Metrics {
+	// Each exporter encodes its request once and then writes each export's
+	// times and values into the body in place (they are fixed64 fields),
+	// so the timed loop carries the server's work, not the sender's
+	// marshalling (proto.Marshal of the request cost about 14% of the
+	// loop's CPU).
+	type sender struct {
+		body          []byte
+		times, values []int // offsets of every data point's time and value
+	}
+	senders := map[int]*sender{}
+	encode := func(id int) (*sender, error) {
+		const timeMark, valueMark = 0x5EA7_0000_0000_0000, 0x3EA7_0000_0000_0000
+		k := uint64(0)
+		for _, m := range reqs[id].ResourceMetrics[0].ScopeMetrics[0].Metrics {
 			dps := m.GetGauge().GetDataPoints()
 			if dps == nil {
 				dps = m.GetSum().GetDataPoints()
 			}
 			for _, dp := range dps {
-				dp.TimeUnixNano = uint64(sec) * 1e9
-				dp.Value = &metrics.NumberDataPoint_AsDouble{AsDouble: float64(sec)}
+				k++
+				dp.TimeUnixNano = timeMark | k
+				dp.Value = &metrics.NumberDataPoint_AsDouble{AsDouble: math.Float64frombits(valueMark | k)}
 			}
 		}
-		body, err := proto.Marshal(req)
+		body, err := proto.Marshal(reqs[id])
 		if err != nil {
-			return err
+			return nil, err
 		}
+		sd := &sender{body: body}
+		for i := 0; i+8 <= len(body); i++ {
+			switch v := binary.LittleEndian.Uint64(body[i:]); v &^ 0xffff {
+			case timeMark:
+				sd.times = append(sd.times, i)
+			case valueMark:
+				sd.values = append(sd.values, i)
+			}
+		}
+		if len(sd.times) != int(k) || len(sd.values) != int(k) {
+			return nil, fmt.Errorf("found %d times and %d values in the body, want %d", len(sd.times), len(sd.values), k)
+		}
+		return sd, nil
+	}
+	export := func(id int, sec int64) error {
+		sd := senders[id]
+		for _, off := range sd.times {
+			binary.LittleEndian.PutUint64(sd.body[off:], uint64(sec)*1e9)
+		}
+		for _, off := range sd.values {
+			binary.LittleEndian.PutUint64(sd.body[off:], math.Float64bits(float64(sec)))
+		}
+		body := sd.body
 		hr := httptest.NewRequestWithContext(context.Background(), http.MethodPost, "/v1/metrics", bytes.NewReader(body))
 		hr.Header.Set("Content-Type", "application/x-protobuf")
 		rec := httptest.NewRecorder()
@@ -89,6 +126,11 @@ func BenchmarkOTLP(b *testing.B) {
 	// The series exist before the clock starts.
 	for id := range nSenders {
 		reqs[id] = build(id)
+		sd, err := encode(id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		senders[id] = sd
 		if err := export(id, start); err != nil {
 			b.Fatal(err)
 		}

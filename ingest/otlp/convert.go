@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync/atomic"
 
 	colmetrics "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	common "go.opentelemetry.io/proto/otlp/common/v1"
 	metrics "go.opentelemetry.io/proto/otlp/metrics/v1"
 
 	"rrdash/ingest/horizon"
+	"rrdash/ingest/internal/namecache"
 	"rrdash/ingest/push"
 	"rrdash/store"
 )
@@ -25,8 +27,32 @@ type converter struct {
 	hz    horizon.Horizon
 	limit horizon.Limit // hz read once per request (reset)
 	names push.Names
+	// cache is shared by the converters of a handler (nil: the converter
+	// makes its own). The wire decoder keys a data point's series by the
+	// bytes that determine it (keyed set): its resource and scope (as a
+	// number, base), its metric's name and its attribute fields, each as
+	// they are in the body; the series name then costs one lookup.
+	cache      *seriesCache
+	keyed      bool
+	base       uint64 // the resource and scope's number in cache.bases
+	resBytes   []byte // the resource message being converted
+	mkey       []byte // base and metric name
+	ptKey      []byte // mkey and the data point's attribute bytes
+	key        []byte // ptKey plus a series' suffix and extra tag
+	seriesName string // the series name series() chose
+	// tagsOK: c.tags holds the data point's tags (filled on a cache miss)
+	tagsOK bool
+	// The wire decoder's data point attributes, decoded into attrs on a
+	// cache miss (attrsDecoded); attrsKnown: a cached series had exactly
+	// these bytes, so they decode without error. err: the error a lazy
+	// decoding found, which refuses the request.
+	rawAttrs     []rawAttr
+	attrsDecoded bool
+	attrsKnown   bool
+	ptWhere      where
+	err          error
 
-	base      []kv   // resource and scope attributes
+	baseAttrs []kv   // resource and scope attributes
 	baseArena []byte // their rendered values that are not in the body
 	attrs     []kv   // the data point's attributes
 	ptArena   []byte
@@ -79,7 +105,39 @@ const (
 
 type quantile struct{ q, v float64 }
 
+// seriesCache is what the converters of one handler share across
+// requests (see converter.cache).
+type seriesCache struct {
+	names *namecache.Cache[string] // key → series name
+	bases *namecache.Cache[uint64] // resource and scope bytes → base number
+	next  atomic.Uint64            // the last base number given out
+}
+
+// maxCachedSeries bounds the series names cache (about 300 bytes an
+// entry); resources and scopes are far fewer.
+const maxCachedSeries, maxCachedBases = 1 << 17, 1 << 12
+
+func newSeriesCache() *seriesCache {
+	return &seriesCache{names: namecache.New[string](maxCachedSeries), bases: namecache.New[uint64](maxCachedBases)}
+}
+
+// baseOf numbers a resource and scope (their message bytes in b). A
+// number is never given out twice, so a forgotten base's series names
+// are never found again under a new one's.
+func (sc *seriesCache) baseOf(b []byte) uint64 {
+	if n, ok := sc.bases.Get(b); ok {
+		return n
+	}
+	n := sc.next.Add(1)
+	sc.bases.Put(b, n)
+	return n
+}
+
 func (c *converter) reset() {
+	if c.cache == nil {
+		c.cache = newSeriesCache()
+	}
+	c.keyed, c.err = false, nil
 	c.limit = c.hz.Limit()
 	clear(c.pts)
 	c.pts, c.vals, c.valEnd = c.pts[:0], c.vals[:0], c.valEnd[:0]
@@ -116,10 +174,10 @@ func (c *converter) badPoint(w where, n int, format string, args ...any) {
 // convert appends the points of req (the generated types) to c.pts.
 func (c *converter) convert(req *colmetrics.ExportMetricsServiceRequest) {
 	for ri, rm := range req.GetResourceMetrics() {
-		c.base, c.baseArena = appendAttrs(c.base[:0], c.baseArena[:0], rm.GetResource().GetAttributes())
-		nres, ares := len(c.base), len(c.baseArena)
+		c.baseAttrs, c.baseArena = appendAttrs(c.baseAttrs[:0], c.baseArena[:0], rm.GetResource().GetAttributes())
+		nres, ares := len(c.baseAttrs), len(c.baseArena)
 		for si, sm := range rm.GetScopeMetrics() {
-			c.base, c.baseArena = appendAttrs(c.base[:nres], c.baseArena[:ares], sm.GetScope().GetAttributes())
+			c.baseAttrs, c.baseArena = appendAttrs(c.baseAttrs[:nres], c.baseArena[:ares], sm.GetScope().GetAttributes())
 			for mi, m := range sm.GetMetrics() {
 				c.metric(m, where{res: ri, scope: si, metric: mi, name: []byte(m.GetName())})
 			}
@@ -255,7 +313,7 @@ func (c *converter) number(name []byte, unit string, typ store.DSType, w where) 
 	if !ok {
 		return
 	}
-	c.tagsFor()
+	c.tagsOK = false
 	switch p.kind {
 	case asDouble:
 		c.emitFloat(name, "", unit, nil, nil, typ, sec, usec, p.dbl, w)
@@ -284,7 +342,7 @@ func (c *converter) histogram(name []byte, unit string, typ store.DSType, w wher
 	if !ok {
 		return
 	}
-	c.tagsFor()
+	c.tagsOK = false
 	c.emitUint(name, ".count", unit, nil, nil, typ, sec, usec, p.count, w)
 	if p.hasSum {
 		c.emitFloat(name, ".sum", unit, nil, nil, typ, sec, usec, p.sum, w)
@@ -316,7 +374,7 @@ func (c *converter) expHistogram(name []byte, unit string, typ store.DSType, w w
 	if !ok {
 		return
 	}
-	c.tagsFor()
+	c.tagsOK = false
 	c.emitFloat(name, ".count", unit, nil, nil, typ, sec, usec, float64(p.count), w)
 	if p.hasSum {
 		c.emitFloat(name, ".sum", unit, nil, nil, typ, sec, usec, p.sum, w)
@@ -334,7 +392,7 @@ func (c *converter) summary(name []byte, unit string, w where) {
 	if !ok {
 		return
 	}
-	c.tagsFor()
+	c.tagsOK = false
 	c.emitFloat(name, ".count", unit, nil, nil, store.Derive, sec, usec, float64(p.count), w)
 	c.emitFloat(name, ".sum", unit, nil, nil, store.Derive, sec, usec, p.sum, w)
 	for _, q := range p.quantiles {
@@ -356,6 +414,7 @@ func (c *converter) minMax(name []byte, unit string, sec, usec int64, w where) {
 // attributes (a data point's attribute wins over the scope's, the scope's
 // over the resource's; a later one over an earlier one of the same list).
 func (c *converter) tagsFor() {
+	c.tagsOK = true
 	c.tags = c.tags[:0]
 	add := func(a kv) {
 		for _, t := range c.tags {
@@ -368,8 +427,8 @@ func (c *converter) tagsFor() {
 	for i := len(c.attrs) - 1; i >= 0; i-- {
 		add(c.attrs[i])
 	}
-	for i := len(c.base) - 1; i >= 0; i-- {
-		add(c.base[i])
+	for i := len(c.baseAttrs) - 1; i >= 0; i-- {
+		add(c.baseAttrs[i])
 	}
 }
 
@@ -377,6 +436,24 @@ func (c *converter) tagsFor() {
 // xk=xv when xk is set, for the point c.point appends next; a name that
 // cannot be one is a bad point.
 func (c *converter) series(name []byte, suffix string, xk, xv []byte, w where) bool {
+	if c.keyed {
+		// ptKey ends with its attributes' terminator: suffix, xk and xv
+		// follow unambiguously (neither suffix nor xk holds a 0 byte).
+		c.key = append(append(append(append(append(c.key[:0], c.ptKey...), suffix...), 0), xk...), 0)
+		c.key = append(c.key, xv...)
+		if s, ok := c.cache.names.Get(c.key); ok {
+			c.seriesName = s
+			c.attrsKnown = true
+			return true
+		}
+	}
+	if !c.tagsOK {
+		if err := c.decodeAttrs(); err != nil {
+			c.err = err // the caller refuses the request
+			return false
+		}
+		c.tagsFor()
+	}
 	tags := c.tags
 	if xk != nil {
 		c.xtags = append(append(c.xtags[:0], c.tags...), push.Tag{Key: xk, Value: xv})
@@ -389,6 +466,12 @@ func (c *converter) series(name []byte, suffix string, xk, xv []byte, w where) b
 		c.badPoint(w, 1, "%v", err)
 		return false
 	}
+	if c.keyed {
+		c.seriesName = string(c.buf)
+		c.cache.names.Put(c.key, c.seriesName)
+	} else {
+		c.seriesName = c.names.Intern(c.buf)
+	}
 	return true
 }
 
@@ -396,7 +479,7 @@ func (c *converter) series(name []byte, suffix string, xk, xv []byte, w where) b
 // was appended to c.vals.
 func (c *converter) point(unit string, typ store.DSType, sec, usec int64) {
 	c.valEnd = append(c.valEnd, len(c.vals))
-	c.pts = append(c.pts, push.Point{Series: c.names.Intern(c.buf), Sec: sec, Usec: usec, Units: unit, Type: typ})
+	c.pts = append(c.pts, push.Point{Series: c.seriesName, Sec: sec, Usec: usec, Units: unit, Type: typ})
 }
 
 // emitFloat stores one value: counters as integers (rrdtool's DERIVE
@@ -409,9 +492,19 @@ func (c *converter) emitFloat(name []byte, suffix, unit string, xk, xv []byte, t
 	case math.IsNaN(v), math.IsInf(v, 0) && typ != store.Gauge && typ != store.Absolute:
 		c.vals = append(c.vals, 'U')
 	case typ == store.Derive || typ == store.Counter:
-		c.vals = strconv.AppendFloat(c.vals, math.Round(v), 'f', 0, 64)
+		if r := math.Round(v); r > -1<<63 && r < 1<<63 {
+			c.vals = strconv.AppendInt(c.vals, int64(r), 10) // "0" for -0, as the store reads either
+		} else {
+			c.vals = strconv.AppendFloat(c.vals, r, 'f', 0, 64)
+		}
 	default:
-		c.vals = strconv.AppendFloat(c.vals, v, 'g', -1, 64)
+		if v == math.Trunc(v) && v > -1<<53 && v < 1<<53 {
+			// integral (counts, bytes): integer text is cheaper to write
+			// and to read back than the shortest float, and exact
+			c.vals = strconv.AppendInt(c.vals, int64(v), 10)
+		} else {
+			c.vals = strconv.AppendFloat(c.vals, v, 'g', -1, 64)
+		}
 	}
 	c.point(unit, typ, sec, usec)
 }

@@ -22,7 +22,7 @@ func seedRequest() []*metrics.Metric {
 // without panicking, every bad point with an error. For protobuf the wire
 // decoder gives exactly what the generated types give whenever those
 // decode the body.
-func fuzzDecode(t *testing.T, enc encoding, b []byte) {
+func fuzzDecode(t *testing.T, enc encoding, b []byte, shared *seriesCache) {
 	c := &converter{hz: fixedHorizon}
 	if err := c.decodeAndConvert(enc, b); err != nil {
 		return
@@ -36,7 +36,7 @@ func fuzzDecode(t *testing.T, enc encoding, b []byte) {
 		}
 	}
 	if enc == encProto {
-		sameAsGenerated(t, b)
+		sameAsGenerated(t, b, shared)
 	}
 }
 
@@ -48,7 +48,10 @@ func FuzzDecodeProtobuf(f *testing.F) {
 	}
 	f.Add(b)
 	f.Add([]byte{0x0a, 0x02, 0x12, 0x00})
-	f.Fuzz(func(t *testing.T, b []byte) { fuzzDecode(t, encProto, b) })
+	// One series cache for every input: a key of one body must never
+	// name another body's series.
+	shared := newSeriesCache()
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzDecode(t, encProto, b, shared) })
 }
 
 // FuzzDecodeJSON: seeds in testdata/fuzz/FuzzDecodeJSON.
@@ -59,5 +62,5 @@ func FuzzDecodeJSON(f *testing.F) {
 	}
 	f.Add(b)
 	f.Add([]byte(`{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"x","sum":{"aggregationTemporality":2,"isMonotonic":true,"dataPoints":[{"timeUnixNano":"1795356001000000000","asInt":"3"}]}}]}]}]}`))
-	f.Fuzz(func(t *testing.T, b []byte) { fuzzDecode(t, encJSON, b) })
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzDecode(t, encJSON, b, nil) })
 }

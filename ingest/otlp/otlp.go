@@ -72,9 +72,10 @@ type Stats struct {
 
 // Handler serves POST /v1/metrics.
 type Handler struct {
-	w    push.PointWriter
-	cfg  Config
-	pool sync.Pool // *converter
+	w     push.PointWriter
+	cfg   Config
+	pool  sync.Pool    // *converter
+	cache *seriesCache // series names across requests, shared by the converters
 
 	requests, points, bad, badReq, noValue, late, refused, failed, busy atomic.Int64
 }
@@ -85,7 +86,7 @@ func New(w push.PointWriter, cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{w: w, cfg: cfg}, nil
+	return &Handler{w: w, cfg: cfg, cache: newSeriesCache()}, nil
 }
 
 // Stats returns the running totals.
@@ -191,7 +192,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c, _ := h.pool.Get().(*converter)
 	if c == nil {
-		c = &converter{}
+		c = &converter{cache: h.cache}
 	}
 	defer func() {
 		// A converter grown by an unusually large export is not kept.

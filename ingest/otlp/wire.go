@@ -1,6 +1,7 @@
 package otlp
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -60,6 +61,7 @@ var errUTF8 = errors.New("string field is not valid UTF-8")
 // convertWire decodes a protobuf ExportMetricsServiceRequest and
 // converts it into c.pts (c reset before).
 func (c *converter) convertWire(b []byte) error {
+	c.keyed = true
 	ri := 0
 	for off := 0; off < len(b); {
 		f, n, err := pbwire.Next(b[off:])
@@ -105,16 +107,17 @@ func (c *converter) resourceMetrics(b []byte, base, ri int) error {
 	if err != nil {
 		return err
 	}
-	c.base, c.baseArena = c.base[:0], c.baseArena[:0]
-	if err := c.attributes(res, resAt, 1, &c.base, &c.baseArena, func() string { return path() + ".resource" }); err != nil {
+	c.baseAttrs, c.baseArena = c.baseAttrs[:0], c.baseArena[:0]
+	if err := c.attributes(res, resAt, 1, &c.baseAttrs, &c.baseArena, func() string { return path() + ".resource" }); err != nil {
 		return err
 	}
-	nres, ares := len(c.base), len(c.baseArena)
+	c.resBytes = res
+	nres, ares := len(c.baseAttrs), len(c.baseArena)
 	si := 0
 	for off := 0; off < len(b); {
 		f, n, _ := pbwire.Next(b[off:]) // framing checked by single
 		if f.Num == 2 && f.Typ == protowire.BytesType {
-			c.base, c.baseArena = c.base[:nres], c.baseArena[:ares]
+			c.baseAttrs, c.baseArena = c.baseAttrs[:nres], c.baseArena[:ares]
 			if err := c.scopeMetrics(f.Bytes, base+off+n-len(f.Bytes), ri, si); err != nil {
 				return err
 			}
@@ -131,9 +134,13 @@ func (c *converter) scopeMetrics(b []byte, base, ri, si int) error {
 	if err != nil {
 		return err
 	}
-	if err := c.attributes(scope, scopeAt, 3, &c.base, &c.baseArena, func() string { return path() + ".scope" }); err != nil {
+	if err := c.attributes(scope, scopeAt, 3, &c.baseAttrs, &c.baseArena, func() string { return path() + ".scope" }); err != nil {
 		return err
 	}
+	// The whole Resource and InstrumentationScope messages number the
+	// base: more than the attributes that make tags, never less.
+	c.key = append(protowire.AppendVarint(c.key[:0], uint64(len(c.resBytes))), c.resBytes...)
+	c.base = c.cache.baseOf(append(c.key, scope...))
 	mi := 0
 	for off := 0; off < len(b); {
 		f, n, _ := pbwire.Next(b[off:])
@@ -184,6 +191,8 @@ func (c *converter) metricWire(b []byte, base int, w where) error {
 	}
 	w.name = name
 	u := c.names.Intern(unit)
+	c.mkey = binary.LittleEndian.AppendUint64(c.mkey[:0], c.base)
+	c.mkey = append(protowire.AppendVarint(c.mkey, uint64(len(name))), name...)
 	if datas == 0 {
 		w.point = -1
 		c.badPoint(w, 1, "metric has no data (gauge, sum, histogram, exponential_histogram or summary)")
@@ -243,6 +252,36 @@ func (c *converter) metricWire(b []byte, base int, w where) error {
 		case 11:
 			c.summary(name, u, w)
 		}
+		// Attributes no cached series vouched for are checked even when
+		// the point made no series (no value, a bad time): a body with
+		// a malformed attribute is refused whole, wherever it is.
+		if c.err == nil && !c.attrsKnown {
+			c.err = c.decodeAttrs()
+		}
+		if c.err != nil {
+			return c.err
+		}
+	}
+	return nil
+}
+
+// rawAttr is a data point's attribute field, not yet decoded.
+type rawAttr struct {
+	b  []byte
+	at int // its offset in the body
+}
+
+// decodeAttrs decodes the data point's attributes into c.attrs (once).
+func (c *converter) decodeAttrs() error {
+	if c.attrsDecoded || !c.keyed {
+		return nil // the generated types' path fills c.attrs itself
+	}
+	c.attrsDecoded = true
+	wherePt := func() string { return fmt.Sprintf("%v", c.ptWhere) }
+	for _, a := range c.rawAttrs {
+		if err := c.keyValue(a.b, a.at, &c.attrs, &c.ptArena, wherePt); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -253,6 +292,8 @@ func (c *converter) dataPointWire(kind protowire.Number, b []byte, base int, w w
 	dp := &c.dp
 	*dp = dataPoint{counts: dp.counts[:0], bounds: dp.bounds[:0], quantiles: dp.quantiles[:0]}
 	c.attrs, c.ptArena = c.attrs[:0], c.ptArena[:0]
+	c.rawAttrs, c.attrsDecoded, c.attrsKnown, c.ptWhere = c.rawAttrs[:0], false, false, w
+	c.ptKey = append(c.ptKey[:0], c.mkey...)
 	// The numbers of the fields that differ between kinds.
 	var attrs, count, sum, flags, min, max protowire.Number = 7, 4, 5, 8, 0, 0
 	switch kind {
@@ -273,9 +314,10 @@ func (c *converter) dataPointWire(kind protowire.Number, b []byte, base int, w w
 		case protowire.BytesType:
 			switch {
 			case f.Num == attrs:
-				if err := c.keyValue(f.Bytes, at, &c.attrs, &c.ptArena, wherePt); err != nil {
-					return err
-				}
+				// Decoded only when the series is not in the cache
+				// (decodeAttrs): bytes the cache knows decoded before.
+				c.rawAttrs = append(c.rawAttrs, rawAttr{f.Bytes, at})
+				c.ptKey = append(protowire.AppendVarint(append(c.ptKey, 1), uint64(len(f.Bytes))), f.Bytes...)
 			case kind == 9 && f.Num == 6:
 				if dp.counts, err = pbwire.AppendPackedFixed64(dp.counts, f.Bytes); err != nil {
 					return &pbwire.DecodeError{Offset: at, Where: wherePt() + ".bucket_counts", Err: err}
@@ -323,6 +365,7 @@ func (c *converter) dataPointWire(kind protowire.Number, b []byte, base int, w w
 			}
 		}
 	}
+	c.ptKey = append(c.ptKey, 0) // the attributes end
 	return nil
 }
 

@@ -28,8 +28,9 @@ func result(c *converter) converted {
 
 // sameAsGenerated fails t unless the wire decoder converts b exactly as
 // the generated types do, whenever those decode b (or it leaves b to
-// them).
-func sameAsGenerated(t *testing.T, b []byte) {
+// them): with a fresh series cache, again with the cache that conversion
+// filled, and with shared, a cache other bodies filled (nil: none).
+func sameAsGenerated(t *testing.T, b []byte, shared *seriesCache) {
 	t.Helper()
 	req, err := decode(encProto, b)
 	if err != nil {
@@ -49,6 +50,23 @@ func sameAsGenerated(t *testing.T, b []byte) {
 	wc.finish()
 	if got, want := result(wc), result(gc); got != want {
 		t.Fatalf("wire decoder:\n%+v\ngenerated types:\n%+v", got, want)
+	}
+	caches := map[string]*seriesCache{"the cache the first conversion filled": wc.cache}
+	if shared != nil {
+		caches["a cache other bodies filled"] = shared
+	}
+	for name, cache := range caches {
+		for range 2 {
+			cc := &converter{hz: fixedHorizon, cache: cache}
+			cc.reset()
+			if err := cc.convertWire(b); err != nil {
+				t.Fatalf("with %s: %v", name, err)
+			}
+			cc.finish()
+			if got, want := result(cc), result(gc); got != want {
+				t.Fatalf("wire decoder with %s:\n%+v\ngenerated types:\n%+v", name, got, want)
+			}
+		}
 	}
 }
 
@@ -218,10 +236,11 @@ func TestWireMatchesGenerated(t *testing.T) {
 	for name, b := range wireEncodings(t) {
 		cases[name] = b
 	}
+	shared := newSeriesCache()
 	for name, b := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			sameAsGenerated(t, b)
+			sameAsGenerated(t, b, shared)
 			// And through decodeAndConvert, fallbacks included.
 			req, err := decode(encProto, b)
 			if err != nil {
@@ -264,6 +283,21 @@ func TestWireFallback(t *testing.T) {
 	}
 }
 
+// badAttrPoint is a NumberDataPoint whose attribute key is not UTF-8,
+// flagged "no recorded value" when noValue is set.
+func badAttrPoint(noValue bool) []byte {
+	var dp []byte
+	dp = protowire.AppendTag(dp, 3, protowire.Fixed64Type)
+	dp = protowire.AppendFixed64(dp, ns(base+1))
+	dp = protowire.AppendTag(dp, 4, protowire.Fixed64Type)
+	dp = protowire.AppendFixed64(dp, math.Float64bits(1))
+	dp = field(dp, 7, field(nil, 1, []byte{0xff}))
+	if noValue {
+		dp = protowire.AppendVarint(protowire.AppendTag(dp, 8, protowire.VarintType), 1)
+	}
+	return dp
+}
+
 // TestWireErrors: a body that does not decode is refused with where.
 func TestWireErrors(t *testing.T) {
 	t.Parallel()
@@ -272,12 +306,14 @@ func TestWireErrors(t *testing.T) {
 		b    []byte
 		want string
 	}{
-		"truncated":        {good[:len(good)-3], "ExportMetricsServiceRequest at byte 0"},
-		"truncated inside": {field(nil, 1, field(nil, 2, field(nil, 2, []byte{0x0a, 0x05, 'x'}))), "resource_metrics[0].scope_metrics[0].metrics[0]"},
-		"bad tag":          {[]byte{0x0a, 0x02, 0x00, 0x00}, "resource_metrics[0]"},
-		"name not UTF-8":   {field(nil, 1, field(nil, 2, field(nil, 2, field(nil, 1, []byte{0xff})))), "metrics[0] field 1"},
-		"key not UTF-8":    {field(nil, 1, field(nil, 1, field(nil, 1, field(nil, 1, []byte{0xc3})))), "resource: attribute key"},
-		"packed bounds":    {field(nil, 1, field(nil, 2, field(nil, 2, field(nil, 9, field([]byte{0x10, 0x02}, 1, field(nil, 7, []byte{1, 2, 3})))))), "explicit_bounds"},
+		"truncated":            {good[:len(good)-3], "ExportMetricsServiceRequest at byte 0"},
+		"truncated inside":     {field(nil, 1, field(nil, 2, field(nil, 2, []byte{0x0a, 0x05, 'x'}))), "resource_metrics[0].scope_metrics[0].metrics[0]"},
+		"bad tag":              {[]byte{0x0a, 0x02, 0x00, 0x00}, "resource_metrics[0]"},
+		"name not UTF-8":       {field(nil, 1, field(nil, 2, field(nil, 2, field(nil, 1, []byte{0xff})))), "metrics[0] field 1"},
+		"key not UTF-8":        {field(nil, 1, field(nil, 1, field(nil, 1, field(nil, 1, []byte{0xc3})))), "resource: attribute key"},
+		"point key not UTF-8":  {field(nil, 1, field(nil, 2, field(nil, 2, field(field(nil, 1, []byte("g")), 5, field(nil, 1, badAttrPoint(false)))))), "data_points[0]: attribute key"},
+		"no-value point's key": {field(nil, 1, field(nil, 2, field(nil, 2, field(field(nil, 1, []byte("g")), 5, field(nil, 1, badAttrPoint(true)))))), "data_points[0]: attribute key"},
+		"packed bounds":        {field(nil, 1, field(nil, 2, field(nil, 2, field(nil, 9, field([]byte{0x10, 0x02}, 1, field(nil, 7, []byte{1, 2, 3})))))), "explicit_bounds"},
 	} {
 		c := &converter{hz: fixedHorizon}
 		c.reset()

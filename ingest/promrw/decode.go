@@ -1,6 +1,7 @@
 package promrw
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 
@@ -52,6 +53,10 @@ type Series struct {
 	Labels     []Label
 	Samples    []Sample
 	Histograms int
+	// LabelBytes are the series' label fields as they are in the body
+	// when they are all together (Prometheus writes labels first), else
+	// nil: what names the series, as a key of the handler's cache.
+	LabelBytes []byte
 }
 
 // Metadata is one MetricMetadata: a family's type and unit.
@@ -80,7 +85,7 @@ func decodeErr(off int, where string, err error) *DecodeError {
 func (wr *WriteRequest) Unmarshal(b []byte) error {
 	for i := range wr.Series {
 		s := &wr.Series[i]
-		s.Labels, s.Samples, s.Histograms = s.Labels[:0], s.Samples[:0], 0
+		s.Labels, s.Samples, s.Histograms, s.LabelBytes = s.Labels[:0], s.Samples[:0], 0, nil
 	}
 	wr.Series, wr.Metadata = wr.Series[:0], wr.Metadata[:0]
 	off := 0
@@ -136,6 +141,8 @@ func decodeSeries(s *Series, b []byte, base, idx int) error {
 		return fmt.Sprintf("timeseries %d: %s %d", idx, what, i)
 	}
 	off := 0
+	// The span of the label fields; split: another field came between two.
+	lStart, lEnd, split := -1, -1, false
 	for off < len(b) {
 		num, typ, n := protowire.ConsumeTag(b[off:])
 		if n < 0 {
@@ -155,6 +162,12 @@ func decodeSeries(s *Series, b []byte, base, idx int) error {
 			}
 			s.Labels = append(s.Labels, l)
 			off += n
+			if lStart < 0 {
+				lStart = start
+			} else if lEnd != start {
+				split = true
+			}
+			lEnd = off
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b[off:])
 			if n < 0 {
@@ -176,6 +189,9 @@ func decodeSeries(s *Series, b []byte, base, idx int) error {
 			}
 			off += n
 		}
+	}
+	if lStart >= 0 && !split {
+		s.LabelBytes = b[lStart:lEnd:lEnd]
 	}
 	return nil
 }
@@ -210,7 +226,19 @@ func decodeLabel(b []byte) (Label, error) {
 	return l, nil
 }
 
+// decodeSample decodes one Sample. Every encoder writes its value and
+// then its timestamp, and that form is read directly; anything else goes
+// through decodeSampleFields, which takes all that protobuf allows.
 func decodeSample(b []byte) (Sample, error) {
+	if len(b) >= 11 && b[0] == 0x09 && b[9] == 0x10 { // value (1, fixed64), timestamp (2, varint)
+		if ts, n := protowire.ConsumeVarint(b[10:]); n > 0 && 10+n == len(b) {
+			return Sample{Value: math.Float64frombits(binary.LittleEndian.Uint64(b[1:9])), Timestamp: int64(ts)}, nil
+		}
+	}
+	return decodeSampleFields(b)
+}
+
+func decodeSampleFields(b []byte) (Sample, error) {
 	var s Sample
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)

@@ -42,6 +42,7 @@ import (
 
 	"github.com/golang/snappy"
 
+	"rrdash/ingest/internal/namecache"
 	"rrdash/ingest/push"
 	"rrdash/store"
 )
@@ -74,9 +75,25 @@ type Handler struct {
 
 	mdMu sync.Mutex
 	meta map[string]MetricType // family → type, from the metadata requests
+	// metaGen counts changes of meta: a cached series type of an older
+	// generation is chosen again (metadata can turn a gauge into a counter).
+	metaGen atomic.Uint64
+
+	// names maps a series' label bytes to its name and type across
+	// requests (see namecache): a known series is one lookup.
+	names *namecache.Cache[cachedSeries]
 
 	requests, samples, bad, badReq, stale, late, refused, failed, busy atomic.Int64
 }
+
+type cachedSeries struct {
+	name string
+	typ  store.DSType
+	gen  uint64 // metaGen when typ was chosen
+}
+
+// maxCachedSeries bounds the names cache (about 200 bytes an entry).
+const maxCachedSeries = 1 << 17
 
 type state struct {
 	body  []byte
@@ -90,6 +107,7 @@ type state struct {
 	// one allocation rather than one per sample.
 	vals   []byte
 	valEnd []int
+	pends  []*push.Pending
 }
 
 // maxMeta bounds the remembered metric families.
@@ -101,7 +119,7 @@ func New(w push.PointWriter, cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{w: w, cfg: cfg, meta: map[string]MetricType{}}, nil
+	return &Handler{w: w, cfg: cfg, meta: map[string]MetricType{}, names: namecache.New[cachedSeries](maxCachedSeries)}, nil
 }
 
 // Stats returns the running totals.
@@ -204,23 +222,37 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bad, firstBad := h.convert(st)
 	h.samples.Add(int64(len(st.pts)))
 	var res push.WriteResult
-	for i := 0; i < len(st.pts); i += batchPoints {
-		rs, err := h.w.Write(r.Context(), st.pts[i:min(i+batchPoints, len(st.pts))])
+	// Every batch is handed over before the first wait, so a large
+	// request is made durable by one commit, not one per batch (the
+	// batches bound how long the writer's lock is held).
+	st.pends = st.pends[:0]
+	var err2 error
+	for i := 0; i < len(st.pts) && err2 == nil; i += batchPoints {
+		var pd *push.Pending
+		if pd, err2 = push.Submit(r.Context(), h.w, st.pts[i:min(i+batchPoints, len(st.pts))]); err2 == nil {
+			st.pends = append(st.pends, pd)
+		}
+	}
+	for _, pd := range st.pends {
+		rs, err := pd.Wait(r.Context())
 		res.Accepted += rs.Accepted
 		res.Late += rs.Late
 		res.Refused += rs.Refused
 		if res.FirstRefusal == nil {
 			res.FirstRefusal = rs.FirstRefusal
 		}
-		if err != nil {
-			if r.Context().Err() != nil {
-				return // the client is gone; the writer applies its points later
-			}
-			h.failed.Add(1)
-			h.cfg.Logger.Error("remote_write: store write failed", "err", err)
-			h.fail(w, http.StatusServiceUnavailable, "remote_write: store: %v; %d samples stored durably, retry", err, res.Accepted)
-			return
+		if err != nil && err2 == nil {
+			err2 = err
 		}
+	}
+	if err := err2; err != nil {
+		if r.Context().Err() != nil {
+			return // the client is gone; the writer applies its points later
+		}
+		h.failed.Add(1)
+		h.cfg.Logger.Error("remote_write: store write failed", "err", err)
+		h.fail(w, http.StatusServiceUnavailable, "remote_write: store: %v; %d samples stored durably, retry", err, res.Accepted)
+		return
 	}
 	h.late.Add(int64(res.Late))
 	h.refused.Add(int64(res.Refused))
@@ -264,7 +296,8 @@ func (h *Handler) put(st *state) {
 		return
 	}
 	clear(st.pts)
-	st.pts, st.vals, st.valEnd = st.pts[:0], st.vals[:0], st.valEnd[:0]
+	clear(st.pends)
+	st.pts, st.vals, st.valEnd, st.pends = st.pts[:0], st.vals[:0], st.valEnd[:0], st.pends[:0]
 	h.pool.Put(st)
 }
 
@@ -293,14 +326,17 @@ func (h *Handler) learn(mds []Metadata) {
 			clear(h.meta)
 		}
 		h.meta[string(md.Family)] = md.Type
+		h.metaGen.Add(1)
 	}
 }
 
 var suffixes = []string{"_total", "_bucket", "_count", "_sum", "_created"}
 
-// dsType picks a new series' data source type (see the package doc).
-func (h *Handler) dsType(name []byte, hasLe bool) store.DSType {
+// dsType picks a new series' data source type (see the package doc); gen
+// is the metadata generation it was chosen by.
+func (h *Handler) dsType(name []byte, hasLe bool) (typ store.DSType, gen uint64) {
 	h.mdMu.Lock()
+	gen = h.metaGen.Load()
 	t, ok := h.meta[string(name)]
 	suffix := ""
 	if !ok {
@@ -317,22 +353,22 @@ func (h *Handler) dsType(name []byte, hasLe bool) store.DSType {
 	if !ok {
 		switch {
 		case bytes.HasSuffix(name, []byte("_total")), hasLe && bytes.HasSuffix(name, []byte("_bucket")):
-			return store.Derive
+			return store.Derive, gen
 		}
-		return store.Gauge
+		return store.Gauge, gen
 	}
 	switch t {
 	case TypeCounter:
 		if suffix == "_created" {
-			return store.Gauge
+			return store.Gauge, gen
 		}
-		return store.Derive
+		return store.Derive, gen
 	case TypeHistogram, TypeSummary:
 		if suffix == "_bucket" || suffix == "_count" || suffix == "_sum" {
-			return store.Derive
+			return store.Derive, gen
 		}
 	}
-	return store.Gauge
+	return store.Gauge, gen
 }
 
 // staleNaN is Prometheus' staleness marker: the series ended, no reading.
@@ -351,41 +387,57 @@ func (h *Handler) convert(st *state) (bad int, first error) {
 			start = end
 		}
 	}()
+	gen := h.metaGen.Load()
 	for si := range st.wr.Series {
 		s := &st.wr.Series[si]
-		var name []byte
-		hasLe := false
-		st.tags = st.tags[:0]
-		for _, l := range s.Labels {
-			if string(l.Name) == "__name__" {
-				name = l.Value
+		if len(s.Samples) == 0 && s.Histograms == 0 {
+			continue
+		}
+		var series string
+		var typ store.DSType
+		if c, ok := h.cachedSeries(s, gen); ok {
+			series, typ = c.name, c.typ
+		} else {
+			var name []byte
+			hasLe := false
+			st.tags = st.tags[:0]
+			for _, l := range s.Labels {
+				if string(l.Name) == "__name__" {
+					name = l.Value
+					continue
+				}
+				if string(l.Name) == "le" {
+					hasLe = true
+				}
+				st.tags = append(st.tags, push.Tag{Key: l.Name, Value: l.Value})
+			}
+			if s.Histograms > 0 {
+				bad += s.Histograms
+				if first == nil {
+					first = fmt.Errorf("timeseries %d (%s): %d native histogram samples: rrdash stores classic histograms only (_bucket, _sum, _count)", si, name, s.Histograms)
+				}
+			}
+			if len(s.Samples) == 0 {
 				continue
 			}
-			if string(l.Name) == "le" {
-				hasLe = true
+			var err error
+			st.name, err = push.SeriesName(st.name[:0], name, st.tags)
+			if err != nil {
+				bad += len(s.Samples)
+				if first == nil {
+					first = fmt.Errorf("timeseries %d (%s): %v", si, describe(s.Labels), err)
+				}
+				continue
 			}
-			st.tags = append(st.tags, push.Tag{Key: l.Name, Value: l.Value})
-		}
-		if s.Histograms > 0 {
-			bad += s.Histograms
-			if first == nil {
-				first = fmt.Errorf("timeseries %d (%s): %d native histogram samples: rrdash stores classic histograms only (_bucket, _sum, _count)", si, name, s.Histograms)
+			var tgen uint64
+			typ, tgen = h.dsType(name, hasLe)
+			if s.LabelBytes != nil && s.Histograms == 0 {
+				series = string(st.name)
+				h.names.Put(s.LabelBytes, cachedSeries{series, typ, tgen})
+			} else {
+				series = st.names.Intern(st.name)
 			}
 		}
-		if len(s.Samples) == 0 {
-			continue
-		}
-		var err error
-		st.name, err = push.SeriesName(st.name[:0], name, st.tags)
-		if err != nil {
-			bad += len(s.Samples)
-			if first == nil {
-				first = fmt.Errorf("timeseries %d (%s): %v", si, describe(s.Labels), err)
-			}
-			continue
-		}
-		series := st.names.Intern(st.name)
-		typ := h.dsType(name, hasLe)
 		for i, sm := range s.Samples {
 			if math.Float64bits(sm.Value) == staleNaN {
 				h.stale.Add(1)
@@ -408,6 +460,16 @@ func (h *Handler) convert(st *state) (bad int, first error) {
 	return bad, first
 }
 
+// cachedSeries returns the name and type of s when its labels were seen
+// before, under the metadata of generation gen.
+func (h *Handler) cachedSeries(s *Series, gen uint64) (cachedSeries, bool) {
+	if s.LabelBytes == nil || s.Histograms > 0 {
+		return cachedSeries{}, false
+	}
+	c, ok := h.names.Get(s.LabelBytes)
+	return c, ok && c.gen == gen
+}
+
 func splitMillis(ms int64) (sec, usec int64) {
 	sec, rem := ms/1000, ms%1000
 	if rem < 0 {
@@ -426,7 +488,16 @@ func appendValue(dst []byte, v float64, t store.DSType) []byte {
 		if math.IsInf(v, 0) {
 			return append(dst, 'U')
 		}
-		return strconv.AppendFloat(dst, math.Round(v), 'f', 0, 64)
+		r := math.Round(v)
+		if r > -1<<63 && r < 1<<63 {
+			return strconv.AppendInt(dst, int64(r), 10) // "0" for -0, as the store reads either
+		}
+		return strconv.AppendFloat(dst, r, 'f', 0, 64)
+	}
+	if v == math.Trunc(v) && v > -1<<53 && v < 1<<53 {
+		// integral (counts, bytes): integer text is cheaper to write and
+		// to read back than the shortest float, and exact
+		return strconv.AppendInt(dst, int64(v), 10)
 	}
 	return strconv.AppendFloat(dst, v, 'g', -1, 64)
 }

@@ -8,6 +8,7 @@
 package pbwire
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -23,7 +24,25 @@ type Field struct {
 }
 
 // Next reads the field at the start of b and returns it with its length.
+//
+// The fields that make up most of a metrics body — a one-byte tag with a
+// fixed64 (times, values) or with a length under 128 (attributes, labels,
+// samples, data points) — are read here directly; the rest by next.
 func Next(b []byte) (Field, int, error) {
+	if len(b) >= 2 && b[0] >= 1<<3 && b[0] < 0x80 { // field number ≥ 1 in a one-byte tag
+		num, typ := protowire.Number(b[0]>>3), protowire.Type(b[0]&7)
+		switch {
+		case typ == protowire.Fixed64Type && len(b) >= 9:
+			return Field{Num: num, Typ: typ, U: binary.LittleEndian.Uint64(b[1:9])}, 9, nil
+		case typ == protowire.BytesType && b[1] < 0x80 && 2+int(b[1]) <= len(b):
+			return Field{Num: num, Typ: typ, Bytes: b[2 : 2+int(b[1])]}, 2 + int(b[1]), nil
+		}
+	}
+	return next(b)
+}
+
+// next is Next for every field protobuf allows.
+func next(b []byte) (Field, int, error) {
 	var f Field
 	num, typ, tn := protowire.ConsumeTag(b)
 	if tn < 0 {

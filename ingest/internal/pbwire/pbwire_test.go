@@ -74,13 +74,22 @@ func TestDecodeError(t *testing.T) {
 	}
 }
 
-// FuzzNext: Next never panics and never reads past b.
+// FuzzNext: Next never panics, never reads past b, and reads what the
+// general decoding (next) reads: its direct reading of the usual fields
+// changes nothing.
 func FuzzNext(f *testing.F) {
 	f.Add([]byte{0x08, 0x96, 0x01})
 	f.Add([]byte{0x2b, 0x08, 0x01, 0x2c})
+	f.Add([]byte{0x19, 1, 2, 3, 4, 5, 6, 7, 8, 0x22, 0x02, 'a', 'b'})
+	f.Add([]byte{0x22, 0x7f, 'a'})
+	f.Add([]byte{0x01, 1, 2, 3, 4, 5, 6, 7, 8})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for len(b) > 0 {
-			_, n, err := Next(b)
+			f, n, err := Next(b)
+			g, gn, gerr := next(b)
+			if (err == nil) != (gerr == nil) || n != gn || f.Num != g.Num || f.Typ != g.Typ || f.U != g.U || string(f.Bytes) != string(g.Bytes) || (f.Bytes == nil) != (g.Bytes == nil) {
+				t.Fatalf("Next %+v %d %v; next %+v %d %v", f, n, err, g, gn, gerr)
+			}
 			if err != nil {
 				return
 			}
