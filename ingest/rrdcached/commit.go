@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 
 	"rrdash/store"
@@ -30,8 +29,11 @@ type committer struct {
 	running bool // a committer goroutine is active
 
 	applyMu sync.Mutex // one group applied at a time
-	sorted  []store.Update
+	// scratch space of the group being applied (under applyMu)
+	sorted  []store.Update // the group in submission order
+	grouped []store.Update // the group by series
 	order   []int
+	grouper store.SeriesGrouper
 }
 
 // pendChunk is one submitted chunk and the ticket that answers it.
@@ -115,25 +117,7 @@ func (c *committer) applyNow() func() error {
 	}
 	// group by series, stably: a store call touches each archive once.
 	// order[j] is the submission index of the j-th update applied.
-	order := slices.Grow(c.order[:0], n)
-	for k := range n {
-		order = append(order, k)
-	}
-	oneSeries := true
-	for _, u := range all[1:] {
-		if u.Series != all[0].Series {
-			oneSeries = false
-			break
-		}
-	}
-	sorted := all
-	if !oneSeries {
-		slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(all[a].Series, all[b].Series) })
-		sorted = make([]store.Update, n)
-		for j, k := range order {
-			sorted[j] = all[k]
-		}
-	}
+	sorted, order := c.grouper.Group(all, c.grouped, c.order)
 	res, wait, err := c.st.ApplyAsync(context.Background(), store.Batch{Updates: sorted})
 	s := c.srv
 	for _, ue := range res.Errors {
@@ -175,6 +159,10 @@ func (c *committer) applyNow() func() error {
 		close(ch.t.applied)
 	}
 	clear(all)
+	if len(sorted) > 0 && &sorted[0] != &all[0] {
+		clear(sorted)
+		c.grouped = sorted[:0]
+	}
 	c.sorted, c.order = all[:0], order[:0]
 	if err != nil {
 		return nil

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"rrdash/store"
@@ -82,6 +83,11 @@ type conn struct {
 	chunkCmds []int // in a BATCH: the command numbers
 	chunkLen  int   // bytes of the chunk's request lines
 	vals      []string
+	// arena holds the value text of the chunk's fast-path updates
+	// (pendVals) until the chunk is handed over (fillValues)
+	arena     strings.Builder
+	pendVals  []pendVal
+	rx        int64 // fast-path UPDATEs not yet counted in the server's stats
 	names     map[string]fileInfo
 	mayUpdate bool // the permissions allow UPDATE
 }
@@ -107,6 +113,9 @@ func (c *conn) flushChunk() {
 	if len(c.chunk) == 0 {
 		return
 	}
+	c.fillValues()
+	c.s.updatesRx.Add(c.rx)
+	c.rx = 0
 	t := c.s.commit.submit(c.chunk)
 	c.s.jbytes.Add(int64(c.chunkLen))
 	if c.batch {

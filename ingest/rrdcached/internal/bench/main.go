@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -68,8 +69,8 @@ func run(rrdashBin, rrdcachedBin string, conns, batch, window, rounds int, only 
 	}
 	loads := []workload{{"1 series x 100,000", 1, 100000}, {"1,000 series x 100", 1000, 100}, {"10,000 series x 10", 10000, 10}}
 	fmt.Printf("%d connections, BATCH of %d UPDATE lines, one value each, up to %d BATCHes in flight per connection\n\n", conns, batch, window)
-	fmt.Println("| round | workload | server | updates/s until durable | time to acknowledge | time until durable | server CPU (user+sys) | load average |")
-	fmt.Println("|---|---|---|---:|---:|---:|---:|---|")
+	fmt.Println("| round | workload | server | updates/s until durable | time to acknowledge | time until durable | server CPU (user+sys) | client CPU (user+sys) | load average |")
+	fmt.Println("|---|---|---|---:|---:|---:|---:|---:|---|")
 	for r := 1; r <= rounds; r++ {
 		for _, w := range loads {
 			if only != "" && !strings.Contains(w.name, only) {
@@ -81,8 +82,8 @@ func run(rrdashBin, rrdcachedBin string, conns, batch, window, rounds int, only 
 					return fmt.Errorf("%s, %s: %w", s.name, w.name, err)
 				}
 				total := w.series * w.updates
-				fmt.Printf("| %d | %s | %s | %.0f | %.3f s | %.3f s | %.3f s | %s |\n", r, w.name, s.name, float64(total)/res.durable.Seconds(),
-					res.ack.Seconds(), res.durable.Seconds(), res.cpu.Seconds(), loadAvg())
+				fmt.Printf("| %d | %s | %s | %.0f | %.3f s | %.3f s | %.3f s | %.3f s | %s |\n", r, w.name, s.name, float64(total)/res.durable.Seconds(),
+					res.ack.Seconds(), res.durable.Seconds(), res.cpu.Seconds(), res.clientCPU.Seconds(), loadAvg())
 			}
 		}
 	}
@@ -93,6 +94,18 @@ func run(rrdashBin, rrdcachedBin string, conns, batch, window, rounds int, only 
 type result struct {
 	ack, durable time.Duration
 	cpu          time.Duration // the server's user+system time over the timed part
+	// clientCPU is this process's (the client's) user+system time over
+	// the timed part: it shares the machine's cores with the server.
+	clientCPU time.Duration
+}
+
+// selfCPU is this process's user+system time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // loadAvg is the 1-, 5- and 15-minute load average.
@@ -160,7 +173,7 @@ func runOne(s server, w workload, conns, batch, window int) (res result, err err
 	if err != nil {
 		return res, err
 	}
-	start := time.Now()
+	start, self0 := time.Now(), selfCPU()
 	var wg sync.WaitGroup
 	errs := make(chan error, conns)
 	for k := 0; k < conns; k++ {
@@ -213,6 +226,7 @@ func runOne(s server, w workload, conns, batch, window int) (res result, err err
 		return res, err
 	}
 	res.cpu = cpu1 - cpu0
+	res.clientCPU = selfCPU() - self0
 	return res, nil
 }
 
