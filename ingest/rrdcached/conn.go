@@ -12,7 +12,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"rrdash/store"
@@ -83,10 +82,9 @@ type conn struct {
 	chunkCmds []int // in a BATCH: the command numbers
 	chunkLen  int   // bytes of the chunk's request lines
 	vals      []string
-	// arena holds the value text of the chunk's fast-path updates
-	// (pendVals) until the chunk is handed over (fillValues)
-	arena     strings.Builder
-	pendVals  []pendVal
+	// arena holds the value text of the chunk's fast-path updates until
+	// the chunk is handed over
+	arena     store.UpdateArena
 	rx        int64 // fast-path UPDATEs not yet counted in the server's stats
 	names     map[string]fileInfo
 	mayUpdate bool // the permissions allow UPDATE
@@ -113,7 +111,7 @@ func (c *conn) flushChunk() {
 	if len(c.chunk) == 0 {
 		return
 	}
-	c.fillValues()
+	c.arena.Fill(c.chunk)
 	c.s.updatesRx.Add(c.rx)
 	c.rx = 0
 	t := c.s.commit.submit(c.chunk)

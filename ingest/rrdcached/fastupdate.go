@@ -2,7 +2,6 @@ package rrdcached
 
 import (
 	"bytes"
-	"strings"
 	"time"
 
 	"rrdash/store"
@@ -32,20 +31,10 @@ func (c *conn) fastUpdate(line []byte) bool {
 	if !cached || !c.mayUpdate || c.s.slowOnly {
 		return false
 	}
-	if t, ok := plainStampValue(val); ok && bytes.IndexByte(val, '@') < 0 {
-		// the values' text joins the chunk's arena: their strings are made
-		// when the chunk is handed over (fillValues), one allocation a chunk
-		rest := val[bytes.IndexByte(val, ':')+1:]
-		want := fi.nds
-		if fi.tmpl != nil {
-			want = len(fi.tmpl)
-		}
-		if bytes.Count(rest, colon)+1 != want {
-			return false // handle answers the error
-		}
-		off := c.arena.Len()
-		c.arena.Write(rest)
-		c.pendVals = append(c.pendVals, pendVal{at: len(c.chunk), off: off, end: c.arena.Len(), nds: fi.nds, tmpl: fi.tmpl})
+	// the common form's value text joins the chunk's arena: the value
+	// strings are made when the chunk is handed over, one allocation a
+	// chunk; any other form is parsed on its own
+	if t, ok := c.arena.Add(val, fi.tmpl, fi.nds, len(c.chunk)); ok {
 		c.appendUpdate(store.Update{Series: fi.name, Time: t}, len(line))
 		return true
 	}
@@ -65,8 +54,6 @@ func (c *conn) fastUpdate(line []byte) bool {
 	return true
 }
 
-var colon = []byte{':'}
-
 // appendUpdate adds a fast-path update (its request line n bytes long,
 // without the newline) to the chunk.
 func (c *conn) appendUpdate(u store.Update, n int) {
@@ -82,59 +69,6 @@ func (c *conn) appendUpdate(u store.Update, n int) {
 	}
 }
 
-// pendVal is a chunk update whose values are still text in the arena:
-// arena[off:end] is "v1:v2:…", the update gives tmpl's data sources (nil:
-// all nds).
-type pendVal struct {
-	at, off, end, nds int
-	tmpl              []int
-}
-
-// fillValues gives the chunk's arena updates their values, as
-// store.ParseUpdateArgInto splits them (a data source the update does not
-// give is "U"), out of one string.
-func (c *conn) fillValues() {
-	if len(c.pendVals) == 0 {
-		return
-	}
-	text := c.arena.String()
-	n := 0
-	for _, p := range c.pendVals {
-		n += p.nds
-	}
-	vals := make([]string, n)
-	for _, p := range c.pendVals {
-		v := vals[:p.nds:p.nds]
-		vals = vals[p.nds:]
-		rest := text[p.off:p.end]
-		if p.tmpl != nil {
-			for k := range v {
-				v[k] = "U"
-			}
-		}
-		for k := 0; ; k++ {
-			f := rest
-			j := strings.IndexByte(rest, ':')
-			if j >= 0 {
-				f, rest = rest[:j], rest[j+1:]
-			}
-			if p.tmpl != nil {
-				v[p.tmpl[k]] = f
-			} else {
-				v[k] = f
-			}
-			if j < 0 {
-				break
-			}
-		}
-		c.chunk[p.at].Values = v
-	}
-	// the strings now belong to the chunk: the next chunk starts a new
-	// arena
-	c.arena = strings.Builder{}
-	c.pendVals = c.pendVals[:0]
-}
-
 // asciiEqualFold compares b with an upper-case ASCII word, ignoring case.
 func asciiEqualFold(b []byte, upper string) bool {
 	for i := range len(upper) {
@@ -147,23 +81,4 @@ func asciiEqualFold(b []byte, upper string) bool {
 		}
 	}
 	return true
-}
-
-// plainStampValue parses the time of v when it is a whole number of
-// seconds after the epoch ("1700000000:…", no sign, 10 to 18 digits, not
-// led by 0): a time stamp (rrdcached's check, stamp) then needs no float
-// parse, and store.ParseUpdateArgInto would read the same number.
-func plainStampValue(v []byte) (int64, bool) {
-	i := bytes.IndexByte(v, ':')
-	if i < 10 || i > 18 || v[0] == '0' {
-		return 0, false
-	}
-	var t int64
-	for _, c := range v[:i] {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		t = t*10 + int64(c-'0')
-	}
-	return t, true
 }
