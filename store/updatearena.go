@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"math"
 	"strings"
 )
 
@@ -10,7 +11,7 @@ import (
 // (a line in a read buffer), for a caller that gathers many updates before
 // one ApplyAsync: the value text of every update goes into one buffer,
 // and the value strings are made at once (Fill), one allocation for all
-// of them instead of one a line. The zero value is ready; not safe for
+// of them instead of one a line (up to 2 GiB of text between Fills). The zero value is ready; not safe for
 // concurrent use.
 type UpdateArena struct {
 	text strings.Builder
@@ -20,7 +21,7 @@ type UpdateArena struct {
 // arenaUpdate is an update whose values are still text: text[off:end] is
 // "v1:v2:…" for ups[at], giving tmpl's data sources (nil: all nds).
 type arenaUpdate struct {
-	at, off, end, nds int
+	at, off, end, nds int32
 	tmpl              []int
 }
 
@@ -46,12 +47,12 @@ func (a *UpdateArena) Add(arg []byte, tmpl []int, nds, at int) (t int64, ok bool
 	if tmpl != nil {
 		want = len(tmpl)
 	}
-	if bytes.Count(rest, []byte{':'})+1 != want {
+	if bytes.Count(rest, []byte{':'})+1 != want || a.text.Len()+len(rest) > math.MaxInt32 || at > math.MaxInt32 {
 		return 0, false
 	}
 	off := a.text.Len()
 	a.text.Write(rest)
-	a.pend = append(a.pend, arenaUpdate{at: at, off: off, end: a.text.Len(), nds: nds, tmpl: tmpl})
+	a.pend = append(a.pend, arenaUpdate{at: int32(at), off: int32(off), end: int32(a.text.Len()), nds: int32(nds), tmpl: tmpl})
 	return t, true
 }
 
@@ -68,7 +69,7 @@ func (a *UpdateArena) Fill(ups []Update) {
 	text := a.text.String()
 	n := 0
 	for _, p := range a.pend {
-		n += p.nds
+		n += int(p.nds)
 	}
 	vals := make([]string, n)
 	for _, p := range a.pend {
