@@ -142,13 +142,7 @@ func (c *committer) applyNow() func() error {
 	if err == nil {
 		s.written.Add(int64(res.Applied))
 		s.dataSets.Add(int64(res.Applied))
-		last := ""
-		for _, u := range sorted {
-			if u.Series != last {
-				s.touch(u.Series)
-				last = u.Series
-			}
-		}
+		s.touchGrouped(sorted)
 	}
 	fail := ""
 	if err != nil {
