@@ -117,7 +117,7 @@ var flagOptions = map[string]string{
 	"-r": "--rigid", "-A": "--alt-autoscale", "-J": "--alt-autoscale-min", "-M": "--alt-autoscale-max",
 	"-N": "--no-gridfit", "-Y": "--alt-y-grid", "-o": "--logarithmic", "-E": "--slope-mode",
 	"-g": "--no-legend", "-F": "--force-rules-legend", "-z": "--lazy", "-j": "--only-graph",
-	"-D": "--full-size-mode", "-P": "--pango-markup", "-i": "--interlaced",
+	"-D": "--full-size-mode", "-P": "--pango-markup", "-i": "--interlaced", "-Z": "--use-nan-for-all-missing-data",
 }
 
 var longFlagOptions = map[string]bool{

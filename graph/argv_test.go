@@ -287,3 +287,12 @@ func TestParseArgsRoundTripOptions(t *testing.T) {
 		t.Errorf("JSON round trip: %v\n got %+v\nwant %+v", err, s3, s)
 	}
 }
+
+// -Z is rrdtool 1.7.2's short form of --use-nan-for-all-missing-data.
+func TestParseArgsShortUseNaN(t *testing.T) {
+	t.Parallel()
+	s, _, err := ParseArgs([]string{"graph", "out.png", "-Z", "DEF:a=x:y:AVERAGE", "LINE1:a#ff0000"})
+	if err != nil || !s.NaNForMissing {
+		t.Fatalf("-Z: %v, NaNForMissing %v", err, s != nil && s.NaNForMissing)
+	}
+}

@@ -10,8 +10,9 @@ const (
 
 // binaryOp returns the column kernel of a two-operand operator: a[i] = a[i] op b[i].
 func binaryOp(op opcode) func(a, b []float64) {
-	if k := columnKernel(op); k != nil {
-		return k
+	if k := columnKernel3(op); k != nil {
+		// In place: the kernels read a[i] before writing dst[i].
+		return func(a, b []float64) { k(a, a, b) }
 	}
 	if f := binaryScalarFn(op); f != nil {
 		return func(a, b []float64) {

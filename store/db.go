@@ -41,6 +41,10 @@ type Options struct {
 	// BootID overrides the machine's boot id (tests simulate a reboot
 	// with it); empty reads /proc/sys/kernel/random/boot_id.
 	BootID string
+	// LockBlock makes a writer wait for the data directory's lock for as
+	// long as another process holds it, instead of giving up after a short
+	// wait with a *LockError (update --locking block).
+	LockBlock bool
 	// ReadOnly opens the directory for reading under a shared lock: any
 	// number of readers, never beside a writer. A reader writes nothing;
 	// one that finds journal records the archives lack (the last writer
@@ -161,7 +165,7 @@ func Open(dir string, opt Options) (*DB, error) {
 		// the exclusive lock, and read as that writer.
 		opt.ReadOnly = false
 	}
-	lock, err := lockDir(dir, false)
+	lock, err := lockDirMode(dir, false, opt.LockBlock)
 	if err != nil {
 		return nil, err
 	}

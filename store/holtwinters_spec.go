@@ -164,8 +164,10 @@ func parseHWRRA(arg string, f []string, cf CF, step int64) (RRA, error) {
 				r.HW.SmoothingWindow = w
 			case "smooth-idx":
 				n, err := strconv.ParseInt(v, 10, 64)
-				if err != nil || n < 0 || n >= r.Rows {
-					return fail("Invalid smooth-idx %s: want a row index below %d", v, r.Rows)
+				// at or beyond the rows (a shrink leaves it so, as rrdtool
+				// resize does) the smoother never runs
+				if err != nil || n < 0 {
+					return fail("Invalid smooth-idx %s: want a row index", v)
 				}
 				r.HW.SmoothIdx = n
 			default:
@@ -301,10 +303,9 @@ func (s *Spec) validateHW() error {
 		case HWPredict, MHWPredict:
 			err = want(i, Seasonal)
 		case Seasonal, DevSeasonal:
+			// a smoothing index at or beyond the rows (after a shrink,
+			// as rrdtool resize leaves it) only means no smoothing
 			err = want(i, HWPredict, MHWPredict)
-			if err == nil && r.HW.SmoothIdx >= r.Rows {
-				err = fmt.Errorf("RRA %d (%s): smoothing index %d beyond its %d rows", i, r.CF, r.HW.SmoothIdx, r.Rows)
-			}
 		case DevPredict:
 			err = want(i, DevSeasonal)
 		case Failures:

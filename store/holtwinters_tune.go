@@ -189,13 +189,3 @@ func (e *SeriesEdit) AberrantReset(ds string) error {
 	}
 	return nil
 }
-
-// refuseHW refuses the rrd_modify and resize operations on a series with
-// Holt-Winters archives: the seasonal state is tied to the rings' rows,
-// and how rrdtool carries it over is not reproduced.
-func (e *SeriesEdit) refuseHW(what string) error {
-	if e.spec.hasHW() {
-		return fmt.Errorf("%s on a series with Holt-Winters archives is not supported by rrdash", what)
-	}
-	return nil
-}

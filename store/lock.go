@@ -45,7 +45,11 @@ func (e *LockError) Unwrap() error { return e.Err }
 
 // lockDir takes the directory's lock, shared or exclusive; after lockWait
 // it gives up with a *LockError naming the holders.
-func lockDir(dir string, shared bool) (*os.File, error) {
+func lockDir(dir string, shared bool) (*os.File, error) { return lockDirMode(dir, shared, false) }
+
+// lockDirMode is lockDir; block waits for as long as the lock is held
+// instead of giving up (update --locking block).
+func lockDirMode(dir string, shared, block bool) (*os.File, error) {
 	p := filepath.Join(dir, "LOCK")
 	flag, how := os.O_RDWR|os.O_CREATE, syscall.LOCK_EX
 	if shared {
@@ -74,7 +78,7 @@ func lockDir(dir string, shared bool) (*os.File, error) {
 			f.Close()
 			return nil, fmt.Errorf("data directory %s: locking %s: %w", dir, p, err)
 		}
-		if waited := time.Since(start); waited >= lockWait {
+		if waited := time.Since(start); waited >= lockWait && !block {
 			holders, writer := lockHolders(p, f)
 			if len(holders) > 0 || waited >= 2*lockWait {
 				f.Close()

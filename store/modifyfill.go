@@ -189,6 +189,9 @@ func (e *SeriesEdit) Stretch(newStep int64) error {
 	if newStep <= 0 || e.spec.Step%newStep != 0 || e.spec.Step/newStep < 2 {
 		return errors.New("invalid 'newstep' parameter. The newsize must divide the old step parameter without a remainder.")
 	}
+	if e.spec.hasHW() {
+		return errStretchHW
+	}
 	k := e.spec.Step / newStep
 	e.timeOrder() // rrd_modify's first pass writes a new file
 	for a := range e.spec.RRA {

@@ -174,14 +174,16 @@ func (e *SeriesEdit) timeOrder() {
 // sources added, archives deleted (an index beyond the archives is passed
 // over), archives resized (RRA#i:=rows; the oldest rows go, or unknown
 // rows come before the oldest). Every ring is then rewritten oldest row
-// first, as rrd_modify writes its new file. Adding archives (RRA:…) is not
-// supported: rrd_modify fills them from the other archives by rules not
-// reproduced yet, and rrdash refuses rather than fill them otherwise.
+// first, as rrd_modify writes its new file; archives added (RRA:…) are
+// filled from the others (modifyfill.go). Holt-Winters archives are
+// carried as rrd_modify carries them (holtwinters_modify.go); the forms
+// rrdtool 1.7.2 breaks them with are refused.
 func (e *SeriesEdit) Modify(delDS []string, addDS []DS, delRRA []int, resize map[int]int64, addRRA ...RRA) error {
-	if err := e.refuseHW("tune's DS:, DEL:, DELRRA:, RRA: and RRA#"); err != nil {
+	if err := e.checkHWModify(delRRA, resize, addRRA); err != nil {
 		return err
 	}
 	in := e.snapshot() // what rrd_modify fills added rows and archives from
+	hw := e.hwRows()   // the Holt-Winters words, per archive and data source
 	e.timeOrder()
 	nds := len(e.spec.DS)
 	keep := make([]bool, nds)
@@ -258,15 +260,23 @@ func (e *SeriesEdit) Modify(delDS []string, addDS []DS, delRRA []int, resize map
 		step := e.spec.Step
 		unkn := ((e.st.lastUp - e.st.lastUp%step) % (step * r.Steps)) / step
 		for range addDS {
+			if r.CF.IsHW() {
+				// init_cdp of a zeroed cdp_prep: a Holt-Winters archive
+				// sets its own words only (hwRows' newHWWords)
+				cdp = append(cdp, cdpState{})
+				continue
+			}
 			cdp = append(cdp, cdpState{val: math.NaN(), unknPDP: unkn})
 		}
 	}
+	hw = hw.mapDS(dsMap, e.spec.RRA)
 	e.spec.DS, e.st.ds, e.st.cdp = spec, dss, cdp
 	nds = nnew
 
 	var rras []RRA
 	var rings [][]float64
 	var cur []int64
+	var hwKept hwArchives
 	cdp = nil
 	// the row counts of the archives kept, for populating grown ones
 	var finalRows []int64
@@ -303,7 +313,9 @@ func (e *SeriesEdit) Modify(delDS []string, addDS []DS, delRRA []int, resize map
 				if a < len(finalRows) {
 					curRow = finalRows[a] - 1
 				}
-				in.populateRows(e.spec.Step, RRA{CF: r.CF, XFF: r.XFF, Steps: r.Steps, Rows: n}, curRow, ringRows(ring, nds), dsMap, 0, added)
+				if !r.CF.IsHW() { // populate_row leaves a Holt-Winters archive's rows unknown
+					in.populateRows(e.spec.Step, RRA{CF: r.CF, XFF: r.XFF, Steps: r.Steps, Rows: n}, curRow, ringRows(ring, nds), dsMap, 0, added)
+				}
 			}
 			r.Rows = n
 		}
@@ -311,9 +323,14 @@ func (e *SeriesEdit) Modify(delDS []string, addDS []DS, delRRA []int, resize map
 		rings = append(rings, ring)
 		cur = append(cur, r.Rows-1)
 		cdp = append(cdp, e.st.cdp[a*nds:(a+1)*nds]...)
+		hwKept = append(hwKept, hw[a])
 	}
 	e.spec.RRA, e.rings, e.st.curRow, e.st.cdp = rras, rings, cur, cdp
-	return e.addArchives(in, addRRA, dsMap)
+	if err := e.addArchives(in, addRRA, dsMap); err != nil {
+		return err
+	}
+	e.setHWState(hwKept)
+	return nil
 }
 
 func unknownRows(n int64, nds int) []float64 {
@@ -334,9 +351,10 @@ func (e *SeriesEdit) Resize(a int, grow bool, rows int64) error {
 	if rows < 1 {
 		return errors.New("Please grow or shrink with at least 1 row")
 	}
-	if err := e.refuseHW("resize"); err != nil {
-		return err
-	}
+	// rrd_resize copies the definitions and consolidation state as they
+	// are (Holt-Winters parameters and words included) and moves rows
+	// only; a SEASONAL ring keeps its coefficients (hw.seas) in its rows
+	defer e.syncSeasonal()
 	r := &e.spec.RRA[a]
 	nds := int64(len(e.spec.DS))
 	ring, cur := e.rings[a], e.st.curRow[a]

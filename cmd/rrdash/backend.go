@@ -94,7 +94,10 @@ func daemonOption(args []string, noShort bool) (addr string, rest []string, err 
 // first: a serve holds the directory's lock for its whole life, so asking
 // the lock first would only add its wait. A socket left by a serve that
 // is gone refuses at once, and the directory is opened.
-func openStore(ctx context.Context, dir, cmd, daemon string, oneShot bool) (seriesStore, error) {
+//
+// lockBlock waits for the directory's lock while another process holds
+// it (update --locking block) instead of giving up after a short wait.
+func openStore(ctx context.Context, dir, cmd, daemon string, oneShot, lockBlock bool) (seriesStore, error) {
 	if daemon != "" {
 		c, err := remote.Dial(ctx, daemon)
 		if err != nil {
@@ -114,7 +117,7 @@ func openStore(ctx context.Context, dir, cmd, daemon string, oneShot bool) (seri
 	if err := store.CheckRestoreComplete(dir); err != nil {
 		return nil, err
 	}
-	db, err := store.Open(dir, store.Options{OneShot: oneShot, ReadOnly: readOnlyCommand(cmd)})
+	db, err := store.Open(dir, store.Options{OneShot: oneShot, ReadOnly: readOnlyCommand(cmd), LockBlock: lockBlock})
 	if err == nil {
 		return db, nil
 	}

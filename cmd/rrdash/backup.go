@@ -72,7 +72,7 @@ func runBackup(ctx context.Context, dir, daemon string, args []string, stdout io
 		daemon = os.Getenv("RRDCACHED_ADDRESS")
 	}
 	dir = dataDirOr(dir)
-	db, err := openStore(ctx, dir, "backup", daemon, false)
+	db, err := openStore(ctx, dir, "backup", daemon, false, false)
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"rrdash/store/computeds"
 	"slices"
 	"strconv"
 	"strings"
@@ -188,22 +189,15 @@ func parseUpdateCommand(db seriesStore, args []string) (updateCommand, error) {
 }
 
 // checkLocking takes rrdtool's --locking/-L MODE (1.8's; 1.7.2 has
-// none). rrdash does not lock series files one by one: one process holds
-// the data directory's lock for writing (a serve, which then takes every
-// client's updates through its socket, or the command itself), and a
-// command that finds it held by another process gives up after a short
-// wait, naming the holder. That is mode "try", rrdtool's default, so
-// "try" is accepted; "block" (wait for ever) and "none" (write without a
-// lock) have no counterpart and are refused rather than ignored.
+// none, see locking.go): try and block are what openStore did with the
+// data directory's lock before the command ran (a pipe or a server holds
+// it already); none is refused, as rrdash never writes without the lock.
 func checkLocking(opts map[string]string) error {
-	switch m, ok := opts["L"]; {
-	case !ok, m == "try":
-		return nil
-	case m == "block", m == "none":
-		return fmt.Errorf("--locking %s is not supported: rrdash writes a data directory from one process at a time and a writer that finds it in use fails after a short wait, which is --locking try (the default)", m)
-	default:
-		return fmt.Errorf("unsupported locking mode '%s' in --locking (try, block or none)", m)
+	if m, ok := opts["L"]; ok {
+		_, err := parseLocking(m)
+		return err
 	}
+	return nil
 }
 
 // parseArgs parses the ARGs; it stops at the first bad one and returns
@@ -342,9 +336,14 @@ func runFetch(db seriesStore, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// formatC prints like C's %0.10e (glibc spells NaN "-nan" in fetch output).
+// formatC prints like C's %0.10e: glibc spells a NaN "-nan" or "nan" by
+// its sign; rrdtool's unknown is negative, and only a COMPUTE that took
+// the absolute value of one (or an rrdtool file holding such a row) makes
+// a positive one (computeds.PosNaN).
 func formatC(v float64) string {
 	switch {
+	case computeds.IsPosNaN(v):
+		return "nan"
 	case math.IsNaN(v):
 		return "-nan"
 	case math.IsInf(v, 1):
@@ -406,7 +405,10 @@ func runLast(db seriesStore, args []string, stdout io.Writer) error {
 }
 
 func runInfo(db seriesStore, args []string, stdout io.Writer) error {
-	opts, pos, err := options(args, nil, map[string]string{"--json": "json"})
+	// --noflush (-F) is rrdtool's "read without asking rrdcached to flush
+	// first": rrdash (and its server) apply every acknowledged update at
+	// once, so there is nothing to flush and the answer is the same
+	opts, pos, err := options(args, nil, map[string]string{"--json": "json", "--noflush": "F", "-F": "F"})
 	if err != nil {
 		return err
 	}

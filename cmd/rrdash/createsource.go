@@ -51,8 +51,8 @@ func takeDSMappings(args []string) ([]store.DSMapping, error) {
 	return maps, nil
 }
 
-// sourceCreator is a store that creates a series from others' data (the
-// local data directory; a server's socket does not carry it).
+// sourceCreator is a store that creates a series from others' data: the
+// data directory, or a server, which runs it itself (XCREATE --source).
 type sourceCreator interface {
 	CreateFromSources(name string, spec store.Spec, startGiven bool, sources []string, maps []store.DSMapping, overwrite bool) error
 }
@@ -60,7 +60,7 @@ type sourceCreator interface {
 func createFromSources(db seriesStore, name string, spec store.Spec, startGiven bool, sources []string, maps []store.DSMapping, overwrite bool) error {
 	sc, ok := db.(sourceCreator)
 	if !ok {
-		return errors.New("create --source reads the sources' rows from the data directory: run it where the directory is not held by a server (rrdash serve), or stop the server first")
+		return errors.New("create --source: this store cannot create a series from sources")
 	}
 	return sc.CreateFromSources(name, spec, startGiven, sources, maps, overwrite)
 }

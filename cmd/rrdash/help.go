@@ -24,15 +24,15 @@ func commandHelp(name string) (string, bool) {
 			"  Creates series NAME, as rrdtool create does (a series name where rrdtool takes a file);\n" +
 			"  --template takes the step, DS and RRAs of series OLD first; --source fills the rows from series (or rrdtool files) OLD… as rrdtool\n" +
 			"  does (DS:new=old[i]:… maps a DS to another name, of the i-th source). DS:name:COMPUTE:rpn computes a DS from the others.",
-		"update": "usage: rrdash update NAME [--template a:b] [--skip-past-updates] [--locking try] ARG…\n" +
+		"update": "usage: rrdash update NAME [--template a:b] [--skip-past-updates] [--locking try|block] ARG…\n" +
 			"  ARG: T:v[:v…] or N:v…; a single \"-\" reads ARGs from stdin, one a line, and prints \"OK n\" once line n is durable.\n" +
 			"  --skip-past-updates (-s) passes over ARGs at or before the last update instead of stopping there.\n" +
-			"  --locking (-L) try is how rrdash writes anyway; block and none are refused.",
+			"  --locking (-L) try (default; or $RRD_LOCKING) gives up when another process holds the data directory, block waits for it; none is refused.",
 		"updatev": "usage: rrdash updatev NAME [--template a:b] [--skip-past-updates] ARG…\n" +
 			"  Updates as update does and prints rrdtool updatev's report: return_value and the values written to each archive.",
 		"fetch": "usage: rrdash fetch NAME CF [--start T] [--end T] [--resolution S] [--align-start] [--json]\n" +
 			"  Prints the consolidated data points of NAME, as rrdtool fetch does.",
-		"info": "usage: rrdash info NAME [--json]\n  Prints the header and state of series NAME, as rrdtool info does.",
+		"info": "usage: rrdash info NAME [--json] [--noflush|-F]\n  Prints the header and state of series NAME, as rrdtool info does (--noflush: nothing is held back to flush, the same answer).",
 		"last": "usage: rrdash last NAME\n  Prints the time of the last update of series NAME.",
 		"first": "usage: rrdash first NAME [--rraindex N]\n" +
 			"  Prints the time of the oldest row of archive N (default 0) of series NAME, as rrdtool first does.",
@@ -73,7 +73,12 @@ func commandHelp(name string) (string, bool) {
 		"import-carbon-config": importCarbonUsage,
 		"delete":               deleteUsage,
 		"rename":               renameUsage,
-		"-":                    "usage: rrdash -\n  pipe mode: one command per line on stdin (as rrdtool -), each answered by its output and \"OK u:… s:… r:…\" or \"ERROR: …\".",
+		"cd":                   "usage (pipe mode only): cd DIR\n  changes the current directory of series names (rrdash - [DIR]), as rrdtool's remote command.",
+		"pwd":                  "usage (pipe mode only): pwd\n  prints the current directory of series names, / being the session's DIR.",
+		"mkdir":                "usage (pipe mode only): mkdir DIR\n  makes a directory of series names for the session (it lasts once a series is in it).",
+		"ls":                   "usage (pipe mode only): ls\n  lists the current directory: \"d NAME\" per directory, \"- NAME.rrd\" per series.",
+		"quit":                 "usage (pipe mode only): quit\n  ends the pipe-mode session.",
+		"-":                    "usage: rrdash - [DIR]\n  pipe mode: one command per line on stdin (as rrdtool - [DIR]), each answered by its output and \"OK u:… s:… r:…\" or \"ERROR: …\".\n  cd, pwd, mkdir, ls and quit move in the series directories (a/b/c is c.rrd in a/b), confined to DIR; file names are relative to the current directory.",
 	}[name]
 	return h, ok
 }

@@ -61,6 +61,11 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		{[]string{"annotate"}, "rrdash [--data DIR] annotate --text TEXT"},
 		{[]string{"annotations"}, "rrdash [--data DIR] annotations [--from T]"},
 		{[]string{"-"}, "pipe mode"},
+		{[]string{"cd"}, "usage (pipe mode only): cd DIR"},
+		{[]string{"pwd"}, "usage (pipe mode only): pwd"},
+		{[]string{"mkdir"}, "usage (pipe mode only): mkdir DIR"},
+		{[]string{"ls"}, "usage (pipe mode only): ls"},
+		{[]string{"quit"}, "usage (pipe mode only): quit"},
 	}
 	// Every command main.go dispatches has a row.
 	covered := map[string]bool{}

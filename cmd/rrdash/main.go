@@ -21,11 +21,11 @@ Usage: rrdash [--data DIR] [--daemon ADDR] COMMAND [ARGS]
 
 Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   create NAME [--start T] [--step S] [--no-overwrite] [--template OLD] DS:… RRA:…
-  update NAME [--template a:b] [--skip-past-updates] [--locking try] ARG…
+  update NAME [--template a:b] [--skip-past-updates] [--locking try|block] ARG…
                                            ARG: T:v[:v…] or N:v…; "-" reads ARGs from stdin
   updatev NAME [--template a:b] [--skip-past-updates] ARG…   update, reporting the rows written
   fetch NAME CF [--start T] [--end T] [--resolution S] [--align-start] [--json]
-  info NAME [--json]
+  info NAME [--json] [--noflush]
   last NAME
   first NAME [--rraindex N]                time of the oldest row of an archive
   lastupdate NAME                          last update time and last value of each DS
@@ -47,7 +47,7 @@ Commands (argv as rrdtool's, with a series name where rrdtool takes a file):
   ingest kinesis --endpoint URL --stream NAME …
   monitor run [--timeout D] [--env N=V]… FILE.py|FILE.go|NAME   run a code monitor once and print it
   check [--repair]                         check the journal; --repair recovers a damaged one (check --help)
-  -                                        pipe mode: one command per line on stdin, as rrdtool -
+  - [DIR]                                  pipe mode: one command per line on stdin, as rrdtool - [DIR]
   version [--json]                         version, commit and Go version of this binary
   import-carbon-config SCHEMAS [AGGREGATION]   carbon's storage-schemas.conf (and storage-aggregation.conf) as [[retention]] TOML
   backup DEST                              a verified backup, also while serve runs (backup --help)
@@ -185,12 +185,16 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		// fresh pages to fault in (~11 µs each in a VM). GOGC still wins.
 		debug.SetGCPercent(400)
 	}
-	db, err := openStore(ctx, dir, cmd, daemon, exitAfter)
+	lockBlock, err := lockingMode(cmd, rest, os.Getenv("RRD_LOCKING"), stderr)
+	if err != nil {
+		return err
+	}
+	db, err := openStore(ctx, dir, cmd, daemon, exitAfter, lockBlock)
 	if err != nil {
 		return err
 	}
 	if cmd == "-" {
-		err := runPipe(ctx, db, stdin, stdout)
+		err := runPipeCommand(ctx, db, rest, stdin, stdout)
 		if cerr := db.Close(); err == nil {
 			err = cerr
 		}

@@ -26,11 +26,14 @@ import (
 // their order), so a group touches each series once; the answers still
 // come in line order. An update's r: counts from the read that brought
 // its line.
-func runPipe(ctx context.Context, db seriesStore, stdin io.Reader, stdout io.Writer) error {
+//
+// dir is the session's working directory (pipedir.go): file names in
+// commands are relative to it, and cd, pwd, mkdir, ls and quit move in it.
+func runPipe(ctx context.Context, db seriesStore, dir *pipeDir, stdin io.Reader, stdout io.Writer) error {
 	tr := &timedReader{r: stdin}
 	in := bufio.NewReaderSize(tr, 1<<20)
 	out := bufio.NewWriter(stdout)
-	p := pipeState{ctx: ctx, db: db, out: out, nds: map[string]pipeSeries{}, outq: make(chan pipeBatch, 16), done: make(chan struct{})}
+	p := pipeState{ctx: ctx, db: db, dir: dir, out: out, nds: map[string]pipeSeries{}, outq: make(chan pipeBatch, 16), done: make(chan struct{})}
 	go p.writer()
 	var sc updateScratch
 	var words []string
@@ -40,8 +43,9 @@ func runPipe(ctx context.Context, db seriesStore, stdin io.Reader, stdout io.Wri
 		if len(line) == 0 && err != nil {
 			break
 		}
+		quit := false
 		if !p.fastUpdate(line, tr.at) {
-			p.slowLine(string(line), tr.at, &words, &sc)
+			quit = p.slowLine(string(line), tr.at, &words, &sc)
 		}
 		switch {
 		case in.Buffered() == 0 || p.n >= maxPipeBatch:
@@ -49,7 +53,7 @@ func runPipe(ctx context.Context, db seriesStore, stdin io.Reader, stdout io.Wri
 		case len(p.group) >= maxPipeGroup:
 			p.applyGroup()
 		}
-		if err != nil {
+		if err != nil || quit {
 			break
 		}
 	}
@@ -60,16 +64,29 @@ func runPipe(ctx context.Context, db seriesStore, stdin io.Reader, stdout io.Wri
 }
 
 // slowLine runs any line fastUpdate does not take; read is when it was
-// read.
-func (p *pipeState) slowLine(line string, read time.Time, words *[]string, sc *updateScratch) {
+// read. It reports whether the line was quit.
+func (p *pipeState) slowLine(line string, read time.Time, words *[]string, sc *updateScratch) (quit bool) {
 	args, perr := splitCommand((*words)[:0], line)
 	if perr == nil {
 		*words = args
+	}
+	if perr == nil && len(args) > 0 {
+		args = p.dir.mapArgs(args)
 	}
 	switch {
 	case perr != nil:
 		p.answer(read, perr)
 	case len(args) == 0:
+	case dirCommand(args[0]):
+		p.drain()
+		t0 := time.Now()
+		var errLine string
+		if quit, errLine = p.dir.run(args, p.out); errLine != "" {
+			fmt.Fprintf(p.out, "ERROR: %s\n", errLine)
+		} else if !quit {
+			u, s := cpuTimes()
+			writeOK(p.out, u, s, t0)
+		}
 	case args[0] == "update":
 		if p.join(args[1:], read) {
 			break
@@ -94,6 +111,7 @@ func (p *pipeState) slowLine(line string, read time.Time, words *[]string, sc *u
 			writeOK(p.out, u, s, t0)
 		}
 	}
+	return quit
 }
 
 // timedReader notes when each read returned: the lines it brought were
@@ -141,6 +159,7 @@ const (
 type pipeState struct {
 	ctx     context.Context
 	db      seriesStore
+	dir     *pipeDir // the working directory: file names are relative to it
 	out     *bufio.Writer
 	n       int          // lines answered in the batch
 	errs    []lineErr    // their errors
@@ -211,15 +230,20 @@ func (p *pipeState) answer(read time.Time, err error) int {
 // fastUpdate takes "update NAME ARG" straight from the line's bytes when
 // NAME is a series the group has seen and ARG the plain form
 // (store.UpdateArena): no words, no strings but the arena's. It reports
-// false for any other line (slowLine runs it).
+// false for any other line (slowLine runs it). It takes lines only where
+// names need no mapping (pipeDir.mapArgs): at the top of a session
+// without DIR, a name without ".rrd".
 func (p *pipeState) fastUpdate(line []byte, read time.Time) bool {
 	const verb = "update "
-	if !bytes.HasPrefix(line, []byte(verb)) {
+	if !bytes.HasPrefix(line, []byte(verb)) || p.dir.root != "" || p.dir.cwd != "" {
 		return false
 	}
 	rest := bytes.TrimSuffix(bytes.TrimSuffix(line[len(verb):], []byte{'\n'}), []byte{'\r'})
 	sp := bytes.IndexByte(rest, ' ')
 	if sp <= 0 || !plainWord(rest[:sp]) || !plainWord(rest[sp+1:]) {
+		return false
+	}
+	if bytes.HasSuffix(rest[:sp], []byte(".rrd")) {
 		return false
 	}
 	ps, ok := p.nds[string(rest[:sp])] // no allocation for the look-up

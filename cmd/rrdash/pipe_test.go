@@ -176,8 +176,8 @@ func TestPipeModeChunkedInput(t *testing.T) {
 	}
 }
 
-// pipeOKLine is rrdtool's answer to a command that worked.
-var pipeOKLine = regexp.MustCompile(`^OK u:[0-9]+\.[0-9]{2} s:[0-9]+\.[0-9]{2} r:[0-9]+\.[0-9]{2}$`)
+// pipeOKAnswer is rrdtool's answer to a command that worked.
+var pipeOKAnswer = regexp.MustCompile(`^OK u:[0-9]+\.[0-9]{2} s:[0-9]+\.[0-9]{2} r:[0-9]+\.[0-9]{2}$`)
 
 // pipeAnswers runs lines through pipe mode on a fresh data directory
 // where series s (data sources v and w, and when compute a COMPUTE one
@@ -196,12 +196,12 @@ func pipeAnswers(t *testing.T, lines []string, compute bool) (answers []string, 
 		t.Fatal(err)
 	}
 	all := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-	if !pipeOKLine.MatchString(all[0]) {
+	if !pipeOKAnswer.MatchString(all[0]) {
 		t.Fatalf("create: %q", all[0])
 	}
 	for _, l := range all[1:] {
 		if strings.HasPrefix(l, "OK") {
-			if !pipeOKLine.MatchString(l) {
+			if !pipeOKAnswer.MatchString(l) {
 				t.Fatalf("answer %q is not rrdtool's OK line", l)
 			}
 			l = "OK"
@@ -274,4 +274,42 @@ func FuzzPipeFastUpdate(f *testing.F) {
 			t.Fatalf("%q: fast path %q %s, full path %q %s", arg, fa, fs, sa, ss)
 		}
 	})
+}
+
+// TestPipeFastUpdateInDirectory: after cd, "update x" means the series x
+// in that directory, though the fast path knows a series x at the top.
+func TestPipeFastUpdateInDirectory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	in := strings.Join([]string{
+		"create x --start 1700000000 --step 10 DS:v:GAUGE:100:U:U RRA:LAST:0.5:1:10",
+		"create a/x --start 1700000000 --step 10 DS:v:GAUGE:100:U:U RRA:LAST:0.5:1:10",
+		"update x 1700000010:1",
+		"update x 1700000020:2",
+		"cd a",
+		"update x 1700000030:3",
+		"update x 1700000040:4",
+		"cd ..",
+		"update x 1700000050:5",
+		"",
+	}, "\n")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--data", dir, "-"}, strings.NewReader(in), &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		if !pipeOKAnswer.MatchString(l) {
+			t.Errorf("answer %d: %q", i+1, l)
+		}
+	}
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for name, want := range map[string]int64{"x": 1700000050, "a/x": 1700000040} {
+		if last, err := db.LastUpdate(name); err != nil || last != want {
+			t.Errorf("%s: last update %d (%v), want %d", name, last, err, want)
+		}
+	}
 }

@@ -80,15 +80,15 @@ func TestUpdateSkipPastAgainstRRDtool(t *testing.T) {
 		t.Errorf("lastupdate: %q, rrdtool %q", got, want)
 	}
 
-	// --locking: try is what rrdash does; the others are refused, never ignored
+	// --locking: try and block (TestUpdateLockingBlock); none is refused, never ignored
 	for _, c := range []struct {
 		args []string
 		err  string
 	}{
 		{[]string{"update", "s", "--locking", "try", "1000000090:1"}, ""},
 		{[]string{"update", "s", "-L", "try", "1000000091:1"}, ""},
-		{[]string{"update", "s", "--locking", "block", "1000000092:1"}, "--locking block is not supported"},
-		{[]string{"update", "s", "--locking=none", "1000000092:1"}, "--locking none is not supported"},
+		{[]string{"update", "s", "--locking", "block", "1000000092:1"}, ""},
+		{[]string{"update", "s", "--locking=none", "1000000093:1"}, "--locking none is not supported"},
 		{[]string{"update", "s", "--locking", "sometimes", "1000000092:1"}, "unsupported locking mode 'sometimes'"},
 		{[]string{"update", "s", "-x", "1000000092:1"}, "unknown option -x"},
 		{[]string{"update", "s", "-L", "try", "-5:1", "--", "-1:1"}, ""}, // ARGs (seconds before now), not options

@@ -2,14 +2,18 @@ package rrdcached
 
 import (
 	"math"
+	"rrdash/store/computeds"
 	"strconv"
 	"strings"
 )
 
 // formatE prints v as C's printf("%0.*e") does. Unknown is "-nan", as
-// rrdcached prints the NaN rrdtool stores for it (the sign bit set).
+// rrdcached prints the NaN rrdtool stores for it (the sign bit set); the
+// positive NaN a COMPUTE's ABS makes is "nan" (computeds.PosNaN).
 func formatE(v float64, prec int) string {
 	switch {
+	case computeds.IsPosNaN(v):
+		return "nan"
 	case math.IsNaN(v):
 		return "-nan"
 	case math.IsInf(v, 1):

@@ -476,6 +476,19 @@ func roll(s *[]float64) error {
 }
 
 func unary(o op) func(float64) float64 {
+	if f := unaryFn(o); f != nil {
+		if o == opAbs {
+			return cAbs
+		}
+		if o == opUn || o == opIsInf {
+			return f
+		}
+		return keepNaN(f)
+	}
+	return nil
+}
+
+func unaryFn(o op) func(float64) float64 {
 	switch o {
 	case opSin:
 		return math.Sin
@@ -530,19 +543,19 @@ func cmp(f func(a, b float64) bool) func(a, b float64) float64 {
 func binaryFn(o op) func(a, b float64) float64 {
 	switch o {
 	case opAdd:
-		return func(a, b float64) float64 { return a + b }
+		return leftNaN(func(a, b float64) float64 { return a + b })
 	case opSub:
-		return func(a, b float64) float64 { return a - b }
+		return leftNaN(func(a, b float64) float64 { return a - b })
 	case opMul:
-		return func(a, b float64) float64 { return a * b }
+		return leftNaN(func(a, b float64) float64 { return a * b })
 	case opDiv:
-		return func(a, b float64) float64 { return a / b }
+		return leftNaN(func(a, b float64) float64 { return a / b })
 	case opMod:
-		return math.Mod
+		return leftNaN(math.Mod)
 	case opPow:
-		return math.Pow
+		return cPow
 	case opAtan2:
-		return math.Atan2
+		return leftNaN(math.Atan2)
 	case opAddNaN:
 		return func(a, b float64) float64 {
 			if math.IsNaN(a) {

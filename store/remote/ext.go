@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"rrdash/store/computeds"
 	"sort"
 	"strconv"
 	"strings"
@@ -126,10 +127,18 @@ func ServeExt(ctx context.Context, st Store, cmd string, args []string) (r Reply
 	return Reply{}, false
 }
 
-func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+// num formats a number of an extension answer; rrdtool's positive NaN
+// (computeds.PosNaN, which fetch prints "nan") is "nan", any other NaN
+// "NaN" (parseNum tells them apart; both read as NaN elsewhere).
+func num(v float64) string {
+	if computeds.IsPosNaN(v) {
+		return "nan"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
 
 func serveCreate(st Store, args []string) Reply {
-	const syntax = "XCREATE <series> <step> <start> <overwrite 0|1> <DS:…>… <RRA:…>…"
+	const syntax = "XCREATE <series> <step> <start> <overwrite 0|1> [--source=OLD…] [--map=NEW=OLD:I…] [--start-given] <DS:…>… <RRA:…>…"
 	if len(args) < 4 {
 		return usage(syntax)
 	}
@@ -138,9 +147,16 @@ func serveCreate(st Store, args []string) Reply {
 	if err1 != nil || err2 != nil || args[3] != "0" && args[3] != "1" {
 		return usage(syntax)
 	}
-	spec, err := store.ParseSpecArgs(step, start, args[4:])
+	cs, defs, err := takeCreateSources(args[4:]) // createsource.go
 	if err != nil {
 		return fail(err)
+	}
+	spec, err := store.ParseSpecArgs(step, start, defs)
+	if err != nil {
+		return fail(err)
+	}
+	if len(cs.sources) > 0 {
+		return serveCreateSources(st, args[0], spec, cs, args[3] == "1")
 	}
 	if err := st.Create(args[0], spec, args[3] == "1"); err != nil {
 		return fail(err)
@@ -251,7 +267,11 @@ func serveFetch(st Store, args []string) Reply {
 		b = append(b, ':')
 		for d := range res.DS {
 			b = append(b, ' ')
-			b = strconv.AppendFloat(b, res.Values[d][i], 'g', -1, 64)
+			if v := res.Values[d][i]; computeds.IsPosNaN(v) {
+				b = append(b, "nan"...) // as num
+			} else {
+				b = strconv.AppendFloat(b, v, 'g', -1, 64)
+			}
 		}
 		lines = append(lines, string(b))
 	}
@@ -344,6 +364,9 @@ var errBadAnswer = errors.New("malformed answer")
 
 // parseNum reads a number written by num.
 func parseNum(s string) (float64, error) {
+	if s == "nan" {
+		return math.Float64frombits(computeds.PosNaN), nil
+	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
 		return math.NaN(), fmt.Errorf("%w: number %q", errBadAnswer, s)
