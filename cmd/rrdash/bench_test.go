@@ -86,3 +86,38 @@ func BenchmarkPipeManySeries(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*100000)/b.Elapsed().Seconds(), "updates/s")
 }
+
+// BenchmarkPipeWorkloads is issue 22's three workloads in pipe mode, in
+// process: one "update sN T:V" a line, series round-robin, the series
+// created before the clock runs.
+func BenchmarkPipeWorkloads(b *testing.B) {
+	for _, w := range []struct {
+		name            string
+		series, updates int
+	}{{"1x100000", 1, 100000}, {"1000x100", 1000, 100}, {"10000x10", 10000, 10}} {
+		b.Run(w.name, func(b *testing.B) {
+			ctx := context.Background()
+			for range b.N {
+				b.StopTimer()
+				dir := b.TempDir()
+				var create, in strings.Builder
+				for s := range w.series {
+					fmt.Fprintf(&create, "create s%d --start 1700000000 --step 10 DS:v:GAUGE:600:U:U RRA:AVERAGE:0.5:1:1000 RRA:MAX:0.5:60:100\n", s)
+				}
+				for u := range w.updates {
+					for s := range w.series {
+						fmt.Fprintf(&in, "update s%d %d:%d\n", s, 1700000000+10*(u+1), u%97)
+					}
+				}
+				if err := run(ctx, []string{"--data", dir, "-"}, strings.NewReader(create.String()), io.Discard, io.Discard); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if err := run(ctx, []string{"--data", dir, "-"}, strings.NewReader(in.String()), io.Discard, io.Discard); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*w.series*w.updates)/b.Elapsed().Seconds(), "updates/s")
+		})
+	}
+}

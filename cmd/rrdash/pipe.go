@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -22,71 +24,34 @@ import (
 // update line ("update NAME ARG", one ARG, no option) joins a group that
 // is applied in one store call, ordered by series (each series' lines in
 // their order), so a group touches each series once; the answers still
-// come in line order.
+// come in line order. An update's r: counts from the read that brought
+// its line.
 //
 // dir is the session's working directory (pipedir.go): file names in
 // commands are relative to it, and cd, pwd, mkdir, ls and quit move in it.
 func runPipe(ctx context.Context, db seriesStore, dir *pipeDir, stdin io.Reader, stdout io.Writer) error {
-	in := bufio.NewReaderSize(stdin, 1<<20)
+	tr := &timedReader{r: stdin}
+	in := bufio.NewReaderSize(tr, 1<<20)
 	out := bufio.NewWriter(stdout)
-	p := pipeState{ctx: ctx, db: db, out: out, nds: map[string]pipeSeries{}, outq: make(chan pipeBatch, 16), done: make(chan struct{})}
+	p := pipeState{ctx: ctx, db: db, dir: dir, out: out, nds: map[string]pipeSeries{}, outq: make(chan pipeBatch, 16), done: make(chan struct{})}
 	go p.writer()
 	var sc updateScratch
 	var words []string
+	var long []byte
 	for {
-		line, err := in.ReadString('\n')
+		line, err := readLine(in, &long)
 		if len(line) == 0 && err != nil {
 			break
 		}
-		args, perr := splitCommand(words[:0], line)
-		if perr == nil {
-			words = args
-		}
-		t0 := time.Now()
-		if perr == nil && len(args) > 0 {
-			args = dir.mapArgs(args)
-		}
 		quit := false
-		switch {
-		case perr != nil:
-			p.answers = append(p.answers, pipeAnswer{t0: t0, err: perr})
-		case len(args) == 0:
-		case dirCommand(args[0]):
-			p.drain()
-			var errLine string
-			if quit, errLine = dir.run(args, out); errLine != "" {
-				fmt.Fprintf(out, "ERROR: %s\n", errLine)
-			} else if !quit {
-				u, s := cpuTimes()
-				writeOK(out, u, s, t0)
-			}
-		case args[0] == "update":
-			if p.join(args[1:], t0) {
-				break
-			}
-			p.applyGroup() // earlier lines first
-			wait, uerr := pipeUpdate(ctx, db, args[1:], &sc)
-			if uerr != nil {
-				p.answers = append(p.answers, pipeAnswer{t0: t0, err: uerr})
-				break
-			}
-			p.answers = append(p.answers, pipeAnswer{t0: t0, durable: true})
-			p.last = wait
-		default:
-			p.drain()
-			clear(p.nds) // the command may create, change or delete series
-			var buf bytes.Buffer
-			cerr := dispatch(ctx, db, args[0], args[1:], strings.NewReader(""), &buf, &buf)
-			out.Write(buf.Bytes())
-			if cerr != nil {
-				fmt.Fprintf(out, "ERROR: %v\n", cerr)
-			} else {
-				u, s := cpuTimes()
-				writeOK(out, u, s, t0)
-			}
+		if !p.fastUpdate(line, tr.at) {
+			quit = p.slowLine(string(line), tr.at, &words, &sc)
 		}
-		if in.Buffered() == 0 || len(p.group) >= maxPipeGroup {
+		switch {
+		case in.Buffered() == 0 || p.n >= maxPipeBatch:
 			p.flush()
+		case len(p.group) >= maxPipeGroup:
+			p.applyGroup()
 		}
 		if err != nil || quit {
 			break
@@ -98,21 +63,116 @@ func runPipe(ctx context.Context, db seriesStore, dir *pipeDir, stdin io.Reader,
 	return out.Flush()
 }
 
-// maxPipeGroup bounds the updates applied in one store call.
-const maxPipeGroup = 1 << 16
+// slowLine runs any line fastUpdate does not take; read is when it was
+// read. It reports whether the line was quit.
+func (p *pipeState) slowLine(line string, read time.Time, words *[]string, sc *updateScratch) (quit bool) {
+	args, perr := splitCommand((*words)[:0], line)
+	if perr == nil {
+		*words = args
+	}
+	if perr == nil && len(args) > 0 {
+		args = p.dir.mapArgs(args)
+	}
+	switch {
+	case perr != nil:
+		p.answer(read, perr)
+	case len(args) == 0:
+	case dirCommand(args[0]):
+		p.drain()
+		t0 := time.Now()
+		var errLine string
+		if quit, errLine = p.dir.run(args, p.out); errLine != "" {
+			fmt.Fprintf(p.out, "ERROR: %s\n", errLine)
+		} else if !quit {
+			u, s := cpuTimes()
+			writeOK(p.out, u, s, t0)
+		}
+	case args[0] == "update":
+		if p.join(args[1:], read) {
+			break
+		}
+		p.applyGroup() // earlier lines first
+		wait, uerr := pipeUpdate(p.ctx, p.db, args[1:], sc)
+		p.answer(read, uerr)
+		if uerr == nil {
+			p.last = wait
+		}
+	default:
+		p.drain()
+		clear(p.nds) // the command may create, change or delete series
+		t0 := time.Now()
+		var buf bytes.Buffer
+		cerr := dispatch(p.ctx, p.db, args[0], args[1:], strings.NewReader(""), &buf, &buf)
+		p.out.Write(buf.Bytes())
+		if cerr != nil {
+			fmt.Fprintf(p.out, "ERROR: %v\n", cerr)
+		} else {
+			u, s := cpuTimes()
+			writeOK(p.out, u, s, t0)
+		}
+	}
+	return quit
+}
 
-// pipeState holds the pipe's answers not yet written and its group of
-// single-ARG updates not yet applied.
+// timedReader notes when each read returned: the lines it brought were
+// received then.
+type timedReader struct {
+	r  io.Reader
+	at time.Time
+}
+
+func (t *timedReader) Read(b []byte) (int, error) {
+	n, err := t.r.Read(b)
+	t.at = time.Now()
+	return n, err
+}
+
+// readLine returns the next line, with its "\n" when it has one; the bytes
+// are valid until the next call. A line longer than r's buffer is
+// gathered in long.
+func readLine(r *bufio.Reader, long *[]byte) ([]byte, error) {
+	line, err := r.ReadSlice('\n')
+	if !errors.Is(err, bufio.ErrBufferFull) {
+		return line, err
+	}
+	*long = append((*long)[:0], line...)
+	for errors.Is(err, bufio.ErrBufferFull) {
+		line, err = r.ReadSlice('\n')
+		*long = append(*long, line...)
+	}
+	return *long, err
+}
+
+// maxPipeGroup bounds the updates applied in one store call: a group
+// that small reuses its slices, warm in the cache, while the store's cost
+// per call is spread over many updates. maxPipeBatch bounds the answers
+// waiting for one fsync, when the input never runs dry.
+const (
+	maxPipeGroup = 8192
+	maxPipeBatch = 1 << 16
+)
+
+// pipeState holds the pipe's answers not yet handed to the writer and its
+// group of single-ARG updates not yet applied. Every answer of a batch is
+// to an update line (other commands write their own answers, after the
+// writer has written every earlier one): an error, or OK once durable.
 type pipeState struct {
 	ctx     context.Context
 	db      seriesStore
+	dir     *pipeDir // the working directory: file names are relative to it
 	out     *bufio.Writer
-	answers []pipeAnswer
+	n       int          // lines answered in the batch
+	errs    []lineErr    // their errors
+	reads   []readRun    // when their lines were read
 	last    func() error // the wait of the newest applied update: it covers the earlier ones
 	group   []store.Update
-	groupAt []int                 // the answer of each update of the group
+	groupAt []int                 // the line (in the batch) of each update of the group
 	nds     map[string]pipeSeries // data sources per series, learnt since the last other command
 	vals    []string
+	arena   store.UpdateArena // the value text of the group's fast-path updates
+	grouper store.SeriesGrouper
+	grouped []store.Update
+	order   []int
 	// outq takes answers to the writer goroutine, which writes them once
 	// their updates are durable: the reader goes on reading (and forming
 	// the next group) during the fsync.
@@ -120,33 +180,103 @@ type pipeState struct {
 	done chan struct{} // closed when the writer has finished
 }
 
-// pipeBatch is answers handed to the writer: written once wait returns
-// (an error answers the lines that applied updates); barrier, when set,
-// is closed once everything before it is written.
+// lineErr is the error answering line of a batch.
+type lineErr struct {
+	line int
+	err  error
+}
+
+// readRun: the lines of a batch from line on were read at at (up to the
+// next run).
+type readRun struct {
+	line int
+	at   time.Time
+}
+
+// pipeBatch is n answers handed to the writer: written once wait returns
+// (an error answers the lines without their own); barrier, when set, is
+// closed once everything before it is written.
 type pipeBatch struct {
-	answers []pipeAnswer
+	n       int
+	errs    []lineErr // by line
+	reads   []readRun
 	wait    func() error
 	barrier chan struct{}
 }
 
-// pipeAnswer is the answer of one line: an error, or OK (once durable
-// when it applied updates).
-type pipeAnswer struct {
-	t0      time.Time
-	err     error
-	durable bool
-}
-
-// pipeSeries is what a grouped update needs of its series: the number of
-// data sources and those an update gives (nil: all; never COMPUTE ones).
+// pipeSeries is what a grouped update needs of its series: its name, the
+// number of data sources and those an update gives (nil: all; never
+// COMPUTE ones).
 type pipeSeries struct {
+	name string
 	nds  int
 	tmpl []int
 }
 
+// answer adds the answer of a line read at read: err, or OK once durable.
+// It returns the line's number in the batch.
+func (p *pipeState) answer(read time.Time, err error) int {
+	line := p.n
+	p.n++
+	if k := len(p.reads); k == 0 || !p.reads[k-1].at.Equal(read) {
+		p.reads = append(p.reads, readRun{line, read})
+	}
+	if err != nil {
+		p.errs = append(p.errs, lineErr{line, err})
+	}
+	return line
+}
+
+// fastUpdate takes "update NAME ARG" straight from the line's bytes when
+// NAME is a series the group has seen and ARG the plain form
+// (store.UpdateArena): no words, no strings but the arena's. It reports
+// false for any other line (slowLine runs it). It takes lines only where
+// names need no mapping (pipeDir.mapArgs): at the top of a session
+// without DIR, a name without ".rrd".
+func (p *pipeState) fastUpdate(line []byte, read time.Time) bool {
+	const verb = "update "
+	if !bytes.HasPrefix(line, []byte(verb)) || p.dir.root != "" || p.dir.cwd != "" {
+		return false
+	}
+	rest := bytes.TrimSuffix(bytes.TrimSuffix(line[len(verb):], []byte{'\n'}), []byte{'\r'})
+	sp := bytes.IndexByte(rest, ' ')
+	if sp <= 0 || !plainWord(rest[:sp]) || !plainWord(rest[sp+1:]) {
+		return false
+	}
+	if bytes.HasSuffix(rest[:sp], []byte(".rrd")) {
+		return false
+	}
+	ps, ok := p.nds[string(rest[:sp])] // no allocation for the look-up
+	if !ok {
+		return false
+	}
+	t, ok := p.arena.Add(rest[sp+1:], ps.tmpl, ps.nds, len(p.group))
+	if !ok {
+		return false
+	}
+	p.group = append(p.group, store.Update{Series: ps.name, Time: t})
+	p.groupAt = append(p.groupAt, p.answer(read, nil))
+	return true
+}
+
+// plainWord reports whether w is one word for splitCommand with nothing
+// to unquote: not empty, no white space, quote or backslash.
+func plainWord(w []byte) bool {
+	if len(w) == 0 {
+		return false
+	}
+	for _, c := range w {
+		switch c {
+		case ' ', '\t', '\r', '\n', '\v', '\f', '\'', '"', '\\':
+			return false
+		}
+	}
+	return true
+}
+
 // join adds "update NAME ARG" to the group; false leaves the line to the
 // full update command (options, several ARGs, an unknown series).
-func (p *pipeState) join(args []string, t0 time.Time) bool {
+func (p *pipeState) join(args []string, read time.Time) bool {
 	if len(args) != 2 || strings.HasPrefix(args[0], "-") || strings.HasPrefix(args[1], "-") {
 		return false
 	}
@@ -157,7 +287,8 @@ func (p *pipeState) join(args []string, t0 time.Time) bool {
 		if err != nil {
 			return false
 		}
-		ps = pipeSeries{nds: len(spec.DS), tmpl: spec.InputIndexes()}
+		name = strings.Clone(name) // not the whole line's string
+		ps = pipeSeries{name: name, nds: len(spec.DS), tmpl: spec.InputIndexes()}
 		p.nds[name] = ps
 	}
 	nds := ps.nds
@@ -166,13 +297,12 @@ func (p *pipeState) join(args []string, t0 time.Time) bool {
 	u, err := store.ParseUpdateArgInto(arg, ps.tmpl, nds, time.Time{}, p.vals[k:k+nds])
 	if err != nil {
 		p.vals = p.vals[:k]
-		p.answers = append(p.answers, pipeAnswer{t0: t0, err: fmt.Errorf("%s: %w", name, err)})
+		p.answer(read, fmt.Errorf("%s: %w", name, err))
 		return true
 	}
-	u.Series = name
+	u.Series = ps.name
 	p.group = append(p.group, u)
-	p.groupAt = append(p.groupAt, len(p.answers))
-	p.answers = append(p.answers, pipeAnswer{t0: t0, durable: true})
+	p.groupAt = append(p.groupAt, p.answer(read, nil))
 	return true
 }
 
@@ -181,40 +311,38 @@ func (p *pipeState) applyGroup() {
 	if len(p.group) == 0 {
 		return
 	}
-	order := make([]int, len(p.group))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(p.group[a].Series, p.group[b].Series) })
-	sorted := make([]store.Update, len(p.group))
-	for i, k := range order {
-		sorted[i] = p.group[k]
-	}
+	p.arena.Fill(p.group)
+	sorted, order := p.grouper.Group(p.group, p.grouped, p.order)
 	res, wait, err := p.db.ApplyAsync(p.ctx, store.Batch{Updates: sorted})
 	switch {
 	case err != nil:
-		for _, a := range p.groupAt {
-			p.answers[a] = pipeAnswer{t0: p.answers[a].t0, err: err}
+		for _, line := range p.groupAt {
+			p.errs = append(p.errs, lineErr{line, err})
 		}
 	default:
 		for _, ue := range res.Errors {
-			a := p.groupAt[order[ue.Index]]
-			p.answers[a] = pipeAnswer{t0: p.answers[a].t0, err: ue}
+			p.errs = append(p.errs, lineErr{p.groupAt[order[ue.Index]], ue})
 		}
 		p.last = wait
 	}
+	if &sorted[0] != &p.group[0] {
+		clear(sorted)
+		p.grouped = sorted[:0]
+	}
 	clear(p.group)
-	p.group, p.groupAt, p.vals = p.group[:0], p.groupAt[:0], nil
+	p.group, p.groupAt, p.vals, p.order = p.group[:0], p.groupAt[:0], nil, order[:0]
 }
 
 // flush applies the group and hands the answers so far to the writer.
 func (p *pipeState) flush() {
 	p.applyGroup()
-	if len(p.answers) == 0 {
+	if p.n == 0 {
 		return
 	}
-	p.outq <- pipeBatch{answers: p.answers, wait: p.last}
-	p.answers, p.last = nil, nil
+	// a group's errors come after the lines answered since it started
+	slices.SortStableFunc(p.errs, func(a, b lineErr) int { return a.line - b.line })
+	p.outq <- pipeBatch{n: p.n, errs: p.errs, reads: p.reads, wait: p.last}
+	p.n, p.errs, p.reads, p.last = 0, nil, nil, nil
 }
 
 // drain flushes and returns once the writer has written every answer: the
@@ -228,6 +356,7 @@ func (p *pipeState) drain() {
 
 func (p *pipeState) writer() {
 	defer close(p.done)
+	var ok []byte
 	for b := range p.outq {
 		if b.barrier != nil {
 			close(b.barrier)
@@ -237,16 +366,26 @@ func (p *pipeState) writer() {
 		if b.wait != nil {
 			err = b.wait()
 		}
-		// all are answered at this moment: one getrusage serves them
+		// all are answered at this moment: one getrusage and clock read
+		// serve them, and the lines read together share their OK line
 		u, s := cpuTimes()
-		for _, a := range b.answers {
+		now := time.Now()
+		prefix := fmt.Appendf(nil, "OK u:%.2f s:%.2f r:", u, s)
+		errs, reads := b.errs, b.reads
+		for line := range b.n {
+			if len(reads) > 0 && reads[0].line == line {
+				ok = strconv.AppendFloat(append(ok[:0], prefix...), now.Sub(reads[0].at).Seconds(), 'f', 2, 64)
+				ok = append(ok, '\n')
+				reads = reads[1:]
+			}
 			switch {
-			case a.err != nil:
-				fmt.Fprintf(p.out, "ERROR: %v\n", a.err)
-			case a.durable && err != nil:
+			case len(errs) > 0 && errs[0].line == line:
+				fmt.Fprintf(p.out, "ERROR: %v\n", errs[0].err)
+				errs = errs[1:]
+			case err != nil:
 				fmt.Fprintf(p.out, "ERROR: %v\n", err)
 			default:
-				writeOK(p.out, u, s, a.t0)
+				p.out.Write(ok)
 			}
 		}
 		if len(p.outq) == 0 {

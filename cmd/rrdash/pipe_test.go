@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -171,6 +172,144 @@ func TestPipeModeChunkedInput(t *testing.T) {
 	for i, w := range want {
 		if !strings.HasPrefix(lines[i], w) {
 			t.Errorf("line %d: %q, want prefix %q", i+1, lines[i], w)
+		}
+	}
+}
+
+// pipeOKAnswer is rrdtool's answer to a command that worked.
+var pipeOKAnswer = regexp.MustCompile(`^OK u:[0-9]+\.[0-9]{2} s:[0-9]+\.[0-9]{2} r:[0-9]+\.[0-9]{2}$`)
+
+// pipeAnswers runs lines through pipe mode on a fresh data directory
+// where series s (data sources v and w, and when compute a COMPUTE one
+// between them) exists, and returns the answers (OK lines as "OK", each checked
+// against rrdtool's format) and the series' last update and fetch.
+func pipeAnswers(t *testing.T, lines []string, compute bool) (answers []string, state string) {
+	t.Helper()
+	dir := t.TempDir()
+	ds := "DS:v:GAUGE:100:U:U DS:w:GAUGE:100:U:U"
+	if compute {
+		ds = "DS:v:GAUGE:100:U:U DS:c:COMPUTE:v,2,* DS:w:GAUGE:100:U:U"
+	}
+	in := "create s --start 1700000000 --step 10 " + ds + " RRA:LAST:0.5:1:10\n" + strings.Join(lines, "\n") + "\n"
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--data", dir, "-"}, strings.NewReader(in), &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if !pipeOKAnswer.MatchString(all[0]) {
+		t.Fatalf("create: %q", all[0])
+	}
+	for _, l := range all[1:] {
+		if strings.HasPrefix(l, "OK") {
+			if !pipeOKAnswer.MatchString(l) {
+				t.Fatalf("answer %q is not rrdtool's OK line", l)
+			}
+			l = "OK"
+		}
+		answers = append(answers, l)
+	}
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	last, err := db.LastUpdate("s")
+	res, ferr := db.Fetch("s", store.FetchRequest{CF: store.Last, Start: 1700000000, End: 1700000100})
+	state = fmt.Sprintf("last %d (%v), fetch %v %v", last, err, ferr, res)
+	return answers, state
+}
+
+// TestPipeFastUpdate: an "update NAME ARG" line answers and stores the
+// same whether it takes the fast path (single spaces, a series seen
+// before) or the full one (a tab between the words), OK lines in
+// rrdtool's format, errors in line order.
+func TestPipeFastUpdate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		compute bool
+	}{
+		{"plain", []string{"1700000010:1:2", "1700000020:3:4", "1700000030:U:5"}, false},
+		{"errors among them", []string{"1700000010:1:2", "1700000005:1:2", "1700000020:x:2", "1700000030:1", "1700000040:1:2:3", "1700000050:1:2"}, false},
+		{"other forms", []string{"1700000010.5:1:2", "N:1:2", "1700000020@1:2", "01700000030:1:2", "1700000040:1:2"}, false},
+		{"compute", []string{"1700000010:1:2", "1700000020:1", "1700000030:3:4", "1700000040:5:6:7"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var fast, slow []string
+			for _, a := range tc.args {
+				fast = append(fast, "update s "+a)
+				slow = append(slow, "update\ts\t"+a)
+			}
+			fa, fs := pipeAnswers(t, fast, tc.compute)
+			sa, ss := pipeAnswers(t, slow, tc.compute)
+			if !slices.Equal(fa, sa) || fs != ss {
+				t.Fatalf("fast path:\n%q\n%s\nfull path:\n%q\n%s", fa, fs, sa, ss)
+			}
+			if len(fa) != len(tc.args) {
+				t.Fatalf("%d answers to %d lines: %q", len(fa), len(tc.args), fa)
+			}
+		})
+	}
+}
+
+// FuzzPipeFastUpdate: any ARG answers and stores the same on the fast
+// path and the full one.
+func FuzzPipeFastUpdate(f *testing.F) {
+	for _, s := range []string{"1700000010:1:2", "1700000010:1", "1700000010:1:2:3", "N:1:2", "1700000010.5:1:2", "1700000010:1@2:3",
+		"1700000010::", "999999999999999999:1:2", "1700000010:'1':2", "1700000010:1:2\r", "-5:1:2", "1700000010:x:1"} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, arg string, compute bool) {
+		if strings.ContainsAny(arg, "\n") || len(arg) > 200 {
+			return
+		}
+		// a first update makes the series known, so the second line may
+		// take the fast path
+		fa, fs := pipeAnswers(t, []string{"update s 1700000001:0:0", "update s " + arg}, compute)
+		sa, ss := pipeAnswers(t, []string{"update s 1700000001:0:0", "update\ts\t" + arg}, compute)
+		if !slices.Equal(fa, sa) || fs != ss {
+			t.Fatalf("%q: fast path %q %s, full path %q %s", arg, fa, fs, sa, ss)
+		}
+	})
+}
+
+// TestPipeFastUpdateInDirectory: after cd, "update x" means the series x
+// in that directory, though the fast path knows a series x at the top.
+func TestPipeFastUpdateInDirectory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	in := strings.Join([]string{
+		"create x --start 1700000000 --step 10 DS:v:GAUGE:100:U:U RRA:LAST:0.5:1:10",
+		"create a/x --start 1700000000 --step 10 DS:v:GAUGE:100:U:U RRA:LAST:0.5:1:10",
+		"update x 1700000010:1",
+		"update x 1700000020:2",
+		"cd a",
+		"update x 1700000030:3",
+		"update x 1700000040:4",
+		"cd ..",
+		"update x 1700000050:5",
+		"",
+	}, "\n")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--data", dir, "-"}, strings.NewReader(in), &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		if !pipeOKAnswer.MatchString(l) {
+			t.Errorf("answer %d: %q", i+1, l)
+		}
+	}
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for name, want := range map[string]int64{"x": 1700000050, "a/x": 1700000040} {
+		if last, err := db.LastUpdate(name); err != nil || last != want {
+			t.Errorf("%s: last update %d (%v), want %d", name, last, err, want)
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 
 	"rrdash/store"
@@ -30,8 +29,11 @@ type committer struct {
 	running bool // a committer goroutine is active
 
 	applyMu sync.Mutex // one group applied at a time
-	sorted  []store.Update
+	// scratch space of the group being applied (under applyMu)
+	sorted  []store.Update // the group in submission order
+	grouped []store.Update // the group by series
 	order   []int
+	grouper store.SeriesGrouper
 }
 
 // pendChunk is one submitted chunk and the ticket that answers it.
@@ -69,11 +71,18 @@ func (c *committer) submit(chunk []store.Update) *ticket {
 	return t
 }
 
-// loop applies groups until none is waiting; each group's fsync ends
-// before the next group is applied.
+// loop applies groups until none is waiting. A group is applied while
+// the previous group's fsync runs, one fsync at a time: the CPU work of
+// one overlaps the I/O of the other, and the updates submitted meanwhile
+// form the next group.
 func (c *committer) loop() {
+	var syncing chan struct{} // closed once the previous group's wait returned
 	for {
 		wait := c.applyNow()
+		if syncing != nil {
+			<-syncing
+			syncing = nil
+		}
 		if wait == nil {
 			c.mu.Lock()
 			if len(c.pend) == 0 {
@@ -84,8 +93,13 @@ func (c *committer) loop() {
 			c.mu.Unlock()
 			continue
 		}
-		// An error reaches every ticket through its own wait.
-		_ = wait()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			// An error reaches every ticket through its own wait.
+			_ = wait()
+		}()
+		syncing = done
 	}
 }
 
@@ -115,25 +129,7 @@ func (c *committer) applyNow() func() error {
 	}
 	// group by series, stably: a store call touches each archive once.
 	// order[j] is the submission index of the j-th update applied.
-	order := slices.Grow(c.order[:0], n)
-	for k := range n {
-		order = append(order, k)
-	}
-	oneSeries := true
-	for _, u := range all[1:] {
-		if u.Series != all[0].Series {
-			oneSeries = false
-			break
-		}
-	}
-	sorted := all
-	if !oneSeries {
-		slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(all[a].Series, all[b].Series) })
-		sorted = make([]store.Update, n)
-		for j, k := range order {
-			sorted[j] = all[k]
-		}
-	}
+	sorted, order := c.grouper.Group(all, c.grouped, c.order)
 	res, wait, err := c.st.ApplyAsync(context.Background(), store.Batch{Updates: sorted})
 	s := c.srv
 	for _, ue := range res.Errors {
@@ -158,13 +154,7 @@ func (c *committer) applyNow() func() error {
 	if err == nil {
 		s.written.Add(int64(res.Applied))
 		s.dataSets.Add(int64(res.Applied))
-		last := ""
-		for _, u := range sorted {
-			if u.Series != last {
-				s.touch(u.Series)
-				last = u.Series
-			}
-		}
+		s.touchGrouped(sorted)
 	}
 	fail := ""
 	if err != nil {
@@ -175,6 +165,10 @@ func (c *committer) applyNow() func() error {
 		close(ch.t.applied)
 	}
 	clear(all)
+	if len(sorted) > 0 && &sorted[0] != &all[0] {
+		clear(sorted)
+		c.grouped = sorted[:0]
+	}
 	c.sorted, c.order = all[:0], order[:0]
 	if err != nil {
 		return nil

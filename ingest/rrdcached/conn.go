@@ -82,6 +82,10 @@ type conn struct {
 	chunkCmds []int // in a BATCH: the command numbers
 	chunkLen  int   // bytes of the chunk's request lines
 	vals      []string
+	// arena holds the value text of the chunk's fast-path updates until
+	// the chunk is handed over
+	arena     store.UpdateArena
+	rx        int64 // fast-path UPDATEs not yet counted in the server's stats
 	names     map[string]fileInfo
 	mayUpdate bool // the permissions allow UPDATE
 }
@@ -107,6 +111,9 @@ func (c *conn) flushChunk() {
 	if len(c.chunk) == 0 {
 		return
 	}
+	c.arena.Fill(c.chunk)
+	c.s.updatesRx.Add(c.rx)
+	c.rx = 0
 	t := c.s.commit.submit(c.chunk)
 	c.s.jbytes.Add(int64(c.chunkLen))
 	if c.batch {

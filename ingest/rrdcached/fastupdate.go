@@ -31,11 +31,16 @@ func (c *conn) fastUpdate(line []byte) bool {
 	if !cached || !c.mayUpdate || c.s.slowOnly {
 		return false
 	}
+	// the common form's value text joins the chunk's arena: the value
+	// strings are made when the chunk is handed over, one allocation a
+	// chunk; any other form is parsed on its own
+	if t, ok := c.arena.Add(val, fi.tmpl, fi.nds, len(c.chunk)); ok {
+		c.appendUpdate(store.Update{Series: fi.name, Time: t}, len(line))
+		return true
+	}
 	v := string(val)
-	if !plainStamp(val) {
-		if t, ok := stamp(v); !ok || t <= 0 {
-			return false
-		}
+	if t, ok := stamp(v); !ok || t <= 0 {
+		return false
 	}
 	k := len(c.vals)
 	c.vals = append(c.vals, make([]string, fi.nds)...)
@@ -45,17 +50,23 @@ func (c *conn) fastUpdate(line []byte) bool {
 		return false // handle answers the error
 	}
 	u.Series = fi.name
+	c.appendUpdate(u, len(line))
+	return true
+}
+
+// appendUpdate adds a fast-path update (its request line n bytes long,
+// without the newline) to the chunk.
+func (c *conn) appendUpdate(u store.Update, n int) {
 	if c.batch {
 		c.batchCmd++
 		c.chunkCmds = append(c.chunkCmds, c.batchCmd)
 	}
-	c.s.updatesRx.Add(1)
+	c.rx++
 	c.chunk = append(c.chunk, u)
-	c.chunkLen += len(line) + 1
+	c.chunkLen += n + 1
 	if len(c.chunk) >= maxChunk {
 		c.flushChunk()
 	}
-	return true
 }
 
 // asciiEqualFold compares b with an upper-case ASCII word, ignoring case.
@@ -66,22 +77,6 @@ func asciiEqualFold(b []byte, upper string) bool {
 			x -= 'a' - 'A'
 		}
 		if x != upper[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// plainStamp reports whether v starts with a whole number of seconds after
-// the epoch ("1700000000:…", no sign, 10 to 18 digits, not led by 0): a
-// time stamp (rrdcached's check, stamp) needs no float parse then.
-func plainStamp(v []byte) bool {
-	i := bytes.IndexByte(v, ':')
-	if i < 10 || i > 18 || v[0] == '0' {
-		return false
-	}
-	for _, c := range v[:i] {
-		if c < '0' || c > '9' {
 			return false
 		}
 	}

@@ -73,7 +73,10 @@ func FuzzFastUpdate(f *testing.F) {
 	for _, s := range []string{"UPDATE web1.rrd 1700000060:1:2", "update web1.rrd 1700000120:1:2", "UPDATE web1.rrd 1700000120:1:2",
 		"UPDATE web1.rrd 1700000180.5:U:3\r", "UPDATE web1.rrd 1700000240:1", "UPDATE web1.rrd 1700000300:1:2:3", "UPDATE web1.rrd N:1:2",
 		"UPDATE web1.rrd -5:1:2", "UPDATE web1.rrd 1700000360:x:2", "UPDATE web1.rrd  1700000420:1:2", "UPDATE web1.rrd 1700000480:1:2 ",
-		"UPDATE web1.rrd 0x65555555:1:2", "UPDATE web1.rrd 1e9:1:2", "UPDATE web1.rrd 1700000540:1:2 1700000600:3:4", "UPDATE w\\eb1.rrd 1700000660:1:2"} {
+		"UPDATE web1.rrd 0x65555555:1:2", "UPDATE web1.rrd 1e9:1:2", "UPDATE web1.rrd 1700000540:1:2 1700000600:3:4", "UPDATE w\\eb1.rrd 1700000660:1:2",
+		// the arena path (whole seconds) against the full parser: '@', empty values, odd stamps
+		"UPDATE web1.rrd 1700000720:1@2:3", "UPDATE web1.rrd 1700000780:1:", "UPDATE web1.rrd 01700000840:1:2", "UPDATE web1.rrd 17000009001:1:2",
+		"UPDATE web1.rrd 1700000960::2", "UPDATE web1.rrd 1700001020:1:2:", "UPDATE web1.rrd 1700001080:1.5e3:-2", "UPDATE web1.rrd 999999999999999999:1:2"} {
 		f.Add(s, false)
 		f.Add(s, true)
 	}

@@ -273,3 +273,18 @@ func (s *Server) touch(name string) {
 	}
 	s.mu.Unlock()
 }
+
+// touchGrouped records that the series of ups, grouped by series, were
+// updated: one lock for the whole group.
+func (s *Server) touchGrouped(ups []store.Update) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, u := range ups {
+		if i > 0 && u.Series == ups[i-1].Series {
+			continue
+		}
+		if _, ok := s.known[u.Series]; !ok {
+			s.known[u.Series] = false
+		}
+	}
+}

@@ -21,7 +21,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -68,8 +71,8 @@ func run(rrdashBin, rrdcachedBin string, conns, batch, window, rounds int, only 
 	}
 	loads := []workload{{"1 series x 100,000", 1, 100000}, {"1,000 series x 100", 1000, 100}, {"10,000 series x 10", 10000, 10}}
 	fmt.Printf("%d connections, BATCH of %d UPDATE lines, one value each, up to %d BATCHes in flight per connection\n\n", conns, batch, window)
-	fmt.Println("| round | workload | server | updates/s until durable | time to acknowledge | time until durable | server CPU (user+sys) | load average |")
-	fmt.Println("|---|---|---|---:|---:|---:|---:|---|")
+	fmt.Println("| round | workload | server | updates/s until durable | time to acknowledge | time until durable | server CPU (user+sys) | client CPU (user+sys) | load average |")
+	fmt.Println("|---|---|---|---:|---:|---:|---:|---:|---|")
 	for r := 1; r <= rounds; r++ {
 		for _, w := range loads {
 			if only != "" && !strings.Contains(w.name, only) {
@@ -81,8 +84,8 @@ func run(rrdashBin, rrdcachedBin string, conns, batch, window, rounds int, only 
 					return fmt.Errorf("%s, %s: %w", s.name, w.name, err)
 				}
 				total := w.series * w.updates
-				fmt.Printf("| %d | %s | %s | %.0f | %.3f s | %.3f s | %.3f s | %s |\n", r, w.name, s.name, float64(total)/res.durable.Seconds(),
-					res.ack.Seconds(), res.durable.Seconds(), res.cpu.Seconds(), loadAvg())
+				fmt.Printf("| %d | %s | %s | %.0f | %.3f s | %.3f s | %.3f s | %.3f s | %s |\n", r, w.name, s.name, float64(total)/res.durable.Seconds(),
+					res.ack.Seconds(), res.durable.Seconds(), res.cpu.Seconds(), res.clientCPU.Seconds(), loadAvg())
 			}
 		}
 	}
@@ -93,6 +96,18 @@ func run(rrdashBin, rrdcachedBin string, conns, batch, window, rounds int, only 
 type result struct {
 	ack, durable time.Duration
 	cpu          time.Duration // the server's user+system time over the timed part
+	// clientCPU is this process's (the client's) user+system time over
+	// the timed part: it shares the machine's cores with the server.
+	clientCPU time.Duration
+}
+
+// selfCPU is this process's user+system time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // loadAvg is the 1-, 5- and 15-minute load average.
@@ -108,25 +123,48 @@ func loadAvg() string {
 	return strings.Join(f[:3], " ")
 }
 
-// cpuTime is a process's user+system time so far (Linux /proc; clock
-// ticks of 1/100 s, as on every Linux the tool runs on).
-func cpuTime(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+// threadCPU is the time each thread of a process has run so far, in
+// nanoseconds (Linux /proc/PID/task/TID/schedstat: exact, where
+// /proc/PID/stat counts 10 ms ticks; the figures here are tens of ms).
+func threadCPU(pid int) (map[string]int64, error) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	cpu := map[string]int64{}
+	for _, t := range tasks {
+		b, err := os.ReadFile(filepath.Join(dir, t.Name(), "schedstat"))
+		if err != nil {
+			continue // the thread has exited
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			return nil, fmt.Errorf("%s/%s/schedstat: %q", dir, t.Name(), b)
+		}
+		ns, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s/%s/schedstat: %w", dir, t.Name(), err)
+		}
+		cpu[t.Name()] = ns
+	}
+	return cpu, nil
+}
+
+// cpuSince is the CPU time a process's threads used since before (from
+// threadCPU): a thread started since counts in full. A thread that ended
+// in between is not counted: the timed part keeps its connections (and
+// so rrdcached's connection threads) open until it is measured.
+func cpuSince(pid int, before map[string]int64) (time.Duration, error) {
+	now, err := threadCPU(pid)
 	if err != nil {
 		return 0, err
 	}
-	// the command name may hold spaces: fields count from its ")"
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	var ns int64
+	for tid, t := range now {
+		ns += t - before[tid]
 	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
-	}
-	return time.Duration(ut+st) * 10 * time.Millisecond, nil
+	return time.Duration(ns), nil
 }
 
 func runOne(s server, w workload, conns, batch, window int) (res result, err error) {
@@ -156,13 +194,27 @@ func runOne(s server, w workload, conns, batch, window int) (res result, err err
 			return res, fmt.Errorf("create: %w", err)
 		}
 	}
-	cpu0, err := cpuTime(pid)
+	// the creations' data is written back before the clock runs: else
+	// the first fsync of the timed part (rrdash's journal, rrdcached -F's)
+	// waits for the writeback of every file just created (ext4
+	// data=ordered), a cost of creating, not of updating
+	if err := syncFS(dir); err != nil {
+		return res, err
+	}
+	cpu0, err := threadCPU(pid)
 	if err != nil {
 		return res, err
 	}
-	start := time.Now()
+	start, self0 := time.Now(), selfCPU()
 	var wg sync.WaitGroup
 	errs := make(chan error, conns)
+	open := make(chan *client, conns)
+	defer func() {
+		close(open)
+		for cc := range open {
+			cc.Close()
+		}
+	}()
 	for k := 0; k < conns; k++ {
 		wg.Go(func() {
 			cc, err := dial(addr)
@@ -170,7 +222,8 @@ func runOne(s server, w workload, conns, batch, window int) (res result, err err
 				errs <- err
 				return
 			}
-			defer cc.Close()
+			// closed once the server's CPU is measured (cpuSince)
+			open <- cc
 			p := cc.pipeline(window)
 			cmds := make([]string, 0, batch)
 			// this connection's series, update by update (time order per
@@ -208,11 +261,11 @@ func runOne(s server, w workload, conns, batch, window int) (res result, err err
 		return res, err
 	}
 	res.durable = time.Since(start)
-	cpu1, err := cpuTime(pid)
+	res.cpu, err = cpuSince(pid, cpu0)
 	if err != nil {
 		return res, err
 	}
-	res.cpu = cpu1 - cpu0
+	res.clientCPU = selfCPU() - self0
 	return res, nil
 }
 
@@ -417,4 +470,18 @@ func rrdashStart(bin string) func(string) (string, int, func(), error) {
 		}
 		return sock, cmd.Process.Pid, stop, nil
 	}
+}
+
+// syncFS writes back every dirty page of the file system holding dir
+// (syncfs(2)).
+func syncFS(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Syncfs(int(f.Fd())); err != nil {
+		return fmt.Errorf("syncfs %s: %w", dir, err)
+	}
+	return nil
 }

@@ -1,0 +1,105 @@
+package store
+
+import (
+	"bytes"
+	"math"
+	"strings"
+)
+
+// UpdateArena parses the common update ARG, "T:v1:v2…" with T whole
+// seconds after the epoch, from bytes that are only valid during the call
+// (a line in a read buffer), for a caller that gathers many updates before
+// one ApplyAsync: the value text of every update goes into one buffer,
+// and the value strings are made at once (Fill), one allocation for all
+// of them instead of one a line (up to 2 GiB of text between Fills). The zero value is ready; not safe for
+// concurrent use.
+type UpdateArena struct {
+	text strings.Builder
+	pend []arenaUpdate
+}
+
+// arenaUpdate is an update whose values are still text: text[off:end] is
+// "v1:v2:…" for ups[at], giving tmpl's data sources (nil: all nds).
+type arenaUpdate struct {
+	at, off, end, nds int32
+	tmpl              []int
+}
+
+// Add parses arg for the update that is (or will be) at index at of the
+// caller's slice and returns its time. It takes only the plain form: T of
+// 10 to 18 digits not led by 0, no '@', as many values as tmpl (or nds
+// when tmpl is nil) names. For any other arg ok is false and nothing is
+// kept: the caller parses it with ParseUpdateArgInto, which also words
+// the errors. On a plain arg both read the same time and values.
+func (a *UpdateArena) Add(arg []byte, tmpl []int, nds, at int) (t int64, ok bool) {
+	i := bytes.IndexByte(arg, ':')
+	if i < 10 || i > 18 || arg[0] == '0' || bytes.IndexByte(arg, '@') >= 0 {
+		return 0, false
+	}
+	for _, c := range arg[:i] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		t = t*10 + int64(c-'0')
+	}
+	rest := arg[i+1:]
+	want := nds
+	if tmpl != nil {
+		want = len(tmpl)
+	}
+	if bytes.Count(rest, []byte{':'})+1 != want || a.text.Len()+len(rest) > math.MaxInt32 || at > math.MaxInt32 {
+		return 0, false
+	}
+	off := a.text.Len()
+	a.text.Write(rest)
+	a.pend = append(a.pend, arenaUpdate{at: int32(at), off: int32(off), end: int32(a.text.Len()), nds: int32(nds), tmpl: tmpl})
+	return t, true
+}
+
+// Len is the number of updates waiting for Fill.
+func (a *UpdateArena) Len() int { return len(a.pend) }
+
+// Fill sets the Values of every update Add took, in ups, as
+// ParseUpdateArgInto would (a data source the template does not name is
+// "U"), and empties the arena: the strings belong to ups from then on.
+func (a *UpdateArena) Fill(ups []Update) {
+	if len(a.pend) == 0 {
+		return
+	}
+	text := a.text.String()
+	n := 0
+	for _, p := range a.pend {
+		n += int(p.nds)
+	}
+	vals := make([]string, n)
+	for _, p := range a.pend {
+		v := vals[:p.nds:p.nds]
+		vals = vals[p.nds:]
+		if p.tmpl != nil {
+			for k := range v {
+				v[k] = "U"
+			}
+		}
+		rest := text[p.off:p.end]
+		for k := 0; ; k++ {
+			f := rest
+			j := strings.IndexByte(rest, ':')
+			if j >= 0 {
+				f, rest = rest[:j], rest[j+1:]
+			}
+			if p.tmpl != nil {
+				v[p.tmpl[k]] = f
+			} else {
+				v[k] = f
+			}
+			if j < 0 {
+				break
+			}
+		}
+		ups[p.at].Values = v
+	}
+	// a new buffer for the next updates: the old one backs the strings
+	a.text = strings.Builder{}
+	clear(a.pend)
+	a.pend = a.pend[:0]
+}

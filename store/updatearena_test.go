@@ -1,0 +1,103 @@
+package store
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestUpdateArena: plain ARGs are taken, with the time and values
+// ParseUpdateArgInto reads; every other form is left to it.
+func TestUpdateArena(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		arg  string
+		tmpl []int
+		nds  int
+		ok   bool
+		time int64
+		vals []string
+	}{
+		{"1700000000:1", nil, 1, true, 1700000000, []string{"1"}},
+		{"1700000000:1:U:-2.5e3", nil, 3, true, 1700000000, []string{"1", "U", "-2.5e3"}},
+		{"1700000000:7", []int{1}, 2, true, 1700000000, []string{"U", "7"}}, // a COMPUTE DS 0
+		{"1700000000::", nil, 2, true, 1700000000, []string{"", ""}},
+		{"999999999999999999:1", nil, 1, true, 999999999999999999, []string{"1"}},
+		{"1700000000:1:2", nil, 1, false, 0, nil},        // too many values
+		{"1700000000:1", nil, 2, false, 0, nil},          // too few
+		{"N:1", nil, 1, false, 0, nil},                   // the clock
+		{"1700000000.5:1", nil, 1, false, 0, nil},        // a fraction
+		{"0170000000:1", nil, 1, false, 0, nil},          // led by 0
+		{"170000000:1", nil, 1, false, 0, nil},           // 9 digits
+		{"1700000000@x:1", nil, 1, false, 0, nil},        // AT-time
+		{"1700000000:1@2", nil, 1, false, 0, nil},        // '@' anywhere
+		{"-1700000000:1", nil, 1, false, 0, nil},         // relative
+		{"17000000x0:1", nil, 1, false, 0, nil},          // not a number
+		{"1234567890123456789:1", nil, 1, false, 0, nil}, // 19 digits
+	}
+	var a UpdateArena
+	ups := make([]Update, len(tests))
+	for i, tc := range tests {
+		got, ok := a.Add([]byte(tc.arg), tc.tmpl, tc.nds, i)
+		if ok != tc.ok || got != tc.time {
+			t.Errorf("%q: %d %v, want %d %v", tc.arg, got, ok, tc.time, tc.ok)
+		}
+	}
+	a.Fill(ups)
+	if a.Len() != 0 {
+		t.Errorf("%d updates left after Fill", a.Len())
+	}
+	for i, tc := range tests {
+		if tc.ok && !slices.Equal(ups[i].Values, tc.vals) {
+			t.Errorf("%q: values %q, want %q", tc.arg, ups[i].Values, tc.vals)
+		}
+		if !tc.ok && ups[i].Values != nil {
+			t.Errorf("%q: values %q set for an ARG not taken", tc.arg, ups[i].Values)
+		}
+	}
+}
+
+// FuzzUpdateArena: an ARG the arena takes gives the time and values
+// ParseUpdateArgInto gives, several updates sharing one arena.
+func FuzzUpdateArena(f *testing.F) {
+	for _, s := range []string{"1700000000:1", "1700000000:1:2", "1700000000::", "N:1", "1700000000.5:1", "1700000000:1@2", "0170000000:1",
+		"999999999999999999:1:U", "1700000000:-1e3:nan"} {
+		f.Add(s, uint8(1), false)
+		f.Add(s, uint8(2), true)
+	}
+	f.Fuzz(func(t *testing.T, arg string, nds uint8, compute bool) {
+		n := int(nds%4) + 1
+		var tmpl []int
+		if compute && n > 1 { // data source 0 is a COMPUTE one
+			for k := 1; k < n; k++ {
+				tmpl = append(tmpl, k)
+			}
+		}
+		var a UpdateArena
+		ups := make([]Update, 3)
+		for i := range ups {
+			tm, ok := a.Add([]byte(arg), tmpl, n, i)
+			want, err := ParseUpdateArgInto(arg, tmpl, n, time.Unix(1700000000, 0), make([]string, n))
+			if !ok {
+				if a.Len() != i {
+					t.Fatalf("%q: kept although refused", arg)
+				}
+				return
+			}
+			if err != nil || want.Time != tm || want.Usec != 0 {
+				t.Fatalf("%q: arena time %d, ParseUpdateArgInto %d.%06d (%v)", arg, tm, want.Time, want.Usec, err)
+			}
+			ups[i].Values = want.Values // compared after Fill
+		}
+		wants := make([][]string, len(ups))
+		for i := range ups {
+			wants[i] = ups[i].Values
+		}
+		a.Fill(ups)
+		for i := range ups {
+			if !slices.Equal(ups[i].Values, wants[i]) {
+				t.Fatalf("%q: values %q, ParseUpdateArgInto %q", arg, ups[i].Values, wants[i])
+			}
+		}
+	})
+}
