@@ -234,6 +234,10 @@ func startCluster(ctx context.Context, wg *sync.WaitGroup, c ui.ClusterConfig, d
 	if err := replica.EnableHandoff(n.reads.FetchSnapshot); err != nil {
 		return nil, fmt.Errorf("[cluster]: %w", err)
 	}
+	// after a reshard a child's first owner takes the parents' series
+	if err := replica.EnableInherit(n.reads.FetchEnded); err != nil {
+		return nil, fmt.Errorf("[cluster]: %w", err)
+	}
 	if c.SnapshotBucket != "" {
 		every, _ := snapshotInterval(c) // checked above
 		bucket, err := objstore.New(objstore.Config{Bucket: c.SnapshotBucket, Prefix: c.Stream, Endpoint: c.SnapshotEndpoint, Region: c.Region,

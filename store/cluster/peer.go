@@ -80,7 +80,7 @@ func (p *PeerServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cluster view: "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	if op == "position" || op == "snapshot" {
+	if op == "position" || op == "snapshot" || op == "ended" {
 		p.serveSnapshot(w, r, op, view)
 		return
 	}
