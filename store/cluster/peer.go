@@ -48,6 +48,9 @@ type PeerServer struct {
 	Log     *slog.Logger
 	// Snapshots makes shard snapshots for hand-off (nil: none).
 	Snapshots Snapshotter
+	// Holders are the computations other nodes may run here over series
+	// of the shards this node serves (RoutedStore.OnHolders).
+	Holders map[string]HolderFunc
 }
 
 // fetchAnswer is a fetch's answer.
@@ -129,6 +132,9 @@ func (p *PeerServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case "sum":
 		out, err = p.sum(q, view.Router, shards)
+	case "holder":
+		p.serveHolder(w, r, view.Router)
+		return
 	default:
 		http.NotFound(w, r)
 		return
