@@ -147,8 +147,9 @@ func (p *PeerServer) serveHolder(w http.ResponseWriter, r *http.Request, router 
 			return
 		}
 		for _, n := range req.Names[i] {
-			if router.Shard(n) != sh {
-				http.Error(w, fmt.Sprintf("series %s is not in shard %s", n, sh), http.StatusBadRequest)
+			if router.Shard(n) != sh { // shard maps differ during a reshard: ask elsewhere or 503
+				http.Error(w, fmt.Sprintf("series %s is in shard %s here, not in shard %s (shard maps differ during a reshard)", n, router.Shard(n), sh),
+					http.StatusServiceUnavailable)
 				return
 			}
 		}

@@ -101,7 +101,10 @@ func (p *PeerServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "fetch", "spec", "last":
 		name := q.Get("name")
 		if !inShards(name) {
-			http.Error(w, fmt.Sprintf("series %s is not in shards %s", name, q.Get("shards")), http.StatusBadRequest)
+			// the asking node's shard map differs from this one's: a
+			// reshard is under way; let it ask elsewhere or answer 503
+			http.Error(w, fmt.Sprintf("series %s is in shard %s here, not in shards %s (shard maps differ during a reshard)",
+				name, view.Router.Shard(name), q.Get("shards")), http.StatusServiceUnavailable)
 			return
 		}
 		switch op {

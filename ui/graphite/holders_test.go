@@ -144,14 +144,16 @@ func TestRenderAggregatesOnHolders(t *testing.T) {
 }
 
 // BenchmarkRenderSumOnHolders: /render of sumSeries over 1,000 series × 1
-// day on one store and over three nodes (partial sums on the holders).
+// day on one store, over three nodes with partial sums on the holders,
+// and over three nodes read series by series through the routing (the
+// same routed store seen only as a Store: what /render did before).
 // cpu-ms/op is the CPU of the whole process (all three nodes).
 func BenchmarkRenderSumOnHolders(b *testing.B) {
 	single, routed, _, _ := holderCluster(b, 1000, 3)
 	for _, c := range []struct {
 		name string
 		st   Store
-	}{{"single", single}, {"holders3", routed}} {
+	}{{"single", single}, {"holders3", routed}, {"per-series3", struct{ Store }{routed}}} {
 		b.Run(c.name, func(b *testing.B) {
 			defer cpuMsPerOp(b)()
 			for b.Loop() {
