@@ -22,6 +22,10 @@ type applyWindow struct {
 	updates int           // gathered updates that make the apply due at once
 }
 
+// maxKnown bounds the series names a replica remembers as held (their
+// definitions are then skipped): ~100 bytes each.
+const maxKnown = 1 << 20
+
 var defaultApplyWindow = applyWindow{delay: 250 * time.Millisecond, updates: 200_000}
 
 // SetApplyWindow sets how long (delay) and how many updates the replica
@@ -79,8 +83,8 @@ func (r *Replica) onBatch(ctx context.Context, b shardBatch) error {
 	// which a reshard makes stale for a moment: those not in the shard's
 	// range are skipped here (alike on every replica) and put again by
 	// the writer to their own shard.
-	if r.known == nil {
-		r.known = map[string]struct{}{}
+	if r.known == nil || len(r.known) >= maxKnown {
+		r.known = map[string]struct{}{} // bounded: the series after are ensured again once
 	}
 	bad, misrouted := r.decode(b.records, func(n int, name string) bool { return n == 1 || keep.Contains(name) }, &p.batch, &p.waits, r.known)
 	a := answered{shard: b.shard, records: len(b.records), caughtUp: len(b.records) == 0 || b.millisBehind == 0, end: b.end}
