@@ -137,8 +137,8 @@ func (r *Replica) replayRange(ctx context.Context, shard string, rng cluster.Sha
 		}
 		var batch store.Batch
 		var waits []func() error
-		bad, skipped := r.decode(b.records, func(_ int, name string) bool { return keep.Contains(name) }, &batch, &waits, nil)
-		_ = skipped // another range's series: not this child's
+		// entries of series outside rng are another child's: skipped
+		bad, _ := r.decode(b.records, func(_ int, name string) bool { return keep.Contains(name) }, &batch, &waits, nil)
 		if err := r.applyNow(ctx, shard, batch, waits); err != nil {
 			return err
 		}
