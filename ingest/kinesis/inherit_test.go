@@ -173,3 +173,39 @@ func splitOnly(ctx context.Context, t *testing.T, kc *kds.Client, stream string)
 	}
 	return aws.ToString(ls.Shards[0].ShardId)
 }
+
+// TestSnapshotOfClosedShardKeepsItsSeries: a snapshot of a shard closed by
+// a reshard holds every series of the shard's own hash-key range with its
+// position, whatever the asking side's map of open shards says (it no
+// longer lists the shard: a filter by it would hand the position over
+// without the series).
+func TestSnapshotOfClosedShardKeepsItsSeries(t *testing.T) {
+	t.Parallel()
+	db := openStore(t)
+	r, err := NewReplica(Config{Stream: "closed", Region: "us-east-1"}, db, nil, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := cluster.ParseRange("p", "0", "340282366920938463463374607431768211455")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.shards["p"] = &replicaShard{info: shardInfo{id: "p", closed: true, rng: all}}
+	spec := store.DefaultTemplate()
+	spec.Start = 1_700_000_000
+	for i := range 3 {
+		if err := db.Create(fmt.Sprintf("closed.s%d", i), spec, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Apply(context.Background(), store.Batch{Positions: map[string][]byte{r.source("p"): []byte("42")}}); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := r.Snapshot(context.Background(), "p", func(string) bool { return false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Position != "42" || len(snap.Series) != 3 {
+		t.Fatalf("snapshot at %q with %d series, want 42 and 3", snap.Position, len(snap.Series))
+	}
+}

@@ -208,7 +208,16 @@ func (r *Replica) Position(shard string) string {
 
 // Snapshot copies the store's series of shard at its durable position,
 // holding the applying meanwhile. nil when the store has no position in it.
+// The series are those in the shard's own hash-key range when the replica
+// knows it (inShard otherwise): a caller's map of the open shards no
+// longer holds a shard closed by a reshard, whose series must still all
+// go with its position.
 func (r *Replica) Snapshot(_ context.Context, shard string, inShard func(string) bool) (*cluster.ShardSnapshot, error) {
+	r.mu.Lock()
+	if sh := r.shards[shard]; sh != nil && sh.info.rng.Start != nil {
+		inShard = sh.info.rng.Hash().Contains
+	}
+	r.mu.Unlock()
 	r.applyMu.Lock()
 	defer r.applyMu.Unlock()
 	pos := string(r.db.Position(r.source(shard)))
