@@ -14,12 +14,12 @@ import (
 // Aggregating where the series are held (cluster mode). sumSeries,
 // averageSeries, minSeries and maxSeries of one wildcard path are
 // decomposable: each shard's holder reads its leaves as /render does and
-// answers per row the sum, count, minimum and maximum of the non-null
-// values; this node folds the shards' answers in shard order. One request
-// per holder instead of one fetch per series. A sum is then added per
-// shard first, so its last bits may differ from a single node's sum in
-// name order (float addition is not associative); counts, minima and
-// maxima are exact.
+// answers per row the count of non-null values and their sum (sum and
+// average), minimum or maximum; this node folds the shards' answers in
+// shard order. One request per holder instead of one fetch per series. A
+// sum is then added per shard first, so its last bits may differ from a
+// single node's sum in name order (float addition is not associative);
+// counts, minima and maxima are exact.
 
 // HolderRunner is a Store whose series live on other nodes
 // (cluster.RoutedStore): it runs a registered computation per shard where
