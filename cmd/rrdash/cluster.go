@@ -23,6 +23,7 @@ import (
 	"rrdash/store/cluster"
 	"rrdash/store/cluster/objstore"
 	"rrdash/ui"
+	"rrdash/ui/graphite"
 )
 
 // writeStore is the store write interface every ingest path of serve
@@ -41,6 +42,8 @@ var (
 	_ writeStore = (*cluster.LogStore)(nil)
 	// a tag DEF on a cluster node sums on the shards' holders
 	_ rpn.TagSummer = (*cluster.RoutedStore)(nil)
+	// and Graphite's sums, averages, minima and maxima on the holders
+	_ graphite.HolderRunner = (*cluster.RoutedStore)(nil)
 )
 
 // clusterFlags are serve's --cluster-* flags (each overrides its
@@ -231,7 +234,15 @@ func startCluster(ctx context.Context, wg *sync.WaitGroup, c ui.ClusterConfig, d
 		replica: replica, leaser: leaser, self: self,
 	}
 	n.peer.Snapshots = replica
+	// Graphite's decomposable aggregates run on the holders of the series
+	partial := graphite.PartialFunc(db)
+	n.reads.RegisterHolder(graphite.HolderPartial, partial)
+	n.peer.Holders = map[string]cluster.HolderFunc{graphite.HolderPartial: partial}
 	if err := replica.EnableHandoff(n.reads.FetchSnapshot); err != nil {
+		return nil, fmt.Errorf("[cluster]: %w", err)
+	}
+	// after a reshard a child's first owner takes the parents' series
+	if err := replica.EnableInherit(n.reads.FetchEnded); err != nil {
 		return nil, fmt.Errorf("[cluster]: %w", err)
 	}
 	if c.SnapshotBucket != "" {

@@ -27,6 +27,7 @@ type observability struct {
 	metrics    *obs.Metrics
 	monitoring *obs.Monitoring
 	log        *slog.Logger
+	cluster    *clusterNode // cluster mode: self-monitoring goes on the log
 }
 
 // start sets up the [monitoring] sinks and runs them (on wg, until ctx
@@ -46,13 +47,21 @@ func (o *observability) start(ctx context.Context, wg *sync.WaitGroup, cfg ui.Mo
 	for _, name := range sinks {
 		switch name {
 		case "rrdash":
-			sm := obs.NewSelfMon(db, obs.SelfMonConfig{Logger: log})
-			if err := obs.InstallGraphs(ctx, md); err != nil {
-				return err
-			}
-			_, series := obs.SelfGraphs()
-			if err := sm.Precreate(time.Now().Unix()-60, series...); err != nil {
-				return err
+			var sm *obs.SelfMon
+			if o.cluster != nil {
+				// cluster mode: this node's series (node=ID), on the log
+				// like every write, so any node reads them; the preinstalled
+				// graphs name single-node series: not installed here
+				sm = obs.NewSelfMon(o.cluster.writes, obs.SelfMonConfig{Logger: log, Node: o.cluster.self.ID})
+			} else {
+				sm = obs.NewSelfMon(db, obs.SelfMonConfig{Logger: log})
+				if err := obs.InstallGraphs(ctx, md); err != nil {
+					return err
+				}
+				_, series := obs.SelfGraphs()
+				if err := sm.Precreate(time.Now().Unix()-60, series...); err != nil {
+					return err
+				}
 			}
 			wg.Go(func() {
 				if err := sm.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {

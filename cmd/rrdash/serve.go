@@ -404,6 +404,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer stopTailers()
 
+	obsv.cluster = cnode
 	if err := obsv.start(tailCtx, &tails, cfg.Monitoring, db, md, log); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

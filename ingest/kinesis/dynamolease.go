@@ -24,13 +24,17 @@ import (
 // the owner), so two workers never both believe they hold a shard for
 // longer than a renewal.
 const (
-	attrKey       = "leaseKey"
-	attrOwner     = "leaseOwner"
-	attrCounter   = "leaseCounter"
-	attrCP        = "checkpoint"
-	attrSubSeq    = "checkpointSubSequenceNumber"
-	attrSwitches  = "ownerSwitchesSinceCheckpoint"
-	attrParents   = "parentShardIds"
+	attrKey      = "leaseKey"
+	attrOwner    = "leaseOwner"
+	attrCounter  = "leaseCounter"
+	attrCP       = "checkpoint"
+	attrSubSeq   = "checkpointSubSequenceNumber"
+	attrSwitches = "ownerSwitchesSinceCheckpoint"
+	attrParents  = "parentShardIds"
+	// attrEndedBy (not the KCL's) names the worker that read the shard to
+	// its end: it holds the shard's series as they were at the end, which
+	// the children's first owners inherit.
+	attrEndedBy   = "rrdashEndedBy"
 	cpTrimHorizon = "TRIM_HORIZON"
 	// CheckpointShardEnd is the checkpoint of a shard read to its end: its
 	// children may then be leased.
@@ -65,7 +69,8 @@ type LeaseItem struct {
 	Counter    int64
 	Checkpoint string // a sequence number, TRIM_HORIZON or SHARD_END
 	Parents    []string
-	Switches   int64 // owner changes since the last checkpoint
+	Switches   int64  // owner changes since the last checkpoint
+	EndedBy    string // the worker that read the shard to its end ("" not ended, or not known)
 }
 
 // DynamoLeaser shares a stream's shards among workers through a DynamoDB
@@ -525,7 +530,7 @@ func (h *dynamoLease) Release(ctx context.Context, finished bool) error {
 	// may have moved the counter without this worker learning it.
 	var err error
 	if finished {
-		err = h.update(ctx, "SET "+attrCP+" = :cp, "+attrSubSeq+" = :zero REMOVE "+attrOwner, CheckpointShardEnd, true)
+		err = h.update(ctx, "SET "+attrCP+" = :cp, "+attrSubSeq+" = :zero, "+attrEndedBy+" = :me REMOVE "+attrOwner, CheckpointShardEnd, true)
 	} else {
 		err = h.update(ctx, "REMOVE "+attrOwner, "", true)
 	}
@@ -617,6 +622,9 @@ func decodeLease(it map[string]ddb.AttributeValue) (LeaseItem, error) {
 	}
 	if v, ok := it[attrCP].(*ddb.AttributeValueMemberS); ok {
 		li.Checkpoint = v.Value
+	}
+	if v, ok := it[attrEndedBy].(*ddb.AttributeValueMemberS); ok {
+		li.EndedBy = v.Value
 	}
 	if v, ok := it[attrParents].(*ddb.AttributeValueMemberSS); ok {
 		li.Parents = v.Value

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,6 +35,9 @@ type Producer struct {
 	// then share records (as the KPL aggregates), each record put with the
 	// partition key of its first series, which lands it in that shard.
 	route func(ctx context.Context) (*cluster.Router, error)
+
+	mu     sync.Mutex
+	ranges map[string]cluster.HashRange // every shard's range, for checking where aggregates landed
 }
 
 // Aggregate makes the producer pack the entries of one shard into shared
@@ -58,6 +62,9 @@ func NewProducer(cfg Config, log *slog.Logger) *Producer {
 type putRecord struct {
 	key  string
 	data []byte
+	// an aggregate: the shard the map placed it in, and its entries
+	shard string
+	parts []putRecord
 }
 
 // Append puts the entries and returns once Kinesis acknowledged every
@@ -98,10 +105,14 @@ func (p *Producer) Append(ctx context.Context, entries []cluster.Entry) error {
 				size += len(recs[n].data) + len(recs[n].key)
 				n++
 			}
-			if err := p.put(ctx, recs[:n]); err != nil {
+			misrouted, err := p.put(ctx, recs[:n])
+			if err != nil {
 				return err
 			}
-			recs = recs[n:]
+			// entries an aggregate took to a shard not theirs (a stale
+			// map), which its replicas skip: put again, each with its own
+			// partition key, before the round's next part of any series
+			recs = append(misrouted, recs[n:]...)
 		}
 	}
 	return nil
@@ -111,9 +122,10 @@ func (p *Producer) Append(ctx context.Context, entries []cluster.Entry) error {
 // at most maxRecordBytes; a record alone in its pack stays as it is.
 func aggregate(router *cluster.Router, recs []putRecord) []putRecord {
 	type pack struct {
-		key   string
-		parts [][]byte
-		size  int
+		key, shard string
+		parts      [][]byte
+		recs       []putRecord
+		size       int
 	}
 	var out []putRecord
 	flush := func(pk *pack) {
@@ -122,7 +134,7 @@ func aggregate(router *cluster.Router, recs []putRecord) []putRecord {
 		case 1:
 			out = append(out, putRecord{key: pk.key, data: pk.parts[0]})
 		default:
-			out = append(out, putRecord{key: pk.key, data: cluster.EncodeAggregate(nil, pk.parts)})
+			out = append(out, putRecord{key: pk.key, data: cluster.EncodeAggregate(nil, pk.parts), shard: pk.shard, parts: pk.recs})
 		}
 		*pk = pack{}
 	}
@@ -140,9 +152,10 @@ func aggregate(router *cluster.Router, recs []putRecord) []putRecord {
 			flush(pk)
 		}
 		if len(pk.parts) == 0 {
-			pk.key = r.key
+			pk.key, pk.shard = r.key, shard
 		}
 		pk.parts = append(pk.parts, r.data)
+		pk.recs = append(pk.recs, r)
 		pk.size += len(r.data)
 	}
 	for _, shard := range order {
@@ -176,8 +189,11 @@ func splitEntry(e cluster.Entry) ([][]byte, error) {
 }
 
 // put sends one PutRecords call's worth, retrying what Kinesis refused.
-func (p *Producer) put(ctx context.Context, recs []putRecord) error {
+// It returns the entries of aggregates that landed in a shard whose range
+// does not hold their series.
+func (p *Producer) put(ctx context.Context, recs []putRecord) ([]putRecord, error) {
 	bo := backoff{min: 50 * time.Millisecond, max: 5 * time.Second}
+	var misrouted []putRecord
 	for {
 		in := &kds.PutRecordsInput{StreamName: aws.String(p.stream), Records: make([]types.PutRecordsRequestEntry, len(recs))}
 		for i, r := range recs {
@@ -186,22 +202,19 @@ func (p *Producer) put(ctx context.Context, recs []putRecord) error {
 		out, err := p.client.PutRecords(ctx, in)
 		if err != nil {
 			if ctx.Err() != nil {
-				return fmt.Errorf("kinesis: PutRecords %s: %w", p.stream, ctx.Err())
+				return nil, fmt.Errorf("kinesis: PutRecords %s: %w", p.stream, ctx.Err())
 			}
 			var nf *types.ResourceNotFoundException
 			var inv *types.InvalidArgumentException
 			if errors.As(err, &nf) || errors.As(err, &inv) {
-				return fmt.Errorf("kinesis: PutRecords %s: %w", p.stream, err)
+				return nil, fmt.Errorf("kinesis: PutRecords %s: %w", p.stream, err)
 			}
 			d := bo.next()
 			p.log.Warn("kinesis: PutRecords failed; retrying", "stream", p.stream, "records", len(recs), "wait", d, "err", err)
 			if !sleep(ctx, d) {
-				return fmt.Errorf("kinesis: PutRecords %s: %w (last error: %v)", p.stream, ctx.Err(), err)
+				return nil, fmt.Errorf("kinesis: PutRecords %s: %w (last error: %v)", p.stream, ctx.Err(), err)
 			}
 			continue
-		}
-		if aws.ToInt32(out.FailedRecordCount) == 0 {
-			return nil
 		}
 		var again []putRecord
 		var first string
@@ -211,15 +224,67 @@ func (p *Producer) put(ctx context.Context, recs []putRecord) error {
 				if first == "" {
 					first = aws.ToString(r.ErrorCode) + ": " + aws.ToString(r.ErrorMessage)
 				}
+				continue
 			}
+			if landed := aws.ToString(r.ShardId); len(recs[i].parts) > 0 && landed != recs[i].shard {
+				off, err := p.offRange(ctx, landed, recs[i].parts)
+				if err != nil {
+					return nil, err
+				}
+				misrouted = append(misrouted, off...)
+			}
+		}
+		if len(again) == 0 {
+			return misrouted, nil
 		}
 		recs = again
 		d := bo.next()
 		p.log.Debug("kinesis: records refused; retrying them", "stream", p.stream, "records", len(recs), "first", first, "wait", d)
 		if !sleep(ctx, d) {
-			return fmt.Errorf("kinesis: PutRecords %s: %d records not acknowledged: %w (%s)", p.stream, len(recs), ctx.Err(), first)
+			return nil, fmt.Errorf("kinesis: PutRecords %s: %d records not acknowledged: %w (%s)", p.stream, len(recs), ctx.Err(), first)
 		}
 	}
+}
+
+// offRange returns the parts whose series are not in shard's hash-key
+// range (a shard's range never changes; ranges are listed once, with the
+// closed shards).
+func (p *Producer) offRange(ctx context.Context, shard string, parts []putRecord) ([]putRecord, error) {
+	p.mu.Lock()
+	rng, ok := p.ranges[shard]
+	p.mu.Unlock()
+	if !ok {
+		c := &Consumer{client: p.client, cfg: Config{Stream: p.stream}}
+		all, err := c.listShards(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("kinesis: shard %s of an aggregate put: %w", shard, err)
+		}
+		p.mu.Lock()
+		if p.ranges == nil {
+			p.ranges = map[string]cluster.HashRange{}
+		}
+		for _, s := range all {
+			if s.rng.Start != nil {
+				p.ranges[s.id] = s.rng.Hash()
+			}
+		}
+		rng, ok = p.ranges[shard]
+		p.mu.Unlock()
+		if !ok {
+			return nil, fmt.Errorf("kinesis: an aggregate landed in shard %s, which ListShards of %s does not give a range", shard, p.stream)
+		}
+	}
+	var off []putRecord
+	for _, part := range parts {
+		if !rng.Contains(part.key) {
+			off = append(off, part)
+		}
+	}
+	if len(off) > 0 {
+		p.log.Info("kinesis: entries of an aggregate landed in a shard not theirs (shard map older than a reshard); putting them again",
+			"stream", p.stream, "shard", shard, "entries", len(off))
+	}
+	return off, nil
 }
 
 // Retention returns the stream's retention period: how far back a

@@ -14,13 +14,17 @@ import (
 // readShard reads one shard in order and hands its records over; it ends
 // at the shard's end, when ctx is done, or when the lease is lost.
 func (c *Consumer) readShard(ctx context.Context, lease Lease, shard string, it types.ShardIteratorType, after string, out chan<- shardBatch) {
+	var lost <-chan struct{} // nil lease: a closed shard read without one (never lost)
+	if lease != nil {
+		lost = lease.Lost()
+	}
 	send := func(b shardBatch) bool {
 		select {
 		case out <- b:
 			return true
 		case <-ctx.Done():
 			return false
-		case <-lease.Lost():
+		case <-lost:
 			return false
 		}
 	}

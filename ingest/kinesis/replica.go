@@ -41,6 +41,7 @@ type Replica struct {
 	batches chan shardBatch
 	nudge   chan struct{}
 	handoff func(ctx context.Context, shard string) (*cluster.ShardSnapshot, error)
+	inherit func(ctx context.Context, parent string, rng cluster.ShardRange) (*cluster.ShardSnapshot, error)
 	bucket  SnapshotBucket
 	every   time.Duration
 	member  func(ctx context.Context) (func(shard, name string) bool, error)
@@ -52,6 +53,12 @@ type Replica struct {
 	mu     sync.Mutex
 	shards map[string]*replicaShard
 	counts ReplicaCounts
+
+	// pend is the apply being gathered from GetRecords answers (Run's
+	// goroutine only); window bounds it.
+	pend   pendingApply
+	window applyWindow
+	known  map[string]struct{} // series the store holds (Run's goroutine)
 }
 
 // ReplicaCounts are a replica's running totals.
@@ -63,6 +70,14 @@ type ReplicaCounts struct {
 	// HandedOver counts shards taken over from a snapshot; Replayed those
 	// read from the stream's oldest record for want of one.
 	HandedOver, Replayed int64
+	// Inherited counts parent shards whose series a child shard's first
+	// owner here took from the node that read the parent to its end;
+	// ParentsReplayed those it read from the stream itself for want of one.
+	Inherited, ParentsReplayed int64
+	// Misrouted counts entries skipped because their series is not in the
+	// shard's hash-key range: a writer aggregated them with a stale shard
+	// map during a reshard, and puts them again to their own shard.
+	Misrouted int64
 }
 
 // SnapshotStore is what shard snapshots need of the store; *store.DB has it.
@@ -97,7 +112,7 @@ func NewReplica(cfg Config, db ReplicaStore, leaser Leaser, log *slog.Logger) (*
 		return nil, err
 	}
 	return &Replica{c: c, db: db, leaser: c.leaser, log: c.log, batches: make(chan shardBatch, 4), nudge: make(chan struct{}, 1),
-		shards: map[string]*replicaShard{}}, nil
+		shards: map[string]*replicaShard{}, window: defaultApplyWindow}, nil
 }
 
 // EnableHandoff makes a shard this replica has no position in start from
@@ -109,6 +124,21 @@ func (r *Replica) EnableHandoff(fetch func(ctx context.Context, shard string) (*
 		return errors.New("cluster: this store cannot restore snapshots")
 	}
 	r.handoff = fetch
+	return nil
+}
+
+// EnableInherit makes the first owner of a child shard (after a split or
+// a merge) take its part of each parent's series, as they were at the
+// parent's end, before it reads the child: fetch finds them on the node
+// that read the parent to its end (rows written before a reshard stay
+// with the series, wherever its new shard is read). Without an answer the
+// replica reads the parent from the stream itself, for the child's part.
+// Call before Run; the store must be a SnapshotStore.
+func (r *Replica) EnableInherit(fetch func(ctx context.Context, parent string, rng cluster.ShardRange) (*cluster.ShardSnapshot, error)) error {
+	if _, ok := r.db.(SnapshotStore); !ok {
+		return errors.New("cluster: this store cannot restore snapshots")
+	}
+	r.inherit = fetch
 	return nil
 }
 
@@ -178,16 +208,41 @@ func (r *Replica) Position(shard string) string {
 
 // Snapshot copies the store's series of shard at its durable position,
 // holding the applying meanwhile. nil when the store has no position in it.
+// The series are those in the shard's own hash-key range when the replica
+// knows it (inShard otherwise): a caller's map of the open shards no
+// longer holds a shard closed by a reshard, whose series must still all
+// go with its position.
 func (r *Replica) Snapshot(_ context.Context, shard string, inShard func(string) bool) (*cluster.ShardSnapshot, error) {
-	ss, ok := r.db.(SnapshotStore)
-	if !ok {
-		return nil, errors.New("cluster: this store cannot make snapshots")
+	r.mu.Lock()
+	if sh := r.shards[shard]; sh != nil && sh.info.rng.Start != nil {
+		inShard = sh.info.rng.Hash().Contains
 	}
+	r.mu.Unlock()
 	r.applyMu.Lock()
 	defer r.applyMu.Unlock()
 	pos := string(r.db.Position(r.source(shard)))
 	if pos == "" || pos == endMark {
 		return &cluster.ShardSnapshot{Shard: shard}, nil
+	}
+	return r.copySeries(shard, pos, inShard)
+}
+
+// Ended copies the store's series that in accepts if this replica read
+// shard to its end (nil otherwise): the parent's part a child inherits.
+func (r *Replica) Ended(_ context.Context, shard string, in func(string) bool) (*cluster.ShardSnapshot, error) {
+	r.applyMu.Lock()
+	defer r.applyMu.Unlock()
+	if string(r.db.Position(r.source(shard))) != endMark {
+		return nil, nil
+	}
+	return r.copySeries(shard, endMark, in)
+}
+
+// copySeries: called with applyMu held.
+func (r *Replica) copySeries(shard, pos string, in func(string) bool) (*cluster.ShardSnapshot, error) {
+	ss, ok := r.db.(SnapshotStore)
+	if !ok {
+		return nil, errors.New("cluster: this store cannot make snapshots")
 	}
 	names, err := ss.List("")
 	if err != nil {
@@ -195,7 +250,7 @@ func (r *Replica) Snapshot(_ context.Context, shard string, inShard func(string)
 	}
 	snap := &cluster.ShardSnapshot{Shard: shard, Position: pos}
 	for _, name := range names {
-		if !inShard(name) {
+		if !in(name) {
 			continue
 		}
 		st, err := ss.ExportSeries(name)
@@ -210,16 +265,24 @@ func (r *Replica) Snapshot(_ context.Context, shard string, inShard func(string)
 // restore applies a snapshot: its series, then its position (a crash in
 // between restores it again at the next takeover).
 func (r *Replica) restore(ctx context.Context, snap *cluster.ShardSnapshot) error {
-	ss := r.db.(SnapshotStore)
 	r.applyMu.Lock()
 	defer r.applyMu.Unlock()
+	if err := r.restoreSeries(snap); err != nil {
+		return err
+	}
+	if _, err := r.db.Apply(ctx, store.Batch{Positions: map[string][]byte{r.source(snap.Shard): []byte(snap.Position)}}); err != nil {
+		return fmt.Errorf("cluster: restore shard %s: position: %w", snap.Shard, err)
+	}
+	return nil
+}
+
+// restoreSeries: called with applyMu held.
+func (r *Replica) restoreSeries(snap *cluster.ShardSnapshot) error {
+	ss := r.db.(SnapshotStore)
 	for _, s := range snap.Series {
 		if err := ss.RestoreSeries(s.Name, s.State); err != nil {
 			return fmt.Errorf("cluster: restore shard %s: %w", snap.Shard, err)
 		}
-	}
-	if _, err := r.db.Apply(ctx, store.Batch{Positions: map[string][]byte{r.source(snap.Shard): []byte(snap.Position)}}); err != nil {
-		return fmt.Errorf("cluster: restore shard %s: position: %w", snap.Shard, err)
 	}
 	return nil
 }
@@ -282,11 +345,33 @@ func (r *Replica) Run(ctx context.Context) error {
 	if r.bucket != nil {
 		wg.Go(func() { r.snapshotLoop(ctx) })
 	}
+	window := time.NewTimer(time.Hour)
+	defer window.Stop()
 	for {
+		// the pending apply is due at its deadline (ApplyWindow)
+		var due <-chan time.Time
+		if !r.pend.deadline.IsZero() {
+			window.Reset(time.Until(r.pend.deadline))
+			due = window.C
+		}
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-due:
+			if err := r.flush(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
 		case shards := <-lists:
+			// a shard starts reading from its position: make it current
+			if err := r.flush(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
 			if err := r.onShards(ctx, shards); err != nil {
 				return err
 			}
@@ -354,6 +439,12 @@ func (r *Replica) onShards(ctx context.Context, shards []shardInfo) error {
 			defer close(run.done)
 			if pos == "" && r.handoff != nil {
 				pos = r.takeOver(rctx, id)
+			}
+			// A child shard read from its start here: its series' rows
+			// before the reshard are the parents'; take them first (reads
+			// of the shard answer 503 meanwhile: it is not caught up).
+			if pos == "" && r.inherit != nil && !r.inheritParents(rctx, id) {
+				return
 			}
 			// Without a position the replica replays the shard from its
 			// oldest record: every record carries its series'
@@ -426,119 +517,4 @@ func (r *Replica) parentDone(id string) bool {
 	}
 	es, ok := r.leaser.(EndedShards)
 	return ok && es.ShardEnded(id)
-}
-
-func (r *Replica) onBatch(ctx context.Context, b shardBatch) error {
-	r.mu.Lock()
-	sh := r.shards[b.shard]
-	r.mu.Unlock()
-	if sh == nil {
-		return nil
-	}
-	if b.lost != nil {
-		r.mu.Lock()
-		if sh.run == b.lost {
-			sh.run, sh.caughtUp = nil, false
-		}
-		r.mu.Unlock()
-		r.log.Info("cluster: shard lease lost; the shard is read elsewhere", "shard", b.shard)
-		return nil
-	}
-	r.applyMu.Lock()
-	defer r.applyMu.Unlock()
-	var batch store.Batch
-	var waits []func() error
-	var bad int64
-	for _, rec := range b.records {
-		entries, err := cluster.DecodeRecord(rec.Data)
-		if err != nil {
-			bad++
-			r.log.Warn("cluster: record skipped", "shard", rec.Shard, "seq", rec.Seq, "err", err)
-			continue
-		}
-		for _, e := range entries {
-			_, wait, err := r.db.EnsureAsync(e.Series, e.Spec, e.Meta)
-			if err != nil {
-				// A definition the store refuses is the record's fault,
-				// and every replica refuses it alike.
-				bad++
-				r.log.Warn("cluster: series not created", "shard", rec.Shard, "seq", rec.Seq, "series", e.Series, "err", err)
-				continue
-			}
-			waits = append(waits, wait)
-			for _, u := range e.Updates {
-				batch.Updates = append(batch.Updates, store.Update{Series: e.Series, Time: u.Time, Usec: u.Usec, Values: u.Values})
-			}
-		}
-	}
-	last := ""
-	if n := len(b.records); n > 0 {
-		last = b.records[n-1].Seq
-	}
-	pos := last
-	if b.end {
-		pos = endMark
-	}
-	if pos != "" {
-		batch.Positions = map[string][]byte{r.source(b.shard): []byte(pos)}
-	}
-	var res store.Result
-	if len(batch.Updates) > 0 || batch.Positions != nil {
-		for _, w := range waits {
-			if err := w(); err != nil {
-				return fmt.Errorf("cluster: shard %s: create series: %w", b.shard, err)
-			}
-		}
-		var err error
-		if res, err = r.db.Apply(ctx, batch); err != nil {
-			return fmt.Errorf("cluster: shard %s: apply %d updates up to %s: %w", b.shard, len(batch.Updates), last, err)
-		}
-		for _, e := range res.Errors {
-			if !errors.Is(e.Err, store.ErrTooOld) {
-				u := batch.Updates[e.Index]
-				r.log.Debug("cluster: update refused", "shard", b.shard, "series", u.Series, "time", u.Time, "err", e.Err)
-			}
-		}
-	}
-	r.mu.Lock()
-	r.counts.Records += int64(len(b.records))
-	r.counts.Applied += int64(res.Applied)
-	r.counts.Refused += int64(len(res.Errors))
-	r.counts.Bad += bad
-	if last != "" {
-		sh.pos = last
-	}
-	if len(b.records) == 0 || b.millisBehind == 0 {
-		sh.caughtUp = true
-	}
-	copyNow := last != "" && time.Since(sh.lastCopy) >= time.Second
-	if copyNow {
-		sh.lastCopy = time.Now()
-	}
-	run := sh.run
-	if b.end {
-		sh.ended, sh.run = true, nil
-	}
-	r.mu.Unlock()
-	if run == nil {
-		return nil
-	}
-	if sc, ok := run.lease.(SharedCheckpoint); ok && copyNow && !b.end {
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if err := sc.Checkpoint(cctx, last); err != nil {
-			r.log.Debug("cluster: checkpoint not copied into the lease", "shard", b.shard, "err", err)
-		}
-		cancel()
-	}
-	if b.end {
-		if err := run.lease.Release(ctx, true); err != nil {
-			r.log.Warn("cluster: lease release failed", "shard", b.shard, "err", err)
-		}
-		r.log.Info("cluster: shard read to its end", "shard", b.shard)
-		select {
-		case r.nudge <- struct{}{}:
-		default:
-		}
-	}
-	return nil
 }

@@ -10,11 +10,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"rrdash/store/cluster"
 )
 
 type shardInfo struct {
 	id, parent, adjacent string
 	closed               bool
+	// rng is the shard's hash-key range (Start nil when ListShards gave
+	// none or an unreadable one).
+	rng cluster.ShardRange
 }
 
 type shardBatch struct {
@@ -72,10 +77,16 @@ func (c *Consumer) listShards(ctx context.Context) ([]shardInfo, error) {
 			return nil, fmt.Errorf("ListShards %s: %w", c.cfg.Stream, err)
 		}
 		for _, s := range res.Shards {
-			out = append(out, shardInfo{
+			info := shardInfo{
 				id: aws.ToString(s.ShardId), parent: aws.ToString(s.ParentShardId), adjacent: aws.ToString(s.AdjacentParentShardId),
 				closed: s.SequenceNumberRange != nil && s.SequenceNumberRange.EndingSequenceNumber != nil,
-			})
+			}
+			if s.HashKeyRange != nil {
+				if r, err := cluster.ParseRange(info.id, aws.ToString(s.HashKeyRange.StartingHashKey), aws.ToString(s.HashKeyRange.EndingHashKey)); err == nil {
+					info.rng = r
+				}
+			}
+			out = append(out, info)
 		}
 		if res.NextToken == nil {
 			return out, nil

@@ -102,8 +102,13 @@ func (t *Topology) View(ctx context.Context) (*cluster.View, error) {
 		if err != nil {
 			return nil, fmt.Errorf("group %s: %w", g.name, err)
 		}
-		grp := cluster.Group{Name: g.name, Owners: map[string]cluster.Node{}}
+		grp := cluster.Group{Name: g.name, Owners: map[string]cluster.Node{}, Ended: map[string]cluster.Node{}}
 		for _, it := range items {
+			if it.Checkpoint == CheckpointShardEnd && it.EndedBy != "" {
+				if n, err := cluster.ParseWorkerID(it.EndedBy); err == nil {
+					grp.Ended[it.Shard] = n
+				}
+			}
 			if it.Owner == "" {
 				continue
 			}

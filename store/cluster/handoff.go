@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"rrdash/store"
@@ -39,6 +41,9 @@ type Snapshotter interface {
 	Position(shard string) string
 	// Snapshot copies the node's series of shard (those inShard accepts).
 	Snapshot(ctx context.Context, shard string, inShard func(name string) bool) (*ShardSnapshot, error)
+	// Ended copies the node's series of a shard it read to its end (those
+	// in accepts): nil when it did not read the shard to its end.
+	Ended(ctx context.Context, shard string, in func(name string) bool) (*ShardSnapshot, error)
 }
 
 // seqLess orders Kinesis sequence numbers (decimal strings).
@@ -57,12 +62,30 @@ func (p *PeerServer) serveSnapshot(w http.ResponseWriter, r *http.Request, op st
 		http.Error(w, "this node makes no snapshots", http.StatusNotFound)
 		return
 	}
-	shard := r.URL.Query().Get("shard")
+	q := r.URL.Query()
+	shard := q.Get("shard")
 	if op == "position" {
 		gobAnswer(w, p.Snapshots.Position(shard))
 		return
 	}
-	snap, err := p.Snapshots.Snapshot(r.Context(), shard, func(name string) bool { return view.Router.Shard(name) == shard })
+	var snap *ShardSnapshot
+	var err error
+	if op == "ended" {
+		// a closed shard's series in a hash-key range (a child's part of
+		// it), as they were at the shard's end
+		rng, perr := ParseRange(shard, q.Get("start"), q.Get("end"))
+		if perr != nil {
+			http.Error(w, perr.Error(), http.StatusBadRequest)
+			return
+		}
+		h := rng.Hash()
+		if snap, err = p.Snapshots.Ended(r.Context(), shard, h.Contains); err == nil && snap == nil {
+			http.Error(w, "shard "+shard+" was not read to its end here", http.StatusNotFound)
+			return
+		}
+	} else {
+		snap, err = p.Snapshots.Snapshot(r.Context(), shard, func(name string) bool { return view.Router.Shard(name) == shard })
+	}
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -145,6 +168,60 @@ func (s *RoutedStore) FetchSnapshot(ctx context.Context, shard string) (*ShardSn
 		return nil, errors.New("shard " + shard + ": node " + best.ID + " sent a snapshot of " + snap.Shard + " at " + snap.Position)
 	}
 	return snap, nil
+}
+
+// FetchEnded finds a node that read the closed shard parent to its end
+// (the group's record of who did first, then every other node the view
+// knows) and fetches its series in rng as they were at the shard's end:
+// what the first owner of a child shard inherits. nil, nil: no node
+// answering has them.
+func (s *RoutedStore) FetchEnded(ctx context.Context, parent string, rng ShardRange) (*ShardSnapshot, error) {
+	v, err := s.topo.View(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("shard %s: cluster view: %w", parent, err)
+	}
+	var order []Node
+	seen := map[string]bool{s.self.ID: true}
+	add := func(n Node) {
+		if !seen[n.ID] {
+			seen[n.ID] = true
+			order = append(order, n)
+		}
+	}
+	for _, g := range v.Groups {
+		if n, ok := g.Ended[parent]; ok {
+			add(n)
+		}
+	}
+	for _, g := range v.Groups {
+		for _, id := range slices.Sorted(maps.Keys(g.Owners)) {
+			add(g.Owners[id])
+		}
+		for _, id := range slices.Sorted(maps.Keys(g.Ended)) {
+			add(g.Ended[id])
+		}
+	}
+	q := url.Values{"shard": {parent}, "start": {rng.Start.String()}, "end": {rng.End.String()}}
+	var failed []string
+	for _, n := range order {
+		snap := &ShardSnapshot{}
+		err := s.call(ctx, n, "ended", q, snap)
+		switch {
+		case err == nil:
+			if snap.Shard != parent || snap.Position == "" {
+				failed = append(failed, fmt.Sprintf("node %s sent the end of %q at %q", n.ID, snap.Shard, snap.Position))
+				continue
+			}
+			return snap, nil
+		case errors.Is(err, store.ErrNotFound):
+		default:
+			failed = append(failed, err.Error())
+		}
+	}
+	if len(failed) > 0 {
+		return nil, fmt.Errorf("shard %s: no node has its end state (%s)", parent, strings.Join(failed, "; "))
+	}
+	return nil, nil
 }
 
 func (p *PeerServer) logger() *slog.Logger {

@@ -48,6 +48,9 @@ type PeerServer struct {
 	Log     *slog.Logger
 	// Snapshots makes shard snapshots for hand-off (nil: none).
 	Snapshots Snapshotter
+	// Holders are the computations other nodes may run here over series
+	// of the shards this node serves (RoutedStore.OnHolders).
+	Holders map[string]HolderFunc
 }
 
 // fetchAnswer is a fetch's answer.
@@ -80,7 +83,7 @@ func (p *PeerServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cluster view: "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	if op == "position" || op == "snapshot" {
+	if op == "position" || op == "snapshot" || op == "ended" {
 		p.serveSnapshot(w, r, op, view)
 		return
 	}
@@ -98,7 +101,10 @@ func (p *PeerServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "fetch", "spec", "last":
 		name := q.Get("name")
 		if !inShards(name) {
-			http.Error(w, fmt.Sprintf("series %s is not in shards %s", name, q.Get("shards")), http.StatusBadRequest)
+			// the asking node's shard map differs from this one's: a
+			// reshard is under way; let it ask elsewhere or answer 503
+			http.Error(w, fmt.Sprintf("series %s is in shard %s here, not in shards %s (shard maps differ during a reshard)",
+				name, view.Router.Shard(name), q.Get("shards")), http.StatusServiceUnavailable)
 			return
 		}
 		switch op {
@@ -129,6 +135,9 @@ func (p *PeerServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case "sum":
 		out, err = p.sum(q, view.Router, shards)
+	case "holder":
+		p.serveHolder(w, r, view.Router)
+		return
 	default:
 		http.NotFound(w, r)
 		return

@@ -55,36 +55,42 @@ func EncodeAggregate(dst []byte, entries [][]byte) []byte {
 func AggregateOverhead(n int) int { return len(aggregateMagic) + binary.MaxVarintLen64*(n+1) }
 
 // DecodeRecord reads a record: one entry (RRL1) or several (RRL2).
-func DecodeRecord(b []byte) ([]Entry, error) {
+func DecodeRecord(b []byte) ([]Entry, error) { return AppendRecord(nil, b, nil) }
+
+// AppendRecord is DecodeRecord appending to dst. An entry whose series
+// known accepts (nil: none) is read without its definition (Spec and Meta
+// left zero; the bytes are still checked): a replica that holds the
+// series has no use for it, and decoding it costs more than the update.
+func AppendRecord(dst []Entry, b []byte, known func(series string) bool) ([]Entry, error) {
 	if len(b) < len(aggregateMagic) || string(b[:len(aggregateMagic)]) != aggregateMagic {
-		e, err := DecodeEntry(b)
+		e, err := decodeEntry(b, known)
 		if err != nil {
-			return nil, err
+			return dst, err
 		}
-		return []Entry{e}, nil
+		return append(dst, e), nil
 	}
 	d := decoder{b: b, off: len(aggregateMagic)}
 	n := d.count("entries")
-	var out []Entry
+	start := len(dst)
 	for i := 0; i < n && d.err == nil; i++ {
 		size := d.count("entry size")
 		if d.err != nil {
 			break
 		}
-		e, err := DecodeEntry(d.b[d.off : d.off+size])
+		e, err := decodeEntry(d.b[d.off:d.off+size], known)
 		if err != nil {
-			return nil, fmt.Errorf("cluster log aggregate: entry %d at offset %d: %w", i, d.off, err)
+			return dst[:start], fmt.Errorf("cluster log aggregate: entry %d at offset %d: %w", i, d.off, err)
 		}
 		d.off += size
-		out = append(out, e)
+		dst = append(dst, e)
 	}
 	if d.err == nil && d.off != len(b) {
 		d.err = fmt.Errorf("%d bytes after the last entry", len(b)-d.off)
 	}
 	if d.err != nil {
-		return nil, fmt.Errorf("cluster log aggregate: offset %d: %w", d.off, d.err)
+		return dst[:start], fmt.Errorf("cluster log aggregate: offset %d: %w", d.off, d.err)
 	}
-	return out, nil
+	return dst, nil
 }
 
 // Limits a decoder enforces, so a corrupt length never allocates wildly.
@@ -145,43 +151,17 @@ var ErrNotLogRecord = errors.New("not a cluster log record (no RRL1 magic)")
 
 // DecodeEntry reads one record. Errors name the byte offset where the
 // record stopped making sense.
-func DecodeEntry(b []byte) (Entry, error) {
+func DecodeEntry(b []byte) (Entry, error) { return decodeEntry(b, nil) }
+
+func decodeEntry(b []byte, known func(string) bool) (Entry, error) {
 	var e Entry
 	if len(b) < len(recordMagic) || string(b[:len(recordMagic)]) != recordMagic {
 		return e, ErrNotLogRecord
 	}
 	d := decoder{b: b, off: len(recordMagic)}
 	e.Series = d.str("series")
-	e.Spec.Step = d.varint("step")
-	e.Spec.Start = d.varint("start")
-	if n := d.count("data sources"); d.err == nil {
-		e.Spec.DS = make([]store.DS, n)
-		for i := range e.Spec.DS {
-			ds := &e.Spec.DS[i]
-			ds.Name = d.str("ds name")
-			ds.Type = store.DSType(d.byte("ds type"))
-			ds.Heartbeat = d.varint("heartbeat")
-			ds.Min = d.float("ds min")
-			ds.Max = d.float("ds max")
-		}
-	}
-	if n := d.count("archives"); d.err == nil {
-		e.Spec.RRA = make([]store.RRA, n)
-		for i := range e.Spec.RRA {
-			r := &e.Spec.RRA[i]
-			r.CF = store.CF(d.byte("cf"))
-			r.XFF = d.float("xff")
-			r.Steps = d.varint("steps")
-			r.Rows = d.varint("rows")
-		}
-	}
-	if n := d.count("meta"); d.err == nil && n > 0 {
-		e.Meta = make(map[string]string, n)
-		for range n {
-			k := d.str("meta key")
-			e.Meta[k] = d.str("meta value")
-		}
-	}
+	keep := d.err != nil || known == nil || !known(e.Series)
+	d.def(&e, keep)
 	if n := d.count("updates"); d.err == nil {
 		e.Updates = make([]Update, n)
 		for i := range e.Updates {
@@ -203,6 +183,74 @@ func DecodeEntry(b []byte) (Entry, error) {
 		return Entry{}, fmt.Errorf("cluster log record: offset %d: %w", d.off, d.err)
 	}
 	return e, nil
+}
+
+// def reads a series definition into e, or (keep false) reads past it.
+func (d *decoder) def(e *Entry, keep bool) {
+	var spec store.Spec
+	spec.Step = d.varint("step")
+	spec.Start = d.varint("start")
+	var ds store.DS
+	if n := d.count("data sources"); d.err == nil {
+		if keep {
+			spec.DS = make([]store.DS, n)
+		}
+		for i := range n {
+			ds.Name = d.text("ds name", keep)
+			ds.Type = store.DSType(d.byte("ds type"))
+			ds.Heartbeat = d.varint("heartbeat")
+			ds.Min = d.float("ds min")
+			ds.Max = d.float("ds max")
+			if keep {
+				spec.DS[i] = ds
+			}
+		}
+	}
+	var rra store.RRA
+	if n := d.count("archives"); d.err == nil {
+		if keep {
+			spec.RRA = make([]store.RRA, n)
+		}
+		for i := range n {
+			rra.CF = store.CF(d.byte("cf"))
+			rra.XFF = d.float("xff")
+			rra.Steps = d.varint("steps")
+			rra.Rows = d.varint("rows")
+			if keep {
+				spec.RRA[i] = rra
+			}
+		}
+	}
+	if n := d.count("meta"); d.err == nil && n > 0 {
+		if keep {
+			e.Meta = make(map[string]string, n)
+		}
+		for range n {
+			k := d.text("meta key", keep)
+			v := d.text("meta value", keep)
+			if keep {
+				e.Meta[k] = v
+			}
+		}
+	}
+	if keep {
+		e.Spec = spec
+	}
+}
+
+// text is str, or (keep false) reads past the string.
+func (d *decoder) text(what string, keep bool) string {
+	if keep {
+		return d.str(what)
+	}
+	n := d.uvarint(what)
+	if d.err == nil && (n > maxRecordStrings || n > uint64(len(d.b)-d.off)) {
+		d.err = fmt.Errorf("%s: length %d exceeds the record", what, n)
+	}
+	if d.err == nil {
+		d.off += int(n)
+	}
+	return ""
 }
 
 type decoder struct {

@@ -121,3 +121,30 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendRecordKnown: reading past the definitions of known series
+// accepts and refuses exactly the records a full decode does, and gives
+// the same series and updates.
+func FuzzAppendRecordKnown(f *testing.F) {
+	f.Add(EncodeAggregate(nil, [][]byte{EncodeEntry(nil, sampleEntry()), EncodeEntry(nil, Entry{Series: "x"})}))
+	f.Add(EncodeEntry(nil, sampleEntry()))
+	f.Add([]byte("RRL2\x01\x04RRL1"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		full, ferr := DecodeRecord(b)
+		skip, serr := AppendRecord(nil, b, func(string) bool { return true })
+		if (ferr == nil) != (serr == nil) {
+			t.Fatalf("full decode: %v; skipping definitions: %v", ferr, serr)
+		}
+		if len(full) != len(skip) {
+			t.Fatalf("%d entries, skipping definitions %d", len(full), len(skip))
+		}
+		for i := range full {
+			if full[i].Series != skip[i].Series || fmt.Sprint(full[i].Updates) != fmt.Sprint(skip[i].Updates) {
+				t.Fatalf("entry %d: %+v, skipping definitions %+v", i, full[i], skip[i])
+			}
+			if skip[i].Spec.DS != nil || skip[i].Meta != nil {
+				t.Fatalf("entry %d: definition decoded though known: %+v", i, skip[i])
+			}
+		}
+	})
+}

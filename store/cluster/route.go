@@ -6,6 +6,7 @@
 package cluster
 
 import (
+	"bytes"
 	"crypto/md5"
 	"errors"
 	"fmt"
@@ -115,4 +116,49 @@ func (r *Router) Shards() []string {
 		out[i] = s.ID
 	}
 	return out
+}
+
+// HashRange is a shard's hash-key range in a form quick to test against
+// (a record's entries are checked one by one): the 16-byte big-endian
+// bounds, inclusive.
+type HashRange struct {
+	lo, hi [16]byte
+	ok     bool
+}
+
+// Hash is the range's form for Contains; the zero HashRange holds every
+// key (a shard whose range is not known).
+func (r ShardRange) Hash() HashRange {
+	if r.Start == nil || r.End == nil {
+		return HashRange{}
+	}
+	var h HashRange
+	r.Start.FillBytes(h.lo[:])
+	r.End.FillBytes(h.hi[:])
+	h.ok = true
+	return h
+}
+
+// Contains tells whether partitionKey's records land in the range.
+func (h HashRange) Contains(partitionKey string) bool {
+	if !h.ok {
+		return true
+	}
+	sum := md5.Sum([]byte(partitionKey))
+	return bytes.Compare(sum[:], h.lo[:]) >= 0 && bytes.Compare(sum[:], h.hi[:]) <= 0
+}
+
+// Intersect is the hash keys both ranges hold; ok false when none.
+func Intersect(a, b ShardRange) (ShardRange, bool) {
+	if a.Start == nil || b.Start == nil {
+		return ShardRange{}, false
+	}
+	out := ShardRange{ID: a.ID, Start: a.Start, End: a.End}
+	if b.Start.Cmp(out.Start) > 0 {
+		out.Start = b.Start
+	}
+	if b.End.Cmp(out.End) < 0 {
+		out.End = b.End
+	}
+	return out, out.Start.Cmp(out.End) <= 0
 }

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/gob"
 	"errors"
@@ -31,6 +32,7 @@ type RoutedStore struct {
 	secret  string
 	client  *http.Client
 	timeout time.Duration
+	holders map[string]HolderFunc // RegisterHolder
 }
 
 // RoutedConfig configures a RoutedStore.
@@ -64,8 +66,18 @@ var errNotServing = errors.New("not serving")
 
 // call asks node for op over shards; local when node is this one.
 func (s *RoutedStore) call(ctx context.Context, n Node, op string, q url.Values, out any) error {
+	return s.callBody(ctx, n, op, q, nil, out)
+}
+
+// callBody is call with a request body (POST) when body is not nil.
+func (s *RoutedStore) callBody(ctx context.Context, n Node, op string, q url.Values, body []byte, out any) error {
 	u := n.URL + PeerPrefix + op + "?" + q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	method := http.MethodGet
+	var rd io.Reader
+	if body != nil {
+		method, rd = http.MethodPost, bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return err
 	}
@@ -169,8 +181,13 @@ func (s *RoutedStore) fanOut(ctx context.Context, ask func(n Node, shards []stri
 	if err != nil {
 		return fmt.Errorf("%w: cluster view: %v", ErrUnavailable, err)
 	}
+	return s.fanOutView(v, v.Router.Shards(), ask)
+}
+
+// fanOutView is fanOut over some shards of a view.
+func (s *RoutedStore) fanOutView(v *View, shards []string, ask func(n Node, shards []string) error) error {
 	next := map[string]int{} // shard → index of its next candidate
-	pending := v.Router.Shards()
+	pending := slices.Clone(shards)
 	var failures []string
 	for len(pending) > 0 {
 		plan := map[Node][]string{}

@@ -30,6 +30,10 @@ func ParseWorkerID(s string) (Node, error) {
 type Group struct {
 	Name   string
 	Owners map[string]Node
+	// Ended names, for a shard read to its end (closed by a reshard), the
+	// node that read it so: it holds the shard's series as they were at
+	// the shard's end, which the children's first owners inherit.
+	Ended map[string]Node
 }
 
 // View is what routing needs at one moment: the stream's open shards and

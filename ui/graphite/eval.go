@@ -2,6 +2,7 @@ package graphite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"rrdash/store"
+
+	"rrdash/store/cluster"
 )
 
 // evalContext is graphite-web's requestContext: the time range, now, the
@@ -57,12 +60,23 @@ func (ec *evalContext) withRange(from, until int64) *evalContext {
 type EvalError struct {
 	Pos int
 	Msg string
+	// unavailable is the cluster's "no replica answers" behind it (503,
+	// not 400); other causes stay text, as graphite-web's messages.
+	unavailable error
 }
 
 func (e *EvalError) Error() string { return fmt.Sprintf("position %d: %s", e.Pos, e.Msg) }
 
+func (e *EvalError) Unwrap() error { return e.unavailable }
+
 func errAt(e *Expr, format string, a ...any) error {
-	return &EvalError{Pos: e.Pos, Msg: fmt.Sprintf(format, a...)}
+	ee := &EvalError{Pos: e.Pos, Msg: fmt.Sprintf(format, a...)}
+	for _, x := range a {
+		if err, ok := x.(error); ok && errors.Is(err, cluster.ErrUnavailable) {
+			ee.unavailable = err
+		}
+	}
+	return ee
 }
 
 // evalSeries evaluates an expression that must give a series list.
@@ -88,6 +102,9 @@ func (ec *evalContext) eval(e *Expr) (any, error) {
 	case KindCall:
 		if e.Func == "seriesByTag" {
 			return ec.seriesByTag(e)
+		}
+		if out, ok, err := ec.onHolders(e); ok || err != nil {
+			return out, err // a cluster node: aggregated where the series are held
 		}
 		f, ok := ec.funcs[e.Func]
 		if !ok {

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"rrdash/store/cluster"
 )
 
 // API is the Graphite API handler set.
@@ -117,6 +119,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var nf *notFound
 	code := http.StatusInternalServerError
 	switch {
+	case errors.Is(err, cluster.ErrUnavailable): // cluster mode: no replica of a shard answers now
+		code = http.StatusServiceUnavailable
 	case errors.As(err, &nf):
 		code = http.StatusNotFound
 	case errors.As(err, &br), errors.As(err, &pe), errors.As(err, &ee):
@@ -245,7 +249,7 @@ func (a *API) render(w http.ResponseWriter, r *http.Request) error {
 	data, err := ec.evalTargets(exprs)
 	if err != nil {
 		var ee *EvalError
-		if errors.As(err, &ee) {
+		if errors.As(err, &ee) && !errors.Is(err, cluster.ErrUnavailable) {
 			return bad("target: %v", err)
 		}
 		return err

@@ -131,6 +131,9 @@ func (c *catalog) find(expr string) ([]node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("finding %q: %w", expr, err)
 	}
+	if err := c.prefetchSpecs(ms); err != nil {
+		return nil, err
+	}
 	k := p.Len()
 	out := make([]node, 0, len(ms))
 	seen := make(map[string]bool, len(ms)) // a real series a.b.ds hides data source ds of a.b

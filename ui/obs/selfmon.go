@@ -37,6 +37,11 @@ type SelfMonConfig struct {
 	MaxSeries int
 	Now       func() time.Time
 	Logger    *slog.Logger
+	// Node, when set (cluster mode: the node id), tags every series
+	// node=Node, so each node's series are its own cluster series, put
+	// on the cluster log like any write and read from any node (a
+	// seriesByTag query sums them over the nodes).
+	Node string
 }
 
 // SelfMon aggregates every request in memory per step — count and
@@ -103,6 +108,22 @@ func ErrorSeriesName(route string, status int, code string) string {
 	return ErrorsSeries + ";error_code=" + code + ";route=" + route + ";status_code=" + strconv.Itoa(status)
 }
 
+// requestName is RequestSeriesName with the node's tag (Node set).
+func (s *SelfMon) requestName(route string, status int) string {
+	if s.cfg.Node == "" {
+		return RequestSeriesName(route, status)
+	}
+	return RequestsSeries + ";node=" + s.cfg.Node + ";route=" + route + ";status_code=" + strconv.Itoa(status)
+}
+
+// errorName is ErrorSeriesName with the node's tag (Node set).
+func (s *SelfMon) errorName(route string, status int, code string) string {
+	if s.cfg.Node == "" {
+		return ErrorSeriesName(route, status, code)
+	}
+	return ErrorsSeries + ";error_code=" + code + ";node=" + s.cfg.Node + ";route=" + route + ";status_code=" + strconv.Itoa(status)
+}
+
 // SeriesSpec is the definition of a self-monitoring series: GAUGE data
 // sources (heartbeat two steps, minimum 0) and, to keep the many small
 // series cheap on disk (a request series is ≈ 870 KB), AVERAGE and MAX
@@ -132,7 +153,7 @@ func (s *SelfMon) ObserveRequest(route string, status int, errorCode string, d t
 	k := reqKey{route, status}
 	sk := s.reqs[k]
 	if sk == nil {
-		if len(s.known)+len(s.reqs)+len(s.errs) >= s.cfg.MaxSeries && !s.known[RequestSeriesName(route, status)] {
+		if len(s.known)+len(s.reqs)+len(s.errs) >= s.cfg.MaxSeries && !s.known[s.requestName(route, status)] {
 			k.route = "overflow"
 			sk = s.reqs[k]
 		}
@@ -197,12 +218,12 @@ func (s *SelfMon) WriteStep(ctx context.Context, at int64) error {
 	var ups []upd
 	seen := map[string]bool{}
 	for k, sk := range reqs {
-		name := RequestSeriesName(k.route, k.status)
+		name := s.requestName(k.route, k.status)
 		seen[name] = true
 		ups = append(ups, upd{name, requestDS(), sk.values()})
 	}
 	for k, n := range errs {
-		name := ErrorSeriesName(k.route, k.status, k.code)
+		name := s.errorName(k.route, k.status, k.code)
 		seen[name] = true
 		ups = append(ups, upd{name, []string{"count"}, []string{strconv.FormatInt(n, 10)}})
 	}

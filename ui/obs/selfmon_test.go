@@ -242,3 +242,30 @@ func TestSelfMonSinkFlushesAtShutdown(t *testing.T) {
 		t.Errorf("last update %d (%v), want %d", last, err, now.Unix())
 	}
 }
+
+// TestSelfMonNodeTag: with Node set (cluster mode) every series carries
+// the node's tag, in sorted tag order, so the nodes' series are distinct
+// cluster series.
+func TestSelfMonNodeTag(t *testing.T) {
+	t.Parallel()
+	db := openStore(t)
+	sm := NewSelfMon(db, SelfMonConfig{Step: 60, Node: "n2"})
+	const t0 = 1_800_000_000 - 1_800_000_000%60
+	sm.ObserveRequest("GET:/g/{id}", 200, "", time.Millisecond)
+	sm.ObserveRequest("GET:/g/{id}", 404, "not_found", time.Millisecond)
+	if err := sm.WriteStep(context.Background(), t0); err != nil {
+		t.Fatal(err)
+	}
+	names, err := db.List("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"rrdash.errors;error_code=not_found;node=n2;route=GET:/g/{id};status_code=404",
+		"rrdash.requests;node=n2;route=GET:/g/{id};status_code=200",
+		"rrdash.requests;node=n2;route=GET:/g/{id};status_code=404",
+	}
+	if strings.Join(names, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("series %q, want %q", names, want)
+	}
+}
