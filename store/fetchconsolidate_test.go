@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 )
 
@@ -87,7 +86,7 @@ func TestFetchConsolidatedMatchesFetchAndReduce(t *testing.T) {
 	db.Close()
 	// a damaged block of the first archive: its rows read unknown
 	lay := archiveLayout(t, dir)
-	flipAt(filepath.Join(dir, "series", "s.rrd"), lay.ringOff[0]+130*16+3)
+	flipArchive(t, dir, "s", lay.ringOff[0]+130*16+3)
 	db = openBoot(t, dir, "A")
 	defer db.Close()
 
