@@ -50,6 +50,7 @@ type Converter struct {
 	names map[string]string // interned series names: most writes repeat them
 	buf   []byte
 	tags  []Tag
+	vals  valueArena // the points' value text, a chunk at a time
 	Stats ConvertStats
 }
 
@@ -129,7 +130,7 @@ func (c *Converter) Convert(p *Parser, l *Line, out []Point) ([]Point, error) {
 				v = "1"
 			}
 		default:
-			v = string(f.Num)
+			v = c.vals.str(f.Num)
 		}
 		if bytes.IndexByte(f.Key, ';') >= 0 {
 			return out[:n0], p.fail(p.start, "field key %q contains ';', which separates Graphite tags", f.Key)

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"rrdash/ingest/horizon"
 	"rrdash/ingest/listen"
@@ -33,7 +34,7 @@ var _ PointWriter = (*Writer)(nil)
 // epoch seconds, a fraction allowed; -1 means now). Tags in the name
 // (`a.b;k=v`) are sorted by key.
 func ParseGraphiteLine(line []byte, now time.Time) (Point, error) {
-	return parseGraphiteLine(line, now, nil)
+	return parseGraphiteLine(line, func() time.Time { return now }, nil, nil)
 }
 
 // graphiteNames maps a connection's raw series names to their checked,
@@ -45,11 +46,76 @@ type graphiteNames map[string]string
 // starts afresh.
 const maxGraphiteNames = 1 << 16
 
-func parseGraphiteLine(line []byte, now time.Time, names graphiteNames) (Point, error) {
+// graphiteFields splits a line into exactly three fields separated by
+// spaces or tabs, without allocating; ok is false when the line has
+// another byte bytes.Fields would take for a separator (other ASCII
+// space, or any non-ASCII byte, which may be Unicode space), so the
+// caller falls back to bytes.Fields for the same result. n is the number
+// of fields found.
+func graphiteFields(line []byte) (f [3][]byte, n int, ok bool) {
+	i := 0
+	for {
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+			i++
+		}
+		if i == len(line) {
+			return f, n, true
+		}
+		j := i
+		for j < len(line) {
+			c := line[j]
+			if c == ' ' || c == '\t' {
+				break
+			}
+			if c >= 0x80 || c == '\n' || c == '\v' || c == '\f' || c == '\r' {
+				return f, n, false
+			}
+			j++
+		}
+		if n < 3 {
+			f[n] = line[i:j:j]
+		}
+		n++
+		i = j
+	}
+}
+
+// valueArena holds the value text of a batch's points: one allocation
+// for thousands of values instead of one each. Bytes once handed out are
+// never written again (a full chunk is left to the strings that point
+// into it), so the strings stay immutable.
+type valueArena struct{ buf []byte }
+
+const valueArenaChunk = 64 << 10
+
+func (a *valueArena) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if a == nil {
+		return string(b)
+	}
+	if cap(a.buf)-len(a.buf) < len(b) {
+		a.buf = make([]byte, 0, max(valueArenaChunk, len(b)))
+	}
+	n := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return unsafe.String(&a.buf[n], len(b))
+}
+
+// parseGraphiteLine is ParseGraphiteLine with a connection's name cache
+// and value arena (either may be nil); now is read only for a timestamp
+// of -1.
+func parseGraphiteLine(line []byte, now func() time.Time, names graphiteNames, arena *valueArena) (Point, error) {
 	var p Point
-	f := bytes.Fields(line)
-	if len(f) != 3 {
-		return p, fmt.Errorf("want `name value timestamp`, got %d fields", len(f))
+	f, nf, ok := graphiteFields(line)
+	if !ok {
+		ff := bytes.Fields(line)
+		nf = len(ff)
+		copy(f[:], ff)
+	}
+	if nf != 3 {
+		return p, fmt.Errorf("want `name value timestamp`, got %d fields", nf)
 	}
 	name, ok := names[string(f[0])]
 	if !ok {
@@ -70,21 +136,33 @@ func parseGraphiteLine(line []byte, now time.Time, names graphiteNames) (Point, 
 	if !floatSyntax(f[1]) {
 		return p, fmt.Errorf("value %q is not a decimal number", f[1])
 	}
-	if _, err := strconv.ParseFloat(string(f[1]), 64); err != nil {
+	if !floatInRange(f[1]) {
 		return p, fmt.Errorf("value %q is out of range", f[1])
 	}
 	if sec, ok := epochDigits(f[2]); ok {
 		p.Sec = sec // the usual form: whole seconds, nothing to allocate
 	} else if string(f[2]) == "-1" {
-		p.Sec, p.Usec = now.Unix(), int64(now.Nanosecond()/1000)
+		t := now()
+		p.Sec, p.Usec = t.Unix(), int64(t.Nanosecond()/1000)
 	} else {
 		var err error
 		if p.Sec, p.Usec, err = parseEpoch(string(f[2])); err != nil {
 			return p, err
 		}
 	}
-	p.Series, p.Value, p.Graphite = name, string(f[1]), true
+	p.Series, p.Value, p.Graphite = name, arena.str(f[1]), true
 	return p, nil
+}
+
+// floatInRange tells whether a number that passed floatSyntax is finite
+// as a float64: without an exponent and with fewer than 300 bytes it
+// cannot overflow, so strconv is asked only otherwise.
+func floatInRange(b []byte) bool {
+	if len(b) < 300 && bytes.IndexAny(b, "eE") < 0 {
+		return true
+	}
+	_, err := strconv.ParseFloat(string(b), 64)
+	return err == nil
 }
 
 // epochDigits reads a timestamp of whole epoch seconds written as 1 to 12
@@ -246,6 +324,19 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 	batch := make([]Point, 0, g.BatchSize)
 	var num, bad int64
 	names := graphiteNames{}
+	// per batch rather than per line: one value allocation per 64 KiB of
+	// values, the listener's counters added once a batch, the horizon's
+	// clock read once a batch (a point beyond that reading is checked
+	// again against the clock before it is refused: the reading only
+	// falls behind)
+	var arena valueArena
+	var lines, points int64
+	limit := g.hz.Limit()
+	count := func() {
+		g.lines.Add(lines)
+		g.points.Add(points)
+		lines, points = 0, 0
+	}
 	// Batches are handed to the writer in order and made durable while
 	// the next ones are read (at most graphiteInFlight at once); the
 	// connection is closed cleanly only once all of them are durable.
@@ -258,6 +349,8 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 		}
 	}
 	submit := func() bool {
+		count()
+		limit = g.hz.Limit()
 		if len(batch) == 0 || failed.Load() {
 			return !failed.Load()
 		}
@@ -297,10 +390,10 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 		// a complete line, or the last one before EOF, is.
 		if err == nil || errors.Is(err, io.EOF) && len(line) > 0 {
 			num++
-			g.lines.Add(1)
-			if len(bytes.TrimSpace(line)) > 0 {
-				p, perr := parseGraphiteLine(line, time.Now(), names)
-				if perr == nil {
+			lines++
+			if !blank(line) {
+				p, perr := parseGraphiteLine(line, time.Now, names, &arena)
+				if perr == nil && limit.Check(p.Sec, p.Usec) != nil {
 					if perr = g.hz.Check(p.Sec, p.Usec); perr != nil {
 						g.future.Add(1)
 					}
@@ -313,7 +406,7 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 					}
 				} else {
 					batch = append(batch, p)
-					g.points.Add(1)
+					points++
 				}
 			}
 		}
@@ -326,6 +419,7 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 				g.log.Info("graphite: idle connection reset", "remote", remote, "lines", num)
 			}
 			ok := flush()
+			count()
 			if bad > maxLoggedBadLines {
 				g.log.Warn("graphite: bad lines on the connection", "remote", remote, "bad", bad)
 			}
@@ -342,6 +436,22 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 }
 
 var errLineTooLong = errors.New("line too long")
+
+// blank tells whether line is empty or only white space (bytes.TrimSpace
+// would leave nothing), without looking further than its first other byte.
+func blank(line []byte) bool {
+	for _, c := range line {
+		switch c {
+		case ' ', '\t', '\n', '\v', '\f', '\r':
+			continue
+		}
+		if c >= 0x80 {
+			return len(bytes.TrimSpace(line)) == 0
+		}
+		return false
+	}
+	return true
+}
 
 // readLine returns a line without its "\n" (or "\r\n"); a line longer than
 // max is an error that ends the connection.

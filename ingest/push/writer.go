@@ -119,6 +119,8 @@ type bufPoint struct {
 }
 
 type seriesState struct {
+	name    string
+	active  bool // in Writer.active: has buffered points
 	loaded  bool
 	exists  bool
 	applied int64 // a point at or before this second is late
@@ -148,7 +150,10 @@ type Writer struct {
 
 	mu     sync.Mutex
 	series map[string]*seriesState
-	active map[string]*seriesState
+	// active are the states with buffered points (a slice, not a map: a
+	// time-major stream puts every series in it once per group)
+	active []*seriesState
+	states []*seriesState // Enqueue's per-point states, reused (under mu)
 	counts Counts
 }
 
@@ -188,7 +193,7 @@ func NewWriter(sink Sink, cfg WriterConfig) (*Writer, error) {
 	}
 	return &Writer{
 		sink: sink, tmpl: cfg.Template, graphiteTmpl: cfg.GraphiteTemplate, grace: int64(cfg.Grace / time.Microsecond), maxDelay: cfg.MaxDelay,
-		series: map[string]*seriesState{}, active: map[string]*seriesState{},
+		series: map[string]*seriesState{},
 		works: sync.Pool{New: func() any { return new([]taken) }},
 	}, nil
 }
@@ -203,7 +208,7 @@ func (w *Writer) Counts() Counts {
 func (w *Writer) seriesFor(name string) (*seriesState, error) {
 	st := w.series[name]
 	if st == nil {
-		st = &seriesState{}
+		st = &seriesState{name: name}
 		w.series[name] = st
 	}
 	if !st.loaded {
@@ -269,20 +274,25 @@ func (w *Writer) Enqueue(pts []Point) (*Pending, error) {
 	defer w.mu.Unlock()
 	// Look every series up first, so a store error leaves nothing half done.
 	// A series' points usually come together (remote_write, line
-	// protocol): one map lookup for each run of them.
-	for i := range pts {
-		if i > 0 && pts[i].Series == pts[i-1].Series {
-			continue
-		}
-		if _, err := w.seriesFor(pts[i].Series); err != nil {
-			return nil, err
-		}
-	}
+	// protocol): one map lookup for each run of them, kept for the second
+	// pass.
+	states := w.states[:0]
+	defer func() {
+		clear(states)
+		w.states = states[:0]
+	}()
 	var st *seriesState
-	for i, p := range pts {
-		if i == 0 || p.Series != pts[i-1].Series {
-			st = w.series[p.Series]
+	for i := range pts {
+		if i == 0 || pts[i].Series != pts[i-1].Series {
+			var err error
+			if st, err = w.seriesFor(pts[i].Series); err != nil {
+				return nil, err
+			}
 		}
+		states = append(states, st)
+	}
+	for i, p := range pts {
+		st := states[i]
 		if p.Sec > maxSec || p.Sec < -maxSec || p.Usec < 0 || p.Usec >= 1e6 {
 			res.Refused++
 			if res.FirstRefusal == nil {
@@ -302,7 +312,10 @@ func (w *Writer) Enqueue(pts []Point) (*Pending, error) {
 		if bp.micros > st.high {
 			st.high = bp.micros
 		}
-		w.active[p.Series] = st
+		if !st.active {
+			st.active = true
+			w.active = append(w.active, st)
+		}
 	}
 	w.counts.Late += int64(res.Late)
 	w.counts.Refused += int64(res.Refused)
@@ -488,7 +501,9 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	}
 	var creates []create
 	w.mu.Lock()
-	for name, st := range w.active {
+	still := w.active[:0] // states that keep buffered points (MaxDelay)
+	for _, st := range w.active {
+		name := st.name
 		n := len(st.buf)
 		if !all && w.maxDelay > 0 {
 			cut := st.high - w.grace
@@ -500,6 +515,7 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			}
 		}
 		if n == 0 {
+			still = append(still, st)
 			continue
 		}
 		if !st.exists {
@@ -518,9 +534,13 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		clear(st.buf[rest:])
 		st.buf = st.buf[:rest]
 		if rest == 0 {
-			delete(w.active, name)
+			st.active = false
+		} else {
+			still = append(still, st)
 		}
 	}
+	clear(w.active[len(still):])
+	w.active = still
 	w.mu.Unlock()
 	if len(work) == 0 {
 		return nil
