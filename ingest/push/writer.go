@@ -194,7 +194,7 @@ func NewWriter(sink Sink, cfg WriterConfig) (*Writer, error) {
 	return &Writer{
 		sink: sink, tmpl: cfg.Template, graphiteTmpl: cfg.GraphiteTemplate, grace: int64(cfg.Grace / time.Microsecond), maxDelay: cfg.MaxDelay,
 		series: map[string]*seriesState{},
-		works: sync.Pool{New: func() any { return new([]taken) }},
+		works:  sync.Pool{New: func() any { return new([]taken) }},
 	}, nil
 }
 
