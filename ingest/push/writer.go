@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -146,7 +147,11 @@ type Writer struct {
 	maxDelay     time.Duration
 
 	flushMu sync.Mutex // one commit in flight at a time: every series stays in time order
-	works   sync.Pool  // *[]taken: flush's lists, reused
+	// the store batch's backing arrays, reused by the commit in flight
+	// (under flushMu)
+	upd  []store.Update
+	vals []string
+	idx  []int
 
 	mu     sync.Mutex
 	series map[string]*seriesState
@@ -154,7 +159,10 @@ type Writer struct {
 	// time-major stream puts every series in it once per group)
 	active []*seriesState
 	states []*seriesState // Enqueue's per-point states, reused (under mu)
-	counts Counts
+	// freeWork keeps flush's lists of taken points for reuse (under mu):
+	// a group's list is still read after the next commit starts, so two
+	freeWork [][]taken
+	counts   Counts
 }
 
 // NewWriter checks cfg and returns a writer.
@@ -194,7 +202,6 @@ func NewWriter(sink Sink, cfg WriterConfig) (*Writer, error) {
 	return &Writer{
 		sink: sink, tmpl: cfg.Template, graphiteTmpl: cfg.GraphiteTemplate, grace: int64(cfg.Grace / time.Microsecond), maxDelay: cfg.MaxDelay,
 		series: map[string]*seriesState{},
-		works:  sync.Pool{New: func() any { return new([]taken) }},
 	}, nil
 }
 
@@ -483,13 +490,13 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		return err
 	}
 	now := time.Now().UnixNano()
-	wp := w.works.Get().(*[]taken)
-	work := (*wp)[:0]
+	var work []taken
+	done := false // work went back to freeWork
 	defer func() {
-		clear(work) // drop the strings and waiters until next time
-		if cap(work) <= 1<<20 {
-			*wp = work[:0]
-			w.works.Put(wp)
+		if !done {
+			w.mu.Lock()
+			w.putWork(work)
+			w.mu.Unlock()
 		}
 	}()
 	type create struct {
@@ -501,6 +508,10 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	}
 	var creates []create
 	w.mu.Lock()
+	if n := len(w.freeWork); n > 0 {
+		work = w.freeWork[n-1][:0]
+		w.freeWork = w.freeWork[:n-1]
+	}
 	still := w.active[:0] // states that keep buffered points (MaxDelay)
 	for _, st := range w.active {
 		name := st.name
@@ -601,14 +612,22 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			w.mu.Unlock()
 		}
 	}
-	b := store.Batch{Updates: make([]store.Update, 0, len(work))}
-	idx := make([]int, 0, len(work)) // work index of each update
-	perr := make([]error, len(work))
-	vals := make([]string, len(work)) // one backing array for every update's single value
+	b := store.Batch{Updates: slices.Grow(w.upd[:0], len(work))}
+	idx := slices.Grow(w.idx[:0], len(work))               // work index of each update
+	vals := slices.Grow(w.vals[:0], len(work))[:len(work)] // one backing array for every update's single value
+	var perr []error                                       // per work item, made at the first error
+	setErr := func(i int, err error) {
+		if perr == nil {
+			perr = make([]error, len(work))
+		}
+		perr[i] = err
+	}
 	for i, t := range work {
-		if err := failed[t.series]; err != nil {
-			perr[i] = err
-			continue
+		if len(failed) > 0 {
+			if err := failed[t.series]; err != nil {
+				setErr(i, err)
+				continue
+			}
 		}
 		vals[i] = t.p.value
 		b.Updates = append(b.Updates, store.Update{Series: t.series, Time: t.p.sec, Usec: t.p.usec, Values: vals[i : i+1 : i+1]})
@@ -624,7 +643,7 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			fatal = fmt.Errorf("push: store apply: %w", err)
 		}
 		for _, ue := range r.Errors {
-			perr[idx[ue.Index]] = ue
+			setErr(idx[ue.Index], ue)
 		}
 	}
 	if createWait != nil && fatal == nil {
@@ -634,24 +653,32 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			fatal = fmt.Errorf("push: create series: %w", err)
 		}
 	}
+	// the store has encoded the batch: its arrays serve the next commit
+	clear(b.Updates)
+	clear(vals)
+	w.upd, w.vals, w.idx = b.Updates[:0], vals[:0], idx[:0]
 	w.flushMu.Unlock()
 	locked = false
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	defer w.evictIdle()
 	for i, t := range work {
-		if fatal != nil || perr[i] != nil {
+		var err error
+		if perr != nil {
+			err = perr[i]
+		}
+		if fatal != nil || err != nil {
 			// What the store holds is no longer known: ask again next time.
 			if st := w.series[t.series]; st != nil {
 				st.loaded = false
 			}
 		}
-		late := perr[i] != nil && errors.Is(perr[i], store.ErrTooOld)
+		late := err != nil && errors.Is(err, store.ErrTooOld)
 		switch {
 		case fatal != nil:
 		case late:
 			w.counts.Late++
-		case perr[i] != nil:
+		case err != nil:
 			w.counts.Refused++
 		default:
 			w.counts.Applied++
@@ -666,10 +693,10 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			}
 			if late && wt == t.p.w {
 				wt.late++
-			} else if perr[i] != nil && wt == t.p.w {
+			} else if err != nil && wt == t.p.w {
 				wt.refused++
 				if wt.firstErr == nil {
-					wt.firstErr = perr[i]
+					wt.firstErr = err
 				}
 			}
 			wt.pending--
@@ -678,7 +705,19 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			}
 		}
 	}
+	w.putWork(work)
+	done = true
 	return nil
+}
+
+// putWork keeps a list of taken points for the next commits (callers
+// hold mu), cleared of its strings and waiters, unless two are kept
+// already or it is huge.
+func (w *Writer) putWork(work []taken) {
+	clear(work)
+	if work != nil && len(w.freeWork) < 2 && cap(work) <= 1<<20 {
+		w.freeWork = append(w.freeWork, work[:0])
+	}
 }
 
 // maxSeriesStates bounds the per-series state kept between writes. A state
