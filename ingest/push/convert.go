@@ -51,6 +51,9 @@ type Converter struct {
 	buf   []byte
 	tags  []Tag
 	vals  valueArena // the points' value text, a chunk at a time
+	// limit is the horizon read once rather than for every line (zero:
+	// not read yet); ResetClock drops it
+	limit horizon.Limit
 	Stats ConvertStats
 }
 
@@ -77,6 +80,10 @@ func (c *Converter) intern(b []byte) (string, error) {
 	return s, nil
 }
 
+// ResetClock makes the next line read the clock for the horizon again (a
+// Converter reused for another request).
+func (c *Converter) ResetClock() { c.limit = horizon.Limit{} }
+
 // Convert appends the points of l to out; on error (naming the line) it
 // appends none.
 func (c *Converter) Convert(p *Parser, l *Line, out []Point) ([]Point, error) {
@@ -91,9 +98,14 @@ func (c *Converter) Convert(p *Parser, l *Line, out []Point) ([]Point, error) {
 		if sec, usec, ok = prec.split(l.Time); !ok || sec > maxSec || sec < -maxSec {
 			return out, p.fail(p.start, "timestamp %d is out of range", l.Time)
 		}
-		if err := c.Horizon.Check(sec, usec); err != nil {
-			c.Stats.Future++
-			return out, p.fail(p.start, "%v", err)
+		if c.limit.Check(sec, usec) != nil {
+			// beyond the clock as last read: read it again (the reading
+			// only falls behind), and keep that reading for the next lines
+			c.limit = c.Horizon.Limit()
+			if err := c.limit.Check(sec, usec); err != nil {
+				c.Stats.Future++
+				return out, p.fail(p.start, "%v", err)
+			}
 		}
 	} else {
 		now := time.Now

@@ -394,7 +394,8 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 			if !blank(line) {
 				p, perr := parseGraphiteLine(line, time.Now, names, &arena)
 				if perr == nil && limit.Check(p.Sec, p.Usec) != nil {
-					if perr = g.hz.Check(p.Sec, p.Usec); perr != nil {
+					limit = g.hz.Limit()
+					if perr = limit.Check(p.Sec, p.Usec); perr != nil {
 						g.future.Add(1)
 					}
 				}

@@ -255,6 +255,7 @@ func (h *Handlers) ServeWrite(w http.ResponseWriter, r *http.Request) {
 		c = &Converter{}
 	}
 	c.Precision, c.Horizon, c.Stats = prec, h.hz, ConvertStats{}
+	c.ResetClock()
 	a := h.newApplier(r.Context())
 	perr, rerr := h.streamLineProtocol(body, c, a)
 	st := c.Stats
