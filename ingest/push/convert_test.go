@@ -250,3 +250,22 @@ func TestGraphiteFields(t *testing.T) {
 		}
 	}
 }
+
+// TestGraphiteBatchesInFlight: the batches a connection and a listener
+// hold are bounded in points, whatever the batch size.
+func TestGraphiteBatchesInFlight(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ batch, conn, listener int }{
+		{graphiteBatch, 4, 12},
+		{10000, 16, 48},
+		{10, 16, 48},
+		{1_000_000, 2, 3},
+	}
+	for _, tc := range tests {
+		conn := batchesFor(graphiteInFlightPoints, tc.batch, 2, graphiteInFlight)
+		listener := batchesFor(graphiteBudgetPoints, tc.batch, 3, graphiteBudget)
+		if conn != tc.conn || listener != tc.listener {
+			t.Errorf("batch %d: %d per connection, %d per listener; want %d, %d", tc.batch, conn, listener, tc.conn, tc.listener)
+		}
+	}
+}

@@ -193,7 +193,7 @@ type GraphiteStats struct {
 // defaults.
 type GraphiteConfig struct {
 	// MaxLine is the longest line accepted (default 64 KiB); BatchSize
-	// the most points written at once (default 10000).
+	// the most points written at once (default 40000; ListenPickle 10000).
 	MaxLine, BatchSize int
 	// MaxConns bounds open connections (default listen.DefaultMaxConns);
 	// IdleTimeout closes a connection silent for that long (default
@@ -254,14 +254,14 @@ func ListenGraphite(addr string, sink PointWriter, cfg GraphiteConfig) (*Graphit
 		cfg.MaxLine = 64 << 10
 	}
 	if cfg.BatchSize == 0 {
-		cfg.BatchSize = 10000
+		cfg.BatchSize = graphiteBatch
 	}
 	ln, err := listen.Listen(addr, listen.Config{Name: "graphite", MaxConns: cfg.MaxConns, IdleTimeout: cfg.IdleTimeout, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
 	return &GraphiteListener{ln: ln, sink: sink, log: cfg.Logger, hz: cfg.Horizon, MaxLine: cfg.MaxLine, BatchSize: cfg.BatchSize,
-		budget: make(chan struct{}, graphiteBudget)}, nil
+		budget: make(chan struct{}, batchesFor(graphiteBudgetPoints, cfg.BatchSize, 3, graphiteBudget))}, nil
 }
 
 // Addr is the address listened on.
@@ -302,16 +302,33 @@ const maxLoggedBadLines = 10
 
 // graphiteInFlight is how many batches of a connection wait for
 // durability while the connection is read on, and graphiteBudget how many
-// all connections of a listener may hold at once (a memory bound: ~100
-// bytes a point in the writer's buffer, 10,000 points a batch by
-// default). More batches waiting means bigger group commits, and a
-// time-major stream (one point per series per batch) writes each series'
-// rows once per group: with 4 in flight a group held at most ~4 points per
-// series, and the per-series row writes were most of its commit.
+// all connections of a listener may hold at once: at most, and at most
+// graphiteInFlightPoints and graphiteBudgetPoints points in those batches
+// (a memory bound: ~100 bytes a point in the writer's buffer). More
+// batches waiting means bigger group commits, and a time-major stream
+// (one point per series per batch) writes each series' rows once per
+// group: with 4 in flight a group held at most ~4 points per series, and
+// the per-series row writes were most of its commit.
+//
+// graphiteBatch is the default batch: a commit usually takes one batch
+// when it keeps up with the reading, and a series' second and later
+// points of a commit cost less than its first (its store state is then
+// in the CPU cache): 40,000 points rather than 10,000 cut the CPU per
+// point of 10,000 time-major series by a fifth (docs/BENCHMARKS.md,
+// session 7), at the same points in flight.
 const (
-	graphiteInFlight = 16
-	graphiteBudget   = 48
+	graphiteInFlight       = 16
+	graphiteBudget         = 48
+	graphiteInFlightPoints = 160_000
+	graphiteBudgetPoints   = 480_000
+	graphiteBatch          = 40_000
 )
+
+// batchesFor is how many batches of batch points fit in points, between
+// lo and hi.
+func batchesFor(points, batch, lo, hi int) int {
+	return min(max(points/max(batch, 1), lo), hi)
+}
 
 // serveConn reads and writes the connection's points; true means the
 // client's EOF was reached and every point is written durably, so the
@@ -321,7 +338,8 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 	// Writes must finish even while shutting down: the lines were read.
 	wctx := context.WithoutCancel(ctx)
 	r := bufio.NewReaderSize(c, max(g.MaxLine+2, 4096))
-	batch := make([]Point, 0, g.BatchSize)
+	// grown as lines come: many clients send a few lines per connection
+	batch := make([]Point, 0, min(g.BatchSize, 1024))
 	var num, bad int64
 	names := graphiteNames{}
 	// per batch rather than per line: one value allocation per 64 KiB of
@@ -340,7 +358,7 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 	// Batches are handed to the writer in order and made durable while
 	// the next ones are read (at most graphiteInFlight at once); the
 	// connection is closed cleanly only once all of them are durable.
-	inflight := make(chan struct{}, graphiteInFlight)
+	inflight := make(chan struct{}, batchesFor(graphiteInFlightPoints, g.BatchSize, 2, graphiteInFlight))
 	var wg sync.WaitGroup
 	var failed atomic.Bool
 	fail := func(err error) {
