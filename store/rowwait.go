@@ -28,8 +28,9 @@ const maxWaitingRowBytes = 16 << 20
 
 // rowsMayWait tells whether a's rows, durable in the journal, may stay in
 // memory: no run has completed a block or spans two (those are written
-// now, each block once), and the archive has row checksums (version 3 on;
-// older files have no blocks to complete).
+// now, each block once), no ring has wrapped since its rows were last
+// written, and the archive has row checksums (version 3 on; older files
+// have no blocks to complete).
 func (a *archive) rowsMayWait() bool {
 	if a.sums == nil || len(a.pend) == 0 {
 		return false
@@ -37,9 +38,16 @@ func (a *archive) rowsMayWait() bool {
 	for i := range a.pend {
 		r := &a.pend[i]
 		end := r.first + r.n
-		if r.n >= rowsPerBlock || end%rowsPerBlock == 0 || end == a.spec.RRA[r.ring].Rows ||
-			r.first/rowsPerBlock != (end-1)/rowsPerBlock {
+		if r.n >= rowsPerBlock || end%rowsPerBlock == 0 || r.first/rowsPerBlock != (end-1)/rowsPerBlock {
 			return false
+		}
+		for j := range i {
+			if a.pend[j].ring == r.ring {
+				// the ring wrapped (its last block may be shorter than
+				// rowsPerBlock, and a ring shorter than a block never
+				// completes one): write rather than stack up turns
+				return false
+			}
 		}
 	}
 	return true

@@ -193,3 +193,26 @@ func TestWaitingRowsSurviveCrash(t *testing.T) {
 		}
 	}
 }
+
+// TestRowsOfShortRingsDoNotStackUp: a ring shorter than a block never
+// completes one; its rows are written once it wraps, so an archive never
+// holds more than one turn of a ring.
+func TestRowsOfShortRingsDoNotStackUp(t *testing.T) {
+	t.Parallel()
+	db := openRowWait(t, t.TempDir(), false, "")
+	defer db.Close()
+	createRowWait(t, db)
+	applyTimeMajor(t, db, 0, 200, 0) // ten turns of the 20-row ring
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	a := db.series["wait.small"]
+	rows := 0
+	for _, r := range a.pend {
+		if r.ring == 0 {
+			rows += int(r.n)
+		}
+	}
+	if rows > 20 {
+		t.Errorf("%d rows of the 20-row ring wait in memory (runs %d)", rows, len(a.pend))
+	}
+}
