@@ -47,9 +47,9 @@ type Handlers struct {
 	// requests: a free list, not a sync.Pool, which every GC empties (a
 	// cache rebuilt for every body cost a name allocation and check per
 	// point)
-	convs chan *Converter
-	chunks    sync.Pool // *[]byte of chunkBytes
-	pts       sync.Pool // *[]Point: the writer copies what it keeps
+	convs  chan *Converter
+	chunks sync.Pool // *[]byte of chunkBytes
+	pts    sync.Pool // *[]Point: the writer copies what it keeps
 
 	requests, bad, tooLarge, failed, partial, points, stringFields, boolFields, future, busy, late atomic.Int64
 }
