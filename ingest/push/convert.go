@@ -25,6 +25,10 @@ type Point struct {
 	// pickle, statsd): a series it creates follows carbon's data model
 	// unless a retention rule says otherwise.
 	Graphite bool
+
+	// ref, when set, is where a Writer keeps this series' state for the
+	// stream's later points (a Graphite connection's name cache)
+	ref *seriesRef
 }
 
 // ConvertStats counts what a conversion did with the fields it saw.

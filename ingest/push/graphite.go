@@ -39,8 +39,15 @@ func ParseGraphiteLine(line []byte, now time.Time) (Point, error) {
 
 // graphiteNames maps a connection's raw series names to their checked,
 // tag-sorted form: a connection names the same series again and again,
-// and a hit costs neither the checks nor the name's allocation.
-type graphiteNames map[string]string
+// and a hit costs neither the checks nor the name's allocation. Its
+// points carry the name's seriesRef, through which the writer finds the
+// series' state without a lookup of its own.
+type graphiteNames map[string]graphiteName
+
+type graphiteName struct {
+	name string
+	ref  *seriesRef
+}
 
 // maxGraphiteNames bounds a connection's name cache; beyond it the cache
 // starts afresh.
@@ -117,22 +124,26 @@ func parseGraphiteLine(line []byte, now func() time.Time, names graphiteNames, a
 	if nf != 3 {
 		return p, fmt.Errorf("want `name value timestamp`, got %d fields", nf)
 	}
-	name, ok := names[string(f[0])]
+	gn, ok := names[string(f[0])]
 	if !ok {
-		var err error
-		if name, err = seriesWithSortedTags(string(f[0])); err != nil {
+		name, err := seriesWithSortedTags(string(f[0]))
+		if err != nil {
 			return p, err
 		}
 		if err := store.ValidSeriesName(name); err != nil {
 			return p, err
 		}
+		gn = graphiteName{name: name}
 		if names != nil {
 			if len(names) >= maxGraphiteNames {
 				clear(names)
 			}
-			names[string(f[0])] = name
+			gn.ref = &seriesRef{}
+			names[string(f[0])] = gn
 		}
 	}
+	name := gn.name
+	p.ref = gn.ref
 	if !floatSyntax(f[1]) {
 		return p, fmt.Errorf("value %q is not a decimal number", f[1])
 	}

@@ -119,7 +119,13 @@ type bufPoint struct {
 	extra    []*waiter // writers whose point this one replaced
 }
 
+// seriesRef is a stream's handle on the writer's state of one series: the
+// writer reads and sets st (under its mu) and checks it is still its own.
+type seriesRef struct{ st *seriesState }
+
 type seriesState struct {
+	w       *Writer // the owner (a seriesRef may be handed to another)
+	evicted bool    // dropped from Writer.series: refs to it look up again
 	name    string
 	active  bool // in Writer.active: has buffered points
 	loaded  bool
@@ -215,7 +221,7 @@ func (w *Writer) Counts() Counts {
 func (w *Writer) seriesFor(name string) (*seriesState, error) {
 	st := w.series[name]
 	if st == nil {
-		st = &seriesState{name: name}
+		st = &seriesState{w: w, name: name}
 		w.series[name] = st
 	}
 	if !st.loaded {
@@ -291,9 +297,16 @@ func (w *Writer) Enqueue(pts []Point) (*Pending, error) {
 	var st *seriesState
 	for i := range pts {
 		if i == 0 || pts[i].Series != pts[i-1].Series {
-			var err error
-			if st, err = w.seriesFor(pts[i].Series); err != nil {
-				return nil, err
+			if r := pts[i].ref; r != nil && r.st != nil && r.st.w == w && !r.st.evicted && r.st.loaded && r.st.name == pts[i].Series {
+				st = r.st // no lookup
+			} else {
+				var err error
+				if st, err = w.seriesFor(pts[i].Series); err != nil {
+					return nil, err
+				}
+				if r != nil {
+					r.st = st
+				}
 			}
 		}
 		states = append(states, st)
@@ -731,6 +744,7 @@ func (w *Writer) evictIdle() {
 	}
 	for name, st := range w.series {
 		if len(st.buf) == 0 {
+			st.evicted = true
 			delete(w.series, name)
 		}
 	}
