@@ -62,22 +62,18 @@ const maxGraphiteNames = 1 << 16
 func graphiteFields(line []byte) (f [3][]byte, n int, ok bool) {
 	i := 0
 	for {
-		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+		for i < len(line) && graphiteByte[line[i]] == gSep {
 			i++
 		}
 		if i == len(line) {
 			return f, n, true
 		}
 		j := i
-		for j < len(line) {
-			c := line[j]
-			if c == ' ' || c == '\t' {
-				break
-			}
-			if c >= 0x80 || c == '\n' || c == '\v' || c == '\f' || c == '\r' {
-				return f, n, false
-			}
+		for j < len(line) && graphiteByte[line[j]] == gField {
 			j++
+		}
+		if j < len(line) && graphiteByte[line[j]] == gOther {
+			return f, n, false
 		}
 		if n < 3 {
 			f[n] = line[i:j:j]
@@ -86,6 +82,28 @@ func graphiteFields(line []byte) (f [3][]byte, n int, ok bool) {
 		i = j
 	}
 }
+
+// Byte classes of graphiteFields: a field byte, a separator (space, tab),
+// or another byte bytes.Fields may split on (other ASCII white space, any
+// non-ASCII byte).
+const (
+	gField = iota
+	gSep
+	gOther
+)
+
+// graphiteByte is the class of each byte: one load per byte of a line.
+var graphiteByte = func() (t [256]uint8) {
+	for c := range t {
+		switch {
+		case c == ' ' || c == '\t':
+			t[c] = gSep
+		case c == '\n' || c == '\v' || c == '\f' || c == '\r' || c >= 0x80:
+			t[c] = gOther
+		}
+	}
+	return t
+}()
 
 // valueArena holds the value text of a batch's points: one allocation
 // for thousands of values instead of one each. Bytes once handed out are
