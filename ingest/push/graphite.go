@@ -453,6 +453,12 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 						g.log.Warn("graphite: bad line", "remote", remote, "line", num, "err", perr)
 					}
 				} else {
+					if len(batch) == cap(batch) && cap(batch) < g.BatchSize {
+						// a stream, not a few lines: the whole batch at
+						// once rather than doubling up to it (copies of
+						// pointer-laden points, write barriers under GC)
+						batch = append(make([]Point, 0, g.BatchSize), batch...)
+					}
 					batch = append(batch, p)
 					points++
 				}
