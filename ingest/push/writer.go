@@ -12,7 +12,8 @@ import (
 	"rrdash/store"
 )
 
-// Sink is the part of *store.DB the writer needs.
+// Sink is the part of *store.DB the writer needs. Apply must not keep
+// the batch's slices once it returns: the writer reuses them.
 type Sink interface {
 	EnsureWithMeta(name string, spec store.Spec, meta map[string]string) (bool, error)
 	Apply(ctx context.Context, b store.Batch) (store.Result, error)
