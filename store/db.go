@@ -138,6 +138,9 @@ type DB struct {
 	// checkpoint)
 	noDrop  bool
 	touched []*archive // archives a batch changed (ApplyAsync, under mu)
+	// rowsNoWait writes every durable row at its group commit (tests
+	// compare it with rows waiting for their block: rowwait.go)
+	rowsNoWait bool
 	// lazy: journaled updates Open deferred (lazyreplay.go)
 	lazy lazyReplay
 	// names: the sorted series names of the last directory scan (List)
@@ -487,8 +490,14 @@ func (db *DB) flushDurable(ckpt uint64, off int64) error {
 	}
 	var err error
 	keep := db.toFlush[:0]
+	waiting := 0 // rows kept in memory past their fsync (rowwait.go)
 	for _, a := range db.toFlush {
 		if a.pendOff > off {
+			keep = append(keep, a)
+			continue
+		}
+		if !db.rowsNoWait && waiting < maxWaitingRowBytes && a.rowsMayWait() {
+			waiting += a.pendBytes()
 			keep = append(keep, a)
 			continue
 		}

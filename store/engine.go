@@ -68,6 +68,39 @@ type engine struct {
 	// series has none; progErr is a definition that did not compile
 	progs   []*computeds.Program
 	progErr error
+
+	// rra holds the archive fields every update reads, packed: Spec.RRA
+	// carries the Holt-Winters parameters too, several cache lines for
+	// four archives, and with thousands of series in turn every update
+	// finds them out of cache
+	rra []rraHot
+	// inl backs the scratch slices of series with few data sources and
+	// archives inside the engine itself: one allocation, adjacent lines
+	inl struct {
+		f   [8]float64
+		cnt [4]int64
+		rra [4]rraHot
+	}
+}
+
+// rraHot is the part of an RRA consolidate and writeRows read.
+type rraHot struct {
+	steps, rows int64
+	xff         float64
+	cf          CF
+}
+
+// hotRRAs fills e.rra from the spec (again, should its archives change).
+func (e *engine) hotRRAs() {
+	n := len(e.spec.RRA)
+	if n <= len(e.inl.rra) {
+		e.rra = e.inl.rra[:n:n]
+	} else {
+		e.rra = make([]rraHot, n)
+	}
+	for a, r := range e.spec.RRA {
+		e.rra[a] = rraHot{steps: r.Steps, rows: r.Rows, xff: r.XFF, cf: r.CF}
+	}
 }
 
 func newEngine(spec *Spec, st *state, r rows) *engine {
@@ -77,9 +110,18 @@ func newEngine(spec *Spec, st *state, r rows) *engine {
 		// Holt-Winters model afresh rather than without one
 		st.hw = newHWState(spec)
 	}
-	e := &engine{spec: spec, st: st, rows: r,
-		pdpNew: make([]float64, n), pdpTemp: make([]float64, n), pdpRest: make([]float64, n), stepCnt: make([]int64, len(spec.RRA)),
-		row: make([]float64, n)}
+	e := &engine{spec: spec, st: st, rows: r}
+	f := e.inl.f[:]
+	if 4*n > len(f) {
+		f = make([]float64, 4*n)
+	}
+	e.pdpNew, e.pdpTemp, e.pdpRest, e.row = f[0:n:n], f[n:2*n:2*n], f[2*n:3*n:3*n], f[3*n:4*n:4*n]
+	if nr := len(spec.RRA); nr <= len(e.inl.cnt) {
+		e.stepCnt = e.inl.cnt[:nr:nr]
+	} else {
+		e.stepCnt = make([]int64, nr)
+	}
+	e.hotRRAs()
 	e.progs, e.progErr = computePrograms(spec)
 	return e
 }
@@ -144,6 +186,9 @@ func (e *engine) update(t, usec int64, vals []string) error {
 	}
 	if e.progErr != nil {
 		return e.progErr
+	}
+	if len(e.rra) != len(spec.RRA) {
+		e.hotRRAs()
 	}
 	interval := float64(t-st.lastUp) + float64(usec-st.lastUpUsec)/1e6
 	if err := e.prepare(vals, interval); err != nil {
@@ -359,9 +404,9 @@ func (e *engine) closeFirstPDP(interval, fReal, f1 float64) error {
 // procPDP is the number of the step in which the last update fell.
 func (e *engine) consolidate(elapsed, procPDP int64) {
 	nds := len(e.spec.DS)
-	for a := range e.spec.RRA {
-		r := &e.spec.RRA[a]
-		n := r.Steps
+	for a := range e.rra {
+		r := &e.rra[a]
+		n := r.steps
 		startOff := n - procPDP%n
 		if startOff <= elapsed {
 			e.stepCnt[a] = (elapsed-startOff)/n + 1
@@ -372,7 +417,7 @@ func (e *engine) consolidate(elapsed, procPDP int64) {
 			c := &e.st.cdp[a*nds+d]
 			p := e.pdpTemp[d]
 			if n == 1 {
-				if r.CF.IsHW() {
+				if r.cf.IsHW() {
 					break // hwConsolidate
 				}
 				// rrdtool 1.7.2 sets the fill-in value of a one-step
@@ -384,7 +429,7 @@ func (e *engine) consolidate(elapsed, procPDP int64) {
 				}
 				continue
 			}
-			updateCDP(c, r.CF, p, e.stepCnt[a], elapsed, startOff, n, r.XFF)
+			updateCDP(c, r.cf, p, e.stepCnt[a], elapsed, startOff, n, r.xff)
 		}
 	}
 	if e.st.hw != nil {
@@ -492,8 +537,8 @@ func ifNaN(v, alt float64) float64 {
 // is written, however long the gap.
 func (e *engine) writeRows() {
 	nds := len(e.spec.DS)
-	for a := range e.spec.RRA {
-		if e.spec.RRA[a].CF.IsHW() {
+	for a := range e.rra {
+		if e.rra[a].cf.IsHW() {
 			e.hwWriteRows(a)
 			continue
 		}
@@ -501,7 +546,7 @@ func (e *engine) writeRows() {
 		if cnt == 0 {
 			continue
 		}
-		rowsN := e.spec.RRA[a].Rows
+		rowsN := e.rra[a].rows
 		cur := e.st.curRow[a]
 		// rrdtool writes at most one full turn (update_all_cdp_prep: min of
 		// the rows due and row_cnt): the primary value lands in the oldest

@@ -244,10 +244,12 @@ func TestWriteIntoDamagedBlock(t *testing.T) {
 				t.Fatal(err)
 			}
 			applyRowSum(t, db, n, n+1)
+			// the row waits for its block (rowwait.go): it is written at
+			// the latest by the close
+			db.Close()
 			if !strings.Contains(logs.String(), "rows=64-127") || !strings.Contains(logs.String(), "before a write") {
 				t.Errorf("no warning for the write into the damaged block:\n%s", logs.String())
 			}
-			db.Close()
 			db = openBoot(t, dir, "A")
 			defer db.Close()
 			ref := rowSumRef(t, n+1)

@@ -25,6 +25,10 @@ type Point struct {
 	// pickle, statsd): a series it creates follows carbon's data model
 	// unless a retention rule says otherwise.
 	Graphite bool
+
+	// ref, when set, is where a Writer keeps this series' state for the
+	// stream's later points (a Graphite connection's name cache)
+	ref *seriesRef
 }
 
 // ConvertStats counts what a conversion did with the fields it saw.
@@ -50,6 +54,10 @@ type Converter struct {
 	names map[string]string // interned series names: most writes repeat them
 	buf   []byte
 	tags  []Tag
+	vals  valueArena // the points' value text, a chunk at a time
+	// limit is the horizon read once rather than for every line (zero:
+	// not read yet); ResetClock drops it
+	limit horizon.Limit
 	Stats ConvertStats
 }
 
@@ -76,6 +84,10 @@ func (c *Converter) intern(b []byte) (string, error) {
 	return s, nil
 }
 
+// ResetClock makes the next line read the clock for the horizon again (a
+// Converter reused for another request).
+func (c *Converter) ResetClock() { c.limit = horizon.Limit{} }
+
 // Convert appends the points of l to out; on error (naming the line) it
 // appends none.
 func (c *Converter) Convert(p *Parser, l *Line, out []Point) ([]Point, error) {
@@ -90,9 +102,14 @@ func (c *Converter) Convert(p *Parser, l *Line, out []Point) ([]Point, error) {
 		if sec, usec, ok = prec.split(l.Time); !ok || sec > maxSec || sec < -maxSec {
 			return out, p.fail(p.start, "timestamp %d is out of range", l.Time)
 		}
-		if err := c.Horizon.Check(sec, usec); err != nil {
-			c.Stats.Future++
-			return out, p.fail(p.start, "%v", err)
+		if c.limit.Check(sec, usec) != nil {
+			// beyond the clock as last read: read it again (the reading
+			// only falls behind), and keep that reading for the next lines
+			c.limit = c.Horizon.Limit()
+			if err := c.limit.Check(sec, usec); err != nil {
+				c.Stats.Future++
+				return out, p.fail(p.start, "%v", err)
+			}
 		}
 	} else {
 		now := time.Now
@@ -129,7 +146,7 @@ func (c *Converter) Convert(p *Parser, l *Line, out []Point) ([]Point, error) {
 				v = "1"
 			}
 		default:
-			v = string(f.Num)
+			v = c.vals.str(f.Num)
 		}
 		if bytes.IndexByte(f.Key, ';') >= 0 {
 			return out[:n0], p.fail(p.start, "field key %q contains ';', which separates Graphite tags", f.Key)

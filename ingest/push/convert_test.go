@@ -1,10 +1,13 @@
 package push
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"rrdash/ingest/horizon"
 )
 
 func TestConvert(t *testing.T) {
@@ -165,6 +168,104 @@ func TestDecodeJSONPoints(t *testing.T) {
 		}
 		if s := strings.Join(got, " "); s != tc.want {
 			t.Errorf("%s:\n got %s\nwant %s", tc.in, s, tc.want)
+		}
+	}
+}
+
+// TestConverterReadsTheClockOnce: the horizon is checked against one
+// reading of the clock, read again only for a line beyond it, so a clock
+// that moved on never refuses a line its new reading allows.
+func TestConverterReadsTheClockOnce(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1795356000, 0)
+	reads := 0
+	c := &Converter{Precision: Second, Horizon: horizon.Horizon{MaxFuture: time.Minute, Now: func() time.Time { reads++; return now }}}
+	convert := func(ts int64) error {
+		body := fmt.Appendf(nil, "m f=1 %d\n", ts)
+		p := NewParser(body)
+		l, err := p.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Convert(p, l, nil)
+		return err
+	}
+	for i := range 100 {
+		if err := convert(now.Unix() - int64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reads != 1 {
+		t.Errorf("clock read %d times for 100 lines, want 1", reads)
+	}
+	now = now.Add(time.Hour) // the reading is an hour behind now
+	if err := convert(now.Unix() + 30); err != nil {
+		t.Errorf("a line within the horizon of the clock now: %v", err)
+	}
+	if err := convert(now.Unix() + 61); err == nil || !strings.Contains(err.Error(), "in the future") {
+		t.Errorf("a line beyond the horizon: %v", err)
+	}
+	if c.Stats.Future != 1 {
+		t.Errorf("Future = %d, want 1", c.Stats.Future)
+	}
+}
+
+// TestGraphiteFields: the allocation-free split gives bytes.Fields' count
+// and fields for lines of spaces and tabs, and leaves other white space
+// (which bytes.Fields also splits on) to it.
+func TestGraphiteFields(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		n    int
+		fast bool
+	}{
+		{"a 1 2", 3, true},
+		{"\t a\t\t1  2\t ", 3, true},
+		{"", 0, true},
+		{"   ", 0, true},
+		{"a", 1, true},
+		{"a 1 2 3 4 5", 6, true},
+		{"a\u00a01 2", 0, false},
+		{"a 1\r 2", 0, false},
+		{"a\v1 2", 0, false},
+		{"é 1 2", 0, false},
+	}
+	for _, tc := range tests {
+		f, n, ok := graphiteFields([]byte(tc.in))
+		if ok != tc.fast || ok && n != tc.n {
+			t.Errorf("%q: %d fields, fast %v; want %d, %v", tc.in, n, ok, tc.n, tc.fast)
+			continue
+		}
+		want := bytes.Fields([]byte(tc.in))
+		if ok {
+			if n != len(want) {
+				t.Errorf("%q: %d fields, bytes.Fields %d", tc.in, n, len(want))
+			}
+			for i := 0; i < min(n, 3); i++ {
+				if !bytes.Equal(f[i], want[i]) {
+					t.Errorf("%q: field %d %q, want %q", tc.in, i, f[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestGraphiteBatchesInFlight: the batches a connection and a listener
+// hold are bounded in points, whatever the batch size.
+func TestGraphiteBatchesInFlight(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ batch, conn, listener int }{
+		{graphiteBatch, 4, 12},
+		{10000, 16, 48},
+		{10, 16, 48},
+		{1_000_000, 2, 3},
+	}
+	for _, tc := range tests {
+		conn := batchesFor(graphiteInFlightPoints, tc.batch, 2, graphiteInFlight)
+		listener := batchesFor(graphiteBudgetPoints, tc.batch, 3, graphiteBudget)
+		if conn != tc.conn || listener != tc.listener {
+			t.Errorf("batch %d: %d per connection, %d per listener; want %d, %d", tc.batch, conn, listener, tc.conn, tc.listener)
 		}
 	}
 }

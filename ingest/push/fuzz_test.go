@@ -2,6 +2,7 @@ package push
 
 import (
 	"bytes"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"rrdash/ingest/horizon"
+	"rrdash/store"
 )
 
 // encodeLine writes a parsed line back as line protocol, escaping
@@ -111,15 +113,21 @@ func FuzzParseLineProtocol(f *testing.F) {
 }
 
 func FuzzParseGraphiteLine(f *testing.F) {
-	for _, s := range []string{"a.b.c 1.5 1700000000", "a.b;z=1;a=2 -3 1700000000.25", "x 1", "x nan 1", "x 1 -1", "a;b=1;b=2 1 1", "a;=1 1 1", "a.b 1e999 1"} {
+	for _, s := range []string{"a.b.c 1.5 1700000000", "a.b;z=1;a=2 -3 1700000000.25", "x 1", "x nan 1", "x 1 -1", "a;b=1;b=2 1 1", "a;=1 1 1", "a.b 1e999 1",
+		"a\t1\t\t2 ", " a 1 2 3 4", "a\u00a01 2", "a\u00851 2 3", "a\v1 2", "a 1\r 2", "a\xff 1 2", "a 1e-999 2", "a " + strings.Repeat("9", 320) + " 1", "a -.5e+3 1"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		p, err := ParseGraphiteLine(line, time.Unix(5, 0))
+		// The allocation-free parser says what the one before it said.
+		if rp, rerr := parseGraphiteLineBefore(line, time.Unix(5, 0)); rp != p || (rerr == nil) != (err == nil) || err != nil && rerr.Error() != err.Error() {
+			t.Fatalf("%q: %+v, %v; the parser before: %+v, %v", line, p, err, rp, rerr)
+		}
 		// A connection's name cache changes nothing, on a miss or a hit.
 		names := graphiteNames{}
 		for range 2 {
-			pc, cerr := parseGraphiteLine(line, time.Unix(5, 0), names)
+			pc, cerr := parseGraphiteLine(line, func() time.Time { return time.Unix(5, 0) }, names, &valueArena{})
+			pc.ref = nil // the writer's handle, which the cache alone gives
 			if pc != p || (cerr == nil) != (err == nil) || err != nil && cerr.Error() != err.Error() {
 				t.Fatalf("with the name cache: %+v, %v; without: %+v, %v", pc, cerr, p, err)
 			}
@@ -179,4 +187,37 @@ func FuzzDecodeJSONPoints(f *testing.F) {
 			}
 		}
 	})
+}
+
+// parseGraphiteLineBefore is the plaintext parser before session 7's
+// allocation-free one (bytes.Fields, strconv for every value, the clock
+// read for every line): the fuzz test holds the new one to its results.
+func parseGraphiteLineBefore(line []byte, now time.Time) (Point, error) {
+	var p Point
+	f := bytes.Fields(line)
+	if len(f) != 3 {
+		return p, fmt.Errorf("want `name value timestamp`, got %d fields", len(f))
+	}
+	name, err := seriesWithSortedTags(string(f[0]))
+	if err != nil {
+		return p, err
+	}
+	if err := store.ValidSeriesName(name); err != nil {
+		return p, err
+	}
+	if !floatSyntax(f[1]) {
+		return p, fmt.Errorf("value %q is not a decimal number", f[1])
+	}
+	if _, err := strconv.ParseFloat(string(f[1]), 64); err != nil {
+		return p, fmt.Errorf("value %q is out of range", f[1])
+	}
+	if sec, ok := epochDigits(f[2]); ok {
+		p.Sec = sec
+	} else if string(f[2]) == "-1" {
+		p.Sec, p.Usec = now.Unix(), int64(now.Nanosecond()/1000)
+	} else if p.Sec, p.Usec, err = parseEpoch(string(f[2])); err != nil {
+		return p, err
+	}
+	p.Series, p.Value, p.Graphite = name, string(f[1]), true
+	return p, nil
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"rrdash/ingest/horizon"
 	"rrdash/ingest/listen"
@@ -33,58 +34,164 @@ var _ PointWriter = (*Writer)(nil)
 // epoch seconds, a fraction allowed; -1 means now). Tags in the name
 // (`a.b;k=v`) are sorted by key.
 func ParseGraphiteLine(line []byte, now time.Time) (Point, error) {
-	return parseGraphiteLine(line, now, nil)
+	return parseGraphiteLine(line, func() time.Time { return now }, nil, nil)
 }
 
 // graphiteNames maps a connection's raw series names to their checked,
 // tag-sorted form: a connection names the same series again and again,
-// and a hit costs neither the checks nor the name's allocation.
-type graphiteNames map[string]string
+// and a hit costs neither the checks nor the name's allocation. Its
+// points carry the name's seriesRef, through which the writer finds the
+// series' state without a lookup of its own.
+type graphiteNames map[string]graphiteName
+
+type graphiteName struct {
+	name string
+	ref  *seriesRef
+}
 
 // maxGraphiteNames bounds a connection's name cache; beyond it the cache
 // starts afresh.
 const maxGraphiteNames = 1 << 16
 
-func parseGraphiteLine(line []byte, now time.Time, names graphiteNames) (Point, error) {
-	var p Point
-	f := bytes.Fields(line)
-	if len(f) != 3 {
-		return p, fmt.Errorf("want `name value timestamp`, got %d fields", len(f))
+// graphiteFields splits a line into exactly three fields separated by
+// spaces or tabs, without allocating; ok is false when the line has
+// another byte bytes.Fields would take for a separator (other ASCII
+// space, or any non-ASCII byte, which may be Unicode space), so the
+// caller falls back to bytes.Fields for the same result. n is the number
+// of fields found.
+func graphiteFields(line []byte) (f [3][]byte, n int, ok bool) {
+	i := 0
+	for {
+		for i < len(line) && graphiteByte[line[i]] == gSep {
+			i++
+		}
+		if i == len(line) {
+			return f, n, true
+		}
+		j := i
+		for j < len(line) && graphiteByte[line[j]] == gField {
+			j++
+		}
+		if j < len(line) && graphiteByte[line[j]] == gOther {
+			return f, n, false
+		}
+		if n < 3 {
+			f[n] = line[i:j:j]
+		}
+		n++
+		i = j
 	}
-	name, ok := names[string(f[0])]
+}
+
+// Byte classes of graphiteFields: a field byte, a separator (space, tab),
+// or another byte bytes.Fields may split on (other ASCII white space, any
+// non-ASCII byte).
+const (
+	gField = iota
+	gSep
+	gOther
+)
+
+// graphiteByte is the class of each byte: one load per byte of a line.
+var graphiteByte = func() (t [256]uint8) {
+	for c := range t {
+		switch {
+		case c == ' ' || c == '\t':
+			t[c] = gSep
+		case c == '\n' || c == '\v' || c == '\f' || c == '\r' || c >= 0x80:
+			t[c] = gOther
+		}
+	}
+	return t
+}()
+
+// valueArena holds the value text of a batch's points: one allocation
+// for thousands of values instead of one each. Bytes once handed out are
+// never written again (a full chunk is left to the strings that point
+// into it), so the strings stay immutable.
+type valueArena struct{ buf []byte }
+
+const valueArenaChunk = 64 << 10
+
+func (a *valueArena) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if a == nil {
+		return string(b)
+	}
+	if cap(a.buf)-len(a.buf) < len(b) {
+		a.buf = make([]byte, 0, max(valueArenaChunk, len(b)))
+	}
+	n := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return unsafe.String(&a.buf[n], len(b))
+}
+
+// parseGraphiteLine is ParseGraphiteLine with a connection's name cache
+// and value arena (either may be nil); now is read only for a timestamp
+// of -1.
+func parseGraphiteLine(line []byte, now func() time.Time, names graphiteNames, arena *valueArena) (Point, error) {
+	var p Point
+	f, nf, ok := graphiteFields(line)
 	if !ok {
-		var err error
-		if name, err = seriesWithSortedTags(string(f[0])); err != nil {
+		ff := bytes.Fields(line)
+		nf = len(ff)
+		copy(f[:], ff)
+	}
+	if nf != 3 {
+		return p, fmt.Errorf("want `name value timestamp`, got %d fields", nf)
+	}
+	gn, ok := names[string(f[0])]
+	if !ok {
+		name, err := seriesWithSortedTags(string(f[0]))
+		if err != nil {
 			return p, err
 		}
 		if err := store.ValidSeriesName(name); err != nil {
 			return p, err
 		}
+		gn = graphiteName{name: name}
 		if names != nil {
 			if len(names) >= maxGraphiteNames {
 				clear(names)
 			}
-			names[string(f[0])] = name
+			gn.ref = &seriesRef{}
+			names[string(f[0])] = gn
 		}
 	}
+	name := gn.name
+	p.ref = gn.ref
 	if !floatSyntax(f[1]) {
 		return p, fmt.Errorf("value %q is not a decimal number", f[1])
 	}
-	if _, err := strconv.ParseFloat(string(f[1]), 64); err != nil {
+	if !floatInRange(f[1]) {
 		return p, fmt.Errorf("value %q is out of range", f[1])
 	}
 	if sec, ok := epochDigits(f[2]); ok {
 		p.Sec = sec // the usual form: whole seconds, nothing to allocate
 	} else if string(f[2]) == "-1" {
-		p.Sec, p.Usec = now.Unix(), int64(now.Nanosecond()/1000)
+		t := now()
+		p.Sec, p.Usec = t.Unix(), int64(t.Nanosecond()/1000)
 	} else {
 		var err error
 		if p.Sec, p.Usec, err = parseEpoch(string(f[2])); err != nil {
 			return p, err
 		}
 	}
-	p.Series, p.Value, p.Graphite = name, string(f[1]), true
+	p.Series, p.Value, p.Graphite = name, arena.str(f[1]), true
 	return p, nil
+}
+
+// floatInRange tells whether a number that passed floatSyntax is finite
+// as a float64: without an exponent and with fewer than 300 bytes it
+// cannot overflow, so strconv is asked only otherwise.
+func floatInRange(b []byte) bool {
+	if len(b) < 300 && bytes.IndexAny(b, "eE") < 0 {
+		return true
+	}
+	_, err := strconv.ParseFloat(string(b), 64)
+	return err == nil
 }
 
 // epochDigits reads a timestamp of whole epoch seconds written as 1 to 12
@@ -115,7 +222,7 @@ type GraphiteStats struct {
 // defaults.
 type GraphiteConfig struct {
 	// MaxLine is the longest line accepted (default 64 KiB); BatchSize
-	// the most points written at once (default 10000).
+	// the most points written at once (default 40000; ListenPickle 10000).
 	MaxLine, BatchSize int
 	// MaxConns bounds open connections (default listen.DefaultMaxConns);
 	// IdleTimeout closes a connection silent for that long (default
@@ -176,14 +283,14 @@ func ListenGraphite(addr string, sink PointWriter, cfg GraphiteConfig) (*Graphit
 		cfg.MaxLine = 64 << 10
 	}
 	if cfg.BatchSize == 0 {
-		cfg.BatchSize = 10000
+		cfg.BatchSize = graphiteBatch
 	}
 	ln, err := listen.Listen(addr, listen.Config{Name: "graphite", MaxConns: cfg.MaxConns, IdleTimeout: cfg.IdleTimeout, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
 	return &GraphiteListener{ln: ln, sink: sink, log: cfg.Logger, hz: cfg.Horizon, MaxLine: cfg.MaxLine, BatchSize: cfg.BatchSize,
-		budget: make(chan struct{}, graphiteBudget)}, nil
+		budget: make(chan struct{}, batchesFor(graphiteBudgetPoints, cfg.BatchSize, 3, graphiteBudget))}, nil
 }
 
 // Addr is the address listened on.
@@ -224,16 +331,33 @@ const maxLoggedBadLines = 10
 
 // graphiteInFlight is how many batches of a connection wait for
 // durability while the connection is read on, and graphiteBudget how many
-// all connections of a listener may hold at once (a memory bound: ~100
-// bytes a point in the writer's buffer, 10,000 points a batch by
-// default). More batches waiting means bigger group commits, and a
-// time-major stream (one point per series per batch) writes each series'
-// rows once per group: with 4 in flight a group held at most ~4 points per
-// series, and the per-series row writes were most of its commit.
+// all connections of a listener may hold at once: at most, and at most
+// graphiteInFlightPoints and graphiteBudgetPoints points in those batches
+// (a memory bound: ~100 bytes a point in the writer's buffer). More
+// batches waiting means bigger group commits, and a time-major stream
+// (one point per series per batch) writes each series' rows once per
+// group: with 4 in flight a group held at most ~4 points per series, and
+// the per-series row writes were most of its commit.
+//
+// graphiteBatch is the default batch: a commit usually takes one batch
+// when it keeps up with the reading, and a series' second and later
+// points of a commit cost less than its first (its store state is then
+// in the CPU cache): 40,000 points rather than 10,000 cut the CPU per
+// point of 10,000 time-major series by a fifth (docs/BENCHMARKS.md,
+// session 7), at the same points in flight.
 const (
-	graphiteInFlight = 16
-	graphiteBudget   = 48
+	graphiteInFlight       = 16
+	graphiteBudget         = 48
+	graphiteInFlightPoints = 160_000
+	graphiteBudgetPoints   = 480_000
+	graphiteBatch          = 40_000
 )
+
+// batchesFor is how many batches of batch points fit in points, between
+// lo and hi.
+func batchesFor(points, batch, lo, hi int) int {
+	return min(max(points/max(batch, 1), lo), hi)
+}
 
 // serveConn reads and writes the connection's points; true means the
 // client's EOF was reached and every point is written durably, so the
@@ -243,13 +367,27 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 	// Writes must finish even while shutting down: the lines were read.
 	wctx := context.WithoutCancel(ctx)
 	r := bufio.NewReaderSize(c, max(g.MaxLine+2, 4096))
-	batch := make([]Point, 0, g.BatchSize)
+	// grown as lines come: many clients send a few lines per connection
+	batch := make([]Point, 0, min(g.BatchSize, 1024))
 	var num, bad int64
 	names := graphiteNames{}
+	// per batch rather than per line: one value allocation per 64 KiB of
+	// values, the listener's counters added once a batch, the horizon's
+	// clock read once a batch (a point beyond that reading is checked
+	// again against the clock before it is refused: the reading only
+	// falls behind)
+	var arena valueArena
+	var lines, points int64
+	limit := g.hz.Limit()
+	count := func() {
+		g.lines.Add(lines)
+		g.points.Add(points)
+		lines, points = 0, 0
+	}
 	// Batches are handed to the writer in order and made durable while
 	// the next ones are read (at most graphiteInFlight at once); the
 	// connection is closed cleanly only once all of them are durable.
-	inflight := make(chan struct{}, graphiteInFlight)
+	inflight := make(chan struct{}, batchesFor(graphiteInFlightPoints, g.BatchSize, 2, graphiteInFlight))
 	var wg sync.WaitGroup
 	var failed atomic.Bool
 	fail := func(err error) {
@@ -258,6 +396,8 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 		}
 	}
 	submit := func() bool {
+		count()
+		limit = g.hz.Limit()
 		if len(batch) == 0 || failed.Load() {
 			return !failed.Load()
 		}
@@ -297,11 +437,12 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 		// a complete line, or the last one before EOF, is.
 		if err == nil || errors.Is(err, io.EOF) && len(line) > 0 {
 			num++
-			g.lines.Add(1)
-			if len(bytes.TrimSpace(line)) > 0 {
-				p, perr := parseGraphiteLine(line, time.Now(), names)
-				if perr == nil {
-					if perr = g.hz.Check(p.Sec, p.Usec); perr != nil {
+			lines++
+			if !blank(line) {
+				p, perr := parseGraphiteLine(line, time.Now, names, &arena)
+				if perr == nil && limit.Check(p.Sec, p.Usec) != nil {
+					limit = g.hz.Limit()
+					if perr = limit.Check(p.Sec, p.Usec); perr != nil {
 						g.future.Add(1)
 					}
 				}
@@ -312,8 +453,14 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 						g.log.Warn("graphite: bad line", "remote", remote, "line", num, "err", perr)
 					}
 				} else {
+					if len(batch) == cap(batch) && cap(batch) < g.BatchSize {
+						// a stream, not a few lines: the whole batch at
+						// once rather than doubling up to it (copies of
+						// pointer-laden points, write barriers under GC)
+						batch = append(make([]Point, 0, g.BatchSize), batch...)
+					}
 					batch = append(batch, p)
-					g.points.Add(1)
+					points++
 				}
 			}
 		}
@@ -326,6 +473,7 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 				g.log.Info("graphite: idle connection reset", "remote", remote, "lines", num)
 			}
 			ok := flush()
+			count()
 			if bad > maxLoggedBadLines {
 				g.log.Warn("graphite: bad lines on the connection", "remote", remote, "bad", bad)
 			}
@@ -342,6 +490,22 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 }
 
 var errLineTooLong = errors.New("line too long")
+
+// blank tells whether line is empty or only white space (bytes.TrimSpace
+// would leave nothing), without looking further than its first other byte.
+func blank(line []byte) bool {
+	for _, c := range line {
+		switch c {
+		case ' ', '\t', '\n', '\v', '\f', '\r':
+			continue
+		}
+		if c >= 0x80 {
+			return len(bytes.TrimSpace(line)) == 0
+		}
+		return false
+	}
+	return true
+}
 
 // readLine returns a line without its "\n" (or "\r\n"); a line longer than
 // max is an error that ends the connection.

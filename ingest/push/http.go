@@ -43,9 +43,13 @@ type Handlers struct {
 	queueWait time.Duration
 	hz        horizon.Horizon
 	log       *slog.Logger
-	convs     sync.Pool // *Converter: keeps the series-name cache between requests
-	chunks    sync.Pool // *[]byte of chunkBytes
-	pts       sync.Pool // *[]Point: the writer copies what it keeps
+	// convs keeps Converters, with their series-name caches, between
+	// requests: a free list, not a sync.Pool, which every GC empties (a
+	// cache rebuilt for every body cost a name allocation and check per
+	// point)
+	convs  chan *Converter
+	chunks sync.Pool // *[]byte of chunkBytes
+	pts    sync.Pool // *[]Point: the writer copies what it keeps
 
 	requests, bad, tooLarge, failed, partial, points, stringFields, boolFields, future, busy, late atomic.Int64
 }
@@ -93,8 +97,12 @@ func NewHandlers(sink PointWriter, cfg HandlerConfig) (*Handlers, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Handlers{sink: sink, max: cfg.MaxBodyBytes, budget: newBudget(cfg.MaxInflightBytes), queueWait: cfg.QueueWait,
-		hz: cfg.Horizon, log: cfg.Logger}, nil
+		hz: cfg.Horizon, log: cfg.Logger, convs: make(chan *Converter, maxIdleConverters)}, nil
 }
+
+// maxIdleConverters bounds the Converters kept between requests (each
+// caches up to maxInterned names).
+const maxIdleConverters = 8
 
 type errorBody struct {
 	Code    string `json:"code"`
@@ -250,15 +258,21 @@ func (h *Handlers) ServeWrite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer closeBody()
-	c, _ := h.convs.Get().(*Converter)
-	if c == nil {
+	var c *Converter
+	select {
+	case c = <-h.convs:
+	default:
 		c = &Converter{}
 	}
 	c.Precision, c.Horizon, c.Stats = prec, h.hz, ConvertStats{}
+	c.ResetClock()
 	a := h.newApplier(r.Context())
 	perr, rerr := h.streamLineProtocol(body, c, a)
 	st := c.Stats
-	h.convs.Put(c)
+	select {
+	case h.convs <- c:
+	default: // enough kept
+	}
 	res, werr := a.wait()
 	h.points.Add(int64(st.Points))
 	h.stringFields.Add(int64(st.StringFields))

@@ -330,8 +330,7 @@ func (p *Parser) fieldValue(i int, f *Field) (int, error) {
 	if !floatSyntax(v) {
 		return 0, p.fail(i, "invalid field value %q for field %q (want a number, 1i, 1u, a quoted string or a boolean)", v, f.Key)
 	}
-	x, err := strconv.ParseFloat(string(v), 64)
-	if err != nil || math.IsInf(x, 0) {
+	if !floatInRange(v) {
 		return 0, p.fail(i, "float %q for field %q is out of range", v, f.Key)
 	}
 	f.Kind, f.Num = KindFloat, v

@@ -5,13 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
 	"rrdash/store"
 )
 
-// Sink is the part of *store.DB the writer needs.
+// Sink is the part of *store.DB the writer needs. Apply must not keep
+// the batch's slices once it returns: the writer reuses them.
 type Sink interface {
 	EnsureWithMeta(name string, spec store.Spec, meta map[string]string) (bool, error)
 	Apply(ctx context.Context, b store.Batch) (store.Result, error)
@@ -118,7 +120,15 @@ type bufPoint struct {
 	extra    []*waiter // writers whose point this one replaced
 }
 
+// seriesRef is a stream's handle on the writer's state of one series: the
+// writer reads and sets st (under its mu) and checks it is still its own.
+type seriesRef struct{ st *seriesState }
+
 type seriesState struct {
+	w       *Writer // the owner (a seriesRef may be handed to another)
+	evicted bool    // dropped from Writer.series: refs to it look up again
+	name    string
+	active  bool // in Writer.active: has buffered points
 	loaded  bool
 	exists  bool
 	applied int64 // a point at or before this second is late
@@ -144,12 +154,22 @@ type Writer struct {
 	maxDelay     time.Duration
 
 	flushMu sync.Mutex // one commit in flight at a time: every series stays in time order
-	works   sync.Pool  // *[]taken: flush's lists, reused
+	// the store batch's backing arrays, reused by the commit in flight
+	// (under flushMu)
+	upd  []store.Update
+	vals []string
+	idx  []int
 
 	mu     sync.Mutex
 	series map[string]*seriesState
-	active map[string]*seriesState
-	counts Counts
+	// active are the states with buffered points (a slice, not a map: a
+	// time-major stream puts every series in it once per group)
+	active []*seriesState
+	states []*seriesState // Enqueue's per-point states, reused (under mu)
+	// freeWork keeps flush's lists of taken points for reuse (under mu):
+	// a group's list is still read after the next commit starts, so two
+	freeWork [][]taken
+	counts   Counts
 }
 
 // NewWriter checks cfg and returns a writer.
@@ -188,8 +208,7 @@ func NewWriter(sink Sink, cfg WriterConfig) (*Writer, error) {
 	}
 	return &Writer{
 		sink: sink, tmpl: cfg.Template, graphiteTmpl: cfg.GraphiteTemplate, grace: int64(cfg.Grace / time.Microsecond), maxDelay: cfg.MaxDelay,
-		series: map[string]*seriesState{}, active: map[string]*seriesState{},
-		works: sync.Pool{New: func() any { return new([]taken) }},
+		series: map[string]*seriesState{},
 	}, nil
 }
 
@@ -203,7 +222,7 @@ func (w *Writer) Counts() Counts {
 func (w *Writer) seriesFor(name string) (*seriesState, error) {
 	st := w.series[name]
 	if st == nil {
-		st = &seriesState{}
+		st = &seriesState{w: w, name: name}
 		w.series[name] = st
 	}
 	if !st.loaded {
@@ -269,20 +288,32 @@ func (w *Writer) Enqueue(pts []Point) (*Pending, error) {
 	defer w.mu.Unlock()
 	// Look every series up first, so a store error leaves nothing half done.
 	// A series' points usually come together (remote_write, line
-	// protocol): one map lookup for each run of them.
-	for i := range pts {
-		if i > 0 && pts[i].Series == pts[i-1].Series {
-			continue
-		}
-		if _, err := w.seriesFor(pts[i].Series); err != nil {
-			return nil, err
-		}
-	}
+	// protocol): one map lookup for each run of them, kept for the second
+	// pass.
+	states := w.states[:0]
+	defer func() {
+		clear(states)
+		w.states = states[:0]
+	}()
 	var st *seriesState
-	for i, p := range pts {
-		if i == 0 || p.Series != pts[i-1].Series {
-			st = w.series[p.Series]
+	for i := range pts {
+		if i == 0 || pts[i].Series != pts[i-1].Series {
+			if r := pts[i].ref; r != nil && r.st != nil && r.st.w == w && !r.st.evicted && r.st.loaded && r.st.name == pts[i].Series {
+				st = r.st // no lookup
+			} else {
+				var err error
+				if st, err = w.seriesFor(pts[i].Series); err != nil {
+					return nil, err
+				}
+				if r != nil {
+					r.st = st
+				}
+			}
 		}
+		states = append(states, st)
+	}
+	for i, p := range pts {
+		st := states[i]
 		if p.Sec > maxSec || p.Sec < -maxSec || p.Usec < 0 || p.Usec >= 1e6 {
 			res.Refused++
 			if res.FirstRefusal == nil {
@@ -302,7 +333,10 @@ func (w *Writer) Enqueue(pts []Point) (*Pending, error) {
 		if bp.micros > st.high {
 			st.high = bp.micros
 		}
-		w.active[p.Series] = st
+		if !st.active {
+			st.active = true
+			w.active = append(w.active, st)
+		}
 	}
 	w.counts.Late += int64(res.Late)
 	w.counts.Refused += int64(res.Refused)
@@ -470,13 +504,13 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		return err
 	}
 	now := time.Now().UnixNano()
-	wp := w.works.Get().(*[]taken)
-	work := (*wp)[:0]
+	var work []taken
+	done := false // work went back to freeWork
 	defer func() {
-		clear(work) // drop the strings and waiters until next time
-		if cap(work) <= 1<<20 {
-			*wp = work[:0]
-			w.works.Put(wp)
+		if !done {
+			w.mu.Lock()
+			w.putWork(work)
+			w.mu.Unlock()
 		}
 	}()
 	type create struct {
@@ -488,7 +522,13 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	}
 	var creates []create
 	w.mu.Lock()
-	for name, st := range w.active {
+	if n := len(w.freeWork); n > 0 {
+		work = w.freeWork[n-1][:0]
+		w.freeWork = w.freeWork[:n-1]
+	}
+	still := w.active[:0] // states that keep buffered points (MaxDelay)
+	for _, st := range w.active {
+		name := st.name
 		n := len(st.buf)
 		if !all && w.maxDelay > 0 {
 			cut := st.high - w.grace
@@ -500,6 +540,7 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			}
 		}
 		if n == 0 {
+			still = append(still, st)
 			continue
 		}
 		if !st.exists {
@@ -518,9 +559,13 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		clear(st.buf[rest:])
 		st.buf = st.buf[:rest]
 		if rest == 0 {
-			delete(w.active, name)
+			st.active = false
+		} else {
+			still = append(still, st)
 		}
 	}
+	clear(w.active[len(still):])
+	w.active = still
 	w.mu.Unlock()
 	if len(work) == 0 {
 		return nil
@@ -581,14 +626,22 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			w.mu.Unlock()
 		}
 	}
-	b := store.Batch{Updates: make([]store.Update, 0, len(work))}
-	idx := make([]int, 0, len(work)) // work index of each update
-	perr := make([]error, len(work))
-	vals := make([]string, len(work)) // one backing array for every update's single value
+	b := store.Batch{Updates: slices.Grow(w.upd[:0], len(work))}
+	idx := slices.Grow(w.idx[:0], len(work))               // work index of each update
+	vals := slices.Grow(w.vals[:0], len(work))[:len(work)] // one backing array for every update's single value
+	var perr []error                                       // per work item, made at the first error
+	setErr := func(i int, err error) {
+		if perr == nil {
+			perr = make([]error, len(work))
+		}
+		perr[i] = err
+	}
 	for i, t := range work {
-		if err := failed[t.series]; err != nil {
-			perr[i] = err
-			continue
+		if len(failed) > 0 {
+			if err := failed[t.series]; err != nil {
+				setErr(i, err)
+				continue
+			}
 		}
 		vals[i] = t.p.value
 		b.Updates = append(b.Updates, store.Update{Series: t.series, Time: t.p.sec, Usec: t.p.usec, Values: vals[i : i+1 : i+1]})
@@ -604,7 +657,7 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			fatal = fmt.Errorf("push: store apply: %w", err)
 		}
 		for _, ue := range r.Errors {
-			perr[idx[ue.Index]] = ue
+			setErr(idx[ue.Index], ue)
 		}
 	}
 	if createWait != nil && fatal == nil {
@@ -614,24 +667,32 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			fatal = fmt.Errorf("push: create series: %w", err)
 		}
 	}
+	// the store has encoded the batch: its arrays serve the next commit
+	clear(b.Updates)
+	clear(vals)
+	w.upd, w.vals, w.idx = b.Updates[:0], vals[:0], idx[:0]
 	w.flushMu.Unlock()
 	locked = false
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	defer w.evictIdle()
 	for i, t := range work {
-		if fatal != nil || perr[i] != nil {
+		var err error
+		if perr != nil {
+			err = perr[i]
+		}
+		if fatal != nil || err != nil {
 			// What the store holds is no longer known: ask again next time.
 			if st := w.series[t.series]; st != nil {
 				st.loaded = false
 			}
 		}
-		late := perr[i] != nil && errors.Is(perr[i], store.ErrTooOld)
+		late := err != nil && errors.Is(err, store.ErrTooOld)
 		switch {
 		case fatal != nil:
 		case late:
 			w.counts.Late++
-		case perr[i] != nil:
+		case err != nil:
 			w.counts.Refused++
 		default:
 			w.counts.Applied++
@@ -646,10 +707,10 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			}
 			if late && wt == t.p.w {
 				wt.late++
-			} else if perr[i] != nil && wt == t.p.w {
+			} else if err != nil && wt == t.p.w {
 				wt.refused++
 				if wt.firstErr == nil {
-					wt.firstErr = perr[i]
+					wt.firstErr = err
 				}
 			}
 			wt.pending--
@@ -658,7 +719,19 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			}
 		}
 	}
+	w.putWork(work)
+	done = true
 	return nil
+}
+
+// putWork keeps a list of taken points for the next commits (callers
+// hold mu), cleared of its strings and waiters, unless two are kept
+// already or it is huge.
+func (w *Writer) putWork(work []taken) {
+	clear(work)
+	if work != nil && len(w.freeWork) < 2 && cap(work) <= 1<<20 {
+		w.freeWork = append(w.freeWork, work[:0])
+	}
 }
 
 // maxSeriesStates bounds the per-series state kept between writes. A state
@@ -672,6 +745,7 @@ func (w *Writer) evictIdle() {
 	}
 	for name, st := range w.series {
 		if len(st.buf) == 0 {
+			st.evicted = true
 			delete(w.series, name)
 		}
 	}

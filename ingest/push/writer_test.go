@@ -264,3 +264,56 @@ func TestWriterRun(t *testing.T) {
 		t.Errorf("stored %v", got)
 	}
 }
+
+// TestWriterSeriesRef: a stream's handle finds the series' state without a
+// lookup, and is refreshed when the state was evicted or belongs to
+// another writer; points written through it are stored alike.
+func TestWriterSeriesRef(t *testing.T) {
+	t.Parallel()
+	db := openStore(t)
+	w, err := NewWriter(db, WriterConfig{Template: exactTemplate(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := NewWriter(db, WriterConfig{Template: exactTemplate(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ref := &seriesRef{}
+	write := func(w *Writer, sec int64) {
+		t.Helper()
+		p := pt("ref.a", sec, 0, "1")
+		p.ref = ref
+		res, err := w.Write(ctx, []Point{p})
+		if err != nil || res.Accepted != 1 {
+			t.Fatalf("second %d: %+v %v", sec, res, err)
+		}
+	}
+	write(w, 1)
+	first := ref.st
+	if first == nil || first != w.series["ref.a"] {
+		t.Fatalf("ref holds %p, the writer's state is %p", first, w.series["ref.a"])
+	}
+	write(w, 2)
+	if ref.st != first {
+		t.Error("the ref's state was replaced though still valid")
+	}
+	// evicted, as evictIdle does: the next point looks the series up again
+	w.mu.Lock()
+	first.evicted = true
+	delete(w.series, "ref.a")
+	w.mu.Unlock()
+	write(w, 3)
+	if ref.st == first || ref.st != w.series["ref.a"] {
+		t.Error("an evicted state was used")
+	}
+	// another writer's state is not used
+	write(other, 4)
+	if ref.st.w != other {
+		t.Error("a ref to another writer's state was used")
+	}
+	if got := stored(t, db, "ref.a", base, base+4); len(got) != 4 {
+		t.Errorf("stored %v, want seconds 1-4", got)
+	}
+}

@@ -1,0 +1,218 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"testing"
+)
+
+// rowWaitSeries are the shapes the row-wait tests write: a Graphite
+// series (four AVERAGE rings of 2,880 rows and fewer), the default
+// template (16 rings) and a small two-DS spec whose rings (20 and 10 rows)
+// end inside their first block.
+func rowWaitSeries(t *testing.T) []struct {
+	name string
+	spec Spec
+	meta map[string]string
+} {
+	t.Helper()
+	g := GraphiteTemplate()
+	g.Start = 1795356000 - 60
+	d := DefaultTemplate()
+	d.Start = 1795356000 - 60
+	small, err := ParseSpecArgs(60, 1795356000-60, []string{"DS:g:GAUGE:120:U:U", "DS:c:COUNTER:120:0:U", "RRA:AVERAGE:0.5:1:20", "RRA:MAX:0.5:3:10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []struct {
+		name string
+		spec Spec
+		meta map[string]string
+	}{
+		{"wait.graphite", g, map[string]string{MetaModel: ModelGraphite}},
+		{"wait.default", d, nil},
+		{"wait.small", small, nil},
+	}
+}
+
+// applyTimeMajor applies points rounds, one point of every series per
+// Apply (a time-major stream's groups), each durable before the next.
+func applyTimeMajor(t *testing.T, db *DB, from, to int, fetchEvery int) {
+	t.Helper()
+	for p := from; p < to; p++ {
+		var b Batch
+		for k, s := range rowWaitSeries(t) {
+			v := strconv.Itoa((p*7 + k*3) % 101)
+			vals := []string{v}
+			if len(s.spec.DS) == 2 {
+				vals = []string{v, strconv.Itoa(p * 1000)}
+			}
+			b.Updates = append(b.Updates, Update{Series: s.name, Time: 1795356000 + int64(p)*60 + 7, Values: vals})
+		}
+		res, err := db.Apply(context.Background(), b)
+		if err != nil || len(res.Errors) > 0 {
+			t.Fatalf("point %d: %v %v", p, err, res.Errors)
+		}
+		if fetchEvery > 0 && p%fetchEvery == 0 {
+			fetchRowWait(t, db) // a read in between writes the waiting rows first
+		}
+	}
+}
+
+// fetchRowWait reads every archive resolution of every series, as text.
+func fetchRowWait(t *testing.T, db *DB) string {
+	t.Helper()
+	out := ""
+	for _, s := range rowWaitSeries(t) {
+		for _, r := range s.spec.RRA {
+			res, err := db.Fetch(s.name, FetchRequest{CF: r.CF, Start: 1795356000 - 3600, End: 1795356000 + 400*60, Resolution: r.Steps * s.spec.Step})
+			if err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+			out += fmt.Sprintf("%s %v %d %d %d\n", s.name, r.CF, res.Start, res.End, res.Step)
+			for d, col := range res.Values {
+				for i, v := range col {
+					if !math.IsNaN(v) {
+						out += fmt.Sprintf(" %d/%d=%v", d, i, v)
+					}
+				}
+			}
+			out += "\n"
+		}
+	}
+	return out
+}
+
+func openRowWait(t *testing.T, dir string, noWait bool, boot string) *DB {
+	t.Helper()
+	db, err := Open(dir, Options{BootID: boot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.rowsNoWait = noWait
+	return db
+}
+
+func createRowWait(t *testing.T, db *DB) {
+	t.Helper()
+	for _, s := range rowWaitSeries(t) {
+		if err := db.CreateWithMeta(s.name, s.spec, s.meta, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRowsWaitForTheirBlock: rows whose block is not complete stay in
+// memory after their group commit (fewer row runs and checksums for a
+// time-major stream), and every read, a close and a reopen see exactly
+// what writing every row at its commit gives.
+func TestRowsWaitForTheirBlock(t *testing.T) {
+	t.Parallel()
+	ref := openRowWait(t, t.TempDir(), true, "")
+	createRowWait(t, ref)
+	dir := t.TempDir()
+	db := openRowWait(t, dir, false, "")
+	createRowWait(t, db)
+
+	applyTimeMajor(t, ref, 0, 3, 0)
+	applyTimeMajor(t, db, 0, 3, 0)
+	db.mu.Lock()
+	waiting := len(db.series["wait.graphite"].pend)
+	db.mu.Unlock()
+	if waiting == 0 {
+		t.Fatal("no rows of wait.graphite wait after their commit")
+	}
+	ref.mu.Lock()
+	if n := len(ref.series["wait.graphite"].pend); n != 0 {
+		t.Errorf("rowsNoWait: %d runs still waiting", n)
+	}
+	ref.mu.Unlock()
+
+	// 300 points: every ring wraps (small) or crosses several blocks, with
+	// reads in between
+	applyTimeMajor(t, ref, 3, 300, 0)
+	applyTimeMajor(t, db, 3, 300, 37)
+	want := fetchRowWait(t, ref)
+	if got := fetchRowWait(t, db); got != want {
+		t.Fatalf("rows differ from rows written at each commit:\n got %s\nwant %s", got, want)
+	}
+	applyTimeMajor(t, ref, 300, 310, 0)
+	applyTimeMajor(t, db, 300, 310, 0)
+	want = fetchRowWait(t, ref)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, boot := range []string{"", "after a reboot"} {
+		db := openRowWait(t, dir, false, boot)
+		if got := fetchRowWait(t, db); got != want {
+			t.Errorf("reopened (boot %q): rows differ:\n got %s\nwant %s", boot, got, want)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ref.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWaitingRowsSurviveCrash: rows waiting in memory when the process
+// dies are rewritten from the journal: every acknowledged point is read
+// back after a reopen in the same boot and after a reboot.
+func TestWaitingRowsSurviveCrash(t *testing.T) {
+	t.Parallel()
+	ref := openRowWait(t, t.TempDir(), true, "")
+	createRowWait(t, ref)
+	applyTimeMajor(t, ref, 0, 150, 0)
+	want := fetchRowWait(t, ref)
+	ref.Close()
+	for _, boot := range []string{"", "after a reboot"} {
+		dir := t.TempDir()
+		db := openRowWait(t, dir, false, "")
+		createRowWait(t, db)
+		if err := db.Checkpoint(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		applyTimeMajor(t, db, 0, 100, 0)
+		if err := db.Checkpoint(context.Background()); err != nil { // rows of a checkpoint are in the file
+			t.Fatal(err)
+		}
+		applyTimeMajor(t, db, 100, 150, 0)
+		crash(db)
+		db = openRowWait(t, dir, false, boot)
+		if got := fetchRowWait(t, db); got != want {
+			t.Errorf("after a crash (boot %q): rows differ:\n got %s\nwant %s", boot, got, want)
+		}
+		if n := db.DamagedBlocks(); n != 0 {
+			t.Errorf("boot %q: %d damaged blocks", boot, n)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRowsOfShortRingsDoNotStackUp: a ring shorter than a block never
+// completes one; its rows are written once it wraps, so an archive never
+// holds more than one turn of a ring.
+func TestRowsOfShortRingsDoNotStackUp(t *testing.T) {
+	t.Parallel()
+	db := openRowWait(t, t.TempDir(), false, "")
+	defer db.Close()
+	createRowWait(t, db)
+	applyTimeMajor(t, db, 0, 200, 0) // ten turns of the 20-row ring
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	a := db.series["wait.small"]
+	rows := 0
+	for _, r := range a.pend {
+		if r.ring == 0 {
+			rows += int(r.n)
+		}
+	}
+	if rows > 20 {
+		t.Errorf("%d rows of the 20-row ring wait in memory (runs %d)", rows, len(a.pend))
+	}
+}
