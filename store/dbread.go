@@ -27,10 +27,9 @@ func (db *DB) flushArchive(a *archive) error {
 	return nil
 }
 
-// Fetch answers like rrdtool fetch.
-func (db *DB) Fetch(name string, req FetchRequest) (*FetchResult, error) {
-	db.mu.Lock() // archive() may open files
-	defer db.mu.Unlock()
+// readableArchive returns name's archive with its rows written and mapped,
+// ready to be read (callers hold db.mu).
+func (db *DB) readableArchive(name string) (*archive, error) {
 	a, err := db.archive(name)
 	if err != nil {
 		return nil, err
@@ -39,6 +38,17 @@ func (db *DB) Fetch(name string, req FetchRequest) (*FetchResult, error) {
 		return nil, err
 	}
 	if err := a.mapRows(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Fetch answers like rrdtool fetch.
+func (db *DB) Fetch(name string, req FetchRequest) (*FetchResult, error) {
+	db.mu.Lock() // archive() may open files
+	defer db.mu.Unlock()
+	a, err := db.readableArchive(name)
+	if err != nil {
 		return nil, err
 	}
 	return fetch(&a.spec, a.st, a, req)

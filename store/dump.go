@@ -37,14 +37,8 @@ type DumpCDP struct {
 func (db *DB) Dump(name string) (*DumpData, error) {
 	db.mu.Lock() // archive() may open files
 	defer db.mu.Unlock()
-	a, err := db.archive(name)
+	a, err := db.readableArchive(name)
 	if err != nil {
-		return nil, err
-	}
-	if err := db.flushArchive(a); err != nil {
-		return nil, err
-	}
-	if err := a.mapRows(); err != nil {
 		return nil, err
 	}
 	d := &DumpData{Spec: cloneSpec(a.spec), LastUpdate: a.st.lastUp, LastUpdateUsec: a.st.lastUpUsec}

@@ -38,14 +38,8 @@ type ConsolidatedResult struct {
 func (db *DB) FetchConsolidated(name string, req ConsolidateRequest) (*ConsolidatedResult, error) {
 	db.mu.Lock() // archive() may open files
 	defer db.mu.Unlock()
-	a, err := db.archive(name)
+	a, err := db.readableArchive(name)
 	if err != nil {
-		return nil, err
-	}
-	if err := db.flushArchive(a); err != nil {
-		return nil, err
-	}
-	if err := a.mapRows(); err != nil {
 		return nil, err
 	}
 	res, err := fetchConsolidated(&a.spec, a.st, a, req)

@@ -31,14 +31,8 @@ type SeriesRRA struct {
 func (db *DB) ExportSeries(name string) (*SeriesState, error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	a, err := db.archive(name)
+	a, err := db.readableArchive(name)
 	if err != nil {
-		return nil, err
-	}
-	if err := db.flushArchive(a); err != nil {
-		return nil, err
-	}
-	if err := a.mapRows(); err != nil {
 		return nil, err
 	}
 	s := &SeriesState{Spec: cloneSpec(a.spec), Meta: maps.Clone(a.meta), LastUpdate: a.st.lastUp, LastUpdateUsec: a.st.lastUpUsec}

@@ -28,14 +28,8 @@ var ErrNoSuchDS = errors.New("unknown data source name")
 func (db *DB) Edit(name string, fn func(e *SeriesEdit) error) error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	a, err := db.archive(name)
+	a, err := db.readableArchive(name)
 	if err != nil {
-		return err
-	}
-	if err := db.flushArchive(a); err != nil {
-		return err
-	}
-	if err := a.mapRows(); err != nil {
 		return err
 	}
 	e := &SeriesEdit{spec: cloneSpec(a.spec), st: cloneState(a.st)}
