@@ -179,3 +179,14 @@ func (a *archive) writeSlot(seq, ckpt uint64, boot bootID) error {
 	a.dirty = false
 	return nil
 }
+
+// newestValidSeq is the highest checkpoint sequence among a's valid slots.
+func (a *archive) newestValidSeq() uint64 {
+	var seq uint64
+	for _, s := range a.slots {
+		if s.valid {
+			seq = max(seq, s.seq)
+		}
+	}
+	return seq
+}

@@ -214,11 +214,7 @@ func newestPackedSeq(dataDir string) uint64 {
 		if err != nil {
 			continue
 		}
-		for _, s := range a.slots {
-			if s.valid {
-				seq = max(seq, s.seq)
-			}
-		}
+		seq = max(seq, a.newestValidSeq())
 		a.close()
 	}
 	return seq

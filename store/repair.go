@@ -346,11 +346,7 @@ func newestArchiveSeq(dir string) uint64 {
 		if err != nil {
 			continue
 		}
-		for _, s := range a.slots {
-			if s.valid {
-				seq = max(seq, s.seq)
-			}
-		}
+		seq = max(seq, a.newestValidSeq())
 		a.close()
 	}
 	return seq
