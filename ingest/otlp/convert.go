@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"sync/atomic"
 
-	colmetrics "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	common "go.opentelemetry.io/proto/otlp/common/v1"
 	metrics "go.opentelemetry.io/proto/otlp/metrics/v1"
 
@@ -172,7 +171,7 @@ func (c *converter) badPoint(w where, n int, format string, args ...any) {
 }
 
 // convert appends the points of req (the generated types) to c.pts.
-func (c *converter) convert(req *colmetrics.ExportMetricsServiceRequest) {
+func (c *converter) convert(req *metrics.MetricsData) {
 	for ri, rm := range req.GetResourceMetrics() {
 		c.baseAttrs, c.baseArena = appendAttrs(c.baseAttrs[:0], c.baseArena[:0], rm.GetResource().GetAttributes())
 		nres, ares := len(c.baseAttrs), len(c.baseArena)

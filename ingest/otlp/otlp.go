@@ -43,7 +43,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	colmetrics "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
+	metrics "go.opentelemetry.io/proto/otlp/metrics/v1"
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -220,9 +220,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.late.Add(int64(res.Late))
 	h.refused.Add(int64(res.Refused))
-	resp := &colmetrics.ExportMetricsServiceResponse{}
+	var rejected int64
+	var msg strings.Builder
 	if c.bad > 0 || res.Refused > 0 {
-		var msg strings.Builder
 		if c.bad > 0 {
 			fmt.Fprintf(&msg, "%d data points rejected, the first: %v; ", c.bad, c.first)
 		}
@@ -230,9 +230,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if res.FirstRefusal != nil {
 			fmt.Fprintf(&msg, " (%v)", res.FirstRefusal)
 		}
-		resp.PartialSuccess = &colmetrics.ExportMetricsPartialSuccess{RejectedDataPoints: int64(c.bad + res.Refused), ErrorMessage: msg.String()}
+		rejected = int64(c.bad + res.Refused)
 	}
-	reply(w, enc, http.StatusOK, resp)
+	w.Header().Set("Content-Type", enc.contentType())
+	w.WriteHeader(http.StatusOK)
+	w.Write(exportResponse(enc, rejected, msg.String())) // the client may be gone; nothing to do about it
 }
 
 // decodeAndConvert converts body into c.pts: protobuf through the wire
@@ -263,8 +265,12 @@ func (c *converter) decodeAndConvert(enc encoding, body []byte) error {
 // decode reads an ExportMetricsServiceRequest. JSON follows OTLP's JSON
 // mapping (protojson reads its camelCase names, integer enums and int64
 // as strings); unknown fields are skipped, as the specification asks.
-func decode(enc encoding, body []byte) (*colmetrics.ExportMetricsServiceRequest, error) {
-	req := &colmetrics.ExportMetricsServiceRequest{}
+// It decodes into MetricsData, whose only field (resource_metrics = 1) is
+// the request's, on the wire and in JSON: the generated collector package
+// would link gRPC and grpc-gateway (some 60 packages, their init run by
+// every rrdash command) for one message.
+func decode(enc encoding, body []byte) (*metrics.MetricsData, error) {
+	req := &metrics.MetricsData{}
 	var err error
 	if enc == encJSON {
 		err = protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(body, req)
