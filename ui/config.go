@@ -4,13 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"log/slog"
-	"math"
 	"net"
-	"net/url"
 	"os"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -191,19 +187,6 @@ func (c MonitoringConfig) validate() error {
 	return err
 }
 
-// readSecretFile reads a secret from a file (trimmed, not empty).
-func readSecretFile(key, path string) (Secret, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", key, err)
-	}
-	v := Secret(strings.TrimSpace(string(b)))
-	if v == "" {
-		return "", fmt.Errorf("%s %s: empty", key, path)
-	}
-	return v, nil
-}
-
 // ListenConfig is the [listen] section: limits of every TCP listener
 // (HTTP, Graphite).
 type ListenConfig struct {
@@ -298,182 +281,6 @@ func (c ServeConfig) EvalLimits() (budget int64, timeout time.Duration, err erro
 		timeout = -1
 	}
 	return budget, timeout, nil
-}
-
-// OIDCConfig is the [oidc] section (see README "Login (OpenID Connect)").
-type OIDCConfig struct {
-	Issuer           string `toml:"issuer"`
-	ClientID         string `toml:"client_id"`
-	ClientSecret     Secret `toml:"client_secret"`
-	ClientSecretFile string `toml:"client_secret_file"`
-	RedirectURL      string `toml:"redirect_url"`
-	// PostLogoutRedirectURL is where the provider sends the browser after
-	// logout; default: /logged-out beside redirect_url.
-	PostLogoutRedirectURL string   `toml:"post_logout_redirect_url"`
-	Scopes                []string `toml:"scopes"`
-	AllowedDomains        []string `toml:"allowed_domains"`
-	AllowedGroups         []string `toml:"allowed_groups"`
-	GroupsClaim           string   `toml:"groups_claim"`
-	// CookieSecure forces Secure cookies; they are Secure anyway when
-	// redirect_url is https.
-	CookieSecure    bool   `toml:"cookie_secure"`
-	SessionIdle     string `toml:"session_idle"`     // Go duration, default 8h
-	SessionAbsolute string `toml:"session_absolute"` // Go duration, default 168h
-	LoginRate       int64  `toml:"login_rate"`       // login requests per minute per client IP, default 30
-}
-
-// Secret is a string that never prints: logs and errors show "[redacted]".
-type Secret string
-
-func (Secret) String() string               { return "[redacted]" }
-func (Secret) GoString() string             { return "[redacted]" }
-func (Secret) LogValue() slog.Value         { return slog.StringValue("[redacted]") }
-func (Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
-
-// durations parses the session durations (zero: default).
-func (o OIDCConfig) durations() (idle, absolute time.Duration, err error) {
-	for _, d := range []struct {
-		key string
-		v   string
-		out *time.Duration
-	}{{"oidc.session_idle", o.SessionIdle, &idle}, {"oidc.session_absolute", o.SessionAbsolute, &absolute}} {
-		if d.v == "" {
-			continue
-		}
-		if *d.out, err = time.ParseDuration(d.v); err != nil || *d.out <= 0 {
-			return 0, 0, fmt.Errorf("%s %q: want a positive duration like 8h or 30m", d.key, d.v)
-		}
-	}
-	return idle, absolute, nil
-}
-
-func (o OIDCConfig) validate() error {
-	if o.Issuer == "" {
-		if o.ClientID != "" || o.RedirectURL != "" || o.ClientSecret != "" || o.ClientSecretFile != "" {
-			return errors.New("oidc: client settings are given but oidc.issuer is empty")
-		}
-		return nil
-	}
-	if o.ClientID == "" || o.RedirectURL == "" {
-		return errors.New("oidc: with an issuer, client_id and redirect_url are required")
-	}
-	for _, k := range []struct{ key, v string }{{"oidc.issuer", o.Issuer}, {"oidc.redirect_url", o.RedirectURL}, {"oidc.post_logout_redirect_url", o.PostLogoutRedirectURL}} {
-		if k.v == "" {
-			continue
-		}
-		u, err := url.Parse(k.v)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("%s %q: want an absolute http:// or https:// URL", k.key, k.v)
-		}
-	}
-	if o.ClientSecret != "" && o.ClientSecretFile != "" {
-		return errors.New("oidc: set client_secret or client_secret_file, not both")
-	}
-	if o.LoginRate < 0 {
-		return fmt.Errorf("oidc.login_rate %d: must not be negative", o.LoginRate)
-	}
-	_, _, err := o.durations()
-	return err
-}
-
-// MonitorSettings configure the code-monitor scheduler.
-type MonitorSettings struct {
-	Webhooks      []string `toml:"webhooks"`       // URLs POSTed every alert change
-	MaxConcurrent int64    `toml:"max_concurrent"` // runs at once
-	Jitter        float64  `toml:"jitter"`         // fraction of the interval, [0, 1)
-	KeepRuns      int64    `toml:"keep_runs"`      // run records kept per monitor
-	Python        string   `toml:"python"`         // interpreter; empty: python3 from PATH
-	// Rlimits of every run; 0 leaves a limit as rrdash's own.
-	CPUSeconds     int64 `toml:"cpu_seconds"`
-	AddressSpaceMB int64 `toml:"address_space_mb"`
-	OpenFiles      int64 `toml:"open_files"`
-	Processes      int64 `toml:"processes"`
-	// Sandbox is "bubblewrap" (the default) or "none" (no filesystem or
-	// network isolation; must be chosen explicitly).
-	Sandbox    string `toml:"sandbox"`
-	SandboxUID int64  `toml:"sandbox_uid"` // unprivileged uid of runs (default 65534)
-	SandboxGID int64  `toml:"sandbox_gid"`
-	// Cgroup is the parent cgroup of runs, one path element; "none" runs
-	// without cgroups (only with sandbox = "none").
-	Cgroup      string  `toml:"cgroup"`
-	MemoryMaxMB int64   `toml:"memory_max_mb"` // per run; 0 unlimited
-	PidsMax     int64   `toml:"pids_max"`
-	CPUMax      float64 `toml:"cpu_max"` // cores
-	// SecretsKeyFile seals monitor secrets in metadata.db; outside the data
-	// directory. Empty keeps them in plain text.
-	SecretsKeyFile string `toml:"secrets_key_file"`
-	// LeaseTTL is how long a server sharing metadata_url holds a monitor
-	// without renewing (Go duration): a killed server's monitors move to
-	// another within it.
-	LeaseTTL string `toml:"lease_ttl"`
-}
-
-// DefaultLeaseTTL is monitors.lease_ttl's default.
-const DefaultLeaseTTL = 10 * time.Second
-
-// LeaseTTLDuration returns monitors.lease_ttl.
-func (m MonitorSettings) LeaseTTLDuration() (time.Duration, error) {
-	if m.LeaseTTL == "" {
-		return DefaultLeaseTTL, nil
-	}
-	d, err := time.ParseDuration(m.LeaseTTL)
-	if err != nil || d < time.Second {
-		return 0, fmt.Errorf("monitors.lease_ttl %q: want a duration of at least 1s, like 10s", m.LeaseTTL)
-	}
-	return d, nil
-}
-
-// MonitorConfig is one [[monitor]] table. Line is where it starts in the
-// file, so cmd can name the place of an invalid definition.
-type MonitorConfig struct {
-	Name         string              `toml:"name"`
-	Owner        string              `toml:"owner"` // user handle allowed to "run now"
-	Language     string              `toml:"language"`
-	Source       string              `toml:"source"`
-	Path         string              `toml:"path"`
-	Interval     string              `toml:"interval"`
-	Timeout      string              `toml:"timeout"`
-	Env          []MonitorEnvConfig  `toml:"env"`
-	ExitStatuses []int               `toml:"exit_statuses"`
-	MustMatch    string              `toml:"must_match"`
-	MustNotMatch string              `toml:"must_not_match"`
-	Thresholds   []string            `toml:"thresholds"`
-	Alert        *MonitorAlertConfig `toml:"alert"`
-	Network      *bool               `toml:"network"` // default true
-	MemoryMaxMB  int64               `toml:"memory_max_mb"`
-	PidsMax      int64               `toml:"pids_max"`
-	CPUMax       float64             `toml:"cpu_max"`
-	Line         int                 `toml:"-"`
-}
-
-// MonitorEnvConfig is one environment variable of a monitor.
-type MonitorEnvConfig struct {
-	Name   string `toml:"name"`
-	Value  string `toml:"value"`
-	Secret bool   `toml:"secret"`
-}
-
-// MonitorAlertConfig overrides the alert policy of one monitor.
-type MonitorAlertConfig struct {
-	Consecutive    int `toml:"consecutive"`
-	WindowFailures int `toml:"window_failures"`
-	Window         int `toml:"window"`
-	Resolve        int `toml:"resolve"`
-}
-
-// monitorHeaderRE finds the [[monitor]] table headers, the i-th of which
-// starts the i-th monitor. It is compiled when a config is read, not at
-// package init, which every CLI process would pay for.
-const monitorHeaderRE = `(?m)^[ \t]*\[\[[ \t]*monitor[ \t]*\]\]`
-
-// monitorLines sets the Line of each monitor from its table header.
-func monitorLines(text string, ms []MonitorConfig) {
-	locs := regexp.MustCompile(monitorHeaderRE).FindAllStringIndex(text, -1)
-	for i := range ms {
-		if i < len(locs) {
-			ms[i].Line = 1 + strings.Count(text[:locs[i][0]], "\n")
-		}
-	}
 }
 
 // KinesisConfig makes serve consume one Kinesis stream into the store,
@@ -737,32 +544,6 @@ func (c ServeConfig) Validate() error {
 	}
 	if err := c.SeriesAdmin.Validate(); err != nil {
 		return fmt.Errorf("series_admin: %w", err)
-	}
-	return nil
-}
-
-func (m MonitorSettings) validateSandbox() error {
-	switch m.Sandbox {
-	case "bubblewrap", "none":
-	default:
-		return fmt.Errorf(`monitors.sandbox %q: want "bubblewrap" or "none"`, m.Sandbox)
-	}
-	if m.Cgroup == "none" && m.Sandbox != "none" {
-		return errors.New(`monitors.cgroup "none" needs monitors.sandbox = "none"`)
-	}
-	if m.Cgroup == "" || strings.ContainsAny(m.Cgroup, "/\x00") || m.Cgroup == "." || m.Cgroup == ".." {
-		return fmt.Errorf("monitors.cgroup %q: want one path element", m.Cgroup)
-	}
-	for key, v := range map[string]int64{"memory_max_mb": m.MemoryMaxMB, "pids_max": m.PidsMax, "sandbox_uid": m.SandboxUID, "sandbox_gid": m.SandboxGID} {
-		if v < 0 {
-			return fmt.Errorf("monitors.%s %d: must not be negative", key, v)
-		}
-	}
-	if m.SandboxUID > 1<<31 || m.SandboxGID > 1<<31 {
-		return errors.New("monitors.sandbox_uid/sandbox_gid: out of range")
-	}
-	if m.CPUMax < 0 || math.IsNaN(m.CPUMax) || math.IsInf(m.CPUMax, 0) {
-		return fmt.Errorf("monitors.cpu_max %v: want cores, such as 0.5", m.CPUMax)
 	}
 	return nil
 }
