@@ -16,7 +16,7 @@ import (
 // they are merged into a new base (linear in the names, so creating n
 // series costs O(n) merging in all).
 type packNames struct {
-	base packBase
+	base  packBase
 	over  map[string]placeChange // changes since base was built
 	n     int                    // the names in all
 	bytes int64                  // and their lengths in all
