@@ -162,7 +162,17 @@ func (db *DB) applyDeferred(a *archive) error {
 		}
 		ups[k].Update = Update{} // its values are garbage now
 	}
-	if err := a.flushRows(false); err != nil {
+	// the rows of a replay, written once: with pwrite, not through a
+	// mapping made for them and unmade when the fd cache closes the
+	// archive (an mmap, a munmap and a page fault per series of a
+	// million); a later write maps it as usual
+	mw := a.mapWrites
+	if a.mm == nil {
+		a.mapWrites = false
+	}
+	err := a.flushRows(false)
+	a.mapWrites = mw
+	if err != nil {
 		db.jr.fail(err)
 		return err
 	}
