@@ -183,23 +183,27 @@ func (pb *packBase) get(name string) (place, bool) {
 	if i == 0 {
 		return place{}, false
 	}
-	var buf [128]byte
+	// scan block i-1, the name rebuilt in a buffer on the stack (names
+	// longer than it are rebuilt on the heap)
+	var buf [256]byte
 	cur := buf[:0]
 	p := pb.data[pb.blocks[i-1]:]
 	for k := 0; k < packBlock && len(p) > 0; k++ {
-		var pl place
-		var n int
-		cur, pl, n = decodePlaceEntry(p, cur)
-		switch c := strings.Compare(unsafeString(cur), name); {
-		case c == 0:
+		shared, a := binary.Uvarint(p)
+		l, b := binary.Uvarint(p[a:])
+		at := a + b
+		if int(shared)+int(l) > cap(cur) {
+			cur = append(make([]byte, 0, int(shared)+int(l)), cur[:shared]...)
+		}
+		cur = append(cur[:shared], p[at:at+int(l)]...)
+		pl, n := entryPlace(p[at+int(l):])
+		switch {
+		case string(cur) == name:
 			return pl, true
-		case c > 0:
+		case string(cur) > name:
 			return place{}, false
 		}
-		p = p[n:]
-		if i < len(pb.blocks) && len(pb.data)-len(p) == pb.blocks[i] {
-			break
-		}
+		p = p[at+int(l)+n:]
 	}
 	return place{}, false
 }
@@ -234,13 +238,16 @@ func decodePlaceEntry(p []byte, prev []byte) ([]byte, place, int) {
 	at := a + b
 	name := append(prev[:shared], p[at:at+int(l)]...)
 	at += int(l)
-	pack, c := binary.Uvarint(p[at:])
-	at += c
-	off, d := binary.Uvarint(p[at:])
-	at += d
-	size, e := binary.Uvarint(p[at:])
-	at += e
-	return name, place{pack: int32(pack), off: int64(off) * pageSize, size: int64(size) * pageSize}, at
+	pl, n := entryPlace(p[at:])
+	return name, pl, at + n
+}
+
+// entryPlace decodes the place ending an entry and its length.
+func entryPlace(p []byte) (place, int) {
+	pack, a := binary.Uvarint(p)
+	off, b := binary.Uvarint(p[a:])
+	size, c := binary.Uvarint(p[a+b:])
+	return place{pack: int32(pack), off: int64(off) * pageSize, size: int64(size) * pageSize}, a + b + c
 }
 
 // packBuilder makes a base from names added in increasing order.

@@ -157,6 +157,14 @@ func TestPackNamesOps(t *testing.T) {
 			t.Fatalf("op %d: get(%s) = %v %v, want %v", i, name, got, ok, want[name])
 		}
 	}
+	// names longer than get's buffer on the stack
+	for i := range 40 {
+		name := strings.Repeat("long.", 50+i%7) + fmt.Sprint(i)
+		pl := place{pack: 1, off: int64(i) * pageSize, size: pageSize}
+		pn.set(name, pl)
+		want[name] = pl
+	}
+	pn.merge()
 	if pn.base.n == 0 {
 		t.Fatal("never merged into a base")
 	}
