@@ -48,12 +48,13 @@ type lazyUpdate struct {
 
 // maxLazyHint bounds the map size reserved up front (a journal of many
 // updates of few series would reserve for nothing).
-const maxLazyHint = 1 << 21
+const maxLazyHint = 1 << 20
 
 // reserve sizes the arrays and the map for n deferred updates.
 func (l *lazyReplay) reserve(n int) {
 	l.ups = make([]lazyUpdate, 0, n)
 	l.idx = make(map[string]int32, min(n, maxLazyHint))
+	l.ser = make([]lazySeries, 0, min(n, maxLazyHint))
 }
 
 // add keeps u for its series and returns the series' entry.
