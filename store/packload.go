@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -91,8 +92,12 @@ func (ps *packSet) loadIndex(b []byte) (int64, error) {
 	if len(b) < len(packIndexMagic) || [8]byte(b[:8]) != packIndexMagic {
 		return 0, errors.New("not an rrdash pack index (bad magic)")
 	}
+	if int64(len(b)) > math.MaxUint32 {
+		// ~90 million series; compaction keeps an index within twice what it describes
+		return 0, fmt.Errorf("%d bytes: an index past 4 GiB is not supported", len(b))
+	}
 	// the records' offsets, and every pack's end
-	var refs []int
+	var refs []uint32
 	off := len(packIndexMagic)
 	for off < len(b) {
 		r, n, ok := decodePackRecRaw(b[off:])
@@ -104,19 +109,19 @@ func (ps *packSet) loadIndex(b []byte) (int64, error) {
 		}
 		pk := ps.packs[r.pl.pack]
 		pk.end = max(pk.end, r.pl.off+r.pl.size)
-		refs = append(refs, off)
+		refs = append(refs, uint32(off))
 		off += n
 	}
 	good := int64(off)
-	rec := func(at int) rawPackRec {
+	rec := func(at uint32) rawPackRec {
 		r, _, _ := decodePackRecRaw(b[at:])
 		return r
 	}
-	nameAt := func(at int) []byte {
-		n := int(binary.LittleEndian.Uint32(b[at:]))
+	nameAt := func(at uint32) []byte {
+		n := binary.LittleEndian.Uint32(b[at:])
 		return b[at+packRecHead+packRecFixed : at+packRecHead+n]
 	}
-	byName := func(x, y int) int {
+	byName := func(x, y uint32) int {
 		if c := bytes.Compare(nameAt(x), nameAt(y)); c != 0 {
 			return c
 		}
@@ -128,7 +133,7 @@ func (ps *packSet) loadIndex(b []byte) (int64, error) {
 	// each name's records in file order
 	type release struct {
 		pl place
-		at int
+		at uint32
 	}
 	var released []release
 	var bld packBuilder
@@ -171,7 +176,7 @@ func (ps *packSet) loadIndex(b []byte) (int64, error) {
 		return good, nil
 	}
 	// free: released after the last place record taking it
-	last := make(map[place]int, len(released))
+	last := make(map[place]uint32, len(released))
 	for _, r := range released {
 		last[r.pl] = max(last[r.pl], r.at)
 	}
