@@ -31,7 +31,7 @@ import (
 // with the next checkpoint's syncfs, like the archives; a record a crash
 // lost belongs to a creation since that checkpoint, which the journal
 // makes again. Deleting fsyncs the index (as deleting a file fsyncs its
-// directory). Open reads the index once (a map of names); a torn tail is
+// directory). Open reads the index once (packload.go; kept compact, packnames.go); a torn tail is
 // cut, as the journal's.
 //
 // Invariants: a name is in the index or has a file in DATA/series, never
@@ -235,13 +235,6 @@ func openPacks(dataDir string, readOnly bool, log *slog.Logger) (*packSet, error
 func (ps *packSet) addFree(pl place) {
 	if !slices.Contains(ps.free[pl.size], pl) {
 		ps.free[pl.size] = append(ps.free[pl.size], pl)
-	}
-}
-
-func (ps *packSet) takeFree(pl place) {
-	l := ps.free[pl.size]
-	if i := slices.Index(l, pl); i >= 0 {
-		ps.free[pl.size] = slices.Delete(l, i, i+1)
 	}
 }
 
