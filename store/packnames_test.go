@@ -253,3 +253,30 @@ func TestPackIndexWrittenBeforeOpens(t *testing.T) {
 	}
 	checkAgainstModel(t, ps, recs)
 }
+
+// FuzzPackIndexLoad: any sequence of valid records (each three input
+// bytes: kind, name, place, from small sets so that names and places
+// collide) loads as applying the records in turn does.
+func FuzzPackIndexLoad(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 0, 1, 1, 1, 0, 0, 2, 1, 1})
+	f.Add([]byte{0, 0, 0, 0, 1, 0, 1, 1, 1, 2, 0, 0, 0, 2, 1})
+	f.Add([]byte{2, 3, 3, 0, 3, 3, 1, 3, 3, 0, 4, 3})
+	f.Fuzz(func(t *testing.T, prog []byte) {
+		names := []string{"a", "a.b", "b", "-", "c;k=v", "a.c", "ab", "b.a"}
+		var recs []packRec
+		for i := 0; i+2 < len(prog) && len(recs) < 500; i += 3 {
+			k := prog[i+2] % 8
+			recs = append(recs, packRec{kind: 1 + prog[i]%3, name: names[prog[i+1]%8],
+				pl: place{pack: int32(k % 3), off: int64(k/2) * pageSize, size: pageSize * int64(1+k%2)}})
+		}
+		b := packIndexMagic[:]
+		for _, r := range recs {
+			b = appendPackRec(b, r)
+		}
+		ps := &packSet{moving: map[string]place{}, free: map[int64][]place{}}
+		if end, err := ps.loadIndex(b); err != nil || end != int64(len(b)) {
+			t.Fatalf("end %d of %d: %v", end, len(b), err)
+		}
+		checkAgainstModel(t, ps, recs)
+	})
+}
