@@ -229,9 +229,7 @@ func Open(dir string, opt Options) (*DB, error) {
 		}
 	}
 	db.replaying = true
-	for _, rec := range recs {
-		db.replayDeferring(rec)
-	}
+	db.replayAllDeferring(recs)
 	db.replaying = false
 	recs = nil
 	if err := db.flushQueued(false); err != nil {

@@ -19,53 +19,98 @@ import (
 // are written as Open's replay writes them (unchecked: their blocks'
 // checksums may rightly be stale).
 
-// lazyReplay holds the deferred updates (under db.mu).
+// lazyReplay holds the deferred updates (under db.mu): one array of
+// them in journal order, chained per series, and one map entry per
+// series — a million deferred updates cost one map insertion each, in a
+// map sized once (Open knows how many updates the journal holds).
 type lazyReplay struct {
-	ups map[string][]Update
-	// ends holds, per series, how many of its deferred updates there
-	// were at the end of each journal record naming it: an update call
-	// ends there (Holt-Winters smoothing runs at the end of a call)
-	ends  map[string][]int32
-	order []string // series in the order the journal first names them
-	next  int      // order[:next] is done
+	idx  map[string]int32 // series → its entry in ser
+	ser  []lazySeries     // in the order the journal first names them
+	ups  []lazyUpdate     // every deferred update, in journal order
+	left int              // series whose updates wait
+	next int              // ser[:next] is done
+	// touched: the series the record being replayed deferred updates of
+	touched []int32
 }
 
-// defer keeps u for its series.
-func (l *lazyReplay) add(u Update) {
-	if l.ups == nil {
-		l.ups = map[string][]Update{}
+type lazySeries struct {
+	name       string
+	head, tail int32 // its first and last update in ups; head < 0: none waits
+}
+
+type lazyUpdate struct {
+	Update
+	next int32 // the series' next deferred update in ups (-1: none)
+	// end: an update call ends here (Holt-Winters smoothing runs at the
+	// end of a call): the series' last update in a journal record
+	end bool
+}
+
+// maxLazyHint bounds the map size reserved up front (a journal of many
+// updates of few series would reserve for nothing).
+const maxLazyHint = 1 << 20
+
+// reserve sizes the arrays and the map for n deferred updates.
+func (l *lazyReplay) reserve(n int) {
+	l.ups = make([]lazyUpdate, 0, n)
+	l.idx = make(map[string]int32, min(n, maxLazyHint))
+	l.ser = make([]lazySeries, 0, min(n, maxLazyHint))
+}
+
+// add keeps u for its series and returns the series' entry.
+func (l *lazyReplay) add(u Update) int32 {
+	if l.idx == nil {
+		l.idx = map[string]int32{}
 	}
-	q, ok := l.ups[u.Series]
+	k := int32(len(l.ups))
+	l.ups = append(l.ups, lazyUpdate{Update: u, next: -1})
+	i, ok := l.idx[u.Series]
 	if !ok {
-		l.order = append(l.order, u.Series)
+		i = int32(len(l.ser))
+		l.idx[u.Series] = i
+		l.ser = append(l.ser, lazySeries{name: u.Series, head: -1})
 	}
-	l.ups[u.Series] = append(q, u)
+	s := &l.ser[i]
+	if s.head < 0 {
+		s.head = k
+		l.left++
+	} else {
+		l.ups[s.tail].next = k
+	}
+	s.tail = k
+	return i
 }
 
-// endCall notes that the deferred updates of name so far end a call.
-func (l *lazyReplay) endCall(name string) {
-	if l.ends == nil {
-		l.ends = map[string][]int32{}
+// take removes the deferred updates of name and returns the first of
+// their chain in ups (-1 and false: none).
+func (l *lazyReplay) take(name string) (int32, bool) {
+	i, ok := l.idx[name]
+	if !ok || l.ser[i].head < 0 {
+		return -1, false
 	}
-	n := int32(len(l.ups[name]))
-	if e := l.ends[name]; len(e) == 0 || e[len(e)-1] != n {
-		l.ends[name] = append(e, n)
-	}
+	k := l.ser[i].head
+	l.ser[i].head = -1
+	l.left--
+	return k, true
 }
 
-// take removes and returns the deferred updates of name and where their
-// calls end.
-func (l *lazyReplay) take(name string) ([]Update, []int32, bool) {
-	q, ok := l.ups[name]
-	ends := l.ends[name]
-	if ok {
-		delete(l.ups, name)
-		delete(l.ends, name)
-	}
-	return q, ends, ok
-}
+func (l *lazyReplay) pending() int { return l.left }
 
-func (l *lazyReplay) pending() int { return len(l.ups) }
+// replayAllDeferring is Open's replay of the journal's records (see
+// replayDeferring).
+func (db *DB) replayAllDeferring(recs []journalRecord) {
+	n := 0
+	for _, rec := range recs {
+		n += len(rec.updates)
+	}
+	db.lazy.reserve(n)
+	for _, rec := range recs {
+		db.replayDeferring(rec)
+	}
+	if db.lazy.left == 0 {
+		db.lazy = lazyReplay{}
+	}
+}
 
 // replayDeferring is Open's replay of one record: creations at once (a
 // later update needs the file), updates of archives in memory at once,
@@ -76,29 +121,26 @@ func (db *DB) replayDeferring(rec journalRecord) {
 		db.replayCreate(c)
 	}
 	var hw []*archive
-	deferred := false
+	l := &db.lazy
+	l.touched = l.touched[:0]
 	for _, u := range rec.updates {
-		if a, ok := db.series[u.Series]; ok {
-			db.replayUpdate(a, u.Update)
-			if a.st.hw != nil {
-				hw = append(hw, a)
+		if len(db.series) > 0 { // none after most crashes: no lookup
+			if a, ok := db.series[u.Series]; ok {
+				db.replayUpdate(a, u.Update)
+				if a.st.hw != nil {
+					hw = append(hw, a)
+				}
+				continue
 			}
-			continue
 		}
-		db.lazy.add(u.Update)
-		deferred = true
+		l.touched = append(l.touched, l.add(u.Update))
 	}
 	for _, a := range hw {
 		db.endCall(a)
 	}
-	if deferred {
-		// the record's call ends for every series it deferred (noted
-		// once per series: endCall ignores a repeat)
-		for _, u := range rec.updates {
-			if _, ok := db.series[u.Series]; !ok {
-				db.lazy.endCall(u.Series)
-			}
-		}
+	// the record's call ends for every series it deferred
+	for _, i := range l.touched {
+		l.ups[l.ser[i].tail].end = true
 	}
 	for k, v := range rec.positions {
 		db.positions[k] = v
@@ -110,18 +152,28 @@ func (db *DB) replayDeferring(rec journalRecord) {
 // writes their rows (callers hold db.mu; the journal holding them was
 // synced by Open).
 func (db *DB) applyDeferred(a *archive) error {
-	q, ends, ok := db.lazy.take(a.name)
+	k, ok := db.lazy.take(a.name)
 	if !ok {
 		return nil
 	}
-	for i, u := range q {
-		db.replayUpdate(a, u)
-		if len(ends) > 0 && int(ends[0]) == i+1 {
-			ends = ends[1:]
+	for ups := db.lazy.ups; k >= 0; k = ups[k].next {
+		db.replayUpdate(a, ups[k].Update)
+		if ups[k].end {
 			db.endCall(a)
 		}
+		ups[k].Update = Update{} // its values are garbage now
 	}
-	if err := a.flushRows(false); err != nil {
+	// the rows of a replay, written once: with pwrite, not through a
+	// mapping made for them and unmade when the fd cache closes the
+	// archive (an mmap, a munmap and a page fault per series of a
+	// million); a later write maps it as usual
+	mw := a.mapWrites
+	if a.mm == nil {
+		a.mapWrites = false
+	}
+	err := a.flushRows(false)
+	a.mapWrites = mw
+	if err != nil {
 		db.jr.fail(err)
 		return err
 	}
@@ -135,19 +187,24 @@ func (db *DB) applyDeferred(a *archive) error {
 // unreadable: reported on use).
 func (db *DB) replayPending(limit int) int {
 	l := &db.lazy
-	for done := 0; l.next < len(l.order) && (limit < 0 || done < limit); l.next++ {
-		name := l.order[l.next]
-		if _, ok := l.ups[name]; !ok {
+	for done := 0; l.next < len(l.ser) && (limit < 0 || done < limit); l.next++ {
+		name := l.ser[l.next].name
+		if l.ser[l.next].head < 0 {
 			continue // opened meanwhile
 		}
 		done++
 		if _, err := db.archive(name); err != nil {
-			if q, _, ok := l.take(name); ok {
-				db.logger().Warn("journal replay: updates of a series that does not open are skipped", "series", name, "updates", len(q), "err", err)
+			if k, ok := l.take(name); ok {
+				n := 0
+				for ; k >= 0; k = l.ups[k].next {
+					l.ups[k].Update = Update{}
+					n++
+				}
+				db.logger().Warn("journal replay: updates of a series that does not open are skipped", "series", name, "updates", n, "err", err)
 			}
 		}
 	}
-	if l.next == len(l.order) {
+	if l.next == len(l.ser) {
 		*l = lazyReplay{}
 	}
 	return l.pending()

@@ -143,3 +143,107 @@ func TestDeferredReplay(t *testing.T) {
 		})
 	}
 }
+
+// TestDeferredReplayCallEnds: Holt-Winters smoothing runs at the end of
+// each update call, so deferred updates must end their calls where the
+// journal's records did — several updates of a series in one record, a
+// series in some records only, series evicted and re-deferred. Each way
+// of applying them leaves every archive as a process that never crashed
+// has it (the whole archive: rows, state, Holt-Winters arrays).
+func TestDeferredReplayCallEnds(t *testing.T) {
+	t.Parallel()
+	spec, err := ParseSpecArgs(60, 1_000_000_000-60, []string{"DS:v:GAUGE:600:U:U", "RRA:AVERAGE:0.5:1:50", "RRA:SEASONAL:6:0.2:3:smoothing-window=0.5", "RRA:HWPREDICT:50:0.3:0.1:6:2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const nSeries = 9
+	names := make([]string, nSeries)
+	for i := range names {
+		names[i] = fmt.Sprintf("hw%d.x", i)
+	}
+	// record k holds, for each series i with (i+k)%3 != 0, one to three
+	// updates of it
+	write := func(t *testing.T, db *DB) {
+		for _, n := range names {
+			if _, err := db.Ensure(n, spec); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.Checkpoint(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		tm := make([]int64, nSeries)
+		for k := range 30 {
+			var b Batch
+			for i, n := range names {
+				if (i+k)%3 == 0 {
+					continue
+				}
+				for j := range 1 + (i+k)%3 {
+					tm[i] += 20 + int64(j*7+i)
+					b.Updates = append(b.Updates, Update{Series: n, Time: 1_000_000_000 + tm[i], Values: []string{fmt.Sprint((k*31+i*7+j)%50 + i)}})
+				}
+			}
+			if _, err := db.Apply(context.Background(), b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	clean, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, clean)
+	want := map[string]string{}
+	for _, n := range names {
+		d, err := clean.Dump(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[n] = fmt.Sprintf("%+v", d)
+	}
+	clean.Close()
+	for _, how := range []string{"first use", "ReplayDeferred", "close"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			opt := Options{MaxOpenFiles: 3}
+			db, err := Open(dir, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			write(t, db)
+			crash(db)
+			opt.BootID = "another boot"
+			if db, err = Open(dir, opt); err != nil {
+				t.Fatal(err)
+			}
+			if n := db.DeferredReplay(); n != nSeries {
+				t.Fatalf("%d series deferred, want %d", n, nSeries)
+			}
+			switch how {
+			case "ReplayDeferred":
+				if err := db.ReplayDeferred(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			case "close":
+				if err := db.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if db, err = Open(dir, opt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			defer db.Close()
+			for _, n := range names {
+				d, err := db.Dump(n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := fmt.Sprintf("%+v", d); got != want[n] {
+					t.Errorf("%s:\n%s\nwant\n%s", n, got, want[n])
+				}
+			}
+		})
+	}
+}

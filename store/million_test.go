@@ -24,14 +24,17 @@ import (
 // a fresh child process, whose descriptor limit is 1,024, so startup and
 // memory are its own:
 //
-//	open      Open after a clean close, then List of every series
+//	open      Open after a clean close (memory: "opened"), then List of
+//	          every series (memory: "open", the lists held)
 //	pass      one update of every series (each archive opened once)
 //	recover   Open after a kill -9 following the pass (the replay of
 //	          the journal's updates is deferred), then the time until
 //	          the background pass has applied them all
 //
 // Memory is read from /proc/self/smaps_rollup: anonymous (the process's
-// own) and file-backed (page cache mapped into it).
+// own) and file-backed (page cache mapped into it). The *-cpu-s figures
+// are the process's user+system time (the machine is shared: wall time
+// mostly waits for a core).
 func BenchmarkMillionSeries(b *testing.B) {
 	if os.Getenv("RRDASH_MILLION_CHILD") != "" {
 		millionChild(b)
@@ -108,12 +111,12 @@ func millionChild(b *testing.B) {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	t0 := time.Now()
+	t0, c0 := time.Now(), cpuNanos()
 	db, err := Open(dir, Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	open := time.Since(t0).Seconds()
+	open, openCPU := time.Since(t0).Seconds(), float64(cpuNanos()-c0)/1e9
 	pass := func(tm int64) float64 {
 		t0 := time.Now()
 		const group = 10000
@@ -162,7 +165,8 @@ func millionChild(b *testing.B) {
 			b.Fatal(err)
 		}
 	case "open":
-		res["open-s"] = open
+		res["open-s"], res["open-cpu-s"] = open, openCPU
+		mem(res, "opened")
 		t0 := time.Now()
 		names, err := db.List("")
 		if err != nil || len(names) != n {
@@ -195,14 +199,15 @@ func millionChild(b *testing.B) {
 		fmt.Printf("million-result %s\n", mustJSON(res))
 		os.Exit(0)
 	case "recover":
-		res["recover-open-s"] = open
+		res["recover-open-s"], res["recover-open-cpu-s"] = open, openCPU
 		mem(res, "recover")
 		// the updates Open deferred, applied as a server does after Open
-		t0 := time.Now()
+		t0, c0 := time.Now(), cpuNanos()
 		if err := db.ReplayDeferred(ctx); err != nil {
 			b.Fatal(err)
 		}
 		res["recover-replayed-s"] = time.Since(t0).Seconds()
+		res["recover-replayed-cpu-s"] = float64(cpuNanos()-c0) / 1e9
 		mem(res, "replayed")
 		if err := db.Checkpoint(ctx); err != nil { // the next run starts clean
 			b.Fatal(err)

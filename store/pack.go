@@ -31,7 +31,7 @@ import (
 // with the next checkpoint's syncfs, like the archives; a record a crash
 // lost belongs to a creation since that checkpoint, which the journal
 // makes again. Deleting fsyncs the index (as deleting a file fsyncs its
-// directory). Open reads the index once (a map of names); a torn tail is
+// directory). Open reads the index once (packload.go; kept compact, packnames.go); a torn tail is
 // cut, as the journal's.
 //
 // Invariants: a name is in the index or has a file in DATA/series, never
@@ -79,14 +79,18 @@ const (
 )
 
 func appendPackRec(b []byte, r packRec) []byte {
-	n := packRecFixed + len(r.name)
+	return appendRawPackRec(b, r.kind, r.name, r.pl)
+}
+
+func appendRawPackRec[S string | []byte](b []byte, kind byte, name S, pl place) []byte {
+	n := packRecFixed + len(name)
 	b = binary.LittleEndian.AppendUint32(b, uint32(n))
 	at := len(b)
-	b = append(b, 0, 0, 0, 0, r.kind)
-	b = binary.LittleEndian.AppendUint32(b, uint32(r.pl.pack))
-	b = binary.LittleEndian.AppendUint64(b, uint64(r.pl.off))
-	b = binary.LittleEndian.AppendUint64(b, uint64(r.pl.size))
-	b = append(b, r.name...)
+	b = append(b, 0, 0, 0, 0, kind)
+	b = binary.LittleEndian.AppendUint32(b, uint32(pl.pack))
+	b = binary.LittleEndian.AppendUint64(b, uint64(pl.off))
+	b = binary.LittleEndian.AppendUint64(b, uint64(pl.size))
+	b = append(b, name...)
 	binary.LittleEndian.PutUint32(b[at:], crc32.Checksum(b[at+4:], castagnoli))
 	return b
 }
@@ -121,30 +125,11 @@ func walkPackIndex(b []byte, f func(packRec)) (int64, error) {
 // decodePackRec decodes one record and its length; ok is false unless it
 // verifies and every field is in bounds.
 func decodePackRec(b []byte) (packRec, int, bool) {
-	le := binary.LittleEndian
-	if len(b) < packRecHead+packRecFixed {
+	r, n, ok := decodePackRecRaw(b)
+	if !ok {
 		return packRec{}, 0, false
 	}
-	n := int(le.Uint32(b))
-	if n < packRecFixed || n > packRecFixed+4096 || len(b) < packRecHead+n {
-		return packRec{}, 0, false
-	}
-	p := b[packRecHead : packRecHead+n]
-	if crc32.Checksum(p, castagnoli) != le.Uint32(b[4:]) {
-		return packRec{}, 0, false
-	}
-	r := packRec{kind: p[0], pl: place{pack: int32(le.Uint32(p[1:])), off: int64(le.Uint64(p[5:])), size: int64(le.Uint64(p[13:]))}}
-	r.name = string(p[packRecFixed:])
-	switch {
-	case r.kind < packRecPlace || r.kind > packRecMoving,
-		r.pl.pack < 0 || r.pl.pack >= maxPacks,
-		r.pl.off < 0 || r.pl.off%pageSize != 0,
-		r.pl.size <= 0 || r.pl.size%pageSize != 0,
-		r.pl.off > packMaxSize || r.pl.size > packMaxSize-r.pl.off,
-		ValidSeriesName(r.name) != nil:
-		return packRec{}, 0, false
-	}
-	return r, packRecHead + n, true
+	return packRec{kind: r.kind, name: string(r.name), pl: r.pl}, n, true
 }
 
 // packFile is one pack: its descriptor is shared by the archives in it
@@ -187,10 +172,9 @@ type packSet struct {
 	idxEnd   int64
 	unsynced bool // records appended since the index was last fsynced
 	packs    []*packFile
-	names    map[string]place
+	names    packNames // where each series lies (packnames.go)
 	moving   map[string]place
 	free     map[int64][]place // released places by size
-	sorted   []string          // the names sorted; nil: to be sorted again
 	buf      []byte
 	// minCompact is the smallest index compact rewrites (compactMin;
 	// tests lower it)
@@ -205,17 +189,18 @@ func openPacks(dataDir string, readOnly bool, log *slog.Logger) (*packSet, error
 		log = slog.Default()
 	}
 	ps := &packSet{dir: filepath.Join(dataDir, packDirName), readOnly: readOnly, log: log, idx: -1,
-		names: map[string]place{}, moving: map[string]place{}, free: map[int64][]place{}, minCompact: compactMin}
+		moving: map[string]place{}, free: map[int64][]place{}, minCompact: compactMin}
 	ip := filepath.Join(ps.dir, packIndexName)
-	b, err := os.ReadFile(ip)
+	b, unmap, err := readIndexFile(ip)
 	if errors.Is(err, os.ErrNotExist) {
 		return ps, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("pack index %s: %w", ip, err)
 	}
-	ps.names = make(map[string]place, len(b)/(packRecHead+packRecFixed+16))
-	good, err := walkPackIndex(b, ps.applyRec)
+	good, err := ps.loadIndex(b)
+	size := int64(len(b))
+	unmap()
 	if err != nil {
 		return nil, fmt.Errorf("pack index %s: %w", ip, err)
 	}
@@ -228,7 +213,7 @@ func openPacks(dataDir string, readOnly bool, log *slog.Logger) (*packSet, error
 		return nil, &os.PathError{Op: "open", Path: ip, Err: err}
 	}
 	ps.idx = fileFD(fd)
-	if good < int64(len(b)) {
+	if good < size {
 		// what a crash leaves: records appended since the last checkpoint
 		// and never synced (their creations are in the journal)
 		if err := syscall.Ftruncate(fd, good); err != nil {
@@ -236,7 +221,7 @@ func openPacks(dataDir string, readOnly bool, log *slog.Logger) (*packSet, error
 			return nil, fmt.Errorf("pack index %s: cutting a torn tail at %d: %w", ip, good, err)
 		}
 		log.Warn("pack index: cut a torn tail (records of creations since the last checkpoint; the journal makes them again)",
-			"file", ip, "offset", good, "bytes", int64(len(b))-good)
+			"file", ip, "offset", good, "bytes", size-good)
 	}
 	for _, pk := range ps.packs {
 		if err := ps.settleTail(pk); err != nil {
@@ -247,47 +232,9 @@ func openPacks(dataDir string, readOnly bool, log *slog.Logger) (*packSet, error
 	return ps, nil
 }
 
-// applyRec applies one index record to the maps.
-func (ps *packSet) applyRec(r packRec) {
-	for int(r.pl.pack) >= len(ps.packs) {
-		ps.packs = append(ps.packs, &packFile{path: filepath.Join(ps.dir, fmt.Sprintf("%06d.pack", len(ps.packs))), fd: -1})
-	}
-	pk := ps.packs[r.pl.pack]
-	pk.end = max(pk.end, r.pl.off+r.pl.size)
-	ps.sorted = nil
-	switch r.kind {
-	case packRecPlace:
-		if old, ok := ps.names[r.name]; ok && old != r.pl {
-			// a later place for the same name: the earlier one was
-			// released by a record a crash lost
-			ps.addFree(old)
-		}
-		ps.takeFree(r.pl)
-		ps.names[r.name] = r.pl
-		delete(ps.moving, r.name)
-	case packRecFree:
-		if ps.names[r.name] == r.pl {
-			delete(ps.names, r.name)
-			delete(ps.moving, r.name)
-		}
-		ps.addFree(r.pl)
-	case packRecMoving:
-		if ps.names[r.name] == r.pl {
-			ps.moving[r.name] = r.pl
-		}
-	}
-}
-
 func (ps *packSet) addFree(pl place) {
 	if !slices.Contains(ps.free[pl.size], pl) {
 		ps.free[pl.size] = append(ps.free[pl.size], pl)
-	}
-}
-
-func (ps *packSet) takeFree(pl place) {
-	l := ps.free[pl.size]
-	if i := slices.Index(l, pl); i >= 0 {
-		ps.free[pl.size] = slices.Delete(l, i, i+1)
 	}
 }
 
@@ -348,7 +295,7 @@ func punch(fd fileFD, off, n int64) error {
 // lookup returns where name lies, if in a pack. moving: a file of its own
 // may have replaced it (the file wins when it exists).
 func (ps *packSet) lookup(name string) (pl place, ok, moving bool) {
-	pl, ok = ps.names[name]
+	pl, ok = ps.names.get(name)
 	if ok {
 		_, moving = ps.moving[name]
 	}
@@ -412,8 +359,7 @@ func (ps *packSet) makeArchive(name string, spec *Spec, meta map[string]string, 
 	if err := ps.append(packRec{kind: packRecPlace, name: name, pl: pl}); err != nil {
 		return fail(err)
 	}
-	ps.names[name] = pl
-	ps.sorted = nil
+	ps.names.set(name, pl)
 	a, err := newArchive(f, ps.pathOf(pl, name), name, spec, meta, st, lay, sums, co)
 	if err != nil {
 		pk.unref()
@@ -574,9 +520,8 @@ func (ps *packSet) release(name string, pl place, sync bool) error {
 			return err
 		}
 	}
-	delete(ps.names, name)
+	ps.names.del(name)
 	delete(ps.moving, name)
-	ps.sorted = nil
 	ps.addFree(pl)
 	pk := ps.packs[pl.pack]
 	fd, err := pk.ref()
@@ -614,18 +559,8 @@ func (ps *packSet) unmark(name string, pl place) error {
 	return ps.append(packRec{kind: packRecPlace, name: name, pl: pl})
 }
 
-// sortedNames returns the packed series' names, sorted (callers must not
-// change the slice).
-func (ps *packSet) sortedNames() []string {
-	if ps.sorted == nil {
-		ps.sorted = make([]string, 0, len(ps.names))
-		for n := range ps.names {
-			ps.sorted = append(ps.sorted, n)
-		}
-		slices.Sort(ps.sorted)
-	}
-	return ps.sorted
-}
+// sortedNames returns the packed series' names, sorted (a new slice).
+func (ps *packSet) sortedNames() []string { return ps.names.sortedNames() }
 
 func (ps *packSet) close() error {
 	var err error
@@ -669,9 +604,7 @@ func (ps *packSet) compact() error {
 		return nil
 	}
 	live := int64(len(packIndexMagic))
-	for name := range ps.names {
-		live += packRecHead + packRecFixed + int64(len(name))
-	}
+	live += int64(ps.names.len())*(packRecHead+packRecFixed) + ps.names.bytes
 	for _, l := range ps.free {
 		live += int64(len(l)) * (packRecHead + packRecFixed + 1)
 	}
@@ -687,9 +620,9 @@ func (ps *packSet) compact() error {
 			b = appendPackRec(b, packRec{kind: packRecFree, name: "-", pl: pl})
 		}
 	}
-	for _, name := range ps.sortedNames() {
-		b = appendPackRec(b, packRec{kind: packRecPlace, name: name, pl: ps.names[name]})
-	}
+	ps.names.each(func(name []byte, pl place) {
+		b = appendRawPackRec(b, packRecPlace, name, pl)
+	})
 	ip := filepath.Join(ps.dir, packIndexName)
 	tmp := ip + ".tmp"
 	fd, err := syscall.Open(tmp, syscall.O_RDWR|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_CLOEXEC, 0o644)

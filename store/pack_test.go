@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -458,15 +459,16 @@ func FuzzPackIndex(f *testing.F) {
 		if _, _, ok := decodePackRec(b[end:]); ok {
 			t.Fatalf("decoding stopped at %d before a record that verifies", end)
 		}
-		ps := &packSet{names: map[string]place{}, moving: map[string]place{}, free: map[int64][]place{}}
-		for _, r := range recs {
-			ps.applyRec(r)
+		ps := &packSet{moving: map[string]place{}, free: map[int64][]place{}}
+		if _, err := ps.loadIndex(b[:end]); err != nil {
+			t.Fatal(err)
 		}
-		for name, pl := range ps.names {
+		ps.names.each(func(name []byte, pl place) {
 			if pl.off+pl.size > ps.packs[pl.pack].end {
 				t.Fatalf("%s at %v past its pack's end %d", name, pl, ps.packs[pl.pack].end)
 			}
-		}
+		})
+		checkAgainstModel(t, ps, recs)
 	})
 }
 
@@ -531,17 +533,26 @@ func BenchmarkPackIndexOpen(b *testing.B) {
 	b.ReportMetric(float64(len(idx))/float64(n), "index-B/series")
 	b.ResetTimer()
 	c0 := cpuNanos()
+	var heap uint64
 	for range b.N {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		before := ms.HeapAlloc
 		ps, err := openPacks(dir, false, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		heap = ms.HeapAlloc - before // what the open index keeps
 		if got := len(ps.sortedNames()); got != n {
 			b.Fatalf("%d names, want %d", got, n)
 		}
 		ps.close()
 	}
 	b.ReportMetric(float64(cpuNanos()-c0)/float64(b.N)/1e9, "cpu-s/open")
+	b.ReportMetric(float64(heap)/float64(n), "heap-B/series")
 }
 
 // TestPackFileWithoutRecords: a pack file whose every index record a
@@ -618,7 +629,7 @@ func TestPackIndexCompacts(t *testing.T) {
 	if limit := int64(8 + 10*(8+21+2) + 20*(8+21+1)); db.packs.idxEnd > 2*limit {
 		t.Fatalf("index of %d bytes after compaction, describing %d", db.packs.idxEnd, limit)
 	}
-	free := slices.Clone(db.packs.free[db.packs.names["k0"].size])
+	free := slices.Clone(db.packs.free[packPlaceOf(db, "k0").size])
 	if len(free) != len(dropped) {
 		t.Fatalf("%d free places, want %d", len(free), len(dropped))
 	}
@@ -638,13 +649,13 @@ func TestPackIndexCompacts(t *testing.T) {
 	db.Close()
 	db = openBoot(t, dir, "b")
 	check("reopened", db)
-	if got := db.packs.free[db.packs.names["k0"].size]; len(got) != len(free) {
+	if got := db.packs.free[packPlaceOf(db, "k0").size]; len(got) != len(free) {
 		t.Fatalf("free places after a reopen %v, want %v", got, free)
 	}
 	if _, err := db.Ensure("new", deleteTestSpec()); err != nil {
 		t.Fatal(err)
 	}
-	if pl := db.packs.names["new"]; !slices.Contains(free, pl) {
+	if pl := packPlaceOf(db, "new"); !slices.Contains(free, pl) {
 		t.Errorf("new series at %v, not in a freed place %v", pl, free)
 	}
 	allUnknown(t, db, "new")

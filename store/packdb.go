@@ -209,14 +209,14 @@ func newestPackedSeq(dataDir string) uint64 {
 	defer ps.close()
 	var seq uint64
 	scratch := make([]byte, 16<<10)
-	for name, pl := range ps.names {
-		a, err := ps.openArchive(name, pl, trust{ckpt: math.MaxUint64}, true, scratch)
+	ps.names.each(func(name []byte, pl place) {
+		a, err := ps.openArchive(string(name), pl, trust{ckpt: math.MaxUint64}, true, scratch)
 		if err != nil {
-			continue
+			return
 		}
 		seq = max(seq, a.newestValidSeq())
 		a.close()
-	}
+	})
 	return seq
 }
 

@@ -74,7 +74,7 @@ func (ps *packSet) recopyPacks(dst string, from int64) (int, error) {
 				return 0, fmt.Errorf("pack index: a record at %d does not verify", from+int64(off))
 			}
 			off += n
-			if r.kind != packRecPlace || ps.names[r.name] != r.pl {
+			if pl, ok := ps.names.get(r.name); r.kind != packRecPlace || !ok || pl != r.pl {
 				continue
 			}
 			if err := copyRange(ps.packs[r.pl.pack].path, filepath.Join(dst, filepath.Base(ps.packs[r.pl.pack].path)), r.pl.off, r.pl.size); err != nil {

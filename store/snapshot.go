@@ -231,10 +231,8 @@ func (db *DB) snapshot(ctx context.Context, dest string, afterCopy func()) (*Sna
 	}
 	rep.Archives = len(fns)
 	if cps, err := openPacks(dest, true, nil); err == nil {
-		rep.Archives += len(cps.names)
-		for _, pl := range cps.names {
-			rep.Bytes += pl.size
-		}
+		rep.Archives += cps.names.len()
+		cps.names.each(func(_ []byte, pl place) { rep.Bytes += pl.size })
 		cps.close()
 	}
 	for _, fn := range fns {
