@@ -118,8 +118,8 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 	for i, u := range b.Updates {
 		a, err := db.archive(u.Series)
 		if err == nil {
-			err = a.update(u.Time, u.Usec, u.Values)
-			if err == nil || !errors.Is(err, ErrTooOld) && len(u.Values) == len(a.spec.DS) {
+			err = a.apply(&b.Updates[i])
+			if err == nil || !errors.Is(err, ErrTooOld) && u.width() == len(a.spec.DS) && err != errBothReadings {
 				// a failed update may still change state (rrdtool keeps the
 				// last readings of earlier data sources): journal it too
 				rec.updates = append(rec.updates, journalUpdate{Update: u, failed: err != nil})
