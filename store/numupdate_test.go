@@ -415,7 +415,7 @@ func TestNumericJournalRecords(t *testing.T) {
 		t.Fatalf("old record: %+v %v", got, err)
 	}
 	for _, bad := range [][]byte{
-		{0, 1, 1, 'a', 10, 0, 4, 0, 0},                 // unknown update flag
+		{0, 1, 1, 'a', 10, 0, 4, 0, 0},                   // unknown update flag
 		{0, 1, 1, 'a', 10, 0, 2, 2, 0, 0, 0, 0, 0, 0, 0}, // two numbers, 7 bytes
 	} {
 		if _, err := decodeRecord(bad); err == nil || recordShape(bad) {
