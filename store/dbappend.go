@@ -115,8 +115,16 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 	// the record is encoded by the journal before mu is released, so its
 	// update list is reused from batch to batch
 	rec := journalRecord{positions: b.Positions, stopOnError: b.StopOnError, updates: slices.Grow(db.recBuf[:0], len(b.Updates))}
+	var last *archive // the previous update's: a series' updates usually come together
 	for i, u := range b.Updates {
-		a, err := db.archive(u.Series)
+		var err error
+		a := last
+		if a == nil || u.Series != b.Updates[i-1].Series {
+			if a, err = db.archive(u.Series); err != nil {
+				a = nil
+			}
+			last = a
+		}
 		if err == nil {
 			err = a.apply(&b.Updates[i])
 			if err == nil || !errors.Is(err, ErrTooOld) && u.width() == len(a.spec.DS) && err != errBothReadings {

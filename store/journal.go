@@ -579,11 +579,13 @@ func (j *journal) syncTo(off int64) error {
 func (j *journal) close() error { return j.f.Close() }
 
 // Record encoding: flags byte, uvarint update count, per update: name,
-// time, usec, update flags byte (updFailed, updNumeric), value count,
-// values (strings; with updNumeric, 8-byte little-endian IEEE doubles);
-// then position count and (source, position) pairs. Strings are uvarint
-// length + bytes. Journals written before numeric updates have update
-// flags 0 or 1 only, and read the same.
+// time, usec, update flags byte (updFailed, updNumeric, updSameSeries),
+// value count, values (strings; with updNumeric, 8-byte little-endian
+// IEEE doubles); then position count and (source, position) pairs.
+// Strings are uvarint length + bytes. With updSameSeries the update's
+// series is the previous update's and its name is written empty. Journals
+// written before numeric updates have update flags 0 or 1 only, and read
+// the same.
 func encodeRecord(rec *journalRecord) []byte { return appendRecord(nil, rec) }
 
 func appendRecord(b []byte, rec *journalRecord) []byte {
@@ -596,14 +598,19 @@ func appendRecord(b []byte, rec *journalRecord) []byte {
 	}
 	b = append(b, flags)
 	b = binary.AppendUvarint(b, uint64(len(rec.updates)))
-	for _, u := range rec.updates {
-		b = appendString(b, u.Series)
-		b = binary.AppendVarint(b, u.Time)
-		b = binary.AppendVarint(b, u.Usec)
+	for i, u := range rec.updates {
 		var uf byte
 		if u.failed {
 			uf = updFailed
 		}
+		if i > 0 && u.Series == rec.updates[i-1].Series {
+			uf |= updSameSeries
+			b = append(b, 0) // an empty name
+		} else {
+			b = appendString(b, u.Series)
+		}
+		b = binary.AppendVarint(b, u.Time)
+		b = binary.AppendVarint(b, u.Usec)
 		if u.Nums != nil {
 			b = append(b, uf|updNumeric)
 			b = binary.AppendUvarint(b, uint64(len(u.Nums)))
@@ -645,8 +652,9 @@ func appendRecord(b []byte, rec *journalRecord) []byte {
 
 // Update flags of a journaled update.
 const (
-	updFailed  = 1 // refused, but it changed state (journal.go)
-	updNumeric = 2 // readings are Update.Nums
+	updFailed     = 1 // refused, but it changed state (journal.go)
+	updNumeric    = 2 // readings are Update.Nums
+	updSameSeries = 4 // the series is the previous update's (not written)
 )
 
 func appendString(b []byte, s string) []byte {
@@ -720,8 +728,14 @@ func decodeRecord(b []byte) (journalRecord, error) {
 		u.Time = r.varint()
 		u.Usec = r.varint()
 		uf := r.byte1()
-		if uf&^(updFailed|updNumeric) != 0 {
+		if uf&^(updFailed|updNumeric|updSameSeries) != 0 {
 			return rec, fmt.Errorf("update %d: unknown update flags %#x: %w", i, uf, errShortRecord)
+		}
+		if uf&updSameSeries != 0 {
+			if i == 0 || u.Series != "" {
+				return rec, fmt.Errorf("update %d: the previous update's series, but named %q: %w", i, u.Series, errShortRecord)
+			}
+			u.Series = rec.updates[i-1].Series
 		}
 		u.failed = uf&updFailed != 0
 		nv := r.uvarint()

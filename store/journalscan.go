@@ -210,7 +210,11 @@ func recordShape(b []byte) bool {
 		return false
 	}
 	for i := uint64(0); i < nu; i++ {
-		if !str() || !vint() || !vint() || len(b) == 0 || b[0] > updFailed|updNumeric {
+		named := len(b) > 0 && b[0] != 0
+		if !str() || !vint() || !vint() || len(b) == 0 || b[0] > updFailed|updNumeric|updSameSeries {
+			return false
+		}
+		if same := b[0]&updSameSeries != 0; same && (i == 0 || named) {
 			return false
 		}
 		numeric := b[0]&updNumeric != 0

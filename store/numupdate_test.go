@@ -394,8 +394,14 @@ func TestNumericJournalRecords(t *testing.T) {
 		{Update: Update{Series: "a", Time: 5, Usec: 7, Nums: []float64{1, math.NaN(), math.Inf(-1), -0.5}}},
 		{Update: Update{Series: "b", Time: 6, Values: []string{"1", "U"}}, failed: true},
 		{Update: Update{Series: "c", Time: 7, Nums: []float64{}}, failed: true},
+		{Update: Update{Series: "c", Time: 8, Nums: []float64{2}}},
+		{Update: Update{Series: "c", Time: 9, Values: []string{"3"}}},
+		{Update: Update{Series: "a", Time: 9, Nums: []float64{2}}},
 	}}
 	b := encodeRecord(&rec)
+	if n := strings.Count(string(b), "c"); n != 1 {
+		t.Errorf("series c named %d times in the record, want once (updSameSeries)", n)
+	}
 	if !recordShape(b) {
 		t.Fatal("recordShape refuses a numeric record")
 	}
@@ -415,8 +421,10 @@ func TestNumericJournalRecords(t *testing.T) {
 		t.Fatalf("old record: %+v %v", got, err)
 	}
 	for _, bad := range [][]byte{
-		{0, 1, 1, 'a', 10, 0, 4, 0, 0},                   // unknown update flag
-		{0, 1, 1, 'a', 10, 0, 2, 2, 0, 0, 0, 0, 0, 0, 0}, // two numbers, 7 bytes
+		{0, 1, 1, 'a', 10, 0, 4, 0, 0},                      // unknown update flag
+		{0, 1, 1, 'a', 10, 0, 2, 2, 0, 0, 0, 0, 0, 0, 0},    // two numbers, 7 bytes
+		{0, 1, 0, 10, 0, 4, 0, 0},                           // the previous update's series, first
+		{0, 2, 1, 'a', 10, 0, 0, 0, 1, 'a', 12, 0, 4, 0, 0}, // the previous update's series, named
 	} {
 		if _, err := decodeRecord(bad); err == nil || recordShape(bad) {
 			t.Errorf("%v: decoded (%v) or shape passes", bad, err)
