@@ -33,12 +33,13 @@ type converter struct {
 	// they are in the body; the series name then costs one lookup.
 	cache      *seriesCache
 	keyed      bool
-	base       uint64 // the resource and scope's number in cache.bases
-	resBytes   []byte // the resource message being converted
-	mkey       []byte // base and metric name
-	ptKey      []byte // mkey and the data point's attribute bytes
-	key        []byte // ptKey plus a series' suffix and extra tag
-	seriesName string // the series name series() chose
+	base       uint64          // the resource and scope's number in cache.bases
+	resBytes   []byte          // the resource message being converted
+	mkey       []byte          // base and metric name
+	ptKey      []byte          // mkey and the data point's attribute bytes
+	key        []byte          // ptKey plus a series' suffix and extra tag
+	seriesName string          // the series name series() chose
+	seriesRef  *push.SeriesRef // and the writer's handle on it (nil: none)
 	// tagsOK: c.tags holds the data point's tags (filled on a cache miss)
 	tagsOK bool
 	// The wire decoder's data point attributes, decoded into attrs on a
@@ -109,9 +110,9 @@ type quantile struct{ q, v float64 }
 // seriesCache is what the converters of one handler share across
 // requests (see converter.cache).
 type seriesCache struct {
-	names *namecache.Cache[string] // key → series name
-	bases *namecache.Cache[uint64] // resource and scope bytes → base number
-	next  atomic.Uint64            // the last base number given out
+	names *namecache.Cache[namedSeries] // key → series name
+	bases *namecache.Cache[uint64]      // resource and scope bytes → base number
+	next  atomic.Uint64                 // the last base number given out
 }
 
 // maxCachedSeries bounds the series names cache (about 300 bytes an
@@ -119,7 +120,7 @@ type seriesCache struct {
 const maxCachedSeries, maxCachedBases = 1 << 17, 1 << 12
 
 func newSeriesCache() *seriesCache {
-	return &seriesCache{names: namecache.New[string](maxCachedSeries), bases: namecache.New[uint64](maxCachedBases)}
+	return &seriesCache{names: namecache.New[namedSeries](maxCachedSeries), bases: namecache.New[uint64](maxCachedBases)}
 }
 
 // baseOf numbers a resource and scope (their message bytes in b). A
@@ -143,6 +144,12 @@ func (c *converter) reset() {
 	clear(c.pts)
 	c.pts, c.vals, c.valAt = c.pts[:0], c.vals[:0], c.valAt[:0]
 	c.bad, c.first, c.noValue = 0, nil, 0
+}
+
+// namedSeries is a cached series name and the writer's handle on it.
+type namedSeries struct {
+	name string
+	ref  *push.SeriesRef
 }
 
 // valRef is where the text of a point's value ends in converter.vals.
@@ -453,7 +460,7 @@ func (c *converter) series(name []byte, suffix string, xk, xv []byte, w where) b
 		c.key = append(append(append(append(append(c.key[:0], c.ptKey...), suffix...), 0), xk...), 0)
 		c.key = append(c.key, xv...)
 		if s, ok := c.cache.names.Get(c.key); ok {
-			c.seriesName = s
+			c.seriesName, c.seriesRef = s.name, s.ref
 			c.attrsKnown = true
 			return true
 		}
@@ -478,10 +485,10 @@ func (c *converter) series(name []byte, suffix string, xk, xv []byte, w where) b
 		return false
 	}
 	if c.keyed {
-		c.seriesName = string(c.buf)
-		c.cache.names.Put(c.key, c.seriesName)
+		c.seriesName, c.seriesRef = string(c.buf), &push.SeriesRef{}
+		c.cache.names.Put(c.key, namedSeries{c.seriesName, c.seriesRef})
 	} else {
-		c.seriesName = c.names.Intern(c.buf)
+		c.seriesName, c.seriesRef = c.names.Intern(c.buf), nil
 	}
 	return true
 }
@@ -491,11 +498,13 @@ func (c *converter) series(name []byte, suffix string, xk, xv []byte, w where) b
 func (c *converter) point(unit string, typ store.DSType, sec, usec int64) {
 	c.valAt = append(c.valAt, valRef{len(c.pts), len(c.vals)})
 	c.pts = append(c.pts, push.Point{Series: c.seriesName, Sec: sec, Usec: usec, Units: unit, Type: typ})
+	c.pts[len(c.pts)-1].SetRef(c.seriesRef)
 }
 
 // pointNum appends the point whose series c.series built, of value x.
 func (c *converter) pointNum(unit string, typ store.DSType, sec, usec int64, x float64) {
 	c.pts = append(c.pts, push.Point{Series: c.seriesName, Sec: sec, Usec: usec, Units: unit, Type: typ, Num: x, Numeric: true})
+	c.pts[len(c.pts)-1].SetRef(c.seriesRef)
 }
 
 // emitFloat stores one value: counters as integers (rrdtool's DERIVE

@@ -97,6 +97,12 @@ func TestNamesCache(t *testing.T) {
 			converted(t, fresh, tt.first)
 			want, wbad, _ := converted(t, fresh, tt.second)
 			again, abad, _ := converted(t, h, tt.second)
+			for i := range again {
+				again[i].SetRef(nil) // handles are each cache's own
+			}
+			for i := range want {
+				want[i].SetRef(nil)
+			}
 			if fmt.Sprint(again) != fmt.Sprint(want) || abad != wbad {
 				t.Errorf("from the cache %v (%d bad), fresh %v (%d bad)", again, abad, want, wbad)
 			}

@@ -88,7 +88,8 @@ type Handler struct {
 type cachedSeries struct {
 	name string
 	typ  store.DSType
-	gen  uint64 // metaGen when typ was chosen
+	gen  uint64          // metaGen when typ was chosen
+	ref  *push.SeriesRef // the writer's state of the series, found without a lookup
 }
 
 // maxCachedSeries bounds the names cache (about 200 bytes an entry).
@@ -382,8 +383,9 @@ func (h *Handler) convert(st *state) (bad int, first error) {
 		}
 		var series string
 		var typ store.DSType
+		var ref *push.SeriesRef
 		if c, ok := h.cachedSeries(s, gen); ok {
-			series, typ = c.name, c.typ
+			series, typ, ref = c.name, c.typ, c.ref
 		} else {
 			var name []byte
 			hasLe := false
@@ -419,8 +421,8 @@ func (h *Handler) convert(st *state) (bad int, first error) {
 			var tgen uint64
 			typ, tgen = h.dsType(name, hasLe)
 			if s.LabelBytes != nil && s.Histograms == 0 {
-				series = string(st.name)
-				h.names.Put(s.LabelBytes, cachedSeries{series, typ, tgen})
+				series, ref = string(st.name), &push.SeriesRef{}
+				h.names.Put(s.LabelBytes, cachedSeries{series, typ, tgen, ref})
 			} else {
 				series = st.names.Intern(st.name)
 			}
@@ -439,6 +441,7 @@ func (h *Handler) convert(st *state) (bad int, first error) {
 				continue
 			}
 			st.pts = append(st.pts, push.Point{Series: series, Sec: sec, Usec: usec, Type: typ, Num: sampleValue(sm.Value, typ), Numeric: true})
+			st.pts[len(st.pts)-1].SetRef(ref)
 		}
 	}
 	h.bad.Add(int64(bad))

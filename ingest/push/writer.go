@@ -126,6 +126,15 @@ type bufPoint struct {
 // writer reads and sets st (under its mu) and checks it is still its own.
 type seriesRef struct{ st *seriesState }
 
+// SeriesRef is a handle a source keeps next to a series name it sees
+// again and again (its name cache): a point carrying it (Point.SetRef)
+// finds the writer's state of its series without a lookup by name. The
+// zero value is ready. Use one per series name, with one Writer.
+type SeriesRef = seriesRef
+
+// SetRef attaches r, the handle of the point's series name, to p.
+func (p *Point) SetRef(r *SeriesRef) { p.ref = r }
+
 type seriesState struct {
 	w       *Writer // the owner (a seriesRef may be handed to another)
 	evicted bool    // dropped from Writer.series: refs to it look up again
@@ -431,6 +440,10 @@ func Submit(ctx context.Context, pw PointWriter, pts []Point) (*Pending, error) 
 // buffered one replaces it (last write wins) and inherits its waiters;
 // insert reports whether that happened.
 func (st *seriesState) insert(p bufPoint) bool {
+	if n := len(st.buf); n == 0 || st.buf[n-1].micros < p.micros && st.buf[n-1].sec != p.sec {
+		st.buf = append(st.buf, p) // the usual case: newer than every buffered point
+		return false
+	}
 	i := len(st.buf)
 	for i > 0 && st.buf[i-1].micros > p.micros {
 		i--
