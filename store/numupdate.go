@@ -95,17 +95,16 @@ func integerReading(x float64, signed bool) bool {
 func (e *engine) prepareNum(i int, x float64, interval float64) error {
 	ds := &e.spec.DS[i]
 	s := &e.st.ds[i]
-	if math.IsNaN(x) {
+	x += 0 // −0 reads as "0": −0 + 0 is 0
+	if typ := ds.Type; typ == Counter || typ == Derive {
+		if !integerReading(x, typ == Derive) {
+			// NaN ("U"), refused as its text is, or beyond what the
+			// subtraction below keeps exact: the text path decides
+			var buf [40]byte
+			return e.prepareText(i, string(AppendReading(buf[:0], x, typ)), interval)
+		}
+	} else if x != x {
 		return e.prepareText(i, "U", interval)
-	}
-	if x == 0 {
-		x = 0 // −0 reads as "0"
-	}
-	if (ds.Type == Counter || ds.Type == Derive) && !integerReading(x, ds.Type == Derive) {
-		// refused as its text is, or beyond what the subtraction below
-		// keeps exact: the text path decides
-		var buf [40]byte
-		return e.prepareText(i, string(AppendReading(buf[:0], x, ds.Type)), interval)
 	}
 	hb := float64(ds.Heartbeat)
 	if hb < interval {
