@@ -542,3 +542,56 @@ func numericChild(t *testing.T, dir string) {
 		w.Flush()
 	}
 }
+
+// TestNumericGraphiteModel: numeric and text twins of Graphite-model
+// series (late points refused, or overwritten) stay bit-identical, gaps
+// and late points included.
+func TestNumericGraphiteModel(t *testing.T) {
+	t.Parallel()
+	for _, late := range []string{"", LateOverwrite} {
+		t.Run("late="+late, func(t *testing.T) {
+			t.Parallel()
+			db, err := Open(t.TempDir(), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			spec, err := ParseSpecArgs(10, 1_000_000_000, []string{"DS:v:GAUGE:20:U:U", "RRA:AVERAGE:0.5:1:100", "RRA:MAX:0.5:6:10"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			meta := map[string]string{MetaModel: ModelGraphite}
+			if late != "" {
+				meta[MetaLate] = late
+			}
+			for _, n := range []string{"text", "num"} {
+				if _, err := db.EnsureWithMeta(n, spec, meta); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := rand.New(rand.NewPCG(3, 4))
+			tm, newest, lates, refused := int64(1_000_000_000), int64(0), 0, 0
+			for k := range 200 {
+				tm += r.Int64N(40) - 8 // late ones too
+				if tm/10 <= newest/10 {
+					lates++
+				}
+				newest = max(newest, tm)
+				x := numReading(r, Gauge, 0)
+				b := Batch{Updates: []Update{{Series: "text", Time: tm, Values: []string{string(AppendReading(nil, x, Gauge))}}, {Series: "num", Time: tm, Nums: []float64{x}}}}
+				res, err := db.Apply(context.Background(), b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(res.Errors) == 1 || len(res.Errors) == 2 && strings.TrimPrefix(res.Errors[0].Error(), "text: ") != strings.TrimPrefix(res.Errors[1].Error(), "num: ") {
+					t.Fatalf("update %d (%v): errors %v", k, x, res.Errors)
+				}
+				refused += len(res.Errors) / 2
+			}
+			if lates == 0 || (late == "") != (refused > 0) {
+				t.Fatalf("%d late points, %d refused: the test no longer covers late points", lates, refused)
+			}
+			compareTwins(t, db, "text", "num", "graphite "+late)
+		})
+	}
+}
