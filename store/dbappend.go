@@ -116,7 +116,8 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 	// update list is reused from batch to batch
 	rec := journalRecord{positions: b.Positions, stopOnError: b.StopOnError, updates: slices.Grow(db.recBuf[:0], len(b.Updates))}
 	var last *archive // the previous update's: a series' updates usually come together
-	for i, u := range b.Updates {
+	for i := range b.Updates {
+		u := &b.Updates[i] // not copied: a batch holds thousands
 		var err error
 		a := last
 		if a == nil || u.Series != b.Updates[i-1].Series {
@@ -126,11 +127,11 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 			last = a
 		}
 		if err == nil {
-			err = a.apply(&b.Updates[i])
+			err = a.apply(u)
 			if err == nil || !errors.Is(err, ErrTooOld) && u.width() == len(a.spec.DS) && err != errBothReadings {
 				// a failed update may still change state (rrdtool keeps the
 				// last readings of earlier data sources): journal it too
-				rec.updates = append(rec.updates, journalUpdate{Update: u, failed: err != nil})
+				rec.updates = append(rec.updates, journalUpdate{Update: *u, failed: err != nil})
 				a.dirty = true
 				if a.lastOff != pendingBatch {
 					a.lastOff = pendingBatch
