@@ -9,6 +9,14 @@ type Update struct {
 	Time   int64 // seconds since the epoch
 	Usec   int64 // microseconds within Time, 0 ≤ Usec < 1e6
 	Values []string
+	// Nums, when not nil, holds the readings as numbers instead of Values
+	// (which must then be nil), for protocols that carry binary values:
+	// no text is formatted, journaled or parsed. NaN is unknown ("U") and
+	// −0 is 0. GAUGE, ABSOLUTE, DCOUNTER and DDERIVE take the number
+	// itself; COUNTER and DERIVE read it exactly as the text
+	// AppendReading gives (its decimal digits when it is integral), so
+	// a non-integer is refused as that text is (numupdate.go).
+	Nums []float64
 }
 
 // Batch is what one call to DB.Apply makes durable: updates, in order, and

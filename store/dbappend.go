@@ -115,14 +115,23 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 	// the record is encoded by the journal before mu is released, so its
 	// update list is reused from batch to batch
 	rec := journalRecord{positions: b.Positions, stopOnError: b.StopOnError, updates: slices.Grow(db.recBuf[:0], len(b.Updates))}
-	for i, u := range b.Updates {
-		a, err := db.archive(u.Series)
+	var last *archive // the previous update's: a series' updates usually come together
+	for i := range b.Updates {
+		u := &b.Updates[i] // not copied: a batch holds thousands
+		var err error
+		a := last
+		if a == nil || u.Series != b.Updates[i-1].Series {
+			if a, err = db.archive(u.Series); err != nil {
+				a = nil
+			}
+			last = a
+		}
 		if err == nil {
-			err = a.update(u.Time, u.Usec, u.Values)
-			if err == nil || !errors.Is(err, ErrTooOld) && len(u.Values) == len(a.spec.DS) {
+			err = a.apply(u)
+			if err == nil || !errors.Is(err, ErrTooOld) && u.width() == len(a.spec.DS) && err != errBothReadings {
 				// a failed update may still change state (rrdtool keeps the
 				// last readings of earlier data sources): journal it too
-				rec.updates = append(rec.updates, journalUpdate{Update: u, failed: err != nil})
+				rec.updates = append(rec.updates, journalUpdate{Update: *u, failed: err != nil})
 				a.dirty = true
 				if a.lastOff != pendingBatch {
 					a.lastOff = pendingBatch

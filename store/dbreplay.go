@@ -103,7 +103,7 @@ func (db *DB) replayUpdate(a *archive, u Update) {
 	if a.holds(u) {
 		return
 	}
-	a.update(u.Time, u.Usec, u.Values)
+	a.apply(&u)
 	a.dirty = true
 	db.queueFlush(a)
 }

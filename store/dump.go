@@ -42,8 +42,8 @@ func (db *DB) Dump(name string) (*DumpData, error) {
 		return nil, err
 	}
 	d := &DumpData{Spec: cloneSpec(a.spec), LastUpdate: a.st.lastUp, LastUpdateUsec: a.st.lastUpUsec}
-	for _, s := range a.st.ds {
-		d.DS = append(d.DS, DumpDS{LastDS: s.lastDS, Value: s.val, UnknownSec: s.unknSec})
+	for i, s := range a.st.ds {
+		d.DS = append(d.DS, DumpDS{LastDS: s.lastText(a.spec.DS[i].Type), Value: s.val, UnknownSec: s.unknSec})
 	}
 	nds := len(a.spec.DS)
 	for i, r := range a.spec.RRA {

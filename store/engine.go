@@ -20,7 +20,8 @@ const lastDSLen = 29
 
 // dsState is the per data source part of the live header (rrdtool's pdp_prep).
 type dsState struct {
-	lastDS  string  // previous reading, "U" when unusable
+	lastDS  string  // previous reading, "U" when unusable; lastNumeric: lastNum
+	lastNum float64 // previous numeric reading (Update.Nums) when lastDS is lastNumeric
 	val     float64 // rate·seconds accumulated since the last step boundary (PDP_val)
 	unknSec int64   // unknown seconds since the last step boundary (PDP_unkn_sec_cnt)
 }
@@ -176,10 +177,14 @@ func (e *tooOldError) Is(target error) bool { return target == ErrTooOld }
 // update applies one reading. On error the time and rows are unchanged, but,
 // as in rrdtool 1.7.2, data sources before the offending value keep their new
 // last reading.
-func (e *engine) update(t, usec int64, vals []string) error {
+func (e *engine) update(t, usec int64, vals []string) error { return e.updateR(t, usec, vals, nil) }
+
+// updateR applies one reading given as text (vals) or as numbers (nums;
+// vals nil).
+func (e *engine) updateR(t, usec int64, vals []string, nums []float64) error {
 	st, spec := e.st, e.spec
-	if len(vals) != len(spec.DS) {
-		return fmt.Errorf("expected %d data source readings (got %d)", len(spec.DS), len(vals))
+	if n := len(vals) + len(nums); n != len(spec.DS) || vals != nil && nums != nil {
+		return fmt.Errorf("expected %d data source readings (got %d)", len(spec.DS), n)
 	}
 	if t < st.lastUp || (t == st.lastUp && usec <= st.lastUpUsec) {
 		return &tooOldError{t: t, last: st.lastUp}
@@ -191,7 +196,7 @@ func (e *engine) update(t, usec int64, vals []string) error {
 		e.hotRRAs()
 	}
 	interval := float64(t-st.lastUp) + float64(usec-st.lastUpUsec)/1e6
-	if err := e.prepare(vals, interval); err != nil {
+	if err := e.prepare(vals, nums, interval); err != nil {
 		return err
 	}
 	step := spec.Step
@@ -234,82 +239,114 @@ func (e *engine) update(t, usec int64, vals []string) error {
 }
 
 // prepare turns readings into rate·seconds for the interval (pdp_new).
-func (e *engine) prepare(vals []string, interval float64) error {
+func (e *engine) prepare(vals []string, nums []float64, interval float64) error {
 	for i := range e.spec.DS {
-		ds := &e.spec.DS[i]
-		s := &e.st.ds[i]
-		hb := float64(ds.Heartbeat)
-		if hb < interval {
-			s.lastDS = "U"
+		var err error
+		if nums != nil {
+			err = e.prepareNum(i, nums[i], interval)
+		} else {
+			err = e.prepareText(i, vals[i], interval)
 		}
-		v := vals[i]
-		e.pdpNew[i] = math.NaN()
-		if v != "" && v[0] != 'U' && hb >= interval && ds.Type != Compute {
-			rate := math.NaN()
-			switch ds.Type {
-			case Counter, Derive:
-				if err := checkInteger(v, ds.Type == Derive); err != nil {
-					return err
-				}
-				if s.lastDS == "" || s.lastDS[0] != 'U' {
-					diff := decimalDiff(v, s.lastDS)
-					if ds.Type == Counter {
-						if diff < 0 {
-							diff += 4294967295.0
-						}
-						if diff < 0 {
-							diff += 18446744069414584320.0
-						}
-					}
-					e.pdpNew[i] = diff
-					rate = diff / interval
-				}
-			case Absolute:
-				f, err := parseReading(v)
-				if err != nil {
-					return err
-				}
-				e.pdpNew[i] = f
-				rate = f / interval
-			case Gauge:
-				f, err := parseReading(v)
-				if err != nil {
-					return err
-				}
-				e.pdpNew[i] = f * interval
-				rate = f // the reading itself is checked against min and max
-			case DCounter, DDerive:
-				// floating-point counters: the reading is parsed only when
-				// there is a previous one to subtract (so a bad first reading
-				// is kept as last_ds and refused by the next update)
-				if s.lastDS == "" || s.lastDS[0] != 'U' {
-					nv, err := parseReading(v)
-					if err != nil {
-						return err
-					}
-					ov, err := parseReading(s.lastDS)
-					if err != nil {
-						return err
-					}
-					// a DCOUNTER counts up or down, not both: a change of
-					// direction is a reset
-					if ds.Type == DCounter && (nv > 0 && ov > nv || nv < 0 && nv > ov) {
-						break
-					}
-					e.pdpNew[i] = nv - ov
-					rate = e.pdpNew[i] / interval
-				}
-			}
-			if !math.IsNaN(rate) && (!math.IsNaN(ds.Max) && rate > ds.Max || !math.IsNaN(ds.Min) && rate < ds.Min) {
-				e.pdpNew[i] = math.NaN()
-			}
+		if err != nil {
+			return err
 		}
-		if len(v) > lastDSLen {
-			v = v[:lastDSLen]
-		}
-		s.lastDS = v
 	}
 	return nil
+}
+
+// prepareText turns the reading v of data source i into pdpNew[i].
+func (e *engine) prepareText(i int, v string, interval float64) error {
+	ds := &e.spec.DS[i]
+	s := &e.st.ds[i]
+	hb := float64(ds.Heartbeat)
+	if hb < interval {
+		s.lastDS = "U"
+	}
+	e.pdpNew[i] = math.NaN()
+	if v != "" && v[0] != 'U' && hb >= interval && ds.Type != Compute {
+		rate := math.NaN()
+		switch ds.Type {
+		case Counter, Derive:
+			if err := checkInteger(v, ds.Type == Derive); err != nil {
+				return err
+			}
+			if s.lastDS == "" || s.lastDS[0] != 'U' {
+				diff := decimalDiff(v, s.lastText(ds.Type))
+				if ds.Type == Counter {
+					diff = counterWrap(diff)
+				}
+				e.pdpNew[i] = diff
+				rate = diff / interval
+			}
+		case Absolute:
+			f, err := parseReading(v)
+			if err != nil {
+				return err
+			}
+			e.pdpNew[i] = f
+			rate = f / interval
+		case Gauge:
+			f, err := parseReading(v)
+			if err != nil {
+				return err
+			}
+			e.pdpNew[i] = f * interval
+			rate = f // the reading itself is checked against min and max
+		case DCounter, DDerive:
+			// floating-point counters: the reading is parsed only when
+			// there is a previous one to subtract (so a bad first reading
+			// is kept as last_ds and refused by the next update)
+			if s.lastDS == "" || s.lastDS[0] != 'U' {
+				nv, err := parseReading(v)
+				if err != nil {
+					return err
+				}
+				ov, err := s.lastFloat()
+				if err != nil {
+					return err
+				}
+				e.floatDiff(i, nv, ov, interval) // checks its own rate
+			}
+		}
+		e.checkRate(i, rate)
+	}
+	if len(v) > lastDSLen {
+		v = v[:lastDSLen]
+	}
+	s.lastDS = v
+	return nil
+}
+
+// counterWrap is COUNTER's wrap: a fall is read as a 32-bit counter's
+// wrap, else a 64-bit one's.
+func counterWrap(diff float64) float64 {
+	if diff < 0 {
+		diff += 4294967295.0
+	}
+	if diff < 0 {
+		diff += 18446744069414584320.0
+	}
+	return diff
+}
+
+// floatDiff sets pdpNew[i] for a DCOUNTER or DDERIVE reading nv after ov.
+func (e *engine) floatDiff(i int, nv, ov, interval float64) {
+	// a DCOUNTER counts up or down, not both: a change of
+	// direction is a reset
+	if e.spec.DS[i].Type == DCounter && (nv > 0 && ov > nv || nv < 0 && nv > ov) {
+		return
+	}
+	e.pdpNew[i] = nv - ov
+	e.checkRate(i, e.pdpNew[i]/interval)
+}
+
+// checkRate makes pdpNew[i] unknown when rate is outside the data
+// source's min and max.
+func (e *engine) checkRate(i int, rate float64) {
+	ds := &e.spec.DS[i]
+	if !math.IsNaN(rate) && (!math.IsNaN(ds.Max) && rate > ds.Max || !math.IsNaN(ds.Min) && rate < ds.Min) {
+		e.pdpNew[i] = math.NaN()
+	}
 }
 
 // simple adds an update that crosses no step boundary.

@@ -35,9 +35,10 @@ func encodeSlot(spec *Spec, st *state, stamp slotStamp, lay *layout) []byte {
 	le.PutUint64(b[8:], uint64(st.lastUp))
 	le.PutUint64(b[16:], uint64(st.lastUpUsec))
 	off := 24
-	for _, d := range st.ds {
-		copy(b[off:off+32], d.lastDS)
-		b[off+31] = byte(len(d.lastDS))
+	for i, d := range st.ds {
+		last := d.lastText(spec.DS[i].Type)
+		copy(b[off:off+32], last)
+		b[off+31] = byte(len(last))
 		le.PutUint64(b[off+32:], math.Float64bits(d.val))
 		le.PutUint64(b[off+40:], uint64(d.unknSec))
 		off += 48

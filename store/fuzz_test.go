@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -86,6 +87,8 @@ func FuzzJournalRecord(f *testing.F) {
 	f.Add(encodeRecord(&journalRecord{updates: []journalUpdate{{Update: Update{Series: "a", Time: 5, Values: []string{"1"}}}},
 		creates: []journalCreate{{name: "a", step: 10, args: []string{"DS:v:GAUGE:20:U:U"}}, {name: "b", step: 1}}}))
 	f.Add([]byte{2, 0, 0, 1, 1, 'x', 2, 0, 0, 0})
+	f.Add(encodeRecord(&journalRecord{updates: []journalUpdate{{Update: Update{Series: "n", Time: 5, Nums: []float64{1, math.NaN()}}},
+		{Update: Update{Series: "t", Time: 6, Values: []string{"2"}}, failed: true}, {Update: Update{Series: "n", Time: 7, Nums: []float64{-1e300}}, failed: true}}}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rec, err := decodeRecord(b)
 		if recordShape(b) && err != nil {
@@ -97,6 +100,9 @@ func FuzzJournalRecord(f *testing.F) {
 		again, err := decodeRecord(encodeRecord(&rec))
 		if err != nil || len(again.updates) != len(rec.updates) || len(again.creates) != len(rec.creates) {
 			t.Fatalf("re-encoding a decoded record fails: %v", err)
+		}
+		if !sameBits(reflect.ValueOf(again.updates), reflect.ValueOf(rec.updates)) {
+			t.Fatalf("updates re-encoded as %+v, were %+v", again.updates, rec.updates)
 		}
 		for i, c := range rec.creates {
 			if d := again.creates[i]; d.name != c.name || d.step != c.step || d.start != c.start || !slices.Equal(d.args, c.args) || len(d.meta) != len(c.meta) {

@@ -43,6 +43,12 @@ func (a *archive) update(t, usec int64, vals []string) error {
 	if !a.model.graphite {
 		return a.eng.update(t, usec, vals)
 	}
+	return a.updateGraphite(t, usec, vals, nil)
+}
+
+// updateGraphite applies a reading, text (vals) or numeric (nums), by
+// Graphite's model.
+func (a *archive) updateGraphite(t, usec int64, vals []string, nums []float64) error {
 	step := a.spec.Step
 	end := graphiteSlotEnd(t, step)
 	st := a.st
@@ -50,17 +56,20 @@ func (a *archive) update(t, usec int64, vals []string) error {
 		if !a.model.overwrite {
 			return &lateSlotError{t: t, slot: end - step, newest: st.lastUp - step}
 		}
+		if nums != nil {
+			vals = textReadings(&a.spec, nums)
+		}
 		return a.overwrite(end, vals)
 	}
-	if len(vals) != len(a.spec.DS) {
-		return fmt.Errorf("expected %d data source readings (got %d)", len(a.spec.DS), len(vals))
+	if n := len(vals) + len(nums); n != len(a.spec.DS) {
+		return fmt.Errorf("expected %d data source readings (got %d)", len(a.spec.DS), n)
 	}
 	if s := end - step; st.lastUp < s {
-		if err := a.eng.update(s, 0, gapReading(len(vals))); err != nil {
+		if err := a.eng.update(s, 0, gapReading(len(a.spec.DS))); err != nil {
 			return err
 		}
 	}
-	return a.eng.update(end, 0, vals)
+	return a.eng.updateR(end, 0, vals, nums)
 }
 
 var unknownReadings = []string{"U"}

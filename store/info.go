@@ -68,7 +68,7 @@ func (db *DB) Info(name string) (*Info, error) {
 	for i, d := range a.spec.DS {
 		s := a.st.ds[i]
 		in.DS = append(in.DS, DSInfo{Name: d.Name, Type: d.Type.String(), Heartbeat: d.Heartbeat, Min: d.Min, Max: d.Max,
-			LastDS: s.lastDS, Value: s.val, UnknownSec: s.unknSec, JMin: finite(d.Min), JMax: finite(d.Max), JValue: finite(s.val), CDEF: d.CDEF()})
+			LastDS: s.lastText(d.Type), Value: s.val, UnknownSec: s.unknSec, JMin: finite(d.Min), JMax: finite(d.Max), JValue: finite(s.val), CDEF: d.CDEF()})
 	}
 	nds := len(a.spec.DS)
 	for i, r := range a.spec.RRA {

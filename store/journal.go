@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -578,8 +579,13 @@ func (j *journal) syncTo(off int64) error {
 func (j *journal) close() error { return j.f.Close() }
 
 // Record encoding: flags byte, uvarint update count, per update: name,
-// time, usec, failed byte, value count, values; then position count and
-// (source, position) pairs. Strings are uvarint length + bytes.
+// time, usec, update flags byte (updFailed, updNumeric, updSameSeries),
+// value count, values (strings; with updNumeric, 8-byte little-endian
+// IEEE doubles); then position count and (source, position) pairs.
+// Strings are uvarint length + bytes. With updSameSeries the update's
+// series is the previous update's and its name is written empty. Journals
+// written before numeric updates have update flags 0 or 1 only, and read
+// the same.
 func encodeRecord(rec *journalRecord) []byte { return appendRecord(nil, rec) }
 
 func appendRecord(b []byte, rec *journalRecord) []byte {
@@ -592,15 +598,28 @@ func appendRecord(b []byte, rec *journalRecord) []byte {
 	}
 	b = append(b, flags)
 	b = binary.AppendUvarint(b, uint64(len(rec.updates)))
-	for _, u := range rec.updates {
-		b = appendString(b, u.Series)
+	for i, u := range rec.updates {
+		var uf byte
+		if u.failed {
+			uf = updFailed
+		}
+		if i > 0 && u.Series == rec.updates[i-1].Series {
+			uf |= updSameSeries
+			b = append(b, 0) // an empty name
+		} else {
+			b = appendString(b, u.Series)
+		}
 		b = binary.AppendVarint(b, u.Time)
 		b = binary.AppendVarint(b, u.Usec)
-		if u.failed {
-			b = append(b, 1)
-		} else {
-			b = append(b, 0)
+		if u.Nums != nil {
+			b = append(b, uf|updNumeric)
+			b = binary.AppendUvarint(b, uint64(len(u.Nums)))
+			for _, x := range u.Nums {
+				b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x))
+			}
+			continue
 		}
+		b = append(b, uf)
 		b = binary.AppendUvarint(b, uint64(len(u.Values)))
 		for _, v := range u.Values {
 			b = appendString(b, v)
@@ -630,6 +649,13 @@ func appendRecord(b []byte, rec *journalRecord) []byte {
 	}
 	return b
 }
+
+// Update flags of a journaled update.
+const (
+	updFailed     = 1 // refused, but it changed state (journal.go)
+	updNumeric    = 2 // readings are Update.Nums
+	updSameSeries = 4 // the series is the previous update's (not written)
+)
 
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
@@ -701,14 +727,35 @@ func decodeRecord(b []byte) (journalRecord, error) {
 		u.Series = r.str()
 		u.Time = r.varint()
 		u.Usec = r.varint()
-		u.failed = r.byte1() == 1
+		uf := r.byte1()
+		if uf&^(updFailed|updNumeric|updSameSeries) != 0 {
+			return rec, fmt.Errorf("update %d: unknown update flags %#x: %w", i, uf, errShortRecord)
+		}
+		if uf&updSameSeries != 0 {
+			if i == 0 || u.Series != "" {
+				return rec, fmt.Errorf("update %d: the previous update's series, but named %q: %w", i, u.Series, errShortRecord)
+			}
+			u.Series = rec.updates[i-1].Series
+		}
+		u.failed = uf&updFailed != 0
 		nv := r.uvarint()
 		if nv > uint64(len(r.b)) {
 			return rec, errShortRecord
 		}
-		u.Values = make([]string, nv)
-		for k := range u.Values {
-			u.Values[k] = r.str()
+		if uf&updNumeric != 0 {
+			if nv > uint64(len(r.b)/8) {
+				return rec, errShortRecord
+			}
+			u.Nums = make([]float64, nv)
+			for k := range u.Nums {
+				u.Nums[k] = math.Float64frombits(binary.LittleEndian.Uint64(r.b[8*k:]))
+			}
+			r.b = r.b[8*nv:]
+		} else {
+			u.Values = make([]string, nv)
+			for k := range u.Values {
+				u.Values[k] = r.str()
+			}
 		}
 		rec.updates = append(rec.updates, u)
 	}

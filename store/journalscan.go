@@ -210,13 +210,25 @@ func recordShape(b []byte) bool {
 		return false
 	}
 	for i := uint64(0); i < nu; i++ {
-		if !str() || !vint() || !vint() || len(b) == 0 || b[0] > 1 {
+		named := len(b) > 0 && b[0] != 0
+		if !str() || !vint() || !vint() || len(b) == 0 || b[0] > updFailed|updNumeric|updSameSeries {
 			return false
 		}
+		if same := b[0]&updSameSeries != 0; same && (i == 0 || named) {
+			return false
+		}
+		numeric := b[0]&updNumeric != 0
 		b = b[1:]
 		nv, ok := uv()
 		if !ok || nv > uint64(len(b)) {
 			return false
+		}
+		if numeric {
+			if nv > uint64(len(b)/8) {
+				return false
+			}
+			b = b[8*nv:]
+			continue
 		}
 		for k := uint64(0); k < nv; k++ {
 			if !str() {

@@ -19,8 +19,8 @@ import (
 func (e *SeriesEdit) snapshot() *pfRRD {
 	nds := len(e.spec.DS)
 	r := &pfRRD{step: e.spec.Step, lastUp: e.st.lastUp, ds: slices.Clone(e.spec.DS), rra: slices.Clone(e.spec.RRA), curRow: slices.Clone(e.st.curRow)}
-	for _, s := range e.st.ds {
-		r.dsState = append(r.dsState, DumpDS{LastDS: s.lastDS, Value: s.val, UnknownSec: s.unknSec})
+	for i, s := range e.st.ds {
+		r.dsState = append(r.dsState, DumpDS{LastDS: s.lastText(e.spec.DS[i].Type), Value: s.val, UnknownSec: s.unknSec})
 	}
 	for a, def := range e.spec.RRA {
 		rows := make([][]float64, def.Rows)

@@ -36,8 +36,8 @@ func (db *DB) ExportSeries(name string) (*SeriesState, error) {
 		return nil, err
 	}
 	s := &SeriesState{Spec: cloneSpec(a.spec), Meta: maps.Clone(a.meta), LastUpdate: a.st.lastUp, LastUpdateUsec: a.st.lastUpUsec}
-	for _, x := range a.st.ds {
-		s.DS = append(s.DS, DumpDS{LastDS: x.lastDS, Value: x.val, UnknownSec: x.unknSec})
+	for i, x := range a.st.ds {
+		s.DS = append(s.DS, DumpDS{LastDS: x.lastText(a.spec.DS[i].Type), Value: x.val, UnknownSec: x.unknSec})
 	}
 	nds := len(a.spec.DS)
 	for i := range a.spec.RRA {

@@ -42,7 +42,7 @@ func (db *DB) PreviewRows(name string, ups []Update) ([][]RowWrite, error) {
 	for i, u := range ups {
 		rec.got = nil
 		lastUp, lastUsec := st.lastUp, st.lastUpUsec
-		if err := eng.update(u.Time, u.Usec, u.Values); err != nil {
+		if err := eng.updateR(u.Time, u.Usec, u.Values, u.Nums); err != nil {
 			return out, &UpdateError{Index: i, Err: fmt.Errorf("%s: %w", name, err)}
 		}
 		w, err := reportTimes(&a.spec, lastUp, lastUsec, u.Time, rec.got)

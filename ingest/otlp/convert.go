@@ -33,12 +33,13 @@ type converter struct {
 	// they are in the body; the series name then costs one lookup.
 	cache      *seriesCache
 	keyed      bool
-	base       uint64 // the resource and scope's number in cache.bases
-	resBytes   []byte // the resource message being converted
-	mkey       []byte // base and metric name
-	ptKey      []byte // mkey and the data point's attribute bytes
-	key        []byte // ptKey plus a series' suffix and extra tag
-	seriesName string // the series name series() chose
+	base       uint64          // the resource and scope's number in cache.bases
+	resBytes   []byte          // the resource message being converted
+	mkey       []byte          // base and metric name
+	ptKey      []byte          // mkey and the data point's attribute bytes
+	key        []byte          // ptKey plus a series' suffix and extra tag
+	seriesName string          // the series name series() chose
+	seriesRef  *push.SeriesRef // and the writer's handle on it (nil: none)
 	// tagsOK: c.tags holds the data point's tags (filled on a cache miss)
 	tagsOK bool
 	// The wire decoder's data point attributes, decoded into attrs on a
@@ -61,11 +62,13 @@ type converter struct {
 	buf       []byte     // series name
 	bound     []byte     // le or quantile value
 
-	// Values are formatted into vals and made strings once per request
-	// (finish): one allocation rather than one per value.
-	vals   []byte
-	valEnd []int
-	pts    []push.Point
+	// Values are numbers (push.Point.Num) but for integers beyond 2^53,
+	// which keep every digit as text: formatted into vals and made
+	// strings once per request (finish), point valAt[i].pt ending at
+	// valAt[i].end.
+	vals  []byte
+	valAt []valRef
+	pts   []push.Point
 
 	dp dataPoint // the data point being decoded (wire.go)
 
@@ -107,9 +110,9 @@ type quantile struct{ q, v float64 }
 // seriesCache is what the converters of one handler share across
 // requests (see converter.cache).
 type seriesCache struct {
-	names *namecache.Cache[string] // key → series name
-	bases *namecache.Cache[uint64] // resource and scope bytes → base number
-	next  atomic.Uint64            // the last base number given out
+	names *namecache.Cache[namedSeries] // key → series name
+	bases *namecache.Cache[uint64]      // resource and scope bytes → base number
+	next  atomic.Uint64                 // the last base number given out
 }
 
 // maxCachedSeries bounds the series names cache (about 300 bytes an
@@ -117,7 +120,7 @@ type seriesCache struct {
 const maxCachedSeries, maxCachedBases = 1 << 17, 1 << 12
 
 func newSeriesCache() *seriesCache {
-	return &seriesCache{names: namecache.New[string](maxCachedSeries), bases: namecache.New[uint64](maxCachedBases)}
+	return &seriesCache{names: namecache.New[namedSeries](maxCachedSeries), bases: namecache.New[uint64](maxCachedBases)}
 }
 
 // baseOf numbers a resource and scope (their message bytes in b). A
@@ -139,17 +142,29 @@ func (c *converter) reset() {
 	c.keyed, c.err = false, nil
 	c.limit = c.hz.Limit()
 	clear(c.pts)
-	c.pts, c.vals, c.valEnd = c.pts[:0], c.vals[:0], c.valEnd[:0]
+	c.pts, c.vals, c.valAt = c.pts[:0], c.vals[:0], c.valAt[:0]
 	c.bad, c.first, c.noValue = 0, nil, 0
 }
 
-// finish gives the points their values.
+// namedSeries is a cached series name and the writer's handle on it.
+type namedSeries struct {
+	name string
+	ref  *push.SeriesRef
+}
+
+// valRef is where the text of a point's value ends in converter.vals.
+type valRef struct{ pt, end int }
+
+// finish gives the points with text values their text.
 func (c *converter) finish() {
+	if len(c.valAt) == 0 {
+		return
+	}
 	all := string(c.vals)
 	start := 0
-	for i, end := range c.valEnd {
-		c.pts[i].Value = all[start:end]
-		start = end
+	for _, r := range c.valAt {
+		c.pts[r.pt].Value = all[start:r.end]
+		start = r.end
 	}
 }
 
@@ -319,8 +334,12 @@ func (c *converter) number(name []byte, unit string, typ store.DSType, w where) 
 	case asInt:
 		// Integers keep every digit (a float64 would round past 2^53).
 		if c.series(name, "", nil, nil, w) {
-			c.vals = strconv.AppendInt(c.vals, p.i64, 10)
-			c.point(unit, typ, sec, usec)
+			if p.i64 >= -1<<53 && p.i64 <= 1<<53 {
+				c.pointNum(unit, typ, sec, usec, float64(p.i64))
+			} else {
+				c.vals = strconv.AppendInt(c.vals, p.i64, 10)
+				c.point(unit, typ, sec, usec)
+			}
 		}
 	default:
 		c.badPoint(w, 1, "number data point without as_double or as_int")
@@ -441,7 +460,7 @@ func (c *converter) series(name []byte, suffix string, xk, xv []byte, w where) b
 		c.key = append(append(append(append(append(c.key[:0], c.ptKey...), suffix...), 0), xk...), 0)
 		c.key = append(c.key, xv...)
 		if s, ok := c.cache.names.Get(c.key); ok {
-			c.seriesName = s
+			c.seriesName, c.seriesRef = s.name, s.ref
 			c.attrsKnown = true
 			return true
 		}
@@ -466,10 +485,10 @@ func (c *converter) series(name []byte, suffix string, xk, xv []byte, w where) b
 		return false
 	}
 	if c.keyed {
-		c.seriesName = string(c.buf)
-		c.cache.names.Put(c.key, c.seriesName)
+		c.seriesName, c.seriesRef = string(c.buf), &push.SeriesRef{}
+		c.cache.names.Put(c.key, namedSeries{c.seriesName, c.seriesRef})
 	} else {
-		c.seriesName = c.names.Intern(c.buf)
+		c.seriesName, c.seriesRef = c.names.Intern(c.buf), nil
 	}
 	return true
 }
@@ -477,8 +496,15 @@ func (c *converter) series(name []byte, suffix string, xk, xv []byte, w where) b
 // point appends the point whose series c.series built and whose value
 // was appended to c.vals.
 func (c *converter) point(unit string, typ store.DSType, sec, usec int64) {
-	c.valEnd = append(c.valEnd, len(c.vals))
+	c.valAt = append(c.valAt, valRef{len(c.pts), len(c.vals)})
 	c.pts = append(c.pts, push.Point{Series: c.seriesName, Sec: sec, Usec: usec, Units: unit, Type: typ})
+	c.pts[len(c.pts)-1].SetRef(c.seriesRef)
+}
+
+// pointNum appends the point whose series c.series built, of value x.
+func (c *converter) pointNum(unit string, typ store.DSType, sec, usec int64, x float64) {
+	c.pts = append(c.pts, push.Point{Series: c.seriesName, Sec: sec, Usec: usec, Units: unit, Type: typ, Num: x, Numeric: true})
+	c.pts[len(c.pts)-1].SetRef(c.seriesRef)
 }
 
 // emitFloat stores one value: counters as integers (rrdtool's DERIVE
@@ -487,32 +513,31 @@ func (c *converter) emitFloat(name []byte, suffix, unit string, xk, xv []byte, t
 	if !c.series(name, suffix, xk, xv, w) {
 		return
 	}
+	c.pointNum(unit, typ, sec, usec, floatValue(v, typ))
+}
+
+// floatValue is the reading of v the store takes as a number
+// (store.Update.Nums): counters rounded to integers, their infinities
+// unknown (NaN).
+func floatValue(v float64, typ store.DSType) float64 {
 	switch {
-	case math.IsNaN(v), math.IsInf(v, 0) && typ != store.Gauge && typ != store.Absolute:
-		c.vals = append(c.vals, 'U')
+	case math.IsInf(v, 0) && typ != store.Gauge && typ != store.Absolute:
+		return math.NaN()
 	case typ == store.Derive || typ == store.Counter:
-		if r := math.Round(v); r > -1<<63 && r < 1<<63 {
-			c.vals = strconv.AppendInt(c.vals, int64(r), 10) // "0" for -0, as the store reads either
-		} else {
-			c.vals = strconv.AppendFloat(c.vals, r, 'f', 0, 64)
-		}
-	default:
-		if v == math.Trunc(v) && v > -1<<53 && v < 1<<53 {
-			// integral (counts, bytes): integer text is cheaper to write
-			// and to read back than the shortest float, and exact
-			c.vals = strconv.AppendInt(c.vals, int64(v), 10)
-		} else {
-			c.vals = strconv.AppendFloat(c.vals, v, 'g', -1, 64)
-		}
+		return math.Round(v) // NaN stays NaN
 	}
-	c.point(unit, typ, sec, usec)
+	return v
 }
 
 func (c *converter) emitUint(name []byte, suffix, unit string, xk, xv []byte, typ store.DSType, sec, usec int64, v uint64, w where) {
 	if !c.series(name, suffix, xk, xv, w) {
 		return
 	}
-	c.vals = strconv.AppendUint(c.vals, v, 10)
+	if v <= 1<<53 {
+		c.pointNum(unit, typ, sec, usec, float64(v))
+		return
+	}
+	c.vals = strconv.AppendUint(c.vals, v, 10) // every digit
 	c.point(unit, typ, sec, usec)
 }
 

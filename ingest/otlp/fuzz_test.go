@@ -31,7 +31,7 @@ func fuzzDecode(t *testing.T, enc encoding, b []byte, shared *seriesCache) {
 		t.Fatal("bad points without an error")
 	}
 	for _, p := range c.pts {
-		if p.Series == "" || p.Value == "" || p.Type == 0 {
+		if p.Series == "" || p.Value == "" && !p.Numeric || p.Value != "" && p.Numeric || p.Type == 0 {
 			t.Fatalf("incomplete point %+v", p)
 		}
 	}

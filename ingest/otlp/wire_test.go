@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +14,8 @@ import (
 	resource "go.opentelemetry.io/proto/otlp/resource/v1"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+
+	"rrdash/ingest/push"
 )
 
 // converted is what a conversion gave, comparable across decoders.
@@ -23,7 +26,16 @@ type converted struct {
 }
 
 func result(c *converter) converted {
-	return converted{pts: fmt.Sprintf("%+v", c.pts), bad: c.bad, noValue: c.noValue, first: fmt.Sprint(c.first)}
+	return converted{pts: fmt.Sprintf("%+v", withoutRefs(c.pts)), bad: c.bad, noValue: c.noValue, first: fmt.Sprint(c.first)}
+}
+
+// withoutRefs copies pts without their writer handles (a cache's own).
+func withoutRefs(pts []push.Point) []push.Point {
+	out := slices.Clone(pts)
+	for i := range out {
+		out[i].SetRef(nil)
+	}
+	return out
 }
 
 // sameAsGenerated fails t unless the wire decoder converts b exactly as

@@ -97,6 +97,12 @@ func TestNamesCache(t *testing.T) {
 			converted(t, fresh, tt.first)
 			want, wbad, _ := converted(t, fresh, tt.second)
 			again, abad, _ := converted(t, h, tt.second)
+			for i := range again {
+				again[i].SetRef(nil) // handles are each cache's own
+			}
+			for i := range want {
+				want[i].SetRef(nil)
+			}
 			if fmt.Sprint(again) != fmt.Sprint(want) || abad != wbad {
 				t.Errorf("from the cache %v (%d bad), fresh %v (%d bad)", again, abad, want, wbad)
 			}
@@ -152,9 +158,9 @@ func TestLabelBytes(t *testing.T) {
 	}
 }
 
-// TestAppendValue: values as the store reads them; integral ones as
-// integers, every value the same number as before (the shortest float).
-func TestAppendValue(t *testing.T) {
+// TestSampleValue: values as the store reads them, the same readings as
+// the text formatted before numeric updates (integral ones as integers).
+func TestSampleValue(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		v    float64
@@ -175,7 +181,9 @@ func TestAppendValue(t *testing.T) {
 		{1e20, store.Derive, "100000000000000000000"},
 		{math.Inf(-1), store.Derive, "U"},
 	} {
-		if got := string(appendValue(nil, tt.v, tt.typ)); got != tt.want {
+		// the store reads the number as it read the text formatted before
+		// numeric readings (store.AppendReading gives that text)
+		if got := string(store.AppendReading(nil, sampleValue(tt.v, tt.typ), tt.typ)); got != tt.want {
 			t.Errorf("%v (%v): %q, want %q", tt.v, tt.typ, got, tt.want)
 		}
 	}

@@ -35,7 +35,6 @@ import (
 	"math"
 	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -89,7 +88,8 @@ type Handler struct {
 type cachedSeries struct {
 	name string
 	typ  store.DSType
-	gen  uint64 // metaGen when typ was chosen
+	gen  uint64          // metaGen when typ was chosen
+	ref  *push.SeriesRef // the writer's state of the series, found without a lookup
 }
 
 // maxCachedSeries bounds the names cache (about 200 bytes an entry).
@@ -103,11 +103,7 @@ type state struct {
 	name  []byte
 	tags  []push.Tag
 	pts   []push.Point
-	// Values are formatted into vals and made strings once per request:
-	// one allocation rather than one per sample.
-	vals   []byte
-	valEnd []int
-	pends  []*push.Pending
+	pends []*push.Pending
 }
 
 // maxMeta bounds the remembered metric families.
@@ -297,7 +293,7 @@ func (h *Handler) put(st *state) {
 	}
 	clear(st.pts)
 	clear(st.pends)
-	st.pts, st.vals, st.valEnd, st.pends = st.pts[:0], st.vals[:0], st.valEnd[:0], st.pends[:0]
+	st.pts, st.pends = st.pts[:0], st.pends[:0]
 	h.pool.Put(st)
 }
 
@@ -377,16 +373,8 @@ const staleNaN = 0x7ff0000000000002
 // convert turns the decoded request into points in st.pts. It returns the
 // bad samples and the first one's error.
 func (h *Handler) convert(st *state) (bad int, first error) {
-	st.pts, st.vals, st.valEnd = st.pts[:0], st.vals[:0], st.valEnd[:0]
+	st.pts = st.pts[:0]
 	limit := h.cfg.Horizon.Limit()
-	defer func() {
-		all := string(st.vals)
-		start := 0
-		for i, end := range st.valEnd {
-			st.pts[i].Value = all[start:end]
-			start = end
-		}
-	}()
 	gen := h.metaGen.Load()
 	for si := range st.wr.Series {
 		s := &st.wr.Series[si]
@@ -395,8 +383,9 @@ func (h *Handler) convert(st *state) (bad int, first error) {
 		}
 		var series string
 		var typ store.DSType
+		var ref *push.SeriesRef
 		if c, ok := h.cachedSeries(s, gen); ok {
-			series, typ = c.name, c.typ
+			series, typ, ref = c.name, c.typ, c.ref
 		} else {
 			var name []byte
 			hasLe := false
@@ -432,8 +421,8 @@ func (h *Handler) convert(st *state) (bad int, first error) {
 			var tgen uint64
 			typ, tgen = h.dsType(name, hasLe)
 			if s.LabelBytes != nil && s.Histograms == 0 {
-				series = string(st.name)
-				h.names.Put(s.LabelBytes, cachedSeries{series, typ, tgen})
+				series, ref = string(st.name), &push.SeriesRef{}
+				h.names.Put(s.LabelBytes, cachedSeries{series, typ, tgen, ref})
 			} else {
 				series = st.names.Intern(st.name)
 			}
@@ -451,9 +440,8 @@ func (h *Handler) convert(st *state) (bad int, first error) {
 				}
 				continue
 			}
-			st.vals = appendValue(st.vals, sm.Value, typ)
-			st.valEnd = append(st.valEnd, len(st.vals))
-			st.pts = append(st.pts, push.Point{Series: series, Sec: sec, Usec: usec, Type: typ})
+			st.pts = append(st.pts, push.Point{Series: series, Sec: sec, Usec: usec, Type: typ, Num: sampleValue(sm.Value, typ), Numeric: true})
+			st.pts[len(st.pts)-1].SetRef(ref)
 		}
 	}
 	h.bad.Add(int64(bad))
@@ -478,28 +466,18 @@ func splitMillis(ms int64) (sec, usec int64) {
 	return sec, rem * 1000
 }
 
-// appendValue writes v as the store reads it: counters (DERIVE) as
-// integers, NaN and infinities of counters as unknown.
-func appendValue(dst []byte, v float64, t store.DSType) []byte {
-	switch {
-	case math.IsNaN(v):
-		return append(dst, 'U')
-	case t == store.Derive || t == store.Counter:
+// sampleValue is the reading of v the store takes as a number
+// (store.Update.Nums): counters (DERIVE) rounded to integers, as rrdtool's
+// DERIVE takes only those (within ±0.5 of the cumulative value), their
+// infinities unknown (NaN).
+func sampleValue(v float64, t store.DSType) float64 {
+	if t == store.Derive || t == store.Counter {
 		if math.IsInf(v, 0) {
-			return append(dst, 'U')
+			return math.NaN()
 		}
-		r := math.Round(v)
-		if r > -1<<63 && r < 1<<63 {
-			return strconv.AppendInt(dst, int64(r), 10) // "0" for -0, as the store reads either
-		}
-		return strconv.AppendFloat(dst, r, 'f', 0, 64)
+		return math.Round(v)
 	}
-	if v == math.Trunc(v) && v > -1<<53 && v < 1<<53 {
-		// integral (counts, bytes): integer text is cheaper to write and
-		// to read back than the shortest float, and exact
-		return strconv.AppendInt(dst, int64(v), 10)
-	}
-	return strconv.AppendFloat(dst, v, 'g', -1, 64)
+	return v
 }
 
 // describe renders labels as Prometheus does, for error messages.

@@ -17,7 +17,13 @@ type Point struct {
 	Sec    int64
 	Usec   int64  // 0 ≤ Usec < 1e6
 	Value  string // decimal text, as store.Update takes it
-	Units  string // kept as metadata when the series is created
+	// Num is the value as a number when Numeric is set (Value is then
+	// unused): protocols with binary values (remote_write, OTLP) hand it
+	// over without formatting text, and the store takes it as such
+	// (store.Update.Nums).
+	Num     float64
+	Numeric bool
+	Units   string // kept as metadata when the series is created
 	// Type is the data source type a new series gets (counter types with
 	// minimum 0); zero means the writer's template's.
 	Type store.DSType

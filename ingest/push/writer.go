@@ -112,6 +112,8 @@ type bufPoint struct {
 	sec      int64
 	usec     int64
 	value    string
+	num      float64 // the value when numeric
+	numeric  bool
 	units    string
 	dsType   store.DSType
 	graphite bool
@@ -123,6 +125,15 @@ type bufPoint struct {
 // seriesRef is a stream's handle on the writer's state of one series: the
 // writer reads and sets st (under its mu) and checks it is still its own.
 type seriesRef struct{ st *seriesState }
+
+// SeriesRef is a handle a source keeps next to a series name it sees
+// again and again (its name cache): a point carrying it (Point.SetRef)
+// finds the writer's state of its series without a lookup by name. The
+// zero value is ready. Use one per series name, with one Writer.
+type SeriesRef = seriesRef
+
+// SetRef attaches r, the handle of the point's series name, to p.
+func (p *Point) SetRef(r *SeriesRef) { p.ref = r }
 
 type seriesState struct {
 	w       *Writer // the owner (a seriesRef may be handed to another)
@@ -152,12 +163,16 @@ type Writer struct {
 	graphiteTmpl store.Spec
 	grace        int64 // microseconds
 	maxDelay     time.Duration
+	// numeric: the sink takes numeric readings (store.Update.Nums);
+	// other sinks (a cluster's log, a remote store) get their text
+	numeric bool
 
 	flushMu sync.Mutex // one commit in flight at a time: every series stays in time order
 	// the store batch's backing arrays, reused by the commit in flight
 	// (under flushMu)
 	upd  []store.Update
 	vals []string
+	nums []float64
 	idx  []int
 
 	mu     sync.Mutex
@@ -206,8 +221,9 @@ func NewWriter(sink Sink, cfg WriterConfig) (*Writer, error) {
 	if cfg.MaxDelay > 0 && cfg.Grace == 0 {
 		cfg.Grace = time.Duration(cfg.Template.Step) * time.Second
 	}
+	_, numeric := sink.(*store.DB)
 	return &Writer{
-		sink: sink, tmpl: cfg.Template, graphiteTmpl: cfg.GraphiteTemplate, grace: int64(cfg.Grace / time.Microsecond), maxDelay: cfg.MaxDelay,
+		sink: sink, numeric: numeric, tmpl: cfg.Template, graphiteTmpl: cfg.GraphiteTemplate, grace: int64(cfg.Grace / time.Microsecond), maxDelay: cfg.MaxDelay,
 		series: map[string]*seriesState{},
 	}, nil
 }
@@ -325,7 +341,7 @@ func (w *Writer) Enqueue(pts []Point) (*Pending, error) {
 			res.Late++
 			continue
 		}
-		bp := bufPoint{micros: p.Sec*1e6 + p.Usec, sec: p.Sec, usec: p.Usec, value: p.Value, units: p.Units, dsType: p.Type, graphite: p.Graphite, deadline: deadline, w: wt}
+		bp := bufPoint{micros: p.Sec*1e6 + p.Usec, sec: p.Sec, usec: p.Usec, value: p.Value, num: p.Num, numeric: p.Numeric, units: p.Units, dsType: p.Type, graphite: p.Graphite, deadline: deadline, w: wt}
 		if st.insert(bp) {
 			res.Replaced++
 		}
@@ -424,6 +440,10 @@ func Submit(ctx context.Context, pw PointWriter, pts []Point) (*Pending, error) 
 // buffered one replaces it (last write wins) and inherits its waiters;
 // insert reports whether that happened.
 func (st *seriesState) insert(p bufPoint) bool {
+	if n := len(st.buf); n == 0 || st.buf[n-1].micros < p.micros && st.buf[n-1].sec != p.sec {
+		st.buf = append(st.buf, p) // the usual case: newer than every buffered point
+		return false
+	}
 	i := len(st.buf)
 	for i > 0 && st.buf[i-1].micros > p.micros {
 		i--
@@ -629,6 +649,7 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	b := store.Batch{Updates: slices.Grow(w.upd[:0], len(work))}
 	idx := slices.Grow(w.idx[:0], len(work))               // work index of each update
 	vals := slices.Grow(w.vals[:0], len(work))[:len(work)] // one backing array for every update's single value
+	nums := slices.Grow(w.nums[:0], len(work))[:len(work)] // and for numeric ones
 	var perr []error                                       // per work item, made at the first error
 	setErr := func(i int, err error) {
 		if perr == nil {
@@ -643,8 +664,19 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 				continue
 			}
 		}
-		vals[i] = t.p.value
-		b.Updates = append(b.Updates, store.Update{Series: t.series, Time: t.p.sec, Usec: t.p.usec, Values: vals[i : i+1 : i+1]})
+		u := store.Update{Series: t.series, Time: t.p.sec, Usec: t.p.usec}
+		switch {
+		case !t.p.numeric:
+			vals[i] = t.p.value
+			u.Values = vals[i : i+1 : i+1]
+		case w.numeric:
+			nums[i] = t.p.num
+			u.Nums = nums[i : i+1 : i+1]
+		default:
+			vals[i] = string(store.AppendReading(nil, t.p.num, t.p.dsType))
+			u.Values = vals[i : i+1 : i+1]
+		}
+		b.Updates = append(b.Updates, u)
 		idx = append(idx, i)
 	}
 	fatal := createFatal
@@ -670,7 +702,7 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	// the store has encoded the batch: its arrays serve the next commit
 	clear(b.Updates)
 	clear(vals)
-	w.upd, w.vals, w.idx = b.Updates[:0], vals[:0], idx[:0]
+	w.upd, w.vals, w.nums, w.idx = b.Updates[:0], vals[:0], nums[:0], idx[:0]
 	w.flushMu.Unlock()
 	locked = false
 	w.mu.Lock()
