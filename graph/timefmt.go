@@ -86,6 +86,9 @@ func strftime(f string, t time.Time) (string, error) {
 		case 'G':
 			y, _ := t.ISOWeek()
 			b.WriteString(strconv.Itoa(y))
+		case 'g': // the ISO week's year without its century: rrdtool's month labels ("%b '%g")
+			y, _ := t.ISOWeek()
+			d2(y % 100)
 		case 'U':
 			d2((t.YearDay() + 6 - int(t.Weekday())) / 7)
 		case 'W':
