@@ -37,7 +37,7 @@ type Options struct {
 	// endpoint of Region.
 	Endpoint    string
 	Region      string
-	Credentials aws.CredentialsProvider
+	Credentials aws.CredentialsProvider // nil: requests are not signed (anonymous)
 	HTTPClient  Doer // nil: an http.Client with a 30 s timeout
 	// MaxAttempts of a request failing transiently (throttling, 5xx, a
 	// broken connection, a damaged response); 0: 3, as the SDK's
@@ -253,14 +253,14 @@ func (c *Client) send(ctx context.Context, op string, body []byte) ([]byte, erro
 	req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
 	req.Header.Set("User-Agent", "rrdash")
 	sum := sha256.Sum256(body)
-	creds := aws.Credentials{}
-	if c.creds != nil {
-		if creds, err = c.creds.Retrieve(ctx); err != nil {
+	if c.creds != nil { // none: anonymous, as the SDK's
+		creds, err := c.creds.Retrieve(ctx)
+		if err != nil {
 			return nil, fmt.Errorf("dynamodb %s: credentials: %w", op, err)
 		}
-	}
-	if err := c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "dynamodb", c.region, time.Now()); err != nil {
-		return nil, fmt.Errorf("dynamodb %s: sign: %w", op, err)
+		if err := c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "dynamodb", c.region, time.Now()); err != nil {
+			return nil, fmt.Errorf("dynamodb %s: sign: %w", op, err)
+		}
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
