@@ -301,7 +301,13 @@ func TestRGBRow(t *testing.T) {
 				continue
 			}
 			dst := bytes.Repeat([]byte{0xee}, 3*n+5)
-			rgbRow(dst, src, n, 4*dx)
+			wantAlpha := uint8(0xff)
+			for i := range n {
+				wantAlpha &= src[4*dx*i+3]
+			}
+			if got := rgbRow(dst, src, n, 4*dx); got != wantAlpha {
+				t.Fatalf("n %d dx %d: alpha AND %#x, want %#x", n, dx, got, wantAlpha)
+			}
 			for i := range n {
 				if !bytes.Equal(dst[3*i:3*i+3], src[4*dx*i:4*dx*i+3]) {
 					t.Fatalf("n %d dx %d pixel %d: % x, want % x", n, dx, i, dst[3*i:3*i+3], src[4*dx*i:4*dx*i+3])

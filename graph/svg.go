@@ -30,6 +30,26 @@ type svgPainter struct {
 	clips   int
 	grads   int
 	clipped bool
+	colors  map[svgColorKey]string // svgColor's answers: a graph has a few colors
+}
+
+type svgColorKey struct {
+	attr string
+	c    color.NRGBA
+}
+
+// color is svgColor(attr, c), each once.
+func (sp *svgPainter) color(attr string, c color.NRGBA) string {
+	k := svgColorKey{attr, c}
+	s, ok := sp.colors[k]
+	if !ok {
+		if sp.colors == nil {
+			sp.colors = map[svgColorKey]string{}
+		}
+		s = svgColor(attr, c)
+		sp.colors[k] = s
+	}
+	return s
 }
 
 func svgNum(v float64) string { return string(appendSVGNum(nil, v)) }
@@ -41,12 +61,27 @@ func appendSVGNum(b []byte, v float64) []byte {
 	if v >= 0 && v < 1e15 && !(v == 0 && math.Signbit(v)) {
 		switch w := math.Trunc(v); v - w {
 		case 0:
-			return strconv.AppendInt(b, int64(w), 10)
+			return appendUint(b, uint64(w))
 		case 0.5:
-			return append(strconv.AppendInt(b, int64(w), 10), ".5"...)
+			return append(appendUint(b, uint64(w)), ".5"...)
 		}
 	}
 	return strconv.AppendFloat(b, v, 'f', -1, 64)
+}
+
+// appendUint appends n in decimal: strconv.AppendUint's digits, without
+// its general path (~100 instructions a coordinate, most of an SVG's).
+func appendUint(b []byte, n uint64) []byte {
+	var d [20]byte
+	i := len(d)
+	for n >= 10 {
+		i--
+		d[i] = byte('0' + n%10)
+		n /= 10
+	}
+	i--
+	d[i] = byte('0' + n)
+	return append(b, d[i:]...)
 }
 
 // svgColor is fill="…" or stroke="…" with its opacity when not opaque.
@@ -87,14 +122,14 @@ func (sp *svgPainter) clip(r *[4]float64) {
 
 func (sp *svgPainter) rect(x0, y0, x1, y1 float64, c color.NRGBA) {
 	fmt.Fprintf(&sp.b, `<rect x="%s" y="%s" width="%s" height="%s" %s/>`+"\n",
-		svgNum(x0), svgNum(y0), svgNum(x1-x0), svgNum(y1-y0), svgColor("fill", c))
+		svgNum(x0), svgNum(y0), svgNum(x1-x0), svgNum(y1-y0), sp.color("fill", c))
 }
 
 func (sp *svgPainter) polygon(p []pt, c color.NRGBA) {
 	if len(p) < 3 {
 		return
 	}
-	fmt.Fprintf(&sp.b, `<polygon points="%s" %s/>`+"\n", svgPoints(p), svgColor("fill", c))
+	fmt.Fprintf(&sp.b, `<polygon points="%s" %s/>`+"\n", svgPoints(p), sp.color("fill", c))
 }
 
 func (sp *svgPainter) gradPolygon(p []pt, y0 float64, c0 color.NRGBA, y1 float64, c1 color.NRGBA) {
@@ -130,7 +165,7 @@ func (sp *svgPainter) line(p []pt, w float64, c color.NRGBA, dash []float64, off
 		}
 	}
 	fmt.Fprintf(&sp.b, `<polyline points="%s" fill="none" %s stroke-width="%s"%s/>`+"\n",
-		svgPoints(p), svgColor("stroke", c), svgNum(w), extra)
+		svgPoints(p), sp.color("stroke", c), svgNum(w), extra)
 }
 
 func (sp *svgPainter) text(x, y, size float64, s string, c color.NRGBA, up bool) {
@@ -206,9 +241,9 @@ func (sp *svgPainter) writeText(x, y, size float64, body string, c color.NRGBA, 
 	px := pxSize(size)
 	if up {
 		fmt.Fprintf(&sp.b, `<text x="0" y="0" font-size="%s" %s text-anchor="middle" dominant-baseline="central" transform="translate(%s,%s) rotate(-90)" xml:space="preserve">%s</text>`+"\n",
-			svgNum(px), svgColor("fill", c), svgNum(x), svgNum(y), body)
+			svgNum(px), sp.color("fill", c), svgNum(x), svgNum(y), body)
 		return
 	}
 	fmt.Fprintf(&sp.b, `<text x="%s" y="%s" font-size="%s" %s xml:space="preserve">%s</text>`+"\n",
-		svgNum(x), svgNum(y+float64(int(px*monoAscent+0.999))), svgNum(px), svgColor("fill", c), body)
+		svgNum(x), svgNum(y+float64(int(px*monoAscent+0.999))), svgNum(px), sp.color("fill", c), body)
 }
