@@ -38,7 +38,7 @@ type Options struct {
 	Endpoint    string
 	Region      string
 	Credentials aws.CredentialsProvider // nil: requests are not signed (anonymous)
-	HTTPClient  Doer // nil: an http.Client with a 30 s timeout
+	HTTPClient  Doer                    // nil: an http.Client with a 30 s timeout
 	// MaxAttempts of a request failing transiently (throttling, 5xx, a
 	// broken connection, a damaged response); 0: 3, as the SDK's
 	// standard retryer.

@@ -90,16 +90,25 @@ func (b *Bucket) Put(ctx context.Context, snap *cluster.ShardSnapshot) error {
 		return fmt.Errorf("objstore: %w", err)
 	}
 	key := b.dir(snap.Shard) + strings.Repeat("0", posDigits-len(snap.Position)) + snap.Position + ".snap.gz"
+	// A snapshot at a position already stored is the same state: a key is
+	// written once, never overwritten, so a put cut short (the replica
+	// stopping mid-request) cannot truncate a good snapshot that a node
+	// taking the shard over is about to read.
+	have, err := b.keys(ctx, snap.Shard)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(have, key) {
+		return nil
+	}
 	if err := b.client.putObject(ctx, b.cfg.Bucket, key, body.Bytes()); err != nil {
 		return fmt.Errorf("objstore: put %s: %w", key, err)
 	}
 	b.log.Info("cluster: shard snapshot stored", "shard", snap.Shard, "position", snap.Position, "series", len(snap.Series), "bytes", body.Len(), "key", key)
 	// Older snapshots of the shard are of no more use once this one is
 	// stored; the one before it is kept in case this one is unreadable.
-	keys, err := b.keys(ctx, snap.Shard)
-	if err != nil {
-		return err
-	}
+	keys := append(have, key)
+	slices.Sort(keys)
 	for _, k := range keys[:max(len(keys)-2, 0)] {
 		if err := b.client.deleteObject(ctx, b.cfg.Bucket, k); err != nil {
 			b.log.Warn("cluster: old shard snapshot not deleted", "key", k, "err", err)
