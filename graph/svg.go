@@ -69,19 +69,23 @@ func appendSVGNum(b []byte, v float64) []byte {
 	return strconv.AppendFloat(b, v, 'f', -1, 64)
 }
 
-// appendUint appends n in decimal: strconv.AppendUint's digits, without
-// its general path (~100 instructions a coordinate, most of an SVG's).
+// appendUint appends n in decimal: strconv.AppendUint's digits, those
+// below 10,000 (a graph's coordinates) digit by digit without its
+// general path (~100 instructions a number, most of an SVG's).
 func appendUint(b []byte, n uint64) []byte {
-	var d [20]byte
-	i := len(d)
-	for n >= 10 {
-		i--
-		d[i] = byte('0' + n%10)
-		n /= 10
+	if n >= 10000 {
+		return strconv.AppendUint(b, n, 10)
 	}
-	i--
-	d[i] = byte('0' + n)
-	return append(b, d[i:]...)
+	m := uint32(n)
+	switch {
+	case m < 10:
+		return append(b, byte('0'+m))
+	case m < 100:
+		return append(b, byte('0'+m/10), byte('0'+m%10))
+	case m < 1000:
+		return append(b, byte('0'+m/100), byte('0'+m/10%10), byte('0'+m%10))
+	}
+	return append(b, byte('0'+m/1000), byte('0'+m/100%10), byte('0'+m/10%10), byte('0'+m%10))
 }
 
 // svgColor is fill="…" or stroke="…" with its opacity when not opaque.
