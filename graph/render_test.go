@@ -532,7 +532,7 @@ func TestEmbeddedFont(t *testing.T) {
 // large ones.
 func TestAppendSVGNum(t *testing.T) {
 	t.Parallel()
-	vals := []float64{0, math.Copysign(0, -1), 0.5, 1, 1.5, -0.5, -1, -2.5, 0.25, 1e-7, 123456.5, 1e6, 1e15, 1e15 + 0.5, 1e21,
+	vals := []float64{0, math.Copysign(0, -1), 0.5, 1, 1.5, -0.5, -1, -2.5, 0.25, 1e-7, 9, 10, 99, 100, 999, 1000, 9999, 9999.5, 10000, 10000.5, 123456.5, 1e6, 1e15, 1e15 + 0.5, 1e21,
 		math.Nextafter(1, 2), math.Nextafter(0.5, 1), math.Inf(1), math.NaN()}
 	rng := rand.New(rand.NewSource(3))
 	for range 2000 {
