@@ -252,6 +252,9 @@ func (c *Client) send(ctx context.Context, op string, body []byte) ([]byte, erro
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
 	req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
 	req.Header.Set("User-Agent", "rrdash")
+	// X-Amz-Crc32 is of the body as sent: ask for it uncompressed, as the
+	// SDK does (net/http would otherwise ask for gzip and inflate it).
+	req.Header.Set("Accept-Encoding", "identity")
 	sum := sha256.Sum256(body)
 	if c.creds != nil { // none: anonymous, as the SDK's
 		creds, err := c.creds.Retrieve(ctx)

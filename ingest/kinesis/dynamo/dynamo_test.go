@@ -171,7 +171,8 @@ func TestRetries(t *testing.T) {
 			t.Parallel()
 			var calls atomic.Int32
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.Header.Get("X-Amz-Target") != "DynamoDB_20120810.DescribeTable" || !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
+				if r.Header.Get("X-Amz-Target") != "DynamoDB_20120810.DescribeTable" || !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") ||
+					r.Header.Get("Accept-Encoding") != "identity" {
 					http.Error(w, "bad request headers", 500)
 					return
 				}
