@@ -676,3 +676,20 @@ func TestPNGPangoMarkup(t *testing.T) {
 		t.Error("the same plain legend renders differently")
 	}
 }
+
+// TestSVGPointsRepeats: a coordinate copied from the point before is
+// the one formatting would write, for repeats, zeros of both signs and
+// values that only look alike.
+func TestSVGPointsRepeats(t *testing.T) {
+	t.Parallel()
+	negZero := math.Copysign(0, -1)
+	pts := []pt{{1, 99.43503847894976}, {2, 99.43503847894976}, {2, 0}, {3, negZero}, {3, negZero},
+		{4.5, 0.1 + 0.2}, {5, 0.3}, {5, 0.3}, {5, 1e300}, {5, 1e300}, {negZero, 7}, {0, 7}}
+	var want []string
+	for _, q := range pts {
+		want = append(want, string(appendSVGNum(nil, clampCoord(q.x)))+","+string(appendSVGNum(nil, clampCoord(q.y))))
+	}
+	if got := svgPoints(pts); got != strings.Join(want, " ") {
+		t.Fatalf("svgPoints = %q, want %q", got, strings.Join(want, " "))
+	}
+}
