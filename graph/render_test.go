@@ -532,7 +532,7 @@ func TestEmbeddedFont(t *testing.T) {
 // large ones.
 func TestAppendSVGNum(t *testing.T) {
 	t.Parallel()
-	vals := []float64{0, math.Copysign(0, -1), 0.5, 1, 1.5, -0.5, -1, -2.5, 0.25, 1e-7, 123456.5, 1e6, 1e15, 1e15 + 0.5, 1e21,
+	vals := []float64{0, math.Copysign(0, -1), 0.5, 1, 1.5, -0.5, -1, -2.5, 0.25, 1e-7, 9, 10, 99, 100, 999, 1000, 9999, 9999.5, 10000, 10000.5, 123456.5, 1e6, 1e15, 1e15 + 0.5, 1e21,
 		math.Nextafter(1, 2), math.Nextafter(0.5, 1), math.Inf(1), math.NaN()}
 	rng := rand.New(rand.NewSource(3))
 	for range 2000 {
@@ -674,5 +674,22 @@ func TestPNGPangoMarkup(t *testing.T) {
 	}
 	if !bytes.Equal(plain.Pix, render("plain text here").Pix) {
 		t.Error("the same plain legend renders differently")
+	}
+}
+
+// TestSVGPointsRepeats: a coordinate copied from the point before is
+// the one formatting would write, for repeats, zeros of both signs and
+// values that only look alike.
+func TestSVGPointsRepeats(t *testing.T) {
+	t.Parallel()
+	negZero := math.Copysign(0, -1)
+	pts := []pt{{1, 99.43503847894976}, {2, 99.43503847894976}, {2, 0}, {3, negZero}, {3, negZero},
+		{4.5, 0.1 + 0.2}, {5, 0.3}, {5, 0.3}, {5, 1e300}, {5, 1e300}, {negZero, 7}, {0, 7}}
+	var want []string
+	for _, q := range pts {
+		want = append(want, string(appendSVGNum(nil, clampCoord(q.x)))+","+string(appendSVGNum(nil, clampCoord(q.y))))
+	}
+	if got := svgPoints(pts); got != strings.Join(want, " ") {
+		t.Fatalf("svgPoints = %q, want %q", got, strings.Join(want, " "))
 	}
 }

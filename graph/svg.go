@@ -30,6 +30,26 @@ type svgPainter struct {
 	clips   int
 	grads   int
 	clipped bool
+	colors  map[svgColorKey]string // svgColor's answers: a graph has a few colors
+}
+
+type svgColorKey struct {
+	attr string
+	c    color.NRGBA
+}
+
+// color is svgColor(attr, c), each once.
+func (sp *svgPainter) color(attr string, c color.NRGBA) string {
+	k := svgColorKey{attr, c}
+	s, ok := sp.colors[k]
+	if !ok {
+		if sp.colors == nil {
+			sp.colors = map[svgColorKey]string{}
+		}
+		s = svgColor(attr, c)
+		sp.colors[k] = s
+	}
+	return s
 }
 
 func svgNum(v float64) string { return string(appendSVGNum(nil, v)) }
@@ -41,12 +61,31 @@ func appendSVGNum(b []byte, v float64) []byte {
 	if v >= 0 && v < 1e15 && !(v == 0 && math.Signbit(v)) {
 		switch w := math.Trunc(v); v - w {
 		case 0:
-			return strconv.AppendInt(b, int64(w), 10)
+			return appendUint(b, uint64(w))
 		case 0.5:
-			return append(strconv.AppendInt(b, int64(w), 10), ".5"...)
+			return append(appendUint(b, uint64(w)), ".5"...)
 		}
 	}
 	return strconv.AppendFloat(b, v, 'f', -1, 64)
+}
+
+// appendUint appends n in decimal: strconv.AppendUint's digits, those
+// below 10,000 (a graph's coordinates) digit by digit without its
+// general path (~100 instructions a number, most of an SVG's).
+func appendUint(b []byte, n uint64) []byte {
+	if n >= 10000 {
+		return strconv.AppendUint(b, n, 10)
+	}
+	m := uint32(n)
+	switch {
+	case m < 10:
+		return append(b, byte('0'+m))
+	case m < 100:
+		return append(b, byte('0'+m/10), byte('0'+m%10))
+	case m < 1000:
+		return append(b, byte('0'+m/100), byte('0'+m/10%10), byte('0'+m%10))
+	}
+	return append(b, byte('0'+m/1000), byte('0'+m/100%10), byte('0'+m/10%10), byte('0'+m%10))
 }
 
 // svgColor is fill="…" or stroke="…" with its opacity when not opaque.
@@ -58,15 +97,35 @@ func svgColor(attr string, c color.NRGBA) string {
 	return s
 }
 
+// svgPoints writes "x,y x,y…". A coordinate equal to the same axis's
+// one of the point before (the stairs of a data line: each y twice) is
+// copied from there instead of formatted again: a data value's shortest
+// decimal form costs ~700 instructions.
 func svgPoints(p []pt) string {
 	b := make([]byte, 0, 12*len(p))
+	var last [2]struct {
+		v          float64
+		start, end int
+	}
 	for i, q := range p {
 		if i > 0 {
 			b = append(b, ' ')
 		}
-		b = appendSVGNum(b, clampCoord(q.x))
-		b = append(b, ',')
-		b = appendSVGNum(b, clampCoord(q.y))
+		for k, v := range [2]float64{clampCoord(q.x), clampCoord(q.y)} {
+			if k == 1 {
+				b = append(b, ',')
+			}
+			l := &last[k]
+			if i > 0 && v == l.v && !math.IsNaN(v) && math.Signbit(v) == math.Signbit(l.v) {
+				start := len(b)
+				b = append(b, b[l.start:l.end]...)
+				l.start, l.end = start, len(b)
+				continue
+			}
+			start := len(b)
+			b = appendSVGNum(b, v)
+			l.v, l.start, l.end = v, start, len(b)
+		}
 	}
 	return string(b)
 }
@@ -87,14 +146,14 @@ func (sp *svgPainter) clip(r *[4]float64) {
 
 func (sp *svgPainter) rect(x0, y0, x1, y1 float64, c color.NRGBA) {
 	fmt.Fprintf(&sp.b, `<rect x="%s" y="%s" width="%s" height="%s" %s/>`+"\n",
-		svgNum(x0), svgNum(y0), svgNum(x1-x0), svgNum(y1-y0), svgColor("fill", c))
+		svgNum(x0), svgNum(y0), svgNum(x1-x0), svgNum(y1-y0), sp.color("fill", c))
 }
 
 func (sp *svgPainter) polygon(p []pt, c color.NRGBA) {
 	if len(p) < 3 {
 		return
 	}
-	fmt.Fprintf(&sp.b, `<polygon points="%s" %s/>`+"\n", svgPoints(p), svgColor("fill", c))
+	fmt.Fprintf(&sp.b, `<polygon points="%s" %s/>`+"\n", svgPoints(p), sp.color("fill", c))
 }
 
 func (sp *svgPainter) gradPolygon(p []pt, y0 float64, c0 color.NRGBA, y1 float64, c1 color.NRGBA) {
@@ -130,7 +189,7 @@ func (sp *svgPainter) line(p []pt, w float64, c color.NRGBA, dash []float64, off
 		}
 	}
 	fmt.Fprintf(&sp.b, `<polyline points="%s" fill="none" %s stroke-width="%s"%s/>`+"\n",
-		svgPoints(p), svgColor("stroke", c), svgNum(w), extra)
+		svgPoints(p), sp.color("stroke", c), svgNum(w), extra)
 }
 
 func (sp *svgPainter) text(x, y, size float64, s string, c color.NRGBA, up bool) {
@@ -206,9 +265,9 @@ func (sp *svgPainter) writeText(x, y, size float64, body string, c color.NRGBA, 
 	px := pxSize(size)
 	if up {
 		fmt.Fprintf(&sp.b, `<text x="0" y="0" font-size="%s" %s text-anchor="middle" dominant-baseline="central" transform="translate(%s,%s) rotate(-90)" xml:space="preserve">%s</text>`+"\n",
-			svgNum(px), svgColor("fill", c), svgNum(x), svgNum(y), body)
+			svgNum(px), sp.color("fill", c), svgNum(x), svgNum(y), body)
 		return
 	}
 	fmt.Fprintf(&sp.b, `<text x="%s" y="%s" font-size="%s" %s xml:space="preserve">%s</text>`+"\n",
-		svgNum(x), svgNum(y+float64(int(px*monoAscent+0.999))), svgNum(px), svgColor("fill", c), body)
+		svgNum(x), svgNum(y+float64(int(px*monoAscent+0.999))), svgNum(px), sp.color("fill", c), body)
 }

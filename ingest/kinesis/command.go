@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"rrdash/ingest/kinesis/dynamo"
 	"rrdash/store"
 )
 
@@ -103,19 +103,16 @@ func StoreLookup(db LastUpdater) SeriesLookup {
 
 // NewDynamoClient builds the DynamoDB client of the lease table, with the
 // Kinesis client's region, credentials and HTTP client.
-func NewDynamoClient(cfg Config) *dynamodb.Client {
+func NewDynamoClient(cfg Config) *dynamo.Client {
 	creds := cfg.Credentials
 	if creds == nil {
 		creds = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "rrdash", SecretAccessKey: "rrdash", Source: "rrdash static"}, nil
 		})
 	}
-	o := dynamodb.Options{Region: cfg.Region, Credentials: aws.NewCredentialsCache(creds)}
-	if cfg.Leases.Endpoint != "" {
-		o.BaseEndpoint = aws.String(cfg.Leases.Endpoint)
-	}
+	o := dynamo.Options{Region: cfg.Region, Credentials: creds, Endpoint: cfg.Leases.Endpoint}
 	if cfg.HTTPClient != nil {
 		o.HTTPClient = cfg.HTTPClient
 	}
-	return dynamodb.New(o)
+	return dynamo.New(o)
 }

@@ -12,9 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"rrdash/ingest/kinesis/dynamo"
 )
 
 // The lease table has the KCL's schema, so its tools read it: one item per
@@ -83,7 +81,7 @@ type LeaseItem struct {
 // Duration on this worker's clock, so workers' clocks need not agree.
 type DynamoLeaser struct {
 	cfg DynamoConfig
-	db  *dynamodb.Client
+	db  *dynamo.Client
 	log *slog.Logger
 
 	mu    sync.Mutex
@@ -102,7 +100,7 @@ type observed struct {
 var _ Leaser = (*DynamoLeaser)(nil)
 
 // NewDynamoLeaser checks the configuration; call CreateTable, then Run.
-func NewDynamoLeaser(db *dynamodb.Client, cfg DynamoConfig) (*DynamoLeaser, error) {
+func NewDynamoLeaser(db *dynamo.Client, cfg DynamoConfig) (*DynamoLeaser, error) {
 	if cfg.Table == "" || cfg.Worker == "" {
 		return nil, errors.New("dynamodb leases: table and worker id are required")
 	}
@@ -126,22 +124,16 @@ func NewDynamoLeaser(db *dynamodb.Client, cfg DynamoConfig) (*DynamoLeaser, erro
 // CreateTable creates the lease table (on-demand capacity) unless it
 // exists, and waits until it is active.
 func (l *DynamoLeaser) CreateTable(ctx context.Context) error {
-	_, err := l.db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(l.cfg.Table),
-		AttributeDefinitions: []ddb.AttributeDefinition{{AttributeName: aws.String(attrKey), AttributeType: ddb.ScalarAttributeTypeS}},
-		KeySchema:            []ddb.KeySchemaElement{{AttributeName: aws.String(attrKey), KeyType: ddb.KeyTypeHash}},
-		BillingMode:          ddb.BillingModePayPerRequest,
-	})
-	var inUse *ddb.ResourceInUseException
-	if err != nil && !errors.As(err, &inUse) {
+	err := l.db.CreateTable(ctx, l.cfg.Table, attrKey)
+	if err != nil && !dynamo.IsType(err, "ResourceInUseException") {
 		return fmt.Errorf("dynamodb leases: create table %s: %w", l.cfg.Table, err)
 	}
 	for {
-		out, err := l.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(l.cfg.Table)})
+		status, err := l.db.TableStatus(ctx, l.cfg.Table)
 		if err != nil {
 			return fmt.Errorf("dynamodb leases: describe table %s: %w", l.cfg.Table, err)
 		}
-		if out.Table.TableStatus == ddb.TableStatusActive {
+		if status == "ACTIVE" {
 			return nil
 		}
 		select {
@@ -165,10 +157,10 @@ func (l *DynamoLeaser) SyncShards(ctx context.Context, shards []ShardLineage) er
 	}
 	l.mu.Unlock()
 	for _, s := range missing {
-		item := map[string]ddb.AttributeValue{
-			attrKey:      &ddb.AttributeValueMemberS{Value: s.ID},
+		item := dynamo.Item{
+			attrKey:      str(s.ID),
 			attrCounter:  num(0),
-			attrCP:       &ddb.AttributeValueMemberS{Value: cpTrimHorizon},
+			attrCP:       str(cpTrimHorizon),
 			attrSubSeq:   num(0),
 			attrSwitches: num(0),
 		}
@@ -179,10 +171,9 @@ func (l *DynamoLeaser) SyncShards(ctx context.Context, shards []ShardLineage) er
 			}
 		}
 		if len(parents) > 0 { // a string set cannot be empty
-			item[attrParents] = &ddb.AttributeValueMemberSS{Value: parents}
+			item[attrParents] = dynamo.SS(parents)
 		}
-		_, err := l.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(l.cfg.Table), Item: item,
-			ConditionExpression: aws.String("attribute_not_exists(" + attrKey + ")")})
+		err := l.db.PutItem(ctx, l.cfg.Table, item, "attribute_not_exists("+attrKey+")")
 		if err != nil && !conditionFailed(err) {
 			return fmt.Errorf("dynamodb leases: create lease %s: %w", s.ID, err)
 		}
@@ -192,25 +183,19 @@ func (l *DynamoLeaser) SyncShards(ctx context.Context, shards []ShardLineage) er
 
 // Leases scans the table.
 func (l *DynamoLeaser) Leases(ctx context.Context) ([]LeaseItem, error) {
-	var out []LeaseItem
-	in := &dynamodb.ScanInput{TableName: aws.String(l.cfg.Table), ConsistentRead: aws.Bool(true)}
-	for {
-		res, err := l.db.Scan(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("dynamodb leases: scan %s: %w", l.cfg.Table, err)
-		}
-		for _, it := range res.Items {
-			li, err := decodeLease(it)
-			if err != nil {
-				return nil, fmt.Errorf("dynamodb leases: table %s: %w", l.cfg.Table, err)
-			}
-			out = append(out, li)
-		}
-		if len(res.LastEvaluatedKey) == 0 {
-			return out, nil
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
+	items, err := l.db.Scan(ctx, l.cfg.Table)
+	if err != nil {
+		return nil, fmt.Errorf("dynamodb leases: scan %s: %w", l.cfg.Table, err)
 	}
+	out := make([]LeaseItem, 0, len(items))
+	for _, it := range items {
+		li, err := decodeLease(it)
+		if err != nil {
+			return nil, fmt.Errorf("dynamodb leases: table %s: %w", l.cfg.Table, err)
+		}
+		out = append(out, li)
+	}
+	return out, nil
 }
 
 // Held returns the shards this worker holds, sorted.
@@ -297,13 +282,9 @@ func (l *DynamoLeaser) renewAll(ctx context.Context) {
 		h.mu.Lock()
 		c := h.counter
 		h.mu.Unlock()
-		_, err := l.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                 aws.String(l.cfg.Table),
-			Key:                       leaseKey(h.shard),
-			UpdateExpression:          aws.String("SET " + attrCounter + " = :next"),
-			ConditionExpression:       aws.String(attrCounter + " = :c AND " + attrOwner + " = :me"),
-			ExpressionAttributeValues: map[string]ddb.AttributeValue{":c": num(c), ":next": num(c + 1), ":me": str(l.cfg.Worker)},
-		})
+		err := l.db.UpdateItem(ctx, l.cfg.Table, leaseKey(h.shard), "SET "+attrCounter+" = :next",
+			attrCounter+" = :c AND "+attrOwner+" = :me",
+			dynamo.Item{":c": num(c), ":next": num(c + 1), ":me": str(l.cfg.Worker)})
 		if err == nil { // before the next write of the lease reads it
 			h.mu.Lock()
 			h.counter, h.renewed = c+1, time.Now()
@@ -459,13 +440,9 @@ func (l *DynamoLeaser) toSteal(active []observed, counts map[string]int, need, t
 // seen; a refused write means another worker was quicker or the owner
 // renewed: not an error.
 func (l *DynamoLeaser) takeLease(ctx context.Context, it LeaseItem) error {
-	_, err := l.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(l.cfg.Table),
-		Key:                       leaseKey(it.Shard),
-		UpdateExpression:          aws.String("SET " + attrOwner + " = :me, " + attrCounter + " = :next ADD " + attrSwitches + " :one"),
-		ConditionExpression:       aws.String(attrCounter + " = :c"),
-		ExpressionAttributeValues: map[string]ddb.AttributeValue{":c": num(it.Counter), ":next": num(it.Counter + 1), ":me": str(l.cfg.Worker), ":one": num(1)},
-	})
+	err := l.db.UpdateItem(ctx, l.cfg.Table, leaseKey(it.Shard),
+		"SET "+attrOwner+" = :me, "+attrCounter+" = :next ADD "+attrSwitches+" :one", attrCounter+" = :c",
+		dynamo.Item{":c": num(it.Counter), ":next": num(it.Counter + 1), ":me": str(l.cfg.Worker), ":one": num(1)})
 	if conditionFailed(err) {
 		return nil
 	}
@@ -555,7 +532,7 @@ func (h *dynamoLease) update(ctx context.Context, expr, cp string, ownerOnly boo
 	c := h.counter
 	h.mu.Unlock()
 	cond := attrOwner + " = :me"
-	vals := map[string]ddb.AttributeValue{":me": str(h.l.cfg.Worker)}
+	vals := dynamo.Item{":me": str(h.l.cfg.Worker)}
 	// The counter moves with every write: to the next of the one known,
 	// or by one when the owner alone is the condition.
 	counterSet := attrCounter + " = :next"
@@ -574,13 +551,7 @@ func (h *dynamoLease) update(ctx context.Context, expr, cp string, ownerOnly boo
 	} else {
 		expr = "SET " + counterSet + " " + expr
 	}
-	_, err := h.l.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(h.l.cfg.Table),
-		Key:                       leaseKey(h.shard),
-		UpdateExpression:          aws.String(expr),
-		ConditionExpression:       aws.String(cond),
-		ExpressionAttributeValues: vals,
-	})
+	err := h.l.db.UpdateItem(ctx, h.l.cfg.Table, leaseKey(h.shard), expr, cond, vals)
 	if conditionFailed(err) {
 		return fmt.Errorf("lease %s: no longer held by %s", h.shard, h.l.cfg.Worker)
 	}
@@ -595,54 +566,44 @@ func (h *dynamoLease) update(ctx context.Context, expr, cp string, ownerOnly boo
 	return nil
 }
 
-func leaseKey(shard string) map[string]ddb.AttributeValue {
-	return map[string]ddb.AttributeValue{attrKey: str(shard)}
-}
+func leaseKey(shard string) dynamo.Item { return dynamo.Item{attrKey: str(shard)} }
 
-func str(s string) ddb.AttributeValue { return &ddb.AttributeValueMemberS{Value: s} }
-func num(n int64) ddb.AttributeValue {
-	return &ddb.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
-}
+func str(s string) dynamo.Value { return dynamo.S(s) }
+func num(n int64) dynamo.Value  { return dynamo.N(n) }
 
-func conditionFailed(err error) bool {
-	var cf *ddb.ConditionalCheckFailedException
-	return errors.As(err, &cf)
-}
+func conditionFailed(err error) bool { return dynamo.ConditionFailed(err) }
 
 // decodeLease reads a lease item; a malformed one is an error naming it.
-func decodeLease(it map[string]ddb.AttributeValue) (LeaseItem, error) {
+func decodeLease(it dynamo.Item) (LeaseItem, error) {
 	var li LeaseItem
-	key, ok := it[attrKey].(*ddb.AttributeValueMemberS)
-	if !ok {
+	key := it[attrKey].S
+	if key == nil {
 		return li, fmt.Errorf("an item without a string %s", attrKey)
 	}
-	li.Shard = key.Value
-	if v, ok := it[attrOwner].(*ddb.AttributeValueMemberS); ok {
-		li.Owner = v.Value
+	li.Shard = *key
+	for _, f := range []struct {
+		name string
+		out  *string
+	}{{attrOwner, &li.Owner}, {attrCP, &li.Checkpoint}, {attrEndedBy, &li.EndedBy}} {
+		if v := it[f.name].S; v != nil {
+			*f.out = *v
+		}
 	}
-	if v, ok := it[attrCP].(*ddb.AttributeValueMemberS); ok {
-		li.Checkpoint = v.Value
-	}
-	if v, ok := it[attrEndedBy].(*ddb.AttributeValueMemberS); ok {
-		li.EndedBy = v.Value
-	}
-	if v, ok := it[attrParents].(*ddb.AttributeValueMemberSS); ok {
-		li.Parents = v.Value
-	}
+	li.Parents = it[attrParents].SS
 	for _, f := range []struct {
 		name string
 		out  *int64
 	}{{attrCounter, &li.Counter}, {attrSwitches, &li.Switches}} {
-		v, ok := it[f.name].(*ddb.AttributeValueMemberN)
-		if !ok {
+		v := it[f.name].N
+		if v == nil {
 			if f.name == attrCounter {
 				return li, fmt.Errorf("lease %s: no numeric %s", li.Shard, attrCounter)
 			}
 			continue
 		}
-		n, err := strconv.ParseInt(v.Value, 10, 64)
+		n, err := strconv.ParseInt(*v, 10, 64)
 		if err != nil {
-			return li, fmt.Errorf("lease %s: %s %q: %w", li.Shard, f.name, v.Value, err)
+			return li, fmt.Errorf("lease %s: %s %q: %w", li.Shard, f.name, *v, err)
 		}
 		*f.out = n
 	}

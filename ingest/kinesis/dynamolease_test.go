@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
+	"rrdash/ingest/kinesis/dynamo"
 	"rrdash/ingest/kinesis/dynamotest"
 	"rrdash/ingest/kinesis/kinesistest"
 )
@@ -25,7 +25,7 @@ type leaseWorker struct {
 	done chan struct{}
 }
 
-func startLeaseWorker(t *testing.T, db *dynamodb.Client, table, id string, d time.Duration) *leaseWorker {
+func startLeaseWorker(t *testing.T, db *dynamo.Client, table, id string, d time.Duration) *leaseWorker {
 	t.Helper()
 	l, err := NewDynamoLeaser(db, DynamoConfig{Table: table, Worker: id, Duration: d, Logger: testLogger(t)})
 	if err != nil {

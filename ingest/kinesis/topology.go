@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
+	"rrdash/ingest/kinesis/dynamo"
 	"rrdash/store/cluster"
 )
 
@@ -40,7 +40,7 @@ type GroupTable struct {
 
 // NewTopology reads stream's shards and the groups' lease tables (this
 // node's group first).
-func NewTopology(cfg Config, ddb *dynamodb.Client, groups []GroupTable, ttl time.Duration) (*Topology, error) {
+func NewTopology(cfg Config, ddb *dynamo.Client, groups []GroupTable, ttl time.Duration) (*Topology, error) {
 	t := &Topology{kc: NewClient(cfg), stream: cfg.Stream, ttl: ttl}
 	for _, g := range groups {
 		l, err := NewDynamoLeaser(ddb, DynamoConfig{Table: g.Table, Worker: "topology-reader"})

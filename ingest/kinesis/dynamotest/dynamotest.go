@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"rrdash/ingest/kinesis/dynamo"
 	"rrdash/tools/testdeps"
 )
 
@@ -21,10 +21,10 @@ func Start(t testing.TB) string {
 }
 
 // Client returns a DynamoDB client of endpoint with test credentials.
-func Client(endpoint string) *dynamodb.Client {
-	return dynamodb.New(dynamodb.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(endpoint),
+func Client(endpoint string) *dynamo.Client {
+	return dynamo.New(dynamo.Options{
+		Region:   "us-east-1",
+		Endpoint: endpoint,
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "rrdash", SecretAccessKey: "rrdash", Source: "rrdash test"}, nil
 		}),

@@ -15,8 +15,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"rrdash/store/cluster"
 )
@@ -35,7 +33,7 @@ type Config struct {
 // Bucket is a bucket of shard snapshots: key PREFIX/SHARD/POSITION.snap.gz,
 // POSITION zero-padded to 64 digits so that keys sort as positions do.
 type Bucket struct {
-	client *s3.Client
+	client *s3Client
 	cfg    Config
 	log    *slog.Logger
 }
@@ -55,24 +53,18 @@ func New(cfg Config) (*Bucket, error) {
 			return aws.Credentials{AccessKeyID: "S3RVER", SecretAccessKey: "S3RVER", Source: "rrdash static"}, nil
 		})
 	}
-	o := s3.Options{Region: cfg.Region, Credentials: aws.NewCredentialsCache(creds), UsePathStyle: true}
-	if cfg.Endpoint != "" {
-		o.BaseEndpoint = aws.String(cfg.Endpoint)
-	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Bucket{client: s3.New(o), cfg: cfg, log: log}, nil
+	return &Bucket{client: newS3Client(cfg.Endpoint, cfg.Region, creds), cfg: cfg, log: log}, nil
 }
 
 // CreateBucket creates the bucket unless it exists (tests; production
 // buckets are made by their owners).
 func (b *Bucket) CreateBucket(ctx context.Context) error {
-	_, err := b.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b.cfg.Bucket)})
-	var owned *types.BucketAlreadyOwnedByYou
-	var exists *types.BucketAlreadyExists
-	if err != nil && !errors.As(err, &owned) && !errors.As(err, &exists) {
+	err := b.client.createBucket(ctx, b.cfg.Bucket)
+	if err != nil && !isS3Code(err, "BucketAlreadyOwnedByYou", "BucketAlreadyExists") {
 		return fmt.Errorf("objstore: create bucket %s: %w", b.cfg.Bucket, err)
 	}
 	return nil
@@ -92,25 +84,33 @@ func (b *Bucket) Put(ctx context.Context, snap *cluster.ShardSnapshot) error {
 	if snap.Position == "" || len(snap.Position) > posDigits || strings.Trim(snap.Position, "0123456789") != "" {
 		return fmt.Errorf("objstore: snapshot of %s: position %q is not a sequence number", snap.Shard, snap.Position)
 	}
-	// The SDK wants a length or a seekable body: buffer the compressed form.
+	// The request is signed with the body's SHA-256: buffer the compressed form.
 	var body bytes.Buffer
 	if err := cluster.WriteSnapshot(&body, snap); err != nil {
 		return fmt.Errorf("objstore: %w", err)
 	}
 	key := b.dir(snap.Shard) + strings.Repeat("0", posDigits-len(snap.Position)) + snap.Position + ".snap.gz"
-	if _, err := b.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b.cfg.Bucket), Key: aws.String(key),
-		Body: bytes.NewReader(body.Bytes()), ContentLength: aws.Int64(int64(body.Len()))}); err != nil {
+	// A snapshot at a position already stored is the same state: a key is
+	// written once, never overwritten, so a put cut short (the replica
+	// stopping mid-request) cannot truncate a good snapshot that a node
+	// taking the shard over is about to read.
+	have, err := b.keys(ctx, snap.Shard)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(have, key) {
+		return nil
+	}
+	if err := b.client.putObject(ctx, b.cfg.Bucket, key, body.Bytes()); err != nil {
 		return fmt.Errorf("objstore: put %s: %w", key, err)
 	}
 	b.log.Info("cluster: shard snapshot stored", "shard", snap.Shard, "position", snap.Position, "series", len(snap.Series), "bytes", body.Len(), "key", key)
 	// Older snapshots of the shard are of no more use once this one is
 	// stored; the one before it is kept in case this one is unreadable.
-	keys, err := b.keys(ctx, snap.Shard)
-	if err != nil {
-		return err
-	}
+	keys := append(have, key)
+	slices.Sort(keys)
 	for _, k := range keys[:max(len(keys)-2, 0)] {
-		if _, err := b.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.cfg.Bucket), Key: aws.String(k)}); err != nil {
+		if err := b.client.deleteObject(ctx, b.cfg.Bucket, k); err != nil {
 			b.log.Warn("cluster: old shard snapshot not deleted", "key", k, "err", err)
 		}
 	}
@@ -119,22 +119,15 @@ func (b *Bucket) Put(ctx context.Context, snap *cluster.ShardSnapshot) error {
 
 // keys lists the snapshot keys of shard, oldest first.
 func (b *Bucket) keys(ctx context.Context, shard string) ([]string, error) {
-	in := &s3.ListObjectsV2Input{Bucket: aws.String(b.cfg.Bucket), Prefix: aws.String(b.dir(shard))}
+	all, err := b.client.listKeys(ctx, b.cfg.Bucket, b.dir(shard))
+	if err != nil {
+		return nil, fmt.Errorf("objstore: list %s: %w", b.dir(shard), err)
+	}
 	var keys []string
-	for {
-		out, err := b.client.ListObjectsV2(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("objstore: list %s: %w", b.dir(shard), err)
+	for _, k := range all {
+		if strings.HasSuffix(k, ".snap.gz") {
+			keys = append(keys, k)
 		}
-		for _, o := range out.Contents {
-			if k := aws.ToString(o.Key); strings.HasSuffix(k, ".snap.gz") {
-				keys = append(keys, k)
-			}
-		}
-		if !aws.ToBool(out.IsTruncated) {
-			break
-		}
-		in.ContinuationToken = out.NextContinuationToken
 	}
 	slices.Sort(keys)
 	return keys, nil
@@ -147,12 +140,12 @@ func (b *Bucket) Newest(ctx context.Context, shard string) (*cluster.ShardSnapsh
 		return nil, err
 	}
 	newest := keys[len(keys)-1]
-	out, err := b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b.cfg.Bucket), Key: aws.String(newest)})
+	body, err := b.client.getObject(ctx, b.cfg.Bucket, newest)
 	if err != nil {
 		return nil, fmt.Errorf("objstore: get %s: %w", newest, err)
 	}
-	defer out.Body.Close()
-	snap, err := cluster.ReadSnapshot(out.Body)
+	defer body.Close()
+	snap, err := cluster.ReadSnapshot(body)
 	if err != nil {
 		return nil, fmt.Errorf("objstore: %s: %w", newest, err)
 	}

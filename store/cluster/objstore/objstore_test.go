@@ -13,7 +13,8 @@ import (
 // TestBucketNewestSnapshot: on s3rver, the newest of a shard's snapshots
 // (by position, not by key text: positions differ in length) comes back
 // whole; older ones beyond the last two are deleted; other shards and a
-// position that is not a sequence number are kept apart.
+// position that is not a sequence number are kept apart; a position
+// stored is not written again.
 func TestBucketNewestSnapshot(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -43,6 +44,11 @@ func TestBucketNewestSnapshot(t *testing.T) {
 		}
 	}
 	if err := b.Put(ctx, &cluster.ShardSnapshot{Shard: "shard-1", Position: "7"}); err != nil {
+		t.Fatal(err)
+	}
+	// A second snapshot at a stored position is not written: a key is
+	// never overwritten (a put cut short would truncate a good one).
+	if err := b.Put(ctx, &cluster.ShardSnapshot{Shard: "shard-0", Position: "123", Series: []cluster.NamedState{{Name: "again", State: st}}}); err != nil {
 		t.Fatal(err)
 	}
 	snap, err := b.Newest(ctx, "shard-0")
