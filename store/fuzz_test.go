@@ -59,13 +59,7 @@ func FuzzSpec(f *testing.F) {
 			return
 		}
 		// a spec that parses must round-trip through its own formatting
-		var args []string
-		for _, d := range spec.DS {
-			args = append(args, d.String())
-		}
-		for _, r := range spec.RRA {
-			args = append(args, r.String())
-		}
+		args := spec.args()
 		again, err := ParseSpecArgs(60, 1000000000, args)
 		if err != nil {
 			t.Fatalf("%q formats as %q which does not parse: %v", s, args, err)

@@ -31,13 +31,7 @@ func FuzzHWSpec(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var again []string
-		for _, d := range spec.DS {
-			again = append(again, d.String())
-		}
-		for _, r := range spec.RRA {
-			again = append(again, r.String())
-		}
+		again := spec.args()
 		spec2, err := ParseSpecArgs(60, 1_000_000_000, again)
 		if err != nil {
 			t.Fatalf("%q formats as %q which does not parse: %v", args, again, err)
