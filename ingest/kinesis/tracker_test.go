@@ -136,15 +136,6 @@ func TestTrackerRestart(t *testing.T) {
 	slices.SortFunc(s1, func(a, b Record) int { return strings.Compare(a.Seq, b.Seq) })
 	slices.SortFunc(s2, func(a, b Record) int { return strings.Compare(a.Seq, b.Seq) })
 
-	type durable struct {
-		applied map[string][]string // series → "sec=value"
-		last    map[string]int64
-		cps     map[string]Checkpoint
-		dead    []DeadLetter
-	}
-	newDurable := func() *durable {
-		return &durable{applied: map[string][]string{}, last: map[string]int64{}, cps: map[string]Checkpoint{}}
-	}
 	dec, err := NewDecoder(DecoderConfig{})
 	if err != nil {
 		t.Fatal(err)
@@ -153,11 +144,7 @@ func TestTrackerRestart(t *testing.T) {
 	// checkpoints), flushing every `every` records; it stops after `stopAt`
 	// flushes (-1: never) without flushing what it holds.
 	run := func(d *durable, every, stopAt int) bool {
-		lookup := func(name string) (int64, bool, error) {
-			l, ok := d.last[name]
-			return l, ok, nil
-		}
-		tr := newTracker(dec, 60*time.Second, time.Hour, lookup)
+		tr := d.tracker(dec)
 		tr.seen = map[dlKey]bool{}
 		for _, dl := range d.dead {
 			tr.seen[dl.key()] = true
@@ -172,21 +159,7 @@ func TestTrackerRestart(t *testing.T) {
 			queues[id] = q
 		}
 		flushes, n := 0, 0
-		apply := func(all bool) {
-			w := tr.take(time.Unix(t0, 0), all, 60)
-			d.dead = append(d.dead, w.dead...)
-			changed, _, _ := tr.positions(0)
-			for _, u := range w.updates {
-				if u.Sec <= d.last[u.Series] {
-					t.Fatalf("update %+v at or before the last update %d", u, d.last[u.Series])
-				}
-				d.applied[u.Series] = append(d.applied[u.Series], fmt.Sprintf("%d=%s", u.Sec, u.Value))
-				d.last[u.Series] = u.Sec
-			}
-			for id, cp := range changed {
-				d.cps[id] = cp
-			}
-		}
+		apply := func(all bool) { d.apply(t, tr, time.Unix(t0, 0), all) }
 		for len(queues["s1"])+len(queues["s2"]) > 0 {
 			for _, id := range []string{"s1", "s2"} {
 				if q := queues[id]; len(q) > 0 {
@@ -213,29 +186,7 @@ func TestTrackerRestart(t *testing.T) {
 	if len(want.dead) == 0 || len(want.applied["a"]) == 0 {
 		t.Fatalf("test data exercises nothing: %+v", want)
 	}
-	for stop := 0; ; stop++ {
-		got := newDurable()
-		if run(got, 5, stop) {
-			break // the cut was after the end
-		}
-		run(got, 3, -1)
-		for s, w := range want.applied {
-			if !slices.Equal(got.applied[s], w) {
-				t.Errorf("cut after flush %d: series %s applied %v, want %v", stop, s, got.applied[s], w)
-			}
-		}
-		keys := func(ds []DeadLetter) []string {
-			var k []string
-			for _, d := range ds {
-				k = append(k, fmt.Sprintf("%s/%s/%d/%s", d.Shard, d.Seq, d.Item, d.Reason))
-			}
-			slices.Sort(k)
-			return k
-		}
-		if g, w := keys(got.dead), keys(want.dead); !slices.Equal(g, w) {
-			t.Errorf("cut after flush %d: dead letters %v, want %v", stop, g, w)
-		}
-	}
+	checkCuts(t, want, 5, run)
 }
 
 func TestGetRecordsAction(t *testing.T) {
