@@ -323,28 +323,7 @@ func TestTrackerAggregateRestart(t *testing.T) {
 		for i := range d.dead {
 			tr.rememberDeadLetter(&d.dead[i], int64(i))
 		}
-		cp := d.cps["s1"]
-		tr.addShard("s1", cp)
-		q := recs
-		for len(q) > 0 && cp.CP != "" && !seqLess(cp.CP, q[0].Seq) {
-			q = q[1:]
-		}
-		flushes := 0
-		apply := func(all bool) { d.apply(t, tr, time.Unix(t0, 0), all) }
-		for n, r := range q {
-			if err := tr.observe(r, time.Unix(t0, 0), 0); err != nil {
-				t.Fatal(err)
-			}
-			if (n+1)%every == 0 {
-				if flushes == stopAt {
-					return false
-				}
-				apply(false)
-				flushes++
-			}
-		}
-		apply(true)
-		return true
+		return d.feed(t, tr, d.resume(tr, "s1", recs), time.Unix(t0, 0), every, stopAt)
 	}
 	want := newDurable()
 	run(want, 4, -1)

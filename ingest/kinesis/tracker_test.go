@@ -149,37 +149,18 @@ func TestTrackerRestart(t *testing.T) {
 		for _, dl := range d.dead {
 			tr.seen[dl.key()] = true
 		}
-		queues := map[string][]Record{"s1": s1, "s2": s2}
-		for id, q := range queues {
-			cp := d.cps[id]
-			tr.addShard(id, cp)
-			for len(q) > 0 && cp.CP != "" && !seqLess(cp.CP, q[0].Seq) {
-				q = q[1:]
-			}
-			queues[id] = q
-		}
-		flushes, n := 0, 0
-		apply := func(all bool) { d.apply(t, tr, time.Unix(t0, 0), all) }
-		for len(queues["s1"])+len(queues["s2"]) > 0 {
-			for _, id := range []string{"s1", "s2"} {
-				if q := queues[id]; len(q) > 0 {
-					if err := tr.observe(q[0], time.Unix(t0, 0), 0); err != nil {
-						t.Fatal(err)
-					}
-					queues[id] = q[1:]
-					n++
-					if n%every == 0 {
-						if flushes == stopAt {
-							return false
-						}
-						apply(false)
-						flushes++
-					}
+		// the shards' records alternately, each from its checkpoint on
+		q1, q2 := d.resume(tr, "s1", s1), d.resume(tr, "s2", s2)
+		var recs []Record
+		for len(q1)+len(q2) > 0 {
+			for _, q := range []*[]Record{&q1, &q2} {
+				if len(*q) > 0 {
+					recs = append(recs, (*q)[0])
+					*q = (*q)[1:]
 				}
 			}
 		}
-		apply(true)
-		return true
+		return d.feed(t, tr, recs, time.Unix(t0, 0), every, stopAt)
 	}
 	want := newDurable()
 	run(want, 5, -1)

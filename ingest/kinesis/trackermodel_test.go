@@ -49,6 +49,40 @@ func (d *durable) apply(t *testing.T, tr *tracker, now time.Time, all bool) {
 	}
 }
 
+// resume adds shard id to tr at d's checkpoint and returns the records of
+// recs after it.
+func (d *durable) resume(tr *tracker, id string, recs []Record) []Record {
+	cp := d.cps[id]
+	tr.addShard(id, cp)
+	for len(recs) > 0 && cp.CP != "" && !seqLess(cp.CP, recs[0].Seq) {
+		recs = recs[1:]
+	}
+	return recs
+}
+
+// feed gives tr the records in order at now and makes durable what it
+// hands out every `every` records; it stops after stopAt such flushes (-1:
+// never) without flushing what it holds, and reports whether it ran to the
+// end (then it flushes everything).
+func (d *durable) feed(t *testing.T, tr *tracker, recs []Record, now time.Time, every, stopAt int) bool {
+	t.Helper()
+	flushes := 0
+	for n, r := range recs {
+		if err := tr.observe(r, now, 0); err != nil {
+			t.Fatal(err)
+		}
+		if (n+1)%every == 0 {
+			if flushes == stopAt {
+				return false
+			}
+			d.apply(t, tr, now, false)
+			flushes++
+		}
+	}
+	d.apply(t, tr, now, true)
+	return true
+}
+
 // checkCuts cuts a run after each of its flushes in turn (run(d, every,
 // stopAt) stops after stopAt flushes without flushing what it holds, and
 // reports whether it ran to the end), restarts it from what was durable,
