@@ -40,33 +40,16 @@ func BenchmarkEngineUpdate(b *testing.B) {
 }
 
 // BenchmarkDBApply is the durable path: journal + fsync per batch of 1,000.
-func BenchmarkDBApply(b *testing.B) {
-	db, err := Open(b.TempDir(), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	spec, _ := ParseSpecArgs(10, 1000000000, []string{"DS:a:GAUGE:100:U:U", "RRA:AVERAGE:0.5:1:8640", "RRA:MAX:0.5:6:1440"})
-	db.Create("s", spec, true)
-	b.ResetTimer()
-	t := int64(1000000000)
-	for i := 0; i < b.N; i++ {
-		batch := Batch{Updates: make([]Update, 1000)}
-		for k := range batch.Updates {
-			t += 10
-			batch.Updates[k] = Update{Series: "s", Time: t, Values: []string{"1.5"}}
-		}
-		if _, err := db.Apply(context.Background(), batch); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "updates/s")
-}
+func BenchmarkDBApply(b *testing.B) { benchDBApply(b, Options{}) }
 
 // BenchmarkDBApplyOneShot is BenchmarkDBApply as the CLI runs it: rows
 // collected in runs and written with pwrite (no mapping).
-func BenchmarkDBApplyOneShot(b *testing.B) {
-	db, err := Open(b.TempDir(), Options{OneShot: true})
+func BenchmarkDBApplyOneShot(b *testing.B) { benchDBApply(b, Options{OneShot: true}) }
+
+// benchDBApply applies batches of 1,000 updates of one series to a data
+// directory opened with opts.
+func benchDBApply(b *testing.B, opts Options) {
+	db, err := Open(b.TempDir(), opts)
 	if err != nil {
 		b.Fatal(err)
 	}

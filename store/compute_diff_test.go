@@ -4,15 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-
-	"rrdash/store/internal/rrdbin"
-	"rrdash/store/rrdtooltest"
 )
 
 // exactOps are COMPUTE operators whose results Go and glibc compute
@@ -123,15 +118,11 @@ func genComputeCase(r *rand.Rand, libm bool) diffCase {
 // gaps) through rrdtool 1.7.2 and rrdash and compares the files and
 // fetches bit for bit.
 func TestComputeDifferential(t *testing.T) {
-	bin := rrdtooltest.Bin(t)
+	h := newRRDtoolHarness(t)
 	t.Parallel()
-	cases := 50
-	if testing.Short() {
-		cases = 20
-	}
-	dir := t.TempDir()
+	cases := shortOr(50, 20)
 	var stats diffStats
-	nFetch, near := 0, 0
+	nFetch := 0
 	for i := 0; i < cases; i++ {
 		// every fourth case also uses SIN COS LOG EXP ATAN POW ATAN2,
 		// which Go's math and glibc's libm round alike on these inputs
@@ -139,99 +130,28 @@ func TestComputeDifferential(t *testing.T) {
 		if err := c.spec.Validate(); err != nil {
 			t.Fatalf("case %d: %v (%v)", i, err, c.spec.DS)
 		}
-		file := filepath.Join(dir, fmt.Sprintf("c%d.rrd", i))
-		nFetch += runComputeCase(t, bin, i, c, file, &stats, &near)
+		// the sign of a NaN (rrdtool prints "nan" for a positive one,
+		// which UNKN pushes) is not compared: the files compared equal
+		o := diffOpts{fix: func(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "-nan", "nan"), "nan", "-nan") }}
+		if usesLibm(c.spec) {
+			// glibc's pow, sin, … and Go's may differ in the last bits
+			o.tol = 1e-12
+		}
+		_, n := h.runDiffCase(t, fmt.Sprintf("case %d %v", i, c.spec.DS), c, h.path("c%d.rrd", i), &stats, o)
+		nFetch += n
 	}
-	t.Logf("%d cases, %d values compared bit for bit, %d values of libm cases within 1e-12 (not bit-identical), %d fetches", cases, stats.exact, near, nFetch)
+	t.Logf("%d cases, %d values compared bit for bit, %d values of libm cases within 1e-12 (not bit-identical), %d fetches", cases, stats.exact, stats.near, nFetch)
 }
 
-// runComputeCase is runDiffCase with updates that skip the COMPUTE data
-// sources, as rrdtool's do.
-func runComputeCase(t *testing.T, bin string, i int, c diffCase, file string, stats *diffStats, near *int) int {
-	t.Helper()
-	if out, err := exec.Command(bin, c.createArgs(file)...).CombinedOutput(); err != nil {
-		t.Fatalf("case %d: rrdtool create %v: %v: %s", i, c.createArgs(file), err, out)
-	}
-	ours, err := NewRRD(c.spec)
-	if err != nil {
-		t.Fatalf("case %d: %v", i, err)
-	}
-	tmpl := c.spec.InputIndexes()
-	for _, ch := range c.chunks {
-		out, rerr := exec.Command(bin, append([]string{"update", file}, ch...)...).CombinedOutput()
-		var oerr error
-		for _, a := range ch {
-			u, err := ParseUpdateArg(a, tmpl, len(c.spec.DS))
-			if err == nil {
-				err = ours.Update(u.Time, u.Usec, u.Values)
-			}
-			if err != nil {
-				oerr = err
-				break
-			}
-		}
-		if (rerr == nil) != (oerr == nil) {
-			t.Fatalf("case %d %v: rrdtool update: %v %s; ours: %v", i, c.spec.DS, rerr, out, oerr)
-		}
-	}
-	libm := false
-	for _, d := range c.spec.DS {
+// usesLibm reports whether a COMPUTE expression of spec calls a libm
+// function.
+func usesLibm(spec Spec) bool {
+	for _, d := range spec.DS {
 		for _, op := range append(slices.Clone(libmUnary), libmBinary...) {
-			libm = libm || d.Type == Compute && slices.Contains(strings.Split(d.Expr, ","), op)
-		}
-	}
-	if libm {
-		*near += compareFilesNear(t, i, file, ours, stats)
-		return 0
-	}
-	compareFiles(t, i, file, ours, stats)
-	n := 0
-	for _, q := range c.fetches {
-		want, werr := rrdtoolFetchText(t, bin, file, q)
-		res, gerr := ours.Fetch(q)
-		if (werr == nil) != (gerr == nil) {
-			t.Fatalf("case %d fetch %+v: rrdtool: %v; ours: %v", i, q, werr, gerr)
-		}
-		if gerr == nil {
-			// the sign of a NaN (rrdtool prints "nan" for a positive one,
-			// which UNKN pushes) is not compared: the files compared equal
-			want = strings.ReplaceAll(strings.ReplaceAll(want, "-nan", "nan"), "nan", "-nan")
-			if got := fetchText(res); got != want {
-				t.Fatalf("case %d fetch %+v:\n%s", i, q, firstDiff(want, got))
-			}
-			n++
-		}
-	}
-	return n
-}
-
-// compareFilesNear is compareFiles for cases whose expressions use libm
-// functions: glibc's pow, sin, … and Go's may differ in the last bits, so
-// rows may differ by a relative 1e-12; it returns how many did.
-func compareFilesNear(t *testing.T, i int, file string, ours *RRD, stats *diffStats) int {
-	t.Helper()
-	ref, err := rrdbin.Read(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	near := 0
-	for a, ra := range ref.RRA {
-		times, vals := ours.ArchiveRows(a)
-		for k := range times {
-			if times[k] != ra.Times[k] {
-				t.Fatalf("case %d: rra %d row %d time %d, rrdtool %d", i, a, k, times[k], ra.Times[k])
-			}
-			for d := range vals[k] {
-				g, w := vals[k][d], ra.Rows[k][d]
-				if stats.check(g, w) {
-					continue
-				}
-				if math.Abs(g-w) > 1e-12*math.Max(math.Abs(g), math.Abs(w)) {
-					t.Fatalf("case %d (%v): rra %d row %d ds %d: %v, rrdtool %v", i, ours.Spec().DS, a, k, d, g, w)
-				}
-				near++
+			if d.Type == Compute && slices.Contains(strings.Split(d.Expr, ","), op) {
+				return true
 			}
 		}
 	}
-	return near
+	return false
 }

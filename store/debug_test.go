@@ -1,10 +1,9 @@
 package store
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -24,16 +23,15 @@ func TestDebugCase(t *testing.T) {
 		seed, _ = strconv.ParseUint(s, 10, 64)
 	}
 	c := genCase(rand.New(rand.NewPCG(seed, uint64(ci))))
-	file := filepath.Join(t.TempDir(), "d.rrd")
-	if out, err := exec.Command("rrdtool", c.createArgs(file)...).CombinedOutput(); err != nil {
-		t.Fatal(string(out))
-	}
+	h := newRRDtoolHarness(t)
+	file := h.path("d.rrd")
+	h.createCase(t, file, c)
 	ours, _ := NewRRD(c.spec)
 	t.Logf("spec: step %d start %d %v %v", c.spec.Step, c.spec.Start, c.spec.DS, c.spec.RRA)
 	var prev string
 	for _, ch := range c.chunks {
 		for _, a := range ch {
-			out, rerr := exec.Command("rrdtool", "update", file, a).CombinedOutput()
+			out, rerr := h.cmd("update", file, a).CombinedOutput()
 			u, err := ParseUpdateArg(a, nil, len(c.spec.DS))
 			if err == nil {
 				err = ours.Update(u.Time, u.Usec, u.Values)
@@ -51,7 +49,7 @@ func TestDebugCase(t *testing.T) {
 			}
 			var st diffStats
 			t.Logf("after %s, at %s", prev, a)
-			compareFiles(t, ci, file, ours, &st)
+			compareDump(t, fmt.Sprintf("case %d", ci), file, dumpRRD(ours), &st, diffCheck{})
 			prev = a
 		}
 	}

@@ -7,20 +7,13 @@ package store
 // fetch's output.
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-
-	"rrdash/store/internal/rrdbin"
-
-	"rrdash/store/rrdtooltest"
 )
 
 type diffCase struct {
@@ -169,32 +162,6 @@ func genCaseTypes(r *rand.Rand, types int) diffCase {
 	return c
 }
 
-func (c diffCase) createArgs(file string) []string {
-	args := []string{"create", file, "--start", strconv.FormatInt(c.spec.Start, 10), "--step", strconv.FormatInt(c.spec.Step, 10)}
-	for _, ds := range c.spec.DS {
-		args = append(args, ds.String())
-	}
-	for _, r := range c.spec.RRA {
-		args = append(args, r.String())
-	}
-	return args
-}
-
-func sameFloat(a, b float64) bool {
-	return math.Float64bits(a) == math.Float64bits(b) || math.IsNaN(a) && math.IsNaN(b) || a == b
-}
-
-// diffStats counts the values compared; every one must be bit-identical.
-type diffStats struct{ exact int }
-
-func (s *diffStats) check(a, b float64) bool {
-	if sameFloat(a, b) {
-		s.exact++
-		return true
-	}
-	return false
-}
-
 // fetchText formats a fetch result like rrdtool fetch's rows.
 func fetchText(res *FetchResult) string {
 	var b strings.Builder
@@ -221,97 +188,26 @@ func formatRRDValue(v float64) string {
 	return strconv.FormatFloat(v, 'e', 10, 64)
 }
 
-func rrdtoolFetchText(t *testing.T, bin, file string, q FetchRequest) (string, error) {
-	args := []string{"fetch", file, q.CF.String(), "--start", strconv.FormatInt(q.Start, 10), "--end", strconv.FormatInt(q.End, 10),
-		"--resolution", strconv.FormatInt(q.Resolution, 10)}
-	if q.AlignStart {
-		args = append(args, "--align-start")
-	}
-	out, err := exec.Command(bin, args...).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("%s", bytes.TrimSpace(out))
-	}
-	// drop the header (DS names and a blank line)
-	lines := strings.SplitN(string(out), "\n", 3)
-	if len(lines) < 3 {
-		return "", nil
-	}
-	return lines[2], nil
-}
-
 // The floating-point counters DCOUNTER and DDERIVE, with the other types,
 // through the same comparison as TestDifferentialAgainstRRDtool.
 func TestDifferentialFloatCounters(t *testing.T) {
-	bin := rrdtooltest.Bin(t)
+	h := newRRDtoolHarness(t)
 	t.Parallel()
-	cases := 60
-	if testing.Short() {
-		cases = 20
-	}
-	dir := t.TempDir()
+	cases := shortOr(60, 20)
 	var stats diffStats
 	nFetches := 0
 	for i := 0; i < cases; i++ {
 		c := genCaseTypes(rand.New(rand.NewPCG(20261203, uint64(i))), 6)
-		file := filepath.Join(dir, fmt.Sprintf("f%d.rrd", i))
-		nFetches += runDiffCase(t, bin, i, c, file, &stats)
+		_, n := h.runDiffCase(t, fmt.Sprintf("case %d", i), c, h.path("f%d.rrd", i), &stats, diffOpts{})
+		nFetches += n
 	}
 	t.Logf("%d cases, %d values compared bit for bit, %d fetches", cases, stats.exact, nFetches)
 }
 
-// runDiffCase runs one case through rrdtool and rrdash and compares the
-// files and the case's fetches; it returns the fetches compared.
-func runDiffCase(t *testing.T, bin string, i int, c diffCase, file string, stats *diffStats) int {
-	t.Helper()
-	if out, err := exec.Command(bin, c.createArgs(file)...).CombinedOutput(); err != nil {
-		t.Fatalf("case %d: rrdtool create: %v: %s", i, err, out)
-	}
-	ours, err := NewRRD(c.spec)
-	if err != nil {
-		t.Fatalf("case %d: %v", i, err)
-	}
-	for _, ch := range c.chunks {
-		out, rerr := exec.Command(bin, append([]string{"update", file}, ch...)...).CombinedOutput()
-		var oerr error
-		for _, a := range ch {
-			u, err := ParseUpdateArg(a, nil, len(c.spec.DS))
-			if err == nil {
-				err = ours.Update(u.Time, u.Usec, u.Values)
-			}
-			if err != nil {
-				oerr = err
-				break
-			}
-		}
-		if (rerr == nil) != (oerr == nil) {
-			t.Fatalf("case %d: rrdtool update: %v %s; ours: %v", i, rerr, out, oerr)
-		}
-	}
-	compareFiles(t, i, file, ours, stats)
-	n := 0
-	for _, q := range c.fetches {
-		want, werr := rrdtoolFetchText(t, bin, file, q)
-		res, gerr := ours.Fetch(q)
-		if (werr == nil) != (gerr == nil) {
-			t.Fatalf("case %d fetch %+v: rrdtool: %v; ours: %v", i, q, werr, gerr)
-		}
-		if gerr == nil {
-			if got := fetchText(res); got != want {
-				t.Fatalf("case %d fetch %+v:\n%s", i, q, firstDiff(want, got))
-			}
-			n++
-		}
-	}
-	return n
-}
-
 func TestDifferentialAgainstRRDtool(t *testing.T) {
-	bin := rrdtooltest.Bin(t)
+	h := newRRDtoolHarness(t)
 	t.Parallel()
-	cases := 150
-	if testing.Short() {
-		cases = 30
-	}
+	cases := shortOr(150, 30)
 	if s := os.Getenv("RRDASH_DIFF_CASES"); s != "" {
 		cases, _ = strconv.Atoi(s)
 	}
@@ -319,100 +215,17 @@ func TestDifferentialAgainstRRDtool(t *testing.T) {
 	if s := os.Getenv("RRDASH_DIFF_SEED"); s != "" {
 		seed, _ = strconv.ParseUint(s, 10, 64)
 	}
-	dir := t.TempDir()
 	var nUpdates, nFetches int
 	var stats diffStats
 	for i := 0; i < cases; i++ {
-		r := rand.New(rand.NewPCG(seed, uint64(i)))
-		c := genCase(r)
-		file := filepath.Join(dir, fmt.Sprintf("c%d.rrd", i))
-		if out, err := exec.Command(bin, c.createArgs(file)...).CombinedOutput(); err != nil {
-			t.Fatalf("case %d: rrdtool create: %v: %s", i, err, out)
-		}
-		ours, err := NewRRD(c.spec)
-		if err != nil {
-			t.Fatalf("case %d: %v", i, err)
-		}
-		for _, ch := range c.chunks {
-			out, rerr := exec.Command(bin, append([]string{"update", file}, ch...)...).CombinedOutput()
-			var oerr error
-			for _, a := range ch {
-				u, err := ParseUpdateArg(a, nil, len(c.spec.DS))
-				if err == nil {
-					err = ours.Update(u.Time, u.Usec, u.Values)
-				}
-				if err != nil {
-					oerr = err
-					break
-				}
-				nUpdates++
-			}
-			if (rerr == nil) != (oerr == nil) {
-				t.Fatalf("case %d (seed %d): rrdtool update: %v %s; ours: %v", i, seed, rerr, out, oerr)
-			}
-		}
-		if !t.Run(fmt.Sprintf("case%d", i), func(t *testing.T) { compareFiles(t, i, file, ours, &stats) }) {
-			continue
-		}
-		for _, q := range c.fetches {
-			want, werr := rrdtoolFetchText(t, bin, file, q)
-			res, gerr := ours.Fetch(q)
-			if (werr == nil) != (gerr == nil) {
-				t.Fatalf("case %d fetch %+v: rrdtool: %v; ours: %v", i, q, werr, gerr)
-			}
-			if gerr == nil {
-				if got := fetchText(res); got != want {
-					t.Fatalf("case %d fetch %+v (rra %d, step %d):\n%s", i, q, res.RRA, res.Step, firstDiff(want, got))
-				}
-				nFetches++
-			}
-		}
+		c := genCase(rand.New(rand.NewPCG(seed, uint64(i))))
+		// a case that fails is reported, and the others still run
+		t.Run(fmt.Sprintf("case%d", i), func(t *testing.T) {
+			u, f := h.runDiffCase(t, fmt.Sprintf("case %d (seed %d)", i, seed), c, h.path("c%d.rrd", i), &stats, diffOpts{})
+			nUpdates, nFetches = nUpdates+u, nFetches+f
+		})
 	}
 	t.Logf("%d cases, %d updates, %d values compared bit for bit, %d fetches", cases, nUpdates, stats.exact, nFetches)
-}
-
-func compareFiles(t *testing.T, i int, file string, ours *RRD, stats *diffStats) {
-	t.Helper()
-	ref, err := rrdbin.Read(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := ours.Spec()
-	ctx := fmt.Sprintf("case %d (%s %v %v)", i, file, spec.DS, spec.RRA)
-	lu, lus := ours.LastUpdate()
-	if ref.LastUp != lu || ref.LastUpUsec != lus {
-		t.Fatalf("%s: last update %d.%06d, rrdtool %d.%06d", ctx, lu, lus, ref.LastUp, ref.LastUpUsec)
-	}
-	for d, ds := range ref.DS {
-		s := ours.st.ds[d]
-		if s.lastDS != ds.LastDS || !stats.check(s.val, ds.Value) || s.unknSec != ds.UnknownSec {
-			t.Fatalf("%s: ds %d state {%q %v %d}, rrdtool {%q %v %d}", ctx, d, s.lastDS, s.val, s.unknSec, ds.LastDS, ds.Value, ds.UnknownSec)
-		}
-	}
-	nds := len(spec.DS)
-	for a, ra := range ref.RRA {
-		for d := range ra.CDP {
-			c := ours.st.cdp[a*nds+d]
-			rc := ra.CDP[d]
-			// every field of cdp_prep, as rrdtool dump prints them all
-			if !stats.check(c.val, rc.Value) || c.unknPDP != rc.UnknownPDP || !stats.check(c.primary, rc.Primary) || !stats.check(c.secondary, rc.Secondary) {
-				t.Fatalf("%s: rra %d (%v) ds %d cdp {val %v unkn %d primary %v secondary %v}, rrdtool {%v %d %v %v}", ctx, a, spec.RRA[a], d,
-					c.val, c.unknPDP, c.primary, c.secondary, rc.Value, rc.UnknownPDP, rc.Primary, rc.Secondary)
-			}
-		}
-		times, vals := ours.ArchiveRows(a)
-		for k := range times {
-			if times[k] != ra.Times[k] {
-				t.Fatalf("%s: rra %d row %d time %d, rrdtool %d", ctx, a, k, times[k], ra.Times[k])
-			}
-			for d := range vals[k] {
-				if !stats.check(vals[k][d], ra.Rows[k][d]) {
-					t.Fatalf("%s: rra %d (%v) row %d (t=%d) ds %d: %v (%x), rrdtool %v (%x)", ctx, a, spec.RRA[a], k, times[k], d,
-						vals[k][d], math.Float64bits(vals[k][d]), ra.Rows[k][d], math.Float64bits(ra.Rows[k][d]))
-				}
-			}
-		}
-	}
 }
 
 func firstDiff(want, got string) string {

@@ -41,26 +41,32 @@ func (db *DB) Dump(name string) (*DumpData, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &DumpData{Spec: cloneSpec(a.spec), LastUpdate: a.st.lastUp, LastUpdateUsec: a.st.lastUpUsec}
-	for i, s := range a.st.ds {
-		d.DS = append(d.DS, DumpDS{LastDS: s.lastText(a.spec.DS[i].Type), Value: s.val, UnknownSec: s.unknSec})
+	return dumpState(&a.spec, a.st, a.decodedRing), nil // stored rows are XORed with the file's key
+}
+
+// dumpState copies a series' definition, state and rows; ring(i) returns
+// archive i's rows as numbers.
+func dumpState(spec *Spec, st *state, ring func(i int) []float64) *DumpData {
+	d := &DumpData{Spec: cloneSpec(*spec), LastUpdate: st.lastUp, LastUpdateUsec: st.lastUpUsec}
+	for i, s := range st.ds {
+		d.DS = append(d.DS, DumpDS{LastDS: s.lastText(spec.DS[i].Type), Value: s.val, UnknownSec: s.unknSec})
 	}
-	nds := len(a.spec.DS)
-	for i, r := range a.spec.RRA {
-		dr := DumpRRA{CurRow: a.st.curRow[i]}
+	nds := len(spec.DS)
+	for i, r := range spec.RRA {
+		dr := DumpRRA{CurRow: st.curRow[i]}
 		for j := 0; j < nds; j++ {
-			c := a.st.cdp[i*nds+j]
+			c := st.cdp[i*nds+j]
 			dc := DumpCDP{Primary: c.primary, Secondary: c.secondary, Value: c.val, UnknownPDP: c.unknPDP}
 			if r.CF.IsHW() {
-				dc.HW = a.st.hw.words[i*nds+j]
+				dc.HW = st.hw.words[i*nds+j]
 			}
 			dr.CDP = append(dr.CDP, dc)
 		}
-		ring := a.decodedRing(i) // stored rows are XORed with the file's key
+		rows := ring(i)
 		for row := int64(0); row < r.Rows; row++ {
-			dr.Rows = append(dr.Rows, slices.Clone(ring[row*int64(nds):(row+1)*int64(nds)]))
+			dr.Rows = append(dr.Rows, slices.Clone(rows[row*int64(nds):(row+1)*int64(nds)]))
 		}
 		d.RRA = append(d.RRA, dr)
 	}
-	return d, nil
+	return d
 }

@@ -3,12 +3,8 @@ package store
 import (
 	"fmt"
 	"math/rand/v2"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
-
-	"rrdash/store/rrdtooltest"
 )
 
 // Fetch's archive choice against rrdtool 1.7.2 on layouts with archives of
@@ -17,9 +13,8 @@ import (
 // day), with random CFs, resolutions, starts and ends — also ends after
 // the last update.
 func TestFetchArchiveChoiceMixed(t *testing.T) {
-	bin := rrdtooltest.Bin(t)
+	h := newRRDtoolHarness(t)
 	t.Parallel()
-	dir := t.TempDir()
 	layouts := [][]string{
 		{"RRA:AVERAGE:0.5:1:1440", "RRA:MAX:0.5:1:1440", "RRA:AVERAGE:0.5:5:600", "RRA:MAX:0.5:5:600"},
 		{"RRA:AVERAGE:0.5:1:100", "RRA:MAX:0.5:5:300", "RRA:MIN:0.5:5:50", "RRA:LAST:0.5:12:200", "RRA:AVERAGE:0.5:60:48"},
@@ -37,11 +32,8 @@ func TestFetchArchiveChoiceMixed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		file := filepath.Join(dir, fmt.Sprintf("l%d.rrd", li))
-		args := append([]string{"create", file, "--start", strconv.Itoa(t0), "--step", strconv.Itoa(step)}, spec.args()...)
-		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
-			t.Fatalf("%v: %s", err, out)
-		}
+		file := h.path("l%d.rrd", li)
+		h.create(t, file, t0, step, spec.args())
 		ours, err := NewRRD(spec)
 		if err != nil {
 			t.Fatal(err)
@@ -58,10 +50,9 @@ func TestFetchArchiveChoiceMixed(t *testing.T) {
 			}
 		}
 		for k := 0; k < len(ups); k += 500 {
-			if out, err := exec.Command(bin, append([]string{"update", file}, ups[k:min(k+500, len(ups))]...)...).CombinedOutput(); err != nil {
-				t.Fatalf("%v: %s", err, out)
-			}
+			h.must(t, append([]string{"update", file}, ups[k:min(k+500, len(ups))]...)...)
 		}
+		var qs []FetchRequest
 		for q := 0; q < 60; q++ {
 			req := FetchRequest{CF: cfs[r.IntN(4)], Resolution: []int64{1, 60, 120, 300, 600, 900, 3600, 86400}[r.IntN(8)]}
 			req.End = last - r.Int64N(3*86400) + r.Int64N(7200)
@@ -70,31 +61,9 @@ func TestFetchArchiveChoiceMixed(t *testing.T) {
 				req.End, req.Start = last, last-86400 // the issue's: the last day
 			}
 			req.AlignStart = r.IntN(5) == 0
-			want, werr := rrdtoolFetchText(t, bin, file, req)
-			res, gerr := ours.Fetch(req)
-			if (werr == nil) != (gerr == nil) {
-				t.Fatalf("layout %d %+v: rrdtool %v, ours %v", li, req, werr, gerr)
-			}
-			if gerr != nil {
-				continue
-			}
-			if got := fetchText(res); got != want {
-				t.Fatalf("layout %d (%v) %+v: ours from rra %d step %d:\n%s", li, rras, req, res.RRA, res.Step, firstDiff(want, got))
-			}
-			n++
+			qs = append(qs, req)
 		}
+		n += h.compareFetches(t, fmt.Sprintf("layout %d (%v)", li, rras), file, qs, ours.Fetch, nil)
 	}
 	t.Logf("%d fetches identical", n)
-}
-
-// args are the DS and RRA arguments of rrdtool create for s.
-func (s Spec) args() []string {
-	var a []string
-	for _, d := range s.DS {
-		a = append(a, d.String())
-	}
-	for _, r := range s.RRA {
-		a = append(a, r.String())
-	}
-	return a
 }

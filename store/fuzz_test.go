@@ -60,13 +60,7 @@ func FuzzSpec(f *testing.F) {
 			return
 		}
 		// a spec that parses must round-trip through its own formatting
-		var args []string
-		for _, d := range spec.DS {
-			args = append(args, d.String())
-		}
-		for _, r := range spec.RRA {
-			args = append(args, r.String())
-		}
+		args := spec.args()
 		again, err := ParseSpecArgs(60, 1000000000, args)
 		if err != nil {
 			t.Fatalf("%q formats as %q which does not parse: %v", s, args, err)
@@ -147,22 +141,9 @@ func FuzzArchiveFile(f *testing.F) {
 		f.Add(b, v == 2)
 	}
 	f.Fuzz(func(t *testing.T, b []byte, unmapped bool) {
-		p := filepath.Join(t.TempDir(), "x.rrd")
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		a, err := openArchive(p, trust{ckpt: 1}, unmapped, nil)
-		if err != nil {
+		a := updateFuzzedArchive(t, b, unmapped, 1)
+		if a == nil {
 			return
-		}
-		defer a.close()
-		vals := make([]string, len(a.spec.DS))
-		for i := range vals {
-			vals[i] = "1"
-		}
-		a.eng.update(a.st.lastUp+a.spec.Step, 0, vals)
-		if err := a.flushRows(true); err != nil {
-			t.Fatalf("opened, but rows cannot be written: %v", err)
 		}
 		if err := a.mapRows(); err != nil {
 			t.Fatalf("opened, but rows cannot be mapped: %v", err)
@@ -171,6 +152,35 @@ func FuzzArchiveFile(f *testing.F) {
 			t.Logf("fetch: %v", err)
 		}
 	})
+}
+
+// updateFuzzedArchive opens the archive file contents b (nil when they
+// are refused, as they may be), gives it n readings of 1, a step apart
+// after its last update, in one update call, and writes its rows: what
+// opened must take updates.
+func updateFuzzedArchive(t *testing.T, b []byte, unmapped bool, n int64) *archive {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "x.rrd")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, err := openArchive(p, trust{ckpt: 1}, unmapped, nil)
+	if err != nil {
+		return nil
+	}
+	t.Cleanup(func() { a.close() })
+	vals := make([]string, len(a.spec.DS))
+	for i := range vals {
+		vals[i] = "1"
+	}
+	for i := int64(1); i <= n; i++ {
+		a.eng.update(a.st.lastUp+a.spec.Step*i, 0, vals)
+	}
+	a.eng.endCall()
+	if err := a.flushRows(true); err != nil {
+		t.Fatalf("opened, but rows cannot be written: %v", err)
+	}
+	return a
 }
 
 // FuzzJournalFile opens a data directory whose journal holds arbitrary

@@ -4,14 +4,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os/exec"
-	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"rrdash/store/rrdfile"
-	"rrdash/store/rrdtooltest"
 )
 
 // hwLayouts are the Holt-Winters parameter sets of the differential test:
@@ -122,12 +120,9 @@ type hwStats struct {
 
 // runHWCase runs a case through rrdtool and an in-memory series and
 // compares the files; it returns our series.
-func runHWCase(t *testing.T, bin, file string, c hwCase, st *hwStats) *RRD {
+func runHWCase(t *testing.T, h *rrdtoolHarness, file string, c hwCase, st *hwStats) *RRD {
 	t.Helper()
-	args := append([]string{"create", file, "--start", strconv.FormatInt(c.start, 10), "--step", strconv.FormatInt(c.step, 10)}, c.args...)
-	if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
-		t.Fatalf("rrdtool create: %v: %s", err, out)
-	}
+	h.create(t, file, c.start, c.step, c.args)
 	spec, err := ParseSpecArgs(c.step, c.start, c.args)
 	if err != nil {
 		t.Fatal(err)
@@ -146,98 +141,80 @@ func runHWCase(t *testing.T, bin, file string, c hwCase, st *hwStats) *RRD {
 	for a, ra := range created.RRA {
 		ours.st.curRow[a] = ra.CurRow
 	}
-	for _, ch := range c.chunks {
-		out, rerr := exec.Command(bin, append([]string{"update", file}, ch...)...).CombinedOutput()
-		var oerr error
-		for _, a := range ch {
-			u, err := ParseUpdateArg(a, nil, len(spec.DS))
-			if err == nil {
-				err = ours.Update(u.Time, u.Usec, u.Values)
-			}
-			if err != nil {
-				oerr = err
-				break
-			}
-		}
-		ours.EndUpdateCall()
-		if (rerr == nil) != (oerr == nil) {
-			t.Fatalf("rrdtool update: %v %s; ours: %v", rerr, out, oerr)
-		}
-	}
-	compareHWFile(t, file, ours, st)
+	h.updateBoth(t, file, file, c.chunks, rrdUpdater(ours, nil))
+	compareHWDump(t, file, file, dumpRRD(ours), st)
 	return ours
 }
 
-// compareHWFile compares every row, the consolidation state of every
-// archive (all words of Holt-Winters archives) and the parameters with
-// rrdtool's file, bit for bit.
-func compareHWFile(t *testing.T, file string, ours *RRD, st *hwStats) {
+// compareHWDump compares rrdash's series d with rrdtool's file: definition
+// (Holt-Winters parameters included), last update, ring positions, every
+// row, the PDP state, and every cdp_prep word that rrdtool's file and
+// rrdash keep (all words of Holt-Winters archives), bit for bit.
+func compareHWDump(t *testing.T, ctx, file string, d *DumpData, st *hwStats) {
 	t.Helper()
 	ref, err := rrdfile.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := ours.Spec()
-	if len(ref.RRA) != len(spec.RRA) {
-		t.Fatalf("%d archives, rrdtool %d", len(spec.RRA), len(ref.RRA))
+	if d.LastUpdate != ref.LastUpdate || len(d.Spec.RRA) != len(ref.RRA) || len(d.Spec.DS) != len(ref.DS) || d.Spec.Step != ref.Step {
+		t.Fatalf("%s: last update %d, %d archives, %d DS, step %d; rrdtool %d, %d, %d, %d", ctx, d.LastUpdate, len(d.Spec.RRA), len(d.Spec.DS), d.Spec.Step,
+			ref.LastUpdate, len(ref.RRA), len(ref.DS), ref.Step)
 	}
-	if want := spec.RRDVersion(); ref.Version != want {
-		t.Errorf("version %d, rrdtool %d", want, ref.Version)
+	if want := d.Spec.RRDVersion(); ref.Version != want {
+		t.Fatalf("%s: version %d, rrdtool %d", ctx, want, ref.Version)
 	}
-	nds := len(spec.DS)
+	nds := len(d.Spec.DS)
+	for k, ds := range ref.DS {
+		if s := d.DS[k]; s.LastDS != ds.LastDS || !sameFloat(s.Value, ds.Value) || s.UnknownSec != ds.UnknownSec {
+			t.Fatalf("%s: ds %d state {%q %v %d}, rrdtool {%q %v %d}", ctx, k, s.LastDS, s.Value, s.UnknownSec, ds.LastDS, ds.Value, ds.UnknownSec)
+		}
+	}
 	for a, ra := range ref.RRA {
-		r := spec.RRA[a]
-		ctx := fmt.Sprintf("rra %d (%s)", a, r)
-		if ra.CF != r.CF.String() || ra.Rows != r.Rows || ra.Steps != r.Steps {
-			t.Fatalf("%s: rrdtool has %s %d rows %d steps", ctx, ra.CF, ra.Rows, ra.Steps)
+		r, da := d.Spec.RRA[a], d.RRA[a]
+		where := fmt.Sprintf("%s: rra %d (%s)", ctx, a, r)
+		if ra.CF != r.CF.String() || ra.Rows != r.Rows || ra.Steps != r.Steps || da.CurRow != ra.CurRow {
+			t.Fatalf("%s: %s %d rows %d steps cur_row %d, rrdtool %s %d %d %d", where, r.CF, r.Rows, r.Steps, da.CurRow, ra.CF, ra.Rows, ra.Steps, ra.CurRow)
 		}
-		if r.CF.IsHW() {
-			if got := hwParamWords(r); got != ra.Params {
-				t.Fatalf("%s: params %v, rrdtool %v", ctx, got, ra.Params)
-			}
+		if r.CF.IsHW() && hwParamWords(r) != ra.Params {
+			t.Fatalf("%s: params %v, rrdtool %v", where, hwParamWords(r), ra.Params)
 		}
-		if ours.st.curRow[a] != ra.CurRow {
-			t.Fatalf("%s: cur_row %d, rrdtool %d", ctx, ours.st.curRow[a], ra.CurRow)
-		}
-		for d := 0; d < nds; d++ {
-			c := ours.st.cdp[a*nds+d]
-			rc := ra.CDP[d]
-			if !sameFloat(c.primary, rc.Primary) || !sameFloat(c.secondary, rc.Secondary) {
-				t.Fatalf("%s ds %d: primary %v secondary %v, rrdtool %v %v", ctx, d, c.primary, c.secondary, rc.Primary, rc.Secondary)
+		for k := 0; k < nds; k++ {
+			c, rc := da.CDP[k], ra.CDP[k]
+			if !sameFloat(c.Primary, rc.Primary) || !sameFloat(c.Secondary, rc.Secondary) {
+				t.Fatalf("%s ds %d: primary %v secondary %v, rrdtool %v %v", where, k, c.Primary, c.Secondary, rc.Primary, rc.Secondary)
 			}
 			st.values += 2
 			if !r.CF.IsHW() {
+				if !sameFloat(c.Value, rc.Value) || c.UnknownPDP != rc.UnknownPDP {
+					t.Fatalf("%s ds %d: value %v unknown %d, rrdtool %v %d", where, k, c.Value, c.UnknownPDP, rc.Value, rc.UnknownPDP)
+				}
 				continue
 			}
-			w := ours.st.hw.words[a*nds+d]
-			lo := 2
-			if r.CF == Failures {
-				lo = 0 // the violation history overlays words 0-3
+			words := []int{2, 3, 4, 5, 6, 7}
+			switch r.CF {
+			case Failures:
+				words = []int{0, 1, 2, 3} // the violation history
+			case DevPredict:
+				words = nil // no state of its own
 			}
-			for i := lo; i < 8; i++ {
-				if r.CF == Failures && i >= 4 {
-					break
-				}
-				if r.CF == DevPredict {
-					break // no state of its own
-				}
-				if w[i] != rc.Scratch[i] && !(math.IsNaN(w.f(i)) && math.IsNaN(rc.Scratch.Float(i))) {
-					t.Fatalf("%s ds %d: cdp word %d = %x (%v), rrdtool %x (%v)", ctx, d, i, w[i], w.f(i), rc.Scratch[i], rc.Scratch.Float(i))
+			for _, i := range words {
+				if c.HW[i] != rc.Scratch[i] && !(math.IsNaN(c.HW.Float(i)) && math.IsNaN(rc.Scratch.Float(i))) {
+					t.Fatalf("%s ds %d: cdp word %d = %x (%v), rrdtool %x (%v)", where, k, i, c.HW[i], c.HW.Float(i), rc.Scratch[i], rc.Scratch.Float(i))
 				}
 				st.words++
 			}
 		}
-		_, vals := ours.ArchiveRows(a)
-		for k := range vals {
-			want := ref.Row(a, int64(k))
-			for d := range vals[k] {
-				if !sameFloat(vals[k][d], want[d]) {
-					t.Fatalf("%s row %d ds %d: %v (%x), rrdtool %v (%x)", ctx, k, d, vals[k][d], math.Float64bits(vals[k][d]), want[d], math.Float64bits(want[d]))
-				}
-				st.values++
-				if r.CF == Failures {
+		for row := int64(0); row < r.Rows; row++ {
+			got := da.Rows[(da.CurRow+1+row)%r.Rows]
+			want := ref.Row(a, row)
+			if !slices.EqualFunc(got, want, sameFloat) {
+				t.Fatalf("%s: row %d (oldest first): %v, rrdtool %v", where, row, got, want)
+			}
+			st.values += nds
+			if r.CF == Failures {
+				for _, v := range got {
 					st.failures++
-					if vals[k][d] == 1 {
+					if v == 1 {
 						st.failuresSet++
 					}
 				}
@@ -278,37 +255,23 @@ func hwParamWords(r RRA) rrdfile.Words {
 // Holt-Winters archives on seasonal data with anomalies, against rrdtool:
 // rows, cdp_prep words, parameters and fetches of every archive type.
 func TestDifferentialHoltWinters(t *testing.T) {
-	bin := rrdtooltest.Bin(t)
+	h := newRRDtoolHarness(t)
 	t.Parallel()
-	seeds := 4
-	if testing.Short() {
-		seeds = 2
-	}
-	dir := t.TempDir()
+	seeds := shortOr(4, 2)
 	var st hwStats
 	for l := range hwLayouts {
 		for s := 0; s < seeds; s++ {
 			t.Run(fmt.Sprintf("%s/%d", hwLayouts[l].name, s), func(t *testing.T) {
 				c := genHWCase(newRand(uint64(1000*l+s)), l)
-				file := filepath.Join(dir, fmt.Sprintf("hw%d_%d.rrd", l, s))
-				ours := runHWCase(t, bin, file, c, &st)
+				file := h.path("hw%d_%d.rrd", l, s)
+				ours := runHWCase(t, h, file, c, &st)
 				// fetch of every archive type by its CF name
-				spec := ours.Spec()
 				lu, _ := ours.LastUpdate()
-				for _, r := range spec.RRA {
-					q := FetchRequest{CF: r.CF, Start: lu - 150*c.step, End: lu, Resolution: c.step}
-					want, werr := rrdtoolFetchText(t, bin, file, q)
-					res, gerr := ours.Fetch(q)
-					if (werr == nil) != (gerr == nil) {
-						t.Fatalf("fetch %v: rrdtool %v, ours %v", r.CF, werr, gerr)
-					}
-					if gerr == nil {
-						if got := fetchText(res); got != want {
-							t.Fatalf("fetch %v:\n%s", r.CF, firstDiff(want, got))
-						}
-					}
-					st.fetches++
+				var qs []FetchRequest
+				for _, r := range ours.Spec().RRA {
+					qs = append(qs, FetchRequest{CF: r.CF, Start: lu - 150*c.step, End: lu, Resolution: c.step})
 				}
+				st.fetches += h.compareFetches(t, file, file, qs, ours.Fetch, nil)
 			})
 		}
 	}

@@ -31,13 +31,7 @@ func FuzzHWSpec(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var again []string
-		for _, d := range spec.DS {
-			again = append(again, d.String())
-		}
-		for _, r := range spec.RRA {
-			again = append(again, r.String())
-		}
+		again := spec.args()
 		spec2, err := ParseSpecArgs(60, 1_000_000_000, again)
 		if err != nil {
 			t.Fatalf("%q formats as %q which does not parse: %v", args, again, err)
@@ -138,26 +132,5 @@ func FuzzHWArchiveFile(f *testing.F) {
 	}
 	b, _ := os.ReadFile(p)
 	f.Add(b)
-	f.Fuzz(func(t *testing.T, b []byte) {
-		p := filepath.Join(t.TempDir(), "x.rrd")
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		a, err := openArchive(p, trust{ckpt: 1}, true, nil)
-		if err != nil {
-			return
-		}
-		defer a.close()
-		vals := make([]string, len(a.spec.DS))
-		for i := range vals {
-			vals[i] = "1"
-		}
-		for i := int64(1); i <= 4; i++ {
-			a.eng.update(a.st.lastUp+a.spec.Step*i, 0, vals)
-		}
-		a.eng.endCall()
-		if err := a.flushRows(true); err != nil {
-			t.Fatalf("opened, but rows cannot be written: %v", err)
-		}
-	})
+	f.Fuzz(func(t *testing.T, b []byte) { updateFuzzedArchive(t, b, true, 4) })
 }

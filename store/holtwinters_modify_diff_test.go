@@ -3,16 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
-	"math"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"testing"
-
-	"rrdash/store/rrdfile"
-	"rrdash/store/rrdtooltest"
 )
 
 // TestTuneModifyHoltWintersDifferential: rrdtool files with Holt-Winters
@@ -23,41 +15,22 @@ import (
 // of the updates on both. Every row, cdp_prep word (Holt-Winters words
 // included), parameter and ring position must agree bit for bit.
 func TestTuneModifyHoltWintersDifferential(t *testing.T) {
-	bin := rrdtooltest.Bin(t)
+	h := newRRDtoolHarness(t)
 	t.Parallel()
-	seeds := 3
-	if testing.Short() {
-		seeds = 1
-	}
-	dir := t.TempDir()
-	db, err := Open(filepath.Join(dir, "db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	seeds := shortOr(3, 1)
+	db := h.openDB(t)
 	var st hwStats
 	cases := 0
 	for l := range hwLayouts {
 		for s := 0; s < seeds; s++ {
 			r := newRand(uint64(7000 + 100*l + s))
 			c := genHWCase(r, l)
-			file := filepath.Join(dir, fmt.Sprintf("m%d_%d.rrd", l, s))
-			args := append([]string{"create", file, "--start", strconv.FormatInt(c.start, 10), "--step", strconv.FormatInt(c.step, 10)}, c.args...)
-			if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
-				t.Fatalf("rrdtool create: %v: %s", err, out)
-			}
+			file := h.path("m%d_%d.rrd", l, s)
+			h.create(t, file, c.start, c.step, c.args)
 			half := len(c.chunks) * 2 / 3
-			for _, ch := range c.chunks[:half] {
-				_ = exec.Command(bin, append([]string{"update", file}, ch...)...).Run()
-			}
-			b, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
+			h.feed(file, c.chunks[:half])
 			name := fmt.Sprintf("m%d_%d", l, s)
-			if err := db.ImportRRD(b, name, true); err != nil {
-				t.Fatal(err)
-			}
+			importFile(t, db, file, name)
 			spec, err := db.Spec(name)
 			if err != nil {
 				t.Fatal(err)
@@ -79,12 +52,8 @@ func TestTuneModifyHoltWintersDifferential(t *testing.T) {
 					op, n = "SHRINK", 1+r.Int64N(spec.RRA[a].Rows-1)
 				}
 				rargs := []string{"resize", file, strconv.Itoa(a), op, strconv.FormatInt(n, 10)}
-				cmd := exec.Command(bin, rargs...)
-				cmd.Dir = dir
-				if out, err := cmd.CombinedOutput(); err != nil {
-					t.Fatalf("rrdtool %q: %v %s", rargs, err, out)
-				}
-				ref, what = filepath.Join(dir, "resize.rrd"), fmt.Sprintf("%q", rargs[2:])
+				h.must(t, rargs...) // writes resize.rrd in rrdtool's working directory
+				ref, what = h.path("resize.rrd"), fmt.Sprintf("%q", rargs[2:])
 				oerr = db.ResizeArchive(name, a, op == "GROW", n)
 			} else {
 				var targs []string
@@ -118,7 +87,7 @@ func TestTuneModifyHoltWintersDifferential(t *testing.T) {
 				if len(targs) == 0 {
 					targs = []string{"RRA#0:+1"}
 				}
-				out, rerr := exec.Command(bin, append([]string{"tune", file}, targs...)...).CombinedOutput()
+				out, rerr := h.cmd(append([]string{"tune", file}, targs...)...).CombinedOutput()
 				oerr = db.Tune(name, targs)
 				if (rerr == nil) != (oerr == nil) {
 					t.Fatalf("%s tune %q: rrdtool %v %s; ours %v", name, targs, rerr, out, oerr)
@@ -132,11 +101,15 @@ func TestTuneModifyHoltWintersDifferential(t *testing.T) {
 				t.Fatalf("%s %s: %v", name, what, oerr)
 			}
 			ctx := fmt.Sprintf("%s (%s) %s", name, hwLayouts[l].name, what)
-			compareHWDB(t, ctx, ref, db, name, &st)
+			compareHWDump(t, ctx, ref, dbDump(t, db, name), &st)
 			spec, _ = db.Spec(name)
+			var rest [][]string
 			for _, ch := range c.chunks[half:] {
-				chunk := hwChunkFor(ch, len(spec.DS))
-				out, rerr := exec.Command(bin, append([]string{"update", ref}, chunk...)...).CombinedOutput()
+				rest = append(rest, hwChunkFor(ch, len(spec.DS)))
+			}
+			h.updateBoth(t, ctx+": update after", ref, rest, func(chunk []string) (int, error) {
+				// the readings before one that does not parse are applied,
+				// as rrdtool applies them
 				var ups []Update
 				var perr error
 				for _, a := range chunk {
@@ -152,11 +125,12 @@ func TestTuneModifyHoltWintersDifferential(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if ok := perr == nil && len(res.Errors) == 0; ok != (rerr == nil) {
-					t.Fatalf("%s: update after: rrdtool %v %s; ours %v %v", ctx, rerr, out, perr, res.Errors)
+				if perr == nil && len(res.Errors) > 0 {
+					perr = fmt.Errorf("%v", res.Errors)
 				}
-			}
-			compareHWDB(t, ctx+" and updates", ref, db, name, &st)
+				return len(ups), perr
+			})
+			compareHWDump(t, ctx+" and updates", ref, dbDump(t, db, name), &st)
 			cases++
 		}
 	}
@@ -212,85 +186,4 @@ func joinColons(v []string) string {
 		s += x
 	}
 	return s
-}
-
-// compareHWDB compares series name with rrdtool's file: definition
-// (Holt-Winters parameters included), ring positions, every row, the PDP
-// state, and every cdp_prep word that rrdtool's file and rrdash keep.
-func compareHWDB(t *testing.T, ctx, file string, db *DB, name string, st *hwStats) {
-	t.Helper()
-	ref, err := rrdfile.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := db.Dump(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.LastUpdate != ref.LastUpdate || len(d.Spec.RRA) != len(ref.RRA) || len(d.Spec.DS) != len(ref.DS) || d.Spec.Step != ref.Step {
-		t.Fatalf("%s: last update %d, %d archives, %d DS, step %d; rrdtool %d, %d, %d, %d", ctx, d.LastUpdate, len(d.Spec.RRA), len(d.Spec.DS), d.Spec.Step,
-			ref.LastUpdate, len(ref.RRA), len(ref.DS), ref.Step)
-	}
-	if want := d.Spec.RRDVersion(); ref.Version != want {
-		t.Fatalf("%s: version %d, rrdtool %d", ctx, want, ref.Version)
-	}
-	nds := len(d.Spec.DS)
-	for k, ds := range ref.DS {
-		if s := d.DS[k]; s.LastDS != ds.LastDS || !sameFloat(s.Value, ds.Value) || s.UnknownSec != ds.UnknownSec {
-			t.Fatalf("%s: ds %d state {%q %v %d}, rrdtool {%q %v %d}", ctx, k, s.LastDS, s.Value, s.UnknownSec, ds.LastDS, ds.Value, ds.UnknownSec)
-		}
-	}
-	for a, ra := range ref.RRA {
-		r, da := d.Spec.RRA[a], d.RRA[a]
-		where := fmt.Sprintf("%s: rra %d (%s)", ctx, a, r)
-		if ra.CF != r.CF.String() || ra.Rows != r.Rows || ra.Steps != r.Steps || da.CurRow != ra.CurRow {
-			t.Fatalf("%s: %s %d rows %d steps cur_row %d, rrdtool %s %d %d %d", where, r.CF, r.Rows, r.Steps, da.CurRow, ra.CF, ra.Rows, ra.Steps, ra.CurRow)
-		}
-		if r.CF.IsHW() && hwParamWords(r) != ra.Params {
-			t.Fatalf("%s: params %v, rrdtool %v", where, hwParamWords(r), ra.Params)
-		}
-		for k := 0; k < nds; k++ {
-			c, rc := da.CDP[k], ra.CDP[k]
-			if !sameFloat(c.Primary, rc.Primary) || !sameFloat(c.Secondary, rc.Secondary) {
-				t.Fatalf("%s ds %d: primary %v secondary %v, rrdtool %v %v", where, k, c.Primary, c.Secondary, rc.Primary, rc.Secondary)
-			}
-			st.values += 2
-			if !r.CF.IsHW() {
-				if !sameFloat(c.Value, rc.Value) || c.UnknownPDP != rc.UnknownPDP {
-					t.Fatalf("%s ds %d: value %v unknown %d, rrdtool %v %d", where, k, c.Value, c.UnknownPDP, rc.Value, rc.UnknownPDP)
-				}
-				continue
-			}
-			words := []int{2, 3, 4, 5, 6, 7}
-			switch r.CF {
-			case Failures:
-				words = []int{0, 1, 2, 3} // the violation history
-			case DevPredict:
-				words = nil
-			}
-			for _, i := range words {
-				if c.HW[i] != rc.Scratch[i] && !(math.IsNaN(c.HW.Float(i)) && math.IsNaN(rc.Scratch.Float(i))) {
-					t.Fatalf("%s ds %d: cdp word %d = %x, rrdtool %x", where, k, i, c.HW[i], rc.Scratch[i])
-				}
-				st.words++
-			}
-		}
-		for row := int64(0); row < r.Rows; row++ {
-			got := da.Rows[(da.CurRow+1+row)%r.Rows]
-			want := ref.Row(a, row)
-			if !slices.EqualFunc(got, want, sameFloat) {
-				t.Fatalf("%s: row %d (oldest first): %v, rrdtool %v", where, row, got, want)
-			}
-			st.values += nds
-			if r.CF == Failures {
-				for _, v := range got {
-					st.failures++
-					if v == 1 {
-						st.failuresSet++
-					}
-				}
-			}
-			st.rows++
-		}
-	}
 }

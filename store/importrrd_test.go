@@ -5,13 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"rrdash/store/rrdfile"
-	"rrdash/store/rrdtooltest"
 )
 
 // rrdFromFile builds an in-memory series from a decoded rrdtool file, the
@@ -35,49 +31,20 @@ func rrdFromFile(t *testing.T, f *rrdfile.File) *RRD {
 // through a data directory (DB.ImportRRD, Fetch) and through the older
 // version 0001 layout rrdtool 1.7.2 still reads.
 func TestImportRRDAgainstRRDtool(t *testing.T) {
-	bin := rrdtooltest.Bin(t)
+	h := newRRDtoolHarness(t)
 	t.Parallel()
-	cases := 40
-	if testing.Short() {
-		cases = 12
-	}
-	dir := t.TempDir()
-	db, err := Open(filepath.Join(dir, "data"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	cases := shortOr(40, 12)
+	db := h.openDB(t)
 	var stats diffStats
 	var nFetches int
 	for i := 0; i < cases; i++ {
 		r := rand.New(rand.NewPCG(20261203, uint64(i)))
 		c := genCase(r)
-		file := filepath.Join(dir, fmt.Sprintf("c%d.rrd", i))
-		rrdtoolOK(t, bin, c.createArgs(file)...)
+		ctx := fmt.Sprintf("case %d", i)
+		file := h.path("c%d.rrd", i)
+		h.createCase(t, file, c)
 		half := len(c.chunks) / 2
-		update := func(chunks [][]string, ours *RRD) {
-			for _, ch := range chunks {
-				_, rerr := exec.Command(bin, append([]string{"update", file}, ch...)...).CombinedOutput()
-				if ours == nil {
-					continue
-				}
-				var oerr error
-				for _, a := range ch {
-					u, err := ParseUpdateArg(a, nil, len(c.spec.DS))
-					if err == nil {
-						err = ours.Update(u.Time, u.Usec, u.Values)
-					}
-					if err != nil {
-						oerr = err
-						break
-					}
-				}
-				if (rerr == nil) != (oerr == nil) {
-					t.Fatalf("case %d: rrdtool update: %v; ours: %v", i, rerr, oerr)
-				}
-			}
-		}
-		update(c.chunks[:half], nil)
+		h.feed(file, c.chunks[:half])
 		f, err := rrdfile.ReadFile(file)
 		if err != nil {
 			t.Fatalf("case %d: %v", i, err)
@@ -86,23 +53,9 @@ func TestImportRRDAgainstRRDtool(t *testing.T) {
 			t.Fatalf("case %d: rrdtool wrote version %d", i, f.Version)
 		}
 		ours := rrdFromFile(t, f)
-		compareFiles(t, i, file, ours, &stats)
-		compareFetches := func(fetch func(FetchRequest) (*FetchResult, error), file string) {
-			for _, q := range c.fetches {
-				want, werr := rrdtoolFetchText(t, bin, file, q)
-				res, gerr := fetch(q)
-				if (werr == nil) != (gerr == nil) {
-					t.Fatalf("case %d fetch %+v: rrdtool: %v; ours: %v", i, q, werr, gerr)
-				}
-				if gerr == nil {
-					if got := fetchText(res); got != want {
-						t.Fatalf("case %d fetch %+v:\n%s", i, q, firstDiff(want, got))
-					}
-					nFetches++
-				}
-			}
-		}
-		compareFetches(ours.Fetch, file)
+		// made from rrdtool's file, the rings start where rrdtool's do
+		compareDump(t, ctx, file, dumpRRD(ours), &stats, diffCheck{ring: true})
+		nFetches += h.compareFetches(t, ctx, file, c.fetches, ours.Fetch, nil)
 		if i%4 == 0 {
 			b, err := os.ReadFile(file)
 			if err != nil {
@@ -112,8 +65,8 @@ func TestImportRRDAgainstRRDtool(t *testing.T) {
 			if err := db.ImportRRD(b, name, false); err != nil {
 				t.Fatalf("case %d: %v", i, err)
 			}
-			compareFetches(func(q FetchRequest) (*FetchResult, error) { return db.Fetch(name, q) }, file)
-			v1 := filepath.Join(dir, fmt.Sprintf("c%d-v1.rrd", i))
+			nFetches += h.compareFetches(t, ctx+" imported", file, c.fetches, func(q FetchRequest) (*FetchResult, error) { return db.Fetch(name, q) }, nil)
+			v1 := h.path("c%d-v1.rrd", i)
 			if err := os.WriteFile(v1, toVersion1(t, b, f), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -124,11 +77,11 @@ func TestImportRRDAgainstRRDtool(t *testing.T) {
 			if f1.Version != 1 || f1.LastUpdate != f.LastUpdate || f1.LastUpdateUsec != 0 {
 				t.Fatalf("case %d version 1: version %d, last update %d.%06d", i, f1.Version, f1.LastUpdate, f1.LastUpdateUsec)
 			}
-			compareFetches(rrdFromFile(t, f1).Fetch, v1)
+			nFetches += h.compareFetches(t, ctx+" version 1", v1, c.fetches, rrdFromFile(t, f1).Fetch, nil)
 		}
-		update(c.chunks[half:], ours)
-		compareFiles(t, i, file, ours, &stats)
-		compareFetches(ours.Fetch, file)
+		h.updateBoth(t, ctx, file, c.chunks[half:], rrdUpdater(ours, nil))
+		compareDump(t, ctx+" and updates", file, dumpRRD(ours), &stats, diffCheck{ring: true})
+		nFetches += h.compareFetches(t, ctx+" and updates", file, c.fetches, ours.Fetch, nil)
 	}
 	t.Logf("%d cases: %d values bit-identical, %d fetches", cases, stats.exact, nFetches)
 }
@@ -144,13 +97,4 @@ func toVersion1(t *testing.T, b []byte, f *rrdfile.File) []byte {
 	out := append(append([]byte{}, b[:usec]...), b[usec+8:]...)
 	copy(out[4:9], "0001\x00")
 	return out
-}
-
-func rrdtoolOK(t *testing.T, bin string, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(bin, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("rrdtool %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
 }

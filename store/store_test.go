@@ -7,12 +7,9 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"rrdash/store/rrdtooltest"
 )
 
 func testSpec(t testing.TB) Spec {
@@ -251,45 +248,24 @@ func TestSeriesNamesMapSafely(t *testing.T) {
 // TestImportOfRRDtoolDump dumps RRDs made by real rrdtool and checks that
 // fetches of the imported series print exactly what rrdtool fetch prints.
 func TestImportOfRRDtoolDump(t *testing.T) {
-	bin := rrdtooltest.Bin(t)
+	h := newRRDtoolHarness(t)
 	t.Parallel()
-	dir := t.TempDir()
-	db, err := Open(filepath.Join(dir, "data"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := h.openDB(t)
 	nf := 0
 	for i := 0; i < 12; i++ {
 		c := genCase(newRand(uint64(1000 + i)))
-		file := filepath.Join(dir, "c.rrd")
+		file := h.path("c.rrd")
 		os.Remove(file)
-		if out, err := exec.Command(bin, c.createArgs(file)...).CombinedOutput(); err != nil {
-			t.Fatalf("create: %s", out)
-		}
-		for _, ch := range c.chunks {
-			exec.Command(bin, append([]string{"update", file}, ch...)...).Run()
-		}
-		xml, err := exec.Command(bin, "dump", file).Output()
+		h.createCase(t, file, c)
+		h.feed(file, c.chunks)
+		xml, err := h.cmd("dump", file).Output()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := db.Import(bytes.NewReader(xml), "imp", true, nil); err != nil {
 			t.Fatalf("case %d: %v", i, err)
 		}
-		for _, q := range c.fetches {
-			want, werr := rrdtoolFetchText(t, bin, file, q)
-			res, gerr := db.Fetch("imp", q)
-			if (werr == nil) != (gerr == nil) {
-				t.Fatalf("case %d fetch %+v: rrdtool %v, ours %v", i, q, werr, gerr)
-			}
-			if gerr == nil {
-				if got := fetchText(res); got != want {
-					t.Fatalf("case %d fetch %+v:\n%s", i, q, firstDiff(want, got))
-				}
-				nf++
-			}
-		}
+		nf += h.compareFetches(t, fmt.Sprintf("case %d", i), file, c.fetches, func(q FetchRequest) (*FetchResult, error) { return db.Fetch("imp", q) }, nil)
 	}
 	if err := db.Import(strings.NewReader("<rrd><step>x</step>"), "bad", true, nil); err == nil || !strings.Contains(err.Error(), "line") {
 		t.Errorf("bad XML: %v", err)

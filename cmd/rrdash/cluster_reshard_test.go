@@ -16,7 +16,6 @@ import (
 
 	"rrdash/ingest/kinesis"
 	"rrdash/ingest/kinesis/kinesistest"
-	"rrdash/store/cluster"
 )
 
 // TestClusterOneGroupReshard: one group of three nodes on a 4-shard
@@ -31,19 +30,7 @@ import (
 func TestClusterOneGroupReshard(t *testing.T) {
 	t.Parallel()
 	c := newTestCluster(t, 4, "a")
-	nodes := []*clusterProc{c.node("n1", "a"), c.node("n2", "a"), c.node("n3", "a")}
-	for _, n := range nodes {
-		c.start(n)
-	}
-	c.waitLeases(30*time.Second, func(v *cluster.View) bool {
-		held := map[string]int{}
-		for _, s := range v.Router.Shards() {
-			if n, ok := v.Groups[0].Owners[s]; ok {
-				held[n.ID]++
-			}
-		}
-		return held["n1"]+held["n2"]+held["n3"] == 4 && held["n1"] >= 1 && held["n2"] >= 1 && held["n3"] >= 1
-	})
+	nodes := c.startSpread("a", "n1", "n2", "n3")
 	var names []string
 	for i := range 32 {
 		names = append(names, fmt.Sprintf("rs.s%d.value", i))
@@ -101,21 +88,10 @@ func TestClusterOneGroupReshard(t *testing.T) {
 		case 14:
 			reshard(t, kc, c.stream, "merge", 2)
 		case 20:
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			v := c.view(ctx)
-			cancel()
-			held := map[string]int{}
-			for _, n := range v.Groups[0].Owners {
-				held[n.ID]++
-			}
-			victim = nodes[0]
-			for _, n := range nodes {
-				if held[n.name] > held[victim.name] {
-					victim = n
-				}
-			}
+			var held, shards int
+			victim, held, shards = c.busiest(nodes)
 			c.kill(victim)
-			t.Logf("round %d: killed %s (kill -9; it held %d of %d shards)", r, victim.name, held[victim.name], len(v.Router.Shards()))
+			t.Logf("round %d: killed %s (kill -9; it held %d of %d shards)", r, victim.name, held, shards)
 		}
 		ln := live()
 		for k := 0; ; k++ {

@@ -171,6 +171,63 @@ func (c *testCluster) waitLeases(within time.Duration, ok func(v *cluster.View) 
 	}
 }
 
+// startSpread starts nodes names of group and waits until the group's
+// leases cover every shard with each node holding at least one.
+func (c *testCluster) startSpread(group string, names ...string) []*clusterProc {
+	c.t.Helper()
+	var nodes []*clusterProc
+	for _, name := range names {
+		n := c.node(name, group)
+		c.start(n)
+		nodes = append(nodes, n)
+	}
+	c.waitLeases(30*time.Second, func(v *cluster.View) bool {
+		var g *cluster.Group
+		for i := range v.Groups {
+			if v.Groups[i].Name == group {
+				g = &v.Groups[i]
+			}
+		}
+		if g == nil {
+			return false
+		}
+		held, sum := map[string]int{}, 0
+		for _, s := range v.Router.Shards() {
+			if n, ok := g.Owners[s]; ok {
+				held[n.ID]++
+			}
+		}
+		for _, name := range names {
+			if held[name] < 1 {
+				return false
+			}
+			sum += held[name]
+		}
+		return sum == len(v.Router.Shards())
+	})
+	return nodes
+}
+
+// busiest returns the node of nodes that holds the most leases of the
+// first group, how many it holds, and the open shards.
+func (c *testCluster) busiest(nodes []*clusterProc) (victim *clusterProc, held, shards int) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	v := c.view(ctx)
+	cancel()
+	count := map[string]int{}
+	for _, n := range v.Groups[0].Owners {
+		count[n.ID]++
+	}
+	victim = nodes[0]
+	for _, n := range nodes {
+		if count[n.name] > count[victim.name] {
+			victim = n
+		}
+	}
+	return victim, count[victim.name], len(v.Router.Shards())
+}
+
 // waitServing waits until every shard's owner in every group of v serves
 // it (has read it to its tip since taking its lease).
 func (c *testCluster) waitServing(v *cluster.View, within time.Duration) {
@@ -428,19 +485,7 @@ func TestClusterTwoGroupsKill9(t *testing.T) {
 func TestClusterOneGroupFailover(t *testing.T) {
 	t.Parallel()
 	c := newTestCluster(t, 4, "a")
-	nodes := []*clusterProc{c.node("n1", "a"), c.node("n2", "a"), c.node("n3", "a")}
-	for _, n := range nodes {
-		c.start(n)
-	}
-	c.waitLeases(30*time.Second, func(v *cluster.View) bool {
-		held := map[string]int{}
-		for _, s := range v.Router.Shards() {
-			if n, ok := v.Groups[0].Owners[s]; ok {
-				held[n.ID]++
-			}
-		}
-		return held["n1"]+held["n2"]+held["n3"] == 4 && held["n1"] >= 1 && held["n2"] >= 1 && held["n3"] >= 1
-	})
+	nodes := c.startSpread("a", "n1", "n2", "n3")
 	var names []string
 	for i := range 24 {
 		names = append(names, fmt.Sprintf("fo.s%d.value", i))
@@ -483,19 +528,7 @@ func TestClusterOneGroupFailover(t *testing.T) {
 	for _, n := range nodes {
 		waitComplete(n, 30*time.Second)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	v := c.view(ctx)
-	cancel()
-	held := map[string]int{}
-	for _, n := range v.Groups[0].Owners {
-		held[n.ID]++
-	}
-	victim := nodes[0]
-	for _, n := range nodes {
-		if held[n.name] > held[victim.name] {
-			victim = n
-		}
-	}
+	victim, held, _ := c.busiest(nodes)
 	c.kill(victim)
 	killed := time.Now()
 	var survivors []*clusterProc
@@ -527,5 +560,5 @@ func TestClusterOneGroupFailover(t *testing.T) {
 		t.Fatalf("no complete answer within 60 s of the kill (%d 503s)", unavailable)
 	}
 	t.Logf("failover: kill -9 of %s (%d shards) to complete reads through both survivors: %v (lease duration 2s; %d reads answered 503 meanwhile)",
-		victim.name, held[victim.name], time.Since(killed).Round(10*time.Millisecond), unavailable)
+		victim.name, held, time.Since(killed).Round(10*time.Millisecond), unavailable)
 }

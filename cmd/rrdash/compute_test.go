@@ -18,12 +18,9 @@ func TestComputeTuneAgainstRRDtool(t *testing.T) {
 	t.Parallel()
 	bin := rrdtooltest.Bin(t)
 	dir := t.TempDir()
-	base := filepath.Join(dir, "base.rrd")
 	create := []string{"--start", "1000000000", "--step", "10", "DS:g:GAUGE:30:U:U", "DS:c:COUNTER:30:0:U",
 		"DS:s:COMPUTE:g,c,+,10,/", "DS:d:DERIVE:30:U:U", "RRA:AVERAGE:0.5:1:8", "RRA:MAX:0.5:3:5", "RRA:LAST:0.3:2:4"}
-	rrdtoolIn(t, bin, dir, append([]string{"create", base}, create...)...)
-	rrdtoolIn(t, bin, dir, append([]string{"update", base}, tuneBase.updates...)...)
-	b, err := os.ReadFile(base)
+	b, err := os.ReadFile(rrdtoolBase(t, bin, dir, create, tuneBase.updates))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,27 +28,7 @@ func TestComputeTuneAgainstRRDtool(t *testing.T) {
 		{"-r", "g:gg"}, {"-r", "c:cc", "-r", "s:ss"}, {"DS:t:COMPUTE:s,d,MAX,2,*"}, {"DEL:s"}, {"DEL:d", "DS:u:COMPUTE:g,UN,0,g,IF"},
 		{"-d", "g:DERIVE"},
 	} {
-		file := filepath.Join(dir, "t.rrd")
-		if err := os.WriteFile(file, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		data := filepath.Join(dir, "data")
-		if _, ok, err := rrdashRun(t, data, "import", "--force", file, "s"); !ok {
-			t.Fatal(err)
-		}
-		what := strings.Join(args, " ")
-		compareSeries(t, bin, dir, file, data, "s", "imported")
-		_, wantErr, wantOK := rrdtoolIn(t, bin, dir, append([]string{"tune", file}, args...)...)
-		out, ok, err := rrdashRun(t, data, append([]string{"tune", "s"}, args...)...)
-		if ok != wantOK || out != "" || !ok && err.Error() != wantErr {
-			t.Fatalf("tune %s: ok=%v %q (%v); rrdtool ok=%v %q", what, ok, out, err, wantOK, wantErr)
-		}
-		compareSeries(t, bin, dir, file, data, "s", "after tune "+what)
-		_, _, wantOK = rrdtoolIn(t, bin, dir, append([]string{"update", file}, tuneMore...)...)
-		if _, ok, err := rrdashRun(t, data, append([]string{"update", "s"}, tuneMore...)...); ok != wantOK {
-			t.Fatalf("tune %s, then update: ok=%v (%v), rrdtool ok=%v", what, ok, err, wantOK)
-		}
-		compareSeries(t, bin, dir, file, data, "s", "after tune "+what+" and updates")
+		tuneAgainstRRDtool(t, bin, dir, b, args, tuneMore, tuneOpts{sameError: true, imported: true})
 	}
 }
 
@@ -62,9 +39,7 @@ func TestCreateSourceAgainstRRDtool(t *testing.T) {
 	t.Parallel()
 	bin := rrdtooltest.Bin(t)
 	dir := t.TempDir()
-	base := filepath.Join(dir, "base.rrd")
-	rrdtoolIn(t, bin, dir, append([]string{"create", base}, tuneBase.create...)...)
-	rrdtoolIn(t, bin, dir, append([]string{"update", base}, append(tuneBase.updates, tuneMore...)...)...)
+	base := rrdtoolBase(t, bin, dir, tuneBase.create, append(tuneBase.updates, tuneMore...))
 	data := filepath.Join(dir, "data")
 	if _, ok, err := rrdashRun(t, data, "import", base, "base"); !ok {
 		t.Fatal(err)

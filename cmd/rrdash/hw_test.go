@@ -24,6 +24,20 @@ var hwCLILayouts = []struct {
 		"RRA:HWPREDICT:90:0.4:0.1:30:2", "RRA:DEVSEASONAL:30:0.3:3", "RRA:DEVPREDICT:90:4", "RRA:MAX:0.5:5:20"}},
 }
 
+// hwStart is where the Holt-Winters CLI tests' series start (a step of
+// 60 s).
+const hwStart = 1_700_000_000
+
+// hwFile creates dir/s.rrd with rrdtool (create: its DS and RRA
+// arguments) and returns it, the data directory beside it and the update
+// calls for its data sources (hwUpdates).
+func hwFile(t *testing.T, bin, dir string, create []string) (file, data string, calls [][]string) {
+	t.Helper()
+	file, data = filepath.Join(dir, "s.rrd"), filepath.Join(dir, "data")
+	rrdtoolRun(t, bin, append([]string{"create", file, "--start", fmt.Sprint(hwStart), "--step", "60"}, create...)...)
+	return file, data, hwUpdates(hwStart, strings.Count(strings.Join(create, " "), "DS:"))
+}
+
 // hwUpdates is a season of 24 steps with spikes, unknowns and a gap, in
 // update calls of 25 readings.
 func hwUpdates(start int64, nds int) [][]string {
@@ -71,11 +85,8 @@ func TestHoltWintersImportDumpFetchAgainstRRDtool(t *testing.T) {
 		t.Run(l.name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			file, data := filepath.Join(dir, "s.rrd"), filepath.Join(dir, "data")
-			const start = 1_700_000_000
-			rrdtoolRun(t, bin, append([]string{"create", file, "--start", fmt.Sprint(start), "--step", "60"}, l.create...)...)
-			nds := strings.Count(strings.Join(l.create, " "), "DS:")
-			for _, call := range hwUpdates(start, nds) {
+			file, data, calls := hwFile(t, bin, dir, l.create)
+			for _, call := range calls {
 				if _, ok := rrdtoolRun(t, bin, append([]string{"update", file}, call...)...); !ok {
 					t.Fatalf("rrdtool update %v failed", call[0])
 				}
@@ -120,7 +131,7 @@ func TestHoltWintersImportDumpFetchAgainstRRDtool(t *testing.T) {
 			}
 			for _, step := range []string{"60", "300"} {
 				defs := func(f string) []string {
-					return []string{"xport", "--start", fmt.Sprint(start + 100*60), "--end", fmt.Sprint(start + 390*60), "--step", step,
+					return []string{"xport", "--start", fmt.Sprint(hwStart + 100*60), "--end", fmt.Sprint(hwStart + 390*60), "--step", step,
 						"DEF:f=" + f + ":v:FAILURES", "DEF:p=" + f + ":v:" + pred, "DEF:d=" + f + ":v:DEVPREDICT",
 						"CDEF:upper=p,d,2,*,+", "CDEF:alarm=f,0,GT", "XPORT:f", "XPORT:upper", "XPORT:alarm"}
 				}
@@ -131,7 +142,7 @@ func TestHoltWintersImportDumpFetchAgainstRRDtool(t *testing.T) {
 				}
 			}
 			for _, cf := range []string{"HWPREDICT", "MHWPREDICT", "SEASONAL", "DEVSEASONAL", "DEVPREDICT", "FAILURES", "AVERAGE", "MAX"} {
-				args := []string{cf, "--start", fmt.Sprint(start + 100*60), "--end", fmt.Sprint(start + 380*60), "-r", "60"}
+				args := []string{cf, "--start", fmt.Sprint(hwStart + 100*60), "--end", fmt.Sprint(hwStart + 380*60), "-r", "60"}
 				want, wantOK := rrdtoolRun(t, bin, append([]string{"fetch", file}, args...)...)
 				got, ok, err := rrdashRun(t, data, append([]string{"fetch", "bin"}, args...)...)
 				if ok != wantOK || got != want {
@@ -168,11 +179,7 @@ func TestHoltWintersTuneAgainstRRDtool(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%d", l.name, k), func(t *testing.T) {
 				t.Parallel()
 				dir := t.TempDir()
-				file, data := filepath.Join(dir, "s.rrd"), filepath.Join(dir, "data")
-				const start = 1_700_000_000
-				rrdtoolRun(t, bin, append([]string{"create", file, "--start", fmt.Sprint(start), "--step", "60"}, l.create...)...)
-				nds := strings.Count(strings.Join(l.create, " "), "DS:")
-				calls := hwUpdates(start, nds)
+				file, data, calls := hwFile(t, bin, dir, l.create)
 				half := len(calls) / 2
 				for _, call := range calls[:half] {
 					rrdtoolRun(t, bin, append([]string{"update", file}, call...)...)
@@ -210,11 +217,7 @@ func TestHoltWintersUpdatevAgainstRRDtool(t *testing.T) {
 		t.Run(l.name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			file, data := filepath.Join(dir, "s.rrd"), filepath.Join(dir, "data")
-			const start = 1_700_000_000
-			rrdtoolRun(t, bin, append([]string{"create", file, "--start", fmt.Sprint(start), "--step", "60"}, l.create...)...)
-			nds := strings.Count(strings.Join(l.create, " "), "DS:")
-			calls := hwUpdates(start, nds)
+			file, data, calls := hwFile(t, bin, dir, l.create)
 			for _, call := range calls[:4] {
 				rrdtoolRun(t, bin, append([]string{"update", file}, call...)...)
 			}

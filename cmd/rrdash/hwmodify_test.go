@@ -78,10 +78,7 @@ func TestHoltWintersModifyAgainstRRDtool(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%d", l.name, k), func(t *testing.T) {
 				t.Parallel()
 				dir := t.TempDir()
-				file, data := filepath.Join(dir, "s.rrd"), filepath.Join(dir, "data")
-				const start = 1_700_000_000
-				rrdtoolRun(t, bin, append([]string{"create", file, "--start", fmt.Sprint(start), "--step", "60"}, l.create...)...)
-				calls := hwUpdates(start, 2)
+				file, data, calls := hwFile(t, bin, dir, l.create)
 				half := len(calls)*2/3 + k%3 // past the burn-in: the smoother runs
 				for _, call := range calls[:half] {
 					rrdtoolRun(t, bin, append([]string{"update", file}, call...)...)
@@ -116,18 +113,18 @@ func TestHoltWintersModifyAgainstRRDtool(t *testing.T) {
 				if c.resize {
 					ref = filepath.Join(dir, "resize.rrd")
 				}
-				hwCompare(t, bin, dir, ref, data, start, cmd+" "+what)
+				hwCompare(t, bin, dir, ref, data, hwStart, cmd+" "+what)
 				nds := 2
 				if strings.Contains(what, "DEL:") != strings.Contains(what, "DS:") {
 					nds = map[bool]int{true: 1, false: 3}[strings.Contains(what, "DEL:")]
 				}
-				for _, call := range hwUpdates(start, nds)[half:] {
+				for _, call := range hwUpdates(hwStart, nds)[half:] {
 					_, wantOK := rrdtoolRun(t, bin, append([]string{"update", ref}, call...)...)
 					if _, ok, err := rrdashRun(t, data, append([]string{"update", "s"}, call...)...); ok != wantOK {
 						t.Fatalf("update after %s: ok=%v (%v), rrdtool ok=%v", what, ok, err, wantOK)
 					}
 				}
-				hwCompare(t, bin, dir, ref, data, start, cmd+" "+what+" and updates")
+				hwCompare(t, bin, dir, ref, data, hwStart, cmd+" "+what+" and updates")
 			})
 		}
 	}

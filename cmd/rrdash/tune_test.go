@@ -81,10 +81,7 @@ func TestTuneAgainstRRDtool(t *testing.T) {
 	t.Parallel()
 	bin := rrdtooltest.Bin(t)
 	dir := t.TempDir()
-	base := filepath.Join(dir, "base.rrd")
-	rrdtoolIn(t, bin, dir, append([]string{"create", base}, tuneBase.create...)...)
-	rrdtoolIn(t, bin, dir, append([]string{"update", base}, tuneBase.updates...)...)
-	b, err := os.ReadFile(base)
+	b, err := os.ReadFile(rrdtoolBase(t, bin, dir, tuneBase.create, tuneBase.updates))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,26 +97,7 @@ func TestTuneAgainstRRDtool(t *testing.T) {
 		{"RRA#0:=12"}, {"RRA#1:-2"}, {"RRA#2:+3"}, {"RRA#0:=8"}, {"DEL:zz"}, {"DELRRA:9"}, {"RRA#7:=3"},
 		{"-h", "g:5", "DEL:c", "RRA#0:+1"}, {"BAR"}, {"RRA#0:x"}, {"DS:g:GAUGE:5:U:U"},
 	} {
-		file := filepath.Join(dir, "t.rrd")
-		if err := os.WriteFile(file, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		data := filepath.Join(dir, "data")
-		if _, ok, err := rrdashRun(t, data, "import", "--force", file, "s"); !ok {
-			t.Fatal(err)
-		}
-		what := strings.Join(args, " ")
-		_, wantErr, wantOK := rrdtoolIn(t, bin, dir, append([]string{"tune", file}, args...)...)
-		out, ok, err := rrdashRun(t, data, append([]string{"tune", "s"}, args...)...)
-		if ok != wantOK || out != "" || !ok && err.Error() != wantErr {
-			t.Fatalf("tune %s: ok=%v %q (%v); rrdtool ok=%v %q", what, ok, out, err, wantOK, wantErr)
-		}
-		compareSeries(t, bin, dir, file, data, "s", "after tune "+what)
-		_, _, wantOK = rrdtoolIn(t, bin, dir, append([]string{"update", file}, tuneMore...)...)
-		if _, ok, err := rrdashRun(t, data, append([]string{"update", "s"}, tuneMore...)...); ok != wantOK {
-			t.Fatalf("tune %s, then update: ok=%v (%v), rrdtool ok=%v", what, ok, err, wantOK)
-		}
-		compareSeries(t, bin, dir, file, data, "s", "after tune "+what+" and updates")
+		tuneAgainstRRDtool(t, bin, dir, b, args, tuneMore, tuneOpts{sameError: true})
 	}
 }
 
@@ -197,9 +175,7 @@ func TestResizeAgainstRRDtool(t *testing.T) {
 	t.Parallel()
 	bin := rrdtooltest.Bin(t)
 	dir := t.TempDir()
-	base := filepath.Join(dir, "base.rrd")
-	rrdtoolIn(t, bin, dir, append([]string{"create", base}, tuneBase.create...)...)
-	rrdtoolIn(t, bin, dir, append([]string{"update", base}, tuneBase.updates...)...)
+	base := rrdtoolBase(t, bin, dir, tuneBase.create, tuneBase.updates)
 	data := filepath.Join(dir, "data")
 	resized := filepath.Join(dir, "resize.rrd")
 	for _, args := range [][]string{

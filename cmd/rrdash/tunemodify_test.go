@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"rrdash/store/rrdtooltest"
@@ -35,11 +33,8 @@ func TestTuneModifyFillAgainstRRDtool(t *testing.T) {
 	t.Parallel()
 	bin := rrdtooltest.Bin(t)
 	dir := t.TempDir()
-	base := filepath.Join(dir, "base.rrd")
 	create, updates := modifyBase()
-	rrdtoolIn(t, bin, dir, append([]string{"create", base}, create...)...)
-	rrdtoolIn(t, bin, dir, append([]string{"update", base}, updates...)...)
-	b, err := os.ReadFile(base)
+	b, err := os.ReadFile(rrdtoolBase(t, bin, dir, create, updates))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,25 +47,6 @@ func TestTuneModifyFillAgainstRRDtool(t *testing.T) {
 		{"--step", "3", "DEL:c"}, {"--step=5", "-h", "g:40", "DS:x:GAUGE:20:U:U"},
 		{"RRA:FOO:0.5:1:5"},
 	} {
-		file := filepath.Join(dir, "t.rrd")
-		if err := os.WriteFile(file, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		data := filepath.Join(dir, "data")
-		if _, ok, err := rrdashRun(t, data, "import", "--force", file, "s"); !ok {
-			t.Fatal(err)
-		}
-		what := strings.Join(args, " ")
-		_, wantErr, wantOK := rrdtoolIn(t, bin, dir, append([]string{"tune", file}, args...)...)
-		out, ok, err := rrdashRun(t, data, append([]string{"tune", "s"}, args...)...)
-		if ok != wantOK || out != "" {
-			t.Fatalf("tune %s: ok=%v %q (%v); rrdtool ok=%v %q", what, ok, out, err, wantOK, wantErr)
-		}
-		compareSeries(t, bin, dir, file, data, "s", "after tune "+what)
-		_, _, wantOK = rrdtoolIn(t, bin, dir, append([]string{"update", file}, more...)...)
-		if _, ok, err := rrdashRun(t, data, append([]string{"update", "s"}, more...)...); ok != wantOK {
-			t.Fatalf("tune %s, then update: ok=%v (%v), rrdtool ok=%v", what, ok, err, wantOK)
-		}
-		compareSeries(t, bin, dir, file, data, "s", "after tune "+what+" and updates")
+		tuneAgainstRRDtool(t, bin, dir, b, args, more, tuneOpts{})
 	}
 }

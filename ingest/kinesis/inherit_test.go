@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
-	"rrdash/ingest/kinesis/kinesistest"
 	"rrdash/store"
 	"rrdash/store/cluster"
 )
@@ -44,68 +43,33 @@ func TestReplicaInheritsAcrossSplit(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cfg := Config{Stream: "inherit", Endpoint: kinesistest.Start(t), PollInterval: 20 * time.Millisecond, MinCallInterval: time.Millisecond,
-		ListInterval: 100 * time.Millisecond}
+	cfg := replicaStream(ctx, t, "inherit", 1)
 	kc := NewClient(cfg)
-	kinesistest.CreateStream(ctx, t, kc, cfg.Stream, 1)
 	topo, err := NewTopology(cfg, nil, nil, time.Hour) // never refreshed: stale after the split
 	if err != nil {
 		t.Fatal(err)
 	}
 	producer := NewProducer(cfg, testLogger(t))
-	producer.Aggregate(func(ctx context.Context) (*cluster.Router, error) {
-		v, err := topo.View(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return v.Router, nil
-	})
-	ls := cluster.NewLogStore(openStore(t), producer)
+	aggregateBy(producer, topo)
 	const series, before, after = 16, 10, 10
-	t0 := (time.Now().Unix()/3600 - 2) * 3600
-	name := func(i int) string { return fmt.Sprintf("inh.s%d", i) }
-	for i := range series {
-		spec := store.DefaultTemplate()
-		spec.Start = t0 - 60
-		if _, err := ls.EnsureWithMeta(name(i), spec, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write := func(from, to int) {
-		for p := from; p < to; p++ {
-			var b store.Batch
-			for i := range series {
-				b.Updates = append(b.Updates, store.Update{Series: name(i), Time: t0 + int64(p)*60, Values: []string{fmt.Sprint(i*1000 + p)}})
-			}
-			if res, err := ls.Apply(ctx, b); err != nil || len(res.Errors) > 0 {
-				t.Fatalf("apply: %+v, %v", res, err)
-			}
-		}
-	}
-	write(0, before)
+	w := newSeriesWriter(cluster.NewLogStore(openStore(t), producer), "inh", series, func(i, p int) store.Update {
+		return store.Update{Values: []string{fmt.Sprint(i*1000 + p)}}
+	})
+	t0, name := w.t0, w.name
+	w.ensure(t, nil)
+	w.write(ctx, t, 0, before)
 	parent := splitOnly(ctx, t, kc, cfg.Stream)
-	write(before, before+after)
+	w.write(ctx, t, before, before+after)
 
 	isParent := func(s string) bool { return s == parent }
 	start := func(db *store.DB, want func(string) bool, ended func(string) bool, inherit func(context.Context, string, cluster.ShardRange) (*cluster.ShardSnapshot, error)) *Replica {
-		r, err := NewReplica(cfg, db, someLeaser{LocalLeaser: NewLocalLeaser(), want: want, ended: ended}, testLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := newReplica(t, cfg, db, someLeaser{LocalLeaser: NewLocalLeaser(), want: want, ended: ended})
 		if inherit != nil {
 			if err := r.EnableInherit(inherit); err != nil {
 				t.Fatal(err)
 			}
 		}
-		rctx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- r.Run(rctx) }()
-		t.Cleanup(func() {
-			stop()
-			if err := <-done; err != nil {
-				t.Error(err)
-			}
-		})
+		runReplica(ctx, t, r)
 		return r
 	}
 	dbA, dbB, dbC := openStore(t), openStore(t), openStore(t)
@@ -145,11 +109,7 @@ func TestReplicaInheritsAcrossSplit(t *testing.T) {
 				}
 			}
 		}
-		db, _ := dbB.Dump(name(i))
-		dc, _ := dbC.Dump(name(i))
-		if fmt.Sprintf("%+v", db) != fmt.Sprintf("%+v", dc) {
-			t.Fatalf("%s: inherited and read-from-the-stream archives differ", name(i))
-		}
+		sameSeries(t, "inherited and read-from-the-stream archives differ", dbB, dbC, name(i))
 	}
 	cb, cc := b.Counts(), c.Counts()
 	if cb.Inherited != 2 || cb.ParentsReplayed != 0 || cc.ParentsReplayed != 2 || cc.Inherited != 0 {

@@ -318,64 +318,12 @@ func TestTrackerAggregateRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	type durable struct {
-		applied map[string][]string
-		last    map[string]int64
-		cp      Checkpoint
-		dead    []DeadLetter
-	}
 	run := func(d *durable, every, stopAt int) bool {
-		tr := newTracker(dec, 60*time.Second, time.Hour, func(name string) (int64, bool, error) {
-			l, ok := d.last[name]
-			return l, ok, nil
-		})
+		tr := d.tracker(dec)
 		for i := range d.dead {
 			tr.rememberDeadLetter(&d.dead[i], int64(i))
 		}
-		tr.addShard("s1", d.cp)
-		q := recs
-		for len(q) > 0 && d.cp.CP != "" && !seqLess(d.cp.CP, q[0].Seq) {
-			q = q[1:]
-		}
-		flushes := 0
-		apply := func(all bool) {
-			w := tr.take(time.Unix(t0, 0), all, 60)
-			d.dead = append(d.dead, w.dead...)
-			changed, _, _ := tr.positions(0)
-			for _, u := range w.updates {
-				if u.Sec <= d.last[u.Series] {
-					t.Fatalf("update %+v at or before the last update %d", u, d.last[u.Series])
-				}
-				d.applied[u.Series] = append(d.applied[u.Series], fmt.Sprintf("%d=%s", u.Sec, u.Value))
-				d.last[u.Series] = u.Sec
-			}
-			if cp, ok := changed["s1"]; ok {
-				d.cp = cp
-			}
-		}
-		for n, r := range q {
-			if err := tr.observe(r, time.Unix(t0, 0), 0); err != nil {
-				t.Fatal(err)
-			}
-			if (n+1)%every == 0 {
-				if flushes == stopAt {
-					return false
-				}
-				apply(false)
-				flushes++
-			}
-		}
-		apply(true)
-		return true
-	}
-	newDurable := func() *durable { return &durable{applied: map[string][]string{}, last: map[string]int64{}} }
-	keys := func(ds []DeadLetter) []string {
-		var k []string
-		for _, d := range ds {
-			k = append(k, fmt.Sprintf("%s/%d/%d/%s", d.Seq, d.key().sub, d.Item, d.Reason))
-		}
-		slices.Sort(k)
-		return k
+		return d.feed(t, tr, d.resume(tr, "s1", recs), time.Unix(t0, 0), every, stopAt)
 	}
 	want := newDurable()
 	run(want, 4, -1)
@@ -387,21 +335,7 @@ func TestTrackerAggregateRestart(t *testing.T) {
 			t.Fatalf("dead letter of a user record without its sub-sequence: %+v", d)
 		}
 	}
-	for stop := 0; ; stop++ {
-		got := newDurable()
-		if run(got, 4, stop) {
-			break
-		}
-		run(got, 3, -1)
-		for s, w := range want.applied {
-			if !slices.Equal(got.applied[s], w) {
-				t.Errorf("cut after flush %d: series %s applied %v, want %v", stop, s, got.applied[s], w)
-			}
-		}
-		if g, w := keys(got.dead), keys(want.dead); !slices.Equal(g, w) {
-			t.Errorf("cut after flush %d: dead letters %v, want %v", stop, g, w)
-		}
-	}
+	checkCuts(t, want, 4, run)
 }
 
 // BenchmarkDecodeRecordAggregated decodes KPL aggregates of 100 CIMAA user

@@ -3,26 +3,14 @@ package kinesis
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
-	"rrdash/ingest/kinesis/kinesistest"
 	"rrdash/store"
 	"rrdash/store/cluster"
 	"rrdash/store/cluster/objstore"
 	"rrdash/tools/testdeps"
 )
-
-func openStore(t *testing.T) *store.DB {
-	t.Helper()
-	db, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 // TestLogStoreReplicasIdentical: a node writes through a LogStore onto a
 // 2-shard kinesalite stream (nothing reaches its own store), one record
@@ -43,10 +31,7 @@ func TestLogStoreReplicasIdentical(t *testing.T) {
 func testLogStoreReplicas(t *testing.T, aggregated bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cfg := Config{Stream: "replicas", Endpoint: kinesistest.Start(t), PollInterval: 20 * time.Millisecond, MinCallInterval: time.Millisecond,
-		ListInterval: 100 * time.Millisecond}
-	kinesistest.CreateStream(ctx, t, NewClient(cfg), cfg.Stream, 2)
-
+	cfg := replicaStream(ctx, t, "replicas", 2)
 	writerDB := openStore(t)
 	producer := NewProducer(cfg, testLogger(t))
 	if aggregated {
@@ -54,65 +39,27 @@ func testLogStoreReplicas(t *testing.T, aggregated bool) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		producer.Aggregate(func(ctx context.Context) (*cluster.Router, error) {
-			v, err := topo.View(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return v.Router, nil
-		})
+		aggregateBy(producer, topo)
 	}
-	ls := cluster.NewLogStore(writerDB, producer)
+	const series, points = 30, 20
+	w := newSeriesWriter(cluster.NewLogStore(writerDB, producer), "rep", series, func(i, p int) store.Update {
+		return store.Update{Values: []string{fmt.Sprint(i*100 + p)}}
+	})
 	var replicas []*store.DB
 	var reps []*Replica
 	for range 2 {
 		db := openStore(t)
-		r, err := NewReplica(cfg, db, nil, testLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rctx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- r.Run(rctx) }()
-		t.Cleanup(func() {
-			stop()
-			if err := <-done; err != nil {
-				t.Error(err)
-			}
-		})
+		r := newReplica(t, cfg, db, nil)
+		runReplica(ctx, t, r)
 		replicas, reps = append(replicas, db), append(reps, r)
 	}
-
-	const series, points = 30, 20
-	t0 := (time.Now().Unix()/3600 - 2) * 3600
-	for i := range series {
-		spec := store.DefaultTemplate()
-		spec.Start = t0 - 60
-		if _, err := ls.EnsureWithMeta(fmt.Sprintf("rep.s%d", i), spec, map[string]string{"units": "ms"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for p := range points {
-		var b store.Batch
-		for i := range series {
-			b.Updates = append(b.Updates, store.Update{Series: fmt.Sprintf("rep.s%d", i), Time: t0 + int64(p)*60, Values: []string{fmt.Sprint(i*100 + p)}})
-		}
-		res, err := ls.Apply(ctx, b)
-		if err != nil || res.Applied != series || len(res.Errors) > 0 {
-			t.Fatalf("apply: %+v, %v", res, err)
-		}
-	}
-	if _, err := writerDB.Spec("rep.s0"); err == nil {
+	w.ensure(t, map[string]string{"units": "ms"})
+	w.write(ctx, t, 0, points)
+	if _, err := writerDB.Spec(w.name(0)); err == nil {
 		t.Fatal("the writing node's own store has the series: writes must reach it only through the log")
 	}
-	deadline := time.Now().Add(40 * time.Second)
 	for _, r := range reps {
-		for r.Counts().Applied < series*points {
-			if time.Now().After(deadline) {
-				t.Fatalf("replica applied %+v, want %d updates", r.Counts(), series*points)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitApplied(t, r, series*points)
 		if c := r.Counts(); c.Applied != series*points || c.Refused != 0 || c.Bad != 0 {
 			t.Fatalf("replica counts %+v, want %d applied and nothing else", c, series*points)
 		}
@@ -122,20 +69,10 @@ func testLogStoreReplicas(t *testing.T, aggregated bool) {
 		}
 	}
 	for i := range series {
-		name := fmt.Sprintf("rep.s%d", i)
-		a, err := replicas[0].Dump(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := replicas[1].Dump(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fa, fb := fmt.Sprintf("%+v", *a), fmt.Sprintf("%+v", *b); fa != fb {
-			t.Fatalf("%s differs between replicas:\n%s\n%s", name, fa, fb)
-		}
-		if a.LastUpdate != t0+(points-1)*60 {
-			t.Fatalf("%s: last update %d, want %d", name, a.LastUpdate, t0+(points-1)*60)
+		name := w.name(i)
+		sameSeries(t, "differs between replicas", replicas[0], replicas[1], name)
+		if l, err := replicas[0].LastUpdate(name); err != nil || l != w.at(points-1) {
+			t.Fatalf("%s: last update %d (%v), want %d", name, l, err, w.at(points-1))
 		}
 		if m, err := replicas[0].Meta(name); err != nil || m["units"] != "ms" {
 			t.Fatalf("%s: meta %v, %v", name, m, err)
@@ -151,71 +88,26 @@ func TestReplicaHandoffFromSnapshot(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cfg := Config{Stream: "handoff", Endpoint: kinesistest.Start(t), PollInterval: 20 * time.Millisecond, MinCallInterval: time.Millisecond,
-		ListInterval: 100 * time.Millisecond}
-	kinesistest.CreateStream(ctx, t, NewClient(cfg), cfg.Stream, 1)
-	ls := cluster.NewLogStore(openStore(t), NewProducer(cfg, testLogger(t)))
+	cfg := replicaStream(ctx, t, "handoff", 1)
 	const series = 10
-	t0 := (time.Now().Unix()/3600 - 2) * 3600
-	write := func(from, to int) {
-		t.Helper()
-		for p := from; p < to; p++ {
-			var b store.Batch
-			for i := range series {
-				name := fmt.Sprintf("ho.s%d", i)
-				spec := store.DefaultTemplate()
-				spec.Start = t0 - 60
-				if _, err := ls.EnsureWithMeta(name, spec, nil); err != nil {
-					t.Fatal(err)
-				}
-				b.Updates = append(b.Updates, store.Update{Series: name, Time: t0 + int64(p)*60, Usec: int64(p), Values: []string{fmt.Sprint(p * i)}})
-			}
-			if _, err := ls.Apply(ctx, b); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	run := func(r *Replica) {
-		rctx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- r.Run(rctx) }()
-		t.Cleanup(func() {
-			stop()
-			if err := <-done; err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	waitApplied := func(r *Replica, n int64) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for r.Counts().Applied < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("replica counts %+v, want %d applied", r.Counts(), n)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	w := newSeriesWriter(cluster.NewLogStore(openStore(t), NewProducer(cfg, testLogger(t))), "ho", series, func(i, p int) store.Update {
+		return store.Update{Usec: int64(p), Values: []string{fmt.Sprint(p * i)}}
+	})
 	dbA := openStore(t)
-	a, err := NewReplica(cfg, dbA, nil, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(a)
-	write(0, 20)
-	waitApplied(a, series*20)
+	a := newReplica(t, cfg, dbA, nil)
+	runReplica(ctx, t, a)
+	w.ensure(t, nil)
+	w.write(ctx, t, 0, 20)
+	waitApplied(t, a, series*20)
 
 	dbB := openStore(t)
-	b, err := NewReplica(cfg, dbB, nil, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newReplica(t, cfg, dbB, nil)
 	if err := b.EnableHandoff(func(ctx context.Context, shard string) (*cluster.ShardSnapshot, error) {
 		return a.Snapshot(ctx, shard, func(string) bool { return true })
 	}); err != nil {
 		t.Fatal(err)
 	}
-	run(b)
+	runReplica(ctx, t, b)
 	deadline := time.Now().Add(30 * time.Second)
 	for b.Counts().HandedOver == 0 {
 		if time.Now().After(deadline) {
@@ -223,25 +115,14 @@ func TestReplicaHandoffFromSnapshot(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	write(20, 30)
-	waitApplied(a, series*30)
-	waitApplied(b, series*10)
+	w.write(ctx, t, 20, 30)
+	waitApplied(t, a, series*30)
+	waitApplied(t, b, series*10)
 	if c := b.Counts(); c.Records != series*10 || c.Applied != series*10 || c.Replayed != 0 {
 		t.Fatalf("B read %+v: want only the %d records after the snapshot", c, series*10)
 	}
 	for i := range series {
-		name := fmt.Sprintf("ho.s%d", i)
-		x, err := dbA.ExportSeries(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		y, err := dbB.ExportSeries(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fmt.Sprintf("%+v", *x) != fmt.Sprintf("%+v", *y) {
-			t.Fatalf("%s differs between the replicas after the hand-off", name)
-		}
+		sameSeries(t, "differs between the replicas after the hand-off", dbA, dbB, w.name(i))
 	}
 }
 
@@ -255,9 +136,7 @@ func TestReplicaHandoffFromObjectStore(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cfg := Config{Stream: "objstore", Endpoint: kinesistest.Start(t), PollInterval: 20 * time.Millisecond, MinCallInterval: time.Millisecond,
-		ListInterval: 100 * time.Millisecond}
-	kinesistest.CreateStream(ctx, t, NewClient(cfg), cfg.Stream, 1)
+	cfg := replicaStream(ctx, t, "objstore", 1)
 	bucket, err := objstore.New(objstore.Config{Bucket: "rrdash-snapshots", Prefix: cfg.Stream, Endpoint: testdeps.NodeServer(t, "s3rver"), Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -265,71 +144,26 @@ func TestReplicaHandoffFromObjectStore(t *testing.T) {
 	if err := bucket.CreateBucket(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ls := cluster.NewLogStore(openStore(t), NewProducer(cfg, testLogger(t)))
 	const series = 8
-	t0 := (time.Now().Unix()/3600 - 2) * 3600
-	write := func(from, to int) {
-		t.Helper()
-		for p := from; p < to; p++ {
-			var b store.Batch
-			for i := range series {
-				name := fmt.Sprintf("os.s%d", i)
-				spec := store.DefaultTemplate()
-				spec.Start = t0 - 60
-				if _, err := ls.EnsureWithMeta(name, spec, nil); err != nil {
-					t.Fatal(err)
-				}
-				b.Updates = append(b.Updates, store.Update{Series: name, Time: t0 + int64(p)*60, Values: []string{fmt.Sprint(p + i)}})
-			}
-			if _, err := ls.Apply(ctx, b); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	start := func(r *Replica) func() {
-		rctx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- r.Run(rctx) }()
-		var once sync.Once
-		halt := func() {
-			once.Do(func() {
-				stop()
-				if err := <-done; err != nil {
-					t.Error(err)
-				}
-			})
-		}
-		t.Cleanup(halt)
-		return halt
-	}
-	waitApplied := func(r *Replica, n int64) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for r.Counts().Applied < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("replica counts %+v, want %d applied", r.Counts(), n)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	w := newSeriesWriter(cluster.NewLogStore(openStore(t), NewProducer(cfg, testLogger(t))), "os", series, func(i, p int) store.Update {
+		return store.Update{Values: []string{fmt.Sprint(p + i)}}
+	})
 	all := func(context.Context) (func(shard, name string) bool, error) {
 		return func(string, string) bool { return true }, nil
 	}
 	noPeer := func(context.Context, string) (*cluster.ShardSnapshot, error) { return nil, nil }
 
-	a, err := NewReplica(cfg, openStore(t), nil, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := newReplica(t, cfg, openStore(t), nil)
 	if err := a.EnableHandoff(noPeer); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.EnableBucket(bucket, 100*time.Millisecond, all); err != nil {
 		t.Fatal(err)
 	}
-	stopA := start(a)
-	write(0, 15)
-	waitApplied(a, series*15)
+	stopA := runReplica(ctx, t, a)
+	w.ensure(t, nil)
+	w.write(ctx, t, 0, 15)
+	waitApplied(t, a, series*15)
 	var snapPos string
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -350,41 +184,24 @@ func TestReplicaHandoffFromObjectStore(t *testing.T) {
 	t.Logf("snapshot at %s", snapPos)
 
 	dbB := openStore(t)
-	b, err := NewReplica(cfg, dbB, nil, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newReplica(t, cfg, dbB, nil)
 	if err := b.EnableHandoff(noPeer); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.EnableBucket(bucket, time.Hour, all); err != nil {
 		t.Fatal(err)
 	}
-	start(b)
+	runReplica(ctx, t, b)
 	dbC := openStore(t)
-	c, err := NewReplica(cfg, dbC, nil, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	start(c)
-	write(15, 20)
-	waitApplied(c, series*20)
-	waitApplied(b, series*5)
+	c := newReplica(t, cfg, dbC, nil)
+	runReplica(ctx, t, c)
+	w.write(ctx, t, 15, 20)
+	waitApplied(t, c, series*20)
+	waitApplied(t, b, series*5)
 	if cb := b.Counts(); cb.HandedOver != 1 || cb.Records != series*5 {
 		t.Fatalf("B: %+v; want the shard handed over and only the %d records after the snapshot read", cb, series*5)
 	}
 	for i := range series {
-		name := fmt.Sprintf("os.s%d", i)
-		x, err := dbB.ExportSeries(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		y, err := dbC.ExportSeries(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fmt.Sprintf("%+v", *x) != fmt.Sprintf("%+v", *y) {
-			t.Fatalf("%s: restored from the bucket and replayed differ", name)
-		}
+		sameSeries(t, "restored from the bucket and replayed differ", dbB, dbC, w.name(i))
 	}
 }

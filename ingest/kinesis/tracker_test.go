@@ -136,15 +136,6 @@ func TestTrackerRestart(t *testing.T) {
 	slices.SortFunc(s1, func(a, b Record) int { return strings.Compare(a.Seq, b.Seq) })
 	slices.SortFunc(s2, func(a, b Record) int { return strings.Compare(a.Seq, b.Seq) })
 
-	type durable struct {
-		applied map[string][]string // series → "sec=value"
-		last    map[string]int64
-		cps     map[string]Checkpoint
-		dead    []DeadLetter
-	}
-	newDurable := func() *durable {
-		return &durable{applied: map[string][]string{}, last: map[string]int64{}, cps: map[string]Checkpoint{}}
-	}
 	dec, err := NewDecoder(DecoderConfig{})
 	if err != nil {
 		t.Fatal(err)
@@ -153,89 +144,30 @@ func TestTrackerRestart(t *testing.T) {
 	// checkpoints), flushing every `every` records; it stops after `stopAt`
 	// flushes (-1: never) without flushing what it holds.
 	run := func(d *durable, every, stopAt int) bool {
-		lookup := func(name string) (int64, bool, error) {
-			l, ok := d.last[name]
-			return l, ok, nil
-		}
-		tr := newTracker(dec, 60*time.Second, time.Hour, lookup)
+		tr := d.tracker(dec)
 		tr.seen = map[dlKey]bool{}
 		for _, dl := range d.dead {
 			tr.seen[dl.key()] = true
 		}
-		queues := map[string][]Record{"s1": s1, "s2": s2}
-		for id, q := range queues {
-			cp := d.cps[id]
-			tr.addShard(id, cp)
-			for len(q) > 0 && cp.CP != "" && !seqLess(cp.CP, q[0].Seq) {
-				q = q[1:]
-			}
-			queues[id] = q
-		}
-		flushes, n := 0, 0
-		apply := func(all bool) {
-			w := tr.take(time.Unix(t0, 0), all, 60)
-			d.dead = append(d.dead, w.dead...)
-			changed, _, _ := tr.positions(0)
-			for _, u := range w.updates {
-				if u.Sec <= d.last[u.Series] {
-					t.Fatalf("update %+v at or before the last update %d", u, d.last[u.Series])
-				}
-				d.applied[u.Series] = append(d.applied[u.Series], fmt.Sprintf("%d=%s", u.Sec, u.Value))
-				d.last[u.Series] = u.Sec
-			}
-			for id, cp := range changed {
-				d.cps[id] = cp
-			}
-		}
-		for len(queues["s1"])+len(queues["s2"]) > 0 {
-			for _, id := range []string{"s1", "s2"} {
-				if q := queues[id]; len(q) > 0 {
-					if err := tr.observe(q[0], time.Unix(t0, 0), 0); err != nil {
-						t.Fatal(err)
-					}
-					queues[id] = q[1:]
-					n++
-					if n%every == 0 {
-						if flushes == stopAt {
-							return false
-						}
-						apply(false)
-						flushes++
-					}
+		// the shards' records alternately, each from its checkpoint on
+		q1, q2 := d.resume(tr, "s1", s1), d.resume(tr, "s2", s2)
+		var recs []Record
+		for len(q1)+len(q2) > 0 {
+			for _, q := range []*[]Record{&q1, &q2} {
+				if len(*q) > 0 {
+					recs = append(recs, (*q)[0])
+					*q = (*q)[1:]
 				}
 			}
 		}
-		apply(true)
-		return true
+		return d.feed(t, tr, recs, time.Unix(t0, 0), every, stopAt)
 	}
 	want := newDurable()
 	run(want, 5, -1)
 	if len(want.dead) == 0 || len(want.applied["a"]) == 0 {
 		t.Fatalf("test data exercises nothing: %+v", want)
 	}
-	for stop := 0; ; stop++ {
-		got := newDurable()
-		if run(got, 5, stop) {
-			break // the cut was after the end
-		}
-		run(got, 3, -1)
-		for s, w := range want.applied {
-			if !slices.Equal(got.applied[s], w) {
-				t.Errorf("cut after flush %d: series %s applied %v, want %v", stop, s, got.applied[s], w)
-			}
-		}
-		keys := func(ds []DeadLetter) []string {
-			var k []string
-			for _, d := range ds {
-				k = append(k, fmt.Sprintf("%s/%s/%d/%s", d.Shard, d.Seq, d.Item, d.Reason))
-			}
-			slices.Sort(k)
-			return k
-		}
-		if g, w := keys(got.dead), keys(want.dead); !slices.Equal(g, w) {
-			t.Errorf("cut after flush %d: dead letters %v, want %v", stop, g, w)
-		}
-	}
+	checkCuts(t, want, 5, run)
 }
 
 func TestGetRecordsAction(t *testing.T) {

@@ -3,7 +3,6 @@ package tracelog
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -165,57 +164,27 @@ func TestSyslogNG(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	clock := &fakeClock{}
-	dataDir := t.TempDir()
-	sink := openStore(t, dataDir)
-	// restart stops the tailer and the store as a process restart does
-	restart := func(tl *Tailer) {
-		tl.closeAll()
-		if err := sink.Close(); err != nil {
-			t.Fatal(err)
-		}
-		sink = openStore(t, dataDir)
-	}
-	newTailer := func() *Tailer {
-		tl, err := NewTailer(TailConfig{
-			Sources:  []SourceConfig{{Glob: filepath.Join(dir, "*.log")}},
-			Location: time.UTC, Step: 60, Grace: 10, Threads: testThreads(), Now: clock.now,
-		}, sink, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tl.restore(); err != nil {
-			t.Fatal(err)
-		}
-		return tl
-	}
-	ctx := context.Background()
-	cycle := func(tl *Tailer, now int64) {
-		t.Helper()
-		clock.set(time.UnixMicro(now))
-		if err := tl.cycle(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	rig := newRestartRig(t, SourceConfig{Glob: filepath.Join(dir, "*.log")})
+	cycle := rig.cycle
 	// the ISO template files, tailed without restarts into their own sink
 	isoSink := openTestSink(t)
 	iso, err := NewTailer(TailConfig{
 		Sources:  []SourceConfig{{Glob: filepath.Join(isoDir, "*.log")}},
-		Location: time.UTC, Step: 60, Grace: 10, Threads: testThreads(), Now: clock.now, Name: "iso",
+		Location: time.UTC, Step: 60, Grace: 10, Threads: testThreads(), Now: rig.clock.now, Name: "iso",
 	}, isoSink, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer iso.closeAll()
-	tl := newTailer()
+	tl := rig.start()
 	for _, p := range []int64{start + 90e6, start + 150e6} {
 		sendUntil(p)
 		cycle(tl, p)
 		cycle(iso, p)
 	}
 	// restarted mid-step with requests in flight
-	restart(tl)
-	tl = newTailer()
+	rig.stop(tl)
+	tl = rig.start()
 	sendUntil(start + 200e6)
 	cycle(tl, start+200e6)
 
@@ -231,8 +200,8 @@ func TestSyslogNG(t *testing.T) {
 	cycle(tl, start+300e6)
 	sendUntil(start + 330e6)
 	// restarted again before reading what came after the rotation
-	restart(tl)
-	tl = newTailer()
+	rig.stop(tl)
+	tl = rig.start()
 	cycle(tl, start+330e6)
 	sendUntil(end + 3600e6)
 	last := lines[len(lines)-1].t
@@ -248,7 +217,7 @@ func TestSyslogNG(t *testing.T) {
 	to := (last/60e6 + 1) * 60
 	for pi, p := range testProcs {
 		name := SeriesPrefix + p.instance()
-		checkSeries(t, name, sinkRows(t, sink, name), reqs, pi, from, to, 60, p.threads)
+		checkSeries(t, name, sinkRows(t, rig.sink, name), reqs, pi, from, to, 60, p.threads)
 		checkSeries(t, name+" (ISO template)", sinkRows(t, isoSink, name), reqs, pi, from, to, 60, p.threads)
 	}
 }

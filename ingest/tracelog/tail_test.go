@@ -110,39 +110,10 @@ func TestTailRotationRestart(t *testing.T) {
 		appendFile(t, web1, b1.String())
 		appendFile(t, web2, b2.String())
 	}
-	clock := &fakeClock{}
-	dataDir := t.TempDir()
-	sink := openStore(t, dataDir)
-	restart := func(tl *Tailer) {
-		tl.closeAll()
-		if err := sink.Close(); err != nil {
-			t.Fatal(err)
-		}
-		sink = openStore(t, dataDir)
-	}
-	newTailer := func() *Tailer {
-		tl, err := NewTailer(TailConfig{
-			Sources:  []SourceConfig{{Glob: filepath.Join(dir, "web1.log*")}, {Glob: web2}},
-			Location: time.UTC, Step: 60, Grace: 10, Threads: testThreads(), Now: clock.now,
-		}, sink, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tl.restore(); err != nil {
-			t.Fatal(err)
-		}
-		return tl
-	}
-	ctx := context.Background()
-	cycle := func(tl *Tailer, now int64) {
-		t.Helper()
-		clock.set(time.UnixMicro(now))
-		if err := tl.cycle(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	rig := newRestartRig(t, SourceConfig{Glob: filepath.Join(dir, "web1.log*")}, SourceConfig{Glob: web2})
+	cycle := rig.cycle
 
-	tl := newTailer()
+	tl := rig.start()
 	// 1: a partial last line is held until complete
 	p1 := start + 200e6
 	writeUntil(p1)
@@ -156,21 +127,21 @@ func TestTailRotationRestart(t *testing.T) {
 	cycle(tl, start+300e6)
 
 	// 2: stopped mid-step with requests in flight, restarted
-	restart(tl)
-	tl = newTailer()
+	rig.stop(tl)
+	tl = rig.start()
 	writeUntil(start + 330e6)
 	cycle(tl, start+330e6)
 
 	// 3: web1 rotated by rename while the tailer is down; a compressed copy appears
 	p2 := start + 400e6
 	writeUntil(p2)
-	restart(tl)
+	rig.stop(tl)
 	if err := os.Rename(web1, web1+".1"); err != nil {
 		t.Fatal(err)
 	}
 	appendFile(t, web1+".2.gz", "not gzip, and never read\n")
 	writeUntil(p2 + 30e6)
-	tl = newTailer()
+	tl = rig.start()
 	cycle(tl, p2+30e6)
 
 	// 4: web2 rotated by copy-truncate at a moment it has nothing in flight
@@ -200,7 +171,7 @@ func TestTailRotationRestart(t *testing.T) {
 	to := (last/60e6 + 1) * 60
 	for pi, p := range testProcs {
 		name := SeriesPrefix + p.instance()
-		checkSeries(t, name, sinkRows(t, sink, name), reqs, pi, from, to, 60, p.threads)
+		checkSeries(t, name, sinkRows(t, rig.sink, name), reqs, pi, from, to, 60, p.threads)
 	}
 }
 

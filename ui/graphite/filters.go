@@ -188,25 +188,10 @@ func addFilterFunctions(m map[string]*function) {
 			}
 			return filterSeries(series0(a), a[1].(string), a[2].(string), a[3].(float64)), nil
 		}}
-	lowest := func(fn string) func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
-		return func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
-			f := fn
-			if f == "" {
-				f = a[2].(string)
-			}
-			agg, ok := aggFuncs[f]
-			if !ok {
-				return nil, errAt(call, "unsupported aggregation function %q", f)
-			}
-			l := series0(a)
-			sortByKey(l, agg, false)
-			return pySlice(l, a[1].(int)), nil
-		}
-	}
 	nParams := []param{{name: "seriesList", kind: pSeries}, {name: "n", kind: pInt}}
-	m["lowestCurrent"] = &function{params: nParams, fn: lowest("current")}
-	m["lowestAverage"] = &function{params: nParams, fn: lowest("average")}
-	m["lowest"] = &function{params: append(append([]param{}, nParams...), param{name: "func", kind: pStr, opt: true, def: "average", typ: "aggFunc"}), fn: lowest("")}
+	m["lowestCurrent"] = &function{params: nParams, fn: byAggregate("current", false)}
+	m["lowestAverage"] = &function{params: nParams, fn: byAggregate("average", false)}
+	m["lowest"] = &function{params: append(append([]param{}, nParams...), param{name: "func", kind: pStr, opt: true, def: "average", typ: "aggFunc"}), fn: byAggregate("", false)}
 	m["sortBy"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "func", kind: pStr, opt: true, def: "average"}, {name: "reverse", kind: pBool, opt: true, def: false}},
 		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 			agg, ok := aggFuncs[a[1].(string)]
@@ -460,4 +445,23 @@ func pyReplacement(r string) string {
 		}
 	}
 	return b.String()
+}
+
+// byAggregate is highest* (desc) and lowest*: the n series of the list
+// whose aggregate fn (an empty fn: the function's third argument) is
+// greatest or least.
+func byAggregate(fn string, desc bool) func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
+	return func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
+		f := fn
+		if f == "" {
+			f = a[2].(string)
+		}
+		agg, ok := aggFuncs[f]
+		if !ok {
+			return nil, errAt(call, "unsupported aggregation function %q", f)
+		}
+		l := series0(a)
+		sortByKey(l, agg, desc)
+		return pySlice(l, a[1].(int)), nil
+	}
 }

@@ -306,26 +306,11 @@ func buildFunctions() map[string]*function {
 			sortByKey(l, aggFuncs["max"], true)
 			return l, nil
 		}}
-	highest := func(fn string) func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
-		return func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
-			f := fn
-			if f == "" {
-				f = a[2].(string)
-			}
-			agg, ok := aggFuncs[f]
-			if !ok {
-				return nil, errAt(call, "unsupported aggregation function %q", f)
-			}
-			l := series0(a)
-			sortByKey(l, agg, true)
-			return pySlice(l, a[1].(int)), nil
-		}
-	}
 	nParams := []param{{name: "seriesList", kind: pSeries}, {name: "n", kind: pInt}}
-	m["highestCurrent"] = &function{params: nParams, fn: highest("current")}
-	m["highestAverage"] = &function{params: nParams, fn: highest("average")}
-	m["highestMax"] = &function{params: nParams, fn: highest("max")}
-	m["highest"] = &function{params: append(append([]param{}, nParams...), param{name: "func", kind: pStr, opt: true, def: "average", typ: "aggFunc"}), fn: highest("")}
+	m["highestCurrent"] = &function{params: nParams, fn: byAggregate("current", true)}
+	m["highestAverage"] = &function{params: nParams, fn: byAggregate("average", true)}
+	m["highestMax"] = &function{params: nParams, fn: byAggregate("max", true)}
+	m["highest"] = &function{params: append(append([]param{}, nParams...), param{name: "func", kind: pStr, opt: true, def: "average", typ: "aggFunc"}), fn: byAggregate("", true)}
 	m["groupByNode"] = &function{params: []param{{name: "seriesList", kind: pSeries}, {name: "nodeNum", kind: pNode, typ: "nodeOrTag"}, {name: "callback", kind: pStr, opt: true, def: "average", typ: "aggOrSeriesFunc"}},
 		fn: func(ec *evalContext, call *Expr, a []any) ([]*Series, error) {
 			nodes := []any{a[1]}

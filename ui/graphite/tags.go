@@ -142,27 +142,35 @@ func tagValues(names []string, tags map[string]map[string]string) map[string]map
 	return out
 }
 
+// tagQuery reads the parameters of /tags and /tags/<tag> (filter, limit)
+// and counts the series of every tag's values.
+func (a *API) tagQuery(r *http.Request) (filter *regexp.Regexp, limit int, values map[string]map[string]int, err error) {
+	p, err := readParams(r)
+	if err != nil {
+		return nil, 0, nil, bad("%v", err)
+	}
+	if filter, err = anchoredFilter(p.get("filter")); err != nil {
+		return nil, 0, nil, err
+	}
+	if limit, err = limitParam(p, 0); err != nil {
+		return nil, 0, nil, err
+	}
+	names, tags, err := newCatalog(a.st).taggedSeries()
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return filter, limit, tagValues(names, tags), nil
+}
+
 // Tags is /tags: every tag name (filter, limit), as {"tag": name}.
 func (a *API) Tags(w http.ResponseWriter, r *http.Request) {
 	err := func() error {
-		p, err := readParams(r)
-		if err != nil {
-			return bad("%v", err)
-		}
-		re, err := anchoredFilter(p.get("filter"))
-		if err != nil {
-			return err
-		}
-		limit, err := limitParam(p, 0)
-		if err != nil {
-			return err
-		}
-		names, tags, err := newCatalog(a.st).taggedSeries()
+		re, limit, values, err := a.tagQuery(r)
 		if err != nil {
 			return err
 		}
 		var list []string
-		for t := range tagValues(names, tags) {
+		for t := range values {
 			if re == nil || re.MatchString(t) {
 				list = append(list, t)
 			}
@@ -186,23 +194,11 @@ func (a *API) Tags(w http.ResponseWriter, r *http.Request) {
 func (a *API) TagDetails(tag string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		err := func() error {
-			p, err := readParams(r)
-			if err != nil {
-				return bad("%v", err)
-			}
-			re, err := anchoredFilter(p.get("filter"))
+			re, limit, values, err := a.tagQuery(r)
 			if err != nil {
 				return err
 			}
-			limit, err := limitParam(p, 0)
-			if err != nil {
-				return err
-			}
-			names, tags, err := newCatalog(a.st).taggedSeries()
-			if err != nil {
-				return err
-			}
-			vals, ok := tagValues(names, tags)[tag]
+			vals, ok := values[tag]
 			if !ok {
 				return writeJSONValue(w, nil)
 			}

@@ -17,25 +17,21 @@ import (
 
 const statFixture = "17373 (rr dash) (x) S 17369 17369 9074 0 -1 4194304 100 0 0 0 250 37 0 0 20 0 7 0 728700 2998272 393 18446744073709551615 94500812464128 0 0 0\n"
 
-func TestParseProcStat(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name, in string
-		want     procStat
-		err      string
-	}{
-		{"comm with spaces and parens", statFixture, procStat{UTime: 250, STime: 37, StartTime: 728700, VSize: 2998272, RSS: 393}, ""},
-		{"plain", "1 (rrdash) R 0 1 1 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 5 6 7 0\n", procStat{UTime: 1, STime: 2, StartTime: 5, VSize: 6, RSS: 7}, ""},
-		{"no comm", "1 rrdash R 0", procStat{}, "no (comm)"},
-		{"short", "1 (rrdash) R 0 1 1", procStat{}, "fields after comm"},
-		{"bad utime", "1 (rrdash) R 0 1 1 0 -1 0 0 0 0 0 x 2 0 0 20 0 1 0 5 6 7 0\n", procStat{}, "field 14"},
-		{"bad rss", "1 (rrdash) R 0 1 1 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 5 6 z 0\n", procStat{}, "field 24"},
-		{"empty", "", procStat{}, "no (comm)"},
-	}
+// parseCase is a parser's input and its result, or a text its error
+// must contain.
+type parseCase[T comparable] struct {
+	name, in string
+	want     T
+	err      string
+}
+
+// runParseCases runs every case through parse, each in a parallel subtest.
+func runParseCases[T comparable](t *testing.T, parse func([]byte) (T, error), tests []parseCase[T]) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := parseProcStat([]byte(tt.in))
+			got, err := parse([]byte(tt.in))
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("err = %v, want it to contain %q", err, tt.err)
@@ -49,6 +45,20 @@ func TestParseProcStat(t *testing.T) {
 	}
 }
 
+func TestParseProcStat(t *testing.T) {
+	t.Parallel()
+	tests := []parseCase[procStat]{
+		{"comm with spaces and parens", statFixture, procStat{UTime: 250, STime: 37, StartTime: 728700, VSize: 2998272, RSS: 393}, ""},
+		{"plain", "1 (rrdash) R 0 1 1 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 5 6 7 0\n", procStat{UTime: 1, STime: 2, StartTime: 5, VSize: 6, RSS: 7}, ""},
+		{"no comm", "1 rrdash R 0", procStat{}, "no (comm)"},
+		{"short", "1 (rrdash) R 0 1 1", procStat{}, "fields after comm"},
+		{"bad utime", "1 (rrdash) R 0 1 1 0 -1 0 0 0 0 0 x 2 0 0 20 0 1 0 5 6 7 0\n", procStat{}, "field 14"},
+		{"bad rss", "1 (rrdash) R 0 1 1 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 5 6 z 0\n", procStat{}, "field 24"},
+		{"empty", "", procStat{}, "no (comm)"},
+	}
+	runParseCases(t, parseProcStat, tests)
+}
+
 const limitsFixture = `Limit                     Soft Limit           Hard Limit           Units     
 Max cpu time              unlimited            unlimited            seconds   
 Max processes             96362                96362                processes 
@@ -58,60 +68,24 @@ Max locked memory         8388608              8388608              bytes
 
 func TestParseMaxOpenFiles(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name, in string
-		want     float64
-		err      string
-	}{
+	tests := []parseCase[float64]{
 		{"soft limit", limitsFixture, 1024, ""},
 		{"unlimited", "Max open files            unlimited            unlimited            files\n", math.Inf(1), ""},
 		{"no row", "Limit Soft Hard Units\nMax cpu time unlimited unlimited seconds\n", 0, "no Max open files"},
 		{"bad number", "Max open files            12x                  1                    files\n", 0, "Max open files"},
 		{"no value", "Max open files\n", 0, "no soft limit"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := parseMaxOpenFiles([]byte(tt.in))
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("err = %v, want it to contain %q", err, tt.err)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("got %v, %v; want %v", got, err, tt.want)
-			}
-		})
-	}
+	runParseCases(t, parseMaxOpenFiles, tests)
 }
 
 func TestParseBootTime(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name, in string
-		want     uint64
-		err      string
-	}{
+	tests := []parseCase[uint64]{
 		{"btime", "cpu  1 2 3 4\nintr 5\nctxt 6\nbtime 1764700000\nprocesses 7\n", 1764700000, ""},
 		{"no btime", "cpu  1 2 3 4\n", 0, "no btime"},
 		{"bad btime", "btime soon\n", 0, "btime"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := parseBootTime([]byte(tt.in))
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("err = %v, want it to contain %q", err, tt.err)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("got %v, %v; want %v", got, err, tt.want)
-			}
-		})
-	}
+	runParseCases(t, parseBootTime, tests)
 }
 
 func FuzzParseProcFiles(f *testing.F) {
