@@ -34,6 +34,32 @@ type committer struct {
 	grouped []store.Update // the group by series
 	order   []int
 	grouper store.SeriesGrouper
+
+	// free holds applied chunks, emptied, for connections to fill again
+	free chan []store.Update
+}
+
+// newChunk is an empty chunk of room maxChunk: an applied one when there
+// is one.
+func (c *committer) newChunk() []store.Update {
+	select {
+	case ch := <-c.free:
+		return ch
+	default:
+		return make([]store.Update, 0, maxChunk)
+	}
+}
+
+// recycle hands an applied chunk back (its updates are no longer read).
+func (c *committer) recycle(ch []store.Update) {
+	if cap(ch) != maxChunk {
+		return
+	}
+	clear(ch)
+	select {
+	case c.free <- ch[:0]:
+	default:
+	}
 }
 
 // pendChunk is one submitted chunk and the ticket that answers it.
@@ -126,6 +152,7 @@ func (c *committer) applyNow() func() error {
 	all := slices.Grow(c.sorted[:0], n)
 	for _, ch := range chunks {
 		all = append(all, ch.ups...)
+		c.recycle(ch.ups)
 	}
 	// group by series, stably: a store call touches each archive once.
 	// order[j] is the submission index of the j-th update applied.

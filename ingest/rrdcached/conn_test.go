@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -287,6 +288,69 @@ func TestPipelinedUpdates(t *testing.T) {
 		}
 		if got != w {
 			t.Errorf("answer %d: %q, want %q", i+1, got, w)
+		}
+	}
+}
+
+// TestBatchChunkWithGaps: a refused command that does not end the chunk
+// (an unknown file) leaves a gap in the chunk's command numbers; the
+// chunk's own errors keep their numbers.
+func TestBatchChunkWithGaps(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, AllCommands, Config{})
+	cl := ts.dial(t)
+	if got := cl.do(createWeb1); got != "0 RRD created OK\n" {
+		t.Fatal(got)
+	}
+	cl.send("BATCH\n")
+	cl.answer()
+	cl.send(strings.Join([]string{
+		"UPDATE web1.rrd 1700000060:1:100", // 1
+		"UPDATE nope.rrd 1700000060:1",     // 2: no such file
+		"UPDATE web1.rrd 1700000060:1:100", // 3: too old, same chunk as 1
+		"UPDATE web1.rrd 1700000120:2:200", // 4
+		"UPDATE nope.rrd 1700000060:1",     // 5
+		"UPDATE web1.rrd 1700000120:2:200", // 6: too old
+		".", ""}, "\n"))
+	tooOld := "illegal attempt to update using time 1700000060.000000 when last update time is 1700000060.000000 (minimum one second step)\n"
+	want := "4 errors\n" +
+		"2 No such file: " + ts.dir + "/nope.rrd\n" +
+		"3 " + tooOld +
+		"5 No such file: " + ts.dir + "/nope.rrd\n" +
+		"6 illegal attempt to update using time 1700000120.000000 when last update time is 1700000120.000000 (minimum one second step)\n"
+	if got := cl.answer(); got != want {
+		t.Errorf("batch answer:\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestCmdRuns(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		cmds []int
+		runs int
+	}{
+		{nil, 0},
+		{[]int{1}, 1},
+		{[]int{1, 2, 3, 4}, 1},
+		{[]int{1, 3, 4, 7}, 3},
+		{[]int{2, 3, 5, 6, 7, 9}, 3},
+	} {
+		var r cmdRuns
+		for _, n := range tc.cmds {
+			r = r.add(n)
+		}
+		if len(r) != tc.runs {
+			t.Errorf("%v: %d runs, want %d", tc.cmds, len(r), tc.runs)
+		}
+		var each []int
+		r.each(func(n int) { each = append(each, n) })
+		if !slices.Equal(each, tc.cmds) {
+			t.Errorf("%v: each gives %v", tc.cmds, each)
+		}
+		for i, n := range tc.cmds {
+			if got := r.at(i); got != n {
+				t.Errorf("%v: at(%d) = %d, want %d", tc.cmds, i, got, n)
+			}
 		}
 	}
 }

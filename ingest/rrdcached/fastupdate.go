@@ -59,7 +59,7 @@ func (c *conn) fastUpdate(line []byte) bool {
 func (c *conn) appendUpdate(u store.Update, n int) {
 	if c.batch {
 		c.batchCmd++
-		c.chunkCmds = append(c.chunkCmds, c.batchCmd)
+		c.chunkCmds = c.chunkCmds.add(c.batchCmd)
 	}
 	c.rx++
 	c.chunk = append(c.chunk, u)

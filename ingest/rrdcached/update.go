@@ -48,7 +48,7 @@ func handleUpdate(s *Server, c *conn, args []string) reply {
 			if err == nil {
 				u.Series = name
 				c.chunk[k] = u
-				c.chunkCmds = append(c.chunkCmds, c.batchCmd)
+				c.chunkCmds = c.chunkCmds.add(c.batchCmd)
 				c.chunkLen += len("update ") + len(file) + 1 + len(vals[0]) + 1
 				if len(c.chunk) >= maxChunk {
 					c.flushChunk()

@@ -35,12 +35,14 @@ func main() {
 	only := flag.String("only", "", "run only the workloads whose name contains this")
 	window := flag.Int("window", 16, "BATCHes a connection sends before it reads their answers (1: wait for each answer)")
 	rounds := flag.Int("rounds", 1, "rounds, each running every server on every workload in turn")
+	servers := flag.String("servers", "", "run only the servers whose name contains this (rrdcached, rrdash, -j, default, pipe)")
+	pipe := flag.Bool("pipe", true, "also run rrdash's pipe mode (rrdash --data D -) on each workload, one update line per update from a file")
 	flag.Parse()
 	if *window < 1 || *rounds < 1 || *conns < 1 || *batch < 1 {
 		fmt.Fprintln(os.Stderr, "bench: --window, --rounds, --conns and --batch must be at least 1")
 		os.Exit(2)
 	}
-	if err := run(*rrdash, *rrdcached, *conns, *batch, *window, *rounds, *only); err != nil {
+	if err := run(*rrdash, *rrdcached, *conns, *batch, *window, *rounds, *only, *servers, *pipe); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -57,17 +59,22 @@ type server struct {
 	// durable returns once every update is durable, after the last
 	// acknowledgement.
 	durable func(c *client, total int) error
+	// pipe, when set, runs the workload itself (no socket, no client)
+	pipe func(workload) (result, error)
 }
 
-func run(rrdashBin, rrdcachedBin string, conns, batch, window, rounds int, only string) error {
+func run(rrdashBin, rrdcachedBin string, conns, batch, window, rounds int, only, onlyServers string, pipe bool) error {
 	rc, err := exec.LookPath(rrdcachedBin)
 	if err != nil {
 		return err
 	}
 	servers := []server{
-		{"rrdcached -j -F", rrdcachedStart(rc, true), flushAll},
-		{"rrdcached (default)", rrdcachedStart(rc, false), flushAll},
-		{"rrdash serve", rrdashStart(rrdashBin), func(*client, int) error { return nil }},
+		{name: "rrdcached -j -F", start: rrdcachedStart(rc, true), durable: flushAll},
+		{name: "rrdcached (default)", start: rrdcachedStart(rc, false), durable: flushAll},
+		{name: "rrdash serve", start: rrdashStart(rrdashBin), durable: func(*client, int) error { return nil }},
+	}
+	if pipe {
+		servers = append(servers, server{name: "rrdash - (pipe mode)", pipe: func(w workload) (result, error) { return pipeServer(rrdashBin, w) }})
 	}
 	loads := []workload{{"1 series x 100,000", 1, 100000}, {"1,000 series x 100", 1000, 100}, {"10,000 series x 10", 10000, 10}}
 	fmt.Printf("%d connections, BATCH of %d UPDATE lines, one value each, up to %d BATCHes in flight per connection\n\n", conns, batch, window)
@@ -79,7 +86,16 @@ func run(rrdashBin, rrdcachedBin string, conns, batch, window, rounds int, only 
 				continue
 			}
 			for _, s := range servers {
-				res, err := runOne(s, w, conns, batch, window)
+				if onlyServers != "" && !strings.Contains(s.name, onlyServers) {
+					continue
+				}
+				var res result
+				var err error
+				if s.pipe != nil {
+					res, err = s.pipe(w)
+				} else {
+					res, err = runOne(s, w, conns, batch, window)
+				}
 				if err != nil {
 					return fmt.Errorf("%s, %s: %w", s.name, w.name, err)
 				}
