@@ -37,6 +37,40 @@ type committer struct {
 
 	// free holds applied chunks, emptied, for connections to fill again
 	free chan []store.Update
+	// lastSync is the newest group's durability (under applyMu)
+	lastSync *groupSync
+}
+
+// groupSync is the durability of one applied group. One goroutine runs
+// the group's wait (the journal fsync, then the rows' write-back), after
+// the previous group's: the connections' writers only wait for done. Were
+// each to call the store's wait, a writer of a group already durable would
+// queue behind the next group's fsync (the journal's sync lock) and the
+// next group's apply (the store's lock).
+type groupSync struct {
+	done chan struct{}
+	err  error
+}
+
+func (g *groupSync) wait() error {
+	<-g.done
+	return g.err
+}
+
+// startSync starts the goroutine that makes a group durable (under
+// applyMu).
+func (c *committer) startSync(wait func() error) *groupSync {
+	g := &groupSync{done: make(chan struct{})}
+	prev := c.lastSync
+	c.lastSync = g
+	go func() {
+		if prev != nil {
+			<-prev.done // one fsync at a time: the later covers more
+		}
+		g.err = wait()
+		close(g.done)
+	}()
+	return g
 }
 
 // newChunk is an empty chunk of room maxChunk: an applied one when there
@@ -102,14 +136,14 @@ func (c *committer) submit(chunk []store.Update) *ticket {
 // one overlaps the I/O of the other, and the updates submitted meanwhile
 // form the next group.
 func (c *committer) loop() {
-	var syncing chan struct{} // closed once the previous group's wait returned
+	var syncing *groupSync // the previous group's
 	for {
-		wait := c.applyNow()
+		g := c.applyNow()
 		if syncing != nil {
-			<-syncing
+			<-syncing.done
 			syncing = nil
 		}
-		if wait == nil {
+		if g == nil {
 			c.mu.Lock()
 			if len(c.pend) == 0 {
 				c.running = false
@@ -119,20 +153,15 @@ func (c *committer) loop() {
 			c.mu.Unlock()
 			continue
 		}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			// An error reaches every ticket through its own wait.
-			_ = wait()
-		}()
-		syncing = done
+		syncing = g
 	}
 }
 
 // applyNow applies every update submitted so far (a connection calls it
 // before a command that must see its updates) and returns the group's
-// wait, nil when nothing was pending.
-func (c *committer) applyNow() func() error {
+// durability, nil when nothing was pending or the store refused the
+// group.
+func (c *committer) applyNow() *groupSync {
 	c.applyMu.Lock()
 	defer c.applyMu.Unlock()
 	c.mu.Lock()
@@ -184,11 +213,17 @@ func (c *committer) applyNow() func() error {
 		s.touchGrouped(sorted)
 	}
 	fail := ""
+	var g *groupSync
 	if err != nil {
 		fail = fmt.Sprintf("RRD Error: %v\n", err)
+	} else {
+		g = c.startSync(wait)
 	}
 	for _, ch := range chunks {
-		ch.t.fail, ch.t.wait = fail, wait
+		ch.t.fail = fail
+		if g != nil {
+			ch.t.wait = g.wait
+		}
 		close(ch.t.applied)
 	}
 	clear(all)
@@ -197,8 +232,5 @@ func (c *committer) applyNow() func() error {
 		c.grouped = sorted[:0]
 	}
 	c.sorted, c.order = all[:0], order[:0]
-	if err != nil {
-		return nil
-	}
-	return wait
+	return g
 }

@@ -1,8 +1,11 @@
 package rrdcached
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"rrdash/store"
 )
@@ -31,11 +34,11 @@ func TestGroupCommitErrorsByChunk(t *testing.T) {
 		pendChunk{[]store.Update{up("b", 1700000060), up("a", 1700000060), up("b", 1700000120)}, t1},
 		pendChunk{[]store.Update{up("a", 1700000120), up("b", 1700000100), up("a", 1700000060), up("b", 1700000180)}, t2})
 	c.mu.Unlock()
-	wait := c.applyNow()
-	if wait == nil {
+	g := c.applyNow()
+	if g == nil {
 		t.Fatal("nothing applied")
 	}
-	if err := wait(); err != nil {
+	if err := g.wait(); err != nil {
 		t.Fatal(err)
 	}
 	t1.await()
@@ -61,4 +64,91 @@ func TestGroupCommitErrorsByChunk(t *testing.T) {
 			t.Errorf("%s: last update %d (%v), want %d", n, last, err, want)
 		}
 	}
+}
+
+// gatedStore hands out waits that record when they run and return only
+// once released, with the error given.
+type gatedStore struct {
+	*store.DB
+	started chan int // the group number of each wait that starts
+	release chan error
+	n       int
+}
+
+func (g *gatedStore) ApplyAsync(ctx context.Context, b store.Batch) (store.Result, func() error, error) {
+	res, wait, err := g.DB.ApplyAsync(ctx, b)
+	g.n++
+	k := g.n
+	return res, func() error {
+		g.started <- k
+		if err := <-g.release; err != nil {
+			return err
+		}
+		return wait()
+	}, err
+}
+
+// TestGroupSyncOrder: a group's answers wait for its own wait, which runs
+// once the previous group's has returned (one fsync at a time), and a
+// failed wait reaches every chunk of its group.
+func TestGroupSyncOrder(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, AllCommands, Config{})
+	if got := ts.dial(t).do(createWeb1); got != "0 RRD created OK\n" {
+		t.Fatal(got)
+	}
+	gs := &gatedStore{DB: ts.db, started: make(chan int, 4), release: make(chan error)}
+	c := &committer{st: gs, srv: ts.srv, free: make(chan []store.Update, 4)}
+	up := func(tm int64) []store.Update {
+		return []store.Update{{Series: "web1", Time: tm, Values: []string{"1", "1"}}}
+	}
+	t1 := c.submitNoLoop(up(1700000060))
+	g1 := c.applyNow()
+	t2 := c.submitNoLoop(up(1700000120))
+	t3 := c.submitNoLoop(up(1700000180))
+	g2 := c.applyNow()
+	if g1 == nil || g2 == nil {
+		t.Fatal("nothing applied")
+	}
+	for _, tk := range []*ticket{t1, t2, t3} {
+		tk.await()
+	}
+	if k := <-gs.started; k != 1 {
+		t.Fatalf("wait of group %d ran first", k)
+	}
+	answered := make(chan error, 3)
+	for _, tk := range []*ticket{t1, t2, t3} {
+		go func() { answered <- tk.wait() }()
+	}
+	select {
+	case k := <-gs.started:
+		t.Fatalf("wait of group %d ran before group 1's returned", k)
+	case err := <-answered:
+		t.Fatalf("an answer (%v) before any wait returned", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	gs.release <- nil
+	if err := <-answered; err != nil {
+		t.Fatalf("group 1: %v", err)
+	}
+	if k := <-gs.started; k != 2 {
+		t.Fatalf("wait of group %d, want 2", k)
+	}
+	bad := errors.New("disk gone")
+	gs.release <- bad
+	for range 2 {
+		if err := <-answered; !errors.Is(err, bad) {
+			t.Errorf("group 2: %v, want %v", err, bad)
+		}
+	}
+}
+
+// submitNoLoop queues a chunk as submit does, without starting the
+// committer goroutine (the test applies).
+func (c *committer) submitNoLoop(chunk []store.Update) *ticket {
+	t := &ticket{applied: make(chan struct{})}
+	c.mu.Lock()
+	c.pend = append(c.pend, pendChunk{chunk, t})
+	c.mu.Unlock()
+	return t
 }
