@@ -41,12 +41,13 @@ type committer struct {
 	lastSync *groupSync
 }
 
-// groupSync is the durability of one applied group. One goroutine runs
-// the group's wait (the journal fsync, then the rows' write-back), after
-// the previous group's: the connections' writers only wait for done. Were
-// each to call the store's wait, a writer of a group already durable would
-// queue behind the next group's fsync (the journal's sync lock) and the
-// next group's apply (the store's lock).
+// groupSync is the durability of one applied group. One goroutine makes
+// the group durable, after the previous group: the journal fsync, then
+// done (the answers go), then the rest of the group's wait (the rows'
+// write-back, under the store's lock). The connections' writers only wait
+// for done: were each to call the store's wait, a writer of a group
+// already durable would queue behind the next group's fsync (the
+// journal's sync lock) and the next group's apply (the store's lock).
 type groupSync struct {
 	done chan struct{}
 	err  error
@@ -63,14 +64,35 @@ func (c *committer) startSync(wait func() error) *groupSync {
 	g := &groupSync{done: make(chan struct{})}
 	prev := c.lastSync
 	c.lastSync = g
+	js, early := c.st.(journalSyncer)
 	go func() {
 		if prev != nil {
 			<-prev.done // one fsync at a time: the later covers more
 		}
-		g.err = wait()
+		if !early {
+			g.err = wait()
+			close(g.done)
+			return
+		}
+		// durable once the journal is synced: answer, then write back
+		g.err = js.SyncJournal()
 		close(g.done)
+		if g.err != nil {
+			return
+		}
+		if err := wait(); err != nil {
+			// the updates are durable (the journal holds them); the
+			// store refuses further work, and says why
+			c.srv.log.Error("rrdcached: writing back durable updates", "error", err)
+		}
 	}()
 	return g
+}
+
+// journalSyncer is a Store that can make every update it applied durable
+// without writing back its rows (store.DB.SyncJournal).
+type journalSyncer interface {
+	SyncJournal() error
 }
 
 // newChunk is an empty chunk of room maxChunk: an applied one when there

@@ -3,6 +3,7 @@ package rrdcached
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -67,16 +68,17 @@ func TestGroupCommitErrorsByChunk(t *testing.T) {
 }
 
 // gatedStore hands out waits that record when they run and return only
-// once released, with the error given.
+// once released, with the error given. It has no SyncJournal: the
+// committer makes a group durable with its wait.
 type gatedStore struct {
-	*store.DB
+	Store            // only the interface's methods
 	started chan int // the group number of each wait that starts
 	release chan error
 	n       int
 }
 
 func (g *gatedStore) ApplyAsync(ctx context.Context, b store.Batch) (store.Result, func() error, error) {
-	res, wait, err := g.DB.ApplyAsync(ctx, b)
+	res, wait, err := g.Store.ApplyAsync(ctx, b)
 	g.n++
 	k := g.n
 	return res, func() error {
@@ -88,58 +90,87 @@ func (g *gatedStore) ApplyAsync(ctx context.Context, b store.Batch) (store.Resul
 	}, err
 }
 
-// TestGroupSyncOrder: a group's answers wait for its own wait, which runs
-// once the previous group's has returned (one fsync at a time), and a
-// failed wait reaches every chunk of its group.
+// gatedSyncStore gates SyncJournal instead: the committer answers once it
+// returns, before the wait.
+type gatedSyncStore struct {
+	Store
+	db      *store.DB
+	started chan int // the number of each SyncJournal call that starts
+	release chan error
+	n       int
+}
+
+func (g *gatedSyncStore) SyncJournal() error {
+	g.n++
+	g.started <- g.n
+	if err := <-g.release; err != nil {
+		return err
+	}
+	return g.db.SyncJournal()
+}
+
+// TestGroupSyncOrder: a group's answers wait for its durability (the
+// store's wait, or SyncJournal when the store has it), which starts once
+// the previous group's has returned (one fsync at a time), and a failure
+// reaches every chunk of its group.
 func TestGroupSyncOrder(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, AllCommands, Config{})
-	if got := ts.dial(t).do(createWeb1); got != "0 RRD created OK\n" {
-		t.Fatal(got)
-	}
-	gs := &gatedStore{DB: ts.db, started: make(chan int, 4), release: make(chan error)}
-	c := &committer{st: gs, srv: ts.srv, free: make(chan []store.Update, 4)}
-	up := func(tm int64) []store.Update {
-		return []store.Update{{Series: "web1", Time: tm, Values: []string{"1", "1"}}}
-	}
-	t1 := c.submitNoLoop(up(1700000060))
-	g1 := c.applyNow()
-	t2 := c.submitNoLoop(up(1700000120))
-	t3 := c.submitNoLoop(up(1700000180))
-	g2 := c.applyNow()
-	if g1 == nil || g2 == nil {
-		t.Fatal("nothing applied")
-	}
-	for _, tk := range []*ticket{t1, t2, t3} {
-		tk.await()
-	}
-	if k := <-gs.started; k != 1 {
-		t.Fatalf("wait of group %d ran first", k)
-	}
-	answered := make(chan error, 3)
-	for _, tk := range []*ticket{t1, t2, t3} {
-		go func() { answered <- tk.wait() }()
-	}
-	select {
-	case k := <-gs.started:
-		t.Fatalf("wait of group %d ran before group 1's returned", k)
-	case err := <-answered:
-		t.Fatalf("an answer (%v) before any wait returned", err)
-	case <-time.After(50 * time.Millisecond):
-	}
-	gs.release <- nil
-	if err := <-answered; err != nil {
-		t.Fatalf("group 1: %v", err)
-	}
-	if k := <-gs.started; k != 2 {
-		t.Fatalf("wait of group %d, want 2", k)
-	}
-	bad := errors.New("disk gone")
-	gs.release <- bad
-	for range 2 {
-		if err := <-answered; !errors.Is(err, bad) {
-			t.Errorf("group 2: %v, want %v", err, bad)
-		}
+	for _, syncJournal := range []bool{false, true} {
+		t.Run(fmt.Sprintf("SyncJournal=%v", syncJournal), func(t *testing.T) {
+			t.Parallel()
+			ts := newTestServer(t, AllCommands, Config{})
+			if got := ts.dial(t).do(createWeb1); got != "0 RRD created OK\n" {
+				t.Fatal(got)
+			}
+			started, release := make(chan int, 4), make(chan error)
+			var st Store = &gatedStore{Store: ts.db, started: started, release: release}
+			if syncJournal {
+				st = &gatedSyncStore{Store: ts.db, db: ts.db, started: started, release: release}
+			}
+			c := &committer{st: st, srv: ts.srv, free: make(chan []store.Update, 4)}
+			up := func(tm int64) []store.Update {
+				return []store.Update{{Series: "web1", Time: tm, Values: []string{"1", "1"}}}
+			}
+			t1 := c.submitNoLoop(up(1700000060))
+			g1 := c.applyNow()
+			t2 := c.submitNoLoop(up(1700000120))
+			t3 := c.submitNoLoop(up(1700000180))
+			g2 := c.applyNow()
+			if g1 == nil || g2 == nil {
+				t.Fatal("nothing applied")
+			}
+			for _, tk := range []*ticket{t1, t2, t3} {
+				tk.await()
+			}
+			if k := <-started; k != 1 {
+				t.Fatalf("durability of group %d started first", k)
+			}
+			answered := make(chan error, 3)
+			for _, tk := range []*ticket{t1, t2, t3} {
+				go func() { answered <- tk.wait() }()
+			}
+			select {
+			case k := <-started:
+				t.Fatalf("durability of group %d started before group 1's returned", k)
+			case err := <-answered:
+				t.Fatalf("an answer (%v) before any group was durable", err)
+			case <-time.After(50 * time.Millisecond):
+			}
+			release <- nil
+			if err := <-answered; err != nil {
+				t.Fatalf("group 1: %v", err)
+			}
+			if k := <-started; k != 2 {
+				t.Fatalf("durability of group %d, want 2", k)
+			}
+			bad := errors.New("disk gone")
+			release <- bad
+			for range 2 {
+				if err := <-answered; !errors.Is(err, bad) {
+					t.Errorf("group 2: %v, want %v", err, bad)
+				}
+			}
+		})
 	}
 }
 
