@@ -84,14 +84,18 @@ type conn struct {
 	vals      []string
 	// arena holds the value text of the chunk's fast-path updates until
 	// the chunk is handed over
-	arena     store.UpdateArena
-	rx        int64 // fast-path UPDATEs not yet counted in the server's stats
-	names     map[string]fileInfo
+	arena store.UpdateArena
+	rx    int64 // fast-path UPDATEs not yet counted in the server's stats
+	names map[string]fileInfo
+	// the file of the newest fast-path UPDATE (a key of names)
+	lastFile  string
+	lastFI    fileInfo
 	mayUpdate bool // the permissions allow UPDATE
 }
 
 // fileInfo caches what a connection learnt about a file name.
 type fileInfo struct {
+	file string // the name in the command (the key of conn.names)
 	name string
 	nds  int
 	tmpl []int // the data sources an UPDATE gives (nil: all; not COMPUTE ones)

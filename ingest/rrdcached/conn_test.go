@@ -354,3 +354,35 @@ func TestCmdRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestFastUpdateAfterCreate: a file created anew on the connection that
+// was updating it (another number of data sources) takes updates of its
+// new shape, on the fast path and off it.
+func TestFastUpdateAfterCreate(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, AllCommands, Config{})
+	cl := ts.dial(t)
+	if got := cl.do(createWeb1); got != "0 RRD created OK\n" {
+		t.Fatal(got)
+	}
+	for i, want := range []string{"0 errors, enqueued 1 value(s).\n", "0 errors, enqueued 1 value(s).\n"} {
+		if got := cl.do(fmt.Sprintf("UPDATE web1.rrd %d:1:2", 1700000060*(i+1))); got != want {
+			t.Fatalf("update %d: %q", i, got)
+		}
+	}
+	if got := cl.do("CREATE web1.rrd -b 1700000000 -s 60 DS:a:GAUGE:120:U:U RRA:LAST:0.5:1:10"); got != "0 RRD created OK\n" {
+		t.Fatal(got)
+	}
+	for i, tc := range []struct{ line, want string }{
+		{"UPDATE web1.rrd 1700000060:5", "0 errors, enqueued 1 value(s).\n"},
+		{"UPDATE web1.rrd 1700000120:6", "0 errors, enqueued 1 value(s).\n"},
+		{"UPDATE web1.rrd 1700000180:1:2", "-1 RRD Error: web1: expected 1 data source readings (got 2) from 1700000180:1:2\n"},
+	} {
+		if got := cl.do(tc.line); got != tc.want {
+			t.Errorf("update %d after CREATE: %q, want %q", i, got, tc.want)
+		}
+	}
+	if last, err := ts.db.LastUpdate("web1"); err != nil || last != 1700000120 {
+		t.Errorf("last update %d (%v)", last, err)
+	}
+}

@@ -27,9 +27,18 @@ func (c *conn) fastUpdate(line []byte) bool {
 		return false
 	}
 	file, val := rest[:sp], rest[sp+1:]
-	fi, cached := c.names[string(file)] // no allocation for the lookup
-	if !cached || !c.mayUpdate || c.s.slowOnly {
+	if !c.mayUpdate || c.s.slowOnly {
 		return false
+	}
+	// a run of lines naming one file (one series' updates, in order)
+	// skips the map look-up
+	fi := c.lastFI
+	if c.lastFile == "" || string(file) != c.lastFile {
+		var cached bool
+		if fi, cached = c.names[string(file)]; !cached { // no allocation for the lookup
+			return false
+		}
+		c.lastFile, c.lastFI = fi.file, fi
 	}
 	// the common form's value text joins the chunk's arena: the value
 	// strings are made when the chunk is handed over, one allocation a
@@ -81,4 +90,12 @@ func asciiEqualFold(b []byte, upper string) bool {
 		}
 	}
 	return true
+}
+
+// forget drops what the connection learnt of a file name.
+func (c *conn) forget(file string) {
+	delete(c.names, file)
+	if file == c.lastFile {
+		c.lastFile, c.lastFI = "", fileInfo{}
+	}
 }

@@ -33,9 +33,10 @@ func handleUpdate(s *Server, c *conn, args []string) reply {
 		if err != nil {
 			return errorf("RRD Error: %v\n", err)
 		}
-		fi = fileInfo{name, len(spec.DS), spec.InputIndexes()}
+		fi = fileInfo{file, name, len(spec.DS), spec.InputIndexes()}
 		if c.names == nil || len(c.names) > 1<<16 {
 			c.names = map[string]fileInfo{}
+			c.lastFile, c.lastFI = "", fileInfo{}
 		}
 		c.names[file] = fi
 	}
