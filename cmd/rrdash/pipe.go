@@ -159,6 +159,9 @@ func readLine(r *bufio.Reader, long *[]byte) ([]byte, error) {
 const (
 	maxPipeGroup = 8192
 	maxPipeBatch = 1 << 16
+	// maxPipeSeries bounds the series the pipe keeps what it learnt of
+	// (and numbers: store.SeriesGrouper.GroupByKey)
+	maxPipeSeries = 1 << 22
 )
 
 // pipeState holds the pipe's answers not yet handed on and its group of
@@ -208,6 +211,7 @@ type pipeState struct {
 // its batch) of each, and their value text (the arena's, or vals).
 type pipeGroup struct {
 	ups   []store.Update
+	keys  []int32 // the series' number of each (pipeSeries.key)
 	at    []int
 	vals  []string
 	arena store.UpdateArena
@@ -250,6 +254,7 @@ type pipeBatch struct {
 // COMPUTE ones).
 type pipeSeries struct {
 	name string
+	key  int32 // a number of its own among the series the pipe knows (the applier groups by it)
 	nds  int
 	tmpl []int
 }
@@ -301,6 +306,7 @@ func (p *pipeState) fastUpdate(line []byte, read time.Time) bool {
 		return false
 	}
 	g.ups = append(g.ups, store.Update{Series: ps.name, Time: t})
+	g.keys = append(g.keys, ps.key)
 	g.at = append(g.at, p.answer(read, nil))
 	return true
 }
@@ -340,8 +346,13 @@ func (p *pipeState) join(args []string, read time.Time) bool {
 		if err != nil {
 			return false
 		}
+		if len(p.nds) >= maxPipeSeries {
+			// numbers are only ever given once within a group
+			p.submitGroup()
+			p.forgetSeries()
+		}
 		name = strings.Clone(name) // not the whole line's string
-		ps = pipeSeries{name: name, nds: len(spec.DS), tmpl: spec.InputIndexes()}
+		ps = pipeSeries{name: name, key: int32(len(p.nds)), nds: len(spec.DS), tmpl: spec.InputIndexes()}
 		p.nds[name] = ps
 	}
 	nds := ps.nds
@@ -356,6 +367,7 @@ func (p *pipeState) join(args []string, read time.Time) bool {
 	}
 	u.Series = ps.name
 	g.ups = append(g.ups, u)
+	g.keys = append(g.keys, ps.key)
 	g.at = append(g.at, p.answer(read, nil))
 	return true
 }
@@ -427,7 +439,7 @@ func (p *pipeState) applier() {
 // it.
 func (p *pipeState) applyGroup(g *pipeGroup) {
 	g.arena.Fill(g.ups)
-	sorted, order := p.grouper.Group(g.ups, p.grouped, p.order)
+	sorted, order := p.grouper.GroupByKey(g.ups, g.keys, p.grouped, p.order)
 	res, wait, err := p.db.ApplyAsync(p.ctx, store.Batch{Updates: sorted})
 	switch {
 	case err != nil:
@@ -445,7 +457,7 @@ func (p *pipeState) applyGroup(g *pipeGroup) {
 		p.grouped = sorted[:0]
 	}
 	clear(g.ups)
-	g.ups, g.at, g.vals, p.order = g.ups[:0], g.at[:0], nil, order[:0]
+	g.ups, g.keys, g.at, g.vals, p.order = g.ups[:0], g.keys[:0], g.at[:0], nil, order[:0]
 }
 
 func (p *pipeState) writer() {

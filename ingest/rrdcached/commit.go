@@ -35,8 +35,9 @@ type committer struct {
 	order   []int
 	grouper store.SeriesGrouper
 
+	keys []int32 // the group's series numbers, in submission order
 	// free holds applied chunks, emptied, for connections to fill again
-	free chan []store.Update
+	free chan freeChunk
 	// lastSync is the newest group's durability (under applyMu)
 	lastSync *groupSync
 }
@@ -95,33 +96,40 @@ type journalSyncer interface {
 	SyncJournal() error
 }
 
-// newChunk is an empty chunk of room maxChunk: an applied one when there
-// is one.
-func (c *committer) newChunk() []store.Update {
+// freeChunk is an applied chunk's room.
+type freeChunk struct {
+	ups  []store.Update
+	keys []int32
+}
+
+// newChunk is an empty chunk of room maxChunk and its series numbers:
+// an applied one when there is one.
+func (c *committer) newChunk() ([]store.Update, []int32) {
 	select {
 	case ch := <-c.free:
-		return ch
+		return ch.ups, ch.keys
 	default:
-		return make([]store.Update, 0, maxChunk)
+		return make([]store.Update, 0, maxChunk), make([]int32, 0, maxChunk)
 	}
 }
 
 // recycle hands an applied chunk back (its updates are no longer read).
-func (c *committer) recycle(ch []store.Update) {
-	if cap(ch) != maxChunk {
+func (c *committer) recycle(ch pendChunk) {
+	if cap(ch.ups) != maxChunk || cap(ch.keys) != maxChunk {
 		return
 	}
-	clear(ch)
+	clear(ch.ups)
 	select {
-	case c.free <- ch[:0]:
+	case c.free <- freeChunk{ch.ups[:0], ch.keys[:0]}:
 	default:
 	}
 }
 
 // pendChunk is one submitted chunk and the ticket that answers it.
 type pendChunk struct {
-	ups []store.Update
-	t   *ticket
+	ups  []store.Update
+	keys []int32 // the series' number of each update (-1: none); nil: none known
+	t    *ticket
 }
 
 // ticket follows one submitted chunk: once applied is closed, errs holds
@@ -140,10 +148,10 @@ type ticket struct {
 func (t *ticket) await() { <-t.applied }
 
 // submit hands a chunk to the group commit, which owns it from then on.
-func (c *committer) submit(chunk []store.Update) *ticket {
+func (c *committer) submit(chunk []store.Update, keys []int32) *ticket {
 	t := &ticket{applied: make(chan struct{})}
 	c.mu.Lock()
-	c.pend = append(c.pend, pendChunk{chunk, t})
+	c.pend = append(c.pend, pendChunk{chunk, keys, t})
 	start := !c.running
 	c.running = true
 	c.mu.Unlock()
@@ -201,13 +209,25 @@ func (c *committer) applyNow() *groupSync {
 		n += len(ch.ups)
 	}
 	all := slices.Grow(c.sorted[:0], n)
+	keys, keyed := c.keys[:0], true
 	for _, ch := range chunks {
 		all = append(all, ch.ups...)
-		c.recycle(ch.ups)
+		if keyed = keyed && len(ch.keys) == len(ch.ups) && !slices.Contains(ch.keys, -1); keyed {
+			keys = append(keys, ch.keys...)
+		}
+		c.recycle(ch)
 	}
+	c.keys = keys[:0]
 	// group by series, stably: a store call touches each archive once.
-	// order[j] is the submission index of the j-th update applied.
-	sorted, order := c.grouper.Group(all, c.grouped, c.order)
+	// order[j] is the submission index of the j-th update applied. The
+	// series' numbers spare a map look-up per update.
+	var sorted []store.Update
+	var order []int
+	if keyed {
+		sorted, order = c.grouper.GroupByKey(all, keys, c.grouped, c.order)
+	} else {
+		sorted, order = c.grouper.Group(all, c.grouped, c.order)
+	}
 	res, wait, err := c.st.ApplyAsync(context.Background(), store.Batch{Updates: sorted})
 	s := c.srv
 	for _, ue := range res.Errors {

@@ -13,9 +13,20 @@ import (
 
 // TestGroupCommitErrorsByChunk: chunks of several connections applied as
 // one group, ordered by series, get their refusals back at their own
-// indexes, and each series keeps its updates in submission order.
+// indexes, and each series keeps its updates in submission order: with
+// the series' numbers (GroupByKey), without, and with one chunk lacking
+// them.
 func TestGroupCommitErrorsByChunk(t *testing.T) {
 	t.Parallel()
+	for _, keyed := range []string{"none", "all", "first"} {
+		t.Run(keyed, func(t *testing.T) {
+			t.Parallel()
+			testGroupCommitErrorsByChunk(t, keyed)
+		})
+	}
+}
+
+func testGroupCommitErrorsByChunk(t *testing.T, keyed string) {
 	ts := newTestServer(t, AllCommands, Config{})
 	cl := ts.dial(t)
 	for _, n := range []string{"a", "b"} {
@@ -31,9 +42,16 @@ func TestGroupCommitErrorsByChunk(t *testing.T) {
 	t1 := &ticket{applied: make(chan struct{})}
 	t2 := &ticket{applied: make(chan struct{})}
 	c.mu.Lock()
+	k1, k2 := []int32{1, 0, 1}, []int32{0, 1, 0, 1} // a: 0, b: 1
+	switch keyed {
+	case "none":
+		k1, k2 = nil, nil
+	case "first":
+		k2 = nil
+	}
 	c.pend = append(c.pend,
-		pendChunk{[]store.Update{up("b", 1700000060), up("a", 1700000060), up("b", 1700000120)}, t1},
-		pendChunk{[]store.Update{up("a", 1700000120), up("b", 1700000100), up("a", 1700000060), up("b", 1700000180)}, t2})
+		pendChunk{[]store.Update{up("b", 1700000060), up("a", 1700000060), up("b", 1700000120)}, k1, t1},
+		pendChunk{[]store.Update{up("a", 1700000120), up("b", 1700000100), up("a", 1700000060), up("b", 1700000180)}, k2, t2})
 	c.mu.Unlock()
 	g := c.applyNow()
 	if g == nil {
@@ -127,7 +145,7 @@ func TestGroupSyncOrder(t *testing.T) {
 			if syncJournal {
 				st = &gatedSyncStore{Store: ts.db, db: ts.db, started: started, release: release}
 			}
-			c := &committer{st: st, srv: ts.srv, free: make(chan []store.Update, 4)}
+			c := &committer{st: st, srv: ts.srv, free: make(chan freeChunk, 4)}
 			up := func(tm int64) []store.Update {
 				return []store.Update{{Series: "web1", Time: tm, Values: []string{"1", "1"}}}
 			}
@@ -179,7 +197,7 @@ func TestGroupSyncOrder(t *testing.T) {
 func (c *committer) submitNoLoop(chunk []store.Update) *ticket {
 	t := &ticket{applied: make(chan struct{})}
 	c.mu.Lock()
-	c.pend = append(c.pend, pendChunk{chunk, t})
+	c.pend = append(c.pend, pendChunk{chunk, nil, t})
 	c.mu.Unlock()
 	return t
 }

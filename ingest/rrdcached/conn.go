@@ -79,6 +79,7 @@ type conn struct {
 	// the reader has no more input buffered (so a client waiting for an
 	// answer gets it).
 	chunk     []store.Update
+	chunkKeys []int32 // the series' number of each (fileInfo.key)
 	chunkCmds cmdRuns // in a BATCH: the command numbers
 	chunkLen  int     // bytes of the chunk's request lines
 	vals      []string
@@ -97,6 +98,7 @@ type conn struct {
 type fileInfo struct {
 	file string // the name in the command (the key of conn.names)
 	name string
+	key  int32 // the series' number (Server.seriesKey); -1: none
 	nds  int
 	tmpl []int // the data sources an UPDATE gives (nil: all; not COMPUTE ones)
 }
@@ -118,7 +120,7 @@ func (c *conn) flushChunk() {
 	c.arena.Fill(c.chunk)
 	c.s.updatesRx.Add(c.rx)
 	c.rx = 0
-	t := c.s.commit.submit(c.chunk)
+	t := c.s.commit.submit(c.chunk, c.chunkKeys)
 	c.s.jbytes.Add(int64(c.chunkLen))
 	if c.batch {
 		c.batchTickets = append(c.batchTickets, batchTicket{t, slices.Clone(c.chunkCmds)})
@@ -130,7 +132,8 @@ func (c *conn) flushChunk() {
 	// the group commit owns the submitted chunk and its value strings; it
 	// hands applied chunks back for reuse (fresh 4096-update slices were
 	// most of the connection's garbage)
-	c.chunk, c.chunkCmds, c.chunkLen, c.vals = c.s.commit.newChunk(), c.chunkCmds[:0], 0, make([]string, 0, cap(c.vals))
+	c.chunk, c.chunkKeys = c.s.commit.newChunk()
+	c.chunkCmds, c.chunkLen, c.vals = c.chunkCmds[:0], 0, make([]string, 0, cap(c.vals))
 }
 
 // chunkAnswers are the answers to n single-value UPDATEs outside a BATCH

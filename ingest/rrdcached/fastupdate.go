@@ -44,7 +44,7 @@ func (c *conn) fastUpdate(line []byte) bool {
 	// strings are made when the chunk is handed over, one allocation a
 	// chunk; any other form is parsed on its own
 	if t, ok := c.arena.Add(val, fi.tmpl, fi.nds, len(c.chunk)); ok {
-		c.appendUpdate(store.Update{Series: fi.name, Time: t}, len(line))
+		c.appendUpdate(store.Update{Series: fi.name, Time: t}, fi.key, len(line))
 		return true
 	}
 	v := string(val)
@@ -59,19 +59,20 @@ func (c *conn) fastUpdate(line []byte) bool {
 		return false // handle answers the error
 	}
 	u.Series = fi.name
-	c.appendUpdate(u, len(line))
+	c.appendUpdate(u, fi.key, len(line))
 	return true
 }
 
-// appendUpdate adds a fast-path update (its request line n bytes long,
-// without the newline) to the chunk.
-func (c *conn) appendUpdate(u store.Update, n int) {
+// appendUpdate adds a fast-path update of the series numbered key (its
+// request line n bytes long, without the newline) to the chunk.
+func (c *conn) appendUpdate(u store.Update, key int32, n int) {
 	if c.batch {
 		c.batchCmd++
 		c.chunkCmds = c.chunkCmds.add(c.batchCmd)
 	}
 	c.rx++
 	c.chunk = append(c.chunk, u)
+	c.chunkKeys = append(c.chunkKeys, key)
 	c.chunkLen += n + 1
 	if len(c.chunk) >= maxChunk {
 		c.flushChunk()
