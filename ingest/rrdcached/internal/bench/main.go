@@ -3,7 +3,8 @@
 // mode) and to `rrdash serve`, and reports updates per second until every
 // update is acknowledged, and the time until they are durable (rrdash:
 // acknowledged updates are durable; rrdcached: after FLUSHALL, once STATS
-// counts every update written to its files).
+// counts every update written to its files). With --pipe (the default) it
+// also runs rrdash's pipe mode on the same updates (pipe.go).
 //
 //	go run ./ingest/rrdcached/internal/bench --rrdash ./rrdash
 package main
