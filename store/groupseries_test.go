@@ -50,7 +50,7 @@ func FuzzSeriesGrouper(f *testing.F) {
 	for _, s := range []string{"", "a", "abab", "aabbcc", "abcabcabc", "zyxwzyxw", "aaaaab"} {
 		f.Add(s)
 	}
-	var g SeriesGrouper
+	var g, kg SeriesGrouper
 	f.Fuzz(func(t *testing.T, s string) {
 		ups := make([]Update, len(s))
 		for i := range len(s) {
@@ -79,6 +79,19 @@ func FuzzSeriesGrouper(f *testing.F) {
 		}
 		if slices.Contains(seen, false) {
 			t.Fatalf("%q: order %v is not a permutation", s, order)
+		}
+		// the keyed path gives the same result, scratch space reused
+		keys := make([]int32, len(s))
+		for i := range len(s) {
+			keys[i] = int32(s[i])
+		}
+		want := slices.Clone(got)
+		wantOrder := slices.Clone(order)
+		for round := range 2 {
+			kgot, korder := kg.GroupByKey(ups, keys, nil, nil)
+			if !slices.EqualFunc(kgot, want, func(a, b Update) bool { return a.Series == b.Series && a.Time == b.Time }) || !slices.Equal(korder, wantOrder) {
+				t.Fatalf("%q round %d: GroupByKey %v %v, Group %v %v", s, round, kgot, korder, want, wantOrder)
+			}
 		}
 	})
 }

@@ -25,7 +25,9 @@ import (
 // is applied in one store call, ordered by series (each series' lines in
 // their order), so a group touches each series once; the answers still
 // come in line order. An update's r: counts from the read that brought
-// its line.
+// its line. Three goroutines share the work: this one reads and parses,
+// an applier applies each group (and journals it) while the next is
+// parsed, and a writer answers each batch of lines once durable.
 //
 // dir is the session's working directory (pipedir.go): file names in
 // commands are relative to it, and cd, pwd, mkdir, ls and quit move in it.
@@ -33,8 +35,12 @@ func runPipe(ctx context.Context, db seriesStore, dir *pipeDir, stdin io.Reader,
 	tr := &timedReader{r: stdin}
 	in := bufio.NewReaderSize(tr, 1<<20)
 	out := bufio.NewWriter(stdout)
-	p := pipeState{ctx: ctx, db: db, dir: dir, out: out, nds: map[string]pipeSeries{}, outq: make(chan pipeBatch, 16), done: make(chan struct{})}
+	p := pipeState{ctx: ctx, db: db, dir: dir, out: out, nds: map[string]pipeSeries{}, outq: make(chan pipeBatch, 16), done: make(chan struct{}),
+		jobs: make(chan pipeJob, 4), free: make(chan *pipeGroup, 2)}
+	p.cur = &pipeGroup{}
+	p.free <- &pipeGroup{}
 	go p.writer()
+	go p.applier()
 	var sc updateScratch
 	var words []string
 	var long []byte
@@ -50,15 +56,15 @@ func runPipe(ctx context.Context, db seriesStore, dir *pipeDir, stdin io.Reader,
 		switch {
 		case in.Buffered() == 0 || p.n >= maxPipeBatch:
 			p.flush()
-		case len(p.group) >= maxPipeGroup:
-			p.applyGroup()
+		case len(p.cur.ups) >= maxPipeGroup:
+			p.submitGroup()
 		}
 		if err != nil || quit {
 			break
 		}
 	}
 	p.flush()
-	close(p.outq)
+	close(p.jobs)
 	<-p.done
 	return out.Flush()
 }
@@ -91,15 +97,17 @@ func (p *pipeState) slowLine(line string, read time.Time, words *[]string, sc *u
 		if p.join(args[1:], read) {
 			break
 		}
-		p.applyGroup() // earlier lines first
+		// earlier lines first
+		p.submitGroup()
+		p.syncApplier()
 		wait, uerr := pipeUpdate(p.ctx, p.db, args[1:], sc)
 		p.answer(read, uerr)
 		if uerr == nil {
-			p.last = wait
+			p.last = wait // the applier is idle until the next job
 		}
 	default:
 		p.drain()
-		clear(p.nds) // the command may create, change or delete series
+		p.forgetSeries() // the command may create, change or delete series
 		t0 := time.Now()
 		var buf bytes.Buffer
 		cerr := dispatch(p.ctx, p.db, args[0], args[1:], strings.NewReader(""), &buf, &buf)
@@ -145,31 +153,50 @@ func readLine(r *bufio.Reader, long *[]byte) ([]byte, error) {
 
 // maxPipeGroup bounds the updates applied in one store call: a group
 // that small reuses its slices, warm in the cache, while the store's cost
-// per call is spread over many updates. maxPipeBatch bounds the answers
+// per call is spread over many updates; and the applier applies one group
+// while the next is parsed. maxPipeBatch bounds the answers
 // waiting for one fsync, when the input never runs dry.
 const (
 	maxPipeGroup = 8192
 	maxPipeBatch = 1 << 16
+	// maxPipeSeries bounds the series the pipe keeps what it learnt of
+	// (and numbers: store.SeriesGrouper.GroupByKey)
+	maxPipeSeries = 1 << 22
 )
 
-// pipeState holds the pipe's answers not yet handed to the writer and its
-// group of single-ARG updates not yet applied. Every answer of a batch is
-// to an update line (other commands write their own answers, after the
-// writer has written every earlier one): an error, or OK once durable.
+// pipeState holds the pipe's answers not yet handed on and its group of
+// single-ARG updates not yet applied. Every answer of a batch is to an
+// update line (other commands write their own answers, after the writer
+// has written every earlier one): an error, or OK once durable.
+//
+// The reader (runPipe) owns the batch (n, errs, reads) and the group
+// being parsed (cur); the applier owns the groups handed to it, its
+// errors (aerrs) and last, which the reader sets only right after
+// syncApplier, when the applier is idle.
 type pipeState struct {
-	ctx     context.Context
-	db      seriesStore
-	dir     *pipeDir // the working directory: file names are relative to it
-	out     *bufio.Writer
-	n       int          // lines answered in the batch
-	errs    []lineErr    // their errors
-	reads   []readRun    // when their lines were read
-	last    func() error // the wait of the newest applied update: it covers the earlier ones
-	group   []store.Update
-	groupAt []int                 // the line (in the batch) of each update of the group
-	nds     map[string]pipeSeries // data sources per series, learnt since the last other command
-	vals    []string
-	arena   store.UpdateArena // the value text of the group's fast-path updates
+	ctx   context.Context
+	db    seriesStore
+	dir   *pipeDir // the working directory: file names are relative to it
+	out   *bufio.Writer
+	n     int                   // lines answered in the batch
+	errs  []lineErr             // their errors (but the groups')
+	reads []readRun             // when their lines were read
+	cur   *pipeGroup            // the group being parsed
+	nds   map[string]pipeSeries // data sources per series, learnt since the last other command
+	// the series of the newest fast-path line: a run of lines of one
+	// series skips the map look-up
+	lastName string
+	lastPS   pipeSeries
+	// jobs takes groups and batches to the applier, in line order; free
+	// gives the groups back once applied (two groups: one parsed, one
+	// applied)
+	jobs chan pipeJob
+	free chan *pipeGroup
+	// the applier's: the errors of the groups applied since the last
+	// batch, the wait of the newest applied update (it covers the
+	// earlier ones), its scratch space
+	aerrs   []lineErr
+	last    func() error
 	grouper store.SeriesGrouper
 	grouped []store.Update
 	order   []int
@@ -178,6 +205,24 @@ type pipeState struct {
 	// the next group) during the fsync.
 	outq chan pipeBatch
 	done chan struct{} // closed when the writer has finished
+}
+
+// pipeGroup is a group of single-ARG updates: the updates, the line (in
+// its batch) of each, and their value text (the arena's, or vals).
+type pipeGroup struct {
+	ups   []store.Update
+	keys  []int32 // the series' number of each (pipeSeries.key)
+	at    []int
+	vals  []string
+	arena store.UpdateArena
+}
+
+// pipeJob is the applier's next step: apply g (when set), then hand batch
+// to the writer (when set), then close sync (when set).
+type pipeJob struct {
+	g     *pipeGroup
+	batch *pipeBatch
+	sync  chan struct{}
 }
 
 // lineErr is the error answering line of a batch.
@@ -209,6 +254,7 @@ type pipeBatch struct {
 // COMPUTE ones).
 type pipeSeries struct {
 	name string
+	key  int32 // a number of its own among the series the pipe knows (the applier groups by it)
 	nds  int
 	tmpl []int
 }
@@ -246,17 +292,30 @@ func (p *pipeState) fastUpdate(line []byte, read time.Time) bool {
 	if bytes.HasSuffix(rest[:sp], []byte(".rrd")) {
 		return false
 	}
-	ps, ok := p.nds[string(rest[:sp])] // no allocation for the look-up
+	ps := p.lastPS
+	if name := rest[:sp]; p.lastName == "" || string(name) != p.lastName {
+		var ok bool
+		if ps, ok = p.nds[string(name)]; !ok { // no allocation for the look-up
+			return false
+		}
+		p.lastName, p.lastPS = ps.name, ps
+	}
+	g := p.cur
+	t, ok := g.arena.Add(rest[sp+1:], ps.tmpl, ps.nds, len(g.ups))
 	if !ok {
 		return false
 	}
-	t, ok := p.arena.Add(rest[sp+1:], ps.tmpl, ps.nds, len(p.group))
-	if !ok {
-		return false
-	}
-	p.group = append(p.group, store.Update{Series: ps.name, Time: t})
-	p.groupAt = append(p.groupAt, p.answer(read, nil))
+	g.ups = append(g.ups, store.Update{Series: ps.name, Time: t})
+	g.keys = append(g.keys, ps.key)
+	g.at = append(g.at, p.answer(read, nil))
 	return true
+}
+
+// forgetSeries drops what the pipe learnt of series (another command may
+// have created, changed or deleted them).
+func (p *pipeState) forgetSeries() {
+	clear(p.nds)
+	p.lastName, p.lastPS = "", pipeSeries{}
 }
 
 // plainWord reports whether w is one word for splitCommand with nothing
@@ -287,62 +346,58 @@ func (p *pipeState) join(args []string, read time.Time) bool {
 		if err != nil {
 			return false
 		}
+		if len(p.nds) >= maxPipeSeries {
+			// numbers are only ever given once within a group
+			p.submitGroup()
+			p.forgetSeries()
+		}
 		name = strings.Clone(name) // not the whole line's string
-		ps = pipeSeries{name: name, nds: len(spec.DS), tmpl: spec.InputIndexes()}
+		ps = pipeSeries{name: name, key: int32(len(p.nds)), nds: len(spec.DS), tmpl: spec.InputIndexes()}
 		p.nds[name] = ps
 	}
 	nds := ps.nds
-	k := len(p.vals)
-	p.vals = append(p.vals, make([]string, nds)...)
-	u, err := store.ParseUpdateArgInto(arg, ps.tmpl, nds, time.Time{}, p.vals[k:k+nds])
+	g := p.cur
+	k := len(g.vals)
+	g.vals = append(g.vals, make([]string, nds)...)
+	u, err := store.ParseUpdateArgInto(arg, ps.tmpl, nds, time.Time{}, g.vals[k:k+nds])
 	if err != nil {
-		p.vals = p.vals[:k]
+		g.vals = g.vals[:k]
 		p.answer(read, fmt.Errorf("%s: %w", name, err))
 		return true
 	}
 	u.Series = ps.name
-	p.group = append(p.group, u)
-	p.groupAt = append(p.groupAt, p.answer(read, nil))
+	g.ups = append(g.ups, u)
+	g.keys = append(g.keys, ps.key)
+	g.at = append(g.at, p.answer(read, nil))
 	return true
 }
 
-// applyGroup applies the group in one store call, ordered by series.
-func (p *pipeState) applyGroup() {
-	if len(p.group) == 0 {
+// submitGroup hands the group being parsed to the applier and takes the
+// other group (once applied) to parse into.
+func (p *pipeState) submitGroup() {
+	if len(p.cur.ups) == 0 {
 		return
 	}
-	p.arena.Fill(p.group)
-	sorted, order := p.grouper.Group(p.group, p.grouped, p.order)
-	res, wait, err := p.db.ApplyAsync(p.ctx, store.Batch{Updates: sorted})
-	switch {
-	case err != nil:
-		for _, line := range p.groupAt {
-			p.errs = append(p.errs, lineErr{line, err})
-		}
-	default:
-		for _, ue := range res.Errors {
-			p.errs = append(p.errs, lineErr{p.groupAt[order[ue.Index]], ue})
-		}
-		p.last = wait
-	}
-	if &sorted[0] != &p.group[0] {
-		clear(sorted)
-		p.grouped = sorted[:0]
-	}
-	clear(p.group)
-	p.group, p.groupAt, p.vals, p.order = p.group[:0], p.groupAt[:0], nil, order[:0]
+	p.jobs <- pipeJob{g: p.cur}
+	p.cur = <-p.free
 }
 
-// flush applies the group and hands the answers so far to the writer.
+// syncApplier returns once every group submitted so far is applied.
+func (p *pipeState) syncApplier() {
+	done := make(chan struct{})
+	p.jobs <- pipeJob{sync: done}
+	<-done
+}
+
+// flush submits the group and hands the answers so far to the writer
+// (through the applier, which adds the group's errors).
 func (p *pipeState) flush() {
-	p.applyGroup()
+	p.submitGroup()
 	if p.n == 0 {
 		return
 	}
-	// a group's errors come after the lines answered since it started
-	slices.SortStableFunc(p.errs, func(a, b lineErr) int { return a.line - b.line })
-	p.outq <- pipeBatch{n: p.n, errs: p.errs, reads: p.reads, wait: p.last}
-	p.n, p.errs, p.reads, p.last = 0, nil, nil, nil
+	p.jobs <- pipeJob{batch: &pipeBatch{n: p.n, errs: p.errs, reads: p.reads}}
+	p.n, p.errs, p.reads = 0, nil, nil
 }
 
 // drain flushes and returns once the writer has written every answer: the
@@ -350,8 +405,59 @@ func (p *pipeState) flush() {
 func (p *pipeState) drain() {
 	p.flush()
 	b := make(chan struct{})
-	p.outq <- pipeBatch{barrier: b}
+	p.jobs <- pipeJob{batch: &pipeBatch{barrier: b}}
 	<-b
+}
+
+// applier runs the jobs in order: it applies each group in one store call
+// and hands each batch to the writer with its groups' errors and the wait
+// that makes them durable.
+func (p *pipeState) applier() {
+	defer close(p.outq)
+	for j := range p.jobs {
+		if j.g != nil {
+			p.applyGroup(j.g)
+			p.free <- j.g
+		}
+		if b := j.batch; b != nil {
+			if b.barrier == nil {
+				// a group's errors come after the lines answered since it started
+				b.errs = append(b.errs, p.aerrs...)
+				slices.SortStableFunc(b.errs, func(x, y lineErr) int { return x.line - y.line })
+				b.wait = p.last
+				p.aerrs, p.last = p.aerrs[:0], nil
+			}
+			p.outq <- *b
+		}
+		if j.sync != nil {
+			close(j.sync)
+		}
+	}
+}
+
+// applyGroup applies g in one store call, ordered by series, and empties
+// it.
+func (p *pipeState) applyGroup(g *pipeGroup) {
+	g.arena.Fill(g.ups)
+	sorted, order := p.grouper.GroupByKey(g.ups, g.keys, p.grouped, p.order)
+	res, wait, err := p.db.ApplyAsync(p.ctx, store.Batch{Updates: sorted})
+	switch {
+	case err != nil:
+		for _, line := range g.at {
+			p.aerrs = append(p.aerrs, lineErr{line, err})
+		}
+	default:
+		for _, ue := range res.Errors {
+			p.aerrs = append(p.aerrs, lineErr{g.at[order[ue.Index]], ue})
+		}
+		p.last = wait
+	}
+	if &sorted[0] != &g.ups[0] {
+		clear(sorted)
+		p.grouped = sorted[:0]
+	}
+	clear(g.ups)
+	g.ups, g.keys, g.at, g.vals, p.order = g.ups[:0], g.keys[:0], g.at[:0], nil, order[:0]
 }
 
 func (p *pipeState) writer() {

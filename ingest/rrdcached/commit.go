@@ -34,12 +34,102 @@ type committer struct {
 	grouped []store.Update // the group by series
 	order   []int
 	grouper store.SeriesGrouper
+
+	keys []int32 // the group's series numbers, in submission order
+	// free holds applied chunks, emptied, for connections to fill again
+	free chan freeChunk
+	// lastSync is the newest group's durability (under applyMu)
+	lastSync *groupSync
+}
+
+// groupSync is the durability of one applied group. One goroutine makes
+// the group durable, after the previous group: the journal fsync, then
+// done (the answers go), then the rest of the group's wait (the rows'
+// write-back, under the store's lock). The connections' writers only wait
+// for done: were each to call the store's wait, a writer of a group
+// already durable would queue behind the next group's fsync (the
+// journal's sync lock) and the next group's apply (the store's lock).
+type groupSync struct {
+	done chan struct{}
+	err  error
+}
+
+func (g *groupSync) wait() error {
+	<-g.done
+	return g.err
+}
+
+// startSync starts the goroutine that makes a group durable (under
+// applyMu).
+func (c *committer) startSync(wait func() error) *groupSync {
+	g := &groupSync{done: make(chan struct{})}
+	prev := c.lastSync
+	c.lastSync = g
+	js, early := c.st.(journalSyncer)
+	go func() {
+		if prev != nil {
+			<-prev.done // one fsync at a time: the later covers more
+		}
+		if !early {
+			g.err = wait()
+			close(g.done)
+			return
+		}
+		// durable once the journal is synced: answer, then write back
+		g.err = js.SyncJournal()
+		close(g.done)
+		if g.err != nil {
+			return
+		}
+		if err := wait(); err != nil {
+			// the updates are durable (the journal holds them); the
+			// store refuses further work, and says why
+			c.srv.log.Error("rrdcached: writing back durable updates", "error", err)
+		}
+	}()
+	return g
+}
+
+// journalSyncer is a Store that can make every update it applied durable
+// without writing back its rows (store.DB.SyncJournal).
+type journalSyncer interface {
+	SyncJournal() error
+}
+
+// freeChunk is an applied chunk's room.
+type freeChunk struct {
+	ups  []store.Update
+	keys []int32
+}
+
+// newChunk is an empty chunk of room maxChunk and its series numbers:
+// an applied one when there is one.
+func (c *committer) newChunk() ([]store.Update, []int32) {
+	select {
+	case ch := <-c.free:
+		return ch.ups, ch.keys
+	default:
+		return make([]store.Update, 0, maxChunk), make([]int32, 0, maxChunk)
+	}
+}
+
+// recycle hands an applied chunk back (its updates are no longer read).
+func (c *committer) recycle(ch pendChunk) {
+	if cap(ch.ups) != maxChunk || cap(ch.keys) != maxChunk {
+		return
+	}
+	clear(ch.ups)
+	select {
+	case c.free <- freeChunk{ch.ups[:0], ch.keys[:0]}:
+	default:
+	}
 }
 
 // pendChunk is one submitted chunk and the ticket that answers it.
 type pendChunk struct {
-	ups []store.Update
-	t   *ticket
+	ups  []store.Update
+	keys []int32 // the series' number of each update (-1: none); nil: none known
+	t    *ticket
 }
 
 // ticket follows one submitted chunk: once applied is closed, errs holds
@@ -58,10 +148,10 @@ type ticket struct {
 func (t *ticket) await() { <-t.applied }
 
 // submit hands a chunk to the group commit, which owns it from then on.
-func (c *committer) submit(chunk []store.Update) *ticket {
+func (c *committer) submit(chunk []store.Update, keys []int32) *ticket {
 	t := &ticket{applied: make(chan struct{})}
 	c.mu.Lock()
-	c.pend = append(c.pend, pendChunk{chunk, t})
+	c.pend = append(c.pend, pendChunk{chunk, keys, t})
 	start := !c.running
 	c.running = true
 	c.mu.Unlock()
@@ -76,14 +166,14 @@ func (c *committer) submit(chunk []store.Update) *ticket {
 // one overlaps the I/O of the other, and the updates submitted meanwhile
 // form the next group.
 func (c *committer) loop() {
-	var syncing chan struct{} // closed once the previous group's wait returned
+	var syncing *groupSync // the previous group's
 	for {
-		wait := c.applyNow()
+		g := c.applyNow()
 		if syncing != nil {
-			<-syncing
+			<-syncing.done
 			syncing = nil
 		}
-		if wait == nil {
+		if g == nil {
 			c.mu.Lock()
 			if len(c.pend) == 0 {
 				c.running = false
@@ -93,20 +183,15 @@ func (c *committer) loop() {
 			c.mu.Unlock()
 			continue
 		}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			// An error reaches every ticket through its own wait.
-			_ = wait()
-		}()
-		syncing = done
+		syncing = g
 	}
 }
 
 // applyNow applies every update submitted so far (a connection calls it
 // before a command that must see its updates) and returns the group's
-// wait, nil when nothing was pending.
-func (c *committer) applyNow() func() error {
+// durability, nil when nothing was pending or the store refused the
+// group.
+func (c *committer) applyNow() *groupSync {
 	c.applyMu.Lock()
 	defer c.applyMu.Unlock()
 	c.mu.Lock()
@@ -124,12 +209,25 @@ func (c *committer) applyNow() func() error {
 		n += len(ch.ups)
 	}
 	all := slices.Grow(c.sorted[:0], n)
+	keys, keyed := c.keys[:0], true
 	for _, ch := range chunks {
 		all = append(all, ch.ups...)
+		if keyed = keyed && len(ch.keys) == len(ch.ups) && !slices.Contains(ch.keys, -1); keyed {
+			keys = append(keys, ch.keys...)
+		}
+		c.recycle(ch)
 	}
+	c.keys = keys[:0]
 	// group by series, stably: a store call touches each archive once.
-	// order[j] is the submission index of the j-th update applied.
-	sorted, order := c.grouper.Group(all, c.grouped, c.order)
+	// order[j] is the submission index of the j-th update applied. The
+	// series' numbers spare a map look-up per update.
+	var sorted []store.Update
+	var order []int
+	if keyed {
+		sorted, order = c.grouper.GroupByKey(all, keys, c.grouped, c.order)
+	} else {
+		sorted, order = c.grouper.Group(all, c.grouped, c.order)
+	}
 	res, wait, err := c.st.ApplyAsync(context.Background(), store.Batch{Updates: sorted})
 	s := c.srv
 	for _, ue := range res.Errors {
@@ -157,11 +255,17 @@ func (c *committer) applyNow() func() error {
 		s.touchGrouped(sorted)
 	}
 	fail := ""
+	var g *groupSync
 	if err != nil {
 		fail = fmt.Sprintf("RRD Error: %v\n", err)
+	} else {
+		g = c.startSync(wait)
 	}
 	for _, ch := range chunks {
-		ch.t.fail, ch.t.wait = fail, wait
+		ch.t.fail = fail
+		if g != nil {
+			ch.t.wait = g.wait
+		}
 		close(ch.t.applied)
 	}
 	clear(all)
@@ -170,8 +274,5 @@ func (c *committer) applyNow() func() error {
 		c.grouped = sorted[:0]
 	}
 	c.sorted, c.order = all[:0], order[:0]
-	if err != nil {
-		return nil
-	}
-	return wait
+	return g
 }

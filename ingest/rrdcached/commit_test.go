@@ -1,17 +1,32 @@
 package rrdcached
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"rrdash/store"
 )
 
 // TestGroupCommitErrorsByChunk: chunks of several connections applied as
 // one group, ordered by series, get their refusals back at their own
-// indexes, and each series keeps its updates in submission order.
+// indexes, and each series keeps its updates in submission order: with
+// the series' numbers (GroupByKey), without, and with one chunk lacking
+// them.
 func TestGroupCommitErrorsByChunk(t *testing.T) {
 	t.Parallel()
+	for _, keyed := range []string{"none", "all", "first"} {
+		t.Run(keyed, func(t *testing.T) {
+			t.Parallel()
+			testGroupCommitErrorsByChunk(t, keyed)
+		})
+	}
+}
+
+func testGroupCommitErrorsByChunk(t *testing.T, keyed string) {
 	ts := newTestServer(t, AllCommands, Config{})
 	cl := ts.dial(t)
 	for _, n := range []string{"a", "b"} {
@@ -27,15 +42,22 @@ func TestGroupCommitErrorsByChunk(t *testing.T) {
 	t1 := &ticket{applied: make(chan struct{})}
 	t2 := &ticket{applied: make(chan struct{})}
 	c.mu.Lock()
+	k1, k2 := []int32{1, 0, 1}, []int32{0, 1, 0, 1} // a: 0, b: 1
+	switch keyed {
+	case "none":
+		k1, k2 = nil, nil
+	case "first":
+		k2 = nil
+	}
 	c.pend = append(c.pend,
-		pendChunk{[]store.Update{up("b", 1700000060), up("a", 1700000060), up("b", 1700000120)}, t1},
-		pendChunk{[]store.Update{up("a", 1700000120), up("b", 1700000100), up("a", 1700000060), up("b", 1700000180)}, t2})
+		pendChunk{[]store.Update{up("b", 1700000060), up("a", 1700000060), up("b", 1700000120)}, k1, t1},
+		pendChunk{[]store.Update{up("a", 1700000120), up("b", 1700000100), up("a", 1700000060), up("b", 1700000180)}, k2, t2})
 	c.mu.Unlock()
-	wait := c.applyNow()
-	if wait == nil {
+	g := c.applyNow()
+	if g == nil {
 		t.Fatal("nothing applied")
 	}
-	if err := wait(); err != nil {
+	if err := g.wait(); err != nil {
 		t.Fatal(err)
 	}
 	t1.await()
@@ -61,4 +83,121 @@ func TestGroupCommitErrorsByChunk(t *testing.T) {
 			t.Errorf("%s: last update %d (%v), want %d", n, last, err, want)
 		}
 	}
+}
+
+// gatedStore hands out waits that record when they run and return only
+// once released, with the error given. It has no SyncJournal: the
+// committer makes a group durable with its wait.
+type gatedStore struct {
+	Store            // only the interface's methods
+	started chan int // the group number of each wait that starts
+	release chan error
+	n       int
+}
+
+func (g *gatedStore) ApplyAsync(ctx context.Context, b store.Batch) (store.Result, func() error, error) {
+	res, wait, err := g.Store.ApplyAsync(ctx, b)
+	g.n++
+	k := g.n
+	return res, func() error {
+		g.started <- k
+		if err := <-g.release; err != nil {
+			return err
+		}
+		return wait()
+	}, err
+}
+
+// gatedSyncStore gates SyncJournal instead: the committer answers once it
+// returns, before the wait.
+type gatedSyncStore struct {
+	Store
+	db      *store.DB
+	started chan int // the number of each SyncJournal call that starts
+	release chan error
+	n       int
+}
+
+func (g *gatedSyncStore) SyncJournal() error {
+	g.n++
+	g.started <- g.n
+	if err := <-g.release; err != nil {
+		return err
+	}
+	return g.db.SyncJournal()
+}
+
+// TestGroupSyncOrder: a group's answers wait for its durability (the
+// store's wait, or SyncJournal when the store has it), which starts once
+// the previous group's has returned (one fsync at a time), and a failure
+// reaches every chunk of its group.
+func TestGroupSyncOrder(t *testing.T) {
+	t.Parallel()
+	for _, syncJournal := range []bool{false, true} {
+		t.Run(fmt.Sprintf("SyncJournal=%v", syncJournal), func(t *testing.T) {
+			t.Parallel()
+			ts := newTestServer(t, AllCommands, Config{})
+			if got := ts.dial(t).do(createWeb1); got != "0 RRD created OK\n" {
+				t.Fatal(got)
+			}
+			started, release := make(chan int, 4), make(chan error)
+			var st Store = &gatedStore{Store: ts.db, started: started, release: release}
+			if syncJournal {
+				st = &gatedSyncStore{Store: ts.db, db: ts.db, started: started, release: release}
+			}
+			c := &committer{st: st, srv: ts.srv, free: make(chan freeChunk, 4)}
+			up := func(tm int64) []store.Update {
+				return []store.Update{{Series: "web1", Time: tm, Values: []string{"1", "1"}}}
+			}
+			t1 := c.submitNoLoop(up(1700000060))
+			g1 := c.applyNow()
+			t2 := c.submitNoLoop(up(1700000120))
+			t3 := c.submitNoLoop(up(1700000180))
+			g2 := c.applyNow()
+			if g1 == nil || g2 == nil {
+				t.Fatal("nothing applied")
+			}
+			for _, tk := range []*ticket{t1, t2, t3} {
+				tk.await()
+			}
+			if k := <-started; k != 1 {
+				t.Fatalf("durability of group %d started first", k)
+			}
+			answered := make(chan error, 3)
+			for _, tk := range []*ticket{t1, t2, t3} {
+				go func() { answered <- tk.wait() }()
+			}
+			select {
+			case k := <-started:
+				t.Fatalf("durability of group %d started before group 1's returned", k)
+			case err := <-answered:
+				t.Fatalf("an answer (%v) before any group was durable", err)
+			case <-time.After(50 * time.Millisecond):
+			}
+			release <- nil
+			if err := <-answered; err != nil {
+				t.Fatalf("group 1: %v", err)
+			}
+			if k := <-started; k != 2 {
+				t.Fatalf("durability of group %d, want 2", k)
+			}
+			bad := errors.New("disk gone")
+			release <- bad
+			for range 2 {
+				if err := <-answered; !errors.Is(err, bad) {
+					t.Errorf("group 2: %v, want %v", err, bad)
+				}
+			}
+		})
+	}
+}
+
+// submitNoLoop queues a chunk as submit does, without starting the
+// committer goroutine (the test applies).
+func (c *committer) submitNoLoop(chunk []store.Update) *ticket {
+	t := &ticket{applied: make(chan struct{})}
+	c.mu.Lock()
+	c.pend = append(c.pend, pendChunk{chunk, nil, t})
+	c.mu.Unlock()
+	return t
 }

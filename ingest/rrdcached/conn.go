@@ -79,20 +79,26 @@ type conn struct {
 	// the reader has no more input buffered (so a client waiting for an
 	// answer gets it).
 	chunk     []store.Update
-	chunkCmds []int // in a BATCH: the command numbers
-	chunkLen  int   // bytes of the chunk's request lines
+	chunkKeys []int32 // the series' number of each (fileInfo.key)
+	chunkCmds cmdRuns // in a BATCH: the command numbers
+	chunkLen  int     // bytes of the chunk's request lines
 	vals      []string
 	// arena holds the value text of the chunk's fast-path updates until
 	// the chunk is handed over
-	arena     store.UpdateArena
-	rx        int64 // fast-path UPDATEs not yet counted in the server's stats
-	names     map[string]fileInfo
+	arena store.UpdateArena
+	rx    int64 // fast-path UPDATEs not yet counted in the server's stats
+	names map[string]fileInfo
+	// the file of the newest fast-path UPDATE (a key of names)
+	lastFile  string
+	lastFI    fileInfo
 	mayUpdate bool // the permissions allow UPDATE
 }
 
 // fileInfo caches what a connection learnt about a file name.
 type fileInfo struct {
+	file string // the name in the command (the key of conn.names)
 	name string
+	key  int32 // the series' number (Server.seriesKey); -1: none
 	nds  int
 	tmpl []int // the data sources an UPDATE gives (nil: all; not COMPUTE ones)
 }
@@ -114,7 +120,7 @@ func (c *conn) flushChunk() {
 	c.arena.Fill(c.chunk)
 	c.s.updatesRx.Add(c.rx)
 	c.rx = 0
-	t := c.s.commit.submit(c.chunk)
+	t := c.s.commit.submit(c.chunk, c.chunkKeys)
 	c.s.jbytes.Add(int64(c.chunkLen))
 	if c.batch {
 		c.batchTickets = append(c.batchTickets, batchTicket{t, slices.Clone(c.chunkCmds)})
@@ -123,8 +129,11 @@ func (c *conn) flushChunk() {
 		n := len(c.chunk)
 		c.queue(reply{late: func() reply { return chunkAnswers(t, n) }})
 	}
-	// the group commit owns the submitted chunk and its value strings
-	c.chunk, c.chunkCmds, c.chunkLen, c.vals = make([]store.Update, 0, cap(c.chunk)), c.chunkCmds[:0], 0, make([]string, 0, cap(c.vals))
+	// the group commit owns the submitted chunk and its value strings; it
+	// hands applied chunks back for reuse (fresh 4096-update slices were
+	// most of the connection's garbage)
+	c.chunk, c.chunkKeys = c.s.commit.newChunk()
+	c.chunkCmds, c.chunkLen, c.vals = c.chunkCmds[:0], 0, make([]string, 0, cap(c.vals))
 }
 
 // chunkAnswers are the answers to n single-value UPDATEs outside a BATCH
@@ -166,7 +175,44 @@ func (c *conn) sync() {
 // batchTicket is a chunk of a BATCH in the group commit.
 type batchTicket struct {
 	t    *ticket
-	cmds []int // the command number of each update
+	cmds cmdRuns // the command number of each update
+}
+
+// cmdRuns are the BATCH command numbers of a chunk's updates, in order,
+// as runs of consecutive numbers: a BATCH of plain UPDATEs is one run,
+// where a number per update was the batch's largest allocation.
+type cmdRuns []cmdRun
+
+// cmdRun is n consecutive command numbers from first.
+type cmdRun struct{ first, n int }
+
+// add appends the next update's command number.
+func (r cmdRuns) add(n int) cmdRuns {
+	if k := len(r) - 1; k >= 0 && r[k].first+r[k].n == n {
+		r[k].n++
+		return r
+	}
+	return append(r, cmdRun{n, 1})
+}
+
+// at is the command number of the i-th update.
+func (r cmdRuns) at(i int) int {
+	for _, run := range r {
+		if i < run.n {
+			return run.first + i
+		}
+		i -= run.n
+	}
+	panic("rrdcached: command index out of range")
+}
+
+// each calls f with every command number, in order.
+func (r cmdRuns) each(f func(n int)) {
+	for _, run := range r {
+		for k := range run.n {
+			f(run.first + k)
+		}
+	}
 }
 
 func (s *Server) serveConn(ctx context.Context, nc net.Conn, perms Permissions) {
@@ -361,19 +407,14 @@ func (c *conn) endBatch() {
 	c.queue(reply{late: func() reply {
 		for _, bt := range tickets {
 			bt.t.await()
-			for i, n := range bt.cmds {
-				switch msg, bad := bt.t.errs[i]; {
-				case bt.t.fail != "":
-					errs = append(errs, batchErr{n, bt.t.fail})
-				case bad:
-					errs = append(errs, batchErr{n, msg})
-				default:
-					waitCmds = append(waitCmds, n)
-				}
+			if bt.t.fail != "" {
+				bt.cmds.each(func(n int) { errs = append(errs, batchErr{n, bt.t.fail}) })
+				continue
 			}
-			if bt.t.fail == "" {
-				waits = append(waits, bt.t.wait)
+			for i, msg := range bt.t.errs {
+				errs = append(errs, batchErr{bt.cmds.at(i), msg})
 			}
+			waits = append(waits, bt.t.wait)
 		}
 		r := batchReply(errs)
 		if len(waits) == 0 {
@@ -393,9 +434,17 @@ func (c *conn) endBatch() {
 			for _, e := range errs {
 				failed[e.n] = true
 			}
-			for _, n := range waitCmds {
+			notDurable := func(n int) {
 				if !failed[n] {
 					errs = append(errs, batchErr{n, msg})
+				}
+			}
+			for _, n := range waitCmds {
+				notDurable(n)
+			}
+			for _, bt := range tickets {
+				if bt.t.fail == "" {
+					bt.cmds.each(notDurable)
 				}
 			}
 			return batchReply(errs)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -288,5 +289,100 @@ func TestPipelinedUpdates(t *testing.T) {
 		if got != w {
 			t.Errorf("answer %d: %q, want %q", i+1, got, w)
 		}
+	}
+}
+
+// TestBatchChunkWithGaps: a refused command that does not end the chunk
+// (an unknown file) leaves a gap in the chunk's command numbers; the
+// chunk's own errors keep their numbers.
+func TestBatchChunkWithGaps(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, AllCommands, Config{})
+	cl := ts.dial(t)
+	if got := cl.do(createWeb1); got != "0 RRD created OK\n" {
+		t.Fatal(got)
+	}
+	cl.send("BATCH\n")
+	cl.answer()
+	cl.send(strings.Join([]string{
+		"UPDATE web1.rrd 1700000060:1:100", // 1
+		"UPDATE nope.rrd 1700000060:1",     // 2: no such file
+		"UPDATE web1.rrd 1700000060:1:100", // 3: too old, same chunk as 1
+		"UPDATE web1.rrd 1700000120:2:200", // 4
+		"UPDATE nope.rrd 1700000060:1",     // 5
+		"UPDATE web1.rrd 1700000120:2:200", // 6: too old
+		".", ""}, "\n"))
+	tooOld := "illegal attempt to update using time 1700000060.000000 when last update time is 1700000060.000000 (minimum one second step)\n"
+	want := "4 errors\n" +
+		"2 No such file: " + ts.dir + "/nope.rrd\n" +
+		"3 " + tooOld +
+		"5 No such file: " + ts.dir + "/nope.rrd\n" +
+		"6 illegal attempt to update using time 1700000120.000000 when last update time is 1700000120.000000 (minimum one second step)\n"
+	if got := cl.answer(); got != want {
+		t.Errorf("batch answer:\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestCmdRuns(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		cmds []int
+		runs int
+	}{
+		{nil, 0},
+		{[]int{1}, 1},
+		{[]int{1, 2, 3, 4}, 1},
+		{[]int{1, 3, 4, 7}, 3},
+		{[]int{2, 3, 5, 6, 7, 9}, 3},
+	} {
+		var r cmdRuns
+		for _, n := range tc.cmds {
+			r = r.add(n)
+		}
+		if len(r) != tc.runs {
+			t.Errorf("%v: %d runs, want %d", tc.cmds, len(r), tc.runs)
+		}
+		var each []int
+		r.each(func(n int) { each = append(each, n) })
+		if !slices.Equal(each, tc.cmds) {
+			t.Errorf("%v: each gives %v", tc.cmds, each)
+		}
+		for i, n := range tc.cmds {
+			if got := r.at(i); got != n {
+				t.Errorf("%v: at(%d) = %d, want %d", tc.cmds, i, got, n)
+			}
+		}
+	}
+}
+
+// TestFastUpdateAfterCreate: a file created anew on the connection that
+// was updating it (another number of data sources) takes updates of its
+// new shape, on the fast path and off it.
+func TestFastUpdateAfterCreate(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, AllCommands, Config{})
+	cl := ts.dial(t)
+	if got := cl.do(createWeb1); got != "0 RRD created OK\n" {
+		t.Fatal(got)
+	}
+	for i, want := range []string{"0 errors, enqueued 1 value(s).\n", "0 errors, enqueued 1 value(s).\n"} {
+		if got := cl.do(fmt.Sprintf("UPDATE web1.rrd %d:1:2", 1700000060*(i+1))); got != want {
+			t.Fatalf("update %d: %q", i, got)
+		}
+	}
+	if got := cl.do("CREATE web1.rrd -b 1700000000 -s 60 DS:a:GAUGE:120:U:U RRA:LAST:0.5:1:10"); got != "0 RRD created OK\n" {
+		t.Fatal(got)
+	}
+	for i, tc := range []struct{ line, want string }{
+		{"UPDATE web1.rrd 1700000060:5", "0 errors, enqueued 1 value(s).\n"},
+		{"UPDATE web1.rrd 1700000120:6", "0 errors, enqueued 1 value(s).\n"},
+		{"UPDATE web1.rrd 1700000180:1:2", "-1 RRD Error: web1: expected 1 data source readings (got 2) from 1700000180:1:2\n"},
+	} {
+		if got := cl.do(tc.line); got != tc.want {
+			t.Errorf("update %d after CREATE: %q, want %q", i, got, tc.want)
+		}
+	}
+	if last, err := ts.db.LastUpdate("web1"); err != nil || last != 1700000120 {
+		t.Errorf("last update %d (%v)", last, err)
 	}
 }

@@ -27,15 +27,24 @@ func (c *conn) fastUpdate(line []byte) bool {
 		return false
 	}
 	file, val := rest[:sp], rest[sp+1:]
-	fi, cached := c.names[string(file)] // no allocation for the lookup
-	if !cached || !c.mayUpdate || c.s.slowOnly {
+	if !c.mayUpdate || c.s.slowOnly {
 		return false
+	}
+	// a run of lines naming one file (one series' updates, in order)
+	// skips the map look-up
+	fi := c.lastFI
+	if c.lastFile == "" || string(file) != c.lastFile {
+		var cached bool
+		if fi, cached = c.names[string(file)]; !cached { // no allocation for the lookup
+			return false
+		}
+		c.lastFile, c.lastFI = fi.file, fi
 	}
 	// the common form's value text joins the chunk's arena: the value
 	// strings are made when the chunk is handed over, one allocation a
 	// chunk; any other form is parsed on its own
 	if t, ok := c.arena.Add(val, fi.tmpl, fi.nds, len(c.chunk)); ok {
-		c.appendUpdate(store.Update{Series: fi.name, Time: t}, len(line))
+		c.appendUpdate(store.Update{Series: fi.name, Time: t}, fi.key, len(line))
 		return true
 	}
 	v := string(val)
@@ -50,19 +59,20 @@ func (c *conn) fastUpdate(line []byte) bool {
 		return false // handle answers the error
 	}
 	u.Series = fi.name
-	c.appendUpdate(u, len(line))
+	c.appendUpdate(u, fi.key, len(line))
 	return true
 }
 
-// appendUpdate adds a fast-path update (its request line n bytes long,
-// without the newline) to the chunk.
-func (c *conn) appendUpdate(u store.Update, n int) {
+// appendUpdate adds a fast-path update of the series numbered key (its
+// request line n bytes long, without the newline) to the chunk.
+func (c *conn) appendUpdate(u store.Update, key int32, n int) {
 	if c.batch {
 		c.batchCmd++
-		c.chunkCmds = append(c.chunkCmds, c.batchCmd)
+		c.chunkCmds = c.chunkCmds.add(c.batchCmd)
 	}
 	c.rx++
 	c.chunk = append(c.chunk, u)
+	c.chunkKeys = append(c.chunkKeys, key)
 	c.chunkLen += n + 1
 	if len(c.chunk) >= maxChunk {
 		c.flushChunk()
@@ -81,4 +91,12 @@ func asciiEqualFold(b []byte, upper string) bool {
 		}
 	}
 	return true
+}
+
+// forget drops what the connection learnt of a file name.
+func (c *conn) forget(file string) {
+	delete(c.names, file)
+	if file == c.lastFile {
+		c.lastFile, c.lastFI = "", fileInfo{}
+	}
 }

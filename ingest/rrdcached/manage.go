@@ -195,7 +195,7 @@ func handleCreate(s *Server, c *conn, args []string) reply {
 			return errorf("RRD Error: creating '%s': File exists\n", s.names.shown(file))
 		}
 	}
-	delete(c.names, file) // its data sources may change
+	c.forget(file) // its data sources may change
 	if err := s.st.Create(name, spec, !noOverwrite); err != nil {
 		return errorf("RRD Error: %v\n", err)
 	}

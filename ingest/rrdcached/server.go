@@ -89,6 +89,7 @@ type Server struct {
 	slowOnly bool
 
 	mu        sync.Mutex
+	keys      map[string]int32  // a number for each series named in an UPDATE since start (seriesKey)
 	adoptMu   sync.Mutex        // one adoption of an rrdtool file at a time
 	known     map[string]bool   // series updated since start (rrdcached's cache tree); true: suspended
 	images    map[string]string // series → path of the rrdtool images written since start (export.go)
@@ -133,7 +134,7 @@ func New(st Store, cfg Config) (*Server, error) {
 	}
 	s := &Server{st: st, cfg: cfg, log: cfg.Logger, names: m, table: commandTable(),
 		sem: make(chan struct{}, cfg.MaxConns), known: map[string]bool{}, images: map[string]string{}}
-	s.commit = &committer{st: st, srv: s}
+	s.commit = &committer{st: st, srv: s, free: make(chan freeChunk, 64)}
 	return s, nil
 }
 
@@ -288,3 +289,28 @@ func (s *Server) touchGrouped(ups []store.Update) {
 		}
 	}
 }
+
+// seriesKey is the number of a series for the group commit's grouping
+// (store.SeriesGrouper.GroupByKey): the same for every connection, given
+// once per connection and file name. Numbers are never reused: a chunk in
+// flight may hold any of them.
+func (s *Server) seriesKey(name string) (int32, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.keys[name]
+	if !ok {
+		if len(s.keys) >= maxSeriesKeys {
+			return 0, false
+		}
+		if s.keys == nil {
+			s.keys = map[string]int32{}
+		}
+		k = int32(len(s.keys))
+		s.keys[name] = k
+	}
+	return k, true
+}
+
+// maxSeriesKeys bounds the series numbered (past it, the group commit
+// groups by name).
+const maxSeriesKeys = 1 << 22

@@ -33,9 +33,14 @@ func handleUpdate(s *Server, c *conn, args []string) reply {
 		if err != nil {
 			return errorf("RRD Error: %v\n", err)
 		}
-		fi = fileInfo{name, len(spec.DS), spec.InputIndexes()}
+		key, ok := s.seriesKey(name)
+		if !ok {
+			key = -1
+		}
+		fi = fileInfo{file, name, key, len(spec.DS), spec.InputIndexes()}
 		if c.names == nil || len(c.names) > 1<<16 {
 			c.names = map[string]fileInfo{}
+			c.lastFile, c.lastFI = "", fileInfo{}
 		}
 		c.names[file] = fi
 	}
@@ -48,7 +53,8 @@ func handleUpdate(s *Server, c *conn, args []string) reply {
 			if err == nil {
 				u.Series = name
 				c.chunk[k] = u
-				c.chunkCmds = append(c.chunkCmds, c.batchCmd)
+				c.chunkKeys = append(c.chunkKeys, fi.key)
+				c.chunkCmds = c.chunkCmds.add(c.batchCmd)
 				c.chunkLen += len("update ") + len(file) + 1 + len(vals[0]) + 1
 				if len(c.chunk) >= maxChunk {
 					c.flushChunk()

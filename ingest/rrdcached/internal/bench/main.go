@@ -3,7 +3,8 @@
 // mode) and to `rrdash serve`, and reports updates per second until every
 // update is acknowledged, and the time until they are durable (rrdash:
 // acknowledged updates are durable; rrdcached: after FLUSHALL, once STATS
-// counts every update written to its files).
+// counts every update written to its files). With --pipe (the default) it
+// also runs rrdash's pipe mode on the same updates (pipe.go).
 //
 //	go run ./ingest/rrdcached/internal/bench --rrdash ./rrdash
 package main
@@ -35,12 +36,15 @@ func main() {
 	only := flag.String("only", "", "run only the workloads whose name contains this")
 	window := flag.Int("window", 16, "BATCHes a connection sends before it reads their answers (1: wait for each answer)")
 	rounds := flag.Int("rounds", 1, "rounds, each running every server on every workload in turn")
+	servers := flag.String("servers", "", "run only the servers whose name contains this (rrdcached, rrdash, -j, default, pipe)")
+	prebuilt := flag.Bool("prebuilt", true, "build every connection's BATCHes before the clock runs (false: build each line while sending, as before session 8)")
+	pipe := flag.Bool("pipe", true, "also run rrdash's pipe mode (rrdash --data D -) on each workload, one update line per update from a file")
 	flag.Parse()
 	if *window < 1 || *rounds < 1 || *conns < 1 || *batch < 1 {
 		fmt.Fprintln(os.Stderr, "bench: --window, --rounds, --conns and --batch must be at least 1")
 		os.Exit(2)
 	}
-	if err := run(*rrdash, *rrdcached, *conns, *batch, *window, *rounds, *only); err != nil {
+	if err := run(*rrdash, *rrdcached, *conns, *batch, *window, *rounds, *only, *servers, *pipe, *prebuilt); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -57,17 +61,22 @@ type server struct {
 	// durable returns once every update is durable, after the last
 	// acknowledgement.
 	durable func(c *client, total int) error
+	// pipe, when set, runs the workload itself (no socket, no client)
+	pipe func(workload) (result, error)
 }
 
-func run(rrdashBin, rrdcachedBin string, conns, batch, window, rounds int, only string) error {
+func run(rrdashBin, rrdcachedBin string, conns, batch, window, rounds int, only, onlyServers string, pipe, prebuilt bool) error {
 	rc, err := exec.LookPath(rrdcachedBin)
 	if err != nil {
 		return err
 	}
 	servers := []server{
-		{"rrdcached -j -F", rrdcachedStart(rc, true), flushAll},
-		{"rrdcached (default)", rrdcachedStart(rc, false), flushAll},
-		{"rrdash serve", rrdashStart(rrdashBin), func(*client, int) error { return nil }},
+		{name: "rrdcached -j -F", start: rrdcachedStart(rc, true), durable: flushAll},
+		{name: "rrdcached (default)", start: rrdcachedStart(rc, false), durable: flushAll},
+		{name: "rrdash serve", start: rrdashStart(rrdashBin), durable: func(*client, int) error { return nil }},
+	}
+	if pipe {
+		servers = append(servers, server{name: "rrdash - (pipe mode)", pipe: func(w workload) (result, error) { return pipeServer(rrdashBin, w) }})
 	}
 	loads := []workload{{"1 series x 100,000", 1, 100000}, {"1,000 series x 100", 1000, 100}, {"10,000 series x 10", 10000, 10}}
 	fmt.Printf("%d connections, BATCH of %d UPDATE lines, one value each, up to %d BATCHes in flight per connection\n\n", conns, batch, window)
@@ -79,7 +88,16 @@ func run(rrdashBin, rrdcachedBin string, conns, batch, window, rounds int, only 
 				continue
 			}
 			for _, s := range servers {
-				res, err := runOne(s, w, conns, batch, window)
+				if onlyServers != "" && !strings.Contains(s.name, onlyServers) {
+					continue
+				}
+				var res result
+				var err error
+				if s.pipe != nil {
+					res, err = s.pipe(w)
+				} else {
+					res, err = runOne(s, w, conns, batch, window, prebuilt)
+				}
 				if err != nil {
 					return fmt.Errorf("%s, %s: %w", s.name, w.name, err)
 				}
@@ -167,7 +185,7 @@ func cpuSince(pid int, before map[string]int64) (time.Duration, error) {
 	return time.Duration(ns), nil
 }
 
-func runOne(s server, w workload, conns, batch, window int) (res result, err error) {
+func runOne(s server, w workload, conns, batch, window int, prebuilt bool) (res result, err error) {
 	dir, err := os.MkdirTemp("", "rrdcbench")
 	if err != nil {
 		return res, err
@@ -201,6 +219,19 @@ func runOne(s server, w workload, conns, batch, window int) (res result, err err
 	if err := syncFS(dir); err != nil {
 		return res, err
 	}
+	// with prebuilt, each connection's requests are made before the clock
+	// runs: the client then only writes and reads, and its CPU (shared
+	// with the server on this machine) is not the cost of formatting
+	var reqs [][][]byte
+	if prebuilt {
+		reqs = make([][][]byte, conns)
+		for k := range conns {
+			lines(w, k, conns, t0, batch, func(cmds []string) error {
+				reqs[k] = append(reqs[k], batchRequest(cmds))
+				return nil
+			})
+		}
+	}
 	cpu0, err := threadCPU(pid)
 	if err != nil {
 		return res, err
@@ -225,26 +256,18 @@ func runOne(s server, w workload, conns, batch, window int) (res result, err err
 			// closed once the server's CPU is measured (cpuSince)
 			open <- cc
 			p := cc.pipeline(window)
-			cmds := make([]string, 0, batch)
-			// this connection's series, update by update (time order per
-			// series: a series is only ever sent on one connection)
-			for u := 0; u < w.updates; u++ {
-				for sr := k; sr < w.series; sr += conns {
-					cmds = append(cmds, "UPDATE s"+strconv.Itoa(sr)+".rrd "+strconv.Itoa(t0+10*(u+1))+":"+strconv.Itoa(u%97))
-					if len(cmds) == batch {
-						if err := p.send(cmds); err != nil {
-							errs <- err
-							return
-						}
-						cmds = cmds[:0]
+			if prebuilt {
+				for _, r := range reqs[k] {
+					if err = p.sendRaw(r); err != nil {
+						break
 					}
 				}
+			} else {
+				err = lines(w, k, conns, t0, batch, func(cmds []string) error { return p.sendRaw(batchRequest(cmds)) })
 			}
-			if len(cmds) > 0 {
-				if err := p.send(cmds); err != nil {
-					errs <- err
-					return
-				}
+			if err != nil {
+				errs <- err
+				return
 			}
 			if err := p.close(); err != nil {
 				errs <- err
@@ -293,18 +316,51 @@ func (c *client) pipeline(window int) *pipeline {
 	return p
 }
 
-func (p *pipeline) send(cmds []string) error {
+// sendRaw sends one BATCH request (batchRequest).
+func (p *pipeline) sendRaw(req []byte) error {
 	p.slots <- struct{}{}
-	p.c.w.WriteString("BATCH\n")
-	for _, s := range cmds {
-		p.c.w.WriteString(s)
-		p.c.w.WriteByte('\n')
-	}
-	p.c.w.WriteString(".\n")
+	p.c.w.Write(req)
 	if err := p.c.w.Flush(); err != nil {
 		return err
 	}
 	p.queued <- 1
+	return nil
+}
+
+// batchRequest is "BATCH", the commands and "." as one request.
+func batchRequest(cmds []string) []byte {
+	n := len("BATCH\n.\n")
+	for _, c := range cmds {
+		n += len(c) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, "BATCH\n"...)
+	for _, c := range cmds {
+		b = append(b, c...)
+		b = append(b, '\n')
+	}
+	return append(b, ".\n"...)
+}
+
+// lines calls send with the UPDATE lines of connection k, batch at a
+// time: its series, update by update (time order per series: a series is
+// only ever sent on one connection).
+func lines(w workload, k, conns, t0, batch int, send func(cmds []string) error) error {
+	cmds := make([]string, 0, batch)
+	for u := 0; u < w.updates; u++ {
+		for sr := k; sr < w.series; sr += conns {
+			cmds = append(cmds, "UPDATE s"+strconv.Itoa(sr)+".rrd "+strconv.Itoa(t0+10*(u+1))+":"+strconv.Itoa(u%97))
+			if len(cmds) == batch {
+				if err := send(cmds); err != nil {
+					return err
+				}
+				cmds = cmds[:0]
+			}
+		}
+	}
+	if len(cmds) > 0 {
+		return send(cmds)
+	}
 	return nil
 }
 
