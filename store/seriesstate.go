@@ -44,7 +44,11 @@ func (db *DB) ExportSeries(name string) (*SeriesState, error) {
 		r := SeriesRRA{CurRow: a.st.curRow[i], Ring: a.decodedRing(i)} // stored rows are XORed with the file's key
 		for j := range nds {
 			c := a.st.cdp[i*nds+j]
-			r.CDP = append(r.CDP, DumpCDP{Primary: c.primary, Secondary: c.secondary, Value: c.val, UnknownPDP: c.unknPDP})
+			dc := DumpCDP{Primary: c.primary, Secondary: c.secondary, Value: c.val, UnknownPDP: c.unknPDP}
+			if a.spec.RRA[i].CF.IsHW() {
+				dc.HW = a.st.hw.words[i*nds+j]
+			}
+			r.CDP = append(r.CDP, dc)
 		}
 		s.RRA = append(s.RRA, r)
 	}
@@ -79,6 +83,21 @@ func (db *DB) RestoreSeries(name string, s *SeriesState) error {
 		}
 		st.curRow = append(st.curRow, r.CurRow)
 		rings = append(rings, r.Ring)
+	}
+	// Holt-Winters archives: their consolidation words, and the seasonal
+	// coefficients the engine keeps beside the rows.
+	if st.hw = newHWState(&spec); st.hw != nil {
+		for i, r := range s.RRA {
+			if !spec.RRA[i].CF.IsHW() {
+				continue
+			}
+			for j, c := range r.CDP {
+				st.hw.words[i*nds+j] = c.HW
+			}
+			if st.hw.seas[i] != nil {
+				copy(st.hw.seas[i], r.Ring)
+			}
+		}
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()

@@ -8,9 +8,26 @@ import (
 
 // TestExportRestoreSeries: a series restored from its exported state is
 // the same series, and stays the same under the same further updates, also
-// across a reopen of the restoring store.
+// across a reopen of the restoring store — Holt-Winters series too (their
+// consolidation words and seasonal rings move with them).
 func TestExportRestoreSeries(t *testing.T) {
 	t.Parallel()
+	plain := DefaultTemplate()
+	plain.Start = 1_700_000_000
+	hw, err := ParseSpecArgs(60, 1_700_000_000, []string{"DS:v:GAUGE:120:U:U", "RRA:AVERAGE:0.5:1:100",
+		"RRA:HWPREDICT:100:0.5:0.5:20", "RRA:MHWPREDICT:50:0.3:0.2:10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, spec := range map[string]Spec{"plain": plain, "holt-winters": hw} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testExportRestoreSeries(t, spec)
+		})
+	}
+}
+
+func testExportRestoreSeries(t *testing.T, spec Spec) {
 	ctx := context.Background()
 	src, err := Open(t.TempDir(), Options{})
 	if err != nil {
@@ -22,8 +39,6 @@ func TestExportRestoreSeries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := DefaultTemplate()
-	spec.Start = 1_700_000_000
 	if err := src.CreateWithMeta("s", spec, map[string]string{"units": "ms"}, false); err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +64,17 @@ func TestExportRestoreSeries(t *testing.T) {
 		}
 		if fa, fb := fmt.Sprintf("%+v", *a), fmt.Sprintf("%+v", *b); fa != fb {
 			t.Fatalf("%s: the series differ (%d and %d bytes of state)", what, len(fa), len(fb))
+		}
+		da, err := src.Dump("s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := dst.Dump("s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fa, fb := fmt.Sprintf("%+v", *da), fmt.Sprintf("%+v", *db); fa != fb {
+			t.Fatalf("%s: the dumps differ", what)
 		}
 	}
 	apply(src, 1, 500)
