@@ -63,10 +63,21 @@ func (db *DB) flushDurable(ckpt uint64, off int64) error {
 			keep = append(keep, a)
 			continue
 		}
-		if !db.rowsNoWait && waiting < maxWaitingRowBytes && a.rowsMayWait() {
-			waiting += a.pendBytes()
-			keep = append(keep, a)
-			continue
+		if !db.rowsNoWait && waiting < maxWaitingRowBytes {
+			var some, all bool
+			db.waitScratch, some, all = a.waitingRuns(db.waitScratch)
+			if some && !all {
+				// the runs that completed their block go now, the
+				// others keep waiting (rowwait.go)
+				if ferr := a.flushRuns(true, db.waitScratch); err == nil {
+					err = ferr
+				}
+			}
+			if some {
+				waiting += a.pendBytes()
+				keep = append(keep, a)
+				continue
+			}
 		}
 		if ferr := a.flushRows(true); err == nil {
 			err = ferr
@@ -100,6 +111,11 @@ func (db *DB) Apply(ctx context.Context, b Batch) (Result, error) {
 // wait returns nil. Callers that acknowledge several batches at once (the
 // pipe mode) share one fsync this way.
 func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, error) {
+	return db.applyAsync(ctx, b, nil)
+}
+
+// applyAsync is ApplyAsync with a handle per update (handle.go; nil: none).
+func (db *DB) applyAsync(ctx context.Context, b Batch, hs []*Handle) (Result, func() error, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, nil, err
 	}
@@ -116,7 +132,11 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 	// update list is reused from batch to batch
 	rec := journalRecord{positions: b.Positions, stopOnError: b.StopOnError, updates: slices.Grow(db.recBuf[:0], len(b.Updates))}
 	for i, u := range b.Updates {
-		a, err := db.archive(u.Series)
+		var h *Handle
+		if hs != nil {
+			h = hs[i]
+		}
+		a, err := db.archiveFor(h, u.Series)
 		if err == nil {
 			err = a.update(u.Time, u.Usec, u.Values)
 			if err == nil || !errors.Is(err, ErrTooOld) && len(u.Values) == len(a.spec.DS) {

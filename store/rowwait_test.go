@@ -216,3 +216,66 @@ func TestRowsOfShortRingsDoNotStackUp(t *testing.T) {
 		t.Errorf("%d rows of the 20-row ring wait in memory (runs %d)", rows, len(a.pend))
 	}
 }
+
+// TestCoarserRingsKeepWaiting: when the finest ring completes a block,
+// only its run is written; the coarser rings' runs, which complete a block
+// 5 to 1,440 times less often, keep waiting (one pwrite per block of the
+// finest ring instead of one per ring), and reads and a reopen still see
+// the rows written at each commit.
+func TestCoarserRingsKeepWaiting(t *testing.T) {
+	t.Parallel()
+	ref := openRowWait(t, t.TempDir(), true, "")
+	createRowWait(t, ref)
+	dir := t.TempDir()
+	db := openRowWait(t, dir, false, "")
+	createRowWait(t, db)
+	applyTimeMajor(t, ref, 0, 70, 0)
+	applyTimeMajor(t, db, 0, 70, 0)
+	db.mu.Lock()
+	a := db.series["wait.graphite"]
+	rings := map[int]rowRun{}
+	for _, r := range a.pend {
+		if _, dup := rings[r.ring]; dup {
+			t.Errorf("ring %d has two waiting runs", r.ring)
+		}
+		rings[r.ring] = r
+	}
+	if r, ok := rings[0]; !ok || r.first != rowsPerBlock {
+		t.Errorf("finest ring: waiting run from row %d, %d rows (ok %v), want one from row %d (block 0 written)", r.first, r.n, ok, rowsPerBlock)
+	}
+	if r, ok := rings[1]; !ok || r.first != 0 || r.n < 70/5 {
+		t.Errorf("5-step ring: waiting run from row %d, %d rows (ok %v), want rows 0-%d or more still waiting", r.first, r.n, ok, 70/5-1)
+	}
+	if a.mm != nil {
+		t.Error("an archive never read was mapped to write its rows")
+	}
+	for k, i := range a.lastRun {
+		if i >= 0 && a.pend[i].ring != k {
+			t.Errorf("lastRun[%d] = %d names a run of ring %d", k, i, a.pend[i].ring)
+		}
+	}
+	db.mu.Unlock()
+	// more points: the kept runs continue, blocks of every ring complete
+	applyTimeMajor(t, ref, 70, 400, 0)
+	applyTimeMajor(t, db, 70, 400, 0)
+	want := fetchRowWait(t, ref)
+	if got := fetchRowWait(t, db); got != want {
+		t.Fatalf("rows differ from rows written at each commit:\n got %s\nwant %s", got, want)
+	}
+	applyTimeMajor(t, ref, 400, 470, 0)
+	applyTimeMajor(t, db, 400, 470, 0)
+	want = fetchRowWait(t, ref)
+	crash(db)
+	db = openRowWait(t, dir, false, "")
+	if got := fetchRowWait(t, db); got != want {
+		t.Errorf("after a crash: rows differ:\n got %s\nwant %s", got, want)
+	}
+	if n := db.DamagedBlocks(); n != 0 {
+		t.Errorf("%d damaged blocks", n)
+	}
+	for _, d := range []*DB{db, ref} {
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -31,6 +31,15 @@ type asyncEnsurer interface {
 
 var _ asyncEnsurer = (*store.DB)(nil)
 
+// handleApplier is a sink that takes a handle per update
+// (store.DB.ApplyHandles): the writer keeps one per series, so the store
+// does not look each point's series up by name again.
+type handleApplier interface {
+	ApplyHandles(ctx context.Context, b store.Batch, hs []*store.Handle) (store.Result, error)
+}
+
+var _ handleApplier = (*store.DB)(nil)
+
 // lateBounder is the store's rule for late points of a series, by its data
 // model (store.DB.LateBound): a sink without it is read as rrdtool's model,
 // where a point at or before the last update is late.
@@ -138,6 +147,7 @@ type seriesState struct {
 	overwrite bool
 	high      int64 // newest buffered or applied point, microseconds
 	buf       []bufPoint
+	h         store.Handle // the store's handle on the series (handleApplier)
 }
 
 // Writer applies points to a Sink: it creates series from the template,
@@ -159,6 +169,7 @@ type Writer struct {
 	upd  []store.Update
 	vals []string
 	idx  []int
+	hs   []*store.Handle
 
 	mu     sync.Mutex
 	series map[string]*seriesState
@@ -482,6 +493,7 @@ func (w *Writer) Flush(ctx context.Context) error { return w.flush(ctx, true) }
 
 type taken struct {
 	series string
+	h      *store.Handle
 	p      bufPoint
 }
 
@@ -549,7 +561,7 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			st.loaded = false // its data model is the store's choice: ask again
 		}
 		for _, p := range st.buf[:n] {
-			work = append(work, taken{name, p})
+			work = append(work, taken{name, &st.h, p})
 		}
 		st.applied = st.buf[n-1].sec
 		if st.slot > 0 {
@@ -627,6 +639,11 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		}
 	}
 	b := store.Batch{Updates: slices.Grow(w.upd[:0], len(work))}
+	ha, _ := w.sink.(handleApplier)
+	var hs []*store.Handle // each update's series handle, for ha
+	if ha != nil {
+		hs = slices.Grow(w.hs[:0], len(work))
+	}
 	idx := slices.Grow(w.idx[:0], len(work))               // work index of each update
 	vals := slices.Grow(w.vals[:0], len(work))[:len(work)] // one backing array for every update's single value
 	var perr []error                                       // per work item, made at the first error
@@ -645,6 +662,9 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		}
 		vals[i] = t.p.value
 		b.Updates = append(b.Updates, store.Update{Series: t.series, Time: t.p.sec, Usec: t.p.usec, Values: vals[i : i+1 : i+1]})
+		if ha != nil {
+			hs = append(hs, t.h)
+		}
 		idx = append(idx, i)
 	}
 	fatal := createFatal
@@ -652,7 +672,13 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		// The commit stays in flight until durable: writes that arrive
 		// meanwhile gather in the buffer and are committed together next
 		// (each series' points of a group reach its archives at once).
-		r, err := w.sink.Apply(sctx, b)
+		var r store.Result
+		var err error
+		if ha != nil {
+			r, err = ha.ApplyHandles(sctx, b, hs)
+		} else {
+			r, err = w.sink.Apply(sctx, b)
+		}
 		if err != nil {
 			fatal = fmt.Errorf("push: store apply: %w", err)
 		}
@@ -670,7 +696,8 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	// the store has encoded the batch: its arrays serve the next commit
 	clear(b.Updates)
 	clear(vals)
-	w.upd, w.vals, w.idx = b.Updates[:0], vals[:0], idx[:0]
+	clear(hs)
+	w.upd, w.vals, w.idx, w.hs = b.Updates[:0], vals[:0], idx[:0], hs[:0]
 	w.flushMu.Unlock()
 	locked = false
 	w.mu.Lock()
