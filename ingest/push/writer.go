@@ -31,15 +31,6 @@ type asyncEnsurer interface {
 
 var _ asyncEnsurer = (*store.DB)(nil)
 
-// handleApplier is a sink that takes a handle per update
-// (store.DB.ApplyHandles): the writer keeps one per series, so the store
-// does not look each point's series up by name again.
-type handleApplier interface {
-	ApplyHandles(ctx context.Context, b store.Batch, hs []*store.Handle) (store.Result, error)
-}
-
-var _ handleApplier = (*store.DB)(nil)
-
 // lateBounder is the store's rule for late points of a series, by its data
 // model (store.DB.LateBound): a sink without it is read as rrdtool's model,
 // where a point at or before the last update is late.
@@ -147,7 +138,10 @@ type seriesState struct {
 	overwrite bool
 	high      int64 // newest buffered or applied point, microseconds
 	buf       []bufPoint
-	h         store.Handle // the store's handle on the series (handleApplier)
+	// spare is an emptied buffer of points a commit took (flush hands
+	// buf itself to the commit and continues in spare: no copy per point)
+	spare []bufPoint
+	h     store.Handle // the store's handle on the series (a *store.DB sink)
 }
 
 // Writer applies points to a Sink: it creates series from the template,
@@ -179,7 +173,7 @@ type Writer struct {
 	states []*seriesState // Enqueue's per-point states, reused (under mu)
 	// freeWork keeps flush's lists of taken points for reuse (under mu):
 	// a group's list is still read after the next commit starts, so two
-	freeWork [][]taken
+	freeWork [][]taken // lists of taken runs
 	counts   Counts
 }
 
@@ -491,11 +485,14 @@ func (w *Writer) Run(ctx context.Context) error {
 // Flush applies every buffered point now (for shutdown).
 func (w *Writer) Flush(ctx context.Context) error { return w.flush(ctx, true) }
 
+// taken is one series' points a commit took, in time order.
 type taken struct {
-	series string
-	h      *store.Handle
-	p      bufPoint
+	st  *seriesState
+	pts []bufPoint
 }
+
+// maxSpare bounds the points a series' spare buffer may hold.
+const maxSpare = 1 << 12
 
 // flush applies the points that are ready (all of them when all is set):
 // under adaptive commit every buffered point, under MaxDelay those that
@@ -539,6 +536,7 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		w.freeWork = w.freeWork[:n-1]
 	}
 	still := w.active[:0] // states that keep buffered points (MaxDelay)
+	npts := 0
 	for _, st := range w.active {
 		name := st.name
 		n := len(st.buf)
@@ -560,17 +558,24 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			st.exists = true
 			st.loaded = false // its data model is the store's choice: ask again
 		}
-		for _, p := range st.buf[:n] {
-			work = append(work, taken{name, &st.h, p})
-		}
 		st.applied = st.buf[n-1].sec
 		if st.slot > 0 {
 			st.applied = floorDiv(st.applied, st.slot)*st.slot + st.slot - 1
 		}
-		rest := copy(st.buf, st.buf[n:])
-		clear(st.buf[rest:])
-		st.buf = st.buf[:rest]
-		if rest == 0 {
+		var pts []bufPoint
+		if n == len(st.buf) {
+			// all of them (always under adaptive commit): the buffer
+			// itself goes, new points go to the spare one
+			pts, st.buf, st.spare = st.buf, st.spare[:0], nil
+		} else {
+			pts, st.spare = append(st.spare[:0], st.buf[:n]...), nil
+			rest := copy(st.buf, st.buf[n:])
+			clear(st.buf[rest:])
+			st.buf = st.buf[:rest]
+		}
+		work = append(work, taken{st, pts})
+		npts += n
+		if len(st.buf) == 0 {
 			st.active = false
 		} else {
 			still = append(still, st)
@@ -638,34 +643,45 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			w.mu.Unlock()
 		}
 	}
-	b := store.Batch{Updates: slices.Grow(w.upd[:0], len(work))}
-	ha, _ := w.sink.(handleApplier)
+	b := store.Batch{Updates: slices.Grow(w.upd[:0], npts)}
+	// A store itself takes a handle per update (store.DB.ApplyHandles):
+	// the writer keeps one per series, so the store does not look each
+	// point's series up by name again. Only the store itself: a sink that
+	// wraps one (and so has ApplyHandles too) may add to its Apply.
+	ha, _ := w.sink.(*store.DB)
 	var hs []*store.Handle // each update's series handle, for ha
 	if ha != nil {
-		hs = slices.Grow(w.hs[:0], len(work))
+		hs = slices.Grow(w.hs[:0], npts)
 	}
-	idx := slices.Grow(w.idx[:0], len(work))               // work index of each update
-	vals := slices.Grow(w.vals[:0], len(work))[:len(work)] // one backing array for every update's single value
-	var perr []error                                       // per work item, made at the first error
+	idx := slices.Grow(w.idx[:0], npts)          // point index (in work order) of each update
+	vals := slices.Grow(w.vals[:0], npts)[:npts] // one backing array for every update's single value
+	var perr []error                             // per point, made at the first error
 	setErr := func(i int, err error) {
 		if perr == nil {
-			perr = make([]error, len(work))
+			perr = make([]error, npts)
 		}
 		perr[i] = err
 	}
-	for i, t := range work {
+	i := 0 // point index
+	for _, t := range work {
 		if len(failed) > 0 {
-			if err := failed[t.series]; err != nil {
-				setErr(i, err)
+			if err := failed[t.st.name]; err != nil {
+				for range t.pts {
+					setErr(i, err)
+					i++
+				}
 				continue
 			}
 		}
-		vals[i] = t.p.value
-		b.Updates = append(b.Updates, store.Update{Series: t.series, Time: t.p.sec, Usec: t.p.usec, Values: vals[i : i+1 : i+1]})
-		if ha != nil {
-			hs = append(hs, t.h)
+		for _, p := range t.pts {
+			vals[i] = p.value
+			b.Updates = append(b.Updates, store.Update{Series: t.st.name, Time: p.sec, Usec: p.usec, Values: vals[i : i+1 : i+1]})
+			if ha != nil {
+				hs = append(hs, &t.st.h)
+			}
+			idx = append(idx, i)
+			i++
 		}
-		idx = append(idx, i)
 	}
 	fatal := createFatal
 	if len(b.Updates) > 0 && fatal == nil {
@@ -703,47 +719,15 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	defer w.evictIdle()
-	for i, t := range work {
-		var err error
-		if perr != nil {
-			err = perr[i]
+	i = 0
+	for _, t := range work {
+		for k := range t.pts {
+			w.settle(&t.pts[k], perr, i, fatal, t.st.name)
+			i++
 		}
-		if fatal != nil || err != nil {
-			// What the store holds is no longer known: ask again next time.
-			if st := w.series[t.series]; st != nil {
-				st.loaded = false
-			}
-		}
-		late := err != nil && errors.Is(err, store.ErrTooOld)
-		switch {
-		case fatal != nil:
-		case late:
-			w.counts.Late++
-		case err != nil:
-			w.counts.Refused++
-		default:
-			w.counts.Applied++
-		}
-		for k := 0; k <= len(t.p.extra); k++ {
-			wt := t.p.w
-			if k < len(t.p.extra) {
-				wt = t.p.extra[k]
-			}
-			if fatal != nil && wt.fatal == nil {
-				wt.fatal = fatal
-			}
-			if late && wt == t.p.w {
-				wt.late++
-			} else if err != nil && wt == t.p.w {
-				wt.refused++
-				if wt.firstErr == nil {
-					wt.firstErr = err
-				}
-			}
-			wt.pending--
-			if wt.pending == 0 {
-				close(wt.done)
-			}
+		clear(t.pts)
+		if t.st.spare == nil && cap(t.pts) <= maxSpare {
+			t.st.spare = t.pts[:0]
 		}
 	}
 	w.putWork(work)
@@ -751,7 +735,53 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	return nil
 }
 
-// putWork keeps a list of taken points for the next commits (callers
+// settle tells the writers of point i (p) of a commit what became of it
+// (callers hold mu).
+func (w *Writer) settle(p *bufPoint, perr []error, i int, fatal error, series string) {
+	var err error
+	if perr != nil {
+		err = perr[i]
+	}
+	if fatal != nil || err != nil {
+		// What the store holds is no longer known: ask again next time.
+		if st := w.series[series]; st != nil {
+			st.loaded = false
+		}
+	}
+	late := err != nil && errors.Is(err, store.ErrTooOld)
+	switch {
+	case fatal != nil:
+	case late:
+		w.counts.Late++
+	case err != nil:
+		w.counts.Refused++
+	default:
+		w.counts.Applied++
+	}
+	for k := 0; k <= len(p.extra); k++ {
+		wt := p.w
+		if k < len(p.extra) {
+			wt = p.extra[k]
+		}
+		if fatal != nil && wt.fatal == nil {
+			wt.fatal = fatal
+		}
+		if late && wt == p.w {
+			wt.late++
+		} else if err != nil && wt == p.w {
+			wt.refused++
+			if wt.firstErr == nil {
+				wt.firstErr = err
+			}
+		}
+		wt.pending--
+		if wt.pending == 0 {
+			close(wt.done)
+		}
+	}
+}
+
+// putWork keeps a list of taken runs for the next commits (callers
 // hold mu), cleared of its strings and waiters, unless two are kept
 // already or it is huge.
 func (w *Writer) putWork(work []taken) {
