@@ -137,6 +137,8 @@ type DB struct {
 	// rowsNoWait writes every durable row at its group commit (tests
 	// compare it with rows waiting for their block: rowwait.go)
 	rowsNoWait bool
+	// waitScratch: which runs of an archive wait (flushDurable, under mu)
+	waitScratch []bool
 	// lazy: journaled updates Open deferred (lazyreplay.go)
 	lazy lazyReplay
 	// names: the sorted series names of the last directory scan (List)

@@ -63,10 +63,33 @@ func (db *DB) flushDurable(ckpt uint64, off int64) error {
 			keep = append(keep, a)
 			continue
 		}
-		if !db.rowsNoWait && waiting < maxWaitingRowBytes && a.rowsMayWait() {
-			waiting += a.pendBytes()
-			keep = append(keep, a)
-			continue
+		if !db.rowsNoWait && waiting < maxWaitingRowBytes {
+			if a.waitOK {
+				// untouched since a commit found its runs able to wait:
+				// not looked at again (a time-major stream of many
+				// series would look at every waiting archive per commit)
+				waiting += a.waitBytes
+				keep = append(keep, a)
+				continue
+			}
+			var some, all bool
+			db.waitScratch, some, all = a.waitingRuns(db.waitScratch)
+			ok := true
+			if some && !all {
+				// the runs that completed their block go now, the
+				// others keep waiting (rowwait.go)
+				ferr := a.flushRuns(true, db.waitScratch)
+				if err == nil {
+					err = ferr
+				}
+				ok = ferr == nil
+			}
+			if some {
+				a.waitOK, a.waitBytes = ok, a.pendBytes()
+				waiting += a.waitBytes
+				keep = append(keep, a)
+				continue
+			}
 		}
 		if ferr := a.flushRows(true); err == nil {
 			err = ferr
@@ -100,6 +123,11 @@ func (db *DB) Apply(ctx context.Context, b Batch) (Result, error) {
 // wait returns nil. Callers that acknowledge several batches at once (the
 // pipe mode) share one fsync this way.
 func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, error) {
+	return db.applyAsync(ctx, b, nil)
+}
+
+// applyAsync is ApplyAsync with a handle per update (handle.go; nil: none).
+func (db *DB) applyAsync(ctx context.Context, b Batch, hs []*Handle) (Result, func() error, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, nil, err
 	}
@@ -120,7 +148,10 @@ func (db *DB) ApplyAsync(ctx context.Context, b Batch) (Result, func() error, er
 		u := &b.Updates[i] // not copied: a batch holds thousands
 		var err error
 		a := last
-		if a == nil || u.Series != b.Updates[i-1].Series {
+		switch {
+		case hs != nil: // the caller's handles (ApplyHandles)
+			a, err = db.archiveFor(hs[i], u.Series)
+		case a == nil || u.Series != b.Updates[i-1].Series:
 			if a, err = db.archive(u.Series); err != nil {
 				a = nil
 			}

@@ -34,7 +34,6 @@ func (db *DB) archive(name string) (*archive, error) {
 	if err == nil {
 		a.bufs = &db.runBufs
 		a.dmg = db.dmg
-		a.mapWrites = !db.opt.OneShot
 		db.fds.add(a)
 	}
 	if errors.Is(err, os.ErrNotExist) {
@@ -202,7 +201,6 @@ func (db *DB) addArchive(a *archive) {
 	db.lazy.take(a.name)
 	a.bufs = &db.runBufs
 	a.dmg = db.dmg
-	a.mapWrites = !db.opt.OneShot
 	db.fds.add(a)
 	db.series[a.name] = a
 	db.indexAdd(a.name, len(a.spec.DS))

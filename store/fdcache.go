@@ -237,6 +237,7 @@ func (db *DB) canDrop(a *archive) bool {
 func (db *DB) dropClosed() {
 	for name, a := range db.series {
 		if a.f.fd < 0 && !a.dirty && len(a.pend) == 0 && !a.torn && !a.queued {
+			a.gone = true
 			delete(db.series, name)
 			db.fds.dropped++
 		}

@@ -158,28 +158,27 @@ type archive struct {
 	eng   *engine
 	dirty bool // the state changed since a slot was last written
 	torn  bool // a slot was found damaged when the file was opened
+	// gone: the archive left the DB's memory (closed for good, or dropped
+	// after a checkpoint); a Handle holding it looks the name up again
+	gone bool
 
 	// Row writes are collected in runs of consecutive rows and reach the
 	// file only once the journal records that made them are durable
 	// (flushRows): a row in the file is always one a replay rewrites, so
 	// its block checksum can be recomputed rather than found stale.
-	// An archive opened for a short-lived process is not mapped until its
-	// rows are read and writes each run with one pwrite: a first write to
-	// a mapped page costs a page fault each, ~11 µs in a VM, where a
-	// pwrite costs 1–2 µs.
+	// An archive is not mapped until its rows are read, and writes each
+	// run with one pwrite (flushRuns says why).
 	unmapped bool
-	// mapWrites maps the file at its first row write (a long-lived
-	// process): runs into written blocks are then copied into the
-	// mapping, no syscall each, where pwrite costs one per run of every
-	// archive of each series a group commit touches — most of a
-	// time-major Graphite stream's commit. Runs into blocks never written
-	// still use pwrite (writeRun).
-	mapWrites bool
-	pend      []rowRun
-	pendOff   int64     // the journal offset that must be durable before pend is written
-	lastRun   []int     // per ring: index in pend of its latest run, -1 for none
-	queued    bool      // on the DB's list of archives to flush
-	bufs      *[][]byte // run buffers shared by the DB's archives (under its lock)
+	pend     []rowRun
+	pendOff  int64     // the journal offset that must be durable before pend is written
+	lastRun  []int     // per ring: index in pend of its latest run, -1 for none
+	queued   bool      // on the DB's list of archives to flush
+	bufs     *[][]byte // run buffers shared by the DB's archives (under its lock)
+	// waitOK: a group commit found every run of pend able to wait, and no
+	// row has come or gone since; waitBytes is their size then. Later
+	// commits keep it without looking again (rowwait.go).
+	waitOK    bool
+	waitBytes int
 
 	// version 3: the checksum table — a view of the mapping, or a copy
 	// kept equal to the file by flushRows
@@ -238,6 +237,7 @@ func (a *archive) decodedRing(i int) []float64 {
 }
 
 func (a *archive) putRow(ring int, r int64, vals []float64) {
+	a.waitOK = false
 	// Rings interleave (a row of each consolidation level in turn), so a
 	// run continues its ring's latest run; runs are written in order, so
 	// a ring that wraps within a batch still ends up right.
@@ -649,6 +649,7 @@ var errNeverDurable = errors.New("its state was never made durable (a creation n
 
 // close closes the archive for good.
 func (a *archive) close() error {
+	a.gone = true
 	if a.fds != nil {
 		a.fds.unlink(a)
 	}

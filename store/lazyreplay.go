@@ -163,16 +163,9 @@ func (db *DB) applyDeferred(a *archive) error {
 		}
 		ups[k].Update = Update{} // its values are garbage now
 	}
-	// the rows of a replay, written once: with pwrite, not through a
-	// mapping made for them and unmade when the fd cache closes the
-	// archive (an mmap, a munmap and a page fault per series of a
-	// million); a later write maps it as usual
-	mw := a.mapWrites
-	if a.mm == nil {
-		a.mapWrites = false
-	}
+	// the rows of a replay are written with pwrite (an archive not mapped
+	// by a read is never mapped to write rows: rowwait.go)
 	err := a.flushRows(false)
-	a.mapWrites = mw
 	if err != nil {
 		db.jr.fail(err)
 		return err

@@ -91,20 +91,33 @@ func (a *archive) rowBytes() int64 { return int64(len(a.spec.DS)) * 8 }
 // durable. verify checks the old contents of partly rewritten blocks
 // first; a journal replay passes false, as the blocks it rewrites may hold
 // rows whose checksum a crash kept from being written.
-func (a *archive) flushRows(verify bool) error {
+func (a *archive) flushRows(verify bool) error { return a.flushRuns(verify, nil) }
+
+// flushRuns writes the collected runs but those wait marks (by index in
+// pend; nil: none), which stay collected, in order.
+func (a *archive) flushRuns(verify bool, wait []bool) error {
+	a.waitOK = false
 	if len(a.pend) == 0 {
 		return nil
 	}
-	if a.mapWrites {
-		if err := a.mapRows(); err != nil { // reopens it if closed
-			return err
-		}
-	} else if err := a.ensureOpen(); err != nil {
+	// An archive not mapped by a read is written with pwrite (rows, then
+	// the checksum table's changed entries), not mapped for it: rows wait
+	// for their block (rowwait.go), so a write is one per block of 64 rows,
+	// and a mapping would cost an mmap per archive, a page fault at the
+	// first write of each page and again after every writeback cleaned it,
+	// and one of vm.max_map_count's 65,530 mappings per series.
+	if err := a.ensureOpen(); err != nil {
 		return err
 	}
 	lo, hi := int64(-1), int64(-1) // table bytes changed (unmapped)
+	kept := 0
 	for i := range a.pend {
 		run := &a.pend[i]
+		if wait != nil && wait[i] {
+			a.pend[kept] = *run // kept ≤ i: a slot already done with
+			kept++
+			continue
+		}
 		if err := a.writeRun(run, verify, &lo, &hi); err != nil {
 			return fmt.Errorf("archive %s: write rows: %w", a.path, err)
 		}
@@ -116,10 +129,16 @@ func (a *archive) flushRows(verify bool) error {
 			return fmt.Errorf("archive %s: write row checksums: %w", a.path, err)
 		}
 	}
-	a.pend = a.pend[:0]
-	a.pendOff = 0
+	clear(a.pend[kept:])
+	a.pend = a.pend[:kept]
+	if kept == 0 {
+		a.pendOff = 0
+	}
 	for i := range a.lastRun {
 		a.lastRun[i] = -1
+	}
+	for i := range a.pend {
+		a.lastRun[a.pend[i].ring] = i
 	}
 	return nil
 }

@@ -26,31 +26,40 @@ package store
 // otherwise hold them all until the next checkpoint).
 const maxWaitingRowBytes = 16 << 20
 
-// rowsMayWait tells whether a's rows, durable in the journal, may stay in
-// memory: no run has completed a block or spans two (those are written
-// now, each block once), no ring has wrapped since its rows were last
-// written, and the archive has row checksums (version 3 on; older files
-// have no blocks to complete).
-func (a *archive) rowsMayWait() bool {
+// waitingRuns marks in wait (by index in a.pend, reusing its array) the
+// runs of a's rows, durable in the journal, that may stay in memory: a run
+// that has not completed its block nor entered a second one, of a ring
+// with no other run waiting (a second run means the ring wrapped: its last
+// block may be shorter than rowsPerBlock, and a ring shorter than a block
+// never completes one, so its rows are written rather than stacking up
+// turns). The other runs are written now, each block once: a time-major
+// stream completes a block of its finest ring every 64 points, and of a
+// coarser ring 5, 60 or 1,440 times less often, so only the finest ring's
+// run goes. some tells whether any run may wait, all whether all may. An
+// archive without row checksums (before version 3) has no blocks to
+// complete: nothing of it waits.
+func (a *archive) waitingRuns(wait []bool) (_ []bool, some, all bool) {
+	wait = wait[:0]
 	if a.sums == nil || len(a.pend) == 0 {
-		return false
+		return wait, false, false
 	}
+	all = true
 	for i := range a.pend {
 		r := &a.pend[i]
 		end := r.first + r.n
-		if r.n >= rowsPerBlock || end%rowsPerBlock == 0 || r.first/rowsPerBlock != (end-1)/rowsPerBlock {
-			return false
-		}
-		for j := range i {
-			if a.pend[j].ring == r.ring {
-				// the ring wrapped (its last block may be shorter than
-				// rowsPerBlock, and a ring shorter than a block never
-				// completes one): write rather than stack up turns
-				return false
+		_, hi := blockRows(a.spec.RRA[r.ring].Rows, r.first/rowsPerBlock)
+		ok := end < hi
+		for j := range a.pend {
+			if j != i && a.pend[j].ring == r.ring {
+				ok = false
+				break
 			}
 		}
+		wait = append(wait, ok)
+		some = some || ok
+		all = all && ok
 	}
-	return true
+	return wait, some, all
 }
 
 // pendBytes is the size of a's waiting rows.

@@ -216,3 +216,135 @@ func TestRowsOfShortRingsDoNotStackUp(t *testing.T) {
 		t.Errorf("%d rows of the 20-row ring wait in memory (runs %d)", rows, len(a.pend))
 	}
 }
+
+// TestCoarserRingsKeepWaiting: when the finest ring completes a block,
+// only its run is written; the coarser rings' runs, which complete a block
+// 5 to 1,440 times less often, keep waiting (one pwrite per block of the
+// finest ring instead of one per ring), and reads and a reopen still see
+// the rows written at each commit.
+func TestCoarserRingsKeepWaiting(t *testing.T) {
+	t.Parallel()
+	ref := openRowWait(t, t.TempDir(), true, "")
+	createRowWait(t, ref)
+	dir := t.TempDir()
+	db := openRowWait(t, dir, false, "")
+	createRowWait(t, db)
+	applyTimeMajor(t, ref, 0, 70, 0)
+	applyTimeMajor(t, db, 0, 70, 0)
+	db.mu.Lock()
+	a := db.series["wait.graphite"]
+	rings := map[int]rowRun{}
+	for _, r := range a.pend {
+		if _, dup := rings[r.ring]; dup {
+			t.Errorf("ring %d has two waiting runs", r.ring)
+		}
+		rings[r.ring] = r
+	}
+	if r, ok := rings[0]; !ok || r.first != rowsPerBlock {
+		t.Errorf("finest ring: waiting run from row %d, %d rows (ok %v), want one from row %d (block 0 written)", r.first, r.n, ok, rowsPerBlock)
+	}
+	if r, ok := rings[1]; !ok || r.first != 0 || r.n < 70/5 {
+		t.Errorf("5-step ring: waiting run from row %d, %d rows (ok %v), want rows 0-%d or more still waiting", r.first, r.n, ok, 70/5-1)
+	}
+	if a.mm != nil {
+		t.Error("an archive never read was mapped to write its rows")
+	}
+	for k, i := range a.lastRun {
+		if i >= 0 && a.pend[i].ring != k {
+			t.Errorf("lastRun[%d] = %d names a run of ring %d", k, i, a.pend[i].ring)
+		}
+	}
+	db.mu.Unlock()
+	// more points: the kept runs continue, blocks of every ring complete
+	applyTimeMajor(t, ref, 70, 400, 0)
+	applyTimeMajor(t, db, 70, 400, 0)
+	want := fetchRowWait(t, ref)
+	if got := fetchRowWait(t, db); got != want {
+		t.Fatalf("rows differ from rows written at each commit:\n got %s\nwant %s", got, want)
+	}
+	applyTimeMajor(t, ref, 400, 470, 0)
+	applyTimeMajor(t, db, 400, 470, 0)
+	want = fetchRowWait(t, ref)
+	crash(db)
+	db = openRowWait(t, dir, false, "")
+	if got := fetchRowWait(t, db); got != want {
+		t.Errorf("after a crash: rows differ:\n got %s\nwant %s", got, want)
+	}
+	if n := db.DamagedBlocks(); n != 0 {
+		t.Errorf("%d damaged blocks", n)
+	}
+	for _, d := range []*DB{db, ref} {
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestWaitingArchiveLookedAtOnlyWhenTouched: an archive whose rows wait is
+// not looked at again by later commits that do not touch it, and the
+// commit that brings it rows completing a block writes them.
+func TestWaitingArchiveLookedAtOnlyWhenTouched(t *testing.T) {
+	t.Parallel()
+	db := openRowWait(t, t.TempDir(), false, "")
+	defer db.Close()
+	ref := openRowWait(t, t.TempDir(), true, "") // writes every row at its commit
+	defer ref.Close()
+	spec, err := ParseSpecArgs(60, 1795356000-60, []string{"DS:g:GAUGE:120:U:U", "RRA:AVERAGE:0.5:1:200"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"busy", "idle"} {
+		for _, d := range []*DB{db, ref} {
+			if err := d.Create(n, spec, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	apply := func(series string, from, to int) {
+		t.Helper()
+		var b Batch
+		for p := from; p < to; p++ {
+			b.Updates = append(b.Updates, Update{Series: series, Time: 1795356000 + int64(p)*60, Values: []string{strconv.Itoa(p % 13)}})
+		}
+		for _, d := range []*DB{db, ref} {
+			if res, err := d.Apply(context.Background(), b); err != nil || len(res.Errors) > 0 {
+				t.Fatalf("%s %d-%d: %v %v", series, from, to, err, res.Errors)
+			}
+		}
+	}
+	waiting := func(series string) (first int64, n int, ok bool) {
+		db.mu.Lock()
+		defer db.mu.Unlock()
+		a := db.series[series]
+		if a == nil || len(a.pend) == 0 {
+			return 0, 0, false
+		}
+		return a.pend[0].first, int(a.pend[0].n), a.waitOK
+	}
+	apply("idle", 0, 10)
+	for k := range 4 {
+		apply("busy", k*5, k*5+5)
+	}
+	if first, n, ok := waiting("idle"); first != 0 || n < 9 || !ok {
+		t.Fatalf("idle: waiting run from row %d, %d rows, kept without a look %v; want rows from 0, kept", first, n, ok)
+	}
+	// rows 10-69 complete the first block: this commit writes them
+	apply("idle", 10, 70)
+	apply("busy", 20, 25)
+	if first, n, _ := waiting("idle"); n > 0 && first < rowsPerBlock {
+		t.Fatalf("idle: rows from row %d (%d) still wait after their block completed", first, n)
+	}
+	for _, n := range []string{"busy", "idle"} {
+		want, err := ref.Fetch(n, FetchRequest{CF: Average, Start: 1795356000 - 60, End: 1795356000 + 80*60})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Fetch(n, FetchRequest{CF: Average, Start: 1795356000 - 60, End: 1795356000 + 80*60})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, w := fmt.Sprint(got.Values), fmt.Sprint(want.Values); g != w {
+			t.Fatalf("%s: rows differ from rows written at each commit:\n got %s\nwant %s", n, g, w)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -69,6 +70,12 @@ func graphiteFields(line []byte) (f [3][]byte, n int, ok bool) {
 			return f, n, true
 		}
 		j := i
+		// eight bytes at a time while none is a separator, other space
+		// or non-ASCII (fieldWord); the byte table from the first word
+		// that may hold one
+		for j+8 <= len(line) && fieldWord(binary.LittleEndian.Uint64(line[j:])) {
+			j += 8
+		}
 		for j < len(line) && graphiteByte[line[j]] == gField {
 			j++
 		}
@@ -81,6 +88,19 @@ func graphiteFields(line []byte) (f [3][]byte, n int, ok bool) {
 		n++
 		i = j
 	}
+}
+
+// fieldWord tells whether the eight bytes of w (little endian) are all
+// in 0x21–0x7f: field bytes, none a separator or another byte that ends
+// or spoils a field. A byte below 0x21 sets its high bit in w − 0x21…21
+// unless a byte below it (less significant) borrowed, and that one is
+// below 0x21 itself; a byte from 0x80 has its high bit set: so false
+// only when some byte is outside the range (or, rarely, a lower one is).
+// (Control bytes 0x00–0x08 and 0x0e–0x1f are field bytes too: they
+// make the word false and go through the byte table.)
+func fieldWord(w uint64) bool {
+	const ones = 0x0101010101010101
+	return ((w-0x21*ones)|w)&(0x80*ones) == 0
 }
 
 // Byte classes of graphiteFields: a field byte, a separator (space, tab),
@@ -187,8 +207,14 @@ func parseGraphiteLine(line []byte, now func() time.Time, names graphiteNames, a
 // as a float64: without an exponent and with fewer than 300 bytes it
 // cannot overflow, so strconv is asked only otherwise.
 func floatInRange(b []byte) bool {
-	if len(b) < 300 && bytes.IndexAny(b, "eE") < 0 {
-		return true
+	if len(b) < 300 {
+		exp := false
+		for _, c := range b {
+			exp = exp || c|0x20 == 'e' // bytes.IndexAny costs ~100 instructions a call here
+		}
+		if !exp {
+			return true
+		}
 	}
 	_, err := strconv.ParseFloat(string(b), 64)
 	return err == nil

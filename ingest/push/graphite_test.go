@@ -3,10 +3,12 @@ package push
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"syscall"
@@ -225,5 +227,69 @@ func TestGraphiteRefusesFuturePoints(t *testing.T) {
 	}
 	if s := logs.String(); !strings.Contains(s, "line=1") || !strings.Contains(s, "ahead of the server clock") {
 		t.Errorf("log %q does not name line 1", s)
+	}
+}
+
+// graphiteFieldsByByte is graphiteFields with the byte table alone (the
+// version before the eight-byte scan), the reference of
+// TestGraphiteFieldsWordScan.
+func graphiteFieldsByByte(line []byte) (f [3][]byte, n int, ok bool) {
+	i := 0
+	for {
+		for i < len(line) && graphiteByte[line[i]] == gSep {
+			i++
+		}
+		if i == len(line) {
+			return f, n, true
+		}
+		j := i
+		for j < len(line) && graphiteByte[line[j]] == gField {
+			j++
+		}
+		if j < len(line) && graphiteByte[line[j]] == gOther {
+			return f, n, false
+		}
+		if n < 3 {
+			f[n] = line[i:j:j]
+		}
+		n++
+		i = j
+	}
+}
+
+// TestGraphiteFieldsWordScan: the eight-byte scan splits every line as the
+// byte table alone does, over random lines mixing field bytes, separators,
+// control bytes, other white space and non-ASCII bytes at every offset.
+func TestGraphiteFieldsWordScan(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(15, 8))
+	alphabet := []byte("abcxyz.;=_-0123456789\x00\x01\x08\x0e\x1f\x20\x21\x7e\x7f\x80\xc3\xa9\xff \t\n\v\f\r")
+	for range 20000 {
+		line := make([]byte, rng.IntN(48))
+		for i := range line {
+			if rng.IntN(4) == 0 {
+				line[i] = alphabet[rng.IntN(len(alphabet))]
+			} else {
+				line[i] = "abcdefgh.0123456789"[rng.IntN(19)]
+			}
+		}
+		gf, gn, gok := graphiteFields(line)
+		wf, wn, wok := graphiteFieldsByByte(line)
+		if gn != wn || gok != wok || fmt.Sprintf("%q", gf) != fmt.Sprintf("%q", wf) {
+			t.Fatalf("%q: got %q %d %v, want %q %d %v", line, gf, gn, gok, wf, wn, wok)
+		}
+	}
+	for w := range 256 { // every byte value in every position of a word
+		for pos := range 8 {
+			b := []byte("abcdefgh")
+			b[pos] = byte(w)
+			want := true
+			for _, c := range b {
+				want = want && c >= 0x21 && c < 0x80
+			}
+			if got := fieldWord(binary.LittleEndian.Uint64(b)); got && !want {
+				t.Fatalf("fieldWord(%q) = true", b)
+			}
+		}
 	}
 }

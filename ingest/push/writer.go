@@ -149,6 +149,10 @@ type seriesState struct {
 	overwrite bool
 	high      int64 // newest buffered or applied point, microseconds
 	buf       []bufPoint
+	// spare is an emptied buffer of points a commit took (flush hands
+	// buf itself to the commit and continues in spare: no copy per point)
+	spare []bufPoint
+	h     store.Handle // the store's handle on the series (a *store.DB sink)
 }
 
 // Writer applies points to a Sink: it creates series from the template,
@@ -174,6 +178,7 @@ type Writer struct {
 	vals []string
 	nums []float64
 	idx  []int
+	hs   []*store.Handle
 
 	mu     sync.Mutex
 	series map[string]*seriesState
@@ -183,7 +188,7 @@ type Writer struct {
 	states []*seriesState // Enqueue's per-point states, reused (under mu)
 	// freeWork keeps flush's lists of taken points for reuse (under mu):
 	// a group's list is still read after the next commit starts, so two
-	freeWork [][]taken
+	freeWork [][]taken // lists of taken runs
 	counts   Counts
 }
 
@@ -500,10 +505,14 @@ func (w *Writer) Run(ctx context.Context) error {
 // Flush applies every buffered point now (for shutdown).
 func (w *Writer) Flush(ctx context.Context) error { return w.flush(ctx, true) }
 
+// taken is one series' points a commit took, in time order.
 type taken struct {
-	series string
-	p      bufPoint
+	st  *seriesState
+	pts []bufPoint
 }
+
+// maxSpare bounds the points a series' spare buffer may hold.
+const maxSpare = 1 << 12
 
 // flush applies the points that are ready (all of them when all is set):
 // under adaptive commit every buffered point, under MaxDelay those that
@@ -547,6 +556,7 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		w.freeWork = w.freeWork[:n-1]
 	}
 	still := w.active[:0] // states that keep buffered points (MaxDelay)
+	npts := 0
 	for _, st := range w.active {
 		name := st.name
 		n := len(st.buf)
@@ -568,17 +578,24 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			st.exists = true
 			st.loaded = false // its data model is the store's choice: ask again
 		}
-		for _, p := range st.buf[:n] {
-			work = append(work, taken{name, p})
-		}
 		st.applied = st.buf[n-1].sec
 		if st.slot > 0 {
 			st.applied = floorDiv(st.applied, st.slot)*st.slot + st.slot - 1
 		}
-		rest := copy(st.buf, st.buf[n:])
-		clear(st.buf[rest:])
-		st.buf = st.buf[:rest]
-		if rest == 0 {
+		var pts []bufPoint
+		if n == len(st.buf) {
+			// all of them (always under adaptive commit): the buffer
+			// itself goes, new points go to the spare one
+			pts, st.buf, st.spare = st.buf, st.spare[:0], nil
+		} else {
+			pts, st.spare = append(st.spare[:0], st.buf[:n]...), nil
+			rest := copy(st.buf, st.buf[n:])
+			clear(st.buf[rest:])
+			st.buf = st.buf[:rest]
+		}
+		work = append(work, taken{st, pts})
+		npts += n
+		if len(st.buf) == 0 {
 			st.active = false
 		} else {
 			still = append(still, st)
@@ -646,45 +663,71 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			w.mu.Unlock()
 		}
 	}
-	b := store.Batch{Updates: slices.Grow(w.upd[:0], len(work))}
-	idx := slices.Grow(w.idx[:0], len(work))               // work index of each update
-	vals := slices.Grow(w.vals[:0], len(work))[:len(work)] // one backing array for every update's single value
-	nums := slices.Grow(w.nums[:0], len(work))[:len(work)] // and for numeric ones
-	var perr []error                                       // per work item, made at the first error
+	b := store.Batch{Updates: slices.Grow(w.upd[:0], npts)}
+	// A store itself takes a handle per update (store.DB.ApplyHandles):
+	// the writer keeps one per series, so the store does not look each
+	// point's series up by name again. Only the store itself: a sink that
+	// wraps one (and so has ApplyHandles too) may add to its Apply.
+	ha, _ := w.sink.(*store.DB)
+	var hs []*store.Handle // each update's series handle, for ha
+	if ha != nil {
+		hs = slices.Grow(w.hs[:0], npts)
+	}
+	idx := slices.Grow(w.idx[:0], npts)          // point index (in work order) of each update
+	vals := slices.Grow(w.vals[:0], npts)[:npts] // one backing array for every update's single value
+	nums := slices.Grow(w.nums[:0], npts)[:npts] // and for numeric ones
+	var perr []error                             // per point, made at the first error
 	setErr := func(i int, err error) {
 		if perr == nil {
-			perr = make([]error, len(work))
+			perr = make([]error, npts)
 		}
 		perr[i] = err
 	}
-	for i, t := range work {
+	i := 0 // point index
+	for _, t := range work {
 		if len(failed) > 0 {
-			if err := failed[t.series]; err != nil {
-				setErr(i, err)
+			if err := failed[t.st.name]; err != nil {
+				for range t.pts {
+					setErr(i, err)
+					i++
+				}
 				continue
 			}
 		}
-		u := store.Update{Series: t.series, Time: t.p.sec, Usec: t.p.usec}
-		switch {
-		case !t.p.numeric:
-			vals[i] = t.p.value
-			u.Values = vals[i : i+1 : i+1]
-		case w.numeric:
-			nums[i] = t.p.num
-			u.Nums = nums[i : i+1 : i+1]
-		default:
-			vals[i] = string(store.AppendReading(nil, t.p.num, t.p.dsType))
-			u.Values = vals[i : i+1 : i+1]
+		for k := range t.pts {
+			p := &t.pts[k]
+			u := store.Update{Series: t.st.name, Time: p.sec, Usec: p.usec}
+			switch {
+			case !p.numeric:
+				vals[i] = p.value
+				u.Values = vals[i : i+1 : i+1]
+			case w.numeric:
+				nums[i] = p.num
+				u.Nums = nums[i : i+1 : i+1]
+			default:
+				vals[i] = string(store.AppendReading(nil, p.num, p.dsType))
+				u.Values = vals[i : i+1 : i+1]
+			}
+			b.Updates = append(b.Updates, u)
+			if ha != nil {
+				hs = append(hs, &t.st.h)
+			}
+			idx = append(idx, i)
+			i++
 		}
-		b.Updates = append(b.Updates, u)
-		idx = append(idx, i)
 	}
 	fatal := createFatal
 	if len(b.Updates) > 0 && fatal == nil {
 		// The commit stays in flight until durable: writes that arrive
 		// meanwhile gather in the buffer and are committed together next
 		// (each series' points of a group reach its archives at once).
-		r, err := w.sink.Apply(sctx, b)
+		var r store.Result
+		var err error
+		if ha != nil {
+			r, err = ha.ApplyHandles(sctx, b, hs)
+		} else {
+			r, err = w.sink.Apply(sctx, b)
+		}
 		if err != nil {
 			fatal = fmt.Errorf("push: store apply: %w", err)
 		}
@@ -702,53 +745,22 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	// the store has encoded the batch: its arrays serve the next commit
 	clear(b.Updates)
 	clear(vals)
-	w.upd, w.vals, w.nums, w.idx = b.Updates[:0], vals[:0], nums[:0], idx[:0]
+	clear(hs)
+	w.upd, w.vals, w.nums, w.idx, w.hs = b.Updates[:0], vals[:0], nums[:0], idx[:0], hs[:0]
 	w.flushMu.Unlock()
 	locked = false
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	defer w.evictIdle()
-	for i, t := range work {
-		var err error
-		if perr != nil {
-			err = perr[i]
+	i = 0
+	for _, t := range work {
+		for k := range t.pts {
+			w.settle(&t.pts[k], perr, i, fatal, t.st.name)
+			i++
 		}
-		if fatal != nil || err != nil {
-			// What the store holds is no longer known: ask again next time.
-			if st := w.series[t.series]; st != nil {
-				st.loaded = false
-			}
-		}
-		late := err != nil && errors.Is(err, store.ErrTooOld)
-		switch {
-		case fatal != nil:
-		case late:
-			w.counts.Late++
-		case err != nil:
-			w.counts.Refused++
-		default:
-			w.counts.Applied++
-		}
-		for k := 0; k <= len(t.p.extra); k++ {
-			wt := t.p.w
-			if k < len(t.p.extra) {
-				wt = t.p.extra[k]
-			}
-			if fatal != nil && wt.fatal == nil {
-				wt.fatal = fatal
-			}
-			if late && wt == t.p.w {
-				wt.late++
-			} else if err != nil && wt == t.p.w {
-				wt.refused++
-				if wt.firstErr == nil {
-					wt.firstErr = err
-				}
-			}
-			wt.pending--
-			if wt.pending == 0 {
-				close(wt.done)
-			}
+		clear(t.pts)
+		if t.st.spare == nil && cap(t.pts) <= maxSpare {
+			t.st.spare = t.pts[:0]
 		}
 	}
 	w.putWork(work)
@@ -756,7 +768,53 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	return nil
 }
 
-// putWork keeps a list of taken points for the next commits (callers
+// settle tells the writers of point i (p) of a commit what became of it
+// (callers hold mu).
+func (w *Writer) settle(p *bufPoint, perr []error, i int, fatal error, series string) {
+	var err error
+	if perr != nil {
+		err = perr[i]
+	}
+	if fatal != nil || err != nil {
+		// What the store holds is no longer known: ask again next time.
+		if st := w.series[series]; st != nil {
+			st.loaded = false
+		}
+	}
+	late := err != nil && errors.Is(err, store.ErrTooOld)
+	switch {
+	case fatal != nil:
+	case late:
+		w.counts.Late++
+	case err != nil:
+		w.counts.Refused++
+	default:
+		w.counts.Applied++
+	}
+	for k := 0; k <= len(p.extra); k++ {
+		wt := p.w
+		if k < len(p.extra) {
+			wt = p.extra[k]
+		}
+		if fatal != nil && wt.fatal == nil {
+			wt.fatal = fatal
+		}
+		if late && wt == p.w {
+			wt.late++
+		} else if err != nil && wt == p.w {
+			wt.refused++
+			if wt.firstErr == nil {
+				wt.firstErr = err
+			}
+		}
+		wt.pending--
+		if wt.pending == 0 {
+			close(wt.done)
+		}
+	}
+}
+
+// putWork keeps a list of taken runs for the next commits (callers
 // hold mu), cleared of its strings and waiters, unless two are kept
 // already or it is huge.
 func (w *Writer) putWork(work []taken) {
