@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"rrdash/ingest/kinesis/kds"
 
 	"rrdash/ingest/kinesis/dynamo"
 	"rrdash/ingest/kinesis/dynamotest"

@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"rrdash/ingest/kinesis/kds"
 
 	"rrdash/ingest/kinesis/kinesistest"
 )
@@ -75,7 +74,7 @@ func TestReadShardsAcrossSplit(t *testing.T) {
 		rctx, rcancel := context.WithCancel(ctx)
 		lease, _, _ := NewLocalLeaser().Acquire(ctx, s.id)
 		done := make(chan struct{})
-		go func() { defer close(done); c.readShard(rctx, lease, s.id, types.ShardIteratorTypeTrimHorizon, "", out) }()
+		go func() { defer close(done); c.readShard(rctx, lease, s.id, kds.ShardIteratorTypeTrimHorizon, "", out) }()
 		var last string
 		ended := false
 		for !ended {

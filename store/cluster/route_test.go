@@ -8,13 +8,13 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"rrdash/ingest/kinesis/kds"
 
 	"rrdash/ingest/kinesis/kinesistest"
 )
 
 func kinesisClient(endpoint string) *kds.Client {
-	return kds.New(kds.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
+	return kds.New(kds.Options{Region: "us-east-1", Endpoint: endpoint,
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "rrdash", SecretAccessKey: "rrdash"}, nil
 		})})

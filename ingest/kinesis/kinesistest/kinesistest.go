@@ -9,8 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"rrdash/ingest/kinesis/kds"
 
 	"rrdash/tools/testdeps"
 )
@@ -38,11 +37,11 @@ func WaitActive(ctx context.Context, t testing.TB, c *kds.Client, name string) {
 	for {
 		out, err := c.DescribeStreamSummary(ctx, &kds.DescribeStreamSummaryInput{StreamName: aws.String(name)})
 		if err != nil {
-			var nf *types.ResourceNotFoundException
+			var nf *kds.ResourceNotFoundException
 			if !errors.As(err, &nf) {
 				t.Fatalf("DescribeStreamSummary: %v", err)
 			}
-		} else if out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
+		} else if out.StreamDescriptionSummary.StreamStatus == kds.StreamStatusActive {
 			return
 		}
 		if time.Now().After(deadline) {
