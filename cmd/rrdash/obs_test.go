@@ -20,9 +20,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"rrdash/ingest/kinesis/kds"
-
 	"rrdash/ingest/kinesis"
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/ingest/kinesis/kinesistest"
 	"rrdash/store"
 	"rrdash/ui/obs"

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"rrdash/ingest/kinesis/kds"
 
 	"rrdash/ingest/kinesis/dynamotest"
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/ingest/kinesis/kinesistest"
 	"rrdash/store/cluster"
 )

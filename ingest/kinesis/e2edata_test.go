@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"rrdash/ingest/kinesis/kds"
-
 	"rrdash/store"
 )
 

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"rrdash/ingest/kinesis/kds"
 
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/ingest/kinesis/kinesistest"
 )
 

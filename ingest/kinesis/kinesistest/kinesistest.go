@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"rrdash/ingest/kinesis/kds"
 
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/tools/testdeps"
 )
 
