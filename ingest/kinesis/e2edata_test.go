@@ -201,7 +201,7 @@ func splitFirstShard(ctx context.Context, client *kds.Client, stream string) err
 	lo, _ := new(big.Int).SetString(aws.ToString(hr.StartingHashKey), 10)
 	hi, _ := new(big.Int).SetString(aws.ToString(hr.EndingHashKey), 10)
 	mid := new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1)
-	if _, err := client.SplitShard(ctx, &kds.SplitShardInput{StreamName: aws.String(stream), ShardToSplit: ls.Shards[0].ShardId,
+	if err := client.SplitShard(ctx, &kds.SplitShardInput{StreamName: aws.String(stream), ShardToSplit: ls.Shards[0].ShardId,
 		NewStartingHashKey: aws.String(mid.String())}); err != nil {
 		return fmt.Errorf("SplitShard: %w", err)
 	}

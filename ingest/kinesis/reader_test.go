@@ -50,7 +50,7 @@ func TestReadShardsAcrossSplit(t *testing.T) {
 	lo, _ := new(big.Int).SetString(aws.ToString(hr.StartingHashKey), 10)
 	hi, _ := new(big.Int).SetString(aws.ToString(hr.EndingHashKey), 10)
 	mid := new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1)
-	if _, err := client.SplitShard(ctx, &kds.SplitShardInput{StreamName: aws.String(cfg.Stream), ShardToSplit: desc.Shards[0].ShardId,
+	if err := client.SplitShard(ctx, &kds.SplitShardInput{StreamName: aws.String(cfg.Stream), ShardToSplit: desc.Shards[0].ShardId,
 		NewStartingHashKey: aws.String(mid.String())}); err != nil {
 		t.Fatalf("SplitShard: %v", err)
 	}

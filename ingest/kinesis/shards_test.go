@@ -90,7 +90,7 @@ func TestConsumerMerge(t *testing.T) {
 	if err != nil || len(ls.Shards) != 2 {
 		t.Fatalf("ListShards: %v %v", ls, err)
 	}
-	if _, err := client.MergeShards(ctx, &kds.MergeShardsInput{StreamName: aws.String(stream),
+	if err := client.MergeShards(ctx, &kds.MergeShardsInput{StreamName: aws.String(stream),
 		ShardToMerge: ls.Shards[0].ShardId, AdjacentShardToMerge: ls.Shards[1].ShardId}); err != nil {
 		t.Fatalf("MergeShards: %v", err)
 	}

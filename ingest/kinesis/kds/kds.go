@@ -9,7 +9,8 @@
 // process start about 0.5 M instructions and 35 page faults of package
 // initialization, though most runs never talk to Kinesis (see
 // docs/BENCHMARKS.md, Session 8). Inputs and outputs keep the SDK's
-// shapes (pointer fields, the same names), so callers read as before.
+// shapes (pointer fields, the same names), so callers read as before;
+// the operations whose answer is empty return only an error.
 package kds
 
 import (
@@ -398,8 +399,8 @@ type CreateStreamInput struct {
 }
 
 // CreateStream creates a stream (CREATING until ACTIVE).
-func (c *Client) CreateStream(ctx context.Context, in *CreateStreamInput) (struct{}, error) {
-	return struct{}{}, c.call(ctx, "CreateStream", in, nil)
+func (c *Client) CreateStream(ctx context.Context, in *CreateStreamInput) error {
+	return c.call(ctx, "CreateStream", in, nil)
 }
 
 // SplitShardInput splits a shard at a hash key.
@@ -410,8 +411,8 @@ type SplitShardInput struct {
 }
 
 // SplitShard splits a shard in two (the stream UPDATING until done).
-func (c *Client) SplitShard(ctx context.Context, in *SplitShardInput) (struct{}, error) {
-	return struct{}{}, c.call(ctx, "SplitShard", in, nil)
+func (c *Client) SplitShard(ctx context.Context, in *SplitShardInput) error {
+	return c.call(ctx, "SplitShard", in, nil)
 }
 
 // MergeShardsInput merges two adjacent shards.
@@ -422,6 +423,6 @@ type MergeShardsInput struct {
 }
 
 // MergeShards merges two adjacent shards into one.
-func (c *Client) MergeShards(ctx context.Context, in *MergeShardsInput) (struct{}, error) {
-	return struct{}{}, c.call(ctx, "MergeShards", in, nil)
+func (c *Client) MergeShards(ctx context.Context, in *MergeShardsInput) error {
+	return c.call(ctx, "MergeShards", in, nil)
 }

@@ -35,7 +35,7 @@ func TestKinesalite(t *testing.T) {
 	const stream = "kds"
 	kinesistest.CreateStream(ctx, t, c, stream, 2)
 
-	_, err := c.CreateStream(ctx, &kds.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(1)})
+	err := c.CreateStream(ctx, &kds.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(1)})
 	if inUse := new(kds.ResourceInUseException); !errors.As(err, &inUse) || !strings.Contains(err.Error(), "kinesis CreateStream: ResourceInUseException (HTTP 400)") {
 		t.Fatalf("CreateStream of an existing stream: %v, want ResourceInUseException", err)
 	}
@@ -130,7 +130,7 @@ func TestKinesalite(t *testing.T) {
 	lo, _ := new(big.Int).SetString(aws.ToString(ls.Shards[0].HashKeyRange.StartingHashKey), 10)
 	hi, _ := new(big.Int).SetString(aws.ToString(ls.Shards[0].HashKeyRange.EndingHashKey), 10)
 	mid := new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1)
-	if _, err := c.SplitShard(ctx, &kds.SplitShardInput{StreamName: aws.String(stream), ShardToSplit: aws.String(first), NewStartingHashKey: aws.String(mid.String())}); err != nil {
+	if err := c.SplitShard(ctx, &kds.SplitShardInput{StreamName: aws.String(stream), ShardToSplit: aws.String(first), NewStartingHashKey: aws.String(mid.String())}); err != nil {
 		t.Fatal(err)
 	}
 	kinesistest.WaitActive(ctx, t, c, stream)
@@ -145,7 +145,7 @@ func TestKinesalite(t *testing.T) {
 	if aws.ToString(a.ParentShardId) != first || aws.ToString(b.ParentShardId) != first {
 		t.Fatalf("children %+v %+v, want parent %s", a, b, first)
 	}
-	if _, err := c.MergeShards(ctx, &kds.MergeShardsInput{StreamName: aws.String(stream), ShardToMerge: a.ShardId, AdjacentShardToMerge: b.ShardId}); err != nil {
+	if err := c.MergeShards(ctx, &kds.MergeShardsInput{StreamName: aws.String(stream), ShardToMerge: a.ShardId, AdjacentShardToMerge: b.ShardId}); err != nil {
 		t.Fatal(err)
 	}
 	kinesistest.WaitActive(ctx, t, c, stream)
@@ -156,7 +156,7 @@ func TestKinesalite(t *testing.T) {
 	if m := ls.Shards[4]; aws.ToString(m.ParentShardId) != aws.ToString(a.ShardId) || aws.ToString(m.AdjacentParentShardId) != aws.ToString(b.ShardId) {
 		t.Fatalf("merged shard %+v, want parents %s and %s", m, aws.ToString(a.ShardId), aws.ToString(b.ShardId))
 	}
-	_, err = c.SplitShard(ctx, &kds.SplitShardInput{StreamName: aws.String(stream), ShardToSplit: aws.String("shardId-000000000099"), NewStartingHashKey: aws.String(mid.String())})
+	err = c.SplitShard(ctx, &kds.SplitShardInput{StreamName: aws.String(stream), ShardToSplit: aws.String("shardId-000000000099"), NewStartingHashKey: aws.String(mid.String())})
 	if nf := new(kds.ResourceNotFoundException); !errors.As(err, &nf) {
 		t.Fatalf("SplitShard of a missing shard: %v, want ResourceNotFoundException", err)
 	}

@@ -24,7 +24,7 @@ func Start(t testing.TB) string {
 // CreateStream creates a stream and waits until it is ACTIVE.
 func CreateStream(ctx context.Context, t testing.TB, c *kds.Client, name string, shards int32) {
 	t.Helper()
-	if _, err := c.CreateStream(ctx, &kds.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(shards)}); err != nil {
+	if err := c.CreateStream(ctx, &kds.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(shards)}); err != nil {
 		t.Fatalf("CreateStream: %v", err)
 	}
 	WaitActive(ctx, t, c, name)
