@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"rrdash/ingest/kinesis"
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/ingest/kinesis/kinesistest"
 )
 
@@ -197,9 +197,9 @@ func reshard(t *testing.T, kc *kds.Client, stream, op string, i int) {
 	switch op {
 	case "split":
 		mid := new(big.Int).Rsh(new(big.Int).Add(shards[i].lo, shards[i].hi), 1)
-		_, err = kc.SplitShard(ctx, &kds.SplitShardInput{StreamName: aws.String(stream), ShardToSplit: aws.String(shards[i].id), NewStartingHashKey: aws.String(mid.String())})
+		err = kc.SplitShard(ctx, &kds.SplitShardInput{StreamName: aws.String(stream), ShardToSplit: aws.String(shards[i].id), NewStartingHashKey: aws.String(mid.String())})
 	case "merge":
-		_, err = kc.MergeShards(ctx, &kds.MergeShardsInput{StreamName: aws.String(stream), ShardToMerge: aws.String(shards[i].id), AdjacentShardToMerge: aws.String(shards[i+1].id)})
+		err = kc.MergeShards(ctx, &kds.MergeShardsInput{StreamName: aws.String(stream), ShardToMerge: aws.String(shards[i].id), AdjacentShardToMerge: aws.String(shards[i+1].id)})
 	}
 	if err != nil {
 		t.Fatalf("%s shard %s: %v", op, shards[i].id, err)

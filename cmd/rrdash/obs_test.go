@@ -16,13 +16,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
-	kdstypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
 	"rrdash/ingest/kinesis"
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/ingest/kinesis/kinesistest"
 	"rrdash/store"
 	"rrdash/ui/obs"
@@ -384,10 +383,10 @@ func TestServeKinesisMetrics(t *testing.T) {
 	const points = 120
 	for i := range points {
 		name := fmt.Sprintf("app.latency_%d", i%2)
-		in.Records = append(in.Records, kdstypes.PutRecordsRequestEntry{PartitionKey: aws.String(name),
+		in.Records = append(in.Records, kds.PutRecordsRequestEntry{PartitionKey: aws.String(name),
 			Data: fmt.Appendf(nil, `{"timestamp":%d,"name":%q,"value":%d}`, start+int64(60*(i/2)), name, i)})
 	}
-	in.Records = append(in.Records, kdstypes.PutRecordsRequestEntry{PartitionKey: aws.String("bad"), Data: []byte("not json")})
+	in.Records = append(in.Records, kds.PutRecordsRequestEntry{PartitionKey: aws.String("bad"), Data: []byte("not json")})
 	if _, err := client.PutRecords(ctx, in); err != nil {
 		t.Fatal(err)
 	}

@@ -8,9 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/store"
 
 	"rrdash/ingest/kinesis/kinesistest"
@@ -106,7 +105,7 @@ func BenchmarkKinesaliteToStore(b *testing.B) {
 			for j := start; j < start+500; j++ {
 				name := fmt.Sprintf("//host%d/check/section#m", j%series)
 				ts := t0 + int64(i*n/series+j/series)*60
-				in.Records = append(in.Records, types.PutRecordsRequestEntry{PartitionKey: aws.String(name),
+				in.Records = append(in.Records, kds.PutRecordsRequestEntry{PartitionKey: aws.String(name),
 					Data: fmt.Appendf(nil, `{"timestamp":%d,"name":%q,"value":%d,"units":"ms"}`, ts, name, j)})
 			}
 			if _, err := client.PutRecords(ctx, in); err != nil {

@@ -104,15 +104,5 @@ func StoreLookup(db LastUpdater) SeriesLookup {
 // NewDynamoClient builds the DynamoDB client of the lease table, with the
 // Kinesis client's region, credentials and HTTP client.
 func NewDynamoClient(cfg Config) *dynamo.Client {
-	creds := cfg.Credentials
-	if creds == nil {
-		creds = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "rrdash", SecretAccessKey: "rrdash", Source: "rrdash static"}, nil
-		})
-	}
-	o := dynamo.Options{Region: cfg.Region, Credentials: creds, Endpoint: cfg.Leases.Endpoint}
-	if cfg.HTTPClient != nil {
-		o.HTTPClient = cfg.HTTPClient
-	}
-	return dynamo.New(o)
+	return dynamo.New(cfg.awsOptions(cfg.Leases.Endpoint))
 }

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"rrdash/ingest/horizon"
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/store"
 )
 
@@ -35,7 +35,7 @@ type Config struct {
 	// Credentials signs requests; nil uses static dummy credentials,
 	// which kinesalite accepts.
 	Credentials aws.CredentialsProvider
-	// HTTPClient is optional (the SDK's default otherwise).
+	// HTTPClient is optional (an http.Client with a 30 s timeout otherwise).
 	HTTPClient kds.HTTPClient
 
 	StartAt StartAt

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/store"
 )
 
@@ -91,24 +91,20 @@ func New(cfg Config, db Store, opt Options) (*Consumer, error) {
 	return c, nil
 }
 
-// NewClient builds a Kinesis client from the configuration without the
-// SDK's shared-config loading (which fails with a custom HTTP client when
-// AWS_CA_BUNDLE is set, and reads files we do not want read).
-func NewClient(cfg Config) *kds.Client {
+// NewClient builds the Kinesis client of the configuration.
+func NewClient(cfg Config) *kds.Client { return kds.New(cfg.awsOptions(cfg.Endpoint)) }
+
+// awsOptions are the AWS client options of the configuration, with the
+// service's endpoint URL (empty: AWS's for the region). Without
+// credentials, static dummy ones, which kinesalite and dynalite accept.
+func (cfg Config) awsOptions(endpoint string) kds.Options {
 	creds := cfg.Credentials
 	if creds == nil {
 		creds = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "rrdash", SecretAccessKey: "rrdash", Source: "rrdash static"}, nil
 		})
 	}
-	o := kds.Options{Region: cfg.Region, Credentials: aws.NewCredentialsCache(creds)}
-	if cfg.Endpoint != "" {
-		o.BaseEndpoint = aws.String(cfg.Endpoint)
-	}
-	if cfg.HTTPClient != nil {
-		o.HTTPClient = cfg.HTTPClient
-	}
-	return kds.New(o)
+	return kds.Options{Region: cfg.Region, Credentials: creds, Endpoint: endpoint, HTTPClient: cfg.HTTPClient}
 }
 
 // Stats returns a snapshot of the metrics.

@@ -10,10 +10,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"rrdash/ingest/kinesis/dynamotest"
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/ingest/kinesis/kinesistest"
 )
 
@@ -24,7 +23,7 @@ func putPointsSeq(ctx context.Context, t *testing.T, client *kds.Client, stream 
 	for k := from; k < to; k++ {
 		in := &kds.PutRecordsInput{StreamName: aws.String(stream)}
 		for i, n := range names {
-			in.Records = append(in.Records, types.PutRecordsRequestEntry{PartitionKey: aws.String(n),
+			in.Records = append(in.Records, kds.PutRecordsRequestEntry{PartitionKey: aws.String(n),
 				Data: fmt.Appendf(nil, `{"timestamp":%d,"name":%q,"value":%d}`, base+60*int64(k), n, i*1000+k)})
 		}
 		res, err := client.PutRecords(ctx, in)

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"rrdash/ingest/kinesis/dynamo"
 	"rrdash/ingest/kinesis/dynamotest"
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/ingest/kinesis/kinesistest"
 )
 
@@ -243,7 +243,7 @@ func TestDynamoLeasesParentsBeforeChildren(t *testing.T) {
 	lo, _ := new(big.Int).SetString(aws.ToString(parent.HashKeyRange.StartingHashKey), 10)
 	hi, _ := new(big.Int).SetString(aws.ToString(parent.HashKeyRange.EndingHashKey), 10)
 	mid := new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1)
-	if _, err := kc.SplitShard(ctx, &kds.SplitShardInput{StreamName: aws.String("reshard"), ShardToSplit: parent.ShardId,
+	if err := kc.SplitShard(ctx, &kds.SplitShardInput{StreamName: aws.String("reshard"), ShardToSplit: parent.ShardId,
 		NewStartingHashKey: aws.String(mid.String())}); err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/store"
 	"rrdash/store/cluster"
 )
@@ -126,7 +125,7 @@ func (r *Replica) replayRange(ctx context.Context, shard string, rng cluster.Sha
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch := make(chan shardBatch, 1)
-	go r.c.readShard(rctx, nil, shard, types.ShardIteratorTypeTrimHorizon, "", ch)
+	go r.c.readShard(rctx, nil, shard, kds.ShardIteratorTypeTrimHorizon, "", ch)
 	keep := rng.Hash()
 	for {
 		var b shardBatch

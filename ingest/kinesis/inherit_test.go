@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/store"
 	"rrdash/store/cluster"
 )

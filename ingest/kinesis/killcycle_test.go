@@ -14,9 +14,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/store"
 
 	"rrdash/ingest/kinesis/kinesistest"
@@ -191,7 +190,7 @@ func putLonelyPoints(ctx context.Context, t *testing.T, client *kds.Client, stre
 	for i, sh := range ls.Shards {
 		name := fmt.Sprintf("//lonely/check#shard%d", i)
 		series[name] = ts
-		in.Records = append(in.Records, types.PutRecordsRequestEntry{Data: fmt.Appendf(nil, `{"timestamp":%d,"name":%q,"value":42}`, ts, name),
+		in.Records = append(in.Records, kds.PutRecordsRequestEntry{Data: fmt.Appendf(nil, `{"timestamp":%d,"name":%q,"value":42}`, ts, name),
 			PartitionKey: aws.String(name), ExplicitHashKey: sh.HashKeyRange.StartingHashKey})
 	}
 	out, err := client.PutRecords(ctx, in)

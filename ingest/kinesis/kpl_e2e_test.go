@@ -9,9 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/ingest/kinesis/kinesistest"
 )
 
@@ -77,7 +76,7 @@ func produceKPL(ctx context.Context, t *testing.T, client *kds.Client, stream st
 			}
 			if g%3 == 2 {
 				for _, e := range ents {
-					in.Records = append(in.Records, types.PutRecordsRequestEntry{Data: []byte(e.data), PartitionKey: aws.String(key)})
+					in.Records = append(in.Records, kds.PutRecordsRequestEntry{Data: []byte(e.data), PartitionKey: aws.String(key)})
 					put = append(put, []*e2eEntry{e})
 				}
 				continue
@@ -87,7 +86,7 @@ func produceKPL(ctx context.Context, t *testing.T, client *kds.Client, stream st
 				users = append(users, []byte(e.data))
 				e.sub = k + 1
 			}
-			in.Records = append(in.Records, types.PutRecordsRequestEntry{Data: kplAggregate(key, users...), PartitionKey: aws.String(key)})
+			in.Records = append(in.Records, kds.PutRecordsRequestEntry{Data: kplAggregate(key, users...), PartitionKey: aws.String(key)})
 			put = append(put, ents)
 			aggs++
 		}

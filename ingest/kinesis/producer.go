@@ -9,9 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/store/cluster"
 )
 
@@ -195,17 +194,17 @@ func (p *Producer) put(ctx context.Context, recs []putRecord) ([]putRecord, erro
 	bo := backoff{min: 50 * time.Millisecond, max: 5 * time.Second}
 	var misrouted []putRecord
 	for {
-		in := &kds.PutRecordsInput{StreamName: aws.String(p.stream), Records: make([]types.PutRecordsRequestEntry, len(recs))}
+		in := &kds.PutRecordsInput{StreamName: aws.String(p.stream), Records: make([]kds.PutRecordsRequestEntry, len(recs))}
 		for i, r := range recs {
-			in.Records[i] = types.PutRecordsRequestEntry{PartitionKey: aws.String(r.key), Data: r.data}
+			in.Records[i] = kds.PutRecordsRequestEntry{PartitionKey: aws.String(r.key), Data: r.data}
 		}
 		out, err := p.client.PutRecords(ctx, in)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("kinesis: PutRecords %s: %w", p.stream, ctx.Err())
 			}
-			var nf *types.ResourceNotFoundException
-			var inv *types.InvalidArgumentException
+			var nf *kds.ResourceNotFoundException
+			var inv *kds.InvalidArgumentException
 			if errors.As(err, &nf) || errors.As(err, &inv) {
 				return nil, fmt.Errorf("kinesis: PutRecords %s: %w", p.stream, err)
 			}

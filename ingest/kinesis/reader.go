@@ -7,13 +7,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"rrdash/ingest/kinesis/kds"
 )
 
 // readShard reads one shard in order and hands its records over; it ends
 // at the shard's end, when ctx is done, or when the lease is lost.
-func (c *Consumer) readShard(ctx context.Context, lease Lease, shard string, it types.ShardIteratorType, after string, out chan<- shardBatch) {
+func (c *Consumer) readShard(ctx context.Context, lease Lease, shard string, it kds.ShardIteratorType, after string, out chan<- shardBatch) {
 	var lost <-chan struct{} // nil lease: a closed shard read without one (never lost)
 	if lease != nil {
 		lost = lease.Lost()
@@ -35,14 +35,14 @@ func (c *Consumer) readShard(ctx context.Context, lease Lease, shard string, it 
 		if iter == nil {
 			in := &kds.GetShardIteratorInput{StreamName: aws.String(c.cfg.Stream), ShardId: aws.String(shard), ShardIteratorType: it}
 			if last != "" {
-				in.ShardIteratorType, in.StartingSequenceNumber = types.ShardIteratorTypeAfterSequenceNumber, aws.String(last)
+				in.ShardIteratorType, in.StartingSequenceNumber = kds.ShardIteratorTypeAfterSequenceNumber, aws.String(last)
 			}
 			res, err := c.client.GetShardIterator(ctx, in)
 			if err != nil {
 				if ctx.Err() != nil {
 					return
 				}
-				var nf *types.ResourceNotFoundException
+				var nf *kds.ResourceNotFoundException
 				if errors.As(err, &nf) {
 					c.log.Warn("kinesis: shard gone; treating it as ended", "shard", shard, "err", err)
 					send(shardBatch{shard: shard, end: true})
@@ -120,10 +120,10 @@ const (
 
 // getRecordsAction decides what a GetRecords error calls for.
 func getRecordsAction(err error) action {
-	var exp *types.ExpiredIteratorException
-	var thr *types.ProvisionedThroughputExceededException
-	var lim *types.LimitExceededException
-	var kms *types.KMSThrottlingException
+	var exp *kds.ExpiredIteratorException
+	var thr *kds.ProvisionedThroughputExceededException
+	var lim *kds.LimitExceededException
+	var kms *kds.KMSThrottlingException
 	switch {
 	case errors.As(err, &exp):
 		return actNewIterator

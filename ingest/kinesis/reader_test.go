@@ -8,9 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/ingest/kinesis/kinesistest"
 )
 
@@ -51,7 +50,7 @@ func TestReadShardsAcrossSplit(t *testing.T) {
 	lo, _ := new(big.Int).SetString(aws.ToString(hr.StartingHashKey), 10)
 	hi, _ := new(big.Int).SetString(aws.ToString(hr.EndingHashKey), 10)
 	mid := new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1)
-	if _, err := client.SplitShard(ctx, &kds.SplitShardInput{StreamName: aws.String(cfg.Stream), ShardToSplit: desc.Shards[0].ShardId,
+	if err := client.SplitShard(ctx, &kds.SplitShardInput{StreamName: aws.String(cfg.Stream), ShardToSplit: desc.Shards[0].ShardId,
 		NewStartingHashKey: aws.String(mid.String())}); err != nil {
 		t.Fatalf("SplitShard: %v", err)
 	}
@@ -75,7 +74,7 @@ func TestReadShardsAcrossSplit(t *testing.T) {
 		rctx, rcancel := context.WithCancel(ctx)
 		lease, _, _ := NewLocalLeaser().Acquire(ctx, s.id)
 		done := make(chan struct{})
-		go func() { defer close(done); c.readShard(rctx, lease, s.id, types.ShardIteratorTypeTrimHorizon, "", out) }()
+		go func() { defer close(done); c.readShard(rctx, lease, s.id, kds.ShardIteratorTypeTrimHorizon, "", out) }()
 		var last string
 		ended := false
 		for !ended {

@@ -10,8 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/store"
 	"rrdash/store/cluster"
 )
@@ -450,9 +449,9 @@ func (r *Replica) onShards(ctx context.Context, shards []shardInfo) error {
 			// oldest record: every record carries its series'
 			// definition, so the series' state is rebuilt as far back as
 			// the stream's retention reaches.
-			it, after := types.ShardIteratorTypeTrimHorizon, ""
+			it, after := kds.ShardIteratorTypeTrimHorizon, ""
 			if pos != "" {
-				it, after = types.ShardIteratorTypeAfterSequenceNumber, pos
+				it, after = kds.ShardIteratorTypeAfterSequenceNumber, pos
 			}
 			r.log.Info("cluster: reading shard", "shard", id, "from", string(it), "after", after)
 			r.c.readShard(rctx, lease, id, it, after, r.batches)

@@ -8,9 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/store/cluster"
 )
 
@@ -165,20 +164,20 @@ func (rs *runState) onShards(ctx context.Context, shards []shardInfo) error {
 			rs.tr.startAfter(id, sc.TakenAt())
 			c.log.Info("kinesis: no journal position for the shard; starting after the lease's checkpoint", "shard", id, "checkpoint", sc.TakenAt())
 		}
-		var it types.ShardIteratorType
+		var it kds.ShardIteratorType
 		var after string
 		switch {
 		case sh.pos.resumeAfter() != "":
-			it, after = types.ShardIteratorTypeAfterSequenceNumber, sh.pos.resumeAfter()
+			it, after = kds.ShardIteratorTypeAfterSequenceNumber, sh.pos.resumeAfter()
 		case first && rs.fresh && c.cfg.StartAt == Latest:
 			if s.closed { // nothing will ever be put after LATEST
 				rs.tr.endShard(id)
 				rs.ended[id] = lease
 				continue
 			}
-			it = types.ShardIteratorTypeLatest
+			it = kds.ShardIteratorTypeLatest
 		default:
-			it = types.ShardIteratorTypeTrimHorizon
+			it = kds.ShardIteratorTypeTrimHorizon
 		}
 		rctx, cancel := context.WithCancel(ctx)
 		r := &runningShard{cancel: cancel, lease: lease, done: make(chan struct{})}

@@ -9,9 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/store"
 
 	"rrdash/ingest/kinesis/kinesistest"
@@ -24,7 +23,7 @@ func putPoints(ctx context.Context, t *testing.T, client *kds.Client, stream str
 	for k := from; k < to; k++ {
 		in := &kds.PutRecordsInput{StreamName: aws.String(stream)}
 		for i, n := range names {
-			in.Records = append(in.Records, types.PutRecordsRequestEntry{PartitionKey: aws.String(n),
+			in.Records = append(in.Records, kds.PutRecordsRequestEntry{PartitionKey: aws.String(n),
 				Data: fmt.Appendf(nil, `{"timestamp":%d,"name":%q,"value":%d}`, base+60*int64(k), n, i*1000+k)})
 		}
 		if _, err := client.PutRecords(ctx, in); err != nil {
@@ -91,7 +90,7 @@ func TestConsumerMerge(t *testing.T) {
 	if err != nil || len(ls.Shards) != 2 {
 		t.Fatalf("ListShards: %v %v", ls, err)
 	}
-	if _, err := client.MergeShards(ctx, &kds.MergeShardsInput{StreamName: aws.String(stream),
+	if err := client.MergeShards(ctx, &kds.MergeShardsInput{StreamName: aws.String(stream),
 		ShardToMerge: ls.Shards[0].ShardId, AdjacentShardToMerge: ls.Shards[1].ShardId}); err != nil {
 		t.Fatalf("MergeShards: %v", err)
 	}

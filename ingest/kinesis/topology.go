@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"rrdash/ingest/kinesis/dynamo"
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/store/cluster"
 )
 

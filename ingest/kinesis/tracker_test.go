@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"rrdash/ingest/kinesis/kds"
 )
 
 func rec(shard string, seq int, series string, sec int64, value string) Record {
@@ -176,10 +175,10 @@ func TestGetRecordsAction(t *testing.T) {
 		err  error
 		want action
 	}{
-		{&types.ExpiredIteratorException{Message: aws.String("expired")}, actNewIterator},
-		{fmt.Errorf("operation error: %w", &types.ProvisionedThroughputExceededException{}), actThrottled},
-		{&types.LimitExceededException{}, actThrottled},
-		{&types.KMSThrottlingException{}, actThrottled},
+		{&kds.ExpiredIteratorException{}, actNewIterator},
+		{fmt.Errorf("operation error: %w", &kds.ProvisionedThroughputExceededException{}), actThrottled},
+		{&kds.LimitExceededException{}, actThrottled},
+		{&kds.KMSThrottlingException{}, actThrottled},
 		{errors.New("connection refused"), actRetry},
 	}
 	for _, tc := range tests {

@@ -8,13 +8,13 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/ingest/kinesis/kinesistest"
 )
 
 func kinesisClient(endpoint string) *kds.Client {
-	return kds.New(kds.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
+	return kds.New(kds.Options{Region: "us-east-1", Endpoint: endpoint,
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "rrdash", SecretAccessKey: "rrdash"}, nil
 		})})
@@ -80,7 +80,7 @@ func TestRouterAgreesWithKinesalite(t *testing.T) {
 	lo, _ := new(big.Int).SetString(aws.ToString(p.HashKeyRange.StartingHashKey), 10)
 	hi, _ := new(big.Int).SetString(aws.ToString(p.HashKeyRange.EndingHashKey), 10)
 	mid := new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1)
-	if _, err := c.SplitShard(ctx, &kds.SplitShardInput{StreamName: aws.String("route"), ShardToSplit: p.ShardId, NewStartingHashKey: aws.String(mid.String())}); err != nil {
+	if err := c.SplitShard(ctx, &kds.SplitShardInput{StreamName: aws.String("route"), ShardToSplit: p.ShardId, NewStartingHashKey: aws.String(mid.String())}); err != nil {
 		t.Fatal(err)
 	}
 	kinesistest.WaitActive(ctx, t, c, "route")

@@ -3,31 +3,9 @@ package dynamo
 import (
 	"encoding/json"
 	"testing"
-)
 
-// TestDecodeError: the type from the body's __type (after its '#') or
-// from the X-Amzn-ErrorType header (before its ':'), the message from
-// "message" or "Message", the status's when the body says nothing.
-func TestDecodeError(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		status       int
-		header, body string
-		typ, msg     string
-	}{
-		{400, "", `{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed"}`, "ConditionalCheckFailedException", "The conditional request failed"},
-		{400, "", `{"__type":"com.amazon.coral.validate#ValidationException","Message":"bad"}`, "ValidationException", "bad"},
-		{400, "ResourceNotFoundException:http://internal.amazon.com/coral/", `{}`, "ResourceNotFoundException", ""},
-		{500, "", ``, "HTTP500", ""},
-		{502, "", `<html>bad gateway</html>`, "HTTP502", "<html>bad gateway</html>"},
-	}
-	for _, tc := range tests {
-		e := decodeError("Op", tc.status, tc.header, []byte(tc.body))
-		if e.Type != tc.typ || e.Message != tc.msg || e.Status != tc.status || e.Op != "Op" {
-			t.Errorf("%d %q %q: %+v, want type %q message %q", tc.status, tc.header, tc.body, e, tc.typ, tc.msg)
-		}
-	}
-}
+	"rrdash/ingest/kinesis/internal/awsjson"
+)
 
 // FuzzDecodeAnswer: any answer body decodes to an error with a type (an
 // error answer) or to items or an error (a scan's answer), never a panic;
@@ -37,7 +15,7 @@ func FuzzDecodeAnswer(f *testing.F) {
 	f.Add(200, "X:y", []byte(`{"Items":[{"k":{"S":"s"},"n":{"N":"1"},"p":{"SS":["a","b"]}}],"LastEvaluatedKey":{"k":{"S":"s"}}}`))
 	f.Add(500, "", []byte(`{"Items":[{"k":{"BOOL":true}}]}`))
 	f.Fuzz(func(t *testing.T, status int, header string, body []byte) {
-		if e := decodeError("Scan", status, header, body); e.Type == "" {
+		if e := awsjson.DecodeError("Scan", status, header, body); e.Type == "" {
 			t.Fatalf("no type for %q", body)
 		}
 		var out struct {

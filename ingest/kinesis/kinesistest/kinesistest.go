@@ -9,9 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kds "github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"rrdash/ingest/kinesis/kds"
 	"rrdash/tools/testdeps"
 )
 
@@ -25,7 +24,7 @@ func Start(t testing.TB) string {
 // CreateStream creates a stream and waits until it is ACTIVE.
 func CreateStream(ctx context.Context, t testing.TB, c *kds.Client, name string, shards int32) {
 	t.Helper()
-	if _, err := c.CreateStream(ctx, &kds.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(shards)}); err != nil {
+	if err := c.CreateStream(ctx, &kds.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(shards)}); err != nil {
 		t.Fatalf("CreateStream: %v", err)
 	}
 	WaitActive(ctx, t, c, name)
@@ -38,11 +37,11 @@ func WaitActive(ctx context.Context, t testing.TB, c *kds.Client, name string) {
 	for {
 		out, err := c.DescribeStreamSummary(ctx, &kds.DescribeStreamSummaryInput{StreamName: aws.String(name)})
 		if err != nil {
-			var nf *types.ResourceNotFoundException
+			var nf *kds.ResourceNotFoundException
 			if !errors.As(err, &nf) {
 				t.Fatalf("DescribeStreamSummary: %v", err)
 			}
-		} else if out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
+		} else if out.StreamDescriptionSummary.StreamStatus == kds.StreamStatusActive {
 			return
 		}
 		if time.Now().After(deadline) {
