@@ -99,7 +99,7 @@ graphite-web:
 # storage-aggregation.conf example (store/carbonconf) and carbon-relay (the
 # pickle protocol's client)
 graphite-carbon:
-	@test -x /usr/bin/carbon-relay || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphite-carbon; }
+	@test -x /usr/bin/carbon-relay -a -x /usr/bin/carbon-cache || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphite-carbon; }
 
 # Prometheus 2.42 (remote_write), node-exporter (its scrape target) and
 # InfluxDB's 1.x Python client (Debian's python3) for the HTTP ingest tests
@@ -126,13 +126,11 @@ systemd:
 chromium:
 	@command -v chromium >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
-# The ingest peers of make bench (ingest/push/internal/peerbench): Debian's
-# VictoriaMetrics 1.79 and carbon (graphite-carbon 1.1.7). Not test deps.
+# The ingest peers of make bench (cmd/rrdash/internal/peerbench): Debian's
+# VictoriaMetrics 1.79 and carbon (graphite-carbon 1.1.7, its target above).
+# Not test deps.
 victoria-metrics:
 	@command -v victoria-metrics >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends victoria-metrics; }
-
-graphite-carbon:
-	@command -v carbon-cache >/dev/null || { $(MAKE) $(APT_STAMP) && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphite-carbon; }
 
 bench-deps: rrdtool rrdcached victoria-metrics graphite-carbon $(STATSD)
 
