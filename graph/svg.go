@@ -101,33 +101,49 @@ func svgColor(attr string, c color.NRGBA) string {
 // one of the point before (the stairs of a data line: each y twice) is
 // copied from there instead of formatted again: a data value's shortest
 // decimal form costs ~700 instructions.
-func svgPoints(p []pt) string {
-	b := make([]byte, 0, 12*len(p))
-	var last [2]struct {
-		v          float64
-		start, end int
-	}
+func svgPoints(p []pt) string { return string(appendSVGPoints(nil, p)) }
+
+// svgCoord is the last coordinate written on one axis and where its text
+// is in the buffer.
+type svgCoord struct {
+	v          float64
+	start, end int
+}
+
+// appendSVGPoints appends svgPoints(p); the painters append it straight
+// into their buffer (no string copy, no fmt pass over ~50 kB of points).
+func appendSVGPoints(b []byte, p []pt) []byte {
+	var lx, ly svgCoord
 	for i, q := range p {
 		if i > 0 {
 			b = append(b, ' ')
 		}
-		for k, v := range [2]float64{clampCoord(q.x), clampCoord(q.y)} {
-			if k == 1 {
-				b = append(b, ',')
-			}
-			l := &last[k]
-			if i > 0 && v == l.v && !math.IsNaN(v) && math.Signbit(v) == math.Signbit(l.v) {
-				start := len(b)
-				b = append(b, b[l.start:l.end]...)
-				l.start, l.end = start, len(b)
-				continue
-			}
-			start := len(b)
-			b = appendSVGNum(b, v)
-			l.v, l.start, l.end = v, start, len(b)
-		}
+		b = appendSVGCoord(b, &lx, clampCoord(q.x), i > 0)
+		b = append(b, ',')
+		b = appendSVGCoord(b, &ly, clampCoord(q.y), i > 0)
 	}
-	return string(b)
+	return b
+}
+
+// appendSVGCoord appends v, copied from l's text when it is the same
+// value (clampCoord leaves no NaN; the sign test keeps -0 apart from 0).
+func appendSVGCoord(b []byte, l *svgCoord, v float64, again bool) []byte {
+	start := len(b)
+	if again && v == l.v && math.Signbit(v) == math.Signbit(l.v) {
+		b = append(b, b[l.start:l.end]...)
+	} else {
+		b = appendSVGNum(b, v)
+		l.v = v
+	}
+	l.start, l.end = start, len(b)
+	return b
+}
+
+// writePoints writes ` points="…"` into the buffer.
+func (sp *svgPainter) writePoints(p []pt) {
+	sp.b.WriteString(` points="`)
+	sp.b.Grow(12*len(p) + 1)
+	sp.b.Write(append(appendSVGPoints(sp.b.AvailableBuffer(), p), '"'))
 }
 
 func (sp *svgPainter) clip(r *[4]float64) {
@@ -153,7 +169,9 @@ func (sp *svgPainter) polygon(p []pt, c color.NRGBA) {
 	if len(p) < 3 {
 		return
 	}
-	fmt.Fprintf(&sp.b, `<polygon points="%s" %s/>`+"\n", svgPoints(p), sp.color("fill", c))
+	sp.b.WriteString(`<polygon`)
+	sp.writePoints(p)
+	sp.b.WriteString(" " + sp.color("fill", c) + "/>\n")
 }
 
 func (sp *svgPainter) gradPolygon(p []pt, y0 float64, c0 color.NRGBA, y1 float64, c1 color.NRGBA) {
@@ -170,7 +188,9 @@ func (sp *svgPainter) gradPolygon(p []pt, y0 float64, c0 color.NRGBA, y1 float64
 	}
 	fmt.Fprintf(&sp.b, `<linearGradient id="g%d" gradientUnits="userSpaceOnUse" x1="0" y1="%s" x2="0" y2="%s">%s%s</linearGradient>`+"\n",
 		sp.grads, svgNum(y0), svgNum(y1), stop(0, c0), stop(1, c1))
-	fmt.Fprintf(&sp.b, `<polygon points="%s" fill="url(#g%d)"/>`+"\n", svgPoints(p), sp.grads)
+	sp.b.WriteString(`<polygon`)
+	sp.writePoints(p)
+	fmt.Fprintf(&sp.b, ` fill="url(#g%d)"/>`+"\n", sp.grads)
 }
 
 func (sp *svgPainter) line(p []pt, w float64, c color.NRGBA, dash []float64, off float64) {
@@ -188,8 +208,9 @@ func (sp *svgPainter) line(p []pt, w float64, c color.NRGBA, dash []float64, off
 			extra += fmt.Sprintf(` stroke-dashoffset="%s"`, svgNum(off))
 		}
 	}
-	fmt.Fprintf(&sp.b, `<polyline points="%s" fill="none" %s stroke-width="%s"%s/>`+"\n",
-		svgPoints(p), sp.color("stroke", c), svgNum(w), extra)
+	sp.b.WriteString(`<polyline`)
+	sp.writePoints(p)
+	fmt.Fprintf(&sp.b, ` fill="none" %s stroke-width="%s"%s/>`+"\n", sp.color("stroke", c), svgNum(w), extra)
 }
 
 func (sp *svgPainter) text(x, y, size float64, s string, c color.NRGBA, up bool) {
