@@ -53,7 +53,7 @@ func (im *Image) dataProc(s *Spec, d *Data) error {
 		t := int64(uint64(float64(im.Start) + pixstep*float64(i)))
 		paint := 0.0
 		for k := range paths {
-			it := kinds[k]
+			it := &kinds[k] // not a copy of the whole Item per pixel
 			if !it.Stack {
 				paint = 0
 			}

@@ -235,7 +235,11 @@ func (im *Image) paintItems(p painter) {
 		case math.IsInf(v, -1):
 			v = im.Min
 		}
-		return math.Max(im.Min-9*diff, math.Min(im.Max+9*diff, v))
+		lo, hi := im.Min-9*diff, im.Max+9*diff
+		if lo < v && v < hi {
+			return v // what Max and Min give, without their two calls a point
+		}
+		return math.Max(lo, math.Min(hi, v))
 	}
 	rules := map[int]float64{}
 	for _, r := range im.Rules {
