@@ -52,7 +52,11 @@ func (sp *svgPainter) color(attr string, c color.NRGBA) string {
 	return s
 }
 
-func svgNum(v float64) string { return string(appendSVGNum(nil, v)) }
+// svgNum formats into a stack buffer: one allocation (the string), not two.
+func svgNum(v float64) string {
+	var buf [32]byte
+	return string(appendSVGNum(buf[:0], v))
+}
 
 // appendSVGNum appends strconv.FormatFloat(v, 'f', -1, 64): whole and
 // half pixels, most of a graph's coordinates, without the shortest-digits
