@@ -533,7 +533,8 @@ func TestEmbeddedFont(t *testing.T) {
 func TestAppendSVGNum(t *testing.T) {
 	t.Parallel()
 	vals := []float64{0, math.Copysign(0, -1), 0.5, 1, 1.5, -0.5, -1, -2.5, 0.25, 1e-7, 9, 10, 99, 100, 999, 1000, 9999, 9999.5, 10000, 10000.5, 123456.5, 1e6, 1e15, 1e15 + 0.5, 1e21,
-		math.Nextafter(1, 2), math.Nextafter(0.5, 1), math.Inf(1), math.NaN()}
+		math.Nextafter(1, 2), math.Nextafter(0.5, 1), math.Inf(1), math.NaN(),
+		math.Inf(-1), math.Copysign(math.NaN(), -1), math.Nextafter(10000, 0), math.Nextafter(9999.5, 0), 9999.75, 5e-324, 0.75}
 	rng := rand.New(rand.NewSource(3))
 	for range 2000 {
 		v := float64(rng.Intn(4000)-1000) / float64([]int{1, 2, 4, 3, 10}[rng.Intn(5)])

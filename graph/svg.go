@@ -60,36 +60,43 @@ func svgNum(v float64) string {
 
 // appendSVGNum appends strconv.FormatFloat(v, 'f', -1, 64): whole and
 // half pixels, most of a graph's coordinates, without the shortest-digits
-// search.
+// search; those below 10,000 (sign bit clear: not -0, not negative) with
+// their digits written here, no further call.
 func appendSVGNum(b []byte, v float64) []byte {
+	if math.Float64bits(v)>>63 == 0 && v < 10000 {
+		m := uint32(v)
+		var half bool
+		switch v - float64(m) {
+		case 0:
+		case 0.5:
+			half = true
+		default:
+			return strconv.AppendFloat(b, v, 'f', -1, 64)
+		}
+		switch {
+		case m < 10:
+			b = append(b, byte('0'+m))
+		case m < 100:
+			b = append(b, byte('0'+m/10), byte('0'+m%10))
+		case m < 1000:
+			b = append(b, byte('0'+m/100), byte('0'+m/10%10), byte('0'+m%10))
+		default:
+			b = append(b, byte('0'+m/1000), byte('0'+m/100%10), byte('0'+m/10%10), byte('0'+m%10))
+		}
+		if half {
+			b = append(b, '.', '5')
+		}
+		return b
+	}
 	if v >= 0 && v < 1e15 && !(v == 0 && math.Signbit(v)) {
 		switch w := math.Trunc(v); v - w {
 		case 0:
-			return appendUint(b, uint64(w))
+			return strconv.AppendUint(b, uint64(w), 10)
 		case 0.5:
-			return append(appendUint(b, uint64(w)), ".5"...)
+			return append(strconv.AppendUint(b, uint64(w), 10), ".5"...)
 		}
 	}
 	return strconv.AppendFloat(b, v, 'f', -1, 64)
-}
-
-// appendUint appends n in decimal: strconv.AppendUint's digits, those
-// below 10,000 (a graph's coordinates) digit by digit without its
-// general path (~100 instructions a number, most of an SVG's).
-func appendUint(b []byte, n uint64) []byte {
-	if n >= 10000 {
-		return strconv.AppendUint(b, n, 10)
-	}
-	m := uint32(n)
-	switch {
-	case m < 10:
-		return append(b, byte('0'+m))
-	case m < 100:
-		return append(b, byte('0'+m/10), byte('0'+m%10))
-	case m < 1000:
-		return append(b, byte('0'+m/100), byte('0'+m/10%10), byte('0'+m%10))
-	}
-	return append(b, byte('0'+m/1000), byte('0'+m/100%10), byte('0'+m/10%10), byte('0'+m%10))
 }
 
 // svgColor is fill="…" or stroke="…" with its opacity when not opaque.
@@ -116,30 +123,35 @@ type svgCoord struct {
 
 // appendSVGPoints appends svgPoints(p); the painters append it straight
 // into their buffer (no string copy, no fmt pass over ~50 kB of points).
+// A coordinate equal to its axis's last one is copied from that one's
+// text (clampCoord leaves no NaN; the sign test keeps -0 apart from 0);
+// both axes are written out here, not in a helper, for the call a
+// coordinate it would cost.
 func appendSVGPoints(b []byte, p []pt) []byte {
 	var lx, ly svgCoord
 	for i, q := range p {
+		x, y := clampCoord(q.x), clampCoord(q.y)
 		if i > 0 {
 			b = append(b, ' ')
 		}
-		b = appendSVGCoord(b, &lx, clampCoord(q.x), i > 0)
+		start := len(b)
+		if i > 0 && x == lx.v && math.Signbit(x) == math.Signbit(lx.v) {
+			b = append(b, b[lx.start:lx.end]...)
+		} else {
+			b = appendSVGNum(b, x)
+			lx.v = x
+		}
+		lx.start, lx.end = start, len(b)
 		b = append(b, ',')
-		b = appendSVGCoord(b, &ly, clampCoord(q.y), i > 0)
+		start = len(b)
+		if i > 0 && y == ly.v && math.Signbit(y) == math.Signbit(ly.v) {
+			b = append(b, b[ly.start:ly.end]...)
+		} else {
+			b = appendSVGNum(b, y)
+			ly.v = y
+		}
+		ly.start, ly.end = start, len(b)
 	}
-	return b
-}
-
-// appendSVGCoord appends v, copied from l's text when it is the same
-// value (clampCoord leaves no NaN; the sign test keeps -0 apart from 0).
-func appendSVGCoord(b []byte, l *svgCoord, v float64, again bool) []byte {
-	start := len(b)
-	if again && v == l.v && math.Signbit(v) == math.Signbit(l.v) {
-		b = append(b, b[l.start:l.end]...)
-	} else {
-		b = appendSVGNum(b, v)
-		l.v = v
-	}
-	l.start, l.end = start, len(b)
 	return b
 }
 
