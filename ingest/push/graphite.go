@@ -225,6 +225,9 @@ func graphiteNumber(b []byte) (float64, bool) {
 	if n, ok := graphiteInt(b); ok {
 		return float64(n), true
 	}
+	if v, ok := graphiteDecimal(b); ok {
+		return v, true
+	}
 	if len(b) > 24 { // longer than any shortest text of a double
 		return 0, false
 	}
@@ -236,6 +239,60 @@ func graphiteNumber(b []byte) (float64, bool) {
 	var buf [32]byte
 	if string(strconv.AppendFloat(buf[:0], v, 'g', -1, 64)) != s {
 		return 0, false
+	}
+	return v, true
+}
+
+// graphiteDecimal reads the common `-?(0|[1-9][0-9]{0,5})\.[0-9]*[1-9]`
+// with 1, 2, 4 or 8 decimals, from 1e-4 (at most 14 digits),
+// without formatting it back: the digits are an exact integer and
+// rrd_strtod divides it once by an exact power of ten, so the number is
+// correctly rounded, and a decimal of at most 15 digits is the shortest
+// text of its double (DBL_DIG), which %g writes without an exponent from
+// 1e-4 to below 1e6: store.AppendReading gives the text back.
+func graphiteDecimal(b []byte) (float64, bool) {
+	i := 0
+	if len(b) > 0 && b[0] == '-' {
+		i = 1
+	}
+	if len(b)-i > 16 || len(b)-i < 3 || b[i] == '0' && b[i+1] != '.' {
+		return 0, false
+	}
+	var n int64
+	dot := -1
+	for j := i; j < len(b); j++ {
+		c := b[j]
+		switch {
+		case c >= '0' && c <= '9':
+			n = n*10 + int64(c-'0')
+		case c == '.' && dot < 0:
+			dot = j
+		default:
+			return 0, false
+		}
+	}
+	if dot < 0 || dot-i > 6 || b[len(b)-1] == '0' { // from 1e6 on %g writes an exponent
+		return 0, false
+	}
+	var p10 float64
+	switch len(b) - 1 - dot {
+	case 1:
+		p10 = 10
+	case 2:
+		p10 = 100
+	case 4:
+		p10 = 1e4
+	case 8:
+		p10 = 1e8
+		if b[dot-1] == '0' && dot-i == 1 && b[dot+1] == '0' && b[dot+2] == '0' && b[dot+3] == '0' && b[dot+4] == '0' {
+			return 0, false // below 1e-4: %g writes an exponent
+		}
+	default:
+		return 0, false
+	}
+	v := float64(n) / p10
+	if i == 1 {
+		v = -v
 	}
 	return v, true
 }
