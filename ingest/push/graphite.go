@@ -271,7 +271,7 @@ func graphiteDecimal(b []byte) (float64, bool) {
 			return 0, false
 		}
 	}
-	if dot < 0 || dot-i > 6 || b[len(b)-1] == '0' { // from 1e6 on %g writes an exponent
+	if dot <= i || dot-i > 6 || b[len(b)-1] == '0' { // from 1e6 on %g writes an exponent
 		return 0, false
 	}
 	var p10 float64
