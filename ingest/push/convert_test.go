@@ -115,7 +115,7 @@ func TestParseGraphiteLine(t *testing.T) {
 			t.Errorf("%q: %v", tc.in, err)
 			continue
 		}
-		if got := fmt.Sprintf("%s@%d.%06d=%s", p.Series, p.Sec, p.Usec, p.Value); got != tc.want {
+		if got := fmt.Sprintf("%s@%d.%06d=%s", p.Series, p.Sec, p.Usec, asText(p).Value); got != tc.want {
 			t.Errorf("%q: got %s want %s", tc.in, got, tc.want)
 		}
 	}

@@ -3,6 +3,7 @@ package push
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -119,8 +120,16 @@ func FuzzParseGraphiteLine(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		p, err := ParseGraphiteLine(line, time.Unix(5, 0))
-		// The allocation-free parser says what the one before it said.
-		if rp, rerr := parseGraphiteLineBefore(line, time.Unix(5, 0)); rp != p || (rerr == nil) != (err == nil) || err != nil && rerr.Error() != err.Error() {
+		// The allocation-free parser says what the one before it said; a
+		// value handed as a number is the text's rrd_strtod reading, and
+		// the store writes it back as that text (graphiteNumber).
+		rp, rerr := parseGraphiteLineBefore(line, time.Unix(5, 0))
+		if p.Numeric && rerr == nil {
+			if v, _ := store.ParseFloatPrefix(rp.Value); math.Float64bits(v) != math.Float64bits(p.Num) {
+				t.Fatalf("%q: number %v, the text path reads %v", line, p.Num, v)
+			}
+		}
+		if pt := asText(p); pt != rp || (rerr == nil) != (err == nil) || err != nil && rerr.Error() != err.Error() {
 			t.Fatalf("%q: %+v, %v; the parser before: %+v, %v", line, p, err, rp, rerr)
 		}
 		// A connection's name cache changes nothing, on a miss or a hit.
@@ -128,7 +137,7 @@ func FuzzParseGraphiteLine(f *testing.F) {
 		for range 2 {
 			pc, cerr := parseGraphiteLine(line, func() time.Time { return time.Unix(5, 0) }, names, &valueArena{})
 			pc.ref = nil // the writer's handle, which the cache alone gives
-			if pc != p || (cerr == nil) != (err == nil) || err != nil && cerr.Error() != err.Error() {
+			if asText(pc) != asText(p) || (cerr == nil) != (err == nil) || err != nil && cerr.Error() != err.Error() {
 				t.Fatalf("with the name cache: %+v, %v; without: %+v, %v", pc, cerr, p, err)
 			}
 		}
@@ -187,6 +196,15 @@ func FuzzDecodeJSONPoints(f *testing.F) {
 			}
 		}
 	})
+}
+
+// asText is p with a numeric value as the text the store's numeric path
+// stands for (store.AppendReading).
+func asText(p Point) Point {
+	if p.Numeric {
+		p.Value, p.Num, p.Numeric = string(store.AppendReading(nil, p.Num, p.Type)), 0, false
+	}
+	return p
 }
 
 // parseGraphiteLineBefore is the plaintext parser before session 7's
