@@ -76,38 +76,53 @@ func main() {
 				"AREA:v#00ff0080:v", "LINE1:w#ff0000:w:STACK", "LINE2:x#0000ff:x\\l",
 				"GPRINT:vm:max %6.2lf%s", "GPRINT:va:avg %6.2lf%s\\l", "HRULE:500#000000:limit"}
 		}
-		rt, rc := median(*runs, func() *exec.Cmd {
-			return exec.Command("rrdtool", append([]string{"graph", filepath.Join(dir, "r.out")}, tail(rrd)...)...)
-		})
-		dt, dc := median(*runs, func() *exec.Cmd {
-			return exec.Command(*bin, append([]string{"--data", data, "graph", filepath.Join(dir, "d.out")}, tail("s")...)...)
-		})
+		cmds := []func() *exec.Cmd{
+			func() *exec.Cmd {
+				return exec.Command("rrdtool", append([]string{"graph", filepath.Join(dir, "r.out")}, tail(rrd)...)...)
+			},
+			func() *exec.Cmd {
+				return exec.Command(*bin, append([]string{"--data", data, "graph", filepath.Join(dir, "d.out")}, tail("s")...)...)
+			},
+		}
+		if *before != "" {
+			cmds = append(cmds, func() *exec.Cmd {
+				return exec.Command(*before, append([]string{"--data", data + ".before", "graph", filepath.Join(dir, "b.out")}, tail("s")...)...)
+			})
+		}
+		wall, cpu := medians(*runs, cmds)
+		rt, rc, dt, dc := wall[0], cpu[0], wall[1], cpu[1]
 		line := fmt.Sprintf("| %s | %s / %s | %s / %s | %.1f×, %.1f× |", c.name, ms(rt), ms(rc), ms(dt), ms(dc),
 			float64(rt)/float64(dt), float64(rc)/float64(dc))
 		if *before != "" {
-			bt, bc := median(*runs, func() *exec.Cmd {
-				return exec.Command(*before, append([]string{"--data", data + ".before", "graph", filepath.Join(dir, "b.out")}, tail("s")...)...)
-			})
-			line += fmt.Sprintf(" %s / %s | %.1f× |", ms(bt), ms(bc), float64(rc)/float64(bc))
+			line += fmt.Sprintf(" %s / %s | %.1f× |", ms(wall[2]), ms(cpu[2]), float64(rc)/float64(cpu[2]))
 		}
 		fmt.Println(line)
 	}
 }
 
-// median runs a command n times and returns the median wall time and the
-// median CPU time (user + system) of the process.
-func median(n int, cmd func() *exec.Cmd) (time.Duration, time.Duration) {
-	var ws, cs []time.Duration
+// medians runs each command n times, in turn (rrdtool, rrdash, rrdash,
+// …: interleaved, so a drift of the machine's speed during the run falls
+// on both alike), and returns each one's median wall time and median CPU
+// time (user + system) of the process.
+func medians(n int, cmds []func() *exec.Cmd) (wall, cpu []time.Duration) {
+	ws := make([][]time.Duration, len(cmds))
+	cs := make([][]time.Duration, len(cmds))
 	for range n {
-		c := cmd()
-		t := time.Now()
-		do(c)
-		ws = append(ws, time.Since(t))
-		cs = append(cs, c.ProcessState.UserTime()+c.ProcessState.SystemTime())
+		for i, cmd := range cmds {
+			c := cmd()
+			t := time.Now()
+			do(c)
+			ws[i] = append(ws[i], time.Since(t))
+			cs[i] = append(cs[i], c.ProcessState.UserTime()+c.ProcessState.SystemTime())
+		}
 	}
-	slices.Sort(ws)
-	slices.Sort(cs)
-	return ws[len(ws)/2], cs[len(cs)/2]
+	for i := range cmds {
+		slices.Sort(ws[i])
+		slices.Sort(cs[i])
+		wall = append(wall, ws[i][n/2])
+		cpu = append(cpu, cs[i][n/2])
+	}
+	return wall, cpu
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
