@@ -37,6 +37,16 @@ type Point struct {
 	ref *seriesRef
 }
 
+// Text is the point's value as decimal text, as store.Update.Values takes
+// it: Value, or Num as the Writer formats it for a sink that is not the
+// store (a Graphite number gives back its line's text).
+func (p *Point) Text() string {
+	if !p.Numeric {
+		return p.Value
+	}
+	return string(store.AppendReading(nil, p.Num, p.Type))
+}
+
 // ConvertStats counts what a conversion did with the fields it saw.
 type ConvertStats struct {
 	Lines        int // points (lines) parsed

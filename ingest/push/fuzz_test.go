@@ -202,7 +202,7 @@ func FuzzDecodeJSONPoints(f *testing.F) {
 // stands for (store.AppendReading).
 func asText(p Point) Point {
 	if p.Numeric {
-		p.Value, p.Num, p.Numeric = string(store.AppendReading(nil, p.Num, p.Type)), 0, false
+		p.Value, p.Num, p.Numeric = p.Text(), 0, false
 	}
 	return p
 }

@@ -308,20 +308,20 @@ func TestMatchesEtsyStatsd(t *testing.T) {
 	want := map[string]float64{}
 	st := srv.Stats()
 	for _, p := range refFlush {
-		if p.Series == "stats.counters.statsd.metrics_received.count" && mustFloat(t, p.Value) != float64(st.Lines) {
-			t.Fatalf("npm statsd received %s lines in the interval, rrdash %d: datagrams lost or the intervals not lined up", p.Value, st.Lines)
+		if p.Series == "stats.counters.statsd.metrics_received.count" && mustFloat(t, p.Text()) != float64(st.Lines) {
+			t.Fatalf("npm statsd received %s lines in the interval, rrdash %d: datagrams lost or the intervals not lined up", p.Text(), st.Lines)
 		}
 		if isReferenceInternal(p.Series) {
 			continue
 		}
-		want[p.Series] = mustFloat(t, p.Value)
+		want[p.Series] = mustFloat(t, p.Text())
 	}
 	got := map[string]float64{}
 	recB.mu.Lock()
 	lastWrite := recB.writes[len(recB.writes)-1]
 	recB.mu.Unlock()
 	for _, p := range lastWrite {
-		got[p.Series] = mustFloat(t, p.Value)
+		got[p.Series] = mustFloat(t, p.Text())
 	}
 	if len(want) < 50 {
 		t.Fatalf("the reference flushed only %d series: %v", len(want), want)
