@@ -170,23 +170,27 @@ func (d *rowDeflater) close() []byte {
 	return binary.BigEndian.AppendUint32(d.out, d.adler)
 }
 
+// atLeastTwoCodes gives unused symbols a count until at least two are
+// used, so the Huffman code built from f is complete.
+func atLeastTwoCodes(f []int32) {
+	used := 0
+	for _, c := range f {
+		if c > 0 {
+			used++
+		}
+	}
+	for i := 0; used < 2; i++ {
+		if f[i] == 0 {
+			f[i], used = 1, used+1
+		}
+	}
+}
+
 // block writes the tokens so far as one dynamic-Huffman block.
 func (d *rowDeflater) block(final bool) {
 	d.litFreq[256]++ // end of block
-	// Two codes at least in each tree, so each code is complete.
-	for _, f := range [][]int32{d.litFreq[:], d.dstFreq[:]} {
-		used := 0
-		for _, c := range f {
-			if c > 0 {
-				used++
-			}
-		}
-		for i := 0; used < 2; i++ {
-			if f[i] == 0 {
-				f[i], used = 1, used+1
-			}
-		}
-	}
+	atLeastTwoCodes(d.litFreq[:])
+	atLeastTwoCodes(d.dstFreq[:])
 	var litLen [286]uint8
 	var dstLen [30]uint8
 	huffLengths(d.litFreq[:], litLen[:], 15)
@@ -240,17 +244,7 @@ func (d *rowDeflater) block(final bool) {
 			clFreq[v]++
 		}
 	}
-	used := 0
-	for _, c := range clFreq {
-		if c > 0 {
-			used++
-		}
-	}
-	for i := 0; used < 2; i++ {
-		if clFreq[i] == 0 {
-			clFreq[i], used = 1, used+1
-		}
-	}
+	atLeastTwoCodes(clFreq[:])
 	var clLen [19]uint8
 	huffLengths(clFreq[:], clLen[:], 7)
 	order := [19]uint8{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15}
