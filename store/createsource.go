@@ -42,6 +42,8 @@ func (db *DB) CreateFromSources(name string, spec Spec, startGiven bool, sources
 	if err := spec.Validate(); err != nil {
 		return err
 	}
+	spec = cloneSpec(spec)
+	spec.AssignSmoothIdx(name + ".rrd") // as every create: rrdtool hashes the file name
 	out, err := Prefill(spec, lastUp, dumps, maps)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", name, err)
@@ -67,23 +69,7 @@ func dumpOfRRDFile(s string) (*DumpData, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", s, err)
 	}
-	nds := len(spec.DS)
-	d := &DumpData{Spec: spec, LastUpdate: st.lastUp}
-	for _, x := range st.ds {
-		d.DS = append(d.DS, DumpDS{LastDS: x.lastDS, Value: x.val, UnknownSec: x.unknSec})
-	}
-	for a, r := range spec.RRA {
-		da := DumpRRA{CurRow: st.curRow[a]}
-		for k := 0; k < nds; k++ {
-			c := st.cdp[a*nds+k]
-			da.CDP = append(da.CDP, DumpCDP{Primary: c.primary, Secondary: c.secondary, Value: c.val, UnknownPDP: c.unknPDP})
-		}
-		for row := int64(0); row < r.Rows; row++ {
-			da.Rows = append(da.Rows, rings[a][row*int64(nds):(row+1)*int64(nds)])
-		}
-		d.RRA = append(d.RRA, da)
-	}
-	return d, nil
+	return dumpState(&spec, st, func(a int) []float64 { return rings[a] }), nil
 }
 
 // createFromDumpLocked creates series name with the definition, state and
@@ -105,6 +91,22 @@ func (db *DB) createFromDumpLocked(name string, d *DumpData, meta map[string]str
 			ring = append(ring, r...)
 		}
 		rings = append(rings, ring)
+	}
+	// Holt-Winters archives: their cdp_prep words as the dump has them
+	// (rrd_prefill_data copies or initialises whole cdp_prep entries),
+	// and the state's copy of every SEASONAL/DEVSEASONAL ring
+	if st.hw = newHWState(&d.Spec); st.hw != nil {
+		for a, r := range d.Spec.RRA {
+			if !r.CF.IsHW() {
+				continue
+			}
+			for k, c := range d.RRA[a].CDP {
+				st.hw.words[a*nds+k] = c.HW
+			}
+			if st.hw.seas[a] != nil {
+				copy(st.hw.seas[a], rings[a])
+			}
+		}
 	}
 	return db.createLocked(name, d.Spec, meta, overwrite, st, rings)
 }

@@ -66,7 +66,8 @@ func Prefill(spec Spec, lastUp int64, sources []*DumpData, maps []DSMapping) (*D
 	for range spec.DS {
 		t.dsState = append(t.dsState, DumpDS{LastDS: "U", Value: math.NaN(), UnknownSec: lastUp % spec.Step})
 	}
-	for _, r := range t.rra {
+	hw := newHWState(&spec) // init_cdp's words of Holt-Winters archives
+	for a, r := range t.rra {
 		t.curRow = append(t.curRow, r.Rows-1)
 		t.rows = append(t.rows, nanRows(r.Rows, nds))
 		// rrd_init_data: calloc'ed cdp_prep, then init_cdp (the unknown
@@ -74,6 +75,9 @@ func Prefill(spec Spec, lastUp int64, sources []*DumpData, maps []DSMapping) (*D
 		cdp := make([]DumpCDP, nds)
 		for d := range cdp {
 			cdp[d].Value = math.NaN()
+			if r.CF.IsHW() {
+				cdp[d].HW = hw.words[a*nds+d]
+			}
 		}
 		t.cdp = append(t.cdp, cdp)
 	}
@@ -539,5 +543,5 @@ func (t *pfRRD) prefillCDPPrep(a, d int, cands []candidate, cdpRRA int) {
 		}
 		updateCDP(&st, tr.CF, v, stepCnt, 1, n, tr.Steps, tr.XFF)
 	}
-	*c = DumpCDP{Value: st.val, Primary: st.primary, Secondary: st.secondary, UnknownPDP: st.unknPDP}
+	*c = DumpCDP{Value: st.val, Primary: st.primary, Secondary: st.secondary, UnknownPDP: st.unknPDP, HW: c.HW}
 }
