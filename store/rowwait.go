@@ -43,20 +43,25 @@ func (a *archive) waitingRuns(wait []bool) (_ []bool, some, all bool) {
 	if a.sums == nil || len(a.pend) == 0 {
 		return wait, false, false
 	}
-	all = true
+	// a ring's runs: the last one is lastRun's, any other comes first —
+	// one pass marks the last runs, a second unmarks those of rings with
+	// an earlier run (no pairwise search: 16 rings, 256 comparisons)
 	for i := range a.pend {
 		r := &a.pend[i]
 		end := r.first + r.n
 		_, hi := blockRows(a.spec.RRA[r.ring].Rows, r.first/rowsPerBlock)
-		ok := end < hi
-		for j := range a.pend {
-			if j != i && a.pend[j].ring == r.ring {
-				ok = false
-				break
-			}
+		wait = append(wait, end < hi && a.lastRun[r.ring] == i)
+	}
+	for i := range a.pend {
+		if k := a.lastRun[a.pend[i].ring]; k >= 0 && k != i {
+			wait[k] = false
 		}
-		wait = append(wait, ok)
-		some = some || ok
+	}
+	all = true
+	for i, ok := range wait {
+		// some: a run may wait whole, or a ring's last run keep the rows
+		// of the block it ends in (flushRuns writes the complete ones)
+		some = some || ok || a.lastRun[a.pend[i].ring] == i && a.tailStart(&a.pend[i]) < a.pend[i].first+a.pend[i].n
 		all = all && ok
 	}
 	return wait, some, all
