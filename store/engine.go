@@ -515,11 +515,12 @@ func (e *engine) consolidate(elapsed, procPDP int64) {
 func (e *engine) consolidate1(elapsed, procPDP int64) {
 	p := e.pdpTemp[0]
 	nan := math.IsNaN(p)
-	cdp := e.st.cdp[:len(e.rra)]
-	stepCnt := e.stepCnt[:len(e.rra)]
+	rra := e.rra // locals: the stores below would make e's fields reload
+	cdp := e.st.cdp[:len(rra)]
+	stepCnt := e.stepCnt[:len(rra)]
 	var n0, startOff, cnt int64 // as in consolidate
-	for a := range e.rra {
-		r := &e.rra[a]
+	for a := range rra {
+		r := &rra[a]
 		n := r.steps
 		if n != n0 {
 			n0 = n
@@ -696,16 +697,17 @@ func (e *engine) writeRows() {
 // archive: rows written straight from the state, the archive's putRow
 // called directly.
 func (e *engine) writeRows1() {
-	stepCnt := e.stepCnt[:len(e.rra)]
-	curRow := e.st.curRow[:len(e.rra)]
-	cdp := e.st.cdp[:len(e.rra)]
+	rra := e.rra
+	stepCnt := e.stepCnt[:len(rra)]
+	curRow := e.st.curRow[:len(rra)]
+	cdp := e.st.cdp[:len(rra)]
 	row := e.row[:1]
-	for a := range e.rra {
+	for a := range rra {
 		cnt := stepCnt[a]
 		if cnt == 0 {
 			continue
 		}
-		rowsN := e.rra[a].rows
+		rowsN := rra[a].rows
 		cnt = min(cnt, rowsN)
 		cur := curRow[a] + 1
 		if cur >= rowsN {
