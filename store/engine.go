@@ -79,6 +79,8 @@ type engine struct {
 	rra   []rraHot
 	hasHW bool   // some archive is a Holt-Winters one
 	due   uint64 // consolidate1: bit a set when archive a has rows to write
+	// generic: never consolidate1/writeRows1 (tests compare the two)
+	generic bool
 	// inl backs the scratch slices of series with few data sources and
 	// archives inside the engine itself: one allocation, adjacent lines
 	inl struct {
@@ -93,6 +95,7 @@ type rraHot struct {
 	steps, rows int64
 	xff         float64
 	cf          CF
+	groupEnd    int32 // the index after the run of archives of this one's steps
 }
 
 // hotRRAs fills e.rra from the spec (again, should its archives change).
@@ -107,6 +110,12 @@ func (e *engine) hotRRAs() {
 	for a, r := range e.spec.RRA {
 		e.rra[a] = rraHot{steps: r.Steps, rows: r.Rows, xff: r.XFF, cf: r.CF}
 		e.hasHW = e.hasHW || r.CF.IsHW()
+	}
+	for a := n - 1; a >= 0; a-- {
+		e.rra[a].groupEnd = int32(a + 1)
+		if a+1 < n && e.rra[a+1].steps == e.rra[a].steps {
+			e.rra[a].groupEnd = e.rra[a+1].groupEnd
+		}
 	}
 }
 
@@ -513,51 +522,74 @@ func (e *engine) consolidate(elapsed, procPDP int64) {
 
 // one tells whether consolidate1 and writeRows1 apply: one data source,
 // no Holt-Winters archive, at most 64 archives (due's bits).
-func (e *engine) one() bool { return len(e.spec.DS) == 1 && !e.hasHW && len(e.rra) <= 64 }
+func (e *engine) one() bool {
+	return len(e.spec.DS) == 1 && !e.hasHW && len(e.rra) <= 64 && !e.generic
+}
 
 // consolidate1 is consolidate for a series of one data source and no
 // Holt-Winters archive (every template's): the same steps without the
 // per-DS slicing and loops, which were most of its cost.
 func (e *engine) consolidate1(elapsed, procPDP int64) {
 	p := e.pdpTemp[0]
-	nan := math.IsNaN(p)
 	rra := e.rra // locals: the stores below would make e's fields reload
 	cdp := e.st.cdp[:len(rra)]
 	stepCnt := e.stepCnt[:len(rra)]
-	var n0, startOff, cnt int64 // as in consolidate
 	var due uint64
-	for a := range rra {
-		r := &rra[a]
-		n := r.steps
-		if n != n0 {
-			n0 = n
-			if n == 1 {
-				startOff, cnt = 1, elapsed
-			} else {
-				startOff, cnt = n-procPDP%n, 0
-				if startOff <= elapsed {
-					cnt = (elapsed-startOff)/n + 1
+	for a := 0; a < len(rra); {
+		// a run of archives of one step count (hotRRAs' groupEnd)
+		n, end := rra[a].steps, min(int(rra[a].groupEnd), len(rra))
+		switch {
+		case n == 1: // startOff 1, stepCnt elapsed ≥ 1
+			for ; a < end; a++ {
+				stepCnt[a] = elapsed
+				due |= 1 << a
+				c := &cdp[a]
+				c.primary = p
+				if elapsed >= 2 {
+					c.secondary = p
 				}
 			}
+			continue
 		}
-		stepCnt[a] = cnt
-		c := &cdp[a]
+		startOff, cnt := n-procPDP%n, int64(0)
+		if startOff <= elapsed {
+			cnt = (elapsed-startOff)/n + 1
+		}
 		switch {
-		case n == 1: // cnt = elapsed ≥ 1
-			due |= 1 << a
-			c.primary = p
-			if elapsed >= 2 {
-				c.secondary = p
-			}
 		case cnt != 0:
-			due |= 1 << a
-			updateCDP(c, r.cf, p, cnt, elapsed, startOff, n, r.xff)
-		case nan:
-			c.unknPDP += elapsed
-		case r.cf == Average && !math.IsNaN(c.val):
-			c.val += p * float64(elapsed) // accumulate's most common case
-		default:
-			c.val = accumulate(c.val, p, elapsed, r.cf)
+			for ; a < end; a++ {
+				stepCnt[a] = cnt
+				due |= 1 << a
+				r := &rra[a]
+				updateCDP(&cdp[a], r.cf, p, cnt, elapsed, startOff, n, r.xff)
+			}
+		case math.IsNaN(p):
+			for ; a < end; a++ {
+				stepCnt[a] = 0
+				cdp[a].unknPDP += elapsed
+			}
+		default: // the row stays open: accumulate
+			x := p * float64(elapsed)
+			for ; a < end; a++ {
+				stepCnt[a] = 0
+				c := &cdp[a]
+				switch cf := rra[a].cf; {
+				case math.IsNaN(c.val):
+					c.val = accumulate(c.val, p, elapsed, cf)
+				case cf == Average:
+					c.val += x
+				case cf == Min: // as accumulate: not min(), which orders −0 before +0
+					if p < c.val {
+						c.val = p
+					}
+				case cf == Max:
+					if p > c.val {
+						c.val = p
+					}
+				default:
+					c.val = accumulate(c.val, p, elapsed, cf)
+				}
+			}
 		}
 	}
 	e.due = due
