@@ -35,9 +35,11 @@ const maxWaitingRowBytes = 16 << 20
 // turns). The other runs are written now, each block once: a time-major
 // stream completes a block of its finest ring every 64 points, and of a
 // coarser ring 5, 60 or 1,440 times less often, so only the finest ring's
-// run goes. some tells whether any run may wait, all whether all may. An
-// archive without row checksums (before version 3) has no blocks to
-// complete: nothing of it waits.
+// run goes. some tells whether any run may wait, whole or in part (a
+// ring's last run that ended inside a block keeps that block's rows:
+// flushRuns writes only its complete blocks), all whether all may wait
+// whole. An archive without row checksums (before version 3) has no
+// blocks to complete: nothing of it waits.
 func (a *archive) waitingRuns(wait []bool) (_ []bool, some, all bool) {
 	wait = wait[:0]
 	if a.sums == nil || len(a.pend) == 0 {
