@@ -57,6 +57,7 @@ type engine struct {
 	spec *Spec
 	st   *state
 	rows rows
+	arch *archive // rows, when an archive's
 
 	// scratch, reused between updates to avoid allocation
 	pdpNew  []float64
@@ -74,7 +75,11 @@ type engine struct {
 	// carries the Holt-Winters parameters too, several cache lines for
 	// four archives, and with thousands of series in turn every update
 	// finds them out of cache
-	rra []rraHot
+	rra   []rraHot
+	hasHW bool   // some archive is a Holt-Winters one
+	due   uint64 // consolidate1: bit a set when archive a has rows to write
+	// generic: never consolidate1/writeRows1 (tests compare the two)
+	generic bool
 	// inl backs the scratch slices of series with few data sources and
 	// archives inside the engine itself: one allocation, adjacent lines
 	inl struct {
@@ -89,6 +94,7 @@ type rraHot struct {
 	steps, rows int64
 	xff         float64
 	cf          CF
+	groupEnd    int32 // the index after the run of archives of this one's steps
 }
 
 // hotRRAs fills e.rra from the spec (again, should its archives change).
@@ -99,8 +105,16 @@ func (e *engine) hotRRAs() {
 	} else {
 		e.rra = make([]rraHot, n)
 	}
+	e.hasHW = false
 	for a, r := range e.spec.RRA {
 		e.rra[a] = rraHot{steps: r.Steps, rows: r.Rows, xff: r.XFF, cf: r.CF}
+		e.hasHW = e.hasHW || r.CF.IsHW()
+	}
+	for a := n - 1; a >= 0; a-- {
+		e.rra[a].groupEnd = int32(a + 1)
+		if a+1 < n && e.rra[a+1].steps == e.rra[a].steps {
+			e.rra[a].groupEnd = e.rra[a+1].groupEnd
+		}
 	}
 }
 
@@ -112,6 +126,7 @@ func newEngine(spec *Spec, st *state, r rows) *engine {
 		st.hw = newHWState(spec)
 	}
 	e := &engine{spec: spec, st: st, rows: r}
+	e.arch, _ = r.(*archive)
 	f := e.inl.f[:]
 	if 4*n > len(f) {
 		f = make([]float64, 4*n)
@@ -439,34 +454,64 @@ func (e *engine) closeFirstPDP(interval, fReal, f1 float64) error {
 
 // consolidate folds elapsed PDPs (all equal to pdpTemp) into every archive;
 // procPDP is the number of the step in which the last update fell.
+// Archives of one step count share their phase (a template has one of
+// each function per step count), so the modulo is done once per run of
+// equal step counts, and none for one-step archives.
 func (e *engine) consolidate(elapsed, procPDP int64) {
 	nds := len(e.spec.DS)
+	if e.one() {
+		e.consolidate1(elapsed, procPDP)
+		return
+	}
+	pdp := e.pdpTemp[:nds:nds]
+	cdp := e.st.cdp[:len(e.rra)*nds]
+	stepCnt := e.stepCnt[:len(e.rra)]
+	var n0, startOff, cnt int64 // the previous archive's steps, its startOff and stepCnt
 	for a := range e.rra {
 		r := &e.rra[a]
 		n := r.steps
-		startOff := n - procPDP%n
-		if startOff <= elapsed {
-			e.stepCnt[a] = (elapsed-startOff)/n + 1
-		} else {
-			e.stepCnt[a] = 0
-		}
-		for d := 0; d < nds; d++ {
-			c := &e.st.cdp[a*nds+d]
-			p := e.pdpTemp[d]
+		if n != n0 {
+			n0 = n
 			if n == 1 {
-				if r.cf.IsHW() {
-					break // hwConsolidate
+				// n − procPDP mod 1; (elapsed − 1)/1 + 1
+				startOff, cnt = 1, elapsed
+			} else {
+				startOff, cnt = n-procPDP%n, 0
+				if startOff <= elapsed {
+					cnt = (elapsed-startOff)/n + 1
 				}
-				// rrdtool 1.7.2 sets the fill-in value of a one-step
-				// archive only when the update closes two steps or more
-				// (it shows in dump's cdp_prep, never in a row)
-				c.primary = p
-				if elapsed >= 2 {
-					c.secondary = p
-				}
-				continue
 			}
-			updateCDP(c, r.cf, p, e.stepCnt[a], elapsed, startOff, n, r.xff)
+		}
+		stepCnt[a] = cnt
+		cs := cdp[a*nds : a*nds+nds]
+		switch {
+		case n == 1:
+			if r.cf.IsHW() {
+				continue // hwConsolidate
+			}
+			// rrdtool 1.7.2 sets the fill-in value of a one-step
+			// archive only when the update closes two steps or more
+			// (it shows in dump's cdp_prep, never in a row)
+			for d, p := range pdp {
+				cs[d].primary = p
+				if elapsed >= 2 {
+					cs[d].secondary = p
+				}
+			}
+		case cnt == 0:
+			// the row stays open: the common case of a coarser archive
+			for d, p := range pdp {
+				c := &cs[d]
+				if math.IsNaN(p) {
+					c.unknPDP += elapsed
+				} else {
+					c.val = accumulate(c.val, p, elapsed, r.cf)
+				}
+			}
+		default:
+			for d, p := range pdp {
+				updateCDP(&cs[d], r.cf, p, cnt, elapsed, startOff, n, r.xff)
+			}
 		}
 	}
 	if e.st.hw != nil {
@@ -514,7 +559,10 @@ func updateCDP(c *cdpState, cf CF, p float64, stepCnt, elapsed, startOff, n int6
 			c.primary = p
 		}
 	}
-	into := (elapsed - startOff) % n
+	into := elapsed - startOff // ≥ 0 as stepCnt > 0; below n unless the update spans a row
+	if into >= n {
+		into %= n
+	}
 	if into == 0 || math.IsNaN(p) {
 		switch cf {
 		case Max:
@@ -574,32 +622,42 @@ func ifNaN(v, alt float64) float64 {
 // is written, however long the gap.
 func (e *engine) writeRows() {
 	nds := len(e.spec.DS)
+	if e.one() {
+		e.writeRows1()
+		return
+	}
+	stepCnt := e.stepCnt[:len(e.rra)]
+	curRow := e.st.curRow[:len(e.rra)]
 	for a := range e.rra {
-		if e.rra[a].cf.IsHW() {
+		if e.hasHW && e.rra[a].cf.IsHW() {
 			e.hwWriteRows(a)
 			continue
 		}
-		cnt := e.stepCnt[a]
+		cnt := stepCnt[a]
 		if cnt == 0 {
 			continue
 		}
 		rowsN := e.rra[a].rows
-		cur := e.st.curRow[a]
 		// rrdtool writes at most one full turn (update_all_cdp_prep: min of
 		// the rows due and row_cnt): the primary value lands in the oldest
 		// row of the ring, followed by the fill-in values, and the ring
 		// ends where it started (info's cur_row shows it)
 		cnt = min(cnt, rowsN)
-		cur = (cur + 1) % rowsN
+		cur := curRow[a] + 1
+		if cur >= rowsN {
+			cur %= rowsN
+		}
 		e.fillRow(cur, a, nds, true)
-		cnt--
-		for ; cnt > 0; cnt-- {
-			cur = (cur + 1) % rowsN
+		for cnt--; cnt > 0; cnt-- {
+			if cur++; cur >= rowsN {
+				cur = 0
+			}
 			e.fillRow(cur, a, nds, false)
 		}
-		e.st.curRow[a] = cur
-		e.stepCnt[a] = 0
+		curRow[a] = cur
+		stepCnt[a] = 0
 	}
+	e.due = 0
 }
 
 func (e *engine) fillRow(row int64, a, nds int, primary bool) {
@@ -611,5 +669,5 @@ func (e *engine) fillRow(row int64, a, nds int, primary bool) {
 			e.row[d] = c.secondary
 		}
 	}
-	e.rows.putRow(a, row, e.row)
+	e.putRow(a, row, e.row)
 }

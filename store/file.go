@@ -183,7 +183,10 @@ type archive struct {
 	// version 3: the checksum table — a view of the mapping, or a copy
 	// kept equal to the file by flushRows
 	sums []byte
-	key  uint64 // XORed into every stored row value (nanKey from version 4)
+	// sumLo, sumHi: the range of sums changed but not yet written (an
+	// unmapped archive, with its file open; writeSums)
+	sumLo, sumHi int64
+	key          uint64 // XORed into every stored row value (nanKey from version 4)
 
 	// fds, when set, bounds the open files: f is -1 while the archive is
 	// closed (its state, pending rows and checksum table stay in memory)
@@ -247,15 +250,21 @@ func (a *archive) putRow(ring int, r int64, vals []float64) {
 			a.lastRun[i] = -1
 		}
 	}
-	k := a.lastRun[ring]
-	if k < 0 || a.pend[k].first+a.pend[k].n != r {
-		k = len(a.pend)
-		a.pend = append(a.pend, rowRun{ring: ring, first: r, b: a.runBuf()})
-		a.lastRun[ring] = k
+	var run *rowRun
+	if k := a.lastRun[ring]; k >= 0 {
+		run = &a.pend[k]
 	}
-	run := &a.pend[k]
-	for _, v := range vals {
-		run.b = binary.LittleEndian.AppendUint64(run.b, math.Float64bits(v)^a.key)
+	if run == nil || run.first+run.n != r {
+		a.lastRun[ring] = len(a.pend)
+		a.pend = append(a.pend, rowRun{ring: ring, first: r, b: a.runBuf()})
+		run = &a.pend[len(a.pend)-1]
+	}
+	if len(vals) == 1 { // one data source: no loop
+		run.b = binary.LittleEndian.AppendUint64(run.b, math.Float64bits(vals[0])^a.key)
+	} else {
+		for _, v := range vals {
+			run.b = binary.LittleEndian.AppendUint64(run.b, math.Float64bits(v)^a.key)
+		}
 	}
 	run.n++
 }
@@ -296,7 +305,12 @@ func (a *archive) mapRows() error {
 		a.rings = append(a.rings, unsafe.Slice((*float64)(unsafe.Pointer(&mm[off])), int(r.Rows)*nds))
 	}
 	if a.sums != nil {
-		// flushRows wrote every change of the copy to the file
+		// flushRows wrote every change of the copy to the file but the
+		// entries that wait (writeSums)
+		if err := a.writeSums(); err != nil {
+			syscall.Munmap(mm)
+			return err
+		}
 		a.sums = mm[a.lay.sumOff : a.lay.sumOff+a.lay.sumLen]
 	}
 	return nil
@@ -649,12 +663,17 @@ var errNeverDurable = errors.New("its state was never made durable (a creation n
 
 // close closes the archive for good.
 func (a *archive) close() error {
+	serr := a.writeSums()
 	a.gone = true
 	if a.fds != nil {
 		a.fds.unlink(a)
 	}
 	a.sums = nil // no copy of a mapped table
-	return a.release()
+	a.sumLo, a.sumHi = 0, 0
+	if err := a.release(); err != nil {
+		return err
+	}
+	return serr
 }
 
 // release unmaps and closes the file; the archive's state, pending rows
@@ -674,6 +693,14 @@ func (a *archive) release() error {
 	// pwrite: a reopened archive writes that way until it is read
 	for i := range a.last {
 		a.last[i].ok = false
+	}
+	if a.f.fd >= 0 && a.sumHi > a.sumLo {
+		// the checksum entries that wait go before the file closes: a
+		// closed archive has none waiting (kept on a failure, for the
+		// next flushRows)
+		if serr := a.writeSums(); err == nil {
+			err = serr
+		}
 	}
 	if a.f.fd >= 0 {
 		if a.pk != nil {

@@ -94,10 +94,20 @@ func (a *archive) rowBytes() int64 { return int64(len(a.spec.DS)) * 8 }
 func (a *archive) flushRows(verify bool) error { return a.flushRuns(verify, nil) }
 
 // flushRuns writes the collected runs but those wait marks (by index in
-// pend; nil: none), which stay collected, in order.
+// pend; nil: none), which stay collected, in order. With wait (a group
+// commit, rowwait.go) a ring's last run that ends inside a block writes
+// only its complete blocks and keeps the rows of the block it ends in
+// (they continue it at the next commit): a block is then always written
+// whole, with no read of its old rows, and the changed checksum entries
+// of an unmapped archive wait too (sumLo, sumHi; writeSums). Without wait
+// (a read, checkpoint, close, eviction) everything goes, those entries
+// included.
 func (a *archive) flushRuns(verify bool, wait []bool) error {
 	a.waitOK = false
 	if len(a.pend) == 0 {
+		if wait == nil {
+			return a.writeSums()
+		}
 		return nil
 	}
 	// An archive not mapped by a read is written with pwrite (rows, then
@@ -111,12 +121,30 @@ func (a *archive) flushRuns(verify bool, wait []bool) error {
 	}
 	lo, hi := int64(-1), int64(-1) // table bytes changed (unmapped)
 	kept := 0
+	rb := a.rowBytes()
 	for i := range a.pend {
 		run := &a.pend[i]
 		if wait != nil && wait[i] {
 			a.pend[kept] = *run // kept ≤ i: a slot already done with
 			kept++
 			continue
+		}
+		if wait != nil && a.sums != nil && a.lastRun[run.ring] == i {
+			if cut := a.tailStart(run); cut < run.first+run.n {
+				if cut > run.first {
+					head := rowRun{ring: run.ring, first: run.first, n: cut - run.first, b: run.b[:(cut-run.first)*rb]}
+					if err := a.writeRun(&head, verify, &lo, &hi); err != nil {
+						return fmt.Errorf("archive %s: write rows: %w", a.path, err)
+					}
+					n := copy(run.b, run.b[(cut-run.first)*rb:])
+					run.b = run.b[:n]
+					run.n -= cut - run.first
+					run.first = cut
+				}
+				a.pend[kept] = *run
+				kept++
+				continue
+			}
 		}
 		if err := a.writeRun(run, verify, &lo, &hi); err != nil {
 			return fmt.Errorf("archive %s: write rows: %w", a.path, err)
@@ -125,9 +153,10 @@ func (a *archive) flushRuns(verify bool, wait []bool) error {
 		run.b = nil
 	}
 	if a.mm == nil && lo >= 0 {
-		if err := a.f.writeAt(a.sums[lo:hi], a.lay.sumOff+lo); err != nil {
-			return fmt.Errorf("archive %s: write row checksums: %w", a.path, err)
+		if a.sumHi > a.sumLo {
+			lo, hi = min(lo, a.sumLo), max(hi, a.sumHi)
 		}
+		a.sumLo, a.sumHi = lo, hi
 	}
 	clear(a.pend[kept:])
 	a.pend = a.pend[:kept]
@@ -140,6 +169,44 @@ func (a *archive) flushRuns(verify bool, wait []bool) error {
 	for i := range a.pend {
 		a.lastRun[a.pend[i].ring] = i
 	}
+	if wait == nil {
+		return a.writeSums()
+	}
+	return nil
+}
+
+// tailStart is the first row of the block run ends in when the run ends
+// before that block's end (its rows may wait: rowwait.go), else the run's
+// end.
+func (a *archive) tailStart(run *rowRun) int64 {
+	end := run.first + run.n
+	lo, hi := blockRows(a.spec.RRA[run.ring].Rows, (end-1)/rowsPerBlock)
+	if end < hi {
+		return lo
+	}
+	return end
+}
+
+// writeSums writes the checksum entries changed since they were last
+// written (an unmapped archive's flushRuns leaves them for the next read,
+// checkpoint, close or eviction: one pwrite less per completed block).
+// Rows reach the file before their entries, as without the wait: after a
+// kill -9 the replay rewrites every row written since the archive's last
+// slot (writeSlot calls flushRows, so no entry waits past a slot) and
+// reseals its blocks.
+func (a *archive) writeSums() error {
+	if a.sumHi <= a.sumLo {
+		return nil
+	}
+	if a.f.fd < 0 { // only after a failure to write them at release
+		if err := a.ensureOpen(); err != nil {
+			return err
+		}
+	}
+	if err := a.f.writeAt(a.sums[a.sumLo:a.sumHi], a.lay.sumOff+a.sumLo); err != nil {
+		return fmt.Errorf("archive %s: write row checksums: %w", a.path, err)
+	}
+	a.sumLo, a.sumHi = 0, 0
 	return nil
 }
 

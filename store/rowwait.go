@@ -35,28 +35,35 @@ const maxWaitingRowBytes = 16 << 20
 // turns). The other runs are written now, each block once: a time-major
 // stream completes a block of its finest ring every 64 points, and of a
 // coarser ring 5, 60 or 1,440 times less often, so only the finest ring's
-// run goes. some tells whether any run may wait, all whether all may. An
-// archive without row checksums (before version 3) has no blocks to
-// complete: nothing of it waits.
+// run goes. some tells whether any run may wait, whole or in part (a
+// ring's last run that ended inside a block keeps that block's rows:
+// flushRuns writes only its complete blocks), all whether all may wait
+// whole. An archive without row checksums (before version 3) has no
+// blocks to complete: nothing of it waits.
 func (a *archive) waitingRuns(wait []bool) (_ []bool, some, all bool) {
 	wait = wait[:0]
 	if a.sums == nil || len(a.pend) == 0 {
 		return wait, false, false
 	}
-	all = true
+	// a ring's runs: the last one is lastRun's, any other comes first —
+	// one pass marks the last runs, a second unmarks those of rings with
+	// an earlier run (no pairwise search: 16 rings, 256 comparisons)
 	for i := range a.pend {
 		r := &a.pend[i]
 		end := r.first + r.n
 		_, hi := blockRows(a.spec.RRA[r.ring].Rows, r.first/rowsPerBlock)
-		ok := end < hi
-		for j := range a.pend {
-			if j != i && a.pend[j].ring == r.ring {
-				ok = false
-				break
-			}
+		wait = append(wait, end < hi && a.lastRun[r.ring] == i)
+	}
+	for i := range a.pend {
+		if k := a.lastRun[a.pend[i].ring]; k >= 0 && k != i {
+			wait[k] = false
 		}
-		wait = append(wait, ok)
-		some = some || ok
+	}
+	all = true
+	for i, ok := range wait {
+		// some: a run may wait whole, or a ring's last run keep the rows
+		// of the block it ends in (flushRuns writes the complete ones)
+		some = some || ok || a.lastRun[a.pend[i].ring] == i && a.tailStart(&a.pend[i]) < a.pend[i].first+a.pend[i].n
 		all = all && ok
 	}
 	return wait, some, all

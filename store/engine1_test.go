@@ -1,0 +1,104 @@
+package store
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestOneDSPathMatchesGeneric: consolidate1 and writeRows1 (one data
+// source, no Holt-Winters archive: the modulo once per run of archives of
+// one step count, accumulation per function, only the archives with a row
+// due visited) leave the same state and rows, bit for bit, as the generic
+// consolidate and writeRows, over random archive lists (step counts in and
+// out of order, every function, rings shorter than a gap) and random
+// readings (unknown, ±Inf, ±0, NaN, gaps, sub-second times, several steps
+// at once, beyond the heartbeat).
+func TestOneDSPathMatchesGeneric(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(24, 9))
+	cfs := []string{"AVERAGE", "MIN", "MAX", "LAST"}
+	for iter := range 120 {
+		types := []string{"GAUGE", "COUNTER", "DERIVE", "ABSOLUTE", "DCOUNTER", "DDERIVE"}
+		args := []string{fmt.Sprintf("DS:v:%s:%d:U:U", types[rng.IntN(len(types))], 60+rng.IntN(600))}
+		for range 1 + rng.IntN(20) {
+			steps := []int{1, 1, 2, 3, 5, 12, 60}[rng.IntN(7)]
+			args = append(args, fmt.Sprintf("RRA:%s:%.2f:%d:%d", cfs[rng.IntN(4)], rng.Float64()*0.99, steps, 1+rng.IntN(40)))
+		}
+		step := int64([]int{1, 10, 60}[rng.IntN(3)])
+		spec, err := ParseSpecArgs(step, 1795356000+int64(rng.IntN(100)), args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, err := NewRRD(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow, _ := NewRRD(spec)
+		slow.eng.generic = true
+		if !fast.eng.one() || slow.eng.one() {
+			t.Fatalf("one(): fast %v, generic %v", fast.eng.one(), slow.eng.one())
+		}
+		tm, usec := spec.Start, int64(0)
+		for u := range 400 {
+			switch rng.IntN(10) {
+			case 0:
+				tm += step * int64(2+rng.IntN(30)) // a gap of several steps
+			case 1:
+				usec = int64(rng.IntN(1000000))
+				tm += int64(rng.IntN(int(step) + 1))
+			default:
+				tm += step
+			}
+			v := rng.NormFloat64() * 100
+			switch rng.IntN(20) {
+			case 0:
+				v = math.NaN()
+			case 1:
+				v = math.Inf(1 - 2*rng.IntN(2))
+			case 2:
+				v = math.Copysign(0, -1)
+			case 3:
+				v = 0
+			case 4:
+				v = float64(u * 1000)
+			}
+			if iter%4 == 0 { // signed zeros in runs: MIN and MAX of +0 and −0
+				v = []float64{0, math.Copysign(0, -1), 1, -1}[rng.IntN(4)]
+				if rng.IntN(3) > 0 {
+					v = math.Copysign(0, float64(1-2*((u/7)%2)))
+				}
+			}
+			ef := fast.eng.updateNum(tm, usec, []float64{v})
+			es := slow.eng.updateNum(tm, usec, []float64{v})
+			if (ef == nil) != (es == nil) {
+				t.Fatalf("iter %d update %d: errors differ: %v vs %v", iter, u, ef, es)
+			}
+			rows := u%25 == 0 || u == 399
+			if got, want := engineBits(fast, rows), engineBits(slow, rows); got != want {
+				t.Fatalf("iter %d (%v) update %d (t %d.%06d, %v): state or rows differ:\n one-DS  %s\n generic %s", iter, args, u, tm, usec, v, got, want)
+			}
+		}
+	}
+}
+
+// engineBits is a series' consolidation state and (withRows) rows, as bits.
+func engineBits(r *RRD, withRows bool) string {
+	out := fmt.Sprint(r.st.lastUp, r.st.lastUpUsec, r.st.curRow, r.eng.stepCnt)
+	for _, c := range r.st.cdp {
+		out += fmt.Sprintf(" %x/%x/%x/%d", math.Float64bits(c.val), math.Float64bits(c.primary), math.Float64bits(c.secondary), c.unknPDP)
+	}
+	for _, d := range r.st.ds {
+		out += fmt.Sprintf(" %q %x %x %d", d.lastDS, math.Float64bits(d.lastNum), math.Float64bits(d.val), d.unknSec)
+	}
+	for a := range r.spec.RRA {
+		if !withRows {
+			break
+		}
+		for _, v := range r.rows.ring(a) {
+			out += fmt.Sprintf(" %x", math.Float64bits(v))
+		}
+	}
+	return out
+}
