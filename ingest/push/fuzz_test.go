@@ -103,10 +103,32 @@ func FuzzParseLineProtocol(f *testing.F) {
 			}
 			pts, err := c.Convert(p, l, nil)
 			if err == nil {
-				for _, pt := range pts {
-					if pt.Series == "" || pt.Value == "" || pt.Usec < 0 || pt.Usec >= 1e6 {
+				k := 0
+				for _, f := range l.Fields {
+					if f.Kind == KindString {
+						continue
+					}
+					pt := pts[k]
+					k++
+					if pt.Series == "" || pt.Text() == "" || pt.Usec < 0 || pt.Usec >= 1e6 || pt.Numeric == (pt.Value != "") {
 						t.Fatalf("bad point %+v", pt)
 					}
+					// A value handed as a number is the text's rrd_strtod
+					// reading, and the store writes it back as the text the
+					// converter took before numbers (graphiteNumber).
+					want := string(f.Num)
+					if f.Kind == KindBool {
+						want = map[bool]string{true: "1", false: "0"}[f.Bool]
+					}
+					if pt.Text() != want {
+						t.Fatalf("field %q: the point stands for %q, want %q", f.Num, pt.Text(), want)
+					}
+					if v, _ := store.ParseFloatPrefix(want); pt.Numeric && math.Float64bits(v) != math.Float64bits(pt.Num) {
+						t.Fatalf("field %q: number %v, the text path reads %v", want, pt.Num, v)
+					}
+				}
+				if k != len(pts) {
+					t.Fatalf("%d points for %d numeric fields", len(pts), k)
 				}
 			}
 		}
