@@ -261,9 +261,12 @@ func (p *Parser) parse(i int) error {
 	for e < len(d) && d[e] != ' ' {
 		e++
 	}
-	ts, err := strconv.ParseInt(string(d[j:e]), 10, 64)
-	if err != nil {
-		return p.fail(j, "bad timestamp %q (want an integer)", d[j:e])
+	ts, ok := timestampDigits(d[j:e])
+	if !ok {
+		var err error
+		if ts, err = strconv.ParseInt(string(d[j:e]), 10, 64); err != nil {
+			return p.fail(j, "bad timestamp %q (want an integer)", d[j:e])
+		}
 	}
 	l.Time, l.HasTime = ts, true
 	for e < len(d) && d[e] == ' ' {
@@ -273,6 +276,35 @@ func (p *Parser) parse(i int) error {
 		return p.fail(e, "unexpected text %q after the timestamp", d[e:])
 	}
 	return nil
+}
+
+// timestampDigits reads the usual timestamp, `-?[0-9]{1,19}` within
+// int64 (nanoseconds since the epoch have 19 digits), without strconv;
+// anything else ('+', 20 digits, overflow) is left to strconv.ParseInt,
+// which gives the same for these.
+func timestampDigits(b []byte) (int64, bool) {
+	d := b
+	neg := len(d) > 0 && d[0] == '-'
+	if neg {
+		d = d[1:]
+	}
+	if len(d) == 0 || len(d) > 19 { // 19 digits fit a uint64
+		return 0, false
+	}
+	var u uint64
+	for _, c := range d {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		u = u*10 + uint64(c-'0')
+	}
+	switch {
+	case neg && u <= 1<<63:
+		return -int64(u), true // 1<<63 is MinInt64, its own negation
+	case !neg && u < 1<<63:
+		return int64(u), true
+	}
+	return 0, false
 }
 
 // fieldValue parses the value starting at d[i] and returns the index after it.

@@ -2,6 +2,8 @@ package push
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -229,5 +231,39 @@ func TestPrecision(t *testing.T) {
 	}
 	if _, _, ok := Hour.split(1 << 62); ok {
 		t.Error("overflowing hour timestamp accepted")
+	}
+}
+
+// TestTimestampDigits: the fast timestamp reading gives what
+// strconv.ParseInt gives wherever it answers, and answers for the usual
+// forms.
+func TestTimestampDigits(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(15, 9))
+	cases := []string{"", "-", "0", "-0", "1465839830100400200", "-1465839830100400200", "999999999999999999", "-999999999999999999",
+		"9223372036854775807", "9223372036854775808", "-9223372036854775808", "+5", "1_0", "01", "1a", "--1", "12345678901234567890"}
+	for range 20000 {
+		b := make([]byte, r.IntN(22))
+		for i := range b {
+			b[i] = "0123456789-+_a"[r.IntN(14)]
+			if r.IntN(4) > 0 {
+				b[i] = byte('0' + r.IntN(10))
+			}
+		}
+		cases = append(cases, string(b))
+	}
+	fast := 0
+	for _, s := range cases {
+		got, ok := timestampDigits([]byte(s))
+		want, err := strconv.ParseInt(s, 10, 64)
+		if ok && (err != nil || got != want) {
+			t.Fatalf("%q: %d, strconv %d, %v", s, got, want, err)
+		}
+		if ok {
+			fast++
+		}
+	}
+	if _, ok := timestampDigits([]byte("1465839830100400200")); !ok || fast < 1000 {
+		t.Fatalf("the usual form goes to strconv (%d of %d fast)", fast, len(cases))
 	}
 }
