@@ -77,6 +77,18 @@ func FuzzParseLineProtocol(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The table-driven name scan stops where the byte loop before it
+		// did, with the same name, from every offset.
+		sp := &Parser{data: data, end: len(data)}
+		for i := range min(len(data), 64) {
+			for _, eq := range []bool{false, true} {
+				n, e := sp.scanName(i, eq)
+				bn, be := scanNameBefore(data, i, eq)
+				if e != be || !bytes.Equal(n, bn) {
+					t.Fatalf("scanName(%q, %d, %v) = %q, %d; before: %q, %d", data, i, eq, n, e, bn, be)
+				}
+			}
+		}
 		lines := bytes.Count(data, []byte("\n")) + 1
 		p := NewParser(data)
 		c := &Converter{Precision: Second, Now: func() time.Time { return time.Unix(1, 0) }}
@@ -218,6 +230,32 @@ func FuzzDecodeJSONPoints(f *testing.F) {
 			}
 		}
 	})
+}
+
+// scanNameBefore is Parser.scanName before its byte table (session 9).
+func scanNameBefore(d []byte, i int, stopEq bool) ([]byte, int) {
+	start := i
+	escaped := false
+	for i < len(d) {
+		c := d[i]
+		if c == '\\' && i+1 < len(d) {
+			escaped = true
+			i += 2
+			continue
+		}
+		if c == ',' || c == ' ' || c == '=' && stopEq {
+			break
+		}
+		i++
+	}
+	if !escaped {
+		return d[start:i], i
+	}
+	special := ", "
+	if stopEq {
+		special = ",= "
+	}
+	return unescapeName(d[start:i], special), i
 }
 
 // asText is p with a numeric value as the text the store's numeric path

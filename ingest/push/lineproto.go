@@ -2,6 +2,7 @@ package push
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
@@ -146,17 +147,29 @@ func (p *Parser) scanName(i int, stopEq bool) ([]byte, int) {
 	d := p.data[:p.end]
 	start := i
 	escaped := false
+	mask := nameStopMeasurement
+	if stopEq {
+		mask = nameStopKey
+	}
 	for i < len(d) {
-		c := d[i]
-		if c == '\\' && i+1 < len(d) {
-			escaped = true
-			i += 2
-			continue
+		// the bytes that cannot end a name, by table (this loop was most
+		// of the parser's instructions, a byte at a time)
+		for i < len(d) && nameStop[d[i]]&mask == 0 {
+			i++
 		}
-		if c == ',' || c == ' ' || c == '=' && stopEq {
+		if i >= len(d) {
 			break
 		}
-		i++
+		if d[i] == '\\' {
+			if i+1 < len(d) {
+				escaped = true
+				i += 2
+				continue
+			}
+			i++ // a backslash ending the line is literal
+			continue
+		}
+		break // ',', ' ' or (stopEq) '='
 	}
 	if !escaped {
 		return d[start:i], i
@@ -166,6 +179,20 @@ func (p *Parser) scanName(i int, stopEq bool) ([]byte, int) {
 		special = ",= "
 	}
 	return unescapeName(d[start:i], special), i
+}
+
+// nameStop marks the bytes scanName stops at: a backslash (an escape),
+// ',' and ' ' for every name, '=' for keys and tag values.
+const (
+	nameStopMeasurement uint8 = 1
+	nameStopKey         uint8 = 2
+)
+
+var nameStop = [256]uint8{
+	'\\': nameStopMeasurement | nameStopKey,
+	',':  nameStopMeasurement | nameStopKey,
+	' ':  nameStopMeasurement | nameStopKey,
+	'=':  nameStopKey,
 }
 
 // unescapeName drops the backslash before an escapable byte or a backslash.
@@ -184,7 +211,7 @@ func (p *Parser) parse(i int) error {
 	d := p.data[:p.end]
 	l := &p.line
 	*l = Line{Num: p.num, Tags: l.Tags[:0], Fields: l.Fields[:0]}
-	if !utf8.Valid(d[p.start:]) {
+	if !validUTF8(d[p.start:]) {
 		return p.fail(i, "line is not valid UTF-8")
 	}
 	var j int
@@ -276,6 +303,24 @@ func (p *Parser) parse(i int) error {
 		return p.fail(e, "unexpected text %q after the timestamp", d[e:])
 	}
 	return nil
+}
+
+// validUTF8 is utf8.Valid with the usual all-ASCII line checked eight
+// bytes at a time (utf8.Valid goes a byte at a time after its first
+// non-multiple of eight).
+func validUTF8(b []byte) bool {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
+			return utf8.Valid(b[i:]) // b[:i] is ASCII
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= 0x80 {
+			return utf8.Valid(b[i:])
+		}
+	}
+	return true
 }
 
 // timestampDigits reads the usual timestamp, `-?[0-9]{1,19}` within

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // render prints a parsed line canonically: m|tags|fields|ts.
@@ -265,5 +266,27 @@ func TestTimestampDigits(t *testing.T) {
 	}
 	if _, ok := timestampDigits([]byte("1465839830100400200")); !ok || fast < 1000 {
 		t.Fatalf("the usual form goes to strconv (%d of %d fast)", fast, len(cases))
+	}
+}
+
+// TestValidUTF8 holds validUTF8 to utf8.Valid: random ASCII with a
+// non-ASCII byte or sequence (valid or not) at every offset.
+func TestValidUTF8(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(15, 8))
+	tails := []string{"", "é", "\xff", "\xc3", "€", "\xe2\x82", "𝄞", "\xed\xa0\x80", "\x80", "\u00a0"}
+	for n := range 40 {
+		for _, tail := range tails {
+			for at := 0; at <= n; at++ {
+				b := make([]byte, n)
+				for i := range b {
+					b[i] = byte(0x20 + r.IntN(0x5f))
+				}
+				b = append(b[:at:at], append([]byte(tail), b[at:]...)...)
+				if validUTF8(b) != utf8.Valid(b) {
+					t.Fatalf("%q: %v, utf8.Valid %v", b, validUTF8(b), utf8.Valid(b))
+				}
+			}
+		}
 	}
 }
