@@ -222,18 +222,50 @@ func parseGraphiteLine(line []byte, now func() time.Time, names graphiteNames, a
 // form ("1.50", "1.0", "007", ".5", "1e3", more digits) stays text, so
 // the store parses and refuses it exactly as before.
 func graphiteNumber(b []byte) (float64, bool) {
-	if n, ok := graphiteInt(b); ok {
-		return float64(n), true
+	// One pass over the usual forms, integers and short decimals (the
+	// rules of graphiteInt and graphiteDecimal, graphitenum_test.go): a
+	// sign, digits, at most one '.', up to 17 bytes.
+	i := 0
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		i = 1
 	}
-	if v, ok := graphiteDecimal(b); ok {
-		return v, true
+	var n uint64
+	dot := -1
+	j := i
+	for ; j < len(b) && j-i < 17; j++ {
+		c := b[j]
+		if d := c - '0'; d <= 9 {
+			n = n*10 + uint64(d)
+			continue
+		}
+		if c != '.' || dot >= 0 {
+			break
+		}
+		dot = j
+	}
+	if j == len(b) {
+		d := len(b) - i
+		if dot < 0 {
+			// an integer of up to 15 digits without leading zeros, not
+			// "-0": exact, and written back the same by AppendReading
+			if d >= 1 && d <= 15 && (b[i] != '0' || d == 1 && !neg) {
+				v := float64(n)
+				if neg {
+					v = -v
+				}
+				return v, true
+			}
+		} else if v, ok := shortDecimal(b, i, dot, n); ok {
+			return v, true
+		}
 	}
 	if len(b) > 24 { // longer than any shortest text of a double
 		return 0, false
 	}
 	s := unsafe.String(unsafe.SliceData(b), len(b)) // not kept
-	v, n := store.ParseFloatPrefix(s)
-	if n != len(s) || math.IsInf(v, 0) || v == math.Trunc(v) {
+	v, m := store.ParseFloatPrefix(s)
+	if m != len(s) || math.IsInf(v, 0) || v == math.Trunc(v) {
 		return 0, false
 	}
 	var buf [32]byte
@@ -243,33 +275,17 @@ func graphiteNumber(b []byte) (float64, bool) {
 	return v, true
 }
 
-// graphiteDecimal reads the common `-?(0|[1-9][0-9]{0,5})\.[0-9]*[1-9]`
-// with 1, 2, 4 or 8 decimals, from 1e-4 (at most 14 digits),
-// without formatting it back: the digits are an exact integer and
-// rrd_strtod divides it once by an exact power of ten, so the number is
-// correctly rounded, and a decimal of at most 15 digits is the shortest
-// text of its double (DBL_DIG), which %g writes without an exponent from
-// 1e-4 to below 1e6: store.AppendReading gives the text back.
-func graphiteDecimal(b []byte) (float64, bool) {
-	i := 0
-	if len(b) > 0 && b[0] == '-' {
-		i = 1
-	}
+// shortDecimal reads the common `-?(0|[1-9][0-9]{0,5})\.[0-9]*[1-9]`
+// with 1, 2, 4 or 8 decimals, from 1e-4 (at most 14 digits), given b's
+// digits as n (b[i:] is digits and the one '.' at dot), without
+// formatting it back: the digits are an exact integer and rrd_strtod
+// divides it once by an exact power of ten, so the number is correctly
+// rounded, and a decimal of at most 15 digits is the shortest text of
+// its double (DBL_DIG), which %g writes without an exponent from 1e-4 to
+// below 1e6: store.AppendReading gives the text back.
+func shortDecimal(b []byte, i, dot int, n uint64) (float64, bool) {
 	if len(b)-i > 16 || len(b)-i < 3 || b[i] == '0' && b[i+1] != '.' {
 		return 0, false
-	}
-	var n int64
-	dot := -1
-	for j := i; j < len(b); j++ {
-		c := b[j]
-		switch {
-		case c >= '0' && c <= '9':
-			n = n*10 + int64(c-'0')
-		case c == '.' && dot < 0:
-			dot = j
-		default:
-			return 0, false
-		}
 	}
 	if dot <= i || dot-i > 6 || b[len(b)-1] == '0' { // from 1e6 on %g writes an exponent
 		return 0, false
@@ -295,30 +311,6 @@ func graphiteDecimal(b []byte) (float64, bool) {
 		v = -v
 	}
 	return v, true
-}
-
-// graphiteInt reads `-?(0|[1-9][0-9]{0,14})` other than "-0": exact in a
-// double, and written back the same by store.AppendReading.
-func graphiteInt(b []byte) (int64, bool) {
-	neg := len(b) > 0 && b[0] == '-'
-	d := b
-	if neg {
-		d = b[1:]
-	}
-	if len(d) == 0 || len(d) > 15 || d[0] == '0' && (len(d) > 1 || neg) {
-		return 0, false
-	}
-	var n int64
-	for _, c := range d {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
 }
 
 // floatInRange tells whether a number that passed floatSyntax is finite

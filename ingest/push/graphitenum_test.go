@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"rrdash/store"
 )
@@ -205,4 +206,127 @@ func TestInfluxNumericMatchesText(t *testing.T) {
 			numericMatchesText(t, typ, series, num, func(k int) bool { return k%2 == 0 })
 		})
 	}
+}
+
+// TestGraphiteNumberOnePass holds graphiteNumber's one pass to the
+// functions before it (graphiteInt, then graphiteDecimal, then the
+// shortest-text check): the same answer and the same bits for random
+// values of every form graphiteValue makes and the edges of the short forms.
+func TestGraphiteNumberOnePass(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(9, 15))
+	vals := []string{"", "-", ".", "-.", "0", "-0", "00", "0.", ".0", "1.", "-1.", "1..2", "1.2.3", "123456789012345", "1234567890123456",
+		"-123456789012345", "999999.5", "1000000.5", "99999.99999999", "0.00000001", "0.00010001", "0.0001", "0.00001", "12345678901234567",
+		"1.5", "-0.5", "0.50", "10.25", "3.125", "1.00000001", "123456.12345678", "1234567.1"}
+	for range 200000 {
+		vals = append(vals, graphiteValue(r))
+	}
+	for _, v := range vals {
+		gotV, gotOK := graphiteNumber([]byte(v))
+		wantV, wantOK := graphiteNumberBefore([]byte(v))
+		if gotOK != wantOK || math.Float64bits(gotV) != math.Float64bits(wantV) {
+			t.Fatalf("%q: %v %v, before %v %v", v, gotV, gotOK, wantV, wantOK)
+		}
+	}
+}
+
+// graphiteNumberBefore is graphiteNumber before its one pass (session 9).
+func graphiteNumberBefore(b []byte) (float64, bool) {
+	if n, ok := graphiteInt(b); ok {
+		return float64(n), true
+	}
+	if v, ok := graphiteDecimal(b); ok {
+		return v, true
+	}
+	if len(b) > 24 { // longer than any shortest text of a double
+		return 0, false
+	}
+	s := unsafe.String(unsafe.SliceData(b), len(b)) // not kept
+	v, n := store.ParseFloatPrefix(s)
+	if n != len(s) || math.IsInf(v, 0) || v == math.Trunc(v) {
+		return 0, false
+	}
+	var buf [32]byte
+	if string(strconv.AppendFloat(buf[:0], v, 'g', -1, 64)) != s {
+		return 0, false
+	}
+	return v, true
+}
+
+// graphiteDecimal reads the common `-?(0|[1-9][0-9]{0,5})\.[0-9]*[1-9]`
+// with 1, 2, 4 or 8 decimals, from 1e-4 (at most 14 digits),
+// without formatting it back: the digits are an exact integer and
+// rrd_strtod divides it once by an exact power of ten, so the number is
+// correctly rounded, and a decimal of at most 15 digits is the shortest
+// text of its double (DBL_DIG), which %g writes without an exponent from
+// 1e-4 to below 1e6: store.AppendReading gives the text back.
+func graphiteDecimal(b []byte) (float64, bool) {
+	i := 0
+	if len(b) > 0 && b[0] == '-' {
+		i = 1
+	}
+	if len(b)-i > 16 || len(b)-i < 3 || b[i] == '0' && b[i+1] != '.' {
+		return 0, false
+	}
+	var n int64
+	dot := -1
+	for j := i; j < len(b); j++ {
+		c := b[j]
+		switch {
+		case c >= '0' && c <= '9':
+			n = n*10 + int64(c-'0')
+		case c == '.' && dot < 0:
+			dot = j
+		default:
+			return 0, false
+		}
+	}
+	if dot <= i || dot-i > 6 || b[len(b)-1] == '0' { // from 1e6 on %g writes an exponent
+		return 0, false
+	}
+	var p10 float64
+	switch len(b) - 1 - dot {
+	case 1:
+		p10 = 10
+	case 2:
+		p10 = 100
+	case 4:
+		p10 = 1e4
+	case 8:
+		p10 = 1e8
+		if b[dot-1] == '0' && dot-i == 1 && b[dot+1] == '0' && b[dot+2] == '0' && b[dot+3] == '0' && b[dot+4] == '0' {
+			return 0, false // below 1e-4: %g writes an exponent
+		}
+	default:
+		return 0, false
+	}
+	v := float64(n) / p10
+	if i == 1 {
+		v = -v
+	}
+	return v, true
+}
+
+// graphiteInt reads `-?(0|[1-9][0-9]{0,14})` other than "-0": exact in a
+// double, and written back the same by store.AppendReading.
+func graphiteInt(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	d := b
+	if neg {
+		d = b[1:]
+	}
+	if len(d) == 0 || len(d) > 15 || d[0] == '0' && (len(d) > 1 || neg) {
+		return 0, false
+	}
+	var n int64
+	for _, c := range d {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }

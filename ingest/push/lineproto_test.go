@@ -246,7 +246,7 @@ func TestTimestampDigits(t *testing.T) {
 	for range 20000 {
 		b := make([]byte, r.IntN(22))
 		for i := range b {
-			b[i] = "0123456789-+_a"[r.IntN(14)]
+			b[i] = "0123456789-+_a:/?@ \x00\xff\xb0\xb9"[r.IntN(23)] // the bytes beside the digits too
 			if r.IntN(4) > 0 {
 				b[i] = byte('0' + r.IntN(10))
 			}
