@@ -91,18 +91,15 @@ const maxInterned = 1 << 16
 // intern returns b as a string, checked by store.ValidSeriesName once,
 // and the series' writer handle.
 func (c *Converter) intern(b []byte) (graphiteName, error) {
-	if gn, ok := c.names[string(b)]; ok {
+	if gn, ok := c.names.get(b); ok {
 		return gn, nil
 	}
 	s := string(b)
 	if err := store.ValidSeriesName(s); err != nil {
 		return graphiteName{}, err
 	}
-	if c.names == nil || len(c.names) >= maxInterned {
-		c.names = make(graphiteNames, 1024)
-	}
 	gn := graphiteName{name: s, ref: &seriesRef{}}
-	c.names[s] = gn
+	c.names.put(s, gn, maxInterned)
 	return gn, nil
 }
 

@@ -167,7 +167,7 @@ func FuzzParseGraphiteLine(f *testing.F) {
 			t.Fatalf("%q: %+v, %v; the parser before: %+v, %v", line, p, err, rp, rerr)
 		}
 		// A connection's name cache changes nothing, on a miss or a hit.
-		names := graphiteNames{}
+		names := &graphiteNames{}
 		for range 2 {
 			pc, cerr := parseGraphiteLine(line, func() time.Time { return time.Unix(5, 0) }, names, &valueArena{})
 			pc.ref = nil // the writer's handle, which the cache alone gives

@@ -43,12 +43,62 @@ func ParseGraphiteLine(line []byte, now time.Time) (Point, error) {
 // tag-sorted form: a connection names the same series again and again,
 // and a hit costs neither the checks nor the name's allocation. Its
 // points carry the name's seriesRef, through which the writer finds the
-// series' state without a lookup of its own.
-type graphiteNames map[string]graphiteName
+// series' state without a lookup of its own. A nil *graphiteNames caches
+// nothing.
+//
+// Collectors send their series in the same order every interval, so each
+// entry remembers the entry looked up after it last time: a line naming
+// that one again is found by one comparison, without hashing its name
+// and probing the map (a time-major stream through 10,000 series).
+type graphiteNames struct {
+	m    map[string]*nameEntry
+	last *nameEntry // the previous lookup's
+}
+
+type nameEntry struct {
+	key string // the raw name
+	graphiteName
+	next *nameEntry // the entry looked up after this one, last time
+}
 
 type graphiteName struct {
 	name string
 	ref  *seriesRef
+}
+
+// get looks raw up.
+func (c *graphiteNames) get(raw []byte) (graphiteName, bool) {
+	if c == nil {
+		return graphiteName{}, false
+	}
+	if l := c.last; l != nil && l.next != nil && l.next.key == string(raw) {
+		c.last = l.next
+		return c.last.graphiteName, true
+	}
+	e, ok := c.m[string(raw)]
+	if !ok {
+		return graphiteName{}, false
+	}
+	c.follow(e)
+	return e.graphiteName, true
+}
+
+// put adds raw (not cached) as gn, starting afresh beyond max entries.
+func (c *graphiteNames) put(raw string, gn graphiteName, max int) {
+	if c.m == nil || len(c.m) >= max {
+		c.m = make(map[string]*nameEntry, min(max, 1024))
+		c.last = nil // (the old entries' chain goes with them)
+	}
+	e := &nameEntry{key: raw, graphiteName: gn}
+	c.m[raw] = e
+	c.follow(e)
+}
+
+func (c *graphiteNames) follow(e *nameEntry) {
+	if c.last != nil {
+		c.last.next = e
+	}
+	c.last = e
 }
 
 // maxGraphiteNames bounds a connection's name cache; beyond it the cache
@@ -152,7 +202,7 @@ func (a *valueArena) str(b []byte) string {
 // parseGraphiteLine is ParseGraphiteLine with a connection's name cache
 // and value arena (either may be nil); now is read only for a timestamp
 // of -1.
-func parseGraphiteLine(line []byte, now func() time.Time, names graphiteNames, arena *valueArena) (Point, error) {
+func parseGraphiteLine(line []byte, now func() time.Time, names *graphiteNames, arena *valueArena) (Point, error) {
 	var p Point
 	f, nf, ok := graphiteFields(line)
 	if !ok {
@@ -163,7 +213,7 @@ func parseGraphiteLine(line []byte, now func() time.Time, names graphiteNames, a
 	if nf != 3 {
 		return p, fmt.Errorf("want `name value timestamp`, got %d fields", nf)
 	}
-	gn, ok := names[string(f[0])]
+	gn, ok := names.get(f[0])
 	if !ok {
 		name, err := seriesWithSortedTags(string(f[0]))
 		if err != nil {
@@ -174,11 +224,8 @@ func parseGraphiteLine(line []byte, now func() time.Time, names graphiteNames, a
 		}
 		gn = graphiteName{name: name}
 		if names != nil {
-			if len(names) >= maxGraphiteNames {
-				clear(names)
-			}
 			gn.ref = &seriesRef{}
-			names[string(f[0])] = gn
+			names.put(string(f[0]), gn, maxGraphiteNames)
 		}
 	}
 	name := gn.name
@@ -506,7 +553,7 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 	// grown as lines come: many clients send a few lines per connection
 	batch := make([]Point, 0, min(g.BatchSize, 1024))
 	var num, bad int64
-	names := graphiteNames{}
+	names := &graphiteNames{}
 	// per batch rather than per line: one value allocation per 64 KiB of
 	// values, the listener's counters added once a batch, the horizon's
 	// clock read once a batch (a point beyond that reading is checked
