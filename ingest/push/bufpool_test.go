@@ -49,7 +49,8 @@ func TestBufPool(t *testing.T) {
 // taken whole and, under the grace window, in part), with points out of
 // order and replaced within their second: every series stores exactly
 // the last value written for each second, and once everything is applied
-// no series holds a buffer and the pool holds no point.
+// no series holds a point or a buffer beyond keepPoints, and the pool
+// holds no point.
 func TestWriterBuffersFromPool(t *testing.T) {
 	t.Parallel()
 	db := openStore(t)
@@ -112,8 +113,15 @@ func TestWriterBuffersFromPool(t *testing.T) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for name, st := range w.series {
-		if st.buf != nil {
-			t.Errorf("%s: idle series holds a buffer of %d", name, cap(st.buf))
+		for _, b := range [][]bufPoint{st.buf, st.spare} {
+			if len(b) != 0 || cap(b) > keepPoints {
+				t.Errorf("%s: idle series holds %d points, a buffer of %d", name, len(b), cap(b))
+			}
+			for _, p := range b[:cap(b)] {
+				if !zeroPoint(p) {
+					t.Fatalf("%s: idle buffer holds %+v", name, p)
+				}
+			}
 		}
 	}
 	held := 0

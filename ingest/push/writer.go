@@ -153,6 +153,11 @@ type seriesState struct {
 	// writer's pool (bufPool), handed whole to the commit that takes them
 	// all, which gives it back to the pool once done
 	buf []bufPoint
+	// spare is a small emptied buffer of the series' own (at most
+	// keepPoints): a series that gets a few points a commit (Graphite's
+	// time-major stream) alternates between buf and spare as before the
+	// pool, without a pool round trip per commit
+	spare []bufPoint
 	// want is the size class (bufClass) of what the series' last commit
 	// took: its next buffer starts at that size, not growing up to it
 	want uint8
@@ -536,6 +541,9 @@ type bufPool struct {
 }
 
 const (
+	// keepPoints bounds the buffers a series keeps for itself between
+	// commits (two at most: buf and spare)
+	keepPoints = 16
 	bufClasses = 13 // up to 4,096 points; larger buffers are not kept
 	// maxPoolBytes bounds what the pool holds: the buffers of two
 	// commits of 4,000 series with 64 points each (line-protocol bodies
@@ -661,7 +669,7 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		if n == len(st.buf) {
 			// all of them (always under adaptive commit): the buffer
 			// itself goes, new points go to another from the pool
-			pts, st.buf = st.buf, nil
+			pts, st.buf, st.spare = st.buf, st.spare, nil
 		} else {
 			pts = append(w.pool.get(n), st.buf[:n]...)
 			rest := copy(st.buf, st.buf[n:])
@@ -834,7 +842,12 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			w.settle(&t.pts[k], perr, i, fatal, t.st.name)
 			i++
 		}
-		w.pool.put(t.pts) // cleared there
+		if st := t.st; st.spare == nil && cap(t.pts) <= keepPoints {
+			clear(t.pts)
+			st.spare = t.pts[:0]
+		} else {
+			w.pool.put(t.pts) // cleared there
+		}
 	}
 	w.putWork(work)
 	done = true
