@@ -151,7 +151,8 @@ type seriesState struct {
 	high      int64 // newest buffered or applied point, microseconds
 	// buf holds the buffered points in time order: a buffer of the
 	// writer's pool (bufPool), handed whole to the commit that takes them
-	// all, which gives it back to the pool once done
+	// all, which gives it back to the pool once done (or, a small one, to
+	// the series as its spare)
 	buf []bufPoint
 	// spare is a small emptied buffer of the series' own (at most
 	// keepPoints): a series that gets a few points a commit (Graphite's
@@ -531,10 +532,11 @@ type taken struct {
 }
 
 // bufPool keeps emptied point buffers for the series that get points
-// next, by size class (capacity 1<<k): only the series with buffered
-// points hold one, and a time-major stream through many series reuses
-// the buffers of the series its last commit took instead of allocating
-// (and zeroing, and scanning) each series' own.
+// next, by size class (capacity 1<<k): a series holds a buffer beyond
+// keepPoints only while it has points buffered, and a time-major stream
+// through many series reuses the buffers of the series its last commit
+// took instead of allocating (and zeroing, and scanning) each series'
+// own.
 type bufPool struct {
 	free  [bufClasses][][]bufPoint
 	bytes int // held in free
