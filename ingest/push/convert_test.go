@@ -39,7 +39,7 @@ func TestConvert(t *testing.T) {
 			}
 			var got []string
 			for _, p := range pts {
-				got = append(got, fmt.Sprintf("%s@%d.%06d=%s", p.Series, p.Sec, p.Usec, p.Value))
+				got = append(got, fmt.Sprintf("%s@%d.%06d=%s", p.Series, p.Sec, p.Usec, p.Text()))
 			}
 			if s := strings.Join(got, " "); s != tc.want {
 				t.Errorf("got  %s\nwant %s", s, tc.want)

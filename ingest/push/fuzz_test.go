@@ -77,6 +77,18 @@ func FuzzParseLineProtocol(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The table-driven name scan stops where the byte loop before it
+		// did, with the same name, from every offset.
+		sp := &Parser{data: data, end: len(data)}
+		for i := range min(len(data), 64) {
+			for _, eq := range []bool{false, true} {
+				n, e := sp.scanName(i, eq)
+				bn, be := scanNameBefore(data, i, eq)
+				if e != be || !bytes.Equal(n, bn) {
+					t.Fatalf("scanName(%q, %d, %v) = %q, %d; before: %q, %d", data, i, eq, n, e, bn, be)
+				}
+			}
+		}
 		lines := bytes.Count(data, []byte("\n")) + 1
 		p := NewParser(data)
 		c := &Converter{Precision: Second, Now: func() time.Time { return time.Unix(1, 0) }}
@@ -103,10 +115,32 @@ func FuzzParseLineProtocol(f *testing.F) {
 			}
 			pts, err := c.Convert(p, l, nil)
 			if err == nil {
-				for _, pt := range pts {
-					if pt.Series == "" || pt.Value == "" || pt.Usec < 0 || pt.Usec >= 1e6 {
+				k := 0
+				for _, f := range l.Fields {
+					if f.Kind == KindString {
+						continue
+					}
+					pt := pts[k]
+					k++
+					if pt.Series == "" || pt.Text() == "" || pt.Usec < 0 || pt.Usec >= 1e6 || pt.Numeric == (pt.Value != "") {
 						t.Fatalf("bad point %+v", pt)
 					}
+					// A value handed as a number is the text's rrd_strtod
+					// reading, and the store writes it back as the text the
+					// converter took before numbers (graphiteNumber).
+					want := string(f.Num)
+					if f.Kind == KindBool {
+						want = map[bool]string{true: "1", false: "0"}[f.Bool]
+					}
+					if pt.Text() != want {
+						t.Fatalf("field %q: the point stands for %q, want %q", f.Num, pt.Text(), want)
+					}
+					if v, _ := store.ParseFloatPrefix(want); pt.Numeric && math.Float64bits(v) != math.Float64bits(pt.Num) {
+						t.Fatalf("field %q: number %v, the text path reads %v", want, pt.Num, v)
+					}
+				}
+				if k != len(pts) {
+					t.Fatalf("%d points for %d numeric fields", len(pts), k)
 				}
 			}
 		}
@@ -133,7 +167,7 @@ func FuzzParseGraphiteLine(f *testing.F) {
 			t.Fatalf("%q: %+v, %v; the parser before: %+v, %v", line, p, err, rp, rerr)
 		}
 		// A connection's name cache changes nothing, on a miss or a hit.
-		names := graphiteNames{}
+		names := &graphiteNames{}
 		for range 2 {
 			pc, cerr := parseGraphiteLine(line, func() time.Time { return time.Unix(5, 0) }, names, &valueArena{})
 			pc.ref = nil // the writer's handle, which the cache alone gives
@@ -196,6 +230,32 @@ func FuzzDecodeJSONPoints(f *testing.F) {
 			}
 		}
 	})
+}
+
+// scanNameBefore is Parser.scanName before its byte table (session 9).
+func scanNameBefore(d []byte, i int, stopEq bool) ([]byte, int) {
+	start := i
+	escaped := false
+	for i < len(d) {
+		c := d[i]
+		if c == '\\' && i+1 < len(d) {
+			escaped = true
+			i += 2
+			continue
+		}
+		if c == ',' || c == ' ' || c == '=' && stopEq {
+			break
+		}
+		i++
+	}
+	if !escaped {
+		return d[start:i], i
+	}
+	special := ", "
+	if stopEq {
+		special = ",= "
+	}
+	return unescapeName(d[start:i], special), i
 }
 
 // asText is p with a numeric value as the text the store's numeric path

@@ -43,12 +43,62 @@ func ParseGraphiteLine(line []byte, now time.Time) (Point, error) {
 // tag-sorted form: a connection names the same series again and again,
 // and a hit costs neither the checks nor the name's allocation. Its
 // points carry the name's seriesRef, through which the writer finds the
-// series' state without a lookup of its own.
-type graphiteNames map[string]graphiteName
+// series' state without a lookup of its own. A nil *graphiteNames caches
+// nothing.
+//
+// Collectors send their series in the same order every interval, so each
+// entry remembers the entry looked up after it last time: a line naming
+// that one again is found by one comparison, without hashing its name
+// and probing the map (a time-major stream through 10,000 series).
+type graphiteNames struct {
+	m    map[string]*nameEntry
+	last *nameEntry // the previous lookup's
+}
+
+type nameEntry struct {
+	key string // the raw name
+	graphiteName
+	next *nameEntry // the entry looked up after this one, last time
+}
 
 type graphiteName struct {
 	name string
 	ref  *seriesRef
+}
+
+// get looks raw up.
+func (c *graphiteNames) get(raw []byte) (graphiteName, bool) {
+	if c == nil {
+		return graphiteName{}, false
+	}
+	if l := c.last; l != nil && l.next != nil && l.next.key == string(raw) {
+		c.last = l.next
+		return c.last.graphiteName, true
+	}
+	e, ok := c.m[string(raw)]
+	if !ok {
+		return graphiteName{}, false
+	}
+	c.follow(e)
+	return e.graphiteName, true
+}
+
+// put adds raw (not cached) as gn, starting afresh beyond max entries.
+func (c *graphiteNames) put(raw string, gn graphiteName, max int) {
+	if c.m == nil || len(c.m) >= max {
+		c.m = make(map[string]*nameEntry, min(max, 1024))
+		c.last = nil // (the old entries' chain goes with them)
+	}
+	e := &nameEntry{key: raw, graphiteName: gn}
+	c.m[raw] = e
+	c.follow(e)
+}
+
+func (c *graphiteNames) follow(e *nameEntry) {
+	if c.last != nil {
+		c.last.next = e
+	}
+	c.last = e
 }
 
 // maxGraphiteNames bounds a connection's name cache; beyond it the cache
@@ -152,7 +202,7 @@ func (a *valueArena) str(b []byte) string {
 // parseGraphiteLine is ParseGraphiteLine with a connection's name cache
 // and value arena (either may be nil); now is read only for a timestamp
 // of -1.
-func parseGraphiteLine(line []byte, now func() time.Time, names graphiteNames, arena *valueArena) (Point, error) {
+func parseGraphiteLine(line []byte, now func() time.Time, names *graphiteNames, arena *valueArena) (Point, error) {
 	var p Point
 	f, nf, ok := graphiteFields(line)
 	if !ok {
@@ -163,7 +213,7 @@ func parseGraphiteLine(line []byte, now func() time.Time, names graphiteNames, a
 	if nf != 3 {
 		return p, fmt.Errorf("want `name value timestamp`, got %d fields", nf)
 	}
-	gn, ok := names[string(f[0])]
+	gn, ok := names.get(f[0])
 	if !ok {
 		name, err := seriesWithSortedTags(string(f[0]))
 		if err != nil {
@@ -174,11 +224,8 @@ func parseGraphiteLine(line []byte, now func() time.Time, names graphiteNames, a
 		}
 		gn = graphiteName{name: name}
 		if names != nil {
-			if len(names) >= maxGraphiteNames {
-				clear(names)
-			}
 			gn.ref = &seriesRef{}
-			names[string(f[0])] = gn
+			names.put(string(f[0]), gn, maxGraphiteNames)
 		}
 	}
 	name := gn.name
@@ -222,18 +269,50 @@ func parseGraphiteLine(line []byte, now func() time.Time, names graphiteNames, a
 // form ("1.50", "1.0", "007", ".5", "1e3", more digits) stays text, so
 // the store parses and refuses it exactly as before.
 func graphiteNumber(b []byte) (float64, bool) {
-	if n, ok := graphiteInt(b); ok {
-		return float64(n), true
+	// One pass over the usual forms, integers and short decimals (the
+	// rules of graphiteInt and graphiteDecimal, graphitenum_test.go): a
+	// sign, digits, at most one '.', up to 17 bytes.
+	i := 0
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		i = 1
 	}
-	if v, ok := graphiteDecimal(b); ok {
-		return v, true
+	var n uint64
+	dot := -1
+	j := i
+	for ; j < len(b) && j-i < 17; j++ {
+		c := b[j]
+		if d := c - '0'; d <= 9 {
+			n = n*10 + uint64(d)
+			continue
+		}
+		if c != '.' || dot >= 0 {
+			break
+		}
+		dot = j
+	}
+	if j == len(b) {
+		d := len(b) - i
+		if dot < 0 {
+			// an integer of up to 15 digits without leading zeros, not
+			// "-0": exact, and written back the same by AppendReading
+			if d >= 1 && d <= 15 && (b[i] != '0' || d == 1 && !neg) {
+				v := float64(n)
+				if neg {
+					v = -v
+				}
+				return v, true
+			}
+		} else if v, ok := shortDecimal(b, i, dot, n); ok {
+			return v, true
+		}
 	}
 	if len(b) > 24 { // longer than any shortest text of a double
 		return 0, false
 	}
 	s := unsafe.String(unsafe.SliceData(b), len(b)) // not kept
-	v, n := store.ParseFloatPrefix(s)
-	if n != len(s) || math.IsInf(v, 0) || v == math.Trunc(v) {
+	v, m := store.ParseFloatPrefix(s)
+	if m != len(s) || math.IsInf(v, 0) || v == math.Trunc(v) {
 		return 0, false
 	}
 	var buf [32]byte
@@ -243,33 +322,17 @@ func graphiteNumber(b []byte) (float64, bool) {
 	return v, true
 }
 
-// graphiteDecimal reads the common `-?(0|[1-9][0-9]{0,5})\.[0-9]*[1-9]`
-// with 1, 2, 4 or 8 decimals, from 1e-4 (at most 14 digits),
-// without formatting it back: the digits are an exact integer and
-// rrd_strtod divides it once by an exact power of ten, so the number is
-// correctly rounded, and a decimal of at most 15 digits is the shortest
-// text of its double (DBL_DIG), which %g writes without an exponent from
-// 1e-4 to below 1e6: store.AppendReading gives the text back.
-func graphiteDecimal(b []byte) (float64, bool) {
-	i := 0
-	if len(b) > 0 && b[0] == '-' {
-		i = 1
-	}
+// shortDecimal reads the common `-?(0|[1-9][0-9]{0,5})\.[0-9]*[1-9]`
+// with 1, 2, 4 or 8 decimals, from 1e-4 (at most 14 digits), given b's
+// digits as n (b[i:] is digits and the one '.' at dot), without
+// formatting it back: the digits are an exact integer and rrd_strtod
+// divides it once by an exact power of ten, so the number is correctly
+// rounded, and a decimal of at most 15 digits is the shortest text of
+// its double (DBL_DIG), which %g writes without an exponent from 1e-4 to
+// below 1e6: store.AppendReading gives the text back.
+func shortDecimal(b []byte, i, dot int, n uint64) (float64, bool) {
 	if len(b)-i > 16 || len(b)-i < 3 || b[i] == '0' && b[i+1] != '.' {
 		return 0, false
-	}
-	var n int64
-	dot := -1
-	for j := i; j < len(b); j++ {
-		c := b[j]
-		switch {
-		case c >= '0' && c <= '9':
-			n = n*10 + int64(c-'0')
-		case c == '.' && dot < 0:
-			dot = j
-		default:
-			return 0, false
-		}
 	}
 	if dot <= i || dot-i > 6 || b[len(b)-1] == '0' { // from 1e6 on %g writes an exponent
 		return 0, false
@@ -295,30 +358,6 @@ func graphiteDecimal(b []byte) (float64, bool) {
 		v = -v
 	}
 	return v, true
-}
-
-// graphiteInt reads `-?(0|[1-9][0-9]{0,14})` other than "-0": exact in a
-// double, and written back the same by store.AppendReading.
-func graphiteInt(b []byte) (int64, bool) {
-	neg := len(b) > 0 && b[0] == '-'
-	d := b
-	if neg {
-		d = b[1:]
-	}
-	if len(d) == 0 || len(d) > 15 || d[0] == '0' && (len(d) > 1 || neg) {
-		return 0, false
-	}
-	var n int64
-	for _, c := range d {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
 }
 
 // floatInRange tells whether a number that passed floatSyntax is finite
@@ -514,7 +553,7 @@ func (g *GraphiteListener) serveConn(ctx context.Context, c net.Conn) bool {
 	// grown as lines come: many clients send a few lines per connection
 	batch := make([]Point, 0, min(g.BatchSize, 1024))
 	var num, bad int64
-	names := graphiteNames{}
+	names := &graphiteNames{}
 	// per batch rather than per line: one value allocation per 64 KiB of
 	// values, the listener's counters added once a batch, the horizon's
 	// clock read once a batch (a point beyond that reading is checked

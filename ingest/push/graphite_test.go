@@ -293,3 +293,50 @@ func TestGraphiteFieldsWordScan(t *testing.T) {
 		}
 	}
 }
+
+// TestGraphiteNamesFollow: the name cache's guess of the next name (the
+// one looked up after this one last time) never answers for another
+// name, whether the stream repeats its order, changes it, repeats a name
+// or outgrows the cache.
+func TestGraphiteNamesFollow(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(15, 15))
+	var c graphiteNames
+	want := map[string]string{} // raw → name, as cached
+	const max = 50
+	order := make([]string, 80)
+	for i := range order {
+		order[i] = fmt.Sprintf("s%d", i)
+	}
+	for round := range 40 {
+		if round%5 == 4 {
+			r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		}
+		for i := 0; i < len(order); i++ {
+			raw := order[i]
+			if r.IntN(10) == 0 {
+				raw = order[r.IntN(len(order))] // out of order, or twice
+			}
+			gn, ok := c.get([]byte(raw))
+			if ok && gn.name != want[raw] {
+				t.Fatalf("round %d: %q gave %q, want %q", round, raw, gn.name, want[raw])
+			}
+			if !ok {
+				n := len(c.m)
+				gn = graphiteName{name: raw + fmt.Sprintf("#%d", round), ref: &seriesRef{}}
+				c.put(raw, gn, max)
+				if n >= max {
+					clear(want) // started afresh
+				}
+				want[raw] = gn.name
+			}
+			if len(c.m) > max {
+				t.Fatalf("%d names cached, bound %d", len(c.m), max)
+			}
+		}
+	}
+	var nilCache *graphiteNames
+	if _, ok := nilCache.get([]byte("s1")); ok {
+		t.Fatal("a nil cache answered")
+	}
+}

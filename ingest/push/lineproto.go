@@ -2,6 +2,7 @@ package push
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
@@ -146,17 +147,29 @@ func (p *Parser) scanName(i int, stopEq bool) ([]byte, int) {
 	d := p.data[:p.end]
 	start := i
 	escaped := false
+	mask := nameStopMeasurement
+	if stopEq {
+		mask = nameStopKey
+	}
 	for i < len(d) {
-		c := d[i]
-		if c == '\\' && i+1 < len(d) {
-			escaped = true
-			i += 2
-			continue
+		// the bytes that cannot end a name, by table (this loop was most
+		// of the parser's instructions, a byte at a time)
+		for i < len(d) && nameStop[d[i]]&mask == 0 {
+			i++
 		}
-		if c == ',' || c == ' ' || c == '=' && stopEq {
+		if i >= len(d) {
 			break
 		}
-		i++
+		if d[i] == '\\' {
+			if i+1 < len(d) {
+				escaped = true
+				i += 2
+				continue
+			}
+			i++ // a backslash ending the line is literal
+			continue
+		}
+		break // ',', ' ' or (stopEq) '='
 	}
 	if !escaped {
 		return d[start:i], i
@@ -166,6 +179,20 @@ func (p *Parser) scanName(i int, stopEq bool) ([]byte, int) {
 		special = ",= "
 	}
 	return unescapeName(d[start:i], special), i
+}
+
+// nameStop marks the bytes scanName stops at: a backslash (an escape),
+// ',' and ' ' for every name, '=' for keys and tag values.
+const (
+	nameStopMeasurement uint8 = 1
+	nameStopKey         uint8 = 2
+)
+
+var nameStop = [256]uint8{
+	'\\': nameStopMeasurement | nameStopKey,
+	',':  nameStopMeasurement | nameStopKey,
+	' ':  nameStopMeasurement | nameStopKey,
+	'=':  nameStopKey,
 }
 
 // unescapeName drops the backslash before an escapable byte or a backslash.
@@ -184,7 +211,7 @@ func (p *Parser) parse(i int) error {
 	d := p.data[:p.end]
 	l := &p.line
 	*l = Line{Num: p.num, Tags: l.Tags[:0], Fields: l.Fields[:0]}
-	if !utf8.Valid(d[p.start:]) {
+	if !validUTF8(d[p.start:]) {
 		return p.fail(i, "line is not valid UTF-8")
 	}
 	var j int
@@ -261,9 +288,12 @@ func (p *Parser) parse(i int) error {
 	for e < len(d) && d[e] != ' ' {
 		e++
 	}
-	ts, err := strconv.ParseInt(string(d[j:e]), 10, 64)
-	if err != nil {
-		return p.fail(j, "bad timestamp %q (want an integer)", d[j:e])
+	ts, ok := timestampDigits(d[j:e])
+	if !ok {
+		var err error
+		if ts, err = strconv.ParseInt(string(d[j:e]), 10, 64); err != nil {
+			return p.fail(j, "bad timestamp %q (want an integer)", d[j:e])
+		}
 	}
 	l.Time, l.HasTime = ts, true
 	for e < len(d) && d[e] == ' ' {
@@ -273,6 +303,76 @@ func (p *Parser) parse(i int) error {
 		return p.fail(e, "unexpected text %q after the timestamp", d[e:])
 	}
 	return nil
+}
+
+// validUTF8 is utf8.Valid with the usual all-ASCII line checked eight
+// bytes at a time (utf8.Valid goes a byte at a time after its first
+// non-multiple of eight).
+func validUTF8(b []byte) bool {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
+			return utf8.Valid(b[i:]) // b[:i] is ASCII
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= 0x80 {
+			return utf8.Valid(b[i:])
+		}
+	}
+	return true
+}
+
+// timestampDigits reads the usual timestamp, `-?[0-9]{1,19}` within
+// int64 (nanoseconds since the epoch have 19 digits), without strconv;
+// anything else ('+', 20 digits, overflow) is left to strconv.ParseInt,
+// which gives the same for these.
+func timestampDigits(b []byte) (int64, bool) {
+	d := b
+	neg := len(d) > 0 && d[0] == '-'
+	if neg {
+		d = d[1:]
+	}
+	if len(d) == 0 || len(d) > 19 { // 19 digits fit a uint64
+		return 0, false
+	}
+	var u uint64
+	head := len(d) % 8
+	for _, c := range d[:head] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		u = u*10 + uint64(c-'0')
+	}
+	for k := head; k < len(d); k += 8 { // eight digits at a time
+		x, ok := eightDigits(binary.LittleEndian.Uint64(d[k:]))
+		if !ok {
+			return 0, false
+		}
+		u = u*1e8 + x
+	}
+	switch {
+	case neg && u <= 1<<63:
+		return -int64(u), true // 1<<63 is MinInt64, its own negation
+	case !neg && u < 1<<63:
+		return int64(u), true
+	}
+	return 0, false
+}
+
+// eightDigits reads eight ASCII digits loaded little-endian (the first
+// digit in the lowest byte), or says they are not all digits.
+func eightDigits(x uint64) (uint64, bool) {
+	const ones = 0x0101010101010101
+	// every byte 0x30–0x39: its high nibble 3, and 3 still after adding 6
+	if x&(0xf0*ones) != 0x30*ones || (x+0x06*ones)&(0xf0*ones) != 0x30*ones {
+		return 0, false
+	}
+	x -= 0x30 * ones
+	x = (x*10 + x>>8) & 0x00ff00ff00ff00ff // pairs
+	x = (x*100 + x>>16) & 0x0000ffff0000ffff
+	x = (x*10000 + x>>32) & 0xffffffff
+	return x, true
 }
 
 // fieldValue parses the value starting at d[i] and returns the index after it.

@@ -2,8 +2,11 @@ package push
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // render prints a parsed line canonically: m|tags|fields|ts.
@@ -229,5 +232,61 @@ func TestPrecision(t *testing.T) {
 	}
 	if _, _, ok := Hour.split(1 << 62); ok {
 		t.Error("overflowing hour timestamp accepted")
+	}
+}
+
+// TestTimestampDigits: the fast timestamp reading gives what
+// strconv.ParseInt gives wherever it answers, and answers for the usual
+// forms.
+func TestTimestampDigits(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(15, 9))
+	cases := []string{"", "-", "0", "-0", "1465839830100400200", "-1465839830100400200", "999999999999999999", "-999999999999999999",
+		"9223372036854775807", "9223372036854775808", "-9223372036854775808", "+5", "1_0", "01", "1a", "--1", "12345678901234567890"}
+	for range 20000 {
+		b := make([]byte, r.IntN(22))
+		for i := range b {
+			b[i] = "0123456789-+_a:/?@ \x00\xff\xb0\xb9"[r.IntN(23)] // the bytes beside the digits too
+			if r.IntN(4) > 0 {
+				b[i] = byte('0' + r.IntN(10))
+			}
+		}
+		cases = append(cases, string(b))
+	}
+	fast := 0
+	for _, s := range cases {
+		got, ok := timestampDigits([]byte(s))
+		want, err := strconv.ParseInt(s, 10, 64)
+		if ok && (err != nil || got != want) {
+			t.Fatalf("%q: %d, strconv %d, %v", s, got, want, err)
+		}
+		if ok {
+			fast++
+		}
+	}
+	if _, ok := timestampDigits([]byte("1465839830100400200")); !ok || fast < 1000 {
+		t.Fatalf("the usual form goes to strconv (%d of %d fast)", fast, len(cases))
+	}
+}
+
+// TestValidUTF8 holds validUTF8 to utf8.Valid: random ASCII with a
+// non-ASCII byte or sequence (valid or not) at every offset.
+func TestValidUTF8(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(15, 8))
+	tails := []string{"", "é", "\xff", "\xc3", "€", "\xe2\x82", "𝄞", "\xed\xa0\x80", "\x80", "\u00a0"}
+	for n := range 40 {
+		for _, tail := range tails {
+			for at := 0; at <= n; at++ {
+				b := make([]byte, n)
+				for i := range b {
+					b[i] = byte(0x20 + r.IntN(0x5f))
+				}
+				b = append(b[:at:at], append([]byte(tail), b[at:]...)...)
+				if validUTF8(b) != utf8.Valid(b) {
+					t.Fatalf("%q: %v, utf8.Valid %v", b, validUTF8(b), utf8.Valid(b))
+				}
+			}
+		}
 	}
 }

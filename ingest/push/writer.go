@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	"rrdash/store"
 )
@@ -148,11 +149,20 @@ type seriesState struct {
 	slot      int64
 	overwrite bool
 	high      int64 // newest buffered or applied point, microseconds
-	buf       []bufPoint
-	// spare is an emptied buffer of points a commit took (flush hands
-	// buf itself to the commit and continues in spare: no copy per point)
+	// buf holds the buffered points in time order: a buffer of the
+	// writer's pool (bufPool), handed whole to the commit that takes them
+	// all, which gives it back to the pool once done (or, a small one, to
+	// the series as its spare)
+	buf []bufPoint
+	// spare is a small emptied buffer of the series' own (at most
+	// keepPoints): a series that gets a few points a commit (Graphite's
+	// time-major stream) alternates between buf and spare as before the
+	// pool, without a pool round trip per commit
 	spare []bufPoint
-	h     store.Handle // the store's handle on the series (a *store.DB sink)
+	// want is the size class (bufClass) of what the series' last commit
+	// took: its next buffer starts at that size, not growing up to it
+	want uint8
+	h    store.Handle // the store's handle on the series (a *store.DB sink)
 }
 
 // Writer applies points to a Sink: it creates series from the template,
@@ -189,6 +199,7 @@ type Writer struct {
 	// freeWork keeps flush's lists of taken points for reuse (under mu):
 	// a group's list is still read after the next commit starts, so two
 	freeWork [][]taken // lists of taken runs
+	pool     bufPool   // series' point buffers (under mu)
 	counts   Counts
 }
 
@@ -445,6 +456,15 @@ func Submit(ctx context.Context, pw PointWriter, pts []Point) (*Pending, error) 
 // buffered one replaces it (last write wins) and inherits its waiters;
 // insert reports whether that happened.
 func (st *seriesState) insert(p bufPoint) bool {
+	if len(st.buf) == cap(st.buf) {
+		// from the pool, not append's growth: a stream of many series
+		// would otherwise allocate every series' buffers up to the size
+		// of its commits, and keep them
+		nb := st.w.pool.get(max(2*len(st.buf), bufClassSize(st.want)))
+		nb = append(nb, st.buf...)
+		st.w.pool.put(st.buf)
+		st.buf = nb
+	}
 	if n := len(st.buf); n == 0 || st.buf[n-1].micros < p.micros && st.buf[n-1].sec != p.sec {
 		st.buf = append(st.buf, p) // the usual case: newer than every buffered point
 		return false
@@ -511,8 +531,73 @@ type taken struct {
 	pts []bufPoint
 }
 
-// maxSpare bounds the points a series' spare buffer may hold.
-const maxSpare = 1 << 12
+// bufPool keeps emptied point buffers for the series that get points
+// next, by size class (capacity 1<<k): a series holds a buffer beyond
+// keepPoints only while it has points buffered, and a time-major stream
+// through many series reuses the buffers of the series its last commit
+// took instead of allocating (and zeroing, and scanning) each series'
+// own.
+type bufPool struct {
+	free  [bufClasses][][]bufPoint
+	bytes int // held in free
+}
+
+const (
+	// keepPoints bounds the buffers a series keeps for itself between
+	// commits (two at most: buf and spare)
+	keepPoints = 16
+	bufClasses = 13 // up to 4,096 points; larger buffers are not kept
+	// maxPoolBytes bounds what the pool holds: the buffers of two
+	// commits of 4,000 series with 64 points each (line-protocol bodies
+	// of a minute of 800 series, four in flight); a series kept two
+	// buffers of its own before, idle or not
+	maxPoolBytes = 64 << 20
+)
+
+// bufClass is the size class of a buffer for n points: the smallest k
+// with 1<<k ≥ n.
+func bufClass(n int) uint8 {
+	k := uint8(0)
+	for k < bufClasses-1 && 1<<k < n {
+		k++
+	}
+	return k
+}
+
+func bufClassSize(k uint8) int { return 1 << k }
+
+// get returns an empty buffer for at least n points (at least 4).
+func (bp *bufPool) get(n int) []bufPoint {
+	k := bufClass(max(n, 4))
+	if size := bufClassSize(k); size < n {
+		return make([]bufPoint, 0, n) // beyond the classes
+	}
+	if f := bp.free[k]; len(f) > 0 {
+		b := f[len(f)-1]
+		f[len(f)-1] = nil
+		bp.free[k] = f[:len(f)-1]
+		bp.bytes -= cap(b) * int(unsafe.Sizeof(bufPoint{}))
+		return b
+	}
+	return make([]bufPoint, 0, bufClassSize(k))
+}
+
+// put keeps b, whose points are cleared, for get (a buffer of a class's
+// exact size only, and within maxPoolBytes).
+func (bp *bufPool) put(b []bufPoint) {
+	c := cap(b)
+	if c == 0 {
+		return
+	}
+	k := bufClass(c)
+	size := c * int(unsafe.Sizeof(bufPoint{}))
+	if bufClassSize(k) != c || bp.bytes+size > maxPoolBytes {
+		return
+	}
+	clear(b[:c]) // no strings or waiters kept alive
+	bp.free[k] = append(bp.free[k], b[:0])
+	bp.bytes += size
+}
 
 // flush applies the points that are ready (all of them when all is set):
 // under adaptive commit every buffered point, under MaxDelay those that
@@ -585,14 +670,15 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		var pts []bufPoint
 		if n == len(st.buf) {
 			// all of them (always under adaptive commit): the buffer
-			// itself goes, new points go to the spare one
-			pts, st.buf, st.spare = st.buf, st.spare[:0], nil
+			// itself goes, new points go to another from the pool
+			pts, st.buf, st.spare = st.buf, st.spare, nil
 		} else {
-			pts, st.spare = append(st.spare[:0], st.buf[:n]...), nil
+			pts = append(w.pool.get(n), st.buf[:n]...)
 			rest := copy(st.buf, st.buf[n:])
 			clear(st.buf[rest:])
 			st.buf = st.buf[:rest]
 		}
+		st.want = bufClass(n)
 		work = append(work, taken{st, pts})
 		npts += n
 		if len(st.buf) == 0 {
@@ -758,9 +844,11 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			w.settle(&t.pts[k], perr, i, fatal, t.st.name)
 			i++
 		}
-		clear(t.pts)
-		if t.st.spare == nil && cap(t.pts) <= maxSpare {
-			t.st.spare = t.pts[:0]
+		if st := t.st; st.spare == nil && cap(t.pts) <= keepPoints {
+			clear(t.pts)
+			st.spare = t.pts[:0]
+		} else {
+			w.pool.put(t.pts) // cleared there
 		}
 	}
 	w.putWork(work)

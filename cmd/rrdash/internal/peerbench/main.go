@@ -53,16 +53,16 @@ func main() {
 	points := flag.Int("points", 60, "points per series and round")
 	carbon := flag.String("carbon", "carbon-cache", "the carbon-cache binary (Graphite only); empty: none")
 	rounds := flag.Int("rounds", 3, "interleaved rounds; the median is reported")
-	only := flag.String("only", "", `run one workload: "remote_write" (empty: all)`)
+	only := flag.String("only", "", `run only "remote_write", or only "push" (Graphite and Influx; empty: all)`)
 	flag.Parse()
-	if *only != "" && *only != "remote_write" {
-		fmt.Fprintf(os.Stderr, "peerbench: --only %q: want remote_write or nothing\n", *only)
+	if *only != "" && *only != "remote_write" && *only != "push" {
+		fmt.Fprintf(os.Stderr, "peerbench: --only %q: want remote_write, push or nothing\n", *only)
 		os.Exit(2)
 	}
-	if *only != "" {
+	if *only == "remote_write" {
 		*carbon = "" // carbon takes no remote_write
 	}
-	if err := run(*rrdash, *vm, *carbon, *series, *points, *rounds, *only == "remote_write"); err != nil {
+	if err := run(*rrdash, *vm, *carbon, *series, *points, *rounds, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "peerbench:", err)
 		os.Exit(1)
 	}
@@ -117,7 +117,7 @@ func processCPU(pid int) (time.Duration, error) {
 	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
-func run(rrdashBin, vmBin, carbon string, series, points, rounds int, rwOnly bool) error {
+func run(rrdashBin, vmBin, carbon string, series, points, rounds int, only string) error {
 	vmPath, err := exec.LookPath(vmBin)
 	if err != nil {
 		return fmt.Errorf("%w (make victoria-metrics installs Debian's)", err)
@@ -146,10 +146,10 @@ func run(rrdashBin, vmBin, carbon string, series, points, rounds int, rwOnly boo
 				return err
 			}
 			var res result
-			if !rwOnly {
+			if only != "remote_write" {
 				res, err = measure(p, gNew, gOld, influxPre, influx, total)
 			}
-			if err == nil && p.http != "" {
+			if err == nil && p.http != "" && only != "push" {
 				res.remoteWrite, res.remoteWriteCPU, err = measureRemoteWrite(p, rwPre, rw, series, total)
 			}
 			p.stop()
