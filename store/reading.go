@@ -26,6 +26,23 @@ func parseReading(s string) (float64, error) {
 // 1.7.2's rrd_strtod does and returns the value and the bytes used (0: no
 // conversion). Shared by readings (store) and number tokens (rpn).
 func ParseFloatPrefix(s string) (float64, int) {
+	// the common reading: 1 to 15 digits and nothing else, whose value
+	// every step of the general loop below holds exactly (below 2^53)
+	if len(s) > 0 && len(s) <= 15 {
+		v := int64(0)
+		i := 0
+		for ; i < len(s) && isDigit(s[i]); i++ {
+			v = v*10 + int64(s[i]-'0')
+		}
+		if i == len(s) {
+			return float64(v), i
+		}
+	}
+	return parseFloatPrefix(s)
+}
+
+// parseFloatPrefix is ParseFloatPrefix without its fast path.
+func parseFloatPrefix(s string) (float64, int) {
 	p := 0
 	for p < len(s) && isSpace(s[p]) {
 		p++

@@ -2,6 +2,8 @@ package store
 
 import (
 	"math"
+	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
@@ -57,5 +59,36 @@ func TestDecimalDiff(t *testing.T) {
 		if !(got == c.want || math.IsNaN(got) && math.IsNaN(c.want)) {
 			t.Errorf("%s-%s = %v, want %v", c.a, c.b, got, c.want)
 		}
+	}
+}
+
+// TestParseFloatPrefixDigits: the fast path for plain digit strings
+// gives what the general conversion gives, value bits and length, for
+// every string of up to 4 digits, digits with leading zeros, and random
+// ones up to 15 digits (and 16, past the fast path), and leaves anything
+// else to it.
+func TestParseFloatPrefixDigits(t *testing.T) {
+	check := func(s string) {
+		t.Helper()
+		v, n := ParseFloatPrefix(s)
+		w, m := parseFloatPrefix(s)
+		if math.Float64bits(v) != math.Float64bits(w) || n != m {
+			t.Fatalf("%q: %v (%d bytes), general %v (%d bytes)", s, v, n, w, m)
+		}
+	}
+	for n := range 10000 {
+		check(strconv.Itoa(n))
+	}
+	for _, s := range []string{"0", "00", "007", "000000000000000", "999999999999999", "9999999999999999", "123456789012345", "1234567890123456",
+		"12a", "1.5", "1e3", "", " 1", "1 ", "+1", "-1", "9007199254740993", "18446744073709551616"} {
+		check(s)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 100000 {
+		b := make([]byte, 1+r.IntN(16))
+		for i := range b {
+			b[i] = byte('0' + r.IntN(10))
+		}
+		check(string(b))
 	}
 }

@@ -34,6 +34,9 @@ func TestUpdateArena(t *testing.T) {
 		{"-1700000000:1", nil, 1, false, 0, nil},         // relative
 		{"17000000x0:1", nil, 1, false, 0, nil},          // not a number
 		{"1234567890123456789:1", nil, 1, false, 0, nil}, // 19 digits
+		{"1700000000:1 2", nil, 1, false, 0, nil},        // a space
+		{"1700000000:1\\ ", nil, 1, false, 0, nil},       // an escape
+		{"1700000000", nil, 1, false, 0, nil},            // no values
 	}
 	var a UpdateArena
 	ups := make([]Update, len(tests))
@@ -46,6 +49,16 @@ func TestUpdateArena(t *testing.T) {
 	a.Fill(ups)
 	if a.Len() != 0 {
 		t.Errorf("%d updates left after Fill", a.Len())
+	}
+	// the strings outlive the arena's next updates (a new buffer)
+	for range 3 {
+		more := make([]Update, 100)
+		for i := range more {
+			if _, ok := a.Add([]byte("1700000000:99999999"), nil, 1, i); !ok {
+				t.Fatal("refused")
+			}
+		}
+		a.Fill(more)
 	}
 	for i, tc := range tests {
 		if tc.ok && !slices.Equal(ups[i].Values, tc.vals) {

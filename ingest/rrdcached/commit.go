@@ -29,6 +29,9 @@ type committer struct {
 	running bool // a committer goroutine is active
 
 	applyMu sync.Mutex // one group applied at a time
+	// groupMax bounds the updates of a group the loop applies (0: none;
+	// maxGroup)
+	groupMax int
 	// scratch space of the group being applied (under applyMu)
 	sorted  []store.Update // the group in submission order
 	grouped []store.Update // the group by series
@@ -161,18 +164,31 @@ func (c *committer) submit(chunk []store.Update, keys []int32) *ticket {
 	return t
 }
 
+// maxGroup bounds the updates of a group the committer loop applies. An
+// unbounded group took every chunk waiting: when the connections' readers
+// were ahead, the group was most of a client's window, applied while the
+// readers sat idle (the client waits for answers before it sends more),
+// and answered at once, after which the readers parsed the next window
+// while the loop sat idle. Groups of a few BATCHes are answered one after
+// the other, so clients keep sending while earlier groups are applied:
+// the readers' parsing and the loop's applying overlap on two cores.
+const maxGroup = 4096
+
 // loop applies groups until none is waiting. A group is applied while
 // the previous group's fsync runs, one fsync at a time: the CPU work of
 // one overlaps the I/O of the other, and the updates submitted meanwhile
-// form the next group.
+// form the next group. When a whole group (groupMax updates) is already
+// waiting, it is applied without waiting for that fsync: waiting would
+// cap the throughput at two bounded groups per fsync, and the next fsync
+// covers every group applied before it starts.
 func (c *committer) loop() {
 	var syncing *groupSync // the previous group's
 	for {
-		g := c.applyNow()
-		if syncing != nil {
+		g := c.apply(c.groupMax)
+		if syncing != nil && (g == nil || !c.fullGroupWaiting()) {
 			<-syncing.done
-			syncing = nil
 		}
+		syncing = nil
 		if g == nil {
 			c.mu.Lock()
 			if len(c.pend) == 0 {
@@ -187,16 +203,48 @@ func (c *committer) loop() {
 	}
 }
 
+// fullGroupWaiting reports whether the chunks waiting hold a bounded
+// group's updates.
+func (c *committer) fullGroupWaiting() bool {
+	if c.groupMax <= 0 {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, ch := range c.pend {
+		if n += len(ch.ups); n >= c.groupMax {
+			return true
+		}
+	}
+	return false
+}
+
 // applyNow applies every update submitted so far (a connection calls it
 // before a command that must see its updates) and returns the group's
 // durability, nil when nothing was pending or the store refused the
 // group.
-func (c *committer) applyNow() *groupSync {
+func (c *committer) applyNow() *groupSync { return c.apply(0) }
+
+// apply applies the oldest submitted chunks, as many as hold max updates
+// (at least one chunk; 0: every chunk), as one group.
+func (c *committer) apply(max int) *groupSync {
 	c.applyMu.Lock()
 	defer c.applyMu.Unlock()
 	c.mu.Lock()
 	chunks := c.pend
-	c.pend = nil
+	if max > 0 {
+		n, k := 0, 0
+		for k < len(chunks) && (k == 0 || n+len(chunks[k].ups) <= max) {
+			n += len(chunks[k].ups)
+			k++
+		}
+		chunks = chunks[:k:k]
+	}
+	c.pend = c.pend[len(chunks):]
+	if len(c.pend) == 0 {
+		c.pend = nil
+	}
 	c.mu.Unlock()
 	if len(chunks) == 0 {
 		return nil

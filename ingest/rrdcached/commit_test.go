@@ -201,3 +201,90 @@ func (c *committer) submitNoLoop(chunk []store.Update) *ticket {
 	c.mu.Unlock()
 	return t
 }
+
+// TestBoundedGroups: the committer loop's groups take the oldest chunks,
+// as many as hold groupMax updates (at least one, however large), and
+// leave the rest waiting for the next group, in order; applyNow (a
+// command that must see every update) takes them all. Every chunk is
+// applied once, each series' updates in submission order (an update out
+// of order would be refused as too old).
+func TestBoundedGroups(t *testing.T) {
+	ts := newTestServer(t, AllCommands, Config{})
+	cl := ts.dial(t)
+	if got := cl.do(strings.Replace(createWeb1, "web1.rrd", "a.rrd", 1)); got != "0 RRD created OK\n" {
+		t.Fatal(got)
+	}
+	c := ts.srv.commit
+	c.groupMax = 5
+	tm := int64(1700000000)
+	chunk := func(n int) pendChunk {
+		ups := make([]store.Update, n)
+		for i := range ups {
+			tm += 10
+			ups[i] = store.Update{Series: "a", Time: tm, Values: []string{"1", "1"}}
+		}
+		return pendChunk{ups, nil, &ticket{applied: make(chan struct{})}}
+	}
+	chunks := []pendChunk{chunk(3), chunk(2), chunk(1), chunk(7), chunk(2), chunk(2)}
+	c.mu.Lock()
+	c.pend = append(c.pend, chunks...)
+	c.mu.Unlock()
+	applied := func() []bool {
+		var a []bool
+		for _, ch := range chunks {
+			select {
+			case <-ch.t.applied:
+				a = append(a, true)
+			default:
+				a = append(a, false)
+			}
+		}
+		return a
+	}
+	for i, want := range [][]bool{
+		{true, true, false, false, false, false}, // 3+2 = 5
+		{true, true, true, false, false, false},  // 1 (+7 over the bound)
+		{true, true, true, true, false, false},   // 7: one chunk over the bound
+		{true, true, true, true, true, true},     // 2+2
+	} {
+		g := c.apply(c.groupMax)
+		if g == nil {
+			t.Fatalf("group %d: nothing applied", i)
+		}
+		if err := g.wait(); err != nil {
+			t.Fatal(err)
+		}
+		if got := applied(); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("after group %d: applied %v, want %v", i, got, want)
+		}
+	}
+	if g := c.apply(c.groupMax); g != nil {
+		t.Fatal("a group with nothing pending")
+	}
+	for i, ch := range chunks {
+		if len(ch.t.errs) != 0 || ch.t.fail != "" {
+			t.Errorf("chunk %d: %v %q", i, ch.t.errs, ch.t.fail)
+		}
+	}
+	// applyNow takes every chunk, whatever the bound
+	more := []pendChunk{chunk(4), chunk(4), chunk(4)}
+	c.mu.Lock()
+	c.pend = append(c.pend, more...)
+	c.mu.Unlock()
+	if err := c.applyNow().wait(); err != nil {
+		t.Fatal(err)
+	}
+	for i, ch := range more {
+		select {
+		case <-ch.t.applied:
+		default:
+			t.Errorf("applyNow left chunk %d", i)
+		}
+		if len(ch.t.errs) != 0 || ch.t.fail != "" {
+			t.Errorf("chunk %d: %v %q", i, ch.t.errs, ch.t.fail)
+		}
+	}
+	if last, err := ts.srv.st.LastUpdate("a"); err != nil || last != tm {
+		t.Errorf("last update %d (%v), want %d", last, err, tm)
+	}
+}

@@ -15,30 +15,43 @@ import (
 // handleUpdate gives the same line.
 func (c *conn) fastUpdate(line []byte) bool {
 	const verb = "UPDATE "
-	if len(line) <= len(verb) || !asciiEqualFold(line[:len(verb)], verb) || bytes.IndexByte(line, '\\') >= 0 {
+	if len(line) <= len(verb) || !asciiEqualFold(line[:len(verb)], verb) {
 		return false
 	}
 	if line[len(line)-1] == '\r' {
 		line = line[:len(line)-1]
 	}
 	rest := line[len(verb):]
-	sp := bytes.IndexByte(rest, ' ')
-	if sp <= 0 || sp == len(rest)-1 || bytes.IndexByte(rest[sp+1:], ' ') >= 0 {
-		return false
-	}
-	file, val := rest[:sp], rest[sp+1:]
-	if !c.mayUpdate || c.s.slowOnly {
-		return false
-	}
-	// a run of lines naming one file (one series' updates, in order)
-	// skips the map look-up
 	fi := c.lastFI
-	if c.lastFile == "" || string(file) != c.lastFile {
+	var val []byte
+	// a run of lines naming one file (one series' updates, in order)
+	// skips the scans for the file's end and the map look-up: the file
+	// was checked (no '\\', no ' ') when it became lastFile, and the
+	// value is checked below (Add refuses ' ' and '\\' in it)
+	checked := false
+	if lf := c.lastFile; lf != "" && len(rest) > len(lf)+1 && rest[len(lf)] == ' ' && string(rest[:len(lf)]) == lf {
+		val = rest[len(lf)+1:]
+	} else {
+		if bytes.IndexByte(line, '\\') >= 0 {
+			return false
+		}
+		sp := bytes.IndexByte(rest, ' ')
+		if sp <= 0 || sp == len(rest)-1 || bytes.IndexByte(rest[sp+1:], ' ') >= 0 {
+			return false
+		}
+		file := rest[:sp]
+		val, checked = rest[sp+1:], true
+		if !c.mayUpdate || c.s.slowOnly {
+			return false
+		}
 		var cached bool
 		if fi, cached = c.names[string(file)]; !cached { // no allocation for the lookup
 			return false
 		}
 		c.lastFile, c.lastFI = fi.file, fi
+	}
+	if !c.mayUpdate || c.s.slowOnly {
+		return false
 	}
 	// the common form's value text joins the chunk's arena: the value
 	// strings are made when the chunk is handed over, one allocation a
@@ -46,6 +59,9 @@ func (c *conn) fastUpdate(line []byte) bool {
 	if t, ok := c.arena.Add(val, fi.tmpl, fi.nds, len(c.chunk)); ok {
 		c.appendUpdate(store.Update{Series: fi.name, Time: t}, fi.key, len(line))
 		return true
+	}
+	if !checked && (bytes.IndexByte(val, ' ') >= 0 || bytes.IndexByte(val, '\\') >= 0) {
+		return false
 	}
 	v := string(val)
 	if t, ok := stamp(v); !ok || t <= 0 {

@@ -76,7 +76,12 @@ func FuzzFastUpdate(f *testing.F) {
 		"UPDATE web1.rrd 0x65555555:1:2", "UPDATE web1.rrd 1e9:1:2", "UPDATE web1.rrd 1700000540:1:2 1700000600:3:4", "UPDATE w\\eb1.rrd 1700000660:1:2",
 		// the arena path (whole seconds) against the full parser: '@', empty values, odd stamps
 		"UPDATE web1.rrd 1700000720:1@2:3", "UPDATE web1.rrd 1700000780:1:", "UPDATE web1.rrd 01700000840:1:2", "UPDATE web1.rrd 17000009001:1:2",
-		"UPDATE web1.rrd 1700000960::2", "UPDATE web1.rrd 1700001020:1:2:", "UPDATE web1.rrd 1700001080:1.5e3:-2", "UPDATE web1.rrd 999999999999999999:1:2"} {
+		"UPDATE web1.rrd 1700000960::2", "UPDATE web1.rrd 1700001020:1:2:", "UPDATE web1.rrd 1700001080:1.5e3:-2", "UPDATE web1.rrd 999999999999999999:1:2",
+		// after a line of web1.rrd (the connection's last file): the file's
+		// end and the value are checked without the file scans
+		"UPDATE web1.rrd 1700001140:1:2\\", "UPDATE web1.rrd 1700001200:1\\ 2:3", "UPDATE web1.rrdx 1700001260:1:2",
+		"UPDATE web1.rrd 1700001320:1:2 3", "UPDATE web1.rrd\\ 1700001380:1:2", "UPDATE web1.rrd 1700001440:1: 2", "UPDATE web1.rrd 1700001500 :1:2",
+		"UPDATE web1.rrd  ", "UPDATE web1.rrd :", "UPDATE web1.rrd 17000015601:1:2", "UPDATE web1.rrd 1700001620:1\r"} {
 		f.Add(s, false)
 		f.Add(s, true)
 	}

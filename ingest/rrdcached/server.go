@@ -134,7 +134,7 @@ func New(st Store, cfg Config) (*Server, error) {
 	}
 	s := &Server{st: st, cfg: cfg, log: cfg.Logger, names: m, table: commandTable(),
 		sem: make(chan struct{}, cfg.MaxConns), known: map[string]bool{}, images: map[string]string{}}
-	s.commit = &committer{st: st, srv: s, free: make(chan freeChunk, 64)}
+	s.commit = &committer{st: st, srv: s, free: make(chan freeChunk, 64), groupMax: maxGroup}
 	return s, nil
 }
 
