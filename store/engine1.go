@@ -95,7 +95,7 @@ func (e *engine) writeRows1() {
 	stepCnt := e.stepCnt[:len(rra)]
 	curRow := e.st.curRow[:len(rra)]
 	cdp := e.st.cdp[:len(rra)]
-	row := e.row[:1]
+	arch := e.arch
 	// only the archives consolidate1 found a row due in (4.9 of the
 	// default template's 16 per update a step apart)
 	for due := e.due; due != 0; due &= due - 1 {
@@ -110,19 +110,34 @@ func (e *engine) writeRows1() {
 		if cur >= rowsN {
 			cur %= rowsN
 		}
-		row[0] = cdp[a].primary
-		e.putRow(a, cur, row)
+		if arch != nil { // the archive's own method: no wrapper call
+			arch.putRow1(a, cur, cdp[a].primary)
+		} else {
+			e.putRow1(a, cur, cdp[a].primary)
+		}
 		for cnt--; cnt > 0; cnt-- {
 			if cur++; cur >= rowsN {
 				cur = 0
 			}
-			row[0] = cdp[a].secondary
-			e.putRow(a, cur, row)
+			e.putRow1(a, cur, cdp[a].secondary)
 		}
 		curRow[a] = cur
 		stepCnt[a] = 0
 	}
 	e.due = 0
+}
+
+// putRow1 stores a row of one value: straight to the archive when the
+// rows are an archive's (no interface call, no slice), else through the
+// interface.
+func (e *engine) putRow1(a int, r int64, v float64) {
+	if e.arch != nil {
+		e.arch.putRow1(a, r, v)
+		return
+	}
+	row := e.row[:1]
+	row[0] = v
+	e.rows.putRow(a, r, row)
 }
 
 // putRow stores a row: the archive's own method when the rows are an

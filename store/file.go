@@ -240,6 +240,18 @@ func (a *archive) decodedRing(i int) []float64 {
 }
 
 func (a *archive) putRow(ring int, r int64, vals []float64) {
+	a.putRow1(ring, r, vals[0]) // a valid spec has a data source (Spec.validate)
+	if len(vals) > 1 {
+		run := &a.pend[a.lastRun[ring]] // the run putRow1 appended to
+		for _, v := range vals[1:] {
+			run.b = binary.LittleEndian.AppendUint64(run.b, math.Float64bits(v)^a.key)
+		}
+	}
+}
+
+// putRow1 stores a row's first value (its only one for a series of one
+// data source: the one-DS engine path calls it directly, no slice).
+func (a *archive) putRow1(ring int, r int64, v float64) {
 	a.waitOK = false
 	// Rings interleave (a row of each consolidation level in turn), so a
 	// run continues its ring's latest run; runs are written in order, so
@@ -259,13 +271,7 @@ func (a *archive) putRow(ring int, r int64, vals []float64) {
 		a.pend = append(a.pend, rowRun{ring: ring, first: r, b: a.runBuf()})
 		run = &a.pend[len(a.pend)-1]
 	}
-	if len(vals) == 1 { // one data source: no loop
-		run.b = binary.LittleEndian.AppendUint64(run.b, math.Float64bits(vals[0])^a.key)
-	} else {
-		for _, v := range vals {
-			run.b = binary.LittleEndian.AppendUint64(run.b, math.Float64bits(v)^a.key)
-		}
-	}
+	run.b = binary.LittleEndian.AppendUint64(run.b, math.Float64bits(v)^a.key)
 	run.n++
 }
 
