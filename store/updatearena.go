@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"math"
 	"strings"
 )
@@ -15,6 +16,7 @@ import (
 type UpdateArena struct {
 	text strings.Builder
 	pend []arenaUpdate
+	nval int // the values of pend's updates (Fill's allocation)
 }
 
 // arenaUpdate is an update whose values are still text: text[off:end] is
@@ -35,6 +37,13 @@ func (a *UpdateArena) Add(arg []byte, tmpl []int, nds, at int) (t int64, ok bool
 	// one pass over arg: the time's digits up to the first ':', then the
 	// values, counting the ':' between them
 	i := 0
+	if len(arg) > 8 {
+		// the first 8 digits at once (SWAR): a time's usual 10 digits
+		// took ~15 instructions each one at a time
+		if d, ok := eightDigits(binary.LittleEndian.Uint64(arg)); ok {
+			t, i = int64(d), 8
+		}
+	}
 	for ; i < len(arg) && i <= 18; i++ {
 		c := arg[i]
 		if c < '0' || c > '9' {
@@ -65,7 +74,24 @@ func (a *UpdateArena) Add(arg []byte, tmpl []int, nds, at int) (t int64, ok bool
 	off := a.text.Len()
 	a.text.Write(rest)
 	a.pend = append(a.pend, arenaUpdate{at: int32(at), off: int32(off), end: int32(a.text.Len()), nds: int32(nds), tmpl: tmpl})
+	a.nval += nds
 	return t, true
+}
+
+// eightDigits reads 8 ASCII digits packed little-endian in x (the first
+// digit in the low byte) as a number; ok is false when any byte is not a
+// digit.
+func eightDigits(x uint64) (n uint64, ok bool) {
+	const ones = 0x0101010101010101
+	// every byte in '0'..'9': its high nibble is 3, and adding 6 keeps
+	// it 3 (0x3a..0x3f would carry into 4)
+	if x&(0xf0*ones) != 0x30*ones || (x+0x06*ones)&(0xf0*ones) != 0x30*ones {
+		return 0, false
+	}
+	x -= 0x30 * ones
+	x = (x*10 + x>>8) & 0x00ff00ff00ff00ff      // pairs
+	x = (x*100 + x>>16) & 0x0000ffff0000ffff    // fours
+	return (x*10000 + x>>32) & 0xffffffff, true // eight
 }
 
 // Len is the number of updates waiting for Fill.
@@ -79,14 +105,16 @@ func (a *UpdateArena) Fill(ups []Update) {
 		return
 	}
 	text := a.text.String()
-	n := 0
-	for _, p := range a.pend {
-		n += int(p.nds)
-	}
-	vals := make([]string, n)
+	vals := make([]string, a.nval)
 	for _, p := range a.pend {
 		v := vals[:p.nds:p.nds]
 		vals = vals[p.nds:]
+		if p.nds == 1 && p.tmpl == nil {
+			// Add counted one value: no ':' to look for
+			v[0] = text[p.off:p.end]
+			ups[p.at].Values = v
+			continue
+		}
 		if p.tmpl != nil {
 			for k := range v {
 				v[k] = "U"
@@ -116,5 +144,5 @@ func (a *UpdateArena) Fill(ups []Update) {
 	a.text = strings.Builder{}
 	a.text.Grow(len(text))
 	clear(a.pend)
-	a.pend = a.pend[:0]
+	a.pend, a.nval = a.pend[:0], 0
 }

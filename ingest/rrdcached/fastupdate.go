@@ -15,7 +15,8 @@ import (
 // handleUpdate gives the same line.
 func (c *conn) fastUpdate(line []byte) bool {
 	const verb = "UPDATE "
-	if len(line) <= len(verb) || !asciiEqualFold(line[:len(verb)], verb) {
+	// the usual upper-case verb in one comparison, other cases by byte
+	if len(line) <= len(verb) || string(line[:len(verb)]) != verb && !asciiEqualFold(line[:len(verb)], verb) {
 		return false
 	}
 	if line[len(line)-1] == '\r' {
