@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -286,5 +287,17 @@ func TestBoundedGroups(t *testing.T) {
 	}
 	if last, err := ts.srv.st.LastUpdate("a"); err != nil || last != tm {
 		t.Errorf("last update %d (%v), want %d", last, err, tm)
+	}
+}
+
+// TestTouchGrouped: every series of a group is known once applied, in
+// runs or not, and a series already known keeps its state.
+func TestTouchGrouped(t *testing.T) {
+	s := &Server{known: map[string]bool{"c": true}}
+	ups := []store.Update{{Series: "a"}, {Series: "a"}, {Series: "b"}, {Series: "c"}, {Series: "b"}, {Series: "d"}}
+	s.touchGrouped(ups)
+	want := map[string]bool{"a": false, "b": false, "c": true, "d": false}
+	if !maps.Equal(s.known, want) {
+		t.Fatalf("known %v, want %v", s.known, want)
 	}
 }

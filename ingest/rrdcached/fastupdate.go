@@ -15,14 +15,15 @@ import (
 // handleUpdate gives the same line.
 func (c *conn) fastUpdate(line []byte) bool {
 	const verb = "UPDATE "
-	if len(line) <= len(verb) || !asciiEqualFold(line[:len(verb)], verb) {
+	// the usual upper-case verb in one comparison, other cases by byte
+	if len(line) <= len(verb) || string(line[:len(verb)]) != verb && !asciiEqualFold(line[:len(verb)], verb) {
 		return false
 	}
 	if line[len(line)-1] == '\r' {
 		line = line[:len(line)-1]
 	}
 	rest := line[len(verb):]
-	fi := c.lastFI
+	fi := &c.lastFI // not copied: 72 bytes a line
 	var val []byte
 	// a run of lines naming one file (one series' updates, in order)
 	// skips the scans for the file's end and the map look-up: the file
@@ -44,11 +45,11 @@ func (c *conn) fastUpdate(line []byte) bool {
 		if !c.mayUpdate || c.s.slowOnly {
 			return false
 		}
-		var cached bool
-		if fi, cached = c.names[string(file)]; !cached { // no allocation for the lookup
+		f, cached := c.names[string(file)] // no allocation for the lookup
+		if !cached {
 			return false
 		}
-		c.lastFile, c.lastFI = fi.file, fi
+		c.lastFile, c.lastFI = f.file, f
 	}
 	if !c.mayUpdate || c.s.slowOnly {
 		return false
@@ -57,7 +58,7 @@ func (c *conn) fastUpdate(line []byte) bool {
 	// strings are made when the chunk is handed over, one allocation a
 	// chunk; any other form is parsed on its own
 	if t, ok := c.arena.Add(val, fi.tmpl, fi.nds, len(c.chunk)); ok {
-		c.appendUpdate(store.Update{Series: fi.name, Time: t}, fi.key, len(line))
+		c.appendPlain(fi.name, t, fi.key, len(line))
 		return true
 	}
 	if !checked && (bytes.IndexByte(val, ' ') >= 0 || bytes.IndexByte(val, '\\') >= 0) {
@@ -88,6 +89,28 @@ func (c *conn) appendUpdate(u store.Update, key int32, n int) {
 	}
 	c.rx++
 	c.chunk = append(c.chunk, u)
+	c.chunkKeys = append(c.chunkKeys, key)
+	c.chunkLen += n + 1
+	if len(c.chunk) >= maxChunk {
+		c.flushChunk()
+	}
+}
+
+// appendPlain is appendUpdate of the update at time t of series name
+// whose Values the arena fills: the chunk's slot
+// is set in place instead of passing and copying an 80-byte Update.
+func (c *conn) appendPlain(name string, t int64, key int32, n int) {
+	if c.batch {
+		c.batchCmd++
+		c.chunkCmds = c.chunkCmds.add(c.batchCmd)
+	}
+	c.rx++
+	if k := len(c.chunk); k < cap(c.chunk) {
+		c.chunk = c.chunk[:k+1]
+		c.chunk[k] = store.Update{Series: name, Time: t}
+	} else {
+		c.chunk = append(c.chunk, store.Update{Series: name, Time: t})
+	}
 	c.chunkKeys = append(c.chunkKeys, key)
 	c.chunkLen += n + 1
 	if len(c.chunk) >= maxChunk {

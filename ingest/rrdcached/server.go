@@ -280,12 +280,15 @@ func (s *Server) touch(name string) {
 func (s *Server) touchGrouped(ups []store.Update) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, u := range ups {
-		if i > 0 && u.Series == ups[i-1].Series {
+	prev := ""
+	for i := range ups { // not ranging over copies: 80 bytes each
+		name := ups[i].Series
+		if i > 0 && name == prev {
 			continue
 		}
-		if _, ok := s.known[u.Series]; !ok {
-			s.known[u.Series] = false
+		prev = name
+		if _, ok := s.known[name]; !ok {
+			s.known[name] = false
 		}
 	}
 }
