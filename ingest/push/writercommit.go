@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"rrdash/store"
 	"slices"
 	"time"
 	"unsafe"
+
+	"rrdash/store"
 )
 
 // The Writer's group commit: what a flush takes, its buffers, and how
