@@ -42,7 +42,7 @@ func (a *UpdateArena) Add(arg []byte, tmpl []int, nds, at int) (t int64, ok bool
 	if len(arg) > 8 {
 		// the first 8 digits at once (SWAR): a time's usual 10 digits
 		// took ~15 instructions each one at a time
-		if d, ok := eightDigits(binary.LittleEndian.Uint64(arg)); ok {
+		if d, ok := EightDigits(binary.LittleEndian.Uint64(arg)); ok {
 			t, i = int64(d), 8
 		}
 	}
@@ -80,10 +80,10 @@ func (a *UpdateArena) Add(arg []byte, tmpl []int, nds, at int) (t int64, ok bool
 	return t, true
 }
 
-// eightDigits reads 8 ASCII digits packed little-endian in x (the first
+// EightDigits reads 8 ASCII digits packed little-endian in x (the first
 // digit in the low byte) as a number; ok is false when any byte is not a
-// digit.
-func eightDigits(x uint64) (n uint64, ok bool) {
+// digit. (Also the line protocol's timestamp reader's.)
+func EightDigits(x uint64) (n uint64, ok bool) {
 	const ones = 0x0101010101010101
 	// every byte in '0'..'9': its high nibble is 3, and adding 6 keeps
 	// it 3 (0x3a..0x3f would carry into 4)

@@ -78,7 +78,7 @@ func TestUpdateArena(t *testing.T) {
 func FuzzUpdateArena(f *testing.F) {
 	for _, s := range []string{"1700000000:1", "1700000000:1:2", "1700000000::", "N:1", "1700000000.5:1", "1700000000:1@2", "0170000000:1",
 		"999999999999999999:1:U", "1700000000:-1e3:nan",
-		// a non-digit within the first 8 bytes (eightDigits)
+		// a non-digit within the first 8 bytes (EightDigits)
 		"1700:00000:1", "1700000:00:1", "17000/0000:1", "1700000;00:1", "12345678:1", "123456789:1", "1234567890", "99999999:1"} {
 		f.Add(s, uint8(1), false)
 		f.Add(s, uint8(2), true)
@@ -120,14 +120,14 @@ func FuzzUpdateArena(f *testing.F) {
 	})
 }
 
-// TestEightDigits: eightDigits reads 8 digits as strconv does and refuses
+// TestEightDigits: EightDigits reads 8 digits as strconv does and refuses
 // every other byte in every position.
 func TestEightDigits(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	check := func(b []byte) {
 		t.Helper()
-		got, ok := eightDigits(binary.LittleEndian.Uint64(b))
+		got, ok := EightDigits(binary.LittleEndian.Uint64(b))
 		want, err := strconv.ParseUint(string(b), 10, 64)
 		if wantOK := err == nil && b[0] != '+'; ok != wantOK || ok && got != want {
 			t.Fatalf("%q: %d %v, want %d %v", b, got, ok, want, wantOK)

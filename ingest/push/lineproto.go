@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"rrdash/store"
 )
 
 // InfluxDB line protocol:
@@ -345,7 +347,7 @@ func timestampDigits(b []byte) (int64, bool) {
 		u = u*10 + uint64(c-'0')
 	}
 	for k := head; k < len(d); k += 8 { // eight digits at a time
-		x, ok := eightDigits(binary.LittleEndian.Uint64(d[k:]))
+		x, ok := store.EightDigits(binary.LittleEndian.Uint64(d[k:]))
 		if !ok {
 			return 0, false
 		}
@@ -358,21 +360,6 @@ func timestampDigits(b []byte) (int64, bool) {
 		return int64(u), true
 	}
 	return 0, false
-}
-
-// eightDigits reads eight ASCII digits loaded little-endian (the first
-// digit in the lowest byte), or says they are not all digits.
-func eightDigits(x uint64) (uint64, bool) {
-	const ones = 0x0101010101010101
-	// every byte 0x30–0x39: its high nibble 3, and 3 still after adding 6
-	if x&(0xf0*ones) != 0x30*ones || (x+0x06*ones)&(0xf0*ones) != 0x30*ones {
-		return 0, false
-	}
-	x -= 0x30 * ones
-	x = (x*10 + x>>8) & 0x00ff00ff00ff00ff // pairs
-	x = (x*100 + x>>16) & 0x0000ffff0000ffff
-	x = (x*10000 + x>>32) & 0xffffffff
-	return x, true
 }
 
 // fieldValue parses the value starting at d[i] and returns the index after it.
