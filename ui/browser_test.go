@@ -59,7 +59,10 @@ func newBrowser(t testing.TB, exe string) (context.Context, context.CancelFunc) 
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	// A bound on a hung browser, not a speed check: alone, the longest
+	// session (TestBrowserBoards) takes ~25 s; inside make test, with every
+	// package running beside it on 2 cores, one took over 90 s.
+	ctx, cancelTimeout := context.WithTimeout(ctx, 240*time.Second)
 	return ctx, func() { cancelTimeout(); cancelCtx(); cancelAlloc() }
 }
 
