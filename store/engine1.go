@@ -20,7 +20,10 @@ func (e *engine) one() bool {
 
 // consolidate1 is consolidate for a series of one data source and no
 // Holt-Winters archive (every template's): the same steps without the
-// per-DS slicing and loops, which were most of its cost.
+// per-DS slicing and loops, which were most of its cost. It sets stepCnt
+// only for the archives it marks due: writeRows1 reads no other, and the
+// generic consolidate sets every archive's before the generic writeRows
+// reads them.
 func (e *engine) consolidate1(elapsed, procPDP int64) {
 	p := e.pdpTemp[0]
 	rra := e.rra // locals: the stores below would make e's fields reload
@@ -30,17 +33,24 @@ func (e *engine) consolidate1(elapsed, procPDP int64) {
 	for a := 0; a < len(rra); {
 		// a run of archives of one step count (hotRRAs' groupEnd)
 		n, end := rra[a].steps, min(int(rra[a].groupEnd), len(rra))
-		switch {
-		case n == 1: // startOff 1, stepCnt elapsed ≥ 1
-			for ; a < end; a++ {
-				stepCnt[a] = elapsed
-				due |= 1 << a
-				c := &cdp[a]
-				c.primary = p
-				if elapsed >= 2 {
-					c.secondary = p
+		run := cdp[a:end]
+		if n == 1 { // startOff 1, stepCnt elapsed ≥ 1
+			due |= runBits(a, end)
+			for i := range run {
+				stepCnt[a+i] = elapsed
+			}
+			// rrdtool 1.7.2 sets the fill-in value only when the update
+			// closes two steps or more (consolidate's comment)
+			if elapsed >= 2 {
+				for i := range run {
+					run[i].primary, run[i].secondary = p, p
+				}
+			} else {
+				for i := range run {
+					run[i].primary = p
 				}
 			}
+			a = end
 			continue
 		}
 		startOff, cnt := n-procPDP%n, int64(0)
@@ -49,82 +59,98 @@ func (e *engine) consolidate1(elapsed, procPDP int64) {
 		}
 		switch {
 		case cnt != 0:
+			due |= runBits(a, end)
 			for ; a < end; a++ {
 				stepCnt[a] = cnt
-				due |= 1 << a
 				r := &rra[a]
 				updateCDP(&cdp[a], r.cf, p, cnt, elapsed, startOff, n, r.xff)
 			}
+			continue
 		case math.IsNaN(p):
-			for ; a < end; a++ {
-				stepCnt[a] = 0
-				cdp[a].unknPDP += elapsed
+			for i := range run {
+				run[i].unknPDP += elapsed
 			}
-		default: // the row stays open: accumulate
+		default: // the row stays open: accumulate, as accumulate does
 			x := p * float64(elapsed)
-			for ; a < end; a++ {
-				stepCnt[a] = 0
-				c := &cdp[a]
-				switch cf := rra[a].cf; {
-				case math.IsNaN(c.val):
-					c.val = accumulate(c.val, p, elapsed, cf)
-				case cf == Average:
-					c.val += x
-				case cf == Min: // as accumulate: not min(), which orders −0 before +0
-					if p < c.val {
+			cfs := rra[a:end]
+			for i := range run {
+				c := &run[i]
+				switch cfs[i].cf {
+				case Average:
+					if math.IsNaN(c.val) {
+						c.val = x
+					} else {
+						c.val += x
+					}
+				case Min: // not min(), which orders −0 before +0
+					if p < c.val || math.IsNaN(c.val) {
 						c.val = p
 					}
-				case cf == Max:
-					if p > c.val {
+				case Max:
+					if p > c.val || math.IsNaN(c.val) {
 						c.val = p
 					}
-				default:
-					c.val = accumulate(c.val, p, elapsed, cf)
+				default: // LAST (one() rules out Holt-Winters)
+					c.val = p
 				}
 			}
 		}
+		a = end
 	}
 	e.due = due
 }
 
+// runBits is the bits of archives a to end−1 (end ≤ 64, as one() asks).
+func runBits(a, end int) uint64 {
+	return (1<<uint(end) - 1) &^ (1<<uint(a) - 1) // 1<<64 is 0 in Go
+}
+
 // writeRows1 is writeRows for one data source and no Holt-Winters
-// archive: rows written straight from the state, the archive's putRow
-// called directly.
+// archive: rows written straight from the state, the archive's own
+// append called directly.
 func (e *engine) writeRows1() {
+	due := e.due
+	if due == 0 {
+		return
+	}
+	e.due = 0
 	rra := e.rra
 	stepCnt := e.stepCnt[:len(rra)]
 	curRow := e.st.curRow[:len(rra)]
 	cdp := e.st.cdp[:len(rra)]
 	arch := e.arch
+	if arch != nil {
+		arch.beginRows() // once, not per row
+	}
 	// only the archives consolidate1 found a row due in (4.9 of the
 	// default template's 16 per update a step apart)
-	for due := e.due; due != 0; due &= due - 1 {
+	for ; due != 0; due &= due - 1 {
 		a := bits.TrailingZeros64(due)
 		cnt := stepCnt[a]
 		if cnt == 0 { // not after consolidate1's elapsed ≥ 1
 			continue
 		}
+		stepCnt[a] = 0
 		rowsN := rra[a].rows
-		cnt = min(cnt, rowsN)
 		cur := curRow[a] + 1
 		if cur >= rowsN {
 			cur %= rowsN
 		}
-		if arch != nil { // the archive's own method: no wrapper call
-			arch.putRow1(a, cur, cdp[a].primary)
+		c := &cdp[a]
+		if arch != nil { // the archive's own append: no wrapper call
+			arch.appendRow1(a, cur, c.primary)
 		} else {
-			e.putRow1(a, cur, cdp[a].primary)
+			e.putRow1(a, cur, c.primary)
 		}
-		for cnt--; cnt > 0; cnt-- {
+		// rrdtool writes at most one full turn (writeRows' comment)
+		for cnt = min(cnt, rowsN) - 1; cnt > 0; cnt-- {
 			if cur++; cur >= rowsN {
 				cur = 0
 			}
-			e.putRow1(a, cur, cdp[a].secondary)
+			e.putRow1(a, cur, c.secondary)
 		}
 		curRow[a] = cur
-		stepCnt[a] = 0
 	}
-	e.due = 0
 }
 
 // putRow1 stores a row of one value: straight to the archive when the
