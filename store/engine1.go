@@ -33,24 +33,18 @@ func (e *engine) consolidate1(elapsed, procPDP int64) {
 	for a := 0; a < len(rra); {
 		// a run of archives of one step count (hotRRAs' groupEnd)
 		n, end := rra[a].steps, min(int(rra[a].groupEnd), len(rra))
-		run := cdp[a:end]
 		if n == 1 { // startOff 1, stepCnt elapsed ≥ 1
 			due |= runBits(a, end)
-			for i := range run {
-				stepCnt[a+i] = elapsed
-			}
-			// rrdtool 1.7.2 sets the fill-in value only when the update
-			// closes two steps or more (consolidate's comment)
-			if elapsed >= 2 {
-				for i := range run {
-					run[i].primary, run[i].secondary = p, p
-				}
-			} else {
-				for i := range run {
-					run[i].primary = p
+			for ; a < end; a++ {
+				stepCnt[a] = elapsed
+				c := &cdp[a]
+				c.primary = p
+				// rrdtool 1.7.2 sets the fill-in value only when the
+				// update closes two steps or more (consolidate's comment)
+				if elapsed >= 2 {
+					c.secondary = p
 				}
 			}
-			a = end
 			continue
 		}
 		startOff, cnt := n-procPDP%n, int64(0)
@@ -65,17 +59,15 @@ func (e *engine) consolidate1(elapsed, procPDP int64) {
 				r := &rra[a]
 				updateCDP(&cdp[a], r.cf, p, cnt, elapsed, startOff, n, r.xff)
 			}
-			continue
 		case math.IsNaN(p):
-			for i := range run {
-				run[i].unknPDP += elapsed
+			for ; a < end; a++ {
+				cdp[a].unknPDP += elapsed
 			}
 		default: // the row stays open: accumulate, as accumulate does
 			x := p * float64(elapsed)
-			cfs := rra[a:end]
-			for i := range run {
-				c := &run[i]
-				switch cfs[i].cf {
+			for ; a < end; a++ {
+				c := &cdp[a]
+				switch rra[a].cf {
 				case Average:
 					if math.IsNaN(c.val) {
 						c.val = x
@@ -95,14 +87,13 @@ func (e *engine) consolidate1(elapsed, procPDP int64) {
 				}
 			}
 		}
-		a = end
 	}
 	e.due = due
 }
 
-// runBits is the bits of archives a to end−1 (end ≤ 64, as one() asks).
+// runBits is the bits of archives a to end−1, 0 ≤ a < end ≤ 64 (one()).
 func runBits(a, end int) uint64 {
-	return (1<<uint(end) - 1) &^ (1<<uint(a) - 1) // 1<<64 is 0 in Go
+	return ^uint64(0) >> (uint(64-end+a) & 63) << (uint(a) & 63)
 }
 
 // writeRows1 is writeRows for one data source and no Holt-Winters

@@ -102,3 +102,19 @@ func engineBits(r *RRD, withRows bool) string {
 	}
 	return out
 }
+
+// TestRunBits checks consolidate1's due bits of a run of archives against
+// setting them one by one, up to one() bound of 64 archives.
+func TestRunBits(t *testing.T) {
+	for end := 1; end <= 64; end++ {
+		for a := range end {
+			var want uint64
+			for i := a; i < end; i++ {
+				want |= 1 << i
+			}
+			if got := runBits(a, end); got != want {
+				t.Fatalf("runBits(%d, %d) = %#x, want %#x", a, end, got, want)
+			}
+		}
+	}
+}

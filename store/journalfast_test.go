@@ -3,7 +3,9 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -11,7 +13,7 @@ import (
 // TestAppendRecordFastPath: appendRecord's one-append encoding of a
 // series' next short reading gives the generic encoding's bytes, at and
 // around its edges (5-byte times, value lengths, Usec, failed, numeric,
-// several values), and decodes back.
+// several values, one number or several), and decodes back.
 func TestAppendRecordFastPath(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -29,8 +31,11 @@ func TestAppendRecordFastPath(t *testing.T) {
 				u.Usec = rng.Int64N(1e6)
 			}
 			switch rng.IntN(8) {
-			case 0:
-				u.Nums = []float64{rng.Float64()}
+			case 0, 3: // numbers: the fast path's one, or several
+				u.Nums = []float64{rng.NormFloat64() * 1e6}
+				if rng.IntN(4) == 0 {
+					u.Nums = append(u.Nums, math.Copysign(0, -1))
+				}
 			case 1:
 				u.Values = []string{vals[rng.IntN(len(vals))], "2"}
 			default:
@@ -58,9 +63,18 @@ func TestAppendRecordFastPath(t *testing.T) {
 		}
 		for i, u := range back.updates {
 			w := rec.updates[i]
-			if u.Series != w.Series || u.Time != w.Time || u.Usec != w.Usec || u.failed != w.failed || strings.Join(u.Values, ":") != strings.Join(w.Values, ":") || len(u.Nums) != len(w.Nums) {
+			if u.Series != w.Series || u.Time != w.Time || u.Usec != w.Usec || u.failed != w.failed || strings.Join(u.Values, ":") != strings.Join(w.Values, ":") || !slices.Equal(numBits(u.Nums), numBits(w.Nums)) {
 				t.Fatalf("round %d update %d: decoded %+v, want %+v", round, i, u, w)
 			}
 		}
 	}
+}
+
+// numBits is xs as bits, for comparing numbers exactly (−0, NaN).
+func numBits(xs []float64) []uint64 {
+	out := make([]uint64, len(xs))
+	for i, x := range xs {
+		out[i] = math.Float64bits(x)
+	}
+	return out
 }
