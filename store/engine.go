@@ -245,6 +245,12 @@ func (e *engine) updateR(t, usec int64, vals []string, nums []float64) error {
 			if err := e.closePDPs(e.pdpNew, interval, pre, postInt, elapsed*step); err != nil {
 				return err
 			}
+			if e.one() { // consolidate's and writeRows' test once
+				e.consolidate1(elapsed, procStart/step)
+				e.writeRows1()
+				st.lastUp, st.lastUpUsec = t, usec
+				return nil
+			}
 			e.consolidate(elapsed, procStart/step)
 		}
 		e.writeRows()
@@ -401,8 +407,10 @@ func (e *engine) closePDPs(pdpNew []float64, interval, preInt, postInt float64, 
 		} else {
 			e.pdpTemp[i] = s.val / (float64(span-s.unknSec) - preUnknown)
 		}
-		if err := e.compute(i); err != nil {
-			return err
+		if e.progs != nil { // compute's test, without the call
+			if err := e.compute(i); err != nil {
+				return err
+			}
 		}
 		if math.IsNaN(nw) {
 			s.unknSec = int64(math.Floor(postInt))

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"math"
 	"math/bits"
 )
@@ -97,8 +98,9 @@ func runBits(a, end int) uint64 {
 }
 
 // writeRows1 is writeRows for one data source and no Holt-Winters
-// archive: rows written straight from the state, the archive's own
-// append called directly.
+// archive: rows written straight from the state, a row that continues
+// its ring's latest run appended here (appendRow1's common case, without
+// the call).
 func (e *engine) writeRows1() {
 	due := e.due
 	if due == 0 {
@@ -110,8 +112,11 @@ func (e *engine) writeRows1() {
 	curRow := e.st.curRow[:len(rra)]
 	cdp := e.st.cdp[:len(rra)]
 	arch := e.arch
+	var lastRun []int
+	var key uint64
 	if arch != nil {
 		arch.beginRows() // once, not per row
+		lastRun, key = arch.lastRun[:len(rra)], arch.key
 	}
 	// only the archives consolidate1 found a row due in (4.9 of the
 	// default template's 16 per update a step apart)
@@ -128,20 +133,35 @@ func (e *engine) writeRows1() {
 			cur %= rowsN
 		}
 		c := &cdp[a]
-		if arch != nil { // the archive's own append: no wrapper call
-			arch.appendRow1(a, cur, c.primary)
-		} else {
+		switch {
+		case arch == nil:
 			e.putRow1(a, cur, c.primary)
+		case lastRun[a] >= 0 && arch.pend[lastRun[a]].first+arch.pend[lastRun[a]].n == cur:
+			run := &arch.pend[lastRun[a]]
+			run.b = binary.LittleEndian.AppendUint64(run.b, math.Float64bits(c.primary)^key)
+			run.n++
+		default:
+			arch.appendRow1(a, cur, c.primary)
 		}
-		// rrdtool writes at most one full turn (writeRows' comment)
-		for cnt = min(cnt, rowsN) - 1; cnt > 0; cnt-- {
-			if cur++; cur >= rowsN {
-				cur = 0
-			}
-			e.putRow1(a, cur, c.secondary)
+		if cnt > 1 { // the fill-in rows of an update that closes several
+			cur = e.fillRows1(a, cur, min(cnt, rowsN)-1, c.secondary)
 		}
 		curRow[a] = cur
 	}
+}
+
+// fillRows1 writes n rows of v after row cur of archive a, wrapping, and
+// returns the last one written. rrdtool writes at most one full turn
+// (writeRows' comment).
+func (e *engine) fillRows1(a int, cur, n int64, v float64) int64 {
+	rowsN := e.rra[a].rows
+	for ; n > 0; n-- {
+		if cur++; cur >= rowsN {
+			cur = 0
+		}
+		e.putRow1(a, cur, v)
+	}
+	return cur
 }
 
 // putRow1 stores a row of one value: straight to the archive when the
