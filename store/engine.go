@@ -224,35 +224,39 @@ func (e *engine) updateR(t, usec int64, vals []string, nums []float64) error {
 	} else {
 		postInt := float64(occuAge) + float64(usec)/1e6
 		first := procStart + step
-		fReal := float64(first-st.lastUp) - float64(st.lastUpUsec)/1e6
-		f1 := math.Trunc(fReal)
-		if elapsed >= 2 && f1 >= 1 && (st.lastUp%step != 0 || st.lastUpUsec != 0) {
-			// rrdtool 1.7.2 closes a partly filled first PDP on its own: the
-			// reading is split in proportion to time into a virtual update at
-			// the first boundary (whole seconds) and the remainder.
-			if err := e.closeFirstPDP(interval, fReal, f1); err != nil {
-				return err
-			}
-			e.consolidate(1, procStart/step)
-			e.writeRows()
-			rest := interval - f1
-			if err := e.closePDPs(e.pdpRest, rest, rest-postInt, postInt, (elapsed-1)*step); err != nil {
-				return err
-			}
-			e.consolidate(elapsed-1, first/step)
-		} else {
-			pre := float64(occuStart-st.lastUp) - float64(st.lastUpUsec)/1e6
-			if err := e.closePDPs(e.pdpNew, interval, pre, postInt, elapsed*step); err != nil {
-				return err
-			}
-			if e.one() { // consolidate's and writeRows' test once
-				e.consolidate1(elapsed, procStart/step)
-				e.writeRows1()
+		// fReal only when it may count: an update a step on computes none
+		if elapsed >= 2 && (st.lastUp%step != 0 || st.lastUpUsec != 0) {
+			fReal := float64(first-st.lastUp) - float64(st.lastUpUsec)/1e6
+			if f1 := math.Trunc(fReal); f1 >= 1 {
+				// rrdtool 1.7.2 closes a partly filled first PDP on its own: the
+				// reading is split in proportion to time into a virtual update at
+				// the first boundary (whole seconds) and the remainder.
+				if err := e.closeFirstPDP(interval, fReal, f1); err != nil {
+					return err
+				}
+				e.consolidate(1, procStart/step)
+				e.writeRows()
+				rest := interval - f1
+				if err := e.closePDPs(e.pdpRest, rest, rest-postInt, postInt, (elapsed-1)*step); err != nil {
+					return err
+				}
+				e.consolidate(elapsed-1, first/step)
+				e.writeRows()
 				st.lastUp, st.lastUpUsec = t, usec
 				return nil
 			}
-			e.consolidate(elapsed, procStart/step)
 		}
+		pre := float64(occuStart-st.lastUp) - float64(st.lastUpUsec)/1e6
+		if err := e.closePDPs(e.pdpNew, interval, pre, postInt, elapsed*step); err != nil {
+			return err
+		}
+		if e.one() { // consolidate's and writeRows' test once
+			e.consolidate1(elapsed, procStart/step)
+			e.writeRows1()
+			st.lastUp, st.lastUpUsec = t, usec
+			return nil
+		}
+		e.consolidate(elapsed, procStart/step)
 		e.writeRows()
 	}
 	st.lastUp, st.lastUpUsec = t, usec
