@@ -76,9 +76,8 @@ type engine struct {
 	// four archives, and with thousands of series in turn every update
 	// finds them out of cache
 	rra   []rraHot
-	hasHW bool   // some archive is a Holt-Winters one
-	due   uint64 // consolidate1: bit a set when archive a has rows to write
-	// generic: never consolidate1/writeRows1 (tests compare the two)
+	hasHW bool // some archive is a Holt-Winters one
+	// generic: never consolidate1 (tests compare the two)
 	generic bool
 	// inl backs the scratch slices of series with few data sources and
 	// archives inside the engine itself: one allocation, adjacent lines
@@ -251,8 +250,7 @@ func (e *engine) updateR(t, usec int64, vals []string, nums []float64) error {
 			return err
 		}
 		if e.one() { // consolidate's and writeRows' test once
-			e.consolidate1(elapsed, procStart/step)
-			e.writeRows1()
+			e.consolidate1(elapsed, procStart/step) // and the rows
 			st.lastUp, st.lastUpUsec = t, usec
 			return nil
 		}
@@ -635,8 +633,7 @@ func ifNaN(v, alt float64) float64 {
 func (e *engine) writeRows() {
 	nds := len(e.spec.DS)
 	if e.one() {
-		e.writeRows1()
-		return
+		return // consolidate1 wrote them
 	}
 	stepCnt := e.stepCnt[:len(e.rra)]
 	curRow := e.st.curRow[:len(e.rra)]
@@ -669,7 +666,6 @@ func (e *engine) writeRows() {
 		curRow[a] = cur
 		stepCnt[a] = 0
 	}
-	e.due = 0
 }
 
 func (e *engine) fillRow(row int64, a, nds int, primary bool) {

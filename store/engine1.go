@@ -3,7 +3,6 @@ package store
 import (
 	"encoding/binary"
 	"math"
-	"math/bits"
 )
 
 // The update engine's path for series of one data source and no
@@ -13,58 +12,44 @@ import (
 // the archives with a row due visited. TestOneDSPathMatchesGeneric
 // compares it with the generic path bit for bit.
 
-// one tells whether consolidate1 and writeRows1 apply: one data source,
-// no Holt-Winters archive, at most 64 archives (due's bits).
+// one tells whether consolidate1 applies: one data source, no
+// Holt-Winters archive, at most 64 archives.
 func (e *engine) one() bool {
 	return len(e.spec.DS) == 1 && !e.hasHW && len(e.rra) <= 64 && !e.generic
 }
 
-// consolidate1 is consolidate for a series of one data source and no
-// Holt-Winters archive (every template's): the same steps without the
-// per-DS slicing and loops, which were most of its cost. It sets stepCnt
-// only for the archives it marks due: writeRows1 reads no other, and the
-// generic consolidate sets every archive's before the generic writeRows
-// reads them.
+// consolidate1 is consolidate and writeRows for a series of one data
+// source and no Holt-Winters archive (every template's): the same steps
+// without the per-DS slicing and loops, which were most of their cost,
+// and an archive's rows written as soon as its consolidation closes them,
+// in archive order as writeRows writes them (no stepCnt, no second pass
+// over the archives). It leaves stepCnt zero, as writeRows does.
 func (e *engine) consolidate1(elapsed, procPDP int64) {
 	p := e.pdpTemp[0]
 	rra := e.rra // locals: the stores below would make e's fields reload
 	cdp := e.st.cdp[:len(rra)]
-	stepCnt := e.stepCnt[:len(rra)]
-	var due uint64
+	curRow := e.st.curRow[:len(rra)]
+	arch := e.arch
+	var lastRun []int // arch's, once rows are due
+	var key uint64
 	for a := 0; a < len(rra); {
 		// a run of archives of one step count (hotRRAs' groupEnd)
 		n, end := rra[a].steps, min(int(rra[a].groupEnd), len(rra))
-		if n == 1 { // startOff 1, stepCnt elapsed ≥ 1
-			due |= runBits(a, end)
-			for ; a < end; a++ {
-				stepCnt[a] = elapsed
-				c := &cdp[a]
-				c.primary = p
-				// rrdtool 1.7.2 sets the fill-in value only when the
-				// update closes two steps or more (consolidate's comment)
-				if elapsed >= 2 {
-					c.secondary = p
+		cnt, startOff := elapsed, int64(1) // n == 1
+		if n != 1 {
+			startOff, cnt = n-procPDP%n, 0
+			if startOff <= elapsed {
+				cnt = (elapsed-startOff)/n + 1
+			}
+		}
+		if cnt == 0 {
+			if math.IsNaN(p) {
+				for ; a < end; a++ {
+					cdp[a].unknPDP += elapsed
 				}
+				continue
 			}
-			continue
-		}
-		startOff, cnt := n-procPDP%n, int64(0)
-		if startOff <= elapsed {
-			cnt = (elapsed-startOff)/n + 1
-		}
-		switch {
-		case cnt != 0:
-			due |= runBits(a, end)
-			for ; a < end; a++ {
-				stepCnt[a] = cnt
-				r := &rra[a]
-				updateCDP(&cdp[a], r.cf, p, cnt, elapsed, startOff, n, r.xff)
-			}
-		case math.IsNaN(p):
-			for ; a < end; a++ {
-				cdp[a].unknPDP += elapsed
-			}
-		default: // the row stays open: accumulate, as accumulate does
+			// the row stays open: accumulate, as accumulate does
 			x := p * float64(elapsed)
 			for ; a < end; a++ {
 				c := &cdp[a]
@@ -87,66 +72,48 @@ func (e *engine) consolidate1(elapsed, procPDP int64) {
 					c.val = p
 				}
 			}
-		}
-	}
-	e.due = due
-}
-
-// runBits is the bits of archives a to end−1, 0 ≤ a < end ≤ 64 (one()).
-func runBits(a, end int) uint64 {
-	return ^uint64(0) >> (uint(64-end+a) & 63) << (uint(a) & 63)
-}
-
-// writeRows1 is writeRows for one data source and no Holt-Winters
-// archive: rows written straight from the state, a row that continues
-// its ring's latest run appended here (appendRow1's common case, without
-// the call).
-func (e *engine) writeRows1() {
-	due := e.due
-	if due == 0 {
-		return
-	}
-	e.due = 0
-	rra := e.rra
-	stepCnt := e.stepCnt[:len(rra)]
-	curRow := e.st.curRow[:len(rra)]
-	cdp := e.st.cdp[:len(rra)]
-	arch := e.arch
-	var lastRun []int
-	var key uint64
-	if arch != nil {
-		arch.beginRows() // once, not per row
-		lastRun, key = arch.lastRun[:len(rra)], arch.key
-	}
-	// only the archives consolidate1 found a row due in (4.9 of the
-	// default template's 16 per update a step apart)
-	for ; due != 0; due &= due - 1 {
-		a := bits.TrailingZeros64(due)
-		cnt := stepCnt[a]
-		if cnt == 0 { // not after consolidate1's elapsed ≥ 1
 			continue
 		}
-		stepCnt[a] = 0
-		rowsN := rra[a].rows
-		cur := curRow[a] + 1
-		if cur >= rowsN {
-			cur %= rowsN
+		if arch != nil && lastRun == nil {
+			arch.beginRows() // once an update, not a row
+			lastRun, key = arch.lastRun[:len(rra)], arch.key
 		}
-		c := &cdp[a]
-		switch {
-		case arch == nil:
-			e.putRow1(a, cur, c.primary)
-		case lastRun[a] >= 0 && arch.pend[lastRun[a]].first+arch.pend[lastRun[a]].n == cur:
-			run := &arch.pend[lastRun[a]]
-			run.b = binary.LittleEndian.AppendUint64(run.b, math.Float64bits(c.primary)^key)
-			run.n++
-		default:
-			arch.appendRow1(a, cur, c.primary)
+		for ; a < end; a++ {
+			c := &cdp[a]
+			if n == 1 {
+				// rrdtool 1.7.2 sets the fill-in value of a one-step
+				// archive only when the update closes two steps or more
+				// (consolidate's comment)
+				c.primary = p
+				if elapsed >= 2 {
+					c.secondary = p
+				}
+			} else {
+				updateCDP(c, rra[a].cf, p, cnt, elapsed, startOff, n, rra[a].xff)
+			}
+			// the rows, as writeRows
+			rowsN := rra[a].rows
+			cur := curRow[a] + 1
+			if cur >= rowsN {
+				cur %= rowsN
+			}
+			switch {
+			case arch == nil:
+				e.putRow1(a, cur, c.primary)
+			case lastRun[a] >= 0 && arch.pend[lastRun[a]].first+arch.pend[lastRun[a]].n == cur:
+				// the row continues its ring's latest run: appendRow1's
+				// common case, without the call
+				run := &arch.pend[lastRun[a]]
+				run.b = binary.LittleEndian.AppendUint64(run.b, math.Float64bits(c.primary)^key)
+				run.n++
+			default:
+				arch.appendRow1(a, cur, c.primary)
+			}
+			if cnt > 1 { // the fill-in rows of an update that closes several
+				cur = e.fillRows1(a, cur, min(cnt, rowsN)-1, c.secondary)
+			}
+			curRow[a] = cur
 		}
-		if cnt > 1 { // the fill-in rows of an update that closes several
-			cur = e.fillRows1(a, cur, min(cnt, rowsN)-1, c.secondary)
-		}
-		curRow[a] = cur
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestOneDSPathMatchesGeneric: consolidate1 and writeRows1 (one data
+// TestOneDSPathMatchesGeneric: consolidate1, which writes the rows too (one data
 // source, no Holt-Winters archive: the modulo once per run of archives of
 // one step count, accumulation per function, only the archives with a row
 // due visited) leave the same state and rows, bit for bit, as the generic
@@ -103,24 +103,8 @@ func engineBits(r *RRD, withRows bool) string {
 	return out
 }
 
-// TestRunBits checks consolidate1's due bits of a run of archives against
-// setting them one by one, up to one() bound of 64 archives.
-func TestRunBits(t *testing.T) {
-	for end := 1; end <= 64; end++ {
-		for a := range end {
-			var want uint64
-			for i := a; i < end; i++ {
-				want |= 1 << i
-			}
-			if got := runBits(a, end); got != want {
-				t.Fatalf("runBits(%d, %d) = %#x, want %#x", a, end, got, want)
-			}
-		}
-	}
-}
-
 // TestOneDSArchiveRowsMatchGeneric: a series in a DB (its rows appended
-// to runs by writeRows1 itself, fill-in rows, rings that wrap inside a
+// to runs by consolidate1 itself, fill-in rows, rings that wrap inside a
 // batch, several batches between flushes) ends up with the state and rows
 // of the generic path in memory, bit for bit.
 func TestOneDSArchiveRowsMatchGeneric(t *testing.T) {
