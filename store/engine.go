@@ -210,7 +210,17 @@ func (e *engine) updateR(t, usec int64, vals []string, nums []float64) error {
 		e.hotRRAs()
 	}
 	interval := float64(t-st.lastUp) + float64(usec-st.lastUpUsec)/1e6
-	if err := e.prepare(vals, nums, interval); err != nil {
+	one := e.one()
+	var err error
+	switch {
+	case !one:
+		err = e.prepare(vals, nums, interval)
+	case nums != nil: // one reading (the test above): prepare's loop without the loop
+		err = e.prepareNum(0, nums[0], interval)
+	default:
+		err = e.prepareText(0, vals[0], interval)
+	}
+	if err != nil {
 		return err
 	}
 	step := spec.Step
@@ -249,7 +259,7 @@ func (e *engine) updateR(t, usec int64, vals []string, nums []float64) error {
 		if err := e.closePDPs(e.pdpNew, interval, pre, postInt, elapsed*step); err != nil {
 			return err
 		}
-		if e.one() { // consolidate's and writeRows' test once
+		if one { // consolidate's and writeRows' test once
 			e.consolidate1(elapsed, procStart/step) // and the rows
 			st.lastUp, st.lastUpUsec = t, usec
 			return nil

@@ -33,8 +33,17 @@ func appendRecord(b []byte, rec *journalRecord) []byte {
 		var prev *Update
 		for _, p := range rec.picks {
 			u := &rec.batch[p>>1] // not copied: 88 bytes each
-			b = appendUpdateAs(b, u, p&1 != 0, prev != nil && u.Series == prev.Series)
+			same := prev != nil && u.Series == prev.Series
 			prev = u
+			// appendUpdateAs' most common case without the call: a
+			// series' next reading, whole seconds, one short text value
+			if zt := uint64(u.Time)<<1 ^ uint64(u.Time>>63); same && u.Usec == 0 && zt >= 1<<28 && zt < 1<<35 && u.Nums == nil && len(u.Values) == 1 && len(u.Values[0]) < 0x80 {
+				v := u.Values[0]
+				b = append(b, 0, byte(zt)|0x80, byte(zt>>7)|0x80, byte(zt>>14)|0x80, byte(zt>>21)|0x80, byte(zt>>28), 0, updSameSeries|byte(p&1)*updFailed, 1, byte(len(v)))
+				b = append(b, v...)
+				continue
+			}
+			b = appendUpdateAs(b, u, p&1 != 0, same)
 		}
 	} else {
 		b = binary.AppendUvarint(b, uint64(len(rec.updates)))
