@@ -256,7 +256,11 @@ func (e *engine) updateR(t, usec int64, vals []string, nums []float64) error {
 			}
 		}
 		pre := float64(occuStart-st.lastUp) - float64(st.lastUpUsec)/1e6
-		if err := e.closePDPs(e.pdpNew, interval, pre, postInt, elapsed*step); err != nil {
+		if one {
+			if err := e.closePDP1(interval, pre, postInt, elapsed*step); err != nil {
+				return err
+			}
+		} else if err := e.closePDPs(e.pdpNew, interval, pre, postInt, elapsed*step); err != nil {
 			return err
 		}
 		if one { // consolidate's and writeRows' test once

@@ -153,3 +153,37 @@ func (e *engine) putRow(a int, r int64, vals []float64) {
 	}
 	e.rows.putRow(a, r, vals)
 }
+
+// closePDP1 is closePDPs of pdpNew for a series of one data source
+// (one()): the same operations in the same order, without the loop.
+func (e *engine) closePDP1(interval, preInt, postInt float64, span int64) error {
+	s := &e.st.ds[0]
+	preUnknown := 0.0
+	nw := e.pdpNew[0]
+	if math.IsNaN(nw) {
+		preUnknown = preInt
+	} else {
+		if math.IsNaN(s.val) {
+			s.val = 0
+		}
+		s.val += nw / interval * preInt
+	}
+	if interval > float64(e.spec.DS[0].Heartbeat) || float64(e.spec.Step)/2 < float64(s.unknSec) {
+		e.pdpTemp[0] = math.NaN()
+	} else {
+		e.pdpTemp[0] = s.val / (float64(span-s.unknSec) - preUnknown)
+	}
+	if e.progs != nil {
+		if err := e.compute(0); err != nil {
+			return err
+		}
+	}
+	if math.IsNaN(nw) {
+		s.unknSec = int64(math.Floor(postInt))
+		s.val = math.NaN()
+	} else {
+		s.unknSec = 0
+		s.val = nw / interval * postInt
+	}
+	return nil
+}
