@@ -114,7 +114,7 @@ type DB struct {
 	toFlush   []*archive // unmapped archives with rows to write
 	readBuf   []byte     // reused to read archive heads (under mu)
 	runBufs   [][]byte   // free row-run buffers of unmapped archives (under mu)
-	recBuf    []journalUpdate
+	pickBuf   []uint32   // applyAsync's journalRecord.picks, reused (under mu)
 	closed    bool
 	readOnly  bool // a reader's shared lock: nothing is written
 

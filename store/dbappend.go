@@ -142,7 +142,13 @@ func (db *DB) applyAsync(ctx context.Context, b Batch, hs []*Handle) (Result, fu
 	}
 	// the record is encoded by the journal before mu is released, so its
 	// update list is reused from batch to batch
-	rec := journalRecord{positions: b.Positions, stopOnError: b.StopOnError, updates: slices.Grow(db.recBuf[:0], len(b.Updates))}
+	rec := journalRecord{positions: b.Positions, stopOnError: b.StopOnError}
+	// the updates journaled as picks from the batch (no copies), in all
+	// but a batch too large for their indexes
+	picks := len(b.Updates) < 1<<31
+	if picks {
+		rec.batch, rec.picks = b.Updates, slices.Grow(db.pickBuf[:0], len(b.Updates))
+	}
 	var last *archive // the previous update's: a series' updates usually come together
 	for i := range b.Updates {
 		u := &b.Updates[i] // not copied: a batch holds thousands
@@ -162,7 +168,14 @@ func (db *DB) applyAsync(ctx context.Context, b Batch, hs []*Handle) (Result, fu
 			if err == nil || !errors.Is(err, ErrTooOld) && u.width() == len(a.spec.DS) && err != errBothReadings {
 				// a failed update may still change state (rrdtool keeps the
 				// last readings of earlier data sources): journal it too
-				rec.updates = append(rec.updates, journalUpdate{Update: *u, failed: err != nil})
+				switch {
+				case !picks:
+					rec.updates = append(rec.updates, journalUpdate{Update: *u, failed: err != nil})
+				case err != nil:
+					rec.picks = append(rec.picks, uint32(i)<<1|1)
+				default:
+					rec.picks = append(rec.picks, uint32(i)<<1)
+				}
 				a.dirty = true
 				if a.lastOff != pendingBatch {
 					a.lastOff = pendingBatch
@@ -200,7 +213,7 @@ func (db *DB) applyAsync(ctx context.Context, b Batch, hs []*Handle) (Result, fu
 	var off int64
 	var err error
 	ckpt := db.jr.ckpt
-	if len(rec.updates) > 0 || len(rec.positions) > 0 {
+	if len(rec.updates) > 0 || len(rec.picks) > 0 || len(rec.positions) > 0 {
 		off, err = db.jr.append(&rec)
 	}
 	if err == nil {
@@ -219,8 +232,7 @@ func (db *DB) applyAsync(ctx context.Context, b Batch, hs []*Handle) (Result, fu
 	}
 	clear(db.touched)
 	db.touched = db.touched[:0]
-	clear(rec.updates) // drop references to the batch's strings
-	db.recBuf = rec.updates[:0]
+	db.pickBuf = rec.picks[:0] // no references to the batch's strings
 	db.mu.Unlock()
 	if err != nil {
 		return res, nil, err

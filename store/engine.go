@@ -76,9 +76,8 @@ type engine struct {
 	// four archives, and with thousands of series in turn every update
 	// finds them out of cache
 	rra   []rraHot
-	hasHW bool   // some archive is a Holt-Winters one
-	due   uint64 // consolidate1: bit a set when archive a has rows to write
-	// generic: never consolidate1/writeRows1 (tests compare the two)
+	hasHW bool // some archive is a Holt-Winters one
+	// generic: never consolidate1 (tests compare the two)
 	generic bool
 	// inl backs the scratch slices of series with few data sources and
 	// archives inside the engine itself: one allocation, adjacent lines
@@ -211,7 +210,17 @@ func (e *engine) updateR(t, usec int64, vals []string, nums []float64) error {
 		e.hotRRAs()
 	}
 	interval := float64(t-st.lastUp) + float64(usec-st.lastUpUsec)/1e6
-	if err := e.prepare(vals, nums, interval); err != nil {
+	one := e.one()
+	var err error
+	switch {
+	case !one:
+		err = e.prepare(vals, nums, interval)
+	case nums != nil: // one reading (the test above): prepare's loop without the loop
+		err = e.prepareNum(0, nums[0], interval)
+	default:
+		err = e.prepareText(0, vals[0], interval)
+	}
+	if err != nil {
 		return err
 	}
 	step := spec.Step
@@ -224,29 +233,42 @@ func (e *engine) updateR(t, usec int64, vals []string, nums []float64) error {
 	} else {
 		postInt := float64(occuAge) + float64(usec)/1e6
 		first := procStart + step
-		fReal := float64(first-st.lastUp) - float64(st.lastUpUsec)/1e6
-		f1 := math.Trunc(fReal)
-		if elapsed >= 2 && f1 >= 1 && (st.lastUp%step != 0 || st.lastUpUsec != 0) {
-			// rrdtool 1.7.2 closes a partly filled first PDP on its own: the
-			// reading is split in proportion to time into a virtual update at
-			// the first boundary (whole seconds) and the remainder.
-			if err := e.closeFirstPDP(interval, fReal, f1); err != nil {
-				return err
+		// fReal only when it may count: an update a step on computes none
+		if elapsed >= 2 && (st.lastUp%step != 0 || st.lastUpUsec != 0) {
+			fReal := float64(first-st.lastUp) - float64(st.lastUpUsec)/1e6
+			if f1 := math.Trunc(fReal); f1 >= 1 {
+				// rrdtool 1.7.2 closes a partly filled first PDP on its own: the
+				// reading is split in proportion to time into a virtual update at
+				// the first boundary (whole seconds) and the remainder.
+				if err := e.closeFirstPDP(interval, fReal, f1); err != nil {
+					return err
+				}
+				e.consolidate(1, procStart/step)
+				e.writeRows()
+				rest := interval - f1
+				if err := e.closePDPs(e.pdpRest, rest, rest-postInt, postInt, (elapsed-1)*step); err != nil {
+					return err
+				}
+				e.consolidate(elapsed-1, first/step)
+				e.writeRows()
+				st.lastUp, st.lastUpUsec = t, usec
+				return nil
 			}
-			e.consolidate(1, procStart/step)
-			e.writeRows()
-			rest := interval - f1
-			if err := e.closePDPs(e.pdpRest, rest, rest-postInt, postInt, (elapsed-1)*step); err != nil {
-				return err
-			}
-			e.consolidate(elapsed-1, first/step)
-		} else {
-			pre := float64(occuStart-st.lastUp) - float64(st.lastUpUsec)/1e6
-			if err := e.closePDPs(e.pdpNew, interval, pre, postInt, elapsed*step); err != nil {
-				return err
-			}
-			e.consolidate(elapsed, procStart/step)
 		}
+		pre := float64(occuStart-st.lastUp) - float64(st.lastUpUsec)/1e6
+		if one {
+			if err := e.closePDP1(interval, pre, postInt, elapsed*step); err != nil {
+				return err
+			}
+		} else if err := e.closePDPs(e.pdpNew, interval, pre, postInt, elapsed*step); err != nil {
+			return err
+		}
+		if one { // consolidate's and writeRows' test once
+			e.consolidate1(elapsed, procStart/step) // and the rows
+			st.lastUp, st.lastUpUsec = t, usec
+			return nil
+		}
+		e.consolidate(elapsed, procStart/step)
 		e.writeRows()
 	}
 	st.lastUp, st.lastUpUsec = t, usec
@@ -401,8 +423,10 @@ func (e *engine) closePDPs(pdpNew []float64, interval, preInt, postInt float64, 
 		} else {
 			e.pdpTemp[i] = s.val / (float64(span-s.unknSec) - preUnknown)
 		}
-		if err := e.compute(i); err != nil {
-			return err
+		if e.progs != nil { // compute's test, without the call
+			if err := e.compute(i); err != nil {
+				return err
+			}
 		}
 		if math.IsNaN(nw) {
 			s.unknSec = int64(math.Floor(postInt))
@@ -623,8 +647,7 @@ func ifNaN(v, alt float64) float64 {
 func (e *engine) writeRows() {
 	nds := len(e.spec.DS)
 	if e.one() {
-		e.writeRows1()
-		return
+		return // consolidate1 wrote them
 	}
 	stepCnt := e.stepCnt[:len(e.rra)]
 	curRow := e.st.curRow[:len(e.rra)]
@@ -657,7 +680,6 @@ func (e *engine) writeRows() {
 		curRow[a] = cur
 		stepCnt[a] = 0
 	}
-	e.due = 0
 }
 
 func (e *engine) fillRow(row int64, a, nds int, primary bool) {

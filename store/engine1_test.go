@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestOneDSPathMatchesGeneric: consolidate1 and writeRows1 (one data
+// TestOneDSPathMatchesGeneric: consolidate1, which writes the rows too (one data
 // source, no Holt-Winters archive: the modulo once per run of archives of
 // one step count, accumulation per function, only the archives with a row
 // due visited) leave the same state and rows, bit for bit, as the generic
@@ -101,4 +101,67 @@ func engineBits(r *RRD, withRows bool) string {
 		}
 	}
 	return out
+}
+
+// TestOneDSArchiveRowsMatchGeneric: a series in a DB (its rows appended
+// to runs by consolidate1 itself, fill-in rows, rings that wrap inside a
+// batch, several batches between flushes) ends up with the state and rows
+// of the generic path in memory, bit for bit.
+func TestOneDSArchiveRowsMatchGeneric(t *testing.T) {
+	t.Parallel()
+	db, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rng := rand.New(rand.NewPCG(22, 24))
+	cfs := []string{"AVERAGE", "MIN", "MAX", "LAST"}
+	for iter := range 12 {
+		args := []string{"DS:v:GAUGE:600:U:U"}
+		for range 1 + rng.IntN(10) {
+			steps := []int{1, 1, 2, 5, 12}[rng.IntN(5)]
+			args = append(args, fmt.Sprintf("RRA:%s:0.5:%d:%d", cfs[rng.IntN(4)], steps, 1+rng.IntN(12)))
+		}
+		step := int64([]int{1, 10, 60}[rng.IntN(3)])
+		spec, err := ParseSpecArgs(step, 1795356000, args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("s%d", iter)
+		if err := db.Create(name, spec, false); err != nil {
+			t.Fatal(err)
+		}
+		slow, _ := NewRRD(spec)
+		slow.eng.generic = true
+		tm := spec.Start
+		for batch := range 30 {
+			var ups []Update
+			for range 1 + rng.IntN(40) {
+				if rng.IntN(8) == 0 {
+					tm += step * int64(2+rng.IntN(20)) // several rows per archive
+				} else {
+					tm += step
+				}
+				v := rng.NormFloat64() * 100
+				if rng.IntN(15) == 0 {
+					v = math.NaN()
+				}
+				ups = append(ups, Update{Series: name, Time: tm, Nums: []float64{v}})
+				if err := slow.eng.updateNum(tm, 0, []float64{v}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := db.Apply(t.Context(), Batch{Updates: ups}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := db.Dump(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := dumpState(&slow.spec, slow.st, slow.rows.ring)
+			if g, w := fmt.Sprint(got.RRA, got.DS), fmt.Sprint(want.RRA, want.DS); g != w {
+				t.Fatalf("iter %d (%v) batch %d: archive-backed one-DS path differs:\n got  %s\n want %s", iter, args, batch, g, w)
+			}
+		}
+	}
 }

@@ -252,27 +252,37 @@ func (a *archive) putRow(ring int, r int64, vals []float64) {
 // putRow1 stores a row's first value (its only one for a series of one
 // data source: the one-DS engine path calls it directly, no slice).
 func (a *archive) putRow1(ring int, r int64, v float64) {
+	a.beginRows()
+	a.appendRow1(ring, r, v)
+}
+
+// beginRows readies the archive for appendRow1: the rows to come change
+// what a group commit found able to wait, and lastRun exists.
+func (a *archive) beginRows() {
 	a.waitOK = false
-	// Rings interleave (a row of each consolidation level in turn), so a
-	// run continues its ring's latest run; runs are written in order, so
-	// a ring that wraps within a batch still ends up right.
 	if a.lastRun == nil {
 		a.lastRun = make([]int, len(a.spec.RRA))
 		for i := range a.lastRun {
 			a.lastRun[i] = -1
 		}
 	}
-	var run *rowRun
+}
+
+// appendRow1 is putRow1 after beginRows: writeRows1 calls beginRows once
+// for the rows of an update.
+func (a *archive) appendRow1(ring int, r int64, v float64) {
+	// Rings interleave (a row of each consolidation level in turn), so a
+	// run continues its ring's latest run; runs are written in order, so
+	// a ring that wraps within a batch still ends up right.
 	if k := a.lastRun[ring]; k >= 0 {
-		run = &a.pend[k]
+		if run := &a.pend[k]; run.first+run.n == r {
+			run.b = binary.LittleEndian.AppendUint64(run.b, math.Float64bits(v)^a.key)
+			run.n++
+			return
+		}
 	}
-	if run == nil || run.first+run.n != r {
-		a.lastRun[ring] = len(a.pend)
-		a.pend = append(a.pend, rowRun{ring: ring, first: r, b: a.runBuf()})
-		run = &a.pend[len(a.pend)-1]
-	}
-	run.b = binary.LittleEndian.AppendUint64(run.b, math.Float64bits(v)^a.key)
-	run.n++
+	a.lastRun[ring] = len(a.pend)
+	a.pend = append(a.pend, rowRun{ring: ring, first: r, n: 1, b: binary.LittleEndian.AppendUint64(a.runBuf(), math.Float64bits(v)^a.key)})
 }
 
 // runBuf reuses the buffer of a flushed run (of any archive): fresh ones

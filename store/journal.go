@@ -78,7 +78,13 @@ type journalUpdate struct {
 }
 
 type journalRecord struct {
-	updates     []journalUpdate
+	updates []journalUpdate
+	// or, written by applyAsync, the updates journaled as picks from the
+	// batch's: index<<1 | 1 when failed (updates is then empty). No
+	// 88-byte copy an update; encoded before the batch is the caller's
+	// again, to the same bytes.
+	batch       []Update
+	picks       []uint32
 	positions   map[string][]byte
 	stopOnError bool
 	// creates are series created (flag bit 1): a replay makes the file

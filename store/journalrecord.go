@@ -28,27 +28,29 @@ func appendRecord(b []byte, rec *journalRecord) []byte {
 		flags |= 2
 	}
 	b = append(b, flags)
-	b = binary.AppendUvarint(b, uint64(len(rec.updates)))
-	for i := range rec.updates {
-		u := &rec.updates[i] // not copied: 88 bytes each
-		same := i > 0 && u.Series == rec.updates[i-1].Series
-		if same && u.Nums == nil && len(u.Values) == 1 && u.Usec == 0 && len(u.Values[0]) < 0x80 {
-			// a series' next reading, whole seconds, one short value: the
-			// generic encoding's bytes in one append (its dozen appends
-			// were ~150 instructions an update)
-			zt := uint64(u.Time)<<1 ^ uint64(u.Time>>63) // zigzag, as AppendVarint
-			if zt >= 1<<28 && zt < 1<<35 {               // 5 bytes (whole seconds 1974-2514)
-				uf := byte(updSameSeries)
-				if u.failed {
-					uf |= updFailed
-				}
+	if rec.batch != nil {
+		b = binary.AppendUvarint(b, uint64(len(rec.picks)))
+		var prev *Update
+		for _, p := range rec.picks {
+			u := &rec.batch[p>>1] // not copied: 88 bytes each
+			same := prev != nil && u.Series == prev.Series
+			prev = u
+			// appendUpdateAs' most common case without the call: a
+			// series' next reading, whole seconds, one short text value
+			if zt := uint64(u.Time)<<1 ^ uint64(u.Time>>63); same && u.Usec == 0 && zt >= 1<<28 && zt < 1<<35 && u.Nums == nil && len(u.Values) == 1 && len(u.Values[0]) < 0x80 {
 				v := u.Values[0]
-				b = append(b, 0, byte(zt)|0x80, byte(zt>>7)|0x80, byte(zt>>14)|0x80, byte(zt>>21)|0x80, byte(zt>>28), 0, uf, 1, byte(len(v)))
+				b = append(b, 0, byte(zt)|0x80, byte(zt>>7)|0x80, byte(zt>>14)|0x80, byte(zt>>21)|0x80, byte(zt>>28), 0, updSameSeries|byte(p&1)*updFailed, 1, byte(len(v)))
 				b = append(b, v...)
 				continue
 			}
+			b = appendUpdateAs(b, u, p&1 != 0, same)
 		}
-		b = appendUpdate(b, u, same)
+	} else {
+		b = binary.AppendUvarint(b, uint64(len(rec.updates)))
+		for i := range rec.updates {
+			u := &rec.updates[i] // not copied: 88 bytes each
+			b = appendUpdateAs(b, &u.Update, u.failed, i > 0 && u.Series == rec.updates[i-1].Series)
+		}
 	}
 	b = binary.AppendUvarint(b, uint64(len(rec.positions)))
 	for k, v := range rec.positions {
@@ -75,11 +77,37 @@ func appendRecord(b []byte, rec *journalRecord) []byte {
 	return b
 }
 
-// appendUpdate encodes one update of a record; same: its series is the
-// previous update's.
-func appendUpdate(b []byte, u *journalUpdate, same bool) []byte {
+// appendUpdateAs encodes one update of a record, failed or not; same: its
+// series is the previous update's.
+func appendUpdateAs(b []byte, u *Update, failed, same bool) []byte {
+	if same && u.Usec == 0 {
+		// a series' next reading, whole seconds, one short value or
+		// one number: the generic encoding's bytes in one or two
+		// appends (its dozen appends were ~150 instructions an update)
+		zt := uint64(u.Time)<<1 ^ uint64(u.Time>>63) // zigzag, as AppendVarint
+		if zt >= 1<<28 && zt < 1<<35 {               // 5 bytes (whole seconds 1974-2514)
+			uf := byte(updSameSeries)
+			if failed {
+				uf |= updFailed
+			}
+			switch {
+			case u.Nums == nil && len(u.Values) == 1 && len(u.Values[0]) < 0x80:
+				v := u.Values[0]
+				b = append(b, 0, byte(zt)|0x80, byte(zt>>7)|0x80, byte(zt>>14)|0x80, byte(zt>>21)|0x80, byte(zt>>28), 0, uf, 1, byte(len(v)))
+				return append(b, v...)
+			case len(u.Nums) == 1:
+				b = append(b, 0, byte(zt)|0x80, byte(zt>>7)|0x80, byte(zt>>14)|0x80, byte(zt>>21)|0x80, byte(zt>>28), 0, uf|updNumeric, 1)
+				return binary.LittleEndian.AppendUint64(b, math.Float64bits(u.Nums[0]))
+			}
+		}
+	}
+	return appendUpdate(b, u, failed, same)
+}
+
+// appendUpdate is appendUpdateAs's generic encoding, every update's.
+func appendUpdate(b []byte, u *Update, failed, same bool) []byte {
 	var uf byte
-	if u.failed {
+	if failed {
 		uf = updFailed
 	}
 	if same {

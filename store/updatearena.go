@@ -19,13 +19,16 @@ type UpdateArena struct {
 	text []byte
 	pend []arenaUpdate
 	nval int // the values of pend's updates (Fill's allocation)
+	// tmpls are the templates pend's updates name (arenaUpdate.tmpl):
+	// pend holds no pointer, so Add's append has no write barrier
+	tmpls [][]int
 }
 
 // arenaUpdate is an update whose values are still text: text[off:end] is
-// "v1:v2:…" for ups[at], giving tmpl's data sources (nil: all nds).
+// "v1:v2:…" for ups[at], giving the data sources of tmpls[tmpl] (−1: all
+// nds).
 type arenaUpdate struct {
-	at, off, end, nds int32
-	tmpl              []int
+	at, off, end, nds, tmpl int32
 }
 
 // Add parses arg for the update that is (or will be) at index at of the
@@ -73,9 +76,18 @@ func (a *UpdateArena) Add(arg []byte, tmpl []int, nds, at int) (t int64, ok bool
 	if vals != want || len(a.text)+len(rest) > math.MaxInt32 || at > math.MaxInt32 {
 		return 0, false
 	}
+	k := int32(-1)
+	if tmpl != nil {
+		// a connection's template stays: kept once for its updates
+		if n := len(a.tmpls); n > 0 && len(a.tmpls[n-1]) == len(tmpl) && &a.tmpls[n-1][0] == &tmpl[0] {
+			k = int32(n - 1)
+		} else {
+			k, a.tmpls = int32(n), append(a.tmpls, tmpl)
+		}
+	}
 	off := len(a.text)
 	a.text = append(a.text, rest...)
-	a.pend = append(a.pend, arenaUpdate{at: int32(at), off: int32(off), end: int32(len(a.text)), nds: int32(nds), tmpl: tmpl})
+	a.pend = append(a.pend, arenaUpdate{at: int32(at), off: int32(off), end: int32(len(a.text)), nds: int32(nds), tmpl: k})
 	a.nval += nds
 	return t, true
 }
@@ -111,13 +123,15 @@ func (a *UpdateArena) Fill(ups []Update) {
 	for _, p := range a.pend {
 		v := vals[:p.nds:p.nds]
 		vals = vals[p.nds:]
-		if p.nds == 1 && p.tmpl == nil {
+		if p.nds == 1 && p.tmpl < 0 {
 			// Add counted one value: no ':' to look for
 			v[0] = text[p.off:p.end]
 			ups[p.at].Values = v
 			continue
 		}
-		if p.tmpl != nil {
+		var tmpl []int
+		if p.tmpl >= 0 {
+			tmpl = a.tmpls[p.tmpl]
 			for k := range v {
 				v[k] = "U"
 			}
@@ -129,8 +143,8 @@ func (a *UpdateArena) Fill(ups []Update) {
 			if j >= 0 {
 				f, rest = rest[:j], rest[j+1:]
 			}
-			if p.tmpl != nil {
-				v[p.tmpl[k]] = f
+			if tmpl != nil {
+				v[tmpl[k]] = f
 			} else {
 				v[k] = f
 			}
@@ -146,6 +160,6 @@ func (a *UpdateArena) Fill(ups []Update) {
 	if cap(a.text) > 1<<20 {
 		a.text = nil
 	}
-	clear(a.pend)
-	a.pend, a.nval = a.pend[:0], 0
+	clear(a.tmpls)
+	a.pend, a.tmpls, a.nval = a.pend[:0], a.tmpls[:0], 0
 }

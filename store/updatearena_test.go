@@ -151,3 +151,31 @@ func TestEightDigits(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateArenaTemplates: updates of several templates (each kept once
+// while repeated, arenaUpdate.tmpl) and none, in one Fill, get the values
+// ParseUpdateArgInto gives, and a second Fill starts afresh.
+func TestUpdateArenaTemplates(t *testing.T) {
+	t1, t2 := []int{2, 0}, []int{1}
+	t1b := append([]int(nil), t1...) // equal, another array
+	cases := []struct {
+		arg  string
+		tmpl []int
+	}{{"1700000000:5:6", t1}, {"1700000001:7:8", t1}, {"1700000002:9", t2}, {"1700000003:1:2:3", nil}, {"1700000004:3:4", t1b}, {"1700000005:4", t2[:1]}, {"1700000006:5:6", t1}}
+	var a UpdateArena
+	for round := range 2 {
+		ups := make([]Update, len(cases))
+		for i, c := range cases {
+			if _, ok := a.Add([]byte(c.arg), c.tmpl, 3, i); !ok {
+				t.Fatalf("%q refused", c.arg)
+			}
+		}
+		a.Fill(ups)
+		for i, c := range cases {
+			want, err := ParseUpdateArgInto(c.arg, c.tmpl, 3, time.Unix(1700000000, 0), make([]string, 3))
+			if err != nil || !slices.Equal(ups[i].Values, want.Values) {
+				t.Fatalf("round %d %q %v: values %q, ParseUpdateArgInto %q (%v)", round, c.arg, c.tmpl, ups[i].Values, want.Values, err)
+			}
+		}
+	}
+}
