@@ -144,6 +144,18 @@ func decodeSeries(s *Series, b []byte, base, idx int) error {
 	// The span of the label fields; split: another field came between two.
 	lStart, lEnd, split := -1, -1, false
 	for off < len(b) {
+		// The usual sample first, read in place: tag 2 (bytes), a one-byte
+		// length and the usual form (decodeSample); anything else goes the
+		// field by field way below.
+		if b[off] == 0x12 && off+1 < len(b) && b[off+1] < 0x80 {
+			if end := off + 2 + int(b[off+1]); end <= len(b) {
+				if sm, ok := usualSample(b[off+2 : end]); ok {
+					s.Samples = append(s.Samples, sm)
+					off = end
+					continue
+				}
+			}
+		}
 		num, typ, n := protowire.ConsumeTag(b[off:])
 		if n < 0 {
 			return decodeErr(base+off, where("", 0), protowire.ParseError(n))
@@ -230,12 +242,35 @@ func decodeLabel(b []byte) (Label, error) {
 // then its timestamp, and that form is read directly; anything else goes
 // through decodeSampleFields, which takes all that protobuf allows.
 func decodeSample(b []byte) (Sample, error) {
-	if len(b) >= 11 && b[0] == 0x09 && b[9] == 0x10 { // value (1, fixed64), timestamp (2, varint)
-		if ts, n := protowire.ConsumeVarint(b[10:]); n > 0 && 10+n == len(b) {
-			return Sample{Value: math.Float64frombits(binary.LittleEndian.Uint64(b[1:9])), Timestamp: int64(ts)}, nil
-		}
+	if sm, ok := usualSample(b); ok {
+		return sm, nil
 	}
 	return decodeSampleFields(b)
+}
+
+// usualSample reads a Sample in its usual form, value (1, fixed64) then
+// timestamp (2, varint) and nothing else, with the varint read inline
+// (protowire.ConsumeVarint is not inlined: a call a sample); ok is false
+// for any other form, which decodeSampleFields then reads.
+func usualSample(b []byte) (sm Sample, ok bool) {
+	if len(b) < 11 || b[0] != 0x09 || b[9] != 0x10 {
+		return Sample{}, false
+	}
+	var ts uint64
+	for i, shift := 10, uint(0); i < len(b) && i < 20; i, shift = i+1, shift+7 {
+		c := b[i]
+		if i == 19 && c > 1 {
+			return Sample{}, false // over 64 bits: protowire's error
+		}
+		ts |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			if i+1 != len(b) {
+				return Sample{}, false // more fields follow
+			}
+			return Sample{Value: math.Float64frombits(binary.LittleEndian.Uint64(b[1:9])), Timestamp: int64(ts)}, true
+		}
+	}
+	return Sample{}, false
 }
 
 func decodeSampleFields(b []byte) (Sample, error) {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // FuzzDecodeSample: the direct reading of a Sample's usual form gives
@@ -59,4 +61,89 @@ func FuzzUnmarshal(f *testing.F) {
 			t.Fatalf("from the cache %v (%d bad: %v)\nfirst time %v (%d bad: %v)", got, gbad, gfirst, want, wbad, wfirst)
 		}
 	})
+}
+
+// FuzzDecodeSeries: decodeSeries, which reads the usual sample in place,
+// decodes a TimeSeries as a plain field by field reading of it does.
+func FuzzDecodeSeries(f *testing.F) {
+	sample := []byte{0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0x80, 0xc0, 0xf6, 0xa5, 0x9f, 0x34}
+	label := []byte{0x0a, 0x1a, 0x0a, 0x08, '_', '_', 'n', 'a', 'm', 'e', '_', '_', 0x12, 0x0e, 'b', 'e', 'n', 'c', 'h', '_', 't', 'o', 't', 'a', 'l', '_', 'x', 'y'}
+	f.Add(append(append(label, 0x12, byte(len(sample))), sample...))
+	f.Add([]byte{0x12, 0x0b, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0x80})                                                       // truncated timestamp
+	f.Add([]byte{0x12, 0x0d, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0x01, 0x10, 0x02})                                           // timestamp twice
+	f.Add([]byte{0x12, 0x14, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}) // overflow
+	f.Add([]byte{0x12, 0x20, 0x09})                                                                                                 // length past the end
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got Series
+		gerr := decodeSeries(&got, b, 0, 0)
+		want, werr := decodeSeriesFields(b)
+		if (gerr == nil) != (werr == nil) {
+			t.Fatalf("decodeSeries error %v, field by field %v", gerr, werr)
+		}
+		if gerr == nil && fmt.Sprintf("%q %v %d %q", got.Labels, bitsOf(got.Samples), got.Histograms, got.LabelBytes) != fmt.Sprintf("%q %v %d %q", want.Labels, bitsOf(want.Samples), want.Histograms, want.LabelBytes) {
+			t.Fatalf("decodeSeries %+v\nfield by field %+v", got, want)
+		}
+	})
+}
+
+func bitsOf(sms []Sample) [][2]uint64 {
+	var r [][2]uint64
+	for _, s := range sms {
+		r = append(r, [2]uint64{math.Float64bits(s.Value), uint64(s.Timestamp)})
+	}
+	return r
+}
+
+// decodeSeriesFields is decodeSeries without the in-place reading of
+// samples: every field through protowire.
+func decodeSeriesFields(b []byte) (Series, error) {
+	var s Series
+	lStart, lEnd, split := -1, -1, false
+	for off := 0; off < len(b); {
+		num, typ, n := protowire.ConsumeTag(b[off:])
+		if n < 0 {
+			return s, protowire.ParseError(n)
+		}
+		start := off
+		off += n
+		if typ == protowire.BytesType && (num == 1 || num == 2) {
+			v, n := protowire.ConsumeBytes(b[off:])
+			if n < 0 {
+				return s, protowire.ParseError(n)
+			}
+			off += n
+			if num == 2 {
+				sm, err := decodeSampleFields(v)
+				if err != nil {
+					return s, err
+				}
+				s.Samples = append(s.Samples, sm)
+				continue
+			}
+			l, err := decodeLabel(v)
+			if err != nil {
+				return s, err
+			}
+			s.Labels = append(s.Labels, l)
+			if lStart < 0 {
+				lStart = start
+			} else if lEnd != start {
+				split = true
+			}
+			lEnd = off
+			continue
+		}
+		if num == 4 && typ == protowire.BytesType {
+			s.Histograms++
+		}
+		n = protowire.ConsumeFieldValue(num, typ, b[off:])
+		if n < 0 {
+			return s, protowire.ParseError(n)
+		}
+		off += n
+	}
+	if lStart >= 0 && !split {
+		s.LabelBytes = b[lStart:lEnd:lEnd]
+	}
+	return s, nil
 }
