@@ -249,28 +249,28 @@ func decodeSample(b []byte) (Sample, error) {
 }
 
 // usualSample reads a Sample in its usual form, value (1, fixed64) then
-// timestamp (2, varint) and nothing else, with the varint read inline
-// (protowire.ConsumeVarint is not inlined: a call a sample); ok is false
-// for any other form, which decodeSampleFields then reads.
+// timestamp (2, varint of at most 8 bytes, 56 bits: every millisecond
+// time after 1970) and nothing else, the varint read as one word
+// (protowire.ConsumeVarint is a call and a loop a sample); ok is false for
+// any other form, which decodeSampleFields then reads.
 func usualSample(b []byte) (sm Sample, ok bool) {
-	if len(b) < 11 || b[0] != 0x09 || b[9] != 0x10 {
+	k := len(b) - 10 // the varint's bytes, which must end the sample
+	if k < 1 || k > 8 || b[0] != 0x09 || b[9] != 0x10 {
 		return Sample{}, false
 	}
-	var ts uint64
-	for i, shift := 10, uint(0); i < len(b) && i < 20; i, shift = i+1, shift+7 {
-		c := b[i]
-		if i == 19 && c > 1 {
-			return Sample{}, false // over 64 bits: protowire's error
-		}
-		ts |= uint64(c&0x7f) << shift
-		if c < 0x80 {
-			if i+1 != len(b) {
-				return Sample{}, false // more fields follow
-			}
-			return Sample{Value: math.Float64frombits(binary.LittleEndian.Uint64(b[1:9])), Timestamp: int64(ts)}, true
-		}
+	// The sample's last 8 bytes (it has at least 11) shifted so that the
+	// varint's k bytes are the low ones.
+	u := binary.LittleEndian.Uint64(b[len(b)-8:]) >> (8 * (8 - k))
+	// Every byte but the last has its continuation bit, the last not.
+	if u&(0x8080808080808080>>(8*(8-k))) != 0x8080808080808080>>(8*(9-k)) {
+		return Sample{}, false
 	}
-	return Sample{}, false
+	// Gather the 7-bit groups: pairs, then fours, then all eight.
+	x := u & 0x7f7f7f7f7f7f7f7f
+	x = x&0x007f007f007f007f | x&0x7f007f007f007f00>>1
+	x = x&0x00003fff00003fff | x&0x3fff00003fff0000>>2
+	x = x&0x000000000fffffff | x&0x0fffffff00000000>>4
+	return Sample{Value: math.Float64frombits(binary.LittleEndian.Uint64(b[1:9])), Timestamp: int64(x)}, true
 }
 
 func decodeSampleFields(b []byte) (Sample, error) {

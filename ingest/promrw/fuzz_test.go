@@ -14,6 +14,13 @@ func FuzzDecodeSample(f *testing.F) {
 	f.Add([]byte{0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0x80, 0xc0, 0xf6, 0xa5, 0x9f, 0x34}) // 1 at 1795356000000
 	f.Add([]byte{0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0x80})                               // truncated timestamp
 	f.Add([]byte{0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0x01, 0x10, 0x02})                   // timestamp twice
+	// every varint length, with and without a field after it
+	for _, ts := range []int64{0, 1, 127, 128, 1<<14 - 1, 1 << 14, 1795356000000, 1<<49 - 1, 1 << 49, 1<<56 - 1, 1 << 56, 1<<63 - 1, -1} {
+		sm := protowire.AppendFixed64(protowire.AppendTag(nil, 1, protowire.Fixed64Type), math.Float64bits(-2.5))
+		sm = protowire.AppendVarint(protowire.AppendTag(sm, 2, protowire.VarintType), uint64(ts))
+		f.Add(sm)
+		f.Add(append(sm, 0x08, 0x01))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, gerr := decodeSample(b)
 		want, werr := decodeSampleFields(b)
@@ -146,4 +153,17 @@ func decodeSeriesFields(b []byte) (Series, error) {
 		s.LabelBytes = b[lStart:lEnd:lEnd]
 	}
 	return s, nil
+}
+
+// TestUsualSample: the in-place reading takes the usual form of every
+// varint length up to 8 bytes and gives it up beyond.
+func TestUsualSample(t *testing.T) {
+	for k, ts := range []int64{1, 1 << 7, 1 << 14, 1 << 21, 1 << 28, 1 << 35, 1795356000000, 1 << 49, 1 << 56} {
+		b := protowire.AppendFixed64(protowire.AppendTag(nil, 1, protowire.Fixed64Type), math.Float64bits(3))
+		b = protowire.AppendVarint(protowire.AppendTag(b, 2, protowire.VarintType), uint64(ts))
+		sm, ok := usualSample(b)
+		if want := k < 8; ok != want || ok && (sm.Timestamp != ts || sm.Value != 3) {
+			t.Errorf("timestamp %d (%d bytes): %+v, %v; want it read: %v", ts, len(b)-10, sm, ok, want)
+		}
+	}
 }
