@@ -21,7 +21,7 @@ func converted(t testing.TB, h *Handler, raw []byte) ([]push.Point, int, error) 
 	}
 	h.learn(st.wr.Metadata)
 	bad, first := h.convert(&st)
-	return slices.Clone(st.pts), bad, first
+	return push.Points(nil, st.runs), bad, first
 }
 
 func newConvertHandler(t testing.TB) *Handler {

@@ -102,8 +102,14 @@ type state struct {
 	names push.Names
 	name  []byte
 	tags  []push.Tag
-	pts   []push.Point
-	pends []*push.Pending
+	// the request's samples by series, as the writer takes them
+	// (push.RunEnqueuer): runs of nums; starts[i] is where run i's
+	// samples start in nums until convert sets their slices
+	runs   []push.NumRun
+	nums   []push.NumSample
+	starts []int
+	pts    []push.Point // for a writer that takes points only
+	pends  []*push.Pending
 }
 
 // maxMeta bounds the remembered metric families.
@@ -216,19 +222,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.learn(st.wr.Metadata)
 	bad, firstBad := h.convert(st)
-	h.samples.Add(int64(len(st.pts)))
+	h.samples.Add(int64(len(st.nums)))
 	var res push.WriteResult
-	// Every batch is handed over before the first wait, so a large
-	// request is made durable by one commit, not one per batch (the
-	// batches bound how long the writer's lock is held).
-	st.pends = st.pends[:0]
-	var err2 error
-	for i := 0; i < len(st.pts) && err2 == nil; i += batchPoints {
-		var pd *push.Pending
-		if pd, err2 = push.Submit(r.Context(), h.w, st.pts[i:min(i+batchPoints, len(st.pts))]); err2 == nil {
-			st.pends = append(st.pends, pd)
-		}
-	}
+	err2 := h.submit(r, st)
 	for _, pd := range st.pends {
 		rs, err := pd.Wait(r.Context())
 		res.Accepted += rs.Accepted
@@ -273,6 +269,41 @@ const partialFormat = "%s"
 
 const batchPoints = 8192
 
+// submit hands the converted samples to the writer, adding a Pending for
+// each batch to st.pends. Every batch is handed over before the first
+// wait, so a large request is made durable by one commit, not one per
+// batch (the batches bound how long the writer's lock is held).
+func (h *Handler) submit(r *http.Request, st *state) error {
+	st.pends = st.pends[:0]
+	re, ok := h.w.(push.RunEnqueuer)
+	if !ok {
+		st.pts = push.Points(st.pts[:0], st.runs)
+		for i := 0; i < len(st.pts); i += batchPoints {
+			pd, err := push.Submit(r.Context(), h.w, st.pts[i:min(i+batchPoints, len(st.pts))])
+			if err != nil {
+				return err
+			}
+			st.pends = append(st.pends, pd)
+		}
+		return nil
+	}
+	for i := 0; i < len(st.runs); {
+		// runs up to batchPoints samples (convert splits longer ones)
+		j, n := i, 0
+		for j < len(st.runs) && (j == i || n+len(st.runs[j].Samples) <= batchPoints) {
+			n += len(st.runs[j].Samples)
+			j++
+		}
+		pd, err := re.EnqueueRuns(st.runs[i:j])
+		if err != nil {
+			return err
+		}
+		st.pends = append(st.pends, pd)
+		i = j
+	}
+	return nil
+}
+
 // admit takes n bytes of the shared budget, or answers 429.
 func (h *Handler) admit(w http.ResponseWriter, r *http.Request, n int64) (func(), bool) {
 	if h.cfg.Limiter == nil {
@@ -293,7 +324,8 @@ func (h *Handler) put(st *state) {
 	}
 	clear(st.pts)
 	clear(st.pends)
-	st.pts, st.pends = st.pts[:0], st.pends[:0]
+	clear(st.runs)
+	st.pts, st.pends, st.runs, st.nums = st.pts[:0], st.pends[:0], st.runs[:0], st.nums[:0]
 	h.pool.Put(st)
 }
 
@@ -370,10 +402,11 @@ func (h *Handler) dsType(name []byte, hasLe bool) (typ store.DSType, gen uint64)
 // staleNaN is Prometheus' staleness marker: the series ended, no reading.
 const staleNaN = 0x7ff0000000000002
 
-// convert turns the decoded request into points in st.pts. It returns the
-// bad samples and the first one's error.
+// convert turns the decoded request into runs of samples by series in
+// st.runs (at most batchPoints samples each). It returns the bad samples
+// and the first one's error.
 func (h *Handler) convert(st *state) (bad int, first error) {
-	st.pts = st.pts[:0]
+	st.runs, st.nums, st.starts = st.runs[:0], st.nums[:0], st.starts[:0]
 	limit := h.cfg.Horizon.Limit()
 	gen := h.metaGen.Load()
 	for si := range st.wr.Series {
@@ -427,6 +460,7 @@ func (h *Handler) convert(st *state) (bad int, first error) {
 				series = st.names.Intern(st.name)
 			}
 		}
+		start := len(st.nums)
 		for i, sm := range s.Samples {
 			if math.Float64bits(sm.Value) == staleNaN {
 				h.stale.Add(1)
@@ -440,12 +474,44 @@ func (h *Handler) convert(st *state) (bad int, first error) {
 				}
 				continue
 			}
-			st.pts = append(st.pts, push.Point{Series: series, Sec: sec, Usec: usec, Type: typ, Num: sampleValue(sm.Value, typ), Numeric: true})
-			st.pts[len(st.pts)-1].SetRef(ref)
+			st.nums = append(st.nums, push.NumSample{Sec: sec, Usec: usec, Num: sampleValue(sm.Value, typ)})
+		}
+		if len(st.nums) > start {
+			st.runs = append(st.runs, push.NumRun{Series: series, Ref: ref, Type: typ})
+			st.starts = append(st.starts, start)
 		}
 	}
+	st.setRuns()
 	h.bad.Add(int64(bad))
 	return bad, first
+}
+
+// setRuns gives the runs their slices of nums, now that it grows no
+// more, splitting any of over batchPoints samples.
+func (st *state) setRuns() {
+	long := false
+	for i := range st.runs {
+		end := len(st.nums)
+		if i+1 < len(st.runs) {
+			end = st.starts[i+1]
+		}
+		st.runs[i].Samples = st.nums[st.starts[i]:end:end]
+		long = long || end-st.starts[i] > batchPoints
+	}
+	if !long {
+		return
+	}
+	var runs []push.NumRun
+	for _, r := range st.runs {
+		all := r.Samples
+		for len(all) > 0 {
+			n := min(len(all), batchPoints)
+			r.Samples = all[:n:n]
+			runs = append(runs, r)
+			all = all[n:]
+		}
+	}
+	st.runs = runs
 }
 
 // cachedSeries returns the name and type of s when its labels were seen

@@ -329,9 +329,25 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	defer w.evictIdle()
 	i = 0
 	for _, t := range work {
-		for k := range t.pts {
+		for k := 0; k < len(t.pts); {
+			if p := &t.pts[k]; perr == nil && fatal == nil && p.extra == nil {
+				// applied, one writer's: settle its run of such points
+				// at once, as settle would one by one
+				j := k + 1
+				for j < len(t.pts) && t.pts[j].w == p.w && t.pts[j].extra == nil {
+					j++
+				}
+				w.counts.Applied += int64(j - k)
+				if p.w.pending -= j - k; p.w.pending == 0 {
+					close(p.w.done)
+				}
+				i += j - k
+				k = j
+				continue
+			}
 			w.settle(&t.pts[k], perr, i, fatal, t.st.name)
 			i++
+			k++
 		}
 		if st := t.st; st.spare == nil && cap(t.pts) <= keepPoints {
 			clear(t.pts)

@@ -1,0 +1,131 @@
+package push
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"rrdash/store"
+)
+
+// NumRun is a run of numeric points of one series, as remote_write
+// sends a TimeSeries: EnqueueRuns takes it without a Point per sample
+// (104 bytes built, copied and cleared each).
+type NumRun struct {
+	Series string
+	// Ref is the series' handle when the source keeps one (Point.SetRef),
+	// else nil.
+	Ref *SeriesRef
+	// Type is the data source type a new series gets, as Point.Type.
+	Type    store.DSType
+	Samples []NumSample
+}
+
+// NumSample is one reading of a NumRun: Point's Sec, Usec and Num.
+type NumSample struct {
+	Sec, Usec int64
+	Num       float64
+}
+
+// RunEnqueuer is an Enqueuer that also takes runs (*Writer is one).
+type RunEnqueuer interface {
+	EnqueueRuns(runs []NumRun) (*Pending, error)
+}
+
+var _ RunEnqueuer = (*Writer)(nil)
+
+// Points appends the points of runs to pts, in order: what EnqueueRuns
+// takes as Enqueue would take it.
+func Points(pts []Point, runs []NumRun) []Point {
+	for i := range runs {
+		r := &runs[i]
+		for _, s := range r.Samples {
+			pts = append(pts, Point{Series: r.Series, Sec: s.Sec, Usec: s.Usec, Num: s.Num, Numeric: true, Type: r.Type, ref: r.Ref})
+		}
+	}
+	return pts
+}
+
+// EnqueueRuns is Enqueue of Points(nil, runs): the same points, taken
+// with the same results, without a Point each.
+func (w *Writer) EnqueueRuns(runs []NumRun) (*Pending, error) {
+	pd := &Pending{w: w, wt: &waiter{done: make(chan struct{})}}
+	res, wt := &pd.res, pd.wt
+	deadline := int64(math.MinInt64) // adaptive: ready at once
+	if w.maxDelay > 0 {
+		deadline = time.Now().Add(w.maxDelay).UnixNano()
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	// Every series first, so a store error leaves nothing half done.
+	states := w.states[:0]
+	defer func() {
+		clear(states)
+		w.states = states[:0]
+	}()
+	for i := range runs {
+		st, err := w.stateFor(runs[i].Series, runs[i].Ref)
+		if err != nil {
+			return nil, err
+		}
+		states = append(states, st)
+	}
+	for i := range runs {
+		r, st := &runs[i], states[i]
+		if len(r.Samples) == 0 {
+			continue
+		}
+		// Room for the whole run at once: insert then never grows the
+		// buffer, and a point newer than every buffered one is stored
+		// in place.
+		st.reserve(len(r.Samples))
+		taken := wt.pending
+		for k := range r.Samples {
+			s := &r.Samples[k]
+			if s.Sec > maxSec || s.Sec < -maxSec || s.Usec < 0 || s.Usec >= 1e6 {
+				res.Refused++
+				if res.FirstRefusal == nil {
+					res.FirstRefusal = fmt.Errorf("series %q: time %d.%06d out of range", r.Series, s.Sec, s.Usec)
+				}
+				continue
+			}
+			if s.Sec <= st.applied && !st.overwrite {
+				res.Late++
+				continue
+			}
+			micros := s.Sec*1e6 + s.Usec
+			if n := len(st.buf); n == 0 || st.buf[n-1].micros < micros && st.buf[n-1].sec != s.Sec {
+				st.buf = st.buf[:n+1] // reserved
+				st.buf[n] = bufPoint{micros: micros, sec: s.Sec, usec: s.Usec, num: s.Num, numeric: true, dsType: r.Type, deadline: deadline, w: wt}
+			} else if st.insert(bufPoint{micros: micros, sec: s.Sec, usec: s.Usec, num: s.Num, numeric: true, dsType: r.Type, deadline: deadline, w: wt}) {
+				res.Replaced++
+			}
+			wt.pending++
+			if micros > st.high {
+				st.high = micros
+			}
+		}
+		if wt.pending > taken && !st.active {
+			st.active = true
+			w.active = append(w.active, st)
+		}
+	}
+	w.counts.Late += int64(res.Late)
+	w.counts.Refused += int64(res.Refused)
+	w.counts.Replaced += int64(res.Replaced)
+	w.counts.Accepted += int64(wt.pending)
+	pd.accepted = wt.pending
+	return pd, nil
+}
+
+// reserve makes room for n more points in st.buf, from the pool as
+// insert grows it.
+func (st *seriesState) reserve(n int) {
+	if cap(st.buf)-len(st.buf) >= n {
+		return
+	}
+	nb := st.w.pool.get(max(len(st.buf)+n, 2*len(st.buf), bufClassSize(st.want)))
+	nb = append(nb, st.buf...)
+	st.w.pool.put(st.buf)
+	st.buf = nb
+}
