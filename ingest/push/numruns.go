@@ -96,7 +96,17 @@ func (w *Writer) EnqueueRuns(runs []NumRun) (*Pending, error) {
 			micros := s.Sec*1e6 + s.Usec
 			if n := len(st.buf); n == 0 || st.buf[n-1].micros < micros && st.buf[n-1].sec != s.Sec {
 				st.buf = st.buf[:n+1] // reserved
-				st.buf[n] = bufPoint{micros: micros, sec: s.Sec, usec: s.Usec, num: s.Num, numeric: true, dsType: r.Type, deadline: deadline, w: wt}
+				// Field by field: a bufPoint literal is a 112-byte typed
+				// copy (write barriers and all). A slot past a buffer's
+				// length is zero (the pool and flush clear them, insert
+				// leaves none behind), which a nil waiter shows: every
+				// buffered point has one.
+				bp := &st.buf[n]
+				if bp.w != nil {
+					*bp = bufPoint{}
+				}
+				bp.micros, bp.sec, bp.usec, bp.num, bp.numeric, bp.dsType, bp.deadline = micros, s.Sec, s.Usec, s.Num, true, r.Type, deadline
+				bp.w = wt
 			} else if st.insert(bufPoint{micros: micros, sec: s.Sec, usec: s.Usec, num: s.Num, numeric: true, dsType: r.Type, deadline: deadline, w: wt}) {
 				res.Replaced++
 			}

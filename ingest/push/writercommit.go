@@ -83,7 +83,10 @@ func (bp *bufPool) put(b []bufPoint) {
 	if bufClassSize(k) != c || bp.bytes+size > maxPoolBytes {
 		return
 	}
-	clear(b[:c]) // no strings or waiters kept alive
+	// No strings or waiters kept alive: past its length a buffer's
+	// slots are zero already (flush and insert leave none behind;
+	// EnqueueRuns checks), so only its points are cleared.
+	clear(b)
 	bp.free[k] = append(bp.free[k], b[:0])
 	bp.bytes += size
 }
@@ -248,7 +251,12 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	if ha != nil {
 		hs = slices.Grow(w.hs[:0], npts)
 	}
-	idx := slices.Grow(w.idx[:0], npts)          // point index (in work order) of each update
+	// point index (in work order) of each update when a series failed
+	// to be created (its points have none); otherwise the same
+	var idx []int
+	if len(failed) > 0 {
+		idx = slices.Grow(w.idx[:0], npts)
+	}
 	vals := slices.Grow(w.vals[:0], npts)[:npts] // one backing array for every update's single value
 	nums := slices.Grow(w.nums[:0], npts)[:npts] // and for numeric ones
 	var perr []error                             // per point, made at the first error
@@ -271,23 +279,29 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 		}
 		for k := range t.pts {
 			p := &t.pts[k]
-			u := store.Update{Series: t.st.name, Time: p.sec, Usec: p.usec}
+			// in place, field by field (Grow made room): not an
+			// 80-byte typed copy an update
+			n := len(b.Updates)
+			b.Updates = b.Updates[:n+1]
+			u := &b.Updates[n]
+			u.Series, u.Time, u.Usec = t.st.name, p.sec, p.usec
 			switch {
 			case !p.numeric:
 				vals[i] = p.value
-				u.Values = vals[i : i+1 : i+1]
+				u.Values, u.Nums = vals[i:i+1:i+1], nil
 			case w.numeric:
 				nums[i] = p.num
-				u.Nums = nums[i : i+1 : i+1]
+				u.Values, u.Nums = nil, nums[i:i+1:i+1]
 			default:
 				vals[i] = string(store.AppendReading(nil, p.num, p.dsType))
-				u.Values = vals[i : i+1 : i+1]
+				u.Values, u.Nums = vals[i:i+1:i+1], nil
 			}
-			b.Updates = append(b.Updates, u)
 			if ha != nil {
 				hs = append(hs, &t.st.h)
 			}
-			idx = append(idx, i)
+			if idx != nil {
+				idx = append(idx, i)
+			}
 			i++
 		}
 	}
@@ -307,7 +321,11 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			fatal = fmt.Errorf("push: store apply: %w", err)
 		}
 		for _, ue := range r.Errors {
-			setErr(idx[ue.Index], ue)
+			if idx != nil {
+				setErr(idx[ue.Index], ue)
+			} else {
+				setErr(ue.Index, ue)
+			}
 		}
 	}
 	if createWait != nil && fatal == nil {
@@ -321,7 +339,10 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	clear(b.Updates)
 	clear(vals)
 	clear(hs)
-	w.upd, w.vals, w.nums, w.idx, w.hs = b.Updates[:0], vals[:0], nums[:0], idx[:0], hs[:0]
+	w.upd, w.vals, w.nums, w.hs = b.Updates[:0], vals[:0], nums[:0], hs[:0]
+	if idx != nil {
+		w.idx = idx[:0]
+	}
 	w.flushMu.Unlock()
 	locked = false
 	w.mu.Lock()
