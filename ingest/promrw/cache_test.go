@@ -16,7 +16,7 @@ import (
 func converted(t testing.TB, h *Handler, raw []byte) ([]push.Point, int, error) {
 	t.Helper()
 	var st state
-	if err := st.wr.Unmarshal(raw); err != nil {
+	if err := st.wr.unmarshal(raw, h.known); err != nil {
 		t.Fatal(err)
 	}
 	h.learn(st.wr.Metadata)

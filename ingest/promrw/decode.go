@@ -57,6 +57,38 @@ type Series struct {
 	// when they are all together (Prometheus writes labels first), else
 	// nil: what names the series, as a key of the handler's cache.
 	LabelBytes []byte
+
+	// hit: the handler's cache knew LabelBytes when the request was
+	// decoded (cached is its entry), and Labels were left undecoded:
+	// cached bytes decoded before. labels decodes them when needed.
+	hit    bool
+	cached cachedSeries
+}
+
+// labels returns the series' labels, decoding them from LabelBytes when
+// the decoder left them for the cache (hit).
+func (s *Series) labels() ([]Label, error) {
+	if !s.hit || len(s.Labels) > 0 {
+		return s.Labels, nil
+	}
+	b := s.LabelBytes
+	for len(b) > 0 {
+		_, _, n := protowire.ConsumeTag(b) // a label's (LabelBytes holds nothing else)
+		if n < 0 {
+			return nil, protowire.ParseError(n)
+		}
+		v, m := protowire.ConsumeBytes(b[n:])
+		if m < 0 {
+			return nil, protowire.ParseError(m)
+		}
+		l, err := decodeLabel(v)
+		if err != nil {
+			return nil, err
+		}
+		s.Labels = append(s.Labels, l)
+		b = b[n+m:]
+	}
+	return s.Labels, nil
 }
 
 // Metadata is one MetricMetadata: a family's type and unit.
@@ -82,10 +114,19 @@ func decodeErr(off int, where string, err error) *DecodeError {
 }
 
 // Unmarshal decodes b into wr, reusing wr's slices.
-func (wr *WriteRequest) Unmarshal(b []byte) error {
+func (wr *WriteRequest) Unmarshal(b []byte) error { return wr.unmarshal(b, nil) }
+
+// knownFunc looks a series' label bytes up in the handler's cache.
+type knownFunc func(labelBytes []byte) (cachedSeries, bool)
+
+// unmarshal is Unmarshal leaving the labels of series known to the cache
+// undecoded (Series.hit): most series of a request were met before, and
+// their labels are most of the body when a series has a sample or two.
+func (wr *WriteRequest) unmarshal(b []byte, known knownFunc) error {
 	for i := range wr.Series {
 		s := &wr.Series[i]
 		s.Labels, s.Samples, s.Histograms, s.LabelBytes = s.Labels[:0], s.Samples[:0], 0, nil
+		s.hit, s.cached = false, cachedSeries{}
 	}
 	wr.Series, wr.Metadata = wr.Series[:0], wr.Metadata[:0]
 	off := 0
@@ -107,7 +148,7 @@ func (wr *WriteRequest) Unmarshal(b []byte) error {
 			} else {
 				wr.Series = append(wr.Series, Series{})
 			}
-			if err := decodeSeries(&wr.Series[len(wr.Series)-1], v, off+n-len(v), len(wr.Series)-1); err != nil {
+			if err := decodeSeries(&wr.Series[len(wr.Series)-1], v, off+n-len(v), len(wr.Series)-1, known); err != nil {
 				return err
 			}
 			off += n
@@ -133,7 +174,9 @@ func (wr *WriteRequest) Unmarshal(b []byte) error {
 	return nil
 }
 
-func decodeSeries(s *Series, b []byte, base, idx int) error {
+// decodeSeries decodes a TimeSeries. With known, its labels are decoded
+// last (decodeLabels) and only when known does not have them.
+func decodeSeries(s *Series, b []byte, base, idx int, known knownFunc) error {
 	where := func(what string, i int) string {
 		if what == "" {
 			return fmt.Sprintf("timeseries %d", idx)
@@ -168,11 +211,13 @@ func decodeSeries(s *Series, b []byte, base, idx int) error {
 			if n < 0 {
 				return decodeErr(base+start, where("label", len(s.Labels)), protowire.ParseError(n))
 			}
-			l, err := decodeLabel(v)
-			if err != nil {
-				return decodeErr(base+start, where("label", len(s.Labels)), err)
+			if known == nil {
+				l, err := decodeLabel(v)
+				if err != nil {
+					return decodeErr(base+start, where("label", len(s.Labels)), err)
+				}
+				s.Labels = append(s.Labels, l)
 			}
-			s.Labels = append(s.Labels, l)
 			off += n
 			if lStart < 0 {
 				lStart = start
@@ -204,6 +249,46 @@ func decodeSeries(s *Series, b []byte, base, idx int) error {
 	}
 	if lStart >= 0 && !split {
 		s.LabelBytes = b[lStart:lEnd:lEnd]
+	}
+	if known == nil {
+		return nil
+	}
+	if s.LabelBytes != nil && s.Histograms == 0 {
+		if s.cached, s.hit = known(s.LabelBytes); s.hit {
+			return nil
+		}
+	}
+	return decodeLabels(s, b, base, idx)
+}
+
+// decodeLabels decodes the label fields of a TimeSeries that decoded
+// but for them, as decodeSeries does without known.
+func decodeLabels(s *Series, b []byte, base, idx int) error {
+	for off := 0; off < len(b); {
+		num, typ, n := protowire.ConsumeTag(b[off:])
+		if n < 0 {
+			return decodeErr(base+off, fmt.Sprintf("timeseries %d", idx), protowire.ParseError(n))
+		}
+		start := off
+		off += n
+		if num == 1 && typ == protowire.BytesType {
+			v, n := protowire.ConsumeBytes(b[off:])
+			if n < 0 {
+				return decodeErr(base+start, fmt.Sprintf("timeseries %d: label %d", idx, len(s.Labels)), protowire.ParseError(n))
+			}
+			l, err := decodeLabel(v)
+			if err != nil {
+				return decodeErr(base+start, fmt.Sprintf("timeseries %d: label %d", idx, len(s.Labels)), err)
+			}
+			s.Labels = append(s.Labels, l)
+			off += n
+			continue
+		}
+		n = protowire.ConsumeFieldValue(num, typ, b[off:])
+		if n < 0 {
+			return decodeErr(base+start, fmt.Sprintf("timeseries %d: field %d", idx, num), protowire.ParseError(n))
+		}
+		off += n
 	}
 	return nil
 }

@@ -81,14 +81,24 @@ func FuzzDecodeSeries(f *testing.F) {
 	f.Add([]byte{0x12, 0x14, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}) // overflow
 	f.Add([]byte{0x12, 0x20, 0x09})                                                                                                 // length past the end
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var got Series
-		gerr := decodeSeries(&got, b, 0, 0)
 		want, werr := decodeSeriesFields(b)
-		if (gerr == nil) != (werr == nil) {
-			t.Fatalf("decodeSeries error %v, field by field %v", gerr, werr)
+		// labels in place, and last (the cache did not know them)
+		for _, known := range []knownFunc{nil, func([]byte) (cachedSeries, bool) { return cachedSeries{}, false }} {
+			var got Series
+			gerr := decodeSeries(&got, b, 0, 0, known)
+			if (gerr == nil) != (werr == nil) {
+				t.Fatalf("decodeSeries error %v, field by field %v", gerr, werr)
+			}
+			if gerr == nil && fmt.Sprintf("%q %v %d %q", got.Labels, bitsOf(got.Samples), got.Histograms, got.LabelBytes) != fmt.Sprintf("%q %v %d %q", want.Labels, bitsOf(want.Samples), want.Histograms, want.LabelBytes) {
+				t.Fatalf("decodeSeries %+v\nfield by field %+v", got, want)
+			}
 		}
-		if gerr == nil && fmt.Sprintf("%q %v %d %q", got.Labels, bitsOf(got.Samples), got.Histograms, got.LabelBytes) != fmt.Sprintf("%q %v %d %q", want.Labels, bitsOf(want.Samples), want.Histograms, want.LabelBytes) {
-			t.Fatalf("decodeSeries %+v\nfield by field %+v", got, want)
+		// a known series' labels are decoded when asked for
+		var got Series
+		if err := decodeSeries(&got, b, 0, 0, func([]byte) (cachedSeries, bool) { return cachedSeries{name: "x"}, true }); err == nil && werr == nil && got.hit {
+			if ls, err := got.labels(); err != nil || fmt.Sprintf("%q", ls) != fmt.Sprintf("%q", want.Labels) {
+				t.Fatalf("labels of a known series %q, %v; want %q", ls, err, want.Labels)
+			}
 		}
 	})
 }

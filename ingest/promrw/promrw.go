@@ -216,7 +216,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, http.StatusBadRequest, "remote_write: snappy body: %v", err)
 		return
 	}
-	if err := st.wr.Unmarshal(plain); err != nil {
+	if err := st.wr.unmarshal(plain, h.known); err != nil {
 		h.fail(w, http.StatusBadRequest, "remote_write: %v; nothing of this request was stored", err)
 		return
 	}
@@ -423,7 +423,15 @@ func (h *Handler) convert(st *state) (bad int, first error) {
 			var name []byte
 			hasLe := false
 			st.tags = st.tags[:0]
-			for _, l := range s.Labels {
+			labels, err := s.labels()
+			if err != nil { // cannot be: the cache had them from a decoded request
+				bad += len(s.Samples)
+				if first == nil {
+					first = fmt.Errorf("timeseries %d: labels: %v", si, err)
+				}
+				continue
+			}
+			for _, l := range labels {
 				if string(l.Name) == "__name__" {
 					name = l.Value
 					continue
@@ -442,12 +450,11 @@ func (h *Handler) convert(st *state) (bad int, first error) {
 			if len(s.Samples) == 0 {
 				continue
 			}
-			var err error
 			st.name, err = push.SeriesName(st.name[:0], name, st.tags)
 			if err != nil {
 				bad += len(s.Samples)
 				if first == nil {
-					first = fmt.Errorf("timeseries %d (%s): %v", si, describe(s.Labels), err)
+					first = fmt.Errorf("timeseries %d (%s): %v", si, describe(labels), err)
 				}
 				continue
 			}
@@ -517,12 +524,18 @@ func (st *state) setRuns() {
 // cachedSeries returns the name and type of s when its labels were seen
 // before, under the metadata of generation gen.
 func (h *Handler) cachedSeries(s *Series, gen uint64) (cachedSeries, bool) {
+	if s.hit { // looked up as the request was decoded
+		return s.cached, s.cached.gen == gen
+	}
 	if s.LabelBytes == nil || s.Histograms > 0 {
 		return cachedSeries{}, false
 	}
 	c, ok := h.names.Get(s.LabelBytes)
 	return c, ok && c.gen == gen
 }
+
+// known is the decoder's look-up of a series' label bytes (knownFunc).
+func (h *Handler) known(labelBytes []byte) (cachedSeries, bool) { return h.names.Get(labelBytes) }
 
 func splitMillis(ms int64) (sec, usec int64) {
 	sec, rem := ms/1000, ms%1000
