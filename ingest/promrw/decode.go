@@ -343,13 +343,15 @@ func usualSample(b []byte) (sm Sample, ok bool) {
 	if k < 1 || k > 8 || b[0] != 0x09 || b[9] != 0x10 {
 		return Sample{}, false
 	}
-	// The sample's last 8 bytes (it has at least 11) shifted so that the
-	// varint's k bytes are the low ones.
-	u := binary.LittleEndian.Uint64(b[len(b)-8:]) >> (8 * (8 - k))
-	// Every byte but the last has its continuation bit, the last not.
-	if u&(0x8080808080808080>>(8*(8-k))) != 0x8080808080808080>>(8*(9-k)) {
+	// The sample's last 8 bytes (it has at least 11): the varint is the
+	// top k. Every byte of it but the last has its continuation bit, the
+	// last not (the bytes below the varint are taken as set).
+	w := binary.LittleEndian.Uint64(b[len(b)-8:])
+	varint := ^uint64(0) << (uint(64-8*k) & 63) // its bytes (k is 1 to 8)
+	if (w|^varint)&0x8080808080808080 != 0x0080808080808080 {
 		return Sample{}, false
 	}
+	u := w >> (uint(8*(8-k)) & 63) // the varint's bytes the low ones (& 63: no check of the shift)
 	// Gather the 7-bit groups: pairs, then fours, then all eight.
 	x := u & 0x7f7f7f7f7f7f7f7f
 	x = x&0x007f007f007f007f | x&0x7f007f007f007f00>>1

@@ -551,6 +551,9 @@ func splitMillis(ms int64) (sec, usec int64) {
 // infinities unknown (NaN).
 func sampleValue(v float64, t store.DSType) float64 {
 	if t == store.Derive || t == store.Counter {
+		if math.Trunc(v) == v && !math.IsInf(v, 0) {
+			return v // integral already, as counters mostly are (Trunc is one instruction, Round a dozen)
+		}
 		if math.IsInf(v, 0) {
 			return math.NaN()
 		}
