@@ -408,6 +408,7 @@ const staleNaN = 0x7ff0000000000002
 func (h *Handler) convert(st *state) (bad int, first error) {
 	st.runs, st.nums, st.starts = st.runs[:0], st.nums[:0], st.starts[:0]
 	limit := h.cfg.Horizon.Limit()
+	maxMillis := limit.MaxMillis()
 	gen := h.metaGen.Load()
 	for si := range st.wr.Series {
 		s := &st.wr.Series[si]
@@ -468,20 +469,28 @@ func (h *Handler) convert(st *state) (bad int, first error) {
 			}
 		}
 		start := len(st.nums)
-		for i, sm := range s.Samples {
-			if math.Float64bits(sm.Value) == staleNaN {
+		counter := isCounter(typ)
+		for i := range s.Samples {
+			sm := &s.Samples[i]
+			v := sm.Value
+			if math.Float64bits(v) == staleNaN {
 				h.stale.Add(1)
 				continue
 			}
 			sec, usec := splitMillis(sm.Timestamp)
-			if err := limit.Check(sec, usec); err != nil {
-				bad++
-				if first == nil {
-					first = fmt.Errorf("timeseries %d (%s): sample %d: %v", si, series, i, err)
+			if sm.Timestamp > maxMillis { // limit.Check fails: its error
+				if err := limit.Check(sec, usec); err != nil {
+					bad++
+					if first == nil {
+						first = fmt.Errorf("timeseries %d (%s): sample %d: %v", si, series, i, err)
+					}
+					continue
 				}
-				continue
 			}
-			st.nums = append(st.nums, push.NumSample{Sec: sec, Usec: usec, Num: sampleValue(sm.Value, typ)})
+			if counter {
+				v = counterValue(v)
+			}
+			st.nums = append(st.nums, push.NumSample{Sec: sec, Usec: usec, Num: v})
 		}
 		if len(st.nums) > start {
 			st.runs = append(st.runs, push.NumRun{Series: series, Ref: ref, Type: typ})
@@ -550,16 +559,28 @@ func splitMillis(ms int64) (sec, usec int64) {
 // DERIVE takes only those (within ±0.5 of the cumulative value), their
 // infinities unknown (NaN).
 func sampleValue(v float64, t store.DSType) float64 {
-	if t == store.Derive || t == store.Counter {
-		if math.Trunc(v) == v && !math.IsInf(v, 0) {
-			return v // integral already, as counters mostly are (Trunc is one instruction, Round a dozen)
-		}
-		if math.IsInf(v, 0) {
-			return math.NaN()
-		}
-		return math.Round(v)
+	if isCounter(t) {
+		return counterValue(v)
 	}
 	return v
+}
+
+func isCounter(t store.DSType) bool { return t == store.Derive || t == store.Counter }
+
+// counterValue is sampleValue of a counter's v (small enough to inline
+// in convert's loop).
+func counterValue(v float64) float64 {
+	if math.Trunc(v) == v && !math.IsInf(v, 0) {
+		return v // integral already, as counters mostly are (Trunc is one instruction, Round a dozen)
+	}
+	return roundCounter(v)
+}
+
+func roundCounter(v float64) float64 {
+	if math.IsInf(v, 0) {
+		return math.NaN()
+	}
+	return math.Round(v)
 }
 
 // describe renders labels as Prometheus does, for error messages.

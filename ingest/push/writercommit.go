@@ -277,33 +277,40 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 				continue
 			}
 		}
+		// The series' updates in place, field by field (Grow made room
+		// for every point): not an 80-byte typed copy and an append each.
+		m, n0 := len(t.pts), len(b.Updates)
+		b.Updates = b.Updates[:n0+m]
+		ups, pv, pn := b.Updates[n0:n0+m], vals[i:i+m], nums[i:i+m]
+		name, numeric := t.st.name, w.numeric
 		for k := range t.pts {
-			p := &t.pts[k]
-			// in place, field by field (Grow made room): not an
-			// 80-byte typed copy an update
-			n := len(b.Updates)
-			b.Updates = b.Updates[:n+1]
-			u := &b.Updates[n]
-			u.Series, u.Time, u.Usec = t.st.name, p.sec, p.usec
+			p, u := &t.pts[k], &ups[k]
+			u.Series, u.Time, u.Usec = name, p.sec, p.usec
 			switch {
 			case !p.numeric:
-				vals[i] = p.value
-				u.Values, u.Nums = vals[i:i+1:i+1], nil
-			case w.numeric:
-				nums[i] = p.num
-				u.Values, u.Nums = nil, nums[i:i+1:i+1]
+				pv[k] = p.value
+				u.Values, u.Nums = pv[k:k+1:k+1], nil
+			case numeric:
+				pn[k] = p.num
+				u.Values, u.Nums = nil, pn[k:k+1:k+1]
 			default:
-				vals[i] = string(store.AppendReading(nil, p.num, p.dsType))
-				u.Values, u.Nums = vals[i:i+1:i+1], nil
+				pv[k] = string(store.AppendReading(nil, p.num, p.dsType))
+				u.Values, u.Nums = pv[k:k+1:k+1], nil
 			}
-			if ha != nil {
-				hs = append(hs, &t.st.h)
-			}
-			if idx != nil {
-				idx = append(idx, i)
-			}
-			i++
 		}
+		if ha != nil {
+			h, n := &t.st.h, len(hs)
+			hs = hs[:n+m]
+			for k := range hs[n:] {
+				hs[n+k] = h
+			}
+		}
+		if idx != nil {
+			for k := range m {
+				idx = append(idx, i+k)
+			}
+		}
+		i += m
 	}
 	fatal := createFatal
 	if len(b.Updates) > 0 && fatal == nil {
