@@ -570,8 +570,10 @@ func isCounter(t store.DSType) bool { return t == store.Derive || t == store.Cou
 // counterValue is sampleValue of a counter's v (small enough to inline
 // in convert's loop).
 func counterValue(v float64) float64 {
-	if math.Trunc(v) == v && !math.IsInf(v, 0) {
-		return v // integral already, as counters mostly are (Trunc is one instruction, Round a dozen)
+	// integral already, as counters mostly are (Trunc is one
+	// instruction, Round a dozen); t-t is NaN for infinities
+	if t := math.Trunc(v); t == v && t-t == 0 {
+		return v
 	}
 	return roundCounter(v)
 }
