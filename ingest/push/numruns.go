@@ -79,43 +79,50 @@ func (w *Writer) EnqueueRuns(runs []NumRun) (*Pending, error) {
 		// buffer, and a point newer than every buffered one is stored
 		// in place.
 		st.reserve(len(r.Samples))
-		taken := wt.pending
+		// The series' state in locals for the loop, written back after it
+		// (and around insert, which works on st).
+		buf, high, applied, overwrite, typ, taken := st.buf, st.high, st.applied, st.overwrite, r.Type, 0
 		for k := range r.Samples {
 			s := &r.Samples[k]
-			if s.Sec > maxSec || s.Sec < -maxSec || s.Usec < 0 || s.Usec >= 1e6 {
+			sec, usec := s.Sec, s.Usec
+			if sec > maxSec || sec < -maxSec || usec < 0 || usec >= 1e6 {
 				res.Refused++
 				if res.FirstRefusal == nil {
-					res.FirstRefusal = fmt.Errorf("series %q: time %d.%06d out of range", r.Series, s.Sec, s.Usec)
+					res.FirstRefusal = fmt.Errorf("series %q: time %d.%06d out of range", r.Series, sec, usec)
 				}
 				continue
 			}
-			if s.Sec <= st.applied && !st.overwrite {
+			if sec <= applied && !overwrite {
 				res.Late++
 				continue
 			}
-			micros := s.Sec*1e6 + s.Usec
-			if n := len(st.buf); n == 0 || st.buf[n-1].micros < micros && st.buf[n-1].sec != s.Sec {
-				st.buf = st.buf[:n+1] // reserved
+			micros := sec*1e6 + usec
+			if n := len(buf); n == 0 || buf[n-1].micros < micros && buf[n-1].sec != sec {
+				buf = buf[:n+1] // reserved
 				// Field by field: a bufPoint literal is a 112-byte typed
 				// copy (write barriers and all). A slot past a buffer's
 				// length is zero (the pool and flush clear them, insert
 				// leaves none behind), which a nil waiter shows: every
 				// buffered point has one.
-				bp := &st.buf[n]
+				bp := &buf[n]
 				if bp.w != nil {
 					*bp = bufPoint{}
 				}
-				bp.micros, bp.sec, bp.usec, bp.num, bp.numeric, bp.dsType, bp.deadline = micros, s.Sec, s.Usec, s.Num, true, r.Type, deadline
+				bp.micros, bp.sec, bp.usec, bp.num, bp.numeric, bp.dsType, bp.deadline = micros, sec, usec, s.Num, true, typ, deadline
 				bp.w = wt
-			} else if st.insert(bufPoint{micros: micros, sec: s.Sec, usec: s.Usec, num: s.Num, numeric: true, dsType: r.Type, deadline: deadline, w: wt}) {
-				res.Replaced++
+			} else {
+				st.buf = buf
+				if st.insert(bufPoint{micros: micros, sec: sec, usec: usec, num: s.Num, numeric: true, dsType: typ, deadline: deadline, w: wt}) {
+					res.Replaced++
+				}
+				buf = st.buf
 			}
-			wt.pending++
-			if micros > st.high {
-				st.high = micros
-			}
+			taken++
+			high = max(high, micros)
 		}
-		if wt.pending > taken && !st.active {
+		st.buf, st.high = buf, high
+		wt.pending += taken
+		if taken > 0 && !st.active {
 			st.active = true
 			w.active = append(w.active, st)
 		}
