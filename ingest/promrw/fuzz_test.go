@@ -80,6 +80,12 @@ func FuzzDecodeSeries(f *testing.F) {
 	f.Add([]byte{0x12, 0x0d, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0x01, 0x10, 0x02})                                           // timestamp twice
 	f.Add([]byte{0x12, 0x14, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}) // overflow
 	f.Add([]byte{0x12, 0x20, 0x09})                                                                                                 // length past the end
+	// usual samples in a row, one in another order (timestamp first) among them
+	odd := []byte{0x10, 0x05, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f}
+	many := append(append(append([]byte{}, label...), 0x12, byte(len(sample))), sample...)
+	many = append(append(append(many, 0x12, byte(len(sample))), sample...), 0x12, byte(len(odd)))
+	many = append(append(append(many, odd...), 0x12, byte(len(sample))), sample...)
+	f.Add(many)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		want, werr := decodeSeriesFields(b)
 		// labels in place, and last (the cache did not know them)

@@ -79,48 +79,7 @@ func (w *Writer) EnqueueRuns(runs []NumRun) (*Pending, error) {
 		// buffer, and a point newer than every buffered one is stored
 		// in place.
 		st.reserve(len(r.Samples))
-		// The series' state in locals for the loop, written back after it
-		// (and around insert, which works on st).
-		buf, high, applied, overwrite, typ, taken := st.buf, st.high, st.applied, st.overwrite, r.Type, 0
-		for k := range r.Samples {
-			s := &r.Samples[k]
-			sec, usec := s.Sec, s.Usec
-			if sec > maxSec || sec < -maxSec || usec < 0 || usec >= 1e6 {
-				res.Refused++
-				if res.FirstRefusal == nil {
-					res.FirstRefusal = fmt.Errorf("series %q: time %d.%06d out of range", r.Series, sec, usec)
-				}
-				continue
-			}
-			if sec <= applied && !overwrite {
-				res.Late++
-				continue
-			}
-			micros := sec*1e6 + usec
-			if n := len(buf); n == 0 || buf[n-1].micros < micros && buf[n-1].sec != sec {
-				buf = buf[:n+1] // reserved
-				// Field by field: a bufPoint literal is a 112-byte typed
-				// copy (write barriers and all). A slot past a buffer's
-				// length is zero (the pool and flush clear them, insert
-				// leaves none behind), which a nil waiter shows: every
-				// buffered point has one.
-				bp := &buf[n]
-				if bp.w != nil {
-					*bp = bufPoint{}
-				}
-				bp.micros, bp.sec, bp.usec, bp.num, bp.numeric, bp.dsType, bp.deadline = micros, sec, usec, s.Num, true, typ, deadline
-				bp.w = wt
-			} else {
-				st.buf = buf
-				if st.insert(bufPoint{micros: micros, sec: sec, usec: usec, num: s.Num, numeric: true, dsType: typ, deadline: deadline, w: wt}) {
-					res.Replaced++
-				}
-				buf = st.buf
-			}
-			taken++
-			high = max(high, micros)
-		}
-		st.buf, st.high = buf, high
+		taken := st.takeRun(r, deadline, wt, res)
 		wt.pending += taken
 		if taken > 0 && !st.active {
 			st.active = true
@@ -133,6 +92,53 @@ func (w *Writer) EnqueueRuns(runs []NumRun) (*Pending, error) {
 	w.counts.Accepted += int64(wt.pending)
 	pd.accepted = wt.pending
 	return pd, nil
+}
+
+// takeRun buffers the samples of r, its series' run (room reserved),
+// as Enqueue does a point each, and returns how many it took; res counts
+// the others. Its own function: the loop's values then stay in registers.
+func (st *seriesState) takeRun(r *NumRun, deadline int64, wt *waiter, res *WriteResult) (taken int) {
+	buf, high, applied, overwrite, typ := st.buf, st.high, st.applied, st.overwrite, r.Type
+	for k := range r.Samples {
+		s := &r.Samples[k]
+		sec, usec := s.Sec, s.Usec
+		if sec > maxSec || sec < -maxSec || usec < 0 || usec >= 1e6 {
+			res.Refused++
+			if res.FirstRefusal == nil {
+				res.FirstRefusal = fmt.Errorf("series %q: time %d.%06d out of range", r.Series, sec, usec)
+			}
+			continue
+		}
+		if sec <= applied && !overwrite {
+			res.Late++
+			continue
+		}
+		micros := sec*1e6 + usec
+		if n := len(buf); n == 0 || buf[n-1].micros < micros && buf[n-1].sec != sec {
+			buf = buf[:n+1] // reserved
+			// Field by field: a bufPoint literal is a 112-byte typed
+			// copy (write barriers and all). A slot past a buffer's
+			// length is zero (the pool and flush clear them, insert
+			// leaves none behind), which a nil waiter shows: every
+			// buffered point has one.
+			bp := &buf[n]
+			if bp.w != nil {
+				*bp = bufPoint{}
+			}
+			bp.micros, bp.sec, bp.usec, bp.num, bp.numeric, bp.dsType, bp.deadline = micros, sec, usec, s.Num, true, typ, deadline
+			bp.w = wt
+		} else {
+			st.buf = buf
+			if st.insert(bufPoint{micros: micros, sec: sec, usec: usec, num: s.Num, numeric: true, dsType: typ, deadline: deadline, w: wt}) {
+				res.Replaced++
+			}
+			buf = st.buf
+		}
+		taken++
+		high = max(high, micros)
+	}
+	st.buf, st.high = buf, high
+	return taken
 }
 
 // reserve makes room for n more points in st.buf, from the pool as
