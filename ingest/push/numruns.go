@@ -96,49 +96,66 @@ func (w *Writer) EnqueueRuns(runs []NumRun) (*Pending, error) {
 
 // takeRun buffers the samples of r, its series' run (room reserved),
 // as Enqueue does a point each, and returns how many it took; res counts
-// the others. Its own function: the loop's values then stay in registers.
+// the others. The usual sample (in range, not late, newer than every
+// buffered point) is taken by a loop that calls nothing, so its values
+// stay in registers; any other goes through takeOne.
 func (st *seriesState) takeRun(r *NumRun, deadline int64, wt *waiter, res *WriteResult) (taken int) {
-	buf, high, applied, overwrite, typ := st.buf, st.high, st.applied, st.overwrite, r.Type
-	for k := range r.Samples {
-		s := &r.Samples[k]
-		sec, usec := s.Sec, s.Usec
-		if sec > maxSec || sec < -maxSec || usec < 0 || usec >= 1e6 {
-			res.Refused++
-			if res.FirstRefusal == nil {
-				res.FirstRefusal = fmt.Errorf("series %q: time %d.%06d out of range", r.Series, sec, usec)
+	samples, typ := r.Samples, r.Type
+	for k := 0; k < len(samples); k++ {
+		buf, high, applied, overwrite := st.buf, st.high, st.applied, st.overwrite
+		for ; k < len(samples); k++ {
+			s := &samples[k]
+			sec, usec := s.Sec, s.Usec
+			if sec > maxSec || sec < -maxSec || usec < 0 || usec >= 1e6 || sec <= applied && !overwrite {
+				break
 			}
-			continue
-		}
-		if sec <= applied && !overwrite {
-			res.Late++
-			continue
-		}
-		micros := sec*1e6 + usec
-		if n := len(buf); n == 0 || buf[n-1].micros < micros && buf[n-1].sec != sec {
-			buf = buf[:n+1] // reserved
-			// Field by field: a bufPoint literal is a 112-byte typed
-			// copy (write barriers and all). A slot past a buffer's
-			// length is zero (the pool and flush clear them, insert
-			// leaves none behind), which a nil waiter shows: every
-			// buffered point has one.
-			bp := &buf[n]
+			micros := sec*1e6 + usec
+			n := len(buf)
+			if n == cap(buf) || n > 0 && (buf[n-1].micros >= micros || buf[n-1].sec == sec) {
+				break
+			}
+			// Field by field: a bufPoint literal is a 112-byte typed copy
+			// (write barriers and all). A slot past a buffer's length is
+			// zero (the pool and flush clear them, insert leaves none
+			// behind); a waiter would show it is not: every buffered
+			// point has one.
+			bp := &buf[:n+1][n]
 			if bp.w != nil {
-				*bp = bufPoint{}
+				break
 			}
+			buf = buf[:n+1]
 			bp.micros, bp.sec, bp.usec, bp.num, bp.numeric, bp.dsType, bp.deadline = micros, sec, usec, s.Num, true, typ, deadline
 			bp.w = wt
-		} else {
-			st.buf = buf
-			if st.insert(bufPoint{micros: micros, sec: sec, usec: usec, num: s.Num, numeric: true, dsType: typ, deadline: deadline, w: wt}) {
-				res.Replaced++
-			}
-			buf = st.buf
+			taken++
+			high = max(high, micros)
 		}
-		taken++
-		high = max(high, micros)
+		st.buf, st.high = buf, high
+		if k < len(samples) {
+			taken += st.takeOne(r.Series, &samples[k], typ, deadline, wt, res)
+		}
 	}
-	st.buf, st.high = buf, high
 	return taken
+}
+
+// takeOne buffers s as Enqueue does a point, returning 1 if it took it.
+func (st *seriesState) takeOne(series string, s *NumSample, typ store.DSType, deadline int64, wt *waiter, res *WriteResult) int {
+	if s.Sec > maxSec || s.Sec < -maxSec || s.Usec < 0 || s.Usec >= 1e6 {
+		res.Refused++
+		if res.FirstRefusal == nil {
+			res.FirstRefusal = fmt.Errorf("series %q: time %d.%06d out of range", series, s.Sec, s.Usec)
+		}
+		return 0
+	}
+	if s.Sec <= st.applied && !st.overwrite {
+		res.Late++
+		return 0
+	}
+	bp := bufPoint{micros: s.Sec*1e6 + s.Usec, sec: s.Sec, usec: s.Usec, num: s.Num, numeric: true, dsType: typ, deadline: deadline, w: wt}
+	if st.insert(bp) {
+		res.Replaced++
+	}
+	st.high = max(st.high, bp.micros)
+	return 1
 }
 
 // reserve makes room for n more points in st.buf, from the pool as
