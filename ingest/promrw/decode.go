@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -336,8 +337,12 @@ func decodeSample(b []byte) (Sample, error) {
 // length), and returns how many bytes they took. It is usualSample in a
 // loop, written out: a call a sample costs a third of what it does.
 func readSamples(b []byte, samples []Sample) ([]Sample, int) {
+	// room for as many as b can hold (13 bytes at least each): the loop
+	// calls nothing, so its values stay in registers
+	samples = slices.Grow(samples, len(b)/13)
+	n, out := len(samples), samples[:cap(samples)]
 	off := 0
-	for off+2 <= len(b) && b[off] == 0x12 {
+	for off+2 <= len(b) && b[off] == 0x12 && n < len(out) {
 		l := int(b[off+1])
 		k := l - 10 // the varint's bytes
 		end := off + 2 + l
@@ -357,10 +362,11 @@ func readSamples(b []byte, samples []Sample) ([]Sample, int) {
 		x = x&0x007f007f007f007f | x&0x7f007f007f007f00>>1
 		x = x&0x00003fff00003fff | x&0x3fff00003fff0000>>2
 		x = x&0x000000000fffffff | x&0x0fffffff00000000>>4
-		samples = append(samples, Sample{Value: math.Float64frombits(binary.LittleEndian.Uint64(sm[1:9])), Timestamp: int64(x)})
+		out[n] = Sample{Value: math.Float64frombits(binary.LittleEndian.Uint64(sm[1:9])), Timestamp: int64(x)}
+		n++
 		off = end
 	}
-	return samples, off
+	return out[:n], off
 }
 
 // usualSample reads a Sample in its usual form, value (1, fixed64) then

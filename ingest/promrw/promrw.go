@@ -35,6 +35,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -469,8 +470,29 @@ func (h *Handler) convert(st *state) (bad int, first error) {
 			}
 		}
 		start := len(st.nums)
+		st.nums = slices.Grow(st.nums, len(s.Samples))
+		nums, n := st.nums[:cap(st.nums)], len(st.nums)
 		counter := isCounter(typ)
-		for i := range s.Samples {
+		for i := 0; i < len(s.Samples); i++ {
+			// The usual sample (a reading, not in the future, a counter's
+			// integral) by a loop that calls nothing, so that its values
+			// stay in registers; any other below.
+			for ; i < len(s.Samples); i++ {
+				sm := &s.Samples[i]
+				v, ms := sm.Value, sm.Timestamp
+				if math.Float64bits(v) == staleNaN || ms > maxMillis {
+					break
+				}
+				if t := math.Trunc(v); counter && (t != v || t-t != 0) {
+					break // to be rounded, or infinite
+				}
+				sec, usec := splitMillis(ms)
+				nums[n] = push.NumSample{Sec: sec, Usec: usec, Num: v}
+				n++
+			}
+			if i == len(s.Samples) {
+				break
+			}
 			sm := &s.Samples[i]
 			v := sm.Value
 			if math.Float64bits(v) == staleNaN {
@@ -490,8 +512,10 @@ func (h *Handler) convert(st *state) (bad int, first error) {
 			if counter {
 				v = counterValue(v)
 			}
-			st.nums = append(st.nums, push.NumSample{Sec: sec, Usec: usec, Num: v})
+			nums[n] = push.NumSample{Sec: sec, Usec: usec, Num: v}
+			n++
 		}
+		st.nums = st.nums[:n]
 		if len(st.nums) > start {
 			st.runs = append(st.runs, push.NumRun{Series: series, Ref: ref, Type: typ})
 			st.starts = append(st.starts, start)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"net/http/httptest"
 	"testing"
 
@@ -97,5 +98,55 @@ func TestRunsAsPoints(t *testing.T) {
 	}
 	if want.answers[0][:3] != "400" { // the sample in the future
 		t.Errorf("first answer %q, want a 400", want.answers[0])
+	}
+}
+
+// TestConvertSamples: convert's loop (the usual sample without a call,
+// any other apart) gives each series' samples as a plain loop over them
+// does: stale markers dropped, future ones bad, counters rounded
+// (infinities unknown), in every order.
+func TestConvertSamples(t *testing.T) {
+	ms := func(sec int64) int64 { return sec * 1000 }
+	vals := []float64{1, 2.5, -3, math.Inf(1), math.Inf(-1), math.NaN(), math.Float64frombits(staleNaN), 1e300, -0.4}
+	times := []int64{ms(base + 1), ms(base+2) + 250, ms(base + 100 + 61), ms(base + 100 + 60), -1500, ms(base + 3)}
+	rng := rand.New(rand.NewPCG(24, 4))
+	for round := range 200 {
+		var series []tsIn
+		for _, name := range []string{"c_total", "g"} {
+			ts := tsIn{labels: [][2]string{{"__name__", name}}}
+			for range rng.IntN(12) {
+				ts.samples = append(ts.samples, Sample{vals[rng.IntN(len(vals))], times[rng.IntN(len(times))]})
+			}
+			series = append(series, ts)
+		}
+		h := newConvertHandler(t)
+		got, gbad, _ := converted(t, h, encodeRequest(series, nil))
+		var want []string
+		wbad := 0
+		limit := fixedHorizon.Limit()
+		for _, ts := range series {
+			typ := store.Gauge
+			if ts.labels[0][1] == "c_total" {
+				typ = store.Derive
+			}
+			for _, sm := range ts.samples {
+				if math.Float64bits(sm.Value) == staleNaN {
+					continue
+				}
+				sec, usec := splitMillis(sm.Timestamp)
+				if limit.Check(sec, usec) != nil {
+					wbad++
+					continue
+				}
+				want = append(want, fmt.Sprint(ts.labels[0][1], sec, usec, math.Float64bits(sampleValue(sm.Value, typ))))
+			}
+		}
+		var gs []string
+		for _, p := range got {
+			gs = append(gs, fmt.Sprint(p.Series, p.Sec, p.Usec, math.Float64bits(p.Num)))
+		}
+		if fmt.Sprint(gs) != fmt.Sprint(want) || gbad != wbad {
+			t.Fatalf("round %d: %v (%d bad)\nwant %v (%d bad)", round, gs, gbad, want, wbad)
+		}
 	}
 }
