@@ -341,19 +341,18 @@ func readSamples(b []byte, samples []Sample) ([]Sample, int) {
 	// calls nothing, so its values stay in registers
 	samples = slices.Grow(samples, len(b)/13)
 	n, out := len(samples), samples[:cap(samples)]
-	off := 0
-	for off+2 <= len(b) && b[off] == 0x12 && n < len(out) {
-		l := int(b[off+1])
-		k := l - 10 // the varint's bytes
-		end := off + 2 + l
-		if k < 1 || k > 8 || end > len(b) {
+	rest := b
+	for len(rest) >= 13 && rest[0] == 0x12 && n < len(out) {
+		l := int(rest[1]) // the sample's length: 11 to 18 in the usual form
+		if l < 11 || l > 18 || 2+l > len(rest) {
 			break
 		}
-		sm := b[off+2 : end]
+		sm := rest[2 : 2+l]
 		if sm[0] != 0x09 || sm[9] != 0x10 {
 			break
 		}
-		w := binary.LittleEndian.Uint64(sm[l-8:])
+		k := l - 10 // the varint's bytes: its top k
+		w := binary.LittleEndian.Uint64(sm[l-8 : l])
 		varint := ^uint64(0) << (uint(64-8*k) & 63)
 		if (w|^varint)&0x8080808080808080 != 0x0080808080808080 {
 			break
@@ -364,9 +363,9 @@ func readSamples(b []byte, samples []Sample) ([]Sample, int) {
 		x = x&0x000000000fffffff | x&0x0fffffff00000000>>4
 		out[n] = Sample{Value: math.Float64frombits(binary.LittleEndian.Uint64(sm[1:9])), Timestamp: int64(x)}
 		n++
-		off = end
+		rest = rest[2+l:]
 	}
-	return out[:n], off
+	return out[:n], len(b) - len(rest)
 }
 
 // usualSample reads a Sample in its usual form, value (1, fixed64) then
