@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"time"
 	"unsafe"
@@ -46,11 +47,10 @@ const (
 // bufClass is the size class of a buffer for n points: the smallest k
 // with 1<<k ≥ n.
 func bufClass(n int) uint8 {
-	k := uint8(0)
-	for k < bufClasses-1 && 1<<k < n {
-		k++
+	if n <= 1 {
+		return 0
 	}
-	return k
+	return uint8(min(bits.Len(uint(n-1)), bufClasses-1))
 }
 
 func bufClassSize(k uint8) int { return 1 << k }
