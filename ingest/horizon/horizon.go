@@ -122,6 +122,18 @@ func (h Horizon) Limit() Limit {
 	return l
 }
 
+// MaxMillis is the latest time within the limit in milliseconds since the
+// epoch: Check of a time ms milliseconds since the epoch fails exactly when
+// ms > MaxMillis (one comparison where a protocol counts milliseconds).
+func (l Limit) MaxMillis() int64 {
+	us := l.sec*1_000_000 + l.usec
+	ms := us / 1000
+	if us%1000 < 0 {
+		ms-- // floor, for a clock before 1970
+	}
+	return ms
+}
+
 // Check returns a *FutureError if sec.usec is beyond the limit, as
 // Horizon.Check does at the time the limit was read.
 func (l Limit) Check(sec, usec int64) error {

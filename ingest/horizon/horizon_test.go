@@ -44,3 +44,24 @@ func TestCheck(t *testing.T) {
 		t.Errorf("default margin %v", got)
 	}
 }
+
+// TestMaxMillis: a time in milliseconds passes Limit.Check exactly when
+// it is at most MaxMillis, around the limit, on either side of 1970 and
+// for limits within a millisecond.
+func TestMaxMillis(t *testing.T) {
+	for _, now := range []time.Time{time.Unix(1795356000, 123456789), time.Unix(1795356000, 0), time.Unix(-5, 999_999_999), time.Unix(-1, 500_000), time.Unix(0, 0)} {
+		for _, max := range []time.Duration{time.Minute, time.Millisecond, 1500 * time.Microsecond, 999 * time.Nanosecond} {
+			l := Horizon{MaxFuture: max, Now: func() time.Time { return now }}.Limit()
+			m := l.MaxMillis()
+			for ms := m - 3; ms <= m+3; ms++ {
+				sec, rem := ms/1000, ms%1000
+				if rem < 0 {
+					sec, rem = sec-1, rem+1000
+				}
+				if failed := l.Check(sec, rem*1000) != nil; failed != (ms > m) {
+					t.Errorf("now %v, max %v: %d ms (max %d): Check failed %v", now, max, ms, m, failed)
+				}
+			}
+		}
+	}
+}

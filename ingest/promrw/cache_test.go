@@ -16,12 +16,12 @@ import (
 func converted(t testing.TB, h *Handler, raw []byte) ([]push.Point, int, error) {
 	t.Helper()
 	var st state
-	if err := st.wr.Unmarshal(raw); err != nil {
+	if err := st.wr.unmarshal(raw, h.known); err != nil {
 		t.Fatal(err)
 	}
 	h.learn(st.wr.Metadata)
 	bad, first := h.convert(&st)
-	return slices.Clone(st.pts), bad, first
+	return push.Points(nil, st.runs), bad, first
 }
 
 func newConvertHandler(t testing.TB) *Handler {
@@ -180,6 +180,13 @@ func TestSampleValue(t *testing.T) {
 		{-2.5, store.Derive, "-3"},
 		{1e20, store.Derive, "100000000000000000000"},
 		{math.Inf(-1), store.Derive, "U"},
+		{math.Inf(1), store.Counter, "U"},
+		{42, store.Derive, "42"},
+		{-7, store.Counter, "-7"},
+		{math.Copysign(0, -1), store.Derive, "0"},
+		{math.NaN(), store.Derive, "U"},
+		{0.49999999999999994, store.Derive, "0"},
+		{4503599627370495.5, store.Derive, "4503599627370496"},
 	} {
 		// the store reads the number as it read the text formatted before
 		// numeric readings (store.AppendReading gives that text)
@@ -187,4 +194,22 @@ func TestSampleValue(t *testing.T) {
 			t.Errorf("%v (%v): %q, want %q", tt.v, tt.typ, got, tt.want)
 		}
 	}
+}
+
+// FuzzSampleValue: a counter's value is math.Round's (NaN for
+// infinities), bit for bit, whichever way sampleValue gets there.
+func FuzzSampleValue(f *testing.F) {
+	for _, v := range []float64{0, 1, -1, 0.5, -0.5, 2.5, 1e300, math.Inf(1), math.NaN(), math.Copysign(0, -1), 4503599627370495.5} {
+		f.Add(math.Float64bits(v))
+	}
+	f.Fuzz(func(t *testing.T, bits uint64) {
+		v := math.Float64frombits(bits)
+		want := math.Round(v)
+		if math.IsInf(v, 0) {
+			want = math.NaN()
+		}
+		if got := sampleValue(v, store.Derive); math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
+			t.Fatalf("sampleValue(%v) = %v, want %v", v, got, want)
+		}
+	})
 }

@@ -35,6 +35,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -102,8 +103,14 @@ type state struct {
 	names push.Names
 	name  []byte
 	tags  []push.Tag
-	pts   []push.Point
-	pends []*push.Pending
+	// the request's samples by series, as the writer takes them
+	// (push.RunEnqueuer): runs of nums; starts[i] is where run i's
+	// samples start in nums until convert sets their slices
+	runs   []push.NumRun
+	nums   []push.NumSample
+	starts []int
+	pts    []push.Point // for a writer that takes points only
+	pends  []*push.Pending
 }
 
 // maxMeta bounds the remembered metric families.
@@ -210,25 +217,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, http.StatusBadRequest, "remote_write: snappy body: %v", err)
 		return
 	}
-	if err := st.wr.Unmarshal(plain); err != nil {
+	if err := st.wr.unmarshal(plain, h.known); err != nil {
 		h.fail(w, http.StatusBadRequest, "remote_write: %v; nothing of this request was stored", err)
 		return
 	}
 	h.learn(st.wr.Metadata)
 	bad, firstBad := h.convert(st)
-	h.samples.Add(int64(len(st.pts)))
+	h.samples.Add(int64(len(st.nums)))
 	var res push.WriteResult
-	// Every batch is handed over before the first wait, so a large
-	// request is made durable by one commit, not one per batch (the
-	// batches bound how long the writer's lock is held).
-	st.pends = st.pends[:0]
-	var err2 error
-	for i := 0; i < len(st.pts) && err2 == nil; i += batchPoints {
-		var pd *push.Pending
-		if pd, err2 = push.Submit(r.Context(), h.w, st.pts[i:min(i+batchPoints, len(st.pts))]); err2 == nil {
-			st.pends = append(st.pends, pd)
-		}
-	}
+	err2 := h.submit(r, st)
 	for _, pd := range st.pends {
 		rs, err := pd.Wait(r.Context())
 		res.Accepted += rs.Accepted
@@ -273,6 +270,41 @@ const partialFormat = "%s"
 
 const batchPoints = 8192
 
+// submit hands the converted samples to the writer, adding a Pending for
+// each batch to st.pends. Every batch is handed over before the first
+// wait, so a large request is made durable by one commit, not one per
+// batch (the batches bound how long the writer's lock is held).
+func (h *Handler) submit(r *http.Request, st *state) error {
+	st.pends = st.pends[:0]
+	re, ok := h.w.(push.RunEnqueuer)
+	if !ok {
+		st.pts = push.Points(st.pts[:0], st.runs)
+		for i := 0; i < len(st.pts); i += batchPoints {
+			pd, err := push.Submit(r.Context(), h.w, st.pts[i:min(i+batchPoints, len(st.pts))])
+			if err != nil {
+				return err
+			}
+			st.pends = append(st.pends, pd)
+		}
+		return nil
+	}
+	for i := 0; i < len(st.runs); {
+		// runs up to batchPoints samples (convert splits longer ones)
+		j, n := i, 0
+		for j < len(st.runs) && (j == i || n+len(st.runs[j].Samples) <= batchPoints) {
+			n += len(st.runs[j].Samples)
+			j++
+		}
+		pd, err := re.EnqueueRuns(st.runs[i:j])
+		if err != nil {
+			return err
+		}
+		st.pends = append(st.pends, pd)
+		i = j
+	}
+	return nil
+}
+
 // admit takes n bytes of the shared budget, or answers 429.
 func (h *Handler) admit(w http.ResponseWriter, r *http.Request, n int64) (func(), bool) {
 	if h.cfg.Limiter == nil {
@@ -293,7 +325,8 @@ func (h *Handler) put(st *state) {
 	}
 	clear(st.pts)
 	clear(st.pends)
-	st.pts, st.pends = st.pts[:0], st.pends[:0]
+	clear(st.runs)
+	st.pts, st.pends, st.runs, st.nums = st.pts[:0], st.pends[:0], st.runs[:0], st.nums[:0]
 	h.pool.Put(st)
 }
 
@@ -370,11 +403,13 @@ func (h *Handler) dsType(name []byte, hasLe bool) (typ store.DSType, gen uint64)
 // staleNaN is Prometheus' staleness marker: the series ended, no reading.
 const staleNaN = 0x7ff0000000000002
 
-// convert turns the decoded request into points in st.pts. It returns the
-// bad samples and the first one's error.
+// convert turns the decoded request into runs of samples by series in
+// st.runs (at most batchPoints samples each). It returns the bad samples
+// and the first one's error.
 func (h *Handler) convert(st *state) (bad int, first error) {
-	st.pts = st.pts[:0]
+	st.runs, st.nums, st.starts = st.runs[:0], st.nums[:0], st.starts[:0]
 	limit := h.cfg.Horizon.Limit()
+	maxMillis := limit.MaxMillis()
 	gen := h.metaGen.Load()
 	for si := range st.wr.Series {
 		s := &st.wr.Series[si]
@@ -390,7 +425,15 @@ func (h *Handler) convert(st *state) (bad int, first error) {
 			var name []byte
 			hasLe := false
 			st.tags = st.tags[:0]
-			for _, l := range s.Labels {
+			labels, err := s.labels()
+			if err != nil { // cannot be: the cache had them from a decoded request
+				bad += len(s.Samples)
+				if first == nil {
+					first = fmt.Errorf("timeseries %d: labels: %v", si, err)
+				}
+				continue
+			}
+			for _, l := range labels {
 				if string(l.Name) == "__name__" {
 					name = l.Value
 					continue
@@ -409,12 +452,11 @@ func (h *Handler) convert(st *state) (bad int, first error) {
 			if len(s.Samples) == 0 {
 				continue
 			}
-			var err error
 			st.name, err = push.SeriesName(st.name[:0], name, st.tags)
 			if err != nil {
 				bad += len(s.Samples)
 				if first == nil {
-					first = fmt.Errorf("timeseries %d (%s): %v", si, describe(s.Labels), err)
+					first = fmt.Errorf("timeseries %d (%s): %v", si, describe(labels), err)
 				}
 				continue
 			}
@@ -427,36 +469,106 @@ func (h *Handler) convert(st *state) (bad int, first error) {
 				series = st.names.Intern(st.name)
 			}
 		}
-		for i, sm := range s.Samples {
-			if math.Float64bits(sm.Value) == staleNaN {
+		start := len(st.nums)
+		st.nums = slices.Grow(st.nums, len(s.Samples))
+		nums, n := st.nums[:cap(st.nums)], len(st.nums)
+		counter := isCounter(typ)
+		for i := 0; i < len(s.Samples); i++ {
+			// The usual sample (a reading, not in the future, a counter's
+			// integral) by a loop that calls nothing, so that its values
+			// stay in registers; any other below.
+			for ; i < len(s.Samples); i++ {
+				sm := &s.Samples[i]
+				v, ms := sm.Value, sm.Timestamp
+				if math.Float64bits(v) == staleNaN || ms > maxMillis {
+					break
+				}
+				if t := math.Trunc(v); counter && (t != v || t-t != 0) {
+					break // to be rounded, or infinite
+				}
+				sec, usec := splitMillis(ms)
+				nums[n] = push.NumSample{Sec: sec, Usec: usec, Num: v}
+				n++
+			}
+			if i == len(s.Samples) {
+				break
+			}
+			sm := &s.Samples[i]
+			v := sm.Value
+			if math.Float64bits(v) == staleNaN {
 				h.stale.Add(1)
 				continue
 			}
 			sec, usec := splitMillis(sm.Timestamp)
-			if err := limit.Check(sec, usec); err != nil {
-				bad++
-				if first == nil {
-					first = fmt.Errorf("timeseries %d (%s): sample %d: %v", si, series, i, err)
+			if sm.Timestamp > maxMillis { // limit.Check fails: its error
+				if err := limit.Check(sec, usec); err != nil {
+					bad++
+					if first == nil {
+						first = fmt.Errorf("timeseries %d (%s): sample %d: %v", si, series, i, err)
+					}
+					continue
 				}
-				continue
 			}
-			st.pts = append(st.pts, push.Point{Series: series, Sec: sec, Usec: usec, Type: typ, Num: sampleValue(sm.Value, typ), Numeric: true})
-			st.pts[len(st.pts)-1].SetRef(ref)
+			if counter {
+				v = counterValue(v)
+			}
+			nums[n] = push.NumSample{Sec: sec, Usec: usec, Num: v}
+			n++
+		}
+		st.nums = st.nums[:n]
+		if len(st.nums) > start {
+			st.runs = append(st.runs, push.NumRun{Series: series, Ref: ref, Type: typ})
+			st.starts = append(st.starts, start)
 		}
 	}
+	st.setRuns()
 	h.bad.Add(int64(bad))
 	return bad, first
+}
+
+// setRuns gives the runs their slices of nums, now that it grows no
+// more, splitting any of over batchPoints samples.
+func (st *state) setRuns() {
+	long := false
+	for i := range st.runs {
+		end := len(st.nums)
+		if i+1 < len(st.runs) {
+			end = st.starts[i+1]
+		}
+		st.runs[i].Samples = st.nums[st.starts[i]:end:end]
+		long = long || end-st.starts[i] > batchPoints
+	}
+	if !long {
+		return
+	}
+	var runs []push.NumRun
+	for _, r := range st.runs {
+		all := r.Samples
+		for len(all) > 0 {
+			n := min(len(all), batchPoints)
+			r.Samples = all[:n:n]
+			runs = append(runs, r)
+			all = all[n:]
+		}
+	}
+	st.runs = runs
 }
 
 // cachedSeries returns the name and type of s when its labels were seen
 // before, under the metadata of generation gen.
 func (h *Handler) cachedSeries(s *Series, gen uint64) (cachedSeries, bool) {
+	if s.hit { // looked up as the request was decoded
+		return s.cached, s.cached.gen == gen
+	}
 	if s.LabelBytes == nil || s.Histograms > 0 {
 		return cachedSeries{}, false
 	}
 	c, ok := h.names.Get(s.LabelBytes)
 	return c, ok && c.gen == gen
 }
+
+// known is the decoder's look-up of a series' label bytes (knownFunc).
+func (h *Handler) known(labelBytes []byte) (cachedSeries, bool) { return h.names.Get(labelBytes) }
 
 func splitMillis(ms int64) (sec, usec int64) {
 	sec, rem := ms/1000, ms%1000
@@ -471,13 +583,30 @@ func splitMillis(ms int64) (sec, usec int64) {
 // DERIVE takes only those (within ±0.5 of the cumulative value), their
 // infinities unknown (NaN).
 func sampleValue(v float64, t store.DSType) float64 {
-	if t == store.Derive || t == store.Counter {
-		if math.IsInf(v, 0) {
-			return math.NaN()
-		}
-		return math.Round(v)
+	if isCounter(t) {
+		return counterValue(v)
 	}
 	return v
+}
+
+func isCounter(t store.DSType) bool { return t == store.Derive || t == store.Counter }
+
+// counterValue is sampleValue of a counter's v (small enough to inline
+// in convert's loop).
+func counterValue(v float64) float64 {
+	// integral already, as counters mostly are (Trunc is one
+	// instruction, Round a dozen); t-t is NaN for infinities
+	if t := math.Trunc(v); t == v && t-t == 0 {
+		return v
+	}
+	return roundCounter(v)
+}
+
+func roundCounter(v float64) float64 {
+	if math.IsInf(v, 0) {
+		return math.NaN()
+	}
+	return math.Round(v)
 }
 
 // describe renders labels as Prometheus does, for error messages.

@@ -144,3 +144,17 @@ func zeroPoint(p bufPoint) bool {
 	return p.micros == 0 && p.sec == 0 && p.usec == 0 && p.value == "" && p.num == 0 && !p.numeric && p.units == "" &&
 		p.dsType == 0 && !p.graphite && p.deadline == 0 && p.w == nil && p.extra == nil
 }
+
+// TestBufClass: the class of n is the smallest k with 1<<k ≥ n, at most
+// the last class.
+func TestBufClass(t *testing.T) {
+	for n := -1; n <= 1<<(bufClasses+1); n++ {
+		want := uint8(0)
+		for want < bufClasses-1 && 1<<want < n {
+			want++
+		}
+		if got := bufClass(n); got != want {
+			t.Fatalf("bufClass(%d) = %d, want %d", n, got, want)
+		}
+	}
+}

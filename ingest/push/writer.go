@@ -280,6 +280,22 @@ func (w *Writer) seriesFor(name string) (*seriesState, error) {
 	return st, nil
 }
 
+// stateFor is seriesFor through r, the series' handle when the source
+// keeps one (nil otherwise): a handle still valid needs no lookup.
+func (w *Writer) stateFor(name string, r *seriesRef) (*seriesState, error) {
+	if r != nil && r.st != nil && r.st.w == w && !r.st.evicted && r.st.loaded && r.st.name == name {
+		return r.st, nil
+	}
+	st, err := w.seriesFor(name)
+	if err != nil {
+		return nil, err
+	}
+	if r != nil {
+		r.st = st
+	}
+	return st, nil
+}
+
 // Write buffers pts and returns once every accepted point is durable in
 // the sink (or ctx ends: the points then stay buffered and are applied by
 // a later Write or Flush, or by Run). An error means the store failed: the
@@ -328,16 +344,9 @@ func (w *Writer) Enqueue(pts []Point) (*Pending, error) {
 	var st *seriesState
 	for i := range pts {
 		if i == 0 || pts[i].Series != pts[i-1].Series {
-			if r := pts[i].ref; r != nil && r.st != nil && r.st.w == w && !r.st.evicted && r.st.loaded && r.st.name == pts[i].Series {
-				st = r.st // no lookup
-			} else {
-				var err error
-				if st, err = w.seriesFor(pts[i].Series); err != nil {
-					return nil, err
-				}
-				if r != nil {
-					r.st = st
-				}
+			var err error
+			if st, err = w.stateFor(pts[i].Series, pts[i].ref); err != nil {
+				return nil, err
 			}
 		}
 		states = append(states, st)

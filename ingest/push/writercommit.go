@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"time"
 	"unsafe"
@@ -46,11 +47,10 @@ const (
 // bufClass is the size class of a buffer for n points: the smallest k
 // with 1<<k ≥ n.
 func bufClass(n int) uint8 {
-	k := uint8(0)
-	for k < bufClasses-1 && 1<<k < n {
-		k++
+	if n <= 1 {
+		return 0
 	}
-	return k
+	return uint8(min(bits.Len(uint(n-1)), bufClasses-1))
 }
 
 func bufClassSize(k uint8) int { return 1 << k }
@@ -83,7 +83,10 @@ func (bp *bufPool) put(b []bufPoint) {
 	if bufClassSize(k) != c || bp.bytes+size > maxPoolBytes {
 		return
 	}
-	clear(b[:c]) // no strings or waiters kept alive
+	// No strings or waiters kept alive: past its length a buffer's
+	// slots are zero already (flush and insert leave none behind;
+	// EnqueueRuns checks), so only its points are cleared.
+	clear(b)
 	bp.free[k] = append(bp.free[k], b[:0])
 	bp.bytes += size
 }
@@ -248,7 +251,12 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	if ha != nil {
 		hs = slices.Grow(w.hs[:0], npts)
 	}
-	idx := slices.Grow(w.idx[:0], npts)          // point index (in work order) of each update
+	// point index (in work order) of each update when a series failed
+	// to be created (its points have none); otherwise the same
+	var idx []int
+	if len(failed) > 0 {
+		idx = slices.Grow(w.idx[:0], npts)
+	}
 	vals := slices.Grow(w.vals[:0], npts)[:npts] // one backing array for every update's single value
 	nums := slices.Grow(w.nums[:0], npts)[:npts] // and for numeric ones
 	var perr []error                             // per point, made at the first error
@@ -269,27 +277,40 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 				continue
 			}
 		}
+		// The series' updates in place, field by field (Grow made room
+		// for every point): not an 80-byte typed copy and an append each.
+		m, n0 := len(t.pts), len(b.Updates)
+		b.Updates = b.Updates[:n0+m]
+		ups, pv, pn := b.Updates[n0:n0+m], vals[i:i+m], nums[i:i+m]
+		name, numeric := t.st.name, w.numeric
 		for k := range t.pts {
-			p := &t.pts[k]
-			u := store.Update{Series: t.st.name, Time: p.sec, Usec: p.usec}
+			p, u := &t.pts[k], &ups[k]
+			u.Series, u.Time, u.Usec = name, p.sec, p.usec
 			switch {
 			case !p.numeric:
-				vals[i] = p.value
-				u.Values = vals[i : i+1 : i+1]
-			case w.numeric:
-				nums[i] = p.num
-				u.Nums = nums[i : i+1 : i+1]
+				pv[k] = p.value
+				u.Values, u.Nums = pv[k:k+1:k+1], nil
+			case numeric:
+				pn[k] = p.num
+				u.Values, u.Nums = nil, pn[k:k+1:k+1]
 			default:
-				vals[i] = string(store.AppendReading(nil, p.num, p.dsType))
-				u.Values = vals[i : i+1 : i+1]
+				pv[k] = string(store.AppendReading(nil, p.num, p.dsType))
+				u.Values, u.Nums = pv[k:k+1:k+1], nil
 			}
-			b.Updates = append(b.Updates, u)
-			if ha != nil {
-				hs = append(hs, &t.st.h)
-			}
-			idx = append(idx, i)
-			i++
 		}
+		if ha != nil {
+			h, n := &t.st.h, len(hs)
+			hs = hs[:n+m]
+			for k := range hs[n:] {
+				hs[n+k] = h
+			}
+		}
+		if idx != nil {
+			for k := range m {
+				idx = append(idx, i+k)
+			}
+		}
+		i += m
 	}
 	fatal := createFatal
 	if len(b.Updates) > 0 && fatal == nil {
@@ -307,7 +328,11 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 			fatal = fmt.Errorf("push: store apply: %w", err)
 		}
 		for _, ue := range r.Errors {
-			setErr(idx[ue.Index], ue)
+			if idx != nil {
+				setErr(idx[ue.Index], ue)
+			} else {
+				setErr(ue.Index, ue)
+			}
 		}
 	}
 	if createWait != nil && fatal == nil {
@@ -321,7 +346,10 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	clear(b.Updates)
 	clear(vals)
 	clear(hs)
-	w.upd, w.vals, w.nums, w.idx, w.hs = b.Updates[:0], vals[:0], nums[:0], idx[:0], hs[:0]
+	w.upd, w.vals, w.nums, w.hs = b.Updates[:0], vals[:0], nums[:0], hs[:0]
+	if idx != nil {
+		w.idx = idx[:0]
+	}
 	w.flushMu.Unlock()
 	locked = false
 	w.mu.Lock()
@@ -329,9 +357,25 @@ func (w *Writer) flush(ctx context.Context, all bool) error {
 	defer w.evictIdle()
 	i = 0
 	for _, t := range work {
-		for k := range t.pts {
+		for k := 0; k < len(t.pts); {
+			if p := &t.pts[k]; perr == nil && fatal == nil && p.extra == nil {
+				// applied, one writer's: settle its run of such points
+				// at once, as settle would one by one
+				j := k + 1
+				for j < len(t.pts) && t.pts[j].w == p.w && t.pts[j].extra == nil {
+					j++
+				}
+				w.counts.Applied += int64(j - k)
+				if p.w.pending -= j - k; p.w.pending == 0 {
+					close(p.w.done)
+				}
+				i += j - k
+				k = j
+				continue
+			}
 			w.settle(&t.pts[k], perr, i, fatal, t.st.name)
 			i++
+			k++
 		}
 		if st := t.st; st.spare == nil && cap(t.pts) <= keepPoints {
 			clear(t.pts)
