@@ -110,7 +110,8 @@ type freeChunk struct {
 func (c *committer) newChunk() ([]store.Update, []int32) {
 	select {
 	case ch := <-c.free:
-		return ch.ups, ch.keys
+		clear(ch.ups) // here, on the connection's goroutine
+		return ch.ups[:0], ch.keys
 	default:
 		return make([]store.Update, 0, maxChunk), make([]int32, 0, maxChunk)
 	}
@@ -121,9 +122,8 @@ func (c *committer) recycle(ch pendChunk) {
 	if cap(ch.ups) != maxChunk || cap(ch.keys) != maxChunk {
 		return
 	}
-	clear(ch.ups)
 	select {
-	case c.free <- freeChunk{ch.ups[:0], ch.keys[:0]}:
+	case c.free <- freeChunk{ch.ups, ch.keys[:0]}: // newChunk clears the updates
 	default:
 	}
 }
@@ -282,16 +282,22 @@ func (c *committer) apply(max int) *groupSync {
 			only = 0
 		}
 	}
-	all := slices.Grow(c.sorted[:0], n)
-	keys, keyed := c.keys[:0], only == 0
-	for _, ch := range chunks {
-		all = append(all, ch.ups...)
-		if keyed = keyed && len(ch.keys) == len(ch.ups) && !slices.Contains(ch.keys, -1); keyed {
-			keys = append(keys, ch.keys...)
+	// a group of one chunk is that chunk (no 88-byte copy an update);
+	// chunks are recycled once their updates are no longer read
+	all, keys, keyed := chunks[0].ups, chunks[0].keys, only == 0
+	own := len(chunks) > 1 // all is c.sorted's room
+	if own {
+		all, keys = slices.Grow(c.sorted[:0], n), c.keys[:0]
+		for _, ch := range chunks {
+			all = append(all, ch.ups...)
+			if keyed = keyed && len(ch.keys) == len(ch.ups) && !slices.Contains(ch.keys, -1); keyed {
+				keys = append(keys, ch.keys...)
+			}
 		}
-		c.recycle(ch)
+		c.keys = keys[:0]
+	} else {
+		keyed = keyed && len(keys) == len(all) && !slices.Contains(keys, -1)
 	}
-	c.keys = keys[:0]
 	// group by series, stably: a store call touches each archive once.
 	// order[j] is the submission index of the j-th update applied (nil:
 	// j itself). The series' numbers spare a map look-up per update.
@@ -351,12 +357,17 @@ func (c *committer) apply(max int) *groupSync {
 		}
 		close(ch.t.applied)
 	}
-	clear(all)
 	if len(sorted) > 0 && &sorted[0] != &all[0] {
 		clear(sorted)
 		c.grouped = sorted[:0]
 	}
-	c.sorted = all[:0]
+	if own {
+		clear(all)
+		c.sorted = all[:0]
+	}
+	for _, ch := range chunks {
+		c.recycle(ch)
+	}
 	if order != nil {
 		c.order = order[:0]
 	}
