@@ -64,6 +64,11 @@ func (c *conn) fastUpdate(line []byte) bool {
 	if !checked && (bytes.IndexByte(val, ' ') >= 0 || bytes.IndexByte(val, '\\') >= 0) {
 		return false
 	}
+	if bytes.IndexByte(val, '@') >= 0 {
+		// an at-style time ("1:00@…") is read against the clock:
+		// handleUpdate's (with no clock it read as year 1, and applied)
+		return false
+	}
 	v := string(val)
 	if t, ok := stamp(v); !ok || t <= 0 {
 		return false
