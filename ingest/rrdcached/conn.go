@@ -92,10 +92,10 @@ type conn struct {
 	lastFile  string
 	lastFI    fileInfo
 	mayUpdate bool // the permissions allow UPDATE
-	// hotLines' value text, and its line prefix for the file hotFile
-	hot       hotArena
-	hotFile   string
-	hotPrefix []byte
+	// streak: the last UPDATE fastUpdate took named lastFile, as the one
+	// before it did (hotLines may take the next lines)
+	streak bool
+	hot    hotArena // hotLines' value text
 }
 
 // fileInfo caches what a connection learnt about a file name.
@@ -247,10 +247,12 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn, perms Permissions) 
 			}
 			nc.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
 		}
-		if buf, _ := r.Peek(r.Buffered()); len(buf) > 0 {
-			if n := c.hotLines(buf); n > 0 {
-				r.Discard(n)
-				continue
+		if c.streak {
+			if buf, _ := r.Peek(r.Buffered()); len(buf) > 0 {
+				if n := c.hotLines(buf); n > 0 {
+					r.Discard(n)
+					continue
+				}
 			}
 		}
 		line, err := r.ReadSlice('\n')

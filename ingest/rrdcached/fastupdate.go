@@ -32,7 +32,9 @@ func (c *conn) fastUpdate(line []byte) bool {
 	checked := false
 	if lf := c.lastFile; lf != "" && len(rest) > len(lf)+1 && rest[len(lf)] == ' ' && string(rest[:len(lf)]) == lf {
 		val = rest[len(lf)+1:]
+		c.streak = true
 	} else {
+		c.streak = false
 		if bytes.IndexByte(line, '\\') >= 0 {
 			return false
 		}

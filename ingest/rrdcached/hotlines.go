@@ -50,22 +50,20 @@ func (a *hotArena) fill(ups []store.Update) {
 // scans and the arena's general form: the line is read once, in place.
 func (c *conn) hotLines(buf []byte) int {
 	fi := &c.lastFI
-	if c.lastFile == "" || fi.nds != 1 || fi.tmpl != nil || !c.mayUpdate || c.s.slowOnly {
+	if !c.streak || c.lastFile == "" || fi.nds != 1 || fi.tmpl != nil || !c.mayUpdate || c.s.slowOnly {
 		return 0
 	}
-	if c.hotFile != c.lastFile {
-		c.hotPrefix = append(append(append(c.hotPrefix[:0], "UPDATE "...), c.lastFile...), ' ')
-		c.hotFile = c.lastFile
-	}
-	pre := c.hotPrefix
+	const verb = "UPDATE "
+	file := c.lastFile
+	pre := len(verb) + len(file) + 1
 	taken := 0
 	for {
 		line := buf[taken:]
 		// the prefix, 10 digits and ':', and at least a value byte and '\n'
-		if len(line) < len(pre)+13 || string(line[:len(pre)]) != string(pre) {
+		if len(line) < pre+13 || string(line[:len(verb)]) != verb || string(line[len(verb):pre-1]) != file || line[pre-1] != ' ' {
 			return taken
 		}
-		p := line[len(pre):]
+		p := line[pre:]
 		hi, ok := store.EightDigits(binary.LittleEndian.Uint64(p))
 		d8, d9 := p[8]-'0', p[9]-'0'
 		if !ok || d8 > 9 || d9 > 9 || p[10] != ':' || p[0] == '0' {
@@ -90,7 +88,7 @@ func (c *conn) hotLines(buf []byte) int {
 		c.hot.text = append(c.hot.text, val[:n]...)
 		c.hot.at = append(c.hot.at, int32(len(c.chunk)))
 		c.hot.end = append(c.hot.end, int32(len(c.hot.text)))
-		size := len(pre) + 11 + n // the line without its '\n'
+		size := pre + 11 + n // the line without its '\n'
 		c.appendPlain(fi.name, t, fi.key, size)
 		taken += size + 1
 	}
