@@ -293,6 +293,9 @@ func (c *committer) apply(max int) *groupSync {
 			if keyed = keyed && len(ch.keys) == len(ch.ups) && !slices.Contains(ch.keys, -1); keyed {
 				keys = append(keys, ch.keys...)
 			}
+			// copied: the connections may fill it again while the group
+			// is applied (many connections' chunks, as in 10,000 x 10)
+			c.recycle(ch)
 		}
 		c.keys = keys[:0]
 	} else {
@@ -364,9 +367,8 @@ func (c *committer) apply(max int) *groupSync {
 	if own {
 		clear(all)
 		c.sorted = all[:0]
-	}
-	for _, ch := range chunks {
-		c.recycle(ch)
+	} else {
+		c.recycle(chunks[0])
 	}
 	if order != nil {
 		c.order = order[:0]
