@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,21 +24,35 @@ import (
 // with SIGKILL in the middle, three times. Every update acknowledged
 // ("0 errors") before a kill must be there after the restart, and none
 // applied twice: resuming each series after its last update, the final
-// archives equal an uninterrupted run.
+// archives equal an uninterrupted run. With files of one data source the
+// BATCHes' lines go through the reader's fast loop (rrdcached hotLines).
 func TestRrdcachedKill9DuringBatches(t *testing.T) {
+	for _, oneDS := range []bool{false, true} {
+		t.Run(fmt.Sprintf("oneDS=%v", oneDS), func(t *testing.T) { testRrdcachedKill9(t, oneDS) })
+	}
+}
+
+func testRrdcachedKill9(t *testing.T, oneDS bool) {
 	bin := buildRrdash(t)
 	data := t.TempDir()
 	sock := filepath.Join(data, "rrdcached.sock")
 	const conns, perSeries, batch = 3, 3000, 25
 	specArgs := []string{"DS:g:GAUGE:120:U:U", "DS:c:COUNTER:120:U:U", "RRA:AVERAGE:0.5:1:400", "RRA:MAX:0.5:6:100"}
+	if oneDS {
+		specArgs = slices.Delete(specArgs, 1, 2)
+	}
 	r := rand.New(rand.NewPCG(7, 7))
-	lines := make([][]string, conns) // per series: "T:g:c"
+	lines := make([][]string, conns) // per series: "T:g:c" ("T:g": oneDS)
 	for s := range conns {
 		tm, ctr := int64(1000000000), uint64(0)
 		for range perSeries {
 			tm += 1 + r.Int64N(15)
 			ctr += r.Uint64N(5000)
-			lines[s] = append(lines[s], fmt.Sprintf("%d:%d.%d:%d", tm, r.IntN(1000), r.IntN(10), ctr))
+			l := fmt.Sprintf("%d:%d.%d", tm, r.IntN(1000), r.IntN(10))
+			if !oneDS {
+				l += fmt.Sprintf(":%d", ctr)
+			}
+			lines[s] = append(lines[s], l)
 		}
 	}
 	timeOf := func(l string) int64 {
@@ -207,7 +222,7 @@ func TestRrdcachedKill9DuringBatches(t *testing.T) {
 		}
 		var b store.Batch
 		for _, l := range lines[s] {
-			u, err := store.ParseUpdateArg(l, nil, 2)
+			u, err := store.ParseUpdateArg(l, nil, len(spec.DS))
 			if err != nil {
 				t.Fatal(err)
 			}

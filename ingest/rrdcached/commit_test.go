@@ -51,8 +51,8 @@ func testGroupCommitErrorsByChunk(t *testing.T, keyed string) {
 		k2 = nil
 	}
 	c.pend = append(c.pend,
-		pendChunk{[]store.Update{up("b", 1700000060), up("a", 1700000060), up("b", 1700000120)}, k1, t1},
-		pendChunk{[]store.Update{up("a", 1700000120), up("b", 1700000100), up("a", 1700000060), up("b", 1700000180)}, k2, t2})
+		pendChunk{[]store.Update{up("b", 1700000060), up("a", 1700000060), up("b", 1700000120)}, k1, t1, 0},
+		pendChunk{[]store.Update{up("a", 1700000120), up("b", 1700000100), up("a", 1700000060), up("b", 1700000180)}, k2, t2, 0})
 	c.mu.Unlock()
 	g := c.applyNow()
 	if g == nil {
@@ -198,7 +198,7 @@ func TestGroupSyncOrder(t *testing.T) {
 func (c *committer) submitNoLoop(chunk []store.Update) *ticket {
 	t := &ticket{applied: make(chan struct{})}
 	c.mu.Lock()
-	c.pend = append(c.pend, pendChunk{chunk, nil, t})
+	c.pend = append(c.pend, pendChunk{chunk, nil, t, 0})
 	c.mu.Unlock()
 	return t
 }
@@ -224,7 +224,7 @@ func TestBoundedGroups(t *testing.T) {
 			tm += 10
 			ups[i] = store.Update{Series: "a", Time: tm, Values: []string{"1", "1"}}
 		}
-		return pendChunk{ups, nil, &ticket{applied: make(chan struct{})}}
+		return pendChunk{ups, nil, &ticket{applied: make(chan struct{})}, 0}
 	}
 	chunks := []pendChunk{chunk(3), chunk(2), chunk(1), chunk(7), chunk(2), chunk(2)}
 	c.mu.Lock()
@@ -299,5 +299,81 @@ func TestTouchGrouped(t *testing.T) {
 	want := map[string]bool{"a": false, "b": false, "c": true, "d": false}
 	if !maps.Equal(s.known, want) {
 		t.Fatalf("known %v, want %v", s.known, want)
+	}
+}
+
+// TestOneSeriesGroup: a group whose chunks all hold one series (numbered
+// alike) is applied in submission order without grouping, and its
+// refusals come back at their chunk's indexes; a group mixing two such
+// chunks of different series is grouped as before.
+func TestOneSeriesGroup(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		keys []int32
+		n    int
+		want int32
+	}{{nil, 0, 0}, {nil, 2, 0}, {[]int32{}, 0, 0}, {[]int32{-1, -1}, 2, 0}, {[]int32{3, 3, 3}, 3, 4}, {[]int32{0}, 1, 1},
+		{[]int32{3, 4}, 2, 0}, {[]int32{3, 3}, 3, 0}} {
+		if got := onlyKey(c.keys, c.n); got != c.want {
+			t.Errorf("onlyKey(%v, %d) = %d, want %d", c.keys, c.n, got, c.want)
+		}
+	}
+	ts := newTestServer(t, AllCommands, Config{})
+	cl := ts.dial(t)
+	for _, n := range []string{"a", "b"} {
+		if got := cl.do(strings.Replace(createWeb1, "web1.rrd", n+".rrd", 1)); got != "0 RRD created OK\n" {
+			t.Fatal(got)
+		}
+	}
+	up := func(s string, tm int64) store.Update {
+		return store.Update{Series: s, Time: tm, Values: []string{"1", "1"}}
+	}
+	c := ts.srv.commit
+	group := func(chunks ...[]store.Update) []*ticket {
+		t.Helper()
+		var ts []*ticket
+		c.mu.Lock()
+		for _, ups := range chunks {
+			keys := make([]int32, len(ups))
+			for i, u := range ups {
+				keys[i] = int32(u.Series[0] - 'a')
+			}
+			tk := &ticket{applied: make(chan struct{})}
+			ts = append(ts, tk)
+			c.pend = append(c.pend, pendChunk{ups, keys, tk, onlyKey(keys, len(ups))})
+		}
+		c.mu.Unlock()
+		g := c.applyNow()
+		if g == nil {
+			t.Fatal("nothing applied")
+		}
+		if err := g.wait(); err != nil {
+			t.Fatal(err)
+		}
+		for _, tk := range ts {
+			tk.await()
+			if tk.fail != "" {
+				t.Fatal(tk.fail)
+			}
+		}
+		return ts
+	}
+	tooOld := func(at, last int) string {
+		return fmt.Sprintf("illegal attempt to update using time %d.000000 when last update time is %d.000000 (minimum one second step)\n", at, last)
+	}
+	// one series: a@100 refused after a@120, in the second chunk
+	tks := group([]store.Update{up("a", 1700000060), up("a", 1700000120)}, []store.Update{up("a", 1700000100), up("a", 1700000180)})
+	if len(tks[0].errs) != 0 || len(tks[1].errs) != 1 || tks[1].errs[0] != tooOld(1700000100, 1700000120) {
+		t.Errorf("one series: errors %v, %v", tks[0].errs, tks[1].errs)
+	}
+	// two one-series chunks of different series: grouped
+	tks = group([]store.Update{up("b", 1700000060), up("b", 1700000050)}, []store.Update{up("a", 1700000240), up("a", 1700000180)})
+	if len(tks[0].errs) != 1 || tks[0].errs[1] != tooOld(1700000050, 1700000060) || len(tks[1].errs) != 1 || tks[1].errs[1] != tooOld(1700000180, 1700000240) {
+		t.Errorf("two series: errors %v, %v", tks[0].errs, tks[1].errs)
+	}
+	for n, want := range map[string]int64{"a": 1700000240, "b": 1700000060} {
+		if last, err := ts.db.LastUpdate(n); err != nil || last != want {
+			t.Errorf("%s: last update %d (%v), want %d", n, last, err, want)
+		}
 	}
 }

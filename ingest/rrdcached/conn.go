@@ -92,6 +92,10 @@ type conn struct {
 	lastFile  string
 	lastFI    fileInfo
 	mayUpdate bool // the permissions allow UPDATE
+	// streak: the last UPDATE fastUpdate took named lastFile, as the one
+	// before it did (hotLines may take the next lines)
+	streak bool
+	hot    hotArena // hotLines' value text
 }
 
 // fileInfo caches what a connection learnt about a file name.
@@ -118,6 +122,7 @@ func (c *conn) flushChunk() {
 		return
 	}
 	c.arena.Fill(c.chunk)
+	c.hot.fill(c.chunk)
 	c.s.updatesRx.Add(c.rx)
 	c.rx = 0
 	t := c.s.commit.submit(c.chunk, c.chunkKeys)
@@ -241,6 +246,14 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn, perms Permissions) 
 				return
 			}
 			nc.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
+		}
+		if c.streak {
+			if buf, _ := r.Peek(r.Buffered()); len(buf) > 0 {
+				if n := c.hotLines(buf); n > 0 {
+					r.Discard(n)
+					continue
+				}
+			}
 		}
 		line, err := r.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -379,6 +392,9 @@ func (c *conn) answer(r reply) {
 		return
 	}
 	if !c.batch {
+		// the chunk's answers come first: an UPDATE refused before it
+		// reached the chunk (no such file) overtook them
+		c.flushChunk()
 		c.queue(r)
 		return
 	}

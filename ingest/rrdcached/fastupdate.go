@@ -32,7 +32,9 @@ func (c *conn) fastUpdate(line []byte) bool {
 	checked := false
 	if lf := c.lastFile; lf != "" && len(rest) > len(lf)+1 && rest[len(lf)] == ' ' && string(rest[:len(lf)]) == lf {
 		val = rest[len(lf)+1:]
+		c.streak = true
 	} else {
+		c.streak = false
 		if bytes.IndexByte(line, '\\') >= 0 {
 			return false
 		}
@@ -62,6 +64,11 @@ func (c *conn) fastUpdate(line []byte) bool {
 		return true
 	}
 	if !checked && (bytes.IndexByte(val, ' ') >= 0 || bytes.IndexByte(val, '\\') >= 0) {
+		return false
+	}
+	if bytes.IndexByte(val, '@') >= 0 {
+		// an at-style time ("1:00@…") is read against the clock:
+		// handleUpdate's (with no clock it read as year 1, and applied)
 		return false
 	}
 	v := string(val)
