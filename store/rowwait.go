@@ -26,9 +26,17 @@ package store
 // otherwise hold them all until the next checkpoint).
 const maxWaitingRowBytes = 16 << 20
 
+// waitBlocks is how many blocks a ring's last run may reach into and
+// still wait whole: 2, so a ring fed several rows a commit (remote_write's
+// shape: 20 samples of a series a minute apart) writes two blocks in one
+// pwrite where it wrote one block a pwrite. The sector pwrites were ~12%
+// of that stream's CPU (docs/BENCHMARKS.md, session 10); a ring's waiting
+// rows go from < 512 to < 1,024 bytes, under maxWaitingRowBytes' bound.
+const waitBlocks = 2
+
 // waitingRuns marks in wait (by index in a.pend, reusing its array) the
 // runs of a's rows, durable in the journal, that may stay in memory: a run
-// that has not completed its block nor entered a second one, of a ring
+// that has not entered the block after its waitBlocks first ones, of a ring
 // with no other run waiting (a second run means the ring wrapped: its last
 // block may be shorter than rowsPerBlock, and a ring shorter than a block
 // never completes one, so its rows are written rather than stacking up
@@ -51,7 +59,7 @@ func (a *archive) waitingRuns(wait []bool) (_ []bool, some, all bool) {
 	for i := range a.pend {
 		r := &a.pend[i]
 		end := r.first + r.n
-		_, hi := blockRows(a.spec.RRA[r.ring].Rows, r.first/rowsPerBlock)
+		_, hi := blockRows(a.spec.RRA[r.ring].Rows, r.first/rowsPerBlock+waitBlocks-1)
 		wait = append(wait, end < hi && a.lastRun[r.ring] == i)
 	}
 	for i := range a.pend {

@@ -229,8 +229,9 @@ func TestCoarserRingsKeepWaiting(t *testing.T) {
 	dir := t.TempDir()
 	db := openRowWait(t, dir, false, "")
 	createRowWait(t, db)
-	applyTimeMajor(t, ref, 0, 70, 0)
-	applyTimeMajor(t, db, 0, 70, 0)
+	const n0 = waitBlocks*rowsPerBlock + 6 // the finest ring's first blocks complete
+	applyTimeMajor(t, ref, 0, n0, 0)
+	applyTimeMajor(t, db, 0, n0, 0)
 	db.mu.Lock()
 	a := db.series["wait.graphite"]
 	rings := map[int]rowRun{}
@@ -240,11 +241,11 @@ func TestCoarserRingsKeepWaiting(t *testing.T) {
 		}
 		rings[r.ring] = r
 	}
-	if r, ok := rings[0]; !ok || r.first != rowsPerBlock {
-		t.Errorf("finest ring: waiting run from row %d, %d rows (ok %v), want one from row %d (block 0 written)", r.first, r.n, ok, rowsPerBlock)
+	if r, ok := rings[0]; !ok || r.first != waitBlocks*rowsPerBlock {
+		t.Errorf("finest ring: waiting run from row %d, %d rows (ok %v), want one from row %d (blocks 0-%d written)", r.first, r.n, ok, waitBlocks*rowsPerBlock, waitBlocks-1)
 	}
-	if r, ok := rings[1]; !ok || r.first != 0 || r.n < 70/5 {
-		t.Errorf("5-step ring: waiting run from row %d, %d rows (ok %v), want rows 0-%d or more still waiting", r.first, r.n, ok, 70/5-1)
+	if r, ok := rings[1]; !ok || r.first != 0 || r.n < n0/5 {
+		t.Errorf("5-step ring: waiting run from row %d, %d rows (ok %v), want rows 0-%d or more still waiting", r.first, r.n, ok, n0/5-1)
 	}
 	if a.mm != nil {
 		t.Error("an archive never read was mapped to write its rows")
@@ -256,8 +257,8 @@ func TestCoarserRingsKeepWaiting(t *testing.T) {
 	}
 	db.mu.Unlock()
 	// more points: the kept runs continue, blocks of every ring complete
-	applyTimeMajor(t, ref, 70, 400, 0)
-	applyTimeMajor(t, db, 70, 400, 0)
+	applyTimeMajor(t, ref, n0, 400, 0)
+	applyTimeMajor(t, db, n0, 400, 0)
 	want := fetchRowWait(t, ref)
 	if got := fetchRowWait(t, db); got != want {
 		t.Fatalf("rows differ from rows written at each commit:\n got %s\nwant %s", got, want)
@@ -328,18 +329,20 @@ func TestWaitingArchiveLookedAtOnlyWhenTouched(t *testing.T) {
 	if first, n, ok := waiting("idle"); first != 0 || n < 9 || !ok {
 		t.Fatalf("idle: waiting run from row %d, %d rows, kept without a look %v; want rows from 0, kept", first, n, ok)
 	}
-	// rows 10-69 complete the first block: this commit writes them
-	apply("idle", 10, 70)
+	// rows 10-133 complete the first waitBlocks blocks: this commit
+	// writes them
+	const full = waitBlocks*rowsPerBlock + 6
+	apply("idle", 10, full)
 	apply("busy", 20, 25)
-	if first, n, _ := waiting("idle"); n > 0 && first < rowsPerBlock {
+	if first, n, _ := waiting("idle"); n > 0 && first < waitBlocks*rowsPerBlock {
 		t.Fatalf("idle: rows from row %d (%d) still wait after their block completed", first, n)
 	}
 	for _, n := range []string{"busy", "idle"} {
-		want, err := ref.Fetch(n, FetchRequest{CF: Average, Start: 1795356000 - 60, End: 1795356000 + 80*60})
+		want, err := ref.Fetch(n, FetchRequest{CF: Average, Start: 1795356000 - 60, End: 1795356000 + (full+10)*60})
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := db.Fetch(n, FetchRequest{CF: Average, Start: 1795356000 - 60, End: 1795356000 + 80*60})
+		got, err := db.Fetch(n, FetchRequest{CF: Average, Start: 1795356000 - 60, End: 1795356000 + (full+10)*60})
 		if err != nil {
 			t.Fatal(err)
 		}
