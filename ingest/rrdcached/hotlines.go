@@ -62,8 +62,8 @@ func (a *hotArena) addNum(x float64, at int) {
 // canonical decimal integer: "0", or an optional '-' then 1 to 15 digits
 // without a leading zero. It returns the number and the bytes read; n is
 // 0 for any other form ("-0", "+1", "007", 16 digits, "1.5", "1e3",
-// "U"…), which keeps the text path, and the caller checks what follows
-// (a digit-free end). On exactly these texts the store's numeric path
+// "U"…), which keeps the text path; the caller checks what follows
+// (not a digit: the digits are read to their end). On exactly these texts the store's numeric path
 // is its text path (store/numupdate.go; hotnum_test.go checks it for
 // every DS type): each is a double exactly, below 2^53, its text is
 // store.AppendReading's, and -0 (whose last_ds would read "0") is out.
@@ -72,29 +72,22 @@ func canonicalInt(v []byte) (x float64, n int) {
 	if len(v) > 0 && v[0] == '-' {
 		i = 1
 	}
-	var u uint64
+	var u int64
 	j := i
-	for j < len(v) && j-i < 16 {
+	for ; j < len(v); j++ {
 		d := v[j] - '0'
 		if d > 9 {
 			break
 		}
-		u = u*10 + uint64(d)
-		j++
+		u = u*10 + int64(d) // wraps past 19 digits: refused below
 	}
-	switch digits := j - i; {
-	case digits == 0 || digits > 15:
+	if d := j - i; d == 0 || d > 15 || v[i] == '0' && (d > 1 || i == 1) {
 		return 0, 0
-	case v[i] == '0' && (digits > 1 || i == 1):
-		return 0, 0
-	case j < len(v) && v[j]-'0' <= 9:
-		return 0, 0 // more digits
 	}
-	x = float64(u)
 	if i == 1 {
-		x = -x
+		u = -u
 	}
-	return x, j
+	return float64(u), j
 }
 
 // hotLines takes, from the start of buf (the reader's buffered input),
