@@ -63,10 +63,11 @@ func (a *hotArena) addNum(x float64, at int) {
 // without a leading zero. It returns the number and the bytes read; n is
 // 0 for any other form ("-0", "+1", "007", 16 digits, "1.5", "1e3",
 // "U"…), which keeps the text path; the caller checks what follows
-// (not a digit: the digits are read to their end). On exactly these texts the store's numeric path
-// is its text path (store/numupdate.go; hotnum_test.go checks it for
-// every DS type): each is a double exactly, below 2^53, its text is
-// store.AppendReading's, and -0 (whose last_ds would read "0") is out.
+// (not a digit: the digits are read to their end). On exactly these
+// texts the store's numeric path is its text path (store/numupdate.go;
+// hotnum_test.go checks it for every DS type): each is a double exactly,
+// below 2^53, its text is store.AppendReading's, and -0 (whose last_ds
+// would read "0") is out.
 func canonicalInt(v []byte) (x float64, n int) {
 	i := 0
 	if len(v) > 0 && v[0] == '-' {
