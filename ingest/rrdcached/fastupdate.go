@@ -2,6 +2,7 @@ package rrdcached
 
 import (
 	"bytes"
+	"encoding/binary"
 	"time"
 
 	"rrdash/store"
@@ -56,6 +57,15 @@ func (c *conn) fastUpdate(line []byte) bool {
 	if !c.mayUpdate || c.s.slowOnly {
 		return false
 	}
+	// one data source, a 10-digit time and an integer: a number, as
+	// hotLines takes it
+	if fi.nds == 1 && fi.tmpl == nil {
+		if t, x, ok := plainInt(val); ok {
+			c.hot.addNum(x, len(c.chunk))
+			c.appendPlain(fi.name, t, fi.key, len(line))
+			return true
+		}
+	}
 	// the common form's value text joins the chunk's arena: the value
 	// strings are made when the chunk is handed over, one allocation a
 	// chunk; any other form is parsed on its own
@@ -85,6 +95,24 @@ func (c *conn) fastUpdate(line []byte) bool {
 	u.Series = fi.name
 	c.appendUpdate(u, fi.key, len(line))
 	return true
+}
+
+// plainInt reads v when it is "<10-digit time>:<canonical integer>"
+// (the time without a leading zero).
+func plainInt(v []byte) (t int64, x float64, ok bool) {
+	if len(v) < 12 || v[10] != ':' || v[0] == '0' {
+		return 0, 0, false
+	}
+	hi, ok := store.EightDigits(binary.LittleEndian.Uint64(v))
+	d8, d9 := v[8]-'0', v[9]-'0'
+	if !ok || d8 > 9 || d9 > 9 {
+		return 0, 0, false
+	}
+	x, n := canonicalInt(v[11:])
+	if n == 0 || 11+n != len(v) {
+		return 0, 0, false
+	}
+	return int64(hi)*100 + int64(d8)*10 + int64(d9), x, true
 }
 
 // appendUpdate adds a fast-path update of the series numbered key (its

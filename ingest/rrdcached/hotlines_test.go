@@ -102,6 +102,24 @@ func hotLine(r *rand.Rand, t *int64) string {
 		return "UPDATE one.rrd " + ts + ":-" + v
 	case 19:
 		return "PING"
+	// integers hotLines reads as numbers, and forms near them it leaves
+	// as text
+	case 20:
+		return "UPDATE one.rrd " + ts + ":-0"
+	case 21:
+		return "UPDATE one.rrd " + ts + ":0" + v
+	case 22:
+		return "UPDATE one.rrd " + ts + ":+" + v
+	case 23:
+		return "UPDATE one.rrd " + ts + ":" + v + ".5"
+	case 24:
+		return "UPDATE one.rrd " + ts + ":999999999999999"
+	case 25:
+		return "UPDATE one.rrd " + ts + ":-1000000000000000"
+	case 26:
+		return "UPDATE one.rrd " + ts + ":" + v + "e1"
+	case 27:
+		return "UPDATE one.rrd " + ts + ":00"
 	}
 	return "UPDATE one.rrd " + ts + ":" + v
 }
@@ -164,6 +182,18 @@ func FuzzHotLines(f *testing.F) {
 			lines = append(lines, hotLine(r, &tm))
 		}
 		f.Add(strings.Join(lines, "\n"), r.IntN(2) == 0)
+	}
+	// the numeric path's edges, after a line of the file (hotLines takes
+	// the lines after the first)
+	for _, vals := range [][]string{{"0", "-0", "00", "7"}, {"5", "007", "-7", "+7"}, {"1", "999999999999999", "-999999999999999", "1000000000000000"},
+		{"2", "3\r", "4", "1.0"}, {"6", "1e3", "U", "-"}, {"8", "9:1", "10@1", "-12"}} {
+		var lines []string
+		for _, v := range vals {
+			tm++
+			lines = append(lines, fmt.Sprintf("UPDATE one.rrd %d:%s", tm, v))
+		}
+		f.Add(strings.Join(lines, "\n"), false)
+		f.Add(strings.Join(lines, "\n"), true)
 	}
 	fast, slow, conns := hotPair(f)
 	f.Fuzz(func(t *testing.T, block string, batch bool) {
