@@ -1,10 +1,6 @@
 package push
 
 import (
-	"fmt"
-	"math"
-	"time"
-
 	"rrdash/store"
 )
 
@@ -49,12 +45,8 @@ func Points(pts []Point, runs []NumRun) []Point {
 // EnqueueRuns is Enqueue of Points(nil, runs): the same points, taken
 // with the same results, without a Point each.
 func (w *Writer) EnqueueRuns(runs []NumRun) (*Pending, error) {
-	pd := &Pending{w: w, wt: &waiter{done: make(chan struct{})}}
+	pd, deadline := w.newPending()
 	res, wt := &pd.res, pd.wt
-	deadline := int64(math.MinInt64) // adaptive: ready at once
-	if w.maxDelay > 0 {
-		deadline = time.Now().Add(w.maxDelay).UnixNano()
-	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	// Every series first, so a store error leaves nothing half done.
@@ -86,12 +78,7 @@ func (w *Writer) EnqueueRuns(runs []NumRun) (*Pending, error) {
 			w.active = append(w.active, st)
 		}
 	}
-	w.counts.Late += int64(res.Late)
-	w.counts.Refused += int64(res.Refused)
-	w.counts.Replaced += int64(res.Replaced)
-	w.counts.Accepted += int64(wt.pending)
-	pd.accepted = wt.pending
-	return pd, nil
+	return w.taken(pd), nil
 }
 
 // takeRun buffers the samples of r, its series' run (room reserved),
@@ -140,10 +127,7 @@ func (st *seriesState) takeRun(r *NumRun, deadline int64, wt *waiter, res *Write
 // takeOne buffers s as Enqueue does a point, returning 1 if it took it.
 func (st *seriesState) takeOne(series string, s *NumSample, typ store.DSType, deadline int64, wt *waiter, res *WriteResult) int {
 	if s.Sec > maxSec || s.Sec < -maxSec || s.Usec < 0 || s.Usec >= 1e6 {
-		res.Refused++
-		if res.FirstRefusal == nil {
-			res.FirstRefusal = fmt.Errorf("series %q: time %d.%06d out of range", series, s.Sec, s.Usec)
-		}
+		refuseTime(res, series, s.Sec, s.Usec)
 		return 0
 	}
 	if s.Sec <= st.applied && !st.overwrite {

@@ -324,12 +324,8 @@ type Pending struct {
 // on. An error means the store could not be asked about a series: none of
 // pts was taken.
 func (w *Writer) Enqueue(pts []Point) (*Pending, error) {
-	pd := &Pending{w: w, wt: &waiter{done: make(chan struct{})}}
+	pd, deadline := w.newPending()
 	res, wt := &pd.res, pd.wt
-	deadline := int64(math.MinInt64) // adaptive: ready at once
-	if w.maxDelay > 0 {
-		deadline = time.Now().Add(w.maxDelay).UnixNano()
-	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	// Look every series up first, so a store error leaves nothing half done.
@@ -354,10 +350,7 @@ func (w *Writer) Enqueue(pts []Point) (*Pending, error) {
 	for i, p := range pts {
 		st := states[i]
 		if p.Sec > maxSec || p.Sec < -maxSec || p.Usec < 0 || p.Usec >= 1e6 {
-			res.Refused++
-			if res.FirstRefusal == nil {
-				res.FirstRefusal = fmt.Errorf("series %q: time %d.%06d out of range", p.Series, p.Sec, p.Usec)
-			}
+			refuseTime(res, p.Series, p.Sec, p.Usec)
 			continue
 		}
 		if p.Sec <= st.applied && !st.overwrite {
@@ -377,12 +370,37 @@ func (w *Writer) Enqueue(pts []Point) (*Pending, error) {
 			w.active = append(w.active, st)
 		}
 	}
+	return w.taken(pd), nil
+}
+
+// newPending starts a write: its Pending, and the deadline its points
+// get (adaptive commit: ready at once).
+func (w *Writer) newPending() (*Pending, int64) {
+	pd := &Pending{w: w, wt: &waiter{done: make(chan struct{})}}
+	deadline := int64(math.MinInt64)
+	if w.maxDelay > 0 {
+		deadline = time.Now().Add(w.maxDelay).UnixNano()
+	}
+	return pd, deadline
+}
+
+// taken counts what a write took and refused (under w.mu) and returns it.
+func (w *Writer) taken(pd *Pending) *Pending {
+	res, wt := &pd.res, pd.wt
 	w.counts.Late += int64(res.Late)
 	w.counts.Refused += int64(res.Refused)
 	w.counts.Replaced += int64(res.Replaced)
 	w.counts.Accepted += int64(wt.pending)
 	pd.accepted = wt.pending
-	return pd, nil
+	return pd
+}
+
+// refuseTime counts a point whose time is out of range.
+func refuseTime(res *WriteResult, series string, sec, usec int64) {
+	res.Refused++
+	if res.FirstRefusal == nil {
+		res.FirstRefusal = fmt.Errorf("series %q: time %d.%06d out of range", series, sec, usec)
+	}
 }
 
 // Wait returns once every accepted point of the write is durable (or ctx
