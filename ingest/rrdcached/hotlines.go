@@ -1,7 +1,6 @@
 package rrdcached
 
 import (
-	"encoding/binary"
 	"math"
 	"slices"
 
@@ -50,6 +49,13 @@ func (a *hotArena) fill(ups []store.Update) {
 	} else {
 		a.text = a.text[:0]
 	}
+}
+
+// addText keeps the value text v of the chunk's next update.
+func (a *hotArena) addText(v []byte, at int) {
+	a.text = append(a.text, v...)
+	a.at = append(a.at, int32(at))
+	a.end = append(a.end, int32(len(a.text)))
 }
 
 // addNum keeps the number x of the chunk's next update.
@@ -116,12 +122,10 @@ func (c *conn) hotLines(buf []byte) int {
 			return taken
 		}
 		p := line[pre:]
-		hi, ok := store.EightDigits(binary.LittleEndian.Uint64(p))
-		d8, d9 := p[8]-'0', p[9]-'0'
-		if !ok || d8 > 9 || d9 > 9 || p[10] != ':' || p[0] == '0' {
+		t, ok := tenDigitTime(p)
+		if !ok {
 			return taken
 		}
-		t := int64(hi)*100 + int64(d8)*10 + int64(d9)
 		val := p[11:]
 		// the commonest value, an integer, is read here as a number:
 		// the store's numeric path spares its goroutine the parse
@@ -149,9 +153,7 @@ func (c *conn) hotLines(buf []byte) int {
 		if len(c.hot.text)+n > math.MaxInt32 || len(c.chunk) >= math.MaxInt32 {
 			return taken
 		}
-		c.hot.text = append(c.hot.text, val[:n]...)
-		c.hot.at = append(c.hot.at, int32(len(c.chunk)))
-		c.hot.end = append(c.hot.end, int32(len(c.hot.text)))
+		c.hot.addText(val[:n], len(c.chunk))
 		size := pre + 11 + n // the line without its '\n'
 		c.appendPlain(fi.name, t, fi.key, size)
 		taken += size + 1
