@@ -103,27 +103,36 @@ type journalSyncer interface {
 type freeChunk struct {
 	ups  []store.Update
 	keys []int32
+	nums []float64
 }
 
-// newChunk is an empty chunk of room maxChunk and its series numbers:
+// firstChunk is the room of a new chunk. A BATCH's chunk ends with the
+// BATCH (commonly hundreds to a few thousand lines) and a window of them
+// is in flight per connection: at maxChunk each, a one-series stream of
+// BATCHes of 1,000 allocated ~5 MB of chunks in its first 30 ms, and that
+// drew a garbage collection into its busiest moment. A chunk grows past
+// firstChunk (to maxChunk) once, and keeps its room when recycled.
+const firstChunk = 1024
+
+// newChunk is an empty chunk, its series numbers and its numbers' room:
 // an applied one when there is one.
-func (c *committer) newChunk() ([]store.Update, []int32) {
+func (c *committer) newChunk() freeChunk {
 	select {
 	case ch := <-c.free:
 		clear(ch.ups) // here, on the connection's goroutine
-		return ch.ups[:0], ch.keys
+		return freeChunk{ch.ups[:0], ch.keys, ch.nums}
 	default:
-		return make([]store.Update, 0, maxChunk), make([]int32, 0, maxChunk)
+		return freeChunk{make([]store.Update, 0, firstChunk), make([]int32, 0, firstChunk), nil}
 	}
 }
 
 // recycle hands an applied chunk back (its updates are no longer read).
 func (c *committer) recycle(ch pendChunk) {
-	if cap(ch.ups) != maxChunk || cap(ch.keys) != maxChunk {
-		return
+	if cap(ch.ups) > 2*maxChunk || cap(ch.keys) > 2*maxChunk || cap(ch.nums) > 2*maxChunk {
+		return // grown by a caller beyond the chunks' bound: not kept
 	}
 	select {
-	case c.free <- freeChunk{ch.ups, ch.keys[:0]}: // newChunk clears the updates
+	case c.free <- freeChunk{ch.ups, ch.keys[:0], ch.nums[:0]}: // newChunk clears the updates
 	default:
 	}
 }
@@ -131,7 +140,8 @@ func (c *committer) recycle(ch pendChunk) {
 // pendChunk is one submitted chunk and the ticket that answers it.
 type pendChunk struct {
 	ups  []store.Update
-	keys []int32 // the series' number of each update (-1: none); nil: none known
+	keys []int32   // the series' number of each update (-1: none); nil: none known
+	nums []float64 // the room of the updates' Nums (hotArena.fill)
 	t    *ticket
 	// only is the series number of every update of the chunk plus one
 	// (0: several series, or one not numbered): a group of such chunks
@@ -162,6 +172,25 @@ type ticket struct {
 	errs    map[int]string
 	fail    string // the store call failed: every update's answer
 	wait    func() error
+	sync    *groupSync // wait's group (nil: none)
+}
+
+// ready reports that await and wait would not block.
+func (t *ticket) ready() bool {
+	select {
+	case <-t.applied:
+	default:
+		return false
+	}
+	if t.sync == nil {
+		return true
+	}
+	select {
+	case <-t.sync.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // await returns once the chunk is applied; the answer is then the
@@ -170,11 +199,11 @@ type ticket struct {
 func (t *ticket) await() { <-t.applied }
 
 // submit hands a chunk to the group commit, which owns it from then on.
-func (c *committer) submit(chunk []store.Update, keys []int32) *ticket {
+func (c *committer) submit(chunk []store.Update, keys []int32, nums []float64) *ticket {
 	t := &ticket{applied: make(chan struct{})}
 	only := onlyKey(keys, len(chunk)) // here, on the connection's goroutine
 	c.mu.Lock()
-	c.pend = append(c.pend, pendChunk{chunk, keys, t, only})
+	c.pend = append(c.pend, pendChunk{chunk, keys, nums, t, only})
 	start := !c.running
 	c.running = true
 	c.mu.Unlock()
@@ -282,8 +311,7 @@ func (c *committer) apply(max int) *groupSync {
 			only = 0
 		}
 	}
-	// a group of one chunk is that chunk (no 88-byte copy an update);
-	// chunks are recycled once their updates are no longer read
+	// a group of one chunk is that chunk (no 88-byte copy an update)
 	all, keys, keyed := chunks[0].ups, chunks[0].keys, only == 0
 	own := len(chunks) > 1 // all is c.sorted's room
 	if own {
@@ -293,9 +321,6 @@ func (c *committer) apply(max int) *groupSync {
 			if keyed = keyed && len(ch.keys) == len(ch.ups) && !slices.Contains(ch.keys, -1); keyed {
 				keys = append(keys, ch.keys...)
 			}
-			// copied: the connections may fill it again while the group
-			// is applied (many connections' chunks, as in 10,000 x 10)
-			c.recycle(ch)
 		}
 		c.keys = keys[:0]
 	} else {
@@ -356,7 +381,7 @@ func (c *committer) apply(max int) *groupSync {
 	for _, ch := range chunks {
 		ch.t.fail = fail
 		if g != nil {
-			ch.t.wait = g.wait
+			ch.t.wait, ch.t.sync = g.wait, g
 		}
 		close(ch.t.applied)
 	}
@@ -367,8 +392,11 @@ func (c *committer) apply(max int) *groupSync {
 	if own {
 		clear(all)
 		c.sorted = all[:0]
-	} else {
-		c.recycle(chunks[0])
+	}
+	// recycled once applied: the updates' Nums are in the chunks' room,
+	// copied or not
+	for _, ch := range chunks {
+		c.recycle(ch)
 	}
 	if order != nil {
 		c.order = order[:0]

@@ -51,8 +51,8 @@ func testGroupCommitErrorsByChunk(t *testing.T, keyed string) {
 		k2 = nil
 	}
 	c.pend = append(c.pend,
-		pendChunk{[]store.Update{up("b", 1700000060), up("a", 1700000060), up("b", 1700000120)}, k1, t1, 0},
-		pendChunk{[]store.Update{up("a", 1700000120), up("b", 1700000100), up("a", 1700000060), up("b", 1700000180)}, k2, t2, 0})
+		pendChunk{[]store.Update{up("b", 1700000060), up("a", 1700000060), up("b", 1700000120)}, k1, nil, t1, 0},
+		pendChunk{[]store.Update{up("a", 1700000120), up("b", 1700000100), up("a", 1700000060), up("b", 1700000180)}, k2, nil, t2, 0})
 	c.mu.Unlock()
 	g := c.applyNow()
 	if g == nil {
@@ -198,7 +198,7 @@ func TestGroupSyncOrder(t *testing.T) {
 func (c *committer) submitNoLoop(chunk []store.Update) *ticket {
 	t := &ticket{applied: make(chan struct{})}
 	c.mu.Lock()
-	c.pend = append(c.pend, pendChunk{chunk, nil, t, 0})
+	c.pend = append(c.pend, pendChunk{ups: chunk, t: t})
 	c.mu.Unlock()
 	return t
 }
@@ -224,7 +224,7 @@ func TestBoundedGroups(t *testing.T) {
 			tm += 10
 			ups[i] = store.Update{Series: "a", Time: tm, Values: []string{"1", "1"}}
 		}
-		return pendChunk{ups, nil, &ticket{applied: make(chan struct{})}, 0}
+		return pendChunk{ups: ups, t: &ticket{applied: make(chan struct{})}}
 	}
 	chunks := []pendChunk{chunk(3), chunk(2), chunk(1), chunk(7), chunk(2), chunk(2)}
 	c.mu.Lock()
@@ -340,7 +340,7 @@ func TestOneSeriesGroup(t *testing.T) {
 			}
 			tk := &ticket{applied: make(chan struct{})}
 			ts = append(ts, tk)
-			c.pend = append(c.pend, pendChunk{ups, keys, tk, onlyKey(keys, len(ups))})
+			c.pend = append(c.pend, pendChunk{ups: ups, keys: keys, t: tk, only: onlyKey(keys, len(ups))})
 		}
 		c.mu.Unlock()
 		g := c.applyNow()
@@ -375,5 +375,97 @@ func TestOneSeriesGroup(t *testing.T) {
 		if last, err := ts.db.LastUpdate(n); err != nil || last != want {
 			t.Errorf("%s: last update %d (%v), want %d", n, last, err, want)
 		}
+	}
+}
+
+// applyProbe is a Store whose ApplyAsync runs check first.
+type applyProbe struct {
+	Store
+	check func(store.Batch)
+}
+
+func (p applyProbe) ApplyAsync(ctx context.Context, b store.Batch) (store.Result, func() error, error) {
+	p.check(b)
+	return p.Store.ApplyAsync(ctx, b)
+}
+
+// TestChunkRoomRecycledAfterApply: a chunk's room (its updates, series
+// numbers and the numbers its updates' Nums point into) goes back to the
+// connections only once its group is applied: a group of several chunks
+// is copied, but the copies' Nums still point into the chunks' rooms,
+// which a connection refilling them would overwrite under the store.
+func TestChunkRoomRecycledAfterApply(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, 3} {
+		t.Run(fmt.Sprint(n, " chunks"), func(t *testing.T) {
+			t.Parallel()
+			ts := newTestServer(t, AllCommands, Config{})
+			cl := ts.dial(t)
+			if got := cl.do("CREATE a.rrd -b 1700000000 -s 10 DS:v:GAUGE:600:U:U RRA:LAST:0.5:1:100"); got != "0 RRD created OK\n" {
+				t.Fatal(got)
+			}
+			c := ts.srv.commit
+			for len(c.free) > 0 {
+				<-c.free
+			}
+			c.st = applyProbe{c.st, func(store.Batch) {
+				if len(c.free) != 0 {
+					t.Errorf("%d chunk rooms recycled before their group was applied", len(c.free))
+				}
+			}}
+			tm, want := int64(1700000000), map[int64]float64{}
+			var tickets []*ticket
+			c.mu.Lock()
+			for k := range n {
+				ups, room := make([]store.Update, 0, maxChunk), make([]float64, 0, maxChunk)
+				for i := range 4 {
+					tm += 10
+					room = append(room, float64(100*k+i))
+					ups = append(ups, store.Update{Series: "a", Time: tm, Nums: room[i : i+1 : i+1]})
+					want[tm] = room[i]
+				}
+				tk := &ticket{applied: make(chan struct{})}
+				tickets = append(tickets, tk)
+				c.pend = append(c.pend, pendChunk{ups: ups, keys: make([]int32, 0, maxChunk), nums: room, t: tk})
+			}
+			c.mu.Unlock()
+			g := c.applyNow()
+			if g == nil {
+				t.Fatal("nothing applied")
+			}
+			if err := g.wait(); err != nil {
+				t.Fatal(err)
+			}
+			for _, tk := range tickets {
+				if len(tk.errs) > 0 || tk.fail != "" {
+					t.Fatalf("refused: %v %q", tk.errs, tk.fail)
+				}
+			}
+			if len(c.free) != n {
+				t.Fatalf("%d chunk rooms recycled, want %d", len(c.free), n)
+			}
+			// the rooms, refilled as a connection would, change nothing stored
+			for len(c.free) > 0 {
+				room := <-c.free
+				room.nums = append(room.nums, -1, -1, -1, -1)
+			}
+			res, err := c.st.Fetch("a", store.FetchRequest{CF: store.Last, Start: 1700000000, End: tm})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := 0
+			for i, v := range res.Values[0] { // the data source's column
+				at := res.Start + int64(i+1)*res.Step
+				if w, ok := want[at]; ok {
+					seen++
+					if v != w {
+						t.Errorf("at %d: %v, want %v", at, v, w)
+					}
+				}
+			}
+			if seen != len(want) {
+				t.Errorf("%d rows of %d fetched", seen, len(want))
+			}
+		})
 	}
 }

@@ -33,6 +33,10 @@ type reply struct {
 	// late, when set, makes the answer once the group commit has applied
 	// the command's updates (the writer calls it first).
 	late func() reply
+	// ready, when set, reports that late and wait would not block: the
+	// writer flushes the answers it holds before one that would (nil:
+	// it might)
+	ready func() bool
 	// raw, when set, is written as it is: complete answers (chunkAnswers)
 	raw  []byte
 	quit bool
@@ -79,9 +83,10 @@ type conn struct {
 	// the reader has no more input buffered (so a client waiting for an
 	// answer gets it).
 	chunk     []store.Update
-	chunkKeys []int32 // the series' number of each (fileInfo.key)
-	chunkCmds cmdRuns // in a BATCH: the command numbers
-	chunkLen  int     // bytes of the chunk's request lines
+	chunkKeys []int32   // the series' number of each (fileInfo.key)
+	chunkNums []float64 // the room of the chunk's numbers (hotArena.fill)
+	chunkCmds cmdRuns   // in a BATCH: the command numbers
+	chunkLen  int       // bytes of the chunk's request lines
 	vals      []string
 	// arena holds the value text of the chunk's fast-path updates until
 	// the chunk is handed over
@@ -122,22 +127,23 @@ func (c *conn) flushChunk() {
 		return
 	}
 	c.arena.Fill(c.chunk)
-	c.hot.fill(c.chunk)
+	c.chunkNums = c.hot.fill(c.chunk, c.chunkNums)
 	c.s.updatesRx.Add(c.rx)
 	c.rx = 0
-	t := c.s.commit.submit(c.chunk, c.chunkKeys)
+	t := c.s.commit.submit(c.chunk, c.chunkKeys, c.chunkNums)
 	c.s.jbytes.Add(int64(c.chunkLen))
 	if c.batch {
 		c.batchTickets = append(c.batchTickets, batchTicket{t, slices.Clone(c.chunkCmds)})
 	} else {
 		// one queued reply answers every command of the chunk
 		n := len(c.chunk)
-		c.queue(reply{late: func() reply { return chunkAnswers(t, n) }})
+		c.queue(reply{late: func() reply { return chunkAnswers(t, n) }, ready: t.ready})
 	}
 	// the group commit owns the submitted chunk and its value strings; it
 	// hands applied chunks back for reuse (fresh 4096-update slices were
 	// most of the connection's garbage)
-	c.chunk, c.chunkKeys = c.s.commit.newChunk()
+	room := c.s.commit.newChunk()
+	c.chunk, c.chunkKeys, c.chunkNums = room.ups, room.keys, room.nums
 	c.chunkCmds, c.chunkLen, c.vals = c.chunkCmds[:0], 0, make([]string, 0, cap(c.vals))
 }
 
@@ -290,9 +296,26 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn, perms Permissions) 
 func (c *conn) writer() {
 	w := bufio.NewWriterSize(c.nc, 32<<10)
 	broken := false
+	flush := func() {
+		c.nc.SetWriteDeadline(time.Now().Add(time.Minute))
+		if err := w.Flush(); err != nil {
+			c.s.log.Debug("rrdcached: write", "remote", remote(c.nc), "error", err)
+			broken = true
+			c.nc.SetReadDeadline(time.Now())
+		}
+	}
 	for r := range c.out {
 		if broken {
 			continue
+		}
+		// the answers held go before one that waits: held behind it, a
+		// pipelining client's window of BATCHes was answered only once
+		// all of it was durable, and it sent nothing meanwhile (its reader
+		// and the group commit then took turns instead of overlapping)
+		if (r.late != nil || r.wait != nil) && w.Buffered() > 0 && (r.ready == nil || !r.ready()) {
+			if flush(); broken {
+				continue
+			}
 		}
 		if r.late != nil {
 			r = r.late()
@@ -308,12 +331,7 @@ func (c *conn) writer() {
 		}
 		c.write(w, r)
 		if len(c.out) == 0 || w.Buffered() > 16<<10 {
-			c.nc.SetWriteDeadline(time.Now().Add(time.Minute))
-			if err := w.Flush(); err != nil {
-				c.s.log.Debug("rrdcached: write", "remote", remote(c.nc), "error", err)
-				broken = true
-				c.nc.SetReadDeadline(time.Now())
-			}
+			flush()
 		}
 	}
 	if !broken {
@@ -420,7 +438,15 @@ func (c *conn) endBatch() {
 	c.flushChunk()
 	errs, waits, waitCmds, tickets := c.batchErrs, c.batchWaits, c.waitCmds, c.batchTickets
 	c.batch, c.batchErrs, c.batchWaits, c.waitCmds, c.batchTickets = false, nil, nil, nil, nil
-	c.queue(reply{late: func() reply {
+	ready := func() bool {
+		for _, bt := range tickets {
+			if !bt.t.ready() {
+				return false
+			}
+		}
+		return len(waits) == 0 // the store's own waits: unknown
+	}
+	c.queue(reply{ready: ready, late: func() reply {
 		for _, bt := range tickets {
 			bt.t.await()
 			if bt.t.fail != "" {

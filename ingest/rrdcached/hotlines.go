@@ -2,7 +2,6 @@ package rrdcached
 
 import (
 	"math"
-	"slices"
 
 	"rrdash/store"
 )
@@ -22,17 +21,18 @@ type hotArena struct {
 }
 
 // fill sets the Values or Nums of the updates taken, in ups: one string
-// for all the text, one slice for all the values, one for all the numbers.
-func (a *hotArena) fill(ups []store.Update) {
+// for all the text, one slice for all the values, and the numbers in
+// room (the chunk's, recycled with it), which it returns.
+func (a *hotArena) fill(ups []store.Update, room []float64) []float64 {
 	if len(a.numAt) > 0 {
-		nums := slices.Clone(a.nums) // the chunk owns it from now on
+		room = append(room[:0], a.nums...) // the chunk owns it from now on
 		for i, at := range a.numAt {
-			ups[at].Nums = nums[i : i+1 : i+1]
+			ups[at].Nums = room[i : i+1 : i+1]
 		}
 		a.nums, a.numAt = a.nums[:0], a.numAt[:0]
 	}
 	if len(a.at) == 0 {
-		return
+		return room
 	}
 	text := string(a.text)
 	vals := make([]string, len(a.at))
@@ -49,6 +49,7 @@ func (a *hotArena) fill(ups []store.Update) {
 	} else {
 		a.text = a.text[:0]
 	}
+	return room
 }
 
 // addText keeps the value text v of the chunk's next update.
