@@ -1,12 +1,15 @@
 package rrdcached
 
 import (
+	"bufio"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBatch(t *testing.T) {
@@ -384,5 +387,72 @@ func TestFastUpdateAfterCreate(t *testing.T) {
 	}
 	if last, err := ts.db.LastUpdate("web1"); err != nil || last != 1700000120 {
 		t.Errorf("last update %d (%v)", last, err)
+	}
+}
+
+// TestWriterSendsHeldAnswersBeforeWaiting: the writer holds answers
+// while more are queued, but sends them before an answer that must wait
+// (its updates not yet durable): a pipelining client, answered only once
+// its whole window was durable, sent nothing meanwhile. An answer known
+// ready (ticket.ready) is not a reason to send early.
+func TestWriterSendsHeldAnswersBeforeWaiting(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		ready func() bool
+		early bool // the first answer arrives before the second is released
+	}{
+		{"unknown readiness", nil, true},
+		{"not ready", func() bool { return false }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := newTestServer(t, AllCommands, Config{})
+			server, client := net.Pipe()
+			defer client.Close()
+			c := &conn{s: ts.srv, nc: server, out: make(chan reply, 4)}
+			release := make(chan struct{})
+			c.out <- ok("first\n", nil)
+			c.out <- reply{msg: "second\n", wait: func() error { <-release; return nil }, ready: tc.ready}
+			close(c.out)
+			done := make(chan struct{})
+			go func() { defer close(done); c.writer() }()
+			rd := bufio.NewReader(client)
+			client.SetReadDeadline(time.Now().Add(10 * time.Second))
+			line, err := rd.ReadString('\n')
+			if err != nil || line != "0 first\n" {
+				t.Fatalf("first answer %q, %v: held behind one that waits", line, err)
+			}
+			close(release)
+			if line, err = rd.ReadString('\n'); err != nil || line != "0 second\n" {
+				t.Fatalf("second answer %q, %v", line, err)
+			}
+			<-done
+		})
+	}
+}
+
+// TestTicketReady: a ticket is ready once applied and, when its group is
+// syncing, once that group is durable.
+func TestTicketReady(t *testing.T) {
+	t.Parallel()
+	tk := &ticket{applied: make(chan struct{})}
+	if tk.ready() {
+		t.Fatal("ready before applied")
+	}
+	g := &groupSync{done: make(chan struct{})}
+	tk.sync = g
+	close(tk.applied)
+	if tk.ready() {
+		t.Fatal("ready before its group is durable")
+	}
+	close(g.done)
+	if !tk.ready() {
+		t.Fatal("not ready once applied and durable")
+	}
+	refused := &ticket{applied: make(chan struct{})}
+	close(refused.applied)
+	if !refused.ready() {
+		t.Fatal("an applied ticket without a group (refused) is not ready")
 	}
 }
