@@ -266,3 +266,42 @@ func BenchmarkDiskPerSeries(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkApplyAsyncOneSeries is the rrdcached group commit's store call
+// for one series (issue 22's workload a): batches of 4,096 numeric
+// readings of a one-DS series, 10 s apart, each closing a step, applied
+// and journaled; only ApplyAsync is timed, not the fsync it waits for.
+func BenchmarkApplyAsyncOneSeries(b *testing.B) {
+	db, err := Open(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	spec, _ := ParseSpecArgs(10, 1700000000, []string{"DS:v:GAUGE:600:U:U", "RRA:AVERAGE:0.5:1:1000", "RRA:MAX:0.5:60:100"})
+	if err := db.Create("s", spec, true); err != nil {
+		b.Fatal(err)
+	}
+	const n = 4096
+	batch := Batch{Updates: make([]Update, n)}
+	nums := make([]float64, n)
+	t := int64(1700000000)
+	for b.Loop() {
+		b.StopTimer()
+		for k := range batch.Updates {
+			t += 10
+			nums[k] = float64(k % 97)
+			batch.Updates[k] = Update{Series: "s", Time: t, Nums: nums[k : k+1 : k+1]}
+		}
+		b.StartTimer()
+		res, wait, err := db.ApplyAsync(context.Background(), batch)
+		if err != nil || len(res.Errors) > 0 {
+			b.Fatal(err, res.Errors)
+		}
+		b.StopTimer()
+		if err := wait(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "updates/s")
+}

@@ -38,13 +38,14 @@ func main() {
 	rounds := flag.Int("rounds", 1, "rounds, each running every server on every workload in turn")
 	servers := flag.String("servers", "", "run only the servers whose name contains this (rrdcached, rrdash, -j, default, pipe)")
 	prebuilt := flag.Bool("prebuilt", true, "build every connection's BATCHes before the clock runs (false: build each line while sending, as before session 8)")
+	startTimeout := flag.Duration("start-timeout", 20*time.Second, "how long a server may take to open its socket (longer under valgrind or perf)")
 	pipe := flag.Bool("pipe", true, "also run rrdash's pipe mode (rrdash --data D -) on each workload, one update line per update from a file")
 	flag.Parse()
 	if *window < 1 || *rounds < 1 || *conns < 1 || *batch < 1 {
 		fmt.Fprintln(os.Stderr, "bench: --window, --rounds, --conns and --batch must be at least 1")
 		os.Exit(2)
 	}
-	if err := run(*rrdash, *rrdcached, *conns, *batch, *window, *rounds, *only, *servers, *pipe, *prebuilt); err != nil {
+	if err := run(*rrdash, *rrdcached, *conns, *batch, *window, *rounds, *only, *servers, *pipe, *prebuilt, *startTimeout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -65,15 +66,15 @@ type server struct {
 	pipe func(workload) (result, error)
 }
 
-func run(rrdashBin, rrdcachedBin string, conns, batch, window, rounds int, only, onlyServers string, pipe, prebuilt bool) error {
+func run(rrdashBin, rrdcachedBin string, conns, batch, window, rounds int, only, onlyServers string, pipe, prebuilt bool, startTimeout time.Duration) error {
 	rc, err := exec.LookPath(rrdcachedBin)
 	if err != nil {
 		return err
 	}
 	servers := []server{
-		{name: "rrdcached -j -F", start: rrdcachedStart(rc, true), durable: flushAll},
-		{name: "rrdcached (default)", start: rrdcachedStart(rc, false), durable: flushAll},
-		{name: "rrdash serve", start: rrdashStart(rrdashBin), durable: func(*client, int) error { return nil }},
+		{name: "rrdcached -j -F", start: rrdcachedStart(rc, true, startTimeout), durable: flushAll},
+		{name: "rrdcached (default)", start: rrdcachedStart(rc, false, startTimeout), durable: flushAll},
+		{name: "rrdash serve", start: rrdashStart(rrdashBin, startTimeout), durable: func(*client, int) error { return nil }},
 	}
 	if pipe {
 		servers = append(servers, server{name: "rrdash - (pipe mode)", pipe: func(w workload) (result, error) { return pipeServer(rrdashBin, w) }})
@@ -468,8 +469,8 @@ func flushAll(c *client, total int) error {
 	}
 }
 
-func waitSocket(p string, cmd *exec.Cmd, out *strings.Builder) error {
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+func waitSocket(p string, cmd *exec.Cmd, out *strings.Builder, timeout time.Duration) error {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if c, err := net.Dial("unix", p); err == nil {
 			c.Close()
 			return nil
@@ -479,7 +480,7 @@ func waitSocket(p string, cmd *exec.Cmd, out *strings.Builder) error {
 	return fmt.Errorf("%s did not start: %s", cmd.Path, out.String())
 }
 
-func rrdcachedStart(bin string, journal bool) func(string) (string, int, func(), error) {
+func rrdcachedStart(bin string, journal bool, timeout time.Duration) func(string) (string, int, func(), error) {
 	return func(dir string) (string, int, func(), error) {
 		base := filepath.Join(dir, "base")
 		os.Mkdir(base, 0o755)
@@ -497,14 +498,14 @@ func rrdcachedStart(bin string, journal bool) func(string) (string, int, func(),
 			return "", 0, nil, err
 		}
 		stop := func() { cmd.Process.Kill(); cmd.Wait() }
-		if err := waitSocket(sock, cmd, &out); err != nil {
+		if err := waitSocket(sock, cmd, &out, timeout); err != nil {
 			return "", 0, nil, err
 		}
 		return sock, cmd.Process.Pid, stop, nil
 	}
 }
 
-func rrdashStart(bin string) func(string) (string, int, func(), error) {
+func rrdashStart(bin string, timeout time.Duration) func(string) (string, int, func(), error) {
 	return func(dir string) (string, int, func(), error) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -521,7 +522,7 @@ func rrdashStart(bin string) func(string) (string, int, func(), error) {
 		}
 		stop := func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }
 		sock := filepath.Join(dir, "rrdcached.sock")
-		if err := waitSocket(sock, cmd, &out); err != nil {
+		if err := waitSocket(sock, cmd, &out, timeout); err != nil {
 			return "", 0, nil, err
 		}
 		return sock, cmd.Process.Pid, stop, nil
