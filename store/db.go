@@ -64,6 +64,12 @@ type Options struct {
 	// Retention rules lay out series created on first sight
 	// (EnsureWithMeta); nil keeps every caller's template.
 	Retention *Retention
+	// JournalPrealloc keeps this many bytes past the journal's records
+	// written with zeros and synced, ahead of need, so that a group
+	// commit's fsync overwrites allocated blocks rather than growing the
+	// file (journalprealloc.go). For a long-lived writer (serve); 0: none
+	// (the CLI, which writes little and exits). Negative is refused.
+	JournalPrealloc int64
 }
 
 // Observer receives the store's own measurements. Its methods are called
@@ -152,6 +158,9 @@ type DB struct {
 func Open(dir string, opt Options) (*DB, error) {
 	if opt.CheckpointBytes <= 0 {
 		opt.CheckpointBytes = 64 << 20
+	}
+	if opt.JournalPrealloc < 0 {
+		return nil, fmt.Errorf("journal preallocation %d bytes: must not be negative", opt.JournalPrealloc)
 	}
 	fds, err := newFDCache(opt.MaxOpenFiles)
 	if err != nil {
@@ -245,6 +254,10 @@ func Open(dir string, opt Options) (*DB, error) {
 			return nil, err
 		}
 	}
+	jr.mu.Lock()
+	jr.pre.size = opt.JournalPrealloc
+	jr.mu.Unlock()
+	jr.preallocate()
 	return db, nil
 }
 

@@ -63,6 +63,8 @@ type journal struct {
 	err     error // sticky: after a failed write or fsync the journal refuses work
 
 	obs Observer // nil: fsyncs are not timed
+
+	pre preallocState // the zeros kept past the records (journalprealloc.go)
 }
 
 type closeMarker struct {
@@ -348,6 +350,13 @@ func (j *journal) records(from int64) ([]journalRecord, error) {
 		return nil, sc.corruptError(j.path)
 	}
 	good := fi.Size()
+	if sc.zeroTail < good {
+		// zeros a preallocating writer left (journalprealloc.go)
+		if err := j.f.Truncate(sc.zeroTail); err != nil {
+			return nil, fmt.Errorf("journal %s: cutting preallocated zeros: %w", j.path, err)
+		}
+		good = sc.zeroTail
+	}
 	if off, torn := sc.tornTail(); torn {
 		// the last group commit, never acknowledged: a crash tore it
 		if err := j.f.Truncate(off); err != nil {
@@ -425,6 +434,7 @@ func (j *journal) checkpointed(seq uint64) error {
 	}
 	j.ckpt, j.marker, j.start = seq, closeMarker{}, journalHeadSize
 	j.written, j.synced = journalHeadSize, journalHeadSize
+	j.resetPrealloc() // truncated: the next group commit starts a fill
 	j.durable.Store(journalHeadSize)
 	j.pend = j.pend[:0] // redundant too: the synced archives hold them
 	return nil
@@ -576,7 +586,17 @@ func (j *journal) syncTo(off int64) error {
 	}
 	j.synced = target
 	j.durable.Store(target)
+	if j.pre.size > 0 {
+		j.preallocate()
+	}
 	return nil
 }
 
-func (j *journal) close() error { return j.f.Close() }
+// close cuts any preallocated zeros and closes the file.
+func (j *journal) close() error {
+	err := j.cutZeros()
+	if cerr := j.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -307,7 +307,7 @@ func TestTornJournalTailIsCutAndLogged(t *testing.T) {
 	}{
 		{"partial header", func(p string) { appendBytes(p, []byte{9, 0, 0}) }},
 		{"partial payload", func(p string) { appendBytes(p, []byte{200, 0, 0, 0, 1, 2, 3, 4, 0, 1}) }},
-		{"zeros", func(p string) { appendBytes(p, make([]byte, 5000)) }},
+		{"partial payload, then zeros", func(p string) { appendBytes(p, append([]byte{200, 0, 0, 0, 1, 2, 3, 4, 0, 1}, make([]byte, 5000)...)) }},
 		{"last record cut short", func(p string) { os.Truncate(p, fx.offs[corruptN]-2) }},
 	}
 	for _, c := range cases {

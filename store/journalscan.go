@@ -39,13 +39,16 @@ type journalDamage struct {
 
 // journalScan is what a read of the journal's records found.
 type journalScan struct {
-	recs    []journalRecord
-	offs    []int64 // offset of each record
-	before  int     // records before the first damage
-	damage  []journalDamage
-	from    int64 // where the scan started
-	end     int64 // where it stopped (the file's size)
-	updates int
+	recs   []journalRecord
+	offs   []int64 // offset of each record
+	before int     // records before the first damage
+	damage []journalDamage
+	from   int64 // where the scan started
+	end    int64 // where it stopped (the file's size, or zeroTail)
+	// zeroTail is where the zeros a preallocating writer left begin, after
+	// the last record (the end when there are none): not damage
+	zeroTail int64
+	updates  int
 }
 
 // tornTail reports a torn tail: one stretch of damage running to the end,
@@ -77,7 +80,7 @@ func (s *journalScan) damagedBytes() int64 {
 // stream up to the first damage and then loads the rest to find the
 // records after it.
 func scanJournal(r io.ReaderAt, from, end int64) (*journalScan, error) {
-	s := &journalScan{from: from, end: end}
+	s := &journalScan{from: from, end: end, zeroTail: end}
 	if from >= end {
 		return s, nil
 	}
@@ -115,6 +118,11 @@ func scanJournal(r io.ReaderAt, from, end int64) (*journalScan, error) {
 	rest := make([]byte, end-off)
 	if _, err := r.ReadAt(rest, off); err != nil && !(errors.Is(err, io.EOF) && len(rest) == 0) {
 		return nil, fmt.Errorf("reading from offset %d: %w", off, err)
+	}
+	if !undecodable && allZero(rest) {
+		// preallocated zeros (journalprealloc.go): the records end here
+		s.zeroTail, s.end = off, off
+		return s, nil
 	}
 	s.resync(rest, off, undecodable)
 	return s, nil

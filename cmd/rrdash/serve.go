@@ -45,6 +45,13 @@ func (g *globList) Set(v string) error { *g = append(*g, v); return nil }
 // the data directory, optionally tailing trace logs into it. It stops
 // gracefully on SIGINT/SIGTERM or when ctx ends: HTTP requests drain, the
 // tailers stop, and the store is closed (checkpointed).
+// servePrealloc is the journal a server keeps zero-filled ahead of its
+// records: its group commits' fsyncs then overwrite allocated blocks,
+// ~40% quicker than appending (store/journalprealloc.go). 8 MiB is about
+// 470,000 one-value updates; a fill writes half of it at a time, in the
+// background.
+const servePrealloc = 8 << 20
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -190,7 +197,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	db, err := store.Open(cfg.Data, store.Options{Observer: obsv.metrics, Logger: log, Retention: retention, MaxOpenFiles: int(cfg.MaxOpenFiles)})
+	db, err := store.Open(cfg.Data, store.Options{Observer: obsv.metrics, Logger: log, Retention: retention, MaxOpenFiles: int(cfg.MaxOpenFiles),
+		JournalPrealloc: servePrealloc})
 	if err != nil {
 		return fmt.Errorf("serve: open store %s: %w", cfg.Data, err)
 	}
