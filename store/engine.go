@@ -224,10 +224,26 @@ func (e *engine) updateR(t, usec int64, vals []string, nums []float64) error {
 		return err
 	}
 	step := spec.Step
-	procStart := st.lastUp - st.lastUp%step
-	occuAge := t % step
-	occuStart := t - occuAge
-	elapsed := (occuStart - procStart) / step
+	// procPDP is the step of the last update, procStart its start: one
+	// division (a 64-bit divide is ~15 cycles here, and the usual update
+	// made four, ~5% of a one-series stream's store time)
+	procPDP := st.lastUp / step
+	procStart := procPDP * step // st.lastUp - st.lastUp%step
+	var occuAge, occuStart, elapsed int64
+	if d := t - procStart; procStart >= 0 && d >= 0 && d < 2*step {
+		// the usual update, within the last one's step or the next: t
+		// is not negative and procStart a multiple of step, so t%step
+		// is d or d−step
+		if d < step {
+			occuAge, occuStart, elapsed = d, procStart, 0
+		} else {
+			occuAge, occuStart, elapsed = d-step, procStart+step, 1
+		}
+	} else {
+		occuAge = t % step
+		occuStart = t - occuAge
+		elapsed = (occuStart - procStart) / step
+	}
 	if elapsed == 0 {
 		e.simple(interval)
 	} else {
@@ -243,7 +259,7 @@ func (e *engine) updateR(t, usec int64, vals []string, nums []float64) error {
 				if err := e.closeFirstPDP(interval, fReal, f1); err != nil {
 					return err
 				}
-				e.consolidate(1, procStart/step)
+				e.consolidate(1, procPDP)
 				e.writeRows()
 				rest := interval - f1
 				if err := e.closePDPs(e.pdpRest, rest, rest-postInt, postInt, (elapsed-1)*step); err != nil {
@@ -264,11 +280,11 @@ func (e *engine) updateR(t, usec int64, vals []string, nums []float64) error {
 			return err
 		}
 		if one { // consolidate's and writeRows' test once
-			e.consolidate1(elapsed, procStart/step) // and the rows
+			e.consolidate1(elapsed, procPDP) // and the rows
 			st.lastUp, st.lastUpUsec = t, usec
 			return nil
 		}
-		e.consolidate(elapsed, procStart/step)
+		e.consolidate(elapsed, procPDP)
 		e.writeRows()
 	}
 	st.lastUp, st.lastUpUsec = t, usec

@@ -96,6 +96,14 @@ func (e *engine) prepareNum(i int, x float64, interval float64) error {
 	ds := &e.spec.DS[i]
 	s := &e.st.ds[i]
 	x += 0 // −0 reads as "0": −0 + 0 is 0
+	if ds.Type == Gauge && x == x && float64(ds.Heartbeat) >= interval {
+		// the commonest reading: the steps below for it, without the
+		// type switch and the last reading's checks
+		e.pdpNew[i] = x * interval
+		e.checkRate(i, x)
+		s.lastDS, s.lastNum = lastNumeric, x
+		return nil
+	}
 	if typ := ds.Type; typ == Counter || typ == Derive {
 		if !integerReading(x, typ == Derive) {
 			// NaN ("U"), refused as its text is, or beyond what the
