@@ -343,13 +343,7 @@ func TestOneSeriesGroup(t *testing.T) {
 			c.pend = append(c.pend, pendChunk{ups: ups, keys: keys, t: tk, only: onlyKey(keys, len(ups))})
 		}
 		c.mu.Unlock()
-		g := c.applyNow()
-		if g == nil {
-			t.Fatal("nothing applied")
-		}
-		if err := g.wait(); err != nil {
-			t.Fatal(err)
-		}
+		applyPending(t, c)
 		for _, tk := range ts {
 			tk.await()
 			if tk.fail != "" {
@@ -429,13 +423,7 @@ func TestChunkRoomRecycledAfterApply(t *testing.T) {
 				c.pend = append(c.pend, pendChunk{ups: ups, keys: make([]int32, 0, maxChunk), nums: room, t: tk})
 			}
 			c.mu.Unlock()
-			g := c.applyNow()
-			if g == nil {
-				t.Fatal("nothing applied")
-			}
-			if err := g.wait(); err != nil {
-				t.Fatal(err)
-			}
+			applyPending(t, c)
 			for _, tk := range tickets {
 				if len(tk.errs) > 0 || tk.fail != "" {
 					t.Fatalf("refused: %v %q", tk.errs, tk.fail)
@@ -467,5 +455,18 @@ func TestChunkRoomRecycledAfterApply(t *testing.T) {
 				t.Errorf("%d rows of %d fetched", seen, len(want))
 			}
 		})
+	}
+}
+
+// applyPending has the committer apply every chunk waiting, as one group,
+// and waits until it is durable.
+func applyPending(t testing.TB, c *committer) {
+	t.Helper()
+	g := c.applyNow()
+	if g == nil {
+		t.Fatal("nothing applied")
+	}
+	if err := g.wait(); err != nil {
+		t.Fatal(err)
 	}
 }
