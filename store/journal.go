@@ -355,6 +355,10 @@ func (j *journal) records(from int64) ([]journalRecord, error) {
 		if err := j.f.Truncate(sc.zeroTail); err != nil {
 			return nil, fmt.Errorf("journal %s: cutting preallocated zeros: %w", j.path, err)
 		}
+		if j.log != nil {
+			j.log.Info("journal: cut the zeros a server kept past its records (it did not close)",
+				"file", j.path, "offset", sc.zeroTail, "bytes", good-sc.zeroTail)
+		}
 		good = sc.zeroTail
 	}
 	if off, torn := sc.tornTail(); torn {
