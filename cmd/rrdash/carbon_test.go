@@ -253,6 +253,12 @@ PID_DIR = %[1]s
 USER =
 
 [relay]
+# the relay reads its own section only: without these its pid file went
+# to GRAPHITE_ROOT's /usr/storage, left behind by every killed relay, and
+# a later run whose pid had been reused exited "already running"
+STORAGE_DIR = %[1]s/storage
+LOG_DIR = %[1]s/log
+PID_DIR = %[1]s
 LINE_RECEIVER_INTERFACE = %[2]s
 LINE_RECEIVER_PORT = %[3]s
 PICKLE_RECEIVER_INTERFACE = %[2]s
@@ -275,24 +281,7 @@ MAX_DATAPOINTS_PER_MESSAGE = 50
 	if err := os.WriteFile(filepath.Join(dir, "storage-schemas.conf"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rctx, rcancel := context.WithCancel(context.Background())
-	defer rcancel()
-	cmd := exec.CommandContext(rctx, relay, "--config="+conf, "--nodaemon", "start")
-	var rlog bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &rlog, &rlog
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { rcancel(); cmd.Wait() }()
-	var c net.Conn
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err = net.Dial("tcp", lineAddr); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("carbon-relay did not listen: %s", rlog.String())
-		}
-	}
+	c, relayLog := startCarbonRelay(t, relay, conf, lineAddr)
 	const n = 200 // several of the relay's 50-point messages
 	now := time.Now().Unix()
 	base := now - now%60 - (n+10)*60 // all in the past
@@ -326,7 +315,7 @@ MAX_DATAPOINTS_PER_MESSAGE = 50
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("relayed points: %d and %d of %d arrived\n%s", len(fetch("relayed.a")), len(fetch("relayed.b;a=2;z=1")), n, rlog.String())
+			t.Fatalf("relayed points: %d and %d of %d arrived\n%s", len(fetch("relayed.a")), len(fetch("relayed.b;a=2;z=1")), n, relayLog())
 		}
 	}
 	a, bb := fetch("relayed.a"), fetch("relayed.b;a=2;z=1")
@@ -339,5 +328,40 @@ MAX_DATAPOINTS_PER_MESSAGE = 50
 	var info bytes.Buffer
 	if err := run(context.Background(), []string{"--data", data, "info", "relayed.a"}, strings.NewReader(""), &info, io.Discard); err != nil || !strings.Contains(info.String(), `meta[model] = "graphite"`) {
 		t.Errorf("info relayed.a (%v):\n%s", err, info.String())
+	}
+}
+
+// startCarbonRelay starts carbon-relay with conf and returns a
+// connection to its line receiver, and a function that stops the relay
+// and returns its output; the relay is stopped when the test ends. Its
+// output is read only once it has exited (the copy into the buffer runs
+// until then).
+func startCarbonRelay(t *testing.T, relay, conf, lineAddr string) (net.Conn, func() string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, relay, "--config="+conf, "--nodaemon", "start")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	stop := func() { cancel(); <-exited }
+	t.Cleanup(stop)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", lineAddr); err == nil {
+			return c, func() string { stop(); return out.String() }
+		}
+		select {
+		case <-exited:
+			t.Fatalf("carbon-relay exited before it listened: %s", out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			stop()
+			t.Fatalf("carbon-relay did not listen in 30 s: %s", out.String())
+		}
 	}
 }
