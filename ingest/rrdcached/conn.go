@@ -438,13 +438,17 @@ func (c *conn) endBatch() {
 	c.flushChunk()
 	errs, waits, waitCmds, tickets := c.batchErrs, c.batchWaits, c.waitCmds, c.batchTickets
 	c.batch, c.batchErrs, c.batchWaits, c.waitCmds, c.batchTickets = false, nil, nil, nil, nil
+	storeWaits := len(waits) > 0 // the store's own waits: their readiness is unknown
 	ready := func() bool {
+		if storeWaits {
+			return false
+		}
 		for _, bt := range tickets {
 			if !bt.t.ready() {
 				return false
 			}
 		}
-		return len(waits) == 0 // the store's own waits: unknown
+		return true
 	}
 	c.queue(reply{ready: ready, late: func() reply {
 		for _, bt := range tickets {
