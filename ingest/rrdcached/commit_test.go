@@ -28,16 +28,8 @@ func TestGroupCommitErrorsByChunk(t *testing.T) {
 }
 
 func testGroupCommitErrorsByChunk(t *testing.T, keyed string) {
-	ts := newTestServer(t, AllCommands, Config{})
-	cl := ts.dial(t)
-	for _, n := range []string{"a", "b"} {
-		if got := cl.do(strings.Replace(createWeb1, "web1.rrd", n+".rrd", 1)); got != "0 RRD created OK\n" {
-			t.Fatal(got)
-		}
-	}
-	up := func(s string, tm int64) store.Update {
-		return store.Update{Series: s, Time: tm, Values: []string{"1", "1"}}
-	}
+	ts := newTwoSeriesServer(t)
+	up := twoValues
 	c := ts.srv.commit
 	// handed in directly, as one group (no committer goroutine started)
 	t1 := &ticket{applied: make(chan struct{})}
@@ -318,16 +310,8 @@ func TestOneSeriesGroup(t *testing.T) {
 			t.Errorf("onlyKey(%v, %d) = %d, want %d", c.keys, c.n, got, c.want)
 		}
 	}
-	ts := newTestServer(t, AllCommands, Config{})
-	cl := ts.dial(t)
-	for _, n := range []string{"a", "b"} {
-		if got := cl.do(strings.Replace(createWeb1, "web1.rrd", n+".rrd", 1)); got != "0 RRD created OK\n" {
-			t.Fatal(got)
-		}
-	}
-	up := func(s string, tm int64) store.Update {
-		return store.Update{Series: s, Time: tm, Values: []string{"1", "1"}}
-	}
+	ts := newTwoSeriesServer(t)
+	up := twoValues
 	c := ts.srv.commit
 	group := func(chunks ...[]store.Update) []*ticket {
 		t.Helper()
@@ -469,4 +453,23 @@ func applyPending(t testing.TB, c *committer) {
 	if err := g.wait(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// newTwoSeriesServer is a test server holding a.rrd and b.rrd, made as
+// createWeb1 (two data sources).
+func newTwoSeriesServer(t *testing.T) *testServer {
+	t.Helper()
+	ts := newTestServer(t, AllCommands, Config{})
+	cl := ts.dial(t)
+	for _, n := range []string{"a", "b"} {
+		if got := cl.do(strings.Replace(createWeb1, "web1.rrd", n+".rrd", 1)); got != "0 RRD created OK\n" {
+			t.Fatal(got)
+		}
+	}
+	return ts
+}
+
+// twoValues is an update of series s at tm for newTwoSeriesServer's files.
+func twoValues(s string, tm int64) store.Update {
+	return store.Update{Series: s, Time: tm, Values: []string{"1", "1"}}
 }
