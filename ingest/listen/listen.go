@@ -6,8 +6,9 @@
 // Accept errors: EMFILE, ENFILE, ENOBUFS, ENOMEM, ECONNABORTED, EINTR,
 // EAGAIN, EPROTO, EPERM and timeouts are retried with a backoff of 5 ms
 // doubling to 1 s, as net/http does; the listener is then "retrying" until
-// an accept succeeds. Any other error stops it for good ("stopped", with
-// the error), which health checks report.
+// an accept succeeds, or (TCP and UNIX listeners) until an accept after a
+// retry waits 100 ms without failing. Any other error stops it for good
+// ("stopped", with the error), which health checks report.
 //
 // Connection limit: at MaxConns open connections Accept waits for one to
 // close before accepting the next; meanwhile new connections wait in the
@@ -21,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -168,8 +170,22 @@ func (l *Listener) Accept() (net.Conn, error) {
 		}
 	}
 	var delay time.Duration
+	probing := false // this accept has a deadline (after a retry)
 	for {
 		c, err := l.ln.Accept()
+		if probing {
+			probing = false
+			l.ln.(deadliner).SetDeadline(time.Time{})
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				// the accept waited rather than failed: the error is
+				// gone, though no connection came (Linux fails accept
+				// with EMFILE even when none waits, so a listener that
+				// hit it idle never got a connection to prove it)
+				l.setState(Running, nil)
+				delay = 0
+				continue
+			}
+		}
 		if err == nil {
 			l.setState(Running, nil)
 			return l.track(c), nil
@@ -202,8 +218,20 @@ func (l *Listener) Accept() (net.Conn, error) {
 			<-l.sem
 			return nil, net.ErrClosed
 		}
+		if dl, ok := l.ln.(deadliner); ok && dl.SetDeadline(time.Now().Add(probeWait)) == nil {
+			probing = true
+		}
 	}
 }
+
+// deadliner is a listener whose Accept can time out (TCP and UNIX).
+type deadliner interface {
+	SetDeadline(time.Time) error
+}
+
+// probeWait is how long the accept after a retry may wait before the
+// listener counts as running again without a connection.
+const probeWait = 100 * time.Millisecond
 
 // Temporary tells whether an accept error is worth retrying.
 func Temporary(err error) bool {

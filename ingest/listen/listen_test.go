@@ -242,3 +242,43 @@ func TestShutdownInterruptsReads(t *testing.T) {
 		t.Fatal("Serve did not return at shutdown")
 	}
 }
+
+// flakyDeadliner is flaky over a listener whose accepts can time out.
+type flakyDeadliner struct {
+	*flaky
+	tcp *net.TCPListener
+}
+
+func (f flakyDeadliner) SetDeadline(t time.Time) error { return f.tcp.SetDeadline(t) }
+
+// TestRetryingEndsWithoutAConnection: Linux fails accept with EMFILE even
+// when no connection waits, so a listener that hit a full descriptor
+// table while idle had no connection to prove it recovered and stayed
+// "retrying" (health 503) until one came. An accept after a retry that
+// waits without failing makes it running again.
+func TestRetryingEndsWithoutAConnection(t *testing.T) {
+	t.Parallel()
+	tcp := loopback(t).(*net.TCPListener)
+	inner := flakyDeadliner{&flaky{Listener: tcp, n: 3, err: syscall.EMFILE}, tcp}
+	l := New(inner, Config{Name: "test"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Serve(ctx, echoLine) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for st := l.Status(); st.State != Running || st.AcceptErrors != 3; st = l.Status() {
+		if time.Now().After(deadline) {
+			t.Fatalf("status %+v, want running after 3 accept errors and no connection", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// the deadline is gone: a connection long after is served
+	time.Sleep(3 * probeWait)
+	roundTrip(t, l.Addr().String(), "later")
+	if st := l.Status(); st.State != Running || st.AcceptErrors != 3 {
+		t.Errorf("after a connection: %+v", st)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}
